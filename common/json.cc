@@ -1,0 +1,77 @@
+// JSON helpers. appendString() is on the hot path of every event, so it scans for
+// the bytes that need escaping and copies the runs between them in one go.
+#include "common/json.h"
+
+#include <cstring>
+
+namespace llmq::json {
+
+bool parse(Document& doc, std::string_view text, std::string* error) {
+  doc.Parse<kStrictParse>(text.data(), text.size());
+  if (doc.HasParseError()) {
+    if (error != nullptr) {
+      *error = std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " at offset " +
+               std::to_string(doc.GetErrorOffset());
+    }
+    return false;
+  }
+  return true;
+}
+
+const Value* member(const Value& obj, const char* name) {
+  if (!obj.IsObject()) {
+    return nullptr;
+  }
+  auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+std::string toString(const Value& v) {
+  std::string out;
+  appendTo(out, v);
+  return out;
+}
+
+void appendTo(std::string& out, const Value& v) {
+  Buffer buf;
+  Writer w(buf);
+  v.Accept(w);
+  out.append(buf.GetString(), buf.GetSize());
+}
+
+void appendString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      continue;
+    }
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      default: {
+        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out.append(esc, 6);
+      }
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+void writeRaw(Writer& w, std::string_view raw) {
+  w.RawValue(raw.data(), raw.size(), rapidjson::kObjectType);
+}
+
+}  // namespace llmq::json

@@ -1,0 +1,50 @@
+// The one place RapidJSON is included (see docs/json.md for why RapidJSON), plus
+// the few helpers every layer uses: member lookup, compact serialization and
+// string escaping straight into a std::string.
+#pragma once
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace llmq::json {
+
+using Value = rapidjson::Value;
+using Document = rapidjson::Document;
+using Buffer = rapidjson::StringBuffer;
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Parse flags for untrusted input: reject invalid UTF-8 and trailing garbage,
+// allow nothing non-standard.
+inline constexpr unsigned kStrictParse = rapidjson::kParseValidateEncodingFlag;
+
+// Parses `text` into `doc`; on failure returns false and writes a one-line reason.
+bool parse(Document& doc, std::string_view text, std::string* error);
+
+// The member `name` of `obj`, or nullptr when obj is not an object or lacks it.
+const Value* member(const Value& obj, const char* name);
+
+std::string_view view(const Value& string_value);
+
+// Compact serialization of `v`.
+std::string toString(const Value& v);
+void appendTo(std::string& out, const Value& v);
+
+// Appends `s` as a quoted, escaped JSON string.
+void appendString(std::string& out, std::string_view s);
+// Writes `raw` JSON text (already valid) through a Writer.
+void writeRaw(Writer& w, std::string_view raw);
+
+inline void writeString(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+inline void writeKey(Writer& w, std::string_view s) {
+  w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+}  // namespace llmq::json

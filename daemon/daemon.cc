@@ -1,0 +1,260 @@
+// Daemon: startup, the end-of-turn step, and the shutdown sequence in daemon.h.
+#include "daemon/daemon.h"
+
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "common/log.h"
+#include "daemon/commit_cycle.h"
+#include "daemon/event_bus.h"
+#include "daemon/job_lifecycle.h"
+#include "daemon/job_runner.h"
+#include "daemon/rpc_dispatcher.h"
+#include "daemon/scheduler.h"
+#include "daemon/sd_notify.h"
+#include "daemon/signals.h"
+#include "ipc/protocol.h"
+#include "ipc/server.h"
+#include "llmq/version.h"
+#include "store/database.h"
+#include "store/job_store.h"
+#include "store/schema.h"
+#include "store/settings_store.h"
+#include "store/transaction.h"
+#include "upstream/mock_provider.h"
+
+namespace llmq::daemon {
+
+Daemon::Daemon(Config config) : config_(std::move(config)) {
+  loop_ok_ = uv_loop_init(&loop_) == 0;
+  services_.config = &config_;
+  services_.loop = &loop_;
+  services_.clock = &clock_;
+}
+
+Daemon::~Daemon() {
+  if (loop_ok_ && !shutdown_finished_) {
+    // start() failed half way: close whatever handles exist and drain the loop.
+    finishShutdown();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+  }
+}
+
+Result<void> Daemon::start() {
+  if (!loop_ok_) {
+    return makeError(ErrorKind::kInternal, "initialising the event loop failed");
+  }
+  log::setLevel(config_.log_level);
+  services_.started_at_ms = clock_.nowMs();
+
+  store::OpenOptions opts;
+  opts.synchronous = config_.synchronous;
+  sdnotify::status("opening database " + config_.db_path);
+  auto db = store::Database::open(config_.db_path, opts);
+  if (!db) {
+    return db.takeError();
+  }
+  db_ = std::move(*db);
+  sdnotify::status("migrating database");
+  if (auto r = store::migrate(*db_); !r) {
+    return r;
+  }
+  jobs_ = std::make_unique<store::JobStore>(*db_);
+  settings_ = std::make_unique<store::SettingsStore>(*db_);
+  {
+    store::Transaction txn(*db_);
+    if (auto r = txn.begin(); !r) {
+      return r;
+    }
+    auto recovered = jobs_->recoverInterrupted(clock_.nowMs());
+    if (!recovered) {
+      return recovered.takeError();
+    }
+    if (auto r = txn.commit(); !r) {
+      return r;
+    }
+    if (recovered->requeued + recovered->failed > 0) {
+      LOG_NOTICE("recovered jobs interrupted by the last stop: %lld queued again, %lld failed "
+                 "(on_restart = \"fail\")",
+                 static_cast<long long>(recovered->requeued),
+                 static_cast<long long>(recovered->failed));
+    }
+  }
+
+  cycle_ = std::make_unique<CommitCycle>(*db_);
+  dispatcher_ = std::make_unique<RpcDispatcher>(services_);
+  ipc::ServerOptions server_opts;
+  server_opts.max_frame_bytes = config_.max_frame_bytes;
+  server_opts.max_pending_output_bytes = config_.max_pending_output_bytes;
+  server_ = std::make_unique<ipc::Server>(&loop_, dispatcher_.get(), server_opts);
+  bus_ = std::make_unique<EventBus>(*server_, *cycle_);
+  lifecycle_ = std::make_unique<JobLifecycle>(services_);
+  mock_ = std::make_unique<upstream::MockProvider>(&loop_, config_.mock);
+  services_.db = db_.get();
+  services_.jobs = jobs_.get();
+  services_.settings = settings_.get();
+  services_.cycle = cycle_.get();
+  services_.bus = bus_.get();
+  services_.server = server_.get();
+  services_.lifecycle = lifecycle_.get();
+  services_.mock = mock_.get();
+  runner_ = std::make_unique<JobRunner>(services_);
+  services_.runner = runner_.get();
+  scheduler_ = std::make_unique<Scheduler>(services_);
+  services_.scheduler = scheduler_.get();
+  if (auto r = lifecycle_->loadCounts(); !r) {
+    return r;
+  }
+  if (auto r = scheduler_->init(); !r) {
+    return r;
+  }
+
+  signals_ = std::make_unique<Signals>(
+      &loop_, Signals::Callbacks{
+                  [this](int signum) {
+                    LOG_NOTICE("received signal %d, shutting down", signum);
+                    requestShutdown(shutdown_requested_);
+                  },
+                  [] { LOG_NOTICE("SIGHUP: configuration reload is not supported yet; ignored"); }});
+  prepare_ = makeUvHandle<uv_prepare_t>(&loop_, this, uv_prepare_init);
+  check_ = makeUvHandle<uv_check_t>(&loop_, this, uv_check_init);
+  uv_prepare_start(prepare_.get(), &Daemon::onUvPrepare);
+  uv_check_start(check_.get(), &Daemon::onUvCheck);
+  if (uint64_t interval = sdnotify::watchdogIntervalMs(); interval > 0) {
+    watchdog_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
+    uv_timer_start(watchdog_.get(), &Daemon::onUvWatchdog, interval, interval);
+  }
+
+  // The socket last: once it listens, clients may connect, and everything they
+  // can reach is ready. Socket activation wins unless a path was named explicitly.
+  int fds = config_.socket_explicit ? 0 : sd_listen_fds(1);
+  if (fds > 0) {
+    if (auto r = server_->listenFd(SD_LISTEN_FDS_START); !r) {
+      return r;
+    }
+    LOG_NOTICE("llmqd %s listening on the socket passed by systemd; database %s", kVersion,
+               config_.db_path.c_str());
+  } else {
+    if (auto r = server_->listenPath(config_.socket_path, config_.socket_mode); !r) {
+      return r;
+    }
+    LOG_NOTICE("llmqd %s listening on %s; database %s", kVersion, config_.socket_path.c_str(),
+               config_.db_path.c_str());
+  }
+  return {};
+}
+
+int Daemon::run() {
+  sdnotify::ready();
+  sdnotify::status("ready");
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  int rc = uv_loop_close(&loop_);
+  if (rc != 0) {
+    LOG_ERROR("the event loop closed with handles still open: %s", uv_strerror(rc));
+    return 1;
+  }
+  loop_ok_ = false;
+  LOG_NOTICE("llmqd stopped");
+  return 0;
+}
+
+void Daemon::endOfTurn() {
+  if (!cycle_) {
+    return;
+  }
+  // Bounded: a callback may open the next transaction (e.g. a dispatch after a
+  // commit); two more rounds settle everything one turn can cause.
+  for (int round = 0; round < 3; ++round) {
+    if (!cycle_->commit()) {
+      // Counters may have counted rolled-back changes.
+      if (auto r = lifecycle_->loadCounts(); !r) {
+        LOG_ERROR("reloading queue counts: %s", r.error().message.c_str());
+      }
+    }
+    scheduler_->pump();
+    if (!cycle_->open()) {
+      break;
+    }
+  }
+  runner_->collectGarbage();
+  server_->flush();
+  if (shutdown_requested_ && !shutdown_finished_ && runner_->inflight() == 0) {
+    finishShutdown();
+  }
+}
+
+// Called by libuv right before it blocks for I/O.
+void Daemon::onUvPrepare(uv_prepare_t* h) noexcept { static_cast<Daemon*>(h->data)->endOfTurn(); }
+// Called by libuv right after the I/O callbacks of an iteration.
+void Daemon::onUvCheck(uv_check_t* h) noexcept { static_cast<Daemon*>(h->data)->endOfTurn(); }
+
+void Daemon::requestShutdown(bool immediate) {
+  if (!shutdown_requested_) {
+    shutdown_requested_ = true;
+    services_.shutting_down = true;
+    sdnotify::stopping();
+    server_->stopListening();
+    scheduler_->stop();
+    if (runner_->inflight() > 0) {
+      LOG_NOTICE("waiting up to %lld ms for %zu running job(s) to finish",
+                 static_cast<long long>(config_.shutdown_grace_ms), runner_->inflight());
+      grace_timer_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
+      uv_timer_start(grace_timer_.get(), &Daemon::onUvGraceTimer,
+                     static_cast<uint64_t>(config_.shutdown_grace_ms), 0);
+    }
+  }
+  if (immediate || runner_->inflight() == 0) {
+    finishShutdown();
+  }
+}
+
+// Called by libuv when the shutdown grace period is over.
+void Daemon::onUvGraceTimer(uv_timer_t* h) noexcept {
+  auto* self = static_cast<Daemon*>(h->data);
+  LOG_NOTICE("grace period over: %zu job(s) still running go back to the queue",
+             self->runner_->inflight());
+  self->finishShutdown();
+}
+
+// Called by libuv every half WATCHDOG_USEC: the loop is alive.
+void Daemon::onUvWatchdog(uv_timer_t*) noexcept { sdnotify::watchdog(); }
+
+void Daemon::finishShutdown() {
+  if (shutdown_finished_) {
+    return;
+  }
+  shutdown_finished_ = true;
+  services_.shutting_down = true;
+  if (runner_) {
+    runner_->requeueAll();
+  }
+  if (cycle_) {
+    cycle_->commit();
+  }
+  if (server_) {
+    server_->stopListening();
+    server_->flush();
+    server_->closeAll();
+  }
+  if (runner_) {
+    runner_->collectGarbage();
+    runner_->close();
+  }
+  if (scheduler_) {
+    scheduler_->close();
+  }
+  mock_.reset();  // Closes its timer; nothing references it once the runner is idle.
+  services_.mock = nullptr;
+  if (signals_) {
+    signals_->close();
+  }
+  prepare_.reset();
+  check_.reset();
+  grace_timer_.reset();
+  watchdog_.reset();
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,96 @@
+// daemon::Daemon wires llmqd together: it owns the loop, the store, the IPC
+// server, the event bus, the scheduler, the runner and the providers, and runs
+// the end-of-turn step that commits the turn's writes and flushes output.
+//
+// Shutdown order (STYLE G7), started by SIGINT/SIGTERM:
+//   1. Stop accepting connections and unlink the self-bound socket; STOPPING=1.
+//   2. Stop dispatching; refuse new submits (-32005).
+//   3. Let running attempts finish for up to shutdown_grace_s.
+//   4. Abort what still runs and put those jobs back to `queued`; commit.
+//   5. Flush output, close connections, timers, providers and signal handles.
+//   6. uv_run until no handle is left; uv_loop_close() must return 0.
+//   7. Close SQLite (the Database destructor).
+// A second SIGINT/SIGTERM skips the grace period.
+//
+// Loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+
+#include "common/result.h"
+#include "common/time.h"
+#include "common/uv_handle.h"
+#include "daemon/config.h"
+#include "daemon/services.h"
+
+namespace llmq::ipc {
+class Server;
+}
+namespace llmq::store {
+class Database;
+class JobStore;
+class SettingsStore;
+}  // namespace llmq::store
+namespace llmq::upstream {
+class MockProvider;
+}
+
+namespace llmq::daemon {
+
+class CommitCycle;
+class EventBus;
+class JobLifecycle;
+class Scheduler;
+class JobRunner;
+class RpcDispatcher;
+class Signals;
+
+class Daemon {
+ public:
+  explicit Daemon(Config config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Opens and migrates the store, recovers interrupted jobs, and starts listening.
+  Result<void> start();
+  // Runs the loop until shutdown has completed. Returns the process exit code.
+  int run();
+  void requestShutdown(bool immediate);
+
+ private:
+  void endOfTurn();
+  void finishShutdown();
+  static void onUvPrepare(uv_prepare_t* h) noexcept;
+  static void onUvCheck(uv_check_t* h) noexcept;
+  static void onUvGraceTimer(uv_timer_t* h) noexcept;
+  static void onUvWatchdog(uv_timer_t* h) noexcept;
+
+  Config config_;
+  uv_loop_t loop_{};
+  SystemClock clock_;
+  Services services_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<store::JobStore> jobs_;
+  std::unique_ptr<store::SettingsStore> settings_;
+  std::unique_ptr<CommitCycle> cycle_;
+  std::unique_ptr<RpcDispatcher> dispatcher_;
+  std::unique_ptr<ipc::Server> server_;
+  std::unique_ptr<EventBus> bus_;
+  std::unique_ptr<JobLifecycle> lifecycle_;
+  std::unique_ptr<upstream::MockProvider> mock_;
+  std::unique_ptr<JobRunner> runner_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Signals> signals_;
+  UvHandlePtr<uv_prepare_t> prepare_;
+  UvHandlePtr<uv_check_t> check_;
+  UvHandlePtr<uv_timer_t> grace_timer_;
+  UvHandlePtr<uv_timer_t> watchdog_;
+  bool shutdown_requested_ = false;
+  bool shutdown_finished_ = false;
+  bool loop_ok_ = false;
+};
+
+}  // namespace llmq::daemon

@@ -1,0 +1,70 @@
+// daemon.status -> version, pid, uptime, queue counts by state, in-flight work,
+// pause state, connections, subscriptions and database size.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/json.h"
+#include "common/time.h"
+#include "daemon/config.h"
+#include "daemon/event_bus.h"
+#include "daemon/handlers/handlers.h"
+#include "daemon/job_lifecycle.h"
+#include "daemon/job_runner.h"
+#include "daemon/scheduler.h"
+#include "daemon/services.h"
+#include "ipc/protocol.h"
+#include "ipc/server.h"
+#include "llmq/version.h"
+#include "store/database.h"
+
+namespace llmq::daemon {
+namespace {
+
+int64_t fileSize(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+}
+
+}  // namespace
+
+void handleDaemonStatus(Call& call) {
+  ipc::Params p(call.params);
+  p.allowOnly({});
+  if (!p.ok()) {
+    call.reply.fail(ipc::rpc::kInvalidParams, p.error());
+    return;
+  }
+  Services& s = call.s;
+  const int64_t now = s.clock->nowMs();
+  std::string o = "{\"version\":\"";
+  o += kVersion;
+  o += "\",\"protocol_version\":" + std::to_string(kProtocolVersion);
+  o += ",\"pid\":" + std::to_string(::getpid());
+  o += ",\"started_at\":\"" + rfc3339(s.started_at_ms) + "\"";
+  o += ",\"uptime_s\":" + std::to_string((now - s.started_at_ms) / 1000);
+  o += ",\"socket\":";
+  json::appendString(o, s.config->socket_path);
+  o += ",\"db_path\":";
+  json::appendString(o, s.db->path());
+  o += ",\"db_size_bytes\":" +
+       std::to_string(fileSize(s.db->path()) + fileSize(s.db->path() + "-wal"));
+  o += ",\"queue\":{";
+  const auto& counts = s.lifecycle->counts();
+  for (int i = 0; i < ipc::kJobStateCount; ++i) {
+    if (i > 0) {
+      o += ",";
+    }
+    o += "\"" + std::string(ipc::jobStateName(i)) + "\":" + std::to_string(counts[static_cast<size_t>(i)]);
+  }
+  o += "},\"in_flight\":" + std::to_string(s.runner->inflight());
+  o += ",\"max_inflight\":" + std::to_string(s.config->max_inflight);
+  o += ",\"queue_state\":" + s.scheduler->stateJson();
+  o += ",\"connections\":" + std::to_string(s.server->connectionCount());
+  o += ",\"subscriptions\":" + std::to_string(s.bus->subscriptionCount());
+  o += ",\"shutting_down\":";
+  o += s.shutting_down ? "true" : "false";
+  o += "}";
+  call.reply.ok(std::move(o));
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,47 @@
+// The request handlers, one file each (STYLE G2), behind one signature. A handler
+// validates its params, does its work through Services, and answers through
+// call.reply exactly once, now or later.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "common/json.h"
+#include "common/result.h"
+#include "daemon/responder.h"
+#include "ipc/peer.h"
+#include "store/job_record.h"
+
+namespace llmq::daemon {
+
+struct Services;
+
+struct Call {
+  Services& s;
+  uint64_t conn_id;
+  const ipc::PeerCred& peer;
+  const json::Value* params;  // Object, array or nullptr.
+  Responder reply;
+};
+
+using Handler = void (*)(Call& call);
+
+void handleJobSubmit(Call& call);
+void handleJobGet(Call& call);
+void handleJobList(Call& call);
+void handleJobCancel(Call& call);
+void handleJobRetry(Call& call);
+void handleEventsSubscribe(Call& call);
+void handleEventsUnsubscribe(Call& call);
+void handleQueuePause(Call& call);
+void handleQueueResume(Call& call);
+void handleDaemonStatus(Call& call);
+
+// Shared by handlers: answer a failed store operation (-32006 when the disk is
+// full or the database failed, -32603 otherwise).
+void replyStoreError(const Call& call, const Error& error, const char* what);
+// Reads params.job_id (allowing only `extra` params besides it) and loads the
+// job; answers the error itself and returns nullopt when it cannot.
+std::optional<store::JobRecord> loadJobParam(Call& call);
+
+}  // namespace llmq::daemon

@@ -1,0 +1,51 @@
+// job.get {job_id} -> job object. Also home of the helpers handlers share.
+#include "common/log.h"
+#include "daemon/handlers/handlers.h"
+#include "daemon/job_json.h"
+#include "daemon/services.h"
+#include "ipc/protocol.h"
+#include "store/job_store.h"
+
+namespace llmq::daemon {
+
+void replyStoreError(const Call& call, const Error& error, const char* what) {
+  LOG_ERROR("%s: %s", what, error.message.c_str());
+  if (error.kind == ErrorKind::kStorage || error.kind == ErrorKind::kStorageFull) {
+    call.reply.fail(ipc::rpc::kStorageFailure, std::string(what) + ": " + error.message);
+  } else {
+    call.reply.fail(ipc::rpc::kInternalError, std::string(what) + ": " + error.message);
+  }
+}
+
+std::optional<store::JobRecord> loadJobParam(Call& call) {
+  ipc::Params p(call.params);
+  p.allowOnly({"job_id"});
+  auto text = p.string("job_id", true, 64);
+  if (!p.ok()) {
+    call.reply.fail(ipc::rpc::kInvalidParams, p.error());
+    return std::nullopt;
+  }
+  int64_t id = 0;
+  if (!ipc::parseJobId(*text, &id)) {
+    call.reply.fail(ipc::rpc::kNotFound, "no job \"" + std::string(*text) + "\"");
+    return std::nullopt;
+  }
+  auto job = call.s.jobs->get(id);
+  if (!job) {
+    replyStoreError(call, job.error(), "reading the job");
+    return std::nullopt;
+  }
+  if (!job->has_value()) {
+    call.reply.fail(ipc::rpc::kNotFound, "no job \"" + std::string(*text) + "\"");
+    return std::nullopt;
+  }
+  return std::move(*job);
+}
+
+void handleJobGet(Call& call) {
+  if (auto job = loadJobParam(call)) {
+    call.reply.ok(jobToJson(*job));
+  }
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,54 @@
+// job.retry {job_id} -> job object, queued again with a fresh set of attempts.
+// Only failed, cancelled and expired jobs can be retried.
+#include "common/time.h"
+#include "daemon/commit_cycle.h"
+#include "daemon/handlers/handlers.h"
+#include "daemon/job_json.h"
+#include "daemon/job_lifecycle.h"
+#include "daemon/scheduler.h"
+#include "daemon/services.h"
+#include "ipc/protocol.h"
+#include "store/job_store.h"
+
+namespace llmq::daemon {
+
+void handleJobRetry(Call& call) {
+  auto job = loadJobParam(call);
+  if (!job) {
+    return;
+  }
+  Services& s = call.s;
+  const store::JobState previous = job->state;
+  if (previous != store::JobState::kFailed && previous != store::JobState::kCancelled &&
+      previous != store::JobState::kExpired) {
+    call.reply.fail(ipc::rpc::kInvalidState,
+                    "job " + ipc::formatJobId(job->id) + " is " +
+                        ipc::jobStateName(static_cast<int>(previous)) +
+                        "; only failed, cancelled or expired jobs can be retried");
+    return;
+  }
+  if (auto w = s.cycle->write(); !w) {
+    replyStoreError(call, w.error(), "starting a transaction");
+    return;
+  }
+  job->state = store::JobState::kQueued;
+  job->run_attempts = 0;
+  job->finished_at.reset();
+  job->next_attempt_at.reset();
+  job->result_json.clear();
+  job->error = {};
+  job->usage.reset();
+  if (job->deadline_at && *job->deadline_at <= s.clock->nowMs()) {
+    job->deadline_at.reset();  // A retried job gets a new chance; its old deadline is gone.
+  }
+  s.lifecycle->emit(*job, parseTags(job->tags_json), ipc::EventKind::kQueued,
+                    "{\"priority\":" + std::to_string(job->priority) + "}");
+  if (auto r = s.lifecycle->save(*job, previous); !r) {
+    replyStoreError(call, r.error(), "queueing the job again");
+    return;
+  }
+  s.scheduler->kick();
+  call.reply.okAfterCommit(jobToJson(*job));
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,165 @@
+// job.submit: validate, deduplicate by idempotency_key, insert in the turn's
+// transaction, and acknowledge only after that transaction commits (DESIGN §1).
+#include "common/json.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "daemon/commit_cycle.h"
+#include "daemon/event_bus.h"
+#include "daemon/handlers/handlers.h"
+#include "daemon/job_json.h"
+#include "daemon/job_lifecycle.h"
+#include "daemon/scheduler.h"
+#include "daemon/services.h"
+#include "ipc/protocol.h"
+#include "store/job_store.h"
+#include "upstream/mock_provider.h"
+
+namespace llmq::daemon {
+namespace {
+
+std::string ackJson(int64_t id, store::JobState state, bool deduplicated, uint64_t subscription) {
+  std::string r = "{\"job_id\":\"" + ipc::formatJobId(id) + "\",\"state\":\"" +
+                  ipc::jobStateName(static_cast<int>(state)) + "\",\"deduplicated\":" +
+                  (deduplicated ? "true" : "false");
+  if (subscription != 0) {
+    r += ",\"subscription\":\"" + EventBus::formatId(subscription) + "\"";
+  }
+  r += "}";
+  return r;
+}
+
+std::string stringArray(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    json::appendString(out, v[i]);
+  }
+  out.push_back(']');
+  return out;
+}
+
+// An already submitted job with the same idempotency_key: answer with it.
+void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
+  auto job = call.s.jobs->get(id);
+  if (!job || !job->has_value()) {
+    replyStoreError(call, job ? makeError(ErrorKind::kInternal, "vanished") : job.error(),
+                    "reading the deduplicated job");
+    return;
+  }
+  const store::JobRecord& j = **job;
+  uint64_t sub = 0;
+  if (p.subscribe && !store::isTerminal(j.state)) {
+    sub = call.s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(id),
+                                ipc::kAllEvents);
+  }
+  if (p.wait) {
+    if (store::isTerminal(j.state)) {
+      call.reply.ok(jobToJson(j));
+    } else {
+      call.s.lifecycle->addWaiter(id, call.reply);
+    }
+    return;
+  }
+  call.reply.ok(ackJson(id, j.state, true, sub));
+}
+
+}  // namespace
+
+void handleJobSubmit(Call& call) {
+  Services& s = call.s;
+  ipc::SubmitParams p;
+  std::string error;
+  if (!ipc::parseSubmitParams(call.params, &p, &error)) {
+    call.reply.fail(ipc::rpc::kInvalidParams, error);
+    return;
+  }
+  if (p.route) {
+    call.reply.fail(ipc::rpc::kInvalidParams,
+                    "unknown route \"" + *p.route + "\": no routing rules are configured");
+    return;
+  }
+  if (!upstream::MockProvider::handles(p.model)) {
+    call.reply.fail(ipc::rpc::kInvalidParams,
+                    "no provider is configured for model \"" + p.model +
+                        "\"; this daemon serves the built-in mock/... models");
+    return;
+  }
+  if (s.shutting_down) {
+    call.reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; submit again once it is back");
+    return;
+  }
+  if (auto w = s.cycle->write(); !w) {
+    replyStoreError(call, w.error(), "starting a transaction");
+    return;
+  }
+  if (p.idempotency_key) {
+    auto existing = s.jobs->findByIdempotencyKey(*p.idempotency_key);
+    if (!existing) {
+      replyStoreError(call, existing.error(), "looking up the idempotency key");
+      return;
+    }
+    if (existing->has_value()) {
+      answerDuplicate(call, p, **existing);
+      return;
+    }
+  }
+
+  const int64_t now = s.clock->nowMs();
+  store::JobRecord job;
+  job.state = store::JobState::kQueued;
+  job.priority = p.priority;
+  job.client = p.client ? *p.client : call.peer.user;
+  job.tags_json = stringArray(p.tags);
+  job.model = p.model;
+  job.request_json = json::toString(*p.request);
+  if (!p.fallback_models.empty() || p.cache) {
+    job.options_json = "{\"fallback_models\":" + stringArray(p.fallback_models) +
+                       ",\"cache\":" + (p.cache ? "true" : "false") + "}";
+  }
+  job.idempotency_key = p.idempotency_key;
+  job.stream = p.stream;
+  job.max_attempts = p.max_attempts;
+  job.on_restart = p.on_restart_fail ? store::OnRestart::kFail : store::OnRestart::kRequeue;
+  job.timeout_ms = p.timeout_ms;
+  if (p.deadline_ms) {
+    job.deadline_at = now + *p.deadline_ms;
+  }
+  job.created_at = now;
+  job.event_seq = 1;  // Stored with the row: the queued event below is the job's first.
+  // p.api_key (BYOK) is validated but not kept: no provider here uses a key, and a
+  // key is never stored in clear (DESIGN §3). The key pool issue wires it up.
+
+  auto id = s.jobs->insert(job, p.tags);
+  if (!id) {
+    replyStoreError(call, id.error(), "storing the job");
+    return;
+  }
+  job.id = *id;
+  s.lifecycle->noteInserted(job.state);
+
+  uint64_t sub = 0;
+  if (p.subscribe) {
+    sub = s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(job.id),
+                           ipc::kAllEvents);
+  }
+  if (p.wait) {
+    s.lifecycle->addWaiter(job.id, call.reply);
+    Responder reply = call.reply;
+    s.cycle->afterCommit([reply](bool committed) {
+      if (!committed) {
+        reply.fail(ipc::rpc::kStorageFailure,
+                   "the database could not commit the job (is the disk full?); nothing was stored");
+      }
+    });
+  } else {
+    call.reply.okAfterCommit(ackJson(job.id, job.state, false, sub));
+  }
+  job.event_seq = 0;  // emitWith() advances it to the stored 1.
+  s.lifecycle->emitWith(job, p.tags, ipc::EventKind::kQueued,
+                        [&] { return "{\"priority\":" + std::to_string(job.priority) + "}"; });
+  s.scheduler->kick();
+}
+
+}  // namespace llmq::daemon

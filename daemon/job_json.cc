@@ -1,0 +1,126 @@
+// Job object rendering by appends: the stored request/result are already JSON text.
+#include "daemon/job_json.h"
+
+#include <cstdio>
+
+#include "common/json.h"
+#include "common/time.h"
+#include "ipc/protocol.h"
+
+namespace llmq::daemon {
+namespace {
+
+void appendTime(std::string& out, const std::optional<int64_t>& ms) {
+  if (ms) {
+    out.push_back('"');
+    appendRfc3339(out, *ms);
+    out.push_back('"');
+  } else {
+    out.append("null");
+  }
+}
+
+void appendCost(std::string& out, double usd) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10g", usd);
+  out.append(buf);
+}
+
+}  // namespace
+
+void appendJobJson(std::string& out, const store::JobRecord& j) {
+  out.append("{\"job_id\":\"");
+  out.append(ipc::formatJobId(j.id));
+  out.append("\",\"state\":\"");
+  out.append(ipc::jobStateName(static_cast<int>(j.state)));
+  out.append("\",\"priority\":");
+  out.append(std::to_string(j.priority));
+  out.append(",\"client\":");
+  json::appendString(out, j.client);
+  out.append(",\"tags\":");
+  out.append(j.tags_json);
+  out.append(",\"model\":");
+  json::appendString(out, j.model);
+  out.append(",\"model_used\":");
+  if (j.model_used.empty()) {
+    out.append("null");
+  } else {
+    json::appendString(out, j.model_used);
+  }
+  out.append(",\"stream\":");
+  out.append(j.stream ? "true" : "false");
+  out.append(",\"attempts\":");
+  out.append(std::to_string(j.attempts));
+  out.append(",\"max_attempts\":");
+  out.append(std::to_string(j.max_attempts));
+  out.append(",\"idempotency_key\":");
+  if (j.idempotency_key) {
+    json::appendString(out, *j.idempotency_key);
+  } else {
+    out.append("null");
+  }
+  out.append(",\"created_at\":");
+  appendTime(out, j.created_at);
+  out.append(",\"started_at\":");
+  appendTime(out, j.started_at);
+  out.append(",\"finished_at\":");
+  appendTime(out, j.finished_at);
+  out.append(",\"next_attempt_at\":");
+  appendTime(out, j.next_attempt_at);
+  out.append(",\"result\":");
+  out.append(j.result_json.empty() ? std::string_view("null") : std::string_view(j.result_json));
+  out.append(",\"error\":");
+  if (j.error.code.empty()) {
+    out.append("null");
+  } else {
+    out.append("{\"code\":");
+    json::appendString(out, j.error.code);
+    out.append(",\"message\":");
+    json::appendString(out, j.error.message);
+    out.append(",\"upstream_status\":");
+    out.append(j.error.upstream_status != 0 ? std::to_string(j.error.upstream_status) : "null");
+    out.append(",\"source\":");
+    json::appendString(out, j.error.source.empty() ? "local" : j.error.source);
+    out.push_back('}');
+  }
+  out.append(",\"usage\":");
+  if (j.usage) {
+    out.append("{\"prompt_tokens\":");
+    out.append(std::to_string(j.usage->prompt_tokens));
+    out.append(",\"completion_tokens\":");
+    out.append(std::to_string(j.usage->completion_tokens));
+    out.append(",\"total_tokens\":");
+    out.append(std::to_string(j.usage->total_tokens));
+    out.append(",\"cost_usd\":");
+    appendCost(out, j.usage->cost_usd);
+    out.push_back('}');
+  } else {
+    out.append("null");
+  }
+  out.push_back('}');
+}
+
+std::string jobToJson(const store::JobRecord& job) {
+  std::string out;
+  out.reserve(512 + job.result_json.size());
+  appendJobJson(out, job);
+  return out;
+}
+
+std::vector<std::string> parseTags(std::string_view tags_json) {
+  std::vector<std::string> tags;
+  if (tags_json.size() <= 2) {
+    return tags;
+  }
+  json::Document doc;
+  if (json::parse(doc, tags_json, nullptr) && doc.IsArray()) {
+    for (const auto& t : doc.GetArray()) {
+      if (t.IsString()) {
+        tags.emplace_back(t.GetString(), t.GetStringLength());
+      }
+    }
+  }
+  return tags;
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,69 @@
+// JobLifecycle: counters, event numbering and waiters around JobStore::update.
+#include "daemon/job_lifecycle.h"
+
+#include "common/time.h"
+#include "daemon/event_bus.h"
+#include "daemon/job_json.h"
+#include "daemon/services.h"
+#include "store/job_store.h"
+
+namespace llmq::daemon {
+
+Result<void> JobLifecycle::loadCounts() {
+  auto counts = s_.jobs->countByState();
+  if (!counts) {
+    return counts.takeError();
+  }
+  counts_ = *counts;
+  return {};
+}
+
+Result<void> JobLifecycle::save(const store::JobRecord& job, store::JobState previous) {
+  if (auto r = s_.jobs->update(job); !r) {
+    return r;
+  }
+  if (previous != job.state) {
+    --counts_[static_cast<size_t>(previous)];
+    ++counts_[static_cast<size_t>(job.state)];
+  }
+  return {};
+}
+
+bool JobLifecycle::wanted(const store::JobRecord& job, const std::vector<std::string>& tags,
+                          ipc::EventKind kind) const {
+  std::string id = ipc::formatJobId(job.id);
+  return s_.bus->wanted(EventSource{id, job.client, &tags}, kind);
+}
+
+void JobLifecycle::emit(store::JobRecord& job, const std::vector<std::string>& tags,
+                        ipc::EventKind kind, std::string_view data_json, bool terminal) {
+  ++job.event_seq;
+  std::string id = ipc::formatJobId(job.id);
+  s_.bus->publish(EventSource{id, job.client, &tags}, job.event_seq, kind, data_json,
+                  s_.clock->nowMs(), terminal);
+}
+
+void JobLifecycle::addWaiter(int64_t job_id, Responder r) { waiters_[job_id].push_back(std::move(r)); }
+
+void JobLifecycle::dropWaiters(uint64_t conn_id) {
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    auto& v = it->second;
+    std::erase_if(v, [conn_id](const Responder& r) { return r.connId() == conn_id; });
+    it = v.empty() ? waiters_.erase(it) : std::next(it);
+  }
+}
+
+void JobLifecycle::settle(const store::JobRecord& job) {
+  auto it = waiters_.find(job.id);
+  if (it == waiters_.end()) {
+    return;
+  }
+  std::vector<Responder> waiting = std::move(it->second);
+  waiters_.erase(it);
+  std::string body = jobToJson(job);
+  for (const Responder& r : waiting) {
+    r.okAfterCommit(body);
+  }
+}
+
+}  // namespace llmq::daemon

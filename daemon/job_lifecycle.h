@@ -1,0 +1,70 @@
+// daemon::JobLifecycle is the one place a job's state change is written, counted
+// and announced: save() persists a job inside the turn's transaction and keeps
+// the per-state counters of daemon.status exact; emit() numbers and publishes an
+// event; settle() answers the `wait: true` callers of a job that has ended.
+//
+// Loop thread only. Owned by the Daemon.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "daemon/responder.h"
+#include "ipc/protocol.h"
+#include "store/job_record.h"
+
+namespace llmq::daemon {
+
+struct Services;
+
+class JobLifecycle {
+ public:
+  explicit JobLifecycle(Services& services) : s_(services) {}
+
+  // Reads the per-state counts from the store (at startup, or after a failed commit).
+  Result<void> loadCounts();
+  const std::array<int64_t, store::kJobStateCount>& counts() const { return counts_; }
+
+  // Persists every mutable column of `job`; `previous` is the state it had in the
+  // store before this change (equal to job.state when the state did not change).
+  Result<void> save(const store::JobRecord& job, store::JobState previous);
+  // Counts a newly inserted job.
+  void noteInserted(store::JobState state) { ++counts_[static_cast<size_t>(state)]; }
+
+  // Publishes an event about `job`, advancing job.event_seq. The caller persists
+  // the new seq with its next save() (events without a state change, such as
+  // message_chunk, are not written one by one).
+  void emit(store::JobRecord& job, const std::vector<std::string>& tags, ipc::EventKind kind,
+            std::string_view data_json, bool terminal = false);
+  bool wanted(const store::JobRecord& job, const std::vector<std::string>& tags,
+              ipc::EventKind kind) const;
+  // emit() with the data built only if somebody listens; the seq advances either way,
+  // so a subscriber can tell a lost event from one it did not ask for.
+  template <class BuildData>
+  void emitWith(store::JobRecord& job, const std::vector<std::string>& tags, ipc::EventKind kind,
+                BuildData&& build, bool terminal = false) {
+    if (!terminal && !wanted(job, tags, kind)) {
+      ++job.event_seq;
+      return;
+    }
+    emit(job, tags, kind, build(), terminal);
+  }
+
+  // `wait: true`: answer `r` with the job object when the job ends.
+  void addWaiter(int64_t job_id, Responder r);
+  void dropWaiters(uint64_t conn_id);
+  // Answers the waiters of a job that has just reached a terminal state.
+  void settle(const store::JobRecord& job);
+
+ private:
+  Services& s_;
+  std::array<int64_t, store::kJobStateCount> counts_{};
+  std::unordered_map<int64_t, std::vector<Responder>> waiters_;
+};
+
+}  // namespace llmq::daemon

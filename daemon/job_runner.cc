@@ -1,0 +1,425 @@
+// JobRunner: attempt lifecycle. Every state change goes through JobLifecycle so
+// counters, events and waiters stay consistent; all writes land in the turn's
+// transaction (CommitCycle) and events leave after it commits.
+#include "daemon/job_runner.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "daemon/commit_cycle.h"
+#include "daemon/config.h"
+#include "daemon/job_json.h"
+#include "daemon/job_lifecycle.h"
+#include "daemon/scheduler.h"
+#include "daemon/services.h"
+#include "store/job_store.h"
+#include "upstream/mock_provider.h"
+
+namespace llmq::daemon {
+namespace {
+
+using ipc::EventKind;
+using store::JobState;
+
+std::string costText(double usd) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10g", usd);
+  return buf;
+}
+
+std::string errorData(const upstream::Failure& f, bool will_retry) {
+  std::string d = "{\"code\":";
+  json::appendString(d, f.code);
+  d += ",\"message\":";
+  json::appendString(d, f.message);
+  d += ",\"upstream_status\":";
+  d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
+  d += ",\"retryable\":";
+  d += will_retry ? "true" : "false";
+  d += ",\"source\":";
+  json::appendString(d, f.source);
+  d += "}";
+  return d;
+}
+
+void logStoreError(const char* what, int64_t job_id, const Error& e) {
+  LOG_ERROR("%s %s: %s", what, ipc::formatJobId(job_id).c_str(), e.message.c_str());
+}
+
+}  // namespace
+
+ActiveJob::ActiveJob(JobRunner* r, store::JobRecord j) : runner(r), job(std::move(j)) {
+  tags = parseTags(job.tags_json);
+}
+
+void ActiveJob::onDelta(std::string_view t, int index) { runner->onDelta(*this, t, index); }
+void ActiveJob::onComplete(upstream::Completion&& c) { runner->onComplete(*this, std::move(c)); }
+void ActiveJob::onFailure(upstream::Failure&& f) { runner->onFailure(*this, std::move(f)); }
+
+JobRunner::JobRunner(Services& services)
+    : s_(services),
+      timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)),
+      rng_(std::random_device{}()) {}
+
+JobRunner::~JobRunner() = default;
+
+void JobRunner::close() { timer_.reset(); }
+
+const ActiveJob* JobRunner::find(int64_t job_id) const {
+  auto it = active_.find(job_id);
+  return it == active_.end() ? nullptr : it->second.get();
+}
+
+int64_t JobRunner::backoffMs(int attempt) {
+  const Config& c = *s_.config;
+  int64_t ceiling = c.retry_base_ms;
+  for (int i = 1; i < attempt && ceiling < c.retry_cap_ms; ++i) {
+    ceiling *= 2;
+  }
+  ceiling = std::min(ceiling, c.retry_cap_ms);
+  std::uniform_int_distribution<int64_t> dist(0, ceiling);
+  return dist(rng_);
+}
+
+void JobRunner::start(store::JobRecord job) {
+  const int64_t now = s_.clock->nowMs();
+  const JobState previous = job.state;
+  auto a = std::make_unique<ActiveJob>(this, std::move(job));
+  store::JobRecord& j = a->job;
+
+  if (auto w = s_.cycle->write(); !w) {
+    logStoreError("starting", j.id, w.error());
+    return;  // The job stays queued in the store; the scheduler tries again later.
+  }
+  if (!upstream::MockProvider::handles(j.model)) {
+    upstream::Failure f{"INVALID_REQUEST", "no provider serves model \"" + j.model + "\"", 0, false,
+                        "local"};
+    failNow(std::move(j), a->tags, std::move(f));
+    return;
+  }
+  a->provider = s_.mock;
+
+  j.state = JobState::kRunning;
+  ++j.attempts;
+  ++j.run_attempts;
+  if (!j.started_at) {
+    j.started_at = now;
+  }
+  j.model_used = j.model;
+  j.next_attempt_at.reset();
+
+  a->attempt.job_id = j.id;
+  a->attempt.attempt = j.attempts;
+  a->attempt.model = j.model;
+  a->attempt.provider = std::string(a->provider->name());
+  a->attempt.started_at = now;
+
+  s_.lifecycle->emitWith(j, a->tags, EventKind::kStarted, [&] {
+    std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
+    json::appendString(d, j.model);
+    d += ",\"key_source\":\"none\"}";
+    return d;
+  });
+  if (auto r = s_.lifecycle->save(j, previous); !r) {
+    logStoreError("starting", j.id, r.error());
+    return;
+  }
+  if (auto r = s_.jobs->insertAttempt(a->attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+
+  upstream::AttemptRequest req;
+  req.job_id = ipc::formatJobId(j.id);
+  req.attempt = j.attempts;
+  req.model = j.model;
+  req.request_json = j.request_json;
+  req.stream = j.stream;
+  req.timeout_ms = j.timeout_ms.value_or(0);
+  auto handle = a->provider->start(req, a.get());
+  if (!handle) {
+    upstream::Failure f{"INVALID_REQUEST", handle.error().message, 0, false, "local"};
+    ActiveJob& ref = *a;
+    active_.emplace(ref.job.id, std::move(a));
+    onFailure(ref, std::move(f));
+    return;
+  }
+  a->handle = *handle;
+
+  int64_t attempt_deadline = INT64_MAX;
+  if (j.timeout_ms) {
+    attempt_deadline = now + *j.timeout_ms;
+  }
+  if (j.deadline_at) {
+    attempt_deadline = std::min(attempt_deadline, *j.deadline_at);
+  }
+  if (attempt_deadline != INT64_MAX) {
+    deadlines_.push(Deadline{attempt_deadline, j.id, j.attempts});
+    armTimer();
+  }
+  active_.emplace(j.id, std::move(a));
+}
+
+void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags,
+                        upstream::Failure f) {
+  const JobState previous = job.state;
+  job.state = JobState::kFailed;
+  job.finished_at = s_.clock->nowMs();
+  job.error = store::JobError{f.code, f.message, f.upstream_status, f.source};
+  s_.lifecycle->emit(job, tags, EventKind::kError, errorData(f, false), true);
+  if (auto r = s_.lifecycle->save(job, previous); !r) {
+    logStoreError("failing", job.id, r.error());
+  }
+  s_.lifecycle->settle(job);
+}
+
+void JobRunner::onDelta(ActiveJob& a, std::string_view t, int index) {
+  a.text.append(t);
+  s_.lifecycle->emitWith(a.job, a.tags, EventKind::kMessageChunk, [&] {
+    std::string d = "{\"delta\":";
+    json::appendString(d, t);
+    d += ",\"index\":" + std::to_string(index) + "}";
+    return d;
+  });
+}
+
+void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
+  const int64_t now = s_.clock->nowMs();
+  store::JobRecord& j = a.job;
+  if (auto w = s_.cycle->write(); !w) {
+    logStoreError("finishing", j.id, w.error());
+  }
+  store::Usage usage{c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.total_tokens,
+                     c.usage.cost_usd};
+  a.attempt.finished_at = now;
+  a.attempt.outcome = "succeeded";
+  a.attempt.http_status = c.http_status;
+  a.attempt.generation_id = c.generation_id;
+  a.attempt.usage = usage;
+  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+
+  j.state = JobState::kSucceeded;
+  j.finished_at = now;
+  j.model_used = c.model;
+  j.result_json = std::move(c.result_json);
+  j.usage = usage;
+  j.error = {};
+  s_.lifecycle->emitWith(j, a.tags, EventKind::kUsage, [&] {
+    std::string d = "{\"usage\":{\"prompt_tokens\":" + std::to_string(c.usage.prompt_tokens) +
+                    ",\"completion_tokens\":" + std::to_string(c.usage.completion_tokens) +
+                    ",\"total_tokens\":" + std::to_string(c.usage.total_tokens) +
+                    ",\"cache_read\":" + std::to_string(c.usage.cache_read) +
+                    ",\"cache_write\":" + std::to_string(c.usage.cache_write) +
+                    ",\"reasoning_tokens\":" + std::to_string(c.usage.reasoning_tokens) +
+                    "},\"cost_usd\":" + costText(c.usage.cost_usd) + ",\"model\":";
+    json::appendString(d, c.model);
+    d += ",\"provider\":";
+    json::appendString(d, c.provider);
+    d += ",\"id\":";
+    json::appendString(d, c.generation_id);
+    d += "}";
+    return d;
+  });
+  s_.lifecycle->emitWith(
+      j, a.tags, EventKind::kFinalResponse,
+      [&] {
+        std::string d = "{\"content\":";
+        json::appendString(d, c.content);
+        d += ",\"finish_reason\":";
+        json::appendString(d, c.finish_reason);
+        d += ",\"model\":";
+        json::appendString(d, c.model);
+        d += "}";
+        return d;
+      },
+      true);
+  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
+    logStoreError("finishing", j.id, r.error());
+  }
+  s_.lifecycle->settle(j);
+  retire(a);
+}
+
+void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
+  const int64_t now = s_.clock->nowMs();
+  store::JobRecord& j = a.job;
+  if (auto w = s_.cycle->write(); !w) {
+    logStoreError("failing", j.id, w.error());
+  }
+  a.attempt.finished_at = now;
+  a.attempt.outcome = "failed";
+  a.attempt.http_status = f.upstream_status;
+  a.attempt.error_code = f.code;
+  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+
+  int64_t delay = 0;
+  bool will_retry = f.retryable && j.run_attempts < j.max_attempts && !s_.shutting_down;
+  if (will_retry) {
+    delay = backoffMs(j.run_attempts);
+    if (j.deadline_at && now + delay >= *j.deadline_at) {
+      will_retry = false;
+    }
+  }
+  j.error = store::JobError{f.code, f.message, f.upstream_status, f.source};
+  s_.lifecycle->emitWith(j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); },
+                         !will_retry);
+  if (will_retry) {
+    j.state = JobState::kRetryWait;
+    j.next_attempt_at = now + delay;
+    s_.lifecycle->emitWith(j, a.tags, EventKind::kRetrying, [&] {
+      std::string d = "{\"attempt\":" + std::to_string(j.attempts + 1) +
+                      ",\"delay_ms\":" + std::to_string(delay) + ",\"reason\":";
+      json::appendString(d, a.text.empty() ? f.code : std::string("stream_interrupted"));
+      d += ",\"upstream_status\":";
+      d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
+      d += "}";
+      return d;
+    });
+    s_.scheduler->noteRetryAt(*j.next_attempt_at);
+  } else {
+    j.state = JobState::kFailed;
+    j.finished_at = now;
+  }
+  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
+    logStoreError("failing", j.id, r.error());
+  }
+  if (!will_retry) {
+    s_.lifecycle->settle(j);
+  }
+  retire(a);
+}
+
+void JobRunner::expire(ActiveJob& a) {
+  const int64_t now = s_.clock->nowMs();
+  store::JobRecord& j = a.job;
+  a.provider->cancel(a.handle);
+  if (auto w = s_.cycle->write(); !w) {
+    logStoreError("expiring", j.id, w.error());
+  }
+  a.attempt.finished_at = now;
+  a.attempt.outcome = "cancelled";
+  a.attempt.error_code = "EXPIRED";
+  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+  j.state = JobState::kExpired;
+  j.finished_at = now;
+  j.error = store::JobError{"EXPIRED", "the job's deadline_s passed", 0, "local"};
+  s_.lifecycle->emit(j, a.tags, EventKind::kExpired, "{\"reason\":\"deadline\"}", true);
+  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
+    logStoreError("expiring", j.id, r.error());
+  }
+  s_.lifecycle->settle(j);
+  retire(a);
+}
+
+std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id) {
+  auto it = active_.find(job_id);
+  if (it == active_.end()) {
+    return std::nullopt;
+  }
+  ActiveJob& a = *it->second;
+  const int64_t now = s_.clock->nowMs();
+  a.provider->cancel(a.handle);
+  store::JobRecord& j = a.job;
+  if (auto w = s_.cycle->write(); !w) {
+    logStoreError("cancelling", j.id, w.error());
+  }
+  a.attempt.finished_at = now;
+  a.attempt.outcome = "cancelled";
+  a.attempt.error_code = "CANCELLED";
+  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+  j.state = JobState::kCancelled;
+  j.finished_at = now;
+  j.error = store::JobError{"CANCELLED", "cancelled by request", 0, "local"};
+  s_.lifecycle->emit(j, a.tags, EventKind::kCancelled, "{\"reason\":\"cancelled by request\"}", true);
+  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
+    logStoreError("cancelling", j.id, r.error());
+  }
+  s_.lifecycle->settle(j);
+  store::JobRecord copy = j;
+  retire(a);
+  return copy;
+}
+
+void JobRunner::requeueAll() {
+  const int64_t now = s_.clock->nowMs();
+  if (!active_.empty()) {
+    if (auto w = s_.cycle->write(); !w) {
+      LOG_ERROR("requeueing running jobs: %s", w.error().message.c_str());
+      return;  // Startup recovery requeues them from the store instead.
+    }
+  }
+  std::vector<ActiveJob*> all;
+  for (auto& [id, a] : active_) {
+    all.push_back(a.get());
+  }
+  for (ActiveJob* a : all) {
+    a->provider->cancel(a->handle);
+    a->attempt.finished_at = now;
+    a->attempt.outcome = "interrupted";
+    a->attempt.error_code = "INTERRUPTED";
+    if (auto r = s_.jobs->updateAttempt(a->attempt); !r) {
+      logStoreError("recording the attempt of", a->job.id, r.error());
+    }
+    a->job.state = JobState::kQueued;
+    a->job.run_attempts = std::max(0, a->job.run_attempts - 1);
+    if (auto r = s_.lifecycle->save(a->job, JobState::kRunning); !r) {
+      logStoreError("requeueing", a->job.id, r.error());
+    }
+    retire(*a);
+  }
+}
+
+void JobRunner::retire(ActiveJob& a) {
+  a.done = true;
+  auto it = active_.find(a.job.id);
+  if (it != active_.end() && it->second.get() == &a) {
+    graveyard_.push_back(std::move(it->second));
+    active_.erase(it);
+  }
+  s_.scheduler->kick();
+}
+
+void JobRunner::armTimer() {
+  if (!timer_ || deadlines_.empty()) {
+    return;
+  }
+  int64_t wait = std::max<int64_t>(0, deadlines_.top().at - s_.clock->nowMs());
+  uv_timer_start(timer_.get(), &JobRunner::onUvTimer, static_cast<uint64_t>(wait), 0);
+}
+
+// Called by libuv when the earliest attempt timeout or job deadline has come.
+void JobRunner::onUvTimer(uv_timer_t* t) noexcept {
+  auto* self = static_cast<JobRunner*>(t->data);
+  const int64_t now = self->s_.clock->nowMs();
+  while (!self->deadlines_.empty() && self->deadlines_.top().at <= now) {
+    Deadline d = self->deadlines_.top();
+    self->deadlines_.pop();
+    auto it = self->active_.find(d.job_id);
+    if (it == self->active_.end() || it->second->job.attempts != d.attempt) {
+      continue;  // That attempt already ended.
+    }
+    ActiveJob& a = *it->second;
+    if (a.job.deadline_at && now >= *a.job.deadline_at) {
+      self->expire(a);
+    } else {
+      a.provider->cancel(a.handle);
+      self->onFailure(a, upstream::Failure{"TIMEOUT",
+                                           "the attempt took longer than timeout_s (" +
+                                               std::to_string(a.job.timeout_ms.value_or(0)) + " ms)",
+                                           0, true, "local"});
+    }
+  }
+  self->armTimer();
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,97 @@
+// daemon::JobRunner runs attempts: it claims a queued job (state running, attempt
+// row), starts it on its provider, turns the provider's callbacks into events and
+// state (succeeded, retry_wait with backoff, failed), and enforces per-attempt
+// timeouts and job deadlines with one timer. Each running job is an ActiveJob,
+// the provider's sink for its transfer.
+//
+// Loop thread only. ActiveJobs that ended are freed at the end of the loop turn
+// (collectGarbage), never from inside a provider callback (STYLE G4).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/uv_handle.h"
+#include "store/job_record.h"
+#include "upstream/provider.h"
+
+namespace llmq::daemon {
+
+struct Services;
+class JobRunner;
+
+struct ActiveJob final : upstream::TransferSink {
+  ActiveJob(JobRunner* r, store::JobRecord j);
+  void onDelta(std::string_view text, int index) override;
+  void onComplete(upstream::Completion&& completion) override;
+  void onFailure(upstream::Failure&& failure) override;
+
+  JobRunner* runner;
+  store::JobRecord job;
+  std::vector<std::string> tags;
+  upstream::Provider* provider = nullptr;
+  uint64_t handle = 0;
+  store::AttemptRecord attempt;
+  std::string text;  // Streamed content so far, for late subscribers.
+  bool done = false;
+};
+
+class JobRunner {
+ public:
+  explicit JobRunner(Services& services);
+  ~JobRunner();
+
+  size_t inflight() const { return active_.size(); }
+  const ActiveJob* find(int64_t job_id) const;
+
+  // Starts the next attempt of `job`, which the scheduler picked from the queue.
+  void start(store::JobRecord job);
+  // Aborts a running job and marks it cancelled. Returns its final record, or
+  // nullopt if the job is not running here.
+  std::optional<store::JobRecord> cancel(int64_t job_id);
+  // Shutdown: aborts every running attempt and puts its job back in the queue,
+  // without counting the interrupted attempt against max_attempts.
+  void requeueAll();
+  // Frees ActiveJobs that ended during this turn.
+  void collectGarbage() { graveyard_.clear(); }
+  void close();
+
+  // Backoff before retry number `attempt` (1-based): full jitter,
+  // uniform in [0, min(cap, base * 2^(attempt-1))].
+  int64_t backoffMs(int attempt);
+
+ private:
+  friend struct ActiveJob;
+  struct Deadline {
+    int64_t at;
+    int64_t job_id;
+    int attempt;
+    bool operator>(const Deadline& o) const { return at > o.at; }
+  };
+
+  void onDelta(ActiveJob& a, std::string_view text, int index);
+  void onComplete(ActiveJob& a, upstream::Completion&& c);
+  void onFailure(ActiveJob& a, upstream::Failure&& f);
+  void expire(ActiveJob& a);
+  void retire(ActiveJob& a);
+  void failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f);
+  void armTimer();
+  static void onUvTimer(uv_timer_t* t) noexcept;
+
+  Services& s_;
+  std::unordered_map<int64_t, std::unique_ptr<ActiveJob>> active_;
+  std::vector<std::unique_ptr<ActiveJob>> graveyard_;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
+  UvHandlePtr<uv_timer_t> timer_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace llmq::daemon

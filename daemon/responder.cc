@@ -1,0 +1,95 @@
+// Responder: ordering through CommitCycle, batch assembly, request accounting.
+#include "daemon/responder.h"
+
+#include "daemon/commit_cycle.h"
+#include "ipc/server.h"
+
+namespace llmq::daemon {
+
+Responder::Responder(ipc::Server& server, CommitCycle& cycle, uint64_t conn_id, std::string id_raw,
+                     std::shared_ptr<BatchReply> batch, size_t slot)
+    : state_(std::make_shared<State>(
+          State{server, cycle, conn_id, std::move(id_raw), std::move(batch), slot, false})) {}
+
+void Responder::send(State& s, const std::string& line_or_object) {
+  if (s.answered) {
+    return;
+  }
+  s.answered = true;
+  if (s.batch) {
+    BatchReply& b = *s.batch;
+    b.parts[s.slot] = line_or_object;
+    if (--b.remaining == 0) {
+      std::string out = "[";
+      bool first = true;
+      for (const std::string& p : b.parts) {
+        if (p.empty()) {
+          continue;
+        }
+        if (!first) {
+          out.push_back(',');
+        }
+        first = false;
+        out += p;
+      }
+      out += "]\n";
+      if (!first) {
+        s.server.send(b.conn_id, out);
+      }
+      s.server.release(b.conn_id);
+    }
+    return;
+  }
+  if (!s.id_raw.empty()) {
+    s.server.send(s.conn_id, line_or_object);
+    s.server.release(s.conn_id);
+  }
+}
+
+void Responder::sendError(State& s, const ipc::RpcError& err) {
+  std::string body;
+  if (s.batch) {
+    if (!s.id_raw.empty()) {
+      ipc::appendErrorObject(body, s.id_raw, err);
+    }
+  } else if (!s.id_raw.empty()) {
+    ipc::appendError(body, s.id_raw, err);
+  }
+  send(s, body);
+}
+
+void Responder::ok(std::string result_json) const {
+  auto deliver = [st = state_, r = std::move(result_json)](bool) {
+    std::string body;
+    if (!st->id_raw.empty()) {
+      st->batch ? ipc::appendResultObject(body, st->id_raw, r) : ipc::appendResult(body, st->id_raw, r);
+    }
+    send(*st, body);
+  };
+  state_->cycle.afterCommit(std::move(deliver));
+}
+
+void Responder::okAfterCommit(std::string result_json) const {
+  auto deliver = [st = state_, r = std::move(result_json)](bool committed) {
+    if (!committed) {
+      sendError(*st, {ipc::rpc::kStorageFailure,
+                      "the database could not commit this change (is the disk full?); nothing was "
+                      "stored, try again",
+                      {}});
+      return;
+    }
+    std::string body;
+    if (!st->id_raw.empty()) {
+      st->batch ? ipc::appendResultObject(body, st->id_raw, r) : ipc::appendResult(body, st->id_raw, r);
+    }
+    send(*st, body);
+  };
+  state_->cycle.afterCommit(std::move(deliver));
+}
+
+void Responder::fail(int code, std::string message, std::string symbol) const {
+  ipc::RpcError err{code, std::move(message), std::move(symbol)};
+  state_->cycle.afterCommit([st = state_, err = std::move(err)](bool) { sendError(*st, err); });
+}
+
+}  // namespace llmq::daemon

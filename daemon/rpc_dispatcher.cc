@@ -1,0 +1,123 @@
+// RpcDispatcher: envelope checks and the method table.
+#include "daemon/rpc_dispatcher.h"
+
+#include <cstring>
+
+#include "daemon/commit_cycle.h"
+#include "daemon/event_bus.h"
+#include "daemon/handlers/handlers.h"
+#include "daemon/job_lifecycle.h"
+#include "daemon/responder.h"
+#include "daemon/services.h"
+#include "ipc/jsonrpc.h"
+
+namespace llmq::daemon {
+namespace {
+
+struct Method {
+  const char* name;
+  Handler handler;
+};
+
+// The whole protocol surface of this daemon (ipc/PROTOCOL.md).
+constexpr Method kMethods[] = {
+    {"job.submit", handleJobSubmit},
+    {"job.get", handleJobGet},
+    {"job.list", handleJobList},
+    {"job.cancel", handleJobCancel},
+    {"job.retry", handleJobRetry},
+    {"events.subscribe", handleEventsSubscribe},
+    {"events.unsubscribe", handleEventsUnsubscribe},
+    {"queue.pause", handleQueuePause},
+    {"queue.resume", handleQueueResume},
+    {"daemon.status", handleDaemonStatus},
+};
+
+Handler findHandler(std::string_view method) {
+  for (const Method& m : kMethods) {
+    if (method == m.name) {
+      return m.handler;
+    }
+  }
+  return nullptr;
+}
+
+// A request's id as JSON text, read leniently so even a malformed request can be
+// answered with its id when it has a usable one.
+std::string peekId(const json::Value& v) {
+  const json::Value* id = json::member(v, "id");
+  if (id == nullptr) {
+    return {};
+  }
+  if (id->IsString() || id->IsNumber() || id->IsNull()) {
+    return json::toString(*id);
+  }
+  return "null";
+}
+
+}  // namespace
+
+void RpcDispatcher::dispatchOne(ipc::Connection& conn, const json::Value& request, Responder& reply) {
+  ipc::RpcRequest req;
+  ipc::RpcError err;
+  if (!ipc::parseRequest(request, &req, &err)) {
+    reply.fail(err.code, err.message);
+    return;
+  }
+  Handler handler = findHandler(req.method);
+  if (handler == nullptr) {
+    reply.fail(ipc::rpc::kMethodNotFound, "unknown method \"" + std::string(req.method) + "\"");
+    return;
+  }
+  Call call{s_, conn.id(), conn.peer(), req.params, reply};
+  handler(call);
+}
+
+void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {
+  // Small frames parse into a stack buffer without touching the heap.
+  char value_buffer[16384];
+  rapidjson::MemoryPoolAllocator<> allocator(value_buffer, sizeof value_buffer);
+  json::Document doc(&allocator);
+  std::string parse_error;
+  ipc::Server& server = *s_.server;
+  if (!json::parse(doc, frame, &parse_error)) {
+    server.hold(conn.id());
+    Responder(server, *s_.cycle, conn.id(), "null")
+        .fail(ipc::rpc::kParseError, "invalid JSON: " + parse_error);
+    return;
+  }
+  if (doc.IsArray()) {
+    if (doc.Empty()) {
+      server.hold(conn.id());
+      Responder(server, *s_.cycle, conn.id(), "null")
+          .fail(ipc::rpc::kInvalidRequest, "an empty batch is not a request");
+      return;
+    }
+    auto batch = std::make_shared<BatchReply>();
+    batch->parts.resize(doc.Size());
+    batch->remaining = doc.Size();
+    batch->conn_id = conn.id();
+    server.hold(conn.id());
+    for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {
+      const json::Value& element = doc[i];
+      // Elements that are not objects are invalid requests answered with id null.
+      std::string id = element.IsObject() ? peekId(element) : "null";
+      Responder reply(server, *s_.cycle, conn.id(), id, batch, i);
+      dispatchOne(conn, element, reply);
+    }
+    return;
+  }
+  std::string id = doc.IsObject() ? peekId(doc) : "null";
+  if (!id.empty()) {
+    server.hold(conn.id());
+  }
+  Responder reply(server, *s_.cycle, conn.id(), id);
+  dispatchOne(conn, doc, reply);
+}
+
+void RpcDispatcher::onClosed(uint64_t conn_id) {
+  s_.bus->dropConnection(conn_id);
+  s_.lifecycle->dropWaiters(conn_id);
+}
+
+}  // namespace llmq::daemon

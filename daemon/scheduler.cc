@@ -1,0 +1,229 @@
+// Scheduler: pick with fair share, dispatch up to the in-flight cap, retry timer.
+#include "daemon/scheduler.h"
+
+#include <climits>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "daemon/commit_cycle.h"
+#include "daemon/config.h"
+#include "daemon/job_json.h"
+#include "daemon/job_lifecycle.h"
+#include "daemon/job_runner.h"
+#include "daemon/services.h"
+#include "store/job_store.h"
+#include "store/settings_store.h"
+
+namespace llmq::daemon {
+namespace {
+
+constexpr char kPauseSetting[] = "queue.pause";
+
+}  // namespace
+
+Scheduler::Scheduler(Services& services)
+    : s_(services), retry_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
+
+void Scheduler::close() { retry_timer_.reset(); }
+
+Result<void> Scheduler::init() {
+  auto saved = s_.settings->get(kPauseSetting);
+  if (!saved) {
+    return saved.takeError();
+  }
+  if (saved->has_value()) {
+    json::Document doc;
+    if (json::parse(doc, **saved, nullptr) && doc.IsObject()) {
+      if (const json::Value* all = json::member(doc, "all"); all != nullptr && all->IsBool()) {
+        paused_all_ = all->GetBool();
+      }
+      if (const json::Value* clients = json::member(doc, "clients"); clients != nullptr && clients->IsArray()) {
+        for (const auto& c : clients->GetArray()) {
+          if (c.IsString()) {
+            paused_clients_.insert(c.GetString());
+          }
+        }
+      }
+    }
+  }
+  auto next = s_.jobs->nextRetryAt();
+  if (!next) {
+    return next.takeError();
+  }
+  if (next->has_value()) {
+    armRetryTimer(**next);
+  }
+  return {};
+}
+
+std::optional<store::JobRecord> Scheduler::pickNext() {
+  int below = INT_MAX;
+  for (;;) {
+    auto top = s_.jobs->topQueuedPriority(below);
+    if (!top) {
+      LOG_ERROR("picking the next job: %s", top.error().message.c_str());
+      return std::nullopt;
+    }
+    if (!top->has_value()) {
+      return std::nullopt;
+    }
+    const int priority = **top;
+    const std::string start_after = last_client_[priority];
+    std::string after = start_after;
+    bool wrapped = false;
+    for (;;) {
+      auto job = s_.jobs->nextQueued(priority, after);
+      if (!job) {
+        LOG_ERROR("picking the next job: %s", job.error().message.c_str());
+        return std::nullopt;
+      }
+      if (!job->has_value() || (wrapped && (**job).client > start_after)) {
+        if (wrapped || after.empty()) {
+          break;  // Every client at this priority was seen.
+        }
+        after.clear();
+        wrapped = true;
+        continue;
+      }
+      if (paused_clients_.count((**job).client) != 0) {
+        after = (**job).client;
+        continue;
+      }
+      last_client_[priority] = (**job).client;
+      return std::move(*job);
+    }
+    below = priority;  // All clients at this priority are paused: look lower.
+  }
+}
+
+void Scheduler::pump() {
+  if (!dirty_ || stopped_ || paused_all_) {
+    return;
+  }
+  dirty_ = false;
+  const size_t cap = static_cast<size_t>(s_.config->max_inflight);
+  const int64_t now = s_.clock->nowMs();
+  while (s_.runner->inflight() < cap) {
+    auto job = pickNext();
+    if (!job) {
+      return;
+    }
+    if (job->deadline_at && now >= *job->deadline_at) {
+      expireQueued(std::move(*job));
+      continue;
+    }
+    s_.runner->start(std::move(*job));
+  }
+  // At the cap: the runner kicks us when a slot frees up.
+}
+
+void Scheduler::expireQueued(store::JobRecord job) {
+  if (auto w = s_.cycle->write(); !w) {
+    LOG_ERROR("expiring %s: %s", ipc::formatJobId(job.id).c_str(), w.error().message.c_str());
+    return;
+  }
+  const store::JobState previous = job.state;
+  job.state = store::JobState::kExpired;
+  job.finished_at = s_.clock->nowMs();
+  job.error = store::JobError{"EXPIRED", "the job's deadline_s passed before it could run", 0, "local"};
+  std::vector<std::string> tags = parseTags(job.tags_json);
+  s_.lifecycle->emit(job, tags, ipc::EventKind::kExpired, "{\"reason\":\"deadline\"}", true);
+  if (auto r = s_.lifecycle->save(job, previous); !r) {
+    LOG_ERROR("expiring %s: %s", ipc::formatJobId(job.id).c_str(), r.error().message.c_str());
+  }
+  s_.lifecycle->settle(job);
+}
+
+void Scheduler::noteRetryAt(int64_t at_ms) {
+  if (at_ms < retry_armed_at_) {
+    armRetryTimer(at_ms);
+  }
+}
+
+void Scheduler::armRetryTimer(int64_t at_ms) {
+  if (!retry_timer_) {
+    return;
+  }
+  retry_armed_at_ = at_ms;
+  int64_t wait = std::max<int64_t>(0, at_ms - s_.clock->nowMs());
+  uv_timer_start(retry_timer_.get(), &Scheduler::onUvRetryTimer, static_cast<uint64_t>(wait), 0);
+}
+
+// Called by libuv when the earliest retry_wait job is due.
+void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
+  auto* self = static_cast<Scheduler*>(t->data);
+  self->retry_armed_at_ = INT64_MAX;
+  Services& s = self->s_;
+  if (auto w = s.cycle->write(); !w) {
+    LOG_ERROR("promoting due retries: %s", w.error().message.c_str());
+    self->armRetryTimer(s.clock->nowMs() + 1000);
+    return;
+  }
+  auto promoted = s.jobs->promoteDueRetries(s.clock->nowMs());
+  if (!promoted) {
+    LOG_ERROR("promoting due retries: %s", promoted.error().message.c_str());
+  } else if (*promoted > 0) {
+    // Counters: these jobs moved retry_wait -> queued in one statement.
+    if (auto r = s.lifecycle->loadCounts(); !r) {
+      LOG_ERROR("reloading queue counts: %s", r.error().message.c_str());
+    }
+    self->kick();
+  }
+  auto next = s.jobs->nextRetryAt();
+  if (next && next->has_value()) {
+    self->armRetryTimer(**next);
+  }
+}
+
+Result<void> Scheduler::persistPause() {
+  if (auto w = s_.cycle->write(); !w) {
+    return w;
+  }
+  std::string v = std::string("{\"all\":") + (paused_all_ ? "true" : "false") + ",\"clients\":[";
+  bool first = true;
+  for (const std::string& c : paused_clients_) {
+    if (!first) {
+      v += ",";
+    }
+    first = false;
+    json::appendString(v, c);
+  }
+  v += "]}";
+  return s_.settings->put(kPauseSetting, v);
+}
+
+Result<void> Scheduler::pause(const std::string& client) {
+  if (client.empty()) {
+    paused_all_ = true;
+  } else {
+    paused_clients_.insert(client);
+  }
+  return persistPause();
+}
+
+Result<void> Scheduler::resume(const std::string& client) {
+  if (client.empty()) {
+    paused_all_ = false;
+  } else {
+    paused_clients_.erase(client);
+  }
+  kick();
+  return persistPause();
+}
+
+std::string Scheduler::stateJson() const {
+  std::string v = std::string("{\"paused\":") + (paused_all_ ? "true" : "false") + ",\"paused_clients\":[";
+  bool first = true;
+  for (const std::string& c : paused_clients_) {
+    if (!first) {
+      v += ",";
+    }
+    first = false;
+    json::appendString(v, c);
+  }
+  v += "]}";
+  return v;
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,72 @@
+// daemon::Scheduler decides what runs next (DESIGN §4, the parts this stage
+// implements): highest priority first; within a priority, round-robin across
+// clients; FIFO within a client; never more than max_inflight attempts at once;
+// paused queues (all, or one client) dispatch nothing. It also brings retry_wait
+// jobs back when their time comes, with one timer.
+//
+// Picking is two index seeks in the store (jobs_runnable), so it stays cheap with
+// a million queued jobs: the queue lives in SQLite, not in memory.
+//
+// Loop thread only. kick() marks that something changed; pump() runs at the end
+// of the loop turn.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "common/result.h"
+#include "common/uv_handle.h"
+#include "store/job_record.h"
+
+namespace llmq::daemon {
+
+struct Services;
+
+class Scheduler {
+ public:
+  explicit Scheduler(Services& services);
+
+  // Loads the persisted pause state and arms the retry timer.
+  Result<void> init();
+  void close();
+
+  void kick() { dirty_ = true; }
+  // Dispatches runnable jobs while capacity allows. Call at the end of a loop turn.
+  void pump();
+  // Stops dispatching for good (shutdown).
+  void stop() { stopped_ = true; }
+
+  // A job entered retry_wait until `at_ms`.
+  void noteRetryAt(int64_t at_ms);
+
+  // Pausing persists across restarts. `client` empty means the whole queue.
+  Result<void> pause(const std::string& client);
+  Result<void> resume(const std::string& client);
+  bool pausedAll() const { return paused_all_; }
+  const std::set<std::string>& pausedClients() const { return paused_clients_; }
+  // {"paused": bool, "paused_clients": [...]}
+  std::string stateJson() const;
+
+ private:
+  std::optional<store::JobRecord> pickNext();
+  void expireQueued(store::JobRecord job);
+  Result<void> persistPause();
+  void armRetryTimer(int64_t at_ms);
+  static void onUvRetryTimer(uv_timer_t* t) noexcept;
+
+  Services& s_;
+  bool dirty_ = true;
+  bool stopped_ = false;
+  bool paused_all_ = false;
+  std::set<std::string> paused_clients_;
+  std::map<int, std::string> last_client_;  // Round-robin position per priority.
+  UvHandlePtr<uv_timer_t> retry_timer_;
+  int64_t retry_armed_at_ = INT64_MAX;
+};
+
+}  // namespace llmq::daemon

@@ -1,0 +1,52 @@
+// daemon::Services: the daemon's parts, as one bundle handed to handlers and to
+// the parts that call each other (scheduler <-> runner). The Daemon owns every
+// part and fills this in before the loop runs. Loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+
+namespace llmq {
+class Clock;
+namespace ipc {
+class Server;
+}
+namespace store {
+class Database;
+class JobStore;
+class SettingsStore;
+}  // namespace store
+namespace upstream {
+class Provider;
+}
+}  // namespace llmq
+
+namespace llmq::daemon {
+
+struct Config;
+class CommitCycle;
+class EventBus;
+class JobLifecycle;
+class Scheduler;
+class JobRunner;
+
+struct Services {
+  const Config* config = nullptr;
+  uv_loop_t* loop = nullptr;
+  const Clock* clock = nullptr;
+  store::Database* db = nullptr;
+  store::JobStore* jobs = nullptr;
+  store::SettingsStore* settings = nullptr;
+  CommitCycle* cycle = nullptr;
+  EventBus* bus = nullptr;
+  ipc::Server* server = nullptr;
+  JobLifecycle* lifecycle = nullptr;
+  Scheduler* scheduler = nullptr;
+  JobRunner* runner = nullptr;
+  upstream::Provider* mock = nullptr;
+  int64_t started_at_ms = 0;
+  bool shutting_down = false;
+};
+
+}  // namespace llmq::daemon

@@ -1,0 +1,305 @@
+// Protocol vocabulary and param validation.
+#include "ipc/protocol.h"
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace llmq::ipc {
+namespace {
+
+constexpr const char* kEventNames[] = {"queued",  "started",   "message_chunk", "usage",
+                                       "final_response", "retrying", "error", "cancelled",
+                                       "expired", "held",      "budget_alert"};
+static_assert(sizeof(kEventNames) / sizeof(kEventNames[0]) == kEventKindCount);
+
+}  // namespace
+
+const char* jobStateName(int state) {
+  return state >= 0 && state < kJobStateCount ? kJobStateNames[state] : "unknown";
+}
+
+int parseJobState(std::string_view name) {
+  for (int i = 0; i < kJobStateCount; ++i) {
+    if (name == kJobStateNames[i]) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+const char* eventName(EventKind kind) { return kEventNames[static_cast<int>(kind)]; }
+
+bool parseEventName(std::string_view name, EventKind* out) {
+  for (int i = 0; i < kEventKindCount; ++i) {
+    if (name == kEventNames[i]) {
+      *out = static_cast<EventKind>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string formatJobId(int64_t id) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "j%012" PRIx64, static_cast<uint64_t>(id));
+  return buf;
+}
+
+bool parseJobId(std::string_view text, int64_t* id) {
+  if (text.size() != 13 || text[0] != 'j') {
+    return false;
+  }
+  uint64_t v = 0;
+  for (char c : text.substr(1)) {
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return false;
+    }
+    v = v * 16 + static_cast<uint64_t>(d);
+  }
+  if (v == 0 || v > static_cast<uint64_t>(INT64_MAX)) {
+    return false;
+  }
+  *id = static_cast<int64_t>(v);
+  return true;
+}
+
+Params::Params(const json::Value* params) : params_(params) {
+  if (params_ != nullptr && !params_->IsObject()) {
+    error_ = "params must be an object";
+  }
+}
+
+void Params::fail(std::string message) {
+  if (error_.empty()) {
+    error_ = std::move(message);
+  }
+}
+
+void Params::allowOnly(std::initializer_list<const char*> known) {
+  if (params_ == nullptr || !params_->IsObject()) {
+    return;
+  }
+  for (auto it = params_->MemberBegin(); it != params_->MemberEnd(); ++it) {
+    std::string_view name = json::view(it->name);
+    bool found = false;
+    for (const char* k : known) {
+      if (name == k) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      fail("unknown parameter \"" + std::string(name) + "\"");
+      return;
+    }
+  }
+}
+
+const json::Value* Params::find(const char* name, bool required) {
+  const json::Value* v = params_ != nullptr ? json::member(*params_, name) : nullptr;
+  if (v == nullptr && required) {
+    fail(std::string("missing parameter \"") + name + "\"");
+  }
+  return v;
+}
+
+std::optional<std::string_view> Params::string(const char* name, bool required, size_t max_len) {
+  const json::Value* v = find(name, required);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->IsString()) {
+    fail(std::string("\"") + name + "\" must be a string");
+    return std::nullopt;
+  }
+  if (v->GetStringLength() > max_len) {
+    fail(std::string("\"") + name + "\" is longer than " + std::to_string(max_len) + " bytes");
+    return std::nullopt;
+  }
+  return json::view(*v);
+}
+
+std::optional<int64_t> Params::integer(const char* name, int64_t min, int64_t max, bool required) {
+  const json::Value* v = find(name, required);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->IsInt64()) {
+    fail(std::string("\"") + name + "\" must be an integer");
+    return std::nullopt;
+  }
+  int64_t i = v->GetInt64();
+  if (i < min || i > max) {
+    fail(std::string("\"") + name + "\" must be between " + std::to_string(min) + " and " +
+         std::to_string(max));
+    return std::nullopt;
+  }
+  return i;
+}
+
+std::optional<double> Params::number(const char* name, double min, double max, bool required) {
+  const json::Value* v = find(name, required);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->IsNumber()) {
+    fail(std::string("\"") + name + "\" must be a number");
+    return std::nullopt;
+  }
+  double d = v->GetDouble();
+  if (!std::isfinite(d) || d < min || d > max) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "\"%s\" must be between %g and %g", name, min, max);
+    fail(buf);
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::optional<bool> Params::boolean(const char* name) {
+  const json::Value* v = find(name, false);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->IsBool()) {
+    fail(std::string("\"") + name + "\" must be true or false");
+    return std::nullopt;
+  }
+  return v->GetBool();
+}
+
+std::optional<std::vector<std::string>> Params::strings(const char* name, size_t max_count,
+                                                        size_t max_len) {
+  const json::Value* v = find(name, false);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->IsArray()) {
+    fail(std::string("\"") + name + "\" must be an array of strings");
+    return std::nullopt;
+  }
+  if (v->Size() > max_count) {
+    fail(std::string("\"") + name + "\" has more than " + std::to_string(max_count) + " elements");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  out.reserve(v->Size());
+  for (const auto& e : v->GetArray()) {
+    if (!e.IsString() || e.GetStringLength() == 0 || e.GetStringLength() > max_len) {
+      fail(std::string("\"") + name + "\" must hold non-empty strings of at most " +
+           std::to_string(max_len) + " bytes");
+      return std::nullopt;
+    }
+    out.emplace_back(e.GetString(), e.GetStringLength());
+  }
+  return out;
+}
+
+const json::Value* Params::object(const char* name, bool required) {
+  const json::Value* v = find(name, required);
+  if (v != nullptr && !v->IsObject()) {
+    fail(std::string("\"") + name + "\" must be an object");
+    return nullptr;
+  }
+  return v;
+}
+
+bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string* error) {
+  Params p(params);
+  p.allowOnly({"request", "priority", "client", "tags", "idempotency_key", "max_attempts",
+               "timeout_s", "deadline_s", "fallback_models", "api_key", "route", "cache",
+               "on_restart", "subscribe", "wait"});
+  out->request = p.object("request", true);
+  if (out->request != nullptr) {
+    const json::Value* model = json::member(*out->request, "model");
+    const json::Value* messages = json::member(*out->request, "messages");
+    if (model != nullptr && (!model->IsString() || model->GetStringLength() == 0 ||
+                             model->GetStringLength() > kMaxNameBytes)) {
+      p.fail("\"request.model\" must be a non-empty string of at most 256 bytes");
+    } else if (model != nullptr) {
+      out->model.assign(model->GetString(), model->GetStringLength());
+    }
+    if (messages == nullptr) {
+      p.fail("missing \"request.messages\"");
+    } else if (!messages->IsArray() || messages->Empty()) {
+      p.fail("\"request.messages\" must be a non-empty array");
+    } else {
+      for (const auto& m : messages->GetArray()) {
+        if (!m.IsObject() || json::member(m, "role") == nullptr ||
+            !json::member(m, "role")->IsString()) {
+          p.fail("each of \"request.messages\" must be an object with a string \"role\"");
+          break;
+        }
+      }
+    }
+    if (const json::Value* stream = json::member(*out->request, "stream")) {
+      if (!stream->IsBool()) {
+        p.fail("\"request.stream\" must be true or false");
+      } else {
+        out->stream = stream->GetBool();
+      }
+    }
+  }
+  if (auto route = p.string("route", false, kMaxNameBytes)) {
+    out->route = std::string(*route);
+  }
+  if (p.ok() && out->model.empty() && !out->route) {
+    p.fail("missing \"request.model\" (or a \"route\")");
+  }
+  out->priority = static_cast<int>(p.integer("priority", kMinPriority, kMaxPriority).value_or(0));
+  if (auto client = p.string("client", false, kMaxNameBytes)) {
+    if (client->empty()) {
+      p.fail("\"client\" must not be empty");
+    }
+    out->client = std::string(*client);
+  }
+  if (auto tags = p.strings("tags", kMaxTags, kMaxNameBytes)) {
+    out->tags = std::move(*tags);
+  }
+  if (auto key = p.string("idempotency_key", false, 1024)) {
+    if (key->empty()) {
+      p.fail("\"idempotency_key\" must not be empty");
+    }
+    out->idempotency_key = std::string(*key);
+  }
+  out->max_attempts = static_cast<int>(p.integer("max_attempts", 1, 100).value_or(4));
+  if (auto t = p.number("timeout_s", 0.001, 86400.0)) {
+    out->timeout_ms = static_cast<int64_t>(std::ceil(*t * 1000.0));
+  }
+  if (auto d = p.number("deadline_s", 0.001, 365.0 * 86400.0)) {
+    out->deadline_ms = static_cast<int64_t>(std::ceil(*d * 1000.0));
+  }
+  if (auto f = p.strings("fallback_models", 16, kMaxNameBytes)) {
+    out->fallback_models = std::move(*f);
+  }
+  if (auto key = p.string("api_key", false, 1024)) {
+    if (key->empty()) {
+      p.fail("\"api_key\" must not be empty");
+    }
+    out->api_key = std::string(*key);
+  }
+  out->cache = p.boolean("cache").value_or(false);
+  if (auto policy = p.string("on_restart", false, 32)) {
+    if (*policy == "fail") {
+      out->on_restart_fail = true;
+    } else if (*policy != "requeue") {
+      p.fail("\"on_restart\" must be \"requeue\" or \"fail\"");
+    }
+  }
+  out->subscribe = p.boolean("subscribe").value_or(false);
+  out->wait = p.boolean("wait").value_or(false);
+  if (!p.ok()) {
+    *error = p.error();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace llmq::ipc

@@ -1,0 +1,110 @@
+// The vocabulary of the llmq protocol (ipc/PROTOCOL.md): job states, event
+// names, job id format, and a validating reader for method params. Shared by the
+// daemon (which enforces it) and the clients (which build requests from it).
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/json.h"
+
+namespace llmq::ipc {
+
+// Job states in their persisted order (store::JobState has the same numbering).
+inline constexpr const char* kJobStateNames[] = {"queued",    "running", "retry_wait",
+                                                 "held",      "succeeded", "failed",
+                                                 "cancelled", "expired"};
+inline constexpr int kJobStateCount = 8;
+const char* jobStateName(int state);
+// Returns -1 for an unknown name.
+int parseJobState(std::string_view name);
+
+// Events, in DESIGN §3 order. A bit mask of these filters a subscription.
+enum class EventKind : uint8_t {
+  kQueued,
+  kStarted,
+  kMessageChunk,
+  kUsage,
+  kFinalResponse,
+  kRetrying,
+  kError,
+  kCancelled,
+  kExpired,
+  kHeld,
+  kBudgetAlert,
+};
+inline constexpr int kEventKindCount = 11;
+inline constexpr uint32_t kAllEvents = (1u << kEventKindCount) - 1;
+const char* eventName(EventKind kind);
+bool parseEventName(std::string_view name, EventKind* out);
+
+// Job ids are opaque, creation-ordered strings: "j" and 12 hex digits of the row id,
+// so they sort as they were created.
+std::string formatJobId(int64_t id);
+bool parseJobId(std::string_view text, int64_t* id);
+
+// Reads and validates the params object of a method. Each accessor records the
+// first problem; ok() and error() report it, phrased for the caller. Absent
+// optional members yield std::nullopt.
+class Params {
+ public:
+  explicit Params(const json::Value* params);
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+
+  // Fails if params has a member not in `known` (catches typos like "priorty").
+  void allowOnly(std::initializer_list<const char*> known);
+
+  std::optional<std::string_view> string(const char* name, bool required = false,
+                                         size_t max_len = 4096);
+  std::optional<int64_t> integer(const char* name, int64_t min, int64_t max, bool required = false);
+  std::optional<double> number(const char* name, double min, double max, bool required = false);
+  std::optional<bool> boolean(const char* name);
+  std::optional<std::vector<std::string>> strings(const char* name, size_t max_count,
+                                                  size_t max_len);
+  const json::Value* object(const char* name, bool required = false);
+
+  void fail(std::string message);
+
+ private:
+  const json::Value* find(const char* name, bool required);
+
+  const json::Value* params_;
+  std::string error_;
+};
+
+// job.submit params, validated (DESIGN §3).
+struct SubmitParams {
+  const json::Value* request = nullptr;  // The chat-completions body (an object).
+  std::string model;                     // request.model; empty when a route is used.
+  std::optional<std::string> route;
+  int priority = 0;
+  std::optional<std::string> client;
+  std::vector<std::string> tags;
+  std::optional<std::string> idempotency_key;
+  int max_attempts = 4;
+  std::optional<int64_t> timeout_ms;
+  std::optional<int64_t> deadline_ms;
+  std::vector<std::string> fallback_models;
+  std::optional<std::string> api_key;
+  bool cache = false;
+  bool on_restart_fail = false;
+  bool subscribe = false;
+  bool wait = false;
+  bool stream = false;  // request.stream == true
+};
+
+inline constexpr int kMinPriority = -1000;
+inline constexpr int kMaxPriority = 1000;
+inline constexpr int kMaxTags = 32;
+inline constexpr size_t kMaxNameBytes = 256;  // client, tag, model, route, key names.
+
+// Returns false and sets `error` when the params are invalid.
+bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string* error);
+
+}  // namespace llmq::ipc

@@ -1,0 +1,383 @@
+// Server and Connection. Reads are handled synchronously in onUvRead; writes are
+// coalesced per loop turn and tried with uv_try_write first, so the common case
+// (the peer is reading) needs no allocation per response.
+#include "ipc/server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "ipc/jsonrpc.h"
+
+namespace llmq::ipc {
+namespace {
+
+struct WriteReq {
+  uv_write_t req;
+  std::string data;
+};
+
+std::string uvError(const char* what, const std::string& on, int rc) {
+  return std::string(what) + ": " + on + ": " + uv_strerror(rc);
+}
+
+// Probes a socket path: true if something accepts connections there.
+bool somebodyListens(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return false;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+// ---- Connection -------------------------------------------------------------
+
+Connection::Connection(Server* server, uint64_t id, size_t max_frame_bytes)
+    : server_(server), id_(id), framer_(max_frame_bytes) {}
+
+void Connection::close() {
+  if (closing_) {
+    return;
+  }
+  closing_ = true;
+  out_.clear();
+  out_.shrink_to_fit();
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&pipe_));
+  uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), &Connection::onUvClose);
+}
+
+void Connection::closeAfterFlush() {
+  if (closing_) {
+    return;
+  }
+  close_after_flush_ = true;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&pipe_));
+  if (out_.empty() && !writing_) {
+    close();
+  } else {
+    server_->markDirty(this);
+  }
+}
+
+void Connection::flush() {
+  if (closing_ || writing_) {
+    return;
+  }
+  if (out_.empty()) {
+    if (close_after_flush_) {
+      close();
+    }
+    return;
+  }
+  auto* stream = reinterpret_cast<uv_stream_t*>(&pipe_);
+  uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  int n = uv_try_write(stream, &buf, 1);
+  if (n == static_cast<int>(out_.size())) {
+    out_.clear();
+    if (close_after_flush_) {
+      close();
+    }
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    LOG_DEBUG("connection %llu: write failed: %s", static_cast<unsigned long long>(id_),
+              uv_strerror(n));
+    close();
+    return;
+  }
+  size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+  auto* req = new WriteReq;
+  req->req.data = this;
+  req->data.assign(out_, written, std::string::npos);
+  out_.clear();
+  inflight_ = req->data.size();
+  writing_ = true;
+  buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
+  int rc = uv_write(&req->req, stream, &buf, 1, &Connection::onUvWrite);
+  if (rc != 0) {
+    delete req;
+    writing_ = false;
+    inflight_ = 0;
+    close();
+  }
+}
+
+void Connection::closeIfDoneAtEof() {
+  if (eof_ && holds_ == 0) {
+    closeAfterFlush();
+  }
+}
+
+// Called by libuv before each read on this connection's pipe.
+void Connection::onUvAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
+  auto* c = static_cast<Connection*>(h->data);
+  *buf = uv_buf_init(c->server_->read_buf_, sizeof c->server_->read_buf_);
+}
+
+// Called by libuv with bytes read from the peer, or EOF/an error.
+void Connection::onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
+  auto* c = static_cast<Connection*>(s->data);
+  if (nread < 0) {
+    if (nread != UV_EOF) {
+      LOG_DEBUG("connection %llu: read failed: %s", static_cast<unsigned long long>(c->id_),
+                uv_strerror(static_cast<int>(nread)));
+      c->close();
+      return;
+    }
+    // The peer half-closed: it may still read the answers to what it sent.
+    c->eof_ = true;
+    uv_read_stop(s);
+    c->closeIfDoneAtEof();
+    return;
+  }
+  if (nread == 0) {
+    return;
+  }
+  try {
+    auto status = c->framer_.feed(
+        std::string_view(buf->base, static_cast<size_t>(nread)), [c](std::string_view frame) {
+          if (!frame.empty()) {
+            c->server_->handler_->onFrame(*c, frame);
+          }
+          return !c->closing_ && !c->close_after_flush_;
+        });
+    if (status == LineFramer::Status::kOversize && !c->closing_) {
+      std::string err;
+      appendError(err, "null",
+                  RpcError{rpc::kInvalidRequest,
+                           "frame longer than " + std::to_string(c->server_->options_.max_frame_bytes) +
+                               " bytes; closing the connection",
+                           {}});
+      c->server_->send(c->id_, err);
+      c->closeAfterFlush();
+    }
+  } catch (const std::exception& e) {
+    LOG_ERROR("connection %llu: %s; closing it", static_cast<unsigned long long>(c->id_), e.what());
+    c->close();
+  }
+}
+
+// Called by libuv when a queued write finished (or was cancelled by close).
+void Connection::onUvWrite(uv_write_t* req, int status) noexcept {
+  auto* w = reinterpret_cast<WriteReq*>(req);
+  auto* c = static_cast<Connection*>(req->data);
+  delete w;
+  c->writing_ = false;
+  c->inflight_ = 0;
+  if (status < 0) {
+    c->close();
+    return;
+  }
+  c->flush();
+}
+
+// Called by libuv once the pipe is closed: the only place a Connection is freed.
+void Connection::onUvClose(uv_handle_t* h) noexcept {
+  auto* c = static_cast<Connection*>(h->data);
+  Server* server = c->server_;
+  uint64_t id = c->id_;
+  server->forget(c);
+  delete c;
+  server->handler_->onClosed(id);
+}
+
+// ---- Server -----------------------------------------------------------------
+
+Server::Server(uv_loop_t* loop, ServerHandler* handler, ServerOptions options)
+    : loop_(loop), handler_(handler), options_(options) {}
+
+Server::~Server() {
+  // Connections must have been closed and their callbacks run (see class comment).
+  listener_.reset();
+}
+
+Result<void> Server::listenPath(const std::string& path, int mode) {
+  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return makeError(ErrorKind::kInvalidArgument,
+                     "socket path is too long (" + std::to_string(path.size()) + " bytes): " + path);
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return makeError(ErrorKind::kIo, "binding unix socket: " + path + ": exists and is not a socket");
+    }
+    if (somebodyListens(path)) {
+      return makeError(ErrorKind::kIo, "binding unix socket: " + path +
+                                           ": another llmqd is already listening there");
+    }
+    ::unlink(path.c_str());  // Stale: left by a daemon that died.
+  }
+  listener_ = makeUvHandle<uv_pipe_t>(loop_, this, uv_pipe_init, 0);
+  if (!listener_) {
+    return makeError(ErrorKind::kIo, "creating the listening pipe");
+  }
+  if (int rc = uv_pipe_bind(listener_.get(), path.c_str()); rc != 0) {
+    listener_.reset();
+    return makeError(ErrorKind::kIo, uvError("binding unix socket", path, rc));
+  }
+  bound_path_ = path;
+  // Permissions are set before listen(), so no one can connect while the mode is wider.
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    int err = errno;
+    stopListening();
+    return makeError(ErrorKind::kIo, "setting mode of unix socket: " + path + ": " + std::strerror(err));
+  }
+  if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), options_.backlog,
+                         &Server::onUvConnection);
+      rc != 0) {
+    stopListening();
+    return makeError(ErrorKind::kIo, uvError("listening on unix socket", path, rc));
+  }
+  return {};
+}
+
+Result<void> Server::listenFd(int fd) {
+  listener_ = makeUvHandle<uv_pipe_t>(loop_, this, uv_pipe_init, 0);
+  if (!listener_) {
+    return makeError(ErrorKind::kIo, "creating the listening pipe");
+  }
+  if (int rc = uv_pipe_open(listener_.get(), fd); rc != 0) {
+    listener_.reset();
+    return makeError(ErrorKind::kIo, uvError("adopting socket fd", std::to_string(fd), rc));
+  }
+  if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), options_.backlog,
+                         &Server::onUvConnection);
+      rc != 0) {
+    listener_.reset();
+    return makeError(ErrorKind::kIo, uvError("listening on socket fd", std::to_string(fd), rc));
+  }
+  return {};
+}
+
+void Server::stopListening() {
+  listener_.reset();
+  if (!bound_path_.empty()) {
+    ::unlink(bound_path_.c_str());
+    bound_path_.clear();
+  }
+}
+
+void Server::closeAll() {
+  // Collect first: close() does not free, but keep iteration independent of it.
+  std::vector<Connection*> all;
+  all.reserve(conns_.size());
+  for (auto& [id, c] : conns_) {
+    all.push_back(c);
+  }
+  for (Connection* c : all) {
+    c->close();
+  }
+}
+
+// Called by libuv when the listener has a connection to accept.
+void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
+  auto* self = static_cast<Server*>(listener->data);
+  if (status < 0) {
+    LOG_WARN("accepting a connection: %s", uv_strerror(status));
+    return;
+  }
+  auto* c = new Connection(self, self->next_id_++, self->options_.max_frame_bytes);
+  if (uv_pipe_init(self->loop_, &c->pipe_, 0) != 0) {
+    delete c;
+    return;
+  }
+  c->pipe_.data = c;
+  self->conns_.emplace(c->id_, c);
+  int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->pipe_));
+  if (rc != 0) {
+    LOG_WARN("accepting a connection: %s", uv_strerror(rc));
+    c->close();
+    return;
+  }
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c->pipe_), &fd) != 0 || !readPeerCred(fd, &c->peer_)) {
+    LOG_WARN("connection %llu: cannot read peer credentials; closing it",
+             static_cast<unsigned long long>(c->id_));
+    c->close();
+    return;
+  }
+  rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->pipe_), &Connection::onUvAlloc,
+                     &Connection::onUvRead);
+  if (rc != 0) {
+    c->close();
+  }
+}
+
+void Server::send(uint64_t conn_id, std::string_view a, std::string_view b) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end()) {
+    return;
+  }
+  Connection* c = it->second;
+  if (c->closing_) {
+    return;
+  }
+  if (c->pendingOutput() + a.size() + b.size() > options_.max_pending_output_bytes) {
+    LOG_WARN("connection %llu (pid %d, %s) is not reading; its pending output passed %zu bytes, "
+             "cutting it off",
+             static_cast<unsigned long long>(c->id_), static_cast<int>(c->peer_.pid),
+             c->peer_.user.c_str(), options_.max_pending_output_bytes);
+    c->close();
+    return;
+  }
+  c->out_.append(a);
+  c->out_.append(b);
+  markDirty(c);
+}
+
+void Server::markDirty(Connection* c) {
+  if (!c->dirty_) {
+    c->dirty_ = true;
+    dirty_.push_back(c);
+  }
+}
+
+void Server::flush() {
+  // flush() can close connections (write errors) but never frees them here.
+  std::vector<Connection*> batch;
+  batch.swap(dirty_);
+  for (Connection* c : batch) {
+    c->dirty_ = false;
+    c->flush();
+  }
+}
+
+void Server::hold(uint64_t conn_id) {
+  if (Connection* c = find(conn_id)) {
+    ++c->holds_;
+  }
+}
+
+void Server::release(uint64_t conn_id) {
+  if (Connection* c = find(conn_id)) {
+    --c->holds_;
+    c->closeIfDoneAtEof();
+  }
+}
+
+Connection* Server::find(uint64_t conn_id) {
+  auto it = conns_.find(conn_id);
+  return it == conns_.end() ? nullptr : it->second;
+}
+
+void Server::forget(Connection* c) {
+  conns_.erase(c->id_);
+  if (c->dirty_) {
+    dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), c), dirty_.end());
+  }
+}
+
+}  // namespace llmq::ipc

@@ -1,0 +1,139 @@
+// ipc::Server: the Unix stream socket of llmqd. It accepts connections, splits
+// their input into frames (LineFramer), and owns each connection's output buffer
+// with the bound from DESIGN §3: a peer that stops reading is cut off once its
+// pending output passes max_pending_output_bytes, so the daemon's memory stays flat.
+//
+// Output is buffered per connection during a loop turn and written by flush(), so
+// many responses to one connection leave in one write(2).
+//
+// Loop thread only. The Server must outlive its connections: call closeAll() and
+// let the loop run until their close callbacks have fired before destroying it.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "common/uv_handle.h"
+#include "ipc/framing.h"
+#include "ipc/peer.h"
+
+namespace llmq::ipc {
+
+class Server;
+
+// One accepted connection. Owned by the Server; closed via close(), freed in the
+// uv_close callback of its pipe (STYLE G3/G4), never while its callback is running.
+class Connection {
+ public:
+  uint64_t id() const { return id_; }
+  const PeerCred& peer() const { return peer_; }
+  bool closing() const { return closing_; }
+  // Stops reading, drops pending output and closes the socket. Idempotent.
+  void close();
+  // Stops reading and closes once the output queued so far has been written
+  // (used to deliver a final error, e.g. for an oversize frame).
+  void closeAfterFlush();
+  size_t pendingOutput() const { return out_.size() + inflight_; }
+
+ private:
+  friend class Server;
+  Connection(Server* server, uint64_t id, size_t max_frame_bytes);
+  ~Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void flush();
+  void closeIfDoneAtEof();
+  static void onUvAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
+  static void onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void onUvWrite(uv_write_t* req, int status) noexcept;
+  static void onUvClose(uv_handle_t* h) noexcept;
+
+  uv_pipe_t pipe_{};
+  Server* server_;
+  uint64_t id_;
+  PeerCred peer_;
+  LineFramer framer_;
+  std::string out_;        // Not yet handed to libuv.
+  size_t inflight_ = 0;    // Bytes in the uv_write in progress.
+  bool writing_ = false;
+  bool dirty_ = false;     // Listed in Server::dirty_.
+  bool closing_ = false;
+  bool close_after_flush_ = false;
+  bool eof_ = false;       // The peer shut down its sending side.
+  int holds_ = 0;          // Unanswered requests and live subscriptions.
+};
+
+class ServerHandler {
+ public:
+  virtual ~ServerHandler() = default;
+  // One complete frame (without its newline). The connection may be closed from here.
+  virtual void onFrame(Connection& conn, std::string_view frame) = 0;
+  // A connection is gone; called from its close callback, a safe point in the loop.
+  virtual void onClosed(uint64_t conn_id) = 0;
+};
+
+struct ServerOptions {
+  size_t max_frame_bytes = 4u << 20;
+  size_t max_pending_output_bytes = 8u << 20;
+  int backlog = 1024;
+};
+
+class Server {
+ public:
+  Server(uv_loop_t* loop, ServerHandler* handler, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds `path` (replacing a stale socket file, refusing if a daemon answers on
+  // it), sets `mode` before listening, and listens. The file is removed by
+  // stopListening().
+  Result<void> listenPath(const std::string& path, int mode);
+  // Listens on an already bound socket (systemd socket activation).
+  Result<void> listenFd(int fd);
+  void stopListening();
+  void closeAll();
+
+  // Queues bytes for a connection; dropped if it is unknown or closing. Closes the
+  // connection if its pending output would pass the bound.
+  void send(uint64_t conn_id, std::string_view a, std::string_view b = {});
+  // Starts writes for every connection that has queued output.
+  void flush();
+
+  // What keeps a half-closed connection open: a peer that shuts down its sending
+  // side still gets every answer and event it asked for. Each unanswered request
+  // and each live subscription holds the connection; at EOF it closes (after
+  // flushing) once nothing holds it.
+  void hold(uint64_t conn_id);
+  void release(uint64_t conn_id);
+
+  Connection* find(uint64_t conn_id);
+  size_t connectionCount() const { return conns_.size(); }
+  bool listening() const { return listener_ != nullptr; }
+  const ServerOptions& options() const { return options_; }
+
+ private:
+  friend class Connection;
+  static void onUvConnection(uv_stream_t* listener, int status) noexcept;
+  void markDirty(Connection* c);
+  void forget(Connection* c);
+
+  uv_loop_t* loop_;
+  ServerHandler* handler_;
+  ServerOptions options_;
+  UvHandlePtr<uv_pipe_t> listener_;
+  std::string bound_path_;  // Non-empty when we created the socket file.
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, Connection*> conns_;
+  std::vector<Connection*> dirty_;
+  char read_buf_[64 * 1024];  // Shared: frames are handled synchronously in onUvRead.
+};
+
+}  // namespace llmq::ipc

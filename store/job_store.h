@@ -1,0 +1,74 @@
+// store::JobStore: the queue's semantics as named SQL over the jobs, job_tags and
+// attempts tables. It does not open transactions itself: the caller (the daemon's
+// commit cycle, or a test) decides what commits together. Loop thread only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "store/job_record.h"
+
+namespace llmq::store {
+
+class Database;
+
+struct ListFilter {
+  std::optional<JobState> state;
+  std::optional<std::string> client;
+  std::optional<std::string> tag;
+  int limit = 100;
+  // Paging: only jobs with id < before_id (newest first). 0 means from the newest.
+  int64_t before_id = 0;
+};
+
+struct RecoveryCounts {
+  int64_t requeued = 0;
+  int64_t failed = 0;
+};
+
+class JobStore {
+ public:
+  explicit JobStore(Database& db) : db_(db) {}
+
+  // Inserts a new job (and its tag rows); returns its id. `tags` are the parsed
+  // elements of job.tags_json.
+  Result<int64_t> insert(const JobRecord& job, const std::vector<std::string>& tags);
+  Result<std::optional<JobRecord>> get(int64_t id);
+  Result<std::optional<int64_t>> findByIdempotencyKey(std::string_view key);
+  Result<std::vector<JobRecord>> list(const ListFilter& filter);
+
+  // Writes every mutable column of `job` (state, attempts, times, result, error,
+  // usage, model_used, event_seq).
+  Result<void> update(const JobRecord& job);
+
+  // Scheduling queries: the highest priority strictly below `below` that has a
+  // queued job, and the first queued job at `priority` of the first client whose
+  // name sorts after `after_client` (round-robin across clients, FIFO within one).
+  Result<std::optional<int>> topQueuedPriority(int below);
+  Result<std::optional<JobRecord>> nextQueued(int priority, std::string_view after_client);
+
+  // Moves retry_wait jobs whose time has come back to queued; returns how many.
+  Result<int64_t> promoteDueRetries(int64_t now_ms);
+  Result<std::optional<int64_t>> nextRetryAt();
+
+  Result<void> insertAttempt(const AttemptRecord& attempt);
+  Result<void> updateAttempt(const AttemptRecord& attempt);
+  Result<std::vector<AttemptRecord>> attempts(int64_t job_id);
+
+  // Startup recovery: jobs left running go back to queued (on_restart=requeue) or
+  // fail with INTERRUPTED (on_restart=fail); their open attempts are marked
+  // interrupted and kept for reconciliation.
+  Result<RecoveryCounts> recoverInterrupted(int64_t now_ms);
+
+  Result<std::array<int64_t, kJobStateCount>> countByState();
+
+ private:
+  Database& db_;
+};
+
+}  // namespace llmq::store

@@ -1,0 +1,132 @@
+// Migrations. Each entry upgrades from version N-1 to N; they are never edited
+// once released, only appended. Indexes are chosen so every statement on the loop
+// thread is an index seek even with a million queued jobs:
+//   jobs_runnable  (priority, client, id) WHERE state = 0  -> next job, fair share
+//   jobs_retry     (next_attempt_at)      WHERE state = 2  -> next retry time
+//   jobs_client / jobs_state / job_tags                    -> job.list filters
+#include "store/schema.h"
+
+#include <string>
+
+#include "store/database.h"
+#include "store/transaction.h"
+
+namespace llmq::store {
+namespace {
+
+constexpr char kMigrationV1[] = R"sql(
+CREATE TABLE jobs (
+  id              INTEGER PRIMARY KEY,
+  state           INTEGER NOT NULL,
+  priority        INTEGER NOT NULL,
+  client          TEXT NOT NULL,
+  tags            TEXT NOT NULL DEFAULT '[]',
+  model           TEXT NOT NULL,
+  model_used      TEXT,
+  request         TEXT NOT NULL,
+  options         TEXT NOT NULL DEFAULT '{}',
+  idempotency_key TEXT,
+  stream          INTEGER NOT NULL DEFAULT 0,
+  max_attempts    INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  run_attempts    INTEGER NOT NULL DEFAULT 0,
+  on_restart      INTEGER NOT NULL DEFAULT 0,
+  timeout_ms      INTEGER,
+  deadline_at     INTEGER,
+  created_at      INTEGER NOT NULL,
+  started_at      INTEGER,
+  finished_at     INTEGER,
+  next_attempt_at INTEGER,
+  event_seq       INTEGER NOT NULL DEFAULT 0,
+  result          TEXT,
+  error_code      TEXT,
+  error_message   TEXT,
+  error_status    INTEGER,
+  error_source    TEXT,
+  prompt_tokens     INTEGER,
+  completion_tokens INTEGER,
+  total_tokens      INTEGER,
+  cost_usd          REAL
+);
+CREATE UNIQUE INDEX jobs_idempotency ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX jobs_runnable ON jobs(priority, client, id) WHERE state = 0;
+CREATE INDEX jobs_retry ON jobs(next_attempt_at) WHERE state = 2;
+CREATE INDEX jobs_client ON jobs(client, id);
+CREATE INDEX jobs_state ON jobs(state, id);
+
+CREATE TABLE job_tags (
+  tag    TEXT NOT NULL,
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  PRIMARY KEY (tag, job_id)
+) WITHOUT ROWID;
+CREATE INDEX job_tags_job ON job_tags(job_id);
+
+CREATE TABLE attempts (
+  job_id            INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  attempt           INTEGER NOT NULL,
+  model             TEXT NOT NULL,
+  provider          TEXT NOT NULL,
+  started_at        INTEGER NOT NULL,
+  finished_at       INTEGER,
+  outcome           TEXT NOT NULL,
+  http_status       INTEGER,
+  error_code        TEXT,
+  generation_id     TEXT,
+  prompt_tokens     INTEGER,
+  completion_tokens INTEGER,
+  cost_usd          REAL,
+  PRIMARY KEY (job_id, attempt)
+) WITHOUT ROWID;
+
+CREATE TABLE settings (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigrationV1};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
+
+}  // namespace
+
+Result<int> schemaVersion(Database& db) {
+  auto st = db.statement("PRAGMA user_version");
+  auto row = st.step();
+  if (!row) {
+    return row.takeError();
+  }
+  return row.value() ? st.int32(0) : 0;
+}
+
+Result<void> migrate(Database& db) {
+  auto version = schemaVersion(db);
+  if (!version) {
+    return version.takeError();
+  }
+  if (*version > kSchemaVersion) {
+    return makeError(ErrorKind::kStorage,
+                     "database " + db.path() + " has schema version " + std::to_string(*version) +
+                         ", newer than this llmqd understands (" + std::to_string(kSchemaVersion) +
+                         "); upgrade llmqd");
+  }
+  if (*version == kSchemaVersion) {
+    return {};
+  }
+  Transaction txn(db);
+  if (auto r = txn.begin(); !r) {
+    return r;
+  }
+  for (int v = *version; v < kSchemaVersion; ++v) {
+    if (auto r = db.exec(kMigrations[v]); !r) {
+      return makeError(r.error().kind, "migrating database " + db.path() + " to version " +
+                                           std::to_string(v + 1) + ": " + r.error().message);
+    }
+  }
+  std::string set_version = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
+  if (auto r = db.exec(set_version.c_str()); !r) {
+    return r;
+  }
+  return txn.commit();
+}
+
+}  // namespace llmq::store

@@ -1,0 +1,77 @@
+// The interface every provider implements: the built-in mock now, the
+// OpenAI-compatible HTTP upstream next. One provider serves many concurrent
+// transfers on the loop thread; the job runner is the sink of each.
+//
+// Callback contract (STYLE G10): start() either fails synchronously (and never
+// calls the sink) or later calls exactly one of onComplete/onFailure, after any
+// number of onDelta calls, unless cancel() is called first, after which the sink
+// is never called again. Sink calls never happen from inside start() or cancel().
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace llmq::upstream {
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+  int64_t cache_read = 0;
+  int64_t cache_write = 0;
+  int64_t reasoning_tokens = 0;
+  double cost_usd = 0.0;
+  bool cost_reported = false;  // The upstream said what it cost (vs. computed by us).
+};
+
+struct AttemptRequest {
+  std::string job_id;
+  int attempt = 1;
+  std::string model;
+  std::string_view request_json;  // Valid only during start().
+  bool stream = false;
+  int64_t timeout_ms = 0;  // 0: no per-attempt timeout.
+};
+
+struct Completion {
+  std::string result_json;  // The chat-completion object (assembled for streams).
+  std::string content;
+  std::string finish_reason;
+  std::string model;          // The model that answered.
+  std::string provider;
+  std::string generation_id;
+  Usage usage;
+  int http_status = 200;
+};
+
+struct Failure {
+  std::string code;          // A job error code from DESIGN §3, e.g. "UPSTREAM_ERROR".
+  std::string message;
+  int upstream_status = 0;   // HTTP status when one was received.
+  bool retryable = false;
+  std::string source = "upstream";  // "local" when the daemon itself decided.
+};
+
+class TransferSink {
+ public:
+  virtual ~TransferSink() = default;
+  virtual void onDelta(std::string_view text, int index) = 0;
+  virtual void onComplete(Completion&& completion) = 0;
+  virtual void onFailure(Failure&& failure) = 0;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual std::string_view name() const = 0;
+  // Starts one attempt; returns a handle for cancel(). `sink` must stay valid until
+  // completion or cancel().
+  virtual Result<uint64_t> start(const AttemptRequest& request, TransferSink* sink) = 0;
+  virtual void cancel(uint64_t handle) = 0;
+  virtual size_t active() const = 0;
+};
+
+}  // namespace llmq::upstream

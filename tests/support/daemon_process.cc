@@ -1,0 +1,262 @@
+// DaemonProcess and runCommand: fork/exec with a bounded wait, never an
+// unbounded one, so a hung daemon fails the test instead of the CI run.
+#include "tests/support/daemon_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace llmq::testing {
+namespace {
+
+int64_t nowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::vector<char*> cstrings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (auto& s : v) {
+    out.push_back(s.data());
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+std::vector<std::string> environmentWith(const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry = *e;
+    std::string name = entry.substr(0, entry.find('='));
+    bool overridden = false;
+    for (const auto& x : extra) {
+      overridden = overridden || x.substr(0, x.find('=')) == name;
+    }
+    // Keep tests hermetic: the caller's llmq variables never leak in.
+    if (!overridden && name.rfind("LLMQ_", 0) != 0 && name != "NOTIFY_SOCKET" &&
+        name != "LISTEN_FDS" && name != "LISTEN_PID") {
+      env.push_back(entry);
+    }
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+// Waits for `pid` to exit for up to timeout_ms; returns the wait status or -1.
+int waitExit(pid_t pid, int timeout_ms) {
+  int64_t deadline = nowMs() + timeout_ms;
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      return status;
+    }
+    if (r < 0 || nowMs() >= deadline) {
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
+DaemonProcess::DaemonProcess(std::string dir, DaemonOptions options)
+    : dir_(std::move(dir)),
+      options_(std::move(options)),
+      socket_(dir_ + "/llmqd.sock"),
+      db_(dir_ + "/llmq.db"),
+      log_(dir_ + "/llmqd.log"),
+      notify_(dir_ + "/notify.sock") {}
+
+DaemonProcess::~DaemonProcess() {
+  if (pid_ > 0) {
+    kill9();
+  }
+  if (notify_fd_ >= 0) {
+    ::close(notify_fd_);
+  }
+}
+
+::testing::AssertionResult DaemonProcess::start(int timeout_ms) {
+  if (pid_ > 0) {
+    return ::testing::AssertionFailure() << "llmqd is already running";
+  }
+  if (notify_fd_ < 0) {
+    notify_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, notify_.c_str(), sizeof addr.sun_path - 1);
+    ::unlink(notify_.c_str());
+    if (::bind(notify_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      return ::testing::AssertionFailure() << "binding " << notify_ << ": " << std::strerror(errno);
+    }
+  }
+  std::vector<std::string> argv = {options_.daemon_path, "--socket", socket_, "--db", db_};
+  std::string config = dir_ + "/llmqd.toml";
+  if (!options_.config_toml.empty()) {
+    std::ofstream(config) << options_.config_toml;
+    argv.push_back("--config");
+    argv.push_back(config);
+  } else {
+    argv.push_back("--config");
+    argv.push_back("/dev/null");
+  }
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  std::vector<std::string> extra = options_.extra_env;
+  extra.push_back("NOTIFY_SOCKET=" + notify_);
+  std::vector<std::string> env = environmentWith(extra);
+
+  int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(devnull, STDIN_FILENO);
+    auto args = cstrings(argv);
+    auto envp = cstrings(env);
+    ::execve(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  if (pid < 0) {
+    return ::testing::AssertionFailure() << "fork failed";
+  }
+  pid_ = pid;
+  int64_t deadline = nowMs() + timeout_ms;
+  char buf[512];
+  while (nowMs() < deadline) {
+    pollfd p{notify_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 20) > 0) {
+      ssize_t n = ::recv(notify_fd_, buf, sizeof buf - 1, 0);
+      if (n > 0) {
+        buf[n] = '\0';
+        if (std::strstr(buf, "READY=1") != nullptr) {
+          return ::testing::AssertionSuccess();
+        }
+      }
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return ::testing::AssertionFailure() << "llmqd exited before it was ready (status " << status
+                                           << "); log:\n" << log();
+    }
+  }
+  return ::testing::AssertionFailure() << "llmqd did not send READY=1 within " << timeout_ms
+                                       << " ms; log:\n" << log();
+}
+
+::testing::AssertionResult DaemonProcess::stop(int timeout_ms) {
+  if (pid_ <= 0) {
+    return ::testing::AssertionFailure() << "llmqd is not running";
+  }
+  ::kill(pid_, SIGTERM);
+  int status = waitExit(pid_, timeout_ms);
+  if (status < 0) {
+    kill9();
+    return ::testing::AssertionFailure() << "llmqd did not exit within " << timeout_ms
+                                         << " ms of SIGTERM; log:\n" << log();
+  }
+  pid_ = -1;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return ::testing::AssertionFailure() << "llmqd exited with status " << status << "; log:\n" << log();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+void DaemonProcess::kill9() {
+  if (pid_ <= 0) {
+    return;
+  }
+  ::kill(pid_, SIGKILL);
+  waitExit(pid_, 10000);
+  pid_ = -1;
+}
+
+std::string DaemonProcess::log() const {
+  std::ifstream in(log_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::unique_ptr<ipc::Client> DaemonProcess::connect() {
+  auto c = ipc::Client::connect(socket_);
+  if (!c) {
+    ADD_FAILURE() << c.error().message;
+    return nullptr;
+  }
+  return std::move(c).value();
+}
+
+CommandResult runCommand(const std::vector<std::string>& argv_in, const std::string& stdin_text,
+                         const std::vector<std::string>& extra_env, int timeout_ms, bool merge_stderr) {
+  CommandResult result;
+  int in_pipe[2];
+  int out_pipe[2];
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    return result;
+  }
+  std::vector<std::string> argv = argv_in;
+  std::vector<std::string> env = environmentWith(extra_env);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_pipe[0], STDIN_FILENO);
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    if (merge_stderr) {
+      ::dup2(out_pipe[1], STDERR_FILENO);
+    }
+    auto args = cstrings(argv);
+    auto envp = cstrings(env);
+    ::execve(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  if (!stdin_text.empty()) {
+    ssize_t ignored = ::write(in_pipe[1], stdin_text.data(), stdin_text.size());
+    (void)ignored;
+  }
+  ::close(in_pipe[1]);
+  int64_t deadline = nowMs() + timeout_ms;
+  char buf[8192];
+  for (;;) {
+    int left = static_cast<int>(deadline - nowMs());
+    if (left <= 0) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    pollfd p{out_pipe[0], POLLIN, 0};
+    if (::poll(&p, 1, left) <= 0) {
+      continue;
+    }
+    ssize_t n = ::read(out_pipe[0], buf, sizeof buf);
+    if (n <= 0) {
+      break;
+    }
+    result.output.append(buf, static_cast<size_t>(n));
+  }
+  ::close(out_pipe[0]);
+  int status = waitExit(pid, 5000);
+  if (status < 0) {
+    ::kill(pid, SIGKILL);
+    waitExit(pid, 5000);
+  }
+  result.exit_code = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+}  // namespace llmq::testing

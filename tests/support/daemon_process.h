@@ -1,0 +1,70 @@
+// DaemonProcess: runs the real llmqd binary for an integration test or a
+// benchmark, in a TempDir, and waits for real readiness: it binds its own
+// NOTIFY_SOCKET and waits (bounded) for READY=1 (STYLE G19). The destructor kills
+// and reaps the process, so no test leaves a daemon behind.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ipc/client.h"
+
+namespace llmq::testing {
+
+struct DaemonOptions {
+  std::string config_toml;               // Written to <dir>/llmqd.toml when not empty.
+  std::vector<std::string> extra_args;
+  std::vector<std::string> extra_env;    // "NAME=value"
+  std::string daemon_path = LLMQD_PATH;
+};
+
+class DaemonProcess {
+ public:
+  DaemonProcess(std::string dir, DaemonOptions options = {});
+  ~DaemonProcess();
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  // Starts llmqd and waits for READY=1.
+  [[nodiscard]] ::testing::AssertionResult start(int timeout_ms = 15000);
+  // SIGTERM, then waits for the exit; succeeds if it exited with status 0.
+  [[nodiscard]] ::testing::AssertionResult stop(int timeout_ms = 30000);
+  // SIGKILL and reap: the crash case.
+  void kill9();
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+
+  const std::string& socketPath() const { return socket_; }
+  const std::string& dbPath() const { return db_; }
+  const std::string& logPath() const { return log_; }
+  std::string log() const;
+
+  // A new client connection; fails the test if it cannot connect.
+  std::unique_ptr<ipc::Client> connect();
+
+ private:
+  std::string dir_;
+  DaemonOptions options_;
+  std::string socket_;
+  std::string db_;
+  std::string log_;
+  std::string notify_;
+  int notify_fd_ = -1;
+  pid_t pid_ = -1;
+};
+
+// Runs a command to completion, returning its exit status and what it printed on
+// stdout (and stderr, when `merge_stderr`). Bounded by timeout_ms (then killed).
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult runCommand(const std::vector<std::string>& argv, const std::string& stdin_text = "",
+                         const std::vector<std::string>& extra_env = {}, int timeout_ms = 30000,
+                         bool merge_stderr = true);
+
+}  // namespace llmq::testing

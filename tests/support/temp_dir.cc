@@ -1,0 +1,28 @@
+// TempDir: mkdtemp under /tmp, recursive removal with nftw.
+#include "tests/support/temp_dir.h"
+
+#include <ftw.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace llmq::testing {
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/llmq-test-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) {
+    throw std::runtime_error("mkdtemp failed");
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  ::nftw(
+      path_.c_str(),
+      [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
+      FTW_DEPTH | FTW_PHYS);
+}
+
+}  // namespace llmq::testing

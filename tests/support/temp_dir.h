@@ -1,0 +1,23 @@
+// TempDir: a private temporary directory (short path, so Unix socket paths fit
+// in sun_path), removed with its contents when the object goes away.
+#pragma once
+
+#include <string>
+
+namespace llmq::testing {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace llmq::testing

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 
@@ -197,7 +198,11 @@ void Connection::onUvClose(uv_handle_t* h) noexcept {
 // ---- Server -----------------------------------------------------------------
 
 Server::Server(uv_loop_t* loop, ServerHandler* handler, ServerOptions options)
-    : loop_(loop), handler_(handler), options_(options) {}
+    : loop_(loop), handler_(handler), options_(options) {
+  // A peer that closes while we write must cost an EPIPE, not the process:
+  // libuv writes with write(2), which raises SIGPIPE by default.
+  ::signal(SIGPIPE, SIG_IGN);
+}
 
 Server::~Server() {
   // Connections must have been closed and their callbacks run (see class comment).

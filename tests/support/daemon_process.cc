@@ -78,7 +78,7 @@ DaemonProcess::DaemonProcess(std::string dir, DaemonOptions options)
       socket_(dir_ + "/llmqd.sock"),
       db_(dir_ + "/llmq.db"),
       log_(dir_ + "/llmqd.log"),
-      notify_(dir_ + "/notify.sock") {}
+      notify_(dir_ + "/notify-" + std::to_string(reinterpret_cast<uintptr_t>(this) % 100000) + ".sock") {}
 
 DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) {

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, then builds and
+# runs every unit and integration test twice, once optimised and once under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/bootstrap.sh
+
+echo "== release build"
+./scripts/build.sh release
+echo "== release tests"
+ctest --test-dir build --output-on-failure -j 2 --timeout 300
+
+echo "== sanitizer build (ASan + UBSan)"
+./scripts/build.sh asan
+echo "== sanitizer tests"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j 2 --timeout 600

@@ -27,8 +27,10 @@ constexpr char kUpdateJobSql[] =
     "error_code = ?11, error_message = ?12, error_status = ?13, error_source = ?14, "
     "prompt_tokens = ?15, completion_tokens = ?16, total_tokens = ?17, cost_usd = ?18 "
     "WHERE id = ?1";
+// INDEXED BY: left alone, SQLite prefers jobs_state and sorts every queued row.
 constexpr char kTopQueuedPrioritySql[] =
-    "SELECT priority FROM jobs WHERE state = 0 AND priority < ?1 ORDER BY priority DESC LIMIT 1";
+    "SELECT priority FROM jobs INDEXED BY jobs_runnable "
+    "WHERE state = 0 AND priority < ?1 ORDER BY priority DESC LIMIT 1";
 constexpr char kNextQueuedSql[] =
     "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_runnable "
     "WHERE state = 0 AND priority = ?1 AND client > ?2 ORDER BY client, id LIMIT 1";

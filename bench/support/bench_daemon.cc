@@ -1,0 +1,97 @@
+// BenchDaemon: DaemonProcess's gtest AssertionResults become Result errors here,
+// so the benchmarks run without a gtest test context.
+#include "bench/support/bench_daemon.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/json.h"
+
+namespace llmq::bench {
+
+MemoryUsage readMemory(pid_t pid) {
+  MemoryUsage m;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      in >> m.rss_kib;
+    } else if (key == "VmHWM:") {
+      in >> m.hwm_kib;
+    }
+    in.ignore(1 << 16, '\n');
+  }
+  return m;
+}
+
+namespace {
+
+// LLMQ_BENCH_DAEMON overrides the llmqd binary, e.g. with a wrapper script that
+// runs it under `valgrind --tool=callgrind` (see bench/README.md).
+testing::DaemonOptions daemonOptions(const std::string& config_toml) {
+  testing::DaemonOptions o{.config_toml = config_toml};
+  if (const char* path = std::getenv("LLMQ_BENCH_DAEMON"); path != nullptr && *path != '\0') {
+    o.daemon_path = path;
+  }
+  return o;
+}
+
+}  // namespace
+
+BenchDaemon::BenchDaemon(const std::string& config_toml)
+    : proc_(dir_.path(), daemonOptions(config_toml)) {}
+
+Result<std::unique_ptr<BenchDaemon>> BenchDaemon::start(const std::string& config_toml) {
+  std::unique_ptr<BenchDaemon> d(new BenchDaemon(config_toml));
+  if (auto r = d->proc_.start(); !r) {
+    return makeError(ErrorKind::kIo, std::string("starting llmqd: ") + r.message());
+  }
+  return d;
+}
+
+Result<std::unique_ptr<ipc::Client>> BenchDaemon::connect() {
+  return ipc::Client::connect(proc_.socketPath());
+}
+
+Result<void> BenchDaemon::pauseQueue() {
+  auto c = connect();
+  if (!c) {
+    return c.takeError();
+  }
+  auto r = (*c)->call("queue.pause", "{}", 10000);
+  if (!r) {
+    return r.takeError();
+  }
+  if (!r->ok()) {
+    return makeError(ErrorKind::kInternal, "queue.pause failed: " + r->error.message);
+  }
+  return {};
+}
+
+Result<int64_t> BenchDaemon::jobsInState(const char* state) {
+  auto c = connect();
+  if (!c) {
+    return c.takeError();
+  }
+  auto r = (*c)->call("daemon.status", "{}", 10000);
+  if (!r) {
+    return r.takeError();
+  }
+  const json::Value* queue = r->ok() ? json::member(*r->result, "queue") : nullptr;
+  const json::Value* n = queue != nullptr ? json::member(*queue, state) : nullptr;
+  if (n == nullptr || !n->IsInt64()) {
+    return makeError(ErrorKind::kInternal,
+                     std::string("daemon.status has no queue count for ") + state);
+  }
+  return n->GetInt64();
+}
+
+Result<void> BenchDaemon::stop() {
+  if (auto r = proc_.stop(); !r) {
+    return makeError(ErrorKind::kIo, std::string("stopping llmqd: ") + r.message());
+  }
+  return {};
+}
+
+}  // namespace llmq::bench

@@ -35,6 +35,11 @@ class JobLifecycle {
   Result<void> save(const store::JobRecord& job, store::JobState previous);
   // Counts a newly inserted job.
   void noteInserted(store::JobState state) { ++counts_[static_cast<size_t>(state)]; }
+  // Counts `n` jobs that one statement moved from `from` to `to`.
+  void noteMoved(store::JobState from, store::JobState to, int64_t n) {
+    counts_[static_cast<size_t>(from)] -= n;
+    counts_[static_cast<size_t>(to)] += n;
+  }
 
   // Publishes an event about `job`, advancing job.event_seq. The caller persists
   // the new seq with its next save() (events without a state change, such as

@@ -164,10 +164,7 @@ void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
   if (!promoted) {
     LOG_ERROR("promoting due retries: %s", promoted.error().message.c_str());
   } else if (*promoted > 0) {
-    // Counters: these jobs moved retry_wait -> queued in one statement.
-    if (auto r = s.lifecycle->loadCounts(); !r) {
-      LOG_ERROR("reloading queue counts: %s", r.error().message.c_str());
-    }
+    s.lifecycle->noteMoved(store::JobState::kRetryWait, store::JobState::kQueued, *promoted);
     self->kick();
   }
   auto next = s.jobs->nextRetryAt();

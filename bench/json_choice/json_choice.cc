@@ -175,9 +175,14 @@ inline bool extract_submit(const Value& d, Submit& out) {
 
 // Variant 1: fresh Document per message, kParseDefaultFlags (strings copied
 // into the document's own MemoryPoolAllocator, which mallocs 64 KiB chunks).
+// kParseDefaultFlags does NOT validate UTF-8; kValidate adds that (nlohmann
+// and simdjson always validate).
+constexpr unsigned kValidate = rapidjson::kParseValidateEncodingFlag;
+
+template <unsigned Flags = rapidjson::kParseDefaultFlags>
 bool submit(const std::string& in, Submit& out) {
   Document d;
-  d.Parse(in.data(), in.size());
+  d.Parse<Flags>(in.data(), in.size());
   if (d.HasParseError()) return false;
   return extract_submit(d, out);
 }
@@ -235,9 +240,10 @@ inline bool extract_chunk(const Value& d, std::string& content) {
   return true;
 }
 
+template <unsigned Flags = rapidjson::kParseDefaultFlags>
 bool chunk(const std::string& in, std::string& content) {
   Document d;
-  d.Parse(in.data(), in.size());
+  d.Parse<Flags>(in.data(), in.size());
   return !d.HasParseError() && extract_chunk(d, content);
 }
 bool chunk_insitu(const std::string& in, std::string& content) {
@@ -265,9 +271,10 @@ inline bool extract_usage(const Value& d, Usage& u) {
          get_i64(*ctd, "reasoning_tokens", u.reasoning);
 }
 
+template <unsigned Flags = rapidjson::kParseDefaultFlags>
 bool usage(const std::string& in, Usage& u) {
   Document d;
-  d.Parse(in.data(), in.size());
+  d.Parse<Flags>(in.data(), in.size());
   return !d.HasParseError() && extract_usage(d, u);
 }
 bool usage_insitu(const std::string& in, Usage& u) {
@@ -637,14 +644,17 @@ int main(int argc, char** argv) {
   const simdjson::padded_string p_submit(kSubmitFrame), p_chunk(kChunk), p_usage(kUsageChunk);
 
   // --- sanity checks (abort on mismatch) ---
-  check_submit("rapidjson", rj::submit, true);
+  check_submit("rapidjson", rj::submit<>, true);
+  check_submit("rapidjson validate", rj::submit<rj::kValidate>, true);
   check_submit("rapidjson insitu+arena", rj::submit_insitu, true);
   check_submit("nlohmann ordered_json", nl::submit<ordered_json>, true);
   check_submit("nlohmann json", nl::submit<json>, false);  // keys come out sorted
   check_submit("simdjson", +[](const std::string& s, Submit& o) {
     return sj::submit(simdjson::padded_string(s), o);
   }, true);
-  check_parse<std::string>("rapidjson", kChunk, rj::chunk, kUsageChunk, rj::usage);
+  check_parse<std::string>("rapidjson", kChunk, rj::chunk<>, kUsageChunk, rj::usage<>);
+  check_parse<std::string>("rapidjson validate", kChunk, rj::chunk<rj::kValidate>, kUsageChunk,
+                           rj::usage<rj::kValidate>);
   check_parse<std::string>("rapidjson insitu+arena", kChunk, rj::chunk_insitu, kUsageChunk,
                            rj::usage_insitu);
   check_parse<std::string>("nlohmann ordered_json", kChunk, nl::chunk<ordered_json>, kUsageChunk,
@@ -661,25 +671,39 @@ int main(int argc, char** argv) {
     std::string bad = kSubmitFrame;
     bad.replace(bad.find("\"priority\":5"), 12, "\"priority\":6");
     Submit s;
-    if (!rj::submit(bad, s) || s.priority != 6) die("self-test", "mutated frame not seen");
+    if (!rj::submit<>(bad, s) || s.priority != 6) die("self-test", "mutated frame not seen");
+  }
+  // kParseDefaultFlags passes invalid UTF-8 straight through; only
+  // kParseValidateEncodingFlag rejects it (documented in docs/json.md).
+  {
+    std::string bad = kChunk;
+    bad.replace(bad.find(" quick"), 6, " qu\xff\xfe" "ck");
+    std::string c;
+    if (!rj::chunk<>(bad, c)) die("rapidjson", "default flags unexpectedly validate UTF-8");
+    if (rj::chunk<rj::kValidate>(bad, c)) die("rapidjson", "kParseValidateEncodingFlag accepted bad UTF-8");
+    if (nl::chunk<json>(bad, c)) die("nlohmann", "accepted bad UTF-8");
+    if (sj::chunk(simdjson::padded_string(bad), c)) die("simdjson", "accepted bad UTF-8");
   }
   std::printf("sanity checks: all libraries agree\n");
 
   const size_t A = it(20000), B = it(100000), C = it(100000), D = it(100000);
   std::vector<Case> cases;
-  cases.push_back(submit_case("rapidjson (Parse, copy)", kSubmitFrame, rj::submit, A));
+  cases.push_back(submit_case("rapidjson (Parse, copy)", kSubmitFrame, rj::submit<>, A));
+  cases.push_back(submit_case("rapidjson (+validate UTF-8)", kSubmitFrame, rj::submit<rj::kValidate>, A));
   cases.push_back(submit_case("rapidjson (insitu+arena)", kSubmitFrame, rj::submit_insitu, A));
   cases.push_back(submit_case("nlohmann ordered_json", kSubmitFrame, nl::submit<ordered_json>, A));
   cases.push_back(submit_case("nlohmann json (sorted keys*)", kSubmitFrame, nl::submit<json>, A));
   cases.push_back(submit_case("simdjson ondemand", p_submit, sj::submit, A));
 
-  cases.push_back(chunk_case("rapidjson (Parse, copy)", kChunk, rj::chunk, B));
+  cases.push_back(chunk_case("rapidjson (Parse, copy)", kChunk, rj::chunk<>, B));
+  cases.push_back(chunk_case("rapidjson (+validate UTF-8)", kChunk, rj::chunk<rj::kValidate>, B));
   cases.push_back(chunk_case("rapidjson (insitu+arena)", kChunk, rj::chunk_insitu, B));
   cases.push_back(chunk_case("nlohmann ordered_json", kChunk, nl::chunk<ordered_json>, B));
   cases.push_back(chunk_case("nlohmann json", kChunk, nl::chunk<json>, B));
   cases.push_back(chunk_case("simdjson ondemand", p_chunk, sj::chunk, B));
 
-  cases.push_back(usage_case("rapidjson (Parse, copy)", kUsageChunk, rj::usage, C));
+  cases.push_back(usage_case("rapidjson (Parse, copy)", kUsageChunk, rj::usage<>, C));
+  cases.push_back(usage_case("rapidjson (+validate UTF-8)", kUsageChunk, rj::usage<rj::kValidate>, C));
   cases.push_back(usage_case("rapidjson (insitu+arena)", kUsageChunk, rj::usage_insitu, C));
   cases.push_back(usage_case("nlohmann ordered_json", kUsageChunk, nl::usage<ordered_json>, C));
   cases.push_back(usage_case("nlohmann json", kUsageChunk, nl::usage<json>, C));

@@ -7,6 +7,15 @@
 namespace llmq::daemon {
 
 Result<void> CommitCycle::write() {
+  if (open_ && !db_.inTransaction()) {
+    // SQLite rolled the turn back on its own (e.g. SQLITE_FULL in a statement).
+    // What was queued belonged to the lost transaction: tell it so, then start
+    // afresh, so later writes of this turn are not silently autocommitted.
+    LOG_ERROR("the turn's transaction was rolled back by SQLite; its writes are lost");
+    open_ = false;
+    ++failed_commits_;
+    runCallbacks(false);
+  }
   if (open_) {
     return {};
   }
@@ -43,13 +52,17 @@ bool CommitCycle::commit() {
   }
   open_ = false;
   ok ? ++commits_ : ++failed_commits_;
+  runCallbacks(ok);
+  return ok;
+}
+
+void CommitCycle::runCallbacks(bool committed) {
   // Callbacks may write again (opening the next transaction) and queue more.
   std::vector<std::function<void(bool)>> run;
   run.swap(callbacks_);
   for (auto& fn : run) {
-    fn(ok);
+    fn(committed);
   }
-  return ok;
 }
 
 }  // namespace llmq::daemon

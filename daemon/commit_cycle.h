@@ -39,6 +39,8 @@ class CommitCycle {
   uint64_t failedCommits() const { return failed_commits_; }
 
  private:
+  void runCallbacks(bool committed);
+
   store::Database& db_;
   bool open_ = false;
   std::vector<std::function<void(bool)>> callbacks_;

@@ -41,7 +41,11 @@ bool EventBus::parseId(std::string_view text, uint64_t* subscription) {
     if (c < '0' || c > '9') {
       return false;
     }
-    v = v * 10 + static_cast<uint64_t>(c - '0');
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) {
+      return false;  // Would overflow: no such subscription.
+    }
+    v = v * 10 + d;
   }
   *subscription = v;
   return true;
@@ -130,8 +134,13 @@ void EventBus::forEachMatch(const EventSource& source, ipc::EventKind kind, F&& 
   visitKey(by_job_, source.job_id);
   visitKey(by_client_, source.client);
   if (source.tags != nullptr && !by_tag_.empty()) {
-    for (const std::string& tag : *source.tags) {
-      visitKey(by_tag_, tag);
+    const std::vector<std::string>& tags = *source.tags;
+    for (size_t i = 0; i < tags.size(); ++i) {
+      // A tag listed twice must not deliver twice (tags are few: quadratic is fine).
+      if (std::find(tags.begin(), tags.begin() + static_cast<std::ptrdiff_t>(i), tags[i]) ==
+          tags.begin() + static_cast<std::ptrdiff_t>(i)) {
+        visitKey(by_tag_, tags[i]);
+      }
     }
   }
 }

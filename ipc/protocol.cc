@@ -1,6 +1,7 @@
 // Protocol vocabulary and param validation.
 #include "ipc/protocol.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -261,7 +262,13 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
     out->client = std::string(*client);
   }
   if (auto tags = p.strings("tags", kMaxTags, kMaxNameBytes)) {
-    out->tags = std::move(*tags);
+    // A tag listed twice is the same tag: keep the first, so a tag subscriber
+    // hears each event once.
+    for (std::string& t : *tags) {
+      if (std::find(out->tags.begin(), out->tags.end(), t) == out->tags.end()) {
+        out->tags.push_back(std::move(t));
+      }
+    }
   }
   if (auto key = p.string("idempotency_key", false, 1024)) {
     if (key->empty()) {

@@ -2,17 +2,12 @@
 #include "store/job_store.h"
 
 #include "store/database.h"
+#include "store/job_store_sql.h"
 
 namespace llmq::store {
 namespace {
 
 
-#define LLMQ_JOB_COLUMNS                                                                        \
-  "id, state, priority, client, tags, model, model_used, request, options, idempotency_key, "   \
-  "stream, max_attempts, attempts, run_attempts, on_restart, timeout_ms, deadline_at, "         \
-  "created_at, started_at, finished_at, next_attempt_at, event_seq, result, error_code, "       \
-  "error_message, error_status, error_source, prompt_tokens, completion_tokens, total_tokens, " \
-  "cost_usd"
 
 constexpr char kInsertJobSql[] =
     "INSERT INTO jobs (state, priority, client, tags, model, request, options, idempotency_key, "
@@ -27,17 +22,6 @@ constexpr char kUpdateJobSql[] =
     "error_code = ?11, error_message = ?12, error_status = ?13, error_source = ?14, "
     "prompt_tokens = ?15, completion_tokens = ?16, total_tokens = ?17, cost_usd = ?18 "
     "WHERE id = ?1";
-// INDEXED BY: left alone, SQLite prefers jobs_state and sorts every queued row.
-constexpr char kTopQueuedPrioritySql[] =
-    "SELECT priority FROM jobs INDEXED BY jobs_runnable "
-    "WHERE state = 0 AND priority < ?1 ORDER BY priority DESC LIMIT 1";
-constexpr char kNextQueuedSql[] =
-    "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_runnable "
-    "WHERE state = 0 AND priority = ?1 AND client > ?2 ORDER BY client, id LIMIT 1";
-constexpr char kPromoteRetriesSql[] =
-    "UPDATE jobs SET state = 0, next_attempt_at = NULL WHERE state = 2 AND next_attempt_at <= ?1";
-constexpr char kNextRetrySql[] =
-    "SELECT next_attempt_at FROM jobs WHERE state = 2 ORDER BY next_attempt_at LIMIT 1";
 constexpr char kInsertAttemptSql[] =
     "INSERT INTO attempts (job_id, attempt, model, provider, started_at, finished_at, outcome, "
     "http_status, error_code, generation_id, prompt_tokens, completion_tokens, cost_usd) "
@@ -244,7 +228,7 @@ Result<void> JobStore::update(const JobRecord& j) {
 }
 
 Result<std::optional<int>> JobStore::topQueuedPriority(int below) {
-  auto st = db_.statement(kTopQueuedPrioritySql);
+  auto st = db_.statement(sql::kTopQueuedPrioritySql);
   st.bind(1, below);
   auto row = st.step();
   if (!row) {
@@ -254,7 +238,7 @@ Result<std::optional<int>> JobStore::topQueuedPriority(int below) {
 }
 
 Result<std::optional<JobRecord>> JobStore::nextQueued(int priority, std::string_view after_client) {
-  auto st = db_.statement(kNextQueuedSql);
+  auto st = db_.statement(sql::kNextQueuedSql);
   st.bind(1, priority).bindStatic(2, after_client);
   auto row = st.step();
   if (!row) {
@@ -267,7 +251,7 @@ Result<std::optional<JobRecord>> JobStore::nextQueued(int priority, std::string_
 }
 
 Result<int64_t> JobStore::promoteDueRetries(int64_t now_ms) {
-  auto st = db_.statement(kPromoteRetriesSql);
+  auto st = db_.statement(sql::kPromoteRetriesSql);
   st.bind(1, now_ms);
   if (auto r = st.run(); !r) {
     return r.takeError();
@@ -276,7 +260,7 @@ Result<int64_t> JobStore::promoteDueRetries(int64_t now_ms) {
 }
 
 Result<std::optional<int64_t>> JobStore::nextRetryAt() {
-  auto st = db_.statement(kNextRetrySql);
+  auto st = db_.statement(sql::kNextRetrySql);
   auto row = st.step();
   if (!row) {
     return row.takeError();

@@ -52,6 +52,9 @@ MockProvider::MockProvider(uv_loop_t* loop, MockOptions options)
 MockProvider::~MockProvider() = default;
 
 Result<uint64_t> MockProvider::start(const AttemptRequest& req, TransferSink* sink) {
+  if (!handles(req.model)) {
+    return makeError(ErrorKind::kInvalidArgument, "mock: not a mock model: " + req.model);
+  }
   json::Document doc;
   std::string err;
   if (!json::parse(doc, req.request_json, &err) || !doc.IsObject()) {

@@ -1,0 +1,32 @@
+// The SQL of the queue's hot statements, shared by store/job_store.cc and the
+// tests that check their query plans (each must be an index seek with a million
+// queued rows). INDEXED BY pins the partial indexes: without ANALYZE statistics
+// SQLite prefers jobs_state and sorts every queued row.
+#pragma once
+
+namespace llmq::store::sql {
+
+#define LLMQ_JOB_COLUMNS                                                                        \
+  "id, state, priority, client, tags, model, model_used, request, options, idempotency_key, "   \
+  "stream, max_attempts, attempts, run_attempts, on_restart, timeout_ms, deadline_at, "         \
+  "created_at, started_at, finished_at, next_attempt_at, event_seq, result, error_code, "       \
+  "error_message, error_status, error_source, prompt_tokens, completion_tokens, total_tokens, " \
+  "cost_usd"
+
+inline constexpr char kTopQueuedPrioritySql[] =
+    "SELECT priority FROM jobs INDEXED BY jobs_runnable "
+    "WHERE state = 0 AND priority < ?1 ORDER BY priority DESC LIMIT 1";
+
+inline constexpr char kNextQueuedSql[] =
+    "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_runnable "
+    "WHERE state = 0 AND priority = ?1 AND client > ?2 ORDER BY client, id LIMIT 1";
+
+inline constexpr char kPromoteRetriesSql[] =
+    "UPDATE jobs INDEXED BY jobs_retry SET state = 0, next_attempt_at = NULL "
+    "WHERE state = 2 AND next_attempt_at <= ?1";
+
+inline constexpr char kNextRetrySql[] =
+    "SELECT next_attempt_at FROM jobs INDEXED BY jobs_retry "
+    "WHERE state = 2 ORDER BY next_attempt_at LIMIT 1";
+
+}  // namespace llmq::store::sql

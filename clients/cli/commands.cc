@@ -1,1 +1,280 @@
-// placeholder
+// The one-call subcommands: get, list, cancel, retry, status, pause and resume.
+// Each builds its params with json::appendString (user text is always escaped),
+// makes the call through a Session and prints the result; submit and watch, which
+// follow events, live in submit.cc and watch.cc.
+#include "clients/cli/commands.h"
+
+#include <cstdio>
+#include <vector>
+
+#include "clients/cli/fields.h"
+#include "clients/cli/output.h"
+#include "clients/cli/session.h"
+#include "ipc/protocol.h"
+#include "llmq/version.h"
+
+namespace llmq::cli {
+namespace {
+
+// {"job_id":"<id>"}
+std::string jobIdParams(std::string_view job_id) {
+  std::string p = "{\"job_id\":";
+  json::appendString(p, job_id);
+  p += "}";
+  return p;
+}
+
+// Applies `method` to each job id; a failure on one id does not stop the others.
+ExitCode forEachJob(ArgReader& args, GlobalOptions& globals, const char* command,
+                    const char* method) {
+  std::vector<std::string> ids;
+  while (args.next()) {
+    if (args.positional()) {
+      ids.push_back(args.current());
+    } else {
+      args.unknown();
+    }
+  }
+  if (args.failed()) {
+    return usageError(command, args.error());
+  }
+  if (ids.empty()) {
+    return usageError(command, "give at least one JOB_ID");
+  }
+  Session session(globals);
+  ExitCode worst = ExitCode::kOk;
+  for (const std::string& id : ids) {
+    ipc::Response resp;
+    ExitCode rc = session.call(method, jobIdParams(id), &resp);
+    if (rc == ExitCode::kUnreachable) {
+      return rc;
+    }
+    if (rc != ExitCode::kOk) {
+      worst = rc;
+      continue;
+    }
+    if (globals.json) {
+      printJson(*resp.result);
+    } else {
+      std::printf("%s: %s\n", printable(stringField(*resp.result, "job_id")).c_str(),
+                  printable(stringField(*resp.result, "state")).c_str());
+    }
+  }
+  return worst;
+}
+
+ExitCode pauseOrResume(ArgReader& args, GlobalOptions& globals, bool pause) {
+  const char* command = pause ? "pause" : "resume";
+  std::string client;
+  bool has_client = false;
+  while (args.next()) {
+    if (args.value("--client", &client)) {
+      has_client = true;
+    } else {
+      args.unknown();
+    }
+  }
+  if (args.failed()) {
+    return usageError(command, args.error());
+  }
+  std::string params = "{";
+  if (has_client) {
+    params += "\"client\":";
+    json::appendString(params, client);
+  }
+  params += "}";
+  Session session(globals);
+  ipc::Response resp;
+  if (ExitCode rc = session.call(pause ? "queue.pause" : "queue.resume", params, &resp);
+      rc != ExitCode::kOk) {
+    return rc;
+  }
+  if (globals.json) {
+    printJson(*resp.result);
+  } else {
+    std::printf("paused: %s\n", describeQueueState(*resp.result).c_str());
+  }
+  return ExitCode::kOk;
+}
+
+}  // namespace
+
+ExitCode usageError(std::string_view command, const std::string& message) {
+  printError(message);
+  if (command.empty()) {
+    std::fprintf(stderr, "Try 'llmq --help'.\n");
+  } else {
+    std::fprintf(stderr, "Try 'llmq %.*s --help'.\n", static_cast<int>(command.size()),
+                 command.data());
+  }
+  return ExitCode::kUsage;
+}
+
+ExitCode runGet(ArgReader& args, GlobalOptions& globals) {
+  std::vector<std::string> ids;
+  while (args.next()) {
+    if (args.positional()) {
+      ids.push_back(args.current());
+    } else {
+      args.unknown();
+    }
+  }
+  if (args.failed()) {
+    return usageError("get", args.error());
+  }
+  if (ids.size() != 1) {
+    return usageError("get", "give exactly one JOB_ID");
+  }
+  Session session(globals);
+  ipc::Response resp;
+  if (ExitCode rc = session.call("job.get", jobIdParams(ids[0]), &resp); rc != ExitCode::kOk) {
+    return rc;
+  }
+  if (globals.json) {
+    printJson(*resp.result);
+  } else {
+    printJob(*resp.result);
+  }
+  return ExitCode::kOk;
+}
+
+ExitCode runList(ArgReader& args, GlobalOptions& globals) {
+  std::string state;
+  std::string client;
+  std::string tag;
+  int64_t limit = 0;
+  bool all = false;
+  while (args.next()) {
+    if (args.value("--state", &state) || args.value("--client", &client) ||
+        args.value("--tag", &tag) || args.intValue("--limit", 1, 1000, &limit)) {
+      continue;
+    }
+    if (args.flag("--all")) {
+      all = true;
+    } else {
+      args.unknown();
+    }
+  }
+  if (args.failed()) {
+    return usageError("list", args.error());
+  }
+  if (!state.empty() && ipc::parseJobState(state) < 0) {
+    return usageError("list", "unknown state \"" + state +
+                                  "\"; one of queued, running, retry_wait, held, succeeded, "
+                                  "failed, cancelled, expired");
+  }
+  std::string filter;
+  auto add = [&filter](const char* name, const std::string& value) {
+    if (!value.empty()) {
+      filter += ",\"" + std::string(name) + "\":";
+      json::appendString(filter, value);
+    }
+  };
+  add("state", state);
+  add("client", client);
+  add("tag", tag);
+  if (limit > 0) {
+    filter += ",\"limit\":" + std::to_string(limit);
+  }
+
+  // Every page's response stays alive: the table points into their documents.
+  Session session(globals);
+  std::vector<ipc::Response> pages;
+  std::vector<const json::Value*> jobs;
+  std::string cursor;
+  bool more = false;
+  do {
+    std::string params = "{\"include_result\":false" + filter;
+    if (!cursor.empty()) {
+      params += ",\"cursor\":";
+      json::appendString(params, cursor);
+    }
+    params += "}";
+    ipc::Response resp;
+    if (ExitCode rc = session.call("job.list", params, &resp); rc != ExitCode::kOk) {
+      return rc;
+    }
+    const json::Value* list = json::member(*resp.result, "jobs");
+    if (list != nullptr && list->IsArray()) {
+      for (const auto& job : list->GetArray()) {
+        jobs.push_back(&job);
+      }
+    }
+    cursor = std::string(stringField(*resp.result, "next_cursor"));
+    more = !cursor.empty();
+    pages.push_back(std::move(resp));
+  } while (all && more);
+
+  if (globals.json) {
+    if (pages.size() == 1) {
+      printJson(*pages[0].result);
+      return ExitCode::kOk;
+    }
+    // --all over several pages: one object in the shape of a single page, complete.
+    std::string out = "{\"jobs\":[";
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (i > 0) {
+        out += ",";
+      }
+      json::appendTo(out, *jobs[i]);
+    }
+    out += "],\"next_cursor\":null}\n";
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return ExitCode::kOk;
+  }
+  if (jobs.empty()) {
+    std::fprintf(stderr, "no jobs\n");
+    return ExitCode::kOk;
+  }
+  printJobTable(jobs);
+  if (more) {
+    // On stderr, so a pipe reading the table sees only jobs.
+    std::fflush(stdout);
+    std::fprintf(stderr, "(more jobs: use --all, or --limit N up to 1000)\n");
+  }
+  return ExitCode::kOk;
+}
+
+ExitCode runCancel(ArgReader& args, GlobalOptions& globals) {
+  return forEachJob(args, globals, "cancel", "job.cancel");
+}
+
+ExitCode runRetry(ArgReader& args, GlobalOptions& globals) {
+  return forEachJob(args, globals, "retry", "job.retry");
+}
+
+ExitCode runStatus(ArgReader& args, GlobalOptions& globals) {
+  while (args.next()) {
+    args.unknown();
+  }
+  if (args.failed()) {
+    return usageError("status", args.error());
+  }
+  Session session(globals);
+  ipc::Response resp;
+  if (ExitCode rc = session.call("daemon.status", "{}", &resp); rc != ExitCode::kOk) {
+    return rc;
+  }
+  if (globals.json) {
+    printJson(*resp.result);
+    return ExitCode::kOk;
+  }
+  printStatus(*resp.result);
+  int64_t theirs = intField(*resp.result, "protocol_version");
+  if (theirs != kProtocolVersion) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "llmq: warning: llmqd speaks protocol %lld, this llmq %d\n",
+                 static_cast<long long>(theirs), kProtocolVersion);
+  }
+  return ExitCode::kOk;
+}
+
+ExitCode runPause(ArgReader& args, GlobalOptions& globals) {
+  return pauseOrResume(args, globals, true);
+}
+
+ExitCode runResume(ArgReader& args, GlobalOptions& globals) {
+  return pauseOrResume(args, globals, false);
+}
+
+}  // namespace llmq::cli

@@ -1,0 +1,160 @@
+// Help pages. Every command page is followed by the global options line, since
+// --socket and --json are accepted before or after any subcommand.
+#include "clients/cli/help.h"
+
+
+namespace llmq::cli {
+namespace {
+
+constexpr char kGlobalsFooter[] =
+    "\nGlobal options (before or after the command): --socket PATH, --json, -h/--help.\n";
+
+constexpr char kSubmitHelp[] =
+    "usage: llmq submit [options] [PROMPT... | -]\n"
+    "\n"
+    "Queue a chat completion. The prompt is the arguments joined by spaces, or stdin\n"
+    "when there are none or the only one is \"-\".\n"
+    "\n"
+    "  --model MODEL            model to ask (default mock/demo)\n"
+    "  --system TEXT            system message before the prompt\n"
+    "  --max-tokens N           cap the answer's length\n"
+    "  --request-json FILE|-    send this chat-completions body instead of building one\n"
+    "                           (--model and --stream still apply to it)\n"
+    "  --priority N             -1000..1000, higher runs first (default 0)\n"
+    "  --tag TAG                label the job; repeatable\n"
+    "  --client NAME            fair-share client name (default: your user name)\n"
+    "  --idempotency-key KEY    a repeat submit with KEY returns the first job\n"
+    "  --max-attempts N         1..100 (default 4)\n"
+    "  --timeout S              seconds per attempt\n"
+    "  --deadline S             seconds for the whole job, after which it expires\n"
+    "  --on-restart requeue|fail  if llmqd dies while the job runs (default requeue)\n"
+    "  --wait                   wait for the job to end and print its answer\n"
+    "  --stream                 stream the answer to stdout as it is written\n"
+    "\n"
+    "Prints the job id, or with --wait/--stream the answer; exits 1 if the job fails,\n"
+    "is cancelled or expires. With --json: the submit result, the job (--wait), or\n"
+    "one event per line (--stream).\n";
+
+constexpr char kGetHelp[] =
+    "usage: llmq get JOB_ID\n"
+    "\n"
+    "Show one job: its fields, then its answer if it succeeded.\n"
+    "With --json: the job object.\n";
+
+constexpr char kListHelp[] =
+    "usage: llmq list [--state STATE] [--client NAME] [--tag TAG] [--limit N] [--all]\n"
+    "\n"
+    "List jobs, newest first.\n"
+    "\n"
+    "  --state STATE   queued, running, retry_wait, held, succeeded, failed,\n"
+    "                  cancelled or expired\n"
+    "  --client NAME   only this client's jobs\n"
+    "  --tag TAG       only jobs with this tag\n"
+    "  --limit N       at most N jobs, 1..1000 (default 100); with --all, the page size\n"
+    "  --all           every matching job, fetched page by page\n"
+    "\n"
+    "Times are UTC. With --json: {\"jobs\":[...],\"next_cursor\":...} on one line.\n";
+
+constexpr char kCancelHelp[] =
+    "usage: llmq cancel JOB_ID...\n"
+    "\n"
+    "Cancel jobs; a running attempt is aborted at once. Exits 1 if any could not be\n"
+    "cancelled (e.g. it had already finished). With --json: each job, one per line.\n";
+
+constexpr char kRetryHelp[] =
+    "usage: llmq retry JOB_ID...\n"
+    "\n"
+    "Queue failed, cancelled or expired jobs again, with a fresh set of attempts.\n"
+    "Exits 1 if any could not be retried. With --json: each job, one per line.\n";
+
+constexpr char kWatchHelp[] =
+    "usage: llmq watch [--job ID | --client NAME | --tag TAG | --all] [--events E,E...]\n"
+    "\n"
+    "Print job events as they happen, one line each: time (UTC), job, event, details.\n"
+    "Runs until interrupted; with --job, until that job ends.\n"
+    "\n"
+    "  --job ID        one job's events\n"
+    "  --client NAME   events of this client's jobs\n"
+    "  --tag TAG       events of jobs with this tag\n"
+    "  --all           every job's events (the default)\n"
+    "  --events LIST   only these: queued, started, message_chunk, usage,\n"
+    "                  final_response, retrying, error, cancelled, expired, held,\n"
+    "                  budget_alert\n"
+    "\n"
+    "With --json: each notification's params, one per line.\n";
+
+constexpr char kStatusHelp[] =
+    "usage: llmq status\n"
+    "\n"
+    "Show the daemon's version, uptime, queue counts, in-flight work, pause state and\n"
+    "connections. With --json: the daemon.status object.\n";
+
+constexpr char kPauseHelp[] =
+    "usage: llmq pause [--client NAME]\n"
+    "\n"
+    "Stop starting new jobs, for the whole queue or one client. Running jobs go on;\n"
+    "the pause survives daemon restarts. With --json: the queue state.\n";
+
+constexpr char kResumeHelp[] =
+    "usage: llmq resume [--client NAME]\n"
+    "\n"
+    "Undo `llmq pause` for the whole queue or one client. With --json: the queue\n"
+    "state.\n";
+
+struct Page {
+  const char* name;
+  const char* text;
+};
+
+constexpr Page kPages[] = {
+    {"submit", kSubmitHelp}, {"get", kGetHelp},       {"list", kListHelp},
+    {"cancel", kCancelHelp}, {"retry", kRetryHelp},   {"watch", kWatchHelp},
+    {"status", kStatusHelp}, {"pause", kPauseHelp},   {"resume", kResumeHelp},
+};
+
+constexpr char kTopLevelHelp[] =
+    "usage: llmq [--socket PATH] [--json] COMMAND [ARGS...]\n"
+    "\n"
+    "Talk to llmqd, the local LLM job queue.\n"
+    "\n"
+    "Commands:\n"
+    "  submit [PROMPT]     queue a chat completion (--wait, --stream to get the answer)\n"
+    "  get JOB_ID          show a job and its answer\n"
+    "  list                list jobs\n"
+    "  cancel JOB_ID...    cancel jobs\n"
+    "  retry JOB_ID...     queue failed, cancelled or expired jobs again\n"
+    "  watch               print job events as they happen\n"
+    "  status              show the daemon's state\n"
+    "  pause               stop starting jobs (whole queue or --client NAME)\n"
+    "  resume              start jobs again\n"
+    "\n"
+    "Global options (before or after the command):\n"
+    "  --socket PATH       llmqd's socket (default: $LLMQ_SOCKET,\n"
+    "                      $XDG_RUNTIME_DIR/llmq/llmqd.sock, /run/llmq/llmqd.sock)\n"
+    "  --json              machine output: the call's JSON result on one line\n"
+    "  -h, --help          this help, or a command's: llmq submit --help\n"
+    "  --version           print llmq's version\n"
+    "\n"
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  the job failed, was cancelled or expired (--wait, --stream), or llmqd\n"
+    "     refused the request\n"
+    "  2  usage error\n"
+    "  3  llmqd could not be reached\n";
+
+}  // namespace
+
+void printTopLevelHelp(FILE* out) { std::fputs(kTopLevelHelp, out); }
+
+bool printCommandHelp(std::string_view name) {
+  for (const Page& page : kPages) {
+    if (name == page.name) {
+      std::fputs(page.text, stdout);
+      std::fputs(kGlobalsFooter, stdout);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace llmq::cli

@@ -11,6 +11,7 @@
 #include "common/time.h"
 #include "daemon/commit_cycle.h"
 #include "daemon/config.h"
+#include "daemon/event_bus.h"
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
 #include "daemon/scheduler.h"
@@ -162,6 +163,19 @@ void JobRunner::start(store::JobRecord job) {
   active_.emplace(j.id, std::move(a));
 }
 
+void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_mask) {
+  const ActiveJob* a = find(job_id);
+  if (a == nullptr || a->text.empty() ||
+      (event_mask & (1u << static_cast<int>(EventKind::kMessageChunk))) == 0) {
+    return;
+  }
+  std::string data = "{\"delta\":";
+  json::appendString(data, a->text);
+  data += ",\"index\":0}";
+  s_.bus->sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk,
+                 data, s_.clock->nowMs());
+}
+
 void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags,
                         upstream::Failure f) {
   const JobState previous = job.state;
@@ -311,7 +325,8 @@ void JobRunner::expire(ActiveJob& a) {
   j.state = JobState::kExpired;
   j.finished_at = now;
   j.error = store::JobError{"EXPIRED", "the job's deadline_s passed", 0, "local"};
-  s_.lifecycle->emit(j, a.tags, EventKind::kExpired, "{\"reason\":\"deadline\"}", true);
+  s_.lifecycle->emit(j, a.tags, EventKind::kExpired, "{\"reason\":\"the job's deadline_s passed\"}",
+                     true);
   if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
     logStoreError("expiring", j.id, r.error());
   }

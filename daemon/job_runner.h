@@ -60,6 +60,9 @@ class JobRunner {
   // Shutdown: aborts every running attempt and puts its job back in the queue,
   // without counting the interrupted attempt against max_attempts.
   void requeueAll();
+  // A subscriber that joins a running streamed job first receives the text so far
+  // as one message_chunk (DESIGN §3). Does nothing if the job is not streaming now.
+  void catchUp(uint64_t subscription, int64_t job_id, uint32_t event_mask);
   // Frees ActiveJobs that ended during this turn.
   void collectGarbage() { graveyard_.clear(); }
   void close();

@@ -128,7 +128,8 @@ void Scheduler::expireQueued(store::JobRecord job) {
   job.finished_at = s_.clock->nowMs();
   job.error = store::JobError{"EXPIRED", "the job's deadline_s passed before it could run", 0, "local"};
   std::vector<std::string> tags = parseTags(job.tags_json);
-  s_.lifecycle->emit(job, tags, ipc::EventKind::kExpired, "{\"reason\":\"deadline\"}", true);
+  s_.lifecycle->emit(job, tags, ipc::EventKind::kExpired,
+                     "{\"reason\":\"the job's deadline_s passed before it could run\"}", true);
   if (auto r = s_.lifecycle->save(job, previous); !r) {
     LOG_ERROR("expiring %s: %s", ipc::formatJobId(job.id).c_str(), r.error().message.c_str());
   }

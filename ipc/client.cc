@@ -187,6 +187,11 @@ Result<Response> Client::call(std::string_view method, std::string_view params_j
     if (rid != nullptr && rid->IsInt64() && rid->GetInt64() == *id) {
       return resp;
     }
+    // The daemon answers a request it could not read (bad JSON, invalid UTF-8)
+    // with id null: with one call in flight, that is ours.
+    if (rid != nullptr && rid->IsNull() && !resp->ok()) {
+      return resp;
+    }
   }
 }
 

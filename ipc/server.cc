@@ -3,6 +3,7 @@
 // (the peer is reading) needs no allocation per response.
 #include "ipc/server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -138,7 +139,19 @@ void Connection::onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) no
       c->close();
       return;
     }
-    // The peer half-closed: it may still read the answers to what it sent.
+    // EOF. If the peer closed the socket entirely (POLLHUP: both directions are
+    // shut), nobody can read what we would send. If it only shut down its sending
+    // side, it may still read the answers and events it asked for.
+    uv_os_fd_t fd;
+    pollfd p{};
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(s), &fd) == 0) {
+      p.fd = fd;
+      ::poll(&p, 1, 0);
+    }
+    if ((p.revents & POLLHUP) != 0) {
+      c->close();
+      return;
+    }
     c->eof_ = true;
     uv_read_stop(s);
     c->closeIfDoneAtEof();

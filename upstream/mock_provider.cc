@@ -109,6 +109,9 @@ Result<uint64_t> MockProvider::start(const AttemptRequest& req, TransferSink* si
   if (t.words.empty() && variant != "echo") {
     t.words = mockWords(std::string(req.request_json), static_cast<int>(tokens));
   }
+  if (variant == "interrupt" && req.attempt == 1) {
+    t.cut_after = std::max<size_t>(1, t.words.size() / 2);
+  }
 
   uint64_t handle = next_handle_++;
   bool hang = t.hang;
@@ -187,6 +190,10 @@ void MockProvider::step(uint64_t handle) {
       return;  // Cancelled by the sink.
     }
     Transfer& t = it->second;
+    if (t.cut_after != 0 && t.next_word >= t.cut_after) {
+      breakStream(handle);
+      return;
+    }
     if (t.next_word >= t.words.size()) {
       complete(handle);
       return;
@@ -256,6 +263,12 @@ void MockProvider::complete(uint64_t handle) {
   r += cost;
   r += "}}";
   t.sink->onComplete(std::move(c));
+}
+
+void MockProvider::breakStream(uint64_t handle) {
+  auto node = transfers_.extract(handle);
+  node.mapped().sink->onFailure(Failure{"UPSTREAM_ERROR", "mock: the stream ended without [DONE]",
+                                        200, true, "upstream"});
 }
 
 void MockProvider::fail(uint64_t handle) {

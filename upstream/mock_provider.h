@@ -7,6 +7,7 @@
 //   mock/echo          repeats the last user message
 //   mock/fail-NNN      fails every attempt as an upstream HTTP NNN would
 //   mock/flaky         fails the first attempt with 503, then succeeds
+//   mock/interrupt     the first attempt's stream breaks half way, then succeeds
 //   mock/hang          never answers (for timeouts and cancel)
 //   mock/<anything>    deterministic words seeded by the prompt
 // The request may carry "mock": {"tokens", "chunk_delay_ms", "first_chunk_delay_ms",
@@ -63,6 +64,7 @@ class MockProvider final : public Provider {
     int64_t chunk_delay_ms;
     int tokens_per_chunk;
     int fail_status = 0;  // Non-zero: fail with this status when due.
+    size_t cut_after = 0; // Non-zero: the stream breaks after this many words.
     bool hang = false;
   };
   struct Due {
@@ -78,6 +80,7 @@ class MockProvider final : public Provider {
   void step(uint64_t handle);
   void complete(uint64_t handle);
   void fail(uint64_t handle);
+  void breakStream(uint64_t handle);
 
   uv_loop_t* loop_;
   MockOptions options_;

@@ -55,17 +55,15 @@ void handleEventsSubscribe(Call& call) {
       call.reply.fail(ipc::rpc::kNotFound, "no job \"" + std::string(*job_id) + "\"");
       return;
     }
-    uint64_t sub = s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, std::string(*job_id), mask);
-    call.reply.ok("{\"subscription\":\"" + EventBus::formatId(sub) + "\"}");
-    const ActiveJob* active = s.runner->find(id);
-    if (active != nullptr && !active->text.empty() &&
-        (mask & (1u << static_cast<int>(ipc::EventKind::kMessageChunk))) != 0) {
-      std::string data = "{\"delta\":";
-      json::appendString(data, active->text);
-      data += ",\"index\":0}";
-      s.bus->sendTo(sub, *job_id, active->job.event_seq, ipc::EventKind::kMessageChunk, data,
-                    s.clock->nowMs());
+    const char* state = ipc::jobStateName(static_cast<int>((**job).state));
+    if (store::isTerminal((**job).state)) {
+      // Nothing more will happen to it: no subscription, and the state says why.
+      call.reply.ok(std::string("{\"subscription\":null,\"state\":\"") + state + "\"}");
+      return;
     }
+    uint64_t sub = s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, std::string(*job_id), mask);
+    call.reply.ok("{\"subscription\":\"" + EventBus::formatId(sub) + "\",\"state\":\"" + state + "\"}");
+    s.runner->catchUp(sub, id, mask);
     return;
   }
   uint64_t sub;

@@ -37,10 +37,17 @@ void handleJobList(Call& call) {
     call.reply.fail(ipc::rpc::kInvalidParams, p.error());
     return;
   }
+  // One row more than asked tells whether a next page exists.
+  const int limit = filter.limit;
+  filter.limit = limit + 1;
   auto jobs = call.s.jobs->list(filter);
   if (!jobs) {
     replyStoreError(call, jobs.error(), "listing jobs");
     return;
+  }
+  const bool more = static_cast<int>(jobs->size()) > limit;
+  if (more) {
+    jobs->pop_back();
   }
   std::string out = "{\"jobs\":[";
   for (size_t i = 0; i < jobs->size(); ++i) {
@@ -54,7 +61,7 @@ void handleJobList(Call& call) {
     appendJobJson(out, j);
   }
   out += "],\"next_cursor\":";
-  if (static_cast<int>(jobs->size()) == filter.limit && !jobs->empty()) {
+  if (more) {
     out += "\"" + ipc::formatJobId(jobs->back().id) + "\"";
   } else {
     out += "null";

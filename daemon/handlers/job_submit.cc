@@ -8,6 +8,7 @@
 #include "daemon/handlers/handlers.h"
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
+#include "daemon/job_runner.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
 #include "ipc/protocol.h"
@@ -60,9 +61,12 @@ void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
     } else {
       call.s.lifecycle->addWaiter(id, call.reply);
     }
-    return;
+  } else {
+    call.reply.ok(ackJson(id, j.state, true, sub));
   }
-  call.reply.ok(ackJson(id, j.state, true, sub));
+  if (sub != 0) {
+    call.s.runner->catchUp(sub, id, ipc::kAllEvents);
+  }
 }
 
 }  // namespace

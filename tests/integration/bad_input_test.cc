@@ -224,6 +224,24 @@ TEST_F(BadInputTest, ClientsDisconnectingMidFrameAndMidStream) {
   expectAlive();
 }
 
+TEST_F(BadInputTest, ClosedWatchersAreDroppedAndHalfClosedOnesStillServed) {
+  {
+    auto watcher = daemon_->connect();
+    callOk(*watcher, "events.subscribe", R"({"all":true})");
+  }  // Closed entirely, with a live subscription.
+  // Half-closed after subscribing to a job: it still gets that job's events.
+  auto half = daemon_->connect();
+  std::string id = submit(*half, "mock/x", R"("subscribe":true)", R"("stream":true,"max_tokens":4)");
+  half->shutdownWrite();
+  auto events = readEvents(*half, [](const Event& e) { return e.name == "final_response"; });
+  EXPECT_EQ("final_response", events.back().name);
+  auto eof = half->readLine(5000);
+  EXPECT_FALSE(eof) << "the daemon closes a half-closed connection once nothing holds it";
+  json::Document status = callOk(*client_, "daemon.status", "{}");
+  EXPECT_EQ(1, status["connections"].GetInt());
+  EXPECT_EQ(0, status["subscriptions"].GetInt());
+}
+
 TEST_F(BadInputTest, FiveHundredConcurrentConnections) {
   std::vector<std::unique_ptr<ipc::Client>> clients;
   for (int i = 0; i < 500; ++i) {

@@ -93,6 +93,59 @@ TEST_F(JobControlTest, RetryableFailureRetriesThenFailsAndRetryRequeues) {
   EXPECT_EQ(-32004, callError(*client_, "job.retry", "{\"job_id\":\"" + ok + "\"}"));
 }
 
+TEST_F(JobControlTest, InterruptedStreamSaysSoWhenItRetries) {
+  std::string id = submit(*client_, "mock/interrupt", R"("subscribe":true)",
+                          R"("stream":true,"max_tokens":8)");
+  auto events = readEvents(*client_, [](const Event& e) { return e.name == "final_response"; });
+  std::vector<std::string> names;
+  std::string retry_data;
+  for (const Event& e : events) {
+    names.push_back(e.name);
+    if (e.name == "retrying") {
+      retry_data = e.data;
+    }
+  }
+  EXPECT_NE(std::string::npos, retry_data.find("\"reason\":\"stream_interrupted\"")) << retry_data;
+  // queued, started, 4 chunks, error (retryable), retrying, started, 8 chunks, usage, final.
+  ASSERT_EQ(19u, names.size());
+  EXPECT_EQ("error", names[6]);
+  EXPECT_EQ("retrying", names[7]);
+  EXPECT_EQ("started", names[8]);
+  EXPECT_EQ("2", get(id, "attempts"));
+}
+
+TEST_F(JobControlTest, LateSubscriberGetsTheTextSoFarThenLiveChunks) {
+  std::string id = submit(*client_, "mock/late", "",
+                          R"("stream":true,"mock":{"tokens":40,"chunk_delay_ms":10})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  auto late = daemon_->connect();
+  json::Document sub = callOk(*late, "events.subscribe", "{\"job_id\":\"" + id + "\"}");
+  EXPECT_STREQ("running", sub["state"].GetString());
+  auto events = readEvents(*late, [](const Event& e) { return e.name == "final_response"; });
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ("message_chunk", events[0].name);
+  EXPECT_GT(events[0].data.size(), 40u) << "the catch-up chunk carries several words";
+  std::string text;
+  int64_t seq = events[0].seq;
+  for (const Event& e : events) {
+    if (e.name == "message_chunk") {
+      json::Document d;
+      ASSERT_TRUE(json::parse(d, e.data, nullptr));
+      text += d["delta"].GetString();
+    }
+    if (&e != &events[0]) {
+      EXPECT_EQ(++seq, e.seq);
+    }
+  }
+  json::Document fin;
+  ASSERT_TRUE(json::parse(fin, events.back().data, nullptr));
+  EXPECT_EQ(fin["content"].GetString(), text);
+  // A subscription to a job that has ended is refused politely.
+  json::Document ended = callOk(*late, "events.subscribe", "{\"job_id\":\"" + id + "\"}");
+  EXPECT_TRUE(ended["subscription"].IsNull());
+  EXPECT_STREQ("succeeded", ended["state"].GetString());
+}
+
 TEST_F(JobControlTest, NonRetryableFailureFailsAtOnce) {
   std::string id = submit(*client_, "mock/fail-400");
   EXPECT_EQ("failed", waitTerminal(*client_, id));
@@ -192,6 +245,9 @@ TEST_F(JobControlTest, ListFiltersAndPages) {
   }
   EXPECT_EQ(all, seen);
   EXPECT_EQ(3, pages);
+  json::Document exact = callOk(*client_, "job.list", R"({"limit":7})");
+  EXPECT_EQ(7u, exact["jobs"].Size());
+  EXPECT_TRUE(exact["next_cursor"].IsNull()) << "no next page when the jobs fill this one exactly";
   json::Document odd = callOk(*client_, "job.list", R"({"tag":"odd"})");
   EXPECT_EQ(3u, odd["jobs"].Size());
   json::Document queued = callOk(*client_, "job.list", R"({"state":"queued","limit":1000})");

@@ -218,6 +218,9 @@ CommandResult runCommand(const std::vector<std::string>& argv_in, const std::str
     ::dup2(out_pipe[1], STDOUT_FILENO);
     if (merge_stderr) {
       ::dup2(out_pipe[1], STDERR_FILENO);
+    } else {
+      int devnull = ::open("/dev/null", O_WRONLY);
+      ::dup2(devnull, STDERR_FILENO);
     }
     auto args = cstrings(argv);
     auto envp = cstrings(env);

@@ -85,7 +85,7 @@ int64_t JobRunner::backoffMs(int attempt) {
   return dist(rng_);
 }
 
-void JobRunner::start(store::JobRecord job) {
+bool JobRunner::start(store::JobRecord job) {
   const int64_t now = s_.clock->nowMs();
   const JobState previous = job.state;
   auto a = std::make_unique<ActiveJob>(this, std::move(job));
@@ -93,13 +93,13 @@ void JobRunner::start(store::JobRecord job) {
 
   if (auto w = s_.cycle->write(); !w) {
     logStoreError("starting", j.id, w.error());
-    return;  // The job stays queued in the store; the scheduler tries again later.
+    return false;  // The job stays queued in the store; the scheduler tries again later.
   }
   if (!upstream::MockProvider::handles(j.model)) {
     upstream::Failure f{"INVALID_REQUEST", "no provider serves model \"" + j.model + "\"", 0, false,
                         "local"};
     failNow(std::move(j), a->tags, std::move(f));
-    return;
+    return true;
   }
   a->provider = s_.mock;
 
@@ -126,7 +126,7 @@ void JobRunner::start(store::JobRecord job) {
   });
   if (auto r = s_.lifecycle->save(j, previous); !r) {
     logStoreError("starting", j.id, r.error());
-    return;
+    return false;
   }
   if (auto r = s_.jobs->insertAttempt(a->attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
@@ -145,7 +145,7 @@ void JobRunner::start(store::JobRecord job) {
     ActiveJob& ref = *a;
     active_.emplace(ref.job.id, std::move(a));
     onFailure(ref, std::move(f));
-    return;
+    return true;
   }
   a->handle = *handle;
 
@@ -161,6 +161,7 @@ void JobRunner::start(store::JobRecord job) {
     armTimer();
   }
   active_.emplace(j.id, std::move(a));
+  return true;
 }
 
 void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_mask) {

@@ -53,7 +53,8 @@ class JobRunner {
   const ActiveJob* find(int64_t job_id) const;
 
   // Starts the next attempt of `job`, which the scheduler picked from the queue.
-  void start(store::JobRecord job);
+  // Returns false if the job could not be claimed in the store (it stays queued).
+  bool start(store::JobRecord job);
   // Aborts a running job and marks it cancelled. Returns its final record, or
   // nullopt if the job is not running here.
   std::optional<store::JobRecord> cancel(int64_t job_id);

@@ -109,19 +109,24 @@ void Scheduler::pump() {
     if (!job) {
       return;
     }
-    if (job->deadline_at && now >= *job->deadline_at) {
-      expireQueued(std::move(*job));
-      continue;
+    bool ok = job->deadline_at && now >= *job->deadline_at ? expireQueued(std::move(*job))
+                                                             : s_.runner->start(std::move(*job));
+    if (!ok) {
+      backOff();
+      return;
     }
-    s_.runner->start(std::move(*job));
   }
   // At the cap: the runner kicks us when a slot frees up.
 }
 
-void Scheduler::expireQueued(store::JobRecord job) {
+void Scheduler::backOff() {
+  noteRetryAt(s_.clock->nowMs() + 1000);
+}
+
+bool Scheduler::expireQueued(store::JobRecord job) {
   if (auto w = s_.cycle->write(); !w) {
     LOG_ERROR("expiring %s: %s", ipc::formatJobId(job.id).c_str(), w.error().message.c_str());
-    return;
+    return false;
   }
   const store::JobState previous = job.state;
   job.state = store::JobState::kExpired;
@@ -132,8 +137,10 @@ void Scheduler::expireQueued(store::JobRecord job) {
                      "{\"reason\":\"the job's deadline_s passed before it could run\"}", true);
   if (auto r = s_.lifecycle->save(job, previous); !r) {
     LOG_ERROR("expiring %s: %s", ipc::formatJobId(job.id).c_str(), r.error().message.c_str());
+    return false;
   }
   s_.lifecycle->settle(job);
+  return true;
 }
 
 void Scheduler::noteRetryAt(int64_t at_ms) {
@@ -166,8 +173,8 @@ void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
     LOG_ERROR("promoting due retries: %s", promoted.error().message.c_str());
   } else if (*promoted > 0) {
     s.lifecycle->noteMoved(store::JobState::kRetryWait, store::JobState::kQueued, *promoted);
-    self->kick();
   }
+  self->kick();  // Also resumes a pump that backed off after a store error.
   auto next = s.jobs->nextRetryAt();
   if (next && next->has_value()) {
     self->armRetryTimer(**next);

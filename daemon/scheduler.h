@@ -54,7 +54,9 @@ class Scheduler {
 
  private:
   std::optional<store::JobRecord> pickNext();
-  void expireQueued(store::JobRecord job);
+  bool expireQueued(store::JobRecord job);
+  // The store refused a write: try again in a second rather than spin.
+  void backOff();
   Result<void> persistPause();
   void armRetryTimer(int64_t at_ms);
   static void onUvRetryTimer(uv_timer_t* t) noexcept;

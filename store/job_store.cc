@@ -9,11 +9,6 @@ namespace {
 
 
 
-constexpr char kInsertJobSql[] =
-    "INSERT INTO jobs (state, priority, client, tags, model, request, options, idempotency_key, "
-    "stream, max_attempts, on_restart, timeout_ms, deadline_at, created_at, event_seq) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
-constexpr char kInsertTagSql[] = "INSERT OR IGNORE INTO job_tags (tag, job_id) VALUES (?1, ?2)";
 constexpr char kGetJobSql[] = "SELECT " LLMQ_JOB_COLUMNS " FROM jobs WHERE id = ?1";
 constexpr char kFindIdempotentSql[] = "SELECT id FROM jobs WHERE idempotency_key = ?1";
 constexpr char kUpdateJobSql[] =
@@ -98,7 +93,7 @@ std::optional<std::string_view> nonEmpty(const std::string& s) {
 }  // namespace
 
 Result<int64_t> JobStore::insert(const JobRecord& job, const std::vector<std::string>& tags) {
-  auto st = db_.statement(kInsertJobSql);
+  auto st = db_.statement(sql::kInsertJobSql);
   st.bind(1, static_cast<int>(job.state))
       .bind(2, job.priority)
       .bindStatic(3, job.client)
@@ -121,7 +116,7 @@ Result<int64_t> JobStore::insert(const JobRecord& job, const std::vector<std::st
   }
   int64_t id = db_.lastInsertRowid();
   for (const auto& tag : tags) {
-    auto ts = db_.statement(kInsertTagSql);
+    auto ts = db_.statement(sql::kInsertTagSql);
     ts.bindStatic(1, tag).bind(2, id);
     if (auto r = ts.run(); !r) {
       return r.takeError();

@@ -1,6 +1,6 @@
-// The SQL of the queue's hot statements, shared by store/job_store.cc and the
-// tests that check their query plans (each must be an index seek with a million
-// queued rows). INDEXED BY pins the partial indexes: without ANALYZE statistics
+// The SQL of the queue's hot statements, shared by store/job_store.cc, the tests
+// that check their query plans (each must be an index seek with a million queued
+// rows) and the storage baseline of bench/submit. INDEXED BY pins the partial indexes: without ANALYZE statistics
 // SQLite prefers jobs_state and sorts every queued row.
 #pragma once
 
@@ -13,6 +13,11 @@ namespace llmq::store::sql {
   "error_message, error_status, error_source, prompt_tokens, completion_tokens, total_tokens, " \
   "cost_usd"
 
+inline constexpr char kInsertJobSql[] =
+    "INSERT INTO jobs (state, priority, client, tags, model, request, options, idempotency_key, "
+    "stream, max_attempts, on_restart, timeout_ms, deadline_at, created_at, event_seq) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+inline constexpr char kInsertTagSql[] = "INSERT OR IGNORE INTO job_tags (tag, job_id) VALUES (?1, ?2)";
 inline constexpr char kTopQueuedPrioritySql[] =
     "SELECT priority FROM jobs INDEXED BY jobs_runnable "
     "WHERE state = 0 AND priority < ?1 ORDER BY priority DESC LIMIT 1";

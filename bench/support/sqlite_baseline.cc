@@ -10,18 +10,16 @@
 
 #include "bench/support/report.h"
 #include "store/database.h"
+#include "store/job_store_sql.h"
 #include "store/schema.h"
 #include "tests/support/temp_dir.h"
 
 namespace llmq::bench {
 namespace {
 
-// The same statements as store/job_store.cc's kInsertJobSql and kInsertTagSql.
-constexpr char kInsertJobSql[] =
-    "INSERT INTO jobs (state, priority, client, tags, model, request, options, idempotency_key, "
-    "stream, max_attempts, on_restart, timeout_ms, deadline_at, created_at, event_seq) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
-constexpr char kInsertTagSql[] = "INSERT OR IGNORE INTO job_tags (tag, job_id) VALUES (?1, ?2)";
+// The statements the daemon itself runs.
+using store::sql::kInsertJobSql;
+using store::sql::kInsertTagSql;
 
 Error sqliteError(sqlite3* db, const std::string& what) {
   return makeError(ErrorKind::kStorage, what + ": " + sqlite3_errmsg(db));

@@ -24,9 +24,8 @@ std::string jobIdParams(std::string_view job_id) {
   return p;
 }
 
-// Applies `method` to each job id; a failure on one id does not stop the others.
-ExitCode forEachJob(ArgReader& args, GlobalOptions& globals, const char* command,
-                    const char* method) {
+// The positional JOB_ID arguments of a command that takes no options.
+std::vector<std::string> readJobIds(ArgReader& args) {
   std::vector<std::string> ids;
   while (args.next()) {
     if (args.positional()) {
@@ -35,6 +34,13 @@ ExitCode forEachJob(ArgReader& args, GlobalOptions& globals, const char* command
       args.unknown();
     }
   }
+  return ids;
+}
+
+// Applies `method` to each job id; a failure on one id does not stop the others.
+ExitCode forEachJob(ArgReader& args, GlobalOptions& globals, const char* command,
+                    const char* method) {
+  std::vector<std::string> ids = readJobIds(args);
   if (args.failed()) {
     return usageError(command, args.error());
   }
@@ -111,14 +117,7 @@ ExitCode usageError(std::string_view command, const std::string& message) {
 }
 
 ExitCode runGet(ArgReader& args, GlobalOptions& globals) {
-  std::vector<std::string> ids;
-  while (args.next()) {
-    if (args.positional()) {
-      ids.push_back(args.current());
-    } else {
-      args.unknown();
-    }
-  }
+  std::vector<std::string> ids = readJobIds(args);
   if (args.failed()) {
     return usageError("get", args.error());
   }

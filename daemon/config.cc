@@ -11,6 +11,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "common/secret.h"
 #include "daemon/paths.h"
 #include "ipc/socket_path.h"
 
@@ -111,6 +112,22 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) { c.retry_base_ms = getInt(f, k, n, 1, 3600000); }},
       {"retry", "cap_ms",
        [&c](auto& f, auto& k, auto& n) { c.retry_cap_ms = getInt(f, k, n, 1, 86400000); }},
+      {"openrouter", "base_url",
+       [&c](auto& f, auto& k, auto& n) { c.providers.back().base_url = getString(f, k, n); }},
+      {"openrouter", "api_key_env",
+       [&c](auto& f, auto& k, auto& n) { c.providers.back().api_key_env = getString(f, k, n); }},
+      {"openrouter", "referer",
+       [&c](auto& f, auto& k, auto& n) { c.providers.back().referer = getString(f, k, n); }},
+      {"openrouter", "title",
+       [&c](auto& f, auto& k, auto& n) { c.providers.back().title = getString(f, k, n); }},
+      {"http", "connect_timeout_ms",
+       [&c](auto& f, auto& k, auto& n) { c.http.connect_timeout_ms = getInt(f, k, n, 1, 600000); }},
+      {"http", "idle_timeout_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.http.idle_timeout_ms = static_cast<int64_t>(getDouble(f, k, n, 1, 86400) * 1000);
+       }},
+      {"http", "max_host_connections",
+       [&c](auto& f, auto& k, auto& n) { c.http.max_host_connections = getInt(f, k, n, 1, 10000); }},
       {"mock", "chunk_delay_ms",
        [&c](auto& f, auto& k, auto& n) { c.mock.chunk_delay_ms = getInt(f, k, n, 0, 60000); }},
       {"mock", "first_chunk_delay_ms",
@@ -130,6 +147,65 @@ std::vector<Key> keysFor(Config& c) {
   };
 }
 
+std::vector<std::string> getStrings(const std::string& file, const std::string& key,
+                                    const toml::node& node) {
+  const toml::array* arr = node.as_array();
+  std::vector<std::string> out;
+  if (arr == nullptr) {
+    throw ConfigError{where(file, node) + ": " + key + " must be an array of strings"};
+  }
+  for (const toml::node& e : *arr) {
+    auto v = e.value<std::string>();
+    if (!v || v->empty()) {
+      throw ConfigError{where(file, e) + ": " + key + " must hold non-empty strings"};
+    }
+    out.push_back(*v);
+  }
+  return out;
+}
+
+// [[providers]]: more OpenAI-compatible upstreams, matched before OpenRouter.
+void applyProviders(Config& c, const std::string& file, const toml::node& node) {
+  const toml::array* arr = node.as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) {
+    throw ConfigError{where(file, node) + ": providers must be written as [[providers]] tables"};
+  }
+  std::vector<ProviderConfig> added;
+  for (const toml::node& entry : *arr) {
+    ProviderConfig p;
+    p.stream_usage = true;
+    for (auto&& [name, value] : *entry.as_table()) {
+      std::string key = "providers." + std::string(name.str());
+      if (name == "name") {
+        p.name = getString(file, key, value);
+      } else if (name == "base_url") {
+        p.base_url = getString(file, key, value);
+      } else if (name == "api_key_env") {
+        p.api_key_env = getString(file, key, value);
+      } else if (name == "models") {
+        p.models = getStrings(file, key, value);
+      } else if (name == "stream_usage") {
+        auto b = value.value<bool>();
+        if (!b) {
+          throw ConfigError{where(file, value) + ": " + key + " must be true or false"};
+        }
+        p.stream_usage = *b;
+      } else {
+        throw ConfigError{where(file, value) + ": unknown key \"" + key + "\""};
+      }
+    }
+    if (p.name.empty() || p.base_url.empty() || p.models.empty()) {
+      throw ConfigError{where(file, entry) + ": a provider needs name, base_url and models"};
+    }
+    if (p.name == "mock" || p.name == "openrouter") {
+      throw ConfigError{where(file, entry) + ": the provider name \"" + p.name + "\" is reserved"};
+    }
+    added.push_back(std::move(p));
+  }
+  // Configured providers are matched before OpenRouter, which stays last.
+  c.providers.insert(c.providers.end() - 1, added.begin(), added.end());
+}
+
 void applyFile(Config& c, const std::string& file) {
   toml::table root;
   try {
@@ -140,6 +216,10 @@ void applyFile(Config& c, const std::string& file) {
   }
   std::vector<Key> keys = keysFor(c);
   for (auto&& [section, node] : root) {
+    if (section.str() == "providers") {
+      applyProviders(c, file, node);
+      continue;
+    }
     const toml::table* table = node.as_table();
     bool known_section = false;
     for (const Key& k : keys) {
@@ -172,10 +252,69 @@ bool fileExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+ProviderConfig openRouterDefaults() {
+  ProviderConfig p;
+  p.name = "openrouter";
+  p.openrouter = true;
+  p.stream_usage = false;  // OpenRouter always sends usage (with cost) at the end.
+  p.models = {"*"};
+  p.base_url = env("OPENROUTER_BASE_URL");
+  if (p.base_url.empty()) {
+    p.base_url = "https://openrouter.ai/api/v1";
+  }
+  p.title = "llmq";
+  return p;
+}
+
+// Reads each provider's key from its environment variable. OpenRouter's comes
+// from OPENROUTER_API_KEY or its alias OPEN_ROUTER_API_KEY unless configured.
+void resolveKeys(Config& c) {
+  for (ProviderConfig& p : c.providers) {
+    if (p.openrouter && p.api_key_env.empty()) {
+      p.api_key_env = !env("OPENROUTER_API_KEY").empty() || env("OPEN_ROUTER_API_KEY").empty()
+                          ? "OPENROUTER_API_KEY"
+                          : "OPEN_ROUTER_API_KEY";
+    }
+    if (!p.api_key_env.empty()) {
+      p.api_key = env(p.api_key_env.c_str());
+    }
+    while (!p.base_url.empty() && p.base_url.back() == '/') {
+      p.base_url.pop_back();
+    }
+  }
+}
+
+Result<void> applyEnvironment(Config& c) {
+  if (std::string t = env("OPENROUTER_TIMEOUT_MS"); !t.empty()) {
+    char* end = nullptr;
+    long long ms = std::strtoll(t.c_str(), &end, 10);
+    if (*end != '\0' || ms <= 0) {
+      return makeError(ErrorKind::kInvalidArgument, "OPENROUTER_TIMEOUT_MS must be a positive integer");
+    }
+    c.default_timeout_ms = ms;
+  }
+  if (std::string r = env("OPENROUTER_MAX_RETRIES"); !r.empty()) {
+    char* end = nullptr;
+    long n = std::strtol(r.c_str(), &end, 10);
+    if (*end != '\0' || n < 0 || n > 99) {
+      return makeError(ErrorKind::kInvalidArgument, "OPENROUTER_MAX_RETRIES must be from 0 to 99");
+    }
+    c.default_max_attempts = static_cast<int>(n) + 1;
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Config> loadConfig(const CommandLine& cli) {
   Config c;
+  c.providers.push_back(openRouterDefaults());
   const char* env_socket = std::getenv("LLMQ_SOCKET");
   c.socket_explicit = cli.socket.has_value() || (env_socket != nullptr && *env_socket != '\0');
   c.socket_path = cli.socket ? *cli.socket : ipc::defaultSocketPath();
@@ -198,6 +337,10 @@ Result<Config> loadConfig(const CommandLine& cli) {
   if (cli.log_level && !log::parseLevel(*cli.log_level, &c.log_level)) {
     return makeError(ErrorKind::kInvalidArgument,
                      "--log-level must be error, warning, notice, info or debug");
+  }
+  resolveKeys(c);
+  if (auto r = applyEnvironment(c); !r) {
+    return r.takeError();
   }
   if (c.retry_cap_ms < c.retry_base_ms) {
     return makeError(ErrorKind::kInvalidArgument, "retry.cap_ms must not be below retry.base_ms");
@@ -228,7 +371,25 @@ std::string describe(const Config& c) {
     << "\ntokens_per_chunk = " << c.mock.tokens_per_chunk
     << "\ndefault_tokens = " << c.mock.default_tokens
     << "\nprompt_usd_per_mtok = " << c.mock.prompt_usd_per_mtok
-    << "\ncompletion_usd_per_mtok = " << c.mock.completion_usd_per_mtok << "\n";
+    << "\ncompletion_usd_per_mtok = " << c.mock.completion_usd_per_mtok << "\n\n"
+    << "[http]\nconnect_timeout_ms = " << c.http.connect_timeout_ms
+    << "\nidle_timeout_s = " << static_cast<double>(c.http.idle_timeout_ms) / 1000.0
+    << "\nmax_host_connections = " << c.http.max_host_connections << "\n";
+  for (const ProviderConfig& p : c.providers) {
+    o << "\n" << (p.openrouter ? "[openrouter]" : "[[providers]]\nname = \"" + p.name + "\"")
+      << "\nbase_url = \"" << p.base_url << "\"";
+    if (!p.openrouter) {
+      o << "\nmodels = [";
+      for (size_t i = 0; i < p.models.size(); ++i) {
+        o << (i > 0 ? ", " : "") << "\"" << p.models[i] << "\"";
+      }
+      o << "]\nstream_usage = " << (p.stream_usage ? "true" : "false");
+    } else {
+      o << "\nreferer = \"" << p.referer << "\"\ntitle = \"" << p.title << "\"";
+    }
+    o << "\napi_key_env = \"" << p.api_key_env << "\"  # "
+      << (p.api_key.empty() ? "not set" : "set: " + fingerprint(p.api_key)) << "\n";
+  }
   return o.str();
 }
 

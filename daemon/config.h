@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "common/result.h"
@@ -21,6 +22,27 @@ struct CommandLine {
   std::optional<std::string> config;
   std::optional<std::string> log_level;
   bool check_config = false;
+};
+
+// One OpenAI-compatible upstream (DESIGN §2). OpenRouter is one of these, with
+// `openrouter` set and models ["*"] by default: it serves whatever no other
+// provider claims.
+struct ProviderConfig {
+  std::string name;
+  std::string base_url;                // e.g. https://openrouter.ai/api/v1
+  std::string api_key_env;             // The environment variable holding its key.
+  std::string api_key;                 // Resolved at load. Never printed or logged.
+  std::vector<std::string> models;     // Wildcard patterns (`*`, `?`).
+  bool openrouter = false;             // Usage and cost always come with the response.
+  bool stream_usage = true;            // Add stream_options.include_usage to streams.
+  std::string referer;                 // HTTP-Referer (OpenRouter app attribution).
+  std::string title;                   // X-Title.
+};
+
+struct HttpConfig {
+  int64_t connect_timeout_ms = 10000;
+  int64_t idle_timeout_ms = 120000;    // A stream that sends nothing for this long fails.
+  long max_host_connections = 64;
 };
 
 struct Config {
@@ -42,6 +64,12 @@ struct Config {
   int64_t retry_base_ms = 1000;        // Exponential backoff with full jitter.
   int64_t retry_cap_ms = 60000;
   upstream::MockOptions mock;
+  // Configured providers in match order; OpenRouter last.
+  std::vector<ProviderConfig> providers;
+  HttpConfig http;
+  // Defaults for jobs that do not say (OPENROUTER_TIMEOUT_MS, OPENROUTER_MAX_RETRIES).
+  std::optional<int64_t> default_timeout_ms;
+  int default_max_attempts = 4;
 };
 
 Result<Config> loadConfig(const CommandLine& cli);

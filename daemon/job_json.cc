@@ -81,6 +81,10 @@ void appendJobJson(std::string& out, const store::JobRecord& j) {
     out.append(j.error.upstream_status != 0 ? std::to_string(j.error.upstream_status) : "null");
     out.append(",\"source\":");
     json::appendString(out, j.error.source.empty() ? "local" : j.error.source);
+    if (!j.error.detail_json.empty()) {
+      out.append(",\"upstream\":");
+      out.append(j.error.detail_json);
+    }
     out.push_back('}');
   }
   out.append(",\"usage\":");

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libuv1-dev libsqlite3-dev libsystemd-dev rapidjson-dev libtomlplusplus-dev
+  libuv1-dev libcurl4-openssl-dev libsqlite3-dev libsystemd-dev rapidjson-dev libtomlplusplus-dev
   googletest libgtest-dev libgmock-dev
   sqlite3 python3
 )

@@ -37,6 +37,7 @@ struct JobError {
   std::string message;
   int upstream_status = 0;  // 0 when the error did not come from an upstream response.
   std::string source;       // "local" or "upstream".
+  std::string detail_json;  // The upstream's own error object, verbatim; empty if none.
 };
 
 struct JobRecord {

@@ -15,8 +15,8 @@ constexpr char kUpdateJobSql[] =
     "UPDATE jobs SET state = ?2, model_used = ?3, attempts = ?4, run_attempts = ?5, "
     "started_at = ?6, finished_at = ?7, next_attempt_at = ?8, event_seq = ?9, result = ?10, "
     "error_code = ?11, error_message = ?12, error_status = ?13, error_source = ?14, "
-    "prompt_tokens = ?15, completion_tokens = ?16, total_tokens = ?17, cost_usd = ?18 "
-    "WHERE id = ?1";
+    "prompt_tokens = ?15, completion_tokens = ?16, total_tokens = ?17, cost_usd = ?18, "
+    "error_detail = ?19 WHERE id = ?1";
 constexpr char kInsertAttemptSql[] =
     "INSERT INTO attempts (job_id, attempt, model, provider, started_at, finished_at, outcome, "
     "http_status, error_code, generation_id, prompt_tokens, completion_tokens, cost_usd) "
@@ -78,6 +78,7 @@ JobRecord readJob(const Statement& st) {
   if (!st.isNull(27)) {
     j.usage = Usage{st.int64(27), st.int64(28), st.int64(29), st.real(30)};
   }
+  j.error.detail_json = st.string(31);
   return j;
 }
 
@@ -212,7 +213,8 @@ Result<void> JobStore::update(const JobRecord& j) {
       .bind(11, nonEmpty(j.error.code))
       .bind(12, nonEmpty(j.error.message))
       .bind(13, orNull(j.error.upstream_status != 0, j.error.upstream_status))
-      .bind(14, nonEmpty(j.error.source));
+      .bind(14, nonEmpty(j.error.source))
+      .bind(19, nonEmpty(j.error.detail_json));
   if (j.usage) {
     st.bind(15, j.usage->prompt_tokens)
         .bind(16, j.usage->completion_tokens)

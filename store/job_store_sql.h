@@ -11,7 +11,7 @@ namespace llmq::store::sql {
   "stream, max_attempts, attempts, run_attempts, on_restart, timeout_ms, deadline_at, "         \
   "created_at, started_at, finished_at, next_attempt_at, event_seq, result, error_code, "       \
   "error_message, error_status, error_source, prompt_tokens, completion_tokens, total_tokens, " \
-  "cost_usd"
+  "cost_usd, error_detail"
 
 inline constexpr char kInsertJobSql[] =
     "INSERT INTO jobs (state, priority, client, tags, model, request, options, idempotency_key, "

@@ -84,7 +84,12 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigrationV1};
+// v2: the upstream's own error object ({code, message, metadata}) kept with the job.
+constexpr char kMigrationV2[] = R"sql(
+ALTER TABLE jobs ADD COLUMN error_detail TEXT;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

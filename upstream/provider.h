@@ -53,6 +53,8 @@ struct Failure {
   int upstream_status = 0;   // HTTP status when one was received.
   bool retryable = false;
   std::string source = "upstream";  // "local" when the daemon itself decided.
+  std::string upstream_error_json;  // The upstream's own {code, message, metadata}, if any.
+  int64_t retry_after_ms = 0;       // From Retry-After / rate-limit reset headers; 0 if none.
 };
 
 class TransferSink {

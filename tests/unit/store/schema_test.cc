@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "store/database.h"
+#include "store/job_store.h"
 #include "tests/support/test_db.h"
 
 namespace llmq::store {
@@ -35,7 +37,7 @@ TEST(SchemaTest, MigratesAnEmptyDatabaseToTheCurrentVersion) {
   auto r = migrate(t.db());
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(kSchemaVersion, schemaVersion(t.db()).value());
-  EXPECT_EQ("1", queryOne(t.db(), "PRAGMA user_version"));
+  EXPECT_EQ(std::to_string(kSchemaVersion), queryOne(t.db(), "PRAGMA user_version"));
   EXPECT_EQ("attempts,job_tags,jobs,settings", objectsOfType(t.db(), "table"));
   EXPECT_EQ("job_tags_job,jobs_client,jobs_idempotency,jobs_retry,jobs_runnable,jobs_state",
             objectsOfType(t.db(), "index"));
@@ -70,14 +72,15 @@ TEST(SchemaTest, AReopenedDatabaseKeepsItsVersion) {
 TEST(SchemaTest, RefusesANewerDatabaseAndLeavesItAlone) {
   TestDb t(/*migrate=*/false);
   ASSERT_TRUE(t.ok());
-  ASSERT_TRUE(t.db().exec("PRAGMA user_version=2").ok());
+  const std::string newer = std::to_string(kSchemaVersion + 1);
+  ASSERT_TRUE(t.db().exec(("PRAGMA user_version=" + newer).c_str()).ok());
   auto r = migrate(t.db());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(ErrorKind::kStorage, r.error().kind);
-  EXPECT_NE(std::string::npos, r.error().message.find("schema version 2")) << r.error().message;
+  EXPECT_NE(std::string::npos, r.error().message.find("schema version " + newer)) << r.error().message;
   EXPECT_NE(std::string::npos, r.error().message.find("newer")) << r.error().message;
   EXPECT_NE(std::string::npos, r.error().message.find(t.path())) << r.error().message;
-  EXPECT_EQ("2", queryOne(t.db(), "PRAGMA user_version"));
+  EXPECT_EQ(newer, queryOne(t.db(), "PRAGMA user_version"));
   EXPECT_EQ("", objectsOfType(t.db(), "table"));
 }
 
@@ -93,6 +96,40 @@ TEST(SchemaTest, AFailedMigrationLeavesNothingBehind) {
   EXPECT_FALSE(t.db().inTransaction());
   EXPECT_EQ("0", queryOne(t.db(), "PRAGMA user_version"));
   EXPECT_EQ("settings", objectsOfType(t.db(), "table"));
+}
+
+// A database written by the first release (schema v1, checked in) still migrates
+// and its jobs load with every field (STYLE G19).
+TEST(SchemaTest, AVersionOneDatabaseMigratesAndLoads) {
+  TestDb t(/*migrate=*/false);
+  ASSERT_TRUE(t.ok());
+  std::string path = t.path();
+  t.close();
+  {
+    std::ifstream in(std::string(LLMQ_TEST_DATA_DIR) + "/jobs_schema_v1.sqlite", std::ios::binary);
+    ASSERT_TRUE(in.good());
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << in.rdbuf();
+  }
+  auto db = Database::open(path, OpenOptions{});
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(1, schemaVersion(**db).value());
+  ASSERT_TRUE(migrate(**db).ok());
+  EXPECT_EQ(kSchemaVersion, schemaVersion(**db).value());
+  JobStore jobs(**db);
+  auto job = jobs.get(1);
+  ASSERT_TRUE(job.ok() && job->has_value());
+  EXPECT_EQ(JobState::kSucceeded, (**job).state);
+  EXPECT_EQ("alice", (**job).client);
+  EXPECT_EQ("[\"nightly\"]", (**job).tags_json);
+  EXPECT_EQ("mock/demo", (**job).model);
+  ASSERT_TRUE((**job).usage.has_value());
+  EXPECT_EQ(24, (**job).usage->completion_tokens);
+  EXPECT_TRUE((**job).error.detail_json.empty());
+  auto queued = jobs.get(2);
+  ASSERT_TRUE(queued.ok() && queued->has_value());
+  EXPECT_EQ(JobState::kQueued, (**queued).state);
+  EXPECT_EQ(5, (**queued).priority);
 }
 
 }  // namespace

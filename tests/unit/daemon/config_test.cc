@@ -1,0 +1,103 @@
+// Tests for daemon/config: defaults, the TOML file (unknown keys with their line),
+// providers, and the OpenRouter environment variables.
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+
+#include "tests/support/temp_dir.h"
+
+namespace llmq::daemon {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* v : {"LLMQ_SOCKET", "LLMQ_DB", "LLMQ_CONFIG", "OPENROUTER_API_KEY",
+                          "OPEN_ROUTER_API_KEY", "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT_MS",
+                          "OPENROUTER_MAX_RETRIES", "TEST_VLLM_KEY"}) {
+      ::unsetenv(v);
+    }
+  }
+  Result<Config> load(const std::string& toml) {
+    std::string path = dir_.file("llmqd.toml");
+    std::ofstream(path) << toml;
+    CommandLine cli;
+    cli.config = path;
+    cli.socket = dir_.file("s.sock");
+    return loadConfig(cli);
+  }
+  llmq::testing::TempDir dir_;
+};
+
+TEST_F(ConfigTest, DefaultsHaveOpenRouterLast) {
+  auto c = load("");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(1u, c->providers.size());
+  EXPECT_EQ("openrouter", c->providers[0].name);
+  EXPECT_EQ("https://openrouter.ai/api/v1", c->providers[0].base_url);
+  EXPECT_TRUE(c->providers[0].api_key.empty());
+  EXPECT_EQ(4, c->default_max_attempts);
+  EXPECT_FALSE(c->default_timeout_ms.has_value());
+}
+
+TEST_F(ConfigTest, UnknownKeysAndBadValuesNameTheirLine) {
+  auto c = load("[daemon]\nmax_inflight = 8\nmax_infligth = 9\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string::npos, c.error().message.find("llmqd.toml:3: unknown key \"daemon.max_infligth\""))
+      << c.error().message;
+  auto bad = load("[store]\nsynchronous = \"sometimes\"\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string::npos, bad.error().message.find(":2:")) << bad.error().message;
+  auto syntax = load("[daemon\n");
+  ASSERT_FALSE(syntax.ok());
+}
+
+TEST_F(ConfigTest, ProvidersComeBeforeOpenRouterWithTheirKeys) {
+  ::setenv("TEST_VLLM_KEY", "sk-test-local-0123456789", 1);
+  ::setenv("OPENROUTER_API_KEY", "sk-or-v1-test0123456789", 1);
+  ::setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1/", 1);
+  auto c = load("[[providers]]\nname = \"vllm\"\nbase_url = \"http://127.0.0.1:8000/v1\"\n"
+                "api_key_env = \"TEST_VLLM_KEY\"\nmodels = [\"llama*\", \"qwen?-*\"]\n"
+                "[openrouter]\ntitle = \"my app\"\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(2u, c->providers.size());
+  EXPECT_EQ("vllm", c->providers[0].name);
+  EXPECT_EQ("sk-test-local-0123456789", c->providers[0].api_key);
+  EXPECT_TRUE(c->providers[0].stream_usage);
+  EXPECT_EQ("openrouter", c->providers[1].name);
+  EXPECT_EQ("http://127.0.0.1:9/api/v1", c->providers[1].base_url) << "trailing slash dropped";
+  EXPECT_EQ("sk-or-v1-test0123456789", c->providers[1].api_key);
+  EXPECT_EQ("my app", c->providers[1].title);
+  // The effective configuration never shows a key in full.
+  std::string text = describe(*c);
+  EXPECT_EQ(std::string::npos, text.find("sk-or-v1-test0123456789"));
+  EXPECT_EQ(std::string::npos, text.find("sk-test-local-0123456789"));
+  EXPECT_NE(std::string::npos, text.find("sk-or…6789"));
+}
+
+TEST_F(ConfigTest, ProviderNeedsNameUrlAndModels) {
+  auto c = load("[[providers]]\nname = \"x\"\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string::npos, c.error().message.find("needs name, base_url and models"));
+  auto reserved = load("[[providers]]\nname = \"mock\"\nbase_url = \"http://x\"\nmodels = [\"*\"]\n");
+  ASSERT_FALSE(reserved.ok());
+}
+
+TEST_F(ConfigTest, OpenRouterEnvironment) {
+  ::setenv("OPEN_ROUTER_API_KEY", "sk-or-v1-test-alias-0123456789", 1);
+  ::setenv("OPENROUTER_TIMEOUT_MS", "1500", 1);
+  ::setenv("OPENROUTER_MAX_RETRIES", "2", 1);
+  auto c = load("");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ("sk-or-v1-test-alias-0123456789", c->providers[0].api_key);
+  EXPECT_EQ(1500, c->default_timeout_ms.value_or(0));
+  EXPECT_EQ(3, c->default_max_attempts);
+  ::setenv("OPENROUTER_MAX_RETRIES", "lots", 1);
+  EXPECT_FALSE(load("").ok());
+}
+
+}  // namespace
+}  // namespace llmq::daemon

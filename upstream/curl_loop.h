@@ -1,0 +1,93 @@
+// upstream::CurlLoop drives a libcurl multi handle from the libuv loop with
+// curl_multi_socket_action (STYLE G6, after curl's docs/examples/multi-uv.c with
+// its known bugs fixed): one uv_poll_t per curl socket, one uv_timer_t for curl's
+// timeout, completions drained with curl_multi_info_read after every action. No
+// thread per request, never curl_easy_perform.
+//
+// Loop thread only. close() must run before the loop is closed; the destructor
+// calls it. Shutdown order: remove every easy handle, curl_multi_cleanup (which may
+// still call onCurlSocket), then close the timer; poll handles are freed in their
+// close callbacks.
+#pragma once
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+#include "common/result.h"
+#include "common/uv_handle.h"
+
+namespace llmq::upstream {
+
+template <auto Fn>
+struct CurlDeleter {
+  template <class T>
+  void operator()(T* p) const noexcept { Fn(p); }
+};
+using CurlEasyPtr = std::unique_ptr<CURL, CurlDeleter<curl_easy_cleanup>>;
+using CurlSlistPtr = std::unique_ptr<curl_slist, CurlDeleter<curl_slist_free_all>>;
+
+// The owner of an easy handle added to the loop. Set as CURLOPT_PRIVATE by add().
+class CurlTransfer {
+ public:
+  virtual ~CurlTransfer() = default;
+  // The transfer ended (result CURLE_OK or an error). The easy handle has been
+  // removed from the multi handle already; the owner may free it now.
+  virtual void onCurlDone(CURLcode result) = 0;
+};
+
+struct CurlLoopOptions {
+  long max_host_connections = 64;  // Bounded connection pool per host.
+  long max_total_connections = 256;
+};
+
+class CurlLoop {
+ public:
+  CurlLoop(uv_loop_t* loop, CurlLoopOptions options);
+  ~CurlLoop();
+  CurlLoop(const CurlLoop&) = delete;
+  CurlLoop& operator=(const CurlLoop&) = delete;
+
+  // Starts `easy`; `owner->onCurlDone` is called exactly once later, unless
+  // remove() comes first. Fails synchronously (and never calls back) otherwise.
+  Result<void> add(CURL* easy, CurlTransfer* owner);
+  // Stops a transfer; no callback follows. The loop takes the easy handle and its
+  // header list and frees them once removed. Safe from inside curl callbacks: the
+  // removal is then deferred to the end of the current socket action.
+  void remove(CurlEasyPtr easy, CurlSlistPtr headers);
+  // True while curl is running one of our callbacks (write, header, socket, timer).
+  bool inCurlCallback() const { return depth_ > 0; }
+  size_t active() const { return easies_.size(); }
+  void close();
+
+ private:
+  struct SocketContext;
+  static int onCurlSocket(CURL* easy, curl_socket_t fd, int what, void* userp, void* socketp) noexcept;
+  static int onCurlTimer(CURLM* multi, long timeout_ms, void* userp) noexcept;
+  static void onUvSocket(uv_poll_t* handle, int status, int events) noexcept;
+  static void onUvTimeout(uv_timer_t* timer) noexcept;
+  void socketAction(curl_socket_t fd, int ev_bitmask);
+  void drainCompletions();
+  void removeNow(CURL* easy);
+
+  uv_loop_t* loop_;
+  CURLM* multi_ = nullptr;
+  UvHandlePtr<uv_timer_t> timer_;
+  std::unordered_set<CURL*> easies_;  // Added and not yet removed.
+  int depth_ = 0;
+  bool closing_ = false;
+  struct Deferred {
+    CurlEasyPtr easy;
+    CurlSlistPtr headers;
+  };
+  std::vector<Deferred> deferred_removals_;
+};
+
+// curl_global_init, once per process, before any thread exists (main/tests).
+void curlGlobalInit();
+
+}  // namespace llmq::upstream

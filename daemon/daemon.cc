@@ -23,7 +23,7 @@
 #include "store/schema.h"
 #include "store/settings_store.h"
 #include "store/transaction.h"
-#include "upstream/mock_provider.h"
+#include "daemon/provider_registry.h"
 
 namespace llmq::daemon {
 
@@ -92,7 +92,7 @@ Result<void> Daemon::start() {
   server_ = std::make_unique<ipc::Server>(&loop_, dispatcher_.get(), server_opts);
   bus_ = std::make_unique<EventBus>(*server_, *cycle_);
   lifecycle_ = std::make_unique<JobLifecycle>(services_);
-  mock_ = std::make_unique<upstream::MockProvider>(&loop_, config_.mock);
+  providers_ = std::make_unique<ProviderRegistry>(&loop_, config_);
   services_.db = db_.get();
   services_.jobs = jobs_.get();
   services_.settings = settings_.get();
@@ -100,7 +100,7 @@ Result<void> Daemon::start() {
   services_.bus = bus_.get();
   services_.server = server_.get();
   services_.lifecycle = lifecycle_.get();
-  services_.mock = mock_.get();
+  services_.providers = providers_.get();
   runner_ = std::make_unique<JobRunner>(services_);
   services_.runner = runner_.get();
   scheduler_ = std::make_unique<Scheduler>(services_);
@@ -246,8 +246,9 @@ void Daemon::finishShutdown() {
   if (scheduler_) {
     scheduler_->close();
   }
-  mock_.reset();  // Closes its timer; nothing references it once the runner is idle.
-  services_.mock = nullptr;
+  if (providers_) {
+    providers_->close();  // curl_multi_cleanup, then the timers; the runner is idle.
+  }
   if (signals_) {
     signals_->close();
   }

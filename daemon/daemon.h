@@ -33,9 +33,6 @@ class Database;
 class JobStore;
 class SettingsStore;
 }  // namespace llmq::store
-namespace llmq::upstream {
-class MockProvider;
-}
 
 namespace llmq::daemon {
 
@@ -44,6 +41,7 @@ class EventBus;
 class JobLifecycle;
 class Scheduler;
 class JobRunner;
+class ProviderRegistry;
 class RpcDispatcher;
 class Signals;
 
@@ -80,7 +78,7 @@ class Daemon {
   std::unique_ptr<ipc::Server> server_;
   std::unique_ptr<EventBus> bus_;
   std::unique_ptr<JobLifecycle> lifecycle_;
-  std::unique_ptr<upstream::MockProvider> mock_;
+  std::unique_ptr<ProviderRegistry> providers_;
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Signals> signals_;

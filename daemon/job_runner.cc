@@ -17,7 +17,7 @@
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
 #include "store/job_store.h"
-#include "upstream/mock_provider.h"
+#include "daemon/provider_registry.h"
 
 namespace llmq::daemon {
 namespace {
@@ -56,7 +56,9 @@ ActiveJob::ActiveJob(JobRunner* r, store::JobRecord j) : runner(r), job(std::mov
   tags = parseTags(job.tags_json);
 }
 
-void ActiveJob::onDelta(std::string_view t, int index) { runner->onDelta(*this, t, index); }
+void ActiveJob::onDelta(std::string_view t, int index, std::string_view tool_calls_json) {
+  runner->onDelta(*this, t, index, tool_calls_json);
+}
 void ActiveJob::onComplete(upstream::Completion&& c) { runner->onComplete(*this, std::move(c)); }
 void ActiveJob::onFailure(upstream::Failure&& f) { runner->onFailure(*this, std::move(f)); }
 
@@ -95,13 +97,21 @@ bool JobRunner::start(store::JobRecord job) {
     logStoreError("starting", j.id, w.error());
     return false;  // The job stays queued in the store; the scheduler tries again later.
   }
-  if (!upstream::MockProvider::handles(j.model)) {
-    upstream::Failure f{"INVALID_REQUEST", "no provider serves model \"" + j.model + "\"", 0, false,
-                        "local"};
+  const Route route = s_.providers->resolve(j.model);
+  if (route.provider == nullptr || (route.needs_key && !route.has_key)) {
+    upstream::Failure f = route.provider == nullptr
+                              ? upstream::Failure{"INVALID_REQUEST",
+                                                  "no provider serves model \"" + j.model + "\"", 0,
+                                                  false, "local"}
+                              : upstream::Failure{"NO_API_KEY",
+                                                  "no API key is configured for provider " +
+                                                      std::string(route.name),
+                                                  0, false, "local"};
     failNow(std::move(j), a->tags, std::move(f));
     return true;
   }
-  a->provider = s_.mock;
+  a->provider = route.provider;
+  const char* key_source = route.has_key ? "server" : "none";
 
   j.state = JobState::kRunning;
   ++j.attempts;
@@ -121,7 +131,9 @@ bool JobRunner::start(store::JobRecord job) {
   s_.lifecycle->emitWith(j, a->tags, EventKind::kStarted, [&] {
     std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
     json::appendString(d, j.model);
-    d += ",\"key_source\":\"none\"}";
+    d += ",\"key_source\":\"";
+    d += key_source;
+    d += "\"}";
     return d;
   });
   if (auto r = s_.lifecycle->save(j, previous); !r) {
@@ -182,7 +194,7 @@ void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& ta
   const JobState previous = job.state;
   job.state = JobState::kFailed;
   job.finished_at = s_.clock->nowMs();
-  job.error = store::JobError{f.code, f.message, f.upstream_status, f.source};
+  job.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json};
   s_.lifecycle->emit(job, tags, EventKind::kError, errorData(f, false), true);
   if (auto r = s_.lifecycle->save(job, previous); !r) {
     logStoreError("failing", job.id, r.error());
@@ -190,12 +202,20 @@ void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& ta
   s_.lifecycle->settle(job);
 }
 
-void JobRunner::onDelta(ActiveJob& a, std::string_view t, int index) {
-  a.text.append(t);
+void JobRunner::onDelta(ActiveJob& a, std::string_view t, int index,
+                        std::string_view tool_calls_json) {
+  if (index == 0) {
+    a.text.append(t);  // Late subscribers get the first choice's text so far.
+  }
   s_.lifecycle->emitWith(a.job, a.tags, EventKind::kMessageChunk, [&] {
     std::string d = "{\"delta\":";
     json::appendString(d, t);
-    d += ",\"index\":" + std::to_string(index) + "}";
+    d += ",\"index\":" + std::to_string(index);
+    if (!tool_calls_json.empty()) {
+      d += ",\"tool_calls\":";
+      d += tool_calls_json;
+    }
+    d += "}";
     return d;
   });
 }
@@ -281,7 +301,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
       will_retry = false;
     }
   }
-  j.error = store::JobError{f.code, f.message, f.upstream_status, f.source};
+  j.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json};
   s_.lifecycle->emitWith(j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); },
                          !will_retry);
   if (will_retry) {

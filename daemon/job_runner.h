@@ -30,7 +30,7 @@ class JobRunner;
 
 struct ActiveJob final : upstream::TransferSink {
   ActiveJob(JobRunner* r, store::JobRecord j);
-  void onDelta(std::string_view text, int index) override;
+  void onDelta(std::string_view text, int index, std::string_view tool_calls_json) override;
   void onComplete(upstream::Completion&& completion) override;
   void onFailure(upstream::Failure&& failure) override;
 
@@ -81,7 +81,7 @@ class JobRunner {
     bool operator>(const Deadline& o) const { return at > o.at; }
   };
 
-  void onDelta(ActiveJob& a, std::string_view text, int index);
+  void onDelta(ActiveJob& a, std::string_view text, int index, std::string_view tool_calls_json);
   void onComplete(ActiveJob& a, upstream::Completion&& c);
   void onFailure(ActiveJob& a, upstream::Failure&& f);
   void expire(ActiveJob& a);

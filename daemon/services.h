@@ -17,9 +17,6 @@ class Database;
 class JobStore;
 class SettingsStore;
 }  // namespace store
-namespace upstream {
-class Provider;
-}
 }  // namespace llmq
 
 namespace llmq::daemon {
@@ -30,6 +27,7 @@ class EventBus;
 class JobLifecycle;
 class Scheduler;
 class JobRunner;
+class ProviderRegistry;
 
 struct Services {
   const Config* config = nullptr;
@@ -44,7 +42,7 @@ struct Services {
   JobLifecycle* lifecycle = nullptr;
   Scheduler* scheduler = nullptr;
   JobRunner* runner = nullptr;
-  upstream::Provider* mock = nullptr;
+  ProviderRegistry* providers = nullptr;
   int64_t started_at_ms = 0;
   bool shutting_down = false;
 };

@@ -60,7 +60,9 @@ struct Failure {
 class TransferSink {
  public:
   virtual ~TransferSink() = default;
-  virtual void onDelta(std::string_view text, int index) = 0;
+  // A streamed delta of choice `index`: text, and/or tool-call deltas as a compact
+  // JSON array (empty when none).
+  virtual void onDelta(std::string_view text, int index, std::string_view tool_calls_json) = 0;
   virtual void onComplete(Completion&& completion) = 0;
   virtual void onFailure(Failure&& failure) = 0;
 };

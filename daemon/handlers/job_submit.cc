@@ -13,7 +13,7 @@
 #include "daemon/services.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
-#include "upstream/mock_provider.h"
+#include "daemon/provider_registry.h"
 
 namespace llmq::daemon {
 namespace {
@@ -84,10 +84,17 @@ void handleJobSubmit(Call& call) {
                     "unknown route \"" + *p.route + "\": no routing rules are configured");
     return;
   }
-  if (!upstream::MockProvider::handles(p.model)) {
+  const Route route = s.providers->resolve(p.model);
+  if (route.provider == nullptr) {
+    call.reply.fail(ipc::rpc::kInvalidParams, "no provider serves model \"" + p.model + "\"");
+    return;
+  }
+  if (route.needs_key && !route.has_key && !p.api_key) {
     call.reply.fail(ipc::rpc::kInvalidParams,
-                    "no provider is configured for model \"" + p.model +
-                        "\"; this daemon serves the built-in mock/... models");
+                    "no API key for provider " + std::string(route.name) +
+                        " (model \"" + p.model + "\"): set OPENROUTER_API_KEY, or the provider's "
+                        "api_key_env, before starting llmqd",
+                    "NO_API_KEY");
     return;
   }
   if (s.shutting_down) {

@@ -22,7 +22,7 @@ namespace {
 
 class RecordingSink : public TransferSink {
  public:
-  void onDelta(std::string_view text, int index) override {
+  void onDelta(std::string_view text, int index, std::string_view) override {
     deltas.emplace_back(text);
     indexes.push_back(index);
     ++calls;

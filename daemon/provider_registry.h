@@ -1,0 +1,57 @@
+// daemon::ProviderRegistry owns the providers and answers "who serves this
+// model": `mock/...` is the built-in mock; otherwise the first configured
+// provider whose model pattern matches; OpenRouter last, for everything else
+// (DESIGN §2). It also owns the CurlLoop the HTTP providers share.
+//
+// Loop thread only. close() before the loop closes (after in-flight transfers
+// were cancelled): it cleans up the curl multi handle and closes the timers.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/config.h"
+#include "upstream/provider.h"
+
+namespace llmq::upstream {
+class CurlLoop;
+class HttpProvider;
+class MockProvider;
+}  // namespace llmq::upstream
+
+namespace llmq::daemon {
+
+struct Route {
+  upstream::Provider* provider = nullptr;
+  std::string_view name;
+  bool needs_key = false;  // The provider refuses requests without a key.
+  bool has_key = false;    // A server key is configured for it.
+};
+
+class ProviderRegistry {
+ public:
+  ProviderRegistry(uv_loop_t* loop, const Config& config);
+  ~ProviderRegistry();
+
+  // The route for `model`; provider is null when nothing serves it.
+  Route resolve(std::string_view model) const;
+  size_t active() const;
+  void close();
+
+ private:
+  struct HttpEntry {
+    std::vector<std::string> patterns;
+    std::unique_ptr<upstream::HttpProvider> provider;
+    bool needs_key;
+  };
+
+  std::unique_ptr<upstream::MockProvider> mock_;
+  std::unique_ptr<upstream::CurlLoop> curl_;
+  std::vector<HttpEntry> http_;
+};
+
+}  // namespace llmq::daemon

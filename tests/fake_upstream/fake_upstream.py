@@ -1,0 +1,862 @@
+#!/usr/bin/env python3
+"""Fake OpenRouter-compatible upstream for llmq's integration tests (STYLE G18).
+
+A real HTTP/1.1 server on 127.0.0.1 (keep-alive, one thread per connection) that
+answers chat completions (plain and SSE), the model list and the key endpoint the
+way OpenRouter does, misbehaves on command (see README.md for the fault language),
+and records every request for the test to inspect through /_fake/* endpoints.
+Standard library only. Prints one line {"port": N} on stdout once it listens.
+"""
+
+import argparse
+import email.utils
+import json
+import math
+import os
+import re
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+PROVIDER = "FakeProvider"
+PROMPT_PRICE = 0.000001       # USD per prompt token, the cost formula of usage.cost.
+COMPLETION_PRICE = 0.000002   # USD per completion token.
+DEFAULT_WORDS = 8             # Reply length when the request has no max_tokens.
+MAX_WORDS = 4096
+DEFAULT_RETRY_AFTER = {429: 2, 503: 2}
+
+MODELS = [
+    {
+        "id": "openai/gpt-4o-mini",
+        "canonical_slug": "openai/gpt-4o-mini",
+        "name": "OpenAI: GPT-4o-mini",
+        "created": 1721260800,
+        "description": "GPT-4o mini (fake upstream catalog entry).",
+        "context_length": 128000,
+        "architecture": {"modality": "text+image->text", "input_modalities": ["text", "image"],
+                         "output_modalities": ["text"], "tokenizer": "GPT", "instruct_type": None},
+        "pricing": {"prompt": "0.00000015", "completion": "0.0000006", "request": "0",
+                    "image": "0.000217", "web_search": "0", "internal_reasoning": "0",
+                    "input_cache_read": "0.000000075", "input_cache_write": "0"},
+        "top_provider": {"context_length": 128000, "max_completion_tokens": 16384,
+                         "is_moderated": True},
+        "per_request_limits": None,
+        "supported_parameters": ["max_tokens", "temperature", "top_p", "stop", "tools",
+                                 "tool_choice", "response_format", "seed"],
+    },
+    {
+        "id": "anthropic/claude-3.5-sonnet",
+        "canonical_slug": "anthropic/claude-3.5-sonnet",
+        "name": "Anthropic: Claude 3.5 Sonnet",
+        "created": 1718841600,
+        "description": "Claude 3.5 Sonnet (fake upstream catalog entry).",
+        "context_length": 200000,
+        "architecture": {"modality": "text+image->text", "input_modalities": ["text", "image"],
+                         "output_modalities": ["text"], "tokenizer": "Claude", "instruct_type": None},
+        "pricing": {"prompt": "0.000003", "completion": "0.000015", "request": "0",
+                    "image": "0.0048", "web_search": "0", "internal_reasoning": "0",
+                    "input_cache_read": "0.0000003", "input_cache_write": "0.00000375"},
+        "top_provider": {"context_length": 200000, "max_completion_tokens": 8192,
+                         "is_moderated": True},
+        "per_request_limits": None,
+        "supported_parameters": ["max_tokens", "temperature", "top_p", "stop", "tools",
+                                 "tool_choice"],
+    },
+    {
+        "id": "meta-llama/llama-3.1-8b-instruct:free",
+        "canonical_slug": "meta-llama/llama-3.1-8b-instruct",
+        "name": "Meta: Llama 3.1 8B Instruct (free)",
+        "created": 1721692800,
+        "description": "Llama 3.1 8B, free variant (fake upstream catalog entry).",
+        "context_length": 131072,
+        "architecture": {"modality": "text->text", "input_modalities": ["text"],
+                         "output_modalities": ["text"], "tokenizer": "Llama3",
+                         "instruct_type": "llama3"},
+        "pricing": {"prompt": "0", "completion": "0", "request": "0", "image": "0",
+                    "web_search": "0", "internal_reasoning": "0"},
+        "top_provider": {"context_length": 131072, "max_completion_tokens": 4096,
+                         "is_moderated": False},
+        "per_request_limits": None,
+        "supported_parameters": ["max_tokens", "temperature", "top_p", "stop"],
+    },
+    {
+        # The fake's own model family: its catalog prices are the ones usage.cost
+        # is computed with, so cost-from-catalog and cost-from-usage agree.
+        "id": "fake/ok",
+        "canonical_slug": "fake/ok",
+        "name": "Fake: OK",
+        "created": 1735689600,
+        "description": "Deterministic model of the fake upstream; fake/fault-* variants misbehave.",
+        "context_length": 32768,
+        "architecture": {"modality": "text->text", "input_modalities": ["text"],
+                         "output_modalities": ["text"], "tokenizer": "Other", "instruct_type": None},
+        "pricing": {"prompt": "0.000001", "completion": "0.000002", "request": "0",
+                    "image": "0", "web_search": "0", "internal_reasoning": "0",
+                    "input_cache_read": "0", "input_cache_write": "0"},
+        "top_provider": {"context_length": 32768, "max_completion_tokens": 4096,
+                         "is_moderated": False},
+        "per_request_limits": None,
+        "supported_parameters": ["max_tokens", "temperature", "stop"],
+    },
+]
+
+KEY_INFO = {"data": {"label": "sk-or-v1-tes...", "limit": 10.0, "usage": 1.25,
+                     "limit_remaining": 8.75, "is_free_tier": False,
+                     "rate_limit": {"requests": -1, "interval": "10s"}}}
+
+ERROR_MESSAGES = {
+    400: "Invalid request (fake upstream fault 400)",
+    401: "No auth credentials found",
+    402: "Insufficient credits. This account never purchased credits. Add more using "
+         "https://openrouter.ai/settings/credits",
+    403: "Input was flagged by moderation",
+    404: "No endpoints found for the requested model",
+    408: "Request timed out",
+    429: "Rate limit exceeded",
+    500: "Internal Server Error",
+    502: "Provider returned error",
+    503: "No available model provider that meets your routing requirements",
+}
+
+# Tokens of the fault language without a status code (see README.md).
+_SIMPLE_FAULTS = {"reset", "drop", "close", "no-done", "malformed", "midstream-error", "hang"}
+_STATUS_RE = re.compile(r"^([45]\d\d)(?:-(date|reset|bare|\d+))?$")
+_TIMED_RE = re.compile(r"^(delay|drip)-(\d+)$")
+_FAIL_RE = re.compile(r"^fail-(once|\d+)-(.+)$")
+
+
+class FaultError(ValueError):
+    pass
+
+
+class Faults:
+    """A parsed fault spec: what to do to one response."""
+
+    def __init__(self):
+        self.status = None        # int: answer with this error status.
+        self.retry = "default"    # "default", "date", "reset", "bare" or seconds as int.
+        self.delay_ms = 0
+        self.drip_ms = 0
+        self.flags = set()        # Members of _SIMPLE_FAULTS.
+
+    def apply_token(self, token):
+        m = _STATUS_RE.match(token)
+        if m:
+            self.status = int(m.group(1))
+            suffix = m.group(2)
+            self.retry = int(suffix) if suffix and suffix.isdigit() else (suffix or "default")
+            return
+        m = _TIMED_RE.match(token)
+        if m:
+            setattr(self, m.group(1) + "_ms", int(m.group(2)))
+            return
+        if token in _SIMPLE_FAULTS:
+            self.flags.add(token)
+            return
+        if token in ("", "ok", "none"):
+            return
+        raise FaultError("unknown fault %r" % token)
+
+
+def parse_spec(spec):
+    """Splits a spec into (unconditional tokens, fail count or None, conditional tokens)."""
+    tokens = [t.strip() for t in spec.split("+")] if spec else []
+    for i, token in enumerate(tokens):
+        m = _FAIL_RE.match(token)
+        if m:
+            times = 1 if m.group(1) == "once" else int(m.group(1))
+            rest = [m.group(2)] + tokens[i + 1:]
+            if any(_FAIL_RE.match(t) for t in rest):
+                raise FaultError("only one fail-N- prefix per spec: %r" % spec)
+            return tokens[:i], times, rest
+    return tokens, None, []
+
+
+def fault_from_model(model):
+    """`fake/fault-429` -> "429"; models without a `fault-` last segment have none."""
+    if not isinstance(model, str):
+        return ""
+    last = model.rsplit("/", 1)[-1]
+    return last[len("fault-"):] if last.startswith("fault-") else ""
+
+
+def message_text(content):
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content
+                        if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def plan_reply(body):
+    """Deterministic reply words and token counts for a chat-completions body."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    messages = messages if isinstance(messages, list) else []
+    prompt_tokens = 0
+    last_user = ""
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        text = message_text(m.get("content"))
+        prompt_tokens += len(text.split())
+        if m.get("role") == "user":
+            last_user = text
+    n = body.get("max_tokens", body.get("max_completion_tokens")) if isinstance(body, dict) else None
+    n = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else DEFAULT_WORDS
+    n = min(n, MAX_WORDS)
+    source = last_user.split() or ["word%d" % (i + 1) for i in range(n)]
+    words = [source[i % len(source)] for i in range(n)]
+    return words, max(prompt_tokens, 1), len(words)
+
+
+def usage_object(prompt, completion):
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "cost": round(prompt * PROMPT_PRICE + completion * COMPLETION_PRICE, 12),
+        "is_byok": False,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "cost_details": {"upstream_inference_cost": None},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    }
+
+
+class _ClientGone(Exception):
+    """The client went away; the handler stops and the connection is dropped."""
+
+
+class _Abort(Exception):
+    """The handler closed the connection itself (reset, drop, close faults)."""
+
+
+class State:
+    """Everything the handlers share, behind one lock."""
+
+    def __init__(self, record_path):
+        self.lock = threading.Lock()
+        self.record_path = record_path
+        self.records = []
+        self.in_progress = 0
+        self.peak = 0
+        self.disconnects = 0
+        self.fail_counts = {}
+        self.next_request_id = 1
+        self.next_generation = 1     # Never reset, so generation ids stay unique per process.
+        self.next_connection = 1
+        self.connections = 0
+        self.generations = {}
+        self.global_fault = ""
+        self.global_times = None     # None: every request; else how many remain.
+        self.stopping = threading.Event()
+
+    def reset(self):
+        with self.lock:
+            self.records = []
+            self.peak = self.in_progress
+            self.disconnects = 0
+            self.fail_counts = {}
+            self.generations = {}
+            self.global_fault = ""
+            self.global_times = None
+            self.connections = 0
+
+    def snapshot(self):
+        with self.lock:
+            return json.dumps(self.records)
+
+    def stats(self):
+        with self.lock:
+            return {"total": len(self.records), "peak_concurrency": self.peak,
+                    "disconnects": self.disconnects, "in_flight": self.in_progress,
+                    "connections": self.connections}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeOpenRouter/1.0"
+
+    def version_string(self):
+        return self.server_version
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        st = self.server.state
+        with st.lock:
+            self.conn_id = st.next_connection
+            st.next_connection += 1
+            st.connections += 1
+
+    def handle(self):
+        try:
+            super().handle()
+        except (_Abort, _ClientGone, ConnectionError, TimeoutError):
+            self.close_connection = True
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("fake_upstream: %s %s\n" % (self.address_string(), fmt % args))
+
+    def _sock(self):
+        return self.connection
+
+    def _write(self, data):
+        try:
+            self.wfile.write(data)
+        except OSError:
+            self._mark_disconnected()
+            raise _ClientGone()
+
+    def _mark_disconnected(self):
+        rec = getattr(self, "record", None)
+        if rec is None:
+            return
+        st = self.server.state
+        with st.lock:
+            if not rec["disconnected"]:
+                rec["disconnected"] = True
+                st.disconnects += 1
+
+    def _wait(self, seconds):
+        """Sleeps `seconds` (None: forever) while watching the socket; True if the
+        client went away (EOF or error) or the server is stopping."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        sock = self._sock()
+        while True:
+            if self.server.state.stopping.is_set():
+                return True
+            slice_s = 0.05
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                slice_s = min(slice_s, left)
+            try:
+                readable, _, _ = select.select([sock], [], [], slice_s)
+            except (OSError, ValueError):
+                return True
+            if not readable:
+                continue
+            try:
+                data = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return True
+            if not data:
+                return True
+            time.sleep(slice_s)  # Pipelined bytes, not a disconnect; do not spin on them.
+
+    def _wait_or_gone(self, seconds):
+        if self._wait(seconds):
+            if self.server.state.stopping.is_set():
+                raise _Abort()          # Shutting down: not the client's doing.
+            self._mark_disconnected()
+            raise _ClientGone()
+
+    def _hard_close(self, rst):
+        """Closes the TCP connection now: with RST (SO_LINGER 0) or a plain FIN."""
+        sock = self._sock()
+        try:
+            if rst:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                sock.shutdown(socket.SHUT_RDWR)
+            os.close(sock.detach())
+        except OSError:
+            pass
+        raise _Abort()
+
+    def _send_json(self, status, obj, headers=None, raw=None):
+        body = raw if raw is not None else json.dumps(obj, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self._write(body)
+        self._set_status(status)
+
+    def _set_status(self, status):
+        rec = getattr(self, "record", None)
+        if rec is not None:
+            with self.server.state.lock:
+                rec["status"] = status
+
+    def _read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    # --- routing --------------------------------------------------------------------
+
+    def _route(self):
+        path = urlsplit(self.path).path
+        prefix = self.server.prefix
+        if prefix and (path == prefix or path.startswith(prefix + "/")):
+            path = path[len(prefix):]
+        return path
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method):
+        body = self._read_body()
+        route = self._route()
+        if route.startswith("/_fake/"):
+            self._control(method, route, body)
+            return
+        self._begin_record(method, body)
+        try:
+            if method == "POST" and route == "/chat/completions":
+                self._chat(body)
+            elif method == "GET" and route == "/models":
+                self._simple_get(lambda: (200, {"data": MODELS}))
+            elif method == "GET" and route == "/key":
+                self._simple_get(lambda: (200, KEY_INFO))
+            elif method == "GET" and route == "/generation":
+                self._simple_get(self._generation)
+            else:
+                self._send_json(404, {"error": {"code": 404, "message": "Not Found: %s %s"
+                                                % (method, self.path)}})
+        finally:
+            self._end_record()
+
+    # --- recording ------------------------------------------------------------------
+
+    def _begin_record(self, method, body):
+        st = self.server.state
+        headers = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = headers[key] + ", " + value if key in headers else value
+        with st.lock:
+            st.in_progress += 1
+            st.peak = max(st.peak, st.in_progress)
+            self.record = {
+                "id": st.next_request_id,
+                "method": method,
+                "path": self.path,
+                "headers": headers,
+                "body": body.decode("utf-8", errors="replace"),
+                "t": time.monotonic(),
+                "concurrency": st.in_progress,
+                "disconnected": False,
+                "connection": self.conn_id,
+                "status": 0,
+                "fault": "",
+                "model": "",
+                "stream": False,
+                "t_end": None,
+            }
+            st.next_request_id += 1
+            st.records.append(self.record)
+
+    def _end_record(self):
+        st = self.server.state
+        with st.lock:
+            self.record["t_end"] = time.monotonic()
+            if st.record_path:
+                with open(st.record_path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(self.record) + "\n")
+            # Last, so a shutdown that waits for in_progress == 0 finds the line written.
+            st.in_progress -= 1
+
+    # --- control endpoints ----------------------------------------------------------
+
+    def _control(self, method, route, body):
+        st = self.server.state
+        if method == "GET" and route == "/_fake/requests":
+            self._send_json(200, None, raw=st.snapshot().encode())
+        elif method == "GET" and route == "/_fake/stats":
+            self._send_json(200, st.stats())
+        elif method == "POST" and route == "/_fake/reset":
+            st.reset()
+            self._send_json(200, {"ok": True})
+        elif method == "POST" and route == "/_fake/fault":
+            try:
+                req = json.loads(body or b"{}")
+                spec = req.get("fault") or ""
+                parse_checked(spec)
+                times = req.get("times")
+                if times is not None and (not isinstance(times, int) or times < 0):
+                    raise FaultError("times must be a non-negative integer")
+            except (ValueError, AttributeError) as e:
+                self._send_json(400, {"error": {"code": 400, "message": str(e)}})
+                return
+            with st.lock:
+                st.global_fault = spec
+                st.global_times = times
+            self._send_json(200, {"ok": True, "fault": spec, "times": times})
+        else:
+            self._send_json(404, {"error": {"code": 404, "message": "unknown control endpoint"}})
+
+    # --- faults ---------------------------------------------------------------------
+
+    def _resolve_faults(self, model):
+        """Header X-Fake-Fault > the model's fault- suffix > the /_fake/fault default."""
+        st = self.server.state
+        spec = self.headers.get("X-Fake-Fault")
+        explicit = spec is not None      # Even an empty header means "exactly this".
+        if not explicit:
+            spec = fault_from_model(model)
+        if not spec and not explicit and model is not None:
+            with st.lock:
+                if st.global_fault and st.global_times != 0:
+                    spec = st.global_fault
+                    if st.global_times is not None:
+                        st.global_times -= 1
+        spec = spec.strip()
+        with st.lock:
+            self.record["fault"] = spec
+        always, times, conditional = parse_spec(spec)
+        faults = Faults()
+        for token in always:
+            faults.apply_token(token)
+        if times is not None:
+            for token in conditional:      # Validate before counting.
+                Faults().apply_token(token)
+            key = self.headers.get("X-Fake-Key")
+            if key is None:
+                key = "%s|%s" % (self.headers.get("Authorization", ""), model)
+            key += "|" + spec
+            with st.lock:
+                seen = st.fail_counts.get(key, 0)
+                st.fail_counts[key] = seen + 1
+            if seen < times:
+                for token in conditional:
+                    faults.apply_token(token)
+        return faults
+
+    def _error_headers(self, faults):
+        headers = {}
+        retry = faults.retry
+        seconds = DEFAULT_RETRY_AFTER.get(faults.status)
+        if isinstance(retry, int):
+            seconds = retry
+        elif retry == "date":
+            seconds = seconds if seconds is not None else 2
+        if retry in ("reset", "bare"):
+            after = None
+        elif retry == "date":
+            after = email.utils.formatdate(math.ceil(time.time()) + seconds, usegmt=True)
+        else:
+            after = None if seconds is None else str(seconds)
+        if after is not None:
+            headers["Retry-After"] = after
+        if faults.status == 429 and retry != "bare":
+            reset_ms = int((time.time() + (seconds if seconds is not None else 2)) * 1000)
+            headers["X-RateLimit-Limit"] = "20"
+            headers["X-RateLimit-Remaining"] = "0"
+            headers["X-RateLimit-Reset"] = str(reset_ms)
+        return headers
+
+    def _error_body(self, status, model):
+        message = ERROR_MESSAGES.get(status, "Fake upstream error %d" % status)
+        metadata = None
+        if status == 402:
+            metadata = {"limit_source": "key"}
+        elif status == 403:
+            metadata = {"reasons": ["harassment"], "flagged_input": "...",
+                        "provider_name": PROVIDER, "model_slug": model or ""}
+        elif status == 404 and model:
+            message = "No endpoints found for %s." % model
+        elif status == 429:
+            metadata = {"raw": "%s is temporarily rate-limited upstream" % (model or "model"),
+                        "provider_name": PROVIDER}
+        elif status in (502, 503):
+            metadata = {"raw": "upstream connect error", "provider_name": PROVIDER}
+        error = {"code": status, "message": message}
+        if metadata is not None:
+            error["metadata"] = metadata
+        return {"error": error, "user_id": "user_fake"}
+
+    def _pre_response(self, faults):
+        """Delay, hang, drop and close: everything that happens before a status line."""
+        if faults.delay_ms:
+            self._wait_or_gone(faults.delay_ms / 1000.0)
+        if "hang" in faults.flags:
+            self._wait_or_gone(None)
+        if "drop" in faults.flags:
+            self._hard_close(rst=True)
+        if "close" in faults.flags:
+            self._hard_close(rst=False)
+
+    def _simple_get(self, producer):
+        try:
+            faults = self._resolve_faults(None)
+        except FaultError as e:
+            self._unknown_fault(e)
+            return
+        self._pre_response(faults)
+        if faults.status:
+            self._send_json(faults.status, self._error_body(faults.status, None),
+                            self._error_headers(faults))
+            return
+        if "malformed" in faults.flags:
+            self._send_json(200, None, raw=b"<html><body>Bad Gateway</body></html>")
+            return
+        status, obj = producer()
+        self._send_json(status, obj)
+
+    def _unknown_fault(self, error):
+        sys.stderr.write("fake_upstream: %s\n" % error)
+        self._send_json(400, {"error": {"code": 400, "message": "fake upstream: %s" % error}})
+
+    def _generation(self):
+        query = parse_qs(urlsplit(self.path).query)
+        gen_id = (query.get("id") or [""])[0]
+        with self.server.state.lock:
+            gen = self.server.state.generations.get(gen_id)
+            gen = dict(gen) if gen else None
+        if gen is None:
+            return 404, {"error": {"code": 404, "message": "Generation %s not found" % gen_id}}
+        return 200, {"data": gen}
+
+    # --- chat completions -----------------------------------------------------------
+
+    def _chat(self, raw):
+        st = self.server.state
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        model = body.get("model") if isinstance(body, dict) else None
+        model = model if isinstance(model, str) else ""
+        stream = bool(body.get("stream")) if isinstance(body, dict) else False
+        with st.lock:
+            self.record["model"] = model
+            self.record["stream"] = stream
+        try:
+            faults = self._resolve_faults(model)
+        except FaultError as e:
+            self._unknown_fault(e)
+            return
+        self._pre_response(faults)
+        if faults.status:
+            self._send_json(faults.status, self._error_body(faults.status, model),
+                            self._error_headers(faults))
+            return
+        if self.server.require_auth and not self.headers.get("Authorization", "").startswith("Bearer "):
+            self._send_json(401, self._error_body(401, model))
+            return
+        if not isinstance(body, dict):
+            self._send_json(400, {"error": {"code": 400, "message": "Invalid JSON body"}})
+            return
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            self._send_json(400, {"error": {"code": 400,
+                                            "message": "Input required: specify \"messages\""}})
+            return
+        words, prompt_tokens, completion_tokens = plan_reply(body)
+        model = model or "openai/gpt-4o-mini"
+        with st.lock:
+            gen_id = "gen-%d" % st.next_generation
+            st.next_generation += 1
+        gen = {"id": gen_id, "model": model, "streamed": stream, "created_at": time.time(),
+               "tokens_prompt": prompt_tokens, "tokens_completion": completion_tokens,
+               "native_tokens_prompt": prompt_tokens, "native_tokens_completion": completion_tokens,
+               "total_cost": usage_object(prompt_tokens, completion_tokens)["cost"],
+               "provider_name": PROVIDER, "finish_reason": "stop", "cancelled": False}
+        with st.lock:
+            st.generations[gen_id] = gen
+        try:
+            if stream:
+                self._chat_stream(gen_id, model, words, prompt_tokens, completion_tokens, faults)
+            else:
+                self._chat_plain(gen_id, model, words, prompt_tokens, completion_tokens, faults)
+        except _ClientGone:
+            with st.lock:
+                gen["cancelled"] = True
+            raise
+
+    def _chat_plain(self, gen_id, model, words, prompt_tokens, completion_tokens, faults):
+        created = int(time.time())
+        content = " ".join(words)
+        finish = "stop"
+        obj = {
+            "id": gen_id, "provider": PROVIDER, "model": model, "object": "chat.completion",
+            "created": created,
+            "choices": [{"logprobs": None, "finish_reason": finish, "native_finish_reason": finish,
+                         "index": 0, "message": {"role": "assistant", "content": content,
+                                                 "refusal": None, "reasoning": None}}],
+            "usage": usage_object(prompt_tokens, completion_tokens),
+        }
+        if "midstream-error" in faults.flags:
+            obj["error"] = {"code": 502, "message": "Provider disconnected mid-generation"}
+            obj["choices"][0]["finish_reason"] = "error"
+            obj["choices"][0]["message"]["content"] = ""
+        body = json.dumps(obj, separators=(",", ":")).encode()
+        if "malformed" in faults.flags:
+            body = body[: len(body) // 2]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Generation-Id", gen_id)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self._set_status(200)
+        if "reset" in faults.flags:
+            self._write(body[: len(body) // 2])
+            time.sleep(0.02)  # Let the partial body leave before the RST overtakes it.
+            self._hard_close(rst=True)
+        if faults.drip_ms:
+            step = max(1, len(body) // 8)
+            for i in range(0, len(body), step):
+                if i:
+                    self._wait_or_gone(faults.drip_ms / 1000.0)
+                self._write(body[i:i + step])
+        else:
+            self._write(body)
+
+    def _chat_stream(self, gen_id, model, words, prompt_tokens, completion_tokens, faults):
+        created = int(time.time())
+
+        def chunk(delta, finish=None):
+            return {"id": gen_id, "provider": PROVIDER, "model": model,
+                    "object": "chat.completion.chunk", "created": created,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
+                                 "native_finish_reason": finish, "logprobs": None}]}
+
+        def send(data):
+            # One HTTP chunk per SSE event, so a test can see the event boundaries.
+            self._write(b"%x\r\n%s\r\n" % (len(data), data))
+
+        def event(obj):
+            send(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+
+        def pause():
+            if faults.drip_ms:
+                self._wait_or_gone(faults.drip_ms / 1000.0)
+
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Generation-Id", gen_id)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._set_status(200)
+        send(b": OPENROUTER PROCESSING\n\n")
+        cut_after = 2  # Word chunks sent before reset / malformed / midstream-error strike.
+        for i, word in enumerate(words):
+            pause()
+            if i == cut_after and "reset" in faults.flags:
+                time.sleep(0.02)
+                self._hard_close(rst=True)
+            if i == cut_after and "midstream-error" in faults.flags:
+                obj = chunk({"role": "assistant", "content": ""}, "error")
+                obj["error"] = {"code": 502, "message": "Provider disconnected mid-generation"}
+                event(obj)
+                send(b"")  # The terminating zero-length chunk: a clean end, no [DONE].
+                with self.server.state.lock:
+                    self.server.state.generations[gen_id]["finish_reason"] = "error"
+                return
+            if i == cut_after and "malformed" in faults.flags:
+                send(b'data: {"id":"%s","object":"chat.completion.chunk","choices":[{"delta":'
+                     b'{"content":"bro\n\n' % gen_id.encode())
+            delta = {"content": word if i == 0 else " " + word}
+            if i == 0:
+                delta = {"role": "assistant", "content": word}
+            event(chunk(delta))
+        if "reset" in faults.flags:   # Fewer words than cut_after: reset at the end.
+            time.sleep(0.02)
+            self._hard_close(rst=True)
+        pause()
+        event(chunk({"role": "assistant", "content": ""}, "stop"))
+        usage = {"id": gen_id, "provider": PROVIDER, "model": model,
+                 "object": "chat.completion.chunk", "created": created, "choices": [],
+                 "usage": usage_object(prompt_tokens, completion_tokens)}
+        event(usage)
+        if "no-done" not in faults.flags:
+            send(b"data: [DONE]\n\n")
+        send(b"")
+
+
+def parse_checked(spec):
+    """Raises FaultError unless every token of `spec` is valid."""
+    always, _, conditional = parse_spec(spec)
+    faults = Faults()
+    for token in always + conditional:
+        faults.apply_token(token)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, _ClientGone, _Abort, TimeoutError)):
+            return
+        super().handle_error(request, client_address)   # A bug in the fake: show it.
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--prefix", default="", help='base path, e.g. "/api/v1"')
+    parser.add_argument("--record", default=None, help="also append each request as a JSON line")
+    parser.add_argument("--require-auth", action="store_true",
+                        help="answer 401 to chat completions without a Bearer token")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+
+    server = Server((args.host, args.port), Handler)
+    server.state = State(args.record)
+    server.prefix = args.prefix.rstrip("/")
+    server.verbose = args.verbose
+    server.require_auth = args.require_auth
+
+    def on_signal(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sys.stdout.write(json.dumps({"port": server.server_address[1]}) + "\n")
+    sys.stdout.flush()
+    try:
+        server.serve_forever(poll_interval=0.1)
+    except SystemExit:
+        pass
+    finally:
+        # Let handlers finish their records (waits end at once on `stopping`), but
+        # never for long: a handler stuck in a write is abandoned with its thread.
+        server.state.stopping.set()
+        deadline = time.monotonic() + 1.0
+        while server.state.in_progress > 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+// The streamed chat completion: ChatStreamAssembler turns the SSE data payloads of
+// an OpenAI/OpenRouter `chat.completion.chunk` stream into live deltas and, at the
+// end, the Completion equivalent to a non-streamed response (or the failure the
+// stream amounts to). ChatStreamDecoder puts SseParser in front of it, so a
+// provider feeds it raw body bytes. Pure logic: no I/O, no libcurl.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "upstream/chat_response.h"
+#include "upstream/error_map.h"
+#include "upstream/provider.h"
+#include "upstream/sse_parser.h"
+
+namespace llmq::upstream {
+
+// What one chunk said for one choice, reported as soon as the chunk is parsed
+// (only when at least one of the three is non-empty). Views are valid only during
+// the callback. The daemon's message_chunk event carries `content` as `delta` and
+// `tool_calls_json` as `tool_calls`.
+struct StreamDelta {
+  int index = 0;                     // The choice index.
+  std::string_view content;          // delta.content; may be empty.
+  std::string_view reasoning;        // delta.reasoning (OpenRouter reasoning text); may be empty.
+  std::string_view tool_calls_json;  // delta.tool_calls, compact JSON array; empty when none.
+};
+using DeltaCallback = std::function<void(const StreamDelta&)>;
+
+enum class StreamState {
+  kStreaming,  // More payloads are expected.
+  kDone,       // "[DONE]" arrived.
+  kFailed,     // An error chunk or a malformed chunk ended the stream.
+};
+
+// One per attempt; not thread-safe.
+class ChatStreamAssembler {
+ public:
+  // Bounds on indexes taken from untrusted chunks (OpenAI allows n <= 128).
+  static constexpr int kMaxChoices = 128;
+  static constexpr int kMaxToolCalls = 256;
+
+  // `byok`: the attempt uses the job's own key (exhaustion -> USER_KEY_EXHAUSTED).
+  explicit ChatStreamAssembler(bool byok = false);
+
+  // Consumes one SSE data payload: "[DONE]" or a JSON chunk. Merges content,
+  // reasoning and tool-call deltas per choice (tool calls by their `index`, arguments
+  // concatenated, id/type/function.name kept from their first appearance), and
+  // records id, model, provider, created, finish_reason and `usage` from whichever
+  // chunk carries them. A chunk with a top-level `error` (sent with HTTP 200) or one
+  // that is not a JSON object fails the stream. Returns true while more payloads are
+  // expected; false once the stream is over, after which payloads are ignored.
+  bool consume(std::string_view data, const DeltaCallback& on_delta);
+
+  // The outcome; call once, when the body has ended (or after consume() returned false).
+  // - Completion: "[DONE]" was seen, no error, at least one choice. result_json is the
+  //   assembled chat.completion object: id, object, created, model, provider,
+  //   system_fingerprint, choices [{index, message {role, content, reasoning?,
+  //   tool_calls?}, finish_reason, native_finish_reason?}], usage as received.
+  //   content/finish_reason are those of the lowest choice index.
+  // - UpstreamError: the stream's error chunk (failureForErrorObject), or
+  //   UPSTREAM_ERROR retryable for a malformed chunk, a stream that ended without
+  //   [DONE], one that carried no choice, or a choice that finished with "error".
+  ChatOutcome finish();
+
+  StreamState state() const { return state_; }
+  size_t chunks() const { return chunks_; }  // JSON chunks consumed.
+  // The last `usage` seen so far, if any (normally in the final chunk).
+  const std::optional<Usage>& usage() const { return usage_; }
+  const std::string& generationId() const { return id_; }
+  const std::string& model() const { return model_; }
+  const std::string& provider() const { return provider_; }
+
+ private:
+  struct ToolCall {
+    int index = 0;
+    std::string id;
+    std::string type;
+    std::string name;
+    std::string arguments;
+  };
+  struct Choice {
+    bool seen = false;
+    std::string role;
+    std::string content;
+    std::string reasoning;
+    std::string finish_reason;
+    std::string native_finish_reason;
+    std::vector<ToolCall> tool_calls;  // In order of first appearance.
+  };
+
+  bool consumeChunk(const json::Value& chunk, const DeltaCallback& on_delta);
+  bool mergeToolCalls(Choice& choice, const json::Value& deltas);
+  void fail(std::string message);
+  std::string buildResultJson() const;
+
+  const bool byok_;
+  StreamState state_ = StreamState::kStreaming;
+  size_t chunks_ = 0;
+  std::vector<Choice> choices_;  // By choice index.
+  std::string id_;
+  std::string model_;
+  std::string provider_;
+  std::string system_fingerprint_;
+  std::optional<int64_t> created_;
+  std::optional<Usage> usage_;
+  std::string usage_json_;
+  std::optional<UpstreamError> error_;
+  std::string scratch_;  // Serialized tool_calls delta for the callback.
+};
+
+// SseParser + ChatStreamAssembler: raw body bytes in, deltas out. One per attempt.
+class ChatStreamDecoder {
+ public:
+  explicit ChatStreamDecoder(bool byok = false,
+                             size_t max_event_bytes = SseParser::kDefaultMaxBufferedBytes);
+
+  // Feeds body bytes, in any split. Returns false once the outcome is decided
+  // ([DONE], an error or malformed chunk, or an event over `max_event_bytes`): the
+  // caller may stop the transfer then, and finish() gives the outcome.
+  bool feed(std::string_view bytes, const DeltaCallback& on_delta);
+
+  // Call once, when the body ended or feed() returned false. An oversized event is
+  // UPSTREAM_ERROR, not retryable, source "local"; everything else is as
+  // ChatStreamAssembler::finish() says.
+  ChatOutcome finish();
+
+  const SseParser& sse() const { return sse_; }
+  const ChatStreamAssembler& assembler() const { return assembler_; }
+
+ private:
+  SseParser sse_;
+  ChatStreamAssembler assembler_;
+};
+
+}  // namespace llmq::upstream

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -210,6 +211,43 @@ TEST_F(UpstreamTest, OtherProvidersGetStreamUsageRequestedAndTheirOwnKey) {
   ASSERT_TRUE(json::parse(body, requests[0].body, nullptr));
   ASSERT_TRUE(body.HasMember("stream_options"));
   EXPECT_TRUE(body["stream_options"]["include_usage"].GetBool());
+}
+
+TEST_F(UpstreamTest, ConnectionsAreReusedAndGenerationIdsKept) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    std::string id = submit(*client_, "openai/gpt-4o-mini", "", i % 2 ? R"("stream":true)" : "");
+    ASSERT_EQ("succeeded", waitTerminal(*client_, id));
+    ids.push_back(id);
+  }
+  EXPECT_TRUE(fake_.waitForIdle(5000));
+  std::set<int64_t> connections;
+  for (const FakeRequest& r : fake_.requests()) {
+    connections.insert(r.connection);
+  }
+  EXPECT_EQ(1u, connections.size()) << "one kept-alive connection for sequential jobs";
+  client_.reset();
+  ASSERT_TRUE(daemon_->stop());
+  auto db = store::Database::open(daemon_->dbPath(), {});
+  ASSERT_TRUE(db);
+  auto st = (*db)->statement(
+      "SELECT count(*) FROM attempts WHERE generation_id LIKE 'gen-%' AND http_status = 200");
+  ASSERT_TRUE(st.step().value());
+  EXPECT_EQ(5, st.int64(0));
+}
+
+TEST_F(UpstreamTest, ProxyFromTheEnvironmentIsUsed) {
+  daemon_->kill9();
+  // The fake plays the proxy: it receives the absolute URI of an upstream that
+  // does not exist, which only a proxied request can reach.
+  startDaemon("", {"OPENROUTER_API_KEY=" + std::string(kKey),
+                   "OPENROUTER_BASE_URL=http://upstream.invalid/api/v1",
+                   "http_proxy=http://127.0.0.1:" + std::to_string(fake_.port())});
+  std::string id = submit(*client_, "openai/gpt-4o-mini");
+  EXPECT_EQ("succeeded", waitTerminal(*client_, id));
+  auto requests = fake_.requests();
+  ASSERT_EQ(1u, requests.size());
+  EXPECT_EQ("http://upstream.invalid/api/v1/chat/completions", requests[0].path);
 }
 
 TEST_F(UpstreamTest, NoKeyIsRefusedAtSubmit) {

@@ -296,7 +296,8 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   int64_t delay = 0;
   bool will_retry = f.retryable && j.run_attempts < j.max_attempts && !s_.shutting_down;
   if (will_retry) {
-    delay = backoffMs(j.run_attempts);
+    // The upstream's Retry-After, when it gave one, is a floor under the backoff.
+    delay = std::max(backoffMs(j.run_attempts), f.retry_after_ms);
     if (j.deadline_at && now + delay >= *j.deadline_at) {
       will_retry = false;
     }

@@ -213,6 +213,14 @@ TEST_F(UpstreamTest, OtherProvidersGetStreamUsageRequestedAndTheirOwnKey) {
   EXPECT_TRUE(body["stream_options"]["include_usage"].GetBool());
 }
 
+TEST_F(UpstreamTest, RetryAfterIsAFloorUnderTheBackoff) {
+  std::string id = submit(*client_, "fake/fault-fail-once-429-1");
+  ASSERT_EQ("succeeded", waitTerminal(*client_, id, 10000));
+  auto requests = fake_.requests();
+  ASSERT_EQ(2u, requests.size());
+  EXPECT_GE(requests[1].t - requests[0].t, 0.95) << "the retry came before Retry-After: 1";
+}
+
 TEST_F(UpstreamTest, ConnectionsAreReusedAndGenerationIdsKept) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {

@@ -12,6 +12,7 @@
 #include <toml++/toml.h>
 
 #include "common/secret.h"
+#include "daemon/key_pool.h"
 #include "daemon/paths.h"
 #include "ipc/socket_path.h"
 
@@ -291,6 +292,7 @@ void resolveKeys(Config& c) {
 }
 
 Result<void> applyEnvironment(Config& c) {
+  c.openrouter_pool = KeyPool::parseList(env("OPENROUTER_API_KEYS"));
   if (std::string t = env("OPENROUTER_TIMEOUT_MS"); !t.empty()) {
     char* end = nullptr;
     long long ms = std::strtoll(t.c_str(), &end, 10);
@@ -389,6 +391,11 @@ std::string describe(const Config& c) {
     }
     o << "\napi_key_env = \"" << p.api_key_env << "\"  # "
       << (p.api_key.empty() ? "not set" : "set: " + fingerprint(p.api_key)) << "\n";
+    if (p.openrouter) {
+      for (const std::string& k : c.openrouter_pool) {
+        o << "# OPENROUTER_API_KEYS: " << fingerprint(k) << "\n";
+      }
+    }
   }
   return o.str();
 }

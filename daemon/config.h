@@ -67,6 +67,8 @@ struct Config {
   // Configured providers in match order; OpenRouter last.
   std::vector<ProviderConfig> providers;
   HttpConfig http;
+  // OPENROUTER_API_KEYS: the server's key pool for OpenRouter (before the single key).
+  std::vector<std::string> openrouter_pool;
   // Defaults for jobs that do not say (OPENROUTER_TIMEOUT_MS, OPENROUTER_MAX_RETRIES).
   std::optional<int64_t> default_timeout_ms;
   int default_max_attempts = 4;

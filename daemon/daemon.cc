@@ -23,6 +23,7 @@
 #include "store/schema.h"
 #include "store/settings_store.h"
 #include "store/transaction.h"
+#include "daemon/key_pool.h"
 #include "daemon/provider_registry.h"
 
 namespace llmq::daemon {
@@ -93,6 +94,14 @@ Result<void> Daemon::start() {
   bus_ = std::make_unique<EventBus>(*server_, *cycle_);
   lifecycle_ = std::make_unique<JobLifecycle>(services_);
   providers_ = std::make_unique<ProviderRegistry>(&loop_, config_);
+  for (const ProviderConfig& p : config_.providers) {
+    if (p.openrouter) {
+      keys_ = std::make_unique<KeyPool>(config_.openrouter_pool, p.api_key);
+    }
+  }
+  if (!keys_) {
+    keys_ = std::make_unique<KeyPool>();
+  }
   services_.db = db_.get();
   services_.jobs = jobs_.get();
   services_.settings = settings_.get();
@@ -101,6 +110,7 @@ Result<void> Daemon::start() {
   services_.server = server_.get();
   services_.lifecycle = lifecycle_.get();
   services_.providers = providers_.get();
+  services_.keys = keys_.get();
   runner_ = std::make_unique<JobRunner>(services_);
   services_.runner = runner_.get();
   scheduler_ = std::make_unique<Scheduler>(services_);

@@ -41,6 +41,7 @@ class EventBus;
 class JobLifecycle;
 class Scheduler;
 class JobRunner;
+class KeyPool;
 class ProviderRegistry;
 class RpcDispatcher;
 class Signals;
@@ -79,6 +80,7 @@ class Daemon {
   std::unique_ptr<EventBus> bus_;
   std::unique_ptr<JobLifecycle> lifecycle_;
   std::unique_ptr<ProviderRegistry> providers_;
+  std::unique_ptr<KeyPool> keys_;
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Signals> signals_;

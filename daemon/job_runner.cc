@@ -14,6 +14,7 @@
 #include "daemon/event_bus.h"
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
+#include "daemon/key_pool.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
 #include "store/job_store.h"
@@ -87,7 +88,7 @@ int64_t JobRunner::backoffMs(int attempt) {
   return dist(rng_);
 }
 
-bool JobRunner::start(store::JobRecord job) {
+JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   const int64_t now = s_.clock->nowMs();
   const JobState previous = job.state;
   auto a = std::make_unique<ActiveJob>(this, std::move(job));
@@ -95,7 +96,7 @@ bool JobRunner::start(store::JobRecord job) {
 
   if (auto w = s_.cycle->write(); !w) {
     logStoreError("starting", j.id, w.error());
-    return false;  // The job stays queued in the store; the scheduler tries again later.
+    return {StartResult::kStoreError};  // The job stays queued in the store; the scheduler tries again later.
   }
   const Route route = s_.providers->resolve(j.model);
   if (route.provider == nullptr || (route.needs_key && !route.has_key)) {
@@ -108,10 +109,29 @@ bool JobRunner::start(store::JobRecord job) {
                                                       std::string(route.name),
                                                   0, false, "local"};
     failNow(std::move(j), a->tags, std::move(f));
-    return true;
+    return {};
   }
   a->provider = route.provider;
   const char* key_source = route.has_key ? "server" : "none";
+  std::string_view api_key;
+  if (route.uses_pool) {
+    std::optional<int64_t> available_at;
+    a->key_index = s_.keys->next(now, &available_at);
+    if (a->key_index < 0 && available_at) {
+      // Every usable key is cooling down: the job stays queued, untouched, and the
+      // scheduler waits until the first cooldown ends.
+      return {StartResult::kWait, *available_at};
+    }
+    if (a->key_index < 0) {
+      failNow(std::move(j), a->tags,
+              upstream::Failure{"OPENROUTER_SYSTEM_KEY_EXHAUSTED",
+                                "every server key for OpenRouter is exhausted or invalid", 0, false,
+                                "local"});
+      return {};
+    }
+    s_.keys->noteRequest(a->key_index);
+    api_key = s_.keys->key(a->key_index).secret;
+  }
 
   j.state = JobState::kRunning;
   ++j.attempts;
@@ -138,7 +158,7 @@ bool JobRunner::start(store::JobRecord job) {
   });
   if (auto r = s_.lifecycle->save(j, previous); !r) {
     logStoreError("starting", j.id, r.error());
-    return false;
+    return {StartResult::kStoreError};
   }
   if (auto r = s_.jobs->insertAttempt(a->attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
@@ -150,14 +170,15 @@ bool JobRunner::start(store::JobRecord job) {
   req.model = j.model;
   req.request_json = j.request_json;
   req.stream = j.stream;
-  req.timeout_ms = j.timeout_ms.value_or(0);
+  req.timeout_ms = j.timeout_ms.value_or(s_.config->default_timeout_ms.value_or(0));
+  req.api_key = api_key;
   auto handle = a->provider->start(req, a.get());
   if (!handle) {
     upstream::Failure f{"INVALID_REQUEST", handle.error().message, 0, false, "local"};
     ActiveJob& ref = *a;
     active_.emplace(ref.job.id, std::move(a));
     onFailure(ref, std::move(f));
-    return true;
+    return {};
   }
   a->handle = *handle;
 
@@ -173,7 +194,7 @@ bool JobRunner::start(store::JobRecord job) {
     armTimer();
   }
   active_.emplace(j.id, std::move(a));
-  return true;
+  return {};
 }
 
 void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_mask) {
@@ -295,9 +316,28 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
 
   int64_t delay = 0;
   bool will_retry = f.retryable && j.run_attempts < j.max_attempts && !s_.shutting_down;
+  bool move_on = false;  // To the next server key, at once.
+  if (a.key_index >= 0) {
+    // Server keys (DESIGN §4): an exhausted or invalid key is set aside and the job
+    // moves on to the next one at once, without spending an attempt; a rate-limited
+    // key cools down until its Retry-After.
+    const bool exhausted = f.code == "OPENROUTER_SYSTEM_KEY_EXHAUSTED";
+    if (exhausted || f.code == "UNAUTHORIZED") {
+      exhausted ? s_.keys->markExhausted(a.key_index) : s_.keys->markInvalid(a.key_index);
+      LOG_WARN("server key %s is %s; it gets no more requests",
+               s_.keys->key(a.key_index).fingerprint.c_str(), exhausted ? "exhausted" : "invalid");
+      if (s_.keys->anyAlive() && !s_.shutting_down) {
+        will_retry = true;
+        move_on = true;
+        --j.run_attempts;
+      }
+    } else if (f.code == "RATE_LIMITED") {
+      s_.keys->coolDown(a.key_index, now + std::max<int64_t>(f.retry_after_ms, 1000));
+    }
+  }
   if (will_retry) {
     // The upstream's Retry-After, when it gave one, is a floor under the backoff.
-    delay = std::max(backoffMs(j.run_attempts), f.retry_after_ms);
+    delay = move_on ? 0 : std::max(backoffMs(std::max(j.run_attempts, 1)), f.retry_after_ms);
     if (j.deadline_at && now + delay >= *j.deadline_at) {
       will_retry = false;
     }

@@ -41,6 +41,7 @@ struct ActiveJob final : upstream::TransferSink {
   uint64_t handle = 0;
   store::AttemptRecord attempt;
   std::string text;  // Streamed content so far, for late subscribers.
+  int key_index = -1;  // The KeyPool key of this attempt, if it uses one.
   bool done = false;
 };
 
@@ -52,9 +53,14 @@ class JobRunner {
   size_t inflight() const { return active_.size(); }
   const ActiveJob* find(int64_t job_id) const;
 
-  // Starts the next attempt of `job`, which the scheduler picked from the queue.
-  // Returns false if the job could not be claimed in the store (it stays queued).
-  bool start(store::JobRecord job);
+  // What became of a job the scheduler handed over.
+  struct StartResult {
+    enum Kind { kStarted, kStoreError, kWait } kind = kStarted;
+    int64_t wait_until_ms = 0;  // kWait: no key is usable before then; the job stays queued.
+  };
+  // Starts the next attempt of `job`, which the scheduler picked from the queue
+  // (or ends it at once if it cannot run at all).
+  StartResult start(store::JobRecord job);
   // Aborts a running job and marks it cancelled. Returns its final record, or
   // nullopt if the job is not running here.
   std::optional<store::JobRecord> cancel(int64_t job_id);

@@ -26,7 +26,10 @@ ProviderRegistry::ProviderRegistry(uv_loop_t* loop, const Config& config)
     s.connect_timeout_ms = config.http.connect_timeout_ms;
     s.idle_timeout_ms = config.http.idle_timeout_ms;
     http_.push_back(HttpEntry{p.models, std::make_unique<upstream::HttpProvider>(*curl_, std::move(s)),
-                              p.openrouter || !p.api_key_env.empty()});
+                              p.openrouter || !p.api_key_env.empty(), p.openrouter});
+    if (p.openrouter) {
+      has_pool_ = !config.openrouter_pool.empty() || !p.api_key.empty();
+    }
   }
 }
 
@@ -39,7 +42,8 @@ Route ProviderRegistry::resolve(std::string_view model) const {
   for (const HttpEntry& e : http_) {
     for (const std::string& pattern : e.patterns) {
       if (wildcardMatch(pattern, model)) {
-        return Route{e.provider.get(), e.provider->name(), e.needs_key, e.provider->hasKey()};
+        return Route{e.provider.get(), e.provider->name(), e.needs_key,
+                     e.openrouter ? has_pool_ : e.provider->hasKey(), e.openrouter};
       }
     }
   }

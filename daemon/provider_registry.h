@@ -30,6 +30,7 @@ struct Route {
   std::string_view name;
   bool needs_key = false;  // The provider refuses requests without a key.
   bool has_key = false;    // A server key is configured for it.
+  bool uses_pool = false;  // OpenRouter: keys come from the KeyPool.
 };
 
 class ProviderRegistry {
@@ -47,11 +48,13 @@ class ProviderRegistry {
     std::vector<std::string> patterns;
     std::unique_ptr<upstream::HttpProvider> provider;
     bool needs_key;
+    bool openrouter;
   };
 
   std::unique_ptr<upstream::MockProvider> mock_;
   std::unique_ptr<upstream::CurlLoop> curl_;
   std::vector<HttpEntry> http_;
+  bool has_pool_ = false;  // OpenRouter has at least one server key.
 };
 
 }  // namespace llmq::daemon

@@ -31,6 +31,7 @@ constexpr Method kMethods[] = {
     {"queue.pause", handleQueuePause},
     {"queue.resume", handleQueueResume},
     {"daemon.status", handleDaemonStatus},
+    {"keys.status", handleKeysStatus},
 };
 
 Handler findHandler(std::string_view method) {

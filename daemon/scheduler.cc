@@ -109,10 +109,22 @@ void Scheduler::pump() {
     if (!job) {
       return;
     }
-    bool ok = job->deadline_at && now >= *job->deadline_at ? expireQueued(std::move(*job))
-                                                             : s_.runner->start(std::move(*job));
-    if (!ok) {
+    if (job->deadline_at && now >= *job->deadline_at) {
+      if (!expireQueued(std::move(*job))) {
+        backOff();
+        return;
+      }
+      continue;
+    }
+    JobRunner::StartResult started = s_.runner->start(std::move(*job));
+    if (started.kind == JobRunner::StartResult::kStoreError) {
       backOff();
+      return;
+    }
+    if (started.kind == JobRunner::StartResult::kWait) {
+      // No key can take it before then. TODO(llmq): per-key/model readiness in the
+      // pick, so other providers' jobs are not held behind this one.
+      noteRetryAt(started.wait_until_ms);
       return;
     }
   }

@@ -27,6 +27,7 @@ class EventBus;
 class JobLifecycle;
 class Scheduler;
 class JobRunner;
+class KeyPool;
 class ProviderRegistry;
 
 struct Services {
@@ -43,6 +44,7 @@ struct Services {
   Scheduler* scheduler = nullptr;
   JobRunner* runner = nullptr;
   ProviderRegistry* providers = nullptr;
+  KeyPool* keys = nullptr;
   int64_t started_at_ms = 0;
   bool shutting_down = false;
 };

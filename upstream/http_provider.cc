@@ -44,8 +44,8 @@ std::optional<std::string_view> headerValue(std::string_view line, std::string_v
 // header list go back to the CurlLoop on cancel.
 class HttpProvider::Transfer final : public CurlTransfer {
  public:
-  Transfer(HttpProvider* provider, uint64_t handle, TransferSink* sink, bool stream)
-      : provider_(provider), handle_(handle), sink_(sink), stream_(stream) {}
+  Transfer(HttpProvider* provider, uint64_t handle, TransferSink* sink, bool stream, bool byok)
+      : provider_(provider), handle_(handle), sink_(sink), stream_(stream), byok_(byok), decoder_(byok) {}
 
   void onCurlDone(CURLcode result) override { provider_->finish(handle_, result); }
 
@@ -56,6 +56,7 @@ class HttpProvider::Transfer final : public CurlTransfer {
   uint64_t handle_;
   TransferSink* sink_;  // Null once cancelled.
   bool stream_;
+  bool byok_;
   CurlEasyPtr easy_;
   CurlSlistPtr headers_;
   char error_buffer_[CURL_ERROR_SIZE] = {};
@@ -164,7 +165,7 @@ std::string HttpProvider::bodyFor(std::string_view request_json, bool stream) co
 Result<uint64_t> HttpProvider::start(const AttemptRequest& req, TransferSink* sink) {
   collectGarbage();
   uint64_t handle = next_handle_++;
-  auto t = std::make_unique<Transfer>(this, handle, sink, req.stream);
+  auto t = std::make_unique<Transfer>(this, handle, sink, req.stream, req.byok);
   t->easy_.reset(curl_easy_init());
   if (!t->easy_) {
     return makeError(ErrorKind::kInternal, "creating an HTTP transfer failed");
@@ -176,8 +177,9 @@ Result<uint64_t> HttpProvider::start(const AttemptRequest& req, TransferSink* si
   curl_slist* h = nullptr;
   h = curl_slist_append(h, "Content-Type: application/json");
   h = curl_slist_append(h, req.stream ? "Accept: text/event-stream" : "Accept: application/json");
-  if (!settings_.api_key.empty()) {
-    h = curl_slist_append(h, ("Authorization: Bearer " + settings_.api_key).c_str());
+  const std::string_view key = !req.api_key.empty() ? req.api_key : std::string_view(settings_.api_key);
+  if (!key.empty()) {
+    h = curl_slist_append(h, ("Authorization: Bearer " + std::string(key)).c_str());
   }
   if (settings_.openrouter && !settings_.referer.empty()) {
     h = curl_slist_append(h, ("HTTP-Referer: " + settings_.referer).c_str());
@@ -272,7 +274,7 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
     return;
   }
   if (status < 200 || status >= 300) {
-    UpstreamError err = failureForHttp(status, t->body_, t->retry_after_, false, now);
+    UpstreamError err = failureForHttp(status, t->body_, t->retry_after_, t->byok_, now);
     err.failure.upstream_error_json = std::move(err.error_json);
     err.failure.retry_after_ms = err.retry_after_ms.value_or(0);
     sink->onFailure(std::move(err.failure));
@@ -290,7 +292,7 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
     }
     outcome = t->decoder_.finish();
   } else {
-    outcome = parseChatResponse(t->body_, false, status);
+    outcome = parseChatResponse(t->body_, t->byok_, status);
   }
   if (auto* err = std::get_if<UpstreamError>(&outcome)) {
     err->failure.upstream_error_json = std::move(err->error_json);

@@ -34,6 +34,9 @@ struct AttemptRequest {
   std::string_view request_json;  // Valid only during start().
   bool stream = false;
   int64_t timeout_ms = 0;  // 0: no per-attempt timeout.
+  // The key for this attempt, valid only during start(); empty: the provider's own.
+  std::string_view api_key;
+  bool byok = false;       // The key is the job's own (exhaustion is USER_KEY_EXHAUSTED).
 };
 
 struct Completion {

@@ -36,6 +36,7 @@ void handleEventsUnsubscribe(Call& call);
 void handleQueuePause(Call& call);
 void handleQueueResume(Call& call);
 void handleDaemonStatus(Call& call);
+void handleKeysStatus(Call& call);
 
 // Shared by handlers: answer a failed store operation (-32006 when the disk is
 // full or the database failed, -32603 otherwise).

@@ -132,23 +132,26 @@ struct FaultCase {
 };
 
 TEST_F(UpstreamTest, EveryFaultEndsInItsDocumentedState) {
+  // Retry-After is 0 here so the retries do not wait; RetryAfterIsAFloorUnderTheBackoff
+  // covers the wait itself.
   const FaultCase cases[] = {
       {"400", "failed", "INVALID_REQUEST", 1, 400},
       {"401", "failed", "UNAUTHORIZED", 1, 401},
       {"402", "failed", "OPENROUTER_SYSTEM_KEY_EXHAUSTED", 1, 402},
       {"404", "failed", "INVALID_REQUEST", 1, 404},
-      {"429", "failed", "RATE_LIMITED", 2, 429},
+      {"429-0", "failed", "RATE_LIMITED", 2, 429},
       {"500", "failed", "UPSTREAM_ERROR", 2, 500},
       {"502", "failed", "UPSTREAM_ERROR", 2, 502},
-      {"503", "failed", "UPSTREAM_ERROR", 2, 503},
-      {"fail-once-503", "succeeded", "", 2, 0},
-      {"fail-once-429", "succeeded", "", 2, 0},
+      {"503-0", "failed", "UPSTREAM_ERROR", 2, 503},
+      {"fail-once-503-0", "succeeded", "", 2, 0},
+      {"fail-once-429-0", "succeeded", "", 2, 0},
       {"malformed", "failed", "UPSTREAM_ERROR", 2, 0},
       {"reset", "failed", "NETWORK", 2, 0},
       {"no-done", "failed", "UPSTREAM_ERROR", 2, 0},
       {"midstream-error", "failed", "", 2, 0},
       {"fail-once-reset", "succeeded", "", 2, 0},
   };
+  bool key_spent = false;
   for (const FaultCase& c : cases) {
     for (bool stream : {false, true}) {
       SCOPED_TRACE(std::string(c.fault) + (stream ? " (stream)" : ""));
@@ -157,6 +160,13 @@ TEST_F(UpstreamTest, EveryFaultEndsInItsDocumentedState) {
         continue;  // These faults only exist in streams.
       }
       ASSERT_TRUE(fake_.reset());  // Fresh fail-once state for each case.
+      if (key_spent) {
+        // 401 and 402 take the only server key out of service: start afresh.
+        client_.reset();
+        daemon_->kill9();
+        startDaemon("");
+      }
+      key_spent = fault == "401" || fault == "402";
       std::string model = std::string("fake/fault-") + c.fault;
       json::Document r = callOk(
           *client_, "job.submit",
@@ -256,6 +266,53 @@ TEST_F(UpstreamTest, ProxyFromTheEnvironmentIsUsed) {
   auto requests = fake_.requests();
   ASSERT_EQ(1u, requests.size());
   EXPECT_EQ("http://upstream.invalid/api/v1/chat/completions", requests[0].path);
+}
+
+TEST_F(UpstreamTest, KeyPoolRotatesAndSetsAsideExhaustedKeys) {
+  client_.reset();
+  daemon_->kill9();
+  const std::string k1 = "sk-or-v1-test1111111111111111111111111111111111aaaa";
+  const std::string k2 = "sk-or-v1-test2222222222222222222222222222222222bbbb";
+  startDaemon("", {"OPENROUTER_API_KEYS=[\"" + k1 + "\",\"" + k2 + "\"]",
+                   "OPENROUTER_BASE_URL=" + fake_.baseUrl()});
+  // Round-robin while both are healthy.
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ("succeeded", waitTerminal(*client_, submit(*client_, "openai/gpt-4o-mini")));
+  }
+  auto reqs = fake_.requests();
+  ASSERT_EQ(4u, reqs.size());
+  EXPECT_NE(reqs[0].header("authorization"), reqs[1].header("authorization"));
+  EXPECT_EQ(reqs[0].header("authorization"), reqs[2].header("authorization"));
+
+  // A 402 sets the key aside and the job moves on to the other key at once.
+  ASSERT_TRUE(fake_.reset());
+  ASSERT_TRUE(fake_.setFault("402", 1));
+  std::string id = submit(*client_, "openai/gpt-4o-mini", R"("max_attempts":1)");
+  ASSERT_EQ("succeeded", waitTerminal(*client_, id));
+  reqs = fake_.requests();
+  ASSERT_EQ(2u, reqs.size());
+  EXPECT_NE(reqs[0].header("authorization"), reqs[1].header("authorization"));
+  json::Document status = callOk(*client_, "keys.status", "{}");
+  EXPECT_STREQ("server", status["key_source"].GetString());
+  ASSERT_EQ(2u, status["pool"].Size());
+  int exhausted = 0;
+  for (const auto& k : status["pool"].GetArray()) {
+    exhausted += std::string(k["state"].GetString()) == "exhausted";
+    EXPECT_EQ(std::string::npos, json::toString(k).find("test1111111111")) << "fingerprints only";
+  }
+  EXPECT_EQ(1, exhausted);
+
+  // With no key left the job fails OPENROUTER_SYSTEM_KEY_EXHAUSTED, with its error event.
+  ASSERT_TRUE(fake_.setFault("402", 1));
+  std::string last = submit(*client_, "openai/gpt-4o-mini", R"("subscribe":true)");
+  auto events = readEvents(*client_, [](const Event& e) {
+    return e.name == "error" && e.data.find("\"retryable\":false") != std::string::npos;
+  });
+  EXPECT_NE(std::string::npos, events.back().data.find("OPENROUTER_SYSTEM_KEY_EXHAUSTED"));
+  EXPECT_EQ("failed", waitTerminal(*client_, last));
+  std::string after = submit(*client_, "openai/gpt-4o-mini");
+  EXPECT_EQ("failed", waitTerminal(*client_, after));
+  EXPECT_STREQ("OPENROUTER_SYSTEM_KEY_EXHAUSTED", job(after)["error"]["code"].GetString());
 }
 
 TEST_F(UpstreamTest, NoKeyIsRefusedAtSubmit) {

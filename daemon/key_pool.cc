@@ -1,0 +1,133 @@
+// KeyPool: round-robin with per-key health.
+#include "daemon/key_pool.h"
+
+#include <algorithm>
+
+#include "common/json.h"
+#include "common/secret.h"
+#include "common/time.h"
+
+namespace llmq::daemon {
+
+const char* keyStateName(KeyState state) {
+  switch (state) {
+    case KeyState::kOk: return "ok";
+    case KeyState::kCooldown: return "cooldown";
+    case KeyState::kExhausted: return "exhausted";
+    case KeyState::kInvalid: return "invalid";
+  }
+  return "?";
+}
+
+std::vector<std::string> KeyPool::parseList(const std::string& text) {
+  std::vector<std::string> keys;
+  json::Document doc;
+  if (!text.empty() && text.front() == '[' && json::parse(doc, text, nullptr) && doc.IsArray()) {
+    for (const auto& v : doc.GetArray()) {
+      if (v.IsString() && v.GetStringLength() > 0) {
+        keys.emplace_back(v.GetString(), v.GetStringLength());
+      }
+    }
+    return keys;
+  }
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) {
+      comma = text.size();
+    }
+    std::string k = text.substr(pos, comma - pos);
+    k.erase(0, k.find_first_not_of(" \t\r\n"));
+    k.erase(k.find_last_not_of(" \t\r\n") + 1);
+    if (!k.empty()) {
+      keys.push_back(k);
+    }
+    pos = comma + 1;
+  }
+  return keys;
+}
+
+KeyPool::KeyPool(const std::vector<std::string>& pool, const std::string& single) {
+  for (const std::string& k : pool) {
+    bool dup = std::any_of(keys_.begin(), keys_.end(), [&](const PooledKey& p) { return p.secret == k; });
+    if (!dup) {
+      keys_.push_back(PooledKey{"pool-" + std::to_string(keys_.size() + 1), k, fingerprint(k)});
+    }
+  }
+  if (!single.empty() &&
+      std::none_of(keys_.begin(), keys_.end(), [&](const PooledKey& p) { return p.secret == single; })) {
+    keys_.push_back(PooledKey{"server", single, fingerprint(single)});
+  }
+}
+
+int KeyPool::next(int64_t now_ms, std::optional<int64_t>* available_at) {
+  available_at->reset();
+  const size_t n = keys_.size();
+  for (size_t i = 0; i < n; ++i) {
+    size_t idx = (cursor_ + i) % n;
+    PooledKey& k = keys_[idx];
+    if (k.state == KeyState::kCooldown && k.until_ms <= now_ms) {
+      k.state = KeyState::kOk;
+    }
+    if (k.state == KeyState::kOk) {
+      cursor_ = (idx + 1) % n;
+      return static_cast<int>(idx);
+    }
+    if (k.state == KeyState::kCooldown && (!*available_at || k.until_ms < **available_at)) {
+      *available_at = k.until_ms;
+    }
+  }
+  return -1;
+}
+
+void KeyPool::markExhausted(int index) {
+  PooledKey& k = keys_[static_cast<size_t>(index)];
+  k.state = KeyState::kExhausted;
+  ++k.errors;
+}
+
+void KeyPool::markInvalid(int index) {
+  PooledKey& k = keys_[static_cast<size_t>(index)];
+  k.state = KeyState::kInvalid;
+  ++k.errors;
+}
+
+void KeyPool::coolDown(int index, int64_t until_ms) {
+  PooledKey& k = keys_[static_cast<size_t>(index)];
+  ++k.errors;
+  if (k.state == KeyState::kOk || k.state == KeyState::kCooldown) {
+    k.state = KeyState::kCooldown;
+    k.until_ms = std::max(k.until_ms, until_ms);
+  }
+}
+
+bool KeyPool::anyAlive() const {
+  return std::any_of(keys_.begin(), keys_.end(), [](const PooledKey& k) {
+    return k.state == KeyState::kOk || k.state == KeyState::kCooldown;
+  });
+}
+
+std::string KeyPool::statusJson(int64_t now_ms) const {
+  std::string out = "[";
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    const PooledKey& k = keys_[i];
+    bool cooling = k.state == KeyState::kCooldown && k.until_ms > now_ms;
+    KeyState shown = k.state == KeyState::kCooldown && !cooling ? KeyState::kOk : k.state;
+    if (i > 0) {
+      out += ",";
+    }
+    out += "{\"name\":";
+    json::appendString(out, k.name);
+    out += ",\"fingerprint\":";
+    json::appendString(out, k.fingerprint);
+    out += ",\"state\":\"";
+    out += keyStateName(shown);
+    out += "\",\"until\":";
+    out += cooling ? "\"" + rfc3339(k.until_ms) + "\"" : std::string("null");
+    out += ",\"requests\":" + std::to_string(k.requests) + ",\"errors\":" + std::to_string(k.errors) + "}";
+  }
+  out += "]";
+  return out;
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,64 @@
+// daemon::KeyPool: the server's OpenRouter keys (DESIGN §4): OPENROUTER_API_KEYS
+// (a JSON array or a comma list) first, then OPENROUTER_API_KEY. Keys are handed
+// out round-robin among the healthy ones; a 402 / "insufficient credits" marks a
+// key exhausted, a 401 invalid, a 429 cools it down until its Retry-After. Keys
+// appear outside this class only as fingerprints.
+//
+// Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llmq::daemon {
+
+enum class KeyState { kOk, kCooldown, kExhausted, kInvalid };
+
+struct PooledKey {
+  std::string name;         // "pool-1", ... or "server" for OPENROUTER_API_KEY.
+  std::string secret;       // Never logged, never returned.
+  std::string fingerprint;  // "sk-or…f2bf"
+  KeyState state = KeyState::kOk;
+  int64_t until_ms = 0;     // End of a cooldown.
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+};
+
+class KeyPool {
+ public:
+  KeyPool() = default;
+  // `pool`: the elements of OPENROUTER_API_KEYS; `single`: OPENROUTER_API_KEY (may be empty).
+  KeyPool(const std::vector<std::string>& pool, const std::string& single);
+
+  // Parses OPENROUTER_API_KEYS: a JSON array of strings, or a comma-separated list.
+  static std::vector<std::string> parseList(const std::string& text);
+
+  bool empty() const { return keys_.empty(); }
+  size_t size() const { return keys_.size(); }
+
+  // The next usable key (round-robin), or -1. A key whose cooldown is over is
+  // usable again. When -1, `*available_at` says when a cooldown ends (or stays
+  // nullopt when every key is exhausted or invalid).
+  int next(int64_t now_ms, std::optional<int64_t>* available_at);
+  const PooledKey& key(int index) const { return keys_[static_cast<size_t>(index)]; }
+
+  void noteRequest(int index) { ++keys_[static_cast<size_t>(index)].requests; }
+  void markExhausted(int index);
+  void markInvalid(int index);
+  void coolDown(int index, int64_t until_ms);
+  // True while some key is neither exhausted nor invalid.
+  bool anyAlive() const;
+
+  // [{name, fingerprint, state, until, requests, errors}]
+  std::string statusJson(int64_t now_ms) const;
+
+ private:
+  std::vector<PooledKey> keys_;
+  size_t cursor_ = 0;
+};
+
+const char* keyStateName(KeyState state);
+
+}  // namespace llmq::daemon

@@ -1,0 +1,64 @@
+// Tests for daemon/key_pool: parsing OPENROUTER_API_KEYS, round-robin among
+// healthy keys, exhaustion, invalid keys, cooldowns, and fingerprint-only status.
+#include "daemon/key_pool.h"
+
+#include <gtest/gtest.h>
+
+namespace llmq::daemon {
+namespace {
+
+const std::string kA = "sk-or-v1-testaaaaaaaaaaaaaaaaaaaaaaaa0001";
+const std::string kB = "sk-or-v1-testbbbbbbbbbbbbbbbbbbbbbbbb0002";
+const std::string kC = "sk-or-v1-testcccccccccccccccccccccccc0003";
+
+TEST(KeyPoolTest, ParsesJsonArraysAndCommaLists) {
+  EXPECT_EQ((std::vector<std::string>{kA, kB}), KeyPool::parseList("[\"" + kA + "\",\"" + kB + "\"]"));
+  EXPECT_EQ((std::vector<std::string>{kA, kB}), KeyPool::parseList(" " + kA + " ,," + kB + "\n"));
+  EXPECT_TRUE(KeyPool::parseList("").empty());
+}
+
+TEST(KeyPoolTest, PoolFirstThenTheSingleKeyWithoutDuplicates) {
+  KeyPool pool({kA, kB, kA}, kB);
+  ASSERT_EQ(2u, pool.size());
+  KeyPool with_single({kA}, kC);
+  ASSERT_EQ(2u, with_single.size());
+  EXPECT_EQ("server", with_single.key(1).name);
+  EXPECT_EQ(kC, with_single.key(1).secret);
+}
+
+TEST(KeyPoolTest, RoundRobinSkipsExhaustedInvalidAndCoolingKeys) {
+  KeyPool pool({kA, kB, kC}, "");
+  std::optional<int64_t> at;
+  EXPECT_EQ(0, pool.next(1000, &at));
+  EXPECT_EQ(1, pool.next(1000, &at));
+  EXPECT_EQ(2, pool.next(1000, &at));
+  EXPECT_EQ(0, pool.next(1000, &at));
+  pool.markExhausted(1);
+  pool.coolDown(2, 5000);
+  EXPECT_EQ(0, pool.next(1000, &at));
+  EXPECT_EQ(0, pool.next(1000, &at));
+  pool.markInvalid(0);
+  EXPECT_EQ(-1, pool.next(1000, &at));
+  ASSERT_TRUE(at.has_value());
+  EXPECT_EQ(5000, *at);
+  EXPECT_TRUE(pool.anyAlive());
+  EXPECT_EQ(2, pool.next(5000, &at)) << "usable again once the cooldown is over";
+  pool.markExhausted(2);
+  EXPECT_EQ(-1, pool.next(9000, &at));
+  EXPECT_FALSE(at.has_value());
+  EXPECT_FALSE(pool.anyAlive());
+}
+
+TEST(KeyPoolTest, StatusShowsFingerprintsOnly) {
+  KeyPool pool({kA, kB}, "");
+  pool.coolDown(1, 60000);
+  std::string status = pool.statusJson(1000);
+  EXPECT_EQ(std::string::npos, status.find(kA));
+  EXPECT_EQ(std::string::npos, status.find(kB));
+  EXPECT_NE(std::string::npos, status.find("sk-or…0001"));
+  EXPECT_NE(std::string::npos, status.find("\"state\":\"cooldown\""));
+  EXPECT_NE(std::string::npos, status.find("\"until\":\"1970-01-01T00:01:00.000Z\""));
+}
+
+}  // namespace
+}  // namespace llmq::daemon

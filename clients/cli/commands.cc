@@ -268,6 +268,40 @@ ExitCode runStatus(ArgReader& args, GlobalOptions& globals) {
   return ExitCode::kOk;
 }
 
+ExitCode runKeys(ArgReader& args, GlobalOptions& globals) {
+  while (args.next()) {
+    args.unknown();
+  }
+  if (args.failed()) {
+    return usageError("keys", args.error());
+  }
+  Session session(globals);
+  ipc::Response resp;
+  if (ExitCode rc = session.call("keys.status", "{}", &resp); rc != ExitCode::kOk) {
+    return rc;
+  }
+  if (globals.json) {
+    printJson(*resp.result);
+    return ExitCode::kOk;
+  }
+  std::printf("key source:  %s\n", printable(stringField(*resp.result, "key_source")).c_str());
+  const json::Value* pool = json::member(*resp.result, "pool");
+  if (pool == nullptr || !pool->IsArray() || pool->Empty()) {
+    std::printf("server keys: none (set OPENROUTER_API_KEY or OPENROUTER_API_KEYS for llmqd)\n");
+    return ExitCode::kOk;
+  }
+  Table table({"NAME", "KEY", "STATE", "UNTIL", "REQUESTS", "ERRORS"},
+              {false, false, false, false, true, true});
+  for (const auto& k : pool->GetArray()) {
+    std::string_view until = stringField(k, "until");
+    table.addRow({printable(stringField(k, "name")), printable(stringField(k, "fingerprint")),
+                  printable(stringField(k, "state")), until.empty() ? "-" : printable(until),
+                  std::to_string(intField(k, "requests")), std::to_string(intField(k, "errors"))});
+  }
+  table.print(stdout);
+  return ExitCode::kOk;
+}
+
 ExitCode runPause(ArgReader& args, GlobalOptions& globals) {
   return pauseOrResume(args, globals, true);
 }

@@ -21,6 +21,7 @@ ExitCode runCancel(ArgReader& args, GlobalOptions& globals);
 ExitCode runRetry(ArgReader& args, GlobalOptions& globals);
 ExitCode runStatus(ArgReader& args, GlobalOptions& globals);
 ExitCode runPause(ArgReader& args, GlobalOptions& globals);
+ExitCode runKeys(ArgReader& args, GlobalOptions& globals);
 ExitCode runResume(ArgReader& args, GlobalOptions& globals);
 
 // Prints "llmq: <message>" and a pointer to the command's help; returns kUsage.

@@ -89,6 +89,13 @@ constexpr char kStatusHelp[] =
     "Show the daemon's version, uptime, queue counts, in-flight work, pause state and\n"
     "connections. With --json: the daemon.status object.\n";
 
+constexpr char kKeysHelp[] =
+    "usage: llmq keys\n"
+    "\n"
+    "Show which key jobs without their own key use, and the health of each server\n"
+    "key (OPENROUTER_API_KEYS, OPENROUTER_API_KEY) by fingerprint: ok, cooldown,\n"
+    "exhausted or invalid. With --json: the keys.status object.\n";
+
 constexpr char kPauseHelp[] =
     "usage: llmq pause [--client NAME]\n"
     "\n"
@@ -109,7 +116,7 @@ struct Page {
 constexpr Page kPages[] = {
     {"submit", kSubmitHelp}, {"get", kGetHelp},       {"list", kListHelp},
     {"cancel", kCancelHelp}, {"retry", kRetryHelp},   {"watch", kWatchHelp},
-    {"status", kStatusHelp}, {"pause", kPauseHelp},   {"resume", kResumeHelp},
+    {"status", kStatusHelp}, {"keys", kKeysHelp}, {"pause", kPauseHelp},   {"resume", kResumeHelp},
 };
 
 constexpr char kTopLevelHelp[] =
@@ -125,6 +132,7 @@ constexpr char kTopLevelHelp[] =
     "  retry JOB_ID...     queue failed, cancelled or expired jobs again\n"
     "  watch               print job events as they happen\n"
     "  status              show the daemon's state\n"
+    "  keys                show the server keys' health (fingerprints only)\n"
     "  pause               stop starting jobs (whole queue or --client NAME)\n"
     "  resume              start jobs again\n"
     "\n"

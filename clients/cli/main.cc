@@ -24,7 +24,8 @@ constexpr CommandEntry kCommands[] = {
     {"submit", llmq::cli::runSubmit}, {"get", llmq::cli::runGet},
     {"list", llmq::cli::runList},     {"cancel", llmq::cli::runCancel},
     {"retry", llmq::cli::runRetry},   {"watch", llmq::cli::runWatch},
-    {"status", llmq::cli::runStatus}, {"pause", llmq::cli::runPause},
+    {"status", llmq::cli::runStatus}, {"keys", llmq::cli::runKeys},
+    {"pause", llmq::cli::runPause},
     {"resume", llmq::cli::runResume},
 };
 

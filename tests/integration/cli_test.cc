@@ -109,6 +109,14 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_NE(std::string::npos, help.output.find("--stream"));
 }
 
+TEST_F(CliTest, KeysWithoutServerKeys) {
+  auto r = llmq({"keys"});
+  EXPECT_EQ(0, r.exit_code);
+  EXPECT_NE(std::string::npos, r.output.find("none")) << r.output;
+  auto j = llmq({"keys", "--json"});
+  EXPECT_NE(std::string::npos, j.output.find("\"has_server_key\":false")) << j.output;
+}
+
 TEST_F(CliTest, DaemonNotRunningExitsThreeWithOneLine) {
   auto r = runCommand({LLMQ_CLI_PATH, "--socket", dir_.file("nobody.sock"), "status"});
   EXPECT_EQ(3, r.exit_code);

@@ -99,6 +99,12 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) {
          c.max_pending_output_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 32));
        }},
+      {"ipc", "max_pending_output_hard_bytes",
+       [&c](auto& f, auto& k, auto& n) {
+         c.max_pending_output_hard_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 34));
+       }},
+      {"ipc", "stall_timeout_ms",
+       [&c](auto& f, auto& k, auto& n) { c.stall_timeout_ms = getInt(f, k, n, 0, 3600000); }},
       {"ipc", "socket_mode",
        [&c](auto& f, auto& k, auto& n) {
          std::string v = getString(f, k, n);
@@ -344,6 +350,9 @@ Result<Config> loadConfig(const CommandLine& cli) {
   if (auto r = applyEnvironment(c); !r) {
     return r.takeError();
   }
+  if (c.max_pending_output_hard_bytes < c.max_pending_output_bytes) {
+    c.max_pending_output_hard_bytes = c.max_pending_output_bytes;
+  }
   if (c.retry_cap_ms < c.retry_base_ms) {
     return makeError(ErrorKind::kInvalidArgument, "retry.cap_ms must not be below retry.base_ms");
   }
@@ -365,7 +374,9 @@ std::string describe(const Config& c) {
     << "\nshutdown_grace_s = " << static_cast<double>(c.shutdown_grace_ms) / 1000.0 << "\n\n"
     << "[store]\nsynchronous = \"" << sync << "\"\n\n"
     << "[ipc]\nmax_frame_bytes = " << c.max_frame_bytes
-    << "\nmax_pending_output_bytes = " << c.max_pending_output_bytes << "\nsocket_mode = \"" << mode
+    << "\nmax_pending_output_bytes = " << c.max_pending_output_bytes
+    << "\nmax_pending_output_hard_bytes = " << c.max_pending_output_hard_bytes
+    << "\nstall_timeout_ms = " << c.stall_timeout_ms << "\nsocket_mode = \"" << mode
     << "\"\n\n"
     << "[retry]\nbase_ms = " << c.retry_base_ms << "\ncap_ms = " << c.retry_cap_ms << "\n\n"
     << "[mock]\nchunk_delay_ms = " << c.mock.chunk_delay_ms

@@ -59,6 +59,8 @@ struct Config {
   store::Synchronous synchronous = store::Synchronous::kNormal;
   size_t max_frame_bytes = 4u << 20;
   size_t max_pending_output_bytes = 8u << 20;
+  size_t max_pending_output_hard_bytes = 64u << 20;
+  int64_t stall_timeout_ms = 3000;
   int max_inflight = 256;              // Global cap on running attempts.
   int64_t shutdown_grace_ms = 10000;   // SIGTERM: how long in-flight work may finish.
   int64_t retry_base_ms = 1000;        // Exponential backoff with full jitter.

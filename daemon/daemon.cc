@@ -90,6 +90,8 @@ Result<void> Daemon::start() {
   ipc::ServerOptions server_opts;
   server_opts.max_frame_bytes = config_.max_frame_bytes;
   server_opts.max_pending_output_bytes = config_.max_pending_output_bytes;
+  server_opts.max_pending_output_hard_bytes = config_.max_pending_output_hard_bytes;
+  server_opts.stall_timeout_ms = static_cast<uint64_t>(config_.stall_timeout_ms);
   server_ = std::make_unique<ipc::Server>(&loop_, dispatcher_.get(), server_opts);
   bus_ = std::make_unique<EventBus>(*server_, *cycle_);
   lifecycle_ = std::make_unique<JobLifecycle>(services_);

@@ -87,6 +87,9 @@ void Connection::flush() {
   auto* stream = reinterpret_cast<uv_stream_t*>(&pipe_);
   uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
   int n = uv_try_write(stream, &buf, 1);
+  if (n > 0) {
+    last_progress_ms_ = uv_now(server_->loop_);
+  }
   if (n == static_cast<int>(out_.size())) {
     out_.clear();
     if (close_after_flush_) {
@@ -195,6 +198,7 @@ void Connection::onUvWrite(uv_write_t* req, int status) noexcept {
     c->close();
     return;
   }
+  c->last_progress_ms_ = uv_now(c->server_->loop_);
   c->flush();
 }
 
@@ -313,6 +317,7 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
     return;
   }
   c->pipe_.data = c;
+  c->last_progress_ms_ = uv_now(self->loop_);
   self->conns_.emplace(c->id_, c);
   int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->pipe_));
   if (rc != 0) {
@@ -343,11 +348,19 @@ void Server::send(uint64_t conn_id, std::string_view a, std::string_view b) {
   if (c->closing_) {
     return;
   }
-  if (c->pendingOutput() + a.size() + b.size() > options_.max_pending_output_bytes) {
-    LOG_WARN("connection %llu (pid %d, %s) is not reading; its pending output passed %zu bytes, "
-             "cutting it off",
+  const uint64_t now = uv_now(loop_);
+  const size_t pending = c->pendingOutput();
+  if (pending == 0) {
+    c->last_progress_ms_ = now;  // The peer owed us nothing until now.
+  }
+  const size_t after = pending + a.size() + b.size();
+  if (after > options_.max_pending_output_bytes &&
+      (now - c->last_progress_ms_ >= options_.stall_timeout_ms ||
+       after > options_.max_pending_output_hard_bytes)) {
+    LOG_WARN("connection %llu (pid %d, %s) is not reading: %zu bytes pending, nothing taken for "
+             "%llu ms; cutting it off",
              static_cast<unsigned long long>(c->id_), static_cast<int>(c->peer_.pid),
-             c->peer_.user.c_str(), options_.max_pending_output_bytes);
+             c->peer_.user.c_str(), pending, static_cast<unsigned long long>(now - c->last_progress_ms_));
     c->close();
     return;
   }

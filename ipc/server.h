@@ -2,6 +2,9 @@
 // their input into frames (LineFramer), and owns each connection's output buffer
 // with the bound from DESIGN §3: a peer that stops reading is cut off once its
 // pending output passes max_pending_output_bytes, so the daemon's memory stays flat.
+// "Stops reading" means no write progress for stall_timeout_ms: a peer that reads,
+// only slower than a burst of events arrives, may fall behind up to
+// max_pending_output_hard_bytes before it is cut off too.
 //
 // Output is buffered per connection during a loop turn and written by flush(), so
 // many responses to one connection leave in one write(2).
@@ -40,6 +43,8 @@ class Connection {
   // (used to deliver a final error, e.g. for an oversize frame).
   void closeAfterFlush();
   size_t pendingOutput() const { return out_.size() + inflight_; }
+  // When the peer last took bytes, or had nothing pending (uv_now milliseconds).
+  uint64_t lastProgressMs() const { return last_progress_ms_; }
 
  private:
   friend class Server;
@@ -68,6 +73,7 @@ class Connection {
   bool close_after_flush_ = false;
   bool eof_ = false;       // The peer shut down its sending side.
   int holds_ = 0;          // Unanswered requests and live subscriptions.
+  uint64_t last_progress_ms_ = 0;
 };
 
 class ServerHandler {
@@ -82,6 +88,8 @@ class ServerHandler {
 struct ServerOptions {
   size_t max_frame_bytes = 4u << 20;
   size_t max_pending_output_bytes = 8u << 20;
+  size_t max_pending_output_hard_bytes = 64u << 20;
+  uint64_t stall_timeout_ms = 3000;
   int backlog = 1024;
 };
 

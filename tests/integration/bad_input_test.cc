@@ -51,7 +51,7 @@ class BadInputTest : public ::testing::Test {
   void SetUp() override {
     daemon_ = std::make_unique<DaemonProcess>(
         dir_.path(), DaemonOptions{.config_toml = "[ipc]\nmax_frame_bytes = 65536\n"
-                                                  "max_pending_output_bytes = 262144\n"
+                                                  "max_pending_output_bytes = 262144\nmax_pending_output_hard_bytes = 1048576\n"
                                                   "[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n"});
     ASSERT_TRUE(daemon_->start());
     client_ = daemon_->connect();
@@ -266,7 +266,7 @@ TEST_F(BadInputTest, SubscriberThatNeverReadsIsCutOffAndMemoryStaysFlat) {
   client_.reset();
   ASSERT_TRUE(daemon_->stop());
   daemon_ = std::make_unique<DaemonProcess>(
-      dir_.path(), DaemonOptions{.config_toml = "[ipc]\nmax_pending_output_bytes = 262144\n"
+      dir_.path(), DaemonOptions{.config_toml = "[ipc]\nmax_pending_output_bytes = 262144\nmax_pending_output_hard_bytes = 1048576\n"
                                                 "[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n",
                                  .extra_env = {"ASAN_OPTIONS=quarantine_size_mb=1:abort_on_error=1"}});
   ASSERT_TRUE(daemon_->start());

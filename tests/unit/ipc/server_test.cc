@@ -232,7 +232,9 @@ TEST_F(ServerTest, SetsTheRequestedSocketModeAndRemovesTheFileOnStop) {
 
 TEST_F(ServerTest, CutsOffAClientThatNeverReads) {
   constexpr size_t kBound = 64 << 10;
-  Server& server = listeningServer(ServerOptions{.max_pending_output_bytes = kBound});
+  constexpr size_t kHard = 4 * kBound;
+  Server& server = listeningServer(ServerOptions{.max_pending_output_bytes = kBound,
+                                                 .max_pending_output_hard_bytes = kHard});
   RawClient client;
   uint64_t id = connect(client);
   ASSERT_NE(0u, id);
@@ -243,8 +245,8 @@ TEST_F(ServerTest, CutsOffAClientThatNeverReads) {
     if (c == nullptr || c->closing()) {
       break;
     }
-    // The pending output never goes past the bound.
-    EXPECT_LE(c->pendingOutput(), kBound);
+    // The pending output never goes past the hard bound.
+    EXPECT_LE(c->pendingOutput(), kHard);
     server.send(id, chunk);
     queued += chunk.size();
     uv_run(&loop_, UV_RUN_NOWAIT);  // One turn: flush into the (full) socket.
@@ -256,6 +258,29 @@ TEST_F(ServerTest, CutsOffAClientThatNeverReads) {
   ASSERT_TRUE(readUntil(client, [&] { return client.eof(); }));
   EXPECT_LT(client.received().size(), queued);
   EXPECT_EQ(std::string::npos, client.received().find_first_not_of('x'));
+}
+
+TEST_F(ServerTest, AStalledClientIsCutOffPastTheSoftBoundAfterTheStallTimeout) {
+  constexpr size_t kBound = 64 << 10;
+  Server& server = listeningServer(ServerOptions{.max_pending_output_bytes = kBound,
+                                                 .max_pending_output_hard_bytes = 64 * kBound,
+                                                 .stall_timeout_ms = 100});
+  RawClient client;
+  uint64_t id = connect(client);
+  ASSERT_NE(0u, id);
+  const std::string chunk(16 << 10, 'x');
+  // Fill the socket and pass the soft bound; the client just took nothing.
+  for (int i = 0; i < 256 && server.find(id) != nullptr &&
+                  server.find(id)->pendingOutput() <= kBound;
+       ++i) {
+    server.send(id, chunk);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  ASSERT_FALSE(isClosed(id)) << "past the soft bound but within the stall timeout: kept";
+  uv_sleep(150);
+  uv_update_time(&loop_);
+  server.send(id, chunk);
+  ASSERT_TRUE(runUntil([&] { return isClosed(id); })) << "stalled past the timeout: cut off";
 }
 
 TEST_F(ServerTest, AClientThatReadsIsNeverCutOff) {

@@ -2,6 +2,8 @@
 // so the benchmarks run without a gtest test context.
 #include "bench/support/bench_daemon.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -23,6 +25,33 @@ MemoryUsage readMemory(pid_t pid) {
     in.ignore(1 << 16, '\n');
   }
   return m;
+}
+
+double readCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);  // One line.
+  // The command name (field 2) is in parentheses and may hold spaces: count
+  // fields after the last ')'. utime and stime are fields 14 and 15.
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) {
+    return -1;
+  }
+  std::istringstream fields(stat.substr(close + 1));
+  std::string f;
+  long long utime = -1;
+  long long stime = -1;
+  for (int field = 3; field <= 15 && fields >> f; ++field) {
+    if (field == 14) {
+      utime = std::atoll(f.c_str());
+    } else if (field == 15) {
+      stime = std::atoll(f.c_str());
+    }
+  }
+  if (utime < 0 || stime < 0) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 namespace {

@@ -25,6 +25,9 @@ struct MemoryUsage {
 // VmRSS and VmHWM from /proc/<pid>/status (zeros if unreadable).
 MemoryUsage readMemory(pid_t pid);
 
+// CPU time (utime + stime) of `pid` in seconds, from /proc/<pid>/stat (-1 if unreadable).
+double readCpuSeconds(pid_t pid);
+
 class BenchDaemon {
  public:
   // Starts llmqd with `config_toml` (empty: no config) and waits for READY=1.
@@ -42,6 +45,10 @@ class BenchDaemon {
 
   pid_t pid() const { return proc_.pid(); }
   MemoryUsage memory() const { return readMemory(proc_.pid()); }
+  double cpuSeconds() const { return readCpuSeconds(proc_.pid()); }
+  // The daemon's log file (stderr), for failure reports.
+  const std::string& logPath() const { return proc_.logPath(); }
+  std::string log() const { return proc_.log(); }
 
   // SIGTERM and wait for a clean exit (status 0).
   Result<void> stop();

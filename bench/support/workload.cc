@@ -12,7 +12,7 @@ std::string requestJson(const Workload& w, int64_t i) {
   std::string r;
   r.reserve(512);
   r += "{\"model\":\"";
-  r += kModel;
+  r += w.model;
   r += "\",\"messages\":[{\"role\":\"system\",\"content\":\"You are a concise assistant for an "
        "operations team. Answer in plain text.\"},{\"role\":\"user\",\"content\":\"Summarise "
        "support ticket #";
@@ -23,6 +23,8 @@ std::string requestJson(const Workload& w, int64_t i) {
     r += ",\"stream\":true,\"mock\":{\"chunk_delay_ms\":0,\"first_chunk_delay_ms\":0,\"tokens\":";
     r += std::to_string(w.mock_tokens);
     r += "}";
+  } else if (w.stream) {
+    r += ",\"stream\":true";
   }
   r += "}";
   return r;

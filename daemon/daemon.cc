@@ -177,16 +177,18 @@ void Daemon::endOfTurn() {
   if (!cycle_) {
     return;
   }
+  // Dispatch first, so a job submitted in this turn is claimed in the same
+  // transaction that stores it: one commit, then its ack and its request leave.
   // Bounded: a callback may open the next transaction (e.g. a dispatch after a
   // commit); two more rounds settle everything one turn can cause.
   for (int round = 0; round < 3; ++round) {
+    scheduler_->pump();
     if (!cycle_->commit()) {
       // Counters may have counted rolled-back changes.
       if (auto r = lifecycle_->loadCounts(); !r) {
         LOG_ERROR("reloading queue counts: %s", r.error().message.c_str());
       }
     }
-    scheduler_->pump();
     if (!cycle_->open()) {
       break;
     }

@@ -164,23 +164,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
 
-  upstream::AttemptRequest req;
-  req.job_id = ipc::formatJobId(j.id);
-  req.attempt = j.attempts;
-  req.model = j.model;
-  req.request_json = j.request_json;
-  req.stream = j.stream;
-  req.timeout_ms = j.timeout_ms.value_or(s_.config->default_timeout_ms.value_or(0));
-  req.api_key = api_key;
-  auto handle = a->provider->start(req, a.get());
-  if (!handle) {
-    upstream::Failure f{"INVALID_REQUEST", handle.error().message, 0, false, "local"};
-    ActiveJob& ref = *a;
-    active_.emplace(ref.job.id, std::move(a));
-    onFailure(ref, std::move(f));
-    return {};
-  }
-  a->handle = *handle;
+  a->api_key = api_key;
 
   int64_t attempt_deadline = INT64_MAX;
   if (j.timeout_ms) {
@@ -193,8 +177,44 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     deadlines_.push(Deadline{attempt_deadline, j.id, j.attempts});
     armTimer();
   }
-  active_.emplace(j.id, std::move(a));
+  const int64_t id = j.id;
+  const int attempt = j.attempts;
+  active_.emplace(id, std::move(a));
+  // The request leaves only once the claim is committed: a rolled-back claim must
+  // not cost an upstream call.
+  s_.cycle->afterCommit([this, id, attempt](bool committed) { launch(id, attempt, committed); });
   return {};
+}
+
+void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
+  auto it = active_.find(job_id);
+  if (it == active_.end() || it->second->job.attempts != attempt || it->second->done) {
+    return;  // Cancelled (or ended) before its claim committed.
+  }
+  ActiveJob& a = *it->second;
+  if (!committed) {
+    // The store still holds the job as it was (queued); forget this attempt.
+    a.done = true;
+    graveyard_.push_back(std::move(it->second));
+    active_.erase(it);
+    s_.scheduler->kick();
+    return;
+  }
+  const store::JobRecord& j = a.job;
+  upstream::AttemptRequest req;
+  req.job_id = ipc::formatJobId(j.id);
+  req.attempt = j.attempts;
+  req.model = j.model;
+  req.request_json = j.request_json;
+  req.stream = j.stream;
+  req.timeout_ms = j.timeout_ms.value_or(s_.config->default_timeout_ms.value_or(0));
+  req.api_key = a.api_key;
+  auto handle = a.provider->start(req, &a);
+  if (!handle) {
+    onFailure(a, upstream::Failure{"INVALID_REQUEST", handle.error().message, 0, false, "local"});
+    return;
+  }
+  a.handle = *handle;
 }
 
 void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_mask) {

@@ -42,6 +42,7 @@ struct ActiveJob final : upstream::TransferSink {
   store::AttemptRecord attempt;
   std::string text;  // Streamed content so far, for late subscribers.
   int key_index = -1;  // The KeyPool key of this attempt, if it uses one.
+  std::string_view api_key;  // Points into the KeyPool; empty: the provider's own key.
   bool done = false;
 };
 
@@ -87,6 +88,8 @@ class JobRunner {
     bool operator>(const Deadline& o) const { return at > o.at; }
   };
 
+  // Sends the claimed attempt upstream once its claim has committed.
+  void launch(int64_t job_id, int attempt, bool committed);
   void onDelta(ActiveJob& a, std::string_view text, int index, std::string_view tool_calls_json);
   void onComplete(ActiveJob& a, upstream::Completion&& c);
   void onFailure(ActiveJob& a, upstream::Failure&& f);

@@ -189,6 +189,9 @@ void Daemon::endOfTurn() {
         LOG_ERROR("reloading queue counts: %s", r.error().message.c_str());
       }
     }
+    // Requests launched by the commit leave now, before this turn's output is
+    // flushed and wakes the clients up.
+    providers_->kick();
     if (!cycle_->open()) {
       break;
     }

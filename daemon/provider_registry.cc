@@ -58,6 +58,12 @@ size_t ProviderRegistry::active() const {
   return n;
 }
 
+void ProviderRegistry::kick() {
+  if (curl_) {
+    curl_->kick();
+  }
+}
+
 void ProviderRegistry::close() {
   http_.clear();  // Removes any transfer still in the loop.
   if (curl_) {

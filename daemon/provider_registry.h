@@ -41,6 +41,8 @@ class ProviderRegistry {
   // The route for `model`; provider is null when nothing serves it.
   Route resolve(std::string_view model) const;
   size_t active() const;
+  // Sends the HTTP requests started during this turn right away (CurlLoop::kick).
+  void kick();
   void close();
 
  private:

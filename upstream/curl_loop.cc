@@ -47,6 +47,7 @@ Result<void> CurlLoop::add(CURL* easy, CurlTransfer* owner) {
     return makeError(ErrorKind::kInternal, std::string("adding an HTTP transfer: ") + curl_multi_strerror(rc));
   }
   easies_.insert(easy);
+  added_ = true;
   return {};
 }
 
@@ -164,10 +165,17 @@ void CurlLoop::onUvTimeout(uv_timer_t* timer) noexcept {
   static_cast<CurlLoop*>(timer->data)->socketAction(CURL_SOCKET_TIMEOUT, 0);
 }
 
+void CurlLoop::kick() {
+  if (added_ && depth_ == 0) {
+    socketAction(CURL_SOCKET_TIMEOUT, 0);
+  }
+}
+
 void CurlLoop::socketAction(curl_socket_t fd, int ev_bitmask) {
   if (multi_ == nullptr) {
     return;
   }
+  added_ = false;
   int running = 0;
   ++depth_;
   CURLMcode rc = curl_multi_socket_action(multi_, fd, ev_bitmask, &running);

@@ -61,6 +61,10 @@ class CurlLoop {
   void remove(CurlEasyPtr easy, CurlSlistPtr headers);
   // True while curl is running one of our callbacks (write, header, socket, timer).
   bool inCurlCallback() const { return depth_ > 0; }
+  // Lets curl start the transfers added since its last action now, instead of on
+  // its 0 ms timer in the next loop iteration. Call from a safe point of the loop
+  // (not from a curl callback); completions may run from here.
+  void kick();
   size_t active() const { return easies_.size(); }
   void close();
 
@@ -80,6 +84,7 @@ class CurlLoop {
   std::unordered_set<CURL*> easies_;  // Added and not yet removed.
   int depth_ = 0;
   bool closing_ = false;
+  bool added_ = false;  // Transfers were added since the last socket action.
   struct Deferred {
     CurlEasyPtr easy;
     CurlSlistPtr headers;

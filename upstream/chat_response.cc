@@ -7,6 +7,8 @@
 #include <limits>
 #include <string>
 
+#include "common/text.h"
+
 namespace llmq::upstream {
 namespace {
 
@@ -66,17 +68,6 @@ UpstreamError protocolError(std::string message, int http_status) {
   e.failure.retryable = true;
   e.failure.source = "upstream";
   return e;
-}
-
-std::string_view trimWhitespace(std::string_view s) {
-  const auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && ws(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && ws(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace

@@ -5,19 +5,10 @@
 
 #include <algorithm>
 
+#include "common/text.h"
+
 namespace llmq::upstream {
 namespace {
-
-std::string_view trimWhitespace(std::string_view s) {
-  const auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && ws(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && ws(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 const json::Value* stringMember(const json::Value& obj, const char* name) {
   const json::Value* v = json::member(obj, name);

@@ -10,6 +10,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/time.h"
 #include "llmq/version.h"
 #include "upstream/chat_response.h"
@@ -19,23 +20,13 @@
 namespace llmq::upstream {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // "Name: value" with a case-insensitive name match; nullopt when it is another header.
 std::optional<std::string_view> headerValue(std::string_view line, std::string_view name) {
   if (line.size() <= name.size() || line[name.size()] != ':' ||
       ::strncasecmp(line.data(), name.data(), name.size()) != 0) {
     return std::nullopt;
   }
-  return trim(line.substr(name.size() + 1));
+  return trimWhitespace(line.substr(name.size() + 1));
 }
 
 }  // namespace

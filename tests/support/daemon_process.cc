@@ -54,8 +54,10 @@ std::vector<std::string> environmentWith(const std::vector<std::string>& extra) 
   return env;
 }
 
-// Waits for `pid` to exit for up to timeout_ms; returns the wait status or -1.
-int waitExit(pid_t pid, int timeout_ms) {
+
+}  // namespace
+
+int waitForExit(pid_t pid, int timeout_ms) {
   int64_t deadline = nowMs() + timeout_ms;
   for (;;) {
     int status = 0;
@@ -69,8 +71,6 @@ int waitExit(pid_t pid, int timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
-
-}  // namespace
 
 DaemonProcess::DaemonProcess(std::string dir, DaemonOptions options)
     : dir_(std::move(dir)),
@@ -164,7 +164,7 @@ DaemonProcess::~DaemonProcess() {
     return ::testing::AssertionFailure() << "llmqd is not running";
   }
   ::kill(pid_, SIGTERM);
-  int status = waitExit(pid_, timeout_ms);
+  int status = waitForExit(pid_, timeout_ms);
   if (status < 0) {
     kill9();
     return ::testing::AssertionFailure() << "llmqd did not exit within " << timeout_ms
@@ -182,7 +182,7 @@ void DaemonProcess::kill9() {
     return;
   }
   ::kill(pid_, SIGKILL);
-  waitExit(pid_, 10000);
+  waitForExit(pid_, 10000);
   pid_ = -1;
 }
 
@@ -253,10 +253,10 @@ CommandResult runCommand(const std::vector<std::string>& argv_in, const std::str
     result.output.append(buf, static_cast<size_t>(n));
   }
   ::close(out_pipe[0]);
-  int status = waitExit(pid, 5000);
+  int status = waitForExit(pid, 5000);
   if (status < 0) {
     ::kill(pid, SIGKILL);
-    waitExit(pid, 5000);
+    waitForExit(pid, 5000);
   }
   result.exit_code = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;

@@ -57,6 +57,9 @@ class DaemonProcess {
   pid_t pid_ = -1;
 };
 
+// Waits (polling, bounded) for child `pid` to exit; its wait status, or -1 on timeout.
+int waitForExit(pid_t pid, int timeout_ms);
+
 // Runs a command to completion, returning its exit status and what it printed on
 // stdout (and stderr, when `merge_stderr`). Bounded by timeout_ms (then killed).
 struct CommandResult {

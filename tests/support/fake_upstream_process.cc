@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "tests/support/daemon_process.h"
 
 namespace llmq::testing {
 namespace {
@@ -48,21 +49,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Waits for `pid` to exit for up to timeout_ms; returns the wait status or -1.
-int waitExit(pid_t pid, int timeout_ms) {
-  int64_t deadline = nowMs() + timeout_ms;
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-      return status;
-    }
-    if (r < 0 || nowMs() >= deadline) {
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
 
 enum class Parse { kIncomplete, kComplete, kBad };
 
@@ -402,9 +388,9 @@ FakeUpstream::FakeUpstream(FakeUpstreamOptions options) : options_(std::move(opt
 FakeUpstream::~FakeUpstream() {
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
-    if (waitExit(pid_, 3000) < 0) {
+    if (waitForExit(pid_, 3000) < 0) {
       ::kill(pid_, SIGKILL);
-      waitExit(pid_, 5000);
+      waitForExit(pid_, 5000);
     }
     pid_ = -1;
   }
@@ -466,12 +452,12 @@ FakeUpstream::~FakeUpstream() {
   // Nothing else is printed on stdout; the fake never writes to it again.
   ::close(out[0]);
   if (line.find('\n') == std::string::npos) {
-    int status = waitExit(pid_, 0);
+    int status = waitForExit(pid_, 0);
     std::string why = status >= 0 ? "exited (status " + std::to_string(status) + ")"
                                   : "printed no port line within " + std::to_string(timeout_ms) + " ms";
     if (status < 0) {
       ::kill(pid_, SIGKILL);
-      waitExit(pid_, 5000);
+      waitForExit(pid_, 5000);
     }
     pid_ = -1;
     return ::testing::AssertionFailure() << options_.python << " " << options_.script << " " << why
@@ -494,10 +480,10 @@ FakeUpstream::~FakeUpstream() {
     return ::testing::AssertionFailure() << "the fake upstream is not running";
   }
   ::kill(pid_, SIGTERM);
-  int status = waitExit(pid_, timeout_ms);
+  int status = waitForExit(pid_, timeout_ms);
   if (status < 0) {
     ::kill(pid_, SIGKILL);
-    waitExit(pid_, 5000);
+    waitForExit(pid_, 5000);
     pid_ = -1;
     return ::testing::AssertionFailure() << "the fake upstream ignored SIGTERM for " << timeout_ms << " ms";
   }

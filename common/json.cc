@@ -74,4 +74,32 @@ void writeRaw(Writer& w, std::string_view raw) {
   w.RawValue(raw.data(), raw.size(), rapidjson::kObjectType);
 }
 
+std::vector<std::string> parseStringList(const std::string& text) {
+  std::vector<std::string> keys;
+  Document doc;
+  if (!text.empty() && text.front() == '[' && parse(doc, text, nullptr) && doc.IsArray()) {
+    for (const auto& v : doc.GetArray()) {
+      if (v.IsString() && v.GetStringLength() > 0) {
+        keys.emplace_back(v.GetString(), v.GetStringLength());
+      }
+    }
+    return keys;
+  }
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) {
+      comma = text.size();
+    }
+    std::string k = text.substr(pos, comma - pos);
+    k.erase(0, k.find_first_not_of(" \t\r\n"));
+    k.erase(k.find_last_not_of(" \t\r\n") + 1);
+    if (!k.empty()) {
+      keys.push_back(k);
+    }
+    pos = comma + 1;
+  }
+  return keys;
+}
+
 }  // namespace llmq::json

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace llmq::json {
 
@@ -34,6 +35,10 @@ std::string_view view(const Value& string_value);
 // Compact serialization of `v`.
 std::string toString(const Value& v);
 void appendTo(std::string& out, const Value& v);
+
+// A list of strings from an environment variable: a JSON array of strings, or a
+// comma-separated list (blanks trimmed, empty items dropped).
+std::vector<std::string> parseStringList(const std::string& text);
 
 // Appends `s` as a quoted, escaped JSON string.
 void appendString(std::string& out, std::string_view s);

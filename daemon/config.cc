@@ -12,7 +12,7 @@
 #include <toml++/toml.h>
 
 #include "common/secret.h"
-#include "daemon/key_pool.h"
+#include "common/json.h"
 #include "daemon/paths.h"
 #include "ipc/socket_path.h"
 
@@ -227,6 +227,20 @@ void applyFile(Config& c, const std::string& file) {
       applyProviders(c, file, node);
       continue;
     }
+    if (section.str() == "chains") {
+      const toml::table* chains = node.as_table();
+      if (chains == nullptr) {
+        throw ConfigError{where(file, node) + ": chains must be a table of model lists"};
+      }
+      for (auto&& [name, models] : *chains) {
+        std::vector<std::string> list = getStrings(file, "chains." + std::string(name.str()), models);
+        if (list.empty()) {
+          throw ConfigError{where(file, models) + ": chain \"" + std::string(name.str()) + "\" is empty"};
+        }
+        c.chains[std::string(name.str())] = std::move(list);
+      }
+      continue;
+    }
     const toml::table* table = node.as_table();
     bool known_section = false;
     for (const Key& k : keys) {
@@ -298,7 +312,8 @@ void resolveKeys(Config& c) {
 }
 
 Result<void> applyEnvironment(Config& c) {
-  c.openrouter_pool = KeyPool::parseList(env("OPENROUTER_API_KEYS"));
+  c.openrouter_pool = json::parseStringList(env("OPENROUTER_API_KEYS"));
+  c.preferred_models = json::parseStringList(env("OPENROUTER_PREFERRED_MODELS"));
   if (std::string t = env("OPENROUTER_TIMEOUT_MS"); !t.empty()) {
     char* end = nullptr;
     long long ms = std::strtoll(t.c_str(), &end, 10);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,10 @@ struct Config {
   // Configured providers in match order; OpenRouter last.
   std::vector<ProviderConfig> providers;
   HttpConfig http;
+  // Named fallback chains ([chains] NAME = [...]), used as model "chain:NAME".
+  std::map<std::string, std::vector<std::string>> chains;
+  // OPENROUTER_PREFERRED_MODELS: the fallbacks of jobs that name none.
+  std::vector<std::string> preferred_models;
   // OPENROUTER_API_KEYS: the server's key pool for OpenRouter (before the single key).
   std::vector<std::string> openrouter_pool;
   // Defaults for jobs that do not say (OPENROUTER_TIMEOUT_MS, OPENROUTER_MAX_RETRIES).

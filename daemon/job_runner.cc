@@ -15,6 +15,7 @@
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
 #include "daemon/key_pool.h"
+#include "daemon/model_chain.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
 #include "store/job_store.h"
@@ -98,11 +99,25 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     logStoreError("starting", j.id, w.error());
     return {StartResult::kStoreError};  // The job stays queued in the store; the scheduler tries again later.
   }
-  const Route route = s_.providers->resolve(j.model);
+  a->chain = modelChain(j, *s_.config);
+  if (a->chain.empty()) {
+    failNow(std::move(j), a->tags,
+            upstream::Failure{"INVALID_REQUEST", "no chain \"" + j.model + "\" is configured", 0,
+                              false, "local"});
+    return {};
+  }
+  // Resume where an earlier attempt left the chain (model_used survives restarts).
+  for (size_t i = 0; i < a->chain.size(); ++i) {
+    if (a->chain[i] == j.model_used) {
+      a->model_index = i;
+    }
+  }
+  const std::string& model = a->chain[a->model_index];
+  const Route route = s_.providers->resolve(model);
   if (route.provider == nullptr || (route.needs_key && !route.has_key)) {
     upstream::Failure f = route.provider == nullptr
                               ? upstream::Failure{"INVALID_REQUEST",
-                                                  "no provider serves model \"" + j.model + "\"", 0,
+                                                  "no provider serves model \"" + model + "\"", 0,
                                                   false, "local"}
                               : upstream::Failure{"NO_API_KEY",
                                                   "no API key is configured for provider " +
@@ -139,18 +154,21 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   if (!j.started_at) {
     j.started_at = now;
   }
-  j.model_used = j.model;
+  j.model_used = model;
   j.next_attempt_at.reset();
+  if (model != j.model) {
+    a->body = withModel(j.request_json, model);
+  }
 
   a->attempt.job_id = j.id;
   a->attempt.attempt = j.attempts;
-  a->attempt.model = j.model;
+  a->attempt.model = model;
   a->attempt.provider = std::string(a->provider->name());
   a->attempt.started_at = now;
 
   s_.lifecycle->emitWith(j, a->tags, EventKind::kStarted, [&] {
     std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
-    json::appendString(d, j.model);
+    json::appendString(d, j.model_used);
     d += ",\"key_source\":\"";
     d += key_source;
     d += "\"}";
@@ -204,8 +222,8 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
   upstream::AttemptRequest req;
   req.job_id = ipc::formatJobId(j.id);
   req.attempt = j.attempts;
-  req.model = j.model;
-  req.request_json = j.request_json;
+  req.model = a.chain[a.model_index];
+  req.request_json = a.body.empty() ? std::string_view(j.request_json) : std::string_view(a.body);
   req.stream = j.stream;
   req.timeout_ms = j.timeout_ms.value_or(s_.config->default_timeout_ms.value_or(0));
   req.api_key = a.api_key;
@@ -362,6 +380,20 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
       will_retry = false;
     }
   }
+  // Fallbacks (DESIGN §4): when this model's attempts are spent on retryable
+  // failures, or it does not exist (404), the next model of the chain goes at once
+  // with a fresh set of attempts. Other failures (a bad request, a key problem)
+  // would fail on every model alike.
+  std::string fallback;
+  if (!will_retry && !s_.shutting_down && a.model_index + 1 < a.chain.size() &&
+      (f.retryable || f.upstream_status == 404) &&
+      !(j.deadline_at && now >= *j.deadline_at)) {
+    fallback = a.chain[a.model_index + 1];
+    will_retry = true;
+    delay = 0;
+    j.run_attempts = 0;
+    j.model_used = fallback;
+  }
   j.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json};
   s_.lifecycle->emitWith(j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); },
                          !will_retry);
@@ -371,9 +403,15 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     s_.lifecycle->emitWith(j, a.tags, EventKind::kRetrying, [&] {
       std::string d = "{\"attempt\":" + std::to_string(j.attempts + 1) +
                       ",\"delay_ms\":" + std::to_string(delay) + ",\"reason\":";
-      json::appendString(d, a.text.empty() ? f.code : std::string("stream_interrupted"));
+      json::appendString(d, !fallback.empty() ? std::string("fallback")
+                            : a.text.empty() ? f.code
+                                             : std::string("stream_interrupted"));
       d += ",\"upstream_status\":";
       d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
+      if (!fallback.empty()) {
+        d += ",\"model\":";
+        json::appendString(d, fallback);
+      }
       d += "}";
       return d;
     });

@@ -41,6 +41,9 @@ struct ActiveJob final : upstream::TransferSink {
   uint64_t handle = 0;
   store::AttemptRecord attempt;
   std::string text;  // Streamed content so far, for late subscribers.
+  std::vector<std::string> chain;  // The models to try, in order (model_chain.h).
+  size_t model_index = 0;          // The one this attempt uses.
+  std::string body;                // The request with a fallback's model; empty: verbatim.
   int key_index = -1;  // The KeyPool key of this attempt, if it uses one.
   std::string_view api_key;  // Points into the KeyPool; empty: the provider's own key.
   bool done = false;

@@ -32,9 +32,6 @@ class KeyPool {
   // `pool`: the elements of OPENROUTER_API_KEYS; `single`: OPENROUTER_API_KEY (may be empty).
   KeyPool(const std::vector<std::string>& pool, const std::string& single);
 
-  // Parses OPENROUTER_API_KEYS: a JSON array of strings, or a comma-separated list.
-  static std::vector<std::string> parseList(const std::string& text);
-
   bool empty() const { return keys_.empty(); }
   size_t size() const { return keys_.size(); }
 

@@ -9,6 +9,8 @@
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
 #include "daemon/job_runner.h"
+#include "daemon/model_chain.h"
+#include "daemon/config.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
 #include "ipc/protocol.h"
@@ -84,15 +86,24 @@ void handleJobSubmit(Call& call) {
                     "unknown route \"" + *p.route + "\": no routing rules are configured");
     return;
   }
-  const Route route = s.providers->resolve(p.model);
+  std::string first_model = p.model;
+  if (p.model.rfind(kChainPrefix, 0) == 0) {
+    auto chain = s.config->chains.find(p.model.substr(kChainPrefix.size()));
+    if (chain == s.config->chains.end()) {
+      call.reply.fail(ipc::rpc::kInvalidParams, "no chain \"" + p.model + "\" is configured");
+      return;
+    }
+    first_model = chain->second.front();
+  }
+  const Route route = s.providers->resolve(first_model);
   if (route.provider == nullptr) {
-    call.reply.fail(ipc::rpc::kInvalidParams, "no provider serves model \"" + p.model + "\"");
+    call.reply.fail(ipc::rpc::kInvalidParams, "no provider serves model \"" + first_model + "\"");
     return;
   }
   if (route.needs_key && !route.has_key && !p.api_key) {
     call.reply.fail(ipc::rpc::kInvalidParams,
                     "no API key for provider " + std::string(route.name) +
-                        " (model \"" + p.model + "\"): set OPENROUTER_API_KEY, or the provider's "
+                        " (model \"" + first_model + "\"): set OPENROUTER_API_KEY, or the provider's "
                         "api_key_env, before starting llmqd",
                     "NO_API_KEY");
     return;

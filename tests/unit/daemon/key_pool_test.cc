@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/json.h"
+
 namespace llmq::daemon {
 namespace {
 
@@ -12,9 +14,9 @@ const std::string kB = "sk-or-v1-testbbbbbbbbbbbbbbbbbbbbbbbb0002";
 const std::string kC = "sk-or-v1-testcccccccccccccccccccccccc0003";
 
 TEST(KeyPoolTest, ParsesJsonArraysAndCommaLists) {
-  EXPECT_EQ((std::vector<std::string>{kA, kB}), KeyPool::parseList("[\"" + kA + "\",\"" + kB + "\"]"));
-  EXPECT_EQ((std::vector<std::string>{kA, kB}), KeyPool::parseList(" " + kA + " ,," + kB + "\n"));
-  EXPECT_TRUE(KeyPool::parseList("").empty());
+  EXPECT_EQ((std::vector<std::string>{kA, kB}), json::parseStringList("[\"" + kA + "\",\"" + kB + "\"]"));
+  EXPECT_EQ((std::vector<std::string>{kA, kB}), json::parseStringList(" " + kA + " ,," + kB + "\n"));
+  EXPECT_TRUE(json::parseStringList("").empty());
 }
 
 TEST(KeyPoolTest, PoolFirstThenTheSingleKeyWithoutDuplicates) {

@@ -1,0 +1,25 @@
+// The models a job tries, in order (DESIGN §4, fallbacks): a `chain:NAME` model is
+// the chain of that name from the config; otherwise the job's model, then its
+// fallback_models, or OPENROUTER_PREFERRED_MODELS when it gave none.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/job_record.h"
+
+namespace llmq::daemon {
+
+struct Config;
+
+inline constexpr std::string_view kChainPrefix = "chain:";
+
+// Empty when the job names a chain that is not configured.
+std::vector<std::string> modelChain(const store::JobRecord& job, const Config& config);
+
+// `request_json` with its "model" member set to `model` (the rest unchanged), for
+// an attempt on a fallback model.
+std::string withModel(std::string_view request_json, std::string_view model);
+
+}  // namespace llmq::daemon

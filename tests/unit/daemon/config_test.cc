@@ -17,7 +17,8 @@ class ConfigTest : public ::testing::Test {
   void SetUp() override {
     for (const char* v : {"LLMQ_SOCKET", "LLMQ_DB", "LLMQ_CONFIG", "OPENROUTER_API_KEY",
                           "OPEN_ROUTER_API_KEY", "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT_MS",
-                          "OPENROUTER_MAX_RETRIES", "TEST_VLLM_KEY"}) {
+                          "OPENROUTER_MAX_RETRIES", "TEST_VLLM_KEY",
+                          "OPENROUTER_API_KEYS", "OPENROUTER_PREFERRED_MODELS"}) {
       ::unsetenv(v);
     }
   }
@@ -86,15 +87,26 @@ TEST_F(ConfigTest, ProviderNeedsNameUrlAndModels) {
   ASSERT_FALSE(reserved.ok());
 }
 
+TEST_F(ConfigTest, NamedChains) {
+  auto c = load("[chains]\nsturdy = [\"a/one\", \"b/two\"]\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ((std::vector<std::string>{"a/one", "b/two"}), c->chains["sturdy"]);
+  auto empty = load("[chains]\nnone = []\n");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(std::string::npos, empty.error().message.find(":2:")) << empty.error().message;
+}
+
 TEST_F(ConfigTest, OpenRouterEnvironment) {
   ::setenv("OPEN_ROUTER_API_KEY", "sk-or-v1-test-alias-0123456789", 1);
   ::setenv("OPENROUTER_TIMEOUT_MS", "1500", 1);
   ::setenv("OPENROUTER_MAX_RETRIES", "2", 1);
+  ::setenv("OPENROUTER_PREFERRED_MODELS", "[\"x/a\",\"x/b\"]", 1);
   auto c = load("");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ("sk-or-v1-test-alias-0123456789", c->providers[0].api_key);
   EXPECT_EQ(1500, c->default_timeout_ms.value_or(0));
   EXPECT_EQ(3, c->default_max_attempts);
+  EXPECT_EQ((std::vector<std::string>{"x/a", "x/b"}), c->preferred_models);
   ::setenv("OPENROUTER_MAX_RETRIES", "lots", 1);
   EXPECT_FALSE(load("").ok());
 }

@@ -276,7 +276,9 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
     }
     out->idempotency_key = std::string(*key);
   }
-  out->max_attempts = static_cast<int>(p.integer("max_attempts", 1, 100).value_or(4));
+  if (auto n = p.integer("max_attempts", 1, 100)) {
+    out->max_attempts = static_cast<int>(*n);
+  }
   if (auto t = p.number("timeout_s", 0.001, 86400.0)) {
     out->timeout_ms = static_cast<int64_t>(std::ceil(*t * 1000.0));
   }

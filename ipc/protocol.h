@@ -87,7 +87,7 @@ struct SubmitParams {
   std::optional<std::string> client;
   std::vector<std::string> tags;
   std::optional<std::string> idempotency_key;
-  int max_attempts = 4;
+  std::optional<int> max_attempts;  // Unset: the daemon's default (OPENROUTER_MAX_RETRIES + 1, or 4).
   std::optional<int64_t> timeout_ms;
   std::optional<int64_t> deadline_ms;
   std::vector<std::string> fallback_models;

@@ -142,7 +142,7 @@ void handleJobSubmit(Call& call) {
   }
   job.idempotency_key = p.idempotency_key;
   job.stream = p.stream;
-  job.max_attempts = p.max_attempts;
+  job.max_attempts = p.max_attempts.value_or(s.config->default_max_attempts);
   job.on_restart = p.on_restart_fail ? store::OnRestart::kFail : store::OnRestart::kRequeue;
   job.timeout_ms = p.timeout_ms;
   if (p.deadline_ms) {

@@ -70,6 +70,14 @@ TEST_F(FallbackTest, FallsBackInOrderAfterRetriesAndAtOnceOnNotFound) {
   EXPECT_EQ(4, j["attempts"].GetInt());
 }
 
+TEST_F(FallbackTest, OpenRouterMaxRetriesSetsTheDefaultAttempts) {
+  start({"OPENROUTER_MAX_RETRIES=1"});
+  std::string id = submit(*client_, "mock/fail-500");
+  EXPECT_EQ("failed", waitTerminal(*client_, id));
+  EXPECT_EQ(2, job(id)["attempts"].GetInt());
+  EXPECT_EQ(2, job(id)["max_attempts"].GetInt());
+}
+
 TEST_F(FallbackTest, ABadRequestDoesNotFallBack) {
   start();
   std::string id = submit(*client_, "mock/fail-400", R"("fallback_models":["mock/echo"])");

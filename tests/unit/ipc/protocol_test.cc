@@ -242,7 +242,7 @@ TEST(SubmitParamsTest, MinimalRequestGetsTheDocumentedDefaults) {
   EXPECT_FALSE(p.client.has_value());
   EXPECT_TRUE(p.tags.empty());
   EXPECT_FALSE(p.idempotency_key.has_value());
-  EXPECT_EQ(4, p.max_attempts);
+  EXPECT_FALSE(p.max_attempts.has_value());
   EXPECT_FALSE(p.timeout_ms.has_value());
   EXPECT_FALSE(p.deadline_ms.has_value());
   EXPECT_TRUE(p.fallback_models.empty());
@@ -270,7 +270,7 @@ TEST(SubmitParamsTest, ReadsEveryParam) {
   EXPECT_EQ("alice", p.client.value());
   EXPECT_EQ((std::vector<std::string>{"nightly", "eval"}), p.tags);
   EXPECT_EQ("k-1", p.idempotency_key.value());
-  EXPECT_EQ(9, p.max_attempts);
+  EXPECT_EQ(9, p.max_attempts.value_or(0));
   EXPECT_EQ(1500, p.timeout_ms.value());
   EXPECT_EQ(2, p.deadline_ms.value());  // Rounded up to whole milliseconds.
   EXPECT_EQ((std::vector<std::string>{"mock/a", "mock/b"}), p.fallback_models);

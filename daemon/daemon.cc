@@ -21,6 +21,7 @@
 #include "store/database.h"
 #include "store/job_store.h"
 #include "store/schema.h"
+#include "store/secret_store.h"
 #include "store/settings_store.h"
 #include "store/transaction.h"
 #include "daemon/key_pool.h"
@@ -64,6 +65,14 @@ Result<void> Daemon::start() {
     return r;
   }
   jobs_ = std::make_unique<store::JobStore>(*db_);
+  {
+    std::string dir = config_.db_path.substr(0, config_.db_path.rfind('/') + 1);
+    auto secrets = store::SecretStore::open(*db_, (dir.empty() ? std::string("./") : dir) + "secret.key");
+    if (!secrets) {
+      return secrets.takeError();
+    }
+    secrets_ = std::move(*secrets);
+  }
   settings_ = std::make_unique<store::SettingsStore>(*db_);
   {
     store::Transaction txn(*db_);
@@ -107,6 +116,7 @@ Result<void> Daemon::start() {
   services_.db = db_.get();
   services_.jobs = jobs_.get();
   services_.settings = settings_.get();
+  services_.secrets = secrets_.get();
   services_.cycle = cycle_.get();
   services_.bus = bus_.get();
   services_.server = server_.get();

@@ -32,6 +32,7 @@ namespace llmq::store {
 class Database;
 class JobStore;
 class SettingsStore;
+class SecretStore;
 }  // namespace llmq::store
 
 namespace llmq::daemon {
@@ -74,6 +75,7 @@ class Daemon {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::JobStore> jobs_;
   std::unique_ptr<store::SettingsStore> settings_;
+  std::unique_ptr<store::SecretStore> secrets_;
   std::unique_ptr<CommitCycle> cycle_;
   std::unique_ptr<RpcDispatcher> dispatcher_;
   std::unique_ptr<ipc::Server> server_;

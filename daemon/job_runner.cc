@@ -16,6 +16,7 @@
 #include "daemon/job_lifecycle.h"
 #include "daemon/key_pool.h"
 #include "daemon/model_chain.h"
+#include "store/secret_store.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
 #include "store/job_store.h"
@@ -57,6 +58,8 @@ void logStoreError(const char* what, int64_t job_id, const Error& e) {
 ActiveJob::ActiveJob(JobRunner* r, store::JobRecord j) : runner(r), job(std::move(j)) {
   tags = parseTags(job.tags_json);
 }
+
+ActiveJob::~ActiveJob() { store::wipe(own_key); }
 
 void ActiveJob::onDelta(std::string_view t, int index, std::string_view tool_calls_json) {
   runner->onDelta(*this, t, index, tool_calls_json);
@@ -114,7 +117,9 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   }
   const std::string& model = a->chain[a->model_index];
   const Route route = s_.providers->resolve(model);
-  if (route.provider == nullptr || (route.needs_key && !route.has_key)) {
+  // BYOK (DESIGN §4): the job's own key comes first, for every HTTP provider.
+  const bool byok = usesOwnKey(j) && route.provider != nullptr && route.name != "mock";
+  if (route.provider == nullptr || (route.needs_key && !route.has_key && !byok)) {
     upstream::Failure f = route.provider == nullptr
                               ? upstream::Failure{"INVALID_REQUEST",
                                                   "no provider serves model \"" + model + "\"", 0,
@@ -129,7 +134,18 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   a->provider = route.provider;
   const char* key_source = route.has_key ? "server" : "none";
   std::string_view api_key;
-  if (route.uses_pool) {
+  if (byok) {
+    auto secret = s_.secrets->get(j.id);
+    if (!secret || !secret->has_value()) {
+      failNow(std::move(j), a->tags,
+              upstream::Failure{"INVALID_REQUEST", "the job's own API key can no longer be read", 0,
+                                false, "local"});
+      return {};
+    }
+    a->own_key = std::move(**secret);
+    api_key = a->own_key;
+    key_source = "user";
+  } else if (route.uses_pool) {
     std::optional<int64_t> available_at;
     a->key_index = s_.keys->next(now, &available_at);
     if (a->key_index < 0 && available_at) {
@@ -227,6 +243,7 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
   req.stream = j.stream;
   req.timeout_ms = j.timeout_ms.value_or(s_.config->default_timeout_ms.value_or(0));
   req.api_key = a.api_key;
+  req.byok = !a.own_key.empty();
   auto handle = a.provider->start(req, &a);
   if (!handle) {
     onFailure(a, upstream::Failure{"INVALID_REQUEST", handle.error().message, 0, false, "local"});

@@ -30,6 +30,7 @@ class JobRunner;
 
 struct ActiveJob final : upstream::TransferSink {
   ActiveJob(JobRunner* r, store::JobRecord j);
+  ~ActiveJob() override;
   void onDelta(std::string_view text, int index, std::string_view tool_calls_json) override;
   void onComplete(upstream::Completion&& completion) override;
   void onFailure(upstream::Failure&& failure) override;
@@ -45,7 +46,8 @@ struct ActiveJob final : upstream::TransferSink {
   size_t model_index = 0;          // The one this attempt uses.
   std::string body;                // The request with a fallback's model; empty: verbatim.
   int key_index = -1;  // The KeyPool key of this attempt, if it uses one.
-  std::string_view api_key;  // Points into the KeyPool; empty: the provider's own key.
+  std::string_view api_key;  // Into the KeyPool or own_key; empty: the provider's own key.
+  std::string own_key;       // The job's own key (BYOK), decrypted; wiped on destruction.
   bool done = false;
 };
 

@@ -35,6 +35,18 @@ std::vector<std::string> modelChain(const store::JobRecord& job, const Config& c
   return chain;
 }
 
+bool usesOwnKey(const store::JobRecord& job) {
+  if (job.options_json.size() <= 2) {
+    return false;
+  }
+  json::Document options;
+  if (!json::parse(options, job.options_json, nullptr)) {
+    return false;
+  }
+  const json::Value* byok = json::member(options, "byok");
+  return byok != nullptr && byok->IsBool() && byok->GetBool();
+}
+
 std::string withModel(std::string_view request_json, std::string_view model) {
   json::Document doc;
   if (!json::parse(doc, request_json, nullptr) || !doc.IsObject()) {

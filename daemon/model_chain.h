@@ -18,6 +18,9 @@ inline constexpr std::string_view kChainPrefix = "chain:";
 // Empty when the job names a chain that is not configured.
 std::vector<std::string> modelChain(const store::JobRecord& job, const Config& config);
 
+// True when the job was submitted with its own API key (options "byok": true).
+bool usesOwnKey(const store::JobRecord& job);
+
 // `request_json` with its "model" member set to `model` (the rest unchanged), for
 // an attempt on a fallback model.
 std::string withModel(std::string_view request_json, std::string_view model);

@@ -16,6 +16,7 @@ namespace store {
 class Database;
 class JobStore;
 class SettingsStore;
+class SecretStore;
 }  // namespace store
 }  // namespace llmq
 
@@ -37,6 +38,7 @@ struct Services {
   store::Database* db = nullptr;
   store::JobStore* jobs = nullptr;
   store::SettingsStore* settings = nullptr;
+  store::SecretStore* secrets = nullptr;
   CommitCycle* cycle = nullptr;
   EventBus* bus = nullptr;
   ipc::Server* server = nullptr;

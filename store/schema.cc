@@ -89,7 +89,16 @@ constexpr char kMigrationV2[] = R"sql(
 ALTER TABLE jobs ADD COLUMN error_detail TEXT;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2};
+// v3: a job's own API key (BYOK), encrypted (store/secret_store.h), until the job ends.
+constexpr char kMigrationV3[] = R"sql(
+CREATE TABLE job_secrets (
+  job_id     INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+  nonce      BLOB NOT NULL,
+  ciphertext BLOB NOT NULL
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "daemon/handlers/handlers.h"
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
+#include "daemon/model_chain.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
 #include "ipc/protocol.h"
@@ -25,6 +26,13 @@ void handleJobRetry(Call& call) {
                     "job " + ipc::formatJobId(job->id) + " is " +
                         ipc::jobStateName(static_cast<int>(previous)) +
                         "; only failed, cancelled or expired jobs can be retried");
+    return;
+  }
+  if (usesOwnKey(*job)) {
+    call.reply.fail(ipc::rpc::kInvalidState,
+                    "job " + ipc::formatJobId(job->id) +
+                        " ran with its own API key, which was erased when it ended; submit it "
+                        "again with api_key");
     return;
   }
   if (auto w = s.cycle->write(); !w) {

@@ -16,6 +16,8 @@
 #include "ipc/protocol.h"
 #include "store/job_store.h"
 #include "daemon/provider_registry.h"
+#include "store/secret_store.h"
+#include "upstream/mock_provider.h"
 
 namespace llmq::daemon {
 namespace {
@@ -136,9 +138,11 @@ void handleJobSubmit(Call& call) {
   job.tags_json = stringArray(p.tags);
   job.model = p.model;
   job.request_json = json::toString(*p.request);
-  if (!p.fallback_models.empty() || p.cache) {
+  const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(first_model);
+  if (!p.fallback_models.empty() || p.cache || byok) {
     job.options_json = "{\"fallback_models\":" + stringArray(p.fallback_models) +
-                       ",\"cache\":" + (p.cache ? "true" : "false") + "}";
+                       ",\"cache\":" + (p.cache ? "true" : "false") +
+                       ",\"byok\":" + (byok ? "true" : "false") + "}";
   }
   job.idempotency_key = p.idempotency_key;
   job.stream = p.stream;
@@ -150,8 +154,6 @@ void handleJobSubmit(Call& call) {
   }
   job.created_at = now;
   job.event_seq = 1;  // Stored with the row: the queued event below is the job's first.
-  // p.api_key (BYOK) is validated but not kept: no provider here uses a key, and a
-  // key is never stored in clear (DESIGN §3). The key pool issue wires it up.
 
   auto id = s.jobs->insert(job, p.tags);
   if (!id) {
@@ -159,6 +161,13 @@ void handleJobSubmit(Call& call) {
     return;
   }
   job.id = *id;
+  if (byok) {
+    // Encrypted at rest, erased when the job ends; never returned or logged.
+    if (auto r = s.secrets->put(job.id, *p.api_key); !r) {
+      replyStoreError(call, r.error(), "storing the job's API key");
+      return;
+    }
+  }
   s.lifecycle->noteInserted(job.state);
 
   uint64_t sub = 0;

@@ -315,6 +315,44 @@ TEST_F(UpstreamTest, KeyPoolRotatesAndSetsAsideExhaustedKeys) {
   EXPECT_STREQ("OPENROUTER_SYSTEM_KEY_EXHAUSTED", job(after)["error"]["code"].GetString());
 }
 
+TEST_F(UpstreamTest, ByokKeyComesFirstIsNeverStoredAndFailsAsTheUsersOwn) {
+  const std::string own = "sk-or-v1-testbyokbyokbyokbyokbyokbyokbyokbyok77";
+  std::string id = submit(*client_, "openai/gpt-4o-mini", "\"api_key\":\"" + own + "\"");
+  ASSERT_EQ("succeeded", waitTerminal(*client_, id));
+  auto reqs = fake_.requests();
+  ASSERT_EQ(1u, reqs.size());
+  EXPECT_EQ("Bearer " + own, reqs[0].header("authorization")) << "BYOK before the server key";
+  json::Document j = job(id);
+  EXPECT_EQ(std::string::npos, json::toString(j).find(own)) << "never returned";
+  EXPECT_EQ(-32004, callError(*client_, "job.retry", "{\"job_id\":\"" + id + "\"}"))
+      << "only cancelled/failed can be retried; and not with an erased key";
+
+  // A 402 on the user's key is USER_KEY_EXHAUSTED; the server keys are not touched.
+  std::string spent = submit(*client_, "fake/fault-402", "\"api_key\":\"" + own + "\"");
+  ASSERT_EQ("failed", waitTerminal(*client_, spent));
+  EXPECT_STREQ("USER_KEY_EXHAUSTED", job(spent)["error"]["code"].GetString());
+  json::Document keys = callOk(*client_, "keys.status", "{}");
+  EXPECT_STREQ("ok", keys["pool"][0]["state"].GetString());
+  EXPECT_EQ(-32004, callError(*client_, "job.retry", "{\"job_id\":\"" + spent + "\"}"));
+
+  client_.reset();
+  ASSERT_TRUE(daemon_->stop());
+  auto contains = [&](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str().find(own) != std::string::npos;
+  };
+  EXPECT_FALSE(contains(daemon_->dbPath()));
+  EXPECT_FALSE(contains(daemon_->dbPath() + "-wal"));
+  EXPECT_FALSE(contains(daemon_->logPath()));
+  auto db = store::Database::open(daemon_->dbPath(), {});
+  ASSERT_TRUE(db);
+  auto st = (*db)->statement("SELECT count(*) FROM job_secrets");
+  ASSERT_TRUE(st.step().value());
+  EXPECT_EQ(0, st.int64(0)) << "erased when the jobs ended";
+}
+
 TEST_F(UpstreamTest, NoKeyIsRefusedAtSubmit) {
   daemon_->kill9();
   startDaemon("", {"OPENROUTER_BASE_URL=" + fake_.baseUrl()});
@@ -324,6 +362,13 @@ TEST_F(UpstreamTest, NoKeyIsRefusedAtSubmit) {
   // The mock needs no key.
   std::string id = submit(*client_, "mock/x");
   EXPECT_EQ("succeeded", waitTerminal(*client_, id));
+  // A job with its own key needs no server key either.
+  std::string own = submit(*client_, "openai/gpt-4o-mini",
+                           R"("api_key":"sk-or-v1-testownkey0000000000000000000000000001")");
+  EXPECT_EQ("succeeded", waitTerminal(*client_, own));
+  json::Document keys = callOk(*client_, "keys.status", "{}");
+  EXPECT_STREQ("none", keys["key_source"].GetString());
+  EXPECT_FALSE(keys["has_server_key"].GetBool());
 }
 
 TEST_F(UpstreamTest, TheKeyAppearsNowhereButTheRequest) {

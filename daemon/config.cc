@@ -135,6 +135,16 @@ std::vector<Key> keysFor(Config& c) {
        }},
       {"http", "max_host_connections",
        [&c](auto& f, auto& k, auto& n) { c.http.max_host_connections = getInt(f, k, n, 1, 10000); }},
+      {"circuit", "failures",
+       [&c](auto& f, auto& k, auto& n) { c.circuit.failures = static_cast<int>(getInt(f, k, n, 1, 100000)); }},
+      {"circuit", "window_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.circuit.window_ms = static_cast<int64_t>(getDouble(f, k, n, 0.001, 86400) * 1000);
+       }},
+      {"circuit", "cooldown_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.circuit.cooldown_ms = static_cast<int64_t>(getDouble(f, k, n, 0.001, 86400) * 1000);
+       }},
       {"mock", "chunk_delay_ms",
        [&c](auto& f, auto& k, auto& n) { c.mock.chunk_delay_ms = getInt(f, k, n, 0, 60000); }},
       {"mock", "first_chunk_delay_ms",

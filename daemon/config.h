@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/result.h"
+#include "daemon/circuit_breaker.h"
 #include "store/database.h"
 #include "upstream/mock_provider.h"
 
@@ -67,6 +68,7 @@ struct Config {
   int64_t retry_base_ms = 1000;        // Exponential backoff with full jitter.
   int64_t retry_cap_ms = 60000;
   upstream::MockOptions mock;
+  CircuitOptions circuit;
   // Configured providers in match order; OpenRouter last.
   std::vector<ProviderConfig> providers;
   HttpConfig http;

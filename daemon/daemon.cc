@@ -123,6 +123,8 @@ Result<void> Daemon::start() {
   services_.lifecycle = lifecycle_.get();
   services_.providers = providers_.get();
   services_.keys = keys_.get();
+  circuits_ = std::make_unique<CircuitBreakers>(config_.circuit);
+  services_.circuits = circuits_.get();
   runner_ = std::make_unique<JobRunner>(services_);
   services_.runner = runner_.get();
   scheduler_ = std::make_unique<Scheduler>(services_);

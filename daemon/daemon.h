@@ -22,6 +22,7 @@
 #include "common/result.h"
 #include "common/time.h"
 #include "common/uv_handle.h"
+#include "daemon/circuit_breaker.h"
 #include "daemon/config.h"
 #include "daemon/services.h"
 
@@ -83,6 +84,7 @@ class Daemon {
   std::unique_ptr<JobLifecycle> lifecycle_;
   std::unique_ptr<ProviderRegistry> providers_;
   std::unique_ptr<KeyPool> keys_;
+  std::unique_ptr<CircuitBreakers> circuits_;
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Signals> signals_;

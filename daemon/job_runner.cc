@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "daemon/commit_cycle.h"
+#include "daemon/circuit_breaker.h"
 #include "daemon/config.h"
 #include "daemon/event_bus.h"
 #include "daemon/job_json.h"
@@ -115,6 +116,30 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
       a->model_index = i;
     }
   }
+  // Circuit breakers: skip the models whose breaker is open (fall over to the next
+  // one); when every remaining model is blocked, the job is parked in retry_wait
+  // until the first half-opens, without spending an attempt or holding the queue.
+  {
+    int64_t retry_at = INT64_MAX;
+    size_t idx = a->model_index;
+    for (; idx < a->chain.size(); ++idx) {
+      const Route r = s_.providers->resolve(a->chain[idx]);
+      int64_t at = INT64_MAX;
+      if (r.provider == nullptr ||
+          !s_.circuits->blocked(std::string(r.name) + "/" + a->chain[idx], now, &at)) {
+        break;
+      }
+      retry_at = std::min(retry_at, at);
+    }
+    if (idx == a->chain.size()) {
+      park(std::move(j), a->tags, retry_at, "circuit_open");
+      return {};
+    }
+    if (idx != a->model_index) {
+      j.run_attempts = 0;  // A fresh set of attempts on the model that takes over.
+    }
+    a->model_index = idx;
+  }
   const std::string& model = a->chain[a->model_index];
   const Route route = s_.providers->resolve(model);
   // BYOK (DESIGN §4): the job's own key comes first, for every HTTP provider.
@@ -162,6 +187,11 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     }
     s_.keys->noteRequest(a->key_index);
     api_key = s_.keys->key(a->key_index).secret;
+  }
+  a->circuit = std::string(route.name) + "/" + model;
+  if (int64_t at = 0; !s_.circuits->allow(a->circuit, now, &at)) {
+    park(std::move(j), a->tags, at, "circuit_open");  // Another probe got there first.
+    return {};
   }
 
   j.state = JobState::kRunning;
@@ -265,6 +295,23 @@ void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_ma
                  data, s_.clock->nowMs());
 }
 
+void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
+                     const char* reason) {
+  const JobState previous = job.state;
+  const int64_t now = s_.clock->nowMs();
+  job.state = JobState::kRetryWait;
+  job.next_attempt_at = until_ms;
+  s_.lifecycle->emitWith(job, tags, EventKind::kRetrying, [&] {
+    return "{\"attempt\":" + std::to_string(job.attempts + 1) +
+           ",\"delay_ms\":" + std::to_string(std::max<int64_t>(0, until_ms - now)) +
+           ",\"reason\":\"" + reason + "\",\"upstream_status\":null}";
+  });
+  if (auto r = s_.lifecycle->save(job, previous); !r) {
+    logStoreError("parking", job.id, r.error());
+  }
+  s_.scheduler->noteRetryAt(until_ms);
+}
+
 void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags,
                         upstream::Failure f) {
   const JobState previous = job.state;
@@ -302,6 +349,7 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
   if (auto w = s_.cycle->write(); !w) {
     logStoreError("finishing", j.id, w.error());
   }
+  s_.circuits->onSuccess(a.circuit);
   store::Usage usage{c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.total_tokens,
                      c.usage.cost_usd};
   a.attempt.finished_at = now;
@@ -361,6 +409,9 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   if (auto w = s_.cycle->write(); !w) {
     logStoreError("failing", j.id, w.error());
   }
+  // Retryable failures say the target is unwell; an answer such as a 400 says it
+  // is up (the request was at fault).
+  f.retryable ? s_.circuits->onFailure(a.circuit, now) : s_.circuits->onSuccess(a.circuit);
   a.attempt.finished_at = now;
   a.attempt.outcome = "failed";
   a.attempt.http_status = f.upstream_status;
@@ -533,6 +584,9 @@ void JobRunner::requeueAll() {
 
 void JobRunner::retire(ActiveJob& a) {
   a.done = true;
+  if (!a.circuit.empty()) {
+    s_.circuits->onAbandoned(a.circuit);  // Cancelled or expired probes free the slot.
+  }
   auto it = active_.find(a.job.id);
   if (it != active_.end() && it->second.get() == &a) {
     graveyard_.push_back(std::move(it->second));

@@ -45,6 +45,7 @@ struct ActiveJob final : upstream::TransferSink {
   std::vector<std::string> chain;  // The models to try, in order (model_chain.h).
   size_t model_index = 0;          // The one this attempt uses.
   std::string body;                // The request with a fallback's model; empty: verbatim.
+  std::string circuit;             // "provider/model": the breaker this attempt reports to.
   int key_index = -1;  // The KeyPool key of this attempt, if it uses one.
   std::string_view api_key;  // Into the KeyPool or own_key; empty: the provider's own key.
   std::string own_key;       // The job's own key (BYOK), decrypted; wiped on destruction.
@@ -101,6 +102,9 @@ class JobRunner {
   void expire(ActiveJob& a);
   void retire(ActiveJob& a);
   void failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f);
+  // Puts a job that cannot run before `until_ms` into retry_wait, no attempt spent.
+  void park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
+            const char* reason);
   void armTimer();
   static void onUvTimer(uv_timer_t* t) noexcept;
 

@@ -28,6 +28,7 @@ class EventBus;
 class JobLifecycle;
 class Scheduler;
 class JobRunner;
+class CircuitBreakers;
 class KeyPool;
 class ProviderRegistry;
 
@@ -47,6 +48,7 @@ struct Services {
   JobRunner* runner = nullptr;
   ProviderRegistry* providers = nullptr;
   KeyPool* keys = nullptr;
+  CircuitBreakers* circuits = nullptr;
   int64_t started_at_ms = 0;
   bool shutting_down = false;
 };

@@ -5,6 +5,7 @@
 
 #include "common/json.h"
 #include "common/time.h"
+#include "daemon/circuit_breaker.h"
 #include "daemon/config.h"
 #include "daemon/event_bus.h"
 #include "daemon/handlers/handlers.h"
@@ -59,6 +60,7 @@ void handleDaemonStatus(Call& call) {
   o += "},\"in_flight\":" + std::to_string(s.runner->inflight());
   o += ",\"max_inflight\":" + std::to_string(s.config->max_inflight);
   o += ",\"queue_state\":" + s.scheduler->stateJson();
+  o += ",\"circuits\":" + s.circuits->statusJson(now);
   o += ",\"connections\":" + std::to_string(s.server->connectionCount());
   o += ",\"subscriptions\":" + std::to_string(s.bus->subscriptionCount());
   o += ",\"shutting_down\":";

@@ -5,6 +5,7 @@
 // OPENROUTER_PREFERRED_MODELS.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,8 @@ namespace {
 constexpr char kConfig[] =
     "[retry]\nbase_ms = 5\ncap_ms = 10\n"
     "[mock]\nchunk_delay_ms = 1\nfirst_chunk_delay_ms = 1\n"
-    "[chains]\nsturdy = [\"mock/fail-500\", \"mock/echo\"]\n";
+    "[chains]\nsturdy = [\"mock/fail-500\", \"mock/echo\"]\n"
+    "[circuit]\nfailures = 2\nwindow_s = 60\ncooldown_s = 0.3\n";
 
 class FallbackTest : public ::testing::Test {
  protected:
@@ -78,6 +80,32 @@ TEST_F(FallbackTest, OpenRouterMaxRetriesSetsTheDefaultAttempts) {
   EXPECT_EQ(2, job(id)["max_attempts"].GetInt());
 }
 
+TEST_F(FallbackTest, CircuitOpensFallsOverAndHalfOpensWithOneProbe) {
+  start();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ("failed", waitTerminal(*client_, submit(*client_, "mock/fail-500", R"("max_attempts":1)")));
+  }
+  json::Document status = callOk(*client_, "daemon.status", "{}");
+  ASSERT_EQ(1u, status["circuits"].Size());
+  EXPECT_STREQ("mock/mock/fail-500", status["circuits"][0]["target"].GetString());
+  EXPECT_STREQ("open", status["circuits"][0]["state"].GetString());
+
+  // While open, a job falls over to its next model without trying the broken one.
+  std::string over = submit(*client_, "mock/fail-500", R"("fallback_models":["mock/echo"],"max_attempts":1)");
+  EXPECT_EQ("succeeded", waitTerminal(*client_, over));
+  json::Document j = job(over);
+  EXPECT_EQ(1, j["attempts"].GetInt());
+  EXPECT_STREQ("mock/echo", j["model_used"].GetString());
+
+  // With nowhere to go, a job waits for the half-open probe, which fails: open again.
+  auto t0 = std::chrono::steady_clock::now();
+  std::string probe = submit(*client_, "mock/fail-500", R"("max_attempts":1)");
+  EXPECT_EQ("failed", waitTerminal(*client_, probe));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(150));
+  status = callOk(*client_, "daemon.status", "{}");
+  EXPECT_STREQ("open", status["circuits"][0]["state"].GetString());
+}
+
 TEST_F(FallbackTest, ABadRequestDoesNotFallBack) {
   start();
   std::string id = submit(*client_, "mock/fail-400", R"("fallback_models":["mock/echo"])");
@@ -97,7 +125,8 @@ TEST_F(FallbackTest, NamedChainsAndThePreferredModels) {
   EXPECT_EQ("succeeded", waitTerminal(*client_, preferred));
   json::Document j = job(preferred);
   EXPECT_STREQ("mock/echo", j["model_used"].GetString());
-  EXPECT_EQ(6, j["attempts"].GetInt()) << "fail-404 once, fail-502 its 4 attempts, then echo";
+  EXPECT_EQ(4, j["attempts"].GetInt())
+      << "fail-404 once, fail-502 until its breaker opens (2 failures here), then echo";
 }
 
 TEST_F(FallbackTest, AFallbackOverHttpSendsTheFallbackModel) {

@@ -21,6 +21,7 @@ class JobControlTest : public ::testing::Test {
     daemon_ = std::make_unique<DaemonProcess>(
         dir_.path(), DaemonOptions{.config_toml = "[daemon]\nmax_inflight = 1\n"
                                                   "[retry]\nbase_ms = 20\ncap_ms = 50\n"
+                                                  "[circuit]\nfailures = 100\n"
                                                   "[mock]\nchunk_delay_ms = 1\nfirst_chunk_delay_ms = 1\n"});
     ASSERT_TRUE(daemon_->start());
     client_ = daemon_->connect();

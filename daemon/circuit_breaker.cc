@@ -1,0 +1,112 @@
+// CircuitBreakers: a sliding window of failure times per target.
+#include "daemon/circuit_breaker.h"
+
+#include "common/json.h"
+#include "common/time.h"
+
+namespace llmq::daemon {
+
+bool CircuitBreakers::blocked(const std::string& key, int64_t now_ms, int64_t* retry_at) const {
+  auto it = breakers_.find(key);
+  if (it == breakers_.end()) {
+    return false;
+  }
+  const Breaker& b = it->second;
+  if (b.state == State::kOpen) {
+    if (now_ms - b.opened_at >= options_.cooldown_ms) {
+      return false;  // Half-open by now: the next start probes.
+    }
+    *retry_at = b.opened_at + options_.cooldown_ms;
+    return true;
+  }
+  if (b.state == State::kHalfOpen && b.probing) {
+    *retry_at = now_ms + 100;
+    return true;
+  }
+  return false;
+}
+
+bool CircuitBreakers::allow(const std::string& key, int64_t now_ms, int64_t* retry_at) {
+  auto it = breakers_.find(key);
+  if (it == breakers_.end()) {
+    return true;
+  }
+  Breaker& b = it->second;
+  if (b.state == State::kOpen && now_ms - b.opened_at >= options_.cooldown_ms) {
+    b.state = State::kHalfOpen;
+    b.probing = false;
+  }
+  switch (b.state) {
+    case State::kClosed:
+      return true;
+    case State::kHalfOpen:
+      if (!b.probing) {
+        b.probing = true;
+        return true;
+      }
+      *retry_at = now_ms + 100;  // A probe is out; look again shortly.
+      return false;
+    case State::kOpen:
+      *retry_at = b.opened_at + options_.cooldown_ms;
+      return false;
+  }
+  return true;
+}
+
+void CircuitBreakers::onSuccess(const std::string& key) {
+  auto it = breakers_.find(key);
+  if (it != breakers_.end()) {
+    breakers_.erase(it);  // Closed and clean.
+  }
+}
+
+void CircuitBreakers::onFailure(const std::string& key, int64_t now_ms) {
+  Breaker& b = breakers_[key];
+  if (b.state == State::kHalfOpen) {
+    b.state = State::kOpen;  // The probe failed.
+    b.opened_at = now_ms;
+    b.probing = false;
+    return;
+  }
+  b.failures.push_back(now_ms);
+  while (!b.failures.empty() && now_ms - b.failures.front() > options_.window_ms) {
+    b.failures.pop_front();
+  }
+  if (b.state == State::kClosed && static_cast<int>(b.failures.size()) >= options_.failures) {
+    b.state = State::kOpen;
+    b.opened_at = now_ms;
+  }
+}
+
+void CircuitBreakers::onAbandoned(const std::string& key) {
+  auto it = breakers_.find(key);
+  if (it != breakers_.end()) {
+    it->second.probing = false;
+  }
+}
+
+std::string CircuitBreakers::statusJson(int64_t now_ms) const {
+  std::string out = "[";
+  bool first = true;
+  for (const auto& [key, b] : breakers_) {
+    State state = b.state;
+    if (state == State::kOpen && now_ms - b.opened_at >= options_.cooldown_ms) {
+      state = State::kHalfOpen;
+    }
+    if (!first) {
+      out += ",";
+    }
+    first = false;
+    out += "{\"target\":";
+    json::appendString(out, key);
+    out += ",\"state\":\"";
+    out += state == State::kOpen ? "open" : state == State::kHalfOpen ? "half_open" : "closed";
+    out += "\",\"failures\":" + std::to_string(b.failures.size()) + ",\"until\":";
+    out += state == State::kOpen ? "\"" + rfc3339(b.opened_at + options_.cooldown_ms) + "\"" : "null";
+    out += "}";
+  }
+  out += "]";
+  return out;
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,54 @@
+// daemon::CircuitBreakers: one breaker per provider+model (DESIGN §4). After
+// `failures` retryable failures within `window`, the breaker opens: no request
+// goes to that model, jobs fall over to their next model. After `cooldown` it is
+// half-open and lets one probe through: success closes it, failure opens it again.
+// Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace llmq::daemon {
+
+struct CircuitOptions {
+  int failures = 5;
+  int64_t window_ms = 30000;
+  int64_t cooldown_ms = 30000;
+};
+
+class CircuitBreakers {
+ public:
+  explicit CircuitBreakers(CircuitOptions options) : options_(options) {}
+
+  // True when `key` takes no request now (open, or half-open with its probe out);
+  // `*retry_at` says when to look again. Changes nothing.
+  bool blocked(const std::string& key, int64_t now_ms, int64_t* retry_at) const;
+  // May a request go to `key` (provider/model) now? A half-open breaker admits one
+  // probe at a time. When not, `*retry_at` says when it half-opens.
+  bool allow(const std::string& key, int64_t now_ms, int64_t* retry_at);
+  void onSuccess(const std::string& key);
+  void onFailure(const std::string& key, int64_t now_ms);
+  // A probe that ended without a verdict (cancelled): let another one through.
+  void onAbandoned(const std::string& key);
+
+  // [{"target": "...", "state": "open|half_open|closed", "failures": N, "until": ...}]
+  // for every breaker that is not closed and clean.
+  std::string statusJson(int64_t now_ms) const;
+
+ private:
+  enum class State { kClosed, kOpen, kHalfOpen };
+  struct Breaker {
+    State state = State::kClosed;
+    std::deque<int64_t> failures;  // Times of recent failures, within the window.
+    int64_t opened_at = 0;
+    bool probing = false;
+  };
+
+  CircuitOptions options_;
+  std::map<std::string, Breaker> breakers_;
+};
+
+}  // namespace llmq::daemon

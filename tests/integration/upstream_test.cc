@@ -337,15 +337,9 @@ TEST_F(UpstreamTest, ByokKeyComesFirstIsNeverStoredAndFailsAsTheUsersOwn) {
 
   client_.reset();
   ASSERT_TRUE(daemon_->stop());
-  auto contains = [&](const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str().find(own) != std::string::npos;
-  };
-  EXPECT_FALSE(contains(daemon_->dbPath()));
-  EXPECT_FALSE(contains(daemon_->dbPath() + "-wal"));
-  EXPECT_FALSE(contains(daemon_->logPath()));
+  EXPECT_FALSE(fileContains(daemon_->dbPath(), own));
+  EXPECT_FALSE(fileContains(daemon_->dbPath() + "-wal", own));
+  EXPECT_FALSE(fileContains(daemon_->logPath(), own));
   auto db = store::Database::open(daemon_->dbPath(), {});
   ASSERT_TRUE(db);
   auto st = (*db)->statement("SELECT count(*) FROM job_secrets");
@@ -379,15 +373,9 @@ TEST_F(UpstreamTest, TheKeyAppearsNowhereButTheRequest) {
   json::Document status = callOk(*client_, "daemon.status", "{}");
   client_.reset();
   ASSERT_TRUE(daemon_->stop());
-  auto contains = [](const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str().find(kKey) != std::string::npos;
-  };
-  EXPECT_FALSE(contains(daemon_->dbPath()));
-  EXPECT_FALSE(contains(daemon_->dbPath() + "-wal"));
-  EXPECT_FALSE(contains(daemon_->logPath()));
+  EXPECT_FALSE(fileContains(daemon_->dbPath(), kKey));
+  EXPECT_FALSE(fileContains(daemon_->dbPath() + "-wal", kKey));
+  EXPECT_FALSE(fileContains(daemon_->logPath(), kKey));
 }
 
 }  // namespace

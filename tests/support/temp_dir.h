@@ -20,4 +20,8 @@ class TempDir {
   std::string path_;
 };
 
+// True if the file at `path` holds the bytes `needle` (false if it cannot be read).
+// For tests that prove a secret never reached a file.
+bool fileContains(const std::string& path, const std::string& needle);
+
 }  // namespace llmq::testing

@@ -23,9 +23,14 @@ constexpr char kPauseSetting[] = "queue.pause";
 }  // namespace
 
 Scheduler::Scheduler(Services& services)
-    : s_(services), retry_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
+    : s_(services),
+      retry_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)),
+      deadline_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
 
-void Scheduler::close() { retry_timer_.reset(); }
+void Scheduler::close() {
+  retry_timer_.reset();
+  deadline_timer_.reset();
+}
 
 Result<void> Scheduler::init() {
   auto saved = s_.settings->get(kPauseSetting);
@@ -53,6 +58,13 @@ Result<void> Scheduler::init() {
   }
   if (next->has_value()) {
     armRetryTimer(**next);
+  }
+  auto deadline = s_.jobs->nextDeadline();
+  if (!deadline) {
+    return deadline.takeError();
+  }
+  if (deadline->has_value()) {
+    armDeadlineTimer(**deadline);
   }
   return {};
 }
@@ -190,6 +202,50 @@ void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
   auto next = s.jobs->nextRetryAt();
   if (next && next->has_value()) {
     self->armRetryTimer(**next);
+  }
+}
+
+void Scheduler::noteDeadline(int64_t at_ms) {
+  if (at_ms < deadline_armed_at_) {
+    armDeadlineTimer(at_ms);
+  }
+}
+
+void Scheduler::armDeadlineTimer(int64_t at_ms) {
+  if (!deadline_timer_) {
+    return;
+  }
+  deadline_armed_at_ = at_ms;
+  int64_t wait = std::max<int64_t>(0, at_ms - s_.clock->nowMs());
+  uv_timer_start(deadline_timer_.get(), &Scheduler::onUvDeadlineTimer, static_cast<uint64_t>(wait), 0);
+}
+
+// Called by libuv when the earliest deadline of a waiting job has come: expire the
+// due ones wherever they wait (queued, paused, retry_wait), in batches.
+void Scheduler::onUvDeadlineTimer(uv_timer_t* t) noexcept {
+  auto* self = static_cast<Scheduler*>(t->data);
+  self->deadline_armed_at_ = INT64_MAX;
+  Services& s = self->s_;
+  const int64_t now = s.clock->nowMs();
+  auto due = s.jobs->dueDeadlines(now, 256);
+  if (!due) {
+    LOG_ERROR("expiring jobs past their deadline: %s", due.error().message.c_str());
+    self->armDeadlineTimer(now + 1000);
+    return;
+  }
+  for (store::JobRecord& job : *due) {
+    if (!self->expireQueued(std::move(job))) {
+      self->armDeadlineTimer(now + 1000);
+      return;
+    }
+  }
+  if (due->size() == 256) {
+    self->armDeadlineTimer(now);  // More are due: the next batch in the next turn.
+    return;
+  }
+  auto next = s.jobs->nextDeadline();
+  if (next && next->has_value()) {
+    self->armDeadlineTimer(**next);
   }
 }
 

@@ -43,6 +43,8 @@ class Scheduler {
 
   // A job entered retry_wait until `at_ms`.
   void noteRetryAt(int64_t at_ms);
+  // A waiting job must expire at `at_ms` (deadline_s), wherever it waits.
+  void noteDeadline(int64_t at_ms);
 
   // Pausing persists across restarts. `client` empty means the whole queue.
   Result<void> pause(const std::string& client);
@@ -60,6 +62,8 @@ class Scheduler {
   Result<void> persistPause();
   void armRetryTimer(int64_t at_ms);
   static void onUvRetryTimer(uv_timer_t* t) noexcept;
+  void armDeadlineTimer(int64_t at_ms);
+  static void onUvDeadlineTimer(uv_timer_t* t) noexcept;
 
   Services& s_;
   bool dirty_ = true;
@@ -69,6 +73,8 @@ class Scheduler {
   std::map<int, std::string> last_client_;  // Round-robin position per priority.
   UvHandlePtr<uv_timer_t> retry_timer_;
   int64_t retry_armed_at_ = INT64_MAX;
+  UvHandlePtr<uv_timer_t> deadline_timer_;
+  int64_t deadline_armed_at_ = INT64_MAX;
 };
 
 }  // namespace llmq::daemon

@@ -265,6 +265,31 @@ Result<std::optional<int64_t>> JobStore::nextRetryAt() {
   return row.value() ? std::optional<int64_t>(st.int64(0)) : std::nullopt;
 }
 
+Result<std::optional<int64_t>> JobStore::nextDeadline() {
+  auto st = db_.statement(sql::kNextDeadlineSql);
+  auto row = st.step();
+  if (!row) {
+    return row.takeError();
+  }
+  return row.value() ? std::optional<int64_t>(st.int64(0)) : std::nullopt;
+}
+
+Result<std::vector<JobRecord>> JobStore::dueDeadlines(int64_t now_ms, int limit) {
+  auto st = db_.statement(sql::kDueDeadlinesSql);
+  st.bind(1, now_ms).bind(2, limit);
+  std::vector<JobRecord> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) {
+      return row.takeError();
+    }
+    if (!row.value()) {
+      return out;
+    }
+    out.push_back(readJob(st));
+  }
+}
+
 Result<void> JobStore::insertAttempt(const AttemptRecord& a) {
   auto st = db_.statement(kInsertAttemptSql);
   st.bind(1, a.job_id)

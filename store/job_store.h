@@ -56,6 +56,11 @@ class JobStore {
   Result<int64_t> promoteDueRetries(int64_t now_ms);
   Result<std::optional<int64_t>> nextRetryAt();
 
+  // Deadlines of waiting jobs (queued, retry_wait, held): the earliest, and those
+  // due by `now_ms` (at most `limit`, earliest first).
+  Result<std::optional<int64_t>> nextDeadline();
+  Result<std::vector<JobRecord>> dueDeadlines(int64_t now_ms, int limit);
+
   Result<void> insertAttempt(const AttemptRecord& attempt);
   Result<void> updateAttempt(const AttemptRecord& attempt);
   Result<std::vector<AttemptRecord>> attempts(int64_t job_id);

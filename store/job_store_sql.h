@@ -34,4 +34,14 @@ inline constexpr char kNextRetrySql[] =
     "SELECT next_attempt_at FROM jobs INDEXED BY jobs_retry "
     "WHERE state = 2 ORDER BY next_attempt_at LIMIT 1";
 
+// Waiting jobs (queued, retry_wait, held) by deadline, for expiry wherever they are.
+inline constexpr char kNextDeadlineSql[] =
+    "SELECT deadline_at FROM jobs INDEXED BY jobs_deadline "
+    "WHERE deadline_at IS NOT NULL AND state IN (0, 2, 3) ORDER BY deadline_at LIMIT 1";
+
+inline constexpr char kDueDeadlinesSql[] =
+    "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_deadline "
+    "WHERE deadline_at IS NOT NULL AND state IN (0, 2, 3) AND deadline_at <= ?1 "
+    "ORDER BY deadline_at LIMIT ?2";
+
 }  // namespace llmq::store::sql

@@ -96,6 +96,9 @@ CREATE TABLE job_secrets (
   nonce      BLOB NOT NULL,
   ciphertext BLOB NOT NULL
 );
+-- Jobs waiting with a deadline_s (queued, retry_wait, held): the next to expire.
+CREATE INDEX jobs_deadline ON jobs(deadline_at)
+  WHERE deadline_at IS NOT NULL AND state IN (0, 2, 3);
 )sql";
 
 constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3};

@@ -190,6 +190,9 @@ void handleJobSubmit(Call& call) {
   job.event_seq = 0;  // emitWith() advances it to the stored 1.
   s.lifecycle->emitWith(job, p.tags, ipc::EventKind::kQueued,
                         [&] { return "{\"priority\":" + std::to_string(job.priority) + "}"; });
+  if (job.deadline_at) {
+    s.scheduler->noteDeadline(*job.deadline_at);
+  }
   s.scheduler->kick();
 }
 

@@ -265,6 +265,18 @@ TEST_F(JobControlTest, DeadlineExpiresAQueuedJob) {
   EXPECT_EQ("expired", waitTerminal(*client_, id));
 }
 
+TEST_F(JobControlTest, DeadlineExpiresAJobInAPausedQueueWithoutWaitingForResume) {
+  callOk(*client_, "queue.pause", "{}");
+  std::string id = submit(*client_, "mock/test", R"("deadline_s":0.1,"subscribe":true)");
+  auto events = readEvents(*client_, [](const Event& e) { return e.name == "expired"; }, 5000);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ("expired", events.back().name);
+  json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
+  EXPECT_STREQ("expired", j["state"].GetString());
+  EXPECT_STREQ("EXPIRED", j["error"]["code"].GetString());
+  callOk(*client_, "queue.resume", "{}");
+}
+
 TEST_F(JobControlTest, AttemptTimeoutRetriesThenFails) {
   std::string id = submit(*client_, "mock/hang", R"("timeout_s":0.05,"max_attempts":2)");
   EXPECT_EQ("failed", waitTerminal(*client_, id));

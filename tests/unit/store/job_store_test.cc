@@ -410,6 +410,14 @@ TEST_F(JobStoreTest, RetryQueriesUseTheRetryIndex) {
   EXPECT_NE(std::string::npos, promote.find("jobs_retry")) << promote;
 }
 
+TEST_F(JobStoreTest, DeadlineQueriesUseTheDeadlineIndex) {
+  std::string next = queryPlan(sql::kNextDeadlineSql);
+  EXPECT_NE(std::string::npos, next.find("jobs_deadline")) << next;
+  EXPECT_EQ(std::string::npos, next.find("TEMP B-TREE")) << next;
+  std::string due = queryPlan(sql::kDueDeadlinesSql);
+  EXPECT_NE(std::string::npos, due.find("jobs_deadline")) << due;
+}
+
 TEST_F(JobStoreTest, PromotesDueRetriesAndReportsTheNextRetryTime) {
   auto none = jobs_.nextRetryAt();
   ASSERT_TRUE(none.ok());

@@ -39,7 +39,7 @@ TEST(SchemaTest, MigratesAnEmptyDatabaseToTheCurrentVersion) {
   EXPECT_EQ(kSchemaVersion, schemaVersion(t.db()).value());
   EXPECT_EQ(std::to_string(kSchemaVersion), queryOne(t.db(), "PRAGMA user_version"));
   EXPECT_EQ("attempts,job_secrets,job_tags,jobs,settings", objectsOfType(t.db(), "table"));
-  EXPECT_EQ("job_tags_job,jobs_client,jobs_idempotency,jobs_retry,jobs_runnable,jobs_state",
+  EXPECT_EQ("job_tags_job,jobs_client,jobs_deadline,jobs_idempotency,jobs_retry,jobs_runnable,jobs_state",
             objectsOfType(t.db(), "index"));
   EXPECT_FALSE(t.db().inTransaction());
   // The partial index for the runnable queue is on queued jobs only.

@@ -91,6 +91,42 @@ std::optional<std::string_view> nonEmpty(const std::string& s) {
   return s.empty() ? std::nullopt : std::optional<std::string_view>(s);
 }
 
+AttemptRecord readAttempt(const Statement& st) {
+  AttemptRecord a;
+  a.job_id = st.int64(0);
+  a.attempt = st.int32(1);
+  a.model = st.string(2);
+  a.provider = st.string(3);
+  a.started_at = st.int64(4);
+  if (!st.isNull(5)) {
+    a.finished_at = st.int64(5);
+  }
+  a.outcome = st.string(6);
+  a.http_status = st.int32(7);
+  a.error_code = st.string(8);
+  a.generation_id = st.string(9);
+  if (!st.isNull(10)) {
+    a.usage = Usage{st.int64(10), st.int64(11), st.int64(10) + st.int64(11), st.real(12)};
+  }
+  return a;
+}
+
+// Steps `st` to the end, turning each row into a T with `read`.
+template <class T, class Read>
+Result<std::vector<T>> collectRows(Statement& st, Read read) {
+  std::vector<T> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) {
+      return row.takeError();
+    }
+    if (!row.value()) {
+      return out;
+    }
+    out.push_back(read(st));
+  }
+}
+
 }  // namespace
 
 Result<int64_t> JobStore::insert(const JobRecord& job, const std::vector<std::string>& tags) {
@@ -184,18 +220,7 @@ Result<std::vector<JobRecord>> JobStore::list(const ListFilter& filter) {
     st.bind(4, filter.before_id);
   }
   st.bind(5, filter.limit);
-  std::vector<JobRecord> out;
-  for (;;) {
-    auto row = st.step();
-    if (!row) {
-      return row.takeError();
-    }
-    if (!row.value()) {
-      break;
-    }
-    out.push_back(readJob(st));
-  }
-  return out;
+  return collectRows<JobRecord>(st, readJob);
 }
 
 Result<void> JobStore::update(const JobRecord& j) {
@@ -277,17 +302,7 @@ Result<std::optional<int64_t>> JobStore::nextDeadline() {
 Result<std::vector<JobRecord>> JobStore::dueDeadlines(int64_t now_ms, int limit) {
   auto st = db_.statement(sql::kDueDeadlinesSql);
   st.bind(1, now_ms).bind(2, limit);
-  std::vector<JobRecord> out;
-  for (;;) {
-    auto row = st.step();
-    if (!row) {
-      return row.takeError();
-    }
-    if (!row.value()) {
-      return out;
-    }
-    out.push_back(readJob(st));
-  }
+  return collectRows<JobRecord>(st, readJob);
 }
 
 Result<void> JobStore::insertAttempt(const AttemptRecord& a) {
@@ -326,33 +341,7 @@ Result<void> JobStore::updateAttempt(const AttemptRecord& a) {
 Result<std::vector<AttemptRecord>> JobStore::attempts(int64_t job_id) {
   auto st = db_.statement(kAttemptsSql);
   st.bind(1, job_id);
-  std::vector<AttemptRecord> out;
-  for (;;) {
-    auto row = st.step();
-    if (!row) {
-      return row.takeError();
-    }
-    if (!row.value()) {
-      return out;
-    }
-    AttemptRecord a;
-    a.job_id = st.int64(0);
-    a.attempt = st.int32(1);
-    a.model = st.string(2);
-    a.provider = st.string(3);
-    a.started_at = st.int64(4);
-    if (!st.isNull(5)) {
-      a.finished_at = st.int64(5);
-    }
-    a.outcome = st.string(6);
-    a.http_status = st.int32(7);
-    a.error_code = st.string(8);
-    a.generation_id = st.string(9);
-    if (!st.isNull(10)) {
-      a.usage = Usage{st.int64(10), st.int64(11), st.int64(10) + st.int64(11), st.real(12)};
-    }
-    out.push_back(std::move(a));
-  }
+  return collectRows<AttemptRecord>(st, readAttempt);
 }
 
 Result<RecoveryCounts> JobStore::recoverInterrupted(int64_t now_ms) {

@@ -20,6 +20,9 @@ class TempDir {
   std::string path_;
 };
 
+// The contents of tests/data/<name> (empty, with a test failure, if unreadable).
+std::string readTestData(const std::string& name);
+
 // True if the file at `path` holds the bytes `needle` (false if it cannot be read).
 // For tests that prove a secret never reached a file.
 bool fileContains(const std::string& path, const std::string& needle);

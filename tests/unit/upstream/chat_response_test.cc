@@ -5,22 +5,12 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "tests/support/temp_dir.h"
 
 namespace llmq::upstream {
 namespace {
-
-std::string readFixture(const char* name) {
-  const std::filesystem::path p = std::filesystem::path(__FILE__).parent_path() / "../../data" / name;
-  std::ifstream in(p, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot open " << p;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 Completion completionOf(const ChatOutcome& o) {
   if (const auto* e = std::get_if<UpstreamError>(&o)) {
@@ -44,7 +34,7 @@ std::string trimmed(std::string s) {
 }
 
 TEST(ChatResponseTest, OpenRouterBodyBecomesACompletionWithTheBodyVerbatim) {
-  const std::string body = readFixture("openrouter_response.json");
+  const std::string body = llmq::testing::readTestData("openrouter_response.json");
   const Completion c = completionOf(parseChatResponse(body));
   EXPECT_EQ(trimmed(body), c.result_json);
   EXPECT_EQ("Paris is the capital of France.", c.content);
@@ -61,7 +51,7 @@ TEST(ChatResponseTest, OpenRouterBodyBecomesACompletionWithTheBodyVerbatim) {
 }
 
 TEST(ChatResponseTest, KeepAliveWhitespaceAroundTheBodyIsDropped) {
-  const std::string body = trimmed(readFixture("openrouter_response.json"));
+  const std::string body = trimmed(llmq::testing::readTestData("openrouter_response.json"));
   const Completion c = completionOf(parseChatResponse("\n\n\n  " + body + "\r\n"));
   EXPECT_EQ(body, c.result_json);
   EXPECT_EQ("Paris is the capital of France.", c.content);
@@ -104,7 +94,7 @@ TEST(ChatResponseTest, AnErrorObjectWithHttp200IsAFailure) {
 }
 
 TEST(ChatResponseTest, InvalidOrTruncatedJsonIsARetryableUpstreamError) {
-  const std::string body = trimmed(readFixture("openrouter_response.json"));
+  const std::string body = trimmed(llmq::testing::readTestData("openrouter_response.json"));
   for (const std::string& bad : {body.substr(0, body.size() / 2), body.substr(0, body.size() - 1), std::string(),
                                  std::string("\n\n"), std::string("<html>502 Bad Gateway</html>"),
                                  body + "garbage"}) {

@@ -6,25 +6,15 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "common/json.h"
 
+#include "tests/support/temp_dir.h"
+
 namespace llmq::upstream {
 namespace {
-
-std::string readFixture(const char* name) {
-  const std::filesystem::path p = std::filesystem::path(__FILE__).parent_path() / "../../data" / name;
-  std::ifstream in(p, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot open " << p;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Recorded {
   std::string content;  // Index-0 content deltas, concatenated.
@@ -95,7 +85,7 @@ constexpr char kFinalContent[] = "The capital of France is \"Paris\"\n\xE2\x80\x
 TEST(ChatStreamTest, HappyPathDeltasEqualContentAndUsageComesFromTheChoicelessChunk) {
   ChatStreamDecoder decoder;
   Recorded r;
-  EXPECT_FALSE(decoder.feed(readFixture("openrouter_stream.txt"), recorder(r)));  // [DONE] decides.
+  EXPECT_FALSE(decoder.feed(llmq::testing::readTestData("openrouter_stream.txt"), recorder(r)));  // [DONE] decides.
   EXPECT_EQ(StreamState::kDone, decoder.assembler().state());
   EXPECT_EQ(1u, decoder.sse().comments());
   const ChatOutcome outcome = decoder.finish();
@@ -122,7 +112,7 @@ TEST(ChatStreamTest, HappyPathDeltasEqualContentAndUsageComesFromTheChoicelessCh
 
 TEST(ChatStreamTest, ResultJsonIsTheEquivalentNonStreamedObject) {
   ChatStreamDecoder decoder;
-  decoder.feed(readFixture("openrouter_stream.txt"), nullptr);
+  decoder.feed(llmq::testing::readTestData("openrouter_stream.txt"), nullptr);
   const ChatOutcome outcome = decoder.finish();
   const Completion& c = completionOf(outcome);
   const json::Document doc = parsed(c.result_json);
@@ -161,7 +151,7 @@ TEST(ChatStreamTest, ResultJsonIsTheEquivalentNonStreamedObject) {
 }
 
 TEST(ChatStreamTest, EverySplitOfTheBodyGivesTheSameDeltasAndResult) {
-  const std::string body = readFixture("openrouter_stream.txt");
+  const std::string body = llmq::testing::readTestData("openrouter_stream.txt");
   ChatStreamDecoder whole_decoder;
   whole_decoder.feed(body, nullptr);
   const std::string expected = completionOf(whole_decoder.finish()).result_json;
@@ -181,7 +171,7 @@ TEST(ChatStreamTest, EverySplitOfTheBodyGivesTheSameDeltasAndResult) {
 TEST(ChatStreamTest, ToolCallDeltasMergeByIndexWithArgumentsConcatenated) {
   ChatStreamDecoder decoder;
   Recorded r;
-  decoder.feed(readFixture("openrouter_tool_calls_stream.txt"), recorder(r));
+  decoder.feed(llmq::testing::readTestData("openrouter_tool_calls_stream.txt"), recorder(r));
   EXPECT_EQ(2u, decoder.sse().comments());
   const ChatOutcome outcome = decoder.finish();
   const Completion& c = completionOf(outcome);
@@ -255,7 +245,7 @@ TEST(ChatStreamTest, ANameRepeatedInLaterDeltasIsNotConcatenated) {
 TEST(ChatStreamTest, MidStreamErrorChunkFailsWithTheUpstreamCodeAndStops) {
   ChatStreamDecoder decoder;
   Recorded r;
-  EXPECT_FALSE(decoder.feed(readFixture("openrouter_stream_error.txt"), recorder(r)));
+  EXPECT_FALSE(decoder.feed(llmq::testing::readTestData("openrouter_stream_error.txt"), recorder(r)));
   EXPECT_EQ(StreamState::kFailed, decoder.assembler().state());
   EXPECT_EQ("Once upon", r.content);  // What came before the error was delivered live.
   const ChatOutcome outcome = decoder.finish();
@@ -329,7 +319,7 @@ TEST(ChatStreamTest, NonObjectChunksAndBadIndexesAreProtocolErrors) {
 }
 
 TEST(ChatStreamTest, AStreamWithoutDoneIsNeverASuccess) {
-  const std::string body = readFixture("openrouter_stream.txt");
+  const std::string body = llmq::testing::readTestData("openrouter_stream.txt");
   const size_t done = body.rfind("data: [DONE]");
   ASSERT_NE(std::string::npos, done);
   // Cut anywhere after the usage chunk: everything is there but [DONE].

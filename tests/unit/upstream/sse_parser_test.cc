@@ -6,23 +6,13 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace llmq::upstream {
 namespace {
-
-std::string readFixture(const char* name) {
-  const std::filesystem::path p = std::filesystem::path(__FILE__).parent_path() / "../../data" / name;
-  std::ifstream in(p, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot open " << p;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Parsed {
   std::vector<std::string> events;
@@ -72,7 +62,7 @@ void expectSameAtEverySplit(const std::string& s, const Parsed& expected) {
 }
 
 TEST(SseParserTest, OpenRouterStreamGivesItsEventsAndCountsTheComment) {
-  const std::string stream = readFixture("openrouter_stream.txt");
+  const std::string stream = llmq::testing::readTestData("openrouter_stream.txt");
   const Parsed p = parseWhole(stream);
   ASSERT_EQ(5u, p.events.size());
   EXPECT_EQ(0u, p.events[0].rfind("{\"id\":\"gen-1741305600-Xq3LbZ8mN2pR7tYc\"", 0)) << p.events[0];
@@ -84,14 +74,14 @@ TEST(SseParserTest, OpenRouterStreamGivesItsEventsAndCountsTheComment) {
 }
 
 TEST(SseParserTest, OpenRouterStreamSplitAtEveryByteGivesIdenticalEvents) {
-  const std::string stream = readFixture("openrouter_stream.txt");
+  const std::string stream = llmq::testing::readTestData("openrouter_stream.txt");
   const Parsed whole = parseWhole(stream);
   ASSERT_EQ(5u, whole.events.size());
   expectSameAtEverySplit(stream, whole);
 }
 
 TEST(SseParserTest, OneByteAtATimeGivesIdenticalEvents) {
-  const std::string stream = readFixture("openrouter_stream.txt");
+  const std::string stream = llmq::testing::readTestData("openrouter_stream.txt");
   std::vector<std::string_view> bytes;
   for (size_t i = 0; i < stream.size(); ++i) {
     bytes.push_back(std::string_view(stream).substr(i, 1));
@@ -102,7 +92,7 @@ TEST(SseParserTest, OneByteAtATimeGivesIdenticalEvents) {
 }
 
 TEST(SseParserTest, CrLfAndLoneCrLineEndingsGiveTheSameEventsAtEverySplit) {
-  const std::string lf = readFixture("openrouter_stream.txt");
+  const std::string lf = llmq::testing::readTestData("openrouter_stream.txt");
   const Parsed expected = parseWhole(lf);
   ASSERT_EQ(5u, expected.events.size());
   const std::string crlf = replaceAll(lf, "\n", "\r\n");
@@ -183,7 +173,7 @@ TEST(SseParserTest, FinishReportsAnIncompleteEvent) {
   EXPECT_EQ(SseEnd::kIncompleteEvent, no_blank.end);
   EXPECT_EQ(SseEnd::kIncompleteEvent, parseWhole("data: x\n\ndata: {\"id\":").end);
   // A stream cut anywhere inside the fixture's last event is incomplete.
-  const std::string stream = readFixture("openrouter_stream.txt");
+  const std::string stream = llmq::testing::readTestData("openrouter_stream.txt");
   const size_t last = stream.rfind("data: [DONE]");
   for (size_t cut = last + 1; cut < stream.size() - 1; ++cut) {
     const Parsed p = parseWhole(std::string_view(stream).substr(0, cut));

@@ -17,8 +17,8 @@ void eraseId(std::vector<uint64_t>& v, uint64_t id) {
   v.erase(std::remove(v.begin(), v.end(), id), v.end());
 }
 
-void eraseFrom(std::unordered_map<std::string, std::vector<uint64_t>>& index,
-               const std::string& key, uint64_t id) {
+template <class Index>
+void eraseFrom(Index& index, const std::string& key, uint64_t id) {
   auto it = index.find(key);
   if (it != index.end()) {
     eraseId(it->second, id);
@@ -121,7 +121,7 @@ void EventBus::forEachMatch(const EventSource& source, ipc::EventKind kind, F&& 
     if (index.empty()) {
       return;
     }
-    auto it = index.find(std::string(key));
+    auto it = index.find(key);
     if (it != index.end()) {
       for (uint64_t id : it->second) {
         visit(id);

@@ -67,7 +67,12 @@ class EventBus {
     std::string key;
     uint32_t mask;
   };
-  using Index = std::unordered_map<std::string, std::vector<uint64_t>>;
+  // Looked up with string_views on every event: transparent, so no key is copied.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Index = std::unordered_map<std::string, std::vector<uint64_t>, KeyHash, std::equal_to<>>;
 
   template <class F>
   void forEachMatch(const EventSource& source, ipc::EventKind kind, F&& f) const;

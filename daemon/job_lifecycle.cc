@@ -34,16 +34,20 @@ Result<void> JobLifecycle::save(const store::JobRecord& job, store::JobState pre
   return {};
 }
 
-bool JobLifecycle::wanted(const store::JobRecord& job, const std::vector<std::string>& tags,
-                          ipc::EventKind kind) const {
-  std::string id = ipc::formatJobId(job.id);
+bool JobLifecycle::wanted(std::string_view id, const store::JobRecord& job,
+                          const std::vector<std::string>& tags, ipc::EventKind kind) const {
   return s_.bus->wanted(EventSource{id, job.client, &tags}, kind);
 }
 
 void JobLifecycle::emit(store::JobRecord& job, const std::vector<std::string>& tags,
                         ipc::EventKind kind, std::string_view data_json, bool terminal) {
+  publish(ipc::formatJobId(job.id), job, tags, kind, data_json, terminal);
+}
+
+void JobLifecycle::publish(std::string_view id, store::JobRecord& job,
+                           const std::vector<std::string>& tags, ipc::EventKind kind,
+                           std::string_view data_json, bool terminal) {
   ++job.event_seq;
-  std::string id = ipc::formatJobId(job.id);
   s_.bus->publish(EventSource{id, job.client, &tags}, job.event_seq, kind, data_json,
                   s_.clock->nowMs(), terminal);
 }

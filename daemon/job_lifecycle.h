@@ -46,18 +46,18 @@ class JobLifecycle {
   // message_chunk, are not written one by one).
   void emit(store::JobRecord& job, const std::vector<std::string>& tags, ipc::EventKind kind,
             std::string_view data_json, bool terminal = false);
-  bool wanted(const store::JobRecord& job, const std::vector<std::string>& tags,
-              ipc::EventKind kind) const;
   // emit() with the data built only if somebody listens; the seq advances either way,
   // so a subscriber can tell a lost event from one it did not ask for.
   template <class BuildData>
   void emitWith(store::JobRecord& job, const std::vector<std::string>& tags, ipc::EventKind kind,
                 BuildData&& build, bool terminal = false) {
-    if (!terminal && !wanted(job, tags, kind)) {
+    // On the hot path (every streamed chunk): the id is formatted once.
+    const std::string id = ipc::formatJobId(job.id);
+    if (!terminal && !wanted(id, job, tags, kind)) {
       ++job.event_seq;
       return;
     }
-    emit(job, tags, kind, build(), terminal);
+    publish(id, job, tags, kind, build(), terminal);
   }
 
   // `wait: true`: answer `r` with the job object when the job ends.
@@ -67,6 +67,11 @@ class JobLifecycle {
   void settle(const store::JobRecord& job);
 
  private:
+  bool wanted(std::string_view id, const store::JobRecord& job, const std::vector<std::string>& tags,
+              ipc::EventKind kind) const;
+  void publish(std::string_view id, store::JobRecord& job, const std::vector<std::string>& tags,
+               ipc::EventKind kind, std::string_view data_json, bool terminal);
+
   Services& s_;
   std::array<int64_t, store::kJobStateCount> counts_{};
   std::unordered_map<int64_t, std::vector<Responder>> waiters_;

@@ -223,6 +223,63 @@ void applyProviders(Config& c, const std::string& file, const toml::node& node) 
   c.providers.insert(c.providers.end() - 1, added.begin(), added.end());
 }
 
+// [limits]: guard_ms, and [[limits.key]] / [[limits.model]] rules.
+void applyLimits(Config& c, const std::string& file, const toml::node& node) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    throw ConfigError{where(file, node) + ": limits must be a table"};
+  }
+  bool model_rules = false;
+  std::vector<LimitRule> rules;
+  for (auto&& [name, value] : *table) {
+    if (name == "guard_ms") {
+      c.limits.guard_ms = getInt(file, "limits.guard_ms", value, 0, 60000);
+      continue;
+    }
+    if (name != "key" && name != "model") {
+      throw ConfigError{where(file, value) + ": unknown key \"limits." + std::string(name.str()) + "\""};
+    }
+    const LimitScope scope = name == "key" ? LimitScope::kKey : LimitScope::kModel;
+    model_rules = model_rules || scope == LimitScope::kModel;
+    const toml::array* arr = value.as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      throw ConfigError{where(file, value) + ": limits." + std::string(name.str()) +
+                        " must be written as [[limits." + std::string(name.str()) + "]] tables"};
+    }
+    for (const toml::node& entry : *arr) {
+      LimitRule r;
+      r.scope = scope;
+      for (auto&& [field, v] : *entry.as_table()) {
+        std::string key = "limits." + std::string(name.str()) + "." + std::string(field.str());
+        if (field == "match") {
+          r.match = getString(file, key, v);
+        } else if (field == "rpm") {
+          r.rpm = getInt(file, key, v, 0, 100000000);
+        } else if (field == "rps") {
+          r.rps = getInt(file, key, v, 0, 10000000);
+        } else if (field == "tpm") {
+          r.tpm = getInt(file, key, v, 0, INT64_C(1000000000000));
+        } else if (field == "concurrency") {
+          r.concurrency = getInt(file, key, v, 0, 1000000);
+        } else {
+          throw ConfigError{where(file, v) + ": unknown key \"" + key + "\""};
+        }
+      }
+      if (r.match.empty()) {
+        throw ConfigError{where(file, entry) + ": a limit needs match (a key name or model pattern)"};
+      }
+      if (r.rpm == 0 && r.rps == 0 && r.tpm == 0 && r.concurrency == 0) {
+        throw ConfigError{where(file, entry) + ": a limit needs rpm, rps, tpm or concurrency"};
+      }
+      rules.push_back(std::move(r));
+    }
+  }
+  if (model_rules) {
+    c.limits.rules.clear();  // The file's model rules replace the built-in one.
+  }
+  c.limits.rules.insert(c.limits.rules.end(), rules.begin(), rules.end());
+}
+
 void applyFile(Config& c, const std::string& file) {
   toml::table root;
   try {
@@ -235,6 +292,10 @@ void applyFile(Config& c, const std::string& file) {
   for (auto&& [section, node] : root) {
     if (section.str() == "providers") {
       applyProviders(c, file, node);
+      continue;
+    }
+    if (section.str() == "limits") {
+      applyLimits(c, file, node);
       continue;
     }
     if (section.str() == "chains") {
@@ -412,7 +473,17 @@ std::string describe(const Config& c) {
     << "\ncompletion_usd_per_mtok = " << c.mock.completion_usd_per_mtok << "\n\n"
     << "[http]\nconnect_timeout_ms = " << c.http.connect_timeout_ms
     << "\nidle_timeout_s = " << static_cast<double>(c.http.idle_timeout_ms) / 1000.0
-    << "\nmax_host_connections = " << c.http.max_host_connections << "\n";
+    << "\nmax_host_connections = " << c.http.max_host_connections << "\n"
+    << "\n[limits]\nguard_ms = " << c.limits.guard_ms << "\n";
+  for (const LimitRule& r : c.limits.rules) {
+    o << "\n[[limits." << limitScopeName(r.scope) << "]]\nmatch = \"" << r.match << "\"";
+    for (auto [name, v] : {std::pair{"rpm", r.rpm}, {"rps", r.rps}, {"tpm", r.tpm}, {"concurrency", r.concurrency}}) {
+      if (v > 0) {
+        o << "\n" << name << " = " << v;
+      }
+    }
+    o << "\n";
+  }
   for (const ProviderConfig& p : c.providers) {
     o << "\n" << (p.openrouter ? "[openrouter]" : "[[providers]]\nname = \"" + p.name + "\"")
       << "\nbase_url = \"" << p.base_url << "\"";

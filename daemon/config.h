@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/result.h"
 #include "daemon/circuit_breaker.h"
+#include "daemon/rate_limiter.h"
 #include "store/database.h"
 #include "upstream/mock_provider.h"
 
@@ -69,6 +70,9 @@ struct Config {
   int64_t retry_cap_ms = 60000;
   upstream::MockOptions mock;
   CircuitOptions circuit;
+  // [limits]: the daemon's own rate limits. By default free models (`*:free`) get
+  // 20 requests per minute (DESIGN §4); [[limits.model]] entries replace that.
+  LimitOptions limits{{LimitRule{LimitScope::kModel, "*:free", 20, 0, 0, 0}}, 20};
   // Configured providers in match order; OpenRouter last.
   std::vector<ProviderConfig> providers;
   HttpConfig http;

@@ -25,6 +25,7 @@
 #include "store/settings_store.h"
 #include "store/transaction.h"
 #include "daemon/key_pool.h"
+#include "daemon/rate_limiter.h"
 #include "daemon/provider_registry.h"
 
 namespace llmq::daemon {
@@ -123,6 +124,8 @@ Result<void> Daemon::start() {
   services_.lifecycle = lifecycle_.get();
   services_.providers = providers_.get();
   services_.keys = keys_.get();
+  limits_ = std::make_unique<RateLimiter>(config_.limits);
+  services_.limits = limits_.get();
   circuits_ = std::make_unique<CircuitBreakers>(config_.circuit);
   services_.circuits = circuits_.get();
   runner_ = std::make_unique<JobRunner>(services_);

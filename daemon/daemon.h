@@ -44,6 +44,7 @@ class JobLifecycle;
 class Scheduler;
 class JobRunner;
 class KeyPool;
+class RateLimiter;
 class ProviderRegistry;
 class RpcDispatcher;
 class Signals;
@@ -84,6 +85,7 @@ class Daemon {
   std::unique_ptr<JobLifecycle> lifecycle_;
   std::unique_ptr<ProviderRegistry> providers_;
   std::unique_ptr<KeyPool> keys_;
+  std::unique_ptr<RateLimiter> limits_;
   std::unique_ptr<CircuitBreakers> circuits_;
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<Scheduler> scheduler_;

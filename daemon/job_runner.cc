@@ -15,6 +15,7 @@
 #include "daemon/event_bus.h"
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
+#include "common/secret.h"
 #include "daemon/key_pool.h"
 #include "daemon/model_chain.h"
 #include "store/secret_store.h"
@@ -28,6 +29,9 @@ namespace {
 
 using ipc::EventKind;
 using store::JobState;
+
+// A 429 without Retry-After still cools its key or model down this long.
+constexpr int64_t kMinCooldownMs = 1000;
 
 std::string costText(double usd) {
   char buf[40];
@@ -157,6 +161,13 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     return {};
   }
   a->provider = route.provider;
+  // Rate limits (DESIGN §4): the model's first, then a key that is ready. A job
+  // that cannot go now stays queued, untouched; the scheduler wakes when it can.
+  RateLimiter& limits = *s_.limits;
+  const int64_t tokens = limits.countsTokens() ? estimateRequestTokens(j.request_json) : 0;
+  if (const int64_t at = limits.modelReadyAt(model, tokens, now); at > now) {
+    return {StartResult::kWait, at};
+  }
   const char* key_source = route.has_key ? "server" : "none";
   std::string_view api_key;
   if (byok) {
@@ -170,12 +181,15 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     a->own_key = std::move(**secret);
     api_key = a->own_key;
     key_source = "user";
+    a->limit_key = "user:" + fingerprint(a->own_key);
   } else if (route.uses_pool) {
     std::optional<int64_t> available_at;
-    a->key_index = s_.keys->next(now, &available_at);
+    a->key_index = s_.keys->next(now, &available_at, [&](const PooledKey& k) {
+      return limits.keyReadyAt(k.name, tokens, now);
+    });
     if (a->key_index < 0 && available_at) {
-      // Every usable key is cooling down: the job stays queued, untouched, and the
-      // scheduler waits until the first cooldown ends.
+      // Every usable key is cooling down or at its limits: the job stays queued,
+      // untouched, and the scheduler waits until the first key is ready.
       return {StartResult::kWait, *available_at};
     }
     if (a->key_index < 0) {
@@ -185,14 +199,25 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
                                 "local"});
       return {};
     }
-    s_.keys->noteRequest(a->key_index);
     api_key = s_.keys->key(a->key_index).secret;
+    a->limit_key = s_.keys->key(a->key_index).name;
+  } else if (route.has_key) {
+    a->limit_key = std::string(route.name);  // A configured provider's own key.
+  }
+  if (a->key_index < 0) {
+    if (const int64_t at = limits.keyReadyAt(a->limit_key, tokens, now); at > now) {
+      return {StartResult::kWait, at};
+    }
   }
   a->circuit = std::string(route.name) + "/" + model;
   if (int64_t at = 0; !s_.circuits->allow(a->circuit, now, &at)) {
     park(std::move(j), a->tags, at, "circuit_open");  // Another probe got there first.
     return {};
   }
+  if (a->key_index >= 0) {
+    s_.keys->noteRequest(a->key_index);
+  }
+  a->permit = limits.acquire(a->limit_key, model, tokens, now);
 
   j.state = JobState::kRunning;
   ++j.attempts;
@@ -259,6 +284,7 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
   if (!committed) {
     // The store still holds the job as it was (queued); forget this attempt.
     a.done = true;
+    s_.limits->release(a.permit, 0);
     graveyard_.push_back(std::move(it->second));
     active_.erase(it);
     s_.scheduler->kick();
@@ -350,6 +376,7 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
     logStoreError("finishing", j.id, w.error());
   }
   s_.circuits->onSuccess(a.circuit);
+  s_.limits->release(a.permit, c.usage.total_tokens > 0 ? c.usage.total_tokens : -1);
   store::Usage usage{c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.total_tokens,
                      c.usage.cost_usd};
   a.attempt.finished_at = now;
@@ -420,6 +447,23 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
 
+  // A 429 (DESIGN §4) cools its key down, or the model when the provider behind
+  // the upstream is the one limited, until Retry-After: no request goes there
+  // before then. Only the 429 that begins a cooldown spends an attempt; the ones
+  // answering requests already on their way do not.
+  if (f.code == "RATE_LIMITED") {
+    const int64_t until = now + std::max<int64_t>(f.retry_after_ms, kMinCooldownMs);
+    const bool model = f.model_scoped || a.limit_key.empty();
+    const bool began = s_.limits->coolDown(model ? LimitScope::kModel : LimitScope::kKey,
+                                           model ? a.chain[a.model_index] : a.limit_key, until, now);
+    if (!began) {
+      --j.run_attempts;
+    }
+    if (a.key_index >= 0) {
+      s_.keys->noteError(a.key_index);
+    }
+    f.retry_after_ms = until - now;
+  }
   int64_t delay = 0;
   bool will_retry = f.retryable && j.run_attempts < j.max_attempts && !s_.shutting_down;
   bool move_on = false;  // To the next server key, at once.
@@ -437,8 +481,6 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
         move_on = true;
         --j.run_attempts;
       }
-    } else if (f.code == "RATE_LIMITED") {
-      s_.keys->coolDown(a.key_index, now + std::max<int64_t>(f.retry_after_ms, 1000));
     }
   }
   if (will_retry) {
@@ -584,6 +626,7 @@ void JobRunner::requeueAll() {
 
 void JobRunner::retire(ActiveJob& a) {
   a.done = true;
+  s_.limits->release(a.permit, -1);
   if (!a.circuit.empty()) {
     s_.circuits->onAbandoned(a.circuit);  // Cancelled or expired probes free the slot.
   }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/uv_handle.h"
+#include "daemon/rate_limiter.h"
 #include "store/job_record.h"
 #include "upstream/provider.h"
 
@@ -49,6 +50,8 @@ struct ActiveJob final : upstream::TransferSink {
   int key_index = -1;  // The KeyPool key of this attempt, if it uses one.
   std::string_view api_key;  // Into the KeyPool or own_key; empty: the provider's own key.
   std::string own_key;       // The job's own key (BYOK), decrypted; wiped on destruction.
+  std::string limit_key;     // The key as the RateLimiter knows it (see rate_limiter.h).
+  LimitPermit permit;        // What this attempt counts in the rate limits.
   bool done = false;
 };
 
@@ -63,7 +66,9 @@ class JobRunner {
   // What became of a job the scheduler handed over.
   struct StartResult {
     enum Kind { kStarted, kStoreError, kWait } kind = kStarted;
-    int64_t wait_until_ms = 0;  // kWait: no key is usable before then; the job stays queued.
+    // kWait: a limit or cooldown holds the job until then (RateLimiter::kOnRelease:
+    // until a running request ends); it stays queued, untouched.
+    int64_t wait_until_ms = 0;
   };
   // Starts the next attempt of `job`, which the scheduler picked from the queue
   // (or ends it at once if it cannot run at all).

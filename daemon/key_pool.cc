@@ -33,21 +33,22 @@ KeyPool::KeyPool(const std::vector<std::string>& pool, const std::string& single
   }
 }
 
-int KeyPool::next(int64_t now_ms, std::optional<int64_t>* available_at) {
+int KeyPool::next(int64_t now_ms, std::optional<int64_t>* available_at, const ReadyAt& ready_at) {
   available_at->reset();
   const size_t n = keys_.size();
   for (size_t i = 0; i < n; ++i) {
     size_t idx = (cursor_ + i) % n;
-    PooledKey& k = keys_[idx];
-    if (k.state == KeyState::kCooldown && k.until_ms <= now_ms) {
-      k.state = KeyState::kOk;
+    const PooledKey& k = keys_[idx];
+    if (k.state != KeyState::kOk) {
+      continue;
     }
-    if (k.state == KeyState::kOk) {
+    const int64_t at = ready_at(k);
+    if (at <= now_ms) {
       cursor_ = (idx + 1) % n;
       return static_cast<int>(idx);
     }
-    if (k.state == KeyState::kCooldown && (!*available_at || k.until_ms < **available_at)) {
-      *available_at = k.until_ms;
+    if (!*available_at || at < **available_at) {
+      *available_at = at;
     }
   }
   return -1;
@@ -65,27 +66,17 @@ void KeyPool::markInvalid(int index) {
   ++k.errors;
 }
 
-void KeyPool::coolDown(int index, int64_t until_ms) {
-  PooledKey& k = keys_[static_cast<size_t>(index)];
-  ++k.errors;
-  if (k.state == KeyState::kOk || k.state == KeyState::kCooldown) {
-    k.state = KeyState::kCooldown;
-    k.until_ms = std::max(k.until_ms, until_ms);
-  }
-}
-
 bool KeyPool::anyAlive() const {
-  return std::any_of(keys_.begin(), keys_.end(), [](const PooledKey& k) {
-    return k.state == KeyState::kOk || k.state == KeyState::kCooldown;
-  });
+  return std::any_of(keys_.begin(), keys_.end(), [](const PooledKey& k) { return k.state == KeyState::kOk; });
 }
 
-std::string KeyPool::statusJson(int64_t now_ms) const {
+std::string KeyPool::statusJson(int64_t now_ms, const ReadyAt& cooldown_until) const {
   std::string out = "[";
   for (size_t i = 0; i < keys_.size(); ++i) {
     const PooledKey& k = keys_[i];
-    bool cooling = k.state == KeyState::kCooldown && k.until_ms > now_ms;
-    KeyState shown = k.state == KeyState::kCooldown && !cooling ? KeyState::kOk : k.state;
+    const int64_t until = k.state == KeyState::kOk ? cooldown_until(k) : 0;
+    const bool cooling = until > now_ms;
+    const KeyState shown = cooling ? KeyState::kCooldown : k.state;
     if (i > 0) {
       out += ",";
     }
@@ -96,7 +87,7 @@ std::string KeyPool::statusJson(int64_t now_ms) const {
     out += ",\"state\":\"";
     out += keyStateName(shown);
     out += "\",\"until\":";
-    out += cooling ? "\"" + rfc3339(k.until_ms) + "\"" : std::string("null");
+    out += cooling ? "\"" + rfc3339(until) + "\"" : std::string("null");
     out += ",\"requests\":" + std::to_string(k.requests) + ",\"errors\":" + std::to_string(k.errors) + "}";
   }
   out += "]";

@@ -1,27 +1,28 @@
 // daemon::KeyPool: the server's OpenRouter keys (DESIGN §4): OPENROUTER_API_KEYS
 // (a JSON array or a comma list) first, then OPENROUTER_API_KEY. Keys are handed
 // out round-robin among the healthy ones; a 402 / "insufficient credits" marks a
-// key exhausted, a 401 invalid, a 429 cools it down until its Retry-After. Keys
-// appear outside this class only as fingerprints.
+// key exhausted, a 401 invalid. Time-bound limits (a 429's cooldown, requests per
+// minute) live in the RateLimiter; the pool asks through a callback which keys
+// may take a request now. Keys appear outside this class only as fingerprints.
 //
 // Loop thread only.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace llmq::daemon {
 
-enum class KeyState { kOk, kCooldown, kExhausted, kInvalid };
+enum class KeyState { kOk, kCooldown, kExhausted, kInvalid };  // kCooldown: shown only.
 
 struct PooledKey {
   std::string name;         // "pool-1", ... or "server" for OPENROUTER_API_KEY.
   std::string secret;       // Never logged, never returned.
   std::string fingerprint;  // "sk-or…f2bf"
-  KeyState state = KeyState::kOk;
-  int64_t until_ms = 0;     // End of a cooldown.
+  KeyState state = KeyState::kOk;  // kOk, kExhausted or kInvalid.
   uint64_t requests = 0;
   uint64_t errors = 0;
 };
@@ -35,21 +36,26 @@ class KeyPool {
   bool empty() const { return keys_.empty(); }
   size_t size() const { return keys_.size(); }
 
-  // The next usable key (round-robin), or -1. A key whose cooldown is over is
-  // usable again. When -1, `*available_at` says when a cooldown ends (or stays
-  // nullopt when every key is exhausted or invalid).
-  int next(int64_t now_ms, std::optional<int64_t>* available_at);
+  // When a key may take its next request (<= now: at once); RateLimiter::kOnRelease
+  // when it waits for a running request to end.
+  using ReadyAt = std::function<int64_t(const PooledKey&)>;
+
+  // The next usable key (round-robin) that is ready now, or -1. When -1,
+  // `*available_at` says when the first healthy key will be ready (or stays nullopt
+  // when every key is exhausted or invalid).
+  int next(int64_t now_ms, std::optional<int64_t>* available_at, const ReadyAt& ready_at);
   const PooledKey& key(int index) const { return keys_[static_cast<size_t>(index)]; }
 
   void noteRequest(int index) { ++keys_[static_cast<size_t>(index)].requests; }
   void markExhausted(int index);
   void markInvalid(int index);
-  void coolDown(int index, int64_t until_ms);
+  void noteError(int index) { ++keys_[static_cast<size_t>(index)].errors; }
   // True while some key is neither exhausted nor invalid.
   bool anyAlive() const;
 
-  // [{name, fingerprint, state, until, requests, errors}]
-  std::string statusJson(int64_t now_ms) const;
+  // [{name, fingerprint, state, until, requests, errors}]; `cooldown_until` gives the
+  // end of a key's cooldown (<= now: none).
+  std::string statusJson(int64_t now_ms, const ReadyAt& cooldown_until) const;
 
  private:
   std::vector<PooledKey> keys_;

@@ -25,11 +25,13 @@ constexpr char kPauseSetting[] = "queue.pause";
 Scheduler::Scheduler(Services& services)
     : s_(services),
       retry_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)),
-      deadline_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
+      deadline_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)),
+      wake_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
 
 void Scheduler::close() {
   retry_timer_.reset();
   deadline_timer_.reset();
+  wake_timer_.reset();
 }
 
 Result<void> Scheduler::init() {
@@ -69,7 +71,7 @@ Result<void> Scheduler::init() {
   return {};
 }
 
-std::optional<store::JobRecord> Scheduler::pickNext() {
+std::optional<store::JobRecord> Scheduler::pickNext(const Held& held) {
   int below = INT_MAX;
   for (;;) {
     auto top = s_.jobs->topQueuedPriority(below);
@@ -102,6 +104,24 @@ std::optional<store::JobRecord> Scheduler::pickNext() {
         after = (**job).client;
         continue;
       }
+      if (!held.by_client.empty()) {
+        auto h = held.by_client.find({priority, (**job).client});
+        if (h != held.by_client.end()) {
+          // Its first jobs are held: look past them, not too deep.
+          std::string client = (**job).client;
+          if (h->second.second < kLookahead) {
+            job = s_.jobs->nextQueuedOfClient(priority, client, h->second.first);
+            if (!job) {
+              LOG_ERROR("picking the next job: %s", job.error().message.c_str());
+              return std::nullopt;
+            }
+          }
+          if (h->second.second >= kLookahead || !job->has_value()) {
+            after = std::move(client);
+            continue;
+          }
+        }
+      }
       last_client_[priority] = (**job).client;
       return std::move(*job);
     }
@@ -116,10 +136,11 @@ void Scheduler::pump() {
   dirty_ = false;
   const size_t cap = static_cast<size_t>(s_.config->max_inflight);
   const int64_t now = s_.clock->nowMs();
+  Held held;
   while (s_.runner->inflight() < cap) {
-    auto job = pickNext();
+    auto job = pickNext(held);
     if (!job) {
-      return;
+      break;
     }
     if (job->deadline_at && now >= *job->deadline_at) {
       if (!expireQueued(std::move(*job))) {
@@ -128,19 +149,45 @@ void Scheduler::pump() {
       }
       continue;
     }
+    const int priority = job->priority;
+    const int64_t id = job->id;
+    std::string client = job->client;
     JobRunner::StartResult started = s_.runner->start(std::move(*job));
     if (started.kind == JobRunner::StartResult::kStoreError) {
       backOff();
       return;
     }
     if (started.kind == JobRunner::StartResult::kWait) {
-      // No key can take it before then. TODO(llmq): per-key/model readiness in the
-      // pick, so other providers' jobs are not held behind this one.
-      noteRetryAt(started.wait_until_ms);
-      return;
+      held.wake_at = std::min(held.wake_at, started.wait_until_ms);
+      auto& h = held.by_client[{priority, std::move(client)}];
+      h.first = id;
+      ++h.second;
+      if (++held.total >= kMaxHeldPerPump) {
+        break;
+      }
     }
   }
-  // At the cap: the runner kicks us when a slot frees up.
+  // At the cap, the runner kicks us when a slot frees up; a held job wakes us when
+  // it can go.
+  if (held.wake_at != INT64_MAX) {
+    noteWakeAt(held.wake_at);
+  }
+}
+
+void Scheduler::noteWakeAt(int64_t at_ms) {
+  if (!wake_timer_ || at_ms >= wake_armed_at_) {
+    return;
+  }
+  wake_armed_at_ = at_ms;
+  const int64_t wait = std::max<int64_t>(0, at_ms - s_.clock->nowMs());
+  uv_timer_start(wake_timer_.get(), &Scheduler::onUvWakeTimer, static_cast<uint64_t>(wait), 0);
+}
+
+// Called by libuv when a job a rate limit held may go.
+void Scheduler::onUvWakeTimer(uv_timer_t* t) noexcept {
+  auto* self = static_cast<Scheduler*>(t->data);
+  self->wake_armed_at_ = INT64_MAX;
+  self->kick();
 }
 
 void Scheduler::backOff() {

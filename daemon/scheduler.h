@@ -7,6 +7,13 @@
 // Picking is two index seeks in the store (jobs_runnable), so it stays cheap with
 // a million queued jobs: the queue lives in SQLite, not in memory.
 //
+// A job a rate limit or cooldown holds (JobRunner::start says kWait) stays queued
+// where it is; the pump passes over it to the client's next job (up to
+// kLookahead deep per client and priority), then to other clients and lower
+// priorities, so one throttled model does not hold the rest of the queue. It
+// passes over at most kMaxHeldPerPump jobs per pump, then sleeps on one timer
+// until the earliest moment a held job can go (or until a running one ends).
+//
 // Loop thread only. kick() marks that something changed; pump() runs at the end
 // of the loop turn.
 #pragma once
@@ -18,6 +25,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "common/result.h"
 #include "common/uv_handle.h"
@@ -55,7 +63,20 @@ class Scheduler {
   std::string stateJson() const;
 
  private:
-  std::optional<store::JobRecord> pickNext();
+  // Per client and priority, how deep the lookahead past held jobs may go.
+  static constexpr int kLookahead = 8;
+  static constexpr int kMaxHeldPerPump = 64;
+
+  // The jobs one pump passed over because a limit held them.
+  struct Held {
+    std::map<std::pair<int, std::string>, std::pair<int64_t, int>> by_client;  // -> (last id, count)
+    int total = 0;
+    int64_t wake_at = INT64_MAX;
+  };
+
+  std::optional<store::JobRecord> pickNext(const Held& held);
+  void noteWakeAt(int64_t at_ms);
+  static void onUvWakeTimer(uv_timer_t* t) noexcept;
   bool expireQueued(store::JobRecord job);
   // The store refused a write: try again in a second rather than spin.
   void backOff();
@@ -75,6 +96,8 @@ class Scheduler {
   int64_t retry_armed_at_ = INT64_MAX;
   UvHandlePtr<uv_timer_t> deadline_timer_;
   int64_t deadline_armed_at_ = INT64_MAX;
+  UvHandlePtr<uv_timer_t> wake_timer_;  // A rate-limited job can go.
+  int64_t wake_armed_at_ = INT64_MAX;
 };
 
 }  // namespace llmq::daemon

@@ -30,6 +30,7 @@ class Scheduler;
 class JobRunner;
 class CircuitBreakers;
 class KeyPool;
+class RateLimiter;
 class ProviderRegistry;
 
 struct Services {
@@ -48,6 +49,7 @@ struct Services {
   JobRunner* runner = nullptr;
   ProviderRegistry* providers = nullptr;
   KeyPool* keys = nullptr;
+  RateLimiter* limits = nullptr;
   CircuitBreakers* circuits = nullptr;
   int64_t started_at_ms = 0;
   bool shutting_down = false;

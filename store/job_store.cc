@@ -272,6 +272,20 @@ Result<std::optional<JobRecord>> JobStore::nextQueued(int priority, std::string_
   return std::optional<JobRecord>(readJob(st));
 }
 
+Result<std::optional<JobRecord>> JobStore::nextQueuedOfClient(int priority, std::string_view client,
+                                                              int64_t after_id) {
+  auto st = db_.statement(sql::kNextQueuedOfClientSql);
+  st.bind(1, priority).bindStatic(2, client).bind(3, after_id);
+  auto row = st.step();
+  if (!row) {
+    return row.takeError();
+  }
+  if (!row.value()) {
+    return std::optional<JobRecord>();
+  }
+  return std::optional<JobRecord>(readJob(st));
+}
+
 Result<int64_t> JobStore::promoteDueRetries(int64_t now_ms) {
   auto st = db_.statement(sql::kPromoteRetriesSql);
   st.bind(1, now_ms);

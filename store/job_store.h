@@ -51,6 +51,9 @@ class JobStore {
   // name sorts after `after_client` (round-robin across clients, FIFO within one).
   Result<std::optional<int>> topQueuedPriority(int below);
   Result<std::optional<JobRecord>> nextQueued(int priority, std::string_view after_client);
+  // The first queued job at `priority` of `client` with an id above `after_id`.
+  Result<std::optional<JobRecord>> nextQueuedOfClient(int priority, std::string_view client,
+                                                      int64_t after_id);
 
   // Moves retry_wait jobs whose time has come back to queued; returns how many.
   Result<int64_t> promoteDueRetries(int64_t now_ms);

@@ -26,6 +26,12 @@ inline constexpr char kNextQueuedSql[] =
     "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_runnable "
     "WHERE state = 0 AND priority = ?1 AND client > ?2 ORDER BY client, id LIMIT 1";
 
+// The next queued job of one client after job `?3`: the pick passes over a job a
+// rate limit holds without holding the client's other jobs behind it.
+inline constexpr char kNextQueuedOfClientSql[] =
+    "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_runnable "
+    "WHERE state = 0 AND priority = ?1 AND client = ?2 AND id > ?3 ORDER BY id LIMIT 1";
+
 inline constexpr char kPromoteRetriesSql[] =
     "UPDATE jobs INDEXED BY jobs_retry SET state = 0, next_attempt_at = NULL "
     "WHERE state = 2 AND next_attempt_at <= ?1";

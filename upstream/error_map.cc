@@ -24,6 +24,7 @@ struct ErrorInfo {
   std::string type;             // OpenAI's `type` ("invalid_request_error", ...).
   std::string reasons;          // OpenRouter moderation `metadata.reasons`, joined.
   std::string reset;            // OpenRouter 429 `metadata.headers.X-RateLimit-Reset`.
+  bool from_provider = false;   // `metadata.provider_name`: the provider behind OpenRouter said it.
   std::string error_json;
 };
 
@@ -140,6 +141,9 @@ ErrorInfo extract(const json::Value& error) {
         }
       }
     }
+    if (const json::Value* p = json::member(*meta, "provider_name"); p != nullptr && p->IsString()) {
+      info.from_provider = true;
+    }
     if (const json::Value* h = json::member(*meta, "headers"); h != nullptr && h->IsObject()) {
       for (const auto& header : h->GetObject()) {
         if (lower(json::view(header.name)) == "x-ratelimit-reset") {
@@ -169,6 +173,10 @@ Failure classifyStatus(int status, const ErrorInfo& info, bool byok) {
   } else if (status == 429) {
     f.code = "RATE_LIMITED";
     f.retryable = true;
+    // OpenRouter's own limits are per key (and echo X-RateLimit-* headers); a 429
+    // that names the provider behind it ("temporarily rate-limited upstream") is
+    // about the model, whatever key asks.
+    f.model_scoped = info.from_provider || info.message.find("rate-limited upstream") != std::string::npos;
   } else if (status >= 500 && status <= 599) {
     f.code = "UPSTREAM_ERROR";
     f.retryable = true;

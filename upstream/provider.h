@@ -58,6 +58,9 @@ struct Failure {
   std::string source = "upstream";  // "local" when the daemon itself decided.
   std::string upstream_error_json;  // The upstream's own {code, message, metadata}, if any.
   int64_t retry_after_ms = 0;       // From Retry-After / rate-limit reset headers; 0 if none.
+  // A 429 about the model (the provider behind OpenRouter is rate-limited), not
+  // about our key: the model cools down, for every key.
+  bool model_scoped = false;
 };
 
 class TransferSink {

@@ -12,6 +12,7 @@
 #include "daemon/job_lifecycle.h"
 #include "daemon/job_runner.h"
 #include "daemon/scheduler.h"
+#include "daemon/rate_limiter.h"
 #include "daemon/services.h"
 #include "ipc/protocol.h"
 #include "ipc/server.h"
@@ -61,6 +62,7 @@ void handleDaemonStatus(Call& call) {
   o += ",\"max_inflight\":" + std::to_string(s.config->max_inflight);
   o += ",\"queue_state\":" + s.scheduler->stateJson();
   o += ",\"circuits\":" + s.circuits->statusJson(now);
+  o += ",\"limits\":" + s.limits->statusJson(now);
   o += ",\"connections\":" + std::to_string(s.server->connectionCount());
   o += ",\"subscriptions\":" + std::to_string(s.bus->subscriptionCount());
   o += ",\"shutting_down\":";

@@ -3,6 +3,7 @@
 #include "common/time.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/key_pool.h"
+#include "daemon/rate_limiter.h"
 #include "daemon/services.h"
 #include "ipc/protocol.h"
 
@@ -20,7 +21,11 @@ void handleKeysStatus(Call& call) {
   o += keys.empty() ? "none" : "server";
   o += "\",\"has_server_key\":";
   o += keys.empty() ? "false" : "true";
-  o += ",\"pool\":" + keys.statusJson(call.s.clock->nowMs()) + "}";
+  const int64_t now = call.s.clock->nowMs();
+  RateLimiter& limits = *call.s.limits;
+  o += ",\"pool\":" + keys.statusJson(now, [&](const PooledKey& k) {
+    return limits.cooldownUntil(LimitScope::kKey, k.name, now);
+  }) + "}";
   call.reply.ok(std::move(o));
 }
 

@@ -113,3 +113,56 @@ TEST_F(ConfigTest, OpenRouterEnvironment) {
 
 }  // namespace
 }  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+class LimitsConfigTest : public ConfigTest {};
+
+TEST_F(LimitsConfigTest, FreeModelsGetTwentyRequestsPerMinuteByDefault) {
+  auto c = load("");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(1u, c->limits.rules.size());
+  EXPECT_EQ("*:free", c->limits.rules[0].match);
+  EXPECT_EQ(20, c->limits.rules[0].rpm);
+  EXPECT_EQ(LimitScope::kModel, c->limits.rules[0].scope);
+}
+
+TEST_F(LimitsConfigTest, KeyAndModelRulesFromTheFile) {
+  auto c = load(
+      "[limits]\nguard_ms = 5\n"
+      "[[limits.key]]\nmatch = \"pool-*\"\nrps = 50\nconcurrency = 8\n"
+      "[[limits.model]]\nmatch = \"openai/*\"\nrpm = 500\ntpm = 90000\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(5, c->limits.guard_ms);
+  ASSERT_EQ(2u, c->limits.rules.size()) << "model rules replace the built-in one";
+  EXPECT_EQ(LimitScope::kKey, c->limits.rules[0].scope);
+  EXPECT_EQ(50, c->limits.rules[0].rps);
+  EXPECT_EQ(8, c->limits.rules[0].concurrency);
+  EXPECT_EQ("openai/*", c->limits.rules[1].match);
+  EXPECT_EQ(90000, c->limits.rules[1].tpm);
+  EXPECT_NE(std::string::npos, describe(*c).find("[[limits.key]]\nmatch = \"pool-*\"\nrps = 50"));
+
+  auto keys_only = load("[[limits.key]]\nmatch = \"*\"\nrpm = 60\n");
+  ASSERT_TRUE(keys_only.ok()) << keys_only.error().message;
+  EXPECT_EQ(2u, keys_only->limits.rules.size()) << "key rules keep the free-model default";
+}
+
+TEST_F(LimitsConfigTest, BadRulesNameTheirLine) {
+  auto unknown = load("[[limits.key]]\nmatch = \"*\"\nrpn = 5\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(std::string::npos, unknown.error().message.find(":3: unknown key \"limits.key.rpn\""))
+      << unknown.error().message;
+  auto empty = load("[[limits.model]]\nmatch = \"*\"\n");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(std::string::npos, empty.error().message.find("needs rpm, rps, tpm or concurrency"));
+  auto no_match = load("[[limits.model]]\nrpm = 5\n");
+  ASSERT_FALSE(no_match.ok());
+  auto negative = load("[[limits.model]]\nmatch = \"*\"\nrpm = -1\n");
+  ASSERT_FALSE(negative.ok());
+  auto scope = load("[[limits.client]]\nmatch = \"*\"\nrpm = 1\n");
+  ASSERT_FALSE(scope.ok());
+}
+
+}  // namespace
+}  // namespace llmq::daemon

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "common/json.h"
 
 namespace llmq::daemon {
@@ -28,33 +30,35 @@ TEST(KeyPoolTest, PoolFirstThenTheSingleKeyWithoutDuplicates) {
   EXPECT_EQ(kC, with_single.key(1).secret);
 }
 
-TEST(KeyPoolTest, RoundRobinSkipsExhaustedInvalidAndCoolingKeys) {
+TEST(KeyPoolTest, RoundRobinSkipsExhaustedInvalidAndWaitingKeys) {
   KeyPool pool({kA, kB, kC}, "");
+  std::map<std::string, int64_t> ready;  // Key name -> when it is ready.
+  auto ready_at = [&](const PooledKey& k) { return ready[k.name]; };
   std::optional<int64_t> at;
-  EXPECT_EQ(0, pool.next(1000, &at));
-  EXPECT_EQ(1, pool.next(1000, &at));
-  EXPECT_EQ(2, pool.next(1000, &at));
-  EXPECT_EQ(0, pool.next(1000, &at));
+  EXPECT_EQ(0, pool.next(1000, &at, ready_at));
+  EXPECT_EQ(1, pool.next(1000, &at, ready_at));
+  EXPECT_EQ(2, pool.next(1000, &at, ready_at));
+  EXPECT_EQ(0, pool.next(1000, &at, ready_at));
   pool.markExhausted(1);
-  pool.coolDown(2, 5000);
-  EXPECT_EQ(0, pool.next(1000, &at));
-  EXPECT_EQ(0, pool.next(1000, &at));
+  ready["pool-3"] = 5000;
+  EXPECT_EQ(0, pool.next(1000, &at, ready_at));
+  EXPECT_EQ(0, pool.next(1000, &at, ready_at));
   pool.markInvalid(0);
-  EXPECT_EQ(-1, pool.next(1000, &at));
+  EXPECT_EQ(-1, pool.next(1000, &at, ready_at));
   ASSERT_TRUE(at.has_value());
   EXPECT_EQ(5000, *at);
   EXPECT_TRUE(pool.anyAlive());
-  EXPECT_EQ(2, pool.next(5000, &at)) << "usable again once the cooldown is over";
+  EXPECT_EQ(2, pool.next(5000, &at, ready_at)) << "usable again once it is ready";
   pool.markExhausted(2);
-  EXPECT_EQ(-1, pool.next(9000, &at));
+  EXPECT_EQ(-1, pool.next(9000, &at, ready_at));
   EXPECT_FALSE(at.has_value());
   EXPECT_FALSE(pool.anyAlive());
 }
 
 TEST(KeyPoolTest, StatusShowsFingerprintsOnly) {
   KeyPool pool({kA, kB}, "");
-  pool.coolDown(1, 60000);
-  std::string status = pool.statusJson(1000);
+  std::string status =
+      pool.statusJson(1000, [](const PooledKey& k) { return k.name == "pool-2" ? 60000 : 0; });
   EXPECT_EQ(std::string::npos, status.find(kA));
   EXPECT_EQ(std::string::npos, status.find(kB));
   EXPECT_NE(std::string::npos, status.find("sk-or…0001"));

@@ -364,6 +364,27 @@ TEST_F(JobStoreTest, HigherPriorityRunsFirstAndEachPriorityKeepsItsOwnTurn) {
   EXPECT_EQ((std::vector<int64_t>{hi_a, hi_c, mid_a1, mid_b1, mid_a2, mid_b2, low_a}), drain());
 }
 
+TEST_F(JobStoreTest, NextQueuedOfClientWalksOneClientInOrder) {
+  int64_t a1 = add("a", 0);
+  add("b", 0);
+  int64_t a2 = add("a", 0);
+  add("a", 5);
+  add("a", 0, JobState::kRunning);
+  int64_t a3 = add("a", 0);
+  std::vector<int64_t> seen;
+  int64_t after = 0;
+  for (;;) {
+    auto job = jobs_.nextQueuedOfClient(0, "a", after);
+    ASSERT_TRUE(job.ok());
+    if (!job->has_value()) {
+      break;
+    }
+    after = (**job).id;
+    seen.push_back(after);
+  }
+  EXPECT_EQ((std::vector<int64_t>{a1, a2, a3}), seen);
+}
+
 TEST_F(JobStoreTest, TopQueuedPriorityLooksStrictlyBelowAndOnlyAtQueuedJobs) {
   add("a", 5);
   add("a", 1);
@@ -392,6 +413,14 @@ using sql::kTopQueuedPrioritySql;
 TEST_F(JobStoreTest, NextQueuedSeeksTheRunnableIndex) {
   std::string plan = queryPlan(kNextQueuedSql);
   EXPECT_NE(std::string::npos, plan.find("SEARCH jobs USING INDEX jobs_runnable (priority=? AND client>?)"))
+      << plan;
+  EXPECT_EQ(std::string::npos, plan.find("TEMP B-TREE")) << plan;
+}
+
+TEST_F(JobStoreTest, NextQueuedOfClientSeeksTheRunnableIndex) {
+  std::string plan = queryPlan(sql::kNextQueuedOfClientSql);
+  EXPECT_NE(std::string::npos,
+            plan.find("SEARCH jobs USING INDEX jobs_runnable (priority=? AND client=? AND id>?)"))
       << plan;
   EXPECT_EQ(std::string::npos, plan.find("TEMP B-TREE")) << plan;
 }

@@ -174,6 +174,21 @@ TEST(ErrorMapTest, OpenRouterRateLimitResetInTheBodyIsUsedWithoutRetryAfter) {
   EXPECT_FALSE(http(429, openRouterError(429, "x")).retry_after_ms.has_value());
 }
 
+// OpenRouter's own limits are per key; a 429 that names the provider behind it is
+// about the model, whichever key asks.
+TEST(ErrorMapTest, RateLimitsSayWhetherTheKeyOrTheModelIsLimited) {
+  const UpstreamError key_limit = http(429, openRouterError(429, "Rate limit exceeded: free-models-per-min."));
+  EXPECT_FALSE(key_limit.failure.model_scoped);
+  const UpstreamError upstream = http(
+      429,
+      R"({"error":{"code":429,"message":"Provider returned error","metadata":{"raw":"google/gemma is temporarily rate-limited upstream","provider_name":"Google AI Studio"}}})");
+  EXPECT_EQ("RATE_LIMITED", upstream.failure.code);
+  EXPECT_TRUE(upstream.failure.model_scoped);
+  EXPECT_TRUE(http(429, openRouterError(429, "x/y is temporarily rate-limited upstream")).failure.model_scoped);
+  EXPECT_FALSE(http(503, openRouterError(503, "rate-limited upstream")).failure.model_scoped)
+      << "only a 429 cools anything down";
+}
+
 TEST(ErrorMapTest, ErrorObjectsClassifyByIntegerOrStringCode) {
   json::Document doc;
   struct Case {

@@ -1,0 +1,250 @@
+// RateLimiter: sliding windows of request times and token counts per bucket.
+#include "daemon/rate_limiter.h"
+
+#include <algorithm>
+
+#include "common/json.h"
+#include "common/time.h"
+#include "common/wildcard.h"
+
+namespace llmq::daemon {
+namespace {
+
+constexpr int64_t kMinuteMs = 60000;
+constexpr int64_t kSecondMs = 1000;
+
+}  // namespace
+
+int64_t estimateRequestTokens(std::string_view request_json) {
+  int64_t tokens = static_cast<int64_t>(request_json.size() / 4) + 1;
+  json::Document doc;
+  if (json::parse(doc, request_json, nullptr) && doc.IsObject()) {
+    for (const char* name : {"max_tokens", "max_completion_tokens"}) {
+      if (const json::Value* v = json::member(doc, name); v != nullptr && v->IsInt64() && v->GetInt64() > 0) {
+        return tokens + v->GetInt64();
+      }
+    }
+  }
+  return tokens;
+}
+
+const char* limitScopeName(LimitScope scope) {
+  return scope == LimitScope::kKey ? "key" : "model";
+}
+
+RateLimiter::RateLimiter(LimitOptions options) : options_(std::move(options)) {
+  counts_tokens_ = std::any_of(options_.rules.begin(), options_.rules.end(),
+                               [](const LimitRule& r) { return r.tpm > 0; });
+}
+
+std::string RateLimiter::subjectKey(LimitScope scope, std::string_view subject) {
+  std::string k = scope == LimitScope::kKey ? "k:" : "m:";
+  k.append(subject);
+  return k;
+}
+
+const std::vector<uint32_t>& RateLimiter::bucketsFor(LimitScope scope, std::string_view subject) {
+  std::string k = subjectKey(scope, subject);
+  auto it = by_subject_.find(k);
+  if (it != by_subject_.end()) {
+    return it->second;
+  }
+  std::vector<uint32_t> ids;
+  for (size_t i = 0; i < options_.rules.size(); ++i) {
+    const LimitRule& r = options_.rules[i];
+    if (r.scope == scope && wildcardMatch(r.match, subject)) {
+      ids.push_back(static_cast<uint32_t>(buckets_.size()));
+      buckets_.push_back(Bucket{scope, std::string(subject), i, {}, {}, {}, 0, 0, 0});
+    }
+  }
+  return by_subject_.emplace(std::move(k), std::move(ids)).first->second;
+}
+
+void RateLimiter::expire(Bucket& b, int64_t now_ms) {
+  const int64_t minute_floor = now_ms - kMinuteMs - options_.guard_ms;
+  while (!b.minute.empty() && b.minute.front() <= minute_floor) {
+    b.minute.pop_front();
+  }
+  const int64_t second_floor = now_ms - kSecondMs - options_.guard_ms;
+  while (!b.second.empty() && b.second.front() <= second_floor) {
+    b.second.pop_front();
+  }
+  while (!b.tokens.empty() && b.tokens.front().at <= minute_floor) {
+    b.token_sum -= b.tokens.front().count;
+    b.tokens.pop_front();
+    ++b.token_base;
+  }
+}
+
+int64_t RateLimiter::bucketReadyAt(Bucket& b, int64_t tokens, int64_t now_ms) {
+  expire(b, now_ms);
+  const LimitRule& r = options_.rules[b.rule];
+  if (r.concurrency > 0 && b.inflight >= r.concurrency) {
+    return kOnRelease;
+  }
+  int64_t at = now_ms;
+  // The window admits another request once enough of its entries have aged out.
+  if (r.rpm > 0 && static_cast<int64_t>(b.minute.size()) >= r.rpm) {
+    at = std::max(at, b.minute[b.minute.size() - static_cast<size_t>(r.rpm)] + kMinuteMs +
+                          options_.guard_ms);
+  }
+  if (r.rps > 0 && static_cast<int64_t>(b.second.size()) >= r.rps) {
+    at = std::max(at, b.second[b.second.size() - static_cast<size_t>(r.rps)] + kSecondMs +
+                          options_.guard_ms);
+  }
+  if (r.tpm > 0 && b.token_sum > 0 && b.token_sum + tokens > r.tpm) {
+    // A request larger than the whole budget goes alone, once the window is empty.
+    int64_t sum = b.token_sum;
+    for (const Bucket::Tokens& t : b.tokens) {
+      sum -= t.count;
+      if (sum <= 0 || sum + tokens <= r.tpm) {
+        at = std::max(at, t.at + kMinuteMs + options_.guard_ms);
+        break;
+      }
+    }
+  }
+  return at;
+}
+
+int64_t RateLimiter::subjectReadyAt(LimitScope scope, std::string_view subject, int64_t tokens,
+                                    int64_t now_ms) {
+  int64_t at = std::max(now_ms, cooldownUntil(scope, subject, now_ms));
+  for (uint32_t id : bucketsFor(scope, subject)) {
+    at = std::max(at, bucketReadyAt(buckets_[id], tokens, now_ms));
+    if (at == kOnRelease) {
+      break;
+    }
+  }
+  return at;
+}
+
+int64_t RateLimiter::keyReadyAt(std::string_view key, int64_t tokens, int64_t now_ms) {
+  return key.empty() ? now_ms : subjectReadyAt(LimitScope::kKey, key, tokens, now_ms);
+}
+
+int64_t RateLimiter::modelReadyAt(std::string_view model, int64_t tokens, int64_t now_ms) {
+  return subjectReadyAt(LimitScope::kModel, model, tokens, now_ms);
+}
+
+int64_t RateLimiter::readyAt(std::string_view key, std::string_view model, int64_t tokens,
+                             int64_t now_ms) {
+  int64_t at = modelReadyAt(model, tokens, now_ms);
+  return at == kOnRelease ? at : std::max(at, keyReadyAt(key, tokens, now_ms));
+}
+
+LimitPermit RateLimiter::acquire(std::string_view key, std::string_view model, int64_t tokens,
+                                 int64_t now_ms) {
+  LimitPermit p;
+  p.held = true;
+  auto count = [&](LimitScope scope, std::string_view subject) {
+    for (uint32_t id : bucketsFor(scope, subject)) {
+      Bucket& b = buckets_[id];
+      expire(b, now_ms);
+      const LimitRule& r = options_.rules[b.rule];
+      if (r.rpm > 0) {
+        b.minute.push_back(now_ms);
+      }
+      if (r.rps > 0) {
+        b.second.push_back(now_ms);
+      }
+      uint64_t seq = 0;
+      if (r.tpm > 0) {
+        seq = b.token_base + b.tokens.size();
+        b.tokens.push_back({now_ms, tokens});
+        b.token_sum += tokens;
+      }
+      ++b.inflight;
+      p.entries.push_back({id, seq});
+    }
+  };
+  count(LimitScope::kModel, model);
+  if (!key.empty()) {
+    count(LimitScope::kKey, key);
+  }
+  return p;
+}
+
+void RateLimiter::release(LimitPermit& permit, int64_t actual_tokens) {
+  if (!permit.held) {
+    return;
+  }
+  permit.held = false;
+  for (const LimitPermit::Entry& e : permit.entries) {
+    Bucket& b = buckets_[e.bucket];
+    --b.inflight;
+    if (actual_tokens >= 0 && options_.rules[b.rule].tpm > 0 && e.token_seq >= b.token_base &&
+        e.token_seq - b.token_base < b.tokens.size()) {
+      Bucket::Tokens& t = b.tokens[e.token_seq - b.token_base];
+      b.token_sum += actual_tokens - t.count;
+      t.count = actual_tokens;
+    }
+  }
+}
+
+bool RateLimiter::coolDown(LimitScope scope, std::string_view subject, int64_t until_ms,
+                           int64_t now_ms) {
+  auto [it, inserted] = cooldowns_.try_emplace(subjectKey(scope, subject), Cooldown{until_ms, now_ms});
+  if (inserted || it->second.until <= now_ms) {
+    it->second = Cooldown{until_ms, now_ms};
+    return true;
+  }
+  it->second.until = std::max(it->second.until, until_ms);
+  return false;
+}
+
+int64_t RateLimiter::cooldownUntil(LimitScope scope, std::string_view subject, int64_t now_ms) const {
+  if (cooldowns_.empty()) {
+    return 0;
+  }
+  auto it = cooldowns_.find(subjectKey(scope, subject));
+  return it != cooldowns_.end() && it->second.until > now_ms ? it->second.until : 0;
+}
+
+std::string RateLimiter::statusJson(int64_t now_ms) {
+  std::string o = "{\"guard_ms\":" + std::to_string(options_.guard_ms) + ",\"rules\":[";
+  for (size_t i = 0; i < options_.rules.size(); ++i) {
+    const LimitRule& r = options_.rules[i];
+    o += i > 0 ? ",{\"scope\":\"" : "{\"scope\":\"";
+    o += limitScopeName(r.scope);
+    o += "\",\"match\":";
+    json::appendString(o, r.match);
+    o += ",\"rpm\":" + std::to_string(r.rpm) + ",\"rps\":" + std::to_string(r.rps) +
+         ",\"tpm\":" + std::to_string(r.tpm) + ",\"concurrency\":" + std::to_string(r.concurrency) + "}";
+  }
+  o += "],\"buckets\":[";
+  bool first = true;
+  for (Bucket& b : buckets_) {
+    expire(b, now_ms);
+    if (b.minute.empty() && b.second.empty() && b.tokens.empty() && b.inflight == 0) {
+      continue;  // Idle: nothing to show.
+    }
+    o += first ? "{\"scope\":\"" : ",{\"scope\":\"";
+    first = false;
+    o += limitScopeName(b.scope);
+    o += "\",\"subject\":";
+    json::appendString(o, b.subject);
+    o += ",\"match\":";
+    json::appendString(o, options_.rules[b.rule].match);
+    o += ",\"requests_last_minute\":" + std::to_string(b.minute.size()) +
+         ",\"requests_last_second\":" + std::to_string(b.second.size()) +
+         ",\"tokens_last_minute\":" + std::to_string(b.token_sum) +
+         ",\"inflight\":" + std::to_string(b.inflight) + "}";
+  }
+  o += "],\"cooldowns\":[";
+  first = true;
+  for (const auto& [k, c] : cooldowns_) {
+    if (c.until <= now_ms) {
+      continue;
+    }
+    o += first ? "{\"scope\":\"" : ",{\"scope\":\"";
+    first = false;
+    o += k[0] == 'k' ? "key" : "model";
+    o += "\",\"subject\":";
+    json::appendString(o, std::string_view(k).substr(2));
+    o += ",\"until\":\"" + rfc3339(c.until) + "\"}";
+  }
+  o += "]}";
+  return o;
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,129 @@
+// Tests for daemon/rate_limiter: sliding request and token windows per key and per
+// model, concurrency slots, 429 cooldowns. Time is a plain number here: a
+// minute-long window is checked without sleeping.
+#include "daemon/rate_limiter.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace llmq::daemon {
+namespace {
+
+constexpr int64_t kT0 = 1'800'000'000'000;  // Any wall-clock instant.
+
+LimitRule rule(LimitScope scope, std::string match, int64_t rpm, int64_t rps = 0, int64_t tpm = 0,
+               int64_t concurrency = 0) {
+  return LimitRule{scope, std::move(match), rpm, rps, tpm, concurrency};
+}
+
+TEST(RateLimiterTest, NoRulesMeansEverythingGoesNow) {
+  RateLimiter limits(LimitOptions{});
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(kT0, limits.readyAt("pool-1", "m", 10, kT0));
+    limits.acquire("pool-1", "m", 10, kT0);
+  }
+  EXPECT_FALSE(limits.countsTokens());
+}
+
+// Whatever the arrival pattern, no 60 s window ever holds more than rpm requests,
+// and the limiter is work-conserving: a request waits only while the window is full.
+TEST(RateLimiterTest, RequestsPerMinuteHoldOverEverySlidingWindow) {
+  RateLimiter limits(LimitOptions{{rule(LimitScope::kModel, "free/*", 20)}, 0});
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> sent;
+  int64_t now = kT0;
+  while (now < kT0 + 10 * 60000) {
+    int64_t at = limits.readyAt("", "free/a", 0, now);
+    if (at <= now) {
+      limits.acquire("", "free/a", 0, now);
+      sent.push_back(now);
+    } else {
+      EXPECT_GE(static_cast<int64_t>(sent.size()), 20);
+      EXPECT_EQ(sent[sent.size() - 20] + 60000, at) << "ready exactly when the oldest ages out";
+    }
+    now += std::uniform_int_distribution<int64_t>(0, 900)(rng);
+  }
+  ASSERT_GT(sent.size(), 150u);
+  for (size_t i = 20; i < sent.size(); ++i) {
+    EXPECT_GE(sent[i] - sent[i - 20], 60000) << "21 requests within one minute at " << i;
+  }
+}
+
+TEST(RateLimiterTest, EachSubjectAMatchingRuleCoversGetsItsOwnBucket) {
+  RateLimiter limits(LimitOptions{{rule(LimitScope::kKey, "pool-*", 0, 2)}, 0});
+  limits.acquire("pool-1", "m", 0, kT0);
+  limits.acquire("pool-1", "m", 0, kT0);
+  EXPECT_EQ(kT0 + 1000, limits.readyAt("pool-1", "m", 0, kT0));
+  EXPECT_EQ(kT0, limits.readyAt("pool-2", "m", 0, kT0));
+  EXPECT_EQ(kT0, limits.readyAt("server", "m", 0, kT0)) << "no rule matches";
+  EXPECT_EQ(kT0, limits.readyAt("", "m", 0, kT0)) << "no key: key rules do not apply";
+}
+
+TEST(RateLimiterTest, GuardWidensTheWindow) {
+  RateLimiter limits(LimitOptions{{rule(LimitScope::kKey, "*", 0, 1)}, 25});
+  limits.acquire("k", "m", 0, kT0);
+  EXPECT_EQ(kT0 + 1025, limits.readyAt("k", "m", 0, kT0 + 1000));
+  EXPECT_EQ(kT0 + 1025, limits.readyAt("k", "m", 0, kT0 + 1025));
+}
+
+TEST(RateLimiterTest, TokensPerMinuteUseTheEstimateThenTheRealUsage) {
+  RateLimiter limits(LimitOptions{{rule(LimitScope::kModel, "*", 0, 0, 1000)}, 0});
+  ASSERT_TRUE(limits.countsTokens());
+  LimitPermit a = limits.acquire("", "m", 600, kT0);
+  EXPECT_EQ(kT0 + 10, limits.readyAt("", "m", 400, kT0 + 10));
+  EXPECT_EQ(kT0 + 60000, limits.readyAt("", "m", 500, kT0 + 10)) << "600 + 500 > 1000";
+  limits.release(a, 100);  // It used far fewer tokens than estimated.
+  EXPECT_EQ(kT0 + 10, limits.readyAt("", "m", 500, kT0 + 10));
+  limits.release(a, 5000);  // Releasing twice changes nothing.
+  EXPECT_EQ(kT0 + 10, limits.readyAt("", "m", 900, kT0 + 10));
+}
+
+TEST(RateLimiterTest, ARequestLargerThanTheBudgetGoesAloneOnceTheWindowIsEmpty) {
+  RateLimiter limits(LimitOptions{{rule(LimitScope::kModel, "*", 0, 0, 1000)}, 0});
+  EXPECT_EQ(kT0, limits.readyAt("", "m", 5000, kT0));
+  limits.acquire("", "m", 10, kT0);
+  EXPECT_EQ(kT0 + 60000, limits.readyAt("", "m", 5000, kT0 + 1));
+}
+
+TEST(RateLimiterTest, ConcurrencyWaitsForARelease) {
+  RateLimiter limits(LimitOptions{{rule(LimitScope::kKey, "*", 0, 0, 0, 2)}, 0});
+  LimitPermit a = limits.acquire("k", "m", 0, kT0);
+  LimitPermit b = limits.acquire("k", "m", 0, kT0);
+  EXPECT_EQ(RateLimiter::kOnRelease, limits.readyAt("k", "m", 0, kT0));
+  limits.release(b, -1);
+  EXPECT_EQ(kT0, limits.readyAt("k", "m", 0, kT0));
+  limits.release(a, -1);
+}
+
+TEST(RateLimiterTest, CooldownsBlockTheirSubjectOnly) {
+  RateLimiter limits(LimitOptions{});
+  EXPECT_TRUE(limits.coolDown(LimitScope::kModel, "m", kT0 + 2000, kT0));
+  EXPECT_FALSE(limits.coolDown(LimitScope::kModel, "m", kT0 + 1500, kT0 + 100))
+      << "a 429 for a request sent before the first was answered";
+  EXPECT_EQ(kT0 + 2000, limits.readyAt("k", "m", 0, kT0 + 100));
+  EXPECT_EQ(kT0 + 100, limits.readyAt("k", "other", 0, kT0 + 100));
+  EXPECT_EQ(kT0 + 2000, limits.readyAt("", "m", 0, kT0 + 100));
+  EXPECT_TRUE(limits.coolDown(LimitScope::kKey, "k", kT0 + 3000, kT0 + 100));
+  EXPECT_EQ(kT0 + 3000, limits.readyAt("k", "other", 0, kT0 + 100));
+  EXPECT_EQ(kT0 + 3000, limits.readyAt("k", "other", 0, kT0 + 2999));
+  EXPECT_EQ(kT0 + 3000, limits.readyAt("k", "other", 0, kT0 + 3000)) << "over: goes now";
+  EXPECT_TRUE(limits.coolDown(LimitScope::kModel, "m", kT0 + 9000, kT0 + 5000))
+      << "the first cooldown is over: this begins a new one";
+}
+
+TEST(RateLimiterTest, StatusShowsRulesBusyBucketsAndCooldowns) {
+  RateLimiter limits(LimitOptions{{rule(LimitScope::kKey, "pool-*", 50, 0, 0, 4)}, 20});
+  LimitPermit p = limits.acquire("pool-1", "m", 0, kT0);
+  limits.coolDown(LimitScope::kModel, "m", kT0 + 5000, kT0);
+  std::string s = limits.statusJson(kT0);
+  EXPECT_NE(std::string::npos, s.find("\"match\":\"pool-*\",\"rpm\":50")) << s;
+  EXPECT_NE(std::string::npos, s.find("\"subject\":\"pool-1\"")) << s;
+  EXPECT_NE(std::string::npos, s.find("\"requests_last_minute\":1")) << s;
+  EXPECT_NE(std::string::npos, s.find("\"inflight\":1")) << s;
+  EXPECT_NE(std::string::npos, s.find("{\"scope\":\"model\",\"subject\":\"m\",\"until\":")) << s;
+  limits.release(p, -1);
+}
+
+}  // namespace
+}  // namespace llmq::daemon

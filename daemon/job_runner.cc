@@ -16,6 +16,7 @@
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
 #include "common/secret.h"
+#include "daemon/backoff.h"
 #include "daemon/key_pool.h"
 #include "daemon/model_chain.h"
 #include "store/secret_store.h"
@@ -87,14 +88,7 @@ const ActiveJob* JobRunner::find(int64_t job_id) const {
 }
 
 int64_t JobRunner::backoffMs(int attempt) {
-  const Config& c = *s_.config;
-  int64_t ceiling = c.retry_base_ms;
-  for (int i = 1; i < attempt && ceiling < c.retry_cap_ms; ++i) {
-    ceiling *= 2;
-  }
-  ceiling = std::min(ceiling, c.retry_cap_ms);
-  std::uniform_int_distribution<int64_t> dist(0, ceiling);
-  return dist(rng_);
+  return daemon::backoffMs(attempt, s_.config->retry_base_ms, s_.config->retry_cap_ms, rng_);
 }
 
 JobRunner::StartResult JobRunner::start(store::JobRecord job) {

@@ -9,6 +9,7 @@ Standard library only. Prints one line {"port": N} on stdout once it listens.
 """
 
 import argparse
+import collections
 import email.utils
 import json
 import math
@@ -125,7 +126,8 @@ ERROR_MESSAGES = {
 }
 
 # Tokens of the fault language without a status code (see README.md).
-_SIMPLE_FAULTS = {"reset", "drop", "close", "no-done", "malformed", "midstream-error", "hang"}
+_SIMPLE_FAULTS = {"reset", "drop", "close", "no-done", "malformed", "midstream-error", "hang",
+                  "upstream"}
 _STATUS_RE = re.compile(r"^([45]\d\d)(?:-(date|reset|bare|\d+))?$")
 _TIMED_RE = re.compile(r"^(delay|drip)-(\d+)$")
 _FAIL_RE = re.compile(r"^fail-(once|\d+)-(.+)$")
@@ -255,6 +257,10 @@ class State:
         self.generations = {}
         self.global_fault = ""
         self.global_times = None     # None: every request; else how many remain.
+        self.rate_rps = 0            # /_fake/ratelimit: requests per window per key; 0: off.
+        self.rate_window = 1.0       # Seconds.
+        self.rate_log = {}           # Authorization -> deque of accepted request times.
+        self.rate_limited = 0        # 429s the rate limiter answered.
         self.stopping = threading.Event()
 
     def reset(self):
@@ -267,6 +273,9 @@ class State:
             self.global_fault = ""
             self.global_times = None
             self.connections = 0
+            self.rate_rps = 0
+            self.rate_log = {}
+            self.rate_limited = 0
 
     def snapshot(self):
         with self.lock:
@@ -276,7 +285,23 @@ class State:
         with self.lock:
             return {"total": len(self.records), "peak_concurrency": self.peak,
                     "disconnects": self.disconnects, "in_flight": self.in_progress,
-                    "connections": self.connections}
+                    "connections": self.connections, "rate_limited": self.rate_limited}
+
+    def admit(self, key):
+        """The /_fake/ratelimit check: None if the request may proceed, else the
+        seconds until the key's window has room again."""
+        with self.lock:
+            if self.rate_rps <= 0:
+                return None
+            now = time.monotonic()
+            log = self.rate_log.setdefault(key, collections.deque())
+            while log and log[0] <= now - self.rate_window:
+                log.popleft()
+            if len(log) < self.rate_rps:
+                log.append(now)
+                return None
+            self.rate_limited += 1
+            return log[0] + self.rate_window - now
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -502,6 +527,21 @@ class Handler(BaseHTTPRequestHandler):
         elif method == "POST" and route == "/_fake/reset":
             st.reset()
             self._send_json(200, {"ok": True})
+        elif method == "POST" and route == "/_fake/ratelimit":
+            try:
+                req = json.loads(body or b"{}")
+                rps = req.get("rps", 0)
+                window = req.get("window_ms", 1000)
+                if not isinstance(rps, int) or rps < 0 or not isinstance(window, int) or window <= 0:
+                    raise ValueError("rps must be a non-negative integer, window_ms a positive one")
+            except (ValueError, AttributeError) as e:
+                self._send_json(400, {"error": {"code": 400, "message": str(e)}})
+                return
+            with st.lock:
+                st.rate_rps = rps
+                st.rate_window = window / 1000.0
+                st.rate_log = {}
+            self._send_json(200, {"ok": True, "rps": rps, "window_ms": window})
         elif method == "POST" and route == "/_fake/fault":
             try:
                 req = json.loads(body or b"{}")
@@ -580,7 +620,7 @@ class Handler(BaseHTTPRequestHandler):
             headers["X-RateLimit-Reset"] = str(reset_ms)
         return headers
 
-    def _error_body(self, status, model):
+    def _error_body(self, status, model, faults=None):
         message = ERROR_MESSAGES.get(status, "Fake upstream error %d" % status)
         metadata = None
         if status == 402:
@@ -590,9 +630,16 @@ class Handler(BaseHTTPRequestHandler):
                         "provider_name": PROVIDER, "model_slug": model or ""}
         elif status == 404 and model:
             message = "No endpoints found for %s." % model
-        elif status == 429:
+        elif status == 429 and faults is not None and "upstream" in faults.flags:
+            # The provider behind OpenRouter is limited: about the model, not the key.
+            message = "Provider returned error"
             metadata = {"raw": "%s is temporarily rate-limited upstream" % (model or "model"),
                         "provider_name": PROVIDER}
+        elif status == 429:
+            # OpenRouter's own limit on the key; it echoes the rate-limit headers.
+            message = "Rate limit exceeded: limit_rpm/%s" % (model or "model")
+            headers = self._error_headers(faults) if faults is not None else {}
+            metadata = {"headers": {k: v for k, v in headers.items() if k.startswith("X-RateLimit")}}
         elif status in (502, 503):
             metadata = {"raw": "upstream connect error", "provider_name": PROVIDER}
         error = {"code": status, "message": message}
@@ -663,8 +710,17 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._pre_response(faults)
         if faults.status:
-            self._send_json(faults.status, self._error_body(faults.status, model),
+            self._send_json(faults.status, self._error_body(faults.status, model, faults),
                             self._error_headers(faults))
+            return
+        wait = st.admit(self.headers.get("Authorization", ""))
+        if wait is not None:
+            faults.status = 429
+            faults.retry = max(1, math.ceil(wait))
+            headers = self._error_headers(faults)
+            headers["X-RateLimit-Limit"] = str(st.rate_rps)
+            headers["X-RateLimit-Reset"] = str(int((time.time() + wait) * 1000))
+            self._send_json(429, self._error_body(429, model, faults), headers)
             return
         if self.server.require_auth and not self.headers.get("Authorization", "").startswith("Bearer "):
             self._send_json(401, self._error_body(401, model))

@@ -613,6 +613,39 @@ TEST(FakeUpstreamOptionsTest, RecordFileAndRequireAuth) {
   EXPECT_STREQ("Bearer sk-or-v1-x", d["headers"]["authorization"].GetString());
 }
 
+TEST_F(FakeUpstreamTest, KeyAndUpstreamRateLimitsHaveTheirOwnBodies) {
+  HttpResponse key = chat("fake/fault-429", "hi");
+  ASSERT_EQ(429, key.status);
+  json::Document d;
+  ASSERT_TRUE(parseInto(d, key.body));
+  EXPECT_NE(std::string::npos, std::string(d["error"]["message"].GetString()).find("limit_rpm")) << key.body;
+  EXPECT_TRUE(d["error"]["metadata"]["headers"].HasMember("X-RateLimit-Reset")) << key.body;
+  EXPECT_FALSE(d["error"]["metadata"].HasMember("provider_name")) << key.body;
+  HttpResponse upstream = chat("fake/fault-429+upstream", "hi");
+  ASSERT_EQ(429, upstream.status);
+  ASSERT_TRUE(parseInto(d, upstream.body));
+  EXPECT_TRUE(d["error"]["metadata"].HasMember("provider_name")) << upstream.body;
+  EXPECT_NE(std::string::npos, std::string(d["error"]["metadata"]["raw"].GetString()).find("rate-limited upstream"));
+}
+
+TEST_F(FakeUpstreamTest, RateLimitCountsPerAuthorizationOverASlidingWindow) {
+  ASSERT_TRUE(fake_.setRateLimit(3, 60000));
+  const HttpHeaders a = {{"Authorization", "Bearer sk-or-v1-testa"}};
+  const HttpHeaders b = {{"Authorization", "Bearer sk-or-v1-testb"}};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(200, chat("fake/ok", "hi", false, a).status) << i;
+  }
+  HttpResponse over = chat("fake/ok", "hi", false, a);
+  EXPECT_EQ(429, over.status);
+  EXPECT_GE(std::stoi(over.header("retry-after")), 59);
+  EXPECT_GT(std::stoll(over.header("x-ratelimit-reset")), 1700000000000LL);
+  EXPECT_EQ(200, chat("fake/ok", "hi", false, b).status) << "another key has its own window";
+  EXPECT_EQ(1u, fake_.stats().rate_limited);
+  ASSERT_TRUE(fake_.setRateLimit(0));
+  EXPECT_EQ(200, chat("fake/ok", "hi", false, a).status);
+  EXPECT_EQ(400, fake_.post("/_fake/ratelimit", "{\"rps\":-1}").status);
+}
+
 TEST(FakeUpstreamOptionsTest, PrefixIsConfigurable) {
   FakeUpstream fake({.prefix = "/v1"});
   ASSERT_TRUE(fake.start());

@@ -551,6 +551,7 @@ bool FakeUpstream::fetchStats(FakeStats* out, std::string* error) {
   out->disconnects = count("disconnects");
   out->in_flight = count("in_flight");
   out->connections = count("connections");
+  out->rate_limited = count("rate_limited");
   return true;
 }
 
@@ -580,6 +581,17 @@ FakeStats FakeUpstream::stats() {
   if (resp.status != 200) {
     return ::testing::AssertionFailure() << "POST /_fake/fault " << body << ": status " << resp.status
                                          << " " << resp.body;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult FakeUpstream::setRateLimit(int per_window, int window_ms) {
+  std::string body =
+      "{\"rps\":" + std::to_string(per_window) + ",\"window_ms\":" + std::to_string(window_ms) + "}";
+  HttpResponse resp = post("/_fake/ratelimit", body);
+  if (resp.status != 200) {
+    return ::testing::AssertionFailure() << "POST /_fake/ratelimit " << body << ": status "
+                                         << resp.status << " " << resp.body;
   }
   return ::testing::AssertionSuccess();
 }

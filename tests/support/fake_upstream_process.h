@@ -106,6 +106,7 @@ struct FakeStats {
   size_t disconnects = 0;
   size_t in_flight = 0;
   size_t connections = 0;       // TCP connections accepted since start or reset().
+  size_t rate_limited = 0;      // 429s from setRateLimit()'s limiter.
 };
 
 struct FakeUpstreamOptions {
@@ -150,6 +151,9 @@ class FakeUpstream {
   // Sets the fault applied to chat completions that name none themselves, for the
   // next `times` of them (-1: until changed); "" clears it.
   [[nodiscard]] ::testing::AssertionResult setFault(const std::string& spec, int times = -1);
+  // Each Authorization value may make `per_window` chat completions per sliding
+  // `window_ms`; more get a key-level 429. 0 turns it off.
+  [[nodiscard]] ::testing::AssertionResult setRateLimit(int per_window, int window_ms = 1000);
 
   // Wait until at least n requests were recorded / n clients went away early.
   [[nodiscard]] ::testing::AssertionResult waitForRequests(size_t n, int timeout_ms);

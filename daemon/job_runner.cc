@@ -431,8 +431,15 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     logStoreError("failing", j.id, w.error());
   }
   // Retryable failures say the target is unwell; an answer such as a 400 says it
-  // is up (the request was at fault).
-  f.retryable ? s_.circuits->onFailure(a.circuit, now) : s_.circuits->onSuccess(a.circuit);
+  // is up (the request was at fault). A 429 says neither: it is the cooldowns'
+  // business, and a storm of them must not open the breaker for everyone.
+  if (f.code == "RATE_LIMITED") {
+    s_.circuits->onAbandoned(a.circuit);
+  } else if (f.retryable) {
+    s_.circuits->onFailure(a.circuit, now);
+  } else {
+    s_.circuits->onSuccess(a.circuit);
+  }
   a.attempt.finished_at = now;
   a.attempt.outcome = "failed";
   a.attempt.http_status = f.upstream_status;

@@ -58,8 +58,9 @@ namespace {
 
 // LLMQ_BENCH_DAEMON overrides the llmqd binary, e.g. with a wrapper script that
 // runs it under `valgrind --tool=callgrind` (see bench/README.md).
-testing::DaemonOptions daemonOptions(const std::string& config_toml) {
-  testing::DaemonOptions o{.config_toml = config_toml};
+testing::DaemonOptions daemonOptions(const std::string& config_toml,
+                                     const std::vector<std::string>& env) {
+  testing::DaemonOptions o{.config_toml = config_toml, .extra_env = env};
   if (const char* path = std::getenv("LLMQ_BENCH_DAEMON"); path != nullptr && *path != '\0') {
     o.daemon_path = path;
   }
@@ -68,11 +69,12 @@ testing::DaemonOptions daemonOptions(const std::string& config_toml) {
 
 }  // namespace
 
-BenchDaemon::BenchDaemon(const std::string& config_toml)
-    : proc_(dir_.path(), daemonOptions(config_toml)) {}
+BenchDaemon::BenchDaemon(const std::string& config_toml, const std::vector<std::string>& env)
+    : proc_(dir_.path(), daemonOptions(config_toml, env)) {}
 
-Result<std::unique_ptr<BenchDaemon>> BenchDaemon::start(const std::string& config_toml) {
-  std::unique_ptr<BenchDaemon> d(new BenchDaemon(config_toml));
+Result<std::unique_ptr<BenchDaemon>> BenchDaemon::start(const std::string& config_toml,
+                                                        const std::vector<std::string>& env) {
+  std::unique_ptr<BenchDaemon> d(new BenchDaemon(config_toml, env));
   if (auto r = d->proc_.start(); !r) {
     return makeError(ErrorKind::kIo, std::string("starting llmqd: ") + r.message());
   }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "ipc/client.h"
@@ -30,9 +31,11 @@ double readCpuSeconds(pid_t pid);
 
 class BenchDaemon {
  public:
-  // Starts llmqd with `config_toml` (empty: no config) and waits for READY=1.
-  // The binary is LLMQD_PATH unless the LLMQ_BENCH_DAEMON variable names another.
-  static Result<std::unique_ptr<BenchDaemon>> start(const std::string& config_toml);
+  // Starts llmqd with `config_toml` (empty: no config) and `env` ("NAME=value")
+  // and waits for READY=1. The binary is LLMQD_PATH unless the LLMQ_BENCH_DAEMON
+  // variable names another.
+  static Result<std::unique_ptr<BenchDaemon>> start(const std::string& config_toml,
+                                                    const std::vector<std::string>& env = {});
   BenchDaemon(const BenchDaemon&) = delete;
   BenchDaemon& operator=(const BenchDaemon&) = delete;
 
@@ -54,7 +57,7 @@ class BenchDaemon {
   Result<void> stop();
 
  private:
-  explicit BenchDaemon(const std::string& config_toml);
+  BenchDaemon(const std::string& config_toml, const std::vector<std::string>& env);
 
   // Declared first: the directory outlives the process that uses it.
   testing::TempDir dir_;

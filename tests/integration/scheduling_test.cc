@@ -129,7 +129,9 @@ TEST_F(SchedulingTest, AnUpstreamRateLimitCoolsTheModelForEveryKey) {
 // attempt. Four requests are in flight when the 429s come back: with
 // max_attempts 1, the first 429 ends its job, the other three retry and succeed.
 TEST_F(SchedulingTest, OnlyThe429ThatBeginsACooldownSpendsAnAttempt) {
-  startDaemon("", /*two_keys=*/false);
+  // Two failures would open the circuit; 429s are the cooldowns' business and
+  // must not.
+  startDaemon("[circuit]\nfailures = 2\n", /*two_keys=*/false);
   ASSERT_TRUE(fake_.setFault("delay-200+429-1", 4));
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {
@@ -150,6 +152,9 @@ TEST_F(SchedulingTest, OnlyThe429ThatBeginsACooldownSpendsAnAttempt) {
   }
   EXPECT_EQ(1, failed);
   EXPECT_EQ(3, succeeded);
+  json::Document status = callOk(*client_, "daemon.status", "{}");
+  EXPECT_EQ(std::string::npos, json::toString(status["circuits"]).find("open"))
+      << json::toString(status["circuits"]);
   auto reqs = fake_.requests();
   ASSERT_EQ(7u, reqs.size());
   for (size_t i = 4; i < reqs.size(); ++i) {

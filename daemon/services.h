@@ -31,6 +31,9 @@ class JobRunner;
 class CircuitBreakers;
 class KeyPool;
 class RateLimiter;
+class ModelCatalog;
+class BudgetBook;
+class UsageLedger;
 class ProviderRegistry;
 
 struct Services {
@@ -50,6 +53,9 @@ struct Services {
   ProviderRegistry* providers = nullptr;
   KeyPool* keys = nullptr;
   RateLimiter* limits = nullptr;
+  ModelCatalog* catalog = nullptr;   // Model prices and limits (daemon/model_catalog.h).
+  BudgetBook* budgets = nullptr;     // Budgets and reservations (daemon/budget_book.h).
+  UsageLedger* ledger = nullptr;     // Ledger rollups and reports (daemon/usage_ledger.h).
   CircuitBreakers* circuits = nullptr;
   int64_t started_at_ms = 0;
   bool shutting_down = false;

@@ -101,7 +101,77 @@ CREATE INDEX jobs_deadline ON jobs(deadline_at)
   WHERE deadline_at IS NOT NULL AND state IN (0, 2, 3);
 )sql";
 
-constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3};
+// v4: money. The attempts table becomes the ledger (one row per attempt that
+// reached the upstream, with what it cost and how that was known); daily rollups
+// answer usage reports without reading the ledger; budgets; the model catalog.
+constexpr char kMigrationV4[] = R"sql(
+ALTER TABLE attempts ADD COLUMN model_asked TEXT;
+ALTER TABLE attempts ADD COLUMN client TEXT;
+ALTER TABLE attempts ADD COLUMN tags TEXT;
+ALTER TABLE attempts ADD COLUMN key_fingerprint TEXT;
+ALTER TABLE attempts ADD COLUMN cached_tokens INTEGER;
+ALTER TABLE attempts ADD COLUMN reasoning_tokens INTEGER;
+ALTER TABLE attempts ADD COLUMN cost_source TEXT;
+ALTER TABLE attempts ADD COLUMN latency_ms INTEGER;
+ALTER TABLE attempts ADD COLUMN ttft_ms INTEGER;
+ALTER TABLE attempts ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+-- Ledger scans over a time range (reports off day boundaries, budget periods).
+CREATE INDEX attempts_time ON attempts(started_at);
+
+-- Per UTC day of started_at; key_fp '' for the mock and keyless providers.
+CREATE TABLE usage_daily (
+  day               TEXT NOT NULL,
+  model             TEXT NOT NULL,
+  client            TEXT NOT NULL,
+  key_fp            TEXT NOT NULL,
+  requests          INTEGER NOT NULL,
+  prompt_tokens     INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  cached_tokens     INTEGER NOT NULL,
+  reasoning_tokens  INTEGER NOT NULL,
+  cost_usd          REAL NOT NULL,
+  PRIMARY KEY (day, model, client, key_fp)
+) WITHOUT ROWID;
+-- The same per tag; a job without tags counts under tag ''.
+CREATE TABLE usage_daily_tag (
+  day               TEXT NOT NULL,
+  tag               TEXT NOT NULL,
+  model             TEXT NOT NULL,
+  client            TEXT NOT NULL,
+  key_fp            TEXT NOT NULL,
+  requests          INTEGER NOT NULL,
+  prompt_tokens     INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  cached_tokens     INTEGER NOT NULL,
+  reasoning_tokens  INTEGER NOT NULL,
+  cost_usd          REAL NOT NULL,
+  PRIMARY KEY (day, tag, model, client, key_fp)
+) WITHOUT ROWID;
+
+CREATE TABLE budgets (
+  scope      TEXT NOT NULL,
+  period     TEXT NOT NULL,
+  limit_usd  REAL NOT NULL,
+  alert_at   TEXT NOT NULL DEFAULT '[]',
+  action     TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  -- The alerts already sent: {"period_start": ms, "fractions": [...]}.
+  alerted    TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (scope, period)
+) WITHOUT ROWID;
+
+CREATE TABLE models (
+  id                    TEXT PRIMARY KEY,
+  provider              TEXT NOT NULL,
+  name                  TEXT NOT NULL DEFAULT '',
+  context_length        INTEGER,
+  max_completion_tokens INTEGER,
+  pricing               TEXT NOT NULL,
+  fetched_at            INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3, kMigrationV4};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

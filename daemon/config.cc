@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -54,6 +55,34 @@ std::string getString(const std::string& file, const std::string& key, const tom
     throw ConfigError{where(file, node) + ": " + key + " must be a string"};
   }
   return *v;
+}
+
+bool getBool(const std::string& file, const std::string& key, const toml::node& node) {
+  auto v = node.value<bool>();
+  if (!v) {
+    throw ConfigError{where(file, node) + ": " + key + " must be true or false"};
+  }
+  return *v;
+}
+
+// True for "UTC" and for IANA names with a zone file, e.g. "Europe/Paris". The name
+// becomes part of a path, so only the characters zone names use are accepted.
+bool validTimeZone(const std::string& name) {
+  if (name == "UTC") {
+    return true;
+  }
+  if (name.empty() || name.size() > 128 || name.front() == '/' || name.find("..") != std::string::npos) {
+    return false;
+  }
+  for (char ch : name) {
+    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                    ch == '/' || ch == '_' || ch == '-' || ch == '+';
+    if (!ok) {
+      return false;
+    }
+  }
+  struct stat st {};
+  return ::stat(("/usr/share/zoneinfo/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 using Setter = std::function<void(const std::string& file, const std::string& key, const toml::node&)>;
@@ -161,6 +190,27 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) { c.mock.prompt_usd_per_mtok = getDouble(f, k, n, 0, 1e6); }},
       {"mock", "completion_usd_per_mtok",
        [&c](auto& f, auto& k, auto& n) { c.mock.completion_usd_per_mtok = getDouble(f, k, n, 0, 1e6); }},
+      {"catalog", "refresh_s",
+       [&c](auto& f, auto& k, auto& n) {
+         // Whole seconds; under a minute would only hammer the provider's model list.
+         int64_t s = getInt(f, k, n, 0, 7 * 86400);
+         if (s > 0 && s < 60) {
+           throw ConfigError{where(f, n) + ": " + k + " must be 0 (no periodic refresh) or at least 60"};
+         }
+         c.catalog.refresh_ms = s * 1000;
+       }},
+      {"catalog", "refresh_at_start",
+       [&c](auto& f, auto& k, auto& n) { c.catalog.refresh_at_start = getBool(f, k, n); }},
+      {"budgets", "time_zone",
+       [&c](auto& f, auto& k, auto& n) {
+         std::string v = getString(f, k, n);
+         if (!validTimeZone(v)) {
+           throw ConfigError{where(f, n) + ": " + k + " must be \"UTC\" or a time zone name with a file "
+                             "under /usr/share/zoneinfo, such as \"Europe/Paris\"; \"" + v +
+                             "\" is neither"};
+         }
+         c.budget_time_zone = v;
+       }},
   };
 }
 
@@ -202,11 +252,7 @@ void applyProviders(Config& c, const std::string& file, const toml::node& node) 
       } else if (name == "models") {
         p.models = getStrings(file, key, value);
       } else if (name == "stream_usage") {
-        auto b = value.value<bool>();
-        if (!b) {
-          throw ConfigError{where(file, value) + ": " + key + " must be true or false"};
-        }
-        p.stream_usage = *b;
+        p.stream_usage = getBool(file, key, value);
       } else {
         throw ConfigError{where(file, value) + ": unknown key \"" + key + "\""};
       }
@@ -221,6 +267,54 @@ void applyProviders(Config& c, const std::string& file, const toml::node& node) 
   }
   // Configured providers are matched before OpenRouter, which stays last.
   c.providers.insert(c.providers.end() - 1, added.begin(), added.end());
+}
+
+// [[prices]]: price overrides, kept in file order (the first match wins).
+void applyPrices(Config& c, const std::string& file, const toml::node& node) {
+  const toml::array* arr = node.as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) {
+    throw ConfigError{where(file, node) + ": prices must be written as [[prices]] tables"};
+  }
+  constexpr double kPerMtok = 1e-6;
+  for (const toml::node& entry : *arr) {
+    PriceOverride o;
+    bool has_prompt = false;
+    bool has_completion = false;
+    for (auto&& [name, value] : *entry.as_table()) {
+      std::string key = "prices." + std::string(name.str());
+      if (name == "match") {
+        o.match = getString(file, key, value);
+      } else if (name == "prompt_usd_per_mtok") {
+        o.pricing.prompt = getDouble(file, key, value, 0, 1e6) * kPerMtok;
+        has_prompt = true;
+      } else if (name == "completion_usd_per_mtok") {
+        o.pricing.completion = getDouble(file, key, value, 0, 1e6) * kPerMtok;
+        has_completion = true;
+      } else if (name == "request_usd") {
+        o.pricing.request = getDouble(file, key, value, 0, 1e6);
+      } else if (name == "cache_read_usd_per_mtok") {
+        o.pricing.cache_read = getDouble(file, key, value, 0, 1e6) * kPerMtok;
+      } else if (name == "cache_write_usd_per_mtok") {
+        o.pricing.cache_write = getDouble(file, key, value, 0, 1e6) * kPerMtok;
+      } else if (name == "context_length") {
+        o.context_length = getInt(file, key, value, 1, INT64_C(1000000000));
+      } else if (name == "max_completion_tokens") {
+        o.max_completion_tokens = getInt(file, key, value, 1, INT64_C(1000000000));
+      } else {
+        throw ConfigError{where(file, value) + ": unknown key \"" + key + "\""};
+      }
+    }
+    if (o.match.empty()) {
+      throw ConfigError{where(file, entry) + ": a price needs match (a model id or pattern)"};
+    }
+    // Both prices are required, so a forgotten key never makes a model free.
+    if (!has_prompt || !has_completion) {
+      throw ConfigError{where(file, entry) + ": a price needs prompt_usd_per_mtok and "
+                                             "completion_usd_per_mtok (0 for free)"};
+    }
+    o.pricing.known = true;
+    c.prices.push_back(std::move(o));
+  }
 }
 
 // [limits]: guard_ms, and [[limits.key]] / [[limits.model]] rules.
@@ -296,6 +390,10 @@ void applyFile(Config& c, const std::string& file) {
     }
     if (section.str() == "limits") {
       applyLimits(c, file, node);
+      continue;
+    }
+    if (section.str() == "prices") {
+      applyPrices(c, file, node);
       continue;
     }
     if (section.str() == "chains") {
@@ -401,6 +499,16 @@ Result<void> applyEnvironment(Config& c) {
     }
     c.default_max_attempts = static_cast<int>(n) + 1;
   }
+  if (std::string b = env("OPENROUTER_COST_BUDGET_USD"); !b.empty()) {
+    char* end = nullptr;
+    double usd = std::strtod(b.c_str(), &end);
+    if (*end != '\0' || !std::isfinite(usd) || usd <= 0) {
+      return makeError(ErrorKind::kInvalidArgument,
+                       "OPENROUTER_COST_BUDGET_USD must be a positive number of US dollars, not \"" +
+                           b + "\"");
+    }
+    c.cost_budget_usd = usd;
+  }
   return {};
 }
 
@@ -474,7 +582,31 @@ std::string describe(const Config& c) {
     << "[http]\nconnect_timeout_ms = " << c.http.connect_timeout_ms
     << "\nidle_timeout_s = " << static_cast<double>(c.http.idle_timeout_ms) / 1000.0
     << "\nmax_host_connections = " << c.http.max_host_connections << "\n"
-    << "\n[limits]\nguard_ms = " << c.limits.guard_ms << "\n";
+    << "\n[catalog]\nrefresh_s = " << c.catalog.refresh_ms / 1000
+    << "\nrefresh_at_start = " << (c.catalog.refresh_at_start ? "true" : "false") << "\n"
+    << "\n[budgets]\ntime_zone = \"" << c.budget_time_zone << "\"\n"
+    << "# OPENROUTER_COST_BUDGET_USD: ";
+  if (c.cost_budget_usd) {
+    o << *c.cost_budget_usd << " (a global monthly budget)\n";
+  } else {
+    o << "not set\n";
+  }
+  for (const PriceOverride& p : c.prices) {
+    constexpr double kPerMtok = 1e6;
+    o << "\n[[prices]]\nmatch = \"" << p.match << "\""
+      << "\nprompt_usd_per_mtok = " << p.pricing.prompt * kPerMtok
+      << "\ncompletion_usd_per_mtok = " << p.pricing.completion * kPerMtok
+      << "\nrequest_usd = " << p.pricing.request
+      << "\ncache_read_usd_per_mtok = " << p.pricing.cache_read * kPerMtok
+      << "\ncache_write_usd_per_mtok = " << p.pricing.cache_write * kPerMtok << "\n";
+    if (p.context_length > 0) {
+      o << "context_length = " << p.context_length << "\n";
+    }
+    if (p.max_completion_tokens > 0) {
+      o << "max_completion_tokens = " << p.max_completion_tokens << "\n";
+    }
+  }
+  o << "\n[limits]\nguard_ms = " << c.limits.guard_ms << "\n";
   for (const LimitRule& r : c.limits.rules) {
     o << "\n[[limits." << limitScopeName(r.scope) << "]]\nmatch = \"" << r.match << "\"";
     for (auto [name, v] : {std::pair{"rpm", r.rpm}, {"rps", r.rps}, {"tpm", r.tpm}, {"concurrency", r.concurrency}}) {

@@ -15,6 +15,7 @@
 #include "daemon/rate_limiter.h"
 #include "store/database.h"
 #include "upstream/mock_provider.h"
+#include "upstream/pricing.h"
 
 namespace llmq::daemon {
 
@@ -46,6 +47,21 @@ struct HttpConfig {
   int64_t connect_timeout_ms = 10000;
   int64_t idle_timeout_ms = 120000;    // A stream that sends nothing for this long fails.
   long max_host_connections = 64;
+};
+
+// [catalog]: when llmqd fetches OpenRouter's model list (daemon/model_catalog.h).
+struct CatalogConfig {
+  int64_t refresh_ms = 3600000;   // Between automatic fetches; 0: no periodic fetch.
+  bool refresh_at_start = true;   // Fetch once right after startup (never delays readiness).
+};
+
+// [[prices]]: the price of the models `match` names, above any fetched or
+// built-in price: for providers without a catalog, or to correct one.
+struct PriceOverride {
+  std::string match;                  // Wildcard pattern (`*`, `?`) over model ids.
+  upstream::Pricing pricing;          // USD per token (known = true).
+  int64_t context_length = 0;         // 0: not given (the catalog's value, if any, stays).
+  int64_t max_completion_tokens = 0;  // 0: not given.
 };
 
 struct Config {
@@ -85,6 +101,14 @@ struct Config {
   // Defaults for jobs that do not say (OPENROUTER_TIMEOUT_MS, OPENROUTER_MAX_RETRIES).
   std::optional<int64_t> default_timeout_ms;
   int default_max_attempts = 4;
+  CatalogConfig catalog;
+  // Price overrides in file order; the first whose match fits a model wins.
+  std::vector<PriceOverride> prices;
+  // [budgets] time_zone: where budget days, weeks and months begin. "UTC" or an
+  // IANA zone name present under /usr/share/zoneinfo (checked at load).
+  std::string budget_time_zone = "UTC";
+  // OPENROUTER_COST_BUDGET_USD: a global monthly budget in USD, when set.
+  std::optional<double> cost_budget_usd;
 };
 
 Result<Config> loadConfig(const CommandLine& cli);

@@ -11,6 +11,7 @@
 #include "daemon/event_bus.h"
 #include "daemon/job_lifecycle.h"
 #include "daemon/job_runner.h"
+#include "daemon/model_catalog.h"
 #include "daemon/rpc_dispatcher.h"
 #include "daemon/scheduler.h"
 #include "daemon/sd_notify.h"
@@ -26,6 +27,10 @@
 #include "store/transaction.h"
 #include "daemon/key_pool.h"
 #include "daemon/rate_limiter.h"
+#include "daemon/accounting.h"
+#include "daemon/budget_book.h"
+#include "store/budget_store.h"
+#include "store/usage_store.h"
 #include "daemon/provider_registry.h"
 
 namespace llmq::daemon {
@@ -124,8 +129,33 @@ Result<void> Daemon::start() {
   services_.lifecycle = lifecycle_.get();
   services_.providers = providers_.get();
   services_.keys = keys_.get();
+  // The catalog early: the parts built next price jobs with it. Its first fetch
+  // waits for the loop to run, after READY=1.
+  catalog_ = std::make_unique<ModelCatalog>(services_);
+  services_.catalog = catalog_.get();
+  if (auto r = catalog_->init(); !r) {
+    return r;
+  }
   limits_ = std::make_unique<RateLimiter>(config_.limits);
   services_.limits = limits_.get();
+  // Budget days, weeks and months begin in [budgets] time_zone (default UTC), not
+  // in whatever zone the machine happens to run in. Nothing else here uses local time.
+  ::setenv("TZ", config_.budget_time_zone.c_str(), 1);
+  ::tzset();
+  usage_ = std::make_unique<store::UsageStore>(*db_);
+  services_.usage = usage_.get();
+  budget_store_ = std::make_unique<store::BudgetStore>(*db_);
+  budgets_ = std::make_unique<BudgetBook>(*budget_store_, *usage_, [this](std::string_view name) {
+    for (size_t i = 0; i < keys_->size(); ++i) {
+      if (keys_->key(static_cast<int>(i)).name == name) {
+        return keys_->key(static_cast<int>(i)).fingerprint;
+      }
+    }
+    return std::string(name);  // Already a fingerprint (or a key this daemon does not have).
+  });
+  services_.budgets = budgets_.get();
+  accounting_ = std::make_unique<Accounting>(services_);
+  services_.accounting = accounting_.get();
   circuits_ = std::make_unique<CircuitBreakers>(config_.circuit);
   services_.circuits = circuits_.get();
   runner_ = std::make_unique<JobRunner>(services_);
@@ -136,6 +166,9 @@ Result<void> Daemon::start() {
     return r;
   }
   if (auto r = scheduler_->init(); !r) {
+    return r;
+  }
+  if (auto r = accounting_->init(); !r) {
     return r;
   }
 
@@ -266,6 +299,9 @@ void Daemon::finishShutdown() {
   if (cycle_) {
     cycle_->commit();
   }
+  if (catalog_) {
+    catalog_->close();  // A refresh still waited for is answered before the flush.
+  }
   if (server_) {
     server_->stopListening();
     server_->flush();
@@ -277,6 +313,9 @@ void Daemon::finishShutdown() {
   }
   if (scheduler_) {
     scheduler_->close();
+  }
+  if (accounting_) {
+    accounting_->close();  // The budget rollover timer.
   }
   if (providers_) {
     providers_->close();  // curl_multi_cleanup, then the timers; the runner is idle.

@@ -7,7 +7,8 @@
 //   2. Stop dispatching; refuse new submits (-32005).
 //   3. Let running attempts finish for up to shutdown_grace_s.
 //   4. Abort what still runs and put those jobs back to `queued`; commit.
-//   5. Flush output, close connections, timers, providers and signal handles.
+//   5. Cancel the model catalog's fetch and close its timer; flush output, close
+//      connections, timers, providers and signal handles.
 //   6. uv_run until no handle is left; uv_loop_close() must return 0.
 //   7. Close SQLite (the Database destructor).
 // A second SIGINT/SIGTERM skips the grace period.
@@ -45,6 +46,8 @@ class Scheduler;
 class JobRunner;
 class KeyPool;
 class RateLimiter;
+class BudgetBook;
+class Accounting;
 class ProviderRegistry;
 class RpcDispatcher;
 class Signals;
@@ -84,8 +87,13 @@ class Daemon {
   std::unique_ptr<EventBus> bus_;
   std::unique_ptr<JobLifecycle> lifecycle_;
   std::unique_ptr<ProviderRegistry> providers_;
+  std::unique_ptr<ModelCatalog> catalog_;  // Destroyed before providers_: it uses their curl loop.
   std::unique_ptr<KeyPool> keys_;
   std::unique_ptr<RateLimiter> limits_;
+  std::unique_ptr<store::UsageStore> usage_;
+  std::unique_ptr<store::BudgetStore> budget_store_;
+  std::unique_ptr<BudgetBook> budgets_;
+  std::unique_ptr<Accounting> accounting_;
   std::unique_ptr<CircuitBreakers> circuits_;
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<Scheduler> scheduler_;

@@ -16,6 +16,7 @@
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
 #include "common/secret.h"
+#include "daemon/accounting.h"
 #include "daemon/backoff.h"
 #include "daemon/key_pool.h"
 #include "daemon/model_chain.h"
@@ -66,6 +67,10 @@ ActiveJob::ActiveJob(JobRunner* r, store::JobRecord j) : runner(r), job(std::mov
 }
 
 ActiveJob::~ActiveJob() { store::wipe(own_key); }
+
+Spender ActiveJob::spender() const {
+  return Spender{job.client, attempt.model, key_name, attempt.key_fingerprint, &tags};
+}
 
 void ActiveJob::onDelta(std::string_view t, int index, std::string_view tool_calls_json) {
   runner->onDelta(*this, t, index, tool_calls_json);
@@ -175,7 +180,8 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     a->own_key = std::move(**secret);
     api_key = a->own_key;
     key_source = "user";
-    a->limit_key = "user:" + fingerprint(a->own_key);
+    a->attempt.key_fingerprint = fingerprint(a->own_key);
+    a->limit_key = "user:" + a->attempt.key_fingerprint;
   } else if (route.uses_pool) {
     std::optional<int64_t> available_at;
     a->key_index = s_.keys->next(now, &available_at, [&](const PooledKey& k) {
@@ -195,6 +201,8 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     }
     api_key = s_.keys->key(a->key_index).secret;
     a->limit_key = s_.keys->key(a->key_index).name;
+    a->key_name = s_.keys->key(a->key_index).name;
+    a->attempt.key_fingerprint = s_.keys->key(a->key_index).fingerprint;
   } else if (route.has_key) {
     a->limit_key = std::string(route.name);  // A configured provider's own key.
   }
@@ -203,8 +211,35 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
       return {StartResult::kWait, at};
     }
   }
+  // Budgets (DESIGN §4): the attempt's worst case is reserved against every budget
+  // that covers it, or the job is held or refused.
+  a->attempt.model = model;
+  if (s_.budgets->covers(a->spender())) {
+    const std::optional<double> worst = s_.accounting->worstCaseUsd(j.request_json, model);
+    const Budget* blocking = nullptr;
+    const BudgetBook::Outcome outcome =
+        worst ? s_.budgets->reserve(a->spender(), *worst, &a->reservation, &blocking)
+              : BudgetBook::Outcome::kReject;
+    if (outcome == BudgetBook::Outcome::kWait) {
+      return {StartResult::kWait, RateLimiter::kOnRelease};  // Until a running attempt ends.
+    }
+    if (outcome != BudgetBook::Outcome::kReserved) {
+      std::string why =
+          !worst ? "no price is known for model " + model + ", so the budgets that cover it cannot be kept"
+                 : "budget " + blocking->row.scope + "/" + blocking->row.period + " has $" +
+                       std::to_string(std::max(0.0, blocking->remaining())) +
+                       " left and this attempt may cost up to $" + std::to_string(*worst);
+      if (outcome == BudgetBook::Outcome::kHold) {
+        hold(std::move(j), a->tags, why);
+      } else {
+        failNow(std::move(j), a->tags, upstream::Failure{"BUDGET_EXCEEDED", why, 0, false, "local"});
+      }
+      return {};
+    }
+  }
   a->circuit = std::string(route.name) + "/" + model;
   if (int64_t at = 0; !s_.circuits->allow(a->circuit, now, &at)) {
+    s_.budgets->settle(a->reservation, a->spender(), 0, now);
     park(std::move(j), a->tags, at, "circuit_open");  // Another probe got there first.
     return {};
   }
@@ -230,6 +265,9 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   a->attempt.model = model;
   a->attempt.provider = std::string(a->provider->name());
   a->attempt.started_at = now;
+  a->attempt.model_asked = j.model;
+  a->attempt.client = j.client;
+  a->attempt.tags_json = j.tags_json;
 
   s_.lifecycle->emitWith(j, a->tags, EventKind::kStarted, [&] {
     std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
@@ -279,6 +317,7 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
     // The store still holds the job as it was (queued); forget this attempt.
     a.done = true;
     s_.limits->release(a.permit, 0);
+    s_.budgets->settle(a.reservation, a.spender(), 0, a.attempt.started_at);
     graveyard_.push_back(std::move(it->second));
     active_.erase(it);
     s_.scheduler->kick();
@@ -332,6 +371,24 @@ void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags,
   s_.scheduler->noteRetryAt(until_ms);
 }
 
+void JobRunner::hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason) {
+  const JobState previous = job.state;
+  job.state = JobState::kHeld;
+  job.error = store::JobError{"BUDGET_EXCEEDED", reason, 0, "local"};
+  s_.lifecycle->emitWith(job, tags, EventKind::kHeld, [&] {
+    std::string d = "{\"reason\":";
+    json::appendString(d, reason);
+    return d + "}";
+  });
+  if (auto r = s_.lifecycle->save(job, previous); !r) {
+    logStoreError("holding", job.id, r.error());
+  }
+}
+
+void JobRunner::account(ActiveJob& a, bool reached) {
+  s_.accounting->settle(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
+}
+
 void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags,
                         upstream::Failure f) {
   const JobState previous = job.state;
@@ -349,6 +406,9 @@ void JobRunner::onDelta(ActiveJob& a, std::string_view t, int index,
                         std::string_view tool_calls_json) {
   if (index == 0) {
     a.text.append(t);  // Late subscribers get the first choice's text so far.
+  }
+  if (a.first_token_at == 0) {
+    a.first_token_at = s_.clock->nowMs();
   }
   s_.lifecycle->emitWith(a.job, a.tags, EventKind::kMessageChunk, [&] {
     std::string d = "{\"delta\":";
@@ -371,6 +431,10 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
   }
   s_.circuits->onSuccess(a.circuit);
   s_.limits->release(a.permit, c.usage.total_tokens > 0 ? c.usage.total_tokens : -1);
+  // The upstream's own figure when it gave one (OpenRouter always does), else
+  // the catalog's prices.
+  const char* cost_source = "none";
+  c.usage.cost_usd = s_.accounting->cost(c.usage, a.attempt.model, &cost_source);
   store::Usage usage{c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.total_tokens,
                      c.usage.cost_usd};
   a.attempt.finished_at = now;
@@ -378,9 +442,15 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
   a.attempt.http_status = c.http_status;
   a.attempt.generation_id = c.generation_id;
   a.attempt.usage = usage;
+  a.attempt.cached_tokens = c.usage.cache_read;
+  a.attempt.reasoning_tokens = c.usage.reasoning_tokens;
+  a.attempt.cost_source = cost_source;
+  a.attempt.latency_ms = now - a.attempt.started_at;
+  a.attempt.ttft_ms = (a.first_token_at != 0 ? a.first_token_at : now) - a.attempt.started_at;
   if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
+  account(a, true);
 
   j.state = JobState::kSucceeded;
   j.finished_at = now;
@@ -444,9 +514,14 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   a.attempt.outcome = "failed";
   a.attempt.http_status = f.upstream_status;
   a.attempt.error_code = f.code;
+  a.attempt.latency_ms = now - a.attempt.started_at;
+  if (a.first_token_at != 0) {
+    a.attempt.ttft_ms = a.first_token_at - a.attempt.started_at;
+  }
   if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
+  account(a, f.upstream_status != 0);
 
   // A 429 (DESIGN §4) cools its key down, or the model when the provider behind
   // the upstream is the one limited, until Retry-After: no request goes there
@@ -628,6 +703,9 @@ void JobRunner::requeueAll() {
 void JobRunner::retire(ActiveJob& a) {
   a.done = true;
   s_.limits->release(a.permit, -1);
+  if (a.reservation.held) {
+    account(a, false);  // Cancelled, expired or requeued: nothing was billed that we know of.
+  }
   if (!a.circuit.empty()) {
     s_.circuits->onAbandoned(a.circuit);  // Cancelled or expired probes free the slot.
   }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/uv_handle.h"
+#include "daemon/budget_book.h"
 #include "daemon/rate_limiter.h"
 #include "store/job_record.h"
 #include "upstream/provider.h"
@@ -52,6 +53,12 @@ struct ActiveJob final : upstream::TransferSink {
   std::string own_key;       // The job's own key (BYOK), decrypted; wiped on destruction.
   std::string limit_key;     // The key as the RateLimiter knows it (see rate_limiter.h).
   LimitPermit permit;        // What this attempt counts in the rate limits.
+  std::string key_name;      // The pool key's name ("pool-1"), for key: budgets.
+  BudgetReservation reservation;  // Its worst-case cost, held against the budgets.
+  int64_t first_token_at = 0;     // When the first streamed delta came (0: none yet).
+
+  // This attempt as the budgets see it.
+  Spender spender() const;
   bool done = false;
 };
 
@@ -107,6 +114,10 @@ class JobRunner {
   void expire(ActiveJob& a);
   void retire(ActiveJob& a);
   void failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f);
+  // Holds a job a budget cannot pay for now (state held) until the budget frees up.
+  void hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason);
+  // The attempt ended: its cost goes to the ledger and the budgets.
+  void account(ActiveJob& a, bool reached);
   // Puts a job that cannot run before `until_ms` into retry_wait, no attempt spent.
   void park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
             const char* reason);

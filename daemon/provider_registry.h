@@ -43,6 +43,9 @@ class ProviderRegistry {
   size_t active() const;
   // Sends the HTTP requests started during this turn right away (CurlLoop::kick).
   void kick();
+  // The curl multi loop the HTTP providers share, for the daemon's own requests
+  // (the model catalog's GET /models); null once closed.
+  upstream::CurlLoop* curl() const { return curl_.get(); }
   void close();
 
  private:

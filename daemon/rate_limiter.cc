@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "common/time.h"
 #include "common/wildcard.h"
+#include "daemon/request_estimate.h"
 
 namespace llmq::daemon {
 namespace {
@@ -16,16 +17,7 @@ constexpr int64_t kSecondMs = 1000;
 }  // namespace
 
 int64_t estimateRequestTokens(std::string_view request_json) {
-  int64_t tokens = static_cast<int64_t>(request_json.size() / 4) + 1;
-  json::Document doc;
-  if (json::parse(doc, request_json, nullptr) && doc.IsObject()) {
-    for (const char* name : {"max_tokens", "max_completion_tokens"}) {
-      if (const json::Value* v = json::member(doc, name); v != nullptr && v->IsInt64() && v->GetInt64() > 0) {
-        return tokens + v->GetInt64();
-      }
-    }
-  }
-  return tokens;
+  return estimatePromptTokens(request_json) + requestMaxTokens(request_json).value_or(0);
 }
 
 const char* limitScopeName(LimitScope scope) {

@@ -32,6 +32,11 @@ constexpr Method kMethods[] = {
     {"queue.resume", handleQueueResume},
     {"daemon.status", handleDaemonStatus},
     {"keys.status", handleKeysStatus},
+    {"models.list", handleModelsList},
+    {"usage.report", handleUsageReport},
+    {"budget.set", handleBudgetSet},
+    {"budget.list", handleBudgetList},
+    {"budget.delete", handleBudgetDelete},
 };
 
 Handler findHandler(std::string_view method) {

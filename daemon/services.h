@@ -17,6 +17,8 @@ class Database;
 class JobStore;
 class SettingsStore;
 class SecretStore;
+class UsageStore;
+class BudgetStore;
 }  // namespace store
 }  // namespace llmq
 
@@ -33,7 +35,7 @@ class KeyPool;
 class RateLimiter;
 class ModelCatalog;
 class BudgetBook;
-class UsageLedger;
+class Accounting;
 class ProviderRegistry;
 
 struct Services {
@@ -44,6 +46,7 @@ struct Services {
   store::JobStore* jobs = nullptr;
   store::SettingsStore* settings = nullptr;
   store::SecretStore* secrets = nullptr;
+  store::UsageStore* usage = nullptr;
   CommitCycle* cycle = nullptr;
   EventBus* bus = nullptr;
   ipc::Server* server = nullptr;
@@ -55,7 +58,7 @@ struct Services {
   RateLimiter* limits = nullptr;
   ModelCatalog* catalog = nullptr;   // Model prices and limits (daemon/model_catalog.h).
   BudgetBook* budgets = nullptr;     // Budgets and reservations (daemon/budget_book.h).
-  UsageLedger* ledger = nullptr;     // Ledger rollups and reports (daemon/usage_ledger.h).
+  Accounting* accounting = nullptr;  // Cost, ledger and budgets per attempt (daemon/accounting.h).
   CircuitBreakers* circuits = nullptr;
   int64_t started_at_ms = 0;
   bool shutting_down = false;

@@ -80,6 +80,18 @@ struct AttemptRecord {
   std::string error_code;
   std::string generation_id;
   std::optional<Usage> usage;
+  // The ledger (schema v4): who asked for what, with which key, and how the cost
+  // was known.
+  std::string model_asked;      // The job's model as submitted (a chain, a route, ...).
+  std::string client;
+  std::string tags_json = "[]";
+  std::string key_fingerprint;  // "" when no key was used (mock, keyless providers).
+  int64_t cached_tokens = 0;
+  int64_t reasoning_tokens = 0;
+  std::string cost_source;      // "upstream" (usage.cost), "catalog" (our prices), "none".
+  std::optional<int64_t> latency_ms;  // Start of the attempt to its end.
+  std::optional<int64_t> ttft_ms;     // Start to the first streamed token.
+  bool cached = false;                // Answered from the response cache.
 };
 
 }  // namespace llmq::store

@@ -19,15 +19,20 @@ constexpr char kUpdateJobSql[] =
     "error_detail = ?19 WHERE id = ?1";
 constexpr char kInsertAttemptSql[] =
     "INSERT INTO attempts (job_id, attempt, model, provider, started_at, finished_at, outcome, "
-    "http_status, error_code, generation_id, prompt_tokens, completion_tokens, cost_usd) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    "http_status, error_code, generation_id, prompt_tokens, completion_tokens, cost_usd, "
+    "model_asked, client, tags, key_fingerprint, cached) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 constexpr char kUpdateAttemptSql[] =
     "UPDATE attempts SET finished_at = ?3, outcome = ?4, http_status = ?5, error_code = ?6, "
-    "generation_id = ?7, prompt_tokens = ?8, completion_tokens = ?9, cost_usd = ?10 "
+    "generation_id = ?7, prompt_tokens = ?8, completion_tokens = ?9, cost_usd = ?10, "
+    "cached_tokens = ?11, reasoning_tokens = ?12, cost_source = ?13, latency_ms = ?14, "
+    "ttft_ms = ?15, cached = ?16 "
     "WHERE job_id = ?1 AND attempt = ?2";
+constexpr char kReleaseHeldSql[] = "UPDATE jobs INDEXED BY jobs_state SET state = 0 WHERE state = 3";
 constexpr char kAttemptsSql[] =
     "SELECT job_id, attempt, model, provider, started_at, finished_at, outcome, http_status, "
-    "error_code, generation_id, prompt_tokens, completion_tokens, cost_usd "
+    "error_code, generation_id, prompt_tokens, completion_tokens, cost_usd, model_asked, client, "
+    "tags, key_fingerprint, cached_tokens, reasoning_tokens, cost_source, latency_ms, ttft_ms, cached "
     "FROM attempts WHERE job_id = ?1 ORDER BY attempt";
 constexpr char kInterruptAttemptsSql[] =
     "UPDATE attempts SET outcome = 'interrupted', finished_at = ?1 "
@@ -108,6 +113,20 @@ AttemptRecord readAttempt(const Statement& st) {
   if (!st.isNull(10)) {
     a.usage = Usage{st.int64(10), st.int64(11), st.int64(10) + st.int64(11), st.real(12)};
   }
+  a.model_asked = st.string(13);
+  a.client = st.string(14);
+  a.tags_json = st.isNull(15) ? "[]" : st.string(15);
+  a.key_fingerprint = st.string(16);
+  a.cached_tokens = st.int64(17);
+  a.reasoning_tokens = st.int64(18);
+  a.cost_source = st.string(19);
+  if (!st.isNull(20)) {
+    a.latency_ms = st.int64(20);
+  }
+  if (!st.isNull(21)) {
+    a.ttft_ms = st.int64(21);
+  }
+  a.cached = st.int32(22) != 0;
   return a;
 }
 
@@ -286,6 +305,14 @@ Result<std::optional<JobRecord>> JobStore::nextQueuedOfClient(int priority, std:
   return std::optional<JobRecord>(readJob(st));
 }
 
+Result<int64_t> JobStore::releaseHeld() {
+  auto st = db_.statement(kReleaseHeldSql);
+  if (auto r = st.run(); !r) {
+    return r.takeError();
+  }
+  return static_cast<int64_t>(db_.changes());
+}
+
 Result<int64_t> JobStore::promoteDueRetries(int64_t now_ms) {
   auto st = db_.statement(sql::kPromoteRetriesSql);
   st.bind(1, now_ms);
@@ -334,6 +361,11 @@ Result<void> JobStore::insertAttempt(const AttemptRecord& a) {
   if (a.usage) {
     st.bind(11, a.usage->prompt_tokens).bind(12, a.usage->completion_tokens).bind(13, a.usage->cost_usd);
   }
+  st.bindStatic(14, a.model_asked)
+      .bindStatic(15, a.client)
+      .bindStatic(16, a.tags_json)
+      .bind(17, nonEmpty(a.key_fingerprint))
+      .bind(18, a.cached ? 1 : 0);
   return st.run();
 }
 
@@ -348,7 +380,9 @@ Result<void> JobStore::updateAttempt(const AttemptRecord& a) {
       .bind(7, nonEmpty(a.generation_id));
   if (a.usage) {
     st.bind(8, a.usage->prompt_tokens).bind(9, a.usage->completion_tokens).bind(10, a.usage->cost_usd);
+    st.bind(11, a.cached_tokens).bind(12, a.reasoning_tokens);
   }
+  st.bind(13, nonEmpty(a.cost_source)).bind(14, a.latency_ms).bind(15, a.ttft_ms).bind(16, a.cached ? 1 : 0);
   return st.run();
 }
 

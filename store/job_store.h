@@ -55,6 +55,8 @@ class JobStore {
   Result<std::optional<JobRecord>> nextQueuedOfClient(int priority, std::string_view client,
                                                       int64_t after_id);
 
+  // Moves every held job back to queued (a budget freed up); returns how many.
+  Result<int64_t> releaseHeld();
   // Moves retry_wait jobs whose time has come back to queued; returns how many.
   Result<int64_t> promoteDueRetries(int64_t now_ms);
   Result<std::optional<int64_t>> nextRetryAt();

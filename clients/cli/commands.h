@@ -22,6 +22,9 @@ ExitCode runRetry(ArgReader& args, GlobalOptions& globals);
 ExitCode runStatus(ArgReader& args, GlobalOptions& globals);
 ExitCode runPause(ArgReader& args, GlobalOptions& globals);
 ExitCode runKeys(ArgReader& args, GlobalOptions& globals);
+ExitCode runModels(ArgReader& args, GlobalOptions& globals);  // models.cc
+ExitCode runUsage(ArgReader& args, GlobalOptions& globals);   // usage.cc
+ExitCode runBudget(ArgReader& args, GlobalOptions& globals);  // budget.cc
 ExitCode runResume(ArgReader& args, GlobalOptions& globals);
 
 // Prints "llmq: <message>" and a pointer to the command's help; returns kUsage.

@@ -96,6 +96,51 @@ constexpr char kKeysHelp[] =
     "key (OPENROUTER_API_KEYS, OPENROUTER_API_KEY) by fingerprint: ok, cooldown,\n"
     "exhausted or invalid. With --json: the keys.status object.\n";
 
+constexpr char kModelsHelp[] =
+    "usage: llmq models [--filter TEXT] [--refresh]\n"
+    "\n"
+    "Show the models llmqd knows and what they cost: context length and prices in\n"
+    "USD per million prompt and completion tokens (\"free\" for free models, \"-\"\n"
+    "when unknown). SOURCE says where the price comes from: config ([[prices]]),\n"
+    "fetched (OpenRouter's model list), builtin (llmqd's own list, used until a\n"
+    "fetch succeeds) or mock.\n"
+    "\n"
+    "  --filter TEXT   only models whose id contains TEXT (any case)\n"
+    "  --refresh       fetch OpenRouter's model list first; exits 1 if that fails\n"
+    "\n"
+    "With --json: the models.list object.\n";
+
+constexpr char kUsageHelp[] =
+    "usage: llmq usage [--by DIMS] [--since TIME | --days N] [--until TIME] [--csv]\n"
+    "\n"
+    "Show what was spent: requests, tokens and cost from llmqd's ledger, grouped\n"
+    "by DIMS (a comma list of model, client, key, tag, day), with a TOTAL line.\n"
+    "With --by day alone, also a bar chart of the cost per day.\n"
+    "\n"
+    "  --by DIMS       e.g. --by model or --by day,client (default: totals only)\n"
+    "  --since TIME    a date (2026-11-01, UTC) or an RFC 3339 time; inclusive\n"
+    "  --until TIME    the same; exclusive\n"
+    "  --days N        the last N UTC days, today included\n"
+    "  --csv           comma-separated values with a header line, for spreadsheets\n"
+    "\n"
+    "With --json: the usage.report object.\n";
+
+constexpr char kBudgetHelp[] =
+    "usage: llmq budget list\n"
+    "       llmq budget set SCOPE PERIOD LIMIT_USD [--alert F,F] [--action reject|hold]\n"
+    "       llmq budget delete SCOPE PERIOD\n"
+    "\n"
+    "Budgets that llmqd never lets spending pass. SCOPE is global, client:NAME,\n"
+    "key:NAME, model:ID or tag:T; PERIOD is day, week, month or total (calendar\n"
+    "periods in llmqd's [budgets] time_zone). At the limit, reject fails new jobs\n"
+    "with BUDGET_EXCEEDED; hold keeps them in `held` until the period resets or the\n"
+    "limit is raised. --alert sends a budget_alert event when spending crosses each\n"
+    "fraction of the limit, once per period.\n"
+    "\n"
+    "  llmq budget set client:nightly day 20 --alert 0.5,0.9 --action hold\n"
+    "\n"
+    "With --json: the budget object(s).\n";
+
 constexpr char kPauseHelp[] =
     "usage: llmq pause [--client NAME]\n"
     "\n"
@@ -116,7 +161,9 @@ struct Page {
 constexpr Page kPages[] = {
     {"submit", kSubmitHelp}, {"get", kGetHelp},       {"list", kListHelp},
     {"cancel", kCancelHelp}, {"retry", kRetryHelp},   {"watch", kWatchHelp},
-    {"status", kStatusHelp}, {"keys", kKeysHelp}, {"pause", kPauseHelp},   {"resume", kResumeHelp},
+    {"status", kStatusHelp}, {"keys", kKeysHelp}, {"models", kModelsHelp},
+    {"usage", kUsageHelp}, {"budget", kBudgetHelp},
+    {"pause", kPauseHelp},   {"resume", kResumeHelp},
 };
 
 constexpr char kTopLevelHelp[] =
@@ -133,6 +180,9 @@ constexpr char kTopLevelHelp[] =
     "  watch               print job events as they happen\n"
     "  status              show the daemon's state\n"
     "  keys                show the server keys' health (fingerprints only)\n"
+    "  models              show the models llmqd knows and their prices\n"
+    "  usage               show what was spent, by model, client, key, tag or day\n"
+    "  budget              set, list or delete spending limits\n"
     "  pause               stop starting jobs (whole queue or --client NAME)\n"
     "  resume              start jobs again\n"
     "\n"

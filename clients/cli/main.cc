@@ -25,6 +25,8 @@ constexpr CommandEntry kCommands[] = {
     {"list", llmq::cli::runList},     {"cancel", llmq::cli::runCancel},
     {"retry", llmq::cli::runRetry},   {"watch", llmq::cli::runWatch},
     {"status", llmq::cli::runStatus}, {"keys", llmq::cli::runKeys},
+    {"models", llmq::cli::runModels},
+    {"usage", llmq::cli::runUsage}, {"budget", llmq::cli::runBudget},
     {"pause", llmq::cli::runPause},
     {"resume", llmq::cli::runResume},
 };

@@ -37,6 +37,11 @@ void handleQueuePause(Call& call);
 void handleQueueResume(Call& call);
 void handleDaemonStatus(Call& call);
 void handleKeysStatus(Call& call);
+void handleModelsList(Call& call);
+void handleUsageReport(Call& call);
+void handleBudgetSet(Call& call);
+void handleBudgetList(Call& call);
+void handleBudgetDelete(Call& call);
 
 // Shared by handlers: answer a failed store operation (-32006 when the disk is
 // full or the database failed, -32603 otherwise).

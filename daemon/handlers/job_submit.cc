@@ -5,6 +5,8 @@
 #include "common/time.h"
 #include "daemon/commit_cycle.h"
 #include "daemon/event_bus.h"
+#include "daemon/accounting.h"
+#include "daemon/budget_book.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
@@ -138,6 +140,23 @@ void handleJobSubmit(Call& call) {
   job.tags_json = stringArray(p.tags);
   job.model = p.model;
   job.request_json = json::toString(*p.request);
+  // A `reject` budget refuses at submit what it could not pay for now (DESIGN §4);
+  // the reservation itself happens at dispatch, where concurrency is settled.
+  if (!s.budgets->empty()) {
+    const Spender who{job.client, first_model, "", "", &p.tags};
+    if (s.budgets->covers(who)) {
+      const std::optional<double> worst = s.accounting->worstCaseUsd(job.request_json, first_model);
+      const Budget* refused = worst ? s.budgets->refuses(who, *worst) : nullptr;
+      if (refused != nullptr) {
+        call.reply.fail(ipc::rpc::kBudgetExceeded,
+                        "budget " + refused->row.scope + "/" + refused->row.period + " has $" +
+                            std::to_string(std::max(0.0, refused->remaining())) +
+                            " left and this job may cost up to $" + std::to_string(*worst),
+                        "BUDGET_EXCEEDED");
+        return;
+      }
+    }
+  }
   const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(first_model);
   if (!p.fallback_models.empty() || p.cache || byok) {
     job.options_json = "{\"fallback_models\":" + stringArray(p.fallback_models) +

@@ -107,6 +107,9 @@ MODELS = [
     },
 ]
 
+# The GET routes, which take a default fault only when /_fake/fault names them.
+GET_ROUTES = {"/models", "/key", "/generation"}
+
 KEY_INFO = {"data": {"label": "sk-or-v1-tes...", "limit": 10.0, "usage": 1.25,
                      "limit_remaining": 8.75, "is_free_tier": False,
                      "rate_limit": {"requests": -1, "interval": "10s"}}}
@@ -257,6 +260,7 @@ class State:
         self.generations = {}
         self.global_fault = ""
         self.global_times = None     # None: every request; else how many remain.
+        self.route_faults = {}       # GET route -> [spec, times]: /_fake/fault with "route".
         self.rate_rps = 0            # /_fake/ratelimit: requests per window per key; 0: off.
         self.rate_window = 1.0       # Seconds.
         self.rate_log = {}           # Authorization -> deque of accepted request times.
@@ -272,6 +276,7 @@ class State:
             self.generations = {}
             self.global_fault = ""
             self.global_times = None
+            self.route_faults = {}
             self.connections = 0
             self.rate_rps = 0
             self.rate_log = {}
@@ -465,11 +470,11 @@ class Handler(BaseHTTPRequestHandler):
             if method == "POST" and route == "/chat/completions":
                 self._chat(body)
             elif method == "GET" and route == "/models":
-                self._simple_get(lambda: (200, {"data": MODELS}))
+                self._simple_get(route, lambda: (200, {"data": MODELS}))
             elif method == "GET" and route == "/key":
-                self._simple_get(lambda: (200, KEY_INFO))
+                self._simple_get(route, lambda: (200, KEY_INFO))
             elif method == "GET" and route == "/generation":
-                self._simple_get(self._generation)
+                self._simple_get(route, self._generation)
             else:
                 self._send_json(404, {"error": {"code": 404, "message": "Not Found: %s %s"
                                                 % (method, self.path)}})
@@ -550,25 +555,39 @@ class Handler(BaseHTTPRequestHandler):
                 times = req.get("times")
                 if times is not None and (not isinstance(times, int) or times < 0):
                     raise FaultError("times must be a non-negative integer")
+                target = req.get("route")
+                if target is not None and target not in GET_ROUTES:
+                    raise FaultError("route must be one of " + ", ".join(sorted(GET_ROUTES)))
             except (ValueError, AttributeError) as e:
                 self._send_json(400, {"error": {"code": 400, "message": str(e)}})
                 return
             with st.lock:
-                st.global_fault = spec
-                st.global_times = times
-            self._send_json(200, {"ok": True, "fault": spec, "times": times})
+                if target is not None:
+                    st.route_faults[target] = [spec, times]
+                else:
+                    st.global_fault = spec
+                    st.global_times = times
+            self._send_json(200, {"ok": True, "fault": spec, "times": times, "route": target})
         else:
             self._send_json(404, {"error": {"code": 404, "message": "unknown control endpoint"}})
 
     # --- faults ---------------------------------------------------------------------
 
-    def _resolve_faults(self, model):
-        """Header X-Fake-Fault > the model's fault- suffix > the /_fake/fault default."""
+    def _resolve_faults(self, model, get_route=None):
+        """Header X-Fake-Fault > the model's fault- suffix > the /_fake/fault default
+        (for a GET route: the default set for that route)."""
         st = self.server.state
         spec = self.headers.get("X-Fake-Fault")
         explicit = spec is not None      # Even an empty header means "exactly this".
         if not explicit:
             spec = fault_from_model(model)
+        if not spec and not explicit and get_route is not None:
+            with st.lock:
+                entry = st.route_faults.get(get_route)
+                if entry and entry[0] and entry[1] != 0:
+                    spec = entry[0]
+                    if entry[1] is not None:
+                        entry[1] -= 1
         if not spec and not explicit and model is not None:
             with st.lock:
                 if st.global_fault and st.global_times != 0:
@@ -658,9 +677,9 @@ class Handler(BaseHTTPRequestHandler):
         if "close" in faults.flags:
             self._hard_close(rst=False)
 
-    def _simple_get(self, producer):
+    def _simple_get(self, route, producer):
         try:
-            faults = self._resolve_faults(None)
+            faults = self._resolve_faults(None, route)
         except FaultError as e:
             self._unknown_fault(e)
             return

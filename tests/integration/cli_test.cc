@@ -8,6 +8,7 @@
 
 #include "common/json.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/fake_upstream_process.h"
 #include "tests/support/rpc.h"
 #include "tests/support/temp_dir.h"
 
@@ -27,6 +28,14 @@ class CliTest : public ::testing::Test {
   CommandResult llmq(std::vector<std::string> args, const std::string& stdin_text = "") {
     args.insert(args.begin(), {LLMQ_CLI_PATH, "--socket", daemon_->socketPath()});
     return runCommand(args, stdin_text, {}, 30000, /*merge_stderr=*/false);
+  }
+  // The line of a table that starts with `first_cell` and a blank, or "".
+  static std::string rowOf(const std::string& table, const std::string& first_cell) {
+    size_t at = table.find("\n" + first_cell + " ");
+    if (at == std::string::npos) {
+      return table.rfind(first_cell + " ", 0) == 0 ? table.substr(0, table.find('\n')) : "";
+    }
+    return table.substr(at + 1, table.find('\n', at + 1) - at - 1);
   }
   std::string jobIdFrom(const CommandResult& r) {
     json::Document d;
@@ -115,6 +124,77 @@ TEST_F(CliTest, KeysWithoutServerKeys) {
   EXPECT_NE(std::string::npos, r.output.find("none")) << r.output;
   auto j = llmq({"keys", "--json"});
   EXPECT_NE(std::string::npos, j.output.find("\"has_server_key\":false")) << j.output;
+}
+
+TEST_F(CliTest, ModelsTableWithPricesPerMillionTokens) {
+  auto r = llmq({"models"});
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  EXPECT_EQ(0u, r.output.find("MODEL")) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("PROMPT/M")) << r.output;
+  // Built-in prices until a fetch: $0.15 / $0.60 per million for GPT-4o-mini.
+  std::string mini = rowOf(r.output, "openai/gpt-4o-mini");
+  EXPECT_NE(std::string::npos, mini.find("128000")) << mini;
+  EXPECT_NE(std::string::npos, mini.find("$0.15")) << mini;
+  EXPECT_NE(std::string::npos, mini.find("$0.60")) << mini;
+  EXPECT_NE(std::string::npos, mini.find("builtin")) << mini;
+  std::string free = rowOf(r.output, "meta-llama/llama-3.1-8b-instruct:free");
+  EXPECT_NE(std::string::npos, free.find("free")) << free;
+  EXPECT_EQ(std::string::npos, free.find("$")) << free;
+  // The mock's default price, $0.50 / $1.50.
+  std::string mock = rowOf(r.output, "mock/*");
+  EXPECT_NE(std::string::npos, mock.find("$0.50")) << mock;
+  EXPECT_NE(std::string::npos, mock.find("$1.50")) << mock;
+  // Columns line up: every row is as wide as the header up to the last column.
+  EXPECT_EQ(rowOf(r.output, "MODEL").find("SOURCE"), mini.find("builtin")) << r.output;
+
+  auto filtered = llmq({"models", "--filter", "claude"});
+  ASSERT_EQ(0, filtered.exit_code);
+  EXPECT_NE(std::string::npos, filtered.output.find("anthropic/claude-3.5-sonnet"));
+  EXPECT_EQ(std::string::npos, filtered.output.find("openai/")) << filtered.output;
+
+  auto j = llmq({"models", "--json", "--filter", "gpt-4o-mini"});
+  ASSERT_EQ(0, j.exit_code);
+  json::Document d;
+  ASSERT_TRUE(json::parse(d, j.output, nullptr)) << j.output;
+  ASSERT_EQ(1u, d["models"].Size());
+  EXPECT_DOUBLE_EQ(0.15e-6, d["models"][0]["pricing"]["prompt"].GetDouble());
+  EXPECT_TRUE(d["fetched_at"].IsNull());
+
+  auto none = llmq({"models", "--filter", "no-such-model"});
+  EXPECT_EQ(0, none.exit_code);
+  EXPECT_TRUE(none.output.empty()) << "\"no models\" goes to stderr: " << none.output;
+  EXPECT_EQ(2, llmq({"models", "--refesh"}).exit_code);
+  EXPECT_NE(std::string::npos, llmq({"models", "--help"}).output.find("--refresh"));
+}
+
+TEST_F(CliTest, ModelsRefreshFetchesFromTheUpstream) {
+  FakeUpstream fake;
+  ASSERT_TRUE(fake.start());
+  TempDir dir;
+  DaemonProcess daemon(dir.path(), {.extra_env = {"OPENROUTER_BASE_URL=" + fake.baseUrl()}});
+  ASSERT_TRUE(daemon.start());
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {LLMQ_CLI_PATH, "--socket", daemon.socketPath()});
+    return runCommand(args, "", {}, 60000, /*merge_stderr=*/false);
+  };
+  auto r = cli({"models", "--refresh", "--filter", "fake/"});
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  std::string ok = rowOf(r.output, "fake/ok");
+  EXPECT_NE(std::string::npos, ok.find("32768")) << r.output;
+  EXPECT_NE(std::string::npos, ok.find("$1.00")) << ok;
+  EXPECT_NE(std::string::npos, ok.find("$2.00")) << ok;
+  EXPECT_NE(std::string::npos, ok.find("fetched")) << ok;
+  EXPECT_NE(std::string::npos, cli({"models"}).output.find("meta-llama/llama-3.1-8b-instruct:free"));
+
+  // The upstream gone: --refresh fails with one line and exit 1; the list stays.
+  ASSERT_TRUE(fake.stop());
+  auto failed = runCommand({LLMQ_CLI_PATH, "--socket", daemon.socketPath(), "models", "--refresh"}, "",
+                           {}, 60000, /*merge_stderr=*/true);
+  EXPECT_EQ(1, failed.exit_code) << failed.output;
+  EXPECT_NE(std::string::npos, failed.output.find("llmq: refreshing the model catalog failed")) << failed.output;
+  EXPECT_EQ(1, std::count(failed.output.begin(), failed.output.end(), '\n')) << failed.output;
+  EXPECT_NE(std::string::npos, rowOf(cli({"models"}).output, "fake/ok").find("fetched"));
+  EXPECT_TRUE(daemon.stop());
 }
 
 TEST_F(CliTest, DaemonNotRunningExitsThreeWithOneLine) {

@@ -258,6 +258,32 @@ TEST_F(FakeUpstreamTest, KeyEndpoint) {
   EXPECT_EQ(401, fake_.get(fake_.path("/key"), {{"X-Fake-Fault", "401"}}).status);
 }
 
+TEST_F(FakeUpstreamTest, GetRouteFaultsForClientsThatSendNoHeader) {
+  // llmqd's own GET /models carries no X-Fake-Fault: the route's default fault
+  // makes it fail, for `times` requests, leaving chat completions and other
+  // routes alone.
+  ASSERT_TRUE(fake_.setFault("500", 2, "/models"));
+  EXPECT_EQ(200, chat("fake/ok", "hi").status) << "chat completions keep their own default";
+  EXPECT_EQ(200, fake_.get(fake_.path("/key")).status);
+  HttpResponse r = fake_.get(fake_.path("/models"));
+  EXPECT_EQ(500, r.status);
+  EXPECT_NE(std::string::npos, r.body.find("Internal Server Error"));
+  EXPECT_EQ(200, fake_.get(fake_.path("/models"), {{"X-Fake-Fault", ""}}).status)
+      << "an explicit (empty) header still wins";
+  EXPECT_EQ(500, fake_.get(fake_.path("/models")).status);
+  EXPECT_EQ(200, fake_.get(fake_.path("/models")).status) << "only `times` requests fail";
+
+  ASSERT_TRUE(fake_.setFault("malformed", -1, "/models"));
+  HttpResponse html = fake_.get(fake_.path("/models"));
+  EXPECT_EQ(200, html.status);
+  EXPECT_NE(std::string::npos, html.body.find("<html>"));
+  ASSERT_TRUE(fake_.reset());
+  EXPECT_EQ(200, fake_.get(fake_.path("/models")).status) << "reset clears route faults";
+
+  HttpResponse bad = fake_.post("/_fake/fault", R"({"fault":"500","route":"/chat/completions"})");
+  EXPECT_EQ(400, bad.status) << "only GET routes take a route fault";
+}
+
 struct StatusCase {
   const char* fault;
   int status;

@@ -105,14 +105,13 @@ DaemonProcess::~DaemonProcess() {
   }
   std::vector<std::string> argv = {options_.daemon_path, "--socket", socket_, "--db", db_};
   std::string config = dir_ + "/llmqd.toml";
-  if (!options_.config_toml.empty()) {
-    std::ofstream(config) << options_.config_toml;
-    argv.push_back("--config");
-    argv.push_back(config);
-  } else {
-    argv.push_back("--config");
-    argv.push_back("/dev/null");
+  std::string toml = options_.config_toml;
+  if (!options_.catalog_fetch && toml.find("[catalog]") == std::string::npos) {
+    toml += "\n[catalog]\nrefresh_at_start = false\nrefresh_s = 0\n";
   }
+  std::ofstream(config) << toml;
+  argv.push_back("--config");
+  argv.push_back(config);
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   std::vector<std::string> extra = options_.extra_env;
   extra.push_back("NOTIFY_SOCKET=" + notify_);

@@ -16,7 +16,12 @@
 namespace llmq::testing {
 
 struct DaemonOptions {
-  std::string config_toml;               // Written to <dir>/llmqd.toml when not empty.
+  std::string config_toml;               // Written to <dir>/llmqd.toml.
+  // Let llmqd fetch OpenRouter's model list by itself (at startup, then hourly),
+  // as it does by default. Off unless asked for: that GET would appear among the
+  // fake upstream's records, or reach the internet when OPENROUTER_BASE_URL is
+  // not set. A config_toml with a [catalog] section of its own decides instead.
+  bool catalog_fetch = false;
   std::vector<std::string> extra_args;
   std::vector<std::string> extra_env;    // "NAME=value"
   std::string daemon_path = LLMQD_PATH;

@@ -573,10 +573,16 @@ FakeStats FakeUpstream::stats() {
   return ::testing::AssertionSuccess();
 }
 
-::testing::AssertionResult FakeUpstream::setFault(const std::string& spec, int times) {
+::testing::AssertionResult FakeUpstream::setFault(const std::string& spec, int times,
+                                                  const std::string& get_route) {
   std::string body = "{\"fault\":";
   json::appendString(body, spec);
-  body += times < 0 ? ",\"times\":null}" : ",\"times\":" + std::to_string(times) + "}";
+  body += times < 0 ? ",\"times\":null" : ",\"times\":" + std::to_string(times);
+  if (!get_route.empty()) {
+    body += ",\"route\":";
+    json::appendString(body, get_route);
+  }
+  body += "}";
   HttpResponse resp = post("/_fake/fault", body);
   if (resp.status != 200) {
     return ::testing::AssertionFailure() << "POST /_fake/fault " << body << ": status " << resp.status

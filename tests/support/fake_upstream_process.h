@@ -149,8 +149,10 @@ class FakeUpstream {
   // Clears records, counters, fail-N state and the default fault.
   [[nodiscard]] ::testing::AssertionResult reset();
   // Sets the fault applied to chat completions that name none themselves, for the
-  // next `times` of them (-1: until changed); "" clears it.
-  [[nodiscard]] ::testing::AssertionResult setFault(const std::string& spec, int times = -1);
+  // next `times` of them (-1: until changed); "" clears it. With `get_route`
+  // ("/models", "/key", "/generation") it is that GET route's default instead.
+  [[nodiscard]] ::testing::AssertionResult setFault(const std::string& spec, int times = -1,
+                                                    const std::string& get_route = "");
   // Each Authorization value may make `per_window` chat completions per sliding
   // `window_ms`; more get a key-level 429. 0 turns it off.
   [[nodiscard]] ::testing::AssertionResult setRateLimit(int per_window, int window_ms = 1000);

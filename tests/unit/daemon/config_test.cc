@@ -1,10 +1,12 @@
 // Tests for daemon/config: defaults, the TOML file (unknown keys with their line),
-// providers, and the OpenRouter environment variables.
+// providers, the OpenRouter environment variables, and the money keys ([catalog],
+// [[prices]], [budgets], OPENROUTER_COST_BUDGET_USD).
 #include "daemon/config.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "tests/support/temp_dir.h"
@@ -18,7 +20,8 @@ class ConfigTest : public ::testing::Test {
     for (const char* v : {"LLMQ_SOCKET", "LLMQ_DB", "LLMQ_CONFIG", "OPENROUTER_API_KEY",
                           "OPEN_ROUTER_API_KEY", "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT_MS",
                           "OPENROUTER_MAX_RETRIES", "TEST_VLLM_KEY",
-                          "OPENROUTER_API_KEYS", "OPENROUTER_PREFERRED_MODELS"}) {
+                          "OPENROUTER_API_KEYS", "OPENROUTER_PREFERRED_MODELS",
+                          "OPENROUTER_COST_BUDGET_USD"}) {
       ::unsetenv(v);
     }
   }
@@ -162,6 +165,152 @@ TEST_F(LimitsConfigTest, BadRulesNameTheirLine) {
   ASSERT_FALSE(negative.ok());
   auto scope = load("[[limits.client]]\nmatch = \"*\"\nrpm = 1\n");
   ASSERT_FALSE(scope.ok());
+}
+
+}  // namespace
+}  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+class MoneyConfigTest : public ConfigTest {};
+
+TEST_F(MoneyConfigTest, Defaults) {
+  auto c = load("");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(3600000, c->catalog.refresh_ms);
+  EXPECT_TRUE(c->catalog.refresh_at_start);
+  EXPECT_TRUE(c->prices.empty());
+  EXPECT_EQ("UTC", c->budget_time_zone);
+  EXPECT_FALSE(c->cost_budget_usd.has_value());
+  std::string text = describe(*c);
+  EXPECT_NE(std::string::npos, text.find("[catalog]\nrefresh_s = 3600\nrefresh_at_start = true\n"));
+  EXPECT_NE(std::string::npos, text.find("[budgets]\ntime_zone = \"UTC\"\n"));
+  EXPECT_NE(std::string::npos, text.find("# OPENROUTER_COST_BUDGET_USD: not set"));
+}
+
+TEST_F(MoneyConfigTest, CatalogRefresh) {
+  auto c = load("[catalog]\nrefresh_s = 0\nrefresh_at_start = false\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(0, c->catalog.refresh_ms);
+  EXPECT_FALSE(c->catalog.refresh_at_start);
+  auto daily = load("[catalog]\nrefresh_s = 86400\n");
+  ASSERT_TRUE(daily.ok()) << daily.error().message;
+  EXPECT_EQ(86400000, daily->catalog.refresh_ms);
+
+  auto hammering = load("[catalog]\nrefresh_s = 5\n");
+  ASSERT_FALSE(hammering.ok());
+  EXPECT_NE(std::string::npos, hammering.error().message.find(":2: catalog.refresh_s must be 0"))
+      << hammering.error().message;
+  auto typo = load("[catalog]\nrefresh = 60\n");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(std::string::npos, typo.error().message.find(":2: unknown key \"catalog.refresh\""))
+      << typo.error().message;
+  auto not_bool = load("[catalog]\nrefresh_at_start = \"yes\"\n");
+  ASSERT_FALSE(not_bool.ok());
+  EXPECT_NE(std::string::npos, not_bool.error().message.find("must be true or false"));
+}
+
+TEST_F(MoneyConfigTest, PriceOverridesInFileOrder) {
+  auto c = load(
+      "[[prices]]\nmatch = \"local-vllm/*\"\nprompt_usd_per_mtok = 0.5\ncompletion_usd_per_mtok = 1.5\n"
+      "request_usd = 0.001\ncache_read_usd_per_mtok = 0.05\ncache_write_usd_per_mtok = 0.625\n"
+      "context_length = 32768\nmax_completion_tokens = 4096\n"
+      "[[prices]]\nmatch = \"*\"\nprompt_usd_per_mtok = 0\ncompletion_usd_per_mtok = 0\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(2u, c->prices.size());
+  const PriceOverride& o = c->prices[0];
+  EXPECT_EQ("local-vllm/*", o.match);
+  EXPECT_TRUE(o.pricing.known);
+  EXPECT_DOUBLE_EQ(0.5e-6, o.pricing.prompt) << "per million tokens in the file, per token inside";
+  EXPECT_DOUBLE_EQ(1.5e-6, o.pricing.completion);
+  EXPECT_DOUBLE_EQ(0.001, o.pricing.request) << "per request, as written";
+  EXPECT_DOUBLE_EQ(0.05e-6, o.pricing.cache_read);
+  EXPECT_DOUBLE_EQ(0.625e-6, o.pricing.cache_write);
+  EXPECT_EQ(32768, o.context_length);
+  EXPECT_EQ(4096, o.max_completion_tokens);
+  EXPECT_EQ("*", c->prices[1].match);
+  EXPECT_EQ(0.0, c->prices[1].pricing.prompt);
+  EXPECT_EQ(0, c->prices[1].context_length);
+  std::string text = describe(*c);
+  EXPECT_NE(std::string::npos,
+            text.find("[[prices]]\nmatch = \"local-vllm/*\"\nprompt_usd_per_mtok = 0.5\n"
+                      "completion_usd_per_mtok = 1.5\nrequest_usd = 0.001\n"))
+      << text;
+  EXPECT_NE(std::string::npos, text.find("context_length = 32768\nmax_completion_tokens = 4096\n"));
+}
+
+TEST_F(MoneyConfigTest, BadPriceOverridesNameTheirLine) {
+  auto unknown = load("[[prices]]\nmatch = \"*\"\nprompt_usd_per_mtok = 1\ncompletion_usd_per_mtok = 1\n"
+                      "image_usd = 1\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(std::string::npos, unknown.error().message.find(":5: unknown key \"prices.image_usd\""))
+      << unknown.error().message;
+  auto no_match = load("[[prices]]\nprompt_usd_per_mtok = 1\ncompletion_usd_per_mtok = 1\n");
+  ASSERT_FALSE(no_match.ok());
+  EXPECT_NE(std::string::npos, no_match.error().message.find("needs match"));
+  // A forgotten price must never make a model free.
+  auto half = load("[[prices]]\nmatch = \"x/*\"\nprompt_usd_per_mtok = 1\n");
+  ASSERT_FALSE(half.ok());
+  EXPECT_NE(std::string::npos, half.error().message.find("completion_usd_per_mtok"));
+  auto negative = load("[[prices]]\nmatch = \"x\"\nprompt_usd_per_mtok = -1\ncompletion_usd_per_mtok = 1\n");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(std::string::npos, negative.error().message.find(":3:")) << negative.error().message;
+  auto table = load("[prices]\nmatch = \"x\"\n");
+  ASSERT_FALSE(table.ok());
+  EXPECT_NE(std::string::npos, table.error().message.find("[[prices]]"));
+  auto zero_context = load("[[prices]]\nmatch = \"x\"\nprompt_usd_per_mtok = 1\n"
+                           "completion_usd_per_mtok = 1\ncontext_length = 0\n");
+  ASSERT_FALSE(zero_context.ok());
+}
+
+TEST_F(MoneyConfigTest, BudgetTimeZone) {
+  auto utc = load("[budgets]\ntime_zone = \"UTC\"\n");
+  ASSERT_TRUE(utc.ok()) << utc.error().message;
+  EXPECT_EQ("UTC", utc->budget_time_zone);
+  // A zone with a file under /usr/share/zoneinfo (tzdata is a build dependency of
+  // nothing here, so the test only insists when the file is there).
+  if (FILE* f = std::fopen("/usr/share/zoneinfo/Europe/Paris", "r")) {
+    std::fclose(f);
+    auto paris = load("[budgets]\ntime_zone = \"Europe/Paris\"\n");
+    ASSERT_TRUE(paris.ok()) << paris.error().message;
+    EXPECT_EQ("Europe/Paris", paris->budget_time_zone);
+    EXPECT_NE(std::string::npos, describe(*paris).find("time_zone = \"Europe/Paris\""));
+  }
+  for (const char* bad : {"Mars/Olympus_Mons", "", "../../../etc/passwd", "/etc/localtime",
+                          "Europe", "Europe/Paris; rm", "utc"}) {
+    SCOPED_TRACE(bad);
+    auto c = load(std::string("[budgets]\ntime_zone = \"") + bad + "\"\n");
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(std::string::npos, c.error().message.find(":2: budgets.time_zone must be \"UTC\""))
+        << c.error().message;
+  }
+  auto typo = load("[budgets]\ntimezone = \"UTC\"\n");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(std::string::npos, typo.error().message.find("unknown key \"budgets.timezone\""));
+}
+
+TEST_F(MoneyConfigTest, CostBudgetFromTheEnvironment) {
+  ::setenv("OPENROUTER_COST_BUDGET_USD", "25.50", 1);
+  auto c = load("");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(c->cost_budget_usd.has_value());
+  EXPECT_DOUBLE_EQ(25.5, *c->cost_budget_usd);
+  EXPECT_NE(std::string::npos, describe(*c).find("# OPENROUTER_COST_BUDGET_USD: 25.5"));
+  ::setenv("OPENROUTER_COST_BUDGET_USD", "1e3", 1);
+  ASSERT_TRUE(load("").ok());
+  for (const char* bad : {"0", "-5", "ten", "10$", "nan", "inf", "1e999"}) {
+    SCOPED_TRACE(bad);
+    ::setenv("OPENROUTER_COST_BUDGET_USD", bad, 1);
+    auto r = load("");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(std::string::npos, r.error().message.find("OPENROUTER_COST_BUDGET_USD must be a positive number"))
+        << r.error().message;
+  }
+  ::setenv("OPENROUTER_COST_BUDGET_USD", "", 1);
+  auto unset = load("");
+  ASSERT_TRUE(unset.ok()) << "empty is as good as unset";
+  EXPECT_FALSE(unset->cost_budget_usd.has_value());
 }
 
 }  // namespace

@@ -1,0 +1,71 @@
+// daemon::Accounting: what an attempt costs and where that goes (the money
+// issue; DESIGN §4 budgets). It prices attempts (the upstream's usage.cost when it
+// reports one, else the catalog's prices), writes the ledger's rollups, turns
+// budget reservations into real spending, sends budget_alert events, rolls
+// budget periods over on a timer and lets held jobs go when a budget frees up.
+//
+// Loop thread only. Calls that write expect the turn's write to be open
+// (CommitCycle::write()).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/uv_handle.h"
+#include "store/job_record.h"
+#include "upstream/pricing.h"
+#include "upstream/provider.h"
+
+namespace llmq::daemon {
+
+struct Services;
+struct BudgetReservation;
+struct Spender;
+
+class Accounting {
+ public:
+  // Completion tokens assumed when neither the request (max_tokens) nor the
+  // catalog (max completion / context length) bounds them.
+  static constexpr int64_t kDefaultMaxCompletion = 4096;
+
+  explicit Accounting(Services& services);
+  // Loads the budgets (and applies OPENROUTER_COST_BUDGET_USD), arms the rollover timer.
+  Result<void> init();
+  void close();
+
+  // The model's prices, or nullptr when none are known.
+  const upstream::Pricing* pricing(std::string_view model) const;
+  // The most `request_json` can cost on `model`: the prompt estimate plus max_tokens
+  // (else the model's longest completion) at catalog prices. nullopt: no price known.
+  std::optional<double> worstCaseUsd(std::string_view request_json, std::string_view model) const;
+  // What a finished request cost, and how that is known ("upstream", "catalog", "none").
+  double cost(const upstream::Usage& usage, std::string_view model, const char** source) const;
+
+  // An attempt ended. When it reached the upstream (`reached`), it counts in the
+  // usage rollups; its reservation becomes `cost_usd`; crossed alert fractions
+  // become budget_alert events of `job`.
+  void settle(store::JobRecord& job, const std::vector<std::string>& tags,
+              const store::AttemptRecord& attempt, BudgetReservation& reservation, const Spender& who,
+              bool reached);
+
+  // Held jobs go back to the queue (a budget was raised, deleted or rolled over);
+  // those that still cannot go are held again when they come up.
+  void releaseHeld();
+  // After budget.set / budget.delete: the rollover timer follows the budgets.
+  void budgetsChanged();
+
+ private:
+  void armRollover();
+  static void onUvRollover(uv_timer_t* t) noexcept;
+
+  Services& s_;
+  UvHandlePtr<uv_timer_t> rollover_;
+};
+
+}  // namespace llmq::daemon

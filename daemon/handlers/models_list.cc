@@ -1,0 +1,51 @@
+// models.list {refresh?, filter?} -> {models, fetched_at}: the catalog the daemon
+// prices jobs with. With refresh: true the answer waits for a fresh fetch of
+// OpenRouter's model list, and is an error if that fetch fails (the previous
+// catalog stays in use either way).
+#include <string>
+
+#include "daemon/handlers/handlers.h"
+#include "daemon/model_catalog.h"
+#include "daemon/services.h"
+#include "ipc/protocol.h"
+
+namespace llmq::daemon {
+
+void handleModelsList(Call& call) {
+  ipc::Params p(call.params);
+  p.allowOnly({"refresh", "filter"});
+  auto refresh = p.boolean("refresh");
+  auto filter = p.string("filter", false, 256);
+  if (!p.ok()) {
+    call.reply.fail(ipc::rpc::kInvalidParams, p.error());
+    return;
+  }
+  ModelCatalog& catalog = *call.s.catalog;
+  // Copied: the params die with this frame, the answer may come later.
+  std::string text(filter.value_or(""));
+  if (!refresh.value_or(false)) {
+    call.reply.ok(catalog.listJson(text));
+    return;
+  }
+  if (call.s.shutting_down) {
+    call.reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; ask again once it is back");
+    return;
+  }
+  // The catalog outlives every callback it owes: close() answers them first.
+  catalog.refresh([reply = call.reply, &s = call.s, &catalog, text = std::move(text)](Result<size_t> r) {
+    if (!r && s.shutting_down) {
+      reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; ask again once it is back");
+      return;
+    }
+    if (!r) {
+      reply.fail(ipc::rpc::kInternalError,
+                 "refreshing the model catalog failed (the previous one stays in use): " +
+                     r.error().message,
+                 "UPSTREAM_ERROR");
+      return;
+    }
+    reply.ok(catalog.listJson(text));
+  });
+}
+
+}  // namespace llmq::daemon

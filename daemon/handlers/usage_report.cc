@@ -1,0 +1,115 @@
+// usage.report {group_by?, since?, until?} -> {group_by, since, until, source,
+// rows, totals} (DESIGN §3). Rows carry one member per group_by dimension (model,
+// client, key (fingerprint), tag, day (UTC)) and the figures: requests,
+// prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd.
+// Totals count every attempt once, even grouped by tag. Whole UTC days are read
+// from the daily rollups; other ranges from the ledger.
+#include <cstdio>
+
+#include "common/json.h"
+#include "common/time.h"
+#include "daemon/handlers/handlers.h"
+#include "daemon/services.h"
+#include "ipc/protocol.h"
+#include "store/usage_store.h"
+
+namespace llmq::daemon {
+namespace {
+
+std::string money(double usd) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10g", usd);
+  return buf;
+}
+
+void appendFigures(std::string& o, const store::UsageFigures& f) {
+  o += "\"requests\":" + std::to_string(f.requests) + ",\"prompt_tokens\":" +
+       std::to_string(f.prompt_tokens) + ",\"completion_tokens\":" + std::to_string(f.completion_tokens) +
+       ",\"cached_tokens\":" + std::to_string(f.cached_tokens) + ",\"reasoning_tokens\":" +
+       std::to_string(f.reasoning_tokens) + ",\"cost_usd\":" + money(f.cost_usd);
+}
+
+// An RFC 3339 bound; false (with the params failed) when malformed.
+bool timeParam(ipc::Params& p, const char* name, std::optional<int64_t>* out) {
+  auto text = p.string(name, false, 64);
+  if (!text) {
+    return true;
+  }
+  int64_t ms = 0;
+  if (!parseRfc3339(std::string(*text), &ms)) {
+    p.fail(std::string(name) + " must be an RFC 3339 time such as 2026-11-01T00:00:00Z");
+    return false;
+  }
+  *out = ms;
+  return true;
+}
+
+}  // namespace
+
+void handleUsageReport(Call& call) {
+  ipc::Params p(call.params);
+  p.allowOnly({"group_by", "since", "until"});
+  store::UsageQuery q;
+  auto group_by = p.strings("group_by", 5, 16);
+  if (group_by) {
+    for (const std::string& g : *group_by) {
+      store::UsageDim d;
+      if (!store::parseUsageDim(g, &d)) {
+        p.fail("group_by members are model, client, key, tag and day, not \"" + g + "\"");
+        break;
+      }
+      for (store::UsageDim seen : q.group_by) {
+        if (seen == d) {
+          p.fail("group_by names \"" + g + "\" twice");
+        }
+      }
+      q.group_by.push_back(d);
+    }
+  }
+  timeParam(p, "since", &q.since);
+  timeParam(p, "until", &q.until);
+  if (p.ok() && q.since && q.until && *q.since >= *q.until) {
+    p.fail("since must be before until");
+  }
+  if (!p.ok()) {
+    call.reply.fail(ipc::rpc::kInvalidParams, p.error());
+    return;
+  }
+  auto report = call.s.usage->report(q);
+  if (!report) {
+    replyStoreError(call, report.error(), "building the usage report");
+    return;
+  }
+  std::string o = "{\"group_by\":[";
+  for (size_t i = 0; i < q.group_by.size(); ++i) {
+    o += i > 0 ? ",\"" : "\"";
+    o += store::usageDimName(q.group_by[i]);
+    o += "\"";
+  }
+  o += "],\"since\":";
+  o += q.since ? "\"" + rfc3339(*q.since) + "\"" : std::string("null");
+  o += ",\"until\":";
+  o += q.until ? "\"" + rfc3339(*q.until) + "\"" : std::string("null");
+  o += ",\"source\":\"";
+  o += report->from_rollup ? "rollup" : "ledger";
+  o += "\",\"rows\":[";
+  for (size_t r = 0; r < report->rows.size(); ++r) {
+    const store::UsageRow& row = report->rows[r];
+    o += r > 0 ? ",{" : "{";
+    for (size_t k = 0; k < q.group_by.size(); ++k) {
+      o += "\"";
+      o += store::usageDimName(q.group_by[k]);
+      o += "\":";
+      json::appendString(o, row.keys[k]);
+      o += ",";
+    }
+    appendFigures(o, row.figures);
+    o += "}";
+  }
+  o += "],\"totals\":{";
+  appendFigures(o, report->totals);
+  o += "}}";
+  call.reply.ok(std::move(o));
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,356 @@
+// UsageStore: rollup upserts, reports from the rollups or the ledger, ledger sums.
+#include "store/usage_store.h"
+
+#include <ctime>
+#include <map>
+
+#include "store/database.h"
+
+namespace llmq::store {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+
+constexpr char kAddDailySql[] =
+    "INSERT INTO usage_daily (day, model, client, key_fp, requests, prompt_tokens, "
+    "completion_tokens, cached_tokens, reasoning_tokens, cost_usd) "
+    "VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9) "
+    "ON CONFLICT (day, model, client, key_fp) DO UPDATE SET requests = requests + 1, "
+    "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+    "completion_tokens = completion_tokens + excluded.completion_tokens, "
+    "cached_tokens = cached_tokens + excluded.cached_tokens, "
+    "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
+    "cost_usd = cost_usd + excluded.cost_usd";
+constexpr char kAddDailyTagSql[] =
+    "INSERT INTO usage_daily_tag (day, tag, model, client, key_fp, requests, prompt_tokens, "
+    "completion_tokens, cached_tokens, reasoning_tokens, cost_usd) "
+    "VALUES (?1, ?10, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9) "
+    "ON CONFLICT (day, tag, model, client, key_fp) DO UPDATE SET requests = requests + 1, "
+    "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+    "completion_tokens = completion_tokens + excluded.completion_tokens, "
+    "cached_tokens = cached_tokens + excluded.cached_tokens, "
+    "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
+    "cost_usd = cost_usd + excluded.cost_usd";
+
+// The ledger rows that count as requests: finished, and the upstream answered
+// (or billed). The same rule decides which attempts reach the rollups.
+constexpr char kCounted[] = "a.finished_at IS NOT NULL AND (a.http_status IS NOT NULL OR a.cost_usd > 0)";
+
+const char* rollupColumn(UsageDim d) {
+  switch (d) {
+    case UsageDim::kModel: return "model";
+    case UsageDim::kClient: return "client";
+    case UsageDim::kKey: return "key_fp";
+    case UsageDim::kTag: return "tag";
+    case UsageDim::kDay: return "day";
+  }
+  return "model";
+}
+
+const char* ledgerColumn(UsageDim d) {
+  switch (d) {
+    case UsageDim::kModel: return "a.model";
+    case UsageDim::kClient: return "COALESCE(a.client, '')";
+    case UsageDim::kKey: return "COALESCE(a.key_fingerprint, '')";
+    case UsageDim::kTag: return "t.value";
+    case UsageDim::kDay: return "strftime('%Y-%m-%d', a.started_at / 1000, 'unixepoch')";
+  }
+  return "a.model";
+}
+
+bool hasDim(const UsageQuery& q, UsageDim d) {
+  for (UsageDim g : q.group_by) {
+    if (g == d) {
+      return true;
+    }
+  }
+  return false;
+}
+
+UsageFigures readFigures(const Statement& st, int first) {
+  UsageFigures f;
+  f.requests = st.int64(first);
+  f.prompt_tokens = st.int64(first + 1);
+  f.completion_tokens = st.int64(first + 2);
+  f.cached_tokens = st.int64(first + 3);
+  f.reasoning_tokens = st.int64(first + 4);
+  f.cost_usd = st.real(first + 5);
+  return f;
+}
+
+// Runs a report query whose columns are the group keys then the six figures.
+Result<std::vector<UsageRow>> collect(Database& db, const std::string& sql, size_t keys,
+                                      const std::vector<std::string>& binds) {
+  auto stmt = db.prepare(sql);
+  if (!stmt) {
+    return stmt.takeError();
+  }
+  Statement st(db.handle(), stmt->get());
+  for (size_t i = 0; i < binds.size(); ++i) {
+    st.bind(static_cast<int>(i + 1), binds[i]);
+  }
+  std::vector<UsageRow> rows;
+  for (;;) {
+    auto row = st.step();
+    if (!row) {
+      return row.takeError();
+    }
+    if (!*row) {
+      break;
+    }
+    UsageRow r;
+    for (size_t k = 0; k < keys; ++k) {
+      r.keys.push_back(st.string(static_cast<int>(k)));
+    }
+    r.figures = readFigures(st, static_cast<int>(keys));
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+}  // namespace
+
+const char* usageDimName(UsageDim d) {
+  switch (d) {
+    case UsageDim::kModel: return "model";
+    case UsageDim::kClient: return "client";
+    case UsageDim::kKey: return "key";
+    case UsageDim::kTag: return "tag";
+    case UsageDim::kDay: return "day";
+  }
+  return "?";
+}
+
+bool parseUsageDim(std::string_view name, UsageDim* out) {
+  for (UsageDim d : {UsageDim::kModel, UsageDim::kClient, UsageDim::kKey, UsageDim::kTag, UsageDim::kDay}) {
+    if (name == usageDimName(d)) {
+      *out = d;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string UsageStore::utcDay(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+Result<void> UsageStore::add(const UsageDelta& d) {
+  const std::string day = utcDay(d.started_at);
+  auto bindCommon = [&](Statement& st) {
+    st.bind(1, day)
+        .bindStatic(2, d.model)
+        .bindStatic(3, d.client)
+        .bindStatic(4, d.key_fp)
+        .bind(5, d.prompt_tokens)
+        .bind(6, d.completion_tokens)
+        .bind(7, d.cached_tokens)
+        .bind(8, d.reasoning_tokens)
+        .bind(9, d.cost_usd);
+  };
+  {
+    auto st = db_.statement(kAddDailySql);
+    bindCommon(st);
+    if (auto r = st.run(); !r) {
+      return r;
+    }
+  }
+  static const std::vector<std::string> kUntagged = {""};
+  for (const std::string& tag : d.tags.empty() ? kUntagged : d.tags) {
+    auto st = db_.statement(kAddDailyTagSql);
+    bindCommon(st);
+    st.bindStatic(10, tag);
+    if (auto r = st.run(); !r) {
+      return r;
+    }
+  }
+  return {};
+}
+
+Result<UsageReport> UsageStore::report(const UsageQuery& q) {
+  // The rollups hold whole UTC days: they answer when the range is whole days.
+  const bool whole_days = (!q.since || *q.since % kDayMs == 0) && (!q.until || *q.until % kDayMs == 0);
+  return whole_days ? fromRollup(q) : mixed(q);
+}
+
+namespace {
+
+void addFigures(UsageFigures& to, const UsageFigures& f) {
+  to.requests += f.requests;
+  to.prompt_tokens += f.prompt_tokens;
+  to.completion_tokens += f.completion_tokens;
+  to.cached_tokens += f.cached_tokens;
+  to.reasoning_tokens += f.reasoning_tokens;
+  to.cost_usd += f.cost_usd;
+}
+
+int64_t floorDay(int64_t ms) { return ms - ((ms % kDayMs) + kDayMs) % kDayMs; }
+
+}  // namespace
+
+Result<UsageReport> UsageStore::mixed(const UsageQuery& q) {
+  const std::optional<int64_t> first_whole =
+      q.since ? std::optional<int64_t>(floorDay(*q.since) + (*q.since % kDayMs != 0 ? kDayMs : 0))
+              : std::nullopt;
+  const std::optional<int64_t> end_whole = q.until ? std::optional<int64_t>(floorDay(*q.until)) : std::nullopt;
+  if (first_whole && end_whole && *first_whole >= *end_whole) {
+    return fromLedger(q);  // Less than one whole day: the ledger alone.
+  }
+  std::vector<UsageQuery> parts;
+  parts.push_back(UsageQuery{q.group_by, first_whole, end_whole});
+  if (q.since && *first_whole != *q.since) {
+    parts.push_back(UsageQuery{q.group_by, q.since, *first_whole});
+  }
+  if (q.until && *end_whole != *q.until) {
+    parts.push_back(UsageQuery{q.group_by, *end_whole, q.until});
+  }
+  std::map<std::vector<std::string>, UsageFigures> merged;
+  UsageReport out;
+  out.from_ledger = true;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto part = i == 0 ? fromRollup(parts[i]) : fromLedger(parts[i]);
+    if (!part) {
+      return part;
+    }
+    for (UsageRow& row : part->rows) {
+      addFigures(merged[std::move(row.keys)], row.figures);
+    }
+    addFigures(out.totals, part->totals);
+  }
+  for (auto& [keys, figures] : merged) {
+    out.rows.push_back(UsageRow{keys, figures});
+  }
+  return out;
+}
+
+Result<UsageReport> UsageStore::fromRollup(const UsageQuery& q) {
+  std::string where = " WHERE 1";
+  std::vector<std::string> binds;
+  if (q.since) {
+    binds.push_back(utcDay(*q.since));
+    where += " AND day >= ?" + std::to_string(binds.size());
+  }
+  if (q.until) {
+    binds.push_back(utcDay(*q.until));
+    where += " AND day < ?" + std::to_string(binds.size());
+  }
+  constexpr char kSums[] =
+      "SUM(requests), SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens), "
+      "SUM(reasoning_tokens), SUM(cost_usd)";
+  UsageReport out;
+  out.from_rollup = true;
+  if (!q.group_by.empty()) {
+    std::string cols;
+    for (UsageDim d : q.group_by) {
+      cols += cols.empty() ? "" : ", ";
+      cols += rollupColumn(d);
+    }
+    const char* table = hasDim(q, UsageDim::kTag) ? "usage_daily_tag" : "usage_daily";
+    auto rows = collect(db_,
+                        "SELECT " + cols + ", " + kSums + " FROM " + table + where + " GROUP BY " +
+                            cols + " ORDER BY " + cols,
+                        q.group_by.size(), binds);
+    if (!rows) {
+      return rows.takeError();
+    }
+    out.rows = std::move(*rows);
+  }
+  auto totals = collect(db_,
+                        std::string("SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(prompt_tokens), 0), "
+                                    "COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(cached_tokens), 0), "
+                                    "COALESCE(SUM(reasoning_tokens), 0), COALESCE(SUM(cost_usd), 0) "
+                                    "FROM usage_daily") +
+                            where,
+                        0, binds);
+  if (!totals) {
+    return totals.takeError();
+  }
+  if (!totals->empty()) {
+    out.totals = (*totals)[0].figures;
+  }
+  return out;
+}
+
+Result<UsageReport> UsageStore::fromLedger(const UsageQuery& q) {
+  std::string where = std::string(" WHERE ") + kCounted;
+  std::vector<std::string> binds;
+  if (q.since) {
+    binds.push_back(std::to_string(*q.since));
+    where += " AND a.started_at >= CAST(?" + std::to_string(binds.size()) + " AS INTEGER)";
+  }
+  if (q.until) {
+    binds.push_back(std::to_string(*q.until));
+    where += " AND a.started_at < CAST(?" + std::to_string(binds.size()) + " AS INTEGER)";
+  }
+  constexpr char kSums[] =
+      "COUNT(*), COALESCE(SUM(a.prompt_tokens), 0), COALESCE(SUM(a.completion_tokens), 0), "
+      "COALESCE(SUM(a.cached_tokens), 0), COALESCE(SUM(a.reasoning_tokens), 0), "
+      "COALESCE(SUM(a.cost_usd), 0)";
+  UsageReport out;
+  out.from_ledger = true;
+  if (!q.group_by.empty()) {
+    std::string cols;
+    for (UsageDim d : q.group_by) {
+      cols += cols.empty() ? "" : ", ";
+      cols += ledgerColumn(d);
+    }
+    std::string from = " FROM attempts a INDEXED BY attempts_time";
+    if (hasDim(q, UsageDim::kTag)) {
+      // A job without tags counts under tag "", as in the rollup.
+      from += ", json_each(CASE WHEN a.tags IS NULL OR a.tags = '[]' THEN '[\"\"]' ELSE a.tags END) t";
+    }
+    auto rows = collect(db_,
+                        "SELECT " + cols + ", " + kSums + from + where + " GROUP BY " + cols +
+                            " ORDER BY " + cols,
+                        q.group_by.size(), binds);
+    if (!rows) {
+      return rows.takeError();
+    }
+    out.rows = std::move(*rows);
+  }
+  auto totals = collect(db_, std::string("SELECT ") + kSums + " FROM attempts a INDEXED BY attempts_time" + where,
+                        0, binds);
+  if (!totals) {
+    return totals.takeError();
+  }
+  if (!totals->empty()) {
+    out.totals = (*totals)[0].figures;
+  }
+  return out;
+}
+
+Result<double> UsageStore::spent(const SpendScope& scope, int64_t since_ms, int64_t until_ms) {
+  std::string sql =
+      std::string("SELECT COALESCE(SUM(a.cost_usd), 0) FROM attempts a INDEXED BY attempts_time WHERE ") +
+      kCounted + " AND a.started_at >= ?1 AND a.started_at < ?2";
+  switch (scope.kind) {
+    case SpendScope::kGlobal: break;
+    case SpendScope::kClient: sql += " AND a.client = ?3"; break;
+    case SpendScope::kKey: sql += " AND a.key_fingerprint = ?3"; break;
+    case SpendScope::kModel: sql += " AND a.model = ?3"; break;
+    case SpendScope::kTag:
+      sql += " AND EXISTS (SELECT 1 FROM json_each(a.tags) WHERE json_each.value = ?3)";
+      break;
+  }
+  auto stmt = db_.prepare(sql);
+  if (!stmt) {
+    return stmt.takeError();
+  }
+  Statement st(db_.handle(), stmt->get());
+  st.bind(1, since_ms).bind(2, until_ms);
+  if (scope.kind != SpendScope::kGlobal) {
+    st.bind(3, scope.value);
+  }
+  auto row = st.step();
+  if (!row) {
+    return row.takeError();
+  }
+  return *row ? st.real(0) : 0.0;
+}
+
+}  // namespace llmq::store

@@ -1,0 +1,95 @@
+// store::UsageStore: what was spent. The ledger itself is the attempts table (one
+// row per attempt, written by JobStore); this class keeps the daily rollups that
+// answer usage.report without reading the ledger, reads the ledger when a report
+// is not on day boundaries, and sums the ledger for budget periods.
+//
+// Days are UTC calendar days of the attempt's start ("2026-11-24").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace llmq::store {
+
+class Database;
+
+// One finished attempt's contribution to the rollups.
+struct UsageDelta {
+  int64_t started_at = 0;   // ms since the epoch: picks the day.
+  std::string model;        // What answered (model_used).
+  std::string client;
+  std::string key_fp;       // Key fingerprint; "" when no key was used.
+  std::vector<std::string> tags;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;
+  int64_t reasoning_tokens = 0;
+  double cost_usd = 0;
+};
+
+enum class UsageDim { kModel, kClient, kKey, kTag, kDay };
+
+struct UsageQuery {
+  std::vector<UsageDim> group_by;  // In the order the rows should name them.
+  std::optional<int64_t> since;    // Inclusive, ms since the epoch.
+  std::optional<int64_t> until;    // Exclusive.
+};
+
+struct UsageFigures {
+  int64_t requests = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;
+  int64_t reasoning_tokens = 0;
+  double cost_usd = 0;
+};
+
+struct UsageRow {
+  std::vector<std::string> keys;  // One per group_by entry, in order.
+  UsageFigures figures;
+};
+
+struct UsageReport {
+  std::vector<UsageRow> rows;  // Ordered by the group keys.
+  UsageFigures totals;         // Every attempt once, whatever the grouping.
+  bool from_rollup = false;    // Answered from the daily rollups alone.
+  bool from_ledger = false;    // Read ledger rows (for the parts of days at the ends).
+};
+
+// What a budget covers (DESIGN §3 scopes), for summing the ledger.
+struct SpendScope {
+  enum Kind { kGlobal, kClient, kKey, kModel, kTag } kind = kGlobal;
+  std::string value;  // Client name, key fingerprint, model id or tag.
+};
+
+class UsageStore {
+ public:
+  explicit UsageStore(Database& db) : db_(db) {}
+
+  Result<void> add(const UsageDelta& d);
+  Result<UsageReport> report(const UsageQuery& q);
+  // The ledger's cost for attempts that started in [since, until) within `scope`.
+  Result<double> spent(const SpendScope& scope, int64_t since_ms, int64_t until_ms);
+
+  // "2026-11-24" for a time in ms since the epoch (UTC).
+  static std::string utcDay(int64_t ms);
+
+ private:
+  Result<UsageReport> fromRollup(const UsageQuery& q);
+  Result<UsageReport> fromLedger(const UsageQuery& q);
+  // Whole days inside the range from the rollups, the partial days at its ends
+  // from the ledger, merged.
+  Result<UsageReport> mixed(const UsageQuery& q);
+
+  Database& db_;
+};
+
+const char* usageDimName(UsageDim d);
+bool parseUsageDim(std::string_view name, UsageDim* out);
+
+}  // namespace llmq::store

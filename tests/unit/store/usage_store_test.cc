@@ -1,0 +1,138 @@
+// Tests for store/usage_store: the daily rollups agree with the ledger they
+// summarise, grouped every way, whole days from the rollups and other ranges from
+// the ledger; tags count each attempt under each of its tags; budget sums.
+#include "store/usage_store.h"
+
+#include <gtest/gtest.h>
+
+#include "store/job_store.h"
+#include "tests/support/test_db.h"
+
+namespace llmq::store {
+namespace {
+
+constexpr int64_t kDay = 86'400'000;
+constexpr int64_t kNov1 = 1'793'491'200'000;  // 2026-11-01T00:00:00Z
+
+class UsageStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(t_.ok()); }
+
+  // One finished attempt in the ledger (attempts) and in the rollups.
+  void spend(int64_t at, const std::string& model, const std::string& client,
+             std::vector<std::string> tags, int64_t prompt, int64_t completion, double cost,
+             const std::string& key_fp = "sk-or…aaaa") {
+    JobRecord job;
+    job.client = client;
+    job.model = model;
+    job.request_json = "{}";
+    job.created_at = at;
+    auto id = jobs_.insert(job, {});
+    ASSERT_TRUE(id.ok()) << id.error().message;
+    AttemptRecord a;
+    a.job_id = *id;
+    a.attempt = 1;
+    a.model = model;
+    a.provider = "openrouter";
+    a.started_at = at;
+    a.finished_at = at + 100;
+    a.outcome = "succeeded";
+    a.http_status = 200;
+    a.usage = Usage{prompt, completion, prompt + completion, cost};
+    a.client = client;
+    a.key_fingerprint = key_fp;
+    a.tags_json = "[";
+    for (size_t i = 0; i < tags.size(); ++i) {
+      a.tags_json += (i > 0 ? ",\"" : "\"") + tags[i] + "\"";
+    }
+    a.tags_json += "]";
+    ASSERT_TRUE(jobs_.insertAttempt(a).ok());
+    ASSERT_TRUE(jobs_.updateAttempt(a).ok());
+    UsageDelta d;
+    d.started_at = at;
+    d.model = model;
+    d.client = client;
+    d.key_fp = key_fp;
+    d.tags = std::move(tags);
+    d.prompt_tokens = prompt;
+    d.completion_tokens = completion;
+    d.cost_usd = cost;
+    ASSERT_TRUE(usage_.add(d).ok());
+  }
+
+  testing::TestDb t_;
+  JobStore jobs_{t_.db()};
+  UsageStore usage_{t_.db()};
+};
+
+TEST_F(UsageStoreTest, DayNamesAreUtc) {
+  EXPECT_EQ("2026-11-01", UsageStore::utcDay(kNov1));
+  EXPECT_EQ("2026-10-31", UsageStore::utcDay(kNov1 - 1));
+  EXPECT_EQ("2026-11-02", UsageStore::utcDay(kNov1 + kDay));
+}
+
+TEST_F(UsageStoreTest, RollupAndLedgerAgreeForEveryGrouping) {
+  spend(kNov1 + 1000, "m/a", "alice", {"x"}, 10, 20, 0.5);
+  spend(kNov1 + 2000, "m/a", "bob", {"x", "y"}, 1, 2, 0.25);
+  spend(kNov1 + kDay + 5, "m/b", "alice", {}, 100, 0, 1.0);
+  spend(kNov1 + 2 * kDay, "m/b", "alice", {"y"}, 7, 7, 2.0);
+
+  std::vector<std::vector<UsageDim>> groupings = {
+      {}, {UsageDim::kModel}, {UsageDim::kDay, UsageDim::kModel}, {UsageDim::kClient},
+      {UsageDim::kTag}, {UsageDim::kKey, UsageDim::kTag, UsageDim::kDay}};
+  for (const auto& g : groupings) {
+    // Whole days: rollup. Shifted by a millisecond: the ledger. Same answer.
+    UsageQuery whole{g, kNov1, kNov1 + 3 * kDay};
+    UsageQuery exact{g, kNov1 - 1, kNov1 + 3 * kDay - 1};
+    auto a = usage_.report(whole);
+    auto b = usage_.report(exact);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_TRUE(a->from_rollup);
+    EXPECT_FALSE(b->from_rollup);
+    ASSERT_EQ(a->rows.size(), b->rows.size()) << g.size();
+    for (size_t i = 0; i < a->rows.size(); ++i) {
+      EXPECT_EQ(a->rows[i].keys, b->rows[i].keys);
+      EXPECT_EQ(a->rows[i].figures.requests, b->rows[i].figures.requests);
+      EXPECT_DOUBLE_EQ(a->rows[i].figures.cost_usd, b->rows[i].figures.cost_usd);
+    }
+    EXPECT_EQ(4, a->totals.requests);
+    EXPECT_DOUBLE_EQ(3.75, a->totals.cost_usd) << "totals count each attempt once, tags or not";
+    EXPECT_DOUBLE_EQ(3.75, b->totals.cost_usd);
+  }
+  auto by_tag = usage_.report(UsageQuery{{UsageDim::kTag}, std::nullopt, std::nullopt});
+  ASSERT_TRUE(by_tag.ok());
+  ASSERT_EQ(3u, by_tag->rows.size());
+  EXPECT_EQ("", by_tag->rows[0].keys[0]) << "untagged jobs count under \"\"";
+  EXPECT_DOUBLE_EQ(1.0, by_tag->rows[0].figures.cost_usd);
+  EXPECT_EQ("x", by_tag->rows[1].keys[0]);
+  EXPECT_DOUBLE_EQ(0.75, by_tag->rows[1].figures.cost_usd);
+  EXPECT_EQ("y", by_tag->rows[2].keys[0]);
+  EXPECT_DOUBLE_EQ(2.25, by_tag->rows[2].figures.cost_usd);
+
+  auto one_day = usage_.report(UsageQuery{{UsageDim::kModel}, kNov1 + kDay, kNov1 + 2 * kDay});
+  ASSERT_TRUE(one_day.ok());
+  ASSERT_EQ(1u, one_day->rows.size());
+  EXPECT_EQ("m/b", one_day->rows[0].keys[0]);
+  EXPECT_EQ(100, one_day->rows[0].figures.prompt_tokens);
+}
+
+TEST_F(UsageStoreTest, SpentSumsTheLedgerPerScope) {
+  spend(kNov1 + 1000, "m/a", "alice", {"x"}, 10, 20, 0.5, "fp-1");
+  spend(kNov1 + 2000, "m/b", "bob", {"x", "y"}, 1, 2, 0.25, "fp-2");
+  spend(kNov1 + kDay, "m/b", "alice", {}, 1, 1, 1.0, "fp-1");
+  auto sum = [&](SpendScope s, int64_t since, int64_t until) {
+    auto r = usage_.spent(s, since, until);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : -1;
+  };
+  EXPECT_DOUBLE_EQ(1.75, sum({SpendScope::kGlobal, ""}, kNov1, INT64_MAX));
+  EXPECT_DOUBLE_EQ(0.75, sum({SpendScope::kGlobal, ""}, kNov1, kNov1 + kDay));
+  EXPECT_DOUBLE_EQ(1.5, sum({SpendScope::kClient, "alice"}, 0, INT64_MAX));
+  EXPECT_DOUBLE_EQ(1.25, sum({SpendScope::kModel, "m/b"}, 0, INT64_MAX));
+  EXPECT_DOUBLE_EQ(0.75, sum({SpendScope::kTag, "x"}, 0, INT64_MAX));
+  EXPECT_DOUBLE_EQ(0.25, sum({SpendScope::kTag, "y"}, 0, INT64_MAX));
+  EXPECT_DOUBLE_EQ(1.5, sum({SpendScope::kKey, "fp-1"}, 0, INT64_MAX));
+}
+
+}  // namespace
+}  // namespace llmq::store

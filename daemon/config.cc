@@ -5,16 +5,21 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
 #include "common/secret.h"
 #include "common/json.h"
+#include "daemon/model_chain.h"
+#include "daemon/model_router.h"
 #include "daemon/paths.h"
+#include "ipc/protocol.h"
 #include "ipc/socket_path.h"
 
 namespace llmq::daemon {
@@ -156,6 +161,26 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) { c.providers.back().referer = getString(f, k, n); }},
       {"openrouter", "title",
        [&c](auto& f, auto& k, auto& n) { c.providers.back().title = getString(f, k, n); }},
+      {"access", "admin_group",
+       [&c](auto& f, auto& k, auto& n) { c.admin_group = getString(f, k, n); }},
+      {"ipc", "socket_group",
+       [&c](auto& f, auto& k, auto& n) { c.socket_group = getString(f, k, n); }},
+      {"cache", "enabled",
+       [&c](auto& f, auto& k, auto& n) {
+         auto b = n.template value<bool>();
+         if (!b) {
+           throw ConfigError{where(f, n) + ": " + k + " must be true or false"};
+         }
+         c.cache_enabled = *b;
+       }},
+      {"cache", "ttl_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.cache_ttl_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 365 * 86400.0) * 1000);
+       }},
+      {"openrouter", "credit_check_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.credit_check_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 86400) * 1000);
+       }},
       {"http", "connect_timeout_ms",
        [&c](auto& f, auto& k, auto& n) { c.http.connect_timeout_ms = getInt(f, k, n, 1, 600000); }},
       {"http", "idle_timeout_s",
@@ -374,6 +399,112 @@ void applyLimits(Config& c, const std::string& file, const toml::node& node) {
   c.limits.rules.insert(c.limits.rules.end(), rules.begin(), rules.end());
 }
 
+// True for a name that is a chain or a route reference rather than a model.
+bool isReference(std::string_view name) {
+  return name.rfind(kChainPrefix, 0) == 0 || name.rfind(kRoutePrefix, 0) == 0;
+}
+
+bool hasWildcard(std::string_view name) { return name.find_first_of("*?") != std::string_view::npos; }
+
+// [aliases]: NAME-or-PATTERN = "concrete/model-id". toml++ keeps a table's keys
+// sorted, not in file order, and the first matching pattern must win, so the
+// entries are put back in the order of their lines.
+void applyAliases(Config& c, const std::string& file, const toml::node& node) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    throw ConfigError{where(file, node) + ": aliases must be a table of \"name\" = \"model\" entries"};
+  }
+  struct Placed {
+    toml::source_position at;
+    ModelAlias alias;
+  };
+  std::vector<Placed> placed;
+  for (auto&& [name, value] : *table) {
+    const std::string key = "aliases.\"" + std::string(name.str()) + "\"";
+    if (value.is_table()) {
+      // `gpt-4.1 = ...` unquoted is a dotted key: a nested table, not an alias.
+      throw ConfigError{where(file, value) + ": " + key +
+                        " is a table; quote alias names that hold dots (\"gpt-4.1\" = \"...\")"};
+    }
+    std::string model = getString(file, key, value);
+    if (name.str().empty() || isReference(name.str())) {
+      throw ConfigError{where(file, value) + ": " + key +
+                        ": an alias name must be a model name or pattern, not empty, chain: or route:"};
+    }
+    if (model.empty() || hasWildcard(model) || isReference(model)) {
+      throw ConfigError{where(file, value) + ": " + key +
+                        " must name a concrete model id (no * or ?, not a chain: or route:), not \"" +
+                        model + "\""};
+    }
+    placed.push_back(Placed{value.source().begin, ModelAlias{std::string(name.str()), std::move(model)}});
+  }
+  std::stable_sort(placed.begin(), placed.end(), [](const Placed& a, const Placed& b) {
+    return a.at.line != b.at.line ? a.at.line < b.at.line : a.at.column < b.at.column;
+  });
+  for (Placed& p : placed) {
+    c.aliases.push_back(std::move(p.alias));
+  }
+}
+
+// [[routes]]: routing rules, in file order, with unique names.
+void applyRoutes(Config& c, const std::string& file, const toml::node& node) {
+  const toml::array* arr = node.as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) {
+    throw ConfigError{where(file, node) + ": routes must be written as [[routes]] tables"};
+  }
+  std::map<std::string, int64_t> defined_at;  // Name -> the line of its [[routes]].
+  for (const toml::node& entry : *arr) {
+    RouteRule r;
+    bool has_models = false;
+    for (auto&& [name, value] : *entry.as_table()) {
+      std::string key = "routes." + std::string(name.str());
+      if (name == "name") {
+        r.name = getString(file, key, value);
+      } else if (name == "models") {
+        r.models = getStrings(file, key, value);
+        has_models = true;
+        std::set<std::string_view> seen;
+        for (const std::string& m : r.models) {
+          if (isReference(m)) {
+            throw ConfigError{where(file, value) + ": " + key + " lists models (or aliases), not \"" + m + "\""};
+          }
+          if (!seen.insert(m).second) {
+            throw ConfigError{where(file, value) + ": " + key + " lists \"" + m + "\" twice"};
+          }
+        }
+      } else if (name == "strategy") {
+        std::string v = getString(file, key, value);
+        if (v == "ordered") {
+          r.strategy = RouteStrategy::kOrdered;
+        } else if (v == "cost-optimized") {
+          r.strategy = RouteStrategy::kCostOptimized;
+        } else {
+          throw ConfigError{where(file, value) + ": " + key +
+                            " must be \"ordered\" or \"cost-optimized\", not \"" + v + "\""};
+        }
+      } else {
+        throw ConfigError{where(file, value) + ": unknown key \"" + key + "\""};
+      }
+    }
+    const int64_t line = entry.source().begin.line;
+    if (r.name.empty()) {
+      throw ConfigError{where(file, entry) + ": a route needs a name (what jobs give as \"route\")"};
+    }
+    if (r.name.size() > ipc::kMaxNameBytes) {
+      throw ConfigError{where(file, entry) + ": the route name \"" + r.name + "\" is longer than " +
+                        std::to_string(ipc::kMaxNameBytes) + " bytes"};
+    }
+    if (!has_models || r.models.empty()) {
+      throw ConfigError{where(file, entry) + ": route \"" + r.name + "\" needs a non-empty models list"};
+    }
+    if (auto [it, added] = defined_at.emplace(r.name, line); !added) {
+      throw ConfigError{where(file, entry) + ": route \"" + r.name + "\" is already defined at line " +
+                        std::to_string(it->second)};
+    }
+    c.routes.push_back(std::move(r));
+  }
+}
+
 void applyFile(Config& c, const std::string& file) {
   toml::table root;
   try {
@@ -394,6 +525,14 @@ void applyFile(Config& c, const std::string& file) {
     }
     if (section.str() == "prices") {
       applyPrices(c, file, node);
+      continue;
+    }
+    if (section.str() == "aliases") {
+      applyAliases(c, file, node);
+      continue;
+    }
+    if (section.str() == "routes") {
+      applyRoutes(c, file, node);
       continue;
     }
     if (section.str() == "chains") {
@@ -512,7 +651,32 @@ Result<void> applyEnvironment(Config& c) {
   return {};
 }
 
+// A TOML basic string: `text` quoted, with its quotes and backslashes escaped.
+std::string tomlString(std::string_view text) {
+  std::string out = "\"";
+  for (char ch : text) {
+    if (ch == '"' || ch == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(ch);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string tomlStrings(const std::vector<std::string>& list) {
+  std::string out = "[";
+  for (size_t i = 0; i < list.size(); ++i) {
+    out += (i > 0 ? ", " : "") + tomlString(list[i]);
+  }
+  return out + "]";
+}
+
 }  // namespace
+
+const char* routeStrategyName(RouteStrategy strategy) {
+  return strategy == RouteStrategy::kCostOptimized ? "cost-optimized" : "ordered";
+}
 
 Result<Config> loadConfig(const CommandLine& cli) {
   Config c;
@@ -606,6 +770,24 @@ std::string describe(const Config& c) {
       o << "max_completion_tokens = " << p.max_completion_tokens << "\n";
     }
   }
+  if (!c.chains.empty()) {
+    o << "\n[chains]\n";
+    for (const auto& [name, models] : c.chains) {
+      o << tomlString(name) << " = " << tomlStrings(models) << "\n";
+    }
+  }
+  if (!c.aliases.empty()) {
+    o << "\n[aliases]  # an exact name first, else the first pattern that matches\n";
+    for (const ModelAlias& a : c.aliases) {
+      o << tomlString(a.match) << " = " << tomlString(a.model) << "\n";
+    }
+  }
+  for (const RouteRule& r : c.routes) {
+    o << "\n[[routes]]\nname = " << tomlString(r.name) << "\nmodels = " << tomlStrings(r.models)
+      << "\nstrategy = \"" << routeStrategyName(r.strategy) << "\"\n";
+  }
+  o << "\n[cache]\nenabled = " << (c.cache_enabled ? "true" : "false")
+    << "\nttl_s = " << static_cast<double>(c.cache_ttl_ms) / 1000.0 << "\n";
   o << "\n[limits]\nguard_ms = " << c.limits.guard_ms << "\n";
   for (const LimitRule& r : c.limits.rules) {
     o << "\n[[limits." << limitScopeName(r.scope) << "]]\nmatch = \"" << r.match << "\"";
@@ -626,7 +808,8 @@ std::string describe(const Config& c) {
       }
       o << "]\nstream_usage = " << (p.stream_usage ? "true" : "false");
     } else {
-      o << "\nreferer = \"" << p.referer << "\"\ntitle = \"" << p.title << "\"";
+      o << "\nreferer = \"" << p.referer << "\"\ntitle = \"" << p.title << "\""
+        << "\ncredit_check_s = " << static_cast<double>(c.credit_check_ms) / 1000.0;
     }
     o << "\napi_key_env = \"" << p.api_key_env << "\"  # "
       << (p.api_key.empty() ? "not set" : "set: " + fingerprint(p.api_key)) << "\n";

@@ -64,6 +64,29 @@ struct PriceOverride {
   int64_t max_completion_tokens = 0;  // 0: not given.
 };
 
+// [aliases]: a name that stands for a concrete model id. `match` is the key as
+// written: an exact name, or a pattern with `*` (any run of characters) and `?`
+// (one character). Kept in file order: an exact key wins, else the first pattern.
+struct ModelAlias {
+  std::string match;
+  std::string model;  // Concrete: no wildcards, not a chain or a route.
+};
+
+// How a routing rule picks among its models (daemon/model_router.h).
+enum class RouteStrategy {
+  kOrdered,        // The first model; the rest are its fallbacks, in order.
+  kCostOptimized,  // The cheapest model whose context fits the job; the rest by price.
+};
+const char* routeStrategyName(RouteStrategy strategy);
+
+// [[routes]]: a task type a job names at submit (`route: "coding"`) instead of a
+// model, mapped to an ordered list of models (entries may be aliases).
+struct RouteRule {
+  std::string name;
+  std::vector<std::string> models;
+  RouteStrategy strategy = RouteStrategy::kOrdered;
+};
+
 struct Config {
   // Paths (DESIGN §2).
   std::string socket_path;
@@ -94,6 +117,9 @@ struct Config {
   HttpConfig http;
   // Named fallback chains ([chains] NAME = [...]), used as model "chain:NAME".
   std::map<std::string, std::vector<std::string>> chains;
+  // [aliases] in file order, and [[routes]] in file order (names unique).
+  std::vector<ModelAlias> aliases;
+  std::vector<RouteRule> routes;
   // OPENROUTER_PREFERRED_MODELS: the fallbacks of jobs that name none.
   std::vector<std::string> preferred_models;
   // OPENROUTER_API_KEYS: the server's key pool for OpenRouter (before the single key).
@@ -101,6 +127,18 @@ struct Config {
   // Defaults for jobs that do not say (OPENROUTER_TIMEOUT_MS, OPENROUTER_MAX_RETRIES).
   std::optional<int64_t> default_timeout_ms;
   int default_max_attempts = 4;
+  // [openrouter] credit_check_s: how often each server key's credit is read from
+  // GET /key (daemon/key_credit.h); 0 never.
+  int64_t credit_check_ms = 300000;
+  // [cache]: the opt-in response cache (daemon/response_cache.h). enabled: every
+  // eligible job uses it, not only those submitted with cache: true.
+  bool cache_enabled = false;
+  // [access] admin_group: members may do what root and llmqd's own user may
+  // (daemon/access.h). Empty: no such group.
+  std::string admin_group;
+  // [ipc] socket_group: the group of the socket file (system mode: "llmq").
+  std::string socket_group;
+  int64_t cache_ttl_ms = 86'400'000;
   CatalogConfig catalog;
   // Price overrides in file order; the first whose match fits a model wins.
   std::vector<PriceOverride> prices;

@@ -3,6 +3,9 @@
 
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
+#include <cstring>
+#include <cerrno>
+#include <grp.h>
 
 #include <cstdlib>
 
@@ -11,6 +14,7 @@
 #include "daemon/event_bus.h"
 #include "daemon/job_lifecycle.h"
 #include "daemon/job_runner.h"
+#include "daemon/key_credit.h"
 #include "daemon/model_catalog.h"
 #include "daemon/rpc_dispatcher.h"
 #include "daemon/scheduler.h"
@@ -21,6 +25,7 @@
 #include "llmq/version.h"
 #include "store/database.h"
 #include "store/job_store.h"
+#include "store/maintenance.h"
 #include "store/schema.h"
 #include "store/secret_store.h"
 #include "store/settings_store.h"
@@ -28,6 +33,9 @@
 #include "daemon/key_pool.h"
 #include "daemon/rate_limiter.h"
 #include "daemon/accounting.h"
+#include "daemon/response_cache.h"
+#include "daemon/db_backup.h"
+#include "daemon/access.h"
 #include "daemon/budget_book.h"
 #include "store/budget_store.h"
 #include "store/usage_store.h"
@@ -66,6 +74,10 @@ Result<void> Daemon::start() {
     return db.takeError();
   }
   db_ = std::move(*db);
+  sdnotify::status("checking database");
+  if (auto r = store::quickCheck(*db_); !r) {
+    return r;
+  }
   sdnotify::status("migrating database");
   if (auto r = store::migrate(*db_); !r) {
     return r;
@@ -136,6 +148,8 @@ Result<void> Daemon::start() {
   if (auto r = catalog_->init(); !r) {
     return r;
   }
+  key_credit_ = std::make_unique<KeyCreditPoller>(services_);
+  key_credit_->init();
   limits_ = std::make_unique<RateLimiter>(config_.limits);
   services_.limits = limits_.get();
   // Budget days, weeks and months begin in [budgets] time_zone (default UTC), not
@@ -154,6 +168,12 @@ Result<void> Daemon::start() {
     return std::string(name);  // Already a fingerprint (or a key this daemon does not have).
   });
   services_.budgets = budgets_.get();
+  access_ = std::make_unique<Access>(config_);
+  services_.access = access_.get();
+  backup_ = std::make_unique<DbBackup>(services_);
+  services_.backup = backup_.get();
+  cache_ = std::make_unique<ResponseCache>(services_);
+  services_.cache = cache_.get();
   accounting_ = std::make_unique<Accounting>(services_);
   services_.accounting = accounting_.get();
   circuits_ = std::make_unique<CircuitBreakers>(config_.circuit);
@@ -187,6 +207,10 @@ Result<void> Daemon::start() {
     watchdog_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
     uv_timer_start(watchdog_.get(), &Daemon::onUvWatchdog, interval, interval);
   }
+  if (sdnotify::enabled()) {
+    status_timer_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
+    uv_timer_start(status_timer_.get(), &Daemon::onUvStatusTimer, kStatusIntervalMs, kStatusIntervalMs);
+  }
 
   // The socket last: once it listens, clients may connect, and everything they
   // can reach is ready. Socket activation wins unless a path was named explicitly.
@@ -201,6 +225,18 @@ Result<void> Daemon::start() {
     if (auto r = server_->listenPath(config_.socket_path, config_.socket_mode); !r) {
       return r;
     }
+    if (!config_.socket_group.empty()) {
+      // System mode: the group that may connect (mode 0660), e.g. "llmq".
+      const struct group* g = ::getgrnam(config_.socket_group.c_str());
+      if (g == nullptr) {
+        return makeError(ErrorKind::kInvalidArgument, "[ipc] socket_group: no group \"" +
+                                                          config_.socket_group + "\"");
+      }
+      if (::chown(config_.socket_path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
+        return makeError(ErrorKind::kIo, "giving " + config_.socket_path + " to group " +
+                                             config_.socket_group + ": " + std::strerror(errno));
+      }
+    }
     LOG_NOTICE("llmqd %s listening on %s; database %s", kVersion, config_.socket_path.c_str(),
                config_.db_path.c_str());
   }
@@ -209,7 +245,7 @@ Result<void> Daemon::start() {
 
 int Daemon::run() {
   sdnotify::ready();
-  sdnotify::status("ready");
+  reportStatus();
   uv_run(&loop_, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop_);
   if (rc != 0) {
@@ -261,6 +297,7 @@ void Daemon::requestShutdown(bool immediate) {
     shutdown_requested_ = true;
     services_.shutting_down = true;
     sdnotify::stopping();
+    reportStatus();
     server_->stopListening();
     scheduler_->stop();
     if (runner_->inflight() > 0) {
@@ -287,6 +324,27 @@ void Daemon::onUvGraceTimer(uv_timer_t* h) noexcept {
 // Called by libuv every half WATCHDOG_USEC: the loop is alive.
 void Daemon::onUvWatchdog(uv_timer_t*) noexcept { sdnotify::watchdog(); }
 
+// Called by libuv every kStatusIntervalMs while NOTIFY_SOCKET is set.
+void Daemon::onUvStatusTimer(uv_timer_t* h) noexcept { static_cast<Daemon*>(h->data)->reportStatus(); }
+
+void Daemon::reportStatus() {
+  const auto& counts = lifecycle_->counts();
+  auto count = [&counts](store::JobState state) { return counts[static_cast<size_t>(state)]; };
+  sdnotify::QueueFigures f;
+  f.queued = count(store::JobState::kQueued);
+  f.running = count(store::JobState::kRunning);
+  f.retry_wait = count(store::JobState::kRetryWait);
+  f.held = count(store::JobState::kHeld);
+  f.in_flight = runner_->inflight();
+  f.connections = server_->connectionCount();
+  f.stopping = shutdown_requested_;
+  std::string line = sdnotify::statusLine(f);
+  if (line != last_status_) {  // One datagram per change, not one per tick.
+    sdnotify::status(line);
+    last_status_ = std::move(line);
+  }
+}
+
 void Daemon::finishShutdown() {
   if (shutdown_finished_) {
     return;
@@ -301,6 +359,12 @@ void Daemon::finishShutdown() {
   }
   if (catalog_) {
     catalog_->close();  // A refresh still waited for is answered before the flush.
+  }
+  if (key_credit_) {
+    key_credit_->close();  // Its GET runs on the providers' curl loop.
+  }
+  if (backup_) {
+    backup_->close();  // A backup under way is abandoned (its file removed) and answered.
   }
   if (server_) {
     server_->stopListening();
@@ -327,6 +391,7 @@ void Daemon::finishShutdown() {
   check_.reset();
   grace_timer_.reset();
   watchdog_.reset();
+  status_timer_.reset();
 }
 
 }  // namespace llmq::daemon

@@ -18,7 +18,9 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "common/result.h"
 #include "common/time.h"
@@ -46,8 +48,12 @@ class Scheduler;
 class JobRunner;
 class KeyPool;
 class RateLimiter;
+class KeyCreditPoller;
 class BudgetBook;
 class Accounting;
+class ResponseCache;
+class DbBackup;
+class Access;
 class ProviderRegistry;
 class RpcDispatcher;
 class Signals;
@@ -72,6 +78,12 @@ class Daemon {
   static void onUvCheck(uv_check_t* h) noexcept;
   static void onUvGraceTimer(uv_timer_t* h) noexcept;
   static void onUvWatchdog(uv_timer_t* h) noexcept;
+  static void onUvStatusTimer(uv_timer_t* h) noexcept;
+  // Sends STATUS= with the queue figures when they changed since the last one.
+  void reportStatus();
+
+  // How often STATUS= is refreshed while systemd (NOTIFY_SOCKET) listens.
+  static constexpr uint64_t kStatusIntervalMs = 2000;
 
   Config config_;
   uv_loop_t loop_{};
@@ -88,11 +100,15 @@ class Daemon {
   std::unique_ptr<JobLifecycle> lifecycle_;
   std::unique_ptr<ProviderRegistry> providers_;
   std::unique_ptr<ModelCatalog> catalog_;  // Destroyed before providers_: it uses their curl loop.
+  std::unique_ptr<KeyCreditPoller> key_credit_;  // The same.
   std::unique_ptr<KeyPool> keys_;
   std::unique_ptr<RateLimiter> limits_;
   std::unique_ptr<store::UsageStore> usage_;
   std::unique_ptr<store::BudgetStore> budget_store_;
   std::unique_ptr<BudgetBook> budgets_;
+  std::unique_ptr<Access> access_;
+  std::unique_ptr<DbBackup> backup_;
+  std::unique_ptr<ResponseCache> cache_;
   std::unique_ptr<Accounting> accounting_;
   std::unique_ptr<CircuitBreakers> circuits_;
   std::unique_ptr<JobRunner> runner_;
@@ -102,6 +118,8 @@ class Daemon {
   UvHandlePtr<uv_check_t> check_;
   UvHandlePtr<uv_timer_t> grace_timer_;
   UvHandlePtr<uv_timer_t> watchdog_;
+  UvHandlePtr<uv_timer_t> status_timer_;
+  std::string last_status_;
   bool shutdown_requested_ = false;
   bool shutdown_finished_ = false;
   bool loop_ok_ = false;

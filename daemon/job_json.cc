@@ -5,6 +5,7 @@
 
 #include "common/json.h"
 #include "common/time.h"
+#include "daemon/model_router.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
@@ -46,6 +47,14 @@ void appendJobJson(std::string& out, const store::JobRecord& j) {
     out.append("null");
   } else {
     json::appendString(out, j.model_used);
+  }
+  // How an alias or a route chose the model (daemon/model_router.h); null when
+  // the job named its model directly.
+  out.append(",\"routing\":");
+  if (std::optional<Routing> routing = storedRouting(j.options_json)) {
+    appendRoutingJson(out, *routing);
+  } else {
+    out.append("null");
   }
   out.append(",\"stream\":");
   out.append(j.stream ? "true" : "false");

@@ -18,6 +18,7 @@
 #include "common/secret.h"
 #include "daemon/accounting.h"
 #include "daemon/backoff.h"
+#include "daemon/response_cache.h"
 #include "daemon/key_pool.h"
 #include "daemon/model_chain.h"
 #include "store/secret_store.h"
@@ -160,6 +161,16 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     return {};
   }
   a->provider = route.provider;
+  // The response cache (opt-in) answers before any key, limit or budget is asked:
+  // a cached answer reaches no upstream and costs nothing.
+  if (s_.cache->eligible(j)) {
+    a->cache_key = ResponseCache::key(model, model != j.model ? withModel(j.request_json, model)
+                                                              : j.request_json);
+    if (std::optional<store::CachedResponse> hit = s_.cache->lookup(a->cache_key, now)) {
+      answerFromCache(*a, model, std::move(*hit), previous);
+      return {};
+    }
+  }
   // Rate limits (DESIGN §4): the model's first, then a key that is ready. A job
   // that cannot go now stays queued, untouched; the scheduler wakes when it can.
   RateLimiter& limits = *s_.limits;
@@ -184,7 +195,16 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     a->limit_key = "user:" + a->attempt.key_fingerprint;
   } else if (route.uses_pool) {
     std::optional<int64_t> available_at;
+    // A key whose known credit cannot cover this job's worst case is passed over
+    // like an exhausted one (GET /key, daemon/key_credit.h).
+    std::optional<double> worst;
+    if (s_.keys->anyCreditKnown()) {
+      worst = s_.accounting->worstCaseUsd(j.request_json, model);
+    }
     a->key_index = s_.keys->next(now, &available_at, [&](const PooledKey& k) {
+      if (worst && k.credit.known && k.credit.remaining && *k.credit.remaining < *worst) {
+        return KeyPool::kSkip;
+      }
       return limits.keyReadyAt(k.name, tokens, now);
     });
     if (a->key_index < 0 && available_at) {
@@ -195,7 +215,10 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     if (a->key_index < 0) {
       failNow(std::move(j), a->tags,
               upstream::Failure{"OPENROUTER_SYSTEM_KEY_EXHAUSTED",
-                                "every server key for OpenRouter is exhausted or invalid", 0, false,
+                                worst ? "no server key for OpenRouter can take this job: each is exhausted, "
+                                        "invalid, or has less credit left than its worst case"
+                                      : "every server key for OpenRouter is exhausted or invalid",
+                                0, false,
                                 "local"});
       return {};
     }
@@ -371,6 +394,96 @@ void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags,
   s_.scheduler->noteRetryAt(until_ms);
 }
 
+void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit,
+                                store::JobState previous) {
+  const int64_t now = s_.clock->nowMs();
+  store::JobRecord& j = a.job;
+  ++j.attempts;
+  ++j.run_attempts;
+  if (!j.started_at) {
+    j.started_at = now;
+  }
+  j.model_used = model;
+  a.attempt.job_id = j.id;
+  a.attempt.attempt = j.attempts;
+  a.attempt.model = model;
+  a.attempt.provider = "cache";
+  a.attempt.started_at = now;
+  a.attempt.finished_at = now;
+  a.attempt.outcome = "succeeded";
+  a.attempt.model_asked = j.model;
+  a.attempt.client = j.client;
+  a.attempt.tags_json = j.tags_json;
+  a.attempt.usage = store::Usage{hit.prompt_tokens, hit.completion_tokens,
+                                 hit.prompt_tokens + hit.completion_tokens, 0.0};
+  a.attempt.cost_source = "cache";
+  a.attempt.latency_ms = 0;
+  a.attempt.ttft_ms = 0;
+  a.attempt.cached = true;
+  if (auto r = s_.jobs->insertAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+  // What the events and the job need from the stored chat.completion.
+  std::string content;
+  std::string finish_reason = "stop";
+  std::string answered_by = model;
+  json::Document doc;
+  if (json::parse(doc, hit.result_json, nullptr) && doc.IsObject()) {
+    if (const json::Value* m = json::member(doc, "model"); m != nullptr && m->IsString()) {
+      answered_by = std::string(json::view(*m));
+    }
+    const json::Value* choices = json::member(doc, "choices");
+    if (choices != nullptr && choices->IsArray() && !choices->Empty()) {
+      const json::Value& c0 = (*choices)[0];
+      if (const json::Value* msg = json::member(c0, "message"); msg != nullptr) {
+        if (const json::Value* t = json::member(*msg, "content"); t != nullptr && t->IsString()) {
+          content = std::string(json::view(*t));
+        }
+      }
+      if (const json::Value* f = json::member(c0, "finish_reason"); f != nullptr && f->IsString()) {
+        finish_reason = std::string(json::view(*f));
+      }
+    }
+  }
+  j.state = JobState::kSucceeded;
+  j.finished_at = now;
+  j.result_json = std::move(hit.result_json);
+  j.usage = a.attempt.usage;
+  j.error = {};
+  s_.lifecycle->emitWith(j, a.tags, EventKind::kStarted, [&] {
+    std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
+    json::appendString(d, model);
+    return d + ",\"key_source\":\"cache\"}";
+  });
+  s_.lifecycle->emitWith(j, a.tags, EventKind::kUsage, [&] {
+    std::string d = "{\"usage\":{\"prompt_tokens\":" + std::to_string(hit.prompt_tokens) +
+                    ",\"completion_tokens\":" + std::to_string(hit.completion_tokens) +
+                    ",\"total_tokens\":" + std::to_string(hit.prompt_tokens + hit.completion_tokens) +
+                    ",\"cache_read\":0,\"cache_write\":0,\"reasoning_tokens\":0},\"cost_usd\":0,\"model\":";
+    json::appendString(d, answered_by);
+    return d + ",\"provider\":\"cache\",\"id\":\"\",\"cached\":true}";
+  });
+  s_.lifecycle->emitWith(
+      j, a.tags, EventKind::kFinalResponse,
+      [&] {
+        std::string d = "{\"content\":";
+        json::appendString(d, content);
+        d += ",\"finish_reason\":";
+        json::appendString(d, finish_reason);
+        d += ",\"model\":";
+        json::appendString(d, answered_by);
+        return d + ",\"cached\":true}";
+      },
+      true);
+  if (auto r = s_.lifecycle->save(j, previous); !r) {
+    logStoreError("answering from the cache", j.id, r.error());
+  }
+  s_.lifecycle->settle(j);
+}
+
 void JobRunner::hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason) {
   const JobState previous = job.state;
   job.state = JobState::kHeld;
@@ -430,7 +543,7 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
     logStoreError("finishing", j.id, w.error());
   }
   s_.circuits->onSuccess(a.circuit);
-  s_.limits->release(a.permit, c.usage.total_tokens > 0 ? c.usage.total_tokens : -1);
+  s_.limits->release(a.permit, c.usage.total_tokens > 0 ? c.usage.total_tokens : -1, /*ok=*/true);
   // The upstream's own figure when it gave one (OpenRouter always does), else
   // the catalog's prices.
   const char* cost_source = "none";
@@ -451,6 +564,13 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
   account(a, true);
+  if (a.key_index >= 0) {
+    s_.keys->spend(a.key_index, usage.cost_usd);
+  }
+  if (!a.cache_key.empty()) {
+    s_.cache->store(a.cache_key, a.attempt.model, c.result_json, c.usage.prompt_tokens,
+                    c.usage.completion_tokens, now);
+  }
 
   j.state = JobState::kSucceeded;
   j.finished_at = now;
@@ -514,6 +634,19 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   a.attempt.outcome = "failed";
   a.attempt.http_status = f.upstream_status;
   a.attempt.error_code = f.code;
+  if (f.usage) {
+    // Billed although it failed (the usage came before the stream broke).
+    const char* source = "none";
+    const double cost = s_.accounting->cost(*f.usage, a.attempt.model, &source);
+    a.attempt.usage = store::Usage{f.usage->prompt_tokens, f.usage->completion_tokens,
+                                   f.usage->total_tokens, cost};
+    a.attempt.cached_tokens = f.usage->cache_read;
+    a.attempt.reasoning_tokens = f.usage->reasoning_tokens;
+    a.attempt.cost_source = source;
+    if (a.key_index >= 0) {
+      s_.keys->spend(a.key_index, cost);
+    }
+  }
   a.attempt.latency_ms = now - a.attempt.started_at;
   if (a.first_token_at != 0) {
     a.attempt.ttft_ms = a.first_token_at - a.attempt.started_at;

@@ -23,6 +23,7 @@
 #include "daemon/budget_book.h"
 #include "daemon/rate_limiter.h"
 #include "store/job_record.h"
+#include "store/response_cache_store.h"
 #include "upstream/provider.h"
 
 namespace llmq::daemon {
@@ -56,6 +57,7 @@ struct ActiveJob final : upstream::TransferSink {
   std::string key_name;      // The pool key's name ("pool-1"), for key: budgets.
   BudgetReservation reservation;  // Its worst-case cost, held against the budgets.
   int64_t first_token_at = 0;     // When the first streamed delta came (0: none yet).
+  std::string cache_key;          // Set when the answer may be stored in the response cache.
 
   // This attempt as the budgets see it.
   Spender spender() const;
@@ -116,6 +118,9 @@ class JobRunner {
   void failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f);
   // Holds a job a budget cannot pay for now (state held) until the budget frees up.
   void hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason);
+  // Ends `a`'s job with a cached answer: no upstream, cost 0, `cached` in the ledger.
+  void answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit,
+                       store::JobState previous);
   // The attempt ended: its cost goes to the ledger and the budgets.
   void account(ActiveJob& a, bool reached);
   // Puts a job that cannot run before `until_ms` into retry_wait, no attempt spent.

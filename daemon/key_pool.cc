@@ -2,6 +2,7 @@
 #include "daemon/key_pool.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/json.h"
 #include "common/secret.h"
@@ -43,6 +44,9 @@ int KeyPool::next(int64_t now_ms, std::optional<int64_t>* available_at, const Re
       continue;
     }
     const int64_t at = ready_at(k);
+    if (at == kSkip) {
+      continue;
+    }
     if (at <= now_ms) {
       cursor_ = (idx + 1) % n;
       return static_cast<int>(idx);
@@ -64,6 +68,20 @@ void KeyPool::markInvalid(int index) {
   PooledKey& k = keys_[static_cast<size_t>(index)];
   k.state = KeyState::kInvalid;
   ++k.errors;
+}
+
+void KeyPool::spend(int index, double usd) {
+  KeyCredit& c = keys_[static_cast<size_t>(index)].credit;
+  if (c.known && usd > 0) {
+    c.usage += usd;
+    if (c.remaining) {
+      *c.remaining = std::max(0.0, *c.remaining - usd);
+    }
+  }
+}
+
+bool KeyPool::anyCreditKnown() const {
+  return std::any_of(keys_.begin(), keys_.end(), [](const PooledKey& k) { return k.credit.known; });
 }
 
 bool KeyPool::anyAlive() const {
@@ -88,7 +106,31 @@ std::string KeyPool::statusJson(int64_t now_ms, const ReadyAt& cooldown_until) c
     out += keyStateName(shown);
     out += "\",\"until\":";
     out += cooling ? "\"" + rfc3339(until) + "\"" : std::string("null");
-    out += ",\"requests\":" + std::to_string(k.requests) + ",\"errors\":" + std::to_string(k.errors) + "}";
+    out += ",\"requests\":" + std::to_string(k.requests) + ",\"errors\":" + std::to_string(k.errors);
+    out += ",\"credit\":";
+    if (k.credit.known) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "{\"usage_usd\":%.10g", k.credit.usage);
+      out += buf;
+      out += ",\"limit_usd\":";
+      if (k.credit.limit) {
+        std::snprintf(buf, sizeof buf, "%.10g", *k.credit.limit);
+        out += buf;
+      } else {
+        out += "null";
+      }
+      out += ",\"remaining_usd\":";
+      if (k.credit.remaining) {
+        std::snprintf(buf, sizeof buf, "%.10g", *k.credit.remaining);
+        out += buf;
+      } else {
+        out += "null";
+      }
+      out += ",\"checked_at\":\"" + rfc3339(k.credit.checked_at) + "\"}";
+    } else {
+      out += "null";
+    }
+    out += "}";
   }
   out += "]";
   return out;

@@ -18,6 +18,16 @@ namespace llmq::daemon {
 
 enum class KeyState { kOk, kCooldown, kExhausted, kInvalid };  // kCooldown: shown only.
 
+// A key's credit as OpenRouter's GET /key last said (daemon/key_credit.h), less
+// what llmqd has spent with it since.
+struct KeyCredit {
+  bool known = false;
+  std::optional<double> limit;      // USD; nullopt: the key has no limit.
+  double usage = 0;                 // USD spent, as of the last check plus our own since.
+  std::optional<double> remaining;  // USD; nullopt: unlimited.
+  int64_t checked_at = 0;
+};
+
 struct PooledKey {
   std::string name;         // "pool-1", ... or "server" for OPENROUTER_API_KEY.
   std::string secret;       // Never logged, never returned.
@@ -25,6 +35,7 @@ struct PooledKey {
   KeyState state = KeyState::kOk;  // kOk, kExhausted or kInvalid.
   uint64_t requests = 0;
   uint64_t errors = 0;
+  KeyCredit credit;
 };
 
 class KeyPool {
@@ -37,8 +48,10 @@ class KeyPool {
   size_t size() const { return keys_.size(); }
 
   // When a key may take its next request (<= now: at once); RateLimiter::kOnRelease
-  // when it waits for a running request to end.
+  // when it waits for a running request to end; kSkip when it cannot take this one
+  // at all (its credit would not cover it), as if it were exhausted.
   using ReadyAt = std::function<int64_t(const PooledKey&)>;
+  static constexpr int64_t kSkip = INT64_MIN;
 
   // The next usable key (round-robin) that is ready now, or -1. When -1,
   // `*available_at` says when the first healthy key will be ready (or stays nullopt
@@ -50,6 +63,10 @@ class KeyPool {
   void markExhausted(int index);
   void markInvalid(int index);
   void noteError(int index) { ++keys_[static_cast<size_t>(index)].errors; }
+  void setCredit(int index, const KeyCredit& credit) { keys_[static_cast<size_t>(index)].credit = credit; }
+  // llmqd spent `usd` with the key: its known credit goes down until the next check.
+  void spend(int index, double usd);
+  bool anyCreditKnown() const;
   // True while some key is neither exhausted nor invalid.
   bool anyAlive() const;
 

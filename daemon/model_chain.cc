@@ -1,16 +1,34 @@
 // Model chains: parsed from the job's options and the config on each attempt
 // (cheap: a few short strings), so nothing about them lives only in memory.
+// A routed job's chain was decided at submit and is stored in its options.
 #include "daemon/model_chain.h"
+
+#include <algorithm>
 
 #include "common/json.h"
 #include "daemon/config.h"
+#include "daemon/model_router.h"
 
 namespace llmq::daemon {
 
 std::vector<std::string> modelChain(const store::JobRecord& job, const Config& config) {
+  // A routed job runs what was decided at submit, whatever the config says now.
+  if (std::optional<Routing> routing = storedRouting(job.options_json)) {
+    return std::move(routing->models);
+  }
   if (job.model.rfind(kChainPrefix, 0) == 0) {
     auto it = config.chains.find(job.model.substr(kChainPrefix.size()));
-    return it == config.chains.end() ? std::vector<std::string>{} : it->second;
+    if (it == config.chains.end()) {
+      return {};
+    }
+    std::vector<std::string> chain;
+    for (const std::string& m : it->second) {
+      std::string model = resolveAlias(config, m);
+      if (std::find(chain.begin(), chain.end(), model) == chain.end()) {
+        chain.push_back(std::move(model));
+      }
+    }
+    return chain;
   }
   std::vector<std::string> chain{job.model};
   json::Document options;
@@ -26,9 +44,10 @@ std::vector<std::string> modelChain(const store::JobRecord& job, const Config& c
     }
   }
   if (!own) {
-    for (const std::string& m : config.preferred_models) {
-      if (m != job.model) {
-        chain.push_back(m);
+    for (const std::string& name : config.preferred_models) {
+      std::string m = resolveAlias(config, name);
+      if (std::find(chain.begin(), chain.end(), m) == chain.end()) {
+        chain.push_back(std::move(m));
       }
     }
   }

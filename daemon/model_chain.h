@@ -1,6 +1,8 @@
-// The models a job tries, in order (DESIGN §4, fallbacks): a `chain:NAME` model is
-// the chain of that name from the config; otherwise the job's model, then its
-// fallback_models, or OPENROUTER_PREFERRED_MODELS when it gave none.
+// The models a job tries, in order (DESIGN §4, fallbacks): for a job routed at
+// submit (an alias or a route, daemon/model_router.h), the models stored with it;
+// a `chain:NAME` model is the chain of that name from the config, aliases
+// applied; otherwise the job's model, then its fallback_models, or
+// OPENROUTER_PREFERRED_MODELS when it gave none.
 #pragma once
 
 #include <string>

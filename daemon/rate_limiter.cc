@@ -110,8 +110,65 @@ int64_t RateLimiter::subjectReadyAt(LimitScope scope, std::string_view subject, 
   return at;
 }
 
+void RateLimiter::trim(Learned& l, int64_t now_ms) const {
+  // A pending count still needs the second before its 429.
+  const int64_t floor = std::min(now_ms, l.pending != 0 ? l.pending : now_ms) - kSecondMs - options_.guard_ms;
+  while (!l.sent.empty() && l.sent.front() <= floor) {
+    l.sent.pop_front();
+  }
+  while (!l.ok.empty() && l.ok.front() <= floor) {
+    l.ok.pop_front();
+  }
+}
+
+bool RateLimiter::configuredRate(std::string_view key) {
+  for (uint32_t id : bucketsFor(LimitScope::kKey, key)) {
+    const LimitRule& r = options_.rules[buckets_[id].rule];
+    if (r.rps > 0 || r.rpm > 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int64_t RateLimiter::learnedRps(std::string_view key) const {
+  auto it = learned_.find(std::string(key));
+  return it == learned_.end() ? 0 : it->second.rps;
+}
+
 int64_t RateLimiter::keyReadyAt(std::string_view key, int64_t tokens, int64_t now_ms) {
-  return key.empty() ? now_ms : subjectReadyAt(LimitScope::kKey, key, tokens, now_ms);
+  if (key.empty()) {
+    return now_ms;
+  }
+  int64_t at = subjectReadyAt(LimitScope::kKey, key, tokens, now_ms);
+  if (at == kOnRelease || learned_.empty()) {
+    return at;
+  }
+  auto it = learned_.find(std::string(key));
+  if (it != learned_.end() && it->second.pending != 0 && now_ms >= it->second.pending_until) {
+    // Every request of the second before the 429 has been answered by now.
+    Learned& l = it->second;
+    const int64_t from = l.pending - kSecondMs - options_.guard_ms;
+    int64_t answered = 0;
+    for (int64_t t : l.ok) {
+      answered += t > from && t <= l.pending;
+    }
+    l.rps = std::max<int64_t>(1, answered);
+    l.since = now_ms;
+    l.pending = 0;
+  }
+  if (it != learned_.end() && it->second.rps > 0) {
+    Learned& l = it->second;
+    if (now_ms - l.since >= kProbeEveryMs) {
+      l.rps += std::max<int64_t>(1, l.rps / 10);  // Quiet for a while: probe for more.
+      l.since = now_ms;
+    }
+    trim(l, now_ms);
+    if (static_cast<int64_t>(l.sent.size()) >= l.rps) {
+      at = std::max(at, l.sent[l.sent.size() - static_cast<size_t>(l.rps)] + kSecondMs + options_.guard_ms);
+    }
+  }
+  return at;
 }
 
 int64_t RateLimiter::modelReadyAt(std::string_view model, int64_t tokens, int64_t now_ms) {
@@ -152,15 +209,28 @@ LimitPermit RateLimiter::acquire(std::string_view key, std::string_view model, i
   count(LimitScope::kModel, model);
   if (!key.empty()) {
     count(LimitScope::kKey, key);
+    Learned& l = learned_[std::string(key)];
+    trim(l, now_ms);
+    l.sent.push_back(now_ms);
+    p.key = std::string(key);
   }
+  p.started_at = now_ms;
   return p;
 }
 
-void RateLimiter::release(LimitPermit& permit, int64_t actual_tokens) {
+void RateLimiter::release(LimitPermit& permit, int64_t actual_tokens, bool ok) {
   if (!permit.held) {
     return;
   }
   permit.held = false;
+  if (ok && !permit.key.empty()) {
+    auto it = learned_.find(permit.key);
+    if (it != learned_.end()) {
+      // Kept in start order: answers come back out of order.
+      std::deque<int64_t>& done = it->second.ok;
+      done.insert(std::upper_bound(done.begin(), done.end(), permit.started_at), permit.started_at);
+    }
+  }
   for (const LimitPermit::Entry& e : permit.entries) {
     Bucket& b = buckets_[e.bucket];
     --b.inflight;
@@ -178,6 +248,13 @@ bool RateLimiter::coolDown(LimitScope scope, std::string_view subject, int64_t u
   auto [it, inserted] = cooldowns_.try_emplace(subjectKey(scope, subject), Cooldown{until_ms, now_ms});
   if (inserted || it->second.until <= now_ms) {
     it->second = Cooldown{until_ms, now_ms};
+    if (scope == LimitScope::kKey && !configuredRate(subject)) {
+      // What the provider let through in the second before is its rate; counted
+      // once the cooldown is over and every request of that second is answered.
+      Learned& l = learned_[std::string(subject)];
+      l.pending = now_ms;
+      l.pending_until = until_ms;
+    }
     return true;
   }
   it->second.until = std::max(it->second.until, until_ms);
@@ -221,6 +298,17 @@ std::string RateLimiter::statusJson(int64_t now_ms) {
          ",\"requests_last_second\":" + std::to_string(b.second.size()) +
          ",\"tokens_last_minute\":" + std::to_string(b.token_sum) +
          ",\"inflight\":" + std::to_string(b.inflight) + "}";
+  }
+  o += "],\"learned\":[";
+  first = true;
+  for (const auto& [k, l] : learned_) {
+    if (l.rps == 0) {
+      continue;
+    }
+    o += first ? "{\"key\":" : ",{\"key\":";
+    first = false;
+    json::appendString(o, k);
+    o += ",\"rps\":" + std::to_string(l.rps) + "}";
   }
   o += "],\"cooldowns\":[";
   first = true;

@@ -13,6 +13,14 @@
 // provider's), however the requests bunch. Tokens are the estimate at the start,
 // corrected by the real usage at the end.
 //
+// Learning (DESIGN §4: "learns from 429s"): a key nobody configured a request
+// rate for (rps or rpm) still gets one once a 429 shows where the provider's
+// limit lies. When the cooldown that 429 began is over (so every request of the
+// second before it has been answered), the key's rate becomes the number of its
+// requests that started within that second and were answered: what the provider
+// let through. Every `kProbeEveryMs` without a 429 the learned rate grows by a
+// tenth, so a raised limit is found again; the next 429 learns anew.
+//
 // Time is passed in (milliseconds), so tests drive a minute-long window without
 // sleeping. Loop thread only.
 #pragma once
@@ -49,6 +57,8 @@ struct LimitPermit {
     uint64_t token_seq;  // Its entry in the bucket's token window.
   };
   std::vector<Entry> entries;
+  std::string key;         // The key subject, for learning ("" when none).
+  int64_t started_at = 0;
   bool held = false;
 };
 
@@ -71,13 +81,18 @@ class RateLimiter {
   // Counts a request that goes now.
   LimitPermit acquire(std::string_view key, std::string_view model, int64_t tokens, int64_t now_ms);
   // The request ended: frees its concurrency slot and, when `actual_tokens` >= 0,
-  // replaces its token estimate with the real usage. Idempotent.
-  void release(LimitPermit& permit, int64_t actual_tokens);
+  // replaces its token estimate with the real usage. `ok`: the upstream answered
+  // it (what learning counts). Idempotent.
+  void release(LimitPermit& permit, int64_t actual_tokens, bool ok = false);
 
   // A 429: no request for the subject before `until_ms`. Returns true if this began
   // a cooldown, false if the subject was already cooling down (the 429 came from a
   // request sent before the first one was answered).
   bool coolDown(LimitScope scope, std::string_view subject, int64_t until_ms, int64_t now_ms);
+  // The rate learned for key `key` from its 429s; 0 while none was learned.
+  int64_t learnedRps(std::string_view key) const;
+  static constexpr int64_t kProbeEveryMs = 30000;
+
   // The end of the subject's cooldown, or 0 when it has none.
   int64_t cooldownUntil(LimitScope scope, std::string_view subject, int64_t now_ms) const;
 
@@ -117,6 +132,18 @@ class RateLimiter {
     int64_t since;
   };
   std::unordered_map<std::string, Cooldown> cooldowns_;
+  // Per key subject: when its recent requests started, and which were answered.
+  struct Learned {
+    std::deque<int64_t> sent;  // Start times within the last second (+ guard).
+    std::deque<int64_t> ok;    // Start times of answered requests, same window.
+    int64_t rps = 0;           // 0: nothing learned.
+    int64_t since = 0;         // When rps was last set (learned or probed up).
+    int64_t pending = 0;       // A 429 at this time awaits its count (0: none).
+    int64_t pending_until = 0; // ... once its cooldown is over.
+  };
+  bool configuredRate(std::string_view key);
+  void trim(Learned& l, int64_t now_ms) const;
+  std::unordered_map<std::string, Learned> learned_;
 };
 
 const char* limitScopeName(LimitScope scope);

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "daemon/access.h"
 #include "daemon/commit_cycle.h"
 #include "daemon/event_bus.h"
 #include "daemon/handlers/handlers.h"
@@ -17,6 +18,8 @@ namespace {
 struct Method {
   const char* name;
   Handler handler;
+  // For administrators only (daemon/access.h); what the denial says they tried.
+  const char* admin_only = nullptr;
 };
 
 // The whole protocol surface of this daemon (ipc/PROTOCOL.md).
@@ -33,16 +36,17 @@ constexpr Method kMethods[] = {
     {"daemon.status", handleDaemonStatus},
     {"keys.status", handleKeysStatus},
     {"models.list", handleModelsList},
-    {"usage.report", handleUsageReport},
-    {"budget.set", handleBudgetSet},
+    {"usage.report", handleUsageReport, "read the usage ledger"},
+    {"budget.set", handleBudgetSet, "set budgets"},
     {"budget.list", handleBudgetList},
-    {"budget.delete", handleBudgetDelete},
+    {"budget.delete", handleBudgetDelete, "delete budgets"},
+    {"db.backup", handleDbBackup, "back up the database"},
 };
 
-Handler findHandler(std::string_view method) {
+const Method* findMethod(std::string_view method) {
   for (const Method& m : kMethods) {
     if (method == m.name) {
-      return m.handler;
+      return &m;
     }
   }
   return nullptr;
@@ -70,13 +74,18 @@ void RpcDispatcher::dispatchOne(ipc::Connection& conn, const json::Value& reques
     reply.fail(err.code, err.message);
     return;
   }
-  Handler handler = findHandler(req.method);
-  if (handler == nullptr) {
+  const Method* method = findMethod(req.method);
+  if (method == nullptr) {
     reply.fail(ipc::rpc::kMethodNotFound, "unknown method \"" + std::string(req.method) + "\"");
     return;
   }
+  if (method->admin_only != nullptr && !s_.access->isAdmin(conn.peer())) {
+    reply.fail(ipc::rpc::kPermissionDenied, s_.access->denial(conn.peer(), method->admin_only),
+               "PERMISSION_DENIED");
+    return;
+  }
   Call call{s_, conn.id(), conn.peer(), req.params, reply};
-  handler(call);
+  method->handler(call);
 }
 
 void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {

@@ -36,6 +36,9 @@ class RateLimiter;
 class ModelCatalog;
 class BudgetBook;
 class Accounting;
+class ResponseCache;
+class DbBackup;
+class Access;
 class ProviderRegistry;
 
 struct Services {
@@ -58,6 +61,9 @@ struct Services {
   RateLimiter* limits = nullptr;
   ModelCatalog* catalog = nullptr;   // Model prices and limits (daemon/model_catalog.h).
   BudgetBook* budgets = nullptr;     // Budgets and reservations (daemon/budget_book.h).
+  Access* access = nullptr;          // Who may do what (daemon/access.h).
+  DbBackup* backup = nullptr;        // db.backup (daemon/db_backup.h).
+  ResponseCache* cache = nullptr;    // The opt-in response cache (daemon/response_cache.h).
   Accounting* accounting = nullptr;  // Cost, ledger and budgets per attempt (daemon/accounting.h).
   CircuitBreakers* circuits = nullptr;
   int64_t started_at_ms = 0;

@@ -9,6 +9,7 @@ packages=(
   libsodium-dev
   googletest libgtest-dev libgmock-dev
   sqlite3 python3
+  systemd   # systemd-analyze, systemd-socket-activate, sysusers/tmpfiles for tests/integration/systemd_test.cc
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, then builds and
 # runs every unit and integration test twice, once optimised and once under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero on any failure.
+# AddressSanitizer + UndefinedBehaviorSanitizer, and builds and checks the .deb
+# (scripts/package.sh). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ echo "== release build"
 ./scripts/build.sh release
 echo "== release tests"
 ctest --test-dir build --output-on-failure -j 2 --timeout 300
+echo "== the .deb (built from build/ and checked; scripts/package.sh --install-test also installs it)"
+./scripts/package.sh build
 
 echo "== sanitizer build (ASan + UBSan)"
 ./scripts/build.sh asan

@@ -220,6 +220,10 @@ Result<std::vector<JobRecord>> JobStore::list(const ListFilter& filter) {
   if (filter.before_id > 0) {
     sql += " AND id < ?4";
   }
+  if (filter.owner) {
+    // "<owner>:" up to but excluding "<owner>;" (';' follows ':'): an index range.
+    sql += " AND (client = ?6 OR (client > ?6 || ':' AND client < ?6 || ';'))";
+  }
   sql += " ORDER BY id DESC LIMIT ?5";
   auto prepared = db_.prepare(sql);
   if (!prepared) {
@@ -239,6 +243,9 @@ Result<std::vector<JobRecord>> JobStore::list(const ListFilter& filter) {
     st.bind(4, filter.before_id);
   }
   st.bind(5, filter.limit);
+  if (filter.owner) {
+    st.bind(6, *filter.owner);
+  }
   return collectRows<JobRecord>(st, readJob);
 }
 

@@ -21,6 +21,8 @@ struct ListFilter {
   std::optional<JobState> state;
   std::optional<std::string> client;
   std::optional<std::string> tag;
+  // Only jobs of this user: client "<owner>" or "<owner>:...".
+  std::optional<std::string> owner;
   int limit = 100;
   // Paging: only jobs with id < before_id (newest first). 0 means from the newest.
   int64_t before_id = 0;

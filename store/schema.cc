@@ -171,7 +171,22 @@ CREATE TABLE models (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3, kMigrationV4};
+// v5: the opt-in response cache (daemon/response_cache.h).
+constexpr char kMigrationV5[] = R"sql(
+CREATE TABLE response_cache (
+  key               TEXT PRIMARY KEY,
+  model             TEXT NOT NULL,
+  result            TEXT NOT NULL,
+  prompt_tokens     INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  created_at        INTEGER NOT NULL,
+  expires_at        INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX response_cache_expiry ON response_cache(expires_at);
+)sql";
+
+constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3, kMigrationV4,
+                                       kMigrationV5};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

@@ -277,8 +277,10 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
     if (result != CURLE_OK && !decided) {
       // The stream broke mid-way (reset, idle timeout): never a success.
       std::string msg = t->error_buffer_[0] != '\0' ? t->error_buffer_ : curl_easy_strerror(result);
-      sink->onFailure(failureForTransport(static_cast<int>(result), "the stream broke: " + msg,
-                                          result == CURLE_OPERATION_TIMEDOUT));
+      Failure f = failureForTransport(static_cast<int>(result), "the stream broke: " + msg,
+                                      result == CURLE_OPERATION_TIMEDOUT);
+      f.usage = t->decoder_.assembler().usage();
+      sink->onFailure(std::move(f));
       return;
     }
     outcome = t->decoder_.finish();
@@ -290,6 +292,9 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
     err->failure.retry_after_ms = err->retry_after_ms.value_or(0);
     if (err->failure.upstream_status == 0) {
       err->failure.upstream_status = status;
+    }
+    if (streamed) {
+      err->failure.usage = t->decoder_.assembler().usage();  // E.g. usage, then no [DONE].
     }
     sink->onFailure(std::move(err->failure));
     return;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,9 @@ struct Failure {
   // A 429 about the model (the provider behind OpenRouter is rate-limited), not
   // about our key: the model cools down, for every key.
   bool model_scoped = false;
+  // What the upstream billed for the failed attempt, when it said (a stream cut
+  // after its usage chunk, for one): failed attempts that were billed are billed.
+  std::optional<Usage> usage;
 };
 
 class TransferSink {

@@ -15,11 +15,13 @@ constexpr char kSubmitHelp[] =
     "Queue a chat completion. The prompt is the arguments joined by spaces, or stdin\n"
     "when there are none or the only one is \"-\".\n"
     "\n"
-    "  --model MODEL            model to ask (default mock/demo)\n"
+    "  --model MODEL            model to ask (default mock/demo); may be an alias\n"
+    "  --route NAME             let a routing rule of llmqd's config pick the model\n"
+    "                           (instead of --model)\n"
     "  --system TEXT            system message before the prompt\n"
     "  --max-tokens N           cap the answer's length\n"
     "  --request-json FILE|-    send this chat-completions body instead of building one\n"
-    "                           (--model and --stream still apply to it)\n"
+    "                           (--model, --route and --stream still apply to it)\n"
     "  --priority N             -1000..1000, higher runs first (default 0)\n"
     "  --tag TAG                label the job; repeatable\n"
     "  --client NAME            fair-share client name (default: your user name)\n"
@@ -141,6 +143,15 @@ constexpr char kBudgetHelp[] =
     "\n"
     "With --json: the budget object(s).\n";
 
+constexpr char kDbHelp[] =
+    "usage: llmq db backup FILE\n"
+    "\n"
+    "Back up llmqd's database into FILE (which must not exist) while llmqd keeps\n"
+    "serving, with SQLite's online backup API. FILE is written by llmqd, so it must\n"
+    "be a place llmqd may write to. To restore: stop llmqd and put FILE in place of\n"
+    "its database (llmq status shows where that is). With --json: the db.backup\n"
+    "result {path, bytes, pages, duration_ms}.\n";
+
 constexpr char kPauseHelp[] =
     "usage: llmq pause [--client NAME]\n"
     "\n"
@@ -162,7 +173,7 @@ constexpr Page kPages[] = {
     {"submit", kSubmitHelp}, {"get", kGetHelp},       {"list", kListHelp},
     {"cancel", kCancelHelp}, {"retry", kRetryHelp},   {"watch", kWatchHelp},
     {"status", kStatusHelp}, {"keys", kKeysHelp}, {"models", kModelsHelp},
-    {"usage", kUsageHelp}, {"budget", kBudgetHelp},
+    {"usage", kUsageHelp}, {"budget", kBudgetHelp}, {"db", kDbHelp},
     {"pause", kPauseHelp},   {"resume", kResumeHelp},
 };
 
@@ -183,6 +194,7 @@ constexpr char kTopLevelHelp[] =
     "  models              show the models llmqd knows and their prices\n"
     "  usage               show what was spent, by model, client, key, tag or day\n"
     "  budget              set, list or delete spending limits\n"
+    "  db backup FILE      an online backup of llmqd's database\n"
     "  pause               stop starting jobs (whole queue or --client NAME)\n"
     "  resume              start jobs again\n"
     "\n"

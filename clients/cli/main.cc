@@ -27,6 +27,7 @@ constexpr CommandEntry kCommands[] = {
     {"status", llmq::cli::runStatus}, {"keys", llmq::cli::runKeys},
     {"models", llmq::cli::runModels},
     {"usage", llmq::cli::runUsage}, {"budget", llmq::cli::runBudget},
+    {"db", llmq::cli::runDb},
     {"pause", llmq::cli::runPause},
     {"resume", llmq::cli::runResume},
 };

@@ -272,6 +272,21 @@ void printJob(const json::Value& job) {
     model += " (answered by " + printable(used) + ")";
   }
   field("model:", model);
+  if (const json::Value* routing = objectField(job, "routing")) {
+    // How an alias or a route chose the model, and the fallbacks it lined up.
+    field("routed to:", printable(stringField(*routing, "model")));
+    field("why:", printable(stringField(*routing, "reason")));
+    if (const json::Value* models = json::member(*routing, "models");
+        models != nullptr && models->IsArray() && models->Size() > 1) {
+      std::string rest;
+      for (rapidjson::SizeType i = 1; i < models->Size(); ++i) {
+        if ((*models)[i].IsString()) {
+          rest += (rest.empty() ? "" : ", ") + printable(json::view((*models)[i]));
+        }
+      }
+      field("fallbacks:", rest);
+    }
+  }
   field("client:", printable(stringField(job, "client")));
   field("priority:", std::to_string(intField(job, "priority")));
   field("tags:", orDash(joinTags(job)));

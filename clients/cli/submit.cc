@@ -24,6 +24,7 @@ struct SubmitOptions {
   std::vector<std::string> words;  // The prompt, or empty / {"-"} for stdin.
   std::string model = "mock/demo";
   bool model_given = false;
+  std::optional<std::string> route;  // Instead of a model: a routing rule picks it.
   std::optional<std::string> system;
   std::optional<int64_t> max_tokens;
   std::optional<std::string> request_file;
@@ -49,6 +50,8 @@ bool parseOptions(ArgReader& args, SubmitOptions* o) {
       o->words.push_back(args.current());
     } else if (args.value("--model", &o->model)) {
       o->model_given = true;
+    } else if (args.value("--route", &text)) {
+      o->route = text;
     } else if (args.value("--system", &text)) {
       o->system = text;
     } else if (args.intValue("--max-tokens", 1, 1000000000, &n)) {
@@ -86,6 +89,10 @@ bool parseOptions(ArgReader& args, SubmitOptions* o) {
     args.fail("--on-restart takes requeue or fail, not \"" + *o->on_restart + "\"");
   } else if (o->model.empty()) {
     args.fail("--model must not be empty");
+  } else if (o->route && o->route->empty()) {
+    args.fail("--route must not be empty");
+  } else if (o->route && o->model_given) {
+    args.fail("--route and --model exclude each other: the route picks the model");
   } else if (o->request_file && (!o->words.empty() || o->system || o->max_tokens)) {
     args.fail("--request-json carries the whole request: give no prompt, --system or --max-tokens");
   } else if (o->words.size() > 1) {
@@ -179,7 +186,9 @@ bool buildRequest(const SubmitOptions& o, std::string* request, std::string* err
                (why.empty() ? std::string("not a JSON object") : "not valid JSON: " + why);
       return false;
     }
-    if (o.model_given) {
+    if (o.route) {
+      doc.RemoveMember("model");  // The route picks it, as --model would replace it.
+    } else if (o.model_given) {
       setMember(doc, "model",
                 json::Value(o.model.data(), static_cast<rapidjson::SizeType>(o.model.size()),
                             doc.GetAllocator()));
@@ -199,9 +208,13 @@ bool buildRequest(const SubmitOptions& o, std::string* request, std::string* err
     return false;
   }
   std::string& r = *request;
-  r = "{\"model\":";
-  json::appendString(r, o.model);
-  r += ",\"messages\":[";
+  r = "{";
+  if (!o.route) {
+    r += "\"model\":";
+    json::appendString(r, o.model);
+    r += ",";
+  }
+  r += "\"messages\":[";
   if (o.system) {
     r += "{\"role\":\"system\",\"content\":";
     json::appendString(r, *o.system);
@@ -228,6 +241,10 @@ std::string formatNumber(double v) {
 
 std::string buildParams(const SubmitOptions& o, const std::string& request) {
   std::string p = "{\"request\":" + request;
+  if (o.route) {
+    p += ",\"route\":";
+    json::appendString(p, *o.route);
+  }
   if (o.priority) {
     p += ",\"priority\":" + std::to_string(*o.priority);
   }

@@ -2,6 +2,7 @@
 // events.unsubscribe {subscription} -> {}
 // A subscriber that joins a running streamed job first gets the text so far as one
 // message_chunk (DESIGN §3).
+#include "daemon/access.h"
 #include "daemon/event_bus.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/job_runner.h"
@@ -55,6 +56,11 @@ void handleEventsSubscribe(Call& call) {
       call.reply.fail(ipc::rpc::kNotFound, "no job \"" + std::string(*job_id) + "\"");
       return;
     }
+    if (!s.access->owns(call.peer, (**job).client)) {
+      call.reply.fail(ipc::rpc::kPermissionDenied,
+                      "job " + std::string(*job_id) + " belongs to another user", "PERMISSION_DENIED");
+      return;
+    }
     const char* state = ipc::jobStateName(static_cast<int>((**job).state));
     if (store::isTerminal((**job).state)) {
       // Nothing more will happen to it: no subscription, and the state says why.
@@ -64,6 +70,18 @@ void handleEventsSubscribe(Call& call) {
     uint64_t sub = s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, std::string(*job_id), mask);
     call.reply.ok("{\"subscription\":\"" + EventBus::formatId(sub) + "\",\"state\":\"" + state + "\"}");
     s.runner->catchUp(sub, id, mask);
+    return;
+  }
+  // Tags and `all` cross clients: only administrators watch those. Anyone may
+  // watch their own client.
+  if ((tag || all.value_or(false)) && !s.access->isAdmin(call.peer)) {
+    call.reply.fail(ipc::rpc::kPermissionDenied,
+                    s.access->denial(call.peer, "watch events by tag or of every job"), "PERMISSION_DENIED");
+    return;
+  }
+  if (client && !s.access->owns(call.peer, *client)) {
+    call.reply.fail(ipc::rpc::kPermissionDenied,
+                    "client \"" + std::string(*client) + "\" is another user's", "PERMISSION_DENIED");
     return;
   }
   uint64_t sub;

@@ -42,6 +42,7 @@ void handleUsageReport(Call& call);
 void handleBudgetSet(Call& call);
 void handleBudgetList(Call& call);
 void handleBudgetDelete(Call& call);
+void handleDbBackup(Call& call);
 
 // Shared by handlers: answer a failed store operation (-32006 when the disk is
 // full or the database failed, -32603 otherwise).

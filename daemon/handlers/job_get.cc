@@ -1,5 +1,6 @@
 // job.get {job_id} -> job object. Also home of the helpers handlers share.
 #include "common/log.h"
+#include "daemon/access.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/job_json.h"
 #include "daemon/services.h"
@@ -37,6 +38,11 @@ std::optional<store::JobRecord> loadJobParam(Call& call) {
   }
   if (!job->has_value()) {
     call.reply.fail(ipc::rpc::kNotFound, "no job \"" + std::string(*text) + "\"");
+    return std::nullopt;
+  }
+  if (!call.s.access->owns(call.peer, (**job).client)) {
+    call.reply.fail(ipc::rpc::kPermissionDenied, "job " + std::string(*text) + " belongs to another user",
+                    "PERMISSION_DENIED");
     return std::nullopt;
   }
   return std::move(*job);

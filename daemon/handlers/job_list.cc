@@ -1,5 +1,6 @@
 // job.list {state, client, tag, limit, cursor, include_result} -> {jobs, next_cursor}.
 // Newest first; the cursor is the job_id of the last job of the previous page.
+#include "daemon/access.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/job_json.h"
 #include "daemon/services.h"
@@ -22,6 +23,15 @@ void handleJobList(Call& call) {
   }
   if (auto client = p.string("client", false, ipc::kMaxNameBytes)) {
     filter.client = std::string(*client);
+  }
+  // Anyone but an administrator lists only their own jobs (daemon/access.h).
+  if (!call.s.access->isAdmin(call.peer)) {
+    if (filter.client && !call.s.access->owns(call.peer, *filter.client)) {
+      call.reply.fail(ipc::rpc::kPermissionDenied,
+                      "client \"" + *filter.client + "\" is another user's", "PERMISSION_DENIED");
+      return;
+    }
+    filter.owner = call.peer.user;
   }
   if (auto tag = p.string("tag", false, ipc::kMaxNameBytes)) {
     filter.tag = std::string(*tag);

@@ -5,13 +5,16 @@
 #include "common/time.h"
 #include "daemon/commit_cycle.h"
 #include "daemon/event_bus.h"
+#include "daemon/access.h"
 #include "daemon/accounting.h"
 #include "daemon/budget_book.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
 #include "daemon/job_runner.h"
+#include "daemon/model_catalog.h"
 #include "daemon/model_chain.h"
+#include "daemon/model_router.h"
 #include "daemon/config.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
@@ -85,19 +88,27 @@ void handleJobSubmit(Call& call) {
     call.reply.fail(ipc::rpc::kInvalidParams, error);
     return;
   }
-  if (p.route) {
-    call.reply.fail(ipc::rpc::kInvalidParams,
-                    "unknown route \"" + *p.route + "\": no routing rules are configured");
+  std::string request_json = json::toString(*p.request);
+  // Aliases and routes (daemon/model_router.h) are decided here, once, and stored
+  // with the job: what runs is what was acknowledged, across restarts and retries.
+  const ModelCatalog* catalog = s.catalog;
+  auto routed = routeJob(
+      *s.config,
+      [catalog](std::string_view m) { return catalog != nullptr ? catalog->find(m) : nullptr; },
+      RoutingInput{p.model, p.route, &p.fallback_models, request_json});
+  if (!routed) {
+    call.reply.fail(ipc::rpc::kInvalidParams, routed.error().message);
     return;
   }
-  std::string first_model = p.model;
-  if (p.model.rfind(kChainPrefix, 0) == 0) {
+  const std::optional<Routing>& routing = *routed;
+  std::string first_model = routing ? routing->model() : p.model;
+  if (!routing && p.model.rfind(kChainPrefix, 0) == 0) {
     auto chain = s.config->chains.find(p.model.substr(kChainPrefix.size()));
     if (chain == s.config->chains.end()) {
       call.reply.fail(ipc::rpc::kInvalidParams, "no chain \"" + p.model + "\" is configured");
       return;
     }
-    first_model = chain->second.front();
+    first_model = resolveAlias(*s.config, chain->second.front());
   }
   const Route route = s.providers->resolve(first_model);
   if (route.provider == nullptr) {
@@ -136,10 +147,11 @@ void handleJobSubmit(Call& call) {
   store::JobRecord job;
   job.state = store::JobState::kQueued;
   job.priority = p.priority;
-  job.client = p.client ? *p.client : call.peer.user;
+  job.client = s.access->clientFor(call.peer, p.client);  // daemon/access.h
   job.tags_json = stringArray(p.tags);
-  job.model = p.model;
-  job.request_json = json::toString(*p.request);
+  // The job's `model` is what was asked for: a route shows as "route:NAME".
+  job.model = routing && routing->route ? std::string(kRoutePrefix) + *routing->route : p.model;
+  job.request_json = std::move(request_json);
   // A `reject` budget refuses at submit what it could not pay for now (DESIGN §4);
   // the reservation itself happens at dispatch, where concurrency is settled.
   if (!s.budgets->empty()) {
@@ -158,10 +170,15 @@ void handleJobSubmit(Call& call) {
     }
   }
   const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(first_model);
-  if (!p.fallback_models.empty() || p.cache || byok) {
+  if (!p.fallback_models.empty() || p.cache || byok || routing) {
     job.options_json = "{\"fallback_models\":" + stringArray(p.fallback_models) +
                        ",\"cache\":" + (p.cache ? "true" : "false") +
-                       ",\"byok\":" + (byok ? "true" : "false") + "}";
+                       ",\"byok\":" + (byok ? "true" : "false");
+    if (routing) {
+      job.options_json += ",\"routing\":";
+      appendRoutingJson(job.options_json, *routing);
+    }
+    job.options_json += "}";
   }
   job.idempotency_key = p.idempotency_key;
   job.stream = p.stream;
@@ -188,6 +205,10 @@ void handleJobSubmit(Call& call) {
     }
   }
   s.lifecycle->noteInserted(job.state);
+  if (routing) {
+    LOG_DEBUG("job %s routed to %s: %s", ipc::formatJobId(job.id).c_str(), routing->model().c_str(),
+              routing->reason.c_str());
+  }
 
   uint64_t sub = 0;
   if (p.subscribe) {

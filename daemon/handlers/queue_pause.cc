@@ -1,6 +1,7 @@
 // queue.pause / queue.resume {client?} -> {paused, paused_clients}. Pausing stops
 // dispatch (running jobs go on) and is remembered across restarts. Jobs in a paused
 // queue stay `queued`: pausing a million jobs must not rewrite a million rows.
+#include "daemon/access.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
@@ -18,6 +19,14 @@ void pauseOrResume(Call& call, bool pause) {
     return;
   }
   std::string name = client ? std::string(*client) : std::string();
+  // The whole queue, or another user's client, is an administrator's to pause.
+  if (!call.s.access->isAdmin(call.peer) && (name.empty() || !call.s.access->owns(call.peer, name))) {
+    call.reply.fail(ipc::rpc::kPermissionDenied,
+                    call.s.access->denial(call.peer, name.empty() ? "pause or resume the whole queue"
+                                                                  : "pause or resume another user's client"),
+                    "PERMISSION_DENIED");
+    return;
+  }
   auto r = pause ? call.s.scheduler->pause(name) : call.s.scheduler->resume(name);
   if (!r) {
     replyStoreError(call, r.error(), pause ? "pausing the queue" : "resuming the queue");

@@ -241,6 +241,128 @@ TEST_F(MoneyTest, EnvironmentBudgetAndNoPriceMeansNoRun) {
   EXPECT_EQ(0u, completions());
 }
 
+// GET /key tells each server key's credit; a job whose worst case is more than a
+// key has left does not go on that key, and none left means
+// OPENROUTER_SYSTEM_KEY_EXHAUSTED. A 401 from /key marks the key invalid.
+TEST_F(MoneyTest, KeyCreditIsCheckedShownAndRespected) {
+  client_.reset();
+  ASSERT_TRUE(daemon_->stop());
+  const std::string k2 = "sk-or-v1-testsecondsecondsecondsecondsecondsecond02";
+  ASSERT_TRUE(fake_.reset());
+  ASSERT_TRUE(fake_.setFault("401", 1, "/key"));  // The first key checked is refused.
+  startDaemon("[openrouter]\ncredit_check_s = 0.3\n", {"OPENROUTER_API_KEYS=[\"" + k2 + "\"]"});
+  json::Document keys;
+  for (int i = 0; i < 200; ++i) {
+    keys = callOk(*client_, "keys.status", "{}");
+    if (keys["pool"].Size() == 2 && keys["pool"][1]["credit"].IsObject()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_EQ(2u, keys["pool"].Size());
+  EXPECT_STREQ("invalid", keys["pool"][0]["state"].GetString()) << "GET /key answered 401";
+  ASSERT_TRUE(keys["pool"][1]["credit"].IsObject()) << json::toString(keys);
+  EXPECT_EQ(10.0, keys["pool"][1]["credit"]["limit_usd"].GetDouble());
+  EXPECT_EQ(8.75, keys["pool"][1]["credit"]["remaining_usd"].GetDouble());
+  for (const FakeRequest& r : fake_.requests()) {
+    if (r.path.find("/key") != std::string::npos) {
+      EXPECT_EQ(0u, r.header("authorization").find("Bearer sk-or-v1-test")) << "each key asks for itself";
+    }
+  }
+
+  // A small job goes and its cost comes off the known credit.
+  std::string id = submitJob("", 16)["job_id"].GetString();
+  ASSERT_EQ("succeeded", waitTerminal(*client_, id));
+  const double cost = job(id)["usage"]["cost_usd"].GetDouble();
+  keys = callOk(*client_, "keys.status", "{}");
+  EXPECT_NEAR(8.75 - cost, keys["pool"][1]["credit"]["remaining_usd"].GetDouble(), 1e-9);
+
+  // $15 per million completion tokens x 600,000 > $8.75: no key can take it.
+  std::string big = submitJob("", 600000, "anthropic/claude-3.5-sonnet")["job_id"].GetString();
+  EXPECT_EQ("failed", waitTerminal(*client_, big));
+  EXPECT_STREQ("OPENROUTER_SYSTEM_KEY_EXHAUSTED", job(big)["error"]["code"].GetString());
+}
+
+// A stream that sent its usage chunk and then broke (no [DONE]) failed, but the
+// upstream billed it: the ledger, the report and the budgets count that cost.
+TEST_F(MoneyTest, FailedAttemptsThatWereBilledAreBilled) {
+  const std::string params =
+      R"({"request":{"model":"fake/fault-no-done","stream":true,"max_tokens":12,)"
+      R"("messages":[{"role":"user","content":"billed anyway"}]},"max_attempts":1})";
+  std::string id = callOk(*client_, "job.submit", params)["job_id"].GetString();
+  ASSERT_EQ("failed", waitTerminal(*client_, id));
+  json::Document report = callOk(*client_, "usage.report", "{}");
+  const double cost = report["totals"]["cost_usd"].GetDouble();
+  EXPECT_NEAR((2 + 12 * 2) * 1e-6, cost, 1e-12) << "2 prompt + 12 completion tokens at fake prices";
+  EXPECT_EQ(1, report["totals"]["requests"].GetInt());
+  client_.reset();
+  ASSERT_TRUE(daemon_->stop());
+  auto db = store::Database::open(daemon_->dbPath(), {});
+  ASSERT_TRUE(db);
+  auto st = (*db)->statement("SELECT outcome, cost_usd, cost_source FROM attempts");
+  ASSERT_TRUE(st.step().value());
+  EXPECT_EQ("failed", st.string(0));
+  EXPECT_NEAR(cost, st.real(1), 1e-12);
+  EXPECT_EQ("upstream", st.string(2));
+}
+
+// The opt-in response cache: an identical deterministic request is answered from
+// SQLite at cost 0, recorded in the ledger as cached; anything else goes upstream.
+TEST_F(MoneyTest, IdenticalDeterministicRequestsComeFromTheCache) {
+  auto cached = [&](const std::string& extra, const std::string& request_extra) {
+    std::string params =
+        R"({"request":{"model":"fake/ok","messages":[{"role":"user","content":"same question"}],"max_tokens":8)" +
+        request_extra + "}" + (extra.empty() ? "" : "," + extra) + "}";
+    json::Document r = callOk(*client_, "job.submit", params);
+    std::string id = r["job_id"].GetString();
+    EXPECT_EQ("succeeded", waitTerminal(*client_, id));
+    return id;
+  };
+  std::string first = cached(R"("cache":true)", R"(,"temperature":0)");
+  std::string second = cached(R"("cache":true,"subscribe":true)", R"(,"temperature":0)");
+  EXPECT_EQ(1u, completions()) << "the second came from the cache";
+  json::Document a = job(first);
+  json::Document b = job(second);
+  EXPECT_EQ(json::toString(a["result"]), json::toString(b["result"]));
+  EXPECT_GT(a["usage"]["cost_usd"].GetDouble(), 0);
+  EXPECT_EQ(0, b["usage"]["cost_usd"].GetDouble());
+  EXPECT_EQ(a["usage"]["completion_tokens"].GetInt(), b["usage"]["completion_tokens"].GetInt());
+
+  cached(R"("cache":true)", R"(,"temperature":0.7)");  // Not deterministic.
+  cached("", R"(,"temperature":0)");                    // Did not opt in.
+  cached(R"("cache":true)", R"(,"temperature":0,"stream":true)");  // Streamed.
+  EXPECT_EQ(4u, completions());
+
+  json::Document report = callOk(*client_, "usage.report", R"({"group_by":["model"]})");
+  EXPECT_EQ(4, report["totals"]["requests"].GetInt()) << "a cache hit is not an upstream request";
+  client_.reset();
+  ASSERT_TRUE(daemon_->stop());
+  auto db = store::Database::open(daemon_->dbPath(), {});
+  ASSERT_TRUE(db);
+  auto st = (*db)->statement(
+      "SELECT count(*), sum(cost_usd), min(provider), min(cost_source) FROM attempts WHERE cached = 1");
+  ASSERT_TRUE(st.step().value());
+  EXPECT_EQ(1, st.int64(0));
+  EXPECT_EQ(0.0, st.real(1));
+  EXPECT_EQ("cache", st.string(2));
+  EXPECT_EQ("cache", st.string(3));
+}
+
+TEST_F(MoneyTest, TheCacheSwitchAndItsTtl) {
+  client_.reset();
+  ASSERT_TRUE(daemon_->stop());
+  startDaemon("[cache]\nenabled = true\nttl_s = 0.5\n");
+  const std::string params =
+      R"({"request":{"model":"fake/ok","temperature":0,"messages":[{"role":"user","content":"q"}]}})";
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ("succeeded", waitTerminal(*client_, callOk(*client_, "job.submit", params)["job_id"].GetString()));
+  }
+  EXPECT_EQ(1u, completions()) << "enabled: no cache:true needed";
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_EQ("succeeded", waitTerminal(*client_, callOk(*client_, "job.submit", params)["job_id"].GetString()));
+  EXPECT_EQ(2u, completions()) << "expired after ttl_s";
+}
+
 // `llmq usage` and `llmq budget` render what the daemon reports.
 TEST_F(MoneyTest, CliShowsUsageAndManagesBudgets) {
   auto llmq = [&](std::vector<std::string> args) {

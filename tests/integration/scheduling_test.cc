@@ -93,7 +93,8 @@ TEST_F(SchedulingTest, NoRequestReachesACoolingKeyBeforeRetryAfter) {
   ASSERT_EQ(bearer(kKeyA), reqs[0].header("authorization"));
   for (size_t i = 1; i < reqs.size(); ++i) {
     if (reqs[i].header("authorization") == bearer(kKeyA)) {
-      EXPECT_GE(reqs[i].t - reqs[0].t_end, 2.0) << "request " << i << " reached the cooling key";
+      // llmqd keeps time in whole milliseconds: allow it one of them.
+      EXPECT_GE(reqs[i].t - reqs[0].t_end, 1.999) << "request " << i << " reached the cooling key";
     }
   }
   EXPECT_LT(reqs[6].t - reqs[0].t_end, 1.5) << "the other key served the jobs meanwhile";
@@ -117,7 +118,7 @@ TEST_F(SchedulingTest, AnUpstreamRateLimitCoolsTheModelForEveryKey) {
   ASSERT_EQ(4u, reqs.size());
   for (size_t i = 1; i < reqs.size(); ++i) {
     if (reqs[i].model == "vendor/busy") {
-      EXPECT_GE(reqs[i].t - reqs[0].t_end, 2.0) << "request " << i << " (" << reqs[i].header("authorization")
+      EXPECT_GE(reqs[i].t - reqs[0].t_end, 1.999) << "request " << i << " (" << reqs[i].header("authorization")
                                                 << ") reached the cooling model";
     } else {
       EXPECT_LT(reqs[i].t - reqs[0].t_end, 1.5) << "another model waited for nothing";

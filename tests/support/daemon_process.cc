@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -55,6 +56,17 @@ std::vector<std::string> environmentWith(const std::vector<std::string>& extra) 
 }
 
 
+// One connection to a Unix stream socket, closed at once; false if nothing listens yet.
+bool connectOnce(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
 }  // namespace
 
 int waitForExit(pid_t pid, int timeout_ms) {
@@ -84,6 +96,13 @@ DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) {
     kill9();
   }
+  if (notify_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(notify_mu_);
+      notify_stop_ = true;
+    }
+    notify_thread_.join();
+  }
   if (notify_fd_ >= 0) {
     ::close(notify_fd_);
   }
@@ -102,12 +121,21 @@ DaemonProcess::~DaemonProcess() {
     if (::bind(notify_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       return ::testing::AssertionFailure() << "binding " << notify_ << ": " << std::strerror(errno);
     }
+    notify_thread_ = std::thread([this] { readNotifications(); });
   }
-  std::vector<std::string> argv = {options_.daemon_path, "--socket", socket_, "--db", db_};
+  const size_t first_message = notificationCount();  // READY=1 of this start, not of an earlier one.
+  std::vector<std::string> argv = {options_.daemon_path, "--db", db_};
+  if (!options_.socket_activation) {
+    argv.push_back("--socket");
+    argv.push_back(socket_);
+  }
   std::string config = dir_ + "/llmqd.toml";
   std::string toml = options_.config_toml;
   if (!options_.catalog_fetch && toml.find("[catalog]") == std::string::npos) {
     toml += "\n[catalog]\nrefresh_at_start = false\nrefresh_s = 0\n";
+  }
+  if (!options_.catalog_fetch && toml.find("[openrouter]") == std::string::npos) {
+    toml += "\n[openrouter]\ncredit_check_s = 0\n";  // Nor GET /key in the fake's records.
   }
   std::ofstream(config) << toml;
   argv.push_back("--config");
@@ -116,6 +144,26 @@ DaemonProcess::~DaemonProcess() {
   std::vector<std::string> extra = options_.extra_env;
   extra.push_back("NOTIFY_SOCKET=" + notify_);
   std::vector<std::string> env = environmentWith(extra);
+  if (options_.socket_activation) {
+    // systemd-socket-activate hands its child only TERM, PATH, USER, HOME and what
+    // --setenv names; its own environment lacks NOTIFY_SOCKET, so every READY=1
+    // seen is llmqd's.
+    std::vector<std::string> wrapped = {kSocketActivatePath, "--listen=" + socket_};
+    for (const std::string& e : extra) {
+      wrapped.push_back("--setenv=" + e);
+    }
+    for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+      if (const char* v = std::getenv(name); v != nullptr) {
+        wrapped.push_back(std::string("--setenv=") + name + "=" + v);
+      }
+    }
+    wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+    argv = std::move(wrapped);
+    env = environmentWith({});
+    ::unlink(socket_.c_str());  // Left by the previous run's listener, which died with it.
+  }
+  auto args = cstrings(argv);
+  auto envp = cstrings(env);
 
   int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   pid_t pid = ::fork();
@@ -124,8 +172,6 @@ DaemonProcess::~DaemonProcess() {
     ::dup2(log_fd, STDERR_FILENO);
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(devnull, STDIN_FILENO);
-    auto args = cstrings(argv);
-    auto envp = cstrings(env);
     ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
@@ -135,17 +181,15 @@ DaemonProcess::~DaemonProcess() {
   }
   pid_ = pid;
   int64_t deadline = nowMs() + timeout_ms;
-  char buf[512];
+  // With socket activation llmqd starts on the first connection, made here as
+  // soon as systemd-socket-activate listens; it is closed at once.
+  bool triggered = !options_.socket_activation;
   while (nowMs() < deadline) {
-    pollfd p{notify_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 20) > 0) {
-      ssize_t n = ::recv(notify_fd_, buf, sizeof buf - 1, 0);
-      if (n > 0) {
-        buf[n] = '\0';
-        if (std::strstr(buf, "READY=1") != nullptr) {
-          return ::testing::AssertionSuccess();
-        }
-      }
+    if (!triggered) {
+      triggered = connectOnce(socket_);
+    }
+    if (waitForNotification("READY=1", first_message, 20)) {
+      return ::testing::AssertionSuccess();
     }
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -156,6 +200,65 @@ DaemonProcess::~DaemonProcess() {
   }
   return ::testing::AssertionFailure() << "llmqd did not send READY=1 within " << timeout_ms
                                        << " ms; log:\n" << log();
+}
+
+void DaemonProcess::readNotifications() {
+  char buf[4096];
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(notify_mu_);
+      if (notify_stop_) {
+        return;
+      }
+    }
+    pollfd p{notify_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) {
+      continue;
+    }
+    ssize_t n = ::recv(notify_fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(notify_mu_);
+    notifications_.emplace_back(buf, static_cast<size_t>(n));
+    notify_cv_.notify_all();
+  }
+}
+
+std::vector<std::string> DaemonProcess::notifications() const {
+  std::lock_guard<std::mutex> lock(notify_mu_);
+  return notifications_;
+}
+
+size_t DaemonProcess::notificationCount() const {
+  std::lock_guard<std::mutex> lock(notify_mu_);
+  return notifications_.size();
+}
+
+::testing::AssertionResult DaemonProcess::waitForNotification(const std::string& text, size_t from,
+                                                              int timeout_ms, std::string* message) const {
+  std::unique_lock<std::mutex> lock(notify_mu_);
+  size_t i = from;
+  bool found = notify_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    for (; i < notifications_.size(); ++i) {
+      if (notifications_[i].find(text) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  });
+  if (found) {
+    if (message != nullptr) {
+      *message = notifications_[i];
+    }
+    return ::testing::AssertionSuccess();
+  }
+  auto failure = ::testing::AssertionFailure();
+  failure << "no notification containing \"" << text << "\" within " << timeout_ms << " ms; received:";
+  for (size_t j = from; j < notifications_.size(); ++j) {
+    failure << "\n  " << notifications_[j];
+  }
+  return failure;
 }
 
 ::testing::AssertionResult DaemonProcess::stop(int timeout_ms) {

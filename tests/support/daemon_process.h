@@ -1,14 +1,18 @@
 // DaemonProcess: runs the real llmqd binary for an integration test or a
 // benchmark, in a TempDir, and waits for real readiness: it binds its own
-// NOTIFY_SOCKET and waits (bounded) for READY=1 (STYLE G19). The destructor kills
-// and reaps the process, so no test leaves a daemon behind.
+// NOTIFY_SOCKET and waits (bounded) for READY=1 (STYLE G19). Like systemd, it
+// keeps reading that socket and records every message. The destructor kills and
+// reaps the process, so no test leaves a daemon behind.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ipc/client.h"
@@ -17,13 +21,19 @@ namespace llmq::testing {
 
 struct DaemonOptions {
   std::string config_toml;               // Written to <dir>/llmqd.toml.
-  // Let llmqd fetch OpenRouter's model list by itself (at startup, then hourly),
-  // as it does by default. Off unless asked for: that GET would appear among the
-  // fake upstream's records, or reach the internet when OPENROUTER_BASE_URL is
-  // not set. A config_toml with a [catalog] section of its own decides instead.
+  // Let llmqd fetch OpenRouter's model list (at startup, then hourly) and check
+  // its keys' credit (GET /key) by itself, as it does by default. Off unless asked
+  // for: those GETs would appear among the fake upstream's records, or reach the
+  // internet when OPENROUTER_BASE_URL is not set. A config_toml with a [catalog]
+  // or [openrouter] section of its own decides instead.
   bool catalog_fetch = false;
   std::vector<std::string> extra_args;
   std::vector<std::string> extra_env;    // "NAME=value"
+  // Start llmqd the way a .socket unit does: systemd-socket-activate listens on
+  // socketPath() and, on the first connection (start() makes one), execs llmqd
+  // without --socket, passing the listening socket as fd 3 (LISTEN_FDS=1).
+  // extra_env reaches llmqd through its --setenv.
+  bool socket_activation = false;
   std::string daemon_path = LLMQD_PATH;
 };
 
@@ -51,7 +61,20 @@ class DaemonProcess {
   // A new client connection; fails the test if it cannot connect.
   std::unique_ptr<ipc::Client> connect();
 
+  // Every sd_notify message llmqd sent ("READY=1", "STATUS=...", one datagram
+  // each), in order, across restarts. A thread reads them as they come, as
+  // systemd does: a listener that stopped reading would block llmqd's sd_notify
+  // calls once net.unix.max_dgram_qlen (10) datagrams were waiting.
+  std::vector<std::string> notifications() const;
+  size_t notificationCount() const;
+  // Waits for a message containing `text` among notifications()[from...]; stores
+  // it in *message. Fails, listing what did arrive, after timeout_ms.
+  [[nodiscard]] ::testing::AssertionResult waitForNotification(const std::string& text, size_t from = 0,
+                                                               int timeout_ms = 10000,
+                                                               std::string* message = nullptr) const;
+
  private:
+  void readNotifications();
   std::string dir_;
   DaemonOptions options_;
   std::string socket_;
@@ -60,7 +83,15 @@ class DaemonProcess {
   std::string notify_;
   int notify_fd_ = -1;
   pid_t pid_ = -1;
+  mutable std::mutex notify_mu_;
+  mutable std::condition_variable notify_cv_;
+  std::vector<std::string> notifications_;  // Guarded by notify_mu_.
+  bool notify_stop_ = false;                // Guarded by notify_mu_.
+  std::thread notify_thread_;               // Runs readNotifications() once start() bound notify_fd_.
 };
+
+// Where Debian's systemd package puts systemd-socket-activate(1).
+inline constexpr char kSocketActivatePath[] = "/usr/bin/systemd-socket-activate";
 
 // Waits (polling, bounded) for child `pid` to exit; its wait status, or -1 on timeout.
 int waitForExit(pid_t pid, int timeout_ms);

@@ -315,3 +315,94 @@ TEST_F(MoneyConfigTest, CostBudgetFromTheEnvironment) {
 
 }  // namespace
 }  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+class RoutingConfigTest : public ConfigTest {};
+
+TEST_F(RoutingConfigTest, AliasesKeepFileOrderAndRoutesTheirStrategy) {
+  // toml++ sorts a table's keys; the aliases must still come out in file order.
+  auto c = load("[aliases]\n\"zeta-*\" = \"z/one\"\n\"claude-sonnet-*\" = \"anthropic/claude-3.5-sonnet\"\n"
+                "mini = \"openai/gpt-4o-mini\"\n\"gpt-4.1\" = \"openai/gpt-4.1\"\n"
+                "[[routes]]\nname = \"coding\"\nmodels = [\"claude-sonnet-latest\", \"openai/gpt-4o\"]\n"
+                "[[routes]]\nname = \"cheap\"\nmodels = [\"mini\", \"meta-llama/llama-3.1-8b-instruct:free\"]\n"
+                "strategy = \"cost-optimized\"\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(4u, c->aliases.size());
+  EXPECT_EQ("zeta-*", c->aliases[0].match);
+  EXPECT_EQ("z/one", c->aliases[0].model);
+  EXPECT_EQ("claude-sonnet-*", c->aliases[1].match);
+  EXPECT_EQ("mini", c->aliases[2].match);
+  EXPECT_EQ("gpt-4.1", c->aliases[3].match);
+  ASSERT_EQ(2u, c->routes.size());
+  EXPECT_EQ("coding", c->routes[0].name);
+  EXPECT_EQ(RouteStrategy::kOrdered, c->routes[0].strategy) << "the default";
+  EXPECT_EQ((std::vector<std::string>{"claude-sonnet-latest", "openai/gpt-4o"}), c->routes[0].models);
+  EXPECT_EQ(RouteStrategy::kCostOptimized, c->routes[1].strategy);
+  std::string text = describe(*c);
+  EXPECT_NE(std::string::npos,
+            text.find("\"zeta-*\" = \"z/one\"\n\"claude-sonnet-*\" = \"anthropic/claude-3.5-sonnet\"\n"))
+      << text;
+  EXPECT_NE(std::string::npos,
+            text.find("[[routes]]\nname = \"cheap\"\nmodels = [\"mini\", "
+                      "\"meta-llama/llama-3.1-8b-instruct:free\"]\nstrategy = \"cost-optimized\"\n"))
+      << text;
+}
+
+TEST_F(RoutingConfigTest, BadAliasesNameTheirLine) {
+  auto wildcard_target = load("[aliases]\n\"a-*\" = \"b/*\"\n");
+  ASSERT_FALSE(wildcard_target.ok());
+  EXPECT_NE(std::string::npos, wildcard_target.error().message.find(":2: aliases.\"a-*\" must name a concrete"))
+      << wildcard_target.error().message;
+  auto chain_target = load("[aliases]\nx = \"chain:sturdy\"\n");
+  ASSERT_FALSE(chain_target.ok());
+  auto not_string = load("[aliases]\n\nx = 3\n");
+  ASSERT_FALSE(not_string.ok());
+  EXPECT_NE(std::string::npos, not_string.error().message.find(":3: aliases.\"x\" must be a string"))
+      << not_string.error().message;
+  // An unquoted name with a dot is a dotted key, i.e. a table: say how to write it.
+  auto dotted = load("[aliases]\ngpt-4.1 = \"openai/gpt-4.1\"\n");
+  ASSERT_FALSE(dotted.ok());
+  EXPECT_NE(std::string::npos, dotted.error().message.find("quote alias names")) << dotted.error().message;
+  auto route_name = load("[aliases]\n\"route:x\" = \"a/b\"\n");
+  ASSERT_FALSE(route_name.ok());
+  auto not_table = load("aliases = \"x\"\n");
+  ASSERT_FALSE(not_table.ok());
+}
+
+TEST_F(RoutingConfigTest, BadRoutesNameTheirLine) {
+  auto unknown = load("[[routes]]\nname = \"x\"\nmodels = [\"a/b\"]\nfallbacks = [\"c/d\"]\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(std::string::npos, unknown.error().message.find(":4: unknown key \"routes.fallbacks\""))
+      << unknown.error().message;
+  auto empty = load("[[routes]]\nname = \"x\"\nmodels = []\n");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(std::string::npos, empty.error().message.find("route \"x\" needs a non-empty models list"))
+      << empty.error().message;
+  auto no_models = load("[[routes]]\nname = \"x\"\n");
+  ASSERT_FALSE(no_models.ok());
+  auto no_name = load("[[routes]]\nmodels = [\"a/b\"]\n");
+  ASSERT_FALSE(no_name.ok());
+  EXPECT_NE(std::string::npos, no_name.error().message.find("a route needs a name"));
+  auto strategy = load("[[routes]]\nname = \"x\"\nmodels = [\"a/b\"]\nstrategy = \"cheapest\"\n");
+  ASSERT_FALSE(strategy.ok());
+  EXPECT_NE(std::string::npos,
+            strategy.error().message.find(":4: routes.strategy must be \"ordered\" or \"cost-optimized\""))
+      << strategy.error().message;
+  auto twice = load("[[routes]]\nname = \"x\"\nmodels = [\"a/b\"]\n\n[[routes]]\nname = \"x\"\nmodels = [\"c/d\"]\n");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(std::string::npos, twice.error().message.find(":5: route \"x\" is already defined at line 1"))
+      << twice.error().message;
+  auto repeated = load("[[routes]]\nname = \"x\"\nmodels = [\"a/b\", \"a/b\"]\n");
+  ASSERT_FALSE(repeated.ok());
+  EXPECT_NE(std::string::npos, repeated.error().message.find("lists \"a/b\" twice"));
+  auto chain = load("[[routes]]\nname = \"x\"\nmodels = [\"chain:sturdy\"]\n");
+  ASSERT_FALSE(chain.ok());
+  auto table = load("[routes]\nname = \"x\"\n");
+  ASSERT_FALSE(table.ok());
+  EXPECT_NE(std::string::npos, table.error().message.find("[[routes]]"));
+}
+
+}  // namespace
+}  // namespace llmq::daemon

@@ -112,6 +112,43 @@ TEST(RateLimiterTest, CooldownsBlockTheirSubjectOnly) {
       << "the first cooldown is over: this begins a new one";
 }
 
+// No rate was configured for the key: the 429 that begins a cooldown teaches it
+// what the provider let through in the second before, and quiet time probes up.
+TEST(RateLimiterTest, AKeyLearnsItsRateFromA429) {
+  RateLimiter limits(LimitOptions{{}, 0});
+  std::vector<LimitPermit> permits;
+  for (int i = 0; i < 60; ++i) {
+    permits.push_back(limits.acquire("k", "m", 0, kT0 + i * 16));
+  }
+  for (int i = 0; i < 60; ++i) {
+    limits.release(permits[static_cast<size_t>(i)], -1, /*ok=*/i < 50);  // The provider took 50.
+  }
+  EXPECT_EQ(0, limits.learnedRps("k"));
+  const int64_t t429 = kT0 + 990;
+  EXPECT_TRUE(limits.coolDown(LimitScope::kKey, "k", t429 + 1000, t429));
+  EXPECT_FALSE(limits.coolDown(LimitScope::kKey, "k", t429 + 1000, t429 + 5)) << "same cooldown: no relearning";
+  EXPECT_EQ(0, limits.learnedRps("k")) << "counted once the cooldown is over";
+  int64_t now = t429 + 1000;
+  EXPECT_EQ(now, limits.keyReadyAt("k", 0, now));
+  EXPECT_EQ(50, limits.learnedRps("k"));
+  // After the cooldown: 50 per second, then wait.
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(now, limits.keyReadyAt("k", 0, now)) << i;
+    limits.acquire("k", "m", 0, now);
+  }
+  EXPECT_EQ(now + 1000, limits.keyReadyAt("k", 0, now));
+  RateLimiter configured(LimitOptions{{rule(LimitScope::kKey, "*", 0, 40)}, 0});
+  configured.acquire("k", "m", 0, kT0);
+  configured.coolDown(LimitScope::kKey, "k", kT0 + 100, kT0);
+  configured.keyReadyAt("k", 0, kT0 + 200);
+  EXPECT_EQ(0, configured.learnedRps("k")) << "a configured rate is not second-guessed";
+  EXPECT_EQ(kT0, limits.keyReadyAt("other", 0, kT0)) << "other keys learned nothing";
+  // Quiet for kProbeEveryMs: a tenth more.
+  now = t429 + 1000 + RateLimiter::kProbeEveryMs;
+  EXPECT_EQ(now, limits.keyReadyAt("k", 0, now));
+  EXPECT_EQ(55, limits.learnedRps("k"));
+}
+
 TEST(RateLimiterTest, StatusShowsRulesBusyBucketsAndCooldowns) {
   RateLimiter limits(LimitOptions{{rule(LimitScope::kKey, "pool-*", 50, 0, 0, 4)}, 20});
   LimitPermit p = limits.acquire("pool-1", "m", 0, kT0);

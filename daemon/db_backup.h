@@ -1,0 +1,45 @@
+// daemon::DbBackup: `db.backup` (the production issue): an online copy of the
+// database into a new file while llmqd keeps serving, a few hundred pages per loop
+// iteration (store::OnlineBackup), answered when the copy is complete. One backup
+// at a time. Loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/uv_handle.h"
+#include "daemon/responder.h"
+#include "store/maintenance.h"
+
+namespace llmq::daemon {
+
+struct Services;
+
+class DbBackup {
+ public:
+  explicit DbBackup(Services& services);
+  ~DbBackup();
+
+  bool running() const { return backup_ != nullptr; }
+  // Starts a backup to `path` (absolute; must not exist) and answers `reply` when
+  // it ends. Answers at once with the error when it cannot start.
+  void start(const std::string& path, Responder reply);
+  void close();
+
+ private:
+  void step();
+  void finish(Result<void> r);
+  static void onUvTimer(uv_timer_t* t) noexcept;
+
+  Services& s_;
+  UvHandlePtr<uv_timer_t> timer_;
+  std::unique_ptr<store::OnlineBackup> backup_;
+  std::unique_ptr<Responder> reply_;
+  int64_t started_ms_ = 0;
+  int pages_ = 0;
+};
+
+}  // namespace llmq::daemon

@@ -1,0 +1,84 @@
+// daemon::routeJob: which concrete models a job runs, and why (the money issue,
+// "aliases and routing"). [aliases] turn a name or a `*`/`?` pattern into a
+// concrete model id; a [[routes]] rule turns a task type named at submit into an
+// ordered model list, as written ("ordered") or cheapest first among the models
+// whose context fits the job ("cost-optimized", by catalog prices).
+//
+// Decided once, at submit, and stored with the job (options_json "routing"), so
+// a restart, a retry or a changed config never moves a job to another model than
+// the one it was acknowledged with; the runner reads the stored list back
+// through modelChain(). Pure: the catalog comes in as a lookup function.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "daemon/config.h"
+#include "upstream/pricing.h"
+
+namespace llmq::daemon {
+
+// `request.model = "route:NAME"` is the same as `route: "NAME"`, for clients that
+// must put something in `model` (OpenAI SDKs).
+inline constexpr std::string_view kRoutePrefix = "route:";
+
+// When a request does not cap its answer (max_tokens), cost-optimized routing
+// assumes an answer of this many tokens: a typical reply. It is the same for
+// every candidate, so prices are compared on the same work, and the context fit
+// leaves this much room for the answer.
+inline constexpr int64_t kAssumedCompletionTokens = 1024;
+
+// What routing decided for a job; the job object's `routing` (ipc/PROTOCOL.md).
+struct Routing {
+  std::optional<std::string> route;  // The rule the job named, if any.
+  std::optional<std::string> alias;  // The alias key that named models.front(), if one did.
+  std::vector<std::string> models;   // Concrete ids, in order: the model, then its fallbacks.
+  std::string reason;                // Why models.front(), for people.
+
+  const std::string& model() const { return models.front(); }
+};
+
+// What the router needs of a job.
+struct RoutingInput {
+  std::string_view model;                                 // request.model; may be empty with a route.
+  std::optional<std::string_view> route;                  // The `route` param.
+  const std::vector<std::string>* fallback_models = nullptr;  // The job's own; may be null.
+  std::string_view request_json;                          // For the size estimate.
+};
+
+// A model's catalog entry (context length, prices), or nullptr when unknown.
+using ModelLookup = std::function<const upstream::ModelInfo*(std::string_view model)>;
+
+// The alias `model` matches: the key equal to it, else the first pattern in file
+// order that matches it; nullptr when none does.
+const ModelAlias* findAlias(const std::vector<ModelAlias>& aliases, std::string_view model);
+
+// `model` with its alias applied; `model` itself when no alias matches. One step:
+// an alias's target is used as written, never looked up again.
+std::string resolveAlias(const Config& config, std::string_view model);
+
+// The route `name`, or nullptr.
+const RouteRule* findRoute(const Config& config, std::string_view name);
+
+// Decides the models of a job at submit. nullopt when nothing is routed (no
+// route, and neither the model nor a fallback is an alias): the job runs as it
+// always has (modelChain() at run time, `chain:NAME` included). An error
+// (kInvalidArgument, for -32602) for an unknown route, or a route given together
+// with a model.
+Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup& lookup,
+                                        const RoutingInput& input);
+
+// Serialises `routing` as the job object shows it and the store keeps it:
+// {"route","alias","model","models","reason"}.
+void appendRoutingJson(std::string& out, const Routing& routing);
+
+// The routing stored in a job's options_json; nullopt when it has none (or it is
+// unreadable, which only a hand-edited database can cause).
+std::optional<Routing> storedRouting(std::string_view options_json);
+
+}  // namespace llmq::daemon

@@ -1,0 +1,43 @@
+// daemon::ResponseCache: the opt-in response cache (the money issue). A job whose
+// request is not streamed, asks for `temperature: 0`, and opts in (`cache: true` at
+// submit, or `[cache] enabled = true` for every such job) is answered from SQLite
+// when an identical request for the same model was answered within `[cache]
+// ttl_s`: no key, no rate limit, no budget, cost 0, recorded in the ledger with
+// `cached: true`. A successful answer to such a job is stored for the next one.
+//
+// Identical means the same model and the same request body byte for byte as
+// llmqd stores it (RapidJSON's normalised form), hashed with BLAKE2b. Loop thread
+// only; writes go in the turn's transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "store/job_record.h"
+#include "store/response_cache_store.h"
+
+namespace llmq::daemon {
+
+struct Services;
+
+class ResponseCache {
+ public:
+  explicit ResponseCache(Services& services);
+
+  // Whether `job` may be answered from (and stored in) the cache.
+  bool eligible(const store::JobRecord& job) const;
+  // The cache key of `request_json` sent to `model`.
+  static std::string key(std::string_view model, std::string_view request_json);
+
+  std::optional<store::CachedResponse> lookup(const std::string& key, int64_t now_ms);
+  void store(const std::string& key, std::string_view model, std::string_view result_json,
+             int64_t prompt_tokens, int64_t completion_tokens, int64_t now_ms);
+
+ private:
+  Services& s_;
+  store::ResponseCacheStore table_;
+};
+
+}  // namespace llmq::daemon

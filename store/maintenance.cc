@@ -1,0 +1,84 @@
+// Integrity check and online backup.
+#include "store/maintenance.h"
+
+#include <sys/stat.h>
+
+#include "store/database.h"
+
+namespace llmq::store {
+
+Result<void> quickCheck(Database& db) {
+  auto st = db.prepare("PRAGMA quick_check");
+  if (!st) {
+    return makeError(ErrorKind::kStorage, "checking database " + db.path() + ": " + st.error().message);
+  }
+  int rc = sqlite3_step(st->get());
+  if (rc != SQLITE_ROW) {
+    return makeError(ErrorKind::kStorage, "checking database " + db.path() + ": " +
+                                              sqlite3_errmsg(db.handle()));
+  }
+  const unsigned char* first = sqlite3_column_text(st->get(), 0);
+  std::string verdict = first != nullptr ? reinterpret_cast<const char*>(first) : "";
+  if (verdict != "ok") {
+    return makeError(ErrorKind::kStorage,
+                     "database " + db.path() + " is damaged (quick_check: " + verdict +
+                         "); llmqd will not use it. Restore a backup (llmq db backup makes one) or "
+                         "move the file aside to start afresh");
+  }
+  return {};
+}
+
+Result<std::unique_ptr<OnlineBackup>> OnlineBackup::start(Database& db, const std::string& dest_path) {
+  struct stat st {};
+  if (::stat(dest_path.c_str(), &st) == 0) {
+    return makeError(ErrorKind::kInvalidArgument, dest_path + " exists; a backup never overwrites a file");
+  }
+  sqlite3* dest = nullptr;
+  int rc = sqlite3_open_v2(dest_path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = dest != nullptr ? sqlite3_errmsg(dest) : sqlite3_errstr(rc);
+    sqlite3_close(dest);
+    return makeError(ErrorKind::kIo, "creating " + dest_path + ": " + msg);
+  }
+  sqlite3_backup* backup = sqlite3_backup_init(dest, "main", db.handle(), "main");
+  if (backup == nullptr) {
+    std::string msg = sqlite3_errmsg(dest);
+    sqlite3_close(dest);
+    ::unlink(dest_path.c_str());
+    return makeError(ErrorKind::kStorage, "starting the backup to " + dest_path + ": " + msg);
+  }
+  return std::unique_ptr<OnlineBackup>(new OnlineBackup(dest, backup, dest_path));
+}
+
+OnlineBackup::~OnlineBackup() {
+  if (backup_ != nullptr) {
+    sqlite3_backup_finish(backup_);
+  }
+  sqlite3_close(dest_);
+  if (!done_) {
+    ::unlink(path_.c_str());  // Half a backup is worse than none.
+  }
+}
+
+Result<bool> OnlineBackup::step(int pages) {
+  const int rc = sqlite3_backup_step(backup_, pages);
+  if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+    return false;  // More to copy (or try again next step).
+  }
+  if (rc != SQLITE_DONE) {
+    return makeError(ErrorKind::kStorage, "backing up to " + path_ + ": " + sqlite3_errstr(rc));
+  }
+  sqlite3_backup_finish(backup_);
+  backup_ = nullptr;
+  // The copy is a plain rollback-journal database, complete on disk.
+  if (int c = sqlite3_exec(dest_, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr); c != SQLITE_OK) {
+    return makeError(ErrorKind::kStorage, "finishing the backup " + path_ + ": " + sqlite3_errmsg(dest_));
+  }
+  done_ = true;
+  return true;
+}
+
+int OnlineBackup::remaining() const { return backup_ != nullptr ? sqlite3_backup_remaining(backup_) : 0; }
+int OnlineBackup::total() const { return backup_ != nullptr ? sqlite3_backup_pagecount(backup_) : 0; }
+
+}  // namespace llmq::store

@@ -1,0 +1,139 @@
+// Integration: access control (DESIGN §3, -32003). llmqd runs as root here; the
+// client runs as `nobody` through setpriv, against a 0600 user socket (it cannot
+// connect at all) and a 0660 socket of group nogroup (nobody's primary group),
+// with and without that group. A non-administrator sees, cancels and pauses only
+// its own jobs, its client labels carry its user name, and administrator methods
+// answer -32003; `[access] admin_group` makes it an administrator.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/rpc.h"
+#include "tests/support/temp_dir.h"
+
+namespace llmq::testing {
+namespace {
+
+bool canRunAsNobody() {
+  return ::geteuid() == 0 && ::access("/usr/bin/setpriv", X_OK) == 0;
+}
+
+class AccessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!canRunAsNobody()) {
+      GTEST_SKIP() << "needs root and setpriv to run a client as another user";
+    }
+    ASSERT_EQ(0, ::chmod(dir_.path().c_str(), 0755)) << "nobody must reach the socket";
+  }
+  void TearDown() override {
+    if (daemon_ && daemon_->running()) {
+      EXPECT_TRUE(daemon_->stop());
+    }
+  }
+  void start(const std::string& toml) {
+    daemon_ = std::make_unique<DaemonProcess>(dir_.path(), DaemonOptions{.config_toml = toml});
+    ASSERT_TRUE(daemon_->start());
+  }
+  // `llmq --json ARGS` as nobody, with `groups` as its only groups (primary first).
+  CommandResult asNobody(std::vector<std::string> args, const std::string& group = "nogroup") {
+    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=" + group,
+                                     "--clear-groups", LLMQ_CLI_PATH, "--socket", daemon_->socketPath(),
+                                     "--json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runCommand(argv, "", {}, 30000, /*merge_stderr=*/true);
+  }
+  static std::string jobIdOf(const CommandResult& r) {
+    json::Document d;
+    if (!json::parse(d, r.output, nullptr) || !d.IsObject() || !d.HasMember("job_id")) {
+      return "";
+    }
+    return d["job_id"].GetString();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+TEST_F(AccessTest, AUserSocketLetsNoOtherUserIn) {
+  start("");  // The default: 0600.
+  auto r = asNobody({"status"});
+  EXPECT_EQ(3, r.exit_code) << r.output;
+}
+
+TEST_F(AccessTest, TheSocketGroupDecidesWhoConnects) {
+  start("[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"nogroup\"\n");
+  struct stat st {};
+  ASSERT_EQ(0, ::stat(daemon_->socketPath().c_str(), &st));
+  EXPECT_EQ(0660u, st.st_mode & 0777);
+  EXPECT_EQ(65534u, st.st_gid);
+  EXPECT_EQ(0, asNobody({"status"}).exit_code) << "in the group";
+  EXPECT_EQ(3, asNobody({"status"}, "daemon").exit_code) << "not in the group";
+}
+
+TEST_F(AccessTest, OthersActOnlyOnTheirOwnJobs) {
+  start("[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"nogroup\"\n");
+  auto root = daemon_->connect();
+  ASSERT_NE(nullptr, root);
+  std::string roots = submit(*root, "mock/private", R"("client":"payroll")");
+
+  // Their label always carries their user name.
+  auto mine = asNobody({"submit", "--client", "batch", "--model", "mock/x", "hello"});
+  ASSERT_EQ(0, mine.exit_code) << mine.output;
+  std::string own = jobIdOf(mine);
+  ASSERT_FALSE(own.empty()) << mine.output;
+  auto plain = asNobody({"submit", "--model", "mock/x", "hi"});
+  ASSERT_EQ(0, plain.exit_code) << plain.output;
+  auto spoof = asNobody({"submit", "--client", "payroll", "--model", "mock/x", "hi"});
+  ASSERT_EQ(0, spoof.exit_code) << spoof.output;
+  EXPECT_EQ("succeeded", waitTerminal(*root, jobIdOf(spoof)));
+  json::Document j = callOk(*root, "job.get", "{\"job_id\":\"" + own + "\"}");
+  EXPECT_STREQ("nobody:batch", j["client"].GetString());
+  j = callOk(*root, "job.get", "{\"job_id\":\"" + jobIdOf(plain) + "\"}");
+  EXPECT_STREQ("nobody", j["client"].GetString());
+  j = callOk(*root, "job.get", "{\"job_id\":\"" + jobIdOf(spoof) + "\"}");
+  EXPECT_STREQ("nobody:payroll", j["client"].GetString()) << "cannot spend payroll's budget";
+
+  // Another user's job: neither seen, nor cancelled, nor watched.
+  auto peek = asNobody({"get", roots});
+  EXPECT_EQ(1, peek.exit_code);
+  EXPECT_NE(std::string::npos, peek.output.find("another user")) << peek.output;
+  EXPECT_EQ(1, asNobody({"cancel", roots}).exit_code);
+  EXPECT_EQ(0, asNobody({"get", own}).exit_code);
+  auto list = asNobody({"list"});
+  ASSERT_EQ(0, list.exit_code) << list.output;
+  EXPECT_EQ(std::string::npos, list.output.find(roots)) << list.output;
+  EXPECT_NE(std::string::npos, list.output.find(own)) << list.output;
+  EXPECT_EQ(1, asNobody({"list", "--client", "payroll"}).exit_code);
+
+  // Administrator methods are refused with -32003 and say why.
+  auto budget = asNobody({"budget", "set", "global", "day", "1000"});
+  EXPECT_EQ(1, budget.exit_code);
+  EXPECT_NE(std::string::npos, budget.output.find("only administrators")) << budget.output;
+  EXPECT_EQ(1, asNobody({"usage"}).exit_code);
+  EXPECT_EQ(1, asNobody({"pause"}).exit_code) << "the whole queue";
+  EXPECT_EQ(0, asNobody({"pause", "--client", "nobody:batch"}).exit_code) << "its own client";
+  EXPECT_EQ(0, asNobody({"resume", "--client", "nobody:batch"}).exit_code);
+  EXPECT_EQ(1, asNobody({"pause", "--client", "payroll"}).exit_code);
+  EXPECT_EQ(1, asNobody({"db", "backup", dir_.file("x.db")}).exit_code);
+}
+
+TEST_F(AccessTest, TheAdminGroupMakesAnAdministrator) {
+  start("[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"nogroup\"\n[access]\nadmin_group = \"nogroup\"\n");
+  auto root = daemon_->connect();
+  std::string roots = submit(*root, "mock/private", R"("client":"payroll")");
+  EXPECT_EQ(0, asNobody({"get", roots}).exit_code);
+  auto labelled = asNobody({"submit", "--client", "payroll", "--model", "mock/x", "hi"});
+  ASSERT_EQ(0, labelled.exit_code);
+  json::Document j = callOk(*root, "job.get", "{\"job_id\":\"" + jobIdOf(labelled) + "\"}");
+  EXPECT_STREQ("payroll", j["client"].GetString());
+  EXPECT_EQ(0, asNobody({"budget", "set", "global", "day", "1000"}).exit_code);
+}
+
+}  // namespace
+}  // namespace llmq::testing

@@ -85,6 +85,18 @@ void CircuitBreakers::onAbandoned(const std::string& key) {
   }
 }
 
+std::vector<std::pair<std::string, std::string>> CircuitBreakers::states(int64_t now_ms) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [key, b] : breakers_) {
+    if (b.state == State::kClosed) {
+      continue;
+    }
+    const bool open = b.state == State::kOpen && now_ms - b.opened_at < options_.cooldown_ms;
+    out.emplace_back(key, open ? "open" : "half_open");
+  }
+  return out;
+}
+
 std::string CircuitBreakers::statusJson(int64_t now_ms) const {
   std::string out = "[";
   bool first = true;

@@ -10,6 +10,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace llmq::daemon {
 
@@ -37,6 +39,8 @@ class CircuitBreakers {
   // [{"target": "...", "state": "open|half_open|closed", "failures": N, "until": ...}]
   // for every breaker that is not closed and clean.
   std::string statusJson(int64_t now_ms) const;
+  // The breakers that are not closed: (target, "open" | "half_open").
+  std::vector<std::pair<std::string, std::string>> states(int64_t now_ms) const;
 
  private:
   enum class State { kClosed, kOpen, kHalfOpen };

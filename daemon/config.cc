@@ -161,6 +161,32 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) { c.providers.back().referer = getString(f, k, n); }},
       {"openrouter", "title",
        [&c](auto& f, auto& k, auto& n) { c.providers.back().title = getString(f, k, n); }},
+      {"metrics", "listen",
+       [&c](auto& f, auto& k, auto& n) {
+         std::string v = getString(f, k, n);
+         if (v.empty()) {
+           c.metrics_port = -1;
+           return;
+         }
+         const size_t colon = v.rfind(':');
+         std::string host = colon == std::string::npos ? "" : v.substr(0, colon);
+         if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+           host = host.substr(1, host.size() - 2);
+         }
+         if (host == "localhost") {
+           host = "127.0.0.1";
+         }
+         char* end = nullptr;
+         const long port = colon == std::string::npos ? -1 : std::strtol(v.c_str() + colon + 1, &end, 10);
+         const bool loopback = host == "::1" || host.rfind("127.", 0) == 0;
+         if (!loopback || port < 0 || port > 65535 || end == nullptr || *end != '\0') {
+           throw ConfigError{where(f, n) + ": " + k +
+                             " must be a loopback address and port, such as \"127.0.0.1:9464\" "
+                             "(metrics are not for the network)"};
+         }
+         c.metrics_host = host;
+         c.metrics_port = static_cast<int>(port);
+       }},
       {"access", "admin_group",
        [&c](auto& f, auto& k, auto& n) { c.admin_group = getString(f, k, n); }},
       {"ipc", "socket_group",

@@ -138,6 +138,10 @@ struct Config {
   std::string admin_group;
   // [ipc] socket_group: the group of the socket file (system mode: "llmq").
   std::string socket_group;
+  // [metrics] listen: "127.0.0.1:9464" serves Prometheus's /metrics there
+  // (loopback only); empty: off.
+  std::string metrics_host;
+  int metrics_port = -1;  // -1: off; 0: any free port (tests).
   int64_t cache_ttl_ms = 86'400'000;
   CatalogConfig catalog;
   // Price overrides in file order; the first whose match fits a model wins.

@@ -36,6 +36,8 @@
 #include "daemon/response_cache.h"
 #include "daemon/db_backup.h"
 #include "daemon/access.h"
+#include "daemon/metrics.h"
+#include "daemon/metrics_server.h"
 #include "daemon/budget_book.h"
 #include "store/budget_store.h"
 #include "store/usage_store.h"
@@ -168,6 +170,8 @@ Result<void> Daemon::start() {
     return std::string(name);  // Already a fingerprint (or a key this daemon does not have).
   });
   services_.budgets = budgets_.get();
+  metrics_ = std::make_unique<Metrics>();
+  services_.metrics = metrics_.get();
   access_ = std::make_unique<Access>(config_);
   services_.access = access_.get();
   backup_ = std::make_unique<DbBackup>(services_);
@@ -210,6 +214,14 @@ Result<void> Daemon::start() {
   if (sdnotify::enabled()) {
     status_timer_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
     uv_timer_start(status_timer_.get(), &Daemon::onUvStatusTimer, kStatusIntervalMs, kStatusIntervalMs);
+  }
+
+  if (config_.metrics_port >= 0) {
+    metrics_server_ = std::make_unique<MetricsServer>(services_, *metrics_);
+    auto port = metrics_server_->listen(config_.metrics_host, config_.metrics_port);
+    if (!port) {
+      return port.takeError();
+    }
   }
 
   // The socket last: once it listens, clients may connect, and everything they
@@ -362,6 +374,9 @@ void Daemon::finishShutdown() {
   }
   if (key_credit_) {
     key_credit_->close();  // Its GET runs on the providers' curl loop.
+  }
+  if (metrics_server_) {
+    metrics_server_->close();
   }
   if (backup_) {
     backup_->close();  // A backup under way is abandoned (its file removed) and answered.

@@ -54,6 +54,8 @@ class Accounting;
 class ResponseCache;
 class DbBackup;
 class Access;
+class Metrics;
+class MetricsServer;
 class ProviderRegistry;
 class RpcDispatcher;
 class Signals;
@@ -106,6 +108,8 @@ class Daemon {
   std::unique_ptr<store::UsageStore> usage_;
   std::unique_ptr<store::BudgetStore> budget_store_;
   std::unique_ptr<BudgetBook> budgets_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<Access> access_;
   std::unique_ptr<DbBackup> backup_;
   std::unique_ptr<ResponseCache> cache_;

@@ -6,6 +6,7 @@
 #include "daemon/job_json.h"
 #include "daemon/model_chain.h"
 #include "store/secret_store.h"
+#include "daemon/metrics.h"
 #include "daemon/services.h"
 #include "store/job_store.h"
 
@@ -27,6 +28,9 @@ Result<void> JobLifecycle::save(const store::JobRecord& job, store::JobState pre
   if (previous != job.state) {
     --counts_[static_cast<size_t>(previous)];
     ++counts_[static_cast<size_t>(job.state)];
+    if (store::isTerminal(job.state) && !store::isTerminal(previous) && s_.metrics != nullptr) {
+      s_.metrics->jobFinished(ipc::jobStateName(static_cast<int>(job.state)));
+    }
   }
   if (store::isTerminal(job.state) && !store::isTerminal(previous) && usesOwnKey(job)) {
     return s_.secrets->erase(job.id);  // The job's own key goes with the job.

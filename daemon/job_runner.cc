@@ -20,6 +20,7 @@
 #include "daemon/backoff.h"
 #include "daemon/response_cache.h"
 #include "daemon/key_pool.h"
+#include "daemon/metrics.h"
 #include "daemon/model_chain.h"
 #include "store/secret_store.h"
 #include "daemon/scheduler.h"
@@ -276,6 +277,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   ++j.run_attempts;
   if (!j.started_at) {
     j.started_at = now;
+    s_.metrics->queueWait(static_cast<double>(now - j.created_at) / 1000.0);
   }
   j.model_used = model;
   j.next_attempt_at.reset();
@@ -567,6 +569,10 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
   if (a.key_index >= 0) {
     s_.keys->spend(a.key_index, usage.cost_usd);
   }
+  s_.metrics->upstreamRequest(a.attempt.provider, c.http_status,
+                              static_cast<double>(*a.attempt.latency_ms) / 1000.0,
+                              static_cast<double>(*a.attempt.ttft_ms) / 1000.0);
+  s_.metrics->tokens(a.attempt.model, c.usage.prompt_tokens, c.usage.completion_tokens, usage.cost_usd);
   if (!a.cache_key.empty()) {
     s_.cache->store(a.cache_key, a.attempt.model, c.result_json, c.usage.prompt_tokens,
                     c.usage.completion_tokens, now);
@@ -655,6 +661,13 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
   account(a, f.upstream_status != 0);
+  s_.metrics->upstreamRequest(a.attempt.provider, f.upstream_status,
+                              static_cast<double>(*a.attempt.latency_ms) / 1000.0,
+                              a.attempt.ttft_ms ? static_cast<double>(*a.attempt.ttft_ms) / 1000.0 : -1.0);
+  if (a.attempt.usage) {
+    s_.metrics->tokens(a.attempt.model, a.attempt.usage->prompt_tokens, a.attempt.usage->completion_tokens,
+                       a.attempt.usage->cost_usd);
+  }
 
   // A 429 (DESIGN §4) cools its key down, or the model when the provider behind
   // the upstream is the one limited, until Retry-After: no request goes there

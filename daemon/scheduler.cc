@@ -11,6 +11,7 @@
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
 #include "daemon/job_runner.h"
+#include "daemon/metrics.h"
 #include "daemon/services.h"
 #include "store/job_store.h"
 #include "store/settings_store.h"
@@ -158,6 +159,7 @@ void Scheduler::pump() {
       return;
     }
     if (started.kind == JobRunner::StartResult::kWait) {
+      s_.metrics->rateLimitWait();
       held.wake_at = std::min(held.wake_at, started.wait_until_ms);
       auto& h = held.by_client[{priority, std::move(client)}];
       h.first = id;

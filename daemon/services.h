@@ -39,6 +39,7 @@ class Accounting;
 class ResponseCache;
 class DbBackup;
 class Access;
+class Metrics;
 class ProviderRegistry;
 
 struct Services {
@@ -61,6 +62,7 @@ struct Services {
   RateLimiter* limits = nullptr;
   ModelCatalog* catalog = nullptr;   // Model prices and limits (daemon/model_catalog.h).
   BudgetBook* budgets = nullptr;     // Budgets and reservations (daemon/budget_book.h).
+  Metrics* metrics = nullptr;        // What /metrics shows (daemon/metrics.h).
   Access* access = nullptr;          // Who may do what (daemon/access.h).
   DbBackup* backup = nullptr;        // db.backup (daemon/db_backup.h).
   ResponseCache* cache = nullptr;    // The opt-in response cache (daemon/response_cache.h).

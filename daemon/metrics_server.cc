@@ -1,0 +1,160 @@
+// MetricsServer: accept, read one request head, write the answer, close.
+#include "daemon/metrics_server.h"
+
+#include <cstring>
+
+#include "common/log.h"
+#include "daemon/metrics.h"
+#include "daemon/services.h"
+
+namespace llmq::daemon {
+namespace {
+
+constexpr size_t kMaxRequestBytes = 8192;
+constexpr uint64_t kClientTimeoutMs = 5000;
+
+}  // namespace
+
+struct MetricsServer::Client {
+  MetricsServer* server = nullptr;
+  uv_tcp_t tcp{};
+  uv_timer_t timer{};
+  uv_write_t write{};
+  std::string in;
+  std::string out;
+  char buf[1024];
+  int open_handles = 0;  // The tcp and the timer; freed when both have closed.
+  bool closing = false;
+};
+
+MetricsServer::MetricsServer(Services& services, const Metrics& metrics)
+    : s_(services), metrics_(metrics) {}
+
+MetricsServer::~MetricsServer() = default;
+
+Result<int> MetricsServer::listen(const std::string& host, int port) {
+  listener_ = makeUvHandle<uv_tcp_t>(s_.loop, this, uv_tcp_init);
+  if (!listener_) {
+    return makeError(ErrorKind::kIo, "creating the metrics listener failed");
+  }
+  sockaddr_storage addr{};
+  int rc = host.find(':') != std::string::npos
+               ? uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr))
+               : uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
+  if (rc == 0) {
+    rc = uv_tcp_bind(listener_.get(), reinterpret_cast<const sockaddr*>(&addr), 0);
+  }
+  if (rc == 0) {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), 16, &MetricsServer::onUvConnection);
+  }
+  if (rc != 0) {
+    listener_.reset();
+    return makeError(ErrorKind::kIo, "metrics on " + host + ":" + std::to_string(port) + ": " + uv_strerror(rc));
+  }
+  sockaddr_storage bound{};
+  int len = sizeof bound;
+  uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+  const int actual = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                       : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  LOG_NOTICE("metrics on http://%s:%d/metrics", host.c_str(), actual);
+  return actual;
+}
+
+void MetricsServer::close() {
+  listener_.reset();
+  std::vector<Client*> all;
+  for (auto& [p, c] : clients_) {
+    all.push_back(p);
+  }
+  for (Client* c : all) {
+    drop(c);
+  }
+}
+
+// Called by libuv when a scraper connects.
+void MetricsServer::onUvConnection(uv_stream_t* server, int status) noexcept {
+  auto* self = static_cast<MetricsServer*>(server->data);
+  if (status < 0) {
+    return;
+  }
+  auto owned = std::make_unique<Client>();
+  Client* c = owned.get();
+  c->server = self;
+  uv_tcp_init(self->s_.loop, &c->tcp);
+  uv_timer_init(self->s_.loop, &c->timer);
+  c->tcp.data = c;
+  c->timer.data = c;
+  c->open_handles = 2;
+  self->clients_.emplace(c, std::move(owned));
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+    self->drop(c);
+    return;
+  }
+  uv_timer_start(&c->timer, &MetricsServer::onUvTimeout, kClientTimeoutMs, 0);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), &MetricsServer::onUvAlloc, &MetricsServer::onUvRead);
+}
+
+void MetricsServer::onUvAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
+  auto* c = static_cast<Client*>(h->data);
+  *buf = uv_buf_init(c->buf, sizeof c->buf);
+}
+
+// Called by libuv with request bytes; answers once the head is complete.
+void MetricsServer::onUvRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
+  auto* c = static_cast<Client*>(stream->data);
+  if (nread < 0) {
+    c->server->drop(c);
+    return;
+  }
+  c->in.append(buf->base, static_cast<size_t>(nread));
+  if (c->in.find("\r\n\r\n") != std::string::npos || c->in.find("\n\n") != std::string::npos) {
+    uv_read_stop(stream);
+    c->server->answer(*c);
+  } else if (c->in.size() > kMaxRequestBytes) {
+    c->server->drop(c);
+  }
+}
+
+void MetricsServer::answer(Client& c) {
+  const bool metrics = c.in.rfind("GET /metrics ", 0) == 0 || c.in.rfind("GET /metrics?", 0) == 0;
+  std::string body = metrics ? metrics_.render(s_) : "not found: try GET /metrics\n";
+  c.out = std::string(metrics ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 404 Not Found\r\n") +
+          (metrics ? "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                   : "Content-Type: text/plain; charset=utf-8\r\n") +
+          "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  uv_buf_t b = uv_buf_init(c.out.data(), static_cast<unsigned>(c.out.size()));
+  c.write.data = &c;
+  if (uv_write(&c.write, reinterpret_cast<uv_stream_t*>(&c.tcp), &b, 1, &MetricsServer::onUvWritten) != 0) {
+    drop(&c);
+  }
+}
+
+// Called by libuv when the answer has been written (or failed): close.
+void MetricsServer::onUvWritten(uv_write_t* req, int) noexcept {
+  auto* c = static_cast<Client*>(req->data);
+  c->server->drop(c);
+}
+
+// Called by libuv when a scraper took too long to send its request.
+void MetricsServer::onUvTimeout(uv_timer_t* t) noexcept {
+  auto* c = static_cast<Client*>(t->data);
+  c->server->drop(c);
+}
+
+void MetricsServer::drop(Client* c) {
+  if (c->closing) {
+    return;
+  }
+  c->closing = true;
+  auto closed = [](uv_handle_t* h) {
+    auto* client = static_cast<Client*>(h->data);
+    if (--client->open_handles == 0) {
+      client->server->clients_.erase(client);  // Frees it.
+    }
+  };
+  uv_timer_stop(&c->timer);
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), closed);
+}
+
+}  // namespace llmq::daemon

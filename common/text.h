@@ -1,6 +1,8 @@
-// Small text helpers shared by parsers of untrusted input.
+// Small text helpers: trimming untrusted input, printing numbers.
 #pragma once
 
+#include <cstdio>
+#include <string>
 #include <string_view>
 
 namespace llmq {
@@ -15,6 +17,14 @@ inline std::string_view trimWhitespace(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// A number as JSON and Prometheus want it, with up to 10 significant digits and
+// no trailing zeros: 0.000123, 2.5, 1e-12. Money is printed this way everywhere.
+inline std::string decimal(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
 }
 
 }  // namespace llmq

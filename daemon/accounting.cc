@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/text.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -21,11 +22,6 @@
 namespace llmq::daemon {
 namespace {
 
-std::string money(double usd) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", usd);
-  return buf;
-}
 
 }  // namespace
 
@@ -109,12 +105,12 @@ void Accounting::settle(store::JobRecord& job, const std::vector<std::string>& t
   }
   for (const BudgetAlert& a : s_.budgets->settle(reservation, who, cost_usd, attempt.started_at)) {
     LOG_NOTICE("budget %s/%s reached %.0f%% of its limit: $%s of $%s", a.scope.c_str(), a.period.c_str(),
-               a.fraction * 100, money(a.spent_usd).c_str(), money(a.limit_usd).c_str());
+               a.fraction * 100, decimal(a.spent_usd).c_str(), decimal(a.limit_usd).c_str());
     s_.lifecycle->emitWith(job, tags, ipc::EventKind::kBudgetAlert, [&] {
       std::string d = "{\"scope\":";
       json::appendString(d, a.scope);
-      d += ",\"period\":\"" + a.period + "\",\"spent_usd\":" + money(a.spent_usd) +
-           ",\"limit_usd\":" + money(a.limit_usd) + ",\"fraction\":" + money(a.fraction) + "}";
+      d += ",\"period\":\"" + a.period + "\",\"spent_usd\":" + decimal(a.spent_usd) +
+           ",\"limit_usd\":" + decimal(a.limit_usd) + ",\"fraction\":" + decimal(a.fraction) + "}";
       return d;
     });
   }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/text.h"
 #include "common/json.h"
 #include "common/time.h"
 
@@ -29,11 +30,6 @@ int64_t toMs(std::tm tm) {
   return static_cast<int64_t>(std::mktime(&tm)) * 1000;
 }
 
-std::string money(double usd) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", usd);
-  return buf;
-}
 
 const char* actionName(BudgetAction a) { return a == BudgetAction::kHold ? "hold" : "reject"; }
 
@@ -358,11 +354,11 @@ std::string BudgetBook::json(const Budget& b) const {
   json::appendString(o, b.row.scope);
   o += ",\"period\":\"";
   o += budgetPeriodName(b.period);
-  o += "\",\"limit_usd\":" + money(b.row.limit_usd) + ",\"spent_usd\":" + money(b.spent) +
-       ",\"reserved_usd\":" + money(b.reserved) +
-       ",\"remaining_usd\":" + money(std::max(0.0, b.remaining())) + ",\"alert_at\":[";
+  o += "\",\"limit_usd\":" + decimal(b.row.limit_usd) + ",\"spent_usd\":" + decimal(b.spent) +
+       ",\"reserved_usd\":" + decimal(b.reserved) +
+       ",\"remaining_usd\":" + decimal(std::max(0.0, b.remaining())) + ",\"alert_at\":[";
   for (size_t i = 0; i < b.row.alert_at.size(); ++i) {
-    o += (i > 0 ? "," : "") + money(b.row.alert_at[i]);
+    o += (i > 0 ? "," : "") + decimal(b.row.alert_at[i]);
   }
   o += "],\"action\":\"";
   o += actionName(b.action);

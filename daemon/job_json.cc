@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "common/json.h"
+#include "common/text.h"
 #include "common/time.h"
 #include "daemon/model_router.h"
 #include "ipc/protocol.h"
@@ -21,11 +22,7 @@ void appendTime(std::string& out, const std::optional<int64_t>& ms) {
   }
 }
 
-void appendCost(std::string& out, double usd) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", usd);
-  out.append(buf);
-}
+void appendCost(std::string& out, double usd) { out.append(decimal(usd)); }
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/text.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -37,11 +38,6 @@ using store::JobState;
 // A 429 without Retry-After still cools its key or model down this long.
 constexpr int64_t kMinCooldownMs = 1000;
 
-std::string costText(double usd) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", usd);
-  return buf;
-}
 
 std::string errorData(const upstream::Failure& f, bool will_retry) {
   std::string d = "{\"code\":";
@@ -591,7 +587,7 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
                     ",\"cache_read\":" + std::to_string(c.usage.cache_read) +
                     ",\"cache_write\":" + std::to_string(c.usage.cache_write) +
                     ",\"reasoning_tokens\":" + std::to_string(c.usage.reasoning_tokens) +
-                    "},\"cost_usd\":" + costText(c.usage.cost_usd) + ",\"model\":";
+                    "},\"cost_usd\":" + decimal(c.usage.cost_usd) + ",\"model\":";
     json::appendString(d, c.model);
     d += ",\"provider\":";
     json::appendString(d, c.provider);

@@ -6,6 +6,7 @@
 
 #include "common/json.h"
 #include "common/secret.h"
+#include "common/text.h"
 #include "common/time.h"
 
 namespace llmq::daemon {
@@ -109,24 +110,10 @@ std::string KeyPool::statusJson(int64_t now_ms, const ReadyAt& cooldown_until) c
     out += ",\"requests\":" + std::to_string(k.requests) + ",\"errors\":" + std::to_string(k.errors);
     out += ",\"credit\":";
     if (k.credit.known) {
-      char buf[160];
-      std::snprintf(buf, sizeof buf, "{\"usage_usd\":%.10g", k.credit.usage);
-      out += buf;
-      out += ",\"limit_usd\":";
-      if (k.credit.limit) {
-        std::snprintf(buf, sizeof buf, "%.10g", *k.credit.limit);
-        out += buf;
-      } else {
-        out += "null";
-      }
-      out += ",\"remaining_usd\":";
-      if (k.credit.remaining) {
-        std::snprintf(buf, sizeof buf, "%.10g", *k.credit.remaining);
-        out += buf;
-      } else {
-        out += "null";
-      }
-      out += ",\"checked_at\":\"" + rfc3339(k.credit.checked_at) + "\"}";
+      out += "{\"usage_usd\":" + decimal(k.credit.usage) + ",\"limit_usd\":" +
+             (k.credit.limit ? decimal(*k.credit.limit) : "null") + ",\"remaining_usd\":" +
+             (k.credit.remaining ? decimal(*k.credit.remaining) : "null") + ",\"checked_at\":\"" +
+             rfc3339(k.credit.checked_at) + "\"}";
     } else {
       out += "null";
     }

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "common/text.h"
 #include "common/time.h"
 #include "daemon/circuit_breaker.h"
 #include "daemon/config.h"
@@ -15,11 +16,6 @@
 namespace llmq::daemon {
 namespace {
 
-std::string number(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
 
 // A label value with \, " and newline escaped (exposition format 0.0.4).
 std::string label(const std::string& v) {
@@ -67,10 +63,10 @@ void Histogram::render(std::string& out, const std::string& name) const {
   uint64_t cumulative = 0;
   for (size_t i = 0; i < bounds_.size(); ++i) {
     cumulative += counts_[i];
-    out += name + "_bucket{le=\"" + number(bounds_[i]) + "\"} " + std::to_string(cumulative) + "\n";
+    out += name + "_bucket{le=\"" + decimal(bounds_[i]) + "\"} " + std::to_string(cumulative) + "\n";
   }
   out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
-  out += name + "_sum " + number(sum_) + "\n";
+  out += name + "_sum " + decimal(sum_) + "\n";
   out += name + "_count " + std::to_string(count_) + "\n";
 }
 
@@ -130,7 +126,7 @@ std::string Metrics::render(const Services& s) const {
   }
   header(o, "llmq_cost_usd_total", "counter", "What the attempts cost, by model.");
   for (const auto& [model, m] : models_) {
-    o += "llmq_cost_usd_total{model=\"" + label(model) + "\"} " + number(m.cost) + "\n";
+    o += "llmq_cost_usd_total{model=\"" + label(model) + "\"} " + decimal(m.cost) + "\n";
   }
   header(o, "llmq_rate_limit_waits_total", "counter",
          "Times a job had to wait for a rate limit, cooldown or budget room.");

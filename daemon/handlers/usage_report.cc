@@ -6,6 +6,7 @@
 // from the daily rollups; other ranges from the ledger.
 #include <cstdio>
 
+#include "common/text.h"
 #include "common/json.h"
 #include "common/time.h"
 #include "daemon/handlers/handlers.h"
@@ -16,17 +17,12 @@
 namespace llmq::daemon {
 namespace {
 
-std::string money(double usd) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", usd);
-  return buf;
-}
 
 void appendFigures(std::string& o, const store::UsageFigures& f) {
   o += "\"requests\":" + std::to_string(f.requests) + ",\"prompt_tokens\":" +
        std::to_string(f.prompt_tokens) + ",\"completion_tokens\":" + std::to_string(f.completion_tokens) +
        ",\"cached_tokens\":" + std::to_string(f.cached_tokens) + ",\"reasoning_tokens\":" +
-       std::to_string(f.reasoning_tokens) + ",\"cost_usd\":" + money(f.cost_usd);
+       std::to_string(f.reasoning_tokens) + ",\"cost_usd\":" + decimal(f.cost_usd);
 }
 
 // An RFC 3339 bound; false (with the params failed) when malformed.

@@ -24,6 +24,8 @@ struct CircuitOptions {
 class CircuitBreakers {
  public:
   explicit CircuitBreakers(CircuitOptions options) : options_(options) {}
+  // New thresholds (SIGHUP); breakers keep their state.
+  void setOptions(CircuitOptions options) { options_ = options; }
 
   // True when `key` takes no request now (open, or half-open with its probe out);
   // `*retry_at` says when to look again. Changes nothing.

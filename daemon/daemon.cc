@@ -45,7 +45,7 @@
 
 namespace llmq::daemon {
 
-Daemon::Daemon(Config config) : config_(std::move(config)) {
+Daemon::Daemon(Config config, CommandLine cli) : config_(std::move(config)), cli_(std::move(cli)) {
   loop_ok_ = uv_loop_init(&loop_) == 0;
   services_.config = &config_;
   services_.loop = &loop_;
@@ -202,7 +202,7 @@ Result<void> Daemon::start() {
                     LOG_NOTICE("received signal %d, shutting down", signum);
                     requestShutdown(shutdown_requested_);
                   },
-                  [] { LOG_NOTICE("SIGHUP: configuration reload is not supported yet; ignored"); }});
+                  [this] { reload(); }});
   prepare_ = makeUvHandle<uv_prepare_t>(&loop_, this, uv_prepare_init);
   check_ = makeUvHandle<uv_check_t>(&loop_, this, uv_check_init);
   uv_prepare_start(prepare_.get(), &Daemon::onUvPrepare);
@@ -355,6 +355,110 @@ void Daemon::reportStatus() {
     sdnotify::status(line);
     last_status_ = std::move(line);
   }
+}
+
+namespace {
+
+bool sameProviders(const Config& a, const Config& b) {
+  if (a.providers.size() != b.providers.size() || a.openrouter_pool != b.openrouter_pool) {
+    return false;
+  }
+  for (size_t i = 0; i < a.providers.size(); ++i) {
+    const ProviderConfig& x = a.providers[i];
+    const ProviderConfig& y = b.providers[i];
+    if (x.name != y.name || x.base_url != y.base_url || x.api_key != y.api_key || x.models != y.models ||
+        x.stream_usage != y.stream_usage || x.referer != y.referer || x.title != y.title) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void Daemon::reload() {
+  if (services_.shutting_down) {
+    return;
+  }
+  auto loaded = loadConfig(cli_);
+  if (!loaded) {
+    LOG_ERROR("SIGHUP: %s; the configuration in force stays", loaded.error().message.c_str());
+    return;
+  }
+  Config& next = *loaded;
+  // What only a restart changes: say so rather than half-apply it.
+  std::string fixed;
+  auto unchanged = [&](bool same, const char* what) {
+    if (!same) {
+      fixed += fixed.empty() ? what : std::string(", ") + what;
+    }
+  };
+  unchanged(next.socket_path == config_.socket_path && next.socket_mode == config_.socket_mode &&
+                next.socket_group == config_.socket_group,
+            "the socket");
+  unchanged(next.db_path == config_.db_path && next.synchronous == config_.synchronous, "the database");
+  unchanged(sameProviders(next, config_), "providers and keys");
+  unchanged(next.http.connect_timeout_ms == config_.http.connect_timeout_ms &&
+                next.http.idle_timeout_ms == config_.http.idle_timeout_ms &&
+                next.http.max_host_connections == config_.http.max_host_connections,
+            "[http]");
+  unchanged(next.metrics_host == config_.metrics_host && next.metrics_port == config_.metrics_port,
+            "[metrics]");
+  unchanged(next.max_frame_bytes == config_.max_frame_bytes &&
+                next.max_pending_output_bytes == config_.max_pending_output_bytes &&
+                next.max_pending_output_hard_bytes == config_.max_pending_output_hard_bytes &&
+                next.stall_timeout_ms == config_.stall_timeout_ms,
+            "[ipc] limits");
+  unchanged(next.mock.chunk_delay_ms == config_.mock.chunk_delay_ms &&
+                next.mock.first_chunk_delay_ms == config_.mock.first_chunk_delay_ms &&
+                next.mock.tokens_per_chunk == config_.mock.tokens_per_chunk &&
+                next.mock.default_tokens == config_.mock.default_tokens &&
+                next.mock.prompt_usd_per_mtok == config_.mock.prompt_usd_per_mtok &&
+                next.mock.completion_usd_per_mtok == config_.mock.completion_usd_per_mtok,
+            "[mock]");
+
+  // Everything else takes effect now. The scheduler, limits and routing read
+  // these on their next decision; nothing running is interrupted.
+  config_.config_path = next.config_path;
+  config_.log_level = next.log_level;
+  log::setLevel(config_.log_level);
+  config_.max_inflight = next.max_inflight;
+  config_.shutdown_grace_ms = next.shutdown_grace_ms;
+  config_.retry_base_ms = next.retry_base_ms;
+  config_.retry_cap_ms = next.retry_cap_ms;
+  config_.default_max_attempts = next.default_max_attempts;
+  config_.default_timeout_ms = next.default_timeout_ms;
+  config_.limits = next.limits;
+  limits_->reconfigure(config_.limits);
+  config_.circuit = next.circuit;
+  circuits_->setOptions(config_.circuit);
+  config_.chains = std::move(next.chains);
+  config_.aliases = std::move(next.aliases);
+  config_.routes = std::move(next.routes);
+  config_.preferred_models = std::move(next.preferred_models);
+  config_.prices = std::move(next.prices);
+  catalog_->configChanged();
+  config_.catalog = next.catalog;
+  config_.cache_enabled = next.cache_enabled;
+  config_.cache_ttl_ms = next.cache_ttl_ms;
+  config_.credit_check_ms = next.credit_check_ms;
+  config_.admin_group = next.admin_group;
+  access_ = std::make_unique<Access>(config_);
+  services_.access = access_.get();
+  if (next.budget_time_zone != config_.budget_time_zone) {
+    config_.budget_time_zone = next.budget_time_zone;
+    ::setenv("TZ", config_.budget_time_zone.c_str(), 1);
+    ::tzset();
+    if (auto r = budgets_->load(clock_.nowMs()); !r) {
+      LOG_ERROR("SIGHUP: reloading budgets for time zone %s: %s", config_.budget_time_zone.c_str(),
+                r.error().message.c_str());
+    }
+    accounting_->budgetsChanged();
+  }
+  scheduler_->kick();  // A raised limit or cap may let waiting jobs go now.
+  LOG_NOTICE("SIGHUP: configuration reloaded from %s%s%s",
+             config_.config_path.empty() ? "defaults (no file)" : config_.config_path.c_str(),
+             fixed.empty() ? "" : "; a restart is needed to change ", fixed.c_str());
 }
 
 void Daemon::finishShutdown() {

@@ -62,7 +62,8 @@ class Signals;
 
 class Daemon {
  public:
-  explicit Daemon(Config config);
+  // `cli` is what SIGHUP reads the configuration with again.
+  explicit Daemon(Config config, CommandLine cli = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -108,6 +109,10 @@ class Daemon {
   std::unique_ptr<store::UsageStore> usage_;
   std::unique_ptr<store::BudgetStore> budget_store_;
   std::unique_ptr<BudgetBook> budgets_;
+  // SIGHUP: reads the configuration again and applies what can change while
+  // running; a bad file changes nothing.
+  void reload();
+  CommandLine cli_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<Access> access_;

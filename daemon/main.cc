@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   raiseFdLimit();
-  llmq::daemon::Daemon daemon(std::move(config).value());
+  llmq::daemon::Daemon daemon(std::move(config).value(), cli);
   if (auto r = daemon.start(); !r) {
     LOG_ERROR("%s", r.error().message.c_str());
     return 1;

@@ -68,6 +68,8 @@ class ModelCatalog {
   // the reason it failed: later, from the loop, or at once when no fetch can start
   // (shutting down, no curl loop). A call while a fetch runs joins that fetch.
   void refresh(std::function<void(Result<size_t>)> done);
+  // [[prices]] changed (SIGHUP): the overrides apply from now on.
+  void configChanged() { rebuild(); }
   bool refreshing() const;
 
   // The `models.list` result: {"models":[...], "fetched_at": RFC 3339 or null}, the

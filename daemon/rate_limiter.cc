@@ -29,6 +29,23 @@ RateLimiter::RateLimiter(LimitOptions options) : options_(std::move(options)) {
                                [](const LimitRule& r) { return r.tpm > 0; });
 }
 
+void RateLimiter::reconfigure(LimitOptions options) {
+  options_ = std::move(options);
+  counts_tokens_ = std::any_of(options_.rules.begin(), options_.rules.end(),
+                               [](const LimitRule& r) { return r.tpm > 0; });
+  for (Bucket& b : buckets_) {
+    auto it = std::find_if(options_.rules.begin(), options_.rules.end(), [&](const LimitRule& r) {
+      return r.scope == b.scope && r.match == b.rule.match;
+    });
+    if (it == options_.rules.end()) {
+      b.retired = true;
+    } else if (!b.retired) {
+      b.rule = *it;
+    }
+  }
+  by_subject_.clear();  // Subjects find their rules again on their next request.
+}
+
 std::string RateLimiter::subjectKey(LimitScope scope, std::string_view subject) {
   std::string k = scope == LimitScope::kKey ? "k:" : "m:";
   k.append(subject);
@@ -42,12 +59,24 @@ const std::vector<uint32_t>& RateLimiter::bucketsFor(LimitScope scope, std::stri
     return it->second;
   }
   std::vector<uint32_t> ids;
-  for (size_t i = 0; i < options_.rules.size(); ++i) {
-    const LimitRule& r = options_.rules[i];
-    if (r.scope == scope && wildcardMatch(r.match, subject)) {
-      ids.push_back(static_cast<uint32_t>(buckets_.size()));
-      buckets_.push_back(Bucket{scope, std::string(subject), i, {}, {}, {}, 0, 0, 0});
+  for (const LimitRule& r : options_.rules) {
+    if (r.scope != scope || !wildcardMatch(r.match, subject)) {
+      continue;
     }
+    // After a reconfigure() the bucket may exist already: keep its windows.
+    uint32_t id = static_cast<uint32_t>(buckets_.size());
+    for (uint32_t i = 0; i < buckets_.size(); ++i) {
+      const Bucket& b = buckets_[i];
+      if (!b.retired && b.scope == scope && b.subject == subject && b.rule.match == r.match &&
+          std::find(ids.begin(), ids.end(), i) == ids.end()) {
+        id = i;
+        break;
+      }
+    }
+    if (id == buckets_.size()) {
+      buckets_.push_back(Bucket{scope, std::string(subject), r, false, {}, {}, {}, 0, 0, 0});
+    }
+    ids.push_back(id);
   }
   return by_subject_.emplace(std::move(k), std::move(ids)).first->second;
 }
@@ -70,7 +99,7 @@ void RateLimiter::expire(Bucket& b, int64_t now_ms) {
 
 int64_t RateLimiter::bucketReadyAt(Bucket& b, int64_t tokens, int64_t now_ms) {
   expire(b, now_ms);
-  const LimitRule& r = options_.rules[b.rule];
+  const LimitRule& r = b.rule;
   if (r.concurrency > 0 && b.inflight >= r.concurrency) {
     return kOnRelease;
   }
@@ -123,7 +152,7 @@ void RateLimiter::trim(Learned& l, int64_t now_ms) const {
 
 bool RateLimiter::configuredRate(std::string_view key) {
   for (uint32_t id : bucketsFor(LimitScope::kKey, key)) {
-    const LimitRule& r = options_.rules[buckets_[id].rule];
+    const LimitRule& r = buckets_[id].rule;
     if (r.rps > 0 || r.rpm > 0) {
       return true;
     }
@@ -189,7 +218,7 @@ LimitPermit RateLimiter::acquire(std::string_view key, std::string_view model, i
     for (uint32_t id : bucketsFor(scope, subject)) {
       Bucket& b = buckets_[id];
       expire(b, now_ms);
-      const LimitRule& r = options_.rules[b.rule];
+      const LimitRule& r = b.rule;
       if (r.rpm > 0) {
         b.minute.push_back(now_ms);
       }
@@ -234,7 +263,7 @@ void RateLimiter::release(LimitPermit& permit, int64_t actual_tokens, bool ok) {
   for (const LimitPermit::Entry& e : permit.entries) {
     Bucket& b = buckets_[e.bucket];
     --b.inflight;
-    if (actual_tokens >= 0 && options_.rules[b.rule].tpm > 0 && e.token_seq >= b.token_base &&
+    if (actual_tokens >= 0 && b.rule.tpm > 0 && e.token_seq >= b.token_base &&
         e.token_seq - b.token_base < b.tokens.size()) {
       Bucket::Tokens& t = b.tokens[e.token_seq - b.token_base];
       b.token_sum += actual_tokens - t.count;
@@ -284,7 +313,7 @@ std::string RateLimiter::statusJson(int64_t now_ms) {
   bool first = true;
   for (Bucket& b : buckets_) {
     expire(b, now_ms);
-    if (b.minute.empty() && b.second.empty() && b.tokens.empty() && b.inflight == 0) {
+    if (b.retired || (b.minute.empty() && b.second.empty() && b.tokens.empty() && b.inflight == 0)) {
       continue;  // Idle: nothing to show.
     }
     o += first ? "{\"scope\":\"" : ",{\"scope\":\"";
@@ -293,7 +322,7 @@ std::string RateLimiter::statusJson(int64_t now_ms) {
     o += "\",\"subject\":";
     json::appendString(o, b.subject);
     o += ",\"match\":";
-    json::appendString(o, options_.rules[b.rule].match);
+    json::appendString(o, b.rule.match);
     o += ",\"requests_last_minute\":" + std::to_string(b.minute.size()) +
          ",\"requests_last_second\":" + std::to_string(b.second.size()) +
          ",\"tokens_last_minute\":" + std::to_string(b.token_sum) +

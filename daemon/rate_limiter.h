@@ -69,6 +69,11 @@ class RateLimiter {
 
   explicit RateLimiter(LimitOptions options);
 
+  // New rules (SIGHUP): a bucket whose rule is still there (same scope and match)
+  // keeps its windows and running requests under the rule's new figures; buckets
+  // of rules that are gone stop limiting (their running requests still end here).
+  void reconfigure(LimitOptions options);
+
   // True if some rule limits tokens (callers estimate tokens only then).
   bool countsTokens() const { return counts_tokens_; }
   // The earliest time, >= now_ms, at which a request with key subject `key` (empty:
@@ -103,7 +108,8 @@ class RateLimiter {
   struct Bucket {
     LimitScope scope;
     std::string subject;
-    size_t rule;
+    LimitRule rule;        // A copy: reconfigure() may change it in place.
+    bool retired = false;  // Its rule is gone: it limits nothing any more.
     std::deque<int64_t> minute;  // Request times within the last minute.
     std::deque<int64_t> second;  // ... within the last second.
     struct Tokens {

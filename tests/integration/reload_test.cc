@@ -1,0 +1,91 @@
+// Integration: SIGHUP reloads the configuration while llmqd runs: a raised rate
+// limit lets waiting jobs go at once, without dropping the connection or a job;
+// a bad file keeps the configuration in force and says where it is wrong.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/daemon_process.h"
+#include "tests/support/rpc.h"
+#include "tests/support/temp_dir.h"
+
+namespace llmq::testing {
+namespace {
+
+constexpr char kQuiet[] = "[catalog]\nrefresh_at_start = false\nrefresh_s = 0\n[openrouter]\ncredit_check_s = 0\n";
+
+std::string limitConfig(int rps) {
+  return std::string(kQuiet) + "[[limits.model]]\nmatch = \"mock/*\"\nrps = " + std::to_string(rps) + "\n";
+}
+
+int64_t rulesRps(ipc::Client& client) {
+  json::Document st = callOk(client, "daemon.status", "{}");
+  for (const auto& r : st["limits"]["rules"].GetArray()) {
+    if (std::string(r["match"].GetString()) == "mock/*") {
+      return r["rps"].GetInt64();
+    }
+  }
+  return -1;
+}
+
+bool waitForLog(const DaemonProcess& d, const std::string& needle, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (d.log().find(needle) != std::string::npos) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST(ReloadTest, SighupChangesARateLimitLive) {
+  TempDir dir;
+  DaemonProcess daemon(dir.path(), {.config_toml = limitConfig(1)});
+  ASSERT_TRUE(daemon.start());
+  auto client = daemon.connect();
+  EXPECT_EQ(1, rulesRps(*client));
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    ids.push_back(submit(*client, "mock/reload", "", R"("max_tokens":2)"));
+  }
+  ASSERT_EQ("succeeded", waitTerminal(*client, ids[0]));
+  // One a second so far; eight would take seven more seconds. Raise the limit.
+  json::Document last = callOk(*client, "job.get", "{\"job_id\":\"" + ids.back() + "\"}");
+  ASSERT_STREQ("queued", last["state"].GetString()) << "the limit holds the rest";
+  std::ofstream(dir.file("llmqd.toml")) << limitConfig(100);
+  ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
+  ASSERT_TRUE(waitForLog(daemon, "configuration reloaded", 5000)) << daemon.log();
+  for (const std::string& id : ids) {
+    EXPECT_EQ("succeeded", waitTerminal(*client, id));
+  }
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(took, 4.0) << "the raised limit did not apply";
+  EXPECT_EQ(100, rulesRps(*client)) << "the same connection, the new rule";
+}
+
+TEST(ReloadTest, ABadFileKeepsTheConfigurationInForce) {
+  TempDir dir;
+  DaemonProcess daemon(dir.path(), {.config_toml = limitConfig(7)});
+  ASSERT_TRUE(daemon.start());
+  auto client = daemon.connect();
+  std::ofstream(dir.file("llmqd.toml")) << limitConfig(9) << "[daemon]\nmax_infligth = 3\n";
+  ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
+  ASSERT_TRUE(waitForLog(daemon, "the configuration in force stays", 5000)) << daemon.log();
+  EXPECT_NE(std::string::npos, daemon.log().find("llmqd.toml:10: unknown key \"daemon.max_infligth\""))
+      << daemon.log();
+  EXPECT_EQ(7, rulesRps(*client));
+  EXPECT_EQ("succeeded", waitTerminal(*client, submit(*client, "mock/still-here")));
+  // A change only a restart applies is named, not half-done.
+  std::ofstream(dir.file("llmqd.toml")) << limitConfig(7) << "[http]\nconnect_timeout_ms = 1234\n";
+  ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
+  ASSERT_TRUE(waitForLog(daemon, "a restart is needed to change [http]", 5000)) << daemon.log();
+}
+
+}  // namespace
+}  // namespace llmq::testing

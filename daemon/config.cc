@@ -161,6 +161,14 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) { c.providers.back().referer = getString(f, k, n); }},
       {"openrouter", "title",
        [&c](auto& f, auto& k, auto& n) { c.providers.back().title = getString(f, k, n); }},
+      {"retention", "finished_jobs_days",
+       [&c](auto& f, auto& k, auto& n) {
+         c.retention.finished_job_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 36500) * 86'400'000.0);
+       }},
+      {"retention", "check_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.retention.check_ms = static_cast<int64_t>(getDouble(f, k, n, 0.01, 86400) * 1000);
+       }},
       {"metrics", "listen",
        [&c](auto& f, auto& k, auto& n) {
          std::string v = getString(f, k, n);
@@ -812,6 +820,9 @@ std::string describe(const Config& c) {
     o << "\n[[routes]]\nname = " << tomlString(r.name) << "\nmodels = " << tomlStrings(r.models)
       << "\nstrategy = \"" << routeStrategyName(r.strategy) << "\"\n";
   }
+  o << "\n[retention]\nfinished_jobs_days = "
+    << static_cast<double>(c.retention.finished_job_ms) / 86'400'000.0
+    << "\ncheck_s = " << static_cast<double>(c.retention.check_ms) / 1000.0 << "\n";
   o << "\n[cache]\nenabled = " << (c.cache_enabled ? "true" : "false")
     << "\nttl_s = " << static_cast<double>(c.cache_ttl_ms) / 1000.0 << "\n";
   o << "\n[limits]\nguard_ms = " << c.limits.guard_ms << "\n";

@@ -50,6 +50,13 @@ struct HttpConfig {
 };
 
 // [catalog]: when llmqd fetches OpenRouter's model list (daemon/model_catalog.h).
+// [retention]: how long finished jobs keep their request and result bodies
+// (daemon/retention.h). The job rows, their usage and the ledger stay.
+struct RetentionConfig {
+  int64_t finished_job_ms = 30LL * 86'400'000;  // 0: forever.
+  int64_t check_ms = 600'000;                   // How often to look.
+};
+
 struct CatalogConfig {
   int64_t refresh_ms = 3600000;   // Between automatic fetches; 0: no periodic fetch.
   bool refresh_at_start = true;   // Fetch once right after startup (never delays readiness).
@@ -144,6 +151,7 @@ struct Config {
   int metrics_port = -1;  // -1: off; 0: any free port (tests).
   int64_t cache_ttl_ms = 86'400'000;
   CatalogConfig catalog;
+  RetentionConfig retention;
   // Price overrides in file order; the first whose match fits a model wins.
   std::vector<PriceOverride> prices;
   // [budgets] time_zone: where budget days, weeks and months begin. "UTC" or an

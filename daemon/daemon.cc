@@ -38,6 +38,7 @@
 #include "daemon/access.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_server.h"
+#include "daemon/retention.h"
 #include "daemon/budget_book.h"
 #include "store/budget_store.h"
 #include "store/usage_store.h"
@@ -216,6 +217,8 @@ Result<void> Daemon::start() {
     uv_timer_start(status_timer_.get(), &Daemon::onUvStatusTimer, kStatusIntervalMs, kStatusIntervalMs);
   }
 
+  retention_ = std::make_unique<Retention>(services_);
+  retention_->init();
   if (config_.metrics_port >= 0) {
     metrics_server_ = std::make_unique<MetricsServer>(services_, *metrics_);
     auto port = metrics_server_->listen(config_.metrics_host, config_.metrics_port);
@@ -439,6 +442,11 @@ void Daemon::reload() {
   config_.prices = std::move(next.prices);
   catalog_->configChanged();
   config_.catalog = next.catalog;
+  const bool retention_was_off = config_.retention.finished_job_ms <= 0;
+  config_.retention = next.retention;
+  if (retention_was_off) {
+    retention_->init();  // Turned on by this reload.
+  }
   config_.cache_enabled = next.cache_enabled;
   config_.cache_ttl_ms = next.cache_ttl_ms;
   config_.credit_check_ms = next.credit_check_ms;
@@ -481,6 +489,9 @@ void Daemon::finishShutdown() {
   }
   if (metrics_server_) {
     metrics_server_->close();
+  }
+  if (retention_) {
+    retention_->close();
   }
   if (backup_) {
     backup_->close();  // A backup under way is abandoned (its file removed) and answered.

@@ -55,6 +55,7 @@ class ResponseCache;
 class DbBackup;
 class Access;
 class Metrics;
+class Retention;
 class MetricsServer;
 class ProviderRegistry;
 class RpcDispatcher;
@@ -113,6 +114,7 @@ class Daemon {
   // running; a bad file changes nothing.
   void reload();
   CommandLine cli_;
+  std::unique_ptr<Retention> retention_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<Access> access_;

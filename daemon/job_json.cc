@@ -75,6 +75,9 @@ void appendJobJson(std::string& out, const store::JobRecord& j) {
   appendTime(out, j.next_attempt_at);
   out.append(",\"result\":");
   out.append(j.result_json.empty() ? std::string_view("null") : std::string_view(j.result_json));
+  if (j.request_json.empty()) {
+    out.append(",\"pruned\":true");  // [retention] dropped its request and result.
+  }
   out.append(",\"error\":");
   if (j.error.code.empty()) {
     out.append("null");

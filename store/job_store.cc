@@ -28,6 +28,10 @@ constexpr char kUpdateAttemptSql[] =
     "cached_tokens = ?11, reasoning_tokens = ?12, cost_source = ?13, latency_ms = ?14, "
     "ttft_ms = ?15, cached = ?16 "
     "WHERE job_id = ?1 AND attempt = ?2";
+constexpr char kPruneFinishedSql[] =
+    "UPDATE jobs SET request = '', result = NULL, error_detail = NULL WHERE id IN ("
+    "SELECT id FROM jobs INDEXED BY jobs_prunable WHERE state >= 4 AND request != '' "
+    "AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)";
 constexpr char kReleaseHeldSql[] = "UPDATE jobs INDEXED BY jobs_state SET state = 0 WHERE state = 3";
 constexpr char kAttemptsSql[] =
     "SELECT job_id, attempt, model, provider, started_at, finished_at, outcome, http_status, "
@@ -310,6 +314,15 @@ Result<std::optional<JobRecord>> JobStore::nextQueuedOfClient(int priority, std:
     return std::optional<JobRecord>();
   }
   return std::optional<JobRecord>(readJob(st));
+}
+
+Result<int64_t> JobStore::pruneFinished(int64_t cutoff_ms, int64_t limit) {
+  auto st = db_.statement(kPruneFinishedSql);
+  st.bind(1, cutoff_ms).bind(2, limit);
+  if (auto r = st.run(); !r) {
+    return r.takeError();
+  }
+  return static_cast<int64_t>(db_.changes());
 }
 
 Result<int64_t> JobStore::releaseHeld() {

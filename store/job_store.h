@@ -57,6 +57,10 @@ class JobStore {
   Result<std::optional<JobRecord>> nextQueuedOfClient(int priority, std::string_view client,
                                                       int64_t after_id);
 
+  // Retention: drops the request and result bodies of up to `limit` jobs that
+  // finished before `cutoff_ms` (the rows, states, usage and ledger stay).
+  // Returns how many.
+  Result<int64_t> pruneFinished(int64_t cutoff_ms, int64_t limit);
   // Moves every held job back to queued (a budget freed up); returns how many.
   Result<int64_t> releaseHeld();
   // Moves retry_wait jobs whose time has come back to queued; returns how many.

@@ -185,8 +185,14 @@ CREATE TABLE response_cache (
 CREATE INDEX response_cache_expiry ON response_cache(expires_at);
 )sql";
 
+// v6: retention. Finished jobs whose bodies are still there, by finish time, so
+// pruning them (daemon/retention.h) is an index range, not a scan.
+constexpr char kMigrationV6[] = R"sql(
+CREATE INDEX jobs_prunable ON jobs(finished_at) WHERE state >= 4 AND request != '';
+)sql";
+
 constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3, kMigrationV4,
-                                       kMigrationV5};
+                                       kMigrationV5, kMigrationV6};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

@@ -35,6 +35,12 @@ void handleJobRetry(Call& call) {
                         "again with api_key");
     return;
   }
+  if (job->request_json.empty()) {
+    call.reply.fail(ipc::rpc::kInvalidState,
+                    "job " + ipc::formatJobId(job->id) +
+                        " finished too long ago: its request was pruned ([retention]); submit it again");
+    return;
+  }
   if (auto w = s.cycle->write(); !w) {
     replyStoreError(call, w.error(), "starting a transaction");
     return;

@@ -39,7 +39,7 @@ TEST(SchemaTest, MigratesAnEmptyDatabaseToTheCurrentVersion) {
   EXPECT_EQ(kSchemaVersion, schemaVersion(t.db()).value());
   EXPECT_EQ(std::to_string(kSchemaVersion), queryOne(t.db(), "PRAGMA user_version"));
   EXPECT_EQ("attempts,budgets,job_secrets,job_tags,jobs,models,response_cache,settings,usage_daily,usage_daily_tag", objectsOfType(t.db(), "table"));
-  EXPECT_EQ("attempts_time,job_tags_job,jobs_client,jobs_deadline,jobs_idempotency,jobs_retry,jobs_runnable,jobs_state,response_cache_expiry",
+  EXPECT_EQ("attempts_time,job_tags_job,jobs_client,jobs_deadline,jobs_idempotency,jobs_prunable,jobs_retry,jobs_runnable,jobs_state,response_cache_expiry",
             objectsOfType(t.db(), "index"));
   EXPECT_FALSE(t.db().inTransaction());
   // The partial index for the runnable queue is on queued jobs only.

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/string_map.h"
 #include "ipc/protocol.h"
 
 namespace llmq::ipc {
@@ -68,11 +69,7 @@ class EventBus {
     uint32_t mask;
   };
   // Looked up with string_views on every event: transparent, so no key is copied.
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  using Index = std::unordered_map<std::string, std::vector<uint64_t>, KeyHash, std::equal_to<>>;
+  using Index = StringMap<std::vector<uint64_t>>;
 
   template <class F>
   void forEachMatch(const EventSource& source, ipc::EventKind kind, F&& f) const;

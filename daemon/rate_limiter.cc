@@ -43,19 +43,15 @@ void RateLimiter::reconfigure(LimitOptions options) {
       b.rule = *it;
     }
   }
-  by_subject_.clear();  // Subjects find their rules again on their next request.
-}
-
-std::string RateLimiter::subjectKey(LimitScope scope, std::string_view subject) {
-  std::string k = scope == LimitScope::kKey ? "k:" : "m:";
-  k.append(subject);
-  return k;
+  for (auto& index : by_subject_) {
+    index.clear();  // Subjects find their rules again on their next request.
+  }
 }
 
 const std::vector<uint32_t>& RateLimiter::bucketsFor(LimitScope scope, std::string_view subject) {
-  std::string k = subjectKey(scope, subject);
-  auto it = by_subject_.find(k);
-  if (it != by_subject_.end()) {
+  auto& index = by_subject_[static_cast<size_t>(scope)];
+  auto it = index.find(subject);
+  if (it != index.end()) {
     return it->second;
   }
   std::vector<uint32_t> ids;
@@ -78,7 +74,7 @@ const std::vector<uint32_t>& RateLimiter::bucketsFor(LimitScope scope, std::stri
     }
     ids.push_back(id);
   }
-  return by_subject_.emplace(std::move(k), std::move(ids)).first->second;
+  return index.emplace(std::string(subject), std::move(ids)).first->second;
 }
 
 void RateLimiter::expire(Bucket& b, int64_t now_ms) {
@@ -161,7 +157,7 @@ bool RateLimiter::configuredRate(std::string_view key) {
 }
 
 int64_t RateLimiter::learnedRps(std::string_view key) const {
-  auto it = learned_.find(std::string(key));
+  auto it = learned_.find(key);
   return it == learned_.end() ? 0 : it->second.rps;
 }
 
@@ -173,7 +169,7 @@ int64_t RateLimiter::keyReadyAt(std::string_view key, int64_t tokens, int64_t no
   if (at == kOnRelease || learned_.empty()) {
     return at;
   }
-  auto it = learned_.find(std::string(key));
+  auto it = learned_.find(key);
   if (it != learned_.end() && it->second.pending != 0 && now_ms >= it->second.pending_until) {
     // Every request of the second before the 429 has been answered by now.
     Learned& l = it->second;
@@ -238,7 +234,11 @@ LimitPermit RateLimiter::acquire(std::string_view key, std::string_view model, i
   count(LimitScope::kModel, model);
   if (!key.empty()) {
     count(LimitScope::kKey, key);
-    Learned& l = learned_[std::string(key)];
+    auto it = learned_.find(key);
+    if (it == learned_.end()) {
+      it = learned_.emplace(std::string(key), Learned{}).first;
+    }
+    Learned& l = it->second;
     trim(l, now_ms);
     l.sent.push_back(now_ms);
     p.key = std::string(key);
@@ -274,13 +274,20 @@ void RateLimiter::release(LimitPermit& permit, int64_t actual_tokens, bool ok) {
 
 bool RateLimiter::coolDown(LimitScope scope, std::string_view subject, int64_t until_ms,
                            int64_t now_ms) {
-  auto [it, inserted] = cooldowns_.try_emplace(subjectKey(scope, subject), Cooldown{until_ms, now_ms});
+  auto& cooldowns = cooldowns_[static_cast<size_t>(scope)];
+  auto it = cooldowns.find(subject);
+  const bool inserted = it == cooldowns.end();
+  if (inserted) {
+    it = cooldowns.emplace(std::string(subject), Cooldown{until_ms, now_ms}).first;
+  }
   if (inserted || it->second.until <= now_ms) {
     it->second = Cooldown{until_ms, now_ms};
     if (scope == LimitScope::kKey && !configuredRate(subject)) {
       // What the provider let through in the second before is its rate; counted
       // once the cooldown is over and every request of that second is answered.
-      Learned& l = learned_[std::string(subject)];
+      auto found = learned_.find(subject);
+      Learned& l = found != learned_.end() ? found->second
+                                            : learned_.emplace(std::string(subject), Learned{}).first->second;
       l.pending = now_ms;
       l.pending_until = until_ms;
     }
@@ -291,11 +298,12 @@ bool RateLimiter::coolDown(LimitScope scope, std::string_view subject, int64_t u
 }
 
 int64_t RateLimiter::cooldownUntil(LimitScope scope, std::string_view subject, int64_t now_ms) const {
-  if (cooldowns_.empty()) {
+  const auto& cooldowns = cooldowns_[static_cast<size_t>(scope)];
+  if (cooldowns.empty()) {
     return 0;
   }
-  auto it = cooldowns_.find(subjectKey(scope, subject));
-  return it != cooldowns_.end() && it->second.until > now_ms ? it->second.until : 0;
+  auto it = cooldowns.find(subject);
+  return it != cooldowns.end() && it->second.until > now_ms ? it->second.until : 0;
 }
 
 std::string RateLimiter::statusJson(int64_t now_ms) {
@@ -341,16 +349,18 @@ std::string RateLimiter::statusJson(int64_t now_ms) {
   }
   o += "],\"cooldowns\":[";
   first = true;
-  for (const auto& [k, c] : cooldowns_) {
-    if (c.until <= now_ms) {
-      continue;
+  for (LimitScope scope : {LimitScope::kKey, LimitScope::kModel}) {
+    for (const auto& [subject, c] : cooldowns_[static_cast<size_t>(scope)]) {
+      if (c.until <= now_ms) {
+        continue;
+      }
+      o += first ? "{\"scope\":\"" : ",{\"scope\":\"";
+      first = false;
+      o += limitScopeName(scope);
+      o += "\",\"subject\":";
+      json::appendString(o, subject);
+      o += ",\"until\":\"" + rfc3339(c.until) + "\"}";
     }
-    o += first ? "{\"scope\":\"" : ",{\"scope\":\"";
-    first = false;
-    o += k[0] == 'k' ? "key" : "model";
-    o += "\",\"subject\":";
-    json::appendString(o, std::string_view(k).substr(2));
-    o += ",\"until\":\"" + rfc3339(c.until) + "\"}";
   }
   o += "]}";
   return o;

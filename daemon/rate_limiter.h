@@ -25,11 +25,14 @@
 // sleeping. Loop thread only.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "common/string_map.h"
 #include <vector>
 
 namespace llmq::daemon {
@@ -126,18 +129,18 @@ class RateLimiter {
   void expire(Bucket& b, int64_t now_ms);
   int64_t bucketReadyAt(Bucket& b, int64_t tokens, int64_t now_ms);
   int64_t subjectReadyAt(LimitScope scope, std::string_view subject, int64_t tokens, int64_t now_ms);
-  static std::string subjectKey(LimitScope scope, std::string_view subject);
 
   LimitOptions options_;
   bool counts_tokens_ = false;
   std::vector<Bucket> buckets_;
   // "k:pool-1" / "m:openai/gpt-4o" -> the buckets of the rules that match it.
-  std::unordered_map<std::string, std::vector<uint32_t>> by_subject_;
+  // Per scope (LimitScope as index): subject -> the buckets of the rules that match it.
+  std::array<StringMap<std::vector<uint32_t>>, 2> by_subject_;
   struct Cooldown {
     int64_t until;
     int64_t since;
   };
-  std::unordered_map<std::string, Cooldown> cooldowns_;
+  std::array<StringMap<Cooldown>, 2> cooldowns_;  // Per scope, by subject.
   // Per key subject: when its recent requests started, and which were answered.
   struct Learned {
     std::deque<int64_t> sent;  // Start times within the last second (+ guard).
@@ -149,7 +152,7 @@ class RateLimiter {
   };
   bool configuredRate(std::string_view key);
   void trim(Learned& l, int64_t now_ms) const;
-  std::unordered_map<std::string, Learned> learned_;
+  StringMap<Learned> learned_;
 };
 
 const char* limitScopeName(LimitScope scope);

@@ -20,6 +20,7 @@
 #include "daemon/accounting.h"
 #include "daemon/backoff.h"
 #include "daemon/response_cache.h"
+#include "upstream/chat_response.h"
 #include "daemon/key_pool.h"
 #include "daemon/metrics.h"
 #include "daemon/model_chain.h"
@@ -283,7 +284,6 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
 
   a->attempt.job_id = j.id;
   a->attempt.attempt = j.attempts;
-  a->attempt.model = model;
   a->attempt.provider = std::string(a->provider->name());
   a->attempt.started_at = now;
   a->attempt.model_asked = j.model;
@@ -392,6 +392,48 @@ void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags,
   s_.scheduler->noteRetryAt(until_ms);
 }
 
+void JobRunner::succeed(ActiveJob& a, upstream::Completion&& c, const store::Usage& usage,
+                        JobState previous, bool cached) {
+  store::JobRecord& j = a.job;
+  j.state = JobState::kSucceeded;
+  j.finished_at = s_.clock->nowMs();
+  j.result_json = std::move(c.result_json);
+  j.usage = usage;
+  j.error = {};
+  const char* tail = cached ? ",\"cached\":true}" : "}";
+  s_.lifecycle->emitWith(j, a.tags, EventKind::kUsage, [&] {
+    std::string d = "{\"usage\":{\"prompt_tokens\":" + std::to_string(c.usage.prompt_tokens) +
+                    ",\"completion_tokens\":" + std::to_string(c.usage.completion_tokens) +
+                    ",\"total_tokens\":" + std::to_string(c.usage.total_tokens) +
+                    ",\"cache_read\":" + std::to_string(c.usage.cache_read) +
+                    ",\"cache_write\":" + std::to_string(c.usage.cache_write) +
+                    ",\"reasoning_tokens\":" + std::to_string(c.usage.reasoning_tokens) +
+                    "},\"cost_usd\":" + decimal(c.usage.cost_usd) + ",\"model\":";
+    json::appendString(d, c.model);
+    d += ",\"provider\":";
+    json::appendString(d, c.provider);
+    d += ",\"id\":";
+    json::appendString(d, c.generation_id);
+    return d + tail;
+  });
+  s_.lifecycle->emitWith(
+      j, a.tags, EventKind::kFinalResponse,
+      [&] {
+        std::string d = "{\"content\":";
+        json::appendString(d, c.content);
+        d += ",\"finish_reason\":";
+        json::appendString(d, c.finish_reason);
+        d += ",\"model\":";
+        json::appendString(d, c.model);
+        return d + tail;
+      },
+      true);
+  if (auto r = s_.lifecycle->save(j, previous); !r) {
+    logStoreError("finishing", j.id, r.error());
+  }
+  s_.lifecycle->settle(j);
+}
+
 void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit,
                                 store::JobState previous) {
   const int64_t now = s_.clock->nowMs();
@@ -424,62 +466,30 @@ void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::C
   if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
-  // What the events and the job need from the stored chat.completion.
-  std::string content;
-  std::string finish_reason = "stop";
-  std::string answered_by = model;
-  json::Document doc;
-  if (json::parse(doc, hit.result_json, nullptr) && doc.IsObject()) {
-    if (const json::Value* m = json::member(doc, "model"); m != nullptr && m->IsString()) {
-      answered_by = std::string(json::view(*m));
-    }
-    const json::Value* choices = json::member(doc, "choices");
-    if (choices != nullptr && choices->IsArray() && !choices->Empty()) {
-      const json::Value& c0 = (*choices)[0];
-      if (const json::Value* msg = json::member(c0, "message"); msg != nullptr) {
-        if (const json::Value* t = json::member(*msg, "content"); t != nullptr && t->IsString()) {
-          content = std::string(json::view(*t));
-        }
-      }
-      if (const json::Value* f = json::member(c0, "finish_reason"); f != nullptr && f->IsString()) {
-        finish_reason = std::string(json::view(*f));
-      }
-    }
-  }
-  j.state = JobState::kSucceeded;
-  j.finished_at = now;
-  j.result_json = std::move(hit.result_json);
-  j.usage = a.attempt.usage;
-  j.error = {};
   s_.lifecycle->emitWith(j, a.tags, EventKind::kStarted, [&] {
     std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
     json::appendString(d, model);
     return d + ",\"key_source\":\"cache\"}";
   });
-  s_.lifecycle->emitWith(j, a.tags, EventKind::kUsage, [&] {
-    std::string d = "{\"usage\":{\"prompt_tokens\":" + std::to_string(hit.prompt_tokens) +
-                    ",\"completion_tokens\":" + std::to_string(hit.completion_tokens) +
-                    ",\"total_tokens\":" + std::to_string(hit.prompt_tokens + hit.completion_tokens) +
-                    ",\"cache_read\":0,\"cache_write\":0,\"reasoning_tokens\":0},\"cost_usd\":0,\"model\":";
-    json::appendString(d, answered_by);
-    return d + ",\"provider\":\"cache\",\"id\":\"\",\"cached\":true}";
-  });
-  s_.lifecycle->emitWith(
-      j, a.tags, EventKind::kFinalResponse,
-      [&] {
-        std::string d = "{\"content\":";
-        json::appendString(d, content);
-        d += ",\"finish_reason\":";
-        json::appendString(d, finish_reason);
-        d += ",\"model\":";
-        json::appendString(d, answered_by);
-        return d + ",\"cached\":true}";
-      },
-      true);
-  if (auto r = s_.lifecycle->save(j, previous); !r) {
-    logStoreError("answering from the cache", j.id, r.error());
+  // The events need the stored chat.completion's text, finish reason and model;
+  // the usage is the cached tokens at no cost.
+  upstream::Completion c;
+  upstream::ChatOutcome stored = upstream::parseChatResponse(hit.result_json);
+  if (auto* parsed = std::get_if<upstream::Completion>(&stored)) {
+    c = std::move(*parsed);
+  } else {
+    c.finish_reason = "stop";
+    c.model = model;
   }
-  s_.lifecycle->settle(j);
+  if (c.model.empty()) {
+    c.model = model;
+  }
+  c.result_json = std::move(hit.result_json);
+  c.provider = "cache";
+  c.generation_id.clear();
+  c.usage = upstream::Usage{hit.prompt_tokens, hit.completion_tokens,
+                            hit.prompt_tokens + hit.completion_tokens, 0, 0, 0, 0.0, true};
+  succeed(a, std::move(c), *a.attempt.usage, previous, /*cached=*/true);
 }
 
 void JobRunner::hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason) {
@@ -574,45 +584,8 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
                     c.usage.completion_tokens, now);
   }
 
-  j.state = JobState::kSucceeded;
-  j.finished_at = now;
   j.model_used = c.model;
-  j.result_json = std::move(c.result_json);
-  j.usage = usage;
-  j.error = {};
-  s_.lifecycle->emitWith(j, a.tags, EventKind::kUsage, [&] {
-    std::string d = "{\"usage\":{\"prompt_tokens\":" + std::to_string(c.usage.prompt_tokens) +
-                    ",\"completion_tokens\":" + std::to_string(c.usage.completion_tokens) +
-                    ",\"total_tokens\":" + std::to_string(c.usage.total_tokens) +
-                    ",\"cache_read\":" + std::to_string(c.usage.cache_read) +
-                    ",\"cache_write\":" + std::to_string(c.usage.cache_write) +
-                    ",\"reasoning_tokens\":" + std::to_string(c.usage.reasoning_tokens) +
-                    "},\"cost_usd\":" + decimal(c.usage.cost_usd) + ",\"model\":";
-    json::appendString(d, c.model);
-    d += ",\"provider\":";
-    json::appendString(d, c.provider);
-    d += ",\"id\":";
-    json::appendString(d, c.generation_id);
-    d += "}";
-    return d;
-  });
-  s_.lifecycle->emitWith(
-      j, a.tags, EventKind::kFinalResponse,
-      [&] {
-        std::string d = "{\"content\":";
-        json::appendString(d, c.content);
-        d += ",\"finish_reason\":";
-        json::appendString(d, c.finish_reason);
-        d += ",\"model\":";
-        json::appendString(d, c.model);
-        d += "}";
-        return d;
-      },
-      true);
-  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
-    logStoreError("finishing", j.id, r.error());
-  }
-  s_.lifecycle->settle(j);
+  succeed(a, std::move(c), usage, JobState::kRunning, /*cached=*/false);
   retire(a);
 }
 

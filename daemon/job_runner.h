@@ -118,6 +118,10 @@ class JobRunner {
   void failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f);
   // Holds a job a budget cannot pay for now (state held) until the budget frees up.
   void hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason);
+  // Ends `a`'s job as succeeded with `c`: its result, usage and final_response
+  // events, saved from `previous`; `cached` marks an answer from the cache.
+  void succeed(ActiveJob& a, upstream::Completion&& c, const store::Usage& usage,
+               store::JobState previous, bool cached);
   // Ends `a`'s job with a cached answer: no upstream, cost 0, `cached` in the ledger.
   void answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit,
                        store::JobState previous);

@@ -176,6 +176,15 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   if (const int64_t at = limits.modelReadyAt(model, tokens, now); at > now) {
     return {StartResult::kWait, at};
   }
+  // The attempt's worst-case cost parses the request: worked out at most once,
+  // and only when key credit or a budget asks for it.
+  std::optional<std::optional<double>> worst_case;
+  auto worstCase = [&]() -> std::optional<double> {
+    if (!worst_case) {
+      worst_case = s_.accounting->worstCaseUsd(j.request_json, model);
+    }
+    return *worst_case;
+  };
   const char* key_source = route.has_key ? "server" : "none";
   std::string_view api_key;
   if (byok) {
@@ -197,7 +206,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     // like an exhausted one (GET /key, daemon/key_credit.h).
     std::optional<double> worst;
     if (s_.keys->anyCreditKnown()) {
-      worst = s_.accounting->worstCaseUsd(j.request_json, model);
+      worst = worstCase();
     }
     a->key_index = s_.keys->next(now, &available_at, [&](const PooledKey& k) {
       if (worst && k.credit.known && k.credit.remaining && *k.credit.remaining < *worst) {
@@ -236,7 +245,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   // that covers it, or the job is held or refused.
   a->attempt.model = model;
   if (s_.budgets->covers(a->spender())) {
-    const std::optional<double> worst = s_.accounting->worstCaseUsd(j.request_json, model);
+    const std::optional<double> worst = worstCase();
     const Budget* blocking = nullptr;
     const BudgetBook::Outcome outcome =
         worst ? s_.budgets->reserve(a->spender(), *worst, &a->reservation, &blocking)

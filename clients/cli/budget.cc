@@ -124,14 +124,7 @@ ExitCode set(ArgReader& args, GlobalOptions& globals) {
 }
 
 ExitCode remove(ArgReader& args, GlobalOptions& globals) {
-  std::vector<std::string> operands;
-  while (args.next()) {
-    if (args.positional()) {
-      operands.push_back(args.current());
-    } else {
-      args.unknown();
-    }
-  }
+  const std::vector<std::string> operands = readOperands(args);
   if (args.failed()) {
     return usageError("budget", args.error());
   }

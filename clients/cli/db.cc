@@ -30,14 +30,7 @@ std::string absolute(const std::string& path) {
 }  // namespace
 
 ExitCode runDb(ArgReader& args, GlobalOptions& globals) {
-  std::vector<std::string> operands;
-  while (args.next()) {
-    if (args.positional()) {
-      operands.push_back(args.current());
-    } else {
-      args.unknown();
-    }
-  }
+  const std::vector<std::string> operands = readOperands(args);
   if (args.failed()) {
     return usageError("db", args.error());
   }

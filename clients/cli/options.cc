@@ -152,6 +152,18 @@ bool wantsHelp(int argc, char** argv, int begin) {
   return false;
 }
 
+std::vector<std::string> readOperands(ArgReader& args) {
+  std::vector<std::string> operands;
+  while (args.next()) {
+    if (args.positional()) {
+      operands.push_back(args.current());
+    } else {
+      args.unknown();
+    }
+  }
+  return operands;
+}
+
 std::vector<std::string> splitList(std::string_view text) {
   std::vector<std::string> out;
   size_t pos = 0;

@@ -74,6 +74,10 @@ class ArgReader {
 // over every other problem on the line.
 bool wantsHelp(int argc, char** argv, int begin);
 
+// The rest of the arguments, for commands that take operands and no options of
+// their own: every operand in order; anything else is recorded as unknown.
+std::vector<std::string> readOperands(ArgReader& args);
+
 // Splits "a,b,,c" into {"a","b","c"}.
 std::vector<std::string> splitList(std::string_view text);
 

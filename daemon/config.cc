@@ -97,6 +97,33 @@ struct Key {
   Setter set;
 };
 
+// "HOST:PORT" on a loopback address into host and port; empty turns it off (-1).
+void parseLoopback(const std::string& v, const std::string& where_key, const char* what,
+                   std::string* host_out, int* port_out) {
+  if (v.empty()) {
+    *port_out = -1;
+    return;
+  }
+  const size_t colon = v.rfind(':');
+  std::string host = colon == std::string::npos ? "" : v.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "localhost") {
+    host = "127.0.0.1";
+  }
+  char* end = nullptr;
+  const long port = colon == std::string::npos ? -1 : std::strtol(v.c_str() + colon + 1, &end, 10);
+  const bool loopback = host == "::1" || host.rfind("127.", 0) == 0;
+  if (!loopback || port < 0 || port > 65535 || end == nullptr || *end != '\0') {
+    throw ConfigError{where_key + " must be a loopback address and port, such as \"127.0.0.1:" +
+                      std::to_string(std::string_view(what) == "metrics" ? 9464 : ApiConfig::kDefaultPort) +
+                      "\" (" + what + " is not for the network)"};
+  }
+  *host_out = host;
+  *port_out = static_cast<int>(port);
+}
+
 std::vector<Key> keysFor(Config& c) {
   return {
       {"daemon", "log_level",
@@ -171,29 +198,38 @@ std::vector<Key> keysFor(Config& c) {
        }},
       {"metrics", "listen",
        [&c](auto& f, auto& k, auto& n) {
-         std::string v = getString(f, k, n);
-         if (v.empty()) {
-           c.metrics_port = -1;
-           return;
+         parseLoopback(getString(f, k, n), where(f, n) + ": " + k, "metrics", &c.metrics_host,
+                       &c.metrics_port);
+       }},
+      {"api", "listen",
+       [&c](auto& f, auto& k, auto& n) {
+         parseLoopback(getString(f, k, n), where(f, n) + ": " + k, "the HTTP front", &c.api.host,
+                       &c.api.port);
+       }},
+      {"api", "token",
+       [&c](auto& f, auto& k, auto& n) {
+         c.api.token = getString(f, k, n);
+         if (!c.api.token.empty() && c.api.token.size() < 16) {
+           throw ConfigError{where(f, n) + ": " + k + " must be at least 16 characters"};
          }
-         const size_t colon = v.rfind(':');
-         std::string host = colon == std::string::npos ? "" : v.substr(0, colon);
-         if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-           host = host.substr(1, host.size() - 2);
-         }
-         if (host == "localhost") {
-           host = "127.0.0.1";
-         }
-         char* end = nullptr;
-         const long port = colon == std::string::npos ? -1 : std::strtol(v.c_str() + colon + 1, &end, 10);
-         const bool loopback = host == "::1" || host.rfind("127.", 0) == 0;
-         if (!loopback || port < 0 || port > 65535 || end == nullptr || *end != '\0') {
-           throw ConfigError{where(f, n) + ": " + k +
-                             " must be a loopback address and port, such as \"127.0.0.1:9464\" "
-                             "(metrics are not for the network)"};
-         }
-         c.metrics_host = host;
-         c.metrics_port = static_cast<int>(port);
+       }},
+      {"api", "token_file",
+       [&c](auto& f, auto& k, auto& n) { c.api.token_file = getString(f, k, n); }},
+      {"api", "max_body_bytes",
+       [&c](auto& f, auto& k, auto& n) {
+         c.api.max_body_bytes = static_cast<size_t>(getInt(f, k, n, 1024, int64_t{1} << 30));
+       }},
+      {"api", "header_timeout_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.api.header_timeout_ms = static_cast<int64_t>(getDouble(f, k, n, 0.01, 3600) * 1000);
+       }},
+      {"api", "idle_timeout_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.api.idle_timeout_ms = static_cast<int64_t>(getDouble(f, k, n, 0.01, 86400) * 1000);
+       }},
+      {"api", "max_connections",
+       [&c](auto& f, auto& k, auto& n) {
+         c.api.max_connections = static_cast<size_t>(getInt(f, k, n, 1, 1000000));
        }},
       {"access", "admin_group",
        [&c](auto& f, auto& k, auto& n) { c.admin_group = getString(f, k, n); }},
@@ -738,6 +774,17 @@ Result<Config> loadConfig(const CommandLine& cli) {
     return makeError(ErrorKind::kInvalidArgument,
                      "--log-level must be error, warning, notice, info or debug");
   }
+  if (cli.http) {
+    try {
+      if (!cli.http->empty()) {
+        parseLoopback(*cli.http, "--http", "the HTTP front", &c.api.host, &c.api.port);
+      } else if (c.api.port < 0) {
+        c.api.port = ApiConfig::kDefaultPort;
+      }
+    } catch (const ConfigError& e) {
+      return makeError(ErrorKind::kInvalidArgument, e.message);
+    }
+  }
   resolveKeys(c);
   if (auto r = applyEnvironment(c); !r) {
     return r.takeError();
@@ -782,6 +829,13 @@ std::string describe(const Config& c) {
     << "\nmax_host_connections = " << c.http.max_host_connections << "\n"
     << "\n[catalog]\nrefresh_s = " << c.catalog.refresh_ms / 1000
     << "\nrefresh_at_start = " << (c.catalog.refresh_at_start ? "true" : "false") << "\n"
+    << "\n[api]\nlisten = \""
+    << (c.api.port < 0 ? std::string() : c.api.host + ":" + std::to_string(c.api.port)) << "\""
+    << "\ntoken = " << (c.api.token.empty() ? "\"\"  # from token_file" : "\"" + fingerprint(c.api.token) + "\"  # masked")
+    << "\ntoken_file = \"" << c.api.token_file << "\"\nmax_body_bytes = " << c.api.max_body_bytes
+    << "\nheader_timeout_s = " << static_cast<double>(c.api.header_timeout_ms) / 1000.0
+    << "\nidle_timeout_s = " << static_cast<double>(c.api.idle_timeout_ms) / 1000.0
+    << "\nmax_connections = " << c.api.max_connections << "\n"
     << "\n[budgets]\ntime_zone = \"" << c.budget_time_zone << "\"\n"
     << "# OPENROUTER_COST_BUDGET_USD: ";
   if (c.cost_budget_usd) {

@@ -26,6 +26,8 @@ struct CommandLine {
   std::optional<std::string> config;
   std::optional<std::string> log_level;
   bool check_config = false;
+  // --http[=HOST:PORT]: turn the HTTP front on (at [api] listen, or the default).
+  std::optional<std::string> http;
 };
 
 // One OpenAI-compatible upstream (DESIGN §2). OpenRouter is one of these, with
@@ -55,6 +57,20 @@ struct HttpConfig {
 struct RetentionConfig {
   int64_t finished_job_ms = 30LL * 86'400'000;  // 0: forever.
   int64_t check_ms = 600'000;                   // How often to look.
+};
+
+// [api]: the OpenAI-compatible HTTP front (daemon/http_front.h), off unless
+// `listen` is set or llmqd runs with --http. Loopback only.
+struct ApiConfig {
+  static constexpr int kDefaultPort = 8088;
+  std::string host = "127.0.0.1";
+  int port = -1;               // -1: off; 0: any free port (tests).
+  std::string token;           // Bearer token; secret. Empty: token_file's.
+  std::string token_file;      // Empty: api.token beside the database (made 0600 on first start).
+  size_t max_body_bytes = 4u << 20;
+  int64_t header_timeout_ms = 10'000;
+  int64_t idle_timeout_ms = 60'000;
+  size_t max_connections = 4096;
 };
 
 struct CatalogConfig {
@@ -152,6 +168,7 @@ struct Config {
   int64_t cache_ttl_ms = 86'400'000;
   CatalogConfig catalog;
   RetentionConfig retention;
+  ApiConfig api;
   // Price overrides in file order; the first whose match fits a model wins.
   std::vector<PriceOverride> prices;
   // [budgets] time_zone: where budget days, weeks and months begin. "UTC" or an

@@ -38,6 +38,9 @@
 #include "daemon/access.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_server.h"
+#include "daemon/http_front.h"
+#include "daemon/api_token.h"
+#include "ipc/http_server.h"
 #include "daemon/retention.h"
 #include "daemon/budget_book.h"
 #include "store/budget_store.h"
@@ -227,6 +230,28 @@ Result<void> Daemon::start() {
     }
   }
 
+  if (config_.api.port >= 0) {
+    auto token = loadApiToken(config_.api, config_.db_path);
+    if (!token) {
+      return token.takeError();
+    }
+    ipc::HttpServerOptions http;
+    http.limits.max_body_bytes = config_.api.max_body_bytes;
+    http.header_timeout_ms = static_cast<uint64_t>(config_.api.header_timeout_ms);
+    http.idle_timeout_ms = static_cast<uint64_t>(config_.api.idle_timeout_ms);
+    http.max_connections = config_.api.max_connections;
+    http.max_pending_output_bytes = config_.max_pending_output_bytes;
+    http_front_ = std::make_unique<HttpFront>(services_, *metrics_, HttpFrontOptions{http, token->value});
+    auto port = http_front_->listen(config_.api.host, config_.api.port);
+    if (!port) {
+      return port.takeError();
+    }
+    LOG_NOTICE("OpenAI-compatible API on http://%s:%d/v1 (bearer token %s)",
+               config_.api.host.find(':') != std::string::npos ? ("[" + config_.api.host + "]").c_str()
+                                                               : config_.api.host.c_str(),
+               *port, token->file.empty() ? "from [api] token" : ("in " + token->file).c_str());
+  }
+
   // The socket last: once it listens, clients may connect, and everything they
   // can reach is ready. Socket activation wins unless a path was named explicitly.
   int fds = config_.socket_explicit ? 0 : sd_listen_fds(1);
@@ -297,6 +322,9 @@ void Daemon::endOfTurn() {
   }
   runner_->collectGarbage();
   server_->flush();
+  if (http_front_) {
+    http_front_->flush();  // Last: the server's flush hands it the answers for HTTP.
+  }
   if (shutdown_requested_ && !shutdown_finished_ && runner_->inflight() == 0) {
     finishShutdown();
   }
@@ -500,6 +528,10 @@ void Daemon::finishShutdown() {
     server_->stopListening();
     server_->flush();
     server_->closeAll();
+  }
+  if (http_front_) {
+    http_front_->flush();
+    http_front_->close();  // Shutting down: their jobs stay queued (RpcDispatcher::onClosed).
   }
   if (runner_) {
     runner_->collectGarbage();

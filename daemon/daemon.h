@@ -57,6 +57,7 @@ class Access;
 class Metrics;
 class Retention;
 class MetricsServer;
+class HttpFront;
 class ProviderRegistry;
 class RpcDispatcher;
 class Signals;
@@ -117,6 +118,7 @@ class Daemon {
   std::unique_ptr<Retention> retention_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
+  std::unique_ptr<HttpFront> http_front_;  // [api]: the OpenAI-compatible HTTP API.
   std::unique_ptr<Access> access_;
   std::unique_ptr<DbBackup> backup_;
   std::unique_ptr<ResponseCache> cache_;

@@ -1,6 +1,8 @@
 // JobLifecycle: counters, event numbering and waiters around JobStore::update.
 #include "daemon/job_lifecycle.h"
 
+#include <algorithm>
+
 #include "common/time.h"
 #include "daemon/event_bus.h"
 #include "daemon/job_json.h"
@@ -32,6 +34,17 @@ Result<void> JobLifecycle::save(const store::JobRecord& job, store::JobState pre
       s_.metrics->jobFinished(ipc::jobStateName(static_cast<int>(job.state)));
     }
   }
+  if (store::isTerminal(job.state) && !bound_.empty()) {
+    if (auto it = bound_.find(job.id); it != bound_.end()) {
+      if (auto c = bound_by_conn_.find(it->second); c != bound_by_conn_.end()) {
+        c->second.erase(job.id);
+        if (c->second.empty()) {
+          bound_by_conn_.erase(c);
+        }
+      }
+      bound_.erase(it);
+    }
+  }
   if (store::isTerminal(job.state) && !store::isTerminal(previous) && usesOwnKey(job)) {
     return s_.secrets->erase(job.id);  // The job's own key goes with the job.
   }
@@ -54,6 +67,26 @@ void JobLifecycle::publish(std::string_view id, store::JobRecord& job,
   ++job.event_seq;
   s_.bus->publish(EventSource{id, job.client, &tags}, job.event_seq, kind, data_json,
                   s_.clock->nowMs(), terminal);
+}
+
+void JobLifecycle::bindToConnection(int64_t job_id, uint64_t conn_id) {
+  bound_[job_id] = conn_id;
+  bound_by_conn_[conn_id].insert(job_id);
+}
+
+std::vector<int64_t> JobLifecycle::takeBound(uint64_t conn_id) {
+  std::vector<int64_t> jobs;
+  auto it = bound_by_conn_.find(conn_id);
+  if (it == bound_by_conn_.end()) {
+    return jobs;
+  }
+  jobs.assign(it->second.begin(), it->second.end());
+  bound_by_conn_.erase(it);
+  for (int64_t id : jobs) {
+    bound_.erase(id);
+  }
+  std::sort(jobs.begin(), jobs.end());
+  return jobs;
 }
 
 void JobLifecycle::addWaiter(int64_t job_id, Responder r) { waiters_[job_id].push_back(std::move(r)); }

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/result.h"
@@ -66,6 +67,12 @@ class JobLifecycle {
   // Answers the waiters of a job that has just reached a terminal state.
   void settle(const store::JobRecord& job);
 
+  // `cancel_on_disconnect`: the job is cancelled if connection `conn_id` closes
+  // before it ends. The binding goes when the job ends (save()).
+  void bindToConnection(int64_t job_id, uint64_t conn_id);
+  // Forgets and returns the unfinished jobs bound to a connection that closed.
+  std::vector<int64_t> takeBound(uint64_t conn_id);
+
  private:
   bool wanted(std::string_view id, const store::JobRecord& job, const std::vector<std::string>& tags,
               ipc::EventKind kind) const;
@@ -75,6 +82,8 @@ class JobLifecycle {
   Services& s_;
   std::array<int64_t, store::kJobStateCount> counts_{};
   std::unordered_map<int64_t, std::vector<Responder>> waiters_;
+  std::unordered_map<int64_t, uint64_t> bound_;  // Job -> the connection it dies with.
+  std::unordered_map<uint64_t, std::unordered_set<int64_t>> bound_by_conn_;
 };
 
 }  // namespace llmq::daemon

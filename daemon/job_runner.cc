@@ -764,7 +764,7 @@ void JobRunner::expire(ActiveJob& a) {
   retire(a);
 }
 
-std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id) {
+std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id, std::string_view reason) {
   auto it = active_.find(job_id);
   if (it == active_.end()) {
     return std::nullopt;
@@ -784,8 +784,11 @@ std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id) {
   }
   j.state = JobState::kCancelled;
   j.finished_at = now;
-  j.error = store::JobError{"CANCELLED", "cancelled by request", 0, "local"};
-  s_.lifecycle->emit(j, a.tags, EventKind::kCancelled, "{\"reason\":\"cancelled by request\"}", true);
+  j.error = store::JobError{"CANCELLED", std::string(reason), 0, "local"};
+  std::string data = "{\"reason\":";
+  json::appendString(data, reason);
+  data += "}";
+  s_.lifecycle->emit(j, a.tags, EventKind::kCancelled, data, true);
   if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
     logStoreError("cancelling", j.id, r.error());
   }

@@ -84,7 +84,7 @@ class JobRunner {
   StartResult start(store::JobRecord job);
   // Aborts a running job and marks it cancelled. Returns its final record, or
   // nullopt if the job is not running here.
-  std::optional<store::JobRecord> cancel(int64_t job_id);
+  std::optional<store::JobRecord> cancel(int64_t job_id, std::string_view reason = "cancelled by request");
   // Shutdown: aborts every running attempt and puts its job back in the queue,
   // without counting the interrupted attempt against max_attempts.
   void requeueAll();

@@ -25,6 +25,7 @@ constexpr char kUsage[] =
     "                     /var/lib/llmq/llmq.db)\n"
     "  --config PATH      TOML config file (default: $LLMQ_CONFIG,\n"
     "                     $XDG_CONFIG_HOME/llmq/llmqd.toml, /etc/llmq/llmqd.toml)\n"
+    "  --http[=HOST:PORT] serve the OpenAI-compatible HTTP API (default 127.0.0.1:8088)\n"
     "  --log-level LEVEL  error, warning, notice, info (default) or debug\n"
     "  --check-config     validate the configuration, print it, and exit\n"
     "  --version          print the version and exit\n"
@@ -60,6 +61,10 @@ int main(int argc, char** argv) {
       value(cli.config);
     } else if (arg == "--log-level") {
       value(cli.log_level);
+    } else if (arg == "--http") {
+      cli.http = "";
+    } else if (arg.rfind("--http=", 0) == 0) {
+      cli.http = arg.substr(7);
     } else if (arg == "--check-config") {
       cli.check_config = true;
     } else if (arg == "--version") {

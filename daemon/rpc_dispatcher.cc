@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "common/log.h"
 #include "daemon/access.h"
 #include "daemon/commit_cycle.h"
 #include "daemon/event_bus.h"
@@ -11,6 +12,8 @@
 #include "daemon/responder.h"
 #include "daemon/services.h"
 #include "ipc/jsonrpc.h"
+#include "ipc/protocol.h"
+#include "store/job_store.h"
 
 namespace llmq::daemon {
 namespace {
@@ -133,6 +136,27 @@ void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {
 void RpcDispatcher::onClosed(uint64_t conn_id) {
   s_.bus->dropConnection(conn_id);
   s_.lifecycle->dropWaiters(conn_id);
+  // cancel_on_disconnect: the jobs of a client that went away end with it. The
+  // writes commit at the start of the next loop turn (before it waits for I/O).
+  // Not while shutting down: that is llmqd going away, not the client; the jobs
+  // stay queued for the next start (an HTTP client retrying with its
+  // Idempotency-Key then finds its answer).
+  const std::vector<int64_t> bound = s_.lifecycle->takeBound(conn_id);
+  if (s_.shutting_down) {
+    return;
+  }
+  for (int64_t id : bound) {
+    auto job = s_.jobs->get(id);
+    if (!job || !job->has_value() || store::isTerminal((*job)->state)) {
+      continue;
+    }
+    if (auto r = cancelJob(s_, std::move(**job), "the client disconnected"); !r) {
+      LOG_ERROR("job %s: cancelling after its client disconnected: %s",
+                ipc::formatJobId(id).c_str(), r.error().message.c_str());
+    } else {
+      LOG_INFO("job %s cancelled: its client disconnected", ipc::formatJobId(id).c_str());
+    }
+  }
 }
 
 }  // namespace llmq::daemon

@@ -96,6 +96,9 @@ struct SubmitParams {
   bool on_restart_fail = false;
   bool subscribe = false;
   bool wait = false;
+  // Cancel the job if the submitting connection closes before it ends (the HTTP
+  // front's "a client that disconnects cancels its job").
+  bool cancel_on_disconnect = false;
   bool stream = false;  // request.stream == true
 };
 

@@ -54,6 +54,9 @@ void Connection::close() {
   if (closing_) {
     return;
   }
+  if (local_ != nullptr) {
+    return;  // Only its owner ends a local connection (Server::closeLocal).
+  }
   closing_ = true;
   out_.clear();
   out_.shrink_to_fit();
@@ -82,6 +85,13 @@ void Connection::flush() {
     if (close_after_flush_) {
       close();
     }
+    return;
+  }
+  if (local_ != nullptr) {
+    std::string out;
+    out.swap(out_);
+    last_progress_ms_ = uv_now(server_->loop_);
+    local_->onOutput(id_, out);
     return;
   }
   auto* stream = reinterpret_cast<uv_stream_t*>(&pipe_);
@@ -297,7 +307,9 @@ void Server::closeAll() {
   std::vector<Connection*> all;
   all.reserve(conns_.size());
   for (auto& [id, c] : conns_) {
-    all.push_back(c);
+    if (c->local_ == nullptr) {  // Their owners close local ones.
+      all.push_back(c);
+    }
   }
   for (Connection* c : all) {
     c->close();
@@ -346,6 +358,12 @@ void Server::send(uint64_t conn_id, std::string_view a, std::string_view b) {
   }
   Connection* c = it->second;
   if (c->closing_) {
+    return;
+  }
+  if (c->local_ != nullptr) {
+    c->out_.append(a);
+    c->out_.append(b);
+    markDirty(c);
     return;
   }
   const uint64_t now = uv_now(loop_);
@@ -397,6 +415,33 @@ void Server::release(uint64_t conn_id) {
     --c->holds_;
     c->closeIfDoneAtEof();
   }
+}
+
+uint64_t Server::openLocal(LocalPeer* peer, PeerCred cred) {
+  auto* c = new Connection(this, next_id_++, options_.max_frame_bytes);
+  c->local_ = peer;
+  c->peer_ = std::move(cred);
+  c->last_progress_ms_ = uv_now(loop_);
+  conns_.emplace(c->id_, c);
+  return c->id_;
+}
+
+void Server::dispatchLocal(uint64_t conn_id, std::string_view frame) {
+  Connection* c = find(conn_id);
+  if (c != nullptr && c->local_ != nullptr && !c->closing_) {
+    handler_->onFrame(*c, frame);
+  }
+}
+
+void Server::closeLocal(uint64_t conn_id) {
+  Connection* c = find(conn_id);
+  if (c == nullptr || c->local_ == nullptr) {
+    return;
+  }
+  c->closing_ = true;
+  forget(c);
+  delete c;
+  handler_->onClosed(conn_id);
 }
 
 Connection* Server::find(uint64_t conn_id) {

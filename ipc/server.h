@@ -30,7 +30,17 @@ namespace llmq::ipc {
 
 class Server;
 
-// One accepted connection. Owned by the Server; closed via close(), freed in the
+// The output side of an in-process peer (the HTTP front, daemon/http_front.h):
+// what the daemon would write to a socket is handed over here instead, whole
+// lines at a time, when the Server flushes. onOutput must not dispatch frames or
+// close the connection it is called for; it may queue work for later.
+class LocalPeer {
+ public:
+  virtual ~LocalPeer() = default;
+  virtual void onOutput(uint64_t conn_id, std::string_view bytes) = 0;
+};
+
+// One accepted connection, or an in-process one (Server::openLocal). Owned by the Server; closed via close(), freed in the
 // uv_close callback of its pipe (STYLE G3/G4), never while its callback is running.
 class Connection {
  public:
@@ -60,7 +70,8 @@ class Connection {
   static void onUvWrite(uv_write_t* req, int status) noexcept;
   static void onUvClose(uv_handle_t* h) noexcept;
 
-  uv_pipe_t pipe_{};
+  uv_pipe_t pipe_{};      // Unused by a local connection.
+  LocalPeer* local_ = nullptr;
   Server* server_;
   uint64_t id_;
   PeerCred peer_;
@@ -121,6 +132,15 @@ class Server {
   // flushing) once nothing holds it.
   void hold(uint64_t conn_id);
   void release(uint64_t conn_id);
+
+  // In-process connections: frames come from dispatchLocal() instead of a socket
+  // and output goes to `peer` at flush(), never cut off (the peer bounds its own
+  // buffers). The handler sees them like any other connection; closeLocal() ends
+  // one, calling onClosed at once, so call it only where a socket's close
+  // callback could run (not from inside onFrame or onOutput).
+  uint64_t openLocal(LocalPeer* peer, PeerCred cred);
+  void dispatchLocal(uint64_t conn_id, std::string_view frame);
+  void closeLocal(uint64_t conn_id);
 
   Connection* find(uint64_t conn_id);
   size_t connectionCount() const { return conns_.size(); }

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libuv1-dev libcurl4-openssl-dev libsqlite3-dev libsystemd-dev rapidjson-dev libtomlplusplus-dev
-  libsodium-dev
+  libsodium-dev libhttp-parser-dev
   googletest libgtest-dev libgmock-dev
   sqlite3 python3
   systemd   # systemd-analyze, systemd-socket-activate, sysusers/tmpfiles for tests/integration/systemd_test.cc

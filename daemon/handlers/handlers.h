@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "common/json.h"
 #include "common/result.h"
@@ -43,6 +44,10 @@ void handleBudgetSet(Call& call);
 void handleBudgetList(Call& call);
 void handleBudgetDelete(Call& call);
 void handleDbBackup(Call& call);
+
+// Ends an unfinished job as cancelled (aborting its transfer if it runs), in the
+// turn's transaction; job.cancel and cancel_on_disconnect share it.
+Result<store::JobRecord> cancelJob(Services& s, store::JobRecord job, std::string_view reason);
 
 // Shared by handlers: answer a failed store operation (-32006 when the disk is
 // full or the database failed, -32603 otherwise).

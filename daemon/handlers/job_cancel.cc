@@ -1,5 +1,6 @@
 // job.cancel {job_id} -> job object. A running attempt is aborted at once; a
 // queued, retry_wait or held job simply ends. An ended job is an invalid state.
+#include "common/json.h"
 #include "common/time.h"
 #include "daemon/commit_cycle.h"
 #include "daemon/handlers/handlers.h"
@@ -11,6 +12,29 @@
 #include "store/job_store.h"
 
 namespace llmq::daemon {
+
+Result<store::JobRecord> cancelJob(Services& s, store::JobRecord job, std::string_view reason) {
+  if (auto w = s.cycle->write(); !w) {
+    return w.takeError();
+  }
+  if (auto cancelled = s.runner->cancel(job.id, reason)) {
+    return std::move(*cancelled);
+  }
+  const store::JobState previous = job.state;
+  job.state = store::JobState::kCancelled;
+  job.finished_at = s.clock->nowMs();
+  job.next_attempt_at.reset();
+  job.error = store::JobError{"CANCELLED", std::string(reason), 0, "local"};
+  std::string data = "{\"reason\":";
+  json::appendString(data, reason);
+  data += "}";
+  s.lifecycle->emit(job, parseTags(job.tags_json), ipc::EventKind::kCancelled, data, true);
+  if (auto r = s.lifecycle->save(job, previous); !r) {
+    return r.takeError();
+  }
+  s.lifecycle->settle(job);
+  return job;
+}
 
 void handleJobCancel(Call& call) {
   auto job = loadJobParam(call);
@@ -24,27 +48,12 @@ void handleJobCancel(Call& call) {
                         ipc::jobStateName(static_cast<int>(job->state)) + ")");
     return;
   }
-  if (auto w = s.cycle->write(); !w) {
-    replyStoreError(call, w.error(), "starting a transaction");
+  auto cancelled = cancelJob(s, std::move(*job), "cancelled by request");
+  if (!cancelled) {
+    replyStoreError(call, cancelled.error(), "cancelling the job");
     return;
   }
-  if (auto cancelled = s.runner->cancel(job->id)) {
-    call.reply.okAfterCommit(jobToJson(*cancelled));
-    return;
-  }
-  const store::JobState previous = job->state;
-  job->state = store::JobState::kCancelled;
-  job->finished_at = s.clock->nowMs();
-  job->next_attempt_at.reset();
-  job->error = store::JobError{"CANCELLED", "cancelled by request", 0, "local"};
-  s.lifecycle->emit(*job, parseTags(job->tags_json), ipc::EventKind::kCancelled,
-                    "{\"reason\":\"cancelled by request\"}", true);
-  if (auto r = s.lifecycle->save(*job, previous); !r) {
-    replyStoreError(call, r.error(), "cancelling the job");
-    return;
-  }
-  s.lifecycle->settle(*job);
-  call.reply.okAfterCommit(jobToJson(*job));
+  call.reply.okAfterCommit(jobToJson(*cancelled));
 }
 
 }  // namespace llmq::daemon

@@ -215,6 +215,9 @@ void handleJobSubmit(Call& call) {
     sub = s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(job.id),
                            ipc::kAllEvents);
   }
+  if (p.cancel_on_disconnect) {
+    s.lifecycle->bindToConnection(job.id, call.conn_id);
+  }
   if (p.wait) {
     s.lifecycle->addWaiter(job.id, call.reply);
     Responder reply = call.reply;

@@ -1,0 +1,564 @@
+// HttpFront: HTTP requests in, JSON-RPC through the in-process connection, OpenAI
+// shapes out.
+#include "daemon/http_front.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <ctime>
+
+#include "common/log.h"
+#include "daemon/api_token.h"
+#include "daemon/metrics.h"
+#include "daemon/openai_format.h"
+#include "daemon/services.h"
+
+namespace llmq::daemon {
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+std::string_view stringMember(const json::Value& v, const char* name) {
+  const json::Value* m = json::member(v, name);
+  return m != nullptr && m->IsString() ? std::string_view(m->GetString(), m->GetStringLength())
+                                       : std::string_view();
+}
+
+int64_t intMember(const json::Value& v, const char* name) {
+  const json::Value* m = json::member(v, name);
+  return m != nullptr && m->IsInt64() ? m->GetInt64() : 0;
+}
+
+std::string jobHeader(std::string_view job_id) {
+  return job_id.empty() ? std::string() : "X-Llmq-Job-Id: " + std::string(job_id) + "\r\n";
+}
+
+int64_t nowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool isTrue(const std::string* header) {
+  return header != nullptr && (*header == "true" || *header == "1" || *header == "yes");
+}
+
+}  // namespace
+
+HttpFront::HttpFront(Services& services, const Metrics& metrics, HttpFrontOptions options)
+    : s_(services), metrics_(metrics), token_(std::move(options.token)),
+      http_(services.loop, this, options.http) {
+  self_.pid = ::getpid();
+  self_.uid = ::getuid();
+  self_.gid = ::getgid();
+  self_.user = ipc::userNameFor(self_.uid);
+  idle_ = makeUvHandle<uv_idle_t>(services.loop, this, uv_idle_init);
+}
+
+HttpFront::~HttpFront() = default;
+
+Result<int> HttpFront::listen(const std::string& host, int port) { return http_.listen(host, port); }
+
+void HttpFront::close() {
+  http_.stopListening();
+  http_.closeAll();
+  idle_.reset();
+}
+
+void HttpFront::flush() { http_.flush(); }
+
+void HttpFront::onRequest(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest&& request) {
+  route(conn_id, exchange, request);
+}
+
+void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
+  const bool get = r.method == "GET" || r.method == "HEAD";
+  if (r.path == "/healthz") {
+    if (s_.shutting_down) {
+      http_.respond(conn_id, exchange, 503, kJson, {}, "{\"status\":\"stopping\"}");
+    } else {
+      http_.respond(conn_id, exchange, 200, kJson, {}, "{\"status\":\"ok\"}");
+    }
+    return;
+  }
+  if (!bearerMatches(r.header("authorization"), token_)) {
+    respondError(conn_id, exchange, 401, "invalid_request_error", "invalid_api_key",
+                 r.header("authorization") == nullptr
+                     ? "missing bearer token: send Authorization: Bearer <token> (llmqd's api.token)"
+                     : "incorrect bearer token");
+    return;
+  }
+  if (r.path == "/v1/chat/completions" || r.path == "/chat/completions") {
+    if (r.method != "POST") {
+      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed",
+                   r.path + " takes POST");
+      return;
+    }
+    chatCompletions(conn_id, exchange, r);
+    return;
+  }
+  if (r.path == "/v1/models" || r.path == "/models") {
+    if (!get) {
+      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET");
+      return;
+    }
+    call(conn_id, "models.list", "{}", Pending{Kind::kModels, conn_id, exchange, {}, {}});
+    return;
+  }
+  if (r.path == "/metrics" && get) {
+    http_.respond(conn_id, exchange, 200, "text/plain; version=0.0.4; charset=utf-8", {},
+                  metrics_.render(s_));
+    return;
+  }
+  respondError(conn_id, exchange, 404, "invalid_request_error", "not_found",
+               "no such endpoint: " + r.method + " " + r.path);
+}
+
+void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
+  json::Document body;
+  std::string parse_error;
+  if (!json::parse(body, r.body, &parse_error)) {
+    respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
+                 "the request body is not valid JSON: " + parse_error);
+    return;
+  }
+  if (!body.IsObject()) {
+    respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
+                 "the request body must be a JSON object");
+    return;
+  }
+  const json::Value* stream = json::member(body, "stream");
+  const bool streaming = stream != nullptr && stream->IsBool() && stream->GetBool();
+  bool include_usage = false;
+  if (const json::Value* so = json::member(body, "stream_options"); so != nullptr) {
+    const json::Value* iu = json::member(*so, "include_usage");
+    include_usage = iu != nullptr && iu->IsBool() && iu->GetBool();
+  }
+
+  // The body was parsed whole, so splicing its text in cannot add params.
+  std::string params = "{\"request\":";
+  params += r.body;
+  params += streaming ? ",\"subscribe\":true" : ",\"wait\":true";
+  if (!isTrue(r.header("x-llmq-detach"))) {
+    params += ",\"cancel_on_disconnect\":true";
+  }
+  params += ",\"client\":";
+  const std::string* client = r.header("x-llmq-client");
+  json::appendString(params, client != nullptr && !client->empty() ? std::string_view(*client) : "http");
+  if (const std::string* priority = r.header("x-llmq-priority")) {
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(priority->c_str(), &end, 10);
+    if (priority->empty() || *end != '\0' || errno != 0 || v < -1000 || v > 1000) {
+      respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_priority",
+                   "X-Llmq-Priority must be an integer from -1000 to 1000");
+      return;
+    }
+    params += ",\"priority\":" + std::to_string(v);
+  }
+  if (const std::string* tags = r.header("x-llmq-tags")) {
+    params += ",\"tags\":[";
+    bool first = true;
+    std::string_view rest(*tags);
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string_view tag = trimmed(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      if (!tag.empty()) {
+        params += first ? "" : ",";
+        first = false;
+        json::appendString(params, tag);
+      }
+    }
+    params += "]";
+  }
+  if (const std::string* key = r.header("idempotency-key"); key != nullptr && !key->empty()) {
+    params += ",\"idempotency_key\":";
+    json::appendString(params, *key);
+  }
+  if (const std::string* key = r.header("x-openrouter-key"); key != nullptr && !key->empty()) {
+    params += ",\"api_key\":";
+    json::appendString(params, *key);
+  }
+  params += "}";
+  Pending p{streaming ? Kind::kStream : Kind::kComplete, conn_id, exchange, {},
+            std::string(stringMember(body, "model"))};
+  p.include_usage = include_usage;
+  p.created = nowSeconds();
+  call(conn_id, "job.submit", params, std::move(p));
+}
+
+void HttpFront::call(uint64_t conn_id, std::string_view method, std::string_view params_json,
+                     Pending pending) {
+  Conn& c = conns_[conn_id];
+  if (c.rpc_conn == 0) {
+    c.rpc_conn = s_.server->openLocal(this, self_);
+    by_rpc_conn_[c.rpc_conn] = conn_id;
+  }
+  const uint64_t id = next_rpc_id_++;
+  std::string frame = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"method\":\"";
+  frame += method;
+  frame += "\",\"params\":";
+  frame += params_json;
+  frame += "}";
+  pending_.emplace(id, std::move(pending));
+  c.requests.push_back(id);
+  s_.server->dispatchLocal(c.rpc_conn, frame);
+}
+
+void HttpFront::onOutput(uint64_t /*rpc_conn*/, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const size_t nl = bytes.find('\n');
+    std::string_view line = bytes.substr(0, nl);
+    bytes = nl == std::string_view::npos ? std::string_view() : bytes.substr(nl + 1);
+    if (line.empty()) {
+      continue;
+    }
+    json::Document doc;
+    std::string error;
+    if (!json::parse(doc, line, &error) || !doc.IsObject()) {
+      LOG_ERROR("HTTP front: unreadable answer from the dispatcher: %s", error.c_str());
+      continue;
+    }
+    if (const json::Value* id = json::member(doc, "id"); id != nullptr && id->IsUint64()) {
+      onResponse(id->GetUint64(), doc);
+    } else if (stringMember(doc, "method") == "event") {
+      if (const json::Value* params = json::member(doc, "params")) {
+        onEvent(*params);
+      }
+    }
+  }
+}
+
+void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
+  auto it = pending_.find(rpc_id);
+  if (it == pending_.end()) {
+    return;
+  }
+  Pending& p = it->second;
+  if (const json::Value* error = json::member(message, "error")) {
+    const json::Value* data = json::member(*error, "data");
+    openai::ApiError e = openai::fromRpcError(static_cast<int>(intMember(*error, "code")),
+                                              data != nullptr ? stringMember(*data, "code") : "",
+                                              std::string(stringMember(*error, "message")));
+    if (p.kind == Kind::kReplay) {
+      streamError(p, e.status, e.type, e.code, e.message);
+    } else {
+      respondError(p.http_conn, p.exchange, e.status, e.type, e.code, e.message, p.job_id);
+    }
+    finish(rpc_id);
+    return;
+  }
+  const json::Value* result = json::member(message, "result");
+  if (result == nullptr) {
+    finish(rpc_id);
+    return;
+  }
+  switch (p.kind) {
+    case Kind::kModels:
+      http_.respond(p.http_conn, p.exchange, 200, kJson, {}, openai::modelList(*result));
+      finish(rpc_id);
+      return;
+    case Kind::kComplete:
+      answerComplete(p, *result);
+      finish(rpc_id);
+      return;
+    case Kind::kReplay:
+      replayFinished(p, *result);
+      finish(rpc_id);
+      return;
+    case Kind::kStream:
+      break;
+  }
+  // A stream's acknowledgement: events follow on its subscription. A job that
+  // had already ended (an Idempotency-Key seen before) has no subscription: its
+  // answer is replayed from the stored job.
+  p.job_id = std::string(stringMember(*result, "job_id"));
+  if (json::member(*result, "subscription") != nullptr) {
+    by_job_[p.job_id] = rpc_id;
+    return;
+  }
+  p.kind = Kind::kReplay;
+  std::string frame = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(rpc_id) +
+                      ",\"method\":\"job.get\",\"params\":{\"job_id\":";
+  json::appendString(frame, p.job_id);
+  frame += "}}";
+  deferred_.emplace_back(p.http_conn, std::move(frame));
+  if (idle_) {
+    uv_idle_start(idle_.get(), &HttpFront::onUvIdle);
+  }
+}
+
+void HttpFront::onEvent(const json::Value& params) {
+  auto it = by_job_.find(std::string(stringMember(params, "job_id")));
+  if (it == by_job_.end()) {
+    return;
+  }
+  const uint64_t rpc_id = it->second;
+  auto pit = pending_.find(rpc_id);
+  if (pit == pending_.end()) {
+    return;
+  }
+  Pending& p = pit->second;
+  const std::string_view event = stringMember(params, "event");
+  static const json::Value kEmpty(rapidjson::kObjectType);
+  const json::Value* data_ptr = json::member(params, "data");
+  const json::Value& data = data_ptr != nullptr && data_ptr->IsObject() ? *data_ptr : kEmpty;
+
+  if (event == "message_chunk") {
+    const std::string_view delta = stringMember(data, "delta");
+    const json::Value* tool_calls = json::member(data, "tool_calls");
+    if (delta.empty() && tool_calls == nullptr) {
+      return;
+    }
+    std::string d = "{";
+    if (!p.role_sent) {
+      d += "\"role\":\"assistant\",";
+      p.role_sent = true;
+    }
+    d += "\"content\":";
+    json::appendString(d, delta);
+    if (tool_calls != nullptr) {
+      d += ",\"tool_calls\":" + json::toString(*tool_calls);
+    }
+    d += "}";
+    streamText(p, static_cast<int>(intMember(data, "index")), d);
+  } else if (event == "started") {
+    if (std::string_view m = stringMember(data, "model"); !m.empty()) {
+      p.model = std::string(m);
+    }
+  } else if (event == "retrying") {
+    if (p.content_sent) {
+      // What the client has read cannot be taken back, and another attempt
+      // starts over: end this response; the job goes on (and is billed once).
+      streamError(p, 502, "api_error", "stream_interrupted",
+                  "the upstream stream broke after part of the answer was sent; llmq retries job " +
+                      p.job_id + " but this response cannot resume it");
+      finish(rpc_id);
+    }
+  } else if (event == "usage") {
+    if (const json::Value* usage = json::member(data, "usage")) {
+      p.usage_json = openai::usageJson(*usage);
+    }
+    if (std::string_view m = stringMember(data, "model"); !m.empty()) {
+      p.model = std::string(m);
+    }
+  } else if (event == "final_response") {
+    if (!p.content_sent) {
+      // A cached answer, or a late subscriber with nothing streamed: all at once.
+      std::string d = "{\"role\":\"assistant\",\"content\":";
+      json::appendString(d, stringMember(data, "content"));
+      d += "}";
+      p.role_sent = true;
+      streamText(p, 0, d);
+    }
+    streamEnd(p, stringMember(data, "finish_reason"));
+    finish(rpc_id);
+  } else if (event == "error") {
+    const json::Value* retryable = json::member(data, "retryable");
+    if (retryable != nullptr && retryable->IsBool() && retryable->GetBool()) {
+      return;  // A retry follows.
+    }
+    openai::ApiError e = openai::fromJobError("failed", stringMember(data, "code"),
+                                              std::string(stringMember(data, "message")),
+                                              static_cast<int>(intMember(data, "upstream_status")));
+    streamError(p, e.status, e.type, e.code, e.message);
+    finish(rpc_id);
+  } else if (event == "cancelled" || event == "expired") {
+    openai::ApiError e = openai::fromJobError(event, "", "job " + p.job_id + " " + std::string(event) +
+                                                             ": " + std::string(stringMember(data, "reason")),
+                                              0);
+    streamError(p, e.status, e.type, e.code, e.message);
+    finish(rpc_id);
+  }
+}
+
+void HttpFront::answerComplete(Pending& p, const json::Value& job) {
+  const std::string_view job_id = stringMember(job, "job_id");
+  const std::string_view state = stringMember(job, "state");
+  if (state == "succeeded") {
+    const json::Value* result = json::member(job, "result");
+    std::string headers = jobHeader(job_id);
+    if (const json::Value* usage = json::member(job, "usage"); usage != nullptr && usage->IsObject()) {
+      if (const json::Value* cost = json::member(*usage, "cost_usd"); cost != nullptr && cost->IsNumber()) {
+        headers += "X-Llmq-Cost-Usd: " + json::toString(*cost) + "\r\n";
+      }
+    }
+    http_.respond(p.http_conn, p.exchange, 200, kJson, headers,
+                  result != nullptr ? json::toString(*result) : "{}");
+    return;
+  }
+  static const json::Value kEmpty(rapidjson::kObjectType);
+  const json::Value* err = json::member(job, "error");
+  const json::Value& e = err != nullptr && err->IsObject() ? *err : kEmpty;
+  openai::ApiError a = openai::fromJobError(state, stringMember(e, "code"),
+                                            std::string(stringMember(e, "message")),
+                                            static_cast<int>(intMember(e, "upstream_status")));
+  respondError(p.http_conn, p.exchange, a.status, a.type, a.code, a.message, job_id);
+}
+
+void HttpFront::replayFinished(Pending& p, const json::Value& job) {
+  const std::string_view state = stringMember(job, "state");
+  if (state != "succeeded") {
+    if (state == "failed" || state == "cancelled" || state == "expired") {
+      static const json::Value kEmpty(rapidjson::kObjectType);
+      const json::Value* err = json::member(job, "error");
+      const json::Value& e = err != nullptr && err->IsObject() ? *err : kEmpty;
+      openai::ApiError a = openai::fromJobError(state, stringMember(e, "code"),
+                                                std::string(stringMember(e, "message")),
+                                                static_cast<int>(intMember(e, "upstream_status")));
+      streamError(p, a.status, a.type, a.code, a.message);
+    } else {
+      streamError(p, 409, "invalid_request_error", "invalid_state",
+                  "job " + p.job_id + " is " + std::string(state));
+    }
+    return;
+  }
+  static const json::Value kEmpty(rapidjson::kObjectType);
+  const json::Value* result_ptr = json::member(job, "result");
+  const json::Value& result = result_ptr != nullptr && result_ptr->IsObject() ? *result_ptr : kEmpty;
+  if (std::string_view m = stringMember(result, "model"); !m.empty()) {
+    p.model = std::string(m);
+  }
+  std::string_view content;
+  std::string_view finish_reason = "stop";
+  if (const json::Value* choices = json::member(result, "choices");
+      choices != nullptr && choices->IsArray() && !choices->Empty()) {
+    const json::Value& c0 = (*choices)[0];
+    if (const json::Value* message = json::member(c0, "message")) {
+      content = stringMember(*message, "content");
+    }
+    if (std::string_view f = stringMember(c0, "finish_reason"); !f.empty()) {
+      finish_reason = f;
+    }
+  }
+  if (const json::Value* usage = json::member(result, "usage"); usage != nullptr && usage->IsObject()) {
+    p.usage_json = json::toString(*usage);
+  }
+  std::string d = "{\"role\":\"assistant\",\"content\":";
+  json::appendString(d, content);
+  d += "}";
+  p.role_sent = true;
+  streamText(p, 0, d);
+  streamEnd(p, finish_reason);
+}
+
+void HttpFront::streamHead(Pending& p) {
+  if (p.head_sent) {
+    return;
+  }
+  p.head_sent = true;
+  http_.startStream(p.http_conn, p.exchange, 200, "text/event-stream",
+                    "Cache-Control: no-cache\r\n" + jobHeader(p.job_id));
+}
+
+void HttpFront::streamText(Pending& p, int index, std::string_view delta_json) {
+  streamHead(p);
+  std::string out;
+  openai::appendChunkEvent(out, "chatcmpl-" + p.job_id, p.created, p.model, index, delta_json, {});
+  p.content_sent = true;
+  http_.streamWrite(p.http_conn, p.exchange, out);
+}
+
+void HttpFront::streamEnd(Pending& p, std::string_view finish_reason) {
+  streamHead(p);
+  std::string out;
+  const std::string id = "chatcmpl-" + p.job_id;
+  openai::appendChunkEvent(out, id, p.created, p.model, 0, "{}",
+                           finish_reason.empty() ? std::string_view("stop") : finish_reason);
+  if (p.include_usage && !p.usage_json.empty()) {
+    openai::appendUsageEvent(out, id, p.created, p.model, p.usage_json);
+  }
+  out += openai::kDoneEvent;
+  http_.streamWrite(p.http_conn, p.exchange, out);
+  http_.endStream(p.http_conn, p.exchange);
+}
+
+void HttpFront::streamError(Pending& p, int status, std::string type, std::string code,
+                            std::string message) {
+  if (!p.head_sent) {
+    // Nothing sent yet: the failure can still be a proper HTTP status.
+    respondError(p.http_conn, p.exchange, status, std::move(type), std::move(code), std::move(message),
+                 p.job_id);
+    return;
+  }
+  std::string out;
+  openai::appendErrorEvent(out, openai::ApiError{status, std::move(type), std::move(code), std::move(message)});
+  http_.streamWrite(p.http_conn, p.exchange, out);
+  http_.endStream(p.http_conn, p.exchange);
+}
+
+void HttpFront::respondError(uint64_t conn_id, uint64_t exchange, int status, std::string type,
+                             std::string code, std::string message, std::string_view job_id) {
+  http_.respond(conn_id, exchange, status, kJson, jobHeader(job_id),
+                openai::errorBody(openai::ApiError{status, std::move(type), std::move(code), std::move(message)}));
+}
+
+void HttpFront::finish(uint64_t rpc_id) {
+  auto it = pending_.find(rpc_id);
+  if (it == pending_.end()) {
+    return;
+  }
+  if (!it->second.job_id.empty()) {
+    if (auto j = by_job_.find(it->second.job_id); j != by_job_.end() && j->second == rpc_id) {
+      by_job_.erase(j);
+    }
+  }
+  if (auto c = conns_.find(it->second.http_conn); c != conns_.end()) {
+    std::erase(c->second.requests, rpc_id);
+  }
+  pending_.erase(it);
+}
+
+void HttpFront::onClosed(uint64_t conn_id) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end()) {
+    return;
+  }
+  Conn c = std::move(it->second);
+  conns_.erase(it);
+  for (uint64_t id : c.requests) {
+    auto p = pending_.find(id);
+    if (p == pending_.end()) {
+      continue;
+    }
+    if (!p->second.job_id.empty()) {
+      by_job_.erase(p->second.job_id);
+    }
+    pending_.erase(p);
+  }
+  std::erase_if(deferred_, [conn_id](const auto& d) { return d.first == conn_id; });
+  if (c.rpc_conn != 0) {
+    by_rpc_conn_.erase(c.rpc_conn);
+    // Its waits and subscriptions end, and its jobs are cancelled unless detached
+    // (RpcDispatcher::onClosed).
+    s_.server->closeLocal(c.rpc_conn);
+  }
+}
+
+void HttpFront::runDeferred() {
+  std::vector<std::pair<uint64_t, std::string>> batch;
+  batch.swap(deferred_);
+  for (auto& [conn_id, frame] : batch) {
+    auto it = conns_.find(conn_id);
+    if (it != conns_.end() && it->second.rpc_conn != 0) {
+      s_.server->dispatchLocal(it->second.rpc_conn, frame);
+    }
+  }
+}
+
+void HttpFront::onUvIdle(uv_idle_t* h) noexcept {
+  auto* self = static_cast<HttpFront*>(h->data);
+  uv_idle_stop(h);
+  self->runDeferred();
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,133 @@
+// daemon::HttpFront: the OpenAI-compatible HTTP API (issue 7) on the daemon's
+// loop. Point any OpenAI SDK at http://127.0.0.1:PORT/v1 and its requests
+// become jobs in the one queue, with priority, rate limits, budgets, retries
+// and the ledger.
+//
+// It is a translator, not a second implementation: each HTTP connection is an
+// in-process JSON-RPC connection of the IPC server (ipc::Server::openLocal), and
+// each request becomes the same job.submit a socket client would send. So every
+// rule of DESIGN §3-4 applies unchanged, and the answers come back as the
+// JSON-RPC lines and events a socket client would read, which this class turns
+// into OpenAI's shapes (daemon/openai_format.h).
+//
+//   POST /v1/chat/completions  job.submit; non-streaming: `wait`, the answer is
+//                              the job's result; streaming: `subscribe`, events
+//                              become chat.completion.chunk SSE, then [DONE].
+//   GET  /v1/models            models.list
+//   GET  /healthz              no token needed
+//   GET  /metrics              Prometheus text (daemon/metrics.h)
+//
+// Auth: `Authorization: Bearer <token>` (daemon/api_token.h); else 401.
+// Extensions: X-OpenRouter-Key (BYOK), X-Llmq-Priority, X-Llmq-Client,
+// X-Llmq-Tags (comma-separated), Idempotency-Key, X-Llmq-Detach: true (keep the
+// job when the client disconnects; by default a client that goes away cancels
+// its job). Answers carry X-Llmq-Job-Id.
+//
+// HTTP clients act as the daemon's own user (they hold its token): their jobs
+// are labelled with X-Llmq-Client, or "http".
+//
+// Loop thread only. Owned by the Daemon.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/json.h"
+#include "common/result.h"
+#include "common/uv_handle.h"
+#include "ipc/http_server.h"
+#include "ipc/peer.h"
+#include "ipc/server.h"
+
+namespace llmq::daemon {
+
+struct Services;
+class Metrics;
+
+struct HttpFrontOptions {
+  ipc::HttpServerOptions http;
+  std::string token;
+};
+
+class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
+ public:
+  HttpFront(Services& services, const Metrics& metrics, HttpFrontOptions options);
+  ~HttpFront() override;
+  HttpFront(const HttpFront&) = delete;
+  HttpFront& operator=(const HttpFront&) = delete;
+
+  Result<int> listen(const std::string& host, int port);
+  // Stops accepting and closes every connection (their jobs are cancelled unless
+  // detached, like any disconnect). Let the loop run to finish the closes.
+  void close();
+  // Writes what this turn produced; after ipc::Server::flush().
+  void flush();
+  size_t connectionCount() const { return http_.connectionCount(); }
+
+  // ipc::HttpHandler
+  void onRequest(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest&& request) override;
+  void onClosed(uint64_t conn_id) override;
+  // ipc::LocalPeer: JSON-RPC lines for an HTTP connection.
+  void onOutput(uint64_t rpc_conn, std::string_view bytes) override;
+
+ private:
+  enum class Kind { kComplete, kStream, kModels, kReplay };
+  // One HTTP request waiting for its JSON-RPC answer or its job's events.
+  struct Pending {
+    Kind kind;
+    uint64_t http_conn;
+    uint64_t exchange;
+    std::string job_id;
+    std::string model;          // As requested; then the model that answers.
+    bool include_usage = false;
+    bool head_sent = false;     // SSE headers are out (only once there is content).
+    bool content_sent = false;
+    bool role_sent = false;
+    std::string usage_json;     // From the usage event, for include_usage.
+    int64_t created = 0;
+  };
+  struct Conn {
+    uint64_t rpc_conn = 0;
+    std::vector<uint64_t> requests;  // Ids of its Pending entries.
+  };
+
+  void route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request);
+  void chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request);
+  // Sends a JSON-RPC request for `pending` on the connection's local RPC conn.
+  void call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending);
+  void onResponse(uint64_t rpc_id, const json::Value& message);
+  void onEvent(const json::Value& params);
+  void answerComplete(Pending& p, const json::Value& job);
+  void replayFinished(Pending& p, const json::Value& job);
+  void streamHead(Pending& p);
+  void streamText(Pending& p, int index, std::string_view delta_json);
+  void streamEnd(Pending& p, std::string_view finish_reason);
+  void streamError(Pending& p, int status, std::string type, std::string code, std::string message);
+  void finish(uint64_t rpc_id);
+  void respondError(uint64_t conn_id, uint64_t exchange, int status, std::string type, std::string code,
+                    std::string message, std::string_view job_id = {});
+  void runDeferred();
+  static void onUvIdle(uv_idle_t* h) noexcept;
+
+  Services& s_;
+  const Metrics& metrics_;
+  std::string token_;
+  ipc::HttpServer http_;
+  ipc::PeerCred self_;
+  std::unordered_map<uint64_t, Conn> conns_;
+  std::unordered_map<uint64_t, Pending> pending_;       // By JSON-RPC id.
+  std::unordered_map<std::string, uint64_t> by_job_;    // Streams: job id -> JSON-RPC id.
+  std::unordered_map<uint64_t, uint64_t> by_rpc_conn_;  // Local RPC conn -> HTTP conn.
+  // Frames to dispatch from the idle callback: onOutput may not dispatch.
+  std::vector<std::pair<uint64_t, std::string>> deferred_;
+  UvHandlePtr<uv_idle_t> idle_;
+  uint64_t next_rpc_id_ = 1;
+};
+
+}  // namespace llmq::daemon

@@ -1,0 +1,51 @@
+// daemon::openai: the shapes of OpenAI's HTTP API that the HTTP front speaks
+// (daemon/http_front.h): its error object and statuses, the streamed
+// chat.completion.chunk, and the model list. Pure functions over JSON text, so
+// each mapping is unit-tested on its own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/json.h"
+
+namespace llmq::daemon::openai {
+
+// An answer in OpenAI's error shape: {"error":{"message","type","param","code"}}.
+struct ApiError {
+  int status = 500;
+  std::string type;     // invalid_request_error, authentication_error, ...
+  std::string code;     // OpenAI's or llmq's symbolic code, lower case; may be empty.
+  std::string message;
+};
+
+std::string errorBody(const ApiError& e);
+
+// A JSON-RPC error of job.submit (or another call) as an HTTP error.
+ApiError fromRpcError(int rpc_code, std::string_view symbol, std::string message);
+// A job that ended without success: `state` is failed, cancelled or expired;
+// `code` its error code (DESIGN §3), `upstream_status` the provider's when it had one.
+ApiError fromJobError(std::string_view state, std::string_view code, std::string message,
+                      int upstream_status);
+
+// One SSE event carrying a chat.completion.chunk: "data: {...}\n\n".
+// `delta_json` is the delta object's text ("{\"content\":\"hi\"}"); `finish_reason`
+// empty means null.
+void appendChunkEvent(std::string& out, std::string_view id, int64_t created, std::string_view model,
+                      int index, std::string_view delta_json, std::string_view finish_reason);
+// The last chunk when stream_options.include_usage is set: no choices, the usage.
+void appendUsageEvent(std::string& out, std::string_view id, int64_t created, std::string_view model,
+                      std::string_view usage_json);
+// An error inside a stream that has already begun.
+void appendErrorEvent(std::string& out, const ApiError& e);
+inline constexpr std::string_view kDoneEvent = "data: [DONE]\n\n";
+
+// OpenAI's usage object from a `usage` event's data.usage (llmq's own counts).
+std::string usageJson(const json::Value& usage);
+
+// models.list's result -> GET /v1/models: {"object":"list","data":[{id, object:
+// "model", created, owned_by, context_length, pricing}]}.
+std::string modelList(const json::Value& models_result);
+
+}  // namespace llmq::daemon::openai

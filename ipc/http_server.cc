@@ -1,0 +1,506 @@
+// HttpServer: connections, exchanges in request order, timeouts and writes.
+#include "ipc/http_server.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <csignal>
+#include <cstring>
+
+#include "common/json.h"
+#include "common/log.h"
+
+namespace llmq::ipc {
+namespace {
+
+struct WriteReq {
+  uv_write_t req;
+  std::string data;
+};
+
+void appendHead(std::string& out, int status, std::string_view content_type, std::string_view extra,
+                bool close, const char* framing) {
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += HttpServer::reason(status);
+  out += "\r\n";
+  if (!content_type.empty()) {
+    out += "Content-Type: ";
+    out += content_type;
+    out += "\r\n";
+  }
+  out += extra;
+  out += framing;
+  if (close) {
+    out += "Connection: close\r\n";
+  }
+  out += "\r\n";
+}
+
+void appendChunk(std::string& out, std::string_view data) {
+  char size[24];
+  const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  out.append(size, static_cast<size_t>(n));
+  out.append(data);
+  out.append("\r\n");
+}
+
+}  // namespace
+
+const char* HttpServer::reason(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
+    default: return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+HttpServer::HttpServer(uv_loop_t* loop, HttpHandler* handler, HttpServerOptions options)
+    : loop_(loop), handler_(handler), options_(options) {
+  ::signal(SIGPIPE, SIG_IGN);  // A peer gone mid-write costs an EPIPE, not the process.
+}
+
+HttpServer::~HttpServer() { listener_.reset(); }
+
+Result<int> HttpServer::listen(const std::string& host, int port) {
+  sockaddr_storage addr{};
+  int rc = host.find(':') != std::string::npos
+               ? uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr))
+               : uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
+  if (rc != 0) {
+    return makeError(ErrorKind::kInvalidArgument, "HTTP front: bad address " + host);
+  }
+  listener_ = makeUvHandle<uv_tcp_t>(loop_, this, uv_tcp_init);
+  if (!listener_) {
+    return makeError(ErrorKind::kIo, "HTTP front: creating the listening socket");
+  }
+  const std::string where = host + ":" + std::to_string(port);
+  if ((rc = uv_tcp_bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), 0)) != 0 ||
+      (rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), options_.backlog,
+                      &HttpServer::onUvConnection)) != 0) {
+    listener_.reset();
+    return makeError(ErrorKind::kIo, "HTTP front: listening on " + where + ": " + uv_strerror(rc));
+  }
+  sockaddr_storage bound{};
+  int len = sizeof bound;
+  uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+  return static_cast<int>(ntohs(bound.ss_family == AF_INET6
+                                    ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                    : reinterpret_cast<sockaddr_in*>(&bound)->sin_port));
+}
+
+void HttpServer::stopListening() { listener_.reset(); }
+
+void HttpServer::closeAll() {
+  std::vector<Conn*> all;
+  all.reserve(conns_.size());
+  for (auto& [id, c] : conns_) {
+    all.push_back(c);
+  }
+  for (Conn* c : all) {
+    close(*c);
+  }
+}
+
+HttpServer::Conn* HttpServer::find(uint64_t conn_id) {
+  auto it = conns_.find(conn_id);
+  return it == conns_.end() || it->second->closing ? nullptr : it->second;
+}
+
+// Called by libuv when the listener has a connection to accept.
+void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
+  auto* self = static_cast<HttpServer*>(listener->data);
+  if (status < 0) {
+    LOG_WARN("HTTP front: accepting a connection: %s", uv_strerror(status));
+    return;
+  }
+  auto* c = new Conn(self, self->next_id_++, self->options_.limits);
+  uv_tcp_init(self->loop_, &c->tcp);
+  uv_timer_init(self->loop_, &c->timer);
+  c->tcp.data = c;
+  c->timer.data = c;
+  c->open_handles = 2;
+  self->conns_.emplace(c->id, c);
+  if (int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp)); rc != 0) {
+    LOG_WARN("HTTP front: accepting a connection: %s", uv_strerror(rc));
+    self->close(*c);
+    return;
+  }
+  if (self->conns_.size() > self->options_.max_connections) {
+    LOG_WARN("HTTP front: %zu connections open; refusing one more", self->conns_.size() - 1);
+    self->close(*c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  c->last_read_ms = uv_now(self->loop_);
+  self->updateReading(*c);
+  self->armTimer(*c);
+}
+
+void HttpServer::onUvAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
+  auto* c = static_cast<Conn*>(h->data);
+  *buf = uv_buf_init(c->server->read_buf_, sizeof c->server->read_buf_);
+}
+
+void HttpServer::onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
+  auto* c = static_cast<Conn*>(s->data);
+  HttpServer* self = c->server;
+  if (nread < 0) {
+    // The peer went away (or half-closed, which HTTP clients do not do while they
+    // still want an answer): whatever it asked for is abandoned.
+    self->close(*c);
+    return;
+  }
+  if (nread == 0) {
+    return;
+  }
+  try {
+    self->handleInput(*c, std::string_view(buf->base, static_cast<size_t>(nread)));
+  } catch (const std::exception& e) {
+    LOG_ERROR("HTTP front: connection %llu: %s; closing it", static_cast<unsigned long long>(c->id),
+              e.what());
+    self->close(*c);
+  }
+}
+
+void HttpServer::handleInput(Conn& c, std::string_view bytes) {
+  const uint64_t now = uv_now(loop_);
+  if (c.no_more_requests) {
+    return;  // Input after Connection: close or an error is ignored.
+  }
+  if (!c.parser.midRequest()) {
+    c.request_started_ms = now;
+  }
+  c.last_read_ms = now;
+  std::vector<HttpRequest> requests;
+  const HttpRequestParser::Status status = c.parser.feed(bytes, &requests);
+  for (HttpRequest& r : requests) {
+    if (c.closing || c.no_more_requests) {
+      break;
+    }
+    Exchange e{c.next_exchange++, {}, false, !r.keep_alive};
+    if (e.close_after) {
+      c.no_more_requests = true;
+    }
+    const uint64_t id = e.id;
+    c.exchanges.push_back(std::move(e));
+    handler_->onRequest(c.id, id, std::move(r));
+  }
+  if (c.closing) {
+    return;
+  }
+  switch (status) {
+    case HttpRequestParser::Status::kOk:
+      break;
+    case HttpRequestParser::Status::kBad:
+      fail(c, 400, c.parser.error());
+      return;
+    case HttpRequestParser::Status::kHeadersTooLarge:
+      fail(c, 431, "request headers larger than " + std::to_string(options_.limits.max_header_bytes) + " bytes");
+      return;
+    case HttpRequestParser::Status::kBodyTooLarge:
+      fail(c, 413, "request body larger than " + std::to_string(options_.limits.max_body_bytes) + " bytes");
+      return;
+  }
+  if (c.parser.midRequest()) {
+    if (c.parser.takeContinue()) {
+      // Only once the exchanges ahead have been answered would this be in order;
+      // a client waiting for 100 before sending its body has nothing ahead of it.
+      if (c.exchanges.empty()) {
+        c.out += "HTTP/1.1 100 Continue\r\n\r\n";
+        markDirty(c);
+      }
+    }
+  }
+  updateReading(c);
+  armTimer(c);
+}
+
+void HttpServer::fail(Conn& c, int status, std::string_view message) {
+  c.no_more_requests = true;
+  Exchange e{c.next_exchange++, {}, false, true};
+  const uint64_t id = e.id;
+  c.exchanges.push_back(std::move(e));
+  std::string body = "{\"error\":{\"message\":";
+  json::appendString(body, message);
+  body += ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}";
+  respond(c.id, id, status, "application/json", {}, body);
+  updateReading(c);
+  armTimer(c);
+}
+
+HttpServer::Exchange* HttpServer::findExchange(Conn& c, uint64_t exchange) {
+  for (Exchange& e : c.exchanges) {
+    if (e.id == exchange) {
+      return e.done ? nullptr : &e;
+    }
+  }
+  return nullptr;
+}
+
+void HttpServer::emit(Conn& c, Exchange& e, std::string_view data) {
+  if (&e == &c.exchanges.front()) {
+    c.out.append(data);
+    markDirty(c);
+  } else {
+    e.buffered.append(data);
+  }
+  if (c.out.size() + c.inflight > options_.max_pending_output_bytes) {
+    LOG_WARN("HTTP front: connection %llu is not reading (%zu bytes pending); cutting it off",
+             static_cast<unsigned long long>(c.id), c.out.size() + c.inflight);
+    close(c);
+  }
+}
+
+void HttpServer::respond(uint64_t conn_id, uint64_t exchange, int status, std::string_view content_type,
+                         std::string_view extra_headers, std::string_view body) {
+  Conn* c = find(conn_id);
+  Exchange* e = c != nullptr ? findExchange(*c, exchange) : nullptr;
+  if (e == nullptr) {
+    return;
+  }
+  std::string out;
+  out.reserve(160 + extra_headers.size() + body.size());
+  const std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  appendHead(out, status, content_type, extra_headers, e->close_after, length.c_str());
+  out.append(body);
+  emit(*c, *e, out);
+  if (!c->closing) {
+    complete(*c, exchange);
+  }
+}
+
+void HttpServer::startStream(uint64_t conn_id, uint64_t exchange, int status, std::string_view content_type,
+                             std::string_view extra_headers) {
+  Conn* c = find(conn_id);
+  Exchange* e = c != nullptr ? findExchange(*c, exchange) : nullptr;
+  if (e == nullptr) {
+    return;
+  }
+  std::string out;
+  appendHead(out, status, content_type, extra_headers, e->close_after, "Transfer-Encoding: chunked\r\n");
+  emit(*c, *e, out);
+}
+
+void HttpServer::streamWrite(uint64_t conn_id, uint64_t exchange, std::string_view data) {
+  Conn* c = find(conn_id);
+  Exchange* e = c != nullptr ? findExchange(*c, exchange) : nullptr;
+  if (e == nullptr || data.empty()) {
+    return;
+  }
+  std::string out;
+  out.reserve(data.size() + 16);
+  appendChunk(out, data);
+  emit(*c, *e, out);
+}
+
+void HttpServer::endStream(uint64_t conn_id, uint64_t exchange) {
+  Conn* c = find(conn_id);
+  Exchange* e = c != nullptr ? findExchange(*c, exchange) : nullptr;
+  if (e == nullptr) {
+    return;
+  }
+  emit(*c, *e, "0\r\n\r\n");
+  if (!c->closing) {
+    complete(*c, exchange);
+  }
+}
+
+void HttpServer::complete(Conn& c, uint64_t exchange) {
+  for (Exchange& e : c.exchanges) {
+    if (e.id == exchange) {
+      e.done = true;
+    }
+  }
+  // Retire finished exchanges at the head; the next one's early output follows.
+  while (!c.exchanges.empty() && c.exchanges.front().done) {
+    if (c.exchanges.front().close_after) {
+      c.exchanges.clear();
+      c.no_more_requests = true;
+      markDirty(c);  // flush() closes once the answer is out.
+      return;
+    }
+    c.exchanges.pop_front();
+    if (!c.exchanges.empty() && !c.exchanges.front().buffered.empty()) {
+      c.out.append(c.exchanges.front().buffered);
+      c.exchanges.front().buffered.clear();
+      c.exchanges.front().buffered.shrink_to_fit();
+      markDirty(c);
+    }
+  }
+  updateReading(c);
+  armTimer(c);
+}
+
+void HttpServer::updateReading(Conn& c) {
+  if (c.closing) {
+    return;
+  }
+  const bool want = !c.no_more_requests && c.exchanges.size() < options_.max_pipelined;
+  if (want && !c.reading) {
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&c.tcp), &HttpServer::onUvAlloc,
+                      &HttpServer::onUvRead) == 0) {
+      c.reading = true;
+    }
+  } else if (!want && c.reading) {
+    // Still notice a peer that hangs up while it waits: keep reading, but stop
+    // parsing (handleInput ignores input once no_more_requests is set). Only the
+    // pipelining bound really stops reading.
+    if (c.exchanges.size() >= options_.max_pipelined) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&c.tcp));
+      c.reading = false;
+    }
+  }
+}
+
+void HttpServer::armTimer(Conn& c) {
+  if (c.closing) {
+    return;
+  }
+  const uint64_t now = uv_now(loop_);
+  uint64_t due = 0;
+  if (c.parser.midRequest()) {
+    due = c.parser.headersDone() ? c.last_read_ms + options_.header_timeout_ms
+                                 : c.request_started_ms + options_.header_timeout_ms;
+  } else if (c.exchanges.empty() && !c.no_more_requests) {
+    due = c.last_read_ms + options_.idle_timeout_ms;
+  }
+  if (due == 0) {
+    uv_timer_stop(&c.timer);
+    return;
+  }
+  uv_timer_start(&c.timer, &HttpServer::onUvTimer, due > now ? due - now : 0, 0);
+}
+
+void HttpServer::onUvTimer(uv_timer_t* t) noexcept {
+  auto* c = static_cast<Conn*>(t->data);
+  HttpServer* self = c->server;
+  if (c->closing) {
+    return;
+  }
+  if (c->parser.midRequest()) {
+    LOG_DEBUG("HTTP front: connection %llu too slow sending its request; closing it",
+              static_cast<unsigned long long>(c->id));
+    self->fail(*c, 408, "request not received in time");
+  } else if (c->exchanges.empty()) {
+    self->close(*c);  // Idle keep-alive connection.
+  }
+}
+
+void HttpServer::markDirty(Conn& c) {
+  if (!c.dirty) {
+    c.dirty = true;
+    dirty_.push_back(c.id);
+  }
+}
+
+void HttpServer::flush() {
+  std::vector<uint64_t> batch;
+  batch.swap(dirty_);
+  for (uint64_t id : batch) {
+    if (Conn* c = find(id)) {
+      c->dirty = false;
+      writeOut(*c);
+    }
+  }
+}
+
+void HttpServer::writeOut(Conn& c) {
+  if (c.closing || c.writing) {
+    return;
+  }
+  const bool close_when_done = c.no_more_requests && c.exchanges.empty();
+  if (c.out.empty()) {
+    if (close_when_done) {
+      close(c);
+    }
+    return;
+  }
+  auto* stream = reinterpret_cast<uv_stream_t*>(&c.tcp);
+  uv_buf_t buf = uv_buf_init(c.out.data(), static_cast<unsigned>(c.out.size()));
+  const int n = uv_try_write(stream, &buf, 1);
+  if (n == static_cast<int>(c.out.size())) {
+    c.out.clear();
+    if (close_when_done) {
+      close(c);
+    }
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    close(c);
+    return;
+  }
+  const size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+  auto* req = new WriteReq;
+  req->req.data = &c;
+  req->data.assign(c.out, written, std::string::npos);
+  c.out.clear();
+  c.inflight = req->data.size();
+  c.writing = true;
+  buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
+  if (uv_write(&req->req, stream, &buf, 1, &HttpServer::onUvWrite) != 0) {
+    delete req;
+    c.writing = false;
+    c.inflight = 0;
+    close(c);
+  }
+}
+
+void HttpServer::onUvWrite(uv_write_t* req, int status) noexcept {
+  auto* w = reinterpret_cast<WriteReq*>(req);
+  auto* c = static_cast<Conn*>(req->data);
+  delete w;
+  c->writing = false;
+  c->inflight = 0;
+  if (c->closing) {
+    return;
+  }
+  if (status < 0) {
+    c->server->close(*c);
+    return;
+  }
+  c->server->writeOut(*c);
+}
+
+void HttpServer::close(Conn& c) {
+  if (c.closing) {
+    return;
+  }
+  c.closing = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&c.timer), &HttpServer::onUvClose);
+  uv_close(reinterpret_cast<uv_handle_t*>(&c.tcp), &HttpServer::onUvClose);
+}
+
+// Called once for each of a connection's two handles; the second frees it.
+void HttpServer::onUvClose(uv_handle_t* h) noexcept {
+  auto* c = static_cast<Conn*>(h->data);
+  if (--c->open_handles > 0) {
+    return;
+  }
+  HttpServer* self = c->server;
+  const uint64_t id = c->id;
+  self->conns_.erase(id);
+  delete c;
+  self->handler_->onClosed(id);
+}
+
+}  // namespace llmq::ipc

@@ -1,0 +1,147 @@
+// ipc::HttpServer: HTTP/1.1 on a loopback TCP port, on the daemon's libuv loop,
+// for the OpenAI-compatible front (daemon/http_front.h). It owns connections,
+// parsing (HttpRequestParser), timeouts and output; what a request means is the
+// handler's business.
+//
+// - Keep-alive and pipelining: requests on one connection are numbered
+//   (exchanges) and answered in that order, whenever each answer is ready; an
+//   answer that is ready early waits in its exchange's buffer.
+// - Streams: an exchange may answer with a chunked body written piece by piece
+//   (SSE); exchanges behind it wait until it ends.
+// - Slowloris: a request's headers must arrive within header_timeout_ms of its
+//   first byte, and a body must keep moving; an idle keep-alive connection closes
+//   after idle_timeout_ms. A connection waiting for an answer never times out.
+// - Limits: oversize headers get 431, an oversize body 413 (before it is read
+//   when Content-Length says so), malformed input 400; each closes the connection.
+// - Output is bounded: a peer that stops reading while a stream grows past
+//   max_pending_output_bytes is cut off.
+// - A peer that goes away (EOF or error) is closed at once, answers or not; the
+//   handler hears it in onClosed and drops (or cancels) what it was doing.
+//
+// Loop thread only. Call closeAll() and let the loop run until the close
+// callbacks have fired before destroying the server.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "common/uv_handle.h"
+#include "ipc/http_request_parser.h"
+
+namespace llmq::ipc {
+
+struct HttpServerOptions {
+  HttpLimits limits;
+  uint64_t header_timeout_ms = 10'000;
+  uint64_t idle_timeout_ms = 60'000;
+  size_t max_pending_output_bytes = 8u << 20;
+  size_t max_pipelined = 64;  // Unanswered requests per connection before reading pauses.
+  size_t max_connections = 4096;
+  int backlog = 1024;
+};
+
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  // A complete request; answer it later (or now) through respond()/startStream()
+  // with the same (conn_id, exchange). The connection may not be closed from here.
+  virtual void onRequest(uint64_t conn_id, uint64_t exchange, HttpRequest&& request) = 0;
+  // A connection is gone, with whatever exchanges were unanswered; from its close
+  // callback, a safe point in the loop.
+  virtual void onClosed(uint64_t conn_id) = 0;
+};
+
+class HttpServer {
+ public:
+  HttpServer(uv_loop_t* loop, HttpHandler* handler, HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Listens on host:port; returns the port bound (port 0 picks one).
+  Result<int> listen(const std::string& host, int port);
+  void stopListening();
+  void closeAll();
+
+  // A whole response. `extra_headers` are complete "Name: value\r\n" lines.
+  void respond(uint64_t conn_id, uint64_t exchange, int status, std::string_view content_type,
+               std::string_view extra_headers, std::string_view body);
+  // A chunked response written piece by piece, ended by endStream().
+  void startStream(uint64_t conn_id, uint64_t exchange, int status, std::string_view content_type,
+                   std::string_view extra_headers);
+  void streamWrite(uint64_t conn_id, uint64_t exchange, std::string_view data);
+  void endStream(uint64_t conn_id, uint64_t exchange);
+
+  // Starts writes for every connection with output queued this turn.
+  void flush();
+
+  size_t connectionCount() const { return conns_.size(); }
+  bool listening() const { return listener_ != nullptr; }
+  static const char* reason(int status);
+
+ private:
+  struct Exchange {
+    uint64_t id;
+    std::string buffered;  // Output waiting for the exchanges ahead of it.
+    bool done = false;
+    bool close_after = false;  // The request asked for Connection: close, or failed.
+  };
+  struct Conn {
+    HttpServer* server;
+    uint64_t id;
+    uv_tcp_t tcp{};
+    uv_timer_t timer{};
+    HttpRequestParser parser;
+    std::deque<Exchange> exchanges;  // Unanswered, in request order.
+    uint64_t next_exchange = 1;
+    std::string out;         // Not yet handed to libuv.
+    size_t inflight = 0;     // Bytes in the uv_write in progress.
+    bool writing = false;
+    bool dirty = false;
+    bool closing = false;
+    bool reading = false;
+    bool no_more_requests = false;  // After Connection: close or a parse error.
+    int open_handles = 0;
+    uint64_t request_started_ms = 0;
+    uint64_t last_read_ms = 0;
+    Conn(HttpServer* s, uint64_t i, HttpLimits l) : server(s), id(i), parser(l) {}
+  };
+
+  static void onUvConnection(uv_stream_t* listener, int status) noexcept;
+  static void onUvAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
+  static void onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void onUvWrite(uv_write_t* req, int status) noexcept;
+  static void onUvTimer(uv_timer_t* t) noexcept;
+  static void onUvClose(uv_handle_t* h) noexcept;
+
+  void handleInput(Conn& c, std::string_view bytes);
+  void fail(Conn& c, int status, std::string_view message);
+  Exchange* findExchange(Conn& c, uint64_t exchange);
+  // Output for `e`: straight out if it is at the head, else into its buffer.
+  void emit(Conn& c, Exchange& e, std::string_view data);
+  void complete(Conn& c, uint64_t exchange);
+  void updateReading(Conn& c);
+  void armTimer(Conn& c);
+  void writeOut(Conn& c);
+  void close(Conn& c);
+  void markDirty(Conn& c);
+  Conn* find(uint64_t conn_id);
+
+  uv_loop_t* loop_;
+  HttpHandler* handler_;
+  HttpServerOptions options_;
+  UvHandlePtr<uv_tcp_t> listener_;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, Conn*> conns_;
+  std::vector<uint64_t> dirty_;
+  char read_buf_[64 * 1024];
+};
+
+}  // namespace llmq::ipc

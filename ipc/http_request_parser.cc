@@ -111,7 +111,7 @@ int HttpRequestParser::onHeadersComplete(http_parser* p) {
   // Known too large before a byte of it is read: refuse now.
   if ((p->flags & F_CONTENTLENGTH) != 0 && p->content_length > self->limits_.max_body_bytes) {
     self->failure_ = Status::kBodyTooLarge;
-    return 1;  // Stops the parser (HPE_CB_headers_complete).
+    return -1;  // Stops the parser (HPE_CB_headers_complete); 1 would mean "no body".
   }
   if (const std::string* expect = r.header("expect"); expect != nullptr && equalsLower(*expect, "100-continue")) {
     self->want_continue_ = true;

@@ -378,7 +378,10 @@ void HttpServer::armTimer(Conn& c) {
   }
   const uint64_t now = uv_now(loop_);
   uint64_t due = 0;
-  if (c.parser.midRequest()) {
+  if (c.no_more_requests) {
+    // Nothing more is read: what is left is answering (never timed out) and
+    // closing once the answers are out.
+  } else if (c.parser.midRequest()) {
     due = c.parser.headersDone() ? c.last_read_ms + options_.header_timeout_ms
                                  : c.request_started_ms + options_.header_timeout_ms;
   } else if (c.exchanges.empty() && !c.no_more_requests) {
@@ -394,7 +397,7 @@ void HttpServer::armTimer(Conn& c) {
 void HttpServer::onUvTimer(uv_timer_t* t) noexcept {
   auto* c = static_cast<Conn*>(t->data);
   HttpServer* self = c->server;
-  if (c->closing) {
+  if (c->closing || c->no_more_requests) {
     return;
   }
   if (c->parser.midRequest()) {

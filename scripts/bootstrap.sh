@@ -8,7 +8,7 @@ packages=(
   libuv1-dev libcurl4-openssl-dev libsqlite3-dev libsystemd-dev rapidjson-dev libtomlplusplus-dev
   libsodium-dev libhttp-parser-dev
   googletest libgtest-dev libgmock-dev
-  sqlite3 python3
+  sqlite3 python3 curl
   systemd   # systemd-analyze, systemd-socket-activate, sysusers/tmpfiles for tests/integration/systemd_test.cc
 )
 

@@ -18,6 +18,11 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# Node and npm run the official OpenAI SDK against the HTTP front
+# (tests/integration/openai_sdk_test.cc). Any node >= 18 will do, Debian's or not.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 
 if ((${#missing[@]} > 0)); then
   echo "bootstrap: installing ${missing[*]}"

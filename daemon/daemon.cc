@@ -428,7 +428,17 @@ void Daemon::reload() {
                 next.socket_group == config_.socket_group,
             "the socket");
   unchanged(next.db_path == config_.db_path && next.synchronous == config_.synchronous, "the database");
-  unchanged(sameProviders(next, config_), "providers and keys");
+  // Providers are replaced below; the keys come from the environment, which a
+  // running process cannot be given again.
+  const bool providers_changed = !sameProviders(next, config_);
+  unchanged(next.openrouter_pool == config_.openrouter_pool, "the OpenRouter key pool");
+  unchanged(next.api.host == config_.api.host && next.api.port == config_.api.port &&
+                next.api.token == config_.api.token && next.api.token_file == config_.api.token_file &&
+                next.api.max_body_bytes == config_.api.max_body_bytes &&
+                next.api.header_timeout_ms == config_.api.header_timeout_ms &&
+                next.api.idle_timeout_ms == config_.api.idle_timeout_ms &&
+                next.api.max_connections == config_.api.max_connections,
+            "[api]");
   unchanged(next.http.connect_timeout_ms == config_.http.connect_timeout_ms &&
                 next.http.idle_timeout_ms == config_.http.idle_timeout_ms &&
                 next.http.max_host_connections == config_.http.max_host_connections,
@@ -450,6 +460,18 @@ void Daemon::reload() {
 
   // Everything else takes effect now. The scheduler, limits and routing read
   // these on their next decision; nothing running is interrupted.
+  if (providers_changed) {
+    // Running transfers finish on the provider they started with.
+    config_.providers = next.providers;
+    providers_->reconfigure(config_);
+    LOG_NOTICE("SIGHUP: providers now: %s", [&] {
+      std::string names;
+      for (const ProviderConfig& p : config_.providers) {
+        names += (names.empty() ? "" : ", ") + p.name + " (" + p.base_url + ")";
+      }
+      return names;
+    }().c_str());
+  }
   config_.config_path = next.config_path;
   config_.log_level = next.log_level;
   log::setLevel(config_.log_level);

@@ -14,23 +14,66 @@ ProviderRegistry::ProviderRegistry(uv_loop_t* loop, const Config& config)
   curl_opts.max_host_connections = config.http.max_host_connections;
   curl_opts.max_total_connections = std::max<long>(config.max_inflight, config.http.max_host_connections);
   curl_ = std::make_unique<upstream::CurlLoop>(loop, curl_opts);
+  build(config, {});
+}
+
+upstream::HttpProviderSettings ProviderRegistry::settingsFor(const Config& config, const ProviderConfig& p) {
+  upstream::HttpProviderSettings s;
+  s.name = p.name;
+  s.base_url = p.base_url;
+  s.api_key = p.api_key;
+  s.openrouter = p.openrouter;
+  s.stream_usage = p.stream_usage;
+  s.referer = p.referer;
+  s.title = p.title;
+  s.connect_timeout_ms = config.http.connect_timeout_ms;
+  s.idle_timeout_ms = config.http.idle_timeout_ms;
+  return s;
+}
+
+void ProviderRegistry::build(const Config& config,
+                             std::vector<std::unique_ptr<upstream::HttpProvider>> reusable) {
+  http_.clear();
+  has_pool_ = false;
   for (const ProviderConfig& p : config.providers) {
-    upstream::HttpProviderSettings s;
-    s.name = p.name;
-    s.base_url = p.base_url;
-    s.api_key = p.api_key;
-    s.openrouter = p.openrouter;
-    s.stream_usage = p.stream_usage;
-    s.referer = p.referer;
-    s.title = p.title;
-    s.connect_timeout_ms = config.http.connect_timeout_ms;
-    s.idle_timeout_ms = config.http.idle_timeout_ms;
-    http_.push_back(HttpEntry{p.models, std::make_unique<upstream::HttpProvider>(*curl_, std::move(s)),
-                              p.openrouter || !p.api_key_env.empty(), p.openrouter});
+    upstream::HttpProviderSettings s = settingsFor(config, p);
+    std::unique_ptr<upstream::HttpProvider> provider;
+    for (auto& r : reusable) {
+      if (r && r->settings() == s) {
+        provider = std::move(r);
+        break;
+      }
+    }
+    if (!provider) {
+      provider = std::make_unique<upstream::HttpProvider>(*curl_, std::move(s));
+    }
+    http_.push_back(HttpEntry{p.models, std::move(provider), p.openrouter || !p.api_key_env.empty(),
+                              p.openrouter});
     if (p.openrouter) {
       has_pool_ = !config.openrouter_pool.empty() || !p.api_key.empty();
     }
   }
+  for (auto& r : reusable) {
+    if (r) {
+      retired_.push_back(std::move(r));
+    }
+  }
+  freeRetired();
+}
+
+void ProviderRegistry::reconfigure(const Config& config) {
+  if (!curl_) {
+    return;
+  }
+  std::vector<std::unique_ptr<upstream::HttpProvider>> current;
+  for (HttpEntry& e : http_) {
+    current.push_back(std::move(e.provider));
+  }
+  build(config, std::move(current));
+}
+
+void ProviderRegistry::freeRetired() {
+  std::erase_if(retired_, [](const std::unique_ptr<upstream::HttpProvider>& p) { return p->active() == 0; });
 }
 
 ProviderRegistry::~ProviderRegistry() { close(); }
@@ -55,6 +98,9 @@ size_t ProviderRegistry::active() const {
   for (const HttpEntry& e : http_) {
     n += e.provider->active();
   }
+  for (const auto& r : retired_) {
+    n += r->active();
+  }
   return n;
 }
 
@@ -62,10 +108,14 @@ void ProviderRegistry::kick() {
   if (curl_) {
     curl_->kick();
   }
+  if (!retired_.empty()) {
+    freeRetired();
+  }
 }
 
 void ProviderRegistry::close() {
   http_.clear();  // Removes any transfer still in the loop.
+  retired_.clear();
   if (curl_) {
     curl_->close();
     curl_.reset();

@@ -21,6 +21,7 @@ namespace llmq::upstream {
 class CurlLoop;
 class HttpProvider;
 class MockProvider;
+struct HttpProviderSettings;
 }  // namespace llmq::upstream
 
 namespace llmq::daemon {
@@ -43,6 +44,11 @@ class ProviderRegistry {
   size_t active() const;
   // Sends the HTTP requests started during this turn right away (CurlLoop::kick).
   void kick();
+  // SIGHUP: takes the providers of `config` ([[providers]] and OpenRouter's
+  // settings). A provider whose settings did not change stays the same object
+  // (its connections stay warm) with its new model patterns; a changed or removed
+  // one stops taking new requests and is freed once its transfers have ended.
+  void reconfigure(const Config& config);
   // The curl multi loop the HTTP providers share, for the daemon's own requests
   // (the model catalog's GET /models); null once closed.
   upstream::CurlLoop* curl() const { return curl_.get(); }
@@ -58,7 +64,13 @@ class ProviderRegistry {
 
   std::unique_ptr<upstream::MockProvider> mock_;
   std::unique_ptr<upstream::CurlLoop> curl_;
+  static upstream::HttpProviderSettings settingsFor(const Config& config, const ProviderConfig& p);
+  void build(const Config& config, std::vector<std::unique_ptr<upstream::HttpProvider>> reusable);
+  void freeRetired();
+
   std::vector<HttpEntry> http_;
+  // Providers replaced by reconfigure() whose transfers are still running.
+  std::vector<std::unique_ptr<upstream::HttpProvider>> retired_;
   bool has_pool_ = false;  // OpenRouter has at least one server key.
 };
 

@@ -30,6 +30,8 @@ struct HttpProviderSettings {
   int64_t connect_timeout_ms = 10000;
   int64_t idle_timeout_ms = 120000;
   size_t max_body_bytes = size_t{32} << 20;
+
+  bool operator==(const HttpProviderSettings&) const = default;
 };
 
 class HttpProvider final : public Provider {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/fake_upstream_process.h"
 #include "tests/support/rpc.h"
 #include "tests/support/temp_dir.h"
 
@@ -67,6 +68,34 @@ TEST(ReloadTest, SighupChangesARateLimitLive) {
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(took, 4.0) << "the raised limit did not apply";
   EXPECT_EQ(100, rulesRps(*client)) << "the same connection, the new rule";
+}
+
+std::string providerConfig(const std::string& base_url) {
+  return std::string(kQuiet) + "[[providers]]\nname = \"local\"\nbase_url = \"" + base_url +
+         "\"\nmodels = [\"local/*\"]\n";
+}
+
+TEST(ReloadTest, SighupSwitchesAProviderWithoutDroppingWhatRuns) {
+  FakeUpstream first;
+  FakeUpstream second;
+  ASSERT_TRUE(first.start());
+  ASSERT_TRUE(second.start());
+  TempDir dir;
+  DaemonProcess daemon(dir.path(), {.config_toml = providerConfig(first.baseUrl())});
+  ASSERT_TRUE(daemon.start());
+  auto client = daemon.connect();
+  // One job in flight on the first upstream while the config changes.
+  const std::string slow = submit(*client, "local/fault-delay-800", "", R"("max_tokens":2)");
+  ASSERT_TRUE(first.waitForRequests(1, 5000));
+  std::ofstream(dir.file("llmqd.toml")) << providerConfig(second.baseUrl());
+  ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
+  ASSERT_TRUE(waitForLog(daemon, "providers now: local (" + second.baseUrl() + ")", 5000)) << daemon.log();
+  const std::string next = submit(*client, "local/ok", "", R"("max_tokens":2)");
+  EXPECT_EQ("succeeded", waitTerminal(*client, next));
+  EXPECT_EQ("succeeded", waitTerminal(*client, slow)) << "the running job finished where it started";
+  EXPECT_EQ(1u, first.stats().total);
+  EXPECT_EQ(1u, second.stats().total);
+  EXPECT_EQ(std::string::npos, daemon.log().find("a restart is needed")) << daemon.log();
 }
 
 TEST(ReloadTest, ABadFileKeepsTheConfigurationInForce) {

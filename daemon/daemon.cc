@@ -342,6 +342,9 @@ void Daemon::requestShutdown(bool immediate) {
     sdnotify::stopping();
     reportStatus();
     server_->stopListening();
+    if (http_front_) {
+      http_front_->stopListening();
+    }
     scheduler_->stop();
     if (runner_->inflight() > 0) {
       LOG_NOTICE("waiting up to %lld ms for %zu running job(s) to finish",

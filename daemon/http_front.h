@@ -63,6 +63,8 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   HttpFront& operator=(const HttpFront&) = delete;
 
   Result<int> listen(const std::string& host, int port);
+  // Shutdown begins: no new connections; open ones still get their answers.
+  void stopListening() { http_.stopListening(); }
   // Stops accepting and closes every connection (their jobs are cancelled unless
   // detached, like any disconnect). Let the loop run to finish the closes.
   void close();

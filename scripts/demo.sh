@@ -16,8 +16,9 @@ export LLMQ_SOCKET="$demo_dir/llmqd.sock"
 export LLMQ_DB="$demo_dir/llmq.db"
 llmq="$PWD/build/llmq"
 
-echo "== starting llmqd (socket $LLMQ_SOCKET, database $LLMQ_DB)"
-./build/llmqd --config /dev/null &
+http="127.0.0.1:${LLMQ_DEMO_HTTP_PORT:-8088}"
+echo "== starting llmqd (socket $LLMQ_SOCKET, database $LLMQ_DB, OpenAI-compatible API on http://$http/v1)"
+./build/llmqd --config /dev/null --http="$http" &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
@@ -32,6 +33,12 @@ echo "== three more jobs from two clients, then the queue"
 "$llmq" submit --client pipeline --priority 5 "Summarise the release notes" >/dev/null
 "$llmq" submit --client pipeline "Translate the changelog" >/dev/null
 "$llmq" submit --client agent --wait "What time is it?" >/dev/null
+echo "== the same queue through the OpenAI-compatible HTTP API (token in $demo_dir/api.token)"
+curl -sN "http://$http/v1/chat/completions" -H "Authorization: Bearer $(cat "$demo_dir/api.token")" \
+  -H 'Content-Type: application/json' -H 'X-Llmq-Client: curl' \
+  -d '{"model":"mock/demo","messages":[{"role":"user","content":"Say hello over HTTP"}],"max_tokens":12,"stream":true}' \
+  | grep -o '"content":"[^"]*"' | sed 's/"content":"//; s/"$//' | tr -d '\n'
+echo
 sleep 1
 "$llmq" list
 "$llmq" status
@@ -41,6 +48,7 @@ if [[ ${LLMQ_DEMO_EXIT:-0} == 1 ]]; then
 fi
 echo "== llmqd keeps running in the foreground; in another shell:"
 echo "     export LLMQ_SOCKET=$LLMQ_SOCKET; $llmq submit --stream 'hello'"
+echo "   or point an OpenAI SDK at http://$http/v1 with the key in $demo_dir/api.token"
 echo "   Ctrl-C to stop it."
 trap - EXIT
 trap 'kill -TERM $daemon 2>/dev/null || true' INT TERM

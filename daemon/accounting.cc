@@ -81,25 +81,31 @@ double Accounting::cost(const upstream::Usage& usage, std::string_view model, co
   return 0;
 }
 
-void Accounting::settle(store::JobRecord& job, const std::vector<std::string>& tags,
+store::UsageDelta Accounting::usageDelta(const store::JobRecord& job, const std::vector<std::string>& tags,
+                                         const store::AttemptRecord& attempt) {
+  store::UsageDelta d;
+  d.started_at = attempt.started_at;
+  d.model = attempt.model;
+  d.client = job.client;
+  d.key_fp = attempt.key_fingerprint;
+  d.tags = tags;
+  if (attempt.usage) {
+    d.prompt_tokens = attempt.usage->prompt_tokens;
+    d.completion_tokens = attempt.usage->completion_tokens;
+    d.cost_usd = attempt.usage->cost_usd;
+  }
+  d.cached_tokens = attempt.cached_tokens;
+  d.reasoning_tokens = attempt.reasoning_tokens;
+  return d;
+}
+
+bool Accounting::settle(store::JobRecord& job, const std::vector<std::string>& tags,
                         const store::AttemptRecord& attempt, BudgetReservation& reservation,
                         const Spender& who, bool reached) {
   const double cost_usd = attempt.usage ? attempt.usage->cost_usd : 0.0;
-  if (reached) {
-    store::UsageDelta d;
-    d.started_at = attempt.started_at;
-    d.model = attempt.model;
-    d.client = job.client;
-    d.key_fp = attempt.key_fingerprint;
-    d.tags = tags;
-    if (attempt.usage) {
-      d.prompt_tokens = attempt.usage->prompt_tokens;
-      d.completion_tokens = attempt.usage->completion_tokens;
-    }
-    d.cached_tokens = attempt.cached_tokens;
-    d.reasoning_tokens = attempt.reasoning_tokens;
-    d.cost_usd = cost_usd;
-    if (auto r = s_.usage->add(d); !r) {
+  const bool counted = reached || cost_usd > 0;
+  if (counted) {
+    if (auto r = s_.usage->add(usageDelta(job, tags, attempt)); !r) {
       LOG_ERROR("recording the usage of %s: %s", ipc::formatJobId(job.id).c_str(), r.error().message.c_str());
     }
   }
@@ -114,6 +120,7 @@ void Accounting::settle(store::JobRecord& job, const std::vector<std::string>& t
       return d;
     });
   }
+  return counted;
 }
 
 void Accounting::releaseHeld() {

@@ -19,6 +19,7 @@
 #include "common/result.h"
 #include "common/uv_handle.h"
 #include "store/job_record.h"
+#include "store/usage_store.h"
 #include "upstream/pricing.h"
 #include "upstream/provider.h"
 
@@ -47,12 +48,17 @@ class Accounting {
   // What a finished request cost, and how that is known ("upstream", "catalog", "none").
   double cost(const upstream::Usage& usage, std::string_view model, const char** source) const;
 
-  // An attempt ended. When it reached the upstream (`reached`), it counts in the
-  // usage rollups; its reservation becomes `cost_usd`; crossed alert fractions
-  // become budget_alert events of `job`.
-  void settle(store::JobRecord& job, const std::vector<std::string>& tags,
+  // An attempt ended. When it reached the upstream (`reached`) or was billed, it
+  // counts in the usage rollups, by the same rule that counts its ledger row
+  // (store/usage_store.cc kCounted), so the rollups can stand in for pruned ledger
+  // days; its reservation becomes `cost_usd`; crossed alert fractions become
+  // budget_alert events of `job`. Returns whether it counted in the rollups.
+  bool settle(store::JobRecord& job, const std::vector<std::string>& tags,
               const store::AttemptRecord& attempt, BudgetReservation& reservation, const Spender& who,
               bool reached);
+  // What a counted attempt adds to the usage rollups.
+  static store::UsageDelta usageDelta(const store::JobRecord& job, const std::vector<std::string>& tags,
+                                      const store::AttemptRecord& attempt);
 
   // Held jobs go back to the queue (a budget was raised, deleted or rolled over);
   // those that still cannot go are held again when they come up.

@@ -35,7 +35,12 @@ std::string where(const std::string& file, const toml::node& node) {
 
 int64_t getInt(const std::string& file, const std::string& key, const toml::node& node,
                int64_t min, int64_t max) {
-  auto v = node.value<int64_t>();
+  // toml++ also reads a whole float (8.0) as an integer, but it casts before it
+  // checks the range, which is undefined for 1e308 or inf: such a float is simply
+  // not an integer. (Found by tests/fuzz/fuzz_config.)
+  const toml::value<double>* f = node.as_floating_point();
+  const bool fits = f == nullptr || std::fabs(f->get()) < 9.2e18;
+  auto v = fits ? node.value<int64_t>() : std::nullopt;
   if (!v || *v < min || *v > max) {
     throw ConfigError{where(file, node) + ": " + key + " must be an integer from " +
                       std::to_string(min) + " to " + std::to_string(max)};
@@ -152,6 +157,13 @@ std::vector<Key> keysFor(Config& c) {
            throw ConfigError{where(f, n) + ": " + k + " must be \"normal\", \"full\" or \"off\""};
          }
        }},
+      {"store", "max_page_count",
+       [&c](auto& f, auto& k, auto& n) { c.storage.max_page_count = getInt(f, k, n, 0, INT64_C(1) << 40); }},
+      {"store", "auto_vacuum_convert_max_mb",
+       [&c](auto& f, auto& k, auto& n) {
+         c.storage.auto_vacuum_convert_max_bytes =
+             static_cast<int64_t>(getDouble(f, k, n, 0, 1 << 30) * 1024 * 1024);
+       }},
       {"ipc", "max_frame_bytes",
        [&c](auto& f, auto& k, auto& n) {
          c.max_frame_bytes = static_cast<size_t>(getInt(f, k, n, 1024, int64_t{1} << 30));
@@ -191,6 +203,15 @@ std::vector<Key> keysFor(Config& c) {
       {"retention", "finished_jobs_days",
        [&c](auto& f, auto& k, auto& n) {
          c.retention.finished_job_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 36500) * 86'400'000.0);
+       }},
+      {"retention", "ledger_days",
+       [&c](auto& f, auto& k, auto& n) {
+         c.retention.ledger_days = getInt(f, k, n, 0, 36500);
+         if (c.retention.ledger_days != 0 && c.retention.ledger_days < RetentionConfig::kMinLedgerDays) {
+           throw ConfigError{where(f, n) + ": " + k + " must be 0 (keep the ledger forever) or at least " +
+                             std::to_string(RetentionConfig::kMinLedgerDays) +
+                             " (budget months are summed from the ledger)"};
+         }
        }},
       {"retention", "check_s",
        [&c](auto& f, auto& k, auto& n) {
@@ -753,7 +774,7 @@ Result<Config> loadConfig(const CommandLine& cli) {
   c.providers.push_back(openRouterDefaults());
   const char* env_socket = std::getenv("LLMQ_SOCKET");
   c.socket_explicit = cli.socket.has_value() || (env_socket != nullptr && *env_socket != '\0');
-  c.socket_path = cli.socket ? *cli.socket : ipc::defaultSocketPath();
+  c.socket_path = cli.socket ? *cli.socket : ipc::daemonSocketPath();
   c.db_path = cli.db ? *cli.db : defaultDbPath();
   c.socket_mode = c.socket_path.rfind("/run/llmq/", 0) == 0 ? 0660 : 0600;
 
@@ -811,7 +832,9 @@ std::string describe(const Config& c) {
     << "# database: " << c.db_path << "\n\n"
     << "[daemon]\nmax_inflight = " << c.max_inflight
     << "\nshutdown_grace_s = " << static_cast<double>(c.shutdown_grace_ms) / 1000.0 << "\n\n"
-    << "[store]\nsynchronous = \"" << sync << "\"\n\n"
+    << "[store]\nsynchronous = \"" << sync << "\"\nmax_page_count = " << c.storage.max_page_count
+    << "\nauto_vacuum_convert_max_mb = "
+    << static_cast<double>(c.storage.auto_vacuum_convert_max_bytes) / (1024.0 * 1024.0) << "\n\n"
     << "[ipc]\nmax_frame_bytes = " << c.max_frame_bytes
     << "\nmax_pending_output_bytes = " << c.max_pending_output_bytes
     << "\nmax_pending_output_hard_bytes = " << c.max_pending_output_hard_bytes
@@ -876,6 +899,7 @@ std::string describe(const Config& c) {
   }
   o << "\n[retention]\nfinished_jobs_days = "
     << static_cast<double>(c.retention.finished_job_ms) / 86'400'000.0
+    << "\nledger_days = " << c.retention.ledger_days
     << "\ncheck_s = " << static_cast<double>(c.retention.check_ms) / 1000.0 << "\n";
   o << "\n[cache]\nenabled = " << (c.cache_enabled ? "true" : "false")
     << "\nttl_s = " << static_cast<double>(c.cache_ttl_ms) / 1000.0 << "\n";

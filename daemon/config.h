@@ -52,11 +52,25 @@ struct HttpConfig {
 };
 
 // [catalog]: when llmqd fetches OpenRouter's model list (daemon/model_catalog.h).
-// [retention]: how long finished jobs keep their request and result bodies
-// (daemon/retention.h). The job rows, their usage and the ledger stay.
+// [retention]: how long finished jobs keep their request and result bodies, and
+// the ledger its rows (daemon/retention.h). The job rows, their usage and the
+// daily rollups stay.
 struct RetentionConfig {
+  // The longest budget period (a month, in any time zone) must stay in the ledger.
+  static constexpr int64_t kMinLedgerDays = 32;
   int64_t finished_job_ms = 30LL * 86'400'000;  // 0: forever.
+  int64_t ledger_days = 400;                    // 0: forever; else >= kMinLedgerDays.
   int64_t check_ms = 600'000;                   // How often to look.
+};
+
+// [store]: limits on the database file.
+struct StoreConfig {
+  // A hard cap on the database size, in pages (page_size, 4096 bytes by default);
+  // 0: none. At the cap, submits fail with -32006 as on a full disk. SIGHUP applies it.
+  int64_t max_page_count = 0;
+  // At startup, a database made without incremental auto-vacuum is converted
+  // (VACUUM) only if it is at most this large; 0: never (store/maintenance.h).
+  int64_t auto_vacuum_convert_max_bytes = 256LL << 20;
 };
 
 // [api]: the OpenAI-compatible HTTP front (daemon/http_front.h), off unless
@@ -122,6 +136,7 @@ struct Config {
 
   log::Level log_level = log::Level::kInfo;
   store::Synchronous synchronous = store::Synchronous::kNormal;
+  StoreConfig storage;  // [store] (the rest of it: synchronous, above).
   size_t max_frame_bytes = 4u << 20;
   size_t max_pending_output_bytes = 8u << 20;
   size_t max_pending_output_hard_bytes = 64u << 20;

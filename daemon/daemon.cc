@@ -88,6 +88,26 @@ Result<void> Daemon::start() {
   if (auto r = store::migrate(*db_); !r) {
     return r;
   }
+  {
+    // Incremental auto-vacuum lets Retention give freed pages back to the file
+    // system; older databases need one VACUUM for it (store/maintenance.h).
+    sdnotify::status("checking the database's vacuum mode");
+    auto av = store::ensureIncrementalVacuum(*db_, config_.storage.auto_vacuum_convert_max_bytes);
+    if (!av) {
+      LOG_WARN("%s; the file keeps the size of its largest backlog (see docs/operations.md, "
+               "\"Disk space\")", av.error().message.c_str());
+    } else if (*av == store::AutoVacuum::kConverted) {
+      LOG_NOTICE("database %s converted to incremental auto-vacuum", config_.db_path.c_str());
+    } else if (*av == store::AutoVacuum::kTooLarge) {
+      LOG_NOTICE("database %s is not in incremental auto-vacuum mode and is larger than "
+                 "[store] auto_vacuum_convert_max_mb: it keeps its size, reusing freed pages; "
+                 "see docs/operations.md, \"Disk space\", to convert it",
+                 config_.db_path.c_str());
+    }
+  }
+  if (auto r = applyMaxPageCount(); !r) {
+    return r;
+  }
   jobs_ = std::make_unique<store::JobStore>(*db_);
   {
     std::string dir = config_.db_path.substr(0, config_.db_path.rfind('/') + 1);
@@ -118,7 +138,15 @@ Result<void> Daemon::start() {
     }
   }
 
-  cycle_ = std::make_unique<CommitCycle>(*db_);
+  cycle_ = std::make_unique<CommitCycle>(*db_, &loop_);
+  cycle_->setOnLost([this] {
+    // The queue counters may have counted the lost transaction's changes.
+    if (lifecycle_) {
+      if (auto r = lifecycle_->loadCounts(); !r) {
+        LOG_ERROR("reloading queue counts: %s", r.error().message.c_str());
+      }
+    }
+  });
   dispatcher_ = std::make_unique<RpcDispatcher>(services_);
   ipc::ServerOptions server_opts;
   server_opts.max_frame_bytes = config_.max_frame_bytes;
@@ -307,12 +335,7 @@ void Daemon::endOfTurn() {
   // commit); two more rounds settle everything one turn can cause.
   for (int round = 0; round < 3; ++round) {
     scheduler_->pump();
-    if (!cycle_->commit()) {
-      // Counters may have counted rolled-back changes.
-      if (auto r = lifecycle_->loadCounts(); !r) {
-        LOG_ERROR("reloading queue counts: %s", r.error().message.c_str());
-      }
-    }
+    cycle_->commit();  // A lost turn reloads the counters (setOnLost above).
     // Requests launched by the commit leave now, before this turn's output is
     // flushed and wakes the clients up.
     providers_->kick();
@@ -495,10 +518,20 @@ void Daemon::reload() {
   config_.prices = std::move(next.prices);
   catalog_->configChanged();
   config_.catalog = next.catalog;
-  const bool retention_was_off = config_.retention.finished_job_ms <= 0;
+  const bool retention_changed = config_.retention.finished_job_ms != next.retention.finished_job_ms ||
+                                 config_.retention.ledger_days != next.retention.ledger_days ||
+                                 config_.retention.check_ms != next.retention.check_ms;
   config_.retention = next.retention;
-  if (retention_was_off) {
-    retention_->init();  // Turned on by this reload.
+  if (retention_changed) {
+    retention_->init();  // The next pass follows the new settings.
+  }
+  config_.storage.auto_vacuum_convert_max_bytes = next.storage.auto_vacuum_convert_max_bytes;
+  if (next.storage.max_page_count != config_.storage.max_page_count) {
+    config_.storage.max_page_count = next.storage.max_page_count;
+    if (auto r = applyMaxPageCount(); !r) {
+      LOG_ERROR("SIGHUP: %s", r.error().message.c_str());
+    }
+    cycle_->retrySoon();  // Room may be back for what a full database kept waiting.
   }
   config_.cache_enabled = next.cache_enabled;
   config_.cache_ttl_ms = next.cache_ttl_ms;
@@ -522,6 +555,20 @@ void Daemon::reload() {
              fixed.empty() ? "" : "; a restart is needed to change ", fixed.c_str());
 }
 
+Result<void> Daemon::applyMaxPageCount() {
+  const int64_t cap = config_.storage.max_page_count;
+  auto in_force = db_->setMaxPageCount(cap);
+  if (!in_force) {
+    return makeError(in_force.error().kind, "[store] max_page_count: " + in_force.error().message);
+  }
+  if (cap > 0) {
+    LOG_NOTICE("database capped at %lld pages ([store] max_page_count = %lld)%s",
+               static_cast<long long>(*in_force), static_cast<long long>(cap),
+               *in_force > cap ? ": the file is already larger, so it may not grow" : "");
+  }
+  return {};
+}
+
 void Daemon::finishShutdown() {
   if (shutdown_finished_) {
     return;
@@ -532,7 +579,7 @@ void Daemon::finishShutdown() {
     runner_->requeueAll();
   }
   if (cycle_) {
-    cycle_->commit();
+    cycle_->close();  // Commits; one last try for outcomes a full disk kept waiting.
   }
   if (catalog_) {
     catalog_->close();  // A refresh still waited for is answered before the flush.

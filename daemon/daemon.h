@@ -6,7 +6,8 @@
 //   1. Stop accepting connections and unlink the self-bound socket; STOPPING=1.
 //   2. Stop dispatching; refuse new submits (-32005).
 //   3. Let running attempts finish for up to shutdown_grace_s.
-//   4. Abort what still runs and put those jobs back to `queued`; commit.
+//   4. Abort what still runs and put those jobs back to `queued`; commit, with
+//      one last try for job outcomes a full disk kept waiting (commit_cycle.h).
 //   5. Cancel the model catalog's fetch and close its timer; flush output, close
 //      connections, timers, providers and signal handles.
 //   6. uv_run until no handle is left; uv_loop_close() must return 0.
@@ -86,6 +87,8 @@ class Daemon {
   static void onUvStatusTimer(uv_timer_t* h) noexcept;
   // Sends STATUS= with the queue figures when they changed since the last one.
   void reportStatus();
+  // [store] max_page_count onto the connection (at start and on SIGHUP).
+  Result<void> applyMaxPageCount();
 
   // How often STATUS= is refreshed while systemd (NOTIFY_SOCKET) listens.
   static constexpr uint64_t kStatusIntervalMs = 2000;

@@ -182,7 +182,8 @@ void EventBus::publish(const EventSource& source, int64_t seq, ipc::EventKind ki
   std::string finished_job = terminal ? std::string(source.job_id) : std::string();
   if (!prefixes.empty() || terminal) {
     std::string body = prefixes.empty() ? std::string() : tail(source.job_id, seq, kind, data_json, ts_ms);
-    deliver(std::move(prefixes), std::move(body), std::move(finished_job));
+    deliver(std::move(prefixes), std::move(body), std::move(finished_job),
+            kind == ipc::EventKind::kMessageChunk);
   }
 }
 
@@ -215,7 +216,7 @@ void EventBus::sendTo(uint64_t subscription, std::string_view job_id, int64_t se
 }
 
 void EventBus::deliver(std::vector<std::pair<uint64_t, std::string>> prefixes, std::string t,
-                       std::string finished_job) {
+                       std::string finished_job, bool stateless) {
   auto send = [this](const std::vector<std::pair<uint64_t, std::string>>& to, const std::string& body,
                      const std::string& finished) {
     for (const auto& [conn, prefix] : to) {
@@ -229,9 +230,9 @@ void EventBus::deliver(std::vector<std::pair<uint64_t, std::string>> prefixes, s
     send(prefixes, t, finished_job);
     return;
   }
-  cycle_.afterCommit([send, prefixes = std::move(prefixes), t = std::move(t),
-                      f = std::move(finished_job)](bool committed) {
-    if (committed) {  // Otherwise the state this event announced was rolled back.
+  cycle_.afterCommit([send, prefixes = std::move(prefixes), t = std::move(t), f = std::move(finished_job),
+                      stateless](bool committed) {
+    if (committed || stateless) {  // Otherwise the state this event announced was rolled back.
       send(prefixes, t, f);
     }
   });

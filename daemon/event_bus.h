@@ -77,8 +77,11 @@ class EventBus {
                           std::string_view data_json, int64_t ts_ms);
   // Sends now, or after the turn commits; then ends the job subscriptions of
   // `finished_job` (if not empty), so the terminal event reaches them first.
+  // `stateless` events (message_chunk) announce nothing the database holds: they
+  // go out even if the turn's commit fails, so a running job keeps streaming to
+  // its subscribers while the disk is full.
   void deliver(std::vector<std::pair<uint64_t, std::string>> prefixes, std::string tail,
-               std::string finished_job);
+               std::string finished_job, bool stateless = false);
   void endJobSubscriptions(const std::string& job_id);
   void removeFromIndex(const Subscription& s);
 

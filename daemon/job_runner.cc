@@ -28,6 +28,7 @@
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
 #include "store/job_store.h"
+#include "store/usage_store.h"
 #include "daemon/provider_registry.h"
 
 namespace llmq::daemon {
@@ -516,7 +517,65 @@ void JobRunner::hold(store::JobRecord job, const std::vector<std::string>& tags,
 }
 
 void JobRunner::account(ActiveJob& a, bool reached) {
-  s_.accounting->settle(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
+  a.counted = s_.accounting->settle(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached) ||
+              a.counted;
+}
+
+void JobRunner::beginOutcome(const ActiveJob& a) {
+  const int64_t id = a.job.id;
+  s_.cycle->beginUnit();
+  unsaved_.insert(id);
+  // Inside the unit: runs once the outcome is stored, whenever that is.
+  s_.cycle->afterCommit([this, id](bool stored) {
+    // false only when llmqd stops before there was room (CommitCycle::close):
+    // the store still says running, and so do the counters.
+    auto it = unsaved_.find(id);
+    if (stored && it != unsaved_.end() && redone_.count(id) != 0) {
+      // Stored by a redo, after the lost turn made the counters read the store
+      // (running) again: count the move now.
+      const RedoneOutcome& r = redone_[id];
+      s_.lifecycle->noteMoved(JobState::kRunning, r.state, 1);
+      if (r.state == JobState::kRetryWait) {
+        s_.scheduler->noteRetryAt(r.next_attempt_at);
+      }
+    }
+    redone_.erase(id);
+    unsaved_.erase(id);
+  });
+}
+
+void JobRunner::endOutcome(const ActiveJob& a) {
+  // The redo writes what this outcome wrote, from the final records, and only
+  // that: the transfer, the events, the budgets and the metrics happened once.
+  std::optional<store::UsageDelta> usage;
+  if (a.counted) {
+    usage = Accounting::usageDelta(a.job, a.tags, a.attempt);
+  }
+  store::JobRecord job = a.job;
+  job.request_json.clear();  // Not a column update() writes; no need to hold it.
+  std::string what = "the outcome of job " + ipc::formatJobId(job.id) + " (" +
+                     ipc::jobStateName(static_cast<int>(job.state)) + ")";
+  s_.cycle->endUnit(std::move(what), [this, job = std::move(job), attempt = a.attempt,
+                                      usage = std::move(usage)]() -> Result<void> {
+    redone_[job.id] = RedoneOutcome{job.state, job.next_attempt_at.value_or(0)};
+    if (auto r = s_.jobs->updateAttempt(attempt); !r) {
+      return r;
+    }
+    if (usage) {
+      if (auto r = s_.usage->add(*usage); !r) {
+        return r;
+      }
+    }
+    if (auto r = s_.jobs->update(job); !r) {
+      return r;
+    }
+    if (store::isTerminal(job.state) && usesOwnKey(job)) {
+      if (auto r = s_.secrets->erase(job.id); !r) {
+        return r;
+      }
+    }
+    return {};
+  });
 }
 
 void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags,
@@ -559,6 +618,7 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
   if (auto w = s_.cycle->write(); !w) {
     logStoreError("finishing", j.id, w.error());
   }
+  beginOutcome(a);
   s_.circuits->onSuccess(a.circuit);
   s_.limits->release(a.permit, c.usage.total_tokens > 0 ? c.usage.total_tokens : -1, /*ok=*/true);
   // The upstream's own figure when it gave one (OpenRouter always does), else
@@ -595,6 +655,7 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
 
   j.model_used = c.model;
   succeed(a, std::move(c), usage, JobState::kRunning, /*cached=*/false);
+  endOutcome(a);
   retire(a);
 }
 
@@ -604,6 +665,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   if (auto w = s_.cycle->write(); !w) {
     logStoreError("failing", j.id, w.error());
   }
+  beginOutcome(a);
   // Retryable failures say the target is unwell; an answer such as a 400 says it
   // is up (the request was at fault). A 429 says neither: it is the cooldowns'
   // business, and a storm of them must not open the breaker for everyone.
@@ -736,6 +798,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   if (!will_retry) {
     s_.lifecycle->settle(j);
   }
+  endOutcome(a);
   retire(a);
 }
 
@@ -746,6 +809,7 @@ void JobRunner::expire(ActiveJob& a) {
   if (auto w = s_.cycle->write(); !w) {
     logStoreError("expiring", j.id, w.error());
   }
+  beginOutcome(a);
   a.attempt.finished_at = now;
   a.attempt.outcome = "cancelled";
   a.attempt.error_code = "EXPIRED";
@@ -761,6 +825,7 @@ void JobRunner::expire(ActiveJob& a) {
     logStoreError("expiring", j.id, r.error());
   }
   s_.lifecycle->settle(j);
+  endOutcome(a);
   retire(a);
 }
 
@@ -776,6 +841,7 @@ std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id, std::string_vi
   if (auto w = s_.cycle->write(); !w) {
     logStoreError("cancelling", j.id, w.error());
   }
+  beginOutcome(a);
   a.attempt.finished_at = now;
   a.attempt.outcome = "cancelled";
   a.attempt.error_code = "CANCELLED";
@@ -793,6 +859,7 @@ std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id, std::string_vi
     logStoreError("cancelling", j.id, r.error());
   }
   s_.lifecycle->settle(j);
+  endOutcome(a);
   store::JobRecord copy = j;
   retire(a);
   return copy;

@@ -17,6 +17,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/uv_handle.h"
@@ -62,6 +63,7 @@ struct ActiveJob final : upstream::TransferSink {
   // This attempt as the budgets see it.
   Spender spender() const;
   bool done = false;
+  bool counted = false;  // The attempt went into the usage rollups (Accounting::settle).
 };
 
 class JobRunner {
@@ -91,6 +93,10 @@ class JobRunner {
   // A subscriber that joins a running streamed job first receives the text so far
   // as one message_chunk (DESIGN §3). Does nothing if the job is not streaming now.
   void catchUp(uint64_t subscription, int64_t job_id, uint32_t event_mask);
+  // True while the outcome of a job that ended here is not stored yet: the turn
+  // that recorded it was lost to a full disk, and CommitCycle keeps writing it
+  // again. The store still says `running`; nothing may change the job meanwhile.
+  bool unsaved(int64_t job_id) const { return unsaved_.count(job_id) != 0; }
   // Frees ActiveJobs that ended during this turn.
   void collectGarbage() { graveyard_.clear(); }
   void close();
@@ -127,6 +133,11 @@ class JobRunner {
                        store::JobState previous);
   // The attempt ended: its cost goes to the ledger and the budgets.
   void account(ActiveJob& a, bool reached);
+  // A running job's outcome (success, failure, retry_wait, expiry, cancellation)
+  // is a CommitCycle unit: begun after write(), ended once it is written, so that
+  // a turn lost to a full disk does not lose it (commit_cycle.h).
+  void beginOutcome(const ActiveJob& a);
+  void endOutcome(const ActiveJob& a);
   // Puts a job that cannot run before `until_ms` into retry_wait, no attempt spent.
   void park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
             const char* reason);
@@ -136,6 +147,13 @@ class JobRunner {
   Services& s_;
   std::unordered_map<int64_t, std::unique_ptr<ActiveJob>> active_;
   std::vector<std::unique_ptr<ActiveJob>> graveyard_;
+  std::unordered_set<int64_t> unsaved_;
+  // Outcomes a lost turn kept that a redo has written again since (see beginOutcome).
+  struct RedoneOutcome {
+    store::JobState state;
+    int64_t next_attempt_at;
+  };
+  std::unordered_map<int64_t, RedoneOutcome> redone_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
   UvHandlePtr<uv_timer_t> timer_;
   std::mt19937_64 rng_;

@@ -1,4 +1,4 @@
-// Retention: a timer, a batch per turn until nothing old is left.
+// Retention: a timer, then a batch per turn until nothing old or free is left.
 #include "daemon/retention.h"
 
 #include "common/log.h"
@@ -6,18 +6,21 @@
 #include "daemon/commit_cycle.h"
 #include "daemon/config.h"
 #include "daemon/services.h"
+#include "store/database.h"
 #include "store/job_store.h"
+#include "store/usage_store.h"
 
 namespace llmq::daemon {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+
+}  // namespace
 
 Retention::Retention(Services& services)
     : s_(services), timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
 
-void Retention::init() {
-  if (s_.config->retention.finished_job_ms > 0) {
-    arm(static_cast<uint64_t>(s_.config->retention.check_ms));
-  }
-}
+void Retention::init() { arm(static_cast<uint64_t>(s_.config->retention.check_ms)); }
 
 void Retention::close() { timer_.reset(); }
 
@@ -27,30 +30,85 @@ void Retention::arm(uint64_t delay_ms) {
   }
 }
 
-// Called by libuv when it is time to look for old finished jobs.
-void Retention::onUvTimer(uv_timer_t* t) noexcept { static_cast<Retention*>(t->data)->prune(); }
+// Called by libuv when it is time for a pass, or for its next batch.
+void Retention::onUvTimer(uv_timer_t* t) noexcept { static_cast<Retention*>(t->data)->pass(); }
 
-void Retention::prune() {
+void Retention::pass() {
+  if (s_.shutting_down) {
+    return;
+  }
+  // Each step does at most one batch; the first with more to do ends this turn's
+  // share, and the next batch comes in the next loop iteration.
+  for (Step (Retention::*step)() : {&Retention::pruneBodies, &Retention::pruneLedger, &Retention::vacuum}) {
+    if ((this->*step)() == Step::kMore) {
+      arm(0);
+      return;
+    }
+  }
+  arm(static_cast<uint64_t>(s_.config->retention.check_ms));
+}
+
+Retention::Step Retention::pruneBodies() {
   const RetentionConfig& r = s_.config->retention;
-  if (r.finished_job_ms <= 0 || s_.shutting_down) {
-    return;  // Turned off by a reload: look again only if it is turned back on.
+  if (r.finished_job_ms <= 0) {
+    return Step::kDone;
   }
   if (auto w = s_.cycle->write(); !w) {
     LOG_ERROR("pruning finished jobs: %s", w.error().message.c_str());
-    arm(static_cast<uint64_t>(r.check_ms));
-    return;
+    return Step::kDone;
   }
   auto n = s_.jobs->pruneFinished(s_.clock->nowMs() - r.finished_job_ms, kBatch);
   if (!n) {
     LOG_ERROR("pruning finished jobs: %s", n.error().message.c_str());
-    arm(static_cast<uint64_t>(r.check_ms));
-    return;
+    return Step::kDone;
   }
   if (*n > 0) {
     LOG_DEBUG("dropped the bodies of %lld finished jobs", static_cast<long long>(*n));
   }
-  // A full batch: more are due; the next one in the next loop iteration.
-  arm(*n == kBatch ? 0 : static_cast<uint64_t>(r.check_ms));
+  return *n == kBatch ? Step::kMore : Step::kDone;
+}
+
+Retention::Step Retention::pruneLedger() {
+  const RetentionConfig& r = s_.config->retention;
+  if (r.ledger_days <= 0) {
+    return Step::kDone;
+  }
+  if (auto w = s_.cycle->write(); !w) {
+    LOG_ERROR("pruning the ledger: %s", w.error().message.c_str());
+    return Step::kDone;
+  }
+  auto n = s_.usage->pruneLedger(s_.clock->nowMs() - r.ledger_days * kDayMs, kBatch);
+  if (!n) {
+    LOG_ERROR("pruning the ledger: %s", n.error().message.c_str());
+    return Step::kDone;
+  }
+  if (*n > 0) {
+    LOG_DEBUG("deleted %lld ledger rows older than %lld days (the daily rollups keep them)",
+              static_cast<long long>(*n), static_cast<long long>(r.ledger_days));
+  }
+  return *n == kBatch ? Step::kMore : Step::kDone;
+}
+
+Retention::Step Retention::vacuum() {
+  auto free_pages = s_.db->queryInt("PRAGMA freelist_count");
+  if (!free_pages || *free_pages == 0) {
+    return Step::kDone;
+  }
+  auto mode = s_.db->queryInt("PRAGMA auto_vacuum");
+  if (!mode || *mode != 2) {
+    return Step::kDone;  // Not INCREMENTAL (docs/operations.md): free pages are reused instead.
+  }
+  if (auto w = s_.cycle->write(); !w) {
+    LOG_ERROR("giving free pages back: %s", w.error().message.c_str());
+    return Step::kDone;
+  }
+  auto n = s_.db->incrementalVacuum(kVacuumPages);
+  if (!n) {
+    LOG_ERROR("giving free pages back: %s", n.error().message.c_str());
+    return Step::kDone;
+  }
+  LOG_DEBUG("gave %lld free pages back to the file system", static_cast<long long>(*n));
+  return *n > 0 && *free_pages > *n ? Step::kMore : Step::kDone;
 }
 
 }  // namespace llmq::daemon

@@ -1,12 +1,22 @@
-// daemon::Retention: finished jobs keep their request and result bodies for
-// `[retention] finished_jobs_days` (default 30), then lose them: the job row,
-// its state, usage, cost and error code stay, and so does the ledger, so reports
-// and budgets are unchanged. Every `check_s` it prunes in batches, one batch per
-// loop turn, so a large backlog never holds the loop. A pruned job cannot be
-// retried (its request is gone). Loop thread only.
+// daemon::Retention keeps the database from growing without bound. Every
+// `[retention] check_s` it makes one pass, one batch per loop turn, so a large
+// backlog never holds the loop:
+//   1. Finished jobs lose their request and result bodies after
+//      `finished_jobs_days` (default 30): the job row, its state, usage, cost and
+//      error code stay, and so does the ledger, so reports and budgets are
+//      unchanged. A pruned job cannot be retried (its request is gone).
+//   2. Ledger rows (attempts) older than `ledger_days` (default 400) are deleted,
+//      whole UTC days at a time; the daily rollups already hold their figures and
+//      answer for those days from then on (store/usage_store.h).
+//   3. The pages freed go back to the file system: PRAGMA incremental_vacuum,
+//      kVacuumPages per turn, until the free list is empty (databases that are
+//      not in incremental auto-vacuum mode just reuse them).
+// Loop thread only. close() closes the timer, freed in its close callback.
 #pragma once
 
 #include <uv.h>
+
+#include <cstdint>
 
 #include "common/uv_handle.h"
 
@@ -16,14 +26,21 @@ struct Services;
 
 class Retention {
  public:
-  static constexpr int64_t kBatch = 500;
+  static constexpr int64_t kBatch = 500;          // Jobs or ledger rows per turn.
+  static constexpr int64_t kVacuumPages = 256;    // 1 MiB of 4 KiB pages per turn.
 
   explicit Retention(Services& services);
+  // (Re)arms the timer for a pass after check_s; also after a reload.
   void init();
   void close();
 
  private:
-  void prune();
+  enum class Step { kDone, kMore };
+  // One batch of the pass: bodies first, then the ledger, then the free pages.
+  void pass();
+  Step pruneBodies();
+  Step pruneLedger();
+  Step vacuum();
   void arm(uint64_t delay_ms);
   static void onUvTimer(uv_timer_t* t) noexcept;
 

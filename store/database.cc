@@ -24,6 +24,9 @@ Result<void> makeParentDirs(const std::string& path) {
 }  // namespace
 
 ErrorKind errorKindFor(int sqlite_code) {
+  if (sqlite_code == SQLITE_CONSTRAINT_COMMITHOOK) {
+    return ErrorKind::kStorage;  // Refused by Database::onSqliteCommit.
+  }
   switch (sqlite_code & 0xff) {
     case SQLITE_FULL: return ErrorKind::kStorageFull;
     case SQLITE_CONSTRAINT: return ErrorKind::kInvalidState;
@@ -48,17 +51,33 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, opts.busy_timeout_ms);
   std::unique_ptr<Database> self(new Database(std::move(db), path));
+  sqlite3_commit_hook(raw, &Database::onSqliteCommit, self.get());
 
   const char* sync = opts.synchronous == Synchronous::kFull     ? "PRAGMA synchronous=FULL"
                      : opts.synchronous == Synchronous::kNormal ? "PRAGMA synchronous=NORMAL"
                                                                 : "PRAGMA synchronous=OFF";
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", sync, "PRAGMA foreign_keys=ON",
-                             "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16384"}) {
+  // auto_vacuum first: it only takes on a database that has no table yet (a new
+  // file); an older file keeps its mode until VACUUM (store/maintenance.h).
+  // journal_size_limit: the WAL file is cut back to 64 MiB after a checkpoint
+  // instead of keeping the size of its largest burst.
+  for (const char* pragma : {"PRAGMA auto_vacuum=INCREMENTAL", "PRAGMA journal_mode=WAL", sync,
+                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
+                             "PRAGMA cache_size=-16384", "PRAGMA journal_size_limit=67108864"}) {
     if (auto r = self->exec(pragma); !r) {
       return makeError(r.error().kind, "opening database " + path + ": " + r.error().message);
     }
   }
+  auto max_pages = self->queryInt("PRAGMA max_page_count");
+  if (!max_pages) {
+    return makeError(max_pages.error().kind, "opening database " + path + ": " + max_pages.error().message);
+  }
+  self->default_max_pages_ = *max_pages;
   return self;
+}
+
+int Database::onSqliteCommit(void* self) noexcept {
+  const auto* db = static_cast<const Database*>(self);
+  return db->txn_begun_ && !db->committing_ ? 1 : 0;
 }
 
 Database::~Database() {
@@ -71,9 +90,48 @@ Result<void> Database::exec(const char* sql) {
   if (rc != SQLITE_OK) {
     std::string msg = std::string(err ? err : sqlite3_errstr(rc)) + ": " + sql;
     sqlite3_free(err);
+    if ((rc & 0xff) == SQLITE_FULL && inTransaction()) {
+      // As in Statement::step: a full disk loses the whole transaction, never part.
+      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
     return makeError(errorKindFor(rc), msg);
   }
   return {};
+}
+
+Result<int64_t> Database::queryInt(const char* sql) {
+  auto st = prepare(sql);
+  if (!st) {
+    return st.takeError();
+  }
+  const int rc = sqlite3_step(st->get());
+  if (rc != SQLITE_ROW) {
+    return makeError(errorKindFor(rc), std::string(sql) + ": " +
+                                           (rc == SQLITE_DONE ? "no answer" : sqlite3_errmsg(db_.get())));
+  }
+  return static_cast<int64_t>(sqlite3_column_int64(st->get(), 0));
+}
+
+Result<int64_t> Database::setMaxPageCount(int64_t pages) {
+  const std::string sql =
+      "PRAGMA max_page_count=" + std::to_string(pages > 0 ? pages : default_max_pages_);
+  return queryInt(sql.c_str());
+}
+
+Result<int64_t> Database::incrementalVacuum(int64_t pages) {
+  auto before = queryInt("PRAGMA freelist_count");
+  if (!before) {
+    return before;
+  }
+  const std::string sql = "PRAGMA incremental_vacuum(" + std::to_string(pages) + ")";
+  if (auto r = exec(sql.c_str()); !r) {
+    return r.takeError();
+  }
+  auto after = queryInt("PRAGMA freelist_count");
+  if (!after) {
+    return after;
+  }
+  return *before - *after;
 }
 
 Statement Database::statement(const char* sql) {
@@ -101,11 +159,24 @@ Result<SqliteStmtPtr> Database::prepare(const std::string& sql) {
   return SqliteStmtPtr(raw);
 }
 
-Result<void> Database::begin() { return exec("BEGIN IMMEDIATE"); }
+Result<void> Database::begin() {
+  auto r = exec("BEGIN IMMEDIATE");
+  txn_begun_ = r.ok();
+  return r;
+}
 
-Result<void> Database::commit() { return exec("COMMIT"); }
+Result<void> Database::commit() {
+  committing_ = true;
+  auto r = exec("COMMIT");
+  committing_ = false;
+  if (r) {
+    txn_begun_ = false;
+  }
+  return r;
+}
 
 void Database::rollback() noexcept {
+  txn_begun_ = false;
   if (inTransaction()) {
     sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
   }

@@ -41,10 +41,17 @@ constexpr char kAttemptsSql[] =
 constexpr char kInterruptAttemptsSql[] =
     "UPDATE attempts SET outcome = 'interrupted', finished_at = ?1 "
     "WHERE outcome = 'running'";
+// A running job's stored event_seq lags behind the seqs it sent: message_chunk
+// events advance it without a write. After a crash the job's next events would
+// reuse seqs a subscriber already saw, so recovery moves it past any stream
+// (a gap, which PROTOCOL.md says a client may see; never a seq twice).
+#define LLMQ_CRASH_SEQ_GAP "1000000"
 constexpr char kRequeueRunningSql[] =
-    "UPDATE jobs SET state = 0 WHERE state = 1 AND on_restart = 0";
+    "UPDATE jobs SET state = 0, event_seq = event_seq + " LLMQ_CRASH_SEQ_GAP
+    " WHERE state = 1 AND on_restart = 0";
 constexpr char kFailRunningSql[] =
-    "UPDATE jobs SET state = 5, finished_at = ?1, error_code = 'INTERRUPTED', "
+    "UPDATE jobs SET state = 5, event_seq = event_seq + " LLMQ_CRASH_SEQ_GAP
+    ", finished_at = ?1, error_code = 'INTERRUPTED', "
     "error_message = 'the daemon stopped while the job was running and on_restart is \"fail\"', "
     "error_source = 'local', error_status = NULL WHERE state = 1 AND on_restart = 1";
 constexpr char kCountByStateSql[] = "SELECT state, count(*) FROM jobs GROUP BY state";

@@ -28,6 +28,33 @@ Result<void> quickCheck(Database& db) {
   return {};
 }
 
+Result<AutoVacuum> ensureIncrementalVacuum(Database& db, int64_t max_bytes) {
+  constexpr int64_t kIncremental = 2;  // PRAGMA auto_vacuum: 0 NONE, 1 FULL, 2 INCREMENTAL.
+  auto mode = db.queryInt("PRAGMA auto_vacuum");
+  if (!mode) {
+    return mode.takeError();
+  }
+  if (*mode == kIncremental) {
+    return AutoVacuum::kIncremental;
+  }
+  auto pages = db.queryInt("PRAGMA page_count");
+  auto page_size = db.queryInt("PRAGMA page_size");
+  if (!pages || !page_size) {
+    return (!pages ? pages : page_size).takeError();
+  }
+  if (max_bytes <= 0 || *pages * *page_size > max_bytes) {
+    return AutoVacuum::kTooLarge;
+  }
+  if (auto r = db.exec("PRAGMA auto_vacuum=INCREMENTAL"); !r) {
+    return r.takeError();
+  }
+  if (auto r = db.exec("VACUUM"); !r) {
+    return makeError(r.error().kind, "converting " + db.path() + " to incremental auto-vacuum: " +
+                                         r.error().message);
+  }
+  return AutoVacuum::kConverted;
+}
+
 Result<std::unique_ptr<OnlineBackup>> OnlineBackup::start(Database& db, const std::string& dest_path) {
   struct stat st {};
   if (::stat(dest_path.c_str(), &st) == 0) {

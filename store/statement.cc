@@ -71,7 +71,20 @@ Result<bool> Statement::step() {
     return false;
   }
   rc_ = rc;
-  return makeError(errorKindFor(rc), std::string(sqlite3_errmsg(db_)) + ": " + sqlite3_sql(stmt_));
+  if (rc == SQLITE_CONSTRAINT_COMMITHOOK) {
+    return makeError(errorKindFor(rc),
+                     std::string("not written: SQLite rolled this write's transaction back "
+                                 "(the disk or [store] max_page_count is full): ") +
+                         sqlite3_sql(stmt_));
+  }
+  std::string message = std::string(sqlite3_errmsg(db_)) + ": " + sqlite3_sql(stmt_);
+  if ((rc & 0xff) == SQLITE_FULL && sqlite3_get_autocommit(db_) == 0) {
+    // SQLite undid this statement but may have left the transaction open. Undo all
+    // of it, so a full disk never commits part of a turn (Database's header).
+    sqlite3_reset(stmt_);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  return makeError(errorKindFor(rc), message);
 }
 
 Result<void> Statement::run() {

@@ -1,6 +1,7 @@
 // UsageStore: rollup upserts, reports from the rollups or the ledger, ledger sums.
 #include "store/usage_store.h"
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 
@@ -31,6 +32,21 @@ constexpr char kAddDailyTagSql[] =
     "cached_tokens = cached_tokens + excluded.cached_tokens, "
     "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
     "cost_usd = cost_usd + excluded.cost_usd";
+
+// Ledger retention (see the header): the horizon is a settings row, written in the
+// same transaction as the first batch of deletes below it.
+constexpr char kLedgerHorizonSql[] =
+    "SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'ledger_horizon_ms'";
+constexpr char kSetLedgerHorizonSql[] =
+    "INSERT INTO settings (name, value) VALUES ('ledger_horizon_ms', ?1) "
+    "ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+// A batch of finished ledger rows before the cutoff, oldest first, on attempts_time.
+constexpr char kPruneLedgerSql[] =
+    "DELETE FROM attempts WHERE (job_id, attempt) IN (SELECT job_id, attempt FROM attempts "
+    "INDEXED BY attempts_time WHERE started_at < ?1 AND finished_at IS NOT NULL "
+    "ORDER BY started_at LIMIT ?2)";
+
+int64_t floorDay(int64_t ms) { return ms - ((ms % kDayMs) + kDayMs) % kDayMs; }
 
 // The ledger rows that count as requests: finished, and the upstream answered
 // (or billed). The same rule decides which attempts reach the rollups.
@@ -172,10 +188,62 @@ Result<void> UsageStore::add(const UsageDelta& d) {
   return {};
 }
 
-Result<UsageReport> UsageStore::report(const UsageQuery& q) {
+Result<UsageReport> UsageStore::report(const UsageQuery& asked) {
+  auto horizon = ledgerHorizon();
+  if (!horizon) {
+    return horizon.takeError();
+  }
+  // An end inside a pruned day: only that day's rollup is left, so the whole day.
+  UsageQuery q = asked;
+  bool widened = false;
+  if (q.since && *q.since < *horizon && *q.since % kDayMs != 0) {
+    q.since = floorDay(*q.since);
+    widened = true;
+  }
+  if (q.until && *q.until < *horizon && *q.until % kDayMs != 0) {
+    q.until = floorDay(*q.until) + kDayMs;
+    widened = true;
+  }
   // The rollups hold whole UTC days: they answer when the range is whole days.
   const bool whole_days = (!q.since || *q.since % kDayMs == 0) && (!q.until || *q.until % kDayMs == 0);
-  return whole_days ? fromRollup(q) : mixed(q);
+  auto report = whole_days ? fromRollup(q) : mixed(q);
+  if (report) {
+    report->since = q.since;
+    report->until = q.until;
+    report->widened = widened;
+  }
+  return report;
+}
+
+Result<int64_t> UsageStore::ledgerHorizon() {
+  auto st = db_.statement(kLedgerHorizonSql);
+  auto row = st.step();
+  if (!row) {
+    return row.takeError();
+  }
+  return *row ? st.int64(0) : int64_t{0};
+}
+
+Result<int64_t> UsageStore::pruneLedger(int64_t before_ms, int64_t limit) {
+  const int64_t cutoff = floorDay(before_ms);
+  auto horizon = ledgerHorizon();
+  if (!horizon) {
+    return horizon.takeError();
+  }
+  if (cutoff > *horizon) {
+    // First, so no reader ever sums a half-pruned day from the ledger.
+    auto st = db_.statement(kSetLedgerHorizonSql);
+    st.bind(1, std::to_string(cutoff));
+    if (auto r = st.run(); !r) {
+      return r.takeError();
+    }
+  }
+  auto st = db_.statement(kPruneLedgerSql);
+  st.bind(1, std::max(cutoff, *horizon)).bind(2, limit);
+  if (auto r = st.run(); !r) {
+    return r.takeError();
+  }
+  return static_cast<int64_t>(db_.changes());
 }
 
 namespace {
@@ -188,8 +256,6 @@ void addFigures(UsageFigures& to, const UsageFigures& f) {
   to.reasoning_tokens += f.reasoning_tokens;
   to.cost_usd += f.cost_usd;
 }
-
-int64_t floorDay(int64_t ms) { return ms - ((ms % kDayMs) + kDayMs) % kDayMs; }
 
 }  // namespace
 
@@ -325,6 +391,57 @@ Result<UsageReport> UsageStore::fromLedger(const UsageQuery& q) {
 }
 
 Result<double> UsageStore::spent(const SpendScope& scope, int64_t since_ms, int64_t until_ms) {
+  auto horizon = ledgerHorizon();
+  if (!horizon) {
+    return horizon.takeError();
+  }
+  double total = 0;
+  if (since_ms < *horizon) {
+    auto old = rollupSpent(scope, since_ms, std::min(until_ms, *horizon));
+    if (!old) {
+      return old;
+    }
+    total += *old;
+  }
+  if (const int64_t from = std::max(since_ms, *horizon); from < until_ms) {
+    auto recent = ledgerSpent(scope, from, until_ms);
+    if (!recent) {
+      return recent;
+    }
+    total += *recent;
+  }
+  return total;
+}
+
+Result<double> UsageStore::rollupSpent(const SpendScope& scope, int64_t since_ms, int64_t until_ms) {
+  const int64_t end = until_ms % kDayMs == 0 ? until_ms : floorDay(until_ms) + kDayMs;
+  std::string sql = scope.kind == SpendScope::kTag
+                        ? "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_daily_tag WHERE day >= ?1 AND day < ?2"
+                        : "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_daily WHERE day >= ?1 AND day < ?2";
+  switch (scope.kind) {
+    case SpendScope::kGlobal: break;
+    case SpendScope::kClient: sql += " AND client = ?3"; break;
+    case SpendScope::kKey: sql += " AND key_fp = ?3"; break;
+    case SpendScope::kModel: sql += " AND model = ?3"; break;
+    case SpendScope::kTag: sql += " AND tag = ?3"; break;
+  }
+  auto stmt = db_.prepare(sql);
+  if (!stmt) {
+    return stmt.takeError();
+  }
+  Statement st(db_.handle(), stmt->get());
+  st.bind(1, utcDay(since_ms)).bind(2, utcDay(end));
+  if (scope.kind != SpendScope::kGlobal) {
+    st.bind(3, scope.value);
+  }
+  auto row = st.step();
+  if (!row) {
+    return row.takeError();
+  }
+  return *row ? st.real(0) : 0.0;
+}
+
+Result<double> UsageStore::ledgerSpent(const SpendScope& scope, int64_t since_ms, int64_t until_ms) {
   std::string sql =
       std::string("SELECT COALESCE(SUM(a.cost_usd), 0) FROM attempts a INDEXED BY attempts_time WHERE ") +
       kCounted + " AND a.started_at >= ?1 AND a.started_at < ?2";

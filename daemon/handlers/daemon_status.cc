@@ -1,11 +1,13 @@
 // daemon.status -> version, pid, uptime, queue counts by state, in-flight work,
-// pause state, connections, subscriptions and database size.
+// pause state, connections, subscriptions, database size, and the storage state
+// (failed commits, job outcomes waiting for room: daemon/commit_cycle.h).
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/json.h"
 #include "common/time.h"
 #include "daemon/circuit_breaker.h"
+#include "daemon/commit_cycle.h"
 #include "daemon/config.h"
 #include "daemon/event_bus.h"
 #include "daemon/handlers/handlers.h"
@@ -50,6 +52,8 @@ void handleDaemonStatus(Call& call) {
   json::appendString(o, s.db->path());
   o += ",\"db_size_bytes\":" +
        std::to_string(fileSize(s.db->path()) + fileSize(s.db->path() + "-wal"));
+  o += ",\"storage\":{\"failed_commits\":" + std::to_string(s.cycle->failedCommits()) +
+       ",\"unsaved_outcomes\":" + std::to_string(s.cycle->kept()) + "}";
   o += ",\"queue\":{";
   const auto& counts = s.lifecycle->counts();
   for (int i = 0; i < ipc::kJobStateCount; ++i) {

@@ -20,6 +20,13 @@ Result<store::JobRecord> cancelJob(Services& s, store::JobRecord job, std::strin
   if (auto cancelled = s.runner->cancel(job.id, reason)) {
     return std::move(*cancelled);
   }
+  if (s.runner->unsaved(job.id)) {
+    // It has ended, but the disk was full when it did: the store still says
+    // running until llmqd manages to write its outcome (commit_cycle.h).
+    return makeError(ErrorKind::kStorageFull, "job " + ipc::formatJobId(job.id) +
+                                                  " has ended, but its outcome is not stored yet (the "
+                                                  "database is full); see job.get once there is room");
+  }
   const store::JobState previous = job.state;
   job.state = store::JobState::kCancelled;
   job.finished_at = s.clock->nowMs();

@@ -3,7 +3,9 @@
 // client, key (fingerprint), tag, day (UTC)) and the figures: requests,
 // prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd.
 // Totals count every attempt once, even grouped by tag. Whole UTC days are read
-// from the daily rollups; other ranges from the ledger.
+// from the daily rollups; other ranges from the ledger. An end inside a day whose
+// ledger rows were pruned ([retention] ledger_days) is widened to that whole day,
+// and the answer says so ("widened": true, with the since/until it covers).
 #include <cstdio>
 
 #include "common/text.h"
@@ -82,10 +84,15 @@ void handleUsageReport(Call& call) {
     o += store::usageDimName(q.group_by[i]);
     o += "\"";
   }
+  // The range answered, which is wider than the one asked for when an end falls
+  // in a day whose ledger rows were pruned (store/usage_store.h).
   o += "],\"since\":";
-  o += q.since ? "\"" + rfc3339(*q.since) + "\"" : std::string("null");
+  o += report->since ? "\"" + rfc3339(*report->since) + "\"" : std::string("null");
   o += ",\"until\":";
-  o += q.until ? "\"" + rfc3339(*q.until) + "\"" : std::string("null");
+  o += report->until ? "\"" + rfc3339(*report->until) + "\"" : std::string("null");
+  if (report->widened) {
+    o += ",\"widened\":true";
+  }
   o += ",\"source\":\"";
   o += report->from_rollup ? "rollup" : "ledger";
   o += "\",\"rows\":[";

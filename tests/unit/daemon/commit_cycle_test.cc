@@ -1,7 +1,9 @@
 // Tests for daemon::CommitCycle: callbacks run at once without a transaction, in
 // order after a successful COMMIT, with false when the commit fails (a deferred
 // constraint at COMMIT, or SQLITE_FULL that makes SQLite roll back on its own),
-// and the writes of a failed turn are gone while the next turn works.
+// and the writes of a failed turn are gone while the next turn works. Units (a
+// running job's outcome) outlive a lost turn: kept, written again once there is
+// room, their callbacks held until then and run once, with true.
 #include "daemon/commit_cycle.h"
 
 #include <gtest/gtest.h>
@@ -188,6 +190,130 @@ TEST_F(CommitCycleTest, AWriteAfterSQLiteRolledBackTheTurnIsNotSilentlyAutocommi
   EXPECT_EQ(1, calls);
   // Whatever the outcome, the callback must tell the truth about the row.
   EXPECT_EQ(committed, count("t") == "1") << "committed=" << committed << " rows=" << count("t");
+}
+
+// A unit that writes one big row (which a capped database cannot take) and one
+// small one, and queues a callback; its redo writes the same rows.
+class CommitCycleUnitTest : public CommitCycleTest {
+ protected:
+  void cap() {
+    std::string sql = "PRAGMA max_page_count=" + queryOne(db(), "PRAGMA page_count");
+    ASSERT_TRUE(db().exec(sql.c_str()).ok());
+  }
+  void uncap() { ASSERT_TRUE(db().setMaxPageCount(0).ok()); }
+  static Result<void> writeOutcome(store::Database& db) {
+    if (auto r = db.exec("INSERT INTO t VALUES ('small')"); !r) {
+      return r;
+    }
+    return db.exec("INSERT INTO t VALUES (zeroblob(200000))");
+  }
+  void unit(const std::string& name) {
+    ASSERT_TRUE(cycle_.write().ok());
+    cycle_.beginUnit();
+    (void)writeOutcome(db());
+    cycle_.afterCommit([this, name](bool committed) {
+      log_.push_back(name + (committed ? ":stored" : ":refused"));
+    });
+    store::Database* d = &db();
+    cycle_.endUnit("unit " + name, [this, d, name] {
+      ++redos_;
+      return writeOutcome(*d);
+    });
+  }
+  int redos_ = 0;
+};
+
+TEST_F(CommitCycleUnitTest, AUnitIsStoredWithItsTurnWhenThereIsRoom) {
+  unit("a");
+  EXPECT_TRUE(cycle_.commit());
+  EXPECT_EQ((std::vector<std::string>{"a:stored"}), log_);
+  EXPECT_EQ(0u, cycle_.kept());
+  EXPECT_EQ(0, redos_);
+  EXPECT_EQ("2", count("t"));
+}
+
+TEST_F(CommitCycleUnitTest, ALostTurnKeepsItsUnitsUntilThereIsRoomAgain) {
+  cap();
+  int lost = 0;
+  cycle_.setOnLost([&] { ++lost; });
+  // A submit-like change in the same turn: refused, its callback says so.
+  ASSERT_TRUE(cycle_.write().ok());
+  cycle_.afterCommit([&](bool committed) { log_.push_back(committed ? "submit:ok" : "submit:refused"); });
+  unit("a");
+  EXPECT_FALSE(cycle_.commit());
+  EXPECT_EQ(1, lost);
+  EXPECT_EQ((std::vector<std::string>{"submit:refused"}), log_) << "the unit's callback waits";
+  EXPECT_EQ(1u, cycle_.kept());
+  EXPECT_EQ("0", count("t"));
+  EXPECT_FALSE(db().inTransaction());
+
+  // Another turn loses a second unit; retrying while still full stores nothing.
+  unit("b");
+  EXPECT_FALSE(cycle_.commit());
+  EXPECT_EQ(2u, cycle_.kept());
+  EXPECT_FALSE(cycle_.retryKept());
+  EXPECT_EQ(1, redos_) << "the first failing redo ends the try";
+  EXPECT_EQ(2u, cycle_.kept());
+  EXPECT_EQ(1u, log_.size());
+
+  // Other turns work meanwhile when what they write fits.
+  ASSERT_TRUE(cycle_.write().ok());
+  ASSERT_TRUE(db().exec("INSERT INTO t VALUES (1)").ok());
+  EXPECT_TRUE(cycle_.commit());
+  EXPECT_EQ("1", count("t"));
+
+  // Room again: both units are written, in order, and their callbacks run once.
+  uncap();
+  redos_ = 0;
+  EXPECT_TRUE(cycle_.retryKept());
+  EXPECT_EQ(2, redos_);
+  EXPECT_EQ(0u, cycle_.kept());
+  EXPECT_EQ((std::vector<std::string>{"submit:refused", "a:stored", "b:stored"}), log_);
+  EXPECT_EQ("5", count("t"));
+  EXPECT_TRUE(cycle_.retryKept());  // Nothing left.
+  EXPECT_EQ(3u, log_.size());
+}
+
+TEST_F(CommitCycleUnitTest, RetryWaitsForAnOpenTurn) {
+  cap();
+  unit("a");
+  EXPECT_FALSE(cycle_.commit());
+  uncap();
+  ASSERT_TRUE(cycle_.write().ok());
+  EXPECT_FALSE(cycle_.retryKept()) << "never inside another turn's transaction";
+  EXPECT_EQ(1u, cycle_.kept());
+  EXPECT_TRUE(cycle_.commit());
+  EXPECT_TRUE(cycle_.retryKept());
+  EXPECT_EQ((std::vector<std::string>{"a:stored"}), log_);
+}
+
+TEST_F(CommitCycleUnitTest, CloseGivesUpOnUnitsThatStillDoNotFit) {
+  cap();
+  unit("a");
+  EXPECT_FALSE(cycle_.commit());
+  cycle_.close();
+  EXPECT_EQ(0u, cycle_.kept());
+  EXPECT_EQ((std::vector<std::string>{"a:refused"}), log_) << "every callback runs exactly once";
+  EXPECT_EQ("0", count("t"));
+}
+
+TEST_F(CommitCycleUnitTest, ADiskFullMidUnitLosesTheWholeUnitNotHalf) {
+  cap();
+  ASSERT_TRUE(cycle_.write().ok());
+  cycle_.beginUnit();
+  ASSERT_TRUE(db().exec("INSERT INTO t VALUES ('small')").ok());
+  ASSERT_FALSE(db().exec("INSERT INTO t VALUES (zeroblob(200000))").ok());
+  // The unit goes on writing (its code logs store errors and carries on): that
+  // write must not be committed on its own.
+  EXPECT_FALSE(db().exec("INSERT INTO t VALUES ('after')").ok());
+  store::Database* d = &db();
+  cycle_.endUnit("unit", [d] { return writeOutcome(*d); });
+  EXPECT_FALSE(cycle_.commit());
+  EXPECT_EQ("0", count("t"));
+  EXPECT_EQ(1u, cycle_.kept());
+  uncap();
+  EXPECT_TRUE(cycle_.retryKept());
+  EXPECT_EQ("2", count("t"));
 }
 
 }  // namespace

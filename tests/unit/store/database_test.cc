@@ -1,7 +1,10 @@
 // Tests for store::Database: opening (parent directories, pragmas, failures),
-// exec errors, the prepared-statement cache, transaction primitives and the
-// mapping of SQLite codes to ErrorKind.
+// exec errors, the prepared-statement cache, transaction primitives, the mapping
+// of SQLite codes to ErrorKind, a full disk (never half a transaction, never a
+// write committed alone after SQLite rolled its transaction back), the page cap
+// and incremental vacuum.
 #include "store/database.h"
+#include "store/statement.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -211,6 +214,104 @@ TEST(DatabaseTest, LastErrorCarriesContextAndMessage) {
   Error e = (*db)->lastError("reading jobs");
   EXPECT_EQ(0u, e.message.rfind("reading jobs: ", 0)) << e.message;
   EXPECT_NE(std::string::npos, e.message.find("missing_table")) << e.message;
+}
+
+// A database with table t, capped at its current size: anything that needs a new
+// page gets SQLITE_FULL.
+std::unique_ptr<Database> fullDatabase(const TempDir& dir) {
+  auto db = Database::open(dir.file("full.db"), OpenOptions{});
+  EXPECT_TRUE(db.ok());
+  if (!db.ok()) {
+    return nullptr;
+  }
+  EXPECT_TRUE((*db)->exec("CREATE TABLE t (v BLOB)").ok());
+  auto cap = (*db)->setMaxPageCount(1);
+  EXPECT_TRUE(cap.ok());
+  EXPECT_EQ(queryOne(**db, "PRAGMA page_count"), std::to_string(cap.ok() ? *cap : -1))
+      << "a cap below the size holds the file at its size";
+  return std::move(*db);
+}
+
+TEST(DatabaseTest, AFullDiskRollsTheWholeTransactionBackEvenWhenSQLiteWouldKeepIt) {
+  TempDir dir;
+  auto db = fullDatabase(dir);
+  ASSERT_NE(nullptr, db);
+  ASSERT_TRUE(db->begin().ok());
+  ASSERT_TRUE(db->exec("INSERT INTO t VALUES (1)").ok());
+  // A multi-row INSERT ... SELECT uses a statement journal: on its own, SQLite
+  // would undo only this statement and keep the transaction (and the row above).
+  auto st = db->prepare("INSERT INTO t SELECT zeroblob(100000) FROM (VALUES (1), (2), (3))");
+  ASSERT_TRUE(st.ok());
+  Statement full(db->handle(), st->get());
+  auto r = full.run();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorKind::kStorageFull, r.error().kind) << r.error().message;
+  EXPECT_FALSE(db->inTransaction()) << "the whole transaction must be gone";
+  db->rollback();
+  EXPECT_EQ("0", queryOne(*db, "SELECT count(*) FROM t"));
+}
+
+TEST(DatabaseTest, AWriteAfterSQLiteRolledBackTheTransactionIsRefusedNotCommittedAlone) {
+  TempDir dir;
+  auto db = fullDatabase(dir);
+  ASSERT_NE(nullptr, db);
+  ASSERT_TRUE(db->begin().ok());
+  ASSERT_TRUE(db->exec("INSERT INTO t VALUES (1)").ok());
+  ASSERT_FALSE(db->exec("INSERT INTO t VALUES (zeroblob(1048576))").ok());
+  ASSERT_FALSE(db->inTransaction());
+  // The next write of the same unit of work would run in autocommit mode.
+  auto refused = db->exec("INSERT INTO t VALUES (2)");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(ErrorKind::kStorage, refused.error().kind) << refused.error().message;
+  auto stmt = db->statement("INSERT INTO t VALUES (3)");
+  auto via_statement = stmt.run();
+  ASSERT_FALSE(via_statement.ok());
+  EXPECT_NE(std::string::npos, via_statement.error().message.find("rolled this write's transaction back"))
+      << via_statement.error().message;
+  EXPECT_EQ("0", queryOne(*db, "SELECT count(*) FROM t")) << "reads still work";
+  // Once the transaction is ended, writes go through again.
+  db->rollback();
+  EXPECT_TRUE(db->exec("INSERT INTO t VALUES (4)").ok());
+  EXPECT_EQ("1", queryOne(*db, "SELECT count(*) FROM t"));
+}
+
+TEST(DatabaseTest, MaxPageCountCapsTheFileAndZeroLiftsTheCap) {
+  TempDir dir;
+  auto db = fullDatabase(dir);
+  ASSERT_NE(nullptr, db);
+  auto full = db->exec("INSERT INTO t VALUES (zeroblob(1048576))");
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(ErrorKind::kStorageFull, full.error().kind);
+  auto lifted = db->setMaxPageCount(0);
+  ASSERT_TRUE(lifted.ok());
+  EXPECT_GT(*lifted, 1'000'000);
+  EXPECT_TRUE(db->exec("INSERT INTO t VALUES (zeroblob(1048576))").ok());
+  auto capped = db->setMaxPageCount(100'000);
+  ASSERT_TRUE(capped.ok());
+  EXPECT_EQ(100'000, *capped);
+}
+
+TEST(DatabaseTest, NewDatabasesGiveFreedPagesBackWithIncrementalVacuum) {
+  TempDir dir;
+  auto opened = Database::open(dir.file("v.db"), OpenOptions{});
+  ASSERT_TRUE(opened.ok());
+  Database& db = **opened;
+  EXPECT_EQ("2", queryOne(db, "PRAGMA auto_vacuum"));  // INCREMENTAL
+  ASSERT_TRUE(db.exec("CREATE TABLE t (v BLOB)").ok());
+  ASSERT_TRUE(db.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) "
+                      "INSERT INTO t SELECT zeroblob(4000) FROM n")
+                  .ok());
+  const int64_t grown = db.queryInt("PRAGMA page_count").value();
+  ASSERT_TRUE(db.exec("DELETE FROM t").ok());
+  const int64_t free_pages = db.queryInt("PRAGMA freelist_count").value();
+  EXPECT_GT(free_pages, 400);
+  auto n = db.incrementalVacuum(100);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(100, *n);
+  while (db.queryInt("PRAGMA freelist_count").value() > 0) {
+    ASSERT_GT(db.incrementalVacuum(100).value(), 0);
+  }
+  EXPECT_LT(db.queryInt("PRAGMA page_count").value(), grown - 400);
 }
 
 }  // namespace

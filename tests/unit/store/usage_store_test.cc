@@ -1,6 +1,7 @@
 // Tests for store/usage_store: the daily rollups agree with the ledger they
 // summarise, grouped every way, whole days from the rollups and other ranges from
-// the ledger; tags count each attempt under each of its tags; budget sums.
+// the ledger; tags count each attempt under each of its tags; budget sums; and
+// ledger retention: pruning whole old days changes no report and no budget sum.
 #include "store/usage_store.h"
 
 #include <gtest/gtest.h>
@@ -132,6 +133,143 @@ TEST_F(UsageStoreTest, SpentSumsTheLedgerPerScope) {
   EXPECT_DOUBLE_EQ(0.75, sum({SpendScope::kTag, "x"}, 0, INT64_MAX));
   EXPECT_DOUBLE_EQ(0.25, sum({SpendScope::kTag, "y"}, 0, INT64_MAX));
   EXPECT_DOUBLE_EQ(1.5, sum({SpendScope::kKey, "fp-1"}, 0, INT64_MAX));
+}
+
+// Everything a report says, as text, for before/after comparisons.
+std::string describe(const UsageReport& r) {
+  auto figures = [](const UsageFigures& f) {
+    return std::to_string(f.requests) + "/" + std::to_string(f.prompt_tokens) + "/" +
+           std::to_string(f.completion_tokens) + "/" + std::to_string(f.cached_tokens) + "/" +
+           std::to_string(f.reasoning_tokens) + "/" + std::to_string(f.cost_usd);
+  };
+  std::string out = "totals " + figures(r.totals) + "\n";
+  for (const UsageRow& row : r.rows) {
+    for (const std::string& k : row.keys) {
+      out += k + " ";
+    }
+    out += figures(row.figures) + "\n";
+  }
+  return out;
+}
+
+TEST_F(UsageStoreTest, PruningOldLedgerDaysChangesNoReportAndNoBudgetSum) {
+  // Old days (to be pruned) and recent ones, several clients, models, keys, tags.
+  spend(kNov1 + 1000, "m/a", "alice", {"x"}, 10, 20, 0.5, "fp-1");
+  spend(kNov1 + 7200'000, "m/b", "bob", {"x", "y"}, 1, 2, 0.25, "fp-2");
+  spend(kNov1 + kDay + 5, "m/b", "alice", {}, 100, 0, 1.0, "fp-1");
+  spend(kNov1 + 3 * kDay + 60'000, "m/a", "bob", {"y"}, 7, 7, 2.0, "fp-2");
+  spend(kNov1 + 4 * kDay + 3600'000, "m/a", "alice", {"x"}, 3, 4, 0.125, "fp-1");
+
+  const std::vector<std::vector<UsageDim>> groupings = {
+      {}, {UsageDim::kModel}, {UsageDim::kClient, UsageDim::kDay}, {UsageDim::kTag}, {UsageDim::kKey}};
+  // Whole-day ranges, and ranges whose ends fall after the horizon.
+  const std::vector<UsageQuery> ranges = {
+      {{}, std::nullopt, std::nullopt},
+      {{}, kNov1, kNov1 + 5 * kDay},
+      {{}, kNov1 + kDay, std::nullopt},
+      {{}, kNov1, kNov1 + 4 * kDay + 7200'000},
+      {{}, std::nullopt, kNov1 + 3 * kDay + 120'000},
+  };
+  const std::vector<SpendScope> scopes = {{SpendScope::kGlobal, ""}, {SpendScope::kClient, "alice"},
+                                          {SpendScope::kModel, "m/b"}, {SpendScope::kTag, "x"},
+                                          {SpendScope::kTag, "y"}, {SpendScope::kKey, "fp-2"}};
+  auto snapshot = [&] {
+    std::string out;
+    for (const auto& g : groupings) {
+      for (UsageQuery q : ranges) {
+        q.group_by = g;
+        auto r = usage_.report(q);
+        EXPECT_TRUE(r.ok()) << r.error().message;
+        out += r.ok() ? describe(*r) : "error\n";
+      }
+    }
+    for (const SpendScope& s : scopes) {
+      // A `total` budget (since 0) and one from the day after the horizon.
+      for (int64_t since : {int64_t{0}, kNov1 + 2 * kDay}) {
+        auto r = usage_.spent(s, since, INT64_MAX);
+        EXPECT_TRUE(r.ok());
+        out += std::to_string(r.ok() ? *r : -1) + "\n";
+      }
+    }
+    return out;
+  };
+  const std::string before = snapshot();
+  ASSERT_EQ(0, usage_.ledgerHorizon().value());
+
+  // Prune everything that started before Nov 3 (given mid-day: whole days only).
+  auto n = usage_.pruneLedger(kNov1 + 2 * kDay + 5000, 1);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(1, *n);  // One batch of one row.
+  EXPECT_EQ(kNov1 + 2 * kDay, usage_.ledgerHorizon().value());
+  EXPECT_EQ(before, snapshot()) << "a half-pruned day must be read from the rollups";
+  for (;;) {
+    auto more = usage_.pruneLedger(kNov1 + 2 * kDay + 5000, 1);
+    ASSERT_TRUE(more.ok());
+    if (*more == 0) {
+      break;
+    }
+  }
+  EXPECT_EQ("2", testing::queryOne(t_.db(), "SELECT count(*) FROM attempts"));
+  EXPECT_EQ(before, snapshot());
+  // An earlier cutoff never moves the horizon back.
+  ASSERT_TRUE(usage_.pruneLedger(kNov1, 10).ok());
+  EXPECT_EQ(kNov1 + 2 * kDay, usage_.ledgerHorizon().value());
+}
+
+TEST_F(UsageStoreTest, AReportEndingInsideAPrunedDayIsWidenedToThatDay) {
+  spend(kNov1 + 1000, "m/a", "alice", {}, 10, 20, 0.5);
+  spend(kNov1 + 7200'000, "m/a", "alice", {}, 1, 2, 0.25);
+  spend(kNov1 + 3 * kDay, "m/a", "alice", {}, 1, 1, 1.0);
+  UsageQuery q;
+  q.since = kNov1 + 3600'000;  // One o'clock on a day that still has its ledger.
+  auto exact = usage_.report(q);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_FALSE(exact->widened);
+  EXPECT_EQ(2, exact->totals.requests);
+  EXPECT_EQ(q.since, exact->since);
+
+  ASSERT_TRUE(usage_.pruneLedger(kNov1 + kDay, 100).ok());
+  auto widened = usage_.report(q);
+  ASSERT_TRUE(widened.ok());
+  EXPECT_TRUE(widened->widened);
+  EXPECT_EQ(kNov1, widened->since) << "the whole of Nov 1, from its rollup";
+  EXPECT_EQ(3, widened->totals.requests);
+  EXPECT_DOUBLE_EQ(1.75, widened->totals.cost_usd);
+
+  // An `until` inside a pruned day moves to the end of that day.
+  UsageQuery upto;
+  upto.until = kNov1 + 3600'000;
+  auto up = usage_.report(upto);
+  ASSERT_TRUE(up.ok());
+  EXPECT_TRUE(up->widened);
+  EXPECT_EQ(kNov1 + kDay, up->until);
+  EXPECT_EQ(2, up->totals.requests);
+}
+
+TEST_F(UsageStoreTest, PruningKeepsUnfinishedAttemptsAndRowsAfterTheCutoff) {
+  spend(kNov1 + 1000, "m/a", "alice", {}, 10, 20, 0.5);
+  spend(kNov1 + 2 * kDay, "m/a", "alice", {}, 1, 1, 1.0);
+  JobRecord job;
+  job.client = "alice";
+  job.model = "m/a";
+  job.request_json = "{}";
+  job.created_at = kNov1;
+  auto id = jobs_.insert(job, {});
+  ASSERT_TRUE(id.ok());
+  AttemptRecord running;
+  running.job_id = *id;
+  running.attempt = 1;
+  running.model = "m/a";
+  running.provider = "mock";
+  running.started_at = kNov1 + 5;
+  running.outcome = "running";
+  ASSERT_TRUE(jobs_.insertAttempt(running).ok());
+
+  auto n = usage_.pruneLedger(kNov1 + kDay, 100);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(1, *n);
+  EXPECT_EQ("2", testing::queryOne(t_.db(), "SELECT count(*) FROM attempts"));
+  EXPECT_EQ("1", testing::queryOne(t_.db(), "SELECT count(*) FROM attempts WHERE finished_at IS NULL"));
 }
 
 }  // namespace

@@ -176,6 +176,10 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) {
          c.max_pending_output_hard_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 34));
        }},
+      {"ipc", "max_total_pending_output_bytes",
+       [&c](auto& f, auto& k, auto& n) {
+         c.max_total_pending_output_bytes = static_cast<size_t>(getInt(f, k, n, 1 << 20, int64_t{1} << 36));
+       }},
       {"ipc", "stall_timeout_ms",
        [&c](auto& f, auto& k, auto& n) { c.stall_timeout_ms = getInt(f, k, n, 0, 3600000); }},
       {"ipc", "socket_mode",
@@ -838,6 +842,7 @@ std::string describe(const Config& c) {
     << "[ipc]\nmax_frame_bytes = " << c.max_frame_bytes
     << "\nmax_pending_output_bytes = " << c.max_pending_output_bytes
     << "\nmax_pending_output_hard_bytes = " << c.max_pending_output_hard_bytes
+    << "\nmax_total_pending_output_bytes = " << c.max_total_pending_output_bytes
     << "\nstall_timeout_ms = " << c.stall_timeout_ms << "\nsocket_mode = \"" << mode
     << "\"\n\n"
     << "[retry]\nbase_ms = " << c.retry_base_ms << "\ncap_ms = " << c.retry_cap_ms << "\n\n"

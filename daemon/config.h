@@ -140,6 +140,8 @@ struct Config {
   size_t max_frame_bytes = 4u << 20;
   size_t max_pending_output_bytes = 8u << 20;
   size_t max_pending_output_hard_bytes = 64u << 20;
+  // Above this much output pending over all connections, no new job starts.
+  size_t max_total_pending_output_bytes = 256u << 20;
   int64_t stall_timeout_ms = 3000;
   int max_inflight = 256;              // Global cap on running attempts.
   int64_t shutdown_grace_ms = 10000;   // SIGTERM: how long in-flight work may finish.

@@ -502,6 +502,7 @@ void Daemon::reload() {
   config_.log_level = next.log_level;
   log::setLevel(config_.log_level);
   config_.max_inflight = next.max_inflight;
+  config_.max_total_pending_output_bytes = next.max_total_pending_output_bytes;
   config_.shutdown_grace_ms = next.shutdown_grace_ms;
   config_.retry_base_ms = next.retry_base_ms;
   config_.retry_cap_ms = next.retry_cap_ms;

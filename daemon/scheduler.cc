@@ -1,6 +1,8 @@
 // Scheduler: pick with fair share, dispatch up to the in-flight cap, retry timer.
 #include "daemon/scheduler.h"
 
+#include "ipc/server.h"
+
 #include <climits>
 
 #include "common/json.h"
@@ -132,6 +134,12 @@ std::optional<store::JobRecord> Scheduler::pickNext(const Held& held) {
 
 void Scheduler::pump() {
   if (!dirty_ || stopped_ || paused_all_) {
+    return;
+  }
+  if (s_.server != nullptr && s_.server->pendingOutputTotal() > s_.config->max_total_pending_output_bytes) {
+    // Subscribers have fallen behind: start nothing new until their output
+    // drains. dirty_ stays set; each write that completes runs another turn and
+    // so another pump.
     return;
   }
   dirty_ = false;

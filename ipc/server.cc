@@ -58,6 +58,7 @@ void Connection::close() {
     return;  // Only its owner ends a local connection (Server::closeLocal).
   }
   closing_ = true;
+  server_->pending_total_ -= out_.size();  // inflight_ comes off in onUvWrite (cancelled).
   out_.clear();
   out_.shrink_to_fit();
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&pipe_));
@@ -90,6 +91,7 @@ void Connection::flush() {
   if (local_ != nullptr) {
     std::string out;
     out.swap(out_);
+    server_->pending_total_ -= out.size();
     last_progress_ms_ = uv_now(server_->loop_);
     local_->onOutput(id_, out);
     return;
@@ -101,7 +103,8 @@ void Connection::flush() {
     last_progress_ms_ = uv_now(server_->loop_);
   }
   if (n == static_cast<int>(out_.size())) {
-    out_.clear();
+    server_->pending_total_ -= out_.size();
+    releaseBuffer();
     if (close_after_flush_) {
       close();
     }
@@ -114,10 +117,11 @@ void Connection::flush() {
     return;
   }
   size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+  server_->pending_total_ -= written;
   auto* req = new WriteReq;
   req->req.data = this;
   req->data.assign(out_, written, std::string::npos);
-  out_.clear();
+  releaseBuffer();
   inflight_ = req->data.size();
   writing_ = true;
   buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
@@ -125,8 +129,20 @@ void Connection::flush() {
   if (rc != 0) {
     delete req;
     writing_ = false;
+    server_->pending_total_ -= inflight_;
     inflight_ = 0;
     close();
+  }
+}
+
+void Connection::releaseBuffer() {
+  // A burst may have grown the buffer a lot; keep a small one, not the peak, for
+  // each of what may be thousands of connections.
+  constexpr size_t kKeepCapacity = 64 * 1024;
+  if (out_.capacity() > kKeepCapacity) {
+    std::string().swap(out_);
+  } else {
+    out_.clear();
   }
 }
 
@@ -203,6 +219,7 @@ void Connection::onUvWrite(uv_write_t* req, int status) noexcept {
   auto* c = static_cast<Connection*>(req->data);
   delete w;
   c->writing_ = false;
+  c->server_->pending_total_ -= c->inflight_;
   c->inflight_ = 0;
   if (status < 0) {
     c->close();
@@ -363,6 +380,7 @@ void Server::send(uint64_t conn_id, std::string_view a, std::string_view b) {
   if (c->local_ != nullptr) {
     c->out_.append(a);
     c->out_.append(b);
+    pending_total_ += a.size() + b.size();
     markDirty(c);
     return;
   }
@@ -384,6 +402,7 @@ void Server::send(uint64_t conn_id, std::string_view a, std::string_view b) {
   }
   c->out_.append(a);
   c->out_.append(b);
+  pending_total_ += a.size() + b.size();
   markDirty(c);
 }
 
@@ -439,6 +458,7 @@ void Server::closeLocal(uint64_t conn_id) {
     return;
   }
   c->closing_ = true;
+  pending_total_ -= c->out_.size();
   forget(c);
   delete c;
   handler_->onClosed(conn_id);

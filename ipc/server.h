@@ -64,6 +64,7 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   void flush();
+  void releaseBuffer();
   void closeIfDoneAtEof();
   static void onUvAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
   static void onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
@@ -144,6 +145,11 @@ class Server {
 
   Connection* find(uint64_t conn_id);
   size_t connectionCount() const { return conns_.size(); }
+  // Output queued or being written, summed over every connection. Each
+  // connection is bounded on its own; the scheduler holds back new work while
+  // this total is high, so a burst to many slow readers cannot grow memory
+  // without bound.
+  size_t pendingOutputTotal() const { return pending_total_; }
   bool listening() const { return listener_ != nullptr; }
   const ServerOptions& options() const { return options_; }
 
@@ -161,6 +167,7 @@ class Server {
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Connection*> conns_;
   std::vector<Connection*> dirty_;
+  size_t pending_total_ = 0;
   char read_buf_[64 * 1024];  // Shared: frames are handled synchronously in onUvRead.
 };
 

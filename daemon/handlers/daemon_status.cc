@@ -68,6 +68,7 @@ void handleDaemonStatus(Call& call) {
   o += ",\"circuits\":" + s.circuits->statusJson(now);
   o += ",\"limits\":" + s.limits->statusJson(now);
   o += ",\"connections\":" + std::to_string(s.server->connectionCount());
+  o += ",\"output_pending_bytes\":" + std::to_string(s.server->pendingOutputTotal());
   o += ",\"subscriptions\":" + std::to_string(s.bus->subscriptionCount());
   o += ",\"shutting_down\":";
   o += s.shutting_down ? "true" : "false";

@@ -41,15 +41,15 @@ ExitCode list(ArgReader& args, GlobalOptions& globals) {
     return usageError("budget", args.error());
   }
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call("budget.list", "{}", &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("budget.list", "{}", &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
-    printJson(*resp.result);
+    printJson(result);
     return ExitCode::kOk;
   }
-  const json::Value* budgets = json::member(*resp.result, "budgets");
+  const json::Value* budgets = json::member(result, "budgets");
   if (budgets == nullptr || !budgets->IsArray() || budgets->Empty()) {
     std::fprintf(stderr, "no budgets\n");
     return ExitCode::kOk;
@@ -107,17 +107,17 @@ ExitCode set(ArgReader& args, GlobalOptions& globals) {
   }
   params += "}";
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call("budget.set", params, &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("budget.set", params, &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
-    printJson(*resp.result);
+    printJson(result);
     return ExitCode::kOk;
   }
   json::Document one;
   one.SetArray();
-  json::Value copy(*resp.result, one.GetAllocator());
+  json::Value copy(result, one.GetAllocator());
   one.PushBack(copy, one.GetAllocator());
   printBudgets(one);
   return ExitCode::kOk;
@@ -137,12 +137,12 @@ ExitCode remove(ArgReader& args, GlobalOptions& globals) {
   json::appendString(params, operands[1]);
   params += "}";
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call("budget.delete", params, &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("budget.delete", params, &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
-    printJson(*resp.result);
+    printJson(result);
   } else {
     std::printf("deleted budget %s/%s\n", printable(operands[0]).c_str(), printable(operands[1]).c_str());
   }

@@ -5,12 +5,12 @@
 #include "clients/cli/commands.h"
 
 #include <cstdio>
+#include <memory>
 #include <vector>
 
 #include "clients/cli/fields.h"
 #include "clients/cli/output.h"
 #include "clients/cli/session.h"
-#include "ipc/protocol.h"
 #include "llmq/version.h"
 
 namespace llmq::cli {
@@ -50,8 +50,8 @@ ExitCode forEachJob(ArgReader& args, GlobalOptions& globals, const char* command
   Session session(globals);
   ExitCode worst = ExitCode::kOk;
   for (const std::string& id : ids) {
-    ipc::Response resp;
-    ExitCode rc = session.call(method, jobIdParams(id), &resp);
+    json::Document result;
+    ExitCode rc = session.call(method, jobIdParams(id), &result);
     if (rc == ExitCode::kUnreachable) {
       return rc;
     }
@@ -60,10 +60,10 @@ ExitCode forEachJob(ArgReader& args, GlobalOptions& globals, const char* command
       continue;
     }
     if (globals.json) {
-      printJson(*resp.result);
+      printJson(result);
     } else {
-      std::printf("%s: %s\n", printable(stringField(*resp.result, "job_id")).c_str(),
-                  printable(stringField(*resp.result, "state")).c_str());
+      std::printf("%s: %s\n", printable(stringField(result, "job_id")).c_str(),
+                  printable(stringField(result, "state")).c_str());
     }
   }
   return worst;
@@ -90,15 +90,15 @@ ExitCode pauseOrResume(ArgReader& args, GlobalOptions& globals, bool pause) {
   }
   params += "}";
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call(pause ? "queue.pause" : "queue.resume", params, &resp);
+  json::Document result;
+  if (ExitCode rc = session.call(pause ? "queue.pause" : "queue.resume", params, &result);
       rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
-    printJson(*resp.result);
+    printJson(result);
   } else {
-    std::printf("paused: %s\n", describeQueueState(*resp.result).c_str());
+    std::printf("paused: %s\n", describeQueueState(result).c_str());
   }
   return ExitCode::kOk;
 }
@@ -125,14 +125,14 @@ ExitCode runGet(ArgReader& args, GlobalOptions& globals) {
     return usageError("get", "give exactly one JOB_ID");
   }
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call("job.get", jobIdParams(ids[0]), &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("job.get", jobIdParams(ids[0]), &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
-    printJson(*resp.result);
+    printJson(result);
   } else {
-    printJob(*resp.result);
+    printJob(result);
   }
   return ExitCode::kOk;
 }
@@ -157,7 +157,7 @@ ExitCode runList(ArgReader& args, GlobalOptions& globals) {
   if (args.failed()) {
     return usageError("list", args.error());
   }
-  if (!state.empty() && ipc::parseJobState(state) < 0) {
+  if (!state.empty() && !client::isJobState(state)) {
     return usageError("list", "unknown state \"" + state +
                                   "\"; one of queued, running, retry_wait, held, succeeded, "
                                   "failed, cancelled, expired");
@@ -176,9 +176,9 @@ ExitCode runList(ArgReader& args, GlobalOptions& globals) {
     filter += ",\"limit\":" + std::to_string(limit);
   }
 
-  // Every page's response stays alive: the table points into their documents.
+  // Every page's document stays alive: the table points into them.
   Session session(globals);
-  std::vector<ipc::Response> pages;
+  std::vector<std::unique_ptr<json::Document>> pages;
   std::vector<const json::Value*> jobs;
   std::string cursor;
   bool more = false;
@@ -189,24 +189,24 @@ ExitCode runList(ArgReader& args, GlobalOptions& globals) {
       json::appendString(params, cursor);
     }
     params += "}";
-    ipc::Response resp;
-    if (ExitCode rc = session.call("job.list", params, &resp); rc != ExitCode::kOk) {
+    pages.push_back(std::make_unique<json::Document>());
+    const json::Document& result = *pages.back();
+    if (ExitCode rc = session.call("job.list", params, pages.back().get()); rc != ExitCode::kOk) {
       return rc;
     }
-    const json::Value* list = json::member(*resp.result, "jobs");
+    const json::Value* list = json::member(result, "jobs");
     if (list != nullptr && list->IsArray()) {
       for (const auto& job : list->GetArray()) {
         jobs.push_back(&job);
       }
     }
-    cursor = std::string(stringField(*resp.result, "next_cursor"));
+    cursor = std::string(stringField(result, "next_cursor"));
     more = !cursor.empty();
-    pages.push_back(std::move(resp));
   } while (all && more);
 
   if (globals.json) {
     if (pages.size() == 1) {
-      printJson(*pages[0].result);
+      printJson(*pages[0]);
       return ExitCode::kOk;
     }
     // --all over several pages: one object in the shape of a single page, complete.
@@ -250,16 +250,16 @@ ExitCode runStatus(ArgReader& args, GlobalOptions& globals) {
     return usageError("status", args.error());
   }
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call("daemon.status", "{}", &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("daemon.status", "{}", &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
-    printJson(*resp.result);
+    printJson(result);
     return ExitCode::kOk;
   }
-  printStatus(*resp.result);
-  int64_t theirs = intField(*resp.result, "protocol_version");
+  printStatus(result);
+  int64_t theirs = intField(result, "protocol_version");
   if (theirs != kProtocolVersion) {
     std::fflush(stdout);
     std::fprintf(stderr, "llmq: warning: llmqd speaks protocol %lld, this llmq %d\n",
@@ -276,16 +276,16 @@ ExitCode runKeys(ArgReader& args, GlobalOptions& globals) {
     return usageError("keys", args.error());
   }
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call("keys.status", "{}", &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("keys.status", "{}", &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
-    printJson(*resp.result);
+    printJson(result);
     return ExitCode::kOk;
   }
-  std::printf("key source:  %s\n", printable(stringField(*resp.result, "key_source")).c_str());
-  const json::Value* pool = json::member(*resp.result, "pool");
+  std::printf("key source:  %s\n", printable(stringField(result, "key_source")).c_str());
+  const json::Value* pool = json::member(result, "pool");
   if (pool == nullptr || !pool->IsArray() || pool->Empty()) {
     std::printf("server keys: none (set OPENROUTER_API_KEY or OPENROUTER_API_KEYS for llmqd)\n");
     return ExitCode::kOk;

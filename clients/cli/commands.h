@@ -26,6 +26,7 @@ ExitCode runModels(ArgReader& args, GlobalOptions& globals);  // models.cc
 ExitCode runUsage(ArgReader& args, GlobalOptions& globals);   // usage.cc
 ExitCode runBudget(ArgReader& args, GlobalOptions& globals);  // budget.cc
 ExitCode runDb(ArgReader& args, GlobalOptions& globals);      // db.cc
+ExitCode runBatch(ArgReader& args, GlobalOptions& globals);   // batch.cc
 ExitCode runResume(ArgReader& args, GlobalOptions& globals);
 
 // Prints "llmq: <message>" and a pointer to the command's help; returns kUsage.

@@ -41,16 +41,16 @@ ExitCode runDb(ArgReader& args, GlobalOptions& globals) {
   json::appendString(params, absolute(operands[1]));
   params += "}";
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call("db.backup", params, &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("db.backup", params, &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
-    printJson(*resp.result);
+    printJson(result);
   } else {
-    std::printf("backed up to %s: %lld bytes in %lld ms\n", printable(stringField(*resp.result, "path")).c_str(),
-                static_cast<long long>(intField(*resp.result, "bytes")),
-                static_cast<long long>(intField(*resp.result, "duration_ms")));
+    std::printf("backed up to %s: %lld bytes in %lld ms\n", printable(stringField(result, "path")).c_str(),
+                static_cast<long long>(intField(result, "bytes")),
+                static_cast<long long>(intField(result, "duration_ms")));
   }
   return ExitCode::kOk;
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/json.h"
+#include "llmq/client.h"
 
 namespace llmq::cli {
 
@@ -38,9 +39,7 @@ inline const json::Value* objectField(const json::Value& obj, const char* name) 
 }
 
 // True for the states a job does not leave on its own (ipc/PROTOCOL.md).
-inline bool isTerminalState(std::string_view state) {
-  return state == "succeeded" || state == "failed" || state == "cancelled" || state == "expired";
-}
+inline bool isTerminalState(std::string_view state) { return client::isTerminalState(state); }
 
 // True if an event notification's params announce the end of its job: after it the
 // daemon sends nothing more for the job and ends job-scoped subscriptions.

@@ -164,6 +164,43 @@ constexpr char kResumeHelp[] =
     "Undo `llmq pause` for the whole queue or one client. With --json: the queue\n"
     "state.\n";
 
+constexpr char kBatchHelp[] =
+    "usage: llmq batch submit FILE.jsonl [--tag TAG] [--priority N] [--client NAME]\n"
+    "                         [--max-attempts N] [--skip-invalid] [--no-wait]\n"
+    "       llmq batch status TAG [--input FILE.jsonl]\n"
+    "       llmq batch results TAG [--input FILE.jsonl] [-o OUT.jsonl]\n"
+    "\n"
+    "Run an OpenAI Batch input file through llmqd (docs/batch.md). Each line is\n"
+    "{\"custom_id\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\"}.\n"
+    "\n"
+    "submit checks every line first: invalid lines (bad JSON, another url, a repeated\n"
+    "custom_id, a body without model or messages) are listed with their numbers and\n"
+    "nothing is submitted, unless --skip-invalid. Then each line becomes a job tagged\n"
+    "TAG with the idempotency key batch:TAG:CUSTOM_ID, so running the same command\n"
+    "again (after a crash, Ctrl-C, or to follow the batch) submits no line twice.\n"
+    "It then waits for every job to end, with a progress bar on a terminal (done,\n"
+    "failures, rate, ETA, spend), and prints the batch's status.\n"
+    "\n"
+    "  --tag TAG          name of the batch (default: FILE's name without its\n"
+    "                     directory and .jsonl, e.g. runs/eval-17.jsonl -> eval-17)\n"
+    "  --priority N       -1000..1000 for every job (default 0)\n"
+    "  --client NAME      fair-share client of the jobs (default: your user name)\n"
+    "  --max-attempts N   1..100 per job\n"
+    "  --skip-invalid     submit the valid lines even if some are not\n"
+    "  --no-wait          return once every line is submitted\n"
+    "  --window N         requests in flight while submitting, 1..4096 (default 256)\n"
+    "\n"
+    "status shows the batch's jobs by state, done/total and the spend; with --input\n"
+    "also the lines not submitted yet. results writes OpenAI Batch output lines\n"
+    "{id, custom_id, response: {status_code, request_id, body}, error} for the jobs\n"
+    "that have ended (failures with response null and error {code, message}) to\n"
+    "OUT.jsonl or stdout: in the order of --input's lines, else in job order.\n"
+    "\n"
+    "Exit status: submit 0 when every job succeeded (or, with --no-wait, was\n"
+    "submitted), 1 when a job failed or llmqd refused a line, 2 for invalid lines;\n"
+    "results 1 when a job has not ended or a line of --input has no job.\n"
+    "With --json: status and submit print the status object.\n";
+
 struct Page {
   const char* name;
   const char* text;
@@ -174,7 +211,7 @@ constexpr Page kPages[] = {
     {"cancel", kCancelHelp}, {"retry", kRetryHelp},   {"watch", kWatchHelp},
     {"status", kStatusHelp}, {"keys", kKeysHelp}, {"models", kModelsHelp},
     {"usage", kUsageHelp}, {"budget", kBudgetHelp}, {"db", kDbHelp},
-    {"pause", kPauseHelp},   {"resume", kResumeHelp},
+    {"pause", kPauseHelp},   {"resume", kResumeHelp}, {"batch", kBatchHelp},
 };
 
 constexpr char kTopLevelHelp[] =
@@ -195,6 +232,7 @@ constexpr char kTopLevelHelp[] =
     "  usage               show what was spent, by model, client, key, tag or day\n"
     "  budget              set, list or delete spending limits\n"
     "  db backup FILE      an online backup of llmqd's database\n"
+    "  batch               run an OpenAI Batch file: submit, status, results\n"
     "  pause               stop starting jobs (whole queue or --client NAME)\n"
     "  resume              start jobs again\n"
     "\n"

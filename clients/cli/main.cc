@@ -28,6 +28,7 @@ constexpr CommandEntry kCommands[] = {
     {"models", llmq::cli::runModels},
     {"usage", llmq::cli::runUsage}, {"budget", llmq::cli::runBudget},
     {"db", llmq::cli::runDb},
+    {"batch", llmq::cli::runBatch},
     {"pause", llmq::cli::runPause},
     {"resume", llmq::cli::runResume},
 };

@@ -53,15 +53,15 @@ ExitCode runModels(ArgReader& args, GlobalOptions& globals) {
   params += "}";
 
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call("models.list", params, &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("models.list", params, &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
-    printJson(*resp.result);
+    printJson(result);
     return ExitCode::kOk;
   }
-  const json::Value* models = json::member(*resp.result, "models");
+  const json::Value* models = json::member(result, "models");
   if (models == nullptr || !models->IsArray() || models->Empty()) {
     std::fprintf(stderr, "no models%s\n",
                  filter.empty() ? "" : (" matching \"" + printable(filter) + "\"").c_str());
@@ -89,7 +89,7 @@ ExitCode runModels(ArgReader& args, GlobalOptions& globals) {
   table.print(stdout);
   // On stderr, so a pipe reading the table sees only models.
   std::fflush(stdout);
-  std::string_view fetched = stringField(*resp.result, "fetched_at");
+  std::string_view fetched = stringField(result, "fetched_at");
   if (fetched.empty()) {
     std::fprintf(stderr, "(USD per million tokens; OpenRouter's list was never fetched: "
                          "built-in prices, see llmq models --refresh)\n");

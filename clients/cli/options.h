@@ -12,7 +12,7 @@ namespace llmq::cli {
 
 // Options that may come before or after the subcommand.
 struct GlobalOptions {
-  std::string socket_path;  // Resolved to ipc::defaultSocketPath() when not given.
+  std::string socket_path;  // Resolved to client::defaultSocketPath() when not given.
   bool json = false;        // Machine output: compact JSON, one value per line.
 };
 

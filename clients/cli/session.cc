@@ -1,11 +1,9 @@
-// Session: connection set-up and the mapping of transport and JSON-RPC failures to
-// one stderr line and an exit code. ipc::Client words its connect error for logs
+// Session: connection set-up and the mapping of llmq::client errors to one stderr
+// line and an exit code. The library words its connect error for logs
 // ("connecting to PATH: ..."); the CLI rephrases it for people.
 #include "clients/cli/session.h"
 
 #include <cstdio>
-
-#include "ipc/socket_path.h"
 
 namespace llmq::cli {
 
@@ -15,94 +13,86 @@ void printError(const std::string& message) {
 }
 
 Session::Session(const GlobalOptions& globals)
-    : socket_path_(globals.socket_path.empty() ? ipc::defaultSocketPath() : globals.socket_path) {}
+    : socket_path_(globals.socket_path.empty() ? client::defaultSocketPath()
+                                               : globals.socket_path) {}
 
 ExitCode Session::connect() {
   if (client_) {
     return ExitCode::kOk;
   }
-  auto client = ipc::Client::connect(socket_path_);
-  if (!client) {
-    std::string why = client.error().message;
-    const std::string prefix = "connecting to " + socket_path_ + ": ";
-    if (why.compare(0, prefix.size(), prefix) == 0) {
-      why.erase(0, prefix.size());
-    }
-    printError("cannot connect to llmqd at " + socket_path_ + ": " + why);
-    return ExitCode::kUnreachable;
+  auto c = client::Client::connect(socket_path_);
+  if (!c) {
+    return fail(c.error());
   }
-  client_ = std::move(client.value());
+  client_ = std::move(c.value());
   return ExitCode::kOk;
 }
 
-ExitCode Session::lost(const std::string& why) {
-  printError("lost the connection to llmqd: " + why);
+ExitCode Session::fail(const client::Error& error) {
+  switch (error.kind) {
+    case client::ErrorKind::kConnect: {
+      std::string why = error.message;
+      const std::string prefix = "connecting to " + socket_path_ + ": ";
+      if (why.compare(0, prefix.size(), prefix) == 0) {
+        why.erase(0, prefix.size());
+      }
+      printError("cannot connect to llmqd at " + socket_path_ + ": " + why);
+      return ExitCode::kUnreachable;
+    }
+    case client::ErrorKind::kRpc:
+      printError(error.message + " (" + error.symbol + ")");
+      return ExitCode::kFailed;
+    case client::ErrorKind::kInvalidArgument:
+      // The CLI escapes everything it puts into params, so the one way to get here
+      // is invalid UTF-8 from argv, a file or stdin: the user's input.
+      printError("the arguments or input are not valid UTF-8, which llmqd requires");
+      return ExitCode::kUsage;
+    case client::ErrorKind::kTransport:
+    case client::ErrorKind::kTimeout:
+    case client::ErrorKind::kProtocol:
+      break;
+  }
+  printError("lost the connection to llmqd: " + error.message);
   return ExitCode::kUnreachable;
 }
 
 ExitCode Session::call(std::string_view method, std::string_view params_json,
-                       ipc::Response* out) {
-  // llmqd answers a line it cannot parse (e.g. invalid UTF-8 from argv, a file or
-  // stdin) with id null, which a blocking call never matches to its request and
-  // would wait for forever. Such params are the user's input, so: a usage error.
-  json::Document check;
-  if (!json::parse(check, params_json, nullptr)) {
-    printError("the arguments or input are not valid UTF-8, which llmqd requires");
-    return ExitCode::kUsage;
-  }
+                       json::Document* result) {
   if (ExitCode rc = connect(); rc != ExitCode::kOk) {
     return rc;
   }
-  auto resp = client_->call(method, params_json);
-  if (!resp) {
-    return lost(resp.error().message);
+  auto r = client_->call(method, params_json);
+  if (!r) {
+    return fail(r.error());
   }
-  *out = std::move(resp.value());
-  if (!out->ok()) {
-    std::string symbol = out->error.symbol.empty() ? ipc::rpc::symbolFor(out->error.code)
-                                                   : out->error.symbol;
-    printError(out->error.message + " (" + symbol + ")");
-    return ExitCode::kFailed;
+  std::string why;
+  if (!json::parse(*result, *r, &why)) {
+    printError("llmqd sent invalid JSON: " + why);
+    return ExitCode::kUnreachable;
   }
   return ExitCode::kOk;
 }
 
-ExitCode Session::readEvent(json::Document* event, int timeout_ms, bool* got) {
+ExitCode Session::pollEvent(json::Document* params, bool* got, int timeout_ms) {
   *got = false;
   if (ExitCode rc = connect(); rc != ExitCode::kOk) {
     return rc;
   }
-  for (;;) {
-    auto line = client_->nextNotification(timeout_ms);
-    if (!line) {
-      return lost(line.error().message);
-    }
-    if (!line->has_value()) {
-      return ExitCode::kOk;
-    }
-    std::string err;
-    if (!json::parse(*event, **line, &err)) {
-      return lost("llmqd sent invalid JSON: " + err);
-    }
-    // Only "event" notifications are expected here; a stray response (there are no
-    // requests outstanding) is skipped rather than misread as an event.
-    const json::Value* method = json::member(*event, "method");
-    const json::Value* params = json::member(*event, "params");
-    if (method != nullptr && method->IsString() && json::view(*method) == "event" &&
-        params != nullptr && params->IsObject()) {
-      *got = true;
-      return ExitCode::kOk;
-    }
+  auto e = client_->nextEvent(timeout_ms);
+  if (!e) {
+    return fail(e.error());
   }
+  if (!e->has_value()) {
+    return ExitCode::kOk;
+  }
+  json::parse(*params, (*e)->params_json, nullptr);  // Compact JSON the library wrote.
+  *got = true;
+  return ExitCode::kOk;
 }
 
-ExitCode Session::nextEvent(json::Document* event) {
+ExitCode Session::nextEvent(json::Document* params) {
   bool got = false;
-  return readEvent(event, -1, &got);
-}
-
-ExitCode Session::pollEvent(json::Document* event, bool* got) {
-  return readEvent(event, 0, got);
+  return pollEvent(params, &got, -1);
 }
 
 }  // namespace llmq::cli

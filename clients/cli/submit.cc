@@ -328,11 +328,11 @@ ExitCode finishFromJob(Session& session, const std::string& job_id, bool json_ou
   std::string params = "{\"job_id\":";
   json::appendString(params, job_id);
   params += "}";
-  ipc::Response resp;
-  if (ExitCode rc = session.call("job.get", params, &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("job.get", params, &result); rc != ExitCode::kOk) {
     return rc;
   }
-  const json::Value& job = *resp.result;
+  const json::Value& job = result;
   std::string_view state = stringField(job, "state");
   if (json_output) {
     printJson(job);
@@ -366,7 +366,7 @@ ExitCode follow(Session& session, const std::string& job_id, const SubmitOptions
                  "` once llmqd is back");
       return rc;
     }
-    const json::Value& params = *json::member(event, "params");
+    const json::Value& params = event;
     if (stringField(params, "job_id") != job_id) {
       continue;
     }
@@ -448,11 +448,11 @@ ExitCode runSubmit(ArgReader& args, GlobalOptions& globals) {
   }
   std::string params = buildParams(o, request);
 
-  ipc::Response resp;
-  if (ExitCode rc = session.call("job.submit", params, &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("job.submit", params, &result); rc != ExitCode::kOk) {
     return rc;
   }
-  const json::Value& ack = *resp.result;
+  const json::Value& ack = result;
   const std::string job_id(stringField(ack, "job_id"));
   const bool deduplicated = boolField(ack, "deduplicated");
   if (!o.wait && !o.stream) {

@@ -119,16 +119,16 @@ ExitCode runUsage(ArgReader& args, GlobalOptions& globals) {
   params += "}";
 
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call("usage.report", params, &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("usage.report", params, &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
-    printJson(*resp.result);
+    printJson(result);
     return ExitCode::kOk;
   }
-  const json::Value* rows = json::member(*resp.result, "rows");
-  const json::Value* totals = json::member(*resp.result, "totals");
+  const json::Value* rows = json::member(result, "rows");
+  const json::Value* totals = json::member(result, "totals");
   if (rows == nullptr || !rows->IsArray() || totals == nullptr) {
     std::fprintf(stderr, "llmq: llmqd sent a usage report without rows\n");
     return ExitCode::kFailed;

@@ -9,7 +9,6 @@
 #include "clients/cli/fields.h"
 #include "clients/cli/output.h"
 #include "clients/cli/session.h"
-#include "ipc/protocol.h"
 
 namespace llmq::cli {
 namespace {
@@ -49,8 +48,7 @@ ExitCode runWatch(ArgReader& args, GlobalOptions& globals) {
   }
   std::set<std::string> wanted;  // Empty: every event.
   for (const std::string& name : splitList(events)) {
-    ipc::EventKind kind;
-    if (!ipc::parseEventName(name, &kind)) {
+    if (!client::isEventName(name)) {
       return usageError("watch", "unknown event \"" + name + "\"");
     }
     wanted.insert(name);
@@ -91,8 +89,8 @@ ExitCode runWatch(ArgReader& args, GlobalOptions& globals) {
   params += "}";
 
   Session session(globals);
-  ipc::Response resp;
-  if (ExitCode rc = session.call("events.subscribe", params, &resp); rc != ExitCode::kOk) {
+  json::Document result;
+  if (ExitCode rc = session.call("events.subscribe", params, &result); rc != ExitCode::kOk) {
     return rc;
   }
   auto shown = [&wanted](const json::Value& p) {
@@ -105,19 +103,19 @@ ExitCode runWatch(ArgReader& args, GlobalOptions& globals) {
     std::string get = "{\"job_id\":";
     json::appendString(get, job);
     get += "}";
-    ipc::Response state;
+    json::Document state;
     if (ExitCode rc = session.call("job.get", get, &state); rc != ExitCode::kOk) {
       return rc;
     }
-    job_over = isTerminalState(stringField(*state.result, "state"));
+    job_over = isTerminalState(stringField(state, "state"));
   }
   if (job_over) {
     // The daemon keeps a job subscription until the job's terminal event, which has
     // already gone by: end it ourselves rather than leave it behind in llmqd.
     std::string unsubscribe = "{\"subscription\":";
-    json::appendString(unsubscribe, stringField(*resp.result, "subscription"));
+    json::appendString(unsubscribe, stringField(result, "subscription"));
     unsubscribe += "}";
-    ipc::Response ignored;
+    json::Document ignored;
     if (ExitCode rc = session.call("events.unsubscribe", unsubscribe, &ignored);
         rc == ExitCode::kUnreachable) {
       return rc;
@@ -137,7 +135,7 @@ ExitCode runWatch(ArgReader& args, GlobalOptions& globals) {
       }
       return ExitCode::kOk;
     }
-    const json::Value& p = *json::member(event, "params");
+    const json::Value& p = event;
     if (shown(p)) {
       show(p, globals.json);
     }

@@ -9,6 +9,7 @@ packages=(
   libsodium-dev libhttp-parser-dev
   googletest libgtest-dev libgmock-dev
   sqlite3 python3 curl
+  clang libclang-rt-14-dev   # libFuzzer targets (scripts/fuzz.sh, tests/fuzz/)
   systemd   # systemd-analyze, systemd-socket-activate, sysusers/tmpfiles for tests/integration/systemd_test.cc
 )
 

@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: installs what is missing, then builds and
 # runs every unit and integration test twice, once optimised and once under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and builds and checks the .deb
-# (scripts/package.sh). Exits non-zero on any failure.
+# (scripts/package.sh), then runs each libFuzzer target of tests/fuzz/ briefly (clang;
+# scripts/fuzz.sh). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,6 @@ echo "== sanitizer build (ASan + UBSan)"
 echo "== sanitizer tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j 2 --timeout 600
+
+echo "== fuzzing (libFuzzer targets in tests/fuzz/, 20 s each, clang build in build-fuzz/)"
+./scripts/fuzz.sh 20

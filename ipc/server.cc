@@ -3,6 +3,7 @@
 // (the peer is reading) needs no allocation per response.
 #include "ipc/server.h"
 
+#include <malloc.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -420,6 +421,14 @@ void Server::flush() {
   for (Connection* c : batch) {
     c->dirty_ = false;
     c->flush();
+  }
+  // After a burst to many subscribers has drained, give the memory back: the
+  // buffers were freed, but malloc keeps freed memory for itself unless asked.
+  constexpr size_t kTrimAfter = 64u << 20;
+  pending_peak_ = std::max(pending_peak_, pending_total_);
+  if (pending_total_ == 0 && pending_peak_ > kTrimAfter) {
+    pending_peak_ = 0;
+    ::malloc_trim(0);
   }
 }
 

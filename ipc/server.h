@@ -168,6 +168,7 @@ class Server {
   std::unordered_map<uint64_t, Connection*> conns_;
   std::vector<Connection*> dirty_;
   size_t pending_total_ = 0;
+  size_t pending_peak_ = 0;  // Since the last time the output drained.
   char read_buf_[64 * 1024];  // Shared: frames are handled synchronously in onUvRead.
 };
 

@@ -500,6 +500,31 @@ ExitCode submitBatch(ArgReader& args, GlobalOptions& globals) {
   return all_ok ? ExitCode::kOk : ExitCode::kFailed;
 }
 
+// What batch status and batch results start from: the TAG operand, the batch's
+// input file when --input names one, and every job of the batch.
+struct LoadedBatch {
+  std::string tag;
+  std::string input_file;
+  BatchInput input;
+  std::vector<client::Job> jobs;
+};
+
+ExitCode loadBatch(const char* command, const std::vector<std::string>& operands, std::string input_file,
+                   bool with_results, GlobalOptions& globals, LoadedBatch* out) {
+  if (operands.size() != 1) {
+    return usageError("batch", std::string("batch ") + command + " takes one TAG");
+  }
+  out->tag = operands[0];
+  out->input_file = std::move(input_file);
+  std::string error;
+  if (!out->input_file.empty() && !readBatchInput(out->input_file, out->tag, false, &out->input, &error)) {
+    printError("cannot read the batch: " + error);
+    return ExitCode::kUsage;
+  }
+  Session session(globals);
+  return sweep(session, out->tag, with_results, &out->jobs);
+}
+
 ExitCode batchStatus(ArgReader& args, GlobalOptions& globals) {
   std::vector<std::string> operands;
   std::string input_file;
@@ -513,21 +538,13 @@ ExitCode batchStatus(ArgReader& args, GlobalOptions& globals) {
   if (args.failed()) {
     return usageError("batch", args.error());
   }
-  if (operands.size() != 1) {
-    return usageError("batch", "batch status takes one TAG");
-  }
-  const std::string& tag = operands[0];
-  BatchInput input;
-  std::string error;
-  if (!input_file.empty() && !readBatchInput(input_file, tag, false, &input, &error)) {
-    printError("cannot read the batch: " + error);
-    return ExitCode::kUsage;
-  }
-  Session session(globals);
-  std::vector<client::Job> jobs;
-  if (ExitCode rc = sweep(session, tag, false, &jobs); rc != ExitCode::kOk) {
+  LoadedBatch batch;
+  if (ExitCode rc = loadBatch("status", operands, input_file, false, globals, &batch); rc != ExitCode::kOk) {
     return rc;
   }
+  const std::string& tag = batch.tag;
+  const BatchInput& input = batch.input;
+  const std::vector<client::Job>& jobs = batch.jobs;
   BatchSummary summary = summarize(tag, jobs);
   if (!input_file.empty()) {
     std::unordered_map<std::string, bool> known;
@@ -591,21 +608,13 @@ ExitCode batchResults(ArgReader& args, GlobalOptions& globals) {
   if (args.failed()) {
     return usageError("batch", args.error());
   }
-  if (operands.size() != 1) {
-    return usageError("batch", "batch results takes one TAG");
-  }
-  const std::string& tag = operands[0];
-  BatchInput input;
-  std::string error;
-  if (!input_file.empty() && !readBatchInput(input_file, tag, false, &input, &error)) {
-    printError("cannot read the batch: " + error);
-    return ExitCode::kUsage;
-  }
-  Session session(globals);
-  std::vector<client::Job> jobs;
-  if (ExitCode rc = sweep(session, tag, true, &jobs); rc != ExitCode::kOk) {
+  LoadedBatch batch;
+  if (ExitCode rc = loadBatch("results", operands, input_file, true, globals, &batch); rc != ExitCode::kOk) {
     return rc;
   }
+  const std::string& tag = batch.tag;
+  const BatchInput& input = batch.input;
+  const std::vector<client::Job>& jobs = batch.jobs;
   if (jobs.empty()) {
     printError("no jobs of batch \"" + printable(tag) + "\"");
     return ExitCode::kFailed;
@@ -649,7 +658,7 @@ ExitCode batchResults(ArgReader& args, GlobalOptions& globals) {
     ++written;
     failed += job->state == "succeeded" ? 0 : 1;
   }
-  if (!writeLines(output, text, &error)) {
+  if (std::string error; !writeLines(output, text, &error)) {
     printError("cannot write the results: " + error);
     return ExitCode::kFailed;
   }

@@ -36,8 +36,11 @@ cmake -S . -B "$dir" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clan
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   # Every target this tree defines (fuzz_http_request only once the HTTP front exists).
+  # The list is read whole first: `ninja ... | grep -q` under pipefail fails at
+  # random when grep stops reading early and ninja gets SIGPIPE.
+  known=$(ninja -C "$dir" -t targets all 2>/dev/null)
   for t in "${all_targets[@]}"; do
-    if ninja -C "$dir" -t targets all 2>/dev/null | grep -q "^$t:"; then
+    if grep -q "^$t:" <<<"$known"; then
       targets+=("$t")
     fi
   done

@@ -544,15 +544,18 @@ void JobRunner::beginOutcome(const ActiveJob& a) {
   });
 }
 
-void JobRunner::endOutcome(const ActiveJob& a) {
+void JobRunner::endOutcome(ActiveJob& a) {
   // The redo writes what this outcome wrote, from the final records, and only
   // that: the transfer, the events, the budgets and the metrics happened once.
   std::optional<store::UsageDelta> usage;
   if (a.counted) {
     usage = Accounting::usageDelta(a.job, a.tags, a.attempt);
   }
+  // The request body is not a column update() writes, and may be large: it is
+  // set aside rather than copied with the record.
+  std::string request = std::move(a.job.request_json);
   store::JobRecord job = a.job;
-  job.request_json.clear();  // Not a column update() writes; no need to hold it.
+  a.job.request_json = std::move(request);
   std::string what = "the outcome of job " + ipc::formatJobId(job.id) + " (" +
                      ipc::jobStateName(static_cast<int>(job.state)) + ")";
   s_.cycle->endUnit(std::move(what), [this, job = std::move(job), attempt = a.attempt,

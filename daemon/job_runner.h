@@ -137,7 +137,7 @@ class JobRunner {
   // is a CommitCycle unit: begun after write(), ended once it is written, so that
   // a turn lost to a full disk does not lose it (commit_cycle.h).
   void beginOutcome(const ActiveJob& a);
-  void endOutcome(const ActiveJob& a);
+  void endOutcome(ActiveJob& a);
   // Puts a job that cannot run before `until_ms` into retry_wait, no attempt spent.
   void park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
             const char* reason);

@@ -9,19 +9,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/text.h"
+
 namespace llmq::daemon {
 namespace {
 
 std::string dirOf(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
-    s.pop_back();
-  }
-  return s;
 }
 
 Result<std::string> readToken(const std::string& file) {
@@ -42,7 +37,7 @@ Result<std::string> readToken(const std::string& file) {
     text.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
-  text = trim(std::move(text));
+  text = std::string(trimWhitespace(text));
   if (text.size() < 16) {
     return makeError(ErrorKind::kInvalidArgument, "the API token in " + file + " is shorter than 16 characters");
   }

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "daemon/api_token.h"
 #include "daemon/metrics.h"
 #include "daemon/openai_format.h"
@@ -26,9 +27,23 @@ std::string_view stringMember(const json::Value& v, const char* name) {
                                        : std::string_view();
 }
 
+// The member `name` of `v` if it is an object, else an empty object.
+const json::Value& objectMember(const json::Value& v, const char* name) {
+  static const json::Value kEmpty(rapidjson::kObjectType);
+  const json::Value* m = json::member(v, name);
+  return m != nullptr && m->IsObject() ? *m : kEmpty;
+}
+
 int64_t intMember(const json::Value& v, const char* name) {
   const json::Value* m = json::member(v, name);
   return m != nullptr && m->IsInt64() ? m->GetInt64() : 0;
+}
+
+// The HTTP error for a job object that ended without success.
+openai::ApiError jobApiError(std::string_view state, const json::Value& job) {
+  const json::Value& e = objectMember(job, "error");
+  return openai::fromJobError(state, stringMember(e, "code"), std::string(stringMember(e, "message")),
+                              static_cast<int>(intMember(e, "upstream_status")));
 }
 
 std::string jobHeader(std::string_view job_id) {
@@ -36,16 +51,6 @@ std::string jobHeader(std::string_view job_id) {
 }
 
 int64_t nowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
-
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 bool isTrue(const std::string* header) {
   return header != nullptr && (*header == "true" || *header == "1" || *header == "yes");
@@ -170,7 +175,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
     std::string_view rest(*tags);
     while (!rest.empty()) {
       const size_t comma = rest.find(',');
-      std::string_view tag = trimmed(rest.substr(0, comma));
+      std::string_view tag = trimWhitespace(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
       if (!tag.empty()) {
         params += first ? "" : ",";
@@ -309,9 +314,7 @@ void HttpFront::onEvent(const json::Value& params) {
   }
   Pending& p = pit->second;
   const std::string_view event = stringMember(params, "event");
-  static const json::Value kEmpty(rapidjson::kObjectType);
-  const json::Value* data_ptr = json::member(params, "data");
-  const json::Value& data = data_ptr != nullptr && data_ptr->IsObject() ? *data_ptr : kEmpty;
+  const json::Value& data = objectMember(params, "data");
 
   if (event == "message_chunk") {
     const std::string_view delta = stringMember(data, "delta");
@@ -396,12 +399,7 @@ void HttpFront::answerComplete(Pending& p, const json::Value& job) {
                   result != nullptr ? json::toString(*result) : "{}");
     return;
   }
-  static const json::Value kEmpty(rapidjson::kObjectType);
-  const json::Value* err = json::member(job, "error");
-  const json::Value& e = err != nullptr && err->IsObject() ? *err : kEmpty;
-  openai::ApiError a = openai::fromJobError(state, stringMember(e, "code"),
-                                            std::string(stringMember(e, "message")),
-                                            static_cast<int>(intMember(e, "upstream_status")));
+  openai::ApiError a = jobApiError(state, job);
   respondError(p.http_conn, p.exchange, a.status, a.type, a.code, a.message, job_id);
 }
 
@@ -409,12 +407,7 @@ void HttpFront::replayFinished(Pending& p, const json::Value& job) {
   const std::string_view state = stringMember(job, "state");
   if (state != "succeeded") {
     if (state == "failed" || state == "cancelled" || state == "expired") {
-      static const json::Value kEmpty(rapidjson::kObjectType);
-      const json::Value* err = json::member(job, "error");
-      const json::Value& e = err != nullptr && err->IsObject() ? *err : kEmpty;
-      openai::ApiError a = openai::fromJobError(state, stringMember(e, "code"),
-                                                std::string(stringMember(e, "message")),
-                                                static_cast<int>(intMember(e, "upstream_status")));
+      openai::ApiError a = jobApiError(state, job);
       streamError(p, a.status, a.type, a.code, a.message);
     } else {
       streamError(p, 409, "invalid_request_error", "invalid_state",
@@ -422,9 +415,7 @@ void HttpFront::replayFinished(Pending& p, const json::Value& job) {
     }
     return;
   }
-  static const json::Value kEmpty(rapidjson::kObjectType);
-  const json::Value* result_ptr = json::member(job, "result");
-  const json::Value& result = result_ptr != nullptr && result_ptr->IsObject() ? *result_ptr : kEmpty;
+  const json::Value& result = objectMember(job, "result");
   if (std::string_view m = stringMember(result, "model"); !m.empty()) {
     p.model = std::string(m);
   }

@@ -63,12 +63,6 @@ int fail(const std::string& what, const Error& e) {
 
 Error error(const std::string& what) { return makeError(ErrorKind::kInternal, what); }
 
-std::string fixed(double v, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 int64_t wallMicros() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);

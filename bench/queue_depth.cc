@@ -66,12 +66,6 @@ int fail(const std::string& what, const Error& e) {
 
 Error error(const std::string& what) { return makeError(ErrorKind::kInternal, what); }
 
-std::string fixed(double v, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 // "1000000" -> "1,000,000" for the headings.
 std::string grouped(int64_t n) {
   std::string digits = std::to_string(n);

@@ -171,12 +171,6 @@ bool stringField(std::string_view text, std::string_view key, std::string* out) 
   return false;
 }
 
-std::string fixed(double v, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) {
     return 0;

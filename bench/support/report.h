@@ -29,6 +29,8 @@ std::string rate(double per_s);
 std::string runsList(const std::vector<double>& v);
 std::string ratio(double value, double baseline);
 std::string mib(int64_t kib);
+// `v` with `digits` decimals: fixed(1.23456, 2) == "1.23".
+std::string fixed(double v, int digits);
 
 // One summary line: "<label padded>median <value>   <extra>".
 void printLine(const std::string& label, double value, const std::string& extra);

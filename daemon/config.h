@@ -43,6 +43,8 @@ struct ProviderConfig {
   bool stream_usage = true;            // Add stream_options.include_usage to streams.
   std::string referer;                 // HTTP-Referer (OpenRouter app attribution).
   std::string title;                   // X-Title.
+
+  bool operator==(const ProviderConfig&) const = default;
 };
 
 struct HttpConfig {
@@ -85,6 +87,8 @@ struct ApiConfig {
   int64_t header_timeout_ms = 10'000;
   int64_t idle_timeout_ms = 60'000;
   size_t max_connections = 4096;
+
+  bool operator==(const ApiConfig&) const = default;
 };
 
 struct CatalogConfig {

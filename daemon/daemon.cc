@@ -414,25 +414,6 @@ void Daemon::reportStatus() {
   }
 }
 
-namespace {
-
-bool sameProviders(const Config& a, const Config& b) {
-  if (a.providers.size() != b.providers.size() || a.openrouter_pool != b.openrouter_pool) {
-    return false;
-  }
-  for (size_t i = 0; i < a.providers.size(); ++i) {
-    const ProviderConfig& x = a.providers[i];
-    const ProviderConfig& y = b.providers[i];
-    if (x.name != y.name || x.base_url != y.base_url || x.api_key != y.api_key || x.models != y.models ||
-        x.stream_usage != y.stream_usage || x.referer != y.referer || x.title != y.title) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
 void Daemon::reload() {
   if (services_.shutting_down) {
     return;
@@ -456,15 +437,9 @@ void Daemon::reload() {
   unchanged(next.db_path == config_.db_path && next.synchronous == config_.synchronous, "the database");
   // Providers are replaced below; the keys come from the environment, which a
   // running process cannot be given again.
-  const bool providers_changed = !sameProviders(next, config_);
+  const bool providers_changed = next.providers != config_.providers;
   unchanged(next.openrouter_pool == config_.openrouter_pool, "the OpenRouter key pool");
-  unchanged(next.api.host == config_.api.host && next.api.port == config_.api.port &&
-                next.api.token == config_.api.token && next.api.token_file == config_.api.token_file &&
-                next.api.max_body_bytes == config_.api.max_body_bytes &&
-                next.api.header_timeout_ms == config_.api.header_timeout_ms &&
-                next.api.idle_timeout_ms == config_.api.idle_timeout_ms &&
-                next.api.max_connections == config_.api.max_connections,
-            "[api]");
+  unchanged(next.api == config_.api, "[api]");
   unchanged(next.http.connect_timeout_ms == config_.http.connect_timeout_ms &&
                 next.http.idle_timeout_ms == config_.http.idle_timeout_ms &&
                 next.http.max_host_connections == config_.http.max_host_connections,

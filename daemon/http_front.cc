@@ -206,7 +206,6 @@ void HttpFront::call(uint64_t conn_id, std::string_view method, std::string_view
   Conn& c = conns_[conn_id];
   if (c.rpc_conn == 0) {
     c.rpc_conn = s_.server->openLocal(this, self_);
-    by_rpc_conn_[c.rpc_conn] = conn_id;
   }
   const uint64_t id = next_rpc_id_++;
   std::string frame = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"method\":\"";
@@ -528,7 +527,6 @@ void HttpFront::onClosed(uint64_t conn_id) {
   }
   std::erase_if(deferred_, [conn_id](const auto& d) { return d.first == conn_id; });
   if (c.rpc_conn != 0) {
-    by_rpc_conn_.erase(c.rpc_conn);
     // Its waits and subscriptions end, and its jobs are cancelled unless detached
     // (RpcDispatcher::onClosed).
     s_.server->closeLocal(c.rpc_conn);

@@ -125,7 +125,6 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   std::unordered_map<uint64_t, Conn> conns_;
   std::unordered_map<uint64_t, Pending> pending_;       // By JSON-RPC id.
   std::unordered_map<std::string, uint64_t> by_job_;    // Streams: job id -> JSON-RPC id.
-  std::unordered_map<uint64_t, uint64_t> by_rpc_conn_;  // Local RPC conn -> HTTP conn.
   // Frames to dispatch from the idle callback: onOutput may not dispatch.
   std::vector<std::pair<uint64_t, std::string>> deferred_;
   UvHandlePtr<uv_idle_t> idle_;

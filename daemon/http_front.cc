@@ -286,6 +286,7 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
   // had already ended (an Idempotency-Key seen before) has no subscription: its
   // answer is replayed from the stored job.
   p.job_id = std::string(stringMember(*result, "job_id"));
+  p.chunk_id = "chatcmpl-" + p.job_id;
   if (json::member(*result, "subscription") != nullptr) {
     by_job_[p.job_id] = rpc_id;
     return;
@@ -302,7 +303,7 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
 }
 
 void HttpFront::onEvent(const json::Value& params) {
-  auto it = by_job_.find(std::string(stringMember(params, "job_id")));
+  auto it = by_job_.find(stringMember(params, "job_id"));
   if (it == by_job_.end()) {
     return;
   }
@@ -453,7 +454,7 @@ void HttpFront::streamHead(Pending& p) {
 void HttpFront::streamText(Pending& p, int index, std::string_view delta_json) {
   streamHead(p);
   std::string out;
-  openai::appendChunkEvent(out, "chatcmpl-" + p.job_id, p.created, p.model, index, delta_json, {});
+  openai::appendChunkEvent(out, p.chunk_id, p.created, p.model, index, delta_json, {});
   p.content_sent = true;
   http_.streamWrite(p.http_conn, p.exchange, out);
 }
@@ -461,7 +462,7 @@ void HttpFront::streamText(Pending& p, int index, std::string_view delta_json) {
 void HttpFront::streamEnd(Pending& p, std::string_view finish_reason) {
   streamHead(p);
   std::string out;
-  const std::string id = "chatcmpl-" + p.job_id;
+  const std::string& id = p.chunk_id;
   openai::appendChunkEvent(out, id, p.created, p.model, 0, "{}",
                            finish_reason.empty() ? std::string_view("stop") : finish_reason);
   if (p.include_usage && !p.usage_json.empty()) {

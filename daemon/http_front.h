@@ -40,6 +40,7 @@
 
 #include "common/json.h"
 #include "common/result.h"
+#include "common/string_map.h"
 #include "common/uv_handle.h"
 #include "ipc/http_server.h"
 #include "ipc/peer.h"
@@ -86,6 +87,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     uint64_t http_conn;
     uint64_t exchange;
     std::string job_id;
+    std::string chunk_id;       // "chatcmpl-<job_id>", the id of every chunk of a stream.
     std::string model;          // As requested; then the model that answers.
     bool include_usage = false;
     bool head_sent = false;     // SSE headers are out (only once there is content).
@@ -124,7 +126,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   ipc::PeerCred self_;
   std::unordered_map<uint64_t, Conn> conns_;
   std::unordered_map<uint64_t, Pending> pending_;       // By JSON-RPC id.
-  std::unordered_map<std::string, uint64_t> by_job_;    // Streams: job id -> JSON-RPC id.
+  StringMap<uint64_t> by_job_;  // Streams: job id -> JSON-RPC id; looked up per event.
   // Frames to dispatch from the idle callback: onOutput may not dispatch.
   std::vector<std::pair<uint64_t, std::string>> deferred_;
   UvHandlePtr<uv_idle_t> idle_;

@@ -3,7 +3,6 @@
 // (the peer is reading) needs no allocation per response.
 #include "ipc/server.h"
 
-#include <malloc.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,6 +15,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/memory.h"
 #include "ipc/jsonrpc.h"
 
 namespace llmq::ipc {
@@ -428,7 +428,7 @@ void Server::flush() {
   pending_peak_ = std::max(pending_peak_, pending_total_);
   if (pending_total_ == 0 && pending_peak_ > kTrimAfter) {
     pending_peak_ = 0;
-    ::malloc_trim(0);
+    releaseFreeMemory();
   }
 }
 

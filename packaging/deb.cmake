@@ -30,7 +30,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_RELEASE "1")
 set(CPACK_DEBIAN_FILE_NAME "DEB-DEFAULT")  # llmq_<version>-1_<arch>.deb
 # Library dependencies from the binaries (dpkg-shlibdeps, as ${shlibs:Depends}):
-# libuv1, libcurl4, libsqlite3-0, libsodium23, libsystemd0, libtomlplusplus3, ...
+# libuv1, libcurl4, libsqlite3-0, libsodium23, libsystemd0, libtomlplusplus3,
+# libtcmalloc-minimal4, ...
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # postinst runs systemd-sysusers; bookworm has it standalone too.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | systemd-standalone-sysusers")

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libuv1-dev libcurl4-openssl-dev libsqlite3-dev libsystemd-dev rapidjson-dev libtomlplusplus-dev
-  libsodium-dev libhttp-parser-dev
+  libsodium-dev libhttp-parser-dev libgoogle-perftools-dev
   googletest libgtest-dev libgmock-dev
   sqlite3 python3 curl
   clang libclang-rt-14-dev   # libFuzzer targets (scripts/fuzz.sh, tests/fuzz/)

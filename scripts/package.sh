@@ -45,7 +45,7 @@ echo "== built $deb"
 field() { dpkg-deb -f "$deb" "$1"; }
 [[ $(field Package) == llmq ]] || fail "Package: $(field Package)"
 depends=$(field Depends)
-for lib in libuv1 libcurl4 libsqlite3-0 libsodium23 libsystemd0 libtomlplusplus3; do
+for lib in libuv1 libcurl4 libsqlite3-0 libsodium23 libsystemd0 libtomlplusplus3 libtcmalloc-minimal4; do
   [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib: $depends"
 done
 [[ $depends == *systemd-standalone-sysusers* ]] || fail "Depends lacks systemd-sysusers: $depends"

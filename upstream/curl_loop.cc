@@ -96,7 +96,8 @@ int CurlLoop::onCurlSocket(CURL*, curl_socket_t fd, int what, void* userp, void*
   auto* ctx = static_cast<SocketContext*>(socketp);
   if (what == CURL_POLL_REMOVE) {
     if (ctx != nullptr) {
-      uv_poll_stop(&ctx->poll);
+      // uv_close stops the poll itself; a uv_poll_stop first would cost a
+      // second epoll_ctl(DEL) per transfer, which fails with ENOENT.
       uv_close(reinterpret_cast<uv_handle_t*>(&ctx->poll),
                [](uv_handle_t* h) { delete static_cast<SocketContext*>(h->data); });
       if (self->multi_ != nullptr) {

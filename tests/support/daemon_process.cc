@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -166,8 +167,15 @@ DaemonProcess::~DaemonProcess() {
   auto envp = cstrings(env);
 
   int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
+    // llmqd must not outlive a test binary that crashes or is killed: SIGKILL,
+    // which it is built to survive, and no test is left waiting for a grace period.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) {
+      ::_exit(127);
+    }
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     int devnull = ::open("/dev/null", O_RDONLY);
@@ -314,8 +322,13 @@ CommandResult runCommand(const std::vector<std::string>& argv_in, const std::str
   }
   std::vector<std::string> argv = argv_in;
   std::vector<std::string> env = environmentWith(extra_env);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // As for llmqd above.
+    if (::getppid() != parent) {
+      ::_exit(127);
+    }
     ::dup2(in_pipe[0], STDIN_FILENO);
     ::dup2(out_pipe[1], STDOUT_FILENO);
     if (merge_stderr) {

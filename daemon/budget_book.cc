@@ -349,6 +349,32 @@ Result<bool> BudgetBook::remove(const std::string& scope, BudgetPeriod period) {
   return *removed;
 }
 
+BudgetUndo BudgetBook::snapshot(const std::string& scope, BudgetPeriod period) const {
+  BudgetUndo undo{scope, period, std::nullopt};
+  for (const Budget& b : budgets_) {
+    if (b.row.scope == scope && b.period == period) {
+      undo.before = b;
+    }
+  }
+  return undo;
+}
+
+void BudgetBook::restore(BudgetUndo undo) {
+  auto it = std::find_if(budgets_.begin(), budgets_.end(), [&](const Budget& b) {
+    return b.row.scope == undo.scope && b.period == undo.period;
+  });
+  if (!undo.before) {
+    if (it != budgets_.end()) {
+      budgets_.erase(it);  // Created by the lost change. Reservations against it settle as for a delete.
+    }
+  } else if (it != budgets_.end()) {
+    it->row = std::move(undo.before->row);
+    it->action = undo.before->action;
+  } else {
+    budgets_.push_back(std::move(*undo.before));  // Removed by the lost change; same id.
+  }
+}
+
 std::string BudgetBook::json(const Budget& b) const {
   std::string o = "{\"scope\":";
   json::appendString(o, b.row.scope);

@@ -67,6 +67,16 @@ struct Budget {
   double unspent() const { return row.limit_usd - spent; }
 };
 
+// A budget as it was before budget.set or budget.delete changed it. restore()
+// puts back its definition (limit, alerts, action), or its absence, or the
+// budget itself; its spending and reservations stay as they are now, since they
+// record what happened meanwhile.
+struct BudgetUndo {
+  std::string scope;
+  BudgetPeriod period = BudgetPeriod::kMonth;
+  std::optional<Budget> before;
+};
+
 // What one attempt holds against the budgets.
 struct BudgetReservation {
   std::vector<uint64_t> budgets;
@@ -129,6 +139,13 @@ class BudgetBook {
                             std::vector<double> alert_at, BudgetAction action, int64_t now_ms);
   // budget.delete: false if there was none.
   Result<bool> remove(const std::string& scope, BudgetPeriod period);
+
+  // set() and remove() change memory with their write. If that write's
+  // transaction is lost (a full disk) the caller answers -32006 and puts the
+  // budget back as it was: snapshot() before the change, restore() once the
+  // commit has failed (see BudgetUndo).
+  BudgetUndo snapshot(const std::string& scope, BudgetPeriod period) const;
+  void restore(BudgetUndo undo);
 
   // budget objects: {scope, period, limit_usd, spent_usd, reserved_usd,
   // remaining_usd, alert_at, action, resets_at}

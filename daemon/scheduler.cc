@@ -307,9 +307,6 @@ void Scheduler::onUvDeadlineTimer(uv_timer_t* t) noexcept {
 }
 
 Result<void> Scheduler::persistPause() {
-  if (auto w = s_.cycle->write(); !w) {
-    return w;
-  }
   std::string v = std::string("{\"all\":") + (paused_all_ ? "true" : "false") + ",\"clients\":[";
   bool first = true;
   for (const std::string& c : paused_clients_) {
@@ -324,22 +321,49 @@ Result<void> Scheduler::persistPause() {
 }
 
 Result<void> Scheduler::pause(const std::string& client) {
-  if (client.empty()) {
-    paused_all_ = true;
-  } else {
-    paused_clients_.insert(client);
-  }
-  return persistPause();
+  return changePause([&] {
+    if (client.empty()) {
+      paused_all_ = true;
+    } else {
+      paused_clients_.insert(client);
+    }
+  });
 }
 
 Result<void> Scheduler::resume(const std::string& client) {
-  if (client.empty()) {
-    paused_all_ = false;
-  } else {
-    paused_clients_.erase(client);
+  return changePause([&] {
+    if (client.empty()) {
+      paused_all_ = false;
+    } else {
+      paused_clients_.erase(client);
+    }
+    kick();
+  });
+}
+
+// The pause state in memory follows the stored one: a change whose write fails,
+// or whose turn is lost to a full disk (the caller then answers -32006), is
+// taken back.
+Result<void> Scheduler::changePause(const std::function<void()>& change) {
+  if (auto w = s_.cycle->write(); !w) {
+    return w;
   }
-  kick();
-  return persistPause();
+  bool all = paused_all_;
+  std::set<std::string> clients = paused_clients_;
+  change();
+  if (auto r = persistPause(); !r) {
+    paused_all_ = all;
+    paused_clients_ = std::move(clients);
+    return r;
+  }
+  s_.cycle->afterCommit([this, all, clients = std::move(clients)](bool committed) mutable {
+    if (!committed) {
+      paused_all_ = all;
+      paused_clients_ = std::move(clients);
+      kick();
+    }
+  });
+  return {};
 }
 
 std::string Scheduler::stateJson() const {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <functional>
 #include <set>
 #include <string>
 #include <utility>
@@ -80,7 +81,8 @@ class Scheduler {
   bool expireQueued(store::JobRecord job);
   // The store refused a write: try again in a second rather than spin.
   void backOff();
-  Result<void> persistPause();
+  Result<void> changePause(const std::function<void()>& change);
+  Result<void> persistPause();  // In the turn's transaction (changePause opened it).
   void armRetryTimer(int64_t at_ms);
   static void onUvRetryTimer(uv_timer_t* t) noexcept;
   void armDeadlineTimer(int64_t at_ms);

@@ -11,6 +11,15 @@
 
 namespace llmq::daemon {
 
+void restoreBudgetIfLost(Services& s, BudgetUndo undo) {
+  s.cycle->afterCommit([&s, undo = std::move(undo)](bool committed) mutable {
+    if (!committed) {
+      s.budgets->restore(std::move(undo));
+      s.accounting->budgetsChanged();
+    }
+  });
+}
+
 void handleBudgetSet(Call& call) {
   ipc::Params p(call.params);
   p.allowOnly({"scope", "period", "limit_usd", "alert_at", "action"});
@@ -56,12 +65,14 @@ void handleBudgetSet(Call& call) {
     replyStoreError(call, w.error(), "setting the budget");
     return;
   }
+  BudgetUndo undo = call.s.budgets->snapshot(std::string(*scope), bp);
   auto b = call.s.budgets->set(std::string(*scope), bp, *limit, std::move(alert_at), ba, call.s.clock->nowMs());
   if (!b) {
     replyStoreError(call, b.error(), "setting the budget");
     return;
   }
   std::string out = call.s.budgets->json(**b);
+  restoreBudgetIfLost(call.s, std::move(undo));
   call.s.accounting->budgetsChanged();
   call.reply.okAfterCommit(std::move(out));
 }

@@ -230,5 +230,67 @@ TEST(DiskFullTest, AnOutcomeStillUnstoredAtStopIsRecoveredAtTheNextStart) {
   EXPECT_EQ(2, j["attempts"].GetInt64()) << "the interrupted attempt stays in the ledger";
 }
 
+// budget.set, budget.delete and queue.pause change the daemon's memory along
+// with their write. When the turn holding that write is lost, the caller gets
+// -32006 and the change must be gone from memory too, not only from the file.
+TEST(DiskFullTest, ABudgetOrPauseChangeWhoseTurnIsLostIsTakenBack) {
+  TempDir dir;
+  DaemonProcess daemon(dir.path(), {.config_toml = config(0)});
+  ASSERT_TRUE(daemon.start());
+  auto client = daemon.connect();
+  callOk(*client, "budget.set", R"({"scope":"client:a","period":"day","limit_usd":5})");
+  ASSERT_TRUE(reload(dir, daemon, config(1)));
+
+  // One write, so one turn: the change, then a submit that needs new pages.
+  // SQLite rolls the whole turn back, the change's write with it.
+  auto inALostTurn = [&](const std::string& method, const std::string& params) -> int {
+    const std::string lines = R"({"jsonrpc":"2.0","id":901,"method":")" + method + R"(","params":)" +
+                              params + "}\n" + R"({"jsonrpc":"2.0","id":902,"method":"job.submit","params":)" +
+                              bigSubmitParams() + "}\n";
+    EXPECT_TRUE(client->sendRaw(lines));
+    int code = 1;  // No answer.
+    for (int answers = 0; answers < 2;) {
+      auto line = client->readLine(10000);
+      if (!line || !line->has_value()) {
+        ADD_FAILURE() << "no answer to " << method;
+        return code;
+      }
+      json::Document d;
+      if (!json::parse(d, **line, nullptr) || !d.IsObject() || !d.HasMember("id")) {
+        continue;  // An event.
+      }
+      ++answers;
+      if (d["id"].GetInt() == 902) {
+        EXPECT_TRUE(d.HasMember("error")) << "the big submit fit after all: " << **line;
+      } else {
+        code = d.HasMember("error") ? d["error"]["code"].GetInt() : 0;
+      }
+    }
+    return code;
+  };
+  EXPECT_EQ(-32006, inALostTurn("budget.set", R"({"scope":"client:a","period":"day","limit_usd":50})"));
+  EXPECT_EQ(-32006, inALostTurn("budget.set", R"({"scope":"client:b","period":"day","limit_usd":1})"));
+  EXPECT_EQ(-32006, inALostTurn("budget.delete", R"({"scope":"client:a","period":"day"})"));
+  EXPECT_EQ(-32006, inALostTurn("queue.pause", "{}"));
+  EXPECT_EQ(-32006, inALostTurn("queue.pause", R"({"client":"c"})"));
+
+  auto expectAsBefore = [&](const char* when) {
+    json::Document b = callOk(*client, "budget.list", "{}");
+    ASSERT_EQ(1u, b["budgets"].Size()) << when << ": " << json::toString(b);
+    EXPECT_STREQ("client:a", b["budgets"][0]["scope"].GetString()) << when;
+    EXPECT_EQ(5.0, b["budgets"][0]["limit_usd"].GetDouble()) << when;
+    json::Document st = callOk(*client, "daemon.status", "{}");
+    EXPECT_FALSE(st["queue_state"]["paused"].GetBool()) << when;
+    EXPECT_EQ(0u, st["queue_state"]["paused_clients"].Size()) << when;
+  };
+  expectAsBefore("in memory");
+  // Memory and file agree: a restart (which reads the file) shows the same.
+  client.reset();
+  ASSERT_TRUE(daemon.stop());
+  ASSERT_TRUE(daemon.start());
+  client = daemon.connect();
+  expectAsBefore("after a restart");
+}
+
 }  // namespace
 }  // namespace llmq::testing

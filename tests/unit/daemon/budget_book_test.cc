@@ -137,6 +137,45 @@ TEST_F(BudgetBookTest, ReservationsNeverLetSpendingPassTheLimit) {
   EXPECT_LE(spent, 3.0 + 1e-9);
 }
 
+// A budget.set or budget.delete whose transaction was lost is taken back: the
+// definition as it was, while what was spent and reserved meanwhile stays.
+TEST_F(BudgetBookTest, RestorePutsBackTheDefinitionAndKeepsTheSpending) {
+  auto b = book();
+  ASSERT_TRUE(b->set("global", BudgetPeriod::kMonth, 3.0, {0.5}, BudgetAction::kHold, kNov1).ok());
+  const Spender who{"c", "m", "", "", &no_tags_};
+  BudgetReservation r;
+  const Budget* blocking = nullptr;
+  ASSERT_EQ(BudgetBook::Outcome::kReserved, b->reserve(who, 1.0, &r, &blocking));
+
+  // A raised limit, taken back: limit, alerts and action as before; the reservation stays.
+  BudgetUndo raised = b->snapshot("global", BudgetPeriod::kMonth);
+  ASSERT_TRUE(b->set("global", BudgetPeriod::kMonth, 9.0, {}, BudgetAction::kReject, kNov1).ok());
+  b->restore(std::move(raised));
+  std::string list = b->listJson();
+  EXPECT_NE(std::string::npos, list.find("\"limit_usd\":3,")) << list;
+  EXPECT_NE(std::string::npos, list.find("\"alert_at\":[0.5]")) << list;
+  EXPECT_NE(std::string::npos, list.find("\"action\":\"hold\"")) << list;
+  EXPECT_NE(std::string::npos, list.find("\"reserved_usd\":1")) << list;
+
+  // A delete, taken back: the same budget (its reservation settles against it).
+  BudgetUndo deleted = b->snapshot("global", BudgetPeriod::kMonth);
+  ASSERT_TRUE(b->remove("global", BudgetPeriod::kMonth).ok());
+  EXPECT_EQ("[]", b->listJson());
+  b->restore(std::move(deleted));
+  b->settle(r, who, 0.25, kNov1 + 1);
+  list = b->listJson();
+  EXPECT_NE(std::string::npos, list.find("\"spent_usd\":0.25")) << list;
+  EXPECT_NE(std::string::npos, list.find("\"reserved_usd\":0")) << list;
+
+  // A new budget, taken back: gone again.
+  BudgetUndo created = b->snapshot("client:x", BudgetPeriod::kDay);
+  ASSERT_TRUE(b->set("client:x", BudgetPeriod::kDay, 1.0, {}, BudgetAction::kReject, kNov1).ok());
+  b->restore(std::move(created));
+  list = b->listJson();
+  EXPECT_EQ(std::string::npos, list.find("client:x")) << list;
+  EXPECT_NE(std::string::npos, list.find("\"scope\":\"global\"")) << list;
+}
+
 TEST_F(BudgetBookTest, RejectWinsOverHoldAndRefusesAtSubmit) {
   auto b = book();
   ASSERT_TRUE(b->set("global", BudgetPeriod::kDay, 1.0, {}, BudgetAction::kHold, kNov1).ok());

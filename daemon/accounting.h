@@ -65,6 +65,9 @@ class Accounting {
   void releaseHeld();
   // After budget.set / budget.delete: the rollover timer follows the budgets.
   void budgetsChanged();
+  // A lost turn's budget changes were taken back (BudgetBook::endTurn): only the
+  // rollover timer follows; nothing is written to a database that just failed.
+  void budgetsRestored() { armRollover(); }
 
  private:
   void armRollover();

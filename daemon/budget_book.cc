@@ -237,9 +237,11 @@ BudgetBook::Outcome BudgetBook::reserve(const Spender& who, double worst_usd, Bu
 }
 
 Budget* BudgetBook::find(uint64_t id) {
-  for (Budget& b : budgets_) {
-    if (b.id == id) {
-      return &b;
+  for (std::vector<Budget>* list : {&budgets_, &removed_}) {
+    for (Budget& b : *list) {
+      if (b.id == id) {
+        return &b;
+      }
     }
   }
   return nullptr;
@@ -277,6 +279,11 @@ std::vector<BudgetAlert> BudgetBook::settle(BudgetReservation& r, const Spender&
     if (fired) {
       b.row.alerted_period = b.period_start;
       (void)store_.setAlerted(b.row.scope, b.row.period, b.period_start, b.row.alerted);
+    }
+  }
+  for (Budget& b : removed_) {  // Removed this turn: counted, should the turn be lost; no alerts.
+    if (matches(b, who) && started_at >= b.period_start) {
+      b.spent += cost_usd;
     }
   }
   return alerts;
@@ -343,35 +350,72 @@ Result<bool> BudgetBook::remove(const std::string& scope, BudgetPeriod period) {
   if (!removed) {
     return removed;
   }
-  budgets_.erase(std::remove_if(budgets_.begin(), budgets_.end(),
-                                [&](const Budget& b) { return b.row.scope == scope && b.period == period; }),
-                 budgets_.end());
+  auto it = std::find_if(budgets_.begin(), budgets_.end(),
+                         [&](const Budget& b) { return b.row.scope == scope && b.period == period; });
+  if (it != budgets_.end()) {
+    if (!undo_.empty()) {
+      removed_.push_back(std::move(*it));  // Settled against until the turn ends (endTurn).
+    }
+    budgets_.erase(it);
+  }
   return *removed;
 }
 
-BudgetUndo BudgetBook::snapshot(const std::string& scope, BudgetPeriod period) const {
-  BudgetUndo undo{scope, period, std::nullopt};
-  for (const Budget& b : budgets_) {
-    if (b.row.scope == scope && b.period == period) {
-      undo.before = b;
+bool BudgetBook::noteChange(const std::string& scope, BudgetPeriod period) {
+  const bool first = undo_.empty();
+  auto same = [&](const auto& x) { return x.scope == scope && x.period == period; };
+  if (std::none_of(undo_.begin(), undo_.end(), same)) {
+    Undo undo{scope, period, std::nullopt};
+    for (const Budget& b : budgets_) {
+      if (b.row.scope == scope && b.period == period) {
+        undo.before = b;
+      }
     }
+    undo_.push_back(std::move(undo));
   }
-  return undo;
+  return first;
 }
 
-void BudgetBook::restore(BudgetUndo undo) {
-  auto it = std::find_if(budgets_.begin(), budgets_.end(), [&](const Budget& b) {
-    return b.row.scope == undo.scope && b.period == undo.period;
-  });
-  if (!undo.before) {
-    if (it != budgets_.end()) {
-      budgets_.erase(it);  // Created by the lost change. Reservations against it settle as for a delete.
+void BudgetBook::endTurn(bool committed) {
+  std::vector<Undo> undo = std::move(undo_);
+  std::vector<Budget> removed = std::move(removed_);
+  undo_.clear();
+  removed_.clear();
+  if (committed) {
+    return;
+  }
+  for (Undo& u : undo) {
+    auto current = std::find_if(budgets_.begin(), budgets_.end(), [&](const Budget& b) {
+      return b.row.scope == u.scope && b.period == u.period;
+    });
+    if (!u.before) {
+      if (current != budgets_.end()) {
+        budgets_.erase(current);  // Created in the lost turn.
+      }
+      continue;
     }
-  } else if (it != budgets_.end()) {
-    it->row = std::move(undo.before->row);
-    it->action = undo.before->action;
-  } else {
-    budgets_.push_back(std::move(*undo.before));  // Removed by the lost change; same id.
+    // The budget itself if the turn removed it (it was settled against since),
+    // else whatever holds its key now, else the snapshot.
+    auto gone = std::find_if(removed.begin(), removed.end(),
+                             [&](const Budget& b) { return b.id == u.before->id; });
+    Budget* b = nullptr;
+    if (gone != removed.end()) {
+      if (current != budgets_.end()) {
+        budgets_.erase(current);  // Made again after the removal, in the lost turn.
+      }
+      budgets_.push_back(std::move(*gone));
+      b = &budgets_.back();
+    } else if (current != budgets_.end()) {
+      b = &*current;
+    } else {
+      budgets_.push_back(*u.before);
+      b = &budgets_.back();
+    }
+    // The definition as it was; alerts already sent stay sent.
+    b->row.limit_usd = u.before->row.limit_usd;
+    b->row.alert_at = u.before->row.alert_at;
+    b->row.action = u.before->row.action;
+    b->action = u.before->action;
   }
 }
 

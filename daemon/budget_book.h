@@ -67,16 +67,6 @@ struct Budget {
   double unspent() const { return row.limit_usd - spent; }
 };
 
-// A budget as it was before budget.set or budget.delete changed it. restore()
-// puts back its definition (limit, alerts, action), or its absence, or the
-// budget itself; its spending and reservations stay as they are now, since they
-// record what happened meanwhile.
-struct BudgetUndo {
-  std::string scope;
-  BudgetPeriod period = BudgetPeriod::kMonth;
-  std::optional<Budget> before;
-};
-
 // What one attempt holds against the budgets.
 struct BudgetReservation {
   std::vector<uint64_t> budgets;
@@ -140,12 +130,18 @@ class BudgetBook {
   // budget.delete: false if there was none.
   Result<bool> remove(const std::string& scope, BudgetPeriod period);
 
-  // set() and remove() change memory with their write. If that write's
-  // transaction is lost (a full disk) the caller answers -32006 and puts the
-  // budget back as it was: snapshot() before the change, restore() once the
-  // commit has failed (see BudgetUndo).
-  BudgetUndo snapshot(const std::string& scope, BudgetPeriod period) const;
-  void restore(BudgetUndo undo);
+  // set() and remove() change memory along with their write. If the turn holding
+  // that write is lost (a full disk), its caller answers -32006 and the change
+  // must go from memory too. So budget.set and budget.delete call noteChange()
+  // before changing a budget; it remembers the budget as it was before the
+  // turn's first change to it, and returns true for the turn's first change of
+  // any budget, when the caller queues endTurn() with the turn's commit.
+  // endTurn(false) puts back each budget's definition (limit, alerts, action),
+  // its absence, or the budget itself; spending and reservations stay as they
+  // are, since they record what happened meanwhile (a budget removed in the
+  // turn is still settled against until the turn ends).
+  bool noteChange(const std::string& scope, BudgetPeriod period);
+  void endTurn(bool committed);
 
   // budget objects: {scope, period, limit_usd, spent_usd, reserved_usd,
   // remaining_usd, alert_at, action, resets_at}
@@ -164,6 +160,15 @@ class BudgetBook {
   store::UsageStore& usage_;
   std::function<std::string(std::string_view)> key_fingerprint_;
   std::vector<Budget> budgets_;
+  // This turn's changes (noteChange): each budget as it was before the turn's
+  // first change to it (nullopt: it did not exist), and the budgets removed.
+  struct Undo {
+    std::string scope;
+    BudgetPeriod period = BudgetPeriod::kMonth;
+    std::optional<Budget> before;
+  };
+  std::vector<Undo> undo_;
+  std::vector<Budget> removed_;
   uint64_t next_id_ = 1;
 };
 

@@ -343,26 +343,29 @@ Result<void> Scheduler::resume(const std::string& client) {
 
 // The pause state in memory follows the stored one: a change whose write fails,
 // or whose turn is lost to a full disk (the caller then answers -32006), is
-// taken back.
+// taken back, to the state before the turn's first change.
 Result<void> Scheduler::changePause(const std::function<void()>& change) {
   if (auto w = s_.cycle->write(); !w) {
     return w;
   }
-  bool all = paused_all_;
-  std::set<std::string> clients = paused_clients_;
+  if (!pause_before_turn_) {
+    pause_before_turn_ = PauseState{paused_all_, paused_clients_};
+    s_.cycle->afterCommit([this](bool committed) {
+      if (!committed && pause_before_turn_) {
+        paused_all_ = pause_before_turn_->all;
+        paused_clients_ = std::move(pause_before_turn_->clients);
+        kick();
+      }
+      pause_before_turn_.reset();
+    });
+  }
   change();
   if (auto r = persistPause(); !r) {
-    paused_all_ = all;
-    paused_clients_ = std::move(clients);
+    // The turn is lost with this write: back to where it started.
+    paused_all_ = pause_before_turn_->all;
+    paused_clients_ = pause_before_turn_->clients;
     return r;
   }
-  s_.cycle->afterCommit([this, all, clients = std::move(clients)](bool committed) mutable {
-    if (!committed) {
-      paused_all_ = all;
-      paused_clients_ = std::move(clients);
-      kick();
-    }
-  });
   return {};
 }
 

@@ -93,6 +93,11 @@ class Scheduler {
   bool stopped_ = false;
   bool paused_all_ = false;
   std::set<std::string> paused_clients_;
+  struct PauseState {
+    bool all = false;
+    std::set<std::string> clients;
+  };
+  std::optional<PauseState> pause_before_turn_;  // Set by the turn's first pause change.
   std::map<int, std::string> last_client_;  // Round-robin position per priority.
   UvHandlePtr<uv_timer_t> retry_timer_;
   int64_t retry_armed_at_ = INT64_MAX;

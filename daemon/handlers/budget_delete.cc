@@ -26,7 +26,7 @@ void handleBudgetDelete(Call& call) {
     replyStoreError(call, w.error(), "deleting the budget");
     return;
   }
-  BudgetUndo undo = call.s.budgets->snapshot(std::string(*scope), bp);
+  noteBudgetChange(call.s, std::string(*scope), bp);
   auto removed = call.s.budgets->remove(std::string(*scope), bp);
   if (!removed) {
     replyStoreError(call, removed.error(), "deleting the budget");
@@ -37,7 +37,6 @@ void handleBudgetDelete(Call& call) {
                     "NOT_FOUND");
     return;
   }
-  restoreBudgetIfLost(call.s, std::move(undo));
   call.s.accounting->budgetsChanged();
   call.reply.okAfterCommit("{\"deleted\":true}");
 }

@@ -11,13 +11,15 @@
 
 namespace llmq::daemon {
 
-void restoreBudgetIfLost(Services& s, BudgetUndo undo) {
-  s.cycle->afterCommit([&s, undo = std::move(undo)](bool committed) mutable {
-    if (!committed) {
-      s.budgets->restore(std::move(undo));
-      s.accounting->budgetsChanged();
-    }
-  });
+void noteBudgetChange(Services& s, const std::string& scope, BudgetPeriod period) {
+  if (s.budgets->noteChange(scope, period)) {
+    s.cycle->afterCommit([&s](bool committed) {
+      s.budgets->endTurn(committed);
+      if (!committed) {
+        s.accounting->budgetsRestored();
+      }
+    });
+  }
 }
 
 void handleBudgetSet(Call& call) {
@@ -65,14 +67,13 @@ void handleBudgetSet(Call& call) {
     replyStoreError(call, w.error(), "setting the budget");
     return;
   }
-  BudgetUndo undo = call.s.budgets->snapshot(std::string(*scope), bp);
+  noteBudgetChange(call.s, std::string(*scope), bp);
   auto b = call.s.budgets->set(std::string(*scope), bp, *limit, std::move(alert_at), ba, call.s.clock->nowMs());
   if (!b) {
     replyStoreError(call, b.error(), "setting the budget");
     return;
   }
   std::string out = call.s.budgets->json(**b);
-  restoreBudgetIfLost(call.s, std::move(undo));
   call.s.accounting->budgetsChanged();
   call.reply.okAfterCommit(std::move(out));
 }

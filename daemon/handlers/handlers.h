@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "common/json.h"
@@ -16,7 +17,7 @@
 namespace llmq::daemon {
 
 struct Services;
-struct BudgetUndo;
+enum class BudgetPeriod;
 
 struct Call {
   Services& s;
@@ -53,9 +54,9 @@ Result<store::JobRecord> cancelJob(Services& s, store::JobRecord job, std::strin
 // Shared by handlers: answer a failed store operation (-32006 when the disk is
 // full or the database failed, -32603 otherwise).
 void replyStoreError(const Call& call, const Error& error, const char* what);
-// budget.set and budget.delete: once the turn's commit has ended, puts the
-// budget back as `undo` has it if the commit failed (daemon/budget_book.h).
-void restoreBudgetIfLost(Services& s, BudgetUndo undo);
+// budget.set and budget.delete, before they change a budget: if the turn is
+// lost, the change goes from memory too (BudgetBook::noteChange).
+void noteBudgetChange(Services& s, const std::string& scope, BudgetPeriod period);
 // Reads params.job_id (allowing only `extra` params besides it) and loads the
 // job; answers the error itself and returns nullopt when it cannot.
 std::optional<store::JobRecord> loadJobParam(Call& call);

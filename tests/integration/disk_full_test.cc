@@ -241,38 +241,52 @@ TEST(DiskFullTest, ABudgetOrPauseChangeWhoseTurnIsLostIsTakenBack) {
   callOk(*client, "budget.set", R"({"scope":"client:a","period":"day","limit_usd":5})");
   ASSERT_TRUE(reload(dir, daemon, config(1)));
 
-  // One write, so one turn: the change, then a submit that needs new pages.
-  // SQLite rolls the whole turn back, the change's write with it.
-  auto inALostTurn = [&](const std::string& method, const std::string& params) -> int {
-    const std::string lines = R"({"jsonrpc":"2.0","id":901,"method":")" + method + R"(","params":)" +
-                              params + "}\n" + R"({"jsonrpc":"2.0","id":902,"method":"job.submit","params":)" +
-                              bigSubmitParams() + "}\n";
+  // One small write, so one read and one turn: the changes, then a submit that
+  // needs new pages (12 KiB of prompt: overflow pages). SQLite rolls the whole
+  // turn back, the changes' writes with it. Returns the changes' answers.
+  auto inALostTurn = [&](const std::vector<std::pair<std::string, std::string>>& changes) {
+    std::string lines;
+    int id = 900;
+    for (const auto& [method, params] : changes) {
+      lines += R"({"jsonrpc":"2.0","id":)" + std::to_string(++id) + R"(,"method":")" + method +
+               R"(","params":)" + params + "}\n";
+    }
+    lines += R"({"jsonrpc":"2.0","id":999,"method":"job.submit","params":{"request":{"model":"mock/big",)"
+             R"("max_tokens":2,"messages":[{"role":"user","content":")" +
+             std::string(12288, 'x') + "\"}]}}}\n";
     EXPECT_TRUE(client->sendRaw(lines));
-    int code = 1;  // No answer.
-    for (int answers = 0; answers < 2;) {
+    std::vector<int> codes(changes.size(), 1);  // 1: no answer.
+    for (size_t answers = 0; answers <= changes.size();) {
       auto line = client->readLine(10000);
       if (!line || !line->has_value()) {
-        ADD_FAILURE() << "no answer to " << method;
-        return code;
+        ADD_FAILURE() << "no answer";
+        break;
       }
       json::Document d;
       if (!json::parse(d, **line, nullptr) || !d.IsObject() || !d.HasMember("id")) {
         continue;  // An event.
       }
       ++answers;
-      if (d["id"].GetInt() == 902) {
+      const int answered = d["id"].GetInt();
+      if (answered == 999) {
         EXPECT_TRUE(d.HasMember("error")) << "the big submit fit after all: " << **line;
       } else {
-        code = d.HasMember("error") ? d["error"]["code"].GetInt() : 0;
+        codes[static_cast<size_t>(answered - 901)] = d.HasMember("error") ? d["error"]["code"].GetInt() : 0;
       }
     }
-    return code;
+    return codes;
   };
-  EXPECT_EQ(-32006, inALostTurn("budget.set", R"({"scope":"client:a","period":"day","limit_usd":50})"));
-  EXPECT_EQ(-32006, inALostTurn("budget.set", R"({"scope":"client:b","period":"day","limit_usd":1})"));
-  EXPECT_EQ(-32006, inALostTurn("budget.delete", R"({"scope":"client:a","period":"day"})"));
-  EXPECT_EQ(-32006, inALostTurn("queue.pause", "{}"));
-  EXPECT_EQ(-32006, inALostTurn("queue.pause", R"({"client":"c"})"));
+  using Codes = std::vector<int>;
+  const Codes lost1{-32006};
+  const Codes lost2{-32006, -32006};
+  EXPECT_EQ(lost1, inALostTurn({{"budget.set", R"({"scope":"client:a","period":"day","limit_usd":50})"}}));
+  EXPECT_EQ(lost1, inALostTurn({{"budget.delete", R"({"scope":"client:a","period":"day"})"}}));
+  EXPECT_EQ(lost2, inALostTurn({{"budget.set", R"({"scope":"client:a","period":"day","limit_usd":50})"},
+                                {"budget.set", R"({"scope":"client:a","period":"day","limit_usd":60})"}}));
+  EXPECT_EQ(lost2, inALostTurn({{"budget.set", R"({"scope":"client:b","period":"day","limit_usd":1})"},
+                                {"budget.delete", R"({"scope":"client:b","period":"day"})"}}));
+  EXPECT_EQ(lost1, inALostTurn({{"queue.pause", R"({"client":"c"})"}}));
+  EXPECT_EQ(lost2, inALostTurn({{"queue.resume", "{}"}, {"queue.pause", "{}"}}));
 
   auto expectAsBefore = [&](const char* when) {
     json::Document b = callOk(*client, "budget.list", "{}");

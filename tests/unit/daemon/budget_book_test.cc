@@ -137,9 +137,10 @@ TEST_F(BudgetBookTest, ReservationsNeverLetSpendingPassTheLimit) {
   EXPECT_LE(spent, 3.0 + 1e-9);
 }
 
-// A budget.set or budget.delete whose transaction was lost is taken back: the
-// definition as it was, while what was spent and reserved meanwhile stays.
-TEST_F(BudgetBookTest, RestorePutsBackTheDefinitionAndKeepsTheSpending) {
+// budget.set and budget.delete whose turn is lost are taken back from memory:
+// each budget's definition as it was before the turn's first change to it, or
+// its absence, or the budget itself; spending and reservations stay as they are.
+TEST_F(BudgetBookTest, ALostTurnTakesItsChangesBackAndKeepsTheSpending) {
   auto b = book();
   ASSERT_TRUE(b->set("global", BudgetPeriod::kMonth, 3.0, {0.5}, BudgetAction::kHold, kNov1).ok());
   const Spender who{"c", "m", "", "", &no_tags_};
@@ -147,33 +148,38 @@ TEST_F(BudgetBookTest, RestorePutsBackTheDefinitionAndKeepsTheSpending) {
   const Budget* blocking = nullptr;
   ASSERT_EQ(BudgetBook::Outcome::kReserved, b->reserve(who, 1.0, &r, &blocking));
 
-  // A raised limit, taken back: limit, alerts and action as before; the reservation stays.
-  BudgetUndo raised = b->snapshot("global", BudgetPeriod::kMonth);
+  // One turn: the limit raised twice, then the budget deleted; meanwhile the
+  // attempt ends. A new budget is made and deleted in the same turn.
+  EXPECT_TRUE(b->noteChange("global", BudgetPeriod::kMonth)) << "the turn's first change";
   ASSERT_TRUE(b->set("global", BudgetPeriod::kMonth, 9.0, {}, BudgetAction::kReject, kNov1).ok());
-  b->restore(std::move(raised));
-  std::string list = b->listJson();
+  EXPECT_FALSE(b->noteChange("global", BudgetPeriod::kMonth));
+  ASSERT_TRUE(b->set("global", BudgetPeriod::kMonth, 12.0, {}, BudgetAction::kReject, kNov1).ok());
+  EXPECT_FALSE(b->noteChange("global", BudgetPeriod::kMonth));
+  ASSERT_TRUE(b->remove("global", BudgetPeriod::kMonth).ok());
+  b->settle(r, who, 0.25, kNov1 + 1);
+  EXPECT_FALSE(b->noteChange("client:x", BudgetPeriod::kDay));
+  ASSERT_TRUE(b->set("client:x", BudgetPeriod::kDay, 1.0, {}, BudgetAction::kReject, kNov1).ok());
+  EXPECT_FALSE(b->noteChange("client:x", BudgetPeriod::kDay));
+  ASSERT_TRUE(b->remove("client:x", BudgetPeriod::kDay).ok());
+  EXPECT_EQ("[]", b->listJson());
+
+  b->endTurn(false);
+  const std::string list = b->listJson();
+  EXPECT_EQ(std::string::npos, list.find("client:x")) << list;
   EXPECT_NE(std::string::npos, list.find("\"limit_usd\":3,")) << list;
   EXPECT_NE(std::string::npos, list.find("\"alert_at\":[0.5]")) << list;
   EXPECT_NE(std::string::npos, list.find("\"action\":\"hold\"")) << list;
-  EXPECT_NE(std::string::npos, list.find("\"reserved_usd\":1")) << list;
+  // The attempt that ended while the budget was gone counted, and let go of its room.
+  EXPECT_NE(std::string::npos, list.find("\"spent_usd\":0.25,")) << list;
+  EXPECT_NE(std::string::npos, list.find("\"reserved_usd\":0,")) << list;
 
-  // A delete, taken back: the same budget (its reservation settles against it).
-  BudgetUndo deleted = b->snapshot("global", BudgetPeriod::kMonth);
-  ASSERT_TRUE(b->remove("global", BudgetPeriod::kMonth).ok());
-  EXPECT_EQ("[]", b->listJson());
-  b->restore(std::move(deleted));
-  b->settle(r, who, 0.25, kNov1 + 1);
-  list = b->listJson();
-  EXPECT_NE(std::string::npos, list.find("\"spent_usd\":0.25")) << list;
-  EXPECT_NE(std::string::npos, list.find("\"reserved_usd\":0")) << list;
-
-  // A new budget, taken back: gone again.
-  BudgetUndo created = b->snapshot("client:x", BudgetPeriod::kDay);
-  ASSERT_TRUE(b->set("client:x", BudgetPeriod::kDay, 1.0, {}, BudgetAction::kReject, kNov1).ok());
-  b->restore(std::move(created));
-  list = b->listJson();
-  EXPECT_EQ(std::string::npos, list.find("client:x")) << list;
-  EXPECT_NE(std::string::npos, list.find("\"scope\":\"global\"")) << list;
+  // A committed turn keeps its changes, and the next turn starts afresh.
+  EXPECT_TRUE(b->noteChange("global", BudgetPeriod::kMonth));
+  ASSERT_TRUE(b->set("global", BudgetPeriod::kMonth, 4.0, {}, BudgetAction::kHold, kNov1).ok());
+  b->endTurn(true);
+  EXPECT_NE(std::string::npos, b->listJson().find("\"limit_usd\":4,")) << b->listJson();
+  EXPECT_TRUE(b->noteChange("global", BudgetPeriod::kMonth));
+  b->endTurn(true);
 }
 
 TEST_F(BudgetBookTest, RejectWinsOverHoldAndRefusesAtSubmit) {

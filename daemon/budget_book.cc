@@ -203,6 +203,11 @@ const Budget* BudgetBook::refuses(const Spender& who, double worst_usd) const {
   return nullptr;
 }
 
+std::vector<Budget>::iterator BudgetBook::findByKey(const std::string& scope, BudgetPeriod period) {
+  return std::find_if(budgets_.begin(), budgets_.end(),
+                      [&](const Budget& b) { return b.row.scope == scope && b.period == period; });
+}
+
 BudgetBook::Outcome BudgetBook::reserve(const Spender& who, double worst_usd, BudgetReservation* out,
                                         const Budget** blocking) {
   *blocking = nullptr;
@@ -263,7 +268,7 @@ std::vector<BudgetAlert> BudgetBook::settle(BudgetReservation& r, const Spender&
     return alerts;
   }
   for (Budget& b : budgets_) {
-    if (!matches(b, who) || started_at < b.period_start) {
+    if (!charges(b, who, started_at)) {
       continue;  // Not covered, or spent in a period that has rolled over since.
     }
     b.spent += cost_usd;
@@ -282,7 +287,7 @@ std::vector<BudgetAlert> BudgetBook::settle(BudgetReservation& r, const Spender&
     }
   }
   for (Budget& b : removed_) {  // Removed this turn: counted, should the turn be lost; no alerts.
-    if (matches(b, who) && started_at >= b.period_start) {
+    if (charges(b, who, started_at)) {
       b.spent += cost_usd;
     }
   }
@@ -322,8 +327,7 @@ Result<const Budget*> BudgetBook::set(const std::string& scope, BudgetPeriod per
   row.alert_at = std::move(alert_at);
   row.action = actionName(action);
   row.created_at = now_ms;
-  auto it = std::find_if(budgets_.begin(), budgets_.end(),
-                         [&](const Budget& b) { return b.row.scope == scope && b.period == period; });
+  auto it = findByKey(scope, period);
   if (it != budgets_.end()) {
     row.created_at = it->row.created_at;
     row.alerted_period = it->row.alerted_period;
@@ -350,8 +354,7 @@ Result<bool> BudgetBook::remove(const std::string& scope, BudgetPeriod period) {
   if (!removed) {
     return removed;
   }
-  auto it = std::find_if(budgets_.begin(), budgets_.end(),
-                         [&](const Budget& b) { return b.row.scope == scope && b.period == period; });
+  auto it = findByKey(scope, period);
   if (it != budgets_.end()) {
     if (!undo_.empty()) {
       removed_.push_back(std::move(*it));  // Settled against until the turn ends (endTurn).
@@ -365,13 +368,8 @@ bool BudgetBook::noteChange(const std::string& scope, BudgetPeriod period) {
   const bool first = undo_.empty();
   auto same = [&](const auto& x) { return x.scope == scope && x.period == period; };
   if (std::none_of(undo_.begin(), undo_.end(), same)) {
-    Undo undo{scope, period, std::nullopt};
-    for (const Budget& b : budgets_) {
-      if (b.row.scope == scope && b.period == period) {
-        undo.before = b;
-      }
-    }
-    undo_.push_back(std::move(undo));
+    auto it = findByKey(scope, period);
+    undo_.push_back(Undo{scope, period, it != budgets_.end() ? std::optional<Budget>(*it) : std::nullopt});
   }
   return first;
 }
@@ -385,9 +383,7 @@ void BudgetBook::endTurn(bool committed) {
     return;
   }
   for (Undo& u : undo) {
-    auto current = std::find_if(budgets_.begin(), budgets_.end(), [&](const Budget& b) {
-      return b.row.scope == u.scope && b.period == u.period;
-    });
+    auto current = findByKey(u.scope, u.period);
     if (!u.before) {
       if (current != budgets_.end()) {
         budgets_.erase(current);  // Created in the lost turn.

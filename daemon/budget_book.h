@@ -153,7 +153,13 @@ class BudgetBook {
 
  private:
   bool matches(const Budget& b, const Spender& who) const;
+  // An attempt of `who` that started at `started_at` spends against `b`.
+  bool charges(const Budget& b, const Spender& who, int64_t started_at) const {
+    return matches(b, who) && started_at >= b.period_start;
+  }
   Budget* find(uint64_t id);
+  // The budget with this scope and period, or budgets_.end().
+  std::vector<Budget>::iterator findByKey(const std::string& scope, BudgetPeriod period);
   Result<Budget> make(const store::BudgetRow& row, int64_t now_ms);
 
   store::BudgetStore& store_;

@@ -21,9 +21,9 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
-#include <functional>
 #include <set>
 #include <string>
 #include <utility>

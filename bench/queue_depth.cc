@@ -1,7 +1,7 @@
 // bench_queue_depth: does llmqd slow down or grow with a deep queue? The queue
 // lives in SQLite, not in RAM, so submitting and dispatching should cost about
 // the same with a million jobs waiting as with none, and the daemon's memory
-// should not grow with the backlog (DESIGN §6).
+// should not grow with the backlog (bench/README.md).
 //
 // Prefill, once per run of the program: one llmqd, queue paused, takes
 // --max-depth pipelined submits (the same requests as bench_e2e_mock: mock

@@ -1,5 +1,5 @@
 // How a secret may appear anywhere outside the request that needs it: as a
-// fingerprint ("sk-or-…f2bf"), never in full (DESIGN §4, no secret in logs).
+// fingerprint ("sk-or-…f2bf"), never in full (docs/operations.md, Keys: no secret in logs).
 #pragma once
 
 #include <string>

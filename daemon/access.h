@@ -1,4 +1,4 @@
-// daemon::Access: who may do what (DESIGN §3, error -32003). Peers are known by
+// daemon::Access: who may do what (ipc/PROTOCOL.md, Access, error -32003). Peers are known by
 // SO_PEERCRED. Administrators are root, the user llmqd runs as, and members of
 // `[access] admin_group`; they may do everything. Everyone else acts only on their
 // own jobs: a job belongs to a user when its client label is the user's name or

@@ -1,5 +1,5 @@
 // daemon::Accounting: what an attempt costs and where that goes (the money
-// issue; DESIGN §4 budgets). It prices attempts (the upstream's usage.cost when it
+// issue; docs/money.md, budgets). It prices attempts (the upstream's usage.cost when it
 // reports one, else the catalog's prices), writes the ledger's rollups, turns
 // budget reservations into real spending, sends budget_alert events, rolls
 // budget periods over on a timer and lets held jobs go when a budget frees up.

@@ -1,4 +1,4 @@
-// daemon backoff (DESIGN §4): exponential backoff with full jitter. Retry number
+// daemon backoff (docs/upstream.md): exponential backoff with full jitter. Retry number
 // `attempt` (1-based) waits a uniform time in [0, min(cap, base * 2^(attempt-1))]:
 // clients that failed together spread out instead of retrying in step.
 #pragma once

@@ -1,4 +1,4 @@
-// daemon::BudgetBook: budgets that cannot be overspent (DESIGN §4). Each budget
+// daemon::BudgetBook: budgets that cannot be overspent (docs/money.md, Budgets). Each budget
 // has a scope (global, client:, key:, model:, tag:), a calendar period (day,
 // week from Monday, month, or total) in the daemon's time zone, a limit and an
 // action. It keeps, in memory, what was spent this period (loaded from the

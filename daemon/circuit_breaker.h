@@ -1,4 +1,4 @@
-// daemon::CircuitBreakers: one breaker per provider+model (DESIGN §4). After
+// daemon::CircuitBreakers: one breaker per provider+model (docs/upstream.md). After
 // `failures` retryable failures within `window`, the breaker opens: no request
 // goes to that model, jobs fall over to their next model. After `cooldown` it is
 // half-open and lets one probe through: success closes it, failure opens it again.

@@ -1,6 +1,6 @@
 // daemon::CommitCycle batches the daemon's writes: everything that changes during
 // one loop turn goes into one SQLite transaction, committed at the end of the turn
-// (DESIGN §1). Work that must only be seen once its writes are durable (a submit's
+// (README.md, Architecture). Work that must only be seen once its writes are durable (a submit's
 // acknowledgement, an event) is queued with afterCommit() and runs after COMMIT.
 //
 // When a turn's transaction is lost (the disk or [store] max_page_count is full:
@@ -14,7 +14,7 @@
 // after kRetryFirstMs then backing off to kRetryMaxMs, until one commits; then
 // their callbacks run, with true. If llmqd stops before that, close() gives up on
 // them: those jobs are still `running` in the database and the next start
-// recovers them like jobs interrupted by a crash (DESIGN §4, on_restart).
+// recovers them like jobs interrupted by a crash (docs/operations.md, Disk space).
 //
 // Loop thread only. Owned by the Daemon; the Database outlives it. The retry
 // timer (only with a loop) is closed by close(), freed in its close callback.

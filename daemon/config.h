@@ -1,5 +1,5 @@
 // daemon::Config: everything llmqd can be told, from the command line, the
-// environment and the TOML config file (DESIGN §2), resolved once at startup.
+// environment and the TOML config file (README.md, Where files live), resolved once at startup.
 // Config parsing may throw internally; loadConfig() turns that into a Result.
 #pragma once
 
@@ -30,7 +30,7 @@ struct CommandLine {
   std::optional<std::string> http;
 };
 
-// One OpenAI-compatible upstream (DESIGN §2). OpenRouter is one of these, with
+// One OpenAI-compatible upstream (README.md, Where files live). OpenRouter is one of these, with
 // `openrouter` set and models ["*"] by default: it serves whatever no other
 // provider claims.
 struct ProviderConfig {
@@ -129,7 +129,7 @@ struct RouteRule {
 };
 
 struct Config {
-  // Paths (DESIGN §2).
+  // Paths (README.md, Where files live).
   std::string socket_path;
   // True when --socket or LLMQ_SOCKET named the socket; otherwise systemd socket
   // activation (LISTEN_FDS) takes precedence over socket_path.
@@ -154,7 +154,7 @@ struct Config {
   upstream::MockOptions mock;
   CircuitOptions circuit;
   // [limits]: the daemon's own rate limits. By default free models (`*:free`) get
-  // 20 requests per minute (DESIGN §4); [[limits.model]] entries replace that.
+  // 20 requests per minute (docs/configuration.md, Rate limits); [[limits.model]] entries replace that.
   LimitOptions limits{{LimitRule{LimitScope::kModel, "*:free", 20, 0, 0, 0}}, 20};
   // Configured providers in match order; OpenRouter last.
   std::vector<ProviderConfig> providers;

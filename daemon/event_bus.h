@@ -1,5 +1,5 @@
 // daemon::EventBus: subscriptions (by job, client, tag or all) and the fan-out of
-// job events to them as JSON-RPC notifications (DESIGN §3). An event is matched
+// job events to them as JSON-RPC notifications (ipc/PROTOCOL.md). An event is matched
 // and serialized once; each subscriber gets the shared tail behind its own
 // subscription prefix. Events published while the turn's transaction is open are
 // delivered after it commits, in publish order, so no client ever hears about a

@@ -6,7 +6,7 @@
 // It is a translator, not a second implementation: each HTTP connection is an
 // in-process JSON-RPC connection of the IPC server (ipc::Server::openLocal), and
 // each request becomes the same job.submit a socket client would send. So every
-// rule of DESIGN §3-4 applies unchanged, and the answers come back as the
+// rule of ipc/PROTOCOL.md and docs/upstream.md applies unchanged, and the answers come back as the
 // JSON-RPC lines and events a socket client would read, which this class turns
 // into OpenAI's shapes (daemon/openai_format.h).
 //

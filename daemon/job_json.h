@@ -1,4 +1,4 @@
-// The job object of the protocol (DESIGN §3), rendered from a stored job.
+// The job object of the protocol (ipc/PROTOCOL.md), rendered from a stored job.
 #pragma once
 
 #include <string>

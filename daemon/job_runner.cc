@@ -145,7 +145,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   }
   const std::string& model = a->chain[a->model_index];
   const Route route = s_.providers->resolve(model);
-  // BYOK (DESIGN §4): the job's own key comes first, for every HTTP provider.
+  // BYOK (docs/upstream.md): the job's own key comes first, for every HTTP provider.
   const bool byok = usesOwnKey(j) && route.provider != nullptr && route.name != "mock";
   if (route.provider == nullptr || (route.needs_key && !route.has_key && !byok)) {
     upstream::Failure f = route.provider == nullptr
@@ -170,7 +170,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
       return {};
     }
   }
-  // Rate limits (DESIGN §4): the model's first, then a key that is ready. A job
+  // Rate limits (docs/configuration.md): the model's first, then a key that is ready. A job
   // that cannot go now stays queued, untouched; the scheduler wakes when it can.
   RateLimiter& limits = *s_.limits;
   const int64_t tokens = limits.countsTokens() ? estimateRequestTokens(j.request_json) : 0;
@@ -242,7 +242,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
       return {StartResult::kWait, at};
     }
   }
-  // Budgets (DESIGN §4): the attempt's worst case is reserved against every budget
+  // Budgets (docs/money.md): the attempt's worst case is reserved against every budget
   // that covers it, or the job is held or refused.
   a->attempt.model = model;
   if (s_.budgets->covers(a->spender())) {
@@ -712,7 +712,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
                        a.attempt.usage->cost_usd);
   }
 
-  // A 429 (DESIGN §4) cools its key down, or the model when the provider behind
+  // A 429 (docs/upstream.md) cools its key down, or the model when the provider behind
   // the upstream is the one limited, until Retry-After: no request goes there
   // before then. Only the 429 that begins a cooldown spends an attempt; the ones
   // answering requests already on their way do not.
@@ -733,7 +733,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   bool will_retry = f.retryable && j.run_attempts < j.max_attempts && !s_.shutting_down;
   bool move_on = false;  // To the next server key, at once.
   if (a.key_index >= 0) {
-    // Server keys (DESIGN §4): an exhausted or invalid key is set aside and the job
+    // Server keys (docs/upstream.md): an exhausted or invalid key is set aside and the job
     // moves on to the next one at once, without spending an attempt; a rate-limited
     // key cools down until its Retry-After.
     const bool exhausted = f.code == "OPENROUTER_SYSTEM_KEY_EXHAUSTED";
@@ -755,7 +755,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
       will_retry = false;
     }
   }
-  // Fallbacks (DESIGN §4): when this model's attempts are spent on retryable
+  // Fallbacks (docs/upstream.md): when this model's attempts are spent on retryable
   // failures, or it does not exist (404), the next model of the chain goes at once
   // with a fresh set of attempts. Other failures (a bad request, a key problem)
   // would fail on every model alike.

@@ -91,7 +91,7 @@ class JobRunner {
   // without counting the interrupted attempt against max_attempts.
   void requeueAll();
   // A subscriber that joins a running streamed job first receives the text so far
-  // as one message_chunk (DESIGN §3). Does nothing if the job is not streaming now.
+  // as one message_chunk (ipc/PROTOCOL.md). Does nothing if the job is not streaming now.
   void catchUp(uint64_t subscription, int64_t job_id, uint32_t event_mask);
   // True while the outcome of a job that ended here is not stored yet: the turn
   // that recorded it was lost to a full disk, and CommitCycle keeps writing it

@@ -1,4 +1,4 @@
-// daemon::KeyPool: the server's OpenRouter keys (DESIGN §4): OPENROUTER_API_KEYS
+// daemon::KeyPool: the server's OpenRouter keys (docs/upstream.md): OPENROUTER_API_KEYS
 // (a JSON array or a comma list) first, then OPENROUTER_API_KEY. Keys are handed
 // out round-robin among the healthy ones; a 402 / "insufficient credits" marks a
 // key exhausted, a 401 invalid. Time-bound limits (a 429's cooldown, requests per

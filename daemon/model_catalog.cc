@@ -162,7 +162,7 @@ void ModelCatalog::refresh(std::function<void(Result<size_t>)> done) {
   req.timeout_ms = kFetchTimeoutMs;
   req.headers.push_back("Accept: application/json");
   // The list is public; a key, when there is one, only attributes the call. The
-  // pool's first key, as for jobs (DESIGN §4), else the single key.
+  // pool's first key, as for jobs (docs/upstream.md), else the single key.
   const std::string& key =
       !s_.config->openrouter_pool.empty() ? s_.config->openrouter_pool.front() : p->api_key;
   if (!key.empty()) {

@@ -1,5 +1,5 @@
 // daemon::ModelCatalog: what each model costs and how long its context is, for
-// pricing jobs and reserving budgets (DESIGN §4) and for `models.list`. Sources,
+// pricing jobs and reserving budgets (docs/money.md) and for `models.list`. Sources,
 // highest precedence first:
 //   1. `mock/...`: the built-in mock provider's price from [mock] (it is what the
 //      mock charges, so nothing may contradict it);

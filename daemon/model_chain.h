@@ -1,4 +1,4 @@
-// The models a job tries, in order (DESIGN §4, fallbacks): for a job routed at
+// The models a job tries, in order (docs/upstream.md, fallbacks): for a job routed at
 // submit (an alias or a route, daemon/model_router.h), the models stored with it;
 // a `chain:NAME` model is the chain of that name from the config, aliases
 // applied; otherwise the job's model, then its fallback_models, or

@@ -25,7 +25,7 @@ std::string errorBody(const ApiError& e);
 // A JSON-RPC error of job.submit (or another call) as an HTTP error.
 ApiError fromRpcError(int rpc_code, std::string_view symbol, std::string message);
 // A job that ended without success: `state` is failed, cancelled or expired;
-// `code` its error code (DESIGN §3), `upstream_status` the provider's when it had one.
+// `code` its error code (ipc/PROTOCOL.md), `upstream_status` the provider's when it had one.
 ApiError fromJobError(std::string_view state, std::string_view code, std::string message,
                       int upstream_status);
 

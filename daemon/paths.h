@@ -1,4 +1,4 @@
-// Default locations of the database and config file (DESIGN §2). The socket's
+// Default locations of the database and config file (README.md, Where files live). The socket's
 // default is shared with the clients in ipc/socket_path.h.
 #pragma once
 

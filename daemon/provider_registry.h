@@ -1,7 +1,7 @@
 // daemon::ProviderRegistry owns the providers and answers "who serves this
 // model": `mock/...` is the built-in mock; otherwise the first configured
 // provider whose model pattern matches; OpenRouter last, for everything else
-// (DESIGN §2). It also owns the CurlLoop the HTTP providers share.
+// (README.md, Where files live). It also owns the CurlLoop the HTTP providers share.
 //
 // Loop thread only. close() before the loop closes (after in-flight transfers
 // were cancelled): it cleans up the curl multi handle and closes the timers.

@@ -1,4 +1,4 @@
-// daemon::RateLimiter: the daemon's own limits (DESIGN §4): requests per minute
+// daemon::RateLimiter: the daemon's own limits (docs/configuration.md, Rate limits): requests per minute
 // and per second, tokens per minute and concurrent requests, per key and per
 // model, from [[limits.key]] / [[limits.model]] rules; and the cooldowns a 429
 // puts on a key or a model. The scheduler asks readyAt() before it claims a job,
@@ -13,7 +13,7 @@
 // provider's), however the requests bunch. Tokens are the estimate at the start,
 // corrected by the real usage at the end.
 //
-// Learning (DESIGN §4: "learns from 429s"): a key nobody configured a request
+// Learning (docs/configuration.md, Rate limits: "learns from 429s"): a key nobody configured a request
 // rate for (rps or rpm) still gets one once a 429 shows where the provider's
 // limit lies. When the cooldown that 429 began is over (so every request of the
 // second before it has been answered), the key's rate becomes the number of its

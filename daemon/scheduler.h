@@ -1,4 +1,4 @@
-// daemon::Scheduler decides what runs next (DESIGN §4, the parts this stage
+// daemon::Scheduler decides what runs next (docs/upstream.md, the parts this stage
 // implements): highest priority first; within a priority, round-robin across
 // clients; FIFO within a client; never more than max_inflight attempts at once;
 // paused queues (all, or one client) dispatch nothing. It also brings retry_wait

@@ -1,5 +1,5 @@
 // ipc::LineFramer splits a byte stream into '\n'-terminated frames with a hard
-// size limit (DESIGN §3). Frames that arrive whole inside one read are handed out
+// size limit (ipc/PROTOCOL.md). Frames that arrive whole inside one read are handed out
 // as views into the read buffer without a copy; only a partial tail is buffered.
 #pragma once
 

@@ -1,5 +1,5 @@
 // JSON-RPC 2.0 envelopes (https://www.jsonrpc.org/specification) as llmq uses
-// them: request classification, error codes from DESIGN §3, and writers for
+// them: request classification, error codes from ipc/PROTOCOL.md, and writers for
 // responses and notifications. Shared by the daemon and the clients.
 #pragma once
 

@@ -23,7 +23,7 @@ const char* jobStateName(int state);
 // Returns -1 for an unknown name.
 int parseJobState(std::string_view name);
 
-// Events, in DESIGN §3 order. A bit mask of these filters a subscription.
+// Events, in ipc/PROTOCOL.md order. A bit mask of these filters a subscription.
 enum class EventKind : uint8_t {
   kQueued,
   kStarted,
@@ -78,7 +78,7 @@ class Params {
   std::string error_;
 };
 
-// job.submit params, validated (DESIGN §3).
+// job.submit params, validated (ipc/PROTOCOL.md).
 struct SubmitParams {
   const json::Value* request = nullptr;  // The chat-completions body (an object).
   std::string model;                     // request.model; empty when a route is used.

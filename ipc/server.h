@@ -1,6 +1,6 @@
 // ipc::Server: the Unix stream socket of llmqd. It accepts connections, splits
 // their input into frames (LineFramer), and owns each connection's output buffer
-// with the bound from DESIGN §3: a peer that stops reading is cut off once its
+// with the bound from ipc/PROTOCOL.md: a peer that stops reading is cut off once its
 // pending output passes max_pending_output_bytes, so the daemon's memory stays flat.
 // "Stops reading" means no write progress for stall_timeout_ms: a peer that reads,
 // only slower than a burst of events arrives, may fall behind up to

@@ -1,4 +1,4 @@
-// store::BudgetStore: the budgets table (DESIGN §3 budget.*): one row per
+// store::BudgetStore: the budgets table (ipc/PROTOCOL.md budget.*): one row per
 // (scope, period) with its limit, alert fractions, action, and the alerts already
 // sent in the current period (so a restart does not send them again).
 #pragma once

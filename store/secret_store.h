@@ -1,7 +1,7 @@
 // store::SecretStore: a job's own API key (BYOK), encrypted at rest with
 // XSalsa20-Poly1305 (libsodium's crypto_secretbox) under a key kept in a 0600
 // file beside the database. The clear key exists only in memory, for the
-// attempts that use it; the row is deleted when the job ends (DESIGN §3).
+// attempts that use it; the row is deleted when the job ends (ipc/PROTOCOL.md).
 // Loop thread only.
 #pragma once
 

@@ -74,7 +74,7 @@ struct UsageReport {
   bool widened = false;
 };
 
-// What a budget covers (DESIGN §3 scopes), for summing the ledger.
+// What a budget covers (ipc/PROTOCOL.md, budget.set scopes), for summing the ledger.
 struct SpendScope {
   enum Kind { kGlobal, kClient, kKey, kModel, kTag } kind = kGlobal;
   std::string value;  // Client name, key fingerprint, model id or tag.

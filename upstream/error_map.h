@@ -1,4 +1,4 @@
-// Error classification for OpenAI-compatible upstreams (DESIGN §3 job error codes,
+// Error classification for OpenAI-compatible upstreams (ipc/PROTOCOL.md job error codes,
 // §4 retry rules): HTTP statuses and error bodies, `error` objects that arrive with
 // HTTP 200 (in a body or mid-stream), Retry-After, and transport failures. Pure
 // logic: no I/O, no libcurl headers (transport codes are plain ints).
@@ -46,7 +46,7 @@ UpstreamError failureForHttp(int status, std::string_view body, std::string_view
 // `error.code` in 400..599 is classified like that HTTP status and becomes
 // upstream_status; a string code ("server_error", "rate_limit_exceeded",
 // "insufficient_quota", "content_filter", ...) is classified by name; anything
-// else is UPSTREAM_ERROR, retryable (DESIGN §4: a stream cut mid-way is retried).
+// else is UPSTREAM_ERROR, retryable (docs/upstream.md: a stream cut mid-way is retried).
 UpstreamError failureForErrorObject(const json::Value& error, int http_status, bool byok);
 
 // Retry-After (RFC 9110 §10.2.3): delta-seconds or an HTTP-date (IMF-fixdate, and the

@@ -1,4 +1,4 @@
-// The built-in `mock` provider (DESIGN §5): answers `mock/...` models inside the
+// The built-in `mock` provider (docs/mock.md): answers `mock/...` models inside the
 // daemon with deterministic text, SSE-like pacing, token counts and a price, and
 // can be told to fail. All transfers share one uv_timer_t and a min-heap of due
 // times, so a hundred thousand jobs cost no handle each.

@@ -1,4 +1,4 @@
-// Deterministic text and token counts for the mock provider (DESIGN §5). The same
+// Deterministic text and token counts for the mock provider (docs/mock.md). The same
 // prompt and model always give the same words, so tests and dry runs repeat.
 //
 // Token counts are an approximation documented in docs/mock.md: a prompt costs

@@ -1,4 +1,4 @@
-// Model prices and the cost arithmetic (DESIGN §4 budgets, issue "money"). Prices
+// Model prices and the cost arithmetic (docs/money.md, budgets, issue "money"). Prices
 // are USD per token (per request for `request`), as OpenRouter's /models gives
 // them (as strings there). Pure: no I/O.
 #pragma once

@@ -52,7 +52,7 @@ struct Completion {
 };
 
 struct Failure {
-  std::string code;          // A job error code from DESIGN §3, e.g. "UPSTREAM_ERROR".
+  std::string code;          // A job error code from ipc/PROTOCOL.md, e.g. "UPSTREAM_ERROR".
   std::string message;
   int upstream_status = 0;   // HTTP status when one was received.
   bool retryable = false;

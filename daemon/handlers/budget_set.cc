@@ -1,5 +1,5 @@
 // budget.set {scope, period, limit_usd, alert_at?, action?} -> budget object
-// (DESIGN §3). Creates the budget or replaces its limit, alerts and action; what
+// (ipc/PROTOCOL.md). Creates the budget or replaces its limit, alerts and action; what
 // was spent this period stays spent. Raising a limit lets held jobs try again.
 #include "common/time.h"
 #include "daemon/accounting.h"

@@ -1,7 +1,7 @@
 // events.subscribe {job_id | client | tag | all: true, events?} -> {subscription}
 // events.unsubscribe {subscription} -> {}
 // A subscriber that joins a running streamed job first gets the text so far as one
-// message_chunk (DESIGN §3).
+// message_chunk (ipc/PROTOCOL.md).
 #include "daemon/access.h"
 #include "daemon/event_bus.h"
 #include "daemon/handlers/handlers.h"

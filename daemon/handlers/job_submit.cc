@@ -1,5 +1,5 @@
 // job.submit: validate, deduplicate by idempotency_key, insert in the turn's
-// transaction, and acknowledge only after that transaction commits (DESIGN §1).
+// transaction, and acknowledge only after that transaction commits (README.md, Architecture).
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -152,7 +152,7 @@ void handleJobSubmit(Call& call) {
   // The job's `model` is what was asked for: a route shows as "route:NAME".
   job.model = routing && routing->route ? std::string(kRoutePrefix) + *routing->route : p.model;
   job.request_json = std::move(request_json);
-  // A `reject` budget refuses at submit what it could not pay for now (DESIGN §4);
+  // A `reject` budget refuses at submit what it could not pay for now (docs/money.md, Budgets);
   // the reservation itself happens at dispatch, where concurrency is settled.
   if (!s.budgets->empty()) {
     const Spender who{job.client, first_model, "", "", &p.tags};

@@ -1,5 +1,5 @@
 // usage.report {group_by?, since?, until?} -> {group_by, since, until, source,
-// rows, totals} (DESIGN §3). Rows carry one member per group_by dimension (model,
+// rows, totals} (ipc/PROTOCOL.md). Rows carry one member per group_by dimension (model,
 // client, key (fingerprint), tag, day (UTC)) and the figures: requests,
 // prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd.
 // Totals count every attempt once, even grouped by tag. Whole UTC days are read

@@ -1,4 +1,4 @@
-// Chaos: kill -9 under load loses nothing (DESIGN §6, issue 8 item 1). Four
+// Chaos: kill -9 under load loses nothing (docs/operations.md). Four
 // clients submit jobs (streamed and not, mixed priorities) to llmqd in front of
 // the fake upstream while the test SIGKILLs it, from inside a SQLite commit
 // (kill_shim.c), in the middle of a streamed answer and at a random moment, and

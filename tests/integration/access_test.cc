@@ -1,4 +1,4 @@
-// Integration: access control (DESIGN §3, -32003). llmqd runs as root here; the
+// Integration: access control (ipc/PROTOCOL.md, Access, -32003). llmqd runs as root here; the
 // client runs as `nobody` through setpriv, against a 0600 user socket (it cannot
 // connect at all) and a 0660 socket of group nogroup (nobody's primary group),
 // with and without that group. A non-administrator sees, cancels and pauses only

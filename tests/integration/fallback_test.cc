@@ -1,4 +1,4 @@
-// Integration: fallbacks (DESIGN §4). After a model's attempts fail on retryable
+// Integration: fallbacks (docs/upstream.md). After a model's attempts fail on retryable
 // errors, or at once when it does not exist (404), the next model of the chain
 // runs with fresh attempts; model_used says what answered. Chains come from the
 // job (fallback_models), from the config (chain:NAME) or from

@@ -1,7 +1,7 @@
 // Integration: the fault matrix (issue 8 item 2). Every fault the fake upstream
 // can inject (tests/fake_upstream/README.md), alone and combined with a cancel, a
 // restart (SIGKILL) and a subscriber that disconnects, against the end state,
-// error code and event sequence DESIGN §3/§4 and docs/upstream.md document.
+// error code and event sequence ipc/PROTOCOL.md and docs/upstream.md document.
 //
 // One row per {fault, combination}; each runs for a plain and/or a streamed job
 // (`modes`). A test starts its own llmqd (keys set aside by a 401/402, cooldowns
@@ -105,7 +105,7 @@ const FaultRow kRows[] = {
     {"s401_cancel", "401", kPlain, C::kCancel, T::kError, "failed", "UNAUTHORIZED", 401, kOnce},
     {"s401_restart", "401", kPlain, C::kRestart, T::kError, "failed", "UNAUTHORIZED", 401, "queued started error! |"},
     {"s401_disconnect", "401", kPlain, C::kDisconnect, T::kStarted, "failed", "UNAUTHORIZED", 401, kOnce},
-    // 402: the only server key is exhausted and none is left (DESIGN §4).
+    // 402: the only server key is exhausted and none is left (docs/upstream.md).
     {"s402_alone", "402", kBoth, C::kAlone, T::kNone, "failed", "OPENROUTER_SYSTEM_KEY_EXHAUSTED", 402, kOnce},
     {"s402_cancel", "402", kPlain, C::kCancel, T::kError, "failed", "OPENROUTER_SYSTEM_KEY_EXHAUSTED", 402, kOnce},
     {"s402_restart", "402", kPlain, C::kRestart, T::kError, "failed", "OPENROUTER_SYSTEM_KEY_EXHAUSTED", 402,

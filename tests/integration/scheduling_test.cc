@@ -1,4 +1,4 @@
-// Integration: the scheduling rules of DESIGN §4 against the fake OpenRouter,
+// Integration: the scheduling rules of docs/upstream.md and docs/configuration.md against the fake OpenRouter,
 // asserting on what it recorded: 429 cooldowns per key and per model, concurrency
 // and request-rate limits, the global in-flight cap, backoff bounds, priority and
 // fair share under contention, and a restart in the middle of a retry.
@@ -208,7 +208,7 @@ TEST_F(SchedulingTest, ConcurrencyLimitsAndTheGlobalCapAreNeverExceeded) {
 }
 
 // rps = 4 on each key: whatever the backlog, no key sees a fifth request within
-// a second of the first (DESIGN §4; the minute-long rpm window is the same code,
+// a second of the first (docs/configuration.md, Rate limits; the minute-long rpm window is the same code,
 // tested with an injected clock in tests/unit/daemon/rate_limiter_test.cc).
 TEST_F(SchedulingTest, RequestRateHoldsOverEverySlidingWindow) {
   startDaemon("[[limits.key]]\nmatch = \"pool-*\"\nrps = 4\n");

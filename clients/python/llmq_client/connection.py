@@ -25,7 +25,7 @@ _READ_SIZE = 65536
 
 
 def default_socket_path() -> str:
-    """Where llmqd listens when no path is given, as DESIGN §2 says.
+    """Where llmqd listens when no path is given, as README.md "Where files live" says.
 
     ``LLMQ_SOCKET`` if set, else the per-user daemon's
     ``$XDG_RUNTIME_DIR/llmq/llmqd.sock``, else the system daemon's

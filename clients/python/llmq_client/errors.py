@@ -154,7 +154,7 @@ def error_from_response(error: Any) -> LlmqError:
 class JobFailed(LlmqError):
     """A job ended without an answer: failed, cancelled or expired.
 
-    ``symbol`` (also ``error_code``) is the job's error code from DESIGN §3:
+    ``symbol`` (also ``error_code``) is the job's error code from ipc/PROTOCOL.md:
     "RATE_LIMITED", "UPSTREAM_ERROR", "INVALID_REQUEST", "CANCELLED", "EXPIRED", ...
     ``job`` is the whole job object as job.get returned it; ``data`` its ``error``.
     """

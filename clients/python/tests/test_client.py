@@ -510,7 +510,7 @@ class ConnectionLostTest(unittest.TestCase):
 
 
 class SocketPathTest(unittest.TestCase):
-    """Socket resolution of DESIGN §2; no daemon needed."""
+    """Socket resolution of README.md, Where files live; no daemon needed."""
 
     def test_llmq_socket_wins(self) -> None:
         with mock.patch.dict(os.environ, {"LLMQ_SOCKET": "/x/y.sock", "XDG_RUNTIME_DIR": "/run/user/7"}):

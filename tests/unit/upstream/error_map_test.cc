@@ -1,4 +1,4 @@
-// Tests for upstream/error_map: every HTTP status class of DESIGN §3/§4, messages
+// Tests for upstream/error_map: every HTTP status class of ipc/PROTOCOL.md, docs/upstream.md, messages
 // from OpenRouter/OpenAI error bodies and from non-JSON bodies, exhausted-key
 // detection, moderation metadata, Retry-After (seconds, the three HTTP-date forms,
 // garbage), OpenRouter's X-RateLimit-Reset, `error` objects and transport failures.

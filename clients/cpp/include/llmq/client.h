@@ -3,7 +3,7 @@
 // submits for throughput, and events delivered to a handler. The `llmq` CLI is
 // built on it. Self-contained: C++17 standard library only, JSON as text.
 //
-//   auto client = llmq::client::Client::connect();  // socket per DESIGN §2
+//   auto client = llmq::client::Client::connect();  // socket per README.md, Where files live
 //   if (!client) { std::cerr << client.error().message << "\n"; return 1; }
 //   llmq::client::SubmitRequest req;
 //   req.request_json = R"({"model":"mock/demo","messages":[{"role":"user","content":"hi"}]})";
@@ -82,7 +82,7 @@ class [[nodiscard]] Result<void> {
   std::optional<Error> error_;
 };
 
-// The socket path a client uses when none is given (DESIGN §2): LLMQ_SOCKET, else
+// The socket path a client uses when none is given (README.md, Where files live): LLMQ_SOCKET, else
 // $XDG_RUNTIME_DIR/llmq/llmqd.sock, else /run/llmq/llmqd.sock.
 std::string defaultSocketPath();
 

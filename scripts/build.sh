@@ -2,6 +2,7 @@
 # Configures and builds one flavour of llmq.
 #   scripts/build.sh release   -> build/        (RelWithDebInfo, -O2)
 #   scripts/build.sh asan      -> build-asan/   (ASan + UBSan, -O1)
+# Both with warnings as errors (LLMQ_WERROR=ON), which a plain cmake build leaves off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,5 +24,5 @@ case "$flavour" in
     ;;
 esac
 
-cmake -S . -B "$dir" -G Ninja "${args[@]}" >/dev/null
+cmake -S . -B "$dir" -G Ninja -DLLMQ_WERROR=ON "${args[@]}" >/dev/null
 ninja -C "$dir" -j "$jobs"

@@ -30,7 +30,7 @@ if command -v ccache >/dev/null; then
 fi
 echo "== fuzz build (clang, libFuzzer + ASan + UBSan) in $dir/"
 cmake -S . -B "$dir" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
-  -DLLMQ_FUZZ=ON -DLLMQ_BUILD_TESTS=OFF -DLLMQ_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug \
+  -DLLMQ_FUZZ=ON -DLLMQ_WERROR=ON -DLLMQ_BUILD_TESTS=OFF -DLLMQ_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug \
   "-DCMAKE_C_FLAGS_DEBUG=-O1 -gline-tables-only" "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only" >/dev/null
 
 targets=("$@")

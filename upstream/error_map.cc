@@ -432,11 +432,15 @@ UpstreamError failureForHttp(int status, std::string_view body, std::string_view
 UpstreamError failureForErrorObject(const json::Value& error, int http_status, bool byok) {
   ErrorInfo info = extract(error);
   if (info.message.empty()) {
-    info.message = "upstream error";
+    // Appended piecewise: GCC 12 at -O3 warns (-Wrestrict, a false positive, GCC
+    // bug 105329) on `" " + std::string` inlined into +=.
+    info.message = "upstream error ";
     if (info.code_int) {
-      info.message += " " + std::to_string(*info.code_int);
+      info.message += std::to_string(*info.code_int);
     } else if (!info.code_str.empty()) {
-      info.message += " " + excerpt(info.code_str, kExcerptBytes);
+      info.message += excerpt(info.code_str, kExcerptBytes);
+    } else {
+      info.message.pop_back();
     }
   }
   UpstreamError out;

@@ -265,6 +265,8 @@ class State:
         self.rate_window = 1.0       # Seconds.
         self.rate_log = {}           # Authorization -> deque of accepted request times.
         self.rate_limited = 0        # 429s the rate limiter answered.
+        self.error_message = None    # /_fake/error_message: the message of every error body.
+        self.key_faults = {}         # /_fake/keyfault: bearer key -> fault spec.
         self.stopping = threading.Event()
 
     def reset(self):
@@ -281,6 +283,8 @@ class State:
             self.rate_rps = 0
             self.rate_log = {}
             self.rate_limited = 0
+            self.error_message = None
+            self.key_faults = {}
 
     def snapshot(self):
         with self.lock:
@@ -547,6 +551,29 @@ class Handler(BaseHTTPRequestHandler):
                 st.rate_window = window / 1000.0
                 st.rate_log = {}
             self._send_json(200, {"ok": True, "rps": rps, "window_ms": window})
+        elif method == "POST" and route in ("/_fake/error_message", "/_fake/keyfault"):
+            try:
+                req = json.loads(body or b"{}")
+                if route == "/_fake/error_message":
+                    message = req.get("message")
+                    if message is not None and not isinstance(message, str):
+                        raise FaultError("message must be a string or null")
+                else:
+                    key, spec = req.get("key"), req.get("fault") or ""
+                    if not isinstance(key, str) or not key:
+                        raise FaultError("key must be a non-empty string")
+                    parse_checked(spec)
+            except (ValueError, AttributeError) as e:
+                self._send_json(400, {"error": {"code": 400, "message": str(e)}})
+                return
+            with st.lock:
+                if route == "/_fake/error_message":
+                    st.error_message = message
+                elif spec:
+                    st.key_faults[key] = spec
+                else:
+                    st.key_faults.pop(key, None)
+            self._send_json(200, {"ok": True})
         elif method == "POST" and route == "/_fake/fault":
             try:
                 req = json.loads(body or b"{}")
@@ -580,7 +607,11 @@ class Handler(BaseHTTPRequestHandler):
         spec = self.headers.get("X-Fake-Fault")
         explicit = spec is not None      # Even an empty header means "exactly this".
         if not explicit:
-            spec = fault_from_model(model)
+            auth = self.headers.get("Authorization", "")
+            with st.lock:
+                spec = st.key_faults.get(auth[7:]) if auth.startswith("Bearer ") else None
+            if not spec:
+                spec = fault_from_model(model)
         if not spec and not explicit and get_route is not None:
             with st.lock:
                 entry = st.route_faults.get(get_route)
@@ -661,6 +692,9 @@ class Handler(BaseHTTPRequestHandler):
             metadata = {"headers": {k: v for k, v in headers.items() if k.startswith("X-RateLimit")}}
         elif status in (502, 503):
             metadata = {"raw": "upstream connect error", "provider_name": PROVIDER}
+        with self.server.state.lock:
+            if self.server.state.error_message is not None:
+                message = self.server.state.error_message
         error = {"code": status, "message": message}
         if metadata is not None:
             error["metadata"] = metadata

@@ -85,6 +85,26 @@ void CircuitBreakers::onAbandoned(const std::string& key) {
   }
 }
 
+std::optional<std::vector<std::string>> CircuitBreakers::reset(std::string_view name) {
+  std::vector<std::string> closed;
+  for (auto it = breakers_.begin(); it != breakers_.end();) {
+    const std::string& target = it->first;
+    const size_t slash = target.find('/');
+    const bool match = name.empty() || target == name ||
+                       (slash != std::string::npos && std::string_view(target).substr(slash + 1) == name);
+    if (!match) {
+      ++it;
+      continue;
+    }
+    closed.push_back(target);
+    it = breakers_.erase(it);
+  }
+  if (closed.empty() && !name.empty()) {
+    return std::nullopt;
+  }
+  return closed;
+}
+
 std::vector<std::pair<std::string, std::string>> CircuitBreakers::states(int64_t now_ms) const {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [key, b] : breakers_) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,6 +38,11 @@ class CircuitBreakers {
   void onFailure(const std::string& key, int64_t now_ms);
   // A probe that ended without a verdict (cancelled): let another one through.
   void onAbandoned(const std::string& key);
+  // breakers.reset: closes (forgets) the breaker of `name`, a target
+  // ("provider/model") or a model (every provider's breaker for it); empty: every
+  // breaker. Returns the targets that were not closed and clean, or nullopt when
+  // no breaker matches a non-empty name.
+  std::optional<std::vector<std::string>> reset(std::string_view name);
 
   // [{"target": "...", "state": "open|half_open|closed", "failures": N, "until": ...}]
   // for every breaker that is not closed and clean.

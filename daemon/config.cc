@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -714,8 +715,79 @@ void resolveKeys(Config& c) {
   }
 }
 
+// Why `key` cannot be an API key, or nullptr when it can: a key is printable
+// ASCII without whitespace, quotes, brackets, braces, commas or backslashes, so a
+// pasting mistake (a JSON array missing its "]", a quoted value) is caught at start
+// instead of reaching the upstream as `Bearer ["sk-or-...`.
+const char* malformedKey(std::string_view key) {
+  if (key.empty()) {
+    return "is empty";
+  }
+  if (key.size() > 1024) {
+    return "is longer than 1024 bytes";
+  }
+  for (char ch : key) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u >= 0x7f) {
+      return "holds whitespace, a control character or a non-ASCII byte";
+    }
+    if (std::string_view("\"'`[]{}(),\\").find(ch) != std::string_view::npos) {
+      return "holds a quote, a bracket, a comma or a backslash";
+    }
+  }
+  return nullptr;
+}
+
+// OPENROUTER_API_KEYS: a JSON array of strings, or a comma list (whitespace
+// around each element and empty elements are ignored). Anything else, or any
+// malformed key, refuses to start; the message names the variable, never a key.
+Result<std::vector<std::string>> parseKeyPool(std::string_view text, const char* var) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  std::vector<std::string> keys;
+  if (!text.empty() && text.front() == '[') {
+    json::Document doc;
+    if (!json::parse(doc, text, nullptr) || !doc.IsArray()) {
+      return makeError(ErrorKind::kInvalidArgument,
+                       std::string(var) + " starts with \"[\" but is not a JSON array of strings");
+    }
+    for (const auto& v : doc.GetArray()) {
+      if (!v.IsString()) {
+        return makeError(ErrorKind::kInvalidArgument,
+                         std::string(var) + ": element " + std::to_string(keys.size() + 1) + " is not a string");
+      }
+      keys.emplace_back(json::view(v));
+    }
+  } else {
+    for (const std::string& k : json::parseStringList(std::string(text))) {
+      keys.push_back(k);
+    }
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (const char* why = malformedKey(keys[i])) {
+      return makeError(ErrorKind::kInvalidArgument, std::string(var) + ": key " + std::to_string(i + 1) +
+                                                        " " + why + " (the key is not shown)");
+    }
+  }
+  return keys;
+}
+
 Result<void> applyEnvironment(Config& c) {
-  c.openrouter_pool = json::parseStringList(env("OPENROUTER_API_KEYS"));
+  auto pool = parseKeyPool(env("OPENROUTER_API_KEYS"), "OPENROUTER_API_KEYS");
+  if (!pool) {
+    return pool.takeError();
+  }
+  c.openrouter_pool = std::move(*pool);
+  for (const ProviderConfig& p : c.providers) {
+    if (const char* why = p.api_key.empty() ? nullptr : malformedKey(p.api_key)) {
+      return makeError(ErrorKind::kInvalidArgument,
+                       p.api_key_env + " (the key of provider " + p.name + ") " + why + " (the key is not shown)");
+    }
+  }
   c.preferred_models = json::parseStringList(env("OPENROUTER_PREFERRED_MODELS"));
   if (std::string t = env("OPENROUTER_TIMEOUT_MS"); !t.empty()) {
     char* end = nullptr;

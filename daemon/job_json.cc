@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "common/text.h"
 #include "common/time.h"
+#include "daemon/model_chain.h"
 #include "daemon/model_router.h"
 #include "ipc/protocol.h"
 
@@ -53,6 +54,9 @@ void appendJobJson(std::string& out, const store::JobRecord& j) {
   } else {
     out.append("null");
   }
+  // "user" when the job brought its own api_key (BYOK), which goes before the
+  // server's keys; "server" otherwise (the daemon's keys, none for mock models).
+  out.append(usesOwnKey(j) ? ",\"key_source\":\"user\"" : ",\"key_source\":\"server\"");
   out.append(",\"stream\":");
   out.append(j.stream ? "true" : "false");
   out.append(",\"attempts\":");

@@ -220,6 +220,15 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
       // untouched, and the scheduler waits until the first key is ready.
       return {StartResult::kWait, *available_at};
     }
+    if (a->key_index < 0 && s_.keys->allInvalid()) {
+      // Every server key was refused (401): a configuration problem, not spent credit.
+      failNow(std::move(j), a->tags,
+              upstream::Failure{"UNAUTHORIZED",
+                                "every server key for OpenRouter is invalid (the upstream answered 401); "
+                                "fix OPENROUTER_API_KEYS / OPENROUTER_API_KEY, then `llmq keys reset`",
+                                0, false, "local"});
+      return {};
+    }
     if (a->key_index < 0) {
       failNow(std::move(j), a->tags,
               upstream::Failure{"OPENROUTER_SYSTEM_KEY_EXHAUSTED",

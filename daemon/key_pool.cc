@@ -31,17 +31,24 @@ KeyPool::KeyPool(const std::vector<std::string>& pool, const std::string& single
   }
   if (!single.empty() &&
       std::none_of(keys_.begin(), keys_.end(), [&](const PooledKey& p) { return p.secret == single; })) {
-    keys_.push_back(PooledKey{"server", single, fingerprint(single)});
+    PooledKey k{"server", single, fingerprint(single)};
+    k.last_resort = !keys_.empty();
+    keys_.push_back(std::move(k));
   }
 }
 
 int KeyPool::next(int64_t now_ms, std::optional<int64_t>* available_at, const ReadyAt& ready_at) {
   available_at->reset();
   const size_t n = keys_.size();
+  // The last resort only once no pool key is alive: a pool key that is merely
+  // cooling down or at its limits is waited for.
+  const bool pool_alive = std::any_of(keys_.begin(), keys_.end(), [](const PooledKey& k) {
+    return !k.last_resort && k.state == KeyState::kOk;
+  });
   for (size_t i = 0; i < n; ++i) {
     size_t idx = (cursor_ + i) % n;
     const PooledKey& k = keys_[idx];
-    if (k.state != KeyState::kOk) {
+    if (k.state != KeyState::kOk || (k.last_resort && pool_alive)) {
       continue;
     }
     const int64_t at = ready_at(k);
@@ -89,6 +96,31 @@ bool KeyPool::anyAlive() const {
   return std::any_of(keys_.begin(), keys_.end(), [](const PooledKey& k) { return k.state == KeyState::kOk; });
 }
 
+bool KeyPool::allInvalid() const {
+  return !keys_.empty() &&
+         std::all_of(keys_.begin(), keys_.end(), [](const PooledKey& k) { return k.state == KeyState::kInvalid; });
+}
+
+std::optional<std::vector<std::string>> KeyPool::reset(std::string_view name) {
+  std::vector<std::string> benched;
+  bool found = name.empty();
+  for (PooledKey& k : keys_) {
+    if (!name.empty() && k.name != name && k.fingerprint != name) {
+      continue;
+    }
+    found = true;
+    if (k.state != KeyState::kOk) {
+      k.state = KeyState::kOk;
+      benched.push_back(k.name);
+    }
+    k.credit = KeyCredit{};  // Unknown until the next GET /key: a stale "nothing left" benches no more.
+  }
+  if (!found) {
+    return std::nullopt;
+  }
+  return benched;
+}
+
 std::string KeyPool::statusJson(int64_t now_ms, const ReadyAt& cooldown_until) const {
   std::string out = "[";
   for (size_t i = 0; i < keys_.size(); ++i) {
@@ -103,6 +135,7 @@ std::string KeyPool::statusJson(int64_t now_ms, const ReadyAt& cooldown_until) c
     json::appendString(out, k.name);
     out += ",\"fingerprint\":";
     json::appendString(out, k.fingerprint);
+    out += k.last_resort ? ",\"last_resort\":true" : ",\"last_resort\":false";
     out += ",\"state\":\"";
     out += keyStateName(shown);
     out += "\",\"until\":";

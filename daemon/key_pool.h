@@ -1,7 +1,9 @@
-// daemon::KeyPool: the server's OpenRouter keys (docs/upstream.md): OPENROUTER_API_KEYS
-// (a JSON array or a comma list) first, then OPENROUTER_API_KEY. Keys are handed
-// out round-robin among the healthy ones; a 402 / "insufficient credits" marks a
-// key exhausted, a 401 invalid. Time-bound limits (a 429's cooldown, requests per
+// daemon::KeyPool: the server's OpenRouter keys (docs/upstream.md, "Keys and
+// fallbacks"): OPENROUTER_API_KEYS (a JSON array or a comma list), handed out
+// round-robin among the healthy ones, and OPENROUTER_API_KEY, the last resort: it
+// takes requests only once no pool key is left (each exhausted or invalid). A 402
+// / "insufficient credits" marks a key exhausted, a 401 invalid, until
+// keys.reset (an administrator) or a restart. Time-bound limits (a 429's cooldown, requests per
 // minute) live in the RateLimiter; the pool asks through a callback which keys
 // may take a request now. Keys appear outside this class only as fingerprints.
 //
@@ -12,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace llmq::daemon {
@@ -33,6 +36,7 @@ struct PooledKey {
   std::string secret;       // Never logged, never returned.
   std::string fingerprint;  // "sk-or…f2bf"
   KeyState state = KeyState::kOk;  // kOk, kExhausted or kInvalid.
+  bool last_resort = false;        // OPENROUTER_API_KEY beside a pool: used only when no pool key is left.
   uint64_t requests = 0;
   uint64_t errors = 0;
   KeyCredit credit;
@@ -69,6 +73,13 @@ class KeyPool {
   bool anyCreditKnown() const;
   // True while some key is neither exhausted nor invalid.
   bool anyAlive() const;
+  // True when there are keys and every one is invalid (401): jobs fail UNAUTHORIZED
+  // rather than OPENROUTER_SYSTEM_KEY_EXHAUSTED.
+  bool allInvalid() const;
+  // keys.reset: puts the key named `name` (its name or fingerprint; empty: every
+  // key) back to ok. Returns the names of the keys that were benched, or nullopt
+  // when no key has that name.
+  std::optional<std::vector<std::string>> reset(std::string_view name);
 
   // [{name, fingerprint, state, until, requests, errors}]; `cooldown_until` gives the
   // end of a key's cooldown (<= now: none).

@@ -38,6 +38,8 @@ constexpr Method kMethods[] = {
     {"queue.resume", handleQueueResume},
     {"daemon.status", handleDaemonStatus},
     {"keys.status", handleKeysStatus},
+    {"keys.reset", handleKeysReset, "reset server keys"},
+    {"breakers.reset", handleBreakersReset, "reset circuit breakers"},
     {"models.list", handleModelsList},
     {"usage.report", handleUsageReport, "read the usage ledger"},
     {"budget.set", handleBudgetSet, "set budgets"},

@@ -292,6 +292,13 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
     if (key->empty()) {
       p.fail("\"api_key\" must not be empty");
     }
+    // It becomes an Authorization header: a CR or LF would add headers of its own.
+    for (char ch : *key) {
+      if (static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7f) {
+        p.fail("\"api_key\" must be printable ASCII without spaces or control characters");
+        break;
+      }
+    }
     out->api_key = std::string(*key);
   }
   out->cache = p.boolean("cache").value_or(false);

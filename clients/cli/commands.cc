@@ -268,12 +268,61 @@ ExitCode runStatus(ArgReader& args, GlobalOptions& globals) {
   return ExitCode::kOk;
 }
 
-ExitCode runKeys(ArgReader& args, GlobalOptions& globals) {
-  while (args.next()) {
-    args.unknown();
+namespace {
+
+// `llmq keys reset [NAME]` and `llmq breakers reset [MODEL]`: `method` with the
+// optional operand as `field`, then the names it reset.
+ExitCode runReset(const char* command, const char* method, const char* field,
+                  const std::vector<std::string>& operands, GlobalOptions& globals) {
+  std::string params = "{";
+  if (operands.size() == 2) {
+    params += "\"" + std::string(field) + "\":";
+    json::appendString(params, operands[1]);
   }
+  params += "}";
+  Session session(globals);
+  json::Document result;
+  if (ExitCode rc = session.call(method, params, &result); rc != ExitCode::kOk) {
+    return rc;
+  }
+  if (globals.json) {
+    printJson(result);
+    return ExitCode::kOk;
+  }
+  const json::Value* reset = json::member(result, "reset");
+  if (reset == nullptr || !reset->IsArray() || reset->Empty()) {
+    std::printf("%s: nothing to reset\n", command);
+    return ExitCode::kOk;
+  }
+  for (const auto& name : reset->GetArray()) {
+    std::printf("reset %s\n", printable(name.IsString() ? json::view(name) : "?").c_str());
+  }
+  return ExitCode::kOk;
+}
+
+}  // namespace
+
+ExitCode runBreakers(ArgReader& args, GlobalOptions& globals) {
+  const std::vector<std::string> operands = readOperands(args);
+  if (args.failed()) {
+    return usageError("breakers", args.error());
+  }
+  if (operands.empty() || operands.size() > 2 || operands[0] != "reset") {
+    return usageError("breakers", "usage: llmq breakers reset [MODEL]");
+  }
+  return runReset("breakers", "breakers.reset", "target", operands, globals);
+}
+
+ExitCode runKeys(ArgReader& args, GlobalOptions& globals) {
+  const std::vector<std::string> operands = readOperands(args);
   if (args.failed()) {
     return usageError("keys", args.error());
+  }
+  if (!operands.empty()) {
+    if (operands.size() > 2 || operands[0] != "reset") {
+      return usageError("keys", "usage: llmq keys [reset [NAME]]");
+    }
+    return runReset("keys", "keys.reset", "name", operands, globals);
   }
   Session session(globals);
   json::Document result;

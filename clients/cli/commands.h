@@ -22,6 +22,7 @@ ExitCode runRetry(ArgReader& args, GlobalOptions& globals);
 ExitCode runStatus(ArgReader& args, GlobalOptions& globals);
 ExitCode runPause(ArgReader& args, GlobalOptions& globals);
 ExitCode runKeys(ArgReader& args, GlobalOptions& globals);
+ExitCode runBreakers(ArgReader& args, GlobalOptions& globals);
 ExitCode runModels(ArgReader& args, GlobalOptions& globals);  // models.cc
 ExitCode runUsage(ArgReader& args, GlobalOptions& globals);   // usage.cc
 ExitCode runBudget(ArgReader& args, GlobalOptions& globals);  // budget.cc

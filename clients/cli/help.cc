@@ -93,10 +93,24 @@ constexpr char kStatusHelp[] =
 
 constexpr char kKeysHelp[] =
     "usage: llmq keys\n"
+    "       llmq keys reset [NAME]\n"
     "\n"
     "Show which key jobs without their own key use, and the health of each server\n"
     "key (OPENROUTER_API_KEYS, OPENROUTER_API_KEY) by fingerprint: ok, cooldown,\n"
-    "exhausted or invalid. With --json: the keys.status object.\n";
+    "exhausted or invalid. With --json: the keys.status object.\n"
+    "\n"
+    "Keys are used in this order: a job's own api_key (BYOK), then the pool\n"
+    "(OPENROUTER_API_KEYS, round-robin), then OPENROUTER_API_KEY only once every\n"
+    "pool key is exhausted or invalid. An exhausted (402) or invalid (401) key gets\n"
+    "no requests until `llmq keys reset` (administrators only) puts it back:\n"
+    "NAME is a key's name (pool-1, server) or fingerprint; without it, every key.\n";
+
+constexpr char kBreakersHelp[] =
+    "usage: llmq breakers reset [MODEL]\n"
+    "\n"
+    "Close the circuit breaker of MODEL (a model, or provider/model as `llmq status`\n"
+    "shows it), or every breaker, so jobs go to it again at once instead of after\n"
+    "the cooldown. Administrators only.\n";
 
 constexpr char kModelsHelp[] =
     "usage: llmq models [--filter TEXT] [--refresh]\n"
@@ -209,7 +223,7 @@ struct Page {
 constexpr Page kPages[] = {
     {"submit", kSubmitHelp}, {"get", kGetHelp},       {"list", kListHelp},
     {"cancel", kCancelHelp}, {"retry", kRetryHelp},   {"watch", kWatchHelp},
-    {"status", kStatusHelp}, {"keys", kKeysHelp}, {"models", kModelsHelp},
+    {"status", kStatusHelp}, {"keys", kKeysHelp}, {"breakers", kBreakersHelp}, {"models", kModelsHelp},
     {"usage", kUsageHelp}, {"budget", kBudgetHelp}, {"db", kDbHelp},
     {"pause", kPauseHelp},   {"resume", kResumeHelp}, {"batch", kBatchHelp},
 };
@@ -228,6 +242,8 @@ constexpr char kTopLevelHelp[] =
     "  watch               print job events as they happen\n"
     "  status              show the daemon's state\n"
     "  keys                show the server keys' health (fingerprints only)\n"
+    "  keys reset [NAME]   put exhausted or invalid server keys back (admin)\n"
+    "  breakers reset [M]  close circuit breakers (admin)\n"
     "  models              show the models llmqd knows and their prices\n"
     "  usage               show what was spent, by model, client, key, tag or day\n"
     "  budget              set, list or delete spending limits\n"

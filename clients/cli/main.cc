@@ -25,6 +25,7 @@ constexpr CommandEntry kCommands[] = {
     {"list", llmq::cli::runList},     {"cancel", llmq::cli::runCancel},
     {"retry", llmq::cli::runRetry},   {"watch", llmq::cli::runWatch},
     {"status", llmq::cli::runStatus}, {"keys", llmq::cli::runKeys},
+    {"breakers", llmq::cli::runBreakers},
     {"models", llmq::cli::runModels},
     {"usage", llmq::cli::runUsage}, {"budget", llmq::cli::runBudget},
     {"db", llmq::cli::runDb},

@@ -40,6 +40,8 @@ void handleQueuePause(Call& call);
 void handleQueueResume(Call& call);
 void handleDaemonStatus(Call& call);
 void handleKeysStatus(Call& call);
+void handleKeysReset(Call& call);
+void handleBreakersReset(Call& call);
 void handleModelsList(Call& call);
 void handleUsageReport(Call& call);
 void handleBudgetSet(Call& call);

@@ -1,8 +1,10 @@
-// keys.status -> {key_source, has_server_key, pool}: which key a job without its own
-// (BYOK) key would use, and the health of each server key, by fingerprint only.
+// keys.status {job_id?} -> {key_source, has_server_key, pool}: which key a job
+// uses (without job_id: a job without its own key; with it: that job, `user` when
+// it brought its own key), and the health of each server key, by fingerprint only.
 #include "common/time.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/key_pool.h"
+#include "daemon/model_chain.h"
 #include "daemon/rate_limiter.h"
 #include "daemon/services.h"
 #include "ipc/protocol.h"
@@ -10,15 +12,26 @@
 namespace llmq::daemon {
 
 void handleKeysStatus(Call& call) {
-  ipc::Params p(call.params);
-  p.allowOnly({});
-  if (!p.ok()) {
-    call.reply.fail(ipc::rpc::kInvalidParams, p.error());
-    return;
-  }
   const KeyPool& keys = *call.s.keys;
+  const char* source = keys.empty() ? "none" : "server";
+  if (call.params != nullptr && call.params->IsObject() && json::member(*call.params, "job_id") != nullptr) {
+    std::optional<store::JobRecord> job = loadJobParam(call);  // Answers the error itself.
+    if (!job) {
+      return;
+    }
+    if (usesOwnKey(*job)) {
+      source = "user";
+    }
+  } else {
+    ipc::Params p(call.params);
+    p.allowOnly({});
+    if (!p.ok()) {
+      call.reply.fail(ipc::rpc::kInvalidParams, p.error());
+      return;
+    }
+  }
   std::string o = "{\"key_source\":\"";
-  o += keys.empty() ? "none" : "server";
+  o += source;
   o += "\",\"has_server_key\":";
   o += keys.empty() ? "false" : "true";
   const int64_t now = call.s.clock->nowMs();

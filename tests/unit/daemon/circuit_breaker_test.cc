@@ -58,5 +58,28 @@ TEST(CircuitBreakerTest, AnAbandonedProbeFreesTheSlot) {
   EXPECT_TRUE(cb.allow(k, 22, &at));
 }
 
+TEST(CircuitBreakerTest, ResetClosesByTargetByModelOrAll) {
+  CircuitBreakers cb({.failures = 1, .window_ms = 1000, .cooldown_ms = 60000});
+  int64_t at = 0;
+  cb.onFailure("openrouter/x", 0);
+  cb.onFailure("local/x", 0);
+  cb.onFailure("openrouter/y", 0);
+  ASSERT_TRUE(cb.blocked("openrouter/x", 10, &at));
+  auto by_target = cb.reset("openrouter/y");
+  ASSERT_TRUE(by_target.has_value());
+  EXPECT_EQ((std::vector<std::string>{"openrouter/y"}), *by_target);
+  EXPECT_FALSE(cb.blocked("openrouter/y", 10, &at));
+  auto by_model = cb.reset("x");
+  ASSERT_TRUE(by_model.has_value());
+  EXPECT_EQ((std::vector<std::string>{"local/x", "openrouter/x"}), *by_model);
+  EXPECT_TRUE(cb.allow("openrouter/x", 10, &at)) << "closed at once, not after the cooldown";
+  EXPECT_FALSE(cb.reset("nothing/here").has_value());
+  cb.onFailure("openrouter/z", 20);
+  auto all = cb.reset("");
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ((std::vector<std::string>{"openrouter/z"}), *all);
+  EXPECT_EQ("[]", cb.statusJson(30));
+}
+
 }  // namespace
 }  // namespace llmq::daemon

@@ -114,6 +114,44 @@ TEST_F(ConfigTest, OpenRouterEnvironment) {
   EXPECT_FALSE(load("").ok());
 }
 
+TEST_F(ConfigTest, TheKeyPoolIsAJsonArrayOrACommaList) {
+  ::setenv("OPENROUTER_API_KEYS", " [\"sk-or-v1-testa01\", \"sk-or-v1-testb02\"]\n", 1);
+  auto c = load("");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ((std::vector<std::string>{"sk-or-v1-testa01", "sk-or-v1-testb02"}), c->openrouter_pool);
+  ::setenv("OPENROUTER_API_KEYS", "sk-or-v1-testa01, sk-or-v1-testb02,,", 1);
+  c = load("");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ((std::vector<std::string>{"sk-or-v1-testa01", "sk-or-v1-testb02"}), c->openrouter_pool);
+}
+
+// A malformed key setting refuses to start, naming the variable and never the key:
+// before, a JSON array missing its "]" was split as a comma list and the upstream
+// got `Bearer ["sk-or-...`.
+TEST_F(ConfigTest, AMalformedKeySettingRefusesToStart) {
+  const std::string secret = "sk-or-v1-testsecret9f8e7d";
+  for (const std::string& bad : {"[\"" + secret + "\", \"sk-or-v1-testb02\"", "[\"" + secret + "\", 7]",
+                                 "[\"" + secret + "\", \"\"]", "\"" + secret + "\"", secret + " sk-or-v1-testb02",
+                                 secret + ",sk-or-v1-te\x01st", secret + ",sk-or-v1-t\xc3\xa9st",
+                                 "{" + secret + "}", std::string(2000, 'k')}) {
+    SCOPED_TRACE(bad);
+    ::setenv("OPENROUTER_API_KEYS", bad.c_str(), 1);
+    auto c = load("");
+    ASSERT_FALSE(c.ok()) << "accepted";
+    EXPECT_NE(std::string::npos, c.error().message.find("OPENROUTER_API_KEYS")) << c.error().message;
+    EXPECT_EQ(std::string::npos, c.error().message.find(secret)) << c.error().message;
+  }
+  ::unsetenv("OPENROUTER_API_KEYS");
+  for (const std::string& bad : {secret + "\n", "\"" + secret + "\"", secret + " x", "[" + secret + "]"}) {
+    SCOPED_TRACE(bad);
+    ::setenv("OPENROUTER_API_KEY", bad.c_str(), 1);
+    auto c = load("");
+    ASSERT_FALSE(c.ok()) << "accepted";
+    EXPECT_NE(std::string::npos, c.error().message.find("OPENROUTER_API_KEY ")) << c.error().message;
+    EXPECT_EQ(std::string::npos, c.error().message.find(secret)) << c.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace llmq::daemon
 

@@ -55,6 +55,66 @@ TEST(KeyPoolTest, RoundRobinSkipsExhaustedInvalidAndWaitingKeys) {
   EXPECT_FALSE(pool.anyAlive());
 }
 
+// Precedence: the single key beside a pool is the last resort, used only once
+// every pool key is exhausted or invalid (before, it was rotated in with the pool).
+TEST(KeyPoolTest, TheSingleKeyIsTheLastResortBesideAPool) {
+  KeyPool pool({kA, kB}, kC);
+  ASSERT_EQ(3u, pool.size());
+  EXPECT_TRUE(pool.key(2).last_resort);
+  std::map<std::string, int64_t> ready;
+  auto ready_at = [&](const PooledKey& k) { return ready[k.name]; };
+  std::optional<int64_t> at;
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_NE(2, pool.next(1000, &at, ready_at)) << "round " << i;
+  }
+  pool.markExhausted(0);
+  ready["pool-2"] = 5000;  // Cooling down: waited for, not replaced by the single key.
+  EXPECT_EQ(-1, pool.next(1000, &at, ready_at));
+  ASSERT_TRUE(at.has_value());
+  EXPECT_EQ(5000, *at);
+  pool.markInvalid(1);
+  EXPECT_EQ(2, pool.next(1000, &at, ready_at));
+  EXPECT_EQ(2, pool.next(1000, &at, ready_at));
+
+  KeyPool alone({}, kC);
+  EXPECT_FALSE(alone.key(0).last_resort);
+  EXPECT_EQ(0, alone.next(1000, &at, ready_at));
+}
+
+TEST(KeyPoolTest, AllInvalidOnlyWhenEveryKeyIs) {
+  KeyPool pool({kA, kB}, "");
+  EXPECT_FALSE(pool.allInvalid());
+  pool.markInvalid(0);
+  EXPECT_FALSE(pool.allInvalid());
+  pool.markInvalid(1);
+  EXPECT_TRUE(pool.allInvalid());
+  pool.markExhausted(1);
+  EXPECT_FALSE(pool.allInvalid());
+  EXPECT_FALSE(KeyPool().allInvalid());
+}
+
+TEST(KeyPoolTest, ResetPutsBenchedKeysBack) {
+  KeyPool pool({kA, kB}, kC);
+  pool.markInvalid(0);
+  pool.markExhausted(1);
+  pool.markExhausted(2);
+  pool.setCredit(1, KeyCredit{.known = true, .remaining = 0.0});
+  auto one = pool.reset("pool-1");
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ((std::vector<std::string>{"pool-1"}), *one);
+  EXPECT_EQ(KeyState::kOk, pool.key(0).state);
+  EXPECT_EQ(KeyState::kExhausted, pool.key(1).state);
+  auto by_fingerprint = pool.reset(pool.key(1).fingerprint);
+  ASSERT_TRUE(by_fingerprint.has_value());
+  EXPECT_EQ((std::vector<std::string>{"pool-2"}), *by_fingerprint);
+  EXPECT_FALSE(pool.key(1).credit.known) << "a stale 'nothing left' must not bench it again";
+  EXPECT_FALSE(pool.reset("pool-9").has_value());
+  auto all = pool.reset("");
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ((std::vector<std::string>{"server"}), *all);
+  EXPECT_TRUE(pool.reset("").value().empty()) << "nothing left to reset";
+}
+
 TEST(KeyPoolTest, StatusShowsFingerprintsOnly) {
   KeyPool pool({kA, kB}, "");
   std::string status =

@@ -87,7 +87,7 @@ class BackgroundCli {
   ~BackgroundCli() {
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
-      waitForExit(pid_, 5000);
+      waitForExit(pid_, 30000);
     }
   }
   pid_t pid() const { return pid_; }

@@ -44,7 +44,7 @@ bool waitForLog(const DaemonProcess& d, const std::string& needle, size_t from, 
   if (::kill(d.pid(), SIGHUP) != 0) {
     return ::testing::AssertionFailure() << "kill(SIGHUP) failed";
   }
-  if (!waitForLog(d, "configuration reloaded", from, 5000)) {
+  if (!waitForLog(d, "configuration reloaded", from, 30000)) {
     return ::testing::AssertionFailure() << "no reload in the log:\n" << d.log().substr(from);
   }
   return ::testing::AssertionSuccess();

@@ -504,7 +504,7 @@ TEST_F(FakeUpstreamTest, DefaultFaultForTheNextRequests) {
 TEST_F(FakeUpstreamTest, ResetClearsRecordsAndCounters) {
   EXPECT_EQ(200, chat("fake/ok", "hi").status);
   EXPECT_EQ(429, chat("fake/fault-429", "hi").status);
-  ASSERT_TRUE(fake_.waitForRequests(2, 1000));
+  ASSERT_TRUE(fake_.waitForRequests(2, 30000));
   EXPECT_EQ(2u, fake_.requests().size());
   ASSERT_TRUE(fake_.waitForIdle(2000));  // Else the peak restarts at the requests still finishing.
   ASSERT_TRUE(fake_.reset());
@@ -553,13 +553,13 @@ TEST_F(FakeUpstreamTest, DisconnectDetectedDuringHang) {
   HttpConnection c;
   ASSERT_TRUE(c.connect(fake_.port()));
   ASSERT_TRUE(c.sendRequest("POST", fake_.path("/chat/completions"), chatBody("fake/fault-hang", "hi")));
-  ASSERT_TRUE(fake_.waitForRequests(1, 3000));
+  ASSERT_TRUE(fake_.waitForRequests(1, 30000));
   HttpResponse nothing = c.readResponse(200);
   EXPECT_TRUE(nothing.timed_out);
   EXPECT_EQ(0, nothing.status);
   EXPECT_EQ(1u, fake_.stats().in_flight);
   c.close();
-  ASSERT_TRUE(fake_.waitForDisconnects(1, 3000));
+  ASSERT_TRUE(fake_.waitForDisconnects(1, 30000));
   auto recs = fake_.requests();
   ASSERT_EQ(1u, recs.size());
   EXPECT_TRUE(recs[0].disconnected);
@@ -582,7 +582,7 @@ TEST_F(FakeUpstreamTest, DisconnectDetectedDuringDripAndGenerationMarkedCancelle
     gen_id = c.raw().substr(at, c.raw().find("\r\n", at) - at);
   }
   c.close();
-  ASSERT_TRUE(fake_.waitForDisconnects(1, 3000));
+  ASSERT_TRUE(fake_.waitForDisconnects(1, 30000));
   auto recs = fake_.requests();
   ASSERT_EQ(1u, recs.size());
   EXPECT_TRUE(recs[0].disconnected);
@@ -604,7 +604,7 @@ TEST_F(FakeUpstreamTest, StopsOnSigtermEvenWithAHangingRequest) {
   HttpConnection c;
   ASSERT_TRUE(c.connect(fake_.port()));
   ASSERT_TRUE(c.sendRequest("POST", fake_.path("/chat/completions"), chatBody("fake/fault-hang", "hi")));
-  ASSERT_TRUE(fake_.waitForRequests(1, 3000));
+  ASSERT_TRUE(fake_.waitForRequests(1, 30000));
   EXPECT_TRUE(fake_.stop(3000));
   EXPECT_FALSE(fake_.running());
   HttpResponse r = c.readResponse(2000);

@@ -116,9 +116,14 @@ TEST_F(JobControlTest, InterruptedStreamSaysSoWhenItRetries) {
 }
 
 TEST_F(JobControlTest, LateSubscriberGetsTheTextSoFarThenLiveChunks) {
-  std::string id = submit(*client_, "mock/late", "",
-                          R"("stream":true,"mock":{"tokens":40,"chunk_delay_ms":10})");
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  // Six seconds of text; the late subscriber comes in once five chunks went out
+  // (a state, not a sleep: on a busy machine 150 ms could pass before the job
+  // started, or after it ended).
+  std::string id = submit(*client_, "mock/late", R"("subscribe":true)",
+                          R"("stream":true,"mock":{"tokens":300,"chunk_delay_ms":20})");
+  int chunks = 0;
+  readEvents(*client_, [&](const Event& e) { return e.name == "message_chunk" && ++chunks >= 5; });
+  ASSERT_GE(chunks, 5);
   auto late = daemon_->connect();
   json::Document sub = callOk(*late, "events.subscribe", "{\"job_id\":\"" + id + "\"}");
   EXPECT_STREQ("running", sub["state"].GetString());
@@ -268,7 +273,7 @@ TEST_F(JobControlTest, DeadlineExpiresAQueuedJob) {
 TEST_F(JobControlTest, DeadlineExpiresAJobInAPausedQueueWithoutWaitingForResume) {
   callOk(*client_, "queue.pause", "{}");
   std::string id = submit(*client_, "mock/test", R"("deadline_s":0.1,"subscribe":true)");
-  auto events = readEvents(*client_, [](const Event& e) { return e.name == "expired"; }, 5000);
+  auto events = readEvents(*client_, [](const Event& e) { return e.name == "expired"; }, 30000);
   ASSERT_FALSE(events.empty());
   EXPECT_EQ("expired", events.back().name);
   json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");

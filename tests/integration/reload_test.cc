@@ -24,15 +24,18 @@ std::string limitConfig(int rps) {
   return std::string(kQuiet) + "[[limits.model]]\nmatch = \"mock/*\"\nrps = " + std::to_string(rps) + "\n";
 }
 
-int64_t rulesRps(ipc::Client& client) {
+// The mock/* rule's `field` (rps, rpm) as daemon.status shows it; -1 when absent.
+int64_t ruleField(ipc::Client& client, const char* field) {
   json::Document st = callOk(client, "daemon.status", "{}");
   for (const auto& r : st["limits"]["rules"].GetArray()) {
     if (std::string(r["match"].GetString()) == "mock/*") {
-      return r["rps"].GetInt64();
+      return r.HasMember(field) && r[field].IsInt64() ? r[field].GetInt64() : -1;
     }
   }
   return -1;
 }
+
+int64_t rulesRps(ipc::Client& client) { return ruleField(client, "rps"); }
 
 bool waitForLog(const DaemonProcess& d, const std::string& needle, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 20) {
@@ -46,27 +49,28 @@ bool waitForLog(const DaemonProcess& d, const std::string& needle, int timeout_m
 
 TEST(ReloadTest, SighupChangesARateLimitLive) {
   TempDir dir;
-  DaemonProcess daemon(dir.path(), {.config_toml = limitConfig(1)});
+  // One a minute: under the old limit the eighth job would start seven minutes
+  // from now, far past waitTerminal's deadline, so a limit that did not change
+  // fails the test whatever the machine's speed (it used to time the run: < 4 s).
+  DaemonProcess daemon(dir.path(), {.config_toml = std::string(kQuiet) +
+                                                   "[[limits.model]]\nmatch = \"mock/*\"\nrpm = 1\n"});
   ASSERT_TRUE(daemon.start());
   auto client = daemon.connect();
-  EXPECT_EQ(1, rulesRps(*client));
-  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(1, ruleField(*client, "rpm"));
   std::vector<std::string> ids;
   for (int i = 0; i < 8; ++i) {
     ids.push_back(submit(*client, "mock/reload", "", R"("max_tokens":2)"));
   }
   ASSERT_EQ("succeeded", waitTerminal(*client, ids[0]));
-  // One a second so far; eight would take seven more seconds. Raise the limit.
+  // One a minute so far. Raise the limit.
   json::Document last = callOk(*client, "job.get", "{\"job_id\":\"" + ids.back() + "\"}");
   ASSERT_STREQ("queued", last["state"].GetString()) << "the limit holds the rest";
   std::ofstream(dir.file("llmqd.toml")) << limitConfig(100);
   ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
-  ASSERT_TRUE(waitForLog(daemon, "configuration reloaded", 5000)) << daemon.log();
+  ASSERT_TRUE(waitForLog(daemon, "configuration reloaded", 60000)) << daemon.log();
   for (const std::string& id : ids) {
-    EXPECT_EQ("succeeded", waitTerminal(*client, id));
+    EXPECT_EQ("succeeded", waitTerminal(*client, id, 60000)) << "the raised limit did not apply";
   }
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_LT(took, 4.0) << "the raised limit did not apply";
   EXPECT_EQ(100, rulesRps(*client)) << "the same connection, the new rule";
 }
 
@@ -86,10 +90,10 @@ TEST(ReloadTest, SighupSwitchesAProviderWithoutDroppingWhatRuns) {
   auto client = daemon.connect();
   // One job in flight on the first upstream while the config changes.
   const std::string slow = submit(*client, "local/fault-delay-800", "", R"("max_tokens":2)");
-  ASSERT_TRUE(first.waitForRequests(1, 5000));
+  ASSERT_TRUE(first.waitForRequests(1, 60000));
   std::ofstream(dir.file("llmqd.toml")) << providerConfig(second.baseUrl());
   ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
-  ASSERT_TRUE(waitForLog(daemon, "providers now: local (" + second.baseUrl() + ")", 5000)) << daemon.log();
+  ASSERT_TRUE(waitForLog(daemon, "providers now: local (" + second.baseUrl() + ")", 60000)) << daemon.log();
   const std::string next = submit(*client, "local/ok", "", R"("max_tokens":2)");
   EXPECT_EQ("succeeded", waitTerminal(*client, next));
   EXPECT_EQ("succeeded", waitTerminal(*client, slow)) << "the running job finished where it started";
@@ -105,7 +109,7 @@ TEST(ReloadTest, ABadFileKeepsTheConfigurationInForce) {
   auto client = daemon.connect();
   std::ofstream(dir.file("llmqd.toml")) << limitConfig(9) << "[daemon]\nmax_infligth = 3\n";
   ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
-  ASSERT_TRUE(waitForLog(daemon, "the configuration in force stays", 5000)) << daemon.log();
+  ASSERT_TRUE(waitForLog(daemon, "the configuration in force stays", 60000)) << daemon.log();
   EXPECT_NE(std::string::npos, daemon.log().find("llmqd.toml:10: unknown key \"daemon.max_infligth\""))
       << daemon.log();
   EXPECT_EQ(7, rulesRps(*client));
@@ -113,7 +117,7 @@ TEST(ReloadTest, ABadFileKeepsTheConfigurationInForce) {
   // A change only a restart applies is named, not half-done.
   std::ofstream(dir.file("llmqd.toml")) << limitConfig(7) << "[http]\nconnect_timeout_ms = 1234\n";
   ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
-  ASSERT_TRUE(waitForLog(daemon, "a restart is needed to change [http]", 5000)) << daemon.log();
+  ASSERT_TRUE(waitForLog(daemon, "a restart is needed to change [http]", 60000)) << daemon.log();
 }
 
 }  // namespace

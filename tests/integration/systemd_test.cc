@@ -116,7 +116,7 @@ TEST(NotifySocketTest, ReadyStatusWatchdogAndStopping) {
   // The watchdog: pings keep coming while the loop runs.
   size_t now = daemon.notificationCount();
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(daemon.waitForNotification("WATCHDOG=1", now, 2000));
+    ASSERT_TRUE(daemon.waitForNotification("WATCHDOG=1", now, 30000));
     now = daemon.notificationCount();
   }
 
@@ -133,8 +133,8 @@ TEST(NotifySocketTest, ReadyStatusWatchdogAndStopping) {
   // SIGTERM: STOPPING=1 first, then a status that says so.
   size_t before_stop = daemon.notificationCount();
   ASSERT_TRUE(daemon.stop());
-  EXPECT_TRUE(daemon.waitForNotification("STOPPING=1", before_stop, 1000));
-  EXPECT_TRUE(daemon.waitForNotification("STATUS=stopping: ", before_stop, 1000));
+  EXPECT_TRUE(daemon.waitForNotification("STOPPING=1", before_stop, 30000));
+  EXPECT_TRUE(daemon.waitForNotification("STATUS=stopping: ", before_stop, 30000));
   std::vector<std::string> all = daemon.notifications();
   EXPECT_EQ(1, std::count(all.begin(), all.end(), "READY=1"));
   EXPECT_EQ(1, std::count(all.begin(), all.end(), "STOPPING=1"));
@@ -175,7 +175,7 @@ TEST(SocketActivationTest, JobsRunOnTheSocketSystemdPasses) {
 
   size_t before_stop = daemon.notificationCount();
   ASSERT_TRUE(daemon.stop());
-  EXPECT_TRUE(daemon.waitForNotification("STOPPING=1", before_stop, 1000));
+  EXPECT_TRUE(daemon.waitForNotification("STOPPING=1", before_stop, 30000));
   // The socket belongs to systemd: llmqd must not unlink what it did not bind.
   struct stat st {};
   EXPECT_EQ(0, ::lstat(daemon.socketPath().c_str(), &st));

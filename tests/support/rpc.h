@@ -15,10 +15,10 @@ namespace llmq::testing {
 
 // Calls `method`; fails the test (and returns an empty document) unless it succeeds.
 json::Document callOk(ipc::Client& client, const std::string& method, const std::string& params,
-                      int timeout_ms = 10000);
+                      int timeout_ms = 30000);
 // Calls `method` expecting a JSON-RPC error; returns its code (0 if it succeeded).
 int callError(ipc::Client& client, const std::string& method, const std::string& params,
-              std::string* message = nullptr, int timeout_ms = 10000);
+              std::string* message = nullptr, int timeout_ms = 30000);
 
 // job.submit params for a mock job. `extra` is spliced into the params object
 // (e.g. R"("priority":5,"client":"a")"); `request_extra` into the request.
@@ -28,7 +28,7 @@ std::string submit(ipc::Client& client, const std::string& model = "mock/test",
                    const std::string& extra = "", const std::string& request_extra = "");
 
 // Polls job.get until the job reaches a terminal state; returns that state.
-std::string waitTerminal(ipc::Client& client, const std::string& job_id, int timeout_ms = 20000);
+std::string waitTerminal(ipc::Client& client, const std::string& job_id, int timeout_ms = 60000);
 
 struct Event {
   std::string job_id;
@@ -38,6 +38,6 @@ struct Event {
 };
 // Reads notifications until `until(event)` is true or the timeout passes.
 std::vector<Event> readEvents(ipc::Client& client, const std::function<bool(const Event&)>& until,
-                              int timeout_ms = 20000);
+                              int timeout_ms = 60000);
 
 }  // namespace llmq::testing

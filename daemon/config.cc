@@ -183,6 +183,16 @@ std::vector<Key> keysFor(Config& c) {
        }},
       {"ipc", "stall_timeout_ms",
        [&c](auto& f, auto& k, auto& n) { c.stall_timeout_ms = getInt(f, k, n, 0, 3600000); }},
+      {"ipc", "max_subscriptions_per_connection",
+       [&c](auto& f, auto& k, auto& n) {
+         c.max_subscriptions_per_connection = static_cast<size_t>(getInt(f, k, n, 1, 1 << 20));
+       }},
+      {"ipc", "max_subscriptions",
+       [&c](auto& f, auto& k, auto& n) { c.max_subscriptions = static_cast<size_t>(getInt(f, k, n, 1, 1 << 24)); }},
+      {"ipc", "max_waits_per_connection",
+       [&c](auto& f, auto& k, auto& n) {
+         c.max_waits_per_connection = static_cast<size_t>(getInt(f, k, n, 1, 1 << 20));
+       }},
       {"ipc", "socket_mode",
        [&c](auto& f, auto& k, auto& n) {
          std::string v = getString(f, k, n);
@@ -915,7 +925,10 @@ std::string describe(const Config& c) {
     << "\nmax_pending_output_bytes = " << c.max_pending_output_bytes
     << "\nmax_pending_output_hard_bytes = " << c.max_pending_output_hard_bytes
     << "\nmax_total_pending_output_bytes = " << c.max_total_pending_output_bytes
-    << "\nstall_timeout_ms = " << c.stall_timeout_ms << "\nsocket_mode = \"" << mode
+    << "\nstall_timeout_ms = " << c.stall_timeout_ms
+    << "\nmax_subscriptions_per_connection = " << c.max_subscriptions_per_connection
+    << "\nmax_subscriptions = " << c.max_subscriptions
+    << "\nmax_waits_per_connection = " << c.max_waits_per_connection << "\nsocket_mode = \"" << mode
     << "\"\n\n"
     << "[retry]\nbase_ms = " << c.retry_base_ms << "\ncap_ms = " << c.retry_cap_ms << "\n\n"
     << "[mock]\nchunk_delay_ms = " << c.mock.chunk_delay_ms

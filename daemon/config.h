@@ -147,6 +147,10 @@ struct Config {
   // Above this much output pending over all connections, no new job starts.
   size_t max_total_pending_output_bytes = 256u << 20;
   int64_t stall_timeout_ms = 3000;
+  // What one client may make llmqd hold (docs/operations.md, "Bounds").
+  size_t max_subscriptions_per_connection = 4096;
+  size_t max_subscriptions = 65536;
+  size_t max_waits_per_connection = 4096;
   int max_inflight = 256;              // Global cap on running attempts.
   int64_t shutdown_grace_ms = 10000;   // SIGTERM: how long in-flight work may finish.
   int64_t retry_base_ms = 1000;        // Exponential backoff with full jitter.

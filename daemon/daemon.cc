@@ -154,7 +154,8 @@ Result<void> Daemon::start() {
   server_opts.max_pending_output_hard_bytes = config_.max_pending_output_hard_bytes;
   server_opts.stall_timeout_ms = static_cast<uint64_t>(config_.stall_timeout_ms);
   server_ = std::make_unique<ipc::Server>(&loop_, dispatcher_.get(), server_opts);
-  bus_ = std::make_unique<EventBus>(*server_, *cycle_);
+  bus_ = std::make_unique<EventBus>(
+      *server_, *cycle_, EventBusLimits{config_.max_subscriptions_per_connection, config_.max_subscriptions});
   lifecycle_ = std::make_unique<JobLifecycle>(services_);
   providers_ = std::make_unique<ProviderRegistry>(&loop_, config_);
   for (const ProviderConfig& p : config_.providers) {
@@ -449,7 +450,9 @@ void Daemon::reload() {
   unchanged(next.max_frame_bytes == config_.max_frame_bytes &&
                 next.max_pending_output_bytes == config_.max_pending_output_bytes &&
                 next.max_pending_output_hard_bytes == config_.max_pending_output_hard_bytes &&
-                next.stall_timeout_ms == config_.stall_timeout_ms,
+                next.stall_timeout_ms == config_.stall_timeout_ms &&
+                next.max_subscriptions_per_connection == config_.max_subscriptions_per_connection &&
+                next.max_subscriptions == config_.max_subscriptions,
             "[ipc] limits");
   unchanged(next.mock.chunk_delay_ms == config_.mock.chunk_delay_ms &&
                 next.mock.first_chunk_delay_ms == config_.mock.first_chunk_delay_ms &&
@@ -478,6 +481,7 @@ void Daemon::reload() {
   log::setLevel(config_.log_level);
   config_.max_inflight = next.max_inflight;
   config_.max_total_pending_output_bytes = next.max_total_pending_output_bytes;
+  config_.max_waits_per_connection = next.max_waits_per_connection;
   config_.shutdown_grace_ms = next.shutdown_grace_ms;
   config_.retry_base_ms = next.retry_base_ms;
   config_.retry_cap_ms = next.retry_cap_ms;

@@ -51,6 +51,20 @@ bool EventBus::parseId(std::string_view text, uint64_t* subscription) {
   return true;
 }
 
+std::string EventBus::refusal(uint64_t conn_id) const {
+  if (subs_.size() >= limits_.max_total) {
+    return "llmqd holds " + std::to_string(subs_.size()) +
+           " subscriptions, its limit ([ipc] max_subscriptions); try again once some end";
+  }
+  auto c = by_conn_.find(conn_id);
+  if (c != by_conn_.end() && c->second.size() >= limits_.max_per_connection) {
+    return "this connection holds " + std::to_string(c->second.size()) +
+           " subscriptions, its limit ([ipc] max_subscriptions_per_connection); "
+           "unsubscribe some, or use one subscription by client or tag";
+  }
+  return {};
+}
+
 uint64_t EventBus::subscribe(uint64_t conn_id, SubscriptionScope scope, std::string key,
                              uint32_t mask) {
   uint64_t id = next_id_++;

@@ -34,10 +34,21 @@ struct EventSource {
 
 enum class SubscriptionScope { kJob, kClient, kTag, kAll };
 
+// What one client may make the bus hold (docs/operations.md, "Bounds"): every
+// subscription costs memory and a share of every matching event's fan-out.
+struct EventBusLimits {
+  size_t max_per_connection = 4096;
+  size_t max_total = 65536;
+};
+
 class EventBus {
  public:
-  EventBus(ipc::Server& server, CommitCycle& cycle) : server_(server), cycle_(cycle) {}
+  EventBus(ipc::Server& server, CommitCycle& cycle, EventBusLimits limits = {})
+      : server_(server), cycle_(cycle), limits_(limits) {}
 
+  // Why one more subscription on `conn_id` would pass a bound, for a -32005
+  // answer; empty when it fits. Callers ask before subscribe(), which never refuses.
+  std::string refusal(uint64_t conn_id) const;
   uint64_t subscribe(uint64_t conn_id, SubscriptionScope scope, std::string key, uint32_t mask);
   // Removes a subscription; false if it does not exist or is not this connection's.
   bool unsubscribe(uint64_t conn_id, uint64_t subscription);
@@ -87,6 +98,7 @@ class EventBus {
 
   ipc::Server& server_;
   CommitCycle& cycle_;
+  EventBusLimits limits_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Subscription> subs_;
   Index by_job_;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/time.h"
+#include "daemon/config.h"
 #include "daemon/event_bus.h"
 #include "daemon/job_json.h"
 #include "daemon/model_chain.h"
@@ -89,9 +90,26 @@ std::vector<int64_t> JobLifecycle::takeBound(uint64_t conn_id) {
   return jobs;
 }
 
-void JobLifecycle::addWaiter(int64_t job_id, Responder r) { waiters_[job_id].push_back(std::move(r)); }
+std::string JobLifecycle::waitRefusal(uint64_t conn_id) const {
+  auto it = waits_by_conn_.find(conn_id);
+  if (it == waits_by_conn_.end() || it->second < s_.config->max_waits_per_connection) {
+    return {};
+  }
+  return "this connection waits for " + std::to_string(it->second) +
+         " jobs, its limit ([ipc] max_waits_per_connection); submit without \"wait\" "
+         "and follow the jobs by events instead";
+}
+
+void JobLifecycle::addWaiter(int64_t job_id, Responder r) {
+  ++waits_by_conn_[r.connId()];
+  waiters_[job_id].push_back(std::move(r));
+}
 
 void JobLifecycle::dropWaiters(uint64_t conn_id) {
+  // Most connections close with nothing waiting: skip the walk over every waiter.
+  if (waits_by_conn_.erase(conn_id) == 0) {
+    return;
+  }
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     auto& v = it->second;
     std::erase_if(v, [conn_id](const Responder& r) { return r.connId() == conn_id; });
@@ -106,6 +124,12 @@ void JobLifecycle::settle(const store::JobRecord& job) {
   }
   std::vector<Responder> waiting = std::move(it->second);
   waiters_.erase(it);
+  for (const Responder& r : waiting) {
+    auto c = waits_by_conn_.find(r.connId());
+    if (c != waits_by_conn_.end() && --c->second == 0) {
+      waits_by_conn_.erase(c);
+    }
+  }
   std::string body = jobToJson(job);
   for (const Responder& r : waiting) {
     r.okAfterCommit(body);

@@ -62,6 +62,9 @@ class JobLifecycle {
   }
 
   // `wait: true`: answer `r` with the job object when the job ends.
+  // Why one more waiter on `conn_id` would pass [ipc] max_waits_per_connection,
+  // for a -32005 answer; empty when it fits.
+  std::string waitRefusal(uint64_t conn_id) const;
   void addWaiter(int64_t job_id, Responder r);
   void dropWaiters(uint64_t conn_id);
   // Answers the waiters of a job that has just reached a terminal state.
@@ -82,6 +85,7 @@ class JobLifecycle {
   Services& s_;
   std::array<int64_t, store::kJobStateCount> counts_{};
   std::unordered_map<int64_t, std::vector<Responder>> waiters_;
+  std::unordered_map<uint64_t, size_t> waits_by_conn_;  // Waiters per connection.
   std::unordered_map<int64_t, uint64_t> bound_;  // Job -> the connection it dies with.
   std::unordered_map<uint64_t, std::unordered_set<int64_t>> bound_by_conn_;
 };

@@ -41,6 +41,10 @@ void handleEventsSubscribe(Call& call) {
     return;
   }
   Services& s = call.s;
+  if (std::string why = s.bus->refusal(call.conn_id); !why.empty()) {
+    call.reply.fail(ipc::rpc::kOverloaded, std::move(why));
+    return;
+  }
   if (job_id) {
     int64_t id = 0;
     if (!ipc::parseJobId(*job_id, &id)) {

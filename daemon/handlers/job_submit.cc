@@ -127,6 +127,19 @@ void handleJobSubmit(Call& call) {
     call.reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; submit again once it is back");
     return;
   }
+  // What the call would hold until its job ends (docs/operations.md, "Bounds").
+  if (p.subscribe) {
+    if (std::string why = s.bus->refusal(call.conn_id); !why.empty()) {
+      call.reply.fail(ipc::rpc::kOverloaded, std::move(why));
+      return;
+    }
+  }
+  if (p.wait) {
+    if (std::string why = s.lifecycle->waitRefusal(call.conn_id); !why.empty()) {
+      call.reply.fail(ipc::rpc::kOverloaded, std::move(why));
+      return;
+    }
+  }
   if (auto w = s.cycle->write(); !w) {
     replyStoreError(call, w.error(), "starting a transaction");
     return;

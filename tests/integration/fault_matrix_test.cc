@@ -79,6 +79,10 @@ constexpr char kOnce[] = "queued started error!";
 constexpr char kOk[] = "queued started text usage final_response";
 constexpr char kCancelledInRetry[] = "queued started error retrying started? cancelled";
 constexpr char kCancelledInRetryText[] = "queued started text error retrying started? cancelled";
+// An RST discards what the client had not read yet: on a busy machine the chunks
+// sent before it may never reach llmqd, so a reset attempt has `text?` (chunk*).
+constexpr char kTwiceResetText[] = "queued started text? error retrying started text? error!";
+constexpr char kCancelledInRetryResetText[] = "queued started text? error retrying started? cancelled";
 
 const FaultRow kRows[] = {
     // --- No fault, slow first byte, slow body: success. --------------------------------
@@ -186,11 +190,13 @@ const FaultRow kRows[] = {
      "queued started error retrying started? | started error!"},
     {"close_disconnect", "close", kPlain, C::kDisconnect, T::kStarted, "failed", "NETWORK", 0, kTwice},
     // reset: RST mid-body (plain) or after two chunks (stream).
-    {"reset_alone", "reset", kBoth, C::kAlone, T::kNone, "failed", "NETWORK", 0, kTwiceText},
-    {"reset_cancel", "delay-300+reset", kBoth, C::kCancel, T::kError, "cancelled", "NETWORK", 0, kCancelledInRetryText},
+    {"reset_alone", "reset", kBoth, C::kAlone, T::kNone, "failed", "NETWORK", 0, kTwiceResetText},
+    {"reset_cancel", "delay-300+reset", kBoth, C::kCancel, T::kError, "cancelled", "NETWORK", 0,
+     kCancelledInRetryResetText},
     {"reset_restart", "delay-300+reset", kBoth, C::kRestart, T::kError, "failed", "NETWORK", 0,
-     "queued started text error retrying started? | started text error!"},
-    {"reset_disconnect", "reset", kBoth, C::kDisconnect, T::kText, "failed", "NETWORK", 0, kTwiceText},
+     "queued started text? error retrying started? | started text? error!"},
+    // Disconnects at `started`: a chunk to trigger on may be lost to the RST.
+    {"reset_disconnect", "reset", kBoth, C::kDisconnect, T::kStarted, "failed", "NETWORK", 0, kTwiceResetText},
     // no-done: a stream that ends cleanly but without data: [DONE] is cut, never a success.
     {"nodone_alone", "no-done", kStream, C::kAlone, T::kNone, "failed", "UPSTREAM_ERROR", 200,
      "queued started chunk+ error retrying[reason=stream_interrupted] started chunk+ error!"},
@@ -235,11 +241,11 @@ const FaultRow kRows[] = {
     {"oncereset_alone", "fail-once-reset", kBoth, C::kAlone, T::kNone, "succeeded", "NETWORK", 0,
      "queued started text error retrying started text usage final_response"},
     {"oncereset_cancel", "delay-300+fail-once-reset", kBoth, C::kCancel, T::kError, "cancelled", "NETWORK", 0,
-     kCancelledInRetryText},
+     kCancelledInRetryResetText},
     {"oncereset_restart", "delay-300+fail-once-reset", kBoth, C::kRestart, T::kError, "succeeded", "NETWORK", 0,
-     "queued started text error retrying started? | started text usage final_response"},
-    {"oncereset_disconnect", "fail-once-reset", kBoth, C::kDisconnect, T::kText, "succeeded", "NETWORK", 0,
-     "queued started text error retrying started text usage final_response"},
+     "queued started text? error retrying started? | started text usage final_response"},
+    {"oncereset_disconnect", "fail-once-reset", kBoth, C::kDisconnect, T::kStarted, "succeeded", "NETWORK", 0,
+     "queued started text? error retrying started text usage final_response"},
     {"oncehang_alone", "fail-once-hang", kPlain, C::kAlone, T::kNone, "succeeded", "TIMEOUT", 0,
      "queued started error retrying started usage final_response", R"(,"timeout_s":0.4)"},
     {"twice503_alone", "fail-2-503-0", kPlain, C::kAlone, T::kNone, "succeeded", "UPSTREAM_ERROR", 503,
@@ -295,9 +301,9 @@ std::vector<PatternItem> parsePattern(const std::string& text, bool stream) {
   std::string word;
   while (in >> word) {
     PatternItem item;
-    if (word == "text") {
+    if (word == "text" || word == "text?") {
       if (stream) {
-        out.push_back({"chunk", 1, -1});
+        out.push_back({"chunk", word == "text" ? 1 : 0, -1});
       }
       continue;
     }

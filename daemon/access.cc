@@ -67,6 +67,12 @@ std::string Access::clientFor(const ipc::PeerCred& peer, const std::optional<std
   return owns(peer, *asked) ? *asked : peer.user + ":" + *asked;
 }
 
+std::string Access::ownerOf(std::string_view client) {
+  constexpr std::string_view kUid = "uid:";  // ipc::userNameFor() of a uid without a name.
+  const size_t from = client.compare(0, kUid.size(), kUid) == 0 ? kUid.size() : 0;
+  return std::string(client.substr(0, client.find(':', from)));
+}
+
 std::string Access::denial(const ipc::PeerCred& peer, std::string_view what) const {
   std::string who = "root, the user llmqd runs as";
   if (!admin_group_.empty()) {

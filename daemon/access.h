@@ -35,6 +35,11 @@ class Access {
   // gets what it asked for (default: its user name); anyone else gets its user
   // name, or "<user>:<asked>" (asked already in that form stays as it is).
   std::string clientFor(const ipc::PeerCred& peer, const std::optional<std::string>& asked) const;
+  // The user a job labelled `client` belongs to (its owner, store/job_record.h):
+  // the label up to its first ':' ("alice" of "alice:batch"), or "uid:N" of a
+  // label "uid:N[:...]" (a uid without a password entry). For a non-administrator's
+  // job that is always the submitter, since clientFor() puts its name first.
+  static std::string ownerOf(std::string_view client);
   // "only administrators (root, the llmqd user or group G) may ...; you are U"
   std::string denial(const ipc::PeerCred& peer, std::string_view what) const;
 

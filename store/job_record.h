@@ -66,6 +66,10 @@ struct JobRecord {
   std::string result_json;  // Empty until succeeded.
   JobError error;
   std::optional<Usage> usage;
+  // The user the job belongs to: the user part of its client label (set by
+  // daemon::Access::ownerOf; for a non-administrator always the submitter).
+  // Idempotency keys are unique per owner; fair share goes by it.
+  std::string owner;
 };
 
 struct AttemptRecord {

@@ -10,7 +10,9 @@ namespace {
 
 
 constexpr char kGetJobSql[] = "SELECT " LLMQ_JOB_COLUMNS " FROM jobs WHERE id = ?1";
-constexpr char kFindIdempotentSql[] = "SELECT id FROM jobs WHERE idempotency_key = ?1";
+constexpr char kFindIdempotentSql[] =
+    "SELECT id FROM jobs INDEXED BY jobs_idempotency "
+    "WHERE owner = ?1 AND idempotency_key = ?2 AND idempotency_key IS NOT NULL";
 constexpr char kUpdateJobSql[] =
     "UPDATE jobs SET state = ?2, model_used = ?3, attempts = ?4, run_attempts = ?5, "
     "started_at = ?6, finished_at = ?7, next_attempt_at = ?8, event_seq = ?9, result = ?10, "
@@ -95,6 +97,7 @@ JobRecord readJob(const Statement& st) {
     j.usage = Usage{st.int64(27), st.int64(28), st.int64(29), st.real(30)};
   }
   j.error.detail_json = st.string(31);
+  j.owner = st.string(32);
   return j;
 }
 
@@ -177,7 +180,8 @@ Result<int64_t> JobStore::insert(const JobRecord& job, const std::vector<std::st
       .bind(12, job.timeout_ms)
       .bind(13, job.deadline_at)
       .bind(14, job.created_at)
-      .bind(15, job.event_seq);
+      .bind(15, job.event_seq)
+      .bindStatic(16, job.owner);
   if (auto r = st.run(); !r) {
     return r.takeError();
   }
@@ -205,9 +209,10 @@ Result<std::optional<JobRecord>> JobStore::get(int64_t id) {
   return std::optional<JobRecord>(readJob(st));
 }
 
-Result<std::optional<int64_t>> JobStore::findByIdempotencyKey(std::string_view key) {
+Result<std::optional<int64_t>> JobStore::findByIdempotencyKey(std::string_view owner,
+                                                             std::string_view key) {
   auto st = db_.statement(kFindIdempotentSql);
-  st.bindStatic(1, key);
+  st.bindStatic(1, owner).bindStatic(2, key);
   auto row = st.step();
   if (!row) {
     return row.takeError();

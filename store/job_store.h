@@ -41,7 +41,9 @@ class JobStore {
   // elements of job.tags_json.
   Result<int64_t> insert(const JobRecord& job, const std::vector<std::string>& tags);
   Result<std::optional<JobRecord>> get(int64_t id);
-  Result<std::optional<int64_t>> findByIdempotencyKey(std::string_view key);
+  // The job `owner` submitted with idempotency key `key`: keys are per owner
+  // (schema v7), so another user's key finds nothing.
+  Result<std::optional<int64_t>> findByIdempotencyKey(std::string_view owner, std::string_view key);
   Result<std::vector<JobRecord>> list(const ListFilter& filter);
 
   // Writes every mutable column of `job` (state, attempts, times, result, error,

@@ -191,8 +191,26 @@ constexpr char kMigrationV6[] = R"sql(
 CREATE INDEX jobs_prunable ON jobs(finished_at) WHERE state >= 4 AND request != '';
 )sql";
 
+// v7: every job has an owner, the user part of its client label (Access::ownerOf
+// in daemon/access.cc: "alice" of "alice:batch", "uid:N" of "uid:N:batch"), the
+// user who may act on it besides administrators. An idempotency key is unique per
+// owner, not across users: one user's key can neither find nor block another
+// user's job.
+constexpr char kMigrationV7[] = R"sql(
+ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+UPDATE jobs SET owner = CASE
+  WHEN client LIKE 'uid:%' AND instr(substr(client, 5), ':') > 0
+    THEN substr(client, 1, 4 + instr(substr(client, 5), ':') - 1)
+  WHEN client LIKE 'uid:%' THEN client
+  WHEN instr(client, ':') > 0 THEN substr(client, 1, instr(client, ':') - 1)
+  ELSE client END;
+DROP INDEX jobs_idempotency;
+CREATE UNIQUE INDEX jobs_idempotency ON jobs(owner, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+)sql";
+
 constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3, kMigrationV4,
-                                       kMigrationV5, kMigrationV6};
+                                       kMigrationV5, kMigrationV6, kMigrationV7};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

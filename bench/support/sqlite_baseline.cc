@@ -78,6 +78,7 @@ Result<InsertResult> sqliteInserts(const Workload& w, int64_t jobs, int64_t batc
       sqlite3_bind_null(s, 13);
       sqlite3_bind_int64(s, 14, wallMs());
       sqlite3_bind_int(s, 15, 1);
+      sqlite3_bind_text(s, 16, kClient, -1, SQLITE_STATIC);  // owner
       if (sqlite3_step(s) != SQLITE_DONE) {
         return sqliteError(db, "inserting a job");
       }

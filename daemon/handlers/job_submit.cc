@@ -59,6 +59,13 @@ void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
     return;
   }
   const store::JobRecord& j = **job;
+  // Keys are per owner, so this is the caller's own job; the check job.get makes
+  // still applies (a job from before schema v7 got its owner from its label).
+  if (!call.s.access->owns(call.peer, j.client)) {
+    call.reply.fail(ipc::rpc::kPermissionDenied,
+                    "job " + ipc::formatJobId(id) + " belongs to another user", "PERMISSION_DENIED");
+    return;
+  }
   uint64_t sub = 0;
   if (p.subscribe && !store::isTerminal(j.state)) {
     sub = call.s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(id),
@@ -144,8 +151,11 @@ void handleJobSubmit(Call& call) {
     replyStoreError(call, w.error(), "starting a transaction");
     return;
   }
+  std::string client = s.access->clientFor(call.peer, p.client);  // daemon/access.h
+  std::string owner = Access::ownerOf(client);
   if (p.idempotency_key) {
-    auto existing = s.jobs->findByIdempotencyKey(*p.idempotency_key);
+    // Per owner: another user's key neither finds nor blocks this submit.
+    auto existing = s.jobs->findByIdempotencyKey(owner, *p.idempotency_key);
     if (!existing) {
       replyStoreError(call, existing.error(), "looking up the idempotency key");
       return;
@@ -160,7 +170,8 @@ void handleJobSubmit(Call& call) {
   store::JobRecord job;
   job.state = store::JobState::kQueued;
   job.priority = p.priority;
-  job.client = s.access->clientFor(call.peer, p.client);  // daemon/access.h
+  job.client = std::move(client);
+  job.owner = std::move(owner);
   job.tags_json = stringArray(p.tags);
   // The job's `model` is what was asked for: a route shows as "route:NAME".
   job.model = routing && routing->route ? std::string(kRoutePrefix) + *routing->route : p.model;

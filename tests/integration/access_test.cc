@@ -123,6 +123,40 @@ TEST_F(AccessTest, OthersActOnlyOnTheirOwnJobs) {
   EXPECT_EQ(1, asNobody({"db", "backup", dir_.file("x.db")}).exit_code);
 }
 
+// An idempotency key is the submitting user's own: another user's same key gets a
+// job of its own, never the first user's job or its result, and a key submitted
+// first by one user does not block another's later submit.
+TEST_F(AccessTest, IdempotencyKeysBelongToTheirUser) {
+  start("[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"nogroup\"\n");
+  auto root = daemon_->connect();
+  ASSERT_NE(nullptr, root);
+  std::string roots =
+      submit(*root, "mock/private", R"("client":"payroll","idempotency_key":"batch:eval:request-1")");
+  ASSERT_EQ("succeeded", waitTerminal(*root, roots));
+
+  auto guess = asNobody({"submit", "--idempotency-key", "batch:eval:request-1", "--model", "mock/x", "hi"});
+  ASSERT_EQ(0, guess.exit_code) << guess.output;
+  const std::string theirs = jobIdOf(guess);
+  ASSERT_FALSE(theirs.empty()) << guess.output;
+  EXPECT_NE(roots, theirs) << "another user's key must not find root's job: " << guess.output;
+  EXPECT_EQ(std::string::npos, guess.output.find("\"deduplicated\":true")) << guess.output;
+  auto waited = asNobody({"submit", "--wait", "--idempotency-key", "batch:eval:request-1", "--model",
+                          "mock/x", "hi"});
+  ASSERT_EQ(0, waited.exit_code) << waited.output;
+  EXPECT_EQ(std::string::npos, waited.output.find(roots)) << waited.output;
+  EXPECT_EQ(theirs, jobIdOf(waited)) << "its own repeat finds its own job: " << waited.output;
+
+  // Submitted first by nobody, the key does not poison root's later submit.
+  auto first = asNobody({"submit", "--idempotency-key", "nightly-7", "--model", "mock/x", "hi"});
+  ASSERT_EQ(0, first.exit_code) << first.output;
+  json::Document later = callOk(*root, "job.submit", submitParams("mock/x", R"("idempotency_key":"nightly-7")"));
+  ASSERT_TRUE(later.IsObject() && later.HasMember("deduplicated"));
+  EXPECT_FALSE(later["deduplicated"].GetBool());
+  EXPECT_NE(jobIdOf(first), std::string(later["job_id"].GetString()));
+  json::Document j = callOk(*root, "job.get", "{\"job_id\":\"" + theirs + "\"}");
+  EXPECT_STREQ("nobody", j["client"].GetString());
+}
+
 TEST_F(AccessTest, TheAdminGroupMakesAnAdministrator) {
   start("[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"nogroup\"\n[access]\nadmin_group = \"nogroup\"\n");
   auto root = daemon_->connect();

@@ -32,6 +32,7 @@ class JobStoreTest : public ::testing::Test {
     j.state = state;
     j.priority = priority;
     j.client = client;
+    j.owner = client.substr(0, client.find(':'));
     j.model = "mock/demo";
     j.request_json = R"({"model":"mock/demo","messages":[{"role":"user","content":"hi"}]})";
     j.created_at = 1000 + static_cast<int64_t>(created_++);
@@ -268,21 +269,40 @@ TEST_F(JobStoreTest, FindsJobsByIdempotencyKeyAndRejectsDuplicates) {
   a.idempotency_key = "k1";
   int64_t id = add(a);
   add("alice");  // No key.
-  auto found = jobs_.findByIdempotencyKey("k1");
+  auto found = jobs_.findByIdempotencyKey("alice", "k1");
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(id, found->value_or(0));
-  auto none = jobs_.findByIdempotencyKey("k2");
+  EXPECT_EQ("alice", get(id).owner);
+  auto none = jobs_.findByIdempotencyKey("alice", "k2");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
 
-  JobRecord dup = makeJob("bob");
+  JobRecord dup = makeJob("alice:batch");
   dup.idempotency_key = "k1";
   auto r = jobs_.insert(dup, {});
-  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.ok()) << "one owner, one job per key, whatever the client";
   EXPECT_EQ(ErrorKind::kInvalidState, r.error().kind);
   // Many jobs without a key are fine (the unique index is partial).
   add("bob");
   add("bob");
+}
+
+// Keys are per owner (schema v7): another user's key finds nothing and blocks
+// nothing.
+TEST_F(JobStoreTest, IdempotencyKeysArePerOwner) {
+  JobRecord a = makeJob("alice");
+  a.idempotency_key = "batch:eval:request-1";
+  int64_t alices = add(a);
+  auto peek = jobs_.findByIdempotencyKey("mallory", "batch:eval:request-1");
+  ASSERT_TRUE(peek.ok());
+  EXPECT_FALSE(peek->has_value());
+
+  JobRecord m = makeJob("mallory");
+  m.idempotency_key = "batch:eval:request-1";
+  int64_t mallorys = add(m);
+  EXPECT_NE(alices, mallorys);
+  EXPECT_EQ(alices, jobs_.findByIdempotencyKey("alice", "batch:eval:request-1")->value_or(0));
+  EXPECT_EQ(mallorys, jobs_.findByIdempotencyKey("mallory", "batch:eval:request-1")->value_or(0));
 }
 
 TEST_F(JobStoreTest, ListFiltersByStateClientAndTagNewestFirst) {

@@ -130,6 +130,51 @@ TEST(SchemaTest, AVersionOneDatabaseMigratesAndLoads) {
   ASSERT_TRUE(queued.ok() && queued->has_value());
   EXPECT_EQ(JobState::kQueued, (**queued).state);
   EXPECT_EQ(5, (**queued).priority);
+  EXPECT_EQ("bob", (**queued).owner);
+}
+
+// Schema v7 gives every job an owner and makes idempotency keys unique per owner.
+// Jobs written before it, keys included, survive the migration; each gets the
+// user part of its client label as its owner.
+TEST(SchemaTest, OlderJobsGetAnOwnerAndKeepTheirIdempotencyKeys) {
+  TestDb t(/*migrate=*/false);
+  ASSERT_TRUE(t.ok());
+  std::string path = t.path();
+  t.close();
+  {
+    std::ifstream in(std::string(LLMQ_TEST_DATA_DIR) + "/jobs_schema_v1.sqlite", std::ios::binary);
+    ASSERT_TRUE(in.good());
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << in.rdbuf();
+  }
+  auto db = Database::open(path, OpenOptions{});
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((**db).exec("INSERT INTO jobs (id, state, priority, client, model, request, "
+                          "idempotency_key, max_attempts, created_at) VALUES "
+                          "(10, 0, 0, 'alice:eval', 'mock/x', '{}', 'k1', 4, 1), "
+                          "(11, 4, 0, 'payroll', 'mock/x', '{}', 'k2', 4, 2), "
+                          "(12, 0, 0, 'uid:1234:x', 'mock/x', '{}', 'k3', 4, 3)")
+                  .ok());
+  ASSERT_TRUE(migrate(**db).ok());
+  EXPECT_EQ("5", queryOne(**db, "SELECT count(*) FROM jobs"));
+  JobStore jobs(**db);
+  auto load = [&](int64_t id) {
+    auto j = jobs.get(id);
+    EXPECT_TRUE(j.ok() && j->has_value()) << "job " << id;
+    return j.ok() && j->has_value() ? **j : JobRecord{};
+  };
+  EXPECT_EQ("alice", load(10).owner);
+  EXPECT_EQ("payroll", load(11).owner);
+  EXPECT_EQ("uid:1234", load(12).owner) << "a uid without a name keeps its number";
+  EXPECT_EQ(10, jobs.findByIdempotencyKey("alice", "k1")->value_or(0));
+  EXPECT_EQ(11, jobs.findByIdempotencyKey("payroll", "k2")->value_or(0));
+  EXPECT_FALSE(jobs.findByIdempotencyKey("bob", "k1")->has_value());
+  JobRecord j = load(10);
+  j.owner = "bob";
+  j.client = "bob";
+  EXPECT_TRUE(jobs.insert(j, {}).ok()) << "bob's k1 is not alice's";
+  j.owner = "alice";
+  EXPECT_FALSE(jobs.insert(j, {}).ok()) << "alice's k1 is still taken";
 }
 
 }  // namespace

@@ -1,0 +1,183 @@
+// Hostile: a second local user. llmqd runs as root with a 0660 socket of a test
+// group; two throwaway non-administrator users of that group (created here when
+// missing) talk to it through a raw JSON-RPC client (python3) or the llmq CLI run
+// under setpriv. Each test plays one user against the other: what one may learn,
+// take, block or jump past of the other's work. Skips when not root.
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/rpc.h"
+#include "tests/support/temp_dir.h"
+
+namespace llmq::testing {
+namespace {
+
+constexpr char kGroup[] = "llmqhostile";
+constexpr char kAlice[] = "llmqhost1";
+constexpr char kMallory[] = "llmqhost2";
+
+// Sends each line of stdin as a JSON-RPC request, prints every line received, and
+// stops once every request is answered (or after 20 s).
+constexpr char kRawClient[] = R"py(
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+want = set()
+for line in sys.stdin.read().splitlines():
+    if line.strip():
+        want.add(json.loads(line)["id"])
+        s.sendall(line.encode() + b"\n")
+buf = b""
+end = time.time() + 20
+s.settimeout(1)
+while want and time.time() < end:
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        continue
+    if not chunk:
+        break
+    buf += chunk
+    while b"\n" in buf:
+        line, buf = buf.split(b"\n", 1)
+        print(line.decode(), flush=True)
+        msg = json.loads(line)
+        want.discard(msg.get("id"))
+)py";
+
+bool ensureUsers() {
+  if (::getgrnam(kGroup) == nullptr) {
+    std::system((std::string("groupadd --system ") + kGroup + " >/dev/null 2>&1").c_str());
+  }
+  for (const char* user : {kAlice, kMallory}) {
+    if (::getpwnam(user) == nullptr) {
+      std::system((std::string("useradd --system --no-create-home --shell /usr/sbin/nologin -g ") +
+                   kGroup + " " + user + " >/dev/null 2>&1")
+                      .c_str());
+    }
+  }
+  return ::getgrnam(kGroup) != nullptr && ::getpwnam(kAlice) != nullptr && ::getpwnam(kMallory) != nullptr;
+}
+
+class SecondUidTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) {
+      GTEST_SKIP() << "needs root and setpriv to act as two other users";
+    }
+    if (!ensureUsers()) {
+      GTEST_SKIP() << "could not create the test users " << kAlice << " and " << kMallory
+                   << " (group " << kGroup << ") with useradd/groupadd";
+    }
+    ASSERT_EQ(0, ::chmod(dir_.path().c_str(), 0755)) << "the test users must reach the socket";
+  }
+  void TearDown() override {
+    if (daemon_ && daemon_->running()) {
+      EXPECT_TRUE(daemon_->stop());
+    }
+  }
+  void start(const std::string& extra_toml = "") {
+    const std::string toml = std::string("[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"") + kGroup +
+                             "\"\n" + extra_toml;
+    daemon_ = std::make_unique<DaemonProcess>(dir_.path(), DaemonOptions{.config_toml = toml});
+    ASSERT_TRUE(daemon_->start());
+  }
+  std::vector<std::string> as(const std::string& user) const {
+    return {"/usr/bin/setpriv", "--reuid=" + user, std::string("--regid=") + kGroup, "--clear-groups"};
+  }
+  // `requests` (one JSON-RPC request a line) on one connection as `user`; the
+  // lines received.
+  std::vector<std::string> rawAs(const std::string& user, const std::string& requests) const {
+    std::vector<std::string> argv = as(user);
+    argv.insert(argv.end(), {"/usr/bin/python3", "-c", kRawClient, daemon_->socketPath()});
+    CommandResult r = runCommand(argv, requests, {}, 30000, /*merge_stderr=*/false);
+    std::vector<std::string> lines;
+    size_t start = 0;
+    while (start < r.output.size()) {
+      size_t nl = r.output.find('\n', start);
+      lines.push_back(r.output.substr(start, nl - start));
+      start = nl == std::string::npos ? r.output.size() : nl + 1;
+    }
+    return lines;
+  }
+  // The answer to request `id` among `lines`, parsed (a null document if none).
+  static json::Document answer(const std::vector<std::string>& lines, int id) {
+    for (const auto& l : lines) {
+      json::Document d;
+      if (json::parse(d, l, nullptr) && d.IsObject() && d.HasMember("id") && d["id"].IsInt() &&
+          d["id"].GetInt() == id) {
+        return d;
+      }
+    }
+    return json::Document();
+  }
+  static std::string request(int id, const std::string& method, const std::string& params) {
+    return "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"method\":\"" + method +
+           "\",\"params\":" + params + "}\n";
+  }
+  static int errorCode(const json::Document& d) {
+    return d.IsObject() && d.HasMember("error") ? d["error"]["code"].GetInt() : 0;
+  }
+  static std::string resultString(const json::Document& d, const char* member) {
+    if (!d.IsObject() || !d.HasMember("result") || !d["result"].IsObject() ||
+        !d["result"].HasMember(member) || !d["result"][member].IsString()) {
+      return "";
+    }
+    return d["result"][member].GetString();
+  }
+  static std::string all(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& l : lines) {
+      out += l + "\n";
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+// Mallory guesses alice's idempotency key: she gets a job of her own, neither
+// alice's job, its result nor its events; and a key she submits first does not
+// poison alice's later submit of it.
+TEST_F(SecondUidTest, AnotherUsersIdempotencyKeyFindsNothingAndBlocksNothing) {
+  start();
+  const std::string key = R"("idempotency_key":"batch:eval:request-1")";
+  auto a = rawAs(kAlice, request(1, "job.submit", submitParams("mock/secret", key)));
+  const std::string alices = resultString(answer(a, 1), "job_id");
+  ASSERT_FALSE(alices.empty()) << all(a);
+  auto root = daemon_->connect();
+  ASSERT_NE(nullptr, root);
+  ASSERT_EQ("succeeded", waitTerminal(*root, alices));
+
+  auto m = rawAs(kMallory, request(1, "job.submit", submitParams("mock/other", key + ",\"wait\":true")) +
+                               request(2, "job.submit", submitParams("mock/other", key + ",\"subscribe\":true")));
+  json::Document waited = answer(m, 1);
+  ASSERT_TRUE(waited.IsObject() && waited.HasMember("result")) << all(m);
+  EXPECT_NE(alices, resultString(waited, "job_id")) << all(m);
+  EXPECT_STREQ(kMallory, waited["result"]["client"].GetString()) << all(m);
+  EXPECT_EQ(std::string::npos, all(m).find("mock/secret")) << "alice's job leaked: " << all(m);
+  EXPECT_EQ(std::string::npos, all(m).find(alices)) << all(m);
+
+  // Mallory takes a key first; alice's submit of it is still her own new job.
+  auto first = rawAs(kMallory, request(1, "job.submit", submitParams("mock/x", R"("idempotency_key":"nightly")")));
+  const std::string mallorys = resultString(answer(first, 1), "job_id");
+  ASSERT_FALSE(mallorys.empty()) << all(first);
+  auto later = rawAs(kAlice, request(1, "job.submit", submitParams("mock/x", R"("idempotency_key":"nightly")")));
+  json::Document l = answer(later, 1);
+  ASSERT_FALSE(resultString(l, "job_id").empty()) << all(later);
+  EXPECT_NE(mallorys, resultString(l, "job_id")) << all(later);
+  EXPECT_FALSE(l["result"]["deduplicated"].GetBool()) << all(later);
+}
+
+}  // namespace
+}  // namespace llmq::testing

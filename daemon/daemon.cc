@@ -24,6 +24,7 @@
 #include "ipc/server.h"
 #include "llmq/version.h"
 #include "store/database.h"
+#include "store/db_lock.h"
 #include "store/job_store.h"
 #include "store/maintenance.h"
 #include "store/schema.h"
@@ -72,6 +73,15 @@ Result<void> Daemon::start() {
   log::setLevel(config_.log_level);
   services_.started_at_ms = clock_.nowMs();
 
+  // One llmqd per database, decided before anything in it is read or requeued
+  // (store/db_lock.h); a second one stops here, without READY=1.
+  if (config_.db_path != ":memory:") {
+    auto lock = store::DatabaseLock::acquire(config_.db_path);
+    if (!lock) {
+      return lock.takeError();
+    }
+    db_lock_ = std::move(*lock);
+  }
   store::OpenOptions opts;
   opts.synchronous = config_.synchronous;
   sdnotify::status("opening database " + config_.db_path);

@@ -35,6 +35,7 @@ class Server;
 }
 namespace llmq::store {
 class Database;
+class DatabaseLock;
 class JobStore;
 class SettingsStore;
 class SecretStore;
@@ -97,6 +98,7 @@ class Daemon {
   uv_loop_t loop_{};
   SystemClock clock_;
   Services services_;
+  std::unique_ptr<store::DatabaseLock> db_lock_;  // Before db_: released after it closes.
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::JobStore> jobs_;
   std::unique_ptr<store::SettingsStore> settings_;

@@ -1,6 +1,7 @@
 // llmqd's entry point: parse argv, build the Daemon, map the result to an exit
 // code (STYLE G1). Everything else lives in the llmq_daemon library.
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -89,6 +90,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   raiseFdLimit();
+  // Whatever llmqd creates holds prompts, answers or keys: the database and its
+  // -wal/-shm files, backups, the secret key, the API token. They are private
+  // whatever umask llmqd was started with; the socket's mode is set explicitly
+  // ([ipc] socket_mode), after bind.
+  ::umask(077);
   llmq::daemon::Daemon daemon(std::move(config).value(), cli);
   if (auto r = daemon.start(); !r) {
     LOG_ERROR("%s", r.error().message.c_str());

@@ -9,7 +9,6 @@
 #include "common/log.h"
 
 namespace llmq::store {
-namespace {
 
 Result<void> makeParentDirs(const std::string& path) {
   for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
@@ -20,8 +19,6 @@ Result<void> makeParentDirs(const std::string& path) {
   }
   return {};
 }
-
-}  // namespace
 
 ErrorKind errorKindFor(int sqlite_code) {
   if (sqlite_code == SQLITE_CONSTRAINT_COMMITHOOK) {

@@ -104,6 +104,9 @@ class Database {
   int64_t default_max_pages_ = 0;  // SQLite's own max_page_count, for a cap of 0.
 };
 
+// Creates the missing directories above `path` (mode 0700).
+Result<void> makeParentDirs(const std::string& path);
+
 // Maps a SQLite result code to an ErrorKind (SQLITE_FULL becomes kStorageFull; a
 // write refused because its transaction was lost is kStorage).
 ErrorKind errorKindFor(int sqlite_code);

@@ -1,7 +1,12 @@
 // Integrity check and online backup.
 #include "store/maintenance.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "store/database.h"
 
@@ -56,15 +61,35 @@ Result<AutoVacuum> ensureIncrementalVacuum(Database& db, int64_t max_bytes) {
 }
 
 Result<std::unique_ptr<OnlineBackup>> OnlineBackup::start(Database& db, const std::string& dest_path) {
-  struct stat st {};
-  if (::stat(dest_path.c_str(), &st) == 0) {
-    return makeError(ErrorKind::kInvalidArgument, dest_path + " exists; a backup never overwrites a file");
+  // The file is made here, 0600 whatever the umask (the copy holds every prompt
+  // and answer), and only if nothing is at the path: O_EXCL never overwrites a
+  // file and, with O_NOFOLLOW, never follows a symlink planted there.
+  const int fd = ::open(dest_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                        S_IRUSR | S_IWUSR);
+  if (fd < 0) {
+    if (errno == EEXIST) {
+      return makeError(ErrorKind::kInvalidArgument, dest_path + " exists; a backup never overwrites a file");
+    }
+    return makeError(ErrorKind::kIo, "creating " + dest_path + ": " + std::strerror(errno));
   }
+  struct stat made {};
+  const bool stated = ::fstat(fd, &made) == 0;
+  ::fchmod(fd, S_IRUSR | S_IWUSR);  // Also where the file system's defaults would widen it.
+  ::close(fd);
   sqlite3* dest = nullptr;
-  int rc = sqlite3_open_v2(dest_path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  int rc = sqlite3_open_v2(dest_path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
+  struct stat opened {};
+  if (rc == SQLITE_OK && (!stated || ::lstat(dest_path.c_str(), &opened) != 0 ||
+                          opened.st_ino != made.st_ino || opened.st_dev != made.st_dev)) {
+    // Replaced between our create and SQLite's open: not our file any more, so
+    // it is neither written nor removed.
+    sqlite3_close(dest);
+    return makeError(ErrorKind::kIo, "creating " + dest_path + ": the file was replaced while it was opened");
+  }
   if (rc != SQLITE_OK) {
     std::string msg = dest != nullptr ? sqlite3_errmsg(dest) : sqlite3_errstr(rc);
     sqlite3_close(dest);
+    ::unlink(dest_path.c_str());
     return makeError(ErrorKind::kIo, "creating " + dest_path + ": " + msg);
   }
   sqlite3_backup* backup = sqlite3_backup_init(dest, "main", db.handle(), "main");

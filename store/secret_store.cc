@@ -38,6 +38,12 @@ Result<std::unique_ptr<SecretStore>> SecretStore::open(Database& db, const std::
   std::unique_ptr<SecretStore> self(new SecretStore(db));
   int fd = ::open(key_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0 && ::fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
+      ::close(fd);
+      return makeError(ErrorKind::kIo, "the secret key " + key_path + " may be read by others and cannot be "
+                                       "made private (chmod 600): " + std::strerror(errno));
+    }
     ssize_t n = ::read(fd, self->key_, sizeof self->key_);
     ::close(fd);
     if (n != static_cast<ssize_t>(sizeof self->key_)) {

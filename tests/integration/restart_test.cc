@@ -126,10 +126,15 @@ TEST(RestartTest, SecondDaemonOnTheSameSocketRefusesToStart) {
   TempDir dir;
   DaemonProcess first(dir.path(), {});
   ASSERT_TRUE(first.start());
-  DaemonProcess second(dir.path(), {});
+  // Its own database, the first one's socket.
+  DaemonProcess second(dir.path(), {.extra_args = {"--db", dir.file("other.db")}});
   auto started = second.start(5000);
   EXPECT_FALSE(started);
   EXPECT_NE(std::string::npos, first.log().find("another llmqd is already listening"));
+  // The same database too: the database's lock refuses it first (store/db_lock.h).
+  DaemonProcess third(dir.path(), {});
+  EXPECT_FALSE(third.start(5000));
+  EXPECT_NE(std::string::npos, first.log().find("is in use by llmqd pid"));
   ASSERT_TRUE(first.stop());
   // After a SIGKILL the stale socket file is replaced.
   ASSERT_TRUE(first.start());

@@ -232,6 +232,18 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) {
          c.retention.check_ms = static_cast<int64_t>(getDouble(f, k, n, 0.01, 86400) * 1000);
        }},
+      {"quota", "max_queued_jobs",
+       [&c](auto& f, auto& k, auto& n) { c.quota.max_unfinished_jobs = getInt(f, k, n, 0, 1'000'000'000); }},
+      {"quota", "max_stored_mb",
+       [&c](auto& f, auto& k, auto& n) { c.quota.max_stored_bytes = getInt(f, k, n, 0, 1'000'000'000) << 20; }},
+      {"quota", "admin_max_queued_jobs",
+       [&c](auto& f, auto& k, auto& n) {
+         c.quota.admin_max_unfinished_jobs = getInt(f, k, n, 0, 1'000'000'000);
+       }},
+      {"quota", "admin_max_stored_mb",
+       [&c](auto& f, auto& k, auto& n) {
+         c.quota.admin_max_stored_bytes = getInt(f, k, n, 0, 1'000'000'000) << 20;
+       }},
       {"metrics", "listen",
        [&c](auto& f, auto& k, auto& n) {
          parseLoopback(getString(f, k, n), where(f, n) + ": " + k, "metrics", &c.metrics_host,
@@ -993,6 +1005,10 @@ std::string describe(const Config& c) {
     << "\ncheck_s = " << static_cast<double>(c.retention.check_ms) / 1000.0 << "\n";
   o << "\n[cache]\nenabled = " << (c.cache_enabled ? "true" : "false")
     << "\nttl_s = " << static_cast<double>(c.cache_ttl_ms) / 1000.0 << "\n";
+  o << "\n[quota]\nmax_queued_jobs = " << c.quota.max_unfinished_jobs
+    << "\nmax_stored_mb = " << (c.quota.max_stored_bytes >> 20)
+    << "\nadmin_max_queued_jobs = " << c.quota.admin_max_unfinished_jobs
+    << "\nadmin_max_stored_mb = " << (c.quota.admin_max_stored_bytes >> 20) << "\n";
   o << "\n[limits]\nguard_ms = " << c.limits.guard_ms << "\n";
   for (const LimitRule& r : c.limits.rules) {
     o << "\n[[limits." << limitScopeName(r.scope) << "]]\nmatch = \"" << r.match << "\"";

@@ -65,6 +65,16 @@ struct RetentionConfig {
   int64_t check_ms = 600'000;                   // How often to look.
 };
 
+// [quota]: what one user's jobs may hold (daemon/user_quota.h). 0: no limit.
+struct QuotaConfig {
+  int64_t max_unfinished_jobs = 10'000;         // max_queued_jobs
+  int64_t max_stored_bytes = int64_t{1} << 30;  // max_stored_mb
+  // Administrators and the HTTP front (which acts as llmqd's own user).
+  int64_t admin_max_unfinished_jobs = 0;
+  int64_t admin_max_stored_bytes = 0;
+  bool operator==(const QuotaConfig&) const = default;
+};
+
 // [store]: limits on the database file.
 struct StoreConfig {
   // A hard cap on the database size, in pages (page_size, 4096 bytes by default);
@@ -193,6 +203,7 @@ struct Config {
   int64_t cache_ttl_ms = 86'400'000;
   CatalogConfig catalog;
   RetentionConfig retention;
+  QuotaConfig quota;
   ApiConfig api;
   // Price overrides in file order; the first whose match fits a model wins.
   std::vector<PriceOverride> prices;

@@ -43,6 +43,7 @@
 #include "daemon/api_token.h"
 #include "ipc/http_server.h"
 #include "daemon/retention.h"
+#include "daemon/user_quota.h"
 #include "daemon/budget_book.h"
 #include "store/budget_store.h"
 #include "store/usage_store.h"
@@ -156,6 +157,11 @@ Result<void> Daemon::start() {
         LOG_ERROR("reloading queue counts: %s", r.error().message.c_str());
       }
     }
+    if (quota_) {
+      if (auto r = quota_->load(*jobs_); !r) {
+        LOG_ERROR("reloading the users' quota figures: %s", r.error().message.c_str());
+      }
+    }
   });
   dispatcher_ = std::make_unique<RpcDispatcher>(services_);
   ipc::ServerOptions server_opts;
@@ -232,6 +238,11 @@ Result<void> Daemon::start() {
   if (auto r = lifecycle_->loadCounts(); !r) {
     return r;
   }
+  quota_ = std::make_unique<UserQuota>();
+  if (auto r = quota_->load(*jobs_); !r) {
+    return makeError(r.error().kind, "reading each user's jobs for [quota]: " + r.error().message);
+  }
+  services_.quota = quota_.get();
   if (auto r = scheduler_->init(); !r) {
     return r;
   }
@@ -527,6 +538,7 @@ void Daemon::reload() {
   config_.cache_ttl_ms = next.cache_ttl_ms;
   config_.credit_check_ms = next.credit_check_ms;
   config_.admin_group = next.admin_group;
+  config_.quota = next.quota;
   access_ = std::make_unique<Access>(config_);
   services_.access = access_.get();
   if (next.budget_time_zone != config_.budget_time_zone) {

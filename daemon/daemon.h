@@ -56,6 +56,7 @@ class Accounting;
 class ResponseCache;
 class DbBackup;
 class Access;
+class UserQuota;
 class Metrics;
 class Retention;
 class MetricsServer;
@@ -125,6 +126,7 @@ class Daemon {
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<HttpFront> http_front_;  // [api]: the OpenAI-compatible HTTP API.
   std::unique_ptr<Access> access_;
+  std::unique_ptr<UserQuota> quota_;
   std::unique_ptr<DbBackup> backup_;
   std::unique_ptr<ResponseCache> cache_;
   std::unique_ptr<Accounting> accounting_;

@@ -11,6 +11,7 @@
 #include "store/secret_store.h"
 #include "daemon/metrics.h"
 #include "daemon/services.h"
+#include "daemon/user_quota.h"
 #include "store/job_store.h"
 
 namespace llmq::daemon {
@@ -27,6 +28,14 @@ Result<void> JobLifecycle::loadCounts() {
 Result<void> JobLifecycle::save(const store::JobRecord& job, store::JobState previous) {
   if (auto r = s_.jobs->update(job); !r) {
     return r;
+  }
+  if (s_.quota != nullptr && store::isTerminal(job.state) != store::isTerminal(previous)) {
+    if (store::isTerminal(job.state)) {
+      s_.quota->noteFinished(job.client,
+                             static_cast<int64_t>(job.result_json.size() + job.error.detail_json.size()));
+    } else {
+      s_.quota->noteRequeued(job.client, 0);  // job.retry frees what it cleared.
+    }
   }
   if (previous != job.state) {
     --counts_[static_cast<size_t>(previous)];

@@ -51,7 +51,7 @@ ApiError fromRpcError(int rpc_code, std::string_view symbol, std::string message
     case ipc::rpc::kInvalidState:
       return {409, "invalid_request_error", "invalid_state", std::move(message)};
     case ipc::rpc::kOverloaded:
-      return {429, "rate_limit_exceeded", "overloaded", std::move(message)};
+      return {429, "rate_limit_exceeded", symbol.empty() ? "overloaded" : lower(symbol), std::move(message)};
     case ipc::rpc::kStorageFailure:
       return {503, "server_error", "storage_failure", std::move(message)};
     default:

@@ -1,6 +1,8 @@
 // Retention: a timer, then a batch per turn until nothing old or free is left.
 #include "daemon/retention.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "common/time.h"
 #include "daemon/commit_cycle.h"
@@ -8,19 +10,64 @@
 #include "daemon/services.h"
 #include "store/database.h"
 #include "store/job_store.h"
+#include "store/settings_store.h"
+#include "daemon/user_quota.h"
 #include "store/usage_store.h"
 
 namespace llmq::daemon {
 namespace {
 
 constexpr int64_t kDayMs = 86'400'000;
+constexpr char kClockSetting[] = "retention_clock";
 
 }  // namespace
 
 Retention::Retention(Services& services)
     : s_(services), timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
 
-void Retention::init() { arm(static_cast<uint64_t>(s_.config->retention.check_ms)); }
+void Retention::init() {
+  if (!clock_loaded_ && s_.settings != nullptr) {
+    clock_loaded_ = true;
+    auto saved = s_.settings->get(kClockSetting);
+    if (saved && saved->has_value() && !clock_steps_.load(**saved, bootId(), bootMs())) {
+      LOG_WARN("retention: ignoring an unreadable %s setting", kClockSetting);
+    }
+  }
+  observeClock();  // At start: a step made while llmqd was down (in the same boot).
+  arm(static_cast<uint64_t>(s_.config->retention.check_ms));
+}
+
+void Retention::observeClock() {
+  const int64_t boot = bootMs();
+  const size_t before = clock_steps_.steps().size();
+  clock_steps_.observe(s_.clock->nowMs(), boot);
+  if (clock_steps_.steps().size() > before) {
+    LOG_NOTICE("retention: the wall clock jumped by %+lld ms; nothing stamped before the jump is "
+               "pruned before it is really old enough",
+               static_cast<long long>(clock_steps_.steps().back().delta_ms));
+  }
+  const RetentionConfig& r = s_.config->retention;
+  clock_steps_.forget(boot, std::max(r.finished_job_ms, r.ledger_days * kDayMs));
+}
+
+void Retention::saveClock() {
+  std::string text = clock_steps_.toJson(bootId(), bootMs());
+  if (text == saved_clock_ || s_.settings == nullptr) {
+    return;
+  }
+  if (auto w = s_.cycle->write(); !w) {
+    return;  // The next pass tries again.
+  }
+  if (auto r = s_.settings->put(kClockSetting, text); !r) {
+    LOG_ERROR("retention: saving the clock steps: %s", r.error().message.c_str());
+    return;
+  }
+  saved_clock_ = std::move(text);
+}
+
+int64_t Retention::cutoff(int64_t age_ms) const {
+  return s_.clock->nowMs() - age_ms - clock_steps_.allowance(bootMs(), age_ms);
+}
 
 void Retention::close() { timer_.reset(); }
 
@@ -37,6 +84,7 @@ void Retention::pass() {
   if (s_.shutting_down) {
     return;
   }
+  observeClock();  // Before any cutoff: a jump since the last look counts already.
   // Each step does at most one batch; the first with more to do ends this turn's
   // share, and the next batch comes in the next loop iteration.
   for (Step (Retention::*step)() : {&Retention::pruneBodies, &Retention::pruneLedger, &Retention::vacuum}) {
@@ -45,6 +93,7 @@ void Retention::pass() {
       return;
     }
   }
+  saveClock();
   arm(static_cast<uint64_t>(s_.config->retention.check_ms));
 }
 
@@ -57,10 +106,14 @@ Retention::Step Retention::pruneBodies() {
     LOG_ERROR("pruning finished jobs: %s", w.error().message.c_str());
     return Step::kDone;
   }
-  auto n = s_.jobs->pruneFinished(s_.clock->nowMs() - r.finished_job_ms, kBatch);
+  std::vector<store::ClientBytes> freed;
+  auto n = s_.jobs->pruneFinished(cutoff(r.finished_job_ms), kBatch, s_.quota != nullptr ? &freed : nullptr);
   if (!n) {
     LOG_ERROR("pruning finished jobs: %s", n.error().message.c_str());
     return Step::kDone;
+  }
+  for (const store::ClientBytes& f : freed) {
+    s_.quota->noteFreed(f.client, f.bytes);  // Room for the user's next jobs ([quota]).
   }
   if (*n > 0) {
     LOG_DEBUG("dropped the bodies of %lld finished jobs", static_cast<long long>(*n));
@@ -77,7 +130,7 @@ Retention::Step Retention::pruneLedger() {
     LOG_ERROR("pruning the ledger: %s", w.error().message.c_str());
     return Step::kDone;
   }
-  auto n = s_.usage->pruneLedger(s_.clock->nowMs() - r.ledger_days * kDayMs, kBatch);
+  auto n = s_.usage->pruneLedger(cutoff(r.ledger_days * kDayMs), kBatch);
   if (!n) {
     LOG_ERROR("pruning the ledger: %s", n.error().message.c_str());
     return Step::kDone;

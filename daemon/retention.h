@@ -8,6 +8,9 @@
 //   2. Ledger rows (attempts) older than `ledger_days` (default 400) are deleted,
 //      whole UTC days at a time; the daily rollups already hold their figures and
 //      answer for those days from then on (store/usage_store.h).
+//   Ages are measured against the wall clock less what it has jumped forward
+//   lately (daemon/retention_clock.h): a clock set forward by a year prunes
+//   nothing that is really younger than its retention.
 //   3. The pages freed go back to the file system: PRAGMA incremental_vacuum,
 //      kVacuumPages per turn, until the free list is empty (databases that are
 //      not in incremental auto-vacuum mode just reuse them).
@@ -17,8 +20,10 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <string>
 
 #include "common/uv_handle.h"
+#include "daemon/retention_clock.h"
 
 namespace llmq::daemon {
 
@@ -43,9 +48,18 @@ class Retention {
   Step vacuum();
   void arm(uint64_t delay_ms);
   static void onUvTimer(uv_timer_t* t) noexcept;
+  // Looks at the clocks (ClockSteps::observe) and forgets steps no age needs.
+  void observeClock();
+  // Keeps the steps in the database, so a restart still counts them.
+  void saveClock();
+  // now - age_ms, moved back by what the clock jumped within age_ms.
+  int64_t cutoff(int64_t age_ms) const;
 
   Services& s_;
   UvHandlePtr<uv_timer_t> timer_;
+  ClockSteps clock_steps_;
+  bool clock_loaded_ = false;
+  std::string saved_clock_;  // What saveClock() wrote last.
 };
 
 }  // namespace llmq::daemon

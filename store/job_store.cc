@@ -57,6 +57,18 @@ constexpr char kFailRunningSql[] =
     "error_message = 'the daemon stopped while the job was running and on_restart is \"fail\"', "
     "error_source = 'local', error_status = NULL WHERE state = 1 AND on_restart = 1";
 constexpr char kCountByStateSql[] = "SELECT state, count(*) FROM jobs GROUP BY state";
+// Bytes, not characters: length() of a BLOB. Startup and lost turns only (a scan).
+constexpr char kUsageByClientSql[] =
+    "SELECT client, sum(state < 4), sum(length(CAST(request AS BLOB)) + "
+    "ifnull(length(CAST(result AS BLOB)), 0) + ifnull(length(CAST(error_detail AS BLOB)), 0)) "
+    "FROM jobs GROUP BY client";
+// The rows kPruneFinishedSql is about to empty (the same rows: same query, same
+// transaction), with what each holds.
+constexpr char kPrunableSql[] =
+    "SELECT client, length(CAST(request AS BLOB)) + ifnull(length(CAST(result AS BLOB)), 0) + "
+    "ifnull(length(CAST(error_detail AS BLOB)), 0) FROM jobs WHERE id IN ("
+    "SELECT id FROM jobs INDEXED BY jobs_prunable WHERE state >= 4 AND request != '' "
+    "AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)";
 
 
 JobRecord readJob(const Statement& st) {
@@ -328,7 +340,21 @@ Result<std::optional<JobRecord>> JobStore::nextQueuedOfClient(int priority, std:
   return std::optional<JobRecord>(readJob(st));
 }
 
-Result<int64_t> JobStore::pruneFinished(int64_t cutoff_ms, int64_t limit) {
+Result<int64_t> JobStore::pruneFinished(int64_t cutoff_ms, int64_t limit, std::vector<ClientBytes>* freed) {
+  if (freed != nullptr) {
+    auto sel = db_.statement(kPrunableSql);
+    sel.bind(1, cutoff_ms).bind(2, limit);
+    for (;;) {
+      auto row = sel.step();
+      if (!row) {
+        return row.takeError();
+      }
+      if (!row.value()) {
+        break;
+      }
+      freed->push_back({sel.string(0), sel.int64(1)});
+    }
+  }
   auto st = db_.statement(kPruneFinishedSql);
   st.bind(1, cutoff_ms).bind(2, limit);
   if (auto r = st.run(); !r) {
@@ -466,6 +492,21 @@ Result<std::array<int64_t, kJobStateCount>> JobStore::countByState() {
     if (s >= 0 && s < kJobStateCount) {
       counts[static_cast<size_t>(s)] = st.int64(1);
     }
+  }
+}
+
+Result<std::vector<ClientUsage>> JobStore::usageByClient() {
+  std::vector<ClientUsage> out;
+  auto st = db_.statement(kUsageByClientSql);
+  for (;;) {
+    auto row = st.step();
+    if (!row) {
+      return row.takeError();
+    }
+    if (!row.value()) {
+      return out;
+    }
+    out.push_back({st.string(0), st.int64(1), st.int64(2)});
   }
 }
 

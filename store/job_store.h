@@ -28,6 +28,17 @@ struct ListFilter {
   int64_t before_id = 0;
 };
 
+struct ClientBytes {
+  std::string client;
+  int64_t bytes = 0;
+};
+
+struct ClientUsage {
+  std::string client;
+  int64_t unfinished = 0;
+  int64_t bytes = 0;
+};
+
 struct RecoveryCounts {
   int64_t requeued = 0;
   int64_t failed = 0;
@@ -62,7 +73,8 @@ class JobStore {
   // Retention: drops the request and result bodies of up to `limit` jobs that
   // finished before `cutoff_ms` (the rows, states, usage and ledger stay).
   // Returns how many.
-  Result<int64_t> pruneFinished(int64_t cutoff_ms, int64_t limit);
+  // With `freed`, also appends each pruned job's client and the bytes it held.
+  Result<int64_t> pruneFinished(int64_t cutoff_ms, int64_t limit, std::vector<ClientBytes>* freed = nullptr);
   // Moves every held job back to queued (a budget freed up); returns how many.
   Result<int64_t> releaseHeld();
   // Moves retry_wait jobs whose time has come back to queued; returns how many.
@@ -84,6 +96,9 @@ class JobStore {
   Result<RecoveryCounts> recoverInterrupted(int64_t now_ms);
 
   Result<std::array<int64_t, kJobStateCount>> countByState();
+  // Per client label: unfinished jobs and the bytes of bodies stored (request,
+  // result, upstream error). A scan of the table: for startup (daemon/user_quota.h).
+  Result<std::vector<ClientUsage>> usageByClient();
 
  private:
   Database& db_;

@@ -8,6 +8,7 @@
 #include "daemon/model_chain.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
+#include "daemon/user_quota.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
 
@@ -45,6 +46,7 @@ void handleJobRetry(Call& call) {
     replyStoreError(call, w.error(), "starting a transaction");
     return;
   }
+  const int64_t dropped = static_cast<int64_t>(job->result_json.size() + job->error.detail_json.size());
   job->state = store::JobState::kQueued;
   job->run_attempts = 0;
   job->finished_at.reset();
@@ -61,6 +63,7 @@ void handleJobRetry(Call& call) {
     replyStoreError(call, r.error(), "queueing the job again");
     return;
   }
+  s.quota->noteFreed(job->client, dropped);
   s.scheduler->kick();
   call.reply.okAfterCommit(jobToJson(*job));
 }

@@ -18,6 +18,7 @@
 #include "daemon/config.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
+#include "daemon/user_quota.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
 #include "daemon/provider_registry.h"
@@ -176,6 +177,12 @@ void handleJobSubmit(Call& call) {
   // The job's `model` is what was asked for: a route shows as "route:NAME".
   job.model = routing && routing->route ? std::string(kRoutePrefix) + *routing->route : p.model;
   job.request_json = std::move(request_json);
+  // [quota] (daemon/user_quota.h): one lookup; a duplicate above was never counted.
+  if (auto over = s.quota->refuse(s.config->quota, job.client, s.access->isAdmin(call.peer),
+                                  static_cast<int64_t>(job.request_json.size()))) {
+    call.reply.fail(ipc::rpc::kOverloaded, *over, "QUOTA_EXCEEDED");
+    return;
+  }
   // A `reject` budget refuses at submit what it could not pay for now (docs/money.md, Budgets);
   // the reservation itself happens at dispatch, where concurrency is settled.
   if (!s.budgets->empty()) {
@@ -229,6 +236,7 @@ void handleJobSubmit(Call& call) {
     }
   }
   s.lifecycle->noteInserted(job.state);
+  s.quota->noteInserted(job.client, static_cast<int64_t>(job.request_json.size()));
   if (routing) {
     LOG_DEBUG("job %s routed to %s: %s", ipc::formatJobId(job.id).c_str(), routing->model().c_str(),
               routing->reason.c_str());

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "daemon/access.h"
 #include "daemon/config.h"
 #include "store/job_store.h"
 
@@ -15,13 +16,7 @@ std::string mib(int64_t bytes) {
 
 }  // namespace
 
-std::string_view UserQuota::ownerOf(std::string_view client) {
-  size_t colon = client.find(':');
-  if (client.substr(0, colon) == "uid" && colon != std::string_view::npos) {
-    colon = client.find(':', colon + 1);  // "uid:1234" or "uid:1234:batch".
-  }
-  return client.substr(0, colon);
-}
+std::string UserQuota::ownerOf(std::string_view client) { return Access::ownerOf(client); }
 
 Result<void> UserQuota::load(store::JobStore& jobs) {
   auto rows = jobs.usageByClient();
@@ -38,10 +33,10 @@ Result<void> UserQuota::load(store::JobStore& jobs) {
 }
 
 UserQuota::Usage& UserQuota::at(std::string_view client) {
-  const std::string_view owner = ownerOf(client);
-  auto it = users_.find(std::string(owner));  // Per submit: one short string.
+  std::string owner = ownerOf(client);  // Per submit: one short string.
+  auto it = users_.find(owner);
   if (it == users_.end()) {
-    it = users_.emplace(std::string(owner), Usage{}).first;
+    it = users_.emplace(std::move(owner), Usage{}).first;
   }
   return it->second;
 }
@@ -55,16 +50,16 @@ std::optional<std::string> UserQuota::refuse(const QuotaConfig& limits, std::str
                                              int64_t request_bytes) const {
   const int64_t max_jobs = admin ? limits.admin_max_unfinished_jobs : limits.max_unfinished_jobs;
   const int64_t max_bytes = admin ? limits.admin_max_stored_bytes : limits.max_stored_bytes;
-  const std::string_view owner = ownerOf(client);
+  const std::string owner = ownerOf(client);
   const Usage u = usage(owner);
   const char* prefix = admin ? "admin_" : "";
   if (max_jobs > 0 && u.unfinished >= max_jobs) {
-    return "user " + std::string(owner) + " has " + std::to_string(u.unfinished) +
+    return "user " + owner + " has " + std::to_string(u.unfinished) +
            " unfinished jobs, the most [quota] " + prefix + "max_queued_jobs = " + std::to_string(max_jobs) +
            " allows; submit again when some have finished (or cancel some)";
   }
   if (max_bytes > 0 && request_bytes > max_bytes - std::min(u.bytes, max_bytes)) {
-    return "user " + std::string(owner) + "'s jobs hold " + mib(u.bytes) + " and this request adds " +
+    return "user " + owner + "'s jobs hold " + mib(u.bytes) + " and this request adds " +
            std::to_string(request_bytes) + " bytes, more than [quota] " + prefix +
            "max_stored_mb = " + std::to_string(max_bytes >> 20) +
            " allows; room comes back as retention drops the bodies of finished jobs";

@@ -37,9 +37,9 @@ class UserQuota {
     int64_t bytes = 0;
   };
 
-  // The user a client label belongs to: the part before the first ':' ("uid:N"
-  // labels, for uids without a name, keep their number).
-  static std::string_view ownerOf(std::string_view client);
+  // The user a client label belongs to: Access::ownerOf (the part before the
+  // first ':'; "uid:N" labels, for uids without a name, keep their number).
+  static std::string ownerOf(std::string_view client);
 
   // Reads every user's figures from the store (at start, after a lost turn).
   Result<void> load(store::JobStore& jobs);

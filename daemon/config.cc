@@ -307,6 +307,10 @@ std::vector<Key> keysFor(Config& c) {
        }},
       {"http", "max_host_connections",
        [&c](auto& f, auto& k, auto& n) { c.http.max_host_connections = getInt(f, k, n, 1, 10000); }},
+      {"http", "max_buffered_bytes",
+       [&c](auto& f, auto& k, auto& n) {
+         c.http.max_buffered_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 36));
+       }},
       {"circuit", "failures",
        [&c](auto& f, auto& k, auto& n) { c.circuit.failures = static_cast<int>(getInt(f, k, n, 1, 100000)); }},
       {"circuit", "window_s",
@@ -951,7 +955,8 @@ std::string describe(const Config& c) {
     << "\ncompletion_usd_per_mtok = " << c.mock.completion_usd_per_mtok << "\n\n"
     << "[http]\nconnect_timeout_ms = " << c.http.connect_timeout_ms
     << "\nidle_timeout_s = " << static_cast<double>(c.http.idle_timeout_ms) / 1000.0
-    << "\nmax_host_connections = " << c.http.max_host_connections << "\n"
+    << "\nmax_host_connections = " << c.http.max_host_connections
+    << "\nmax_buffered_bytes = " << c.http.max_buffered_bytes << "\n"
     << "\n[catalog]\nrefresh_s = " << c.catalog.refresh_ms / 1000
     << "\nrefresh_at_start = " << (c.catalog.refresh_at_start ? "true" : "false") << "\n"
     << "\n[api]\nlisten = \""

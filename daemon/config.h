@@ -51,6 +51,7 @@ struct HttpConfig {
   int64_t connect_timeout_ms = 10000;
   int64_t idle_timeout_ms = 120000;    // A stream that sends nothing for this long fails.
   long max_host_connections = 64;
+  size_t max_buffered_bytes = size_t{256} << 20;  // Non-streamed answers being received, together.
 };
 
 // [catalog]: when llmqd fetches OpenRouter's model list (daemon/model_catalog.h).

@@ -464,7 +464,8 @@ void Daemon::reload() {
   unchanged(next.api == config_.api, "[api]");
   unchanged(next.http.connect_timeout_ms == config_.http.connect_timeout_ms &&
                 next.http.idle_timeout_ms == config_.http.idle_timeout_ms &&
-                next.http.max_host_connections == config_.http.max_host_connections,
+                next.http.max_host_connections == config_.http.max_host_connections &&
+                next.http.max_buffered_bytes == config_.http.max_buffered_bytes,
             "[http]");
   unchanged(next.metrics_host == config_.metrics_host && next.metrics_port == config_.metrics_port,
             "[metrics]");

@@ -13,6 +13,7 @@ ProviderRegistry::ProviderRegistry(uv_loop_t* loop, const Config& config)
   upstream::CurlLoopOptions curl_opts;
   curl_opts.max_host_connections = config.http.max_host_connections;
   curl_opts.max_total_connections = std::max<long>(config.max_inflight, config.http.max_host_connections);
+  curl_opts.max_buffered_bytes = config.http.max_buffered_bytes;
   curl_ = std::make_unique<upstream::CurlLoop>(loop, curl_opts);
   build(config, {});
 }

@@ -21,8 +21,20 @@ void curlGlobalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+void restrictToHttp(CURL* easy) {
+#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85: the _STR forms; the older ones are deprecated.
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 0L);
+}
+
 CurlLoop::CurlLoop(uv_loop_t* loop, CurlLoopOptions options)
-    : loop_(loop), timer_(makeUvHandle<uv_timer_t>(loop, this, uv_timer_init)) {
+    : loop_(loop), max_buffered_bytes_(options.max_buffered_bytes), timer_(makeUvHandle<uv_timer_t>(loop, this, uv_timer_init)) {
   curlGlobalInit();
   multi_ = curl_multi_init();
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlLoop::onCurlSocket);
@@ -36,6 +48,14 @@ CurlLoop::CurlLoop(uv_loop_t* loop, CurlLoopOptions options)
 }
 
 CurlLoop::~CurlLoop() { close(); }
+
+bool CurlLoop::claimBuffered(size_t bytes) {
+  if (bytes > max_buffered_bytes_ - std::min(buffered_, max_buffered_bytes_)) {
+    return false;
+  }
+  buffered_ += bytes;
+  return true;
+}
 
 Result<void> CurlLoop::add(CURL* easy, CurlTransfer* owner) {
   if (closing_ || multi_ == nullptr) {

@@ -13,6 +13,8 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <unordered_set>
@@ -43,6 +45,10 @@ class CurlTransfer {
 struct CurlLoopOptions {
   long max_host_connections = 64;  // Bounded connection pool per host.
   long max_total_connections = 256;
+  // Response bytes all transfers together may hold while collecting answers
+  // (each transfer has its own, smaller cap): a hostile upstream answering every
+  // attempt at once cannot make llmqd hold max_inflight times one answer's cap.
+  size_t max_buffered_bytes = size_t{256} << 20;
 };
 
 class CurlLoop {
@@ -66,6 +72,12 @@ class CurlLoop {
   // (not from a curl callback); completions may run from here.
   void kick();
   size_t active() const { return easies_.size(); }
+  // The bound of CurlLoopOptions::max_buffered_bytes: a transfer claims bytes
+  // before it keeps them (false: the bound would be passed, keep nothing) and
+  // gives them back when it frees them.
+  bool claimBuffered(size_t bytes);
+  void releaseBuffered(size_t bytes) { buffered_ -= std::min(bytes, buffered_); }
+  size_t buffered() const { return buffered_; }
   void close();
 
  private:
@@ -79,6 +91,8 @@ class CurlLoop {
   void removeNow(CURL* easy);
 
   uv_loop_t* loop_;
+  size_t max_buffered_bytes_;
+  size_t buffered_ = 0;
   CURLM* multi_ = nullptr;
   UvHandlePtr<uv_timer_t> timer_;
   std::unordered_set<CURL*> easies_;  // Added and not yet removed.
@@ -94,5 +108,10 @@ class CurlLoop {
 
 // curl_global_init, once per process, before any thread exists (main/tests).
 void curlGlobalInit();
+
+// Only http:// and https:// URLs, and no redirects: an API answer never needs
+// one, and following it would send the request (and its Authorization header)
+// wherever the upstream says, file:// and gopher:// included.
+void restrictToHttp(CURL* easy);
 
 }  // namespace llmq::upstream

@@ -32,6 +32,7 @@ Result<void> HttpGet::start(const HttpGetRequest& request, Done done) {
 
   CURL* e = easy.get();
   curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
+  restrictToHttp(e);
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(e, CURLOPT_USERAGENT, (std::string("llmq/") + kVersion).c_str());

@@ -37,6 +37,10 @@ class HttpProvider::Transfer final : public CurlTransfer {
  public:
   Transfer(HttpProvider* provider, uint64_t handle, TransferSink* sink, bool stream, bool byok)
       : provider_(provider), handle_(handle), sink_(sink), stream_(stream), byok_(byok), decoder_(byok) {}
+  // The loop outlives every provider and transfer (ProviderRegistry::close).
+  ~Transfer() override { provider_->curl_.releaseBuffered(claimed_); }
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
 
   void onCurlDone(CURLcode result) override { provider_->finish(handle_, result); }
 
@@ -54,6 +58,8 @@ class HttpProvider::Transfer final : public CurlTransfer {
   long status_ = 0;
   bool event_stream_ = false;  // The 2xx response is text/event-stream.
   bool too_large_ = false;
+  bool over_total_ = false;  // CurlLoop::claimBuffered refused: all answers together are too large.
+  size_t claimed_ = 0;       // Bytes of body_ claimed from the CurlLoop.
   std::string retry_after_;
   std::string generation_id_;
   std::string body_;  // Non-streamed answers and error bodies.
@@ -110,6 +116,11 @@ size_t HttpProvider::Transfer::onCurlWrite(char* data, size_t size, size_t n, vo
       t->too_large_ = true;
       return CURL_WRITEFUNC_ERROR;
     }
+    if (!t->provider_->curl_.claimBuffered(len)) {
+      t->over_total_ = true;
+      return CURL_WRITEFUNC_ERROR;
+    }
+    t->claimed_ += len;
     t->body_.append(data, len);
     return len;
   } catch (const std::exception& e) {
@@ -182,6 +193,7 @@ Result<uint64_t> HttpProvider::start(const AttemptRequest& req, TransferSink* si
   t->headers_.reset(h);
 
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  restrictToHttp(e);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body.c_str());
@@ -253,6 +265,14 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
     sink->onFailure(Failure{"UPSTREAM_ERROR",
                             "the upstream response was larger than the daemon accepts", status,
                             false, "local"});
+    return;
+  }
+  if (t->over_total_) {
+    // Not this answer's fault alone: a later attempt may find room.
+    sink->onFailure(Failure{"UPSTREAM_ERROR",
+                            "the upstream answers being received together passed the daemon's "
+                            "bound on buffered response bytes ([http] max_buffered_bytes)",
+                            status, true, "local"});
     return;
   }
   const bool streamed = t->stream_ && t->event_stream_ && status >= 200 && status < 300;

@@ -1,0 +1,250 @@
+// Hostile: an upstream that answers like an attacker, at the byte level
+// (tests/hostile/raw_upstream.h): endless or giant headers, a body larger than
+// any answer, many large answers at once, a gzip bomb, redirects to another
+// host or scheme, an upstream that accepts and never answers, and a base_url
+// that is not http(s). Each attempt ends in a documented failure, the daemon
+// stays up, and what it holds stays within docs/operations.md "Bounds",
+// "Upstream transport".
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ipc/client.h"
+#include "tests/hostile/raw_upstream.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/rpc.h"
+#include "tests/support/temp_dir.h"
+
+namespace llmq::testing {
+namespace {
+
+constexpr char kKey[] = "sk-or-v1-test0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9";
+constexpr char kCompletion[] =
+    R"({"id":"gen-raw","object":"chat.completion","model":"openai/gpt-4o-mini","choices":[{"index":0,)"
+    R"("message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],)"
+    R"("usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})";
+
+// The daemon's peak resident memory in KiB (VmHWM), 0 if unknown.
+long peakRssKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::stol(line.substr(6));
+    }
+  }
+  return 0;
+}
+
+class UpstreamTransportTest : public ::testing::Test {
+ protected:
+  void start(RawUpstream& upstream, const std::string& toml = "", std::string base_url = "") {
+    ASSERT_TRUE(upstream.start());
+    if (base_url.empty()) {
+      base_url = upstream.baseUrl();
+    }
+    daemon_ = std::make_unique<DaemonProcess>(
+        dir_.path(), DaemonOptions{.config_toml = toml,
+                                   .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
+                                                 "OPENROUTER_BASE_URL=" + base_url}});
+    ASSERT_TRUE(daemon_->start());
+    client_ = daemon_->connect();
+    ASSERT_NE(nullptr, client_);
+  }
+  std::string submitOne(const std::string& extra = "") {
+    return submit(*client_, "openai/gpt-4o-mini", R"("max_attempts":1)" + extra);
+  }
+  // The finished job's error {code, message} as "CODE: message".
+  std::string failure(const std::string& id, int timeout_ms = 60000) {
+    EXPECT_EQ("failed", waitTerminal(*client_, id, timeout_ms));
+    json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
+    if (!j.IsObject() || !j.HasMember("error") || !j["error"].IsObject()) {
+      return "";
+    }
+    return std::string(j["error"]["code"].GetString()) + ": " + j["error"]["message"].GetString();
+  }
+  void expectServing() {
+    ASSERT_TRUE(daemon_->running());
+    auto other = daemon_->connect();
+    ASSERT_NE(nullptr, other);
+    callOk(*other, "daemon.status", "{}");
+  }
+
+  TempDir dir_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::unique_ptr<ipc::Client> client_;
+};
+
+TEST_F(UpstreamTransportTest, EndlessHeadersFailTheAttempt) {
+  RawUpstream upstream([](RawUpstream& self, int fd, const std::string&) {
+    self.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n");
+    const std::string junk = "X-Junk: " + std::string(1000, 'a') + "\r\n";
+    while (self.send(fd, junk)) {
+    }
+  });
+  start(upstream);
+  std::string why = failure(submitOne());
+  EXPECT_EQ(0u, why.rfind("NETWORK: ", 0)) << why;
+  EXPECT_LT(peakRssKib(daemon_->pid()), 200 * 1024);
+  expectServing();
+}
+
+TEST_F(UpstreamTransportTest, OneGiantHeaderLineFailsTheAttempt) {
+  RawUpstream upstream([](RawUpstream& self, int fd, const std::string&) {
+    self.send(fd, "HTTP/1.1 200 OK\r\nRetry-After: ");
+    const std::string junk(65536, '9');
+    while (self.send(fd, junk)) {
+    }
+  });
+  start(upstream);
+  std::string why = failure(submitOne());
+  EXPECT_EQ(0u, why.rfind("NETWORK: ", 0)) << why;
+  expectServing();
+}
+
+TEST_F(UpstreamTransportTest, EndlessInterimResponsesFailTheAttempt) {
+  RawUpstream upstream([](RawUpstream& self, int fd, const std::string&) {
+    while (self.send(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
+    }
+  });
+  start(upstream);
+  std::string why = failure(submitOne());
+  EXPECT_EQ(0u, why.rfind("NETWORK: ", 0)) << why;
+  expectServing();
+}
+
+TEST_F(UpstreamTransportTest, AnAnswerLargerThanTheCapFailsLocally) {
+  // 32 MiB is the cap of one answer; this one has no end.
+  RawUpstream upstream([](RawUpstream& self, int fd, const std::string&) {
+    self.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"x\":\"");
+    const std::string junk(1 << 20, 'a');
+    while (self.send(fd, junk)) {
+    }
+  });
+  start(upstream);
+  std::string why = failure(submitOne());
+  EXPECT_NE(std::string::npos, why.find("larger than the daemon accepts")) << why;
+  expectServing();
+}
+
+TEST_F(UpstreamTransportTest, ChunkedWithAnEnormousChunkSizeFailsLocally) {
+  RawUpstream upstream([](RawUpstream& self, int fd, const std::string&) {
+    self.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "7FFFFFFFFFFFFFF\r\n");
+    const std::string junk(1 << 20, 'a');
+    while (self.send(fd, junk)) {
+    }
+  });
+  start(upstream);
+  std::string why = failure(submitOne());
+  EXPECT_NE(std::string::npos, why.find("larger than the daemon accepts")) << why;
+  expectServing();
+}
+
+TEST_F(UpstreamTransportTest, AnswersReceivedTogetherAreBoundedInMemory) {
+  // Each answer announces 8 MiB (under the 32 MiB cap of one answer), sends
+  // 400 KiB and stalls. Four at once pass a 1 MiB bound on all of them together:
+  // the attempt whose bytes would pass it fails, retryable, instead of the daemon
+  // holding max_inflight times 32 MiB for an upstream that wants it to.
+  RawUpstream upstream([](RawUpstream& self, int fd, const std::string&) {
+    self.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8388608\r\n\r\n" +
+                      std::string(400 << 10, ' '));
+  });
+  start(upstream, "[http]\nmax_buffered_bytes = 1048576\nidle_timeout_s = 600\n");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(submitOne());
+  }
+  // Wait (bounded) for the first of them to fail; the others stay stalled.
+  std::string why;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (why.empty() && std::chrono::steady_clock::now() < deadline) {
+    for (const std::string& id : ids) {
+      json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
+      if (std::string(j["state"].GetString()) == "failed") {
+        why = std::string(j["error"]["code"].GetString()) + ": " + j["error"]["message"].GetString();
+        break;
+      }
+    }
+    if (why.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_NE(std::string::npos, why.find("max_buffered_bytes")) << "no attempt failed at the bound: " << why;
+  expectServing();
+}
+
+TEST_F(UpstreamTransportTest, AGzipBombIsNotInflated) {
+  // 256 MiB of zeros as ~1 MiB of gzip. llmqd asks for no encoding, so it must
+  // not inflate one it did not ask for: the attempt fails on the bytes as sent.
+  const std::string path = dir_.path() + "/bomb.gz";
+  CommandResult made = runCommand({"/bin/sh", "-c", "head -c 268435456 /dev/zero | gzip -1 > " + path});
+  ASSERT_EQ(0, made.exit_code) << made.output;
+  std::string bomb;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bomb.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  ASSERT_LT(bomb.size(), 4u << 20);
+  RawUpstream upstream([&bomb](RawUpstream& self, int fd, const std::string&) {
+    self.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                  "Content-Length: " + std::to_string(bomb.size()) + "\r\n\r\n" + bomb);
+  });
+  start(upstream);
+  std::string why = failure(submitOne());
+  EXPECT_EQ(0u, why.rfind("UPSTREAM_ERROR: ", 0)) << why;
+  EXPECT_LT(peakRssKib(daemon_->pid()), 200 * 1024);
+  expectServing();
+}
+
+TEST_F(UpstreamTransportTest, ARedirectIsNeverFollowed) {
+  // The second "host" would learn the key if llmqd followed the redirect.
+  RawUpstream elsewhere([](RawUpstream& self, int fd, const std::string&) {
+    self.send(fd, std::string("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ") +
+                      std::to_string(sizeof kCompletion - 1) + "\r\n\r\n" + kCompletion);
+  });
+  ASSERT_TRUE(elsewhere.start());
+  const std::string target = "http://localhost:" + std::to_string(elsewhere.port()) + "/steal";
+  for (const std::string& location : {target, std::string("file:///etc/passwd"), std::string("gopher://127.0.0.1:1/")}) {
+    SCOPED_TRACE(location);
+    RawUpstream upstream([&location](RawUpstream& self, int fd, const std::string&) {
+      self.send(fd, "HTTP/1.1 307 Temporary Redirect\r\nLocation: " + location + "\r\nContent-Length: 0\r\n\r\n");
+    });
+    start(upstream);
+    std::string why = failure(submitOne());
+    EXPECT_NE(std::string::npos, why.find("307")) << why;
+    EXPECT_TRUE(daemon_->stop());
+    client_.reset();
+  }
+  EXPECT_EQ(0, elsewhere.requests());
+}
+
+TEST_F(UpstreamTransportTest, ABaseUrlThatIsNotHttpIsNeverFetched) {
+  // A file:// base_url would make llmqd read a local file as the "answer".
+  const std::string root = dir_.path() + "/fake-api";
+  std::filesystem::create_directories(root + "/chat");
+  std::ofstream(root + "/chat/completions") << kCompletion;
+  RawUpstream unused([](RawUpstream&, int, const std::string&) {});
+  start(unused, "", "file://" + root);
+  std::string why = failure(submitOne());
+  EXPECT_EQ(0u, why.rfind("NETWORK: ", 0)) << why;
+  expectServing();
+}
+
+TEST_F(UpstreamTransportTest, AnUpstreamThatNeverAnswersTimesOut) {
+  RawUpstream upstream([](RawUpstream&, int, const std::string&) {});  // Reads, then holds.
+  start(upstream, "[http]\nidle_timeout_s = 2\n");
+  std::string why = failure(submitOne());
+  EXPECT_EQ(0u, why.rfind("TIMEOUT: ", 0)) << why;
+  expectServing();
+}
+
+}  // namespace
+}  // namespace llmq::testing

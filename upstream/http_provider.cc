@@ -200,8 +200,15 @@ Result<uint64_t> HttpProvider::start(const AttemptRequest& req, TransferSink* si
   curl_easy_setopt(e, CURLOPT_USERAGENT, (std::string("llmq/") + kVersion).c_str());
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+  // Waiting for a connection that may multiplex only makes sense where HTTP/2
+  // can be agreed on (TLS with ALPN). Over http:// libcurl does not wake the
+  // waiting transfers when the first answer turns out to be HTTP/1.1: they
+  // waited until that first transfer ended, so one slow or stalled answer held
+  // back every other request to the provider.
+  if (url.rfind("https://", 0) == 0) {
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  }
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings_.connect_timeout_ms));
   if (req.timeout_ms > 0) {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout_ms));

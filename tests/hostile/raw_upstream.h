@@ -1,9 +1,10 @@
 // RawUpstream: a hostile HTTP upstream for tests/hostile/, byte by byte. It
 // listens on 127.0.0.1, reads each request (head and Content-Length body), counts
 // it, and hands the socket to a script that writes whatever it likes: endless
-// headers, a lying Content-Length, a redirect, nothing at all. A script that
-// returns keeps the connection open until the server stops (so a stalled answer
-// stays stalled); the destructor closes every socket and joins every thread.
+// headers, a lying Content-Length, a redirect, nothing at all. When the script
+// returns, the connection waits for its next request (keep-alive), so a script
+// that wrote nothing leaves its answer stalled until the server stops; the
+// destructor closes every socket and joins every thread.
 //
 // Test thread only, except the scripts, which run on one thread per connection.
 // Header-only.
@@ -145,9 +146,7 @@ class RawUpstream {
         return;
       }
       ++requests_;
-      script_(*this, fd, request);
-      holdOpen(fd);
-      return;
+      script_(*this, fd, request);  // Then the next request on this connection, if any.
     }
   }
 

@@ -7,6 +7,7 @@
 // "Upstream transport".
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -150,7 +151,7 @@ TEST_F(UpstreamTransportTest, ChunkedWithAnEnormousChunkSizeFailsLocally) {
 
 TEST_F(UpstreamTransportTest, AnswersReceivedTogetherAreBoundedInMemory) {
   // Each answer announces 8 MiB (under the 32 MiB cap of one answer), sends
-  // 400 KiB and stalls. Four at once pass a 1 MiB bound on all of them together:
+  // 400 KiB and stalls. Six at once pass a 1 MiB bound on all of them together:
   // the attempt whose bytes would pass it fails, retryable, instead of the daemon
   // holding max_inflight times 32 MiB for an upstream that wants it to.
   RawUpstream upstream([](RawUpstream& self, int fd, const std::string&) {
@@ -159,7 +160,7 @@ TEST_F(UpstreamTransportTest, AnswersReceivedTogetherAreBoundedInMemory) {
   });
   start(upstream, "[http]\nmax_buffered_bytes = 1048576\nidle_timeout_s = 600\n");
   std::vector<std::string> ids;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 6; ++i) {
     ids.push_back(submitOne());
   }
   // Wait (bounded) for the first of them to fail; the others stay stalled.
@@ -177,8 +178,45 @@ TEST_F(UpstreamTransportTest, AnswersReceivedTogetherAreBoundedInMemory) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
-  EXPECT_NE(std::string::npos, why.find("max_buffered_bytes")) << "no attempt failed at the bound: " << why;
+  std::string states;
+  for (const std::string& id : ids) {
+    json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
+    states += std::string(" ") + j["state"].GetString();
+  }
+  EXPECT_NE(std::string::npos, why.find("max_buffered_bytes"))
+      << "no attempt failed at the bound: " << why << "; states" << states << "; requests "
+      << upstream.requests() << "\n" << daemon_->log();
   expectServing();
+}
+
+TEST_F(UpstreamTransportTest, OneStalledAnswerDoesNotHoldBackTheOthers) {
+  // The first request gets no answer until the test ends; the rest are answered
+  // at once. They must reach the upstream while the first still waits.
+  std::atomic<int> seen{0};
+  RawUpstream upstream([&seen](RawUpstream& self, int fd, const std::string&) {
+    if (seen.fetch_add(1) == 0) {
+      return;  // Held open by the server, unanswered.
+    }
+    self.send(fd, std::string("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ") +
+                      std::to_string(sizeof kCompletion - 1) + "\r\n\r\n" + kCompletion);
+  });
+  start(upstream, "[http]\nidle_timeout_s = 600\n");
+  const std::string stalled = submitOne();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (upstream.requests() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(1, upstream.requests());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(submitOne());
+  }
+  for (const std::string& id : ids) {
+    EXPECT_EQ("succeeded", waitTerminal(*client_, id, 30000));
+  }
+  EXPECT_EQ(4, upstream.requests());
+  json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + stalled + "\"}");
+  EXPECT_STREQ("running", j["state"].GetString());
 }
 
 TEST_F(UpstreamTransportTest, AGzipBombIsNotInflated) {

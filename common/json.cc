@@ -6,7 +6,48 @@
 
 namespace llmq::json {
 
-bool parse(Document& doc, std::string_view text, std::string* error) {
+size_t findTooDeep(std::string_view text, int max_depth) {
+  if (text.size() <= static_cast<size_t>(max_depth)) {
+    return std::string_view::npos;  // Each level takes a byte: cannot be too deep.
+  }
+  int depth = 0;
+  const size_t n = text.size();
+  for (size_t i = 0; i < n; ++i) {
+    switch (text[i]) {
+      case '[':
+      case '{':
+        if (++depth > max_depth) {
+          return i;
+        }
+        break;
+      case ']':
+      case '}':
+        --depth;
+        break;
+      case '"':
+        // Skip the string: up to the next unescaped '"' (or the end).
+        for (++i; i < n && text[i] != '"'; ++i) {
+          if (text[i] == '\\') {
+            ++i;
+          }
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return std::string_view::npos;
+}
+
+bool parse(Document& doc, std::string_view text, std::string* error, int max_depth) {
+  if (const size_t deep = findTooDeep(text, max_depth); deep != std::string_view::npos) {
+    doc.SetNull();
+    if (error != nullptr) {
+      *error = "JSON nested deeper than " + std::to_string(max_depth) + " levels at offset " +
+               std::to_string(deep);
+    }
+    return false;
+  }
   doc.Parse<kStrictParse>(text.data(), text.size());
   if (doc.HasParseError()) {
     if (error != nullptr) {

@@ -24,8 +24,27 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 // allow nothing non-standard.
 inline constexpr unsigned kStrictParse = rapidjson::kParseValidateEncodingFlag;
 
+// The deepest nesting of arrays and objects parse() accepts. RapidJSON parses (and
+// Writer serializes) recursively, so a few hundred thousand '[' would overflow the
+// stack; every parse of outside bytes goes through parse(), which refuses deeper
+// text before RapidJSON sees it. 128 levels is far beyond any real chat request,
+// tool schema or upstream answer.
+inline constexpr int kMaxDepth = 128;
+// The limit for reading llmqd's own answers (clients, and the HTTP front reading
+// the dispatcher): they wrap values that were parsed with kMaxDepth (a stored
+// chat.completion, a tool-call delta) a few levels deeper.
+inline constexpr int kMaxAnswerDepth = 2 * kMaxDepth;
+
 // Parses `text` into `doc`; on failure returns false and writes a one-line reason.
-bool parse(Document& doc, std::string_view text, std::string* error);
+// Text nested deeper than `max_depth` fails with "JSON nested deeper than 128
+// levels at offset N".
+bool parse(Document& doc, std::string_view text, std::string* error, int max_depth = kMaxDepth);
+
+// The offset of the first '[' or '{' that opens level `max_depth + 1` (strings are
+// skipped, escapes included), or npos when `text` never nests that deep. Invalid
+// JSON is scanned the same way up to its first error, so the parser can never go
+// deeper than this scan found.
+size_t findTooDeep(std::string_view text, int max_depth = kMaxDepth);
 
 // The member `name` of `obj`, or nullptr when obj is not an object or lacks it.
 const Value* member(const Value& obj, const char* name);

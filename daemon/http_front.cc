@@ -228,7 +228,7 @@ void HttpFront::onOutput(uint64_t /*rpc_conn*/, std::string_view bytes) {
     }
     json::Document doc;
     std::string error;
-    if (!json::parse(doc, line, &error) || !doc.IsObject()) {
+    if (!json::parse(doc, line, &error, json::kMaxAnswerDepth) || !doc.IsObject()) {
       LOG_ERROR("HTTP front: unreadable answer from the dispatcher: %s", error.c_str());
       continue;
     }

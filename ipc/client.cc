@@ -134,7 +134,7 @@ Result<Response> parseResponse(std::string_view line) {
   Response r;
   r.doc = std::make_unique<json::Document>();
   std::string err;
-  if (!json::parse(*r.doc, line, &err)) {
+  if (!json::parse(*r.doc, line, &err, json::kMaxAnswerDepth)) {
     return makeError(ErrorKind::kInvalidArgument, "llmqd sent invalid JSON: " + err);
   }
   if (const json::Value* result = json::member(*r.doc, "result")) {

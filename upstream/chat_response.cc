@@ -105,7 +105,14 @@ ChatOutcome parseChatResponse(std::string_view body, bool byok, int http_status)
     return protocolError("the upstream sent an empty response body", http_status);
   }
   if (!json::parse(doc, text, &parse_error)) {
-    return protocolError("the upstream response is not valid JSON (" + parse_error + ")", http_status);
+    UpstreamError e =
+        protocolError("the upstream response is not valid JSON (" + parse_error + ")", http_status);
+    if (json::findTooDeep(text) != std::string_view::npos) {
+      // Past the nesting limit the same answer would come back on every retry.
+      e.failure.retryable = false;
+      e.failure.source = "local";
+    }
+    return e;
   }
   if (!doc.IsObject()) {
     return protocolError("the upstream response is not a JSON object", http_status);

@@ -436,7 +436,7 @@ ExitCode submitBatch(ArgReader& args, GlobalOptions& globals) {
       return true;
     }
     json::Document ack;
-    json::parse(ack, reply.result_json, nullptr);  // Compact JSON the library wrote.
+    json::parse(ack, reply.result_json, nullptr, json::kMaxAnswerDepth);  // Compact JSON the library wrote.
     const std::string job_id(stringField(ack, "job_id"));
     tracker.add(job_id, std::string(stringField(ack, "state")));
     (boolField(ack, "deduplicated") ? deduplicated : fresh) += 1;

@@ -66,7 +66,7 @@ ExitCode Session::call(std::string_view method, std::string_view params_json,
     return fail(r.error());
   }
   std::string why;
-  if (!json::parse(*result, *r, &why)) {
+  if (!json::parse(*result, *r, &why, json::kMaxAnswerDepth)) {
     printError("llmqd sent invalid JSON: " + why);
     return ExitCode::kUnreachable;
   }
@@ -85,7 +85,7 @@ ExitCode Session::pollEvent(json::Document* params, bool* got, int timeout_ms) {
   if (!e->has_value()) {
     return ExitCode::kOk;
   }
-  json::parse(*params, (*e)->params_json, nullptr);  // Compact JSON the library wrote.
+  json::parse(*params, (*e)->params_json, nullptr, json::kMaxAnswerDepth);  // Compact JSON the library wrote.
   *got = true;
   return ExitCode::kOk;
 }

@@ -80,7 +80,7 @@ struct Client::Impl {
     }
     json::Document doc;
     std::string why;
-    if (!json::parse(doc, **line, &why) || !doc.IsObject()) {
+    if (!json::parse(doc, **line, &why, json::kMaxAnswerDepth) || !doc.IsObject()) {
       return protocolError("llmqd sent a line that is not a JSON object: " + why);
     }
     if (const json::Value* method = json::member(doc, "method")) {
@@ -250,7 +250,7 @@ Result<SubmitAck> Client::submit(const SubmitRequest& request) {
     return r.error();
   }
   json::Document doc;
-  json::parse(doc, *r, nullptr);
+  json::parse(doc, *r, nullptr, json::kMaxAnswerDepth);
   return submitAckFromJson(doc);
 }
 
@@ -273,7 +273,7 @@ Result<std::vector<Result<SubmitAck>>> Client::submitMany(const std::vector<Subm
       continue;
     }
     json::Document doc;
-    json::parse(doc, reply.result_json, nullptr);
+    json::parse(doc, reply.result_json, nullptr, json::kMaxAnswerDepth);
     acks.emplace_back(submitAckFromJson(doc));
   }
   return acks;
@@ -288,7 +288,7 @@ Result<Job> jobCall(Client& client, const char* method, std::string_view job_id)
     return r.error();
   }
   json::Document doc;
-  json::parse(doc, *r, nullptr);
+  json::parse(doc, *r, nullptr, json::kMaxAnswerDepth);
   return jobFromJson(doc);
 }
 
@@ -304,7 +304,7 @@ Result<JobPage> Client::list(const ListQuery& query) {
     return r.error();
   }
   json::Document doc;
-  json::parse(doc, *r, nullptr);
+  json::parse(doc, *r, nullptr, json::kMaxAnswerDepth);
   JobPage page;
   if (const json::Value* jobs = json::member(doc, "jobs"); jobs != nullptr && jobs->IsArray()) {
     page.jobs.reserve(jobs->Size());
@@ -324,7 +324,7 @@ Result<DaemonStatus> Client::status() {
     return r.error();
   }
   json::Document doc;
-  json::parse(doc, *r, nullptr);
+  json::parse(doc, *r, nullptr, json::kMaxAnswerDepth);
   return statusFromJson(doc);
 }
 
@@ -334,7 +334,7 @@ Result<SubscribeAck> Client::subscribe(const SubscribeRequest& request) {
     return r.error();
   }
   json::Document doc;
-  json::parse(doc, *r, nullptr);
+  json::parse(doc, *r, nullptr, json::kMaxAnswerDepth);
   SubscribeAck ack;
   if (const json::Value* s = json::member(doc, "subscription"); s != nullptr && s->IsString()) {
     ack.subscription = std::string(json::view(*s));

@@ -128,5 +128,72 @@ TEST(JsonWriterTest, WriteRawEmbedsCompactJson) {
   EXPECT_EQ(R"({"raw":{"x":[1,2]},"s":"a\"b"})", std::string(buf.GetString(), buf.GetSize()));
 }
 
+
+std::string nested(int depth, const std::string& open, const std::string& inner, const std::string& close) {
+  std::string s;
+  for (int i = 0; i < depth; ++i) {
+    s += open;
+  }
+  s += inner;
+  for (int i = 0; i < depth; ++i) {
+    s += close;
+  }
+  return s;
+}
+
+TEST(JsonParseTest, AcceptsNestingUpToTheLimit) {
+  Document doc;
+  std::string error;
+  EXPECT_TRUE(parse(doc, nested(kMaxDepth, "[", "1", "]"), &error)) << error;
+  EXPECT_TRUE(parse(doc, nested(kMaxDepth, "{\"a\":", "1", "}"), &error)) << error;
+  // Brackets inside strings (escaped quotes too) are not nesting.
+  const std::string in_string = "[\"" + std::string(10000, '[') + "\\\"" + std::string(10000, '{') + "\"]";
+  EXPECT_TRUE(parse(doc, in_string, &error)) << error;
+  ASSERT_TRUE(doc.IsArray());
+  EXPECT_EQ(20001u, doc[0].GetStringLength());
+}
+
+TEST(JsonParseTest, RefusesNestingPastTheLimitWithAClearError) {
+  Document doc;
+  std::string error;
+  EXPECT_FALSE(parse(doc, nested(kMaxDepth + 1, "[", "1", "]"), &error));
+  EXPECT_EQ("JSON nested deeper than 128 levels at offset 128", error);
+  EXPECT_FALSE(parse(doc, nested(kMaxDepth + 1, "{\"a\":", "1", "}"), &error));
+  EXPECT_NE(std::string::npos, error.find("nested deeper than 128 levels")) << error;
+}
+
+// llmqd's answers wrap values parsed with kMaxDepth a few levels deeper; readers
+// of those answers allow kMaxAnswerDepth.
+TEST(JsonParseTest, AnswersMayNestDeeperUpToTheirOwnLimit) {
+  Document doc;
+  std::string error;
+  const std::string wrapped = "{\"result\":{\"job\":" + nested(kMaxDepth, "[", "1", "]") + "}}";
+  EXPECT_FALSE(parse(doc, wrapped, &error));
+  EXPECT_TRUE(parse(doc, wrapped, &error, kMaxAnswerDepth)) << error;
+  EXPECT_FALSE(parse(doc, nested(kMaxAnswerDepth + 1, "[", "1", "]"), &error, kMaxAnswerDepth));
+  EXPECT_NE(std::string::npos, error.find("nested deeper than 256 levels")) << error;
+}
+
+// 200,000 '[' (one IPC line far under the frame limit) used to overflow the stack
+// of RapidJSON's recursive parser: SIGSEGV.
+TEST(JsonParseTest, HostileDepthFailsInsteadOfCrashing) {
+  Document doc;
+  std::string error;
+  EXPECT_FALSE(parse(doc, std::string(200000, '['), &error));
+  EXPECT_NE(std::string::npos, error.find("nested deeper")) << error;
+  EXPECT_FALSE(parse(doc, nested(200000, "{\"a\":", "1", "}"), &error));
+  EXPECT_FALSE(parse(doc, nested(200000, "[", "", "]"), &error));
+  // Unbalanced and invalid text is scanned the same way up to where it goes deep.
+  EXPECT_FALSE(parse(doc, "]]]]" + std::string(200000, '['), &error));
+  EXPECT_FALSE(parse(doc, "[\"unterminated" + std::string(200000, '['), &error));
+}
+
+TEST(JsonFindTooDeepTest, SkipsStringsAndEscapes) {
+  EXPECT_EQ(std::string_view::npos, findTooDeep("[[\"[[[[[\"]]", 2));
+  EXPECT_EQ(std::string_view::npos, findTooDeep("[[\"\\\"[[[[\"]]", 2));
+  EXPECT_EQ(2u, findTooDeep("[[[\"\"]]]", 2));
+  EXPECT_EQ(11u, findTooDeep("[\"\\\\\"], [[[[]]]]", 3));
+}
+
 }  // namespace
 }  // namespace llmq::json

@@ -153,5 +153,17 @@ TEST(ChatResponseTest, ReadUsageReadsDetailsAndFallbacks) {
   EXPECT_EQ(9, untouched.prompt_tokens);
 }
 
+// An answer nested past json::kMaxDepth used to crash the daemon (and the job was
+// requeued at every start). It fails the attempt, not retryable.
+TEST(ChatResponseTest, AnAnswerNestedTooDeepIsANonRetryableFailure) {
+  const UpstreamError e = errorOf(parseChatResponse("{\"choices\":" + std::string(200000, '[')));
+  EXPECT_EQ("UPSTREAM_ERROR", e.failure.code);
+  EXPECT_FALSE(e.failure.retryable);
+  EXPECT_EQ("local", e.failure.source);
+  EXPECT_NE(std::string::npos, e.failure.message.find("nested deeper than 128 levels")) << e.failure.message;
+  // Ordinary malformed JSON stays retryable.
+  EXPECT_TRUE(errorOf(parseChatResponse("{\"choices\":[")).failure.retryable);
+}
+
 }  // namespace
 }  // namespace llmq::upstream

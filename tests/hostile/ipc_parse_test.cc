@@ -1,0 +1,153 @@
+// Hostile: requests nested far past json::kMaxDepth (128 levels), on the Unix
+// socket and on the HTTP front of a real llmqd. One IPC line of 200,000 '[' (200
+// KB, under the frame limit) from any user allowed to connect used to kill the
+// daemon (SIGSEGV in the recursive JSON parser); the same body on POST
+// /v1/chat/completions did too. Each test checks the documented error
+// (docs/operations.md "Bounds") and that the daemon stays up and answers.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "common/json.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/fake_upstream_process.h"
+#include "tests/support/rpc.h"
+#include "tests/support/temp_dir.h"
+
+namespace llmq::testing {
+namespace {
+
+std::string nested(int depth, const std::string& open, const std::string& inner, const std::string& close) {
+  std::string s;
+  for (int i = 0; i < depth; ++i) {
+    s += open;
+  }
+  s += inner;
+  for (int i = 0; i < depth; ++i) {
+    s += close;
+  }
+  return s;
+}
+
+class IpcParseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<DaemonProcess>(
+        dir_.path(), DaemonOptions{.config_toml = "[ipc]\nmax_frame_bytes = 4194304\n"
+                                                  "[api]\nlisten = \"127.0.0.1:0\"\n"});
+    ASSERT_TRUE(daemon_->start());
+    client_ = daemon_->connect();
+    ASSERT_NE(nullptr, client_);
+  }
+  void TearDown() override {
+    client_.reset();
+    if (daemon_ && daemon_->running()) {
+      EXPECT_TRUE(daemon_->stop());
+    }
+  }
+  // Sends one raw line and returns the answer as a document (null when none came).
+  json::Document exchange(const std::string& line) {
+    json::Document d;
+    EXPECT_TRUE(client_->sendRaw(line + "\n"));
+    auto answer = client_->readLine(30000);
+    if (!answer || !answer->has_value()) {
+      ADD_FAILURE() << "no answer (the daemon is " << (daemon_->running() ? "up" : "gone") << ")";
+      return d;
+    }
+    EXPECT_TRUE(json::parse(d, **answer, nullptr)) << **answer;
+    return d;
+  }
+  static int codeOf(const json::Document& d) {
+    const json::Value* error = json::member(d, "error");
+    const json::Value* code = error != nullptr ? json::member(*error, "code") : nullptr;
+    return code != nullptr && code->IsInt() ? code->GetInt() : 0;
+  }
+  static std::string messageOf(const json::Document& d) {
+    const json::Value* error = json::member(d, "error");
+    const json::Value* m = error != nullptr ? json::member(*error, "message") : nullptr;
+    return m != nullptr && m->IsString() ? m->GetString() : "";
+  }
+  void expectAnswers() {
+    ASSERT_TRUE(daemon_->running());
+    auto fresh = daemon_->connect();
+    ASSERT_NE(nullptr, fresh);
+    json::Document status = callOk(*fresh, "daemon.status", "{}");
+    EXPECT_TRUE(status.IsObject() && status.HasMember("pid"));
+  }
+  int httpPort() {
+    const std::string log = daemon_->log();
+    const size_t at = log.find("API on http://127.0.0.1:");
+    EXPECT_NE(std::string::npos, at) << log;
+    return at == std::string::npos ? 0 : std::stoi(log.substr(at + std::strlen("API on http://127.0.0.1:")));
+  }
+  std::string httpToken() {
+    std::ifstream in(dir_.path() + "/api.token");
+    std::string token;
+    std::getline(in, token);
+    return token;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::unique_ptr<ipc::Client> client_;
+};
+
+TEST_F(IpcParseTest, ALineOfTwoHundredThousandBracketsIsAParseErrorNamingTheLimit) {
+  const json::Document d = exchange(std::string(200000, '['));
+  EXPECT_EQ(-32700, codeOf(d));
+  EXPECT_NE(std::string::npos, messageOf(d).find("nested deeper than 128 levels")) << messageOf(d);
+  expectAnswers();
+  // The same connection goes on.
+  EXPECT_TRUE(callOk(*client_, "daemon.status", "{}").IsObject());
+}
+
+TEST_F(IpcParseTest, DeepObjectsInsideAValidRequestAreRefused) {
+  const std::string deep = nested(200000, "{\"a\":", "1", "}");
+  json::Document d = exchange(R"({"jsonrpc":"2.0","id":1,"method":"job.submit","params":{"request":)" + deep +
+                              "}}");
+  EXPECT_EQ(-32700, codeOf(d));
+  EXPECT_NE(std::string::npos, messageOf(d).find("nested deeper than 128 levels")) << messageOf(d);
+  // A batch of deep requests, complete and balanced, too.
+  d = exchange("[" + nested(200, "[", "", "]") + "]");
+  EXPECT_EQ(-32700, codeOf(d));
+  expectAnswers();
+}
+
+TEST_F(IpcParseTest, NestingAtTheLimitIsStillParsed) {
+  // 128 levels in all (the params object is level 2): parsed, then judged on its
+  // merits (-32602: not a valid request), not refused as JSON.
+  const std::string params = nested(126, "[", "1", "]");
+  const json::Document d = exchange(R"({"jsonrpc":"2.0","id":1,"method":"job.get","params":{"job_id":)" +
+                                    params + "}}");
+  EXPECT_EQ(-32602, codeOf(d)) << messageOf(d);
+  expectAnswers();
+}
+
+TEST_F(IpcParseTest, TheHttpFrontAnswersADeepBodyWith400) {
+  const int port = httpPort();
+  ASSERT_GT(port, 0);
+  const std::string token = httpToken();
+  ASSERT_FALSE(token.empty());
+  for (const std::string& body :
+       {std::string(200000, '['), R"({"model":"mock/x","messages":)" + nested(100000, "{\"a\":", "1", "}") + "}"}) {
+    HttpConnection c;
+    ASSERT_TRUE(c.connect(port));
+    const HttpResponse r = c.request("POST", "/v1/chat/completions", body,
+                                     {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
+                                     30000);
+    EXPECT_EQ(400, r.status) << r.body.substr(0, 200);
+    json::Document d;
+    ASSERT_TRUE(json::parse(d, r.body, nullptr)) << r.body.substr(0, 200);
+    EXPECT_NE(std::string::npos, messageOf(d).find("nested deeper than 128 levels")) << r.body;
+    const json::Value* error = json::member(d, "error");
+    ASSERT_NE(nullptr, error);
+    EXPECT_STREQ("invalid_request_error", (*error)["type"].GetString());
+  }
+  expectAnswers();
+}
+
+}  // namespace
+}  // namespace llmq::testing

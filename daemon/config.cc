@@ -305,6 +305,23 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) {
          c.http.idle_timeout_ms = static_cast<int64_t>(getDouble(f, k, n, 1, 86400) * 1000);
        }},
+      {"http", "max_response_bytes",
+       [&c](auto& f, auto& k, auto& n) {
+         c.http.max_response_bytes = static_cast<size_t>(getInt(f, k, n, 1024, int64_t{1} << 32));
+       }},
+      {"http", "max_event_bytes",
+       [&c](auto& f, auto& k, auto& n) {
+         c.http.max_event_bytes = static_cast<size_t>(getInt(f, k, n, 1024, int64_t{1} << 30));
+       }},
+      {"http", "attempt_timeout_s",
+       [&c](auto& f, auto& k, auto& n) {
+         const double s = getDouble(f, k, n, 0, 7 * 86400.0);
+         if (s > 0) {
+           c.default_timeout_ms = std::max<int64_t>(1, static_cast<int64_t>(s * 1000));
+         } else {
+           c.default_timeout_ms.reset();
+         }
+       }},
       {"http", "max_host_connections",
        [&c](auto& f, auto& k, auto& n) { c.http.max_host_connections = getInt(f, k, n, 1, 10000); }},
       {"http", "max_buffered_bytes",
@@ -956,7 +973,10 @@ std::string describe(const Config& c) {
     << "[http]\nconnect_timeout_ms = " << c.http.connect_timeout_ms
     << "\nidle_timeout_s = " << static_cast<double>(c.http.idle_timeout_ms) / 1000.0
     << "\nmax_host_connections = " << c.http.max_host_connections
-    << "\nmax_buffered_bytes = " << c.http.max_buffered_bytes << "\n"
+    << "\nmax_buffered_bytes = " << c.http.max_buffered_bytes
+    << "\nmax_response_bytes = " << c.http.max_response_bytes
+    << "\nmax_event_bytes = " << c.http.max_event_bytes
+    << "\nattempt_timeout_s = " << static_cast<double>(c.default_timeout_ms.value_or(0)) / 1000.0 << "\n"
     << "\n[catalog]\nrefresh_s = " << c.catalog.refresh_ms / 1000
     << "\nrefresh_at_start = " << (c.catalog.refresh_at_start ? "true" : "false") << "\n"
     << "\n[api]\nlisten = \""

@@ -47,11 +47,20 @@ struct ProviderConfig {
   bool operator==(const ProviderConfig&) const = default;
 };
 
+// What an attempt of a job without timeout_s may take, in all: an upstream that
+// streams for ever ends here at the latest.
+inline constexpr int64_t kDefaultAttemptTimeoutMs = 600'000;
+
 struct HttpConfig {
   int64_t connect_timeout_ms = 10000;
   int64_t idle_timeout_ms = 120000;    // A stream that sends nothing for this long fails.
   long max_host_connections = 64;
   size_t max_buffered_bytes = size_t{256} << 20;  // Non-streamed answers being received, together.
+  // An upstream answer, per attempt: a non-streamed body, or a stream's assembled
+  // text, reasoning and tool-call arguments. More fails RESPONSE_TOO_LARGE.
+  size_t max_response_bytes = size_t{32} << 20;
+  // One SSE event of a streamed answer; a larger one fails RESPONSE_TOO_LARGE.
+  size_t max_event_bytes = size_t{8} << 20;
 };
 
 // [catalog]: when llmqd fetches OpenRouter's model list (daemon/model_catalog.h).
@@ -183,8 +192,9 @@ struct Config {
   std::vector<std::string> preferred_models;
   // OPENROUTER_API_KEYS: the server's key pool for OpenRouter (before the single key).
   std::vector<std::string> openrouter_pool;
-  // Defaults for jobs that do not say (OPENROUTER_TIMEOUT_MS, OPENROUTER_MAX_RETRIES).
-  std::optional<int64_t> default_timeout_ms;
+  // Defaults for jobs that do not say ([http] attempt_timeout_s or
+  // OPENROUTER_TIMEOUT_MS, OPENROUTER_MAX_RETRIES). nullopt: attempts never time out.
+  std::optional<int64_t> default_timeout_ms = kDefaultAttemptTimeoutMs;
   int default_max_attempts = 4;
   // [openrouter] credit_check_s: how often each server key's credit is read from
   // GET /key (daemon/key_credit.h); 0 never.

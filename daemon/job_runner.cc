@@ -328,6 +328,10 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   a->api_key = api_key;
 
   int64_t attempt_deadline = INT64_MAX;
+  // Only a job's own timeout_s takes a place in deadlines_ (entries of finished
+  // attempts stay there until due): the default, [http] attempt_timeout_s, goes to
+  // the transfer itself (launch(), CURLOPT_TIMEOUT_MS), so a busy queue does not
+  // keep ten minutes of entries.
   if (j.timeout_ms) {
     attempt_deadline = now + *j.timeout_ms;
   }
@@ -370,7 +374,7 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
   req.model = a.chain[a.model_index];
   req.request_json = a.body.empty() ? std::string_view(j.request_json) : std::string_view(a.body);
   req.stream = j.stream;
-  req.timeout_ms = j.timeout_ms.value_or(s_.config->default_timeout_ms.value_or(0));
+  req.timeout_ms = attemptTimeoutMs(j);
   req.api_key = a.api_key;
   req.byok = !a.own_key.empty();
   auto handle = a.provider->start(req, &a);
@@ -383,12 +387,16 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
 
 void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_mask) {
   const ActiveJob* a = find(job_id);
-  if (a == nullptr || a->text.empty() ||
+  if (a == nullptr || !a->streamed_text || a->provider == nullptr ||
       (event_mask & (1u << static_cast<int>(EventKind::kMessageChunk))) == 0) {
     return;
   }
+  const std::string text = a->provider->streamedText(a->handle);
+  if (text.empty()) {
+    return;
+  }
   std::string data = "{\"delta\":";
-  json::appendString(data, a->text);
+  json::appendString(data, text);
   data += ",\"index\":0}";
   s_.bus->sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk,
                  data, s_.clock->nowMs());
@@ -605,8 +613,8 @@ void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& ta
 
 void JobRunner::onDelta(ActiveJob& a, std::string_view t, int index,
                         std::string_view tool_calls_json) {
-  if (index == 0) {
-    a.text.append(t);  // Late subscribers get the first choice's text so far.
+  if (index == 0 && !t.empty()) {
+    a.streamed_text = true;  // Late subscribers get the first choice's text so far.
   }
   if (a.first_token_at == 0) {
     a.first_token_at = s_.clock->nowMs();
@@ -788,7 +796,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
       std::string d = "{\"attempt\":" + std::to_string(j.attempts + 1) +
                       ",\"delay_ms\":" + std::to_string(delay) + ",\"reason\":";
       json::appendString(d, !fallback.empty() ? std::string("fallback")
-                            : a.text.empty() ? f.code
+                            : !a.streamed_text ? f.code
                                              : std::string("stream_interrupted"));
       d += ",\"upstream_status\":";
       d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
@@ -921,6 +929,10 @@ void JobRunner::retire(ActiveJob& a) {
     active_.erase(it);
   }
   s_.scheduler->kick();
+}
+
+int64_t JobRunner::attemptTimeoutMs(const store::JobRecord& j) const {
+  return j.timeout_ms.value_or(s_.config->default_timeout_ms.value_or(0));
 }
 
 void JobRunner::armTimer() {

@@ -45,7 +45,9 @@ struct ActiveJob final : upstream::TransferSink {
   upstream::Provider* provider = nullptr;
   uint64_t handle = 0;
   store::AttemptRecord attempt;
-  std::string text;  // Streamed content so far, for late subscribers.
+  // Choice 0 streamed text in this attempt. The text itself is kept once, by the
+  // provider (Provider::streamedText), not here as well.
+  bool streamed_text = false;
   std::vector<std::string> chain;  // The models to try, in order (model_chain.h).
   size_t model_index = 0;          // The one this attempt uses.
   std::string body;                // The request with a fallback's model; empty: verbatim.
@@ -141,6 +143,8 @@ class JobRunner {
   // Puts a job that cannot run before `until_ms` into retry_wait, no attempt spent.
   void park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
             const char* reason);
+  // The attempt timeout of `j`: its timeout_s, else [http] attempt_timeout_s; 0: none.
+  int64_t attemptTimeoutMs(const store::JobRecord& j) const;
   void armTimer();
   static void onUvTimer(uv_timer_t* t) noexcept;
 

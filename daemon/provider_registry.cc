@@ -29,6 +29,8 @@ upstream::HttpProviderSettings ProviderRegistry::settingsFor(const Config& confi
   s.title = p.title;
   s.connect_timeout_ms = config.http.connect_timeout_ms;
   s.idle_timeout_ms = config.http.idle_timeout_ms;
+  s.max_body_bytes = config.http.max_response_bytes;
+  s.max_event_bytes = config.http.max_event_bytes;
   return s;
 }
 

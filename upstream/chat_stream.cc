@@ -35,9 +35,32 @@ UpstreamError streamError(std::string message, bool retryable, const char* sourc
   return e;
 }
 
+UpstreamError tooLargeError(std::string message) {
+  UpstreamError e = streamError(std::move(message), /*retryable=*/false, "local");
+  e.failure.code = "RESPONSE_TOO_LARGE";
+  return e;
+}
+
 }  // namespace
 
-ChatStreamAssembler::ChatStreamAssembler(bool byok) : byok_(byok) {}
+ChatStreamAssembler::ChatStreamAssembler(bool byok, size_t max_content_bytes)
+    : byok_(byok), max_content_bytes_(max_content_bytes) {}
+
+bool ChatStreamAssembler::charge(size_t n) {
+  if (n > max_content_bytes_ - content_bytes_) {
+    error_ = tooLargeError("the upstream stream carried more than " + std::to_string(max_content_bytes_) +
+                           " bytes of content (max_response_bytes)");
+    state_ = StreamState::kFailed;
+    too_large_ = true;
+    return false;
+  }
+  content_bytes_ += n;
+  return true;
+}
+
+std::string_view ChatStreamAssembler::textSoFar() const {
+  return choices_.empty() ? std::string_view() : std::string_view(choices_[0].content);
+}
 
 void ChatStreamAssembler::fail(std::string message) {
   error_ = streamError(std::move(message), /*retryable=*/true, "upstream");
@@ -57,6 +80,11 @@ bool ChatStreamAssembler::consume(std::string_view data, const DeltaCallback& on
   std::string parse_error;
   if (!json::parse(doc, text, &parse_error)) {
     fail("malformed chunk in the upstream stream (" + parse_error + ")");
+    if (json::findTooDeep(text) != std::string_view::npos) {
+      // Past the nesting limit: a bound of the daemon, not a passing glitch.
+      error_->failure.retryable = false;
+      error_->failure.source = "local";
+    }
     return false;
   }
   if (!doc.IsObject()) {
@@ -123,10 +151,16 @@ bool ChatStreamAssembler::consumeChunk(const json::Value& chunk, const DeltaCall
       keepFirst(choice.role, *delta, "role");
       if (const json::Value* c = stringMember(*delta, "content")) {
         content = json::view(*c);
+        if (!charge(content.size())) {
+          return false;
+        }
         choice.content += content;
       }
       if (const json::Value* r = stringMember(*delta, "reasoning")) {
         reasoning = json::view(*r);
+        if (!charge(reasoning.size())) {
+          return false;
+        }
         choice.reasoning += reasoning;
       }
       if (const json::Value* tc = json::member(*delta, "tool_calls");
@@ -186,10 +220,17 @@ bool ChatStreamAssembler::mergeToolCalls(Choice& choice, const json::Value& delt
     if (const json::Value* fn = json::member(d, "function"); fn != nullptr && fn->IsObject()) {
       keepFirst(call.name, *fn, "name");
       if (const json::Value* args = json::member(*fn, "arguments"); args != nullptr) {
+        const size_t before = call.arguments.size();
         if (args->IsString()) {
+          if (!charge(args->GetStringLength())) {
+            return false;
+          }
           call.arguments += json::view(*args);
         } else if (args->IsObject()) {
           json::appendTo(call.arguments, *args);  // Some servers send parsed arguments.
+          if (!charge(call.arguments.size() - before)) {
+            return false;
+          }
         }
       }
     }
@@ -322,8 +363,8 @@ ChatOutcome ChatStreamAssembler::finish() {
   return out;
 }
 
-ChatStreamDecoder::ChatStreamDecoder(bool byok, size_t max_event_bytes)
-    : sse_(max_event_bytes), assembler_(byok) {}
+ChatStreamDecoder::ChatStreamDecoder(bool byok, size_t max_event_bytes, size_t max_content_bytes)
+    : sse_(max_event_bytes), assembler_(byok, max_content_bytes) {}
 
 bool ChatStreamDecoder::feed(std::string_view bytes, const DeltaCallback& on_delta) {
   if (assembler_.state() != StreamState::kStreaming) {
@@ -337,9 +378,8 @@ bool ChatStreamDecoder::feed(std::string_view bytes, const DeltaCallback& on_del
 ChatOutcome ChatStreamDecoder::finish() {
   const SseEnd end = sse_.finish();
   if (end == SseEnd::kOverflowed && assembler_.state() == StreamState::kStreaming) {
-    return streamError("an event in the upstream stream exceeded " + std::to_string(sse_.maxBufferedBytes()) +
-                           " bytes",
-                       /*retryable=*/false, "local");
+    return tooLargeError("an event in the upstream stream exceeded " + std::to_string(sse_.maxBufferedBytes()) +
+                         " bytes (max_event_bytes)");
   }
   return assembler_.finish();
 }

@@ -45,8 +45,14 @@ class ChatStreamAssembler {
   static constexpr int kMaxChoices = 128;
   static constexpr int kMaxToolCalls = 256;
 
+  // What one attempt may assemble by default: the content, reasoning and tool-call
+  // arguments of all choices together ([http] max_response_bytes).
+  static constexpr size_t kDefaultMaxContentBytes = size_t{32} << 20;  // 32 MiB.
+
   // `byok`: the attempt uses the job's own key (exhaustion -> USER_KEY_EXHAUSTED).
-  explicit ChatStreamAssembler(bool byok = false);
+  // `max_content_bytes`: a stream that carries more text than this fails with
+  // RESPONSE_TOO_LARGE (not retryable) instead of growing without end.
+  explicit ChatStreamAssembler(bool byok = false, size_t max_content_bytes = kDefaultMaxContentBytes);
 
   // Consumes one SSE data payload: "[DONE]" or a JSON chunk. Merges content,
   // reasoning and tool-call deltas per choice (tool calls by their `index`, arguments
@@ -65,7 +71,9 @@ class ChatStreamAssembler {
   //   content/finish_reason are those of the lowest choice index.
   // - UpstreamError: the stream's error chunk (failureForErrorObject), or
   //   UPSTREAM_ERROR retryable for a malformed chunk, a stream that ended without
-  //   [DONE], one that carried no choice, or a choice that finished with "error".
+  //   [DONE], one that carried no choice, or a choice that finished with "error";
+  //   RESPONSE_TOO_LARGE, not retryable, source "local", for more content than
+  //   max_content_bytes.
   ChatOutcome finish();
 
   StreamState state() const { return state_; }
@@ -75,6 +83,12 @@ class ChatStreamAssembler {
   const std::string& generationId() const { return id_; }
   const std::string& model() const { return model_; }
   const std::string& provider() const { return provider_; }
+  // Choice 0's content so far (the one copy of the streamed text; a late
+  // subscriber's catch-up reads it). Valid until the next consume().
+  std::string_view textSoFar() const;
+  // The content, reasoning and tool-call argument bytes assembled so far.
+  size_t contentBytes() const { return content_bytes_; }
+  bool tooLarge() const { return too_large_; }
 
  private:
   struct ToolCall {
@@ -96,10 +110,15 @@ class ChatStreamAssembler {
 
   bool consumeChunk(const json::Value& chunk, const DeltaCallback& on_delta);
   bool mergeToolCalls(Choice& choice, const json::Value& deltas);
+  // Counts `n` more assembled bytes; false (and the stream failed) past the cap.
+  bool charge(size_t n);
   void fail(std::string message);
   std::string buildResultJson() const;
 
   const bool byok_;
+  const size_t max_content_bytes_;
+  size_t content_bytes_ = 0;
+  bool too_large_ = false;
   StreamState state_ = StreamState::kStreaming;
   size_t chunks_ = 0;
   std::vector<Choice> choices_;  // By choice index.
@@ -118,16 +137,22 @@ class ChatStreamAssembler {
 class ChatStreamDecoder {
  public:
   explicit ChatStreamDecoder(bool byok = false,
-                             size_t max_event_bytes = SseParser::kDefaultMaxBufferedBytes);
+                             size_t max_event_bytes = SseParser::kDefaultMaxBufferedBytes,
+                             size_t max_content_bytes = ChatStreamAssembler::kDefaultMaxContentBytes);
 
   // Feeds body bytes, in any split. Returns false once the outcome is decided
-  // ([DONE], an error or malformed chunk, or an event over `max_event_bytes`): the
-  // caller may stop the transfer then, and finish() gives the outcome.
+  // ([DONE], an error or malformed chunk, an event over `max_event_bytes`, or more
+  // content than `max_content_bytes`): the caller may stop the transfer then, and
+  // finish() gives the outcome.
   bool feed(std::string_view bytes, const DeltaCallback& on_delta);
 
-  // Call once, when the body ended or feed() returned false. An oversized event is
-  // UPSTREAM_ERROR, not retryable, source "local"; everything else is as
-  // ChatStreamAssembler::finish() says.
+  // The stream went past one of the caps: the caller should abort the transfer
+  // (an endless stream would otherwise be drained forever).
+  bool tooLarge() const { return sse_.overflowed() || assembler_.tooLarge(); }
+
+  // Call once, when the body ended or feed() returned false. An oversized event or
+  // too much content is RESPONSE_TOO_LARGE, not retryable, source "local";
+  // everything else is as ChatStreamAssembler::finish() says.
   ChatOutcome finish();
 
   const SseParser& sse() const { return sse_; }

@@ -36,7 +36,12 @@ std::optional<std::string_view> headerValue(std::string_view line, std::string_v
 class HttpProvider::Transfer final : public CurlTransfer {
  public:
   Transfer(HttpProvider* provider, uint64_t handle, TransferSink* sink, bool stream, bool byok)
-      : provider_(provider), handle_(handle), sink_(sink), stream_(stream), byok_(byok), decoder_(byok) {}
+      : provider_(provider),
+        handle_(handle),
+        sink_(sink),
+        stream_(stream),
+        byok_(byok),
+        decoder_(byok, provider->settings_.max_event_bytes, provider->settings_.max_body_bytes) {}
   // The loop outlives every provider and transfer (ProviderRegistry::close).
   ~Transfer() override { provider_->curl_.releaseBuffered(claimed_); }
   Transfer(const Transfer&) = delete;
@@ -106,7 +111,9 @@ size_t HttpProvider::Transfer::onCurlWrite(char* data, size_t size, size_t n, vo
           t->sink_->onDelta(d.content, d.index, d.tool_calls_json);
         }
       });
-      if (t->decoder_.sse().overflowed()) {
+      if (t->decoder_.tooLarge()) {
+        // An event or the content past its cap: abort, or an endless stream would
+        // be drained for ever. finish() reports the decoder's RESPONSE_TOO_LARGE.
         t->too_large_ = true;
         return CURL_WRITEFUNC_ERROR;
       }
@@ -244,6 +251,14 @@ void HttpProvider::cancel(uint64_t handle) {
   }
 }
 
+std::string HttpProvider::streamedText(uint64_t handle) const {
+  auto it = transfers_.find(handle);
+  if (it == transfers_.end()) {
+    return {};
+  }
+  return std::string(it->second->decoder_.assembler().textSoFar());
+}
+
 void HttpProvider::collectGarbage() {
   if (!curl_.inCurlCallback()) {
     graveyard_.clear();
@@ -268,10 +283,13 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
   const int status = static_cast<int>(t->status_);
   const int64_t now = wallMs();
 
-  if (t->too_large_) {
-    sink->onFailure(Failure{"UPSTREAM_ERROR",
-                            "the upstream response was larger than the daemon accepts", status,
-                            false, "local"});
+  const bool streamed = t->stream_ && t->event_stream_ && status >= 200 && status < 300;
+  if (t->too_large_ && !(streamed && t->decoder_.tooLarge())) {
+    sink->onFailure(Failure{"RESPONSE_TOO_LARGE",
+                            "the upstream response was larger than the daemon accepts (" +
+                                std::to_string(t->provider_->settings_.max_body_bytes) +
+                                " bytes, max_response_bytes)",
+                            status, false, "local"});
     return;
   }
   if (t->over_total_) {
@@ -282,7 +300,6 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
                             status, true, "local"});
     return;
   }
-  const bool streamed = t->stream_ && t->event_stream_ && status >= 200 && status < 300;
   const bool error_body = status >= 400 && !t->body_.empty();
   if (result != CURLE_OK && !streamed && !error_body) {
     // No answer at all: a transport failure (timeouts, resets, refused connections).
@@ -300,7 +317,7 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
   }
   ChatOutcome outcome;
   if (streamed) {
-    const bool decided = t->decoder_.assembler().state() != StreamState::kStreaming;
+    const bool decided = t->decoder_.assembler().state() != StreamState::kStreaming || t->decoder_.tooLarge();
     if (result != CURLE_OK && !decided) {
       // The stream broke mid-way (reset, idle timeout): never a success.
       std::string msg = t->error_buffer_[0] != '\0' ? t->error_buffer_ : curl_easy_strerror(result);

@@ -29,7 +29,11 @@ struct HttpProviderSettings {
   std::string title;        // X-Title, OpenRouter only.
   int64_t connect_timeout_ms = 10000;
   int64_t idle_timeout_ms = 120000;
+  // A non-streamed answer's body, and a stream's assembled content (text, reasoning,
+  // tool-call arguments), per attempt; more fails RESPONSE_TOO_LARGE.
   size_t max_body_bytes = size_t{32} << 20;
+  // One SSE event of a stream; a larger one fails RESPONSE_TOO_LARGE.
+  size_t max_event_bytes = size_t{8} << 20;
 
   bool operator==(const HttpProviderSettings&) const = default;
 };
@@ -43,6 +47,7 @@ class HttpProvider final : public Provider {
   Result<uint64_t> start(const AttemptRequest& request, TransferSink* sink) override;
   void cancel(uint64_t handle) override;
   size_t active() const override { return transfers_.size(); }
+  std::string streamedText(uint64_t handle) const override;
 
   bool hasKey() const { return !settings_.api_key.empty(); }
   const HttpProviderSettings& settings() const { return settings_; }

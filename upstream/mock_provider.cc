@@ -219,6 +219,22 @@ void MockProvider::step(uint64_t handle) {
   }
 }
 
+std::string MockProvider::streamedText(uint64_t handle) const {
+  auto it = transfers_.find(handle);
+  if (it == transfers_.end() || !it->second.stream) {
+    return {};
+  }
+  const Transfer& t = it->second;
+  std::string text;
+  for (size_t i = 0; i < t.next_word && i < t.words.size(); ++i) {
+    if (i > 0) {
+      text.push_back(' ');
+    }
+    text += t.words[i];
+  }
+  return text;
+}
+
 void MockProvider::complete(uint64_t handle) {
   auto node = transfers_.extract(handle);
   Transfer& t = node.mapped();

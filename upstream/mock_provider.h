@@ -48,6 +48,7 @@ class MockProvider final : public Provider {
   Result<uint64_t> start(const AttemptRequest& request, TransferSink* sink) override;
   void cancel(uint64_t handle) override;
   size_t active() const override { return transfers_.size(); }
+  std::string streamedText(uint64_t handle) const override;
 
   static bool handles(std::string_view model) { return model.rfind("mock/", 0) == 0; }
 

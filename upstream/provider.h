@@ -86,6 +86,9 @@ class Provider {
   virtual Result<uint64_t> start(const AttemptRequest& request, TransferSink* sink) = 0;
   virtual void cancel(uint64_t handle) = 0;
   virtual size_t active() const = 0;
+  // Choice 0's text streamed so far by the attempt `handle`, for a subscriber that
+  // joins mid-stream. Built on demand: the provider keeps the only copy of the text.
+  virtual std::string streamedText(uint64_t /*handle*/) const { return {}; }
 };
 
 }  // namespace llmq::upstream

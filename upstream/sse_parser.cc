@@ -96,7 +96,12 @@ bool SseParser::feed(std::string_view bytes, const EventCallback& on_event) {
       }
     }
   }
-  shrinkIfLarge(line_);
+  // Only a spent buffer may be released: an unfinished line carried to the next
+  // feed() must stay whole (dropping it lost events of more than 64 KiB that
+  // arrived in several reads, and the stream still succeeded without their text).
+  if (line_.empty()) {
+    shrinkIfLarge(line_);
+  }
   return true;
 }
 

@@ -130,7 +130,12 @@ ERROR_MESSAGES = {
 
 # Tokens of the fault language without a status code (see README.md).
 _SIMPLE_FAULTS = {"reset", "drop", "close", "no-done", "malformed", "midstream-error", "hang",
-                  "upstream"}
+                  "upstream", "big-delta", "endless", "deep"}
+
+# The text of the `big-delta` fault: 100 KiB between two markers.
+BIG_DELTA = "BEGIN-" + "x" * (100 * 1024) + "-END"
+# The nesting of the `deep` fault: far past any parser's limit.
+DEEP_NESTING = 200000
 _STATUS_RE = re.compile(r"^([45]\d\d)(?:-(date|reset|bare|\d+))?$")
 _TIMED_RE = re.compile(r"^(delay|drip)-(\d+)$")
 _FAIL_RE = re.compile(r"^fail-(once|\d+)-(.+)$")
@@ -725,6 +730,9 @@ class Handler(BaseHTTPRequestHandler):
         if "malformed" in faults.flags:
             self._send_json(200, None, raw=b"<html><body>Bad Gateway</body></html>")
             return
+        if "deep" in faults.flags:
+            self._send_json(200, None, raw=b'{"data":' + b"[" * DEEP_NESTING)
+            return
         status, obj = producer()
         self._send_json(status, obj)
 
@@ -823,9 +831,13 @@ class Handler(BaseHTTPRequestHandler):
             obj["error"] = {"code": 502, "message": "Provider disconnected mid-generation"}
             obj["choices"][0]["finish_reason"] = "error"
             obj["choices"][0]["message"]["content"] = ""
+        if "big-delta" in faults.flags:
+            obj["choices"][0]["message"]["content"] = BIG_DELTA
         body = json.dumps(obj, separators=(",", ":")).encode()
         if "malformed" in faults.flags:
             body = body[: len(body) // 2]
+        if "deep" in faults.flags:
+            body = b'{"choices":' + b"[" * DEEP_NESTING
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("X-Generation-Id", gen_id)
@@ -873,6 +885,22 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self._set_status(200)
         send(b": OPENROUTER PROCESSING\n\n")
+        if "deep" in faults.flags:
+            send(b'data: {"choices":' + b"[" * DEEP_NESTING + b"\n\n")
+        if "big-delta" in faults.flags:
+            # One event of 100 KiB, written in 16 KiB pieces that each leave on their
+            # own, so the client reads it in several reads.
+            data = b"data: " + json.dumps(chunk({"role": "assistant", "content": BIG_DELTA}),
+                                          separators=(",", ":")).encode() + b"\n\n"
+            for i in range(0, len(data), 16384):
+                send(data[i:i + 16384])
+                time.sleep(0.005)
+        if "endless" in faults.flags:
+            # Content for ever (1 KiB per event) until the client goes away.
+            piece = chunk({"content": "y" * 1024})
+            while True:
+                pause()
+                event(piece)
         cut_after = 2  # Word chunks sent before reset / malformed / midstream-error strike.
         for i, word in enumerate(words):
             pause()

@@ -7,7 +7,8 @@
 //
 // Input: byte 0 seeds the chunk sizes (0: one byte at a time) and its top bit makes
 // the attempt BYOK; byte 1 picks the SSE buffer cap (0: the default 8 MiB, else
-// 4 * byte 1, to reach the overflow path); the rest is the response body.
+// 4 * byte 1, to reach the overflow path) and the stream's content cap (0: the
+// default 32 MiB, else 16 * byte 1); the rest is the response body.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -100,9 +101,9 @@ struct StreamRun {
   ChatOutcome outcome;
 };
 
-StreamRun runStream(std::string_view body, size_t cap, bool byok, const uint8_t* seed) {
+StreamRun runStream(std::string_view body, size_t cap, size_t content_cap, bool byok, const uint8_t* seed) {
   StreamRun run;
-  ChatStreamDecoder decoder(byok, cap);
+  ChatStreamDecoder decoder(byok, cap, content_cap);
   auto on_delta = [&run](const StreamDelta& d) {
     run.deltas += std::to_string(d.index);
     run.deltas.push_back('\0');
@@ -160,6 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t seed = data[0] & 0x7f;
   const bool byok = (data[0] & 0x80) != 0;
   const size_t cap = data[1] == 0 ? SseParser::kDefaultMaxBufferedBytes : size_t{4} * data[1];
+  const size_t content_cap = data[1] == 0 ? ChatStreamAssembler::kDefaultMaxContentBytes : size_t{16} * data[1];
   const std::string_view body(reinterpret_cast<const char*>(data) + 2, size - 2);
 
   // The raw event stream, whole and split.
@@ -176,8 +178,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   // The chat-completion stream on top of it.
-  StreamRun whole_stream = runStream(body, cap, byok, nullptr);
-  StreamRun split_stream = runStream(body, cap, byok, &seed);
+  StreamRun whole_stream = runStream(body, cap, content_cap, byok, nullptr);
+  StreamRun split_stream = runStream(body, cap, content_cap, byok, &seed);
   if (whole_stream.deltas != split_stream.deltas) {
     mismatch("the deltas");
   }

@@ -44,7 +44,22 @@ TEST_F(ConfigTest, DefaultsHaveOpenRouterLast) {
   EXPECT_EQ("https://openrouter.ai/api/v1", c->providers[0].base_url);
   EXPECT_TRUE(c->providers[0].api_key.empty());
   EXPECT_EQ(4, c->default_max_attempts);
-  EXPECT_FALSE(c->default_timeout_ms.has_value());
+  // An attempt never runs for ever by default; [http] sets the bounds of an answer.
+  EXPECT_EQ(600000, c->default_timeout_ms.value_or(0));
+  EXPECT_EQ(size_t{32} << 20, c->http.max_response_bytes);
+  EXPECT_EQ(size_t{8} << 20, c->http.max_event_bytes);
+}
+
+TEST_F(ConfigTest, UpstreamAnswerBoundsAndTheAttemptTimeoutAreSettings) {
+  auto c = load("[http]\nmax_response_bytes = 4096\nmax_event_bytes = 2048\nattempt_timeout_s = 1.5\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(4096u, c->http.max_response_bytes);
+  EXPECT_EQ(2048u, c->http.max_event_bytes);
+  EXPECT_EQ(1500, c->default_timeout_ms.value_or(0));
+  auto off = load("[http]\nattempt_timeout_s = 0\n");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE(off->default_timeout_ms.has_value());
+  EXPECT_FALSE(load("[http]\nmax_event_bytes = 10\n").ok());
 }
 
 TEST_F(ConfigTest, UnknownKeysAndBadValuesNameTheirLine) {

@@ -436,8 +436,10 @@ TEST(ChatStreamTest, AnOversizedEventIsALocalNonRetryableFailure) {
                                 std::string(1000, 'x') + "\"}}]}\n\n",
                             recorder(r)));
   EXPECT_EQ("ok", r.content);
+  EXPECT_TRUE(decoder.tooLarge());
   const Failure& f = failureOf(decoder.finish());
-  EXPECT_EQ("UPSTREAM_ERROR", f.code);
+  EXPECT_EQ("RESPONSE_TOO_LARGE", f.code);
+  EXPECT_NE(std::string::npos, f.message.find("max_event_bytes")) << f.message;
   EXPECT_FALSE(f.retryable);
   EXPECT_EQ("local", f.source);
 }
@@ -452,6 +454,53 @@ TEST(ChatStreamTest, EventsAfterDoneInTheSameFeedAreIgnored) {
       recorder(r)));
   EXPECT_EQ("a", r.content);
   EXPECT_EQ("a", completionOf(decoder.finish()).content);
+}
+
+// A stream that never ends used to grow the assembled text without limit: past
+// max_content_bytes it fails, not retryable, and stops taking input.
+TEST(ChatStreamTest, ContentPastTheCapFailsAsTooLarge) {
+  ChatStreamDecoder decoder(/*byok=*/false, /*max_event_bytes=*/4096, /*max_content_bytes=*/1000);
+  Recorded r;
+  const std::string chunk =
+      "data: {\"id\":\"g\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + std::string(100, 'x') +
+      "\"}}]}\n\n";
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(decoder.feed(chunk, recorder(r))) << i;  // Exactly 1000 bytes fit.
+  }
+  EXPECT_EQ(1000u, decoder.assembler().contentBytes());
+  EXPECT_EQ(std::string(1000, 'x'), std::string(decoder.assembler().textSoFar()));
+  EXPECT_FALSE(decoder.feed(chunk, recorder(r)));
+  EXPECT_TRUE(decoder.tooLarge());
+  EXPECT_FALSE(decoder.feed(chunk, recorder(r)));  // Ignored from now on.
+  EXPECT_EQ(1000u, r.content.size());
+  const Failure& f = failureOf(decoder.finish());
+  EXPECT_EQ("RESPONSE_TOO_LARGE", f.code);
+  EXPECT_FALSE(f.retryable);
+  EXPECT_EQ("local", f.source);
+  EXPECT_NE(std::string::npos, f.message.find("max_response_bytes")) << f.message;
+}
+
+TEST(ChatStreamTest, ReasoningAndToolArgumentsCountTowardsTheCap) {
+  ChatStreamAssembler a(/*byok=*/false, /*max_content_bytes=*/10);
+  EXPECT_TRUE(a.consume(R"({"choices":[{"index":0,"delta":{"reasoning":"12345"}}]})", nullptr));
+  EXPECT_TRUE(a.consume(
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1234"}}]}}]})",
+      nullptr));
+  EXPECT_FALSE(a.consume(
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"12"}}]}}]})",
+      nullptr));
+  EXPECT_TRUE(a.tooLarge());
+  EXPECT_EQ("RESPONSE_TOO_LARGE", failureOf(a.finish()).code);
+}
+
+// A chunk nested past json::kMaxDepth fails the stream (and does not crash).
+TEST(ChatStreamTest, ADeeplyNestedChunkIsMalformed) {
+  ChatStreamDecoder decoder;
+  Recorded r;
+  EXPECT_FALSE(decoder.feed("data: {\"x\":" + std::string(200000, '[') + "\n\n", recorder(r)));
+  const Failure& f = failureOf(decoder.finish());
+  EXPECT_NE(std::string::npos, f.message.find("nested deeper than 128")) << f.message;
+  EXPECT_FALSE(f.retryable);
 }
 
 }  // namespace

@@ -230,5 +230,44 @@ TEST(SseParserTest, TheCapIsExactAndIndependentOfTheSplit) {
   }
 }
 
+// A line longer than the 64 KiB a spent buffer may keep, arriving in several
+// reads, must reach the event whole: the parser used to release the carried-over
+// line at the end of every feed() once it had grown past 64 KiB, so a 100 KiB
+// delta between "BEGIN-" and "-END" came out as "BEGIN--END".
+TEST(SseParserTest, ALongLineSplitAcrossManyFeedsIsKeptWhole) {
+  const std::string payload = "BEGIN-" + std::string(100 * 1024, 'x') + "-END";
+  const std::string stream = "data: " + payload + "\n\ndata: next\n\n";
+  for (size_t piece : {size_t{1000}, size_t{16384}, size_t{65536}, size_t{70000}}) {
+    std::vector<std::string_view> chunks;
+    for (size_t pos = 0; pos < stream.size(); pos += piece) {
+      chunks.push_back(std::string_view(stream).substr(pos, piece));
+    }
+    const Parsed p = parseChunks(chunks);
+    ASSERT_FALSE(p.overflowed) << piece;
+    ASSERT_EQ(2u, p.events.size()) << piece;
+    EXPECT_EQ(payload.size(), p.events[0].size()) << piece;
+    EXPECT_TRUE(p.events[0] == payload) << piece;
+    EXPECT_EQ("next", p.events[1]) << piece;
+    EXPECT_EQ(SseEnd::kClean, p.end) << piece;
+  }
+}
+
+// A line over the cap that arrives in pieces is an overflow (never a silent drop),
+// wherever the pieces are cut.
+TEST(SseParserTest, ALineOverTheCapSplitAcrossFeedsOverflows) {
+  const size_t cap = 128 * 1024;
+  const std::string stream = "data: " + std::string(cap, 'y') + "\n\n";
+  for (size_t piece : {size_t{4096}, size_t{65537}, size_t{100000}}) {
+    std::vector<std::string_view> chunks;
+    for (size_t pos = 0; pos < stream.size(); pos += piece) {
+      chunks.push_back(std::string_view(stream).substr(pos, piece));
+    }
+    const Parsed p = parseChunks(chunks, cap);
+    EXPECT_TRUE(p.overflowed) << piece;
+    EXPECT_TRUE(p.events.empty()) << piece;
+    EXPECT_EQ(SseEnd::kOverflowed, p.end) << piece;
+  }
+}
+
 }  // namespace
 }  // namespace llmq::upstream

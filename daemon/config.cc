@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
@@ -644,10 +645,84 @@ void applyRoutes(Config& c, const std::string& file, const toml::node& node) {
   }
 }
 
+// toml++ bounds nested arrays and inline tables (TOML_MAX_NESTED_VALUES, 256) but
+// not dotted keys and table headers: `a.a.a...` 200,000 parts deep overflowed the
+// stack while its tables were built. No key of ours has more than three parts, so
+// a line with more than kMaxTomlDots dots outside strings and comments is refused
+// before toml++ reads the file.
+constexpr int kMaxTomlDots = 128;
+
+// The 1-based number of the first line with too many dots, or 0.
+size_t lineWithTooManyDots(std::string_view text) {
+  enum class In { kCode, kBasic, kLiteral, kMultiBasic, kMultiLiteral, kComment };
+  In in = In::kCode;
+  size_t line = 1;
+  int dots = 0;
+  const size_t n = text.size();
+  for (size_t i = 0; i < n; ++i) {
+    const char ch = text[i];
+    if (ch == '\n') {
+      ++line;
+      dots = 0;
+      if (in == In::kComment || in == In::kBasic || in == In::kLiteral) {
+        in = In::kCode;  // Single-line strings end here (unterminated: toml++ says so).
+      }
+      continue;
+    }
+    const bool triple = i + 2 < n && text[i + 1] == ch && text[i + 2] == ch;
+    switch (in) {
+      case In::kCode:
+        if (ch == '#') {
+          in = In::kComment;
+        } else if (ch == '"' || ch == '\'') {
+          in = triple ? (ch == '"' ? In::kMultiBasic : In::kMultiLiteral) : (ch == '"' ? In::kBasic : In::kLiteral);
+          i += triple ? 2 : 0;
+        } else if (ch == '.' && ++dots > kMaxTomlDots) {
+          return line;
+        }
+        break;
+      case In::kBasic:
+      case In::kMultiBasic:
+        if (ch == '\\' && i + 1 < n && text[i + 1] != '\n') {
+          ++i;  // An escaped character, never the end of the string.
+        } else if (ch == '"' && (in == In::kBasic || triple)) {
+          i += in == In::kBasic ? 0 : 2;
+          in = In::kCode;
+        }
+        break;
+      case In::kLiteral:
+      case In::kMultiLiteral:
+        if (ch == '\'' && (in == In::kLiteral || triple)) {
+          i += in == In::kLiteral ? 0 : 2;
+          in = In::kCode;
+        }
+        break;
+      case In::kComment:
+        break;
+    }
+  }
+  return 0;
+}
+
+toml::table parseTomlFile(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return toml::parse_file(file);  // Says why it cannot be read.
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string content = text.str();
+  if (const size_t line = lineWithTooManyDots(content); line != 0) {
+    throw ConfigError{file + ":" + std::to_string(line) + ": more than " + std::to_string(kMaxTomlDots) +
+                      " dots outside strings on one line (keys and table headers nest at most that deep)"};
+  }
+  return toml::parse(content, file);
+}
+
 void applyFile(Config& c, const std::string& file) {
   toml::table root;
   try {
-    root = toml::parse_file(file);
+    root = parseTomlFile(file);
   } catch (const toml::parse_error& e) {
     throw ConfigError{file + ":" + std::to_string(e.source().begin.line) + ": " +
                       std::string(e.description())};

@@ -50,6 +50,34 @@ TEST_F(ConfigTest, DefaultsHaveOpenRouterLast) {
   EXPECT_EQ(size_t{8} << 20, c->http.max_event_bytes);
 }
 
+// toml++ bounds nested arrays and inline tables, not dotted keys or table headers:
+// 200,000 parts overflowed the stack (SIGSEGV) while llmqd read its config.
+TEST_F(ConfigTest, KeysNestedTooDeepAreRefusedWithTheirLine) {
+  std::string deep_key = "a";
+  std::string deep_header = "[a";
+  for (int i = 0; i < 200000; ++i) {
+    deep_key += ".a";
+    deep_header += ".a";
+  }
+  for (const std::string& text : {"[daemon]\n" + deep_key + " = 1\n", "# x\n" + deep_header + "]\nb = 1\n",
+                                  "[daemon]\nx = {" + deep_key + " = 1}\n"}) {
+    auto c = load(text);
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(std::string::npos, c.error().message.find(":2: more than 128 dots")) << c.error().message;
+  }
+  // Dots inside strings and comments, and 128 of them, are no nesting.
+  auto ok = load("# " + std::string(1000, '.') + "\n[openrouter]\ntitle = \"" + std::string(1000, '.') +
+                 "\"\nreferer = '''" + std::string(1000, '.') + "'''\n");
+  EXPECT_TRUE(ok.ok()) << ok.error().message;
+  std::string at_limit = "a";
+  for (int i = 0; i < 128; ++i) {
+    at_limit += ".a";
+  }
+  auto unknown = load(at_limit + " = 1\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(std::string::npos, unknown.error().message.find("dots")) << unknown.error().message;
+}
+
 TEST_F(ConfigTest, UpstreamAnswerBoundsAndTheAttemptTimeoutAreSettings) {
   auto c = load("[http]\nmax_response_bytes = 4096\nmax_event_bytes = 2048\nattempt_timeout_s = 1.5\n");
   ASSERT_TRUE(c.ok()) << c.error().message;

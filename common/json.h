@@ -8,6 +8,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,7 +19,21 @@ namespace llmq::json {
 using Value = rapidjson::Value;
 using Document = rapidjson::Document;
 using Buffer = rapidjson::StringBuffer;
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// RapidJSON's writer, except that a non-finite double (which JSON cannot express;
+// RapidJSON would write nothing and return false, leaving a key without a value)
+// is written as null. The last line of defence: figures are clamped before they
+// get here (docs/operations.md, "Bounds").
+class Writer : public rapidjson::Writer<rapidjson::StringBuffer> {
+ public:
+  using rapidjson::Writer<rapidjson::StringBuffer>::Writer;
+  bool Double(double d) {
+    if (!std::isfinite(d)) {
+      return Null();
+    }
+    return rapidjson::Writer<rapidjson::StringBuffer>::Double(d);
+  }
+};
 
 // Parse flags for untrusted input: reject invalid UTF-8 and trailing garbage,
 // allow nothing non-standard.

@@ -1,6 +1,7 @@
 // Small text helpers: trimming untrusted input, printing numbers.
 #pragma once
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -21,7 +22,12 @@ inline std::string_view trimWhitespace(std::string_view s) {
 
 // A number as JSON and Prometheus want it, with up to 10 significant digits and
 // no trailing zeros: 0.000123, 2.5, 1e-12. Money is printed this way everywhere.
+// JSON has no infinity or NaN: a non-finite value (which clamped inputs never
+// produce, but an old database may hold) is written as null, never as "inf".
 inline std::string decimal(double v) {
+  if (!std::isfinite(v)) {
+    return "null";
+  }
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;

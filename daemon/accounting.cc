@@ -7,6 +7,7 @@
 #include "common/text.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/usage_bounds.h"
 #include "common/time.h"
 #include "daemon/budget_book.h"
 #include "daemon/commit_cycle.h"
@@ -68,14 +69,17 @@ std::optional<double> Accounting::worstCaseUsd(std::string_view request_json, st
 }
 
 double Accounting::cost(const upstream::Usage& usage, std::string_view model, const char** source) const {
+  // Both figures are clamped (kMaxAttemptCostUsd): the upstream's own,
+  // and the catalog's price times counts that are themselves bounded.
   if (usage.cost_reported) {
     *source = "upstream";
-    return usage.cost_usd;
+    return clampAttemptCost(usage.cost_usd);
   }
   if (const upstream::Pricing* p = pricing(model); p != nullptr) {
     *source = "catalog";
-    return upstream::costUsd(*p, upstream::TokenCounts{usage.prompt_tokens, usage.completion_tokens,
-                                                       usage.cache_read, usage.cache_write});
+    return clampAttemptCost(upstream::costUsd(
+        *p, upstream::TokenCounts{usage.prompt_tokens, usage.completion_tokens, usage.cache_read,
+                                  usage.cache_write}));
   }
   *source = "none";
   return 0;

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <map>
 
+#include "common/usage_bounds.h"
 #include "store/database.h"
 
 namespace llmq::store {
@@ -83,15 +84,44 @@ bool hasDim(const UsageQuery& q, UsageDim d) {
   return false;
 }
 
+// Sums are taken with total() (a double, which cannot overflow as SUM() does on
+// integers) and clamped here (common/usage_bounds.h): the database may hold rows an
+// older llmqd wrote from unclamped upstream figures.
+int64_t tokenSum(const Statement& st, int col) {
+  return static_cast<int64_t>(clampSum(st.real(col), kMaxTokenSum));
+}
+
 UsageFigures readFigures(const Statement& st, int first) {
   UsageFigures f;
-  f.requests = st.int64(first);
-  f.prompt_tokens = st.int64(first + 1);
-  f.completion_tokens = st.int64(first + 2);
-  f.cached_tokens = st.int64(first + 3);
-  f.reasoning_tokens = st.int64(first + 4);
-  f.cost_usd = st.real(first + 5);
+  f.requests = tokenSum(st, first);
+  f.prompt_tokens = tokenSum(st, first + 1);
+  f.completion_tokens = tokenSum(st, first + 2);
+  f.cached_tokens = tokenSum(st, first + 3);
+  f.reasoning_tokens = tokenSum(st, first + 4);
+  f.cost_usd = clampSum(st.real(first + 5), kMaxCostSumUsd);
   return f;
+}
+
+void addFigures(UsageFigures& to, const UsageFigures& f) {
+  const auto add = [](int64_t a, int64_t b) {
+    return static_cast<int64_t>(clampSum(static_cast<double>(a) + static_cast<double>(b), kMaxTokenSum));
+  };
+  to.requests = add(to.requests, f.requests);
+  to.prompt_tokens = add(to.prompt_tokens, f.prompt_tokens);
+  to.completion_tokens = add(to.completion_tokens, f.completion_tokens);
+  to.cached_tokens = add(to.cached_tokens, f.cached_tokens);
+  to.reasoning_tokens = add(to.reasoning_tokens, f.reasoning_tokens);
+  to.cost_usd = clampSum(to.cost_usd + f.cost_usd, kMaxCostSumUsd);
+}
+
+// One ledger figure as it is summed: a row's count within [0, kMaxAttemptTokens],
+// its cost within [0, kMaxAttemptCostUsd] (NULL, as SQLite stores NaN, is skipped).
+std::string ledgerCount(const char* column) {
+  return std::string("total(MIN(MAX(") + column + ", 0), " + std::to_string(kMaxAttemptTokens) + "))";
+}
+const std::string& ledgerCostSum() {
+  static const std::string sql = "total(MIN(MAX(a.cost_usd, 0), " + std::to_string(kMaxAttemptCostUsd) + "))";
+  return sql;
 }
 
 // Runs a report query whose columns are the group keys then the six figures.
@@ -246,19 +276,6 @@ Result<int64_t> UsageStore::pruneLedger(int64_t before_ms, int64_t limit) {
   return static_cast<int64_t>(db_.changes());
 }
 
-namespace {
-
-void addFigures(UsageFigures& to, const UsageFigures& f) {
-  to.requests += f.requests;
-  to.prompt_tokens += f.prompt_tokens;
-  to.completion_tokens += f.completion_tokens;
-  to.cached_tokens += f.cached_tokens;
-  to.reasoning_tokens += f.reasoning_tokens;
-  to.cost_usd += f.cost_usd;
-}
-
-}  // namespace
-
 Result<UsageReport> UsageStore::mixed(const UsageQuery& q) {
   const std::optional<int64_t> first_whole =
       q.since ? std::optional<int64_t>(floorDay(*q.since) + (*q.since % kDayMs != 0 ? kDayMs : 0))
@@ -306,8 +323,8 @@ Result<UsageReport> UsageStore::fromRollup(const UsageQuery& q) {
     where += " AND day < ?" + std::to_string(binds.size());
   }
   constexpr char kSums[] =
-      "SUM(requests), SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens), "
-      "SUM(reasoning_tokens), SUM(cost_usd)";
+      "total(requests), total(prompt_tokens), total(completion_tokens), total(cached_tokens), "
+      "total(reasoning_tokens), total(cost_usd)";
   UsageReport out;
   out.from_rollup = true;
   if (!q.group_by.empty()) {
@@ -327,10 +344,7 @@ Result<UsageReport> UsageStore::fromRollup(const UsageQuery& q) {
     out.rows = std::move(*rows);
   }
   auto totals = collect(db_,
-                        std::string("SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(prompt_tokens), 0), "
-                                    "COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(cached_tokens), 0), "
-                                    "COALESCE(SUM(reasoning_tokens), 0), COALESCE(SUM(cost_usd), 0) "
-                                    "FROM usage_daily") +
+                        std::string("SELECT ") + kSums + " FROM usage_daily" +
                             where,
                         0, binds);
   if (!totals) {
@@ -353,10 +367,9 @@ Result<UsageReport> UsageStore::fromLedger(const UsageQuery& q) {
     binds.push_back(std::to_string(*q.until));
     where += " AND a.started_at < CAST(?" + std::to_string(binds.size()) + " AS INTEGER)";
   }
-  constexpr char kSums[] =
-      "COUNT(*), COALESCE(SUM(a.prompt_tokens), 0), COALESCE(SUM(a.completion_tokens), 0), "
-      "COALESCE(SUM(a.cached_tokens), 0), COALESCE(SUM(a.reasoning_tokens), 0), "
-      "COALESCE(SUM(a.cost_usd), 0)";
+  const std::string sums = "COUNT(*), " + ledgerCount("a.prompt_tokens") + ", " +
+                            ledgerCount("a.completion_tokens") + ", " + ledgerCount("a.cached_tokens") +
+                            ", " + ledgerCount("a.reasoning_tokens") + ", " + ledgerCostSum();
   UsageReport out;
   out.from_ledger = true;
   if (!q.group_by.empty()) {
@@ -371,7 +384,7 @@ Result<UsageReport> UsageStore::fromLedger(const UsageQuery& q) {
       from += ", json_each(CASE WHEN a.tags IS NULL OR a.tags = '[]' THEN '[\"\"]' ELSE a.tags END) t";
     }
     auto rows = collect(db_,
-                        "SELECT " + cols + ", " + kSums + from + where + " GROUP BY " + cols +
+                        "SELECT " + cols + ", " + sums + from + where + " GROUP BY " + cols +
                             " ORDER BY " + cols,
                         q.group_by.size(), binds);
     if (!rows) {
@@ -379,7 +392,7 @@ Result<UsageReport> UsageStore::fromLedger(const UsageQuery& q) {
     }
     out.rows = std::move(*rows);
   }
-  auto totals = collect(db_, std::string("SELECT ") + kSums + " FROM attempts a INDEXED BY attempts_time" + where,
+  auto totals = collect(db_, "SELECT " + sums + " FROM attempts a INDEXED BY attempts_time" + where,
                         0, binds);
   if (!totals) {
     return totals.takeError();
@@ -416,8 +429,8 @@ Result<double> UsageStore::spent(const SpendScope& scope, int64_t since_ms, int6
 Result<double> UsageStore::rollupSpent(const SpendScope& scope, int64_t since_ms, int64_t until_ms) {
   const int64_t end = until_ms % kDayMs == 0 ? until_ms : floorDay(until_ms) + kDayMs;
   std::string sql = scope.kind == SpendScope::kTag
-                        ? "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_daily_tag WHERE day >= ?1 AND day < ?2"
-                        : "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_daily WHERE day >= ?1 AND day < ?2";
+                        ? "SELECT total(cost_usd) FROM usage_daily_tag WHERE day >= ?1 AND day < ?2"
+                        : "SELECT total(cost_usd) FROM usage_daily WHERE day >= ?1 AND day < ?2";
   switch (scope.kind) {
     case SpendScope::kGlobal: break;
     case SpendScope::kClient: sql += " AND client = ?3"; break;
@@ -438,12 +451,12 @@ Result<double> UsageStore::rollupSpent(const SpendScope& scope, int64_t since_ms
   if (!row) {
     return row.takeError();
   }
-  return *row ? st.real(0) : 0.0;
+  return *row ? clampSum(st.real(0), kMaxCostSumUsd) : 0.0;
 }
 
 Result<double> UsageStore::ledgerSpent(const SpendScope& scope, int64_t since_ms, int64_t until_ms) {
   std::string sql =
-      std::string("SELECT COALESCE(SUM(a.cost_usd), 0) FROM attempts a INDEXED BY attempts_time WHERE ") +
+      "SELECT " + ledgerCostSum() + " FROM attempts a INDEXED BY attempts_time WHERE " +
       kCounted + " AND a.started_at >= ?1 AND a.started_at < ?2";
   switch (scope.kind) {
     case SpendScope::kGlobal: break;
@@ -467,7 +480,7 @@ Result<double> UsageStore::ledgerSpent(const SpendScope& scope, int64_t since_ms
   if (!row) {
     return row.takeError();
   }
-  return *row ? st.real(0) : 0.0;
+  return *row ? clampSum(st.real(0), kMaxCostSumUsd) : 0.0;
 }
 
 }  // namespace llmq::store

@@ -4,29 +4,31 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 
 #include "common/text.h"
+#include "common/utf8.h"
 
 namespace llmq::upstream {
 namespace {
 
-// A token count: a non-negative integer (an integral double is accepted too).
+// A token count: a non-negative integer (an integral double is accepted too),
+// clamped to kMaxAttemptTokens so that no sum of counts can overflow.
 int64_t readCount(const json::Value* v) {
   if (v == nullptr) {
     return 0;
   }
   if (v->IsInt64()) {
-    return std::max<int64_t>(0, v->GetInt64());
+    return std::clamp<int64_t>(v->GetInt64(), 0, kMaxAttemptTokens);
   }
   if (v->IsUint64()) {
-    return std::numeric_limits<int64_t>::max();
+    return kMaxAttemptTokens;
   }
   if (v->IsDouble()) {
     const double d = v->GetDouble();
-    if (std::isfinite(d) && d >= 0 && d < 9e18) {
-      return static_cast<int64_t>(std::llround(d));
+    if (std::isfinite(d) && d >= 0) {
+      return d >= static_cast<double>(kMaxAttemptTokens) ? kMaxAttemptTokens
+                                                         : static_cast<int64_t>(std::llround(d));
     }
   }
   return 0;
@@ -89,7 +91,7 @@ bool readUsage(const json::Value& usage, Usage* out) {
   if (const json::Value* cost = json::member(usage, "cost"); cost != nullptr && cost->IsNumber()) {
     const double d = cost->GetDouble();
     if (std::isfinite(d) && d >= 0) {
-      u.cost_usd = d;
+      u.cost_usd = clampAttemptCost(d);
       u.cost_reported = true;
     }
   }
@@ -98,13 +100,23 @@ bool readUsage(const json::Value& usage, Usage* out) {
 }
 
 ChatOutcome parseChatResponse(std::string_view body, bool byok, int http_status) {
-  const std::string_view text = trimWhitespace(body);
+  std::string_view text = trimWhitespace(body);
   json::Document doc;
   std::string parse_error;
   if (text.empty()) {
     return protocolError("the upstream sent an empty response body", http_status);
   }
-  if (!json::parse(doc, text, &parse_error)) {
+  // Invalid UTF-8 is repaired (each bad byte becomes U+FFFD, as OpenAI's SDKs
+  // decode it): the attempt was paid for, and failing it would pay again for a
+  // retry that most likely fails the same way.
+  std::string repaired;
+  bool parsed = json::parse(doc, text, &parse_error);
+  if (!parsed && !isValidUtf8(text)) {
+    repaired = repairUtf8(text);
+    text = repaired;
+    parsed = json::parse(doc, text, &parse_error);
+  }
+  if (!parsed) {
     UpstreamError e =
         protocolError("the upstream response is not valid JSON (" + parse_error + ")", http_status);
     if (json::findTooDeep(text) != std::string_view::npos) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/text.h"
+#include "common/utf8.h"
 
 namespace llmq::upstream {
 namespace {
@@ -71,14 +72,23 @@ bool ChatStreamAssembler::consume(std::string_view data, const DeltaCallback& on
   if (state_ != StreamState::kStreaming) {
     return false;
   }
-  const std::string_view text = trimWhitespace(data);
+  std::string_view text = trimWhitespace(data);
   if (text == "[DONE]") {
     state_ = StreamState::kDone;
     return false;
   }
   json::Document doc;
   std::string parse_error;
-  if (!json::parse(doc, text, &parse_error)) {
+  // Invalid UTF-8 in a chunk is repaired (U+FFFD), not fatal: the attempt is paid
+  // for, and a retry would most likely be paid for and fail the same way.
+  std::string repaired;
+  bool parsed = json::parse(doc, text, &parse_error);
+  if (!parsed && !isValidUtf8(text)) {
+    repaired = repairUtf8(text);
+    text = repaired;
+    parsed = json::parse(doc, text, &parse_error);
+  }
+  if (!parsed) {
     fail("malformed chunk in the upstream stream (" + parse_error + ")");
     if (json::findTooDeep(text) != std::string_view::npos) {
       // Past the nesting limit: a bound of the daemon, not a passing glitch.

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <limits>
 
+#include "common/utf8.h"
+
 namespace llmq::upstream {
 namespace {
 
@@ -39,7 +41,9 @@ std::string_view trim(std::string_view s) {
 }
 
 std::string lower(std::string_view s) {
-  std::string out(s);
+  // A raw error body may be anything: invalid UTF-8 would make every JSON answer
+  // that quotes this message invalid too.
+  std::string out = repairUtf8(s);
   for (char& c : out) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
@@ -58,7 +62,9 @@ std::string excerpt(std::string_view s, size_t max) {
     s = s.substr(0, end);
     cut = true;
   }
-  std::string out(s);
+  // A raw error body may be anything: invalid UTF-8 would make every JSON answer
+  // that quotes this message invalid too.
+  std::string out = repairUtf8(s);
   for (char& c : out) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       c = ' ';

@@ -14,9 +14,12 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/usage_bounds.h"
 
 namespace llmq::upstream {
 
+// The figures of a Usage are within common/usage_bounds.h: readUsage() clamps a
+// count to kMaxAttemptTokens and a cost to kMaxAttemptCostUsd.
 struct Usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 namespace llmq::json {
@@ -193,6 +194,30 @@ TEST(JsonFindTooDeepTest, SkipsStringsAndEscapes) {
   EXPECT_EQ(std::string_view::npos, findTooDeep("[[\"\\\"[[[[\"]]", 2));
   EXPECT_EQ(2u, findTooDeep("[[[\"\"]]]", 2));
   EXPECT_EQ(11u, findTooDeep("[\"\\\\\"], [[[[]]]]", 3));
+}
+
+// JSON has no infinity or NaN: the writer puts null there instead of leaving a
+// key without a value (RapidJSON's own writer writes nothing and returns false).
+TEST(JsonWriterTest, WritesNonFiniteDoublesAsNull) {
+  Buffer buf;
+  Writer w(buf);
+  w.StartObject();
+  writeKey(w, "a");
+  w.Double(HUGE_VAL);
+  writeKey(w, "b");
+  w.Double(std::nan(""));
+  writeKey(w, "c");
+  w.Double(-HUGE_VAL);
+  writeKey(w, "d");
+  w.Double(1.5);
+  w.EndObject();
+  const std::string out(buf.GetString(), buf.GetSize());
+  EXPECT_EQ(R"({"a":null,"b":null,"c":null,"d":1.5})", out);
+
+  Document doc;
+  doc.SetObject();
+  doc.AddMember("x", Value(HUGE_VAL), doc.GetAllocator());
+  EXPECT_EQ(R"({"x":null})", toString(doc));
 }
 
 }  // namespace

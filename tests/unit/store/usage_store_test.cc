@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "common/usage_bounds.h"
+
 #include "store/job_store.h"
 #include "tests/support/test_db.h"
 
@@ -270,6 +274,51 @@ TEST_F(UsageStoreTest, PruningKeepsUnfinishedAttemptsAndRowsAfterTheCutoff) {
   EXPECT_EQ(1, *n);
   EXPECT_EQ("2", testing::queryOne(t_.db(), "SELECT count(*) FROM attempts"));
   EXPECT_EQ("1", testing::queryOne(t_.db(), "SELECT count(*) FROM attempts WHERE finished_at IS NULL"));
+}
+
+// Rows an older llmqd wrote from an upstream's unclamped figures (2^63-1 tokens,
+// a cost of 1e308, twice, so the rollup holds an overflowed real and an infinity):
+// every report and budget sum still answers, with finite figures within the
+// bounds of common/usage_bounds.h. SUM() would fail with "integer overflow".
+TEST_F(UsageStoreTest, HostileRowsFromAnOldVersionNeitherOverflowNorGoNonFinite) {
+  constexpr int64_t kMax = INT64_MAX;
+  spend(kNov1 + 1000, "m/a", "alice", {"x"}, kMax, kMax, 1e308);
+  spend(kNov1 + 2000, "m/a", "alice", {"x"}, kMax, kMax, 1e308);
+  for (const std::vector<UsageDim>& g : {std::vector<UsageDim>{}, std::vector<UsageDim>{UsageDim::kModel},
+                                         std::vector<UsageDim>{UsageDim::kTag}}) {
+    for (const UsageQuery& q : {UsageQuery{g, kNov1, kNov1 + kDay}, UsageQuery{g, kNov1 + 1, kNov1 + kDay - 1},
+                                UsageQuery{g, kNov1 + 1, kNov1 + 3 * kDay}}) {
+      auto r = usage_.report(q);
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      std::vector<UsageFigures> all = {r->totals};
+      for (const UsageRow& row : r->rows) {
+        all.push_back(row.figures);
+      }
+      for (const UsageFigures& f : all) {
+        EXPECT_EQ(2, f.requests);
+        EXPECT_GT(f.prompt_tokens, 0);
+        EXPECT_LE(f.prompt_tokens, static_cast<int64_t>(kMaxTokenSum));
+        EXPECT_TRUE(std::isfinite(f.cost_usd));
+        EXPECT_GT(f.cost_usd, 0);
+        EXPECT_LE(f.cost_usd, kMaxCostSumUsd);
+      }
+      if (!r->from_rollup && q.since == kNov1 + 1 && q.until == kNov1 + kDay - 1) {
+        // From the ledger alone: each row counts at most the per-attempt bounds.
+        EXPECT_EQ(2 * kMaxAttemptTokens, r->totals.prompt_tokens);
+        EXPECT_DOUBLE_EQ(2 * kMaxAttemptCostUsd, r->totals.cost_usd);
+      }
+    }
+  }
+  for (int64_t until : {kNov1 + kDay, kNov1 + kDay - 1}) {
+    auto spent = usage_.spent(SpendScope{}, kNov1, until);
+    ASSERT_TRUE(spent.ok()) << spent.error().message;
+    EXPECT_TRUE(std::isfinite(*spent));
+    EXPECT_LE(*spent, kMaxCostSumUsd);
+  }
+  ASSERT_TRUE(usage_.pruneLedger(kNov1 + 2 * kDay, 100).ok());
+  auto spent = usage_.spent(SpendScope{}, kNov1, kNov1 + kDay);  // From the rollup now.
+  ASSERT_TRUE(spent.ok()) << spent.error().message;
+  EXPECT_TRUE(std::isfinite(*spent));
 }
 
 }  // namespace

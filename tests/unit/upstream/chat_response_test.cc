@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <string>
 
 #include "tests/support/temp_dir.h"
@@ -163,6 +165,42 @@ TEST(ChatResponseTest, AnAnswerNestedTooDeepIsANonRetryableFailure) {
   EXPECT_NE(std::string::npos, e.failure.message.find("nested deeper than 128 levels")) << e.failure.message;
   // Ordinary malformed JSON stays retryable.
   EXPECT_TRUE(errorOf(parseChatResponse("{\"choices\":[")).failure.retryable);
+}
+
+// Hostile figures (docs/operations.md, "Upstream answers"): counts are clamped to
+// kMaxAttemptTokens, a cost to kMaxAttemptCostUsd, and a missing total_tokens is
+// the sum of two clamped counts, so nothing overflows.
+TEST(ChatResponseTest, ReadUsageClampsHostileFigures) {
+  json::Document doc;
+  ASSERT_TRUE(json::parse(doc,
+                          R"({"prompt_tokens":9223372036854775807,"completion_tokens":9223372036854775807,)"
+                          R"("cost":1e308,"prompt_tokens_details":{"cached_tokens":18446744073709551615},)"
+                          R"("completion_tokens_details":{"reasoning_tokens":1e300}})",
+                          nullptr));
+  Usage u;
+  ASSERT_TRUE(readUsage(doc, &u));
+  EXPECT_EQ(kMaxAttemptTokens, u.prompt_tokens);
+  EXPECT_EQ(kMaxAttemptTokens, u.completion_tokens);
+  EXPECT_EQ(2 * kMaxAttemptTokens, u.total_tokens);  // Absent: the sum, not -2.
+  EXPECT_EQ(kMaxAttemptTokens, u.cache_read);
+  EXPECT_EQ(kMaxAttemptTokens, u.reasoning_tokens);
+  EXPECT_DOUBLE_EQ(kMaxAttemptCostUsd, u.cost_usd);
+  EXPECT_TRUE(u.cost_reported);
+
+  ASSERT_TRUE(json::parse(doc, R"({"prompt_tokens":-5,"total_tokens":1e19,"cost":-1})", nullptr));
+  Usage v;
+  ASSERT_TRUE(readUsage(doc, &v));
+  EXPECT_EQ(0, v.prompt_tokens);
+  EXPECT_EQ(kMaxAttemptTokens, v.total_tokens);
+  EXPECT_FALSE(v.cost_reported);
+  EXPECT_EQ(0.0, v.cost_usd);
+}
+
+TEST(ChatResponseTest, ClampAttemptCostRejectsNonFiniteAndNegative) {
+  EXPECT_EQ(0.0, clampAttemptCost(std::nan("")));
+  EXPECT_EQ(0.0, clampAttemptCost(-1));
+  EXPECT_EQ(kMaxAttemptCostUsd, clampAttemptCost(HUGE_VAL));
+  EXPECT_EQ(0.25, clampAttemptCost(0.25));
 }
 
 }  // namespace

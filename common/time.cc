@@ -30,11 +30,22 @@ int64_t daysFromCivil(int y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+int daysInMonth(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : kDays[m - 1];
+}
+
 }  // namespace
 
 int64_t wallMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int64_t steadyMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
 void appendRfc3339(std::string& out, int64_t ms) {
@@ -59,13 +70,27 @@ std::string rfc3339(int64_t ms) {
 }
 
 bool parseRfc3339(const std::string& text, int64_t* ms) {
+  // The shape first: sscanf alone would take signs and blanks ("+026", " 7").
+  static constexpr char kShape[] = "dddd-dd-ddTdd:dd:dd";
+  if (text.size() < 19) {
+    return false;
+  }
+  for (size_t k = 0; k < 19; ++k) {
+    const char c = text[k];
+    if (kShape[k] == 'd' ? (c < '0' || c > '9') : kShape[k] == 'T' ? (c != 'T' && c != 't') : c != kShape[k]) {
+      return false;
+    }
+  }
   int y, mo, d, h, mi, s;
   int consumed = 0;
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s,
                   &consumed) != 6 || consumed != 19) {
     return false;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+  // A real calendar date and time of day: no February 30th, no month 13, no hour
+  // 25 (a leap second, :60, is allowed, as RFC 3339 does).
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+      s < 0 || s > 60) {
     return false;
   }
   size_t i = 19;
@@ -92,7 +117,8 @@ bool parseRfc3339(const std::string& text, int64_t* ms) {
     ++i;
   } else if (i + 6 == text.size() && (text[i] == '+' || text[i] == '-') && text[i + 3] == ':') {
     int oh, om;
-    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) {
+    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || oh < 0 || oh > 23 || om < 0 ||
+        om > 59) {
       return false;
     }
     offset_min = (text[i] == '-' ? -1 : 1) * (oh * 60 + om);

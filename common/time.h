@@ -9,6 +9,9 @@ namespace llmq {
 
 // Milliseconds since 1970-01-01T00:00:00Z.
 int64_t wallMs();
+// Milliseconds on the monotonic clock (CLOCK_MONOTONIC, from an arbitrary start):
+// for durations, which a step of the wall clock must not stretch or cut.
+int64_t steadyMs();
 
 // "2026-11-24T02:46:07.123Z". Appends to `out` to avoid a temporary on hot paths.
 void appendRfc3339(std::string& out, int64_t ms);
@@ -22,11 +25,41 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual int64_t nowMs() const = 0;
+  // The monotonic clock beside it (WallStepWatch compares the two).
+  virtual int64_t monoMs() const { return steadyMs(); }
 };
 
 class SystemClock final : public Clock {
  public:
   int64_t nowMs() const override { return wallMs(); }
+};
+
+// Notices steps of the wall clock (settimeofday, an NTP step, a VM resumed) by
+// comparing it with the monotonic clock. The deadlines of cooldowns, breakers and
+// retries are wall-clock times (they are compared with now and stored), so their
+// owners shift them by each step: a 2 s Retry-After stays 2 s when the clock is
+// set back an hour. Drift below kToleranceMs (slewing, the two reads being a few
+// microseconds apart) is not a step.
+class WallStepWatch {
+ public:
+  static constexpr int64_t kToleranceMs = 250;
+
+  explicit WallStepWatch(const Clock& clock) : clock_(clock), offset_(clock.nowMs() - clock.monoMs()) {}
+  // How far the wall clock stepped since the last call that returned a step
+  // (negative: back), or 0.
+  int64_t step() {
+    const int64_t offset = clock_.nowMs() - clock_.monoMs();
+    const int64_t delta = offset - offset_;
+    if (delta > -kToleranceMs && delta < kToleranceMs) {
+      return 0;
+    }
+    offset_ = offset;
+    return delta;
+  }
+
+ private:
+  const Clock& clock_;
+  int64_t offset_;
 };
 
 }  // namespace llmq

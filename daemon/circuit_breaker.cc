@@ -60,6 +60,15 @@ void CircuitBreakers::onSuccess(const std::string& key) {
   }
 }
 
+void CircuitBreakers::shiftTimes(int64_t delta_ms) {
+  for (auto& [key, b] : breakers_) {
+    b.opened_at += delta_ms;
+    for (int64_t& t : b.failures) {
+      t += delta_ms;
+    }
+  }
+}
+
 void CircuitBreakers::onFailure(const std::string& key, int64_t now_ms) {
   Breaker& b = breakers_[key];
   if (b.state == State::kHalfOpen) {

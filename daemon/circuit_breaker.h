@@ -44,6 +44,10 @@ class CircuitBreakers {
   // no breaker matches a non-empty name.
   std::optional<std::vector<std::string>> reset(std::string_view name);
 
+  // The wall clock stepped by `delta_ms` (common/time.h, WallStepWatch): open
+  // times and failure times move with it, so a cooldown keeps its length.
+  void shiftTimes(int64_t delta_ms);
+
   // [{"target": "...", "state": "open|half_open|closed", "failures": N, "until": ...}]
   // for every breaker that is not closed and clean.
   std::string statusJson(int64_t now_ms) const;

@@ -208,6 +208,10 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) { c.retry_base_ms = getInt(f, k, n, 1, 3600000); }},
       {"retry", "cap_ms",
        [&c](auto& f, auto& k, auto& n) { c.retry_cap_ms = getInt(f, k, n, 1, 86400000); }},
+      {"retry", "retry_after_max_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.retry_after_max_ms = static_cast<int64_t>(getDouble(f, k, n, 0.001, 86400) * 1000);
+       }},
       {"openrouter", "base_url",
        [&c](auto& f, auto& k, auto& n) { c.providers.back().base_url = getString(f, k, n); }},
       {"openrouter", "api_key_env",
@@ -1038,7 +1042,8 @@ std::string describe(const Config& c) {
     << "\nmax_subscriptions = " << c.max_subscriptions
     << "\nmax_waits_per_connection = " << c.max_waits_per_connection << "\nsocket_mode = \"" << mode
     << "\"\n\n"
-    << "[retry]\nbase_ms = " << c.retry_base_ms << "\ncap_ms = " << c.retry_cap_ms << "\n\n"
+    << "[retry]\nbase_ms = " << c.retry_base_ms << "\ncap_ms = " << c.retry_cap_ms
+    << "\nretry_after_max_s = " << static_cast<double>(c.retry_after_max_ms) / 1000.0 << "\n\n"
     << "[mock]\nchunk_delay_ms = " << c.mock.chunk_delay_ms
     << "\nfirst_chunk_delay_ms = " << c.mock.first_chunk_delay_ms
     << "\ntokens_per_chunk = " << c.mock.tokens_per_chunk

@@ -175,6 +175,9 @@ struct Config {
   int64_t shutdown_grace_ms = 10000;   // SIGTERM: how long in-flight work may finish.
   int64_t retry_base_ms = 1000;        // Exponential backoff with full jitter.
   int64_t retry_cap_ms = 60000;
+  // [retry] retry_after_max_s: the longest wait an upstream's Retry-After (or rate
+  // limit reset) may impose; longer or absurd values count as this.
+  int64_t retry_after_max_ms = 3'600'000;
   upstream::MockOptions mock;
   CircuitOptions circuit;
   // [limits]: the daemon's own rate limits. By default free models (`*:free`) get

@@ -507,6 +507,7 @@ void Daemon::reload() {
   config_.shutdown_grace_ms = next.shutdown_grace_ms;
   config_.retry_base_ms = next.retry_base_ms;
   config_.retry_cap_ms = next.retry_cap_ms;
+  config_.retry_after_max_ms = next.retry_after_max_ms;
   config_.default_max_attempts = next.default_max_attempts;
   config_.default_timeout_ms = next.default_timeout_ms;
   config_.limits = next.limits;

@@ -686,6 +686,11 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     logStoreError("failing", j.id, w.error());
   }
   beginOutcome(a);
+  s_.scheduler->followClockSteps();  // So that a cooldown begun now is not moved by an older step.
+  // An upstream's Retry-After is bounded ([retry] retry_after_max_s): a ten-year
+  // value (or a reset stamp far ahead) would stall every job on the key until a
+  // restart, so anything longer, absurd values included, counts as the cap.
+  f.retry_after_ms = std::clamp<int64_t>(f.retry_after_ms, 0, s_.config->retry_after_max_ms);
   // Retryable failures say the target is unwell; an answer such as a 400 says it
   // is up (the request was at fault). A 429 says neither: it is the cooldowns'
   // business, and a storm of them must not open the breaker for everyone.

@@ -297,6 +297,39 @@ bool RateLimiter::coolDown(LimitScope scope, std::string_view subject, int64_t u
   return false;
 }
 
+void RateLimiter::shiftTimes(int64_t delta_ms) {
+  for (Bucket& b : buckets_) {
+    for (int64_t& t : b.minute) {
+      t += delta_ms;
+    }
+    for (int64_t& t : b.second) {
+      t += delta_ms;
+    }
+    for (Bucket::Tokens& t : b.tokens) {
+      t.at += delta_ms;
+    }
+  }
+  for (auto& cooldowns : cooldowns_) {
+    for (auto& [subject, c] : cooldowns) {
+      c.until += delta_ms;
+      c.since += delta_ms;
+    }
+  }
+  for (auto& [key, l] : learned_) {
+    for (int64_t& t : l.sent) {
+      t += delta_ms;
+    }
+    for (int64_t& t : l.ok) {
+      t += delta_ms;
+    }
+    l.since += delta_ms;
+    if (l.pending != 0) {
+      l.pending += delta_ms;
+      l.pending_until += delta_ms;
+    }
+  }
+}
+
 int64_t RateLimiter::cooldownUntil(LimitScope scope, std::string_view subject, int64_t now_ms) const {
   const auto& cooldowns = cooldowns_[static_cast<size_t>(scope)];
   if (cooldowns.empty()) {

@@ -104,6 +104,10 @@ class RateLimiter {
   // The end of the subject's cooldown, or 0 when it has none.
   int64_t cooldownUntil(LimitScope scope, std::string_view subject, int64_t now_ms) const;
 
+  // The wall clock stepped by `delta_ms` (common/time.h, WallStepWatch): every time
+  // held here moves with it, so a cooldown or a window keeps its length.
+  void shiftTimes(int64_t delta_ms);
+
   // {"guard_ms":..,"rules":[...],"buckets":[...],"cooldowns":[...]}
   std::string statusJson(int64_t now_ms);
 

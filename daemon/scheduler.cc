@@ -3,17 +3,20 @@
 
 #include "ipc/server.h"
 
+#include <algorithm>
 #include <climits>
 
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
+#include "daemon/circuit_breaker.h"
 #include "daemon/commit_cycle.h"
 #include "daemon/config.h"
 #include "daemon/job_json.h"
 #include "daemon/job_lifecycle.h"
 #include "daemon/job_runner.h"
 #include "daemon/metrics.h"
+#include "daemon/rate_limiter.h"
 #include "daemon/services.h"
 #include "store/job_store.h"
 #include "store/settings_store.h"
@@ -56,6 +59,18 @@ Result<void> Scheduler::init() {
         }
       }
     }
+  }
+  steps_.emplace(*s_.clock);
+  // Retry times are wall-clock times in the store: one written while the clock was
+  // far ahead (or by an llmqd without the Retry-After cap) would stall its job, so
+  // none waits longer than the longest wait llmqd itself sets.
+  const int64_t longest = std::max({s_.config->retry_cap_ms, s_.config->retry_after_max_ms,
+                                    s_.config->circuit.cooldown_ms});
+  if (auto clamped = s_.jobs->clampRetries(s_.clock->nowMs() + longest); !clamped) {
+    return clamped.takeError();
+  } else if (*clamped > 0) {
+    LOG_WARN("%lld jobs waited to retry further ahead than %lld s; they retry by then",
+             static_cast<long long>(*clamped), static_cast<long long>(longest / 1000));
   }
   auto next = s_.jobs->nextRetryAt();
   if (!next) {
@@ -132,7 +147,30 @@ std::optional<store::JobRecord> Scheduler::pickNext(const Held& held) {
   }
 }
 
+void Scheduler::followClockSteps() {
+  const int64_t delta = steps_ ? steps_->step() : 0;
+  if (delta == 0) {
+    return;
+  }
+  LOG_WARN("the wall clock stepped by %+lld ms; cooldowns, circuit breakers and retry waits keep their lengths",
+           static_cast<long long>(delta));
+  s_.limits->shiftTimes(delta);
+  s_.circuits->shiftTimes(delta);
+  if (auto w = s_.cycle->write(); !w) {
+    LOG_ERROR("moving retry times with the clock: %s", w.error().message.c_str());
+  } else if (auto r = s_.jobs->shiftRetries(delta); !r) {
+    LOG_ERROR("moving retry times with the clock: %s", r.error().message.c_str());
+  }
+  if (wake_armed_at_ != INT64_MAX) {
+    wake_armed_at_ += delta;
+  }
+  if (retry_armed_at_ != INT64_MAX) {
+    armRetryTimer(retry_armed_at_ + delta);
+  }
+}
+
 void Scheduler::pump() {
+  followClockSteps();
   if (!dirty_ || stopped_ || paused_all_) {
     return;
   }
@@ -243,6 +281,7 @@ void Scheduler::armRetryTimer(int64_t at_ms) {
 void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
   auto* self = static_cast<Scheduler*>(t->data);
   self->retry_armed_at_ = INT64_MAX;
+  self->followClockSteps();
   Services& s = self->s_;
   if (auto w = s.cycle->write(); !w) {
     LOG_ERROR("promoting due retries: %s", w.error().message.c_str());

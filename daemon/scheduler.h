@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "common/result.h"
+#include "common/time.h"
 #include "common/uv_handle.h"
 #include "store/job_record.h"
 
@@ -54,6 +55,10 @@ class Scheduler {
   void noteRetryAt(int64_t at_ms);
   // A waiting job must expire at `at_ms` (deadline_s), wherever it waits.
   void noteDeadline(int64_t at_ms);
+  // When the wall clock stepped since the last look (common/time.h,
+  // WallStepWatch), moves the cooldowns, breakers and retry times by the step, so
+  // each wait keeps its length. Cheap when it did not (two clock reads).
+  void followClockSteps();
 
   // Pausing persists across restarts. `client` empty means the whole queue.
   Result<void> pause(const std::string& client);
@@ -89,6 +94,7 @@ class Scheduler {
   static void onUvDeadlineTimer(uv_timer_t* t) noexcept;
 
   Services& s_;
+  std::optional<WallStepWatch> steps_;  // From init(): the clock is set by then.
   bool dirty_ = true;
   bool stopped_ = false;
   bool paused_all_ = false;

@@ -380,6 +380,21 @@ Result<int64_t> JobStore::promoteDueRetries(int64_t now_ms) {
   return static_cast<int64_t>(db_.changes());
 }
 
+Result<void> JobStore::shiftRetries(int64_t delta_ms) {
+  auto st = db_.statement(sql::kShiftRetriesSql);
+  st.bind(1, delta_ms);
+  return st.run();
+}
+
+Result<int64_t> JobStore::clampRetries(int64_t latest_ms) {
+  auto st = db_.statement(sql::kClampRetriesSql);
+  st.bind(1, latest_ms);
+  if (auto r = st.run(); !r) {
+    return r.takeError();
+  }
+  return static_cast<int64_t>(db_.changes());
+}
+
 Result<std::optional<int64_t>> JobStore::nextRetryAt() {
   auto st = db_.statement(sql::kNextRetrySql);
   auto row = st.step();

@@ -79,6 +79,12 @@ class JobStore {
   Result<int64_t> releaseHeld();
   // Moves retry_wait jobs whose time has come back to queued; returns how many.
   Result<int64_t> promoteDueRetries(int64_t now_ms);
+  // The wall clock stepped by `delta_ms`: every retry_wait job's time moves by as
+  // much, so its wait keeps its length (common/time.h, WallStepWatch).
+  Result<void> shiftRetries(int64_t delta_ms);
+  // At startup: no retry_wait job waits past `latest_ms` (a retry time written
+  // while the clock was far ahead would otherwise stall the job).
+  Result<int64_t> clampRetries(int64_t latest_ms);
   Result<std::optional<int64_t>> nextRetryAt();
 
   // Deadlines of waiting jobs (queued, retry_wait, held): the earliest, and those

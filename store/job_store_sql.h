@@ -36,6 +36,15 @@ inline constexpr char kPromoteRetriesSql[] =
     "UPDATE jobs INDEXED BY jobs_retry SET state = 0, next_attempt_at = NULL "
     "WHERE state = 2 AND next_attempt_at <= ?1";
 
+// The wall clock stepped by ?1 ms: retry times move with it, so a wait keeps its length.
+inline constexpr char kShiftRetriesSql[] =
+    "UPDATE jobs INDEXED BY jobs_retry SET next_attempt_at = next_attempt_at + ?1 "
+    "WHERE state = 2 AND next_attempt_at IS NOT NULL";
+// No stored retry time lies beyond ?1 (a clock that was far ahead when it was written).
+inline constexpr char kClampRetriesSql[] =
+    "UPDATE jobs INDEXED BY jobs_retry SET next_attempt_at = ?1 "
+    "WHERE state = 2 AND next_attempt_at > ?1";
+
 inline constexpr char kNextRetrySql[] =
     "SELECT next_attempt_at FROM jobs INDEXED BY jobs_retry "
     "WHERE state = 2 ORDER BY next_attempt_at LIMIT 1";

@@ -81,5 +81,17 @@ TEST(CircuitBreakerTest, ResetClosesByTargetByModelOrAll) {
   EXPECT_EQ("[]", cb.statusJson(30));
 }
 
+// An open breaker keeps its cooldown's length across a step of the wall clock.
+TEST(CircuitBreakerTest, ShiftingByAClockStepKeepsTheCooldown) {
+  CircuitBreakers cb({.failures = 1, .window_ms = 1000, .cooldown_ms = 500});
+  const std::string k = "openrouter/x";
+  int64_t at = 0;
+  cb.onFailure(k, 10'000);
+  cb.shiftTimes(-3'600'000);
+  EXPECT_TRUE(cb.blocked(k, 10'000 - 3'600'000 + 100, &at));
+  EXPECT_EQ(10'000 - 3'600'000 + 500, at);
+  EXPECT_FALSE(cb.blocked(k, 10'000 - 3'600'000 + 500, &at));
+}
+
 }  // namespace
 }  // namespace llmq::daemon

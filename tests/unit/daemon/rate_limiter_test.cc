@@ -162,5 +162,19 @@ TEST(RateLimiterTest, StatusShowsRulesBusyBucketsAndCooldowns) {
   limits.release(p, -1);
 }
 
+// The wall clock set back an hour during a 2 s cooldown and a full minute window:
+// shifted by the step, both keep their lengths (daemon/scheduler.cc
+// followClockSteps), where they would otherwise hold for an hour more.
+TEST(RateLimiterTest, ShiftingByAClockStepKeepsCooldownsAndWindowsTheirLength) {
+  RateLimiter limits(LimitOptions{{rule(LimitScope::kModel, "m", 1)}, 0});
+  limits.acquire("", "m", 0, kT0);
+  EXPECT_TRUE(limits.coolDown(LimitScope::kKey, "k", kT0 + 2000, kT0));
+  constexpr int64_t kStep = -3'600'000;
+  limits.shiftTimes(kStep);
+  const int64_t now = kT0 + kStep + 500;  // Half a second later, by the stepped clock.
+  EXPECT_EQ(now + 1500, limits.cooldownUntil(LimitScope::kKey, "k", now));
+  EXPECT_EQ(kT0 + kStep + 60000, limits.modelReadyAt("m", 0, now));
+}
+
 }  // namespace
 }  // namespace llmq::daemon

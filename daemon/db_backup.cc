@@ -55,8 +55,8 @@ void DbBackup::step() {
   if (!running()) {
     return;
   }
-  pages_ = std::max(pages_, backup_->total());
   auto done = backup_->step(kPagesPerStep);
+  pages_ = std::max(pages_, backup_->total());  // Known only after a step (the first may be the last).
   if (!done) {
     finish(done.takeError());
     return;

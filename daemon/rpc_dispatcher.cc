@@ -70,6 +70,26 @@ std::string peekId(const json::Value& v) {
   return "null";
 }
 
+bool inexactId(const json::Value& request) {
+  const json::Value* id = json::member(request, "id");
+  // 0 because "-0" parses as the integer 0, and would come back as "0".
+  return id != nullptr && id->IsNumber() && (!(id->IsInt64() || id->IsUint64()) || (id->IsInt() && id->GetInt() == 0));
+}
+
+// Does a request (or an element of a batch) have a numeric id that did not parse
+// as a 64-bit integer (2^64, -2^63-1, 1e3, 1.0), or that may have lost its sign?
+bool hasInexactId(const json::Value& doc) {
+  if (doc.IsArray()) {
+    for (const json::Value& element : doc.GetArray()) {
+      if (inexactId(element)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  return inexactId(doc);
+}
+
 }  // namespace
 
 void RpcDispatcher::dispatchOne(ipc::Connection& conn, const json::Value& request, Responder& reply) {
@@ -100,7 +120,26 @@ void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {
   json::Document doc(&allocator);
   std::string parse_error;
   ipc::Server& server = *s_.server;
-  if (!json::parse(doc, frame, &parse_error)) {
+  bool parsed = json::parse(doc, frame, &parse_error);
+  // Numeric ids beyond what a double or a 64-bit integer keeps exactly come back
+  // as the client wrote them (ipc/jsonrpc.h, RawId). Looked for only when the
+  // frame failed to parse or an id did not parse as an integer.
+  std::vector<ipc::RawId> raw_ids;
+  if (!parsed || hasInexactId(doc)) {
+    raw_ids = ipc::scanNumericIds(frame);
+    if (!parsed && !raw_ids.empty()) {
+      parsed = json::parse(doc, ipc::withIdsZeroed(frame, raw_ids), &parse_error);
+    }
+  }
+  const auto idOf = [&](const json::Value& request, int element) {
+    for (const ipc::RawId& raw : raw_ids) {
+      if (raw.element == element) {
+        return raw.text;
+      }
+    }
+    return peekId(request);
+  };
+  if (!parsed) {
     server.hold(conn.id());
     Responder(server, *s_.cycle, conn.id(), "null")
         .fail(ipc::rpc::kParseError, "invalid JSON: " + parse_error);
@@ -121,13 +160,13 @@ void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {
     for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {
       const json::Value& element = doc[i];
       // Elements that are not objects are invalid requests answered with id null.
-      std::string id = element.IsObject() ? peekId(element) : "null";
+      std::string id = element.IsObject() ? idOf(element, static_cast<int>(i)) : "null";
       Responder reply(server, *s_.cycle, conn.id(), id, batch, i);
       dispatchOne(conn, element, reply);
     }
     return;
   }
-  std::string id = doc.IsObject() ? peekId(doc) : "null";
+  std::string id = doc.IsObject() ? idOf(doc, -1) : "null";
   if (!id.empty()) {
     server.hold(conn.id());
   }

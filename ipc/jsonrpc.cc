@@ -55,6 +55,110 @@ bool parseRequest(const json::Value& v, RpcRequest* out, RpcError* err) {
   return true;
 }
 
+namespace {
+
+bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+}  // namespace
+
+// A lexical walk, not a parse (RapidJSON's reader refuses a number beyond a
+// double even when asked for numbers as strings): it follows strings, nesting and
+// keys well enough to find the "id" members of the request object or of the
+// objects of a top-level batch, on text the real parser then checks.
+std::vector<RawId> scanNumericIds(std::string_view f) {
+  std::vector<RawId> ids;
+  int depth = 0;
+  int request_depth = -1;
+  bool top_array = false;
+  bool id_next = false;
+  int element = -1;
+  int next_element = 0;
+  const auto valueStarts = [&] {
+    id_next = false;
+    if (depth == 1 && top_array) {
+      ++next_element;
+    }
+  };
+  for (size_t i = 0; i < f.size();) {
+    const char c = f[i];
+    if (isBlank(c) || c == ',' || c == ':') {
+      ++i;
+    } else if (c == '{') {
+      valueStarts();
+      if (depth == 0 || (depth == 1 && top_array)) {
+        request_depth = depth + 1;
+        element = depth == 0 ? -1 : next_element - 1;
+      }
+      ++depth;
+      ++i;
+    } else if (c == '[') {
+      valueStarts();
+      top_array = top_array || depth == 0;
+      ++depth;
+      ++i;
+    } else if (c == '}' || c == ']') {
+      --depth;
+      id_next = false;
+      ++i;
+    } else if (c == '"') {
+      size_t end = i + 1;
+      while (end < f.size() && f[end] != '"') {
+        end += f[end] == '\\' ? 2 : 1;
+      }
+      if (end >= f.size()) {
+        return {};
+      }
+      const std::string_view text = f.substr(i + 1, end - i - 1);
+      size_t next = end + 1;
+      while (next < f.size() && isBlank(f[next])) {
+        ++next;
+      }
+      if (next < f.size() && f[next] == ':') {
+        id_next = depth == request_depth && text == "id";  // A key.
+      } else {
+        valueStarts();
+      }
+      i = end + 1;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      const bool is_id = id_next;
+      valueStarts();
+      size_t end = i + 1;
+      while (end < f.size() && ((f[end] >= '0' && f[end] <= '9') || f[end] == '.' || f[end] == 'e' ||
+                                f[end] == 'E' || f[end] == '+' || f[end] == '-')) {
+        ++end;
+      }
+      if (is_id) {
+        ids.push_back(RawId{element, std::string(f.substr(i, end - i)), i, end});
+      }
+      i = end;
+    } else {
+      valueStarts();  // true, false, null (or garbage the parser will refuse).
+      while (i < f.size() && f[i] >= 'a' && f[i] <= 'z') {
+        ++i;
+      }
+      if (i < f.size() && !(f[i] >= 'a' && f[i] <= 'z') && !isBlank(f[i]) && f[i] != ',' && f[i] != ']' &&
+          f[i] != '}' && f[i] != ':' && f[i] != '{' && f[i] != '[' && f[i] != '"' && f[i] != '-' &&
+          !(f[i] >= '0' && f[i] <= '9')) {
+        return {};  // Not JSON: nothing to keep.
+      }
+    }
+  }
+  return ids;
+}
+
+std::string withIdsZeroed(std::string_view frame, const std::vector<RawId>& ids) {
+  std::string out;
+  out.reserve(frame.size());
+  size_t at = 0;
+  for (const RawId& id : ids) {
+    out.append(frame.substr(at, id.begin - at));
+    out.push_back('0');
+    at = id.end;
+  }
+  out.append(frame.substr(at));
+  return out;
+}
+
 void appendResultObject(std::string& out, std::string_view id_raw, std::string_view result_json) {
   out.append("{\"jsonrpc\":\"2.0\",\"id\":");
   out.append(id_raw.empty() ? std::string_view("null") : id_raw);

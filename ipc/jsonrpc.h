@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/json.h"
 
@@ -46,6 +47,25 @@ struct RpcRequest {
 // Checks the envelope of one request object. On failure fills `err` and, if the
 // id could be read, `id_raw` (so the error can be answered with it).
 bool parseRequest(const json::Value& v, RpcRequest* out, RpcError* err);
+
+// The id of a request whose id is a number, as the client wrote it. RapidJSON
+// reads a number beyond 64-bit integers as a double (2^64 comes back as
+// 1.8446744073709552e19) and refuses one beyond a double (a 400-digit id) with
+// the whole frame; JSON-RPC wants the id back unchanged, so the daemon answers
+// with the raw text. `element` is the index in a batch, -1 for a single request;
+// [begin, end) is where the number lies in the frame.
+struct RawId {
+  int element = -1;
+  std::string text;
+  size_t begin = 0;
+  size_t end = 0;
+};
+// The numeric ids of `frame` (a request object or a batch of them), in order.
+// Empty when the frame is not JSON at all.
+std::vector<RawId> scanNumericIds(std::string_view frame);
+// `frame` with each of `ids` replaced by 0, so that a frame whose only fault is a
+// huge id parses.
+std::string withIdsZeroed(std::string_view frame, const std::vector<RawId>& ids);
 
 // Appends a complete response line (with '\n') to `out`.
 void appendResult(std::string& out, std::string_view id_raw, std::string_view result_json);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -114,6 +115,7 @@ OnlineBackup::~OnlineBackup() {
 
 Result<bool> OnlineBackup::step(int pages) {
   const int rc = sqlite3_backup_step(backup_, pages);
+  total_ = std::max(total_, sqlite3_backup_pagecount(backup_));
   if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
     return false;  // More to copy (or try again next step).
   }
@@ -131,6 +133,5 @@ Result<bool> OnlineBackup::step(int pages) {
 }
 
 int OnlineBackup::remaining() const { return backup_ != nullptr ? sqlite3_backup_remaining(backup_) : 0; }
-int OnlineBackup::total() const { return backup_ != nullptr ? sqlite3_backup_pagecount(backup_) : 0; }
 
 }  // namespace llmq::store

@@ -50,7 +50,9 @@ class OnlineBackup {
   // Copies up to `pages` more pages. True when the copy is complete (and synced).
   Result<bool> step(int pages);
   int remaining() const;
-  int total() const;
+  // The pages of the database being copied, as of the last step (so still known
+  // once the copy is complete); 0 before the first step.
+  int total() const { return total_; }
   const std::string& path() const { return path_; }
 
  private:
@@ -60,6 +62,7 @@ class OnlineBackup {
   sqlite3* dest_;
   sqlite3_backup* backup_;
   std::string path_;
+  int total_ = 0;
   bool done_ = false;
 };
 

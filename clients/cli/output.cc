@@ -7,6 +7,7 @@
 
 #include "clients/cli/fields.h"
 #include "common/time.h"
+#include "common/utf8.h"
 
 namespace llmq::cli {
 namespace {
@@ -187,6 +188,34 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+std::string terminalText(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t n = utf8SequenceAt(s, i);
+    char esc[12];
+    if (n == 0 || (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+      std::snprintf(esc, sizeof esc, "\\x%02x", c);  // A control, or not UTF-8.
+      out += esc;
+      i += 1;
+    } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
+      std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned char>(s[i + 1]));  // C1.
+      out += esc;
+      i += 2;
+    } else {
+      out.append(s.data() + i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+void writeTerminalText(std::string_view s) {
+  const std::string text = terminalText(s);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
 std::string preview(std::string_view s, size_t max_chars) {
   std::string p = printable(s);
   if (displayWidth(p) <= max_chars) {
@@ -308,8 +337,9 @@ void printJob(const json::Value& job) {
     field("error:", describeError(*error));
   }
   if (state == "succeeded") {
-    std::string_view content = resultContent(job);
-    std::printf("\n%.*s\n", static_cast<int>(content.size()), content.data());
+    std::fputc('\n', stdout);
+    writeTerminalText(resultContent(job));  // All of it: printf("%s") stopped at a NUL.
+    std::fputc('\n', stdout);
   }
 }
 

@@ -26,6 +26,14 @@ std::string formatDuration(int64_t seconds);
 // `s` with control characters shown as \n, \t or \xNN, so text from other clients
 // (names, tags, error messages) cannot move the cursor or recolour the terminal.
 std::string printable(std::string_view s);
+// Model text as the non-JSON output shows it: whole (past any NUL), with line
+// breaks and tabs kept, and every other character a terminal would act on
+// escaped as \xNN: C0 controls (ESC, BEL, CR, NUL, ...), DEL, the C1 controls
+// U+0080-U+009F (shown as \u0080), and bytes that are not UTF-8. A model's answer
+// cannot move the cursor, retitle the window or hide text. --json stays exact.
+std::string terminalText(std::string_view s);
+// Writes terminalText(s) to stdout.
+void writeTerminalText(std::string_view s);
 // printable(s) cut to `max_chars` characters with a trailing "…".
 std::string preview(std::string_view s, size_t max_chars);
 

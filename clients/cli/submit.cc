@@ -338,7 +338,7 @@ ExitCode finishFromJob(Session& session, const std::string& job_id, bool json_ou
     printJson(job);
   } else if (state == "succeeded") {
     std::string_view content = resultContent(job);
-    std::fwrite(content.data(), 1, content.size(), stdout);
+    writeTerminalText(content);
     if (content.empty() || content.back() != '\n') {
       std::fputc('\n', stdout);
     }
@@ -381,7 +381,7 @@ ExitCode follow(Session& session, const std::string& job_id, const SubmitOptions
     } else if (print_chunks && name == "message_chunk") {
       std::string_view delta = stringField(data, "delta");
       if (!delta.empty()) {
-        std::fwrite(delta.data(), 1, delta.size(), stdout);
+        writeTerminalText(delta);
         std::fflush(stdout);  // Each chunk is shown the moment it arrives.
         printed = true;
         mid_line = delta.back() != '\n';
@@ -413,7 +413,7 @@ ExitCode follow(Session& session, const std::string& job_id, const SubmitOptions
     if (name == "final_response") {
       if (!printed) {
         std::string_view content = stringField(data, "content");
-        std::fwrite(content.data(), 1, content.size(), stdout);
+        writeTerminalText(content);
         mid_line = content.empty() || content.back() != '\n';
       }
       if (mid_line) {

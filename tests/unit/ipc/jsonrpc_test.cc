@@ -213,5 +213,28 @@ TEST(JsonRpcTest, MakeRequestBuildsALineTheServerAccepts) {
   EXPECT_EQ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"daemon.status\"}\n", bare);
 }
 
+// Numeric ids are found as written, for a request and for each batch element, and
+// only the request's own "id" (not one nested in params).
+TEST(JsonRpcTest, ScanNumericIdsKeepsTheirText) {
+  const std::string big = "1" + std::string(400, '0');
+  const std::string one = R"({"jsonrpc":"2.0","params":{"id":5},"id":)" + big + R"(,"method":"m"})";
+  auto ids = scanNumericIds(one);
+  ASSERT_EQ(1u, ids.size());
+  EXPECT_EQ(-1, ids[0].element);
+  EXPECT_EQ(big, ids[0].text);
+  EXPECT_EQ(big, one.substr(ids[0].begin, ids[0].end - ids[0].begin));
+  EXPECT_EQ(R"({"jsonrpc":"2.0","params":{"id":5},"id":0,"method":"m"})", withIdsZeroed(one, ids));
+
+  const std::string batch = R"([{"id":18446744073709551616},7,{"id":"s"},[1],{"x":{"id":3},"id":-1e400}])";
+  ids = scanNumericIds(batch);
+  ASSERT_EQ(2u, ids.size());
+  EXPECT_EQ(0, ids[0].element);
+  EXPECT_EQ("18446744073709551616", ids[0].text);
+  EXPECT_EQ(4, ids[1].element);
+  EXPECT_EQ("-1e400", ids[1].text);
+
+  EXPECT_TRUE(scanNumericIds("{\"id\":").empty());
+}
+
 }  // namespace
 }  // namespace llmq::ipc

@@ -83,5 +83,20 @@ TEST(StoreMaintenanceTest, ANewDatabaseNeedsNoConversion) {
   EXPECT_EQ(AutoVacuum::kIncremental, *r);
 }
 
+// db.backup says how many pages it copied: known only once a step has run, and
+// still known when that step was the last (a small database copies in one).
+TEST(StoreMaintenanceTest, ABackupKnowsItsPageCountWhenItCompletesInOneStep) {
+  testing::TestDb t;
+  ASSERT_TRUE(t.ok());
+  TempDir dir;
+  auto backup = OnlineBackup::start(t.db(), dir.file("copy.db"));
+  ASSERT_TRUE(backup.ok()) << backup.error().message;
+  auto done = (*backup)->step(1 << 20);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  ASSERT_TRUE(*done);
+  EXPECT_GT((*backup)->total(), 0);
+  EXPECT_EQ(queryOne(t.db(), "PRAGMA page_count"), std::to_string((*backup)->total()));
+}
+
 }  // namespace
 }  // namespace llmq::store

@@ -130,7 +130,8 @@ ERROR_MESSAGES = {
 
 # Tokens of the fault language without a status code (see README.md).
 _SIMPLE_FAULTS = {"reset", "drop", "close", "no-done", "malformed", "midstream-error", "hang",
-                  "upstream", "big-delta", "endless", "deep"}
+                  "upstream", "big-delta", "endless", "deep",
+                  "cost-huge", "tokens-huge", "bad-utf8", "control-text"}
 
 # The text of the `big-delta` fault: 100 KiB between two markers.
 BIG_DELTA = "BEGIN-" + "x" * (100 * 1024) + "-END"
@@ -237,6 +238,34 @@ def usage_object(prompt, completion):
         "cost_details": {"upstream_inference_cost": None},
         "completion_tokens_details": {"reasoning_tokens": 0},
     }
+
+
+# Invalid UTF-8 that `bad-utf8` puts into the reply text: a stray continuation
+# byte, a lone lead byte and an overlong NUL. json.dumps cannot write these, so a
+# placeholder is replaced in the encoded body.
+BAD_UTF8 = b"\x80\xff\xc0\x80"
+BAD_UTF8_MARK = "@@BADUTF8@@"
+# What `control-text` appends to the reply text: a NUL, terminal escapes (SGR, a
+# window title, BEL) and a C1 CSI, all as valid JSON string escapes.
+CONTROL_TEXT = " \u0000after-nul \u001b[31mred\u001b]0;pwned\u0007 \u009b2J end"
+
+
+def hostile_usage(usage, faults):
+    """The usage object with the hostile figures the faults ask for."""
+    if "cost-huge" in faults.flags:
+        usage["cost"] = 1e308
+    if "tokens-huge" in faults.flags:
+        usage["prompt_tokens"] = 2 ** 63 - 1
+        usage["completion_tokens"] = 2 ** 63 - 1
+        del usage["total_tokens"]
+    return usage
+
+
+def encode_body(obj, faults):
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    if "bad-utf8" in faults.flags:
+        body = body.replace(BAD_UTF8_MARK.encode(), BAD_UTF8)
+    return body
 
 
 class _ClientGone(Exception):
@@ -818,6 +847,10 @@ class Handler(BaseHTTPRequestHandler):
     def _chat_plain(self, gen_id, model, words, prompt_tokens, completion_tokens, faults):
         created = int(time.time())
         content = " ".join(words)
+        if "bad-utf8" in faults.flags:
+            content += BAD_UTF8_MARK
+        if "control-text" in faults.flags:
+            content += CONTROL_TEXT
         finish = "stop"
         obj = {
             "id": gen_id, "provider": PROVIDER, "model": model, "object": "chat.completion",
@@ -825,7 +858,7 @@ class Handler(BaseHTTPRequestHandler):
             "choices": [{"logprobs": None, "finish_reason": finish, "native_finish_reason": finish,
                          "index": 0, "message": {"role": "assistant", "content": content,
                                                  "refusal": None, "reasoning": None}}],
-            "usage": usage_object(prompt_tokens, completion_tokens),
+            "usage": hostile_usage(usage_object(prompt_tokens, completion_tokens), faults),
         }
         if "midstream-error" in faults.flags:
             obj["error"] = {"code": 502, "message": "Provider disconnected mid-generation"}
@@ -833,7 +866,7 @@ class Handler(BaseHTTPRequestHandler):
             obj["choices"][0]["message"]["content"] = ""
         if "big-delta" in faults.flags:
             obj["choices"][0]["message"]["content"] = BIG_DELTA
-        body = json.dumps(obj, separators=(",", ":")).encode()
+        body = encode_body(obj, faults)
         if "malformed" in faults.flags:
             body = body[: len(body) // 2]
         if "deep" in faults.flags:
@@ -871,7 +904,7 @@ class Handler(BaseHTTPRequestHandler):
             self._write(b"%x\r\n%s\r\n" % (len(data), data))
 
         def event(obj):
-            send(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+            send(b"data: " + encode_body(obj, faults) + b"\n\n")
 
         def pause():
             if faults.drip_ms:
@@ -921,6 +954,8 @@ class Handler(BaseHTTPRequestHandler):
             delta = {"content": word if i == 0 else " " + word}
             if i == 0:
                 delta = {"role": "assistant", "content": word}
+            if i == 0 and "bad-utf8" in faults.flags:
+                delta["content"] += BAD_UTF8_MARK
             event(chunk(delta))
         if "reset" in faults.flags:   # Fewer words than cut_after: reset at the end.
             time.sleep(0.02)
@@ -929,7 +964,7 @@ class Handler(BaseHTTPRequestHandler):
         event(chunk({"role": "assistant", "content": ""}, "stop"))
         usage = {"id": gen_id, "provider": PROVIDER, "model": model,
                  "object": "chat.completion.chunk", "created": created, "choices": [],
-                 "usage": usage_object(prompt_tokens, completion_tokens)}
+                 "usage": hostile_usage(usage_object(prompt_tokens, completion_tokens), faults)}
         event(usage)
         if "no-done" not in faults.flags:
             send(b"data: [DONE]\n\n")

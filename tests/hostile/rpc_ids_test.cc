@@ -1,0 +1,88 @@
+// Hostile suite, JSON-RPC ids: an id is the client's, and comes back byte for byte
+// whatever number it is: 2^63 and 2^64-1 (beyond int64), 2^64 and a 400-digit
+// integer (beyond uint64 and beyond a double, which RapidJSON either rounds or
+// refuses), negative ones, exponents. Also in a batch.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace llmq::testing {
+namespace {
+
+class RpcIdsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<DaemonProcess>(dir_.path());
+    ASSERT_TRUE(daemon_->start());
+    client_ = daemon_->connect();
+    ASSERT_NE(nullptr, client_);
+  }
+  void TearDown() override {
+    client_.reset();
+    EXPECT_TRUE(daemon_->stop());
+  }
+  std::string exchange(const std::string& bytes) {
+    EXPECT_TRUE(client_->sendRaw(bytes));
+    auto line = client_->readLine(10000);
+    EXPECT_TRUE(line && line->has_value());
+    return line && line->has_value() ? **line : std::string();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::unique_ptr<ipc::Client> client_;
+};
+
+const std::vector<std::string>& hostileIds() {
+  static const std::vector<std::string> ids = {
+      "9223372036854775808",   // 2^63
+      "18446744073709551615",  // 2^64-1
+      "18446744073709551616",  // 2^64
+      "-9223372036854775809",  // -2^63-1
+      "-7",
+      "1" + std::string(400, '0'),
+      "-1" + std::string(400, '0'),
+      "1e400",
+      "1E2",
+      "1.0",
+      "-0",
+      "0.1e-400",
+  };
+  return ids;
+}
+
+TEST_F(RpcIdsTest, NumericIdsComeBackByteIdentical) {
+  for (const std::string& id : hostileIds()) {
+    const std::string line =
+        exchange(R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"daemon.status"})" + "\n");
+    EXPECT_EQ(0u, line.find(R"({"jsonrpc":"2.0","id":)" + id + R"(,"result":{)")) << id << ": " << line;
+    // Errors too.
+    const std::string err = exchange(R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"no.such"})" + "\n");
+    EXPECT_EQ(0u, err.find(R"({"jsonrpc":"2.0","id":)" + id + R"(,"error":{"code":-32601)")) << id << ": " << err;
+  }
+}
+
+TEST_F(RpcIdsTest, NumericIdsInABatchComeBackByteIdentical) {
+  std::string batch = "[";
+  for (const std::string& id : hostileIds()) {
+    batch += (batch.size() > 1 ? "," : "") + std::string(R"({"jsonrpc":"2.0","id":)") + id +
+             R"(,"method":"no.such"})";
+  }
+  batch += "]\n";
+  const std::string line = exchange(batch);
+  for (const std::string& id : hostileIds()) {
+    EXPECT_NE(std::string::npos, line.find(R"({"jsonrpc":"2.0","id":)" + id + R"(,"error":)")) << id;
+  }
+  // A frame that is broken for another reason is still a parse error.
+  const std::string broken = exchange(R"({"jsonrpc":"2.0","id":1e400,"method":"daemon.status","params":{"x":1e999}})"
+                                      "\n");
+  EXPECT_NE(std::string::npos, broken.find("-32700")) << broken;
+}
+
+}  // namespace
+}  // namespace llmq::testing

@@ -48,7 +48,16 @@ class WallStepWatch {
   // How far the wall clock stepped since the last call that returned a step
   // (negative: back), or 0.
   int64_t step() {
-    const int64_t offset = clock_.nowMs() - clock_.monoMs();
+    // The wall clock read between two monotonic reads: a thread descheduled
+    // between the reads (a busy machine) would look like a step, so such a
+    // reading is not used.
+    const int64_t before = clock_.monoMs();
+    const int64_t wall = clock_.nowMs();
+    const int64_t after = clock_.monoMs();
+    if (after - before > kToleranceMs / 4) {
+      return 0;
+    }
+    const int64_t offset = wall - (before + after) / 2;
     const int64_t delta = offset - offset_;
     if (delta > -kToleranceMs && delta < kToleranceMs) {
       return 0;

@@ -70,7 +70,9 @@ std::string Access::clientFor(const ipc::PeerCred& peer, const std::optional<std
 std::string Access::ownerOf(std::string_view client) {
   constexpr std::string_view kUid = "uid:";  // ipc::userNameFor() of a uid without a name.
   const size_t from = client.compare(0, kUid.size(), kUid) == 0 ? kUid.size() : 0;
-  return std::string(client.substr(0, client.find(':', from)));
+  const size_t colon = client.find(':', from);
+  // A label ":x" (an administrator's choice) has no user part: it is its own owner.
+  return std::string(colon == 0 ? client : client.substr(0, colon));
 }
 
 std::string Access::denial(const ipc::PeerCred& peer, std::string_view what) const {

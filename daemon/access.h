@@ -38,7 +38,8 @@ class Access {
   // The user a job labelled `client` belongs to (its owner, store/job_record.h):
   // the label up to its first ':' ("alice" of "alice:batch"), or "uid:N" of a
   // label "uid:N[:...]" (a uid without a password entry). For a non-administrator's
-  // job that is always the submitter, since clientFor() puts its name first.
+  // job that is always the submitter, since clientFor() puts its name first. Never
+  // empty for a non-empty label (":x" is its own owner).
   static std::string ownerOf(std::string_view client);
   // "only administrators (root, the llmqd user or group G) may ...; you are U"
   std::string denial(const ipc::PeerCred& peer, std::string_view what) const;

@@ -104,7 +104,8 @@ bool BudgetBook::parseScope(std::string_view text, store::SpendScope* out, std::
     SpendScope::Kind kind;
   };
   for (Kind k : {Kind{"client", SpendScope::kClient}, Kind{"key", SpendScope::kKey},
-                 Kind{"model", SpendScope::kModel}, Kind{"tag", SpendScope::kTag}}) {
+                 Kind{"model", SpendScope::kModel}, Kind{"tag", SpendScope::kTag},
+                 Kind{"user", SpendScope::kUser}}) {
     if (kind == k.name && colon != std::string_view::npos) {
       if (value.empty()) {
         *error = "scope \"" + std::string(text) + "\" names nothing after the colon";
@@ -179,6 +180,7 @@ bool BudgetBook::matches(const Budget& b, const Spender& who) const {
   switch (b.scope.kind) {
     case SpendScope::kGlobal: return true;
     case SpendScope::kClient: return who.client == b.scope.value;
+    case SpendScope::kUser: return coversClient(b.scope.value, who.client);
     case SpendScope::kModel: return who.model == b.scope.value;
     case SpendScope::kKey:
       return !who.key_fp.empty() && (who.key_name == b.scope.value || who.key_fp == b.scope.value ||
@@ -436,12 +438,21 @@ std::string BudgetBook::json(const Budget& b) const {
   return o;
 }
 
-std::string BudgetBook::listJson() const {
+std::string BudgetBook::listJson(const std::function<bool(const Budget&)>& visible) const {
   std::string o = "[";
-  for (size_t i = 0; i < budgets_.size(); ++i) {
-    o += (i > 0 ? "," : "") + json(budgets_[i]);
+  bool first = true;
+  for (const Budget& b : budgets_) {
+    if (!visible || visible(b)) {
+      o += (first ? "" : ",") + json(b);
+      first = false;
+    }
   }
   return o + "]";
+}
+
+bool BudgetBook::coversClient(std::string_view user, std::string_view client) {
+  return client == user || (client.size() > user.size() && client.compare(0, user.size(), user) == 0 &&
+                            client[user.size()] == ':');
 }
 
 }  // namespace llmq::daemon

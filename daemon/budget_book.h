@@ -1,5 +1,5 @@
 // daemon::BudgetBook: budgets that cannot be overspent (docs/money.md, Budgets). Each budget
-// has a scope (global, client:, key:, model:, tag:), a calendar period (day,
+// has a scope (global, client:, user:, key:, model:, tag:), a calendar period (day,
 // week from Monday, month, or total) in the daemon's time zone, a limit and an
 // action. It keeps, in memory, what was spent this period (loaded from the
 // ledger at startup, then added to as attempts end) and what is reserved by
@@ -146,7 +146,10 @@ class BudgetBook {
   // budget objects: {scope, period, limit_usd, spent_usd, reserved_usd,
   // remaining_usd, alert_at, action, resets_at}
   std::string json(const Budget& b) const;
-  std::string listJson() const;
+  // Those `visible` lets through (all when it is empty).
+  std::string listJson(const std::function<bool(const Budget&)>& visible = {}) const;
+  // A user:USER scope covers client USER and every USER:... (daemon/access.h).
+  static bool coversClient(std::string_view user, std::string_view client);
 
   // Parses a scope ("global", "client:NAME", ...); false with a message if bad.
   static bool parseScope(std::string_view text, store::SpendScope* out, std::string* error);

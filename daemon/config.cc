@@ -286,6 +286,10 @@ std::vector<Key> keysFor(Config& c) {
        }},
       {"access", "admin_group",
        [&c](auto& f, auto& k, auto& n) { c.admin_group = getString(f, k, n); }},
+      {"access", "max_user_priority",
+       [&c](auto& f, auto& k, auto& n) {
+         c.max_user_priority = static_cast<int>(getInt(f, k, n, -1000, 1000));
+       }},
       {"ipc", "socket_group",
        [&c](auto& f, auto& k, auto& n) { c.socket_group = getString(f, k, n); }},
       {"cache", "enabled",

@@ -208,6 +208,10 @@ struct Config {
   // [access] admin_group: members may do what root and llmqd's own user may
   // (daemon/access.h). Empty: no such group.
   std::string admin_group;
+  // [access] max_user_priority: the highest priority anyone but an administrator
+  // may submit at; higher is refused with -32602 (job_submit.cc). Administrators
+  // keep the protocol's whole range (-1000..1000).
+  int max_user_priority = 100;
   // [ipc] socket_group: the group of the socket file (system mode: "llmq").
   std::string socket_group;
   // [metrics] listen: "127.0.0.1:9464" serves Prometheus's /metrics there

@@ -339,11 +339,15 @@ int64_t RateLimiter::cooldownUntil(LimitScope scope, std::string_view subject, i
   return it != cooldowns.end() && it->second.until > now_ms ? it->second.until : 0;
 }
 
-std::string RateLimiter::statusJson(int64_t now_ms) {
+std::string RateLimiter::statusJson(int64_t now_ms, bool include_keys) {
   std::string o = "{\"guard_ms\":" + std::to_string(options_.guard_ms) + ",\"rules\":[";
-  for (size_t i = 0; i < options_.rules.size(); ++i) {
-    const LimitRule& r = options_.rules[i];
-    o += i > 0 ? ",{\"scope\":\"" : "{\"scope\":\"";
+  bool first_rule = true;
+  for (const LimitRule& r : options_.rules) {
+    if (!include_keys && r.scope == LimitScope::kKey) {
+      continue;
+    }
+    o += first_rule ? "{\"scope\":\"" : ",{\"scope\":\"";
+    first_rule = false;
     o += limitScopeName(r.scope);
     o += "\",\"match\":";
     json::appendString(o, r.match);
@@ -354,7 +358,8 @@ std::string RateLimiter::statusJson(int64_t now_ms) {
   bool first = true;
   for (Bucket& b : buckets_) {
     expire(b, now_ms);
-    if (b.retired || (b.minute.empty() && b.second.empty() && b.tokens.empty() && b.inflight == 0)) {
+    if (b.retired || (b.minute.empty() && b.second.empty() && b.tokens.empty() && b.inflight == 0) ||
+        (!include_keys && b.scope == LimitScope::kKey)) {
       continue;  // Idle: nothing to show.
     }
     o += first ? "{\"scope\":\"" : ",{\"scope\":\"";

@@ -109,7 +109,9 @@ class RateLimiter {
   void shiftTimes(int64_t delta_ms);
 
   // {"guard_ms":..,"rules":[...],"buckets":[...],"cooldowns":[...]}
-  std::string statusJson(int64_t now_ms);
+  // Without `include_keys`, the rules and buckets of key scope are left out (for
+  // anyone but an administrator: key names are the pool's business).
+  std::string statusJson(int64_t now_ms, bool include_keys = true);
 
  private:
   struct Bucket {

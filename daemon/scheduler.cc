@@ -90,6 +90,9 @@ Result<void> Scheduler::init() {
 }
 
 std::optional<store::JobRecord> Scheduler::pickNext(const Held& held) {
+  if (last_client_.size() > kMaxRoundRobinPositions) {
+    last_client_.clear();  // Forgetting positions only restarts the rounds.
+  }
   int below = INT_MAX;
   for (;;) {
     auto top = s_.jobs->topQueuedPriority(below);
@@ -101,49 +104,85 @@ std::optional<store::JobRecord> Scheduler::pickNext(const Held& held) {
       return std::nullopt;
     }
     const int priority = **top;
-    const std::string start_after = last_client_[priority];
+    // Round-robin across owners (users) first, from the one after the last served.
+    const std::string start_after = last_owner_[priority];
     std::string after = start_after;
     bool wrapped = false;
     for (;;) {
-      auto job = s_.jobs->nextQueued(priority, after);
-      if (!job) {
-        LOG_ERROR("picking the next job: %s", job.error().message.c_str());
+      auto owner = s_.jobs->nextQueuedOwner(priority, after);
+      if (!owner) {
+        LOG_ERROR("picking the next job: %s", owner.error().message.c_str());
         return std::nullopt;
       }
-      if (!job->has_value() || (wrapped && (**job).client > start_after)) {
+      if (!owner->has_value() || (wrapped && **owner > start_after)) {
         if (wrapped || after.empty()) {
-          break;  // Every client at this priority was seen.
+          break;  // Every owner at this priority was seen.
         }
         after.clear();
         wrapped = true;
         continue;
       }
-      if (paused_clients_.count((**job).client) != 0) {
-        after = (**job).client;
-        continue;
+      bool failed = false;
+      auto job = pickOfOwner(priority, **owner, held, &failed);
+      if (failed) {
+        return std::nullopt;
       }
-      if (!held.by_client.empty()) {
-        auto h = held.by_client.find({priority, (**job).client});
-        if (h != held.by_client.end()) {
-          // Its first jobs are held: look past them, not too deep.
-          std::string client = (**job).client;
-          if (h->second.second < kLookahead) {
-            job = s_.jobs->nextQueuedOfClient(priority, client, h->second.first);
-            if (!job) {
-              LOG_ERROR("picking the next job: %s", job.error().message.c_str());
-              return std::nullopt;
-            }
-          }
-          if (h->second.second >= kLookahead || !job->has_value()) {
-            after = std::move(client);
-            continue;
+      if (job) {
+        last_owner_[priority] = std::move(**owner);
+        return job;
+      }
+      after = std::move(**owner);  // All its clients are paused or held.
+    }
+    below = priority;  // Nothing at this priority can go: look lower.
+  }
+}
+
+std::optional<store::JobRecord> Scheduler::pickOfOwner(int priority, const std::string& owner,
+                                                       const Held& held, bool* failed) {
+  std::string& last = last_client_[{priority, owner}];
+  const std::string start_after = last;
+  std::string after = start_after;
+  bool wrapped = false;
+  for (;;) {
+    auto job = s_.jobs->nextQueued(priority, owner, after);
+    if (!job) {
+      LOG_ERROR("picking the next job: %s", job.error().message.c_str());
+      *failed = true;
+      return std::nullopt;
+    }
+    if (!job->has_value() || (wrapped && (**job).client > start_after)) {
+      if (wrapped || after.empty()) {
+        return std::nullopt;  // Every client of this owner was seen.
+      }
+      after.clear();
+      wrapped = true;
+      continue;
+    }
+    if (paused_clients_.count((**job).client) != 0) {
+      after = (**job).client;
+      continue;
+    }
+    if (!held.by_client.empty()) {
+      auto h = held.by_client.find({priority, (**job).client});
+      if (h != held.by_client.end()) {
+        // Its first jobs are held: look past them, not too deep.
+        std::string client = (**job).client;
+        if (h->second.second < kLookahead) {
+          job = s_.jobs->nextQueuedOfClient(priority, owner, client, h->second.first);
+          if (!job) {
+            LOG_ERROR("picking the next job: %s", job.error().message.c_str());
+            *failed = true;
+            return std::nullopt;
           }
         }
+        if (h->second.second >= kLookahead || !job->has_value()) {
+          after = std::move(client);
+          continue;
+        }
       }
-      last_client_[priority] = (**job).client;
-      return std::move(*job);
     }
-    below = priority;  // All clients at this priority are paused: look lower.
+    last = (**job).client;
+    return std::move(*job);
   }
 }
 
@@ -408,10 +447,13 @@ Result<void> Scheduler::changePause(const std::function<void()>& change) {
   return {};
 }
 
-std::string Scheduler::stateJson() const {
+std::string Scheduler::stateJson(const std::function<bool(const std::string&)>& visible) const {
   std::string v = std::string("{\"paused\":") + (paused_all_ ? "true" : "false") + ",\"paused_clients\":[";
   bool first = true;
   for (const std::string& c : paused_clients_) {
+    if (visible && !visible(c)) {
+      continue;
+    }
     if (!first) {
       v += ",";
     }

@@ -1,10 +1,12 @@
 // daemon::Scheduler decides what runs next (docs/upstream.md, the parts this stage
 // implements): highest priority first; within a priority, round-robin across
-// clients; FIFO within a client; never more than max_inflight attempts at once;
+// users (a job's owner: the user part of its client label, daemon/access.h), then
+// across each user's clients, so one user with twenty client names gets one turn
+// for every turn of another user; FIFO within a client; never more than max_inflight attempts at once;
 // paused queues (all, or one client) dispatch nothing. It also brings retry_wait
 // jobs back when their time comes, with one timer.
 //
-// Picking is two index seeks in the store (jobs_runnable), so it stays cheap with
+// Picking is three index seeks in the store (jobs_runnable), so it stays cheap with
 // a million queued jobs: the queue lives in SQLite, not in memory.
 //
 // A job a rate limit or cooldown holds (JobRunner::start says kWait) stays queued
@@ -65,8 +67,9 @@ class Scheduler {
   Result<void> resume(const std::string& client);
   bool pausedAll() const { return paused_all_; }
   const std::set<std::string>& pausedClients() const { return paused_clients_; }
-  // {"paused": bool, "paused_clients": [...]}
-  std::string stateJson() const;
+  // {"paused": bool, "paused_clients": [...]}: the paused clients `visible` lets
+  // through (all when it is empty).
+  std::string stateJson(const std::function<bool(const std::string&)>& visible = {}) const;
 
  private:
   // Per client and priority, how deep the lookahead past held jobs may go.
@@ -81,6 +84,10 @@ class Scheduler {
   };
 
   std::optional<store::JobRecord> pickNext(const Held& held);
+  // The next job of `owner` at `priority`, round-robin across its clients;
+  // nullopt when none can go (or the store failed: then *failed).
+  std::optional<store::JobRecord> pickOfOwner(int priority, const std::string& owner, const Held& held,
+                                              bool* failed);
   void noteWakeAt(int64_t at_ms);
   static void onUvWakeTimer(uv_timer_t* t) noexcept;
   bool expireQueued(store::JobRecord job);
@@ -104,7 +111,11 @@ class Scheduler {
     std::set<std::string> clients;
   };
   std::optional<PauseState> pause_before_turn_;  // Set by the turn's first pause change.
-  std::map<int, std::string> last_client_;  // Round-robin position per priority.
+  // Round-robin positions: the owner last served per priority, and the client
+  // last served per priority and owner (cleared past kMaxRoundRobinPositions).
+  static constexpr size_t kMaxRoundRobinPositions = 65536;
+  std::map<int, std::string> last_owner_;
+  std::map<std::pair<int, std::string>, std::string> last_client_;
   UvHandlePtr<uv_timer_t> retry_timer_;
   int64_t retry_armed_at_ = INT64_MAX;
   UvHandlePtr<uv_timer_t> deadline_timer_;

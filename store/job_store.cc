@@ -313,9 +313,20 @@ Result<std::optional<int>> JobStore::topQueuedPriority(int below) {
   return row.value() ? std::optional<int>(st.int32(0)) : std::nullopt;
 }
 
-Result<std::optional<JobRecord>> JobStore::nextQueued(int priority, std::string_view after_client) {
+Result<std::optional<std::string>> JobStore::nextQueuedOwner(int priority, std::string_view after_owner) {
+  auto st = db_.statement(sql::kNextQueuedOwnerSql);
+  st.bind(1, priority).bindStatic(2, after_owner);
+  auto row = st.step();
+  if (!row) {
+    return row.takeError();
+  }
+  return row.value() ? std::optional<std::string>(st.string(0)) : std::nullopt;
+}
+
+Result<std::optional<JobRecord>> JobStore::nextQueued(int priority, std::string_view owner,
+                                                      std::string_view after_client) {
   auto st = db_.statement(sql::kNextQueuedSql);
-  st.bind(1, priority).bindStatic(2, after_client);
+  st.bind(1, priority).bindStatic(2, owner).bindStatic(3, after_client);
   auto row = st.step();
   if (!row) {
     return row.takeError();
@@ -326,10 +337,10 @@ Result<std::optional<JobRecord>> JobStore::nextQueued(int priority, std::string_
   return std::optional<JobRecord>(readJob(st));
 }
 
-Result<std::optional<JobRecord>> JobStore::nextQueuedOfClient(int priority, std::string_view client,
-                                                              int64_t after_id) {
+Result<std::optional<JobRecord>> JobStore::nextQueuedOfClient(int priority, std::string_view owner,
+                                                              std::string_view client, int64_t after_id) {
   auto st = db_.statement(sql::kNextQueuedOfClientSql);
-  st.bind(1, priority).bindStatic(2, client).bind(3, after_id);
+  st.bind(1, priority).bindStatic(2, owner).bindStatic(3, client).bind(4, after_id);
   auto row = st.step();
   if (!row) {
     return row.takeError();

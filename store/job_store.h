@@ -62,13 +62,17 @@ class JobStore {
   Result<void> update(const JobRecord& job);
 
   // Scheduling queries: the highest priority strictly below `below` that has a
-  // queued job, and the first queued job at `priority` of the first client whose
-  // name sorts after `after_client` (round-robin across clients, FIFO within one).
+  // queued job; the first owner after `after_owner` with a queued job at
+  // `priority`; and the first queued job at `priority` of `owner`'s first client
+  // whose name sorts after `after_client` (round-robin across owners, then across
+  // an owner's clients, FIFO within one).
   Result<std::optional<int>> topQueuedPriority(int below);
-  Result<std::optional<JobRecord>> nextQueued(int priority, std::string_view after_client);
-  // The first queued job at `priority` of `client` with an id above `after_id`.
-  Result<std::optional<JobRecord>> nextQueuedOfClient(int priority, std::string_view client,
-                                                      int64_t after_id);
+  Result<std::optional<std::string>> nextQueuedOwner(int priority, std::string_view after_owner);
+  Result<std::optional<JobRecord>> nextQueued(int priority, std::string_view owner,
+                                              std::string_view after_client);
+  // The first queued job at `priority` of `owner`'s `client` with an id above `after_id`.
+  Result<std::optional<JobRecord>> nextQueuedOfClient(int priority, std::string_view owner,
+                                                      std::string_view client, int64_t after_id);
 
   // Retention: drops the request and result bodies of up to `limit` jobs that
   // finished before `cutoff_ms` (the rows, states, usage and ledger stay).

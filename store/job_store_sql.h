@@ -22,15 +22,20 @@ inline constexpr char kTopQueuedPrioritySql[] =
     "SELECT priority FROM jobs INDEXED BY jobs_runnable "
     "WHERE state = 0 AND priority < ?1 ORDER BY priority DESC LIMIT 1";
 
+// Fair share: the first owner after `?2` with a queued job at priority `?1`, then
+// the first job of that owner's first client after `?3`.
+inline constexpr char kNextQueuedOwnerSql[] =
+    "SELECT owner FROM jobs INDEXED BY jobs_runnable "
+    "WHERE state = 0 AND priority = ?1 AND owner > ?2 ORDER BY owner LIMIT 1";
 inline constexpr char kNextQueuedSql[] =
     "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_runnable "
-    "WHERE state = 0 AND priority = ?1 AND client > ?2 ORDER BY client, id LIMIT 1";
+    "WHERE state = 0 AND priority = ?1 AND owner = ?2 AND client > ?3 ORDER BY client, id LIMIT 1";
 
-// The next queued job of one client after job `?3`: the pick passes over a job a
+// The next queued job of one client after job `?4`: the pick passes over a job a
 // rate limit holds without holding the client's other jobs behind it.
 inline constexpr char kNextQueuedOfClientSql[] =
     "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_runnable "
-    "WHERE state = 0 AND priority = ?1 AND client = ?2 AND id > ?3 ORDER BY id LIMIT 1";
+    "WHERE state = 0 AND priority = ?1 AND owner = ?2 AND client = ?3 AND id > ?4 ORDER BY id LIMIT 1";
 
 inline constexpr char kPromoteRetriesSql[] =
     "UPDATE jobs INDEXED BY jobs_retry SET state = 0, next_attempt_at = NULL "

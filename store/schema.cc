@@ -1,7 +1,7 @@
 // Migrations. Each entry upgrades from version N-1 to N; they are never edited
 // once released, only appended. Indexes are chosen so every statement on the loop
 // thread is an index seek even with a million queued jobs:
-//   jobs_runnable  (priority, client, id) WHERE state = 0  -> next job, fair share
+//   jobs_runnable  (priority, owner, client, id) WHERE state = 0 -> next job, fair share
 //   jobs_retry     (next_attempt_at)      WHERE state = 2  -> next retry time
 //   jobs_client / jobs_state / job_tags                    -> job.list filters
 #include "store/schema.h"
@@ -202,15 +202,23 @@ UPDATE jobs SET owner = CASE
   WHEN client LIKE 'uid:%' AND instr(substr(client, 5), ':') > 0
     THEN substr(client, 1, 4 + instr(substr(client, 5), ':') - 1)
   WHEN client LIKE 'uid:%' THEN client
-  WHEN instr(client, ':') > 0 THEN substr(client, 1, instr(client, ':') - 1)
+  WHEN instr(client, ':') > 1 THEN substr(client, 1, instr(client, ':') - 1)
   ELSE client END;
 DROP INDEX jobs_idempotency;
 CREATE UNIQUE INDEX jobs_idempotency ON jobs(owner, idempotency_key)
   WHERE idempotency_key IS NOT NULL;
 )sql";
 
+// v8: fair share by user first (daemon/scheduler.h): the runnable index orders a
+// priority's queued jobs by owner, then client, then id, so the next owner, the
+// next client of one owner and a client's next job are each one index seek.
+constexpr char kMigrationV8[] = R"sql(
+DROP INDEX jobs_runnable;
+CREATE INDEX jobs_runnable ON jobs(priority, owner, client, id) WHERE state = 0;
+)sql";
+
 constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3, kMigrationV4,
-                                       kMigrationV5, kMigrationV6, kMigrationV7};
+                                       kMigrationV5, kMigrationV6, kMigrationV7, kMigrationV8};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

@@ -437,6 +437,8 @@ Result<double> UsageStore::rollupSpent(const SpendScope& scope, int64_t since_ms
     case SpendScope::kKey: sql += " AND key_fp = ?3"; break;
     case SpendScope::kModel: sql += " AND model = ?3"; break;
     case SpendScope::kTag: sql += " AND tag = ?3"; break;
+    // "NAME:" up to but excluding "NAME;" (';' follows ':'): the user's clients.
+    case SpendScope::kUser: sql += " AND (client = ?3 OR (client > ?3 || ':' AND client < ?3 || ';'))"; break;
   }
   auto stmt = db_.prepare(sql);
   if (!stmt) {
@@ -465,6 +467,9 @@ Result<double> UsageStore::ledgerSpent(const SpendScope& scope, int64_t since_ms
     case SpendScope::kModel: sql += " AND a.model = ?3"; break;
     case SpendScope::kTag:
       sql += " AND EXISTS (SELECT 1 FROM json_each(a.tags) WHERE json_each.value = ?3)";
+      break;
+    case SpendScope::kUser:
+      sql += " AND (a.client = ?3 OR (a.client > ?3 || ':' AND a.client < ?3 || ';'))";
       break;
   }
   auto stmt = db_.prepare(sql);

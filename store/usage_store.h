@@ -76,8 +76,9 @@ struct UsageReport {
 
 // What a budget covers (ipc/PROTOCOL.md, budget.set scopes), for summing the ledger.
 struct SpendScope {
-  enum Kind { kGlobal, kClient, kKey, kModel, kTag } kind = kGlobal;
-  std::string value;  // Client name, key fingerprint, model id or tag.
+  // kUser: every client of one user, "NAME" and "NAME:..." (daemon/access.h).
+  enum Kind { kGlobal, kClient, kKey, kModel, kTag, kUser } kind = kGlobal;
+  std::string value;  // Client name, key fingerprint, model id, tag or user name.
 };
 
 class UsageStore {

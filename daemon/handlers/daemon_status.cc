@@ -6,6 +6,7 @@
 
 #include "common/json.h"
 #include "common/time.h"
+#include "daemon/access.h"
 #include "daemon/circuit_breaker.h"
 #include "daemon/commit_cycle.h"
 #include "daemon/config.h"
@@ -64,9 +65,14 @@ void handleDaemonStatus(Call& call) {
   }
   o += "},\"in_flight\":" + std::to_string(s.runner->inflight());
   o += ",\"max_inflight\":" + std::to_string(s.config->max_inflight);
-  o += ",\"queue_state\":" + s.scheduler->stateJson();
+  // Anyone but an administrator sees only its own paused clients, and the
+  // limits of models, not of the server's keys.
+  const bool admin = s.access->isAdmin(call.peer);
+  o += ",\"queue_state\":" +
+       (admin ? s.scheduler->stateJson()
+              : s.scheduler->stateJson([&](const std::string& c) { return s.access->owns(call.peer, c); }));
   o += ",\"circuits\":" + s.circuits->statusJson(now);
-  o += ",\"limits\":" + s.limits->statusJson(now);
+  o += ",\"limits\":" + s.limits->statusJson(now, /*include_keys=*/admin);
   o += ",\"connections\":" + std::to_string(s.server->connectionCount());
   o += ",\"output_pending_bytes\":" + std::to_string(s.server->pendingOutputTotal());
   o += ",\"subscriptions\":" + std::to_string(s.bus->subscriptionCount());

@@ -131,6 +131,13 @@ void handleJobSubmit(Call& call) {
                     "NO_API_KEY");
     return;
   }
+  if (p.priority > s.config->max_user_priority && !s.access->isAdmin(call.peer)) {
+    // Otherwise one user could put every job ahead of everyone else's.
+    call.reply.fail(ipc::rpc::kInvalidParams,
+                    "priority " + std::to_string(p.priority) + " is above [access] max_user_priority (" +
+                        std::to_string(s.config->max_user_priority) + "), the highest a non-administrator may use");
+    return;
+  }
   if (s.shutting_down) {
     call.reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; submit again once it is back");
     return;

@@ -2,6 +2,7 @@
 // uses (without job_id: a job without its own key; with it: that job, `user` when
 // it brought its own key), and the health of each server key, by fingerprint only.
 #include "common/time.h"
+#include "daemon/access.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/key_pool.h"
 #include "daemon/model_chain.h"
@@ -34,6 +35,11 @@ void handleKeysStatus(Call& call) {
   o += source;
   o += "\",\"has_server_key\":";
   o += keys.empty() ? "false" : "true";
+  if (!call.s.access->isAdmin(call.peer)) {
+    // The pool (names, fingerprints, health) is the administrators' business.
+    call.reply.ok(std::move(o) + ",\"pool\":[]}");
+    return;
+  }
   const int64_t now = call.s.clock->nowMs();
   RateLimiter& limits = *call.s.limits;
   o += ",\"pool\":" + keys.statusJson(now, [&](const PooledKey& k) {

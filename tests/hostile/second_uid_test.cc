@@ -179,5 +179,72 @@ TEST_F(SecondUidTest, AnotherUsersIdempotencyKeyFindsNothingAndBlocksNothing) {
   EXPECT_FALSE(l["result"]["deduplicated"].GetBool()) << all(later);
 }
 
+// Mallory reads budgets, key status and daemon status: she sees her own and the
+// shared ones, never alice's client names, budgets or the server's key pool.
+TEST_F(SecondUidTest, StatusAndBudgetsShowOnlyWhatIsTheirs) {
+  start();
+  auto root = daemon_->connect();
+  ASSERT_NE(nullptr, root);
+  const std::string alice_client = std::string(kAlice) + ":payroll";
+  callOk(*root, "budget.set", "{\"scope\":\"client:" + alice_client + "\",\"period\":\"day\",\"limit_usd\":5}");
+  callOk(*root, "budget.set", std::string("{\"scope\":\"user:") + kAlice + "\",\"period\":\"day\",\"limit_usd\":6}");
+  callOk(*root, "budget.set", std::string("{\"scope\":\"user:") + kMallory + "\",\"period\":\"day\",\"limit_usd\":7}");
+  callOk(*root, "budget.set", "{\"scope\":\"tag:secret-project\",\"period\":\"day\",\"limit_usd\":8}");
+  callOk(*root, "budget.set", "{\"scope\":\"global\",\"period\":\"month\",\"limit_usd\":100}");
+  callOk(*root, "queue.pause", "{\"client\":\"" + alice_client + "\"}");
+  callOk(*root, "queue.pause", std::string("{\"client\":\"") + kMallory + ":mine\"}");
+
+  auto m = rawAs(kMallory, request(1, "budget.list", "{}") + request(2, "daemon.status", "{}") +
+                               request(3, "keys.status", "{}"));
+  const std::string seen = all(m);
+  ASSERT_TRUE(answer(m, 1).IsObject() && answer(m, 1).HasMember("result")) << seen;
+  ASSERT_TRUE(answer(m, 2).IsObject() && answer(m, 2).HasMember("result")) << seen;
+  ASSERT_TRUE(answer(m, 3).IsObject() && answer(m, 3).HasMember("result")) << seen;
+  EXPECT_EQ(std::string::npos, seen.find(kAlice)) << "alice's names leaked: " << seen;
+  EXPECT_EQ(std::string::npos, seen.find("secret-project")) << seen;
+  EXPECT_NE(std::string::npos, seen.find(std::string("user:") + kMallory)) << "her own budget: " << seen;
+  EXPECT_NE(std::string::npos, seen.find("\"global\"")) << "the shared budget: " << seen;
+  EXPECT_NE(std::string::npos, seen.find(std::string(kMallory) + ":mine")) << "her own pause: " << seen;
+  const json::Document keys = answer(m, 3);
+  ASSERT_TRUE(keys["result"].HasMember("pool")) << seen;
+  EXPECT_EQ(0u, keys["result"]["pool"].Size()) << seen;
+
+  // An administrator still sees everything.
+  json::Document budgets = callOk(*root, "budget.list", "{}");
+  EXPECT_EQ(5u, budgets["budgets"].Size());
+  json::Document status = callOk(*root, "daemon.status", "{}");
+  EXPECT_EQ(2u, status["queue_state"]["paused_clients"].Size());
+}
+
+// A budget on user:NAME covers every client of that user: a non-administrator
+// cannot escape it with --client, and a client: budget stays exact.
+TEST_F(SecondUidTest, AUserBudgetCoversEveryClientOfTheUser) {
+  start();
+  auto root = daemon_->connect();
+  ASSERT_NE(nullptr, root);
+  callOk(*root, "budget.set", std::string("{\"scope\":\"user:") + kMallory +
+                                  "\",\"period\":\"day\",\"limit_usd\":0.000000001,\"action\":\"reject\"}");
+  auto m = rawAs(kMallory, request(1, "job.submit", submitParams("mock/x")) +
+                               request(2, "job.submit", submitParams("mock/x", R"("client":"x")")));
+  EXPECT_EQ(-32002, errorCode(answer(m, 1))) << all(m);
+  EXPECT_EQ(-32002, errorCode(answer(m, 2))) << "--client x must not escape it: " << all(m);
+  auto a = rawAs(kAlice, request(1, "job.submit", submitParams("mock/x", R"("client":"x")")));
+  EXPECT_EQ(0, errorCode(answer(a, 1))) << "not alice's budget: " << all(a);
+}
+
+// A non-administrator's priority is capped ([access] max_user_priority).
+TEST_F(SecondUidTest, AUserCannotJumpTheQueueWithAHugePriority) {
+  start("[access]\nmax_user_priority = 50\n");
+  auto m = rawAs(kMallory, request(1, "job.submit", submitParams("mock/x", R"("priority":1000)")) +
+                               request(2, "job.submit", submitParams("mock/x", R"("priority":50)")));
+  json::Document refused = answer(m, 1);
+  EXPECT_EQ(-32602, errorCode(refused)) << all(m);
+  EXPECT_NE(std::string::npos, all(m).find("max_user_priority")) << all(m);
+  EXPECT_EQ(0, errorCode(answer(m, 2))) << "at the cap is fine: " << all(m);
+  auto root = daemon_->connect();
+  ASSERT_NE(nullptr, root);
+  callOk(*root, "job.submit", submitParams("mock/x", R"("priority":1000)"));
+}
+
 }  // namespace
 }  // namespace llmq::testing

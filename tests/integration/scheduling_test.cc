@@ -318,6 +318,30 @@ TEST_F(SchedulingTest, PriorityAndFairShareUnderContention) {
   EXPECT_EQ(1u, fake_.stats().peak_concurrency);
 }
 
+// Fair share goes by user first (the user part of the client label), then by
+// client: a user with six client names gets one turn for every turn of a user
+// with one, not six.
+TEST_F(SchedulingTest, FairShareIsPerUserThenPerClient) {
+  startDaemon("[daemon]\nmax_inflight = 1\n", /*two_keys=*/false);
+  callOk(*client_, "queue.pause", "{}");
+  for (int i = 0; i < 6; ++i) {
+    chatJob("openai/gpt-4o-mini", R"("client":"mallory:)" + std::to_string(i) + "\"", "m" + std::to_string(i));
+  }
+  for (int i = 0; i < 2; ++i) {
+    chatJob("openai/gpt-4o-mini", R"("client":"alice")", "alice" + std::to_string(i));
+  }
+  callOk(*client_, "queue.resume", "{}");
+  ASSERT_TRUE(fake_.waitForRequests(8, 60000));
+  std::vector<std::string> order;
+  for (const FakeRequest& r : fake_.requests()) {
+    json::Document body;
+    ASSERT_TRUE(json::parse(body, r.body, nullptr));
+    order.push_back(body["messages"][0]["content"].GetString());
+  }
+  std::vector<std::string> expected = {"alice0", "m0", "alice1", "m1", "m2", "m3", "m4", "m5"};
+  EXPECT_EQ(expected, order);
+}
+
 // A job waiting in retry_wait keeps its attempt count and its next time across a
 // kill -9: it runs again no earlier than that time.
 TEST_F(SchedulingTest, RestartMidRetryKeepsAttemptsAndTheNextTime) {

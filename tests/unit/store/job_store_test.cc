@@ -70,16 +70,26 @@ class JobStoreTest : public ::testing::Test {
       return std::nullopt;
     }
     int priority = **top;
-    auto job = jobs_.nextQueued(priority, last_client_[priority]);
+    auto owner = jobs_.nextQueuedOwner(priority, last_owner_[priority]);
+    EXPECT_TRUE(owner.ok());
+    if (owner.ok() && !owner->has_value()) {
+      owner = jobs_.nextQueuedOwner(priority, "");
+    }
+    if (!owner.ok() || !owner->has_value()) {
+      ADD_FAILURE() << "priority " << priority << " has queued jobs but no owner was found";
+      return std::nullopt;
+    }
+    last_owner_[priority] = **owner;
+    auto job = jobs_.nextQueued(priority, **owner, last_client_[**owner]);
     EXPECT_TRUE(job.ok());
     if (job.ok() && !job->has_value()) {
-      job = jobs_.nextQueued(priority, "");
+      job = jobs_.nextQueued(priority, **owner, "");
     }
     if (!job.ok() || !job->has_value()) {
       ADD_FAILURE() << "priority " << priority << " has queued jobs but none was found";
       return std::nullopt;
     }
-    last_client_[priority] = (**job).client;
+    last_client_[**owner] = (**job).client;
     return **job;
   }
 
@@ -130,7 +140,8 @@ class JobStoreTest : public ::testing::Test {
   TestDb t_;
   JobStore jobs_{t_.db()};
   int created_ = 0;
-  std::map<int, std::string> last_client_;
+  std::map<int, std::string> last_owner_;
+  std::map<std::string, std::string> last_client_;  // Per owner (tests use one priority at a time).
 };
 
 TEST_F(JobStoreTest, InsertThenGetRoundTripsEveryInsertedField) {
@@ -394,7 +405,7 @@ TEST_F(JobStoreTest, NextQueuedOfClientWalksOneClientInOrder) {
   std::vector<int64_t> seen;
   int64_t after = 0;
   for (;;) {
-    auto job = jobs_.nextQueuedOfClient(0, "a", after);
+    auto job = jobs_.nextQueuedOfClient(0, "a", "a", after);
     ASSERT_TRUE(job.ok());
     if (!job->has_value()) {
       break;
@@ -416,7 +427,7 @@ TEST_F(JobStoreTest, TopQueuedPriorityLooksStrictlyBelowAndOnlyAtQueuedJobs) {
   EXPECT_EQ(1, jobs_.topQueuedPriority(5)->value_or(-999));
   EXPECT_EQ(-3, jobs_.topQueuedPriority(1)->value_or(-999));
   EXPECT_FALSE(jobs_.topQueuedPriority(-3)->has_value());
-  auto next = jobs_.nextQueued(100, "");
+  auto next = jobs_.nextQueued(100, "a", "");
   ASSERT_TRUE(next.ok());
   EXPECT_FALSE(next->has_value());  // The running job is not runnable.
 }
@@ -432,7 +443,8 @@ using sql::kTopQueuedPrioritySql;
 
 TEST_F(JobStoreTest, NextQueuedSeeksTheRunnableIndex) {
   std::string plan = queryPlan(kNextQueuedSql);
-  EXPECT_NE(std::string::npos, plan.find("SEARCH jobs USING INDEX jobs_runnable (priority=? AND client>?)"))
+  EXPECT_NE(std::string::npos,
+            plan.find("SEARCH jobs USING INDEX jobs_runnable (priority=? AND owner=? AND client>?)"))
       << plan;
   EXPECT_EQ(std::string::npos, plan.find("TEMP B-TREE")) << plan;
 }
@@ -440,7 +452,14 @@ TEST_F(JobStoreTest, NextQueuedSeeksTheRunnableIndex) {
 TEST_F(JobStoreTest, NextQueuedOfClientSeeksTheRunnableIndex) {
   std::string plan = queryPlan(sql::kNextQueuedOfClientSql);
   EXPECT_NE(std::string::npos,
-            plan.find("SEARCH jobs USING INDEX jobs_runnable (priority=? AND client=? AND id>?)"))
+            plan.find("SEARCH jobs USING INDEX jobs_runnable (priority=? AND owner=? AND client=? AND id>?)"))
+      << plan;
+  EXPECT_EQ(std::string::npos, plan.find("TEMP B-TREE")) << plan;
+}
+
+TEST_F(JobStoreTest, NextQueuedOwnerSeeksTheRunnableIndex) {
+  std::string plan = queryPlan(sql::kNextQueuedOwnerSql);
+  EXPECT_NE(std::string::npos, plan.find("SEARCH jobs USING INDEX jobs_runnable (priority=? AND owner>?)"))
       << plan;
   EXPECT_EQ(std::string::npos, plan.find("TEMP B-TREE")) << plan;
 }

@@ -52,6 +52,46 @@ std::string jobHeader(std::string_view job_id) {
 
 int64_t nowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
+// Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. Header
+// values go into JSON strings, and JSON text must be UTF-8.
+bool validUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    uint32_t cp = 0;
+    uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (n >= s.size() - i) {
+      return false;  // Cut off.
+    }
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 bool isTrue(const std::string* header) {
   return header != nullptr && (*header == "true" || *header == "1" || *header == "yes");
 }
@@ -128,6 +168,15 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
 }
 
 void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
+  // These headers become JSON strings of the job.submit: bytes that are not
+  // UTF-8 would make that frame unreadable, and the request would never be answered.
+  for (const char* name : {"x-llmq-client", "x-llmq-tags", "idempotency-key", "x-openrouter-key"}) {
+    if (const std::string* v = r.header(name); v != nullptr && !validUtf8(*v)) {
+      respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_header",
+                   std::string("the ") + name + " header is not valid UTF-8");
+      return;
+    }
+  }
   json::Document body;
   std::string parse_error;
   if (!json::parse(body, r.body, &parse_error)) {
@@ -152,7 +201,11 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   std::string params = "{\"request\":";
   params += r.body;
   params += streaming ? ",\"subscribe\":true" : ",\"wait\":true";
-  if (!isTrue(r.header("x-llmq-detach"))) {
+  // A request with an Idempotency-Key says its client will come back for the
+  // answer: a disconnect (a client timeout, before a retry) must not cancel it.
+  const std::string* idempotency_key = r.header("idempotency-key");
+  const bool retryable = idempotency_key != nullptr && !idempotency_key->empty();
+  if (!retryable && !isTrue(r.header("x-llmq-detach"))) {
     params += ",\"cancel_on_disconnect\":true";
   }
   params += ",\"client\":";
@@ -185,9 +238,9 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
     }
     params += "]";
   }
-  if (const std::string* key = r.header("idempotency-key"); key != nullptr && !key->empty()) {
+  if (retryable) {
     params += ",\"idempotency_key\":";
-    json::appendString(params, *key);
+    json::appendString(params, *idempotency_key);
   }
   if (const std::string* key = r.header("x-openrouter-key"); key != nullptr && !key->empty()) {
     params += ",\"api_key\":";

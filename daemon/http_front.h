@@ -21,7 +21,8 @@
 // Extensions: X-OpenRouter-Key (BYOK), X-Llmq-Priority, X-Llmq-Client,
 // X-Llmq-Tags (comma-separated), Idempotency-Key, X-Llmq-Detach: true (keep the
 // job when the client disconnects; by default a client that goes away cancels
-// its job). Answers carry X-Llmq-Job-Id.
+// its job, unless it sent an Idempotency-Key: it will retry). Header values that
+// become JSON strings must be UTF-8 (else 400). Answers carry X-Llmq-Job-Id.
 //
 // HTTP clients act as the daemon's own user (they hold its token): their jobs
 // are labelled with X-Llmq-Client, or "http".

@@ -357,6 +357,43 @@ TEST_F(HttpFrontTest, AClientThatDisconnectsCancelsItsJob) {
   EXPECT_TRUE(fake_.waitForDisconnects(1, 10000)) << "the upstream transfer was aborted";
 }
 
+TEST_F(HttpFrontTest, NonUtf8LlmqHeadersGet400) {
+  for (const char* name : {"X-Llmq-Client", "X-Llmq-Tags", "Idempotency-Key"}) {
+    HttpResponse r = post(chat("fake/ok", "x", R"(,"max_tokens":1)"), {{name, "bad\xff\xfe"}}, 10000);
+    ASSERT_EQ(400, r.status) << name << ": " << r.body;
+    EXPECT_NE(std::string::npos, r.body.find("not valid UTF-8")) << r.body;
+  }
+  // Nothing was left behind: the front still answers, and no job was made.
+  HttpResponse ok = post(chat("fake/ok", "x", R"(,"max_tokens":1)"));
+  EXPECT_EQ(200, ok.status) << ok.body;
+  json::Document list = callOk(*client_, "job.list", "{}");
+  EXPECT_EQ(1u, list["jobs"].Size());
+}
+
+// An SDK that times out and retries with the same Idempotency-Key gets the job's
+// answer: the first disconnect did not cancel it.
+TEST_F(HttpFrontTest, ARetryWithItsIdempotencyKeyAfterADisconnectGetsTheAnswer) {
+  HttpHeaders h{{"Idempotency-Key", "retry-me-1"}};
+  {
+    HttpConnection c;
+    ASSERT_TRUE(c.connect(port_));
+    ASSERT_TRUE(c.sendRequest("POST", "/v1/chat/completions", chat("fake/fault-delay-1500", "x"), auth(h)));
+    ASSERT_TRUE(fake_.waitForRequests(1, 10000));
+  }  // The client gives up (a timeout) and closes.
+  // A request on another connection: by the time it is answered, the daemon has
+  // seen the first connection go.
+  HttpConnection barrier;
+  ASSERT_TRUE(barrier.connect(port_));
+  ASSERT_EQ(200, barrier.request("GET", "/v1/models", "", auth()).status);
+  HttpResponse retry = post(chat("fake/fault-delay-1500", "x"), h, 30000);
+  ASSERT_EQ(200, retry.status) << retry.body;
+  EXPECT_EQ(1u, fake_.stats().total) << "the retry got the first job, not a new one";
+  // A streamed retry of the finished job replays it.
+  HttpResponse replay = post(chat("fake/fault-delay-1500", "x", R"(,"stream":true)"), h);
+  ASSERT_EQ(200, replay.status) << replay.body;
+  EXPECT_EQ("[DONE]", events(replay.body).back());
+}
+
 TEST_F(HttpFrontTest, ADetachedJobOutlivesItsClient) {
   {
     HttpConnection c;

@@ -182,6 +182,24 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) {
          c.max_total_pending_output_bytes = static_cast<size_t>(getInt(f, k, n, 1 << 20, int64_t{1} << 36));
        }},
+      {"ipc", "max_connections",
+       [&c](auto& f, auto& k, auto& n) { c.max_connections = static_cast<size_t>(getInt(f, k, n, 1, 1000000)); }},
+      {"ipc", "max_connections_per_uid",
+       [&c](auto& f, auto& k, auto& n) {
+         c.max_connections_per_uid = static_cast<size_t>(getInt(f, k, n, 1, 1000000));
+       }},
+      {"ipc", "line_timeout_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.line_timeout_ms = static_cast<int64_t>(getDouble(f, k, n, 0.01, 3600) * 1000);
+       }},
+      {"ipc", "max_partial_bytes_total",
+       [&c](auto& f, auto& k, auto& n) {
+         c.max_partial_bytes_total = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 36));
+       }},
+      {"ipc", "max_answer_bytes",
+       [&c](auto& f, auto& k, auto& n) {
+         c.max_answer_bytes = static_cast<size_t>(getInt(f, k, n, 4096, int64_t{1} << 32));
+       }},
       {"ipc", "stall_timeout_ms",
        [&c](auto& f, auto& k, auto& n) { c.stall_timeout_ms = getInt(f, k, n, 0, 3600000); }},
       {"ipc", "max_subscriptions_per_connection",
@@ -283,6 +301,10 @@ std::vector<Key> keysFor(Config& c) {
       {"api", "max_connections",
        [&c](auto& f, auto& k, auto& n) {
          c.api.max_connections = static_cast<size_t>(getInt(f, k, n, 1, 1000000));
+       }},
+      {"api", "max_buffered_request_bytes",
+       [&c](auto& f, auto& k, auto& n) {
+         c.api.max_buffered_request_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 36));
        }},
       {"access", "admin_group",
        [&c](auto& f, auto& k, auto& n) { c.admin_group = getString(f, k, n); }},
@@ -1015,6 +1037,8 @@ Result<Config> loadConfig(const CommandLine& cli) {
   if (c.max_pending_output_hard_bytes < c.max_pending_output_bytes) {
     c.max_pending_output_hard_bytes = c.max_pending_output_bytes;
   }
+  // A page of job.list must fit in what a connection may have pending.
+  c.max_answer_bytes = std::min(c.max_answer_bytes, c.max_pending_output_bytes / 2);
   if (c.retry_cap_ms < c.retry_base_ms) {
     return makeError(ErrorKind::kInvalidArgument, "retry.cap_ms must not be below retry.base_ms");
   }
@@ -1041,6 +1065,11 @@ std::string describe(const Config& c) {
     << "\nmax_pending_output_bytes = " << c.max_pending_output_bytes
     << "\nmax_pending_output_hard_bytes = " << c.max_pending_output_hard_bytes
     << "\nmax_total_pending_output_bytes = " << c.max_total_pending_output_bytes
+    << "\nmax_connections = " << c.max_connections
+    << "\nmax_connections_per_uid = " << c.max_connections_per_uid
+    << "\nline_timeout_s = " << static_cast<double>(c.line_timeout_ms) / 1000.0
+    << "\nmax_partial_bytes_total = " << c.max_partial_bytes_total
+    << "\nmax_answer_bytes = " << c.max_answer_bytes
     << "\nstall_timeout_ms = " << c.stall_timeout_ms
     << "\nmax_subscriptions_per_connection = " << c.max_subscriptions_per_connection
     << "\nmax_subscriptions = " << c.max_subscriptions
@@ -1069,7 +1098,8 @@ std::string describe(const Config& c) {
     << "\ntoken_file = \"" << c.api.token_file << "\"\nmax_body_bytes = " << c.api.max_body_bytes
     << "\nheader_timeout_s = " << static_cast<double>(c.api.header_timeout_ms) / 1000.0
     << "\nidle_timeout_s = " << static_cast<double>(c.api.idle_timeout_ms) / 1000.0
-    << "\nmax_connections = " << c.api.max_connections << "\n"
+    << "\nmax_connections = " << c.api.max_connections
+    << "\nmax_buffered_request_bytes = " << c.api.max_buffered_request_bytes << "\n"
     << "\n[budgets]\ntime_zone = \"" << c.budget_time_zone << "\"\n"
     << "# OPENROUTER_COST_BUDGET_USD: ";
   if (c.cost_budget_usd) {

@@ -107,6 +107,9 @@ struct ApiConfig {
   int64_t header_timeout_ms = 10'000;
   int64_t idle_timeout_ms = 60'000;
   size_t max_connections = 4096;
+  // Request bytes (headers and bodies not yet complete) buffered over all
+  // connections; past it, connections stop being read until it drains.
+  size_t max_buffered_request_bytes = 64u << 20;
 
   bool operator==(const ApiConfig&) const = default;
 };
@@ -171,6 +174,12 @@ struct Config {
   size_t max_subscriptions_per_connection = 4096;
   size_t max_subscriptions = 65536;
   size_t max_waits_per_connection = 4096;
+  // Bounds of the Unix socket (docs/operations.md, "Bounds").
+  size_t max_connections = 1024;           // Socket connections in all.
+  size_t max_connections_per_uid = 256;    // Per peer uid; root and admins are exempt.
+  int64_t line_timeout_ms = 30'000;        // First byte of a line to its newline.
+  size_t max_partial_bytes_total = 64u << 20;  // Unfinished lines, over all connections.
+  size_t max_answer_bytes = 4u << 20;      // job.list pages by it.
   int max_inflight = 256;              // Global cap on running attempts.
   int64_t shutdown_grace_ms = 10000;   // SIGTERM: how long in-flight work may finish.
   int64_t retry_base_ms = 1000;        // Exponential backoff with full jitter.

@@ -169,6 +169,14 @@ Result<void> Daemon::start() {
   server_opts.max_pending_output_bytes = config_.max_pending_output_bytes;
   server_opts.max_pending_output_hard_bytes = config_.max_pending_output_hard_bytes;
   server_opts.stall_timeout_ms = static_cast<uint64_t>(config_.stall_timeout_ms);
+  server_opts.max_connections = config_.max_connections;
+  server_opts.max_connections_per_uid = config_.max_connections_per_uid;
+  server_opts.line_timeout_ms = static_cast<uint64_t>(config_.line_timeout_ms);
+  server_opts.max_partial_bytes_total = config_.max_partial_bytes_total;
+  // Administrators (daemon/access.h) may open more than one user's share.
+  server_opts.uncapped = [this](const ipc::PeerCred& peer) {
+    return services_.access != nullptr && services_.access->isAdmin(peer);
+  };
   server_ = std::make_unique<ipc::Server>(&loop_, dispatcher_.get(), server_opts);
   bus_ = std::make_unique<EventBus>(
       *server_, *cycle_, EventBusLimits{config_.max_subscriptions_per_connection, config_.max_subscriptions});
@@ -290,6 +298,7 @@ Result<void> Daemon::start() {
     http.header_timeout_ms = static_cast<uint64_t>(config_.api.header_timeout_ms);
     http.idle_timeout_ms = static_cast<uint64_t>(config_.api.idle_timeout_ms);
     http.max_connections = config_.api.max_connections;
+    http.max_buffered_request_bytes = config_.api.max_buffered_request_bytes;
     http.max_pending_output_bytes = config_.max_pending_output_bytes;
     http_front_ = std::make_unique<HttpFront>(services_, *metrics_, HttpFrontOptions{http, token->value});
     auto port = http_front_->listen(config_.api.host, config_.api.port);
@@ -474,7 +483,11 @@ void Daemon::reload() {
                 next.max_pending_output_hard_bytes == config_.max_pending_output_hard_bytes &&
                 next.stall_timeout_ms == config_.stall_timeout_ms &&
                 next.max_subscriptions_per_connection == config_.max_subscriptions_per_connection &&
-                next.max_subscriptions == config_.max_subscriptions,
+                next.max_subscriptions == config_.max_subscriptions &&
+                next.max_connections == config_.max_connections &&
+                next.max_connections_per_uid == config_.max_connections_per_uid &&
+                next.line_timeout_ms == config_.line_timeout_ms &&
+                next.max_partial_bytes_total == config_.max_partial_bytes_total,
             "[ipc] limits");
   unchanged(next.mock.chunk_delay_ms == config_.mock.chunk_delay_ms &&
                 next.mock.first_chunk_delay_ms == config_.mock.first_chunk_delay_ms &&

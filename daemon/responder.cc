@@ -11,10 +11,34 @@ Responder::Responder(ipc::Server& server, CommitCycle& cycle, uint64_t conn_id, 
     : state_(std::make_shared<State>(
           State{server, cycle, conn_id, std::move(id_raw), std::move(batch), slot, false})) {}
 
+namespace {
+
+// An answer the connection could not hold would be cut off with the connection
+// (ipc::Server::send): the client would see nothing. It gets this error instead.
+std::string tooLarge(ipc::Server& server, uint64_t conn_id, size_t bytes) {
+  return "the answer is " + std::to_string(bytes) + " bytes, more than connection " +
+         std::to_string(conn_id) + " may hold (" + std::to_string(server.options().max_pending_output_hard_bytes) +
+         ", [ipc] max_pending_output_hard_bytes); ask for less (a smaller limit, a narrower filter)";
+}
+
+}  // namespace
+
 void Responder::send(State& s, const std::string& line_or_object) {
   if (s.answered) {
     return;
   }
+  const uint64_t conn = s.batch ? s.batch->conn_id : s.conn_id;
+  if (!s.id_raw.empty() && !s.server.fits(conn, line_or_object.size())) {
+    std::string body;
+    const ipc::RpcError err{ipc::rpc::kOverloaded, tooLarge(s.server, conn, line_or_object.size()), {}};
+    s.batch ? ipc::appendErrorObject(body, s.id_raw, err) : ipc::appendError(body, s.id_raw, err);
+    deliver(s, body);
+    return;
+  }
+  deliver(s, line_or_object);
+}
+
+void Responder::deliver(State& s, const std::string& line_or_object) {
   s.answered = true;
   if (s.batch) {
     BatchReply& b = *s.batch;
@@ -33,6 +57,11 @@ void Responder::send(State& s, const std::string& line_or_object) {
         out += p;
       }
       out += "]\n";
+      if (!first && !s.server.fits(b.conn_id, out.size())) {
+        std::string err;
+        ipc::appendError(err, "null", {ipc::rpc::kOverloaded, tooLarge(s.server, b.conn_id, out.size()), {}});
+        out = std::move(err);
+      }
       if (!first) {
         s.server.send(b.conn_id, out);
       }

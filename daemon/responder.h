@@ -54,6 +54,7 @@ class Responder {
     bool answered = false;
   };
   static void send(State& s, const std::string& body);
+  static void deliver(State& s, const std::string& body);
   static void sendError(State& s, const ipc::RpcError& err);
 
   std::shared_ptr<State> state_;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -24,14 +25,27 @@ class LineFramer {
   Status feed(std::string_view data, F&& on_frame);
 
   size_t buffered() const { return partial_.size(); }
+  // Frames completed by feed() so far: a change tells a new line has begun.
+  uint64_t frames() const { return frames_; }
 
  private:
   static std::string_view trimCr(std::string_view s) {
     return (!s.empty() && s.back() == '\r') ? s.substr(0, s.size() - 1) : s;
   }
 
+  // One long line must not leave its capacity behind on an idle connection.
+  void releasePartial() {
+    ++frames_;
+    if (partial_.capacity() > 16 * 1024) {
+      std::string().swap(partial_);
+    } else {
+      partial_.clear();
+    }
+  }
+
   size_t max_;
   std::string partial_;
+  uint64_t frames_ = 0;
   bool failed_ = false;
 };
 
@@ -65,7 +79,7 @@ LineFramer::Status LineFramer::feed(std::string_view data, F&& on_frame) {
       return Status::kOversize;
     }
     bool go_on = on_frame(trimCr(frame));
-    partial_.clear();
+    releasePartial();
     if (!go_on) {
       return Status::kOk;
     }

@@ -191,6 +191,7 @@ void Connection::onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) no
     return;
   }
   try {
+    const uint64_t frames_before = c->framer_.frames();
     auto status = c->framer_.feed(
         std::string_view(buf->base, static_cast<size_t>(nread)), [c](std::string_view frame) {
           if (!frame.empty()) {
@@ -207,6 +208,9 @@ void Connection::onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) no
                            {}});
       c->server_->send(c->id_, err);
       c->closeAfterFlush();
+    }
+    if (!c->closing_) {
+      c->server_->notePartial(c, frames_before);
     }
   } catch (const std::exception& e) {
     LOG_ERROR("connection %llu: %s; closing it", static_cast<unsigned long long>(c->id_), e.what());
@@ -332,13 +336,25 @@ void Server::closeAll() {
   for (Connection* c : all) {
     c->close();
   }
+  line_timer_.reset();
 }
 
 // Called by libuv when the listener has a connection to accept.
 void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
   auto* self = static_cast<Server*>(listener->data);
   if (status < 0) {
-    LOG_WARN("accepting a connection: %s", uv_strerror(status));
+    // Out of descriptors (EMFILE) is the usual cause. libuv has already accepted
+    // and closed what waited in the backlog (its reserve descriptor), so this
+    // does not spin; the log line is rate-limited as the callback may repeat.
+    ++self->accept_errors_;
+    const uint64_t now = uv_now(self->loop_);
+    if (self->accept_logged_ms_ == 0 || now - self->accept_logged_ms_ >= 10'000) {
+      LOG_WARN("accepting a connection: %s (%llu failed accepts since the last report; "
+               "raise LimitNOFILE= or [ipc] max_connections)",
+               uv_strerror(status), static_cast<unsigned long long>(self->accept_errors_));
+      self->accept_logged_ms_ = now;
+      self->accept_errors_ = 0;
+    }
     return;
   }
   auto* c = new Connection(self, self->next_id_++, self->options_.max_frame_bytes);
@@ -362,10 +378,114 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
     c->close();
     return;
   }
+  if (std::string why = self->refusal(c->peer_); !why.empty()) {
+    self->refuse(c, why);
+    return;
+  }
+  c->counted_ = true;
+  ++self->socket_conns_;
+  ++self->per_uid_[c->peer_.uid];
   rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->pipe_), &Connection::onUvAlloc,
                      &Connection::onUvRead);
   if (rc != 0) {
     c->close();
+  }
+}
+
+std::string Server::refusal(const PeerCred& peer) const {
+  if (socket_conns_ >= options_.max_connections) {
+    return "llmqd has " + std::to_string(socket_conns_) + " connections open ([ipc] max_connections); try again later";
+  }
+  auto it = per_uid_.find(peer.uid);
+  if (it != per_uid_.end() && it->second >= options_.max_connections_per_uid &&
+      !(options_.uncapped && options_.uncapped(peer))) {
+    return "user " + peer.user + " has " + std::to_string(it->second) +
+           " connections open ([ipc] max_connections_per_uid); close some first";
+  }
+  return {};
+}
+
+void Server::refuse(Connection* c, const std::string& why) {
+  ++refused_;
+  const uint64_t now = uv_now(loop_);
+  if (refused_logged_ms_ == 0 || now - refused_logged_ms_ >= 10'000) {
+    LOG_WARN("refusing connections (%llu since the last report); this one from pid %d (%s): %s",
+             static_cast<unsigned long long>(refused_), static_cast<int>(c->peer_.pid),
+             c->peer_.user.c_str(), why.c_str());
+    refused_logged_ms_ = now;
+    refused_ = 0;
+  }
+  std::string err;
+  appendError(err, "null", RpcError{rpc::kOverloaded, why, {}});
+  send(c->id_, err);
+  c->closeAfterFlush();
+}
+
+void Server::notePartial(Connection* c, uint64_t frames_before) {
+  const size_t now_partial = c->framer_.buffered();
+  partial_total_ = partial_total_ - c->partial_ + now_partial;
+  const bool new_line = c->partial_ == 0 || c->framer_.frames() != frames_before;
+  c->partial_ = now_partial;
+  if (now_partial == 0) {
+    partial_conns_.erase(c);
+    return;
+  }
+  if (new_line) {
+    c->line_started_ms_ = uv_now(loop_);
+  }
+  partial_conns_.insert(c);
+  if (partial_total_ > options_.max_partial_bytes_total) {
+    std::string err;
+    appendError(err, "null",
+                RpcError{rpc::kOverloaded,
+                         "llmqd holds " + std::to_string(partial_total_) +
+                             " bytes of unfinished lines over all connections ([ipc] "
+                             "max_partial_bytes_total); closing this connection, send again later",
+                         {}});
+    LOG_WARN("connection %llu (pid %d, %s): unfinished lines over all connections passed %zu bytes; "
+             "closing it",
+             static_cast<unsigned long long>(c->id_), static_cast<int>(c->peer_.pid), c->peer_.user.c_str(),
+             options_.max_partial_bytes_total);
+    send(c->id_, err);
+    c->closeAfterFlush();
+    return;
+  }
+  if (!line_timer_) {
+    line_timer_ = makeUvHandle<uv_timer_t>(loop_, this, uv_timer_init);
+  }
+  if (line_timer_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(line_timer_.get()))) {
+    const uint64_t every = std::clamp<uint64_t>(options_.line_timeout_ms / 4, 10, 1000);
+    uv_timer_start(line_timer_.get(), &Server::onUvLineTimer, every, every);
+  }
+}
+
+// Called by libuv while some connection has an unfinished line.
+void Server::onUvLineTimer(uv_timer_t* t) noexcept {
+  static_cast<Server*>(t->data)->sweepLines();
+}
+
+void Server::sweepLines() {
+  const uint64_t now = uv_now(loop_);
+  std::vector<Connection*> late;
+  for (Connection* c : partial_conns_) {
+    if (!c->closing_ && !c->close_after_flush_ && now - c->line_started_ms_ >= options_.line_timeout_ms) {
+      late.push_back(c);
+    }
+  }
+  for (Connection* c : late) {
+    LOG_DEBUG("connection %llu: a line unfinished for %llu ms; closing it",
+              static_cast<unsigned long long>(c->id_), static_cast<unsigned long long>(now - c->line_started_ms_));
+    std::string err;
+    appendError(err, "null",
+                RpcError{rpc::kInvalidRequest,
+                         "a line was not finished (no newline) within " +
+                             std::to_string(options_.line_timeout_ms) + " ms ([ipc] line_timeout_s); closing the connection",
+                         {}});
+    send(c->id_, err);
+    c->closeAfterFlush();
+  }
+  if (partial_conns_.empty() && line_timer_) {
+    uv_timer_stop(line_timer_.get());
   }
 }
 
@@ -405,6 +525,12 @@ void Server::send(uint64_t conn_id, std::string_view a, std::string_view b) {
   c->out_.append(b);
   pending_total_ += a.size() + b.size();
   markDirty(c);
+}
+
+bool Server::fits(uint64_t conn_id, size_t bytes) {
+  Connection* c = find(conn_id);
+  return c == nullptr || c->local_ != nullptr ||
+         c->pendingOutput() + bytes <= options_.max_pending_output_hard_bytes;
 }
 
 void Server::markDirty(Connection* c) {
@@ -480,6 +606,15 @@ Connection* Server::find(uint64_t conn_id) {
 
 void Server::forget(Connection* c) {
   conns_.erase(c->id_);
+  if (c->counted_) {
+    --socket_conns_;
+    if (auto it = per_uid_.find(c->peer_.uid); it != per_uid_.end() && --it->second == 0) {
+      per_uid_.erase(it);
+    }
+  }
+  partial_total_ -= c->partial_;
+  c->partial_ = 0;
+  partial_conns_.erase(c);
   if (c->dirty_) {
     dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), c), dirty_.end());
   }

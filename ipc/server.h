@@ -16,9 +16,11 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/result.h"
@@ -84,6 +86,9 @@ class Connection {
   bool closing_ = false;
   bool close_after_flush_ = false;
   bool eof_ = false;       // The peer shut down its sending side.
+  bool counted_ = false;   // Counted in Server::socket_conns_ and per_uid_.
+  size_t partial_ = 0;     // Bytes of an unfinished line, as counted in Server::partial_total_.
+  uint64_t line_started_ms_ = 0;  // When the unfinished line's first byte arrived.
   int holds_ = 0;          // Unanswered requests and live subscriptions.
   uint64_t last_progress_ms_ = 0;
 };
@@ -103,6 +108,17 @@ struct ServerOptions {
   size_t max_pending_output_hard_bytes = 64u << 20;
   uint64_t stall_timeout_ms = 3000;
   int backlog = 1024;
+  // Socket connections in all, and per peer uid: one more is answered with a
+  // -32005 error line and closed. `uncapped` peers (administrators) are exempt
+  // from the per-uid bound, not from the total.
+  size_t max_connections = 1024;
+  size_t max_connections_per_uid = 256;
+  std::function<bool(const PeerCred&)> uncapped;
+  // A line must be finished (its newline) within line_timeout_ms of its first
+  // byte, and unfinished lines over all connections may hold at most
+  // max_partial_bytes_total; past either, the connection gets an error and closes.
+  uint64_t line_timeout_ms = 30'000;
+  size_t max_partial_bytes_total = 64u << 20;
 };
 
 class Server {
@@ -124,6 +140,9 @@ class Server {
   // Queues bytes for a connection; dropped if it is unknown or closing. Closes the
   // connection if its pending output would pass the bound.
   void send(uint64_t conn_id, std::string_view a, std::string_view b = {});
+  // Whether `bytes` more can be queued for a connection without passing its
+  // hard output bound (send() would cut it off instead). Local ones always fit.
+  bool fits(uint64_t conn_id, size_t bytes);
   // Starts writes for every connection that has queued output.
   void flush();
 
@@ -145,6 +164,8 @@ class Server {
 
   Connection* find(uint64_t conn_id);
   size_t connectionCount() const { return conns_.size(); }
+  // Bytes of unfinished lines buffered over all connections.
+  size_t partialBytesTotal() const { return partial_total_; }
   // Output queued or being written, summed over every connection. Each
   // connection is bounded on its own; the scheduler holds back new work while
   // this total is high, so a burst to many slow readers cannot grow memory
@@ -156,6 +177,13 @@ class Server {
  private:
   friend class Connection;
   static void onUvConnection(uv_stream_t* listener, int status) noexcept;
+  static void onUvLineTimer(uv_timer_t* t) noexcept;
+  // Whether a newly accepted connection may stay; else why not.
+  std::string refusal(const PeerCred& peer) const;
+  void refuse(Connection* c, const std::string& why);
+  // After a read: the connection's unfinished line, counted and timed.
+  void notePartial(Connection* c, uint64_t frames_before);
+  void sweepLines();
   void markDirty(Connection* c);
   void forget(Connection* c);
 
@@ -169,6 +197,15 @@ class Server {
   std::vector<Connection*> dirty_;
   size_t pending_total_ = 0;
   size_t pending_peak_ = 0;  // Since the last time the output drained.
+  size_t socket_conns_ = 0;  // Accepted socket connections within the bounds.
+  std::unordered_map<uid_t, size_t> per_uid_;
+  size_t partial_total_ = 0;
+  std::unordered_set<Connection*> partial_conns_;  // With an unfinished line.
+  UvHandlePtr<uv_timer_t> line_timer_;  // Sweeps partial_conns_ while it is not empty.
+  uint64_t refused_ = 0;             // Connections refused since the last log line.
+  uint64_t refused_logged_ms_ = 0;   // When that line was written (rate limit).
+  uint64_t accept_errors_ = 0;       // Failed accepts since the last log line.
+  uint64_t accept_logged_ms_ = 0;
   char read_buf_[64 * 1024];  // Shared: frames are handled synchronously in onUvRead.
 };
 

@@ -233,6 +233,18 @@ Result<std::optional<int64_t>> JobStore::findByIdempotencyKey(std::string_view o
 }
 
 Result<std::vector<JobRecord>> JobStore::list(const ListFilter& filter) {
+  std::vector<JobRecord> out;
+  auto r = listEach(filter, [&out](JobRecord& j) {
+    out.push_back(std::move(j));
+    return true;
+  });
+  if (!r) {
+    return r.takeError();
+  }
+  return out;
+}
+
+Result<void> JobStore::listEach(const ListFilter& filter, const std::function<bool(JobRecord&)>& each) {
   // The filters combine freely, so this one statement is built at run time; its
   // shapes are few and each uses the index of its most selective filter.
   std::string sql = "SELECT " LLMQ_JOB_COLUMNS " FROM jobs WHERE 1";
@@ -274,7 +286,19 @@ Result<std::vector<JobRecord>> JobStore::list(const ListFilter& filter) {
   if (filter.owner) {
     st.bind(6, *filter.owner);
   }
-  return collectRows<JobRecord>(st, readJob);
+  for (;;) {
+    auto row = st.step();
+    if (!row) {
+      return row.takeError();
+    }
+    if (!row.value()) {
+      return {};
+    }
+    JobRecord j = readJob(st);
+    if (!each(j)) {
+      return {};
+    }
+  }
 }
 
 Result<void> JobStore::update(const JobRecord& j) {

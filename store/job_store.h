@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +57,9 @@ class JobStore {
   // (schema v7), so another user's key finds nothing.
   Result<std::optional<int64_t>> findByIdempotencyKey(std::string_view owner, std::string_view key);
   Result<std::vector<JobRecord>> list(const ListFilter& filter);
+  // The same rows, one at a time (only one is held in memory); `each` returns
+  // false to stop early.
+  Result<void> listEach(const ListFilter& filter, const std::function<bool(JobRecord&)>& each);
 
   // Writes every mutable column of `job` (state, attempts, times, result, error,
   // usage, model_used, event_seq).

@@ -1,6 +1,10 @@
 // job.list {state, client, tag, limit, cursor, include_result} -> {jobs, next_cursor}.
 // Newest first; the cursor is the job_id of the last job of the previous page.
+// A page ends at `limit` jobs or at [ipc] max_answer_bytes of JSON, whichever
+// comes first (next_cursor says where to go on); a job whose result alone passes
+// that budget is listed without it, marked "result_omitted": true.
 #include "daemon/access.h"
+#include "daemon/config.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/job_json.h"
 #include "daemon/services.h"
@@ -47,32 +51,56 @@ void handleJobList(Call& call) {
     call.reply.fail(ipc::rpc::kInvalidParams, p.error());
     return;
   }
-  // One row more than asked tells whether a next page exists.
+  // Rows are read one at a time and the page ends at `limit` jobs or at
+  // [ipc] max_answer_bytes, whichever comes first: results can be large, and a
+  // page built whole could pass what the connection may hold. One row more than
+  // fits tells whether a next page exists.
+  const size_t budget = call.s.config->max_answer_bytes;
   const int limit = filter.limit;
   filter.limit = limit + 1;
-  auto jobs = call.s.jobs->list(filter);
-  if (!jobs) {
-    replyStoreError(call, jobs.error(), "listing jobs");
-    return;
-  }
-  const bool more = static_cast<int>(jobs->size()) > limit;
-  if (more) {
-    jobs->pop_back();
-  }
   std::string out = "{\"jobs\":[";
-  for (size_t i = 0; i < jobs->size(); ++i) {
-    store::JobRecord& j = (*jobs)[i];
+  std::string one;
+  int count = 0;
+  int64_t last_id = 0;
+  bool more = false;
+  auto listed = call.s.jobs->listEach(filter, [&](store::JobRecord& j) {
+    if (count == limit) {
+      more = true;
+      return false;
+    }
     if (!include_result) {
       j.result_json.clear();
     }
-    if (i > 0) {
+    one.clear();
+    appendJobJson(one, j);
+    if (one.size() > budget && include_result) {
+      // Alone past the budget: listed without its result (job.get has it), so
+      // paging always moves on.
+      j.result_json.clear();
+      one.clear();
+      appendJobJson(one, j);
+      one.pop_back();
+      one += ",\"result_omitted\":true}";
+    }
+    if (count > 0 && out.size() + one.size() + 1 > budget) {
+      more = true;
+      return false;
+    }
+    if (count > 0) {
       out.push_back(',');
     }
-    appendJobJson(out, j);
+    out += one;
+    ++count;
+    last_id = j.id;
+    return true;
+  });
+  if (!listed) {
+    replyStoreError(call, listed.error(), "listing jobs");
+    return;
   }
   out += "],\"next_cursor\":";
   if (more) {
-    out += "\"" + ipc::formatJobId(jobs->back().id) + "\"";
+    out += "\"" + ipc::formatJobId(last_id) + "\"";
   } else {
     out += "null";
   }

@@ -124,6 +124,24 @@ void HttpFront::onRequest(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest&
   route(conn_id, exchange, request);
 }
 
+ipc::HttpHeadVerdict HttpFront::onHeaders(uint64_t /*conn_id*/, const ipc::HttpRequest& head) {
+  ipc::HttpHeadVerdict v;
+  if (head.path == "/healthz") {
+    return v;  // No token needed; the connection is not authenticated by it.
+  }
+  const std::string* auth = head.header("authorization");
+  if (bearerMatches(auth, token_)) {
+    v.authenticated = true;
+    return v;
+  }
+  v.status = 401;
+  v.body = openai::errorBody(openai::ApiError{
+      401, "invalid_request_error", "invalid_api_key",
+      auth == nullptr ? "missing bearer token: send Authorization: Bearer <token> (llmqd's api.token)"
+                      : "incorrect bearer token"});
+  return v;
+}
+
 void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
   const bool get = r.method == "GET" || r.method == "HEAD";
   if (r.path == "/healthz") {

@@ -76,6 +76,8 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
 
   // ipc::HttpHandler
   void onRequest(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest&& request) override;
+  // The token is checked here, before a body is read: without it, 401 and close.
+  ipc::HttpHeadVerdict onHeaders(uint64_t conn_id, const ipc::HttpRequest& head) override;
   void onClosed(uint64_t conn_id) override;
   // ipc::LocalPeer: JSON-RPC lines for an HTTP connection.
   void onOutput(uint64_t rpc_conn, std::string_view bytes) override;

@@ -77,6 +77,10 @@ int HttpRequestParser::onHeaderField(http_parser* p, const char* at, size_t len)
   }
   auto& headers = self->current_.headers;
   if (headers.empty() || self->in_value_) {
+    if (headers.size() >= self->limits_.max_headers) {
+      self->failure_ = Status::kHeadersTooLarge;
+      return 1;
+    }
     headers.emplace_back();
     self->in_value_ = false;
   }
@@ -112,6 +116,10 @@ int HttpRequestParser::onHeadersComplete(http_parser* p) {
   if ((p->flags & F_CONTENTLENGTH) != 0 && p->content_length > self->limits_.max_body_bytes) {
     self->failure_ = Status::kBodyTooLarge;
     return -1;  // Stops the parser (HPE_CB_headers_complete); 1 would mean "no body".
+  }
+  if (self->head_check_ && !self->head_check_(r)) {
+    self->failure_ = Status::kRefused;
+    return -1;
   }
   if (const std::string* expect = r.header("expect"); expect != nullptr && equalsLower(*expect, "100-continue")) {
     self->want_continue_ = true;

@@ -12,6 +12,7 @@
 #include <http_parser.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +35,7 @@ struct HttpRequest {
 
 struct HttpLimits {
   size_t max_header_bytes = 64 * 1024;  // Request line and headers together.
+  size_t max_headers = 100;             // Header lines per request.
   size_t max_body_bytes = 4u << 20;
 };
 
@@ -44,6 +46,7 @@ class HttpRequestParser {
     kBad,              // Malformed: answer 400 and close.
     kHeadersTooLarge,  // Answer 431 and close.
     kBodyTooLarge,     // Answer 413 and close.
+    kRefused,          // The head check refused the request: answer it and close.
   };
 
   explicit HttpRequestParser(HttpLimits limits = {});
@@ -53,6 +56,12 @@ class HttpRequestParser {
   // Parses `bytes`. Complete requests are appended to `out` in order. After a
   // status other than kOk the parser is spent: the connection must close.
   Status feed(std::string_view bytes, std::vector<HttpRequest>* out);
+
+  // Called once a request's headers are complete, before its body is read;
+  // returning false refuses it (feed() returns kRefused and reads no further).
+  void setHeadCheck(std::function<bool(const HttpRequest&)> check) { head_check_ = std::move(check); }
+  // Bytes of the unfinished request held (headers and body so far).
+  size_t bufferedBytes() const { return in_message_ ? header_bytes_ + current_.body.size() : 0; }
 
   // Part of a request has arrived but not all of it.
   bool midRequest() const { return in_message_; }
@@ -85,6 +94,7 @@ class HttpRequestParser {
   bool want_continue_ = false;
   Status failure_ = Status::kOk;
   std::string error_;
+  std::function<bool(const HttpRequest&)> head_check_;
 };
 
 }  // namespace llmq::ipc

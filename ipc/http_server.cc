@@ -140,20 +140,62 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
   c->timer.data = c;
   c->open_handles = 2;
   self->conns_.emplace(c->id, c);
+  ++self->live_;
+  c->unauth_it = self->unauth_.insert(self->unauth_.end(), c);
+  c->parser.setHeadCheck([c](const HttpRequest& head) { return c->server->checkHead(*c, head); });
   if (int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp)); rc != 0) {
     LOG_WARN("HTTP front: accepting a connection: %s", uv_strerror(rc));
     self->close(*c);
     return;
   }
-  if (self->conns_.size() > self->options_.max_connections) {
-    LOG_WARN("HTTP front: %zu connections open; refusing one more", self->conns_.size() - 1);
-    self->close(*c);
+  if (self->live_ > self->options_.max_connections && !self->evictOne()) {
+    LOG_WARN("HTTP front: %zu connections open, all in use; refusing one more", self->live_ - 1);
+    self->refuseNow(*c, "too many connections");
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
   c->last_read_ms = uv_now(self->loop_);
   self->updateReading(*c);
   self->armTimer(*c);
+}
+
+bool HttpServer::evictOne() {
+  for (Conn* old : unauth_) {
+    if (old->exchanges.empty() && !old->closing) {
+      LOG_DEBUG("HTTP front: %zu connections open; closing connection %llu (no request with a token yet) "
+                "to admit a new one",
+                live_, static_cast<unsigned long long>(old->id));
+      refuseNow(*old, "closed to admit a new connection: this one sent no authenticated request");
+      return true;
+    }
+  }
+  return false;
+}
+
+void HttpServer::refuseNow(Conn& c, std::string_view why) {
+  std::string body = "{\"error\":{\"message\":";
+  json::appendString(body, why);
+  body += ",\"type\":\"server_error\",\"param\":null,\"code\":\"overloaded\"}}";
+  std::string out;
+  const std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  appendHead(out, 503, "application/json", {}, true, length.c_str());
+  out += body;
+  uv_buf_t buf = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+  uv_try_write(reinterpret_cast<uv_stream_t*>(&c.tcp), &buf, 1);  // Best effort; small.
+  close(c);
+}
+
+bool HttpServer::checkHead(Conn& c, const HttpRequest& head) {
+  HttpHeadVerdict v = handler_->onHeaders(c.id, head);
+  if (v.authenticated && !c.authenticated) {
+    c.authenticated = true;
+    unauth_.erase(c.unauth_it);
+  }
+  if (v.status != 0) {
+    c.refusal = std::move(v);
+    return false;
+  }
+  return true;
 }
 
 void HttpServer::onUvAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
@@ -193,6 +235,9 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
   c.last_read_ms = now;
   std::vector<HttpRequest> requests;
   const HttpRequestParser::Status status = c.parser.feed(bytes, &requests);
+  const size_t held = c.parser.bufferedBytes();
+  buffered_total_ = buffered_total_ - c.buffered + held;
+  c.buffered = held;
   for (HttpRequest& r : requests) {
     if (c.closing || c.no_more_requests) {
       break;
@@ -220,6 +265,19 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
     case HttpRequestParser::Status::kBodyTooLarge:
       fail(c, 413, "request body larger than " + std::to_string(options_.limits.max_body_bytes) + " bytes");
       return;
+    case HttpRequestParser::Status::kRefused:
+      failWith(c, c.refusal.status, c.refusal.body);
+      return;
+  }
+  if (buffered_total_ > options_.max_buffered_request_bytes) {
+    LOG_WARN("HTTP front: %zu bytes of unfinished requests buffered over all connections; refusing "
+             "connection %llu's",
+             buffered_total_, static_cast<unsigned long long>(c.id));
+    failWith(c, 503,
+             "{\"error\":{\"message\":\"llmqd holds too many bytes of unfinished requests ([api] "
+             "max_buffered_request_bytes); send again later\",\"type\":\"server_error\",\"param\":null,"
+             "\"code\":\"overloaded\"}}");
+    return;
   }
   if (c.parser.midRequest()) {
     if (c.parser.takeContinue()) {
@@ -236,13 +294,20 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
 }
 
 void HttpServer::fail(Conn& c, int status, std::string_view message) {
-  c.no_more_requests = true;
-  Exchange e{c.next_exchange++, {}, false, true};
-  const uint64_t id = e.id;
-  c.exchanges.push_back(std::move(e));
   std::string body = "{\"error\":{\"message\":";
   json::appendString(body, message);
   body += ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}";
+  failWith(c, status, body);
+}
+
+void HttpServer::failWith(Conn& c, int status, const std::string& body) {
+  c.no_more_requests = true;
+  // The unfinished request is dropped: what it held no longer counts.
+  buffered_total_ -= c.buffered;
+  c.buffered = 0;
+  Exchange e{c.next_exchange++, {}, false, true};
+  const uint64_t id = e.id;
+  c.exchanges.push_back(std::move(e));
   respond(c.id, id, status, "application/json", {}, body);
   updateReading(c);
   armTimer(c);
@@ -384,6 +449,9 @@ void HttpServer::armTimer(Conn& c) {
   } else if (c.parser.midRequest()) {
     due = c.parser.headersDone() ? c.last_read_ms + options_.header_timeout_ms
                                  : c.request_started_ms + options_.header_timeout_ms;
+  } else if (c.exchanges.empty() && !c.authenticated && c.next_exchange == 1) {
+    // Connected, nothing sent yet: its first headers are due as a request's are.
+    due = c.last_read_ms + options_.header_timeout_ms;
   } else if (c.exchanges.empty() && !c.no_more_requests) {
     due = c.last_read_ms + options_.idle_timeout_ms;
   }
@@ -489,6 +557,12 @@ void HttpServer::close(Conn& c) {
     return;
   }
   c.closing = true;
+  --live_;
+  if (!c.authenticated) {
+    unauth_.erase(c.unauth_it);
+  }
+  buffered_total_ -= c.buffered;
+  c.buffered = 0;
   uv_close(reinterpret_cast<uv_handle_t*>(&c.timer), &HttpServer::onUvClose);
   uv_close(reinterpret_cast<uv_handle_t*>(&c.tcp), &HttpServer::onUvClose);
 }

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -43,8 +44,23 @@ struct HttpServerOptions {
   uint64_t idle_timeout_ms = 60'000;
   size_t max_pending_output_bytes = 8u << 20;
   size_t max_pipelined = 64;  // Unanswered requests per connection before reading pauses.
+  // At max_connections, a new connection evicts the oldest one that has not yet
+  // sent a request the handler authenticated and has none unanswered; if there
+  // is none, the new one gets 503 and is closed. So idle connections without a
+  // token never lock out one that has it.
   size_t max_connections = 4096;
+  // Bytes of unfinished requests (headers, bodies so far) over all connections;
+  // a connection whose bytes would pass it gets 503 and is closed.
+  size_t max_buffered_request_bytes = 64u << 20;
   int backlog = 1024;
+};
+
+// What the handler decides once a request's headers are complete, before its
+// body is read: go on (authenticated or not), or answer now and close.
+struct HttpHeadVerdict {
+  bool authenticated = false;  // The request carries valid credentials.
+  int status = 0;              // Non-zero: refuse with this status and body.
+  std::string body;            // JSON.
 };
 
 class HttpHandler {
@@ -53,6 +69,8 @@ class HttpHandler {
   // A complete request; answer it later (or now) through respond()/startStream()
   // with the same (conn_id, exchange). The connection may not be closed from here.
   virtual void onRequest(uint64_t conn_id, uint64_t exchange, HttpRequest&& request) = 0;
+  // A request's headers (no body yet); must not answer or close anything.
+  virtual HttpHeadVerdict onHeaders(uint64_t /*conn_id*/, const HttpRequest& /*head*/) { return {}; }
   // A connection is gone, with whatever exchanges were unanswered; from its close
   // callback, a safe point in the loop.
   virtual void onClosed(uint64_t conn_id) = 0;
@@ -83,6 +101,8 @@ class HttpServer {
   void flush();
 
   size_t connectionCount() const { return conns_.size(); }
+  // Bytes of unfinished requests buffered over all connections.
+  size_t bufferedRequestBytes() const { return buffered_total_; }
   bool listening() const { return listener_ != nullptr; }
   static const char* reason(int status);
 
@@ -111,6 +131,10 @@ class HttpServer {
     int open_handles = 0;
     uint64_t request_started_ms = 0;
     uint64_t last_read_ms = 0;
+    bool authenticated = false;      // Sent a request with valid credentials.
+    std::list<Conn*>::iterator unauth_it;  // In HttpServer::unauth_ while !authenticated.
+    size_t buffered = 0;             // As counted in buffered_total_.
+    HttpHeadVerdict refusal;         // Why the head check refused (kRefused).
     Conn(HttpServer* s, uint64_t i, HttpLimits l) : server(s), id(i), parser(l) {}
   };
 
@@ -123,6 +147,12 @@ class HttpServer {
 
   void handleInput(Conn& c, std::string_view bytes);
   void fail(Conn& c, int status, std::string_view message);
+  void failWith(Conn& c, int status, const std::string& body);
+  bool checkHead(Conn& c, const HttpRequest& head);
+  // At max_connections: closes the oldest unauthenticated idle connection.
+  bool evictOne();
+  // Answers 503 straight into the socket (best effort) and closes.
+  void refuseNow(Conn& c, std::string_view why);
   Exchange* findExchange(Conn& c, uint64_t exchange);
   // Output for `e`: straight out if it is at the head, else into its buffer.
   void emit(Conn& c, Exchange& e, std::string_view data);
@@ -140,6 +170,9 @@ class HttpServer {
   UvHandlePtr<uv_tcp_t> listener_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Conn*> conns_;
+  size_t live_ = 0;              // Connections not closing.
+  std::list<Conn*> unauth_;      // Live, not authenticated, oldest first.
+  size_t buffered_total_ = 0;
   std::vector<uint64_t> dirty_;
   char read_buf_[64 * 1024];
 };

@@ -181,9 +181,14 @@ TEST_F(HttpFrontTest, AuthIsRequiredExceptForHealthz) {
   json::Document e = parseJson(none.body);
   EXPECT_EQ("invalid_api_key", str(e["error"], "code"));
   EXPECT_EQ("invalid_request_error", str(e["error"], "type"));
-  HttpResponse wrong = c.request("GET", "/v1/models", "", {{"Authorization", "Bearer " + token_ + "x"}});
+  EXPECT_EQ("close", none.header("connection")) << "a 401 closes the connection";
+  HttpConnection c2;
+  ASSERT_TRUE(c2.connect(port_));
+  HttpResponse wrong = c2.request("GET", "/v1/models", "", {{"Authorization", "Bearer " + token_ + "x"}});
   EXPECT_EQ(401, wrong.status);
-  HttpResponse health = c.request("GET", "/healthz");
+  HttpConnection c3;
+  ASSERT_TRUE(c3.connect(port_));
+  HttpResponse health = c3.request("GET", "/healthz");
   EXPECT_EQ(200, health.status);
   EXPECT_EQ(0u, fake_.stats().total) << "nothing unauthenticated reaches the upstream";
 }

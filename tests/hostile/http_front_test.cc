@@ -1,0 +1,148 @@
+// Hostile: clients of the HTTP front that hold connections open without a token,
+// send bodies without one, and buffer slow bodies. Each test drives a real llmqd
+// to one bound of docs/operations.md ("The HTTP front") and checks the
+// documented answer, that memory stays bounded, and that a token holder is served.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/daemon_process.h"
+#include "tests/support/fake_upstream_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace llmq::testing {
+namespace {
+
+size_t rssBytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stoull(line.substr(6)) * 1024;
+    }
+  }
+  return 0;
+}
+
+// Writes raw bytes; false once the peer is gone.
+bool sendRaw(HttpConnection& c, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::send(c.fd(), data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) {
+      return false;
+    }
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+class HttpHostileTest : public ::testing::Test {
+ protected:
+  void start(const std::string& api_toml) {
+    daemon_ = std::make_unique<DaemonProcess>(
+        dir_.path(), DaemonOptions{.config_toml = "[api]\nlisten = \"127.0.0.1:0\"\n" + api_toml});
+    ASSERT_TRUE(daemon_->start());
+    const std::string log = daemon_->log();
+    const size_t at = log.find("API on http://127.0.0.1:");
+    ASSERT_NE(std::string::npos, at) << log;
+    port_ = std::stoi(log.substr(at + std::strlen("API on http://127.0.0.1:")));
+    std::ifstream in(dir_.path() + "/api.token");
+    std::getline(in, token_);
+    ASSERT_GE(token_.size(), 16u);
+  }
+  void TearDown() override {
+    if (daemon_ && daemon_->running()) {
+      EXPECT_TRUE(daemon_->stop());
+    }
+  }
+  // A token holder's request on a new connection.
+  HttpResponse models() {
+    HttpConnection c;
+    EXPECT_TRUE(c.connect(port_));
+    return c.request("GET", "/v1/models", "", {{"Authorization", "Bearer " + token_}}, 15000);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  int port_ = 0;
+  std::string token_;
+};
+
+// Connections that never send a byte fill max_connections; a token holder still
+// gets in (the oldest idle one without a token makes room).
+TEST_F(HttpHostileTest, IdleConnectionsWithoutATokenDoNotLockOutATokenHolder) {
+  start("max_connections = 40\n");
+  std::vector<std::unique_ptr<HttpConnection>> idle;
+  for (int i = 0; i < 60; ++i) {
+    idle.push_back(std::make_unique<HttpConnection>());
+    ASSERT_TRUE(idle.back()->connect(port_));
+  }
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse r = models();
+    EXPECT_EQ(200, r.status) << r.body;
+  }
+  EXPECT_EQ(0, ::kill(daemon_->pid(), 0));
+}
+
+// Bodies without a token are never read: 401 as soon as the headers are in, and
+// the connection closes, so 100 of them announcing 4 MB each cost nothing.
+TEST_F(HttpHostileTest, BodiesWithoutATokenAreRefusedAtTheHeaders) {
+  start("");
+  const size_t before = rssBytes(daemon_->pid());
+  const std::string chunk(1 << 20, 'x');
+  std::vector<std::unique_ptr<HttpConnection>> conns;
+  for (int i = 0; i < 100; ++i) {
+    conns.push_back(std::make_unique<HttpConnection>());
+    ASSERT_TRUE(conns.back()->connect(port_));
+    sendRaw(*conns.back(),
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 4000000\r\n\r\n");
+  }
+  int refused = 0;
+  for (auto& c : conns) {
+    sendRaw(*c, chunk);  // Fails early once the daemon has closed.
+    if (c->readUntil("401", 15000)) {
+      ++refused;
+    }
+  }
+  EXPECT_EQ(100, refused);
+  const size_t after = rssBytes(daemon_->pid());
+  EXPECT_LT(after, before + (48u << 20)) << "RSS " << before << " -> " << after;
+  conns.clear();
+  EXPECT_EQ(200, models().status);
+}
+
+// Token holders' slow bodies: over all connections at most
+// max_buffered_request_bytes are held; the connection passing it gets 503.
+TEST_F(HttpHostileTest, BufferedRequestBytesAreBoundedOverAllConnections) {
+  start("max_buffered_request_bytes = 1048576\n");
+  const size_t before = rssBytes(daemon_->pid());
+  const std::string chunk(256 * 1024, 'x');
+  std::vector<std::unique_ptr<HttpConnection>> conns;
+  for (int i = 0; i < 20; ++i) {
+    conns.push_back(std::make_unique<HttpConnection>());
+    ASSERT_TRUE(conns.back()->connect(port_));
+    sendRaw(*conns.back(), "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+                               "\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n");
+    sendRaw(*conns.back(), chunk);
+  }
+  int overloaded = 0;
+  for (auto& c : conns) {
+    if (c->readUntil("503", 3000)) {
+      ++overloaded;
+    }
+  }
+  EXPECT_GE(overloaded, 10) << "20 x 256 KiB held against a 1 MiB bound";
+  EXPECT_LT(rssBytes(daemon_->pid()), before + (32u << 20));
+  conns.clear();
+  EXPECT_EQ(200, models().status);
+}
+
+}  // namespace
+}  // namespace llmq::testing

@@ -104,6 +104,29 @@ TEST(HttpRequestParserTest, OversizeHeadersAreRefused) {
             p.feed("GET / HTTP/1.1\r\nX: " + std::string(200, 'a') + "\r\n\r\n", &out));
 }
 
+TEST(HttpRequestParserTest, TooManyHeaderLinesAreRefused) {
+  HttpRequestParser p(HttpLimits{.max_header_bytes = 1 << 20, .max_headers = 3, .max_body_bytes = 10});
+  std::vector<HttpRequest> out;
+  EXPECT_EQ(Status::kHeadersTooLarge, p.feed("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", &out));
+  HttpRequestParser q(HttpLimits{.max_header_bytes = 1 << 20, .max_headers = 3, .max_body_bytes = 10});
+  EXPECT_EQ(Status::kOk, q.feed("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", &out));
+  EXPECT_EQ(1u, out.size());
+}
+
+TEST(HttpRequestParserTest, TheHeadCheckRefusesBeforeTheBodyIsRead) {
+  HttpRequestParser p(HttpLimits{.max_header_bytes = 1024, .max_body_bytes = 1 << 20});
+  int checked = 0;
+  p.setHeadCheck([&](const HttpRequest& head) {
+    ++checked;
+    return head.header("authorization") != nullptr;
+  });
+  std::vector<HttpRequest> out;
+  EXPECT_EQ(Status::kRefused, p.feed("POST / HTTP/1.1\r\nContent-Length: 100000\r\n\r\nbody", &out));
+  EXPECT_EQ(1, checked);
+  EXPECT_EQ(0u, p.bufferedBytes() > 1024 ? 1u : 0u) << "no body was buffered";
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(HttpRequestParserTest, GarbageIsBad) {
   for (const char* raw : {"NOT HTTP\r\n\r\n", "GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
                           "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"}) {

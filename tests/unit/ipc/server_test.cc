@@ -354,6 +354,45 @@ TEST_F(ServerTest, ReleaseWithoutEofKeepsTheConnection) {
   EXPECT_FALSE(client.eof());
 }
 
+TEST_F(ServerTest, OneUidPastItsShareGetsMinus32005AndIsClosed) {
+  ServerOptions o;
+  o.max_connections_per_uid = 2;
+  Server& server = listeningServer(o);
+  RawClient a;
+  RawClient b;
+  ASSERT_NE(0u, connect(a));
+  ASSERT_NE(0u, connect(b));
+  RawClient c;
+  ASSERT_TRUE(c.connect(path_));
+  ASSERT_TRUE(readUntil(c, [&] { return c.eof(); }));
+  EXPECT_NE(std::string::npos, c.received().find("-32005")) << c.received();
+  EXPECT_NE(std::string::npos, c.received().find("max_connections_per_uid")) << c.received();
+  EXPECT_EQ(2u, server.connectionCount());
+}
+
+TEST_F(ServerTest, AnUncappedPeerMayPassThePerUidShare) {
+  ServerOptions o;
+  o.max_connections_per_uid = 1;
+  o.uncapped = [](const PeerCred&) { return true; };
+  listeningServer(o);
+  RawClient a;
+  RawClient b;
+  ASSERT_NE(0u, connect(a));
+  ASSERT_NE(0u, connect(b));
+}
+
+TEST_F(ServerTest, ALongLineLeavesNoBufferBehind) {
+  Server& server = listeningServer();
+  RawClient client;
+  uint64_t id = connect(client);
+  ASSERT_NE(0u, id);
+  ASSERT_TRUE(client.write(std::string(100000, 'x')));
+  ASSERT_TRUE(runUntil([&] { return server.partialBytesTotal() > 0; }));
+  ASSERT_TRUE(client.write("\n"));
+  ASSERT_TRUE(runUntil([&] { return framesOf(id).size() == 1; }));
+  EXPECT_EQ(0u, server.partialBytesTotal());
+}
+
 TEST_F(ServerTest, CloseAllAndStopListeningLeaveNothingOpen) {
   Server& server = listeningServer();
   RawClient clients[3];

@@ -5,11 +5,16 @@
 
 #include <cstdio>
 
+#include "clients/cli/output.h"
+
 namespace llmq::cli {
 
 void printError(const std::string& message) {
   std::fflush(stdout);  // Keeps stdout and stderr in order on a terminal.
-  std::fprintf(stderr, "llmq: %s\n", message.c_str());
+  // Error messages quote outsiders (an upstream's error text, another client's
+  // names): control characters, C1 controls and line breaks are shown escaped so
+  // they cannot drive the terminal or fake a second line.
+  std::fprintf(stderr, "llmq: %s\n", printable(terminalText(message)).c_str());
 }
 
 Session::Session(const GlobalOptions& globals)

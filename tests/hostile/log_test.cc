@@ -5,6 +5,7 @@
 // bound (docs/operations.md, "Bounds", "Logs").
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <sstream>
@@ -59,6 +60,21 @@ class HostileLogTest : public ::testing::Test {
   std::unique_ptr<DaemonProcess> daemon_;
   std::unique_ptr<ipc::Client> client_;
 };
+
+TEST_F(HostileLogTest, TheCliShowsAnUpstreamErrorWithoutItsControlCharacters) {
+  // The daemon's error quotes the upstream's text; `llmq` prints it on a terminal.
+  HttpResponse r = fake_.post("/_fake/error_message",
+                              R"({"message":"boom\n\u001b]0;pwned\u0007\u001b[2J\u00c2\u009b31m"})");
+  ASSERT_EQ(200, r.status) << r.body;
+  CommandResult cli = runCommand({LLMQ_CLI_PATH, "--socket", daemon_->socketPath(), "models", "--refresh"});
+  EXPECT_EQ(1, cli.exit_code) << cli.output;
+  EXPECT_NE(std::string::npos, cli.output.find("boom")) << cli.output;
+  EXPECT_EQ(std::string::npos, cli.output.find('\x1b')) << cli.output;
+  EXPECT_EQ(std::string::npos, cli.output.find('\x07')) << cli.output;
+  EXPECT_EQ(std::string::npos, cli.output.find("\xc2\x9b")) << cli.output;
+  // One line: the upstream's "\n" cannot start a second one.
+  EXPECT_EQ(1, std::count(cli.output.begin(), cli.output.end(), '\n')) << cli.output;
+}
 
 TEST_F(HostileLogTest, AnUpstreamErrorCannotForgeAJournalLine) {
   HttpResponse r = fake_.post("/_fake/error_message",

@@ -863,6 +863,38 @@ void resolveKeys(Config& c) {
   }
 }
 
+// Why `url` cannot be an upstream's base URL, or nullptr when it can: http:// or
+// https:// (any case) with a host, and no whitespace or control characters. curl
+// is held to those two schemes anyway; refusing others at start says so at once
+// instead of failing every attempt.
+const char* malformedBaseUrl(std::string_view url) {
+  for (char ch : url) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u == 0x7f) {
+      return "holds whitespace or a control character";
+    }
+  }
+  auto startsWith = [url](std::string_view scheme) {
+    if (url.size() < scheme.size()) {
+      return false;
+    }
+    for (size_t i = 0; i < scheme.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(url[i])) != scheme[i]) {
+        return false;
+      }
+    }
+    return true;
+  };
+  const size_t rest = startsWith("https://") ? 8 : startsWith("http://") ? 7 : 0;
+  if (rest == 0) {
+    return "must start with http:// or https://";
+  }
+  if (rest == url.size() || url[rest] == '/' || url[rest] == '?' || url[rest] == '#') {
+    return "names no host";
+  }
+  return nullptr;
+}
+
 // Why `key` cannot be an API key, or nullptr when it can: a key is printable
 // ASCII without whitespace, quotes, brackets, braces, commas or backslashes, so a
 // pasting mistake (a JSON array missing its "]", a quoted value) is caught at start
@@ -1031,6 +1063,13 @@ Result<Config> loadConfig(const CommandLine& cli) {
     }
   }
   resolveKeys(c);
+  for (const ProviderConfig& p : c.providers) {
+    if (const char* why = malformedBaseUrl(p.base_url)) {
+      const std::string setting = p.openrouter ? std::string("OPENROUTER_BASE_URL (or [openrouter] base_url)")
+                                               : "base_url of provider \"" + p.name + "\"";
+      return makeError(ErrorKind::kInvalidArgument, setting + " " + why);
+    }
+  }
   if (auto r = applyEnvironment(c); !r) {
     return r.takeError();
   }

@@ -270,16 +270,18 @@ TEST_F(UpstreamTransportTest, ARedirectIsNeverFollowed) {
   EXPECT_EQ(0, elsewhere.requests());
 }
 
-TEST_F(UpstreamTransportTest, ABaseUrlThatIsNotHttpIsNeverFetched) {
-  // A file:// base_url would make llmqd read a local file as the "answer".
-  const std::string root = dir_.path() + "/fake-api";
-  std::filesystem::create_directories(root + "/chat");
-  std::ofstream(root + "/chat/completions") << kCompletion;
-  RawUpstream unused([](RawUpstream&, int, const std::string&) {});
-  start(unused, "", "file://" + root);
-  std::string why = failure(submitOne());
-  EXPECT_EQ(0u, why.rfind("NETWORK: ", 0)) << why;
-  expectServing();
+TEST_F(UpstreamTransportTest, ABaseUrlThatIsNotHttpRefusesToStart) {
+  // A file:// base_url would make llmqd read a local file as the "answer"; curl is
+  // held to http and https, and llmqd refuses any other scheme at start.
+  const std::string config = dir_.path() + "/empty.toml";
+  std::ofstream(config) << "";
+  for (const std::string& url : {"file://" + dir_.path() + "/fake-api", std::string("gopher://127.0.0.1:70/")}) {
+    CommandResult r = runCommand({LLMQD_PATH, "--check-config", "--config", config}, "",
+                                 {"OPENROUTER_API_KEY=" + std::string(kKey), "OPENROUTER_BASE_URL=" + url});
+    EXPECT_NE(0, r.exit_code) << r.output;
+    EXPECT_NE(std::string::npos, r.output.find("OPENROUTER_BASE_URL")) << r.output;
+    EXPECT_NE(std::string::npos, r.output.find("http:// or https://")) << r.output;
+  }
 }
 
 TEST_F(UpstreamTransportTest, AnUpstreamThatNeverAnswersTimesOut) {

@@ -133,6 +133,23 @@ TEST_F(ConfigTest, ProviderNeedsNameUrlAndModels) {
   ASSERT_FALSE(reserved.ok());
 }
 
+TEST_F(ConfigTest, ABaseUrlThatIsNotHttpRefusesToStart) {
+  for (const char* url : {"file:///etc/passwd", "gopher://127.0.0.1/", "ftp://x/v1", "http://", "https:///v1",
+                          "http://host/v1\r\nX-Evil: 1", "127.0.0.1:8000/v1"}) {
+    ::setenv("OPENROUTER_BASE_URL", url, 1);
+    auto c = load("");
+    ASSERT_FALSE(c.ok()) << url;
+    EXPECT_NE(std::string::npos, c.error().message.find("OPENROUTER_BASE_URL")) << c.error().message;
+    ::unsetenv("OPENROUTER_BASE_URL");
+    auto provider =
+        load(std::string("[[providers]]\nname = \"vllm\"\nbase_url = \"") + url + "\"\nmodels = [\"*\"]\n");
+    ASSERT_FALSE(provider.ok()) << url;
+  }
+  ::setenv("OPENROUTER_BASE_URL", "HTTPS://openrouter.example/api/v1", 1);
+  auto upper = load("");
+  EXPECT_TRUE(upper.ok()) << upper.error().message;
+}
+
 TEST_F(ConfigTest, NamedChains) {
   auto c = load("[chains]\nsturdy = [\"a/one\", \"b/two\"]\n");
   ASSERT_TRUE(c.ok()) << c.error().message;

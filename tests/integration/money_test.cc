@@ -118,6 +118,13 @@ TEST_F(MoneyTest, TheLedgerRecordsEveryAttemptAndReportsAddUp) {
   EXPECT_NEAR(expected, ledger["totals"]["cost_usd"].GetDouble(), 1e-12);
   EXPECT_EQ(-32602, callError(*client_, "usage.report", R"({"group_by":["color"]})"));
   EXPECT_EQ(-32602, callError(*client_, "usage.report", R"({"since":"yesterday"})"));
+  // Dates that do not exist are refused, not rolled over into the next month.
+  for (const char* bad : {R"({"since":"2026-02-30T00:00:00Z"})", R"({"since":"2026-13-01T00:00:00Z"})",
+                          R"({"until":"2026-04-31T00:00:00Z"})", R"({"since":"2026-01-01T25:00:00Z"})",
+                          R"({"since":"2025-02-29T00:00:00Z"})", R"({"since":"2026-01-01T00:60:00Z"})"}) {
+    EXPECT_EQ(-32602, callError(*client_, "usage.report", bad)) << bad;
+  }
+  callOk(*client_, "usage.report", R"({"since":"2028-02-29T00:00:00Z"})");
 
   client_.reset();
   ASSERT_TRUE(daemon_->stop());

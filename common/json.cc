@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "common/utf8.h"
+
 namespace llmq::json {
 
 size_t findTooDeep(std::string_view text, int max_depth) {
@@ -57,6 +59,18 @@ bool parse(Document& doc, std::string_view text, std::string* error, int max_dep
     return false;
   }
   return true;
+}
+
+bool parseRepairingUtf8(Document& doc, std::string_view& text, std::string& repaired, std::string* error) {
+  if (parse(doc, text, error)) {
+    return true;
+  }
+  if (isValidUtf8(text)) {
+    return false;
+  }
+  repaired = repairUtf8(text);
+  text = repaired;
+  return parse(doc, text, error);
 }
 
 const Value* member(const Value& obj, const char* name) {

@@ -55,6 +55,11 @@ inline constexpr int kMaxAnswerDepth = 2 * kMaxDepth;
 // levels at offset N".
 bool parse(Document& doc, std::string_view text, std::string* error, int max_depth = kMaxDepth);
 
+// parse() for text from an upstream, whose answer was paid for: when `text` does
+// not parse and is not valid UTF-8, each bad byte becomes U+FFFD (as OpenAI's SDKs
+// decode it) in `repaired`, `text` is pointed at that, and it is parsed again.
+bool parseRepairingUtf8(Document& doc, std::string_view& text, std::string& repaired, std::string* error);
+
 // The offset of the first '[' or '{' that opens level `max_depth + 1` (strings are
 // skipped, escapes included), or npos when `text` never nests that deep. Invalid
 // JSON is scanned the same way up to its first error, so the parser can never go

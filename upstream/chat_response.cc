@@ -7,7 +7,6 @@
 #include <string>
 
 #include "common/text.h"
-#include "common/utf8.h"
 
 namespace llmq::upstream {
 namespace {
@@ -110,13 +109,7 @@ ChatOutcome parseChatResponse(std::string_view body, bool byok, int http_status)
   // decode it): the attempt was paid for, and failing it would pay again for a
   // retry that most likely fails the same way.
   std::string repaired;
-  bool parsed = json::parse(doc, text, &parse_error);
-  if (!parsed && !isValidUtf8(text)) {
-    repaired = repairUtf8(text);
-    text = repaired;
-    parsed = json::parse(doc, text, &parse_error);
-  }
-  if (!parsed) {
+  if (!json::parseRepairingUtf8(doc, text, repaired, &parse_error)) {
     UpstreamError e =
         protocolError("the upstream response is not valid JSON (" + parse_error + ")", http_status);
     if (json::findTooDeep(text) != std::string_view::npos) {

@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "common/text.h"
-#include "common/utf8.h"
 
 namespace llmq::upstream {
 namespace {
@@ -82,13 +81,7 @@ bool ChatStreamAssembler::consume(std::string_view data, const DeltaCallback& on
   // Invalid UTF-8 in a chunk is repaired (U+FFFD), not fatal: the attempt is paid
   // for, and a retry would most likely be paid for and fail the same way.
   std::string repaired;
-  bool parsed = json::parse(doc, text, &parse_error);
-  if (!parsed && !isValidUtf8(text)) {
-    repaired = repairUtf8(text);
-    text = repaired;
-    parsed = json::parse(doc, text, &parse_error);
-  }
-  if (!parsed) {
+  if (!json::parseRepairingUtf8(doc, text, repaired, &parse_error)) {
     fail("malformed chunk in the upstream stream (" + parse_error + ")");
     if (json::findTooDeep(text) != std::string_view::npos) {
       // Past the nesting limit: a bound of the daemon, not a passing glitch.

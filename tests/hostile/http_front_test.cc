@@ -13,21 +13,11 @@
 
 #include "tests/support/daemon_process.h"
 #include "tests/support/fake_upstream_process.h"
+#include "tests/support/proc_status.h"
 #include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
-
-size_t rssBytes(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      return std::stoull(line.substr(6)) * 1024;
-    }
-  }
-  return 0;
-}
 
 // Writes raw bytes; false once the peer is gone.
 bool sendRaw(HttpConnection& c, const std::string& data) {
@@ -94,7 +84,7 @@ TEST_F(HttpHostileTest, IdleConnectionsWithoutATokenDoNotLockOutATokenHolder) {
 // the connection closes, so 100 of them announcing 4 MB each cost nothing.
 TEST_F(HttpHostileTest, BodiesWithoutATokenAreRefusedAtTheHeaders) {
   start("");
-  const size_t before = rssBytes(daemon_->pid());
+  const size_t before = residentBytes(daemon_->pid());
   const std::string chunk(1 << 20, 'x');
   std::vector<std::unique_ptr<HttpConnection>> conns;
   for (int i = 0; i < 100; ++i) {
@@ -112,7 +102,7 @@ TEST_F(HttpHostileTest, BodiesWithoutATokenAreRefusedAtTheHeaders) {
     }
   }
   EXPECT_EQ(100, refused);
-  const size_t after = rssBytes(daemon_->pid());
+  const size_t after = residentBytes(daemon_->pid());
   EXPECT_LT(after, before + (48u << 20)) << "RSS " << before << " -> " << after;
   conns.clear();
   EXPECT_EQ(200, models().status);
@@ -122,7 +112,7 @@ TEST_F(HttpHostileTest, BodiesWithoutATokenAreRefusedAtTheHeaders) {
 // max_buffered_request_bytes are held; the connection passing it gets 503.
 TEST_F(HttpHostileTest, BufferedRequestBytesAreBoundedOverAllConnections) {
   start("max_buffered_request_bytes = 1048576\n");
-  const size_t before = rssBytes(daemon_->pid());
+  const size_t before = residentBytes(daemon_->pid());
   const std::string chunk(256 * 1024, 'x');
   std::vector<std::unique_ptr<HttpConnection>> conns;
   for (int i = 0; i < 20; ++i) {
@@ -139,7 +129,7 @@ TEST_F(HttpHostileTest, BufferedRequestBytesAreBoundedOverAllConnections) {
     }
   }
   EXPECT_GE(overloaded, 10) << "20 x 256 KiB held against a 1 MiB bound";
-  EXPECT_LT(rssBytes(daemon_->pid()), before + (32u << 20));
+  EXPECT_LT(residentBytes(daemon_->pid()), before + (32u << 20));
   conns.clear();
   EXPECT_EQ(200, models().status);
 }

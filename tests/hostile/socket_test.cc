@@ -18,22 +18,11 @@
 
 #include "tests/support/daemon_process.h"
 #include "tests/support/rpc.h"
+#include "tests/support/proc_status.h"
 #include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
-
-// VmRSS of `pid` in bytes (0 if unreadable).
-size_t rssBytes(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      return std::stoull(line.substr(6)) * 1024;
-    }
-  }
-  return 0;
-}
 
 // A blocking Unix-socket connection with a receive timeout.
 class Sock {
@@ -167,7 +156,7 @@ TEST_F(SocketHostileTest, AnUnfinishedLineTimesOut) {
 // connections that pass it are closed with -32005 and memory stays flat.
 TEST_F(SocketHostileTest, UnfinishedLinesOverAllConnectionsAreBounded) {
   start("max_partial_bytes_total = 8388608\nline_timeout_s = 600\n");
-  const size_t before = rssBytes(daemon_->pid());
+  const size_t before = residentBytes(daemon_->pid());
   ASSERT_GT(before, 0u);
   const std::string chunk(256 * 1024, 'x');
   std::vector<std::unique_ptr<Sock>> socks;
@@ -193,7 +182,7 @@ TEST_F(SocketHostileTest, UnfinishedLinesOverAllConnectionsAreBounded) {
     }
   }
   EXPECT_GE(told, 30) << "refused while sending: " << refused;
-  const size_t after = rssBytes(daemon_->pid());
+  const size_t after = residentBytes(daemon_->pid());
   EXPECT_LT(after, before + (64u << 20)) << "RSS " << before << " -> " << after;
   socks.clear();
   expectServed();

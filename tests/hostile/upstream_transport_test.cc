@@ -21,6 +21,7 @@
 #include "ipc/client.h"
 #include "tests/hostile/raw_upstream.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/proc_status.h"
 #include "tests/support/rpc.h"
 #include "tests/support/temp_dir.h"
 
@@ -32,18 +33,6 @@ constexpr char kCompletion[] =
     R"({"id":"gen-raw","object":"chat.completion","model":"openai/gpt-4o-mini","choices":[{"index":0,)"
     R"("message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],)"
     R"("usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})";
-
-// The daemon's peak resident memory in KiB (VmHWM), 0 if unknown.
-long peakRssKib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      return std::stol(line.substr(6));
-    }
-  }
-  return 0;
-}
 
 class UpstreamTransportTest : public ::testing::Test {
  protected:
@@ -94,7 +83,7 @@ TEST_F(UpstreamTransportTest, EndlessHeadersFailTheAttempt) {
   start(upstream);
   std::string why = failure(submitOne());
   EXPECT_EQ(0u, why.rfind("NETWORK: ", 0)) << why;
-  EXPECT_LT(peakRssKib(daemon_->pid()), 200 * 1024);
+  EXPECT_LT(peakResidentBytes(daemon_->pid()), 200u << 20);
   expectServing();
 }
 
@@ -244,7 +233,7 @@ TEST_F(UpstreamTransportTest, AGzipBombIsNotInflated) {
   start(upstream);
   std::string why = failure(submitOne());
   EXPECT_EQ(0u, why.rfind("UPSTREAM_ERROR: ", 0)) << why;
-  EXPECT_LT(peakRssKib(daemon_->pid()), 200 * 1024);
+  EXPECT_LT(peakResidentBytes(daemon_->pid()), 200u << 20);
   expectServing();
 }
 

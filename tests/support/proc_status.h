@@ -1,0 +1,39 @@
+// Figures of a running process from /proc/PID/status, for tests that hold llmqd
+// at a bound and check what it holds: resident memory now (VmRSS) and at its
+// peak (VmHWM).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace llmq::testing {
+
+// The value of `field` ("VmRSS", "VmHWM", ...) in bytes; 0 when the process or the
+// field is not there.
+inline size_t procStatusBytes(pid_t pid, const char* field) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) {
+    return 0;
+  }
+  const size_t len = std::strlen(field);
+  size_t bytes = 0;
+  char line[256];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, field, len) == 0 && line[len] == ':') {
+      bytes = std::strtoull(line + len + 1, nullptr, 10) * 1024;  // "VmRSS:   1234 kB"
+      break;
+    }
+  }
+  std::fclose(f);
+  return bytes;
+}
+
+inline size_t residentBytes(pid_t pid) { return procStatusBytes(pid, "VmRSS"); }
+inline size_t peakResidentBytes(pid_t pid) { return procStatusBytes(pid, "VmHWM"); }
+
+}  // namespace llmq::testing

@@ -183,7 +183,9 @@ TEST_F(SocketHostileTest, UnfinishedLinesOverAllConnectionsAreBounded) {
   }
   EXPECT_GE(told, 30) << "refused while sending: " << refused;
   const size_t after = residentBytes(daemon_->pid());
-  EXPECT_LT(after, before + (64u << 20)) << "RSS " << before << " -> " << after;
+  if (kResidentMemoryIsMeaningful) {
+    EXPECT_LT(after, before + (64u << 20)) << "RSS " << before << " -> " << after;
+  }
   socks.clear();
   expectServed();
 }

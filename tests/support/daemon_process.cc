@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -144,6 +145,17 @@ DaemonProcess::~DaemonProcess() {
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   std::vector<std::string> extra = options_.extra_env;
   extra.push_back("NOTIFY_SOCKET=" + notify_);
+  // A preloaded library (libfaketime in the clock tests) comes ahead of an
+  // instrumented llmqd's ASan runtime, which then refuses to start unless told
+  // not to check the order. Harmless in an uninstrumented build.
+  const auto has = [&extra](std::string_view prefix) {
+    return std::any_of(extra.begin(), extra.end(), [prefix](const std::string& e) { return e.starts_with(prefix); });
+  };
+  if (has("LD_PRELOAD=") && !has("ASAN_OPTIONS=")) {
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    extra.push_back(std::string("ASAN_OPTIONS=") + (asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "") +
+                    "verify_asan_link_order=0");
+  }
   std::vector<std::string> env = environmentWith(extra);
   if (options_.socket_activation) {
     // systemd-socket-activate hands its child only TERM, PATH, USER, HOME and what

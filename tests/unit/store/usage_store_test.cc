@@ -43,7 +43,9 @@ class UsageStoreTest : public ::testing::Test {
     a.finished_at = at + 100;
     a.outcome = "succeeded";
     a.http_status = 200;
-    a.usage = Usage{prompt, completion, prompt + completion, cost};
+    // Saturating: the hostile rows below hold INT64_MAX tokens of each kind.
+    const int64_t total = prompt > INT64_MAX - completion ? INT64_MAX : prompt + completion;
+    a.usage = Usage{prompt, completion, total, cost};
     a.client = client;
     a.key_fingerprint = key_fp;
     a.tags_json = "[";

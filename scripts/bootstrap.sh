@@ -9,6 +9,7 @@ packages=(
   libsodium-dev libhttp-parser-dev libgoogle-perftools-dev
   googletest libgtest-dev libgmock-dev
   sqlite3 python3 curl
+  libfaketime   # clock steps under a running llmqd (tests/hostile/clock_test.cc)
   clang libclang-rt-14-dev   # libFuzzer targets (scripts/fuzz.sh, tests/fuzz/)
   systemd   # systemd-analyze, systemd-socket-activate, sysusers/tmpfiles for tests/integration/systemd_test.cc
 )

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -285,13 +286,18 @@ TEST(RetentionTest, TheFileDoesNotGrowWithoutBoundUnderSteadyLoad) {
     EXPECT_LT(settled.back() + 300, loaded.back()) << "cycle " << cycle << ": the bodies' pages went back";
   }
   // Each cycle's bodies take the room the last cycle's gave back: the file's peak
-  // grows by the rows that stay, not by another ~450 pages of bodies.
+  // grows by the rows that stay, not by another cycle of bodies (~450 pages, as
+  // measured in cycle 0). How the rows that stay fall into pages depends on how
+  // many jobs shared a commit, which a busy machine decides, so the bound is half
+  // a cycle of bodies per cycle, and all three cycles together stay under one.
+  const int64_t bodies = loaded[0] - settled[0];
   for (size_t i = 1; i < loaded.size(); ++i) {
-    EXPECT_LE(loaded[i], loaded[i - 1] + kKeptPagesPerCycle + 5)
+    EXPECT_LT(loaded[i] - loaded[i - 1], std::max<int64_t>(bodies / 2, kKeptPagesPerCycle))
         << "cycle " << i << ": " << loaded[i] << " pages at its peak vs " << loaded[i - 1];
-    EXPECT_LE(settled[i], settled[i - 1] + kKeptPagesPerCycle + 5)
+    EXPECT_LT(settled[i] - settled[i - 1], std::max<int64_t>(bodies / 2, kKeptPagesPerCycle))
         << "cycle " << i << ": " << settled[i] << " pages settled vs " << settled[i - 1];
   }
+  EXPECT_LT(loaded.back() - loaded.front(), bodies) << "three cycles grew the file by a cycle of bodies";
 }
 
 }  // namespace

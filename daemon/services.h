@@ -64,8 +64,8 @@ struct Services {
   ModelCatalog* catalog = nullptr;   // Model prices and limits (daemon/model_catalog.h).
   BudgetBook* budgets = nullptr;     // Budgets and reservations (daemon/budget_book.h).
   Metrics* metrics = nullptr;        // What /metrics shows (daemon/metrics.h).
-  Access* access = nullptr;
-  UserQuota* quota = nullptr;        // Per-user limits on jobs and bytes (daemon/user_quota.h).          // Who may do what (daemon/access.h).
+  Access* access = nullptr;          // Who may do what (daemon/access.h).
+  UserQuota* quota = nullptr;        // Per-user limits on jobs and bytes (daemon/user_quota.h).
   DbBackup* backup = nullptr;        // db.backup (daemon/db_backup.h).
   ResponseCache* cache = nullptr;    // The opt-in response cache (daemon/response_cache.h).
   Accounting* accounting = nullptr;  // Cost, ledger and budgets per attempt (daemon/accounting.h).

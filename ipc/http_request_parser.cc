@@ -112,6 +112,13 @@ int HttpRequestParser::onHeadersComplete(http_parser* p) {
   r.http_minor = p->http_minor;
   const size_t q = r.target.find('?');
   r.path = r.target.substr(0, q);
+  // A request for another protocol (Upgrade, CONNECT) is refused here, before its
+  // body: delivered or not must not depend on how its bytes were split into reads.
+  if (p->upgrade != 0) {
+    self->failure_ = Status::kBad;
+    self->error_ = "protocol upgrades are not supported";
+    return -1;
+  }
   // Known too large before a byte of it is read: refuse now.
   if ((p->flags & F_CONTENTLENGTH) != 0 && p->content_length > self->limits_.max_body_bytes) {
     self->failure_ = Status::kBodyTooLarge;

@@ -47,6 +47,7 @@
 #include "daemon/rpc_dispatcher.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
+#include "daemon/user_quota.h"
 #include "ipc/framing.h"
 #include "ipc/server.h"
 #include "store/budget_store.h"
@@ -219,6 +220,9 @@ class Stack {
     s_.metrics = metrics_.get();
     access_ = std::make_unique<Access>(config_);
     s_.access = access_.get();
+    quota_ = std::make_unique<UserQuota>();
+    check(quota_->load(*jobs_));
+    s_.quota = quota_.get();
     backup_ = std::make_unique<DbBackup>(s_);
     s_.backup = backup_.get();
     cache_ = std::make_unique<ResponseCache>(s_);
@@ -338,6 +342,7 @@ class Stack {
   std::vector<uint64_t> local_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::JobStore> jobs_;
+  std::unique_ptr<UserQuota> quota_;
   std::unique_ptr<store::SettingsStore> settings_;
   std::unique_ptr<store::SecretStore> secrets_;
   std::unique_ptr<CommitCycle> cycle_;

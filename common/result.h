@@ -1,5 +1,5 @@
 // Result<T>: a value or an Error, the error channel of everything that runs on
-// the event loop, where exceptions are not allowed (STYLE G8). An Error says what
+// the event loop, where exceptions are not allowed. An Error says what
 // we were doing and on what, e.g. "binding unix socket: /run/llmq/llmqd.sock: ...".
 #pragma once
 

@@ -1,4 +1,4 @@
-// Ownership of libuv handles (STYLE G3): a heap-allocated handle lives in a
+// Ownership of libuv handles: a heap-allocated handle lives in a
 // UvHandlePtr, and its memory is released only from the uv_close callback. Owners
 // set handle->data right after init, in their constructor.
 #pragma once

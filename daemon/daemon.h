@@ -2,7 +2,7 @@
 // server, the event bus, the scheduler, the runner and the providers, and runs
 // the end-of-turn step that commits the turn's writes and flushes output.
 //
-// Shutdown order (STYLE G7), started by SIGINT/SIGTERM:
+// Shutdown order, started by SIGINT/SIGTERM:
 //   1. Stop accepting connections and unlink the self-bound socket; STOPPING=1.
 //   2. Stop dispatching; refuse new submits (-32005).
 //   3. Let running attempts finish for up to shutdown_grace_s.

@@ -5,7 +5,7 @@
 // the provider's sink for its transfer.
 //
 // Loop thread only. ActiveJobs that ended are freed at the end of the loop turn
-// (collectGarbage), never from inside a provider callback (STYLE G4).
+// (collectGarbage), never from inside a provider callback.
 #pragma once
 
 #include <uv.h>

@@ -1,5 +1,5 @@
 // llmqd's entry point: parse argv, build the Daemon, map the result to an exit
-// code (STYLE G1). Everything else lives in the llmq_daemon library.
+// code. Everything else lives in the llmq_daemon library.
 #include <sys/resource.h>
 #include <sys/stat.h>
 

@@ -1,5 +1,5 @@
 // systemd readiness and watchdog notifications (sd_notify(3)), as a new-style
-// daemon sends them (STYLE G12). Without NOTIFY_SOCKET every call does nothing.
+// daemon sends them. Without NOTIFY_SOCKET every call does nothing.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// daemon::Signals turns SIGINT, SIGTERM and SIGHUP into loop events (STYLE G11):
+// daemon::Signals turns SIGINT, SIGTERM and SIGHUP into loop events:
 // nothing runs in signal context. The owner gets plain callbacks on the loop.
 // Loop thread only; close() before the loop is closed.
 #pragma once

@@ -43,7 +43,7 @@ class LocalPeer {
 };
 
 // One accepted connection, or an in-process one (Server::openLocal). Owned by the Server; closed via close(), freed in the
-// uv_close callback of its pipe (STYLE G3/G4), never while its callback is running.
+// uv_close callback of its pipe, never while its callback is running.
 class Connection {
  public:
   uint64_t id() const { return id_; }

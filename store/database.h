@@ -60,7 +60,7 @@ class Database {
   Result<SqliteStmtPtr> prepare(const std::string& sql);
 
   // Write transaction control. begin() is BEGIN IMMEDIATE: every read-then-write
-  // happens inside it, so no other writer can interleave (STYLE G16). rollback()
+  // happens inside it, so no other writer can interleave. rollback()
   // also ends a transaction SQLite has already rolled back on its own, which lets
   // autocommit writes through again.
   Result<void> begin();

@@ -1,5 +1,5 @@
 // upstream::CurlLoop drives a libcurl multi handle from the libuv loop with
-// curl_multi_socket_action (STYLE G6, after curl's docs/examples/multi-uv.c with
+// curl_multi_socket_action (after curl's docs/examples/multi-uv.c with
 // its known bugs fixed): one uv_poll_t per curl socket, one uv_timer_t for curl's
 // timeout, completions drained with curl_multi_info_read after every action. No
 // thread per request, never curl_easy_perform.

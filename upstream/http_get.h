@@ -44,7 +44,7 @@ class HttpGet final : public CurlTransfer {
 
   // Starts the GET. `done` runs exactly once, from the loop, when it ends, unless
   // cancel() comes first. Fails synchronously, never calling `done`, when a GET is
-  // already running or the transfer cannot be added (STYLE G10).
+  // already running or the transfer cannot be added.
   Result<void> start(const HttpGetRequest& request, Done done);
   // Stops a running GET; `done` is not called. A no-op when none runs.
   void cancel();

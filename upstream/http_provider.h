@@ -5,7 +5,7 @@
 // once; the attempt ends with the assembled chat.completion or a classified
 // Failure (error_map.h). The key goes only into the Authorization header.
 //
-// Loop thread only. Transfers are freed outside curl callbacks (STYLE G4).
+// Loop thread only. Transfers are freed outside curl callbacks.
 #pragma once
 
 #include <cstdint>

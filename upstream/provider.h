@@ -2,7 +2,7 @@
 // OpenAI-compatible HTTP upstream next. One provider serves many concurrent
 // transfers on the loop thread; the job runner is the sink of each.
 //
-// Callback contract (STYLE G10): start() either fails synchronously (and never
+// Callback contract: start() either fails synchronously (and never
 // calls the sink) or later calls exactly one of onComplete/onFailure, after any
 // number of onDelta calls, unless cancel() is called first, after which the sink
 // is never called again. Sink calls never happen from inside start() or cancel().

@@ -1,4 +1,4 @@
-// The request handlers, one file each (STYLE G2), behind one signature. A handler
+// The request handlers, one file each, behind one signature. A handler
 // validates its params, does its work through Services, and answers through
 // call.reply exactly once, now or later.
 #pragma once

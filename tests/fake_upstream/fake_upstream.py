@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fake OpenRouter-compatible upstream for llmq's integration tests (STYLE G18).
+"""Fake OpenRouter-compatible upstream for llmq's integration tests.
 
 A real HTTP/1.1 server on 127.0.0.1 (keep-alive, one thread per connection) that
 answers chat completions (plain and SSE), the model list and the key endpoint the

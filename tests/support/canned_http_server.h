@@ -5,7 +5,7 @@
 // response, then closes the connection. Requests with a body are not supported.
 //
 // Loop thread only. close() before the loop is closed; every handle is freed in
-// its close callback (STYLE G3). Header-only.
+// its close callback. Header-only.
 #pragma once
 
 #include <uv.h>

@@ -1,6 +1,6 @@
 // DaemonProcess: runs the real llmqd binary for an integration test or a
 // benchmark, in a TempDir, and waits for real readiness: it binds its own
-// NOTIFY_SOCKET and waits (bounded) for READY=1 (STYLE G19). Like systemd, it
+// NOTIFY_SOCKET and waits (bounded) for READY=1. Like systemd, it
 // keeps reading that socket and records every message. The destructor kills and
 // reaps the process, so no test leaves a daemon behind.
 #pragma once

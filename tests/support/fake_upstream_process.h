@@ -1,5 +1,5 @@
 // FakeUpstream: runs tests/fake_upstream/fake_upstream.py, a fake OpenRouter that
-// misbehaves on command (STYLE G18; fault language in tests/fake_upstream/README.md),
+// misbehaves on command (fault language in tests/fake_upstream/README.md),
 // as a child process, and reads back what it recorded. HttpConnection is the tiny
 // blocking HTTP/1.1 client (POSIX TCP, no libcurl) used for that and by the tests
 // of the fake itself. Every wait is bounded; the destructor kills and reaps.

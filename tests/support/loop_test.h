@@ -1,6 +1,6 @@
 // LoopTest: a GoogleTest fixture owning a private uv_loop_t. TearDown closes
 // whatever is still open, runs the loop dry and checks uv_loop_close() == 0, so
-// every loop test proves it leaked no handle (STYLE G17).
+// every loop test proves it leaked no handle.
 #pragma once
 
 #include <gtest/gtest.h>

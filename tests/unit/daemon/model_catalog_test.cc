@@ -3,7 +3,7 @@
 // rendering, and the fetch of OpenRouter's list against a canned local server:
 // stored in the turn's transaction, shared by concurrent callers, failures keep
 // the old data, close() answers whoever waits, startup and periodic refreshes run
-// from the loop. Every callback is counted (STYLE G10).
+// from the loop. Every callback is counted.
 #include "daemon/model_catalog.h"
 
 #include <gtest/gtest.h>

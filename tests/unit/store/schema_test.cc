@@ -99,7 +99,7 @@ TEST(SchemaTest, AFailedMigrationLeavesNothingBehind) {
 }
 
 // A database written by the first release (schema v1, checked in) still migrates
-// and its jobs load with every field (STYLE G19).
+// and its jobs load with every field.
 TEST(SchemaTest, AVersionOneDatabaseMigratesAndLoads) {
   TestDb t(/*migrate=*/false);
   ASSERT_TRUE(t.ok());

@@ -1,5 +1,5 @@
 // Tests for upstream::MockProvider against the Provider callback contract
-// (upstream/provider.h, STYLE G10): deterministic text, streamed deltas then
+// (upstream/provider.h): deterministic text, streamed deltas then
 // exactly one completion with usage and cost, failures on command, cancel, and
 // synchronous start() failures that never reach the sink. Calls are counted;
 // "never called" is proven by a later transfer that must finish first.

@@ -146,6 +146,8 @@ class BudgetBook {
   // budget objects: {scope, period, limit_usd, spent_usd, reserved_usd,
   // remaining_usd, alert_at, action, resets_at}
   std::string json(const Budget& b) const;
+  // Every budget, in no particular order.
+  const std::vector<Budget>& budgets() const { return budgets_; }
   // Those `visible` lets through (all when it is empty).
   std::string listJson(const std::function<bool(const Budget&)>& visible = {}) const;
   // A user:USER scope covers client USER and every USER:... (daemon/access.h).

@@ -179,7 +179,7 @@ struct Config {
   size_t max_connections_per_uid = 256;    // Per peer uid; root and admins are exempt.
   int64_t line_timeout_ms = 30'000;        // First byte of a line to its newline.
   size_t max_partial_bytes_total = 64u << 20;  // Unfinished lines, over all connections.
-  size_t max_answer_bytes = 4u << 20;      // job.list pages by it.
+  size_t max_answer_bytes = 4u << 20;      // List answers page by it (daemon/answer_page.h).
   int max_inflight = 256;              // Global cap on running attempts.
   int64_t shutdown_grace_ms = 10000;   // SIGTERM: how long in-flight work may finish.
   int64_t retry_base_ms = 1000;        // Exponential backoff with full jitter.

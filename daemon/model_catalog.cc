@@ -312,13 +312,32 @@ std::optional<ModelCatalog::Source> ModelCatalog::sourceOf(std::string_view mode
 }
 
 std::string ModelCatalog::listJson(std::string_view filter) const {
+  return listPage(filter, PageRequest{}, SIZE_MAX);
+}
+
+std::string ModelCatalog::listPage(std::string_view filter, const PageRequest& request, size_t max_bytes) const {
+  std::string tail = ",\"fetched_at\":";
+  if (fetched_at_) {
+    json::appendString(tail, rfc3339(*fetched_at_));
+  } else {
+    tail += "null";
+  }
+  AnswerPage page(request, max_bytes, "{\"models\":[", tail.size());
   json::Buffer buf;
-  json::Writer w(buf);
-  auto write = [&](const Entry& e) {
+  // Offers one entry to the page; false once the page is full. The key is the
+  // entry's section ("0" the models by id, "1" the config patterns, "2" the
+  // mock entry) and its id, the order they are listed in.
+  auto offer = [&](const char* section, const Entry& e) {
     const upstream::ModelInfo& m = e.info;
     if (!filter.empty() && !containsIgnoringCase(m.id, filter)) {
-      return;
+      return true;
     }
+    PageKey key{section, m.id};
+    if (!page.after(key)) {
+      return true;
+    }
+    buf.Clear();
+    json::Writer w(buf);
     w.StartObject();
     w.Key("id");
     json::writeString(w, m.id);
@@ -347,29 +366,35 @@ std::string ModelCatalog::listJson(std::string_view filter) const {
     w.Key("source");
     w.String(sourceName(e.source));
     w.EndObject();
+    return page.add(std::string_view(buf.GetString(), buf.GetSize()), key);
   };
 
-  w.StartObject();
-  w.Key("models");
-  w.StartArray();
-  for (const auto& [id, entry] : models_) {
-    write(entry);
+  bool open = true;
+  for (auto it = models_.begin(); open && it != models_.end(); ++it) {
+    open = offer("0", it->second);
   }
+  // The patterns by id (they are kept in config order), so a page ends at the
+  // same place whatever the config's order.
+  std::vector<const Entry*> patterns;
   for (const Entry& p : patterns_) {
     if (hasWildcard(p.info.id)) {
-      write(p);
+      patterns.push_back(&p);
     }
   }
-  write(mock_);
-  w.EndArray();
-  w.Key("fetched_at");
-  if (fetched_at_) {
-    json::writeString(w, rfc3339(*fetched_at_));
-  } else {
-    w.Null();
+  std::stable_sort(patterns.begin(), patterns.end(),
+                   [](const Entry* a, const Entry* b) { return a->info.id < b->info.id; });
+  for (size_t i = 0; open && i < patterns.size(); ++i) {
+    // Two patterns with one id (a later [[prices]] entry repeating a match) are
+    // listed as the first: one key, one row.
+    if (i > 0 && patterns[i]->info.id == patterns[i - 1]->info.id) {
+      continue;
+    }
+    open = offer("1", *patterns[i]);
   }
-  w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  if (open) {
+    offer("2", mock_);
+  }
+  return page.finish(tail);
 }
 
 }  // namespace llmq::daemon

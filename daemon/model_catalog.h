@@ -29,6 +29,7 @@
 
 #include "common/result.h"
 #include "common/uv_handle.h"
+#include "daemon/answer_page.h"
 #include "store/catalog_store.h"
 #include "upstream/pricing.h"
 
@@ -74,8 +75,11 @@ class ModelCatalog {
 
   // The `models.list` result: {"models":[...], "fetched_at": RFC 3339 or null}, the
   // models whose id contains `filter` (all when empty), ordered by id; config
-  // patterns and the mock entry last. See ipc/PROTOCOL.md.
+  // patterns (by id) and the mock entry last. See ipc/PROTOCOL.md.
   std::string listJson(std::string_view filter) const;
+  // One page of it, with next_cursor (daemon/answer_page.h): the key of an entry
+  // is its section (models, patterns, mock) and its id.
+  std::string listPage(std::string_view filter, const PageRequest& request, size_t max_bytes) const;
   // When the catalog in use was fetched (ms since the epoch); nullopt if never.
   std::optional<int64_t> fetchedAt() const { return fetched_at_; }
 

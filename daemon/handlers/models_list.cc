@@ -1,21 +1,31 @@
-// models.list {refresh?, filter?} -> {models, fetched_at}: the catalog the daemon
-// prices jobs with. With refresh: true the answer waits for a fresh fetch of
+// models.list {refresh?, filter?, limit?, cursor?} -> {models, fetched_at,
+// next_cursor}: the catalog the daemon prices jobs with, paged (the upstream
+// decides how long it is; daemon/answer_page.h). With refresh: true the answer waits for a fresh fetch of
 // OpenRouter's model list, and is an error if that fetch fails (the previous
 // catalog stays in use either way).
 #include <string>
 
+#include "daemon/answer_page.h"
+#include "daemon/config.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/model_catalog.h"
 #include "daemon/services.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
+namespace {
+
+// The most models one page holds (and the default `limit`).
+constexpr int64_t kMaxModelsPerPage = 10000;
+
+}  // namespace
 
 void handleModelsList(Call& call) {
   ipc::Params p(call.params);
-  p.allowOnly({"refresh", "filter"});
+  p.allowOnly({"refresh", "filter", "limit", "cursor"});
   auto refresh = p.boolean("refresh");
   auto filter = p.string("filter", false, 256);
+  PageRequest request = readPageParams(p, kMaxModelsPerPage, 2);
   if (!p.ok()) {
     call.reply.fail(ipc::rpc::kInvalidParams, p.error());
     return;
@@ -24,7 +34,7 @@ void handleModelsList(Call& call) {
   // Copied: the params die with this frame, the answer may come later.
   std::string text(filter.value_or(""));
   if (!refresh.value_or(false)) {
-    call.reply.ok(catalog.listJson(text));
+    call.reply.ok(catalog.listPage(text, request, call.s.config->max_answer_bytes));
     return;
   }
   if (call.s.shutting_down) {
@@ -32,7 +42,8 @@ void handleModelsList(Call& call) {
     return;
   }
   // The catalog outlives every callback it owes: close() answers them first.
-  catalog.refresh([reply = call.reply, &s = call.s, &catalog, text = std::move(text)](Result<size_t> r) {
+  catalog.refresh([reply = call.reply, &s = call.s, &catalog, text = std::move(text),
+                   request = std::move(request)](Result<size_t> r) {
     if (!r && s.shutting_down) {
       reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; ask again once it is back");
       return;
@@ -44,7 +55,7 @@ void handleModelsList(Call& call) {
                  "UPSTREAM_ERROR");
       return;
     }
-    reply.ok(catalog.listJson(text));
+    reply.ok(catalog.listPage(text, request, s.config->max_answer_bytes));
   });
 }
 

@@ -1,16 +1,21 @@
-// usage.report {group_by?, since?, until?} -> {group_by, since, until, source,
-// rows, totals} (ipc/PROTOCOL.md). Rows carry one member per group_by dimension (model,
+// usage.report {group_by?, since?, until?, limit?, cursor?} -> {group_by, since,
+// until, source, rows, totals, next_cursor} (ipc/PROTOCOL.md). Rows carry one member per group_by dimension (model,
 // client, key (fingerprint), tag, day (UTC)) and the figures: requests,
 // prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd.
 // Totals count every attempt once, even grouped by tag. Whole UTC days are read
 // from the daily rollups; other ranges from the ledger. An end inside a day whose
 // ledger rows were pruned ([retention] ledger_days) is widened to that whole day,
 // and the answer says so ("widened": true, with the since/until it covers).
+// Rows are ordered by their group keys and paged by them (daemon/answer_page.h):
+// the number of rows grows with the client names and tags users choose.
+#include <algorithm>
 #include <cstdio>
 
 #include "common/text.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "daemon/answer_page.h"
+#include "daemon/config.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/services.h"
 #include "ipc/protocol.h"
@@ -19,6 +24,9 @@
 namespace llmq::daemon {
 namespace {
 
+// The most rows one page holds (and the default `limit`): enough that a report
+// of the usual size comes whole; [ipc] max_answer_bytes bounds the page too.
+constexpr int64_t kMaxUsageRowsPerPage = 10000;
 
 void appendFigures(std::string& o, const store::UsageFigures& f) {
   o += "\"requests\":" + std::to_string(f.requests) + ",\"prompt_tokens\":" +
@@ -46,7 +54,7 @@ bool timeParam(ipc::Params& p, const char* name, std::optional<int64_t>* out) {
 
 void handleUsageReport(Call& call) {
   ipc::Params p(call.params);
-  p.allowOnly({"group_by", "since", "until"});
+  p.allowOnly({"group_by", "since", "until", "limit", "cursor"});
   store::UsageQuery q;
   auto group_by = p.strings("group_by", 5, 16);
   if (group_by) {
@@ -69,6 +77,7 @@ void handleUsageReport(Call& call) {
   if (p.ok() && q.since && q.until && *q.since >= *q.until) {
     p.fail("since must be before until");
   }
+  const PageRequest page_request = readPageParams(p, kMaxUsageRowsPerPage, q.group_by.size());
   if (!p.ok()) {
     call.reply.fail(ipc::rpc::kInvalidParams, p.error());
     return;
@@ -96,23 +105,35 @@ void handleUsageReport(Call& call) {
   o += ",\"source\":\"";
   o += report->from_rollup ? "rollup" : "ledger";
   o += "\",\"rows\":[";
-  for (size_t r = 0; r < report->rows.size(); ++r) {
-    const store::UsageRow& row = report->rows[r];
-    o += r > 0 ? ",{" : "{";
-    for (size_t k = 0; k < q.group_by.size(); ++k) {
-      o += "\"";
-      o += store::usageDimName(q.group_by[k]);
-      o += "\":";
-      json::appendString(o, row.keys[k]);
-      o += ",";
+  std::string tail = ",\"totals\":{";
+  appendFigures(tail, report->totals);
+  tail += "}";
+  // The store orders rows by their keys already; sorted here too, so the order
+  // is the one the cursor is compared in whatever the store does.
+  std::vector<store::UsageRow>& rows = report->rows;
+  std::sort(rows.begin(), rows.end(),
+            [](const store::UsageRow& a, const store::UsageRow& b) { return a.keys < b.keys; });
+  AnswerPage page(page_request, call.s.config->max_answer_bytes, std::move(o), tail.size());
+  std::string one;
+  for (const store::UsageRow& row : rows) {
+    if (!page.after(row.keys)) {
+      continue;
     }
-    appendFigures(o, row.figures);
-    o += "}";
+    one = "{";
+    for (size_t k = 0; k < q.group_by.size(); ++k) {
+      one += "\"";
+      one += store::usageDimName(q.group_by[k]);
+      one += "\":";
+      json::appendString(one, row.keys[k]);
+      one += ",";
+    }
+    appendFigures(one, row.figures);
+    one += "}";
+    if (!page.add(one, row.keys)) {
+      break;
+    }
   }
-  o += "],\"totals\":{";
-  appendFigures(o, report->totals);
-  o += "}}";
-  call.reply.ok(std::move(o));
+  call.reply.ok(page.finish(tail));
 }
 
 }  // namespace llmq::daemon

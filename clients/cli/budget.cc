@@ -42,7 +42,7 @@ ExitCode list(ArgReader& args, GlobalOptions& globals) {
   }
   Session session(globals);
   json::Document result;
-  if (ExitCode rc = session.call("budget.list", "{}", &result); rc != ExitCode::kOk) {
+  if (ExitCode rc = session.callAllPages("budget.list", "{}", "budgets", &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {

@@ -51,10 +51,17 @@ ExitCode runModels(ArgReader& args, GlobalOptions& globals) {
     json::appendString(params, filter);
   }
   params += "}";
+  // The pages after the first read the catalog the first one refreshed.
+  std::string later = "{";
+  if (!filter.empty()) {
+    later += "\"filter\":";
+    json::appendString(later, filter);
+  }
+  later += "}";
 
   Session session(globals);
   json::Document result;
-  if (ExitCode rc = session.call("models.list", params, &result); rc != ExitCode::kOk) {
+  if (ExitCode rc = session.callAllPages("models.list", params, "models", &result, later); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {

@@ -61,6 +61,68 @@ ExitCode Session::fail(const client::Error& error) {
   return ExitCode::kUnreachable;
 }
 
+namespace {
+
+// `params` (a JSON object's text) with "cursor": cursor added.
+std::string withCursor(std::string_view params, const std::string& cursor) {
+  std::string out(params.substr(0, params.rfind('}')));
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\n')) {
+    out.pop_back();
+  }
+  out += out.back() == '{' ? "\"cursor\":" : ",\"cursor\":";
+  json::appendString(out, cursor);
+  return out + "}";
+}
+
+json::Value* mutableMember(json::Value& obj, const char* name) {
+  if (!obj.IsObject()) {
+    return nullptr;
+  }
+  auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+}  // namespace
+
+ExitCode Session::callAllPages(std::string_view method, std::string_view params_json, const char* array,
+                               json::Document* result, std::string_view later_params_json) {
+  if (ExitCode rc = call(method, params_json, result); rc != ExitCode::kOk) {
+    return rc;
+  }
+  json::Value* rows = mutableMember(*result, array);
+  json::Value* next = mutableMember(*result, "next_cursor");
+  if (rows == nullptr || !rows->IsArray()) {
+    return ExitCode::kOk;  // The command says what is missing.
+  }
+  std::string cursor = next != nullptr && next->IsString() ? std::string(json::view(*next)) : "";
+  json::Document page;
+  while (!cursor.empty()) {
+    const std::string params = withCursor(later_params_json.empty() ? params_json : later_params_json, cursor);
+    if (ExitCode rc = call(method, params, &page); rc != ExitCode::kOk) {
+      return rc;
+    }
+    const json::Value* more = json::member(page, array);
+    const json::Value* after = json::member(page, "next_cursor");
+    if (more == nullptr || !more->IsArray()) {
+      printError("llmqd sent a page of " + std::string(method) + " without \"" + array + "\"");
+      return ExitCode::kUnreachable;
+    }
+    for (const json::Value& row : more->GetArray()) {
+      rows->PushBack(json::Value(row, result->GetAllocator()), result->GetAllocator());
+    }
+    std::string following = after != nullptr && after->IsString() ? std::string(json::view(*after)) : "";
+    if (!following.empty() && following == cursor) {
+      printError("llmqd sent the same next_cursor twice for " + std::string(method));
+      return ExitCode::kUnreachable;
+    }
+    cursor = std::move(following);
+  }
+  if (next != nullptr) {
+    next->SetNull();
+  }
+  return ExitCode::kOk;
+}
+
 ExitCode Session::call(std::string_view method, std::string_view params_json,
                        json::Document* result) {
   if (ExitCode rc = connect(); rc != ExitCode::kOk) {

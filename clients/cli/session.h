@@ -26,6 +26,13 @@ class Session {
   // returns kFailed or kUnreachable; params that are not valid UTF-8 JSON are not
   // sent and give kUsage.
   ExitCode call(std::string_view method, std::string_view params_json, json::Document* result);
+  // As call() for a paged list answer (usage.report, budget.list, models.list):
+  // follows next_cursor to the last page and returns the first page's answer with
+  // the `array` members of every page in its `array`, and next_cursor null.
+  // `later_params_json` (an object, as params_json) is sent with the cursor for the
+  // pages after the first; empty: params_json.
+  ExitCode callAllPages(std::string_view method, std::string_view params_json, const char* array,
+                        json::Document* result, std::string_view later_params_json = {});
 
   // Blocks for the next event notification and parses its params into `params`.
   // kUnreachable if the daemon goes away, after printing why.

@@ -120,7 +120,7 @@ ExitCode runUsage(ArgReader& args, GlobalOptions& globals) {
 
   Session session(globals);
   json::Document result;
-  if (ExitCode rc = session.call("usage.report", params, &result); rc != ExitCode::kOk) {
+  if (ExitCode rc = session.callAllPages("usage.report", params, "rows", &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {

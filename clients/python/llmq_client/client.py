@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
 
 from .connection import Connection, deadline_after, default_socket_path, seconds_left
-from .errors import JobFailed
+from .errors import JobFailed, ProtocolError
 
 # States after which nothing more happens to a job (until someone retries it).
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled", "expired"})
@@ -457,14 +457,35 @@ class Client:
         """Version, uptime, queue counts, in-flight, limits and circuits (daemon.status)."""
         return self.call("daemon.status", None, timeout)
 
+    def _all_pages(self, method: str, params: Dict[str, Any], array: str, timeout: Any,
+                   later_params: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """A paged list answer whole: follows ``next_cursor`` to the last page and
+        returns the first page with every page's ``array`` in its ``array`` (and
+        ``next_cursor`` None). ``later_params`` go with the cursor after the first page."""
+        first = self.call(method, params, timeout)
+        cursor = first.get("next_cursor")
+        while cursor:
+            page = self.call(method, dict(later_params if later_params is not None else params,
+                                          cursor=cursor), timeout)
+            first[array].extend(page.get(array, []))
+            following = page.get("next_cursor")
+            if following == cursor:
+                raise ProtocolError(f"llmqd sent the same next_cursor twice for {method}")
+            cursor = following
+        first["next_cursor"] = None
+        return first
+
     def models(self, *, refresh: Optional[bool] = None, filter: Optional[str] = None,
-               timeout: Any = CLIENT_DEFAULT) -> Dict[str, Any]:
-        """The model catalog with prices (models.list): ``{models, fetched_at}``.
+               page_size: Optional[int] = None, timeout: Any = CLIENT_DEFAULT) -> Dict[str, Any]:
+        """The model catalog with prices (models.list): ``{models, fetched_at, next_cursor}``.
 
         ``refresh=True`` first fetches OpenRouter's list (network);
-        ``filter`` keeps ids containing it.
+        ``filter`` keeps ids containing it. Every page is fetched (``page_size``
+        models at a time; None: the daemon's default) and the models put together.
         """
-        return self.call("models.list", _without_none(refresh=refresh, filter=filter), timeout)
+        params = _without_none(refresh=refresh, filter=filter, limit=page_size)
+        return self._all_pages("models.list", params, "models", timeout,
+                               _without_none(filter=filter, limit=page_size))
 
     def keys_status(self, *, timeout: Any = CLIENT_DEFAULT) -> Dict[str, Any]:
         """The server's key pool, as fingerprints (keys.status)."""
@@ -473,15 +494,18 @@ class Client:
     # --- Money -------------------------------------------------------------------------
 
     def usage_report(self, group_by: Optional[Iterable[str]] = None, *, since: Optional[str] = None,
-                     until: Optional[str] = None, timeout: Any = CLIENT_DEFAULT) -> Dict[str, Any]:
-        """Tokens and cost (usage.report): ``{group_by, since, until, source, rows, totals}``.
+                     until: Optional[str] = None, page_size: Optional[int] = None,
+                     timeout: Any = CLIENT_DEFAULT) -> Dict[str, Any]:
+        """Tokens and cost (usage.report): ``{group_by, since, until, source, rows, totals, next_cursor}``.
 
         ``group_by``: any of "model", "client", "key", "tag", "day".
-        ``since``/``until``: RFC 3339 times (inclusive / exclusive).
+        ``since``/``until``: RFC 3339 times (inclusive / exclusive). Every page is
+        fetched (``page_size`` rows at a time; None: the daemon's default) and the
+        rows put together.
         """
         params = _without_none(group_by=list(group_by) if group_by is not None else None,
-                               since=since, until=until)
-        return self.call("usage.report", params, timeout)
+                               since=since, until=until, limit=page_size)
+        return self._all_pages("usage.report", params, "rows", timeout)
 
     def budget_set(self, scope: str, period: str, limit_usd: float, *,
                    alert_at: Optional[Iterable[float]] = None, action: Optional[str] = None,
@@ -497,9 +521,11 @@ class Client:
                                action=action)
         return self.call("budget.set", params, timeout)
 
-    def budget_list(self, *, timeout: Any = CLIENT_DEFAULT) -> Dict[str, Any]:
-        """Every budget with what it has spent (budget.list): ``{budgets}``."""
-        return self.call("budget.list", {}, timeout)
+    def budget_list(self, *, page_size: Optional[int] = None,
+                    timeout: Any = CLIENT_DEFAULT) -> Dict[str, Any]:
+        """Every budget with what it has spent (budget.list): ``{budgets, next_cursor}``,
+        every page fetched (``page_size`` budgets at a time; None: the daemon's default)."""
+        return self._all_pages("budget.list", _without_none(limit=page_size), "budgets", timeout)
 
     def budget_delete(self, scope: str, period: str, *,
                       timeout: Any = CLIENT_DEFAULT) -> Dict[str, Any]:

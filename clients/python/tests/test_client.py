@@ -438,6 +438,25 @@ class MoneyAndAdminTest(DaemonTestCase):
         with self.assertRaises(NotFound):
             self.client.budget_delete(scope, "day")
 
+    def test_lists_are_followed_to_their_last_page(self) -> None:
+        scopes = [f"client:{self.name}-page-{i}" for i in range(5)]
+        for scope in scopes:
+            self.client.budget_set(scope, "month", 1.0)
+        try:
+            listed = self.client.budget_list(page_size=2)
+            mine = [b["scope"] for b in listed["budgets"] if b["scope"] in scopes]
+            self.assertEqual(sorted(scopes), mine)
+            self.assertIsNone(listed["next_cursor"])
+            whole = self.client.models(page_size=1)["models"]
+            self.assertEqual([m["id"] for m in self.client.models()["models"]], [m["id"] for m in whole])
+            report = self.client.usage_report(["client"], page_size=1)
+            self.assertIsNone(report["next_cursor"])
+            clients = [r["client"] for r in report["rows"]]
+            self.assertEqual(sorted(set(clients)), clients)
+        finally:
+            for scope in scopes:
+                self.client.budget_delete(scope, "month")
+
     def test_status_models_and_keys(self) -> None:
         status = self.client.daemon_status()
         self.assertEqual(self.daemon.process.pid, status["pid"])

@@ -32,6 +32,24 @@ DEFAULT_WORDS = 8             # Reply length when the request has no max_tokens.
 MAX_WORDS = 4096
 DEFAULT_RETRY_AFTER = {429: 2, 503: 2}
 
+def models_list(state):
+    """MODELS, then the synthetic models /_fake/models asked for: fake/extra-NNNNNN,
+    priced, with a name and description long enough that a big catalog is big."""
+    with state.lock:
+        extra = state.extra_models
+    out = list(MODELS)
+    for i in range(extra):
+        out.append({
+            "id": "fake/extra-%06d" % i,
+            "name": "Fake: extra model %d" % i,
+            "description": "A synthetic catalog entry of the fake upstream (%d)." % i,
+            "context_length": 8192,
+            "pricing": {"prompt": "0.000001", "completion": "0.000002"},
+            "top_provider": {"context_length": 8192, "max_completion_tokens": 1024},
+        })
+    return out
+
+
 MODELS = [
     {
         "id": "openai/gpt-4o-mini",
@@ -301,6 +319,7 @@ class State:
         self.rate_limited = 0        # 429s the rate limiter answered.
         self.error_message = None    # /_fake/error_message: the message of every error body.
         self.key_faults = {}         # /_fake/keyfault: bearer key -> fault spec.
+        self.extra_models = 0        # /_fake/models: synthetic models after MODELS.
         self.stopping = threading.Event()
 
     def reset(self):
@@ -508,7 +527,7 @@ class Handler(BaseHTTPRequestHandler):
             if method == "POST" and route == "/chat/completions":
                 self._chat(body)
             elif method == "GET" and route == "/models":
-                self._simple_get(route, lambda: (200, {"data": MODELS}))
+                self._simple_get(route, lambda: (200, {"data": models_list(self.server.state)}))
             elif method == "GET" and route == "/key":
                 self._simple_get(route, lambda: (200, KEY_INFO))
             elif method == "GET" and route == "/generation":
@@ -608,6 +627,18 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     st.key_faults.pop(key, None)
             self._send_json(200, {"ok": True})
+        elif method == "POST" and route == "/_fake/models":
+            try:
+                req = json.loads(body or b"{}")
+                extra = req.get("extra", 0)
+                if not isinstance(extra, int) or not 0 <= extra <= 1000000:
+                    raise ValueError("extra must be an integer in 0..1000000")
+            except (ValueError, AttributeError) as e:
+                self._send_json(400, {"error": {"code": 400, "message": str(e)}})
+                return
+            with st.lock:
+                st.extra_models = extra
+            self._send_json(200, {"ok": True, "extra": extra})
         elif method == "POST" and route == "/_fake/fault":
             try:
                 req = json.loads(body or b"{}")

@@ -602,6 +602,16 @@ FakeStats FakeUpstream::stats() {
   return ::testing::AssertionSuccess();
 }
 
+::testing::AssertionResult FakeUpstream::setExtraModels(int extra) {
+  std::string body = "{\"extra\":" + std::to_string(extra) + "}";
+  HttpResponse resp = post("/_fake/models", body);
+  if (resp.status != 200) {
+    return ::testing::AssertionFailure() << "POST /_fake/models " << body << ": status " << resp.status
+                                         << " " << resp.body;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 template <class Pred>
 ::testing::AssertionResult FakeUpstream::waitForStats(Pred done, const char* what, int timeout_ms) {
   int64_t deadline = nowMs() + timeout_ms;

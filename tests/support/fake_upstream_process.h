@@ -157,6 +157,9 @@ class FakeUpstream {
   // `window_ms`; more get a key-level 429. 0 turns it off.
   [[nodiscard]] ::testing::AssertionResult setRateLimit(int per_window, int window_ms = 1000);
 
+  // GET /models lists `extra` synthetic models after its own (fake/extra-000000 ...).
+  [[nodiscard]] ::testing::AssertionResult setExtraModels(int extra);
+
   // Wait until at least n requests were recorded / n clients went away early.
   [[nodiscard]] ::testing::AssertionResult waitForRequests(size_t n, int timeout_ms);
   [[nodiscard]] ::testing::AssertionResult waitForDisconnects(size_t n, int timeout_ms);

@@ -69,6 +69,9 @@ std::string withCursor(std::string_view params, const std::string& cursor) {
   while (!out.empty() && (out.back() == ' ' || out.back() == '\n')) {
     out.pop_back();
   }
+  if (out.empty()) {
+    out = "{";
+  }
   out += out.back() == '{' ? "\"cursor\":" : ",\"cursor\":";
   json::appendString(out, cursor);
   return out + "}";

@@ -54,6 +54,22 @@ TEST(MaintenanceTest, OnlineBackupRestoresEveryJob) {
   }
 }
 
+// The answer says how many pages were copied: a small database copies in one
+// step, and that step being the last must not make it say 0.
+TEST(MaintenanceTest, ABackupAnswersWithThePagesItCopied) {
+  TempDir dir;
+  DaemonProcess daemon(dir.path(), {});
+  ASSERT_TRUE(daemon.start());
+  auto client = daemon.connect();
+  ASSERT_EQ("succeeded", waitTerminal(*client, submit(*client, "mock/backup")));
+  const std::string copy = dir.file("small.db");
+  json::Document r = callOk(*client, "db.backup", "{\"path\":\"" + copy + "\"}");
+  ASSERT_TRUE(r.IsObject());
+  EXPECT_GT(r["pages"].GetInt64(), 0) << json::toString(r);
+  EXPECT_LT(r["pages"].GetInt64(), 256) << "one step's worth, the case that answered 0";
+  EXPECT_EQ(r["bytes"].GetInt64(), r["pages"].GetInt64() * 4096) << json::toString(r);
+}
+
 TEST(MaintenanceTest, ADamagedDatabaseIsRefusedAtStart) {
   TempDir dir;
   {

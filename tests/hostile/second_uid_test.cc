@@ -246,5 +246,15 @@ TEST_F(SecondUidTest, AUserCannotJumpTheQueueWithAHugePriority) {
   callOk(*root, "job.submit", submitParams("mock/x", R"("priority":1000)"));
 }
 
+// Without the setting the default cap (100) holds: this half needs no config key
+// an older llmqd would refuse, so it fails on a daemon without the cap.
+TEST_F(SecondUidTest, TheDefaultPriorityCapHoldsWithoutTheSetting) {
+  start();
+  auto m = rawAs(kMallory, request(1, "job.submit", submitParams("mock/x", R"("priority":1000)")) +
+                               request(2, "job.submit", submitParams("mock/x", R"("priority":100)")));
+  EXPECT_EQ(-32602, errorCode(answer(m, 1))) << "a priority of 1000 jumped the queue: " << all(m);
+  EXPECT_EQ(0, errorCode(answer(m, 2))) << "at the default cap is fine: " << all(m);
+}
+
 }  // namespace
 }  // namespace llmq::testing

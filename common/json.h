@@ -41,9 +41,9 @@ inline constexpr unsigned kStrictParse = rapidjson::kParseValidateEncodingFlag;
 
 // The deepest nesting of arrays and objects parse() accepts. RapidJSON parses (and
 // Writer serializes) recursively, so a few hundred thousand '[' would overflow the
-// stack; every parse of outside bytes goes through parse(), which refuses deeper
-// text before RapidJSON sees it. 128 levels is far beyond any real chat request,
-// tool schema or upstream answer.
+// stack; every parse of outside bytes goes through parse(), whose handler stops
+// RapidJSON at the first level too many, in the one pass that builds the Document.
+// 128 levels is far beyond any real chat request, tool schema or upstream answer.
 inline constexpr int kMaxDepth = 128;
 // The limit for reading llmqd's own answers (clients, and the HTTP front reading
 // the dispatcher): they wrap values that were parsed with kMaxDepth (a stored
@@ -52,7 +52,7 @@ inline constexpr int kMaxAnswerDepth = 2 * kMaxDepth;
 
 // Parses `text` into `doc`; on failure returns false and writes a one-line reason.
 // Text nested deeper than `max_depth` fails with "JSON nested deeper than 128
-// levels at offset N".
+// levels at offset N" (N = findTooDeep(text)), even when invalid before N.
 bool parse(Document& doc, std::string_view text, std::string* error, int max_depth = kMaxDepth);
 
 // parse() for text from an upstream, whose answer was paid for: when `text` does
@@ -62,8 +62,8 @@ bool parseRepairingUtf8(Document& doc, std::string_view& text, std::string& repa
 
 // The offset of the first '[' or '{' that opens level `max_depth + 1` (strings are
 // skipped, escapes included), or npos when `text` never nests that deep. Invalid
-// JSON is scanned the same way up to its first error, so the parser can never go
-// deeper than this scan found.
+// JSON is scanned past its first error. A second pass over the text: parse() runs
+// it only after a failure, to tell too-deep text from other bad text.
 size_t findTooDeep(std::string_view text, int max_depth = kMaxDepth);
 
 // The member `name` of `obj`, or nullptr when obj is not an object or lacks it.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 
 namespace llmq::json {
@@ -187,6 +188,155 @@ TEST(JsonParseTest, HostileDepthFailsInsteadOfCrashing) {
   // Unbalanced and invalid text is scanned the same way up to where it goes deep.
   EXPECT_FALSE(parse(doc, "]]]]" + std::string(200000, '['), &error));
   EXPECT_FALSE(parse(doc, "[\"unterminated" + std::string(200000, '['), &error));
+}
+
+// Arrays and objects interleaved: `depth` levels, alternating "[" and {"k":.
+std::string mixed(int depth) {
+  std::string open;
+  std::string close;
+  for (int i = 0; i < depth; ++i) {
+    open += i % 2 == 0 ? "[" : "{\"k\":";
+    close.insert(0, i % 2 == 0 ? "]" : "}");
+  }
+  return open + "null" + close;
+}
+
+TEST(JsonParseTest, DepthLimitIsExactForMixedObjectsAndArrays) {
+  Document doc;
+  std::string error;
+  ASSERT_TRUE(parse(doc, mixed(kMaxDepth), &error)) << error;
+  EXPECT_EQ(mixed(kMaxDepth), toString(doc));
+  const std::string deeper = mixed(kMaxDepth + 1);
+  EXPECT_FALSE(parse(doc, deeper, &error));
+  // The offset of the opener of level 129: 64 '[' and 64 {"k": before it.
+  EXPECT_EQ("JSON nested deeper than 128 levels at offset " + std::to_string(64 + 64 * 5), error);
+  EXPECT_EQ(findTooDeep(deeper), 64u + 64u * 5u);
+  EXPECT_TRUE(doc.IsNull());  // Nothing half-built is left behind.
+  // The same for the answers' limit.
+  EXPECT_TRUE(parse(doc, mixed(kMaxAnswerDepth), &error, kMaxAnswerDepth)) << error;
+  EXPECT_FALSE(parse(doc, mixed(kMaxAnswerDepth + 1), &error, kMaxAnswerDepth));
+  EXPECT_EQ("JSON nested deeper than 256 levels at offset " + std::to_string(128 + 128 * 5), error);
+}
+
+// Closing a container gives its level back: many siblings, each 128 deep in total.
+TEST(JsonParseTest, DepthIsCountedPerPathNotPerDocument) {
+  std::string text = "[";
+  for (int i = 0; i < 50; ++i) {
+    text += (i > 0 ? "," : "") + mixed(kMaxDepth - 1);
+  }
+  text += "]";
+  Document doc;
+  std::string error;
+  ASSERT_TRUE(parse(doc, text, &error)) << error;
+  EXPECT_EQ(50u, doc.Size());
+  EXPECT_FALSE(parse(doc, "[" + mixed(kMaxDepth - 1) + "," + mixed(kMaxDepth) + "]", &error));
+  EXPECT_NE(std::string::npos, error.find("nested deeper than 128 levels")) << error;
+}
+
+TEST(JsonParseTest, BracketsInStringsAtTheLimitAreNotNesting) {
+  // 200,000 '[' and '{' inside keys and values of a document already 128 deep.
+  const std::string brackets = std::string(100000, '[') + "\\\"" + std::string(100000, '{');
+  const std::string inner = "{\"" + brackets + "\":\"" + brackets + "\"}";
+  const std::string text = nested(kMaxDepth - 1, "[", inner, "]");
+  Document doc;
+  std::string error;
+  ASSERT_TRUE(parse(doc, text, &error)) << error;
+  const Value* v = &doc;
+  for (int i = 0; i < kMaxDepth - 1; ++i) {
+    ASSERT_TRUE(v->IsArray());
+    v = &(*v)[0];
+  }
+  ASSERT_TRUE(v->IsObject());
+  EXPECT_EQ(200001u, v->MemberBegin()->name.GetStringLength());
+  EXPECT_EQ(200001u, v->MemberBegin()->value.GetStringLength());
+  // One more level of real nesting is refused.
+  EXPECT_FALSE(parse(doc, "[" + text + "]", &error));
+  EXPECT_NE(std::string::npos, error.find("nested deeper than 128 levels")) << error;
+}
+
+TEST(JsonParseTest, TwoHundredThousandBracketsFailAtTheFirstLevelTooMany) {
+  Document doc;
+  std::string error;
+  EXPECT_FALSE(parse(doc, std::string(200000, '['), &error));
+  EXPECT_EQ("JSON nested deeper than 128 levels at offset 128", error);
+  EXPECT_FALSE(parse(doc, std::string(200000, '{'), &error));  // Invalid at '{' #2, deep later.
+  EXPECT_EQ("JSON nested deeper than 128 levels at offset 128", error);
+  EXPECT_FALSE(parse(doc, nested(200000, "{\"a\":", "1", "}"), &error));
+  EXPECT_EQ("JSON nested deeper than 128 levels at offset " + std::to_string(128 * 5), error);
+  EXPECT_FALSE(parse(doc, std::string(200000, '['), &error, kMaxAnswerDepth));
+  EXPECT_EQ("JSON nested deeper than 256 levels at offset 256", error);
+}
+
+// Invalid text that also nests too deep past its first error reports the depth,
+// at the offset findTooDeep gives (the error parse() always gave for it).
+TEST(JsonParseTest, InvalidTextThatGoesTooDeepReportsTheDepth) {
+  for (const std::string& text :
+       {"]]]]" + std::string(200000, '['), "[] " + std::string(200, '['),
+        "[1 2" + std::string(200, '['), "{\"a\" 1," + std::string(200, '{')}) {
+    Document doc;
+    std::string error;
+    EXPECT_FALSE(parse(doc, text, &error));
+    const size_t deep = findTooDeep(text);
+    ASSERT_NE(std::string_view::npos, deep) << text.substr(0, 20);
+    EXPECT_EQ("JSON nested deeper than 128 levels at offset " + std::to_string(deep), error);
+  }
+}
+
+// parse() builds exactly what Document::Parse<kStrictParse> builds, and fails
+// with exactly its message when the text is not too deep.
+TEST(JsonParseTest, SameResultsAsRapidJsonsOwnParse) {
+  const char* texts[] = {
+      "0", "-0", "-0.0", "1.5e300", "1e400", "-1e-400", "2147483647", "2147483648", "4294967296",
+      "-2147483649", "9223372036854775807", "9223372036854775808", "18446744073709551615",
+      "18446744073709551616", "0.1", "3.141592653589793238462643383279", "123456789012345678901234567890",
+      "true", "false", "null", "\"\"", "\"\\u0000\\ud83d\\ude00\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+      "\"caf\xc3\xa9\"", "{\"a\":{\"b\":[1,2.5,\"x\",null,true,{}]},\"a\":[]}", " [ ] ", "{}",
+      // Invalid: each must fail with RapidJSON's own message and offset.
+      "", " ", "[", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{1:1}", "NaN", "Infinity", "-Infinity",
+      "01", "1.", "1e", "-", "+1", "\"\\x\"", "\"\\ud800\"", "\"\xff\"", "[1] x", "tru", "nul",
+      "\"a\nb\"", "[1,2", "\"abc",
+  };
+  for (const char* text : texts) {
+    Document ours;
+    std::string error;
+    const bool ok = parse(ours, text, &error);
+    Document theirs;
+    theirs.Parse<kStrictParse>(text, std::strlen(text));
+    ASSERT_EQ(!theirs.HasParseError(), ok) << text << ": " << error;
+    if (ok) {
+      EXPECT_EQ(toString(theirs), toString(ours)) << text;
+      EXPECT_EQ(theirs.IsInt(), ours.IsInt()) << text;
+      EXPECT_EQ(theirs.IsUint(), ours.IsUint()) << text;
+      EXPECT_EQ(theirs.IsInt64(), ours.IsInt64()) << text;
+      EXPECT_EQ(theirs.IsUint64(), ours.IsUint64()) << text;
+      EXPECT_EQ(theirs.IsDouble(), ours.IsDouble()) << text;
+      if (theirs.IsDouble()) {
+        EXPECT_EQ(std::signbit(theirs.GetDouble()), std::signbit(ours.GetDouble())) << text;
+      }
+    } else {
+      EXPECT_EQ(std::string(rapidjson::GetParseError_En(theirs.GetParseError())) + " at offset " +
+                    std::to_string(theirs.GetErrorOffset()),
+                error)
+          << text;
+    }
+  }
+}
+
+// A Document on a caller's pool (as the IPC dispatcher parses frames): the values
+// come from that pool, and a refused text leaves nothing behind.
+TEST(JsonParseTest, ParsesIntoADocumentOnAPoolAllocator) {
+  char buffer[4096];
+  rapidjson::MemoryPoolAllocator<> pool(buffer, sizeof buffer);
+  Document doc(&pool);
+  std::string error;
+  const std::string frame = R"({"jsonrpc":"2.0","id":7,"method":"job.submit","params":{"a":[1]}})";
+  ASSERT_TRUE(parse(doc, frame, &error)) << error;
+  EXPECT_EQ(7, doc["id"].GetInt());
+  EXPECT_EQ(&pool, &doc.GetAllocator());
+  EXPECT_FALSE(parse(doc, std::string(1000, '['), &error));
+  EXPECT_TRUE(doc.IsNull());
+  ASSERT_TRUE(parse(doc, "[\"again\"]", &error)) << error;
+  EXPECT_EQ("[\"again\"]", toString(doc));
 }
 
 TEST(JsonFindTooDeepTest, SkipsStringsAndEscapes) {

@@ -120,7 +120,12 @@ void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {
   json::Document doc(&allocator);
   std::string parse_error;
   ipc::Server& server = *s_.server;
-  bool parsed = json::parse(doc, frame, &parse_error);
+  // The HTTP front's frames wrap a request body it has parsed with kMaxDepth two
+  // levels deeper ({"params":{"request":BODY}}): refused here, a body at the limit
+  // would get a parse error with id null, which the front cannot match to its
+  // request, and the HTTP client would wait for ever.
+  const int max_depth = conn.local() ? json::kMaxDepth + 2 : json::kMaxDepth;
+  bool parsed = json::parse(doc, frame, &parse_error, max_depth);
   // Numeric ids beyond what a double or a 64-bit integer keeps exactly come back
   // as the client wrote them (ipc/jsonrpc.h, RawId). Looked for only when the
   // frame failed to parse or an id did not parse as an integer.
@@ -128,7 +133,7 @@ void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {
   if (!parsed || hasInexactId(doc)) {
     raw_ids = ipc::scanNumericIds(frame);
     if (!parsed && !raw_ids.empty()) {
-      parsed = json::parse(doc, ipc::withIdsZeroed(frame, raw_ids), &parse_error);
+      parsed = json::parse(doc, ipc::withIdsZeroed(frame, raw_ids), &parse_error, max_depth);
     }
   }
   const auto idOf = [&](const json::Value& request, int element) {

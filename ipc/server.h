@@ -49,6 +49,8 @@ class Connection {
   uint64_t id() const { return id_; }
   const PeerCred& peer() const { return peer_; }
   bool closing() const { return closing_; }
+  // An in-process connection (Server::openLocal), not a socket.
+  bool local() const { return local_ != nullptr; }
   // Stops reading, drops pending output and closes the socket. Idempotent.
   void close();
   // Stops reading and closes once the output queued so far has been written

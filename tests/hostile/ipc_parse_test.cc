@@ -149,5 +149,28 @@ TEST_F(IpcParseTest, TheHttpFrontAnswersADeepBodyWith400) {
   expectAnswers();
 }
 
+
+// A body at the nesting limit is a request like any other: the HTTP front's
+// job.submit wraps it two levels deeper, and the dispatcher refused that frame
+// with a parse error of id null, which the front could not match: the client
+// waited for ever (and its pending entry stayed until it disconnected).
+TEST_F(IpcParseTest, TheHttpFrontAnswersABodyAtTheNestingLimit) {
+  const int port = httpPort();
+  ASSERT_GT(port, 0);
+  const std::string token = httpToken();
+  for (int depth : {127, 128}) {
+    // Levels: the body, messages, the message, then "x" nested to `depth` in all.
+    const std::string body = R"({"model":"mock/x","messages":[{"role":"user","content":"hi","x":)" +
+                             nested(depth - 3, "[", "", "]") + "}]}";
+    HttpConnection c;
+    ASSERT_TRUE(c.connect(port));
+    const HttpResponse r = c.request("POST", "/v1/chat/completions", body,
+                                     {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
+                                     60000);
+    EXPECT_EQ(200, r.status) << "depth " << depth << ": " << r.body.substr(0, 300);
+  }
+  expectAnswers();
+}
+
 }  // namespace
 }  // namespace llmq::testing

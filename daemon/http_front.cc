@@ -358,8 +358,9 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
   // answer is replayed from the stored job.
   p.job_id = std::string(stringMember(*result, "job_id"));
   p.chunk_id = "chatcmpl-" + p.job_id;
-  if (json::member(*result, "subscription") != nullptr) {
-    by_job_[p.job_id] = rpc_id;
+  if (std::string_view sub = stringMember(*result, "subscription"); !sub.empty()) {
+    p.subscription = std::string(sub);
+    by_sub_[p.subscription] = rpc_id;
     return;
   }
   p.kind = Kind::kReplay;
@@ -374,8 +375,8 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
 }
 
 void HttpFront::onEvent(const json::Value& params) {
-  auto it = by_job_.find(stringMember(params, "job_id"));
-  if (it == by_job_.end()) {
+  auto it = by_sub_.find(stringMember(params, "subscription"));
+  if (it == by_sub_.end()) {
     return;
   }
   const uint64_t rpc_id = it->second;
@@ -569,10 +570,8 @@ void HttpFront::finish(uint64_t rpc_id) {
   if (it == pending_.end()) {
     return;
   }
-  if (!it->second.job_id.empty()) {
-    if (auto j = by_job_.find(it->second.job_id); j != by_job_.end() && j->second == rpc_id) {
-      by_job_.erase(j);
-    }
+  if (!it->second.subscription.empty()) {
+    by_sub_.erase(it->second.subscription);
   }
   if (auto c = conns_.find(it->second.http_conn); c != conns_.end()) {
     std::erase(c->second.requests, rpc_id);
@@ -592,8 +591,8 @@ void HttpFront::onClosed(uint64_t conn_id) {
     if (p == pending_.end()) {
       continue;
     }
-    if (!p->second.job_id.empty()) {
-      by_job_.erase(p->second.job_id);
+    if (!p->second.subscription.empty()) {
+      by_sub_.erase(p->second.subscription);
     }
     pending_.erase(p);
   }

@@ -90,6 +90,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     uint64_t http_conn;
     uint64_t exchange;
     std::string job_id;
+    std::string subscription;   // A stream's, from job.submit's answer.
     std::string chunk_id;       // "chatcmpl-<job_id>", the id of every chunk of a stream.
     std::string model;          // As requested; then the model that answers.
     bool include_usage = false;
@@ -129,7 +130,10 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   ipc::PeerCred self_;
   std::unordered_map<uint64_t, Conn> conns_;
   std::unordered_map<uint64_t, Pending> pending_;       // By JSON-RPC id.
-  StringMap<uint64_t> by_job_;  // Streams: job id -> JSON-RPC id; looked up per event.
+  // Streams: subscription id -> JSON-RPC id; looked up per event. By
+  // subscription, not job: two requests with one Idempotency-Key stream the same
+  // job, each on its own subscription.
+  StringMap<uint64_t> by_sub_;
   // Frames to dispatch from the idle callback: onOutput may not dispatch.
   std::vector<std::pair<uint64_t, std::string>> deferred_;
   UvHandlePtr<uv_idle_t> idle_;

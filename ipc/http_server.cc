@@ -243,6 +243,7 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
       break;
     }
     Exchange e{c.next_exchange++, {}, false, !r.keep_alive};
+    e.head = r.method == "HEAD";
     if (e.close_after) {
       c.no_more_requests = true;
     }
@@ -347,7 +348,11 @@ void HttpServer::respond(uint64_t conn_id, uint64_t exchange, int status, std::s
   out.reserve(160 + extra_headers.size() + body.size());
   const std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
   appendHead(out, status, content_type, extra_headers, e->close_after, length.c_str());
-  out.append(body);
+  if (!e->head) {
+    // The length a GET would get, and no body: a client reads none after a HEAD,
+    // so one would be taken for the start of the next response.
+    out.append(body);
+  }
   emit(*c, *e, out);
   if (!c->closing) {
     complete(*c, exchange);

@@ -112,6 +112,7 @@ class HttpServer {
     std::string buffered;  // Output waiting for the exchanges ahead of it.
     bool done = false;
     bool close_after = false;  // The request asked for Connection: close, or failed.
+    bool head = false;         // A HEAD request: its answer has a head and no body.
   };
   struct Conn {
     HttpServer* server;

@@ -1,5 +1,6 @@
 // Hostile: clients of the HTTP front that hold connections open without a token,
-// send bodies without one, and buffer slow bodies. Each test drives a real llmqd
+// send bodies without one, buffer slow bodies, and stream one job on several
+// connections with one Idempotency-Key. Each test drives a real llmqd
 // to one bound of docs/operations.md ("The HTTP front") and checks the
 // documented answer, that memory stays bounded, and that a token holder is served.
 #include <gtest/gtest.h>
@@ -131,6 +132,65 @@ TEST_F(HttpHostileTest, BufferedRequestBytesAreBoundedOverAllConnections) {
   EXPECT_GE(overloaded, 10) << "20 x 256 KiB held against a 1 MiB bound";
   EXPECT_LT(residentBytes(daemon_->pid()), before + (32u << 20));
   conns.clear();
+  EXPECT_EQ(200, models().status);
+}
+
+
+
+// A HEAD answer has the head a GET would get and no body: a body after it was
+// read by a keep-alive client as the start of the next response, and every
+// answer after it on the connection was misread.
+TEST_F(HttpHostileTest, AHeadAnswerHasNoBodyAndTheNextAnswerStaysInStep) {
+  start("");
+  HttpConnection c;
+  ASSERT_TRUE(c.connect(port_));
+  const std::string auth = "Authorization: Bearer " + token_ + "\r\n";
+  ASSERT_TRUE(sendRaw(c, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n" +
+                             "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n" +
+                             "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(c.readUntil("{\"status\":\"ok\"}", 30000)) << c.raw();
+  const std::string& raw = c.raw();
+  // Three heads, one body: the GET's, last.
+  size_t heads = 0;
+  for (size_t at = raw.find("HTTP/1.1 200"); at != std::string::npos; at = raw.find("HTTP/1.1 200", at + 1)) {
+    ++heads;
+  }
+  EXPECT_EQ(3u, heads) << raw;
+  EXPECT_EQ(std::string::npos, raw.find("# TYPE")) << raw;
+  EXPECT_EQ(raw.find("{\"status\":\"ok\"}"), raw.rfind("{\"status\":\"ok\"}")) << raw;
+  EXPECT_EQ(raw.size(), raw.find("{\"status\":\"ok\"}") + std::strlen("{\"status\":\"ok\"}")) << raw;
+}
+
+// An SDK that times out and retries with the same Idempotency-Key may open a
+// second (and third) streaming request for one running job while an earlier
+// connection is still open, then drop one of them. Each open request must get
+// the whole stream to [DONE]. The front routed events by job id: the newest
+// request took the job's events from the older ones (they hung), and closing
+// any of them unrouted the job for all (the newest hung too).
+TEST_F(HttpHostileTest, StreamsOfOneIdempotencyKeyOnSeveralConnectionsEachEnd) {
+  start("");
+  const std::string body =
+      R"({"model":"mock/x","stream":true,"messages":[{"role":"user","content":"hi"}],)"
+      R"("mock":{"tokens":150,"chunk_delay_ms":100}})";
+  const HttpHeaders headers = {{"Authorization", "Bearer " + token_},
+                               {"Content-Type", "application/json"},
+                               {"Idempotency-Key", "retried-stream-1"}};
+  HttpConnection first;
+  HttpConnection second;
+  HttpConnection third;
+  for (HttpConnection* c : {&first, &second, &third}) {
+    ASSERT_TRUE(c->connect(port_));
+    ASSERT_TRUE(c->sendRequest("POST", "/v1/chat/completions", body, headers));
+    // Text of the running job (the newer ones join it and get the text so far).
+    ASSERT_TRUE(c->readUntil("\"content\":", 60000)) << c->raw();
+  }
+  EXPECT_EQ(std::string::npos, second.raw().find("[DONE]")) << "the job ended before the test could join it";
+  second.close();  // The client gave up on this one.
+  EXPECT_TRUE(first.readUntil("data: [DONE]", 60000)) << first.raw().substr(0, 2000);
+  EXPECT_TRUE(third.readUntil("data: [DONE]", 60000)) << third.raw().substr(0, 2000);
+  // One job, both streams of it.
+  EXPECT_NE(std::string::npos, first.raw().find("X-Llmq-Job-Id: j000000000001"));
+  EXPECT_NE(std::string::npos, third.raw().find("X-Llmq-Job-Id: j000000000001"));
   EXPECT_EQ(200, models().status);
 }
 

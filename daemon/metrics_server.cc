@@ -6,12 +6,10 @@
 #include "common/log.h"
 #include "daemon/metrics.h"
 #include "daemon/services.h"
+#include "ipc/descriptors.h"
 
 namespace llmq::daemon {
 namespace {
-
-constexpr size_t kMaxRequestBytes = 8192;
-constexpr uint64_t kClientTimeoutMs = 5000;
 
 }  // namespace
 
@@ -86,11 +84,35 @@ void MetricsServer::onUvConnection(uv_stream_t* server, int status) noexcept {
   c->timer.data = c;
   c->open_handles = 2;
   self->clients_.emplace(c, std::move(owned));
+  ++self->live_;
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
     self->drop(c);
     return;
   }
-  uv_timer_start(&c->timer, &MetricsServer::onUvTimeout, kClientTimeoutMs, 0);
+  const char* refusal = nullptr;
+  std::string why;
+  if (uv_os_fd_t fd; uv_fileno(reinterpret_cast<uv_handle_t*>(&c->tcp), &fd) == 0 && ipc::descriptorsLow(fd)) {
+    refusal = "out of file descriptors";
+    why = ipc::descriptorsLowReason();
+    ipc::drainReadable(fd);
+  } else if (self->live_ > kMaxConnections) {
+    refusal = "too many scrapes at once";
+    why = std::to_string(self->live_ - 1) + " scrapes in progress (at most " + std::to_string(kMaxConnections) + "); try again later";
+  }
+  if (refusal != nullptr) {
+    ++self->refused_;
+    const uint64_t now = uv_now(self->s_.loop);
+    if (self->refused_logged_ms_ == 0 || now - self->refused_logged_ms_ >= 10'000) {
+      LOG_WARN("metrics: refusing connections (%llu since the last report): %s",
+               static_cast<unsigned long long>(self->refused_), refusal);
+      self->refused_logged_ms_ = now;
+      self->refused_ = 0;
+    }
+    // Written and closed now, so the descriptor is free before the next accept.
+    self->refuse(*c, 503, "Service Unavailable", why + "\n");
+    return;
+  }
+  uv_timer_start(&c->timer, &MetricsServer::onUvTimeout, kTimeoutMs, 0);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), &MetricsServer::onUvAlloc, &MetricsServer::onUvRead);
 }
 
@@ -111,7 +133,9 @@ void MetricsServer::onUvRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
     uv_read_stop(stream);
     c->server->answer(*c);
   } else if (c->in.size() > kMaxRequestBytes) {
-    c->server->drop(c);
+    uv_read_stop(stream);
+    c->server->refuse(*c, 431, "Request Header Fields Too Large",
+                      "a request head longer than " + std::to_string(kMaxRequestBytes) + " bytes\n");
   }
 }
 
@@ -129,13 +153,23 @@ void MetricsServer::answer(Client& c) {
   }
 }
 
+void MetricsServer::refuse(Client& c, int status, const char* reason, const std::string& body) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
+                    "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\nConnection: close\r\n\r\n" + body;
+  uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+  uv_try_write(reinterpret_cast<uv_stream_t*>(&c.tcp), &b, 1);  // Best effort; small.
+  drop(&c);
+}
+
 // Called by libuv when the answer has been written (or failed): close.
 void MetricsServer::onUvWritten(uv_write_t* req, int) noexcept {
   auto* c = static_cast<Client*>(req->data);
   c->server->drop(c);
 }
 
-// Called by libuv when a scraper took too long to send its request.
+// Called by libuv when a scrape is not over within timeout_ms: no request yet, or
+// an answer the client does not read.
 void MetricsServer::onUvTimeout(uv_timer_t* t) noexcept {
   auto* c = static_cast<Client*>(t->data);
   c->server->drop(c);
@@ -146,6 +180,7 @@ void MetricsServer::drop(Client* c) {
     return;
   }
   c->closing = true;
+  --live_;
   auto closed = [](uv_handle_t* h) {
     auto* client = static_cast<Client*>(h->data);
     if (--client->open_handles == 0) {

@@ -1,8 +1,12 @@
 // daemon::MetricsServer: Prometheus's scrape endpoint (the production issue) on a
 // loopback TCP port, off unless `[metrics] listen = "127.0.0.1:9464"`. It answers
 // `GET /metrics` with Metrics::render() and anything else with 404, one request
-// per connection (Connection: close), and drops a client that sends more than a
-// request header's worth or dawdles. Loop thread only.
+// per connection (Connection: close). Bounds (docs/operations.md "Bounds"): at
+// most kMaxConnections scrapes at once (one more gets 503 and is closed), each
+// over within kTimeoutMs of connecting (a client that sends nothing, or does not
+// read its answer, is closed then), a request head of at most kMaxRequestBytes
+// (431, close), and so at most kMaxConnections answers held for writing. Loop
+// thread only.
 #pragma once
 
 #include <uv.h>
@@ -22,6 +26,10 @@ class Metrics;
 
 class MetricsServer {
  public:
+  static constexpr size_t kMaxConnections = 8;
+  static constexpr uint64_t kTimeoutMs = 10'000;
+  static constexpr size_t kMaxRequestBytes = 8192;
+
   MetricsServer(Services& services, const Metrics& metrics);
   ~MetricsServer();
 
@@ -38,10 +46,15 @@ class MetricsServer {
   static void onUvWritten(uv_write_t* req, int status) noexcept;
   static void onUvTimeout(uv_timer_t* t) noexcept;
   void answer(Client& c);
+  // A short error answer written now (the socket is fresh or idle), then close.
+  void refuse(Client& c, int status, const char* reason, const std::string& body);
   void drop(Client* c);
 
   Services& s_;
   const Metrics& metrics_;
+  size_t live_ = 0;  // Clients not closing.
+  uint64_t refused_ = 0;
+  uint64_t refused_logged_ms_ = 0;
   UvHandlePtr<uv_tcp_t> listener_;
   std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
 };

@@ -33,12 +33,17 @@ std::string userNameFor(uid_t uid) {
   struct passwd pw {};
   struct passwd* result = nullptr;
   std::string name;
-  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &result) == 0 && result != nullptr) {
+  const int rc = ::getpwuid_r(uid, &pw, buf.data(), buf.size(), &result);
+  if (rc == 0 && result != nullptr) {
     name = result->pw_name;
   } else {
     name = "uid:" + std::to_string(uid);
   }
-  cache.emplace(uid, name);
+  if (rc == 0) {
+    // Not a failure to look (EMFILE while out of descriptors, say): that one is
+    // asked again next time instead of naming the user uid:N for good.
+    cache.emplace(uid, name);
+  }
   return name;
 }
 

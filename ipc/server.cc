@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/memory.h"
+#include "ipc/descriptors.h"
 #include "ipc/jsonrpc.h"
 
 namespace llmq::ipc {
@@ -343,9 +344,12 @@ void Server::closeAll() {
 void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
   auto* self = static_cast<Server*>(listener->data);
   if (status < 0) {
-    // Out of descriptors (EMFILE) is the usual cause. libuv has already accepted
-    // and closed what waited in the backlog (its reserve descriptor), so this
-    // does not spin; the log line is rate-limited as the callback may repeat.
+    // Not out of descriptors in the usual case: a connection is refused while
+    // descriptorHeadroom() remain (below), so accept(2) does not meet EMFILE.
+    // If something else took them, libuv closes its own reserve descriptor,
+    // accepts and closes what waits in the backlog (the peers see EOF, not a
+    // line) and reopens it without calling here; this runs only when libuv had
+    // no reserve left. The log line is rate-limited as the callback may repeat.
     ++self->accept_errors_;
     const uint64_t now = uv_now(self->loop_);
     if (self->accept_logged_ms_ == 0 || now - self->accept_logged_ms_ >= 10'000) {
@@ -372,6 +376,28 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
     return;
   }
   uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c->pipe_), &fd) == 0 && descriptorsLow(fd)) {
+    // Written and closed here, not after the loop turn: libuv goes on accepting
+    // in this callback, and each refusal must give its descriptor back first.
+    static uint64_t refused = 0;  // Since the last log line (loop thread only).
+    static uint64_t logged_ms = 0;
+    ++refused;
+    const uint64_t now = uv_now(self->loop_);
+    if (logged_ms == 0 || now - logged_ms >= 10'000) {
+      LOG_WARN("refusing connections: out of file descriptors (%llu refused since the last report); "
+               "raise LimitNOFILE= or lower [ipc] max_connections",
+               static_cast<unsigned long long>(refused));
+      logged_ms = now;
+      refused = 0;
+    }
+    std::string err;
+    appendError(err, "null", RpcError{rpc::kOverloaded, descriptorsLowReason(), {}});
+    uv_buf_t buf = uv_buf_init(err.data(), static_cast<unsigned>(err.size()));
+    uv_try_write(reinterpret_cast<uv_stream_t*>(&c->pipe_), &buf, 1);  // A fresh socket: it fits.
+    drainReadable(fd);
+    c->close();  // uv_close closes the descriptor now; the Connection goes in its callback.
+    return;
+  }
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c->pipe_), &fd) != 0 || !readPeerCred(fd, &c->peer_)) {
     LOG_WARN("connection %llu: cannot read peer credentials; closing it",
              static_cast<unsigned long long>(c->id_));

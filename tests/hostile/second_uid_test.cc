@@ -9,8 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/json.h"
@@ -254,6 +257,73 @@ TEST_F(SecondUidTest, TheDefaultPriorityCapHoldsWithoutTheSetting) {
                                request(2, "job.submit", submitParams("mock/x", R"("priority":100)")));
   EXPECT_EQ(-32602, errorCode(answer(m, 1))) << "a priority of 1000 jumped the queue: " << all(m);
   EXPECT_EQ(0, errorCode(answer(m, 2))) << "at the default cap is fine: " << all(m);
+}
+
+// Opens argv[2] connections, one after another; prints for each, once it is
+// settled, "held" (still open after 3 s, and answers daemon.status) or what it
+// got before EOF; then holds the open ones until the file argv[3] exists (60 s).
+constexpr char kHoldClient[] = R"py(
+import os, socket, sys, time, json
+socks = []
+for i in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    socks.append(s)
+    time.sleep(0.2)
+for i, s in enumerate(socks):
+    s.settimeout(3)
+    try:
+        got = s.recv(65536)
+        print("conn %d: %s" % (i, ("closed: " + got.decode().strip()) if got else "closed: EOF"), flush=True)
+        continue
+    except socket.timeout:
+        pass
+    s.settimeout(30)
+    s.sendall(b'{"jsonrpc":"2.0","id":7,"method":"daemon.status","params":{}}\n')
+    line = s.makefile().readline()
+    print("conn %d: held %s" % (i, "served" if '"result"' in line else line.strip()), flush=True)
+end = time.time() + 60
+while not os.path.exists(sys.argv[3]) and time.time() < end:
+    time.sleep(0.1)
+)py";
+
+// [ipc] max_connections_per_uid with a real second uid: its connections past the
+// cap get -32005 and are closed, while it holds them the daemon's owner (root)
+// and another user still connect and are served.
+TEST_F(SecondUidTest, ConnectionsPastThePerUidCapAreRefusedAndOthersStillConnect) {
+  start("max_connections_per_uid = 3\n");
+  const std::string release = dir_.path() + "/release";
+  CommandResult mallory;
+  std::thread holder([&] {
+    std::vector<std::string> argv = as(kMallory);
+    argv.insert(argv.end(), {"/usr/bin/python3", "-c", kHoldClient, daemon_->socketPath(), "5", release});
+    mallory = runCommand(argv, "", {}, 120000, /*merge_stderr=*/true);
+  });
+  // Wait (bounded) until llmqd has refused one of them.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (daemon_->log().find("max_connections_per_uid") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // Mallory holds three: root and alice are still served.
+  auto root = daemon_->connect();
+  EXPECT_TRUE(callOk(*root, "daemon.status", "{}").IsObject());
+  const auto lines = rawAs(kAlice, R"({"jsonrpc":"2.0","id":1,"method":"daemon.status","params":{}})");
+  EXPECT_TRUE(answer(lines, 1).IsObject() && answer(lines, 1).HasMember("result"));
+  std::ofstream(release) << "go";
+  holder.join();
+  const std::string& out = mallory.output;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(std::string::npos, out.find("conn " + std::to_string(i) + ": held served")) << out;
+  }
+  for (int i = 3; i < 5; ++i) {
+    const std::string tag = "conn " + std::to_string(i) + ": closed: ";
+    const size_t at = out.find(tag);
+    ASSERT_NE(std::string::npos, at) << out;
+    const std::string line = out.substr(at, out.find('\n', at) - at);
+    EXPECT_NE(std::string::npos, line.find("-32005")) << line;
+    EXPECT_NE(std::string::npos, line.find("max_connections_per_uid")) << line;
+  }
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Wall-clock time for timestamps (milliseconds since the Unix epoch) and its RFC 3339
-// rendering. Scheduling decisions use these too, so a Clock can be injected in tests.
+// rendering, and the monotonic clock for durations. A Clock can be injected in tests.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +20,9 @@ std::string rfc3339(int64_t ms);
 // "Z" or a numeric offset. Returns false on anything else.
 bool parseRfc3339(const std::string& text, int64_t* ms);
 
-// The source of "now" for scheduling; tests replace it.
+// The source of "now" for scheduling; tests replace it. nowMs() for instants that
+// are stored or shown (timestamps, deadline_at, retry times); monoMs() for waits
+// held in memory, which a step of the wall clock must not shorten or stretch.
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -35,11 +37,13 @@ class SystemClock final : public Clock {
 };
 
 // Notices steps of the wall clock (settimeofday, an NTP step, a VM resumed) by
-// comparing it with the monotonic clock. The deadlines of cooldowns, breakers and
-// retries are wall-clock times (they are compared with now and stored), so their
-// owners shift them by each step: a 2 s Retry-After stays 2 s when the clock is
-// set back an hour. Drift below kToleranceMs (slewing, the two reads being a few
-// microseconds apart) is not a step.
+// comparing it with the monotonic clock. Waits held only in memory (rate-limit
+// cooldowns and windows, circuit breakers) are on the monotonic clock and need
+// no watching. Retry times of jobs are wall-clock times, stored with the job;
+// their owner (daemon/scheduler.cc) shifts them by each step, so a retry 2 s
+// ahead stays 2 s ahead when the clock is set back an hour. Drift below
+// kToleranceMs (slewing, the two reads being a few microseconds apart) is not a
+// step; such steps add up until their sum reaches it.
 class WallStepWatch {
  public:
   static constexpr int64_t kToleranceMs = 250;

@@ -60,15 +60,6 @@ void CircuitBreakers::onSuccess(const std::string& key) {
   }
 }
 
-void CircuitBreakers::shiftTimes(int64_t delta_ms) {
-  for (auto& [key, b] : breakers_) {
-    b.opened_at += delta_ms;
-    for (int64_t& t : b.failures) {
-      t += delta_ms;
-    }
-  }
-}
-
 void CircuitBreakers::onFailure(const std::string& key, int64_t now_ms) {
   Breaker& b = breakers_[key];
   if (b.state == State::kHalfOpen) {
@@ -126,7 +117,7 @@ std::vector<std::pair<std::string, std::string>> CircuitBreakers::states(int64_t
   return out;
 }
 
-std::string CircuitBreakers::statusJson(int64_t now_ms) const {
+std::string CircuitBreakers::statusJson(int64_t now_ms, int64_t wall_now_ms) const {
   std::string out = "[";
   bool first = true;
   for (const auto& [key, b] : breakers_) {
@@ -143,7 +134,8 @@ std::string CircuitBreakers::statusJson(int64_t now_ms) const {
     out += ",\"state\":\"";
     out += state == State::kOpen ? "open" : state == State::kHalfOpen ? "half_open" : "closed";
     out += "\",\"failures\":" + std::to_string(b.failures.size()) + ",\"until\":";
-    out += state == State::kOpen ? "\"" + rfc3339(b.opened_at + options_.cooldown_ms) + "\"" : "null";
+    const int64_t left = b.opened_at + options_.cooldown_ms - now_ms;
+    out += state == State::kOpen ? "\"" + rfc3339(wall_now_ms + left) + "\"" : "null";
     out += "}";
   }
   out += "]";

@@ -2,7 +2,8 @@
 // `failures` retryable failures within `window`, the breaker opens: no request
 // goes to that model, jobs fall over to their next model. After `cooldown` it is
 // half-open and lets one probe through: success closes it, failure opens it again.
-// Loop thread only.
+// Times are milliseconds on the monotonic clock (Clock::monoMs()), so a step of
+// the wall clock neither shortens nor stretches a cooldown. Loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -44,13 +45,10 @@ class CircuitBreakers {
   // no breaker matches a non-empty name.
   std::optional<std::vector<std::string>> reset(std::string_view name);
 
-  // The wall clock stepped by `delta_ms` (common/time.h, WallStepWatch): open
-  // times and failure times move with it, so a cooldown keeps its length.
-  void shiftTimes(int64_t delta_ms);
-
   // [{"target": "...", "state": "open|half_open|closed", "failures": N, "until": ...}]
-  // for every breaker that is not closed and clean.
-  std::string statusJson(int64_t now_ms) const;
+  // for every breaker that is not closed and clean. "until" is a wall time:
+  // `wall_now_ms` (the wall clock at `now_ms`) plus what remains of the cooldown.
+  std::string statusJson(int64_t now_ms, int64_t wall_now_ms) const;
   // The breakers that are not closed: (target, "open" | "half_open").
   std::vector<std::pair<std::string, std::string>> states(int64_t now_ms) const;
 

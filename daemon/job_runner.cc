@@ -98,6 +98,10 @@ int64_t JobRunner::backoffMs(int attempt) {
 
 JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   const int64_t now = s_.clock->nowMs();
+  // Breakers, rate limits and cooldowns keep time on the monotonic clock (a step
+  // of the wall clock must not shorten or stretch them); a retry time from them
+  // is stored as wall time, `now` plus what remains.
+  const int64_t mono = s_.clock->monoMs();
   const JobState previous = job.state;
   auto a = std::make_unique<ActiveJob>(this, std::move(job));
   store::JobRecord& j = a->job;
@@ -129,13 +133,13 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
       const Route r = s_.providers->resolve(a->chain[idx]);
       int64_t at = INT64_MAX;
       if (r.provider == nullptr ||
-          !s_.circuits->blocked(std::string(r.name) + "/" + a->chain[idx], now, &at)) {
+          !s_.circuits->blocked(std::string(r.name) + "/" + a->chain[idx], mono, &at)) {
         break;
       }
       retry_at = std::min(retry_at, at);
     }
     if (idx == a->chain.size()) {
-      park(std::move(j), a->tags, retry_at, "circuit_open");
+      park(std::move(j), a->tags, now + (retry_at - mono), "circuit_open");
       return {};
     }
     if (idx != a->model_index) {
@@ -174,7 +178,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   // that cannot go now stays queued, untouched; the scheduler wakes when it can.
   RateLimiter& limits = *s_.limits;
   const int64_t tokens = limits.countsTokens() ? estimateRequestTokens(j.request_json) : 0;
-  if (const int64_t at = limits.modelReadyAt(model, tokens, now); at > now) {
+  if (const int64_t at = limits.modelReadyAt(model, tokens, mono); at > mono) {
     return {StartResult::kWait, at};
   }
   // The attempt's worst-case cost parses the request: worked out at most once,
@@ -209,11 +213,11 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     if (s_.keys->anyCreditKnown()) {
       worst = worstCase();
     }
-    a->key_index = s_.keys->next(now, &available_at, [&](const PooledKey& k) {
+    a->key_index = s_.keys->next(mono, &available_at, [&](const PooledKey& k) {
       if (worst && k.credit.known && k.credit.remaining && *k.credit.remaining < *worst) {
         return KeyPool::kSkip;
       }
-      return limits.keyReadyAt(k.name, tokens, now);
+      return limits.keyReadyAt(k.name, tokens, mono);
     });
     if (a->key_index < 0 && available_at) {
       // Every usable key is cooling down or at its limits: the job stays queued,
@@ -247,7 +251,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     a->limit_key = std::string(route.name);  // A configured provider's own key.
   }
   if (a->key_index < 0) {
-    if (const int64_t at = limits.keyReadyAt(a->limit_key, tokens, now); at > now) {
+    if (const int64_t at = limits.keyReadyAt(a->limit_key, tokens, mono); at > mono) {
       return {StartResult::kWait, at};
     }
   }
@@ -278,15 +282,15 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     }
   }
   a->circuit = std::string(route.name) + "/" + model;
-  if (int64_t at = 0; !s_.circuits->allow(a->circuit, now, &at)) {
+  if (int64_t at = 0; !s_.circuits->allow(a->circuit, mono, &at)) {
     s_.budgets->settle(a->reservation, a->spender(), 0, now);
-    park(std::move(j), a->tags, at, "circuit_open");  // Another probe got there first.
+    park(std::move(j), a->tags, now + (at - mono), "circuit_open");  // Another probe got there first.
     return {};
   }
   if (a->key_index >= 0) {
     s_.keys->noteRequest(a->key_index);
   }
-  a->permit = limits.acquire(a->limit_key, model, tokens, now);
+  a->permit = limits.acquire(a->limit_key, model, tokens, mono);
 
   j.state = JobState::kRunning;
   ++j.attempts;
@@ -681,12 +685,13 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
 
 void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   const int64_t now = s_.clock->nowMs();
+  const int64_t mono = s_.clock->monoMs();  // For breakers and cooldowns (start()).
   store::JobRecord& j = a.job;
   if (auto w = s_.cycle->write(); !w) {
     logStoreError("failing", j.id, w.error());
   }
   beginOutcome(a);
-  s_.scheduler->followClockSteps();  // So that a cooldown begun now is not moved by an older step.
+  s_.scheduler->followClockSteps();  // So that a retry time set now is not moved by an older step.
   // An upstream's Retry-After is bounded ([retry] retry_after_max_s): a ten-year
   // value (or a reset stamp far ahead) would stall every job on the key until a
   // restart, so anything longer, absurd values included, counts as the cap.
@@ -697,7 +702,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   if (f.code == "RATE_LIMITED") {
     s_.circuits->onAbandoned(a.circuit);
   } else if (f.retryable) {
-    s_.circuits->onFailure(a.circuit, now);
+    s_.circuits->onFailure(a.circuit, mono);
   } else {
     s_.circuits->onSuccess(a.circuit);
   }
@@ -739,17 +744,18 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   // before then. Only the 429 that begins a cooldown spends an attempt; the ones
   // answering requests already on their way do not.
   if (f.code == "RATE_LIMITED") {
-    const int64_t until = now + std::max<int64_t>(f.retry_after_ms, kMinCooldownMs);
+    const int64_t cooldown = std::max<int64_t>(f.retry_after_ms, kMinCooldownMs);
     const bool model = f.model_scoped || a.limit_key.empty();
     const bool began = s_.limits->coolDown(model ? LimitScope::kModel : LimitScope::kKey,
-                                           model ? a.chain[a.model_index] : a.limit_key, until, now);
+                                           model ? a.chain[a.model_index] : a.limit_key,
+                                           mono + cooldown, mono);
     if (!began) {
       --j.run_attempts;
     }
     if (a.key_index >= 0) {
       s_.keys->noteError(a.key_index);
     }
-    f.retry_after_ms = until - now;
+    f.retry_after_ms = cooldown;
   }
   int64_t delay = 0;
   bool will_retry = f.retryable && j.run_attempts < j.max_attempts && !s_.shutting_down;

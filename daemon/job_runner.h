@@ -79,8 +79,9 @@ class JobRunner {
   // What became of a job the scheduler handed over.
   struct StartResult {
     enum Kind { kStarted, kStoreError, kWait } kind = kStarted;
-    // kWait: a limit or cooldown holds the job until then (RateLimiter::kOnRelease:
-    // until a running request ends); it stays queued, untouched.
+    // kWait: a limit or cooldown holds the job until then, on the monotonic clock
+    // (RateLimiter::kOnRelease: until a running request ends); it stays queued,
+    // untouched.
     int64_t wait_until_ms = 0;
   };
   // Starts the next attempt of `job`, which the scheduler picked from the queue

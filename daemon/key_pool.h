@@ -59,7 +59,8 @@ class KeyPool {
 
   // The next usable key (round-robin) that is ready now, or -1. When -1,
   // `*available_at` says when the first healthy key will be ready (or stays nullopt
-  // when every key is exhausted or invalid).
+  // when every key is exhausted or invalid). `now_ms` is on the clock `ready_at`
+  // answers in (llmqd: the monotonic one, as RateLimiter).
   int next(int64_t now_ms, std::optional<int64_t>* available_at, const ReadyAt& ready_at);
   const PooledKey& key(int index) const { return keys_[static_cast<size_t>(index)]; }
 

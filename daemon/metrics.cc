@@ -132,7 +132,7 @@ std::string Metrics::render(const Services& s) const {
          "Times a job had to wait for a rate limit, cooldown or budget room.");
   o += "llmq_rate_limit_waits_total " + std::to_string(rate_limit_waits_) + "\n";
   header(o, "llmq_circuit_open", "gauge", "Circuit breakers that are not closed (1 open, 0.5 half-open).");
-  for (const auto& [target, state] : s.circuits->states(s.clock->nowMs())) {
+  for (const auto& [target, state] : s.circuits->states(s.clock->monoMs())) {
     o += "llmq_circuit_open{target=\"" + label(target) + "\"} " + (state == "open" ? "1" : "0.5") + "\n";
   }
   header(o, "llmq_connections", "gauge", "Clients connected to the socket.");

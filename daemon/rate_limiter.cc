@@ -297,39 +297,6 @@ bool RateLimiter::coolDown(LimitScope scope, std::string_view subject, int64_t u
   return false;
 }
 
-void RateLimiter::shiftTimes(int64_t delta_ms) {
-  for (Bucket& b : buckets_) {
-    for (int64_t& t : b.minute) {
-      t += delta_ms;
-    }
-    for (int64_t& t : b.second) {
-      t += delta_ms;
-    }
-    for (Bucket::Tokens& t : b.tokens) {
-      t.at += delta_ms;
-    }
-  }
-  for (auto& cooldowns : cooldowns_) {
-    for (auto& [subject, c] : cooldowns) {
-      c.until += delta_ms;
-      c.since += delta_ms;
-    }
-  }
-  for (auto& [key, l] : learned_) {
-    for (int64_t& t : l.sent) {
-      t += delta_ms;
-    }
-    for (int64_t& t : l.ok) {
-      t += delta_ms;
-    }
-    l.since += delta_ms;
-    if (l.pending != 0) {
-      l.pending += delta_ms;
-      l.pending_until += delta_ms;
-    }
-  }
-}
-
 int64_t RateLimiter::cooldownUntil(LimitScope scope, std::string_view subject, int64_t now_ms) const {
   const auto& cooldowns = cooldowns_[static_cast<size_t>(scope)];
   if (cooldowns.empty()) {
@@ -339,7 +306,7 @@ int64_t RateLimiter::cooldownUntil(LimitScope scope, std::string_view subject, i
   return it != cooldowns.end() && it->second.until > now_ms ? it->second.until : 0;
 }
 
-std::string RateLimiter::statusJson(int64_t now_ms, bool include_keys) {
+std::string RateLimiter::statusJson(int64_t now_ms, int64_t wall_now_ms, bool include_keys) {
   std::string o = "{\"guard_ms\":" + std::to_string(options_.guard_ms) + ",\"rules\":[";
   bool first_rule = true;
   for (const LimitRule& r : options_.rules) {
@@ -397,7 +364,7 @@ std::string RateLimiter::statusJson(int64_t now_ms, bool include_keys) {
       o += limitScopeName(scope);
       o += "\",\"subject\":";
       json::appendString(o, subject);
-      o += ",\"until\":\"" + rfc3339(c.until) + "\"}";
+      o += ",\"until\":\"" + rfc3339(wall_now_ms + (c.until - now_ms)) + "\"}";
     }
   }
   o += "]}";

@@ -21,8 +21,9 @@
 // let through. Every `kProbeEveryMs` without a 429 the learned rate grows by a
 // tenth, so a raised limit is found again; the next 429 learns anew.
 //
-// Time is passed in (milliseconds), so tests drive a minute-long window without
-// sleeping. Loop thread only.
+// Time is passed in (milliseconds on the monotonic clock, Clock::monoMs()), so a
+// step of the wall clock neither shortens nor stretches a cooldown or a window,
+// and tests drive a minute-long window without sleeping. Loop thread only.
 #pragma once
 
 #include <array>
@@ -104,14 +105,12 @@ class RateLimiter {
   // The end of the subject's cooldown, or 0 when it has none.
   int64_t cooldownUntil(LimitScope scope, std::string_view subject, int64_t now_ms) const;
 
-  // The wall clock stepped by `delta_ms` (common/time.h, WallStepWatch): every time
-  // held here moves with it, so a cooldown or a window keeps its length.
-  void shiftTimes(int64_t delta_ms);
-
   // {"guard_ms":..,"rules":[...],"buckets":[...],"cooldowns":[...]}
   // Without `include_keys`, the rules and buckets of key scope are left out (for
-  // anyone but an administrator: key names are the pool's business).
-  std::string statusJson(int64_t now_ms, bool include_keys = true);
+  // anyone but an administrator: key names are the pool's business). A cooldown's
+  // "until" is shown as a wall time: `wall_now_ms` (the wall clock at `now_ms`)
+  // plus what remains of it.
+  std::string statusJson(int64_t now_ms, int64_t wall_now_ms, bool include_keys = true);
 
  private:
   struct Bucket {

@@ -191,17 +191,12 @@ void Scheduler::followClockSteps() {
   if (delta == 0) {
     return;
   }
-  LOG_WARN("the wall clock stepped by %+lld ms; cooldowns, circuit breakers and retry waits keep their lengths",
+  LOG_WARN("the wall clock stepped by %+lld ms; retry waits keep their lengths",
            static_cast<long long>(delta));
-  s_.limits->shiftTimes(delta);
-  s_.circuits->shiftTimes(delta);
   if (auto w = s_.cycle->write(); !w) {
     LOG_ERROR("moving retry times with the clock: %s", w.error().message.c_str());
   } else if (auto r = s_.jobs->shiftRetries(delta); !r) {
     LOG_ERROR("moving retry times with the clock: %s", r.error().message.c_str());
-  }
-  if (wake_armed_at_ != INT64_MAX) {
-    wake_armed_at_ += delta;
   }
   if (retry_armed_at_ != INT64_MAX) {
     armRetryTimer(retry_armed_at_ + delta);
@@ -266,7 +261,7 @@ void Scheduler::noteWakeAt(int64_t at_ms) {
     return;
   }
   wake_armed_at_ = at_ms;
-  const int64_t wait = std::max<int64_t>(0, at_ms - s_.clock->nowMs());
+  const int64_t wait = std::max<int64_t>(0, at_ms - s_.clock->monoMs());
   uv_timer_start(wake_timer_.get(), &Scheduler::onUvWakeTimer, static_cast<uint64_t>(wait), 0);
 }
 

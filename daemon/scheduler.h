@@ -58,8 +58,9 @@ class Scheduler {
   // A waiting job must expire at `at_ms` (deadline_s), wherever it waits.
   void noteDeadline(int64_t at_ms);
   // When the wall clock stepped since the last look (common/time.h,
-  // WallStepWatch), moves the cooldowns, breakers and retry times by the step, so
-  // each wait keeps its length. Cheap when it did not (two clock reads).
+  // WallStepWatch), moves the stored retry times by the step, so each wait keeps
+  // its length (cooldowns, breakers and rate-limit waits are on the monotonic
+  // clock and need no moving). Cheap when it did not (three clock reads).
   void followClockSteps();
 
   // Pausing persists across restarts. `client` empty means the whole queue.
@@ -88,7 +89,7 @@ class Scheduler {
   // nullopt when none can go (or the store failed: then *failed).
   std::optional<store::JobRecord> pickOfOwner(int priority, const std::string& owner, const Held& held,
                                               bool* failed);
-  void noteWakeAt(int64_t at_ms);
+  void noteWakeAt(int64_t at_ms);  // On the monotonic clock (RateLimiter).
   static void onUvWakeTimer(uv_timer_t* t) noexcept;
   bool expireQueued(store::JobRecord job);
   // The store refused a write: try again in a second rather than spin.
@@ -121,7 +122,7 @@ class Scheduler {
   UvHandlePtr<uv_timer_t> deadline_timer_;
   int64_t deadline_armed_at_ = INT64_MAX;
   UvHandlePtr<uv_timer_t> wake_timer_;  // A rate-limited job can go.
-  int64_t wake_armed_at_ = INT64_MAX;
+  int64_t wake_armed_at_ = INT64_MAX;  // Monotonic.
 };
 
 }  // namespace llmq::daemon

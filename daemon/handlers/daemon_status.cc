@@ -71,8 +71,9 @@ void handleDaemonStatus(Call& call) {
   o += ",\"queue_state\":" +
        (admin ? s.scheduler->stateJson()
               : s.scheduler->stateJson([&](const std::string& c) { return s.access->owns(call.peer, c); }));
-  o += ",\"circuits\":" + s.circuits->statusJson(now);
-  o += ",\"limits\":" + s.limits->statusJson(now, /*include_keys=*/admin);
+  const int64_t mono = s.clock->monoMs();  // Breakers and limits keep time on it.
+  o += ",\"circuits\":" + s.circuits->statusJson(mono, now);
+  o += ",\"limits\":" + s.limits->statusJson(mono, now, /*include_keys=*/admin);
   o += ",\"connections\":" + std::to_string(s.server->connectionCount());
   o += ",\"output_pending_bytes\":" + std::to_string(s.server->pendingOutputTotal());
   o += ",\"subscriptions\":" + std::to_string(s.bus->subscriptionCount());

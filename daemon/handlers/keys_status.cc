@@ -40,10 +40,13 @@ void handleKeysStatus(Call& call) {
     call.reply.ok(std::move(o) + ",\"pool\":[]}");
     return;
   }
+  // Cooldowns are on the monotonic clock: shown as wall time, now plus what remains.
   const int64_t now = call.s.clock->nowMs();
+  const int64_t mono = call.s.clock->monoMs();
   RateLimiter& limits = *call.s.limits;
   o += ",\"pool\":" + keys.statusJson(now, [&](const PooledKey& k) {
-    return limits.cooldownUntil(LimitScope::kKey, k.name, now);
+    const int64_t until = limits.cooldownUntil(LimitScope::kKey, k.name, mono);
+    return until > mono ? now + (until - mono) : 0;
   }) + "}";
   call.reply.ok(std::move(o));
 }

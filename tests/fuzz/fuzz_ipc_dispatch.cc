@@ -71,6 +71,8 @@ class LoopClock final : public Clock {
   explicit LoopClock(uv_loop_t* loop) : loop_(loop) {}
   void start() { start_ = uv_now(loop_); }
   int64_t nowMs() const override { return 1'700'000'000'000 + static_cast<int64_t>(uv_now(loop_) - start_); }
+  // Rate limits and breakers keep time on it: the same loop time, from another start.
+  int64_t monoMs() const override { return 1'000'000 + static_cast<int64_t>(uv_now(loop_) - start_); }
 
  private:
   uv_loop_t* loop_;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/time.h"
+
 namespace llmq::daemon {
 namespace {
 
@@ -19,7 +21,7 @@ TEST(CircuitBreakerTest, OpensHalfOpensAndCloses) {
   EXPECT_TRUE(cb.blocked(k, 300, &at));
   EXPECT_EQ(700, at);
   EXPECT_FALSE(cb.allow(k, 300, &at));
-  EXPECT_NE(std::string::npos, cb.statusJson(300).find("\"state\":\"open\""));
+  EXPECT_NE(std::string::npos, cb.statusJson(300, 300).find("\"state\":\"open\""));
   // Half-open: one probe at a time.
   EXPECT_FALSE(cb.blocked(k, 700, &at));
   EXPECT_TRUE(cb.allow(k, 700, &at));
@@ -33,7 +35,7 @@ TEST(CircuitBreakerTest, OpensHalfOpensAndCloses) {
   EXPECT_TRUE(cb.allow(k, 1220, &at));
   cb.onSuccess(k);
   EXPECT_FALSE(cb.blocked(k, 1221, &at));
-  EXPECT_EQ("[]", cb.statusJson(1221));
+  EXPECT_EQ("[]", cb.statusJson(1221, 1221));
 }
 
 TEST(CircuitBreakerTest, FailuresOutsideTheWindowDoNotCount) {
@@ -78,19 +80,54 @@ TEST(CircuitBreakerTest, ResetClosesByTargetByModelOrAll) {
   auto all = cb.reset("");
   ASSERT_TRUE(all.has_value());
   EXPECT_EQ((std::vector<std::string>{"openrouter/z"}), *all);
-  EXPECT_EQ("[]", cb.statusJson(30));
+  EXPECT_EQ("[]", cb.statusJson(30, 30));
 }
 
-// An open breaker keeps its cooldown's length across a step of the wall clock.
-TEST(CircuitBreakerTest, ShiftingByAClockStepKeepsTheCooldown) {
-  CircuitBreakers cb({.failures = 1, .window_ms = 1000, .cooldown_ms = 500});
-  const std::string k = "openrouter/x";
-  int64_t at = 0;
-  cb.onFailure(k, 10'000);
-  cb.shiftTimes(-3'600'000);
-  EXPECT_TRUE(cb.blocked(k, 10'000 - 3'600'000 + 100, &at));
-  EXPECT_EQ(10'000 - 3'600'000 + 500, at);
-  EXPECT_FALSE(cb.blocked(k, 10'000 - 3'600'000 + 500, &at));
+// The daemon's two clocks, which a test sets: the wall clock, which can step, and
+// the monotonic clock the breakers keep their time on (daemon/job_runner.cc
+// passes Clock::monoMs()).
+class SteppedClock final : public Clock {
+ public:
+  int64_t nowMs() const override { return wall; }
+  int64_t monoMs() const override { return mono; }
+  void advance(int64_t ms) {
+    wall += ms;
+    mono += ms;
+  }
+  int64_t wall = 1'800'000'000'000;
+  int64_t mono = 5'000;
+};
+
+// An open breaker keeps its cooldown's exact length whatever the wall clock does
+// between the failure that opened it and the next look: set back an hour, forward
+// a day, or by just under or just over the 250 ms a WallStepWatch lets pass. The
+// "until" shown is the new wall clock's time of the same moment.
+TEST(CircuitBreakerTest, AWallClockStepNeitherShortensNorStretchesTheCooldown) {
+  for (int64_t step : {-3'600'000, 86'400'000, -251, -249, 249, 251}) {
+    SCOPED_TRACE(step);
+    SteppedClock clock;
+    CircuitBreakers cb({.failures = 1, .window_ms = 1000, .cooldown_ms = 500});
+    const std::string k = "openrouter/x";
+    int64_t at = 0;
+    const int64_t opened = clock.monoMs();
+    cb.onFailure(k, opened);
+    clock.wall += step;
+    clock.advance(100);
+    EXPECT_TRUE(cb.blocked(k, clock.monoMs(), &at));
+    EXPECT_EQ(opened + 500, at);
+    EXPECT_FALSE(cb.allow(k, clock.monoMs(), &at));
+    EXPECT_EQ(opened + 500, at);
+    const std::string s = cb.statusJson(clock.monoMs(), clock.nowMs());
+    EXPECT_NE(std::string::npos, s.find("\"until\":\"" + rfc3339(clock.nowMs() + 400) + "\"")) << s;
+    clock.advance(399);
+    EXPECT_TRUE(cb.blocked(k, clock.monoMs(), &at));
+    EXPECT_EQ(1u, cb.states(clock.monoMs()).size());
+    EXPECT_EQ("open", cb.states(clock.monoMs())[0].second);
+    clock.advance(1);  // Exactly the cooldown: half-open.
+    EXPECT_FALSE(cb.blocked(k, clock.monoMs(), &at));
+    EXPECT_EQ("half_open", cb.states(clock.monoMs())[0].second);
+    EXPECT_TRUE(cb.allow(k, clock.monoMs(), &at));
+  }
 }
 
 }  // namespace

@@ -7,10 +7,12 @@
 
 #include <random>
 
+#include "common/time.h"
+
 namespace llmq::daemon {
 namespace {
 
-constexpr int64_t kT0 = 1'800'000'000'000;  // Any wall-clock instant.
+constexpr int64_t kT0 = 1'800'000'000'000;  // Any instant.
 
 LimitRule rule(LimitScope scope, std::string match, int64_t rpm, int64_t rps = 0, int64_t tpm = 0,
                int64_t concurrency = 0) {
@@ -153,7 +155,7 @@ TEST(RateLimiterTest, StatusShowsRulesBusyBucketsAndCooldowns) {
   RateLimiter limits(LimitOptions{{rule(LimitScope::kKey, "pool-*", 50, 0, 0, 4)}, 20});
   LimitPermit p = limits.acquire("pool-1", "m", 0, kT0);
   limits.coolDown(LimitScope::kModel, "m", kT0 + 5000, kT0);
-  std::string s = limits.statusJson(kT0);
+  std::string s = limits.statusJson(kT0, kT0);
   EXPECT_NE(std::string::npos, s.find("\"match\":\"pool-*\",\"rpm\":50")) << s;
   EXPECT_NE(std::string::npos, s.find("\"subject\":\"pool-1\"")) << s;
   EXPECT_NE(std::string::npos, s.find("\"requests_last_minute\":1")) << s;
@@ -162,18 +164,53 @@ TEST(RateLimiterTest, StatusShowsRulesBusyBucketsAndCooldowns) {
   limits.release(p, -1);
 }
 
-// The wall clock set back an hour during a 2 s cooldown and a full minute window:
-// shifted by the step, both keep their lengths (daemon/scheduler.cc
-// followClockSteps), where they would otherwise hold for an hour more.
-TEST(RateLimiterTest, ShiftingByAClockStepKeepsCooldownsAndWindowsTheirLength) {
-  RateLimiter limits(LimitOptions{{rule(LimitScope::kModel, "m", 1)}, 0});
-  limits.acquire("", "m", 0, kT0);
-  EXPECT_TRUE(limits.coolDown(LimitScope::kKey, "k", kT0 + 2000, kT0));
-  constexpr int64_t kStep = -3'600'000;
-  limits.shiftTimes(kStep);
-  const int64_t now = kT0 + kStep + 500;  // Half a second later, by the stepped clock.
-  EXPECT_EQ(now + 1500, limits.cooldownUntil(LimitScope::kKey, "k", now));
-  EXPECT_EQ(kT0 + kStep + 60000, limits.modelReadyAt("m", 0, now));
+// The daemon's two clocks, which a test sets: the wall clock, which can step, and
+// the monotonic clock the limiter keeps its time on (daemon/job_runner.cc passes
+// Clock::monoMs()).
+class SteppedClock final : public Clock {
+ public:
+  int64_t nowMs() const override { return wall; }
+  int64_t monoMs() const override { return mono; }
+  void advance(int64_t ms) {
+    wall += ms;
+    mono += ms;
+  }
+  int64_t wall = kT0;
+  int64_t mono = 5'000;
+};
+
+// A 2 s cooldown and a full minute window keep their exact lengths whatever the
+// wall clock does between the 429 and the next look: set back an hour, forward a
+// day, or by just under or just over the 250 ms a WallStepWatch lets pass. The
+// "until" shown is the new wall clock's time of the same moment.
+TEST(RateLimiterTest, AWallClockStepNeitherShortensNorStretchesACooldownOrAWindow) {
+  for (int64_t step : {-3'600'000, 86'400'000, -251, -249, 249, 251}) {
+    SCOPED_TRACE(step);
+    SteppedClock clock;
+    RateLimiter limits(LimitOptions{{rule(LimitScope::kModel, "m", 1)}, 0});
+    const int64_t start = clock.monoMs();
+    limits.acquire("", "m", 0, start);
+    EXPECT_TRUE(limits.coolDown(LimitScope::kKey, "k", start + 2000, start));
+    clock.wall += step;
+    clock.advance(500);
+    int64_t now = clock.monoMs();
+    EXPECT_EQ(now + 1500, limits.cooldownUntil(LimitScope::kKey, "k", now));
+    EXPECT_EQ(now + 1500, limits.keyReadyAt("k", 0, now));
+    EXPECT_EQ(now + 59500, limits.modelReadyAt("m", 0, now));
+    const std::string s = limits.statusJson(now, clock.nowMs());
+    EXPECT_NE(std::string::npos, s.find("\"until\":\"" + rfc3339(clock.nowMs() + 1500) + "\"")) << s;
+    clock.advance(1499);
+    now = clock.monoMs();
+    EXPECT_EQ(now + 1, limits.cooldownUntil(LimitScope::kKey, "k", now));
+    clock.advance(1);
+    now = clock.monoMs();
+    EXPECT_EQ(0, limits.cooldownUntil(LimitScope::kKey, "k", now));  // Exactly 2 s.
+    EXPECT_EQ(now, limits.keyReadyAt("k", 0, now));
+    clock.advance(57999);
+    EXPECT_EQ(clock.monoMs() + 1, limits.modelReadyAt("m", 0, clock.monoMs()));
+    clock.advance(1);
+    EXPECT_EQ(clock.monoMs(), limits.modelReadyAt("m", 0, clock.monoMs()));  // Exactly a minute.
+  }
 }
 
 }  // namespace

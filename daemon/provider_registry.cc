@@ -1,7 +1,9 @@
 // ProviderRegistry: model -> provider by prefix and wildcard patterns.
 #include "daemon/provider_registry.h"
 
+#include "common/log.h"
 #include "common/wildcard.h"
+#include "upstream/base_url.h"
 #include "upstream/curl_loop.h"
 #include "upstream/http_provider.h"
 #include "upstream/mock_provider.h"
@@ -54,6 +56,14 @@ void ProviderRegistry::build(const Config& config,
                               p.openrouter});
     if (p.openrouter) {
       has_pool_ = !config.openrouter_pool.empty() || !p.api_key.empty();
+    }
+    const bool keyed = !p.api_key.empty() || (p.openrouter && !config.openrouter_pool.empty());
+    if (keyed && upstream::sendsKeysInClear(p.base_url)) {
+      // Only the host: a base URL may carry a user and password of its own.
+      const std::string host(upstream::urlHost(p.base_url));
+      LOG_WARN("provider %s: its key goes to %s over plain http://, readable by anyone on the way; "
+               "use https:// (plain http is meant for loopback)",
+               p.name.c_str(), host.c_str());
     }
   }
   for (auto& r : reusable) {

@@ -61,7 +61,17 @@ void CircuitBreakers::onSuccess(const std::string& key) {
 }
 
 void CircuitBreakers::onFailure(const std::string& key, int64_t now_ms) {
-  Breaker& b = breakers_[key];
+  auto it = breakers_.find(key);
+  if (it == breakers_.end()) {
+    if (breakers_.size() >= kMaxBreakers) {
+      forgetClosed(now_ms);
+      if (breakers_.size() >= kMaxBreakers) {
+        return;  // Every one open or failing lately: this target goes unwatched for now.
+      }
+    }
+    it = breakers_.emplace(key, Breaker{}).first;
+  }
+  Breaker& b = it->second;
   if (b.state == State::kHalfOpen) {
     b.state = State::kOpen;  // The probe failed.
     b.opened_at = now_ms;
@@ -75,6 +85,16 @@ void CircuitBreakers::onFailure(const std::string& key, int64_t now_ms) {
   if (b.state == State::kClosed && static_cast<int>(b.failures.size()) >= options_.failures) {
     b.state = State::kOpen;
     b.opened_at = now_ms;
+  }
+}
+
+void CircuitBreakers::forgetClosed(int64_t now_ms) {
+  for (auto it = breakers_.begin(); it != breakers_.end();) {
+    Breaker& b = it->second;
+    while (!b.failures.empty() && now_ms - b.failures.front() > options_.window_ms) {
+      b.failures.pop_front();
+    }
+    it = b.state == State::kClosed && b.failures.empty() ? breakers_.erase(it) : std::next(it);
   }
 }
 

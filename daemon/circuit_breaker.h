@@ -26,6 +26,11 @@ struct CircuitOptions {
 class CircuitBreakers {
  public:
   explicit CircuitBreakers(CircuitOptions options) : options_(options) {}
+  // Targets are provider/model, and any user may name a model: at most this many
+  // breakers are kept. Past it, closed ones without a recent failure are
+  // forgotten; if every one is open or failing, a new target is not watched
+  // until one is (its jobs still retry with backoff).
+  static constexpr size_t kMaxBreakers = 4096;
   // New thresholds (SIGHUP); breakers keep their state.
   void setOptions(CircuitOptions options) { options_ = options; }
 
@@ -49,6 +54,8 @@ class CircuitBreakers {
   // for every breaker that is not closed and clean. "until" is a wall time:
   // `wall_now_ms` (the wall clock at `now_ms`) plus what remains of the cooldown.
   std::string statusJson(int64_t now_ms, int64_t wall_now_ms) const;
+  // How many breakers are kept (at most kMaxBreakers).
+  size_t size() const { return breakers_.size(); }
   // The breakers that are not closed: (target, "open" | "half_open").
   std::vector<std::pair<std::string, std::string>> states(int64_t now_ms) const;
 
@@ -60,6 +67,9 @@ class CircuitBreakers {
     int64_t opened_at = 0;
     bool probing = false;
   };
+
+  // Forgets the breakers that are closed with no failure left in the window.
+  void forgetClosed(int64_t now_ms);
 
   CircuitOptions options_;
   std::map<std::string, Breaker> breakers_;

@@ -84,7 +84,14 @@ void Metrics::upstreamRequest(const std::string& provider, int status, double la
 }
 
 void Metrics::tokens(const std::string& model, int64_t prompt, int64_t completion, double cost_usd) {
-  ModelFigures& m = models_[model];
+  auto it = models_.find(model);
+  if (it == models_.end()) {
+    // Any user may name any mock/ model: past kMaxModelSeries names the rest are
+    // summed in one series, so /metrics and this map stay bounded.
+    it = models_.size() < kMaxModelSeries ? models_.emplace(model, ModelFigures{}).first
+                                          : models_.try_emplace(std::string(kOtherModels)).first;
+  }
+  ModelFigures& m = it->second;
   m.prompt += prompt;
   m.completion += completion;
   m.cost += cost_usd;

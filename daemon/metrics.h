@@ -38,7 +38,12 @@ class Metrics {
   void jobFinished(const std::string& outcome) { ++finished_[outcome]; }
   // One attempt the upstream answered (status 0: no HTTP answer at all).
   void upstreamRequest(const std::string& provider, int status, double latency_s, double ttft_s);
+  // Per model, for at most kMaxModelSeries models; the figures of any further
+  // model are added to the series model="(other models)".
   void tokens(const std::string& model, int64_t prompt, int64_t completion, double cost_usd);
+  static constexpr size_t kMaxModelSeries = 1000;
+  static constexpr const char* kOtherModels = "(other models)";
+  size_t modelSeries() const { return models_.size(); }
   void queueWait(double seconds) { queue_wait_.observe(seconds); }
   void rateLimitWait() { ++rate_limit_waits_; }
 

@@ -54,6 +54,9 @@ const std::vector<uint32_t>& RateLimiter::bucketsFor(LimitScope scope, std::stri
   if (it != index.end()) {
     return it->second;
   }
+  if (index.size() >= kMaxSubjects) {
+    forgetIdle(scope);
+  }
   std::vector<uint32_t> ids;
   for (const LimitRule& r : options_.rules) {
     if (r.scope != scope || !wildcardMatch(r.match, subject)) {
@@ -63,21 +66,80 @@ const std::vector<uint32_t>& RateLimiter::bucketsFor(LimitScope scope, std::stri
     uint32_t id = static_cast<uint32_t>(buckets_.size());
     for (uint32_t i = 0; i < buckets_.size(); ++i) {
       const Bucket& b = buckets_[i];
-      if (!b.retired && b.scope == scope && b.subject == subject && b.rule.match == r.match &&
+      if (!b.retired && !b.unused && b.scope == scope && b.subject == subject && b.rule.match == r.match &&
           std::find(ids.begin(), ids.end(), i) == ids.end()) {
         id = i;
         break;
       }
     }
     if (id == buckets_.size()) {
-      buckets_.push_back(Bucket{scope, std::string(subject), r, false, {}, {}, {}, 0, 0, 0});
+      Bucket fresh{scope, std::string(subject), r, false, {}, {}, {}, 0, 0, 0, false};
+      if (unused_.empty()) {
+        buckets_.push_back(std::move(fresh));
+      } else {
+        id = unused_.back();
+        unused_.pop_back();
+        buckets_[id] = std::move(fresh);
+      }
     }
     ids.push_back(id);
   }
   return index.emplace(std::string(subject), std::move(ids)).first->second;
 }
 
+void RateLimiter::forgetIdle(LimitScope scope) {
+  for (uint32_t i = 0; i < buckets_.size(); ++i) {
+    Bucket& b = buckets_[i];
+    if (b.unused || b.scope != scope) {
+      continue;
+    }
+    expire(b, latest_ms_);
+    if (b.inflight == 0 && (b.retired || (b.minute.empty() && b.second.empty() && b.tokens.empty()))) {
+      b = Bucket{scope, {}, {}, true, {}, {}, {}, 0, 0, 0, true};
+      unused_.push_back(i);
+    }
+  }
+  // Only this scope's index: a caller may be walking the other scope's list. Every
+  // subject of this scope finds its (kept) buckets again on its next request.
+  by_subject_[static_cast<size_t>(scope)].clear();
+  auto& cooldowns = cooldowns_[static_cast<size_t>(scope)];
+  for (auto it = cooldowns.begin(); it != cooldowns.end();) {
+    it = it->second.until <= latest_ms_ ? cooldowns.erase(it) : std::next(it);
+  }
+}
+
+void RateLimiter::forgetIdleLearned() {
+  for (auto it = learned_.begin(); it != learned_.end();) {
+    Learned& l = it->second;
+    trim(l, latest_ms_);
+    const bool idle = l.sent.empty() && l.ok.empty() && l.pending == 0 &&
+                      (l.rps == 0 || latest_ms_ - l.since > kProbeEveryMs);
+    it = idle ? learned_.erase(it) : std::next(it);
+  }
+}
+
+size_t RateLimiter::subjectsHeld() const {
+  return buckets_.size() - unused_.size() + by_subject_[0].size() + by_subject_[1].size() +
+         cooldowns_[0].size() + cooldowns_[1].size() + learned_.size();
+}
+
+RateLimiter::Learned* RateLimiter::learnedFor(std::string_view key, int64_t now_ms) {
+  auto it = learned_.find(key);
+  if (it != learned_.end()) {
+    return &it->second;
+  }
+  latest_ms_ = std::max(latest_ms_, now_ms);
+  if (learned_.size() >= kMaxSubjects) {
+    forgetIdleLearned();
+    if (learned_.size() >= kMaxSubjects) {
+      return nullptr;  // Every one busy: this key learns nothing for now.
+    }
+  }
+  return &learned_.emplace(std::string(key), Learned{}).first->second;
+}
+
 void RateLimiter::expire(Bucket& b, int64_t now_ms) {
+  latest_ms_ = std::max(latest_ms_, now_ms);
   const int64_t minute_floor = now_ms - kMinuteMs - options_.guard_ms;
   while (!b.minute.empty() && b.minute.front() <= minute_floor) {
     b.minute.pop_front();
@@ -234,13 +296,10 @@ LimitPermit RateLimiter::acquire(std::string_view key, std::string_view model, i
   count(LimitScope::kModel, model);
   if (!key.empty()) {
     count(LimitScope::kKey, key);
-    auto it = learned_.find(key);
-    if (it == learned_.end()) {
-      it = learned_.emplace(std::string(key), Learned{}).first;
+    if (Learned* l = learnedFor(key, now_ms)) {
+      trim(*l, now_ms);
+      l->sent.push_back(now_ms);
     }
-    Learned& l = it->second;
-    trim(l, now_ms);
-    l.sent.push_back(now_ms);
     p.key = std::string(key);
   }
   p.started_at = now_ms;
@@ -275,8 +334,19 @@ void RateLimiter::release(LimitPermit& permit, int64_t actual_tokens, bool ok) {
 bool RateLimiter::coolDown(LimitScope scope, std::string_view subject, int64_t until_ms,
                            int64_t now_ms) {
   auto& cooldowns = cooldowns_[static_cast<size_t>(scope)];
+  latest_ms_ = std::max(latest_ms_, now_ms);
   auto it = cooldowns.find(subject);
   const bool inserted = it == cooldowns.end();
+  if (inserted && cooldowns.size() >= kMaxSubjects) {
+    for (auto c = cooldowns.begin(); c != cooldowns.end();) {
+      c = c->second.until <= now_ms ? cooldowns.erase(c) : std::next(c);
+    }
+    if (cooldowns.size() >= kMaxSubjects) {
+      // Every one still running: this subject's jobs wait out their retry delay
+      // (the Retry-After, job_runner.cc) without holding the others back.
+      return true;
+    }
+  }
   if (inserted) {
     it = cooldowns.emplace(std::string(subject), Cooldown{until_ms, now_ms}).first;
   }
@@ -285,11 +355,10 @@ bool RateLimiter::coolDown(LimitScope scope, std::string_view subject, int64_t u
     if (scope == LimitScope::kKey && !configuredRate(subject)) {
       // What the provider let through in the second before is its rate; counted
       // once the cooldown is over and every request of that second is answered.
-      auto found = learned_.find(subject);
-      Learned& l = found != learned_.end() ? found->second
-                                            : learned_.emplace(std::string(subject), Learned{}).first->second;
-      l.pending = now_ms;
-      l.pending_until = until_ms;
+      if (Learned* l = learnedFor(subject, now_ms)) {
+        l->pending = now_ms;
+        l->pending_until = until_ms;
+      }
     }
     return true;
   }

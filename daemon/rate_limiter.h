@@ -112,6 +112,18 @@ class RateLimiter {
   // plus what remains of it.
   std::string statusJson(int64_t now_ms, int64_t wall_now_ms, bool include_keys = true);
 
+  // What is kept per subject: buckets in use, index entries, cooldowns and learned
+  // rates. Bounded (kMaxSubjects) whatever subjects outsiders name.
+  size_t subjectsHeld() const;
+
+  // Subjects come from outside (model names any user may ask for, the
+  // fingerprints of users' own keys), so what is kept per subject is bounded:
+  // past this many subjects of one scope, or this many cooldowns or learned
+  // rates, what holds nothing (no request, token or 429 still in a window, no
+  // permit out) is forgotten. A forgotten subject starts afresh on its next
+  // request, as after a restart.
+  static constexpr size_t kMaxSubjects = 4096;
+
  private:
   struct Bucket {
     LimitScope scope;
@@ -128,9 +140,12 @@ class RateLimiter {
     uint64_t token_base = 0;
     int64_t token_sum = 0;
     int64_t inflight = 0;
+    bool unused = false;   // A free slot (forgetIdle()), taken again by a new bucket.
   };
 
   const std::vector<uint32_t>& bucketsFor(LimitScope scope, std::string_view subject);
+  void forgetIdle(LimitScope scope);
+  void forgetIdleLearned();
   void expire(Bucket& b, int64_t now_ms);
   int64_t bucketReadyAt(Bucket& b, int64_t tokens, int64_t now_ms);
   int64_t subjectReadyAt(LimitScope scope, std::string_view subject, int64_t tokens, int64_t now_ms);
@@ -156,8 +171,13 @@ class RateLimiter {
     int64_t pending_until = 0; // ... once its cooldown is over.
   };
   bool configuredRate(std::string_view key);
+  // The learned rate of `key`, made if missing; null when kMaxSubjects keys are
+  // all busy.
+  Learned* learnedFor(std::string_view key, int64_t now_ms);
   void trim(Learned& l, int64_t now_ms) const;
   StringMap<Learned> learned_;
+  std::vector<uint32_t> unused_;  // Slots of buckets_ free for reuse.
+  int64_t latest_ms_ = 0;         // The latest time any caller passed in.
 };
 
 const char* limitScopeName(LimitScope scope);

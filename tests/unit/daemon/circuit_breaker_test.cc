@@ -130,5 +130,23 @@ TEST(CircuitBreakerTest, AWallClockStepNeitherShortensNorStretchesTheCooldown) {
   }
 }
 
+// Targets come from outside (any user names a model): failures on a new target
+// each time keep at most kMaxBreakers breakers, and an open one is kept.
+TEST(CircuitBreakerTest, BreakersStayBoundedWhateverTargetsFail) {
+  CircuitBreakers cb({.failures = 3, .window_ms = 1000, .cooldown_ms = 60000});
+  const std::string open = "p/open";
+  for (int64_t t = 0; t < 3; ++t) {
+    cb.onFailure(open, t);
+  }
+  size_t most = 0;
+  for (int i = 0; i < 20000; ++i) {
+    cb.onFailure("p/m" + std::to_string(i), 10 + i);
+    most = std::max(most, cb.size());
+  }
+  EXPECT_LE(most, CircuitBreakers::kMaxBreakers);
+  int64_t at = 0;
+  EXPECT_TRUE(cb.blocked(open, 20000, &at)) << "an open breaker was forgotten";
+}
+
 }  // namespace
 }  // namespace llmq::daemon

@@ -213,5 +213,44 @@ TEST(RateLimiterTest, AWallClockStepNeitherShortensNorStretchesACooldownOrAWindo
   }
 }
 
+// Subjects come from outside: any user names any model, and a user's own key
+// is a key subject of its own. Naming a new one with every request (here 50,000,
+// ten a second, each limited by a wildcard rule and each cooled down by a 429)
+// keeps what the limiter holds bounded, and a subject still in its window is
+// still limited.
+TEST(RateLimiterTest, WhatIsHeldPerSubjectStaysBoundedWhateverSubjectsAreNamed) {
+  RateLimiter limits(LimitOptions{{rule(LimitScope::kModel, "mock/*", 1), rule(LimitScope::kKey, "user:*", 1)}, 0});
+  int64_t now = kT0;
+  size_t most = 0;
+  for (int i = 0; i < 50000; ++i) {
+    const std::string model = "mock/m" + std::to_string(i);
+    const std::string key = "user:k" + std::to_string(i);
+    ASSERT_EQ(now, limits.readyAt(key, model, 0, now));
+    LimitPermit p = limits.acquire(key, model, 0, now);
+    limits.release(p, 0, true);
+    limits.coolDown(LimitScope::kModel, model, now + 2000, now);
+    limits.coolDown(LimitScope::kKey, key, now + 2000, now);
+    most = std::max(most, limits.subjectsHeld());
+    now += 100;
+  }
+  // Per scope at most kMaxSubjects index entries, cooldowns and idle buckets
+  // (busy ones: 600 a minute here), and kMaxSubjects learned rates: about 7 in
+  // all, against 5 per name (250,000) without the bound.
+  EXPECT_LE(most, 8u * RateLimiter::kMaxSubjects) << "grew with the names";
+  // The last one is still held to its rule (1 a minute) and its cooldown.
+  EXPECT_GT(limits.readyAt("user:k49999", "mock/m49999", 0, now), now);
+}
+
+// A cooldown that is running is never dropped to make room.
+TEST(RateLimiterTest, RunningCooldownsAreKeptWhenTheSubjectsAreMany) {
+  RateLimiter limits(LimitOptions{});
+  for (size_t i = 0; i < RateLimiter::kMaxSubjects + 100; ++i) {
+    limits.coolDown(LimitScope::kModel, "m" + std::to_string(i), kT0 + 3'600'000, kT0);
+  }
+  EXPECT_EQ(kT0 + 3'600'000, limits.cooldownUntil(LimitScope::kModel, "m0", kT0 + 1));
+  EXPECT_EQ(kT0 + 3'600'000, limits.readyAt("", "m17", 0, kT0 + 1));
+  EXPECT_LE(limits.subjectsHeld(), RateLimiter::kMaxSubjects + 2);
+}
+
 }  // namespace
 }  // namespace llmq::daemon

@@ -138,6 +138,10 @@ void ModelCatalog::onUvTimer(uv_timer_t* timer) noexcept {
 
 bool ModelCatalog::refreshing() const { return fetch_ && fetch_->active(); }
 
+bool ModelCatalog::refreshedWithin(int64_t ms) const {
+  return fetch_began_mono_ && s_.clock->monoMs() - *fetch_began_mono_ < ms;
+}
+
 void ModelCatalog::refresh(std::function<void(Result<size_t>)> done) {
   if (closed_ || s_.shutting_down) {
     done(makeError(ErrorKind::kInvalidState, "llmqd is shutting down"));
@@ -156,6 +160,7 @@ void ModelCatalog::refresh(std::function<void(Result<size_t>)> done) {
   if (!fetch_) {
     fetch_ = std::make_unique<upstream::HttpGet>(*curl);
   }
+  fetch_began_mono_ = s_.clock->monoMs();
   upstream::HttpGetRequest req;
   req.url = fetch_url_;
   req.connect_timeout_ms = s_.config->http.connect_timeout_ms;

@@ -72,6 +72,9 @@ class ModelCatalog {
   // [[prices]] changed (SIGHUP): the overrides apply from now on.
   void configChanged() { rebuild(); }
   bool refreshing() const;
+  // True when a fetch began (refresh(), or the periodic one) less than `ms` ago,
+  // on the monotonic clock.
+  bool refreshedWithin(int64_t ms) const;
 
   // The `models.list` result: {"models":[...], "fetched_at": RFC 3339 or null}, the
   // models whose id contains `filter` (all when empty), ordered by id; config
@@ -106,6 +109,7 @@ class ModelCatalog {
   std::vector<std::function<void(Result<size_t>)>> waiters_;  // Of the running fetch.
   std::vector<upstream::ModelInfo> fetched_;  // As last fetched (or loaded from SQLite).
   std::optional<int64_t> fetched_at_;
+  std::optional<int64_t> fetch_began_mono_;  // When the latest fetch began.
   // Exact ids: the fetched and built-in models with overrides applied, and
   // overrides whose match has no wildcard. Ordered, for listJson().
   std::map<std::string, Entry, std::less<>> models_;

@@ -5,6 +5,7 @@
 // catalog stays in use either way).
 #include <string>
 
+#include "daemon/access.h"
 #include "daemon/answer_page.h"
 #include "daemon/config.h"
 #include "daemon/handlers/handlers.h"
@@ -17,6 +18,7 @@ namespace {
 
 // The most models one page holds (and the default `limit`).
 constexpr int64_t kMaxModelsPerPage = 10000;
+constexpr int64_t kUserRefreshEveryMs = 60000;
 
 }  // namespace
 
@@ -33,7 +35,12 @@ void handleModelsList(Call& call) {
   ModelCatalog& catalog = *call.s.catalog;
   // Copied: the params die with this frame, the answer may come later.
   std::string text(filter.value_or(""));
-  if (!refresh.value_or(false)) {
+  // A refresh fetches from the upstream with the server's key: anyone but an
+  // administrator gets the catalog in use when a fetch began less than
+  // kUserRefreshEveryMs ago (or is under way), so no user can make llmqd fetch
+  // more often than that, or pile up answers waiting for one fetch.
+  if (!refresh.value_or(false) ||
+      (catalog.refreshedWithin(kUserRefreshEveryMs) && !call.s.access->isAdmin(call.peer))) {
     call.reply.ok(catalog.listPage(text, request, call.s.config->max_answer_bytes));
     return;
   }

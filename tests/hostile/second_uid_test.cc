@@ -18,6 +18,7 @@
 
 #include "common/json.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/fake_upstream_process.h"
 #include "tests/support/rpc.h"
 #include "tests/support/temp_dir.h"
 
@@ -88,10 +89,11 @@ class SecondUidTest : public ::testing::Test {
       EXPECT_TRUE(daemon_->stop());
     }
   }
-  void start(const std::string& extra_toml = "") {
+  void start(const std::string& extra_toml = "", std::vector<std::string> env = {}) {
     const std::string toml = std::string("[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"") + kGroup +
                              "\"\n" + extra_toml;
-    daemon_ = std::make_unique<DaemonProcess>(dir_.path(), DaemonOptions{.config_toml = toml});
+    daemon_ = std::make_unique<DaemonProcess>(dir_.path(),
+                                              DaemonOptions{.config_toml = toml, .extra_env = std::move(env)});
     ASSERT_TRUE(daemon_->start());
   }
   std::vector<std::string> as(const std::string& user) const {
@@ -324,6 +326,41 @@ TEST_F(SecondUidTest, ConnectionsPastThePerUidCapAreRefusedAndOthersStillConnect
     EXPECT_NE(std::string::npos, line.find("-32005")) << line;
     EXPECT_NE(std::string::npos, line.find("max_connections_per_uid")) << line;
   }
+}
+
+// models.list {refresh:true} fetches from the upstream with the server's key:
+// one user asking for it again and again (here 20 times on one connection, then
+// again) makes llmqd fetch once a minute at most, and every ask is answered with
+// the catalog. An administrator still refreshes when it asks.
+TEST_F(SecondUidTest, AUserCannotMakeLlmqdFetchTheModelListAtWill) {
+  FakeUpstream fake;
+  ASSERT_TRUE(fake.start());
+  start("", {"OPENROUTER_API_KEY=sk-or-v1-test-refresh", "OPENROUTER_BASE_URL=" + fake.baseUrl()});
+  auto fetches = [&] {
+    int n = 0;
+    for (const FakeRequest& r : fake.requests()) {
+      n += r.path.find("/models") != std::string::npos ? 1 : 0;
+    }
+    return n;
+  };
+  std::string asks;
+  for (int i = 1; i <= 20; ++i) {
+    asks += request(i, "models.list", R"({"refresh":true,"limit":1})");
+  }
+  for (int round = 0; round < 2; ++round) {
+    auto m = rawAs(kMallory, asks);
+    for (int i = 1; i <= 20; ++i) {
+      json::Document d = answer(m, i);
+      ASSERT_TRUE(d.IsObject() && d.HasMember("result")) << "ask " << i << ": " << all(m);
+    }
+  }
+  EXPECT_LE(fetches(), 1) << "one user made llmqd fetch the model list " << fetches() << " times";
+  auto root = daemon_->connect();
+  ASSERT_NE(nullptr, root);
+  const int before = fetches();
+  callOk(*root, "models.list", R"({"refresh":true,"limit":1})");
+  EXPECT_EQ(before + 1, fetches()) << "an administrator's refresh fetches";
+  EXPECT_TRUE(fake.stop());
 }
 
 }  // namespace

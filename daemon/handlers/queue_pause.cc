@@ -10,6 +10,8 @@
 namespace llmq::daemon {
 namespace {
 
+constexpr size_t kMaxPausedClientsPerUser = 256;
+
 void pauseOrResume(Call& call, bool pause) {
   ipc::Params p(call.params);
   p.allowOnly({"client"});
@@ -27,12 +29,29 @@ void pauseOrResume(Call& call, bool pause) {
                     "PERMISSION_DENIED");
     return;
   }
+  const bool admin = call.s.access->isAdmin(call.peer);
+  auto mine = [&](const std::string& c) { return call.s.access->owns(call.peer, c); };
+  // Paused clients are kept (and stored) by name, and a user may name as many
+  // clients as it likes: a user pauses at most kMaxPausedClientsPerUser.
+  if (pause && !admin && call.s.scheduler->pausedClients().count(name) == 0) {
+    size_t held = 0;
+    for (const std::string& c : call.s.scheduler->pausedClients()) {
+      held += mine(c) ? 1 : 0;
+    }
+    if (held >= kMaxPausedClientsPerUser) {
+      call.reply.fail(ipc::rpc::kOverloaded,
+                      "you have " + std::to_string(held) + " paused clients, the most a user may have; " +
+                          "resume one first");
+      return;
+    }
+  }
   auto r = pause ? call.s.scheduler->pause(name) : call.s.scheduler->resume(name);
   if (!r) {
     replyStoreError(call, r.error(), pause ? "pausing the queue" : "resuming the queue");
     return;
   }
-  call.reply.okAfterCommit(call.s.scheduler->stateJson());
+  // Anyone but an administrator sees only its own paused clients, as in daemon.status.
+  call.reply.okAfterCommit(admin ? call.s.scheduler->stateJson() : call.s.scheduler->stateJson(mine));
 }
 
 }  // namespace

@@ -200,11 +200,13 @@ TEST_F(SecondUidTest, StatusAndBudgetsShowOnlyWhatIsTheirs) {
   callOk(*root, "queue.pause", std::string("{\"client\":\"") + kMallory + ":mine\"}");
 
   auto m = rawAs(kMallory, request(1, "budget.list", "{}") + request(2, "daemon.status", "{}") +
-                               request(3, "keys.status", "{}"));
+                               request(3, "keys.status", "{}") +
+                               request(4, "queue.pause", std::string("{\"client\":\"") + kMallory + ":x\"}") +
+                               request(5, "queue.resume", std::string("{\"client\":\"") + kMallory + ":x\"}"));
   const std::string seen = all(m);
-  ASSERT_TRUE(answer(m, 1).IsObject() && answer(m, 1).HasMember("result")) << seen;
-  ASSERT_TRUE(answer(m, 2).IsObject() && answer(m, 2).HasMember("result")) << seen;
-  ASSERT_TRUE(answer(m, 3).IsObject() && answer(m, 3).HasMember("result")) << seen;
+  for (int id = 1; id <= 5; ++id) {
+    ASSERT_TRUE(answer(m, id).IsObject() && answer(m, id).HasMember("result")) << id << ": " << seen;
+  }
   EXPECT_EQ(std::string::npos, seen.find(kAlice)) << "alice's names leaked: " << seen;
   EXPECT_EQ(std::string::npos, seen.find("secret-project")) << seen;
   EXPECT_NE(std::string::npos, seen.find(std::string("user:") + kMallory)) << "her own budget: " << seen;
@@ -361,6 +363,26 @@ TEST_F(SecondUidTest, AUserCannotMakeLlmqdFetchTheModelListAtWill) {
   callOk(*root, "models.list", R"({"refresh":true,"limit":1})");
   EXPECT_EQ(before + 1, fetches()) << "an administrator's refresh fetches";
   EXPECT_TRUE(fake.stop());
+}
+
+// Paused clients are kept and stored by name: one user pauses at most 256 of its
+// own clients (-32005 past it), while an administrator still pauses any.
+TEST_F(SecondUidTest, AUserPausesAtMostItsShareOfClients) {
+  start();
+  std::string asks;
+  for (int i = 1; i <= 257; ++i) {
+    asks += request(i, "queue.pause", std::string("{\"client\":\"") + kMallory + ":c" + std::to_string(i) + "\"}");
+  }
+  auto m = rawAs(kMallory, asks + request(258, "queue.pause", std::string("{\"client\":\"") + kMallory + ":c1\"}"));
+  auto ok = [&](int id) { return answer(m, id).IsObject() && answer(m, id).HasMember("result"); };
+  for (int i = 1; i <= 256; ++i) {
+    ASSERT_TRUE(ok(i)) << i << ": " << all(m);
+  }
+  EXPECT_EQ(-32005, errorCode(answer(m, 257))) << all(m);
+  EXPECT_TRUE(ok(258)) << "pausing one already paused is fine: " << all(m);
+  auto root = daemon_->connect();
+  ASSERT_NE(nullptr, root);
+  callOk(*root, "queue.pause", std::string("{\"client\":\"") + kMallory + ":c999\"}");
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "daemon/paths.h"
 #include "ipc/protocol.h"
 #include "ipc/socket_path.h"
+#include "upstream/base_url.h"
 
 namespace llmq::daemon {
 namespace {
@@ -874,18 +875,7 @@ const char* malformedBaseUrl(std::string_view url) {
       return "holds whitespace or a control character";
     }
   }
-  auto startsWith = [url](std::string_view scheme) {
-    if (url.size() < scheme.size()) {
-      return false;
-    }
-    for (size_t i = 0; i < scheme.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(url[i])) != scheme[i]) {
-        return false;
-      }
-    }
-    return true;
-  };
-  const size_t rest = startsWith("https://") ? 8 : startsWith("http://") ? 7 : 0;
+  const size_t rest = upstream::hasScheme(url, "https://") ? 8 : upstream::hasScheme(url, "http://") ? 7 : 0;
   if (rest == 0) {
     return "must start with http:// or https://";
   }

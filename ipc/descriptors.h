@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace llmq::ipc {
@@ -30,5 +31,21 @@ std::string descriptorsLowReason();
 // at most 64 KiB) what the peer already sent, so that closing does not reset
 // the connection and discard the refusal written to it.
 void drainReadable(int fd);
+
+// Counts a listener's refusals for want of descriptors and logs them at most
+// once every 10 s, with how many there were: they may come by the thousand.
+// Loop thread only.
+class DescriptorRefusals {
+ public:
+  // `listener` names it in the log ("the HTTP front"); `advice` says what to change.
+  DescriptorRefusals(const char* listener, const char* advice) : listener_(listener), advice_(advice) {}
+  void note(uint64_t now_ms);
+
+ private:
+  const char* listener_;
+  const char* advice_;
+  uint64_t refused_ = 0;  // Since the last log line.
+  uint64_t logged_ms_ = 0;
+};
 
 }  // namespace llmq::ipc

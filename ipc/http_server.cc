@@ -152,17 +152,7 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
   if (uv_os_fd_t fd; uv_fileno(reinterpret_cast<uv_handle_t*>(&c->tcp), &fd) == 0 && descriptorsLow(fd)) {
     // Answered and closed now, so the descriptor is free before libuv's next
     // accept in this callback (ipc/descriptors.h).
-    static uint64_t refused = 0;  // Since the last log line (loop thread only).
-    static uint64_t logged_ms = 0;
-    ++refused;
-    const uint64_t now = uv_now(self->loop_);
-    if (logged_ms == 0 || now - logged_ms >= 10'000) {
-      LOG_WARN("HTTP front: refusing connections: out of file descriptors (%llu refused since the last "
-               "report); raise LimitNOFILE= or lower [api] max_connections",
-               static_cast<unsigned long long>(refused));
-      logged_ms = now;
-      refused = 0;
-    }
+    self->descriptor_refusals_.note(uv_now(self->loop_));
     drainReadable(fd);
     self->refuseNow(*c, descriptorsLowReason());
     return;

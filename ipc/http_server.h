@@ -34,6 +34,7 @@
 
 #include "common/result.h"
 #include "common/uv_handle.h"
+#include "ipc/descriptors.h"
 #include "ipc/http_request_parser.h"
 
 namespace llmq::ipc {
@@ -166,6 +167,7 @@ class HttpServer {
   Conn* find(uint64_t conn_id);
 
   uv_loop_t* loop_;
+  DescriptorRefusals descriptor_refusals_{"the HTTP front", "raise LimitNOFILE= or lower [api] max_connections"};
   HttpHandler* handler_;
   HttpServerOptions options_;
   UvHandlePtr<uv_tcp_t> listener_;

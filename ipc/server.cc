@@ -379,17 +379,7 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c->pipe_), &fd) == 0 && descriptorsLow(fd)) {
     // Written and closed here, not after the loop turn: libuv goes on accepting
     // in this callback, and each refusal must give its descriptor back first.
-    static uint64_t refused = 0;  // Since the last log line (loop thread only).
-    static uint64_t logged_ms = 0;
-    ++refused;
-    const uint64_t now = uv_now(self->loop_);
-    if (logged_ms == 0 || now - logged_ms >= 10'000) {
-      LOG_WARN("refusing connections: out of file descriptors (%llu refused since the last report); "
-               "raise LimitNOFILE= or lower [ipc] max_connections",
-               static_cast<unsigned long long>(refused));
-      logged_ms = now;
-      refused = 0;
-    }
+    self->descriptor_refusals_.note(uv_now(self->loop_));
     std::string err;
     appendError(err, "null", RpcError{rpc::kOverloaded, descriptorsLowReason(), {}});
     uv_buf_t buf = uv_buf_init(err.data(), static_cast<unsigned>(err.size()));

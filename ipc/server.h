@@ -25,6 +25,7 @@
 
 #include "common/result.h"
 #include "common/uv_handle.h"
+#include "ipc/descriptors.h"
 #include "ipc/framing.h"
 #include "ipc/peer.h"
 
@@ -208,6 +209,7 @@ class Server {
   uint64_t refused_logged_ms_ = 0;   // When that line was written (rate limit).
   uint64_t accept_errors_ = 0;       // Failed accepts since the last log line.
   uint64_t accept_logged_ms_ = 0;
+  DescriptorRefusals descriptor_refusals_{"the Unix socket", "raise LimitNOFILE= or lower [ipc] max_connections"};
   char read_buf_[64 * 1024];  // Shared: frames are handled synchronously in onUvRead.
 };
 

@@ -9,18 +9,6 @@
 namespace llmq::upstream {
 namespace {
 
-bool hasScheme(std::string_view url, std::string_view scheme) {
-  if (url.size() < scheme.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < scheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(url[i])) != scheme[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool equalsIgnoringCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {
     return false;
@@ -34,6 +22,18 @@ bool equalsIgnoringCase(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+bool hasScheme(std::string_view url, std::string_view scheme) {
+  if (url.size() < scheme.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(url[i])) != scheme[i]) {
+      return false;
+    }
+  }
+  return true;
+}
 
 std::string_view urlHost(std::string_view url) {
   size_t from = 0;

@@ -5,6 +5,9 @@
 
 namespace llmq::upstream {
 
+// True when `url` starts with `scheme` ("https://"), in any case.
+bool hasScheme(std::string_view url, std::string_view scheme);
+
 // The host of an http:// or https:// URL: what follows the scheme, without the
 // user part, the port, the path, query or fragment; an IPv6 literal without its
 // brackets. Empty when the URL has neither scheme or names no host.

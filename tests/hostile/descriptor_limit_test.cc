@@ -41,6 +41,28 @@ struct Outcome {
   bool ended = false;  // EOF or an error (reset).
 };
 
+struct HttpTally {
+  int served = 0, refused = 0, closed = 0, hanging = 0;
+};
+
+// What the HTTP listeners' connections got: 200, a 503 for want of
+// descriptors, a close without either, or nothing yet.
+HttpTally tallyHttp(const std::vector<Outcome>& all) {
+  HttpTally t;
+  for (const Outcome& o : all) {
+    if (o.got.rfind("HTTP/1.1 200", 0) == 0) {
+      ++t.served;
+    } else if (o.got.rfind("HTTP/1.1 503", 0) == 0 && o.got.find("file descriptors") != std::string::npos) {
+      ++t.refused;
+    } else if (o.ended) {
+      ++t.closed;
+    } else {
+      ++t.hanging;
+    }
+  }
+  return t;
+}
+
 int connectUnix(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
@@ -191,18 +213,7 @@ TEST_F(DescriptorLimitTest, HttpFrontConnectionsPastTheLimitGet503) {
   const auto all = storm([port] { return connectTcp(port); },
                          "GET /healthz HTTP/1.1\r\nHost: llmq\r\nConnection: close\r\n\r\n",
                          [](const std::string&) { return false; });
-  int served = 0, refused = 0, closed = 0, hanging = 0;
-  for (const Outcome& o : all) {
-    if (o.got.rfind("HTTP/1.1 200", 0) == 0) {
-      ++served;
-    } else if (o.got.rfind("HTTP/1.1 503", 0) == 0 && o.got.find("file descriptors") != std::string::npos) {
-      ++refused;
-    } else if (o.ended) {
-      ++closed;
-    } else {
-      ++hanging;
-    }
-  }
+  const auto [served, refused, closed, hanging] = tallyHttp(all);
   EXPECT_EQ(0, hanging) << "served " << served << ", refused " << refused << ", closed " << closed;
   EXPECT_GT(refused, 0) << "served " << served << ", closed " << closed;
   HttpConnection c;
@@ -224,18 +235,7 @@ TEST_F(DescriptorLimitTest, MetricsConnectionsPastTheLimitGet503) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // Not a condition: more time only refuses the same.
   const auto all = storm([port] { return connectTcp(port); }, "GET /metrics HTTP/1.1\r\nHost: llmq\r\n\r\n",
                          [](const std::string&) { return false; });
-  int served = 0, refused = 0, closed = 0, hanging = 0;
-  for (const Outcome& o : all) {
-    if (o.got.rfind("HTTP/1.1 200", 0) == 0) {
-      ++served;
-    } else if (o.got.rfind("HTTP/1.1 503", 0) == 0 && o.got.find("file descriptors") != std::string::npos) {
-      ++refused;
-    } else if (o.ended) {
-      ++closed;
-    } else {
-      ++hanging;
-    }
-  }
+  const auto [served, refused, closed, hanging] = tallyHttp(all);
   EXPECT_EQ(0, hanging) << "served " << served << ", refused " << refused << ", closed " << closed;
   EXPECT_GT(refused, 0) << "served " << served << ", closed " << closed;
   for (int fd : held) {

@@ -1,8 +1,9 @@
 // Hostile: more connections than llmqd has descriptors. llmqd runs under a hard
 // RLIMIT_NOFILE of 64 (set with prlimit(2) once it is up: a soft limit alone it
 // raises at start) while a client opens 150
-// connections to the Unix socket, the HTTP front or the metrics listener. Each
-// connection must get a prompt, clear outcome within a generous deadline: served,
+// connections to the Unix socket, the HTTP front or the metrics listener, all
+// open at once before any sends a request (so the test does not depend on how
+// fast llmqd serves). Each connection must get a prompt, clear outcome within a generous deadline: served,
 // or refused with its protocol's error (-32005 line, 503), or at least closed;
 // none may hang. Afterwards a normal client is served. docs/operations.md
 // "Bounds" ("Out of descriptors").
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -88,49 +90,76 @@ int connectTcp(int port) {
   return fd;
 }
 
-// Opens kConnections with `open`, sends `request` on each, and reads until each
-// connection is `done` or ended, or 60 s pass. Closes them all.
-template <typename Open, typename Done>
-std::vector<Outcome> storm(Open open, const std::string& request, Done done) {
+// Reads whatever the open connections in `all` have for up to 200 ms.
+void readSome(std::vector<Outcome>& all, const std::function<bool(const std::string&)>& done) {
+  std::vector<pollfd> fds;
+  std::vector<Outcome*> who;
+  for (Outcome& o : all) {
+    if (!o.ended && !done(o.got)) {
+      fds.push_back(pollfd{o.fd, POLLIN, 0});
+      who.push_back(&o);
+    }
+  }
+  if (fds.empty() || ::poll(fds.data(), fds.size(), 200) <= 0) {
+    return;
+  }
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (fds[i].revents == 0) {
+      continue;
+    }
+    char buf[4096];
+    const ssize_t n = ::recv(fds[i].fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      who[i]->got.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      who[i]->ended = true;
+    }
+  }
+}
+
+// Opens kConnections with `open` and sends nothing until llmqd has answered or
+// closed at least one of them (60 s at most): the connections it keeps stay
+// open, waiting for a request, so past its descriptors it must refuse some,
+// however fast it serves. Then sends `request` on each connection that has
+// neither an answer nor an end, reads until each is `done` or ended, or 60 s
+// pass, and closes them all.
+std::vector<Outcome> storm(const std::function<int()>& open, const std::string& request,
+                           const std::function<bool(const std::string&)>& done) {
   std::vector<Outcome> all;
   for (int i = 0; i < kConnections; ++i) {
     Outcome o;
     o.fd = open();
-    if (o.fd < 0) {
-      o.ended = true;  // Refused at connect: an outcome too.
-    } else {
-      ::send(o.fd, request.data(), request.size(), MSG_NOSIGNAL | MSG_DONTWAIT);  // May meet a closed peer.
-    }
+    o.ended = o.fd < 0;  // Refused at connect: an outcome too.
     all.push_back(std::move(o));
   }
+  const auto anyOutcome = [&all] {
+    for (const Outcome& o : all) {
+      if (o.ended || !o.got.empty()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const auto first_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!anyOutcome() && std::chrono::steady_clock::now() < first_deadline) {
+    readSome(all, done);
+  }
+  for (Outcome& o : all) {
+    if (!o.ended && o.got.empty()) {
+      ::send(o.fd, request.data(), request.size(), MSG_NOSIGNAL | MSG_DONTWAIT);  // May meet a closed peer.
+    }
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::vector<pollfd> fds;
-    std::vector<Outcome*> who;
-    for (Outcome& o : all) {
+  const auto pending = [&all, &done] {
+    for (const Outcome& o : all) {
       if (!o.ended && !done(o.got)) {
-        fds.push_back(pollfd{o.fd, POLLIN, 0});
-        who.push_back(&o);
+        return true;
       }
     }
-    if (fds.empty()) {
-      break;
-    }
-    if (::poll(fds.data(), fds.size(), 200) <= 0) {
-      continue;
-    }
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].revents == 0) {
-        continue;
-      }
-      char buf[4096];
-      const ssize_t n = ::recv(fds[i].fd, buf, sizeof buf, MSG_DONTWAIT);
-      if (n > 0) {
-        who[i]->got.append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        who[i]->ended = true;
-      }
-    }
+    return false;
+  };
+  while (pending() && std::chrono::steady_clock::now() < deadline) {
+    readSome(all, done);
   }
   for (Outcome& o : all) {
     if (o.fd >= 0) {
@@ -199,6 +228,7 @@ TEST_F(DescriptorLimitTest, UnixSocketConnectionsPastTheLimitGetALine) {
   }
   EXPECT_EQ(0, hanging) << "served " << served << ", refused " << refused << ", closed " << closed;
   EXPECT_GT(served, 0);
+  EXPECT_GT(refused, 0) << "served " << served << ", closed " << closed;
   // Every connection past the limit is told why, not closed without a word.
   EXPECT_EQ(kConnections, served + refused) << "served " << served << ", refused " << refused << ", closed "
                                             << closed;

@@ -95,7 +95,11 @@ void RateLimiter::forgetIdle(LimitScope scope) {
     }
     expire(b, latest_ms_);
     if (b.inflight == 0 && (b.retired || (b.minute.empty() && b.second.empty() && b.tokens.empty()))) {
-      b = Bucket{scope, {}, {}, true, {}, {}, {}, 0, 0, 0, true};
+      Bucket freed;  // Fields set one by one: GCC 12 -O3 misreads the aggregate temporary.
+      freed.scope = scope;
+      freed.retired = true;
+      freed.unused = true;
+      b = std::move(freed);
       unused_.push_back(i);
     }
   }

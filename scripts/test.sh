@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: installs what is missing, then builds and
 # runs every unit and integration test twice, once optimised and once under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and builds and checks the .deb
-# (scripts/package.sh), then runs each libFuzzer target of tests/fuzz/ briefly (clang;
+# (scripts/package.sh), builds it as a packager would (scripts/build.sh plain), then runs each libFuzzer target of tests/fuzz/ briefly (clang;
 # scripts/fuzz.sh). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,10 @@ echo "== release tests"
 ctest --test-dir build --output-on-failure -j 2 --timeout 300
 echo "== the .deb (built from build/ and checked; scripts/package.sh --install-test also installs it)"
 ./scripts/package.sh build
+echo "== plain Release build, as a user or a packager runs it (dpkg-buildflags, warnings not errors)"
+./scripts/build.sh plain
+build-plain/llmqd --version
+build-plain/llmq --version
 
 echo "== sanitizer build (ASan + UBSan)"
 ./scripts/build.sh asan

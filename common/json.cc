@@ -2,7 +2,9 @@
 // the bytes that need escaping and copies the runs between them in one go.
 #include "common/json.h"
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "common/utf8.h"
 
@@ -43,6 +45,93 @@ size_t findTooDeep(std::string_view text, int max_depth) {
 
 namespace {
 
+// RapidJSON decodes an escaped low surrogate that no high one precedes ("\udc00")
+// to the three bytes ED B0 80, which are not UTF-8: a surrogate's code point
+// encoded as if it were a character. A lone high surrogate it refuses
+// (kParseErrorStringUnicodeSurrogateInvalid; parse() then repairs the text).
+// Valid UTF-8 has ED only before 80..9F, so ED A0..BF marks such a surrogate.
+bool hasEncodedSurrogate(const char* s, size_t n) {
+  for (const void* at = std::memchr(s, 0xED, n); at != nullptr;) {
+    const size_t i = static_cast<size_t>(static_cast<const char*>(at) - s);
+    if (i + 1 < n && static_cast<unsigned char>(s[i + 1]) >= 0xA0) {
+      return true;
+    }
+    at = i + 1 < n ? std::memchr(s + i + 1, 0xED, n - i - 1) : nullptr;
+  }
+  return false;
+}
+
+// Each encoded surrogate becomes U+FFFD (EF BF BD), as long as it.
+std::string replaceEncodedSurrogates(const char* s, size_t n) {
+  std::string out(s, n);
+  for (size_t i = 0; i + 2 < n; ++i) {
+    if (static_cast<unsigned char>(out[i]) == 0xED && static_cast<unsigned char>(out[i + 1]) >= 0xA0) {
+      out[i] = '\xEF';
+      out[i + 1] = '\xBF';
+      out[i + 2] = '\xBD';
+      i += 2;
+    }
+  }
+  return out;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// The code unit of the escape "\uXXXX" at text[i], or -1 when there is none.
+int escapedUnit(std::string_view text, size_t i) {
+  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') {
+    return -1;
+  }
+  int unit = 0;
+  for (size_t k = i + 2; k < i + 6; ++k) {
+    const int h = hexValue(text[k]);
+    if (h < 0) {
+      return -1;
+    }
+    unit = unit * 16 + h;
+  }
+  return unit;
+}
+
+}  // namespace
+
+std::string replaceLoneHighSurrogates(std::string_view text) {
+  std::string out(text);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] != '\\') {
+      continue;
+    }
+    const int unit = escapedUnit(out, i);
+    if (unit < 0) {
+      ++i;  // Another escape ("\\", "\n", ...): its second byte is not a backslash.
+      continue;
+    }
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      const int next = escapedUnit(out, i + 6);
+      if (next >= 0xDC00 && next <= 0xDFFF) {
+        i += 11;  // A pair: both escapes stay.
+        continue;
+      }
+      out.replace(i + 2, 4, "fffd");
+    }
+    i += 5;
+  }
+  return out;
+}
+
+namespace {
+
 // The Document's own SAX handler with a depth count in front: it refuses the
 // StartObject/StartArray that would open level max_depth + 1, which stops the
 // reader there (kParseErrorTermination) before its recursion goes any deeper.
@@ -74,8 +163,20 @@ class DepthLimitedHandler {
   bool RawNumber(const char* s, rapidjson::SizeType length, bool copy) {
     return doc_.RawNumber(s, length, copy);
   }
-  bool String(const char* s, rapidjson::SizeType length, bool copy) { return doc_.String(s, length, copy); }
-  bool Key(const char* s, rapidjson::SizeType length, bool copy) { return doc_.Key(s, length, copy); }
+  bool String(const char* s, rapidjson::SizeType length, bool copy) {
+    if (hasEncodedSurrogate(s, length)) {
+      const std::string fixed = replaceEncodedSurrogates(s, length);
+      return doc_.String(fixed.data(), length, true);
+    }
+    return doc_.String(s, length, copy);
+  }
+  bool Key(const char* s, rapidjson::SizeType length, bool copy) {
+    if (hasEncodedSurrogate(s, length)) {
+      const std::string fixed = replaceEncodedSurrogates(s, length);
+      return doc_.Key(fixed.data(), length, true);
+    }
+    return doc_.Key(s, length, copy);
+  }
 
  private:
   bool enter() {
@@ -138,6 +239,16 @@ bool parse(Document& doc, std::string_view text, std::string* error, int max_dep
   if (!generator.result().IsError()) {
     return true;
   }
+  if (generator.result().Code() == rapidjson::kParseErrorStringUnicodeSurrogateInvalid) {
+    // A JavaScript string cut in the middle of a character: each lone high
+    // surrogate becomes U+FFFD, as the low ones do in the handler (docs/json.md).
+    const std::string repaired = replaceLoneHighSurrogates(text);
+    DepthLimitedParse again(repaired, max_depth);
+    doc.Populate(again);
+    if (!again.result().IsError()) {
+      return true;
+    }
+  }
   if (generator.tooDeep()) {
     // The reader stops right after taking the '[' or '{' that was refused.
     failTooDeep(doc, error, max_depth, generator.result().Offset() - 1);
@@ -167,6 +278,75 @@ bool parseRepairingUtf8(Document& doc, std::string_view& text, std::string& repa
   repaired = repairUtf8(text);
   text = repaired;
   return parse(doc, text, error);
+}
+
+namespace {
+
+// Appends to `path` (from the end back: the caller reverses the pieces) where the
+// first object with a key twice is; false when there is none.
+bool duplicateKeyIn(const Value& v, std::vector<std::string>& path) {
+  if (v.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      if (duplicateKeyIn(v[i], path)) {
+        path.push_back("[" + std::to_string(i) + "]");
+        return true;
+      }
+    }
+    return false;
+  }
+  if (!v.IsObject()) {
+    return false;
+  }
+  std::optional<std::string_view> twice;
+  if (v.MemberCount() <= 8) {  // Most objects: compare pairwise, allocate nothing.
+    for (auto a = v.MemberBegin(); a != v.MemberEnd() && !twice; ++a) {
+      for (auto b = a + 1; b != v.MemberEnd(); ++b) {
+        if (view(a->name) == view(b->name)) {
+          twice = view(a->name);
+          break;
+        }
+      }
+    }
+  } else {
+    std::vector<std::string_view> keys;
+    keys.reserve(v.MemberCount());
+    for (const auto& m : v.GetObject()) {
+      keys.push_back(view(m.name));
+    }
+    std::sort(keys.begin(), keys.end());
+    if (auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
+      twice = *dup;
+    }
+  }
+  if (twice) {
+    std::string key;
+    appendString(key, *twice);
+    path.push_back(" holds the key " + key + " twice");
+    return true;
+  }
+  for (const auto& m : v.GetObject()) {
+    if (duplicateKeyIn(m.value, path)) {
+      std::string key;
+      appendString(key, view(m.name));
+      path.push_back("[" + key + "]");
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string findDuplicateKey(const Value& v) {
+  std::vector<std::string> path;
+  if (!duplicateKeyIn(v, path)) {
+    return {};
+  }
+  std::string out = "$";
+  for (auto it = path.rbegin(); it != path.rend(); ++it) {
+    out += *it;
+  }
+  return out;
 }
 
 const Value* member(const Value& obj, const char* name) {

@@ -51,6 +51,9 @@ inline constexpr int kMaxDepth = 128;
 inline constexpr int kMaxAnswerDepth = 2 * kMaxDepth;
 
 // Parses `text` into `doc`; on failure returns false and writes a one-line reason.
+// An escaped surrogate without its other half ("\ud83d" alone: a JavaScript
+// string cut mid-emoji) is read as U+FFFD, not refused, and never yields bytes
+// that are not UTF-8 (docs/json.md).
 // Text nested deeper than `max_depth` fails with "JSON nested deeper than 128
 // levels at offset N" (N = findTooDeep(text)), even when invalid before N.
 bool parse(Document& doc, std::string_view text, std::string* error, int max_depth = kMaxDepth);
@@ -65,6 +68,16 @@ bool parseRepairingUtf8(Document& doc, std::string_view& text, std::string& repa
 // JSON is scanned past its first error. A second pass over the text: parse() runs
 // it only after a failure, to tell too-deep text from other bad text.
 size_t findTooDeep(std::string_view text, int max_depth = kMaxDepth);
+
+// `text` with each escaped high surrogate that no escaped low one follows
+// replaced by "\ufffd" (the same length). Other escapes are skipped whole.
+std::string replaceLoneHighSurrogates(std::string_view text);
+
+// Where the first object in `v` that holds a key twice is, and the key
+// ("$[\"messages\"][0] holds the key \"content\" twice"), or empty when there is none. A request with a key twice
+// would be read one way by llmqd (the first) and another by the upstream (the
+// last), so job.submit refuses it.
+std::string findDuplicateKey(const Value& v);
 
 // The member `name` of `obj`, or nullptr when obj is not an object or lacks it.
 const Value* member(const Value& obj, const char* name);

@@ -96,6 +96,13 @@ void handleJobSubmit(Call& call) {
     call.reply.fail(ipc::rpc::kInvalidParams, error);
     return;
   }
+  // llmqd reads the first of two equal keys and an upstream most often the last:
+  // it would reserve and price one model or max_tokens while another ran.
+  if (const std::string where = json::findDuplicateKey(*p.request); !where.empty()) {
+    call.reply.fail(ipc::rpc::kInvalidParams,
+                    "\"request\" has a key twice: " + where + "; send each key once", "DUPLICATE_KEY");
+    return;
+  }
   std::string request_json = json::toString(*p.request);
   // Aliases and routes (daemon/model_router.h) are decided here, once, and stored
   // with the job: what runs is what was acknowledged, across restarts and retries.

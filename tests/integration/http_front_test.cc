@@ -18,92 +18,14 @@
 #include "common/json.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/fake_upstream_process.h"
+#include "tests/support/http_front_fixture.h"
 #include "tests/support/rpc.h"
 #include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
 
-constexpr char kKey[] = "sk-or-v1-test0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7b";
-
-json::Document parseJson(const std::string& text) {
-  json::Document d;
-  std::string error;
-  EXPECT_TRUE(json::parse(d, text, &error)) << error << " in: " << text;
-  return d;
-}
-
-std::string str(const json::Value& v, const char* name) {
-  const json::Value* m = json::member(v, name);
-  return m != nullptr && m->IsString() ? m->GetString() : "";
-}
-
-class HttpFrontTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(fake_.start());
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(),
-        DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n"
-                                     "[api]\nlisten = \"127.0.0.1:0\"\nheader_timeout_s = 0.5\n"
-                                     "max_body_bytes = 65536\n",
-                      .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                    "OPENROUTER_BASE_URL=" + fake_.baseUrl()}});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
-    // "OpenAI-compatible API on http://127.0.0.1:PORT/v1 (bearer token in FILE)"
-    const std::string log = daemon_->log();
-    const size_t at = log.find("API on http://127.0.0.1:");
-    ASSERT_NE(std::string::npos, at) << log;
-    port_ = std::stoi(log.substr(at + std::strlen("API on http://127.0.0.1:")));
-    std::ifstream in(dir_.path() + "/api.token");
-    std::getline(in, token_);
-    ASSERT_GE(token_.size(), 16u);
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
-
-  HttpHeaders auth(HttpHeaders more = {}) {
-    more.emplace_back("Authorization", "Bearer " + token_);
-    more.emplace_back("Content-Type", "application/json");
-    return more;
-  }
-  static std::string chat(const std::string& model, const std::string& text, const std::string& extra = "") {
-    return R"({"model":")" + model + R"(","messages":[{"role":"user","content":")" + text + R"("}])" +
-           extra + "}";
-  }
-  HttpResponse post(const std::string& body, HttpHeaders headers = {}, int timeout_ms = 15000) {
-    HttpConnection c;
-    EXPECT_TRUE(c.connect(port_));
-    return c.request("POST", "/v1/chat/completions", body, auth(std::move(headers)), timeout_ms);
-  }
-  json::Document job(const std::string& id) {
-    return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
-  }
-  // The data: payloads of an SSE body, in order.
-  static std::vector<std::string> events(const std::string& body) {
-    std::vector<std::string> out;
-    size_t pos = 0;
-    while ((pos = body.find("data: ", pos)) != std::string::npos) {
-      const size_t end = body.find("\n\n", pos);
-      out.push_back(body.substr(pos + 6, end - pos - 6));
-      pos = end == std::string::npos ? body.size() : end + 2;
-    }
-    return out;
-  }
-
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
-  int port_ = 0;
-  std::string token_;
-};
+class HttpFrontTest : public HttpFrontFixture {};
 
 TEST_F(HttpFrontTest, TheTokenFileIsPrivate) {
   struct stat st {};
@@ -118,14 +40,14 @@ TEST_F(HttpFrontTest, ACompletionIsAJobAnsweredWithTheUpstreamObject) {
   EXPECT_EQ("application/json", r.header("content-type"));
   const std::string job_id = r.header("x-llmq-job-id");
   ASSERT_FALSE(job_id.empty());
-  json::Document body = parseJson(r.body);
-  EXPECT_EQ("chat.completion", str(body, "object"));
-  EXPECT_EQ("hello there world hello there", str(body["choices"][0]["message"], "content"));
+  json::Document body = parseJsonText(r.body);
+  EXPECT_EQ("chat.completion", strMember(body, "object"));
+  EXPECT_EQ("hello there world hello there", strMember(body["choices"][0]["message"], "content"));
   EXPECT_EQ(5, body["usage"]["completion_tokens"].GetInt());
   // The same job as any socket client's: stored, accounted, labelled "http".
   json::Document j = job(job_id);
-  EXPECT_EQ("succeeded", str(j, "state"));
-  EXPECT_EQ("http", str(j, "client"));
+  EXPECT_EQ("succeeded", strMember(j, "state"));
+  EXPECT_EQ("http", strMember(j, "client"));
   EXPECT_GT(j["usage"]["cost_usd"].GetDouble(), 0.0);
   EXPECT_FALSE(r.header("x-llmq-cost-usd").empty());
   // The body went upstream as sent.
@@ -144,18 +66,18 @@ TEST_F(HttpFrontTest, AStreamArrivesAsOpenAIChunksWithUsageAndDone) {
   std::string text;
   std::string finish;
   for (size_t i = 0; i + 1 < ev.size(); ++i) {
-    json::Document c = parseJson(ev[i]);
-    EXPECT_EQ("chat.completion.chunk", str(c, "object"));
-    EXPECT_EQ("chatcmpl-" + r.header("x-llmq-job-id"), str(c, "id"));
+    json::Document c = parseJsonText(ev[i]);
+    EXPECT_EQ("chat.completion.chunk", strMember(c, "object"));
+    EXPECT_EQ("chatcmpl-" + r.header("x-llmq-job-id"), strMember(c, "id"));
     if (c["choices"].Size() == 0) {
       EXPECT_EQ(i + 2, ev.size()) << "the usage chunk comes last";
       EXPECT_EQ(4, c["usage"]["completion_tokens"].GetInt());
       continue;
     }
     const json::Value& delta = c["choices"][0]["delta"];
-    text += str(delta, "content");
+    text += strMember(delta, "content");
     if (i == 0) {
-      EXPECT_EQ("assistant", str(delta, "role"));
+      EXPECT_EQ("assistant", strMember(delta, "role"));
     }
     if (c["choices"][0]["finish_reason"].IsString()) {
       finish = c["choices"][0]["finish_reason"].GetString();
@@ -178,9 +100,9 @@ TEST_F(HttpFrontTest, AuthIsRequiredExceptForHealthz) {
   ASSERT_TRUE(c.connect(port_));
   HttpResponse none = c.request("POST", "/v1/chat/completions", chat("fake/ok", "x"));
   EXPECT_EQ(401, none.status);
-  json::Document e = parseJson(none.body);
-  EXPECT_EQ("invalid_api_key", str(e["error"], "code"));
-  EXPECT_EQ("invalid_request_error", str(e["error"], "type"));
+  json::Document e = parseJsonText(none.body);
+  EXPECT_EQ("invalid_api_key", strMember(e["error"], "code"));
+  EXPECT_EQ("invalid_request_error", strMember(e["error"], "type"));
   EXPECT_EQ("close", none.header("connection")) << "a 401 closes the connection";
   HttpConnection c2;
   ASSERT_TRUE(c2.connect(port_));
@@ -198,11 +120,11 @@ TEST_F(HttpFrontTest, ModelsAndMetrics) {
   ASSERT_TRUE(c.connect(port_));
   HttpResponse models = c.request("GET", "/v1/models", "", auth());
   ASSERT_EQ(200, models.status);
-  json::Document m = parseJson(models.body);
-  EXPECT_EQ("list", str(m, "object"));
+  json::Document m = parseJsonText(models.body);
+  EXPECT_EQ("list", strMember(m, "object"));
   ASSERT_TRUE(m["data"].IsArray());
   ASSERT_GT(m["data"].Size(), 0u);
-  EXPECT_EQ("model", str(m["data"][0], "object"));
+  EXPECT_EQ("model", strMember(m["data"][0], "object"));
   HttpResponse metrics = c.request("GET", "/metrics", "", auth());
   ASSERT_EQ(200, metrics.status);
   EXPECT_NE(std::string::npos, metrics.body.find("llmq_jobs{state=\"queued\"}"));
@@ -225,8 +147,8 @@ TEST_F(HttpFrontTest, KeepAliveAndPipelinedRequestsAreAnsweredInOrder) {
   ASSERT_EQ(200, first.status) << first.body;
   ASSERT_EQ(200, second.status) << second.body;
   EXPECT_EQ(200, third.status);
-  EXPECT_EQ("slow", str(parseJson(first.body)["choices"][0]["message"], "content"));
-  EXPECT_EQ("fast", str(parseJson(second.body)["choices"][0]["message"], "content"));
+  EXPECT_EQ("slow", strMember(parseJsonText(first.body)["choices"][0]["message"], "content"));
+  EXPECT_EQ("fast", strMember(parseJsonText(second.body)["choices"][0]["message"], "content"));
   // Still open for more.
   HttpResponse again = c.request("GET", "/healthz");
   EXPECT_EQ(200, again.status);
@@ -248,14 +170,14 @@ TEST_F(HttpFrontTest, AChunkedRequestBodyIsReassembled) {
   ASSERT_EQ(static_cast<ssize_t>(raw.size()), ::send(c.fd(), raw.data(), raw.size(), MSG_NOSIGNAL));
   HttpResponse r = c.readResponse(10000);
   ASSERT_EQ(200, r.status) << r.body;
-  EXPECT_EQ("chunked body", str(parseJson(r.body)["choices"][0]["message"], "content"));
+  EXPECT_EQ("chunked body", strMember(parseJsonText(r.body)["choices"][0]["message"], "content"));
 }
 
 TEST_F(HttpFrontTest, AnOversizeBodyGets413) {
   const std::string big(70000, 'x');
   HttpResponse r = post(chat("fake/ok", big));
   EXPECT_EQ(413, r.status);
-  EXPECT_FALSE(str(parseJson(r.body)["error"], "message").empty());
+  EXPECT_FALSE(strMember(parseJsonText(r.body)["error"], "message").empty());
   // Chunked, with no length announced: cut off as it passes the limit.
   HttpConnection c;
   ASSERT_TRUE(c.connect(port_));
@@ -292,10 +214,10 @@ TEST_F(HttpFrontTest, BadInputGets400InOpenAIShape) {
                                   std::string(R"({"model":"fake/ok"})")}) {
     HttpResponse r = post(body);
     EXPECT_EQ(400, r.status) << body << " -> " << r.body;
-    json::Document e = parseJson(r.body);
+    json::Document e = parseJsonText(r.body);
     ASSERT_TRUE(e.HasMember("error")) << r.body;
-    EXPECT_EQ("invalid_request_error", str(e["error"], "type"));
-    EXPECT_FALSE(str(e["error"], "message").empty());
+    EXPECT_EQ("invalid_request_error", strMember(e["error"], "type"));
+    EXPECT_FALSE(strMember(e["error"], "message").empty());
   }
   HttpResponse priority = post(chat("fake/ok", "x"), {{"X-Llmq-Priority", "urgent"}});
   EXPECT_EQ(400, priority.status);
@@ -313,14 +235,14 @@ TEST_F(HttpFrontTest, UpstreamFailuresMapToOpenAIStatuses) {
   // Last: it leaves the only server key exhausted.
   HttpResponse exhausted = post(chat("fake/fault-402", "x"));
   EXPECT_EQ(503, exhausted.status) << exhausted.body;
-  EXPECT_EQ("openrouter_system_key_exhausted", str(parseJson(exhausted.body)["error"], "code"));
+  EXPECT_EQ("openrouter_system_key_exhausted", strMember(parseJsonText(exhausted.body)["error"], "code"));
 }
 
 TEST_F(HttpFrontTest, ABudgetRefusalIs402) {
   callOk(*client_, "budget.set", R"({"scope":"client:http","period":"total","limit_usd":0.0000001,"action":"reject"})");
   HttpResponse r = post(chat("fake/ok", "x", R"(,"max_tokens":100)"));
   EXPECT_EQ(402, r.status) << r.body;
-  EXPECT_EQ("budget_exceeded", str(parseJson(r.body)["error"], "code"));
+  EXPECT_EQ("budget_exceeded", strMember(parseJsonText(r.body)["error"], "code"));
 }
 
 TEST_F(HttpFrontTest, LlmqHeadersSetPriorityClientTagsAndIdempotency) {
@@ -334,7 +256,7 @@ TEST_F(HttpFrontTest, LlmqHeadersSetPriorityClientTagsAndIdempotency) {
   EXPECT_EQ(1u, fake_.stats().total) << "the repeat was answered from the stored job";
   json::Document j = job(first.header("x-llmq-job-id"));
   EXPECT_EQ(7, j["priority"].GetInt());
-  EXPECT_EQ("agent-7", str(j, "client"));
+  EXPECT_EQ("agent-7", strMember(j, "client"));
   ASSERT_EQ(2u, j["tags"].Size());
   EXPECT_EQ("night", std::string(j["tags"][0].GetString()));
   EXPECT_EQ("batch", std::string(j["tags"][1].GetString()));
@@ -357,7 +279,7 @@ TEST_F(HttpFrontTest, AClientThatDisconnectsCancelsItsJob) {
   for (int i = 0; i < 100 && state != "cancelled"; ++i) {
     list = callOk(*client_, "job.list", R"({"client":"http"})");
     ASSERT_EQ(1u, list["jobs"].Size());
-    state = str(list["jobs"][0], "state");
+    state = strMember(list["jobs"][0], "state");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ("cancelled", state);
@@ -411,7 +333,7 @@ TEST_F(HttpFrontTest, ADetachedJobOutlivesItsClient) {
   }
   json::Document list = callOk(*client_, "job.list", R"({"client":"http"})");
   ASSERT_EQ(1u, list["jobs"].Size());
-  EXPECT_EQ("succeeded", waitTerminal(*client_, str(list["jobs"][0], "job_id")));
+  EXPECT_EQ("succeeded", waitTerminal(*client_, strMember(list["jobs"][0], "job_id")));
 }
 
 TEST_F(HttpFrontTest, FiveHundredConcurrentConnections) {
@@ -429,7 +351,7 @@ TEST_F(HttpFrontTest, FiveHundredConcurrentConnections) {
   for (int i = 0; i < kConns; ++i) {
     HttpResponse r = conns[i]->readResponse(60000);
     if (r.status == 200 &&
-        str(parseJson(r.body)["choices"][0]["message"], "content") == "n" + std::to_string(i)) {
+        strMember(parseJsonText(r.body)["choices"][0]["message"], "content") == "n" + std::to_string(i)) {
       ++ok;
     }
   }

@@ -291,9 +291,10 @@ TEST(JsonParseTest, SameResultsAsRapidJsonsOwnParse) {
       "18446744073709551616", "0.1", "3.141592653589793238462643383279", "123456789012345678901234567890",
       "true", "false", "null", "\"\"", "\"\\u0000\\ud83d\\ude00\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
       "\"caf\xc3\xa9\"", "{\"a\":{\"b\":[1,2.5,\"x\",null,true,{}]},\"a\":[]}", " [ ] ", "{}",
-      // Invalid: each must fail with RapidJSON's own message and offset.
+      // Invalid: each must fail with RapidJSON's own message and offset. (A lone
+      // surrogate, which RapidJSON refuses, parse() reads as U+FFFD: JsonLoneSurrogateTest.)
       "", " ", "[", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{1:1}", "NaN", "Infinity", "-Infinity",
-      "01", "1.", "1e", "-", "+1", "\"\\x\"", "\"\\ud800\"", "\"\xff\"", "[1] x", "tru", "nul",
+      "01", "1.", "1e", "-", "+1", "\"\\x\"", "\"\xff\"", "[1] x", "tru", "nul",
       "\"a\nb\"", "[1,2", "\"abc",
   };
   for (const char* text : texts) {
@@ -368,6 +369,102 @@ TEST(JsonWriterTest, WritesNonFiniteDoublesAsNull) {
   doc.SetObject();
   doc.AddMember("x", Value(HUGE_VAL), doc.GetAllocator());
   EXPECT_EQ(R"({"x":null})", toString(doc));
+}
+
+// What a lone surrogate escape parses to: a JavaScript string cut mid-emoji.
+std::string parsedString(const std::string& text) {
+  Document doc;
+  std::string error;
+  EXPECT_TRUE(parse(doc, text, &error)) << error << " in " << text;
+  if (!doc.IsString()) {
+    return "(not a string)";
+  }
+  return std::string(view(doc));
+}
+
+TEST(JsonLoneSurrogateTest, ALoneHighSurrogateBecomesTheReplacementCharacter) {
+  EXPECT_EQ("ab\xEF\xBF\xBD", parsedString(R"("ab\ud83d")"));
+  EXPECT_EQ("\xEF\xBF\xBD" "A", parsedString(R"("\ud83d\u0041")"));  // Followed by a non-surrogate escape.
+  EXPECT_EQ("\xEF\xBF\xBD" "x", parsedString(R"("\uD83Dx")"));
+}
+
+TEST(JsonLoneSurrogateTest, ALoneLowSurrogateBecomesTheReplacementCharacterNotBadUtf8) {
+  const std::string s = parsedString(R"("x\udc00y")");
+  EXPECT_EQ("x\xEF\xBF\xBDy", s);
+}
+
+TEST(JsonLoneSurrogateTest, PairsStayWholeAndOnlyTheLoneHalfIsReplaced) {
+  EXPECT_EQ("\xF0\x9F\x98\x80", parsedString(R"("\ud83d\ude00")"));  // U+1F600
+  // A lone high one, then a pair.
+  EXPECT_EQ("\xEF\xBF\xBD\xF0\x9F\x98\x80", parsedString(R"("\ud83d\ud83d\ude00")"));
+  // A pair, then a lone low one.
+  EXPECT_EQ("\xF0\x9F\x98\x80\xEF\xBF\xBD", parsedString(R"("\ud83d\ude00\ude00")"));
+}
+
+TEST(JsonLoneSurrogateTest, AnEscapedBackslashBeforeULeavesTheTextAlone) {
+  // "\\ud83d" is a backslash and the letters ud83d, not an escape.
+  EXPECT_EQ("\\ud83d", parsedString(R"("\\ud83d")"));
+  EXPECT_EQ(R"("\\ud83d")", replaceLoneHighSurrogates(R"("\\ud83d")"));
+  EXPECT_EQ(R"("\\\ufffd")", replaceLoneHighSurrogates(R"("\\\ud83d")"));
+}
+
+TEST(JsonLoneSurrogateTest, KeysAreRepairedToo) {
+  Document doc;
+  std::string error;
+  ASSERT_TRUE(parse(doc, R"({"k\ud800":1,"j\udfff":2})", &error)) << error;
+  EXPECT_NE(nullptr, member(doc, "k\xEF\xBF\xBD"));
+  EXPECT_NE(nullptr, member(doc, "j\xEF\xBF\xBD"));
+}
+
+TEST(JsonLoneSurrogateTest, OtherBadTextStillFailsWithItsOwnReason) {
+  Document doc;
+  std::string error;
+  EXPECT_FALSE(parse(doc, R"(["\ud83d", tru])", &error));
+  EXPECT_FALSE(error.empty());
+  EXPECT_FALSE(parse(doc, R"("\ud83d\u12")", &error));  // A broken escape after it.
+}
+
+TEST(JsonLoneSurrogateTest, RepairedTextIsValidUtf8WhenWrittenBack) {
+  Document doc;
+  std::string error;
+  ASSERT_TRUE(parse(doc, R"({"a":["\udc80","\ud800"]})", &error)) << error;
+  const std::string out = toString(doc);
+  Document again;
+  ASSERT_TRUE(parse(again, out, &error)) << error << " in " << out;  // Strict: validates UTF-8.
+  EXPECT_EQ(out, toString(again));
+}
+
+std::string duplicateIn(const std::string& text) {
+  Document doc;
+  std::string error;
+  EXPECT_TRUE(parse(doc, text, &error)) << error;
+  return findDuplicateKey(doc);
+}
+
+TEST(JsonDuplicateKeyTest, NamesTheKeyAndWhereItIs) {
+  EXPECT_EQ(R"($ holds the key "model" twice)", duplicateIn(R"({"model":"a","x":1,"model":"b"})"));
+  EXPECT_EQ(R"($["messages"][1] holds the key "content" twice)",
+            duplicateIn(R"({"messages":[{"role":"user"},{"role":"user","content":"a","content":"b"}]})"));
+  EXPECT_EQ(R"($[0]["p"] holds the key "q" twice)", duplicateIn(R"([{"p":{"q":1,"q":2}}])"));
+}
+
+TEST(JsonDuplicateKeyTest, FindsTwinsAmongManyKeys) {
+  std::string text = "{";
+  for (int i = 0; i < 100; ++i) {
+    text += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  }
+  EXPECT_EQ("", duplicateIn(text + "\"end\":0}"));
+  EXPECT_EQ(R"($ holds the key "k57" twice)", duplicateIn(text + "\"k57\":0}"));
+}
+
+TEST(JsonDuplicateKeyTest, DistinctKeysAndNonObjectsHaveNone) {
+  EXPECT_EQ("", duplicateIn(R"({"a":1,"b":{"a":1},"c":[{"a":1},{"a":2}]})"));
+  EXPECT_EQ("", duplicateIn(R"([1,"a",null,{}])"));
+  EXPECT_EQ("", duplicateIn(R"("model")"));
+  // Keys that differ only after an escape are different keys.
+  EXPECT_EQ("", duplicateIn(R"({"a\u0000b":1,"a":2})"));
+  // Equal after unescaping: the same key.
+  EXPECT_EQ(R"($ holds the key "model" twice)", duplicateIn(R"({"model":1,"mod\u0065l":2})"));
 }
 
 }  // namespace

@@ -307,6 +307,10 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) {
          c.api.max_buffered_request_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 36));
        }},
+      {"api", "retry_memory_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.api.retry_memory_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 86400) * 1000);
+       }},
       {"access", "admin_group",
        [&c](auto& f, auto& k, auto& n) { c.admin_group = getString(f, k, n); }},
       {"access", "max_user_priority",
@@ -1128,7 +1132,8 @@ std::string describe(const Config& c) {
     << "\nheader_timeout_s = " << static_cast<double>(c.api.header_timeout_ms) / 1000.0
     << "\nidle_timeout_s = " << static_cast<double>(c.api.idle_timeout_ms) / 1000.0
     << "\nmax_connections = " << c.api.max_connections
-    << "\nmax_buffered_request_bytes = " << c.api.max_buffered_request_bytes << "\n"
+    << "\nmax_buffered_request_bytes = " << c.api.max_buffered_request_bytes
+    << "\nretry_memory_s = " << static_cast<double>(c.api.retry_memory_ms) / 1000.0 << "\n"
     << "\n[budgets]\ntime_zone = \"" << c.budget_time_zone << "\"\n"
     << "# OPENROUTER_COST_BUDGET_USD: ";
   if (c.cost_budget_usd) {

@@ -110,6 +110,10 @@ struct ApiConfig {
   // Request bytes (headers and bodies not yet complete) buffered over all
   // connections; past it, connections stop being read until it drains.
   size_t max_buffered_request_bytes = 64u << 20;
+  // How long an identical request to one whose job llmqd gave up on (or an
+  // operator cancelled) gets that answer again instead of a new job: SDKs retry
+  // on their own (daemon/recent_failures.h). 0: off.
+  int64_t retry_memory_ms = 300'000;
 
   bool operator==(const ApiConfig&) const = default;
 };

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/text.h"
+#include "common/time.h"
 #include "daemon/api_token.h"
 #include "daemon/metrics.h"
 #include "daemon/openai_format.h"
@@ -39,11 +40,17 @@ int64_t intMember(const json::Value& v, const char* name) {
   return m != nullptr && m->IsInt64() ? m->GetInt64() : 0;
 }
 
-// The HTTP error for a job object that ended without success.
+// The HTTP error for a job's error object (a job's `error`, or an error event's
+// data) when the job ended without success.
+openai::ApiError errorOfJob(std::string_view state, const json::Value& e) {
+  openai::ApiError a = openai::fromJobError(state, stringMember(e, "code"), std::string(stringMember(e, "message")),
+                                            static_cast<int>(intMember(e, "upstream_status")));
+  a.retry_after_s = (intMember(e, "retry_after_ms") + 999) / 1000;  // COOLING_DOWN's.
+  return a;
+}
+
 openai::ApiError jobApiError(std::string_view state, const json::Value& job) {
-  const json::Value& e = objectMember(job, "error");
-  return openai::fromJobError(state, stringMember(e, "code"), std::string(stringMember(e, "message")),
-                              static_cast<int>(intMember(e, "upstream_status")));
+  return errorOfJob(state, objectMember(job, "error"));
 }
 
 std::string jobHeader(std::string_view job_id) {
@@ -92,6 +99,36 @@ bool validUtf8(std::string_view s) {
   return true;
 }
 
+// "X-Should-Retry: false" (which OpenAI's SDKs obey) on every error but the
+// few that a later try of the same request may pass: llmqd is the retry layer,
+// and a job that failed had its attempts. The exceptions: llmqd itself was
+// overloaded or stopping, the disk was full, or every path was cooling down
+// (that answer's Retry-After says when to come back).
+std::string retryHeader(int status, std::string_view code) {
+  if (status == 408 || code == "overloaded" || code == "quota_exceeded" || code == "storage_failure" ||
+      code == "cooling_down" || code == "stopping") {
+    return {};
+  }
+  return "X-Should-Retry: false\r\n";
+}
+
+// An error answer's headers: the job's id, X-Should-Retry, Retry-After.
+std::string errorHeaders(const openai::ApiError& e, std::string_view job_id) {
+  std::string h = jobHeader(job_id) + retryHeader(e.status, e.code);
+  if (e.retry_after_s > 0) {
+    h += "Retry-After: " + std::to_string(e.retry_after_s) + "\r\n";
+  }
+  return h;
+}
+
+// Failures of a job that an SDK would retry and that llmqd answers again instead
+// (daemon/recent_failures.h): its attempts were spent (429, 5xx), or an operator
+// cancelled it. A 4xx about the request itself is the same each time anyway; a
+// request refused while every path cooled down may run once one opens.
+bool remembered(const openai::ApiError& e) {
+  return (e.status == 429 || e.status >= 500 || e.code == "cancelled") && e.code != "cooling_down";
+}
+
 bool isTrue(const std::string* header) {
   return header != nullptr && (*header == "true" || *header == "1" || *header == "yes");
 }
@@ -100,7 +137,7 @@ bool isTrue(const std::string* header) {
 
 HttpFront::HttpFront(Services& services, const Metrics& metrics, HttpFrontOptions options)
     : s_(services), metrics_(metrics), token_(std::move(options.token)),
-      http_(services.loop, this, options.http) {
+      http_(services.loop, this, options.http), recent_failures_(options.retry_memory_ms) {
   self_.pid = ::getpid();
   self_.uid = ::getuid();
   self_.gid = ::getgid();
@@ -195,6 +232,24 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
       return;
     }
   }
+  // An SDK's retry of a request whose job llmqd gave up on gets the same answer
+  // (daemon/recent_failures.h). The path, the body and the headers that change
+  // what runs or who pays identify it.
+  const std::string* idempotency_key = r.header("idempotency-key");
+  const bool retryable = idempotency_key != nullptr && !idempotency_key->empty();
+  std::optional<RecentFailures::Digest> digest;
+  if (!retryable && recent_failures_.enabled()) {
+    std::vector<std::string_view> parts{"chat.completions", r.body};
+    for (const char* name : {"x-llmq-client", "x-llmq-tags", "x-llmq-priority", "x-openrouter-key"}) {
+      const std::string* v = r.header(name);
+      parts.emplace_back(v != nullptr ? std::string_view(*v) : std::string_view("\0absent", 7));
+    }
+    digest = RecentFailures::digest(parts);
+    if (std::optional<RecentFailures::Answer> again = recent_failures_.find(*digest, s_.clock->monoMs())) {
+      http_.respond(conn_id, exchange, again->status, kJson, again->headers, again->body);
+      return;
+    }
+  }
   json::Document body;
   std::string parse_error;
   if (!json::parse(body, r.body, &parse_error)) {
@@ -221,12 +276,10 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   params += streaming ? ",\"subscribe\":true" : ",\"wait\":true";
   // A request with an Idempotency-Key says its client will come back for the
   // answer: a disconnect (a client timeout, before a retry) must not cancel it.
-  const std::string* idempotency_key = r.header("idempotency-key");
-  const bool retryable = idempotency_key != nullptr && !idempotency_key->empty();
   if (!retryable && !isTrue(r.header("x-llmq-detach"))) {
     params += ",\"cancel_on_disconnect\":true";
   }
-  params += ",\"client\":";
+  params += ",\"fail_when_cooling\":true,\"client\":";
   const std::string* client = r.header("x-llmq-client");
   json::appendString(params, client != nullptr && !client->empty() ? std::string_view(*client) : "http");
   if (const std::string* priority = r.header("x-llmq-priority")) {
@@ -269,6 +322,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
             std::string(stringMember(body, "model"))};
   p.include_usage = include_usage;
   p.created = nowSeconds();
+  p.digest = digest;
   call(conn_id, "job.submit", params, std::move(p));
 }
 
@@ -325,9 +379,9 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
                                               data != nullptr ? stringMember(*data, "code") : "",
                                               std::string(stringMember(*error, "message")));
     if (p.kind == Kind::kReplay) {
-      streamError(p, e.status, e.type, e.code, e.message);
+      streamError(p, e);
     } else {
-      respondError(p.http_conn, p.exchange, e.status, e.type, e.code, e.message, p.job_id);
+      respondError(p.http_conn, p.exchange, e, p.job_id);
     }
     finish(rpc_id);
     return;
@@ -442,16 +496,13 @@ void HttpFront::onEvent(const json::Value& params) {
     if (retryable != nullptr && retryable->IsBool() && retryable->GetBool()) {
       return;  // A retry follows.
     }
-    openai::ApiError e = openai::fromJobError("failed", stringMember(data, "code"),
-                                              std::string(stringMember(data, "message")),
-                                              static_cast<int>(intMember(data, "upstream_status")));
-    streamError(p, e.status, e.type, e.code, e.message);
+    jobFailed(p, errorOfJob("failed", data));
     finish(rpc_id);
   } else if (event == "cancelled" || event == "expired") {
     openai::ApiError e = openai::fromJobError(event, "", "job " + p.job_id + " " + std::string(event) +
                                                              ": " + std::string(stringMember(data, "reason")),
                                               0);
-    streamError(p, e.status, e.type, e.code, e.message);
+    jobFailed(p, e);
     finish(rpc_id);
   }
 }
@@ -471,16 +522,15 @@ void HttpFront::answerComplete(Pending& p, const json::Value& job) {
                   result != nullptr ? json::toString(*result) : "{}");
     return;
   }
-  openai::ApiError a = jobApiError(state, job);
-  respondError(p.http_conn, p.exchange, a.status, a.type, a.code, a.message, job_id);
+  p.job_id = std::string(job_id);
+  jobFailed(p, jobApiError(state, job));
 }
 
 void HttpFront::replayFinished(Pending& p, const json::Value& job) {
   const std::string_view state = stringMember(job, "state");
   if (state != "succeeded") {
     if (state == "failed" || state == "cancelled" || state == "expired") {
-      openai::ApiError a = jobApiError(state, job);
-      streamError(p, a.status, a.type, a.code, a.message);
+      streamError(p, jobApiError(state, job));
     } else {
       streamError(p, 409, "invalid_request_error", "invalid_state",
                   "job " + p.job_id + " is " + std::string(state));
@@ -545,24 +595,41 @@ void HttpFront::streamEnd(Pending& p, std::string_view finish_reason) {
   http_.endStream(p.http_conn, p.exchange);
 }
 
-void HttpFront::streamError(Pending& p, int status, std::string type, std::string code,
-                            std::string message) {
+void HttpFront::streamError(Pending& p, const openai::ApiError& e) {
   if (!p.head_sent) {
     // Nothing sent yet: the failure can still be a proper HTTP status.
-    respondError(p.http_conn, p.exchange, status, std::move(type), std::move(code), std::move(message),
-                 p.job_id);
+    respondError(p.http_conn, p.exchange, e, p.job_id);
     return;
   }
   std::string out;
-  openai::appendErrorEvent(out, openai::ApiError{status, std::move(type), std::move(code), std::move(message)});
+  openai::appendErrorEvent(out, e);
   http_.streamWrite(p.http_conn, p.exchange, out);
   http_.endStream(p.http_conn, p.exchange);
 }
 
+void HttpFront::streamError(Pending& p, int status, std::string type, std::string code,
+                            std::string message) {
+  streamError(p, openai::ApiError{status, std::move(type), std::move(code), std::move(message)});
+}
+
+void HttpFront::respondError(uint64_t conn_id, uint64_t exchange, const openai::ApiError& e,
+                             std::string_view job_id) {
+  http_.respond(conn_id, exchange, e.status, kJson, errorHeaders(e, job_id), openai::errorBody(e));
+}
+
 void HttpFront::respondError(uint64_t conn_id, uint64_t exchange, int status, std::string type,
                              std::string code, std::string message, std::string_view job_id) {
-  http_.respond(conn_id, exchange, status, kJson, jobHeader(job_id),
-                openai::errorBody(openai::ApiError{status, std::move(type), std::move(code), std::move(message)}));
+  respondError(conn_id, exchange, openai::ApiError{status, std::move(type), std::move(code), std::move(message)},
+               job_id);
+}
+
+void HttpFront::jobFailed(Pending& p, const openai::ApiError& e) {
+  if (!p.head_sent && p.digest && remembered(e)) {
+    recent_failures_.remember(*p.digest,
+                              RecentFailures::Answer{e.status, errorHeaders(e, p.job_id), openai::errorBody(e)},
+                              s_.clock->monoMs());
+  }
+  streamError(p, e);
 }
 
 void HttpFront::finish(uint64_t rpc_id) {

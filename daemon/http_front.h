@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -43,6 +44,8 @@
 #include "common/result.h"
 #include "common/string_map.h"
 #include "common/uv_handle.h"
+#include "daemon/openai_format.h"
+#include "daemon/recent_failures.h"
 #include "ipc/http_server.h"
 #include "ipc/peer.h"
 #include "ipc/server.h"
@@ -55,6 +58,7 @@ class Metrics;
 struct HttpFrontOptions {
   ipc::HttpServerOptions http;
   std::string token;
+  int64_t retry_memory_ms = 0;  // [api] retry_memory_s (daemon/recent_failures.h).
 };
 
 class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
@@ -99,6 +103,9 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     bool role_sent = false;
     std::string usage_json;     // From the usage event, for include_usage.
     int64_t created = 0;
+    // The request's identity for RecentFailures; unset when it is not kept
+    // (an Idempotency-Key request, or the memory is off).
+    std::optional<RecentFailures::Digest> digest;
   };
   struct Conn {
     uint64_t rpc_conn = 0;
@@ -116,10 +123,17 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   void streamHead(Pending& p);
   void streamText(Pending& p, int index, std::string_view delta_json);
   void streamEnd(Pending& p, std::string_view finish_reason);
+  void streamError(Pending& p, const openai::ApiError& e);
   void streamError(Pending& p, int status, std::string type, std::string code, std::string message);
   void finish(uint64_t rpc_id);
+  // An error answer: OpenAI's error body, X-Llmq-Job-Id, X-Should-Retry, Retry-After.
+  void respondError(uint64_t conn_id, uint64_t exchange, const openai::ApiError& e, std::string_view job_id = {});
   void respondError(uint64_t conn_id, uint64_t exchange, int status, std::string type, std::string code,
                     std::string message, std::string_view job_id = {});
+  // A job that ended without success, answered to `p`: as an HTTP status when
+  // nothing was streamed yet (and then remembered for the SDK's retry of it),
+  // else as an error event.
+  void jobFailed(Pending& p, const openai::ApiError& e);
   void runDeferred();
   static void onUvIdle(uv_idle_t* h) noexcept;
 
@@ -138,6 +152,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   std::vector<std::pair<uint64_t, std::string>> deferred_;
   UvHandlePtr<uv_idle_t> idle_;
   uint64_t next_rpc_id_ = 1;
+  RecentFailures recent_failures_;
 };
 
 }  // namespace llmq::daemon

@@ -98,6 +98,10 @@ void appendJobJson(std::string& out, const store::JobRecord& j) {
       out.append(",\"upstream\":");
       out.append(j.error.detail_json);
     }
+    if (j.error.retry_after_ms > 0) {
+      out.append(",\"retry_after_ms\":");
+      out.append(std::to_string(j.error.retry_after_ms));
+    }
     out.push_back('}');
   }
   out.append(",\"usage\":");

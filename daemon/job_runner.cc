@@ -52,6 +52,9 @@ std::string errorData(const upstream::Failure& f, bool will_retry) {
   d += will_retry ? "true" : "false";
   d += ",\"source\":";
   json::appendString(d, f.source);
+  if (f.code == "COOLING_DOWN" && f.retry_after_ms > 0) {
+    d += ",\"retry_after_ms\":" + std::to_string(f.retry_after_ms);
+  }
   d += "}";
   return d;
 }
@@ -139,6 +142,18 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
       retry_at = std::min(retry_at, at);
     }
     if (idx == a->chain.size()) {
+      if (failsWhenCooling(j)) {
+        // The HTTP front's callers (SDKs) are told when to come back instead of
+        // waiting out the cooldown inside their request.
+        const int64_t wait_ms = std::max<int64_t>(1, retry_at - mono);
+        upstream::Failure f{"COOLING_DOWN",
+                            "every model this job may use has its circuit breaker open after repeated "
+                            "upstream failures; retry after " + std::to_string((wait_ms + 999) / 1000) + " s",
+                            0, false, "local"};
+        f.retry_after_ms = wait_ms;
+        failNow(std::move(j), a->tags, std::move(f));
+        return {};
+      }
       park(std::move(j), a->tags, now + (retry_at - mono), "circuit_open");
       return {};
     }
@@ -229,7 +244,8 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
       failNow(std::move(j), a->tags,
               upstream::Failure{"UNAUTHORIZED",
                                 "every server key for OpenRouter is invalid (the upstream answered 401); "
-                                "fix OPENROUTER_API_KEYS / OPENROUTER_API_KEY, then `llmq keys reset`",
+                                "fix OPENROUTER_API_KEYS / OPENROUTER_API_KEY, then `llmq keys reset`; "
+                                "retrying the request will not change this",
                                 0, false, "local"});
       return {};
     }
@@ -237,8 +253,12 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
       failNow(std::move(j), a->tags,
               upstream::Failure{"OPENROUTER_SYSTEM_KEY_EXHAUSTED",
                                 worst ? "no server key for OpenRouter can take this job: each is exhausted, "
-                                        "invalid, or has less credit left than its worst case"
-                                      : "every server key for OpenRouter is exhausted or invalid",
+                                        "invalid, or has less credit left than its worst case; retrying the "
+                                        "request will not change this until an operator adds credit or runs "
+                                        "`llmq keys reset`"
+                                      : "every server key for OpenRouter is exhausted or invalid; retrying the "
+                                        "request will not change this until an operator adds credit or runs "
+                                        "`llmq keys reset`",
                                 0, false,
                                 "local"});
       return {};
@@ -607,7 +627,8 @@ void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& ta
   const JobState previous = job.state;
   job.state = JobState::kFailed;
   job.finished_at = s_.clock->nowMs();
-  job.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json};
+  job.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json,
+                              f.code == "COOLING_DOWN" ? f.retry_after_ms : 0};
   s_.lifecycle->emit(job, tags, EventKind::kError, errorData(f, false), true);
   if (auto r = s_.lifecycle->save(job, previous); !r) {
     logStoreError("failing", job.id, r.error());

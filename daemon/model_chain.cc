@@ -54,7 +54,9 @@ std::vector<std::string> modelChain(const store::JobRecord& job, const Config& c
   return chain;
 }
 
-bool usesOwnKey(const store::JobRecord& job) {
+namespace {
+
+bool optionIsTrue(const store::JobRecord& job, const char* name) {
   if (job.options_json.size() <= 2) {
     return false;
   }
@@ -62,9 +64,15 @@ bool usesOwnKey(const store::JobRecord& job) {
   if (!json::parse(options, job.options_json, nullptr)) {
     return false;
   }
-  const json::Value* byok = json::member(options, "byok");
-  return byok != nullptr && byok->IsBool() && byok->GetBool();
+  const json::Value* v = json::member(options, name);
+  return v != nullptr && v->IsBool() && v->GetBool();
 }
+
+}  // namespace
+
+bool usesOwnKey(const store::JobRecord& job) { return optionIsTrue(job, "byok"); }
+
+bool failsWhenCooling(const store::JobRecord& job) { return optionIsTrue(job, "fail_when_cooling"); }
 
 std::string withModel(std::string_view request_json, std::string_view model) {
   json::Document doc;

@@ -22,6 +22,9 @@ std::vector<std::string> modelChain(const store::JobRecord& job, const Config& c
 
 // True when the job was submitted with its own API key (options "byok": true).
 bool usesOwnKey(const store::JobRecord& job);
+// True when the job fails with COOLING_DOWN, instead of waiting, once every model
+// of its chain has its circuit breaker open (options "fail_when_cooling": true).
+bool failsWhenCooling(const store::JobRecord& job);
 
 // `request_json` with its "model" member set to `model` (the rest unchanged), for
 // an attempt on a fallback model.

@@ -81,6 +81,9 @@ ApiError fromJobError(std::string_view state, std::string_view code, std::string
   if (code == "USER_KEY_EXHAUSTED") {
     return {402, "insufficient_quota", c, std::move(message)};
   }
+  if (code == "COOLING_DOWN") {
+    return {503, "server_error", c, std::move(message)};
+  }
   if (code == "OPENROUTER_SYSTEM_KEY_EXHAUSTED") {
     return {503, "server_error", c, std::move(message)};
   }

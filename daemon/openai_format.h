@@ -18,6 +18,7 @@ struct ApiError {
   std::string type;     // invalid_request_error, authentication_error, ...
   std::string code;     // OpenAI's or llmq's symbolic code, lower case; may be empty.
   std::string message;
+  int64_t retry_after_s = 0;  // > 0: sent as Retry-After.
 };
 
 std::string errorBody(const ApiError& e);

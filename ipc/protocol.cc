@@ -216,7 +216,7 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
   Params p(params);
   p.allowOnly({"request", "priority", "client", "tags", "idempotency_key", "max_attempts",
                "timeout_s", "deadline_s", "fallback_models", "api_key", "route", "cache",
-               "on_restart", "subscribe", "wait", "cancel_on_disconnect"});
+               "on_restart", "subscribe", "wait", "cancel_on_disconnect", "fail_when_cooling"});
   out->request = p.object("request", true);
   if (out->request != nullptr) {
     const json::Value* model = json::member(*out->request, "model");
@@ -312,6 +312,7 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
   out->subscribe = p.boolean("subscribe").value_or(false);
   out->wait = p.boolean("wait").value_or(false);
   out->cancel_on_disconnect = p.boolean("cancel_on_disconnect").value_or(false);
+  out->fail_when_cooling = p.boolean("fail_when_cooling").value_or(false);
   if (!p.ok()) {
     *error = p.error();
     return false;

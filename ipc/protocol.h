@@ -99,6 +99,9 @@ struct SubmitParams {
   // Cancel the job if the submitting connection closes before it ends (the HTTP
   // front's "a client that disconnects cancels its job").
   bool cancel_on_disconnect = false;
+  // Fail with COOLING_DOWN rather than wait while every model of the job's chain
+  // has its circuit breaker open (the HTTP front's requests).
+  bool fail_when_cooling = false;
   bool stream = false;  // request.stream == true
 };
 

@@ -38,6 +38,9 @@ struct JobError {
   int upstream_status = 0;  // 0 when the error did not come from an upstream response.
   std::string source;       // "local" or "upstream".
   std::string detail_json;  // The upstream's own error object, verbatim; empty if none.
+  // COOLING_DOWN: when a path opens again, from when the job failed. Not stored:
+  // only those waiting for the job read it.
+  int64_t retry_after_ms = 0;
 };
 
 struct JobRecord {

@@ -215,10 +215,13 @@ void handleJobSubmit(Call& call) {
     }
   }
   const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(first_model);
-  if (!p.fallback_models.empty() || p.cache || byok || routing) {
+  if (!p.fallback_models.empty() || p.cache || byok || routing || p.fail_when_cooling) {
     job.options_json = "{\"fallback_models\":" + stringArray(p.fallback_models) +
                        ",\"cache\":" + (p.cache ? "true" : "false") +
                        ",\"byok\":" + (byok ? "true" : "false");
+    if (p.fail_when_cooling) {
+      job.options_json += ",\"fail_when_cooling\":true";
+    }
     if (routing) {
       job.options_json += ",\"routing\":";
       appendRoutingJson(job.options_json, *routing);

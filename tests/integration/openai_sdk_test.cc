@@ -82,10 +82,11 @@ TEST(OpenAiSdkTest, TheOfficialSdkWorksAgainstTheHttpFront) {
   const std::string run = "cd '" + work.string() + "' && exec '" + node + "' sdk_check.mjs";
   CommandResult r = runCommand({"/bin/sh", "-c", run}, "",
                                {"LLMQ_BASE_URL=http://127.0.0.1:" + std::to_string(port) + "/v1",
-                                "LLMQ_TOKEN=" + token},
+                                "LLMQ_TOKEN=" + token, "LLMQ_FAKE_URL=http://127.0.0.1:" + std::to_string(fake.port())},
                                60000);
   EXPECT_EQ(0, r.exit_code) << r.output;
   EXPECT_NE(std::string::npos, r.output.find("all SDK checks passed")) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("costs llmqd's 4 attempts")) << r.output;
   EXPECT_TRUE(daemon.stop());
 }
 

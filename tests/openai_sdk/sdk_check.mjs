@@ -75,4 +75,27 @@ try {
 } catch (e) {
   check(e instanceof OpenAI.BadRequestError && e.status === 400, 'an upstream 400 is a BadRequestError');
 }
+
+// One retry layer: with the SDK's default retries (2), a persistent upstream 502
+// costs llmqd's own attempts (4) and no more, and the SDK gives up at once.
+const fakeUrl = process.env.LLMQ_FAKE_URL;
+async function upstreamRequests() {
+  const r = await fetch(fakeUrl + '/_fake/stats');
+  return (await r.json()).total;
+}
+if (fakeUrl) {
+  const before = await upstreamRequests();
+  const started = Date.now();
+  try {
+    await new OpenAI({ baseURL, apiKey, timeout: 20000 }).chat.completions.create({
+      model: 'fake/fault-502', messages: [{ role: 'user', content: 'persistent failure' }],
+    });
+    check(false, 'a persistent 502 is an error');
+  } catch (e) {
+    check(e instanceof OpenAI.InternalServerError && e.status === 502, 'a persistent 502 is an InternalServerError');
+  }
+  const spent = (await upstreamRequests()) - before;
+  check(spent === 4, 'with default retries a persistent 502 costs llmqd\'s 4 attempts (' + spent + ')');
+  check(Date.now() - started < 5000, 'and the SDK does not back off and retry (' + (Date.now() - started) + ' ms)');
+}
 console.log('all SDK checks passed');

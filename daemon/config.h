@@ -103,7 +103,9 @@ struct ApiConfig {
   int port = -1;               // -1: off; 0: any free port (tests).
   std::string token;           // Bearer token; secret. Empty: token_file's.
   std::string token_file;      // Empty: api.token beside the database (made 0600 on first start).
-  size_t max_body_bytes = 4u << 20;
+  // A 6 MB image, base64-encoded, fits. Each byte of a body costs about ten of
+  // memory while it becomes a job (docs/operations.md, "Bounds").
+  size_t max_body_bytes = 8u << 20;
   int64_t header_timeout_ms = 10'000;
   int64_t idle_timeout_ms = 60'000;
   size_t max_connections = 4096;

@@ -267,16 +267,22 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
     case HttpRequestParser::Status::kOk:
       break;
     case HttpRequestParser::Status::kBad:
-      fail(c, 400, c.parser.error());
+      fail(c, 400, "invalid_request", c.parser.error());
       return;
     case HttpRequestParser::Status::kHeadersTooLarge:
-      fail(c, 431, "request headers larger than " + std::to_string(options_.limits.max_header_bytes) + " bytes");
+      fail(c, 431, "headers_too_large",
+           "request headers larger than " + std::to_string(options_.limits.max_header_bytes) + " bytes");
       return;
     case HttpRequestParser::Status::kBodyTooLarge:
-      fail(c, 413, "request body larger than " + std::to_string(options_.limits.max_body_bytes) + " bytes");
+      // Decided on Content-Length before the body is read when it says so; the
+      // client is most likely still sending it.
+      fail(c, 413, "request_too_large",
+           "request body larger than " + std::to_string(options_.limits.max_body_bytes) +
+               " bytes ([api] max_body_bytes); send a smaller request",
+           true);
       return;
     case HttpRequestParser::Status::kRefused:
-      failWith(c, c.refusal.status, c.refusal.body);
+      failWith(c, c.refusal.status, c.refusal.body, true);
       return;
   }
   if (buffered_total_ > options_.max_buffered_request_bytes) {
@@ -286,7 +292,8 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
     failWith(c, 503,
              "{\"error\":{\"message\":\"llmqd holds too many bytes of unfinished requests ([api] "
              "max_buffered_request_bytes); send again later\",\"type\":\"server_error\",\"param\":null,"
-             "\"code\":\"overloaded\"}}");
+             "\"code\":\"overloaded\"}}",
+             true);
     return;
   }
   if (c.parser.midRequest()) {
@@ -303,15 +310,18 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
   armTimer(c);
 }
 
-void HttpServer::fail(Conn& c, int status, std::string_view message) {
+void HttpServer::fail(Conn& c, int status, std::string_view code, std::string_view message, bool linger) {
   std::string body = "{\"error\":{\"message\":";
   json::appendString(body, message);
-  body += ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}";
-  failWith(c, status, body);
+  body += ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":";
+  json::appendString(body, code);
+  body += "}}";
+  failWith(c, status, body, linger);
 }
 
-void HttpServer::failWith(Conn& c, int status, const std::string& body) {
+void HttpServer::failWith(Conn& c, int status, const std::string& body, bool linger) {
   c.no_more_requests = true;
+  c.linger = linger;
   // The unfinished request is dropped: what it held no longer counts.
   buffered_total_ -= c.buffered;
   c.buffered = 0;
@@ -333,13 +343,17 @@ HttpServer::Exchange* HttpServer::findExchange(Conn& c, uint64_t exchange) {
 }
 
 void HttpServer::emit(Conn& c, Exchange& e, std::string_view data) {
+  // A client is cut off when it has not read what was already pending; one
+  // answer larger than the bound (a non-streamed answer of many MiB, bounded by
+  // [http] max_response_bytes) still goes out whole.
+  const bool unread = c.out.size() + c.inflight > options_.max_pending_output_bytes;
   if (&e == &c.exchanges.front()) {
     c.out.append(data);
     markDirty(c);
   } else {
     e.buffered.append(data);
   }
-  if (c.out.size() + c.inflight > options_.max_pending_output_bytes) {
+  if (unread) {
     LOG_WARN("HTTP front: connection %llu is not reading (%zu bytes pending); cutting it off",
              static_cast<unsigned long long>(c.id), c.out.size() + c.inflight);
     close(c);
@@ -452,8 +466,8 @@ void HttpServer::updateReading(Conn& c) {
 }
 
 void HttpServer::armTimer(Conn& c) {
-  if (c.closing) {
-    return;
+  if (c.closing || c.lingering) {
+    return;  // A lingering connection's timer ends it (startLinger).
   }
   const uint64_t now = uv_now(loop_);
   uint64_t due = 0;
@@ -479,13 +493,17 @@ void HttpServer::armTimer(Conn& c) {
 void HttpServer::onUvTimer(uv_timer_t* t) noexcept {
   auto* c = static_cast<Conn*>(t->data);
   HttpServer* self = c->server;
+  if (c->lingering && !c->closing) {
+    self->close(*c);  // The client kept sending past kLingerMs; it has its answer.
+    return;
+  }
   if (c->closing || c->no_more_requests) {
     return;
   }
   if (c->parser.midRequest()) {
     LOG_DEBUG("HTTP front: connection %llu too slow sending its request; closing it",
               static_cast<unsigned long long>(c->id));
-    self->fail(*c, 408, "request not received in time");
+    self->fail(*c, 408, "request_timeout", "request not received in time");
   } else if (c->exchanges.empty()) {
     self->close(*c);  // Idle keep-alive connection.
   }
@@ -516,7 +534,7 @@ void HttpServer::writeOut(Conn& c) {
   const bool close_when_done = c.no_more_requests && c.exchanges.empty();
   if (c.out.empty()) {
     if (close_when_done) {
-      close(c);
+      c.linger ? startLinger(c) : close(c);
     }
     return;
   }
@@ -526,7 +544,7 @@ void HttpServer::writeOut(Conn& c) {
   if (n == static_cast<int>(c.out.size())) {
     c.out.clear();
     if (close_when_done) {
-      close(c);
+      c.linger ? startLinger(c) : close(c);
     }
     return;
   }
@@ -564,6 +582,32 @@ void HttpServer::onUvWrite(uv_write_t* req, int status) noexcept {
     return;
   }
   c->server->writeOut(*c);
+}
+
+void HttpServer::startLinger(Conn& c) {
+  if (c.lingering || c.closing) {
+    return;
+  }
+  c.lingering = true;
+  c.shutdown_req.data = &c;
+  auto* stream = reinterpret_cast<uv_stream_t*>(&c.tcp);
+  if (uv_shutdown(&c.shutdown_req, stream, &HttpServer::onUvShutdown) != 0) {
+    close(c);
+    return;
+  }
+  // Input is read and dropped (handleInput ignores it once no_more_requests is
+  // set) until the client closes its side or the time is up.
+  if (!c.reading && uv_read_start(stream, &HttpServer::onUvAlloc, &HttpServer::onUvRead) == 0) {
+    c.reading = true;
+  }
+  uv_timer_start(&c.timer, &HttpServer::onUvTimer, kLingerMs, 0);
+}
+
+void HttpServer::onUvShutdown(uv_shutdown_t* req, int status) noexcept {
+  auto* c = static_cast<Conn*>(req->data);
+  if (status < 0 && status != UV_ECANCELED && !c->closing) {
+    c->server->close(*c);
+  }
 }
 
 void HttpServer::close(Conn& c) {

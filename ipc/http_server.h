@@ -13,8 +13,12 @@
 //   after idle_timeout_ms. A connection waiting for an answer never times out.
 // - Limits: oversize headers get 431, an oversize body 413 (before it is read
 //   when Content-Length says so), malformed input 400; each closes the connection.
-// - Output is bounded: a peer that stops reading while a stream grows past
-//   max_pending_output_bytes is cut off.
+// - Output is bounded: a peer that has not read what is pending past
+//   max_pending_output_bytes when more comes is cut off (one answer larger than
+//   that still goes out whole).
+// - A refusal while the client may still be sending its body (413, a request
+//   refused at its headers, the buffered-bytes bound) half-closes and drains for
+//   up to kLingerMs, so the client reads it instead of a reset.
 // - A peer that goes away (EOF or error) is closed at once, answers or not; the
 //   handler hears it in onClosed and drops (or cancels) what it was doing.
 //
@@ -115,6 +119,9 @@ class HttpServer {
     bool close_after = false;  // The request asked for Connection: close, or failed.
     bool head = false;         // A HEAD request: its answer has a head and no body.
   };
+  // How long a refused connection is drained before it closes (Conn::linger).
+  static constexpr uint64_t kLingerMs = 5000;
+
   struct Conn {
     HttpServer* server;
     uint64_t id;
@@ -137,6 +144,13 @@ class HttpServer {
     std::list<Conn*>::iterator unauth_it;  // In HttpServer::unauth_ while !authenticated.
     size_t buffered = 0;             // As counted in buffered_total_.
     HttpHeadVerdict refusal;         // Why the head check refused (kRefused).
+    // Refused while its client may still be sending a body: once the answer is
+    // out, half-close and read (discarding) for up to kLingerMs before closing,
+    // so that closing with unread bytes does not reset the connection and take
+    // the answer with it (the client would see ECONNRESET and retry).
+    bool linger = false;
+    bool lingering = false;
+    uv_shutdown_t shutdown_req{};
     Conn(HttpServer* s, uint64_t i, HttpLimits l) : server(s), id(i), parser(l) {}
   };
 
@@ -148,8 +162,13 @@ class HttpServer {
   static void onUvClose(uv_handle_t* h) noexcept;
 
   void handleInput(Conn& c, std::string_view bytes);
-  void fail(Conn& c, int status, std::string_view message);
-  void failWith(Conn& c, int status, const std::string& body);
+  // Answers `status` with an error body (`code` its OpenAI-style code) and takes
+  // no more requests; `linger` as in Conn::linger.
+  void fail(Conn& c, int status, std::string_view code, std::string_view message, bool linger = false);
+  void failWith(Conn& c, int status, const std::string& body, bool linger = false);
+  // The answer is out: half-close, drain for at most kLingerMs, then close.
+  void startLinger(Conn& c);
+  static void onUvShutdown(uv_shutdown_t* req, int status) noexcept;
   bool checkHead(Conn& c, const HttpRequest& head);
   // At max_connections: closes the oldest unauthenticated idle connection.
   bool evictOne();

@@ -76,6 +76,22 @@ try {
   check(e instanceof OpenAI.BadRequestError && e.status === 400, 'an upstream 400 is a BadRequestError');
 }
 
+// A prompt over max_body_bytes (8 MiB): the SDK reads a 413 with a code, each
+// time, instead of a reset it would retry by re-uploading.
+const huge = 'data:image/png;base64,' + 'A'.repeat(9 * 1024 * 1024);
+for (let i = 0; i < 3; i++) {
+  try {
+    await client.chat.completions.create({
+      model: 'fake/ok',
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: huge } }] }],
+    });
+    check(false, 'a body over max_body_bytes is refused');
+  } catch (e) {
+    check(e instanceof OpenAI.APIError && e.status === 413 && e.code === 'request_too_large',
+      'a body over max_body_bytes is a 413 request_too_large (' + e.constructor.name + ' ' + e.status + ' ' + e.code + ')');
+  }
+}
+
 // One retry layer: with the SDK's default retries (2), a persistent upstream 502
 // costs llmqd's own attempts (4) and no more, and the SDK gives up at once.
 const fakeUrl = process.env.LLMQ_FAKE_URL;

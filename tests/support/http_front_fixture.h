@@ -40,9 +40,10 @@ inline std::string strMember(const json::Value& v, const char* name) {
 
 class HttpFrontFixture : public ::testing::Test {
  protected:
-  // TOML appended to the fixture's own ([retry] fast, [api] on port 0 with a
-  // 64 KiB body limit and a 0.5 s header timeout).
+  // TOML appended to the fixture's own ([retry] fast, [api] on port 0 with
+  // maxBodyBytes() and a 0.5 s header timeout).
   virtual std::string extraConfig() const { return ""; }
+  virtual size_t maxBodyBytes() const { return 65536; }
 
   void SetUp() override {
     ASSERT_TRUE(fake_.start());
@@ -50,7 +51,7 @@ class HttpFrontFixture : public ::testing::Test {
         dir_.path(),
         DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n"
                                      "[api]\nlisten = \"127.0.0.1:0\"\nheader_timeout_s = 0.5\n"
-                                     "max_body_bytes = 65536\n" +
+                                     "max_body_bytes = " + std::to_string(maxBodyBytes()) + "\n" +
                                      extraConfig(),
                       .extra_env = {"OPENROUTER_API_KEY=" + std::string(kFixtureKey),
                                     "OPENROUTER_BASE_URL=" + fake_.baseUrl()}});

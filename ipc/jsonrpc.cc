@@ -65,6 +65,46 @@ bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 // double even when asked for numbers as strings): it follows strings, nesting and
 // keys well enough to find the "id" members of the request object or of the
 // objects of a top-level batch, on text the real parser then checks.
+namespace {
+
+// JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool isJsonNumber(std::string_view t) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t from = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+      ++i;
+    }
+    return i > from;
+  };
+  if (i < t.size() && t[i] == '-') {
+    ++i;
+  }
+  if (i < t.size() && t[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (!digits()) {
+      return false;
+    }
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+      ++i;
+    }
+    if (!digits()) {
+      return false;
+    }
+  }
+  return i == t.size();
+}
+
+}  // namespace
+
 std::vector<RawId> scanNumericIds(std::string_view f) {
   std::vector<RawId> ids;
   int depth = 0;
@@ -128,7 +168,13 @@ std::vector<RawId> scanNumericIds(std::string_view f) {
         ++end;
       }
       if (is_id) {
-        ids.push_back(RawId{element, std::string(f.substr(i, end - i)), i, end});
+        const std::string_view text = f.substr(i, end - i);
+        if (!isJsonNumber(text)) {
+          // "1-5e300" would become "0" for the parser and go back out as it
+          // came: not JSON. Left alone, the parser refuses the frame.
+          return {};
+        }
+        ids.push_back(RawId{element, std::string(text), i, end});
       }
       i = end;
     } else {

@@ -1,7 +1,8 @@
 // Hostile suite, JSON-RPC ids: an id is the client's, and comes back byte for byte
 // whatever number it is: 2^63 and 2^64-1 (beyond int64), 2^64 and a 400-digit
 // integer (beyond uint64 and beyond a double, which RapidJSON either rounds or
-// refuses), negative ones, exponents. Also in a batch.
+// refuses), negative ones, exponents. Also in a batch. An id that only looks
+// like a number ("1-5e300") is a parse error.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -82,6 +83,20 @@ TEST_F(RpcIdsTest, NumericIdsInABatchComeBackByteIdentical) {
   const std::string broken = exchange(R"({"jsonrpc":"2.0","id":1e400,"method":"daemon.status","params":{"x":1e999}})"
                                       "\n");
   EXPECT_NE(std::string::npos, broken.find("-32700")) << broken;
+}
+
+// Found by fuzzing: an "id" that only looks like a number went back out as it
+// came, and the answer was not JSON. Such a frame is a parse error, and every
+// answer line parses.
+TEST_F(RpcIdsTest, AnIdThatOnlyLooksLikeANumberIsAParseError) {
+  for (const char* id : {"1-5e300", "01", "1.", "-", "1e+", "--1", "1.2.3", "1e5e5"}) {
+    const std::string line =
+        exchange(std::string(R"({"jsonrpc":"2.0","id":)") + id + R"(,"method":"daemon.status"})" + "\n");
+    EXPECT_NE(std::string::npos, line.find("-32700")) << id << ": " << line;
+    json::Document doc;
+    std::string error;
+    EXPECT_TRUE(json::parse(doc, line, &error)) << id << ": " << error << " in " << line;
+  }
 }
 
 }  // namespace

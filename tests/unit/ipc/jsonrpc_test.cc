@@ -236,5 +236,20 @@ TEST(JsonRpcTest, ScanNumericIdsKeepsTheirText) {
   EXPECT_TRUE(scanNumericIds("{\"id\":").empty());
 }
 
+// Found by fuzz_ipc_dispatch: "1-5e300" was zeroed for the parser, which then
+// accepted the frame, and went back out as the answer's id: not JSON.
+TEST(JsonRpcTest, AnIdThatIsNotAJsonNumberIsNotKept) {
+  for (const char* bad : {"1-5e300", "01", "1.", "-", "1e", "1e+", ".5", "1.2.3", "+1", "1E5-"}) {
+    const std::string frame = std::string(R"({"jsonrpc":"2.0","id":)") + bad + R"(,"method":"m"})";
+    EXPECT_TRUE(scanNumericIds(frame).empty()) << bad;
+  }
+  for (const char* good : {"0", "-0", "1.5", "-1e-400", "2E+3", "123456789012345678901234567890"}) {
+    const std::string frame = std::string(R"({"jsonrpc":"2.0","id":)") + good + R"(,"method":"m"})";
+    auto ids = scanNumericIds(frame);
+    ASSERT_EQ(1u, ids.size()) << good;
+    EXPECT_EQ(good, ids[0].text);
+  }
+}
+
 }  // namespace
 }  // namespace llmq::ipc

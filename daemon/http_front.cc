@@ -2,9 +2,11 @@
 // shapes out.
 #include "daemon/http_front.h"
 
+#include <sodium.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
@@ -16,6 +18,8 @@
 #include "daemon/metrics.h"
 #include "daemon/openai_format.h"
 #include "daemon/services.h"
+#include "ipc/protocol.h"
+#include "upstream/mock_provider.h"
 
 namespace llmq::daemon {
 namespace {
@@ -53,8 +57,29 @@ openai::ApiError jobApiError(std::string_view state, const json::Value& job) {
   return errorOfJob(state, objectMember(job, "error"));
 }
 
-std::string jobHeader(std::string_view job_id) {
-  return job_id.empty() ? std::string() : "X-Llmq-Job-Id: " + std::string(job_id) + "\r\n";
+std::string jobHeader(std::string_view job_id, std::string_view request_id = {}) {
+  std::string h = job_id.empty() ? std::string() : "X-Llmq-Job-Id: " + std::string(job_id) + "\r\n";
+  if (!request_id.empty()) {
+    h += "X-Request-Id: " + std::string(request_id) + "\r\n";
+  }
+  return h;
+}
+
+// The client's X-Request-Id when it is one that may travel on (letters, digits,
+// ".", "_", ":", "-"; at most 128), else a new one.
+std::string requestIdFor(const std::string* header) {
+  if (header != nullptr && ipc::isRequestId(*header)) {
+    return *header;
+  }
+  unsigned char bytes[12];
+  randombytes_buf(bytes, sizeof bytes);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "req_";
+  for (unsigned char b : bytes) {
+    id.push_back(kHex[b >> 4]);
+    id.push_back(kHex[b & 15]);
+  }
+  return id;
 }
 
 int64_t nowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
@@ -112,9 +137,9 @@ std::string retryHeader(int status, std::string_view code) {
   return "X-Should-Retry: false\r\n";
 }
 
-// An error answer's headers: the job's id, X-Should-Retry, Retry-After.
-std::string errorHeaders(const openai::ApiError& e, std::string_view job_id) {
-  std::string h = jobHeader(job_id) + retryHeader(e.status, e.code);
+// An error answer's headers: the job's id, the request's, X-Should-Retry, Retry-After.
+std::string errorHeaders(const openai::ApiError& e, std::string_view job_id, std::string_view request_id) {
+  std::string h = jobHeader(job_id, request_id) + retryHeader(e.status, e.code);
   if (e.retry_after_s > 0) {
     h += "Retry-After: " + std::to_string(e.retry_after_s) + "\r\n";
   }
@@ -127,6 +152,23 @@ std::string errorHeaders(const openai::ApiError& e, std::string_view job_id) {
 // request refused while every path cooled down may run once one opens.
 bool remembered(const openai::ApiError& e) {
   return (e.status == 429 || e.status >= 500 || e.code == "cancelled") && e.code != "cooling_down";
+}
+
+// %XX escapes decoded (a client may escape the "/" of "openai/gpt-4o"); a bad
+// escape stays as it is.
+std::string percentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
 }
 
 bool isTrue(const std::string* header) {
@@ -181,6 +223,17 @@ ipc::HttpHeadVerdict HttpFront::onHeaders(uint64_t /*conn_id*/, const ipc::HttpR
 
 void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
   const bool get = r.method == "GET" || r.method == "HEAD";
+  // A base URL with a trailing slash ("http://127.0.0.1:8088/v1/") makes some
+  // clients ask for "/v1//chat/completions": one slash is meant.
+  if (r.path.find("//") != std::string::npos) {
+    std::string path;
+    for (char ch : r.path) {
+      if (!(ch == '/' && !path.empty() && path.back() == '/')) {
+        path.push_back(ch);
+      }
+    }
+    r.path = std::move(path);
+  }
   if (r.path == "/healthz") {
     if (s_.shutting_down) {
       http_.respond(conn_id, exchange, 503, kJson, {}, "{\"status\":\"stopping\"}");
@@ -210,8 +263,30 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
       respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET");
       return;
     }
-    call(conn_id, "models.list", "{}", Pending{Kind::kModels, conn_id, exchange, {}, {}});
+    call(conn_id, "models.list", "{}", Pending{Kind::kModels, conn_id, exchange});
     return;
+  }
+  for (std::string_view prefix : {std::string_view("/v1/models/"), std::string_view("/models/")}) {
+    if (r.path.size() > prefix.size() && r.path.compare(0, prefix.size(), prefix) == 0) {
+      // models.retrieve: ids hold slashes ("openai/gpt-4o"); the catalog is
+      // asked for the ids that contain it, so a long catalog's later pages count.
+      if (!get) {
+        respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET");
+        return;
+      }
+      const std::string id = percentDecode(std::string_view(r.path).substr(prefix.size()));
+      if (id.empty() || id.size() > 256 || !validUtf8(id)) {
+        respondError(conn_id, exchange, 404, "invalid_request_error", "model_not_found", "no such model");
+        return;
+      }
+      std::string params = "{\"filter\":";
+      json::appendString(params, upstream::MockProvider::handles(id) ? std::string_view("mock/") : std::string_view(id));
+      params += "}";
+      Pending p{Kind::kModel, conn_id, exchange};
+      p.model = id;
+      call(conn_id, "models.list", params, std::move(p));
+      return;
+    }
   }
   if (r.path == "/metrics" && get) {
     http_.respond(conn_id, exchange, 200, "text/plain; version=0.0.4; charset=utf-8", {},
@@ -223,12 +298,14 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
 }
 
 void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
+  const std::string* client_request_id = r.header("x-request-id");
+  const std::string request_id = requestIdFor(client_request_id);
   // These headers become JSON strings of the job.submit: bytes that are not
   // UTF-8 would make that frame unreadable, and the request would never be answered.
   for (const char* name : {"x-llmq-client", "x-llmq-tags", "idempotency-key", "x-openrouter-key"}) {
     if (const std::string* v = r.header(name); v != nullptr && !validUtf8(*v)) {
       respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_header",
-                   std::string("the ") + name + " header is not valid UTF-8");
+                   std::string("the ") + name + " header is not valid UTF-8", {}, request_id);
       return;
     }
   }
@@ -246,7 +323,8 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
     }
     digest = RecentFailures::digest(parts);
     if (std::optional<RecentFailures::Answer> again = recent_failures_.find(*digest, s_.clock->monoMs())) {
-      http_.respond(conn_id, exchange, again->status, kJson, again->headers, again->body);
+      http_.respond(conn_id, exchange, again->status, kJson, again->headers + jobHeader({}, request_id),
+                    again->body);
       return;
     }
   }
@@ -254,12 +332,12 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   std::string parse_error;
   if (!json::parse(body, r.body, &parse_error)) {
     respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
-                 "the request body is not valid JSON: " + parse_error);
+                 "the request body is not valid JSON: " + parse_error, {}, request_id);
     return;
   }
   if (!body.IsObject()) {
     respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
-                 "the request body must be a JSON object");
+                 "the request body must be a JSON object", {}, request_id);
     return;
   }
   const json::Value* stream = json::member(body, "stream");
@@ -288,7 +366,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
     const long v = std::strtol(priority->c_str(), &end, 10);
     if (priority->empty() || *end != '\0' || errno != 0 || v < -1000 || v > 1000) {
       respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_priority",
-                   "X-Llmq-Priority must be an integer from -1000 to 1000");
+                   "X-Llmq-Priority must be an integer from -1000 to 1000", {}, request_id);
       return;
     }
     params += ",\"priority\":" + std::to_string(v);
@@ -313,16 +391,21 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
     params += ",\"idempotency_key\":";
     json::appendString(params, *idempotency_key);
   }
+  if (client_request_id != nullptr && *client_request_id == request_id) {
+    params += ",\"request_id\":";
+    json::appendString(params, request_id);
+  }
   if (const std::string* key = r.header("x-openrouter-key"); key != nullptr && !key->empty()) {
     params += ",\"api_key\":";
     json::appendString(params, *key);
   }
   params += "}";
-  Pending p{streaming ? Kind::kStream : Kind::kComplete, conn_id, exchange, {},
-            std::string(stringMember(body, "model"))};
+  Pending p{streaming ? Kind::kStream : Kind::kComplete, conn_id, exchange};
+  p.model = std::string(stringMember(body, "model"));
   p.include_usage = include_usage;
   p.created = nowSeconds();
   p.digest = digest;
+  p.request_id = request_id;
   call(conn_id, "job.submit", params, std::move(p));
 }
 
@@ -381,7 +464,7 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
     if (p.kind == Kind::kReplay) {
       streamError(p, e);
     } else {
-      respondError(p.http_conn, p.exchange, e, p.job_id);
+      respondError(p.http_conn, p.exchange, e, p.job_id, p.request_id);
     }
     finish(rpc_id);
     return;
@@ -394,6 +477,15 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
   switch (p.kind) {
     case Kind::kModels:
       http_.respond(p.http_conn, p.exchange, 200, kJson, {}, openai::modelList(*result));
+      finish(rpc_id);
+      return;
+    case Kind::kModel:
+      if (std::optional<std::string> model = openai::modelObject(*result, p.model)) {
+        http_.respond(p.http_conn, p.exchange, 200, kJson, {}, *model);
+      } else {
+        respondError(p.http_conn, p.exchange, 404, "invalid_request_error", "model_not_found",
+                     "the model `" + p.model + "` does not exist or llmqd has no price for it");
+      }
       finish(rpc_id);
       return;
     case Kind::kComplete:
@@ -512,7 +604,7 @@ void HttpFront::answerComplete(Pending& p, const json::Value& job) {
   const std::string_view state = stringMember(job, "state");
   if (state == "succeeded") {
     const json::Value* result = json::member(job, "result");
-    std::string headers = jobHeader(job_id);
+    std::string headers = jobHeader(job_id, p.request_id);
     if (const json::Value* usage = json::member(job, "usage"); usage != nullptr && usage->IsObject()) {
       if (const json::Value* cost = json::member(*usage, "cost_usd"); cost != nullptr && cost->IsNumber()) {
         headers += "X-Llmq-Cost-Usd: " + json::toString(*cost) + "\r\n";
@@ -570,7 +662,7 @@ void HttpFront::streamHead(Pending& p) {
   }
   p.head_sent = true;
   http_.startStream(p.http_conn, p.exchange, 200, "text/event-stream",
-                    "Cache-Control: no-cache\r\n" + jobHeader(p.job_id));
+                    "Cache-Control: no-cache\r\n" + jobHeader(p.job_id, p.request_id));
 }
 
 void HttpFront::streamText(Pending& p, int index, std::string_view delta_json) {
@@ -598,7 +690,7 @@ void HttpFront::streamEnd(Pending& p, std::string_view finish_reason) {
 void HttpFront::streamError(Pending& p, const openai::ApiError& e) {
   if (!p.head_sent) {
     // Nothing sent yet: the failure can still be a proper HTTP status.
-    respondError(p.http_conn, p.exchange, e, p.job_id);
+    respondError(p.http_conn, p.exchange, e, p.job_id, p.request_id);
     return;
   }
   std::string out;
@@ -613,20 +705,22 @@ void HttpFront::streamError(Pending& p, int status, std::string type, std::strin
 }
 
 void HttpFront::respondError(uint64_t conn_id, uint64_t exchange, const openai::ApiError& e,
-                             std::string_view job_id) {
-  http_.respond(conn_id, exchange, e.status, kJson, errorHeaders(e, job_id), openai::errorBody(e));
+                             std::string_view job_id, std::string_view request_id) {
+  http_.respond(conn_id, exchange, e.status, kJson, errorHeaders(e, job_id, request_id), openai::errorBody(e));
 }
 
 void HttpFront::respondError(uint64_t conn_id, uint64_t exchange, int status, std::string type,
-                             std::string code, std::string message, std::string_view job_id) {
+                             std::string code, std::string message, std::string_view job_id,
+                             std::string_view request_id) {
   respondError(conn_id, exchange, openai::ApiError{status, std::move(type), std::move(code), std::move(message)},
-               job_id);
+               job_id, request_id);
 }
 
 void HttpFront::jobFailed(Pending& p, const openai::ApiError& e) {
   if (!p.head_sent && p.digest && remembered(e)) {
+    // Without this request's id: each retry is answered with its own.
     recent_failures_.remember(*p.digest,
-                              RecentFailures::Answer{e.status, errorHeaders(e, p.job_id), openai::errorBody(e)},
+                              RecentFailures::Answer{e.status, errorHeaders(e, p.job_id, {}), openai::errorBody(e)},
                               s_.clock->monoMs());
   }
   streamError(p, e);

@@ -87,7 +87,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   void onOutput(uint64_t rpc_conn, std::string_view bytes) override;
 
  private:
-  enum class Kind { kComplete, kStream, kModels, kReplay };
+  enum class Kind { kComplete, kStream, kModels, kModel, kReplay };
   // One HTTP request waiting for its JSON-RPC answer or its job's events.
   struct Pending {
     Kind kind;
@@ -106,6 +106,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     // The request's identity for RecentFailures; unset when it is not kept
     // (an Idempotency-Key request, or the memory is off).
     std::optional<RecentFailures::Digest> digest;
+    std::string request_id;     // X-Request-Id of every answer to it.
   };
   struct Conn {
     uint64_t rpc_conn = 0;
@@ -127,9 +128,10 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   void streamError(Pending& p, int status, std::string type, std::string code, std::string message);
   void finish(uint64_t rpc_id);
   // An error answer: OpenAI's error body, X-Llmq-Job-Id, X-Should-Retry, Retry-After.
-  void respondError(uint64_t conn_id, uint64_t exchange, const openai::ApiError& e, std::string_view job_id = {});
+  void respondError(uint64_t conn_id, uint64_t exchange, const openai::ApiError& e, std::string_view job_id = {},
+                    std::string_view request_id = {});
   void respondError(uint64_t conn_id, uint64_t exchange, int status, std::string type, std::string code,
-                    std::string message, std::string_view job_id = {});
+                    std::string message, std::string_view job_id = {}, std::string_view request_id = {});
   // A job that ended without success, answered to `p`: as an HTTP status when
   // nothing was streamed yet (and then remembered for the SDK's retry of it),
   // else as an error event.

@@ -401,6 +401,8 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
   req.timeout_ms = attemptTimeoutMs(j);
   req.api_key = a.api_key;
   req.byok = !a.own_key.empty();
+  const std::string request_id = requestIdOf(j);
+  req.request_id = request_id;
   auto handle = a.provider->start(req, &a);
   if (!handle) {
     onFailure(a, upstream::Failure{"INVALID_REQUEST", handle.error().message, 0, false, "local"});

@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "daemon/config.h"
 #include "daemon/model_router.h"
+#include "ipc/protocol.h"
 
 namespace llmq::daemon {
 
@@ -73,6 +74,19 @@ bool optionIsTrue(const store::JobRecord& job, const char* name) {
 bool usesOwnKey(const store::JobRecord& job) { return optionIsTrue(job, "byok"); }
 
 bool failsWhenCooling(const store::JobRecord& job) { return optionIsTrue(job, "fail_when_cooling"); }
+
+std::string requestIdOf(const store::JobRecord& job) {
+  if (job.options_json.size() <= 2) {
+    return {};
+  }
+  json::Document options;
+  if (!json::parse(options, job.options_json, nullptr)) {
+    return {};
+  }
+  const json::Value* id = json::member(options, "request_id");
+  return id != nullptr && id->IsString() && ipc::isRequestId(json::view(*id)) ? std::string(json::view(*id))
+                                                                             : std::string();
+}
 
 std::string withModel(std::string_view request_json, std::string_view model) {
   json::Document doc;

@@ -25,6 +25,8 @@ bool usesOwnKey(const store::JobRecord& job);
 // True when the job fails with COOLING_DOWN, instead of waiting, once every model
 // of its chain has its circuit breaker open (options "fail_when_cooling": true).
 bool failsWhenCooling(const store::JobRecord& job);
+// The request id the job's submitter gave (options "request_id"), or "".
+std::string requestIdOf(const store::JobRecord& job);
 
 // `request_json` with its "model" member set to `model` (the rest unchanged), for
 // an attempt on a fallback model.

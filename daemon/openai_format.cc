@@ -2,6 +2,7 @@
 #include "daemon/openai_format.h"
 
 #include "ipc/jsonrpc.h"
+#include "upstream/mock_provider.h"
 
 namespace llmq::daemon::openai {
 namespace {
@@ -159,45 +160,94 @@ std::string usageJson(const json::Value& usage) {
   return out;
 }
 
-std::string modelList(const json::Value& models_result) {
-  std::string out = "{\"object\":\"list\",\"data\":[";
-  const json::Value* models = json::member(models_result, "models");
-  bool first = true;
-  if (models != nullptr && models->IsArray()) {
-    for (const json::Value& m : models->GetArray()) {
-      const json::Value* id = json::member(m, "id");
-      if (id == nullptr || !id->IsString()) {
-        continue;
-      }
-      const std::string_view text(id->GetString(), id->GetStringLength());
-      if (text.find_first_of("*?") != std::string_view::npos) {
-        continue;  // A pattern ("mock/*"), not a model a client can name.
-      }
-      out += first ? "" : ",";
-      first = false;
-      out += "{\"id\":";
-      json::appendString(out, text);
-      out += ",\"object\":\"model\",\"created\":0,\"owned_by\":";
-      const json::Value* provider = json::member(m, "provider");
-      if (provider != nullptr && provider->IsString() && provider->GetStringLength() > 0) {
-        json::appendString(out, std::string_view(provider->GetString(), provider->GetStringLength()));
-      } else {
-        const size_t slash = text.find('/');
-        json::appendString(out, slash == std::string_view::npos ? "llmq" : text.substr(0, slash));
-      }
-      for (const char* extra : {"context_length", "pricing"}) {
-        if (const json::Value* v = json::member(m, extra); v != nullptr && !v->IsNull()) {
-          out += ",\"";
-          out += extra;
-          out += "\":";
-          out += json::toString(*v);
-        }
-      }
-      out += "}";
+namespace {
+
+// One entry of GET /v1/models for `id`, described by catalog entry `m`.
+void appendModel(std::string& out, std::string_view id, const json::Value& m) {
+  out += "{\"id\":";
+  json::appendString(out, id);
+  out += ",\"object\":\"model\",\"created\":0,\"owned_by\":";
+  const json::Value* provider = json::member(m, "provider");
+  if (provider != nullptr && provider->IsString() && provider->GetStringLength() > 0) {
+    json::appendString(out, std::string_view(provider->GetString(), provider->GetStringLength()));
+  } else {
+    const size_t slash = id.find('/');
+    json::appendString(out, slash == std::string_view::npos ? "llmq" : id.substr(0, slash));
+  }
+  for (const char* extra : {"context_length", "pricing"}) {
+    if (const json::Value* v = json::member(m, extra); v != nullptr && !v->IsNull()) {
+      out += ",\"";
+      out += extra;
+      out += "\":";
+      out += json::toString(*v);
     }
   }
+  out += "}";
+}
+
+// Calls fn(id, entry) for each model a client can name: a pattern ("gpt-*")
+// is not one, except "mock/*", which stands for the mock's listed models.
+template <typename Fn>
+void forEachNamedModel(const json::Value& models_result, Fn fn) {
+  const json::Value* models = json::member(models_result, "models");
+  if (models == nullptr || !models->IsArray()) {
+    return;
+  }
+  for (const json::Value& m : models->GetArray()) {
+    const json::Value* id = json::member(m, "id");
+    if (id == nullptr || !id->IsString()) {
+      continue;
+    }
+    const std::string_view text(id->GetString(), id->GetStringLength());
+    if (text == "mock/*") {
+      for (std::string_view mock : upstream::MockProvider::kListedModels) {
+        fn(mock, m);
+      }
+    } else if (text.find_first_of("*?") == std::string_view::npos) {
+      fn(text, m);
+    }
+  }
+}
+
+}  // namespace
+
+std::string modelList(const json::Value& models_result) {
+  std::string out = "{\"object\":\"list\",\"data\":[";
+  bool first = true;
+  forEachNamedModel(models_result, [&](std::string_view id, const json::Value& m) {
+    out += first ? "" : ",";
+    first = false;
+    appendModel(out, id, m);
+  });
   out += "]}";
   return out;
+}
+
+std::optional<std::string> modelObject(const json::Value& models_result, std::string_view id) {
+  std::optional<std::string> found;
+  const json::Value* mock_entry = nullptr;
+  forEachNamedModel(models_result, [&](std::string_view name, const json::Value& m) {
+    if (!found && name == id) {
+      found.emplace();
+      appendModel(*found, name, m);
+    }
+  });
+  if (!found && upstream::MockProvider::handles(id)) {
+    // Every mock/ name is served, listed or not.
+    if (const json::Value* models = json::member(models_result, "models"); models != nullptr && models->IsArray()) {
+      for (const json::Value& m : models->GetArray()) {
+        const json::Value* mid = json::member(m, "id");
+        if (mid != nullptr && mid->IsString() && json::view(*mid) == "mock/*") {
+          mock_entry = &m;
+        }
+      }
+    }
+    if (mock_entry != nullptr) {
+      found.emplace();
+      appendModel(*found, id, *mock_entry);
+    }
+  }
+  return found;
 }
 
 }  // namespace llmq::daemon::openai

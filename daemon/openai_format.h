@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,10 @@ std::string usageJson(const json::Value& usage);
 
 // models.list's result -> GET /v1/models: {"object":"list","data":[{id, object:
 // "model", created, owned_by, context_length, pricing}]}.
+// "mock/*" is listed as the mock's models (upstream::MockProvider::kListedModels).
 std::string modelList(const json::Value& models_result);
+// GET /v1/models/{id}: the one model object of modelList() with that id (any
+// mock/ name, listed or not), or nullopt.
+std::optional<std::string> modelObject(const json::Value& models_result, std::string_view id);
 
 }  // namespace llmq::daemon::openai

@@ -253,6 +253,7 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
     }
     Exchange e{c.next_exchange++, {}, false, !r.keep_alive};
     e.head = r.method == "HEAD";
+    e.http10 = r.http_minor == 0;
     if (e.close_after) {
       c.no_more_requests = true;
     }
@@ -390,7 +391,12 @@ void HttpServer::startStream(uint64_t conn_id, uint64_t exchange, int status, st
     return;
   }
   std::string out;
-  appendHead(out, status, content_type, extra_headers, e->close_after, "Transfer-Encoding: chunked\r\n");
+  if (e->http10) {
+    e->close_after = true;  // The end of the body is the end of the connection.
+    appendHead(out, status, content_type, extra_headers, true, "");
+  } else {
+    appendHead(out, status, content_type, extra_headers, e->close_after, "Transfer-Encoding: chunked\r\n");
+  }
   emit(*c, *e, out);
 }
 
@@ -398,6 +404,10 @@ void HttpServer::streamWrite(uint64_t conn_id, uint64_t exchange, std::string_vi
   Conn* c = find(conn_id);
   Exchange* e = c != nullptr ? findExchange(*c, exchange) : nullptr;
   if (e == nullptr || data.empty()) {
+    return;
+  }
+  if (e->http10) {
+    emit(*c, *e, data);
     return;
   }
   std::string out;
@@ -412,7 +422,9 @@ void HttpServer::endStream(uint64_t conn_id, uint64_t exchange) {
   if (e == nullptr) {
     return;
   }
-  emit(*c, *e, "0\r\n\r\n");
+  if (!e->http10) {
+    emit(*c, *e, "0\r\n\r\n");
+  }
   if (!c->closing) {
     complete(*c, exchange);
   }

@@ -118,6 +118,9 @@ class HttpServer {
     bool done = false;
     bool close_after = false;  // The request asked for Connection: close, or failed.
     bool head = false;         // A HEAD request: its answer has a head and no body.
+    // An HTTP/1.0 request, which knows no chunked encoding: a stream's body goes
+    // out as it is and the connection closes at its end.
+    bool http10 = false;
   };
   // How long a refused connection is drained before it closes (Conn::linger).
   static constexpr uint64_t kLingerMs = 5000;

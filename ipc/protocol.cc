@@ -2,6 +2,7 @@
 #include "ipc/protocol.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -212,11 +213,24 @@ const json::Value* Params::object(const char* name, bool required) {
   return v;
 }
 
+bool isRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) {
+    return false;
+  }
+  for (char ch : id) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != ':' && ch != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string* error) {
   Params p(params);
   p.allowOnly({"request", "priority", "client", "tags", "idempotency_key", "max_attempts",
                "timeout_s", "deadline_s", "fallback_models", "api_key", "route", "cache",
-               "on_restart", "subscribe", "wait", "cancel_on_disconnect", "fail_when_cooling"});
+               "on_restart", "subscribe", "wait", "cancel_on_disconnect", "fail_when_cooling",
+               "request_id"});
   out->request = p.object("request", true);
   if (out->request != nullptr) {
     const json::Value* model = json::member(*out->request, "model");
@@ -313,6 +327,13 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
   out->wait = p.boolean("wait").value_or(false);
   out->cancel_on_disconnect = p.boolean("cancel_on_disconnect").value_or(false);
   out->fail_when_cooling = p.boolean("fail_when_cooling").value_or(false);
+  if (auto id = p.string("request_id", false, 128)) {
+    if (!isRequestId(*id)) {
+      p.fail("\"request_id\" must be 1 to 128 letters, digits, '.', '_', ':' or '-'");
+    } else {
+      out->request_id = std::string(*id);
+    }
+  }
   if (!p.ok()) {
     *error = p.error();
     return false;

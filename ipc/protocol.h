@@ -102,6 +102,7 @@ struct SubmitParams {
   // Fail with COOLING_DOWN rather than wait while every model of the job's chain
   // has its circuit breaker open (the HTTP front's requests).
   bool fail_when_cooling = false;
+  std::optional<std::string> request_id;  // Sent upstream as X-Request-Id (isRequestId()).
   bool stream = false;  // request.stream == true
 };
 
@@ -109,6 +110,9 @@ inline constexpr int kMinPriority = -1000;
 inline constexpr int kMaxPriority = 1000;
 inline constexpr int kMaxTags = 32;
 inline constexpr size_t kMaxNameBytes = 256;  // client, tag, model, route, key names.
+
+// A request id that may travel in an HTTP header: 1 to 128 of [A-Za-z0-9._:-].
+bool isRequestId(std::string_view id);
 
 // Returns false and sets `error` when the params are invalid.
 bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string* error);

@@ -196,6 +196,9 @@ Result<uint64_t> HttpProvider::start(const AttemptRequest& req, TransferSink* si
   if (settings_.openrouter && !settings_.title.empty()) {
     h = curl_slist_append(h, ("X-Title: " + settings_.title).c_str());
   }
+  if (!req.request_id.empty()) {
+    h = curl_slist_append(h, ("X-Request-Id: " + std::string(req.request_id)).c_str());
+  }
   h = curl_slist_append(h, "Expect:");  // No 100-continue round trip for large bodies.
   t->headers_.reset(h);
 

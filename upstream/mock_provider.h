@@ -51,6 +51,11 @@ class MockProvider final : public Provider {
   std::string streamedText(uint64_t handle) const override;
 
   static bool handles(std::string_view model) { return model.rfind("mock/", 0) == 0; }
+  // The mock models a model list shows (every mock/ name is served; these are
+  // the ones docs/mock.md describes).
+  static constexpr std::string_view kListedModels[] = {"mock/demo",      "mock/echo",     "mock/flaky",
+                                                       "mock/interrupt", "mock/hang",     "mock/fail-429",
+                                                       "mock/fail-500"};
 
  private:
   struct Transfer {

@@ -41,6 +41,9 @@ struct AttemptRequest {
   // The key for this attempt, valid only during start(); empty: the provider's own.
   std::string_view api_key;
   bool byok = false;       // The key is the job's own (exhaustion is USER_KEY_EXHAUSTED).
+  // The client's X-Request-Id (ipc/protocol.h isRequestId()), sent upstream as
+  // X-Request-Id; valid only during start(); empty: none.
+  std::string_view request_id;
 };
 
 struct Completion {

@@ -215,12 +215,16 @@ void handleJobSubmit(Call& call) {
     }
   }
   const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(first_model);
-  if (!p.fallback_models.empty() || p.cache || byok || routing || p.fail_when_cooling) {
+  if (!p.fallback_models.empty() || p.cache || byok || routing || p.fail_when_cooling || p.request_id) {
     job.options_json = "{\"fallback_models\":" + stringArray(p.fallback_models) +
                        ",\"cache\":" + (p.cache ? "true" : "false") +
                        ",\"byok\":" + (byok ? "true" : "false");
     if (p.fail_when_cooling) {
       job.options_json += ",\"fail_when_cooling\":true";
+    }
+    if (p.request_id) {
+      job.options_json += ",\"request_id\":";
+      json::appendString(job.options_json, *p.request_id);
     }
     if (routing) {
       job.options_json += ",\"routing\":";

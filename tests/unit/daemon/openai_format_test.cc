@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+
 #include "ipc/jsonrpc.h"
+#include "upstream/mock_provider.h"
 
 namespace llmq::daemon::openai {
 namespace {
@@ -81,18 +84,37 @@ TEST(OpenAiFormatTest, UsageUsesOpenAIsNames) {
   EXPECT_EQ(1, d["completion_tokens_details"]["reasoning_tokens"].GetInt());
 }
 
-TEST(OpenAiFormatTest, ModelListSkipsPatterns) {
+TEST(OpenAiFormatTest, ModelListSkipsPatternsButListsTheMocks) {
   json::Document models = parse(
-      R"({"models":[{"id":"a/b","provider":"p","context_length":10,"pricing":null},{"id":"mock/*"},{"id":"c/d"}]})");
+      R"({"models":[{"id":"a/b","provider":"p","context_length":10,"pricing":null},{"id":"gpt-*"},)"
+      R"({"id":"mock/*","provider":"mock"},{"id":"c/d"}]})");
   json::Document d = parse(modelList(models));
   EXPECT_STREQ("list", d["object"].GetString());
-  ASSERT_EQ(2u, d["data"].Size());
+  const size_t mocks = std::size(upstream::MockProvider::kListedModels);
+  ASSERT_EQ(2u + mocks, d["data"].Size());
   EXPECT_STREQ("a/b", d["data"][0]["id"].GetString());
   EXPECT_STREQ("model", d["data"][0]["object"].GetString());
   EXPECT_STREQ("p", d["data"][0]["owned_by"].GetString());
   EXPECT_EQ(10, d["data"][0]["context_length"].GetInt());
   EXPECT_FALSE(d["data"][0].HasMember("pricing"));
-  EXPECT_STREQ("c", d["data"][1]["owned_by"].GetString());
+  EXPECT_STREQ("mock/demo", d["data"][1]["id"].GetString());
+  EXPECT_STREQ("mock", d["data"][1]["owned_by"].GetString());
+  EXPECT_STREQ("c/d", d["data"][1 + mocks]["id"].GetString());
+  EXPECT_STREQ("c", d["data"][1 + mocks]["owned_by"].GetString());
+}
+
+TEST(OpenAiFormatTest, ModelObjectFindsOneModelOrAnyMock) {
+  json::Document models = parse(R"({"models":[{"id":"a/b"},{"id":"gpt-*"},{"id":"mock/*","provider":"mock"}]})");
+  auto ab = modelObject(models, "a/b");
+  ASSERT_TRUE(ab);
+  EXPECT_EQ(R"({"id":"a/b","object":"model","created":0,"owned_by":"a"})", *ab);
+  auto mock = modelObject(models, "mock/whatever");
+  ASSERT_TRUE(mock);
+  EXPECT_STREQ("mock/whatever", parse(*mock)["id"].GetString());
+  EXPECT_FALSE(modelObject(models, "gpt-*"));
+  EXPECT_FALSE(modelObject(models, "x/y"));
+  json::Document without_mock = parse(R"({"models":[{"id":"a/b"}]})");
+  EXPECT_FALSE(modelObject(without_mock, "mock/echo"));
 }
 
 }  // namespace

@@ -307,6 +307,14 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) {
          c.api.max_buffered_request_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 36));
        }},
+      {"api", "stream_head_after_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.api.stream_head_after_ms = static_cast<int64_t>(getDouble(f, k, n, 0.1, 3600) * 1000);
+       }},
+      {"api", "keepalive_s",
+       [&c](auto& f, auto& k, auto& n) {
+         c.api.keepalive_ms = static_cast<int64_t>(getDouble(f, k, n, 0.1, 3600) * 1000);
+       }},
       {"api", "retry_memory_s",
        [&c](auto& f, auto& k, auto& n) {
          c.api.retry_memory_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 86400) * 1000);
@@ -1133,7 +1141,9 @@ std::string describe(const Config& c) {
     << "\nidle_timeout_s = " << static_cast<double>(c.api.idle_timeout_ms) / 1000.0
     << "\nmax_connections = " << c.api.max_connections
     << "\nmax_buffered_request_bytes = " << c.api.max_buffered_request_bytes
-    << "\nretry_memory_s = " << static_cast<double>(c.api.retry_memory_ms) / 1000.0 << "\n"
+    << "\nretry_memory_s = " << static_cast<double>(c.api.retry_memory_ms) / 1000.0
+    << "\nstream_head_after_s = " << static_cast<double>(c.api.stream_head_after_ms) / 1000.0
+    << "\nkeepalive_s = " << static_cast<double>(c.api.keepalive_ms) / 1000.0 << "\n"
     << "\n[budgets]\ntime_zone = \"" << c.budget_time_zone << "\"\n"
     << "# OPENROUTER_COST_BUDGET_USD: ";
   if (c.cost_budget_usd) {

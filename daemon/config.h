@@ -116,6 +116,11 @@ struct ApiConfig {
   // operator cancelled) gets that answer again instead of a new job: SDKs retry
   // on their own (daemon/recent_failures.h). 0: off.
   int64_t retry_memory_ms = 300'000;
+  // A streamed request whose job has sent nothing for this long gets its status
+  // and headers (so clients' headers timeouts do not fire while it is queued),
+  // then an SSE comment every keepalive_ms while nothing else is sent.
+  int64_t stream_head_after_ms = 10'000;
+  int64_t keepalive_ms = 15'000;
 
   bool operator==(const ApiConfig&) const = default;
 };

@@ -300,7 +300,9 @@ Result<void> Daemon::start() {
     http.max_connections = config_.api.max_connections;
     http.max_buffered_request_bytes = config_.api.max_buffered_request_bytes;
     http.max_pending_output_bytes = config_.max_pending_output_bytes;
-    http_front_ = std::make_unique<HttpFront>(services_, *metrics_, HttpFrontOptions{http, token->value, config_.api.retry_memory_ms});
+    http_front_ = std::make_unique<HttpFront>(services_, *metrics_, HttpFrontOptions{http, token->value, config_.api.retry_memory_ms,
+                                                                          config_.api.stream_head_after_ms,
+                                                                          config_.api.keepalive_ms});
     auto port = http_front_->listen(config_.api.host, config_.api.port);
     if (!port) {
       return port.takeError();

@@ -179,12 +179,20 @@ bool isTrue(const std::string* header) {
 
 HttpFront::HttpFront(Services& services, const Metrics& metrics, HttpFrontOptions options)
     : s_(services), metrics_(metrics), token_(std::move(options.token)),
-      http_(services.loop, this, options.http), recent_failures_(options.retry_memory_ms) {
+      http_(services.loop, this, options.http), recent_failures_(options.retry_memory_ms),
+      stream_head_after_ms_(options.stream_head_after_ms), keepalive_ms_(options.keepalive_ms) {
   self_.pid = ::getpid();
   self_.uid = ::getuid();
   self_.gid = ::getgid();
   self_.user = ipc::userNameFor(self_.uid);
   idle_ = makeUvHandle<uv_idle_t>(services.loop, this, uv_idle_init);
+  tick_ = makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init);
+  if (tick_) {
+    const uint64_t every = static_cast<uint64_t>(std::clamp<int64_t>(
+        std::min(stream_head_after_ms_, keepalive_ms_) / 2, 50, 5000));
+    uv_timer_start(tick_.get(), &HttpFront::onUvTick, every, every);
+    uv_unref(reinterpret_cast<uv_handle_t*>(tick_.get()));
+  }
 }
 
 HttpFront::~HttpFront() = default;
@@ -195,6 +203,7 @@ void HttpFront::close() {
   http_.stopListening();
   http_.closeAll();
   idle_.reset();
+  tick_.reset();
 }
 
 void HttpFront::flush() { http_.flush(); }
@@ -406,6 +415,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   p.created = nowSeconds();
   p.digest = digest;
   p.request_id = request_id;
+  p.since_ms = s_.clock->monoMs();
   call(conn_id, "job.submit", params, std::move(p));
 }
 
@@ -670,6 +680,7 @@ void HttpFront::streamText(Pending& p, int index, std::string_view delta_json) {
   std::string out;
   openai::appendChunkEvent(out, p.chunk_id, p.created, p.model, index, delta_json, {});
   p.content_sent = true;
+  p.last_write_ms = s_.clock->monoMs();
   http_.streamWrite(p.http_conn, p.exchange, out);
 }
 
@@ -774,6 +785,33 @@ void HttpFront::runDeferred() {
       s_.server->dispatchLocal(it->second.rpc_conn, frame);
     }
   }
+}
+
+void HttpFront::keepStreamsAlive() {
+  const int64_t now = s_.clock->monoMs();
+  for (auto& [rpc_id, p] : pending_) {
+    // Only streams whose job was accepted: until then an error is still an HTTP status.
+    if (p.kind != Kind::kStream || p.subscription.empty()) {
+      continue;
+    }
+    if (!p.head_sent) {
+      if (now - p.since_ms < stream_head_after_ms_) {
+        continue;
+      }
+      // From here on a failure is an error event, as after the first token.
+      streamHead(p);
+      http_.streamWrite(p.http_conn, p.exchange, ": llmq: job " + p.job_id + " is waiting\n\n");
+      p.last_write_ms = now;
+    } else if (now - p.last_write_ms >= keepalive_ms_) {
+      http_.streamWrite(p.http_conn, p.exchange, ": keep-alive\n\n");
+      p.last_write_ms = now;
+    }
+  }
+  http_.flush();
+}
+
+void HttpFront::onUvTick(uv_timer_t* t) noexcept {
+  static_cast<HttpFront*>(t->data)->keepStreamsAlive();
 }
 
 void HttpFront::onUvIdle(uv_idle_t* h) noexcept {

@@ -59,6 +59,8 @@ struct HttpFrontOptions {
   ipc::HttpServerOptions http;
   std::string token;
   int64_t retry_memory_ms = 0;  // [api] retry_memory_s (daemon/recent_failures.h).
+  int64_t stream_head_after_ms = 10'000;  // [api] stream_head_after_s
+  int64_t keepalive_ms = 15'000;          // [api] keepalive_s
 };
 
 class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
@@ -107,6 +109,8 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     // (an Idempotency-Key request, or the memory is off).
     std::optional<RecentFailures::Digest> digest;
     std::string request_id;     // X-Request-Id of every answer to it.
+    int64_t since_ms = 0;       // Monotonic: when it was submitted...
+    int64_t last_write_ms = 0;  // ... and when its stream last sent something.
   };
   struct Conn {
     uint64_t rpc_conn = 0;
@@ -138,6 +142,10 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   void jobFailed(Pending& p, const openai::ApiError& e);
   void runDeferred();
   static void onUvIdle(uv_idle_t* h) noexcept;
+  // Streams waiting for their job: headers after stream_head_after_ms, then an
+  // SSE comment every keepalive_ms of silence.
+  void keepStreamsAlive();
+  static void onUvTick(uv_timer_t* t) noexcept;
 
   Services& s_;
   const Metrics& metrics_;
@@ -153,8 +161,11 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   // Frames to dispatch from the idle callback: onOutput may not dispatch.
   std::vector<std::pair<uint64_t, std::string>> deferred_;
   UvHandlePtr<uv_idle_t> idle_;
+  UvHandlePtr<uv_timer_t> tick_;
   uint64_t next_rpc_id_ = 1;
   RecentFailures recent_failures_;
+  int64_t stream_head_after_ms_;
+  int64_t keepalive_ms_;
 };
 
 }  // namespace llmq::daemon

@@ -164,5 +164,45 @@ TEST_F(HttpCompatTest, AStreamToAnHttp10ClientIsNotChunked) {
   EXPECT_EQ(rest.size(), rest.find("data: [DONE]\n\n") + std::strlen("data: [DONE]\n\n")) << rest;
 }
 
+class HttpQueuedStreamTest : public HttpFrontFixture {
+ protected:
+  std::string extraConfig() const override { return "stream_head_after_s = 0.3\nkeepalive_s = 0.3\n"; }
+};
+
+// A stream that waits in the queue gets its headers and then SSE comments, so a
+// client's headers timeout (undici's is 300 s) does not end it; its data
+// follows once the job runs.
+TEST_F(HttpQueuedStreamTest, AStreamWaitingInAPausedQueueGetsHeadersAndKeepAlives) {
+  callOk(*client_, "queue.pause", "{}");
+  HttpConnection c;
+  ASSERT_TRUE(c.connect(port_));
+  ASSERT_TRUE(c.sendRequest("POST", "/v1/chat/completions", chat("fake/ok", "wait for me", R"(,"stream":true)"),
+                            auth({{"X-Request-Id", "q-1"}})));
+  ASSERT_TRUE(c.readUntil(": keep-alive\n\n", 30000)) << c.raw();
+  const std::string waiting = c.raw();
+  EXPECT_EQ(0u, waiting.find("HTTP/1.1 200")) << waiting;
+  EXPECT_NE(std::string::npos, waiting.find("text/event-stream")) << waiting;
+  EXPECT_NE(std::string::npos, waiting.find("X-Request-Id: q-1")) << waiting;
+  EXPECT_NE(std::string::npos, waiting.find(": llmq: job ")) << waiting;
+  EXPECT_EQ(std::string::npos, waiting.find("data:")) << "nothing ran yet: " << waiting;
+  EXPECT_EQ(0u, fake_.stats().total);
+  callOk(*client_, "queue.resume", "{}");
+  ASSERT_TRUE(c.readUntil("data: [DONE]", 30000)) << c.raw();
+  EXPECT_NE(std::string::npos, c.raw().find("\"content\":\"wait")) << c.raw();
+}
+
+TEST_F(HttpQueuedStreamTest, AFailureAfterTheHeadersIsAnErrorEvent) {
+  callOk(*client_, "queue.pause", "{}");
+  HttpConnection c;
+  ASSERT_TRUE(c.connect(port_));
+  ASSERT_TRUE(c.sendRequest("POST", "/v1/chat/completions", chat("fake/fault-400", "x", R"(,"stream":true)"),
+                            auth()));
+  ASSERT_TRUE(c.readUntil(": llmq: job ", 30000)) << c.raw();
+  callOk(*client_, "queue.resume", "{}");
+  ASSERT_TRUE(c.readUntil("\"error\"", 30000)) << c.raw();
+  EXPECT_EQ(0u, c.raw().find("HTTP/1.1 200"));
+  EXPECT_NE(std::string::npos, c.raw().find("data: {\"error\":")) << c.raw();
+}
+
 }  // namespace
 }  // namespace llmq::testing

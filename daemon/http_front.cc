@@ -519,6 +519,14 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
     by_sub_[p.subscription] = rpc_id;
     return;
   }
+  replay(rpc_id, p);
+}
+
+void HttpFront::replay(uint64_t rpc_id, Pending& p) {
+  if (!p.subscription.empty()) {
+    by_sub_.erase(p.subscription);
+    p.subscription.clear();
+  }
   p.kind = Kind::kReplay;
   std::string frame = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(rpc_id) +
                       ",\"method\":\"job.get\",\"params\":{\"job_id\":";
@@ -546,22 +554,34 @@ void HttpFront::onEvent(const json::Value& params) {
 
   if (event == "message_chunk") {
     const std::string_view delta = stringMember(data, "delta");
+    const std::string_view reasoning = stringMember(data, "reasoning");
     const json::Value* tool_calls = json::member(data, "tool_calls");
-    if (delta.empty() && tool_calls == nullptr) {
+    const json::Value* details = json::member(data, "reasoning_details");
+    const json::Value* logprobs = json::member(data, "logprobs");
+    if (delta.empty() && reasoning.empty() && tool_calls == nullptr && details == nullptr && logprobs == nullptr) {
       return;
     }
+    const int index = static_cast<int>(intMember(data, "index"));
     std::string d = "{";
-    if (!p.role_sent) {
+    // Each choice's first chunk says its role (OpenAI's framing for n > 1).
+    if (std::find(p.choices.begin(), p.choices.end(), index) == p.choices.end()) {
+      p.choices.push_back(index);
       d += "\"role\":\"assistant\",";
-      p.role_sent = true;
     }
     d += "\"content\":";
     json::appendString(d, delta);
+    if (!reasoning.empty()) {
+      d += ",\"reasoning\":";
+      json::appendString(d, reasoning);
+    }
+    if (details != nullptr) {
+      d += ",\"reasoning_details\":" + json::toString(*details);
+    }
     if (tool_calls != nullptr) {
       d += ",\"tool_calls\":" + json::toString(*tool_calls);
     }
     d += "}";
-    streamText(p, static_cast<int>(intMember(data, "index")), d);
+    streamText(p, index, d, logprobs != nullptr ? json::toString(*logprobs) : std::string());
   } else if (event == "started") {
     if (std::string_view m = stringMember(data, "model"); !m.empty()) {
       p.model = std::string(m);
@@ -577,21 +597,31 @@ void HttpFront::onEvent(const json::Value& params) {
     }
   } else if (event == "usage") {
     if (const json::Value* usage = json::member(data, "usage")) {
-      p.usage_json = openai::usageJson(*usage);
+      const json::Value* cost = json::member(data, "cost_usd");
+      p.usage_json = openai::usageJson(*usage, cost != nullptr && cost->IsNumber()
+                                                   ? std::optional<double>(cost->GetDouble())
+                                                   : std::nullopt);
     }
     if (std::string_view m = stringMember(data, "model"); !m.empty()) {
       p.model = std::string(m);
     }
   } else if (event == "final_response") {
     if (!p.content_sent) {
-      // A cached answer, or a late subscriber with nothing streamed: all at once.
-      std::string d = "{\"role\":\"assistant\",\"content\":";
-      json::appendString(d, stringMember(data, "content"));
-      d += "}";
-      p.role_sent = true;
-      streamText(p, 0, d);
+      // A cached answer, or a late subscriber with nothing streamed: the stored
+      // answer, whole (tool calls, reasoning, every choice), as a replay does.
+      replay(rpc_id, p);
+      return;
     }
-    streamEnd(p, stringMember(data, "finish_reason"));
+    if (const json::Value* choices = json::member(data, "choices"); choices != nullptr && choices->IsArray()) {
+      std::vector<std::pair<int, std::string>> finishes;  // n > 1: each choice's own.
+      for (const json::Value& c : choices->GetArray()) {
+        const std::string_view f = stringMember(c, "finish_reason");
+        finishes.emplace_back(static_cast<int>(intMember(c, "index")), f.empty() ? "stop" : std::string(f));
+      }
+      streamEnd(p, finishes);
+    } else {
+      streamEnd(p, stringMember(data, "finish_reason"));
+    }
     finish(rpc_id);
   } else if (event == "error") {
     const json::Value* retryable = json::member(data, "retryable");
@@ -643,27 +673,31 @@ void HttpFront::replayFinished(Pending& p, const json::Value& job) {
   if (std::string_view m = stringMember(result, "model"); !m.empty()) {
     p.model = std::string(m);
   }
-  std::string_view content;
-  std::string_view finish_reason = "stop";
-  if (const json::Value* choices = json::member(result, "choices");
-      choices != nullptr && choices->IsArray() && !choices->Empty()) {
-    const json::Value& c0 = (*choices)[0];
-    if (const json::Value* message = json::member(c0, "message")) {
-      content = stringMember(*message, "content");
-    }
-    if (std::string_view f = stringMember(c0, "finish_reason"); !f.empty()) {
-      finish_reason = f;
-    }
-  }
   if (const json::Value* usage = json::member(result, "usage"); usage != nullptr && usage->IsObject()) {
-    p.usage_json = json::toString(*usage);
+    p.usage_json = json::toString(*usage);  // The upstream's own, with its cost when it gave one.
   }
-  std::string d = "{\"role\":\"assistant\",\"content\":";
-  json::appendString(d, content);
-  d += "}";
-  p.role_sent = true;
-  streamText(p, 0, d);
-  streamEnd(p, finish_reason);
+  // Every choice as one chunk with all its message says, then each one's finish.
+  std::vector<std::pair<int, std::string>> finishes;
+  if (const json::Value* choices = json::member(result, "choices"); choices != nullptr && choices->IsArray()) {
+    int position = 0;
+    for (const json::Value& choice : choices->GetArray()) {
+      const int index = json::member(choice, "index") != nullptr && choice["index"].IsInt() ? choice["index"].GetInt()
+                                                                                         : position;
+      ++position;
+      const json::Value& message = objectMember(choice, "message");
+      const json::Value* logprobs = json::member(choice, "logprobs");
+      streamText(p, index, openai::deltaOfMessage(message),
+                 logprobs != nullptr && logprobs->IsObject() ? json::toString(*logprobs) : std::string());
+      p.choices.push_back(index);
+      const std::string_view f = stringMember(choice, "finish_reason");
+      finishes.emplace_back(index, f.empty() ? "stop" : std::string(f));
+    }
+  }
+  if (finishes.empty()) {
+    streamText(p, 0, "{\"role\":\"assistant\",\"content\":\"\"}");
+    finishes.emplace_back(0, "stop");
+  }
+  streamEnd(p, finishes);
 }
 
 void HttpFront::streamHead(Pending& p) {
@@ -675,21 +709,35 @@ void HttpFront::streamHead(Pending& p) {
                     "Cache-Control: no-cache\r\n" + jobHeader(p.job_id, p.request_id));
 }
 
-void HttpFront::streamText(Pending& p, int index, std::string_view delta_json) {
+void HttpFront::streamText(Pending& p, int index, std::string_view delta_json, std::string_view logprobs_json) {
   streamHead(p);
   std::string out;
-  openai::appendChunkEvent(out, p.chunk_id, p.created, p.model, index, delta_json, {});
+  openai::appendChunkEvent(out, p.chunk_id, p.created, p.model, index, delta_json, {}, logprobs_json);
   p.content_sent = true;
   p.last_write_ms = s_.clock->monoMs();
   http_.streamWrite(p.http_conn, p.exchange, out);
 }
 
 void HttpFront::streamEnd(Pending& p, std::string_view finish_reason) {
+  // Each choice that streamed ends with a chunk of its own (n > 1).
+  std::vector<std::pair<int, std::string>> finishes;
+  const std::string reason(finish_reason.empty() ? std::string_view("stop") : finish_reason);
+  for (int index : p.choices) {
+    finishes.emplace_back(index, reason);
+  }
+  if (finishes.empty()) {
+    finishes.emplace_back(0, reason);
+  }
+  streamEnd(p, finishes);
+}
+
+void HttpFront::streamEnd(Pending& p, const std::vector<std::pair<int, std::string>>& finishes) {
   streamHead(p);
   std::string out;
   const std::string& id = p.chunk_id;
-  openai::appendChunkEvent(out, id, p.created, p.model, 0, "{}",
-                           finish_reason.empty() ? std::string_view("stop") : finish_reason);
+  for (const auto& [index, reason] : finishes) {
+    openai::appendChunkEvent(out, id, p.created, p.model, index, "{}", reason);
+  }
   if (p.include_usage && !p.usage_json.empty()) {
     openai::appendUsageEvent(out, id, p.created, p.model, p.usage_json);
   }

@@ -102,7 +102,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     bool include_usage = false;
     bool head_sent = false;     // SSE headers are out (only once there is content).
     bool content_sent = false;
-    bool role_sent = false;
+    std::vector<int> choices;   // The choice indices streamed so far (each got its role).
     std::string usage_json;     // From the usage event, for include_usage.
     int64_t created = 0;
     // The request's identity for RecentFailures; unset when it is not kept
@@ -126,8 +126,14 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   void answerComplete(Pending& p, const json::Value& job);
   void replayFinished(Pending& p, const json::Value& job);
   void streamHead(Pending& p);
-  void streamText(Pending& p, int index, std::string_view delta_json);
+  void streamText(Pending& p, int index, std::string_view delta_json, std::string_view logprobs_json = {});
+  // The finish chunk of each choice that streamed (all with `finish_reason`, or
+  // the given ones), the usage chunk when asked for, and [DONE].
   void streamEnd(Pending& p, std::string_view finish_reason);
+  void streamEnd(Pending& p, const std::vector<std::pair<int, std::string>>& finishes);
+  // Streams the stored answer of p.job_id (job.get): a replay, or a job that
+  // ended before anything was streamed.
+  void replay(uint64_t rpc_id, Pending& p);
   void streamError(Pending& p, const openai::ApiError& e);
   void streamError(Pending& p, int status, std::string type, std::string code, std::string message);
   void finish(uint64_t rpc_id);

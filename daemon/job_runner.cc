@@ -75,9 +75,7 @@ Spender ActiveJob::spender() const {
   return Spender{job.client, attempt.model, key_name, attempt.key_fingerprint, &tags};
 }
 
-void ActiveJob::onDelta(std::string_view t, int index, std::string_view tool_calls_json) {
-  runner->onDelta(*this, t, index, tool_calls_json);
-}
+void ActiveJob::onDelta(const upstream::StreamDelta& delta) { runner->onDelta(*this, delta); }
 void ActiveJob::onComplete(upstream::Completion&& c) { runner->onComplete(*this, std::move(c)); }
 void ActiveJob::onFailure(upstream::Failure&& f) { runner->onFailure(*this, std::move(f)); }
 
@@ -478,6 +476,9 @@ void JobRunner::succeed(ActiveJob& a, upstream::Completion&& c, const store::Usa
         json::appendString(d, c.finish_reason);
         d += ",\"model\":";
         json::appendString(d, c.model);
+        if (!c.choice_finishes_json.empty()) {
+          d += ",\"choices\":" + c.choice_finishes_json;
+        }
         return d + tail;
       },
       true);
@@ -638,9 +639,8 @@ void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& ta
   s_.lifecycle->settle(job);
 }
 
-void JobRunner::onDelta(ActiveJob& a, std::string_view t, int index,
-                        std::string_view tool_calls_json) {
-  if (index == 0 && !t.empty()) {
+void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
+  if (delta.index == 0 && !delta.content.empty()) {
     a.streamed_text = true;  // Late subscribers get the first choice's text so far.
   }
   if (a.first_token_at == 0) {
@@ -648,11 +648,23 @@ void JobRunner::onDelta(ActiveJob& a, std::string_view t, int index,
   }
   s_.lifecycle->emitWith(a.job, a.tags, EventKind::kMessageChunk, [&] {
     std::string d = "{\"delta\":";
-    json::appendString(d, t);
-    d += ",\"index\":" + std::to_string(index);
-    if (!tool_calls_json.empty()) {
+    json::appendString(d, delta.content);
+    d += ",\"index\":" + std::to_string(delta.index);
+    if (!delta.reasoning.empty()) {
+      d += ",\"reasoning\":";
+      json::appendString(d, delta.reasoning);
+    }
+    if (!delta.tool_calls_json.empty()) {
       d += ",\"tool_calls\":";
-      d += tool_calls_json;
+      d += delta.tool_calls_json;
+    }
+    if (!delta.reasoning_details_json.empty()) {
+      d += ",\"reasoning_details\":";
+      d += delta.reasoning_details_json;
+    }
+    if (!delta.logprobs_json.empty()) {
+      d += ",\"logprobs\":";
+      d += delta.logprobs_json;
     }
     d += "}";
     return d;

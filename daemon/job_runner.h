@@ -35,7 +35,7 @@ class JobRunner;
 struct ActiveJob final : upstream::TransferSink {
   ActiveJob(JobRunner* r, store::JobRecord j);
   ~ActiveJob() override;
-  void onDelta(std::string_view text, int index, std::string_view tool_calls_json) override;
+  void onDelta(const upstream::StreamDelta& delta) override;
   void onComplete(upstream::Completion&& completion) override;
   void onFailure(upstream::Failure&& failure) override;
 
@@ -119,7 +119,7 @@ class JobRunner {
 
   // Sends the claimed attempt upstream once its claim has committed.
   void launch(int64_t job_id, int attempt, bool committed);
-  void onDelta(ActiveJob& a, std::string_view text, int index, std::string_view tool_calls_json);
+  void onDelta(ActiveJob& a, const upstream::StreamDelta& delta);
   void onComplete(ActiveJob& a, upstream::Completion&& c);
   void onFailure(ActiveJob& a, upstream::Failure&& f);
   void expire(ActiveJob& a);

@@ -107,7 +107,8 @@ ApiError fromJobError(std::string_view state, std::string_view code, std::string
 }
 
 void appendChunkEvent(std::string& out, std::string_view id, int64_t created, std::string_view model,
-                      int index, std::string_view delta_json, std::string_view finish_reason) {
+                      int index, std::string_view delta_json, std::string_view finish_reason,
+                      std::string_view logprobs_json) {
   out += "data: {\"id\":";
   json::appendString(out, id);
   out += ",\"object\":\"chat.completion.chunk\",\"created\":";
@@ -118,13 +119,56 @@ void appendChunkEvent(std::string& out, std::string_view id, int64_t created, st
   out += std::to_string(index);
   out += ",\"delta\":";
   out += delta_json;
-  out += ",\"logprobs\":null,\"finish_reason\":";
+  out += ",\"logprobs\":";
+  out += logprobs_json.empty() ? std::string_view("null") : logprobs_json;
+  out += ",\"finish_reason\":";
   if (finish_reason.empty()) {
     out += "null";
   } else {
     json::appendString(out, finish_reason);
   }
   out += "}]}\n\n";
+}
+
+std::string deltaOfMessage(const json::Value& message) {
+  std::string d = "{\"role\":\"assistant\",\"content\":";
+  const json::Value* content = json::member(message, "content");
+  if (content != nullptr && content->IsString()) {
+    json::appendString(d, json::view(*content));
+  } else {
+    d += "null";
+  }
+  for (const char* name : {"reasoning", "reasoning_details", "refusal"}) {
+    if (const json::Value* v = json::member(message, name); v != nullptr && !v->IsNull()) {
+      d += ",\"";
+      d += name;
+      d += "\":";
+      d += json::toString(*v);
+    }
+  }
+  if (const json::Value* calls = json::member(message, "tool_calls"); calls != nullptr && calls->IsArray()) {
+    d += ",\"tool_calls\":[";
+    int index = 0;
+    for (const json::Value& call : calls->GetArray()) {
+      d += index > 0 ? "," : "";
+      d += "{\"index\":" + std::to_string(index++);
+      if (call.IsObject()) {
+        for (const auto& m : call.GetObject()) {
+          if (json::view(m.name) == "index") {
+            continue;
+          }
+          d += ",";
+          json::appendString(d, json::view(m.name));
+          d += ":";
+          d += json::toString(m.value);
+        }
+      }
+      d += "}";
+    }
+    d += "]";
+  }
+  d += "}";
+  return d;
 }
 
 void appendUsageEvent(std::string& out, std::string_view id, int64_t created, std::string_view model,
@@ -146,7 +190,7 @@ void appendErrorEvent(std::string& out, const ApiError& e) {
   out += "\n\n";
 }
 
-std::string usageJson(const json::Value& usage) {
+std::string usageJson(const json::Value& usage, std::optional<double> cost_usd) {
   auto count = [&usage](const char* name) -> int64_t {
     const json::Value* v = json::member(usage, name);
     return v != nullptr && v->IsInt64() ? v->GetInt64() : 0;
@@ -156,7 +200,15 @@ std::string usageJson(const json::Value& usage) {
                     ",\"total_tokens\":" + std::to_string(count("total_tokens"));
   out += ",\"prompt_tokens_details\":{\"cached_tokens\":" + std::to_string(count("cache_read")) +
          "},\"completion_tokens_details\":{\"reasoning_tokens\":" +
-         std::to_string(count("reasoning_tokens")) + "}}";
+         std::to_string(count("reasoning_tokens")) + "}";
+  if (cost_usd) {
+    out += ",\"cost\":";  // OpenRouter's usage.cost, in USD.
+    json::Buffer buf;
+    json::Writer w(buf);
+    w.Double(*cost_usd);
+    out.append(buf.GetString(), buf.GetSize());
+  }
+  out += "}";
   return out;
 }
 

@@ -33,9 +33,14 @@ ApiError fromJobError(std::string_view state, std::string_view code, std::string
 
 // One SSE event carrying a chat.completion.chunk: "data: {...}\n\n".
 // `delta_json` is the delta object's text ("{\"content\":\"hi\"}"); `finish_reason`
-// empty means null.
+// and `logprobs_json` empty mean null.
 void appendChunkEvent(std::string& out, std::string_view id, int64_t created, std::string_view model,
-                      int index, std::string_view delta_json, std::string_view finish_reason);
+                      int index, std::string_view delta_json, std::string_view finish_reason,
+                      std::string_view logprobs_json = {});
+// A stored answer's choice.message as one stream delta: role, content (null
+// when the message has none), reasoning, reasoning_details, refusal, and its
+// tool_calls each with the "index" a streamed tool call carries.
+std::string deltaOfMessage(const json::Value& message);
 // The last chunk when stream_options.include_usage is set: no choices, the usage.
 void appendUsageEvent(std::string& out, std::string_view id, int64_t created, std::string_view model,
                       std::string_view usage_json);
@@ -43,8 +48,9 @@ void appendUsageEvent(std::string& out, std::string_view id, int64_t created, st
 void appendErrorEvent(std::string& out, const ApiError& e);
 inline constexpr std::string_view kDoneEvent = "data: [DONE]\n\n";
 
-// OpenAI's usage object from a `usage` event's data.usage (llmq's own counts).
-std::string usageJson(const json::Value& usage);
+// OpenAI's usage object from a `usage` event's data.usage (llmq's own counts),
+// with OpenRouter's `cost` (USD) when given.
+std::string usageJson(const json::Value& usage, std::optional<double> cost_usd = std::nullopt);
 
 // models.list's result -> GET /v1/models: {"object":"list","data":[{id, object:
 // "model", created, owned_by, context_length, pricing}]}.

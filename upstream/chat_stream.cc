@@ -150,6 +150,8 @@ bool ChatStreamAssembler::consumeChunk(const json::Value& chunk, const DeltaCall
     std::string_view content;
     std::string_view reasoning;
     scratch_.clear();
+    details_scratch_.clear();
+    logprobs_scratch_.clear();
     if (const json::Value* delta = json::member(ch, "delta"); delta != nullptr && delta->IsObject()) {
       keepFirst(choice.role, *delta, "role");
       if (const json::Value* c = stringMember(*delta, "content")) {
@@ -173,6 +175,19 @@ bool ChatStreamAssembler::consumeChunk(const json::Value& chunk, const DeltaCall
         }
         json::appendTo(scratch_, *tc);
       }
+      if (const json::Value* rd = json::member(*delta, "reasoning_details");
+          rd != nullptr && rd->IsArray() && !rd->Empty()) {
+        json::appendTo(details_scratch_, *rd);
+        if (!charge(details_scratch_.size())) {
+          return false;
+        }
+      }
+    }
+    if (const json::Value* lp = json::member(ch, "logprobs"); lp != nullptr && lp->IsObject()) {
+      json::appendTo(logprobs_scratch_, *lp);
+      if (!charge(logprobs_scratch_.size())) {
+        return false;
+      }
     }
     if (const json::Value* fr = stringMember(ch, "finish_reason")) {
       choice.finish_reason.assign(json::view(*fr));
@@ -180,8 +195,9 @@ bool ChatStreamAssembler::consumeChunk(const json::Value& chunk, const DeltaCall
     if (const json::Value* nfr = stringMember(ch, "native_finish_reason")) {
       choice.native_finish_reason.assign(json::view(*nfr));
     }
-    if (on_delta && (!content.empty() || !reasoning.empty() || !scratch_.empty())) {
-      on_delta(StreamDelta{index, content, reasoning, scratch_});
+    const StreamDelta d{index, content, reasoning, scratch_, details_scratch_, logprobs_scratch_};
+    if (on_delta && !d.empty()) {
+      on_delta(d);
     }
   }
   return true;
@@ -356,6 +372,19 @@ ChatOutcome ChatStreamAssembler::finish() {
   out.result_json = buildResultJson();
   out.content = first->content;
   out.finish_reason = first->finish_reason;
+  if (std::count_if(choices_.begin(), choices_.end(), [](const Choice& c) { return c.seen; }) > 1) {
+    out.choice_finishes_json = "[";
+    for (size_t i = 0; i < choices_.size(); ++i) {
+      if (!choices_[i].seen) {
+        continue;
+      }
+      out.choice_finishes_json += out.choice_finishes_json.size() > 1 ? "," : "";
+      out.choice_finishes_json += "{\"index\":" + std::to_string(i) + ",\"finish_reason\":";
+      json::appendString(out.choice_finishes_json, choices_[i].finish_reason);
+      out.choice_finishes_json += "}";
+    }
+    out.choice_finishes_json += "]";
+  }
   out.model = model_;
   out.provider = provider_;
   out.generation_id = id_;

@@ -20,16 +20,6 @@
 
 namespace llmq::upstream {
 
-// What one chunk said for one choice, reported as soon as the chunk is parsed
-// (only when at least one of the three is non-empty). Views are valid only during
-// the callback. The daemon's message_chunk event carries `content` as `delta` and
-// `tool_calls_json` as `tool_calls`.
-struct StreamDelta {
-  int index = 0;                     // The choice index.
-  std::string_view content;          // delta.content; may be empty.
-  std::string_view reasoning;        // delta.reasoning (OpenRouter reasoning text); may be empty.
-  std::string_view tool_calls_json;  // delta.tool_calls, compact JSON array; empty when none.
-};
 using DeltaCallback = std::function<void(const StreamDelta&)>;
 
 enum class StreamState {
@@ -131,6 +121,8 @@ class ChatStreamAssembler {
   std::string usage_json_;
   std::optional<UpstreamError> error_;
   std::string scratch_;  // Serialized tool_calls delta for the callback.
+  std::string details_scratch_;   // ... reasoning_details delta.
+  std::string logprobs_scratch_;  // ... the choice's logprobs.
 };
 
 // SseParser + ChatStreamAssembler: raw body bytes in, deltas out. One per attempt.

@@ -107,8 +107,8 @@ size_t HttpProvider::Transfer::onCurlWrite(char* data, size_t size, size_t n, vo
       // decided ([DONE] or an error chunk) the rest is drained, not aborted, so the
       // connection stays reusable.
       t->decoder_.feed(std::string_view(data, len), [t](const StreamDelta& d) {
-        if (t->sink_ != nullptr && (!d.content.empty() || !d.tool_calls_json.empty())) {
-          t->sink_->onDelta(d.content, d.index, d.tool_calls_json);
+        if (t->sink_ != nullptr && !d.empty()) {
+          t->sink_->onDelta(d);
         }
       });
       if (t->decoder_.tooLarge()) {

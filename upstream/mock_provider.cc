@@ -209,7 +209,9 @@ void MockProvider::step(uint64_t handle) {
     t.next_word = end;
     int64_t delay = t.chunk_delay_ms;
     bool more = t.next_word < t.words.size();
-    t.sink->onDelta(delta, 0, {});
+    upstream::StreamDelta d;
+    d.content = delta;
+    t.sink->onDelta(d);
     if (more && delay > 0) {
       if (transfers_.count(handle) != 0) {
         schedule(handle, uv_now(loop_) + static_cast<uint64_t>(delay));

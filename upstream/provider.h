@@ -50,6 +50,9 @@ struct Completion {
   std::string result_json;  // The chat-completion object (assembled for streams).
   std::string content;
   std::string finish_reason;
+  // A stream of several choices (n > 1): [{"index":i,"finish_reason":"..."}] for
+  // each, so that each one's stream can end with its own; empty otherwise.
+  std::string choice_finishes_json;
   std::string model;          // The model that answered.
   std::string provider;
   std::string generation_id;
@@ -73,12 +76,32 @@ struct Failure {
   std::optional<Usage> usage;
 };
 
+// What one chunk of a stream said for one choice, reported as soon as the chunk
+// is parsed (only when something in it is non-empty). Views are valid only during
+// the callback. The daemon's message_chunk event carries each member by the name
+// it has in OpenAI's chunk (`content` as `delta`).
+struct StreamDelta {
+  int index = 0;                     // The choice index.
+  std::string_view content;          // delta.content; may be empty.
+  std::string_view reasoning;        // delta.reasoning (OpenRouter's reasoning text); may be empty.
+  std::string_view tool_calls_json;  // delta.tool_calls, compact JSON array; empty when none.
+  // delta.reasoning_details (OpenRouter's structured reasoning), compact JSON
+  // array, and the choice's logprobs, compact JSON object: passed on as they
+  // came; empty when absent or null.
+  std::string_view reasoning_details_json;
+  std::string_view logprobs_json;
+
+  bool empty() const {
+    return content.empty() && reasoning.empty() && tool_calls_json.empty() && reasoning_details_json.empty() &&
+           logprobs_json.empty();
+  }
+};
+
 class TransferSink {
  public:
   virtual ~TransferSink() = default;
-  // A streamed delta of choice `index`: text, and/or tool-call deltas as a compact
-  // JSON array (empty when none).
-  virtual void onDelta(std::string_view text, int index, std::string_view tool_calls_json) = 0;
+  // A streamed delta of one choice.
+  virtual void onDelta(const StreamDelta& delta) = 0;
   virtual void onComplete(Completion&& completion) = 0;
   virtual void onFailure(Failure&& failure) = 0;
 };

@@ -866,7 +866,9 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.generations[gen_id] = gen
         try:
-            if stream:
+            if model.rsplit("/", 1)[-1].startswith("rich"):
+                self._chat_rich(body, stream, gen_id, model, words, prompt_tokens, completion_tokens)
+            elif stream:
                 self._chat_stream(gen_id, model, words, prompt_tokens, completion_tokens, faults)
             else:
                 self._chat_plain(gen_id, model, words, prompt_tokens, completion_tokens, faults)
@@ -920,6 +922,72 @@ class Handler(BaseHTTPRequestHandler):
                 self._write(body[i:i + step])
         else:
             self._write(body)
+
+    def _chat_rich(self, body, stream, gen_id, model, words, prompt_tokens, completion_tokens):
+        """Reasoning (text and details), logprobs, tool calls and n choices, the
+        same streamed or not: what a stream must carry as the plain answer does."""
+        created = int(time.time())
+        choices, logprobs = rich_plan(body, words)
+        usage = usage_object(prompt_tokens, completion_tokens)
+        if not stream:
+            out = []
+            for c in choices:
+                message = {"role": "assistant",
+                           "content": None if c["tool_calls"] else "".join(c["pieces"]),
+                           "refusal": None, "reasoning": "".join(c["reasoning"]),
+                           "reasoning_details": [{"type": "reasoning.text", "text": "".join(c["reasoning"]),
+                                                  "format": "unknown", "index": 0}]}
+                if c["tool_calls"]:
+                    message["tool_calls"] = c["tool_calls"]
+                out.append({"index": c["index"], "message": message, "finish_reason": c["finish"],
+                            "native_finish_reason": c["finish"],
+                            "logprobs": rich_logprobs(c["pieces"]) if logprobs else None})
+            self._send_json(200, {"id": gen_id, "provider": PROVIDER, "model": model,
+                                  "object": "chat.completion", "created": created,
+                                  "choices": out, "usage": usage})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._set_status(200)
+
+        def event(index, delta, finish=None, lp=None):
+            obj = {"id": gen_id, "provider": PROVIDER, "model": model, "object": "chat.completion.chunk",
+                   "created": created, "choices": [{"index": index, "delta": delta, "finish_reason": finish,
+                                                    "native_finish_reason": finish, "logprobs": lp}]}
+            data = b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+            self._write(b"%x\r\n%s\r\n" % (len(data), data))
+
+        for c in choices:
+            i = c["index"]
+            event(i, {"role": "assistant", "content": ""})
+            for r in c["reasoning"]:
+                event(i, {"content": "", "reasoning": r,
+                          "reasoning_details": [{"type": "reasoning.text", "text": r, "format": "unknown",
+                                                 "index": 0}]})
+        for k in range(max(len(c["pieces"]) for c in choices)):
+            for c in choices:  # Interleaved, as n > 1 streams are.
+                if k < len(c["pieces"]):
+                    p = c["pieces"][k]
+                    event(c["index"], {"content": p}, lp=rich_logprobs([p]) if logprobs else None)
+        for c in choices:
+            if c["tool_calls"]:
+                call = c["tool_calls"][0]
+                event(c["index"], {"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
+                                                   "function": {"name": call["function"]["name"],
+                                                                "arguments": ""}}]})
+                args = call["function"]["arguments"]
+                for part in (args[:3], args[3:]):
+                    event(c["index"], {"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
+        for c in choices:
+            event(c["index"], {}, c["finish"])
+        data = b"data: " + json.dumps({"id": gen_id, "object": "chat.completion.chunk", "created": created,
+                                       "model": model, "choices": [], "usage": usage}).encode() + b"\n\n"
+        self._write(b"%x\r\n%s\r\n" % (len(data), data))
+        data = b"data: [DONE]\n\n"
+        self._write(b"%x\r\n%s\r\n" % (len(data), data))
+        self._write(b"0\r\n\r\n")
 
     def _chat_stream(self, gen_id, model, words, prompt_tokens, completion_tokens, faults):
         created = int(time.time())
@@ -1000,6 +1068,38 @@ class Handler(BaseHTTPRequestHandler):
         if "no-done" not in faults.flags:
             send(b"data: [DONE]\n\n")
         send(b"")
+
+
+def rich_plan(body, words):
+    """What a `rich` model answers (the same streamed or not): per choice, its
+    content words (or tool calls when the request has tools), reasoning pieces,
+    and logprobs when asked for."""
+    n = body.get("n", 1)
+    n = n if isinstance(n, int) and 1 <= n <= 8 else 1
+    tools = body.get("tools")
+    tool_name = None
+    if isinstance(tools, list) and tools and isinstance(tools[0], dict):
+        tool_name = (tools[0].get("function") or {}).get("name") or "tool"
+    choices = []
+    for i in range(n):
+        pieces = [(w if j == 0 else " " + w) for j, w in enumerate(words)]
+        if i > 0:
+            pieces = ["#%d " % i] + pieces
+        choices.append({
+            "index": i,
+            "pieces": [] if tool_name else pieces,
+            "reasoning": ["thinking ", "about %d" % i],
+            "tool_calls": [{"id": "call_%d" % i, "type": "function",
+                            "function": {"name": tool_name, "arguments": '{"x":%d}' % i}}]
+            if tool_name else None,
+            "finish": "tool_calls" if tool_name else ("length" if i == 1 else "stop"),
+        })
+    return choices, bool(body.get("logprobs"))
+
+
+def rich_logprobs(pieces):
+    return {"content": [{"token": p, "logprob": -0.25 * (k + 1), "bytes": list(p.encode()),
+                         "top_logprobs": []} for k, p in enumerate(pieces)], "refusal": None}
 
 
 def parse_checked(spec):

@@ -38,6 +38,18 @@ inline std::string strMember(const json::Value& v, const char* name) {
   return m != nullptr && m->IsString() ? std::string(json::view(*m)) : std::string();
 }
 
+// The data: payloads of an SSE body, in order.
+inline std::vector<std::string> sseEvents(const std::string& body) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    const size_t end = body.find("\n\n", pos);
+    out.push_back(body.substr(pos + 6, end - pos - 6));
+    pos = end == std::string::npos ? body.size() : end + 2;
+  }
+  return out;
+}
+
 class HttpFrontFixture : public ::testing::Test {
  protected:
   // TOML appended to the fixture's own ([retry] fast, [api] on port 0 with
@@ -56,17 +68,28 @@ class HttpFrontFixture : public ::testing::Test {
                       .extra_env = {"OPENROUTER_API_KEY=" + std::string(kFixtureKey),
                                     "OPENROUTER_BASE_URL=" + fake_.baseUrl()}});
     ASSERT_TRUE(daemon_->start());
+    connectBoth();
+    std::ifstream in(dir_.path() + "/api.token");
+    std::getline(in, token_);
+    ASSERT_GE(token_.size(), 16u);
+  }
+  // Stops llmqd and starts it again on the same database and token (a new port).
+  void restart() {
+    client_.reset();
+    ASSERT_TRUE(daemon_->stop());
+    ASSERT_TRUE(daemon_->start());
+    connectBoth();
+  }
+  // The socket client, and the port of the newest "API on" line of the log.
+  void connectBoth() {
     client_ = daemon_->connect();
     ASSERT_NE(nullptr, client_);
     // "OpenAI-compatible API on http://127.0.0.1:PORT/v1 (bearer token in FILE)"
     const std::string log = daemon_->log();
     const std::string marker = "API on http://127.0.0.1:";
-    const size_t at = log.find(marker);
+    const size_t at = log.rfind(marker);
     ASSERT_NE(std::string::npos, at) << log;
     port_ = std::atoi(log.c_str() + at + marker.size());
-    std::ifstream in(dir_.path() + "/api.token");
-    std::getline(in, token_);
-    ASSERT_GE(token_.size(), 16u);
   }
   void TearDown() override {
     client_.reset();
@@ -96,17 +119,7 @@ class HttpFrontFixture : public ::testing::Test {
   json::Document job(const std::string& id) {
     return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
   }
-  // The data: payloads of an SSE body, in order.
-  static std::vector<std::string> events(const std::string& body) {
-    std::vector<std::string> out;
-    size_t pos = 0;
-    while ((pos = body.find("data: ", pos)) != std::string::npos) {
-      const size_t end = body.find("\n\n", pos);
-      out.push_back(body.substr(pos + 6, end - pos - 6));
-      pos = end == std::string::npos ? body.size() : end + 2;
-    }
-    return out;
-  }
+  static std::vector<std::string> events(const std::string& body) { return sseEvents(body); }
 
   TempDir dir_;
   FakeUpstream fake_;

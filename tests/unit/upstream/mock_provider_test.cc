@@ -22,9 +22,9 @@ namespace {
 
 class RecordingSink : public TransferSink {
  public:
-  void onDelta(std::string_view text, int index, std::string_view) override {
-    deltas.emplace_back(text);
-    indexes.push_back(index);
+  void onDelta(const StreamDelta& d) override {
+    deltas.emplace_back(d.content);
+    indexes.push_back(d.index);
     ++calls;
     if (on_delta) {
       on_delta();

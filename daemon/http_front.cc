@@ -17,6 +17,7 @@
 #include "daemon/api_token.h"
 #include "daemon/metrics.h"
 #include "daemon/openai_format.h"
+#include "daemon/responses_format.h"
 #include "daemon/services.h"
 #include "ipc/protocol.h"
 #include "upstream/mock_provider.h"
@@ -267,6 +268,14 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
     chatCompletions(conn_id, exchange, r);
     return;
   }
+  if (r.path == "/v1/responses" || r.path == "/responses") {
+    if (r.method != "POST") {
+      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes POST");
+      return;
+    }
+    responsesCreate(conn_id, exchange, r);
+    return;
+  }
   if (r.path == "/v1/models" || r.path == "/models") {
     if (!get) {
       respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET");
@@ -306,7 +315,56 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
                "no such endpoint: " + r.method + " " + r.path);
 }
 
-void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
+void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
+  json::Document body;
+  std::string parse_error;
+  if (!json::parse(body, r.body, &parse_error) || !body.IsObject()) {
+    respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
+                 "the request body is not a JSON object: " + parse_error, {}, requestIdFor(r.header("x-request-id")));
+    return;
+  }
+  const json::Value* previous = json::member(body, "previous_response_id");
+  if (previous == nullptr || previous->IsNull()) {
+    responsesSubmit(conn_id, exchange, r, {});
+    return;
+  }
+  const std::optional<std::string> job_id =
+      previous->IsString() ? responses::jobIdOf(json::view(*previous)) : std::nullopt;
+  if (!job_id) {
+    respondError(conn_id, exchange, 404, "invalid_request_error", "previous_response_not_found",
+                 "previous_response_id names no response of llmqd's (they look like resp_j123)", {},
+                 requestIdFor(r.header("x-request-id")));
+    return;
+  }
+  // Its conversation first: the stored job's messages and answer.
+  std::string params = "{\"job_id\":";
+  json::appendString(params, *job_id);
+  params += ",\"include_request\":true}";
+  Pending p{Kind::kPrevious, conn_id, exchange};
+  p.held = std::move(r);
+  call(conn_id, "job.get", params, std::move(p));
+}
+
+void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
+                                std::string_view previous_messages_json) {
+  json::Document body;
+  if (!json::parse(body, r.body, nullptr) || !body.IsObject()) {
+    respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json", "the request body is not a JSON object");
+    return;
+  }
+  Result<std::string> chat = responses::toChatRequest(body, previous_messages_json);
+  if (!chat) {
+    respondError(conn_id, exchange, 400, "invalid_request_error", "unsupported_parameter", chat.error().message, {},
+                 requestIdFor(r.header("x-request-id")));
+    return;
+  }
+  std::string original = std::move(r.body);
+  r.body = std::move(*chat);
+  chatCompletions(conn_id, exchange, r, std::move(original));
+}
+
+void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
+                                std::optional<std::string> responses_body) {
   const std::string* client_request_id = r.header("x-request-id");
   const std::string request_id = requestIdFor(client_request_id);
   // These headers become JSON strings of the job.submit: bytes that are not
@@ -415,6 +473,10 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   p.created = nowSeconds();
   p.digest = digest;
   p.request_id = request_id;
+  if (responses_body) {
+    p.responses = true;
+    p.responses_body = std::move(*responses_body);
+  }
   p.since_ms = s_.clock->monoMs();
   call(conn_id, "job.submit", params, std::move(p));
 }
@@ -473,6 +535,9 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
                                               std::string(stringMember(*error, "message")));
     if (p.kind == Kind::kReplay) {
       streamError(p, e);
+    } else if (p.kind == Kind::kPrevious) {
+      respondError(p.http_conn, p.exchange, 404, "invalid_request_error", "previous_response_not_found",
+                   "previous_response_id: " + e.message, {}, requestIdFor(p.held->header("x-request-id")));
     } else {
       respondError(p.http_conn, p.exchange, e, p.job_id, p.request_id);
     }
@@ -506,6 +571,32 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
       replayFinished(p, *result);
       finish(rpc_id);
       return;
+    case Kind::kPrevious: {
+      // The previous response's conversation: its request's messages and its answer.
+      const uint64_t conn = p.http_conn;
+      const uint64_t exchange = p.exchange;
+      ipc::HttpRequest held = std::move(*p.held);
+      finish(rpc_id);  // Before submitting: that adds to pending_.
+      const json::Value* request = json::member(*result, "request");
+      const json::Value* messages = request != nullptr ? json::member(*request, "messages") : nullptr;
+      if (stringMember(*result, "state") != "succeeded" || messages == nullptr || !messages->IsArray()) {
+        respondError(conn, exchange, 404, "invalid_request_error", "previous_response_not_found",
+                     "previous_response_id names a response that did not complete (or whose request was pruned)",
+                     {}, requestIdFor(held.header("x-request-id")));
+        return;
+      }
+      std::string previous = json::toString(*messages);
+      const json::Value& choice0 = objectMember(*result, "result");
+      if (const json::Value* choices = json::member(choice0, "choices");
+          choices != nullptr && choices->IsArray() && !choices->Empty()) {
+        if (const json::Value* m = json::member((*choices)[0], "message"); m != nullptr && m->IsObject()) {
+          previous.pop_back();
+          previous += (messages->Empty() ? "" : ",") + json::toString(*m) + "]";
+        }
+      }
+      responsesSubmit(conn, exchange, held, previous);
+      return;
+    }
     case Kind::kStream:
       break;
   }
@@ -552,7 +643,12 @@ void HttpFront::onEvent(const json::Value& params) {
   const std::string_view event = stringMember(params, "event");
   const json::Value& data = objectMember(params, "data");
 
-  if (event == "message_chunk") {
+  if (event == "message_chunk" && p.responses) {
+    // Text live; tool calls and reasoning come whole with the finished response.
+    if (const std::string_view delta = stringMember(data, "delta"); !delta.empty() && intMember(data, "index") == 0) {
+      streamRaw(p, eventsOf(p).text(delta));
+    }
+  } else if (event == "message_chunk") {
     const std::string_view delta = stringMember(data, "delta");
     const std::string_view reasoning = stringMember(data, "reasoning");
     const json::Value* tool_calls = json::member(data, "tool_calls");
@@ -606,7 +702,7 @@ void HttpFront::onEvent(const json::Value& params) {
       p.model = std::string(m);
     }
   } else if (event == "final_response") {
-    if (!p.content_sent) {
+    if (!p.content_sent || p.responses) {
       // A cached answer, or a late subscriber with nothing streamed: the stored
       // answer, whole (tool calls, reasoning, every choice), as a replay does.
       replay(rpc_id, p);
@@ -650,6 +746,16 @@ void HttpFront::answerComplete(Pending& p, const json::Value& job) {
         headers += "X-Llmq-Cost-Usd: " + json::toString(*cost) + "\r\n";
       }
     }
+    if (p.responses) {
+      json::Document request;
+      if (!json::parse(request, p.responses_body, nullptr)) {
+        request.SetObject();
+      }
+      static const json::Value kEmpty(rapidjson::kObjectType);
+      http_.respond(p.http_conn, p.exchange, 200, kJson, headers,
+                    responses::fromChatCompletion(result != nullptr ? *result : kEmpty, job_id, p.created, request));
+      return;
+    }
     http_.respond(p.http_conn, p.exchange, 200, kJson, headers,
                   result != nullptr ? json::toString(*result) : "{}");
     return;
@@ -660,6 +766,21 @@ void HttpFront::answerComplete(Pending& p, const json::Value& job) {
 
 void HttpFront::replayFinished(Pending& p, const json::Value& job) {
   const std::string_view state = stringMember(job, "state");
+  if (p.responses && state == "succeeded") {
+    json::Document request;
+    if (!json::parse(request, p.responses_body, nullptr)) {
+      request.SetObject();
+    }
+    json::Document response;
+    if (!json::parse(response,
+                     responses::fromChatCompletion(objectMember(job, "result"), p.job_id, p.created, request),
+                     nullptr, json::kMaxAnswerDepth)) {
+      response.SetObject();
+    }
+    streamRaw(p, eventsOf(p).finish(response));
+    http_.endStream(p.http_conn, p.exchange);
+    return;
+  }
   if (state != "succeeded") {
     if (state == "failed" || state == "cancelled" || state == "expired") {
       streamError(p, jobApiError(state, job));
@@ -709,6 +830,20 @@ void HttpFront::streamHead(Pending& p) {
                     "Cache-Control: no-cache\r\n" + jobHeader(p.job_id, p.request_id));
 }
 
+void HttpFront::streamRaw(Pending& p, std::string_view sse) {
+  streamHead(p);
+  p.content_sent = true;
+  p.last_write_ms = s_.clock->monoMs();
+  http_.streamWrite(p.http_conn, p.exchange, sse);
+}
+
+responses::EventStream& HttpFront::eventsOf(Pending& p) {
+  if (!p.events) {
+    p.events = std::make_unique<responses::EventStream>(responses::responseId(p.job_id), p.model, p.created);
+  }
+  return *p.events;
+}
+
 void HttpFront::streamText(Pending& p, int index, std::string_view delta_json, std::string_view logprobs_json) {
   streamHead(p);
   std::string out;
@@ -750,6 +885,16 @@ void HttpFront::streamError(Pending& p, const openai::ApiError& e) {
   if (!p.head_sent) {
     // Nothing sent yet: the failure can still be a proper HTTP status.
     respondError(p.http_conn, p.exchange, e, p.job_id, p.request_id);
+    return;
+  }
+  if (p.responses) {
+    std::string error = "{\"code\":";
+    json::appendString(error, e.code.empty() ? std::string_view("server_error") : std::string_view(e.code));
+    error += ",\"message\":";
+    json::appendString(error, e.message);
+    error += "}";
+    http_.streamWrite(p.http_conn, p.exchange, eventsOf(p).fail(error));
+    http_.endStream(p.http_conn, p.exchange);
     return;
   }
   std::string out;

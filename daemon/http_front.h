@@ -46,6 +46,7 @@
 #include "common/uv_handle.h"
 #include "daemon/openai_format.h"
 #include "daemon/recent_failures.h"
+#include "daemon/responses_stream.h"
 #include "ipc/http_server.h"
 #include "ipc/peer.h"
 #include "ipc/server.h"
@@ -89,7 +90,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   void onOutput(uint64_t rpc_conn, std::string_view bytes) override;
 
  private:
-  enum class Kind { kComplete, kStream, kModels, kModel, kReplay };
+  enum class Kind { kComplete, kStream, kModels, kModel, kReplay, kPrevious };
   // One HTTP request waiting for its JSON-RPC answer or its job's events.
   struct Pending {
     Kind kind;
@@ -111,6 +112,13 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     std::string request_id;     // X-Request-Id of every answer to it.
     int64_t since_ms = 0;       // Monotonic: when it was submitted...
     int64_t last_write_ms = 0;  // ... and when its stream last sent something.
+    // A Responses API call (POST /v1/responses): its request as sent, answered as
+    // a Response object (daemon/responses_format.h) or its events.
+    bool responses = false;
+    std::string responses_body;
+    std::unique_ptr<responses::EventStream> events;
+    // kPrevious: the request that waits for its previous response's job.
+    std::optional<ipc::HttpRequest> held;
   };
   struct Conn {
     uint64_t rpc_conn = 0;
@@ -118,7 +126,15 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   };
 
   void route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request);
-  void chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request);
+  // POST /v1/chat/completions; with `responses_body`, the chat translation of a
+  // Responses request (r.body) whose answer is a Response.
+  void chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request,
+                       std::optional<std::string> responses_body = std::nullopt);
+  // POST /v1/responses: translated, then as chatCompletions (after fetching the
+  // previous response's job when previous_response_id names one).
+  void responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request);
+  void responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request,
+                       std::string_view previous_messages_json);
   // Sends a JSON-RPC request for `pending` on the connection's local RPC conn.
   void call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending);
   void onResponse(uint64_t rpc_id, const json::Value& message);
@@ -127,6 +143,10 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   void replayFinished(Pending& p, const json::Value& job);
   void streamHead(Pending& p);
   void streamText(Pending& p, int index, std::string_view delta_json, std::string_view logprobs_json = {});
+  // SSE text as it is (a Responses stream's events).
+  void streamRaw(Pending& p, std::string_view sse);
+  // A Responses stream's event builder, made on first use.
+  responses::EventStream& eventsOf(Pending& p);
   // The finish chunk of each choice that streamed (all with `finish_reason`, or
   // the given ones), the usage chunk when asked for, and [DONE].
   void streamEnd(Pending& p, std::string_view finish_reason);

@@ -332,13 +332,6 @@ std::string fromChatCompletion(const json::Value& completion, std::string_view j
     const json::Value* message = json::member(choice, "message");
     static const json::Value kEmpty(rapidjson::kObjectType);
     const json::Value& m = message != nullptr && message->IsObject() ? *message : kEmpty;
-    if (const std::string_view reasoning = str(m, "reasoning"); !reasoning.empty()) {
-      std::string item = "{\"type\":\"reasoning\",\"id\":";
-      json::appendString(item, "rs_" + std::string(job_id));
-      item += ",\"summary\":[{\"type\":\"summary_text\",\"text\":";
-      json::appendString(item, reasoning);
-      add(item + "}]}");
-    }
     if (const json::Value* content = json::member(m, "content"); content != nullptr && content->IsString()) {
       std::string item = "{\"type\":\"message\",\"id\":";
       json::appendString(item, "msg_" + std::string(job_id));
@@ -360,6 +353,13 @@ std::string fromChatCompletion(const json::Value& completion, std::string_view j
         json::appendString(item, fn != nullptr ? str(*fn, "arguments") : std::string_view());
         add(item + ",\"status\":\"completed\"}");
       }
+    }
+    if (const std::string_view reasoning = str(m, "reasoning"); !reasoning.empty()) {
+      std::string item = "{\"type\":\"reasoning\",\"id\":";
+      json::appendString(item, "rs_" + std::string(job_id));
+      item += ",\"summary\":[{\"type\":\"summary_text\",\"text\":";
+      json::appendString(item, reasoning);
+      add(item + "}]}");
     }
   }
   output += "]";

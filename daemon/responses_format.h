@@ -30,7 +30,9 @@ namespace llmq::daemon::responses {
 // system messages are dropped: instructions do not carry over).
 Result<std::string> toChatRequest(const json::Value& request, std::string_view previous_messages_json = {});
 
-// The Response object for the chat.completion `completion` of job `job_id`.
+// The Response object for the chat.completion `completion` of job `job_id`. Its
+// output is the message first (so a stream's text is output 0), then the
+// function calls, then the reasoning.
 // `request` is the Responses request it answers (its instructions, tools,
 // text format and so on are echoed back, as OpenAI does).
 std::string fromChatCompletion(const json::Value& completion, std::string_view job_id, int64_t created_at,

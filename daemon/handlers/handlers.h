@@ -61,6 +61,6 @@ void replyStoreError(const Call& call, const Error& error, const char* what);
 void noteBudgetChange(Services& s, const std::string& scope, BudgetPeriod period);
 // Reads params.job_id (allowing only `extra` params besides it) and loads the
 // job; answers the error itself and returns nullopt when it cannot.
-std::optional<store::JobRecord> loadJobParam(Call& call);
+std::optional<store::JobRecord> loadJobParam(Call& call, bool with_include_request = false);
 
 }  // namespace llmq::daemon

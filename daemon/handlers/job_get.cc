@@ -1,4 +1,5 @@
-// job.get {job_id} -> job object. Also home of the helpers handlers share.
+// job.get {job_id, include_request?} -> job object (with "request", the stored
+// chat request, when asked). Also home of the helpers handlers share.
 #include "common/log.h"
 #include "daemon/access.h"
 #include "daemon/handlers/handlers.h"
@@ -18,9 +19,14 @@ void replyStoreError(const Call& call, const Error& error, const char* what) {
   }
 }
 
-std::optional<store::JobRecord> loadJobParam(Call& call) {
+std::optional<store::JobRecord> loadJobParam(Call& call, bool with_include_request) {
   ipc::Params p(call.params);
-  p.allowOnly({"job_id"});
+  if (with_include_request) {
+    p.allowOnly({"job_id", "include_request"});
+    p.boolean("include_request");
+  } else {
+    p.allowOnly({"job_id"});
+  }
   auto text = p.string("job_id", true, 64);
   if (!p.ok()) {
     call.reply.fail(ipc::rpc::kInvalidParams, p.error());
@@ -49,9 +55,23 @@ std::optional<store::JobRecord> loadJobParam(Call& call) {
 }
 
 void handleJobGet(Call& call) {
-  if (auto job = loadJobParam(call)) {
-    call.reply.ok(jobToJson(*job));
+  auto job = loadJobParam(call, true);
+  if (!job) {
+    return;
   }
+  const json::Value* include = json::member(*call.params, "include_request");
+  if (include == nullptr || !include->IsBool() || !include->GetBool() || job->request_json.empty()) {
+    call.reply.ok(jobToJson(*job));
+    return;
+  }
+  // The request as stored, after the job's other members: the Responses API's
+  // previous_response_id continues its conversation.
+  std::string out = jobToJson(*job);
+  out.pop_back();
+  out += ",\"request\":";
+  out += job->request_json;
+  out += "}";
+  call.reply.ok(std::move(out));
 }
 
 }  // namespace llmq::daemon

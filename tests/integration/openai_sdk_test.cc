@@ -87,6 +87,7 @@ TEST(OpenAiSdkTest, TheOfficialSdkWorksAgainstTheHttpFront) {
   EXPECT_EQ(0, r.exit_code) << r.output;
   EXPECT_NE(std::string::npos, r.output.find("all SDK checks passed")) << r.output;
   EXPECT_NE(std::string::npos, r.output.find("costs llmqd's 4 attempts")) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("ok - a streamed response ends with response.completed")) << r.output;
   EXPECT_TRUE(daemon.stop());
 }
 

@@ -62,6 +62,26 @@ for await (const m of models) {
 }
 check(ids.length > 0 && ids.every((id) => typeof id === 'string'), 'models.list lists models (' + ids.length + ')');
 
+// The Responses API, plain and streamed.
+const resp = await client.responses.create({ model: 'fake/ok', input: 'alpha beta gamma', max_output_tokens: 4 });
+check(resp.object === 'response' && resp.output_text === 'alpha beta gamma alpha',
+  'responses.create returns a response with its output_text (' + JSON.stringify(resp.output_text) + ')');
+check(resp.usage.output_tokens === 4, 'responses.create usage comes through');
+const rstream = await client.responses.create({
+  model: 'fake/ok', input: 'alpha beta gamma', max_output_tokens: 3, stream: true,
+});
+let rtext = '';
+let rcompleted = null;
+for await (const ev of rstream) {
+  if (ev.type === 'response.output_text.delta') {
+    rtext += ev.delta;
+  } else if (ev.type === 'response.completed') {
+    rcompleted = ev.response;
+  }
+}
+check(rtext === 'alpha beta gamma', 'a streamed response assembles its text (' + JSON.stringify(rtext) + ')');
+check(rcompleted !== null && rcompleted.status === 'completed', 'a streamed response ends with response.completed');
+
 // Errors come back as the SDK's typed errors.
 try {
   await new OpenAI({ baseURL, apiKey: 'wrong-token-wrong-token', maxRetries: 0 }).models.list();

@@ -1,0 +1,97 @@
+// The clients agents use, pinned, against llmqd's HTTP front in front of the fake
+// upstream (tests/integration/openai_sdk_test.cc starts both and runs this with
+// LLMQ_BASE_URL, LLMQ_TOKEN and LLMQ_FAKE_URL). Exits non-zero, saying why, on
+// any mismatch.
+import { generateText, jsonSchema, streamText, tool } from 'ai';
+import { createOpenAI } from '@ai-sdk/openai';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { ChatOpenAI } from '@langchain/openai';
+import OpenAI from 'openai';
+
+const baseURL = process.env.LLMQ_BASE_URL;
+const apiKey = process.env.LLMQ_TOKEN;
+const fakeUrl = process.env.LLMQ_FAKE_URL;
+if (!baseURL || !apiKey || !fakeUrl) {
+  console.error('LLMQ_BASE_URL, LLMQ_TOKEN and LLMQ_FAKE_URL must be set');
+  process.exit(2);
+}
+
+function check(ok, what) {
+  if (!ok) {
+    throw new Error('check failed: ' + what);
+  }
+  console.log('ok - ' + what);
+}
+async function upstreamRequests() {
+  const r = await fetch(fakeUrl + '/_fake/stats');
+  return (await r.json()).total;
+}
+const prompt = 'alpha beta gamma';
+
+// The AI SDK's default provider model speaks the Responses API.
+const openai = createOpenAI({ baseURL, apiKey });
+const g1 = await generateText({ model: openai('fake/ok'), prompt, maxOutputTokens: 4 });
+check(g1.text === 'alpha beta gamma alpha', 'AI SDK openai(model) generateText (Responses API): ' + JSON.stringify(g1.text));
+check(g1.usage.outputTokens === 4, 'AI SDK openai(model) usage');
+const s1 = streamText({ model: openai('fake/ok'), prompt, maxOutputTokens: 5 });
+let t1 = '';
+for await (const part of s1.textStream) {
+  t1 += part;
+}
+check(t1 === 'alpha beta gamma alpha beta', 'AI SDK openai(model) streamText (Responses API): ' + JSON.stringify(t1));
+const lookup = tool({ description: 'look up', inputSchema: jsonSchema({ type: 'object', properties: {} }) });
+const tools1 = await generateText({ model: openai('fake/rich'), prompt, tools: { lookup } });
+check(tools1.toolCalls.length === 1 && tools1.toolCalls[0].toolName === 'lookup',
+  'AI SDK openai(model) tool call (Responses API): ' + JSON.stringify(tools1.toolCalls));
+const tools2 = streamText({ model: openai('fake/rich'), prompt, tools: { lookup } });
+const streamedCalls = await tools2.toolCalls;
+check(streamedCalls.length === 1 && streamedCalls[0].toolName === 'lookup',
+  'AI SDK openai(model) streamed tool call (Responses API): ' + JSON.stringify(streamedCalls));
+
+// Chat completions through the OpenAI provider and the OpenAI-compatible one.
+const g2 = await generateText({ model: openai.chat('fake/ok'), prompt, maxOutputTokens: 3 });
+check(g2.text === 'alpha beta gamma', 'AI SDK openai.chat generateText');
+const compat = createOpenAICompatible({ name: 'llmq', baseURL, apiKey });
+const g3 = await generateText({ model: compat.chatModel('fake/rich'), prompt });
+check(g3.reasoningText === 'thinking about 0', 'AI SDK openai-compatible reasoningText: ' + JSON.stringify(g3.reasoningText));
+const s3 = streamText({ model: compat.chatModel('fake/rich'), prompt });
+let t3 = '';
+for await (const part of s3.textStream) {
+  t3 += part;
+}
+check(t3 === g3.text, 'AI SDK openai-compatible streamText text equals generateText');
+check((await s3.reasoningText) === 'thinking about 0',
+  'AI SDK openai-compatible streamed reasoningText: ' + JSON.stringify(await s3.reasoningText));
+
+// LangChain.
+const lc = new ChatOpenAI({ model: 'fake/ok', apiKey, configuration: { baseURL }, maxTokens: 3 });
+const m = await lc.invoke(prompt);
+check(m.content === 'alpha beta gamma', 'LangChain ChatOpenAI invoke: ' + JSON.stringify(m.content));
+let lcs = '';
+for await (const chunk of await lc.stream(prompt)) {
+  lcs += chunk.content;
+}
+check(lcs === 'alpha beta gamma', 'LangChain ChatOpenAI stream: ' + JSON.stringify(lcs));
+// LangChain retries a 5xx by itself whatever X-Should-Retry says; llmqd answers
+// its retries of the same request from memory. (2 retries here: its default 6
+// back off for a minute.)
+const before = await upstreamRequests();
+const failing = new ChatOpenAI({ model: 'fake/fault-502', apiKey, configuration: { baseURL }, maxRetries: 2 });
+let failed = false;
+try {
+  await failing.invoke('persistent failure, langchain');
+} catch (e) {
+  failed = true;
+}
+const spent = (await upstreamRequests()) - before;
+check(failed && spent === 4, 'LangChain with retries: a persistent 502 costs llmqd\'s 4 attempts (' + spent + ')');
+
+// The current openai SDK.
+const client = new OpenAI({ baseURL, apiKey, timeout: 20000 });
+const c = await client.chat.completions.create({ model: 'fake/ok', messages: [{ role: 'user', content: prompt }], max_tokens: 2 });
+check(c.choices[0].message.content === 'alpha beta', 'openai chat.completions.create');
+const r = await client.responses.create({ model: 'fake/ok', input: prompt, max_output_tokens: 2 });
+check(r.output_text === 'alpha beta', 'openai responses.create');
+const one = await client.models.retrieve('mock/echo');
+check(one.id === 'mock/echo', 'openai models.retrieve');
+console.log('all client checks passed');

@@ -181,7 +181,8 @@ bool isTrue(const std::string* header) {
 HttpFront::HttpFront(Services& services, const Metrics& metrics, HttpFrontOptions options)
     : s_(services), metrics_(metrics), token_(std::move(options.token)),
       http_(services.loop, this, options.http), recent_failures_(options.retry_memory_ms),
-      stream_head_after_ms_(options.stream_head_after_ms), keepalive_ms_(options.keepalive_ms) {
+      stream_head_after_ms_(options.stream_head_after_ms), keepalive_ms_(options.keepalive_ms),
+      max_body_bytes_(options.http.limits.max_body_bytes) {
   self_.pid = ::getpid();
   self_.uid = ::getuid();
   self_.gid = ::getgid();
@@ -244,11 +245,15 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
     }
     r.path = std::move(path);
   }
+  // Every answer says which request it answers (chat and Responses requests
+  // work theirs out themselves, and send the client's upstream).
+  const std::string request_id = requestIdFor(r.header("x-request-id"));
+  const std::string id_header = jobHeader({}, request_id);
   if (r.path == "/healthz") {
     if (s_.shutting_down) {
-      http_.respond(conn_id, exchange, 503, kJson, {}, "{\"status\":\"stopping\"}");
+      http_.respond(conn_id, exchange, 503, kJson, id_header, "{\"status\":\"stopping\"}");
     } else {
-      http_.respond(conn_id, exchange, 200, kJson, {}, "{\"status\":\"ok\"}");
+      http_.respond(conn_id, exchange, 200, kJson, id_header, "{\"status\":\"ok\"}");
     }
     return;
   }
@@ -256,13 +261,13 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
     respondError(conn_id, exchange, 401, "invalid_request_error", "invalid_api_key",
                  r.header("authorization") == nullptr
                      ? "missing bearer token: send Authorization: Bearer <token> (llmqd's api.token)"
-                     : "incorrect bearer token");
+                     : "incorrect bearer token", {}, request_id);
     return;
   }
   if (r.path == "/v1/chat/completions" || r.path == "/chat/completions") {
     if (r.method != "POST") {
       respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed",
-                   r.path + " takes POST");
+                   r.path + " takes POST", {}, request_id);
       return;
     }
     chatCompletions(conn_id, exchange, r);
@@ -270,7 +275,8 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
   }
   if (r.path == "/v1/responses" || r.path == "/responses") {
     if (r.method != "POST") {
-      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes POST");
+      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes POST", {},
+                   request_id);
       return;
     }
     responsesCreate(conn_id, exchange, r);
@@ -278,10 +284,13 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
   }
   if (r.path == "/v1/models" || r.path == "/models") {
     if (!get) {
-      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET");
+      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET", {},
+                   request_id);
       return;
     }
-    call(conn_id, "models.list", "{}", Pending{Kind::kModels, conn_id, exchange});
+    Pending p{Kind::kModels, conn_id, exchange};
+    p.request_id = request_id;
+    call(conn_id, "models.list", "{}", std::move(p));
     return;
   }
   for (std::string_view prefix : {std::string_view("/v1/models/"), std::string_view("/models/")}) {
@@ -289,30 +298,34 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
       // models.retrieve: ids hold slashes ("openai/gpt-4o"); the catalog is
       // asked for the ids that contain it, so a long catalog's later pages count.
       if (!get) {
-        respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET");
+        respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET", {},
+                     request_id);
         return;
       }
       const std::string id = percentDecode(std::string_view(r.path).substr(prefix.size()));
       if (id.empty() || id.size() > 256 || !validUtf8(id)) {
-        respondError(conn_id, exchange, 404, "invalid_request_error", "model_not_found", "no such model");
+        respondError(conn_id, exchange, 404, "invalid_request_error", "model_not_found", "no such model", {},
+                     request_id);
         return;
       }
       std::string params = "{\"filter\":";
-      json::appendString(params, upstream::MockProvider::handles(id) ? std::string_view("mock/") : std::string_view(id));
+      json::appendString(params,
+                         upstream::MockProvider::handles(id) ? std::string_view("mock/") : std::string_view(id));
       params += "}";
       Pending p{Kind::kModel, conn_id, exchange};
       p.model = id;
+      p.request_id = request_id;
       call(conn_id, "models.list", params, std::move(p));
       return;
     }
   }
   if (r.path == "/metrics" && get) {
-    http_.respond(conn_id, exchange, 200, "text/plain; version=0.0.4; charset=utf-8", {},
+    http_.respond(conn_id, exchange, 200, "text/plain; version=0.0.4; charset=utf-8", id_header,
                   metrics_.render(s_));
     return;
   }
   respondError(conn_id, exchange, 404, "invalid_request_error", "not_found",
-               "no such endpoint: " + r.method + " " + r.path);
+               "no such endpoint: " + r.method + " " + r.path, {}, request_id);
 }
 
 void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
@@ -349,13 +362,22 @@ void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
                                 std::string_view previous_messages_json) {
   json::Document body;
   if (!json::parse(body, r.body, nullptr) || !body.IsObject()) {
-    respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json", "the request body is not a JSON object");
+    respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
+                 "the request body is not a JSON object", {}, requestIdFor(r.header("x-request-id")));
     return;
   }
   Result<std::string> chat = responses::toChatRequest(body, previous_messages_json);
   if (!chat) {
     respondError(conn_id, exchange, 400, "invalid_request_error", "unsupported_parameter", chat.error().message, {},
                  requestIdFor(r.header("x-request-id")));
+    return;
+  }
+  if (chat->size() > max_body_bytes_) {
+    // A conversation continued through previous_response_id grows with each turn.
+    respondError(conn_id, exchange, 413, "invalid_request_error", "request_too_large",
+                 "the request with its previous responses' conversation is larger than " +
+                     std::to_string(max_body_bytes_) + " bytes ([api] max_body_bytes)",
+                 {}, requestIdFor(r.header("x-request-id")));
     return;
   }
   std::string original = std::move(r.body);
@@ -424,7 +446,9 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   if (!retryable && !isTrue(r.header("x-llmq-detach"))) {
     params += ",\"cancel_on_disconnect\":true";
   }
-  params += ",\"fail_when_cooling\":true,\"client\":";
+  // A request with an Idempotency-Key would find its cooling_down failure again
+  // on every retry: it waits for the breaker, as a socket client's job does.
+  params += retryable ? ",\"client\":" : ",\"fail_when_cooling\":true,\"client\":";
   const std::string* client = r.header("x-llmq-client");
   json::appendString(params, client != nullptr && !client->empty() ? std::string_view(*client) : "http");
   if (const std::string* priority = r.header("x-llmq-priority")) {
@@ -551,15 +575,15 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
   }
   switch (p.kind) {
     case Kind::kModels:
-      http_.respond(p.http_conn, p.exchange, 200, kJson, {}, openai::modelList(*result));
+      http_.respond(p.http_conn, p.exchange, 200, kJson, jobHeader({}, p.request_id), openai::modelList(*result));
       finish(rpc_id);
       return;
     case Kind::kModel:
       if (std::optional<std::string> model = openai::modelObject(*result, p.model)) {
-        http_.respond(p.http_conn, p.exchange, 200, kJson, {}, *model);
+        http_.respond(p.http_conn, p.exchange, 200, kJson, jobHeader({}, p.request_id), *model);
       } else {
         respondError(p.http_conn, p.exchange, 404, "invalid_request_error", "model_not_found",
-                     "the model `" + p.model + "` does not exist or llmqd has no price for it");
+                     "the model `" + p.model + "` does not exist or llmqd has no price for it", {}, p.request_id);
       }
       finish(rpc_id);
       return;
@@ -594,7 +618,11 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
           previous += (messages->Empty() ? "" : ",") + json::toString(*m) + "]";
         }
       }
-      responsesSubmit(conn, exchange, held, previous);
+      // Not from here (onOutput may not dispatch): from the idle callback.
+      deferred_submits_.push_back(DeferredSubmit{conn, exchange, std::move(held), std::move(previous)});
+      if (idle_) {
+        uv_idle_start(idle_.get(), &HttpFront::onUvIdle);
+      }
       return;
     }
     case Kind::kStream:
@@ -962,6 +990,7 @@ void HttpFront::onClosed(uint64_t conn_id) {
     pending_.erase(p);
   }
   std::erase_if(deferred_, [conn_id](const auto& d) { return d.first == conn_id; });
+  std::erase_if(deferred_submits_, [conn_id](const auto& d) { return d.conn_id == conn_id; });
   if (c.rpc_conn != 0) {
     // Its waits and subscriptions end, and its jobs are cancelled unless detached
     // (RpcDispatcher::onClosed).
@@ -976,6 +1005,13 @@ void HttpFront::runDeferred() {
     auto it = conns_.find(conn_id);
     if (it != conns_.end() && it->second.rpc_conn != 0) {
       s_.server->dispatchLocal(it->second.rpc_conn, frame);
+    }
+  }
+  std::vector<DeferredSubmit> submits;
+  submits.swap(deferred_submits_);
+  for (DeferredSubmit& d : submits) {
+    if (conns_.count(d.conn_id) != 0) {  // onClosed dropped those whose client went away.
+      responsesSubmit(d.conn_id, d.exchange, d.request, d.previous_messages_json);
     }
   }
 }

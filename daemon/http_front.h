@@ -186,12 +186,22 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   StringMap<uint64_t> by_sub_;
   // Frames to dispatch from the idle callback: onOutput may not dispatch.
   std::vector<std::pair<uint64_t, std::string>> deferred_;
+  // Responses requests whose previous response has been read, to submit from
+  // the idle callback.
+  struct DeferredSubmit {
+    uint64_t conn_id;
+    uint64_t exchange;
+    ipc::HttpRequest request;
+    std::string previous_messages_json;
+  };
+  std::vector<DeferredSubmit> deferred_submits_;
   UvHandlePtr<uv_idle_t> idle_;
   UvHandlePtr<uv_timer_t> tick_;
   uint64_t next_rpc_id_ = 1;
   RecentFailures recent_failures_;
   int64_t stream_head_after_ms_;
   int64_t keepalive_ms_;
+  size_t max_body_bytes_;
 };
 
 }  // namespace llmq::daemon

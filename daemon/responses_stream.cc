@@ -56,7 +56,8 @@ void EventStream::openMessage(std::string& out) {
   event(out, "response.output_item.added", item);
   std::string part = "\"item_id\":";
   json::appendString(part, message_id_);
-  part += ",\"output_index\":0,\"content_index\":0,\"part\":{\"type\":\"output_text\",\"text\":\"\",\"annotations\":[]}";
+  part +=
+      ",\"output_index\":0,\"content_index\":0,\"part\":{\"type\":\"output_text\",\"text\":\"\",\"annotations\":[]}";
   event(out, "response.content_part.added", part);
 }
 
@@ -164,7 +165,8 @@ std::string EventStream::finish(const json::Value& response) {
 std::string EventStream::fail(std::string_view error_json) {
   std::string out = begin();
   std::string r = skeleton("failed");
-  r.replace(r.find("\"error\":null"), std::string_view("\"error\":null").size(), "\"error\":" + std::string(error_json));
+  r.replace(r.find("\"error\":null"), std::string_view("\"error\":null").size(),
+            "\"error\":" + std::string(error_json));
   event(out, "response.failed", "\"response\":" + r);
   return out;
 }

@@ -344,10 +344,11 @@ HttpServer::Exchange* HttpServer::findExchange(Conn& c, uint64_t exchange) {
 }
 
 void HttpServer::emit(Conn& c, Exchange& e, std::string_view data) {
-  // A client is cut off when it has not read what was already pending; one
-  // answer larger than the bound (a non-streamed answer of many MiB, bounded by
-  // [http] max_response_bytes) still goes out whole.
-  const bool unread = c.out.size() + c.inflight > options_.max_pending_output_bytes;
+  // A client is cut off when it has not read what earlier turns left pending
+  // (what was in flight or queued when this connection was last flushed); what
+  // one turn writes, however large (a non-streamed answer of many MiB, a replay
+  // and its end, bounded by [http] max_response_bytes), goes out whole.
+  const bool unread = c.inflight + c.out_at_flush > options_.max_pending_output_bytes;
   if (&e == &c.exchanges.front()) {
     c.out.append(data);
     markDirty(c);
@@ -540,6 +541,7 @@ void HttpServer::flush() {
 }
 
 void HttpServer::writeOut(Conn& c) {
+  c.out_at_flush = c.out.size();  // While a write is in flight, what waits behind it.
   if (c.closing || c.writing) {
     return;
   }
@@ -555,6 +557,7 @@ void HttpServer::writeOut(Conn& c) {
   const int n = uv_try_write(stream, &buf, 1);
   if (n == static_cast<int>(c.out.size())) {
     c.out.clear();
+    c.out_at_flush = 0;
     if (close_when_done) {
       c.linger ? startLinger(c) : close(c);
     }
@@ -569,6 +572,7 @@ void HttpServer::writeOut(Conn& c) {
   req->req.data = &c;
   req->data.assign(c.out, written, std::string::npos);
   c.out.clear();
+  c.out_at_flush = 0;
   c.inflight = req->data.size();
   c.writing = true;
   buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));

@@ -135,6 +135,7 @@ class HttpServer {
     uint64_t next_exchange = 1;
     std::string out;         // Not yet handed to libuv.
     size_t inflight = 0;     // Bytes in the uv_write in progress.
+    size_t out_at_flush = 0; // out.size() when the connection was last flushed.
     bool writing = false;
     bool dirty = false;
     bool closing = false;

@@ -181,12 +181,22 @@ bool ChatStreamAssembler::consumeChunk(const json::Value& chunk, const DeltaCall
         if (!charge(details_scratch_.size())) {
           return false;
         }
+        for (const json::Value& entry : rd->GetArray()) {
+          choice.reasoning_details += choice.reasoning_details.empty() ? "" : ",";
+          json::appendTo(choice.reasoning_details, entry);
+        }
       }
     }
     if (const json::Value* lp = json::member(ch, "logprobs"); lp != nullptr && lp->IsObject()) {
       json::appendTo(logprobs_scratch_, *lp);
       if (!charge(logprobs_scratch_.size())) {
         return false;
+      }
+      if (const json::Value* tokens = json::member(*lp, "content"); tokens != nullptr && tokens->IsArray()) {
+        for (const json::Value& t : tokens->GetArray()) {
+          choice.logprobs_content += choice.logprobs_content.empty() ? "" : ",";
+          json::appendTo(choice.logprobs_content, t);
+        }
       }
     }
     if (const json::Value* fr = stringMember(ch, "finish_reason")) {
@@ -303,6 +313,10 @@ std::string ChatStreamAssembler::buildResultJson() const {
       json::writeKey(w, "reasoning");
       json::writeString(w, c.reasoning);
     }
+    if (!c.reasoning_details.empty()) {
+      json::writeKey(w, "reasoning_details");
+      json::writeRaw(w, "[" + c.reasoning_details + "]");
+    }
     if (!c.tool_calls.empty()) {
       std::vector<const ToolCall*> calls;
       for (const ToolCall& t : c.tool_calls) {
@@ -330,6 +344,10 @@ std::string ChatStreamAssembler::buildResultJson() const {
       w.EndArray();
     }
     w.EndObject();  // message
+    if (!c.logprobs_content.empty()) {
+      json::writeKey(w, "logprobs");
+      json::writeRaw(w, "{\"content\":[" + c.logprobs_content + "],\"refusal\":null}");
+    }
     json::writeKey(w, "finish_reason");
     if (c.finish_reason.empty()) {
       w.Null();

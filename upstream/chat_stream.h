@@ -93,6 +93,10 @@ class ChatStreamAssembler {
     std::string role;
     std::string content;
     std::string reasoning;
+    // The elements of every reasoning_details delta, and of every logprobs.content
+    // array, in order, comma-separated JSON (stored as the answer has them).
+    std::string reasoning_details;
+    std::string logprobs_content;
     std::string finish_reason;
     std::string native_finish_reason;
     std::vector<ToolCall> tool_calls;  // In order of first appearance.

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "common/json.h"
 #include "tests/support/http_front_fixture.h"
@@ -112,6 +113,12 @@ TEST_F(HttpCompatTest, EveryAnswerHasARequestIdAndABadOneIsReplaced) {
   HttpResponse stream = post(chat("fake/ok", "z", R"(,"stream":true)"), {{"X-Request-Id", "s-1"}});
   EXPECT_EQ(200, stream.status);
   EXPECT_EQ("s-1", stream.header("x-request-id"));
+  // The other endpoints answer with it too.
+  for (const std::string& path : {std::string("/v1/models"), std::string("/v1/models/mock/echo"),
+                                  std::string("/v1/models/no-such"), std::string("/v1/nothing-here"),
+                                  std::string("/healthz")}) {
+    EXPECT_EQ("m-1", get(path, {{"X-Request-Id", "m-1"}}).header("x-request-id")) << path;
+  }
   // Two requests, two ids.
   EXPECT_NE(post(chat("fake/ok", "w")).header("x-request-id"), post(chat("fake/ok", "w")).header("x-request-id"));
 }
@@ -202,6 +209,33 @@ TEST_F(HttpQueuedStreamTest, AFailureAfterTheHeadersIsAnErrorEvent) {
   ASSERT_TRUE(c.readUntil("\"error\"", 30000)) << c.raw();
   EXPECT_EQ(0u, c.raw().find("HTTP/1.1 200"));
   EXPECT_NE(std::string::npos, c.raw().find("data: {\"error\":")) << c.raw();
+}
+
+class HttpStalledClientTest : public HttpFrontFixture {
+ protected:
+  std::string extraConfig() const override {
+    return "[ipc]\nmax_pending_output_bytes = 262144\n[http]\nmax_response_bytes = 1073741824\n";
+  }
+};
+
+// A client that stops reading an endless stream is cut off once what earlier
+// turns left unread passes max_pending_output_bytes, and its job is cancelled.
+TEST_F(HttpStalledClientTest, AClientThatStopsReadingAStreamIsCutOff) {
+  HttpConnection c;
+  ASSERT_TRUE(c.connect(port_));
+  ASSERT_TRUE(c.sendRequest("POST", "/v1/chat/completions", chat("fake/fault-endless", "x", R"(,"stream":true)"),
+                            auth()));
+  // Never read. The job ends cancelled (bounded wait).
+  std::string state;
+  for (int i = 0; i < 1200 && state != "cancelled"; ++i) {
+    json::Document list = callOk(*client_, "job.list", "{}");
+    state = list["jobs"].Size() == 1 ? strMember(list["jobs"][0], "state") : "";
+    if (state != "cancelled") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  EXPECT_EQ("cancelled", state) << daemon_->log();
+  EXPECT_NE(std::string::npos, daemon_->log().find("is not reading")) << daemon_->log();
 }
 
 }  // namespace

@@ -26,7 +26,8 @@ class HttpResponsesTest : public HttpFrontFixture {
 };
 
 TEST_F(HttpResponsesTest, TextWithInstructionsIsAJobAnsweredAsAResponse) {
-  HttpResponse r = create(R"({"model":"fake/ok","instructions":"be brief","input":"alpha beta","max_output_tokens":3})");
+  HttpResponse r =
+      create(R"({"model":"fake/ok","instructions":"be brief","input":"alpha beta","max_output_tokens":3})");
   ASSERT_EQ(200, r.status) << r.body;
   json::Document resp = parseJsonText(r.body);
   const std::string job_id = r.header("x-llmq-job-id");
@@ -152,6 +153,18 @@ TEST_F(HttpResponsesTest, WhatIsNotSupportedIsA400ThatNamesIt) {
   EXPECT_EQ(404, prev.status) << prev.body;
   EXPECT_EQ("previous_response_not_found", strMember(parseJsonText(prev.body)["error"], "code"));
   EXPECT_EQ(0u, fake_.stats().total);
+}
+
+// Each turn of a conversation carries the ones before it: the whole must fit
+// max_body_bytes (64 KiB here), as one request would.
+TEST_F(HttpResponsesTest, AConversationPastTheBodyLimitIs413) {
+  const std::string big(40000, 'a');
+  HttpResponse first = create(R"({"model":"mock/echo","input":")" + big + R"("})");
+  ASSERT_EQ(200, first.status) << first.body.substr(0, 200);
+  HttpResponse second = create(R"({"model":"mock/echo","input":"more","previous_response_id":")" +
+                               strMember(parseJsonText(first.body), "id") + R"("})");
+  EXPECT_EQ(413, second.status) << second.body.substr(0, 300);
+  EXPECT_EQ("request_too_large", strMember(parseJsonText(second.body)["error"], "code"));
 }
 
 }  // namespace

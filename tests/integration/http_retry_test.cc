@@ -176,6 +176,22 @@ TEST_F(HttpCoolingTest, WhileEveryPathCoolsDownARequestFailsAtOnceWithRetryAfter
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ("retry_wait", strMember(j, "state"));
+  // So does a request with an Idempotency-Key: failing it would answer every
+  // retry with that key the same cooling_down for as long as the key lives.
+  HttpConnection keyed;
+  ASSERT_TRUE(keyed.connect(port_));
+  ASSERT_TRUE(keyed.sendRequest("POST", "/v1/chat/completions", chat("fake/fault-502", "keyed"),
+                                auth({{"Idempotency-Key", "cool-1"}})));
+  std::string keyed_state;
+  for (int i = 0; i < 600 && keyed_state != "retry_wait"; ++i) {  // 30 s at most.
+    json::Document list = callOk(*client_, "job.list", R"({"state":"retry_wait"})");
+    keyed_state = list["jobs"].Size() == 2 ? "retry_wait" : "";
+    if (keyed_state.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  EXPECT_EQ("retry_wait", keyed_state);
+  EXPECT_EQ(spent, fake_.stats().total);
 }
 
 }  // namespace

@@ -212,5 +212,18 @@ TEST_F(HttpStreamFieldsTest, AStoredToolCallAnswerReplayedAsAStreamKeepsEverythi
   EXPECT_EQ(1u, s.choices.at(1).tool_calls.size());
 }
 
+// The answer llmqd assembles from a stream and stores is the whole answer: a
+// later non-streamed request for it (the same Idempotency-Key) gets everything
+// the stream carried.
+TEST_F(HttpStreamFieldsTest, AStreamedAnswerIsStoredWithEverythingItCarried) {
+  const std::string extra = R"(,"n":2,"logprobs":true)";
+  HttpResponse streamed = post(chat("fake/rich", "store me", extra + R"(,"stream":true)"), {{"Idempotency-Key", "s-1"}});
+  ASSERT_EQ(200, streamed.status) << streamed.body;
+  HttpResponse stored = post(chat("fake/rich", "store me", extra), {{"Idempotency-Key", "s-1"}});
+  ASSERT_EQ(200, stored.status) << stored.body;
+  EXPECT_EQ(streamed.header("x-llmq-job-id"), stored.header("x-llmq-job-id"));
+  expectSame(parseJsonText(stored.body), fromStream(streamed.body));
+}
+
 }  // namespace
 }  // namespace llmq::testing

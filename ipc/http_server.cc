@@ -343,12 +343,13 @@ HttpServer::Exchange* HttpServer::findExchange(Conn& c, uint64_t exchange) {
   return nullptr;
 }
 
-void HttpServer::emit(Conn& c, Exchange& e, std::string_view data) {
-  // A client is cut off when it has not read what earlier turns left pending
-  // (what was in flight or queued when this connection was last flushed); what
-  // one turn writes, however large (a non-streamed answer of many MiB, a replay
-  // and its end, bounded by [http] max_response_bytes), goes out whole.
-  const bool unread = c.inflight + c.out_at_flush > options_.max_pending_output_bytes;
+void HttpServer::emit(Conn& c, Exchange& e, std::string_view data, bool whole) {
+  // A client is cut off as soon as what it has not read passes the bound, in
+  // the same turn: an endless stream must not keep one turn going. Except one
+  // whole answer (`whole`: a non-streamed answer of many MiB, bounded by [http]
+  // max_response_bytes), which goes out even when it alone is larger; what
+  // comes after it is held to the bound.
+  const bool unread = !whole && c.out.size() + c.inflight + data.size() > options_.max_pending_output_bytes;
   if (&e == &c.exchanges.front()) {
     c.out.append(data);
     markDirty(c);
@@ -378,7 +379,7 @@ void HttpServer::respond(uint64_t conn_id, uint64_t exchange, int status, std::s
     // so one would be taken for the start of the next response.
     out.append(body);
   }
-  emit(*c, *e, out);
+  emit(*c, *e, out, /*whole=*/true);
   if (!c->closing) {
     complete(*c, exchange);
   }
@@ -541,7 +542,6 @@ void HttpServer::flush() {
 }
 
 void HttpServer::writeOut(Conn& c) {
-  c.out_at_flush = c.out.size();  // While a write is in flight, what waits behind it.
   if (c.closing || c.writing) {
     return;
   }
@@ -557,7 +557,6 @@ void HttpServer::writeOut(Conn& c) {
   const int n = uv_try_write(stream, &buf, 1);
   if (n == static_cast<int>(c.out.size())) {
     c.out.clear();
-    c.out_at_flush = 0;
     if (close_when_done) {
       c.linger ? startLinger(c) : close(c);
     }
@@ -572,7 +571,6 @@ void HttpServer::writeOut(Conn& c) {
   req->req.data = &c;
   req->data.assign(c.out, written, std::string::npos);
   c.out.clear();
-  c.out_at_flush = 0;
   c.inflight = req->data.size();
   c.writing = true;
   buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));

@@ -13,9 +13,9 @@
 //   after idle_timeout_ms. A connection waiting for an answer never times out.
 // - Limits: oversize headers get 431, an oversize body 413 (before it is read
 //   when Content-Length says so), malformed input 400; each closes the connection.
-// - Output is bounded: a peer that has not read what is pending past
-//   max_pending_output_bytes when more comes is cut off (one answer larger than
-//   that still goes out whole).
+// - Output is bounded: a peer whose unread output would pass
+//   max_pending_output_bytes is cut off at once (one whole non-streamed answer
+//   larger than that still goes out).
 // - A refusal while the client may still be sending its body (413, a request
 //   refused at its headers, the buffered-bytes bound) half-closes and drains for
 //   up to kLingerMs, so the client reads it instead of a reset.
@@ -135,7 +135,6 @@ class HttpServer {
     uint64_t next_exchange = 1;
     std::string out;         // Not yet handed to libuv.
     size_t inflight = 0;     // Bytes in the uv_write in progress.
-    size_t out_at_flush = 0; // out.size() when the connection was last flushed.
     bool writing = false;
     bool dirty = false;
     bool closing = false;
@@ -180,7 +179,7 @@ class HttpServer {
   void refuseNow(Conn& c, std::string_view why);
   Exchange* findExchange(Conn& c, uint64_t exchange);
   // Output for `e`: straight out if it is at the head, else into its buffer.
-  void emit(Conn& c, Exchange& e, std::string_view data);
+  void emit(Conn& c, Exchange& e, std::string_view data, bool whole = false);
   void complete(Conn& c, uint64_t exchange);
   void updateReading(Conn& c);
   void armTimer(Conn& c);

@@ -8,6 +8,34 @@ std::string_view str(const json::Value& v, const char* name) {
   return m != nullptr && m->IsString() ? json::view(*m) : std::string_view();
 }
 
+// Where an event belongs: "item_id":"...","output_index":N, and for a
+// message's text part also "content_index":0.
+std::string place(std::string_view item_id, int output_index, bool text_part) {
+  std::string f = "\"item_id\":";
+  json::appendString(f, item_id);
+  f += ",\"output_index\":" + std::to_string(output_index);
+  if (text_part) {
+    f += ",\"content_index\":0";
+  }
+  return f;
+}
+
+// One output_text content part.
+std::string textPart(std::string_view text) {
+  std::string p = "{\"type\":\"output_text\",\"text\":";
+  json::appendString(p, text);
+  return p + ",\"annotations\":[]}";
+}
+
+// A field `name` with the JSON string `value`, after a comma.
+std::string stringField(const char* name, std::string_view value) {
+  std::string f = ",\"";
+  f += name;
+  f += "\":";
+  json::appendString(f, value);
+  return f;
+}
+
 }  // namespace
 
 void EventStream::event(std::string& out, std::string_view type, std::string_view fields_json) {
@@ -50,15 +78,10 @@ void EventStream::openMessage(std::string& out) {
   }
   message_open_ = true;
   message_id_ = "msg_" + id_.substr(id_.rfind('_') + 1);
-  std::string item = "\"output_index\":0,\"item\":{\"type\":\"message\",\"id\":";
-  json::appendString(item, message_id_);
-  item += ",\"status\":\"in_progress\",\"role\":\"assistant\",\"content\":[]}";
-  event(out, "response.output_item.added", item);
-  std::string part = "\"item_id\":";
-  json::appendString(part, message_id_);
-  part +=
-      ",\"output_index\":0,\"content_index\":0,\"part\":{\"type\":\"output_text\",\"text\":\"\",\"annotations\":[]}";
-  event(out, "response.content_part.added", part);
+  event(out, "response.output_item.added",
+        "\"output_index\":0,\"item\":{\"type\":\"message\"" + stringField("id", message_id_) +
+            ",\"status\":\"in_progress\",\"role\":\"assistant\",\"content\":[]}");
+  event(out, "response.content_part.added", place(message_id_, 0, true) + ",\"part\":" + textPart(""));
 }
 
 std::string EventStream::text(std::string_view delta) {
@@ -68,12 +91,8 @@ std::string EventStream::text(std::string_view delta) {
   }
   openMessage(out);
   text_ += delta;
-  std::string f = "\"item_id\":";
-  json::appendString(f, message_id_);
-  f += ",\"output_index\":0,\"content_index\":0,\"delta\":";
-  json::appendString(f, delta);
-  f += ",\"logprobs\":[]";
-  event(out, "response.output_text.delta", f);
+  event(out, "response.output_text.delta",
+        place(message_id_, 0, true) + stringField("delta", delta) + ",\"logprobs\":[]");
   return out;
 }
 
@@ -108,49 +127,26 @@ std::string EventStream::finish(const json::Value& response) {
             out += this->text(rest);
           }
         }
-        std::string f = "\"item_id\":";
-        json::appendString(f, message_id_);
-        f += ",\"output_index\":0,\"content_index\":0,\"text\":";
-        json::appendString(f, text);
-        f += ",\"logprobs\":[]";
-        event(out, "response.output_text.done", f);
-        std::string part = "\"item_id\":";
-        json::appendString(part, message_id_);
-        part += ",\"output_index\":0,\"content_index\":0,\"part\":{\"type\":\"output_text\",\"text\":";
-        json::appendString(part, text);
-        part += ",\"annotations\":[]}";
-        event(out, "response.content_part.done", part);
+        event(out, "response.output_text.done",
+              place(message_id_, 0, true) + stringField("text", text) + ",\"logprobs\":[]");
+        event(out, "response.content_part.done", place(message_id_, 0, true) + ",\"part\":" + textPart(text));
         // The finished item, with this stream's message id.
-        std::string done = "\"output_index\":0,\"item\":{\"type\":\"message\",\"id\":";
-        json::appendString(done, message_id_);
-        done += ",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":";
-        json::appendString(done, text);
-        done += ",\"annotations\":[]}]}";
-        event(out, "response.output_item.done", done);
+        event(out, "response.output_item.done",
+              "\"output_index\":0,\"item\":{\"type\":\"message\"" + stringField("id", message_id_) +
+                  ",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[" + textPart(text) + "]}");
         continue;
       }
       const int at = index;
       std::string added = "\"output_index\":" + std::to_string(at) + ",\"item\":";
       if (type == "function_call") {
         // Added without arguments, then the arguments whole, then done.
-        std::string pending = "{\"type\":\"function_call\",\"id\":";
-        json::appendString(pending, str(item, "id"));
-        pending += ",\"call_id\":";
-        json::appendString(pending, str(item, "call_id"));
-        pending += ",\"name\":";
-        json::appendString(pending, str(item, "name"));
-        pending += ",\"arguments\":\"\",\"status\":\"in_progress\"}";
-        event(out, "response.output_item.added", added + pending);
-        std::string args = "\"item_id\":";
-        json::appendString(args, str(item, "id"));
-        args += ",\"output_index\":" + std::to_string(at) + ",\"delta\":";
-        json::appendString(args, str(item, "arguments"));
-        event(out, "response.function_call_arguments.delta", args);
-        std::string args_done = "\"item_id\":";
-        json::appendString(args_done, str(item, "id"));
-        args_done += ",\"output_index\":" + std::to_string(at) + ",\"arguments\":";
-        json::appendString(args_done, str(item, "arguments"));
-        event(out, "response.function_call_arguments.done", args_done);
+        event(out, "response.output_item.added",
+              added + "{\"type\":\"function_call\"" + stringField("id", str(item, "id")) +
+                  stringField("call_id", str(item, "call_id")) + stringField("name", str(item, "name")) +
+                  ",\"arguments\":\"\",\"status\":\"in_progress\"}");
+        const std::string where = place(str(item, "id"), at, false);
+        event(out, "response.function_call_arguments.delta", where + stringField("delta", str(item, "arguments")));
+        event(out, "response.function_call_arguments.done", where + stringField("arguments", str(item, "arguments")));
       } else {
         event(out, "response.output_item.added", added + json::toString(item));
       }

@@ -245,8 +245,8 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
     }
     r.path = std::move(path);
   }
-  // Every answer says which request it answers (chat and Responses requests
-  // work theirs out themselves, and send the client's upstream).
+  // Every answer says which request it answers; chat requests also send the
+  // client's upstream.
   const std::string request_id = requestIdFor(r.header("x-request-id"));
   const std::string id_header = jobHeader({}, request_id);
   if (r.path == "/healthz") {
@@ -270,7 +270,7 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
                    r.path + " takes POST", {}, request_id);
       return;
     }
-    chatCompletions(conn_id, exchange, r);
+    chatCompletions(conn_id, exchange, r, request_id);
     return;
   }
   if (r.path == "/v1/responses" || r.path == "/responses") {
@@ -279,7 +279,7 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
                    request_id);
       return;
     }
-    responsesCreate(conn_id, exchange, r);
+    responsesCreate(conn_id, exchange, r, request_id);
     return;
   }
   if (r.path == "/v1/models" || r.path == "/models") {
@@ -328,17 +328,18 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
                "no such endpoint: " + r.method + " " + r.path, {}, request_id);
 }
 
-void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
+void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
+                                const std::string& request_id) {
   json::Document body;
   std::string parse_error;
   if (!json::parse(body, r.body, &parse_error) || !body.IsObject()) {
     respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
-                 "the request body is not a JSON object: " + parse_error, {}, requestIdFor(r.header("x-request-id")));
+                 "the request body is not a JSON object: " + parse_error, {}, request_id);
     return;
   }
   const json::Value* previous = json::member(body, "previous_response_id");
   if (previous == nullptr || previous->IsNull()) {
-    responsesSubmit(conn_id, exchange, r, {});
+    responsesSubmit(conn_id, exchange, r, request_id, {});
     return;
   }
   const std::optional<std::string> job_id =
@@ -346,7 +347,7 @@ void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   if (!job_id) {
     respondError(conn_id, exchange, 404, "invalid_request_error", "previous_response_not_found",
                  "previous_response_id names no response of llmqd's (they look like resp_j123)", {},
-                 requestIdFor(r.header("x-request-id")));
+                 request_id);
     return;
   }
   // Its conversation first: the stored job's messages and answer.
@@ -354,22 +355,23 @@ void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   json::appendString(params, *job_id);
   params += ",\"include_request\":true}";
   Pending p{Kind::kPrevious, conn_id, exchange};
+  p.request_id = request_id;
   p.held = std::move(r);
   call(conn_id, "job.get", params, std::move(p));
 }
 
 void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
-                                std::string_view previous_messages_json) {
+                                const std::string& request_id, std::string_view previous_messages_json) {
   json::Document body;
   if (!json::parse(body, r.body, nullptr) || !body.IsObject()) {
     respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
-                 "the request body is not a JSON object", {}, requestIdFor(r.header("x-request-id")));
+                 "the request body is not a JSON object", {}, request_id);
     return;
   }
   Result<std::string> chat = responses::toChatRequest(body, previous_messages_json);
   if (!chat) {
     respondError(conn_id, exchange, 400, "invalid_request_error", "unsupported_parameter", chat.error().message, {},
-                 requestIdFor(r.header("x-request-id")));
+                 request_id);
     return;
   }
   if (chat->size() > max_body_bytes_) {
@@ -377,18 +379,17 @@ void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
     respondError(conn_id, exchange, 413, "invalid_request_error", "request_too_large",
                  "the request with its previous responses' conversation is larger than " +
                      std::to_string(max_body_bytes_) + " bytes ([api] max_body_bytes)",
-                 {}, requestIdFor(r.header("x-request-id")));
+                 {}, request_id);
     return;
   }
   std::string original = std::move(r.body);
   r.body = std::move(*chat);
-  chatCompletions(conn_id, exchange, r, std::move(original));
+  chatCompletions(conn_id, exchange, r, request_id, std::move(original));
 }
 
 void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
-                                std::optional<std::string> responses_body) {
+                                const std::string& request_id, std::optional<std::string> responses_body) {
   const std::string* client_request_id = r.header("x-request-id");
-  const std::string request_id = requestIdFor(client_request_id);
   // These headers become JSON strings of the job.submit: bytes that are not
   // UTF-8 would make that frame unreadable, and the request would never be answered.
   for (const char* name : {"x-llmq-client", "x-llmq-tags", "idempotency-key", "x-openrouter-key"}) {
@@ -561,7 +562,7 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
       streamError(p, e);
     } else if (p.kind == Kind::kPrevious) {
       respondError(p.http_conn, p.exchange, 404, "invalid_request_error", "previous_response_not_found",
-                   "previous_response_id: " + e.message, {}, requestIdFor(p.held->header("x-request-id")));
+                   "previous_response_id: " + e.message, {}, p.request_id);
     } else {
       respondError(p.http_conn, p.exchange, e, p.job_id, p.request_id);
     }
@@ -600,13 +601,14 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
       const uint64_t conn = p.http_conn;
       const uint64_t exchange = p.exchange;
       ipc::HttpRequest held = std::move(*p.held);
+      const std::string request_id = p.request_id;
       finish(rpc_id);  // Before submitting: that adds to pending_.
       const json::Value* request = json::member(*result, "request");
       const json::Value* messages = request != nullptr ? json::member(*request, "messages") : nullptr;
       if (stringMember(*result, "state") != "succeeded" || messages == nullptr || !messages->IsArray()) {
         respondError(conn, exchange, 404, "invalid_request_error", "previous_response_not_found",
                      "previous_response_id names a response that did not complete (or whose request was pruned)",
-                     {}, requestIdFor(held.header("x-request-id")));
+                     {}, request_id);
         return;
       }
       std::string previous = json::toString(*messages);
@@ -619,7 +621,7 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
         }
       }
       // Not from here (onOutput may not dispatch): from the idle callback.
-      deferred_submits_.push_back(DeferredSubmit{conn, exchange, std::move(held), std::move(previous)});
+      deferred_submits_.push_back(DeferredSubmit{conn, exchange, std::move(held), request_id, std::move(previous)});
       if (idle_) {
         uv_idle_start(idle_.get(), &HttpFront::onUvIdle);
       }
@@ -1011,7 +1013,7 @@ void HttpFront::runDeferred() {
   submits.swap(deferred_submits_);
   for (DeferredSubmit& d : submits) {
     if (conns_.count(d.conn_id) != 0) {  // onClosed dropped those whose client went away.
-      responsesSubmit(d.conn_id, d.exchange, d.request, d.previous_messages_json);
+      responsesSubmit(d.conn_id, d.exchange, d.request, d.request_id, d.previous_messages_json);
     }
   }
 }

@@ -128,12 +128,14 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   void route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request);
   // POST /v1/chat/completions; with `responses_body`, the chat translation of a
   // Responses request (r.body) whose answer is a Response.
-  void chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request,
+  // `request_id` is the answers' X-Request-Id, worked out once by route().
+  void chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request, const std::string& request_id,
                        std::optional<std::string> responses_body = std::nullopt);
   // POST /v1/responses: translated, then as chatCompletions (after fetching the
   // previous response's job when previous_response_id names one).
-  void responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request);
-  void responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request,
+  void responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request,
+                       const std::string& request_id);
+  void responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request, const std::string& request_id,
                        std::string_view previous_messages_json);
   // Sends a JSON-RPC request for `pending` on the connection's local RPC conn.
   void call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending);
@@ -192,6 +194,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     uint64_t conn_id;
     uint64_t exchange;
     ipc::HttpRequest request;
+    std::string request_id;
     std::string previous_messages_json;
   };
   std::vector<DeferredSubmit> deferred_submits_;

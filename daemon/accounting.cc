@@ -53,14 +53,16 @@ const upstream::Pricing* Accounting::pricing(std::string_view model) const {
   return info != nullptr && info->pricing.known ? &info->pricing : nullptr;
 }
 
-std::optional<double> Accounting::worstCaseUsd(std::string_view request_json, std::string_view model) const {
+std::optional<double> Accounting::worstCaseUsd(JobKind kind, std::string_view request_json,
+                                               std::string_view model) const {
   const upstream::ModelInfo* info = s_.catalog != nullptr ? s_.catalog->find(model) : nullptr;
   if (info == nullptr || !info->pricing.known) {
     return std::nullopt;
   }
-  const int64_t prompt = estimatePromptTokens(request_json);
-  int64_t completion = requestMaxTokens(request_json).value_or(0);
-  if (completion == 0) {
+  const RequestTokens tokens = requestTokens(kind, request_json);
+  const int64_t prompt = tokens.prompt;
+  int64_t completion = tokens.completion.value_or(0);
+  if (!tokens.completion) {
     completion = info->max_completion_tokens > 0 ? info->max_completion_tokens
                  : info->context_length > prompt ? info->context_length - prompt
                                                   : kDefaultMaxCompletion;

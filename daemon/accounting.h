@@ -44,7 +44,7 @@ class Accounting {
   const upstream::Pricing* pricing(std::string_view model) const;
   // The most `request_json` can cost on `model`: the prompt estimate plus max_tokens
   // (else the model's longest completion) at catalog prices. nullopt: no price known.
-  std::optional<double> worstCaseUsd(std::string_view request_json, std::string_view model) const;
+  std::optional<double> worstCaseUsd(JobKind kind, std::string_view request_json, std::string_view model) const;
   // What a finished request cost, and how that is known ("upstream", "catalog", "none").
   double cost(const upstream::Usage& usage, std::string_view model, const char** source) const;
 

@@ -273,6 +273,15 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
     chatCompletions(conn_id, exchange, r, request_id);
     return;
   }
+  if (r.path == "/v1/embeddings" || r.path == "/embeddings") {
+    if (r.method != "POST") {
+      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes POST", {},
+                   request_id);
+      return;
+    }
+    chatCompletions(conn_id, exchange, r, request_id, std::nullopt, JobKind::kEmbedding);
+    return;
+  }
   if (r.path == "/v1/responses" || r.path == "/responses") {
     if (r.method != "POST") {
       respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes POST", {},
@@ -388,7 +397,9 @@ void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
 }
 
 void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
-                                const std::string& request_id, std::optional<std::string> responses_body) {
+                                const std::string& request_id, std::optional<std::string> responses_body,
+                                JobKind kind) {
+  const bool embedding = kind == JobKind::kEmbedding;
   const std::string* client_request_id = r.header("x-request-id");
   // These headers become JSON strings of the job.submit: bytes that are not
   // UTF-8 would make that frame unreadable, and the request would never be answered.
@@ -406,7 +417,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   const bool retryable = idempotency_key != nullptr && !idempotency_key->empty();
   std::optional<RecentFailures::Digest> digest;
   if (!retryable && recent_failures_.enabled()) {
-    std::vector<std::string_view> parts{"chat.completions", r.body};
+    std::vector<std::string_view> parts{embedding ? "embeddings" : "chat.completions", r.body};
     for (const char* name : {"x-llmq-client", "x-llmq-tags", "x-llmq-priority", "x-openrouter-key"}) {
       const std::string* v = r.header(name);
       parts.emplace_back(v != nullptr ? std::string_view(*v) : std::string_view("\0absent", 7));
@@ -430,8 +441,9 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
                  "the request body must be a JSON object", {}, request_id);
     return;
   }
+  // An embedding request with "stream" is refused by job.submit, with its reason.
   const json::Value* stream = json::member(body, "stream");
-  const bool streaming = stream != nullptr && stream->IsBool() && stream->GetBool();
+  const bool streaming = !embedding && stream != nullptr && stream->IsBool() && stream->GetBool();
   bool include_usage = false;
   if (const json::Value* so = json::member(body, "stream_options"); so != nullptr) {
     const json::Value* iu = json::member(*so, "include_usage");
@@ -439,7 +451,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   }
 
   // The body was parsed whole, so splicing its text in cannot add params.
-  std::string params = "{\"request\":";
+  std::string params = embedding ? "{\"kind\":\"embedding\",\"request\":" : "{\"request\":";
   params += r.body;
   params += streaming ? ",\"subscribe\":true" : ",\"wait\":true";
   // A request with an Idempotency-Key says its client will come back for the

@@ -13,6 +13,10 @@
 //   POST /v1/chat/completions  job.submit; non-streaming: `wait`, the answer is
 //                              the job's result; streaming: `subscribe`, events
 //                              become chat.completion.chunk SSE, then [DONE].
+//   POST /v1/embeddings        job.submit of kind "embedding", with `wait`; the
+//                              answer is the job's result (an embeddings list).
+//   POST /v1/responses         translated to chat completions
+//                              (daemon/responses_format.h)
 //   GET  /v1/models            models.list
 //   GET  /healthz              no token needed
 //   GET  /metrics              Prometheus text (daemon/metrics.h)
@@ -40,6 +44,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/job_kind.h"
 #include "common/json.h"
 #include "common/result.h"
 #include "common/string_map.h"
@@ -127,10 +132,11 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
 
   void route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request);
   // POST /v1/chat/completions; with `responses_body`, the chat translation of a
-  // Responses request (r.body) whose answer is a Response.
+  // Responses request (r.body) whose answer is a Response. With kind kEmbedding,
+  // POST /v1/embeddings: the same job.submit of another kind, never streamed.
   // `request_id` is the answers' X-Request-Id, worked out once by route().
   void chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request, const std::string& request_id,
-                       std::optional<std::string> responses_body = std::nullopt);
+                       std::optional<std::string> responses_body = std::nullopt, JobKind kind = JobKind::kChat);
   // POST /v1/responses: translated, then as chatCompletions (after fetching the
   // previous response's job when previous_response_id names one).
   void responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request,

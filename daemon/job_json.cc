@@ -57,8 +57,9 @@ void appendJobJson(std::string& out, const store::JobRecord& j) {
   // "user" when the job brought its own api_key (BYOK), which goes before the
   // server's keys; "server" otherwise (the daemon's keys, none for mock models).
   out.append(usesOwnKey(j) ? ",\"key_source\":\"user\"" : ",\"key_source\":\"server\"");
-  out.append(",\"stream\":");
-  out.append(j.stream ? "true" : "false");
+  out.append(",\"kind\":\"");
+  out.append(jobKindName(j.kind));
+  out.append(j.stream ? "\",\"stream\":true" : "\",\"stream\":false");
   out.append(",\"attempts\":");
   out.append(std::to_string(j.attempts));
   out.append(",\"max_attempts\":");

@@ -190,7 +190,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   // Rate limits (docs/configuration.md): the model's first, then a key that is ready. A job
   // that cannot go now stays queued, untouched; the scheduler wakes when it can.
   RateLimiter& limits = *s_.limits;
-  const int64_t tokens = limits.countsTokens() ? estimateRequestTokens(j.request_json) : 0;
+  const int64_t tokens = limits.countsTokens() ? estimateRequestTokens(j.kind, j.request_json) : 0;
   if (const int64_t at = limits.modelReadyAt(model, tokens, mono); at > mono) {
     return {StartResult::kWait, at};
   }
@@ -199,7 +199,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   std::optional<std::optional<double>> worst_case;
   auto worstCase = [&]() -> std::optional<double> {
     if (!worst_case) {
-      worst_case = s_.accounting->worstCaseUsd(j.request_json, model);
+      worst_case = s_.accounting->worstCaseUsd(j.kind, j.request_json, model);
     }
     return *worst_case;
   };
@@ -395,6 +395,7 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
   req.attempt = j.attempts;
   req.model = a.chain[a.model_index];
   req.request_json = a.body.empty() ? std::string_view(j.request_json) : std::string_view(a.body);
+  req.kind = j.kind;
   req.stream = j.stream;
   req.timeout_ms = attemptTimeoutMs(j);
   req.api_key = a.api_key;

@@ -63,10 +63,11 @@ Routing pickOrdered(const std::vector<Resolved>& list) {
 // "cost-optimized": the models with a known price whose context holds the prompt
 // estimate plus the answer, cheapest first (ties keep the route's order); the
 // others are left out. When none qualifies, the route in its own order.
-Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& lookup,
+Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& lookup, JobKind kind,
                      std::string_view request_json) {
-  const int64_t prompt = estimatePromptTokens(request_json);
-  const std::optional<int64_t> cap = requestMaxTokens(request_json);
+  const RequestTokens tokens = requestTokens(kind, request_json);
+  const int64_t prompt = tokens.prompt;
+  const std::optional<int64_t> cap = tokens.completion;
   const int64_t completion = cap.value_or(kAssumedCompletionTokens);
   const int64_t need = prompt + completion;
   const std::string size = std::to_string(need) + " tokens (" + std::to_string(prompt) + " prompt + " +
@@ -187,7 +188,7 @@ Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup&
     std::vector<Resolved> list;
     addResolved(config, rule->models, &list);
     assert(!list.empty());  // loadConfig() refuses a route without models.
-    Routing r = rule->strategy == RouteStrategy::kCostOptimized ? pickCheapest(list, lookup, input.request_json)
+    Routing r = rule->strategy == RouteStrategy::kCostOptimized ? pickCheapest(list, lookup, input.kind, input.request_json)
                                                                 : pickOrdered(list);
     r.route = rule->name;
     // The job's own fallbacks come after the route's models.

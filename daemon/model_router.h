@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/job_kind.h"
 #include "common/result.h"
 #include "daemon/config.h"
 #include "upstream/pricing.h"
@@ -49,6 +50,7 @@ struct RoutingInput {
   std::optional<std::string_view> route;                  // The `route` param.
   const std::vector<std::string>* fallback_models = nullptr;  // The job's own; may be null.
   std::string_view request_json;                          // For the size estimate.
+  JobKind kind = JobKind::kChat;
 };
 
 // A model's catalog entry (context length, prices), or nullptr when unknown.

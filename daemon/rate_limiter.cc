@@ -16,8 +16,9 @@ constexpr int64_t kSecondMs = 1000;
 
 }  // namespace
 
-int64_t estimateRequestTokens(std::string_view request_json) {
-  return estimatePromptTokens(request_json) + requestMaxTokens(request_json).value_or(0);
+int64_t estimateRequestTokens(JobKind kind, std::string_view request_json) {
+  const RequestTokens tokens = requestTokens(kind, request_json);
+  return tokens.prompt + tokens.completion.value_or(0);
 }
 
 const char* limitScopeName(LimitScope scope) {

@@ -33,8 +33,10 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "common/string_map.h"
 #include <vector>
+
+#include "common/job_kind.h"
+#include "common/string_map.h"
 
 namespace llmq::daemon {
 
@@ -184,6 +186,6 @@ const char* limitScopeName(LimitScope scope);
 
 // A request's tokens before it runs: its prompt at about four bytes a token, plus
 // `max_tokens` (or `max_completion_tokens`) when it sets one.
-int64_t estimateRequestTokens(std::string_view request_json);
+int64_t estimateRequestTokens(JobKind kind, std::string_view request_json);
 
 }  // namespace llmq::daemon

@@ -1,4 +1,4 @@
-// Request estimates: byte count and one JSON member.
+// Request estimates: byte counts and a few JSON members.
 #include "daemon/request_estimate.h"
 
 #include "common/json.h"
@@ -20,6 +20,42 @@ std::optional<int64_t> requestMaxTokens(std::string_view request_json) {
     }
   }
   return std::nullopt;
+}
+
+int64_t embeddingInputTokens(std::string_view request_json) {
+  json::Document doc;
+  if (!json::parse(doc, request_json, nullptr) || !doc.IsObject()) {
+    return 1;
+  }
+  const json::Value* input = json::member(doc, "input");
+  if (input == nullptr) {
+    return 1;
+  }
+  int64_t tokens = 0;
+  auto count = [&tokens](const json::Value& v) {
+    if (v.IsString()) {
+      tokens += static_cast<int64_t>(v.GetStringLength());
+    } else if (v.IsArray()) {
+      tokens += static_cast<int64_t>(v.Size());
+    } else {
+      tokens += 1;
+    }
+  };
+  if (input->IsArray()) {
+    for (const json::Value& item : input->GetArray()) {
+      count(item);
+    }
+  } else {
+    count(*input);
+  }
+  return tokens > 0 ? tokens : 1;
+}
+
+RequestTokens requestTokens(JobKind kind, std::string_view request_json) {
+  if (kind == JobKind::kEmbedding) {
+    return RequestTokens{embeddingInputTokens(request_json), 0};
+  }
+  return RequestTokens{estimatePromptTokens(request_json), requestMaxTokens(request_json)};
 }
 
 }  // namespace llmq::daemon

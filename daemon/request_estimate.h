@@ -1,16 +1,34 @@
-// What a chat-completions request will use, before it runs: its prompt tokens,
-// estimated at about four bytes a token over the whole body (an over-estimate,
-// which is the safe side for budgets and token limits), and the completion
-// tokens it caps itself at (`max_tokens`, or `max_completion_tokens`).
+// What a request will use, before it runs.
+// - A chat request: its prompt tokens, estimated at about four bytes a token over
+//   the whole body (an over-estimate, which is the safe side for budgets and token
+//   limits), and the completion tokens it caps itself at (`max_tokens`, or
+//   `max_completion_tokens`).
+// - An embedding request: at most one token per byte of its input strings (no
+//   tokenizer makes a token of less than a byte) plus its token ids, and no
+//   completion at all.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
+#include "common/job_kind.h"
+
 namespace llmq::daemon {
 
 int64_t estimatePromptTokens(std::string_view request_json);
 std::optional<int64_t> requestMaxTokens(std::string_view request_json);
+
+// An embedding request's input tokens, at most (see above); 1 for a body that is
+// not an object with an `input`.
+int64_t embeddingInputTokens(std::string_view request_json);
+
+struct RequestTokens {
+  int64_t prompt = 0;
+  // The completion the request caps itself at; nullopt: no cap given (a chat
+  // request without max_tokens). An embedding request's is 0.
+  std::optional<int64_t> completion;
+};
+RequestTokens requestTokens(JobKind kind, std::string_view request_json);
 
 }  // namespace llmq::daemon

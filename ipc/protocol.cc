@@ -225,12 +225,69 @@ bool isRequestId(std::string_view id) {
   return true;
 }
 
+std::string embeddingRequestProblem(const json::Value& request) {
+  if (json::member(request, "messages") != nullptr) {
+    return "an embedding request has \"input\", not \"request.messages\"";
+  }
+  if (const json::Value* stream = json::member(request, "stream"); stream != nullptr && !stream->IsFalse()) {
+    return "an embedding request is not streamed: \"request.stream\" must be absent or false";
+  }
+  if (const json::Value* format = json::member(request, "encoding_format");
+      format != nullptr && !(format->IsString() && (json::view(*format) == "float" || json::view(*format) == "base64"))) {
+    return "\"request.encoding_format\" must be \"float\" or \"base64\"";
+  }
+  if (const json::Value* dims = json::member(request, "dimensions");
+      dims != nullptr && !(dims->IsInt64() && dims->GetInt64() >= 1 && dims->GetInt64() <= kMaxEmbeddingDimensions)) {
+    return "\"request.dimensions\" must be an integer from 1 to " + std::to_string(kMaxEmbeddingDimensions);
+  }
+  const json::Value* input = json::member(request, "input");
+  if (input == nullptr) {
+    return "missing \"request.input\"";
+  }
+  const char* kShape =
+      "\"request.input\" must be a non-empty string, or a non-empty array of non-empty strings, of token ids, "
+      "or of non-empty arrays of token ids";
+  auto tokenId = [](const json::Value& v) { return v.IsInt64() && v.GetInt64() >= 0 && v.GetInt64() <= INT32_MAX; };
+  if (input->IsString()) {
+    return input->GetStringLength() > 0 ? std::string() : kShape;
+  }
+  if (!input->IsArray() || input->Empty()) {
+    return kShape;
+  }
+  if (input->Size() > kMaxEmbeddingInputs) {
+    return "\"request.input\" holds more than " + std::to_string(kMaxEmbeddingInputs) + " inputs";
+  }
+  const json::Value& first = (*input)[0];
+  for (const json::Value& item : input->GetArray()) {
+    bool ok = false;
+    if (first.IsString()) {
+      ok = item.IsString() && item.GetStringLength() > 0;
+    } else if (first.IsArray()) {
+      ok = item.IsArray() && !item.Empty() &&
+           std::all_of(item.Begin(), item.End(), [&](const json::Value& t) { return tokenId(t); });
+    } else {
+      ok = tokenId(item);
+    }
+    if (!ok) {
+      return kShape;
+    }
+  }
+  return {};
+}
+
 bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string* error) {
   Params p(params);
-  p.allowOnly({"request", "priority", "client", "tags", "idempotency_key", "max_attempts",
+  p.allowOnly({"kind", "request", "priority", "client", "tags", "idempotency_key", "max_attempts",
                "timeout_s", "deadline_s", "fallback_models", "api_key", "route", "cache",
                "on_restart", "subscribe", "wait", "cancel_on_disconnect", "fail_when_cooling",
                "request_id"});
+  if (auto kind = p.string("kind", false, 32)) {
+    if (std::optional<JobKind> k = parseJobKind(*kind)) {
+      out->kind = *k;
+    } else {
+      p.fail("\"kind\" must be \"chat\" or \"embedding\"");
+    }
+  }
   out->request = p.object("request", true);
   if (out->request != nullptr) {
     const json::Value* model = json::member(*out->request, "model");
@@ -241,7 +298,11 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
     } else if (model != nullptr) {
       out->model.assign(model->GetString(), model->GetStringLength());
     }
-    if (messages == nullptr) {
+    if (out->kind == JobKind::kEmbedding) {
+      if (std::string problem = embeddingRequestProblem(*out->request); !problem.empty()) {
+        p.fail(problem);
+      }
+    } else if (messages == nullptr) {
       p.fail("missing \"request.messages\"");
     } else if (!messages->IsArray() || messages->Empty()) {
       p.fail("\"request.messages\" must be a non-empty array");

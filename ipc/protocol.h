@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/job_kind.h"
 #include "common/json.h"
 
 namespace llmq::ipc {
@@ -80,7 +81,9 @@ class Params {
 
 // job.submit params, validated (ipc/PROTOCOL.md).
 struct SubmitParams {
-  const json::Value* request = nullptr;  // The chat-completions body (an object).
+  JobKind kind = JobKind::kChat;
+  // The body of the request: chat completions (`messages`), or embeddings (`input`).
+  const json::Value* request = nullptr;
   std::string model;                     // request.model; empty when a route is used.
   std::optional<std::string> route;
   int priority = 0;
@@ -113,6 +116,15 @@ inline constexpr size_t kMaxNameBytes = 256;  // client, tag, model, route, key 
 
 // A request id that may travel in an HTTP header: 1 to 128 of [A-Za-z0-9._:-].
 bool isRequestId(std::string_view id);
+
+// An embedding request's bounds (OpenAI's own: 2048 inputs in one request).
+inline constexpr size_t kMaxEmbeddingInputs = 2048;
+inline constexpr int64_t kMaxEmbeddingDimensions = 65536;
+
+// What is wrong with an embedding request body (`input` a non-empty string, or a
+// non-empty array of non-empty strings, of token ids or of non-empty arrays of
+// token ids; no `messages`; not streamed); empty when nothing is.
+std::string embeddingRequestProblem(const json::Value& request);
 
 // Returns false and sets `error` when the params are invalid.
 bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string* error);

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "common/job_kind.h"
+
 namespace llmq::store {
 
 // Persisted as integers; never renumber.
@@ -73,6 +75,7 @@ struct JobRecord {
   // daemon::Access::ownerOf; for a non-administrator always the submitter).
   // Idempotency keys are unique per owner; fair share goes by it.
   std::string owner;
+  JobKind kind = JobKind::kChat;
 };
 
 struct AttemptRecord {

@@ -110,6 +110,7 @@ JobRecord readJob(const Statement& st) {
   }
   j.error.detail_json = st.string(31);
   j.owner = st.string(32);
+  j.kind = jobKindFromInt(st.int32(33));
   return j;
 }
 
@@ -193,7 +194,8 @@ Result<int64_t> JobStore::insert(const JobRecord& job, const std::vector<std::st
       .bind(13, job.deadline_at)
       .bind(14, job.created_at)
       .bind(15, job.event_seq)
-      .bindStatic(16, job.owner);
+      .bindStatic(16, job.owner)
+      .bind(17, static_cast<int>(job.kind));
   if (auto r = st.run(); !r) {
     return r.takeError();
   }

@@ -11,12 +11,12 @@ namespace llmq::store::sql {
   "stream, max_attempts, attempts, run_attempts, on_restart, timeout_ms, deadline_at, "         \
   "created_at, started_at, finished_at, next_attempt_at, event_seq, result, error_code, "       \
   "error_message, error_status, error_source, prompt_tokens, completion_tokens, total_tokens, " \
-  "cost_usd, error_detail, owner"
+  "cost_usd, error_detail, owner, kind"
 
 inline constexpr char kInsertJobSql[] =
     "INSERT INTO jobs (state, priority, client, tags, model, request, options, idempotency_key, "
-    "stream, max_attempts, on_restart, timeout_ms, deadline_at, created_at, event_seq, owner) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    "stream, max_attempts, on_restart, timeout_ms, deadline_at, created_at, event_seq, owner, kind) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 inline constexpr char kInsertTagSql[] = "INSERT OR IGNORE INTO job_tags (tag, job_id) VALUES (?1, ?2)";
 inline constexpr char kTopQueuedPrioritySql[] =
     "SELECT priority FROM jobs INDEXED BY jobs_runnable "

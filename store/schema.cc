@@ -217,8 +217,14 @@ DROP INDEX jobs_runnable;
 CREATE INDEX jobs_runnable ON jobs(priority, owner, client, id) WHERE state = 0;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3, kMigrationV4,
-                                       kMigrationV5, kMigrationV6, kMigrationV7, kMigrationV8};
+// v9: jobs of another kind than chat completions (common/job_kind.h): 0 chat,
+// 1 embeddings. Every older job is a chat job.
+constexpr char kMigrationV9[] = R"sql(
+ALTER TABLE jobs ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigrationV1, kMigrationV2, kMigrationV3, kMigrationV4, kMigrationV5,
+                                       kMigrationV6, kMigrationV7, kMigrationV8, kMigrationV9};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

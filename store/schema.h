@@ -8,7 +8,7 @@ namespace llmq::store {
 
 class Database;
 
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 // Brings the database to kSchemaVersion inside one transaction.
 Result<void> migrate(Database& db);

@@ -15,6 +15,7 @@
 #include "llmq/version.h"
 #include "upstream/chat_response.h"
 #include "upstream/chat_stream.h"
+#include "upstream/embedding_response.h"
 #include "upstream/error_map.h"
 
 namespace llmq::upstream {
@@ -35,10 +36,11 @@ std::optional<std::string_view> headerValue(std::string_view line, std::string_v
 // header list go back to the CurlLoop on cancel.
 class HttpProvider::Transfer final : public CurlTransfer {
  public:
-  Transfer(HttpProvider* provider, uint64_t handle, TransferSink* sink, bool stream, bool byok)
+  Transfer(HttpProvider* provider, uint64_t handle, TransferSink* sink, JobKind kind, bool stream, bool byok)
       : provider_(provider),
         handle_(handle),
         sink_(sink),
+        kind_(kind),
         stream_(stream),
         byok_(byok),
         decoder_(byok, provider->settings_.max_event_bytes, provider->settings_.max_body_bytes) {}
@@ -55,6 +57,7 @@ class HttpProvider::Transfer final : public CurlTransfer {
   HttpProvider* provider_;
   uint64_t handle_;
   TransferSink* sink_;  // Null once cancelled.
+  JobKind kind_;
   bool stream_;
   bool byok_;
   CurlEasyPtr easy_;
@@ -174,18 +177,20 @@ std::string HttpProvider::bodyFor(std::string_view request_json, bool stream) co
 Result<uint64_t> HttpProvider::start(const AttemptRequest& req, TransferSink* sink) {
   collectGarbage();
   uint64_t handle = next_handle_++;
-  auto t = std::make_unique<Transfer>(this, handle, sink, req.stream, req.byok);
+  const bool embedding = req.kind == JobKind::kEmbedding;
+  const bool stream = req.stream && !embedding;
+  auto t = std::make_unique<Transfer>(this, handle, sink, req.kind, stream, req.byok);
   t->easy_.reset(curl_easy_init());
   if (!t->easy_) {
     return makeError(ErrorKind::kInternal, "creating an HTTP transfer failed");
   }
   CURL* e = t->easy_.get();
-  std::string url = settings_.base_url + "/chat/completions";
-  std::string body = bodyFor(req.request_json, req.stream);
+  std::string url = settings_.base_url + (embedding ? "/embeddings" : "/chat/completions");
+  std::string body = embedding ? std::string(req.request_json) : bodyFor(req.request_json, stream);
 
   curl_slist* h = nullptr;
   h = curl_slist_append(h, "Content-Type: application/json");
-  h = curl_slist_append(h, req.stream ? "Accept: text/event-stream" : "Accept: application/json");
+  h = curl_slist_append(h, stream ? "Accept: text/event-stream" : "Accept: application/json");
   const std::string_view key = !req.api_key.empty() ? req.api_key : std::string_view(settings_.api_key);
   if (!key.empty()) {
     h = curl_slist_append(h, ("Authorization: Bearer " + std::string(key)).c_str());
@@ -332,7 +337,8 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
     }
     outcome = t->decoder_.finish();
   } else {
-    outcome = parseChatResponse(t->body_, t->byok_, status);
+    outcome = t->kind_ == JobKind::kEmbedding ? parseEmbeddingResponse(t->body_, t->byok_, status)
+                                              : parseChatResponse(t->body_, t->byok_, status);
   }
   if (auto* err = std::get_if<UpstreamError>(&outcome)) {
     err->failure.upstream_error_json = std::move(err->error_json);

@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
+#include "upstream/mock_embedding.h"
 #include "upstream/mock_text.h"
 
 namespace llmq::upstream {
@@ -60,7 +61,9 @@ Result<uint64_t> MockProvider::start(const AttemptRequest& req, TransferSink* si
   if (!json::parse(doc, req.request_json, &err) || !doc.IsObject()) {
     return makeError(ErrorKind::kInvalidArgument, "mock: request is not a JSON object: " + err);
   }
-  const json::Value* messages = json::member(doc, "messages");
+  const bool embedding = req.kind == JobKind::kEmbedding;
+  static const json::Value kNoMessages(rapidjson::kArrayType);
+  const json::Value* messages = embedding ? &kNoMessages : json::member(doc, "messages");
   if (messages == nullptr || !messages->IsArray()) {
     return makeError(ErrorKind::kInvalidArgument, "mock: request has no messages array");
   }
@@ -74,7 +77,7 @@ Result<uint64_t> MockProvider::start(const AttemptRequest& req, TransferSink* si
   t.job_id = req.job_id;
   t.attempt = req.attempt;
   t.model = req.model;
-  t.stream = req.stream;
+  t.stream = req.stream && !embedding;
   t.prompt_tokens = estimatePromptTokens(*messages);
   t.chunk_delay_ms = intKnob(mock, "chunk_delay_ms", options_.chunk_delay_ms, 0, 60000);
   t.tokens_per_chunk = static_cast<int>(intKnob(mock, "tokens_per_chunk", options_.tokens_per_chunk, 1, 4096));
@@ -106,7 +109,16 @@ Result<uint64_t> MockProvider::start(const AttemptRequest& req, TransferSink* si
   } else if (variant == "hang") {
     t.hang = true;
   }
-  if (t.words.empty() && variant != "echo") {
+  if (embedding) {
+    // The answer is made now (its size is bounded) and sent when due.
+    Result<MockEmbeddings> e = mockEmbeddings(doc, req.model, "gen-mock-" + req.job_id + "-" + std::to_string(req.attempt),
+                                              options_.prompt_usd_per_mtok);
+    if (!e) {
+      return e.takeError();
+    }
+    t.embeddings = std::move(*e);
+    t.embedding = true;
+  } else if (t.words.empty() && variant != "echo") {
     t.words = mockWords(std::string(req.request_json), static_cast<int>(tokens));
   }
   if (variant == "interrupt" && req.attempt == 1) {
@@ -241,6 +253,18 @@ void MockProvider::complete(uint64_t handle) {
   auto node = transfers_.extract(handle);
   Transfer& t = node.mapped();
   Completion c;
+  if (t.embedding) {
+    c.model = t.model;
+    c.provider = "mock";
+    c.generation_id = "gen-mock-" + t.job_id + "-" + std::to_string(t.attempt);
+    c.usage.prompt_tokens = t.embeddings.prompt_tokens;
+    c.usage.total_tokens = t.embeddings.prompt_tokens;
+    c.usage.cost_usd = t.embeddings.cost_usd;
+    c.usage.cost_reported = true;
+    c.result_json = std::move(t.embeddings.result_json);
+    t.sink->onComplete(std::move(c));
+    return;
+  }
   for (size_t i = 0; i < t.words.size(); ++i) {
     if (i > 0) {
       c.content.push_back(' ');

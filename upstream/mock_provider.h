@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/uv_handle.h"
+#include "upstream/mock_embedding.h"
 #include "upstream/provider.h"
 
 namespace llmq::upstream {
@@ -72,6 +73,8 @@ class MockProvider final : public Provider {
     int fail_status = 0;  // Non-zero: fail with this status when due.
     size_t cut_after = 0; // Non-zero: the stream breaks after this many words.
     bool hang = false;
+    bool embedding = false;      // An embeddings request: `embeddings` is the answer.
+    MockEmbeddings embeddings;
   };
   struct Due {
     uint64_t at;

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/job_kind.h"
 #include "common/result.h"
 #include "common/usage_bounds.h"
 
@@ -32,6 +33,7 @@ struct Usage {
 };
 
 struct AttemptRequest {
+  JobKind kind = JobKind::kChat;  // Chat completions, or embeddings (never streamed).
   std::string job_id;
   int attempt = 1;
   std::string model;

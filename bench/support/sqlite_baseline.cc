@@ -79,6 +79,7 @@ Result<InsertResult> sqliteInserts(const Workload& w, int64_t jobs, int64_t batc
       sqlite3_bind_int64(s, 14, wallMs());
       sqlite3_bind_int(s, 15, 1);
       sqlite3_bind_text(s, 16, kClient, -1, SQLITE_STATIC);  // owner
+      sqlite3_bind_int(s, 17, 0);                            // kind = chat
       if (sqlite3_step(s) != SQLITE_DONE) {
         return sqliteError(db, "inserting a job");
       }

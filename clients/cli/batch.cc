@@ -404,6 +404,9 @@ ExitCode submitBatch(ArgReader& args, GlobalOptions& globals) {
   for (BatchRequest& r : input.requests) {
     client::SubmitRequest s;
     s.request_json = std::move(r.body);
+    if (r.embedding) {
+      s.kind = "embedding";
+    }
     if (o.priority) {
       s.priority = static_cast<int>(*o.priority);
     }

@@ -14,6 +14,7 @@ namespace llmq::cli {
 namespace {
 
 constexpr std::string_view kChatUrl = "/v1/chat/completions";
+constexpr std::string_view kEmbeddingsUrl = "/v1/embeddings";
 constexpr size_t kMaxKeyBytes = 1024;  // llmqd's limit on idempotency_key.
 
 bool blank(std::string_view line) {
@@ -51,18 +52,24 @@ bool checkLine(std::string_view text, std::string_view tag, bool keep_body, Batc
     return false;
   }
   const json::Value* url = json::member(doc, "url");
-  if (url == nullptr || !url->IsString() || json::view(*url) != kChatUrl) {
-    *why = url == nullptr ? "url is missing (must be \"/v1/chat/completions\")"
-                          : "url must be \"/v1/chat/completions\", not " + shown(*url);
+  if (url == nullptr || !url->IsString() || (json::view(*url) != kChatUrl && json::view(*url) != kEmbeddingsUrl)) {
+    *why = url == nullptr ? "url is missing (must be \"/v1/chat/completions\" or \"/v1/embeddings\")"
+                          : "url must be \"/v1/chat/completions\" or \"/v1/embeddings\", not " + shown(*url);
     return false;
   }
+  out->embedding = json::view(*url) == kEmbeddingsUrl;
   const json::Value* body = json::member(doc, "body");
   if (body == nullptr || !body->IsObject()) {
     *why = body == nullptr ? "body is missing" : "body must be a JSON object";
     return false;
   }
   const json::Value* messages = json::member(*body, "messages");
-  if (messages == nullptr || !messages->IsArray() || messages->Empty()) {
+  const json::Value* input = json::member(*body, "input");
+  if (out->embedding && input == nullptr) {
+    *why = "body.input is missing";  // llmqd checks the rest of an embedding request.
+    return false;
+  }
+  if (!out->embedding && (messages == nullptr || !messages->IsArray() || messages->Empty())) {
     *why = "body.messages must be a non-empty array";
     return false;
   }

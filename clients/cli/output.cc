@@ -77,6 +77,26 @@ std::string usageSummary(const json::Value& usage) {
          std::to_string(intField(usage, "total_tokens")) + " tokens";
 }
 
+// "N vectors of D dimensions" of an embedding job's result (base64 vectors: D
+// counted from their bytes, four per float).
+std::string embeddingSummary(const json::Value& job) {
+  const json::Value* result = objectField(job, "result");
+  const json::Value* data = result != nullptr ? json::member(*result, "data") : nullptr;
+  if (data == nullptr || !data->IsArray()) {
+    return "-";
+  }
+  size_t dims = 0;
+  if (!data->Empty()) {
+    if (const json::Value* v = json::member((*data)[0], "embedding"); v != nullptr && v->IsArray()) {
+      dims = v->Size();
+    } else if (v != nullptr && v->IsString()) {
+      dims = v->GetStringLength() / 4 * 3 / 4;
+    }
+  }
+  return std::to_string(data->Size()) + (data->Size() == 1 ? " vector" : " vectors") + " of " +
+         std::to_string(dims) + " dimensions";
+}
+
 // The data summary of eventLine(), per event name (ipc/PROTOCOL.md, "Events").
 std::string eventSummary(std::string_view event, const json::Value& data) {
   if (event == "queued") {
@@ -321,7 +341,12 @@ void printJob(const json::Value& job) {
   field("tags:", orDash(joinTags(job)));
   field("attempts:", std::to_string(intField(job, "attempts")) + " (max " +
                          std::to_string(intField(job, "max_attempts")) + " per run)");
-  field("stream:", boolField(job, "stream") ? "yes" : "no");
+  const bool embedding = stringField(job, "kind") == "embedding";
+  if (embedding) {
+    field("kind:", "embedding");
+  } else {
+    field("stream:", boolField(job, "stream") ? "yes" : "no");
+  }
   field("idem. key:", orDash(stringField(job, "idempotency_key")));
   field("created:", timeOrDash(job, "created_at"));
   field("started:", timeOrDash(job, "started_at"));
@@ -336,7 +361,9 @@ void printJob(const json::Value& job) {
   if (const json::Value* error = objectField(job, "error")) {
     field("error:", describeError(*error));
   }
-  if (state == "succeeded") {
+  if (state == "succeeded" && embedding) {
+    field("vectors:", embeddingSummary(job));
+  } else if (state == "succeeded") {
     std::fputc('\n', stdout);
     writeTerminalText(resultContent(job));  // All of it: printf("%s") stopped at a NUL.
     std::fputc('\n', stdout);

@@ -112,6 +112,9 @@ Job jobFromJson(const json::Value& v) {
   }
   job.model = str(v, "model");
   job.model_used = str(v, "model_used");
+  if (std::string kind = str(v, "kind"); !kind.empty()) {
+    job.kind = std::move(kind);
+  }
   job.attempts = static_cast<int>(integer(v, "attempts"));
   job.idempotency_key = str(v, "idempotency_key");
   job.created_at = str(v, "created_at");
@@ -179,6 +182,9 @@ DaemonStatus statusFromJson(const json::Value& v) {
 
 std::string SubmitRequest::paramsJson() const {
   std::string p = "{";
+  if (!kind.empty()) {
+    addString(p, "kind", kind);
+  }
   addRaw(p, "request", request_json);
   if (priority) {
     addRaw(p, "priority", std::to_string(*priority));

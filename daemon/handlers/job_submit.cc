@@ -110,7 +110,7 @@ void handleJobSubmit(Call& call) {
   auto routed = routeJob(
       *s.config,
       [catalog](std::string_view m) { return catalog != nullptr ? catalog->find(m) : nullptr; },
-      RoutingInput{p.model, p.route, &p.fallback_models, request_json});
+      RoutingInput{p.model, p.route, &p.fallback_models, request_json, p.kind});
   if (!routed) {
     call.reply.fail(ipc::rpc::kInvalidParams, routed.error().message);
     return;
@@ -188,6 +188,7 @@ void handleJobSubmit(Call& call) {
   job.client = std::move(client);
   job.owner = std::move(owner);
   job.tags_json = stringArray(p.tags);
+  job.kind = p.kind;
   // The job's `model` is what was asked for: a route shows as "route:NAME".
   job.model = routing && routing->route ? std::string(kRoutePrefix) + *routing->route : p.model;
   job.request_json = std::move(request_json);
@@ -202,7 +203,7 @@ void handleJobSubmit(Call& call) {
   if (!s.budgets->empty()) {
     const Spender who{job.client, first_model, "", "", &p.tags};
     if (s.budgets->covers(who)) {
-      const std::optional<double> worst = s.accounting->worstCaseUsd(job.request_json, first_model);
+      const std::optional<double> worst = s.accounting->worstCaseUsd(job.kind, job.request_json, first_model);
       const Budget* refused = worst ? s.budgets->refuses(who, *worst) : nullptr;
       if (refused != nullptr) {
         call.reply.fail(ipc::rpc::kBudgetExceeded,

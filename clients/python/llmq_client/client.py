@@ -301,6 +301,33 @@ class Client:
             params["wait"] = True
         return self.call("job.submit", params, timeout)
 
+    def embed(self, input: Any, *, model: str, dimensions: Optional[int] = None,
+              encoding_format: Optional[str] = None, priority: Optional[int] = None,
+              client: Optional[str] = None, tags: Optional[Iterable[str]] = None,
+              idempotency_key: Optional[str] = None, max_attempts: Optional[int] = None,
+              timeout_s: Optional[float] = None, deadline_s: Optional[float] = None,
+              wait: bool = True, timeout: Any = CLIENT_DEFAULT) -> Dict[str, Any]:
+        """Queues an embeddings job (job.submit with kind "embedding").
+
+        ``input`` is a string, a list of strings, a list of token ids or a list
+        of lists of token ids, as OpenAI's embeddings API takes it. With
+        ``wait=True`` (the default) the answer is the finished job object, whose
+        ``result`` is the embeddings list (``result["data"][i]["embedding"]``);
+        with ``wait=False``, ``{job_id, state, deduplicated}``.
+        """
+        body: Dict[str, Any] = {"model": model, "input": input}
+        if dimensions is not None:
+            body["dimensions"] = dimensions
+        if encoding_format is not None:
+            body["encoding_format"] = encoding_format
+        params = self._submit_params(
+            body, priority=priority, client=client, tags=tags, idempotency_key=idempotency_key,
+            max_attempts=max_attempts, timeout_s=timeout_s, deadline_s=deadline_s)
+        params["kind"] = "embedding"
+        if wait:
+            params["wait"] = True
+        return self.call("job.submit", params, timeout)
+
     def get(self, job_id: str, *, timeout: Any = CLIENT_DEFAULT) -> Dict[str, Any]:
         """The job object (job.get). NotFound if there is no such job."""
         return self.call("job.get", {"job_id": job_id}, timeout)

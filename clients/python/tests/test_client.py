@@ -179,6 +179,26 @@ class SubmitAndWaitTest(DaemonTestCase):
         self.assertEqual("succeeded", job["state"])
         self.assertEqual("waited for", content_of(job))
 
+    def test_embed_answers_with_vectors_and_their_usage(self) -> None:
+        job = self.client.embed(["one text", "another"], model="mock/embed", dimensions=4,
+                                client=self.name, timeout=JOB_TIMEOUT_S)
+        self.assertEqual("succeeded", job["state"])
+        self.assertEqual("embedding", job["kind"])
+        data = job["result"]["data"]
+        self.assertEqual([0, 1], [d["index"] for d in data])
+        self.assertEqual([4, 4], [len(d["embedding"]) for d in data])
+        self.assertNotEqual(data[0]["embedding"], data[1]["embedding"])
+        self.assertEqual(0, job["usage"]["completion_tokens"])
+        self.assertGreater(job["usage"]["prompt_tokens"], 0)
+        # The same input gives the same vector.
+        again = self.client.embed("one text", model="mock/embed", dimensions=4, client=self.name,
+                                  timeout=JOB_TIMEOUT_S)
+        self.assertEqual(data[0]["embedding"], again["result"]["data"][0]["embedding"])
+
+    def test_embed_refuses_an_empty_input(self) -> None:
+        with self.assertRaises(InvalidParams):
+            self.client.embed("", model="mock/embed", client=self.name)
+
     def test_prompt_and_request_build_the_same_body(self) -> None:
         request = {"model": "mock/echo", "messages": messages("from request"), "max_tokens": 5}
         job_id = self.client.submit(request, client=self.name)["job_id"]

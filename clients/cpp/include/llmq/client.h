@@ -118,6 +118,7 @@ struct Job {
   std::vector<std::string> tags;
   std::string model;       // As requested.
   std::string model_used;  // What answered; empty until an attempt did.
+  std::string kind = "chat";  // "chat" or "embedding".
   int attempts = 0;
   std::string idempotency_key;  // Empty when none was given.
   std::string created_at;       // RFC 3339 UTC; started_at/finished_at empty until then.
@@ -160,7 +161,10 @@ class EventHandler {
 
 // job.submit params (ipc/PROTOCOL.md). Unset optionals are left to llmqd's defaults.
 struct SubmitRequest {
-  std::string request_json;  // The chat-completions body, a JSON object; sent verbatim.
+  // The request body, a JSON object, sent verbatim: chat completions, or with
+  // kind "embedding" an embeddings request.
+  std::string request_json;
+  std::string kind;          // Empty: "chat"; or "embedding".
   std::optional<int> priority;
   std::string client;        // Empty: the peer's user name.
   std::vector<std::string> tags;

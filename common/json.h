@@ -36,8 +36,11 @@ class Writer : public rapidjson::Writer<rapidjson::StringBuffer> {
 };
 
 // Parse flags for untrusted input: reject invalid UTF-8 and trailing garbage,
-// allow nothing non-standard.
-inline constexpr unsigned kStrictParse = rapidjson::kParseValidateEncodingFlag;
+// allow nothing non-standard. Numbers are read to the nearest double (without
+// kParseFullPrecisionFlag RapidJSON may be a few units off in the last place),
+// so a number written back out (a request stored and sent upstream, an answer
+// passed on: an embedding is a thousand of them) is the number that came in.
+inline constexpr unsigned kStrictParse = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
 
 // The deepest nesting of arrays and objects parse() accepts. RapidJSON parses (and
 // Writer serializes) recursively, so a few hundred thousand '[' would overflow the

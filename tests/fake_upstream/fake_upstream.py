@@ -9,11 +9,14 @@ Standard library only. Prints one line {"port": N} on stdout once it listens.
 """
 
 import argparse
+import base64
 import collections
 import email.utils
+import hashlib
 import json
 import math
 import os
+import random
 import re
 import select
 import signal
@@ -526,6 +529,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if method == "POST" and route == "/chat/completions":
                 self._chat(body)
+            elif method == "POST" and route == "/embeddings":
+                self._embeddings(body)
             elif method == "GET" and route == "/models":
                 self._simple_get(route, lambda: (200, {"data": models_list(self.server.state)}))
             elif method == "GET" and route == "/key":
@@ -876,6 +881,81 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 gen["cancelled"] = True
             raise
+
+    def _embeddings(self, raw):
+        """OpenAI's embeddings list. Status faults, rate limits and auth as for chat;
+        the vectors are deterministic per input; usage has the prompt tokens (one
+        per word of a string, one per token id) and their cost."""
+        st = self.server.state
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        model = body.get("model") if isinstance(body, dict) else None
+        model = model if isinstance(model, str) else ""
+        with st.lock:
+            self.record["model"] = model
+            self.record["stream"] = False
+        try:
+            faults = self._resolve_faults(model)
+        except FaultError as e:
+            self._unknown_fault(e)
+            return
+        self._pre_response(faults)
+        if faults.status:
+            self._send_json(faults.status, self._error_body(faults.status, model, faults),
+                            self._error_headers(faults))
+            return
+        wait = st.admit(self.headers.get("Authorization", ""))
+        if wait is not None:
+            faults.status = 429
+            faults.retry = max(1, math.ceil(wait))
+            self._send_json(429, self._error_body(429, model, faults), self._error_headers(faults))
+            return
+        if self.server.require_auth and not self.headers.get("Authorization", "").startswith("Bearer "):
+            self._send_json(401, self._error_body(401, model))
+            return
+        inputs = body.get("input") if isinstance(body, dict) else None
+        if isinstance(inputs, str) or (isinstance(inputs, list) and inputs and isinstance(inputs[0], int)):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not inputs:
+            self._send_json(400, {"error": {"code": 400, "message": "Input required: specify \"input\""}})
+            return
+        dims = body.get("dimensions") if isinstance(body.get("dimensions"), int) else 8
+        dims = max(1, min(dims, 4096))
+        base64_format = body.get("encoding_format") == "base64"
+        data, prompt_tokens = [], 0
+        for i, item in enumerate(inputs):
+            if isinstance(item, str):
+                prompt_tokens += max(1, len(item.split()))
+                seed = item.encode("utf-8")
+            else:
+                ids = item if isinstance(item, list) else [item]
+                prompt_tokens += len(ids)
+                seed = json.dumps(ids).encode("utf-8")
+            rng = random.Random(hashlib.sha256(seed).digest())
+            vec = [rng.uniform(-1.0, 1.0) for _ in range(dims)]
+            norm = math.sqrt(sum(x * x for x in vec)) or 1.0
+            vec = [x / norm for x in vec]
+            if base64_format:
+                vec = base64.b64encode(struct.pack("<%df" % dims, *vec)).decode("ascii")
+            data.append({"object": "embedding", "index": i, "embedding": vec})
+        with st.lock:
+            gen_id = "gen-%d" % st.next_generation
+            st.next_generation += 1
+        usage = {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens,
+                 "cost": round(prompt_tokens * PROMPT_PRICE, 12)}
+        obj = {"object": "list", "id": gen_id, "provider": PROVIDER, "model": model or "fake/embed",
+               "data": data, "usage": hostile_usage(usage, faults)}
+        body_bytes = encode_body(obj, faults)
+        if "malformed" in faults.flags:
+            body_bytes = body_bytes[: len(body_bytes) // 2]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body_bytes)))
+        self.end_headers()
+        self._set_status(200)
+        self._write(body_bytes)
 
     def _chat_plain(self, gen_id, model, words, prompt_tokens, completion_tokens, faults):
         created = int(time.time())

@@ -334,7 +334,7 @@ TEST_F(BatchTest, InvalidLinesAreReportedByNumberAndAbortOrAreSkipped) {
     out << line("a")                                   // 1
         << "{not json\n"                               // 2
         << line("b")                                   // 3
-        << line("c", "/v1/embeddings")                 // 4
+        << line("c", "/v1/files")                      // 4
         << line("a")                                   // 5: duplicate custom_id
         << line("d", "/v1/chat/completions", R"({"model":"mock/echo"})")  // 6: no messages
         << "\n"                                        // 7: blank, skipped quietly
@@ -376,6 +376,41 @@ TEST_F(BatchTest, InvalidLinesAreReportedByNumberAndAbortOrAreSkipped) {
     ids.push_back(d["custom_id"].GetString());
   }
   EXPECT_EQ((std::vector<std::string>{"a", "b", "e"}), ids);
+}
+
+TEST_F(BatchTest, EmbeddingLinesBecomeEmbeddingJobsAndTheirResultsAreTheVectors) {
+  start();
+  const std::string file = dir_.file("vectors.jsonl");
+  {
+    std::ofstream out(file);
+    out << R"({"custom_id":"e-1","method":"POST","url":"/v1/embeddings","body":{"model":"mock/embed","input":["one","two"],"dimensions":3}})"
+        << "\n"
+        << R"({"custom_id":"c-1","method":"POST","url":"/v1/chat/completions","body":{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}})"
+        << "\n"
+        << R"({"custom_id":"e-2","method":"POST","url":"/v1/embeddings","body":{"model":"mock/embed"}})" << "\n";
+  }
+  // A line without input is refused with the others checked.
+  auto refused = llmqMerged({"batch", "submit", file});
+  EXPECT_EQ(2, refused.exit_code) << refused.output;
+  EXPECT_NE(std::string::npos, refused.output.find("vectors.jsonl:3: body.input is missing")) << refused.output;
+
+  auto run = llmqMerged({"batch", "submit", "--skip-invalid", file});
+  EXPECT_EQ(0, run.exit_code) << run.output;
+  const std::string out = dir_.file("vectors.out.jsonl");
+  ASSERT_EQ(0, llmq({"batch", "results", "vectors", "--input", file, "-o", out}).exit_code);
+  std::vector<std::string> lines = readLines(out);
+  ASSERT_EQ(2u, lines.size());
+  json::Document e;
+  ASSERT_TRUE(json::parse(e, lines[0], nullptr)) << lines[0];
+  EXPECT_STREQ("e-1", e["custom_id"].GetString());
+  EXPECT_STREQ("list", e["response"]["body"]["object"].GetString()) << lines[0];
+  ASSERT_EQ(2u, e["response"]["body"]["data"].Size());
+  EXPECT_EQ(3u, e["response"]["body"]["data"][0]["embedding"].Size());
+  json::Document c;
+  ASSERT_TRUE(json::parse(c, lines[1], nullptr)) << lines[1];
+  EXPECT_STREQ("chat.completion", c["response"]["body"]["object"].GetString()) << lines[1];
+  json::Document job = callOk(*client_, "job.get", R"({"job_id":")" + std::string(e["id"].GetString()) + "\"}");
+  EXPECT_STREQ("embedding", job["kind"].GetString());
 }
 
 TEST_F(BatchTest, NoWaitStatusAndUsageErrors) {

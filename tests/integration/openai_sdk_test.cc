@@ -133,6 +133,10 @@ TEST(OpenAiSdkTest, TheClientsAgentsUseWorkAgainstTheHttpFront) {
     GTEST_SKIP() << "LLMQ_SKIP_OPENAI_SDK=1";
   }
   EXPECT_NE(std::string::npos, out.find("LangChain with retries: a persistent 502 costs llmqd's 4 attempts")) << out;
+  for (const char* embeddings : {"ok - openai embeddings.create (base64 by default)", "ok - AI SDK embedMany",
+                                 "ok - LangChain OpenAIEmbeddings embedDocuments"}) {
+    EXPECT_NE(std::string::npos, out.find(embeddings)) << out;
+  }
 }
 
 }  // namespace

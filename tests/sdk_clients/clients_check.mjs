@@ -2,10 +2,10 @@
 // upstream (tests/integration/openai_sdk_test.cc starts both and runs this with
 // LLMQ_BASE_URL, LLMQ_TOKEN and LLMQ_FAKE_URL). Exits non-zero, saying why, on
 // any mismatch.
-import { generateText, jsonSchema, streamText, tool } from 'ai';
+import { embed, embedMany, generateText, jsonSchema, streamText, tool } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { ChatOpenAI } from '@langchain/openai';
+import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import OpenAI from 'openai';
 
 const baseURL = process.env.LLMQ_BASE_URL;
@@ -94,4 +94,35 @@ const r = await client.responses.create({ model: 'fake/ok', input: prompt, max_o
 check(r.output_text === 'alpha beta', 'openai responses.create');
 const one = await client.models.retrieve('mock/echo');
 check(one.id === 'mock/echo', 'openai models.retrieve');
+
+// Embeddings: jobs of their own kind. The openai SDK asks for base64 by default
+// and decodes it; asked for floats, the same vectors (as float32s) come back.
+const e64 = await client.embeddings.create({ model: 'fake/ok', input: ['alpha beta', 'gamma'] });
+check(e64.data.length === 2 && e64.data[1].index === 1 && e64.data[0].embedding.length === 8,
+  'openai embeddings.create (base64 by default): ' + JSON.stringify(e64.data.map((d) => d.embedding.length)));
+check(e64.usage.prompt_tokens === 3, 'openai embeddings.create usage: ' + JSON.stringify(e64.usage));
+const ef = await client.embeddings.create({ model: 'fake/ok', input: ['alpha beta', 'gamma'], encoding_format: 'float' });
+check(ef.data[0].embedding.every((x, i) => Math.abs(x - e64.data[0].embedding[i]) < 1e-6),
+  'openai embeddings.create float and base64 agree');
+const ed = await client.embeddings.create({ model: 'fake/ok', input: 'alpha', dimensions: 3 });
+check(ed.data[0].embedding.length === 3, 'openai embeddings.create dimensions');
+let refused = null;
+try {
+  await client.embeddings.create({ model: 'fake/ok', input: '' });
+} catch (e) {
+  refused = e;
+}
+check(refused instanceof OpenAI.BadRequestError, 'openai embeddings.create of an empty input is a BadRequestError');
+const v1 = await embed({ model: openai.embedding('fake/ok'), value: 'alpha beta' });
+check(v1.embedding.length === 8 && v1.embedding.every((x, i) => Math.abs(x - e64.data[0].embedding[i]) < 1e-6),
+  'AI SDK embed (openai.embedding)');
+check(v1.usage.tokens === 2, 'AI SDK embed usage: ' + JSON.stringify(v1.usage));
+const vm = await embedMany({ model: openai.embedding('fake/ok'), values: ['alpha beta', 'gamma', 'delta'] });
+check(vm.embeddings.length === 3 && vm.embeddings.every((v) => v.length === 8), 'AI SDK embedMany');
+const lce = new OpenAIEmbeddings({ model: 'fake/ok', apiKey, configuration: { baseURL } });
+const q = await lce.embedQuery('alpha beta');
+check(q.length === 8 && q.every((x, i) => Math.abs(x - e64.data[0].embedding[i]) < 1e-6), 'LangChain OpenAIEmbeddings embedQuery');
+const docs = await lce.embedDocuments(['alpha beta', 'gamma']);
+check(docs.length === 2 && docs[1].every((x, i) => Math.abs(x - e64.data[1].embedding[i]) < 1e-6),
+  'LangChain OpenAIEmbeddings embedDocuments');
 console.log('all client checks passed');

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -465,6 +466,26 @@ TEST(JsonDuplicateKeyTest, DistinctKeysAndNonObjectsHaveNone) {
   EXPECT_EQ("", duplicateIn(R"({"a\u0000b":1,"a":2})"));
   // Equal after unescaping: the same key.
   EXPECT_EQ(R"($ holds the key "model" twice)", duplicateIn(R"({"model":1,"mod\u0065l":2})"));
+}
+
+}  // namespace
+}  // namespace llmq::json
+
+namespace llmq::json {
+namespace {
+
+// A number read and written back is the number that came in: an embedding is a
+// thousand of them, and a request's temperature goes upstream as it was sent.
+TEST(JsonNumberTest, NumbersSurviveAParseAndAWriteUnchanged) {
+  for (const char* text : {"[0.7]", "[-0.0057910937]", "[0.0033197093]", "[1e-7]", "[0.1]", "[123456.789]",
+                           "[2.2250738585072014e-308]", "[0.30000000000000004]"}) {
+    Document d;
+    ASSERT_TRUE(parse(d, text, nullptr)) << text;
+    Document again;
+    ASSERT_TRUE(parse(again, toString(d), nullptr));
+    EXPECT_EQ(d[0].GetDouble(), again[0].GetDouble()) << text << " -> " << toString(d);
+    EXPECT_EQ(std::strtod(text + 1, nullptr), d[0].GetDouble()) << text;
+  }
 }
 
 }  // namespace

@@ -412,3 +412,77 @@ TEST(SubmitParamsTest, RejectsOtherOutOfRangeOptions) {
 
 }  // namespace
 }  // namespace llmq::ipc
+
+namespace llmq::ipc {
+namespace {
+
+// ---- job.submit of kind "embedding" --------------------------------------------
+
+std::string embeddingError(const std::string& request, const std::string& extra = "") {
+  return submitError(R"({"kind":"embedding","request":)" + request + (extra.empty() ? "" : "," + extra) + "}");
+}
+
+TEST(EmbeddingSubmitTest, TheKindIsReadAndChatIsTheDefault) {
+  SubmitParams p;
+  EXPECT_EQ("", submitError(withRequest(""), &p));
+  EXPECT_EQ(JobKind::kChat, p.kind);
+  SubmitParams e;
+  EXPECT_EQ("", submitError(R"({"kind":"embedding","request":{"model":"m","input":"x"}})", &e));
+  EXPECT_EQ(JobKind::kEmbedding, e.kind);
+  EXPECT_EQ("m", e.model);
+  EXPECT_FALSE(e.stream);
+  EXPECT_NE("", submitError(withRequest(R"("kind":"image")")));
+  EXPECT_NE("", submitError(withRequest(R"("kind":1)")));
+}
+
+TEST(EmbeddingSubmitTest, EveryInputShapeOpenAiTakesIsAccepted) {
+  for (const char* input : {R"("text")", R"(["a","b"])", R"([1,2,3])", R"([[1,2],[3]])", R"([0])"}) {
+    EXPECT_EQ("", embeddingError(std::string(R"({"model":"m","input":)") + input + "}")) << input;
+  }
+  EXPECT_EQ("", embeddingError(R"({"model":"m","input":"x","dimensions":256,"encoding_format":"base64","user":"u"})"));
+  EXPECT_EQ("", embeddingError(R"({"model":"m","input":"x","stream":false})"));
+}
+
+TEST(EmbeddingSubmitTest, EveryOtherInputIsRefusedWithItsReason) {
+  const struct {
+    const char* request;
+    const char* says;
+  } cases[] = {
+      {R"({"model":"m"})", "missing \"request.input\""},
+      {R"({"model":"m","input":""})", "non-empty string"},
+      {R"({"model":"m","input":[]})", "non-empty string"},
+      {R"({"model":"m","input":[""]})", "non-empty string"},
+      {R"({"model":"m","input":["a",1]})", "non-empty string"},
+      {R"({"model":"m","input":[1,"a"]})", "token ids"},
+      {R"({"model":"m","input":[[1],[]]})", "token ids"},
+      {R"({"model":"m","input":[[1],2]})", "token ids"},
+      {R"({"model":"m","input":[-1]})", "token ids"},
+      {R"({"model":"m","input":[1.5]})", "token ids"},
+      {R"({"model":"m","input":[4294967296]})", "token ids"},
+      {R"({"model":"m","input":null})", "non-empty string"},
+      {R"({"model":"m","input":{"a":1}})", "non-empty string"},
+      {R"({"model":"m","input":"x","stream":true})", "not streamed"},
+      {R"({"model":"m","input":"x","stream":"no"})", "not streamed"},
+      {R"({"model":"m","input":"x","encoding_format":"int8"})", "encoding_format"},
+      {R"({"model":"m","input":"x","dimensions":0})", "dimensions"},
+      {R"({"model":"m","input":"x","dimensions":1e9})", "dimensions"},
+      {R"({"model":"m","input":"x","messages":[]})", "request.messages"},
+      {R"({"input":"x"})", "request.model"},
+  };
+  for (const auto& c : cases) {
+    const std::string error = embeddingError(c.request);
+    EXPECT_NE(std::string::npos, error.find(c.says)) << c.request << " -> " << error;
+  }
+  std::string many = R"({"model":"m","input":[)";
+  for (size_t i = 0; i <= kMaxEmbeddingInputs; ++i) {
+    many += i > 0 ? ",1" : "1";
+  }
+  EXPECT_NE(std::string::npos, embeddingError(many + "]}").find("more than 2048 inputs"));
+}
+
+TEST(EmbeddingSubmitTest, AChatJobStillNeedsItsMessages) {
+  EXPECT_NE(std::string::npos, submitError(R"({"request":{"model":"m","input":"x"}})").find("request.messages"));
+}
+
+}  // namespace
+}  // namespace llmq::ipc

@@ -188,6 +188,20 @@ TEST_F(JobStoreTest, InsertThenGetRoundTripsEveryInsertedField) {
   EXPECT_EQ("", g.error.code);
   EXPECT_EQ(0, g.error.upstream_status);
   EXPECT_FALSE(g.usage.has_value());
+  EXPECT_EQ(JobKind::kChat, g.kind);
+}
+
+TEST_F(JobStoreTest, TheKindOfAnEmbeddingJobIsKept) {
+  JobRecord j = makeJob("alice");
+  j.kind = JobKind::kEmbedding;
+  j.request_json = R"({"model":"mock/demo","input":"x"})";
+  const int64_t id = add(j, {});
+  EXPECT_EQ(JobKind::kEmbedding, get(id).kind);
+  // And from the scheduling query that picks it to run.
+  auto next = jobs_.nextQueued(0, "alice", "");
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ(JobKind::kEmbedding, (*next)->kind);
 }
 
 TEST_F(JobStoreTest, OptionalInsertFieldsStayNull) {

@@ -131,6 +131,9 @@ TEST(SchemaTest, AVersionOneDatabaseMigratesAndLoads) {
   EXPECT_EQ(JobState::kQueued, (**queued).state);
   EXPECT_EQ(5, (**queued).priority);
   EXPECT_EQ("bob", (**queued).owner);
+  // Schema v9: every job from before it is a chat job.
+  EXPECT_EQ(JobKind::kChat, (**job).kind);
+  EXPECT_EQ(JobKind::kChat, (**queued).kind);
 }
 
 // Schema v7 gives every job an owner and makes idempotency keys unique per owner.

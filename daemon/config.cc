@@ -239,6 +239,8 @@ std::vector<Key> keysFor(Config& c) {
        [&c](auto& f, auto& k, auto& n) { c.providers.back().referer = getString(f, k, n); }},
       {"openrouter", "title",
        [&c](auto& f, auto& k, auto& n) { c.providers.back().title = getString(f, k, n); }},
+      {"openrouter", "responses_api",
+       [&c](auto& f, auto& k, auto& n) { c.providers.back().responses_api = getBool(f, k, n); }},
       {"retention", "finished_jobs_days",
        [&c](auto& f, auto& k, auto& n) {
          c.retention.finished_job_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 36500) * 86'400'000.0);
@@ -461,6 +463,8 @@ void applyProviders(Config& c, const std::string& file, const toml::node& node) 
         p.models = getStrings(file, key, value);
       } else if (name == "stream_usage") {
         p.stream_usage = getBool(file, key, value);
+      } else if (name == "responses_api") {
+        p.responses_api = getBool(file, key, value);
       } else {
         throw ConfigError{where(file, value) + ": unknown key \"" + key + "\""};
       }
@@ -849,6 +853,7 @@ ProviderConfig openRouterDefaults() {
   p.name = "openrouter";
   p.openrouter = true;
   p.stream_usage = false;  // OpenRouter always sends usage (with cost) at the end.
+  p.responses_api = true;  // OpenRouter serves POST /responses.
   p.models = {"*"};
   p.base_url = env("OPENROUTER_BASE_URL");
   if (p.base_url.empty()) {
@@ -1211,8 +1216,10 @@ std::string describe(const Config& c) {
         o << (i > 0 ? ", " : "") << "\"" << p.models[i] << "\"";
       }
       o << "]\nstream_usage = " << (p.stream_usage ? "true" : "false");
+      o << "\nresponses_api = " << (p.responses_api ? "true" : "false");
     } else {
       o << "\nreferer = \"" << p.referer << "\"\ntitle = \"" << p.title << "\""
+        << "\nresponses_api = " << (p.responses_api ? "true" : "false")
         << "\ncredit_check_s = " << static_cast<double>(c.credit_check_ms) / 1000.0;
     }
     o << "\napi_key_env = \"" << p.api_key_env << "\"  # "

@@ -41,6 +41,9 @@ struct ProviderConfig {
   std::vector<std::string> models;     // Wildcard patterns (`*`, `?`).
   bool openrouter = false;             // Usage and cost always come with the response.
   bool stream_usage = true;            // Add stream_options.include_usage to streams.
+  // Serves OpenAI's Responses API (POST /responses): Responses requests go there
+  // as they are. Default true for OpenRouter, false for [[providers]].
+  bool responses_api = false;
   std::string referer;                 // HTTP-Referer (OpenRouter app attribution).
   std::string title;                   // X-Title.
 

@@ -279,7 +279,7 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
                    request_id);
       return;
     }
-    chatCompletions(conn_id, exchange, r, request_id, std::nullopt, JobKind::kEmbedding);
+    chatCompletions(conn_id, exchange, r, request_id, JobKind::kEmbedding);
     return;
   }
   if (r.path == "/v1/responses" || r.path == "/responses") {
@@ -370,36 +370,41 @@ void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
 }
 
 void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
-                                const std::string& request_id, std::string_view previous_messages_json) {
+                                const std::string& request_id, std::string_view previous_items_json) {
   json::Document body;
   if (!json::parse(body, r.body, nullptr) || !body.IsObject()) {
     respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
                  "the request body is not a JSON object", {}, request_id);
     return;
   }
-  Result<std::string> chat = responses::toChatRequest(body, previous_messages_json);
-  if (!chat) {
+  if (!previous_items_json.empty()) {
+    // The job holds the whole conversation: the previous response's, then this input.
+    r.body = responses::withInputBefore(body, previous_items_json);
+    if (r.body.size() > max_body_bytes_) {
+      // A conversation continued through previous_response_id grows with each turn.
+      respondError(conn_id, exchange, 413, "invalid_request_error", "request_too_large",
+                   "the request with its previous responses' conversation is larger than " +
+                       std::to_string(max_body_bytes_) + " bytes ([api] max_body_bytes)",
+                   {}, request_id);
+      return;
+    }
+    if (!json::parse(body, r.body, nullptr)) {
+      body.SetObject();
+    }
+  }
+  // What llmqd cannot serve is refused here, with its name, whichever way it runs.
+  if (Result<std::string> chat = responses::toChatRequest(body); !chat) {
     respondError(conn_id, exchange, 400, "invalid_request_error", "unsupported_parameter", chat.error().message, {},
                  request_id);
     return;
   }
-  if (chat->size() > max_body_bytes_) {
-    // A conversation continued through previous_response_id grows with each turn.
-    respondError(conn_id, exchange, 413, "invalid_request_error", "request_too_large",
-                 "the request with its previous responses' conversation is larger than " +
-                     std::to_string(max_body_bytes_) + " bytes ([api] max_body_bytes)",
-                 {}, request_id);
-    return;
-  }
-  std::string original = std::move(r.body);
-  r.body = std::move(*chat);
-  chatCompletions(conn_id, exchange, r, request_id, std::move(original));
+  chatCompletions(conn_id, exchange, r, request_id, JobKind::kResponses);
 }
 
 void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
-                                const std::string& request_id, std::optional<std::string> responses_body,
-                                JobKind kind) {
+                                const std::string& request_id, JobKind kind) {
   const bool embedding = kind == JobKind::kEmbedding;
+  const bool responses = kind == JobKind::kResponses;
   const std::string* client_request_id = r.header("x-request-id");
   // These headers become JSON strings of the job.submit: bytes that are not
   // UTF-8 would make that frame unreadable, and the request would never be answered.
@@ -417,7 +422,8 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   const bool retryable = idempotency_key != nullptr && !idempotency_key->empty();
   std::optional<RecentFailures::Digest> digest;
   if (!retryable && recent_failures_.enabled()) {
-    std::vector<std::string_view> parts{embedding ? "embeddings" : "chat.completions", r.body};
+    std::vector<std::string_view> parts{embedding ? "embeddings" : responses ? "responses" : "chat.completions",
+                                        r.body};
     for (const char* name : {"x-llmq-client", "x-llmq-tags", "x-llmq-priority", "x-openrouter-key"}) {
       const std::string* v = r.header(name);
       parts.emplace_back(v != nullptr ? std::string_view(*v) : std::string_view("\0absent", 7));
@@ -451,7 +457,9 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   }
 
   // The body was parsed whole, so splicing its text in cannot add params.
-  std::string params = embedding ? "{\"kind\":\"embedding\",\"request\":" : "{\"request\":";
+  std::string params = embedding   ? "{\"kind\":\"embedding\",\"request\":"
+                       : responses ? "{\"kind\":\"responses\",\"request\":"
+                                   : "{\"request\":";
   params += r.body;
   params += streaming ? ",\"subscribe\":true" : ",\"wait\":true";
   // A request with an Idempotency-Key says its client will come back for the
@@ -510,10 +518,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   p.created = nowSeconds();
   p.digest = digest;
   p.request_id = request_id;
-  if (responses_body) {
-    p.responses = true;
-    p.responses_body = std::move(*responses_body);
-  }
+  p.responses = responses;
   p.since_ms = s_.clock->monoMs();
   call(conn_id, "job.submit", params, std::move(p));
 }
@@ -609,29 +614,19 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
       finish(rpc_id);
       return;
     case Kind::kPrevious: {
-      // The previous response's conversation: its request's messages and its answer.
+      // The previous response's conversation: its input and its output, as items.
       const uint64_t conn = p.http_conn;
       const uint64_t exchange = p.exchange;
       ipc::HttpRequest held = std::move(*p.held);
       const std::string request_id = p.request_id;
       finish(rpc_id);  // Before submitting: that adds to pending_.
-      const json::Value* request = json::member(*result, "request");
-      const json::Value* messages = request != nullptr ? json::member(*request, "messages") : nullptr;
-      if (stringMember(*result, "state") != "succeeded" || messages == nullptr || !messages->IsArray()) {
+      Result<std::string> items = responses::previousInput(*result);
+      if (!items) {
         respondError(conn, exchange, 404, "invalid_request_error", "previous_response_not_found",
-                     "previous_response_id names a response that did not complete (or whose request was pruned)",
-                     {}, request_id);
+                     items.error().message, {}, request_id);
         return;
       }
-      std::string previous = json::toString(*messages);
-      const json::Value& choice0 = objectMember(*result, "result");
-      if (const json::Value* choices = json::member(choice0, "choices");
-          choices != nullptr && choices->IsArray() && !choices->Empty()) {
-        if (const json::Value* m = json::member((*choices)[0], "message"); m != nullptr && m->IsObject()) {
-          previous.pop_back();
-          previous += (messages->Empty() ? "" : ",") + json::toString(*m) + "]";
-        }
-      }
+      std::string previous = std::move(*items);
       // Not from here (onOutput may not dispatch): from the idle callback.
       deferred_submits_.push_back(DeferredSubmit{conn, exchange, std::move(held), request_id, std::move(previous)});
       if (idle_) {
@@ -788,16 +783,6 @@ void HttpFront::answerComplete(Pending& p, const json::Value& job) {
         headers += "X-Llmq-Cost-Usd: " + json::toString(*cost) + "\r\n";
       }
     }
-    if (p.responses) {
-      json::Document request;
-      if (!json::parse(request, p.responses_body, nullptr)) {
-        request.SetObject();
-      }
-      static const json::Value kEmpty(rapidjson::kObjectType);
-      http_.respond(p.http_conn, p.exchange, 200, kJson, headers,
-                    responses::fromChatCompletion(result != nullptr ? *result : kEmpty, job_id, p.created, request));
-      return;
-    }
     http_.respond(p.http_conn, p.exchange, 200, kJson, headers,
                   result != nullptr ? json::toString(*result) : "{}");
     return;
@@ -809,17 +794,8 @@ void HttpFront::answerComplete(Pending& p, const json::Value& job) {
 void HttpFront::replayFinished(Pending& p, const json::Value& job) {
   const std::string_view state = stringMember(job, "state");
   if (p.responses && state == "succeeded") {
-    json::Document request;
-    if (!json::parse(request, p.responses_body, nullptr)) {
-      request.SetObject();
-    }
-    json::Document response;
-    if (!json::parse(response,
-                     responses::fromChatCompletion(objectMember(job, "result"), p.job_id, p.created, request),
-                     nullptr, json::kMaxAnswerDepth)) {
-      response.SetObject();
-    }
-    streamRaw(p, eventsOf(p).finish(response));
+    // The stored answer is the Response (the job runner made it one).
+    streamRaw(p, eventsOf(p).finish(objectMember(job, "result")));
     http_.endStream(p.http_conn, p.exchange);
     return;
   }
@@ -1025,7 +1001,7 @@ void HttpFront::runDeferred() {
   submits.swap(deferred_submits_);
   for (DeferredSubmit& d : submits) {
     if (conns_.count(d.conn_id) != 0) {  // onClosed dropped those whose client went away.
-      responsesSubmit(d.conn_id, d.exchange, d.request, d.request_id, d.previous_messages_json);
+      responsesSubmit(d.conn_id, d.exchange, d.request, d.request_id, d.previous_items_json);
     }
   }
 }

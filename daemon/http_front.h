@@ -117,10 +117,9 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     std::string request_id;     // X-Request-Id of every answer to it.
     int64_t since_ms = 0;       // Monotonic: when it was submitted...
     int64_t last_write_ms = 0;  // ... and when its stream last sent something.
-    // A Responses API call (POST /v1/responses): its request as sent, answered as
-    // a Response object (daemon/responses_format.h) or its events.
+    // A Responses API call (POST /v1/responses): answered with the job's Response
+    // object, or its events (daemon/responses_stream.h).
     bool responses = false;
-    std::string responses_body;
     std::unique_ptr<responses::EventStream> events;
     // kPrevious: the request that waits for its previous response's job.
     std::optional<ipc::HttpRequest> held;
@@ -131,18 +130,19 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   };
 
   void route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request);
-  // POST /v1/chat/completions; with `responses_body`, the chat translation of a
-  // Responses request (r.body) whose answer is a Response. With kind kEmbedding,
-  // POST /v1/embeddings: the same job.submit of another kind, never streamed.
-  // `request_id` is the answers' X-Request-Id, worked out once by route().
+  // POST /v1/chat/completions. With kind kEmbedding, POST /v1/embeddings; with
+  // kind kResponses, a Responses request (r.body, its previous response's items
+  // already in its input) whose answer is a Response: the same job.submit of
+  // another kind. `request_id` is the answers' X-Request-Id, worked out once by
+  // route().
   void chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request, const std::string& request_id,
-                       std::optional<std::string> responses_body = std::nullopt, JobKind kind = JobKind::kChat);
+                       JobKind kind = JobKind::kChat);
   // POST /v1/responses: translated, then as chatCompletions (after fetching the
   // previous response's job when previous_response_id names one).
   void responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request,
                        const std::string& request_id);
   void responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request, const std::string& request_id,
-                       std::string_view previous_messages_json);
+                       std::string_view previous_items_json);
   // Sends a JSON-RPC request for `pending` on the connection's local RPC conn.
   void call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending);
   void onResponse(uint64_t rpc_id, const json::Value& message);
@@ -201,7 +201,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     uint64_t exchange;
     ipc::HttpRequest request;
     std::string request_id;
-    std::string previous_messages_json;
+    std::string previous_items_json;
   };
   std::vector<DeferredSubmit> deferred_submits_;
   UvHandlePtr<uv_idle_t> idle_;

@@ -20,6 +20,7 @@
 #include "daemon/accounting.h"
 #include "daemon/backoff.h"
 #include "daemon/response_cache.h"
+#include "daemon/responses_format.h"
 #include "upstream/chat_response.h"
 #include "daemon/key_pool.h"
 #include "daemon/metrics.h"
@@ -180,8 +181,8 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   // The response cache (opt-in) answers before any key, limit or budget is asked:
   // a cached answer reaches no upstream and costs nothing.
   if (s_.cache->eligible(j)) {
-    a->cache_key = ResponseCache::key(model, model != j.model ? withModel(j.request_json, model)
-                                                              : j.request_json);
+    a->cache_key = ResponseCache::key(model, model != j.model ? withModel(j.request_json, model) : j.request_json,
+                                      j.kind);
     if (std::optional<store::CachedResponse> hit = s_.cache->lookup(a->cache_key, now)) {
       answerFromCache(*a, model, std::move(*hit), previous);
       return {};
@@ -396,6 +397,18 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
   req.model = a.chain[a.model_index];
   req.request_json = a.body.empty() ? std::string_view(j.request_json) : std::string_view(a.body);
   req.kind = j.kind;
+  if (j.kind == JobKind::kResponses) {
+    // To the provider's own /responses when it has one, else as chat completions
+    // (onComplete turns the answer back into a Response).
+    Result<std::string> body = responsesBody(a, req.request_json);
+    if (!body) {
+      onFailure(a, upstream::Failure{"INVALID_REQUEST", body.error().message, 0, false, "local"});
+      return;
+    }
+    a.upstream_body = std::move(*body);
+    req.request_json = a.upstream_body;
+    req.kind = a.translated ? JobKind::kChat : JobKind::kResponses;
+  }
   req.stream = j.stream;
   req.timeout_ms = attemptTimeoutMs(j);
   req.api_key = a.api_key;
@@ -408,6 +421,21 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
     return;
   }
   a.handle = *handle;
+}
+
+Result<std::string> JobRunner::responsesBody(ActiveJob& a, std::string_view request_json) {
+  json::Document request;
+  if (!json::parse(request, request_json, nullptr) || !request.IsObject()) {
+    return makeError(ErrorKind::kInvalidArgument, "the Responses request is not a JSON object");
+  }
+  a.translated = !a.provider->speaksResponses() || a.responses_api_missing;
+  if (a.translated) {
+    return responses::toChatRequest(request);
+  }
+  // llmqd keeps the conversation (the input already holds it): the upstream is
+  // not asked for a response it may not have.
+  request.RemoveMember("previous_response_id");
+  return json::toString(request);
 }
 
 void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_mask) {
@@ -675,6 +703,23 @@ void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
 void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
   const int64_t now = s_.clock->nowMs();
   store::JobRecord& j = a.job;
+  if (j.kind == JobKind::kResponses) {
+    // The stored answer is a Response either way (daemon/responses_format.h).
+    json::Document answer;
+    if (json::parse(answer, c.result_json, nullptr, json::kMaxAnswerDepth) && answer.IsObject()) {
+      const std::string job_id = ipc::formatJobId(j.id);
+      json::Document request;
+      if (!json::parse(request, j.request_json, nullptr) || !request.IsObject()) {
+        request.SetObject();
+      }
+      c.result_json = a.translated ? responses::fromChatCompletion(answer, job_id, j.created_at / 1000, request)
+                                   : responses::normalizeResponse(answer, job_id, request);
+    }
+    if (a.translated && a.responses_api_missing) {
+      // /responses failed where chat completions answered: the provider has none.
+      a.provider->noteNoResponsesApi();
+    }
+  }
   if (auto w = s_.cycle->write(); !w) {
     logStoreError("finishing", j.id, w.error());
   }
@@ -720,6 +765,12 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
 }
 
 void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
+  if (f.code == "RESPONSES_API_MISSING" && !a.responses_api_missing) {
+    // The same attempt again, translated to chat completions (Provider::speaksResponses).
+    a.responses_api_missing = true;
+    launch(a.job.id, a.job.attempts, /*committed=*/true);
+    return;
+  }
   const int64_t now = s_.clock->nowMs();
   const int64_t mono = s_.clock->monoMs();  // For breakers and cooldowns (start()).
   store::JobRecord& j = a.job;

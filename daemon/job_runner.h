@@ -61,6 +61,13 @@ struct ActiveJob final : upstream::TransferSink {
   BudgetReservation reservation;  // Its worst-case cost, held against the budgets.
   int64_t first_token_at = 0;     // When the first streamed delta came (0: none yet).
   std::string cache_key;          // Set when the answer may be stored in the response cache.
+  // A Responses job (JobKind::kResponses): what this attempt sends upstream, and
+  // whether it went translated to chat completions; responses_api_missing once
+  // the provider's /responses answered 404, 405 or 501 (the attempt goes again,
+  // translated).
+  std::string upstream_body;
+  bool translated = false;
+  bool responses_api_missing = false;
 
   // This attempt as the budgets see it.
   Spender spender() const;
@@ -119,6 +126,9 @@ class JobRunner {
 
   // Sends the claimed attempt upstream once its claim has committed.
   void launch(int64_t job_id, int attempt, bool committed);
+  // What an attempt of a Responses job sends: the request for the provider's
+  // /responses, or its chat-completions translation (sets a.translated).
+  Result<std::string> responsesBody(ActiveJob& a, std::string_view request_json);
   void onDelta(ActiveJob& a, const upstream::StreamDelta& delta);
   void onComplete(ActiveJob& a, upstream::Completion&& c);
   void onFailure(ActiveJob& a, upstream::Failure&& f);

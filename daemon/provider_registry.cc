@@ -27,6 +27,7 @@ upstream::HttpProviderSettings ProviderRegistry::settingsFor(const Config& confi
   s.api_key = p.api_key;
   s.openrouter = p.openrouter;
   s.stream_usage = p.stream_usage;
+  s.responses_api = p.responses_api;
   s.referer = p.referer;
   s.title = p.title;
   s.connect_timeout_ms = config.http.connect_timeout_ms;

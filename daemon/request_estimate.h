@@ -3,6 +3,7 @@
 //   the whole body (an over-estimate, which is the safe side for budgets and token
 //   limits), and the completion tokens it caps itself at (`max_tokens`, or
 //   `max_completion_tokens`).
+// - A Responses request: as a chat request, capped by `max_output_tokens`.
 // - An embedding request: at most one token per byte of its input strings (no
 //   tokenizer makes a token of less than a byte) plus its token ids, and no
 //   completion at all.

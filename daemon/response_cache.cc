@@ -31,11 +31,15 @@ bool optionCache(std::string_view options_json) {
 ResponseCache::ResponseCache(Services& services) : s_(services), table_(*services.db) {}
 
 bool ResponseCache::eligible(const store::JobRecord& job) const {
-  if (job.stream || s_.config->cache_ttl_ms <= 0) {
+  // A Response names its job (resp_<job id>): another job may not answer with it.
+  if (job.stream || job.kind == JobKind::kResponses || s_.config->cache_ttl_ms <= 0) {
     return false;
   }
   if (!s_.config->cache_enabled && !optionCache(job.options_json)) {
     return false;
+  }
+  if (job.kind == JobKind::kEmbedding) {
+    return true;  // The same input, the same vectors.
   }
   // Only a deterministic request may get someone else's answer.
   json::Document req;
@@ -46,10 +50,16 @@ bool ResponseCache::eligible(const store::JobRecord& job) const {
   return t != nullptr && t->IsNumber() && t->GetDouble() == 0.0;
 }
 
-std::string ResponseCache::key(std::string_view model, std::string_view request_json) {
+std::string ResponseCache::key(std::string_view model, std::string_view request_json, JobKind kind) {
   unsigned char hash[crypto_generichash_BYTES];
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, sizeof hash);
+  if (kind != JobKind::kChat) {
+    const std::string_view name = jobKindName(kind);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(name.data()), name.size());
+    const unsigned char separator = 0;
+    crypto_generichash_update(&state, &separator, 1);
+  }
   crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(model.data()), model.size());
   const unsigned char zero = 0;
   crypto_generichash_update(&state, &zero, 1);

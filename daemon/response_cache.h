@@ -28,8 +28,9 @@ class ResponseCache {
 
   // Whether `job` may be answered from (and stored in) the cache.
   bool eligible(const store::JobRecord& job) const;
-  // The cache key of `request_json` sent to `model`.
-  static std::string key(std::string_view model, std::string_view request_json);
+  // The cache key of `request_json` of kind `kind` sent to `model` (a chat
+  // request's key is what it was before there were other kinds).
+  static std::string key(std::string_view model, std::string_view request_json, JobKind kind = JobKind::kChat);
 
   std::optional<store::CachedResponse> lookup(const std::string& key, int64_t now_ms);
   void store(const std::string& key, std::string_view model, std::string_view result_json,

@@ -308,6 +308,217 @@ Result<std::string> toChatRequest(const json::Value& request, std::string_view p
   return out;
 }
 
+std::string normalizeResponse(const json::Value& response, std::string_view job_id, const json::Value& request) {
+  std::string text;
+  bool has_message = false;
+  std::string calls;
+  std::string others;
+  if (const json::Value* output = json::member(response, "output"); output != nullptr && output->IsArray()) {
+    for (const json::Value& item : output->GetArray()) {
+      const std::string_view type = str(item, "type");
+      if (type == "message") {
+        has_message = true;
+        if (const json::Value* content = json::member(item, "content"); content != nullptr && content->IsArray()) {
+          for (const json::Value& part : content->GetArray()) {
+            if (str(part, "type") == "output_text") {
+              text += str(part, "text");
+            }
+          }
+        }
+      } else if (type == "function_call") {
+        calls += (calls.empty() ? "" : ",") + json::toString(item);
+      } else {
+        others += (others.empty() ? "" : ",") + json::toString(item);
+      }
+    }
+  }
+  std::string output = "[";
+  if (has_message) {
+    output += "{\"type\":\"message\",\"id\":";
+    json::appendString(output, "msg_" + std::string(job_id));
+    output += ",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":";
+    json::appendString(output, text);
+    output += ",\"annotations\":[]}]}";
+  }
+  for (const std::string* part : {&calls, &others}) {
+    if (!part->empty()) {
+      output += (output.size() > 1 ? "," : "") + *part;
+    }
+  }
+  output += "]";
+  std::string out = "{\"id\":";
+  json::appendString(out, responseId(job_id));
+  const json::Value* previous = json::member(request, "previous_response_id");
+  if (previous != nullptr && previous->IsString()) {
+    out += ",\"previous_response_id\":" + json::toString(*previous);
+  }
+  bool had_output = false;
+  for (const auto& m : response.GetObject()) {
+    const std::string_view key = json::view(m.name);
+    if (key == "id" || (key == "previous_response_id" && previous != nullptr && previous->IsString())) {
+      continue;
+    }
+    out += ",";
+    json::appendString(out, key);
+    out += ":";
+    if (key == "output") {
+      had_output = true;
+      out += output;
+    } else {
+      out += json::toString(m.value);
+    }
+  }
+  if (!had_output) {
+    out += ",\"output\":" + output;
+  }
+  return out + "}";
+}
+
+namespace {
+
+// A chat message's content as Responses content: a string stays one; text parts
+// become input_text (output_text for the assistant), image_url parts input_image.
+std::string itemContent(const json::Value& content, bool assistant) {
+  if (!content.IsArray()) {
+    std::string out;
+    json::appendString(out, content.IsString() ? json::view(content) : std::string_view());
+    return out;
+  }
+  std::string out = "[";
+  for (const json::Value& part : content.GetArray()) {
+    std::string p;
+    if (str(part, "type") == "text") {
+      p = assistant ? "{\"type\":\"output_text\",\"text\":" : "{\"type\":\"input_text\",\"text\":";
+      json::appendString(p, str(part, "text"));
+      p += "}";
+    } else if (str(part, "type") == "image_url") {
+      const json::Value* url = json::member(part, "image_url");
+      p = "{\"type\":\"input_image\",\"image_url\":";
+      json::appendString(p, url != nullptr ? (url->IsString() ? json::view(*url) : str(*url, "url")) : "");
+      p += "}";
+    } else {
+      continue;
+    }
+    out += (out.size() > 1 ? "," : "") + p;
+  }
+  return out + "]";
+}
+
+// Chat messages (an array) as input items, appended to `items`.
+void appendMessagesAsItems(const json::Value& messages, std::string& items) {
+  const auto add = [&items](const std::string& item) { items += (items.size() > 1 ? "," : "") + item; };
+  for (const json::Value& m : messages.GetArray()) {
+    const std::string_view role = str(m, "role");
+    if (role == "user" || (role == "assistant" && json::member(m, "content") != nullptr &&
+                           !json::member(m, "content")->IsNull())) {
+      std::string item = "{\"role\":";
+      json::appendString(item, role);
+      add(item + ",\"content\":" + itemContent(*json::member(m, "content"), role == "assistant") + "}");
+    }
+    if (role == "assistant") {
+      if (const json::Value* calls = json::member(m, "tool_calls"); calls != nullptr && calls->IsArray()) {
+        for (const json::Value& call : calls->GetArray()) {
+          const json::Value* fn = json::member(call, "function");
+          std::string item = "{\"type\":\"function_call\",\"call_id\":";
+          json::appendString(item, str(call, "id"));
+          item += ",\"name\":";
+          json::appendString(item, fn != nullptr ? str(*fn, "name") : std::string_view());
+          item += ",\"arguments\":";
+          json::appendString(item, fn != nullptr ? str(*fn, "arguments") : std::string_view());
+          add(item + "}");
+        }
+      }
+    } else if (role == "tool") {
+      std::string item = "{\"type\":\"function_call_output\",\"call_id\":";
+      json::appendString(item, str(m, "tool_call_id"));
+      const json::Value* content = json::member(m, "content");
+      add(item + ",\"output\":" + (content != nullptr ? itemContent(*content, false) : std::string("\"\"")) + "}");
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::string> previousInput(const json::Value& job) {
+  const json::Value* request = json::member(job, "request");
+  const json::Value* result = json::member(job, "result");
+  if (str(job, "state") != "succeeded" || request == nullptr || !request->IsObject() || result == nullptr ||
+      !result->IsObject()) {
+    return unsupported("previous_response_id names a response that did not complete (or whose request was pruned)");
+  }
+  std::string items = "[";
+  const auto add = [&items](const std::string& item) { items += (items.size() > 1 ? "," : "") + item; };
+  if (str(job, "kind") == "responses") {
+    const json::Value* input = json::member(*request, "input");
+    if (input != nullptr && input->IsString()) {
+      std::string item = "{\"role\":\"user\",\"content\":";
+      json::appendString(item, json::view(*input));
+      add(item + "}");
+    } else if (input != nullptr && input->IsArray()) {
+      for (const json::Value& item : input->GetArray()) {
+        add(json::toString(item));
+      }
+    }
+    if (const json::Value* output = json::member(*result, "output"); output != nullptr && output->IsArray()) {
+      for (const json::Value& item : output->GetArray()) {
+        if (str(item, "type") != "reasoning") {
+          add(json::toString(item));
+        }
+      }
+    }
+    return items + "]";
+  }
+  // A chat job: its messages, then its answer.
+  const json::Value* messages = json::member(*request, "messages");
+  if (messages == nullptr || !messages->IsArray()) {
+    return unsupported("previous_response_id names a job that is not a response");
+  }
+  appendMessagesAsItems(*messages, items);
+  if (const json::Value* choices = json::member(*result, "choices");
+      choices != nullptr && choices->IsArray() && !choices->Empty()) {
+    if (const json::Value* m = json::member((*choices)[0], "message"); m != nullptr && m->IsObject()) {
+      json::Document one(rapidjson::kArrayType);
+      one.PushBack(json::Value(*m, one.GetAllocator()), one.GetAllocator());
+      if (str(*m, "role").empty()) {
+        one[0].AddMember("role", "assistant", one.GetAllocator());
+      }
+      appendMessagesAsItems(one, items);
+    }
+  }
+  return items + "]";
+}
+
+std::string withInputBefore(const json::Value& request, std::string_view items_json) {
+  std::string out = "{";
+  bool had_input = false;
+  const auto ownItems = [](const json::Value& input) -> std::string {
+    if (input.IsString()) {
+      std::string item = "{\"role\":\"user\",\"content\":";
+      json::appendString(item, json::view(input));
+      return item + "}";
+    }
+    std::string s = input.IsArray() ? json::toString(input) : "[]";
+    return s.substr(1, s.size() - 2);  // The elements, comma-separated.
+  };
+  const std::string_view prefix = items_json.size() >= 2 ? items_json.substr(1, items_json.size() - 2) : "";
+  for (const auto& m : request.GetObject()) {
+    out += out.size() > 1 ? "," : "";
+    json::appendString(out, json::view(m.name));
+    out += ":";
+    if (json::view(m.name) == "input") {
+      had_input = true;
+      const std::string own = ownItems(m.value);
+      out += "[" + std::string(prefix) + (!prefix.empty() && !own.empty() ? "," : "") + own + "]";
+    } else {
+      out += json::toString(m.value);
+    }
+  }
+  if (!had_input) {
+    out += (out.size() > 1 ? "," : "") + std::string("\"input\":[") + std::string(prefix) + "]";
+  }
+  return out + "}";
+}
+
 std::string responseId(std::string_view job_id) { return "resp_" + std::string(job_id); }
 
 std::optional<std::string> jobIdOf(std::string_view response_id) {

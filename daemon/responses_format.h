@@ -38,6 +38,29 @@ Result<std::string> toChatRequest(const json::Value& request, std::string_view p
 std::string fromChatCompletion(const json::Value& completion, std::string_view job_id, int64_t created_at,
                                const json::Value& request);
 
+// A Response an upstream answered natively (POST /responses), in the shape of
+// llmqd's own (fromChatCompletion), so that what streamed and what is stored
+// agree: id "resp_<job id>"; the text of its message items as one message
+// "msg_<job id>" of one output_text part, first; then its function calls; then
+// its other items (reasoning, ...) in their order; `previous_response_id` that of
+// `request` (the upstream never saw it: llmqd keeps conversations). Every other
+// member as it came. `response` must be an object.
+std::string normalizeResponse(const json::Value& response, std::string_view job_id, const json::Value& request);
+
+// The input items a follow-up request (previous_response_id) begins with, as a
+// JSON array: the previous request's input (a string as one user message) and the
+// previous response's output, without its reasoning. `previous_job` is the
+// previous job as job.get answers it with include_request: of kind "responses"
+// (its request is a Responses request and its result a Response) or, stored by
+// an llmqd before Responses jobs, "chat" (its messages and answer become items;
+// system messages are left out: instructions do not carry over). Fails when the
+// job did not succeed or its request was pruned.
+Result<std::string> previousInput(const json::Value& previous_job);
+
+// `request` with `items_json` (a JSON array of input items) before its own
+// input, as compact JSON.
+std::string withInputBefore(const json::Value& request, std::string_view items_json);
+
 // "resp_<job id>" and back; nullopt when `response_id` is not one of llmqd's.
 std::string responseId(std::string_view job_id);
 std::optional<std::string> jobIdOf(std::string_view response_id);

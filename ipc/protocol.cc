@@ -285,7 +285,7 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
     if (std::optional<JobKind> k = parseJobKind(*kind)) {
       out->kind = *k;
     } else {
-      p.fail("\"kind\" must be \"chat\" or \"embedding\"");
+      p.fail("\"kind\" must be \"chat\", \"embedding\" or \"responses\"");
     }
   }
   out->request = p.object("request", true);
@@ -301,6 +301,11 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
     if (out->kind == JobKind::kEmbedding) {
       if (std::string problem = embeddingRequestProblem(*out->request); !problem.empty()) {
         p.fail(problem);
+      }
+    } else if (out->kind == JobKind::kResponses) {
+      // The daemon checks the rest (daemon/responses_format.h).
+      if (messages != nullptr) {
+        p.fail("a Responses request has \"input\", not \"request.messages\"");
       }
     } else if (messages == nullptr) {
       p.fail("missing \"request.messages\"");

@@ -82,7 +82,8 @@ class Params {
 // job.submit params, validated (ipc/PROTOCOL.md).
 struct SubmitParams {
   JobKind kind = JobKind::kChat;
-  // The body of the request: chat completions (`messages`), or embeddings (`input`).
+  // The body of the request: chat completions (`messages`), embeddings (`input`),
+  // or a Responses API request (`input`, `instructions`, ...).
   const json::Value* request = nullptr;
   std::string model;                     // request.model; empty when a route is used.
   std::optional<std::string> route;

@@ -16,6 +16,8 @@
 #include "upstream/chat_response.h"
 #include "upstream/chat_stream.h"
 #include "upstream/embedding_response.h"
+#include "upstream/response_events.h"
+#include "upstream/responses_response.h"
 #include "upstream/error_map.h"
 
 namespace llmq::upstream {
@@ -72,6 +74,8 @@ class HttpProvider::Transfer final : public CurlTransfer {
   std::string generation_id_;
   std::string body_;  // Non-streamed answers and error bodies.
   ChatStreamDecoder decoder_;
+  // A streamed Responses call's events (kind_ kResponses); decoder_ is then unused.
+  std::optional<ResponseEventsDecoder> events_;
 };
 
 // Called by libcurl for each response header line (and the status line).
@@ -109,12 +113,17 @@ size_t HttpProvider::Transfer::onCurlWrite(char* data, size_t size, size_t n, vo
       // Deltas reach the sink the moment their chunk is parsed. Once the outcome is
       // decided ([DONE] or an error chunk) the rest is drained, not aborted, so the
       // connection stays reusable.
-      t->decoder_.feed(std::string_view(data, len), [t](const StreamDelta& d) {
+      const auto deliver = [t](const StreamDelta& d) {
         if (t->sink_ != nullptr && !d.empty()) {
           t->sink_->onDelta(d);
         }
-      });
-      if (t->decoder_.tooLarge()) {
+      };
+      if (t->events_) {
+        t->events_->feed(std::string_view(data, len), deliver);
+      } else {
+        t->decoder_.feed(std::string_view(data, len), deliver);
+      }
+      if (t->events_ ? t->events_->tooLarge() : t->decoder_.tooLarge()) {
         // An event or the content past its cap: abort, or an endless stream would
         // be drained for ever. finish() reports the decoder's RESPONSE_TOO_LARGE.
         t->too_large_ = true;
@@ -178,15 +187,21 @@ Result<uint64_t> HttpProvider::start(const AttemptRequest& req, TransferSink* si
   collectGarbage();
   uint64_t handle = next_handle_++;
   const bool embedding = req.kind == JobKind::kEmbedding;
+  const bool responses = req.kind == JobKind::kResponses;
   const bool stream = req.stream && !embedding;
   auto t = std::make_unique<Transfer>(this, handle, sink, req.kind, stream, req.byok);
+  if (responses && stream) {
+    t->events_.emplace(req.byok, settings_.max_event_bytes, settings_.max_body_bytes);
+  }
   t->easy_.reset(curl_easy_init());
   if (!t->easy_) {
     return makeError(ErrorKind::kInternal, "creating an HTTP transfer failed");
   }
   CURL* e = t->easy_.get();
-  std::string url = settings_.base_url + (embedding ? "/embeddings" : "/chat/completions");
-  std::string body = embedding ? std::string(req.request_json) : bodyFor(req.request_json, stream);
+  std::string url = settings_.base_url + (embedding   ? "/embeddings"
+                                          : responses ? "/responses"
+                                                      : "/chat/completions");
+  std::string body = embedding || responses ? std::string(req.request_json) : bodyFor(req.request_json, stream);
 
   curl_slist* h = nullptr;
   h = curl_slist_append(h, "Content-Type: application/json");
@@ -264,7 +279,17 @@ std::string HttpProvider::streamedText(uint64_t handle) const {
   if (it == transfers_.end()) {
     return {};
   }
-  return std::string(it->second->decoder_.assembler().textSoFar());
+  const Transfer& t = *it->second;
+  return std::string(t.events_ ? t.events_->textSoFar() : t.decoder_.assembler().textSoFar());
+}
+
+void HttpProvider::noteNoResponsesApi() {
+  if (!responses_missing_ && settings_.responses_api) {
+    LOG_WARN("provider %s: POST /responses failed where the same request translated to chat completions "
+                "succeeded; Responses requests go translated from now on (until llmqd restarts)",
+                settings_.name.c_str());
+  }
+  responses_missing_ = true;
 }
 
 void HttpProvider::collectGarbage() {
@@ -292,7 +317,8 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
   const int64_t now = wallMs();
 
   const bool streamed = t->stream_ && t->event_stream_ && status >= 200 && status < 300;
-  if (t->too_large_ && !(streamed && t->decoder_.tooLarge())) {
+  const bool decoder_too_large = t->events_ ? t->events_->tooLarge() : t->decoder_.tooLarge();
+  if (t->too_large_ && !(streamed && decoder_too_large)) {
     sink->onFailure(Failure{"RESPONSE_TOO_LARGE",
                             "the upstream response was larger than the daemon accepts (" +
                                 std::to_string(t->provider_->settings_.max_body_bytes) +
@@ -316,6 +342,14 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
                                         result == CURLE_OPERATION_TIMEDOUT));
     return;
   }
+  if (t->kind_ == JobKind::kResponses && (status == 404 || status == 405 || status == 501)) {
+    // Most likely no Responses API here; the daemon tries the same request
+    // translated to chat completions (Provider::speaksResponses()).
+    sink->onFailure(Failure{"RESPONSES_API_MISSING",
+                            "the upstream answered POST /responses with HTTP " + std::to_string(status), status,
+                            false, "local"});
+    return;
+  }
   if (status < 200 || status >= 300) {
     UpstreamError err = failureForHttp(status, t->body_, t->retry_after_, t->byok_, now);
     err.failure.upstream_error_json = std::move(err.error_json);
@@ -325,17 +359,21 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
   }
   ChatOutcome outcome;
   if (streamed) {
-    const bool decided = t->decoder_.assembler().state() != StreamState::kStreaming || t->decoder_.tooLarge();
+    const bool decided = t->events_ ? t->events_->decided() || t->events_->tooLarge()
+                                    : t->decoder_.assembler().state() != StreamState::kStreaming ||
+                                          t->decoder_.tooLarge();
     if (result != CURLE_OK && !decided) {
       // The stream broke mid-way (reset, idle timeout): never a success.
       std::string msg = t->error_buffer_[0] != '\0' ? t->error_buffer_ : curl_easy_strerror(result);
       Failure f = failureForTransport(static_cast<int>(result), "the stream broke: " + msg,
                                       result == CURLE_OPERATION_TIMEDOUT);
-      f.usage = t->decoder_.assembler().usage();
+      f.usage = t->events_ ? t->events_->usage() : t->decoder_.assembler().usage();
       sink->onFailure(std::move(f));
       return;
     }
-    outcome = t->decoder_.finish();
+    outcome = t->events_ ? t->events_->finish() : t->decoder_.finish();
+  } else if (t->kind_ == JobKind::kResponses) {
+    outcome = parseResponsesResponse(t->body_, t->byok_, status);
   } else {
     outcome = t->kind_ == JobKind::kEmbedding ? parseEmbeddingResponse(t->body_, t->byok_, status)
                                               : parseChatResponse(t->body_, t->byok_, status);
@@ -347,7 +385,8 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
       err->failure.upstream_status = status;
     }
     if (streamed) {
-      err->failure.usage = t->decoder_.assembler().usage();  // E.g. usage, then no [DONE].
+      // E.g. usage, then no [DONE].
+      err->failure.usage = t->events_ ? t->events_->usage() : t->decoder_.assembler().usage();
     }
     sink->onFailure(std::move(err->failure));
     return;

@@ -34,6 +34,9 @@ struct HttpProviderSettings {
   size_t max_body_bytes = size_t{32} << 20;
   // One SSE event of a stream; a larger one fails RESPONSE_TOO_LARGE.
   size_t max_event_bytes = size_t{8} << 20;
+  // The upstream serves OpenAI's Responses API (POST /responses): jobs of kind
+  // responses are sent there as they are, not translated to chat completions.
+  bool responses_api = false;
 
   bool operator==(const HttpProviderSettings&) const = default;
 };
@@ -48,6 +51,8 @@ class HttpProvider final : public Provider {
   void cancel(uint64_t handle) override;
   size_t active() const override { return transfers_.size(); }
   std::string streamedText(uint64_t handle) const override;
+  bool speaksResponses() const override { return settings_.responses_api && !responses_missing_; }
+  void noteNoResponsesApi() override;
 
   bool hasKey() const { return !settings_.api_key.empty(); }
   const HttpProviderSettings& settings() const { return settings_; }
@@ -66,6 +71,7 @@ class HttpProvider final : public Provider {
   uint64_t next_handle_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Transfer>> transfers_;
   std::vector<std::unique_ptr<Transfer>> graveyard_;  // Cancelled inside a curl callback.
+  bool responses_missing_ = false;  // noteNoResponsesApi() was called.
 };
 
 }  // namespace llmq::upstream

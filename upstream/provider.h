@@ -33,7 +33,9 @@ struct Usage {
 };
 
 struct AttemptRequest {
-  JobKind kind = JobKind::kChat;  // Chat completions, or embeddings (never streamed).
+  // Chat completions, embeddings (never streamed), or a Responses request (only
+  // to a provider that speaksResponses()).
+  JobKind kind = JobKind::kChat;
   std::string job_id;
   int attempt = 1;
   std::string model;
@@ -120,6 +122,13 @@ class Provider {
   // Choice 0's text streamed so far by the attempt `handle`, for a subscriber that
   // joins mid-stream. Built on demand: the provider keeps the only copy of the text.
   virtual std::string streamedText(uint64_t /*handle*/) const { return {}; }
+  // Whether a request of kind kResponses may be sent as it is (POST /responses).
+  // When not, the daemon translates it to chat completions first. An attempt sent
+  // natively that the upstream answers 404, 405 or 501 fails with code
+  // RESPONSES_API_MISSING; when the same request then succeeds translated, the
+  // daemon calls noteNoResponsesApi() and later requests go translated.
+  virtual bool speaksResponses() const { return false; }
+  virtual void noteNoResponsesApi() {}
 };
 
 }  // namespace llmq::upstream

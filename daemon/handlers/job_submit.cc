@@ -15,6 +15,7 @@
 #include "daemon/model_catalog.h"
 #include "daemon/model_chain.h"
 #include "daemon/model_router.h"
+#include "daemon/responses_format.h"
 #include "daemon/config.h"
 #include "daemon/scheduler.h"
 #include "daemon/services.h"
@@ -102,6 +103,13 @@ void handleJobSubmit(Call& call) {
     call.reply.fail(ipc::rpc::kInvalidParams,
                     "\"request\" has a key twice: " + where + "; send each key once", "DUPLICATE_KEY");
     return;
+  }
+  if (p.kind == JobKind::kResponses) {
+    // Checked now, not when an attempt translates it: what is acknowledged can run.
+    if (Result<std::string> chat = responses::toChatRequest(*p.request); !chat) {
+      call.reply.fail(ipc::rpc::kInvalidParams, chat.error().message);
+      return;
+    }
   }
   std::string request_json = json::toString(*p.request);
   // Aliases and routes (daemon/model_router.h) are decided here, once, and stored

@@ -531,6 +531,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._chat(body)
             elif method == "POST" and route == "/embeddings":
                 self._embeddings(body)
+            elif method == "POST" and route == "/responses" and not self._chat_only(body):
+                self._responses(body)
             elif method == "GET" and route == "/models":
                 self._simple_get(route, lambda: (200, {"data": models_list(self.server.state)}))
             elif method == "GET" and route == "/key":
@@ -882,6 +884,122 @@ class Handler(BaseHTTPRequestHandler):
                 gen["cancelled"] = True
             raise
 
+    def _chat_only(self, raw):
+        """An upstream without the Responses API: --no-responses, or a model whose
+        last path segment starts with `chatonly` (/responses is then a 404)."""
+        if self.server.no_responses:
+            return True
+        try:
+            model = json.loads(raw).get("model")
+        except (ValueError, AttributeError):
+            return False
+        return isinstance(model, str) and model.rsplit("/", 1)[-1].startswith("chatonly")
+
+    def _responses(self, raw):
+        """OpenAI's Responses API, natively: the same words as a chat completion of
+        the same conversation, as a Response object or its event stream. A `rich`
+        model with tools calls the first one; its reasoning item comes first."""
+        st = self.server.state
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        model = body.get("model") if isinstance(body, dict) else None
+        model = model if isinstance(model, str) else ""
+        stream = bool(body.get("stream")) if isinstance(body, dict) else False
+        with st.lock:
+            self.record["model"] = model
+            self.record["stream"] = stream
+        try:
+            faults = self._resolve_faults(model)
+        except FaultError as e:
+            self._unknown_fault(e)
+            return
+        self._pre_response(faults)
+        if faults.status:
+            self._send_json(faults.status, self._error_body(faults.status, model, faults),
+                            self._error_headers(faults))
+            return
+        if not isinstance(body, dict) or "input" not in body:
+            self._send_json(400, {"error": {"code": 400, "message": "Input required: specify \"input\""}})
+            return
+        if "previous_response_id" in body:
+            self._send_json(400, {"error": {"code": 400, "message": "previous_response_id is not supported"}})
+            return
+        inputs = body["input"]
+        messages = [{"role": "user", "content": inputs}] if isinstance(inputs, str) else [
+            {"role": i.get("role", ""), "content": i.get("content")} for i in inputs
+            if isinstance(i, dict) and "role" in i]
+        if isinstance(body.get("instructions"), str):
+            messages.insert(0, {"role": "system", "content": body["instructions"]})
+        plan = {"messages": messages}
+        if isinstance(body.get("max_output_tokens"), int):
+            plan["max_tokens"] = body["max_output_tokens"]
+        words, prompt_tokens, completion_tokens = plan_reply(plan)
+        model = model or "openai/gpt-4o-mini"
+        with st.lock:
+            gen_id = "gen-%d" % st.next_generation
+            st.next_generation += 1
+        tools = body.get("tools")
+        rich = model.rsplit("/", 1)[-1].startswith("rich")
+        tool = tools[0].get("name") if rich and isinstance(tools, list) and tools and isinstance(tools[0], dict) else None
+        text = " ".join(words)
+        output = []
+        if rich:
+            output.append({"type": "reasoning", "id": "rs_" + gen_id,
+                           "summary": [{"type": "summary_text", "text": "thinking about 0"}]})
+        if tool:
+            output.append({"type": "function_call", "id": "fc_" + gen_id, "call_id": "call_0", "name": tool,
+                           "arguments": '{"x":0}', "status": "completed"})
+        else:
+            output.append({"type": "message", "id": "msg_" + gen_id, "status": "completed", "role": "assistant",
+                           "content": [{"type": "output_text", "text": text, "annotations": []}]})
+        usage = usage_object(prompt_tokens, completion_tokens)
+        response = {"id": "resp_" + gen_id, "object": "response", "created_at": int(time.time()),
+                    "status": "completed", "model": model, "provider": PROVIDER, "output": output,
+                    "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens,
+                              "total_tokens": prompt_tokens + completion_tokens,
+                              "input_tokens_details": {"cached_tokens": 0},
+                              "output_tokens_details": {"reasoning_tokens": 0}, "cost": usage["cost"]}}
+        if not stream:
+            self._send_json(200, response)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._set_status(200)
+        seq = [0]
+
+        def event(obj):
+            obj["sequence_number"] = seq[0]
+            seq[0] += 1
+            data = ("event: %s\ndata: " % obj["type"]).encode() + json.dumps(obj).encode() + b"\n\n"
+            self._write(b"%x\r\n%s\r\n" % (len(data), data))
+
+        start = dict(response, status="in_progress", output=[], usage=None)
+        event({"type": "response.created", "response": start})
+        event({"type": "response.in_progress", "response": start})
+        for index, item in enumerate(output):
+            event({"type": "response.output_item.added", "output_index": index,
+                   "item": dict(item, status="in_progress")})
+            if item["type"] == "reasoning":
+                for piece in ("thinking ", "about 0"):
+                    event({"type": "response.reasoning_summary_text.delta", "item_id": item["id"],
+                           "output_index": index, "summary_index": 0, "delta": piece})
+            elif item["type"] == "message":
+                for k, w in enumerate(words):
+                    event({"type": "response.output_text.delta", "item_id": item["id"], "output_index": index,
+                           "content_index": 0, "delta": w if k == 0 else " " + w, "logprobs": []})
+                event({"type": "response.output_text.done", "item_id": item["id"], "output_index": index,
+                       "content_index": 0, "text": text, "logprobs": []})
+            elif item["type"] == "function_call":
+                event({"type": "response.function_call_arguments.delta", "item_id": item["id"],
+                       "output_index": index, "delta": item["arguments"]})
+            event({"type": "response.output_item.done", "output_index": index, "item": item})
+        event({"type": "response.completed", "response": response})
+        self._write(b"0\r\n\r\n")
+
     def _embeddings(self, raw):
         """OpenAI's embeddings list. Status faults, rate limits and auth as for chat;
         the vectors are deterministic per input; usage has the prompt tokens (one
@@ -1210,6 +1328,8 @@ def main(argv=None):
     parser.add_argument("--record", default=None, help="also append each request as a JSON line")
     parser.add_argument("--require-auth", action="store_true",
                         help="answer 401 to chat completions without a Bearer token")
+    parser.add_argument("--no-responses", action="store_true",
+                        help="answer 404 to POST /responses, as an upstream without the Responses API")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
 
@@ -1218,6 +1338,7 @@ def main(argv=None):
     server.prefix = args.prefix.rstrip("/")
     server.verbose = args.verbose
     server.require_auth = args.require_auth
+    server.no_responses = args.no_responses
 
     def on_signal(signum, frame):
         raise SystemExit(0)

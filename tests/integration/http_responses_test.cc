@@ -14,8 +14,11 @@
 namespace llmq::testing {
 namespace {
 
+// The translation to chat completions (tests/integration/http_responses_native_test.cc
+// has the upstream's own /responses).
 class HttpResponsesTest : public HttpFrontFixture {
  protected:
+  std::string extraConfig() const override { return "[openrouter]\nresponses_api = false\n"; }
   HttpResponse create(const std::string& body, HttpHeaders headers = {}) {
     return request("POST", "/v1/responses", body, std::move(headers));
   }

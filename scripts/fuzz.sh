@@ -18,7 +18,7 @@ seconds=${1:-30}
 shift || true
 jobs=${LLMQ_JOBS:-2}
 dir=build-fuzz
-all_targets=(fuzz_ipc_dispatch fuzz_sse_parser fuzz_config fuzz_http_request)
+all_targets=(fuzz_ipc_dispatch fuzz_sse_parser fuzz_config fuzz_http_request fuzz_responses)
 
 if ! command -v clang++ >/dev/null; then
   echo "fuzz.sh: clang++ is missing (apt-get install clang libclang-rt-dev)" >&2

@@ -404,9 +404,7 @@ ExitCode submitBatch(ArgReader& args, GlobalOptions& globals) {
   for (BatchRequest& r : input.requests) {
     client::SubmitRequest s;
     s.request_json = std::move(r.body);
-    if (r.embedding) {
-      s.kind = "embedding";
-    }
+    s.kind = r.kind;
     if (o.priority) {
       s.priority = static_cast<int>(*o.priority);
     }

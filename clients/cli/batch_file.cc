@@ -15,6 +15,7 @@ namespace {
 
 constexpr std::string_view kChatUrl = "/v1/chat/completions";
 constexpr std::string_view kEmbeddingsUrl = "/v1/embeddings";
+constexpr std::string_view kResponsesUrl = "/v1/responses";
 constexpr size_t kMaxKeyBytes = 1024;  // llmqd's limit on idempotency_key.
 
 bool blank(std::string_view line) {
@@ -52,12 +53,14 @@ bool checkLine(std::string_view text, std::string_view tag, bool keep_body, Batc
     return false;
   }
   const json::Value* url = json::member(doc, "url");
-  if (url == nullptr || !url->IsString() || (json::view(*url) != kChatUrl && json::view(*url) != kEmbeddingsUrl)) {
-    *why = url == nullptr ? "url is missing (must be \"/v1/chat/completions\" or \"/v1/embeddings\")"
-                          : "url must be \"/v1/chat/completions\" or \"/v1/embeddings\", not " + shown(*url);
+  const std::string_view u = url != nullptr && url->IsString() ? json::view(*url) : std::string_view();
+  if (u != kChatUrl && u != kEmbeddingsUrl && u != kResponsesUrl) {
+    *why = url == nullptr
+               ? "url is missing (must be \"/v1/chat/completions\", \"/v1/embeddings\" or \"/v1/responses\")"
+               : "url must be \"/v1/chat/completions\", \"/v1/embeddings\" or \"/v1/responses\", not " + shown(*url);
     return false;
   }
-  out->embedding = json::view(*url) == kEmbeddingsUrl;
+  out->kind = u == kEmbeddingsUrl ? "embedding" : u == kResponsesUrl ? "responses" : "";
   const json::Value* body = json::member(doc, "body");
   if (body == nullptr || !body->IsObject()) {
     *why = body == nullptr ? "body is missing" : "body must be a JSON object";
@@ -65,11 +68,11 @@ bool checkLine(std::string_view text, std::string_view tag, bool keep_body, Batc
   }
   const json::Value* messages = json::member(*body, "messages");
   const json::Value* input = json::member(*body, "input");
-  if (out->embedding && input == nullptr) {
-    *why = "body.input is missing";  // llmqd checks the rest of an embedding request.
+  if (!out->kind.empty() && input == nullptr) {
+    *why = "body.input is missing";  // llmqd checks the rest of the request.
     return false;
   }
-  if (!out->embedding && (messages == nullptr || !messages->IsArray() || messages->Empty())) {
+  if (out->kind.empty() && (messages == nullptr || !messages->IsArray() || messages->Empty())) {
     *why = "body.messages must be a non-empty array";
     return false;
   }

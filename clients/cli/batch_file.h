@@ -1,5 +1,5 @@
 // The OpenAI Batch file format as `llmq batch` reads and writes it: input lines
-// {custom_id, method, url ("/v1/chat/completions" or "/v1/embeddings"), body}
+// {custom_id, method, url ("/v1/chat/completions", "/v1/embeddings" or "/v1/responses"), body}
 // checked one by one (with their line numbers),
 // the batch's tag and idempotency keys, and output lines {id, custom_id,
 // response: {status_code, request_id, body}, error}. See docs/batch.md.
@@ -19,7 +19,7 @@ struct BatchRequest {
   int64_t line = 0;       // 1-based line number in the file.
   std::string custom_id;
   std::string body;       // The request body, compact JSON (empty unless kept).
-  bool embedding = false; // url "/v1/embeddings" (else "/v1/chat/completions").
+  std::string kind;       // "embedding" (url /v1/embeddings), "responses" (/v1/responses), or "" (chat).
 };
 
 // An input line that cannot be submitted, and why.

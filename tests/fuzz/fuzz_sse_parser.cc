@@ -1,9 +1,10 @@
 // fuzz_sse_parser: the upstream response parsers, on bytes an upstream (or anything
 // posing as one) controls: SseParser and ChatStreamDecoder fed the body in chunks
 // whose sizes the input chooses, checked against the same body fed whole (any split
-// must give the same events and the same outcome, as sse_parser.h promises), plus
-// the non-streamed body parsers: parseChatResponse, failureForHttp, parseModelCatalog
-// and the Retry-After / reset readers.
+// must give the same events and the same outcome, as sse_parser.h promises), the
+// same for ResponseEventsDecoder (a streamed Responses call), plus the non-streamed
+// body parsers: parseChatResponse, parseResponsesResponse, parseEmbeddingResponse,
+// failureForHttp, parseModelCatalog and the Retry-After / reset readers.
 //
 // Input: byte 0 seeds the chunk sizes (0: one byte at a time) and its top bit makes
 // the attempt BYOK; byte 1 picks the SSE buffer cap (0: the default 8 MiB, else
@@ -21,6 +22,9 @@
 
 #include "upstream/chat_response.h"
 #include "upstream/chat_stream.h"
+#include "upstream/embedding_response.h"
+#include "upstream/response_events.h"
+#include "upstream/responses_response.h"
 #include "upstream/error_map.h"
 #include "upstream/model_catalog_parse.h"
 #include "upstream/sse_parser.h"
@@ -131,6 +135,35 @@ StreamRun runStream(std::string_view body, size_t cap, size_t content_cap, bool 
   return run;
 }
 
+StreamRun runResponseEvents(std::string_view body, size_t cap, size_t content_cap, bool byok, const uint8_t* seed) {
+  StreamRun run;
+  ResponseEventsDecoder decoder(byok, cap, content_cap);
+  auto on_delta = [&run](const StreamDelta& d) {
+    run.deltas.append(d.content);
+    run.deltas.push_back('\0');
+    run.deltas.append(d.reasoning);
+    run.deltas.push_back('\n');
+  };
+  if (seed == nullptr) {
+    decoder.feed(body, on_delta);
+  } else {
+    Splitter split(*seed);
+    size_t pos = 0;
+    while (pos < body.size()) {
+      size_t n = split.next(body.size() - pos);
+      if (!decoder.feed(body.substr(pos, n), on_delta)) {
+        break;
+      }
+      pos += n;
+    }
+  }
+  if (decoder.textSoFar().size() > content_cap) {
+    mismatch("the Responses stream's text past its cap");
+  }
+  run.outcome = decoder.finish();
+  return run;
+}
+
 void compareOutcomes(const ChatOutcome& a, const ChatOutcome& b) {
   if (a.index() != b.index()) {
     mismatch("the stream's outcome (completion vs error)");
@@ -185,8 +218,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   compareOutcomes(whole_stream.outcome, split_stream.outcome);
 
+  // The same bytes as a streamed Responses call.
+  StreamRun whole_events = runResponseEvents(body, cap, content_cap, byok, nullptr);
+  StreamRun split_events = runResponseEvents(body, cap, content_cap, byok, &seed);
+  if (whole_events.deltas != split_events.deltas) {
+    mismatch("the Responses deltas");
+  }
+  compareOutcomes(whole_events.outcome, split_events.outcome);
+
   // The same bytes as a non-streamed body: a 200, an error status, a model list.
   (void)parseChatResponse(body, byok, 200);
+  (void)parseResponsesResponse(body, byok, 200);
+  (void)parseEmbeddingResponse(body, byok, 200);
   (void)failureForHttp(400 + data[1] % 200, body, body.substr(0, body.find('\n')), byok, kNowMs);
   (void)parseModelCatalog(body, "openrouter");
   const std::string_view first_line = body.substr(0, std::min<size_t>(body.find('\n'), 64));

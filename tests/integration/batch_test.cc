@@ -378,7 +378,7 @@ TEST_F(BatchTest, InvalidLinesAreReportedByNumberAndAbortOrAreSkipped) {
   EXPECT_EQ((std::vector<std::string>{"a", "b", "e"}), ids);
 }
 
-TEST_F(BatchTest, EmbeddingLinesBecomeEmbeddingJobsAndTheirResultsAreTheVectors) {
+TEST_F(BatchTest, EmbeddingAndResponsesLinesBecomeJobsOfTheirKind) {
   start();
   const std::string file = dir_.file("vectors.jsonl");
   {
@@ -387,7 +387,9 @@ TEST_F(BatchTest, EmbeddingLinesBecomeEmbeddingJobsAndTheirResultsAreTheVectors)
         << "\n"
         << R"({"custom_id":"c-1","method":"POST","url":"/v1/chat/completions","body":{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}})"
         << "\n"
-        << R"({"custom_id":"e-2","method":"POST","url":"/v1/embeddings","body":{"model":"mock/embed"}})" << "\n";
+        << R"({"custom_id":"e-2","method":"POST","url":"/v1/embeddings","body":{"model":"mock/embed"}})" << "\n"
+        << R"({"custom_id":"r-1","method":"POST","url":"/v1/responses","body":{"model":"mock/echo","input":"as a response"}})"
+        << "\n";
   }
   // A line without input is refused with the others checked.
   auto refused = llmqMerged({"batch", "submit", file});
@@ -399,7 +401,7 @@ TEST_F(BatchTest, EmbeddingLinesBecomeEmbeddingJobsAndTheirResultsAreTheVectors)
   const std::string out = dir_.file("vectors.out.jsonl");
   ASSERT_EQ(0, llmq({"batch", "results", "vectors", "--input", file, "-o", out}).exit_code);
   std::vector<std::string> lines = readLines(out);
-  ASSERT_EQ(2u, lines.size());
+  ASSERT_EQ(3u, lines.size());
   json::Document e;
   ASSERT_TRUE(json::parse(e, lines[0], nullptr)) << lines[0];
   EXPECT_STREQ("e-1", e["custom_id"].GetString());
@@ -409,6 +411,10 @@ TEST_F(BatchTest, EmbeddingLinesBecomeEmbeddingJobsAndTheirResultsAreTheVectors)
   json::Document c;
   ASSERT_TRUE(json::parse(c, lines[1], nullptr)) << lines[1];
   EXPECT_STREQ("chat.completion", c["response"]["body"]["object"].GetString()) << lines[1];
+  json::Document rr;
+  ASSERT_TRUE(json::parse(rr, lines[2], nullptr)) << lines[2];
+  EXPECT_STREQ("response", rr["response"]["body"]["object"].GetString()) << lines[2];
+  EXPECT_STREQ("as a response", rr["response"]["body"]["output"][0]["content"][0]["text"].GetString()) << lines[2];
   json::Document job = callOk(*client_, "job.get", R"({"job_id":")" + std::string(e["id"].GetString()) + "\"}");
   EXPECT_STREQ("embedding", job["kind"].GetString());
 }

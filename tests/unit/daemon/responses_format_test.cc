@@ -151,3 +151,102 @@ TEST(ResponsesFormatTest, ResponseIdsAreJobIds) {
 
 }  // namespace
 }  // namespace llmq::daemon::responses
+
+namespace llmq::daemon::responses {
+namespace {
+
+// ---- native Responses: normalizeResponse, previousInput, withInputBefore -------
+
+TEST(NormalizeResponseTest, TheIdNamesTheJobAndTheMessageComesFirstInOnePart) {
+  json::Document upstream = parse(
+      R"({"id":"resp_up","object":"response","status":"completed","model":"m","output":[)"
+      R"({"type":"reasoning","id":"rs_1","summary":[]},)"
+      R"({"type":"message","id":"msg_up","role":"assistant","content":[{"type":"output_text","text":"one "},)"
+      R"({"type":"refusal","refusal":"no"},{"type":"output_text","text":"two"}]},)"
+      R"({"type":"function_call","id":"fc_1","call_id":"c","name":"f","arguments":"{}"}],)"
+      R"("usage":{"input_tokens":1},"extra":{"kept":true}})");
+  json::Document request = parse(R"({"model":"m","input":"x"})");
+  json::Document out = parse(normalizeResponse(upstream, "j000000000007", request));
+  EXPECT_EQ("resp_j000000000007", std::string(out["id"].GetString()));
+  ASSERT_EQ(3u, out["output"].Size());
+  EXPECT_EQ("msg_j000000000007", std::string(out["output"][0]["id"].GetString()));
+  ASSERT_EQ(1u, out["output"][0]["content"].Size());
+  EXPECT_EQ("one two", std::string(out["output"][0]["content"][0]["text"].GetString()));
+  EXPECT_EQ("function_call", std::string(out["output"][1]["type"].GetString()));
+  EXPECT_EQ("reasoning", std::string(out["output"][2]["type"].GetString()));
+  EXPECT_TRUE(out["extra"]["kept"].GetBool());
+  EXPECT_EQ(1, out["usage"]["input_tokens"].GetInt());
+  EXPECT_EQ(nullptr, json::member(out, "previous_response_id"));
+}
+
+TEST(NormalizeResponseTest, ThePreviousResponseIdIsTheRequestsAndAResponseWithoutOutputGetsOne) {
+  json::Document upstream = parse(R"({"id":"x","status":"completed","previous_response_id":null})");
+  json::Document request = parse(R"({"previous_response_id":"resp_j1","input":"x"})");
+  json::Document out = parse(normalizeResponse(upstream, "j2", request));
+  EXPECT_EQ("resp_j1", std::string(out["previous_response_id"].GetString()));
+  ASSERT_TRUE(out["output"].IsArray());
+  EXPECT_TRUE(out["output"].Empty());
+}
+
+TEST(PreviousInputTest, AResponsesJobGivesItsInputAndItsOutputWithoutReasoning) {
+  json::Document job = parse(
+      R"({"state":"succeeded","kind":"responses","request":{"model":"m","input":"find it"},)"
+      R"("result":{"output":[{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},)"
+      R"({"type":"reasoning","id":"rs","summary":[]}]}})");
+  auto items = previousInput(job);
+  ASSERT_TRUE(items) << items.error().message;
+  EXPECT_EQ(R"([{"role":"user","content":"find it"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"}])",
+            *items);
+  json::Document list = parse(R"({"state":"succeeded","kind":"responses","request":{"input":[{"role":"user","content":"a"}]},)"
+                              R"("result":{"output":[]}})");
+  auto list_items = previousInput(list);
+  ASSERT_TRUE(list_items);
+  EXPECT_EQ(R"([{"role":"user","content":"a"}])", *list_items);
+}
+
+TEST(PreviousInputTest, AChatJobGivesItsMessagesAndAnswerAsItemsWithoutSystemMessages) {
+  json::Document job = parse(
+      R"({"state":"succeeded","kind":"chat","request":{"messages":[{"role":"system","content":"s"},)"
+      R"({"role":"user","content":[{"type":"text","text":"look"},{"type":"image_url","image_url":{"url":"data:x"}}]},)"
+      R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c1","content":"42"}]},)"
+      R"("result":{"choices":[{"message":{"role":"assistant","content":"done"}}]}})");
+  auto items = previousInput(job);
+  ASSERT_TRUE(items) << items.error().message;
+  EXPECT_EQ(R"([{"role":"user","content":[{"type":"input_text","text":"look"},{"type":"input_image","image_url":"data:x"}]},)"
+            R"({"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},)"
+            R"({"type":"function_call_output","call_id":"c1","output":"42"},)"
+            R"({"role":"assistant","content":"done"}])",
+            *items);
+  // And they read back as the same chat conversation.
+  json::Document again = parse(withInputBefore(parse(R"({"model":"m","input":"next"})"), *items));
+  EXPECT_EQ(R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"look"},)"
+            R"({"type":"image_url","image_url":{"url":"data:x"}}]},)"
+            R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},)"
+            R"({"role":"tool","tool_call_id":"c1","content":"42"},{"role":"assistant","content":"done"},)"
+            R"({"role":"user","content":"next"}]})",
+            chat(json::toString(again)));
+}
+
+TEST(PreviousInputTest, AJobThatDidNotSucceedOrWasPrunedIsNoPreviousResponse) {
+  for (const char* job : {R"({"state":"failed","kind":"responses","request":{"input":"x"},"result":null})",
+                          R"({"state":"succeeded","kind":"responses","result":{"output":[]}})",
+                          R"({"state":"succeeded","kind":"chat","request":{"model":"m"},"result":{}})",
+                          R"({"state":"succeeded","kind":"embedding","request":{"input":"x"},"result":{}})"}) {
+    EXPECT_FALSE(previousInput(parse(job))) << job;
+  }
+}
+
+TEST(WithInputBeforeTest, ItemsGoBeforeTheRequestsOwnInputWhateverItsShape) {
+  const std::string items = R"([{"role":"user","content":"a"}])";
+  EXPECT_EQ(R"({"model":"m","input":[{"role":"user","content":"a"},{"role":"user","content":"b"}],"stream":true})",
+            withInputBefore(parse(R"({"model":"m","input":"b","stream":true})"), items));
+  EXPECT_EQ(R"({"input":[{"role":"user","content":"a"},{"type":"function_call_output","call_id":"c","output":"1"}]})",
+            withInputBefore(parse(R"({"input":[{"type":"function_call_output","call_id":"c","output":"1"}]})"), items));
+  EXPECT_EQ(R"({"model":"m","input":[{"role":"user","content":"a"}]})", withInputBefore(parse(R"({"model":"m"})"), items));
+  EXPECT_EQ(R"({"input":[{"role":"user","content":"a"}]})", withInputBefore(parse(R"({"input":[]})"), items));
+  EXPECT_EQ(R"({"input":[{"role":"user","content":"b"}]})", withInputBefore(parse(R"({"input":"b"})"), "[]"));
+}
+
+}  // namespace
+}  // namespace llmq::daemon::responses

@@ -342,9 +342,10 @@ void printJob(const json::Value& job) {
   field("attempts:", std::to_string(intField(job, "attempts")) + " (max " +
                          std::to_string(intField(job, "max_attempts")) + " per run)");
   const bool embedding = stringField(job, "kind") == "embedding";
-  if (embedding) {
-    field("kind:", "embedding");
-  } else {
+  if (!stringField(job, "kind").empty() && stringField(job, "kind") != "chat") {
+    field("kind:", printable(stringField(job, "kind")));
+  }
+  if (!embedding) {
     field("stream:", boolField(job, "stream") ? "yes" : "no");
   }
   field("idem. key:", orDash(stringField(job, "idempotency_key")));
@@ -436,6 +437,18 @@ std::string eventLine(const json::Value& params) {
 
 std::string_view resultContent(const json::Value& job) {
   const json::Value* result = objectField(job, "result");
+  // A Response (a job of kind responses): its message's text (llmqd's Responses
+  // have one message, first, of one output_text part).
+  if (const json::Value* output = result != nullptr ? json::member(*result, "output") : nullptr;
+      output != nullptr && output->IsArray()) {
+    for (const json::Value& item : output->GetArray()) {
+      const json::Value* content = stringField(item, "type") == "message" ? json::member(item, "content") : nullptr;
+      if (content != nullptr && content->IsArray() && !content->Empty()) {
+        return stringField((*content)[0], "text");
+      }
+    }
+    return {};
+  }
   const json::Value* choices = result != nullptr ? json::member(*result, "choices") : nullptr;
   if (choices == nullptr || !choices->IsArray() || choices->Empty()) {
     return {};

@@ -86,6 +86,22 @@ TEST_F(CliTest, JsonSubmitGetAndList) {
   EXPECT_EQ(std::string::npos, filtered.output.find(id)) << filtered.output;
 }
 
+TEST_F(CliTest, GetShowsAnEmbeddingJobsVectorsAndAResponsesJobsText) {
+  auto client = daemon_->connect();
+  json::Document e = callOk(*client, "job.submit",
+                            R"({"kind":"embedding","wait":true,"request":{"model":"mock/e","input":["a","b"],"dimensions":5}})");
+  auto embedding = llmq({"get", std::string(e["job_id"].GetString())});
+  EXPECT_EQ(0, embedding.exit_code) << embedding.output;
+  EXPECT_NE(std::string::npos, embedding.output.find("embedding")) << embedding.output;
+  EXPECT_NE(std::string::npos, embedding.output.find("2 vectors of 5 dimensions")) << embedding.output;
+  json::Document r = callOk(*client, "job.submit",
+                            R"({"kind":"responses","wait":true,"request":{"model":"mock/echo","input":"echo me"}})");
+  auto response = llmq({"get", std::string(r["job_id"].GetString())});
+  EXPECT_EQ(0, response.exit_code) << response.output;
+  EXPECT_NE(std::string::npos, response.output.find("responses")) << response.output;
+  EXPECT_NE(std::string::npos, response.output.find("echo me")) << response.output;
+}
+
 TEST_F(CliTest, PauseCancelRetryResume) {
   ASSERT_EQ(0, llmq({"pause"}).exit_code);
   std::string id = jobIdFrom(llmq({"--json", "submit", "later"}));

@@ -61,15 +61,6 @@ std::string contentText(const json::Value* content) {
   return out;
 }
 
-UpstreamError protocolError(std::string message, int http_status) {
-  UpstreamError e;
-  e.failure.code = "UPSTREAM_ERROR";
-  e.failure.message = std::move(message);
-  e.failure.upstream_status = http_status;
-  e.failure.retryable = true;
-  e.failure.source = "upstream";
-  return e;
-}
 
 }  // namespace
 
@@ -98,43 +89,46 @@ bool readUsage(const json::Value& usage, Usage* out) {
   return true;
 }
 
-ChatOutcome parseChatResponse(std::string_view body, bool byok, int http_status) {
-  std::string_view text = trimWhitespace(body);
-  json::Document doc;
-  std::string parse_error;
+std::optional<UpstreamError> AnswerBody::read(std::string_view body, bool byok, int http_status) {
+  text = trimWhitespace(body);
   if (text.empty()) {
-    return protocolError("the upstream sent an empty response body", http_status);
+    return malformedAnswer("the upstream sent an empty response body", http_status);
   }
   // Invalid UTF-8 is repaired (each bad byte becomes U+FFFD, as OpenAI's SDKs
   // decode it): the attempt was paid for, and failing it would pay again for a
   // retry that most likely fails the same way.
-  std::string repaired;
-  if (!json::parseRepairingUtf8(doc, text, repaired, &parse_error)) {
-    UpstreamError e =
-        protocolError("the upstream response is not valid JSON (" + parse_error + ")", http_status);
-    if (json::findTooDeep(text) != std::string_view::npos) {
-      // Past the nesting limit the same answer would come back on every retry.
-      e.failure.retryable = false;
-      e.failure.source = "local";
-    }
-    return e;
+  std::string parse_error;
+  if (!json::parseRepairingUtf8(doc, text, repaired_, &parse_error)) {
+    // Past the nesting limit the same answer would come back on every retry.
+    const bool deep = json::findTooDeep(text) != std::string_view::npos;
+    return malformedAnswer("the upstream response is not valid JSON (" + parse_error + ")", http_status, !deep);
   }
   if (!doc.IsObject()) {
-    return protocolError("the upstream response is not a JSON object", http_status);
+    return malformedAnswer("the upstream response is not a JSON object", http_status);
   }
   if (const json::Value* error = json::member(doc, "error"); error != nullptr && !error->IsNull()) {
     return failureForErrorObject(*error, http_status, byok);
   }
+  return std::nullopt;
+}
+
+ChatOutcome parseChatResponse(std::string_view body, bool byok, int http_status) {
+  AnswerBody answer;
+  if (std::optional<UpstreamError> e = answer.read(body, byok, http_status)) {
+    return std::move(*e);
+  }
+  const json::Document& doc = answer.doc;
+  const std::string_view text = answer.text;
   const json::Value* choices = json::member(doc, "choices");
   if (choices == nullptr || !choices->IsArray() || choices->Empty() || !(*choices)[0].IsObject()) {
-    return protocolError("the upstream response has no choices", http_status);
+    return malformedAnswer("the upstream response has no choices", http_status);
   }
   const json::Value& choice = (*choices)[0];
 
   Completion c;
   c.finish_reason = stringOr(choice, "finish_reason");
   if (c.finish_reason == "error") {
-    return protocolError("the upstream ended the completion with finish_reason \"error\"", http_status);
+    return malformedAnswer("the upstream ended the completion with finish_reason \"error\"", http_status);
   }
   c.content = contentText(path(choice, "message", "content"));
   c.model = stringOr(doc, "model");

@@ -4,6 +4,8 @@
 // stream assembler. Pure logic: no I/O.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 #include <variant>
 
@@ -24,6 +26,22 @@ using ChatOutcome = std::variant<Completion, UpstreamError>;
 // cost_usd with cost_reported = true. Missing or mistyped fields stay 0. Returns
 // false (and leaves `out` alone) when `usage` is not an object.
 bool readUsage(const json::Value& usage, Usage* out);
+
+// The steps every answer body (chat completion, embeddings, Response) goes
+// through first: surrounding whitespace (OpenRouter's keep-alive) trimmed,
+// parsed with invalid UTF-8 repaired, an object, without an `error`.
+struct AnswerBody {
+  json::Document doc;     // The parsed object, after read() succeeded.
+  std::string_view text;  // The text it was parsed from (into `body`, or repaired).
+
+  // nullopt when `body` is such an object; else the failure it amounts to:
+  // failureForErrorObject() of its `error`, or malformedAnswer() (past the
+  // nesting limit, not retryable).
+  std::optional<UpstreamError> read(std::string_view body, bool byok, int http_status);
+
+ private:
+  std::string repaired_;
+};
 
 // Parses the body of a 2xx chat-completions response.
 // - A JSON object with `choices`: a Completion. result_json is the body verbatim

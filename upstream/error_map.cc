@@ -435,6 +435,16 @@ UpstreamError failureForHttp(int status, std::string_view body, std::string_view
   return out;
 }
 
+UpstreamError malformedAnswer(std::string message, int http_status, bool retryable) {
+  UpstreamError e;
+  e.failure.code = "UPSTREAM_ERROR";
+  e.failure.message = std::move(message);
+  e.failure.upstream_status = http_status;
+  e.failure.retryable = retryable;
+  e.failure.source = retryable ? "upstream" : "local";
+  return e;
+}
+
 UpstreamError failureForErrorObject(const json::Value& error, int http_status, bool byok) {
   ErrorInfo info = extract(error);
   if (info.message.empty()) {

@@ -49,6 +49,12 @@ UpstreamError failureForHttp(int status, std::string_view body, std::string_view
 // else is UPSTREAM_ERROR, retryable (docs/upstream.md: a stream cut mid-way is retried).
 UpstreamError failureForErrorObject(const json::Value& error, int http_status, bool byok);
 
+// An answer that is not what the endpoint answers (empty, truncated, not JSON, no
+// choices, ...): UPSTREAM_ERROR, retryable (source "upstream") by default; one
+// that would come back the same on every retry (past the nesting limit) is not
+// (source "local").
+UpstreamError malformedAnswer(std::string message, int http_status, bool retryable = true);
+
 // Retry-After (RFC 9110 §10.2.3): delta-seconds or an HTTP-date (IMF-fixdate, and the
 // obsolete RFC 850 and asctime forms recipients must accept), as milliseconds from
 // `now_ms`; a date in the past gives 0. nullopt for an empty or unparseable value.

@@ -6,13 +6,12 @@
 namespace llmq::upstream {
 namespace {
 
+// A malformed stream (retryable), or one past a cap (RESPONSE_TOO_LARGE, not retryable).
 UpstreamError streamError(std::string message, bool retryable = true) {
-  UpstreamError e;
-  e.failure.code = retryable ? "UPSTREAM_ERROR" : "RESPONSE_TOO_LARGE";
-  e.failure.message = std::move(message);
-  e.failure.upstream_status = 200;
-  e.failure.retryable = retryable;
-  e.failure.source = retryable ? "upstream" : "local";
+  UpstreamError e = malformedAnswer(std::move(message), 200, retryable);
+  if (!retryable) {
+    e.failure.code = "RESPONSE_TOO_LARGE";
+  }
   return e;
 }
 

@@ -9,16 +9,6 @@
 namespace llmq::upstream {
 namespace {
 
-UpstreamError protocolError(std::string message, int http_status, bool retryable = true) {
-  UpstreamError e;
-  e.failure.code = "UPSTREAM_ERROR";
-  e.failure.message = std::move(message);
-  e.failure.upstream_status = http_status;
-  e.failure.retryable = retryable;
-  e.failure.source = retryable ? "upstream" : "local";
-  return e;
-}
-
 std::string_view stringOf(const json::Value& obj, const char* name) {
   const json::Value* v = json::member(obj, name);
   return v != nullptr && v->IsString() ? json::view(*v) : std::string_view();
@@ -65,31 +55,18 @@ bool readResponsesUsage(const json::Value& usage, Usage* out) {
 }
 
 ChatOutcome parseResponsesResponse(std::string_view body, bool byok, int http_status) {
-  const std::string_view text = trimWhitespace(body);
-  if (text.empty()) {
-    return protocolError("the upstream sent an empty response body", http_status);
+  AnswerBody answer;
+  if (std::optional<UpstreamError> e = answer.read(body, byok, http_status)) {
+    return std::move(*e);
   }
-  json::Document doc;
-  std::string parse_error;
-  std::string repaired;
-  std::string_view parsed_text = text;
-  if (!json::parseRepairingUtf8(doc, parsed_text, repaired, &parse_error)) {
-    const bool deep = json::findTooDeep(text) != std::string_view::npos;
-    return protocolError("the upstream response is not valid JSON (" + parse_error + ")", http_status, !deep);
-  }
-  if (!doc.IsObject()) {
-    return protocolError("the upstream response is not a JSON object", http_status);
-  }
+  const json::Document& doc = answer.doc;
   const std::string_view status = stringOf(doc, "status");
-  if (const json::Value* error = json::member(doc, "error"); error != nullptr && !error->IsNull()) {
-    return failureForErrorObject(*error, http_status, byok);
-  }
   if (status == "failed") {
-    return protocolError("the upstream response failed without saying why", http_status);
+    return malformedAnswer("the upstream response failed without saying why", http_status);
   }
   const json::Value* output = json::member(doc, "output");
   if (output == nullptr || !output->IsArray()) {
-    return protocolError("the upstream response has no output", http_status);
+    return malformedAnswer("the upstream response has no output", http_status);
   }
   Completion c;
   bool calls = false;
@@ -115,7 +92,7 @@ ChatOutcome parseResponsesResponse(std::string_view body, bool byok, int http_st
     readResponsesUsage(*usage, &c.usage);
   }
   c.http_status = http_status;
-  c.result_json.assign(parsed_text);
+  c.result_json.assign(answer.text);
   return c;
 }
 

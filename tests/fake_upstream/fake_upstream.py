@@ -819,7 +819,11 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- chat completions -----------------------------------------------------------
 
-    def _chat(self, raw):
+    def _begin(self, raw, streams=True):
+        """What every POST endpoint does first: read the body, record its model
+        and stream flag, answer a status fault (or an unknown one), then the rate
+        limit's 429 and --require-auth's 401. Returns (body, model, stream,
+        faults), or None when it has answered."""
         st = self.server.state
         try:
             body = json.loads(raw)
@@ -827,7 +831,7 @@ class Handler(BaseHTTPRequestHandler):
             body = None
         model = body.get("model") if isinstance(body, dict) else None
         model = model if isinstance(model, str) else ""
-        stream = bool(body.get("stream")) if isinstance(body, dict) else False
+        stream = streams and isinstance(body, dict) and bool(body.get("stream"))
         with st.lock:
             self.record["model"] = model
             self.record["stream"] = stream
@@ -835,12 +839,12 @@ class Handler(BaseHTTPRequestHandler):
             faults = self._resolve_faults(model)
         except FaultError as e:
             self._unknown_fault(e)
-            return
+            return None
         self._pre_response(faults)
         if faults.status:
             self._send_json(faults.status, self._error_body(faults.status, model, faults),
                             self._error_headers(faults))
-            return
+            return None
         wait = st.admit(self.headers.get("Authorization", ""))
         if wait is not None:
             faults.status = 429
@@ -849,10 +853,18 @@ class Handler(BaseHTTPRequestHandler):
             headers["X-RateLimit-Limit"] = str(st.rate_rps)
             headers["X-RateLimit-Reset"] = str(int((time.time() + wait) * 1000))
             self._send_json(429, self._error_body(429, model, faults), headers)
-            return
+            return None
         if self.server.require_auth and not self.headers.get("Authorization", "").startswith("Bearer "):
             self._send_json(401, self._error_body(401, model))
+            return None
+        return body, model, stream, faults
+
+    def _chat(self, raw):
+        st = self.server.state
+        begun = self._begin(raw)
+        if begun is None:
             return
+        body, model, stream, faults = begun
         if not isinstance(body, dict):
             self._send_json(400, {"error": {"code": 400, "message": "Invalid JSON body"}})
             return
@@ -900,26 +912,10 @@ class Handler(BaseHTTPRequestHandler):
         the same conversation, as a Response object or its event stream. A `rich`
         model with tools calls the first one; its reasoning item comes first."""
         st = self.server.state
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        model = body.get("model") if isinstance(body, dict) else None
-        model = model if isinstance(model, str) else ""
-        stream = bool(body.get("stream")) if isinstance(body, dict) else False
-        with st.lock:
-            self.record["model"] = model
-            self.record["stream"] = stream
-        try:
-            faults = self._resolve_faults(model)
-        except FaultError as e:
-            self._unknown_fault(e)
+        begun = self._begin(raw)
+        if begun is None:
             return
-        self._pre_response(faults)
-        if faults.status:
-            self._send_json(faults.status, self._error_body(faults.status, model, faults),
-                            self._error_headers(faults))
-            return
+        body, model, stream, faults = begun
         if not isinstance(body, dict) or "input" not in body:
             self._send_json(400, {"error": {"code": 400, "message": "Input required: specify \"input\""}})
             return
@@ -1005,34 +1001,10 @@ class Handler(BaseHTTPRequestHandler):
         the vectors are deterministic per input; usage has the prompt tokens (one
         per word of a string, one per token id) and their cost."""
         st = self.server.state
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        model = body.get("model") if isinstance(body, dict) else None
-        model = model if isinstance(model, str) else ""
-        with st.lock:
-            self.record["model"] = model
-            self.record["stream"] = False
-        try:
-            faults = self._resolve_faults(model)
-        except FaultError as e:
-            self._unknown_fault(e)
+        begun = self._begin(raw, streams=False)
+        if begun is None:
             return
-        self._pre_response(faults)
-        if faults.status:
-            self._send_json(faults.status, self._error_body(faults.status, model, faults),
-                            self._error_headers(faults))
-            return
-        wait = st.admit(self.headers.get("Authorization", ""))
-        if wait is not None:
-            faults.status = 429
-            faults.retry = max(1, math.ceil(wait))
-            self._send_json(429, self._error_body(429, model, faults), self._error_headers(faults))
-            return
-        if self.server.require_auth and not self.headers.get("Authorization", "").startswith("Bearer "):
-            self._send_json(401, self._error_body(401, model))
-            return
+        body, model, _, faults = begun
         inputs = body.get("input") if isinstance(body, dict) else None
         if isinstance(inputs, str) or (isinstance(inputs, list) and inputs and isinstance(inputs[0], int)):
             inputs = [inputs]

@@ -72,8 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // And as a stored job (mode picks its kind and state), for previousInput.
     json::Document job(rapidjson::kObjectType);
     auto& a = job.GetAllocator();
-    job.AddMember("state", (mode & 1) != 0 ? "succeeded" : "failed", a);
-    job.AddMember("kind", (mode & 2) != 0 ? "responses" : "chat", a);
+    job.AddMember("state", rapidjson::StringRef((mode & 1) != 0 ? "succeeded" : "failed"), a);
+    job.AddMember("kind", rapidjson::StringRef((mode & 2) != 0 ? "responses" : "chat"), a);
     job.AddMember("request", json::Value(doc, a), a);
     job.AddMember("result", json::Value(doc, a), a);
     if (Result<std::string> items = daemon::responses::previousInput(job); items) {

@@ -100,6 +100,25 @@ SseRun runSse(std::string_view body, size_t cap, const uint8_t* seed) {
   return run;
 }
 
+// Feeds `body` to a stream decoder whole (seed null) or in the splitter's chunks,
+// stopping where a provider would: once the outcome is decided.
+template <class Decoder, class OnDelta>
+void feedAll(Decoder& decoder, std::string_view body, const uint8_t* seed, const OnDelta& on_delta) {
+  if (seed == nullptr) {
+    decoder.feed(body, on_delta);
+    return;
+  }
+  Splitter split(*seed);
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t n = split.next(body.size() - pos);
+    if (!decoder.feed(body.substr(pos, n), on_delta)) {
+      break;
+    }
+    pos += n;
+  }
+}
+
 struct StreamRun {
   std::string deltas;  // Every delta, flattened.
   ChatOutcome outcome;
@@ -118,19 +137,7 @@ StreamRun runStream(std::string_view body, size_t cap, size_t content_cap, bool 
     run.deltas.append(d.tool_calls_json);
     run.deltas.push_back('\n');
   };
-  if (seed == nullptr) {
-    decoder.feed(body, on_delta);
-  } else {
-    Splitter split(*seed);
-    size_t pos = 0;
-    while (pos < body.size()) {
-      size_t n = split.next(body.size() - pos);
-      if (!decoder.feed(body.substr(pos, n), on_delta)) {
-        break;  // The outcome is decided: a provider stops the transfer here.
-      }
-      pos += n;
-    }
-  }
+  feedAll(decoder, body, seed, on_delta);
   run.outcome = decoder.finish();
   return run;
 }
@@ -144,19 +151,7 @@ StreamRun runResponseEvents(std::string_view body, size_t cap, size_t content_ca
     run.deltas.append(d.reasoning);
     run.deltas.push_back('\n');
   };
-  if (seed == nullptr) {
-    decoder.feed(body, on_delta);
-  } else {
-    Splitter split(*seed);
-    size_t pos = 0;
-    while (pos < body.size()) {
-      size_t n = split.next(body.size() - pos);
-      if (!decoder.feed(body.substr(pos, n), on_delta)) {
-        break;
-      }
-      pos += n;
-    }
-  }
+  feedAll(decoder, body, seed, on_delta);
   if (decoder.textSoFar().size() > content_cap) {
     mismatch("the Responses stream's text past its cap");
   }

@@ -409,11 +409,14 @@ void appendMessagesAsItems(const json::Value& messages, std::string& items) {
   const auto add = [&items](const std::string& item) { items += (items.size() > 1 ? "," : "") + item; };
   for (const json::Value& m : messages.GetArray()) {
     const std::string_view role = str(m, "role");
-    if (role == "user" || (role == "assistant" && json::member(m, "content") != nullptr &&
-                           !json::member(m, "content")->IsNull())) {
+    // A stored request was checked for roles only: content may be missing or null.
+    const json::Value* content = json::member(m, "content");
+    const bool has_content = content != nullptr && !content->IsNull();
+    if (role == "user" || (role == "assistant" && has_content)) {
+      static const json::Value kNoText("");
       std::string item = "{\"role\":";
       json::appendString(item, role);
-      add(item + ",\"content\":" + itemContent(*json::member(m, "content"), role == "assistant") + "}");
+      add(item + ",\"content\":" + itemContent(has_content ? *content : kNoText, role == "assistant") + "}");
     }
     if (role == "assistant") {
       if (const json::Value* calls = json::member(m, "tool_calls"); calls != nullptr && calls->IsArray()) {
@@ -431,8 +434,7 @@ void appendMessagesAsItems(const json::Value& messages, std::string& items) {
     } else if (role == "tool") {
       std::string item = "{\"type\":\"function_call_output\",\"call_id\":";
       json::appendString(item, str(m, "tool_call_id"));
-      const json::Value* content = json::member(m, "content");
-      add(item + ",\"output\":" + (content != nullptr ? itemContent(*content, false) : std::string("\"\"")) + "}");
+      add(item + ",\"output\":" + (has_content ? itemContent(*content, false) : std::string("\"\"")) + "}");
     }
   }
 }

@@ -228,6 +228,17 @@ TEST(PreviousInputTest, AChatJobGivesItsMessagesAndAnswerAsItemsWithoutSystemMes
             chat(json::toString(again)));
 }
 
+TEST(PreviousInputTest, MessagesWithoutContentAreReadAsEmpty) {
+  // job.submit checks a chat message's role only (found by fuzz_responses).
+  json::Document job = parse(R"({"state":"succeeded","kind":"chat","request":{"messages":[{"role":"user"},)"
+                             R"({"role":"tool","tool_call_id":"c"},{"role":"user","content":null}]},"result":{}})");
+  auto items = previousInput(job);
+  ASSERT_TRUE(items) << items.error().message;
+  EXPECT_EQ(R"([{"role":"user","content":""},{"type":"function_call_output","call_id":"c","output":""},)"
+            R"({"role":"user","content":""}])",
+            *items);
+}
+
 TEST(PreviousInputTest, AJobThatDidNotSucceedOrWasPrunedIsNoPreviousResponse) {
   for (const char* job : {R"({"state":"failed","kind":"responses","request":{"input":"x"},"result":null})",
                           R"({"state":"succeeded","kind":"responses","result":{"output":[]}})",

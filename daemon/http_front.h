@@ -1,4 +1,4 @@
-// daemon::HttpFront: the OpenAI-compatible HTTP API (issue 7) on the daemon's
+// daemon::HttpFront: the OpenAI-compatible HTTP API on the daemon's
 // loop. Point any OpenAI SDK at http://127.0.0.1:PORT/v1 and its requests
 // become jobs in the one queue, with priority, rate limits, budgets, retries
 // and the ledger.

@@ -1,5 +1,5 @@
-// daemon::routeJob: which concrete models a job runs, and why (the money issue,
-// "aliases and routing"). [aliases] turn a name or a `*`/`?` pattern into a
+// daemon::routeJob: which concrete models a job runs, and why (docs/money.md,
+// "Aliases and routing"). [aliases] turn a name or a `*`/`?` pattern into a
 // concrete model id; a [[routes]] rule turns a task type named at submit into an
 // ordered model list, as written ("ordered") or cheapest first among the models
 // whose context fits the job ("cost-optimized", by catalog prices).

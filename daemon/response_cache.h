@@ -1,7 +1,8 @@
-// daemon::ResponseCache: the opt-in response cache (the money issue). A job whose
-// request is not streamed, asks for `temperature: 0`, and opts in (`cache: true` at
-// submit, or `[cache] enabled = true` for every such job) is answered from SQLite
-// when an identical request for the same model was answered within `[cache]
+// daemon::ResponseCache: the opt-in response cache (docs/money.md). A job whose
+// request is not streamed, asks for `temperature: 0` (an embedding job needs not:
+// its answer is deterministic; a Responses job never is: its answer names it), and
+// opts in (`cache: true` at submit, or `[cache] enabled = true` for every such job)
+// is answered from SQLite when an identical request for the same model was answered within `[cache]
 // ttl_s`: no key, no rate limit, no budget, cost 0, recorded in the ledger with
 // `cached: true`. A successful answer to such a job is stored for the next one.
 //

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Soak: a mixed load against one llmqd for N minutes, with RSS sampled over time
-and file descriptors counted at the end (issue 8, item 4). Run it through
+and file descriptors counted at the end. Run it through
 scripts/soak.sh, which builds the ASan + UBSan llmqd this is meant for.
 
 The load, from several threads at once, each with its own connection:

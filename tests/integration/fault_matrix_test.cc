@@ -1,4 +1,4 @@
-// Integration: the fault matrix (issue 8 item 2). Every fault the fake upstream
+// Integration: the fault matrix. Every fault the fake upstream
 // can inject (tests/fake_upstream/README.md), alone and combined with a cancel, a
 // restart (SIGKILL) and a subscriber that disconnects, against the end state,
 // error code and event sequence ipc/PROTOCOL.md and docs/upstream.md document.

@@ -1,5 +1,5 @@
 // Integration: model aliases and routing rules of a real llmqd against the fake
-// upstream (the money issue). What leaves for the upstream is always the concrete
+// upstream (docs/money.md). What leaves for the upstream is always the concrete
 // model id; the job object's `routing` says what was chosen and why; an ordered
 // route falls back along its models; a cost-optimized route picks the cheapest
 // model whose context fits, by the catalog's prices; budgets and the ledger see

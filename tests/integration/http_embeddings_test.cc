@@ -168,6 +168,21 @@ TEST_F(HttpEmbeddingsTest, AQueuedEmbeddingJobIsStillOneAfterARestart) {
   EXPECT_TRUE(upstreamRequests("/chat/completions").empty());
 }
 
+TEST_F(HttpEmbeddingsTest, AnEmbeddingThatOptsInIsCachedAndAResponsesJobNeverIs) {
+  const std::string embedding = R"({"kind":"embedding","cache":true,"wait":true,"request":{"model":"fake/ok","input":"same"}})";
+  json::Document first = callOk(*client_, "job.submit", embedding);
+  json::Document second = callOk(*client_, "job.submit", embedding);
+  EXPECT_EQ("succeeded", strMember(second, "state"));
+  EXPECT_TRUE(first["result"] == second["result"]);
+  EXPECT_EQ(1u, upstreamRequests("/embeddings").size()) << "the second came from the cache";
+  const std::string responses =
+      R"({"kind":"responses","cache":true,"wait":true,"request":{"model":"fake/ok","input":"same","temperature":0}})";
+  callOk(*client_, "job.submit", responses);
+  json::Document again = callOk(*client_, "job.submit", responses);
+  EXPECT_EQ("succeeded", strMember(again, "state"));
+  EXPECT_EQ(2u, upstreamRequests("/responses").size()) << "a Response names its job: never cached";
+}
+
 TEST_F(HttpEmbeddingsTest, TheMockAnswersEmbeddingsWithoutAnUpstream) {
   HttpResponse r = embed(R"({"model":"mock/embed","input":["same","same","other"],"dimensions":4})");
   ASSERT_EQ(200, r.status) << r.body;

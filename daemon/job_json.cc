@@ -11,6 +11,11 @@
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
+
+// The store's states and the protocol's names are the same list.
+static_assert(store::kJobStateCount == ipc::kJobStateCount);
+static_assert(static_cast<int>(store::JobState::kSucceeded) == ipc::kFirstTerminalState);
+
 namespace {
 
 void appendTime(std::string& out, const std::optional<int64_t>& ms) {

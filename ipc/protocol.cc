@@ -9,14 +9,6 @@
 #include <cstring>
 
 namespace llmq::ipc {
-namespace {
-
-constexpr const char* kEventNames[] = {"queued",  "started",   "message_chunk", "usage",
-                                       "final_response", "retrying", "error", "cancelled",
-                                       "expired", "held",      "budget_alert"};
-static_assert(sizeof(kEventNames) / sizeof(kEventNames[0]) == kEventKindCount);
-
-}  // namespace
 
 const char* jobStateName(int state) {
   return state >= 0 && state < kJobStateCount ? kJobStateNames[state] : "unknown";

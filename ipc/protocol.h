@@ -15,11 +15,13 @@
 
 namespace llmq::ipc {
 
-// Job states in their persisted order (store::JobState has the same numbering).
+// Job states in their persisted order (store::JobState has the same numbering):
+// the one list of their names, the clients' too.
 inline constexpr const char* kJobStateNames[] = {"queued",    "running", "retry_wait",
                                                  "held",      "succeeded", "failed",
                                                  "cancelled", "expired"};
 inline constexpr int kJobStateCount = 8;
+inline constexpr int kFirstTerminalState = 4;  // "succeeded" and the states after it are final.
 const char* jobStateName(int state);
 // Returns -1 for an unknown name.
 int parseJobState(std::string_view name);
@@ -39,6 +41,11 @@ enum class EventKind : uint8_t {
   kBudgetAlert,
 };
 inline constexpr int kEventKindCount = 11;
+// Their names on the wire, by EventKind (the one list: clients read it too).
+inline constexpr const char* kEventNames[] = {"queued",  "started",   "message_chunk", "usage",
+                                              "final_response", "retrying", "error", "cancelled",
+                                              "expired", "held",      "budget_alert"};
+static_assert(sizeof(kEventNames) / sizeof(kEventNames[0]) == kEventKindCount);
 inline constexpr uint32_t kAllEvents = (1u << kEventKindCount) - 1;
 const char* eventName(EventKind kind);
 bool parseEventName(std::string_view name, EventKind* out);

@@ -5,14 +5,11 @@
 
 #include <cstdio>
 
+#include "ipc/protocol.h"
+
 namespace llmq::client {
 namespace {
 
-constexpr const char* kStates[] = {"queued",    "running", "retry_wait", "held",
-                                   "succeeded", "failed",  "cancelled",  "expired"};
-constexpr const char* kEvents[] = {"queued",   "started", "message_chunk", "usage",
-                                   "final_response", "retrying", "error", "cancelled",
-                                   "expired",  "held",    "budget_alert"};
 
 std::string str(const json::Value& obj, const char* name) {
   const json::Value* v = json::member(obj, name);
@@ -76,11 +73,16 @@ std::string formatNumber(double v) {
 }  // namespace
 
 bool isTerminalState(std::string_view state) {
-  return state == "succeeded" || state == "failed" || state == "cancelled" || state == "expired";
+  for (int i = ipc::kFirstTerminalState; i < ipc::kJobStateCount; ++i) {
+    if (state == ipc::kJobStateNames[i]) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool isJobState(std::string_view state) {
-  for (const char* s : kStates) {
+  for (const char* s : ipc::kJobStateNames) {
     if (state == s) {
       return true;
     }
@@ -89,7 +91,7 @@ bool isJobState(std::string_view state) {
 }
 
 bool isEventName(std::string_view name) {
-  for (const char* e : kEvents) {
+  for (const char* e : ipc::kEventNames) {
     if (name == e) {
       return true;
     }

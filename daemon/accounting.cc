@@ -48,14 +48,14 @@ Result<void> Accounting::init() {
   return {};
 }
 
-const upstream::Pricing* Accounting::pricing(std::string_view model) const {
-  const upstream::ModelInfo* info = s_.catalog != nullptr ? s_.catalog->find(model) : nullptr;
+const Pricing* Accounting::pricing(std::string_view model) const {
+  const ModelInfo* info = s_.catalog != nullptr ? s_.catalog->find(model) : nullptr;
   return info != nullptr && info->pricing.known ? &info->pricing : nullptr;
 }
 
 std::optional<double> Accounting::worstCaseUsd(JobKind kind, std::string_view request_json,
                                                std::string_view model) const {
-  const upstream::ModelInfo* info = s_.catalog != nullptr ? s_.catalog->find(model) : nullptr;
+  const ModelInfo* info = s_.catalog != nullptr ? s_.catalog->find(model) : nullptr;
   if (info == nullptr || !info->pricing.known) {
     return std::nullopt;
   }
@@ -67,7 +67,7 @@ std::optional<double> Accounting::worstCaseUsd(JobKind kind, std::string_view re
                  : info->context_length > prompt ? info->context_length - prompt
                                                   : kDefaultMaxCompletion;
   }
-  return upstream::worstCaseUsd(info->pricing, prompt, completion);
+  return llmq::worstCaseUsd(info->pricing, prompt, completion);
 }
 
 double Accounting::cost(const upstream::Usage& usage, std::string_view model, const char** source) const {
@@ -77,10 +77,10 @@ double Accounting::cost(const upstream::Usage& usage, std::string_view model, co
     *source = "upstream";
     return clampAttemptCost(usage.cost_usd);
   }
-  if (const upstream::Pricing* p = pricing(model); p != nullptr) {
+  if (const Pricing* p = pricing(model); p != nullptr) {
     *source = "catalog";
-    return clampAttemptCost(upstream::costUsd(
-        *p, upstream::TokenCounts{usage.prompt_tokens, usage.completion_tokens, usage.cache_read,
+    return clampAttemptCost(costUsd(
+        *p, TokenCounts{usage.prompt_tokens, usage.completion_tokens, usage.cache_read,
                                   usage.cache_write}));
   }
   *source = "none";

@@ -20,7 +20,7 @@
 #include "common/uv_handle.h"
 #include "store/job_record.h"
 #include "store/usage_store.h"
-#include "upstream/pricing.h"
+#include "common/pricing.h"
 #include "upstream/provider.h"
 
 namespace llmq::daemon {
@@ -41,7 +41,7 @@ class Accounting {
   void close();
 
   // The model's prices, or nullptr when none are known.
-  const upstream::Pricing* pricing(std::string_view model) const;
+  const Pricing* pricing(std::string_view model) const;
   // The most `request_json` can cost on `model`: the prompt estimate plus max_tokens
   // (else the model's longest completion) at catalog prices. nullopt: no price known.
   std::optional<double> worstCaseUsd(JobKind kind, std::string_view request_json, std::string_view model) const;

@@ -15,7 +15,7 @@
 #include "daemon/rate_limiter.h"
 #include "store/database.h"
 #include "upstream/mock_provider.h"
-#include "upstream/pricing.h"
+#include "common/pricing.h"
 
 namespace llmq::daemon {
 
@@ -137,7 +137,7 @@ struct CatalogConfig {
 // built-in price: for providers without a catalog, or to correct one.
 struct PriceOverride {
   std::string match;                  // Wildcard pattern (`*`, `?`) over model ids.
-  upstream::Pricing pricing;          // USD per token (known = true).
+  Pricing pricing;          // USD per token (known = true).
   int64_t context_length = 0;         // 0: not given (the catalog's value, if any, stays).
   int64_t max_completion_tokens = 0;  // 0: not given.
 };

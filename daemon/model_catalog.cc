@@ -243,10 +243,10 @@ void ModelCatalog::finish(Result<size_t> result) {
 void ModelCatalog::rebuild() {
   models_.clear();
   patterns_.clear();
-  for (const upstream::ModelInfo& m : upstream::builtinModels()) {
+  for (const ModelInfo& m : upstream::builtinModels()) {
     models_.insert_or_assign(m.id, Entry{m, Source::kBuiltin});
   }
-  for (const upstream::ModelInfo& m : fetched_) {
+  for (const ModelInfo& m : fetched_) {
     models_.insert_or_assign(m.id, Entry{m, Source::kFetched});
   }
   const std::vector<PriceOverride>& overrides = s_.config->prices;
@@ -263,7 +263,7 @@ void ModelCatalog::rebuild() {
     }
   }
   for (const PriceOverride& o : overrides) {
-    upstream::ModelInfo m;
+    ModelInfo m;
     m.id = o.match;
     m.provider = "config";
     m.context_length = o.context_length;
@@ -281,7 +281,7 @@ void ModelCatalog::rebuild() {
   }
 
   const upstream::MockOptions& mock = s_.config->mock;
-  mock_.info = upstream::ModelInfo{};
+  mock_.info = ModelInfo{};
   mock_.info.id = "mock/*";
   mock_.info.name = "llmq built-in mock provider";
   mock_.info.provider = "mock";
@@ -306,7 +306,7 @@ const ModelCatalog::Entry* ModelCatalog::findEntry(std::string_view model) const
   return nullptr;
 }
 
-const upstream::ModelInfo* ModelCatalog::find(std::string_view model) const {
+const ModelInfo* ModelCatalog::find(std::string_view model) const {
   const Entry* e = findEntry(model);
   return e != nullptr ? &e->info : nullptr;
 }
@@ -333,7 +333,7 @@ std::string ModelCatalog::listPage(std::string_view filter, const PageRequest& r
   // entry's section ("0" the models by id, "1" the config patterns, "2" the
   // mock entry) and its id, the order they are listed in.
   auto offer = [&](const char* section, const Entry& e) {
-    const upstream::ModelInfo& m = e.info;
+    const ModelInfo& m = e.info;
     if (!filter.empty() && !containsIgnoringCase(m.id, filter)) {
       return true;
     }
@@ -356,7 +356,7 @@ std::string ModelCatalog::listPage(std::string_view filter, const PageRequest& r
     writeCount(w, m.max_completion_tokens);
     w.Key("pricing");
     if (m.pricing.known) {
-      const upstream::Pricing& p = m.pricing;
+      const Pricing& p = m.pricing;
       w.StartObject();
       for (auto [name, value] : {std::pair{"prompt", p.prompt}, {"completion", p.completion},
                                  {"request", p.request}, {"image", p.image},

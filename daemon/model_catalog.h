@@ -31,7 +31,7 @@
 #include "common/uv_handle.h"
 #include "daemon/answer_page.h"
 #include "store/catalog_store.h"
-#include "upstream/pricing.h"
+#include "common/pricing.h"
 
 namespace llmq::upstream {
 class HttpGet;
@@ -60,7 +60,7 @@ class ModelCatalog {
   // only a wildcard matches (a [[prices]] pattern, or any `mock/...`), the entry's
   // id is the pattern. The pointer stays valid until the catalog next changes (a
   // fetch completes, or close()): copy what must outlive the current call.
-  const upstream::ModelInfo* find(std::string_view model) const;
+  const ModelInfo* find(std::string_view model) const;
   // Where find(model)'s answer comes from; nullopt when find() returns nullptr.
   std::optional<Source> sourceOf(std::string_view model) const;
 
@@ -90,7 +90,7 @@ class ModelCatalog {
 
  private:
   struct Entry {
-    upstream::ModelInfo info;
+    ModelInfo info;
     Source source;
   };
 
@@ -107,7 +107,7 @@ class ModelCatalog {
   UvHandlePtr<uv_timer_t> timer_;
   std::string fetch_url_;
   std::vector<std::function<void(Result<size_t>)>> waiters_;  // Of the running fetch.
-  std::vector<upstream::ModelInfo> fetched_;  // As last fetched (or loaded from SQLite).
+  std::vector<ModelInfo> fetched_;  // As last fetched (or loaded from SQLite).
   std::optional<int64_t> fetched_at_;
   std::optional<int64_t> fetch_began_mono_;  // When the latest fetch began.
   // Exact ids: the fetched and built-in models with overrides applied, and

@@ -80,7 +80,7 @@ Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& looku
   std::vector<Candidate> candidates;
   std::string skipped;
   for (const Resolved& m : list) {
-    const upstream::ModelInfo* info = lookup ? lookup(m.model) : nullptr;
+    const ModelInfo* info = lookup ? lookup(m.model) : nullptr;
     std::string why;
     if (info == nullptr || !info->pricing.known) {
       why = "no price";
@@ -95,7 +95,7 @@ Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& looku
       skipped += (skipped.empty() ? "; skipped " : ", ") + m.model + " (" + why + ")";
       continue;
     }
-    candidates.push_back(Candidate{&m, upstream::worstCaseUsd(info->pricing, prompt, completion)});
+    candidates.push_back(Candidate{&m, worstCaseUsd(info->pricing, prompt, completion)});
   }
   if (candidates.empty()) {
     Routing r = fromResolved(list);

@@ -20,7 +20,7 @@
 #include "common/job_kind.h"
 #include "common/result.h"
 #include "daemon/config.h"
-#include "upstream/pricing.h"
+#include "common/pricing.h"
 
 namespace llmq::daemon {
 
@@ -54,7 +54,7 @@ struct RoutingInput {
 };
 
 // A model's catalog entry (context length, prices), or nullptr when unknown.
-using ModelLookup = std::function<const upstream::ModelInfo*(std::string_view model)>;
+using ModelLookup = std::function<const ModelInfo*(std::string_view model)>;
 
 // The alias `model` matches: the key equal to it, else the first pattern in file
 // order that matches it; nullptr when none does.

@@ -29,7 +29,7 @@ double numberMember(const json::Value& obj, const char* name) {
 
 }  // namespace
 
-std::string CatalogStore::pricingJson(const upstream::Pricing& p) {
+std::string CatalogStore::pricingJson(const Pricing& p) {
   json::Buffer buf;
   json::Writer w(buf);
   w.StartObject();
@@ -47,8 +47,8 @@ std::string CatalogStore::pricingJson(const upstream::Pricing& p) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-upstream::Pricing CatalogStore::parsePricingJson(std::string_view text) {
-  upstream::Pricing p;
+Pricing CatalogStore::parsePricingJson(std::string_view text) {
+  Pricing p;
   json::Document doc;
   if (!json::parse(doc, text, nullptr) || !doc.IsObject()) {
     return p;  // known = false
@@ -65,7 +65,7 @@ upstream::Pricing CatalogStore::parsePricingJson(std::string_view text) {
 }
 
 Result<void> CatalogStore::replaceProvider(std::string_view provider,
-                                           const std::vector<upstream::ModelInfo>& models,
+                                           const std::vector<ModelInfo>& models,
                                            int64_t fetched_at) {
   if (auto r = db_.exec("SAVEPOINT catalog_replace"); !r) {
     return makeError(r.error().kind, "storing the model catalog: " + r.error().message);
@@ -83,7 +83,7 @@ Result<void> CatalogStore::replaceProvider(std::string_view provider,
 }
 
 Result<void> CatalogStore::writeRows(std::string_view provider,
-                                     const std::vector<upstream::ModelInfo>& models,
+                                     const std::vector<ModelInfo>& models,
                                      int64_t fetched_at) {
   {
     auto st = db_.statement(kDeleteProviderModelsSql);
@@ -92,7 +92,7 @@ Result<void> CatalogStore::writeRows(std::string_view provider,
       return makeError(r.error().kind, "clearing the stored model catalog: " + r.error().message);
     }
   }
-  for (const upstream::ModelInfo& m : models) {
+  for (const ModelInfo& m : models) {
     auto st = db_.statement(kInsertModelSql);
     std::string pricing = pricingJson(m.pricing);
     st.bindStatic(1, m.id)

@@ -1,10 +1,10 @@
 // store::CatalogStore: the model catalog as last fetched (the `models` table), so
 // a restart prices jobs with the last known prices without going online. One row
-// per model; `pricing` is compact JSON of upstream::Pricing's fields (USD per
+// per model; `pricing` is compact JSON of Pricing's fields (USD per
 // token): {"prompt","completion","request","image","cache_read","cache_write"},
 // plus "known":false for a model whose price is unknown.
 //
-// upstream/pricing.h is a header-only value type with no behaviour beyond
+// common/pricing.h is a header-only value type with no behaviour beyond
 // arithmetic; the store uses it as vocabulary and owns the column format.
 // Loop thread only.
 #pragma once
@@ -15,14 +15,14 @@
 #include <vector>
 
 #include "common/result.h"
-#include "upstream/pricing.h"
+#include "common/pricing.h"
 
 namespace llmq::store {
 
 class Database;
 
 struct CatalogRow {
-  upstream::ModelInfo model;
+  ModelInfo model;
   int64_t fetched_at = 0;  // ms since the epoch.
 };
 
@@ -35,17 +35,17 @@ class CatalogStore {
   // caller's transaction when one is open, so a failure half way never leaves
   // half a catalog behind and never disturbs the caller's other writes.
   Result<void> replaceProvider(std::string_view provider,
-                               const std::vector<upstream::ModelInfo>& models, int64_t fetched_at);
+                               const std::vector<ModelInfo>& models, int64_t fetched_at);
   // Every stored model, ordered by id. A row whose pricing does not parse loads
   // with pricing.known = false rather than failing the whole load.
   Result<std::vector<CatalogRow>> loadAll();
 
   // The pricing column's text for `p`, and back; exposed for tests.
-  static std::string pricingJson(const upstream::Pricing& p);
-  static upstream::Pricing parsePricingJson(std::string_view text);
+  static std::string pricingJson(const Pricing& p);
+  static Pricing parsePricingJson(std::string_view text);
 
  private:
-  Result<void> writeRows(std::string_view provider, const std::vector<upstream::ModelInfo>& models,
+  Result<void> writeRows(std::string_view provider, const std::vector<ModelInfo>& models,
                          int64_t fetched_at);
 
   Database& db_;

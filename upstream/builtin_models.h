@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "upstream/pricing.h"
+#include "common/pricing.h"
 
 namespace llmq::upstream {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "upstream/pricing.h"
+#include "common/pricing.h"
 
 namespace llmq::upstream {
 

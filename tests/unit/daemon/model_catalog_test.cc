@@ -127,14 +127,14 @@ class ModelCatalogTest : public llmq::testing::LoopTest {
 
 TEST_F(ModelCatalogTest, AFreshOfflineStartPricesFromTheBuiltinList) {
   make();
-  const upstream::ModelInfo* m = catalog_->find("openai/gpt-4o-mini");
+  const ModelInfo* m = catalog_->find("openai/gpt-4o-mini");
   ASSERT_NE(nullptr, m);
   EXPECT_EQ("builtin", sourceOf("openai/gpt-4o-mini"));
   EXPECT_TRUE(m->pricing.known);
   EXPECT_DOUBLE_EQ(0.15e-6, m->pricing.prompt);
   EXPECT_DOUBLE_EQ(0.6e-6, m->pricing.completion);
   EXPECT_EQ(128000, m->context_length);
-  const upstream::ModelInfo* free = catalog_->find("meta-llama/llama-3.1-8b-instruct:free");
+  const ModelInfo* free = catalog_->find("meta-llama/llama-3.1-8b-instruct:free");
   ASSERT_NE(nullptr, free);
   EXPECT_EQ(0.0, free->pricing.prompt);
   EXPECT_TRUE(free->pricing.known);
@@ -151,7 +151,7 @@ TEST_F(ModelCatalogTest, MockModelsCostWhatTheMockCharges) {
   make();
   for (const char* id : {"mock/echo", "mock/demo", "mock/fail-500", "mock/"}) {
     SCOPED_TRACE(id);
-    const upstream::ModelInfo* m = catalog_->find(id);
+    const ModelInfo* m = catalog_->find(id);
     ASSERT_NE(nullptr, m);
     EXPECT_EQ("mock", sourceOf(id));
     EXPECT_EQ("mock", m->provider);
@@ -168,7 +168,7 @@ TEST_F(ModelCatalogTest, ConfigOverridesWinAndMayBeWildcards) {
   addOverride("local-vllm/special", 7, 7);  // Shadowed by the pattern before it.
   addOverride("exact/model", 4, 5);
   make();
-  const upstream::ModelInfo* mini = catalog_->find("openai/gpt-4o-mini");
+  const ModelInfo* mini = catalog_->find("openai/gpt-4o-mini");
   ASSERT_NE(nullptr, mini);
   EXPECT_EQ("config", sourceOf("openai/gpt-4o-mini"));
   EXPECT_DOUBLE_EQ(1e-6, mini->pricing.prompt);
@@ -177,17 +177,17 @@ TEST_F(ModelCatalogTest, ConfigOverridesWinAndMayBeWildcards) {
   EXPECT_EQ(128000, mini->context_length) << "the catalog's context length stays when not overridden";
   EXPECT_EQ("openrouter", mini->provider);
 
-  const upstream::ModelInfo* local = catalog_->find("local-vllm/llama-3-8b");
+  const ModelInfo* local = catalog_->find("local-vllm/llama-3-8b");
   ASSERT_NE(nullptr, local);
   EXPECT_EQ("local-vllm/*", local->id) << "a pattern's entry is named by its pattern";
   EXPECT_EQ("config", local->provider);
   EXPECT_EQ(8192, local->context_length);
   EXPECT_DOUBLE_EQ(0.5e-6, local->pricing.prompt);
-  const upstream::ModelInfo* special = catalog_->find("local-vllm/special");
+  const ModelInfo* special = catalog_->find("local-vllm/special");
   ASSERT_NE(nullptr, special);
   EXPECT_DOUBLE_EQ(0.5e-6, special->pricing.prompt) << "the first matching override wins";
 
-  const upstream::ModelInfo* exact = catalog_->find("exact/model");
+  const ModelInfo* exact = catalog_->find("exact/model");
   ASSERT_NE(nullptr, exact);
   EXPECT_EQ("exact/model", exact->id);
   EXPECT_DOUBLE_EQ(4e-6, exact->pricing.prompt);
@@ -195,14 +195,14 @@ TEST_F(ModelCatalogTest, ConfigOverridesWinAndMayBeWildcards) {
 }
 
 TEST_F(ModelCatalogTest, TheCachedFetchBeatsTheBuiltinList) {
-  upstream::ModelInfo mini;
+  ModelInfo mini;
   mini.id = "openai/gpt-4o-mini";
   mini.name = "cached";
   mini.provider = "openrouter";
   mini.pricing.prompt = 0.2e-6;
   mini.pricing.completion = 0.8e-6;
   mini.pricing.known = true;
-  upstream::ModelInfo other = mini;
+  ModelInfo other = mini;
   other.id = "cached/only";
   store::CatalogStore store(db_.db());
   ASSERT_TRUE(store.replaceProvider("openrouter", {mini, other}, kNow - 5000).ok());
@@ -278,7 +278,7 @@ TEST_F(ModelCatalogTest, RefreshFetchesStoresAndSwitchesToTheList) {
   EXPECT_NE(std::string::npos, head.find(std::string("Authorization: Bearer ") + kKey)) << head;
   EXPECT_NE(std::string::npos, head.find("X-Title: llmq")) << head;
 
-  const upstream::ModelInfo* sonar = catalog_->find("perplexity/sonar");
+  const ModelInfo* sonar = catalog_->find("perplexity/sonar");
   ASSERT_NE(nullptr, sonar);
   EXPECT_EQ("fetched", sourceOf("perplexity/sonar"));
   EXPECT_DOUBLE_EQ(0.005, sonar->pricing.request);

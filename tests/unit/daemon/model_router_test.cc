@@ -21,7 +21,7 @@ class Catalog {
  public:
   void add(const std::string& id, double prompt_per_mtok, double completion_per_mtok,
            int64_t context_length, int64_t max_completion = 0) {
-    upstream::ModelInfo m;
+    ModelInfo m;
     m.id = id;
     m.context_length = context_length;
     m.max_completion_tokens = max_completion;
@@ -31,20 +31,20 @@ class Catalog {
     models_[id] = m;
   }
   void addUnpriced(const std::string& id, int64_t context_length) {
-    upstream::ModelInfo m;
+    ModelInfo m;
     m.id = id;
     m.context_length = context_length;
     models_[id] = m;
   }
   ModelLookup lookup() const {
-    return [this](std::string_view id) -> const upstream::ModelInfo* {
+    return [this](std::string_view id) -> const ModelInfo* {
       auto it = models_.find(std::string(id));
       return it == models_.end() ? nullptr : &it->second;
     };
   }
 
  private:
-  std::map<std::string, upstream::ModelInfo> models_;
+  std::map<std::string, ModelInfo> models_;
 };
 
 // A request of about `prompt_bytes / 4` prompt tokens (the estimate counts the whole body).

@@ -18,8 +18,8 @@ namespace {
 using llmq::testing::queryOne;
 using llmq::testing::TestDb;
 
-upstream::ModelInfo model(std::string id, double prompt, double completion) {
-  upstream::ModelInfo m;
+ModelInfo model(std::string id, double prompt, double completion) {
+  ModelInfo m;
   m.id = std::move(id);
   m.name = "Name of " + m.id;
   m.provider = "openrouter";
@@ -44,14 +44,14 @@ TEST(CatalogStoreTest, StoresAndLoadsEveryFieldExactly) {
   TestDb t;
   ASSERT_TRUE(t.ok());
   CatalogStore s(t.db());
-  upstream::ModelInfo claude = model("anthropic/claude-3.5-sonnet", 3e-6, 15e-6);
+  ModelInfo claude = model("anthropic/claude-3.5-sonnet", 3e-6, 15e-6);
   claude.pricing.cache_read = 0.3e-6;
   claude.pricing.cache_write = 3.75e-6;
   claude.pricing.image = 0.0048;
-  upstream::ModelInfo sonar = model("perplexity/sonar", 1e-6, 1e-6);
+  ModelInfo sonar = model("perplexity/sonar", 1e-6, 1e-6);
   sonar.pricing.request = 0.005;
   sonar.max_completion_tokens = 0;  // Unknown.
-  upstream::ModelInfo router = model("openrouter/auto", 0, 0);
+  ModelInfo router = model("openrouter/auto", 0, 0);
   router.pricing.known = false;
   router.context_length = 0;
   ASSERT_TRUE(s.replaceProvider("openrouter", {sonar, claude, router}, 1700000000123).ok());
@@ -60,7 +60,7 @@ TEST(CatalogStoreTest, StoresAndLoadsEveryFieldExactly) {
   ASSERT_TRUE(rows.ok()) << rows.error().message;
   ASSERT_EQ(3u, rows->size());
   // Ordered by id.
-  const upstream::ModelInfo& c = (*rows)[0].model;
+  const ModelInfo& c = (*rows)[0].model;
   EXPECT_EQ("anthropic/claude-3.5-sonnet", c.id);
   EXPECT_EQ("Name of anthropic/claude-3.5-sonnet", c.name);
   EXPECT_EQ("openrouter", c.provider);
@@ -75,11 +75,11 @@ TEST(CatalogStoreTest, StoresAndLoadsEveryFieldExactly) {
   EXPECT_EQ(0.0048, c.pricing.image);
   EXPECT_EQ(1700000000123, (*rows)[0].fetched_at);
 
-  const upstream::ModelInfo& r = (*rows)[1].model;
+  const ModelInfo& r = (*rows)[1].model;
   EXPECT_EQ("openrouter/auto", r.id);
   EXPECT_FALSE(r.pricing.known);
   EXPECT_EQ(0, r.context_length);
-  const upstream::ModelInfo& p = (*rows)[2].model;
+  const ModelInfo& p = (*rows)[2].model;
   EXPECT_EQ("perplexity/sonar", p.id);
   EXPECT_EQ(0.005, p.pricing.request);
   EXPECT_EQ(0, p.max_completion_tokens);
@@ -93,17 +93,17 @@ TEST(CatalogStoreTest, PricingColumnIsCompactJsonOfThePricingFields) {
   TestDb t;
   ASSERT_TRUE(t.ok());
   CatalogStore s(t.db());
-  upstream::ModelInfo m = model("a/b", 1e-6, 2e-6);
+  ModelInfo m = model("a/b", 1e-6, 2e-6);
   m.pricing.cache_read = 5e-7;
   ASSERT_TRUE(s.replaceProvider("openrouter", {m}, 1).ok());
   EXPECT_EQ(R"({"prompt":0.000001,"completion":0.000002,"request":0.0,"image":0.0,)"
             R"("cache_read":5e-7,"cache_write":0.0})",
             queryOne(t.db(), "SELECT pricing FROM models WHERE id = 'a/b'"));
-  upstream::Pricing unknown;
+  Pricing unknown;
   EXPECT_NE(std::string::npos, CatalogStore::pricingJson(unknown).find("\"known\":false"));
   EXPECT_FALSE(CatalogStore::parsePricingJson("not json").known);
   EXPECT_FALSE(CatalogStore::parsePricingJson(R"({"prompt":1,"known":false})").known);
-  upstream::Pricing back = CatalogStore::parsePricingJson(R"({"prompt":0.5,"completion":"x"})");
+  Pricing back = CatalogStore::parsePricingJson(R"({"prompt":0.5,"completion":"x"})");
   EXPECT_TRUE(back.known);
   EXPECT_EQ(0.5, back.prompt);
   EXPECT_EQ(0.0, back.completion) << "a member of the wrong type reads as 0";

@@ -1,12 +1,12 @@
-// Tests for upstream/pricing.h: costUsd and worstCaseUsd against figures worked
+// Tests for common/pricing.h: costUsd and worstCaseUsd against figures worked
 // out by hand, for the price shapes OpenRouter's catalog has: plain prompt and
 // completion prices, a per-request fee, cache reads cheaper than the prompt,
 // cache writes dearer, and free models.
-#include "upstream/pricing.h"
+#include "common/pricing.h"
 
 #include <gtest/gtest.h>
 
-namespace llmq::upstream {
+namespace llmq {
 namespace {
 
 constexpr double kEps = 1e-12;
@@ -127,4 +127,4 @@ TEST(PricingTest, WorstCaseIsNeverBelowTheActualCost) {
 }
 
 }  // namespace
-}  // namespace llmq::upstream
+}  // namespace llmq

@@ -1,13 +1,14 @@
-// Model prices and the cost arithmetic (docs/money.md, budgets, issue "money"). Prices
-// are USD per token (per request for `request`), as OpenRouter's /models gives
-// them (as strings there). Pure: no I/O.
+// Model prices and the cost arithmetic (docs/money.md, "Budgets"): the domain
+// types the catalog (upstream/ reads it, store/ keeps it, daemon/ prices with it)
+// shares. Prices are USD per token (per request for `request`), as OpenRouter's
+// /models gives them (as strings there). Pure: no I/O.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <string>
 
-namespace llmq::upstream {
+namespace llmq {
 
 struct Pricing {
   double prompt = 0;       // per prompt token
@@ -56,4 +57,4 @@ inline double worstCaseUsd(const Pricing& p, int64_t prompt_tokens, int64_t max_
          static_cast<double>(max_completion) * p.completion + p.request;
 }
 
-}  // namespace llmq::upstream
+}  // namespace llmq

@@ -41,7 +41,7 @@
 #include "daemon/metrics_server.h"
 #include "daemon/http_front.h"
 #include "daemon/api_token.h"
-#include "ipc/http_server.h"
+#include "http/server.h"
 #include "daemon/retention.h"
 #include "daemon/user_quota.h"
 #include "daemon/budget_book.h"
@@ -293,7 +293,7 @@ Result<void> Daemon::start() {
     if (!token) {
       return token.takeError();
     }
-    ipc::HttpServerOptions http;
+    http::HttpServerOptions http;
     http.limits.max_body_bytes = config_.api.max_body_bytes;
     http.header_timeout_ms = static_cast<uint64_t>(config_.api.header_timeout_ms);
     http.idle_timeout_ms = static_cast<uint64_t>(config_.api.idle_timeout_ms);

@@ -210,12 +210,12 @@ void HttpFront::close() {
 
 void HttpFront::flush() { http_.flush(); }
 
-void HttpFront::onRequest(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest&& request) {
+void HttpFront::onRequest(uint64_t conn_id, uint64_t exchange, http::HttpRequest&& request) {
   route(conn_id, exchange, request);
 }
 
-ipc::HttpHeadVerdict HttpFront::onHeaders(uint64_t /*conn_id*/, const ipc::HttpRequest& head) {
-  ipc::HttpHeadVerdict v;
+http::HttpHeadVerdict HttpFront::onHeaders(uint64_t /*conn_id*/, const http::HttpRequest& head) {
+  http::HttpHeadVerdict v;
   if (head.path == "/healthz") {
     return v;  // No token needed; the connection is not authenticated by it.
   }
@@ -232,7 +232,7 @@ ipc::HttpHeadVerdict HttpFront::onHeaders(uint64_t /*conn_id*/, const ipc::HttpR
   return v;
 }
 
-void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) {
+void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r) {
   const bool get = r.method == "GET" || r.method == "HEAD";
   // A base URL with a trailing slash ("http://127.0.0.1:8088/v1/") makes some
   // clients ask for "/v1//chat/completions": one slash is meant.
@@ -337,7 +337,7 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r) 
                "no such endpoint: " + r.method + " " + r.path, {}, request_id);
 }
 
-void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
+void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r,
                                 const std::string& request_id) {
   json::Document body;
   std::string parse_error;
@@ -369,7 +369,7 @@ void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   call(conn_id, "job.get", params, std::move(p));
 }
 
-void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
+void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r,
                                 const std::string& request_id, std::string_view previous_items_json) {
   json::Document body;
   if (!json::parse(body, r.body, nullptr) || !body.IsObject()) {
@@ -401,7 +401,7 @@ void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRe
   chatCompletions(conn_id, exchange, r, request_id, JobKind::kResponses);
 }
 
-void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& r,
+void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r,
                                 const std::string& request_id, JobKind kind) {
   const bool embedding = kind == JobKind::kEmbedding;
   const bool responses = kind == JobKind::kResponses;
@@ -617,7 +617,7 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
       // The previous response's conversation: its input and its output, as items.
       const uint64_t conn = p.http_conn;
       const uint64_t exchange = p.exchange;
-      ipc::HttpRequest held = std::move(*p.held);
+      http::HttpRequest held = std::move(*p.held);
       const std::string request_id = p.request_id;
       finish(rpc_id);  // Before submitting: that adds to pending_.
       Result<std::string> items = responses::previousInput(*result);

@@ -52,7 +52,7 @@
 #include "daemon/openai_format.h"
 #include "daemon/recent_failures.h"
 #include "daemon/responses_stream.h"
-#include "ipc/http_server.h"
+#include "http/server.h"
 #include "ipc/peer.h"
 #include "ipc/server.h"
 
@@ -62,14 +62,14 @@ struct Services;
 class Metrics;
 
 struct HttpFrontOptions {
-  ipc::HttpServerOptions http;
+  http::HttpServerOptions http;
   std::string token;
   int64_t retry_memory_ms = 0;  // [api] retry_memory_s (daemon/recent_failures.h).
   int64_t stream_head_after_ms = 10'000;  // [api] stream_head_after_s
   int64_t keepalive_ms = 15'000;          // [api] keepalive_s
 };
 
-class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
+class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
  public:
   HttpFront(Services& services, const Metrics& metrics, HttpFrontOptions options);
   ~HttpFront() override;
@@ -86,10 +86,10 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   void flush();
   size_t connectionCount() const { return http_.connectionCount(); }
 
-  // ipc::HttpHandler
-  void onRequest(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest&& request) override;
+  // http::HttpHandler
+  void onRequest(uint64_t conn_id, uint64_t exchange, http::HttpRequest&& request) override;
   // The token is checked here, before a body is read: without it, 401 and close.
-  ipc::HttpHeadVerdict onHeaders(uint64_t conn_id, const ipc::HttpRequest& head) override;
+  http::HttpHeadVerdict onHeaders(uint64_t conn_id, const http::HttpRequest& head) override;
   void onClosed(uint64_t conn_id) override;
   // ipc::LocalPeer: JSON-RPC lines for an HTTP connection.
   void onOutput(uint64_t rpc_conn, std::string_view bytes) override;
@@ -122,26 +122,26 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
     bool responses = false;
     std::unique_ptr<responses::EventStream> events;
     // kPrevious: the request that waits for its previous response's job.
-    std::optional<ipc::HttpRequest> held;
+    std::optional<http::HttpRequest> held;
   };
   struct Conn {
     uint64_t rpc_conn = 0;
     std::vector<uint64_t> requests;  // Ids of its Pending entries.
   };
 
-  void route(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request);
+  void route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request);
   // POST /v1/chat/completions. With kind kEmbedding, POST /v1/embeddings; with
   // kind kResponses, a Responses request (r.body, its previous response's items
   // already in its input) whose answer is a Response: the same job.submit of
   // another kind. `request_id` is the answers' X-Request-Id, worked out once by
   // route().
-  void chatCompletions(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request, const std::string& request_id,
+  void chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request, const std::string& request_id,
                        JobKind kind = JobKind::kChat);
   // POST /v1/responses: translated, then as chatCompletions (after fetching the
   // previous response's job when previous_response_id names one).
-  void responsesCreate(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request,
+  void responsesCreate(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request,
                        const std::string& request_id);
-  void responsesSubmit(uint64_t conn_id, uint64_t exchange, ipc::HttpRequest& request, const std::string& request_id,
+  void responsesSubmit(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request, const std::string& request_id,
                        std::string_view previous_items_json);
   // Sends a JSON-RPC request for `pending` on the connection's local RPC conn.
   void call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending);
@@ -184,7 +184,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   Services& s_;
   const Metrics& metrics_;
   std::string token_;
-  ipc::HttpServer http_;
+  http::HttpServer http_;
   ipc::PeerCred self_;
   std::unordered_map<uint64_t, Conn> conns_;
   std::unordered_map<uint64_t, Pending> pending_;       // By JSON-RPC id.
@@ -199,7 +199,7 @@ class HttpFront final : public ipc::HttpHandler, public ipc::LocalPeer {
   struct DeferredSubmit {
     uint64_t conn_id;
     uint64_t exchange;
-    ipc::HttpRequest request;
+    http::HttpRequest request;
     std::string request_id;
     std::string previous_items_json;
   };

@@ -6,7 +6,7 @@
 #include "common/log.h"
 #include "daemon/metrics.h"
 #include "daemon/services.h"
-#include "ipc/descriptors.h"
+#include "common/descriptors.h"
 
 namespace llmq::daemon {
 namespace {
@@ -91,10 +91,10 @@ void MetricsServer::onUvConnection(uv_stream_t* server, int status) noexcept {
   }
   const char* refusal = nullptr;
   std::string why;
-  if (uv_os_fd_t fd; uv_fileno(reinterpret_cast<uv_handle_t*>(&c->tcp), &fd) == 0 && ipc::descriptorsLow(fd)) {
+  if (uv_os_fd_t fd; uv_fileno(reinterpret_cast<uv_handle_t*>(&c->tcp), &fd) == 0 && descriptorsLow(fd)) {
     refusal = "out of file descriptors";
-    why = ipc::descriptorsLowReason();
-    ipc::drainReadable(fd);
+    why = descriptorsLowReason();
+    drainReadable(fd);
   } else if (self->live_ > kMaxConnections) {
     refusal = "too many scrapes at once";
     why = std::to_string(self->live_ - 1) + " scrapes in progress (at most " + std::to_string(kMaxConnections) + "); try again later";

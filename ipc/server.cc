@@ -16,7 +16,7 @@
 
 #include "common/log.h"
 #include "common/memory.h"
-#include "ipc/descriptors.h"
+#include "common/descriptors.h"
 #include "ipc/jsonrpc.h"
 
 namespace llmq::ipc {

@@ -25,7 +25,7 @@
 
 #include "common/result.h"
 #include "common/uv_handle.h"
-#include "ipc/descriptors.h"
+#include "common/descriptors.h"
 #include "ipc/framing.h"
 #include "ipc/peer.h"
 

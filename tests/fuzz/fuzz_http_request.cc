@@ -1,4 +1,4 @@
-// fuzz_http_request: the HTTP front's request parser (ipc/http_request_parser.h)
+// fuzz_http_request: the HTTP front's request parser (http/request_parser.h)
 // on what any local process can send to its port. The bytes are fed in chunks
 // whose sizes the input chooses, and checked against the same bytes fed whole:
 // the requests, their order and whether the stream is accepted must not depend on
@@ -15,13 +15,13 @@
 #include <string_view>
 #include <vector>
 
-#include "ipc/http_request_parser.h"
+#include "http/request_parser.h"
 
 namespace {
 
-using llmq::ipc::HttpLimits;
-using llmq::ipc::HttpRequest;
-using llmq::ipc::HttpRequestParser;
+using llmq::http::HttpLimits;
+using llmq::http::HttpRequest;
+using llmq::http::HttpRequestParser;
 
 [[noreturn]] void mismatch(const char* what) {
   std::fprintf(stderr, "fuzz_http_request: whole and split feeds disagree on %s\n", what);

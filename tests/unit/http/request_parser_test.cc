@@ -1,13 +1,13 @@
 // HttpRequestParser: requests out of arbitrary splits of a byte stream, with the
 // limits and keep-alive rules the HTTP front relies on.
-#include "ipc/http_request_parser.h"
+#include "http/request_parser.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace llmq::ipc {
+namespace llmq::http {
 namespace {
 
 using Status = HttpRequestParser::Status;
@@ -166,4 +166,4 @@ TEST(HttpRequestParserTest, ExpectContinueIsReportedOnce) {
 }
 
 }  // namespace
-}  // namespace llmq::ipc
+}  // namespace llmq::http

@@ -1,5 +1,5 @@
 // HttpServer: connections, exchanges in request order, timeouts and writes.
-#include "ipc/http_server.h"
+#include "http/server.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -9,9 +9,9 @@
 
 #include "common/json.h"
 #include "common/log.h"
-#include "ipc/descriptors.h"
+#include "common/descriptors.h"
 
-namespace llmq::ipc {
+namespace llmq::http {
 namespace {
 
 struct WriteReq {
@@ -151,7 +151,7 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
   }
   if (uv_os_fd_t fd; uv_fileno(reinterpret_cast<uv_handle_t*>(&c->tcp), &fd) == 0 && descriptorsLow(fd)) {
     // Answered and closed now, so the descriptor is free before libuv's next
-    // accept in this callback (ipc/descriptors.h).
+    // accept in this callback (common/descriptors.h).
     self->descriptor_refusals_.note(uv_now(self->loop_));
     drainReadable(fd);
     self->refuseNow(*c, descriptorsLowReason());
@@ -652,4 +652,4 @@ void HttpServer::onUvClose(uv_handle_t* h) noexcept {
   self->handler_->onClosed(id);
 }
 
-}  // namespace llmq::ipc
+}  // namespace llmq::http

@@ -1,10 +1,10 @@
 // HttpRequestParser: http-parser's callbacks fill in the current request.
-#include "ipc/http_request_parser.h"
+#include "http/request_parser.h"
 
 #include <algorithm>
 #include <cctype>
 
-namespace llmq::ipc {
+namespace llmq::http {
 namespace {
 
 const http_parser_settings kSettings = [] {
@@ -191,4 +191,4 @@ HttpRequestParser::Status HttpRequestParser::feed(std::string_view bytes, std::v
   return Status::kOk;
 }
 
-}  // namespace llmq::ipc
+}  // namespace llmq::http

@@ -1,4 +1,4 @@
-#include "ipc/descriptors.h"
+#include "common/descriptors.h"
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -9,7 +9,7 @@
 
 #include "common/log.h"
 
-namespace llmq::ipc {
+namespace llmq {
 namespace {
 
 size_t softLimit() {
@@ -67,4 +67,4 @@ void DescriptorRefusals::note(uint64_t now_ms) {
   refused_ = 0;
 }
 
-}  // namespace llmq::ipc
+}  // namespace llmq

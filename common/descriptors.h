@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-namespace llmq::ipc {
+namespace llmq {
 
 // Descriptors kept free for the daemon's own use: RLIMIT_NOFILE / 16, clamped
 // to [8, 64]. `limit` is the soft limit.
@@ -48,4 +48,4 @@ class DescriptorRefusals {
   uint64_t logged_ms_ = 0;
 };
 
-}  // namespace llmq::ipc
+}  // namespace llmq

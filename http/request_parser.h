@@ -1,4 +1,4 @@
-// ipc::HttpRequestParser: HTTP/1.1 requests out of a byte stream, for the HTTP
+// http::HttpRequestParser: HTTP/1.1 requests out of a byte stream, for the HTTP
 // front (daemon/http_front.h). The grammar is Node's http-parser (Debian's
 // libhttp-parser); this class adds what a server needs around it: header names
 // folded to lower case, chunked bodies reassembled, keep-alive decided,
@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace llmq::ipc {
+namespace llmq::http {
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
@@ -97,4 +97,4 @@ class HttpRequestParser {
   std::function<bool(const HttpRequest&)> head_check_;
 };
 
-}  // namespace llmq::ipc
+}  // namespace llmq::http

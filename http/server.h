@@ -1,4 +1,4 @@
-// ipc::HttpServer: HTTP/1.1 on a loopback TCP port, on the daemon's libuv loop,
+// http::HttpServer: HTTP/1.1 on a loopback TCP port, on the daemon's libuv loop,
 // for the OpenAI-compatible front (daemon/http_front.h). It owns connections,
 // parsing (HttpRequestParser), timeouts and output; what a request means is the
 // handler's business.
@@ -38,10 +38,10 @@
 
 #include "common/result.h"
 #include "common/uv_handle.h"
-#include "ipc/descriptors.h"
-#include "ipc/http_request_parser.h"
+#include "common/descriptors.h"
+#include "http/request_parser.h"
 
-namespace llmq::ipc {
+namespace llmq::http {
 
 struct HttpServerOptions {
   HttpLimits limits;
@@ -202,4 +202,4 @@ class HttpServer {
   char read_buf_[64 * 1024];
 };
 
-}  // namespace llmq::ipc
+}  // namespace llmq::http

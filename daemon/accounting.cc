@@ -12,10 +12,8 @@
 #include "daemon/budget_book.h"
 #include "daemon/commit_cycle.h"
 #include "daemon/config.h"
-#include "daemon/job_lifecycle.h"
 #include "daemon/model_catalog.h"
 #include "daemon/request_estimate.h"
-#include "daemon/scheduler.h"
 #include "daemon/services.h"
 #include "store/job_store.h"
 #include "store/usage_store.h"
@@ -105,28 +103,23 @@ store::UsageDelta Accounting::usageDelta(const store::JobRecord& job, const std:
   return d;
 }
 
-bool Accounting::settle(store::JobRecord& job, const std::vector<std::string>& tags,
-                        const store::AttemptRecord& attempt, BudgetReservation& reservation,
-                        const Spender& who, bool reached) {
+Accounting::Settled Accounting::settle(const store::JobRecord& job, const std::vector<std::string>& tags,
+                                       const store::AttemptRecord& attempt, BudgetReservation& reservation,
+                                       const Spender& who, bool reached) {
+  Settled out;
   const double cost_usd = attempt.usage ? attempt.usage->cost_usd : 0.0;
-  const bool counted = reached || cost_usd > 0;
-  if (counted) {
+  out.counted = reached || cost_usd > 0;
+  if (out.counted) {
     if (auto r = s_.usage->add(usageDelta(job, tags, attempt)); !r) {
       LOG_ERROR("recording the usage of %s: %s", ipc::formatJobId(job.id).c_str(), r.error().message.c_str());
     }
   }
-  for (const BudgetAlert& a : s_.budgets->settle(reservation, who, cost_usd, attempt.started_at)) {
+  out.alerts = s_.budgets->settle(reservation, who, cost_usd, attempt.started_at);
+  for (const BudgetAlert& a : out.alerts) {
     LOG_NOTICE("budget %s/%s reached %.0f%% of its limit: $%s of $%s", a.scope.c_str(), a.period.c_str(),
                a.fraction * 100, decimal(a.spent_usd).c_str(), decimal(a.limit_usd).c_str());
-    s_.lifecycle->emitWith(job, tags, ipc::EventKind::kBudgetAlert, [&] {
-      std::string d = "{\"scope\":";
-      json::appendString(d, a.scope);
-      d += ",\"period\":\"" + a.period + "\",\"spent_usd\":" + decimal(a.spent_usd) +
-           ",\"limit_usd\":" + decimal(a.limit_usd) + ",\"fraction\":" + decimal(a.fraction) + "}";
-      return d;
-    });
   }
-  return counted;
+  return out;
 }
 
 void Accounting::releaseHeld() {
@@ -141,8 +134,9 @@ void Accounting::releaseHeld() {
   }
   if (*n > 0) {
     LOG_INFO("%lld held jobs go back to the queue", static_cast<long long>(*n));
-    s_.lifecycle->noteMoved(store::JobState::kHeld, store::JobState::kQueued, *n);
-    s_.scheduler->kick();
+    if (on_released) {
+      on_released(*n);
+    }
   }
 }
 

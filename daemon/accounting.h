@@ -11,23 +11,23 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/pricing.h"
 #include "common/result.h"
 #include "common/uv_handle.h"
+#include "daemon/budget_book.h"
 #include "store/job_record.h"
 #include "store/usage_store.h"
-#include "common/pricing.h"
 #include "upstream/provider.h"
 
 namespace llmq::daemon {
 
 struct Services;
-struct BudgetReservation;
-struct Spender;
 
 class Accounting {
  public:
@@ -51,18 +51,26 @@ class Accounting {
   // An attempt ended. When it reached the upstream (`reached`) or was billed, it
   // counts in the usage rollups, by the same rule that counts its ledger row
   // (store/usage_store.cc kCounted), so the rollups can stand in for pruned ledger
-  // days; its reservation becomes `cost_usd`; crossed alert fractions become
-  // budget_alert events of `job`. Returns whether it counted in the rollups.
-  bool settle(store::JobRecord& job, const std::vector<std::string>& tags,
-              const store::AttemptRecord& attempt, BudgetReservation& reservation, const Spender& who,
-              bool reached);
+  // days (`counted`); its reservation becomes its cost; the alert fractions it
+  // crossed are returned (logged here; the caller announces them as
+  // budget_alert events of its job).
+  struct Settled {
+    bool counted = false;
+    std::vector<BudgetAlert> alerts;
+  };
+  Settled settle(const store::JobRecord& job, const std::vector<std::string>& tags,
+                 const store::AttemptRecord& attempt, BudgetReservation& reservation, const Spender& who,
+                 bool reached);
   // What a counted attempt adds to the usage rollups.
   static store::UsageDelta usageDelta(const store::JobRecord& job, const std::vector<std::string>& tags,
                                       const store::AttemptRecord& attempt);
 
   // Held jobs go back to the queue (a budget was raised, deleted or rolled over);
-  // those that still cannot go are held again when they come up.
+  // those that still cannot go are held again when they come up. `on_released`
+  // (set by the Daemon) is told how many went, once they are queued in the
+  // store: the job counters and the scheduler follow.
   void releaseHeld();
+  std::function<void(int64_t released)> on_released;
   // After budget.set / budget.delete: the rollover timer follows the budgets.
   void budgetsChanged();
   // A lost turn's budget changes were taken back (BudgetBook::endTurn): only the

@@ -237,6 +237,10 @@ Result<void> Daemon::start() {
   services_.cache = cache_.get();
   accounting_ = std::make_unique<Accounting>(services_);
   services_.accounting = accounting_.get();
+  accounting_->on_released = [this](int64_t released) {
+    lifecycle_->noteMoved(store::JobState::kHeld, store::JobState::kQueued, released);
+    scheduler_->kick();
+  };
   circuits_ = std::make_unique<CircuitBreakers>(config_.circuit);
   services_.circuits = circuits_.get();
   runner_ = std::make_unique<JobRunner>(services_);

@@ -16,6 +16,7 @@
 #include "common/time.h"
 #include "daemon/api_token.h"
 #include "daemon/metrics.h"
+#include "daemon/metrics_page.h"
 #include "daemon/openai_format.h"
 #include "daemon/responses_format.h"
 #include "daemon/services.h"
@@ -330,7 +331,7 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r)
   }
   if (r.path == "/metrics" && get) {
     http_.respond(conn_id, exchange, 200, "text/plain; version=0.0.4; charset=utf-8", id_header,
-                  metrics_.render(s_));
+                  metricsPage(s_, metrics_));
     return;
   }
   respondError(conn_id, exchange, 404, "invalid_request_error", "not_found",

@@ -590,8 +590,18 @@ void JobRunner::hold(store::JobRecord job, const std::vector<std::string>& tags,
 }
 
 void JobRunner::account(ActiveJob& a, bool reached) {
-  a.counted = s_.accounting->settle(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached) ||
-              a.counted;
+  Accounting::Settled settled =
+      s_.accounting->settle(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
+  a.counted = settled.counted || a.counted;
+  for (const BudgetAlert& alert : settled.alerts) {
+    s_.lifecycle->emitWith(a.job, a.tags, EventKind::kBudgetAlert, [&] {
+      std::string d = "{\"scope\":";
+      json::appendString(d, alert.scope);
+      d += ",\"period\":\"" + alert.period + "\",\"spent_usd\":" + decimal(alert.spent_usd) +
+           ",\"limit_usd\":" + decimal(alert.limit_usd) + ",\"fraction\":" + decimal(alert.fraction) + "}";
+      return d;
+    });
+  }
 }
 
 void JobRunner::beginOutcome(const ActiveJob& a) {

@@ -5,13 +5,6 @@
 
 #include "common/text.h"
 #include "common/time.h"
-#include "daemon/circuit_breaker.h"
-#include "daemon/config.h"
-#include "daemon/job_lifecycle.h"
-#include "daemon/job_runner.h"
-#include "daemon/services.h"
-#include "ipc/protocol.h"
-#include "ipc/server.h"
 
 namespace llmq::daemon {
 namespace {
@@ -97,18 +90,17 @@ void Metrics::tokens(const std::string& model, int64_t prompt, int64_t completio
   m.cost += cost_usd;
 }
 
-std::string Metrics::render(const Services& s) const {
+std::string Metrics::render(const Gauges& g) const {
   std::string o;
   header(o, "llmq_jobs", "gauge", "Jobs in the queue by state.");
-  const auto& counts = s.lifecycle->counts();
   for (int i = 0; i < ipc::kJobStateCount; ++i) {
     o += "llmq_jobs{state=\"" + std::string(ipc::jobStateName(i)) + "\"} " +
-         std::to_string(counts[static_cast<size_t>(i)]) + "\n";
+         std::to_string(g.jobs[static_cast<size_t>(i)]) + "\n";
   }
   header(o, "llmq_inflight", "gauge", "Attempts running now.");
-  o += "llmq_inflight " + std::to_string(s.runner->inflight()) + "\n";
+  o += "llmq_inflight " + std::to_string(g.inflight) + "\n";
   header(o, "llmq_max_inflight", "gauge", "The global in-flight cap.");
-  o += "llmq_max_inflight " + std::to_string(s.config->max_inflight) + "\n";
+  o += "llmq_max_inflight " + std::to_string(g.max_inflight) + "\n";
   header(o, "llmq_jobs_finished_total", "counter", "Jobs that ended, by outcome.");
   for (const auto& [outcome, n] : finished_) {
     o += "llmq_jobs_finished_total{outcome=\"" + label(outcome) + "\"} " + std::to_string(n) + "\n";
@@ -139,11 +131,11 @@ std::string Metrics::render(const Services& s) const {
          "Times a job had to wait for a rate limit, cooldown or budget room.");
   o += "llmq_rate_limit_waits_total " + std::to_string(rate_limit_waits_) + "\n";
   header(o, "llmq_circuit_open", "gauge", "Circuit breakers that are not closed (1 open, 0.5 half-open).");
-  for (const auto& [target, state] : s.circuits->states(s.clock->monoMs())) {
+  for (const auto& [target, state] : g.circuits) {
     o += "llmq_circuit_open{target=\"" + label(target) + "\"} " + (state == "open" ? "1" : "0.5") + "\n";
   }
   header(o, "llmq_connections", "gauge", "Clients connected to the socket.");
-  o += "llmq_connections " + std::to_string(s.server != nullptr ? s.server->connectionCount() : 0) + "\n";
+  o += "llmq_connections " + std::to_string(g.connections) + "\n";
   return o;
 }
 

@@ -11,7 +11,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "ipc/protocol.h"
 
 namespace llmq::daemon {
 
@@ -47,8 +50,17 @@ class Metrics {
   void queueWait(double seconds) { queue_wait_.observe(seconds); }
   void rateLimitWait() { ++rate_limit_waits_; }
 
-  // The whole exposition, gauges read from `s` at the time of the scrape.
-  std::string render(const Services& s) const;
+  // What the engine holds at the time of a scrape, read by the caller
+  // (daemon/metrics_page.h), so that the counters depend on no part they count.
+  struct Gauges {
+    std::array<int64_t, ipc::kJobStateCount> jobs{};  // By state, in ipc::kJobStateNames order.
+    size_t inflight = 0;
+    int64_t max_inflight = 0;
+    std::vector<std::pair<std::string, std::string>> circuits;  // Breakers not closed: target, state.
+    size_t connections = 0;  // Socket clients.
+  };
+  // The whole exposition: these counters and `gauges`.
+  std::string render(const Gauges& gauges) const;
 
  private:
   struct ModelFigures {

@@ -40,7 +40,7 @@ class SystemClock final : public Clock {
 // comparing it with the monotonic clock. Waits held only in memory (rate-limit
 // cooldowns and windows, circuit breakers) are on the monotonic clock and need
 // no watching. Retry times of jobs are wall-clock times, stored with the job;
-// their owner (daemon/scheduler.cc) shifts them by each step, so a retry 2 s
+// their owner (daemon/jobs/scheduler.cc) shifts them by each step, so a retry 2 s
 // ahead stays 2 s ahead when the clock is set back an hour. Drift below
 // kToleranceMs (slewing, the two reads being a few microseconds apart) is not a
 // step; such steps add up until their sum reaches it.

@@ -18,8 +18,8 @@
 
 #include "common/secret.h"
 #include "common/json.h"
-#include "daemon/model_chain.h"
-#include "daemon/model_router.h"
+#include "daemon/policy/model_chain.h"
+#include "daemon/policy/model_router.h"
 #include "daemon/paths.h"
 #include "ipc/protocol.h"
 #include "ipc/socket_path.h"

@@ -11,8 +11,8 @@
 
 #include "common/log.h"
 #include "common/result.h"
-#include "daemon/circuit_breaker.h"
-#include "daemon/rate_limiter.h"
+#include "daemon/policy/circuit_breaker.h"
+#include "daemon/policy/rate_limiter.h"
 #include "store/database.h"
 #include "upstream/mock_provider.h"
 #include "common/pricing.h"
@@ -66,7 +66,7 @@ struct HttpConfig {
   size_t max_event_bytes = size_t{8} << 20;
 };
 
-// [catalog]: when llmqd fetches OpenRouter's model list (daemon/model_catalog.h).
+// [catalog]: when llmqd fetches OpenRouter's model list (daemon/policy/model_catalog.h).
 // [retention]: how long finished jobs keep their request and result bodies, and
 // the ledger its rows (daemon/retention.h). The job rows, their usage and the
 // daily rollups stay.
@@ -78,7 +78,7 @@ struct RetentionConfig {
   int64_t check_ms = 600'000;                   // How often to look.
 };
 
-// [quota]: what one user's jobs may hold (daemon/user_quota.h). 0: no limit.
+// [quota]: what one user's jobs may hold (daemon/policy/user_quota.h). 0: no limit.
 struct QuotaConfig {
   int64_t max_unfinished_jobs = 10'000;         // max_queued_jobs
   int64_t max_stored_bytes = int64_t{1} << 30;  // max_stored_mb
@@ -98,7 +98,7 @@ struct StoreConfig {
   int64_t auto_vacuum_convert_max_bytes = 256LL << 20;
 };
 
-// [api]: the OpenAI-compatible HTTP front (daemon/http_front.h), off unless
+// [api]: the OpenAI-compatible HTTP front (daemon/api/http_front.h), off unless
 // `listen` is set or llmqd runs with --http. Loopback only.
 struct ApiConfig {
   static constexpr int kDefaultPort = 8088;
@@ -117,7 +117,7 @@ struct ApiConfig {
   size_t max_buffered_request_bytes = 64u << 20;
   // How long an identical request to one whose job llmqd gave up on (or an
   // operator cancelled) gets that answer again instead of a new job: SDKs retry
-  // on their own (daemon/recent_failures.h). 0: off.
+  // on their own (daemon/api/recent_failures.h). 0: off.
   int64_t retry_memory_ms = 300'000;
   // A streamed request whose job has sent nothing for this long gets its status
   // and headers (so clients' headers timeouts do not fire while it is queued),
@@ -150,7 +150,7 @@ struct ModelAlias {
   std::string model;  // Concrete: no wildcards, not a chain or a route.
 };
 
-// How a routing rule picks among its models (daemon/model_router.h).
+// How a routing rule picks among its models (daemon/policy/model_router.h).
 enum class RouteStrategy {
   kOrdered,        // The first model; the rest are its fallbacks, in order.
   kCostOptimized,  // The cheapest model whose context fits the job; the rest by price.
@@ -193,7 +193,7 @@ struct Config {
   size_t max_connections_per_uid = 256;    // Per peer uid; root and admins are exempt.
   int64_t line_timeout_ms = 30'000;        // First byte of a line to its newline.
   size_t max_partial_bytes_total = 64u << 20;  // Unfinished lines, over all connections.
-  size_t max_answer_bytes = 4u << 20;      // List answers page by it (daemon/answer_page.h).
+  size_t max_answer_bytes = 4u << 20;      // List answers page by it (daemon/turn/answer_page.h).
   int max_inflight = 256;              // Global cap on running attempts.
   int64_t shutdown_grace_ms = 10000;   // SIGTERM: how long in-flight work may finish.
   int64_t retry_base_ms = 1000;        // Exponential backoff with full jitter.
@@ -223,13 +223,13 @@ struct Config {
   std::optional<int64_t> default_timeout_ms = kDefaultAttemptTimeoutMs;
   int default_max_attempts = 4;
   // [openrouter] credit_check_s: how often each server key's credit is read from
-  // GET /key (daemon/key_credit.h); 0 never.
+  // GET /key (daemon/policy/key_credit.h); 0 never.
   int64_t credit_check_ms = 300000;
-  // [cache]: the opt-in response cache (daemon/response_cache.h). enabled: every
+  // [cache]: the opt-in response cache (daemon/policy/response_cache.h). enabled: every
   // eligible job uses it, not only those submitted with cache: true.
   bool cache_enabled = false;
   // [access] admin_group: members may do what root and llmqd's own user may
-  // (daemon/access.h). Empty: no such group.
+  // (daemon/policy/access.h). Empty: no such group.
   std::string admin_group;
   // [access] max_user_priority: the highest priority anyone but an administrator
   // may submit at; higher is refused with -32602 (job_submit.cc). Administrators

@@ -10,14 +10,14 @@
 #include <cstdlib>
 
 #include "common/log.h"
-#include "daemon/commit_cycle.h"
-#include "daemon/event_bus.h"
-#include "daemon/job_lifecycle.h"
-#include "daemon/job_runner.h"
-#include "daemon/key_credit.h"
-#include "daemon/model_catalog.h"
-#include "daemon/rpc_dispatcher.h"
-#include "daemon/scheduler.h"
+#include "daemon/turn/commit_cycle.h"
+#include "daemon/turn/event_bus.h"
+#include "daemon/jobs/job_lifecycle.h"
+#include "daemon/jobs/job_runner.h"
+#include "daemon/policy/key_credit.h"
+#include "daemon/policy/model_catalog.h"
+#include "daemon/api/rpc_dispatcher.h"
+#include "daemon/jobs/scheduler.h"
 #include "daemon/sd_notify.h"
 #include "daemon/signals.h"
 #include "ipc/protocol.h"
@@ -31,23 +31,23 @@
 #include "store/secret_store.h"
 #include "store/settings_store.h"
 #include "store/transaction.h"
-#include "daemon/key_pool.h"
-#include "daemon/rate_limiter.h"
-#include "daemon/accounting.h"
-#include "daemon/response_cache.h"
+#include "daemon/policy/key_pool.h"
+#include "daemon/policy/rate_limiter.h"
+#include "daemon/policy/accounting.h"
+#include "daemon/policy/response_cache.h"
 #include "daemon/db_backup.h"
-#include "daemon/access.h"
-#include "daemon/metrics.h"
-#include "daemon/metrics_server.h"
-#include "daemon/http_front.h"
-#include "daemon/api_token.h"
+#include "daemon/policy/access.h"
+#include "daemon/turn/metrics.h"
+#include "daemon/api/metrics_server.h"
+#include "daemon/api/http_front.h"
+#include "daemon/api/api_token.h"
 #include "http/server.h"
 #include "daemon/retention.h"
-#include "daemon/user_quota.h"
-#include "daemon/budget_book.h"
+#include "daemon/policy/user_quota.h"
+#include "daemon/policy/budget_book.h"
 #include "store/budget_store.h"
 #include "store/usage_store.h"
-#include "daemon/provider_registry.h"
+#include "daemon/policy/provider_registry.h"
 
 namespace llmq::daemon {
 
@@ -173,7 +173,7 @@ Result<void> Daemon::start() {
   server_opts.max_connections_per_uid = config_.max_connections_per_uid;
   server_opts.line_timeout_ms = static_cast<uint64_t>(config_.line_timeout_ms);
   server_opts.max_partial_bytes_total = config_.max_partial_bytes_total;
-  // Administrators (daemon/access.h) may open more than one user's share.
+  // Administrators (daemon/policy/access.h) may open more than one user's share.
   server_opts.uncapped = [this](const ipc::PeerCred& peer) {
     return services_.access != nullptr && services_.access->isAdmin(peer);
   };

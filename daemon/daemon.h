@@ -26,7 +26,7 @@
 #include "common/result.h"
 #include "common/time.h"
 #include "common/uv_handle.h"
-#include "daemon/circuit_breaker.h"
+#include "daemon/policy/circuit_breaker.h"
 #include "daemon/config.h"
 #include "daemon/services.h"
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "common/uv_handle.h"
-#include "daemon/responder.h"
+#include "daemon/turn/responder.h"
 #include "store/maintenance.h"
 
 namespace llmq::daemon {

@@ -5,13 +5,13 @@
 
 #include "common/log.h"
 #include "common/time.h"
-#include "daemon/commit_cycle.h"
+#include "daemon/turn/commit_cycle.h"
 #include "daemon/config.h"
 #include "daemon/services.h"
 #include "store/database.h"
 #include "store/job_store.h"
 #include "store/settings_store.h"
-#include "daemon/user_quota.h"
+#include "daemon/policy/user_quota.h"
 #include "store/usage_store.h"
 
 namespace llmq::daemon {

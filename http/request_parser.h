@@ -1,5 +1,5 @@
 // http::HttpRequestParser: HTTP/1.1 requests out of a byte stream, for the HTTP
-// front (daemon/http_front.h). The grammar is Node's http-parser (Debian's
+// front (daemon/api/http_front.h). The grammar is Node's http-parser (Debian's
 // libhttp-parser); this class adds what a server needs around it: header names
 // folded to lower case, chunked bodies reassembled, keep-alive decided,
 // pipelined requests delivered one by one in order, and limits on header and

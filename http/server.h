@@ -1,5 +1,5 @@
 // http::HttpServer: HTTP/1.1 on a loopback TCP port, on the daemon's libuv loop,
-// for the OpenAI-compatible front (daemon/http_front.h). It owns connections,
+// for the OpenAI-compatible front (daemon/api/http_front.h). It owns connections,
 // parsing (HttpRequestParser), timeouts and output; what a request means is the
 // handler's business.
 //

@@ -295,7 +295,7 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
         p.fail(problem);
       }
     } else if (out->kind == JobKind::kResponses) {
-      // The daemon checks the rest (daemon/responses_format.h).
+      // The daemon checks the rest (daemon/jobs/responses_format.h).
       if (messages != nullptr) {
         p.fail("a Responses request has \"input\", not \"request.messages\"");
       }

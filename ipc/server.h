@@ -33,7 +33,7 @@ namespace llmq::ipc {
 
 class Server;
 
-// The output side of an in-process peer (the HTTP front, daemon/http_front.h):
+// The output side of an in-process peer (the HTTP front, daemon/api/http_front.h):
 // what the daemon would write to a socket is handed over here instead, whole
 // lines at a time, when the Server flushes. onOutput must not dispatch frames or
 // close the connection it is called for; it may queue work for later.

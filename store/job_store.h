@@ -111,7 +111,7 @@ class JobStore {
 
   Result<std::array<int64_t, kJobStateCount>> countByState();
   // Per client label: unfinished jobs and the bytes of bodies stored (request,
-  // result, upstream error). A scan of the table: for startup (daemon/user_quota.h).
+  // result, upstream error). A scan of the table: for startup (daemon/policy/user_quota.h).
   Result<std::vector<ClientUsage>> usageByClient();
 
  private:

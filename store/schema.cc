@@ -171,7 +171,7 @@ CREATE TABLE models (
 ) WITHOUT ROWID;
 )sql";
 
-// v5: the opt-in response cache (daemon/response_cache.h).
+// v5: the opt-in response cache (daemon/policy/response_cache.h).
 constexpr char kMigrationV5[] = R"sql(
 CREATE TABLE response_cache (
   key               TEXT PRIMARY KEY,
@@ -192,7 +192,7 @@ CREATE INDEX jobs_prunable ON jobs(finished_at) WHERE state >= 4 AND request != 
 )sql";
 
 // v7: every job has an owner, the user part of its client label (Access::ownerOf
-// in daemon/access.cc: "alice" of "alice:batch", "uid:N" of "uid:N:batch"), the
+// in daemon/policy/access.cc: "alice" of "alice:batch", "uid:N" of "uid:N:batch"), the
 // user who may act on it besides administrators. An idempotency key is unique per
 // owner, not across users: one user's key can neither find nor block another
 // user's job.
@@ -209,7 +209,7 @@ CREATE UNIQUE INDEX jobs_idempotency ON jobs(owner, idempotency_key)
   WHERE idempotency_key IS NOT NULL;
 )sql";
 
-// v8: fair share by user first (daemon/scheduler.h): the runnable index orders a
+// v8: fair share by user first (daemon/jobs/scheduler.h): the runnable index orders a
 // priority's queued jobs by owner, then client, then id, so the next owner, the
 // next client of one owner and a client's next job are each one index seek.
 constexpr char kMigrationV8[] = R"sql(

@@ -76,7 +76,7 @@ struct UsageReport {
 
 // What a budget covers (ipc/PROTOCOL.md, budget.set scopes), for summing the ledger.
 struct SpendScope {
-  // kUser: every client of one user, "NAME" and "NAME:..." (daemon/access.h).
+  // kUser: every client of one user, "NAME" and "NAME:..." (daemon/policy/access.h).
   enum Kind { kGlobal, kClient, kKey, kModel, kTag, kUser } kind = kGlobal;
   std::string value;  // Client name, key fingerprint, model id, tag or user name.
 };

@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "common/json.h"
-#include "daemon/responses_format.h"
+#include "daemon/jobs/responses_format.h"
 #include "ipc/protocol.h"
 
 namespace {

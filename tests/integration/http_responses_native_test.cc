@@ -5,7 +5,7 @@
 // the upstream gets the whole conversation; an upstream without /responses is
 // found out on the first request, which goes again translated, and so do the
 // next ones; a mock model is translated; what cannot run is refused at submit
-// (daemon/responses_format.h, docs/http-api.md "Responses").
+// (daemon/jobs/responses_format.h, docs/http-api.md "Responses").
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,7 +1,7 @@
 // Integration: the Responses API (POST /v1/responses) of a real llmqd in front
 // of the fake upstream: text, instructions, structured output, tools and their
 // outputs through previous_response_id, the event stream, what is refused by
-// name, and that each call is a job like any other (daemon/responses_format.h).
+// name, and that each call is a job like any other (daemon/jobs/responses_format.h).
 #include <gtest/gtest.h>
 
 #include <string>

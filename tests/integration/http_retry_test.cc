@@ -2,7 +2,7 @@
 // failed after llmqd's own attempts is answered with X-Should-Retry: false, and
 // the SDK's retry of the very same request (LangChain retries 5xx whatever the
 // header says) gets the same answer without a new job or upstream request; a job
-// an operator cancelled stays cancelled (daemon/recent_failures.h,
+// an operator cancelled stays cancelled (daemon/api/recent_failures.h,
 // docs/http-api.md "Retries").
 #include <gtest/gtest.h>
 

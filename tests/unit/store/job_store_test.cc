@@ -61,7 +61,7 @@ class JobStoreTest : public ::testing::Test {
     ASSERT_TRUE(jobs_.update(j).ok());
   }
 
-  // The scheduler's pick (daemon/scheduler.cc, without pauses): highest priority,
+  // The scheduler's pick (daemon/jobs/scheduler.cc, without pauses): highest priority,
   // then the first client after the last one served at that priority, wrapping.
   std::optional<JobRecord> pickNext() {
     auto top = jobs_.topQueuedPriority(INT_MAX);

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/response_cache.h"
+#include "daemon/policy/response_cache.h"
 #include "tests/support/test_db.h"
 
 namespace llmq::store {

@@ -1,0 +1,304 @@
+// job.submit: validate, deduplicate by idempotency_key, insert in the turn's
+// transaction, and acknowledge only after that transaction commits (README.md, Architecture).
+#include "common/json.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "daemon/turn/commit_cycle.h"
+#include "daemon/turn/event_bus.h"
+#include "daemon/policy/access.h"
+#include "daemon/policy/accounting.h"
+#include "daemon/policy/budget_book.h"
+#include "daemon/api/handlers/handlers.h"
+#include "daemon/jobs/job_json.h"
+#include "daemon/jobs/job_lifecycle.h"
+#include "daemon/jobs/job_runner.h"
+#include "daemon/policy/model_catalog.h"
+#include "daemon/policy/model_chain.h"
+#include "daemon/policy/model_router.h"
+#include "daemon/jobs/responses_format.h"
+#include "daemon/config.h"
+#include "daemon/jobs/scheduler.h"
+#include "daemon/services.h"
+#include "daemon/policy/user_quota.h"
+#include "ipc/protocol.h"
+#include "store/job_store.h"
+#include "daemon/policy/provider_registry.h"
+#include "store/secret_store.h"
+#include "upstream/mock_provider.h"
+
+namespace llmq::daemon {
+namespace {
+
+std::string ackJson(int64_t id, store::JobState state, bool deduplicated, uint64_t subscription) {
+  std::string r = "{\"job_id\":\"" + ipc::formatJobId(id) + "\",\"state\":\"" +
+                  ipc::jobStateName(static_cast<int>(state)) + "\",\"deduplicated\":" +
+                  (deduplicated ? "true" : "false");
+  if (subscription != 0) {
+    r += ",\"subscription\":\"" + EventBus::formatId(subscription) + "\"";
+  }
+  r += "}";
+  return r;
+}
+
+std::string stringArray(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    json::appendString(out, v[i]);
+  }
+  out.push_back(']');
+  return out;
+}
+
+// An already submitted job with the same idempotency_key: answer with it.
+void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
+  auto job = call.s.jobs->get(id);
+  if (!job || !job->has_value()) {
+    replyStoreError(call, job ? makeError(ErrorKind::kInternal, "vanished") : job.error(),
+                    "reading the deduplicated job");
+    return;
+  }
+  const store::JobRecord& j = **job;
+  // Keys are per owner, so this is the caller's own job; the check job.get makes
+  // still applies (a job from before schema v7 got its owner from its label).
+  if (!call.s.access->owns(call.peer, j.client)) {
+    call.reply.fail(ipc::rpc::kPermissionDenied,
+                    "job " + ipc::formatJobId(id) + " belongs to another user", "PERMISSION_DENIED");
+    return;
+  }
+  uint64_t sub = 0;
+  if (p.subscribe && !store::isTerminal(j.state)) {
+    sub = call.s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(id),
+                                ipc::kAllEvents);
+  }
+  if (p.wait) {
+    if (store::isTerminal(j.state)) {
+      call.reply.ok(jobToJson(j));
+    } else {
+      call.s.lifecycle->addWaiter(id, call.reply);
+    }
+  } else {
+    call.reply.ok(ackJson(id, j.state, true, sub));
+  }
+  if (sub != 0) {
+    call.s.runner->catchUp(sub, id, ipc::kAllEvents);
+  }
+}
+
+}  // namespace
+
+void handleJobSubmit(Call& call) {
+  Services& s = call.s;
+  ipc::SubmitParams p;
+  std::string error;
+  if (!ipc::parseSubmitParams(call.params, &p, &error)) {
+    call.reply.fail(ipc::rpc::kInvalidParams, error);
+    return;
+  }
+  // llmqd reads the first of two equal keys and an upstream most often the last:
+  // it would reserve and price one model or max_tokens while another ran.
+  if (const std::string where = json::findDuplicateKey(*p.request); !where.empty()) {
+    call.reply.fail(ipc::rpc::kInvalidParams,
+                    "\"request\" has a key twice: " + where + "; send each key once", "DUPLICATE_KEY");
+    return;
+  }
+  if (p.kind == JobKind::kResponses) {
+    // Checked now, not when an attempt translates it: what is acknowledged can run.
+    if (Result<std::string> chat = responses::toChatRequest(*p.request); !chat) {
+      call.reply.fail(ipc::rpc::kInvalidParams, chat.error().message);
+      return;
+    }
+  }
+  std::string request_json = json::toString(*p.request);
+  // Aliases and routes (daemon/policy/model_router.h) are decided here, once, and stored
+  // with the job: what runs is what was acknowledged, across restarts and retries.
+  const ModelCatalog* catalog = s.catalog;
+  auto routed = routeJob(
+      *s.config,
+      [catalog](std::string_view m) { return catalog != nullptr ? catalog->find(m) : nullptr; },
+      RoutingInput{p.model, p.route, &p.fallback_models, request_json, p.kind});
+  if (!routed) {
+    call.reply.fail(ipc::rpc::kInvalidParams, routed.error().message);
+    return;
+  }
+  const std::optional<Routing>& routing = *routed;
+  std::string first_model = routing ? routing->model() : p.model;
+  if (!routing && p.model.rfind(kChainPrefix, 0) == 0) {
+    auto chain = s.config->chains.find(p.model.substr(kChainPrefix.size()));
+    if (chain == s.config->chains.end()) {
+      call.reply.fail(ipc::rpc::kInvalidParams, "no chain \"" + p.model + "\" is configured");
+      return;
+    }
+    first_model = resolveAlias(*s.config, chain->second.front());
+  }
+  const Route route = s.providers->resolve(first_model);
+  if (route.provider == nullptr) {
+    call.reply.fail(ipc::rpc::kInvalidParams, "no provider serves model \"" + first_model + "\"");
+    return;
+  }
+  if (route.needs_key && !route.has_key && !p.api_key) {
+    call.reply.fail(ipc::rpc::kInvalidParams,
+                    "no API key for provider " + std::string(route.name) +
+                        " (model \"" + first_model + "\"): set OPENROUTER_API_KEY, or the provider's "
+                        "api_key_env, before starting llmqd",
+                    "NO_API_KEY");
+    return;
+  }
+  if (p.priority > s.config->max_user_priority && !s.access->isAdmin(call.peer)) {
+    // Otherwise one user could put every job ahead of everyone else's.
+    call.reply.fail(ipc::rpc::kInvalidParams,
+                    "priority " + std::to_string(p.priority) + " is above [access] max_user_priority (" +
+                        std::to_string(s.config->max_user_priority) + "), the highest a non-administrator may use");
+    return;
+  }
+  if (s.shutting_down) {
+    call.reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; submit again once it is back");
+    return;
+  }
+  // What the call would hold until its job ends (docs/operations.md, "Bounds").
+  if (p.subscribe) {
+    if (std::string why = s.bus->refusal(call.conn_id); !why.empty()) {
+      call.reply.fail(ipc::rpc::kOverloaded, std::move(why));
+      return;
+    }
+  }
+  if (p.wait) {
+    if (std::string why = s.lifecycle->waitRefusal(call.conn_id); !why.empty()) {
+      call.reply.fail(ipc::rpc::kOverloaded, std::move(why));
+      return;
+    }
+  }
+  if (auto w = s.cycle->write(); !w) {
+    replyStoreError(call, w.error(), "starting a transaction");
+    return;
+  }
+  std::string client = s.access->clientFor(call.peer, p.client);  // daemon/policy/access.h
+  std::string owner = Access::ownerOf(client);
+  if (p.idempotency_key) {
+    // Per owner: another user's key neither finds nor blocks this submit.
+    auto existing = s.jobs->findByIdempotencyKey(owner, *p.idempotency_key);
+    if (!existing) {
+      replyStoreError(call, existing.error(), "looking up the idempotency key");
+      return;
+    }
+    if (existing->has_value()) {
+      answerDuplicate(call, p, **existing);
+      return;
+    }
+  }
+
+  const int64_t now = s.clock->nowMs();
+  store::JobRecord job;
+  job.state = store::JobState::kQueued;
+  job.priority = p.priority;
+  job.client = std::move(client);
+  job.owner = std::move(owner);
+  job.tags_json = stringArray(p.tags);
+  job.kind = p.kind;
+  // The job's `model` is what was asked for: a route shows as "route:NAME".
+  job.model = routing && routing->route ? std::string(kRoutePrefix) + *routing->route : p.model;
+  job.request_json = std::move(request_json);
+  // [quota] (daemon/policy/user_quota.h): one lookup; a duplicate above was never counted.
+  if (auto over = s.quota->refuse(s.config->quota, job.client, s.access->isAdmin(call.peer),
+                                  static_cast<int64_t>(job.request_json.size()))) {
+    call.reply.fail(ipc::rpc::kOverloaded, *over, "QUOTA_EXCEEDED");
+    return;
+  }
+  // A `reject` budget refuses at submit what it could not pay for now (docs/money.md, Budgets);
+  // the reservation itself happens at dispatch, where concurrency is settled.
+  if (!s.budgets->empty()) {
+    const Spender who{job.client, first_model, "", "", &p.tags};
+    if (s.budgets->covers(who)) {
+      const std::optional<double> worst = s.accounting->worstCaseUsd(job.kind, job.request_json, first_model);
+      const Budget* refused = worst ? s.budgets->refuses(who, *worst) : nullptr;
+      if (refused != nullptr) {
+        call.reply.fail(ipc::rpc::kBudgetExceeded,
+                        "budget " + refused->row.scope + "/" + refused->row.period + " has $" +
+                            std::to_string(std::max(0.0, refused->remaining())) +
+                            " left and this job may cost up to $" + std::to_string(*worst),
+                        "BUDGET_EXCEEDED");
+        return;
+      }
+    }
+  }
+  const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(first_model);
+  if (!p.fallback_models.empty() || p.cache || byok || routing || p.fail_when_cooling || p.request_id) {
+    job.options_json = "{\"fallback_models\":" + stringArray(p.fallback_models) +
+                       ",\"cache\":" + (p.cache ? "true" : "false") +
+                       ",\"byok\":" + (byok ? "true" : "false");
+    if (p.fail_when_cooling) {
+      job.options_json += ",\"fail_when_cooling\":true";
+    }
+    if (p.request_id) {
+      job.options_json += ",\"request_id\":";
+      json::appendString(job.options_json, *p.request_id);
+    }
+    if (routing) {
+      job.options_json += ",\"routing\":";
+      appendRoutingJson(job.options_json, *routing);
+    }
+    job.options_json += "}";
+  }
+  job.idempotency_key = p.idempotency_key;
+  job.stream = p.stream;
+  job.max_attempts = p.max_attempts.value_or(s.config->default_max_attempts);
+  job.on_restart = p.on_restart_fail ? store::OnRestart::kFail : store::OnRestart::kRequeue;
+  job.timeout_ms = p.timeout_ms;
+  if (p.deadline_ms) {
+    job.deadline_at = now + *p.deadline_ms;
+  }
+  job.created_at = now;
+  job.event_seq = 1;  // Stored with the row: the queued event below is the job's first.
+
+  auto id = s.jobs->insert(job, p.tags);
+  if (!id) {
+    replyStoreError(call, id.error(), "storing the job");
+    return;
+  }
+  job.id = *id;
+  if (byok) {
+    // Encrypted at rest, erased when the job ends; never returned or logged.
+    if (auto r = s.secrets->put(job.id, *p.api_key); !r) {
+      replyStoreError(call, r.error(), "storing the job's API key");
+      return;
+    }
+  }
+  s.lifecycle->noteInserted(job.state);
+  s.quota->noteInserted(job.client, static_cast<int64_t>(job.request_json.size()));
+  if (routing) {
+    LOG_DEBUG("job %s routed to %s: %s", ipc::formatJobId(job.id).c_str(), routing->model().c_str(),
+              routing->reason.c_str());
+  }
+
+  uint64_t sub = 0;
+  if (p.subscribe) {
+    sub = s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(job.id),
+                           ipc::kAllEvents);
+  }
+  if (p.cancel_on_disconnect) {
+    s.lifecycle->bindToConnection(job.id, call.conn_id);
+  }
+  if (p.wait) {
+    s.lifecycle->addWaiter(job.id, call.reply);
+    Responder reply = call.reply;
+    s.cycle->afterCommit([reply](bool committed) {
+      if (!committed) {
+        reply.fail(ipc::rpc::kStorageFailure,
+                   "the database could not commit the job (is the disk full?); nothing was stored");
+      }
+    });
+  } else {
+    call.reply.okAfterCommit(ackJson(job.id, job.state, false, sub));
+  }
+  job.event_seq = 0;  // emitWith() advances it to the stored 1.
+  s.lifecycle->emitWith(job, p.tags, ipc::EventKind::kQueued,
+                        [&] { return "{\"priority\":" + std::to_string(job.priority) + "}"; });
+  if (job.deadline_at) {
+    s.scheduler->noteDeadline(*job.deadline_at);
+  }
+  s.scheduler->kick();
+}
+
+}  // namespace llmq::daemon

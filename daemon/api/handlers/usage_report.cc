@@ -1,0 +1,139 @@
+// usage.report {group_by?, since?, until?, limit?, cursor?} -> {group_by, since,
+// until, source, rows, totals, next_cursor} (ipc/PROTOCOL.md). Rows carry one member per group_by dimension (model,
+// client, key (fingerprint), tag, day (UTC)) and the figures: requests,
+// prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd.
+// Totals count every attempt once, even grouped by tag. Whole UTC days are read
+// from the daily rollups; other ranges from the ledger. An end inside a day whose
+// ledger rows were pruned ([retention] ledger_days) is widened to that whole day,
+// and the answer says so ("widened": true, with the since/until it covers).
+// Rows are ordered by their group keys and paged by them (daemon/turn/answer_page.h):
+// the number of rows grows with the client names and tags users choose.
+#include <algorithm>
+#include <cstdio>
+
+#include "common/text.h"
+#include "common/json.h"
+#include "common/time.h"
+#include "daemon/turn/answer_page.h"
+#include "daemon/config.h"
+#include "daemon/api/handlers/handlers.h"
+#include "daemon/services.h"
+#include "ipc/protocol.h"
+#include "store/usage_store.h"
+
+namespace llmq::daemon {
+namespace {
+
+// The most rows one page holds (and the default `limit`): enough that a report
+// of the usual size comes whole; [ipc] max_answer_bytes bounds the page too.
+constexpr int64_t kMaxUsageRowsPerPage = 10000;
+
+void appendFigures(std::string& o, const store::UsageFigures& f) {
+  o += "\"requests\":" + std::to_string(f.requests) + ",\"prompt_tokens\":" +
+       std::to_string(f.prompt_tokens) + ",\"completion_tokens\":" + std::to_string(f.completion_tokens) +
+       ",\"cached_tokens\":" + std::to_string(f.cached_tokens) + ",\"reasoning_tokens\":" +
+       std::to_string(f.reasoning_tokens) + ",\"cost_usd\":" + decimal(f.cost_usd);
+}
+
+// An RFC 3339 bound; false (with the params failed) when malformed.
+bool timeParam(ipc::Params& p, const char* name, std::optional<int64_t>* out) {
+  auto text = p.string(name, false, 64);
+  if (!text) {
+    return true;
+  }
+  int64_t ms = 0;
+  if (!parseRfc3339(std::string(*text), &ms)) {
+    p.fail(std::string(name) + " must be an RFC 3339 time such as 2026-11-01T00:00:00Z");
+    return false;
+  }
+  *out = ms;
+  return true;
+}
+
+}  // namespace
+
+void handleUsageReport(Call& call) {
+  ipc::Params p(call.params);
+  p.allowOnly({"group_by", "since", "until", "limit", "cursor"});
+  store::UsageQuery q;
+  auto group_by = p.strings("group_by", 5, 16);
+  if (group_by) {
+    for (const std::string& g : *group_by) {
+      store::UsageDim d;
+      if (!store::parseUsageDim(g, &d)) {
+        p.fail("group_by members are model, client, key, tag and day, not \"" + g + "\"");
+        break;
+      }
+      for (store::UsageDim seen : q.group_by) {
+        if (seen == d) {
+          p.fail("group_by names \"" + g + "\" twice");
+        }
+      }
+      q.group_by.push_back(d);
+    }
+  }
+  timeParam(p, "since", &q.since);
+  timeParam(p, "until", &q.until);
+  if (p.ok() && q.since && q.until && *q.since >= *q.until) {
+    p.fail("since must be before until");
+  }
+  const PageRequest page_request = readPageParams(p, kMaxUsageRowsPerPage, q.group_by.size());
+  if (!p.ok()) {
+    call.reply.fail(ipc::rpc::kInvalidParams, p.error());
+    return;
+  }
+  auto report = call.s.usage->report(q);
+  if (!report) {
+    replyStoreError(call, report.error(), "building the usage report");
+    return;
+  }
+  std::string o = "{\"group_by\":[";
+  for (size_t i = 0; i < q.group_by.size(); ++i) {
+    o += i > 0 ? ",\"" : "\"";
+    o += store::usageDimName(q.group_by[i]);
+    o += "\"";
+  }
+  // The range answered, which is wider than the one asked for when an end falls
+  // in a day whose ledger rows were pruned (store/usage_store.h).
+  o += "],\"since\":";
+  o += report->since ? "\"" + rfc3339(*report->since) + "\"" : std::string("null");
+  o += ",\"until\":";
+  o += report->until ? "\"" + rfc3339(*report->until) + "\"" : std::string("null");
+  if (report->widened) {
+    o += ",\"widened\":true";
+  }
+  o += ",\"source\":\"";
+  o += report->from_rollup ? "rollup" : "ledger";
+  o += "\",\"rows\":[";
+  std::string tail = ",\"totals\":{";
+  appendFigures(tail, report->totals);
+  tail += "}";
+  // The store orders rows by their keys already; sorted here too, so the order
+  // is the one the cursor is compared in whatever the store does.
+  std::vector<store::UsageRow>& rows = report->rows;
+  std::sort(rows.begin(), rows.end(),
+            [](const store::UsageRow& a, const store::UsageRow& b) { return a.keys < b.keys; });
+  AnswerPage page(page_request, call.s.config->max_answer_bytes, std::move(o), tail.size());
+  std::string one;
+  for (const store::UsageRow& row : rows) {
+    if (!page.after(row.keys)) {
+      continue;
+    }
+    one = "{";
+    for (size_t k = 0; k < q.group_by.size(); ++k) {
+      one += "\"";
+      one += store::usageDimName(q.group_by[k]);
+      one += "\":";
+      json::appendString(one, row.keys[k]);
+      one += ",";
+    }
+    appendFigures(one, row.figures);
+    one += "}";
+    if (!page.add(one, row.keys)) {
+      break;
+    }
+  }
+  call.reply.ok(page.finish(tail));
+}
+
+}  // namespace llmq::daemon

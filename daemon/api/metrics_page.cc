@@ -1,0 +1,28 @@
+// The gauges of a scrape, read from the parts that hold them.
+#include "daemon/api/metrics_page.h"
+
+#include "common/time.h"
+#include "daemon/policy/circuit_breaker.h"
+#include "daemon/config.h"
+#include "daemon/jobs/job_lifecycle.h"
+#include "daemon/jobs/job_runner.h"
+#include "daemon/turn/metrics.h"
+#include "daemon/services.h"
+#include "ipc/server.h"
+
+namespace llmq::daemon {
+
+std::string metricsPage(const Services& s, const Metrics& metrics) {
+  Metrics::Gauges g;
+  const auto& counts = s.lifecycle->counts();
+  for (size_t i = 0; i < g.jobs.size() && i < counts.size(); ++i) {
+    g.jobs[i] = counts[i];
+  }
+  g.inflight = s.runner->inflight();
+  g.max_inflight = s.config->max_inflight;
+  g.circuits = s.circuits->states(s.clock->monoMs());
+  g.connections = s.server != nullptr ? s.server->connectionCount() : 0;
+  return metrics.render(g);
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,1079 @@
+// JobRunner: attempt lifecycle. Every state change goes through JobLifecycle so
+// counters, events and waiters stay consistent; all writes land in the turn's
+// transaction (CommitCycle) and events leave after it commits.
+#include "daemon/jobs/job_runner.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "common/text.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "daemon/turn/commit_cycle.h"
+#include "daemon/policy/circuit_breaker.h"
+#include "daemon/config.h"
+#include "daemon/turn/event_bus.h"
+#include "daemon/jobs/job_json.h"
+#include "daemon/jobs/job_lifecycle.h"
+#include "common/secret.h"
+#include "daemon/policy/accounting.h"
+#include "daemon/jobs/backoff.h"
+#include "daemon/policy/response_cache.h"
+#include "daemon/jobs/responses_format.h"
+#include "upstream/chat_response.h"
+#include "daemon/policy/key_pool.h"
+#include "daemon/turn/metrics.h"
+#include "daemon/policy/model_chain.h"
+#include "store/secret_store.h"
+#include "daemon/jobs/scheduler.h"
+#include "daemon/services.h"
+#include "store/job_store.h"
+#include "store/usage_store.h"
+#include "daemon/policy/provider_registry.h"
+
+namespace llmq::daemon {
+namespace {
+
+using ipc::EventKind;
+using store::JobState;
+
+// A 429 without Retry-After still cools its key or model down this long.
+constexpr int64_t kMinCooldownMs = 1000;
+
+
+std::string errorData(const upstream::Failure& f, bool will_retry) {
+  std::string d = "{\"code\":";
+  json::appendString(d, f.code);
+  d += ",\"message\":";
+  json::appendString(d, f.message);
+  d += ",\"upstream_status\":";
+  d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
+  d += ",\"retryable\":";
+  d += will_retry ? "true" : "false";
+  d += ",\"source\":";
+  json::appendString(d, f.source);
+  if (f.code == "COOLING_DOWN" && f.retry_after_ms > 0) {
+    d += ",\"retry_after_ms\":" + std::to_string(f.retry_after_ms);
+  }
+  d += "}";
+  return d;
+}
+
+void logStoreError(const char* what, int64_t job_id, const Error& e) {
+  LOG_ERROR("%s %s: %s", what, ipc::formatJobId(job_id).c_str(), e.message.c_str());
+}
+
+}  // namespace
+
+ActiveJob::ActiveJob(JobRunner* r, store::JobRecord j) : runner(r), job(std::move(j)) {
+  tags = parseTags(job.tags_json);
+}
+
+ActiveJob::~ActiveJob() { store::wipe(own_key); }
+
+Spender ActiveJob::spender() const {
+  return Spender{job.client, attempt.model, key_name, attempt.key_fingerprint, &tags};
+}
+
+void ActiveJob::onDelta(const upstream::StreamDelta& delta) { runner->onDelta(*this, delta); }
+void ActiveJob::onComplete(upstream::Completion&& c) { runner->onComplete(*this, std::move(c)); }
+void ActiveJob::onFailure(upstream::Failure&& f) { runner->onFailure(*this, std::move(f)); }
+
+JobRunner::JobRunner(Services& services)
+    : s_(services),
+      timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)),
+      rng_(std::random_device{}()) {}
+
+JobRunner::~JobRunner() = default;
+
+void JobRunner::close() { timer_.reset(); }
+
+const ActiveJob* JobRunner::find(int64_t job_id) const {
+  auto it = active_.find(job_id);
+  return it == active_.end() ? nullptr : it->second.get();
+}
+
+int64_t JobRunner::backoffMs(int attempt) {
+  return daemon::backoffMs(attempt, s_.config->retry_base_ms, s_.config->retry_cap_ms, rng_);
+}
+
+JobRunner::StartResult JobRunner::start(store::JobRecord job) {
+  const int64_t now = s_.clock->nowMs();
+  // Breakers, rate limits and cooldowns keep time on the monotonic clock (a step
+  // of the wall clock must not shorten or stretch them); a retry time from them
+  // is stored as wall time, `now` plus what remains.
+  const int64_t mono = s_.clock->monoMs();
+  const JobState previous = job.state;
+  auto a = std::make_unique<ActiveJob>(this, std::move(job));
+  store::JobRecord& j = a->job;
+
+  if (auto w = s_.cycle->write(); !w) {
+    logStoreError("starting", j.id, w.error());
+    return {StartResult::kStoreError};  // The job stays queued in the store; the scheduler tries again later.
+  }
+  a->chain = modelChain(j, *s_.config);
+  if (a->chain.empty()) {
+    failNow(std::move(j), a->tags,
+            upstream::Failure{"INVALID_REQUEST", "no chain \"" + j.model + "\" is configured", 0,
+                              false, "local"});
+    return {};
+  }
+  // Resume where an earlier attempt left the chain (model_used survives restarts).
+  for (size_t i = 0; i < a->chain.size(); ++i) {
+    if (a->chain[i] == j.model_used) {
+      a->model_index = i;
+    }
+  }
+  // Circuit breakers: skip the models whose breaker is open (fall over to the next
+  // one); when every remaining model is blocked, the job is parked in retry_wait
+  // until the first half-opens, without spending an attempt or holding the queue.
+  {
+    int64_t retry_at = INT64_MAX;
+    size_t idx = a->model_index;
+    for (; idx < a->chain.size(); ++idx) {
+      const Route r = s_.providers->resolve(a->chain[idx]);
+      int64_t at = INT64_MAX;
+      if (r.provider == nullptr ||
+          !s_.circuits->blocked(std::string(r.name) + "/" + a->chain[idx], mono, &at)) {
+        break;
+      }
+      retry_at = std::min(retry_at, at);
+    }
+    if (idx == a->chain.size()) {
+      if (failsWhenCooling(j)) {
+        // The HTTP front's callers (SDKs) are told when to come back instead of
+        // waiting out the cooldown inside their request.
+        const int64_t wait_ms = std::max<int64_t>(1, retry_at - mono);
+        upstream::Failure f{"COOLING_DOWN",
+                            "every model this job may use has its circuit breaker open after repeated "
+                            "upstream failures; retry after " + std::to_string((wait_ms + 999) / 1000) + " s",
+                            0, false, "local"};
+        f.retry_after_ms = wait_ms;
+        failNow(std::move(j), a->tags, std::move(f));
+        return {};
+      }
+      park(std::move(j), a->tags, now + (retry_at - mono), "circuit_open");
+      return {};
+    }
+    if (idx != a->model_index) {
+      j.run_attempts = 0;  // A fresh set of attempts on the model that takes over.
+    }
+    a->model_index = idx;
+  }
+  const std::string& model = a->chain[a->model_index];
+  const Route route = s_.providers->resolve(model);
+  // BYOK (docs/upstream.md): the job's own key comes first, for every HTTP provider.
+  const bool byok = usesOwnKey(j) && route.provider != nullptr && route.name != "mock";
+  if (route.provider == nullptr || (route.needs_key && !route.has_key && !byok)) {
+    upstream::Failure f = route.provider == nullptr
+                              ? upstream::Failure{"INVALID_REQUEST",
+                                                  "no provider serves model \"" + model + "\"", 0,
+                                                  false, "local"}
+                              : upstream::Failure{"NO_API_KEY",
+                                                  "no API key is configured for provider " +
+                                                      std::string(route.name),
+                                                  0, false, "local"};
+    failNow(std::move(j), a->tags, std::move(f));
+    return {};
+  }
+  a->provider = route.provider;
+  // The response cache (opt-in) answers before any key, limit or budget is asked:
+  // a cached answer reaches no upstream and costs nothing.
+  if (s_.cache->eligible(j)) {
+    a->cache_key = ResponseCache::key(model, model != j.model ? withModel(j.request_json, model) : j.request_json,
+                                      j.kind);
+    if (std::optional<store::CachedResponse> hit = s_.cache->lookup(a->cache_key, now)) {
+      answerFromCache(*a, model, std::move(*hit), previous);
+      return {};
+    }
+  }
+  // Rate limits (docs/configuration.md): the model's first, then a key that is ready. A job
+  // that cannot go now stays queued, untouched; the scheduler wakes when it can.
+  RateLimiter& limits = *s_.limits;
+  const int64_t tokens = limits.countsTokens() ? estimateRequestTokens(j.kind, j.request_json) : 0;
+  if (const int64_t at = limits.modelReadyAt(model, tokens, mono); at > mono) {
+    return {StartResult::kWait, at};
+  }
+  // The attempt's worst-case cost parses the request: worked out at most once,
+  // and only when key credit or a budget asks for it.
+  std::optional<std::optional<double>> worst_case;
+  auto worstCase = [&]() -> std::optional<double> {
+    if (!worst_case) {
+      worst_case = s_.accounting->worstCaseUsd(j.kind, j.request_json, model);
+    }
+    return *worst_case;
+  };
+  const char* key_source = route.has_key ? "server" : "none";
+  std::string_view api_key;
+  if (byok) {
+    auto secret = s_.secrets->get(j.id);
+    if (!secret || !secret->has_value()) {
+      failNow(std::move(j), a->tags,
+              upstream::Failure{"INVALID_REQUEST", "the job's own API key can no longer be read", 0,
+                                false, "local"});
+      return {};
+    }
+    a->own_key = std::move(**secret);
+    api_key = a->own_key;
+    key_source = "user";
+    a->attempt.key_fingerprint = fingerprint(a->own_key);
+    a->limit_key = "user:" + a->attempt.key_fingerprint;
+  } else if (route.uses_pool) {
+    std::optional<int64_t> available_at;
+    // A key whose known credit cannot cover this job's worst case is passed over
+    // like an exhausted one (GET /key, daemon/policy/key_credit.h).
+    std::optional<double> worst;
+    if (s_.keys->anyCreditKnown()) {
+      worst = worstCase();
+    }
+    a->key_index = s_.keys->next(mono, &available_at, [&](const PooledKey& k) {
+      if (worst && k.credit.known && k.credit.remaining && *k.credit.remaining < *worst) {
+        return KeyPool::kSkip;
+      }
+      return limits.keyReadyAt(k.name, tokens, mono);
+    });
+    if (a->key_index < 0 && available_at) {
+      // Every usable key is cooling down or at its limits: the job stays queued,
+      // untouched, and the scheduler waits until the first key is ready.
+      return {StartResult::kWait, *available_at};
+    }
+    if (a->key_index < 0 && s_.keys->allInvalid()) {
+      // Every server key was refused (401): a configuration problem, not spent credit.
+      failNow(std::move(j), a->tags,
+              upstream::Failure{"UNAUTHORIZED",
+                                "every server key for OpenRouter is invalid (the upstream answered 401); "
+                                "fix OPENROUTER_API_KEYS / OPENROUTER_API_KEY, then `llmq keys reset`; "
+                                "retrying the request will not change this",
+                                0, false, "local"});
+      return {};
+    }
+    if (a->key_index < 0) {
+      failNow(std::move(j), a->tags,
+              upstream::Failure{"OPENROUTER_SYSTEM_KEY_EXHAUSTED",
+                                worst ? "no server key for OpenRouter can take this job: each is exhausted, "
+                                        "invalid, or has less credit left than its worst case; retrying the "
+                                        "request will not change this until an operator adds credit or runs "
+                                        "`llmq keys reset`"
+                                      : "every server key for OpenRouter is exhausted or invalid; retrying the "
+                                        "request will not change this until an operator adds credit or runs "
+                                        "`llmq keys reset`",
+                                0, false,
+                                "local"});
+      return {};
+    }
+    api_key = s_.keys->key(a->key_index).secret;
+    a->limit_key = s_.keys->key(a->key_index).name;
+    a->key_name = s_.keys->key(a->key_index).name;
+    a->attempt.key_fingerprint = s_.keys->key(a->key_index).fingerprint;
+  } else if (route.has_key) {
+    a->limit_key = std::string(route.name);  // A configured provider's own key.
+  }
+  if (a->key_index < 0) {
+    if (const int64_t at = limits.keyReadyAt(a->limit_key, tokens, mono); at > mono) {
+      return {StartResult::kWait, at};
+    }
+  }
+  // Budgets (docs/money.md): the attempt's worst case is reserved against every budget
+  // that covers it, or the job is held or refused.
+  a->attempt.model = model;
+  if (s_.budgets->covers(a->spender())) {
+    const std::optional<double> worst = worstCase();
+    const Budget* blocking = nullptr;
+    const BudgetBook::Outcome outcome =
+        worst ? s_.budgets->reserve(a->spender(), *worst, &a->reservation, &blocking)
+              : BudgetBook::Outcome::kReject;
+    if (outcome == BudgetBook::Outcome::kWait) {
+      return {StartResult::kWait, RateLimiter::kOnRelease};  // Until a running attempt ends.
+    }
+    if (outcome != BudgetBook::Outcome::kReserved) {
+      std::string why =
+          !worst ? "no price is known for model " + model + ", so the budgets that cover it cannot be kept"
+                 : "budget " + blocking->row.scope + "/" + blocking->row.period + " has $" +
+                       std::to_string(std::max(0.0, blocking->remaining())) +
+                       " left and this attempt may cost up to $" + std::to_string(*worst);
+      if (outcome == BudgetBook::Outcome::kHold) {
+        hold(std::move(j), a->tags, why);
+      } else {
+        failNow(std::move(j), a->tags, upstream::Failure{"BUDGET_EXCEEDED", why, 0, false, "local"});
+      }
+      return {};
+    }
+  }
+  a->circuit = std::string(route.name) + "/" + model;
+  if (int64_t at = 0; !s_.circuits->allow(a->circuit, mono, &at)) {
+    s_.budgets->settle(a->reservation, a->spender(), 0, now);
+    park(std::move(j), a->tags, now + (at - mono), "circuit_open");  // Another probe got there first.
+    return {};
+  }
+  if (a->key_index >= 0) {
+    s_.keys->noteRequest(a->key_index);
+  }
+  a->permit = limits.acquire(a->limit_key, model, tokens, mono);
+
+  j.state = JobState::kRunning;
+  ++j.attempts;
+  ++j.run_attempts;
+  if (!j.started_at) {
+    j.started_at = now;
+    s_.metrics->queueWait(static_cast<double>(now - j.created_at) / 1000.0);
+  }
+  j.model_used = model;
+  j.next_attempt_at.reset();
+  if (model != j.model) {
+    a->body = withModel(j.request_json, model);
+  }
+
+  a->attempt.job_id = j.id;
+  a->attempt.attempt = j.attempts;
+  a->attempt.provider = std::string(a->provider->name());
+  a->attempt.started_at = now;
+  a->attempt.model_asked = j.model;
+  a->attempt.client = j.client;
+  a->attempt.tags_json = j.tags_json;
+
+  s_.lifecycle->emitWith(j, a->tags, EventKind::kStarted, [&] {
+    std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
+    json::appendString(d, j.model_used);
+    d += ",\"key_source\":\"";
+    d += key_source;
+    d += "\"}";
+    return d;
+  });
+  if (auto r = s_.lifecycle->save(j, previous); !r) {
+    logStoreError("starting", j.id, r.error());
+    return {StartResult::kStoreError};
+  }
+  if (auto r = s_.jobs->insertAttempt(a->attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+
+  a->api_key = api_key;
+
+  int64_t attempt_deadline = INT64_MAX;
+  // Only a job's own timeout_s takes a place in deadlines_ (entries of finished
+  // attempts stay there until due): the default, [http] attempt_timeout_s, goes to
+  // the transfer itself (launch(), CURLOPT_TIMEOUT_MS), so a busy queue does not
+  // keep ten minutes of entries.
+  if (j.timeout_ms) {
+    attempt_deadline = now + *j.timeout_ms;
+  }
+  if (j.deadline_at) {
+    attempt_deadline = std::min(attempt_deadline, *j.deadline_at);
+  }
+  if (attempt_deadline != INT64_MAX) {
+    deadlines_.push(Deadline{attempt_deadline, j.id, j.attempts});
+    armTimer();
+  }
+  const int64_t id = j.id;
+  const int attempt = j.attempts;
+  active_.emplace(id, std::move(a));
+  // The request leaves only once the claim is committed: a rolled-back claim must
+  // not cost an upstream call.
+  s_.cycle->afterCommit([this, id, attempt](bool committed) { launch(id, attempt, committed); });
+  return {};
+}
+
+void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
+  auto it = active_.find(job_id);
+  if (it == active_.end() || it->second->job.attempts != attempt || it->second->done) {
+    return;  // Cancelled (or ended) before its claim committed.
+  }
+  ActiveJob& a = *it->second;
+  if (!committed) {
+    // The store still holds the job as it was (queued); forget this attempt.
+    a.done = true;
+    s_.limits->release(a.permit, 0);
+    s_.budgets->settle(a.reservation, a.spender(), 0, a.attempt.started_at);
+    graveyard_.push_back(std::move(it->second));
+    active_.erase(it);
+    s_.scheduler->kick();
+    return;
+  }
+  const store::JobRecord& j = a.job;
+  upstream::AttemptRequest req;
+  req.job_id = ipc::formatJobId(j.id);
+  req.attempt = j.attempts;
+  req.model = a.chain[a.model_index];
+  req.request_json = a.body.empty() ? std::string_view(j.request_json) : std::string_view(a.body);
+  req.kind = j.kind;
+  if (j.kind == JobKind::kResponses) {
+    // To the provider's own /responses when it has one, else as chat completions
+    // (onComplete turns the answer back into a Response).
+    Result<std::string> body = responsesBody(a, req.request_json);
+    if (!body) {
+      onFailure(a, upstream::Failure{"INVALID_REQUEST", body.error().message, 0, false, "local"});
+      return;
+    }
+    a.upstream_body = std::move(*body);
+    req.request_json = a.upstream_body;
+    req.kind = a.translated ? JobKind::kChat : JobKind::kResponses;
+  }
+  req.stream = j.stream;
+  req.timeout_ms = attemptTimeoutMs(j);
+  req.api_key = a.api_key;
+  req.byok = !a.own_key.empty();
+  const std::string request_id = requestIdOf(j);
+  req.request_id = request_id;
+  auto handle = a.provider->start(req, &a);
+  if (!handle) {
+    onFailure(a, upstream::Failure{"INVALID_REQUEST", handle.error().message, 0, false, "local"});
+    return;
+  }
+  a.handle = *handle;
+}
+
+Result<std::string> JobRunner::responsesBody(ActiveJob& a, std::string_view request_json) {
+  json::Document request;
+  if (!json::parse(request, request_json, nullptr) || !request.IsObject()) {
+    return makeError(ErrorKind::kInvalidArgument, "the Responses request is not a JSON object");
+  }
+  a.translated = !a.provider->speaksResponses() || a.responses_api_missing;
+  if (a.translated) {
+    return responses::toChatRequest(request);
+  }
+  // llmqd keeps the conversation (the input already holds it): the upstream is
+  // not asked for a response it may not have.
+  request.RemoveMember("previous_response_id");
+  return json::toString(request);
+}
+
+void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_mask) {
+  const ActiveJob* a = find(job_id);
+  if (a == nullptr || !a->streamed_text || a->provider == nullptr ||
+      (event_mask & (1u << static_cast<int>(EventKind::kMessageChunk))) == 0) {
+    return;
+  }
+  const std::string text = a->provider->streamedText(a->handle);
+  if (text.empty()) {
+    return;
+  }
+  std::string data = "{\"delta\":";
+  json::appendString(data, text);
+  data += ",\"index\":0}";
+  s_.bus->sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk,
+                 data, s_.clock->nowMs());
+}
+
+void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
+                     const char* reason) {
+  const JobState previous = job.state;
+  const int64_t now = s_.clock->nowMs();
+  job.state = JobState::kRetryWait;
+  job.next_attempt_at = until_ms;
+  s_.lifecycle->emitWith(job, tags, EventKind::kRetrying, [&] {
+    return "{\"attempt\":" + std::to_string(job.attempts + 1) +
+           ",\"delay_ms\":" + std::to_string(std::max<int64_t>(0, until_ms - now)) +
+           ",\"reason\":\"" + reason + "\",\"upstream_status\":null}";
+  });
+  if (auto r = s_.lifecycle->save(job, previous); !r) {
+    logStoreError("parking", job.id, r.error());
+  }
+  s_.scheduler->noteRetryAt(until_ms);
+}
+
+void JobRunner::succeed(ActiveJob& a, upstream::Completion&& c, const store::Usage& usage,
+                        JobState previous, bool cached) {
+  store::JobRecord& j = a.job;
+  j.state = JobState::kSucceeded;
+  j.finished_at = s_.clock->nowMs();
+  j.result_json = std::move(c.result_json);
+  j.usage = usage;
+  j.error = {};
+  const char* tail = cached ? ",\"cached\":true}" : "}";
+  s_.lifecycle->emitWith(j, a.tags, EventKind::kUsage, [&] {
+    std::string d = "{\"usage\":{\"prompt_tokens\":" + std::to_string(c.usage.prompt_tokens) +
+                    ",\"completion_tokens\":" + std::to_string(c.usage.completion_tokens) +
+                    ",\"total_tokens\":" + std::to_string(c.usage.total_tokens) +
+                    ",\"cache_read\":" + std::to_string(c.usage.cache_read) +
+                    ",\"cache_write\":" + std::to_string(c.usage.cache_write) +
+                    ",\"reasoning_tokens\":" + std::to_string(c.usage.reasoning_tokens) +
+                    "},\"cost_usd\":" + decimal(c.usage.cost_usd) + ",\"model\":";
+    json::appendString(d, c.model);
+    d += ",\"provider\":";
+    json::appendString(d, c.provider);
+    d += ",\"id\":";
+    json::appendString(d, c.generation_id);
+    return d + tail;
+  });
+  s_.lifecycle->emitWith(
+      j, a.tags, EventKind::kFinalResponse,
+      [&] {
+        std::string d = "{\"content\":";
+        json::appendString(d, c.content);
+        d += ",\"finish_reason\":";
+        json::appendString(d, c.finish_reason);
+        d += ",\"model\":";
+        json::appendString(d, c.model);
+        if (!c.choice_finishes_json.empty()) {
+          d += ",\"choices\":" + c.choice_finishes_json;
+        }
+        return d + tail;
+      },
+      true);
+  if (auto r = s_.lifecycle->save(j, previous); !r) {
+    logStoreError("finishing", j.id, r.error());
+  }
+  s_.lifecycle->settle(j);
+}
+
+void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit,
+                                store::JobState previous) {
+  const int64_t now = s_.clock->nowMs();
+  store::JobRecord& j = a.job;
+  ++j.attempts;
+  ++j.run_attempts;
+  if (!j.started_at) {
+    j.started_at = now;
+  }
+  j.model_used = model;
+  a.attempt.job_id = j.id;
+  a.attempt.attempt = j.attempts;
+  a.attempt.model = model;
+  a.attempt.provider = "cache";
+  a.attempt.started_at = now;
+  a.attempt.finished_at = now;
+  a.attempt.outcome = "succeeded";
+  a.attempt.model_asked = j.model;
+  a.attempt.client = j.client;
+  a.attempt.tags_json = j.tags_json;
+  a.attempt.usage = store::Usage{hit.prompt_tokens, hit.completion_tokens,
+                                 hit.prompt_tokens + hit.completion_tokens, 0.0};
+  a.attempt.cost_source = "cache";
+  a.attempt.latency_ms = 0;
+  a.attempt.ttft_ms = 0;
+  a.attempt.cached = true;
+  if (auto r = s_.jobs->insertAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+  s_.lifecycle->emitWith(j, a.tags, EventKind::kStarted, [&] {
+    std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
+    json::appendString(d, model);
+    return d + ",\"key_source\":\"cache\"}";
+  });
+  // The events need the stored chat.completion's text, finish reason and model;
+  // the usage is the cached tokens at no cost.
+  upstream::Completion c;
+  upstream::ChatOutcome stored = upstream::parseChatResponse(hit.result_json);
+  if (auto* parsed = std::get_if<upstream::Completion>(&stored)) {
+    c = std::move(*parsed);
+  } else {
+    c.finish_reason = "stop";
+    c.model = model;
+  }
+  if (c.model.empty()) {
+    c.model = model;
+  }
+  c.result_json = std::move(hit.result_json);
+  c.provider = "cache";
+  c.generation_id.clear();
+  c.usage = upstream::Usage{hit.prompt_tokens, hit.completion_tokens,
+                            hit.prompt_tokens + hit.completion_tokens, 0, 0, 0, 0.0, true};
+  succeed(a, std::move(c), *a.attempt.usage, previous, /*cached=*/true);
+}
+
+void JobRunner::hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason) {
+  const JobState previous = job.state;
+  job.state = JobState::kHeld;
+  job.error = store::JobError{"BUDGET_EXCEEDED", reason, 0, "local"};
+  s_.lifecycle->emitWith(job, tags, EventKind::kHeld, [&] {
+    std::string d = "{\"reason\":";
+    json::appendString(d, reason);
+    return d + "}";
+  });
+  if (auto r = s_.lifecycle->save(job, previous); !r) {
+    logStoreError("holding", job.id, r.error());
+  }
+}
+
+void JobRunner::account(ActiveJob& a, bool reached) {
+  Accounting::Settled settled =
+      s_.accounting->settle(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
+  a.counted = settled.counted || a.counted;
+  for (const BudgetAlert& alert : settled.alerts) {
+    s_.lifecycle->emitWith(a.job, a.tags, EventKind::kBudgetAlert, [&] {
+      std::string d = "{\"scope\":";
+      json::appendString(d, alert.scope);
+      d += ",\"period\":\"" + alert.period + "\",\"spent_usd\":" + decimal(alert.spent_usd) +
+           ",\"limit_usd\":" + decimal(alert.limit_usd) + ",\"fraction\":" + decimal(alert.fraction) + "}";
+      return d;
+    });
+  }
+}
+
+void JobRunner::beginOutcome(const ActiveJob& a) {
+  const int64_t id = a.job.id;
+  s_.cycle->beginUnit();
+  unsaved_.insert(id);
+  // Inside the unit: runs once the outcome is stored, whenever that is.
+  s_.cycle->afterCommit([this, id](bool stored) {
+    // false only when llmqd stops before there was room (CommitCycle::close):
+    // the store still says running, and so do the counters.
+    auto it = unsaved_.find(id);
+    if (stored && it != unsaved_.end() && redone_.count(id) != 0) {
+      // Stored by a redo, after the lost turn made the counters read the store
+      // (running) again: count the move now.
+      const RedoneOutcome& r = redone_[id];
+      s_.lifecycle->noteMoved(JobState::kRunning, r.state, 1);
+      if (r.state == JobState::kRetryWait) {
+        s_.scheduler->noteRetryAt(r.next_attempt_at);
+      }
+    }
+    redone_.erase(id);
+    unsaved_.erase(id);
+  });
+}
+
+void JobRunner::endOutcome(ActiveJob& a) {
+  // The redo writes what this outcome wrote, from the final records, and only
+  // that: the transfer, the events, the budgets and the metrics happened once.
+  std::optional<store::UsageDelta> usage;
+  if (a.counted) {
+    usage = Accounting::usageDelta(a.job, a.tags, a.attempt);
+  }
+  // The request body is not a column update() writes, and may be large: it is
+  // set aside rather than copied with the record.
+  std::string request = std::move(a.job.request_json);
+  store::JobRecord job = a.job;
+  a.job.request_json = std::move(request);
+  std::string what = "the outcome of job " + ipc::formatJobId(job.id) + " (" +
+                     ipc::jobStateName(static_cast<int>(job.state)) + ")";
+  s_.cycle->endUnit(std::move(what), [this, job = std::move(job), attempt = a.attempt,
+                                      usage = std::move(usage)]() -> Result<void> {
+    redone_[job.id] = RedoneOutcome{job.state, job.next_attempt_at.value_or(0)};
+    if (auto r = s_.jobs->updateAttempt(attempt); !r) {
+      return r;
+    }
+    if (usage) {
+      if (auto r = s_.usage->add(*usage); !r) {
+        return r;
+      }
+    }
+    if (auto r = s_.jobs->update(job); !r) {
+      return r;
+    }
+    if (store::isTerminal(job.state) && usesOwnKey(job)) {
+      if (auto r = s_.secrets->erase(job.id); !r) {
+        return r;
+      }
+    }
+    return {};
+  });
+}
+
+void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags,
+                        upstream::Failure f) {
+  const JobState previous = job.state;
+  job.state = JobState::kFailed;
+  job.finished_at = s_.clock->nowMs();
+  job.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json,
+                              f.code == "COOLING_DOWN" ? f.retry_after_ms : 0};
+  s_.lifecycle->emit(job, tags, EventKind::kError, errorData(f, false), true);
+  if (auto r = s_.lifecycle->save(job, previous); !r) {
+    logStoreError("failing", job.id, r.error());
+  }
+  s_.lifecycle->settle(job);
+}
+
+void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
+  if (delta.index == 0 && !delta.content.empty()) {
+    a.streamed_text = true;  // Late subscribers get the first choice's text so far.
+  }
+  if (a.first_token_at == 0) {
+    a.first_token_at = s_.clock->nowMs();
+  }
+  s_.lifecycle->emitWith(a.job, a.tags, EventKind::kMessageChunk, [&] {
+    std::string d = "{\"delta\":";
+    json::appendString(d, delta.content);
+    d += ",\"index\":" + std::to_string(delta.index);
+    if (!delta.reasoning.empty()) {
+      d += ",\"reasoning\":";
+      json::appendString(d, delta.reasoning);
+    }
+    if (!delta.tool_calls_json.empty()) {
+      d += ",\"tool_calls\":";
+      d += delta.tool_calls_json;
+    }
+    if (!delta.reasoning_details_json.empty()) {
+      d += ",\"reasoning_details\":";
+      d += delta.reasoning_details_json;
+    }
+    if (!delta.logprobs_json.empty()) {
+      d += ",\"logprobs\":";
+      d += delta.logprobs_json;
+    }
+    d += "}";
+    return d;
+  });
+}
+
+void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
+  const int64_t now = s_.clock->nowMs();
+  store::JobRecord& j = a.job;
+  if (j.kind == JobKind::kResponses) {
+    // The stored answer is a Response either way (daemon/jobs/responses_format.h).
+    json::Document answer;
+    if (json::parse(answer, c.result_json, nullptr, json::kMaxAnswerDepth) && answer.IsObject()) {
+      const std::string job_id = ipc::formatJobId(j.id);
+      json::Document request;
+      if (!json::parse(request, j.request_json, nullptr) || !request.IsObject()) {
+        request.SetObject();
+      }
+      c.result_json = a.translated ? responses::fromChatCompletion(answer, job_id, j.created_at / 1000, request)
+                                   : responses::normalizeResponse(answer, job_id, request);
+    }
+    if (a.translated && a.responses_api_missing) {
+      // /responses failed where chat completions answered: the provider has none.
+      a.provider->noteNoResponsesApi();
+    }
+  }
+  if (auto w = s_.cycle->write(); !w) {
+    logStoreError("finishing", j.id, w.error());
+  }
+  beginOutcome(a);
+  s_.circuits->onSuccess(a.circuit);
+  s_.limits->release(a.permit, c.usage.total_tokens > 0 ? c.usage.total_tokens : -1, /*ok=*/true);
+  // The upstream's own figure when it gave one (OpenRouter always does), else
+  // the catalog's prices.
+  const char* cost_source = "none";
+  c.usage.cost_usd = s_.accounting->cost(c.usage, a.attempt.model, &cost_source);
+  store::Usage usage{c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.total_tokens,
+                     c.usage.cost_usd};
+  a.attempt.finished_at = now;
+  a.attempt.outcome = "succeeded";
+  a.attempt.http_status = c.http_status;
+  a.attempt.generation_id = c.generation_id;
+  a.attempt.usage = usage;
+  a.attempt.cached_tokens = c.usage.cache_read;
+  a.attempt.reasoning_tokens = c.usage.reasoning_tokens;
+  a.attempt.cost_source = cost_source;
+  a.attempt.latency_ms = now - a.attempt.started_at;
+  a.attempt.ttft_ms = (a.first_token_at != 0 ? a.first_token_at : now) - a.attempt.started_at;
+  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+  account(a, true);
+  if (a.key_index >= 0) {
+    s_.keys->spend(a.key_index, usage.cost_usd);
+  }
+  s_.metrics->upstreamRequest(a.attempt.provider, c.http_status,
+                              static_cast<double>(*a.attempt.latency_ms) / 1000.0,
+                              static_cast<double>(*a.attempt.ttft_ms) / 1000.0);
+  s_.metrics->tokens(a.attempt.model, c.usage.prompt_tokens, c.usage.completion_tokens, usage.cost_usd);
+  if (!a.cache_key.empty()) {
+    s_.cache->store(a.cache_key, a.attempt.model, c.result_json, c.usage.prompt_tokens,
+                    c.usage.completion_tokens, now);
+  }
+
+  j.model_used = c.model;
+  succeed(a, std::move(c), usage, JobState::kRunning, /*cached=*/false);
+  endOutcome(a);
+  retire(a);
+}
+
+void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
+  if (f.code == "RESPONSES_API_MISSING" && !a.responses_api_missing) {
+    // The same attempt again, translated to chat completions (Provider::speaksResponses).
+    a.responses_api_missing = true;
+    launch(a.job.id, a.job.attempts, /*committed=*/true);
+    return;
+  }
+  const int64_t now = s_.clock->nowMs();
+  const int64_t mono = s_.clock->monoMs();  // For breakers and cooldowns (start()).
+  store::JobRecord& j = a.job;
+  if (auto w = s_.cycle->write(); !w) {
+    logStoreError("failing", j.id, w.error());
+  }
+  beginOutcome(a);
+  s_.scheduler->followClockSteps();  // So that a retry time set now is not moved by an older step.
+  // An upstream's Retry-After is bounded ([retry] retry_after_max_s): a ten-year
+  // value (or a reset stamp far ahead) would stall every job on the key until a
+  // restart, so anything longer, absurd values included, counts as the cap.
+  f.retry_after_ms = std::clamp<int64_t>(f.retry_after_ms, 0, s_.config->retry_after_max_ms);
+  // Retryable failures say the target is unwell; an answer such as a 400 says it
+  // is up (the request was at fault). A 429 says neither: it is the cooldowns'
+  // business, and a storm of them must not open the breaker for everyone.
+  if (f.code == "RATE_LIMITED") {
+    s_.circuits->onAbandoned(a.circuit);
+  } else if (f.retryable) {
+    s_.circuits->onFailure(a.circuit, mono);
+  } else {
+    s_.circuits->onSuccess(a.circuit);
+  }
+  a.attempt.finished_at = now;
+  a.attempt.outcome = "failed";
+  a.attempt.http_status = f.upstream_status;
+  a.attempt.error_code = f.code;
+  if (f.usage) {
+    // Billed although it failed (the usage came before the stream broke).
+    const char* source = "none";
+    const double cost = s_.accounting->cost(*f.usage, a.attempt.model, &source);
+    a.attempt.usage = store::Usage{f.usage->prompt_tokens, f.usage->completion_tokens,
+                                   f.usage->total_tokens, cost};
+    a.attempt.cached_tokens = f.usage->cache_read;
+    a.attempt.reasoning_tokens = f.usage->reasoning_tokens;
+    a.attempt.cost_source = source;
+    if (a.key_index >= 0) {
+      s_.keys->spend(a.key_index, cost);
+    }
+  }
+  a.attempt.latency_ms = now - a.attempt.started_at;
+  if (a.first_token_at != 0) {
+    a.attempt.ttft_ms = a.first_token_at - a.attempt.started_at;
+  }
+  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+  account(a, f.upstream_status != 0);
+  s_.metrics->upstreamRequest(a.attempt.provider, f.upstream_status,
+                              static_cast<double>(*a.attempt.latency_ms) / 1000.0,
+                              a.attempt.ttft_ms ? static_cast<double>(*a.attempt.ttft_ms) / 1000.0 : -1.0);
+  if (a.attempt.usage) {
+    s_.metrics->tokens(a.attempt.model, a.attempt.usage->prompt_tokens, a.attempt.usage->completion_tokens,
+                       a.attempt.usage->cost_usd);
+  }
+
+  // A 429 (docs/upstream.md) cools its key down, or the model when the provider behind
+  // the upstream is the one limited, until Retry-After: no request goes there
+  // before then. Only the 429 that begins a cooldown spends an attempt; the ones
+  // answering requests already on their way do not.
+  if (f.code == "RATE_LIMITED") {
+    const int64_t cooldown = std::max<int64_t>(f.retry_after_ms, kMinCooldownMs);
+    const bool model = f.model_scoped || a.limit_key.empty();
+    const bool began = s_.limits->coolDown(model ? LimitScope::kModel : LimitScope::kKey,
+                                           model ? a.chain[a.model_index] : a.limit_key,
+                                           mono + cooldown, mono);
+    if (!began) {
+      --j.run_attempts;
+    }
+    if (a.key_index >= 0) {
+      s_.keys->noteError(a.key_index);
+    }
+    f.retry_after_ms = cooldown;
+  }
+  int64_t delay = 0;
+  bool will_retry = f.retryable && j.run_attempts < j.max_attempts && !s_.shutting_down;
+  bool move_on = false;  // To the next server key, at once.
+  if (a.key_index >= 0) {
+    // Server keys (docs/upstream.md): an exhausted or invalid key is set aside and the job
+    // moves on to the next one at once, without spending an attempt; a rate-limited
+    // key cools down until its Retry-After.
+    const bool exhausted = f.code == "OPENROUTER_SYSTEM_KEY_EXHAUSTED";
+    if (exhausted || f.code == "UNAUTHORIZED") {
+      exhausted ? s_.keys->markExhausted(a.key_index) : s_.keys->markInvalid(a.key_index);
+      LOG_WARN("server key %s is %s; it gets no more requests",
+               s_.keys->key(a.key_index).fingerprint.c_str(), exhausted ? "exhausted" : "invalid");
+      if (s_.keys->anyAlive() && !s_.shutting_down) {
+        will_retry = true;
+        move_on = true;
+        --j.run_attempts;
+      }
+    }
+  }
+  if (will_retry) {
+    // The upstream's Retry-After, when it gave one, is a floor under the backoff.
+    delay = move_on ? 0 : std::max(backoffMs(std::max(j.run_attempts, 1)), f.retry_after_ms);
+    if (j.deadline_at && now + delay >= *j.deadline_at) {
+      will_retry = false;
+    }
+  }
+  // Fallbacks (docs/upstream.md): when this model's attempts are spent on retryable
+  // failures, or it does not exist (404), the next model of the chain goes at once
+  // with a fresh set of attempts. Other failures (a bad request, a key problem)
+  // would fail on every model alike.
+  std::string fallback;
+  if (!will_retry && !s_.shutting_down && a.model_index + 1 < a.chain.size() &&
+      (f.retryable || f.upstream_status == 404) &&
+      !(j.deadline_at && now >= *j.deadline_at)) {
+    fallback = a.chain[a.model_index + 1];
+    will_retry = true;
+    delay = 0;
+    j.run_attempts = 0;
+    j.model_used = fallback;
+  }
+  j.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json};
+  s_.lifecycle->emitWith(j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); },
+                         !will_retry);
+  if (will_retry) {
+    j.state = JobState::kRetryWait;
+    j.next_attempt_at = now + delay;
+    s_.lifecycle->emitWith(j, a.tags, EventKind::kRetrying, [&] {
+      std::string d = "{\"attempt\":" + std::to_string(j.attempts + 1) +
+                      ",\"delay_ms\":" + std::to_string(delay) + ",\"reason\":";
+      json::appendString(d, !fallback.empty() ? std::string("fallback")
+                            : !a.streamed_text ? f.code
+                                             : std::string("stream_interrupted"));
+      d += ",\"upstream_status\":";
+      d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
+      if (!fallback.empty()) {
+        d += ",\"model\":";
+        json::appendString(d, fallback);
+      }
+      d += "}";
+      return d;
+    });
+    s_.scheduler->noteRetryAt(*j.next_attempt_at);
+  } else {
+    j.state = JobState::kFailed;
+    j.finished_at = now;
+  }
+  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
+    logStoreError("failing", j.id, r.error());
+  }
+  if (!will_retry) {
+    s_.lifecycle->settle(j);
+  }
+  endOutcome(a);
+  retire(a);
+}
+
+void JobRunner::expire(ActiveJob& a) {
+  const int64_t now = s_.clock->nowMs();
+  store::JobRecord& j = a.job;
+  a.provider->cancel(a.handle);
+  if (auto w = s_.cycle->write(); !w) {
+    logStoreError("expiring", j.id, w.error());
+  }
+  beginOutcome(a);
+  a.attempt.finished_at = now;
+  a.attempt.outcome = "cancelled";
+  a.attempt.error_code = "EXPIRED";
+  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+  j.state = JobState::kExpired;
+  j.finished_at = now;
+  j.error = store::JobError{"EXPIRED", "the job's deadline_s passed", 0, "local"};
+  s_.lifecycle->emit(j, a.tags, EventKind::kExpired, "{\"reason\":\"the job's deadline_s passed\"}",
+                     true);
+  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
+    logStoreError("expiring", j.id, r.error());
+  }
+  s_.lifecycle->settle(j);
+  endOutcome(a);
+  retire(a);
+}
+
+std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id, std::string_view reason) {
+  auto it = active_.find(job_id);
+  if (it == active_.end()) {
+    return std::nullopt;
+  }
+  ActiveJob& a = *it->second;
+  const int64_t now = s_.clock->nowMs();
+  a.provider->cancel(a.handle);
+  store::JobRecord& j = a.job;
+  if (auto w = s_.cycle->write(); !w) {
+    logStoreError("cancelling", j.id, w.error());
+  }
+  beginOutcome(a);
+  a.attempt.finished_at = now;
+  a.attempt.outcome = "cancelled";
+  a.attempt.error_code = "CANCELLED";
+  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+    logStoreError("recording the attempt of", j.id, r.error());
+  }
+  j.state = JobState::kCancelled;
+  j.finished_at = now;
+  j.error = store::JobError{"CANCELLED", std::string(reason), 0, "local"};
+  std::string data = "{\"reason\":";
+  json::appendString(data, reason);
+  data += "}";
+  s_.lifecycle->emit(j, a.tags, EventKind::kCancelled, data, true);
+  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
+    logStoreError("cancelling", j.id, r.error());
+  }
+  s_.lifecycle->settle(j);
+  endOutcome(a);
+  store::JobRecord copy = j;
+  retire(a);
+  return copy;
+}
+
+void JobRunner::requeueAll() {
+  const int64_t now = s_.clock->nowMs();
+  if (!active_.empty()) {
+    if (auto w = s_.cycle->write(); !w) {
+      LOG_ERROR("requeueing running jobs: %s", w.error().message.c_str());
+      return;  // Startup recovery requeues them from the store instead.
+    }
+  }
+  std::vector<ActiveJob*> all;
+  for (auto& [id, a] : active_) {
+    all.push_back(a.get());
+  }
+  for (ActiveJob* a : all) {
+    a->provider->cancel(a->handle);
+    a->attempt.finished_at = now;
+    a->attempt.outcome = "interrupted";
+    a->attempt.error_code = "INTERRUPTED";
+    if (auto r = s_.jobs->updateAttempt(a->attempt); !r) {
+      logStoreError("recording the attempt of", a->job.id, r.error());
+    }
+    a->job.state = JobState::kQueued;
+    a->job.run_attempts = std::max(0, a->job.run_attempts - 1);
+    if (auto r = s_.lifecycle->save(a->job, JobState::kRunning); !r) {
+      logStoreError("requeueing", a->job.id, r.error());
+    }
+    retire(*a);
+  }
+}
+
+void JobRunner::retire(ActiveJob& a) {
+  a.done = true;
+  s_.limits->release(a.permit, -1);
+  if (a.reservation.held) {
+    account(a, false);  // Cancelled, expired or requeued: nothing was billed that we know of.
+  }
+  if (!a.circuit.empty()) {
+    s_.circuits->onAbandoned(a.circuit);  // Cancelled or expired probes free the slot.
+  }
+  auto it = active_.find(a.job.id);
+  if (it != active_.end() && it->second.get() == &a) {
+    graveyard_.push_back(std::move(it->second));
+    active_.erase(it);
+  }
+  s_.scheduler->kick();
+}
+
+int64_t JobRunner::attemptTimeoutMs(const store::JobRecord& j) const {
+  return j.timeout_ms.value_or(s_.config->default_timeout_ms.value_or(0));
+}
+
+void JobRunner::armTimer() {
+  if (!timer_ || deadlines_.empty()) {
+    return;
+  }
+  int64_t wait = std::max<int64_t>(0, deadlines_.top().at - s_.clock->nowMs());
+  uv_timer_start(timer_.get(), &JobRunner::onUvTimer, static_cast<uint64_t>(wait), 0);
+}
+
+// Called by libuv when the earliest attempt timeout or job deadline has come.
+void JobRunner::onUvTimer(uv_timer_t* t) noexcept {
+  auto* self = static_cast<JobRunner*>(t->data);
+  const int64_t now = self->s_.clock->nowMs();
+  while (!self->deadlines_.empty() && self->deadlines_.top().at <= now) {
+    Deadline d = self->deadlines_.top();
+    self->deadlines_.pop();
+    auto it = self->active_.find(d.job_id);
+    if (it == self->active_.end() || it->second->job.attempts != d.attempt) {
+      continue;  // That attempt already ended.
+    }
+    ActiveJob& a = *it->second;
+    if (a.job.deadline_at && now >= *a.job.deadline_at) {
+      self->expire(a);
+    } else {
+      a.provider->cancel(a.handle);
+      self->onFailure(a, upstream::Failure{"TIMEOUT",
+                                           "the attempt took longer than timeout_s (" +
+                                               std::to_string(a.job.timeout_ms.value_or(0)) + " ms)",
+                                           0, true, "local"});
+    }
+  }
+  self->armTimer();
+}
+
+}  // namespace llmq::daemon

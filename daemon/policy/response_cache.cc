@@ -1,0 +1,101 @@
+// ResponseCache: eligibility from the job, BLAKE2b keys, lookups and stores.
+#include "daemon/policy/response_cache.h"
+
+#include <sodium.h>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "daemon/config.h"
+#include "daemon/services.h"
+#include "store/database.h"
+
+namespace llmq::daemon {
+namespace {
+
+constexpr int64_t kPruneBatch = 64;  // Expired entries deleted per store.
+
+bool optionCache(std::string_view options_json) {
+  if (options_json.size() <= 2) {
+    return false;
+  }
+  json::Document doc;
+  if (!json::parse(doc, options_json, nullptr) || !doc.IsObject()) {
+    return false;
+  }
+  const json::Value* v = json::member(doc, "cache");
+  return v != nullptr && v->IsBool() && v->GetBool();
+}
+
+}  // namespace
+
+ResponseCache::ResponseCache(Services& services) : s_(services), table_(*services.db) {}
+
+bool ResponseCache::eligible(const store::JobRecord& job) const {
+  // A Response names its job (resp_<job id>): another job may not answer with it.
+  if (job.stream || job.kind == JobKind::kResponses || s_.config->cache_ttl_ms <= 0) {
+    return false;
+  }
+  if (!s_.config->cache_enabled && !optionCache(job.options_json)) {
+    return false;
+  }
+  if (job.kind == JobKind::kEmbedding) {
+    return true;  // The same input, the same vectors.
+  }
+  // Only a deterministic request may get someone else's answer.
+  json::Document req;
+  if (!json::parse(req, job.request_json, nullptr) || !req.IsObject()) {
+    return false;
+  }
+  const json::Value* t = json::member(req, "temperature");
+  return t != nullptr && t->IsNumber() && t->GetDouble() == 0.0;
+}
+
+std::string ResponseCache::key(std::string_view model, std::string_view request_json, JobKind kind) {
+  unsigned char hash[crypto_generichash_BYTES];
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, sizeof hash);
+  if (kind != JobKind::kChat) {
+    const std::string_view name = jobKindName(kind);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(name.data()), name.size());
+    const unsigned char separator = 0;
+    crypto_generichash_update(&state, &separator, 1);
+  }
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(model.data()), model.size());
+  const unsigned char zero = 0;
+  crypto_generichash_update(&state, &zero, 1);
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(request_json.data()),
+                            request_json.size());
+  crypto_generichash_final(&state, hash, sizeof hash);
+  char hex[crypto_generichash_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+  return hex;
+}
+
+std::optional<store::CachedResponse> ResponseCache::lookup(const std::string& k, int64_t now_ms) {
+  auto hit = table_.get(k, now_ms);
+  if (!hit) {
+    LOG_WARN("reading the response cache: %s", hit.error().message.c_str());
+    return std::nullopt;
+  }
+  return std::move(*hit);
+}
+
+void ResponseCache::store(const std::string& k, std::string_view model, std::string_view result_json,
+                          int64_t prompt_tokens, int64_t completion_tokens, int64_t now_ms) {
+  store::CachedResponse e;
+  e.model = std::string(model);
+  e.result_json = std::string(result_json);
+  e.prompt_tokens = prompt_tokens;
+  e.completion_tokens = completion_tokens;
+  e.created_at = now_ms;
+  e.expires_at = now_ms + s_.config->cache_ttl_ms;
+  if (auto r = table_.put(k, e); !r) {
+    LOG_WARN("storing in the response cache: %s", r.error().message.c_str());
+    return;
+  }
+  if (auto r = table_.prune(now_ms, kPruneBatch); !r) {
+    LOG_WARN("pruning the response cache: %s", r.error().message.c_str());
+  }
+}
+
+}  // namespace llmq::daemon

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""The dependency rule of docs/architecture.md, checked on every #include of the
+tree (tests excluded):
+
+- common/ includes nothing of ours; ipc/, http/, store/ and upstream/ include
+  only common/ (and the generated llmq/version.h) besides themselves;
+- inside daemon/, the wings stand turn/ < policy/ < jobs/ < api/: a wing includes
+  only wings below it, and daemon/'s own files (the process and the composition
+  root; config.h, paths.h and services.h are read everywhere) freely.
+
+Prints each include that breaks the rule, with its file and line, and exits 1
+when there is one."""
+import os
+import re
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+LOWER = {"common": {"common"}, "ipc": {"common", "ipc", "llmq"}, "http": {"common", "http", "llmq"},
+         "store": {"common", "store", "llmq"}, "upstream": {"common", "upstream", "llmq"}}
+WINGS = ["turn", "policy", "jobs", "api"]
+
+
+def sources():
+    for top in list(LOWER) + ["daemon"]:
+        for dirpath, _, names in os.walk(os.path.join(ROOT, top)):
+            for name in names:
+                if name.endswith((".h", ".cc")):
+                    yield os.path.relpath(os.path.join(dirpath, name), ROOT)
+
+
+def wing_of(path):
+    parts = path.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "daemon" and parts[1] in WINGS else None
+
+
+def main():
+    broken = []
+    for path in sources():
+        top = path.split("/")[0]
+        with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                m = INCLUDE.match(line)
+                if not m:
+                    continue
+                target = m.group(1)
+                target_top = target.split("/")[0]
+                if top in LOWER:
+                    if target_top in {"common", "ipc", "http", "store", "upstream", "daemon", "clients", "llmq"} \
+                            and target_top not in LOWER[top]:
+                        broken.append("%s:%d includes %s (%s/ may include only %s)"
+                                      % (path, number, target, top, ", ".join(sorted(LOWER[top]))))
+                    continue
+                here, there = wing_of(path), wing_of(target)
+                if here and there and WINGS.index(there) > WINGS.index(here):
+                    broken.append("%s:%d includes %s (daemon/%s/ may not include daemon/%s/, above it)"
+                                  % (path, number, target, here, there))
+    for b in broken:
+        print(b)
+    if broken:
+        print("%d includes break the layering of docs/architecture.md" % len(broken))
+        return 1
+    print("layering holds")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+// Tests for daemon/policy/model_router: alias precedence and wildcards, ordered and
+// cost-optimized routes (price, context fit, ties), the errors a submit gets,
+// and the routing object as stored and read back by modelChain().
+#include "daemon/policy/model_router.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "common/json.h"
+#include "daemon/policy/model_chain.h"
+#include "store/job_record.h"
+
+namespace llmq::daemon {
+namespace {
+
+using Models = std::vector<std::string>;
+
+// A catalog of a few models; prices in USD per million tokens.
+class Catalog {
+ public:
+  void add(const std::string& id, double prompt_per_mtok, double completion_per_mtok,
+           int64_t context_length, int64_t max_completion = 0) {
+    ModelInfo m;
+    m.id = id;
+    m.context_length = context_length;
+    m.max_completion_tokens = max_completion;
+    m.pricing.prompt = prompt_per_mtok * 1e-6;
+    m.pricing.completion = completion_per_mtok * 1e-6;
+    m.pricing.known = true;
+    models_[id] = m;
+  }
+  void addUnpriced(const std::string& id, int64_t context_length) {
+    ModelInfo m;
+    m.id = id;
+    m.context_length = context_length;
+    models_[id] = m;
+  }
+  ModelLookup lookup() const {
+    return [this](std::string_view id) -> const ModelInfo* {
+      auto it = models_.find(std::string(id));
+      return it == models_.end() ? nullptr : &it->second;
+    };
+  }
+
+ private:
+  std::map<std::string, ModelInfo> models_;
+};
+
+// A request of about `prompt_bytes / 4` prompt tokens (the estimate counts the whole body).
+std::string request(size_t prompt_bytes, std::optional<int64_t> max_tokens = std::nullopt) {
+  std::string r = R"({"messages":[{"role":"user","content":")" + std::string(prompt_bytes, 'x') + "\"}]";
+  if (max_tokens) {
+    r += ",\"max_tokens\":" + std::to_string(*max_tokens);
+  }
+  return r + "}";
+}
+
+class ModelRouterTest : public ::testing::Test {
+ protected:
+  std::optional<Routing> route(std::string_view model, std::optional<std::string_view> route_name,
+                               const std::string& body = request(40), const Models& fallbacks = {}) {
+    auto r = routeJob(config_, catalog_.lookup(), RoutingInput{model, route_name, &fallbacks, body});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : std::nullopt;
+  }
+  Error routeError(std::string_view model, std::optional<std::string_view> route_name) {
+    Models none;
+    auto r = routeJob(config_, catalog_.lookup(), RoutingInput{model, route_name, &none, request(40)});
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? Error{} : r.error();
+  }
+
+  Config config_;
+  Catalog catalog_;
+};
+
+TEST_F(ModelRouterTest, AnExactAliasBeatsPatternsAndTheFirstPatternWins) {
+  config_.aliases = {{"claude-*", "anthropic/claude-3.5-haiku"},
+                     {"claude-sonnet-*", "anthropic/claude-3.5-sonnet"},
+                     {"claude-sonnet-?", "never/this-one"},
+                     {"claude-sonnet-latest", "anthropic/claude-3.7-sonnet"}};
+  EXPECT_EQ("anthropic/claude-3.7-sonnet", resolveAlias(config_, "claude-sonnet-latest"))
+      << "an exact key wins though patterns before it match";
+  EXPECT_EQ("anthropic/claude-3.5-haiku", resolveAlias(config_, "claude-sonnet-4"))
+      << "the first pattern in file order wins, not the most specific";
+  EXPECT_EQ("openai/gpt-4o", resolveAlias(config_, "openai/gpt-4o")) << "no alias: itself";
+  config_.aliases = {{"gpt4?", "openai/gpt-4o"}, {"*-mini", "openai/gpt-4o-mini"}};
+  EXPECT_EQ("openai/gpt-4o", resolveAlias(config_, "gpt4o"));
+  EXPECT_EQ("gpt4", resolveAlias(config_, "gpt4")) << "? is exactly one character";
+  EXPECT_EQ("openai/gpt-4o-mini", resolveAlias(config_, "anything-mini"));
+  EXPECT_EQ(nullptr, findAlias(config_.aliases, "gpt-4o"));
+}
+
+TEST_F(ModelRouterTest, AnAliasedModelIsRoutedWithItsFallbacksResolved) {
+  config_.aliases = {{"sonnet", "anthropic/claude-3.5-sonnet"}, {"mini", "openai/gpt-4o-mini"}};
+  auto r = route("sonnet", std::nullopt, request(40), {"mini", "x/plain", "mini"});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ("anthropic/claude-3.5-sonnet", r->model());
+  EXPECT_EQ((Models{"anthropic/claude-3.5-sonnet", "openai/gpt-4o-mini", "x/plain"}), r->models);
+  EXPECT_EQ("sonnet", r->alias.value_or(""));
+  EXPECT_FALSE(r->route.has_value());
+  EXPECT_NE(std::string::npos, r->reason.find("alias \"sonnet\"")) << r->reason;
+
+  // Only a fallback is an alias: still routed, so the stored chain is concrete.
+  r = route("x/plain", std::nullopt, request(40), {"mini"});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((Models{"x/plain", "openai/gpt-4o-mini"}), r->models);
+  EXPECT_FALSE(r->alias.has_value());
+
+  // Without fallbacks of its own, OPENROUTER_PREFERRED_MODELS follow (aliases applied).
+  config_.preferred_models = {"mini", "anthropic/claude-3.5-sonnet"};
+  r = route("sonnet", std::nullopt);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((Models{"anthropic/claude-3.5-sonnet", "openai/gpt-4o-mini"}), r->models);
+}
+
+TEST_F(ModelRouterTest, PlainModelsAndChainsAreNotRouted) {
+  config_.aliases = {{"sonnet", "anthropic/claude-3.5-sonnet"}};
+  EXPECT_FALSE(route("openai/gpt-4o", std::nullopt).has_value());
+  EXPECT_FALSE(route("chain:sturdy", std::nullopt, request(40), {"sonnet"}).has_value())
+      << "a chain is read at run time, aliases applied there";
+}
+
+TEST_F(ModelRouterTest, AnOrderedRouteRunsItsFirstModelThenTheRest) {
+  config_.aliases = {{"sonnet", "anthropic/claude-3.5-sonnet"}};
+  config_.routes = {{"coding", {"sonnet", "openai/gpt-4o", "anthropic/claude-3.5-sonnet"},
+                     RouteStrategy::kOrdered}};
+  auto r = route("", "coding", request(40), {"x/extra", "openai/gpt-4o"});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ("coding", r->route.value_or(""));
+  EXPECT_EQ("sonnet", r->alias.value_or(""));
+  EXPECT_EQ((Models{"anthropic/claude-3.5-sonnet", "openai/gpt-4o", "x/extra"}), r->models)
+      << "aliases resolved, duplicates dropped, the job's own fallbacks after the route's";
+  EXPECT_EQ("ordered: the first of 2 models", r->reason);
+
+  // "route:NAME" as the model is the same as the route param.
+  auto same = route("route:coding", std::nullopt);
+  ASSERT_TRUE(same.has_value());
+  EXPECT_EQ("coding", same->route.value_or(""));
+  EXPECT_EQ("anthropic/claude-3.5-sonnet", same->model());
+}
+
+TEST_F(ModelRouterTest, CostOptimizedPicksTheCheapestModelWhoseContextFits) {
+  catalog_.add("big/expensive", 3.0, 15.0, 200000);
+  catalog_.add("mid/cheap", 0.15, 0.60, 128000);
+  catalog_.add("tiny/cheapest", 0.01, 0.01, 2000);
+  catalog_.add("free/model:free", 0, 0, 1000);
+  catalog_.addUnpriced("local/unpriced", 100000);
+  config_.routes = {{"cheap",
+                     {"big/expensive", "local/unpriced", "mid/cheap", "free/model:free", "tiny/cheapest",
+                      "unknown/model"},
+                     RouteStrategy::kCostOptimized}};
+  // About 1000 prompt tokens + 500 max_tokens: the free model's 1000 is too small.
+  auto r = route("", "cheap", request(4000, 500));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((Models{"tiny/cheapest", "mid/cheap", "big/expensive"}), r->models)
+      << "cheapest first; no price, no context or too small a context: left out";
+  EXPECT_FALSE(r->alias.has_value());
+  EXPECT_NE(std::string::npos, r->reason.find("cheapest of 3 models whose context fits")) << r->reason;
+  EXPECT_NE(std::string::npos, r->reason.find("500 max_tokens")) << r->reason;
+  EXPECT_NE(std::string::npos, r->reason.find("local/unpriced (no price)")) << r->reason;
+  EXPECT_NE(std::string::npos, r->reason.find("free/model:free (context 1000)")) << r->reason;
+  EXPECT_NE(std::string::npos, r->reason.find("unknown/model (no price)")) << r->reason;
+
+  // A bigger prompt outgrows tiny/cheapest's 2000 tokens.
+  r = route("", "cheap", request(8000, 500));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((Models{"mid/cheap", "big/expensive"}), r->models);
+
+  // A small one fits everywhere: free wins.
+  r = route("", "cheap", request(400, 100));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ("free/model:free", r->model());
+  EXPECT_NE(std::string::npos, r->reason.find("$0 at most")) << r->reason;
+}
+
+TEST_F(ModelRouterTest, CostOptimizedWithoutMaxTokensAssumesATypicalAnswer) {
+  catalog_.add("a/small-context", 0.01, 0.01, 1000);
+  catalog_.add("b/dear", 1.0, 1.0, 100000);
+  config_.routes = {{"cheap", {"a/small-context", "b/dear"}, RouteStrategy::kCostOptimized}};
+  // 100 prompt tokens fit in 1000, but not with room for the assumed 1024-token answer.
+  auto r = route("", "cheap", request(400));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((Models{"b/dear"}), r->models);
+  EXPECT_NE(std::string::npos, r->reason.find("1024 assumed answer")) << r->reason;
+}
+
+TEST_F(ModelRouterTest, CostOptimizedRespectsAModelsLongestAnswer) {
+  catalog_.add("a/short-writer", 0.01, 0.01, 100000, 4096);
+  catalog_.add("b/long-writer", 1.0, 1.0, 100000, 0);
+  config_.routes = {{"cheap", {"a/short-writer", "b/long-writer"}, RouteStrategy::kCostOptimized}};
+  auto r = route("", "cheap", request(40, 8000));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((Models{"b/long-writer"}), r->models);
+  EXPECT_NE(std::string::npos, r->reason.find("a/short-writer (answers at most 4096 tokens)")) << r->reason;
+}
+
+TEST_F(ModelRouterTest, CostOptimizedTiesKeepTheRoutesOrder) {
+  catalog_.add("z/same", 1.0, 2.0, 100000);
+  catalog_.add("a/same", 1.0, 2.0, 100000);
+  catalog_.add("m/same", 1.0, 2.0, 100000);
+  config_.routes = {{"cheap", {"z/same", "a/same", "m/same"}, RouteStrategy::kCostOptimized}};
+  for (int i = 0; i < 3; ++i) {
+    auto r = route("", "cheap");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ((Models{"z/same", "a/same", "m/same"}), r->models);
+  }
+}
+
+TEST_F(ModelRouterTest, CostOptimizedWithNothingQualifyingFallsBackToTheRoutesOrder) {
+  catalog_.addUnpriced("local/a", 100000);
+  config_.aliases = {{"first", "local/a"}};
+  config_.routes = {{"cheap", {"first", "local/b"}, RouteStrategy::kCostOptimized}};
+  auto r = route("", "cheap");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((Models{"local/a", "local/b"}), r->models);
+  EXPECT_EQ("first", r->alias.value_or(""));
+  EXPECT_NE(std::string::npos, r->reason.find("no model has a known price")) << r->reason;
+}
+
+TEST_F(ModelRouterTest, UnknownRoutesAndAModelBesideARouteAreRefused) {
+  EXPECT_NE(std::string::npos, routeError("", "nope").message.find("no routing rules are configured"));
+  config_.routes = {{"coding", {"a/b"}, RouteStrategy::kOrdered}, {"cheap", {"c/d"}, RouteStrategy::kOrdered}};
+  Error e = routeError("", "nope");
+  EXPECT_EQ(ErrorKind::kInvalidArgument, e.kind);
+  EXPECT_NE(std::string::npos, e.message.find("unknown route \"nope\"; the configured routes are coding, cheap"))
+      << e.message;
+  EXPECT_NE(std::string::npos, routeError("route:nope", std::nullopt).message.find("unknown route \"nope\""));
+  e = routeError("a/b", "coding");
+  EXPECT_NE(std::string::npos, e.message.find("are both given")) << e.message;
+  e = routeError("route:coding", "coding");
+  EXPECT_NE(std::string::npos, e.message.find("both name a route")) << e.message;
+}
+
+TEST_F(ModelRouterTest, TheStoredRoutingIsTheChainThatRuns) {
+  config_.routes = {{"coding", {"a/one", "b/two"}, RouteStrategy::kOrdered}};
+  auto r = route("", "coding");
+  ASSERT_TRUE(r.has_value());
+  std::string json;
+  appendRoutingJson(json, *r);
+  json::Document d;
+  ASSERT_TRUE(json::parse(d, json, nullptr)) << json;
+  EXPECT_STREQ("coding", d["route"].GetString());
+  EXPECT_TRUE(d["alias"].IsNull());
+  EXPECT_STREQ("a/one", d["model"].GetString());
+  EXPECT_EQ(2u, d["models"].Size());
+
+  store::JobRecord job;
+  job.model = "route:coding";
+  job.options_json = R"({"fallback_models":[],"cache":false,"byok":false,"routing":)" + json + "}";
+  auto stored = storedRouting(job.options_json);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(r->models, stored->models);
+  EXPECT_EQ(r->reason, stored->reason);
+  // The config changed since (or the daemon restarted with another one): the job
+  // still runs what it was acknowledged with.
+  config_.routes.clear();
+  config_.preferred_models = {"c/pref"};
+  EXPECT_EQ((Models{"a/one", "b/two"}), modelChain(job, config_));
+
+  EXPECT_FALSE(storedRouting("{}").has_value());
+  EXPECT_FALSE(storedRouting(R"({"routing":{"models":[]}})").has_value());
+  EXPECT_FALSE(storedRouting(R"({"routing":"x"})").has_value());
+}
+
+TEST_F(ModelRouterTest, ChainsAndPreferredModelsApplyAliasesAtRunTime) {
+  config_.aliases = {{"sonnet", "anthropic/claude-3.5-sonnet"}};
+  config_.chains["sturdy"] = {"sonnet", "openai/gpt-4o", "anthropic/claude-3.5-sonnet"};
+  config_.preferred_models = {"sonnet"};
+  store::JobRecord job;
+  job.model = "chain:sturdy";
+  EXPECT_EQ((Models{"anthropic/claude-3.5-sonnet", "openai/gpt-4o"}), modelChain(job, config_));
+  job.model = "openai/gpt-4o";
+  EXPECT_EQ((Models{"openai/gpt-4o", "anthropic/claude-3.5-sonnet"}), modelChain(job, config_));
+}
+
+}  // namespace
+}  // namespace llmq::daemon

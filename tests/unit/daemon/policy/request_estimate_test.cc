@@ -1,0 +1,44 @@
+// Tests for daemon/policy/request_estimate: a chat request's prompt estimate and cap, and
+// an embedding request's input, counted at most (a byte a token) with no completion.
+#include "daemon/policy/request_estimate.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace llmq::daemon {
+namespace {
+
+TEST(RequestEstimateTest, AChatRequestIsAQuarterOfItsBytesAndItsOwnCap) {
+  const std::string body = R"({"model":"m","messages":[{"role":"user","content":"hello"}],"max_tokens":50})";
+  RequestTokens t = requestTokens(JobKind::kChat, body);
+  EXPECT_EQ(static_cast<int64_t>(body.size() / 4 + 1), t.prompt);
+  EXPECT_EQ(50, t.completion.value_or(-1));
+  EXPECT_FALSE(requestTokens(JobKind::kChat, R"({"messages":[]})").completion.has_value());
+  EXPECT_EQ(7, requestTokens(JobKind::kChat, R"({"max_completion_tokens":7})").completion.value_or(-1));
+}
+
+TEST(RequestEstimateTest, AnEmbeddingIsItsInputAtOneTokenAByteAndNoCompletion) {
+  RequestTokens t = requestTokens(JobKind::kEmbedding, R"({"model":"m","input":"hello","max_tokens":99})");
+  EXPECT_EQ(5, t.prompt);
+  EXPECT_EQ(0, t.completion.value_or(-1));
+  EXPECT_EQ(6, embeddingInputTokens(R"({"input":["abc","d","ef"]})"));
+  EXPECT_EQ(5, embeddingInputTokens(R"({"input":[[1,2,3],[4,5]]})"));
+  EXPECT_EQ(3, embeddingInputTokens(R"({"input":[10,20,30]})"));
+  // Multi-byte text: bytes, never fewer than a tokenizer could make.
+  EXPECT_EQ(4, embeddingInputTokens(R"({"input":"\u00e9\u00e9"})"));
+  // Token ids written with one digit are two bytes each in the body: counted
+  // by ids, an estimate from bytes would be half the truth.
+  std::string ids = R"({"input":[)";
+  for (int i = 0; i < 1000; ++i) {
+    ids += i > 0 ? ",1" : "1";
+  }
+  ids += "]}";
+  EXPECT_EQ(1000, embeddingInputTokens(ids));
+  EXPECT_GT(embeddingInputTokens(ids), estimatePromptTokens(ids) - 1);
+  EXPECT_EQ(1, embeddingInputTokens("not json"));
+  EXPECT_EQ(1, embeddingInputTokens(R"({"model":"m"})"));
+}
+
+}  // namespace
+}  // namespace llmq::daemon

@@ -205,5 +205,32 @@ TEST_F(HttpEmbeddingsTest, TheMockAnswersEmbeddingsWithoutAnUpstream) {
   EXPECT_EQ(400, huge.status) << huge.body.substr(0, 300);
 }
 
+// An upstream's embeddings list larger than [http] max_response_bytes is cut off
+// while it arrives: the job fails RESPONSE_TOO_LARGE at once, without a retry
+// that would fetch it again.
+class HttpEmbeddingsBoundTest : public HttpFrontFixture {
+ protected:
+  std::string extraConfig() const override { return "[http]\nmax_response_bytes = 65536\n"; }
+};
+
+TEST_F(HttpEmbeddingsBoundTest, AListPastMaxResponseBytesFailsWithoutARetry) {
+  // 8 inputs × 4096 floats: about 700 KB of JSON.
+  std::string inputs = "\"a\"";
+  for (int i = 1; i < 8; ++i) {
+    inputs += ",\"w" + std::to_string(i) + "\"";
+  }
+  HttpResponse r = request("POST", "/v1/embeddings",
+                           R"({"model":"fake/ok","dimensions":4096,"input":[)" + inputs + "]}");
+  EXPECT_EQ(500, r.status) << r.body.substr(0, 300);  // response_too_large (docs/http-api.md, Errors).
+  EXPECT_EQ("response_too_large", strMember(parseJsonText(r.body)["error"], "code"));
+  EXPECT_EQ("false", r.header("x-should-retry"));
+  json::Document j = job(r.header("x-llmq-job-id"));
+  EXPECT_EQ("failed", strMember(j, "state"));
+  EXPECT_EQ("RESPONSE_TOO_LARGE", strMember(j["error"], "code"));
+  EXPECT_EQ(1, j["attempts"].GetInt());
+  // A list within the bound still comes through.
+  EXPECT_EQ(200, request("POST", "/v1/embeddings", R"({"model":"fake/ok","dimensions":64,"input":"small"})").status);
+}
+
 }  // namespace
 }  // namespace llmq::testing

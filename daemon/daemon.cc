@@ -74,6 +74,20 @@ Result<void> Daemon::start() {
   log::setLevel(config_.log_level);
   services_.started_at_ms = clock_.nowMs();
 
+  // In dependency order: each step uses only what the steps before it built.
+  for (Result<void> (Daemon::*step)() : {&Daemon::openDatabase, &Daemon::buildTurn, &Daemon::buildPolicies,
+                                         &Daemon::buildEngine, &Daemon::startLoopHandles,
+                                         &Daemon::startListeners, &Daemon::listenOnSocket}) {
+    if (auto r = (this->*step)(); !r) {
+      return r;
+    }
+  }
+  return {};
+}
+
+// The database: locked for this llmqd alone, checked, migrated, its stores, and the
+// jobs the last stop interrupted recovered.
+Result<void> Daemon::openDatabase() {
   // One llmqd per database, decided before anything in it is read or requeued
   // (store/db_lock.h); a second one stops here, without READY=1.
   if (config_.db_path != ":memory:") {
@@ -148,7 +162,12 @@ Result<void> Daemon::start() {
                  static_cast<long long>(recovered->failed));
     }
   }
+  return {};
+}
 
+// What every turn runs on: the commit cycle, the socket server and its dispatcher, the
+// event bus, the job lifecycle, the providers and the key pool.
+Result<void> Daemon::buildTurn() {
   cycle_ = std::make_unique<CommitCycle>(*db_, &loop_);
   cycle_->setOnLost([this] {
     // The queue counters may have counted the lost transaction's changes.
@@ -200,6 +219,12 @@ Result<void> Daemon::start() {
   services_.lifecycle = lifecycle_.get();
   services_.providers = providers_.get();
   services_.keys = keys_.get();
+  return {};
+}
+
+// The policies: the model catalog, key credit, rate limits, budgets and the ledger,
+// metrics, access, backups, the response cache, accounting.
+Result<void> Daemon::buildPolicies() {
   // The catalog early: the parts built next price jobs with it. Its first fetch
   // waits for the loop to run, after READY=1.
   catalog_ = std::make_unique<ModelCatalog>(services_);
@@ -241,6 +266,12 @@ Result<void> Daemon::start() {
     lifecycle_->noteMoved(store::JobState::kHeld, store::JobState::kQueued, released);
     scheduler_->kick();
   };
+  return {};
+}
+
+// The engine: breakers, the runner and the scheduler, with the queue counts and quota
+// figures read from the store.
+Result<void> Daemon::buildEngine() {
   circuits_ = std::make_unique<CircuitBreakers>(config_.circuit);
   services_.circuits = circuits_.get();
   runner_ = std::make_unique<JobRunner>(services_);
@@ -261,7 +292,11 @@ Result<void> Daemon::start() {
   if (auto r = accounting_->init(); !r) {
     return r;
   }
+  return {};
+}
 
+// Signals, the per-turn prepare and check handles, the systemd watchdog and status timers.
+Result<void> Daemon::startLoopHandles() {
   signals_ = std::make_unique<Signals>(
       &loop_, Signals::Callbacks{
                   [this](int signum) {
@@ -281,7 +316,11 @@ Result<void> Daemon::start() {
     status_timer_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
     uv_timer_start(status_timer_.get(), &Daemon::onUvStatusTimer, kStatusIntervalMs, kStatusIntervalMs);
   }
+  return {};
+}
 
+// Retention, and the TCP listeners: [metrics] and the HTTP front.
+Result<void> Daemon::startListeners() {
   retention_ = std::make_unique<Retention>(services_);
   retention_->init();
   if (config_.metrics_port >= 0) {
@@ -316,9 +355,13 @@ Result<void> Daemon::start() {
                                                                : config_.api.host.c_str(),
                *port, token->file.empty() ? "from [api] token" : ("in " + token->file).c_str());
   }
+  return {};
+}
 
-  // The socket last: once it listens, clients may connect, and everything they
-  // can reach is ready. Socket activation wins unless a path was named explicitly.
+// The socket last: once it listens, clients may connect, and everything they can reach
+// is ready.
+Result<void> Daemon::listenOnSocket() {
+  // Socket activation wins unless a path was named explicitly.
   int fds = config_.socket_explicit ? 0 : sd_listen_fds(1);
   if (fds > 0) {
     if (auto r = server_->listenFd(SD_LISTEN_FDS_START); !r) {

@@ -80,6 +80,16 @@ class Daemon {
   void requestShutdown(bool immediate);
 
  private:
+  // The steps of start(), in the order they run (each uses only what the ones
+  // before it built): daemon/daemon.cc says what each builds.
+  Result<void> openDatabase();
+  Result<void> buildTurn();
+  Result<void> buildPolicies();
+  Result<void> buildEngine();
+  Result<void> startLoopHandles();
+  Result<void> startListeners();
+  Result<void> listenOnSocket();
+
   void endOfTurn();
   void finishShutdown();
   static void onUvPrepare(uv_prepare_t* h) noexcept;

@@ -98,26 +98,72 @@ int64_t JobRunner::backoffMs(int attempt) {
   return daemon::backoffMs(attempt, s_.config->retry_base_ms, s_.config->retry_cap_ms, rng_);
 }
 
-JobRunner::StartResult JobRunner::start(store::JobRecord job) {
-  const int64_t now = s_.clock->nowMs();
+// What the gates of one attempt share while they decide (JobRunner::start): the
+// job, the clocks, and what the gates before found.
+struct JobRunner::Admission {
+  Admission(ActiveJob& job, int64_t now_ms, int64_t mono_ms, JobState before)
+      : a(job), now(now_ms), mono(mono_ms), previous(before) {}
+
+  ActiveJob& a;
+  const int64_t now;   // Wall clock, for what is stored.
   // Breakers, rate limits and cooldowns keep time on the monotonic clock (a step
   // of the wall clock must not shorten or stretch them); a retry time from them
   // is stored as wall time, `now` plus what remains.
-  const int64_t mono = s_.clock->monoMs();
+  const int64_t mono;
+  const JobState previous;
+  std::string model;  // The chain's model this attempt uses (chooseModel).
+  Route route;        // Its provider (chooseProvider).
+  bool byok = false;  // The job's own key goes first.
+  int64_t tokens = 0;  // What the rate limits count for it.
+  const char* key_source = "none";
+  std::string_view api_key;
+
+  // The attempt's worst-case cost parses the request: worked out at most once,
+  // and only when key credit or a budget asks for it.
+  std::optional<double> worstCase(const Services& s) {
+    if (!worst_case) {
+      worst_case = s.accounting->worstCaseUsd(a.job.kind, a.job.request_json, model);
+    }
+    return *worst_case;
+  }
+
+ private:
+  std::optional<std::optional<double>> worst_case;
+};
+
+JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   const JobState previous = job.state;
   auto a = std::make_unique<ActiveJob>(this, std::move(job));
-  store::JobRecord& j = a->job;
-
   if (auto w = s_.cycle->write(); !w) {
-    logStoreError("starting", j.id, w.error());
+    logStoreError("starting", a->job.id, w.error());
     return {StartResult::kStoreError};  // The job stays queued in the store; the scheduler tries again later.
   }
+  Admission in{*a, s_.clock->nowMs(), s_.clock->monoMs(), previous};
+  // Each gate lets the attempt on, or ends here: the job waits (still queued,
+  // untouched), or was parked, held, failed or answered from the cache.
+  for (Verdict (JobRunner::*gate)(Admission&) :
+       {&JobRunner::chooseModel, &JobRunner::chooseProvider, &JobRunner::tryCache, &JobRunner::modelLimit,
+        &JobRunner::chooseKey, &JobRunner::keyLimit, &JobRunner::reserveBudget, &JobRunner::probeBreaker}) {
+    if (Verdict v = (this->*gate)(in)) {
+      return *v;
+    }
+  }
+  return claim(std::move(a), in);
+}
+
+// The chain of models, resumed where an earlier attempt left it, past the ones
+// whose circuit breaker is open.
+JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
+  ActiveJob* a = &in.a;
+  store::JobRecord& j = a->job;
+  const int64_t now = in.now;
+  const int64_t mono = in.mono;
   a->chain = modelChain(j, *s_.config);
   if (a->chain.empty()) {
     failNow(std::move(j), a->tags,
             upstream::Failure{"INVALID_REQUEST", "no chain \"" + j.model + "\" is configured", 0,
                               false, "local"});
-    return {};
+    return StartResult{};
   }
   // Resume where an earlier attempt left the chain (model_used survives restarts).
   for (size_t i = 0; i < a->chain.size(); ++i) {
@@ -151,21 +197,30 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
                             0, false, "local"};
         f.retry_after_ms = wait_ms;
         failNow(std::move(j), a->tags, std::move(f));
-        return {};
+        return StartResult{};
       }
       park(std::move(j), a->tags, now + (retry_at - mono), "circuit_open");
-      return {};
+      return StartResult{};
     }
     if (idx != a->model_index) {
       j.run_attempts = 0;  // A fresh set of attempts on the model that takes over.
     }
     a->model_index = idx;
   }
-  const std::string& model = a->chain[a->model_index];
-  const Route route = s_.providers->resolve(model);
+  in.model = a->chain[a->model_index];
+  return std::nullopt;
+}
+
+// The provider that serves the model, and a key for it.
+JobRunner::Verdict JobRunner::chooseProvider(Admission& in) {
+  ActiveJob* a = &in.a;
+  store::JobRecord& j = a->job;
+  const std::string& model = in.model;
+  in.route = s_.providers->resolve(model);
+  const Route& route = in.route;
   // BYOK (docs/upstream.md): the job's own key comes first, for every HTTP provider.
-  const bool byok = usesOwnKey(j) && route.provider != nullptr && route.name != "mock";
-  if (route.provider == nullptr || (route.needs_key && !route.has_key && !byok)) {
+  in.byok = usesOwnKey(j) && route.provider != nullptr && route.name != "mock";
+  if (route.provider == nullptr || (route.needs_key && !route.has_key && !in.byok)) {
     upstream::Failure f = route.provider == nullptr
                               ? upstream::Failure{"INVALID_REQUEST",
                                                   "no provider serves model \"" + model + "\"", 0,
@@ -175,48 +230,61 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
                                                       std::string(route.name),
                                                   0, false, "local"};
     failNow(std::move(j), a->tags, std::move(f));
-    return {};
+    return StartResult{};
   }
   a->provider = route.provider;
-  // The response cache (opt-in) answers before any key, limit or budget is asked:
-  // a cached answer reaches no upstream and costs nothing.
+  return std::nullopt;
+}
+
+// The response cache (opt-in) answers before any key, limit or budget is asked:
+// a cached answer reaches no upstream and costs nothing.
+JobRunner::Verdict JobRunner::tryCache(Admission& in) {
+  ActiveJob& a = in.a;
+  const store::JobRecord& j = a.job;
+  const std::string& model = in.model;
   if (s_.cache->eligible(j)) {
-    a->cache_key = ResponseCache::key(model, model != j.model ? withModel(j.request_json, model) : j.request_json,
-                                      j.kind);
-    if (std::optional<store::CachedResponse> hit = s_.cache->lookup(a->cache_key, now)) {
-      answerFromCache(*a, model, std::move(*hit), previous);
-      return {};
+    a.cache_key = ResponseCache::key(model, model != j.model ? withModel(j.request_json, model) : j.request_json,
+                                     j.kind);
+    if (std::optional<store::CachedResponse> hit = s_.cache->lookup(a.cache_key, in.now)) {
+      answerFromCache(a, model, std::move(*hit), in.previous);
+      return StartResult{};
     }
   }
-  // Rate limits (docs/configuration.md): the model's first, then a key that is ready. A job
-  // that cannot go now stays queued, untouched; the scheduler wakes when it can.
+  return std::nullopt;
+}
+
+// Rate limits (docs/configuration.md): the model's first. A job that cannot go now
+// stays queued, untouched; the scheduler wakes when it can.
+JobRunner::Verdict JobRunner::modelLimit(Admission& in) {
   RateLimiter& limits = *s_.limits;
-  const int64_t tokens = limits.countsTokens() ? estimateRequestTokens(j.kind, j.request_json) : 0;
-  if (const int64_t at = limits.modelReadyAt(model, tokens, mono); at > mono) {
-    return {StartResult::kWait, at};
+  in.tokens = limits.countsTokens() ? estimateRequestTokens(in.a.job.kind, in.a.job.request_json) : 0;
+  if (const int64_t at = limits.modelReadyAt(in.model, in.tokens, in.mono); at > in.mono) {
+    return StartResult{StartResult::kWait, at};
   }
-  // The attempt's worst-case cost parses the request: worked out at most once,
-  // and only when key credit or a budget asks for it.
-  std::optional<std::optional<double>> worst_case;
-  auto worstCase = [&]() -> std::optional<double> {
-    if (!worst_case) {
-      worst_case = s_.accounting->worstCaseUsd(j.kind, j.request_json, model);
-    }
-    return *worst_case;
-  };
-  const char* key_source = route.has_key ? "server" : "none";
-  std::string_view api_key;
-  if (byok) {
+  return std::nullopt;
+}
+
+// The key: the job's own (BYOK), a pool key that is ready and has the credit, or
+// the provider's own.
+JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
+  ActiveJob* a = &in.a;
+  store::JobRecord& j = a->job;
+  const Route& route = in.route;
+  const int64_t mono = in.mono;
+  const int64_t tokens = in.tokens;
+  RateLimiter& limits = *s_.limits;
+  in.key_source = route.has_key ? "server" : "none";
+  if (in.byok) {
     auto secret = s_.secrets->get(j.id);
     if (!secret || !secret->has_value()) {
       failNow(std::move(j), a->tags,
               upstream::Failure{"INVALID_REQUEST", "the job's own API key can no longer be read", 0,
                                 false, "local"});
-      return {};
+      return StartResult{};
     }
     a->own_key = std::move(**secret);
-    api_key = a->own_key;
-    key_source = "user";
+    in.api_key = a->own_key;
+    in.key_source = "user";
     a->attempt.key_fingerprint = fingerprint(a->own_key);
     a->limit_key = "user:" + a->attempt.key_fingerprint;
   } else if (route.uses_pool) {
@@ -225,7 +293,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     // like an exhausted one (GET /key, daemon/policy/key_credit.h).
     std::optional<double> worst;
     if (s_.keys->anyCreditKnown()) {
-      worst = worstCase();
+      worst = in.worstCase(s_);
     }
     a->key_index = s_.keys->next(mono, &available_at, [&](const PooledKey& k) {
       if (worst && k.credit.known && k.credit.remaining && *k.credit.remaining < *worst) {
@@ -236,7 +304,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     if (a->key_index < 0 && available_at) {
       // Every usable key is cooling down or at its limits: the job stays queued,
       // untouched, and the scheduler waits until the first key is ready.
-      return {StartResult::kWait, *available_at};
+      return StartResult{StartResult::kWait, *available_at};
     }
     if (a->key_index < 0 && s_.keys->allInvalid()) {
       // Every server key was refused (401): a configuration problem, not spent credit.
@@ -246,7 +314,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
                                 "fix OPENROUTER_API_KEYS / OPENROUTER_API_KEY, then `llmq keys reset`; "
                                 "retrying the request will not change this",
                                 0, false, "local"});
-      return {};
+      return StartResult{};
     }
     if (a->key_index < 0) {
       failNow(std::move(j), a->tags,
@@ -260,31 +328,43 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
                                         "`llmq keys reset`",
                                 0, false,
                                 "local"});
-      return {};
+      return StartResult{};
     }
-    api_key = s_.keys->key(a->key_index).secret;
+    in.api_key = s_.keys->key(a->key_index).secret;
     a->limit_key = s_.keys->key(a->key_index).name;
     a->key_name = s_.keys->key(a->key_index).name;
     a->attempt.key_fingerprint = s_.keys->key(a->key_index).fingerprint;
   } else if (route.has_key) {
     a->limit_key = std::string(route.name);  // A configured provider's own key.
   }
-  if (a->key_index < 0) {
-    if (const int64_t at = limits.keyReadyAt(a->limit_key, tokens, mono); at > mono) {
-      return {StartResult::kWait, at};
+  return std::nullopt;
+}
+
+// The chosen key's own rate limit (a pool key's was asked while choosing it).
+JobRunner::Verdict JobRunner::keyLimit(Admission& in) {
+  if (in.a.key_index < 0) {
+    if (const int64_t at = s_.limits->keyReadyAt(in.a.limit_key, in.tokens, in.mono); at > in.mono) {
+      return StartResult{StartResult::kWait, at};
     }
   }
-  // Budgets (docs/money.md): the attempt's worst case is reserved against every budget
-  // that covers it, or the job is held or refused.
+  return std::nullopt;
+}
+
+// Budgets (docs/money.md): the attempt's worst case is reserved against every budget
+// that covers it, or the job is held or refused.
+JobRunner::Verdict JobRunner::reserveBudget(Admission& in) {
+  ActiveJob* a = &in.a;
+  store::JobRecord& j = a->job;
+  const std::string& model = in.model;
   a->attempt.model = model;
   if (s_.budgets->covers(a->spender())) {
-    const std::optional<double> worst = worstCase();
+    const std::optional<double> worst = in.worstCase(s_);
     const Budget* blocking = nullptr;
     const BudgetBook::Outcome outcome =
         worst ? s_.budgets->reserve(a->spender(), *worst, &a->reservation, &blocking)
               : BudgetBook::Outcome::kReject;
     if (outcome == BudgetBook::Outcome::kWait) {
-      return {StartResult::kWait, RateLimiter::kOnRelease};  // Until a running attempt ends.
+      return StartResult{StartResult::kWait, RateLimiter::kOnRelease};  // Until a running attempt ends.
     }
     if (outcome != BudgetBook::Outcome::kReserved) {
       std::string why =
@@ -297,19 +377,38 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
       } else {
         failNow(std::move(j), a->tags, upstream::Failure{"BUDGET_EXCEEDED", why, 0, false, "local"});
       }
-      return {};
+      return StartResult{};
     }
   }
-  a->circuit = std::string(route.name) + "/" + model;
-  if (int64_t at = 0; !s_.circuits->allow(a->circuit, mono, &at)) {
-    s_.budgets->settle(a->reservation, a->spender(), 0, now);
-    park(std::move(j), a->tags, now + (at - mono), "circuit_open");  // Another probe got there first.
-    return {};
+  return std::nullopt;
+}
+
+// A breaker that is half-open lets one probe through: another job may have taken it.
+JobRunner::Verdict JobRunner::probeBreaker(Admission& in) {
+  ActiveJob& a = in.a;
+  a.circuit = std::string(in.route.name) + "/" + in.model;
+  if (int64_t at = 0; !s_.circuits->allow(a.circuit, in.mono, &at)) {
+    s_.budgets->settle(a.reservation, a.spender(), 0, in.now);
+    park(std::move(a.job), a.tags, in.now + (at - in.mono), "circuit_open");  // Another probe got there first.
+    return StartResult{};
   }
+  return std::nullopt;
+}
+
+// Every gate let the attempt on: the job is running, its attempt recorded, and
+// the request leaves once this turn commits.
+JobRunner::StartResult JobRunner::claim(std::unique_ptr<ActiveJob> owned, Admission& in) {
+  ActiveJob* a = owned.get();
+  store::JobRecord& j = a->job;
+  const int64_t now = in.now;
+  const std::string& model = in.model;
+  const char* key_source = in.key_source;
+  const JobState previous = in.previous;
+  RateLimiter& limits = *s_.limits;
   if (a->key_index >= 0) {
     s_.keys->noteRequest(a->key_index);
   }
-  a->permit = limits.acquire(a->limit_key, model, tokens, mono);
+  a->permit = limits.acquire(a->limit_key, model, in.tokens, in.mono);
 
   j.state = JobState::kRunning;
   ++j.attempts;
@@ -348,7 +447,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
 
-  a->api_key = api_key;
+  a->api_key = in.api_key;
 
   int64_t attempt_deadline = INT64_MAX;
   // Only a job's own timeout_s takes a place in deadlines_ (entries of finished
@@ -367,7 +466,7 @@ JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   }
   const int64_t id = j.id;
   const int attempt = j.attempts;
-  active_.emplace(id, std::move(a));
+  active_.emplace(id, std::move(owned));
   // The request leaves only once the claim is committed: a rolled-back claim must
   // not cost an upstream call.
   s_.cycle->afterCommit([this, id, attempt](bool committed) { launch(id, attempt, committed); });

@@ -117,6 +117,23 @@ class JobRunner {
 
  private:
   friend struct ActiveJob;
+  // The gates an attempt passes in start(), in this order. Each lets it on
+  // (nullopt) or ends start() with its result: the job waits (kWait: still
+  // queued, untouched), or was failed, parked, held or answered from the cache
+  // (kStarted: handled), or the store failed. `Admission` is what they share.
+  struct Admission;
+  using Verdict = std::optional<StartResult>;
+  Verdict chooseModel(Admission& in);     // The chain, past open breakers.
+  Verdict chooseProvider(Admission& in);  // Who serves the model, and that a key exists.
+  Verdict tryCache(Admission& in);        // The response cache.
+  Verdict modelLimit(Admission& in);      // The model's rate limits.
+  Verdict chooseKey(Admission& in);       // The job's own key, a pool key, or the provider's.
+  Verdict keyLimit(Admission& in);        // That key's rate limits.
+  Verdict reserveBudget(Admission& in);   // The worst case against every covering budget.
+  Verdict probeBreaker(Admission& in);    // A half-open breaker's one probe.
+  // All gates passed: the job becomes running and its attempt leaves after commit.
+  StartResult claim(std::unique_ptr<ActiveJob> a, Admission& in);
+
   struct Deadline {
     int64_t at;
     int64_t job_id;

@@ -87,33 +87,33 @@ void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
   }
 }
 
-}  // namespace
-
-void handleJobSubmit(Call& call) {
-  Services& s = call.s;
-  ipc::SubmitParams p;
-  std::string error;
-  if (!ipc::parseSubmitParams(call.params, &p, &error)) {
-    call.reply.fail(ipc::rpc::kInvalidParams, error);
-    return;
-  }
-  // llmqd reads the first of two equal keys and an upstream most often the last:
-  // it would reserve and price one model or max_tokens while another ran.
+// What the request itself must be before anything is looked up: no key twice
+// (llmqd reads the first of two equal keys and an upstream most often the last:
+// it would reserve and price one model or max_tokens while another ran), and a
+// Responses request that can run (checked now, not when an attempt translates
+// it: what is acknowledged can run). False: the call was answered.
+bool checkRequest(Call& call, const ipc::SubmitParams& p) {
   if (const std::string where = json::findDuplicateKey(*p.request); !where.empty()) {
     call.reply.fail(ipc::rpc::kInvalidParams,
                     "\"request\" has a key twice: " + where + "; send each key once", "DUPLICATE_KEY");
-    return;
+    return false;
   }
   if (p.kind == JobKind::kResponses) {
-    // Checked now, not when an attempt translates it: what is acknowledged can run.
     if (Result<std::string> chat = responses::toChatRequest(*p.request); !chat) {
       call.reply.fail(ipc::rpc::kInvalidParams, chat.error().message);
-      return;
+      return false;
     }
   }
-  std::string request_json = json::toString(*p.request);
-  // Aliases and routes (daemon/policy/model_router.h) are decided here, once, and stored
-  // with the job: what runs is what was acknowledged, across restarts and retries.
+  return true;
+}
+
+// The job's first concrete model: aliases and routes (daemon/policy/model_router.h)
+// are decided here, once, and stored with the job (`routing`): what runs is what
+// was acknowledged, across restarts and retries. Its provider must exist and have
+// a key (or the job brings its own). nullopt: the call was answered.
+std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, std::string_view request_json,
+                                      std::optional<Routing>* routing) {
+  Services& s = call.s;
   const ModelCatalog* catalog = s.catalog;
   auto routed = routeJob(
       *s.config,
@@ -121,22 +121,22 @@ void handleJobSubmit(Call& call) {
       RoutingInput{p.model, p.route, &p.fallback_models, request_json, p.kind});
   if (!routed) {
     call.reply.fail(ipc::rpc::kInvalidParams, routed.error().message);
-    return;
+    return std::nullopt;
   }
-  const std::optional<Routing>& routing = *routed;
-  std::string first_model = routing ? routing->model() : p.model;
-  if (!routing && p.model.rfind(kChainPrefix, 0) == 0) {
+  *routing = std::move(*routed);
+  std::string first_model = *routing ? (*routing)->model() : p.model;
+  if (!*routing && p.model.rfind(kChainPrefix, 0) == 0) {
     auto chain = s.config->chains.find(p.model.substr(kChainPrefix.size()));
     if (chain == s.config->chains.end()) {
       call.reply.fail(ipc::rpc::kInvalidParams, "no chain \"" + p.model + "\" is configured");
-      return;
+      return std::nullopt;
     }
     first_model = resolveAlias(*s.config, chain->second.front());
   }
   const Route route = s.providers->resolve(first_model);
   if (route.provider == nullptr) {
     call.reply.fail(ipc::rpc::kInvalidParams, "no provider serves model \"" + first_model + "\"");
-    return;
+    return std::nullopt;
   }
   if (route.needs_key && !route.has_key && !p.api_key) {
     call.reply.fail(ipc::rpc::kInvalidParams,
@@ -144,70 +144,53 @@ void handleJobSubmit(Call& call) {
                         " (model \"" + first_model + "\"): set OPENROUTER_API_KEY, or the provider's "
                         "api_key_env, before starting llmqd",
                     "NO_API_KEY");
-    return;
+    return std::nullopt;
   }
+  return first_model;
+}
+
+// What the caller may ask for: a priority within [access] max_user_priority, no
+// submit while llmqd stops, and what the call would hold until its job ends
+// (docs/operations.md, "Bounds"). False: the call was answered.
+bool checkCaller(Call& call, const ipc::SubmitParams& p) {
+  Services& s = call.s;
   if (p.priority > s.config->max_user_priority && !s.access->isAdmin(call.peer)) {
     // Otherwise one user could put every job ahead of everyone else's.
     call.reply.fail(ipc::rpc::kInvalidParams,
                     "priority " + std::to_string(p.priority) + " is above [access] max_user_priority (" +
                         std::to_string(s.config->max_user_priority) + "), the highest a non-administrator may use");
-    return;
+    return false;
   }
   if (s.shutting_down) {
     call.reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; submit again once it is back");
-    return;
+    return false;
   }
-  // What the call would hold until its job ends (docs/operations.md, "Bounds").
   if (p.subscribe) {
     if (std::string why = s.bus->refusal(call.conn_id); !why.empty()) {
       call.reply.fail(ipc::rpc::kOverloaded, std::move(why));
-      return;
+      return false;
     }
   }
   if (p.wait) {
     if (std::string why = s.lifecycle->waitRefusal(call.conn_id); !why.empty()) {
       call.reply.fail(ipc::rpc::kOverloaded, std::move(why));
-      return;
+      return false;
     }
   }
-  if (auto w = s.cycle->write(); !w) {
-    replyStoreError(call, w.error(), "starting a transaction");
-    return;
-  }
-  std::string client = s.access->clientFor(call.peer, p.client);  // daemon/policy/access.h
-  std::string owner = Access::ownerOf(client);
-  if (p.idempotency_key) {
-    // Per owner: another user's key neither finds nor blocks this submit.
-    auto existing = s.jobs->findByIdempotencyKey(owner, *p.idempotency_key);
-    if (!existing) {
-      replyStoreError(call, existing.error(), "looking up the idempotency key");
-      return;
-    }
-    if (existing->has_value()) {
-      answerDuplicate(call, p, **existing);
-      return;
-    }
-  }
+  return true;
+}
 
-  const int64_t now = s.clock->nowMs();
-  store::JobRecord job;
-  job.state = store::JobState::kQueued;
-  job.priority = p.priority;
-  job.client = std::move(client);
-  job.owner = std::move(owner);
-  job.tags_json = stringArray(p.tags);
-  job.kind = p.kind;
-  // The job's `model` is what was asked for: a route shows as "route:NAME".
-  job.model = routing && routing->route ? std::string(kRoutePrefix) + *routing->route : p.model;
-  job.request_json = std::move(request_json);
-  // [quota] (daemon/policy/user_quota.h): one lookup; a duplicate above was never counted.
+// [quota] (daemon/policy/user_quota.h), then a `reject` budget, which refuses at
+// submit what it could not pay for now (docs/money.md, Budgets; the reservation
+// itself happens at dispatch, where concurrency is settled). False: refused.
+bool withinQuotaAndBudgets(Call& call, const ipc::SubmitParams& p, const store::JobRecord& job,
+                           const std::string& first_model) {
+  Services& s = call.s;
   if (auto over = s.quota->refuse(s.config->quota, job.client, s.access->isAdmin(call.peer),
                                   static_cast<int64_t>(job.request_json.size()))) {
     call.reply.fail(ipc::rpc::kOverloaded, *over, "QUOTA_EXCEEDED");
-    return;
+    return false;
   }
-  // A `reject` budget refuses at submit what it could not pay for now (docs/money.md, Budgets);
-  // the reservation itself happens at dispatch, where concurrency is settled.
   if (!s.budgets->empty()) {
     const Spender who{job.client, first_model, "", "", &p.tags};
     if (s.budgets->covers(who)) {
@@ -219,59 +202,66 @@ void handleJobSubmit(Call& call) {
                             std::to_string(std::max(0.0, refused->remaining())) +
                             " left and this job may cost up to $" + std::to_string(*worst),
                         "BUDGET_EXCEEDED");
-        return;
+        return false;
       }
     }
   }
-  const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(first_model);
-  if (!p.fallback_models.empty() || p.cache || byok || routing || p.fail_when_cooling || p.request_id) {
-    job.options_json = "{\"fallback_models\":" + stringArray(p.fallback_models) +
-                       ",\"cache\":" + (p.cache ? "true" : "false") +
-                       ",\"byok\":" + (byok ? "true" : "false");
-    if (p.fail_when_cooling) {
-      job.options_json += ",\"fail_when_cooling\":true";
-    }
-    if (p.request_id) {
-      job.options_json += ",\"request_id\":";
-      json::appendString(job.options_json, *p.request_id);
-    }
-    if (routing) {
-      job.options_json += ",\"routing\":";
-      appendRoutingJson(job.options_json, *routing);
-    }
-    job.options_json += "}";
+  return true;
+}
+
+// The submit options the job's columns do not hold, as stored (store::JobRecord
+// options_json); "{}" when there are none.
+std::string optionsJson(const ipc::SubmitParams& p, bool byok, const std::optional<Routing>& routing) {
+  if (p.fallback_models.empty() && !p.cache && !byok && !routing && !p.fail_when_cooling && !p.request_id) {
+    return "{}";
   }
+  std::string o = "{\"fallback_models\":" + stringArray(p.fallback_models) +
+                  ",\"cache\":" + (p.cache ? "true" : "false") + ",\"byok\":" + (byok ? "true" : "false");
+  if (p.fail_when_cooling) {
+    o += ",\"fail_when_cooling\":true";
+  }
+  if (p.request_id) {
+    o += ",\"request_id\":";
+    json::appendString(o, *p.request_id);
+  }
+  if (routing) {
+    o += ",\"routing\":";
+    appendRoutingJson(o, *routing);
+  }
+  return o + "}";
+}
+
+// The queued job a valid submit becomes, not yet stored.
+store::JobRecord newJob(const ipc::SubmitParams& p, std::string client, std::string request_json,
+                        const std::optional<Routing>& routing, bool byok, int64_t now, int default_max_attempts) {
+  store::JobRecord job;
+  job.state = store::JobState::kQueued;
+  job.priority = p.priority;
+  job.owner = Access::ownerOf(client);
+  job.client = std::move(client);
+  job.tags_json = stringArray(p.tags);
+  job.kind = p.kind;
+  // The job's `model` is what was asked for: a route shows as "route:NAME".
+  job.model = routing && routing->route ? std::string(kRoutePrefix) + *routing->route : p.model;
+  job.request_json = std::move(request_json);
+  job.options_json = optionsJson(p, byok, routing);
   job.idempotency_key = p.idempotency_key;
   job.stream = p.stream;
-  job.max_attempts = p.max_attempts.value_or(s.config->default_max_attempts);
+  job.max_attempts = p.max_attempts.value_or(default_max_attempts);
   job.on_restart = p.on_restart_fail ? store::OnRestart::kFail : store::OnRestart::kRequeue;
   job.timeout_ms = p.timeout_ms;
   if (p.deadline_ms) {
     job.deadline_at = now + *p.deadline_ms;
   }
   job.created_at = now;
-  job.event_seq = 1;  // Stored with the row: the queued event below is the job's first.
+  job.event_seq = 1;  // Stored with the row: the queued event is the job's first.
+  return job;
+}
 
-  auto id = s.jobs->insert(job, p.tags);
-  if (!id) {
-    replyStoreError(call, id.error(), "storing the job");
-    return;
-  }
-  job.id = *id;
-  if (byok) {
-    // Encrypted at rest, erased when the job ends; never returned or logged.
-    if (auto r = s.secrets->put(job.id, *p.api_key); !r) {
-      replyStoreError(call, r.error(), "storing the job's API key");
-      return;
-    }
-  }
-  s.lifecycle->noteInserted(job.state);
-  s.quota->noteInserted(job.client, static_cast<int64_t>(job.request_json.size()));
-  if (routing) {
-    LOG_DEBUG("job %s routed to %s: %s", ipc::formatJobId(job.id).c_str(), routing->model().c_str(),
-              routing->reason.c_str());
-  }
-
+// The job is stored (this turn): it is announced, and the caller answered once the
+// turn commits (or, with `wait`, when the job ends).
+void acknowledge(Call& call, const ipc::SubmitParams& p, store::JobRecord& job) {
+  Services& s = call.s;
   uint64_t sub = 0;
   if (p.subscribe) {
     sub = s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(job.id),
@@ -299,6 +289,73 @@ void handleJobSubmit(Call& call) {
     s.scheduler->noteDeadline(*job.deadline_at);
   }
   s.scheduler->kick();
+}
+
+}  // namespace
+
+void handleJobSubmit(Call& call) {
+  Services& s = call.s;
+  ipc::SubmitParams p;
+  std::string error;
+  if (!ipc::parseSubmitParams(call.params, &p, &error)) {
+    call.reply.fail(ipc::rpc::kInvalidParams, error);
+    return;
+  }
+  if (!checkRequest(call, p)) {
+    return;
+  }
+  std::string request_json = json::toString(*p.request);
+  std::optional<Routing> routing;
+  const std::optional<std::string> first_model = firstModel(call, p, request_json, &routing);
+  if (!first_model || !checkCaller(call, p)) {
+    return;
+  }
+  if (auto w = s.cycle->write(); !w) {
+    replyStoreError(call, w.error(), "starting a transaction");
+    return;
+  }
+  std::string client = s.access->clientFor(call.peer, p.client);  // daemon/policy/access.h
+  const std::string owner = Access::ownerOf(client);
+  if (p.idempotency_key) {
+    // Per owner: another user's key neither finds nor blocks this submit.
+    auto existing = s.jobs->findByIdempotencyKey(owner, *p.idempotency_key);
+    if (!existing) {
+      replyStoreError(call, existing.error(), "looking up the idempotency key");
+      return;
+    }
+    if (existing->has_value()) {
+      answerDuplicate(call, p, **existing);
+      return;
+    }
+  }
+
+  const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(*first_model);
+  store::JobRecord job = newJob(p, std::move(client), std::move(request_json), routing, byok, s.clock->nowMs(),
+                                s.config->default_max_attempts);
+  if (!withinQuotaAndBudgets(call, p, job, *first_model)) {
+    return;
+  }
+  auto id = s.jobs->insert(job, p.tags);
+  if (!id) {
+    replyStoreError(call, id.error(), "storing the job");
+    return;
+  }
+  job.id = *id;
+  if (byok) {
+    // Encrypted at rest, erased when the job ends; never returned or logged.
+    if (auto r = s.secrets->put(job.id, *p.api_key); !r) {
+      replyStoreError(call, r.error(), "storing the job's API key");
+      return;
+    }
+  }
+  s.lifecycle->noteInserted(job.state);
+  s.quota->noteInserted(job.client, static_cast<int64_t>(job.request_json.size()));
+  if (routing) {
+    LOG_DEBUG("job %s routed to %s: %s", ipc::formatJobId(job.id).c_str(), routing->model().c_str(),
+              routing->reason.c_str());
+  }
+
+  acknowledge(call, p, job);
 }
 
 }  // namespace llmq::daemon

@@ -233,6 +233,50 @@ http::HttpHeadVerdict HttpFront::onHeaders(uint64_t /*conn_id*/, const http::Htt
   return v;
 }
 
+// GET /v1/models and GET /v1/models/{id} (and HEAD, and without /v1): false when
+// `r` asks for neither.
+bool HttpFront::serveModels(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r, const std::string& request_id) {
+  const bool get = r.method == "GET" || r.method == "HEAD";
+  if (r.path == "/v1/models" || r.path == "/models") {
+    if (!get) {
+      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET", {},
+                   request_id);
+      return true;
+    }
+    Pending p{Kind::kModels, conn_id, exchange};
+    p.request_id = request_id;
+    call(conn_id, "models.list", "{}", std::move(p));
+    return true;
+  }
+  for (std::string_view prefix : {std::string_view("/v1/models/"), std::string_view("/models/")}) {
+    if (r.path.size() > prefix.size() && r.path.compare(0, prefix.size(), prefix) == 0) {
+      // models.retrieve: ids hold slashes ("openai/gpt-4o"); the catalog is
+      // asked for the ids that contain it, so a long catalog's later pages count.
+      if (!get) {
+        respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET", {},
+                     request_id);
+        return true;
+      }
+      const std::string id = percentDecode(std::string_view(r.path).substr(prefix.size()));
+      if (id.empty() || id.size() > 256 || !validUtf8(id)) {
+        respondError(conn_id, exchange, 404, "invalid_request_error", "model_not_found", "no such model", {},
+                     request_id);
+        return true;
+      }
+      std::string params = "{\"filter\":";
+      json::appendString(params,
+                         upstream::MockProvider::handles(id) ? std::string_view("mock/") : std::string_view(id));
+      params += "}";
+      Pending p{Kind::kModel, conn_id, exchange};
+      p.model = id;
+      p.request_id = request_id;
+      call(conn_id, "models.list", params, std::move(p));
+      return true;
+    }
+  }
+  return false;
+}
+
 void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r) {
   const bool get = r.method == "GET" || r.method == "HEAD";
   // A base URL with a trailing slash ("http://127.0.0.1:8088/v1/") makes some
@@ -265,69 +309,30 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r)
                      : "incorrect bearer token", {}, request_id);
     return;
   }
-  if (r.path == "/v1/chat/completions" || r.path == "/chat/completions") {
-    if (r.method != "POST") {
-      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed",
-                   r.path + " takes POST", {}, request_id);
-      return;
-    }
-    chatCompletions(conn_id, exchange, r, request_id);
-    return;
-  }
-  if (r.path == "/v1/embeddings" || r.path == "/embeddings") {
-    if (r.method != "POST") {
-      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes POST", {},
-                   request_id);
-      return;
-    }
-    chatCompletions(conn_id, exchange, r, request_id, JobKind::kEmbedding);
-    return;
-  }
-  if (r.path == "/v1/responses" || r.path == "/responses") {
-    if (r.method != "POST") {
-      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes POST", {},
-                   request_id);
-      return;
-    }
-    responsesCreate(conn_id, exchange, r, request_id);
-    return;
-  }
-  if (r.path == "/v1/models" || r.path == "/models") {
-    if (!get) {
-      respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET", {},
-                   request_id);
-      return;
-    }
-    Pending p{Kind::kModels, conn_id, exchange};
-    p.request_id = request_id;
-    call(conn_id, "models.list", "{}", std::move(p));
-    return;
-  }
-  for (std::string_view prefix : {std::string_view("/v1/models/"), std::string_view("/models/")}) {
-    if (r.path.size() > prefix.size() && r.path.compare(0, prefix.size(), prefix) == 0) {
-      // models.retrieve: ids hold slashes ("openai/gpt-4o"); the catalog is
-      // asked for the ids that contain it, so a long catalog's later pages count.
-      if (!get) {
-        respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET", {},
-                     request_id);
+  // The endpoints that create jobs, each with and without /v1.
+  static const struct {
+    std::string_view path;
+    void (HttpFront::*serve)(uint64_t, uint64_t, http::HttpRequest&, const std::string&);
+  } kPosts[] = {
+      {"/chat/completions", &HttpFront::chatCompletionsCreate},
+      {"/embeddings", &HttpFront::embeddingsCreate},
+      {"/responses", &HttpFront::responsesCreate},
+  };
+  const std::string_view unversioned =
+      std::string_view(r.path).substr(r.path.rfind("/v1/", 0) == 0 ? 3 : 0);
+  for (const auto& post : kPosts) {
+    if (unversioned == post.path) {
+      if (r.method != "POST") {
+        respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes POST",
+                     {}, request_id);
         return;
       }
-      const std::string id = percentDecode(std::string_view(r.path).substr(prefix.size()));
-      if (id.empty() || id.size() > 256 || !validUtf8(id)) {
-        respondError(conn_id, exchange, 404, "invalid_request_error", "model_not_found", "no such model", {},
-                     request_id);
-        return;
-      }
-      std::string params = "{\"filter\":";
-      json::appendString(params,
-                         upstream::MockProvider::handles(id) ? std::string_view("mock/") : std::string_view(id));
-      params += "}";
-      Pending p{Kind::kModel, conn_id, exchange};
-      p.model = id;
-      p.request_id = request_id;
-      call(conn_id, "models.list", params, std::move(p));
+      (this->*post.serve)(conn_id, exchange, r, request_id);
       return;
     }
+  }
+  if (serveModels(conn_id, exchange, r, request_id)) {
+    return;
   }
   if (r.path == "/metrics" && get) {
     http_.respond(conn_id, exchange, 200, "text/plain; version=0.0.4; charset=utf-8", id_header,
@@ -336,6 +341,16 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r)
   }
   respondError(conn_id, exchange, 404, "invalid_request_error", "not_found",
                "no such endpoint: " + r.method + " " + r.path, {}, request_id);
+}
+
+void HttpFront::chatCompletionsCreate(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r,
+                                      const std::string& request_id) {
+  chatCompletions(conn_id, exchange, r, request_id);
+}
+
+void HttpFront::embeddingsCreate(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r,
+                                 const std::string& request_id) {
+  chatCompletions(conn_id, exchange, r, request_id, JobKind::kEmbedding);
 }
 
 void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r,

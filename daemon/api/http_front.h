@@ -137,8 +137,15 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
   // route().
   void chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request, const std::string& request_id,
                        JobKind kind = JobKind::kChat);
-  // POST /v1/responses: translated, then as chatCompletions (after fetching the
-  // previous response's job when previous_response_id names one).
+  // GET /v1/models and /v1/models/{id}; false when `request` is neither.
+  bool serveModels(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request, const std::string& request_id);
+  // POST /v1/chat/completions and POST /v1/embeddings (route()'s table).
+  void chatCompletionsCreate(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request,
+                             const std::string& request_id);
+  void embeddingsCreate(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request,
+                        const std::string& request_id);
+  // POST /v1/responses: a job of kind responses (after fetching the previous
+  // response's job when previous_response_id names one).
   void responsesCreate(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request,
                        const std::string& request_id);
   void responsesSubmit(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request, const std::string& request_id,

@@ -702,35 +702,7 @@ void HttpFront::onEvent(const json::Value& params) {
       streamRaw(p, eventsOf(p).text(delta));
     }
   } else if (event == "message_chunk") {
-    const std::string_view delta = stringMember(data, "delta");
-    const std::string_view reasoning = stringMember(data, "reasoning");
-    const json::Value* tool_calls = json::member(data, "tool_calls");
-    const json::Value* details = json::member(data, "reasoning_details");
-    const json::Value* logprobs = json::member(data, "logprobs");
-    if (delta.empty() && reasoning.empty() && tool_calls == nullptr && details == nullptr && logprobs == nullptr) {
-      return;
-    }
-    const int index = static_cast<int>(intMember(data, "index"));
-    std::string d = "{";
-    // Each choice's first chunk says its role (OpenAI's framing for n > 1).
-    if (std::find(p.choices.begin(), p.choices.end(), index) == p.choices.end()) {
-      p.choices.push_back(index);
-      d += "\"role\":\"assistant\",";
-    }
-    d += "\"content\":";
-    json::appendString(d, delta);
-    if (!reasoning.empty()) {
-      d += ",\"reasoning\":";
-      json::appendString(d, reasoning);
-    }
-    if (details != nullptr) {
-      d += ",\"reasoning_details\":" + json::toString(*details);
-    }
-    if (tool_calls != nullptr) {
-      d += ",\"tool_calls\":" + json::toString(*tool_calls);
-    }
-    d += "}";
-    streamText(p, index, d, logprobs != nullptr ? json::toString(*logprobs) : std::string());
+    streamChunk(p, data);
   } else if (event == "started") {
     if (std::string_view m = stringMember(data, "model"); !m.empty()) {
       p.model = std::string(m);
@@ -786,6 +758,38 @@ void HttpFront::onEvent(const json::Value& params) {
     jobFailed(p, e);
     finish(rpc_id);
   }
+}
+
+void HttpFront::streamChunk(Pending& p, const json::Value& data) {
+  const std::string_view delta = stringMember(data, "delta");
+  const std::string_view reasoning = stringMember(data, "reasoning");
+  const json::Value* tool_calls = json::member(data, "tool_calls");
+  const json::Value* details = json::member(data, "reasoning_details");
+  const json::Value* logprobs = json::member(data, "logprobs");
+  if (delta.empty() && reasoning.empty() && tool_calls == nullptr && details == nullptr && logprobs == nullptr) {
+    return;
+  }
+  const int index = static_cast<int>(intMember(data, "index"));
+  std::string d = "{";
+  // Each choice's first chunk says its role (OpenAI's framing for n > 1).
+  if (std::find(p.choices.begin(), p.choices.end(), index) == p.choices.end()) {
+    p.choices.push_back(index);
+    d += "\"role\":\"assistant\",";
+  }
+  d += "\"content\":";
+  json::appendString(d, delta);
+  if (!reasoning.empty()) {
+    d += ",\"reasoning\":";
+    json::appendString(d, reasoning);
+  }
+  if (details != nullptr) {
+    d += ",\"reasoning_details\":" + json::toString(*details);
+  }
+  if (tool_calls != nullptr) {
+    d += ",\"tool_calls\":" + json::toString(*tool_calls);
+  }
+  d += "}";
+  streamText(p, index, d, logprobs != nullptr ? json::toString(*logprobs) : std::string());
 }
 
 void HttpFront::answerComplete(Pending& p, const json::Value& job) {

@@ -154,6 +154,8 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
   void call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending);
   void onResponse(uint64_t rpc_id, const json::Value& message);
   void onEvent(const json::Value& params);
+  // A chat stream's message_chunk event as a chat.completion.chunk delta of its choice.
+  void streamChunk(Pending& p, const json::Value& data);
   void answerComplete(Pending& p, const json::Value& job);
   void replayFinished(Pending& p, const json::Value& job);
   void streamHead(Pending& p);

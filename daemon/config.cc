@@ -1233,4 +1233,47 @@ std::string describe(const Config& c) {
   return o.str();
 }
 
+std::string restartOnlyChanges(const Config& running, const Config& next) {
+  std::string fixed;
+  auto unchanged = [&](bool same, const char* what) {
+    if (!same) {
+      fixed += fixed.empty() ? what : std::string(", ") + what;
+    }
+  };
+  unchanged(next.socket_path == running.socket_path && next.socket_mode == running.socket_mode &&
+                next.socket_group == running.socket_group,
+            "the socket");
+  unchanged(next.db_path == running.db_path && next.synchronous == running.synchronous, "the database");
+  // Providers are replaced on reload; the keys come from the environment, which a
+  // running process cannot be given again.
+  unchanged(next.openrouter_pool == running.openrouter_pool, "the OpenRouter key pool");
+  unchanged(next.api == running.api, "[api]");
+  unchanged(next.http.connect_timeout_ms == running.http.connect_timeout_ms &&
+                next.http.idle_timeout_ms == running.http.idle_timeout_ms &&
+                next.http.max_host_connections == running.http.max_host_connections &&
+                next.http.max_buffered_bytes == running.http.max_buffered_bytes,
+            "[http]");
+  unchanged(next.metrics_host == running.metrics_host && next.metrics_port == running.metrics_port,
+            "[metrics]");
+  unchanged(next.max_frame_bytes == running.max_frame_bytes &&
+                next.max_pending_output_bytes == running.max_pending_output_bytes &&
+                next.max_pending_output_hard_bytes == running.max_pending_output_hard_bytes &&
+                next.stall_timeout_ms == running.stall_timeout_ms &&
+                next.max_subscriptions_per_connection == running.max_subscriptions_per_connection &&
+                next.max_subscriptions == running.max_subscriptions &&
+                next.max_connections == running.max_connections &&
+                next.max_connections_per_uid == running.max_connections_per_uid &&
+                next.line_timeout_ms == running.line_timeout_ms &&
+                next.max_partial_bytes_total == running.max_partial_bytes_total,
+            "[ipc] limits");
+  unchanged(next.mock.chunk_delay_ms == running.mock.chunk_delay_ms &&
+                next.mock.first_chunk_delay_ms == running.mock.first_chunk_delay_ms &&
+                next.mock.tokens_per_chunk == running.mock.tokens_per_chunk &&
+                next.mock.default_tokens == running.mock.default_tokens &&
+                next.mock.prompt_usd_per_mtok == running.mock.prompt_usd_per_mtok &&
+                next.mock.completion_usd_per_mtok == running.mock.completion_usd_per_mtok,
+            "[mock]");
+  return fixed;
+}
+
 }  // namespace llmq::daemon

@@ -505,46 +505,8 @@ void Daemon::reload() {
   }
   Config& next = *loaded;
   // What only a restart changes: say so rather than half-apply it.
-  std::string fixed;
-  auto unchanged = [&](bool same, const char* what) {
-    if (!same) {
-      fixed += fixed.empty() ? what : std::string(", ") + what;
-    }
-  };
-  unchanged(next.socket_path == config_.socket_path && next.socket_mode == config_.socket_mode &&
-                next.socket_group == config_.socket_group,
-            "the socket");
-  unchanged(next.db_path == config_.db_path && next.synchronous == config_.synchronous, "the database");
-  // Providers are replaced below; the keys come from the environment, which a
-  // running process cannot be given again.
+  const std::string fixed = restartOnlyChanges(config_, next);
   const bool providers_changed = next.providers != config_.providers;
-  unchanged(next.openrouter_pool == config_.openrouter_pool, "the OpenRouter key pool");
-  unchanged(next.api == config_.api, "[api]");
-  unchanged(next.http.connect_timeout_ms == config_.http.connect_timeout_ms &&
-                next.http.idle_timeout_ms == config_.http.idle_timeout_ms &&
-                next.http.max_host_connections == config_.http.max_host_connections &&
-                next.http.max_buffered_bytes == config_.http.max_buffered_bytes,
-            "[http]");
-  unchanged(next.metrics_host == config_.metrics_host && next.metrics_port == config_.metrics_port,
-            "[metrics]");
-  unchanged(next.max_frame_bytes == config_.max_frame_bytes &&
-                next.max_pending_output_bytes == config_.max_pending_output_bytes &&
-                next.max_pending_output_hard_bytes == config_.max_pending_output_hard_bytes &&
-                next.stall_timeout_ms == config_.stall_timeout_ms &&
-                next.max_subscriptions_per_connection == config_.max_subscriptions_per_connection &&
-                next.max_subscriptions == config_.max_subscriptions &&
-                next.max_connections == config_.max_connections &&
-                next.max_connections_per_uid == config_.max_connections_per_uid &&
-                next.line_timeout_ms == config_.line_timeout_ms &&
-                next.max_partial_bytes_total == config_.max_partial_bytes_total,
-            "[ipc] limits");
-  unchanged(next.mock.chunk_delay_ms == config_.mock.chunk_delay_ms &&
-                next.mock.first_chunk_delay_ms == config_.mock.first_chunk_delay_ms &&
-                next.mock.tokens_per_chunk == config_.mock.tokens_per_chunk &&
-                next.mock.default_tokens == config_.mock.default_tokens &&
-                next.mock.prompt_usd_per_mtok == config_.mock.prompt_usd_per_mtok &&
-                next.mock.completion_usd_per_mtok == config_.mock.completion_usd_per_mtok,
-            "[mock]");
 
   // Everything else takes effect now. The scheduler, limits and routing read
   // these on their next decision; nothing running is interrupted.

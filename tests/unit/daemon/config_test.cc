@@ -36,6 +36,24 @@ class ConfigTest : public ::testing::Test {
   llmq::testing::TempDir dir_;
 };
 
+TEST_F(ConfigTest, ASighupNamesWhatOnlyARestartChangesAndNothingElse) {
+  auto running = load("");
+  ASSERT_TRUE(running.ok());
+  // What SIGHUP applies is not listed.
+  auto applied = load("[daemon]\nmax_inflight = 7\n[retry]\ncap_ms = 9000\n[cache]\nenabled = true\n");
+  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  EXPECT_EQ("", restartOnlyChanges(*running, *applied));
+  EXPECT_EQ("", restartOnlyChanges(*running, *running));
+  // What needs a restart is, each once, in a fixed order.
+  auto fixed = load("[api]\nlisten = \"127.0.0.1:9999\"\n[mock]\nchunk_delay_ms = 1\n[ipc]\nmax_connections = 5\n");
+  ASSERT_TRUE(fixed.ok()) << fixed.error().message;
+  EXPECT_EQ("[api], [ipc] limits, [mock]", restartOnlyChanges(*running, *fixed));
+  Config moved = *running;
+  moved.db_path = "/elsewhere.db";
+  moved.socket_path = "/elsewhere.sock";
+  EXPECT_EQ("the socket, the database", restartOnlyChanges(*running, moved));
+}
+
 TEST_F(ConfigTest, DefaultsHaveOpenRouterLast) {
   auto c = load("");
   ASSERT_TRUE(c.ok()) << c.error().message;

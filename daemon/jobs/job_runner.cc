@@ -21,6 +21,7 @@
 #include "daemon/jobs/backoff.h"
 #include "daemon/policy/response_cache.h"
 #include "daemon/jobs/responses_format.h"
+#include "daemon/jobs/retry_plan.h"
 #include "upstream/chat_response.h"
 #include "daemon/policy/key_pool.h"
 #include "daemon/turn/metrics.h"
@@ -953,9 +954,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     }
     f.retry_after_ms = cooldown;
   }
-  int64_t delay = 0;
-  bool will_retry = f.retryable && j.run_attempts < j.max_attempts && !s_.shutting_down;
-  bool move_on = false;  // To the next server key, at once.
+  bool next_key = false;  // To the next server key, at once.
   if (a.key_index >= 0) {
     // Server keys (docs/upstream.md): an exhausted or invalid key is set aside and the job
     // moves on to the next one at once, without spending an attempt; a rate-limited
@@ -966,31 +965,22 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
       LOG_WARN("server key %s is %s; it gets no more requests",
                s_.keys->key(a.key_index).fingerprint.c_str(), exhausted ? "exhausted" : "invalid");
       if (s_.keys->anyAlive() && !s_.shutting_down) {
-        will_retry = true;
-        move_on = true;
+        next_key = true;
         --j.run_attempts;
       }
     }
   }
-  if (will_retry) {
-    // The upstream's Retry-After, when it gave one, is a floor under the backoff.
-    delay = move_on ? 0 : std::max(backoffMs(std::max(j.run_attempts, 1)), f.retry_after_ms);
-    if (j.deadline_at && now + delay >= *j.deadline_at) {
-      will_retry = false;
-    }
-  }
-  // Fallbacks (docs/upstream.md): when this model's attempts are spent on retryable
-  // failures, or it does not exist (404), the next model of the chain goes at once
-  // with a fresh set of attempts. Other failures (a bad request, a key problem)
-  // would fail on every model alike.
+  // Retries, then fallbacks along the chain (docs/upstream.md): daemon/jobs/retry_plan.h.
+  const RetryPlan plan = planRetry(RetryFacts{f.retryable, f.upstream_status, j.run_attempts, j.max_attempts,
+                                              s_.shutting_down, next_key, backoffMs(std::max(j.run_attempts, 1)),
+                                              f.retry_after_ms, now, j.deadline_at,
+                                              a.model_index + 1 < a.chain.size()});
+  const bool will_retry = plan.kind != RetryPlan::kFail;
+  const int64_t delay = plan.delay_ms;
   std::string fallback;
-  if (!will_retry && !s_.shutting_down && a.model_index + 1 < a.chain.size() &&
-      (f.retryable || f.upstream_status == 404) &&
-      !(j.deadline_at && now >= *j.deadline_at)) {
+  if (plan.kind == RetryPlan::kFallback) {
     fallback = a.chain[a.model_index + 1];
-    will_retry = true;
-    delay = 0;
-    j.run_attempts = 0;
+    j.run_attempts = 0;  // A fresh set of attempts on the next model.
     j.model_used = fallback;
   }
   j.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json};

@@ -4,7 +4,6 @@
 
 #include <string>
 
-#include "common/text.h"
 
 namespace llmq::upstream {
 namespace {

@@ -387,14 +387,14 @@ void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, http::HttpR
 
 void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r,
                                 const std::string& request_id, std::string_view previous_items_json) {
-  json::Document body;
-  if (!json::parse(body, r.body, nullptr) || !body.IsObject()) {
-    respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
-                 "the request body is not a JSON object", {}, request_id);
-    return;
-  }
   if (!previous_items_json.empty()) {
     // The job holds the whole conversation: the previous response's, then this input.
+    json::Document body;
+    if (!json::parse(body, r.body, nullptr) || !body.IsObject()) {
+      respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_json",
+                   "the request body is not a JSON object", {}, request_id);
+      return;
+    }
     r.body = responses::withInputBefore(body, previous_items_json);
     if (r.body.size() > max_body_bytes_) {
       // A conversation continued through previous_response_id grows with each turn.
@@ -404,16 +404,9 @@ void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, http::HttpR
                    {}, request_id);
       return;
     }
-    if (!json::parse(body, r.body, nullptr)) {
-      body.SetObject();
-    }
   }
-  // What llmqd cannot serve is refused here, with its name, whichever way it runs.
-  if (Result<std::string> chat = responses::toChatRequest(body); !chat) {
-    respondError(conn_id, exchange, 400, "invalid_request_error", "unsupported_parameter", chat.error().message, {},
-                 request_id);
-    return;
-  }
+  // What llmqd cannot serve job.submit refuses (UNSUPPORTED_PARAMETER, a 400 that
+  // names it), the same for a socket client.
   chatCompletions(conn_id, exchange, r, request_id, JobKind::kResponses);
 }
 

@@ -14,10 +14,7 @@ namespace llmq::daemon {
 
 std::string metricsPage(const Services& s, const Metrics& metrics) {
   Metrics::Gauges g;
-  const auto& counts = s.lifecycle->counts();
-  for (size_t i = 0; i < g.jobs.size() && i < counts.size(); ++i) {
-    g.jobs[i] = counts[i];
-  }
+  g.jobs = s.lifecycle->counts();
   g.inflight = s.runner->inflight();
   g.max_inflight = s.config->max_inflight;
   g.circuits = s.circuits->states(s.clock->monoMs());

@@ -100,7 +100,7 @@ bool checkRequest(Call& call, const ipc::SubmitParams& p) {
   }
   if (p.kind == JobKind::kResponses) {
     if (Result<std::string> chat = responses::toChatRequest(*p.request); !chat) {
-      call.reply.fail(ipc::rpc::kInvalidParams, chat.error().message);
+      call.reply.fail(ipc::rpc::kInvalidParams, chat.error().message, "UNSUPPORTED_PARAMETER");
       return false;
     }
   }

@@ -36,6 +36,7 @@
 #include "daemon/policy/accounting.h"
 #include "daemon/policy/response_cache.h"
 #include "daemon/db_backup.h"
+#include "daemon/engine.h"
 #include "daemon/policy/access.h"
 #include "daemon/turn/metrics.h"
 #include "daemon/api/metrics_server.h"
@@ -53,9 +54,6 @@ namespace llmq::daemon {
 
 Daemon::Daemon(Config config, CommandLine cli) : config_(std::move(config)), cli_(std::move(cli)) {
   loop_ok_ = uv_loop_init(&loop_) == 0;
-  services_.config = &config_;
-  services_.loop = &loop_;
-  services_.clock = &clock_;
 }
 
 Daemon::~Daemon() {
@@ -72,11 +70,9 @@ Result<void> Daemon::start() {
     return makeError(ErrorKind::kInternal, "initialising the event loop failed");
   }
   log::setLevel(config_.log_level);
-  services_.started_at_ms = clock_.nowMs();
 
   // In dependency order: each step uses only what the steps before it built.
-  for (Result<void> (Daemon::*step)() : {&Daemon::openDatabase, &Daemon::buildTurn, &Daemon::buildPolicies,
-                                         &Daemon::buildEngine, &Daemon::startLoopHandles,
+  for (Result<void> (Daemon::*step)() : {&Daemon::openDatabase, &Daemon::buildEngine, &Daemon::startLoopHandles,
                                          &Daemon::startListeners, &Daemon::listenOnSocket}) {
     if (auto r = (this->*step)(); !r) {
       return r;
@@ -133,22 +129,12 @@ Result<void> Daemon::openDatabase() {
   if (auto r = applyMaxPageCount(); !r) {
     return r;
   }
-  jobs_ = std::make_unique<store::JobStore>(*db_);
-  {
-    std::string dir = config_.db_path.substr(0, config_.db_path.rfind('/') + 1);
-    auto secrets = store::SecretStore::open(*db_, (dir.empty() ? std::string("./") : dir) + "secret.key");
-    if (!secrets) {
-      return secrets.takeError();
-    }
-    secrets_ = std::move(*secrets);
-  }
-  settings_ = std::make_unique<store::SettingsStore>(*db_);
   {
     store::Transaction txn(*db_);
     if (auto r = txn.begin(); !r) {
       return r;
     }
-    auto recovered = jobs_->recoverInterrupted(clock_.nowMs());
+    auto recovered = store::JobStore(*db_).recoverInterrupted(clock_.nowMs());
     if (!recovered) {
       return recovered.takeError();
     }
@@ -165,133 +151,13 @@ Result<void> Daemon::openDatabase() {
   return {};
 }
 
-// What every turn runs on: the commit cycle, the socket server and its dispatcher, the
-// event bus, the job lifecycle, the providers and the key pool.
-Result<void> Daemon::buildTurn() {
-  cycle_ = std::make_unique<CommitCycle>(*db_, &loop_);
-  cycle_->setOnLost([this] {
-    // The queue counters may have counted the lost transaction's changes.
-    if (lifecycle_) {
-      if (auto r = lifecycle_->loadCounts(); !r) {
-        LOG_ERROR("reloading queue counts: %s", r.error().message.c_str());
-      }
-    }
-    if (quota_) {
-      if (auto r = quota_->load(*jobs_); !r) {
-        LOG_ERROR("reloading the users' quota figures: %s", r.error().message.c_str());
-      }
-    }
-  });
-  dispatcher_ = std::make_unique<RpcDispatcher>(services_);
-  ipc::ServerOptions server_opts;
-  server_opts.max_frame_bytes = config_.max_frame_bytes;
-  server_opts.max_pending_output_bytes = config_.max_pending_output_bytes;
-  server_opts.max_pending_output_hard_bytes = config_.max_pending_output_hard_bytes;
-  server_opts.stall_timeout_ms = static_cast<uint64_t>(config_.stall_timeout_ms);
-  server_opts.max_connections = config_.max_connections;
-  server_opts.max_connections_per_uid = config_.max_connections_per_uid;
-  server_opts.line_timeout_ms = static_cast<uint64_t>(config_.line_timeout_ms);
-  server_opts.max_partial_bytes_total = config_.max_partial_bytes_total;
-  // Administrators (daemon/policy/access.h) may open more than one user's share.
-  server_opts.uncapped = [this](const ipc::PeerCred& peer) {
-    return services_.access != nullptr && services_.access->isAdmin(peer);
-  };
-  server_ = std::make_unique<ipc::Server>(&loop_, dispatcher_.get(), server_opts);
-  bus_ = std::make_unique<EventBus>(
-      *server_, *cycle_, EventBusLimits{config_.max_subscriptions_per_connection, config_.max_subscriptions});
-  lifecycle_ = std::make_unique<JobLifecycle>(services_);
-  providers_ = std::make_unique<ProviderRegistry>(&loop_, config_);
-  for (const ProviderConfig& p : config_.providers) {
-    if (p.openrouter) {
-      keys_ = std::make_unique<KeyPool>(config_.openrouter_pool, p.api_key);
-    }
-  }
-  if (!keys_) {
-    keys_ = std::make_unique<KeyPool>();
-  }
-  services_.db = db_.get();
-  services_.jobs = jobs_.get();
-  services_.settings = settings_.get();
-  services_.secrets = secrets_.get();
-  services_.cycle = cycle_.get();
-  services_.bus = bus_.get();
-  services_.server = server_.get();
-  services_.lifecycle = lifecycle_.get();
-  services_.providers = providers_.get();
-  services_.keys = keys_.get();
-  return {};
-}
-
-// The policies: the model catalog, key credit, rate limits, budgets and the ledger,
-// metrics, access, backups, the response cache, accounting.
-Result<void> Daemon::buildPolicies() {
-  // The catalog early: the parts built next price jobs with it. Its first fetch
-  // waits for the loop to run, after READY=1.
-  catalog_ = std::make_unique<ModelCatalog>(services_);
-  services_.catalog = catalog_.get();
-  if (auto r = catalog_->init(); !r) {
-    return r;
-  }
-  key_credit_ = std::make_unique<KeyCreditPoller>(services_);
-  key_credit_->init();
-  limits_ = std::make_unique<RateLimiter>(config_.limits);
-  services_.limits = limits_.get();
-  // Budget days, weeks and months begin in [budgets] time_zone (default UTC), not
-  // in whatever zone the machine happens to run in. Nothing else here uses local time.
-  ::setenv("TZ", config_.budget_time_zone.c_str(), 1);
-  ::tzset();
-  usage_ = std::make_unique<store::UsageStore>(*db_);
-  services_.usage = usage_.get();
-  budget_store_ = std::make_unique<store::BudgetStore>(*db_);
-  budgets_ = std::make_unique<BudgetBook>(*budget_store_, *usage_, [this](std::string_view name) {
-    for (size_t i = 0; i < keys_->size(); ++i) {
-      if (keys_->key(static_cast<int>(i)).name == name) {
-        return keys_->key(static_cast<int>(i)).fingerprint;
-      }
-    }
-    return std::string(name);  // Already a fingerprint (or a key this daemon does not have).
-  });
-  services_.budgets = budgets_.get();
-  metrics_ = std::make_unique<Metrics>();
-  services_.metrics = metrics_.get();
-  access_ = std::make_unique<Access>(config_);
-  services_.access = access_.get();
-  backup_ = std::make_unique<DbBackup>(services_);
-  services_.backup = backup_.get();
-  cache_ = std::make_unique<ResponseCache>(services_);
-  services_.cache = cache_.get();
-  accounting_ = std::make_unique<Accounting>(services_);
-  services_.accounting = accounting_.get();
-  accounting_->on_released = [this](int64_t released) {
-    lifecycle_->noteMoved(store::JobState::kHeld, store::JobState::kQueued, released);
-    scheduler_->kick();
-  };
-  return {};
-}
-
-// The engine: breakers, the runner and the scheduler, with the queue counts and quota
-// figures read from the store.
+// Every part of llmqd but the process around it, wired by Engine::build.
 Result<void> Daemon::buildEngine() {
-  circuits_ = std::make_unique<CircuitBreakers>(config_.circuit);
-  services_.circuits = circuits_.get();
-  runner_ = std::make_unique<JobRunner>(services_);
-  services_.runner = runner_.get();
-  scheduler_ = std::make_unique<Scheduler>(services_);
-  services_.scheduler = scheduler_.get();
-  if (auto r = lifecycle_->loadCounts(); !r) {
-    return r;
+  auto engine = Engine::build(&loop_, config_, clock_, *db_);
+  if (!engine) {
+    return engine.takeError();
   }
-  quota_ = std::make_unique<UserQuota>();
-  if (auto r = quota_->load(*jobs_); !r) {
-    return makeError(r.error().kind, "reading each user's jobs for [quota]: " + r.error().message);
-  }
-  services_.quota = quota_.get();
-  if (auto r = scheduler_->init(); !r) {
-    return r;
-  }
-  if (auto r = accounting_->init(); !r) {
-    return r;
-  }
+  engine_ = std::move(*engine);
   return {};
 }
 
@@ -321,10 +187,12 @@ Result<void> Daemon::startLoopHandles() {
 
 // Retention, and the TCP listeners: [metrics] and the HTTP front.
 Result<void> Daemon::startListeners() {
-  retention_ = std::make_unique<Retention>(services_);
+  retention_ = std::make_unique<Retention>(Retention::Parts{&loop_, config_, clock_, *db_, *engine_->cycle,
+                                                         *engine_->jobs, *engine_->settings, *engine_->usage,
+                                                         *engine_->quota, engine_->run});
   retention_->init();
   if (config_.metrics_port >= 0) {
-    metrics_server_ = std::make_unique<MetricsServer>(services_, *metrics_);
+    metrics_server_ = std::make_unique<MetricsServer>(*engine_);
     auto port = metrics_server_->listen(config_.metrics_host, config_.metrics_port);
     if (!port) {
       return port.takeError();
@@ -343,7 +211,7 @@ Result<void> Daemon::startListeners() {
     http.max_connections = config_.api.max_connections;
     http.max_buffered_request_bytes = config_.api.max_buffered_request_bytes;
     http.max_pending_output_bytes = config_.max_pending_output_bytes;
-    http_front_ = std::make_unique<HttpFront>(services_, *metrics_, HttpFrontOptions{http, token->value, config_.api.retry_memory_ms,
+    http_front_ = std::make_unique<HttpFront>(*engine_, HttpFrontOptions{http, token->value, config_.api.retry_memory_ms,
                                                                           config_.api.stream_head_after_ms,
                                                                           config_.api.keepalive_ms});
     auto port = http_front_->listen(config_.api.host, config_.api.port);
@@ -364,13 +232,13 @@ Result<void> Daemon::listenOnSocket() {
   // Socket activation wins unless a path was named explicitly.
   int fds = config_.socket_explicit ? 0 : sd_listen_fds(1);
   if (fds > 0) {
-    if (auto r = server_->listenFd(SD_LISTEN_FDS_START); !r) {
+    if (auto r = engine_->server->listenFd(SD_LISTEN_FDS_START); !r) {
       return r;
     }
     LOG_NOTICE("llmqd %s listening on the socket passed by systemd; database %s", kVersion,
                config_.db_path.c_str());
   } else {
-    if (auto r = server_->listenPath(config_.socket_path, config_.socket_mode); !r) {
+    if (auto r = engine_->server->listenPath(config_.socket_path, config_.socket_mode); !r) {
       return r;
     }
     if (!config_.socket_group.empty()) {
@@ -406,29 +274,14 @@ int Daemon::run() {
 }
 
 void Daemon::endOfTurn() {
-  if (!cycle_) {
+  if (!engine_) {
     return;
   }
-  // Dispatch first, so a job submitted in this turn is claimed in the same
-  // transaction that stores it: one commit, then its ack and its request leave.
-  // Bounded: a callback may open the next transaction (e.g. a dispatch after a
-  // commit); two more rounds settle everything one turn can cause.
-  for (int round = 0; round < 3; ++round) {
-    scheduler_->pump();
-    cycle_->commit();  // A lost turn reloads the counters (setOnLost above).
-    // Requests launched by the commit leave now, before this turn's output is
-    // flushed and wakes the clients up.
-    providers_->kick();
-    if (!cycle_->open()) {
-      break;
-    }
-  }
-  runner_->collectGarbage();
-  server_->flush();
+  engine_->endTurn();
   if (http_front_) {
     http_front_->flush();  // Last: the server's flush hands it the answers for HTTP.
   }
-  if (shutdown_requested_ && !shutdown_finished_ && runner_->inflight() == 0) {
+  if (shutdown_requested_ && !shutdown_finished_ && engine_->runner->inflight() == 0) {
     finishShutdown();
   }
 }
@@ -441,23 +294,23 @@ void Daemon::onUvCheck(uv_check_t* h) noexcept { static_cast<Daemon*>(h->data)->
 void Daemon::requestShutdown(bool immediate) {
   if (!shutdown_requested_) {
     shutdown_requested_ = true;
-    services_.shutting_down = true;
+    engine_->run.shutting_down = true;
     sdnotify::stopping();
     reportStatus();
-    server_->stopListening();
+    engine_->server->stopListening();
     if (http_front_) {
       http_front_->stopListening();
     }
-    scheduler_->stop();
-    if (runner_->inflight() > 0) {
+    engine_->scheduler->stop();
+    if (engine_->runner->inflight() > 0) {
       LOG_NOTICE("waiting up to %lld ms for %zu running job(s) to finish",
-                 static_cast<long long>(config_.shutdown_grace_ms), runner_->inflight());
+                 static_cast<long long>(config_.shutdown_grace_ms), engine_->runner->inflight());
       grace_timer_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
       uv_timer_start(grace_timer_.get(), &Daemon::onUvGraceTimer,
                      static_cast<uint64_t>(config_.shutdown_grace_ms), 0);
     }
   }
-  if (immediate || runner_->inflight() == 0) {
+  if (immediate || engine_->runner->inflight() == 0) {
     finishShutdown();
   }
 }
@@ -466,7 +319,7 @@ void Daemon::requestShutdown(bool immediate) {
 void Daemon::onUvGraceTimer(uv_timer_t* h) noexcept {
   auto* self = static_cast<Daemon*>(h->data);
   LOG_NOTICE("grace period over: %zu job(s) still running go back to the queue",
-             self->runner_->inflight());
+             self->engine_->runner->inflight());
   self->finishShutdown();
 }
 
@@ -477,15 +330,15 @@ void Daemon::onUvWatchdog(uv_timer_t*) noexcept { sdnotify::watchdog(); }
 void Daemon::onUvStatusTimer(uv_timer_t* h) noexcept { static_cast<Daemon*>(h->data)->reportStatus(); }
 
 void Daemon::reportStatus() {
-  const auto& counts = lifecycle_->counts();
+  const auto& counts = engine_->lifecycle->counts();
   auto count = [&counts](store::JobState state) { return counts[static_cast<size_t>(state)]; };
   sdnotify::QueueFigures f;
   f.queued = count(store::JobState::kQueued);
   f.running = count(store::JobState::kRunning);
   f.retry_wait = count(store::JobState::kRetryWait);
   f.held = count(store::JobState::kHeld);
-  f.in_flight = runner_->inflight();
-  f.connections = server_->connectionCount();
+  f.in_flight = engine_->runner->inflight();
+  f.connections = engine_->server->connectionCount();
   f.stopping = shutdown_requested_;
   std::string line = sdnotify::statusLine(f);
   if (line != last_status_) {  // One datagram per change, not one per tick.
@@ -495,7 +348,7 @@ void Daemon::reportStatus() {
 }
 
 void Daemon::reload() {
-  if (services_.shutting_down) {
+  if (!engine_ || engine_->run.shutting_down) {
     return;
   }
   auto loaded = loadConfig(cli_);
@@ -513,7 +366,7 @@ void Daemon::reload() {
   if (providers_changed) {
     // Running transfers finish on the provider they started with.
     config_.providers = next.providers;
-    providers_->reconfigure(config_);
+    engine_->providers->reconfigure(config_);
     LOG_NOTICE("SIGHUP: providers now: %s", [&] {
       std::string names;
       for (const ProviderConfig& p : config_.providers) {
@@ -535,15 +388,15 @@ void Daemon::reload() {
   config_.default_max_attempts = next.default_max_attempts;
   config_.default_timeout_ms = next.default_timeout_ms;
   config_.limits = next.limits;
-  limits_->reconfigure(config_.limits);
+  engine_->limits->reconfigure(config_.limits);
   config_.circuit = next.circuit;
-  circuits_->setOptions(config_.circuit);
+  engine_->circuits->setOptions(config_.circuit);
   config_.chains = std::move(next.chains);
   config_.aliases = std::move(next.aliases);
   config_.routes = std::move(next.routes);
   config_.preferred_models = std::move(next.preferred_models);
   config_.prices = std::move(next.prices);
-  catalog_->configChanged();
+  engine_->catalog->configChanged();
   config_.catalog = next.catalog;
   const bool retention_changed = config_.retention.finished_job_ms != next.retention.finished_job_ms ||
                                  config_.retention.ledger_days != next.retention.ledger_days ||
@@ -558,26 +411,25 @@ void Daemon::reload() {
     if (auto r = applyMaxPageCount(); !r) {
       LOG_ERROR("SIGHUP: %s", r.error().message.c_str());
     }
-    cycle_->retrySoon();  // Room may be back for what a full database kept waiting.
+    engine_->cycle->retrySoon();  // Room may be back for what a full database kept waiting.
   }
   config_.cache_enabled = next.cache_enabled;
   config_.cache_ttl_ms = next.cache_ttl_ms;
   config_.credit_check_ms = next.credit_check_ms;
   config_.admin_group = next.admin_group;
   config_.quota = next.quota;
-  access_ = std::make_unique<Access>(config_);
-  services_.access = access_.get();
+  engine_->access = std::make_unique<Access>(config_);
   if (next.budget_time_zone != config_.budget_time_zone) {
     config_.budget_time_zone = next.budget_time_zone;
     ::setenv("TZ", config_.budget_time_zone.c_str(), 1);
     ::tzset();
-    if (auto r = budgets_->load(clock_.nowMs()); !r) {
+    if (auto r = engine_->budgets->load(clock_.nowMs()); !r) {
       LOG_ERROR("SIGHUP: reloading budgets for time zone %s: %s", config_.budget_time_zone.c_str(),
                 r.error().message.c_str());
     }
-    accounting_->budgetsChanged();
+    engine_->accounting->budgetsChanged();
   }
-  scheduler_->kick();  // A raised limit or cap may let waiting jobs go now.
+  engine_->scheduler->kick();  // A raised limit or cap may let waiting jobs go now.
   LOG_NOTICE("SIGHUP: configuration reloaded from %s%s%s",
              config_.config_path.empty() ? "defaults (no file)" : config_.config_path.c_str(),
              fixed.empty() ? "" : "; a restart is needed to change ", fixed.c_str());
@@ -602,18 +454,8 @@ void Daemon::finishShutdown() {
     return;
   }
   shutdown_finished_ = true;
-  services_.shutting_down = true;
-  if (runner_) {
-    runner_->requeueAll();
-  }
-  if (cycle_) {
-    cycle_->close();  // Commits; one last try for outcomes a full disk kept waiting.
-  }
-  if (catalog_) {
-    catalog_->close();  // A refresh still waited for is answered before the flush.
-  }
-  if (key_credit_) {
-    key_credit_->close();  // Its GET runs on the providers' curl loop.
+  if (engine_) {
+    engine_->stop();  // Requeues what runs, commits, closes the socket's connections.
   }
   if (metrics_server_) {
     metrics_server_->close();
@@ -621,30 +463,12 @@ void Daemon::finishShutdown() {
   if (retention_) {
     retention_->close();
   }
-  if (backup_) {
-    backup_->close();  // A backup under way is abandoned (its file removed) and answered.
-  }
-  if (server_) {
-    server_->stopListening();
-    server_->flush();
-    server_->closeAll();
-  }
   if (http_front_) {
     http_front_->flush();
     http_front_->close();  // Shutting down: their jobs stay queued (RpcDispatcher::onClosed).
   }
-  if (runner_) {
-    runner_->collectGarbage();
-    runner_->close();
-  }
-  if (scheduler_) {
-    scheduler_->close();
-  }
-  if (accounting_) {
-    accounting_->close();  // The budget rollover timer.
-  }
-  if (providers_) {
-    providers_->close();  // curl_multi_cleanup, then the timers; the runner is idle.
+  if (engine_) {
+    engine_->close();
   }
   if (signals_) {
     signals_->close();

@@ -26,43 +26,19 @@
 #include "common/result.h"
 #include "common/time.h"
 #include "common/uv_handle.h"
-#include "daemon/policy/circuit_breaker.h"
 #include "daemon/config.h"
-#include "daemon/services.h"
 
-namespace llmq::ipc {
-class Server;
-}
 namespace llmq::store {
 class Database;
 class DatabaseLock;
-class JobStore;
-class SettingsStore;
-class SecretStore;
 }  // namespace llmq::store
 
 namespace llmq::daemon {
 
-class CommitCycle;
-class EventBus;
-class JobLifecycle;
-class Scheduler;
-class JobRunner;
-class KeyPool;
-class RateLimiter;
-class KeyCreditPoller;
-class BudgetBook;
-class Accounting;
-class ResponseCache;
-class DbBackup;
-class Access;
-class UserQuota;
-class Metrics;
+struct Engine;
 class Retention;
 class MetricsServer;
 class HttpFront;
-class ProviderRegistry;
-class RpcDispatcher;
 class Signals;
 
 class Daemon {
@@ -83,8 +59,6 @@ class Daemon {
   // The steps of start(), in the order they run (each uses only what the ones
   // before it built): daemon/daemon.cc says what each builds.
   Result<void> openDatabase();
-  Result<void> buildTurn();
-  Result<void> buildPolicies();
   Result<void> buildEngine();
   Result<void> startLoopHandles();
   Result<void> startListeners();
@@ -108,41 +82,16 @@ class Daemon {
   Config config_;
   uv_loop_t loop_{};
   SystemClock clock_;
-  Services services_;
   std::unique_ptr<store::DatabaseLock> db_lock_;  // Before db_: released after it closes.
   std::unique_ptr<store::Database> db_;
-  std::unique_ptr<store::JobStore> jobs_;
-  std::unique_ptr<store::SettingsStore> settings_;
-  std::unique_ptr<store::SecretStore> secrets_;
-  std::unique_ptr<CommitCycle> cycle_;
-  std::unique_ptr<RpcDispatcher> dispatcher_;
-  std::unique_ptr<ipc::Server> server_;
-  std::unique_ptr<EventBus> bus_;
-  std::unique_ptr<JobLifecycle> lifecycle_;
-  std::unique_ptr<ProviderRegistry> providers_;
-  std::unique_ptr<ModelCatalog> catalog_;  // Destroyed before providers_: it uses their curl loop.
-  std::unique_ptr<KeyCreditPoller> key_credit_;  // The same.
-  std::unique_ptr<KeyPool> keys_;
-  std::unique_ptr<RateLimiter> limits_;
-  std::unique_ptr<store::UsageStore> usage_;
-  std::unique_ptr<store::BudgetStore> budget_store_;
-  std::unique_ptr<BudgetBook> budgets_;
+  std::unique_ptr<Engine> engine_;  // Before db_ is closed, after the listeners.
   // SIGHUP: reads the configuration again and applies what can change while
   // running; a bad file changes nothing.
   void reload();
   CommandLine cli_;
   std::unique_ptr<Retention> retention_;
-  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<HttpFront> http_front_;  // [api]: the OpenAI-compatible HTTP API.
-  std::unique_ptr<Access> access_;
-  std::unique_ptr<UserQuota> quota_;
-  std::unique_ptr<DbBackup> backup_;
-  std::unique_ptr<ResponseCache> cache_;
-  std::unique_ptr<Accounting> accounting_;
-  std::unique_ptr<CircuitBreakers> circuits_;
-  std::unique_ptr<JobRunner> runner_;
-  std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Signals> signals_;
   UvHandlePtr<uv_prepare_t> prepare_;
   UvHandlePtr<uv_check_t> check_;

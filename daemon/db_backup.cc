@@ -6,7 +6,6 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
-#include "daemon/services.h"
 #include "ipc/jsonrpc.h"
 #include "store/database.h"
 
@@ -17,8 +16,8 @@ constexpr int kPagesPerStep = 256;  // About 1 MiB at 4 KiB pages: well under a 
 
 }  // namespace
 
-DbBackup::DbBackup(Services& services)
-    : s_(services), timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
+DbBackup::DbBackup(uv_loop_t* loop, store::Database& db, const Clock& clock)
+    : p_{db, clock}, timer_(makeUvHandle<uv_timer_t>(loop, this, uv_timer_init)) {}
 
 DbBackup::~DbBackup() = default;
 
@@ -34,7 +33,7 @@ void DbBackup::start(const std::string& path, Responder reply) {
     reply.fail(ipc::rpc::kInvalidState, "a backup to " + backup_->path() + " is already running");
     return;
   }
-  auto b = store::OnlineBackup::start(*s_.db, path);
+  auto b = store::OnlineBackup::start(p_.db, path);
   if (!b) {
     reply.fail(b.error().kind == ErrorKind::kInvalidArgument ? ipc::rpc::kInvalidParams
                                                               : ipc::rpc::kStorageFailure,
@@ -43,7 +42,7 @@ void DbBackup::start(const std::string& path, Responder reply) {
   }
   backup_ = std::move(*b);
   reply_ = std::make_unique<Responder>(std::move(reply));
-  started_ms_ = s_.clock->nowMs();
+  started_ms_ = p_.clock.nowMs();
   LOG_NOTICE("backing up the database to %s", path.c_str());
   uv_timer_start(timer_.get(), &DbBackup::onUvTimer, 0, 0);
 }
@@ -81,7 +80,7 @@ void DbBackup::finish(Result<void> r) {
   backup_.reset();
   struct stat st {};
   const int64_t bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
-  const int64_t ms = s_.clock->nowMs() - started_ms_;
+  const int64_t ms = p_.clock.nowMs() - started_ms_;
   LOG_NOTICE("database backed up to %s: %lld bytes in %lld ms", path.c_str(), static_cast<long long>(bytes),
              static_cast<long long>(ms));
   std::string o = "{\"path\":";

@@ -14,13 +14,19 @@
 #include "daemon/turn/responder.h"
 #include "store/maintenance.h"
 
+namespace llmq {
+class Clock;
+namespace store {
+class Database;
+}  // namespace store
+}  // namespace llmq
+
 namespace llmq::daemon {
 
-struct Services;
 
 class DbBackup {
  public:
-  explicit DbBackup(Services& services);
+  DbBackup(uv_loop_t* loop, store::Database& db, const Clock& clock);
   ~DbBackup();
 
   bool running() const { return backup_ != nullptr; }
@@ -34,7 +40,10 @@ class DbBackup {
   void finish(Result<void> r);
   static void onUvTimer(uv_timer_t* t) noexcept;
 
-  Services& s_;
+  struct {
+    store::Database& db;
+    const Clock& clock;
+  } p_;
   UvHandlePtr<uv_timer_t> timer_;
   std::unique_ptr<store::OnlineBackup> backup_;
   std::unique_ptr<Responder> reply_;

@@ -7,7 +7,7 @@
 #include "common/time.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/config.h"
-#include "daemon/services.h"
+#include "daemon/turn/run_state.h"
 #include "store/database.h"
 #include "store/job_store.h"
 #include "store/settings_store.h"
@@ -22,43 +22,43 @@ constexpr char kClockSetting[] = "retention_clock";
 
 }  // namespace
 
-Retention::Retention(Services& services)
-    : s_(services), timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
+Retention::Retention(Parts parts)
+    : p_(parts), timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
 
 void Retention::init() {
-  if (!clock_loaded_ && s_.settings != nullptr) {
+  if (!clock_loaded_) {
     clock_loaded_ = true;
-    auto saved = s_.settings->get(kClockSetting);
+    auto saved = p_.settings.get(kClockSetting);
     if (saved && saved->has_value() && !clock_steps_.load(**saved, bootId(), bootMs())) {
       LOG_WARN("retention: ignoring an unreadable %s setting", kClockSetting);
     }
   }
   observeClock();  // At start: a step made while llmqd was down (in the same boot).
-  arm(static_cast<uint64_t>(s_.config->retention.check_ms));
+  arm(static_cast<uint64_t>(p_.config.retention.check_ms));
 }
 
 void Retention::observeClock() {
   const int64_t boot = bootMs();
   const size_t before = clock_steps_.steps().size();
-  clock_steps_.observe(s_.clock->nowMs(), boot);
+  clock_steps_.observe(p_.clock.nowMs(), boot);
   if (clock_steps_.steps().size() > before) {
     LOG_NOTICE("retention: the wall clock jumped by %+lld ms; nothing stamped before the jump is "
                "pruned before it is really old enough",
                static_cast<long long>(clock_steps_.steps().back().delta_ms));
   }
-  const RetentionConfig& r = s_.config->retention;
+  const RetentionConfig& r = p_.config.retention;
   clock_steps_.forget(boot, std::max(r.finished_job_ms, r.ledger_days * kDayMs));
 }
 
 void Retention::saveClock() {
   std::string text = clock_steps_.toJson(bootId(), bootMs());
-  if (text == saved_clock_ || s_.settings == nullptr) {
+  if (text == saved_clock_) {
     return;
   }
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     return;  // The next pass tries again.
   }
-  if (auto r = s_.settings->put(kClockSetting, text); !r) {
+  if (auto r = p_.settings.put(kClockSetting, text); !r) {
     LOG_ERROR("retention: saving the clock steps: %s", r.error().message.c_str());
     return;
   }
@@ -66,7 +66,7 @@ void Retention::saveClock() {
 }
 
 int64_t Retention::cutoff(int64_t age_ms) const {
-  return s_.clock->nowMs() - age_ms - clock_steps_.allowance(bootMs(), age_ms);
+  return p_.clock.nowMs() - age_ms - clock_steps_.allowance(bootMs(), age_ms);
 }
 
 void Retention::close() { timer_.reset(); }
@@ -81,7 +81,7 @@ void Retention::arm(uint64_t delay_ms) {
 void Retention::onUvTimer(uv_timer_t* t) noexcept { static_cast<Retention*>(t->data)->pass(); }
 
 void Retention::pass() {
-  if (s_.shutting_down) {
+  if (p_.run.shutting_down) {
     return;
   }
   observeClock();  // Before any cutoff: a jump since the last look counts already.
@@ -94,26 +94,26 @@ void Retention::pass() {
     }
   }
   saveClock();
-  arm(static_cast<uint64_t>(s_.config->retention.check_ms));
+  arm(static_cast<uint64_t>(p_.config.retention.check_ms));
 }
 
 Retention::Step Retention::pruneBodies() {
-  const RetentionConfig& r = s_.config->retention;
+  const RetentionConfig& r = p_.config.retention;
   if (r.finished_job_ms <= 0) {
     return Step::kDone;
   }
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     LOG_ERROR("pruning finished jobs: %s", w.error().message.c_str());
     return Step::kDone;
   }
   std::vector<store::ClientBytes> freed;
-  auto n = s_.jobs->pruneFinished(cutoff(r.finished_job_ms), kBatch, s_.quota != nullptr ? &freed : nullptr);
+  auto n = p_.jobs.pruneFinished(cutoff(r.finished_job_ms), kBatch, &freed);
   if (!n) {
     LOG_ERROR("pruning finished jobs: %s", n.error().message.c_str());
     return Step::kDone;
   }
   for (const store::ClientBytes& f : freed) {
-    s_.quota->noteFreed(f.client, f.bytes);  // Room for the user's next jobs ([quota]).
+    p_.quota.noteFreed(f.client, f.bytes);  // Room for the user's next jobs ([quota]).
   }
   if (*n > 0) {
     LOG_DEBUG("dropped the bodies of %lld finished jobs", static_cast<long long>(*n));
@@ -122,15 +122,15 @@ Retention::Step Retention::pruneBodies() {
 }
 
 Retention::Step Retention::pruneLedger() {
-  const RetentionConfig& r = s_.config->retention;
+  const RetentionConfig& r = p_.config.retention;
   if (r.ledger_days <= 0) {
     return Step::kDone;
   }
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     LOG_ERROR("pruning the ledger: %s", w.error().message.c_str());
     return Step::kDone;
   }
-  auto n = s_.usage->pruneLedger(cutoff(r.ledger_days * kDayMs), kBatch);
+  auto n = p_.usage.pruneLedger(cutoff(r.ledger_days * kDayMs), kBatch);
   if (!n) {
     LOG_ERROR("pruning the ledger: %s", n.error().message.c_str());
     return Step::kDone;
@@ -143,19 +143,19 @@ Retention::Step Retention::pruneLedger() {
 }
 
 Retention::Step Retention::vacuum() {
-  auto free_pages = s_.db->queryInt("PRAGMA freelist_count");
+  auto free_pages = p_.db.queryInt("PRAGMA freelist_count");
   if (!free_pages || *free_pages == 0) {
     return Step::kDone;
   }
-  auto mode = s_.db->queryInt("PRAGMA auto_vacuum");
+  auto mode = p_.db.queryInt("PRAGMA auto_vacuum");
   if (!mode || *mode != 2) {
     return Step::kDone;  // Not INCREMENTAL (docs/operations.md): free pages are reused instead.
   }
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     LOG_ERROR("giving free pages back: %s", w.error().message.c_str());
     return Step::kDone;
   }
-  auto n = s_.db->incrementalVacuum(kVacuumPages);
+  auto n = p_.db.incrementalVacuum(kVacuumPages);
   if (!n) {
     LOG_ERROR("giving free pages back: %s", n.error().message.c_str());
     return Step::kDone;

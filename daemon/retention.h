@@ -23,18 +23,44 @@
 #include <string>
 
 #include "common/uv_handle.h"
+#include "daemon/turn/run_state.h"
 #include "daemon/retention_clock.h"
+
+namespace llmq {
+class Clock;
+namespace store {
+class Database;
+class JobStore;
+class SettingsStore;
+class UsageStore;
+}  // namespace store
+}  // namespace llmq
 
 namespace llmq::daemon {
 
-struct Services;
+struct Config;
+class CommitCycle;
+class UserQuota;
 
 class Retention {
  public:
   static constexpr int64_t kBatch = 500;          // Jobs or ledger rows per turn.
   static constexpr int64_t kVacuumPages = 256;    // 1 MiB of 4 KiB pages per turn.
 
-  explicit Retention(Services& services);
+  // What it prunes, and whom it tells about the room that freed.
+  struct Parts {
+    uv_loop_t* loop;
+    const Config& config;
+    const Clock& clock;
+    store::Database& db;
+    CommitCycle& cycle;
+    store::JobStore& jobs;
+    store::SettingsStore& settings;
+    store::UsageStore& usage;
+    UserQuota& quota;
+    const RunState& run;
+  };
+  explicit Retention(Parts parts);
   // (Re)arms the timer for a pass after check_s; also after a reload.
   void init();
   void close();
@@ -55,7 +81,7 @@ class Retention {
   // now - age_ms, moved back by what the clock jumped within age_ms.
   int64_t cutoff(int64_t age_ms) const;
 
-  Services& s_;
+  Parts p_;
   UvHandlePtr<uv_timer_t> timer_;
   ClockSteps clock_steps_;
   bool clock_loaded_ = false;

@@ -19,7 +19,7 @@
 #include "daemon/api/metrics_page.h"
 #include "daemon/api/openai_format.h"
 #include "daemon/jobs/responses_format.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 #include "upstream/mock_provider.h"
 
@@ -179,17 +179,17 @@ bool isTrue(const std::string* header) {
 
 }  // namespace
 
-HttpFront::HttpFront(Services& services, const Metrics& metrics, HttpFrontOptions options)
-    : s_(services), metrics_(metrics), token_(std::move(options.token)),
-      http_(services.loop, this, options.http), recent_failures_(options.retry_memory_ms),
+HttpFront::HttpFront(Engine& engine, HttpFrontOptions options)
+    : s_(engine), token_(std::move(options.token)),
+      http_(engine.loop, this, options.http), recent_failures_(options.retry_memory_ms),
       stream_head_after_ms_(options.stream_head_after_ms), keepalive_ms_(options.keepalive_ms),
       max_body_bytes_(options.http.limits.max_body_bytes) {
   self_.pid = ::getpid();
   self_.uid = ::getuid();
   self_.gid = ::getgid();
   self_.user = ipc::userNameFor(self_.uid);
-  idle_ = makeUvHandle<uv_idle_t>(services.loop, this, uv_idle_init);
-  tick_ = makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init);
+  idle_ = makeUvHandle<uv_idle_t>(engine.loop, this, uv_idle_init);
+  tick_ = makeUvHandle<uv_timer_t>(engine.loop, this, uv_timer_init);
   if (tick_) {
     const uint64_t every = static_cast<uint64_t>(std::clamp<int64_t>(
         std::min(stream_head_after_ms_, keepalive_ms_) / 2, 50, 5000));
@@ -295,7 +295,7 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r)
   const std::string request_id = requestIdFor(r.header("x-request-id"));
   const std::string id_header = jobHeader({}, request_id);
   if (r.path == "/healthz") {
-    if (s_.shutting_down) {
+    if (s_.run.shutting_down) {
       http_.respond(conn_id, exchange, 503, kJson, id_header, "{\"status\":\"stopping\"}");
     } else {
       http_.respond(conn_id, exchange, 200, kJson, id_header, "{\"status\":\"ok\"}");
@@ -336,7 +336,7 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r)
   }
   if (r.path == "/metrics" && get) {
     http_.respond(conn_id, exchange, 200, "text/plain; version=0.0.4; charset=utf-8", id_header,
-                  metricsPage(s_, metrics_));
+                  metricsPage(s_));
     return;
   }
   respondError(conn_id, exchange, 404, "invalid_request_error", "not_found",
@@ -438,7 +438,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpR
       parts.emplace_back(v != nullptr ? std::string_view(*v) : std::string_view("\0absent", 7));
     }
     digest = RecentFailures::digest(parts);
-    if (std::optional<RecentFailures::Answer> again = recent_failures_.find(*digest, s_.clock->monoMs())) {
+    if (std::optional<RecentFailures::Answer> again = recent_failures_.find(*digest, s_.clock.monoMs())) {
       http_.respond(conn_id, exchange, again->status, kJson, again->headers + jobHeader({}, request_id),
                     again->body);
       return;
@@ -528,7 +528,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpR
   p.digest = digest;
   p.request_id = request_id;
   p.responses = responses;
-  p.since_ms = s_.clock->monoMs();
+  p.since_ms = s_.clock.monoMs();
   call(conn_id, "job.submit", params, std::move(p));
 }
 
@@ -864,7 +864,7 @@ void HttpFront::streamHead(Pending& p) {
 void HttpFront::streamRaw(Pending& p, std::string_view sse) {
   streamHead(p);
   p.content_sent = true;
-  p.last_write_ms = s_.clock->monoMs();
+  p.last_write_ms = s_.clock.monoMs();
   http_.streamWrite(p.http_conn, p.exchange, sse);
 }
 
@@ -880,7 +880,7 @@ void HttpFront::streamText(Pending& p, int index, std::string_view delta_json, s
   std::string out;
   openai::appendChunkEvent(out, p.chunk_id, p.created, p.model, index, delta_json, {}, logprobs_json);
   p.content_sent = true;
-  p.last_write_ms = s_.clock->monoMs();
+  p.last_write_ms = s_.clock.monoMs();
   http_.streamWrite(p.http_conn, p.exchange, out);
 }
 
@@ -956,7 +956,7 @@ void HttpFront::jobFailed(Pending& p, const openai::ApiError& e) {
     // Without this request's id: each retry is answered with its own.
     recent_failures_.remember(*p.digest,
                               RecentFailures::Answer{e.status, errorHeaders(e, p.job_id, {}), openai::errorBody(e)},
-                              s_.clock->monoMs());
+                              s_.clock.monoMs());
   }
   streamError(p, e);
 }
@@ -1020,7 +1020,7 @@ void HttpFront::runDeferred() {
 }
 
 void HttpFront::keepStreamsAlive() {
-  const int64_t now = s_.clock->monoMs();
+  const int64_t now = s_.clock.monoMs();
   for (auto& [rpc_id, p] : pending_) {
     // Only streams whose job was accepted: until then an error is still an HTTP status.
     if (p.kind != Kind::kStream || p.subscription.empty()) {

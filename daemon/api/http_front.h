@@ -58,8 +58,7 @@
 
 namespace llmq::daemon {
 
-struct Services;
-class Metrics;
+struct Engine;
 
 struct HttpFrontOptions {
   http::HttpServerOptions http;
@@ -71,7 +70,7 @@ struct HttpFrontOptions {
 
 class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
  public:
-  HttpFront(Services& services, const Metrics& metrics, HttpFrontOptions options);
+  HttpFront(Engine& engine, HttpFrontOptions options);
   ~HttpFront() override;
   HttpFront(const HttpFront&) = delete;
   HttpFront& operator=(const HttpFront&) = delete;
@@ -190,8 +189,7 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
   void keepStreamsAlive();
   static void onUvTick(uv_timer_t* t) noexcept;
 
-  Services& s_;
-  const Metrics& metrics_;
+  Engine& s_;
   std::string token_;
   http::HttpServer http_;
   ipc::PeerCred self_;

@@ -7,19 +7,19 @@
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/jobs/job_runner.h"
 #include "daemon/turn/metrics.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/server.h"
 
 namespace llmq::daemon {
 
-std::string metricsPage(const Services& s, const Metrics& metrics) {
+std::string metricsPage(const Engine& s) {
   Metrics::Gauges g;
   g.jobs = s.lifecycle->counts();
   g.inflight = s.runner->inflight();
-  g.max_inflight = s.config->max_inflight;
-  g.circuits = s.circuits->states(s.clock->monoMs());
-  g.connections = s.server != nullptr ? s.server->connectionCount() : 0;
-  return metrics.render(g);
+  g.max_inflight = s.config.max_inflight;
+  g.circuits = s.circuits->states(s.clock.monoMs());
+  g.connections = s.server->connectionCount();
+  return s.metrics->render(g);
 }
 
 }  // namespace llmq::daemon

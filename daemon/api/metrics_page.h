@@ -7,9 +7,8 @@
 
 namespace llmq::daemon {
 
-struct Services;
-class Metrics;
+struct Engine;
 
-std::string metricsPage(const Services& s, const Metrics& metrics);
+std::string metricsPage(const Engine& s);
 
 }  // namespace llmq::daemon

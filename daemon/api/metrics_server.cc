@@ -6,7 +6,7 @@
 #include "common/log.h"
 #include "daemon/turn/metrics.h"
 #include "daemon/api/metrics_page.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "common/descriptors.h"
 
 namespace llmq::daemon {
@@ -26,8 +26,7 @@ struct MetricsServer::Client {
   bool closing = false;
 };
 
-MetricsServer::MetricsServer(Services& services, const Metrics& metrics)
-    : s_(services), metrics_(metrics) {}
+MetricsServer::MetricsServer(const Engine& engine) : s_(engine) {}
 
 MetricsServer::~MetricsServer() = default;
 
@@ -142,7 +141,7 @@ void MetricsServer::onUvRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
 
 void MetricsServer::answer(Client& c) {
   const bool metrics = c.in.rfind("GET /metrics ", 0) == 0 || c.in.rfind("GET /metrics?", 0) == 0;
-  std::string body = metrics ? metricsPage(s_, metrics_) : "not found: try GET /metrics\n";
+  std::string body = metrics ? metricsPage(s_) : "not found: try GET /metrics\n";
   c.out = std::string(metrics ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 404 Not Found\r\n") +
           (metrics ? "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
                    : "Content-Type: text/plain; charset=utf-8\r\n") +

@@ -21,8 +21,7 @@
 
 namespace llmq::daemon {
 
-struct Services;
-class Metrics;
+struct Engine;
 
 class MetricsServer {
  public:
@@ -30,7 +29,7 @@ class MetricsServer {
   static constexpr uint64_t kTimeoutMs = 10'000;
   static constexpr size_t kMaxRequestBytes = 8192;
 
-  MetricsServer(Services& services, const Metrics& metrics);
+  explicit MetricsServer(const Engine& engine);
   ~MetricsServer();
 
   // Listens on `host:port` (a loopback address). Returns the port bound (useful
@@ -50,8 +49,7 @@ class MetricsServer {
   void refuse(Client& c, int status, const char* reason, const std::string& body);
   void drop(Client* c);
 
-  Services& s_;
-  const Metrics& metrics_;
+  const Engine& s_;
   size_t live_ = 0;  // Clients not closing.
   uint64_t refused_ = 0;
   uint64_t refused_logged_ms_ = 0;

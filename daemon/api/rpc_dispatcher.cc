@@ -10,7 +10,7 @@
 #include "daemon/api/handlers/handlers.h"
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/turn/responder.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/jsonrpc.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
@@ -188,7 +188,7 @@ void RpcDispatcher::onClosed(uint64_t conn_id) {
   // stay queued for the next start (an HTTP client retrying with its
   // Idempotency-Key then finds its answer).
   const std::vector<int64_t> bound = s_.lifecycle->takeBound(conn_id);
-  if (s_.shutting_down) {
+  if (s_.run.shutting_down) {
     return;
   }
   for (int64_t id : bound) {

@@ -12,12 +12,12 @@
 
 namespace llmq::daemon {
 
-struct Services;
+struct Engine;
 class Responder;
 
 class RpcDispatcher final : public ipc::ServerHandler {
  public:
-  explicit RpcDispatcher(Services& services) : s_(services) {}
+  explicit RpcDispatcher(Engine& services) : s_(services) {}
 
   void onFrame(ipc::Connection& conn, std::string_view frame) override;
   void onClosed(uint64_t conn_id) override;
@@ -25,7 +25,7 @@ class RpcDispatcher final : public ipc::ServerHandler {
  private:
   void dispatchOne(ipc::Connection& conn, const json::Value& request, Responder& reply);
 
-  Services& s_;
+  Engine& s_;
 };
 
 }  // namespace llmq::daemon

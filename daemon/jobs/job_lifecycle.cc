@@ -10,14 +10,14 @@
 #include "daemon/policy/model_chain.h"
 #include "store/secret_store.h"
 #include "daemon/turn/metrics.h"
-#include "daemon/services.h"
+#include "daemon/config.h"
 #include "daemon/policy/user_quota.h"
 #include "store/job_store.h"
 
 namespace llmq::daemon {
 
 Result<void> JobLifecycle::loadCounts() {
-  auto counts = s_.jobs->countByState();
+  auto counts = p_.jobs.countByState();
   if (!counts) {
     return counts.takeError();
   }
@@ -26,22 +26,22 @@ Result<void> JobLifecycle::loadCounts() {
 }
 
 Result<void> JobLifecycle::save(const store::JobRecord& job, store::JobState previous) {
-  if (auto r = s_.jobs->update(job); !r) {
+  if (auto r = p_.jobs.update(job); !r) {
     return r;
   }
-  if (s_.quota != nullptr && store::isTerminal(job.state) != store::isTerminal(previous)) {
+  if (store::isTerminal(job.state) != store::isTerminal(previous)) {
     if (store::isTerminal(job.state)) {
-      s_.quota->noteFinished(job.client,
-                             static_cast<int64_t>(job.result_json.size() + job.error.detail_json.size()));
+      p_.quota.noteFinished(job.client,
+                            static_cast<int64_t>(job.result_json.size() + job.error.detail_json.size()));
     } else {
-      s_.quota->noteRequeued(job.client, 0);  // job.retry frees what it cleared.
+      p_.quota.noteRequeued(job.client, 0);  // job.retry frees what it cleared.
     }
   }
   if (previous != job.state) {
     --counts_[static_cast<size_t>(previous)];
     ++counts_[static_cast<size_t>(job.state)];
-    if (store::isTerminal(job.state) && !store::isTerminal(previous) && s_.metrics != nullptr) {
-      s_.metrics->jobFinished(ipc::jobStateName(static_cast<int>(job.state)));
+    if (store::isTerminal(job.state) && !store::isTerminal(previous)) {
+      p_.metrics.jobFinished(ipc::jobStateName(static_cast<int>(job.state)));
     }
   }
   if (store::isTerminal(job.state) && !bound_.empty()) {
@@ -56,14 +56,14 @@ Result<void> JobLifecycle::save(const store::JobRecord& job, store::JobState pre
     }
   }
   if (store::isTerminal(job.state) && !store::isTerminal(previous) && usesOwnKey(job)) {
-    return s_.secrets->erase(job.id);  // The job's own key goes with the job.
+    return p_.secrets.erase(job.id);  // The job's own key goes with the job.
   }
   return {};
 }
 
 bool JobLifecycle::wanted(std::string_view id, const store::JobRecord& job,
                           const std::vector<std::string>& tags, ipc::EventKind kind) const {
-  return s_.bus->wanted(EventSource{id, job.client, &tags}, kind);
+  return p_.bus.wanted(EventSource{id, job.client, &tags}, kind);
 }
 
 void JobLifecycle::emit(store::JobRecord& job, const std::vector<std::string>& tags,
@@ -75,8 +75,8 @@ void JobLifecycle::publish(std::string_view id, store::JobRecord& job,
                            const std::vector<std::string>& tags, ipc::EventKind kind,
                            std::string_view data_json, bool terminal) {
   ++job.event_seq;
-  s_.bus->publish(EventSource{id, job.client, &tags}, job.event_seq, kind, data_json,
-                  s_.clock->nowMs(), terminal);
+  p_.bus.publish(EventSource{id, job.client, &tags}, job.event_seq, kind, data_json,
+                  p_.clock.nowMs(), terminal);
 }
 
 void JobLifecycle::bindToConnection(int64_t job_id, uint64_t conn_id) {
@@ -101,7 +101,7 @@ std::vector<int64_t> JobLifecycle::takeBound(uint64_t conn_id) {
 
 std::string JobLifecycle::waitRefusal(uint64_t conn_id) const {
   auto it = waits_by_conn_.find(conn_id);
-  if (it == waits_by_conn_.end() || it->second < s_.config->max_waits_per_connection) {
+  if (it == waits_by_conn_.end() || it->second < p_.config.max_waits_per_connection) {
     return {};
   }
   return "this connection waits for " + std::to_string(it->second) +

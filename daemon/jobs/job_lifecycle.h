@@ -19,13 +19,34 @@
 #include "ipc/protocol.h"
 #include "store/job_record.h"
 
+namespace llmq {
+class Clock;
+namespace store {
+class JobStore;
+class SecretStore;
+}  // namespace store
+}  // namespace llmq
+
 namespace llmq::daemon {
 
-struct Services;
+struct Config;
+class EventBus;
+class Metrics;
+class UserQuota;
 
 class JobLifecycle {
  public:
-  explicit JobLifecycle(Services& services) : s_(services) {}
+  // What it writes to, counts in and announces on.
+  struct Parts {
+    const Config& config;
+    const Clock& clock;
+    store::JobStore& jobs;
+    store::SecretStore& secrets;  // A job's own key goes when the job ends.
+    EventBus& bus;
+    Metrics& metrics;
+    UserQuota& quota;
+  };
+  explicit JobLifecycle(Parts parts) : p_(parts) {}
 
   // Reads the per-state counts from the store (at startup, or after a failed commit).
   Result<void> loadCounts();
@@ -82,7 +103,7 @@ class JobLifecycle {
   void publish(std::string_view id, store::JobRecord& job, const std::vector<std::string>& tags,
                ipc::EventKind kind, std::string_view data_json, bool terminal);
 
-  Services& s_;
+  Parts p_;
   std::array<int64_t, store::kJobStateCount> counts_{};
   std::unordered_map<int64_t, std::vector<Responder>> waiters_;
   std::unordered_map<uint64_t, size_t> waits_by_conn_;  // Waiters per connection.

@@ -28,7 +28,7 @@
 #include "daemon/policy/model_chain.h"
 #include "store/secret_store.h"
 #include "daemon/jobs/scheduler.h"
-#include "daemon/services.h"
+#include "daemon/turn/run_state.h"
 #include "store/job_store.h"
 #include "store/usage_store.h"
 #include "daemon/policy/provider_registry.h"
@@ -81,9 +81,9 @@ void ActiveJob::onDelta(const upstream::StreamDelta& delta) { runner->onDelta(*t
 void ActiveJob::onComplete(upstream::Completion&& c) { runner->onComplete(*this, std::move(c)); }
 void ActiveJob::onFailure(upstream::Failure&& f) { runner->onFailure(*this, std::move(f)); }
 
-JobRunner::JobRunner(Services& services)
-    : s_(services),
-      timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)),
+JobRunner::JobRunner(Parts parts)
+    : p_(parts),
+      timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)),
       rng_(std::random_device{}()) {}
 
 JobRunner::~JobRunner() = default;
@@ -96,7 +96,7 @@ const ActiveJob* JobRunner::find(int64_t job_id) const {
 }
 
 int64_t JobRunner::backoffMs(int attempt) {
-  return daemon::backoffMs(attempt, s_.config->retry_base_ms, s_.config->retry_cap_ms, rng_);
+  return daemon::backoffMs(attempt, p_.config.retry_base_ms, p_.config.retry_cap_ms, rng_);
 }
 
 // What the gates of one attempt share while they decide (JobRunner::start): the
@@ -121,9 +121,9 @@ struct JobRunner::Admission {
 
   // The attempt's worst-case cost parses the request: worked out at most once,
   // and only when key credit or a budget asks for it.
-  std::optional<double> worstCase(const Services& s) {
+  std::optional<double> worstCase(const Accounting& accounting) {
     if (!worst_case) {
-      worst_case = s.accounting->worstCaseUsd(a.job.kind, a.job.request_json, model);
+      worst_case = accounting.worstCaseUsd(a.job.kind, a.job.request_json, model);
     }
     return *worst_case;
   }
@@ -135,11 +135,11 @@ struct JobRunner::Admission {
 JobRunner::StartResult JobRunner::start(store::JobRecord job) {
   const JobState previous = job.state;
   auto a = std::make_unique<ActiveJob>(this, std::move(job));
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     logStoreError("starting", a->job.id, w.error());
     return {StartResult::kStoreError};  // The job stays queued in the store; the scheduler tries again later.
   }
-  Admission in{*a, s_.clock->nowMs(), s_.clock->monoMs(), previous};
+  Admission in{*a, p_.clock.nowMs(), p_.clock.monoMs(), previous};
   // Each gate lets the attempt on, or ends here: the job waits (still queued,
   // untouched), or was parked, held, failed or answered from the cache.
   for (Verdict (JobRunner::*gate)(Admission&) :
@@ -159,7 +159,7 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
   store::JobRecord& j = a->job;
   const int64_t now = in.now;
   const int64_t mono = in.mono;
-  a->chain = modelChain(j, *s_.config);
+  a->chain = modelChain(j, p_.config);
   if (a->chain.empty()) {
     failNow(std::move(j), a->tags,
             upstream::Failure{"INVALID_REQUEST", "no chain \"" + j.model + "\" is configured", 0,
@@ -179,10 +179,10 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
     int64_t retry_at = INT64_MAX;
     size_t idx = a->model_index;
     for (; idx < a->chain.size(); ++idx) {
-      const Route r = s_.providers->resolve(a->chain[idx]);
+      const Route r = p_.providers.resolve(a->chain[idx]);
       int64_t at = INT64_MAX;
       if (r.provider == nullptr ||
-          !s_.circuits->blocked(std::string(r.name) + "/" + a->chain[idx], mono, &at)) {
+          !p_.circuits.blocked(std::string(r.name) + "/" + a->chain[idx], mono, &at)) {
         break;
       }
       retry_at = std::min(retry_at, at);
@@ -217,7 +217,7 @@ JobRunner::Verdict JobRunner::chooseProvider(Admission& in) {
   ActiveJob* a = &in.a;
   store::JobRecord& j = a->job;
   const std::string& model = in.model;
-  in.route = s_.providers->resolve(model);
+  in.route = p_.providers.resolve(model);
   const Route& route = in.route;
   // BYOK (docs/upstream.md): the job's own key comes first, for every HTTP provider.
   in.byok = usesOwnKey(j) && route.provider != nullptr && route.name != "mock";
@@ -243,10 +243,10 @@ JobRunner::Verdict JobRunner::tryCache(Admission& in) {
   ActiveJob& a = in.a;
   const store::JobRecord& j = a.job;
   const std::string& model = in.model;
-  if (s_.cache->eligible(j)) {
+  if (p_.cache.eligible(j)) {
     a.cache_key = ResponseCache::key(model, model != j.model ? withModel(j.request_json, model) : j.request_json,
                                      j.kind);
-    if (std::optional<store::CachedResponse> hit = s_.cache->lookup(a.cache_key, in.now)) {
+    if (std::optional<store::CachedResponse> hit = p_.cache.lookup(a.cache_key, in.now)) {
       answerFromCache(a, model, std::move(*hit), in.previous);
       return StartResult{};
     }
@@ -257,7 +257,7 @@ JobRunner::Verdict JobRunner::tryCache(Admission& in) {
 // Rate limits (docs/configuration.md): the model's first. A job that cannot go now
 // stays queued, untouched; the scheduler wakes when it can.
 JobRunner::Verdict JobRunner::modelLimit(Admission& in) {
-  RateLimiter& limits = *s_.limits;
+  RateLimiter& limits = p_.limits;
   in.tokens = limits.countsTokens() ? estimateRequestTokens(in.a.job.kind, in.a.job.request_json) : 0;
   if (const int64_t at = limits.modelReadyAt(in.model, in.tokens, in.mono); at > in.mono) {
     return StartResult{StartResult::kWait, at};
@@ -273,10 +273,10 @@ JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
   const Route& route = in.route;
   const int64_t mono = in.mono;
   const int64_t tokens = in.tokens;
-  RateLimiter& limits = *s_.limits;
+  RateLimiter& limits = p_.limits;
   in.key_source = route.has_key ? "server" : "none";
   if (in.byok) {
-    auto secret = s_.secrets->get(j.id);
+    auto secret = p_.secrets.get(j.id);
     if (!secret || !secret->has_value()) {
       failNow(std::move(j), a->tags,
               upstream::Failure{"INVALID_REQUEST", "the job's own API key can no longer be read", 0,
@@ -293,10 +293,10 @@ JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
     // A key whose known credit cannot cover this job's worst case is passed over
     // like an exhausted one (GET /key, daemon/policy/key_credit.h).
     std::optional<double> worst;
-    if (s_.keys->anyCreditKnown()) {
-      worst = in.worstCase(s_);
+    if (p_.keys.anyCreditKnown()) {
+      worst = in.worstCase(p_.accounting);
     }
-    a->key_index = s_.keys->next(mono, &available_at, [&](const PooledKey& k) {
+    a->key_index = p_.keys.next(mono, &available_at, [&](const PooledKey& k) {
       if (worst && k.credit.known && k.credit.remaining && *k.credit.remaining < *worst) {
         return KeyPool::kSkip;
       }
@@ -307,7 +307,7 @@ JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
       // untouched, and the scheduler waits until the first key is ready.
       return StartResult{StartResult::kWait, *available_at};
     }
-    if (a->key_index < 0 && s_.keys->allInvalid()) {
+    if (a->key_index < 0 && p_.keys.allInvalid()) {
       // Every server key was refused (401): a configuration problem, not spent credit.
       failNow(std::move(j), a->tags,
               upstream::Failure{"UNAUTHORIZED",
@@ -331,10 +331,10 @@ JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
                                 "local"});
       return StartResult{};
     }
-    in.api_key = s_.keys->key(a->key_index).secret;
-    a->limit_key = s_.keys->key(a->key_index).name;
-    a->key_name = s_.keys->key(a->key_index).name;
-    a->attempt.key_fingerprint = s_.keys->key(a->key_index).fingerprint;
+    in.api_key = p_.keys.key(a->key_index).secret;
+    a->limit_key = p_.keys.key(a->key_index).name;
+    a->key_name = p_.keys.key(a->key_index).name;
+    a->attempt.key_fingerprint = p_.keys.key(a->key_index).fingerprint;
   } else if (route.has_key) {
     a->limit_key = std::string(route.name);  // A configured provider's own key.
   }
@@ -344,7 +344,7 @@ JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
 // The chosen key's own rate limit (a pool key's was asked while choosing it).
 JobRunner::Verdict JobRunner::keyLimit(Admission& in) {
   if (in.a.key_index < 0) {
-    if (const int64_t at = s_.limits->keyReadyAt(in.a.limit_key, in.tokens, in.mono); at > in.mono) {
+    if (const int64_t at = p_.limits.keyReadyAt(in.a.limit_key, in.tokens, in.mono); at > in.mono) {
       return StartResult{StartResult::kWait, at};
     }
   }
@@ -358,11 +358,11 @@ JobRunner::Verdict JobRunner::reserveBudget(Admission& in) {
   store::JobRecord& j = a->job;
   const std::string& model = in.model;
   a->attempt.model = model;
-  if (s_.budgets->covers(a->spender())) {
-    const std::optional<double> worst = in.worstCase(s_);
+  if (p_.budgets.covers(a->spender())) {
+    const std::optional<double> worst = in.worstCase(p_.accounting);
     const Budget* blocking = nullptr;
     const BudgetBook::Outcome outcome =
-        worst ? s_.budgets->reserve(a->spender(), *worst, &a->reservation, &blocking)
+        worst ? p_.budgets.reserve(a->spender(), *worst, &a->reservation, &blocking)
               : BudgetBook::Outcome::kReject;
     if (outcome == BudgetBook::Outcome::kWait) {
       return StartResult{StartResult::kWait, RateLimiter::kOnRelease};  // Until a running attempt ends.
@@ -388,8 +388,8 @@ JobRunner::Verdict JobRunner::reserveBudget(Admission& in) {
 JobRunner::Verdict JobRunner::probeBreaker(Admission& in) {
   ActiveJob& a = in.a;
   a.circuit = std::string(in.route.name) + "/" + in.model;
-  if (int64_t at = 0; !s_.circuits->allow(a.circuit, in.mono, &at)) {
-    s_.budgets->settle(a.reservation, a.spender(), 0, in.now);
+  if (int64_t at = 0; !p_.circuits.allow(a.circuit, in.mono, &at)) {
+    p_.budgets.settle(a.reservation, a.spender(), 0, in.now);
     park(std::move(a.job), a.tags, in.now + (at - in.mono), "circuit_open");  // Another probe got there first.
     return StartResult{};
   }
@@ -405,9 +405,9 @@ JobRunner::StartResult JobRunner::claim(std::unique_ptr<ActiveJob> owned, Admiss
   const std::string& model = in.model;
   const char* key_source = in.key_source;
   const JobState previous = in.previous;
-  RateLimiter& limits = *s_.limits;
+  RateLimiter& limits = p_.limits;
   if (a->key_index >= 0) {
-    s_.keys->noteRequest(a->key_index);
+    p_.keys.noteRequest(a->key_index);
   }
   a->permit = limits.acquire(a->limit_key, model, in.tokens, in.mono);
 
@@ -416,7 +416,7 @@ JobRunner::StartResult JobRunner::claim(std::unique_ptr<ActiveJob> owned, Admiss
   ++j.run_attempts;
   if (!j.started_at) {
     j.started_at = now;
-    s_.metrics->queueWait(static_cast<double>(now - j.created_at) / 1000.0);
+    p_.metrics.queueWait(static_cast<double>(now - j.created_at) / 1000.0);
   }
   j.model_used = model;
   j.next_attempt_at.reset();
@@ -432,7 +432,7 @@ JobRunner::StartResult JobRunner::claim(std::unique_ptr<ActiveJob> owned, Admiss
   a->attempt.client = j.client;
   a->attempt.tags_json = j.tags_json;
 
-  s_.lifecycle->emitWith(j, a->tags, EventKind::kStarted, [&] {
+  p_.lifecycle.emitWith(j, a->tags, EventKind::kStarted, [&] {
     std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
     json::appendString(d, j.model_used);
     d += ",\"key_source\":\"";
@@ -440,11 +440,11 @@ JobRunner::StartResult JobRunner::claim(std::unique_ptr<ActiveJob> owned, Admiss
     d += "\"}";
     return d;
   });
-  if (auto r = s_.lifecycle->save(j, previous); !r) {
+  if (auto r = p_.lifecycle.save(j, previous); !r) {
     logStoreError("starting", j.id, r.error());
     return {StartResult::kStoreError};
   }
-  if (auto r = s_.jobs->insertAttempt(a->attempt); !r) {
+  if (auto r = p_.jobs.insertAttempt(a->attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
 
@@ -470,7 +470,7 @@ JobRunner::StartResult JobRunner::claim(std::unique_ptr<ActiveJob> owned, Admiss
   active_.emplace(id, std::move(owned));
   // The request leaves only once the claim is committed: a rolled-back claim must
   // not cost an upstream call.
-  s_.cycle->afterCommit([this, id, attempt](bool committed) { launch(id, attempt, committed); });
+  p_.cycle.afterCommit([this, id, attempt](bool committed) { launch(id, attempt, committed); });
   return {};
 }
 
@@ -483,11 +483,11 @@ void JobRunner::launch(int64_t job_id, int attempt, bool committed) {
   if (!committed) {
     // The store still holds the job as it was (queued); forget this attempt.
     a.done = true;
-    s_.limits->release(a.permit, 0);
-    s_.budgets->settle(a.reservation, a.spender(), 0, a.attempt.started_at);
+    p_.limits.release(a.permit, 0);
+    p_.budgets.settle(a.reservation, a.spender(), 0, a.attempt.started_at);
     graveyard_.push_back(std::move(it->second));
     active_.erase(it);
-    s_.scheduler->kick();
+    queue_->kick();
     return;
   }
   const store::JobRecord& j = a.job;
@@ -551,37 +551,37 @@ void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_ma
   std::string data = "{\"delta\":";
   json::appendString(data, text);
   data += ",\"index\":0}";
-  s_.bus->sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk,
-                 data, s_.clock->nowMs());
+  p_.bus.sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk,
+                 data, p_.clock.nowMs());
 }
 
 void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
                      const char* reason) {
   const JobState previous = job.state;
-  const int64_t now = s_.clock->nowMs();
+  const int64_t now = p_.clock.nowMs();
   job.state = JobState::kRetryWait;
   job.next_attempt_at = until_ms;
-  s_.lifecycle->emitWith(job, tags, EventKind::kRetrying, [&] {
+  p_.lifecycle.emitWith(job, tags, EventKind::kRetrying, [&] {
     return "{\"attempt\":" + std::to_string(job.attempts + 1) +
            ",\"delay_ms\":" + std::to_string(std::max<int64_t>(0, until_ms - now)) +
            ",\"reason\":\"" + reason + "\",\"upstream_status\":null}";
   });
-  if (auto r = s_.lifecycle->save(job, previous); !r) {
+  if (auto r = p_.lifecycle.save(job, previous); !r) {
     logStoreError("parking", job.id, r.error());
   }
-  s_.scheduler->noteRetryAt(until_ms);
+  queue_->noteRetryAt(until_ms);
 }
 
 void JobRunner::succeed(ActiveJob& a, upstream::Completion&& c, const store::Usage& usage,
                         JobState previous, bool cached) {
   store::JobRecord& j = a.job;
   j.state = JobState::kSucceeded;
-  j.finished_at = s_.clock->nowMs();
+  j.finished_at = p_.clock.nowMs();
   j.result_json = std::move(c.result_json);
   j.usage = usage;
   j.error = {};
   const char* tail = cached ? ",\"cached\":true}" : "}";
-  s_.lifecycle->emitWith(j, a.tags, EventKind::kUsage, [&] {
+  p_.lifecycle.emitWith(j, a.tags, EventKind::kUsage, [&] {
     std::string d = "{\"usage\":{\"prompt_tokens\":" + std::to_string(c.usage.prompt_tokens) +
                     ",\"completion_tokens\":" + std::to_string(c.usage.completion_tokens) +
                     ",\"total_tokens\":" + std::to_string(c.usage.total_tokens) +
@@ -596,7 +596,7 @@ void JobRunner::succeed(ActiveJob& a, upstream::Completion&& c, const store::Usa
     json::appendString(d, c.generation_id);
     return d + tail;
   });
-  s_.lifecycle->emitWith(
+  p_.lifecycle.emitWith(
       j, a.tags, EventKind::kFinalResponse,
       [&] {
         std::string d = "{\"content\":";
@@ -611,15 +611,15 @@ void JobRunner::succeed(ActiveJob& a, upstream::Completion&& c, const store::Usa
         return d + tail;
       },
       true);
-  if (auto r = s_.lifecycle->save(j, previous); !r) {
+  if (auto r = p_.lifecycle.save(j, previous); !r) {
     logStoreError("finishing", j.id, r.error());
   }
-  s_.lifecycle->settle(j);
+  p_.lifecycle.settle(j);
 }
 
 void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit,
                                 store::JobState previous) {
-  const int64_t now = s_.clock->nowMs();
+  const int64_t now = p_.clock.nowMs();
   store::JobRecord& j = a.job;
   ++j.attempts;
   ++j.run_attempts;
@@ -643,13 +643,13 @@ void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::C
   a.attempt.latency_ms = 0;
   a.attempt.ttft_ms = 0;
   a.attempt.cached = true;
-  if (auto r = s_.jobs->insertAttempt(a.attempt); !r) {
+  if (auto r = p_.jobs.insertAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
-  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+  if (auto r = p_.jobs.updateAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
-  s_.lifecycle->emitWith(j, a.tags, EventKind::kStarted, [&] {
+  p_.lifecycle.emitWith(j, a.tags, EventKind::kStarted, [&] {
     std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
     json::appendString(d, model);
     return d + ",\"key_source\":\"cache\"}";
@@ -679,22 +679,22 @@ void JobRunner::hold(store::JobRecord job, const std::vector<std::string>& tags,
   const JobState previous = job.state;
   job.state = JobState::kHeld;
   job.error = store::JobError{"BUDGET_EXCEEDED", reason, 0, "local"};
-  s_.lifecycle->emitWith(job, tags, EventKind::kHeld, [&] {
+  p_.lifecycle.emitWith(job, tags, EventKind::kHeld, [&] {
     std::string d = "{\"reason\":";
     json::appendString(d, reason);
     return d + "}";
   });
-  if (auto r = s_.lifecycle->save(job, previous); !r) {
+  if (auto r = p_.lifecycle.save(job, previous); !r) {
     logStoreError("holding", job.id, r.error());
   }
 }
 
 void JobRunner::account(ActiveJob& a, bool reached) {
   Accounting::Settled settled =
-      s_.accounting->settle(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
+      p_.accounting.settle(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
   a.counted = settled.counted || a.counted;
   for (const BudgetAlert& alert : settled.alerts) {
-    s_.lifecycle->emitWith(a.job, a.tags, EventKind::kBudgetAlert, [&] {
+    p_.lifecycle.emitWith(a.job, a.tags, EventKind::kBudgetAlert, [&] {
       std::string d = "{\"scope\":";
       json::appendString(d, alert.scope);
       d += ",\"period\":\"" + alert.period + "\",\"spent_usd\":" + decimal(alert.spent_usd) +
@@ -706,10 +706,10 @@ void JobRunner::account(ActiveJob& a, bool reached) {
 
 void JobRunner::beginOutcome(const ActiveJob& a) {
   const int64_t id = a.job.id;
-  s_.cycle->beginUnit();
+  p_.cycle.beginUnit();
   unsaved_.insert(id);
   // Inside the unit: runs once the outcome is stored, whenever that is.
-  s_.cycle->afterCommit([this, id](bool stored) {
+  p_.cycle.afterCommit([this, id](bool stored) {
     // false only when llmqd stops before there was room (CommitCycle::close):
     // the store still says running, and so do the counters.
     auto it = unsaved_.find(id);
@@ -717,9 +717,9 @@ void JobRunner::beginOutcome(const ActiveJob& a) {
       // Stored by a redo, after the lost turn made the counters read the store
       // (running) again: count the move now.
       const RedoneOutcome& r = redone_[id];
-      s_.lifecycle->noteMoved(JobState::kRunning, r.state, 1);
+      p_.lifecycle.noteMoved(JobState::kRunning, r.state, 1);
       if (r.state == JobState::kRetryWait) {
-        s_.scheduler->noteRetryAt(r.next_attempt_at);
+        queue_->noteRetryAt(r.next_attempt_at);
       }
     }
     redone_.erase(id);
@@ -741,22 +741,22 @@ void JobRunner::endOutcome(ActiveJob& a) {
   a.job.request_json = std::move(request);
   std::string what = "the outcome of job " + ipc::formatJobId(job.id) + " (" +
                      ipc::jobStateName(static_cast<int>(job.state)) + ")";
-  s_.cycle->endUnit(std::move(what), [this, job = std::move(job), attempt = a.attempt,
+  p_.cycle.endUnit(std::move(what), [this, job = std::move(job), attempt = a.attempt,
                                       usage = std::move(usage)]() -> Result<void> {
     redone_[job.id] = RedoneOutcome{job.state, job.next_attempt_at.value_or(0)};
-    if (auto r = s_.jobs->updateAttempt(attempt); !r) {
+    if (auto r = p_.jobs.updateAttempt(attempt); !r) {
       return r;
     }
     if (usage) {
-      if (auto r = s_.usage->add(*usage); !r) {
+      if (auto r = p_.usage.add(*usage); !r) {
         return r;
       }
     }
-    if (auto r = s_.jobs->update(job); !r) {
+    if (auto r = p_.jobs.update(job); !r) {
       return r;
     }
     if (store::isTerminal(job.state) && usesOwnKey(job)) {
-      if (auto r = s_.secrets->erase(job.id); !r) {
+      if (auto r = p_.secrets.erase(job.id); !r) {
         return r;
       }
     }
@@ -768,14 +768,14 @@ void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& ta
                         upstream::Failure f) {
   const JobState previous = job.state;
   job.state = JobState::kFailed;
-  job.finished_at = s_.clock->nowMs();
+  job.finished_at = p_.clock.nowMs();
   job.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json,
                               f.code == "COOLING_DOWN" ? f.retry_after_ms : 0};
-  s_.lifecycle->emit(job, tags, EventKind::kError, errorData(f, false), true);
-  if (auto r = s_.lifecycle->save(job, previous); !r) {
+  p_.lifecycle.emit(job, tags, EventKind::kError, errorData(f, false), true);
+  if (auto r = p_.lifecycle.save(job, previous); !r) {
     logStoreError("failing", job.id, r.error());
   }
-  s_.lifecycle->settle(job);
+  p_.lifecycle.settle(job);
 }
 
 void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
@@ -783,9 +783,9 @@ void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
     a.streamed_text = true;  // Late subscribers get the first choice's text so far.
   }
   if (a.first_token_at == 0) {
-    a.first_token_at = s_.clock->nowMs();
+    a.first_token_at = p_.clock.nowMs();
   }
-  s_.lifecycle->emitWith(a.job, a.tags, EventKind::kMessageChunk, [&] {
+  p_.lifecycle.emitWith(a.job, a.tags, EventKind::kMessageChunk, [&] {
     std::string d = "{\"delta\":";
     json::appendString(d, delta.content);
     d += ",\"index\":" + std::to_string(delta.index);
@@ -811,7 +811,7 @@ void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
 }
 
 void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
-  const int64_t now = s_.clock->nowMs();
+  const int64_t now = p_.clock.nowMs();
   store::JobRecord& j = a.job;
   if (j.kind == JobKind::kResponses) {
     // The stored answer is a Response either way (daemon/jobs/responses_format.h).
@@ -830,16 +830,16 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
       a.provider->noteNoResponsesApi();
     }
   }
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     logStoreError("finishing", j.id, w.error());
   }
   beginOutcome(a);
-  s_.circuits->onSuccess(a.circuit);
-  s_.limits->release(a.permit, c.usage.total_tokens > 0 ? c.usage.total_tokens : -1, /*ok=*/true);
+  p_.circuits.onSuccess(a.circuit);
+  p_.limits.release(a.permit, c.usage.total_tokens > 0 ? c.usage.total_tokens : -1, /*ok=*/true);
   // The upstream's own figure when it gave one (OpenRouter always does), else
   // the catalog's prices.
   const char* cost_source = "none";
-  c.usage.cost_usd = s_.accounting->cost(c.usage, a.attempt.model, &cost_source);
+  c.usage.cost_usd = p_.accounting.cost(c.usage, a.attempt.model, &cost_source);
   store::Usage usage{c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.total_tokens,
                      c.usage.cost_usd};
   a.attempt.finished_at = now;
@@ -852,19 +852,19 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
   a.attempt.cost_source = cost_source;
   a.attempt.latency_ms = now - a.attempt.started_at;
   a.attempt.ttft_ms = (a.first_token_at != 0 ? a.first_token_at : now) - a.attempt.started_at;
-  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+  if (auto r = p_.jobs.updateAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
   account(a, true);
   if (a.key_index >= 0) {
-    s_.keys->spend(a.key_index, usage.cost_usd);
+    p_.keys.spend(a.key_index, usage.cost_usd);
   }
-  s_.metrics->upstreamRequest(a.attempt.provider, c.http_status,
+  p_.metrics.upstreamRequest(a.attempt.provider, c.http_status,
                               static_cast<double>(*a.attempt.latency_ms) / 1000.0,
                               static_cast<double>(*a.attempt.ttft_ms) / 1000.0);
-  s_.metrics->tokens(a.attempt.model, c.usage.prompt_tokens, c.usage.completion_tokens, usage.cost_usd);
+  p_.metrics.tokens(a.attempt.model, c.usage.prompt_tokens, c.usage.completion_tokens, usage.cost_usd);
   if (!a.cache_key.empty()) {
-    s_.cache->store(a.cache_key, a.attempt.model, c.result_json, c.usage.prompt_tokens,
+    p_.cache.store(a.cache_key, a.attempt.model, c.result_json, c.usage.prompt_tokens,
                     c.usage.completion_tokens, now);
   }
 
@@ -881,27 +881,27 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     launch(a.job.id, a.job.attempts, /*committed=*/true);
     return;
   }
-  const int64_t now = s_.clock->nowMs();
-  const int64_t mono = s_.clock->monoMs();  // For breakers and cooldowns (start()).
+  const int64_t now = p_.clock.nowMs();
+  const int64_t mono = p_.clock.monoMs();  // For breakers and cooldowns (start()).
   store::JobRecord& j = a.job;
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     logStoreError("failing", j.id, w.error());
   }
   beginOutcome(a);
-  s_.scheduler->followClockSteps();  // So that a retry time set now is not moved by an older step.
+  queue_->followClockSteps();  // So that a retry time set now is not moved by an older step.
   // An upstream's Retry-After is bounded ([retry] retry_after_max_s): a ten-year
   // value (or a reset stamp far ahead) would stall every job on the key until a
   // restart, so anything longer, absurd values included, counts as the cap.
-  f.retry_after_ms = std::clamp<int64_t>(f.retry_after_ms, 0, s_.config->retry_after_max_ms);
+  f.retry_after_ms = std::clamp<int64_t>(f.retry_after_ms, 0, p_.config.retry_after_max_ms);
   // Retryable failures say the target is unwell; an answer such as a 400 says it
   // is up (the request was at fault). A 429 says neither: it is the cooldowns'
   // business, and a storm of them must not open the breaker for everyone.
   if (f.code == "RATE_LIMITED") {
-    s_.circuits->onAbandoned(a.circuit);
+    p_.circuits.onAbandoned(a.circuit);
   } else if (f.retryable) {
-    s_.circuits->onFailure(a.circuit, mono);
+    p_.circuits.onFailure(a.circuit, mono);
   } else {
-    s_.circuits->onSuccess(a.circuit);
+    p_.circuits.onSuccess(a.circuit);
   }
   a.attempt.finished_at = now;
   a.attempt.outcome = "failed";
@@ -910,29 +910,29 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   if (f.usage) {
     // Billed although it failed (the usage came before the stream broke).
     const char* source = "none";
-    const double cost = s_.accounting->cost(*f.usage, a.attempt.model, &source);
+    const double cost = p_.accounting.cost(*f.usage, a.attempt.model, &source);
     a.attempt.usage = store::Usage{f.usage->prompt_tokens, f.usage->completion_tokens,
                                    f.usage->total_tokens, cost};
     a.attempt.cached_tokens = f.usage->cache_read;
     a.attempt.reasoning_tokens = f.usage->reasoning_tokens;
     a.attempt.cost_source = source;
     if (a.key_index >= 0) {
-      s_.keys->spend(a.key_index, cost);
+      p_.keys.spend(a.key_index, cost);
     }
   }
   a.attempt.latency_ms = now - a.attempt.started_at;
   if (a.first_token_at != 0) {
     a.attempt.ttft_ms = a.first_token_at - a.attempt.started_at;
   }
-  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+  if (auto r = p_.jobs.updateAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
   account(a, f.upstream_status != 0);
-  s_.metrics->upstreamRequest(a.attempt.provider, f.upstream_status,
+  p_.metrics.upstreamRequest(a.attempt.provider, f.upstream_status,
                               static_cast<double>(*a.attempt.latency_ms) / 1000.0,
                               a.attempt.ttft_ms ? static_cast<double>(*a.attempt.ttft_ms) / 1000.0 : -1.0);
   if (a.attempt.usage) {
-    s_.metrics->tokens(a.attempt.model, a.attempt.usage->prompt_tokens, a.attempt.usage->completion_tokens,
+    p_.metrics.tokens(a.attempt.model, a.attempt.usage->prompt_tokens, a.attempt.usage->completion_tokens,
                        a.attempt.usage->cost_usd);
   }
 
@@ -943,14 +943,14 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   if (f.code == "RATE_LIMITED") {
     const int64_t cooldown = std::max<int64_t>(f.retry_after_ms, kMinCooldownMs);
     const bool model = f.model_scoped || a.limit_key.empty();
-    const bool began = s_.limits->coolDown(model ? LimitScope::kModel : LimitScope::kKey,
+    const bool began = p_.limits.coolDown(model ? LimitScope::kModel : LimitScope::kKey,
                                            model ? a.chain[a.model_index] : a.limit_key,
                                            mono + cooldown, mono);
     if (!began) {
       --j.run_attempts;
     }
     if (a.key_index >= 0) {
-      s_.keys->noteError(a.key_index);
+      p_.keys.noteError(a.key_index);
     }
     f.retry_after_ms = cooldown;
   }
@@ -961,10 +961,10 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     // key cools down until its Retry-After.
     const bool exhausted = f.code == "OPENROUTER_SYSTEM_KEY_EXHAUSTED";
     if (exhausted || f.code == "UNAUTHORIZED") {
-      exhausted ? s_.keys->markExhausted(a.key_index) : s_.keys->markInvalid(a.key_index);
+      exhausted ? p_.keys.markExhausted(a.key_index) : p_.keys.markInvalid(a.key_index);
       LOG_WARN("server key %s is %s; it gets no more requests",
-               s_.keys->key(a.key_index).fingerprint.c_str(), exhausted ? "exhausted" : "invalid");
-      if (s_.keys->anyAlive() && !s_.shutting_down) {
+               p_.keys.key(a.key_index).fingerprint.c_str(), exhausted ? "exhausted" : "invalid");
+      if (p_.keys.anyAlive() && !p_.run.shutting_down) {
         next_key = true;
         --j.run_attempts;
       }
@@ -972,7 +972,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   }
   // Retries, then fallbacks along the chain (docs/upstream.md): daemon/jobs/retry_plan.h.
   const RetryPlan plan = planRetry(RetryFacts{f.retryable, f.upstream_status, j.run_attempts, j.max_attempts,
-                                              s_.shutting_down, next_key, backoffMs(std::max(j.run_attempts, 1)),
+                                              p_.run.shutting_down, next_key, backoffMs(std::max(j.run_attempts, 1)),
                                               f.retry_after_ms, now, j.deadline_at,
                                               a.model_index + 1 < a.chain.size()});
   const bool will_retry = plan.kind != RetryPlan::kFail;
@@ -984,12 +984,12 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     j.model_used = fallback;
   }
   j.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json};
-  s_.lifecycle->emitWith(j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); },
+  p_.lifecycle.emitWith(j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); },
                          !will_retry);
   if (will_retry) {
     j.state = JobState::kRetryWait;
     j.next_attempt_at = now + delay;
-    s_.lifecycle->emitWith(j, a.tags, EventKind::kRetrying, [&] {
+    p_.lifecycle.emitWith(j, a.tags, EventKind::kRetrying, [&] {
       std::string d = "{\"attempt\":" + std::to_string(j.attempts + 1) +
                       ",\"delay_ms\":" + std::to_string(delay) + ",\"reason\":";
       json::appendString(d, !fallback.empty() ? std::string("fallback")
@@ -1004,44 +1004,44 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
       d += "}";
       return d;
     });
-    s_.scheduler->noteRetryAt(*j.next_attempt_at);
+    queue_->noteRetryAt(*j.next_attempt_at);
   } else {
     j.state = JobState::kFailed;
     j.finished_at = now;
   }
-  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
+  if (auto r = p_.lifecycle.save(j, JobState::kRunning); !r) {
     logStoreError("failing", j.id, r.error());
   }
   if (!will_retry) {
-    s_.lifecycle->settle(j);
+    p_.lifecycle.settle(j);
   }
   endOutcome(a);
   retire(a);
 }
 
 void JobRunner::expire(ActiveJob& a) {
-  const int64_t now = s_.clock->nowMs();
+  const int64_t now = p_.clock.nowMs();
   store::JobRecord& j = a.job;
   a.provider->cancel(a.handle);
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     logStoreError("expiring", j.id, w.error());
   }
   beginOutcome(a);
   a.attempt.finished_at = now;
   a.attempt.outcome = "cancelled";
   a.attempt.error_code = "EXPIRED";
-  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+  if (auto r = p_.jobs.updateAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
   j.state = JobState::kExpired;
   j.finished_at = now;
   j.error = store::JobError{"EXPIRED", "the job's deadline_s passed", 0, "local"};
-  s_.lifecycle->emit(j, a.tags, EventKind::kExpired, "{\"reason\":\"the job's deadline_s passed\"}",
+  p_.lifecycle.emit(j, a.tags, EventKind::kExpired, "{\"reason\":\"the job's deadline_s passed\"}",
                      true);
-  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
+  if (auto r = p_.lifecycle.save(j, JobState::kRunning); !r) {
     logStoreError("expiring", j.id, r.error());
   }
-  s_.lifecycle->settle(j);
+  p_.lifecycle.settle(j);
   endOutcome(a);
   retire(a);
 }
@@ -1052,17 +1052,17 @@ std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id, std::string_vi
     return std::nullopt;
   }
   ActiveJob& a = *it->second;
-  const int64_t now = s_.clock->nowMs();
+  const int64_t now = p_.clock.nowMs();
   a.provider->cancel(a.handle);
   store::JobRecord& j = a.job;
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     logStoreError("cancelling", j.id, w.error());
   }
   beginOutcome(a);
   a.attempt.finished_at = now;
   a.attempt.outcome = "cancelled";
   a.attempt.error_code = "CANCELLED";
-  if (auto r = s_.jobs->updateAttempt(a.attempt); !r) {
+  if (auto r = p_.jobs.updateAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
   j.state = JobState::kCancelled;
@@ -1071,11 +1071,11 @@ std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id, std::string_vi
   std::string data = "{\"reason\":";
   json::appendString(data, reason);
   data += "}";
-  s_.lifecycle->emit(j, a.tags, EventKind::kCancelled, data, true);
-  if (auto r = s_.lifecycle->save(j, JobState::kRunning); !r) {
+  p_.lifecycle.emit(j, a.tags, EventKind::kCancelled, data, true);
+  if (auto r = p_.lifecycle.save(j, JobState::kRunning); !r) {
     logStoreError("cancelling", j.id, r.error());
   }
-  s_.lifecycle->settle(j);
+  p_.lifecycle.settle(j);
   endOutcome(a);
   store::JobRecord copy = j;
   retire(a);
@@ -1083,9 +1083,9 @@ std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id, std::string_vi
 }
 
 void JobRunner::requeueAll() {
-  const int64_t now = s_.clock->nowMs();
+  const int64_t now = p_.clock.nowMs();
   if (!active_.empty()) {
-    if (auto w = s_.cycle->write(); !w) {
+    if (auto w = p_.cycle.write(); !w) {
       LOG_ERROR("requeueing running jobs: %s", w.error().message.c_str());
       return;  // Startup recovery requeues them from the store instead.
     }
@@ -1099,12 +1099,12 @@ void JobRunner::requeueAll() {
     a->attempt.finished_at = now;
     a->attempt.outcome = "interrupted";
     a->attempt.error_code = "INTERRUPTED";
-    if (auto r = s_.jobs->updateAttempt(a->attempt); !r) {
+    if (auto r = p_.jobs.updateAttempt(a->attempt); !r) {
       logStoreError("recording the attempt of", a->job.id, r.error());
     }
     a->job.state = JobState::kQueued;
     a->job.run_attempts = std::max(0, a->job.run_attempts - 1);
-    if (auto r = s_.lifecycle->save(a->job, JobState::kRunning); !r) {
+    if (auto r = p_.lifecycle.save(a->job, JobState::kRunning); !r) {
       logStoreError("requeueing", a->job.id, r.error());
     }
     retire(*a);
@@ -1113,37 +1113,37 @@ void JobRunner::requeueAll() {
 
 void JobRunner::retire(ActiveJob& a) {
   a.done = true;
-  s_.limits->release(a.permit, -1);
+  p_.limits.release(a.permit, -1);
   if (a.reservation.held) {
     account(a, false);  // Cancelled, expired or requeued: nothing was billed that we know of.
   }
   if (!a.circuit.empty()) {
-    s_.circuits->onAbandoned(a.circuit);  // Cancelled or expired probes free the slot.
+    p_.circuits.onAbandoned(a.circuit);  // Cancelled or expired probes free the slot.
   }
   auto it = active_.find(a.job.id);
   if (it != active_.end() && it->second.get() == &a) {
     graveyard_.push_back(std::move(it->second));
     active_.erase(it);
   }
-  s_.scheduler->kick();
+  queue_->kick();
 }
 
 int64_t JobRunner::attemptTimeoutMs(const store::JobRecord& j) const {
-  return j.timeout_ms.value_or(s_.config->default_timeout_ms.value_or(0));
+  return j.timeout_ms.value_or(p_.config.default_timeout_ms.value_or(0));
 }
 
 void JobRunner::armTimer() {
   if (!timer_ || deadlines_.empty()) {
     return;
   }
-  int64_t wait = std::max<int64_t>(0, deadlines_.top().at - s_.clock->nowMs());
+  int64_t wait = std::max<int64_t>(0, deadlines_.top().at - p_.clock.nowMs());
   uv_timer_start(timer_.get(), &JobRunner::onUvTimer, static_cast<uint64_t>(wait), 0);
 }
 
 // Called by libuv when the earliest attempt timeout or job deadline has come.
 void JobRunner::onUvTimer(uv_timer_t* t) noexcept {
   auto* self = static_cast<JobRunner*>(t->data);
-  const int64_t now = self->s_.clock->nowMs();
+  const int64_t now = self->p_.clock.nowMs();
   while (!self->deadlines_.empty() && self->deadlines_.top().at <= now) {
     Deadline d = self->deadlines_.top();
     self->deadlines_.pop();

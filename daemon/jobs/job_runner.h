@@ -21,16 +21,48 @@
 #include <vector>
 
 #include "common/uv_handle.h"
+#include "daemon/turn/run_state.h"
 #include "daemon/policy/budget_book.h"
 #include "daemon/policy/rate_limiter.h"
 #include "store/job_record.h"
 #include "store/response_cache_store.h"
 #include "upstream/provider.h"
 
+namespace llmq {
+class Clock;
+namespace store {
+class JobStore;
+class SecretStore;
+}  // namespace store
+}  // namespace llmq
+
 namespace llmq::daemon {
 
-struct Services;
+struct Config;
+class Accounting;
+class CircuitBreakers;
+class CommitCycle;
+class EventBus;
+class JobLifecycle;
 class JobRunner;
+class KeyPool;
+class Metrics;
+class ProviderRegistry;
+class ResponseCache;
+
+// What the runner tells the queue it takes jobs from: something changed (a
+// slot freed, a job came back), a job waits in retry_wait until a time, and
+// the wall clock may have stepped. The Scheduler implements it; the runner
+// never sees the scheduler, which is the one that calls it.
+class RunQueue {
+ public:
+  virtual void kick() = 0;
+  virtual void noteRetryAt(int64_t at_ms) = 0;
+  virtual void followClockSteps() = 0;
+
+ protected:
+  ~RunQueue() = default;
+};
 
 struct ActiveJob final : upstream::TransferSink {
   ActiveJob(JobRunner* r, store::JobRecord j);
@@ -77,7 +109,30 @@ struct ActiveJob final : upstream::TransferSink {
 
 class JobRunner {
  public:
-  explicit JobRunner(Services& services);
+  // What an attempt passes through, runs on, and is recorded in.
+  struct Parts {
+    uv_loop_t* loop;
+    const Config& config;
+    const Clock& clock;
+    const RunState& run;
+    CommitCycle& cycle;
+    store::JobStore& jobs;
+    store::SecretStore& secrets;  // Jobs' own keys (BYOK).
+    store::UsageStore& usage;     // A lost turn's rollups, written again.
+    EventBus& bus;
+    JobLifecycle& lifecycle;
+    ProviderRegistry& providers;
+    KeyPool& keys;
+    RateLimiter& limits;
+    BudgetBook& budgets;
+    Accounting& accounting;
+    ResponseCache& cache;
+    CircuitBreakers& circuits;
+    Metrics& metrics;
+  };
+  explicit JobRunner(Parts parts);
+  // The queue the runner reports to (the Scheduler, built after it).
+  void setQueue(RunQueue& queue) { queue_ = &queue; }
   ~JobRunner();
 
   size_t inflight() const { return active_.size(); }
@@ -176,7 +231,8 @@ class JobRunner {
   void armTimer();
   static void onUvTimer(uv_timer_t* t) noexcept;
 
-  Services& s_;
+  Parts p_;
+  RunQueue* queue_ = nullptr;
   std::unordered_map<int64_t, std::unique_ptr<ActiveJob>> active_;
   std::vector<std::unique_ptr<ActiveJob>> graveyard_;
   std::unordered_set<int64_t> unsaved_;

@@ -17,7 +17,6 @@
 #include "daemon/jobs/job_runner.h"
 #include "daemon/turn/metrics.h"
 #include "daemon/policy/rate_limiter.h"
-#include "daemon/services.h"
 #include "store/job_store.h"
 #include "store/settings_store.h"
 
@@ -28,11 +27,11 @@ constexpr char kPauseSetting[] = "queue.pause";
 
 }  // namespace
 
-Scheduler::Scheduler(Services& services)
-    : s_(services),
-      retry_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)),
-      deadline_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)),
-      wake_timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
+Scheduler::Scheduler(Parts parts)
+    : p_(parts),
+      retry_timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)),
+      deadline_timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)),
+      wake_timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
 
 void Scheduler::close() {
   retry_timer_.reset();
@@ -41,7 +40,7 @@ void Scheduler::close() {
 }
 
 Result<void> Scheduler::init() {
-  auto saved = s_.settings->get(kPauseSetting);
+  auto saved = p_.settings.get(kPauseSetting);
   if (!saved) {
     return saved.takeError();
   }
@@ -60,26 +59,26 @@ Result<void> Scheduler::init() {
       }
     }
   }
-  steps_.emplace(*s_.clock);
+  steps_.emplace(p_.clock);
   // Retry times are wall-clock times in the store: one written while the clock was
   // far ahead (or by an llmqd without the Retry-After cap) would stall its job, so
   // none waits longer than the longest wait llmqd itself sets.
-  const int64_t longest = std::max({s_.config->retry_cap_ms, s_.config->retry_after_max_ms,
-                                    s_.config->circuit.cooldown_ms});
-  if (auto clamped = s_.jobs->clampRetries(s_.clock->nowMs() + longest); !clamped) {
+  const int64_t longest = std::max({p_.config.retry_cap_ms, p_.config.retry_after_max_ms,
+                                    p_.config.circuit.cooldown_ms});
+  if (auto clamped = p_.jobs.clampRetries(p_.clock.nowMs() + longest); !clamped) {
     return clamped.takeError();
   } else if (*clamped > 0) {
     LOG_WARN("%lld jobs waited to retry further ahead than %lld s; they retry by then",
              static_cast<long long>(*clamped), static_cast<long long>(longest / 1000));
   }
-  auto next = s_.jobs->nextRetryAt();
+  auto next = p_.jobs.nextRetryAt();
   if (!next) {
     return next.takeError();
   }
   if (next->has_value()) {
     armRetryTimer(**next);
   }
-  auto deadline = s_.jobs->nextDeadline();
+  auto deadline = p_.jobs.nextDeadline();
   if (!deadline) {
     return deadline.takeError();
   }
@@ -95,7 +94,7 @@ std::optional<store::JobRecord> Scheduler::pickNext(const Held& held) {
   }
   int below = INT_MAX;
   for (;;) {
-    auto top = s_.jobs->topQueuedPriority(below);
+    auto top = p_.jobs.topQueuedPriority(below);
     if (!top) {
       LOG_ERROR("picking the next job: %s", top.error().message.c_str());
       return std::nullopt;
@@ -109,7 +108,7 @@ std::optional<store::JobRecord> Scheduler::pickNext(const Held& held) {
     std::string after = start_after;
     bool wrapped = false;
     for (;;) {
-      auto owner = s_.jobs->nextQueuedOwner(priority, after);
+      auto owner = p_.jobs.nextQueuedOwner(priority, after);
       if (!owner) {
         LOG_ERROR("picking the next job: %s", owner.error().message.c_str());
         return std::nullopt;
@@ -144,7 +143,7 @@ std::optional<store::JobRecord> Scheduler::pickOfOwner(int priority, const std::
   std::string after = start_after;
   bool wrapped = false;
   for (;;) {
-    auto job = s_.jobs->nextQueued(priority, owner, after);
+    auto job = p_.jobs.nextQueued(priority, owner, after);
     if (!job) {
       LOG_ERROR("picking the next job: %s", job.error().message.c_str());
       *failed = true;
@@ -168,7 +167,7 @@ std::optional<store::JobRecord> Scheduler::pickOfOwner(int priority, const std::
         // Its first jobs are held: look past them, not too deep.
         std::string client = (**job).client;
         if (h->second.second < kLookahead) {
-          job = s_.jobs->nextQueuedOfClient(priority, owner, client, h->second.first);
+          job = p_.jobs.nextQueuedOfClient(priority, owner, client, h->second.first);
           if (!job) {
             LOG_ERROR("picking the next job: %s", job.error().message.c_str());
             *failed = true;
@@ -193,9 +192,9 @@ void Scheduler::followClockSteps() {
   }
   LOG_WARN("the wall clock stepped by %+lld ms; retry waits keep their lengths",
            static_cast<long long>(delta));
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     LOG_ERROR("moving retry times with the clock: %s", w.error().message.c_str());
-  } else if (auto r = s_.jobs->shiftRetries(delta); !r) {
+  } else if (auto r = p_.jobs.shiftRetries(delta); !r) {
     LOG_ERROR("moving retry times with the clock: %s", r.error().message.c_str());
   }
   if (retry_armed_at_ != INT64_MAX) {
@@ -208,17 +207,17 @@ void Scheduler::pump() {
   if (!dirty_ || stopped_ || paused_all_) {
     return;
   }
-  if (s_.server != nullptr && s_.server->pendingOutputTotal() > s_.config->max_total_pending_output_bytes) {
+  if (p_.server.pendingOutputTotal() > p_.config.max_total_pending_output_bytes) {
     // Subscribers have fallen behind: start nothing new until their output
     // drains. dirty_ stays set; each write that completes runs another turn and
     // so another pump.
     return;
   }
   dirty_ = false;
-  const size_t cap = static_cast<size_t>(s_.config->max_inflight);
-  const int64_t now = s_.clock->nowMs();
+  const size_t cap = static_cast<size_t>(p_.config.max_inflight);
+  const int64_t now = p_.clock.nowMs();
   Held held;
-  while (s_.runner->inflight() < cap) {
+  while (p_.runner.inflight() < cap) {
     auto job = pickNext(held);
     if (!job) {
       break;
@@ -233,13 +232,13 @@ void Scheduler::pump() {
     const int priority = job->priority;
     const int64_t id = job->id;
     std::string client = job->client;
-    JobRunner::StartResult started = s_.runner->start(std::move(*job));
+    JobRunner::StartResult started = p_.runner.start(std::move(*job));
     if (started.kind == JobRunner::StartResult::kStoreError) {
       backOff();
       return;
     }
     if (started.kind == JobRunner::StartResult::kWait) {
-      s_.metrics->rateLimitWait();
+      p_.metrics.rateLimitWait();
       held.wake_at = std::min(held.wake_at, started.wait_until_ms);
       auto& h = held.by_client[{priority, std::move(client)}];
       h.first = id;
@@ -261,7 +260,7 @@ void Scheduler::noteWakeAt(int64_t at_ms) {
     return;
   }
   wake_armed_at_ = at_ms;
-  const int64_t wait = std::max<int64_t>(0, at_ms - s_.clock->monoMs());
+  const int64_t wait = std::max<int64_t>(0, at_ms - p_.clock.monoMs());
   uv_timer_start(wake_timer_.get(), &Scheduler::onUvWakeTimer, static_cast<uint64_t>(wait), 0);
 }
 
@@ -273,26 +272,26 @@ void Scheduler::onUvWakeTimer(uv_timer_t* t) noexcept {
 }
 
 void Scheduler::backOff() {
-  noteRetryAt(s_.clock->nowMs() + 1000);
+  noteRetryAt(p_.clock.nowMs() + 1000);
 }
 
 bool Scheduler::expireQueued(store::JobRecord job) {
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     LOG_ERROR("expiring %s: %s", ipc::formatJobId(job.id).c_str(), w.error().message.c_str());
     return false;
   }
   const store::JobState previous = job.state;
   job.state = store::JobState::kExpired;
-  job.finished_at = s_.clock->nowMs();
+  job.finished_at = p_.clock.nowMs();
   job.error = store::JobError{"EXPIRED", "the job's deadline_s passed before it could run", 0, "local"};
   std::vector<std::string> tags = parseTags(job.tags_json);
-  s_.lifecycle->emit(job, tags, ipc::EventKind::kExpired,
+  p_.lifecycle.emit(job, tags, ipc::EventKind::kExpired,
                      "{\"reason\":\"the job's deadline_s passed before it could run\"}", true);
-  if (auto r = s_.lifecycle->save(job, previous); !r) {
+  if (auto r = p_.lifecycle.save(job, previous); !r) {
     LOG_ERROR("expiring %s: %s", ipc::formatJobId(job.id).c_str(), r.error().message.c_str());
     return false;
   }
-  s_.lifecycle->settle(job);
+  p_.lifecycle.settle(job);
   return true;
 }
 
@@ -307,7 +306,7 @@ void Scheduler::armRetryTimer(int64_t at_ms) {
     return;
   }
   retry_armed_at_ = at_ms;
-  int64_t wait = std::max<int64_t>(0, at_ms - s_.clock->nowMs());
+  int64_t wait = std::max<int64_t>(0, at_ms - p_.clock.nowMs());
   uv_timer_start(retry_timer_.get(), &Scheduler::onUvRetryTimer, static_cast<uint64_t>(wait), 0);
 }
 
@@ -316,20 +315,20 @@ void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
   auto* self = static_cast<Scheduler*>(t->data);
   self->retry_armed_at_ = INT64_MAX;
   self->followClockSteps();
-  Services& s = self->s_;
-  if (auto w = s.cycle->write(); !w) {
+  const Parts& s = self->p_;
+  if (auto w = s.cycle.write(); !w) {
     LOG_ERROR("promoting due retries: %s", w.error().message.c_str());
-    self->armRetryTimer(s.clock->nowMs() + 1000);
+    self->armRetryTimer(s.clock.nowMs() + 1000);
     return;
   }
-  auto promoted = s.jobs->promoteDueRetries(s.clock->nowMs());
+  auto promoted = s.jobs.promoteDueRetries(s.clock.nowMs());
   if (!promoted) {
     LOG_ERROR("promoting due retries: %s", promoted.error().message.c_str());
   } else if (*promoted > 0) {
-    s.lifecycle->noteMoved(store::JobState::kRetryWait, store::JobState::kQueued, *promoted);
+    s.lifecycle.noteMoved(store::JobState::kRetryWait, store::JobState::kQueued, *promoted);
   }
   self->kick();  // Also resumes a pump that backed off after a store error.
-  auto next = s.jobs->nextRetryAt();
+  auto next = s.jobs.nextRetryAt();
   if (next && next->has_value()) {
     self->armRetryTimer(**next);
   }
@@ -346,7 +345,7 @@ void Scheduler::armDeadlineTimer(int64_t at_ms) {
     return;
   }
   deadline_armed_at_ = at_ms;
-  int64_t wait = std::max<int64_t>(0, at_ms - s_.clock->nowMs());
+  int64_t wait = std::max<int64_t>(0, at_ms - p_.clock.nowMs());
   uv_timer_start(deadline_timer_.get(), &Scheduler::onUvDeadlineTimer, static_cast<uint64_t>(wait), 0);
 }
 
@@ -355,9 +354,9 @@ void Scheduler::armDeadlineTimer(int64_t at_ms) {
 void Scheduler::onUvDeadlineTimer(uv_timer_t* t) noexcept {
   auto* self = static_cast<Scheduler*>(t->data);
   self->deadline_armed_at_ = INT64_MAX;
-  Services& s = self->s_;
-  const int64_t now = s.clock->nowMs();
-  auto due = s.jobs->dueDeadlines(now, 256);
+  const Parts& s = self->p_;
+  const int64_t now = s.clock.nowMs();
+  auto due = s.jobs.dueDeadlines(now, 256);
   if (!due) {
     LOG_ERROR("expiring jobs past their deadline: %s", due.error().message.c_str());
     self->armDeadlineTimer(now + 1000);
@@ -373,7 +372,7 @@ void Scheduler::onUvDeadlineTimer(uv_timer_t* t) noexcept {
     self->armDeadlineTimer(now);  // More are due: the next batch in the next turn.
     return;
   }
-  auto next = s.jobs->nextDeadline();
+  auto next = s.jobs.nextDeadline();
   if (next && next->has_value()) {
     self->armDeadlineTimer(**next);
   }
@@ -390,7 +389,7 @@ Result<void> Scheduler::persistPause() {
     json::appendString(v, c);
   }
   v += "]}";
-  return s_.settings->put(kPauseSetting, v);
+  return p_.settings.put(kPauseSetting, v);
 }
 
 Result<void> Scheduler::pause(const std::string& client) {
@@ -418,12 +417,12 @@ Result<void> Scheduler::resume(const std::string& client) {
 // or whose turn is lost to a full disk (the caller then answers -32006), is
 // taken back, to the state before the turn's first change.
 Result<void> Scheduler::changePause(const std::function<void()>& change) {
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     return w;
   }
   if (!pause_before_turn_) {
     pause_before_turn_ = PauseState{paused_all_, paused_clients_};
-    s_.cycle->afterCommit([this](bool committed) {
+    p_.cycle.afterCommit([this](bool committed) {
       if (!committed && pause_before_turn_) {
         paused_all_ = pause_before_turn_->all;
         paused_clients_ = std::move(pause_before_turn_->clients);

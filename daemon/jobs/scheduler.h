@@ -33,35 +33,63 @@
 #include "common/result.h"
 #include "common/time.h"
 #include "common/uv_handle.h"
+#include "daemon/jobs/job_runner.h"
 #include "store/job_record.h"
+
+namespace llmq {
+class Clock;
+namespace ipc {
+class Server;
+}  // namespace ipc
+namespace store {
+class JobStore;
+class SettingsStore;
+}  // namespace store
+}  // namespace llmq
 
 namespace llmq::daemon {
 
-struct Services;
+struct Config;
+class CommitCycle;
+class JobLifecycle;
+class Metrics;
 
-class Scheduler {
+class Scheduler final : public RunQueue {
  public:
-  explicit Scheduler(Services& services);
+  // What it picks from, hands jobs to and watches.
+  struct Parts {
+    uv_loop_t* loop;
+    const Config& config;
+    const Clock& clock;
+    CommitCycle& cycle;
+    store::JobStore& jobs;
+    store::SettingsStore& settings;  // The pause state.
+    JobLifecycle& lifecycle;
+    Metrics& metrics;
+    const ipc::Server& server;  // Its unread output holds dispatch back.
+    JobRunner& runner;
+  };
+  explicit Scheduler(Parts parts);
 
   // Loads the persisted pause state and arms the retry timer.
   Result<void> init();
   void close();
 
-  void kick() { dirty_ = true; }
+  void kick() override { dirty_ = true; }
   // Dispatches runnable jobs while capacity allows. Call at the end of a loop turn.
   void pump();
   // Stops dispatching for good (shutdown).
   void stop() { stopped_ = true; }
 
   // A job entered retry_wait until `at_ms`.
-  void noteRetryAt(int64_t at_ms);
+  void noteRetryAt(int64_t at_ms) override;
   // A waiting job must expire at `at_ms` (deadline_s), wherever it waits.
   void noteDeadline(int64_t at_ms);
   // When the wall clock stepped since the last look (common/time.h,
   // WallStepWatch), moves the stored retry times by the step, so each wait keeps
   // its length (cooldowns, breakers and rate-limit waits are on the monotonic
   // clock and need no moving). Cheap when it did not (three clock reads).
-  void followClockSteps();
+  void followClockSteps() override;
 
   // Pausing persists across restarts. `client` empty means the whole queue.
   Result<void> pause(const std::string& client);
@@ -101,7 +129,7 @@ class Scheduler {
   void armDeadlineTimer(int64_t at_ms);
   static void onUvDeadlineTimer(uv_timer_t* t) noexcept;
 
-  Services& s_;
+  Parts p_;
   std::optional<WallStepWatch> steps_;  // From init(): the clock is set by then.
   bool dirty_ = true;
   bool stopped_ = false;

@@ -14,7 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/policy/model_catalog.h"
 #include "daemon/policy/request_estimate.h"
-#include "daemon/services.h"
+#include "daemon/config.h"
 #include "store/job_store.h"
 #include "store/usage_store.h"
 
@@ -24,19 +24,19 @@ namespace {
 
 }  // namespace
 
-Accounting::Accounting(Services& services)
-    : s_(services), rollover_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
+Accounting::Accounting(Parts parts)
+    : p_(parts), rollover_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
 
 void Accounting::close() { rollover_.reset(); }
 
 Result<void> Accounting::init() {
-  const int64_t now = s_.clock->nowMs();
-  if (auto r = s_.budgets->load(now); !r) {
+  const int64_t now = p_.clock.nowMs();
+  if (auto r = p_.budgets.load(now); !r) {
     return r;
   }
-  if (s_.config->cost_budget_usd) {
+  if (p_.config.cost_budget_usd) {
     // OPENROUTER_COST_BUDGET_USD: a global monthly budget, refused at the limit.
-    if (auto r = s_.budgets->ensure("global", BudgetPeriod::kMonth, *s_.config->cost_budget_usd,
+    if (auto r = p_.budgets.ensure("global", BudgetPeriod::kMonth, *p_.config.cost_budget_usd,
                                     BudgetAction::kReject, now);
         !r) {
       return r;
@@ -47,13 +47,13 @@ Result<void> Accounting::init() {
 }
 
 const Pricing* Accounting::pricing(std::string_view model) const {
-  const ModelInfo* info = s_.catalog != nullptr ? s_.catalog->find(model) : nullptr;
+  const ModelInfo* info = p_.catalog.find(model);
   return info != nullptr && info->pricing.known ? &info->pricing : nullptr;
 }
 
 std::optional<double> Accounting::worstCaseUsd(JobKind kind, std::string_view request_json,
                                                std::string_view model) const {
-  const ModelInfo* info = s_.catalog != nullptr ? s_.catalog->find(model) : nullptr;
+  const ModelInfo* info = p_.catalog.find(model);
   if (info == nullptr || !info->pricing.known) {
     return std::nullopt;
   }
@@ -110,11 +110,11 @@ Accounting::Settled Accounting::settle(const store::JobRecord& job, const std::v
   const double cost_usd = attempt.usage ? attempt.usage->cost_usd : 0.0;
   out.counted = reached || cost_usd > 0;
   if (out.counted) {
-    if (auto r = s_.usage->add(usageDelta(job, tags, attempt)); !r) {
+    if (auto r = p_.usage.add(usageDelta(job, tags, attempt)); !r) {
       LOG_ERROR("recording the usage of %s: %s", ipc::formatJobId(job.id).c_str(), r.error().message.c_str());
     }
   }
-  out.alerts = s_.budgets->settle(reservation, who, cost_usd, attempt.started_at);
+  out.alerts = p_.budgets.settle(reservation, who, cost_usd, attempt.started_at);
   for (const BudgetAlert& a : out.alerts) {
     LOG_NOTICE("budget %s/%s reached %.0f%% of its limit: $%s of $%s", a.scope.c_str(), a.period.c_str(),
                a.fraction * 100, decimal(a.spent_usd).c_str(), decimal(a.limit_usd).c_str());
@@ -123,11 +123,11 @@ Accounting::Settled Accounting::settle(const store::JobRecord& job, const std::v
 }
 
 void Accounting::releaseHeld() {
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     LOG_ERROR("releasing held jobs: %s", w.error().message.c_str());
     return;
   }
-  auto n = s_.jobs->releaseHeld();
+  auto n = p_.jobs.releaseHeld();
   if (!n) {
     LOG_ERROR("releasing held jobs: %s", n.error().message.c_str());
     return;
@@ -149,21 +149,21 @@ void Accounting::armRollover() {
   if (!rollover_) {
     return;
   }
-  const int64_t at = s_.budgets->nextRollover();
+  const int64_t at = p_.budgets.nextRollover();
   if (at == INT64_MAX) {
     uv_timer_stop(rollover_.get());
     return;
   }
   // Timers run on the monotonic clock; re-check the wall clock at least hourly so
   // a clock step or a suspend does not leave a period running long.
-  const int64_t wait = std::clamp<int64_t>(at - s_.clock->nowMs(), 0, 3'600'000);
+  const int64_t wait = std::clamp<int64_t>(at - p_.clock.nowMs(), 0, 3'600'000);
   uv_timer_start(rollover_.get(), &Accounting::onUvRollover, static_cast<uint64_t>(wait), 0);
 }
 
 // Called by libuv when the earliest budget period may have ended.
 void Accounting::onUvRollover(uv_timer_t* t) noexcept {
   auto* self = static_cast<Accounting*>(t->data);
-  if (self->s_.budgets->roll(self->s_.clock->nowMs())) {
+  if (self->p_.budgets.roll(self->p_.clock.nowMs())) {
     LOG_INFO("a budget period rolled over");
     self->releaseHeld();
   }

@@ -1,5 +1,4 @@
-// daemon::Accounting: what an attempt costs and where that goes (the money
-// issue; docs/money.md, budgets). It prices attempts (the upstream's usage.cost when it
+// daemon::Accounting: what an attempt costs and where that goes (docs/money.md, budgets). It prices attempts (the upstream's usage.cost when it
 // reports one, else the catalog's prices), writes the ledger's rollups, turns
 // budget reservations into real spending, sends budget_alert events, rolls
 // budget periods over on a timer and lets held jobs go when a budget frees up.
@@ -25,9 +24,18 @@
 #include "store/usage_store.h"
 #include "upstream/provider.h"
 
+namespace llmq {
+class Clock;
+namespace store {
+class JobStore;
+}  // namespace store
+}  // namespace llmq
+
 namespace llmq::daemon {
 
-struct Services;
+struct Config;
+class CommitCycle;
+class ModelCatalog;
 
 class Accounting {
  public:
@@ -35,7 +43,18 @@ class Accounting {
   // catalog (max completion / context length) bounds them.
   static constexpr int64_t kDefaultMaxCompletion = 4096;
 
-  explicit Accounting(Services& services);
+  // What it prices with, writes to and keeps the budgets in.
+  struct Parts {
+    uv_loop_t* loop;
+    const Config& config;
+    const Clock& clock;
+    CommitCycle& cycle;
+    store::JobStore& jobs;
+    store::UsageStore& usage;
+    BudgetBook& budgets;
+    const ModelCatalog& catalog;
+  };
+  explicit Accounting(Parts parts);
   // Loads the budgets (and applies OPENROUTER_COST_BUDGET_USD), arms the rollover timer.
   Result<void> init();
   void close();
@@ -81,7 +100,7 @@ class Accounting {
   void armRollover();
   static void onUvRollover(uv_timer_t* t) noexcept;
 
-  Services& s_;
+  Parts p_;
   UvHandlePtr<uv_timer_t> rollover_;
 };
 

@@ -6,7 +6,6 @@
 #include "common/time.h"
 #include "daemon/config.h"
 #include "daemon/policy/provider_registry.h"
-#include "daemon/services.h"
 #include "upstream/http_get.h"
 
 namespace llmq::daemon {
@@ -45,20 +44,20 @@ Result<KeyCredit> parseKeyCredit(std::string_view body, int64_t now_ms) {
   return c;
 }
 
-KeyCreditPoller::KeyCreditPoller(Services& services)
-    : s_(services), timer_(makeUvHandle<uv_timer_t>(services.loop, this, uv_timer_init)) {}
+KeyCreditPoller::KeyCreditPoller(Parts parts)
+    : p_(parts), timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
 
 KeyCreditPoller::~KeyCreditPoller() = default;
 
 void KeyCreditPoller::init() {
   const ProviderConfig* openrouter = nullptr;
-  for (const ProviderConfig& p : s_.config->providers) {
+  for (const ProviderConfig& p : p_.config.providers) {
     if (p.openrouter) {
       openrouter = &p;
     }
   }
-  if (openrouter == nullptr || s_.keys->empty() || s_.config->credit_check_ms <= 0 ||
-      s_.providers->curl() == nullptr) {
+  if (openrouter == nullptr || p_.keys.empty() || p_.config.credit_check_ms <= 0 ||
+      p_.providers.curl() == nullptr) {
     return;
   }
   url_ = openrouter->base_url + "/key";
@@ -83,26 +82,26 @@ void KeyCreditPoller::armTimer(int64_t delay_ms) {
 void KeyCreditPoller::onUvTimer(uv_timer_t* t) noexcept { static_cast<KeyCreditPoller*>(t->data)->checkNext(); }
 
 void KeyCreditPoller::checkNext() {
-  if (closed_ || s_.shutting_down) {
+  if (closed_ || p_.run.shutting_down) {
     return;
   }
-  if (next_key_ >= s_.keys->size()) {
+  if (next_key_ >= p_.keys.size()) {
     next_key_ = 0;
-    armTimer(s_.config->credit_check_ms);  // The round is done: the next one later.
+    armTimer(p_.config.credit_check_ms);  // The round is done: the next one later.
     return;
   }
-  const PooledKey& key = s_.keys->key(static_cast<int>(next_key_));
+  const PooledKey& key = p_.keys.key(static_cast<int>(next_key_));
   if (key.state == KeyState::kInvalid) {
     ++next_key_;
     checkNext();
     return;
   }
   if (!get_) {
-    get_ = std::make_unique<upstream::HttpGet>(*s_.providers->curl());
+    get_ = std::make_unique<upstream::HttpGet>(*p_.providers.curl());
   }
   upstream::HttpGetRequest req;
   req.url = url_;
-  req.connect_timeout_ms = s_.config->http.connect_timeout_ms;
+  req.connect_timeout_ms = p_.config.http.connect_timeout_ms;
   req.timeout_ms = kCheckTimeoutMs;
   req.max_body_bytes = 64 << 10;
   req.headers = {"Accept: application/json", "Authorization: Bearer " + key.secret};
@@ -116,22 +115,22 @@ void KeyCreditPoller::checkNext() {
 
 void KeyCreditPoller::onChecked(Result<upstream::HttpGetResponse> r) {
   const int index = static_cast<int>(next_key_++);
-  if (index >= static_cast<int>(s_.keys->size())) {
+  if (index >= static_cast<int>(p_.keys.size())) {
     return;
   }
-  const PooledKey& key = s_.keys->key(index);
+  const PooledKey& key = p_.keys.key(index);
   if (!r) {
     LOG_WARN("checking the credit of key %s: %s", key.fingerprint.c_str(), r.error().message.c_str());
   } else if (r->status == 401) {
     LOG_WARN("server key %s is invalid (GET /key answered 401); it gets no more requests",
              key.fingerprint.c_str());
-    s_.keys->markInvalid(index);
+    p_.keys.markInvalid(index);
   } else if (r->status != 200) {
     LOG_WARN("checking the credit of key %s: HTTP %d", key.fingerprint.c_str(), r->status);
-  } else if (auto credit = parseKeyCredit(r->body, s_.clock->nowMs()); !credit) {
+  } else if (auto credit = parseKeyCredit(r->body, p_.clock.nowMs()); !credit) {
     LOG_WARN("checking the credit of key %s: %s", key.fingerprint.c_str(), credit.error().message.c_str());
   } else {
-    s_.keys->setCredit(index, *credit);
+    p_.keys.setCredit(index, *credit);
     if (credit->remaining) {
       LOG_DEBUG("key %s: $%.4f of credit left", key.fingerprint.c_str(), *credit->remaining);
     }

@@ -18,7 +18,12 @@
 
 #include "common/result.h"
 #include "common/uv_handle.h"
+#include "daemon/turn/run_state.h"
 #include "daemon/policy/key_pool.h"
+
+namespace llmq {
+class Clock;
+}  // namespace llmq
 
 namespace llmq::upstream {
 class HttpGet;
@@ -27,14 +32,25 @@ struct HttpGetResponse;
 
 namespace llmq::daemon {
 
-struct Services;
+struct Config;
+class KeyPool;
+class ProviderRegistry;
 
 // Parses a GET /key body ({"data": {"limit", "usage", "limit_remaining", ...}}).
 Result<KeyCredit> parseKeyCredit(std::string_view body, int64_t now_ms);
 
 class KeyCreditPoller {
  public:
-  explicit KeyCreditPoller(Services& services);
+  // The keys it asks about, and the providers' curl loop it asks on.
+  struct Parts {
+    uv_loop_t* loop;
+    const Config& config;
+    const Clock& clock;
+    KeyPool& keys;
+    ProviderRegistry& providers;
+    const RunState& run;
+  };
+  explicit KeyCreditPoller(Parts parts);
   ~KeyCreditPoller();
   KeyCreditPoller(const KeyCreditPoller&) = delete;
   KeyCreditPoller& operator=(const KeyCreditPoller&) = delete;
@@ -49,7 +65,7 @@ class KeyCreditPoller {
   void armTimer(int64_t delay_ms);
   static void onUvTimer(uv_timer_t* t) noexcept;
 
-  Services& s_;
+  Parts p_;
   UvHandlePtr<uv_timer_t> timer_;
   std::unique_ptr<upstream::HttpGet> get_;
   std::string url_;

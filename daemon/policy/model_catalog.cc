@@ -12,7 +12,6 @@
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/config.h"
 #include "daemon/policy/provider_registry.h"
-#include "daemon/services.h"
 #include "upstream/builtin_models.h"
 #include "upstream/http_get.h"
 #include "upstream/mock_provider.h"
@@ -69,7 +68,7 @@ void writeCount(json::Writer& w, int64_t n) {
 
 }  // namespace
 
-ModelCatalog::ModelCatalog(Services& services) : s_(services), store_(*services.db) {}
+ModelCatalog::ModelCatalog(Parts parts) : p_(parts), store_(parts.db) {}
 
 ModelCatalog::~ModelCatalog() { close(); }
 
@@ -97,15 +96,15 @@ Result<void> ModelCatalog::init() {
     LOG_INFO("model catalog: %zu models cached from the fetch of %s", fetched_.size(),
              rfc3339(*fetched_at_).c_str());
   }
-  if (const ProviderConfig* p = openRouterConfig(*s_.config)) {
+  if (const ProviderConfig* p = openRouterConfig(p_.config)) {
     fetch_url_ = p->base_url + "/models";
   }
 
-  const CatalogConfig& cc = s_.config->catalog;
+  const CatalogConfig& cc = p_.config.catalog;
   if (!cc.refresh_at_start && cc.refresh_ms <= 0) {
     return {};
   }
-  timer_ = makeUvHandle<uv_timer_t>(s_.loop, this, uv_timer_init);
+  timer_ = makeUvHandle<uv_timer_t>(p_.loop, this, uv_timer_init);
   if (!timer_) {
     return makeError(ErrorKind::kInternal, "creating the model catalog's timer failed");
   }
@@ -139,11 +138,11 @@ void ModelCatalog::onUvTimer(uv_timer_t* timer) noexcept {
 bool ModelCatalog::refreshing() const { return fetch_ && fetch_->active(); }
 
 bool ModelCatalog::refreshedWithin(int64_t ms) const {
-  return fetch_began_mono_ && s_.clock->monoMs() - *fetch_began_mono_ < ms;
+  return fetch_began_mono_ && p_.clock.monoMs() - *fetch_began_mono_ < ms;
 }
 
 void ModelCatalog::refresh(std::function<void(Result<size_t>)> done) {
-  if (closed_ || s_.shutting_down) {
+  if (closed_ || p_.run.shutting_down) {
     done(makeError(ErrorKind::kInvalidState, "llmqd is shutting down"));
     return;
   }
@@ -151,8 +150,8 @@ void ModelCatalog::refresh(std::function<void(Result<size_t>)> done) {
   if (refreshing()) {
     return;  // Joins the fetch under way.
   }
-  const ProviderConfig* p = openRouterConfig(*s_.config);
-  upstream::CurlLoop* curl = s_.providers != nullptr ? s_.providers->curl() : nullptr;
+  const ProviderConfig* p = openRouterConfig(p_.config);
+  upstream::CurlLoop* curl = p_.providers.curl();
   if (p == nullptr || curl == nullptr || fetch_url_.empty()) {
     finish(makeError(ErrorKind::kInvalidState, "no OpenRouter provider to fetch the model list from"));
     return;
@@ -160,16 +159,16 @@ void ModelCatalog::refresh(std::function<void(Result<size_t>)> done) {
   if (!fetch_) {
     fetch_ = std::make_unique<upstream::HttpGet>(*curl);
   }
-  fetch_began_mono_ = s_.clock->monoMs();
+  fetch_began_mono_ = p_.clock.monoMs();
   upstream::HttpGetRequest req;
   req.url = fetch_url_;
-  req.connect_timeout_ms = s_.config->http.connect_timeout_ms;
+  req.connect_timeout_ms = p_.config.http.connect_timeout_ms;
   req.timeout_ms = kFetchTimeoutMs;
   req.headers.push_back("Accept: application/json");
   // The list is public; a key, when there is one, only attributes the call. The
   // pool's first key, as for jobs (docs/upstream.md), else the single key.
   const std::string& key =
-      !s_.config->openrouter_pool.empty() ? s_.config->openrouter_pool.front() : p->api_key;
+      !p_.config.openrouter_pool.empty() ? p_.config.openrouter_pool.front() : p->api_key;
   if (!key.empty()) {
     req.headers.push_back("Authorization: Bearer " + key);
   }
@@ -211,10 +210,10 @@ void ModelCatalog::onFetched(Result<upstream::HttpGetResponse> response) {
     fail("GET " + fetch_url_ + ": the list holds no usable model");
     return;
   }
-  const int64_t now = s_.clock->nowMs();
+  const int64_t now = p_.clock.nowMs();
   // Into the turn's transaction; committed at the end of this turn. Failing to
   // cache it costs only the next offline start, so the fresh list is used anyway.
-  if (auto w = s_.cycle->write(); !w) {
+  if (auto w = p_.cycle.write(); !w) {
     LOG_ERROR("caching the model catalog: %s", w.error().message.c_str());
   } else if (auto r = store_.replaceProvider(kOpenRouter, parsed->models, now); !r) {
     LOG_ERROR("caching the model catalog: %s", r.error().message.c_str());
@@ -249,7 +248,7 @@ void ModelCatalog::rebuild() {
   for (const ModelInfo& m : fetched_) {
     models_.insert_or_assign(m.id, Entry{m, Source::kFetched});
   }
-  const std::vector<PriceOverride>& overrides = s_.config->prices;
+  const std::vector<PriceOverride>& overrides = p_.config.prices;
   for (auto& [id, entry] : models_) {
     for (const PriceOverride& o : overrides) {
       if (wildcardMatch(o.match, id)) {
@@ -280,7 +279,7 @@ void ModelCatalog::rebuild() {
     patterns_.push_back(Entry{std::move(m), Source::kConfig});
   }
 
-  const upstream::MockOptions& mock = s_.config->mock;
+  const upstream::MockOptions& mock = p_.config.mock;
   mock_.info = ModelInfo{};
   mock_.info.id = "mock/*";
   mock_.info.name = "llmq built-in mock provider";

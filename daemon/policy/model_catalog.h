@@ -29,9 +29,17 @@
 
 #include "common/result.h"
 #include "common/uv_handle.h"
+#include "daemon/turn/run_state.h"
 #include "daemon/turn/answer_page.h"
 #include "store/catalog_store.h"
 #include "common/pricing.h"
+
+namespace llmq {
+class Clock;
+namespace store {
+class Database;
+}  // namespace store
+}  // namespace llmq
 
 namespace llmq::upstream {
 class HttpGet;
@@ -40,13 +48,25 @@ struct HttpGetResponse;
 
 namespace llmq::daemon {
 
-struct Services;
+struct Config;
+class CommitCycle;
+class ProviderRegistry;
 
 class ModelCatalog {
  public:
   enum class Source { kConfig, kFetched, kBuiltin, kMock };
 
-  explicit ModelCatalog(Services& services);
+  // Where it keeps the catalog, and the providers' curl loop it fetches on.
+  struct Parts {
+    uv_loop_t* loop;
+    const Config& config;
+    const Clock& clock;
+    store::Database& db;
+    CommitCycle& cycle;
+    ProviderRegistry& providers;
+    const RunState& run;
+  };
+  explicit ModelCatalog(Parts parts);
   ~ModelCatalog();
   ModelCatalog(const ModelCatalog&) = delete;
   ModelCatalog& operator=(const ModelCatalog&) = delete;
@@ -101,7 +121,7 @@ class ModelCatalog {
   void onFetched(Result<upstream::HttpGetResponse> response);
   void finish(Result<size_t> result);
 
-  Services& s_;
+  Parts p_;
   store::CatalogStore store_;
   std::unique_ptr<upstream::HttpGet> fetch_;
   UvHandlePtr<uv_timer_t> timer_;

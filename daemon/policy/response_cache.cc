@@ -6,7 +6,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "daemon/config.h"
-#include "daemon/services.h"
+#include "daemon/config.h"
 #include "store/database.h"
 
 namespace llmq::daemon {
@@ -28,14 +28,14 @@ bool optionCache(std::string_view options_json) {
 
 }  // namespace
 
-ResponseCache::ResponseCache(Services& services) : s_(services), table_(*services.db) {}
+ResponseCache::ResponseCache(const Config& config, store::Database& db) : config_(config), table_(db) {}
 
 bool ResponseCache::eligible(const store::JobRecord& job) const {
   // A Response names its job (resp_<job id>): another job may not answer with it.
-  if (job.stream || job.kind == JobKind::kResponses || s_.config->cache_ttl_ms <= 0) {
+  if (job.stream || job.kind == JobKind::kResponses || config_.cache_ttl_ms <= 0) {
     return false;
   }
-  if (!s_.config->cache_enabled && !optionCache(job.options_json)) {
+  if (!config_.cache_enabled && !optionCache(job.options_json)) {
     return false;
   }
   if (job.kind == JobKind::kEmbedding) {
@@ -88,7 +88,7 @@ void ResponseCache::store(const std::string& k, std::string_view model, std::str
   e.prompt_tokens = prompt_tokens;
   e.completion_tokens = completion_tokens;
   e.created_at = now_ms;
-  e.expires_at = now_ms + s_.config->cache_ttl_ms;
+  e.expires_at = now_ms + config_.cache_ttl_ms;
   if (auto r = table_.put(k, e); !r) {
     LOG_WARN("storing in the response cache: %s", r.error().message.c_str());
     return;

@@ -19,13 +19,17 @@
 #include "store/job_record.h"
 #include "store/response_cache_store.h"
 
+namespace llmq::store {
+class Database;
+}  // namespace llmq::store
+
 namespace llmq::daemon {
 
-struct Services;
+struct Config;
 
 class ResponseCache {
  public:
-  explicit ResponseCache(Services& services);
+  ResponseCache(const Config& config, store::Database& db);
 
   // Whether `job` may be answered from (and stored in) the cache.
   bool eligible(const store::JobRecord& job) const;
@@ -38,7 +42,7 @@ class ResponseCache {
              int64_t prompt_tokens, int64_t completion_tokens, int64_t now_ms);
 
  private:
-  Services& s_;
+  const Config& config_;
   store::ResponseCacheStore table_;
 };
 

@@ -18,7 +18,6 @@
 
 namespace llmq::daemon {
 
-struct Services;
 
 class Histogram {
  public:

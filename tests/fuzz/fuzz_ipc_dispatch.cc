@@ -27,36 +27,12 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "common/uv_handle.h"
-#include "daemon/policy/access.h"
-#include "daemon/policy/accounting.h"
-#include "daemon/policy/budget_book.h"
-#include "daemon/policy/circuit_breaker.h"
-#include "daemon/turn/commit_cycle.h"
 #include "daemon/config.h"
-#include "daemon/db_backup.h"
-#include "daemon/turn/event_bus.h"
-#include "daemon/jobs/job_lifecycle.h"
-#include "daemon/jobs/job_runner.h"
-#include "daemon/policy/key_credit.h"
-#include "daemon/policy/key_pool.h"
-#include "daemon/turn/metrics.h"
-#include "daemon/policy/model_catalog.h"
-#include "daemon/policy/provider_registry.h"
-#include "daemon/policy/rate_limiter.h"
-#include "daemon/policy/response_cache.h"
-#include "daemon/api/rpc_dispatcher.h"
-#include "daemon/jobs/scheduler.h"
-#include "daemon/services.h"
-#include "daemon/policy/user_quota.h"
+#include "daemon/engine.h"
 #include "ipc/framing.h"
 #include "ipc/server.h"
-#include "store/budget_store.h"
 #include "store/database.h"
-#include "store/job_store.h"
 #include "store/schema.h"
-#include "store/secret_store.h"
-#include "store/settings_store.h"
-#include "store/usage_store.h"
 
 namespace {
 
@@ -155,119 +131,43 @@ class CheckingPeer final : public ipc::LocalPeer {
   const bool echo_ = std::getenv("LLMQ_FUZZ_ECHO") != nullptr;
 };
 
-// The daemon's parts, built and torn down in the order of Daemon::start() and
-// Daemon::finishShutdown(), minus the socket, signals, timers for systemd,
-// retention and /metrics.
+// The daemon's engine, built by the one wiring llmqd runs (daemon/engine.h), and
+// the end of every loop turn as the Daemon runs it; minus the socket, signals,
+// timers for systemd, retention and /metrics.
 class Stack {
  public:
   Stack(const Config& config, const std::string& db_path) : config_(config) {
+    config_.db_path = db_path;  // The secret key goes beside it.
     if (uv_loop_init(&loop_) != 0) {
       die("uv_loop_init failed");
     }
     clock_.start();
-    s_.config = &config_;
-    s_.loop = &loop_;
-    s_.clock = &clock_;
-    s_.started_at_ms = clock_.nowMs();
     auto db = store::Database::open(db_path, store::OpenOptions{store::Synchronous::kOff});
     if (!db) {
       die(db.error().message);
     }
     db_ = std::move(*db);
-    jobs_ = std::make_unique<store::JobStore>(*db_);
-    auto secrets = store::SecretStore::open(*db_, g_dir + "/secret.key");
-    if (!secrets) {
-      die(secrets.error().message);
+    auto engine = Engine::build(&loop_, config_, clock_, *db_);
+    if (!engine) {
+      die(engine.error().message);
     }
-    secrets_ = std::move(*secrets);
-    settings_ = std::make_unique<store::SettingsStore>(*db_);
-    cycle_ = std::make_unique<CommitCycle>(*db_, &loop_);
-    cycle_->setOnLost([this] {
-      if (lifecycle_) {
-        check(lifecycle_->loadCounts());
-      }
-    });
-    dispatcher_ = std::make_unique<RpcDispatcher>(s_);
-    ipc::ServerOptions server_opts;
-    server_opts.max_frame_bytes = config_.max_frame_bytes;
-    server_ = std::make_unique<ipc::Server>(&loop_, dispatcher_.get(), server_opts);
-    bus_ = std::make_unique<EventBus>(*server_, *cycle_);
-    lifecycle_ = std::make_unique<JobLifecycle>(s_);
-    providers_ = std::make_unique<ProviderRegistry>(&loop_, config_);
-    keys_ = std::make_unique<KeyPool>();
-    s_.db = db_.get();
-    s_.jobs = jobs_.get();
-    s_.settings = settings_.get();
-    s_.secrets = secrets_.get();
-    s_.cycle = cycle_.get();
-    s_.bus = bus_.get();
-    s_.server = server_.get();
-    s_.lifecycle = lifecycle_.get();
-    s_.providers = providers_.get();
-    s_.keys = keys_.get();
-    catalog_ = std::make_unique<ModelCatalog>(s_);
-    s_.catalog = catalog_.get();
-    check(catalog_->init());
-    key_credit_ = std::make_unique<KeyCreditPoller>(s_);
-    key_credit_->init();
-    limits_ = std::make_unique<RateLimiter>(config_.limits);
-    s_.limits = limits_.get();
-    usage_ = std::make_unique<store::UsageStore>(*db_);
-    s_.usage = usage_.get();
-    budget_store_ = std::make_unique<store::BudgetStore>(*db_);
-    budgets_ = std::make_unique<BudgetBook>(*budget_store_, *usage_,
-                                            [](std::string_view name) { return std::string(name); });
-    s_.budgets = budgets_.get();
-    metrics_ = std::make_unique<Metrics>();
-    s_.metrics = metrics_.get();
-    access_ = std::make_unique<Access>(config_);
-    s_.access = access_.get();
-    quota_ = std::make_unique<UserQuota>();
-    check(quota_->load(*jobs_));
-    s_.quota = quota_.get();
-    backup_ = std::make_unique<DbBackup>(s_);
-    s_.backup = backup_.get();
-    cache_ = std::make_unique<ResponseCache>(s_);
-    s_.cache = cache_.get();
-    accounting_ = std::make_unique<Accounting>(s_);
-    s_.accounting = accounting_.get();
-    circuits_ = std::make_unique<CircuitBreakers>(config_.circuit);
-    s_.circuits = circuits_.get();
-    runner_ = std::make_unique<JobRunner>(s_);
-    s_.runner = runner_.get();
-    scheduler_ = std::make_unique<Scheduler>(s_);
-    s_.scheduler = scheduler_.get();
-    check(lifecycle_->loadCounts());
-    check(scheduler_->init());
-    check(accounting_->init());
-    // The end of every loop turn, as the Daemon runs it.
+    engine_ = std::move(*engine);
     prepare_ = makeUvHandle<uv_prepare_t>(&loop_, this, uv_prepare_init);
     check_ = makeUvHandle<uv_check_t>(&loop_, this, uv_check_init);
-    uv_prepare_start(prepare_.get(), [](uv_prepare_t* h) { static_cast<Stack*>(h->data)->endOfTurn(); });
-    uv_check_start(check_.get(), [](uv_check_t* h) { static_cast<Stack*>(h->data)->endOfTurn(); });
+    uv_prepare_start(prepare_.get(), [](uv_prepare_t* h) { static_cast<Stack*>(h->data)->engine_->endTurn(); });
+    uv_check_start(check_.get(), [](uv_check_t* h) { static_cast<Stack*>(h->data)->engine_->endTurn(); });
   }
 
   ~Stack() {
     // Daemon::finishShutdown().
-    s_.shutting_down = true;
-    runner_->requeueAll();
-    cycle_->close();
-    catalog_->close();
-    key_credit_->close();
-    backup_->close();
-    server_->flush();
     for (uint64_t id : local_) {
-      server_->closeLocal(id);
+      engine_->server->closeLocal(id);
     }
-    server_->closeAll();
-    runner_->collectGarbage();
-    runner_->close();
-    scheduler_->close();
-    accounting_->close();
-    providers_->close();
+    engine_->close();
     prepare_.reset();
     check_.reset();
     uv_run(&loop_, UV_RUN_DEFAULT);
+    engine_.reset();
     int rc = uv_loop_close(&loop_);
     if (rc != 0) {
       uv_walk(
@@ -284,15 +184,15 @@ class Stack {
   Stack& operator=(const Stack&) = delete;
 
   uint64_t openLocal(ipc::PeerCred cred) {
-    uint64_t id = server_->openLocal(&peer_, std::move(cred));
+    uint64_t id = engine_->server->openLocal(&peer_, std::move(cred));
     local_.push_back(id);
     return id;
   }
   void closeLocal(uint64_t id) {
     std::erase(local_, id);
-    server_->closeLocal(id);
+    engine_->server->closeLocal(id);
   }
-  void dispatch(uint64_t conn, std::string_view frame) { server_->dispatchLocal(conn, frame); }
+  void dispatch(uint64_t conn, std::string_view frame) { engine_->server->dispatchLocal(conn, frame); }
   // One loop turn without blocking: due timers (the mock provider's), then the
   // end-of-turn step.
   void turn() { uv_run(&loop_, UV_RUN_NOWAIT); }
@@ -317,57 +217,13 @@ class Stack {
   }
 
  private:
-  static void check(const Result<void>& r) {
-    if (!r) {
-      die(r.error().message);
-    }
-  }
-
-  void endOfTurn() {
-    for (int round = 0; round < 3; ++round) {
-      scheduler_->pump();
-      cycle_->commit();  // A lost turn reloads the counters (setOnLost above).
-      providers_->kick();
-      if (!cycle_->open()) {
-        break;
-      }
-    }
-    runner_->collectGarbage();
-    server_->flush();
-  }
-
   Config config_;
   uv_loop_t loop_{};
   LoopClock clock_{&loop_};
-  Services s_;
   CheckingPeer peer_;
   std::vector<uint64_t> local_;
   std::unique_ptr<store::Database> db_;
-  std::unique_ptr<store::JobStore> jobs_;
-  std::unique_ptr<UserQuota> quota_;
-  std::unique_ptr<store::SettingsStore> settings_;
-  std::unique_ptr<store::SecretStore> secrets_;
-  std::unique_ptr<CommitCycle> cycle_;
-  std::unique_ptr<RpcDispatcher> dispatcher_;
-  std::unique_ptr<ipc::Server> server_;
-  std::unique_ptr<EventBus> bus_;
-  std::unique_ptr<JobLifecycle> lifecycle_;
-  std::unique_ptr<ProviderRegistry> providers_;
-  std::unique_ptr<ModelCatalog> catalog_;
-  std::unique_ptr<KeyCreditPoller> key_credit_;
-  std::unique_ptr<KeyPool> keys_;
-  std::unique_ptr<RateLimiter> limits_;
-  std::unique_ptr<store::UsageStore> usage_;
-  std::unique_ptr<store::BudgetStore> budget_store_;
-  std::unique_ptr<BudgetBook> budgets_;
-  std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<Access> access_;
-  std::unique_ptr<DbBackup> backup_;
-  std::unique_ptr<ResponseCache> cache_;
-  std::unique_ptr<Accounting> accounting_;
-  std::unique_ptr<CircuitBreakers> circuits_;
-  std::unique_ptr<JobRunner> runner_;
-  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Engine> engine_;
   UvHandlePtr<uv_prepare_t> prepare_;
   UvHandlePtr<uv_check_t> check_;
 };

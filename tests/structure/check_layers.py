@@ -5,8 +5,10 @@ tree (tests excluded):
 - common/ includes nothing of ours; ipc/, http/, store/ and upstream/ include
   only common/ (and the generated llmq/version.h) besides themselves;
 - inside daemon/, the wings stand turn/ < policy/ < jobs/ < api/: a wing includes
-  only wings below it, and daemon/'s own files (the process and the composition
-  root; config.h, paths.h and services.h are read everywhere) freely.
+  only wings below it. Of daemon/'s own files (the process and the composition
+  root), every wing may read the configuration (config.h, config_*.h) and
+  paths.h; only api/, the top wing, sees the rest (the Engine it works through,
+  the backup it starts), and nothing includes daemon.h but main.cc.
 
 Prints each include that breaks the rule, with its file and line, and exits 1
 when there is one."""
@@ -34,6 +36,18 @@ def wing_of(path):
     return parts[1] if len(parts) > 2 and parts[0] == "daemon" and parts[1] in WINGS else None
 
 
+def is_root(path):
+    parts = path.split("/")
+    return len(parts) == 2 and parts[0] == "daemon"
+
+
+def root_visible(wing, target):
+    name = target.split("/")[1]
+    if name in ("config.h", "paths.h") or (name.startswith("config_") and name.endswith(".h")):
+        return True
+    return wing == "api" and name != "daemon.h"
+
+
 def main():
     broken = []
     for path in sources():
@@ -52,6 +66,11 @@ def main():
                                       % (path, number, target, top, ", ".join(sorted(LOWER[top]))))
                     continue
                 here, there = wing_of(path), wing_of(target)
+                if here and is_root(target) and not root_visible(here, target):
+                    broken.append("%s:%d includes %s (daemon/%s/ may read only the configuration and "
+                                  "paths.h of daemon/'s own files)" % (path, number, target, here))
+                if target == "daemon/daemon.h" and path not in ("daemon/main.cc", "daemon/daemon.cc"):
+                    broken.append("%s:%d includes daemon/daemon.h (only main.cc runs the Daemon)" % (path, number))
                 if here and there and WINGS.index(there) > WINGS.index(here):
                     broken.append("%s:%d includes %s (daemon/%s/ may not include daemon/%s/, above it)"
                                   % (path, number, target, here, there))

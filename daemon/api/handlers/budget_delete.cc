@@ -4,7 +4,7 @@
 #include "daemon/policy/budget_book.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/api/handlers/handlers.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {

@@ -10,7 +10,7 @@
 #include "daemon/policy/budget_book.h"
 #include "daemon/config.h"
 #include "daemon/api/handlers/handlers.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
@@ -67,7 +67,7 @@ void handleBudgetList(Call& call) {
     }
   }
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  AnswerPage page(request, call.s.config->max_answer_bytes, "{\"budgets\":[", 0);
+  AnswerPage page(request, call.s.config.max_answer_bytes, "{\"budgets\":[", 0);
   for (const auto& [key, b] : rows) {
     if (!page.add(call.s.budgets->json(*b), key)) {
       break;

@@ -6,12 +6,12 @@
 #include "daemon/policy/budget_book.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/api/handlers/handlers.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
 
-void noteBudgetChange(Services& s, const std::string& scope, BudgetPeriod period) {
+void noteBudgetChange(Engine& s, const std::string& scope, BudgetPeriod period) {
   if (s.budgets->noteChange(scope, period)) {
     s.cycle->afterCommit([&s](bool committed) {
       s.budgets->endTurn(committed);
@@ -68,7 +68,7 @@ void handleBudgetSet(Call& call) {
     return;
   }
   noteBudgetChange(call.s, std::string(*scope), bp);
-  auto b = call.s.budgets->set(std::string(*scope), bp, *limit, std::move(alert_at), ba, call.s.clock->nowMs());
+  auto b = call.s.budgets->set(std::string(*scope), bp, *limit, std::move(alert_at), ba, call.s.clock.nowMs());
   if (!b) {
     replyStoreError(call, b.error(), "setting the budget");
     return;

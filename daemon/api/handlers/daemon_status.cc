@@ -16,7 +16,7 @@
 #include "daemon/jobs/job_runner.h"
 #include "daemon/jobs/scheduler.h"
 #include "daemon/policy/rate_limiter.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 #include "ipc/server.h"
 #include "llmq/version.h"
@@ -39,20 +39,20 @@ void handleDaemonStatus(Call& call) {
     call.reply.fail(ipc::rpc::kInvalidParams, p.error());
     return;
   }
-  Services& s = call.s;
-  const int64_t now = s.clock->nowMs();
+  Engine& s = call.s;
+  const int64_t now = s.clock.nowMs();
   std::string o = "{\"version\":\"";
   o += kVersion;
   o += "\",\"protocol_version\":" + std::to_string(kProtocolVersion);
   o += ",\"pid\":" + std::to_string(::getpid());
-  o += ",\"started_at\":\"" + rfc3339(s.started_at_ms) + "\"";
-  o += ",\"uptime_s\":" + std::to_string((now - s.started_at_ms) / 1000);
+  o += ",\"started_at\":\"" + rfc3339(s.run.started_at_ms) + "\"";
+  o += ",\"uptime_s\":" + std::to_string((now - s.run.started_at_ms) / 1000);
   o += ",\"socket\":";
-  json::appendString(o, s.config->socket_path);
+  json::appendString(o, s.config.socket_path);
   o += ",\"db_path\":";
-  json::appendString(o, s.db->path());
+  json::appendString(o, s.db.path());
   o += ",\"db_size_bytes\":" +
-       std::to_string(fileSize(s.db->path()) + fileSize(s.db->path() + "-wal"));
+       std::to_string(fileSize(s.db.path()) + fileSize(s.db.path() + "-wal"));
   o += ",\"storage\":{\"failed_commits\":" + std::to_string(s.cycle->failedCommits()) +
        ",\"unsaved_outcomes\":" + std::to_string(s.cycle->kept()) + "}";
   o += ",\"queue\":{";
@@ -64,21 +64,21 @@ void handleDaemonStatus(Call& call) {
     o += "\"" + std::string(ipc::jobStateName(i)) + "\":" + std::to_string(counts[static_cast<size_t>(i)]);
   }
   o += "},\"in_flight\":" + std::to_string(s.runner->inflight());
-  o += ",\"max_inflight\":" + std::to_string(s.config->max_inflight);
+  o += ",\"max_inflight\":" + std::to_string(s.config.max_inflight);
   // Anyone but an administrator sees only its own paused clients, and the
   // limits of models, not of the server's keys.
   const bool admin = s.access->isAdmin(call.peer);
   o += ",\"queue_state\":" +
        (admin ? s.scheduler->stateJson()
               : s.scheduler->stateJson([&](const std::string& c) { return s.access->owns(call.peer, c); }));
-  const int64_t mono = s.clock->monoMs();  // Breakers and limits keep time on it.
+  const int64_t mono = s.clock.monoMs();  // Breakers and limits keep time on it.
   o += ",\"circuits\":" + s.circuits->statusJson(mono, now);
   o += ",\"limits\":" + s.limits->statusJson(mono, now, /*include_keys=*/admin);
   o += ",\"connections\":" + std::to_string(s.server->connectionCount());
   o += ",\"output_pending_bytes\":" + std::to_string(s.server->pendingOutputTotal());
   o += ",\"subscriptions\":" + std::to_string(s.bus->subscriptionCount());
   o += ",\"shutting_down\":";
-  o += s.shutting_down ? "true" : "false";
+  o += s.run.shutting_down ? "true" : "false";
   o += "}";
   call.reply.ok(std::move(o));
 }

@@ -4,7 +4,7 @@
 // database to restore it.
 #include "daemon/db_backup.h"
 #include "daemon/api/handlers/handlers.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
@@ -20,7 +20,7 @@ void handleDbBackup(Call& call) {
     call.reply.fail(ipc::rpc::kInvalidParams, p.error());
     return;
   }
-  if (call.s.shutting_down) {
+  if (call.s.run.shutting_down) {
     call.reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down");
     return;
   }

@@ -6,7 +6,7 @@
 #include "daemon/turn/event_bus.h"
 #include "daemon/api/handlers/handlers.h"
 #include "daemon/jobs/job_runner.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 #include "common/time.h"
 #include "store/job_store.h"
@@ -40,7 +40,7 @@ void handleEventsSubscribe(Call& call) {
     call.reply.fail(ipc::rpc::kInvalidParams, p.error());
     return;
   }
-  Services& s = call.s;
+  Engine& s = call.s;
   if (std::string why = s.bus->refusal(call.conn_id); !why.empty()) {
     call.reply.fail(ipc::rpc::kOverloaded, std::move(why));
     return;

@@ -1,5 +1,5 @@
 // The request handlers, one file each, behind one signature. A handler
-// validates its params, does its work through Services, and answers through
+// validates its params, does its work through the Engine (daemon/engine.h), and answers through
 // call.reply exactly once, now or later.
 #pragma once
 
@@ -16,11 +16,11 @@
 
 namespace llmq::daemon {
 
-struct Services;
+struct Engine;
 enum class BudgetPeriod;
 
 struct Call {
-  Services& s;
+  Engine& s;
   uint64_t conn_id;
   const ipc::PeerCred& peer;
   const json::Value* params;  // Object, array or nullptr.
@@ -51,14 +51,14 @@ void handleDbBackup(Call& call);
 
 // Ends an unfinished job as cancelled (aborting its transfer if it runs), in the
 // turn's transaction; job.cancel and cancel_on_disconnect share it.
-Result<store::JobRecord> cancelJob(Services& s, store::JobRecord job, std::string_view reason);
+Result<store::JobRecord> cancelJob(Engine& s, store::JobRecord job, std::string_view reason);
 
 // Shared by handlers: answer a failed store operation (-32006 when the disk is
 // full or the database failed, -32603 otherwise).
 void replyStoreError(const Call& call, const Error& error, const char* what);
 // budget.set and budget.delete, before they change a budget: if the turn is
 // lost, the change goes from memory too (BudgetBook::noteChange).
-void noteBudgetChange(Services& s, const std::string& scope, BudgetPeriod period);
+void noteBudgetChange(Engine& s, const std::string& scope, BudgetPeriod period);
 // Reads params.job_id (allowing only `extra` params besides it) and loads the
 // job; answers the error itself and returns nullopt when it cannot.
 std::optional<store::JobRecord> loadJobParam(Call& call, bool with_include_request = false);

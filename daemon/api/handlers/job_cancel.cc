@@ -7,13 +7,13 @@
 #include "daemon/jobs/job_json.h"
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/jobs/job_runner.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
 
 namespace llmq::daemon {
 
-Result<store::JobRecord> cancelJob(Services& s, store::JobRecord job, std::string_view reason) {
+Result<store::JobRecord> cancelJob(Engine& s, store::JobRecord job, std::string_view reason) {
   if (auto w = s.cycle->write(); !w) {
     return w.takeError();
   }
@@ -29,7 +29,7 @@ Result<store::JobRecord> cancelJob(Services& s, store::JobRecord job, std::strin
   }
   const store::JobState previous = job.state;
   job.state = store::JobState::kCancelled;
-  job.finished_at = s.clock->nowMs();
+  job.finished_at = s.clock.nowMs();
   job.next_attempt_at.reset();
   job.error = store::JobError{"CANCELLED", std::string(reason), 0, "local"};
   std::string data = "{\"reason\":";
@@ -48,7 +48,7 @@ void handleJobCancel(Call& call) {
   if (!job) {
     return;
   }
-  Services& s = call.s;
+  Engine& s = call.s;
   if (store::isTerminal(job->state)) {
     call.reply.fail(ipc::rpc::kInvalidState,
                     "job " + ipc::formatJobId(job->id) + " has already ended (" +

@@ -4,7 +4,7 @@
 #include "daemon/policy/access.h"
 #include "daemon/api/handlers/handlers.h"
 #include "daemon/jobs/job_json.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
 

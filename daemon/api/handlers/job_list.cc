@@ -7,7 +7,7 @@
 #include "daemon/config.h"
 #include "daemon/api/handlers/handlers.h"
 #include "daemon/jobs/job_json.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
 
@@ -55,7 +55,7 @@ void handleJobList(Call& call) {
   // [ipc] max_answer_bytes, whichever comes first: results can be large, and a
   // page built whole could pass what the connection may hold. One row more than
   // fits tells whether a next page exists.
-  const size_t budget = call.s.config->max_answer_bytes;
+  const size_t budget = call.s.config.max_answer_bytes;
   const int limit = filter.limit;
   filter.limit = limit + 1;
   std::string out = "{\"jobs\":[";

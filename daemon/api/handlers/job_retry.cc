@@ -7,7 +7,7 @@
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/policy/model_chain.h"
 #include "daemon/jobs/scheduler.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "daemon/policy/user_quota.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
@@ -19,7 +19,7 @@ void handleJobRetry(Call& call) {
   if (!job) {
     return;
   }
-  Services& s = call.s;
+  Engine& s = call.s;
   const store::JobState previous = job->state;
   if (previous != store::JobState::kFailed && previous != store::JobState::kCancelled &&
       previous != store::JobState::kExpired) {
@@ -54,7 +54,7 @@ void handleJobRetry(Call& call) {
   job->result_json.clear();
   job->error = {};
   job->usage.reset();
-  if (job->deadline_at && *job->deadline_at <= s.clock->nowMs()) {
+  if (job->deadline_at && *job->deadline_at <= s.clock.nowMs()) {
     job->deadline_at.reset();  // A retried job gets a new chance; its old deadline is gone.
   }
   s.lifecycle->emit(*job, parseTags(job->tags_json), ipc::EventKind::kQueued,

@@ -18,7 +18,7 @@
 #include "daemon/jobs/responses_format.h"
 #include "daemon/config.h"
 #include "daemon/jobs/scheduler.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "daemon/policy/user_quota.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
@@ -113,11 +113,10 @@ bool checkRequest(Call& call, const ipc::SubmitParams& p) {
 // a key (or the job brings its own). nullopt: the call was answered.
 std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, std::string_view request_json,
                                       std::optional<Routing>* routing) {
-  Services& s = call.s;
-  const ModelCatalog* catalog = s.catalog;
+  Engine& s = call.s;
+  const ModelCatalog& catalog = *s.catalog;
   auto routed = routeJob(
-      *s.config,
-      [catalog](std::string_view m) { return catalog != nullptr ? catalog->find(m) : nullptr; },
+      s.config, [&catalog](std::string_view m) { return catalog.find(m); },
       RoutingInput{p.model, p.route, &p.fallback_models, request_json, p.kind});
   if (!routed) {
     call.reply.fail(ipc::rpc::kInvalidParams, routed.error().message);
@@ -126,12 +125,12 @@ std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, st
   *routing = std::move(*routed);
   std::string first_model = *routing ? (*routing)->model() : p.model;
   if (!*routing && p.model.rfind(kChainPrefix, 0) == 0) {
-    auto chain = s.config->chains.find(p.model.substr(kChainPrefix.size()));
-    if (chain == s.config->chains.end()) {
+    auto chain = s.config.chains.find(p.model.substr(kChainPrefix.size()));
+    if (chain == s.config.chains.end()) {
       call.reply.fail(ipc::rpc::kInvalidParams, "no chain \"" + p.model + "\" is configured");
       return std::nullopt;
     }
-    first_model = resolveAlias(*s.config, chain->second.front());
+    first_model = resolveAlias(s.config, chain->second.front());
   }
   const Route route = s.providers->resolve(first_model);
   if (route.provider == nullptr) {
@@ -153,15 +152,15 @@ std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, st
 // submit while llmqd stops, and what the call would hold until its job ends
 // (docs/operations.md, "Bounds"). False: the call was answered.
 bool checkCaller(Call& call, const ipc::SubmitParams& p) {
-  Services& s = call.s;
-  if (p.priority > s.config->max_user_priority && !s.access->isAdmin(call.peer)) {
+  Engine& s = call.s;
+  if (p.priority > s.config.max_user_priority && !s.access->isAdmin(call.peer)) {
     // Otherwise one user could put every job ahead of everyone else's.
     call.reply.fail(ipc::rpc::kInvalidParams,
                     "priority " + std::to_string(p.priority) + " is above [access] max_user_priority (" +
-                        std::to_string(s.config->max_user_priority) + "), the highest a non-administrator may use");
+                        std::to_string(s.config.max_user_priority) + "), the highest a non-administrator may use");
     return false;
   }
-  if (s.shutting_down) {
+  if (s.run.shutting_down) {
     call.reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; submit again once it is back");
     return false;
   }
@@ -185,8 +184,8 @@ bool checkCaller(Call& call, const ipc::SubmitParams& p) {
 // itself happens at dispatch, where concurrency is settled). False: refused.
 bool withinQuotaAndBudgets(Call& call, const ipc::SubmitParams& p, const store::JobRecord& job,
                            const std::string& first_model) {
-  Services& s = call.s;
-  if (auto over = s.quota->refuse(s.config->quota, job.client, s.access->isAdmin(call.peer),
+  Engine& s = call.s;
+  if (auto over = s.quota->refuse(s.config.quota, job.client, s.access->isAdmin(call.peer),
                                   static_cast<int64_t>(job.request_json.size()))) {
     call.reply.fail(ipc::rpc::kOverloaded, *over, "QUOTA_EXCEEDED");
     return false;
@@ -261,7 +260,7 @@ store::JobRecord newJob(const ipc::SubmitParams& p, std::string client, std::str
 // The job is stored (this turn): it is announced, and the caller answered once the
 // turn commits (or, with `wait`, when the job ends).
 void acknowledge(Call& call, const ipc::SubmitParams& p, store::JobRecord& job) {
-  Services& s = call.s;
+  Engine& s = call.s;
   uint64_t sub = 0;
   if (p.subscribe) {
     sub = s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(job.id),
@@ -294,7 +293,7 @@ void acknowledge(Call& call, const ipc::SubmitParams& p, store::JobRecord& job) 
 }  // namespace
 
 void handleJobSubmit(Call& call) {
-  Services& s = call.s;
+  Engine& s = call.s;
   ipc::SubmitParams p;
   std::string error;
   if (!ipc::parseSubmitParams(call.params, &p, &error)) {
@@ -330,8 +329,8 @@ void handleJobSubmit(Call& call) {
   }
 
   const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(*first_model);
-  store::JobRecord job = newJob(p, std::move(client), std::move(request_json), routing, byok, s.clock->nowMs(),
-                                s.config->default_max_attempts);
+  store::JobRecord job = newJob(p, std::move(client), std::move(request_json), routing, byok, s.clock.nowMs(),
+                                s.config.default_max_attempts);
   if (!withinQuotaAndBudgets(call, p, job, *first_model)) {
     return;
   }

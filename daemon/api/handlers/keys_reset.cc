@@ -7,7 +7,7 @@
 #include "daemon/api/handlers/handlers.h"
 #include "daemon/policy/key_pool.h"
 #include "daemon/jobs/scheduler.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {

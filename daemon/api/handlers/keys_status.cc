@@ -7,7 +7,7 @@
 #include "daemon/policy/key_pool.h"
 #include "daemon/policy/model_chain.h"
 #include "daemon/policy/rate_limiter.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
@@ -41,8 +41,8 @@ void handleKeysStatus(Call& call) {
     return;
   }
   // Cooldowns are on the monotonic clock: shown as wall time, now plus what remains.
-  const int64_t now = call.s.clock->nowMs();
-  const int64_t mono = call.s.clock->monoMs();
+  const int64_t now = call.s.clock.nowMs();
+  const int64_t mono = call.s.clock.monoMs();
   RateLimiter& limits = *call.s.limits;
   o += ",\"pool\":" + keys.statusJson(now, [&](const PooledKey& k) {
     const int64_t until = limits.cooldownUntil(LimitScope::kKey, k.name, mono);

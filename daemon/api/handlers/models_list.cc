@@ -10,7 +10,7 @@
 #include "daemon/config.h"
 #include "daemon/api/handlers/handlers.h"
 #include "daemon/policy/model_catalog.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
@@ -41,17 +41,17 @@ void handleModelsList(Call& call) {
   // more often than that, or pile up answers waiting for one fetch.
   if (!refresh.value_or(false) ||
       (catalog.refreshedWithin(kUserRefreshEveryMs) && !call.s.access->isAdmin(call.peer))) {
-    call.reply.ok(catalog.listPage(text, request, call.s.config->max_answer_bytes));
+    call.reply.ok(catalog.listPage(text, request, call.s.config.max_answer_bytes));
     return;
   }
-  if (call.s.shutting_down) {
+  if (call.s.run.shutting_down) {
     call.reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; ask again once it is back");
     return;
   }
   // The catalog outlives every callback it owes: close() answers them first.
   catalog.refresh([reply = call.reply, &s = call.s, &catalog, text = std::move(text),
                    request = std::move(request)](Result<size_t> r) {
-    if (!r && s.shutting_down) {
+    if (!r && s.run.shutting_down) {
       reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; ask again once it is back");
       return;
     }
@@ -62,7 +62,7 @@ void handleModelsList(Call& call) {
                  "UPSTREAM_ERROR");
       return;
     }
-    reply.ok(catalog.listPage(text, request, s.config->max_answer_bytes));
+    reply.ok(catalog.listPage(text, request, s.config.max_answer_bytes));
   });
 }
 

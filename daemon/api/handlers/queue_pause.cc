@@ -4,7 +4,7 @@
 #include "daemon/policy/access.h"
 #include "daemon/api/handlers/handlers.h"
 #include "daemon/jobs/scheduler.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {

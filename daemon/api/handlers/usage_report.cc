@@ -17,7 +17,7 @@
 #include "daemon/turn/answer_page.h"
 #include "daemon/config.h"
 #include "daemon/api/handlers/handlers.h"
-#include "daemon/services.h"
+#include "daemon/engine.h"
 #include "ipc/protocol.h"
 #include "store/usage_store.h"
 
@@ -113,7 +113,7 @@ void handleUsageReport(Call& call) {
   std::vector<store::UsageRow>& rows = report->rows;
   std::sort(rows.begin(), rows.end(),
             [](const store::UsageRow& a, const store::UsageRow& b) { return a.keys < b.keys; });
-  AnswerPage page(page_request, call.s.config->max_answer_bytes, std::move(o), tail.size());
+  AnswerPage page(page_request, call.s.config.max_answer_bytes, std::move(o), tail.size());
   std::string one;
   for (const store::UsageRow& row : rows) {
     if (!page.after(row.keys)) {

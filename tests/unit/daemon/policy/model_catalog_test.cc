@@ -18,7 +18,7 @@
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/config.h"
 #include "daemon/policy/provider_registry.h"
-#include "daemon/services.h"
+#include "daemon/turn/run_state.h"
 #include "store/catalog_store.h"
 #include "tests/support/canned_http_server.h"
 #include "tests/support/loop_test.h"
@@ -73,17 +73,12 @@ class ModelCatalogTest : public llmq::testing::LoopTest {
     server_->close();
     LoopTest::TearDown();
   }
+  ModelCatalog::Parts parts() { return {&loop_, config_, clock_, db_.db(), *cycle_, *providers_, run_}; }
   // Builds the catalog over the config as it is now.
   void make() {
     cycle_ = std::make_unique<CommitCycle>(db_.db());
     providers_ = std::make_unique<ProviderRegistry>(&loop_, config_);
-    s_.config = &config_;
-    s_.loop = &loop_;
-    s_.clock = &clock_;
-    s_.db = &db_.db();
-    s_.cycle = cycle_.get();
-    s_.providers = providers_.get();
-    catalog_ = std::make_unique<ModelCatalog>(s_);
+    catalog_ = std::make_unique<ModelCatalog>(parts());
     auto r = catalog_->init();
     ASSERT_TRUE(r.ok()) << r.error().message;
   }
@@ -119,7 +114,7 @@ class ModelCatalogTest : public llmq::testing::LoopTest {
   std::unique_ptr<llmq::testing::CannedHttpServer> server_;
   Config config_;
   FixedClock clock_;
-  Services s_;
+  RunState run_;
   std::unique_ptr<CommitCycle> cycle_;
   std::unique_ptr<ProviderRegistry> providers_;
   std::unique_ptr<ModelCatalog> catalog_;
@@ -303,7 +298,7 @@ TEST_F(ModelCatalogTest, ARestartServesTheStoredList) {
   ASSERT_TRUE(refreshNow().ok());
   catalog_->close();
   server_->close();  // Offline from now on.
-  catalog_ = std::make_unique<ModelCatalog>(s_);
+  catalog_ = std::make_unique<ModelCatalog>(parts());
   ASSERT_TRUE(catalog_->init().ok());
   EXPECT_EQ("fetched", sourceOf("perplexity/sonar"));
   EXPECT_DOUBLE_EQ(0.005, catalog_->find("perplexity/sonar")->pricing.request);
@@ -392,7 +387,7 @@ TEST_F(ModelCatalogTest, CloseAnswersAWaitingRefreshOnce) {
 
 TEST_F(ModelCatalogTest, RefreshWhileShuttingDownFailsAtOnce) {
   make();
-  s_.shutting_down = true;
+  run_.shutting_down = true;
   int calls = 0;
   catalog_->refresh([&](Result<size_t> r) {
     ++calls;

@@ -92,7 +92,16 @@ void ProviderRegistry::freeRetired() {
 
 ProviderRegistry::~ProviderRegistry() { close(); }
 
+void ProviderRegistry::mount(std::string pattern, upstream::Provider& provider) {
+  mounted_.push_back(Mounted{std::move(pattern), &provider});
+}
+
 Route ProviderRegistry::resolve(std::string_view model) const {
+  for (const Mounted& m : mounted_) {
+    if (wildcardMatch(m.pattern, model)) {
+      return Route{m.provider, m.provider->name(), false, false};
+    }
+  }
   if (mock_ && upstream::MockProvider::handles(model)) {
     return Route{mock_.get(), "mock", false, false};
   }
@@ -109,6 +118,9 @@ Route ProviderRegistry::resolve(std::string_view model) const {
 
 size_t ProviderRegistry::active() const {
   size_t n = mock_ ? mock_->active() : 0;
+  for (const Mounted& m : mounted_) {
+    n += m.provider->active();
+  }
   for (const HttpEntry& e : http_) {
     n += e.provider->active();
   }
@@ -128,6 +140,7 @@ void ProviderRegistry::kick() {
 }
 
 void ProviderRegistry::close() {
+  mounted_.clear();
   http_.clear();  // Removes any transfer still in the loop.
   retired_.clear();
   if (curl_) {

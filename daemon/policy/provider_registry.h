@@ -54,7 +54,18 @@ class ProviderRegistry {
   upstream::CurlLoop* curl() const { return curl_.get(); }
   void close();
 
+  // Serves the models `pattern` matches (wildcards as in [[providers]] models)
+  // with `provider`, which the caller owns and keeps alive until close(); looked
+  // at before every configured provider. For an embedder's own provider, and
+  // for the engine's tests, which script what the upstream answers.
+  void mount(std::string pattern, upstream::Provider& provider);
+
  private:
+  struct Mounted {
+    std::string pattern;
+    upstream::Provider* provider;
+  };
+  std::vector<Mounted> mounted_;
   struct HttpEntry {
     std::vector<std::string> patterns;
     std::unique_ptr<upstream::HttpProvider> provider;

@@ -1,0 +1,150 @@
+// JobRunner, on a real engine (tests/support/engine_fixture.h) with a scripted
+// upstream: what an attempt's outcome does to its job.
+#include "daemon/jobs/job_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/support/engine_fixture.h"
+
+namespace llmq::daemon {
+namespace {
+
+using llmq::testing::ScriptedProvider;
+using store::JobState;
+
+class JobRunnerTest : public llmq::testing::EngineTest {};
+
+TEST_F(JobRunnerTest, ASuccessStoresTheAnswerAndItsUsage) {
+  start();
+  upstream_->push(ScriptedProvider::costs(0.25));
+  const std::string id = submit(admin(), "test/a");
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  const store::JobRecord j = job(id);
+  EXPECT_EQ(1, j.attempts);
+  EXPECT_EQ("test/a", j.model_used);
+  EXPECT_NE(std::string::npos, j.result_json.find("Hello there"));
+  ASSERT_TRUE(j.usage.has_value());
+  EXPECT_EQ(10, j.usage->prompt_tokens);
+  EXPECT_EQ(2, j.usage->completion_tokens);
+  EXPECT_DOUBLE_EQ(0.25, j.usage->cost_usd);
+  EXPECT_EQ(0u, engine_->runner->inflight());
+  // The upstream got the request as submitted.
+  ASSERT_EQ(1u, upstream_->seen().size());
+  EXPECT_NE(std::string::npos, upstream_->seen()[0].body.find("\"content\":\"hi\""));
+}
+
+TEST_F(JobRunnerTest, ARetryableFailureIsTriedAgain) {
+  start();
+  upstream_->push(ScriptedProvider::fails("UPSTREAM_ERROR", 502, true));
+  upstream_->push(ScriptedProvider::fails("UPSTREAM_ERROR", 503, true));
+  const std::string id = submit(admin(), "test/a");
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  EXPECT_EQ(3, job(id).attempts);
+  ASSERT_EQ(3u, upstream_->seen().size());
+  EXPECT_EQ(3, upstream_->seen()[2].attempt);
+}
+
+TEST_F(JobRunnerTest, AFailureThatIsNotRetryableEndsTheJob) {
+  start();
+  upstream_->push(ScriptedProvider::fails("INVALID_REQUEST", 400, false));
+  const std::string id = submit(admin(), "test/a");
+  ASSERT_TRUE(reaches(id, JobState::kFailed));
+  const store::JobRecord j = job(id);
+  EXPECT_EQ(1, j.attempts);
+  EXPECT_EQ("INVALID_REQUEST", j.error.code);
+  EXPECT_EQ(400, j.error.upstream_status);
+}
+
+TEST_F(JobRunnerTest, MaxAttemptsBoundsTheRetries) {
+  start();
+  for (int i = 0; i < 5; ++i) {
+    upstream_->push(ScriptedProvider::fails("UPSTREAM_ERROR", 500, true));
+  }
+  const std::string id = submit(admin(), "test/a", ",\"max_attempts\":2");
+  ASSERT_TRUE(reaches(id, JobState::kFailed));
+  EXPECT_EQ(2, job(id).attempts);
+  EXPECT_EQ(2u, upstream_->seen().size());
+}
+
+TEST_F(JobRunnerTest, AFallbackModelRunsWhenTheFirstIsSpent) {
+  start();
+  upstream_->push(ScriptedProvider::fails("UPSTREAM_ERROR", 500, true));
+  const std::string id = submit(admin(), "test/a", ",\"max_attempts\":1,\"fallback_models\":[\"test/b\"]");
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  ASSERT_EQ(2u, upstream_->seen().size());
+  EXPECT_EQ("test/a", upstream_->seen()[0].model);
+  EXPECT_EQ("test/b", upstream_->seen()[1].model);
+  EXPECT_EQ("test/b", job(id).model_used);
+  // The fallback's request carries its own model.
+  EXPECT_NE(std::string::npos, upstream_->seen()[1].body.find("\"model\":\"test/b\""));
+}
+
+TEST_F(JobRunnerTest, CancellingARunningJobAbortsItsTransfer) {
+  start();
+  upstream_->push(ScriptedProvider::held());
+  const uint64_t c = admin();
+  const std::string id = submit(c, "test/a");
+  ASSERT_TRUE(reaches(id, JobState::kRunning));
+  ASSERT_TRUE(runUntil([&] { return upstream_->holding() == 1; }, kWaitMs));
+  EXPECT_FALSE(isError(call(c, "job.cancel", "{\"job_id\":\"" + id + "\"}")));
+  EXPECT_EQ(JobState::kCancelled, stateOf(id));
+  EXPECT_EQ(1u, upstream_->cancelled());
+  EXPECT_EQ(0u, engine_->runner->inflight());
+}
+
+TEST_F(JobRunnerTest, AnAttemptThatOutlivesItsTimeoutIsRetried) {
+  start();
+  upstream_->push(ScriptedProvider::held());  // Never answers: the timeout ends it.
+  const std::string id = submit(admin(), "test/a", ",\"timeout_s\":1");
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  EXPECT_EQ(2, job(id).attempts);
+  EXPECT_EQ(1u, upstream_->cancelled());
+}
+
+TEST_F(JobRunnerTest, AStreamedAnswerReachesSubscribersAsChunks) {
+  start();
+  const uint64_t c = admin();
+  call(c, "queue.pause");
+  upstream_->push(ScriptedProvider::Answer{{"one", "two", "three"}, {}, std::nullopt, false});
+  const std::string id = submit(c, "test/a", "", ",\"stream\":true");
+  call(c, "events.subscribe", "{\"job_id\":\"" + id + "\"}");
+  call(c, "queue.resume");
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  ASSERT_TRUE(runUntil([&] {
+    for (const std::string& l : lines(c)) {
+      if (l.find("\"final_response\"") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }, kWaitMs));
+  std::string text;
+  for (const std::string& l : lines(c)) {
+    if (l.find("\"message_chunk\"") != std::string::npos) {
+      json::Document d;
+      std::string error;
+      ASSERT_TRUE(json::parse(d, l, &error)) << l;
+      const json::Value* data = json::member(*json::member(d, "params"), "data");
+      ASSERT_NE(nullptr, data) << l;
+      text += std::string(json::view(*json::member(*data, "delta")));
+    }
+  }
+  EXPECT_EQ("onetwothree", text);
+  EXPECT_TRUE(upstream_->seen()[0].stream);
+}
+
+TEST_F(JobRunnerTest, ShutdownPutsARunningJobBackWithoutSpendingAnAttempt) {
+  start();
+  upstream_->push(ScriptedProvider::held());
+  const std::string id = submit(admin(), "test/a", ",\"max_attempts\":1");
+  ASSERT_TRUE(runUntil([&] { return upstream_->holding() == 1; }, kWaitMs));
+  restart();
+  // The new engine runs it again, as its first and only counted attempt.
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  EXPECT_EQ(1, job(id).run_attempts);
+}
+
+}  // namespace
+}  // namespace llmq::daemon

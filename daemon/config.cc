@@ -18,8 +18,6 @@
 
 #include "common/secret.h"
 #include "common/json.h"
-#include "daemon/policy/model_chain.h"
-#include "daemon/policy/model_router.h"
 #include "daemon/paths.h"
 #include "ipc/protocol.h"
 #include "ipc/socket_path.h"

@@ -11,8 +11,7 @@
 
 #include "common/log.h"
 #include "common/result.h"
-#include "daemon/policy/circuit_breaker.h"
-#include "daemon/policy/rate_limiter.h"
+#include "daemon/config_types.h"
 #include "store/database.h"
 #include "upstream/mock_provider.h"
 #include "common/pricing.h"

@@ -6,7 +6,10 @@ tree (tests excluded):
   only common/ (and the generated llmq/version.h) besides themselves;
 - inside daemon/, the wings stand turn/ < policy/ < jobs/ < api/: a wing includes
   only wings below it, and daemon/'s own files (the process and the composition
-  root; config.h, paths.h and services.h are read everywhere) freely.
+  root; config.h, paths.h and services.h are read everywhere) freely;
+- the configuration (daemon/config.h, config.cc and the config_*.{h,cc} beside
+  them) includes no wing: every wing reads it, so the settings the policies
+  take are declared in daemon/config_types.h, not the other way round.
 
 Prints each include that breaks the rule, with its file and line, and exits 1
 when there is one."""
@@ -34,6 +37,11 @@ def wing_of(path):
     return parts[1] if len(parts) > 2 and parts[0] == "daemon" and parts[1] in WINGS else None
 
 
+def is_config(path):
+    name = os.path.basename(path)
+    return os.path.dirname(path) == "daemon" and (name.startswith("config.") or name.startswith("config_"))
+
+
 def main():
     broken = []
     for path in sources():
@@ -52,6 +60,10 @@ def main():
                                       % (path, number, target, top, ", ".join(sorted(LOWER[top]))))
                     continue
                 here, there = wing_of(path), wing_of(target)
+                if is_config(path) and there:
+                    broken.append("%s:%d includes %s (the configuration includes no wing of daemon/)"
+                                  % (path, number, target))
+                    continue
                 if here and there and WINGS.index(there) > WINGS.index(here):
                     broken.append("%s:%d includes %s (daemon/%s/ may not include daemon/%s/, above it)"
                                   % (path, number, target, here, there))

@@ -75,6 +75,7 @@ struct RetentionConfig {
   int64_t finished_job_ms = 30LL * 86'400'000;  // 0: forever.
   int64_t ledger_days = 400;                    // 0: forever; else >= kMinLedgerDays.
   int64_t check_ms = 600'000;                   // How often to look.
+  bool operator==(const RetentionConfig&) const = default;
 };
 
 // [quota]: what one user's jobs may hold (daemon/policy/user_quota.h). 0: no limit.

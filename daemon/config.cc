@@ -1,6 +1,8 @@
-// Config loading: defaults, then the TOML file, then the command line. Every key
-// the file may hold is listed here; an unknown key or a value of the wrong type is
-// an error naming the file and line, so a typo never silently does nothing.
+// Config loading: defaults, then the TOML file, then the command line and the
+// environment; and describe(), what --check-config prints. Plain keys are rows of
+// daemon/config_keys.cc, the tables of tables have their parsers here. An unknown
+// key or a value of the wrong type is an error naming the file and line, so a
+// typo never silently does nothing.
 #include "daemon/config.h"
 
 #include <sys/stat.h>

@@ -261,9 +261,10 @@ Result<Config> loadConfig(const CommandLine& cli);
 std::string describe(const Config& config);
 
 // What differs between the configuration `running` and `next` that only a
-// restart can change (the socket, the database, the key pool, [api], [http]
-// connections, [metrics], [ipc] limits, [mock]), as a list for a log line ("the
-// socket, [api]"); empty when SIGHUP can apply all of `next`.
+// restart can change (the socket, the database, the key pool, and the keys the
+// table of daemon/config_keys.cc marks: [api], most of [http], [metrics], the
+// [ipc] limits, [mock]), as a list for a log line ("the socket, [api]"); empty
+// when SIGHUP can apply all of `next`.
 std::string restartOnlyChanges(const Config& running, const Config& next);
 
 }  // namespace llmq::daemon

@@ -21,11 +21,11 @@ namespace {
 // The Config member at the end of `Path` (e.g. &Config::api, &ApiConfig::port).
 template <auto... Path>
 auto& at(Config& c) {
-  return (c.*....*Path);
+  return (c .* ... .* Path);
 }
 template <auto... Path>
 const auto& at(const Config& c) {
-  return (c.*....*Path);
+  return (c .* ... .* Path);
 }
 
 template <auto... Path>

@@ -1,6 +1,8 @@
-// Config loading: defaults, then the TOML file, then the command line. Every key
-// the file may hold is listed here; an unknown key or a value of the wrong type is
-// an error naming the file and line, so a typo never silently does nothing.
+// Config loading: defaults, then the TOML file, then the command line and the
+// environment; and describe(), what --check-config prints. Plain keys are rows of
+// daemon/config_keys.cc, the tables of tables have their parsers here. An unknown
+// key or a value of the wrong type is an error naming the file and line, so a
+// typo never silently does nothing.
 #include "daemon/config.h"
 
 #include <sys/stat.h>
@@ -11,15 +13,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <functional>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
 #include "common/secret.h"
 #include "common/json.h"
-#include "daemon/policy/model_chain.h"
-#include "daemon/policy/model_router.h"
+#include "daemon/config_keys.h"
 #include "daemon/paths.h"
 #include "ipc/protocol.h"
 #include "ipc/socket_path.h"
@@ -36,14 +36,18 @@ std::string where(const std::string& file, const toml::node& node) {
   return file + ":" + std::to_string(node.source().begin.line);
 }
 
-int64_t getInt(const std::string& file, const std::string& key, const toml::node& node,
-               int64_t min, int64_t max) {
+std::optional<int64_t> intValue(const toml::node& node) {
   // toml++ also reads a whole float (8.0) as an integer, but it casts before it
   // checks the range, which is undefined for 1e308 or inf: such a float is simply
   // not an integer. (Found by tests/fuzz/fuzz_config.)
   const toml::value<double>* f = node.as_floating_point();
   const bool fits = f == nullptr || std::fabs(f->get()) < 9.2e18;
-  auto v = fits ? node.value<int64_t>() : std::nullopt;
+  return fits ? node.value<int64_t>() : std::nullopt;
+}
+
+int64_t getInt(const std::string& file, const std::string& key, const toml::node& node,
+               int64_t min, int64_t max) {
+  auto v = intValue(node);
   if (!v || *v < min || *v > max) {
     throw ConfigError{where(file, node) + ": " + key + " must be an integer from " +
                       std::to_string(min) + " to " + std::to_string(max)};
@@ -78,350 +82,42 @@ bool getBool(const std::string& file, const std::string& key, const toml::node& 
   return *v;
 }
 
-// True for "UTC" and for IANA names with a zone file, e.g. "Europe/Paris". The name
-// becomes part of a path, so only the characters zone names use are accepted.
-bool validTimeZone(const std::string& name) {
-  if (name == "UTC") {
-    return true;
+// A plain key's value as its row's type, or nullopt when the file holds another type.
+std::optional<KeyValue> nodeValue(KeyType type, const toml::node& node) {
+  switch (type) {
+    case KeyType::kInteger:
+      if (auto v = intValue(node)) {
+        return *v;
+      }
+      return std::nullopt;
+    case KeyType::kNumber:
+      if (auto v = node.value<double>()) {
+        return *v;
+      }
+      return std::nullopt;
+    case KeyType::kBool:
+      if (auto v = node.value<bool>()) {
+        return *v;
+      }
+      return std::nullopt;
+    case KeyType::kString:
+    case KeyType::kEnum:
+      break;
   }
-  if (name.empty() || name.size() > 128 || name.front() == '/' || name.find("..") != std::string::npos) {
-    return false;
+  if (auto v = node.value<std::string>()) {
+    return *v;
   }
-  for (char ch : name) {
-    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                    ch == '/' || ch == '_' || ch == '-' || ch == '+';
-    if (!ok) {
-      return false;
-    }
-  }
-  struct stat st {};
-  return ::stat(("/usr/share/zoneinfo/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  return std::nullopt;
 }
 
-using Setter = std::function<void(const std::string& file, const std::string& key, const toml::node&)>;
-struct Key {
-  const char* section;
-  const char* name;
-  Setter set;
-};
-
-// "HOST:PORT" on a loopback address into host and port; empty turns it off (-1).
-void parseLoopback(const std::string& v, const std::string& where_key, const char* what,
-                   std::string* host_out, int* port_out) {
-  if (v.empty()) {
-    *port_out = -1;
-    return;
+// `full` ("section.key") from the file into `c` through its row.
+void applyKey(Config& c, const ConfigKey& key, const std::string& file, const std::string& full,
+              const toml::node& node) {
+  std::optional<KeyValue> v = nodeValue(key.type, node);
+  const std::string why = v ? setKey(key, c, *v) : keyExpectation(key);
+  if (!why.empty()) {
+    throw ConfigError{where(file, node) + ": " + full + " " + why};
   }
-  const size_t colon = v.rfind(':');
-  std::string host = colon == std::string::npos ? "" : v.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host == "localhost") {
-    host = "127.0.0.1";
-  }
-  char* end = nullptr;
-  const long port = colon == std::string::npos ? -1 : std::strtol(v.c_str() + colon + 1, &end, 10);
-  const bool loopback = host == "::1" || host.rfind("127.", 0) == 0;
-  if (!loopback || port < 0 || port > 65535 || end == nullptr || *end != '\0') {
-    throw ConfigError{where_key + " must be a loopback address and port, such as \"127.0.0.1:" +
-                      std::to_string(std::string_view(what) == "metrics" ? 9464 : ApiConfig::kDefaultPort) +
-                      "\" (" + what + " is not for the network)"};
-  }
-  *host_out = host;
-  *port_out = static_cast<int>(port);
-}
-
-std::vector<Key> keysFor(Config& c) {
-  return {
-      {"daemon", "log_level",
-       [&c](const std::string& f, const std::string& k, const toml::node& n) {
-         std::string v = getString(f, k, n);
-         if (!log::parseLevel(v, &c.log_level)) {
-           throw ConfigError{where(f, n) + ": " + k + " must be error, warning, notice, info or debug"};
-         }
-       }},
-      {"daemon", "max_inflight",
-       [&c](auto& f, auto& k, auto& n) { c.max_inflight = static_cast<int>(getInt(f, k, n, 1, 100000)); }},
-      {"daemon", "shutdown_grace_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.shutdown_grace_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 3600) * 1000);
-       }},
-      {"store", "synchronous",
-       [&c](auto& f, auto& k, auto& n) {
-         std::string v = getString(f, k, n);
-         if (v == "normal") {
-           c.synchronous = store::Synchronous::kNormal;
-         } else if (v == "full") {
-           c.synchronous = store::Synchronous::kFull;
-         } else if (v == "off") {
-           c.synchronous = store::Synchronous::kOff;
-         } else {
-           throw ConfigError{where(f, n) + ": " + k + " must be \"normal\", \"full\" or \"off\""};
-         }
-       }},
-      {"store", "max_page_count",
-       [&c](auto& f, auto& k, auto& n) { c.storage.max_page_count = getInt(f, k, n, 0, INT64_C(1) << 40); }},
-      {"store", "auto_vacuum_convert_max_mb",
-       [&c](auto& f, auto& k, auto& n) {
-         c.storage.auto_vacuum_convert_max_bytes =
-             static_cast<int64_t>(getDouble(f, k, n, 0, 1 << 30) * 1024 * 1024);
-       }},
-      {"ipc", "max_frame_bytes",
-       [&c](auto& f, auto& k, auto& n) {
-         c.max_frame_bytes = static_cast<size_t>(getInt(f, k, n, 1024, int64_t{1} << 30));
-       }},
-      {"ipc", "max_pending_output_bytes",
-       [&c](auto& f, auto& k, auto& n) {
-         c.max_pending_output_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 32));
-       }},
-      {"ipc", "max_pending_output_hard_bytes",
-       [&c](auto& f, auto& k, auto& n) {
-         c.max_pending_output_hard_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 34));
-       }},
-      {"ipc", "max_total_pending_output_bytes",
-       [&c](auto& f, auto& k, auto& n) {
-         c.max_total_pending_output_bytes = static_cast<size_t>(getInt(f, k, n, 1 << 20, int64_t{1} << 36));
-       }},
-      {"ipc", "max_connections",
-       [&c](auto& f, auto& k, auto& n) { c.max_connections = static_cast<size_t>(getInt(f, k, n, 1, 1000000)); }},
-      {"ipc", "max_connections_per_uid",
-       [&c](auto& f, auto& k, auto& n) {
-         c.max_connections_per_uid = static_cast<size_t>(getInt(f, k, n, 1, 1000000));
-       }},
-      {"ipc", "line_timeout_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.line_timeout_ms = static_cast<int64_t>(getDouble(f, k, n, 0.01, 3600) * 1000);
-       }},
-      {"ipc", "max_partial_bytes_total",
-       [&c](auto& f, auto& k, auto& n) {
-         c.max_partial_bytes_total = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 36));
-       }},
-      {"ipc", "max_answer_bytes",
-       [&c](auto& f, auto& k, auto& n) {
-         c.max_answer_bytes = static_cast<size_t>(getInt(f, k, n, 4096, int64_t{1} << 32));
-       }},
-      {"ipc", "stall_timeout_ms",
-       [&c](auto& f, auto& k, auto& n) { c.stall_timeout_ms = getInt(f, k, n, 0, 3600000); }},
-      {"ipc", "max_subscriptions_per_connection",
-       [&c](auto& f, auto& k, auto& n) {
-         c.max_subscriptions_per_connection = static_cast<size_t>(getInt(f, k, n, 1, 1 << 20));
-       }},
-      {"ipc", "max_subscriptions",
-       [&c](auto& f, auto& k, auto& n) { c.max_subscriptions = static_cast<size_t>(getInt(f, k, n, 1, 1 << 24)); }},
-      {"ipc", "max_waits_per_connection",
-       [&c](auto& f, auto& k, auto& n) {
-         c.max_waits_per_connection = static_cast<size_t>(getInt(f, k, n, 1, 1 << 20));
-       }},
-      {"ipc", "socket_mode",
-       [&c](auto& f, auto& k, auto& n) {
-         std::string v = getString(f, k, n);
-         char* end = nullptr;
-         long mode = std::strtol(v.c_str(), &end, 8);
-         if (v.empty() || *end != '\0' || mode < 0 || mode > 0777) {
-           throw ConfigError{where(f, n) + ": " + k + " must be an octal mode such as \"0660\""};
-         }
-         c.socket_mode = static_cast<int>(mode);
-       }},
-      {"retry", "base_ms",
-       [&c](auto& f, auto& k, auto& n) { c.retry_base_ms = getInt(f, k, n, 1, 3600000); }},
-      {"retry", "cap_ms",
-       [&c](auto& f, auto& k, auto& n) { c.retry_cap_ms = getInt(f, k, n, 1, 86400000); }},
-      {"retry", "retry_after_max_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.retry_after_max_ms = static_cast<int64_t>(getDouble(f, k, n, 0.001, 86400) * 1000);
-       }},
-      {"openrouter", "base_url",
-       [&c](auto& f, auto& k, auto& n) { c.providers.back().base_url = getString(f, k, n); }},
-      {"openrouter", "api_key_env",
-       [&c](auto& f, auto& k, auto& n) { c.providers.back().api_key_env = getString(f, k, n); }},
-      {"openrouter", "referer",
-       [&c](auto& f, auto& k, auto& n) { c.providers.back().referer = getString(f, k, n); }},
-      {"openrouter", "title",
-       [&c](auto& f, auto& k, auto& n) { c.providers.back().title = getString(f, k, n); }},
-      {"openrouter", "responses_api",
-       [&c](auto& f, auto& k, auto& n) { c.providers.back().responses_api = getBool(f, k, n); }},
-      {"retention", "finished_jobs_days",
-       [&c](auto& f, auto& k, auto& n) {
-         c.retention.finished_job_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 36500) * 86'400'000.0);
-       }},
-      {"retention", "ledger_days",
-       [&c](auto& f, auto& k, auto& n) {
-         c.retention.ledger_days = getInt(f, k, n, 0, 36500);
-         if (c.retention.ledger_days != 0 && c.retention.ledger_days < RetentionConfig::kMinLedgerDays) {
-           throw ConfigError{where(f, n) + ": " + k + " must be 0 (keep the ledger forever) or at least " +
-                             std::to_string(RetentionConfig::kMinLedgerDays) +
-                             " (budget months are summed from the ledger)"};
-         }
-       }},
-      {"retention", "check_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.retention.check_ms = static_cast<int64_t>(getDouble(f, k, n, 0.01, 86400) * 1000);
-       }},
-      {"quota", "max_queued_jobs",
-       [&c](auto& f, auto& k, auto& n) { c.quota.max_unfinished_jobs = getInt(f, k, n, 0, 1'000'000'000); }},
-      {"quota", "max_stored_mb",
-       [&c](auto& f, auto& k, auto& n) { c.quota.max_stored_bytes = getInt(f, k, n, 0, 1'000'000'000) << 20; }},
-      {"quota", "admin_max_queued_jobs",
-       [&c](auto& f, auto& k, auto& n) {
-         c.quota.admin_max_unfinished_jobs = getInt(f, k, n, 0, 1'000'000'000);
-       }},
-      {"quota", "admin_max_stored_mb",
-       [&c](auto& f, auto& k, auto& n) {
-         c.quota.admin_max_stored_bytes = getInt(f, k, n, 0, 1'000'000'000) << 20;
-       }},
-      {"metrics", "listen",
-       [&c](auto& f, auto& k, auto& n) {
-         parseLoopback(getString(f, k, n), where(f, n) + ": " + k, "metrics", &c.metrics_host,
-                       &c.metrics_port);
-       }},
-      {"api", "listen",
-       [&c](auto& f, auto& k, auto& n) {
-         parseLoopback(getString(f, k, n), where(f, n) + ": " + k, "the HTTP front", &c.api.host,
-                       &c.api.port);
-       }},
-      {"api", "token",
-       [&c](auto& f, auto& k, auto& n) {
-         c.api.token = getString(f, k, n);
-         if (!c.api.token.empty() && c.api.token.size() < 16) {
-           throw ConfigError{where(f, n) + ": " + k + " must be at least 16 characters"};
-         }
-       }},
-      {"api", "token_file",
-       [&c](auto& f, auto& k, auto& n) { c.api.token_file = getString(f, k, n); }},
-      {"api", "max_body_bytes",
-       [&c](auto& f, auto& k, auto& n) {
-         c.api.max_body_bytes = static_cast<size_t>(getInt(f, k, n, 1024, int64_t{1} << 30));
-       }},
-      {"api", "header_timeout_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.api.header_timeout_ms = static_cast<int64_t>(getDouble(f, k, n, 0.01, 3600) * 1000);
-       }},
-      {"api", "idle_timeout_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.api.idle_timeout_ms = static_cast<int64_t>(getDouble(f, k, n, 0.01, 86400) * 1000);
-       }},
-      {"api", "max_connections",
-       [&c](auto& f, auto& k, auto& n) {
-         c.api.max_connections = static_cast<size_t>(getInt(f, k, n, 1, 1000000));
-       }},
-      {"api", "max_buffered_request_bytes",
-       [&c](auto& f, auto& k, auto& n) {
-         c.api.max_buffered_request_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 36));
-       }},
-      {"api", "stream_head_after_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.api.stream_head_after_ms = static_cast<int64_t>(getDouble(f, k, n, 0.1, 3600) * 1000);
-       }},
-      {"api", "keepalive_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.api.keepalive_ms = static_cast<int64_t>(getDouble(f, k, n, 0.1, 3600) * 1000);
-       }},
-      {"api", "retry_memory_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.api.retry_memory_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 86400) * 1000);
-       }},
-      {"access", "admin_group",
-       [&c](auto& f, auto& k, auto& n) { c.admin_group = getString(f, k, n); }},
-      {"access", "max_user_priority",
-       [&c](auto& f, auto& k, auto& n) {
-         c.max_user_priority = static_cast<int>(getInt(f, k, n, -1000, 1000));
-       }},
-      {"ipc", "socket_group",
-       [&c](auto& f, auto& k, auto& n) { c.socket_group = getString(f, k, n); }},
-      {"cache", "enabled",
-       [&c](auto& f, auto& k, auto& n) {
-         auto b = n.template value<bool>();
-         if (!b) {
-           throw ConfigError{where(f, n) + ": " + k + " must be true or false"};
-         }
-         c.cache_enabled = *b;
-       }},
-      {"cache", "ttl_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.cache_ttl_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 365 * 86400.0) * 1000);
-       }},
-      {"openrouter", "credit_check_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.credit_check_ms = static_cast<int64_t>(getDouble(f, k, n, 0, 86400) * 1000);
-       }},
-      {"http", "connect_timeout_ms",
-       [&c](auto& f, auto& k, auto& n) { c.http.connect_timeout_ms = getInt(f, k, n, 1, 600000); }},
-      {"http", "idle_timeout_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.http.idle_timeout_ms = static_cast<int64_t>(getDouble(f, k, n, 1, 86400) * 1000);
-       }},
-      {"http", "max_response_bytes",
-       [&c](auto& f, auto& k, auto& n) {
-         c.http.max_response_bytes = static_cast<size_t>(getInt(f, k, n, 1024, int64_t{1} << 32));
-       }},
-      {"http", "max_event_bytes",
-       [&c](auto& f, auto& k, auto& n) {
-         c.http.max_event_bytes = static_cast<size_t>(getInt(f, k, n, 1024, int64_t{1} << 30));
-       }},
-      {"http", "attempt_timeout_s",
-       [&c](auto& f, auto& k, auto& n) {
-         const double s = getDouble(f, k, n, 0, 7 * 86400.0);
-         if (s > 0) {
-           c.default_timeout_ms = std::max<int64_t>(1, static_cast<int64_t>(s * 1000));
-         } else {
-           c.default_timeout_ms.reset();
-         }
-       }},
-      {"http", "max_host_connections",
-       [&c](auto& f, auto& k, auto& n) { c.http.max_host_connections = getInt(f, k, n, 1, 10000); }},
-      {"http", "max_buffered_bytes",
-       [&c](auto& f, auto& k, auto& n) {
-         c.http.max_buffered_bytes = static_cast<size_t>(getInt(f, k, n, 65536, int64_t{1} << 36));
-       }},
-      {"circuit", "failures",
-       [&c](auto& f, auto& k, auto& n) { c.circuit.failures = static_cast<int>(getInt(f, k, n, 1, 100000)); }},
-      {"circuit", "window_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.circuit.window_ms = static_cast<int64_t>(getDouble(f, k, n, 0.001, 86400) * 1000);
-       }},
-      {"circuit", "cooldown_s",
-       [&c](auto& f, auto& k, auto& n) {
-         c.circuit.cooldown_ms = static_cast<int64_t>(getDouble(f, k, n, 0.001, 86400) * 1000);
-       }},
-      {"mock", "chunk_delay_ms",
-       [&c](auto& f, auto& k, auto& n) { c.mock.chunk_delay_ms = getInt(f, k, n, 0, 60000); }},
-      {"mock", "first_chunk_delay_ms",
-       [&c](auto& f, auto& k, auto& n) { c.mock.first_chunk_delay_ms = getInt(f, k, n, 0, 600000); }},
-      {"mock", "tokens_per_chunk",
-       [&c](auto& f, auto& k, auto& n) {
-         c.mock.tokens_per_chunk = static_cast<int>(getInt(f, k, n, 1, 4096));
-       }},
-      {"mock", "default_tokens",
-       [&c](auto& f, auto& k, auto& n) {
-         c.mock.default_tokens = static_cast<int>(getInt(f, k, n, 0, 100000));
-       }},
-      {"mock", "prompt_usd_per_mtok",
-       [&c](auto& f, auto& k, auto& n) { c.mock.prompt_usd_per_mtok = getDouble(f, k, n, 0, 1e6); }},
-      {"mock", "completion_usd_per_mtok",
-       [&c](auto& f, auto& k, auto& n) { c.mock.completion_usd_per_mtok = getDouble(f, k, n, 0, 1e6); }},
-      {"catalog", "refresh_s",
-       [&c](auto& f, auto& k, auto& n) {
-         // Whole seconds; under a minute would only hammer the provider's model list.
-         int64_t s = getInt(f, k, n, 0, 7 * 86400);
-         if (s > 0 && s < 60) {
-           throw ConfigError{where(f, n) + ": " + k + " must be 0 (no periodic refresh) or at least 60"};
-         }
-         c.catalog.refresh_ms = s * 1000;
-       }},
-      {"catalog", "refresh_at_start",
-       [&c](auto& f, auto& k, auto& n) { c.catalog.refresh_at_start = getBool(f, k, n); }},
-      {"budgets", "time_zone",
-       [&c](auto& f, auto& k, auto& n) {
-         std::string v = getString(f, k, n);
-         if (!validTimeZone(v)) {
-           throw ConfigError{where(f, n) + ": " + k + " must be \"UTC\" or a time zone name with a file "
-                             "under /usr/share/zoneinfo, such as \"Europe/Paris\"; \"" + v +
-                             "\" is neither"};
-         }
-         c.budget_time_zone = v;
-       }},
-  };
 }
 
 std::vector<std::string> getStrings(const std::string& file, const std::string& key,
@@ -766,6 +462,52 @@ toml::table parseTomlFile(const std::string& file) {
   return toml::parse(content, file);
 }
 
+// [chains]: NAME = ["model", ...], used as model "chain:NAME".
+void applyChains(Config& c, const std::string& file, const toml::node& node) {
+  const toml::table* chains = node.as_table();
+  if (chains == nullptr) {
+    throw ConfigError{where(file, node) + ": chains must be a table of model lists"};
+  }
+  for (auto&& [name, models] : *chains) {
+    std::vector<std::string> list = getStrings(file, "chains." + std::string(name.str()), models);
+    if (list.empty()) {
+      throw ConfigError{where(file, models) + ": chain \"" + std::string(name.str()) + "\" is empty"};
+    }
+    c.chains[std::string(name.str())] = std::move(list);
+  }
+}
+
+// The sections with parsers of their own; every other section is plain keys,
+// each a row of the table in daemon/config_keys.cc.
+using SectionParser = void (*)(Config&, const std::string& file, const toml::node&);
+constexpr std::pair<std::string_view, SectionParser> kOwnParsers[] = {
+    {"providers", applyProviders}, {"limits", applyLimits}, {"prices", applyPrices},
+    {"aliases", applyAliases},     {"routes", applyRoutes}, {"chains", applyChains}};
+
+void applySection(Config& c, const std::string& file, std::string_view section, const toml::node& node) {
+  for (const auto& [name, parse] : kOwnParsers) {
+    if (section == name) {
+      parse(c, file, node);
+      return;
+    }
+  }
+  if (!isKeySection(section)) {
+    throw ConfigError{where(file, node) + ": unknown section or key \"" + std::string(section) + "\""};
+  }
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    throw ConfigError{where(file, node) + ": \"" + std::string(section) + "\" must be a table"};
+  }
+  for (auto&& [name, value] : *table) {
+    const std::string full = std::string(section) + "." + std::string(name.str());
+    const ConfigKey* key = findConfigKey(section, name.str());
+    if (key == nullptr) {
+      throw ConfigError{where(file, value) + ": unknown key \"" + full + "\""};
+    }
+    applyKey(c, *key, file, full, value);
+  }
+}
+
 void applyFile(Config& c, const std::string& file) {
   toml::table root;
   try {
@@ -774,66 +516,8 @@ void applyFile(Config& c, const std::string& file) {
     throw ConfigError{file + ":" + std::to_string(e.source().begin.line) + ": " +
                       std::string(e.description())};
   }
-  std::vector<Key> keys = keysFor(c);
   for (auto&& [section, node] : root) {
-    if (section.str() == "providers") {
-      applyProviders(c, file, node);
-      continue;
-    }
-    if (section.str() == "limits") {
-      applyLimits(c, file, node);
-      continue;
-    }
-    if (section.str() == "prices") {
-      applyPrices(c, file, node);
-      continue;
-    }
-    if (section.str() == "aliases") {
-      applyAliases(c, file, node);
-      continue;
-    }
-    if (section.str() == "routes") {
-      applyRoutes(c, file, node);
-      continue;
-    }
-    if (section.str() == "chains") {
-      const toml::table* chains = node.as_table();
-      if (chains == nullptr) {
-        throw ConfigError{where(file, node) + ": chains must be a table of model lists"};
-      }
-      for (auto&& [name, models] : *chains) {
-        std::vector<std::string> list = getStrings(file, "chains." + std::string(name.str()), models);
-        if (list.empty()) {
-          throw ConfigError{where(file, models) + ": chain \"" + std::string(name.str()) + "\" is empty"};
-        }
-        c.chains[std::string(name.str())] = std::move(list);
-      }
-      continue;
-    }
-    const toml::table* table = node.as_table();
-    bool known_section = false;
-    for (const Key& k : keys) {
-      known_section = known_section || section.str() == k.section;
-    }
-    if (!known_section) {
-      throw ConfigError{where(file, node) + ": unknown section or key \"" + std::string(section.str()) + "\""};
-    }
-    if (table == nullptr) {
-      throw ConfigError{where(file, node) + ": \"" + std::string(section.str()) + "\" must be a table"};
-    }
-    for (auto&& [name, value] : *table) {
-      const Key* match = nullptr;
-      for (const Key& k : keys) {
-        if (section.str() == k.section && name.str() == k.name) {
-          match = &k;
-        }
-      }
-      std::string full = std::string(section.str()) + "." + std::string(name.str());
-      if (match == nullptr) {
-        throw ConfigError{where(file, value) + ": unknown key \"" + full + "\""};
-      }
-      match->set(file, full, value);
-    }
+    applySection(c, file, section.str(), node);
   }
 }
 
@@ -1005,19 +689,6 @@ Result<void> applyEnvironment(Config& c) {
   return {};
 }
 
-// A TOML basic string: `text` quoted, with its quotes and backslashes escaped.
-std::string tomlString(std::string_view text) {
-  std::string out = "\"";
-  for (char ch : text) {
-    if (ch == '"' || ch == '\\') {
-      out.push_back('\\');
-    }
-    out.push_back(ch);
-  }
-  out.push_back('"');
-  return out;
-}
-
 std::string tomlStrings(const std::vector<std::string>& list) {
   std::string out = "[";
   for (size_t i = 0; i < list.size(); ++i) {
@@ -1058,15 +729,11 @@ Result<Config> loadConfig(const CommandLine& cli) {
     return makeError(ErrorKind::kInvalidArgument,
                      "--log-level must be error, warning, notice, info or debug");
   }
-  if (cli.http) {
-    try {
-      if (!cli.http->empty()) {
-        parseLoopback(*cli.http, "--http", "the HTTP front", &c.api.host, &c.api.port);
-      } else if (c.api.port < 0) {
-        c.api.port = ApiConfig::kDefaultPort;
-      }
-    } catch (const ConfigError& e) {
-      return makeError(ErrorKind::kInvalidArgument, e.message);
+  if (cli.http && cli.http->empty() && c.api.port < 0) {
+    c.api.port = ApiConfig::kDefaultPort;
+  } else if (cli.http && !cli.http->empty()) {
+    if (std::string why = parseLoopback(*cli.http, "the HTTP front", &c.api.host, &c.api.port); !why.empty()) {
+      return makeError(ErrorKind::kInvalidArgument, "--http " + why);
     }
   }
   resolveKeys(c);
@@ -1091,86 +758,55 @@ Result<Config> loadConfig(const CommandLine& cli) {
   return c;
 }
 
-std::string describe(const Config& c) {
-  std::ostringstream o;
-  auto sync = c.synchronous == store::Synchronous::kFull     ? "full"
-              : c.synchronous == store::Synchronous::kNormal ? "normal"
-                                                             : "off";
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", c.socket_mode);
-  o << "# effective llmqd configuration\n"
-    << "# config file: " << (c.config_path.empty() ? "(none, defaults)" : c.config_path) << "\n"
-    << "# socket: " << c.socket_path << (c.socket_explicit ? "" : " (unless systemd passes one)") << "\n"
-    << "# database: " << c.db_path << "\n\n"
-    << "[daemon]\nmax_inflight = " << c.max_inflight
-    << "\nshutdown_grace_s = " << static_cast<double>(c.shutdown_grace_ms) / 1000.0 << "\n\n"
-    << "[store]\nsynchronous = \"" << sync << "\"\nmax_page_count = " << c.storage.max_page_count
-    << "\nauto_vacuum_convert_max_mb = "
-    << static_cast<double>(c.storage.auto_vacuum_convert_max_bytes) / (1024.0 * 1024.0) << "\n\n"
-    << "[ipc]\nmax_frame_bytes = " << c.max_frame_bytes
-    << "\nmax_pending_output_bytes = " << c.max_pending_output_bytes
-    << "\nmax_pending_output_hard_bytes = " << c.max_pending_output_hard_bytes
-    << "\nmax_total_pending_output_bytes = " << c.max_total_pending_output_bytes
-    << "\nmax_connections = " << c.max_connections
-    << "\nmax_connections_per_uid = " << c.max_connections_per_uid
-    << "\nline_timeout_s = " << static_cast<double>(c.line_timeout_ms) / 1000.0
-    << "\nmax_partial_bytes_total = " << c.max_partial_bytes_total
-    << "\nmax_answer_bytes = " << c.max_answer_bytes
-    << "\nstall_timeout_ms = " << c.stall_timeout_ms
-    << "\nmax_subscriptions_per_connection = " << c.max_subscriptions_per_connection
-    << "\nmax_subscriptions = " << c.max_subscriptions
-    << "\nmax_waits_per_connection = " << c.max_waits_per_connection << "\nsocket_mode = \"" << mode
-    << "\"\n\n"
-    << "[retry]\nbase_ms = " << c.retry_base_ms << "\ncap_ms = " << c.retry_cap_ms
-    << "\nretry_after_max_s = " << static_cast<double>(c.retry_after_max_ms) / 1000.0 << "\n\n"
-    << "[mock]\nchunk_delay_ms = " << c.mock.chunk_delay_ms
-    << "\nfirst_chunk_delay_ms = " << c.mock.first_chunk_delay_ms
-    << "\ntokens_per_chunk = " << c.mock.tokens_per_chunk
-    << "\ndefault_tokens = " << c.mock.default_tokens
-    << "\nprompt_usd_per_mtok = " << c.mock.prompt_usd_per_mtok
-    << "\ncompletion_usd_per_mtok = " << c.mock.completion_usd_per_mtok << "\n\n"
-    << "[http]\nconnect_timeout_ms = " << c.http.connect_timeout_ms
-    << "\nidle_timeout_s = " << static_cast<double>(c.http.idle_timeout_ms) / 1000.0
-    << "\nmax_host_connections = " << c.http.max_host_connections
-    << "\nmax_buffered_bytes = " << c.http.max_buffered_bytes
-    << "\nmax_response_bytes = " << c.http.max_response_bytes
-    << "\nmax_event_bytes = " << c.http.max_event_bytes
-    << "\nattempt_timeout_s = " << static_cast<double>(c.default_timeout_ms.value_or(0)) / 1000.0 << "\n"
-    << "\n[catalog]\nrefresh_s = " << c.catalog.refresh_ms / 1000
-    << "\nrefresh_at_start = " << (c.catalog.refresh_at_start ? "true" : "false") << "\n"
-    << "\n[api]\nlisten = \""
-    << (c.api.port < 0 ? std::string() : c.api.host + ":" + std::to_string(c.api.port)) << "\""
-    << "\ntoken = " << (c.api.token.empty() ? "\"\"  # from token_file" : "\"" + fingerprint(c.api.token) + "\"  # masked")
-    << "\ntoken_file = \"" << c.api.token_file << "\"\nmax_body_bytes = " << c.api.max_body_bytes
-    << "\nheader_timeout_s = " << static_cast<double>(c.api.header_timeout_ms) / 1000.0
-    << "\nidle_timeout_s = " << static_cast<double>(c.api.idle_timeout_ms) / 1000.0
-    << "\nmax_connections = " << c.api.max_connections
-    << "\nmax_buffered_request_bytes = " << c.api.max_buffered_request_bytes
-    << "\nretry_memory_s = " << static_cast<double>(c.api.retry_memory_ms) / 1000.0
-    << "\nstream_head_after_s = " << static_cast<double>(c.api.stream_head_after_ms) / 1000.0
-    << "\nkeepalive_s = " << static_cast<double>(c.api.keepalive_ms) / 1000.0 << "\n"
-    << "\n[budgets]\ntime_zone = \"" << c.budget_time_zone << "\"\n"
-    << "# OPENROUTER_COST_BUDGET_USD: ";
-  if (c.cost_budget_usd) {
-    o << *c.cost_budget_usd << " (a global monthly budget)\n";
-  } else {
-    o << "not set\n";
-  }
-  for (const PriceOverride& p : c.prices) {
-    constexpr double kPerMtok = 1e6;
-    o << "\n[[prices]]\nmatch = \"" << p.match << "\""
-      << "\nprompt_usd_per_mtok = " << p.pricing.prompt * kPerMtok
-      << "\ncompletion_usd_per_mtok = " << p.pricing.completion * kPerMtok
-      << "\nrequest_usd = " << p.pricing.request
-      << "\ncache_read_usd_per_mtok = " << p.pricing.cache_read * kPerMtok
-      << "\ncache_write_usd_per_mtok = " << p.pricing.cache_write * kPerMtok << "\n";
-    if (p.context_length > 0) {
-      o << "context_length = " << p.context_length << "\n";
+namespace {
+
+// Every plain key, section by section in the table's order. A value that is not
+// the default says so; a secret shows its fingerprint.
+void describeKeys(std::ostream& o, const Config& c) {
+  std::string_view section;
+  for (const ConfigKey& key : configKeys()) {
+    if (section != key.section) {
+      section = key.section;
+      o << "\n[" << section << "]\n";
     }
-    if (p.max_completion_tokens > 0) {
-      o << "max_completion_tokens = " << p.max_completion_tokens << "\n";
+    const std::string value = formatKey(key, c);
+    o << key.name << " = " << value;
+    if (key.secret && value != "\"\"") {
+      o << "  # masked";
+    } else if (!key.secret && value != key.default_value) {
+      o << "  # default " << key.default_value;
+    }
+    o << "\n";
+  }
+}
+
+void describeLimits(std::ostream& o, const Config& c) {
+  o << "\n[limits]\nguard_ms = " << c.limits.guard_ms << "\n";
+  for (const LimitRule& r : c.limits.rules) {
+    o << "\n[[limits." << limitScopeName(r.scope) << "]]\nmatch = " << tomlString(r.match);
+    for (auto [name, v] : {std::pair{"rpm", r.rpm}, {"rps", r.rps}, {"tpm", r.tpm}, {"concurrency", r.concurrency}}) {
+      if (v > 0) {
+        o << "\n" << name << " = " << v;
+      }
+    }
+    o << "\n";
+  }
+}
+
+// [[providers]]; OpenRouter's settings are the [openrouter] keys.
+void describeProviders(std::ostream& o, const Config& c) {
+  for (const ProviderConfig& p : c.providers) {
+    if (!p.openrouter) {
+      o << "\n[[providers]]\nname = " << tomlString(p.name) << "\nbase_url = " << tomlString(p.base_url)
+        << "\napi_key_env = " << tomlString(p.api_key_env) << "\nmodels = " << tomlStrings(p.models)
+        << "\nstream_usage = " << (p.stream_usage ? "true" : "false")
+        << "\nresponses_api = " << (p.responses_api ? "true" : "false") << "\n";
     }
   }
+}
+
+// [chains], [aliases] and [[routes]].
+void describeModelNames(std::ostream& o, const Config& c) {
   if (!c.chains.empty()) {
     o << "\n[chains]\n";
     for (const auto& [name, models] : c.chains) {
@@ -1187,93 +823,67 @@ std::string describe(const Config& c) {
     o << "\n[[routes]]\nname = " << tomlString(r.name) << "\nmodels = " << tomlStrings(r.models)
       << "\nstrategy = \"" << routeStrategyName(r.strategy) << "\"\n";
   }
-  o << "\n[retention]\nfinished_jobs_days = "
-    << static_cast<double>(c.retention.finished_job_ms) / 86'400'000.0
-    << "\nledger_days = " << c.retention.ledger_days
-    << "\ncheck_s = " << static_cast<double>(c.retention.check_ms) / 1000.0 << "\n";
-  o << "\n[cache]\nenabled = " << (c.cache_enabled ? "true" : "false")
-    << "\nttl_s = " << static_cast<double>(c.cache_ttl_ms) / 1000.0 << "\n";
-  o << "\n[quota]\nmax_queued_jobs = " << c.quota.max_unfinished_jobs
-    << "\nmax_stored_mb = " << (c.quota.max_stored_bytes >> 20)
-    << "\nadmin_max_queued_jobs = " << c.quota.admin_max_unfinished_jobs
-    << "\nadmin_max_stored_mb = " << (c.quota.admin_max_stored_bytes >> 20) << "\n";
-  o << "\n[limits]\nguard_ms = " << c.limits.guard_ms << "\n";
-  for (const LimitRule& r : c.limits.rules) {
-    o << "\n[[limits." << limitScopeName(r.scope) << "]]\nmatch = \"" << r.match << "\"";
-    for (auto [name, v] : {std::pair{"rpm", r.rpm}, {"rps", r.rps}, {"tpm", r.tpm}, {"concurrency", r.concurrency}}) {
-      if (v > 0) {
-        o << "\n" << name << " = " << v;
-      }
-    }
-    o << "\n";
-  }
-  for (const ProviderConfig& p : c.providers) {
-    o << "\n" << (p.openrouter ? "[openrouter]" : "[[providers]]\nname = \"" + p.name + "\"")
-      << "\nbase_url = \"" << p.base_url << "\"";
-    if (!p.openrouter) {
-      o << "\nmodels = [";
-      for (size_t i = 0; i < p.models.size(); ++i) {
-        o << (i > 0 ? ", " : "") << "\"" << p.models[i] << "\"";
-      }
-      o << "]\nstream_usage = " << (p.stream_usage ? "true" : "false");
-      o << "\nresponses_api = " << (p.responses_api ? "true" : "false");
-    } else {
-      o << "\nreferer = \"" << p.referer << "\"\ntitle = \"" << p.title << "\""
-        << "\nresponses_api = " << (p.responses_api ? "true" : "false")
-        << "\ncredit_check_s = " << static_cast<double>(c.credit_check_ms) / 1000.0;
-    }
-    o << "\napi_key_env = \"" << p.api_key_env << "\"  # "
-      << (p.api_key.empty() ? "not set" : "set: " + fingerprint(p.api_key)) << "\n";
-    if (p.openrouter) {
-      for (const std::string& k : c.openrouter_pool) {
-        o << "# OPENROUTER_API_KEYS: " << fingerprint(k) << "\n";
-      }
-    }
-  }
-  return o.str();
 }
 
-std::string restartOnlyChanges(const Config& running, const Config& next) {
-  std::string fixed;
-  auto unchanged = [&](bool same, const char* what) {
-    if (!same) {
-      fixed += fixed.empty() ? what : std::string(", ") + what;
+void describePrices(std::ostream& o, const Config& c) {
+  constexpr double kPerMtok = 1e6;
+  for (const PriceOverride& p : c.prices) {
+    o << "\n[[prices]]\nmatch = " << tomlString(p.match)
+      << "\nprompt_usd_per_mtok = " << p.pricing.prompt * kPerMtok
+      << "\ncompletion_usd_per_mtok = " << p.pricing.completion * kPerMtok
+      << "\nrequest_usd = " << p.pricing.request
+      << "\ncache_read_usd_per_mtok = " << p.pricing.cache_read * kPerMtok
+      << "\ncache_write_usd_per_mtok = " << p.pricing.cache_write * kPerMtok << "\n";
+    if (p.context_length > 0) {
+      o << "context_length = " << p.context_length << "\n";
     }
-  };
-  unchanged(next.socket_path == running.socket_path && next.socket_mode == running.socket_mode &&
-                next.socket_group == running.socket_group,
-            "the socket");
-  unchanged(next.db_path == running.db_path && next.synchronous == running.synchronous, "the database");
-  // Providers are replaced on reload; the keys come from the environment, which a
-  // running process cannot be given again.
-  unchanged(next.openrouter_pool == running.openrouter_pool, "the OpenRouter key pool");
-  unchanged(next.api == running.api, "[api]");
-  unchanged(next.http.connect_timeout_ms == running.http.connect_timeout_ms &&
-                next.http.idle_timeout_ms == running.http.idle_timeout_ms &&
-                next.http.max_host_connections == running.http.max_host_connections &&
-                next.http.max_buffered_bytes == running.http.max_buffered_bytes,
-            "[http]");
-  unchanged(next.metrics_host == running.metrics_host && next.metrics_port == running.metrics_port,
-            "[metrics]");
-  unchanged(next.max_frame_bytes == running.max_frame_bytes &&
-                next.max_pending_output_bytes == running.max_pending_output_bytes &&
-                next.max_pending_output_hard_bytes == running.max_pending_output_hard_bytes &&
-                next.stall_timeout_ms == running.stall_timeout_ms &&
-                next.max_subscriptions_per_connection == running.max_subscriptions_per_connection &&
-                next.max_subscriptions == running.max_subscriptions &&
-                next.max_connections == running.max_connections &&
-                next.max_connections_per_uid == running.max_connections_per_uid &&
-                next.line_timeout_ms == running.line_timeout_ms &&
-                next.max_partial_bytes_total == running.max_partial_bytes_total,
-            "[ipc] limits");
-  unchanged(next.mock.chunk_delay_ms == running.mock.chunk_delay_ms &&
-                next.mock.first_chunk_delay_ms == running.mock.first_chunk_delay_ms &&
-                next.mock.tokens_per_chunk == running.mock.tokens_per_chunk &&
-                next.mock.default_tokens == running.mock.default_tokens &&
-                next.mock.prompt_usd_per_mtok == running.mock.prompt_usd_per_mtok &&
-                next.mock.completion_usd_per_mtok == running.mock.completion_usd_per_mtok,
-            "[mock]");
-  return fixed;
+    if (p.max_completion_tokens > 0) {
+      o << "max_completion_tokens = " << p.max_completion_tokens << "\n";
+    }
+  }
+}
+
+// What came from the environment alone: the keys (as fingerprints), the key pool,
+// and the job defaults the OPENROUTER_* variables set. OPENROUTER_BASE_URL and
+// OPENROUTER_TIMEOUT_MS are in [openrouter] base_url and [http] attempt_timeout_s.
+void describeEnvironment(std::ostream& o, const Config& c) {
+  o << "\n# from the environment\n";
+  for (const ProviderConfig& p : c.providers) {
+    if (!p.api_key_env.empty()) {
+      o << "# " << p.api_key_env << " (the key of " << p.name << "): "
+        << (p.api_key.empty() ? "not set" : "set: " + fingerprint(p.api_key)) << "\n";
+    }
+  }
+  o << "# OPENROUTER_API_KEYS: " << (c.openrouter_pool.empty() ? "not set" : "");
+  for (size_t i = 0; i < c.openrouter_pool.size(); ++i) {
+    o << (i > 0 ? ", " : "") << fingerprint(c.openrouter_pool[i]);
+  }
+  o << "\n# OPENROUTER_PREFERRED_MODELS: "
+    << (c.preferred_models.empty() ? "not set" : tomlStrings(c.preferred_models))
+    << "\n# OPENROUTER_MAX_RETRIES: " << c.default_max_attempts - 1 << " (a job that does not say makes up to "
+    << c.default_max_attempts << " attempts)\n# OPENROUTER_COST_BUDGET_USD: ";
+  if (c.cost_budget_usd) {
+    o << *c.cost_budget_usd << " (a global monthly budget)\n";
+  } else {
+    o << "not set\n";
+  }
+}
+
+}  // namespace
+
+std::string describe(const Config& c) {
+  std::ostringstream o;
+  o << "# effective llmqd configuration\n"
+    << "# config file: " << (c.config_path.empty() ? "(none, defaults)" : c.config_path) << "\n"
+    << "# socket: " << c.socket_path << (c.socket_explicit ? "" : " (unless systemd passes one)") << "\n"
+    << "# database: " << c.db_path << "\n";
+  describeKeys(o, c);
+  describeLimits(o, c);
+  describeProviders(o, c);
+  describeModelNames(o, c);
+  describePrices(o, c);
+  describeEnvironment(o, c);
+  return o.str();
 }
 
 }  // namespace llmq::daemon

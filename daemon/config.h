@@ -11,8 +11,7 @@
 
 #include "common/log.h"
 #include "common/result.h"
-#include "daemon/policy/circuit_breaker.h"
-#include "daemon/policy/rate_limiter.h"
+#include "daemon/config_types.h"
 #include "store/database.h"
 #include "upstream/mock_provider.h"
 #include "common/pricing.h"
@@ -76,6 +75,7 @@ struct RetentionConfig {
   int64_t finished_job_ms = 30LL * 86'400'000;  // 0: forever.
   int64_t ledger_days = 400;                    // 0: forever; else >= kMinLedgerDays.
   int64_t check_ms = 600'000;                   // How often to look.
+  bool operator==(const RetentionConfig&) const = default;
 };
 
 // [quota]: what one user's jobs may hold (daemon/policy/user_quota.h). 0: no limit.
@@ -261,9 +261,10 @@ Result<Config> loadConfig(const CommandLine& cli);
 std::string describe(const Config& config);
 
 // What differs between the configuration `running` and `next` that only a
-// restart can change (the socket, the database, the key pool, [api], [http]
-// connections, [metrics], [ipc] limits, [mock]), as a list for a log line ("the
-// socket, [api]"); empty when SIGHUP can apply all of `next`.
+// restart can change (the socket, the database, the key pool, and the keys the
+// table of daemon/config_keys.cc marks: [api], most of [http], [metrics], the
+// [ipc] limits, [mock]), as a list for a log line ("the socket, [api]"); empty
+// when SIGHUP can apply all of `next`.
 std::string restartOnlyChanges(const Config& running, const Config& next);
 
 }  // namespace llmq::daemon

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "common/log.h"
+#include "daemon/config_keys.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/event_bus.h"
 #include "daemon/jobs/job_lifecycle.h"
@@ -37,6 +38,7 @@
 #include "daemon/policy/response_cache.h"
 #include "daemon/db_backup.h"
 #include "daemon/engine.h"
+#include "daemon/policy/circuit_breaker.h"
 #include "daemon/policy/access.h"
 #include "daemon/turn/metrics.h"
 #include "daemon/api/metrics_server.h"
@@ -359,68 +361,53 @@ void Daemon::reload() {
   Config& next = *loaded;
   // What only a restart changes: say so rather than half-apply it.
   const std::string fixed = restartOnlyChanges(config_, next);
-  const bool providers_changed = next.providers != config_.providers;
-
-  // Everything else takes effect now. The scheduler, limits and routing read
-  // these on their next decision; nothing running is interrupted.
-  if (providers_changed) {
-    // Running transfers finish on the provider they started with.
-    config_.providers = next.providers;
-    engine_->providers->reconfigure(config_);
-    LOG_NOTICE("SIGHUP: providers now: %s", [&] {
-      std::string names;
-      for (const ProviderConfig& p : config_.providers) {
-        names += (names.empty() ? "" : ", ") + p.name + " (" + p.base_url + ")";
-      }
-      return names;
-    }().c_str());
-  }
+  const Config before = config_;
+  // Everything else takes effect now: the keys the table marks for SIGHUP, then
+  // what no row holds (the tables of tables, and the job defaults the environment
+  // gave). The scheduler, limits and routing read these on their next decision;
+  // nothing running is interrupted.
+  copyReloadable(config_, next);
   config_.config_path = next.config_path;
-  config_.log_level = next.log_level;
-  log::setLevel(config_.log_level);
-  config_.max_inflight = next.max_inflight;
-  config_.max_total_pending_output_bytes = next.max_total_pending_output_bytes;
-  config_.max_waits_per_connection = next.max_waits_per_connection;
-  config_.shutdown_grace_ms = next.shutdown_grace_ms;
-  config_.retry_base_ms = next.retry_base_ms;
-  config_.retry_cap_ms = next.retry_cap_ms;
-  config_.retry_after_max_ms = next.retry_after_max_ms;
-  config_.default_max_attempts = next.default_max_attempts;
-  config_.default_timeout_ms = next.default_timeout_ms;
-  config_.limits = next.limits;
-  engine_->limits->reconfigure(config_.limits);
-  config_.circuit = next.circuit;
-  engine_->circuits->setOptions(config_.circuit);
+  config_.providers = next.providers;
+  config_.limits = std::move(next.limits);
   config_.chains = std::move(next.chains);
   config_.aliases = std::move(next.aliases);
   config_.routes = std::move(next.routes);
-  config_.preferred_models = std::move(next.preferred_models);
   config_.prices = std::move(next.prices);
+  config_.preferred_models = std::move(next.preferred_models);
+  config_.default_max_attempts = next.default_max_attempts;
+  applyReloaded(before);
+  engine_->scheduler->kick();  // A raised limit or cap may let waiting jobs go now.
+  LOG_NOTICE("SIGHUP: configuration reloaded from %s%s%s",
+             config_.config_path.empty() ? "defaults (no file)" : config_.config_path.c_str(),
+             fixed.empty() ? "" : "; a restart is needed to change ", fixed.c_str());
+}
+
+void Daemon::applyReloaded(const Config& before) {
+  log::setLevel(config_.log_level);
+  if (config_.providers != before.providers) {
+    // Running transfers finish on the provider they started with.
+    engine_->providers->reconfigure(config_);
+    std::string names;
+    for (const ProviderConfig& p : config_.providers) {
+      names += (names.empty() ? "" : ", ") + p.name + " (" + p.base_url + ")";
+    }
+    LOG_NOTICE("SIGHUP: providers now: %s", names.c_str());
+  }
+  engine_->limits->reconfigure(config_.limits);
+  engine_->circuits->setOptions(config_.circuit);
   engine_->catalog->configChanged();
-  config_.catalog = next.catalog;
-  const bool retention_changed = config_.retention.finished_job_ms != next.retention.finished_job_ms ||
-                                 config_.retention.ledger_days != next.retention.ledger_days ||
-                                 config_.retention.check_ms != next.retention.check_ms;
-  config_.retention = next.retention;
-  if (retention_changed) {
+  if (config_.retention != before.retention) {
     retention_->init();  // The next pass follows the new settings.
   }
-  config_.storage.auto_vacuum_convert_max_bytes = next.storage.auto_vacuum_convert_max_bytes;
-  if (next.storage.max_page_count != config_.storage.max_page_count) {
-    config_.storage.max_page_count = next.storage.max_page_count;
+  if (config_.storage.max_page_count != before.storage.max_page_count) {
     if (auto r = applyMaxPageCount(); !r) {
       LOG_ERROR("SIGHUP: %s", r.error().message.c_str());
     }
     engine_->cycle->retrySoon();  // Room may be back for what a full database kept waiting.
   }
-  config_.cache_enabled = next.cache_enabled;
-  config_.cache_ttl_ms = next.cache_ttl_ms;
-  config_.credit_check_ms = next.credit_check_ms;
-  config_.admin_group = next.admin_group;
-  config_.quota = next.quota;
   engine_->access = std::make_unique<Access>(config_);
-  if (next.budget_time_zone != config_.budget_time_zone) {
-    config_.budget_time_zone = next.budget_time_zone;
+  if (config_.budget_time_zone != before.budget_time_zone) {
     ::setenv("TZ", config_.budget_time_zone.c_str(), 1);
     ::tzset();
     if (auto r = engine_->budgets->load(clock_.nowMs()); !r) {
@@ -429,10 +416,6 @@ void Daemon::reload() {
     }
     engine_->accounting->budgetsChanged();
   }
-  engine_->scheduler->kick();  // A raised limit or cap may let waiting jobs go now.
-  LOG_NOTICE("SIGHUP: configuration reloaded from %s%s%s",
-             config_.config_path.empty() ? "defaults (no file)" : config_.config_path.c_str(),
-             fixed.empty() ? "" : "; a restart is needed to change ", fixed.c_str());
 }
 
 Result<void> Daemon::applyMaxPageCount() {

@@ -88,6 +88,10 @@ class Daemon {
   // SIGHUP: reads the configuration again and applies what can change while
   // running; a bad file changes nothing.
   void reload();
+  // After a reload changed config_ from `before`: tells the parts that keep their
+  // own copy of a setting (log level, providers, limits, breakers, retention, the
+  // page cap, access, the budgets' time zone).
+  void applyReloaded(const Config& before);
   CommandLine cli_;
   std::unique_ptr<Retention> retention_;
   std::unique_ptr<MetricsServer> metrics_server_;

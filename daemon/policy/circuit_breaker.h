@@ -15,13 +15,9 @@
 #include <utility>
 #include <vector>
 
-namespace llmq::daemon {
+#include "daemon/config_types.h"
 
-struct CircuitOptions {
-  int failures = 5;
-  int64_t window_ms = 30000;
-  int64_t cooldown_ms = 30000;
-};
+namespace llmq::daemon {
 
 class CircuitBreakers {
  public:

@@ -9,13 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/config_types.h"
 #include "store/job_record.h"
 
 namespace llmq::daemon {
 
 struct Config;
-
-inline constexpr std::string_view kChainPrefix = "chain:";
 
 // Empty when the job names a chain that is not configured.
 std::vector<std::string> modelChain(const store::JobRecord& job, const Config& config);

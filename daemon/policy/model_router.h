@@ -24,10 +24,6 @@
 
 namespace llmq::daemon {
 
-// `request.model = "route:NAME"` is the same as `route: "NAME"`, for clients that
-// must put something in `model` (OpenAI SDKs).
-inline constexpr std::string_view kRoutePrefix = "route:";
-
 // When a request does not cap its answer (max_tokens), cost-optimized routing
 // assumes an answer of this many tokens: a typical reply. It is the same for
 // every candidate, so prices are compared on the same work, and the context fit

@@ -21,10 +21,6 @@ int64_t estimateRequestTokens(JobKind kind, std::string_view request_json) {
   return tokens.prompt + tokens.completion.value_or(0);
 }
 
-const char* limitScopeName(LimitScope scope) {
-  return scope == LimitScope::kKey ? "key" : "model";
-}
-
 RateLimiter::RateLimiter(LimitOptions options) : options_(std::move(options)) {
   counts_tokens_ = std::any_of(options_.rules.begin(), options_.rules.end(),
                                [](const LimitRule& r) { return r.tpm > 0; });

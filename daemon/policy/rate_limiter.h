@@ -37,24 +37,9 @@
 
 #include "common/job_kind.h"
 #include "common/string_map.h"
+#include "daemon/config_types.h"
 
 namespace llmq::daemon {
-
-enum class LimitScope { kKey, kModel };
-
-struct LimitRule {
-  LimitScope scope = LimitScope::kModel;
-  std::string match;    // Wildcard pattern over subjects.
-  int64_t rpm = 0;      // 0: no limit.
-  int64_t rps = 0;
-  int64_t tpm = 0;
-  int64_t concurrency = 0;
-};
-
-struct LimitOptions {
-  std::vector<LimitRule> rules;
-  int64_t guard_ms = 20;
-};
 
 // The buckets one attempt counted in, so its end can be accounted for.
 struct LimitPermit {
@@ -181,8 +166,6 @@ class RateLimiter {
   std::vector<uint32_t> unused_;  // Slots of buckets_ free for reuse.
   int64_t latest_ms_ = 0;         // The latest time any caller passed in.
 };
-
-const char* limitScopeName(LimitScope scope);
 
 // A request's tokens before it runs: its prompt at about four bytes a token, plus
 // `max_tokens` (or `max_completion_tokens`) when it sets one.

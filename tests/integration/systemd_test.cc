@@ -19,7 +19,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -370,24 +369,8 @@ TEST_F(InstalledTreeTest, SysusersAndTmpfilesCreateUserAndDirectories) {
 }
 
 // ---------------------------------------------------------------------------
-// The sample configuration
-
-// "section.key" for each `#key = value` line of the sample, under the last
-// `#[section]` or `#[[section]]` header.
-std::set<std::string> sampleKeys(const std::string& text) {
-  std::set<std::string> keys;
-  std::string section;
-  for (const std::string& line : splitLines(text)) {
-    if (line.rfind("#[", 0) == 0) {
-      size_t begin = line.find_first_not_of('[', 1);
-      section = line.substr(begin, line.find(']') - begin);
-    } else if (line.size() > 1 && line[0] == '#' && std::islower(static_cast<unsigned char>(line[1])) &&
-               line.find(" = ") != std::string::npos) {
-      keys.insert(section + "." + line.substr(1, line.find(" = ") - 1));
-    }
-  }
-  return keys;
-}
+// The sample configuration (that it lists every key with its default is a unit
+// test of the key table, tests/unit/daemon/config_keys_test.cc)
 
 TEST(SampleConfigTest, IsValidAsShippedAndUncommented) {
   TempDir dir;
@@ -415,37 +398,6 @@ TEST(SampleConfigTest, IsValidAsShippedAndUncommented) {
   writeFile(dir.file("active.toml"), active);
   CommandResult uncommented = check(dir.file("active.toml"));
   EXPECT_EQ(0, uncommented.exit_code) << uncommented.output << "\n" << active;
-}
-
-TEST(SampleConfigTest, ListsEveryKeyOfTheDaemon) {
-  std::set<std::string> sample = sampleKeys(readFile(std::string(LLMQ_SOURCE_DIR) + "/systemd/llmqd.toml.example"));
-  // The plain keys llmqd parses: the {"section", "key", setter} table in
-  // daemon/config.cc.
-  std::string source = readFile(std::string(LLMQ_SOURCE_DIR) + "/daemon/config.cc");
-  std::set<std::string> known;
-  for (const std::string& line : splitLines(source)) {
-    // {"section", "key",
-    std::vector<std::string> quoted = splitOn(line, '"');
-    if (line.find("{\"") != std::string::npos && quoted.size() >= 5 && quoted[2] == ", " &&
-        quoted[4].rfind(",", 0) == 0) {
-      known.insert(quoted[1] + "." + quoted[3]);
-    }
-  }
-  ASSERT_GT(known.size(), 20u) << "the key table of daemon/config.cc was not found; update this test";
-  for (const std::string& key : known) {
-    EXPECT_TRUE(sample.count(key)) << key << " is missing from systemd/llmqd.toml.example";
-  }
-  // And the tables with their own parsers.
-  for (const char* key : {"limits.guard_ms", "limits.model.match", "limits.key.rps", "limits.key.rpm",
-                          "limits.key.tpm", "limits.key.concurrency", "providers.name", "providers.base_url",
-                          "providers.api_key_env", "providers.models", "providers.stream_usage",
-                          "routes.name", "routes.models", "routes.strategy", "prices.match",
-                          "prices.prompt_usd_per_mtok", "prices.completion_usd_per_mtok", "prices.request_usd",
-                          "prices.cache_read_usd_per_mtok", "prices.cache_write_usd_per_mtok",
-                          "prices.context_length", "prices.max_completion_tokens", "chains.sturdy",
-                          "aliases.mini"}) {
-    EXPECT_TRUE(sample.count(key)) << key << " is missing from systemd/llmqd.toml.example";
-  }
 }
 
 }  // namespace

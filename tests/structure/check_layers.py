@@ -8,7 +8,10 @@ tree (tests excluded):
   only wings below it. Of daemon/'s own files (the process and the composition
   root), every wing may read the configuration (config.h, config_*.h) and
   paths.h; only api/, the top wing, sees the rest (the Engine it works through,
-  the backup it starts), and nothing includes daemon.h but main.cc.
+  the backup it starts), and nothing includes daemon.h but main.cc;
+- the configuration (daemon/config.h, config.cc and the config_*.{h,cc} beside
+  them) includes no wing: every wing reads it, so the settings the policies
+  take are declared in daemon/config_types.h, not the other way round.
 
 Prints each include that breaks the rule, with its file and line, and exits 1
 when there is one."""
@@ -46,6 +49,9 @@ def root_visible(wing, target):
     if name in ("config.h", "paths.h") or (name.startswith("config_") and name.endswith(".h")):
         return True
     return wing == "api" and name != "daemon.h"
+def is_config(path):
+    name = os.path.basename(path)
+    return os.path.dirname(path) == "daemon" and (name.startswith("config.") or name.startswith("config_"))
 
 
 def main():
@@ -71,6 +77,10 @@ def main():
                                   "paths.h of daemon/'s own files)" % (path, number, target, here))
                 if target == "daemon/daemon.h" and path not in ("daemon/main.cc", "daemon/daemon.cc"):
                     broken.append("%s:%d includes daemon/daemon.h (only main.cc runs the Daemon)" % (path, number))
+                if is_config(path) and there:
+                    broken.append("%s:%d includes %s (the configuration includes no wing of daemon/)"
+                                  % (path, number, target))
+                    continue
                 if here and there and WINGS.index(there) > WINGS.index(here):
                     broken.append("%s:%d includes %s (daemon/%s/ may not include daemon/%s/, above it)"
                                   % (path, number, target, here, there))

@@ -479,6 +479,13 @@ Result<void> JobStore::insertAttempt(const AttemptRecord& a) {
   return st.run();
 }
 
+Result<void> JobStore::recordOutcome(const JobRecord& job, const AttemptRecord& attempt) {
+  if (auto r = updateAttempt(attempt); !r) {
+    return r;
+  }
+  return update(job);
+}
+
 Result<void> JobStore::updateAttempt(const AttemptRecord& a) {
   auto st = db_.statement(kUpdateAttemptSql);
   st.bind(1, a.job_id)

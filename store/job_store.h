@@ -102,6 +102,11 @@ class JobStore {
 
   Result<void> insertAttempt(const AttemptRecord& attempt);
   Result<void> updateAttempt(const AttemptRecord& attempt);
+  // How a running attempt ended, in one call: its attempt row (outcome, usage,
+  // timings) and every mutable column of its job. The runner's first write of
+  // an outcome and the redo of a turn lost to a full disk both use it, so they
+  // cannot write different things.
+  Result<void> recordOutcome(const JobRecord& job, const AttemptRecord& attempt);
   Result<std::vector<AttemptRecord>> attempts(int64_t job_id);
 
   // Startup recovery: jobs left running go back to queued (on_restart=requeue) or

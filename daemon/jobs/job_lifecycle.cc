@@ -29,6 +29,17 @@ Result<void> JobLifecycle::save(const store::JobRecord& job, store::JobState pre
   if (auto r = p_.jobs.update(job); !r) {
     return r;
   }
+  return noteSaved(job, previous);
+}
+
+Result<void> JobLifecycle::saveOutcome(const store::JobRecord& job, const store::AttemptRecord& attempt) {
+  if (auto r = p_.jobs.recordOutcome(job, attempt); !r) {
+    return r;
+  }
+  return noteSaved(job, store::JobState::kRunning);
+}
+
+Result<void> JobLifecycle::noteSaved(const store::JobRecord& job, store::JobState previous) {
   if (store::isTerminal(job.state) != store::isTerminal(previous)) {
     if (store::isTerminal(job.state)) {
       p_.quota.noteFinished(job.client,

@@ -55,6 +55,9 @@ class JobLifecycle {
   // Persists every mutable column of `job`; `previous` is the state it had in the
   // store before this change (equal to job.state when the state did not change).
   Result<void> save(const store::JobRecord& job, store::JobState previous);
+  // save() of a job whose running attempt ended, with that attempt's row, in one
+  // store call (store::JobStore::recordOutcome).
+  Result<void> saveOutcome(const store::JobRecord& job, const store::AttemptRecord& attempt);
   // Counts a newly inserted job.
   void noteInserted(store::JobState state) { ++counts_[static_cast<size_t>(state)]; }
   // Counts `n` jobs that one statement moved from `from` to `to`.
@@ -98,6 +101,9 @@ class JobLifecycle {
   std::vector<int64_t> takeBound(uint64_t conn_id);
 
  private:
+  // What follows a job's write: the quota, the per-state counts, the bindings
+  // to connections, and the job's own key once it has ended.
+  Result<void> noteSaved(const store::JobRecord& job, store::JobState previous);
   bool wanted(std::string_view id, const store::JobRecord& job, const std::vector<std::string>& tags,
               ipc::EventKind kind) const;
   void publish(std::string_view id, store::JobRecord& job, const std::vector<std::string>& tags,

@@ -572,8 +572,7 @@ void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags,
   queue_->noteRetryAt(until_ms);
 }
 
-void JobRunner::succeed(ActiveJob& a, upstream::Completion&& c, const store::Usage& usage,
-                        JobState previous, bool cached) {
+void JobRunner::markSucceeded(ActiveJob& a, upstream::Completion&& c, const store::Usage& usage, bool cached) {
   store::JobRecord& j = a.job;
   j.state = JobState::kSucceeded;
   j.finished_at = p_.clock.nowMs();
@@ -611,10 +610,6 @@ void JobRunner::succeed(ActiveJob& a, upstream::Completion&& c, const store::Usa
         return d + tail;
       },
       true);
-  if (auto r = p_.lifecycle.save(j, previous); !r) {
-    logStoreError("finishing", j.id, r.error());
-  }
-  p_.lifecycle.settle(j);
 }
 
 void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit,
@@ -672,7 +667,11 @@ void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::C
   c.generation_id.clear();
   c.usage = upstream::Usage{hit.prompt_tokens, hit.completion_tokens,
                             hit.prompt_tokens + hit.completion_tokens, 0, 0, 0, 0.0, true};
-  succeed(a, std::move(c), *a.attempt.usage, previous, /*cached=*/true);
+  markSucceeded(a, std::move(c), *a.attempt.usage, /*cached=*/true);
+  if (auto r = p_.lifecycle.save(j, previous); !r) {
+    logStoreError("finishing", j.id, r.error());
+  }
+  p_.lifecycle.settle(j);
 }
 
 void JobRunner::hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason) {
@@ -744,16 +743,13 @@ void JobRunner::endOutcome(ActiveJob& a) {
   p_.cycle.endUnit(std::move(what), [this, job = std::move(job), attempt = a.attempt,
                                       usage = std::move(usage)]() -> Result<void> {
     redone_[job.id] = RedoneOutcome{job.state, job.next_attempt_at.value_or(0)};
-    if (auto r = p_.jobs.updateAttempt(attempt); !r) {
+    if (auto r = p_.jobs.recordOutcome(job, attempt); !r) {
       return r;
     }
     if (usage) {
       if (auto r = p_.usage.add(*usage); !r) {
         return r;
       }
-    }
-    if (auto r = p_.jobs.update(job); !r) {
-      return r;
     }
     if (store::isTerminal(job.state) && usesOwnKey(job)) {
       if (auto r = p_.secrets.erase(job.id); !r) {
@@ -810,68 +806,81 @@ void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
   });
 }
 
-void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
+template <class Record>
+void JobRunner::finish(ActiveJob& a, const Outcome& o, Record&& record) {
   const int64_t now = p_.clock.nowMs();
-  store::JobRecord& j = a.job;
-  if (j.kind == JobKind::kResponses) {
-    // The stored answer is a Response either way (daemon/jobs/responses_format.h).
-    json::Document answer;
-    if (json::parse(answer, c.result_json, nullptr, json::kMaxAnswerDepth) && answer.IsObject()) {
-      const std::string job_id = ipc::formatJobId(j.id);
-      json::Document request;
-      if (!json::parse(request, j.request_json, nullptr) || !request.IsObject()) {
-        request.SetObject();
-      }
-      c.result_json = a.translated ? responses::fromChatCompletion(answer, job_id, j.created_at / 1000, request)
-                                   : responses::normalizeResponse(answer, job_id, request);
-    }
-    if (a.translated && a.responses_api_missing) {
-      // /responses failed where chat completions answered: the provider has none.
-      a.provider->noteNoResponsesApi();
-    }
-  }
   if (auto w = p_.cycle.write(); !w) {
-    logStoreError("finishing", j.id, w.error());
+    logStoreError(o.doing, a.job.id, w.error());
   }
   beginOutcome(a);
-  p_.circuits.onSuccess(a.circuit);
-  p_.limits.release(a.permit, c.usage.total_tokens > 0 ? c.usage.total_tokens : -1, /*ok=*/true);
-  // The upstream's own figure when it gave one (OpenRouter always does), else
-  // the catalog's prices.
-  const char* cost_source = "none";
-  c.usage.cost_usd = p_.accounting.cost(c.usage, a.attempt.model, &cost_source);
-  store::Usage usage{c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.total_tokens,
-                     c.usage.cost_usd};
   a.attempt.finished_at = now;
-  a.attempt.outcome = "succeeded";
-  a.attempt.http_status = c.http_status;
-  a.attempt.generation_id = c.generation_id;
-  a.attempt.usage = usage;
-  a.attempt.cached_tokens = c.usage.cache_read;
-  a.attempt.reasoning_tokens = c.usage.reasoning_tokens;
-  a.attempt.cost_source = cost_source;
-  a.attempt.latency_ms = now - a.attempt.started_at;
-  a.attempt.ttft_ms = (a.first_token_at != 0 ? a.first_token_at : now) - a.attempt.started_at;
-  if (auto r = p_.jobs.updateAttempt(a.attempt); !r) {
-    logStoreError("recording the attempt of", j.id, r.error());
+  a.attempt.outcome = o.attempt_outcome;
+  a.attempt.error_code = o.attempt_error;
+  record(now);
+  if (auto r = p_.lifecycle.saveOutcome(a.job, a.attempt); !r) {
+    logStoreError(o.doing, a.job.id, r.error());
   }
-  account(a, true);
-  if (a.key_index >= 0) {
-    p_.keys.spend(a.key_index, usage.cost_usd);
+  if (store::isTerminal(a.job.state)) {
+    p_.lifecycle.settle(a.job);
   }
-  p_.metrics.upstreamRequest(a.attempt.provider, c.http_status,
-                              static_cast<double>(*a.attempt.latency_ms) / 1000.0,
-                              static_cast<double>(*a.attempt.ttft_ms) / 1000.0);
-  p_.metrics.tokens(a.attempt.model, c.usage.prompt_tokens, c.usage.completion_tokens, usage.cost_usd);
-  if (!a.cache_key.empty()) {
-    p_.cache.store(a.cache_key, a.attempt.model, c.result_json, c.usage.prompt_tokens,
-                    c.usage.completion_tokens, now);
-  }
-
-  j.model_used = c.model;
-  succeed(a, std::move(c), usage, JobState::kRunning, /*cached=*/false);
   endOutcome(a);
   retire(a);
+}
+
+void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
+  if (a.job.kind == JobKind::kResponses) {
+    toResponse(a, c);
+  }
+  finish(a, Outcome{"finishing", "succeeded", ""}, [&](int64_t now) {
+    p_.circuits.onSuccess(a.circuit);
+    p_.limits.release(a.permit, c.usage.total_tokens > 0 ? c.usage.total_tokens : -1, /*ok=*/true);
+    // The upstream's own figure when it gave one (OpenRouter always does), else
+    // the catalog's prices.
+    const char* cost_source = "none";
+    c.usage.cost_usd = p_.accounting.cost(c.usage, a.attempt.model, &cost_source);
+    store::Usage usage{c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.total_tokens, c.usage.cost_usd};
+    a.attempt.http_status = c.http_status;
+    a.attempt.generation_id = c.generation_id;
+    a.attempt.usage = usage;
+    a.attempt.cached_tokens = c.usage.cache_read;
+    a.attempt.reasoning_tokens = c.usage.reasoning_tokens;
+    a.attempt.cost_source = cost_source;
+    a.attempt.latency_ms = now - a.attempt.started_at;
+    a.attempt.ttft_ms = (a.first_token_at != 0 ? a.first_token_at : now) - a.attempt.started_at;
+    account(a, true);
+    if (a.key_index >= 0) {
+      p_.keys.spend(a.key_index, usage.cost_usd);
+    }
+    p_.metrics.upstreamRequest(a.attempt.provider, c.http_status,
+                               static_cast<double>(*a.attempt.latency_ms) / 1000.0,
+                               static_cast<double>(*a.attempt.ttft_ms) / 1000.0);
+    p_.metrics.tokens(a.attempt.model, c.usage.prompt_tokens, c.usage.completion_tokens, usage.cost_usd);
+    if (!a.cache_key.empty()) {
+      p_.cache.store(a.cache_key, a.attempt.model, c.result_json, c.usage.prompt_tokens,
+                     c.usage.completion_tokens, now);
+    }
+    a.job.model_used = c.model;
+    markSucceeded(a, std::move(c), usage, /*cached=*/false);
+  });
+}
+
+void JobRunner::toResponse(ActiveJob& a, upstream::Completion& c) {
+  // The stored answer is a Response either way (daemon/jobs/responses_format.h).
+  const store::JobRecord& j = a.job;
+  json::Document answer;
+  if (json::parse(answer, c.result_json, nullptr, json::kMaxAnswerDepth) && answer.IsObject()) {
+    const std::string job_id = ipc::formatJobId(j.id);
+    json::Document request;
+    if (!json::parse(request, j.request_json, nullptr) || !request.IsObject()) {
+      request.SetObject();
+    }
+    c.result_json = a.translated ? responses::fromChatCompletion(answer, job_id, j.created_at / 1000, request)
+                                 : responses::normalizeResponse(answer, job_id, request);
+  }
+  if (a.translated && a.responses_api_missing) {
+    // /responses failed where chat completions answered: the provider has none.
+    a.provider->noteNoResponsesApi();
+  }
 }
 
 void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
@@ -881,38 +890,42 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     launch(a.job.id, a.job.attempts, /*committed=*/true);
     return;
   }
-  const int64_t now = p_.clock.nowMs();
-  const int64_t mono = p_.clock.monoMs();  // For breakers and cooldowns (start()).
-  store::JobRecord& j = a.job;
-  if (auto w = p_.cycle.write(); !w) {
-    logStoreError("failing", j.id, w.error());
-  }
-  beginOutcome(a);
-  queue_->followClockSteps();  // So that a retry time set now is not moved by an older step.
-  // An upstream's Retry-After is bounded ([retry] retry_after_max_s): a ten-year
-  // value (or a reset stamp far ahead) would stall every job on the key until a
-  // restart, so anything longer, absurd values included, counts as the cap.
-  f.retry_after_ms = std::clamp<int64_t>(f.retry_after_ms, 0, p_.config.retry_after_max_ms);
-  // Retryable failures say the target is unwell; an answer such as a 400 says it
-  // is up (the request was at fault). A 429 says neither: it is the cooldowns'
-  // business, and a storm of them must not open the breaker for everyone.
-  if (f.code == "RATE_LIMITED") {
-    p_.circuits.onAbandoned(a.circuit);
-  } else if (f.retryable) {
-    p_.circuits.onFailure(a.circuit, mono);
-  } else {
-    p_.circuits.onSuccess(a.circuit);
-  }
-  a.attempt.finished_at = now;
-  a.attempt.outcome = "failed";
+  finish(a, Outcome{"failing", "failed", f.code}, [&](int64_t now) {
+    const int64_t mono = p_.clock.monoMs();  // For breakers and cooldowns (start()).
+    queue_->followClockSteps();  // So that a retry time set now is not moved by an older step.
+    // An upstream's Retry-After is bounded ([retry] retry_after_max_s): a ten-year
+    // value (or a reset stamp far ahead) would stall every job on the key until a
+    // restart, so anything longer, absurd values included, counts as the cap.
+    f.retry_after_ms = std::clamp<int64_t>(f.retry_after_ms, 0, p_.config.retry_after_max_ms);
+    // Retryable failures say the target is unwell; an answer such as a 400 says it
+    // is up (the request was at fault). A 429 says neither: it is the cooldowns'
+    // business, and a storm of them must not open the breaker for everyone.
+    if (f.code == "RATE_LIMITED") {
+      p_.circuits.onAbandoned(a.circuit);
+    } else if (f.retryable) {
+      p_.circuits.onFailure(a.circuit, mono);
+    } else {
+      p_.circuits.onSuccess(a.circuit);
+    }
+    recordFailedAttempt(a, f, now);
+    const bool next_key = spendKey(a, f, mono);
+    // Retries, then fallbacks along the chain (docs/upstream.md): daemon/jobs/retry_plan.h.
+    store::JobRecord& j = a.job;
+    const RetryPlan plan = planRetry(RetryFacts{f.retryable, f.upstream_status, j.run_attempts, j.max_attempts,
+                                                p_.run.shutting_down, next_key, backoffMs(std::max(j.run_attempts, 1)),
+                                                f.retry_after_ms, now, j.deadline_at,
+                                                a.model_index + 1 < a.chain.size()});
+    applyRetryPlan(a, f, plan, now);
+  });
+}
+
+void JobRunner::recordFailedAttempt(ActiveJob& a, const upstream::Failure& f, int64_t now) {
   a.attempt.http_status = f.upstream_status;
-  a.attempt.error_code = f.code;
   if (f.usage) {
     // Billed although it failed (the usage came before the stream broke).
     const char* source = "none";
     const double cost = p_.accounting.cost(*f.usage, a.attempt.model, &source);
-    a.attempt.usage = store::Usage{f.usage->prompt_tokens, f.usage->completion_tokens,
-                                   f.usage->total_tokens, cost};
+    a.attempt.usage = store::Usage{f.usage->prompt_tokens, f.usage->completion_tokens, f.usage->total_tokens, cost};
     a.attempt.cached_tokens = f.usage->cache_read;
     a.attempt.reasoning_tokens = f.usage->reasoning_tokens;
     a.attempt.cost_source = source;
@@ -924,18 +937,18 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   if (a.first_token_at != 0) {
     a.attempt.ttft_ms = a.first_token_at - a.attempt.started_at;
   }
-  if (auto r = p_.jobs.updateAttempt(a.attempt); !r) {
-    logStoreError("recording the attempt of", j.id, r.error());
-  }
   account(a, f.upstream_status != 0);
   p_.metrics.upstreamRequest(a.attempt.provider, f.upstream_status,
-                              static_cast<double>(*a.attempt.latency_ms) / 1000.0,
-                              a.attempt.ttft_ms ? static_cast<double>(*a.attempt.ttft_ms) / 1000.0 : -1.0);
+                             static_cast<double>(*a.attempt.latency_ms) / 1000.0,
+                             a.attempt.ttft_ms ? static_cast<double>(*a.attempt.ttft_ms) / 1000.0 : -1.0);
   if (a.attempt.usage) {
     p_.metrics.tokens(a.attempt.model, a.attempt.usage->prompt_tokens, a.attempt.usage->completion_tokens,
-                       a.attempt.usage->cost_usd);
+                      a.attempt.usage->cost_usd);
   }
+}
 
+bool JobRunner::spendKey(ActiveJob& a, upstream::Failure& f, int64_t mono) {
+  store::JobRecord& j = a.job;
   // A 429 (docs/upstream.md) cools its key down, or the model when the provider behind
   // the upstream is the one limited, until Retry-After: no request goes there
   // before then. Only the 429 that begins a cooldown spends an attempt; the ones
@@ -944,8 +957,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     const int64_t cooldown = std::max<int64_t>(f.retry_after_ms, kMinCooldownMs);
     const bool model = f.model_scoped || a.limit_key.empty();
     const bool began = p_.limits.coolDown(model ? LimitScope::kModel : LimitScope::kKey,
-                                           model ? a.chain[a.model_index] : a.limit_key,
-                                           mono + cooldown, mono);
+                                          model ? a.chain[a.model_index] : a.limit_key, mono + cooldown, mono);
     if (!began) {
       --j.run_attempts;
     }
@@ -954,27 +966,28 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     }
     f.retry_after_ms = cooldown;
   }
-  bool next_key = false;  // To the next server key, at once.
-  if (a.key_index >= 0) {
-    // Server keys (docs/upstream.md): an exhausted or invalid key is set aside and the job
-    // moves on to the next one at once, without spending an attempt; a rate-limited
-    // key cools down until its Retry-After.
-    const bool exhausted = f.code == "OPENROUTER_SYSTEM_KEY_EXHAUSTED";
-    if (exhausted || f.code == "UNAUTHORIZED") {
-      exhausted ? p_.keys.markExhausted(a.key_index) : p_.keys.markInvalid(a.key_index);
-      LOG_WARN("server key %s is %s; it gets no more requests",
-               p_.keys.key(a.key_index).fingerprint.c_str(), exhausted ? "exhausted" : "invalid");
-      if (p_.keys.anyAlive() && !p_.run.shutting_down) {
-        next_key = true;
-        --j.run_attempts;
-      }
-    }
+  if (a.key_index < 0) {
+    return false;
   }
-  // Retries, then fallbacks along the chain (docs/upstream.md): daemon/jobs/retry_plan.h.
-  const RetryPlan plan = planRetry(RetryFacts{f.retryable, f.upstream_status, j.run_attempts, j.max_attempts,
-                                              p_.run.shutting_down, next_key, backoffMs(std::max(j.run_attempts, 1)),
-                                              f.retry_after_ms, now, j.deadline_at,
-                                              a.model_index + 1 < a.chain.size()});
+  // Server keys (docs/upstream.md): an exhausted or invalid key is set aside and the job
+  // moves on to the next one at once, without spending an attempt; a rate-limited
+  // key cools down until its Retry-After.
+  const bool exhausted = f.code == "OPENROUTER_SYSTEM_KEY_EXHAUSTED";
+  if (!exhausted && f.code != "UNAUTHORIZED") {
+    return false;
+  }
+  exhausted ? p_.keys.markExhausted(a.key_index) : p_.keys.markInvalid(a.key_index);
+  LOG_WARN("server key %s is %s; it gets no more requests", p_.keys.key(a.key_index).fingerprint.c_str(),
+           exhausted ? "exhausted" : "invalid");
+  if (!p_.keys.anyAlive() || p_.run.shutting_down) {
+    return false;
+  }
+  --j.run_attempts;
+  return true;
+}
+
+void JobRunner::applyRetryPlan(ActiveJob& a, const upstream::Failure& f, const RetryPlan& plan, int64_t now) {
+  store::JobRecord& j = a.job;
   const bool will_retry = plan.kind != RetryPlan::kFail;
   const int64_t delay = plan.delay_ms;
   std::string fallback;
@@ -984,66 +997,41 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     j.model_used = fallback;
   }
   j.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json};
-  p_.lifecycle.emitWith(j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); },
-                         !will_retry);
-  if (will_retry) {
-    j.state = JobState::kRetryWait;
-    j.next_attempt_at = now + delay;
-    p_.lifecycle.emitWith(j, a.tags, EventKind::kRetrying, [&] {
-      std::string d = "{\"attempt\":" + std::to_string(j.attempts + 1) +
-                      ",\"delay_ms\":" + std::to_string(delay) + ",\"reason\":";
-      json::appendString(d, !fallback.empty() ? std::string("fallback")
-                            : !a.streamed_text ? f.code
-                                             : std::string("stream_interrupted"));
-      d += ",\"upstream_status\":";
-      d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
-      if (!fallback.empty()) {
-        d += ",\"model\":";
-        json::appendString(d, fallback);
-      }
-      d += "}";
-      return d;
-    });
-    queue_->noteRetryAt(*j.next_attempt_at);
-  } else {
+  p_.lifecycle.emitWith(j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); }, !will_retry);
+  if (!will_retry) {
     j.state = JobState::kFailed;
     j.finished_at = now;
+    return;
   }
-  if (auto r = p_.lifecycle.save(j, JobState::kRunning); !r) {
-    logStoreError("failing", j.id, r.error());
-  }
-  if (!will_retry) {
-    p_.lifecycle.settle(j);
-  }
-  endOutcome(a);
-  retire(a);
+  j.state = JobState::kRetryWait;
+  j.next_attempt_at = now + delay;
+  p_.lifecycle.emitWith(j, a.tags, EventKind::kRetrying, [&] {
+    std::string d = "{\"attempt\":" + std::to_string(j.attempts + 1) + ",\"delay_ms\":" + std::to_string(delay) +
+                    ",\"reason\":";
+    json::appendString(d, !fallback.empty()  ? std::string("fallback")
+                          : !a.streamed_text ? f.code
+                                             : std::string("stream_interrupted"));
+    d += ",\"upstream_status\":";
+    d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
+    if (!fallback.empty()) {
+      d += ",\"model\":";
+      json::appendString(d, fallback);
+    }
+    d += "}";
+    return d;
+  });
+  queue_->noteRetryAt(*j.next_attempt_at);
 }
 
 void JobRunner::expire(ActiveJob& a) {
-  const int64_t now = p_.clock.nowMs();
-  store::JobRecord& j = a.job;
   a.provider->cancel(a.handle);
-  if (auto w = p_.cycle.write(); !w) {
-    logStoreError("expiring", j.id, w.error());
-  }
-  beginOutcome(a);
-  a.attempt.finished_at = now;
-  a.attempt.outcome = "cancelled";
-  a.attempt.error_code = "EXPIRED";
-  if (auto r = p_.jobs.updateAttempt(a.attempt); !r) {
-    logStoreError("recording the attempt of", j.id, r.error());
-  }
-  j.state = JobState::kExpired;
-  j.finished_at = now;
-  j.error = store::JobError{"EXPIRED", "the job's deadline_s passed", 0, "local"};
-  p_.lifecycle.emit(j, a.tags, EventKind::kExpired, "{\"reason\":\"the job's deadline_s passed\"}",
-                     true);
-  if (auto r = p_.lifecycle.save(j, JobState::kRunning); !r) {
-    logStoreError("expiring", j.id, r.error());
-  }
-  p_.lifecycle.settle(j);
-  endOutcome(a);
-  retire(a);
+  finish(a, Outcome{"expiring", "cancelled", "EXPIRED"}, [&](int64_t now) {
+    store::JobRecord& j = a.job;
+    j.state = JobState::kExpired;
+    j.finished_at = now;
+    j.error = store::JobError{"EXPIRED", "the job's deadline_s passed", 0, "local"};
+    p_.lifecycle.emit(j, a.tags, EventKind::kExpired, "{\"reason\":\"the job's deadline_s passed\"}", true);
+  });
 }
 
 std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id, std::string_view reason) {
@@ -1052,34 +1040,18 @@ std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id, std::string_vi
     return std::nullopt;
   }
   ActiveJob& a = *it->second;
-  const int64_t now = p_.clock.nowMs();
   a.provider->cancel(a.handle);
-  store::JobRecord& j = a.job;
-  if (auto w = p_.cycle.write(); !w) {
-    logStoreError("cancelling", j.id, w.error());
-  }
-  beginOutcome(a);
-  a.attempt.finished_at = now;
-  a.attempt.outcome = "cancelled";
-  a.attempt.error_code = "CANCELLED";
-  if (auto r = p_.jobs.updateAttempt(a.attempt); !r) {
-    logStoreError("recording the attempt of", j.id, r.error());
-  }
-  j.state = JobState::kCancelled;
-  j.finished_at = now;
-  j.error = store::JobError{"CANCELLED", std::string(reason), 0, "local"};
-  std::string data = "{\"reason\":";
-  json::appendString(data, reason);
-  data += "}";
-  p_.lifecycle.emit(j, a.tags, EventKind::kCancelled, data, true);
-  if (auto r = p_.lifecycle.save(j, JobState::kRunning); !r) {
-    logStoreError("cancelling", j.id, r.error());
-  }
-  p_.lifecycle.settle(j);
-  endOutcome(a);
-  store::JobRecord copy = j;
-  retire(a);
-  return copy;
+  finish(a, Outcome{"cancelling", "cancelled", "CANCELLED"}, [&](int64_t now) {
+    store::JobRecord& j = a.job;
+    j.state = JobState::kCancelled;
+    j.finished_at = now;
+    j.error = store::JobError{"CANCELLED", std::string(reason), 0, "local"};
+    std::string data = "{\"reason\":";
+    json::appendString(data, reason);
+    data += "}";
+    p_.lifecycle.emit(j, a.tags, EventKind::kCancelled, data, true);
+  });
+  return a.job;  // Still alive: retire() put it in the graveyard, freed at the end of the turn.
 }
 
 void JobRunner::requeueAll() {

@@ -45,6 +45,7 @@ class CommitCycle;
 class EventBus;
 class JobLifecycle;
 class JobRunner;
+struct RetryPlan;
 class KeyPool;
 class Metrics;
 class ProviderRegistry;
@@ -209,10 +210,36 @@ class JobRunner {
   void failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f);
   // Holds a job a budget cannot pay for now (state held) until the budget frees up.
   void hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason);
-  // Ends `a`'s job as succeeded with `c`: its result, usage and final_response
-  // events, saved from `previous`; `cached` marks an answer from the cache.
-  void succeed(ActiveJob& a, upstream::Completion&& c, const store::Usage& usage,
-               store::JobState previous, bool cached);
+  // How a running attempt ended, for finish(): what the log says it was doing,
+  // and the attempt row's outcome and error code.
+  struct Outcome {
+    const char* doing;            // "finishing", "failing", "expiring", "cancelling".
+    const char* attempt_outcome;  // "succeeded", "failed" or "cancelled".
+    std::string attempt_error;    // Empty on success.
+  };
+  // The one ending of a running attempt (success, failure, expiry, cancellation):
+  // opens the turn's write and the outcome's CommitCycle unit, closes the
+  // attempt row, lets `record(now)` do what this ending does (the breakers,
+  // limits, cost and metrics; the job's next state, error and events), stores
+  // the job and its attempt in one call (JobLifecycle::saveOutcome), answers
+  // the waiters of a job that ended, hands the unit its redo, and retires the
+  // attempt.
+  template <class Record>
+  void finish(ActiveJob& a, const Outcome& o, Record&& record);
+  // A Responses job's answer becomes llmqd's Response (daemon/jobs/responses_format.h).
+  void toResponse(ActiveJob& a, upstream::Completion& c);
+  // The failed attempt's row, cost, ledger and metrics.
+  void recordFailedAttempt(ActiveJob& a, const upstream::Failure& f, int64_t now);
+  // A 429 cools the key or model down; an exhausted or invalid server key is set
+  // aside. True when the job goes on at once with the next server key.
+  bool spendKey(ActiveJob& a, upstream::Failure& f, int64_t mono);
+  // The job's next state after a failure: retry_wait (a retry or the next model
+  // of its chain) or failed, with the error and retrying events.
+  void applyRetryPlan(ActiveJob& a, const upstream::Failure& f, const RetryPlan& plan, int64_t now);
+  // Sets `a`'s job succeeded with `c`: its result, usage, and the usage and
+  // final_response events; `cached` marks an answer from the cache. The caller
+  // stores it.
+  void markSucceeded(ActiveJob& a, upstream::Completion&& c, const store::Usage& usage, bool cached);
   // Ends `a`'s job with a cached answer: no upstream, cost 0, `cached` in the ledger.
   void answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit,
                        store::JobState previous);

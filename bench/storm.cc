@@ -1,4 +1,4 @@
-// bench_storm: a 429 storm (issue: scheduling). The fake OpenRouter
+// bench_storm: a 429 storm. The fake OpenRouter
 // (tests/fake_upstream) lets each key make --key-rps requests per sliding second
 // and answers the rest with OpenRouter's key-level 429 (Retry-After, reset
 // header). llmqd gets --keys keys in OPENROUTER_API_KEYS and --jobs jobs submitted

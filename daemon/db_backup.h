@@ -1,4 +1,4 @@
-// daemon::DbBackup: `db.backup` (the production issue): an online copy of the
+// daemon::DbBackup: `db.backup`: an online copy of the
 // database into a new file while llmqd keeps serving, a few hundred pages per loop
 // iteration (store::OnlineBackup), answered when the copy is complete. One backup
 // at a time. Loop thread only.

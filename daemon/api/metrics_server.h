@@ -1,4 +1,4 @@
-// daemon::MetricsServer: Prometheus's scrape endpoint (the production issue) on a
+// daemon::MetricsServer: Prometheus's scrape endpoint on a
 // loopback TCP port, off unless `[metrics] listen = "127.0.0.1:9464"`. It answers
 // `GET /metrics` with Metrics::render() and anything else with 404, one request
 // per connection (Connection: close). Bounds (docs/operations.md "Bounds"): at

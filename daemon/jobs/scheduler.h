@@ -1,5 +1,5 @@
-// daemon::Scheduler decides what runs next (docs/upstream.md, the parts this stage
-// implements): highest priority first; within a priority, round-robin across
+// daemon::Scheduler decides what runs next: highest priority first; within a
+// priority, round-robin across
 // users (a job's owner: the user part of its client label, daemon/policy/access.h), then
 // across each user's clients, so one user with twenty client names gets one turn
 // for every turn of another user; FIFO within a client; never more than max_inflight attempts at once;

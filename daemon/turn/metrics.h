@@ -1,4 +1,4 @@
-// daemon::Metrics: what llmqd counts for Prometheus (the production issue): jobs
+// daemon::Metrics: what llmqd counts for Prometheus: jobs
 // by state (gauge), jobs finished by outcome, upstream requests by provider and
 // status, attempt latency, time to first token and queue wait (histograms),
 // tokens and cost by model, rate-limit waits, circuit breakers that are not

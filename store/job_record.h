@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/job_kind.h"
+#include "common/job_options.h"
 
 namespace llmq::store {
 
@@ -54,7 +55,7 @@ struct JobRecord {
   std::string model;                // As requested.
   std::string model_used;           // What answered; empty until an attempt starts.
   std::string request_json;         // The chat-completions body, verbatim.
-  std::string options_json = "{}";  // Submit options the columns do not hold.
+  JobOptions options;               // Submit options the columns do not hold.
   std::optional<std::string> idempotency_key;
   bool stream = false;
   int max_attempts = 4;

@@ -81,7 +81,7 @@ JobRecord readJob(const Statement& st) {
   j.model = st.string(5);
   j.model_used = st.string(6);
   j.request_json = st.string(7);
-  j.options_json = st.string(8);
+  j.options = parseJobOptions(st.string(8));
   if (!st.isNull(9)) {
     j.idempotency_key = st.string(9);
   }
@@ -176,6 +176,7 @@ Result<std::vector<T>> collectRows(Statement& st, Read read) {
 }  // namespace
 
 Result<int64_t> JobStore::insert(const JobRecord& job, const std::vector<std::string>& tags) {
+  const std::string options = toJson(job.options);
   auto st = db_.statement(sql::kInsertJobSql);
   st.bind(1, static_cast<int>(job.state))
       .bind(2, job.priority)
@@ -183,7 +184,7 @@ Result<int64_t> JobStore::insert(const JobRecord& job, const std::vector<std::st
       .bindStatic(4, job.tags_json)
       .bindStatic(5, job.model)
       .bindStatic(6, job.request_json)
-      .bindStatic(7, job.options_json);
+      .bindStatic(7, options);
   if (job.idempotency_key) {
     st.bindStatic(8, *job.idempotency_key);
   }

@@ -54,14 +54,14 @@ void appendJobJson(std::string& out, const store::JobRecord& j) {
   // How an alias or a route chose the model (daemon/policy/model_router.h); null when
   // the job named its model directly.
   out.append(",\"routing\":");
-  if (std::optional<Routing> routing = storedRouting(j.options_json)) {
-    appendRoutingJson(out, *routing);
+  if (j.options.routing) {
+    appendRoutingJson(out, *j.options.routing);
   } else {
     out.append("null");
   }
   // "user" when the job brought its own api_key (BYOK), which goes before the
   // server's keys; "server" otherwise (the daemon's keys, none for mock models).
-  out.append(usesOwnKey(j) ? ",\"key_source\":\"user\"" : ",\"key_source\":\"server\"");
+  out.append(j.options.byok ? ",\"key_source\":\"user\"" : ",\"key_source\":\"server\"");
   out.append(",\"kind\":\"");
   out.append(jobKindName(j.kind));
   out.append(j.stream ? "\",\"stream\":true" : "\",\"stream\":false");

@@ -66,7 +66,7 @@ Result<void> JobLifecycle::noteSaved(const store::JobRecord& job, store::JobStat
       bound_.erase(it);
     }
   }
-  if (store::isTerminal(job.state) && !store::isTerminal(previous) && usesOwnKey(job)) {
+  if (store::isTerminal(job.state) && !store::isTerminal(previous) && job.options.byok) {
     return p_.secrets.erase(job.id);  // The job's own key goes with the job.
   }
   return {};

@@ -188,7 +188,7 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
       retry_at = std::min(retry_at, at);
     }
     if (idx == a->chain.size()) {
-      if (failsWhenCooling(j)) {
+      if (j.options.fail_when_cooling) {
         // The HTTP front's callers (SDKs) are told when to come back instead of
         // waiting out the cooldown inside their request.
         const int64_t wait_ms = std::max<int64_t>(1, retry_at - mono);
@@ -220,7 +220,7 @@ JobRunner::Verdict JobRunner::chooseProvider(Admission& in) {
   in.route = p_.providers.resolve(model);
   const Route& route = in.route;
   // BYOK (docs/upstream.md): the job's own key comes first, for every HTTP provider.
-  in.byok = usesOwnKey(j) && route.provider != nullptr && route.name != "mock";
+  in.byok = j.options.byok && route.provider != nullptr && route.name != "mock";
   if (route.provider == nullptr || (route.needs_key && !route.has_key && !in.byok)) {
     upstream::Failure f = route.provider == nullptr
                               ? upstream::Failure{"INVALID_REQUEST",
@@ -751,7 +751,7 @@ void JobRunner::endOutcome(ActiveJob& a) {
         return r;
       }
     }
-    if (store::isTerminal(job.state) && usesOwnKey(job)) {
+    if (store::isTerminal(job.state) && job.options.byok) {
       if (auto r = p_.secrets.erase(job.id); !r) {
         return r;
       }

@@ -19,12 +19,8 @@ struct Config;
 // Empty when the job names a chain that is not configured.
 std::vector<std::string> modelChain(const store::JobRecord& job, const Config& config);
 
-// True when the job was submitted with its own API key (options "byok": true).
-bool usesOwnKey(const store::JobRecord& job);
-// True when the job fails with COOLING_DOWN, instead of waiting, once every model
-// of its chain has its circuit breaker open (options "fail_when_cooling": true).
-bool failsWhenCooling(const store::JobRecord& job);
-// The request id the job's submitter gave (options "request_id"), or "".
+// The request id the job's submitter gave (options.request_id), or "" (also
+// when the stored one is not a valid id: only a hand-edited database has one).
 std::string requestIdOf(const store::JobRecord& job);
 
 // `request_json` with its "model" member set to `model` (the rest unchanged), for

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/job_options.h"
 #include "common/job_kind.h"
 #include "common/result.h"
 #include "daemon/config.h"
@@ -29,16 +30,6 @@ namespace llmq::daemon {
 // every candidate, so prices are compared on the same work, and the context fit
 // leaves this much room for the answer.
 inline constexpr int64_t kAssumedCompletionTokens = 1024;
-
-// What routing decided for a job; the job object's `routing` (ipc/PROTOCOL.md).
-struct Routing {
-  std::optional<std::string> route;  // The rule the job named, if any.
-  std::optional<std::string> alias;  // The alias key that named models.front(), if one did.
-  std::vector<std::string> models;   // Concrete ids, in order: the model, then its fallbacks.
-  std::string reason;                // Why models.front(), for people.
-
-  const std::string& model() const { return models.front(); }
-};
 
 // What the router needs of a job.
 struct RoutingInput {
@@ -70,13 +61,5 @@ const RouteRule* findRoute(const Config& config, std::string_view name);
 // with a model.
 Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup& lookup,
                                         const RoutingInput& input);
-
-// Serialises `routing` as the job object shows it and the store keeps it:
-// {"route","alias","model","models","reason"}.
-void appendRoutingJson(std::string& out, const Routing& routing);
-
-// The routing stored in a job's options_json; nullopt when it has none (or it is
-// unreadable, which only a hand-edited database can cause).
-std::optional<Routing> storedRouting(std::string_view options_json);
 
 }  // namespace llmq::daemon

@@ -6,25 +6,12 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "daemon/config.h"
-#include "daemon/config.h"
 #include "store/database.h"
 
 namespace llmq::daemon {
 namespace {
 
 constexpr int64_t kPruneBatch = 64;  // Expired entries deleted per store.
-
-bool optionCache(std::string_view options_json) {
-  if (options_json.size() <= 2) {
-    return false;
-  }
-  json::Document doc;
-  if (!json::parse(doc, options_json, nullptr) || !doc.IsObject()) {
-    return false;
-  }
-  const json::Value* v = json::member(doc, "cache");
-  return v != nullptr && v->IsBool() && v->GetBool();
-}
 
 }  // namespace
 
@@ -35,7 +22,7 @@ bool ResponseCache::eligible(const store::JobRecord& job) const {
   if (job.stream || job.kind == JobKind::kResponses || config_.cache_ttl_ms <= 0) {
     return false;
   }
-  if (!config_.cache_enabled && !optionCache(job.options_json)) {
+  if (!config_.cache_enabled && !job.options.cache) {
     return false;
   }
   if (job.kind == JobKind::kEmbedding) {

@@ -29,7 +29,7 @@ void handleJobRetry(Call& call) {
                         "; only failed, cancelled or expired jobs can be retried");
     return;
   }
-  if (usesOwnKey(*job)) {
+  if (job->options.byok) {
     call.reply.fail(ipc::rpc::kInvalidState,
                     "job " + ipc::formatJobId(job->id) +
                         " ran with its own API key, which was erased when it ended; submit it "

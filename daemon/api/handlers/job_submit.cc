@@ -210,24 +210,16 @@ bool withinQuotaAndBudgets(Call& call, const ipc::SubmitParams& p, const store::
 
 // The submit options the job's columns do not hold, as stored (store::JobRecord
 // options_json); "{}" when there are none.
-std::string optionsJson(const ipc::SubmitParams& p, bool byok, const std::optional<Routing>& routing) {
-  if (p.fallback_models.empty() && !p.cache && !byok && !routing && !p.fail_when_cooling && !p.request_id) {
-    return "{}";
-  }
-  std::string o = "{\"fallback_models\":" + stringArray(p.fallback_models) +
-                  ",\"cache\":" + (p.cache ? "true" : "false") + ",\"byok\":" + (byok ? "true" : "false");
-  if (p.fail_when_cooling) {
-    o += ",\"fail_when_cooling\":true";
-  }
-  if (p.request_id) {
-    o += ",\"request_id\":";
-    json::appendString(o, *p.request_id);
-  }
-  if (routing) {
-    o += ",\"routing\":";
-    appendRoutingJson(o, *routing);
-  }
-  return o + "}";
+// What of the submit the job's columns do not hold.
+JobOptions optionsOf(const ipc::SubmitParams& p, bool byok, const std::optional<Routing>& routing) {
+  JobOptions o;
+  o.fallback_models = p.fallback_models;
+  o.cache = p.cache;
+  o.byok = byok;
+  o.fail_when_cooling = p.fail_when_cooling;
+  o.request_id = p.request_id;
+  o.routing = routing;
+  return o;
 }
 
 // The queued job a valid submit becomes, not yet stored.
@@ -243,7 +235,7 @@ store::JobRecord newJob(const ipc::SubmitParams& p, std::string client, std::str
   // The job's `model` is what was asked for: a route shows as "route:NAME".
   job.model = routing && routing->route ? std::string(kRoutePrefix) + *routing->route : p.model;
   job.request_json = std::move(request_json);
-  job.options_json = optionsJson(p, byok, routing);
+  job.options = optionsOf(p, byok, routing);
   job.idempotency_key = p.idempotency_key;
   job.stream = p.stream;
   job.max_attempts = p.max_attempts.value_or(default_max_attempts);

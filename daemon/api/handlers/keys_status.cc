@@ -20,7 +20,7 @@ void handleKeysStatus(Call& call) {
     if (!job) {
       return;
     }
-    if (usesOwnKey(*job)) {
+    if (job->options.byok) {
       source = "user";
     }
   } else {

@@ -149,7 +149,7 @@ TEST_F(JobStoreTest, InsertThenGetRoundTripsEveryInsertedField) {
   j.tags_json = R"(["a","b"])";
   j.model = "mock/echo";
   j.request_json = R"({"model":"mock/echo","messages":[{"role":"user","content":"h\u00e9"}]})";
-  j.options_json = R"({"cache":true})";
+  j.options.cache = true;
   j.idempotency_key = "key-1";
   j.stream = true;
   j.max_attempts = 9;
@@ -170,7 +170,9 @@ TEST_F(JobStoreTest, InsertThenGetRoundTripsEveryInsertedField) {
   EXPECT_EQ("mock/echo", g.model);
   EXPECT_EQ("", g.model_used);
   EXPECT_EQ(j.request_json, g.request_json);
-  EXPECT_EQ(R"({"cache":true})", g.options_json);
+  EXPECT_TRUE(g.options.cache);
+  EXPECT_EQ(R"({"fallback_models":[],"cache":true,"byok":false})",
+            llmq::testing::queryOne(t_.db(), "SELECT options FROM jobs WHERE id = " + std::to_string(g.id)));
   EXPECT_EQ("key-1", g.idempotency_key.value_or(""));
   EXPECT_TRUE(g.stream);
   EXPECT_EQ(9, g.max_attempts);
@@ -213,7 +215,7 @@ TEST_F(JobStoreTest, OptionalInsertFieldsStayNull) {
   EXPECT_FALSE(g.stream);
   EXPECT_EQ(OnRestart::kRequeue, g.on_restart);
   EXPECT_EQ("[]", g.tags_json);
-  EXPECT_EQ("{}", g.options_json);
+  EXPECT_EQ(JobOptions{}, g.options);
 }
 
 TEST_F(JobStoreTest, IdsGrowAndUnknownIdsAreNotFound) {

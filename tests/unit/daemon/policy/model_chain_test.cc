@@ -18,7 +18,7 @@ TEST(ModelChainTest, OwnFallbacksThenPreferredThenNamedChains) {
   job.model = "a/model";
   EXPECT_EQ((std::vector<std::string>{"a/model", "b/pref"}), modelChain(job, config))
       << "the preferred models, without the job's own model twice";
-  job.options_json = R"({"fallback_models":["c/fb1","c/fb2"],"cache":false})";
+  job.options.fallback_models = {"c/fb1", "c/fb2"};
   EXPECT_EQ((std::vector<std::string>{"a/model", "c/fb1", "c/fb2"}), modelChain(job, config));
   job.model = "chain:sturdy";
   EXPECT_EQ((std::vector<std::string>{"x/one", "x/two"}), modelChain(job, config));

@@ -248,8 +248,8 @@ TEST_F(ModelRouterTest, TheStoredRoutingIsTheChainThatRuns) {
 
   store::JobRecord job;
   job.model = "route:coding";
-  job.options_json = R"({"fallback_models":[],"cache":false,"byok":false,"routing":)" + json + "}";
-  auto stored = storedRouting(job.options_json);
+  job.options = parseJobOptions(R"({"fallback_models":[],"cache":false,"byok":false,"routing":)" + json + "}");
+  const std::optional<Routing>& stored = job.options.routing;
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(r->models, stored->models);
   EXPECT_EQ(r->reason, stored->reason);
@@ -259,9 +259,9 @@ TEST_F(ModelRouterTest, TheStoredRoutingIsTheChainThatRuns) {
   config_.preferred_models = {"c/pref"};
   EXPECT_EQ((Models{"a/one", "b/two"}), modelChain(job, config_));
 
-  EXPECT_FALSE(storedRouting("{}").has_value());
-  EXPECT_FALSE(storedRouting(R"({"routing":{"models":[]}})").has_value());
-  EXPECT_FALSE(storedRouting(R"({"routing":"x"})").has_value());
+  EXPECT_FALSE(parseJobOptions("{}").routing.has_value());
+  EXPECT_FALSE(parseJobOptions(R"({"routing":{"models":[]}})").routing.has_value());
+  EXPECT_FALSE(parseJobOptions(R"({"routing":"x"})").routing.has_value());
 }
 
 TEST_F(ModelRouterTest, ChainsAndPreferredModelsApplyAliasesAtRunTime) {

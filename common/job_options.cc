@@ -1,0 +1,129 @@
+// JobOptions: the one writer and the one reader of a job's stored options.
+#include "common/job_options.h"
+
+#include "common/json.h"
+
+namespace llmq {
+
+bool operator==(const Routing& a, const Routing& b) {
+  return a.route == b.route && a.alias == b.alias && a.models == b.models && a.reason == b.reason;
+}
+
+namespace {
+
+void appendStrings(std::string& out, const std::vector<std::string>& list) {
+  out.push_back('[');
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    json::appendString(out, list[i]);
+  }
+  out.push_back(']');
+}
+
+std::optional<std::string> text(const json::Value& object, const char* name) {
+  const json::Value* v = json::member(object, name);
+  return v != nullptr && v->IsString() ? std::optional<std::string>(json::view(*v)) : std::nullopt;
+}
+
+bool flag(const json::Value& object, const char* name) {
+  const json::Value* v = json::member(object, name);
+  return v != nullptr && v->IsBool() && v->GetBool();
+}
+
+std::optional<Routing> readRouting(const json::Value& object) {
+  const json::Value* routing = json::member(object, "routing");
+  if (routing == nullptr || !routing->IsObject()) {
+    return std::nullopt;
+  }
+  const json::Value* models = json::member(*routing, "models");
+  if (models == nullptr || !models->IsArray()) {
+    return std::nullopt;
+  }
+  Routing r;
+  for (const auto& m : models->GetArray()) {
+    if (m.IsString() && m.GetStringLength() > 0) {
+      r.models.emplace_back(json::view(m));
+    }
+  }
+  if (r.models.empty()) {
+    return std::nullopt;
+  }
+  r.route = text(*routing, "route");
+  r.alias = text(*routing, "alias");
+  r.reason = text(*routing, "reason").value_or("");
+  return r;
+}
+
+}  // namespace
+
+void appendRoutingJson(std::string& out, const Routing& r) {
+  auto optional = [&out](const std::optional<std::string>& v) {
+    if (v) {
+      json::appendString(out, *v);
+    } else {
+      out.append("null");
+    }
+  };
+  out.append("{\"route\":");
+  optional(r.route);
+  out.append(",\"alias\":");
+  optional(r.alias);
+  out.append(",\"model\":");
+  json::appendString(out, r.models.empty() ? std::string_view() : std::string_view(r.model()));
+  out.append(",\"models\":");
+  appendStrings(out, r.models);
+  out.append(",\"reason\":");
+  json::appendString(out, r.reason);
+  out.push_back('}');
+}
+
+std::string toJson(const JobOptions& o) {
+  if (o == JobOptions{}) {
+    return "{}";
+  }
+  std::string out = "{\"fallback_models\":";
+  appendStrings(out, o.fallback_models);
+  out.append(o.cache ? ",\"cache\":true" : ",\"cache\":false");
+  out.append(o.byok ? ",\"byok\":true" : ",\"byok\":false");
+  if (o.fail_when_cooling) {
+    out.append(",\"fail_when_cooling\":true");
+  }
+  if (o.request_id) {
+    out.append(",\"request_id\":");
+    json::appendString(out, *o.request_id);
+  }
+  if (o.routing) {
+    out.append(",\"routing\":");
+    appendRoutingJson(out, *o.routing);
+  }
+  out.push_back('}');
+  return out;
+}
+
+JobOptions parseJobOptions(std::string_view text_json) {
+  JobOptions o;
+  if (text_json.size() <= 2) {
+    return o;  // "{}", the common case: no parse.
+  }
+  json::Document doc;
+  if (!json::parse(doc, text_json, nullptr) || !doc.IsObject()) {
+    return o;
+  }
+  if (const json::Value* f = json::member(doc, "fallback_models"); f != nullptr && f->IsArray()) {
+    for (const auto& m : f->GetArray()) {
+      if (m.IsString()) {
+        o.fallback_models.emplace_back(json::view(m));
+      }
+    }
+  }
+  o.cache = flag(doc, "cache");
+  o.byok = flag(doc, "byok");
+  o.fail_when_cooling = flag(doc, "fail_when_cooling");
+  o.request_id = text(doc, "request_id");
+  o.routing = readRouting(doc);
+  return o;
+}
+
+}  // namespace llmq

@@ -1,0 +1,52 @@
+// llmq::JobOptions: the submit options of a job that its columns do not hold
+// (its own fallback models, the cache and own-key flags, fail_when_cooling,
+// the client's request id, and the routing decided at submit), typed in memory.
+// In the database they are one small JSON object in the jobs table's `options`
+// column, written by toJson() and read by parseJobOptions() here and nowhere
+// else, so the stored form stays readable with sqlite3 and the rest of llmq
+// never parses it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmq {
+
+// Which models a job runs, decided once at submit by the model router
+// (daemon/policy/model_router.h) and stored with the job, so that what runs is
+// what was acknowledged, across restarts and configuration reloads.
+struct Routing {
+  std::optional<std::string> route;  // The rule the job named, if any.
+  std::optional<std::string> alias;  // The alias key that named models.front(), if one did.
+  std::vector<std::string> models;   // Concrete ids, in order: the model, then its fallbacks.
+  std::string reason;                // Why models.front(), for people.
+
+  const std::string& model() const { return models.front(); }
+};
+
+struct JobOptions {
+  std::vector<std::string> fallback_models;  // The job's own, as submitted.
+  bool cache = false;                        // Opted in to the response cache.
+  bool byok = false;                         // Runs with its own key (store::SecretStore).
+  bool fail_when_cooling = false;
+  std::optional<std::string> request_id;     // Sent upstream as X-Request-Id.
+  std::optional<Routing> routing;
+
+  bool operator==(const JobOptions&) const = default;
+};
+bool operator==(const Routing& a, const Routing& b);
+
+// The stored form: "{}" when every option is at its default.
+std::string toJson(const JobOptions& options);
+// The stored form read back. Leniently: what is missing or of the wrong type
+// keeps its default (a database edited by hand cannot stop a job from loading),
+// and a routing without models is none.
+JobOptions parseJobOptions(std::string_view json);
+
+// {"route":..,"alias":..,"model":..,"models":[..],"reason":..}, as stored and as
+// the job object shows it.
+void appendRoutingJson(std::string& out, const Routing& routing);
+
+}  // namespace llmq

@@ -1,0 +1,51 @@
+// JobOptions: the stored form of a job's options, written and read in one place.
+#include "common/job_options.h"
+
+#include <gtest/gtest.h>
+
+namespace llmq {
+namespace {
+
+TEST(JobOptionsTest, DefaultsAreStoredAsAnEmptyObject) {
+  EXPECT_EQ("{}", toJson(JobOptions{}));
+  EXPECT_EQ(JobOptions{}, parseJobOptions("{}"));
+  EXPECT_EQ(JobOptions{}, parseJobOptions(""));
+}
+
+TEST(JobOptionsTest, TheStoredFormIsStable) {
+  // Databases written by earlier llmqd versions hold exactly this form.
+  JobOptions o;
+  o.fallback_models = {"a/b", "c/\"d\""};
+  o.cache = true;
+  o.request_id = "req-1";
+  EXPECT_EQ(R"({"fallback_models":["a/b","c/\"d\""],"cache":true,"byok":false,"request_id":"req-1"})", toJson(o));
+  o.routing = Routing{"coding", std::nullopt, {"m/one", "m/two"}, "because"};
+  o.fail_when_cooling = true;
+  EXPECT_EQ(R"({"fallback_models":["a/b","c/\"d\""],"cache":true,"byok":false,"fail_when_cooling":true,)"
+            R"("request_id":"req-1","routing":{"route":"coding","alias":null,"model":"m/one",)"
+            R"("models":["m/one","m/two"],"reason":"because"}})",
+            toJson(o));
+}
+
+TEST(JobOptionsTest, WhatIsWrittenIsReadBack) {
+  JobOptions o;
+  o.fallback_models = {"x/1"};
+  o.byok = true;
+  o.fail_when_cooling = true;
+  o.request_id = "abc";
+  o.routing = Routing{std::nullopt, "fast", {"mock/fast"}, "alias"};
+  EXPECT_EQ(o, parseJobOptions(toJson(o)));
+}
+
+TEST(JobOptionsTest, AHandEditedValueOfTheWrongTypeKeepsItsDefault) {
+  JobOptions o = parseJobOptions(R"({"fallback_models":"x","cache":1,"byok":"yes","request_id":7,)"
+                                 R"("routing":{"models":[""]}})");
+  EXPECT_EQ(JobOptions{}, o);
+  EXPECT_EQ(JobOptions{}, parseJobOptions("not json"));
+  EXPECT_EQ(JobOptions{}, parseJobOptions("[1,2]"));
+  // Non-strings among the fallbacks are skipped, the rest kept.
+  EXPECT_EQ((std::vector<std::string>{"a/b"}), parseJobOptions(R"({"fallback_models":[1,"a/b",null]})").fallback_models);
+}
+
+}  // namespace
+}  // namespace llmq

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/json.h"
@@ -210,6 +211,9 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
   }
   // Every notification line a connection received, in order.
   const std::vector<std::string>& lines(uint64_t conn) { return output_[conn]; }
+  // The lines a connection received so far, which the fixture then forgets (so
+  // a later call() cannot mistake one of them for its answer).
+  std::vector<std::string> take(uint64_t conn) { return std::exchange(output_[conn], {}); }
 
   void onOutput(uint64_t conn_id, std::string_view bytes) override {
     std::vector<std::string>& to = output_[conn_id];

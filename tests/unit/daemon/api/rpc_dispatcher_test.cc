@@ -100,6 +100,11 @@ TEST_F(RpcDispatcherTest, AnInvalidRequestWithoutAnIdIsStillAnswered) {
     EXPECT_EQ(-32600, errorCode(a)) << a;
     EXPECT_EQ("null", field(a, "id")) << a;
   }
+  // In a batch too, beside a notification that stays unanswered.
+  const std::string a = exchange("[{\"foo\":1},{\"jsonrpc\":\"2.0\",\"method\":\"daemon.status\"}]");
+  EXPECT_EQ("null", field(a, "0.id")) << a;
+  EXPECT_EQ("-32600", field(a, "0.error.code")) << a;
+  EXPECT_EQ("", field(a, "1")) << a;
   expectAlive();
 }
 

@@ -154,6 +154,8 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
                             "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]" + in_request + "}" +
                             extra + "}"));
   }
+  // The params {"job_id": ID} of job.get, job.cancel, job.retry, ...
+  static std::string jobArg(const std::string& job_id) { return "{\"job_id\":\"" + job_id + "\"}"; }
   // Whether a JSON-RPC answer is an error.
   static bool isError(const std::string& answer) {
     json::Document d;

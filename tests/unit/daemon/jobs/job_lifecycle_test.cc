@@ -1,8 +1,8 @@
 // JobLifecycle, on a real engine (tests/support/engine_fixture.h) with a
 // scripted upstream: the per-state counts (daemon.status's queue) follow every
 // state change and agree with the store (submit, running, succeeded, cancel,
-// failure, retry); `wait: true` answers only when the job ends, with the job
-// object; [ipc] max_waits_per_connection bounds the waits of one connection
+// failure, retry, retry_wait, expiry); `wait: true` answers only when the job
+// ends, with the job object (succeeded, cancelled or failed); [ipc] max_waits_per_connection bounds the waits of one connection
 // (-32005, nothing stored); cancel_on_disconnect cancels a job, queued or
 // running, when its connection closes, and only the jobs that asked for it.
 #include "daemon/jobs/job_lifecycle.h"
@@ -129,6 +129,37 @@ TEST_F(JobLifecycleTest, CountsFollowAFailureAndItsRetry) {
   EXPECT_TRUE(countsMatchStore());
 }
 
+TEST_F(JobLifecycleTest, CountsFollowRetryWaitAndItsCancel) {
+  // A backoff long enough that the job is still waiting when it is cancelled.
+  config_.retry_base_ms = 600000;
+  config_.retry_cap_ms = 600000;
+  start();
+  upstream_->push(ScriptedProvider::fails("UPSTREAM_ERROR", 503, true));
+  const uint64_t c = admin();
+  const std::string id = submit(c, "test/a");
+  ASSERT_TRUE(reaches(id, JobState::kRetryWait));
+  ASSERT_TRUE(runUntil([&] { return count(JobState::kRetryWait) == 1; }, kWaitMs));
+  EXPECT_EQ(0, count(JobState::kRunning));
+  EXPECT_TRUE(countsMatchStore());
+  EXPECT_FALSE(isError(call(c, "job.cancel", jobArg(id))));
+  EXPECT_EQ(JobState::kCancelled, stateOf(id));
+  EXPECT_EQ(0, count(JobState::kRetryWait));
+  EXPECT_EQ(1, count(JobState::kCancelled));
+  EXPECT_TRUE(countsMatchStore());
+}
+
+TEST_F(JobLifecycleTest, CountsFollowADeadlineThatPasses) {
+  start();
+  const uint64_t c = admin();
+  call(c, "queue.pause");
+  const std::string id = submit(c, "test/a", ",\"deadline_s\":0.05");
+  ASSERT_TRUE(reaches(id, JobState::kExpired));
+  ASSERT_TRUE(runUntil([&] { return count(JobState::kExpired) == 1; }, kWaitMs));
+  EXPECT_EQ(0, count(JobState::kQueued));
+  EXPECT_TRUE(countsMatchStore());
+  EXPECT_TRUE(upstream_->seen().empty());
+}
+
 TEST_F(JobLifecycleTest, WaitAnswersOnlyWhenTheJobEndsWithTheJobObject) {
   start();
   upstream_->push(ScriptedProvider::held());
@@ -164,6 +195,18 @@ TEST_F(JobLifecycleTest, WaitAnswersAJobCancelledElsewhere) {
   const std::string answer = answerTo(waiting, 9002);
   EXPECT_EQ("\"cancelled\"", field(answer, "result.state")) << answer;
   EXPECT_EQ("\"" + id + "\"", field(answer, "result.job_id")) << answer;
+}
+
+TEST_F(JobLifecycleTest, WaitAnswersAFailedJobWithItsError) {
+  start();
+  upstream_->push(ScriptedProvider::fails("INVALID_REQUEST", 400, false));
+  const uint64_t c = connect(4001, "alice");
+  submitWaiting(c, 9003);
+  ASSERT_TRUE(runUntil([&] { return !answerTo(c, 9003).empty(); }, kWaitMs));
+  const std::string answer = answerTo(c, 9003);
+  EXPECT_FALSE(isError(answer)) << answer;
+  EXPECT_EQ("\"failed\"", field(answer, "result.state")) << answer;
+  EXPECT_EQ("\"INVALID_REQUEST\"", field(answer, "result.error.code")) << answer;
 }
 
 TEST_F(JobLifecycleTest, MaxWaitsPerConnectionIsEnforced) {

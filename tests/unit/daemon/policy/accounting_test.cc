@@ -3,7 +3,8 @@
 // cost, else the catalog's price) as the job, the ledger and usage.report
 // record it; budgets: a `reject` budget refuses at submit (-32002) or fails the
 // job at dispatch (BUDGET_EXCEEDED) without calling the upstream, a `hold`
-// budget holds the job until it is raised or deleted, concurrent jobs never
+// budget holds the job until it is raised or deleted (or the job is cancelled),
+// a user: budget covers every client of the user, concurrent jobs never
 // reserve past a limit, and spent_usd is the sum of the reported costs (also
 // after a restart).
 #include "daemon/policy/accounting.h"
@@ -180,6 +181,42 @@ TEST_F(AccountingTest, AHoldBudgetHoldsTheJobUntilItIsDeleted) {
   EXPECT_EQ(2u, upstream_->seen().size());
 }
 
+TEST_F(AccountingTest, AHeldJobCanBeCancelled) {
+  startAsAdmin();
+  setBudget("global", "total", 0.05, "hold");  // Less than one worst case.
+  const std::string id = submitPriced(root_);
+  ASSERT_TRUE(reaches(id, JobState::kHeld));
+  EXPECT_FALSE(isError(call(root_, "job.cancel", jobArg(id))));
+  EXPECT_EQ(JobState::kCancelled, stateOf(id));
+  EXPECT_EQ(0, engine_->lifecycle->counts()[static_cast<size_t>(JobState::kHeld)]);
+  // Raising the budget later does not bring it back.
+  setBudget("global", "total", 1.0, "hold");
+  for (int i = 0; i < 20; ++i) {
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  EXPECT_EQ(JobState::kCancelled, stateOf(id));
+  EXPECT_TRUE(upstream_->seen().empty());
+}
+
+TEST_F(AccountingTest, AUserBudgetCoversEveryClientOfTheUser) {
+  startAsAdmin();
+  setBudget("user:alice", "total", 0.05, "reject");
+  const uint64_t alice = connect(4001, "alice");
+  const uint64_t bob = connect(4002, "bob");
+  // Alice cannot get around it with another client label.
+  for (const std::string extra : {"", ",\"client\":\"batch\"", ",\"client\":\"bob\""}) {
+    SCOPED_TRACE(extra);
+    const std::string a = call(alice, "job.submit",
+                               "{\"request\":{\"model\":\"test/a\",\"messages\":[{\"role\":\"user\","
+                               "\"content\":\"hi\"}]" +
+                                   std::string(kMaxTokens) + "}" + extra + "}");
+    EXPECT_EQ(-32002, errorCode(a)) << a;
+  }
+  // Bob is not covered by it.
+  EXPECT_TRUE(reaches(submitPriced(bob), JobState::kSucceeded));
+  ASSERT_EQ(1u, upstream_->seen().size());
+}
+
 TEST_F(AccountingTest, ConcurrentJobsNeverReserveMoreThanTheLimit) {
   startAsAdmin();
   // Room for three worst cases ($0.1 each), not four.
@@ -214,6 +251,35 @@ TEST_F(AccountingTest, ConcurrentJobsNeverReserveMoreThanTheLimit) {
   EXPECT_NEAR(0.3, budgetField("spent_usd"), 1e-9);
   EXPECT_NEAR(0, budgetField("reserved_usd"), 1e-12);
   EXPECT_LE(budgetField("spent_usd"), 0.35);
+}
+
+TEST_F(AccountingTest, UnderAHoldBudgetTheJobThatDoesNotFitIsHeldNotRun) {
+  startAsAdmin();
+  setBudget("global", "total", 0.25, "hold");  // Room for two worst cases.
+  upstream_->push(heldCosting(0.1));
+  upstream_->push(heldCosting(0.1));
+  upstream_->push(ScriptedProvider::costs(0.1));
+  call(root_, "queue.pause");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(submitPriced(root_));
+  }
+  call(root_, "queue.resume");
+  ASSERT_TRUE(runUntil([&] { return upstream_->holding() == 2; }, kWaitMs));
+  for (int i = 0; i < 50; ++i) {
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  EXPECT_EQ(2u, upstream_->seen().size());
+  EXPECT_EQ(JobState::kQueued, stateOf(ids[2]));  // Waiting for the room the two hold.
+  upstream_->release();
+  ASSERT_TRUE(reaches(ids[2], JobState::kHeld));  // Spent: $0.05 left.
+  EXPECT_EQ(JobState::kSucceeded, stateOf(ids[0]));
+  EXPECT_EQ(JobState::kSucceeded, stateOf(ids[1]));
+  EXPECT_NEAR(0.2, budgetField("spent_usd"), 1e-9);
+  setBudget("global", "total", 0.5, "hold");
+  ASSERT_TRUE(reaches(ids[2], JobState::kSucceeded));
+  EXPECT_EQ(3u, upstream_->seen().size());
+  EXPECT_NEAR(0.3, budgetField("spent_usd"), 1e-9);
 }
 
 TEST_F(AccountingTest, SpentIsTheSumOfTheReportedCostsAndSurvivesARestart) {

@@ -4,13 +4,15 @@
 // record it; budgets: a `reject` budget refuses at submit (-32002) or fails the
 // job at dispatch (BUDGET_EXCEEDED) without calling the upstream, a `hold`
 // budget holds the job until it is raised or deleted (or the job is cancelled),
-// a user: budget covers every client of the user, concurrent jobs never
+// also across a restart, a user: budget covers every client of the user, a job
+// under two budgets reserves in both or neither, concurrent jobs never
 // reserve past a limit, and spent_usd is the sum of the reported costs (also
 // after a restart).
 #include "daemon/policy/accounting.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,20 @@ class AccountingTest : public llmq::testing::EngineTest {
   // A member of the first budget budget.list shows.
   double budgetField(const std::string& name) {
     return number(call(root_, "budget.list"), "result.budgets.0." + name);
+  }
+  // A member of the budget with this scope, as budget.list shows it.
+  double budgetFieldOf(const std::string& scope, const std::string& name) {
+    const std::string a = call(root_, "budget.list");
+    for (int i = 0;; ++i) {
+      const std::string s = field(a, "result.budgets." + std::to_string(i) + ".scope");
+      if (s.empty()) {
+        ADD_FAILURE() << "no budget " << scope << " in " << a;
+        return std::nan("");
+      }
+      if (s == "\"" + scope + "\"") {
+        return number(a, "result.budgets." + std::to_string(i) + "." + name);
+      }
+    }
   }
   std::string submitPriced(uint64_t conn) { return submit(conn, "test/a", "", kMaxTokens); }
   static ScriptedProvider::Answer heldCosting(double usd) {
@@ -280,6 +296,46 @@ TEST_F(AccountingTest, UnderAHoldBudgetTheJobThatDoesNotFitIsHeldNotRun) {
   ASSERT_TRUE(reaches(ids[2], JobState::kSucceeded));
   EXPECT_EQ(3u, upstream_->seen().size());
   EXPECT_NEAR(0.3, budgetField("spent_usd"), 1e-9);
+}
+
+TEST_F(AccountingTest, AJobUnderTwoBudgetsReservesInBothOrNeither) {
+  startAsAdmin();
+  setBudget("global", "total", 10, "reject");
+  setBudget("user:alice", "total", 0.15, "hold");
+  const uint64_t alice = connect(4001, "alice");
+  upstream_->push(heldCosting(0.1));
+  call(root_, "queue.pause");
+  const std::string first = submitPriced(alice);
+  const std::string second = submitPriced(alice);
+  call(root_, "queue.resume");
+  ASSERT_TRUE(runUntil([&] { return upstream_->holding() == 1; }, kWaitMs));
+  // Only the first holds room, in both budgets; the second reserved nowhere.
+  EXPECT_NEAR(0.1, budgetFieldOf("global", "reserved_usd"), 1e-9);
+  EXPECT_NEAR(0.1, budgetFieldOf("user:alice", "reserved_usd"), 1e-9);
+  EXPECT_EQ(JobState::kQueued, stateOf(second));
+  upstream_->release();
+  ASSERT_TRUE(reaches(second, JobState::kHeld));
+  EXPECT_EQ(JobState::kSucceeded, stateOf(first));
+  EXPECT_NEAR(0, budgetFieldOf("global", "reserved_usd"), 1e-12);
+  EXPECT_NEAR(0, budgetFieldOf("user:alice", "reserved_usd"), 1e-12);
+  EXPECT_NEAR(0.1, budgetFieldOf("global", "spent_usd"), 1e-9);
+  EXPECT_NEAR(0.1, budgetFieldOf("user:alice", "spent_usd"), 1e-9);
+  EXPECT_EQ(1u, upstream_->seen().size());
+}
+
+TEST_F(AccountingTest, AJobHeldBeforeARestartIsReleasedAfterIt) {
+  startAsAdmin();
+  setBudget("global", "total", 0.05, "hold");
+  const std::string id = submitPriced(root_);
+  ASSERT_TRUE(reaches(id, JobState::kHeld));
+  restart();
+  root_ = admin();
+  EXPECT_EQ(JobState::kHeld, stateOf(id));
+  EXPECT_EQ(1, engine_->lifecycle->counts()[static_cast<size_t>(JobState::kHeld)]);
+  setBudget("global", "total", 1.0, "hold");
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  EXPECT_EQ(1u, upstream_->seen().size());
+  EXPECT_EQ(0, engine_->lifecycle->counts()[static_cast<size_t>(JobState::kHeld)]);
 }
 
 TEST_F(AccountingTest, SpentIsTheSumOfTheReportedCostsAndSurvivesARestart) {

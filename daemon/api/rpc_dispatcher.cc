@@ -90,6 +90,20 @@ bool hasInexactId(const json::Value& doc) {
   return inexactId(doc);
 }
 
+// The id a request is answered with. "" (no answer) only for a notification:
+// a valid request without an id. An object without an id that is not a valid
+// request is no notification (JSON-RPC 2.0): its -32600 goes out with id null.
+std::string answerId(std::string id, const json::Value& request) {
+  if (id.empty()) {
+    ipc::RpcRequest req;
+    ipc::RpcError err;
+    if (!ipc::parseRequest(request, &req, &err)) {
+      return "null";
+    }
+  }
+  return id;
+}
+
 }  // namespace
 
 void RpcDispatcher::dispatchOne(ipc::Connection& conn, const json::Value& request, Responder& reply) {
@@ -165,13 +179,13 @@ void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {
     for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {
       const json::Value& element = doc[i];
       // Elements that are not objects are invalid requests answered with id null.
-      std::string id = element.IsObject() ? idOf(element, static_cast<int>(i)) : "null";
+      std::string id = element.IsObject() ? answerId(idOf(element, static_cast<int>(i)), element) : "null";
       Responder reply(server, *s_.cycle, conn.id(), id, batch, i);
       dispatchOne(conn, element, reply);
     }
     return;
   }
-  std::string id = doc.IsObject() ? idOf(doc, -1) : "null";
+  std::string id = doc.IsObject() ? answerId(idOf(doc, -1), doc) : "null";
   if (!id.empty()) {
     server.hold(conn.id());
   }

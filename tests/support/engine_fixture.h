@@ -14,9 +14,13 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/json.h"
@@ -92,6 +96,19 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
     return id;
   }
   uint64_t admin() { return connect(::getuid(), "admin"); }
+  // The client closes its connection while llmqd runs (the engine's onClosed
+  // runs at once); the fixture forgets it and what it received.
+  void disconnect(uint64_t conn) {
+    engine_->server->closeLocal(conn);
+    output_.erase(conn);
+  }
+  // Sends one raw frame (any text, not necessarily JSON-RPC) on a connection;
+  // its answers, if any, arrive in lines(conn) as the loop runs.
+  void send(uint64_t conn, const std::string& frame) { engine_->server->dispatchLocal(conn, frame); }
+  // Runs the loop until the connection has received at least `n` lines.
+  bool receives(uint64_t conn, size_t n) {
+    return runUntil([&] { return output_[conn].size() >= n; }, kWaitMs);
+  }
 
   // Sends one JSON-RPC call and runs the loop until its answer; returns the
   // answer line (a test failure and "" when none came).
@@ -137,11 +154,49 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
                             "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]" + in_request + "}" +
                             extra + "}"));
   }
+  // The params {"job_id": ID} of job.get, job.cancel, job.retry, ...
+  static std::string jobArg(const std::string& job_id) { return "{\"job_id\":\"" + job_id + "\"}"; }
   // Whether a JSON-RPC answer is an error.
   static bool isError(const std::string& answer) {
     json::Document d;
     std::string error;
     return !json::parse(d, answer, &error) || !d.IsObject() || json::member(d, "error") != nullptr;
+  }
+  // The member at a dotted path of a JSON-RPC answer ("result.queue.running",
+  // "error.data.code"; array elements by index, "result.jobs.0.job_id"), as
+  // JSON text: strings keep their quotes. "" when the path is absent.
+  static std::string field(const std::string& answer, const std::string& path) {
+    json::Document d;
+    std::string error;
+    if (!json::parse(d, answer, &error)) {
+      return "";
+    }
+    const json::Value* v = &d;
+    size_t from = 0;
+    while (v != nullptr && from <= path.size()) {
+      const size_t dot = std::min(path.find('.', from), path.size());
+      const std::string name = path.substr(from, dot - from);
+      if (v->IsArray()) {
+        const size_t i = static_cast<size_t>(std::strtoul(name.c_str(), nullptr, 10));
+        v = i < v->Size() ? &(*v)[static_cast<rapidjson::SizeType>(i)] : nullptr;
+      } else {
+        v = v->IsObject() ? json::member(*v, name.c_str()) : nullptr;
+      }
+      from = dot + 1;
+    }
+    return v != nullptr ? json::toString(*v) : "";
+  }
+  // The JSON-RPC error code of an answer; 0 when it is not an error.
+  static int errorCode(const std::string& answer) {
+    const std::string code = field(answer, "error.code");
+    return code.empty() ? 0 : std::atoi(code.c_str());
+  }
+  // A number at a dotted path of an answer (NaN when absent or not a number).
+  static double number(const std::string& answer, const std::string& path) {
+    const std::string text = field(answer, path);
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    return !text.empty() && end != nullptr && *end == '\0' ? v : std::nan("");
   }
   // The stored job.
   store::JobRecord job(const std::string& job_id) {
@@ -158,6 +213,9 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
   }
   // Every notification line a connection received, in order.
   const std::vector<std::string>& lines(uint64_t conn) { return output_[conn]; }
+  // The lines a connection received so far, which the fixture then forgets (so
+  // a later call() cannot mistake one of them for its answer).
+  std::vector<std::string> take(uint64_t conn) { return std::exchange(output_[conn], {}); }
 
   void onOutput(uint64_t conn_id, std::string_view bytes) override {
     std::vector<std::string>& to = output_[conn_id];
@@ -175,8 +233,14 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
   std::unique_ptr<ScriptedProvider> upstream_;
 
  private:
+  // In the Daemon's order: the engine stops first (shutting_down is set, what
+  // runs goes back to the queue), then the in-process connections close (as
+  // the HTTP front's do), then the engine closes its handles. Closing the
+  // connections first would look like clients going away while llmqd runs,
+  // and cancel their cancel_on_disconnect jobs.
   void stop() {
     if (engine_) {
+      engine_->stop();
       for (const auto& [id, lines] : output_) {
         engine_->server->closeLocal(id);
       }

@@ -1,5 +1,5 @@
-// JSON helpers. appendString() is on the hot path of every event, so it scans for
-// the bytes that need escaping and copies the runs between them in one go.
+// JSON helpers: parsing with llmq's limits, lookup, compact serialization. The
+// string escaper is beside JsonWriter (common/json_writer.cc).
 #include "common/json.h"
 
 #include <algorithm>
@@ -370,35 +370,6 @@ void appendTo(std::string& out, const Value& v) {
   Writer w(buf);
   v.Accept(w);
   out.append(buf.GetString(), buf.GetSize());
-}
-
-void appendString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      continue;
-    }
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      default: {
-        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-        out.append(esc, 6);
-      }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
 }
 
 void writeRaw(Writer& w, std::string_view raw) {

@@ -1,6 +1,6 @@
 // The one place RapidJSON is included (see docs/json.md for why RapidJSON), plus
-// the few helpers every layer uses: member lookup, compact serialization and
-// string escaping straight into a std::string.
+// the few helpers every layer uses: member lookup, compact serialization, and
+// (from common/json_writer.h) string escaping straight into a std::string.
 #pragma once
 
 #include <rapidjson/document.h>
@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/json_writer.h"
 
 namespace llmq::json {
 
@@ -95,8 +97,6 @@ void appendTo(std::string& out, const Value& v);
 // comma-separated list (blanks trimmed, empty items dropped).
 std::vector<std::string> parseStringList(const std::string& text);
 
-// Appends `s` as a quoted, escaped JSON string.
-void appendString(std::string& out, std::string_view s);
 // Writes `raw` JSON text (already valid) through a Writer.
 void writeRaw(Writer& w, std::string_view raw);
 

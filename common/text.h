@@ -24,13 +24,20 @@ inline std::string_view trimWhitespace(std::string_view s) {
 // no trailing zeros: 0.000123, 2.5, 1e-12. Money is printed this way everywhere.
 // JSON has no infinity or NaN: a non-finite value (which clamped inputs never
 // produce, but an old database may hold) is written as null, never as "inf".
-inline std::string decimal(double v) {
+// appendDecimal() writes it at the end of `out`, decimal() returns it.
+inline void appendDecimal(std::string& out, double v) {
   if (!std::isfinite(v)) {
-    return "null";
+    out.append("null");
+    return;
   }
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
+  const int n = std::snprintf(buf, sizeof buf, "%.10g", v);
+  out.append(buf, static_cast<size_t>(n));
+}
+inline std::string decimal(double v) {
+  std::string out;
+  appendDecimal(out, v);
+  return out;
 }
 
 }  // namespace llmq

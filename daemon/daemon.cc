@@ -240,9 +240,7 @@ Result<void> Daemon::listenOnSocket() {
     LOG_NOTICE("llmqd %s listening on the socket passed by systemd; database %s", kVersion,
                config_.db_path.c_str());
   } else {
-    if (auto r = engine_->server->listenPath(config_.socket_path, config_.socket_mode); !r) {
-      return r;
-    }
+    std::optional<gid_t> group;
     if (!config_.socket_group.empty()) {
       // System mode: the group that may connect (mode 0660), e.g. "llmq".
       const struct group* g = ::getgrnam(config_.socket_group.c_str());
@@ -250,10 +248,10 @@ Result<void> Daemon::listenOnSocket() {
         return makeError(ErrorKind::kInvalidArgument, "[ipc] socket_group: no group \"" +
                                                           config_.socket_group + "\"");
       }
-      if (::chown(config_.socket_path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
-        return makeError(ErrorKind::kIo, "giving " + config_.socket_path + " to group " +
-                                             config_.socket_group + ": " + std::strerror(errno));
-      }
+      group = g->gr_gid;
+    }
+    if (auto r = engine_->server->listenPath(config_.socket_path, config_.socket_mode, group); !r) {
+      return r;
     }
     LOG_NOTICE("llmqd %s listening on %s; database %s", kVersion, config_.socket_path.c_str(),
                config_.db_path.c_str());

@@ -259,7 +259,7 @@ Server::~Server() {
   listener_.reset();
 }
 
-Result<void> Server::listenPath(const std::string& path, int mode) {
+Result<void> Server::listenPath(const std::string& path, int mode, std::optional<gid_t> group) {
   if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
     return makeError(ErrorKind::kInvalidArgument,
                      "socket path is too long (" + std::to_string(path.size()) + " bytes): " + path);
@@ -289,6 +289,12 @@ Result<void> Server::listenPath(const std::string& path, int mode) {
     int err = errno;
     stopListening();
     return makeError(ErrorKind::kIo, "setting mode of unix socket: " + path + ": " + std::strerror(err));
+  }
+  if (group && ::chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+    int err = errno;
+    stopListening();
+    return makeError(ErrorKind::kIo, "giving unix socket " + path + " to group " + std::to_string(*group) + ": " +
+                                         std::strerror(err));
   }
   if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), options_.backlog,
                          &Server::onUvConnection);

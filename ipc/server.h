@@ -13,10 +13,12 @@
 // let the loop run until their close callbacks have fired before destroying it.
 #pragma once
 
+#include <sys/types.h>
 #include <uv.h>
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -132,9 +134,10 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds `path` (replacing a stale socket file, refusing if a daemon answers on
-  // it), sets `mode` before listening, and listens. The file is removed by
-  // stopListening().
-  Result<void> listenPath(const std::string& path, int mode);
+  // it), sets `mode` and, when given, the file's `group`, and only then listens:
+  // nobody can connect while the permissions are still those of bind(). The
+  // file is removed by stopListening().
+  Result<void> listenPath(const std::string& path, int mode, std::optional<gid_t> group = std::nullopt);
   // Listens on an already bound socket (systemd socket activation).
   Result<void> listenFd(int fd);
   void stopListening();

@@ -59,6 +59,15 @@ openai::ApiError jobApiError(std::string_view state, const json::Value& job) {
   return errorOfJob(state, objectMember(job, "error"));
 }
 
+// The HTTP error for the dispatcher's answer to a call that failed (a JSON-RPC
+// error object: code, message, data.code).
+openai::ApiError errorOfRpc(const json::Value& error) {
+  const json::Value* data = json::member(error, "data");
+  return openai::fromRpcError(static_cast<int>(intMember(error, "code")),
+                              data != nullptr ? stringMember(*data, "code") : "",
+                              std::string(stringMember(error, "message")));
+}
+
 std::string jobHeader(std::string_view job_id, std::string_view request_id = {}) {
   std::string h = job_id.empty() ? std::string() : "X-Llmq-Job-Id: " + std::string(job_id) + "\r\n";
   if (!request_id.empty()) {
@@ -580,10 +589,7 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
   }
   Pending& p = it->second;
   if (const json::Value* error = json::member(message, "error")) {
-    const json::Value* data = json::member(*error, "data");
-    openai::ApiError e = openai::fromRpcError(static_cast<int>(intMember(*error, "code")),
-                                              data != nullptr ? stringMember(*data, "code") : "",
-                                              std::string(stringMember(*error, "message")));
+    const openai::ApiError e = errorOfRpc(*error);
     if (p.kind == Kind::kReplay) {
       streamError(p, e);
     } else if (p.kind == Kind::kPrevious) {
@@ -603,8 +609,7 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
   switch (p.kind) {
     case Kind::kModels:
       http_.respond(p.http_conn, p.exchange, 200, kJson, jobHeader({}, p.request_id), openai::modelList(*result));
-      finish(rpc_id);
-      return;
+      break;
     case Kind::kModel:
       if (std::optional<std::string> model = openai::modelObject(*result, p.model)) {
         http_.respond(p.http_conn, p.exchange, 200, kJson, jobHeader({}, p.request_id), *model);
@@ -612,16 +617,13 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
         respondError(p.http_conn, p.exchange, 404, "invalid_request_error", "model_not_found",
                      "the model `" + p.model + "` does not exist or llmqd has no price for it", {}, p.request_id);
       }
-      finish(rpc_id);
-      return;
+      break;
     case Kind::kComplete:
       answerComplete(p, *result);
-      finish(rpc_id);
-      return;
+      break;
     case Kind::kReplay:
       replayFinished(p, *result);
-      finish(rpc_id);
-      return;
+      break;
     case Kind::kPrevious: {
       // The previous response's conversation: its input and its output, as items.
       const uint64_t conn = p.http_conn;
@@ -635,28 +637,28 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
                      items.error().message, {}, request_id);
         return;
       }
-      std::string previous = std::move(*items);
       // Not from here (onOutput may not dispatch): from the idle callback.
-      deferred_submits_.push_back(DeferredSubmit{conn, exchange, std::move(held), request_id, std::move(previous)});
+      deferred_submits_.push_back(DeferredSubmit{conn, exchange, std::move(held), request_id, std::move(*items)});
       if (idle_) {
         uv_idle_start(idle_.get(), &HttpFront::onUvIdle);
       }
       return;
     }
     case Kind::kStream:
-      break;
+      // A stream's acknowledgement: events follow on its subscription. A job that
+      // had already ended (an Idempotency-Key seen before) has no subscription: its
+      // answer is replayed from the stored job.
+      p.job_id = std::string(stringMember(*result, "job_id"));
+      p.chunk_id = "chatcmpl-" + p.job_id;
+      if (std::string_view sub = stringMember(*result, "subscription"); !sub.empty()) {
+        p.subscription = std::string(sub);
+        by_sub_[p.subscription] = rpc_id;
+      } else {
+        replay(rpc_id, p);
+      }
+      return;
   }
-  // A stream's acknowledgement: events follow on its subscription. A job that
-  // had already ended (an Idempotency-Key seen before) has no subscription: its
-  // answer is replayed from the stored job.
-  p.job_id = std::string(stringMember(*result, "job_id"));
-  p.chunk_id = "chatcmpl-" + p.job_id;
-  if (std::string_view sub = stringMember(*result, "subscription"); !sub.empty()) {
-    p.subscription = std::string(sub);
-    by_sub_[p.subscription] = rpc_id;
-    return;
-  }
-  replay(rpc_id, p);
+  finish(rpc_id);  // The plain answers are complete.
 }
 
 void HttpFront::replay(uint64_t rpc_id, Pending& p) {

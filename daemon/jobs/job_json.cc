@@ -1,7 +1,6 @@
-// Job object rendering by appends: the stored request/result are already JSON text.
+// Job object rendering by appends: the stored tags, result and error details are
+// JSON text already and are copied in as they are.
 #include "daemon/jobs/job_json.h"
-
-#include <cstdio>
 
 #include "common/json.h"
 #include "common/text.h"
@@ -18,6 +17,11 @@ static_assert(static_cast<int>(store::JobState::kSucceeded) == ipc::kFirstTermin
 
 namespace {
 
+// Written by hand-appends, not with JsonWriter: every state event carries a job
+// object, and merged literals ("\",\"state\":\"") cost fewer appends than a
+// writer's key and value calls (bench/json_build.cc measures both; docs/json.md).
+
+// A time as an RFC 3339 string, or null when it has not happened.
 void appendTime(std::string& out, const std::optional<int64_t>& ms) {
   if (ms) {
     out.push_back('"');
@@ -28,11 +32,8 @@ void appendTime(std::string& out, const std::optional<int64_t>& ms) {
   }
 }
 
-void appendCost(std::string& out, double usd) { out.append(decimal(usd)); }
-
-}  // namespace
-
-void appendJobJson(std::string& out, const store::JobRecord& j) {
+// What the job is and asks for: id, state, owner, model and how it was chosen.
+void appendIdentity(std::string& out, const store::JobRecord& j) {
   out.append("{\"job_id\":\"");
   out.append(ipc::formatJobId(j.id));
   out.append("\",\"state\":\"");
@@ -65,6 +66,10 @@ void appendJobJson(std::string& out, const store::JobRecord& j) {
   out.append(",\"kind\":\"");
   out.append(jobKindName(j.kind));
   out.append(j.stream ? "\",\"stream\":true" : "\",\"stream\":false");
+}
+
+// How far it got: attempts, the idempotency key and the times of its states.
+void appendProgress(std::string& out, const store::JobRecord& j) {
   out.append(",\"attempts\":");
   out.append(std::to_string(j.attempts));
   out.append(",\"max_attempts\":");
@@ -83,33 +88,42 @@ void appendJobJson(std::string& out, const store::JobRecord& j) {
   appendTime(out, j.finished_at);
   out.append(",\"next_attempt_at\":");
   appendTime(out, j.next_attempt_at);
+}
+
+// The last error object, or null when the job has none.
+void appendError(std::string& out, const store::JobError& e) {
+  if (e.code.empty()) {
+    out.append("null");
+    return;
+  }
+  out.append("{\"code\":");
+  json::appendString(out, e.code);
+  out.append(",\"message\":");
+  json::appendString(out, e.message);
+  out.append(",\"upstream_status\":");
+  out.append(e.upstream_status != 0 ? std::to_string(e.upstream_status) : "null");
+  out.append(",\"source\":");
+  json::appendString(out, e.source.empty() ? "local" : e.source);
+  if (!e.detail_json.empty()) {
+    out.append(",\"upstream\":");
+    out.append(e.detail_json);
+  }
+  if (e.retry_after_ms > 0) {
+    out.append(",\"retry_after_ms\":");
+    out.append(std::to_string(e.retry_after_ms));
+  }
+  out.push_back('}');
+}
+
+// What it came to: the result (or that retention pruned it), error and usage.
+void appendOutcome(std::string& out, const store::JobRecord& j) {
   out.append(",\"result\":");
   out.append(j.result_json.empty() ? std::string_view("null") : std::string_view(j.result_json));
   if (j.request_json.empty()) {
     out.append(",\"pruned\":true");  // [retention] dropped its request and result.
   }
   out.append(",\"error\":");
-  if (j.error.code.empty()) {
-    out.append("null");
-  } else {
-    out.append("{\"code\":");
-    json::appendString(out, j.error.code);
-    out.append(",\"message\":");
-    json::appendString(out, j.error.message);
-    out.append(",\"upstream_status\":");
-    out.append(j.error.upstream_status != 0 ? std::to_string(j.error.upstream_status) : "null");
-    out.append(",\"source\":");
-    json::appendString(out, j.error.source.empty() ? "local" : j.error.source);
-    if (!j.error.detail_json.empty()) {
-      out.append(",\"upstream\":");
-      out.append(j.error.detail_json);
-    }
-    if (j.error.retry_after_ms > 0) {
-      out.append(",\"retry_after_ms\":");
-      out.append(std::to_string(j.error.retry_after_ms));
-    }
-    out.push_back('}');
-  }
+  appendError(out, j.error);
   out.append(",\"usage\":");
   if (j.usage) {
     out.append("{\"prompt_tokens\":");
@@ -119,11 +133,19 @@ void appendJobJson(std::string& out, const store::JobRecord& j) {
     out.append(",\"total_tokens\":");
     out.append(std::to_string(j.usage->total_tokens));
     out.append(",\"cost_usd\":");
-    appendCost(out, j.usage->cost_usd);
+    appendDecimal(out, j.usage->cost_usd);
     out.push_back('}');
   } else {
     out.append("null");
   }
+}
+
+}  // namespace
+
+void appendJobJson(std::string& out, const store::JobRecord& j) {
+  appendIdentity(out, j);
+  appendProgress(out, j);
+  appendOutcome(out, j);
   out.push_back('}');
 }
 

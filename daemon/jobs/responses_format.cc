@@ -1,7 +1,11 @@
+// Translation between the Responses API and chat completions: requests in,
+// Responses out (daemon/jobs/responses_format.h says what is supported).
 #include "daemon/jobs/responses_format.h"
 
 #include <optional>
 #include <vector>
+
+#include "common/json_writer.h"
 
 namespace llmq::daemon::responses {
 namespace {
@@ -67,14 +71,77 @@ Result<std::string> chatContent(const json::Value& content) {
   return out + "]";
 }
 
+// A function_call item as a chat-completions tool call.
+std::string toolCall(const json::Value& item) {
+  std::string c;
+  JsonWriter w(c);
+  w.beginObject().key("id").string(str(item, "call_id")).key("type").string("function");
+  w.key("function").beginObject();
+  w.key("name").string(str(item, "name")).key("arguments").string(str(item, "arguments"));
+  w.endObject().endObject();
+  return c;
+}
+
+// A message item as a chat message (developer is system there).
+Result<std::string> chatMessage(const json::Value& item) {
+  std::string_view role = str(item, "role");
+  if (role == "developer") {
+    role = "system";
+  }
+  if (role != "user" && role != "system" && role != "assistant") {
+    return unsupported("input messages with role \"" + std::string(str(item, "role")) + "\" are not supported");
+  }
+  const json::Value* content = json::member(item, "content");
+  if (content == nullptr) {
+    return unsupported("an input message needs a content");
+  }
+  auto c = chatContent(*content);
+  if (!c) {
+    return c.takeError();
+  }
+  std::string m;
+  JsonWriter(m).beginObject().key("role").string(role).key("content").raw(*c).endObject();
+  return m;
+}
+
+// A function_call_output item as a chat tool message.
+Result<std::string> toolMessage(const json::Value& item) {
+  std::string m;
+  JsonWriter w(m);
+  w.beginObject().key("role").string("tool").key("tool_call_id").string(str(item, "call_id")).key("content");
+  const json::Value* output = json::member(item, "output");
+  if (output != nullptr && output->IsString()) {
+    w.string(json::view(*output));
+  } else if (output != nullptr && output->IsArray()) {
+    auto c = chatContent(*output);
+    if (!c) {
+      return c.takeError();
+    }
+    w.raw(*c);
+  } else {
+    return unsupported("a function_call_output needs an output");
+  }
+  w.endObject();
+  return m;
+}
+
+// An item's type; an item with a role and no type is a message.
+std::string_view itemType(const json::Value& item) {
+  std::string_view type = str(item, "type");
+  if (type.empty() && json::member(item, "role") != nullptr) {
+    type = "message";
+  }
+  return type;
+}
+
 // The input items as chat messages, appended to `messages` (a JSON array's
 // elements, comma-separated). Consecutive function_call items become one
 // assistant message with several tool calls.
 Result<void> appendInput(const json::Value& input, std::vector<std::string>& messages) {
   if (input.IsString()) {
-    std::string m = "{\"role\":\"user\",\"content\":";
-    json::appendString(m, json::view(input));
-    messages.push_back(m + "}");
+    std::string m;
+    JsonWriter(m).beginObject().key("role").string("user").key("content").string(json::view(input)).endObject();
+    messages.push_back(std::move(m));
     return {};
   }
   if (!input.IsArray()) {
@@ -91,61 +158,25 @@ Result<void> appendInput(const json::Value& input, std::vector<std::string>& mes
     if (!item.IsObject()) {
       return unsupported("each item of \"input\" must be an object");
     }
-    std::string_view type = str(item, "type");
-    if (type.empty() && json::member(item, "role") != nullptr) {
-      type = "message";
-    }
+    const std::string_view type = itemType(item);
     if (type == "function_call") {
-      std::string c = "{\"id\":";
-      json::appendString(c, str(item, "call_id"));
-      c += ",\"type\":\"function\",\"function\":{\"name\":";
-      json::appendString(c, str(item, "name"));
-      c += ",\"arguments\":";
-      json::appendString(c, str(item, "arguments"));
-      calls += (calls.empty() ? "" : ",") + c + "}}";
+      calls += (calls.empty() ? "" : ",") + toolCall(item);
       continue;
     }
     flushCalls();
+    Result<std::string> m = std::string();
     if (type == "message") {
-      std::string_view role = str(item, "role");
-      if (role == "developer") {
-        role = "system";
-      }
-      if (role != "user" && role != "system" && role != "assistant") {
-        return unsupported("input messages with role \"" + std::string(str(item, "role")) + "\" are not supported");
-      }
-      const json::Value* content = json::member(item, "content");
-      if (content == nullptr) {
-        return unsupported("an input message needs a content");
-      }
-      auto c = chatContent(*content);
-      if (!c) {
-        return c.takeError();
-      }
-      std::string m = "{\"role\":";
-      json::appendString(m, role);
-      messages.push_back(m + ",\"content\":" + *c + "}");
+      m = chatMessage(item);
     } else if (type == "function_call_output") {
-      std::string m = "{\"role\":\"tool\",\"tool_call_id\":";
-      json::appendString(m, str(item, "call_id"));
-      m += ",\"content\":";
-      const json::Value* output = json::member(item, "output");
-      if (output != nullptr && output->IsString()) {
-        json::appendString(m, json::view(*output));
-      } else if (output != nullptr && output->IsArray()) {
-        auto c = chatContent(*output);
-        if (!c) {
-          return c.takeError();
-        }
-        m += *c;
-      } else {
-        return unsupported("a function_call_output needs an output");
-      }
-      messages.push_back(m + "}");
-    } else if (type == "reasoning") {
-      // A model's earlier reasoning: chat completions has no place for it.
-    } else {
+      m = toolMessage(item);
+    } else if (type != "reasoning") {  // A model's earlier reasoning: chat completions has no place for it.
       return unsupported("input items of type \"" + std::string(type) + "\" are not supported");
+    }
+    if (!m) {
+      return m.takeError();
+    }
+    if (!m->empty()) {
+      messages.push_back(std::move(*m));
     }
   }
   flushCalls();
@@ -214,6 +245,63 @@ Result<std::string> chatResponseFormat(const json::Value& text) {
   return unsupported("text.format of type \"" + std::string(type) + "\" is not supported");
 }
 
+// The messages of an earlier response's conversation, already chat messages:
+// "[a,b]" -> a, b. Without the earlier instructions: OpenAI does not carry
+// them over either.
+void appendPreviousMessages(std::string_view previous_messages_json, std::vector<std::string>& messages) {
+  json::Document prev;
+  if (json::parse(prev, previous_messages_json, nullptr) && prev.IsArray()) {
+    for (const json::Value& m : prev.GetArray()) {
+      if (str(m, "role") != "system") {
+        messages.push_back(json::toString(m));
+      }
+    }
+  }
+}
+
+// A request member other than model, input and instructions, as the members of
+// the chat request it becomes (",\"key\":value" each) appended to `extra`; an
+// error for what chat completions cannot express.
+Result<void> appendOption(std::string_view key, const json::Value& v, std::string& extra) {
+  if (key == "tools") {
+    auto t = chatTools(v);
+    if (!t) {
+      return t.takeError();
+    }
+    if (*t != "[]") {
+      extra += ",\"tools\":" + *t;
+    }
+  } else if (key == "tool_choice") {
+    auto c = chatToolChoice(v);
+    if (!c) {
+      return c.takeError();
+    }
+    extra += ",\"tool_choice\":" + *c;
+  } else if (key == "text") {
+    auto f = chatResponseFormat(v);
+    if (!f) {
+      return f.takeError();
+    }
+    if (!f->empty()) {
+      extra += ",\"response_format\":" + *f;
+    }
+  } else if (key == "max_output_tokens") {
+    if (!v.IsNull()) {
+      extra += ",\"max_tokens\":" + json::toString(v);
+    }
+  } else if (key == "temperature" || key == "top_p" || key == "parallel_tool_calls" || key == "user" ||
+             key == "reasoning" || key == "stream" || key == "top_logprobs") {
+    if (!v.IsNull()) {
+      extra += ",\"";
+      extra += key;
+      extra += "\":" + json::toString(v);
+    }
+  } else {
+    return unsupported("\"" + std::string(key) + "\" is not supported by llmq's /v1/responses");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::string> toChatRequest(const json::Value& request, std::string_view previous_messages_json) {
@@ -224,21 +312,12 @@ Result<std::string> toChatRequest(const json::Value& request, std::string_view p
   std::vector<std::string> messages;
   const std::string_view instructions = str(request, "instructions");
   if (!instructions.empty()) {
-    std::string m = "{\"role\":\"system\",\"content\":";
-    json::appendString(m, instructions);
-    messages.push_back(m + "}");
+    std::string m;
+    JsonWriter(m).beginObject().key("role").string("system").key("content").string(instructions).endObject();
+    messages.push_back(std::move(m));
   }
   if (!previous_messages_json.empty()) {
-    // Already chat messages: "[a,b]" -> a, b. Without the earlier instructions:
-    // OpenAI does not carry them over either.
-    json::Document prev;
-    if (json::parse(prev, previous_messages_json, nullptr) && prev.IsArray()) {
-      for (const json::Value& m : prev.GetArray()) {
-        if (str(m, "role") != "system") {
-          messages.push_back(json::toString(m));
-        }
-      }
-    }
+    appendPreviousMessages(previous_messages_json, messages);
   }
   bool has_input = false;
   std::string extra;
@@ -257,41 +336,8 @@ Result<std::string> toChatRequest(const json::Value& request, std::string_view p
       }
     } else if (key == "instructions" || key == "previous_response_id" || ignoredKey(key)) {
       // Handled above, or by the caller (previous_response_id), or not passed on.
-    } else if (key == "tools") {
-      auto t = chatTools(v);
-      if (!t) {
-        return t.takeError();
-      }
-      if (*t != "[]") {
-        extra += ",\"tools\":" + *t;
-      }
-    } else if (key == "tool_choice") {
-      auto c = chatToolChoice(v);
-      if (!c) {
-        return c.takeError();
-      }
-      extra += ",\"tool_choice\":" + *c;
-    } else if (key == "text") {
-      auto f = chatResponseFormat(v);
-      if (!f) {
-        return f.takeError();
-      }
-      if (!f->empty()) {
-        extra += ",\"response_format\":" + *f;
-      }
-    } else if (key == "max_output_tokens") {
-      if (!v.IsNull()) {
-        extra += ",\"max_tokens\":" + json::toString(v);
-      }
-    } else if (key == "temperature" || key == "top_p" || key == "parallel_tool_calls" || key == "user" ||
-               key == "reasoning" || key == "stream" || key == "top_logprobs") {
-      if (!v.IsNull()) {
-        extra += ",\"";
-        extra += key;
-        extra += "\":" + json::toString(v);
-      }
-    } else {
-      return unsupported("\"" + std::string(key) + "\" is not supported by llmq's /v1/responses");
+    } else if (auto r = appendOption(key, v, extra); !r) {
+      return r.takeError();
     }
   }
   if (!has_input && messages.empty()) {

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "common/json.h"
+#include "common/json_writer.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "common/wildcard.h"
@@ -58,12 +59,56 @@ std::string describeHttpFailure(int status, const std::string& body) {
   return out;
 }
 
-void writeCount(json::Writer& w, int64_t n) {
+// A count that 0 means unknown of: the count, or null.
+void writeCount(JsonWriter& w, int64_t n) {
   if (n > 0) {
-    w.Int64(n);
+    w.int64(n);
   } else {
-    w.Null();
+    w.null();
   }
+}
+
+// One models.list entry: what the model is, what it costs per token, and where
+// the catalog learned it (`source`). Prices are written as RapidJSON wrote them
+// (the shortest text that reads back as the same double), as they always were.
+void renderModel(std::string& out, const ModelInfo& m, const char* source) {
+  JsonWriter w(out);
+  w.beginObject();
+  w.key("id").string(m.id);
+  w.key("name").string(m.name);
+  w.key("provider").string(m.provider);
+  w.key("context_length");
+  writeCount(w, m.context_length);
+  w.key("max_completion_tokens");
+  writeCount(w, m.max_completion_tokens);
+  w.key("pricing");
+  if (m.pricing.known) {
+    const Pricing& p = m.pricing;
+    w.beginObject();
+    for (auto [name, value] : {std::pair{"prompt", p.prompt}, {"completion", p.completion},
+                               {"request", p.request}, {"image", p.image},
+                               {"cache_read", p.cache_read}, {"cache_write", p.cache_write}}) {
+      w.key(name).roundTrip(value);
+    }
+    w.endObject();
+  } else {
+    w.null();
+  }
+  w.key("source").string(source);
+  w.endObject();
+}
+
+// What follows the models array: when the list was fetched (null: never).
+std::string fetchedAtTail(const std::optional<int64_t>& fetched_at) {
+  std::string tail;
+  JsonWriter w(tail, JsonWriter::Start::kAfterMember);
+  w.key("fetched_at");
+  if (fetched_at) {
+    w.string(rfc3339(*fetched_at));
+  } else {
+    w.null();
+  }
+  return tail;
 }
 
 }  // namespace
@@ -320,57 +365,23 @@ std::string ModelCatalog::listJson(std::string_view filter) const {
 }
 
 std::string ModelCatalog::listPage(std::string_view filter, const PageRequest& request, size_t max_bytes) const {
-  std::string tail = ",\"fetched_at\":";
-  if (fetched_at_) {
-    json::appendString(tail, rfc3339(*fetched_at_));
-  } else {
-    tail += "null";
-  }
+  const std::string tail = fetchedAtTail(fetched_at_);
   AnswerPage page(request, max_bytes, "{\"models\":[", tail.size());
-  json::Buffer buf;
+  std::string row;
   // Offers one entry to the page; false once the page is full. The key is the
   // entry's section ("0" the models by id, "1" the config patterns, "2" the
   // mock entry) and its id, the order they are listed in.
   auto offer = [&](const char* section, const Entry& e) {
-    const ModelInfo& m = e.info;
-    if (!filter.empty() && !containsIgnoringCase(m.id, filter)) {
+    if (!filter.empty() && !containsIgnoringCase(e.info.id, filter)) {
       return true;
     }
-    PageKey key{section, m.id};
+    PageKey key{section, e.info.id};
     if (!page.after(key)) {
       return true;
     }
-    buf.Clear();
-    json::Writer w(buf);
-    w.StartObject();
-    w.Key("id");
-    json::writeString(w, m.id);
-    w.Key("name");
-    json::writeString(w, m.name);
-    w.Key("provider");
-    json::writeString(w, m.provider);
-    w.Key("context_length");
-    writeCount(w, m.context_length);
-    w.Key("max_completion_tokens");
-    writeCount(w, m.max_completion_tokens);
-    w.Key("pricing");
-    if (m.pricing.known) {
-      const Pricing& p = m.pricing;
-      w.StartObject();
-      for (auto [name, value] : {std::pair{"prompt", p.prompt}, {"completion", p.completion},
-                                 {"request", p.request}, {"image", p.image},
-                                 {"cache_read", p.cache_read}, {"cache_write", p.cache_write}}) {
-        w.Key(name);
-        w.Double(value);
-      }
-      w.EndObject();
-    } else {
-      w.Null();
-    }
-    w.Key("source");
-    w.String(sourceName(e.source));
-    w.EndObject();
-    return page.add(std::string_view(buf.GetString(), buf.GetSize()), key);
+    row.clear();
+    renderModel(row, e.info, sourceName(e.source));
+    return page.add(row, key);
   };
 
   bool open = true;

@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/json.h"
+#include "common/json_writer.h"
 #include "common/time.h"
 #include "daemon/policy/access.h"
 #include "daemon/policy/circuit_breaker.h"
@@ -41,45 +41,43 @@ void handleDaemonStatus(Call& call) {
   }
   Engine& s = call.s;
   const int64_t now = s.clock.nowMs();
-  std::string o = "{\"version\":\"";
-  o += kVersion;
-  o += "\",\"protocol_version\":" + std::to_string(kProtocolVersion);
-  o += ",\"pid\":" + std::to_string(::getpid());
-  o += ",\"started_at\":\"" + rfc3339(s.run.started_at_ms) + "\"";
-  o += ",\"uptime_s\":" + std::to_string((now - s.run.started_at_ms) / 1000);
-  o += ",\"socket\":";
-  json::appendString(o, s.config.socket_path);
-  o += ",\"db_path\":";
-  json::appendString(o, s.db.path());
-  o += ",\"db_size_bytes\":" +
-       std::to_string(fileSize(s.db.path()) + fileSize(s.db.path() + "-wal"));
-  o += ",\"storage\":{\"failed_commits\":" + std::to_string(s.cycle->failedCommits()) +
-       ",\"unsaved_outcomes\":" + std::to_string(s.cycle->kept()) + "}";
-  o += ",\"queue\":{";
+  std::string o;
+  JsonWriter w(o);
+  w.beginObject();
+  w.key("version").string(kVersion);
+  w.key("protocol_version").int64(kProtocolVersion);
+  w.key("pid").int64(::getpid());
+  w.key("started_at").string(rfc3339(s.run.started_at_ms));
+  w.key("uptime_s").int64((now - s.run.started_at_ms) / 1000);
+  w.key("socket").string(s.config.socket_path);
+  w.key("db_path").string(s.db.path());
+  w.key("db_size_bytes").int64(fileSize(s.db.path()) + fileSize(s.db.path() + "-wal"));
+  w.key("storage").beginObject();
+  w.key("failed_commits").uint64(s.cycle->failedCommits());
+  w.key("unsaved_outcomes").uint64(s.cycle->kept());
+  w.endObject();
+  w.key("queue").beginObject();
   const auto& counts = s.lifecycle->counts();
   for (int i = 0; i < ipc::kJobStateCount; ++i) {
-    if (i > 0) {
-      o += ",";
-    }
-    o += "\"" + std::string(ipc::jobStateName(i)) + "\":" + std::to_string(counts[static_cast<size_t>(i)]);
+    w.key(ipc::jobStateName(i)).int64(counts[static_cast<size_t>(i)]);
   }
-  o += "},\"in_flight\":" + std::to_string(s.runner->inflight());
-  o += ",\"max_inflight\":" + std::to_string(s.config.max_inflight);
+  w.endObject();
+  w.key("in_flight").uint64(s.runner->inflight());
+  w.key("max_inflight").int64(s.config.max_inflight);
   // Anyone but an administrator sees only its own paused clients, and the
   // limits of models, not of the server's keys.
   const bool admin = s.access->isAdmin(call.peer);
-  o += ",\"queue_state\":" +
-       (admin ? s.scheduler->stateJson()
-              : s.scheduler->stateJson([&](const std::string& c) { return s.access->owns(call.peer, c); }));
+  w.key("queue_state").raw(
+      admin ? s.scheduler->stateJson()
+            : s.scheduler->stateJson([&](const std::string& c) { return s.access->owns(call.peer, c); }));
   const int64_t mono = s.clock.monoMs();  // Breakers and limits keep time on it.
-  o += ",\"circuits\":" + s.circuits->statusJson(mono, now);
-  o += ",\"limits\":" + s.limits->statusJson(mono, now, /*include_keys=*/admin);
-  o += ",\"connections\":" + std::to_string(s.server->connectionCount());
-  o += ",\"output_pending_bytes\":" + std::to_string(s.server->pendingOutputTotal());
-  o += ",\"subscriptions\":" + std::to_string(s.bus->subscriptionCount());
-  o += ",\"shutting_down\":";
-  o += s.run.shutting_down ? "true" : "false";
-  o += "}";
+  w.key("circuits").raw(s.circuits->statusJson(mono, now));
+  w.key("limits").raw(s.limits->statusJson(mono, now, /*include_keys=*/admin));
+  w.key("connections").uint64(s.server->connectionCount());
+  w.key("output_pending_bytes").uint64(s.server->pendingOutputTotal());
+  w.key("subscriptions").uint64(s.bus->subscriptionCount());
+  w.key("shutting_down").boolean(s.run.shutting_down);
+  w.endObject();
   call.reply.ok(std::move(o));
 }
 

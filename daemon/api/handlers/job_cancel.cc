@@ -1,6 +1,6 @@
 // job.cancel {job_id} -> job object. A running attempt is aborted at once; a
 // queued, retry_wait or held job simply ends. An ended job is an invalid state.
-#include "common/json.h"
+#include "common/json_writer.h"
 #include "common/time.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/api/handlers/handlers.h"
@@ -32,9 +32,8 @@ Result<store::JobRecord> cancelJob(Engine& s, store::JobRecord job, std::string_
   job.finished_at = s.clock.nowMs();
   job.next_attempt_at.reset();
   job.error = store::JobError{"CANCELLED", std::string(reason), 0, "local"};
-  std::string data = "{\"reason\":";
-  json::appendString(data, reason);
-  data += "}";
+  std::string data;
+  JsonWriter(data).beginObject().key("reason").string(reason).endObject();
   s.lifecycle->emit(job, parseTags(job.tags_json), ipc::EventKind::kCancelled, data, true);
   if (auto r = s.lifecycle->save(job, previous); !r) {
     return r.takeError();

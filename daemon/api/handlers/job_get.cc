@@ -1,5 +1,6 @@
 // job.get {job_id, include_request?} -> job object (with "request", the stored
 // chat request, when asked). Also home of the helpers handlers share.
+#include "common/json_writer.h"
 #include "common/log.h"
 #include "daemon/policy/access.h"
 #include "daemon/api/handlers/handlers.h"
@@ -67,10 +68,8 @@ void handleJobGet(Call& call) {
   // The request as stored, after the job's other members: the Responses API's
   // previous_response_id continues its conversation.
   std::string out = jobToJson(*job);
-  out.pop_back();
-  out += ",\"request\":";
-  out += job->request_json;
-  out += "}";
+  out.pop_back();  // The job object's '}': one member more goes in.
+  JsonWriter(out, JsonWriter::Start::kAfterMember).key("request").raw(job->request_json).endObject();
   call.reply.ok(std::move(out));
 }
 

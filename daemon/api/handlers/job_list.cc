@@ -3,6 +3,7 @@
 // A page ends at `limit` jobs or at [ipc] max_answer_bytes of JSON, whichever
 // comes first (next_cursor says where to go on); a job whose result alone passes
 // that budget is listed without it, marked "result_omitted": true.
+#include "common/json_writer.h"
 #include "daemon/policy/access.h"
 #include "daemon/config.h"
 #include "daemon/api/handlers/handlers.h"
@@ -12,11 +13,10 @@
 #include "store/job_store.h"
 
 namespace llmq::daemon {
+namespace {
 
-void handleJobList(Call& call) {
-  ipc::Params p(call.params);
-  p.allowOnly({"state", "client", "tag", "limit", "cursor", "include_result"});
-  store::ListFilter filter;
+// The filters that come before the owner check: state and client.
+void readStateAndClient(ipc::Params& p, store::ListFilter& filter) {
   if (auto state = p.string("state", false, 32)) {
     int s = ipc::parseJobState(*state);
     if (s < 0) {
@@ -28,15 +28,25 @@ void handleJobList(Call& call) {
   if (auto client = p.string("client", false, ipc::kMaxNameBytes)) {
     filter.client = std::string(*client);
   }
-  // Anyone but an administrator lists only their own jobs (daemon/policy/access.h).
-  if (!call.s.access->isAdmin(call.peer)) {
-    if (filter.client && !call.s.access->owns(call.peer, *filter.client)) {
-      call.reply.fail(ipc::rpc::kPermissionDenied,
-                      "client \"" + *filter.client + "\" is another user's", "PERMISSION_DENIED");
-      return;
-    }
-    filter.owner = call.peer.user;
+}
+
+// Anyone but an administrator lists only their own jobs (daemon/policy/access.h);
+// false, answered, when they named another user's client.
+bool restrictToOwner(Call& call, store::ListFilter& filter) {
+  if (call.s.access->isAdmin(call.peer)) {
+    return true;
   }
+  if (filter.client && !call.s.access->owns(call.peer, *filter.client)) {
+    call.reply.fail(ipc::rpc::kPermissionDenied,
+                    "client \"" + *filter.client + "\" is another user's", "PERMISSION_DENIED");
+    return false;
+  }
+  filter.owner = call.peer.user;
+  return true;
+}
+
+// The filters after the owner check (tag, limit, cursor); returns include_result.
+bool readPaging(ipc::Params& p, store::ListFilter& filter) {
   if (auto tag = p.string("tag", false, ipc::kMaxNameBytes)) {
     filter.tag = std::string(*tag);
   }
@@ -46,19 +56,38 @@ void handleJobList(Call& call) {
       p.fail("\"cursor\" is not a job id");
     }
   }
-  const bool include_result = p.boolean("include_result").value_or(false);
-  if (!p.ok()) {
-    call.reply.fail(ipc::rpc::kInvalidParams, p.error());
-    return;
+  return p.boolean("include_result").value_or(false);
+}
+
+// One job of the page into `one`: without its result unless asked for, and
+// without it anyway when it alone passes the budget (job.get has it), marked
+// "result_omitted", so paging always moves on.
+void renderListedJob(std::string& one, store::JobRecord& j, bool include_result, size_t budget) {
+  if (!include_result) {
+    j.result_json.clear();
   }
-  // Rows are read one at a time and the page ends at `limit` jobs or at
-  // [ipc] max_answer_bytes, whichever comes first: results can be large, and a
-  // page built whole could pass what the connection may hold. One row more than
-  // fits tells whether a next page exists.
+  one.clear();
+  appendJobJson(one, j);
+  if (one.size() > budget && include_result) {
+    j.result_json.clear();
+    one.clear();
+    appendJobJson(one, j);
+    one.pop_back();  // The job object's '}': one member more goes in.
+    JsonWriter(one, JsonWriter::Start::kAfterMember).key("result_omitted").boolean(true).endObject();
+  }
+}
+
+// Rows are read one at a time and the page ends at `limit` jobs or at
+// [ipc] max_answer_bytes, whichever comes first: results can be large, and a
+// page built whole could pass what the connection may hold. One row more than
+// fits tells whether a next page exists.
+void replyWithPage(Call& call, store::ListFilter& filter, bool include_result) {
   const size_t budget = call.s.config.max_answer_bytes;
   const int limit = filter.limit;
   filter.limit = limit + 1;
-  std::string out = "{\"jobs\":[";
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject().key("jobs").beginArray();
   std::string one;
   int count = 0;
   int64_t last_id = 0;
@@ -68,28 +97,12 @@ void handleJobList(Call& call) {
       more = true;
       return false;
     }
-    if (!include_result) {
-      j.result_json.clear();
-    }
-    one.clear();
-    appendJobJson(one, j);
-    if (one.size() > budget && include_result) {
-      // Alone past the budget: listed without its result (job.get has it), so
-      // paging always moves on.
-      j.result_json.clear();
-      one.clear();
-      appendJobJson(one, j);
-      one.pop_back();
-      one += ",\"result_omitted\":true}";
-    }
+    renderListedJob(one, j, include_result, budget);
     if (count > 0 && out.size() + one.size() + 1 > budget) {
       more = true;
       return false;
     }
-    if (count > 0) {
-      out.push_back(',');
-    }
-    out += one;
+    w.raw(one);
     ++count;
     last_id = j.id;
     return true;
@@ -98,14 +111,32 @@ void handleJobList(Call& call) {
     replyStoreError(call, listed.error(), "listing jobs");
     return;
   }
-  out += "],\"next_cursor\":";
+  w.endArray().key("next_cursor");
   if (more) {
-    out += "\"" + ipc::formatJobId(last_id) + "\"";
+    w.string(ipc::formatJobId(last_id));
   } else {
-    out += "null";
+    w.null();
   }
-  out += "}";
+  w.endObject();
   call.reply.ok(std::move(out));
+}
+
+}  // namespace
+
+void handleJobList(Call& call) {
+  ipc::Params p(call.params);
+  p.allowOnly({"state", "client", "tag", "limit", "cursor", "include_result"});
+  store::ListFilter filter;
+  readStateAndClient(p, filter);
+  if (!restrictToOwner(call, filter)) {
+    return;
+  }
+  const bool include_result = readPaging(p, filter);
+  if (!p.ok()) {
+    call.reply.fail(ipc::rpc::kInvalidParams, p.error());
+    return;
+  }
+  replyWithPage(call, filter, include_result);
 }
 
 }  // namespace llmq::daemon

@@ -2,7 +2,7 @@
 // [targets]}, administrators only: a server key benched as exhausted or invalid
 // goes back to ok (name or fingerprint; none: every key), and a circuit breaker
 // closes (provider/model or model; none: every breaker), without a restart.
-#include "common/json.h"
+#include "common/json_writer.h"
 #include "daemon/policy/circuit_breaker.h"
 #include "daemon/api/handlers/handlers.h"
 #include "daemon/policy/key_pool.h"
@@ -14,14 +14,14 @@ namespace llmq::daemon {
 namespace {
 
 std::string resetJson(const std::vector<std::string>& names) {
-  std::string o = "{\"reset\":[";
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i > 0) {
-      o += ",";
-    }
-    json::appendString(o, names[i]);
+  std::string o;
+  JsonWriter w(o);
+  w.beginObject().key("reset").beginArray();
+  for (const std::string& name : names) {
+    w.string(name);
   }
-  return o + "]}";
+  w.endArray().endObject();
+  return o;
 }
 
 // Reads the one optional string param `field`; answers the error itself.

@@ -1,6 +1,7 @@
 // keys.status {job_id?} -> {key_source, has_server_key, pool}: which key a job
 // uses (without job_id: a job without its own key; with it: that job, `user` when
 // it brought its own key), and the health of each server key, by fingerprint only.
+#include "common/json_writer.h"
 #include "common/time.h"
 #include "daemon/policy/access.h"
 #include "daemon/api/handlers/handlers.h"
@@ -31,23 +32,25 @@ void handleKeysStatus(Call& call) {
       return;
     }
   }
-  std::string o = "{\"key_source\":\"";
-  o += source;
-  o += "\",\"has_server_key\":";
-  o += keys.empty() ? "false" : "true";
+  std::string o;
+  JsonWriter w(o);
+  w.beginObject().key("key_source").string(source).key("has_server_key").boolean(!keys.empty());
+  w.key("pool");
   if (!call.s.access->isAdmin(call.peer)) {
     // The pool (names, fingerprints, health) is the administrators' business.
-    call.reply.ok(std::move(o) + ",\"pool\":[]}");
+    w.beginArray().endArray().endObject();
+    call.reply.ok(std::move(o));
     return;
   }
   // Cooldowns are on the monotonic clock: shown as wall time, now plus what remains.
   const int64_t now = call.s.clock.nowMs();
   const int64_t mono = call.s.clock.monoMs();
   RateLimiter& limits = *call.s.limits;
-  o += ",\"pool\":" + keys.statusJson(now, [&](const PooledKey& k) {
+  w.raw(keys.statusJson(now, [&](const PooledKey& k) {
     const int64_t until = limits.cooldownUntil(LimitScope::kKey, k.name, mono);
     return until > mono ? now + (until - mono) : 0;
-  }) + "}";
+  }));
+  w.endObject();
   call.reply.ok(std::move(o));
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/text.h"
 #include "common/json.h"
+#include "common/json_writer.h"
 #include "common/time.h"
 #include "daemon/turn/answer_page.h"
 #include "daemon/config.h"
@@ -28,11 +29,14 @@ namespace {
 // of the usual size comes whole; [ipc] max_answer_bytes bounds the page too.
 constexpr int64_t kMaxUsageRowsPerPage = 10000;
 
-void appendFigures(std::string& o, const store::UsageFigures& f) {
-  o += "\"requests\":" + std::to_string(f.requests) + ",\"prompt_tokens\":" +
-       std::to_string(f.prompt_tokens) + ",\"completion_tokens\":" + std::to_string(f.completion_tokens) +
-       ",\"cached_tokens\":" + std::to_string(f.cached_tokens) + ",\"reasoning_tokens\":" +
-       std::to_string(f.reasoning_tokens) + ",\"cost_usd\":" + decimal(f.cost_usd);
+// The figures of a row or of the totals, as members of the object being written.
+void writeFigures(JsonWriter& w, const store::UsageFigures& f) {
+  w.key("requests").int64(f.requests);
+  w.key("prompt_tokens").int64(f.prompt_tokens);
+  w.key("completion_tokens").int64(f.completion_tokens);
+  w.key("cached_tokens").int64(f.cached_tokens);
+  w.key("reasoning_tokens").int64(f.reasoning_tokens);
+  w.key("cost_usd").decimal(f.cost_usd);
 }
 
 // An RFC 3339 bound; false (with the params failed) when malformed.
@@ -50,14 +54,9 @@ bool timeParam(ipc::Params& p, const char* name, std::optional<int64_t>* out) {
   return true;
 }
 
-}  // namespace
-
-void handleUsageReport(Call& call) {
-  ipc::Params p(call.params);
-  p.allowOnly({"group_by", "since", "until", "limit", "cursor"});
-  store::UsageQuery q;
-  auto group_by = p.strings("group_by", 5, 16);
-  if (group_by) {
+// Reads group_by, since and until into `q`; a bad one fails `p`.
+void readQuery(ipc::Params& p, store::UsageQuery& q) {
+  if (auto group_by = p.strings("group_by", 5, 16)) {
     for (const std::string& g : *group_by) {
       store::UsageDim d;
       if (!store::parseUsageDim(g, &d)) {
@@ -77,6 +76,70 @@ void handleUsageReport(Call& call) {
   if (p.ok() && q.since && q.until && *q.since >= *q.until) {
     p.fail("since must be before until");
   }
+}
+
+// A range end as an RFC 3339 string, or null when open.
+void writeBound(JsonWriter& w, const std::optional<int64_t>& ms) {
+  if (ms) {
+    w.string(rfc3339(*ms));
+  } else {
+    w.null();
+  }
+}
+
+// The answer up to the rows array's '[': the grouping, the range answered and
+// where it was read from.
+std::string reportHead(const store::UsageQuery& q, const store::UsageReport& report) {
+  std::string o;
+  JsonWriter w(o);
+  w.beginObject().key("group_by").beginArray();
+  for (store::UsageDim d : q.group_by) {
+    w.string(store::usageDimName(d));
+  }
+  w.endArray();
+  // The range answered, which is wider than the one asked for when an end falls
+  // in a day whose ledger rows were pruned (store/usage_store.h).
+  w.key("since");
+  writeBound(w, report.since);
+  w.key("until");
+  writeBound(w, report.until);
+  if (report.widened) {
+    w.key("widened").boolean(true);
+  }
+  w.key("source").string(report.from_rollup ? "rollup" : "ledger");
+  w.key("rows").beginArray();
+  return o;
+}
+
+// What follows the rows array: the totals, as a member after it.
+std::string reportTail(const store::UsageReport& report) {
+  std::string tail;
+  JsonWriter w(tail, JsonWriter::Start::kAfterMember);
+  w.key("totals").beginObject();
+  writeFigures(w, report.totals);
+  w.endObject();
+  return tail;
+}
+
+// One row: a member per group_by dimension, then its figures.
+void renderRow(std::string& one, const store::UsageQuery& q, const store::UsageRow& row) {
+  one.clear();
+  JsonWriter w(one);
+  w.beginObject();
+  for (size_t k = 0; k < q.group_by.size(); ++k) {
+    w.key(store::usageDimName(q.group_by[k])).string(row.keys[k]);
+  }
+  writeFigures(w, row.figures);
+  w.endObject();
+}
+
+}  // namespace
+
+void handleUsageReport(Call& call) {
+  ipc::Params p(call.params);
+  p.allowOnly({"group_by", "since", "until", "limit", "cursor"});
+  store::UsageQuery q;
+  readQuery(p, q);
   const PageRequest page_request = readPageParams(p, kMaxUsageRowsPerPage, q.group_by.size());
   if (!p.ok()) {
     call.reply.fail(ipc::rpc::kInvalidParams, p.error());
@@ -87,48 +150,19 @@ void handleUsageReport(Call& call) {
     replyStoreError(call, report.error(), "building the usage report");
     return;
   }
-  std::string o = "{\"group_by\":[";
-  for (size_t i = 0; i < q.group_by.size(); ++i) {
-    o += i > 0 ? ",\"" : "\"";
-    o += store::usageDimName(q.group_by[i]);
-    o += "\"";
-  }
-  // The range answered, which is wider than the one asked for when an end falls
-  // in a day whose ledger rows were pruned (store/usage_store.h).
-  o += "],\"since\":";
-  o += report->since ? "\"" + rfc3339(*report->since) + "\"" : std::string("null");
-  o += ",\"until\":";
-  o += report->until ? "\"" + rfc3339(*report->until) + "\"" : std::string("null");
-  if (report->widened) {
-    o += ",\"widened\":true";
-  }
-  o += ",\"source\":\"";
-  o += report->from_rollup ? "rollup" : "ledger";
-  o += "\",\"rows\":[";
-  std::string tail = ",\"totals\":{";
-  appendFigures(tail, report->totals);
-  tail += "}";
+  const std::string tail = reportTail(*report);
   // The store orders rows by their keys already; sorted here too, so the order
   // is the one the cursor is compared in whatever the store does.
   std::vector<store::UsageRow>& rows = report->rows;
   std::sort(rows.begin(), rows.end(),
             [](const store::UsageRow& a, const store::UsageRow& b) { return a.keys < b.keys; });
-  AnswerPage page(page_request, call.s.config.max_answer_bytes, std::move(o), tail.size());
+  AnswerPage page(page_request, call.s.config.max_answer_bytes, reportHead(q, *report), tail.size());
   std::string one;
   for (const store::UsageRow& row : rows) {
     if (!page.after(row.keys)) {
       continue;
     }
-    one = "{";
-    for (size_t k = 0; k < q.group_by.size(); ++k) {
-      one += "\"";
-      one += store::usageDimName(q.group_by[k]);
-      one += "\":";
-      json::appendString(one, row.keys[k]);
-      one += ",";
-    }
-    appendFigures(one, row.figures);
-    one += "}";
+    renderRow(one, q, row);
     if (!page.add(one, row.keys)) {
       break;
     }

@@ -1,5 +1,5 @@
-// Tests for common/json: appendString escaping (exact output and a round trip
-// through the strict parser), and what the strict parser refuses.
+// Tests for common/json: what the strict parser accepts and refuses, depth,
+// surrogates and duplicate keys. The escaper's tests are in json_writer_test.cc.
 #include "common/json.h"
 
 #include <gtest/gtest.h>
@@ -11,59 +11,6 @@
 
 namespace llmq::json {
 namespace {
-
-// appendString(s), parsed back: must be a JSON string equal to s, byte for byte.
-void expectRoundTrip(const std::string& s) {
-  std::string out;
-  appendString(out, s);
-  Document doc;
-  std::string error;
-  ASSERT_TRUE(parse(doc, out, &error)) << error << " in " << out;
-  ASSERT_TRUE(doc.IsString()) << out;
-  EXPECT_EQ(s, std::string(view(doc))) << out;
-}
-
-TEST(JsonAppendStringTest, EscapesQuotesBackslashesAndNamedControls) {
-  std::string out = "x=";
-  appendString(out, "a\"b\\c\nd\re\tf\bg\fh");
-  EXPECT_EQ(R"(x="a\"b\\c\nd\re\tf\bg\fh")", out);
-}
-
-TEST(JsonAppendStringTest, EscapesOtherControlCharactersAsUnicode) {
-  std::string out;
-  appendString(out, std::string("\x00\x01\x1f\x7f", 4));
-  // 0x7f (DEL) is not a control character for JSON and passes through.
-  EXPECT_EQ(std::string("\"\\u0000\\u0001\\u001f\x7f\""), out);
-}
-
-TEST(JsonAppendStringTest, EmptyAndPlainStrings) {
-  std::string out;
-  appendString(out, "");
-  EXPECT_EQ("\"\"", out);
-  out.clear();
-  appendString(out, "plain text, no escapes / at all");
-  EXPECT_EQ("\"plain text, no escapes / at all\"", out);
-}
-
-TEST(JsonAppendStringTest, PassesUtf8Through) {
-  const std::string text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";  // café € 😀
-  std::string out;
-  appendString(out, text);
-  EXPECT_EQ("\"" + text + "\"", out);
-  expectRoundTrip(text);
-}
-
-TEST(JsonAppendStringTest, EveryByteBelow0x80RoundTrips) {
-  std::string all;
-  for (int c = 0; c < 0x80; ++c) {
-    all.push_back(static_cast<char>(c));
-  }
-  expectRoundTrip(all);
-  // Escapes at the start, the end and back to back.
-  expectRoundTrip("\"");
-  expectRoundTrip("\\\\\"\"\n");
-  expectRoundTrip("\nmiddle\n");
-}
 
 TEST(JsonParseTest, AcceptsValidDocumentsWithSurroundingWhitespace) {
   Document doc;

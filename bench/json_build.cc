@@ -62,12 +62,12 @@ void formerAppendJobJson(std::string& out, const store::JobRecord& j) {
     json::appendString(out, j.model_used);
   }
   out.append(",\"routing\":");
-  if (std::optional<daemon::Routing> routing = daemon::storedRouting(j.options_json)) {
-    daemon::appendRoutingJson(out, *routing);
+  if (j.options.routing) {
+    appendRoutingJson(out, *j.options.routing);
   } else {
     out.append("null");
   }
-  out.append(daemon::usesOwnKey(j) ? ",\"key_source\":\"user\"" : ",\"key_source\":\"server\"");
+  out.append(j.options.byok ? ",\"key_source\":\"user\"" : ",\"key_source\":\"server\"");
   out.append(",\"kind\":\"");
   out.append(jobKindName(j.kind));
   out.append(j.stream ? "\",\"stream\":true" : "\",\"stream\":false");
@@ -159,14 +159,14 @@ void writeIdentity(JsonWriter& w, const store::JobRecord& j) {
   // How an alias or a route chose the model (daemon/policy/model_router.h); null when
   // the job named its model directly.
   w.key("routing");
-  if (std::optional<daemon::Routing> routing = daemon::storedRouting(j.options_json)) {
-    daemon::appendRoutingJson(w.rawValue(), *routing);
+  if (j.options.routing) {
+    appendRoutingJson(w.rawValue(), *j.options.routing);
   } else {
     w.null();
   }
   // "user" when the job brought its own api_key (BYOK), which goes before the
   // server's keys; "server" otherwise (the daemon's keys, none for mock models).
-  w.key("key_source").string(daemon::usesOwnKey(j) ? "user" : "server");
+  w.key("key_source").string(j.options.byok ? "user" : "server");
   w.key("kind").string(jobKindName(j.kind));
   w.key("stream").boolean(j.stream);
 }

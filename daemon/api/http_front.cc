@@ -186,6 +186,24 @@ bool isTrue(const std::string* header) {
   return header != nullptr && (*header == "true" || *header == "1" || *header == "yes");
 }
 
+// ,"tags":[...] from X-Llmq-Tags: comma-separated, trimmed, empty ones dropped.
+void appendTagList(std::string& params, std::string_view header) {
+  params += ",\"tags\":[";
+  bool first = true;
+  std::string_view rest(header);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view tag = trimWhitespace(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (!tag.empty()) {
+      params += first ? "" : ",";
+      first = false;
+      json::appendString(params, tag);
+    }
+  }
+  params += "]";
+}
+
 }  // namespace
 
 HttpFront::HttpFront(Engine& engine, HttpFrontOptions options)
@@ -421,9 +439,6 @@ void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, http::HttpR
 
 void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r,
                                 const std::string& request_id, JobKind kind) {
-  const bool embedding = kind == JobKind::kEmbedding;
-  const bool responses = kind == JobKind::kResponses;
-  const std::string* client_request_id = r.header("x-request-id");
   // These headers become JSON strings of the job.submit: bytes that are not
   // UTF-8 would make that frame unreadable, and the request would never be answered.
   for (const char* name : {"x-llmq-client", "x-llmq-tags", "idempotency-key", "x-openrouter-key"}) {
@@ -433,20 +448,11 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpR
       return;
     }
   }
-  // An SDK's retry of a request whose job llmqd gave up on gets the same answer
-  // (daemon/api/recent_failures.h). The path, the body and the headers that change
-  // what runs or who pays identify it.
   const std::string* idempotency_key = r.header("idempotency-key");
   const bool retryable = idempotency_key != nullptr && !idempotency_key->empty();
   std::optional<RecentFailures::Digest> digest;
   if (!retryable && recent_failures_.enabled()) {
-    std::vector<std::string_view> parts{embedding ? "embeddings" : responses ? "responses" : "chat.completions",
-                                        r.body};
-    for (const char* name : {"x-llmq-client", "x-llmq-tags", "x-llmq-priority", "x-openrouter-key"}) {
-      const std::string* v = r.header(name);
-      parts.emplace_back(v != nullptr ? std::string_view(*v) : std::string_view("\0absent", 7));
-    }
-    digest = RecentFailures::digest(parts);
+    digest = failureDigest(r, kind);
     if (std::optional<RecentFailures::Answer> again = recent_failures_.find(*digest, s_.clock.monoMs())) {
       http_.respond(conn_id, exchange, again->status, kJson, again->headers + jobHeader({}, request_id),
                     again->body);
@@ -467,17 +473,51 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpR
   }
   // An embedding request with "stream" is refused by job.submit, with its reason.
   const json::Value* stream = json::member(body, "stream");
-  const bool streaming = !embedding && stream != nullptr && stream->IsBool() && stream->GetBool();
-  bool include_usage = false;
+  const bool streaming = kind != JobKind::kEmbedding && stream != nullptr && stream->IsBool() && stream->GetBool();
+  std::string params;
+  if (!submitParams(r, request_id, kind, streaming, &params)) {
+    respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_priority",
+                 "X-Llmq-Priority must be an integer from -1000 to 1000", {}, request_id);
+    return;
+  }
+  Pending p{streaming ? Kind::kStream : Kind::kComplete, conn_id, exchange};
+  p.model = std::string(stringMember(body, "model"));
   if (const json::Value* so = json::member(body, "stream_options"); so != nullptr) {
     const json::Value* iu = json::member(*so, "include_usage");
-    include_usage = iu != nullptr && iu->IsBool() && iu->GetBool();
+    p.include_usage = iu != nullptr && iu->IsBool() && iu->GetBool();
   }
+  p.created = nowSeconds();
+  p.digest = digest;
+  p.request_id = request_id;
+  p.responses = kind == JobKind::kResponses;
+  p.since_ms = s_.clock.monoMs();
+  call(conn_id, "job.submit", params, std::move(p));
+}
 
+RecentFailures::Digest HttpFront::failureDigest(const http::HttpRequest& r, JobKind kind) {
+  // An SDK's retry of a request whose job llmqd gave up on gets the same answer
+  // (daemon/api/recent_failures.h). The path, the body and the headers that change
+  // what runs or who pays identify it.
+  std::vector<std::string_view> parts{kind == JobKind::kEmbedding   ? "embeddings"
+                                      : kind == JobKind::kResponses ? "responses"
+                                                                    : "chat.completions",
+                                      r.body};
+  for (const char* name : {"x-llmq-client", "x-llmq-tags", "x-llmq-priority", "x-openrouter-key"}) {
+    const std::string* v = r.header(name);
+    parts.emplace_back(v != nullptr ? std::string_view(*v) : std::string_view("\0absent", 7));
+  }
+  return RecentFailures::digest(parts);
+}
+
+bool HttpFront::submitParams(const http::HttpRequest& r, const std::string& request_id, JobKind kind,
+                             bool streaming, std::string* out) {
+  const std::string* idempotency_key = r.header("idempotency-key");
+  const bool retryable = idempotency_key != nullptr && !idempotency_key->empty();
   // The body was parsed whole, so splicing its text in cannot add params.
-  std::string params = embedding   ? "{\"kind\":\"embedding\",\"request\":"
-                       : responses ? "{\"kind\":\"responses\",\"request\":"
-                                   : "{\"request\":";
+  std::string& params = *out;
+  params = kind == JobKind::kEmbedding   ? "{\"kind\":\"embedding\",\"request\":"
+           : kind == JobKind::kResponses ? "{\"kind\":\"responses\",\"request\":"
+                                         : "{\"request\":";
   params += r.body;
   params += streaming ? ",\"subscribe\":true" : ",\"wait\":true";
   // A request with an Idempotency-Key says its client will come back for the
@@ -495,33 +535,19 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpR
     errno = 0;
     const long v = std::strtol(priority->c_str(), &end, 10);
     if (priority->empty() || *end != '\0' || errno != 0 || v < -1000 || v > 1000) {
-      respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_priority",
-                   "X-Llmq-Priority must be an integer from -1000 to 1000", {}, request_id);
-      return;
+      return false;
     }
     params += ",\"priority\":" + std::to_string(v);
   }
   if (const std::string* tags = r.header("x-llmq-tags")) {
-    params += ",\"tags\":[";
-    bool first = true;
-    std::string_view rest(*tags);
-    while (!rest.empty()) {
-      const size_t comma = rest.find(',');
-      std::string_view tag = trimWhitespace(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      if (!tag.empty()) {
-        params += first ? "" : ",";
-        first = false;
-        json::appendString(params, tag);
-      }
-    }
-    params += "]";
+    appendTagList(params, *tags);
   }
   if (retryable) {
     params += ",\"idempotency_key\":";
     json::appendString(params, *idempotency_key);
   }
-  if (client_request_id != nullptr && *client_request_id == request_id) {
+  if (const std::string* client_request_id = r.header("x-request-id");
+      client_request_id != nullptr && *client_request_id == request_id) {
     params += ",\"request_id\":";
     json::appendString(params, request_id);
   }
@@ -530,15 +556,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpR
     json::appendString(params, *key);
   }
   params += "}";
-  Pending p{streaming ? Kind::kStream : Kind::kComplete, conn_id, exchange};
-  p.model = std::string(stringMember(body, "model"));
-  p.include_usage = include_usage;
-  p.created = nowSeconds();
-  p.digest = digest;
-  p.request_id = request_id;
-  p.responses = responses;
-  p.since_ms = s_.clock.monoMs();
-  call(conn_id, "job.submit", params, std::move(p));
+  return true;
 }
 
 void HttpFront::call(uint64_t conn_id, std::string_view method, std::string_view params_json,

@@ -136,6 +136,12 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
   // route().
   void chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request, const std::string& request_id,
                        JobKind kind = JobKind::kChat);
+  // What identifies a request for the failure memory (daemon/api/recent_failures.h).
+  static RecentFailures::Digest failureDigest(const http::HttpRequest& r, JobKind kind);
+  // The job.submit params an HTTP request becomes: its body as the request, and
+  // what its headers ask. False when X-Llmq-Priority is not a valid priority.
+  static bool submitParams(const http::HttpRequest& r, const std::string& request_id, JobKind kind, bool streaming,
+                           std::string* out);
   // GET /v1/models and /v1/models/{id}; false when `request` is neither.
   bool serveModels(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request, const std::string& request_id);
   // POST /v1/chat/completions and POST /v1/embeddings (route()'s table).

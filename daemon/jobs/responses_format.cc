@@ -576,52 +576,92 @@ std::optional<std::string> jobIdOf(std::string_view response_id) {
   return std::string(response_id.substr(5));
 }
 
+namespace {
+
+// A chat completion's first choice as Response output items: its message, its
+// tool calls, then its reasoning. Sets *finish to its finish_reason.
+std::string outputItems(const json::Value& completion, std::string_view job_id, std::string_view* finish) {
+  std::string output = "[";
+  const auto add = [&output](const std::string& item) { output += (output.size() > 1 ? "," : "") + item; };
+  const json::Value* choices = json::member(completion, "choices");
+  if (choices == nullptr || !choices->IsArray() || choices->Empty()) {
+    return output + "]";
+  }
+  const json::Value& choice = (*choices)[0];
+  *finish = str(choice, "finish_reason");
+  const json::Value* message = json::member(choice, "message");
+  static const json::Value kEmpty(rapidjson::kObjectType);
+  const json::Value& m = message != nullptr && message->IsObject() ? *message : kEmpty;
+  if (const json::Value* content = json::member(m, "content"); content != nullptr && content->IsString()) {
+    std::string item = "{\"type\":\"message\",\"id\":";
+    json::appendString(item, "msg_" + std::string(job_id));
+    item += ",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":";
+    json::appendString(item, json::view(*content));
+    add(item + ",\"annotations\":[]}]}");
+  }
+  if (const json::Value* calls = json::member(m, "tool_calls"); calls != nullptr && calls->IsArray()) {
+    int i = 0;
+    for (const json::Value& call : calls->GetArray()) {
+      const json::Value* fn = json::member(call, "function");
+      std::string item = "{\"type\":\"function_call\",\"id\":";
+      json::appendString(item, "fc_" + std::string(job_id) + "_" + std::to_string(i++));
+      item += ",\"call_id\":";
+      json::appendString(item, str(call, "id"));
+      item += ",\"name\":";
+      json::appendString(item, fn != nullptr ? str(*fn, "name") : std::string_view());
+      item += ",\"arguments\":";
+      json::appendString(item, fn != nullptr ? str(*fn, "arguments") : std::string_view());
+      add(item + ",\"status\":\"completed\"}");
+    }
+  }
+  if (const std::string_view reasoning = str(m, "reasoning"); !reasoning.empty()) {
+    std::string item = "{\"type\":\"reasoning\",\"id\":";
+    json::appendString(item, "rs_" + std::string(job_id));
+    item += ",\"summary\":[{\"type\":\"summary_text\",\"text\":";
+    json::appendString(item, reasoning);
+    add(item + "}]}");
+  }
+  return output + "]";
+}
+
+// A chat completion's usage as a Response's: null when it has none.
+void appendResponseUsage(std::string& out, const json::Value& completion) {
+  const json::Value* usage = json::member(completion, "usage");
+  if (usage == nullptr || !usage->IsObject()) {
+    out += "null";
+    return;
+  }
+  const auto count = [usage](const char* name) -> int64_t {
+    const json::Value* v = json::member(*usage, name);
+    return v != nullptr && v->IsInt64() ? v->GetInt64() : 0;
+  };
+  const auto detail = [usage](const char* obj, const char* name) -> int64_t {
+    const json::Value* o = json::member(*usage, obj);
+    const json::Value* v = o != nullptr ? json::member(*o, name) : nullptr;
+    return v != nullptr && v->IsInt64() ? v->GetInt64() : 0;
+  };
+  out += "{\"input_tokens\":" + std::to_string(count("prompt_tokens")) +
+         ",\"input_tokens_details\":{\"cached_tokens\":" +
+         std::to_string(detail("prompt_tokens_details", "cached_tokens")) +
+         "},\"output_tokens\":" + std::to_string(count("completion_tokens")) +
+         ",\"output_tokens_details\":{\"reasoning_tokens\":" +
+         std::to_string(detail("completion_tokens_details", "reasoning_tokens")) +
+         "},\"total_tokens\":" + std::to_string(count("total_tokens"));
+  if (const json::Value* cost = json::member(*usage, "cost"); cost != nullptr && cost->IsNumber()) {
+    out += ",\"cost\":" + json::toString(*cost);
+  }
+  out += "}";
+}
+
+}  // namespace
+
 std::string fromChatCompletion(const json::Value& completion, std::string_view job_id, int64_t created_at,
                                const json::Value& request) {
   std::string out = "{\"id\":";
   json::appendString(out, responseId(job_id));
   out += ",\"object\":\"response\",\"created_at\":" + std::to_string(created_at);
   std::string_view finish;
-  std::string output = "[";
-  const auto add = [&output](const std::string& item) { output += (output.size() > 1 ? "," : "") + item; };
-  if (const json::Value* choices = json::member(completion, "choices");
-      choices != nullptr && choices->IsArray() && !choices->Empty()) {
-    const json::Value& choice = (*choices)[0];
-    finish = str(choice, "finish_reason");
-    const json::Value* message = json::member(choice, "message");
-    static const json::Value kEmpty(rapidjson::kObjectType);
-    const json::Value& m = message != nullptr && message->IsObject() ? *message : kEmpty;
-    if (const json::Value* content = json::member(m, "content"); content != nullptr && content->IsString()) {
-      std::string item = "{\"type\":\"message\",\"id\":";
-      json::appendString(item, "msg_" + std::string(job_id));
-      item += ",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":";
-      json::appendString(item, json::view(*content));
-      add(item + ",\"annotations\":[]}]}");
-    }
-    if (const json::Value* calls = json::member(m, "tool_calls"); calls != nullptr && calls->IsArray()) {
-      int i = 0;
-      for (const json::Value& call : calls->GetArray()) {
-        const json::Value* fn = json::member(call, "function");
-        std::string item = "{\"type\":\"function_call\",\"id\":";
-        json::appendString(item, "fc_" + std::string(job_id) + "_" + std::to_string(i++));
-        item += ",\"call_id\":";
-        json::appendString(item, str(call, "id"));
-        item += ",\"name\":";
-        json::appendString(item, fn != nullptr ? str(*fn, "name") : std::string_view());
-        item += ",\"arguments\":";
-        json::appendString(item, fn != nullptr ? str(*fn, "arguments") : std::string_view());
-        add(item + ",\"status\":\"completed\"}");
-      }
-    }
-    if (const std::string_view reasoning = str(m, "reasoning"); !reasoning.empty()) {
-      std::string item = "{\"type\":\"reasoning\",\"id\":";
-      json::appendString(item, "rs_" + std::string(job_id));
-      item += ",\"summary\":[{\"type\":\"summary_text\",\"text\":";
-      json::appendString(item, reasoning);
-      add(item + "}]}");
-    }
-  }
-  output += "]";
+  const std::string output = outputItems(completion, job_id, &finish);
   const bool cut = finish == "length";
   out += cut ? ",\"status\":\"incomplete\",\"incomplete_details\":{\"reason\":\"max_output_tokens\"}"
              : ",\"status\":\"completed\",\"incomplete_details\":null";
@@ -647,30 +687,7 @@ std::string fromChatCompletion(const json::Value& completion, std::string_view j
   echo("metadata", "{}");
   echo("text", "{\"format\":{\"type\":\"text\"}}");
   out += ",\"usage\":";
-  if (const json::Value* usage = json::member(completion, "usage"); usage != nullptr && usage->IsObject()) {
-    const auto count = [usage](const char* name) -> int64_t {
-      const json::Value* v = json::member(*usage, name);
-      return v != nullptr && v->IsInt64() ? v->GetInt64() : 0;
-    };
-    const auto detail = [usage](const char* obj, const char* name) -> int64_t {
-      const json::Value* o = json::member(*usage, obj);
-      const json::Value* v = o != nullptr ? json::member(*o, name) : nullptr;
-      return v != nullptr && v->IsInt64() ? v->GetInt64() : 0;
-    };
-    out += "{\"input_tokens\":" + std::to_string(count("prompt_tokens")) +
-           ",\"input_tokens_details\":{\"cached_tokens\":" +
-           std::to_string(detail("prompt_tokens_details", "cached_tokens")) +
-           "},\"output_tokens\":" + std::to_string(count("completion_tokens")) +
-           ",\"output_tokens_details\":{\"reasoning_tokens\":" +
-           std::to_string(detail("completion_tokens_details", "reasoning_tokens")) +
-           "},\"total_tokens\":" + std::to_string(count("total_tokens"));
-    if (const json::Value* cost = json::member(*usage, "cost"); cost != nullptr && cost->IsNumber()) {
-      out += ",\"cost\":" + json::toString(*cost);
-    }
-    out += "}";
-  } else {
-    out += "null";
-  }
+  appendResponseUsage(out, completion);
   out += "}";
   return out;
 }

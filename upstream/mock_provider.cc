@@ -78,7 +78,7 @@ Result<uint64_t> MockProvider::start(const AttemptRequest& req, TransferSink* si
   t.attempt = req.attempt;
   t.model = req.model;
   t.stream = req.stream && !embedding;
-  t.prompt_tokens = estimatePromptTokens(*messages);
+  t.prompt_tokens = mockPromptTokens(*messages);
   t.chunk_delay_ms = intKnob(mock, "chunk_delay_ms", options_.chunk_delay_ms, 0, 60000);
   t.tokens_per_chunk = static_cast<int>(intKnob(mock, "tokens_per_chunk", options_.tokens_per_chunk, 1, 4096));
   int64_t first_delay = intKnob(mock, "first_chunk_delay_ms", options_.first_chunk_delay_ms, 0, 600000);

@@ -41,7 +41,7 @@ int64_t contentBytes(const json::Value& content) {
 
 }  // namespace
 
-int64_t estimatePromptTokens(const json::Value& messages) {
+int64_t mockPromptTokens(const json::Value& messages) {
   int64_t tokens = 3;
   if (!messages.IsArray()) {
     return tokens;

@@ -15,7 +15,7 @@
 
 namespace llmq::upstream {
 
-int64_t estimatePromptTokens(const json::Value& messages);
+int64_t mockPromptTokens(const json::Value& messages);
 
 // The text of the last user message ("" if none).
 std::string lastUserText(const json::Value& messages);

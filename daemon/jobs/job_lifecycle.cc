@@ -137,7 +137,7 @@ void JobLifecycle::dropWaiters(uint64_t conn_id) {
   }
 }
 
-void JobLifecycle::settle(const store::JobRecord& job) {
+void JobLifecycle::answerWaiters(const store::JobRecord& job) {
   auto it = waiters_.find(job.id);
   if (it == waiters_.end()) {
     return;

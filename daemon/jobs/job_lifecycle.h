@@ -1,7 +1,7 @@
 // daemon::JobLifecycle is the one place a job's state change is written, counted
 // and announced: save() persists a job inside the turn's transaction and keeps
 // the per-state counters of daemon.status exact; emit() numbers and publishes an
-// event; settle() answers the `wait: true` callers of a job that has ended.
+// event; answerWaiters() answers the `wait: true` callers of a job that has ended.
 //
 // Loop thread only. Owned by the Daemon.
 #pragma once
@@ -92,7 +92,7 @@ class JobLifecycle {
   void addWaiter(int64_t job_id, Responder r);
   void dropWaiters(uint64_t conn_id);
   // Answers the waiters of a job that has just reached a terminal state.
-  void settle(const store::JobRecord& job);
+  void answerWaiters(const store::JobRecord& job);
 
   // `cancel_on_disconnect`: the job is cancelled if connection `conn_id` closes
   // before it ends. The binding goes when the job ends (save()).

@@ -113,7 +113,7 @@ struct JobRunner::Admission {
   const int64_t mono;
   const JobState previous;
   std::string model;  // The chain's model this attempt uses (chooseModel).
-  Route route;        // Its provider (chooseProvider).
+  ProviderChoice provider;     // Who serves the model (chooseProvider).
   bool byok = false;  // The job's own key goes first.
   int64_t tokens = 0;  // What the rate limits count for it.
   const char* key_source = "none";
@@ -179,7 +179,7 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
     int64_t retry_at = INT64_MAX;
     size_t idx = a->model_index;
     for (; idx < a->chain.size(); ++idx) {
-      const Route r = p_.providers.resolve(a->chain[idx]);
+      const ProviderChoice r = p_.providers.resolve(a->chain[idx]);
       int64_t at = INT64_MAX;
       if (r.provider == nullptr ||
           !p_.circuits.blocked(std::string(r.name) + "/" + a->chain[idx], mono, &at)) {
@@ -217,23 +217,23 @@ JobRunner::Verdict JobRunner::chooseProvider(Admission& in) {
   ActiveJob* a = &in.a;
   store::JobRecord& j = a->job;
   const std::string& model = in.model;
-  in.route = p_.providers.resolve(model);
-  const Route& route = in.route;
+  in.provider = p_.providers.resolve(model);
+  const ProviderChoice& choice = in.provider;
   // BYOK (docs/upstream.md): the job's own key comes first, for every HTTP provider.
-  in.byok = j.options.byok && route.provider != nullptr && route.name != "mock";
-  if (route.provider == nullptr || (route.needs_key && !route.has_key && !in.byok)) {
-    upstream::Failure f = route.provider == nullptr
+  in.byok = j.options.byok && choice.provider != nullptr && choice.name != "mock";
+  if (choice.provider == nullptr || (choice.needs_key && !choice.has_key && !in.byok)) {
+    upstream::Failure f = choice.provider == nullptr
                               ? upstream::Failure{"INVALID_REQUEST",
                                                   "no provider serves model \"" + model + "\"", 0,
                                                   false, "local"}
                               : upstream::Failure{"NO_API_KEY",
                                                   "no API key is configured for provider " +
-                                                      std::string(route.name),
+                                                      std::string(choice.name),
                                                   0, false, "local"};
     failNow(std::move(j), a->tags, std::move(f));
     return StartResult{};
   }
-  a->provider = route.provider;
+  a->provider = choice.provider;
   return std::nullopt;
 }
 
@@ -270,11 +270,11 @@ JobRunner::Verdict JobRunner::modelLimit(Admission& in) {
 JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
   ActiveJob* a = &in.a;
   store::JobRecord& j = a->job;
-  const Route& route = in.route;
+  const ProviderChoice& choice = in.provider;
   const int64_t mono = in.mono;
   const int64_t tokens = in.tokens;
   RateLimiter& limits = p_.limits;
-  in.key_source = route.has_key ? "server" : "none";
+  in.key_source = choice.has_key ? "server" : "none";
   if (in.byok) {
     auto secret = p_.secrets.get(j.id);
     if (!secret || !secret->has_value()) {
@@ -288,7 +288,7 @@ JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
     in.key_source = "user";
     a->attempt.key_fingerprint = fingerprint(a->own_key);
     a->limit_key = "user:" + a->attempt.key_fingerprint;
-  } else if (route.uses_pool) {
+  } else if (choice.uses_pool) {
     std::optional<int64_t> available_at;
     // A key whose known credit cannot cover this job's worst case is passed over
     // like an exhausted one (GET /key, daemon/policy/key_credit.h).
@@ -335,8 +335,8 @@ JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
     a->limit_key = p_.keys.key(a->key_index).name;
     a->key_name = p_.keys.key(a->key_index).name;
     a->attempt.key_fingerprint = p_.keys.key(a->key_index).fingerprint;
-  } else if (route.has_key) {
-    a->limit_key = std::string(route.name);  // A configured provider's own key.
+  } else if (choice.has_key) {
+    a->limit_key = std::string(choice.name);  // A configured provider's own key.
   }
   return std::nullopt;
 }
@@ -374,7 +374,7 @@ JobRunner::Verdict JobRunner::reserveBudget(Admission& in) {
                        std::to_string(std::max(0.0, blocking->remaining())) +
                        " left and this attempt may cost up to $" + std::to_string(*worst);
       if (outcome == BudgetBook::Outcome::kHold) {
-        hold(std::move(j), a->tags, why);
+        holdForBudget(std::move(j), a->tags, why);
       } else {
         failNow(std::move(j), a->tags, upstream::Failure{"BUDGET_EXCEEDED", why, 0, false, "local"});
       }
@@ -387,7 +387,7 @@ JobRunner::Verdict JobRunner::reserveBudget(Admission& in) {
 // A breaker that is half-open lets one probe through: another job may have taken it.
 JobRunner::Verdict JobRunner::probeBreaker(Admission& in) {
   ActiveJob& a = in.a;
-  a.circuit = std::string(in.route.name) + "/" + in.model;
+  a.circuit = std::string(in.provider.name) + "/" + in.model;
   if (int64_t at = 0; !p_.circuits.allow(a.circuit, in.mono, &at)) {
     p_.budgets.settle(a.reservation, a.spender(), 0, in.now);
     park(std::move(a.job), a.tags, in.now + (at - in.mono), "circuit_open");  // Another probe got there first.
@@ -671,10 +671,10 @@ void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::C
   if (auto r = p_.lifecycle.save(j, previous); !r) {
     logStoreError("finishing", j.id, r.error());
   }
-  p_.lifecycle.settle(j);
+  p_.lifecycle.answerWaiters(j);
 }
 
-void JobRunner::hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason) {
+void JobRunner::holdForBudget(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason) {
   const JobState previous = job.state;
   job.state = JobState::kHeld;
   job.error = store::JobError{"BUDGET_EXCEEDED", reason, 0, "local"};
@@ -689,10 +689,10 @@ void JobRunner::hold(store::JobRecord job, const std::vector<std::string>& tags,
 }
 
 void JobRunner::account(ActiveJob& a, bool reached) {
-  Accounting::Settled settled =
-      p_.accounting.settle(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
-  a.counted = settled.counted || a.counted;
-  for (const BudgetAlert& alert : settled.alerts) {
+  Accounting::Charged charged =
+      p_.accounting.charge(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
+  a.counted = charged.counted || a.counted;
+  for (const BudgetAlert& alert : charged.alerts) {
     p_.lifecycle.emitWith(a.job, a.tags, EventKind::kBudgetAlert, [&] {
       std::string d = "{\"scope\":";
       json::appendString(d, alert.scope);
@@ -771,7 +771,7 @@ void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& ta
   if (auto r = p_.lifecycle.save(job, previous); !r) {
     logStoreError("failing", job.id, r.error());
   }
-  p_.lifecycle.settle(job);
+  p_.lifecycle.answerWaiters(job);
 }
 
 void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
@@ -821,7 +821,7 @@ void JobRunner::finish(ActiveJob& a, const Outcome& o, Record&& record) {
     logStoreError(o.doing, a.job.id, r.error());
   }
   if (store::isTerminal(a.job.state)) {
-    p_.lifecycle.settle(a.job);
+    p_.lifecycle.answerWaiters(a.job);
   }
   endOutcome(a);
   retire(a);
@@ -1086,7 +1086,7 @@ void JobRunner::requeueAll() {
 void JobRunner::retire(ActiveJob& a) {
   a.done = true;
   p_.limits.release(a.permit, -1);
-  if (a.reservation.held) {
+  if (a.reservation.active) {
     account(a, false);  // Cancelled, expired or requeued: nothing was billed that we know of.
   }
   if (!a.circuit.empty()) {

@@ -105,7 +105,7 @@ struct ActiveJob final : upstream::TransferSink {
   // This attempt as the budgets see it.
   Spender spender() const;
   bool done = false;
-  bool counted = false;  // The attempt went into the usage rollups (Accounting::settle).
+  bool counted = false;  // The attempt went into the usage rollups (Accounting::charge).
 };
 
 class JobRunner {
@@ -209,7 +209,7 @@ class JobRunner {
   void retire(ActiveJob& a);
   void failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f);
   // Holds a job a budget cannot pay for now (state held) until the budget frees up.
-  void hold(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason);
+  void holdForBudget(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason);
   // How a running attempt ended, for finish(): what the log says it was doing,
   // and the attempt row's outcome and error code.
   struct Outcome {

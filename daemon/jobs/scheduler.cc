@@ -291,7 +291,7 @@ bool Scheduler::expireQueued(store::JobRecord job) {
     LOG_ERROR("expiring %s: %s", ipc::formatJobId(job.id).c_str(), r.error().message.c_str());
     return false;
   }
-  p_.lifecycle.settle(job);
+  p_.lifecycle.answerWaiters(job);
   return true;
 }
 

@@ -103,10 +103,10 @@ store::UsageDelta Accounting::usageDelta(const store::JobRecord& job, const std:
   return d;
 }
 
-Accounting::Settled Accounting::settle(const store::JobRecord& job, const std::vector<std::string>& tags,
+Accounting::Charged Accounting::charge(const store::JobRecord& job, const std::vector<std::string>& tags,
                                        const store::AttemptRecord& attempt, BudgetReservation& reservation,
                                        const Spender& who, bool reached) {
-  Settled out;
+  Charged out;
   const double cost_usd = attempt.usage ? attempt.usage->cost_usd : 0.0;
   out.counted = reached || cost_usd > 0;
   if (out.counted) {

@@ -73,11 +73,11 @@ class Accounting {
   // days (`counted`); its reservation becomes its cost; the alert fractions it
   // crossed are returned (logged here; the caller announces them as
   // budget_alert events of its job).
-  struct Settled {
+  struct Charged {
     bool counted = false;
     std::vector<BudgetAlert> alerts;
   };
-  Settled settle(const store::JobRecord& job, const std::vector<std::string>& tags,
+  Charged charge(const store::JobRecord& job, const std::vector<std::string>& tags,
                  const store::AttemptRecord& attempt, BudgetReservation& reservation, const Spender& who,
                  bool reached);
   // What a counted attempt adds to the usage rollups.

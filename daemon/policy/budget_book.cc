@@ -232,7 +232,7 @@ BudgetBook::Outcome BudgetBook::reserve(const Spender& who, double worst_usd, Bu
   }
   out->budgets.clear();
   out->usd = worst_usd;
-  out->held = true;
+  out->active = true;
   for (Budget& b : budgets_) {
     if (matches(b, who)) {
       b.reserved += worst_usd;
@@ -256,14 +256,14 @@ Budget* BudgetBook::find(uint64_t id) {
 
 std::vector<BudgetAlert> BudgetBook::settle(BudgetReservation& r, const Spender& who, double cost_usd,
                                             int64_t started_at) {
-  if (r.held) {
+  if (r.active) {
     for (uint64_t id : r.budgets) {
       if (Budget* b = find(id); b != nullptr) {
         // Exactly zero once nothing is in flight: no rounding residue accumulates.
         b->reserved = --b->reservations > 0 ? std::max(0.0, b->reserved - r.usd) : 0.0;
       }
     }
-    r.held = false;
+    r.active = false;
   }
   std::vector<BudgetAlert> alerts;
   if (cost_usd <= 0) {

@@ -67,11 +67,11 @@ struct Budget {
   double unspent() const { return row.limit_usd - spent; }
 };
 
-// What one attempt holds against the budgets.
+// What one attempt has reserved against the budgets (active until settled).
 struct BudgetReservation {
   std::vector<uint64_t> budgets;
   double usd = 0;
-  bool held = false;
+  bool active = false;
 };
 
 // A fraction of a budget's limit was crossed: one budget_alert event.

@@ -96,24 +96,24 @@ void ProviderRegistry::mount(std::string pattern, upstream::Provider& provider) 
   mounted_.push_back(Mounted{std::move(pattern), &provider});
 }
 
-Route ProviderRegistry::resolve(std::string_view model) const {
+ProviderChoice ProviderRegistry::resolve(std::string_view model) const {
   for (const Mounted& m : mounted_) {
     if (wildcardMatch(m.pattern, model)) {
-      return Route{m.provider, m.provider->name(), false, false};
+      return ProviderChoice{m.provider, m.provider->name(), false, false};
     }
   }
   if (mock_ && upstream::MockProvider::handles(model)) {
-    return Route{mock_.get(), "mock", false, false};
+    return ProviderChoice{mock_.get(), "mock", false, false};
   }
   for (const HttpEntry& e : http_) {
     for (const std::string& pattern : e.patterns) {
       if (wildcardMatch(pattern, model)) {
-        return Route{e.provider.get(), e.provider->name(), e.needs_key,
+        return ProviderChoice{e.provider.get(), e.provider->name(), e.needs_key,
                      e.openrouter ? has_pool_ : e.provider->hasKey(), e.openrouter};
       }
     }
   }
-  return Route{};
+  return ProviderChoice{};
 }
 
 size_t ProviderRegistry::active() const {

@@ -26,7 +26,9 @@ struct HttpProviderSettings;
 
 namespace llmq::daemon {
 
-struct Route {
+// Who serves a model (ProviderRegistry::resolve) and how it gets its key. Not to
+// be confused with Routing (common/job_options.h): which models a job tries.
+struct ProviderChoice {
   upstream::Provider* provider = nullptr;
   std::string_view name;
   bool needs_key = false;  // The provider refuses requests without a key.
@@ -40,7 +42,7 @@ class ProviderRegistry {
   ~ProviderRegistry();
 
   // The route for `model`; provider is null when nothing serves it.
-  Route resolve(std::string_view model) const;
+  ProviderChoice resolve(std::string_view model) const;
   size_t active() const;
   // Sends the HTTP requests started during this turn right away (CurlLoop::kick).
   void kick();

@@ -272,7 +272,7 @@ int64_t RateLimiter::readyAt(std::string_view key, std::string_view model, int64
 LimitPermit RateLimiter::acquire(std::string_view key, std::string_view model, int64_t tokens,
                                  int64_t now_ms) {
   LimitPermit p;
-  p.held = true;
+  p.active = true;
   auto count = [&](LimitScope scope, std::string_view subject) {
     for (uint32_t id : bucketsFor(scope, subject)) {
       Bucket& b = buckets_[id];
@@ -308,10 +308,10 @@ LimitPermit RateLimiter::acquire(std::string_view key, std::string_view model, i
 }
 
 void RateLimiter::release(LimitPermit& permit, int64_t actual_tokens, bool ok) {
-  if (!permit.held) {
+  if (!permit.active) {
     return;
   }
-  permit.held = false;
+  permit.active = false;
   if (ok && !permit.key.empty()) {
     auto it = learned_.find(permit.key);
     if (it != learned_.end()) {

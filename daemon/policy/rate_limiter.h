@@ -50,7 +50,7 @@ struct LimitPermit {
   std::vector<Entry> entries;
   std::string key;         // The key subject, for learning ("" when none).
   int64_t started_at = 0;
-  bool held = false;
+  bool active = false;
 };
 
 class RateLimiter {

@@ -38,7 +38,7 @@ Result<store::JobRecord> cancelJob(Engine& s, store::JobRecord job, std::string_
   if (auto r = s.lifecycle->save(job, previous); !r) {
     return r.takeError();
   }
-  s.lifecycle->settle(job);
+  s.lifecycle->answerWaiters(job);
   return job;
 }
 

@@ -132,14 +132,14 @@ std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, st
     }
     first_model = resolveAlias(s.config, chain->second.front());
   }
-  const Route route = s.providers->resolve(first_model);
-  if (route.provider == nullptr) {
+  const ProviderChoice choice = s.providers->resolve(first_model);
+  if (choice.provider == nullptr) {
     call.reply.fail(ipc::rpc::kInvalidParams, "no provider serves model \"" + first_model + "\"");
     return std::nullopt;
   }
-  if (route.needs_key && !route.has_key && !p.api_key) {
+  if (choice.needs_key && !choice.has_key && !p.api_key) {
     call.reply.fail(ipc::rpc::kInvalidParams,
-                    "no API key for provider " + std::string(route.name) +
+                    "no API key for provider " + std::string(choice.name) +
                         " (model \"" + first_model + "\"): set OPENROUTER_API_KEY, or the provider's "
                         "api_key_env, before starting llmqd",
                     "NO_API_KEY");

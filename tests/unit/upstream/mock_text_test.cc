@@ -19,22 +19,22 @@ json::Document parsed(const char* text) {
 }
 
 TEST(MockTextTest, PromptTokensAreThreePlusFourPerMessagePlusAQuarterByteRoundedUp) {
-  EXPECT_EQ(3, estimatePromptTokens(parsed("[]")));
-  EXPECT_EQ(3 + 4, estimatePromptTokens(parsed(R"([{"role":"user"}])")));
-  EXPECT_EQ(3 + 4 + 0, estimatePromptTokens(parsed(R"([{"role":"user","content":""}])")));
-  EXPECT_EQ(3 + 4 + 1, estimatePromptTokens(parsed(R"([{"role":"user","content":"a"}])")));
-  EXPECT_EQ(3 + 4 + 1, estimatePromptTokens(parsed(R"([{"role":"user","content":"abcd"}])")));
-  EXPECT_EQ(3 + 4 + 2, estimatePromptTokens(parsed(R"([{"role":"user","content":"abcde"}])")));
+  EXPECT_EQ(3, mockPromptTokens(parsed("[]")));
+  EXPECT_EQ(3 + 4, mockPromptTokens(parsed(R"([{"role":"user"}])")));
+  EXPECT_EQ(3 + 4 + 0, mockPromptTokens(parsed(R"([{"role":"user","content":""}])")));
+  EXPECT_EQ(3 + 4 + 1, mockPromptTokens(parsed(R"([{"role":"user","content":"a"}])")));
+  EXPECT_EQ(3 + 4 + 1, mockPromptTokens(parsed(R"([{"role":"user","content":"abcd"}])")));
+  EXPECT_EQ(3 + 4 + 2, mockPromptTokens(parsed(R"([{"role":"user","content":"abcde"}])")));
   // Bytes, not characters: "é" is two bytes.
-  EXPECT_EQ(3 + 4 + 2, estimatePromptTokens(parsed("[{\"role\":\"user\",\"content\":\"\xc3\xa9\xc3\xa9\xc3\xa9\"}]")));
+  EXPECT_EQ(3 + 4 + 2, mockPromptTokens(parsed("[{\"role\":\"user\",\"content\":\"\xc3\xa9\xc3\xa9\xc3\xa9\"}]")));
   // Multimodal parts: only the text parts count.
-  EXPECT_EQ(3 + 4 + 3, estimatePromptTokens(parsed(
+  EXPECT_EQ(3 + 4 + 3, mockPromptTokens(parsed(
                            R"([{"role":"user","content":[{"type":"text","text":"abcdefgh"},)"
                            R"({"type":"image_url","image_url":{"url":"data:xxxxxxxxxxxxxxxx"}},)"
                            R"({"type":"text","text":"ij"}]}])")));
   EXPECT_EQ(3 + (4 + 2) + (4 + 1),
-            estimatePromptTokens(parsed(R"([{"role":"system","content":"12345678"},{"role":"user","content":"x"}])")));
-  EXPECT_EQ(3, estimatePromptTokens(parsed("{}")));  // Not an array.
+            mockPromptTokens(parsed(R"([{"role":"system","content":"12345678"},{"role":"user","content":"x"}])")));
+  EXPECT_EQ(3, mockPromptTokens(parsed("{}")));  // Not an array.
 }
 
 TEST(MockTextTest, LastUserTextSkipsOtherRolesAndNonStringContent) {

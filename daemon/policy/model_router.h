@@ -4,7 +4,7 @@
 // ordered model list, as written ("ordered") or cheapest first among the models
 // whose context fits the job ("cost-optimized", by catalog prices).
 //
-// Decided once, at submit, and stored with the job (options_json "routing"), so
+// Decided once, at submit, and stored with the job (JobOptions::routing), so
 // a restart, a retry or a changed config never moves a job to another model than
 // the one it was acknowledged with; the runner reads the stored list back
 // through modelChain(). Pure: the catalog comes in as a lookup function.

@@ -208,9 +208,7 @@ bool withinQuotaAndBudgets(Call& call, const ipc::SubmitParams& p, const store::
   return true;
 }
 
-// The submit options the job's columns do not hold, as stored (store::JobRecord
-// options_json); "{}" when there are none.
-// What of the submit the job's columns do not hold.
+// What of the submit the job's columns do not hold (common/job_options.h).
 JobOptions optionsOf(const ipc::SubmitParams& p, bool byok, const std::optional<Routing>& routing) {
   JobOptions o;
   o.fallback_models = p.fallback_models;

@@ -161,9 +161,9 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
   const int64_t mono = in.mono;
   a->chain = modelChain(j, p_.config);
   if (a->chain.empty()) {
-    failNow(std::move(j), a->tags,
-            upstream::Failure{"INVALID_REQUEST", "no chain \"" + j.model + "\" is configured", 0,
-                              false, "local"});
+    // The message first: j is moved into failNow in the same call.
+    upstream::Failure f{"INVALID_REQUEST", "no chain \"" + j.model + "\" is configured", 0, false, "local"};
+    failNow(std::move(j), a->tags, std::move(f));
     return StartResult{};
   }
   // Resume where an earlier attempt left the chain (model_used survives restarts).

@@ -148,3 +148,24 @@ TEST_F(JobRunnerTest, ShutdownPutsARunningJobBackWithoutSpendingAnAttempt) {
 
 }  // namespace
 }  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+TEST_F(JobRunnerTest, AChainRemovedWhileTheJobWaitedFailsItNamingTheChain) {
+  config_.chains["sturdy"] = {"test/a", "test/b"};
+  start();
+  const uint64_t c = admin();
+  call(c, "queue.pause");
+  const std::string id = submit(c, "chain:sturdy");
+  ASSERT_FALSE(id.empty());
+  config_.chains.clear();  // As a SIGHUP with a file without it would.
+  call(c, "queue.resume");
+  ASSERT_TRUE(reaches(id, JobState::kFailed));
+  EXPECT_EQ("INVALID_REQUEST", job(id).error.code);
+  EXPECT_EQ("no chain \"chain:sturdy\" is configured", job(id).error.message);
+  EXPECT_TRUE(upstream_->seen().empty());
+}
+
+}  // namespace
+}  // namespace llmq::daemon

@@ -21,8 +21,6 @@
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
 
-extern char** environ;
-
 namespace llmq::testing {
 namespace {
 

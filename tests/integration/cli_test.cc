@@ -150,7 +150,7 @@ TEST_F(CliTest, ModelsTableWithPricesPerMillionTokens) {
   EXPECT_NE(std::string::npos, mini.find("builtin")) << mini;
   std::string free = rowOf(r.output, "meta-llama/llama-3.1-8b-instruct:free");
   EXPECT_NE(std::string::npos, free.find("free")) << free;
-  EXPECT_EQ(std::string::npos, free.find("$")) << free;
+  EXPECT_EQ(std::string::npos, free.find('$')) << free;
   // The mock's default price, $0.50 / $1.50.
   std::string mock = rowOf(r.output, "mock/*");
   EXPECT_NE(std::string::npos, mock.find("$0.50")) << mock;

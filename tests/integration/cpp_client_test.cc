@@ -112,7 +112,7 @@ TEST_F(CppClientTest, ErrorsCarryTheirKindCodeAndSymbol) {
   EXPECT_EQ("INVALID_PARAMS", typo.error().symbol);
 
   // Refused before sending: llmqd could not match its answer to the request.
-  for (std::string bad : {std::string("{"), std::string("[1]"), std::string("{\"x\":\"\xff\"}")}) {
+  for (const std::string& bad : {std::string("{"), std::string("[1]"), std::string("{\"x\":\"\xff\"}")}) {
     auto r = cpp_client_->call("job.list", bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(lc::ErrorKind::kInvalidArgument, r.error().kind) << bad;

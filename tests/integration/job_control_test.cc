@@ -126,7 +126,7 @@ TEST_F(JobControlTest, LateSubscriberGetsTheTextSoFarThenLiveChunks) {
       ASSERT_TRUE(json::parse(d, e.data, nullptr));
       text += d["delta"].GetString();
     }
-    if (&e != &events[0]) {
+    if (&e != events.data()) {
       EXPECT_EQ(++seq, e.seq);
     }
   }

@@ -427,7 +427,7 @@ TEST(SampleConfigTest, ListsEveryKeyOfTheDaemon) {
     // {"section", "key",
     std::vector<std::string> quoted = splitOn(line, '"');
     if (line.find("{\"") != std::string::npos && quoted.size() >= 5 && quoted[2] == ", " &&
-        quoted[4].rfind(',', 0) == 0) {
+        quoted[4].rfind(",", 0) == 0) {
       known.insert(quoted[1] + "." + quoted[3]);
     }
   }

@@ -12,9 +12,8 @@
 #include <vector>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -23,7 +22,7 @@ bool canRunAsNobody() {
   return ::geteuid() == 0 && ::access("/usr/bin/setpriv", X_OK) == 0;
 }
 
-class AccessTest : public ::testing::Test {
+class AccessTest : public DaemonFixture {
  protected:
   void SetUp() override {
     if (!canRunAsNobody()) {
@@ -31,15 +30,8 @@ class AccessTest : public ::testing::Test {
     }
     ASSERT_EQ(0, ::chmod(dir_.path().c_str(), 0755)) << "nobody must reach the socket";
   }
-  void TearDown() override {
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
-  void start(const std::string& toml) {
-    daemon_ = std::make_unique<DaemonProcess>(dir_.path(), DaemonOptions{.config_toml = toml});
-    ASSERT_TRUE(daemon_->start());
-  }
+  // No client_: a test opens the root connection it needs (daemon_->connect()).
+  void start(const std::string& toml) { launchDaemon({.config_toml = toml}, /*connect=*/false); }
   // `llmq --json ARGS` as nobody, with `groups` as its only groups (primary first).
   CommandResult asNobody(std::vector<std::string> args, const std::string& group = "nogroup") {
     std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=" + group,
@@ -55,9 +47,6 @@ class AccessTest : public ::testing::Test {
     }
     return d["job_id"].GetString();
   }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(AccessTest, AUserSocketLetsNoOtherUserIn) {

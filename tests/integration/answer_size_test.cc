@@ -9,9 +9,8 @@
 #include <string>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -22,23 +21,9 @@ std::string bigSubmit(size_t bytes, int n) {
          std::string(bytes, 'y') + R"("}]}})";
 }
 
-class AnswerSizeTest : public ::testing::Test {
+class AnswerSizeTest : public DaemonFixture {
  protected:
-  void start(const std::string& ipc_toml) {
-    daemon_ = std::make_unique<DaemonProcess>(dir_.path(), DaemonOptions{.config_toml = "[ipc]\n" + ipc_toml});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
+  void start(const std::string& ipc_toml) { launchDaemon({.config_toml = "[ipc]\n" + ipc_toml}); }
 };
 
 TEST_F(AnswerSizeTest, JobListPagesByBytes) {

@@ -16,9 +16,8 @@
 #include <vector>
 
 #include "ipc/jsonrpc.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -46,20 +45,12 @@ int64_t rssKb(pid_t pid) {
   return -1;
 }
 
-class BadInputTest : public ::testing::Test {
+class BadInputTest : public DaemonFixture {
  protected:
   void SetUp() override {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[ipc]\nmax_frame_bytes = 65536\n"
-                                                  "max_pending_output_bytes = 262144\nmax_pending_output_hard_bytes = 1048576\n"
-                                                  "[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n"});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
-  }
-  void TearDown() override {
-    client_.reset();
-    EXPECT_TRUE(daemon_->stop());
+    launchDaemon({.config_toml = "[ipc]\nmax_frame_bytes = 65536\n"
+                                 "max_pending_output_bytes = 262144\nmax_pending_output_hard_bytes = 1048576\n"
+                                 "[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n"});
   }
   // Sends raw bytes and returns the next line the daemon writes back.
   std::string exchange(const std::string& bytes) {
@@ -79,10 +70,6 @@ class BadInputTest : public ::testing::Test {
     json::Document status = callOk(*client_, "daemon.status", "{}");
     EXPECT_TRUE(status.IsObject() && status.HasMember("pid"));
   }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(BadInputTest, InvalidJsonIsAParseErrorAndTheConnectionStays) {
@@ -265,12 +252,9 @@ TEST_F(BadInputTest, SubscriberThatNeverReadsIsCutOffAndMemoryStaysFlat) {
   // ASan keeps freed memory in quarantine, which reads as growth: use a small one.
   client_.reset();
   ASSERT_TRUE(daemon_->stop());
-  daemon_ = std::make_unique<DaemonProcess>(
-      dir_.path(), DaemonOptions{.config_toml = "[ipc]\nmax_pending_output_bytes = 262144\nmax_pending_output_hard_bytes = 1048576\n"
-                                                "[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n",
-                                 .extra_env = {"ASAN_OPTIONS=quarantine_size_mb=1:abort_on_error=1"}});
-  ASSERT_TRUE(daemon_->start());
-  client_ = daemon_->connect();
+  launchDaemon({.config_toml = "[ipc]\nmax_pending_output_bytes = 262144\nmax_pending_output_hard_bytes = 1048576\n"
+                               "[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n",
+                .extra_env = {"ASAN_OPTIONS=quarantine_size_mb=1:abort_on_error=1"}});
 #endif
   int fd = rawConnect(daemon_->socketPath());
   ASSERT_GE(fd, 0);

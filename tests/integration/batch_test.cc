@@ -18,12 +18,8 @@
 #include <vector>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
-#include "tests/support/fake_upstream_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
-
-extern char** environ;
 
 namespace llmq::testing {
 namespace {
@@ -109,34 +105,19 @@ class BackgroundCli {
   pid_t pid_ = -1;
 };
 
-class BatchTest : public ::testing::Test {
+class BatchTest : public DaemonFixture {
  protected:
   void start(const std::string& extra_toml = "", std::vector<std::string> env = {}) {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(),
-        DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n"
-                                     "[mock]\nchunk_delay_ms = 1\nfirst_chunk_delay_ms = 1\n" +
-                                     extra_toml,
-                      .extra_env = std::move(env)});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
-  std::vector<std::string> cliArgs(std::vector<std::string> args) const {
-    args.insert(args.begin(), {LLMQ_CLI_PATH, "--socket", daemon_->socketPath()});
-    return args;
+    launchDaemon({.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n"
+                                 "[mock]\nchunk_delay_ms = 1\nfirst_chunk_delay_ms = 1\n" +
+                                 extra_toml,
+                  .extra_env = std::move(env)});
   }
   CommandResult llmq(std::vector<std::string> args, int timeout_ms = 60000) {
-    return runCommand(cliArgs(std::move(args)), "", {}, timeout_ms, /*merge_stderr=*/false);
+    return runCommand(cliArgv(std::move(args)), "", {}, timeout_ms, /*merge_stderr=*/false);
   }
   CommandResult llmqMerged(std::vector<std::string> args) {
-    return runCommand(cliArgs(std::move(args)), "", {}, 60000, /*merge_stderr=*/true);
+    return runCommand(cliArgv(std::move(args)), "", {}, 60000, /*merge_stderr=*/true);
   }
   // Every job in llmqd, whatever its state (daemon.status queue counts).
   int64_t jobCount() {
@@ -206,17 +187,11 @@ class BatchTest : public ::testing::Test {
     EXPECT_EQ(lines.size(), ids.size()) << "one job per line";
     return failures;
   }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(BatchTest, TwoThousandLinesThroughTheFakeUpstreamComeBackInInputOrder) {
-  FakeUpstream fake;
-  ASSERT_TRUE(fake.start());
-  start("[circuit]\nfailures = 100000\n",
-        {"OPENROUTER_API_KEY=" + std::string(kKey), "OPENROUTER_BASE_URL=" + fake.baseUrl()});
+  startFake();
+  start("[circuit]\nfailures = 100000\n", fakeEnv(kKey));
   constexpr int kLines = 2000;
   const std::string file = dir_.file("eval-2k.jsonl");
   // Every 50th line asks a model the fake answers with 400: 40 failures.
@@ -226,7 +201,7 @@ TEST_F(BatchTest, TwoThousandLinesThroughTheFakeUpstreamComeBackInInputOrder) {
   EXPECT_EQ(1, run.exit_code) << "some lines failed\n" << run.output;
   EXPECT_NE(std::string::npos, run.output.find("2000 of 2000")) << run.output;
   EXPECT_NE(std::string::npos, run.output.find("1960 succeeded, 40 failed")) << run.output;
-  EXPECT_EQ(static_cast<size_t>(kLines), fake.stats().total) << "400s are not retried";
+  EXPECT_EQ(static_cast<size_t>(kLines), fake_.stats().total) << "400s are not retried";
   expectOneJobPerLine("eval-2k", kLines);  // The tag comes from the file name.
 
   const std::string out = dir_.file("out.jsonl");
@@ -250,7 +225,7 @@ TEST_F(BatchTest, TwoThousandLinesThroughTheFakeUpstreamComeBackInInputOrder) {
   auto again = llmq({"batch", "submit", file});
   EXPECT_EQ(1, again.exit_code) << again.output;
   EXPECT_NE(std::string::npos, again.output.find("1960 succeeded, 40 failed")) << again.output;
-  EXPECT_EQ(static_cast<size_t>(kLines), fake.stats().total);
+  EXPECT_EQ(static_cast<size_t>(kLines), fake_.stats().total);
   expectOneJobPerLine("eval-2k", kLines);
 
   auto status = llmq({"batch", "status", "eval-2k", "--json"});
@@ -285,7 +260,7 @@ TEST_F(BatchTest, InterruptedRunsResumeWithoutSubmittingAnyLineTwice) {
 
   // 1. SIGKILL in the middle of the submission (one request at a time, so the
   //    middle lasts long enough to be caught).
-  BackgroundCli first(cliArgs({"batch", "submit", "--window", "1", file}), dir_.file("run1"));
+  BackgroundCli first(cliArgv({"batch", "submit", "--window", "1", file}), dir_.file("run1"));
   ASSERT_GT(first.pid(), 0);
   const int64_t after_first = stopMidway(first, 0);
   first.signal(SIGKILL);
@@ -294,7 +269,7 @@ TEST_F(BatchTest, InterruptedRunsResumeWithoutSubmittingAnyLineTwice) {
   EXPECT_LT(after_first, kLines) << "the first run was to be stopped mid-submission";
 
   // 2. SIGINT in the middle of the second run's submission: the note, exit 130.
-  BackgroundCli second(cliArgs({"batch", "submit", "--window", "1", file}), dir_.file("run2"));
+  BackgroundCli second(cliArgv({"batch", "submit", "--window", "1", file}), dir_.file("run2"));
   ASSERT_GT(second.pid(), 0);
   const int64_t after_second = stopMidway(second, after_first);
   EXPECT_LT(after_second, kLines) << "the second run was to be stopped mid-submission";

@@ -12,36 +12,19 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/daemon_process.h"
-#include "tests/support/fake_upstream_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
 
 constexpr char kKey[] = "sk-or-v1-catalog7e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0c1b2a";
 
-class CatalogTest : public ::testing::Test {
+class CatalogTest : public DaemonFixture {
  protected:
-  void SetUp() override { ASSERT_TRUE(fake_.start()); }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
+  void SetUp() override { startFake(); }
   void startDaemon(const std::string& toml = "", bool catalog_fetch = false) {
-    client_.reset();
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(),
-        DaemonOptions{.config_toml = toml,
-                      .catalog_fetch = catalog_fetch,
-                      .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                    "OPENROUTER_BASE_URL=" + fake_.baseUrl()}});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+    launchDaemon({.config_toml = toml, .catalog_fetch = catalog_fetch, .extra_env = fakeEnv(kKey)});
   }
   // models.list, by id.
   std::map<std::string, json::Document> models(const std::string& params = "{}",
@@ -71,11 +54,6 @@ class CatalogTest : public ::testing::Test {
     }
     return out;
   }
-
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(CatalogTest, RefreshFetchesTheListWithTheKeyAndPricesFromIt) {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
 #include "tests/support/rpc.h"
 #include "tests/support/temp_dir.h"
@@ -15,19 +15,17 @@
 namespace llmq::testing {
 namespace {
 
-class CliTest : public ::testing::Test {
+class CliTest : public DaemonFixture {
  protected:
+  // No client_: the tests speak through the CLI, and open a connection where they need one.
   void SetUp() override {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 10\ncap_ms = 20\n"
-                                                  "[mock]\nchunk_delay_ms = 2\nfirst_chunk_delay_ms = 1\n"});
-    ASSERT_TRUE(daemon_->start());
+    launchDaemon({.config_toml = "[retry]\nbase_ms = 10\ncap_ms = 20\n"
+                                 "[mock]\nchunk_delay_ms = 2\nfirst_chunk_delay_ms = 1\n"},
+                 /*connect=*/false);
   }
-  void TearDown() override { EXPECT_TRUE(daemon_->stop()); }
 
   CommandResult llmq(std::vector<std::string> args, const std::string& stdin_text = "") {
-    args.insert(args.begin(), {LLMQ_CLI_PATH, "--socket", daemon_->socketPath()});
-    return runCommand(args, stdin_text, {}, 30000, /*merge_stderr=*/false);
+    return runCommand(cliArgv(std::move(args)), stdin_text, {}, 30000, /*merge_stderr=*/false);
   }
   // The line of a table that starts with `first_cell` and a blank, or "".
   static std::string rowOf(const std::string& table, const std::string& first_cell) {
@@ -42,9 +40,6 @@ class CliTest : public ::testing::Test {
     EXPECT_TRUE(json::parse(d, r.output, nullptr)) << r.output;
     return d.IsObject() && d.HasMember("job_id") ? d["job_id"].GetString() : "";
   }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(CliTest, StreamPrintsTheAnswerAsItArrives) {
@@ -155,7 +150,7 @@ TEST_F(CliTest, ModelsTableWithPricesPerMillionTokens) {
   EXPECT_NE(std::string::npos, mini.find("builtin")) << mini;
   std::string free = rowOf(r.output, "meta-llama/llama-3.1-8b-instruct:free");
   EXPECT_NE(std::string::npos, free.find("free")) << free;
-  EXPECT_EQ(std::string::npos, free.find("$")) << free;
+  EXPECT_EQ(std::string::npos, free.find('$')) << free;
   // The mock's default price, $0.50 / $1.50.
   std::string mock = rowOf(r.output, "mock/*");
   EXPECT_NE(std::string::npos, mock.find("$0.50")) << mock;

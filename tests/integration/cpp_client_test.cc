@@ -10,8 +10,7 @@
 #include <vector>
 
 #include "llmq/client.h"
-#include "tests/support/daemon_process.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/daemon_fixture.h"
 
 namespace llmq::testing {
 namespace {
@@ -23,24 +22,21 @@ std::string echoRequest(const std::string& text, bool stream = false) {
          (stream ? R"(,"stream":true)" : "") + "}";
 }
 
-class CppClientTest : public ::testing::Test {
+class CppClientTest : public DaemonFixture {
  protected:
+  // The fixture's ipc::Client stays unconnected: every call goes through the library.
   void SetUp() override {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[mock]\nchunk_delay_ms = 1\nfirst_chunk_delay_ms = 1\n"});
-    ASSERT_TRUE(daemon_->start());
+    launchDaemon({.config_toml = "[mock]\nchunk_delay_ms = 1\nfirst_chunk_delay_ms = 1\n"}, /*connect=*/false);
     auto c = lc::Client::connect(daemon_->socketPath());
     ASSERT_TRUE(c) << c.error().message;
-    client_ = std::move(c.value());
+    cpp_client_ = std::move(c.value());
   }
   void TearDown() override {
-    client_.reset();
-    EXPECT_TRUE(daemon_->stop());
+    cpp_client_.reset();
+    DaemonFixture::TearDown();
   }
 
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<lc::Client> client_;
+  std::unique_ptr<lc::Client> cpp_client_;
 };
 
 TEST_F(CppClientTest, ConnectFailureSaysWhere) {
@@ -52,7 +48,7 @@ TEST_F(CppClientTest, ConnectFailureSaysWhere) {
 }
 
 TEST_F(CppClientTest, StatusSubmitWaitAndTypedJob) {
-  auto status = client_->status();
+  auto status = cpp_client_->status();
   ASSERT_TRUE(status) << status.error().message;
   EXPECT_FALSE(status->version.empty());
   EXPECT_EQ(lc::kProtocolVersion, status->protocol_version);
@@ -66,12 +62,12 @@ TEST_F(CppClientTest, StatusSubmitWaitAndTypedJob) {
   req.idempotency_key = "cpp-1";
   req.max_attempts = 2;
   req.timeout_s = 30;
-  auto ack = client_->submit(req);
+  auto ack = cpp_client_->submit(req);
   ASSERT_TRUE(ack) << ack.error().message;
   EXPECT_EQ('j', ack->job_id[0]);
   EXPECT_FALSE(ack->deduplicated);
 
-  auto job = client_->wait(ack->job_id, 20000);
+  auto job = cpp_client_->wait(ack->job_id, 20000);
   ASSERT_TRUE(job) << job.error().message;
   EXPECT_EQ("succeeded", job->state);
   EXPECT_TRUE(job->finished());
@@ -87,50 +83,50 @@ TEST_F(CppClientTest, StatusSubmitWaitAndTypedJob) {
   EXPECT_NE(std::string::npos, job->json.find("\"job_id\":\"" + ack->job_id + "\""));
 
   // The same key again: the first job answers.
-  auto again = client_->submit(req);
+  auto again = cpp_client_->submit(req);
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->deduplicated);
   EXPECT_EQ(ack->job_id, again->job_id);
   EXPECT_EQ("succeeded", again->state);
 
   // wait() on a job that has already ended returns at once.
-  auto ended = client_->wait(ack->job_id, 1000);
+  auto ended = cpp_client_->wait(ack->job_id, 1000);
   ASSERT_TRUE(ended) << ended.error().message;
   EXPECT_EQ("succeeded", ended->state);
 }
 
 TEST_F(CppClientTest, ErrorsCarryTheirKindCodeAndSymbol) {
-  auto missing = client_->get("j0000000fffff");
+  auto missing = cpp_client_->get("j0000000fffff");
   ASSERT_FALSE(missing);
   EXPECT_EQ(lc::ErrorKind::kRpc, missing.error().kind);
   EXPECT_EQ(-32001, missing.error().code);
   EXPECT_EQ("NOT_FOUND", missing.error().symbol);
 
-  auto method = client_->call("no.such.method");
+  auto method = cpp_client_->call("no.such.method");
   ASSERT_FALSE(method);
   EXPECT_EQ(-32601, method.error().code);
   EXPECT_EQ("METHOD_NOT_FOUND", method.error().symbol);
 
-  auto typo = client_->call("job.list", R"({"limt":3})");
+  auto typo = cpp_client_->call("job.list", R"({"limt":3})");
   ASSERT_FALSE(typo);
   EXPECT_EQ("INVALID_PARAMS", typo.error().symbol);
 
   // Refused before sending: llmqd could not match its answer to the request.
-  for (std::string bad : {std::string("{"), std::string("[1]"), std::string("{\"x\":\"\xff\"}")}) {
-    auto r = client_->call("job.list", bad);
+  for (const std::string& bad : {std::string("{"), std::string("[1]"), std::string("{\"x\":\"\xff\"}")}) {
+    auto r = cpp_client_->call("job.list", bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(lc::ErrorKind::kInvalidArgument, r.error().kind) << bad;
   }
   // The connection is still good.
-  auto list = client_->list({});
+  auto list = cpp_client_->list({});
   EXPECT_TRUE(list) << list.error().message;
 
   // A job error is typed on the job.
   lc::SubmitRequest req;
   req.request_json = R"({"model":"mock/fail-400","messages":[{"role":"user","content":"x"}]})";
-  auto ack = client_->submit(req);
+  auto ack = cpp_client_->submit(req);
   ASSERT_TRUE(ack);
-  auto job = client_->wait(ack->job_id, 20000);
+  auto job = cpp_client_->wait(ack->job_id, 20000);
   ASSERT_TRUE(job);
   EXPECT_EQ("failed", job->state);
   ASSERT_TRUE(job->error.has_value());
@@ -147,7 +143,7 @@ TEST_F(CppClientTest, PipelinedSubmitsComeBackInOrderAndDeduplicate) {
     reqs[i].tags = {"pipe"};
   }
   reqs[500].request_json = R"({"messages":[{"role":"user","content":"no model"}]})";
-  auto acks = client_->submitMany(reqs, 64);
+  auto acks = cpp_client_->submitMany(reqs, 64);
   ASSERT_TRUE(acks) << acks.error().message;
   ASSERT_EQ(static_cast<size_t>(kJobs), acks->size());
   std::string previous;
@@ -163,7 +159,7 @@ TEST_F(CppClientTest, PipelinedSubmitsComeBackInOrderAndDeduplicate) {
     previous = a->job_id;
   }
   // The same requests again: every one answered by its first job.
-  auto again = client_->submitMany(reqs);
+  auto again = cpp_client_->submitMany(reqs);
   ASSERT_TRUE(again);
   for (int i = 0; i < kJobs; ++i) {
     if (i != 500) {
@@ -176,7 +172,7 @@ TEST_F(CppClientTest, PipelinedSubmitsComeBackInOrderAndDeduplicate) {
   // callPipelined's callback sees each answer as it arrives and can stop early.
   std::vector<std::string> params(100, R"({"job_id":"j000000000001"})");
   size_t seen = 0;
-  auto partial = client_->callPipelined("job.get", params, 8, [&seen](size_t index, const lc::Reply& r) {
+  auto partial = cpp_client_->callPipelined("job.get", params, 8, [&seen](size_t index, const lc::Reply& r) {
     EXPECT_EQ(seen, index);
     EXPECT_TRUE(r.ok);
     return ++seen < 20;
@@ -185,7 +181,7 @@ TEST_F(CppClientTest, PipelinedSubmitsComeBackInOrderAndDeduplicate) {
   EXPECT_EQ(20u, seen);
   EXPECT_GE(partial->size(), 20u);
   EXPECT_LE(partial->size(), 28u);  // At most a window's worth beyond.
-  EXPECT_TRUE(client_->status());    // Nothing of the pipeline is left unread.
+  EXPECT_TRUE(cpp_client_->status());    // Nothing of the pipeline is left unread.
 
   // Paging through job.list.
   lc::ListQuery q;
@@ -194,7 +190,7 @@ TEST_F(CppClientTest, PipelinedSubmitsComeBackInOrderAndDeduplicate) {
   std::set<std::string> listed;
   int pages = 0;
   do {
-    auto page = client_->list(q);
+    auto page = cpp_client_->list(q);
     ASSERT_TRUE(page) << page.error().message;
     ++pages;
     for (const lc::Job& j : page->jobs) {
@@ -226,7 +222,7 @@ class Collector : public lc::EventHandler {
 TEST_F(CppClientTest, EventsReachTheHandlerInOrder) {
   lc::SubscribeRequest sub;
   sub.tag = "ev";
-  auto s = client_->subscribe(sub);
+  auto s = cpp_client_->subscribe(sub);
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_FALSE(s->subscription.empty());
   std::vector<std::string> ids;
@@ -234,12 +230,12 @@ TEST_F(CppClientTest, EventsReachTheHandlerInOrder) {
     lc::SubmitRequest req;
     req.request_json = echoRequest("one two three " + std::to_string(i), /*stream=*/true);
     req.tags = {"ev"};
-    auto ack = client_->submit(req);
+    auto ack = cpp_client_->submit(req);
     ASSERT_TRUE(ack);
     ids.push_back(ack->job_id);
   }
   Collector collector(3);
-  auto n = client_->readEvents(collector, 20000);
+  auto n = cpp_client_->readEvents(collector, 20000);
   ASSERT_TRUE(n) << n.error().message;
   EXPECT_EQ(collector.events.size(), *n);
   for (size_t j = 0; j < ids.size(); ++j) {
@@ -267,8 +263,8 @@ TEST_F(CppClientTest, EventsReachTheHandlerInOrder) {
     EXPECT_EQ("one two three " + std::to_string(j), final_text);
     EXPECT_EQ(final_text, text);
   }
-  EXPECT_TRUE(client_->unsubscribe(s->subscription));
-  auto none = client_->nextEvent(50);
+  EXPECT_TRUE(cpp_client_->unsubscribe(s->subscription));
+  auto none = cpp_client_->nextEvent(50);
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->has_value());
 }
@@ -277,23 +273,23 @@ TEST_F(CppClientTest, WaitTimesOutAndKeepsOtherSubscribersEvents) {
   lc::SubscribeRequest sub;
   sub.all = true;
   sub.events = {"queued", "cancelled"};
-  auto s = client_->subscribe(sub);
+  auto s = cpp_client_->subscribe(sub);
   ASSERT_TRUE(s);
   lc::SubmitRequest req;
   req.request_json = R"({"model":"mock/hang","messages":[{"role":"user","content":"x"}]})";
-  auto ack = client_->submit(req);
+  auto ack = cpp_client_->submit(req);
   ASSERT_TRUE(ack);
 
-  auto timed_out = client_->wait(ack->job_id, 200);
+  auto timed_out = cpp_client_->wait(ack->job_id, 200);
   ASSERT_FALSE(timed_out);
   EXPECT_EQ(lc::ErrorKind::kTimeout, timed_out.error().kind);
-  auto cancelled = client_->cancel(ack->job_id);
+  auto cancelled = cpp_client_->cancel(ack->job_id);
   ASSERT_TRUE(cancelled) << cancelled.error().message;
   EXPECT_EQ("cancelled", cancelled->state);
 
   // The "all" subscription's events waited through wait() and cancel().
   std::vector<std::string> names;
-  auto n = client_->readEvents(
+  auto n = cpp_client_->readEvents(
       [&](const lc::Event& e) {
         EXPECT_EQ(s->subscription, e.subscription);
         names.push_back(e.name);
@@ -303,10 +299,10 @@ TEST_F(CppClientTest, WaitTimesOutAndKeepsOtherSubscribersEvents) {
   ASSERT_TRUE(n);
   EXPECT_EQ((std::vector<std::string>{"queued", "cancelled"}), names);
 
-  auto retried = client_->retry(ack->job_id);
+  auto retried = cpp_client_->retry(ack->job_id);
   ASSERT_TRUE(retried) << retried.error().message;
   EXPECT_EQ("queued", retried->state);
-  ASSERT_TRUE(client_->cancel(ack->job_id));
+  ASSERT_TRUE(cpp_client_->cancel(ack->job_id));
 }
 
 // The library as another project sees it: installed into a temporary DESTDIR,

@@ -9,10 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/daemon_process.h"
-#include "tests/support/fake_upstream_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -23,28 +21,11 @@ constexpr char kConfig[] =
     "[chains]\nsturdy = [\"mock/fail-500\", \"mock/echo\"]\n"
     "[circuit]\nfailures = 2\nwindow_s = 60\ncooldown_s = 0.3\n";
 
-class FallbackTest : public ::testing::Test {
+class FallbackTest : public DaemonFixture {
  protected:
   void start(std::vector<std::string> env = {}) {
-    daemon_ = std::make_unique<DaemonProcess>(dir_.path(),
-                                              DaemonOptions{.config_toml = kConfig, .extra_env = env});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+    launchDaemon({.config_toml = kConfig, .extra_env = std::move(env)});
   }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
-  json::Document job(const std::string& id) {
-    return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
-  }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(FallbackTest, FallsBackInOrderAfterRetriesAndAtOnceOnNotFound) {
@@ -130,14 +111,12 @@ TEST_F(FallbackTest, NamedChainsAndThePreferredModels) {
 }
 
 TEST_F(FallbackTest, AFallbackOverHttpSendsTheFallbackModel) {
-  FakeUpstream fake;
-  ASSERT_TRUE(fake.start());
-  start({"OPENROUTER_API_KEY=sk-or-v1-test0000000000000000000000000000000000fb01",
-         "OPENROUTER_BASE_URL=" + fake.baseUrl()});
+  startFake();
+  start(fakeEnv("sk-or-v1-test0000000000000000000000000000000000fb01"));
   std::string id = submit(*client_, "fake/fault-503-0",
                           R"("max_attempts":1,"fallback_models":["openai/gpt-4o-mini"])");
   ASSERT_EQ("succeeded", waitTerminal(*client_, id));
-  auto requests = fake.requests();
+  auto requests = fake_.requests();
   ASSERT_EQ(2u, requests.size());
   json::Document first, second;
   ASSERT_TRUE(json::parse(first, requests[0].body, nullptr));

@@ -34,10 +34,9 @@
 
 #include "common/json.h"
 #include "store/database.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -380,26 +379,27 @@ std::string describe(const std::vector<SeenEvent>& ev) {
 
 // ---- The test ---------------------------------------------------------------------------
 
-class FaultMatrixTest : public ::testing::TestWithParam<Case> {
+// The fixture's own fake_ stays idle: one fake serves the whole suite (started once,
+// reset per case), which keeps the matrix's many cases cheap.
+class FaultMatrixTest : public DaemonFixture, public ::testing::WithParamInterface<Case> {
  protected:
   static void SetUpTestSuite() {
-    fake_ = new FakeUpstream();
-    ASSERT_TRUE(fake_->start());
+    suite_fake_ = new FakeUpstream();
+    ASSERT_TRUE(suite_fake_->start());
   }
   static void TearDownTestSuite() {
-    delete fake_;
-    fake_ = nullptr;
+    delete suite_fake_;
+    suite_fake_ = nullptr;
   }
 
   void SetUp() override {
-    ASSERT_NE(nullptr, fake_);
-    ASSERT_TRUE(fake_->running());
-    ASSERT_TRUE(fake_->reset());  // Records, fail-once counts, the limiter.
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = kConfig,
-                                   .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                                 "OPENROUTER_BASE_URL=" + fake_->baseUrl()}});
-    ASSERT_TRUE(daemon_->start());
+    ASSERT_NE(nullptr, suite_fake_);
+    ASSERT_TRUE(suite_fake_->running());
+    ASSERT_TRUE(suite_fake_->reset());  // Records, fail-once counts, the limiter.
+    launchDaemon({.config_toml = kConfig,
+                  .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
+                                "OPENROUTER_BASE_URL=" + suite_fake_->baseUrl()}},
+                 /*connect=*/false);
     connectAll();
   }
 
@@ -407,9 +407,7 @@ class FaultMatrixTest : public ::testing::TestWithParam<Case> {
     observer_.reset();
     control_.reset();
     submitter_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
+    DaemonFixture::TearDown();
   }
 
   void connectAll() {
@@ -468,16 +466,14 @@ class FaultMatrixTest : public ::testing::TestWithParam<Case> {
 
   json::Document job() { return callOk(*control_, "job.get", "{\"job_id\":\"" + job_id_ + "\"}"); }
 
-  static FakeUpstream* fake_;
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
+  static FakeUpstream* suite_fake_;
   std::unique_ptr<ipc::Client> observer_;   // Subscribed to every event.
   std::unique_ptr<ipc::Client> control_;    // job.get, job.cancel, queue.pause/resume.
   std::unique_ptr<ipc::Client> submitter_;  // Submits, subscribed to its job.
   std::string job_id_;
 };
 
-FakeUpstream* FaultMatrixTest::fake_ = nullptr;
+FakeUpstream* FaultMatrixTest::suite_fake_ = nullptr;
 
 TEST_P(FaultMatrixTest, EndsInTheDocumentedStateWithTheDocumentedEvents) {
   const FaultRow& row = *GetParam().row;
@@ -486,10 +482,10 @@ TEST_P(FaultMatrixTest, EndsInTheDocumentedStateWithTheDocumentedEvents) {
 
   if (row.setup == Setup::kRateLimited) {
     // One request per second per key, and this one spends the window.
-    ASSERT_TRUE(fake_->setRateLimit(1, 1000));
-    HttpResponse spent = fake_->post(fake_->path("/chat/completions"),
-                                     R"({"model":"fake/ok","messages":[{"role":"user","content":"spend"}]})",
-                                     {{"Authorization", std::string("Bearer ") + kKey}});
+    ASSERT_TRUE(suite_fake_->setRateLimit(1, 1000));
+    HttpResponse spent = suite_fake_->post(suite_fake_->path("/chat/completions"),
+                                           R"({"model":"fake/ok","messages":[{"role":"user","content":"spend"}]})",
+                                           {{"Authorization", std::string("Bearer ") + kKey}});
     ASSERT_EQ(200, spent.status);
   }
 
@@ -633,7 +629,7 @@ TEST_P(FaultMatrixTest, EndsInTheDocumentedStateWithTheDocumentedEvents) {
   // The upstream saw one request per attempt that left (a restart may lose one
   // between its claim and its send), and the ledger holds every attempt.
   int requests = 0;
-  for (const FakeRequest& r : fake_->requests()) {
+  for (const FakeRequest& r : suite_fake_->requests()) {
     requests += r.body.find(marker) != std::string::npos;
   }
   int started = 0;

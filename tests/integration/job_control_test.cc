@@ -8,38 +8,25 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
 
-class JobControlTest : public ::testing::Test {
+class JobControlTest : public DaemonFixture {
  protected:
   void SetUp() override {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[daemon]\nmax_inflight = 1\n"
-                                                  "[retry]\nbase_ms = 20\ncap_ms = 50\n"
-                                                  "[circuit]\nfailures = 100\n"
-                                                  "[mock]\nchunk_delay_ms = 1\nfirst_chunk_delay_ms = 1\n"});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
-  }
-  void TearDown() override {
-    client_.reset();
-    EXPECT_TRUE(daemon_->stop());
+    launchDaemon({.config_toml = "[daemon]\nmax_inflight = 1\n"
+                                 "[retry]\nbase_ms = 20\ncap_ms = 50\n"
+                                 "[circuit]\nfailures = 100\n"
+                                 "[mock]\nchunk_delay_ms = 1\nfirst_chunk_delay_ms = 1\n"});
   }
   std::string get(const std::string& id, const char* field) {
     json::Document job = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
     const json::Value& v = job[field];
     return v.IsString() ? v.GetString() : json::toString(v);
   }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(JobControlTest, CancelQueuedJob) {
@@ -139,7 +126,7 @@ TEST_F(JobControlTest, LateSubscriberGetsTheTextSoFarThenLiveChunks) {
       ASSERT_TRUE(json::parse(d, e.data, nullptr));
       text += d["delta"].GetString();
     }
-    if (&e != &events[0]) {
+    if (&e != events.data()) {
       EXPECT_EQ(++seq, e.seq);
     }
   }

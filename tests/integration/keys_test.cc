@@ -15,10 +15,8 @@
 #include <vector>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
-#include "tests/support/fake_upstream_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -28,30 +26,17 @@ const std::string kB = "sk-or-v1-testkeysbbbbbbbbbbbbbbbbbbbbbbbbbbbb02";
 const std::string kSingle = "sk-or-v1-testkeysssssssssssssssssssssssssssss03";
 constexpr char kModel[] = "openai/gpt-4o-mini";
 
-class KeysTest : public ::testing::Test {
+class KeysTest : public DaemonFixture {
  protected:
-  void SetUp() override { ASSERT_TRUE(fake_.start()); }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
+  void SetUp() override { startFake(); }
+  // `env` names the keys; the fake is the base URL.
   void startDaemon(std::vector<std::string> env, const std::string& toml = "") {
     env.push_back("OPENROUTER_BASE_URL=" + fake_.baseUrl());
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + toml,
-                                   .extra_env = env});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+    launchDaemon({.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + toml, .extra_env = std::move(env)});
   }
   void keyFault(const std::string& key, const std::string& fault) {
     HttpResponse r = fake_.post("/_fake/keyfault", "{\"key\":\"" + key + "\",\"fault\":\"" + fault + "\"}");
     ASSERT_EQ(200, r.status) << r.body;
-  }
-  json::Document job(const std::string& id) {
-    return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
   }
   // name -> state, from keys.status.
   std::map<std::string, std::string> keyStates() {
@@ -71,11 +56,6 @@ class KeysTest : public ::testing::Test {
     }
     return out;
   }
-
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 // Before: OPENROUTER_API_KEY was rotated in with the pool.

@@ -17,10 +17,8 @@
 #include <vector>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
-#include "tests/support/fake_upstream_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -92,22 +90,11 @@ std::map<std::string, int> counts(const std::vector<std::string>& rows) {
   return out;
 }
 
-class ListPagingTest : public ::testing::Test {
+class ListPagingTest : public DaemonFixture {
  protected:
   void start(const std::string& ipc_toml = "", std::vector<std::string> env = {}) {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[ipc]\n" + ipc_toml +
-                                                  "[mock]\nchunk_delay_ms = 1\nfirst_chunk_delay_ms = 1\n",
-                                   .extra_env = std::move(env)});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
+    launchDaemon({.config_toml = "[ipc]\n" + ipc_toml + "[mock]\nchunk_delay_ms = 1\nfirst_chunk_delay_ms = 1\n",
+                  .extra_env = std::move(env)});
   }
   // One finished mock job of client `name`.
   void spend(const std::string& name) {
@@ -134,10 +121,6 @@ class ListPagingTest : public ::testing::Test {
     p += ",\"period\":\"month\",\"limit_usd\":100}";
     callOk(*client_, "budget.set", p);
   }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(ListPagingTest, UsageReportPagesVisitEveryClientOnceWhileClientsAreAdded) {
@@ -238,11 +221,9 @@ TEST_F(ListPagingTest, BudgetListPagesByBytes) {
 // A catalog from the upstream much larger than a page: every model is listed
 // once, pages by count and by bytes, the first page after a refresh too.
 TEST_F(ListPagingTest, ModelsListPagesABigUpstreamCatalog) {
-  FakeUpstream fake;
-  ASSERT_TRUE(fake.start());
-  ASSERT_TRUE(fake.setExtraModels(3000));
-  start("max_answer_bytes = 65536\n", {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                       "OPENROUTER_BASE_URL=" + fake.baseUrl()});
+  startFake();
+  ASSERT_TRUE(fake_.setExtraModels(3000));
+  start("max_answer_bytes = 65536\n", fakeEnv(kKey));
   // A refresh answers with a page too.
   json::Document first = callOk(*client_, "models.list", R"({"refresh":true,"limit":1})");
   ASSERT_EQ(1u, first["models"].Size());
@@ -266,7 +247,7 @@ TEST_F(ListPagingTest, ModelsListPagesABigUpstreamCatalog) {
   EXPECT_EQ(20, by_count.pages);
   EXPECT_EQ(3000u, by_count.rows.size());
   EXPECT_EQ(3000u, std::set<std::string>(by_count.rows.begin(), by_count.rows.end()).size());
-  EXPECT_TRUE(fake.stop());
+  EXPECT_TRUE(fake_.stop());
 }
 
 TEST_F(ListPagingTest, ABadLimitOrCursorIsInvalidParams) {

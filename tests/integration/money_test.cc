@@ -11,37 +11,28 @@
 #include <vector>
 
 #include "store/database.h"
-#include "tests/support/daemon_process.h"
-#include "tests/support/fake_upstream_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
 
 const std::string kKey = "sk-or-v1-testmoneymoneymoneymoneymoneymoneymoney01";
 
-class MoneyTest : public ::testing::Test {
+class MoneyTest : public DaemonFixture {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fake_.start());
+    ASSERT_NO_FATAL_FAILURE(startFake());
     startDaemon("");
   }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
   void startDaemon(const std::string& toml, std::vector<std::string> env = {}) {
-    env.push_back("OPENROUTER_API_KEY=" + kKey);
-    env.push_back("OPENROUTER_BASE_URL=" + fake_.baseUrl());
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + toml,
-                                   .extra_env = env});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+    for (std::string& e : fakeEnv(kKey)) {
+      env.push_back(std::move(e));
+    }
+    launchDaemon({.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + toml, .extra_env = std::move(env)});
+    if (client_ == nullptr) {
+      return;  // launchDaemon() failed the test.
+    }
     // The catalog's first fetch runs in the background; wait for it.
     callOk(*client_, "models.list", R"({"refresh":true})");
   }
@@ -65,9 +56,6 @@ class MoneyTest : public ::testing::Test {
     }
     return d;
   }
-  json::Document job(const std::string& id) {
-    return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
-  }
   // Chat completions the fake received (the catalog's GET /models aside).
   size_t completions() {
     size_t n = 0;
@@ -76,11 +64,6 @@ class MoneyTest : public ::testing::Test {
     }
     return n;
   }
-
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(MoneyTest, TheLedgerRecordsEveryAttemptAndReportsAddUp) {

@@ -31,7 +31,7 @@ std::string which(const std::string& name) {
   std::stringstream dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = dir + "/" + name;
+    std::string candidate = dir + "/" + name;
     if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) {
       return candidate;
     }

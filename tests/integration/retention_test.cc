@@ -131,10 +131,10 @@ TEST(RetentionTest, OldLedgerRowsGoWhileReportsAndBudgetsStayExact) {
     auto db = store::Database::open(dir.file("llmq.db"), store::OpenOptions{});
     ASSERT_TRUE(db.ok());
     const std::string shift = std::to_string(400 * kDayMs);
-    for (std::string sql : {"UPDATE attempts SET started_at = started_at - " + shift +
-                                ", finished_at = finished_at - " + shift,
-                            std::string("UPDATE usage_daily SET day = date(day, '-400 days')"),
-                            std::string("UPDATE usage_daily_tag SET day = date(day, '-400 days')")}) {
+    for (const std::string& sql : {"UPDATE attempts SET started_at = started_at - " + shift +
+                                       ", finished_at = finished_at - " + shift,
+                                   std::string("UPDATE usage_daily SET day = date(day, '-400 days')"),
+                                   std::string("UPDATE usage_daily_tag SET day = date(day, '-400 days')")}) {
       ASSERT_TRUE((*db)->exec(sql.c_str()).ok()) << sql;
     }
   }

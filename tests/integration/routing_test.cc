@@ -12,10 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/daemon_process.h"
-#include "tests/support/fake_upstream_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -34,24 +32,11 @@ constexpr char kConfig[] =
     "models = [\"claude-sonnet-latest\", \"fake/ok\", \"mini\", \"meta-llama/llama-3.1-8b-instruct:free\"]\n"
     "[[routes]]\nname = \"dry\"\nmodels = [\"mock/echo\"]\n";
 
-class RoutingTest : public ::testing::Test {
+class RoutingTest : public DaemonFixture {
  protected:
-  void SetUp() override { ASSERT_TRUE(fake_.start()); }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
+  void SetUp() override { startFake(); }
   void startDaemon(const std::string& toml = kConfig) {
-    client_.reset();
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = toml,
-                                   .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                                 "OPENROUTER_BASE_URL=" + fake_.baseUrl()}});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+    launchDaemon({.config_toml = toml, .extra_env = fakeEnv(kKey)});
   }
   // job.submit params naming a route (and no model).
   static std::string routeParams(const std::string& route, const std::string& extra = "",
@@ -64,9 +49,6 @@ class RoutingTest : public ::testing::Test {
                           const std::string& content = "hello from a test") {
     json::Document r = callOk(*client_, "job.submit", routeParams(route, extra, content), 30000);
     return r.IsObject() && r.HasMember("job_id") ? r["job_id"].GetString() : "";
-  }
-  json::Document job(const std::string& id) {
-    return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
   }
   // The models the fake was asked for, in arrival order (chat completions only).
   std::vector<std::string> modelsSent() {
@@ -88,11 +70,6 @@ class RoutingTest : public ::testing::Test {
     ASSERT_EQ(1u, r["models"].Size()) << "fake/ok comes only from the fake's list";
     ASSERT_TRUE(fake_.reset());
   }
-
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(RoutingTest, AnAliasSendsTheConcreteModelAndBudgetsSeeIt) {

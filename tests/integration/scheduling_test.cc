@@ -14,10 +14,8 @@
 #include "common/json.h"
 #include "common/time.h"
 #include "store/database.h"
-#include "tests/support/daemon_process.h"
-#include "tests/support/fake_upstream_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 #include "tests/support/test_db.h"
 
 namespace llmq::testing {
@@ -26,28 +24,17 @@ namespace {
 const std::string kKeyA = "sk-or-v1-testaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1";
 const std::string kKeyB = "sk-or-v1-testbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2";
 
-class SchedulingTest : public ::testing::Test {
+class SchedulingTest : public DaemonFixture {
  protected:
-  void SetUp() override { ASSERT_TRUE(fake_.start()); }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
+  void SetUp() override { startFake(); }
   void startDaemon(const std::string& toml, bool two_keys = true) {
     std::vector<std::string> env = {"OPENROUTER_BASE_URL=" + fake_.baseUrl()};
     env.push_back(two_keys ? "OPENROUTER_API_KEYS=[\"" + kKeyA + "\",\"" + kKeyB + "\"]"
                            : "OPENROUTER_API_KEY=" + kKeyA);
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = (toml.find("[retry]") == std::string::npos
-                                                        ? "[retry]\nbase_ms = 5\ncap_ms = 20\n"
-                                                        : "") +
-                                                   toml,
-                                   .extra_env = env});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+    launchDaemon(
+        {.config_toml = (toml.find("[retry]") == std::string::npos ? "[retry]\nbase_ms = 5\ncap_ms = 20\n" : "") +
+                        toml,
+         .extra_env = std::move(env)});
   }
   std::string chatJob(const std::string& model, const std::string& extra = "",
                       const std::string& content = "hi") {
@@ -60,15 +47,7 @@ class SchedulingTest : public ::testing::Test {
     json::Document r = callOk(*client_, "job.submit", params);
     return r.HasMember("job_id") ? r["job_id"].GetString() : "";
   }
-  json::Document job(const std::string& id) {
-    return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
-  }
   static std::string bearer(const std::string& key) { return "Bearer " + key; }
-
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 // A key-level 429 cools that key down until Retry-After: jobs submitted meanwhile

@@ -143,8 +143,8 @@ TEST(NotifySocketTest, ReadyStatusWatchdogAndStopping) {
 TEST(NotifySocketTest, NoWatchdogPingsUnlessAsked) {
   TempDir dir;
   // No WATCHDOG_USEC at all, then one meant for another process (WATCHDOG_PID).
-  for (std::vector<std::string> env : {std::vector<std::string>{},
-                                       std::vector<std::string>{"WATCHDOG_USEC=100000", "WATCHDOG_PID=1"}}) {
+  for (const std::vector<std::string>& env : {std::vector<std::string>{},
+                                              std::vector<std::string>{"WATCHDOG_USEC=100000", "WATCHDOG_PID=1"}}) {
     DaemonProcess daemon(dir.path(), {.config_toml = kConfig, .extra_env = env});
     ASSERT_TRUE(daemon.start());
     EXPECT_FALSE(daemon.waitForNotification("WATCHDOG=1", 0, 500));

@@ -13,47 +13,26 @@
 #include <vector>
 
 #include "store/database.h"
-#include "tests/support/daemon_process.h"
-#include "tests/support/fake_upstream_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
 
 constexpr char kKey[] = "sk-or-v1-test5c1e9a0b7d2f4e6c8a0b1c2d3e4f5a6b7c8d9e0f1a2b";
 
-class UpstreamTest : public ::testing::Test {
+class UpstreamTest : public DaemonFixture {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fake_.start());
+    ASSERT_NO_FATAL_FAILURE(startFake());
     startDaemon("");
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
   }
   void startDaemon(const std::string& extra_toml, std::vector<std::string> env = {}) {
     if (env.empty()) {
-      env = {"OPENROUTER_API_KEY=" + std::string(kKey), "OPENROUTER_BASE_URL=" + fake_.baseUrl()};
+      env = fakeEnv(kKey);
     }
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + extra_toml,
-                                   .extra_env = env});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+    launchDaemon({.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + extra_toml, .extra_env = std::move(env)});
   }
-  json::Document job(const std::string& id) {
-    return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
-  }
-
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(UpstreamTest, NonStreamedJobForwardsTheBodyVerbatimWithTheKey) {

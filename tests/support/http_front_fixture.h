@@ -1,6 +1,7 @@
 // HttpFrontFixture: a real llmqd with its OpenAI-compatible HTTP front on a
 // loopback port, in front of the fake upstream (tests/fake_upstream/) as
-// OpenRouter, with a made-up server key. The base of the tests that speak HTTP to
+// OpenRouter, with a made-up server key: a DaemonFixture with the fake started and
+// the front's port and token read. The base of the tests that speak HTTP to
 // llmqd; a test suite adds its own config with extraConfig().
 #pragma once
 
@@ -15,10 +16,9 @@
 #include <vector>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 
@@ -50,7 +50,7 @@ inline std::vector<std::string> sseEvents(const std::string& body) {
   return out;
 }
 
-class HttpFrontFixture : public ::testing::Test {
+class HttpFrontFixture : public DaemonFixture {
  protected:
   // TOML appended to the fixture's own ([retry] fast, [api] on port 0 with
   // maxBodyBytes() and a 0.5 s header timeout).
@@ -58,32 +58,24 @@ class HttpFrontFixture : public ::testing::Test {
   virtual size_t maxBodyBytes() const { return 65536; }
 
   void SetUp() override {
-    ASSERT_TRUE(fake_.start());
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(),
-        DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n"
-                                     "[api]\nlisten = \"127.0.0.1:0\"\nheader_timeout_s = 0.5\n"
-                                     "max_body_bytes = " + std::to_string(maxBodyBytes()) + "\n" +
-                                     extraConfig(),
-                      .extra_env = {"OPENROUTER_API_KEY=" + std::string(kFixtureKey),
-                                    "OPENROUTER_BASE_URL=" + fake_.baseUrl()}});
-    ASSERT_TRUE(daemon_->start());
-    connectBoth();
+    ASSERT_NO_FATAL_FAILURE(startFake());
+    ASSERT_NO_FATAL_FAILURE(launchDaemon({.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n"
+                                                         "[api]\nlisten = \"127.0.0.1:0\"\nheader_timeout_s = 0.5\n"
+                                                         "max_body_bytes = " +
+                                                         std::to_string(maxBodyBytes()) + "\n" + extraConfig(),
+                                          .extra_env = fakeEnv(kFixtureKey)}));
+    ASSERT_NO_FATAL_FAILURE(readPort());
     std::ifstream in(dir_.path() + "/api.token");
     std::getline(in, token_);
     ASSERT_GE(token_.size(), 16u);
   }
   // Stops llmqd and starts it again on the same database and token (a new port).
   void restart() {
-    client_.reset();
-    ASSERT_TRUE(daemon_->stop());
-    ASSERT_TRUE(daemon_->start());
-    connectBoth();
+    ASSERT_NO_FATAL_FAILURE(restartDaemon());
+    readPort();
   }
-  // The socket client, and the port of the newest "API on" line of the log.
-  void connectBoth() {
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+  // The port of the newest "API on" line of the log.
+  void readPort() {
     // "OpenAI-compatible API on http://127.0.0.1:PORT/v1 (bearer token in FILE)"
     const std::string log = daemon_->log();
     const std::string marker = "API on http://127.0.0.1:";
@@ -91,13 +83,6 @@ class HttpFrontFixture : public ::testing::Test {
     ASSERT_NE(std::string::npos, at) << log;
     port_ = std::atoi(log.c_str() + at + marker.size());
   }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
-
   HttpHeaders auth(HttpHeaders more = {}) const {
     more.emplace_back("Authorization", "Bearer " + token_);
     more.emplace_back("Content-Type", "application/json");
@@ -116,15 +101,8 @@ class HttpFrontFixture : public ::testing::Test {
   HttpResponse post(const std::string& body, HttpHeaders headers = {}, int timeout_ms = 15000) {
     return request("POST", "/v1/chat/completions", body, std::move(headers), timeout_ms);
   }
-  json::Document job(const std::string& id) {
-    return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
-  }
   static std::vector<std::string> events(const std::string& body) { return sseEvents(body); }
 
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
   int port_ = 0;
   std::string token_;
 };

@@ -21,8 +21,7 @@
 namespace llmq::bench {
 namespace {
 
-constexpr char kConfig[] =
-    "[daemon]\nmax_inflight = 256\n[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n";
+constexpr char kConfig[] = "[daemon]\nmax_inflight = 256\n[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n";
 constexpr int kMockTokens = 16;
 // The event reader gives up after this long without an event.
 constexpr double kEventStallSeconds = 60;
@@ -56,8 +55,7 @@ struct EventTally {
   std::string failure;  // Set when the reader stopped early.
 };
 
-void readEvents(ipc::Client& events, int64_t expected, const std::atomic<bool>& abort,
-                EventTally& t) {
+void readEvents(ipc::Client& events, int64_t expected, const std::atomic<bool>& abort, EventTally& t) {
   double last_event = nowSeconds();
   while (t.finals + t.errors < expected && !abort) {
     auto line = events.readLine(200);
@@ -105,8 +103,7 @@ Result<E2eResult> runE2e(const PipelineOptions& opts, MemoryUsage* mem) {
   if (!events) {
     return events.takeError();
   }
-  auto sub = (*events)->call("events.subscribe",
-                             R"({"all":true,"events":["final_response","error"]})", 10000);
+  auto sub = (*events)->call("events.subscribe", R"({"all":true,"events":["final_response","error"]})", 10000);
   if (!sub) {
     return sub.takeError();
   }
@@ -123,8 +120,7 @@ Result<E2eResult> runE2e(const PipelineOptions& opts, MemoryUsage* mem) {
   std::thread reader([&] { readEvents(**events, opts.jobs, abort, tally); });
   std::vector<int64_t> acked_ids;
   acked_ids.reserve(static_cast<size_t>(opts.jobs));
-  auto res = pipelineSubmits(**submits, opts,
-                             [&](std::string_view line) { acked_ids.push_back(jobIdIn(line)); });
+  auto res = pipelineSubmits(**submits, opts, [&](std::string_view line) { acked_ids.push_back(jobIdIn(line)); });
   if (!res) {
     abort = true;
   }
@@ -138,18 +134,17 @@ Result<E2eResult> runE2e(const PipelineOptions& opts, MemoryUsage* mem) {
   }
   std::string n = std::to_string(opts.jobs);
   if (tally.errors != 0) {
-    return makeError(ErrorKind::kInternal, std::to_string(tally.errors) +
-                                               " error events; the first: " + tally.first_error);
+    return makeError(ErrorKind::kInternal,
+                     std::to_string(tally.errors) + " error events; the first: " + tally.first_error);
   }
   if (tally.finals != opts.jobs || static_cast<int64_t>(tally.final_ids.size()) != opts.jobs) {
-    return makeError(ErrorKind::kInternal,
-                     std::to_string(tally.finals) + " final_response events for " +
-                         std::to_string(tally.final_ids.size()) + " distinct jobs, expected " + n);
+    return makeError(ErrorKind::kInternal, std::to_string(tally.finals) + " final_response events for " +
+                                               std::to_string(tally.final_ids.size()) +
+                                               " distinct jobs, expected " + n);
   }
   for (int64_t id : acked_ids) {
     if (!tally.final_ids.contains(id)) {
-      return makeError(ErrorKind::kInternal,
-                       "acknowledged job " + std::to_string(id) + " has no final_response");
+      return makeError(ErrorKind::kInternal, "acknowledged job " + std::to_string(id) + " has no final_response");
     }
   }
   auto succeeded = (*daemon)->jobsInState("succeeded");
@@ -207,8 +202,7 @@ int run(int argc, char** argv) {
   }
   Workload w{.execute = true, .mock_tokens = kMockTokens};
   PipelineOptions e2e_opts{.jobs = jobs, .window = window, .workload = w};
-  PipelineOptions paused_opts{.jobs = baseline_jobs > 0 ? baseline_jobs : jobs, .window = window,
-                              .workload = w};
+  PipelineOptions paused_opts{.jobs = baseline_jobs > 0 ? baseline_jobs : jobs, .window = window, .workload = w};
   std::printf("e2e-mock: %lld jobs, window %lld, %d streamed tokens, max_inflight 256, %lld runs\n",
               static_cast<long long>(jobs), static_cast<long long>(window), kMockTokens,
               static_cast<long long>(runs));
@@ -240,8 +234,8 @@ int run(int argc, char** argv) {
             ratio(e, median(paused_rates)) + "   " + runsList(paused_rates));
   std::printf("  verified: every run, %lld final_response events for %lld distinct jobs, 0 errors\n",
               static_cast<long long>(jobs), static_cast<long long>(jobs));
-  std::printf("  llmqd RSS %s, peak %s (last run, after %lld finished jobs)\n",
-              mib(mem.rss_kib).c_str(), mib(mem.hwm_kib).c_str(), static_cast<long long>(jobs));
+  std::printf("  llmqd RSS %s, peak %s (last run, after %lld finished jobs)\n", mib(mem.rss_kib).c_str(),
+              mib(mem.hwm_kib).c_str(), static_cast<long long>(jobs));
   return 0;
 }
 

@@ -47,8 +47,7 @@
 namespace llmq::bench {
 namespace {
 
-constexpr char kConfig[] =
-    "[daemon]\nmax_inflight = 256\n[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n";
+constexpr char kConfig[] = "[daemon]\nmax_inflight = 256\n[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n";
 constexpr int64_t kWindow = 256;
 // A reader thread gives up after this long without a byte on any of its sockets.
 constexpr double kStallSeconds = 30;
@@ -99,13 +98,13 @@ int64_t parseTsMs(std::string_view s) {
 
 struct Subscriber {
   int fd = -1;
-  std::string buf;              // A partial line left from the last read.
-  std::vector<int32_t> next;    // Per job id (1..jobs on a fresh database): the seq due next.
+  std::string buf;            // A partial line left from the last read.
+  std::vector<int32_t> next;  // Per job id (1..jobs on a fresh database): the seq due next.
   int64_t events = 0;
-  int64_t ended = 0;            // Jobs whose terminal event arrived.
-  int64_t problems = 0;         // Gaps, reorders, events after the end, errors, foreign ids.
+  int64_t ended = 0;     // Jobs whose terminal event arrived.
+  int64_t problems = 0;  // Gaps, reorders, events after the end, errors, foreign ids.
   std::string first_problem;
-  bool cut_off = false;         // EOF before every job ended.
+  bool cut_off = false;  // EOF before every job ended.
   bool done() const { return cut_off || ended >= static_cast<int64_t>(next.size()) - 1; }
 };
 
@@ -161,16 +160,15 @@ void takeLine(Subscriber& s, std::string_view l, int64_t now_us, ReaderTally& t)
     return;
   }
   if (seq != due) {
-    problem(s, "job " + std::to_string(job) + ": seq " + std::to_string(seq) + " where " +
-                   std::to_string(due) + " was due");
+    problem(s, "job " + std::to_string(job) + ": seq " + std::to_string(seq) + " where " + std::to_string(due) +
+                   " was due");
   }
   due = static_cast<int32_t>(seq + 1);
   std::string_view name = l.substr(e + 9);
   bool terminal = false;
   if (name.starts_with("final_response\"")) {
     terminal = true;
-  } else if (name.starts_with("error\"") || name.starts_with("cancelled\"") ||
-             name.starts_with("expired\"")) {
+  } else if (name.starts_with("error\"") || name.starts_with("cancelled\"") || name.starts_with("expired\"")) {
     problem(s, std::string(l.substr(0, 300)));
     terminal = !name.starts_with("error\"") || l.find("\"retryable\":false") != std::string_view::npos;
   }
@@ -286,9 +284,7 @@ double percentileMs(const std::vector<uint64_t>& hist, int64_t total, double p) 
   return static_cast<double>(hist.size()) * kBucketUs / 1000.0;
 }
 
-bool isAck(std::string_view line) {
-  return line.find("\"result\":{\"job_id\":\"") != std::string_view::npos;
-}
+bool isAck(std::string_view line) { return line.find("\"result\":{\"job_id\":\"") != std::string_view::npos; }
 
 // One job.submit at a time, at `per_s` jobs per second; every ack read.
 Result<double> pacedSubmits(ipc::Client& c, const Workload& w, int64_t jobs, double per_s) {
@@ -309,8 +305,8 @@ Result<double> pacedSubmits(ipc::Client& c, const Workload& w, int64_t jobs, dou
     return true;
   };
   for (int64_t i = 0; i < jobs; ++i) {
-    std::this_thread::sleep_until(std::chrono::steady_clock::time_point(
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+    std::this_thread::sleep_until(
+        std::chrono::steady_clock::time_point(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(t0 + static_cast<double>(i) / per_s))));
     if (auto s = c.sendRaw(ipc::makeRequest("job.submit", submitParams(w, i), i + 1)); !s) {
       return s.takeError();
@@ -331,8 +327,7 @@ Result<double> pacedSubmits(ipc::Client& c, const Workload& w, int64_t jobs, dou
       return got.takeError();
     }
     if (!*got) {
-      return error("no acknowledgement for 30 s after " + std::to_string(acked) + " of " +
-                   std::to_string(jobs));
+      return error("no acknowledgement for 30 s after " + std::to_string(acked) + " of " + std::to_string(jobs));
     }
   }
   return t0;
@@ -380,9 +375,8 @@ Result<PhaseResult> runPhase(const Phase& ph, int64_t reader_threads) {
     for (size_t i = static_cast<size_t>(k); i < subs.size(); i += static_cast<size_t>(threads)) {
       mine.push_back(&subs[i]);
     }
-    readers.emplace_back([&abort, &tallies, k, mine = std::move(mine)] {
-      readLoop(mine, abort, tallies[static_cast<size_t>(k)]);
-    });
+    readers.emplace_back(
+        [&abort, &tallies, k, mine = std::move(mine)] { readLoop(mine, abort, tallies[static_cast<size_t>(k)]); });
   }
 
   Workload w{.execute = true, .mock_tokens = static_cast<int>(ph.tokens)};
@@ -436,9 +430,9 @@ Result<PhaseResult> runPhase(const Phase& ph, int64_t reader_threads) {
     }
   }
   if (problems != 0 || !failures.empty() || lo != hi) {
-    std::string msg = std::to_string(problems) + " lost, reordered or failed events; " +
-                      std::to_string(cut_off) + " subscribers cut off; events per subscriber from " +
-                      std::to_string(lo) + " to " + std::to_string(hi) + failures + samples;
+    std::string msg = std::to_string(problems) + " lost, reordered or failed events; " + std::to_string(cut_off) +
+                      " subscribers cut off; events per subscriber from " + std::to_string(lo) + " to " +
+                      std::to_string(hi) + failures + samples;
     std::string log = d.log();
     msg += "\n  llmqd log tail:\n" + (log.size() > 2000 ? log.substr(log.size() - 2000) : log);
     return error(msg);
@@ -485,9 +479,7 @@ std::string msList(const std::vector<double>& v) {
   return out + ")";
 }
 
-double medianOf(const std::vector<PhaseResult>& rs, double PhaseResult::*field) {
-  return median(pick(rs, field));
-}
+double medianOf(const std::vector<PhaseResult>& rs, double PhaseResult::*field) { return median(pick(rs, field)); }
 
 // "p50 2.1 ms  p99 8.0 ms" for one phase, with the per-run p50s.
 std::string latencyText(const std::vector<PhaseResult>& rs) {
@@ -522,13 +514,13 @@ int run(int argc, char** argv) {
                    {"runs", &runs, 1, "runs; each figure is the median"}})) {
     return 2;
   }
-  std::printf("fanout: %lld subscribers to all events; %lld streamed mock jobs x %lld chunks "
-              "(no delays, max_inflight 256) in a burst; %lld jobs paced at %lld%% of the burst "
-              "capacity; baseline 1 subscriber; %lld reader threads; %lld runs\n",
-              static_cast<long long>(subscribers), static_cast<long long>(jobs),
-              static_cast<long long>(tokens), static_cast<long long>(paced_jobs),
-              static_cast<long long>(paced_percent), static_cast<long long>(reader_threads),
-              static_cast<long long>(runs));
+  std::printf(
+      "fanout: %lld subscribers to all events; %lld streamed mock jobs x %lld chunks "
+      "(no delays, max_inflight 256) in a burst; %lld jobs paced at %lld%% of the burst "
+      "capacity; baseline 1 subscriber; %lld reader threads; %lld runs\n",
+      static_cast<long long>(subscribers), static_cast<long long>(jobs), static_cast<long long>(tokens),
+      static_cast<long long>(paced_jobs), static_cast<long long>(paced_percent),
+      static_cast<long long>(reader_threads), static_cast<long long>(runs));
   std::fflush(stdout);
   std::vector<PhaseResult> burst1, burstN, paced1, pacedN;
   std::vector<double> paced_rates;
@@ -550,10 +542,9 @@ int run(int argc, char** argv) {
     }
     burst1.push_back(*a);
     burstN.push_back(*b);
-    std::string line = "  run " + std::to_string(r) + ": burst " + rate(b->events_per_s) +
-                       " events/s (" + fixed(b->seconds, 2) + " s), lag p50 " + fixed(b->p50_ms, 1) +
-                       " ms, peak RSS " + mib(b->mem.hwm_kib) + " | 1 subscriber " +
-                       rate(a->events_per_s) + " events/s";
+    std::string line = "  run " + std::to_string(r) + ": burst " + rate(b->events_per_s) + " events/s (" +
+                       fixed(b->seconds, 2) + " s), lag p50 " + fixed(b->p50_ms, 1) + " ms, peak RSS " +
+                       mib(b->mem.hwm_kib) + " | 1 subscriber " + rate(a->events_per_s) + " events/s";
     if (paced_jobs > 0) {
       // Jobs/s that would use paced_percent of the delivery rate just measured.
       double per_job = static_cast<double>(b->events_per_subscriber) / static_cast<double>(jobs) *
@@ -572,16 +563,15 @@ int run(int argc, char** argv) {
       }
       pacedN.push_back(*c);
       paced1.push_back(*e);
-      line += " | paced " + fixed(per_s, 1) + " jobs/s: latency p50 " + fixed(c->p50_ms, 1) +
-              " ms p99 " + fixed(c->p99_ms, 1) + " ms | 1 subscriber p50 " + fixed(e->p50_ms, 1) + " ms";
+      line += " | paced " + fixed(per_s, 1) + " jobs/s: latency p50 " + fixed(c->p50_ms, 1) + " ms p99 " +
+              fixed(c->p99_ms, 1) + " ms | 1 subscriber p50 " + fixed(e->p50_ms, 1) + " ms";
     }
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   }
 
   const std::string n = std::to_string(subscribers);
-  std::printf("burst: %lld jobs at once, %lld events per job and subscriber\n",
-              static_cast<long long>(jobs),
+  std::printf("burst: %lld jobs at once, %lld events per job and subscriber\n", static_cast<long long>(jobs),
               static_cast<long long>(burstN[0].events_per_subscriber / jobs));
   std::vector<double> rates_n = pick(burstN, &PhaseResult::events_per_s);
   std::vector<double> rates_1 = pick(burst1, &PhaseResult::events_per_s);
@@ -595,29 +585,34 @@ int run(int argc, char** argv) {
   std::printf("  %-31s %s µs (1 subscriber: %s µs; job execution included)\n", "llmqd CPU per delivered event",
               fixed(cpu_n, 2).c_str(), fixed(cpu_1, 2).c_str());
   std::printf("  %-31s peak %s, at the end %s (1 subscriber: peak %s)\n",
-              ("llmqd RSS, " + n + " subscribers").c_str(), mib(static_cast<int64_t>(median(kib(burstN, true)))).c_str(),
+              ("llmqd RSS, " + n + " subscribers").c_str(),
+              mib(static_cast<int64_t>(median(kib(burstN, true)))).c_str(),
               mib(static_cast<int64_t>(median(kib(burstN, false)))).c_str(),
               mib(static_cast<int64_t>(median(kib(burst1, true)))).c_str());
   if (paced_jobs > 0) {
-    std::printf("paced: %lld jobs submitted one at a time at %s jobs/s (%lld%% of each run's burst "
-                "capacity; runs: %s)\n",
-                static_cast<long long>(paced_jobs), fixed(median(paced_rates), 1).c_str(),
-                static_cast<long long>(paced_percent), [&] {
-                  std::string s;
-                  for (double x : paced_rates) {
-                    s += (s.empty() ? "" : " ") + fixed(x, 1);
-                  }
-                  return s;
-                }().c_str());
+    std::printf(
+        "paced: %lld jobs submitted one at a time at %s jobs/s (%lld%% of each run's burst "
+        "capacity; runs: %s)\n",
+        static_cast<long long>(paced_jobs), fixed(median(paced_rates), 1).c_str(),
+        static_cast<long long>(paced_percent),
+        [&] {
+          std::string s;
+          for (double x : paced_rates) {
+            s += (s.empty() ? "" : " ") + fixed(x, 1);
+          }
+          return s;
+        }()
+            .c_str());
     std::printf("  %-31s %s\n", ("delivery latency, " + n + " subs").c_str(), latencyText(pacedN).c_str());
     std::printf("  %-31s %s\n", "baseline latency, 1 subscriber", latencyText(paced1).c_str());
     std::printf("  %-31s peak %s (1 subscriber: peak %s)\n", ("llmqd RSS, " + n + " subscribers").c_str(),
                 mib(static_cast<int64_t>(median(kib(pacedN, true)))).c_str(),
                 mib(static_cast<int64_t>(median(kib(paced1, true)))).c_str());
   }
-  std::printf("  verified: every run and phase, every subscriber saw every job from seq 1 to its "
-              "final_response with no gap, and the same event count as the single subscriber; "
-              "0 cut off, 0 errors\n");
+  std::printf(
+      "  verified: every run and phase, every subscriber saw every job from seq 1 to its "
+      "final_response with no gap, and the same event count as the single subscriber; "
+      "0 cut off, 0 errors\n");
   std::printf("  latency = read time (wall clock) - event ts; ts has whole ms, so +0 to 1 ms\n");
   return 0;
 }

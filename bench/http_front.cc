@@ -180,12 +180,12 @@ int run(int argc, char** argv) {
     front_p50.push_back(front->p50_us);
     front_p99.push_back(front->p99_us);
     cpu_per_req.push_back(front->requests > 0 ? cpu * 1e6 / static_cast<double>(front->requests) : 0);
-    std::printf("  run %lld: nginx %s req/s (p50 %s) | via llmqd %s req/s (p50 %s), %lld requests = "
-                "%lld succeeded jobs, llmqd %.0f CPU µs/request\n",
-                static_cast<long long>(r), rate(direct->requests_per_s).c_str(), us(direct->p50_us).c_str(),
-                rate(front->requests_per_s).c_str(), us(front->p50_us).c_str(),
-                static_cast<long long>(front->requests), static_cast<long long>(*succeeded),
-                cpu_per_req.back());
+    std::printf(
+        "  run %lld: nginx %s req/s (p50 %s) | via llmqd %s req/s (p50 %s), %lld requests = "
+        "%lld succeeded jobs, llmqd %.0f CPU µs/request\n",
+        static_cast<long long>(r), rate(direct->requests_per_s).c_str(), us(direct->p50_us).c_str(),
+        rate(front->requests_per_s).c_str(), us(front->p50_us).c_str(), static_cast<long long>(front->requests),
+        static_cast<long long>(*succeeded), cpu_per_req.back());
     std::fflush(stdout);
   }
   const double fr = median(front_rate);

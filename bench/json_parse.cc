@@ -35,9 +35,7 @@ bool parseOnePass(json::Document& doc, std::string_view text) { return json::par
 
 // For reference, the two halves of the former way: the scan alone, and RapidJSON
 // alone (no depth limit, which outside text must not be parsed without).
-bool scanOnly(json::Document&, std::string_view text) {
-  return json::findTooDeep(text) == std::string_view::npos;
-}
+bool scanOnly(json::Document&, std::string_view text) { return json::findTooDeep(text) == std::string_view::npos; }
 bool rapidJsonOnly(json::Document& doc, std::string_view text) {
   doc.Parse<json::kStrictParse>(text.data(), text.size());
   return !doc.HasParseError();

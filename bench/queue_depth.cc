@@ -47,8 +47,7 @@
 namespace llmq::bench {
 namespace {
 
-constexpr char kConfig[] =
-    "[daemon]\nmax_inflight = 256\n[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n";
+constexpr char kConfig[] = "[daemon]\nmax_inflight = 256\n[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\n";
 constexpr int kMockTokens = 16;
 // Starting on a big database, and stopping with a big backlog, may take a while;
 // both stay bounded.
@@ -85,8 +84,7 @@ std::string grouped(int64_t n) {
 // then removes the directory.
 class DepthDaemon {
  public:
-  explicit DepthDaemon(std::string seed_db)
-      : proc_(dir_.path(), options()), seed_(std::move(seed_db)) {}
+  explicit DepthDaemon(std::string seed_db) : proc_(dir_.path(), options()), seed_(std::move(seed_db)) {}
 
   // Copies the seed database (if any) into place, starts llmqd and waits for
   // READY=1; *seconds is the time from exec to READY=1.
@@ -98,8 +96,8 @@ class DepthDaemon {
         if (suffix[0] != '\0' && !std::filesystem::exists(from)) {
           continue;
         }
-        std::filesystem::copy_file(from, proc_.dbPath() + suffix,
-                                   std::filesystem::copy_options::overwrite_existing, ec);
+        std::filesystem::copy_file(from, proc_.dbPath() + suffix, std::filesystem::copy_options::overwrite_existing,
+                                   ec);
         if (ec) {
           return makeError(ErrorKind::kIo, "copying " + from + ": " + ec.message());
         }
@@ -244,8 +242,8 @@ Result<void> prefill(const std::vector<int64_t>& depths, int64_t window, Prefill
       PipelineOptions opts{.jobs = n, .window = window, .workload = w};
       auto res = pipelineSubmits(**client, opts);
       if (!res) {
-        return makeError(ErrorKind::kIo, "prefill at " + std::to_string(have) + " jobs: " +
-                                             res.error().message + "\n  llmqd log tail:\n" + d.logTail());
+        return makeError(ErrorKind::kIo, "prefill at " + std::to_string(have) + " jobs: " + res.error().message +
+                                             "\n  llmqd log tail:\n" + d.logTail());
       }
       out->seconds += res->seconds;
       if (have == 0) {
@@ -263,8 +261,8 @@ Result<void> prefill(const std::vector<int64_t>& depths, int64_t window, Prefill
       return queued.takeError();
     }
     if (*queued != depth) {
-      return error("after the prefill to " + std::to_string(depth) + " llmqd holds " +
-                   std::to_string(*queued) + " queued jobs");
+      return error("after the prefill to " + std::to_string(depth) + " llmqd holds " + std::to_string(*queued) +
+                   " queued jobs");
     }
     if (auto r = d.stop(); !r) {
       return r;
@@ -289,7 +287,7 @@ Result<void> prefill(const std::vector<int64_t>& depths, int64_t window, Prefill
 struct DepthResult {
   double start_s = 0;
   double submit_rate = 0;
-  double status_s = 0;     // daemon.status with D + submits queued.
+  double status_s = 0;  // daemon.status with D + submits queued.
   double dispatch_rate = 0;
   MemoryUsage after_start;
   MemoryUsage after_submit;
@@ -374,8 +372,8 @@ Result<DepthResult> measure(const Template& t, int64_t submits, int64_t dispatch
     if (!events) {
       return events.takeError();
     }
-    auto sub = (*events)->call("events.subscribe",
-                               R"({"all":true,"events":["final_response","error"]})", kCallTimeoutMs);
+    auto sub =
+        (*events)->call("events.subscribe", R"({"all":true,"events":["final_response","error"]})", kCallTimeoutMs);
     if (!sub || !sub->ok()) {
       return withLog(error("events.subscribe failed"));
     }
@@ -415,8 +413,7 @@ std::string depthLabel(int64_t depth) {
 std::string verdict(bool met) { return met ? "met" : "NOT met"; }
 
 // One rate per depth, each beside depth 0's.
-void printRates(const std::vector<Template>& ts, const std::vector<std::vector<double>>& rates,
-                bool with_target) {
+void printRates(const std::vector<Template>& ts, const std::vector<std::vector<double>>& rates, bool with_target) {
   double base = median(rates[0]);
   for (size_t i = 0; i < ts.size(); ++i) {
     double m = median(rates[i]);
@@ -455,8 +452,9 @@ int run(int argc, char** argv) {
     return 2;
   }
   if (dispatch > submits) {
-    std::fprintf(stderr, "bench_queue_depth: --dispatch (%lld) must not exceed --submits (%lld): at "
-                         "depth 0 only the submitted jobs are queued\n",
+    std::fprintf(stderr,
+                 "bench_queue_depth: --dispatch (%lld) must not exceed --submits (%lld): at "
+                 "depth 0 only the submitted jobs are queued\n",
                  static_cast<long long>(dispatch), static_cast<long long>(submits));
     return 2;
   }
@@ -466,18 +464,20 @@ int run(int argc, char** argv) {
   }
   depths.push_back(max_depth);
 
-  std::printf("queue-depth: backlogs of 0 / %s queued jobs (queue paused); per run and depth: %s "
-              "pipelined submits (window %lld), then the first %s jobs dispatched after "
-              "queue.resume (mock, no delays, %d streamed tokens, max_inflight 256); %lld runs\n",
-              [&] {
-                std::string s;
-                for (int64_t dep : depths) {
-                  s += (s.empty() ? "" : " / ") + grouped(dep);
-                }
-                return s;
-              }().c_str(),
-              grouped(submits).c_str(), static_cast<long long>(window), grouped(dispatch).c_str(),
-              kMockTokens, static_cast<long long>(runs));
+  std::printf(
+      "queue-depth: backlogs of 0 / %s queued jobs (queue paused); per run and depth: %s "
+      "pipelined submits (window %lld), then the first %s jobs dispatched after "
+      "queue.resume (mock, no delays, %d streamed tokens, max_inflight 256); %lld runs\n",
+      [&] {
+        std::string s;
+        for (int64_t dep : depths) {
+          s += (s.empty() ? "" : " / ") + grouped(dep);
+        }
+        return s;
+      }()
+          .c_str(),
+      grouped(submits).c_str(), static_cast<long long>(window), grouped(dispatch).c_str(), kMockTokens,
+      static_cast<long long>(runs));
   std::fflush(stdout);
 
   Prefill pre;
@@ -487,13 +487,12 @@ int run(int argc, char** argv) {
   // ts[0] is depth 0: a fresh database.
   std::vector<Template> ts(pre.templates.size() + 1);
   std::copy(pre.templates.begin(), pre.templates.end(), ts.begin() + 1);
-  std::printf("prefill through llmqd (queue paused, pipelined): %s jobs in %.1f s, %s/s (first %s "
-              "at %s/s, last %s at %s/s); database %s\n",
-              grouped(max_depth).c_str(), pre.seconds,
-              rate(static_cast<double>(max_depth) / pre.seconds).c_str(),
-              grouped(pre.first_slice).c_str(), rate(pre.first_slice_rate).c_str(),
-              grouped(pre.last_slice).c_str(), rate(pre.last_slice_rate).c_str(),
-              mib(ts.back().db_kib).c_str());
+  std::printf(
+      "prefill through llmqd (queue paused, pipelined): %s jobs in %.1f s, %s/s (first %s "
+      "at %s/s, last %s at %s/s); database %s\n",
+      grouped(max_depth).c_str(), pre.seconds, rate(static_cast<double>(max_depth) / pre.seconds).c_str(),
+      grouped(pre.first_slice).c_str(), rate(pre.first_slice_rate).c_str(), grouped(pre.last_slice).c_str(),
+      rate(pre.last_slice_rate).c_str(), mib(ts.back().db_kib).c_str());
   std::fflush(stdout);
 
   std::vector<std::vector<DepthResult>> results(ts.size());
@@ -525,14 +524,15 @@ int run(int argc, char** argv) {
   printRates(ts, dispatch_rates, true);
 
   std::printf("llmqd memory (medians; VmRSS after the submits, after the dispatch, and the peak VmHWM):\n");
-  double base_rss = median(pick(results[0], [](const DepthResult& x) {
-    return static_cast<double>(x.after_submit.rss_kib);
-  }));
+  double base_rss =
+      median(pick(results[0], [](const DepthResult& x) { return static_cast<double>(x.after_submit.rss_kib); }));
   for (size_t i = 0; i < ts.size(); ++i) {
     const auto& rs = results[i];
     double rss = median(pick(rs, [](const DepthResult& x) { return static_cast<double>(x.after_submit.rss_kib); }));
-    double rss_d = median(pick(rs, [](const DepthResult& x) { return static_cast<double>(x.after_dispatch.rss_kib); }));
-    double hwm = median(pick(rs, [](const DepthResult& x) { return static_cast<double>(x.after_dispatch.hwm_kib); }));
+    double rss_d =
+        median(pick(rs, [](const DepthResult& x) { return static_cast<double>(x.after_dispatch.rss_kib); }));
+    double hwm =
+        median(pick(rs, [](const DepthResult& x) { return static_cast<double>(x.after_dispatch.hwm_kib); }));
     std::string extra = i == 0 ? "" : "   ratio " + fixed(rss / base_rss, 2);
     if (i + 1 == ts.size() && i > 0) {
       extra += "   target peak < 150 MiB: " + verdict(hwm < 150 * 1024);
@@ -550,9 +550,10 @@ int run(int argc, char** argv) {
     std::printf("  %-31s start %s s%s   daemon.status %s ms%s\n", depthLabel(ts[i].depth).c_str(),
                 fixed(s, 3).c_str(), vs.c_str(), fixed(st * 1000, 1).c_str(), db.c_str());
   }
-  std::printf("  verified: every run and depth, daemon.status counted depth + %s queued after the "
-              "submits; %s final_response events and 0 errors after queue.resume\n",
-              grouped(submits).c_str(), grouped(dispatch).c_str());
+  std::printf(
+      "  verified: every run and depth, daemon.status counted depth + %s queued after the "
+      "submits; %s final_response events and 0 errors after queue.resume\n",
+      grouped(submits).c_str(), grouped(dispatch).c_str());
   return 0;
 }
 

@@ -69,8 +69,8 @@ Result<RunResult> runOnce(const Options& o, bool limits) {
   if (limits) {
     toml += "[[limits.key]]\nmatch = \"pool-*\"\nrps = " + std::to_string(o.key_rps) + "\n";
   }
-  auto daemon = BenchDaemon::start(
-      toml, {"OPENROUTER_API_KEYS=" + keyList(o.keys), "OPENROUTER_BASE_URL=" + fake.baseUrl()});
+  auto daemon =
+      BenchDaemon::start(toml, {"OPENROUTER_API_KEYS=" + keyList(o.keys), "OPENROUTER_BASE_URL=" + fake.baseUrl()});
   if (!daemon) {
     return daemon.takeError();
   }
@@ -108,8 +108,7 @@ Result<RunResult> runOnce(const Options& o, bool limits) {
     // Say where the missing jobs are before the daemon goes.
     if (auto c = (*daemon)->connect(); c) {
       if (auto st = (*c)->call("daemon.status", "{}", 10000); st && st->ok()) {
-        std::fprintf(stderr, "bench_storm: gave up; daemon.status: %s\n",
-                     json::toString(*st->result).c_str());
+        std::fprintf(stderr, "bench_storm: gave up; daemon.status: %s\n", json::toString(*st->result).c_str());
       }
     }
   }
@@ -127,8 +126,8 @@ Result<RunResult> runOnce(const Options& o, bool limits) {
 int run(const Options& o) {
   const double ideal = static_cast<double>(o.jobs) / static_cast<double>(o.keys * o.key_rps);
   std::printf("bench_storm: %lld jobs, %lld keys x %lld req/s at the fake upstream, %lld runs\n",
-              static_cast<long long>(o.jobs), static_cast<long long>(o.keys),
-              static_cast<long long>(o.key_rps), static_cast<long long>(o.runs));
+              static_cast<long long>(o.jobs), static_cast<long long>(o.keys), static_cast<long long>(o.key_rps),
+              static_cast<long long>(o.runs));
   std::printf("ideal (jobs / total allowed rate): %.1f s\n\n", ideal);
   int status = 0;
   for (bool limits : {true, false}) {
@@ -146,26 +145,25 @@ int run(const Options& o) {
       }
       secs.push_back(r->seconds);
       requests.push_back(static_cast<double>(r->requests));
-      share.push_back(r->requests > 0 ? 100.0 * static_cast<double>(r->rate_limited) /
-                                            static_cast<double>(r->requests)
-                                      : 0);
+      share.push_back(
+          r->requests > 0 ? 100.0 * static_cast<double>(r->rate_limited) / static_cast<double>(r->requests) : 0);
       lost.push_back(static_cast<double>(r->lost));
       failed.push_back(static_cast<double>(r->failed));
-      std::printf("  %-6s run %lld: %.1f s, %lld requests, %lld 429s (%.2f%%), %lld succeeded, "
-                  "%lld failed, %lld lost\n",
-                  mode, static_cast<long long>(i + 1), r->seconds, static_cast<long long>(r->requests),
-                  static_cast<long long>(r->rate_limited), share.back(),
-                  static_cast<long long>(r->succeeded), static_cast<long long>(r->failed),
-                  static_cast<long long>(r->lost));
+      std::printf(
+          "  %-6s run %lld: %.1f s, %lld requests, %lld 429s (%.2f%%), %lld succeeded, "
+          "%lld failed, %lld lost\n",
+          mode, static_cast<long long>(i + 1), r->seconds, static_cast<long long>(r->requests),
+          static_cast<long long>(r->rate_limited), share.back(), static_cast<long long>(r->succeeded),
+          static_cast<long long>(r->failed), static_cast<long long>(r->lost));
       if (r->lost > 0) {
         status = 1;
       }
     }
-    std::printf("%-6s: total %.1f s (ideal %.1f s, ratio %.2f), 429s %.2f%% of %lld requests, "
-                "%lld failed, %lld lost  (medians)\n\n",
-                mode, median(secs), ideal, ideal / median(secs), median(share),
-                static_cast<long long>(median(requests)), static_cast<long long>(median(failed)),
-                static_cast<long long>(median(lost)));
+    std::printf(
+        "%-6s: total %.1f s (ideal %.1f s, ratio %.2f), 429s %.2f%% of %lld requests, "
+        "%lld failed, %lld lost  (medians)\n\n",
+        mode, median(secs), ideal, ideal / median(secs), median(share), static_cast<long long>(median(requests)),
+        static_cast<long long>(median(failed)), static_cast<long long>(median(lost)));
   }
   return status;
 }

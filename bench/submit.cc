@@ -61,8 +61,7 @@ Result<PipelineResult> runDaemon(const PipelineOptions& opts, MemoryUsage* mem) 
   }
   if (*queued != opts.jobs) {
     return makeError(ErrorKind::kInternal, "llmqd acknowledged " + std::to_string(opts.jobs) +
-                                               " submits but holds " + std::to_string(*queued) +
-                                               " queued jobs");
+                                               " submits but holds " + std::to_string(*queued) + " queued jobs");
   }
   *mem = (*daemon)->memory();
   client->reset();
@@ -106,9 +105,9 @@ int run(int argc, char** argv) {
     echo_rates.push_back(echo->perSecond());
     sqlite_rates.push_back(sql->perSecond());
     daemon_rates.push_back(daemon->perSecond());
-    std::printf("  run %lld: llmqd %s/s (%.2f s)   echo %s/s   sqlite %s/s\n",
-                static_cast<long long>(r), rate(daemon->perSecond()).c_str(), daemon->seconds,
-                rate(echo->perSecond()).c_str(), rate(sql->perSecond()).c_str());
+    std::printf("  run %lld: llmqd %s/s (%.2f s)   echo %s/s   sqlite %s/s\n", static_cast<long long>(r),
+                rate(daemon->perSecond()).c_str(), daemon->seconds, rate(echo->perSecond()).c_str(),
+                rate(sql->perSecond()).c_str());
   }
   double d = median(daemon_rates);
   printLine("llmqd acknowledged submits/s", d, runsList(daemon_rates));
@@ -116,8 +115,8 @@ int run(int argc, char** argv) {
             ratio(d, median(echo_rates)) + "   " + runsList(echo_rates));
   printLine("baseline sqlite inserts", median(sqlite_rates),
             ratio(d, median(sqlite_rates)) + "   " + runsList(sqlite_rates));
-  std::printf("  llmqd RSS %s, peak %s (last run, after %lld queued jobs)\n",
-              mib(mem.rss_kib).c_str(), mib(mem.hwm_kib).c_str(), static_cast<long long>(jobs));
+  std::printf("  llmqd RSS %s, peak %s (last run, after %lld queued jobs)\n", mib(mem.rss_kib).c_str(),
+              mib(mem.hwm_kib).c_str(), static_cast<long long>(jobs));
   return 0;
 }
 

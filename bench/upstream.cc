@@ -68,13 +68,16 @@ int fail(const std::string& what, const Error& e) {
 int64_t g_max_pending_mib = 0;
 
 std::string daemonConfig(const CannedUpstream& up) {
-  std::string ipc = g_max_pending_mib > 0 ? "[ipc]\nmax_pending_output_bytes = " +
-                                                std::to_string(g_max_pending_mib << 20) + "\n"
-                                          : std::string();
-  return "[daemon]\nmax_inflight = 256\n" + ipc +
-         "[[providers]]\nname = \"canned\"\nbase_url = \"" + up.url("/json") + "\"\n"
+  std::string ipc = g_max_pending_mib > 0
+                        ? "[ipc]\nmax_pending_output_bytes = " + std::to_string(g_max_pending_mib << 20) + "\n"
+                        : std::string();
+  return "[daemon]\nmax_inflight = 256\n" + ipc + "[[providers]]\nname = \"canned\"\nbase_url = \"" +
+         up.url("/json") +
+         "\"\n"
          "models = [\"bench/json*\"]\nstream_usage = false\n"
-         "[[providers]]\nname = \"canned-sse\"\nbase_url = \"" + up.url("/sse") + "\"\n"
+         "[[providers]]\nname = \"canned-sse\"\nbase_url = \"" +
+         up.url("/sse") +
+         "\"\n"
          "models = [\"bench/sse*\"]\nstream_usage = false\n";
 }
 
@@ -83,8 +86,7 @@ std::string daemonConfig(const CannedUpstream& up) {
 Error withDaemonLog(const BenchDaemon& d, const char* phase, Error e) {
   std::string log = d.log();
   char path[96];
-  std::snprintf(path, sizeof path, "/tmp/bench_upstream.%s.%d.llmqd.log", phase,
-                static_cast<int>(::getpid()));
+  std::snprintf(path, sizeof path, "/tmp/bench_upstream.%s.%d.llmqd.log", phase, static_cast<int>(::getpid()));
   std::ofstream(path) << log;
   std::string quoted;
   std::istringstream lines(log);
@@ -188,10 +190,10 @@ Result<double> runWrk(const CannedUpstream& up, const std::string& lua) {
   if (const char* p = std::getenv("LLMQ_BENCH_WRK"); p != nullptr && *p != '\0') {
     wrk = p;
   }
-  auto r = testing::runCommand(
-      {wrk, "-t" + std::to_string(kWrkThreads), "-c" + std::to_string(kWrkConnections),
-       "-d" + std::to_string(kWrkSeconds) + "s", "-s", lua, up.url("/json/chat/completions")},
-      "", {}, (kWrkSeconds + 30) * 1000);
+  auto r =
+      testing::runCommand({wrk, "-t" + std::to_string(kWrkThreads), "-c" + std::to_string(kWrkConnections),
+                           "-d" + std::to_string(kWrkSeconds) + "s", "-s", lua, up.url("/json/chat/completions")},
+                          "", {}, (kWrkSeconds + 30) * 1000);
   const std::string& out = r.output;
   size_t at = out.find("Requests/sec:");
   if (r.exit_code != 0 || at == std::string::npos) {
@@ -214,8 +216,7 @@ struct EventTally {
   std::string failure;
 };
 
-void readFinals(ipc::Client& events, int64_t expected, const std::atomic<bool>& abort,
-                EventTally& t) {
+void readFinals(ipc::Client& events, int64_t expected, const std::atomic<bool>& abort, EventTally& t) {
   const std::string want = CannedUpstream::jsonContent();
   double last_event = nowSeconds();
   std::string content;
@@ -261,35 +262,33 @@ struct ThroughputResult {
   MemoryUsage mem;
 };
 
-Result<void> throughputChecks(BenchDaemon& d, int64_t jobs,
-                                          const Result<PipelineResult>& res, const EventTally& t,
-                                          const std::vector<int64_t>& acked_ids) {
+Result<void> throughputChecks(BenchDaemon& d, int64_t jobs, const Result<PipelineResult>& res, const EventTally& t,
+                              const std::vector<int64_t>& acked_ids) {
   if (!res) {
     return res.error();
   }
   if (!t.failure.empty()) {
-    return makeError(ErrorKind::kIo, "event connection: " + t.failure + " after " +
-                                         std::to_string(t.finals) + " final_response events");
+    return makeError(ErrorKind::kIo, "event connection: " + t.failure + " after " + std::to_string(t.finals) +
+                                         " final_response events");
   }
   std::string n = std::to_string(jobs);
   if (t.errors != 0) {
-    return makeError(ErrorKind::kInternal,
-                     std::to_string(t.errors) + " error events; the first: " + t.first_error);
+    return makeError(ErrorKind::kInternal, std::to_string(t.errors) + " error events; the first: " + t.first_error);
   }
   if (t.finals != jobs || static_cast<int64_t>(t.final_ids.size()) != jobs) {
     return makeError(ErrorKind::kInternal, std::to_string(t.finals) + " final_response events for " +
-                                               std::to_string(t.final_ids.size()) +
-                                               " distinct jobs, expected " + n);
+                                               std::to_string(t.final_ids.size()) + " distinct jobs, expected " +
+                                               n);
   }
   if (t.wrong_content != 0) {
     return makeError(ErrorKind::kInternal, std::to_string(t.wrong_content) +
                                                " final_response events with the wrong content; "
-                                               "the first: " + t.first_wrong);
+                                               "the first: " +
+                                               t.first_wrong);
   }
   for (int64_t id : acked_ids) {
     if (!t.final_ids.contains(id)) {
-      return makeError(ErrorKind::kInternal,
-                       "acknowledged job " + std::to_string(id) + " has no final_response");
+      return makeError(ErrorKind::kInternal, "acknowledged job " + std::to_string(id) + " has no final_response");
     }
   }
   auto succeeded = d.jobsInState("succeeded");
@@ -313,8 +312,7 @@ Result<ThroughputResult> runThroughput(const CannedUpstream& up, int64_t jobs) {
   if (!events) {
     return events.takeError();
   }
-  auto sub = (*events)->call("events.subscribe",
-                             R"({"all":true,"events":["final_response","error"]})", 10000);
+  auto sub = (*events)->call("events.subscribe", R"({"all":true,"events":["final_response","error"]})", 10000);
   if (!sub || !sub->ok()) {
     return makeError(ErrorKind::kInternal, "events.subscribe failed");
   }
@@ -322,16 +320,14 @@ Result<ThroughputResult> runThroughput(const CannedUpstream& up, int64_t jobs) {
   if (!submits) {
     return submits.takeError();
   }
-  PipelineOptions opts{.jobs = jobs, .window = kWindow,
-                       .workload = Workload{.model = kJsonModel}};
+  PipelineOptions opts{.jobs = jobs, .window = kWindow, .workload = Workload{.model = kJsonModel}};
   EventTally tally;
   std::atomic<bool> abort{false};
   std::thread reader([&] { readFinals(**events, jobs, abort, tally); });
   std::vector<int64_t> acked_ids;
   acked_ids.reserve(static_cast<size_t>(jobs));
   double cpu0 = d.cpuSeconds();
-  auto res = pipelineSubmits(**submits, opts,
-                             [&](std::string_view line) { acked_ids.push_back(jobIdIn(line)); });
+  auto res = pipelineSubmits(**submits, opts, [&](std::string_view line) { acked_ids.push_back(jobIdIn(line)); });
   if (!res) {
     abort = true;
   }
@@ -365,8 +361,7 @@ struct LatencyResult {
 
 // One job: submit with subscribe:true, then read until its final_response.
 Result<double> oneJob(ipc::Client& c, const Workload& w, int64_t i, int64_t rpc_id) {
-  std::string params = "{\"request\":" + requestJson(w, i) +
-                       ",\"client\":\"bench-client\",\"subscribe\":true}";
+  std::string params = "{\"request\":" + requestJson(w, i) + ",\"client\":\"bench-client\",\"subscribe\":true}";
   std::string req = ipc::makeRequest("job.submit", params, rpc_id);
   auto t0 = std::chrono::steady_clock::now();
   if (auto s = c.sendRaw(req); !s) {
@@ -379,12 +374,11 @@ Result<double> oneJob(ipc::Client& c, const Workload& w, int64_t i, int64_t rpc_
   auto deadline = t0 + std::chrono::milliseconds(kOneJobTimeoutMs);
   std::string content;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      return makeError(ErrorKind::kIo, "sequential job " + std::to_string(i) + " (job id " +
-                                           std::to_string(job) + "): no final_response within " +
-                                           std::to_string(kOneJobTimeoutMs) + " ms");
+      return makeError(ErrorKind::kIo, "sequential job " + std::to_string(i) + " (job id " + std::to_string(job) +
+                                           "): no final_response within " + std::to_string(kOneJobTimeoutMs) +
+                                           " ms");
     }
     auto line = c.readLine(static_cast<int>(left.count()));
     if (!line) {
@@ -397,13 +391,12 @@ Result<double> oneJob(ipc::Client& c, const Workload& w, int64_t i, int64_t rpc_
     EventView ev;
     if (parseEvent(l, &ev)) {
       if (ev.name == "error") {
-        return makeError(ErrorKind::kInternal, "sequential job " + std::to_string(i) +
-                                                   ": error event: " + std::string(l.substr(0, 400)));
+        return makeError(ErrorKind::kInternal,
+                         "sequential job " + std::to_string(i) + ": error event: " + std::string(l.substr(0, 400)));
       }
       if (ev.name == "final_response") {
         if (!stringField(ev.data, "content", &content) || content != want) {
-          return makeError(ErrorKind::kInternal,
-                           "wrong final_response: " + std::string(l.substr(0, 400)));
+          return makeError(ErrorKind::kInternal, "wrong final_response: " + std::string(l.substr(0, 400)));
         }
         finished.insert(ev.job);
       }
@@ -420,8 +413,8 @@ Result<double> oneJob(ipc::Client& c, const Workload& w, int64_t i, int64_t rpc_
   }
 }
 
-Result<double> oneDirect(DirectClient& c, const CannedUpstream& up, const std::string& url,
-                         const Workload& w, int64_t i) {
+Result<double> oneDirect(DirectClient& c, const CannedUpstream& up, const std::string& url, const Workload& w,
+                         int64_t i) {
   std::string body = requestJson(w, i);
   auto t0 = std::chrono::steady_clock::now();
   auto a = c.post(url, body, false, kOneJobTimeoutMs);
@@ -430,8 +423,8 @@ Result<double> oneDirect(DirectClient& c, const CannedUpstream& up, const std::s
     return a.takeError();
   }
   if (a->status != 200 || a->body != up.jsonBody()) {
-    return makeError(ErrorKind::kInternal, "direct POST " + std::to_string(i) + " gave " +
-                                               std::to_string(a->status));
+    return makeError(ErrorKind::kInternal,
+                     "direct POST " + std::to_string(i) + " gave " + std::to_string(a->status));
   }
   return std::chrono::duration<double, std::micro>(t1 - t0).count();
 }
@@ -488,7 +481,7 @@ struct SubscriberTally {
   int64_t events = 0;
   int64_t chunks = 0;
   int64_t finals = 0;
-  int64_t problems = 0;  // Gaps, reorders, wrong chunk counts or content, errors.
+  int64_t problems = 0;              // Gaps, reorders, wrong chunk counts or content, errors.
   std::vector<std::string> samples;  // The first few problems, described.
   std::string failure;               // Set when the reader stopped early.
   double failed_at = 0;
@@ -503,8 +496,8 @@ void problem(SubscriberTally& t, std::string what) {
   }
 }
 
-void readStream(ipc::Client& c, int sub_index, int64_t jobs, int64_t chunks,
-                const std::string& want, const std::atomic<bool>& abort, SubscriberTally& t) {
+void readStream(ipc::Client& c, int sub_index, int64_t jobs, int64_t chunks, const std::string& want,
+                const std::atomic<bool>& abort, SubscriberTally& t) {
   std::unordered_map<int64_t, JobTrack> tracks;
   tracks.reserve(static_cast<size_t>(jobs) * 2);
   double last_event = nowSeconds();
@@ -534,8 +527,8 @@ void readStream(ipc::Client& c, int sub_index, int64_t jobs, int64_t chunks,
     JobTrack& k = tracks[ev.job];
     std::string job = "job " + std::to_string(ev.job);
     if (ev.seq != k.next_seq) {
-      problem(t, sub + job + ": seq " + std::to_string(ev.seq) + " (" + std::string(ev.name) +
-                     ") where " + std::to_string(k.next_seq) + " was due");
+      problem(t, sub + job + ": seq " + std::to_string(ev.seq) + " (" + std::string(ev.name) + ") where " +
+                     std::to_string(k.next_seq) + " was due");
     }
     k.next_seq = ev.seq + 1;
     if (k.done) {
@@ -566,19 +559,17 @@ void readStream(ipc::Client& c, int sub_index, int64_t jobs, int64_t chunks,
                        " bytes) or from the canned text");
       }
       std::string().swap(k.text);
-    } else if (ev.name == "error" || ev.name == "cancelled" || ev.name == "expired" ||
-               ev.name == "retrying") {
+    } else if (ev.name == "error" || ev.name == "cancelled" || ev.name == "expired" || ev.name == "retrying") {
       problem(t, sub + job + ": " + (*line)->substr(0, 400));
-      if (ev.name != "retrying" && (ev.name != "error" ||
-                                    ev.data.find("\"retryable\":false") != std::string_view::npos)) {
+      if (ev.name != "retrying" &&
+          (ev.name != "error" || ev.data.find("\"retryable\":false") != std::string_view::npos)) {
         k.done = true;
         ++t.done_jobs;
       }
     }
   }
   if (t.done_jobs < jobs) {
-    t.failure = sub + "stopped after " + std::to_string(t.done_jobs) + " of " +
-                std::to_string(jobs) + " jobs";
+    t.failure = sub + "stopped after " + std::to_string(t.done_jobs) + " of " + std::to_string(jobs) + " jobs";
   }
 }
 
@@ -592,8 +583,7 @@ struct StreamResult {
   MemoryUsage mem;
 };
 
-Result<StreamResult> runStream(const CannedUpstream& up, int64_t jobs, int64_t chunks,
-                               int64_t subscribers) {
+Result<StreamResult> runStream(const CannedUpstream& up, int64_t jobs, int64_t chunks, int64_t subscribers) {
   auto daemon = BenchDaemon::start(daemonConfig(up));
   if (!daemon) {
     return daemon.takeError();
@@ -620,12 +610,10 @@ Result<StreamResult> runStream(const CannedUpstream& up, int64_t jobs, int64_t c
   std::atomic<bool> abort{false};
   std::vector<std::thread> readers;
   for (int64_t i = 0; i < subscribers; ++i) {
-    readers.emplace_back([&, i] {
-      readStream(*subs[i], static_cast<int>(i), jobs, chunks, want, abort, tallies[i]);
-    });
+    readers.emplace_back(
+        [&, i] { readStream(*subs[i], static_cast<int>(i), jobs, chunks, want, abort, tallies[i]); });
   }
-  PipelineOptions opts{.jobs = jobs, .window = kWindow,
-                       .workload = Workload{.model = kSseModel, .stream = true}};
+  PipelineOptions opts{.jobs = jobs, .window = kWindow, .workload = Workload{.model = kSseModel, .stream = true}};
   double cpu0 = d.cpuSeconds();
   double t0 = nowSeconds();
   auto res = pipelineSubmits(**submits, opts);
@@ -649,10 +637,9 @@ Result<StreamResult> runStream(const CannedUpstream& up, int64_t jobs, int64_t c
     out.problems += t.problems;
     last = std::max(last, t.last_final_at);
     if (!t.failure.empty()) {
-      failures += "\n  " + t.failure + " " + fixed(t.failed_at - t0, 3) +
-                  " s after the first submit (" + std::to_string(t.events) + " events, " +
-                  std::to_string(t.chunks) + " chunks, " + std::to_string(t.finals) +
-                  " final_response read)";
+      failures += "\n  " + t.failure + " " + fixed(t.failed_at - t0, 3) + " s after the first submit (" +
+                  std::to_string(t.events) + " events, " + std::to_string(t.chunks) + " chunks, " +
+                  std::to_string(t.finals) + " final_response read)";
     }
     for (const auto& s : t.samples) {
       if (samples.size() < 10) {
@@ -661,8 +648,10 @@ Result<StreamResult> runStream(const CannedUpstream& up, int64_t jobs, int64_t c
     }
   }
   if (!failures.empty() || out.problems != 0) {
-    std::string msg = std::to_string(out.problems) + " lost or reordered events or wrong content, "
-                      "and these subscribers stopped early:" + (failures.empty() ? " none" : failures);
+    std::string msg = std::to_string(out.problems) +
+                      " lost or reordered events or wrong content, "
+                      "and these subscribers stopped early:" +
+                      (failures.empty() ? " none" : failures);
     for (const auto& s : samples) {
       msg += "\n  " + s;
     }
@@ -670,9 +659,9 @@ Result<StreamResult> runStream(const CannedUpstream& up, int64_t jobs, int64_t c
   }
   auto succeeded = d.jobsInState("succeeded");
   if (!succeeded || *succeeded != jobs) {
-    return withDaemonLog(d, "stream", makeError(ErrorKind::kInternal,
-                                                "daemon.status does not count " +
-                                                    std::to_string(jobs) + " succeeded jobs"));
+    return withDaemonLog(d, "stream",
+                         makeError(ErrorKind::kInternal,
+                                   "daemon.status does not count " + std::to_string(jobs) + " succeeded jobs"));
   }
   if (std::getenv("LLMQ_BENCH_TRACE") != nullptr) {
     for (size_t i = 0; i < tallies.size(); ++i) {
@@ -747,14 +736,13 @@ int run(int argc, char** argv) {
   std::ofstream(lua) << "wrk.method = \"POST\"\n"
                      << "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
                      << "wrk.headers[\"Accept\"] = \"application/json\"\n"
-                     << "wrk.body = [==[" << requestJson(Workload{.model = kJsonModel}, 0)
-                     << "]==]\n";
+                     << "wrk.body = [==[" << requestJson(Workload{.model = kJsonModel}, 0) << "]==]\n";
 
-  std::printf("upstream: canned nginx (1 worker) on 127.0.0.1:%d, llmqd max_inflight 256, "
-              "max_pending_output_bytes %s, %lld runs\n",
-              u.port(), g_max_pending_mib > 0 ? (std::to_string(g_max_pending_mib) + " MiB").c_str()
-                                              : "default (8 MiB)",
-              static_cast<long long>(runs));
+  std::printf(
+      "upstream: canned nginx (1 worker) on 127.0.0.1:%d, llmqd max_inflight 256, "
+      "max_pending_output_bytes %s, %lld runs\n",
+      u.port(), g_max_pending_mib > 0 ? (std::to_string(g_max_pending_mib) + " MiB").c_str() : "default (8 MiB)",
+      static_cast<long long>(runs));
   std::fflush(stdout);
   std::vector<double> wrk_rates, job_rates, ack_rates, cpu_per_job;
   std::vector<double> l_p50, l_p99, d_p50, d_p99, a_p50, a_p99;
@@ -787,11 +775,11 @@ int run(int argc, char** argv) {
     a_p99.push_back(percentile(lat->added_us, 99));
     thr_mem = thr->mem;
     lat_mem = lat->mem;
-    std::printf("  run %lld: wrk %s req/s | llmqd %s jobs/s (%.2f s) | latency p50 llmqd %.0f µs, "
-                "direct %.0f µs, added %.0f µs",
-                static_cast<long long>(r), rate(*wrk).c_str(), rate(thr->jobs_per_s).c_str(),
-                static_cast<double>(jobs) / thr->jobs_per_s, l_p50.back(), d_p50.back(),
-                a_p50.back());
+    std::printf(
+        "  run %lld: wrk %s req/s | llmqd %s jobs/s (%.2f s) | latency p50 llmqd %.0f µs, "
+        "direct %.0f µs, added %.0f µs",
+        static_cast<long long>(r), rate(*wrk).c_str(), rate(thr->jobs_per_s).c_str(),
+        static_cast<double>(jobs) / thr->jobs_per_s, l_p50.back(), d_p50.back(), a_p50.back());
     std::fflush(stdout);
     if (!stream_failure.empty()) {
       std::printf(" | stream skipped\n");
@@ -813,16 +801,16 @@ int run(int argc, char** argv) {
     chunks_delivered = str->chunks_delivered;
     str_mem = str->mem;
     std::printf(" | stream %lld chunk events in %.2f s (10%% read at %.2f s), llmqd cpu %.2f s\n",
-                static_cast<long long>(str->chunks_delivered), str->seconds, str->tenth_at,
-                str->cpu_s);
+                static_cast<long long>(str->chunks_delivered), str->seconds, str->tenth_at, str->cpu_s);
     std::fflush(stdout);
   }
 
   double jr = median(job_rates);
   double wr = median(wrk_rates);
-  std::printf("throughput: %lld non-streamed jobs (model %s), window %lld, events on a second "
-              "connection\n",
-              static_cast<long long>(jobs), kJsonModel, static_cast<long long>(kWindow));
+  std::printf(
+      "throughput: %lld non-streamed jobs (model %s), window %lld, events on a second "
+      "connection\n",
+      static_cast<long long>(jobs), kJsonModel, static_cast<long long>(kWindow));
   printLine("llmqd end-to-end jobs/s", jr, runsList(job_rates));
   printLine("  submit acks/s during it", median(ack_rates), runsList(ack_rates));
   std::printf("  %-31s median %-9s (runs:", "  llmqd CPU µs per job", fixed(median(cpu_per_job), 1).c_str());
@@ -831,18 +819,20 @@ int run(int argc, char** argv) {
   }
   std::printf(")\n");
   printLine("baseline nginx direct (wrk)", wr, ratio(jr, wr) + "   " + runsList(wrk_rates));
-  std::printf("  wrk -t%d -c%d -d%ds, same body; target ratio >= 0.20: %s\n", kWrkThreads,
-              kWrkConnections, kWrkSeconds, wr > 0 && jr / wr >= 0.2 ? "met" : "NOT met");
-  std::printf("  verified: every run, %lld final_response events for %lld distinct jobs, right "
-              "content, 0 errors\n",
-              static_cast<long long>(jobs), static_cast<long long>(jobs));
+  std::printf("  wrk -t%d -c%d -d%ds, same body; target ratio >= 0.20: %s\n", kWrkThreads, kWrkConnections,
+              kWrkSeconds, wr > 0 && jr / wr >= 0.2 ? "met" : "NOT met");
+  std::printf(
+      "  verified: every run, %lld final_response events for %lld distinct jobs, right "
+      "content, 0 errors\n",
+      static_cast<long long>(jobs), static_cast<long long>(jobs));
 
-  std::printf("latency: %lld sequential jobs, one at a time, each paired with a direct POST "
-              "(medians of runs)\n",
-              static_cast<long long>(latency_jobs));
+  std::printf(
+      "latency: %lld sequential jobs, one at a time, each paired with a direct POST "
+      "(medians of runs)\n",
+      static_cast<long long>(latency_jobs));
   auto latLine = [](const char* label, const std::vector<double>& p50, const std::vector<double>& p99) {
-    std::printf("  %-31s p50 %-9s p99 %-9s p50 %s\n", label, us(median(p50)).c_str(),
-                us(median(p99)).c_str(), usList(p50).c_str());
+    std::printf("  %-31s p50 %-9s p99 %-9s p50 %s\n", label, us(median(p50)).c_str(), us(median(p99)).c_str(),
+                usList(p50).c_str());
   };
   latLine("llmqd submit -> final_response", l_p50, l_p99);
   latLine("baseline direct libcurl POST", d_p50, d_p99);
@@ -855,9 +845,10 @@ int run(int argc, char** argv) {
   if (!cpu_per_m.empty()) {
     std::printf("  chunk events delivered          %lld per run (= jobs x chunks x subscribers)\n",
                 static_cast<long long>(chunks_delivered));
-    std::printf("  lost or reordered: 0 (%zu runs: seq +1 per event, %lld chunks per job, "
-                "final content = deltas)\n",
-                cpu_per_m.size(), static_cast<long long>(chunks));
+    std::printf(
+        "  lost or reordered: 0 (%zu runs: seq +1 per event, %lld chunks per job, "
+        "final content = deltas)\n",
+        cpu_per_m.size(), static_cast<long long>(chunks));
     std::printf("  %-31s median %-9s (runs:", "llmqd CPU s per 1M chunk events",
                 fixed(median(cpu_per_m), 2).c_str());
     for (double x : cpu_per_m) {
@@ -873,12 +864,12 @@ int run(int argc, char** argv) {
   if (!stream_failure.empty()) {
     std::printf("  FAILED %s\n", stream_failure.c_str());
   }
-  std::printf("llmqd RSS at the end of the last run: throughput %s (peak %s), latency %s (peak %s), "
-              "stream %s\n",
-              mib(thr_mem.rss_kib).c_str(), mib(thr_mem.hwm_kib).c_str(), mib(lat_mem.rss_kib).c_str(),
-              mib(lat_mem.hwm_kib).c_str(),
-              cpu_per_m.empty() ? "n/a (failed)"
-                                : (mib(str_mem.rss_kib) + " (peak " + mib(str_mem.hwm_kib) + ")").c_str());
+  std::printf(
+      "llmqd RSS at the end of the last run: throughput %s (peak %s), latency %s (peak %s), "
+      "stream %s\n",
+      mib(thr_mem.rss_kib).c_str(), mib(thr_mem.hwm_kib).c_str(), mib(lat_mem.rss_kib).c_str(),
+      mib(lat_mem.hwm_kib).c_str(),
+      cpu_per_m.empty() ? "n/a (failed)" : (mib(str_mem.rss_kib) + " (peak " + mib(str_mem.hwm_kib) + ")").c_str());
   if (auto s = u.stop(); !s) {
     return fail("stopping nginx", s.error());
   }

@@ -31,7 +31,7 @@ struct JobOptions {
   bool cache = false;                        // Opted in to the response cache.
   bool byok = false;                         // Runs with its own key (store::SecretStore).
   bool fail_when_cooling = false;
-  std::optional<std::string> request_id;     // Sent upstream as X-Request-Id.
+  std::optional<std::string> request_id;  // Sent upstream as X-Request-Id.
   std::optional<Routing> routing;
 
   bool operator==(const JobOptions&) const = default;

@@ -160,9 +160,7 @@ class DepthLimitedHandler {
   bool Int64(int64_t i) { return doc_.Int64(i); }
   bool Uint64(uint64_t u) { return doc_.Uint64(u); }
   bool Double(double d) { return doc_.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType length, bool copy) {
-    return doc_.RawNumber(s, length, copy);
-  }
+  bool RawNumber(const char* s, rapidjson::SizeType length, bool copy) { return doc_.RawNumber(s, length, copy); }
   bool String(const char* s, rapidjson::SizeType length, bool copy) {
     if (hasEncodedSurrogate(s, length)) {
       const std::string fixed = replaceEncodedSurrogates(s, length);
@@ -225,8 +223,7 @@ class DepthLimitedParse {
 void failTooDeep(Document& doc, std::string* error, int max_depth, size_t offset) {
   doc.SetNull();
   if (error != nullptr) {
-    *error = "JSON nested deeper than " + std::to_string(max_depth) + " levels at offset " +
-             std::to_string(offset);
+    *error = "JSON nested deeper than " + std::to_string(max_depth) + " levels at offset " + std::to_string(offset);
   }
 }
 
@@ -372,9 +369,7 @@ void appendTo(std::string& out, const Value& v) {
   out.append(buf.GetString(), buf.GetSize());
 }
 
-void writeRaw(Writer& w, std::string_view raw) {
-  w.RawValue(raw.data(), raw.size(), rapidjson::kObjectType);
-}
+void writeRaw(Writer& w, std::string_view raw) { w.RawValue(raw.data(), raw.size(), rapidjson::kObjectType); }
 
 std::vector<std::string> parseStringList(const std::string& text) {
   std::vector<std::string> keys;

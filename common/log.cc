@@ -31,11 +31,16 @@ bool useJournalPrefix() {
 
 const char* levelWord(Level level) {
   switch (level) {
-    case Level::kError: return "error";
-    case Level::kWarning: return "warning";
-    case Level::kNotice: return "notice";
-    case Level::kInfo: return "info";
-    case Level::kDebug: return "debug";
+    case Level::kError:
+      return "error";
+    case Level::kWarning:
+      return "warning";
+    case Level::kNotice:
+      return "notice";
+    case Level::kInfo:
+      return "info";
+    case Level::kDebug:
+      return "debug";
   }
   return "?";
 }
@@ -119,9 +124,11 @@ void setOutputFdForTest(int fd) { g_fd = fd >= 0 ? fd : STDERR_FILENO; }
 void setClockForTest(int64_t (*now_ms)()) { g_now_ms = now_ms; }
 
 bool parseLevel(std::string_view text, Level* out) {
-  static constexpr struct { const char* name; Level level; } kNames[] = {
-      {"error", Level::kError}, {"warning", Level::kWarning}, {"warn", Level::kWarning},
-      {"notice", Level::kNotice}, {"info", Level::kInfo}, {"debug", Level::kDebug}};
+  static constexpr struct {
+    const char* name;
+    Level level;
+  } kNames[] = {{"error", Level::kError},   {"warning", Level::kWarning}, {"warn", Level::kWarning},
+                {"notice", Level::kNotice}, {"info", Level::kInfo},       {"debug", Level::kDebug}};
   for (const auto& n : kNames) {
     if (text == n.name) {
       *out = n.level;

@@ -53,12 +53,12 @@ void setClockForTest(int64_t (*now_ms)());
 
 }  // namespace llmq::log
 
-#define LLMQ_LOG(lvl, ...)                                                  \
-  do {                                                                      \
+#define LLMQ_LOG(lvl, ...)                                                 \
+  do {                                                                     \
     if (static_cast<int>(lvl) <= static_cast<int>(::llmq::log::level())) { \
-      static ::llmq::log::Site llmq_log_site_;                              \
-      ::llmq::log::write(&llmq_log_site_, lvl, __VA_ARGS__);                \
-    }                                                                       \
+      static ::llmq::log::Site llmq_log_site_;                             \
+      ::llmq::log::write(&llmq_log_site_, lvl, __VA_ARGS__);               \
+    }                                                                      \
   } while (0)
 #define LOG_ERROR(...) LLMQ_LOG(::llmq::log::Level::kError, __VA_ARGS__)
 #define LOG_WARN(...) LLMQ_LOG(::llmq::log::Level::kWarning, __VA_ARGS__)

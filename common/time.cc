@@ -58,8 +58,8 @@ void appendRfc3339(std::string& out, int64_t ms) {
   civilFromDays(days, &y, &mo, &d);
   char buf[40];
   int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, mo, d,
-                        static_cast<int>(rem / 3600), static_cast<int>(rem % 3600 / 60),
-                        static_cast<int>(rem % 60), millis);
+                        static_cast<int>(rem / 3600), static_cast<int>(rem % 3600 / 60), static_cast<int>(rem % 60),
+                        millis);
   out.append(buf, static_cast<size_t>(n));
 }
 
@@ -83,14 +83,14 @@ bool parseRfc3339(const std::string& text, int64_t* ms) {
   }
   int y, mo, d, h, mi, s;
   int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s,
-                  &consumed) != 6 || consumed != 19) {
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6 ||
+      consumed != 19) {
     return false;
   }
   // A real calendar date and time of day: no February 30th, no month 13, no hour
   // 25 (a leap second, :60, is allowed, as RFC 3339 does).
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-      s < 0 || s > 60) {
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 ||
+      s > 60) {
     return false;
   }
   size_t i = 19;
@@ -117,8 +117,7 @@ bool parseRfc3339(const std::string& text, int64_t* ms) {
     ++i;
   } else if (i + 6 == text.size() && (text[i] == '+' || text[i] == '-') && text[i + 3] == ':') {
     int oh, om;
-    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || oh < 0 || oh > 23 || om < 0 ||
-        om > 59) {
+    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || oh < 0 || oh > 23 || om < 0 || om > 59) {
       return false;
     }
     offset_min = (text[i] == '-' ? -1 : 1) * (oh * 60 + om);

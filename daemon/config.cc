@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -15,10 +16,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
-#include "common/secret.h"
 #include "common/json.h"
+#include "common/secret.h"
 #include "daemon/config_keys.h"
 #include "daemon/paths.h"
 #include "ipc/protocol.h"
@@ -45,18 +45,16 @@ std::optional<int64_t> intValue(const toml::node& node) {
   return fits ? node.value<int64_t>() : std::nullopt;
 }
 
-int64_t getInt(const std::string& file, const std::string& key, const toml::node& node,
-               int64_t min, int64_t max) {
+int64_t getInt(const std::string& file, const std::string& key, const toml::node& node, int64_t min, int64_t max) {
   auto v = intValue(node);
   if (!v || *v < min || *v > max) {
-    throw ConfigError{where(file, node) + ": " + key + " must be an integer from " +
-                      std::to_string(min) + " to " + std::to_string(max)};
+    throw ConfigError{where(file, node) + ": " + key + " must be an integer from " + std::to_string(min) + " to " +
+                      std::to_string(max)};
   }
   return *v;
 }
 
-double getDouble(const std::string& file, const std::string& key, const toml::node& node,
-                 double min, double max) {
+double getDouble(const std::string& file, const std::string& key, const toml::node& node, double min, double max) {
   auto v = node.value<double>();
   if (!v || *v < min || *v > max) {
     char buf[64];
@@ -120,8 +118,7 @@ void applyKey(Config& c, const ConfigKey& key, const std::string& file, const st
   }
 }
 
-std::vector<std::string> getStrings(const std::string& file, const std::string& key,
-                                    const toml::node& node) {
+std::vector<std::string> getStrings(const std::string& file, const std::string& key, const toml::node& node) {
   const toml::array* arr = node.as_array();
   std::vector<std::string> out;
   if (arr == nullptr) {
@@ -217,8 +214,9 @@ void applyPrices(Config& c, const std::string& file, const toml::node& node) {
     }
     // Both prices are required, so a forgotten key never makes a model free.
     if (!has_prompt || !has_completion) {
-      throw ConfigError{where(file, entry) + ": a price needs prompt_usd_per_mtok and "
-                                             "completion_usd_per_mtok (0 for free)"};
+      throw ConfigError{where(file, entry) +
+                        ": a price needs prompt_usd_per_mtok and "
+                        "completion_usd_per_mtok (0 for free)"};
     }
     o.pricing.known = true;
     c.prices.push_back(std::move(o));
@@ -316,8 +314,8 @@ void applyAliases(Config& c, const std::string& file, const toml::node& node) {
     }
     if (model.empty() || hasWildcard(model) || isReference(model)) {
       throw ConfigError{where(file, value) + ": " + key +
-                        " must name a concrete model id (no * or ?, not a chain: or route:), not \"" +
-                        model + "\""};
+                        " must name a concrete model id (no * or ?, not a chain: or route:), not \"" + model +
+                        "\""};
     }
     placed.push_back(Placed{value.source().begin, ModelAlias{std::string(name.str()), std::move(model)}});
   }
@@ -362,8 +360,8 @@ void applyRoutes(Config& c, const std::string& file, const toml::node& node) {
         } else if (v == "cost-optimized") {
           r.strategy = RouteStrategy::kCostOptimized;
         } else {
-          throw ConfigError{where(file, value) + ": " + key +
-                            " must be \"ordered\" or \"cost-optimized\", not \"" + v + "\""};
+          throw ConfigError{where(file, value) + ": " + key + " must be \"ordered\" or \"cost-optimized\", not \"" +
+                            v + "\""};
         }
       } else {
         throw ConfigError{where(file, value) + ": unknown key \"" + key + "\""};
@@ -513,8 +511,7 @@ void applyFile(Config& c, const std::string& file) {
   try {
     root = parseTomlFile(file);
   } catch (const toml::parse_error& e) {
-    throw ConfigError{file + ":" + std::to_string(e.source().begin.line) + ": " +
-                      std::string(e.description())};
+    throw ConfigError{file + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description())};
   }
   for (auto&& [section, node] : root) {
     applySection(c, file, section.str(), node);
@@ -525,7 +522,6 @@ bool fileExists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
-
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -640,8 +636,8 @@ Result<std::vector<std::string>> parseKeyPool(std::string_view text, const char*
   }
   for (size_t i = 0; i < keys.size(); ++i) {
     if (const char* why = malformedKey(keys[i])) {
-      return makeError(ErrorKind::kInvalidArgument, std::string(var) + ": key " + std::to_string(i + 1) +
-                                                        " " + why + " (the key is not shown)");
+      return makeError(ErrorKind::kInvalidArgument,
+                       std::string(var) + ": key " + std::to_string(i + 1) + " " + why + " (the key is not shown)");
     }
   }
   return keys;
@@ -681,8 +677,7 @@ Result<void> applyEnvironment(Config& c) {
     double usd = std::strtod(b.c_str(), &end);
     if (*end != '\0' || !std::isfinite(usd) || usd <= 0) {
       return makeError(ErrorKind::kInvalidArgument,
-                       "OPENROUTER_COST_BUDGET_USD must be a positive number of US dollars, not \"" +
-                           b + "\"");
+                       "OPENROUTER_COST_BUDGET_USD must be a positive number of US dollars, not \"" + b + "\"");
     }
     c.cost_budget_usd = usd;
   }
@@ -726,8 +721,7 @@ Result<Config> loadConfig(const CommandLine& cli) {
     return makeError(ErrorKind::kInvalidArgument, e.message);
   }
   if (cli.log_level && !log::parseLevel(*cli.log_level, &c.log_level)) {
-    return makeError(ErrorKind::kInvalidArgument,
-                     "--log-level must be error, warning, notice, info or debug");
+    return makeError(ErrorKind::kInvalidArgument, "--log-level must be error, warning, notice, info or debug");
   }
   if (cli.http && cli.http->empty() && c.api.port < 0) {
     c.api.port = ApiConfig::kDefaultPort;
@@ -784,7 +778,8 @@ void describeLimits(std::ostream& o, const Config& c) {
   o << "\n[limits]\nguard_ms = " << c.limits.guard_ms << "\n";
   for (const LimitRule& r : c.limits.rules) {
     o << "\n[[limits." << limitScopeName(r.scope) << "]]\nmatch = " << tomlString(r.match);
-    for (auto [name, v] : {std::pair{"rpm", r.rpm}, {"rps", r.rps}, {"tpm", r.tpm}, {"concurrency", r.concurrency}}) {
+    for (auto [name, v] :
+         {std::pair{"rpm", r.rpm}, {"rps", r.rps}, {"tpm", r.tpm}, {"concurrency", r.concurrency}}) {
       if (v > 0) {
         o << "\n" << name << " = " << v;
       }
@@ -850,8 +845,8 @@ void describeEnvironment(std::ostream& o, const Config& c) {
   o << "\n# from the environment\n";
   for (const ProviderConfig& p : c.providers) {
     if (!p.api_key_env.empty()) {
-      o << "# " << p.api_key_env << " (the key of " << p.name << "): "
-        << (p.api_key.empty() ? "not set" : "set: " + fingerprint(p.api_key)) << "\n";
+      o << "# " << p.api_key_env << " (the key of " << p.name
+        << "): " << (p.api_key.empty() ? "not set" : "set: " + fingerprint(p.api_key)) << "\n";
     }
   }
   o << "# OPENROUTER_API_KEYS: " << (c.openrouter_pool.empty() ? "not set" : "");

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/pricing.h"
 #include "common/result.h"
 #include "daemon/config_types.h"
 #include "store/database.h"
 #include "upstream/mock_provider.h"
-#include "common/pricing.h"
 
 namespace llmq::daemon {
 
@@ -34,17 +34,17 @@ struct CommandLine {
 // provider claims.
 struct ProviderConfig {
   std::string name;
-  std::string base_url;                // e.g. https://openrouter.ai/api/v1
-  std::string api_key_env;             // The environment variable holding its key.
-  std::string api_key;                 // Resolved at load. Never printed or logged.
-  std::vector<std::string> models;     // Wildcard patterns (`*`, `?`).
-  bool openrouter = false;             // Usage and cost always come with the response.
-  bool stream_usage = true;            // Add stream_options.include_usage to streams.
+  std::string base_url;             // e.g. https://openrouter.ai/api/v1
+  std::string api_key_env;          // The environment variable holding its key.
+  std::string api_key;              // Resolved at load. Never printed or logged.
+  std::vector<std::string> models;  // Wildcard patterns (`*`, `?`).
+  bool openrouter = false;          // Usage and cost always come with the response.
+  bool stream_usage = true;         // Add stream_options.include_usage to streams.
   // Serves OpenAI's Responses API (POST /responses): Responses requests go there
   // as they are. Default true for OpenRouter, false for [[providers]].
   bool responses_api = false;
-  std::string referer;                 // HTTP-Referer (OpenRouter app attribution).
-  std::string title;                   // X-Title.
+  std::string referer;  // HTTP-Referer (OpenRouter app attribution).
+  std::string title;    // X-Title.
 
   bool operator==(const ProviderConfig&) const = default;
 };
@@ -55,7 +55,7 @@ inline constexpr int64_t kDefaultAttemptTimeoutMs = 600'000;
 
 struct HttpConfig {
   int64_t connect_timeout_ms = 10000;
-  int64_t idle_timeout_ms = 120000;    // A stream that sends nothing for this long fails.
+  int64_t idle_timeout_ms = 120000;  // A stream that sends nothing for this long fails.
   long max_host_connections = 64;
   size_t max_buffered_bytes = size_t{256} << 20;  // Non-streamed answers being received, together.
   // An upstream answer, per attempt: a non-streamed body, or a stream's assembled
@@ -103,9 +103,9 @@ struct StoreConfig {
 struct ApiConfig {
   static constexpr int kDefaultPort = 8088;
   std::string host = "127.0.0.1";
-  int port = -1;               // -1: off; 0: any free port (tests).
-  std::string token;           // Bearer token; secret. Empty: token_file's.
-  std::string token_file;      // Empty: api.token beside the database (made 0600 on first start).
+  int port = -1;           // -1: off; 0: any free port (tests).
+  std::string token;       // Bearer token; secret. Empty: token_file's.
+  std::string token_file;  // Empty: api.token beside the database (made 0600 on first start).
   // A 6 MB image, base64-encoded, fits. Each byte of a body costs about ten of
   // memory while it becomes a job (docs/operations.md, "Bounds").
   size_t max_body_bytes = 8u << 20;
@@ -129,15 +129,15 @@ struct ApiConfig {
 };
 
 struct CatalogConfig {
-  int64_t refresh_ms = 3600000;   // Between automatic fetches; 0: no periodic fetch.
-  bool refresh_at_start = true;   // Fetch once right after startup (never delays readiness).
+  int64_t refresh_ms = 3600000;  // Between automatic fetches; 0: no periodic fetch.
+  bool refresh_at_start = true;  // Fetch once right after startup (never delays readiness).
 };
 
 // [[prices]]: the price of the models `match` names, above any fetched or
 // built-in price: for providers without a catalog, or to correct one.
 struct PriceOverride {
   std::string match;                  // Wildcard pattern (`*`, `?`) over model ids.
-  Pricing pricing;          // USD per token (known = true).
+  Pricing pricing;                    // USD per token (known = true).
   int64_t context_length = 0;         // 0: not given (the catalog's value, if any, stays).
   int64_t max_completion_tokens = 0;  // 0: not given.
 };
@@ -172,8 +172,8 @@ struct Config {
   // activation (LISTEN_FDS) takes precedence over socket_path.
   bool socket_explicit = false;
   std::string db_path;
-  std::string config_path;    // The file that was read; empty if none existed.
-  int socket_mode = 0600;     // 0660 for the system socket under /run/llmq.
+  std::string config_path;  // The file that was read; empty if none existed.
+  int socket_mode = 0600;   // 0660 for the system socket under /run/llmq.
 
   log::Level log_level = log::Level::kInfo;
   store::Synchronous synchronous = store::Synchronous::kNormal;
@@ -189,14 +189,14 @@ struct Config {
   size_t max_subscriptions = 65536;
   size_t max_waits_per_connection = 4096;
   // Bounds of the Unix socket (docs/operations.md, "Bounds").
-  size_t max_connections = 1024;           // Socket connections in all.
-  size_t max_connections_per_uid = 256;    // Per peer uid; root and admins are exempt.
-  int64_t line_timeout_ms = 30'000;        // First byte of a line to its newline.
+  size_t max_connections = 1024;               // Socket connections in all.
+  size_t max_connections_per_uid = 256;        // Per peer uid; root and admins are exempt.
+  int64_t line_timeout_ms = 30'000;            // First byte of a line to its newline.
   size_t max_partial_bytes_total = 64u << 20;  // Unfinished lines, over all connections.
-  size_t max_answer_bytes = 4u << 20;      // List answers page by it (daemon/turn/answer_page.h).
-  int max_inflight = 256;              // Global cap on running attempts.
-  int64_t shutdown_grace_ms = 10000;   // SIGTERM: how long in-flight work may finish.
-  int64_t retry_base_ms = 1000;        // Exponential backoff with full jitter.
+  size_t max_answer_bytes = 4u << 20;          // List answers page by it (daemon/turn/answer_page.h).
+  int max_inflight = 256;                      // Global cap on running attempts.
+  int64_t shutdown_grace_ms = 10000;           // SIGTERM: how long in-flight work may finish.
+  int64_t retry_base_ms = 1000;                // Exponential backoff with full jitter.
   int64_t retry_cap_ms = 60000;
   // [retry] retry_after_max_s: the longest wait an upstream's Retry-After (or rate
   // limit reset) may impose; longer or absurd values count as this.

@@ -27,8 +27,8 @@ inline const char* limitScopeName(LimitScope scope) { return scope == LimitScope
 
 struct LimitRule {
   LimitScope scope = LimitScope::kModel;
-  std::string match;    // Wildcard pattern over subjects.
-  int64_t rpm = 0;      // 0: no limit.
+  std::string match;  // Wildcard pattern over subjects.
+  int64_t rpm = 0;    // 0: no limit.
   int64_t rps = 0;
   int64_t tpm = 0;
   int64_t concurrency = 0;

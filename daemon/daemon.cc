@@ -1,29 +1,47 @@
 // Daemon: startup, the end-of-turn step, and the shutdown sequence in daemon.h.
 #include "daemon/daemon.h"
 
+#include <grp.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
-#include <cstring>
 #include <cerrno>
-#include <grp.h>
+#include <cstring>
 
 #include <cstdlib>
 
 #include "common/log.h"
+#include "daemon/api/api_token.h"
+#include "daemon/api/http_front.h"
+#include "daemon/api/metrics_server.h"
+#include "daemon/api/rpc_dispatcher.h"
 #include "daemon/config_keys.h"
-#include "daemon/turn/commit_cycle.h"
-#include "daemon/turn/event_bus.h"
+#include "daemon/db_backup.h"
+#include "daemon/engine.h"
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/jobs/job_runner.h"
-#include "daemon/policy/key_credit.h"
-#include "daemon/policy/model_catalog.h"
-#include "daemon/api/rpc_dispatcher.h"
 #include "daemon/jobs/scheduler.h"
+#include "daemon/policy/access.h"
+#include "daemon/policy/accounting.h"
+#include "daemon/policy/budget_book.h"
+#include "daemon/policy/circuit_breaker.h"
+#include "daemon/policy/key_credit.h"
+#include "daemon/policy/key_pool.h"
+#include "daemon/policy/model_catalog.h"
+#include "daemon/policy/provider_registry.h"
+#include "daemon/policy/rate_limiter.h"
+#include "daemon/policy/response_cache.h"
+#include "daemon/policy/user_quota.h"
+#include "daemon/retention.h"
 #include "daemon/sd_notify.h"
 #include "daemon/signals.h"
+#include "daemon/turn/commit_cycle.h"
+#include "daemon/turn/event_bus.h"
+#include "daemon/turn/metrics.h"
+#include "http/server.h"
 #include "ipc/protocol.h"
 #include "ipc/server.h"
 #include "llmq/version.h"
+#include "store/budget_store.h"
 #include "store/database.h"
 #include "store/db_lock.h"
 #include "store/job_store.h"
@@ -32,25 +50,7 @@
 #include "store/secret_store.h"
 #include "store/settings_store.h"
 #include "store/transaction.h"
-#include "daemon/policy/key_pool.h"
-#include "daemon/policy/rate_limiter.h"
-#include "daemon/policy/accounting.h"
-#include "daemon/policy/response_cache.h"
-#include "daemon/db_backup.h"
-#include "daemon/engine.h"
-#include "daemon/policy/circuit_breaker.h"
-#include "daemon/policy/access.h"
-#include "daemon/turn/metrics.h"
-#include "daemon/api/metrics_server.h"
-#include "daemon/api/http_front.h"
-#include "daemon/api/api_token.h"
-#include "http/server.h"
-#include "daemon/retention.h"
-#include "daemon/policy/user_quota.h"
-#include "daemon/policy/budget_book.h"
-#include "store/budget_store.h"
 #include "store/usage_store.h"
-#include "daemon/policy/provider_registry.h"
 
 namespace llmq::daemon {
 
@@ -117,15 +117,18 @@ Result<void> Daemon::openDatabase() {
     sdnotify::status("checking the database's vacuum mode");
     auto av = store::ensureIncrementalVacuum(*db_, config_.storage.auto_vacuum_convert_max_bytes);
     if (!av) {
-      LOG_WARN("%s; the file keeps the size of its largest backlog (see docs/operations.md, "
-               "\"Disk space\")", av.error().message.c_str());
+      LOG_WARN(
+          "%s; the file keeps the size of its largest backlog (see docs/operations.md, "
+          "\"Disk space\")",
+          av.error().message.c_str());
     } else if (*av == store::AutoVacuum::kConverted) {
       LOG_NOTICE("database %s converted to incremental auto-vacuum", config_.db_path.c_str());
     } else if (*av == store::AutoVacuum::kTooLarge) {
-      LOG_NOTICE("database %s is not in incremental auto-vacuum mode and is larger than "
-                 "[store] auto_vacuum_convert_max_mb: it keeps its size, reusing freed pages; "
-                 "see docs/operations.md, \"Disk space\", to convert it",
-                 config_.db_path.c_str());
+      LOG_NOTICE(
+          "database %s is not in incremental auto-vacuum mode and is larger than "
+          "[store] auto_vacuum_convert_max_mb: it keeps its size, reusing freed pages; "
+          "see docs/operations.md, \"Disk space\", to convert it",
+          config_.db_path.c_str());
     }
   }
   if (auto r = applyMaxPageCount(); !r) {
@@ -144,10 +147,10 @@ Result<void> Daemon::openDatabase() {
       return r;
     }
     if (recovered->requeued + recovered->failed > 0) {
-      LOG_NOTICE("recovered jobs interrupted by the last stop: %lld queued again, %lld failed "
-                 "(on_restart = \"fail\")",
-                 static_cast<long long>(recovered->requeued),
-                 static_cast<long long>(recovered->failed));
+      LOG_NOTICE(
+          "recovered jobs interrupted by the last stop: %lld queued again, %lld failed "
+          "(on_restart = \"fail\")",
+          static_cast<long long>(recovered->requeued), static_cast<long long>(recovered->failed));
     }
   }
   return {};
@@ -165,13 +168,12 @@ Result<void> Daemon::buildEngine() {
 
 // Signals, the per-turn prepare and check handles, the systemd watchdog and status timers.
 Result<void> Daemon::startLoopHandles() {
-  signals_ = std::make_unique<Signals>(
-      &loop_, Signals::Callbacks{
-                  [this](int signum) {
-                    LOG_NOTICE("received signal %d, shutting down", signum);
-                    requestShutdown(shutdown_requested_);
-                  },
-                  [this] { reload(); }});
+  signals_ = std::make_unique<Signals>(&loop_, Signals::Callbacks{[this](int signum) {
+                                                                    LOG_NOTICE("received signal %d, shutting down",
+                                                                               signum);
+                                                                    requestShutdown(shutdown_requested_);
+                                                                  },
+                                                                  [this] { reload(); }});
   prepare_ = makeUvHandle<uv_prepare_t>(&loop_, this, uv_prepare_init);
   check_ = makeUvHandle<uv_check_t>(&loop_, this, uv_check_init);
   uv_prepare_start(prepare_.get(), &Daemon::onUvPrepare);
@@ -190,8 +192,8 @@ Result<void> Daemon::startLoopHandles() {
 // Retention, and the TCP listeners: [metrics] and the HTTP front.
 Result<void> Daemon::startListeners() {
   retention_ = std::make_unique<Retention>(Retention::Parts{&loop_, config_, clock_, *db_, *engine_->cycle,
-                                                         *engine_->jobs, *engine_->settings, *engine_->usage,
-                                                         *engine_->quota, engine_->run});
+                                                            *engine_->jobs, *engine_->settings, *engine_->usage,
+                                                            *engine_->quota, engine_->run});
   retention_->init();
   if (config_.metrics_port >= 0) {
     metrics_server_ = std::make_unique<MetricsServer>(*engine_);
@@ -213,9 +215,9 @@ Result<void> Daemon::startListeners() {
     http.max_connections = config_.api.max_connections;
     http.max_buffered_request_bytes = config_.api.max_buffered_request_bytes;
     http.max_pending_output_bytes = config_.max_pending_output_bytes;
-    http_front_ = std::make_unique<HttpFront>(*engine_, HttpFrontOptions{http, token->value, config_.api.retry_memory_ms,
-                                                                          config_.api.stream_head_after_ms,
-                                                                          config_.api.keepalive_ms});
+    http_front_ = std::make_unique<HttpFront>(
+        *engine_, HttpFrontOptions{http, token->value, config_.api.retry_memory_ms,
+                                   config_.api.stream_head_after_ms, config_.api.keepalive_ms});
     auto port = http_front_->listen(config_.api.host, config_.api.port);
     if (!port) {
       return port.takeError();
@@ -245,8 +247,8 @@ Result<void> Daemon::listenOnSocket() {
       // System mode: the group that may connect (mode 0660), e.g. "llmq".
       const struct group* g = ::getgrnam(config_.socket_group.c_str());
       if (g == nullptr) {
-        return makeError(ErrorKind::kInvalidArgument, "[ipc] socket_group: no group \"" +
-                                                          config_.socket_group + "\"");
+        return makeError(ErrorKind::kInvalidArgument,
+                         "[ipc] socket_group: no group \"" + config_.socket_group + "\"");
       }
       group = g->gr_gid;
     }
@@ -306,8 +308,8 @@ void Daemon::requestShutdown(bool immediate) {
       LOG_NOTICE("waiting up to %lld ms for %zu running job(s) to finish",
                  static_cast<long long>(config_.shutdown_grace_ms), engine_->runner->inflight());
       grace_timer_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
-      uv_timer_start(grace_timer_.get(), &Daemon::onUvGraceTimer,
-                     static_cast<uint64_t>(config_.shutdown_grace_ms), 0);
+      uv_timer_start(grace_timer_.get(), &Daemon::onUvGraceTimer, static_cast<uint64_t>(config_.shutdown_grace_ms),
+                     0);
     }
   }
   if (immediate || engine_->runner->inflight() == 0) {
@@ -318,8 +320,7 @@ void Daemon::requestShutdown(bool immediate) {
 // Called by libuv when the shutdown grace period is over.
 void Daemon::onUvGraceTimer(uv_timer_t* h) noexcept {
   auto* self = static_cast<Daemon*>(h->data);
-  LOG_NOTICE("grace period over: %zu job(s) still running go back to the queue",
-             self->engine_->runner->inflight());
+  LOG_NOTICE("grace period over: %zu job(s) still running go back to the queue", self->engine_->runner->inflight());
   self->finishShutdown();
 }
 
@@ -423,8 +424,8 @@ Result<void> Daemon::applyMaxPageCount() {
     return makeError(in_force.error().kind, "[store] max_page_count: " + in_force.error().message);
   }
   if (cap > 0) {
-    LOG_NOTICE("database capped at %lld pages ([store] max_page_count = %lld)%s",
-               static_cast<long long>(*in_force), static_cast<long long>(cap),
+    LOG_NOTICE("database capped at %lld pages ([store] max_page_count = %lld)%s", static_cast<long long>(*in_force),
+               static_cast<long long>(cap),
                *in_force > cap ? ": the file is already larger, so it may not grow" : "");
   }
   return {};

@@ -35,8 +35,7 @@ void DbBackup::start(const std::string& path, Responder reply) {
   }
   auto b = store::OnlineBackup::start(p_.db, path);
   if (!b) {
-    reply.fail(b.error().kind == ErrorKind::kInvalidArgument ? ipc::rpc::kInvalidParams
-                                                              : ipc::rpc::kStorageFailure,
+    reply.fail(b.error().kind == ErrorKind::kInvalidArgument ? ipc::rpc::kInvalidParams : ipc::rpc::kStorageFailure,
                b.error().message);
     return;
   }

@@ -23,7 +23,6 @@ class Database;
 
 namespace llmq::daemon {
 
-
 class DbBackup {
  public:
   DbBackup(uv_loop_t* loop, store::Database& db, const Clock& clock);

@@ -108,8 +108,8 @@ void Engine::buildTurn() {
   server = std::make_unique<ipc::Server>(loop, dispatcher.get(), server_opts);
   bus = std::make_unique<EventBus>(
       *server, *cycle, EventBusLimits{config.max_subscriptions_per_connection, config.max_subscriptions});
-  lifecycle = std::make_unique<JobLifecycle>(
-      JobLifecycle::Parts{config, clock, *jobs, *secrets, *bus, *metrics, *quota});
+  lifecycle =
+      std::make_unique<JobLifecycle>(JobLifecycle::Parts{config, clock, *jobs, *secrets, *bus, *metrics, *quota});
 }
 
 // The policies: providers and keys, the model catalog and key credit, rate
@@ -130,7 +130,8 @@ Result<void> Engine::buildPolicies() {
   if (auto r = catalog->init(); !r) {
     return r;
   }
-  key_credit = std::make_unique<KeyCreditPoller>(KeyCreditPoller::Parts{loop, config, clock, *keys, *providers, run});
+  key_credit =
+      std::make_unique<KeyCreditPoller>(KeyCreditPoller::Parts{loop, config, clock, *keys, *providers, run});
   key_credit->init();
   limits = std::make_unique<RateLimiter>(config.limits);
   // Budget days, weeks and months begin in [budgets] time_zone (default UTC), not
@@ -159,11 +160,11 @@ Result<void> Engine::buildPolicies() {
 // The job engine: breakers, the runner and the scheduler that feeds it.
 void Engine::buildJobs() {
   circuits = std::make_unique<CircuitBreakers>(config.circuit);
-  runner = std::make_unique<JobRunner>(JobRunner::Parts{loop, config, clock, run, *cycle, *jobs, *secrets, *usage, *bus,
-                                                        *lifecycle, *providers, *keys, *limits, *budgets,
+  runner = std::make_unique<JobRunner>(JobRunner::Parts{loop, config, clock, run, *cycle, *jobs, *secrets, *usage,
+                                                        *bus, *lifecycle, *providers, *keys, *limits, *budgets,
                                                         *accounting, *cache, *circuits, *metrics});
-  scheduler = std::make_unique<Scheduler>(Scheduler::Parts{loop, config, clock, *cycle, *jobs, *settings,
-                                                           *lifecycle, *metrics, *server, *runner});
+  scheduler = std::make_unique<Scheduler>(
+      Scheduler::Parts{loop, config, clock, *cycle, *jobs, *settings, *lifecycle, *metrics, *server, *runner});
   runner->setQueue(*scheduler);
 }
 

@@ -108,7 +108,7 @@ struct Engine {
   std::unique_ptr<JobLifecycle> lifecycle;
   std::unique_ptr<ProviderRegistry> providers;
   std::unique_ptr<KeyPool> keys;
-  std::unique_ptr<ModelCatalog> catalog;         // Uses the providers' curl loop.
+  std::unique_ptr<ModelCatalog> catalog;        // Uses the providers' curl loop.
   std::unique_ptr<KeyCreditPoller> key_credit;  // The same.
   std::unique_ptr<RateLimiter> limits;
   std::unique_ptr<BudgetBook> budgets;

@@ -5,13 +5,13 @@
 
 #include "common/log.h"
 #include "common/time.h"
-#include "daemon/turn/commit_cycle.h"
 #include "daemon/config.h"
+#include "daemon/policy/user_quota.h"
+#include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/run_state.h"
 #include "store/database.h"
 #include "store/job_store.h"
 #include "store/settings_store.h"
-#include "daemon/policy/user_quota.h"
 #include "store/usage_store.h"
 
 namespace llmq::daemon {
@@ -22,8 +22,7 @@ constexpr char kClockSetting[] = "retention_clock";
 
 }  // namespace
 
-Retention::Retention(Parts parts)
-    : p_(parts), timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
+Retention::Retention(Parts parts) : p_(parts), timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
 
 void Retention::init() {
   if (!clock_loaded_) {
@@ -42,9 +41,10 @@ void Retention::observeClock() {
   const size_t before = clock_steps_.steps().size();
   clock_steps_.observe(p_.clock.nowMs(), boot);
   if (clock_steps_.steps().size() > before) {
-    LOG_NOTICE("retention: the wall clock jumped by %+lld ms; nothing stamped before the jump is "
-               "pruned before it is really old enough",
-               static_cast<long long>(clock_steps_.steps().back().delta_ms));
+    LOG_NOTICE(
+        "retention: the wall clock jumped by %+lld ms; nothing stamped before the jump is "
+        "pruned before it is really old enough",
+        static_cast<long long>(clock_steps_.steps().back().delta_ms));
   }
   const RetentionConfig& r = p_.config.retention;
   clock_steps_.forget(boot, std::max(r.finished_job_ms, r.ledger_days * kDayMs));

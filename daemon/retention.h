@@ -23,8 +23,8 @@
 #include <string>
 
 #include "common/uv_handle.h"
-#include "daemon/turn/run_state.h"
 #include "daemon/retention_clock.h"
+#include "daemon/turn/run_state.h"
 
 namespace llmq {
 class Clock;
@@ -44,8 +44,8 @@ class UserQuota;
 
 class Retention {
  public:
-  static constexpr int64_t kBatch = 500;          // Jobs or ledger rows per turn.
-  static constexpr int64_t kVacuumPages = 256;    // 1 MiB of 4 KiB pages per turn.
+  static constexpr int64_t kBatch = 500;        // Jobs or ledger rows per turn.
+  static constexpr int64_t kVacuumPages = 256;  // 1 MiB of 4 KiB pages per turn.
 
   // What it prunes, and whom it tells about the room that freed.
   struct Parts {

@@ -77,11 +77,9 @@ int64_t ClockSteps::allowance(int64_t boot_ms, int64_t age_ms) const {
 std::string ClockSteps::toJson(std::string_view boot_id, int64_t boot_ms) const {
   std::string o = "{\"boot_id\":";
   json::appendString(o, boot_id);
-  o += ",\"boot_ms\":" + std::to_string(boot_ms) + ",\"offset_ms\":" + std::to_string(offset_ms_) +
-       ",\"steps\":[";
+  o += ",\"boot_ms\":" + std::to_string(boot_ms) + ",\"offset_ms\":" + std::to_string(offset_ms_) + ",\"steps\":[";
   for (size_t i = 0; i < steps_.size(); ++i) {
-    o += (i == 0 ? "[" : ",[") + std::to_string(steps_[i].delta_ms) + "," +
-         std::to_string(steps_[i].seen_ms) + "]";
+    o += (i == 0 ? "[" : ",[") + std::to_string(steps_[i].delta_ms) + "," + std::to_string(steps_[i].seen_ms) + "]";
   }
   return o + "]}";
 }
@@ -96,8 +94,8 @@ bool ClockSteps::load(std::string_view text, std::string_view boot_id, int64_t b
   const json::Value* saved_boot = json::member(doc, "boot_ms");
   const json::Value* offset = json::member(doc, "offset_ms");
   const json::Value* steps = json::member(doc, "steps");
-  if (id == nullptr || !id->IsString() || saved_boot == nullptr || !saved_boot->IsInt64() ||
-      offset == nullptr || !offset->IsInt64() || steps == nullptr || !steps->IsArray()) {
+  if (id == nullptr || !id->IsString() || saved_boot == nullptr || !saved_boot->IsInt64() || offset == nullptr ||
+      !offset->IsInt64() || steps == nullptr || !steps->IsArray()) {
     return false;
   }
   // The same boot: the boot clock went on while llmqd was down, so the saved

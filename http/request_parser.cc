@@ -14,8 +14,7 @@ const http_parser_settings kSettings = [] {
 }();
 
 bool equalsLower(std::string_view a, std::string_view lower) {
-  return a.size() == lower.size() &&
-         std::equal(a.begin(), a.end(), lower.begin(), [](char x, char y) {
+  return a.size() == lower.size() && std::equal(a.begin(), a.end(), lower.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == y;
          });
 }
@@ -184,8 +183,7 @@ HttpRequestParser::Status HttpRequestParser::feed(std::string_view bytes, std::v
   }
   if (HTTP_PARSER_ERRNO(&parser_) != HPE_OK || n != bytes.size()) {
     failure_ = Status::kBad;
-    error_ = std::string("malformed HTTP request: ") +
-             http_errno_description(HTTP_PARSER_ERRNO(&parser_));
+    error_ = std::string("malformed HTTP request: ") + http_errno_description(HTTP_PARSER_ERRNO(&parser_));
     return failure_;
   }
   return Status::kOk;

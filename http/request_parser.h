@@ -21,11 +21,11 @@
 namespace llmq::http {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // As sent: "/v1/models?x=1".
-  std::string path;    // The target without its query string.
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // As sent: "/v1/models?x=1".
+  std::string path;                                          // The target without its query string.
   std::vector<std::pair<std::string, std::string>> headers;  // Names in lower case.
-  std::string body;    // De-chunked.
+  std::string body;                                          // De-chunked.
   bool keep_alive = true;
   int http_minor = 1;
 

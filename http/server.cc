@@ -7,9 +7,9 @@
 #include <csignal>
 #include <cstring>
 
+#include "common/descriptors.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "common/descriptors.h"
 
 namespace llmq::http {
 namespace {
@@ -19,8 +19,8 @@ struct WriteReq {
   std::string data;
 };
 
-void appendHead(std::string& out, int status, std::string_view content_type, std::string_view extra,
-                bool close, const char* framing) {
+void appendHead(std::string& out, int status, std::string_view content_type, std::string_view extra, bool close,
+                const char* framing) {
   out += "HTTP/1.1 ";
   out += std::to_string(status);
   out += ' ';
@@ -51,27 +51,48 @@ void appendChunk(std::string& out, std::string_view data) {
 
 const char* HttpServer::reason(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 507: return "Insufficient Storage";
-    default: return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 402:
+      return "Payment Required";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 507:
+      return "Insufficient Storage";
+    default:
+      return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
 }
 
@@ -104,9 +125,8 @@ Result<int> HttpServer::listen(const std::string& host, int port) {
   sockaddr_storage bound{};
   int len = sizeof bound;
   uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
-  return static_cast<int>(ntohs(bound.ss_family == AF_INET6
-                                    ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                    : reinterpret_cast<sockaddr_in*>(&bound)->sin_port));
+  return static_cast<int>(ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port));
 }
 
 void HttpServer::stopListening() { listener_.reset(); }
@@ -171,9 +191,10 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
 bool HttpServer::evictOne() {
   for (Conn* old : unauth_) {
     if (old->exchanges.empty() && !old->closing) {
-      LOG_DEBUG("HTTP front: %zu connections open; closing connection %llu (no request with a token yet) "
-                "to admit a new one",
-                live_, static_cast<unsigned long long>(old->id));
+      LOG_DEBUG(
+          "HTTP front: %zu connections open; closing connection %llu (no request with a token yet) "
+          "to admit a new one",
+          live_, static_cast<unsigned long long>(old->id));
       refuseNow(*old, "closed to admit a new connection: this one sent no authenticated request");
       return true;
     }
@@ -227,8 +248,7 @@ void HttpServer::onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) no
   try {
     self->handleInput(*c, std::string_view(buf->base, static_cast<size_t>(nread)));
   } catch (const std::exception& e) {
-    LOG_ERROR("HTTP front: connection %llu: %s; closing it", static_cast<unsigned long long>(c->id),
-              e.what());
+    LOG_ERROR("HTTP front: connection %llu: %s; closing it", static_cast<unsigned long long>(c->id), e.what());
     self->close(*c);
   }
 }
@@ -287,9 +307,10 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
       return;
   }
   if (buffered_total_ > options_.max_buffered_request_bytes) {
-    LOG_WARN("HTTP front: %zu bytes of unfinished requests buffered over all connections; refusing "
-             "connection %llu's",
-             buffered_total_, static_cast<unsigned long long>(c.id));
+    LOG_WARN(
+        "HTTP front: %zu bytes of unfinished requests buffered over all connections; refusing "
+        "connection %llu's",
+        buffered_total_, static_cast<unsigned long long>(c.id));
     failWith(c, 503,
              "{\"error\":{\"message\":\"llmqd holds too many bytes of unfinished requests ([api] "
              "max_buffered_request_bytes); send again later\",\"type\":\"server_error\",\"param\":null,"
@@ -464,8 +485,7 @@ void HttpServer::updateReading(Conn& c) {
   }
   const bool want = !c.no_more_requests && c.exchanges.size() < options_.max_pipelined;
   if (want && !c.reading) {
-    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&c.tcp), &HttpServer::onUvAlloc,
-                      &HttpServer::onUvRead) == 0) {
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&c.tcp), &HttpServer::onUvAlloc, &HttpServer::onUvRead) == 0) {
       c.reading = true;
     }
   } else if (!want && c.reading) {

@@ -36,9 +36,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/descriptors.h"
 #include "common/result.h"
 #include "common/uv_handle.h"
-#include "common/descriptors.h"
 #include "http/request_parser.h"
 
 namespace llmq::http {
@@ -133,8 +133,8 @@ class HttpServer {
     HttpRequestParser parser;
     std::deque<Exchange> exchanges;  // Unanswered, in request order.
     uint64_t next_exchange = 1;
-    std::string out;         // Not yet handed to libuv.
-    size_t inflight = 0;     // Bytes in the uv_write in progress.
+    std::string out;      // Not yet handed to libuv.
+    size_t inflight = 0;  // Bytes in the uv_write in progress.
     bool writing = false;
     bool dirty = false;
     bool closing = false;
@@ -143,10 +143,10 @@ class HttpServer {
     int open_handles = 0;
     uint64_t request_started_ms = 0;
     uint64_t last_read_ms = 0;
-    bool authenticated = false;      // Sent a request with valid credentials.
+    bool authenticated = false;            // Sent a request with valid credentials.
     std::list<Conn*>::iterator unauth_it;  // In HttpServer::unauth_ while !authenticated.
-    size_t buffered = 0;             // As counted in buffered_total_.
-    HttpHeadVerdict refusal;         // Why the head check refused (kRefused).
+    size_t buffered = 0;                   // As counted in buffered_total_.
+    HttpHeadVerdict refusal;               // Why the head check refused (kRefused).
     // Refused while its client may still be sending a body: once the answer is
     // out, half-close and read (discarding) for up to kLingerMs before closing,
     // so that closing with unread bytes does not reset the connection and take
@@ -195,8 +195,8 @@ class HttpServer {
   UvHandlePtr<uv_tcp_t> listener_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Conn*> conns_;
-  size_t live_ = 0;              // Connections not closing.
-  std::list<Conn*> unauth_;      // Live, not authenticated, oldest first.
+  size_t live_ = 0;          // Connections not closing.
+  std::list<Conn*> unauth_;  // Live, not authenticated, oldest first.
   size_t buffered_total_ = 0;
   std::vector<uint64_t> dirty_;
   char read_buf_[64 * 1024];

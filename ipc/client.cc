@@ -35,8 +35,7 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& socket_path) 
     int err = errno;
     ::close(fd);
     std::string hint = (err == ENOENT || err == ECONNREFUSED) ? " (is llmqd running?)" : "";
-    return makeError(ErrorKind::kIo,
-                     "connecting to " + socket_path + ": " + std::strerror(err) + hint);
+    return makeError(ErrorKind::kIo, "connecting to " + socket_path + ": " + std::strerror(err) + hint);
   }
   return std::unique_ptr<Client>(new Client(fd));
 }
@@ -157,8 +156,7 @@ Result<Response> parseResponse(std::string_view line) {
   return r;
 }
 
-Result<Response> Client::call(std::string_view method, std::string_view params_json,
-                              int timeout_ms) {
+Result<Response> Client::call(std::string_view method, std::string_view params_json, int timeout_ms) {
   auto id = send(method, params_json);
   if (!id) {
     return id.takeError();

@@ -32,8 +32,7 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Sends a request and waits (up to timeout_ms, -1 = forever) for its response.
-  Result<Response> call(std::string_view method, std::string_view params_json,
-                        int timeout_ms = -1);
+  Result<Response> call(std::string_view method, std::string_view params_json, int timeout_ms = -1);
 
   // Pipelining: send() writes a request and returns its id; readLine() returns the
   // next line from the daemon (a response or a notification), or nullopt on timeout.

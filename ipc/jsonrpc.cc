@@ -6,18 +6,30 @@ namespace llmq::ipc {
 
 const char* rpc::symbolFor(int code) {
   switch (code) {
-    case kParseError: return "PARSE_ERROR";
-    case kInvalidRequest: return "INVALID_REQUEST";
-    case kMethodNotFound: return "METHOD_NOT_FOUND";
-    case kInvalidParams: return "INVALID_PARAMS";
-    case kInternalError: return "INTERNAL_ERROR";
-    case kNotFound: return "NOT_FOUND";
-    case kBudgetExceeded: return "BUDGET_EXCEEDED";
-    case kPermissionDenied: return "PERMISSION_DENIED";
-    case kInvalidState: return "INVALID_STATE";
-    case kOverloaded: return "OVERLOADED";
-    case kStorageFailure: return "STORAGE_FAILURE";
-    default: return "ERROR";
+    case kParseError:
+      return "PARSE_ERROR";
+    case kInvalidRequest:
+      return "INVALID_REQUEST";
+    case kMethodNotFound:
+      return "METHOD_NOT_FOUND";
+    case kInvalidParams:
+      return "INVALID_PARAMS";
+    case kInternalError:
+      return "INTERNAL_ERROR";
+    case kNotFound:
+      return "NOT_FOUND";
+    case kBudgetExceeded:
+      return "BUDGET_EXCEEDED";
+    case kPermissionDenied:
+      return "PERMISSION_DENIED";
+    case kInvalidState:
+      return "INVALID_STATE";
+    case kOverloaded:
+      return "OVERLOADED";
+    case kStorageFailure:
+      return "STORAGE_FAILURE";
+    default:
+      return "ERROR";
   }
 }
 

@@ -131,8 +131,7 @@ std::optional<int64_t> Params::integer(const char* name, int64_t min, int64_t ma
   }
   int64_t i = v->GetInt64();
   if (i < min || i > max) {
-    fail(std::string("\"") + name + "\" must be between " + std::to_string(min) + " and " +
-         std::to_string(max));
+    fail(std::string("\"") + name + "\" must be between " + std::to_string(min) + " and " + std::to_string(max));
     return std::nullopt;
   }
   return i;
@@ -169,8 +168,7 @@ std::optional<bool> Params::boolean(const char* name) {
   return v->GetBool();
 }
 
-std::optional<std::vector<std::string>> Params::strings(const char* name, size_t max_count,
-                                                        size_t max_len) {
+std::optional<std::vector<std::string>> Params::strings(const char* name, size_t max_count, size_t max_len) {
   const json::Value* v = find(name, false);
   if (v == nullptr) {
     return std::nullopt;
@@ -187,8 +185,8 @@ std::optional<std::vector<std::string>> Params::strings(const char* name, size_t
   out.reserve(v->Size());
   for (const auto& e : v->GetArray()) {
     if (!e.IsString() || e.GetStringLength() == 0 || e.GetStringLength() > max_len) {
-      fail(std::string("\"") + name + "\" must hold non-empty strings of at most " +
-           std::to_string(max_len) + " bytes");
+      fail(std::string("\"") + name + "\" must hold non-empty strings of at most " + std::to_string(max_len) +
+           " bytes");
       return std::nullopt;
     }
     out.emplace_back(e.GetString(), e.GetStringLength());
@@ -225,11 +223,13 @@ std::string embeddingRequestProblem(const json::Value& request) {
     return "an embedding request is not streamed: \"request.stream\" must be absent or false";
   }
   if (const json::Value* format = json::member(request, "encoding_format");
-      format != nullptr && !(format->IsString() && (json::view(*format) == "float" || json::view(*format) == "base64"))) {
+      format != nullptr &&
+      !(format->IsString() && (json::view(*format) == "float" || json::view(*format) == "base64"))) {
     return "\"request.encoding_format\" must be \"float\" or \"base64\"";
   }
   if (const json::Value* dims = json::member(request, "dimensions");
-      dims != nullptr && !(dims->IsInt64() && dims->GetInt64() >= 1 && dims->GetInt64() <= kMaxEmbeddingDimensions)) {
+      dims != nullptr &&
+      !(dims->IsInt64() && dims->GetInt64() >= 1 && dims->GetInt64() <= kMaxEmbeddingDimensions)) {
     return "\"request.dimensions\" must be an integer from 1 to " + std::to_string(kMaxEmbeddingDimensions);
   }
   const json::Value* input = json::member(request, "input");
@@ -269,10 +269,9 @@ std::string embeddingRequestProblem(const json::Value& request) {
 
 bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string* error) {
   Params p(params);
-  p.allowOnly({"kind", "request", "priority", "client", "tags", "idempotency_key", "max_attempts",
-               "timeout_s", "deadline_s", "fallback_models", "api_key", "route", "cache",
-               "on_restart", "subscribe", "wait", "cancel_on_disconnect", "fail_when_cooling",
-               "request_id"});
+  p.allowOnly({"kind", "request", "priority", "client", "tags", "idempotency_key", "max_attempts", "timeout_s",
+               "deadline_s", "fallback_models", "api_key", "route", "cache", "on_restart", "subscribe", "wait",
+               "cancel_on_disconnect", "fail_when_cooling", "request_id"});
   if (auto kind = p.string("kind", false, 32)) {
     if (std::optional<JobKind> k = parseJobKind(*kind)) {
       out->kind = *k;
@@ -284,8 +283,8 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
   if (out->request != nullptr) {
     const json::Value* model = json::member(*out->request, "model");
     const json::Value* messages = json::member(*out->request, "messages");
-    if (model != nullptr && (!model->IsString() || model->GetStringLength() == 0 ||
-                             model->GetStringLength() > kMaxNameBytes)) {
+    if (model != nullptr &&
+        (!model->IsString() || model->GetStringLength() == 0 || model->GetStringLength() > kMaxNameBytes)) {
       p.fail("\"request.model\" must be a non-empty string of at most 256 bytes");
     } else if (model != nullptr) {
       out->model.assign(model->GetString(), model->GetStringLength());
@@ -305,8 +304,7 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
       p.fail("\"request.messages\" must be a non-empty array");
     } else {
       for (const auto& m : messages->GetArray()) {
-        if (!m.IsObject() || json::member(m, "role") == nullptr ||
-            !json::member(m, "role")->IsString()) {
+        if (!m.IsObject() || json::member(m, "role") == nullptr || !json::member(m, "role")->IsString()) {
           p.fail("each of \"request.messages\" must be an object with a string \"role\"");
           break;
         }

@@ -17,9 +17,8 @@ namespace llmq::ipc {
 
 // Job states in their persisted order (store::JobState has the same numbering):
 // the one list of their names, the clients' too.
-inline constexpr const char* kJobStateNames[] = {"queued",    "running", "retry_wait",
-                                                 "held",      "succeeded", "failed",
-                                                 "cancelled", "expired"};
+inline constexpr const char* kJobStateNames[] = {"queued",    "running", "retry_wait", "held",
+                                                 "succeeded", "failed",  "cancelled",  "expired"};
 inline constexpr int kJobStateCount = 8;
 inline constexpr int kFirstTerminalState = 4;  // "succeeded" and the states after it are final.
 const char* jobStateName(int state);
@@ -42,9 +41,9 @@ enum class EventKind : uint8_t {
 };
 inline constexpr int kEventKindCount = 11;
 // Their names on the wire, by EventKind (the one list: clients read it too).
-inline constexpr const char* kEventNames[] = {"queued",  "started",   "message_chunk", "usage",
-                                              "final_response", "retrying", "error", "cancelled",
-                                              "expired", "held",      "budget_alert"};
+inline constexpr const char* kEventNames[] = {"queued",         "started",  "message_chunk", "usage",
+                                              "final_response", "retrying", "error",         "cancelled",
+                                              "expired",        "held",     "budget_alert"};
 static_assert(sizeof(kEventNames) / sizeof(kEventNames[0]) == kEventKindCount);
 inline constexpr uint32_t kAllEvents = (1u << kEventKindCount) - 1;
 const char* eventName(EventKind kind);
@@ -68,13 +67,11 @@ class Params {
   // Fails if params has a member not in `known` (catches typos like "priorty").
   void allowOnly(std::initializer_list<const char*> known);
 
-  std::optional<std::string_view> string(const char* name, bool required = false,
-                                         size_t max_len = 4096);
+  std::optional<std::string_view> string(const char* name, bool required = false, size_t max_len = 4096);
   std::optional<int64_t> integer(const char* name, int64_t min, int64_t max, bool required = false);
   std::optional<double> number(const char* name, double min, double max, bool required = false);
   std::optional<bool> boolean(const char* name);
-  std::optional<std::vector<std::string>> strings(const char* name, size_t max_count,
-                                                  size_t max_len);
+  std::optional<std::vector<std::string>> strings(const char* name, size_t max_count, size_t max_len);
   const json::Value* object(const char* name, bool required = false);
 
   void fail(std::string message);
@@ -92,7 +89,7 @@ struct SubmitParams {
   // The body of the request: chat completions (`messages`), embeddings (`input`),
   // or a Responses API request (`input`, `instructions`, ...).
   const json::Value* request = nullptr;
-  std::string model;                     // request.model; empty when a route is used.
+  std::string model;  // request.model; empty when a route is used.
   std::optional<std::string> route;
   int priority = 0;
   std::optional<std::string> client;
@@ -114,7 +111,7 @@ struct SubmitParams {
   // has its circuit breaker open (the HTTP front's requests).
   bool fail_when_cooling = false;
   std::optional<std::string> request_id;  // Sent upstream as X-Request-Id (isRequestId()).
-  bool stream = false;  // request.stream == true
+  bool stream = false;                    // request.stream == true
 };
 
 inline constexpr int kMinPriority = -1000;

@@ -10,13 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
+#include "common/descriptors.h"
 #include "common/log.h"
 #include "common/memory.h"
-#include "common/descriptors.h"
 #include "ipc/jsonrpc.h"
 
 namespace llmq::ipc {
@@ -113,8 +113,7 @@ void Connection::flush() {
     return;
   }
   if (n < 0 && n != UV_EAGAIN) {
-    LOG_DEBUG("connection %llu: write failed: %s", static_cast<unsigned long long>(id_),
-              uv_strerror(n));
+    LOG_DEBUG("connection %llu: write failed: %s", static_cast<unsigned long long>(id_), uv_strerror(n));
     close();
     return;
   }
@@ -193,8 +192,8 @@ void Connection::onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) no
   }
   try {
     const uint64_t frames_before = c->framer_.frames();
-    auto status = c->framer_.feed(
-        std::string_view(buf->base, static_cast<size_t>(nread)), [c](std::string_view frame) {
+    auto status =
+        c->framer_.feed(std::string_view(buf->base, static_cast<size_t>(nread)), [c](std::string_view frame) {
           if (!frame.empty()) {
             c->server_->handler_->onFrame(*c, frame);
           }
@@ -270,8 +269,8 @@ Result<void> Server::listenPath(const std::string& path, int mode, std::optional
       return makeError(ErrorKind::kIo, "binding unix socket: " + path + ": exists and is not a socket");
     }
     if (somebodyListens(path)) {
-      return makeError(ErrorKind::kIo, "binding unix socket: " + path +
-                                           ": another llmqd is already listening there");
+      return makeError(ErrorKind::kIo,
+                       "binding unix socket: " + path + ": another llmqd is already listening there");
     }
     ::unlink(path.c_str());  // Stale: left by a daemon that died.
   }
@@ -296,8 +295,8 @@ Result<void> Server::listenPath(const std::string& path, int mode, std::optional
     return makeError(ErrorKind::kIo, "giving unix socket " + path + " to group " + std::to_string(*group) + ": " +
                                          std::strerror(err));
   }
-  if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), options_.backlog,
-                         &Server::onUvConnection);
+  if (int rc =
+          uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), options_.backlog, &Server::onUvConnection);
       rc != 0) {
     stopListening();
     return makeError(ErrorKind::kIo, uvError("listening on unix socket", path, rc));
@@ -314,8 +313,8 @@ Result<void> Server::listenFd(int fd) {
     listener_.reset();
     return makeError(ErrorKind::kIo, uvError("adopting socket fd", std::to_string(fd), rc));
   }
-  if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), options_.backlog,
-                         &Server::onUvConnection);
+  if (int rc =
+          uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), options_.backlog, &Server::onUvConnection);
       rc != 0) {
     listener_.reset();
     return makeError(ErrorKind::kIo, uvError("listening on socket fd", std::to_string(fd), rc));
@@ -359,9 +358,10 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
     ++self->accept_errors_;
     const uint64_t now = uv_now(self->loop_);
     if (self->accept_logged_ms_ == 0 || now - self->accept_logged_ms_ >= 10'000) {
-      LOG_WARN("accepting a connection: %s (%llu failed accepts since the last report; "
-               "raise LimitNOFILE= or [ipc] max_connections)",
-               uv_strerror(status), static_cast<unsigned long long>(self->accept_errors_));
+      LOG_WARN(
+          "accepting a connection: %s (%llu failed accepts since the last report; "
+          "raise LimitNOFILE= or [ipc] max_connections)",
+          uv_strerror(status), static_cast<unsigned long long>(self->accept_errors_));
       self->accept_logged_ms_ = now;
       self->accept_errors_ = 0;
     }
@@ -395,8 +395,7 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
     return;
   }
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c->pipe_), &fd) != 0 || !readPeerCred(fd, &c->peer_)) {
-    LOG_WARN("connection %llu: cannot read peer credentials; closing it",
-             static_cast<unsigned long long>(c->id_));
+    LOG_WARN("connection %llu: cannot read peer credentials; closing it", static_cast<unsigned long long>(c->id_));
     c->close();
     return;
   }
@@ -407,8 +406,7 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
   c->counted_ = true;
   ++self->socket_conns_;
   ++self->per_uid_[c->peer_.uid];
-  rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->pipe_), &Connection::onUvAlloc,
-                     &Connection::onUvRead);
+  rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->pipe_), &Connection::onUvAlloc, &Connection::onUvRead);
   if (rc != 0) {
     c->close();
   }
@@ -416,7 +414,8 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
 
 std::string Server::refusal(const PeerCred& peer) const {
   if (socket_conns_ >= options_.max_connections) {
-    return "llmqd has " + std::to_string(socket_conns_) + " connections open ([ipc] max_connections); try again later";
+    return "llmqd has " + std::to_string(socket_conns_) +
+           " connections open ([ipc] max_connections); try again later";
   }
   auto it = per_uid_.find(peer.uid);
   if (it != per_uid_.end() && it->second >= options_.max_connections_per_uid &&
@@ -432,8 +431,8 @@ void Server::refuse(Connection* c, const std::string& why) {
   const uint64_t now = uv_now(loop_);
   if (refused_logged_ms_ == 0 || now - refused_logged_ms_ >= 10'000) {
     LOG_WARN("refusing connections (%llu since the last report); this one from pid %d (%s): %s",
-             static_cast<unsigned long long>(refused_), static_cast<int>(c->peer_.pid),
-             c->peer_.user.c_str(), why.c_str());
+             static_cast<unsigned long long>(refused_), static_cast<int>(c->peer_.pid), c->peer_.user.c_str(),
+             why.c_str());
     refused_logged_ms_ = now;
     refused_ = 0;
   }
@@ -464,10 +463,11 @@ void Server::notePartial(Connection* c, uint64_t frames_before) {
                              " bytes of unfinished lines over all connections ([ipc] "
                              "max_partial_bytes_total); closing this connection, send again later",
                          {}});
-    LOG_WARN("connection %llu (pid %d, %s): unfinished lines over all connections passed %zu bytes; "
-             "closing it",
-             static_cast<unsigned long long>(c->id_), static_cast<int>(c->peer_.pid), c->peer_.user.c_str(),
-             options_.max_partial_bytes_total);
+    LOG_WARN(
+        "connection %llu (pid %d, %s): unfinished lines over all connections passed %zu bytes; "
+        "closing it",
+        static_cast<unsigned long long>(c->id_), static_cast<int>(c->peer_.pid), c->peer_.user.c_str(),
+        options_.max_partial_bytes_total);
     send(c->id_, err);
     c->closeAfterFlush();
     return;
@@ -482,9 +482,7 @@ void Server::notePartial(Connection* c, uint64_t frames_before) {
 }
 
 // Called by libuv while some connection has an unfinished line.
-void Server::onUvLineTimer(uv_timer_t* t) noexcept {
-  static_cast<Server*>(t->data)->sweepLines();
-}
+void Server::onUvLineTimer(uv_timer_t* t) noexcept { static_cast<Server*>(t->data)->sweepLines(); }
 
 void Server::sweepLines() {
   const uint64_t now = uv_now(loop_);
@@ -495,13 +493,13 @@ void Server::sweepLines() {
     }
   }
   for (Connection* c : late) {
-    LOG_DEBUG("connection %llu: a line unfinished for %llu ms; closing it",
-              static_cast<unsigned long long>(c->id_), static_cast<unsigned long long>(now - c->line_started_ms_));
+    LOG_DEBUG("connection %llu: a line unfinished for %llu ms; closing it", static_cast<unsigned long long>(c->id_),
+              static_cast<unsigned long long>(now - c->line_started_ms_));
     std::string err;
     appendError(err, "null",
                 RpcError{rpc::kInvalidRequest,
-                         "a line was not finished (no newline) within " +
-                             std::to_string(options_.line_timeout_ms) + " ms ([ipc] line_timeout_s); closing the connection",
+                         "a line was not finished (no newline) within " + std::to_string(options_.line_timeout_ms) +
+                             " ms ([ipc] line_timeout_s); closing the connection",
                          {}});
     send(c->id_, err);
     c->closeAfterFlush();
@@ -534,12 +532,12 @@ void Server::send(uint64_t conn_id, std::string_view a, std::string_view b) {
   }
   const size_t after = pending + a.size() + b.size();
   if (after > options_.max_pending_output_bytes &&
-      (now - c->last_progress_ms_ >= options_.stall_timeout_ms ||
-       after > options_.max_pending_output_hard_bytes)) {
-    LOG_WARN("connection %llu (pid %d, %s) is not reading: %zu bytes pending, nothing taken for "
-             "%llu ms; cutting it off",
-             static_cast<unsigned long long>(c->id_), static_cast<int>(c->peer_.pid),
-             c->peer_.user.c_str(), pending, static_cast<unsigned long long>(now - c->last_progress_ms_));
+      (now - c->last_progress_ms_ >= options_.stall_timeout_ms || after > options_.max_pending_output_hard_bytes)) {
+    LOG_WARN(
+        "connection %llu (pid %d, %s) is not reading: %zu bytes pending, nothing taken for "
+        "%llu ms; cutting it off",
+        static_cast<unsigned long long>(c->id_), static_cast<int>(c->peer_.pid), c->peer_.user.c_str(), pending,
+        static_cast<unsigned long long>(now - c->last_progress_ms_));
     c->close();
     return;
   }

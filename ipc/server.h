@@ -25,9 +25,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/descriptors.h"
 #include "common/result.h"
 #include "common/uv_handle.h"
-#include "common/descriptors.h"
 #include "ipc/framing.h"
 #include "ipc/peer.h"
 
@@ -45,8 +45,8 @@ class LocalPeer {
   virtual void onOutput(uint64_t conn_id, std::string_view bytes) = 0;
 };
 
-// One accepted connection, or an in-process one (Server::openLocal). Owned by the Server; closed via close(), freed in the
-// uv_close callback of its pipe, never while its callback is running.
+// One accepted connection, or an in-process one (Server::openLocal). Owned by the Server; closed via close(), freed
+// in the uv_close callback of its pipe, never while its callback is running.
 class Connection {
  public:
   uint64_t id() const { return id_; }
@@ -78,23 +78,23 @@ class Connection {
   static void onUvWrite(uv_write_t* req, int status) noexcept;
   static void onUvClose(uv_handle_t* h) noexcept;
 
-  uv_pipe_t pipe_{};      // Unused by a local connection.
+  uv_pipe_t pipe_{};  // Unused by a local connection.
   LocalPeer* local_ = nullptr;
   Server* server_;
   uint64_t id_;
   PeerCred peer_;
   LineFramer framer_;
-  std::string out_;        // Not yet handed to libuv.
-  size_t inflight_ = 0;    // Bytes in the uv_write in progress.
+  std::string out_;      // Not yet handed to libuv.
+  size_t inflight_ = 0;  // Bytes in the uv_write in progress.
   bool writing_ = false;
-  bool dirty_ = false;     // Listed in Server::dirty_.
+  bool dirty_ = false;  // Listed in Server::dirty_.
   bool closing_ = false;
   bool close_after_flush_ = false;
-  bool eof_ = false;       // The peer shut down its sending side.
-  bool counted_ = false;   // Counted in Server::socket_conns_ and per_uid_.
-  size_t partial_ = 0;     // Bytes of an unfinished line, as counted in Server::partial_total_.
+  bool eof_ = false;              // The peer shut down its sending side.
+  bool counted_ = false;          // Counted in Server::socket_conns_ and per_uid_.
+  size_t partial_ = 0;            // Bytes of an unfinished line, as counted in Server::partial_total_.
   uint64_t line_started_ms_ = 0;  // When the unfinished line's first byte arrived.
-  int holds_ = 0;          // Unanswered requests and live subscriptions.
+  int holds_ = 0;                 // Unanswered requests and live subscriptions.
   uint64_t last_progress_ms_ = 0;
 };
 
@@ -207,10 +207,10 @@ class Server {
   std::unordered_map<uid_t, size_t> per_uid_;
   size_t partial_total_ = 0;
   std::unordered_set<Connection*> partial_conns_;  // With an unfinished line.
-  UvHandlePtr<uv_timer_t> line_timer_;  // Sweeps partial_conns_ while it is not empty.
-  uint64_t refused_ = 0;             // Connections refused since the last log line.
-  uint64_t refused_logged_ms_ = 0;   // When that line was written (rate limit).
-  uint64_t accept_errors_ = 0;       // Failed accepts since the last log line.
+  UvHandlePtr<uv_timer_t> line_timer_;             // Sweeps partial_conns_ while it is not empty.
+  uint64_t refused_ = 0;                           // Connections refused since the last log line.
+  uint64_t refused_logged_ms_ = 0;                 // When that line was written (rate limit).
+  uint64_t accept_errors_ = 0;                     // Failed accepts since the last log line.
   uint64_t accept_logged_ms_ = 0;
   DescriptorRefusals descriptor_refusals_{"the Unix socket", "raise LimitNOFILE= or lower [ipc] max_connections"};
   char read_buf_[64 * 1024];  // Shared: frames are handled synchronously in onUvRead.

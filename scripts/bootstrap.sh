@@ -11,6 +11,7 @@ packages=(
   sqlite3 python3 curl
   libfaketime   # clock steps under a running llmqd (tests/hostile/clock_test.cc)
   clang libclang-rt-14-dev   # libFuzzer targets (scripts/fuzz.sh, tests/fuzz/)
+  clang-format clang-tidy    # the layout and checks of .clang-format and .clang-tidy (scripts/lint.sh)
   systemd   # systemd-analyze, systemd-socket-activate, sysusers/tmpfiles for tests/integration/systemd_test.cc
 )
 

@@ -3,14 +3,19 @@
 # runs every unit and integration test twice, once optimised and once under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and builds and checks the .deb
 # (scripts/package.sh), builds it as a packager would (scripts/build.sh plain), then runs each libFuzzer target of tests/fuzz/ briefly (clang;
-# scripts/fuzz.sh). Exits non-zero on any failure.
+# scripts/fuzz.sh), with the layout of .clang-format and the checks of
+# .clang-tidy enforced (scripts/lint.sh). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/bootstrap.sh
 
+echo "== layout (clang-format, .clang-format)"
+./scripts/lint.sh format
 echo "== release build"
 ./scripts/build.sh release
+echo "== checks (clang-tidy, .clang-tidy) over what llmqd is made of"
+./scripts/lint.sh tidy
 echo "== release tests"
 ctest --test-dir build --output-on-failure -j 2 --timeout 300
 echo "== the .deb (built from build/ and checked; scripts/package.sh --install-test also installs it)"

@@ -102,8 +102,8 @@ Result<bool> BudgetStore::remove(const std::string& scope, const std::string& pe
   return db_.changes() > 0;
 }
 
-Result<void> BudgetStore::setAlerted(const std::string& scope, const std::string& period,
-                                     int64_t period_start, const std::vector<double>& fractions) {
+Result<void> BudgetStore::setAlerted(const std::string& scope, const std::string& period, int64_t period_start,
+                                     const std::vector<double>& fractions) {
   auto st = db_.statement(kAlertedSql);
   st.bind(1, scope).bind(2, period).bind(3, alertedJson(period_start, fractions));
   return st.run();

@@ -33,9 +33,12 @@ std::string CatalogStore::pricingJson(const Pricing& p) {
   json::Buffer buf;
   json::Writer w(buf);
   w.StartObject();
-  for (auto [name, value] : {std::pair{"prompt", p.prompt}, {"completion", p.completion},
-                             {"request", p.request}, {"image", p.image},
-                             {"cache_read", p.cache_read}, {"cache_write", p.cache_write}}) {
+  for (auto [name, value] : {std::pair{"prompt", p.prompt},
+                             {"completion", p.completion},
+                             {"request", p.request},
+                             {"image", p.image},
+                             {"cache_read", p.cache_read},
+                             {"cache_write", p.cache_write}}) {
     w.Key(name);
     w.Double(value);
   }
@@ -64,8 +67,7 @@ Pricing CatalogStore::parsePricingJson(std::string_view text) {
   return p;
 }
 
-Result<void> CatalogStore::replaceProvider(std::string_view provider,
-                                           const std::vector<ModelInfo>& models,
+Result<void> CatalogStore::replaceProvider(std::string_view provider, const std::vector<ModelInfo>& models,
                                            int64_t fetched_at) {
   if (auto r = db_.exec("SAVEPOINT catalog_replace"); !r) {
     return makeError(r.error().kind, "storing the model catalog: " + r.error().message);
@@ -82,8 +84,7 @@ Result<void> CatalogStore::replaceProvider(std::string_view provider,
   return result;
 }
 
-Result<void> CatalogStore::writeRows(std::string_view provider,
-                                     const std::vector<ModelInfo>& models,
+Result<void> CatalogStore::writeRows(std::string_view provider, const std::vector<ModelInfo>& models,
                                      int64_t fetched_at) {
   {
     auto st = db_.statement(kDeleteProviderModelsSql);

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
 #include "common/pricing.h"
+#include "common/result.h"
 
 namespace llmq::store {
 
@@ -34,8 +34,7 @@ class CatalogStore {
   // Rows of other providers stay. All or nothing (a savepoint), inside the
   // caller's transaction when one is open, so a failure half way never leaves
   // half a catalog behind and never disturbs the caller's other writes.
-  Result<void> replaceProvider(std::string_view provider,
-                               const std::vector<ModelInfo>& models, int64_t fetched_at);
+  Result<void> replaceProvider(std::string_view provider, const std::vector<ModelInfo>& models, int64_t fetched_at);
   // Every stored model, ordered by id. A row whose pricing does not parse loads
   // with pricing.known = false rather than failing the whole load.
   Result<std::vector<CatalogRow>> loadAll();
@@ -45,8 +44,7 @@ class CatalogStore {
   static Pricing parsePricingJson(std::string_view text);
 
  private:
-  Result<void> writeRows(std::string_view provider, const std::vector<ModelInfo>& models,
-                         int64_t fetched_at);
+  Result<void> writeRows(std::string_view provider, const std::vector<ModelInfo>& models, int64_t fetched_at);
 
   Database& db_;
 };

@@ -25,9 +25,12 @@ ErrorKind errorKindFor(int sqlite_code) {
     return ErrorKind::kStorage;  // Refused by Database::onSqliteCommit.
   }
   switch (sqlite_code & 0xff) {
-    case SQLITE_FULL: return ErrorKind::kStorageFull;
-    case SQLITE_CONSTRAINT: return ErrorKind::kInvalidState;
-    default: return ErrorKind::kStorage;
+    case SQLITE_FULL:
+      return ErrorKind::kStorageFull;
+    case SQLITE_CONSTRAINT:
+      return ErrorKind::kInvalidState;
+    default:
+      return ErrorKind::kStorage;
   }
 }
 
@@ -38,12 +41,12 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
     }
   }
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
   SqliteDbPtr db(raw);
   if (rc != SQLITE_OK) {
-    return makeError(ErrorKind::kStorage, "opening database " + path + ": " +
-                                              (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    return makeError(ErrorKind::kStorage,
+                     "opening database " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, opts.busy_timeout_ms);
@@ -57,9 +60,9 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
   // file); an older file keeps its mode until VACUUM (store/maintenance.h).
   // journal_size_limit: the WAL file is cut back to 64 MiB after a checkpoint
   // instead of keeping the size of its largest burst.
-  for (const char* pragma : {"PRAGMA auto_vacuum=INCREMENTAL", "PRAGMA journal_mode=WAL", sync,
-                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
-                             "PRAGMA cache_size=-16384", "PRAGMA journal_size_limit=67108864"}) {
+  for (const char* pragma :
+       {"PRAGMA auto_vacuum=INCREMENTAL", "PRAGMA journal_mode=WAL", sync, "PRAGMA foreign_keys=ON",
+        "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16384", "PRAGMA journal_size_limit=67108864"}) {
     if (auto r = self->exec(pragma); !r) {
       return makeError(r.error().kind, "opening database " + path + ": " + r.error().message);
     }
@@ -103,15 +106,14 @@ Result<int64_t> Database::queryInt(const char* sql) {
   }
   const int rc = sqlite3_step(st->get());
   if (rc != SQLITE_ROW) {
-    return makeError(errorKindFor(rc), std::string(sql) + ": " +
-                                           (rc == SQLITE_DONE ? "no answer" : sqlite3_errmsg(db_.get())));
+    return makeError(errorKindFor(rc),
+                     std::string(sql) + ": " + (rc == SQLITE_DONE ? "no answer" : sqlite3_errmsg(db_.get())));
   }
   return static_cast<int64_t>(sqlite3_column_int64(st->get(), 0));
 }
 
 Result<int64_t> Database::setMaxPageCount(int64_t pages) {
-  const std::string sql =
-      "PRAGMA max_page_count=" + std::to_string(pages > 0 ? pages : default_max_pages_);
+  const std::string sql = "PRAGMA max_page_count=" + std::to_string(pages > 0 ? pages : default_max_pages_);
   return queryInt(sql.c_str());
 }
 

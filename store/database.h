@@ -26,7 +26,9 @@ namespace llmq::store {
 template <auto Fn>
 struct FnDeleter {
   template <class T>
-  void operator()(T* p) const noexcept { Fn(p); }
+  void operator()(T* p) const noexcept {
+    Fn(p);
+  }
 };
 using SqliteDbPtr = std::unique_ptr<sqlite3, FnDeleter<sqlite3_close_v2>>;
 using SqliteStmtPtr = std::unique_ptr<sqlite3_stmt, FnDeleter<sqlite3_finalize>>;
@@ -99,8 +101,8 @@ class Database {
   SqliteDbPtr db_;
   std::string path_;
   std::unordered_map<const char*, SqliteStmtPtr> cache_;
-  bool txn_begun_ = false;   // begin() succeeded; commit() or rollback() not called yet.
-  bool committing_ = false;  // Inside commit()'s COMMIT.
+  bool txn_begun_ = false;         // begin() succeeded; commit() or rollback() not called yet.
+  bool committing_ = false;        // Inside commit()'s COMMIT.
   int64_t default_max_pages_ = 0;  // SQLite's own max_page_count, for a cap of 0.
 };
 

@@ -47,15 +47,13 @@ pid_t flockHolder(const std::string& proc_locks, dev_t dev, ino_t ino) {
   // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF", device numbers in hex;
   // waiters show as "1: -> FLOCK ..." and are not holders.
   char want[64];
-  std::snprintf(want, sizeof want, "%02x:%02x:%llu", major(dev), minor(dev),
-                static_cast<unsigned long long>(ino));
+  std::snprintf(want, sizeof want, "%02x:%02x:%llu", major(dev), minor(dev), static_cast<unsigned long long>(ino));
   std::istringstream lines(proc_locks);
   std::string line;
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
     std::string ordinal, kind, advisory, access, pid, where;
-    if (!(fields >> ordinal >> kind >> advisory >> access >> pid >> where) || kind != "FLOCK" ||
-        where != want) {
+    if (!(fields >> ordinal >> kind >> advisory >> access >> pid >> where) || kind != "FLOCK" || where != want) {
       continue;
     }
     char* end = nullptr;

@@ -36,7 +36,7 @@ struct Usage {
 };
 
 struct JobError {
-  std::string code;      // Symbolic job error code, e.g. "UPSTREAM_ERROR"; empty if none.
+  std::string code;  // Symbolic job error code, e.g. "UPSTREAM_ERROR"; empty if none.
   std::string message;
   int upstream_status = 0;  // 0 when the error did not come from an upstream response.
   std::string source;       // "local" or "upstream".
@@ -51,11 +51,11 @@ struct JobRecord {
   JobState state = JobState::kQueued;
   int priority = 0;
   std::string client;
-  std::string tags_json = "[]";     // JSON array of strings, as the job object shows it.
-  std::string model;                // As requested.
-  std::string model_used;           // What answered; empty until an attempt starts.
-  std::string request_json;         // The chat-completions body, verbatim.
-  JobOptions options;               // Submit options the columns do not hold.
+  std::string tags_json = "[]";  // JSON array of strings, as the job object shows it.
+  std::string model;             // As requested.
+  std::string model_used;        // What answered; empty until an attempt starts.
+  std::string request_json;      // The chat-completions body, verbatim.
+  JobOptions options;            // Submit options the columns do not hold.
   std::optional<std::string> idempotency_key;
   bool stream = false;
   int max_attempts = 4;
@@ -68,7 +68,7 @@ struct JobRecord {
   std::optional<int64_t> started_at;
   std::optional<int64_t> finished_at;
   std::optional<int64_t> next_attempt_at;
-  int64_t event_seq = 0;  // Last event seq emitted for this job.
+  int64_t event_seq = 0;    // Last event seq emitted for this job.
   std::string result_json;  // Empty until succeeded.
   JobError error;
   std::optional<Usage> usage;
@@ -93,13 +93,13 @@ struct AttemptRecord {
   std::optional<Usage> usage;
   // The ledger (schema v4): who asked for what, with which key, and how the cost
   // was known.
-  std::string model_asked;      // The job's model as submitted (a chain, a route, ...).
+  std::string model_asked;  // The job's model as submitted (a chain, a route, ...).
   std::string client;
   std::string tags_json = "[]";
   std::string key_fingerprint;  // "" when no key was used (mock, keyless providers).
   int64_t cached_tokens = 0;
   int64_t reasoning_tokens = 0;
-  std::string cost_source;      // "upstream" (usage.cost), "catalog" (our prices), "none".
+  std::string cost_source;            // "upstream" (usage.cost), "catalog" (our prices), "none".
   std::optional<int64_t> latency_ms;  // Start of the attempt to its end.
   std::optional<int64_t> ttft_ms;     // Start to the first streamed token.
   bool cached = false;                // Answered from the response cache.

@@ -7,8 +7,6 @@
 namespace llmq::store {
 namespace {
 
-
-
 constexpr char kGetJobSql[] = "SELECT " LLMQ_JOB_COLUMNS " FROM jobs WHERE id = ?1";
 constexpr char kFindIdempotentSql[] =
     "SELECT id FROM jobs INDEXED BY jobs_idempotency "
@@ -48,9 +46,8 @@ constexpr char kInterruptAttemptsSql[] =
 // reuse seqs a subscriber already saw, so recovery moves it past any stream
 // (a gap, which PROTOCOL.md says a client may see; never a seq twice).
 #define LLMQ_CRASH_SEQ_GAP "1000000"
-constexpr char kRequeueRunningSql[] =
-    "UPDATE jobs SET state = 0, event_seq = event_seq + " LLMQ_CRASH_SEQ_GAP
-    " WHERE state = 1 AND on_restart = 0";
+constexpr char kRequeueRunningSql[] = "UPDATE jobs SET state = 0, event_seq = event_seq + " LLMQ_CRASH_SEQ_GAP
+                                      " WHERE state = 1 AND on_restart = 0";
 constexpr char kFailRunningSql[] =
     "UPDATE jobs SET state = 5, event_seq = event_seq + " LLMQ_CRASH_SEQ_GAP
     ", finished_at = ?1, error_code = 'INTERRUPTED', "
@@ -69,7 +66,6 @@ constexpr char kPrunableSql[] =
     "ifnull(length(CAST(error_detail AS BLOB)), 0) FROM jobs WHERE id IN ("
     "SELECT id FROM jobs INDEXED BY jobs_prunable WHERE state >= 4 AND request != '' "
     "AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)";
-
 
 JobRecord readJob(const Statement& st) {
   JobRecord j;
@@ -224,8 +220,7 @@ Result<std::optional<JobRecord>> JobStore::get(int64_t id) {
   return std::optional<JobRecord>(readJob(st));
 }
 
-Result<std::optional<int64_t>> JobStore::findByIdempotencyKey(std::string_view owner,
-                                                             std::string_view key) {
+Result<std::optional<int64_t>> JobStore::findByIdempotencyKey(std::string_view owner, std::string_view key) {
   auto st = db_.statement(kFindIdempotentSql);
   st.bindStatic(1, owner).bindStatic(2, key);
   auto row = st.step();

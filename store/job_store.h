@@ -72,11 +72,10 @@ class JobStore {
   // an owner's clients, FIFO within one).
   Result<std::optional<int>> topQueuedPriority(int below);
   Result<std::optional<std::string>> nextQueuedOwner(int priority, std::string_view after_owner);
-  Result<std::optional<JobRecord>> nextQueued(int priority, std::string_view owner,
-                                              std::string_view after_client);
+  Result<std::optional<JobRecord>> nextQueued(int priority, std::string_view owner, std::string_view after_client);
   // The first queued job at `priority` of `owner`'s `client` with an id above `after_id`.
-  Result<std::optional<JobRecord>> nextQueuedOfClient(int priority, std::string_view owner,
-                                                      std::string_view client, int64_t after_id);
+  Result<std::optional<JobRecord>> nextQueuedOfClient(int priority, std::string_view owner, std::string_view client,
+                                                      int64_t after_id);
 
   // Retention: drops the request and result bodies of up to `limit` jobs that
   // finished before `cutoff_ms` (the rows, states, usage and ledger stay).

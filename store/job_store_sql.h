@@ -28,13 +28,15 @@ inline constexpr char kNextQueuedOwnerSql[] =
     "SELECT owner FROM jobs INDEXED BY jobs_runnable "
     "WHERE state = 0 AND priority = ?1 AND owner > ?2 ORDER BY owner LIMIT 1";
 inline constexpr char kNextQueuedSql[] =
-    "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_runnable "
+    "SELECT " LLMQ_JOB_COLUMNS
+    " FROM jobs INDEXED BY jobs_runnable "
     "WHERE state = 0 AND priority = ?1 AND owner = ?2 AND client > ?3 ORDER BY client, id LIMIT 1";
 
 // The next queued job of one client after job `?4`: the pick passes over a job a
 // rate limit holds without holding the client's other jobs behind it.
 inline constexpr char kNextQueuedOfClientSql[] =
-    "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_runnable "
+    "SELECT " LLMQ_JOB_COLUMNS
+    " FROM jobs INDEXED BY jobs_runnable "
     "WHERE state = 0 AND priority = ?1 AND owner = ?2 AND client = ?3 AND id > ?4 ORDER BY id LIMIT 1";
 
 inline constexpr char kPromoteRetriesSql[] =
@@ -60,7 +62,8 @@ inline constexpr char kNextDeadlineSql[] =
     "WHERE deadline_at IS NOT NULL AND state IN (0, 2, 3) ORDER BY deadline_at LIMIT 1";
 
 inline constexpr char kDueDeadlinesSql[] =
-    "SELECT " LLMQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_deadline "
+    "SELECT " LLMQ_JOB_COLUMNS
+    " FROM jobs INDEXED BY jobs_deadline "
     "WHERE deadline_at IS NOT NULL AND state IN (0, 2, 3) AND deadline_at <= ?1 "
     "ORDER BY deadline_at LIMIT ?2";
 

@@ -20,8 +20,7 @@ Result<void> quickCheck(Database& db) {
   }
   int rc = sqlite3_step(st->get());
   if (rc != SQLITE_ROW) {
-    return makeError(ErrorKind::kStorage, "checking database " + db.path() + ": " +
-                                              sqlite3_errmsg(db.handle()));
+    return makeError(ErrorKind::kStorage, "checking database " + db.path() + ": " + sqlite3_errmsg(db.handle()));
   }
   const unsigned char* first = sqlite3_column_text(st->get(), 0);
   std::string verdict = first != nullptr ? reinterpret_cast<const char*>(first) : "";
@@ -55,8 +54,8 @@ Result<AutoVacuum> ensureIncrementalVacuum(Database& db, int64_t max_bytes) {
     return r.takeError();
   }
   if (auto r = db.exec("VACUUM"); !r) {
-    return makeError(r.error().kind, "converting " + db.path() + " to incremental auto-vacuum: " +
-                                         r.error().message);
+    return makeError(r.error().kind,
+                     "converting " + db.path() + " to incremental auto-vacuum: " + r.error().message);
   }
   return AutoVacuum::kConverted;
 }
@@ -65,8 +64,8 @@ Result<std::unique_ptr<OnlineBackup>> OnlineBackup::start(Database& db, const st
   // The file is made here, 0600 whatever the umask (the copy holds every prompt
   // and answer), and only if nothing is at the path: O_EXCL never overwrites a
   // file and, with O_NOFOLLOW, never follows a symlink planted there.
-  const int fd = ::open(dest_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-                        S_IRUSR | S_IWUSR);
+  const int fd =
+      ::open(dest_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, S_IRUSR | S_IWUSR);
   if (fd < 0) {
     if (errno == EEXIST) {
       return makeError(ErrorKind::kInvalidArgument, dest_path + " exists; a backup never overwrites a file");
@@ -80,8 +79,8 @@ Result<std::unique_ptr<OnlineBackup>> OnlineBackup::start(Database& db, const st
   sqlite3* dest = nullptr;
   int rc = sqlite3_open_v2(dest_path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
   struct stat opened {};
-  if (rc == SQLITE_OK && (!stated || ::lstat(dest_path.c_str(), &opened) != 0 ||
-                          opened.st_ino != made.st_ino || opened.st_dev != made.st_dev)) {
+  if (rc == SQLITE_OK && (!stated || ::lstat(dest_path.c_str(), &opened) != 0 || opened.st_ino != made.st_ino ||
+                          opened.st_dev != made.st_dev)) {
     // Replaced between our create and SQLite's open: not our file any more, so
     // it is neither written nor removed.
     sqlite3_close(dest);

@@ -244,10 +244,9 @@ Result<void> migrate(Database& db) {
     return version.takeError();
   }
   if (*version > kSchemaVersion) {
-    return makeError(ErrorKind::kStorage,
-                     "database " + db.path() + " has schema version " + std::to_string(*version) +
-                         ", newer than this llmqd understands (" + std::to_string(kSchemaVersion) +
-                         "); upgrade llmqd");
+    return makeError(ErrorKind::kStorage, "database " + db.path() + " has schema version " +
+                                              std::to_string(*version) + ", newer than this llmqd understands (" +
+                                              std::to_string(kSchemaVersion) + "); upgrade llmqd");
   }
   if (*version == kSchemaVersion) {
     return {};
@@ -258,8 +257,8 @@ Result<void> migrate(Database& db) {
   }
   for (int v = *version; v < kSchemaVersion; ++v) {
     if (auto r = db.exec(kMigrations[v]); !r) {
-      return makeError(r.error().kind, "migrating database " + db.path() + " to version " +
-                                           std::to_string(v + 1) + ": " + r.error().message);
+      return makeError(r.error().kind, "migrating database " + db.path() + " to version " + std::to_string(v + 1) +
+                                           ": " + r.error().message);
     }
   }
   std::string set_version = "PRAGMA user_version=" + std::to_string(kSchemaVersion);

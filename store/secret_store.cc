@@ -41,8 +41,10 @@ Result<std::unique_ptr<SecretStore>> SecretStore::open(Database& db, const std::
     struct stat st {};
     if (::fstat(fd, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0 && ::fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
       ::close(fd);
-      return makeError(ErrorKind::kIo, "the secret key " + key_path + " may be read by others and cannot be "
-                                       "made private (chmod 600): " + std::strerror(errno));
+      return makeError(ErrorKind::kIo, "the secret key " + key_path +
+                                           " may be read by others and cannot be "
+                                           "made private (chmod 600): " +
+                                           std::strerror(errno));
     }
     ssize_t n = ::read(fd, self->key_, sizeof self->key_);
     ::close(fd);
@@ -76,8 +78,7 @@ Result<void> SecretStore::put(int64_t job_id, std::string_view secret) {
   randombytes_buf(nonce, sizeof nonce);
   std::string box(secret.size() + crypto_secretbox_MACBYTES, '\0');
   crypto_secretbox_easy(reinterpret_cast<unsigned char*>(box.data()),
-                        reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), nonce,
-                        key_);
+                        reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), nonce, key_);
   auto st = db_.statement(kPutSecretSql);
   st.bind(1, job_id);
   sqlite3_bind_blob(st.handle(), 2, nonce, sizeof nonce, SQLITE_TRANSIENT);
@@ -105,8 +106,7 @@ Result<std::optional<std::string>> SecretStore::get(int64_t job_id) {
   }
   std::string clear(static_cast<size_t>(box_len) - crypto_secretbox_MACBYTES, '\0');
   if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(clear.data()),
-                                 static_cast<const unsigned char*>(box),
-                                 static_cast<unsigned long long>(box_len),
+                                 static_cast<const unsigned char*>(box), static_cast<unsigned long long>(box_len),
                                  static_cast<const unsigned char*>(nonce), key_) != 0) {
     return std::optional<std::string>();  // Another key file, or a damaged row.
   }

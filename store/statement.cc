@@ -30,8 +30,7 @@ Statement& Statement::bind(int index, double value) {
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
-  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8);
+  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (rc != SQLITE_OK && rc_ == SQLITE_OK) {
     rc_ = rc;
   }
@@ -39,8 +38,7 @@ Statement& Statement::bind(int index, std::string_view value) {
 }
 
 Statement& Statement::bindStatic(int index, std::string_view value) {
-  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC,
-                               SQLITE_UTF8);
+  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8);
   if (rc != SQLITE_OK && rc_ == SQLITE_OK) {
     rc_ = rc;
   }
@@ -60,8 +58,8 @@ Result<bool> Statement::step() {
     return makeError(ErrorKind::kInternal, "statement was not prepared");
   }
   if (rc_ != SQLITE_OK) {
-    return makeError(errorKindFor(rc_), std::string("binding parameter: ") + sqlite3_errstr(rc_) +
-                                            ": " + sqlite3_sql(stmt_));
+    return makeError(errorKindFor(rc_),
+                     std::string("binding parameter: ") + sqlite3_errstr(rc_) + ": " + sqlite3_sql(stmt_));
   }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) {
@@ -72,10 +70,9 @@ Result<bool> Statement::step() {
   }
   rc_ = rc;
   if (rc == SQLITE_CONSTRAINT_COMMITHOOK) {
-    return makeError(errorKindFor(rc),
-                     std::string("not written: SQLite rolled this write's transaction back "
-                                 "(the disk or [store] max_page_count is full): ") +
-                         sqlite3_sql(stmt_));
+    return makeError(errorKindFor(rc), std::string("not written: SQLite rolled this write's transaction back "
+                                                   "(the disk or [store] max_page_count is full): ") +
+                                           sqlite3_sql(stmt_));
   }
   std::string message = std::string(sqlite3_errmsg(db_)) + ": " + sqlite3_sql(stmt_);
   if ((rc & 0xff) == SQLITE_FULL && sqlite3_get_autocommit(db_) == 0) {

@@ -36,8 +36,7 @@ constexpr char kAddDailyTagSql[] =
 
 // Ledger retention (see the header): the horizon is a settings row, written in the
 // same transaction as the first batch of deletes below it.
-constexpr char kLedgerHorizonSql[] =
-    "SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'ledger_horizon_ms'";
+constexpr char kLedgerHorizonSql[] = "SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'ledger_horizon_ms'";
 constexpr char kSetLedgerHorizonSql[] =
     "INSERT INTO settings (name, value) VALUES ('ledger_horizon_ms', ?1) "
     "ON CONFLICT (name) DO UPDATE SET value = excluded.value";
@@ -55,22 +54,32 @@ constexpr char kCounted[] = "a.finished_at IS NOT NULL AND (a.http_status IS NOT
 
 const char* rollupColumn(UsageDim d) {
   switch (d) {
-    case UsageDim::kModel: return "model";
-    case UsageDim::kClient: return "client";
-    case UsageDim::kKey: return "key_fp";
-    case UsageDim::kTag: return "tag";
-    case UsageDim::kDay: return "day";
+    case UsageDim::kModel:
+      return "model";
+    case UsageDim::kClient:
+      return "client";
+    case UsageDim::kKey:
+      return "key_fp";
+    case UsageDim::kTag:
+      return "tag";
+    case UsageDim::kDay:
+      return "day";
   }
   return "model";
 }
 
 const char* ledgerColumn(UsageDim d) {
   switch (d) {
-    case UsageDim::kModel: return "a.model";
-    case UsageDim::kClient: return "COALESCE(a.client, '')";
-    case UsageDim::kKey: return "COALESCE(a.key_fingerprint, '')";
-    case UsageDim::kTag: return "t.value";
-    case UsageDim::kDay: return "strftime('%Y-%m-%d', a.started_at / 1000, 'unixepoch')";
+    case UsageDim::kModel:
+      return "a.model";
+    case UsageDim::kClient:
+      return "COALESCE(a.client, '')";
+    case UsageDim::kKey:
+      return "COALESCE(a.key_fingerprint, '')";
+    case UsageDim::kTag:
+      return "t.value";
+    case UsageDim::kDay:
+      return "strftime('%Y-%m-%d', a.started_at / 1000, 'unixepoch')";
   }
   return "a.model";
 }
@@ -158,11 +167,16 @@ Result<std::vector<UsageRow>> collect(Database& db, const std::string& sql, size
 
 const char* usageDimName(UsageDim d) {
   switch (d) {
-    case UsageDim::kModel: return "model";
-    case UsageDim::kClient: return "client";
-    case UsageDim::kKey: return "key";
-    case UsageDim::kTag: return "tag";
-    case UsageDim::kDay: return "day";
+    case UsageDim::kModel:
+      return "model";
+    case UsageDim::kClient:
+      return "client";
+    case UsageDim::kKey:
+      return "key";
+    case UsageDim::kTag:
+      return "tag";
+    case UsageDim::kDay:
+      return "day";
   }
   return "?";
 }
@@ -278,8 +292,7 @@ Result<int64_t> UsageStore::pruneLedger(int64_t before_ms, int64_t limit) {
 
 Result<UsageReport> UsageStore::mixed(const UsageQuery& q) {
   const std::optional<int64_t> first_whole =
-      q.since ? std::optional<int64_t>(floorDay(*q.since) + (*q.since % kDayMs != 0 ? kDayMs : 0))
-              : std::nullopt;
+      q.since ? std::optional<int64_t>(floorDay(*q.since) + (*q.since % kDayMs != 0 ? kDayMs : 0)) : std::nullopt;
   const std::optional<int64_t> end_whole = q.until ? std::optional<int64_t>(floorDay(*q.until)) : std::nullopt;
   if (first_whole && end_whole && *first_whole >= *end_whole) {
     return fromLedger(q);  // Less than one whole day: the ledger alone.
@@ -334,19 +347,15 @@ Result<UsageReport> UsageStore::fromRollup(const UsageQuery& q) {
       cols += rollupColumn(d);
     }
     const char* table = hasDim(q, UsageDim::kTag) ? "usage_daily_tag" : "usage_daily";
-    auto rows = collect(db_,
-                        "SELECT " + cols + ", " + kSums + " FROM " + table + where + " GROUP BY " +
-                            cols + " ORDER BY " + cols,
-                        q.group_by.size(), binds);
+    auto rows = collect(
+        db_, "SELECT " + cols + ", " + kSums + " FROM " + table + where + " GROUP BY " + cols + " ORDER BY " + cols,
+        q.group_by.size(), binds);
     if (!rows) {
       return rows.takeError();
     }
     out.rows = std::move(*rows);
   }
-  auto totals = collect(db_,
-                        std::string("SELECT ") + kSums + " FROM usage_daily" +
-                            where,
-                        0, binds);
+  auto totals = collect(db_, std::string("SELECT ") + kSums + " FROM usage_daily" + where, 0, binds);
   if (!totals) {
     return totals.takeError();
   }
@@ -368,8 +377,8 @@ Result<UsageReport> UsageStore::fromLedger(const UsageQuery& q) {
     where += " AND a.started_at < CAST(?" + std::to_string(binds.size()) + " AS INTEGER)";
   }
   const std::string sums = "COUNT(*), " + ledgerCount("a.prompt_tokens") + ", " +
-                            ledgerCount("a.completion_tokens") + ", " + ledgerCount("a.cached_tokens") +
-                            ", " + ledgerCount("a.reasoning_tokens") + ", " + ledgerCostSum();
+                           ledgerCount("a.completion_tokens") + ", " + ledgerCount("a.cached_tokens") + ", " +
+                           ledgerCount("a.reasoning_tokens") + ", " + ledgerCostSum();
   UsageReport out;
   out.from_ledger = true;
   if (!q.group_by.empty()) {
@@ -384,16 +393,14 @@ Result<UsageReport> UsageStore::fromLedger(const UsageQuery& q) {
       from += ", json_each(CASE WHEN a.tags IS NULL OR a.tags = '[]' THEN '[\"\"]' ELSE a.tags END) t";
     }
     auto rows = collect(db_,
-                        "SELECT " + cols + ", " + sums + from + where + " GROUP BY " + cols +
-                            " ORDER BY " + cols,
+                        "SELECT " + cols + ", " + sums + from + where + " GROUP BY " + cols + " ORDER BY " + cols,
                         q.group_by.size(), binds);
     if (!rows) {
       return rows.takeError();
     }
     out.rows = std::move(*rows);
   }
-  auto totals = collect(db_, "SELECT " + sums + " FROM attempts a INDEXED BY attempts_time" + where,
-                        0, binds);
+  auto totals = collect(db_, "SELECT " + sums + " FROM attempts a INDEXED BY attempts_time" + where, 0, binds);
   if (!totals) {
     return totals.takeError();
   }
@@ -432,13 +439,24 @@ Result<double> UsageStore::rollupSpent(const SpendScope& scope, int64_t since_ms
                         ? "SELECT total(cost_usd) FROM usage_daily_tag WHERE day >= ?1 AND day < ?2"
                         : "SELECT total(cost_usd) FROM usage_daily WHERE day >= ?1 AND day < ?2";
   switch (scope.kind) {
-    case SpendScope::kGlobal: break;
-    case SpendScope::kClient: sql += " AND client = ?3"; break;
-    case SpendScope::kKey: sql += " AND key_fp = ?3"; break;
-    case SpendScope::kModel: sql += " AND model = ?3"; break;
-    case SpendScope::kTag: sql += " AND tag = ?3"; break;
+    case SpendScope::kGlobal:
+      break;
+    case SpendScope::kClient:
+      sql += " AND client = ?3";
+      break;
+    case SpendScope::kKey:
+      sql += " AND key_fp = ?3";
+      break;
+    case SpendScope::kModel:
+      sql += " AND model = ?3";
+      break;
+    case SpendScope::kTag:
+      sql += " AND tag = ?3";
+      break;
     // "NAME:" up to but excluding "NAME;" (';' follows ':'): the user's clients.
-    case SpendScope::kUser: sql += " AND (client = ?3 OR (client > ?3 || ':' AND client < ?3 || ';'))"; break;
+    case SpendScope::kUser:
+      sql += " AND (client = ?3 OR (client > ?3 || ':' AND client < ?3 || ';'))";
+      break;
   }
   auto stmt = db_.prepare(sql);
   if (!stmt) {
@@ -457,14 +475,20 @@ Result<double> UsageStore::rollupSpent(const SpendScope& scope, int64_t since_ms
 }
 
 Result<double> UsageStore::ledgerSpent(const SpendScope& scope, int64_t since_ms, int64_t until_ms) {
-  std::string sql =
-      "SELECT " + ledgerCostSum() + " FROM attempts a INDEXED BY attempts_time WHERE " +
-      kCounted + " AND a.started_at >= ?1 AND a.started_at < ?2";
+  std::string sql = "SELECT " + ledgerCostSum() + " FROM attempts a INDEXED BY attempts_time WHERE " + kCounted +
+                    " AND a.started_at >= ?1 AND a.started_at < ?2";
   switch (scope.kind) {
-    case SpendScope::kGlobal: break;
-    case SpendScope::kClient: sql += " AND a.client = ?3"; break;
-    case SpendScope::kKey: sql += " AND a.key_fingerprint = ?3"; break;
-    case SpendScope::kModel: sql += " AND a.model = ?3"; break;
+    case SpendScope::kGlobal:
+      break;
+    case SpendScope::kClient:
+      sql += " AND a.client = ?3";
+      break;
+    case SpendScope::kKey:
+      sql += " AND a.key_fingerprint = ?3";
+      break;
+    case SpendScope::kModel:
+      sql += " AND a.model = ?3";
+      break;
     case SpendScope::kTag:
       sql += " AND EXISTS (SELECT 1 FROM json_each(a.tags) WHERE json_each.value = ?3)";
       break;

@@ -28,10 +28,10 @@ class Database;
 
 // One finished attempt's contribution to the rollups.
 struct UsageDelta {
-  int64_t started_at = 0;   // ms since the epoch: picks the day.
-  std::string model;        // What answered (model_used).
+  int64_t started_at = 0;  // ms since the epoch: picks the day.
+  std::string model;       // What answered (model_used).
   std::string client;
-  std::string key_fp;       // Key fingerprint; "" when no key was used.
+  std::string key_fp;  // Key fingerprint; "" when no key was used.
   std::vector<std::string> tags;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;

@@ -78,8 +78,6 @@ bool isLoopbackHost(std::string_view host) {
   return false;
 }
 
-bool sendsKeysInClear(std::string_view url) {
-  return hasScheme(url, "http://") && !isLoopbackHost(urlHost(url));
-}
+bool sendsKeysInClear(std::string_view url) { return hasScheme(url, "http://") && !isLoopbackHost(urlHost(url)); }
 
 }  // namespace llmq::upstream

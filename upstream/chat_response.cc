@@ -61,7 +61,6 @@ std::string contentText(const json::Value* content) {
   return out;
 }
 
-
 }  // namespace
 
 bool readUsage(const json::Value& usage, Usage* out) {

@@ -124,7 +124,7 @@ class ChatStreamAssembler {
   std::optional<Usage> usage_;
   std::string usage_json_;
   std::optional<UpstreamError> error_;
-  std::string scratch_;  // Serialized tool_calls delta for the callback.
+  std::string scratch_;           // Serialized tool_calls delta for the callback.
   std::string details_scratch_;   // ... reasoning_details delta.
   std::string logprobs_scratch_;  // ... the choice's logprobs.
 };
@@ -132,8 +132,7 @@ class ChatStreamAssembler {
 // SseParser + ChatStreamAssembler: raw body bytes in, deltas out. One per attempt.
 class ChatStreamDecoder {
  public:
-  explicit ChatStreamDecoder(bool byok = false,
-                             size_t max_event_bytes = SseParser::kDefaultMaxBufferedBytes,
+  explicit ChatStreamDecoder(bool byok = false, size_t max_event_bytes = SseParser::kDefaultMaxBufferedBytes,
                              size_t max_content_bytes = ChatStreamAssembler::kDefaultMaxContentBytes);
 
   // Feeds body bytes, in any split. Returns false once the outcome is decided

@@ -34,7 +34,9 @@ void restrictToHttp(CURL* easy) {
 }
 
 CurlLoop::CurlLoop(uv_loop_t* loop, CurlLoopOptions options)
-    : loop_(loop), max_buffered_bytes_(options.max_buffered_bytes), timer_(makeUvHandle<uv_timer_t>(loop, this, uv_timer_init)) {
+    : loop_(loop),
+      max_buffered_bytes_(options.max_buffered_bytes),
+      timer_(makeUvHandle<uv_timer_t>(loop, this, uv_timer_init)) {
   curlGlobalInit();
   multi_ = curl_multi_init();
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlLoop::onCurlSocket);

@@ -28,7 +28,9 @@ namespace llmq::upstream {
 template <auto Fn>
 struct CurlDeleter {
   template <class T>
-  void operator()(T* p) const noexcept { Fn(p); }
+  void operator()(T* p) const noexcept {
+    Fn(p);
+  }
 };
 using CurlEasyPtr = std::unique_ptr<CURL, CurlDeleter<curl_easy_cleanup>>;
 using CurlSlistPtr = std::unique_ptr<curl_slist, CurlDeleter<curl_slist_free_all>>;

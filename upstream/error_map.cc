@@ -85,17 +85,13 @@ bool contains(std::string_view haystack, std::string_view needle) {
 // "Key limit exceeded" for a key with a spending cap.
 bool saysExhausted(const ErrorInfo& info) {
   static constexpr std::array<std::string_view, 7> kPhrases = {
-      "insufficient credits", "insufficient_quota",        "insufficient quota",
-      "key limit exceeded",   "credit balance is too low", "exceeded your current quota",
-      "out of credits"};
+      "insufficient credits",      "insufficient_quota",          "insufficient quota", "key limit exceeded",
+      "credit balance is too low", "exceeded your current quota", "out of credits"};
   const std::string text = lower(info.message) + "\n" + lower(info.code_str) + "\n" + lower(info.type);
-  return std::any_of(kPhrases.begin(), kPhrases.end(),
-                     [&](std::string_view p) { return contains(text, p); });
+  return std::any_of(kPhrases.begin(), kPhrases.end(), [&](std::string_view p) { return contains(text, p); });
 }
 
-std::string exhaustedCode(bool byok) {
-  return byok ? "USER_KEY_EXHAUSTED" : "OPENROUTER_SYSTEM_KEY_EXHAUSTED";
-}
+std::string exhaustedCode(bool byok) { return byok ? "USER_KEY_EXHAUSTED" : "OPENROUTER_SYSTEM_KEY_EXHAUSTED"; }
 
 std::string scalarString(const json::Value& v) {
   if (v.IsString()) {
@@ -362,8 +358,7 @@ std::optional<int64_t> parseHttpDate(std::string_view date, int64_t now_ms) {
     if (c.oneOf(kDayNames, &wday) && c.literal(" ") && c.oneOf(kMonthNames, &month) && c.literal(" ")) {
       const bool padded = c.literal(" ");
       if (padded ? c.digits(1, &day) : c.digits(2, &day)) {
-        if (c.literal(" ") && c.time(&hour, &minute, &second) && c.literal(" ") && c.digits(4, &year) &&
-            c.done()) {
+        if (c.literal(" ") && c.time(&hour, &minute, &second) && c.literal(" ") && c.digits(4, &year) && c.done()) {
           return toEpochMs(year, month, day, hour, minute, second);
         }
       }
@@ -401,8 +396,8 @@ std::optional<int64_t> parseRateLimitReset(std::string_view value, int64_t now_m
   return v * 1000;  // Seconds from now.
 }
 
-UpstreamError failureForHttp(int status, std::string_view body, std::string_view retry_after_header,
-                             bool byok, int64_t now_ms) {
+UpstreamError failureForHttp(int status, std::string_view body, std::string_view retry_after_header, bool byok,
+                             int64_t now_ms) {
   ErrorInfo info;
   const std::string_view trimmed = trim(body);
   json::Document doc;

@@ -38,8 +38,8 @@ struct UpstreamError {
 // The message is the upstream's `error.message` when the body is OpenAI/OpenRouter
 // shaped, else "HTTP <status>: <short excerpt of the body>". `now_ms` is the wall
 // clock (ms since the Unix epoch), used for HTTP-date and reset timestamps.
-UpstreamError failureForHttp(int status, std::string_view body, std::string_view retry_after_header,
-                             bool byok, int64_t now_ms);
+UpstreamError failureForHttp(int status, std::string_view body, std::string_view retry_after_header, bool byok,
+                             int64_t now_ms);
 
 // Maps an `error` value received with HTTP status `http_status` (normally 200: a
 // chat.completion body or a mid-stream chunk that carries `error`). An integer

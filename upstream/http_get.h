@@ -22,9 +22,9 @@ namespace llmq::upstream {
 
 struct HttpGetRequest {
   std::string url;
-  std::vector<std::string> headers;    // "Name: value" lines.
+  std::vector<std::string> headers;  // "Name: value" lines.
   int64_t connect_timeout_ms = 10000;
-  int64_t timeout_ms = 60000;          // The whole GET, body included.
+  int64_t timeout_ms = 60000;  // The whole GET, body included.
   size_t max_body_bytes = size_t{32} << 20;
 };
 

@@ -16,9 +16,9 @@
 #include "upstream/chat_response.h"
 #include "upstream/chat_stream.h"
 #include "upstream/embedding_response.h"
+#include "upstream/error_map.h"
 #include "upstream/response_events.h"
 #include "upstream/responses_response.h"
-#include "upstream/error_map.h"
 
 namespace llmq::upstream {
 namespace {
@@ -245,8 +245,7 @@ Result<uint64_t> HttpProvider::start(const AttemptRequest& req, TransferSink* si
   }
   // A stream that sends nothing for idle_timeout fails ("operation too slow").
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-                   std::max(1L, static_cast<long>(settings_.idle_timeout_ms / 1000)));
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(settings_.idle_timeout_ms / 1000)));
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error_buffer_);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::onCurlHeader);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
@@ -285,9 +284,10 @@ std::string HttpProvider::streamedText(uint64_t handle) const {
 
 void HttpProvider::noteNoResponsesApi() {
   if (!responses_missing_ && settings_.responses_api) {
-    LOG_WARN("provider %s: POST /responses failed where the same request translated to chat completions "
-                "succeeded; Responses requests go translated from now on (until llmqd restarts)",
-                settings_.name.c_str());
+    LOG_WARN(
+        "provider %s: POST /responses failed where the same request translated to chat completions "
+        "succeeded; Responses requests go translated from now on (until llmqd restarts)",
+        settings_.name.c_str());
   }
   responses_missing_ = true;
 }
@@ -338,8 +338,7 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
   if (result != CURLE_OK && !streamed && !error_body) {
     // No answer at all: a transport failure (timeouts, resets, refused connections).
     std::string msg = t->error_buffer_[0] != '\0' ? t->error_buffer_ : curl_easy_strerror(result);
-    sink->onFailure(failureForTransport(static_cast<int>(result), msg,
-                                        result == CURLE_OPERATION_TIMEDOUT));
+    sink->onFailure(failureForTransport(static_cast<int>(result), msg, result == CURLE_OPERATION_TIMEDOUT));
     return;
   }
   if (t->kind_ == JobKind::kResponses && (status == 404 || status == 405 || status == 501)) {
@@ -359,9 +358,9 @@ void HttpProvider::finish(uint64_t handle, CURLcode result) {
   }
   ChatOutcome outcome;
   if (streamed) {
-    const bool decided = t->events_ ? t->events_->decided() || t->events_->tooLarge()
-                                    : t->decoder_.assembler().state() != StreamState::kStreaming ||
-                                          t->decoder_.tooLarge();
+    const bool decided = t->events_
+                             ? t->events_->decided() || t->events_->tooLarge()
+                             : t->decoder_.assembler().state() != StreamState::kStreaming || t->decoder_.tooLarge();
     if (result != CURLE_OK && !decided) {
       // The stream broke mid-way (reset, idle timeout): never a success.
       std::string msg = t->error_buffer_[0] != '\0' ? t->error_buffer_ : curl_easy_strerror(result);

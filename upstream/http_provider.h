@@ -21,12 +21,12 @@ namespace llmq::upstream {
 
 struct HttpProviderSettings {
   std::string name;
-  std::string base_url;     // Without a trailing slash; "/chat/completions" is appended.
-  std::string api_key;      // Empty: no Authorization header.
+  std::string base_url;  // Without a trailing slash; "/chat/completions" is appended.
+  std::string api_key;   // Empty: no Authorization header.
   bool openrouter = false;
-  bool stream_usage = true; // Ask for usage in streams (stream_options.include_usage).
-  std::string referer;      // HTTP-Referer, OpenRouter only.
-  std::string title;        // X-Title, OpenRouter only.
+  bool stream_usage = true;  // Ask for usage in streams (stream_options.include_usage).
+  std::string referer;       // HTTP-Referer, OpenRouter only.
+  std::string title;         // X-Title, OpenRouter only.
   int64_t connect_timeout_ms = 10000;
   int64_t idle_timeout_ms = 120000;
   // A non-streamed answer's body, and a stream's assembled content (text, reasoning,
@@ -71,7 +71,7 @@ class HttpProvider final : public Provider {
   uint64_t next_handle_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Transfer>> transfers_;
   std::vector<std::unique_ptr<Transfer>> graveyard_;  // Cancelled inside a curl callback.
-  bool responses_missing_ = false;  // noteNoResponsesApi() was called.
+  bool responses_missing_ = false;                    // noteNoResponsesApi() was called.
 };
 
 }  // namespace llmq::upstream

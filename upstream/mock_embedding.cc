@@ -113,7 +113,8 @@ Result<MockEmbeddings> mockEmbeddings(const json::Value& request, std::string_vi
     return makeError(ErrorKind::kInvalidArgument, "mock: an embedding request needs an \"input\"");
   }
   int64_t dims = kMockEmbeddingDimensions;
-  if (const json::Value* d = json::member(request, "dimensions"); d != nullptr && d->IsInt64() && d->GetInt64() > 0) {
+  if (const json::Value* d = json::member(request, "dimensions");
+      d != nullptr && d->IsInt64() && d->GetInt64() > 0) {
     dims = d->GetInt64();
   }
   const json::Value* format = json::member(request, "encoding_format");

@@ -20,12 +20,32 @@ Failure failureFor(int status) {
   f.upstream_status = status;
   f.source = "upstream";
   switch (status) {
-    case 400: f.code = "INVALID_REQUEST"; f.message = "mock: bad request"; break;
-    case 401: f.code = "UNAUTHORIZED"; f.message = "mock: invalid API key"; break;
-    case 402: f.code = "OPENROUTER_SYSTEM_KEY_EXHAUSTED"; f.message = "mock: insufficient credits"; break;
-    case 403: f.code = "MODERATION"; f.message = "mock: flagged by moderation"; break;
-    case 408: f.code = "TIMEOUT"; f.message = "mock: request timeout"; f.retryable = true; break;
-    case 429: f.code = "RATE_LIMITED"; f.message = "mock: rate limited"; f.retryable = true; break;
+    case 400:
+      f.code = "INVALID_REQUEST";
+      f.message = "mock: bad request";
+      break;
+    case 401:
+      f.code = "UNAUTHORIZED";
+      f.message = "mock: invalid API key";
+      break;
+    case 402:
+      f.code = "OPENROUTER_SYSTEM_KEY_EXHAUSTED";
+      f.message = "mock: insufficient credits";
+      break;
+    case 403:
+      f.code = "MODERATION";
+      f.message = "mock: flagged by moderation";
+      break;
+    case 408:
+      f.code = "TIMEOUT";
+      f.message = "mock: request timeout";
+      f.retryable = true;
+      break;
+    case 429:
+      f.code = "RATE_LIMITED";
+      f.message = "mock: rate limited";
+      f.retryable = true;
+      break;
     default:
       f.code = "UPSTREAM_ERROR";
       f.message = "mock: upstream error " + std::to_string(status);
@@ -111,8 +131,8 @@ Result<uint64_t> MockProvider::start(const AttemptRequest& req, TransferSink* si
   }
   if (embedding) {
     // The answer is made now (its size is bounded) and sent when due.
-    Result<MockEmbeddings> e = mockEmbeddings(doc, req.model, "gen-mock-" + req.job_id + "-" + std::to_string(req.attempt),
-                                              options_.prompt_usd_per_mtok);
+    Result<MockEmbeddings> e = mockEmbeddings(
+        doc, req.model, "gen-mock-" + req.job_id + "-" + std::to_string(req.attempt), options_.prompt_usd_per_mtok);
     if (!e) {
       return e.takeError();
     }
@@ -188,8 +208,8 @@ void MockProvider::step(uint64_t handle) {
     Transfer& t = it->second;
     if (t.next_word == 0 && t.chunk_delay_ms > 0 && !t.words.empty()) {
       t.next_word = t.words.size();
-      uint64_t chunks = (t.words.size() + static_cast<size_t>(t.tokens_per_chunk) - 1) /
-                        static_cast<size_t>(t.tokens_per_chunk);
+      uint64_t chunks =
+          (t.words.size() + static_cast<size_t>(t.tokens_per_chunk) - 1) / static_cast<size_t>(t.tokens_per_chunk);
       schedule(handle, uv_now(loop_) + static_cast<uint64_t>(t.chunk_delay_ms) * (chunks - 1));
       return;
     }
@@ -309,8 +329,8 @@ void MockProvider::complete(uint64_t handle) {
 
 void MockProvider::breakStream(uint64_t handle) {
   auto node = transfers_.extract(handle);
-  node.mapped().sink->onFailure(Failure{"UPSTREAM_ERROR", "mock: the stream ended without [DONE]",
-                                        200, true, "upstream"});
+  node.mapped().sink->onFailure(
+      Failure{"UPSTREAM_ERROR", "mock: the stream ended without [DONE]", 200, true, "upstream"});
 }
 
 void MockProvider::fail(uint64_t handle) {

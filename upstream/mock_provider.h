@@ -35,7 +35,7 @@ struct MockOptions {
   int64_t chunk_delay_ms = 25;        // Between chunks of a stream.
   int64_t first_chunk_delay_ms = 80;  // Before the first chunk (time to first token).
   int tokens_per_chunk = 1;
-  int default_tokens = 24;            // When neither max_tokens nor mock.tokens says.
+  int default_tokens = 24;  // When neither max_tokens nor mock.tokens says.
   double prompt_usd_per_mtok = 0.50;
   double completion_usd_per_mtok = 1.50;
 };
@@ -54,9 +54,8 @@ class MockProvider final : public Provider {
   static bool handles(std::string_view model) { return model.rfind("mock/", 0) == 0; }
   // The mock models a model list shows (every mock/ name is served; these are
   // the ones docs/mock.md describes).
-  static constexpr std::string_view kListedModels[] = {"mock/demo",      "mock/echo",     "mock/flaky",
-                                                       "mock/interrupt", "mock/hang",     "mock/fail-429",
-                                                       "mock/fail-500"};
+  static constexpr std::string_view kListedModels[] = {
+      "mock/demo", "mock/echo", "mock/flaky", "mock/interrupt", "mock/hang", "mock/fail-429", "mock/fail-500"};
 
  private:
   struct Transfer {
@@ -70,10 +69,10 @@ class MockProvider final : public Provider {
     int64_t prompt_tokens = 0;
     int64_t chunk_delay_ms;
     int tokens_per_chunk;
-    int fail_status = 0;  // Non-zero: fail with this status when due.
-    size_t cut_after = 0; // Non-zero: the stream breaks after this many words.
+    int fail_status = 0;   // Non-zero: fail with this status when due.
+    size_t cut_after = 0;  // Non-zero: the stream breaks after this many words.
     bool hang = false;
-    bool embedding = false;      // An embeddings request: `embeddings` is the answer.
+    bool embedding = false;  // An embeddings request: `embeddings` is the answer.
     MockEmbeddings embeddings;
   };
   struct Due {

@@ -5,14 +5,13 @@ namespace llmq::upstream {
 namespace {
 
 constexpr const char* kWords[] = {
-    "the",     "queue",   "keeps",   "every",  "job",     "safe",    "and",     "streams",
-    "tokens",  "back",    "while",   "budget", "limits",  "hold",    "steady",  "under",
-    "load",    "a",       "local",   "daemon", "answers", "quickly", "with",    "durable",
-    "state",   "in",      "sqlite",  "so",     "nothing", "is",      "lost",    "when",
-    "power",   "fails",   "retries", "follow", "backoff", "rules",   "keys",    "rotate",
-    "models",  "fall",    "over",    "cost",   "known",   "for",     "each",    "request",
-    "clients", "share",   "fairly",  "across", "priority", "levels", "latency", "stays",
-    "low",     "events",  "arrive",  "live",   "to",      "every",   "subscriber", "now"};
+    "the",     "queue",   "keeps",      "every",   "job",     "safe",   "and",     "streams", "tokens",  "back",
+    "while",   "budget",  "limits",     "hold",    "steady",  "under",  "load",    "a",       "local",   "daemon",
+    "answers", "quickly", "with",       "durable", "state",   "in",     "sqlite",  "so",      "nothing", "is",
+    "lost",    "when",    "power",      "fails",   "retries", "follow", "backoff", "rules",   "keys",    "rotate",
+    "models",  "fall",    "over",       "cost",    "known",   "for",    "each",    "request", "clients", "share",
+    "fairly",  "across",  "priority",   "levels",  "latency", "stays",  "low",     "events",  "arrive",  "live",
+    "to",      "every",   "subscriber", "now"};
 constexpr size_t kWordCount = sizeof(kWords) / sizeof(kWords[0]);
 
 uint64_t fnv1a(std::string_view s) {

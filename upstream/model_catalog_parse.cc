@@ -78,8 +78,7 @@ std::optional<int64_t> readCount(const json::Value& obj, const char* name) {
 // One entry of `data`, or nullopt if it is malformed.
 std::optional<ModelInfo> parseEntry(const json::Value& e, std::string_view provider) {
   const json::Value* id = json::member(e, "id");
-  if (id == nullptr || !id->IsString() || id->GetStringLength() == 0 ||
-      id->GetStringLength() > kMaxIdBytes) {
+  if (id == nullptr || !id->IsString() || id->GetStringLength() == 0 || id->GetStringLength() > kMaxIdBytes) {
     return std::nullopt;
   }
   ModelInfo m;

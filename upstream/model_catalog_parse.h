@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
 #include "common/pricing.h"
+#include "common/result.h"
 
 namespace llmq::upstream {
 

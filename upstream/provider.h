@@ -44,7 +44,7 @@ struct AttemptRequest {
   int64_t timeout_ms = 0;  // 0: no per-attempt timeout.
   // The key for this attempt, valid only during start(); empty: the provider's own.
   std::string_view api_key;
-  bool byok = false;       // The key is the job's own (exhaustion is USER_KEY_EXHAUSTED).
+  bool byok = false;  // The key is the job's own (exhaustion is USER_KEY_EXHAUSTED).
   // The client's X-Request-Id (ipc/protocol.h isRequestId()), sent upstream as
   // X-Request-Id; valid only during start(); empty: none.
   std::string_view request_id;
@@ -57,7 +57,7 @@ struct Completion {
   // A stream of several choices (n > 1): [{"index":i,"finish_reason":"..."}] for
   // each, so that each one's stream can end with its own; empty otherwise.
   std::string choice_finishes_json;
-  std::string model;          // The model that answered.
+  std::string model;  // The model that answered.
   std::string provider;
   std::string generation_id;
   Usage usage;
@@ -65,9 +65,9 @@ struct Completion {
 };
 
 struct Failure {
-  std::string code;          // A job error code from ipc/PROTOCOL.md, e.g. "UPSTREAM_ERROR".
+  std::string code;  // A job error code from ipc/PROTOCOL.md, e.g. "UPSTREAM_ERROR".
   std::string message;
-  int upstream_status = 0;   // HTTP status when one was received.
+  int upstream_status = 0;  // HTTP status when one was received.
   bool retryable = false;
   std::string source = "upstream";  // "local" when the daemon itself decided.
   std::string upstream_error_json;  // The upstream's own {code, message, metadata}, if any.

@@ -147,8 +147,7 @@ SseEnd SseParser::finish() {
   SseEnd end = SseEnd::kClean;
   if (overflowed_) {
     end = SseEnd::kOverflowed;
-  } else if (!data_.empty() || (!line_.empty() && line_.front() != ':') ||
-             (at_stream_start_ && bom_matched_ > 0)) {
+  } else if (!data_.empty() || (!line_.empty() && line_.front() != ':') || (at_stream_start_ && bom_matched_ > 0)) {
     end = SseEnd::kIncompleteEvent;
   }
   std::string().swap(line_);

@@ -61,10 +61,10 @@ class SseParser {
   void overflow();
 
   const size_t max_buffered_;
-  std::string line_;  // The unterminated line carried over from the previous feed().
-  std::string data_;  // The data buffer of the event being assembled ('\n' after each line).
-  bool skip_lf_ = false;       // The previous feed() ended in '\r': a leading '\n' belongs to it.
-  size_t bom_matched_ = 0;     // Bytes of a leading UTF-8 BOM seen so far.
+  std::string line_;        // The unterminated line carried over from the previous feed().
+  std::string data_;        // The data buffer of the event being assembled ('\n' after each line).
+  bool skip_lf_ = false;    // The previous feed() ended in '\r': a leading '\n' belongs to it.
+  size_t bom_matched_ = 0;  // Bytes of a leading UTF-8 BOM seen so far.
   bool at_stream_start_ = true;
   bool overflowed_ = false;
   uint64_t comments_ = 0;

@@ -33,8 +33,8 @@ constexpr const char* kRapidJsonSimd = "RAPIDJSON_SSE2";
 constexpr const char* kRapidJsonSimd = "none (scalar)";
 #endif
 
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -72,11 +72,10 @@ const std::string kSubmitFrame =
     R"({"jsonrpc":"2.0","id":17,"method":"job.submit","params":{"request":)" + kRequest +
     R"(,"priority":5,"client":"batch-42","tags":["nightly","eval"],"idempotency_key":"batch-42/000017"}})";
 
-const std::string kChunk =
-    R"({"id":"gen-1732412345-abc","provider":"OpenAI","model":"openai/gpt-4o-mini",)"
-    R"("object":"chat.completion.chunk","created":1732412345,"choices":[{"index":0,)"
-    R"("delta":{"role":"assistant","content":" quick"},"finish_reason":null,)"
-    R"("native_finish_reason":null,"logprobs":null}]})";
+const std::string kChunk = R"({"id":"gen-1732412345-abc","provider":"OpenAI","model":"openai/gpt-4o-mini",)"
+                           R"("object":"chat.completion.chunk","created":1732412345,"choices":[{"index":0,)"
+                           R"("delta":{"role":"assistant","content":" quick"},"finish_reason":null,)"
+                           R"("native_finish_reason":null,"logprobs":null}]})";
 
 const std::string kUsageChunk =
     R"({"id":"gen-1732412345-abc","provider":"OpenAI","model":"openai/gpt-4o-mini",)"
@@ -156,8 +155,8 @@ inline bool extract_submit(const Value& d, Submit& out) {
   const Value* client = member(*params, "client");
   const Value* tags = member(*params, "tags");
   const Value* request = member(*params, "request");
-  if (!prio || !prio->IsInt64() || !client || !client->IsString() || !tags ||
-      !tags->IsArray() || !request || !request->IsObject())
+  if (!prio || !prio->IsInt64() || !client || !client->IsString() || !tags || !tags->IsArray() || !request ||
+      !request->IsObject())
     return false;
   out.priority = prio->GetInt64();
   out.client.assign(client->GetString(), client->GetStringLength());
@@ -207,7 +206,7 @@ Arena& arena() {
 }
 
 using ArenaDocument = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
-                                               rapidjson::MemoryPoolAllocator<>>;
+                                                 rapidjson::MemoryPoolAllocator<>>;
 
 template <typename F>
 bool with_insitu(const std::string& in, F&& f) {
@@ -265,8 +264,7 @@ inline bool extract_usage(const Value& d, Usage& u) {
   const Value* ctd = member(*usage, "completion_tokens_details");
   if (!cost || !cost->IsNumber() || !ptd || !ctd) return false;
   u.cost = cost->GetDouble();
-  return get_i64(*usage, "prompt_tokens", u.prompt) &&
-         get_i64(*usage, "completion_tokens", u.completion) &&
+  return get_i64(*usage, "prompt_tokens", u.prompt) && get_i64(*usage, "completion_tokens", u.completion) &&
          get_i64(*usage, "total_tokens", u.total) && get_i64(*ptd, "cached_tokens", u.cached) &&
          get_i64(*ctd, "reasoning_tokens", u.reasoning);
 }
@@ -287,17 +285,28 @@ bool event_writer(const EventIn& e, std::string& out) {
   sb.Clear();
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   w.StartObject();
-  w.Key("jsonrpc"); w.String("2.0");
-  w.Key("method"); w.String("event");
-  w.Key("params"); w.StartObject();
-  w.Key("subscription"); w.String(e.subscription);
-  w.Key("job_id"); w.String(e.job_id);
-  w.Key("seq"); w.Uint64(e.seq);
-  w.Key("event"); w.String(e.event);
-  w.Key("ts"); w.String(e.ts);
-  w.Key("data"); w.StartObject();
-  w.Key("delta"); w.String(e.delta);
-  w.Key("index"); w.Int(e.index);
+  w.Key("jsonrpc");
+  w.String("2.0");
+  w.Key("method");
+  w.String("event");
+  w.Key("params");
+  w.StartObject();
+  w.Key("subscription");
+  w.String(e.subscription);
+  w.Key("job_id");
+  w.String(e.job_id);
+  w.Key("seq");
+  w.Uint64(e.seq);
+  w.Key("event");
+  w.String(e.event);
+  w.Key("ts");
+  w.String(e.ts);
+  w.Key("data");
+  w.StartObject();
+  w.Key("delta");
+  w.String(e.delta);
+  w.Key("index");
+  w.Int(e.index);
   w.EndObject();
   w.EndObject();
   w.EndObject();
@@ -321,7 +330,7 @@ bool event_dom(const EventIn& e, std::string& out) {
   params.AddMember("event", Value(e.event, a), a);
   params.AddMember("ts", Value(e.ts, a), a);
   params.AddMember("data", data, a);  // moves: `data` is Null afterwards
-  d.AddMember("jsonrpc", "2.0", a);     // string literal -> StringRef, not copied
+  d.AddMember("jsonrpc", "2.0", a);   // string literal -> StringRef, not copied
   d.AddMember("method", "event", a);
   d.AddMember("params", params, a);
   rapidjson::StringBuffer sb;
@@ -470,8 +479,7 @@ bool usage(const simdjson::padded_string& in, Usage& u) {
   if (us["total_tokens"].get_int64().get(u.total)) return false;
   if (us["cost"].get_double().get(u.cost)) return false;
   if (us["prompt_tokens_details"]["cached_tokens"].get_int64().get(u.cached)) return false;
-  if (us["completion_tokens_details"]["reasoning_tokens"].get_int64().get(u.reasoning))
-    return false;
+  if (us["completion_tokens_details"]["reasoning_tokens"].get_int64().get(u.reasoning)) return false;
   return true;
 }
 }  // namespace sj
@@ -488,13 +496,27 @@ void escape_into(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default: {
         char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
         out += u;
@@ -540,7 +562,10 @@ volatile uint64_t g_sink;
 
 template <typename In, typename Fn>
 Case submit_case(std::string lib, const In& in, Fn fn, size_t iters) {
-  return {std::move(lib), "a submit", iters, [&in, fn](size_t n) {
+  return {std::move(lib),
+          "a submit",
+          iters,
+          [&in, fn](size_t n) {
             Submit s;
             uint64_t sum = 0;
             for (size_t i = 0; i < n; ++i) {
@@ -549,12 +574,16 @@ Case submit_case(std::string lib, const In& in, Fn fn, size_t iters) {
               sum += s.request.size() + s.tags.size() + static_cast<uint64_t>(s.priority);
             }
             return sum;
-          }, {}};
+          },
+          {}};
 }
 
 template <typename In, typename Fn>
 Case chunk_case(std::string lib, const In& in, Fn fn, size_t iters) {
-  return {std::move(lib), "b chunk", iters, [&in, fn](size_t n) {
+  return {std::move(lib),
+          "b chunk",
+          iters,
+          [&in, fn](size_t n) {
             std::string c;
             uint64_t sum = 0;
             for (size_t i = 0; i < n; ++i) {
@@ -562,12 +591,16 @@ Case chunk_case(std::string lib, const In& in, Fn fn, size_t iters) {
               sum += c.size();
             }
             return sum;
-          }, {}};
+          },
+          {}};
 }
 
 template <typename In, typename Fn>
 Case usage_case(std::string lib, const In& in, Fn fn, size_t iters) {
-  return {std::move(lib), "c usage", iters, [&in, fn](size_t n) {
+  return {std::move(lib),
+          "c usage",
+          iters,
+          [&in, fn](size_t n) {
             Usage u;
             uint64_t sum = 0;
             for (size_t i = 0; i < n; ++i) {
@@ -575,12 +608,16 @@ Case usage_case(std::string lib, const In& in, Fn fn, size_t iters) {
               sum += static_cast<uint64_t>(u.total + u.cached) + (u.cost > 0);
             }
             return sum;
-          }, {}};
+          },
+          {}};
 }
 
 template <typename Fn>
 Case event_case(std::string lib, Fn fn, size_t iters) {
-  return {std::move(lib), "d event", iters, [fn](size_t n) {
+  return {std::move(lib),
+          "d event",
+          iters,
+          [fn](size_t n) {
             EventIn e;
             std::string out;
             uint64_t sum = 0;
@@ -590,7 +627,8 @@ Case event_case(std::string lib, Fn fn, size_t iters) {
               sum += out.size() + static_cast<unsigned char>(out[out.size() / 2]);
             }
             return sum;
-          }, {}};
+          },
+          {}};
 }
 
 // ------------------------------------------------------------- sanity -------
@@ -612,22 +650,21 @@ void check_submit(const char* lib, bool (*fn)(const std::string&, Submit&), bool
 }
 
 template <typename In>
-void check_parse(const char* lib, const In& chunk_in, bool (*chunk_fn)(const In&, std::string&),
-                 const In& usage_in, bool (*usage_fn)(const In&, Usage&)) {
+void check_parse(const char* lib, const In& chunk_in, bool (*chunk_fn)(const In&, std::string&), const In& usage_in,
+                 bool (*usage_fn)(const In&, Usage&)) {
   std::string c;
   if (!chunk_fn(chunk_in, c) || c != " quick") die(lib, "chunk: wrong content");
   Usage u;
   if (!usage_fn(usage_in, u)) die(lib, "usage: parse failed");
-  if (u.prompt != 194 || u.completion != 37 || u.total != 231 || u.cached != 0 ||
-      u.reasoning != 0 || u.cost != 0.000123)
+  if (u.prompt != 194 || u.completion != 37 || u.total != 231 || u.cached != 0 || u.reasoning != 0 ||
+      u.cost != 0.000123)
     die(lib, "usage: wrong values");
 }
 
 void check_event(const char* lib, bool (*fn)(const EventIn&, std::string&), bool verbatim) {
   std::string out;
   if (!fn(EventIn{}, out)) die(lib, "event: build failed");
-  if (verbatim ? out != kExpectedEvent
-               : nlohmann::json::parse(out) != nlohmann::json::parse(kExpectedEvent)) {
+  if (verbatim ? out != kExpectedEvent : nlohmann::json::parse(out) != nlohmann::json::parse(kExpectedEvent)) {
     std::fprintf(stderr, "got:  %s\nwant: %s\n", out.c_str(), kExpectedEvent.c_str());
     die(lib, "event: wrong output");
   }
@@ -649,14 +686,12 @@ int main(int argc, char** argv) {
   check_submit("rapidjson insitu+arena", rj::submit_insitu, true);
   check_submit("nlohmann ordered_json", nl::submit<ordered_json>, true);
   check_submit("nlohmann json", nl::submit<json>, false);  // keys come out sorted
-  check_submit("simdjson", +[](const std::string& s, Submit& o) {
-    return sj::submit(simdjson::padded_string(s), o);
-  }, true);
+  check_submit(
+      "simdjson", +[](const std::string& s, Submit& o) { return sj::submit(simdjson::padded_string(s), o); }, true);
   check_parse<std::string>("rapidjson", kChunk, rj::chunk<>, kUsageChunk, rj::usage<>);
   check_parse<std::string>("rapidjson validate", kChunk, rj::chunk<rj::kValidate>, kUsageChunk,
                            rj::usage<rj::kValidate>);
-  check_parse<std::string>("rapidjson insitu+arena", kChunk, rj::chunk_insitu, kUsageChunk,
-                           rj::usage_insitu);
+  check_parse<std::string>("rapidjson insitu+arena", kChunk, rj::chunk_insitu, kUsageChunk, rj::usage_insitu);
   check_parse<std::string>("nlohmann ordered_json", kChunk, nl::chunk<ordered_json>, kUsageChunk,
                            nl::usage<ordered_json>);
   check_parse<std::string>("nlohmann json", kChunk, nl::chunk<json>, kUsageChunk, nl::usage<json>);
@@ -677,7 +712,9 @@ int main(int argc, char** argv) {
   // kParseValidateEncodingFlag rejects it (documented in docs/json.md).
   {
     std::string bad = kChunk;
-    bad.replace(bad.find(" quick"), 6, " qu\xff\xfe" "ck");
+    bad.replace(bad.find(" quick"), 6,
+                " qu\xff\xfe"
+                "ck");
     std::string c;
     if (!rj::chunk<>(bad, c)) die("rapidjson", "default flags unexpectedly validate UTF-8");
     if (rj::chunk<rj::kValidate>(bad, c)) die("rapidjson", "kParseValidateEncodingFlag accepted bad UTF-8");
@@ -727,9 +764,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("rapidjson SIMD: %s; simdjson implementation: %s; frame sizes: submit %zu B, chunk %zu B, usage %zu B\n",
-              kRapidJsonSimd, simdjson::get_active_implementation()->name().c_str(), kSubmitFrame.size(),
-              kChunk.size(), kUsageChunk.size());
+  std::printf(
+      "rapidjson SIMD: %s; simdjson implementation: %s; frame sizes: submit %zu B, chunk %zu B, usage %zu B\n",
+      kRapidJsonSimd, simdjson::get_active_implementation()->name().c_str(), kSubmitFrame.size(), kChunk.size(),
+      kUsageChunk.size());
   std::printf("median of %d runs\n\n", kReps);
   std::printf("%-30s %-9s %12s %9s\n", "library", "op", "ns/op", "x fastest");
   std::string last_op;
@@ -743,11 +781,10 @@ int main(int argc, char** argv) {
     for (const Case& c : cases) {
       if (c.op != op) continue;
       const double med = c.ns_per_op[kReps / 2];
-      std::printf("%-30s %-9s %12.0f %9.2f   (min %.0f, max %.0f)\n", c.lib.c_str(), op, med,
-                  med / best, c.ns_per_op.front(), c.ns_per_op.back());
+      std::printf("%-30s %-9s %12.0f %9.2f   (min %.0f, max %.0f)\n", c.lib.c_str(), op, med, med / best,
+                  c.ns_per_op.front(), c.ns_per_op.back());
     }
-    if (std::string_view(op) == "d event")
-      std::printf("%-30s %-9s %12s %9s\n", "simdjson", op, "n/a", "-");
+    if (std::string_view(op) == "d event") std::printf("%-30s %-9s %12s %9s\n", "simdjson", op, "n/a", "-");
     std::printf("\n");
   }
   std::printf("* nlohmann::json sorts object keys (std::map): output is not verbatim.\n");

@@ -58,8 +58,7 @@ namespace {
 
 // LLMQ_BENCH_DAEMON overrides the llmqd binary, e.g. with a wrapper script that
 // runs it under `valgrind --tool=callgrind` (see bench/README.md).
-testing::DaemonOptions daemonOptions(const std::string& config_toml,
-                                     const std::vector<std::string>& env) {
+testing::DaemonOptions daemonOptions(const std::string& config_toml, const std::vector<std::string>& env) {
   testing::DaemonOptions o{.config_toml = config_toml, .extra_env = env};
   if (const char* path = std::getenv("LLMQ_BENCH_DAEMON"); path != nullptr && *path != '\0') {
     o.daemon_path = path;
@@ -81,9 +80,7 @@ Result<std::unique_ptr<BenchDaemon>> BenchDaemon::start(const std::string& confi
   return d;
 }
 
-Result<std::unique_ptr<ipc::Client>> BenchDaemon::connect() {
-  return ipc::Client::connect(proc_.socketPath());
-}
+Result<std::unique_ptr<ipc::Client>> BenchDaemon::connect() { return ipc::Client::connect(proc_.socketPath()); }
 
 Result<void> BenchDaemon::pauseQueue() {
   auto c = connect();
@@ -112,8 +109,7 @@ Result<int64_t> BenchDaemon::jobsInState(const char* state) {
   const json::Value* queue = r->ok() ? json::member(*r->result, "queue") : nullptr;
   const json::Value* n = queue != nullptr ? json::member(*queue, state) : nullptr;
   if (n == nullptr || !n->IsInt64()) {
-    return makeError(ErrorKind::kInternal,
-                     std::string("daemon.status has no queue count for ") + state);
+    return makeError(ErrorKind::kInternal, std::string("daemon.status has no queue count for ") + state);
   }
   return n->GetInt64();
 }

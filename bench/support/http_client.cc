@@ -42,8 +42,8 @@ DirectClient::DirectClient() {
   easy_ = curl_easy_init();
   for (curl_slist** list : {&json_headers_, &sse_headers_}) {
     *list = curl_slist_append(*list, "Content-Type: application/json");
-    *list = curl_slist_append(*list, list == &sse_headers_ ? "Accept: text/event-stream"
-                                                           : "Accept: application/json");
+    *list =
+        curl_slist_append(*list, list == &sse_headers_ ? "Accept: text/event-stream" : "Accept: application/json");
     *list = curl_slist_append(*list, "Expect:");
   }
 }

@@ -64,9 +64,8 @@ std::string cannedSse(int chunks) {
   b += chunk(
       "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
       "\"finish_reason\":\"stop\",\"native_finish_reason\":\"stop\",\"logprobs\":null}]");
-  b += chunk("\"choices\":[],\"usage\":{\"prompt_tokens\":61,\"completion_tokens\":" +
-             std::to_string(chunks) + ",\"total_tokens\":" + std::to_string(61 + chunks) +
-             ",\"cost\":0.000321,\"is_byok\":false}");
+  b += chunk("\"choices\":[],\"usage\":{\"prompt_tokens\":61,\"completion_tokens\":" + std::to_string(chunks) +
+             ",\"total_tokens\":" + std::to_string(61 + chunks) + ",\"cost\":0.000321,\"is_byok\":false}");
   b += "data: [DONE]\n\n";
   return b;
 }
@@ -233,14 +232,13 @@ Result<void> CannedUpstream::launch(int port) {
   std::string bin = nginxBinary();
   std::string out_path = d + "/nginx.out";
   std::string err_log = d + "/error.log";
-  std::vector<std::string> args = {bin, "-p", d + "/", "-c", conf_path, "-e", err_log,
-                                   "-g", "daemon off;"};
+  std::vector<std::string> args = {bin, "-p", d + "/", "-c", conf_path, "-e", err_log, "-g", "daemon off;"};
   pid_t pid = ::fork();
   if (pid < 0) {
     return makeError(ErrorKind::kIo, std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
-    ::setpgid(0, 0);                   // Its own group: the workers are stopped with it.
+    ::setpgid(0, 0);                     // Its own group: the workers are stopped with it.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // A benchmark killed hard takes nginx along.
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -270,17 +268,16 @@ Result<void> CannedUpstream::waitReady(int timeout_ms) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return makeError(ErrorKind::kIo, "nginx exited at once (status " + std::to_string(status) +
-                                           "): " + logTail());
+      return makeError(ErrorKind::kIo,
+                       "nginx exited at once (status " + std::to_string(status) + "): " + logTail());
     }
     if (canConnect(port_)) {
       return {};
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return makeError(ErrorKind::kIo, "nginx did not listen on port " + std::to_string(port_) +
-                                       " within " + std::to_string(timeout_ms) + " ms: " +
-                                       logTail());
+  return makeError(ErrorKind::kIo, "nginx did not listen on port " + std::to_string(port_) + " within " +
+                                       std::to_string(timeout_ms) + " ms: " + logTail());
 }
 
 // Both locations, with the POST llmqd sends: status, content type and body.
@@ -301,10 +298,9 @@ Result<void> CannedUpstream::verify() {
     }
     if (a->status != 200 || a->content_type.find(k.type) == std::string::npos || a->body != *k.body) {
       return makeError(ErrorKind::kInternal,
-                       "canned upstream: POST " + k.path + " gave " + std::to_string(a->status) +
-                           " " + a->content_type + " with " + std::to_string(a->body.size()) +
-                           " bytes (expected 200 " + k.type + ", " +
-                           std::to_string(k.body->size()) + " bytes): " + a->body.substr(0, 200));
+                       "canned upstream: POST " + k.path + " gave " + std::to_string(a->status) + " " +
+                           a->content_type + " with " + std::to_string(a->body.size()) + " bytes (expected 200 " +
+                           k.type + ", " + std::to_string(k.body->size()) + " bytes): " + a->body.substr(0, 200));
     }
   }
   return {};

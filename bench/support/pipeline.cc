@@ -11,14 +11,12 @@ namespace llmq::bench {
 namespace {
 
 // A successful job.submit answer (or the echo responder's stand-in for one).
-bool isAck(std::string_view line) {
-  return line.find("\"result\":{\"job_id\":\"") != std::string_view::npos;
-}
+bool isAck(std::string_view line) { return line.find("\"result\":{\"job_id\":\"") != std::string_view::npos; }
 
 Error badAnswer(std::string_view line, int64_t acked) {
   std::string shown(line.substr(0, 300));
-  return makeError(ErrorKind::kInternal, "answer " + std::to_string(acked + 1) +
-                                             " is not an acknowledgement: " + shown);
+  return makeError(ErrorKind::kInternal,
+                   "answer " + std::to_string(acked + 1) + " is not an acknowledgement: " + shown);
 }
 
 }  // namespace
@@ -57,9 +55,9 @@ Result<PipelineResult> pipelineSubmits(ipc::Client& client, const PipelineOption
       return line.takeError();
     }
     if (!line->has_value()) {
-      return makeError(ErrorKind::kIo, "no answer for " + std::to_string(opts.stall_timeout_ms) +
-                                           " ms after " + std::to_string(res.acked) + " of " +
-                                           std::to_string(opts.jobs) + " acknowledgements");
+      return makeError(ErrorKind::kIo, "no answer for " + std::to_string(opts.stall_timeout_ms) + " ms after " +
+                                           std::to_string(res.acked) + " of " + std::to_string(opts.jobs) +
+                                           " acknowledgements");
     }
     if (auto r = take(**line); !r) {
       return r.takeError();

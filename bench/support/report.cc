@@ -22,8 +22,7 @@ bool parseFlags(int argc, char** argv, const char* program, const std::vector<In
     }
     std::fprintf(stderr, "\n");
     for (const auto& f : flags) {
-      std::fprintf(stderr, "  --%-14s %s (default %lld)\n", f.name, f.help,
-                   static_cast<long long>(*f.value));
+      std::fprintf(stderr, "  --%-14s %s (default %lld)\n", f.name, f.help, static_cast<long long>(*f.value));
     }
   };
   for (int i = 1; i < argc; ++i) {

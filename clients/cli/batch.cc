@@ -28,13 +28,13 @@
 namespace llmq::cli {
 namespace {
 
-constexpr size_t kMaxTagBytes = 256;       // llmqd's limit on a tag.
-constexpr size_t kMaxReported = 50;        // Invalid or refused lines listed one by one.
-constexpr int kSweepPageSize = 1000;       // job.list's largest page.
-constexpr int64_t kEventSweepMs = 15000;   // Following events: re-read the batch after this long quiet.
-constexpr int64_t kPollSweepMs = 1000;     // Without events (not allowed to subscribe by tag).
-constexpr const char* kStateOrder[] = {"succeeded", "failed",     "cancelled", "expired",
-                                       "queued",    "running",    "retry_wait", "held"};
+constexpr size_t kMaxTagBytes = 256;      // llmqd's limit on a tag.
+constexpr size_t kMaxReported = 50;       // Invalid or refused lines listed one by one.
+constexpr int kSweepPageSize = 1000;      // job.list's largest page.
+constexpr int64_t kEventSweepMs = 15000;  // Following events: re-read the batch after this long quiet.
+constexpr int64_t kPollSweepMs = 1000;    // Without events (not allowed to subscribe by tag).
+constexpr const char* kStateOrder[] = {"succeeded", "failed",  "cancelled",  "expired",
+                                       "queued",    "running", "retry_wait", "held"};
 
 int64_t nowMs() {
   using namespace std::chrono;
@@ -118,8 +118,7 @@ class Tracker {
 
 // Reads every job of batch `tag` (job.list by tag, page by page), newest first:
 // the jobs tagged `tag` whose idempotency key is one of the batch's keys.
-ExitCode sweep(Session& session, const std::string& tag, bool include_result,
-               std::vector<client::Job>* out) {
+ExitCode sweep(Session& session, const std::string& tag, bool include_result, std::vector<client::Job>* out) {
   out->clear();
   if (ExitCode rc = session.connect(); rc != ExitCode::kOk) {
     return rc;
@@ -190,8 +189,7 @@ void printSummary(const BatchSummary& s, bool json_output) {
   if (json_output) {
     std::string out = "{\"tag\":";
     json::appendString(out, s.tag);
-    out += ",\"total\":" + std::to_string(s.total) + ",\"done\":" + std::to_string(s.done) +
-           ",\"states\":{";
+    out += ",\"total\":" + std::to_string(s.total) + ",\"done\":" + std::to_string(s.done) + ",\"states\":{";
     bool first = true;
     for (const auto& [name, n] : s.states) {
       out += first ? "" : ",";
@@ -224,8 +222,7 @@ void printSummary(const BatchSummary& s, bool json_output) {
 // Lists the invalid lines, at most kMaxReported of them.
 void reportProblems(const std::string& file, const std::vector<BatchProblem>& problems) {
   for (size_t i = 0; i < problems.size() && i < kMaxReported; ++i) {
-    printError(printable(file) + ":" + std::to_string(problems[i].line) + ": " +
-               printable(problems[i].message));
+    printError(printable(file) + ":" + std::to_string(problems[i].line) + ": " + printable(problems[i].message));
   }
   if (problems.size() > kMaxReported) {
     printError("... and " + std::to_string(problems.size() - kMaxReported) + " more invalid lines");
@@ -310,8 +307,7 @@ void parseSubmitOptions(ArgReader& args, SubmitOptions* o) {
 // when there is one, polling with job.list when there is not. Following events, a
 // sweep also runs after kEventSweepMs without a job ending, in case an event was
 // missed (a job retried by hand, a daemon restart); a busy batch never pays for it.
-ExitCode follow(Session& session, const std::string& tag, bool events, Tracker* tracker,
-                Progress* progress) {
+ExitCode follow(Session& session, const std::string& tag, bool events, Tracker* tracker, Progress* progress) {
   client::Client& c = session.client();
   const int64_t interval = events ? kEventSweepMs : kPollSweepMs;
   int64_t next_sweep = nowMs() + interval;
@@ -363,8 +359,8 @@ ExitCode submitBatch(ArgReader& args, GlobalOptions& globals) {
   }
   reportProblems(o.file, input.problems);
   if (!input.problems.empty() && !o.skip_invalid) {
-    printError(printable(o.file) + ": " + std::to_string(input.problems.size()) +
-               " invalid line" + (input.problems.size() == 1 ? "" : "s") +
+    printError(printable(o.file) + ": " + std::to_string(input.problems.size()) + " invalid line" +
+               (input.problems.size() == 1 ? "" : "s") +
                "; nothing was submitted (fix them, or give --skip-invalid to submit the other " +
                std::to_string(input.requests.size()) + ")");
     return ExitCode::kUsage;
@@ -465,11 +461,11 @@ ExitCode submitBatch(ArgReader& args, GlobalOptions& globals) {
     if (globals.json) {
       std::string tag;
       json::appendString(tag, o.tag);
-      std::printf("{\"tag\":%s,\"submitted\":%zu,\"deduplicated\":%zu,\"refused\":%zu}\n",
-                  tag.c_str(), fresh, deduplicated, refused);
+      std::printf("{\"tag\":%s,\"submitted\":%zu,\"deduplicated\":%zu,\"refused\":%zu}\n", tag.c_str(), fresh,
+                  deduplicated, refused);
     } else {
-      std::printf("batch %s: %zu jobs submitted, %zu were already there, %zu refused\n",
-                  printable(o.tag).c_str(), fresh, deduplicated, refused);
+      std::printf("batch %s: %zu jobs submitted, %zu were already there, %zu refused\n", printable(o.tag).c_str(),
+                  fresh, deduplicated, refused);
     }
     return refused > 0 ? ExitCode::kFailed : ExitCode::kOk;
   }
@@ -494,8 +490,8 @@ ExitCode submitBatch(ArgReader& args, GlobalOptions& globals) {
   printSummary(summary, globals.json);
   if (!globals.json) {
     std::fflush(stdout);
-    std::fprintf(stderr, "results: llmq batch results %s --input %s -o %s.out.jsonl\n",
-                 printable(o.tag).c_str(), printable(o.file).c_str(), printable(o.tag).c_str());
+    std::fprintf(stderr, "results: llmq batch results %s --input %s -o %s.out.jsonl\n", printable(o.tag).c_str(),
+                 printable(o.file).c_str(), printable(o.tag).c_str());
   }
   const bool all_ok = refused == 0 && summary.states["succeeded"] == summary.total;
   return all_ok ? ExitCode::kOk : ExitCode::kFailed;
@@ -665,12 +661,13 @@ ExitCode batchResults(ArgReader& args, GlobalOptions& globals) {
   }
   const bool to_file = !output.empty() && output != "-";
   if (to_file && !globals.json) {
-    std::fprintf(stderr, "wrote %zu results (%zu failed) to %s\n", written, failed,
-                 printable(output).c_str());
+    std::fprintf(stderr, "wrote %zu results (%zu failed) to %s\n", written, failed, printable(output).c_str());
   }
   if (unfinished > 0) {
-    printError(std::to_string(unfinished) + " jobs of the batch have not ended; their lines are "
-               "not in the results yet (llmq batch status " + printable(tag) + ")");
+    printError(std::to_string(unfinished) +
+               " jobs of the batch have not ended; their lines are "
+               "not in the results yet (llmq batch status " +
+               printable(tag) + ")");
   }
   if (missing > 0) {
     printError(std::to_string(missing) + " lines of " + printable(input_file) +

@@ -18,9 +18,7 @@ constexpr std::string_view kEmbeddingsUrl = "/v1/embeddings";
 constexpr std::string_view kResponsesUrl = "/v1/responses";
 constexpr size_t kMaxKeyBytes = 1024;  // llmqd's limit on idempotency_key.
 
-bool blank(std::string_view line) {
-  return line.find_first_not_of(" \t\r") == std::string_view::npos;
-}
+bool blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
 // A quoted, printable rendering of a JSON value for messages, cut short.
 std::string shown(const json::Value& v) {
@@ -29,8 +27,7 @@ std::string shown(const json::Value& v) {
 }
 
 // Checks one non-blank line; on success fills `out` (custom_id, body).
-bool checkLine(std::string_view text, std::string_view tag, bool keep_body, BatchRequest* out,
-               std::string* why) {
+bool checkLine(std::string_view text, std::string_view tag, bool keep_body, BatchRequest* out, std::string* why) {
   json::Document doc;
   std::string err;
   if (!json::parse(doc, text, &err)) {
@@ -55,9 +52,10 @@ bool checkLine(std::string_view text, std::string_view tag, bool keep_body, Batc
   const json::Value* url = json::member(doc, "url");
   const std::string_view u = url != nullptr && url->IsString() ? json::view(*url) : std::string_view();
   if (u != kChatUrl && u != kEmbeddingsUrl && u != kResponsesUrl) {
-    *why = url == nullptr
-               ? "url is missing (must be \"/v1/chat/completions\", \"/v1/embeddings\" or \"/v1/responses\")"
-               : "url must be \"/v1/chat/completions\", \"/v1/embeddings\" or \"/v1/responses\", not " + shown(*url);
+    *why =
+        url == nullptr
+            ? "url is missing (must be \"/v1/chat/completions\", \"/v1/embeddings\" or \"/v1/responses\")"
+            : "url must be \"/v1/chat/completions\", \"/v1/embeddings\" or \"/v1/responses\", not " + shown(*url);
     return false;
   }
   out->kind = u == kEmbeddingsUrl ? "embedding" : u == kResponsesUrl ? "responses" : "";
@@ -83,8 +81,8 @@ bool checkLine(std::string_view text, std::string_view tag, bool keep_body, Batc
   }
   out->custom_id = std::string(json::view(*id));
   if (batchKey(tag, out->custom_id).size() > kMaxKeyBytes) {
-    *why = "custom_id is too long: with the tag, its idempotency key would pass " +
-           std::to_string(kMaxKeyBytes) + " bytes";
+    *why = "custom_id is too long: with the tag, its idempotency key would pass " + std::to_string(kMaxKeyBytes) +
+           " bytes";
     return false;
   }
   if (keep_body) {
@@ -95,8 +93,8 @@ bool checkLine(std::string_view text, std::string_view tag, bool keep_body, Batc
 
 }  // namespace
 
-bool readBatchInput(const std::string& path, const std::string& tag, bool keep_bodies,
-                    BatchInput* out, std::string* error) {
+bool readBatchInput(const std::string& path, const std::string& tag, bool keep_bodies, BatchInput* out,
+                    std::string* error) {
   FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
     *error = path + ": " + std::strerror(errno);
@@ -125,8 +123,7 @@ bool readBatchInput(const std::string& path, const std::string& tag, bool keep_b
     }
     auto [it, inserted] = first_line.emplace(request.custom_id, number);
     if (!inserted) {
-      std::string id = request.custom_id.size() > 60 ? request.custom_id.substr(0, 60) + "..."
-                                                     : request.custom_id;
+      std::string id = request.custom_id.size() > 60 ? request.custom_id.substr(0, 60) + "..." : request.custom_id;
       out->problems.push_back(
           {number, "duplicate custom_id \"" + id + "\" (first on line " + std::to_string(it->second) + ")"});
       continue;

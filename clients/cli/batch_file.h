@@ -16,10 +16,10 @@ namespace llmq::cli {
 
 // One valid input line.
 struct BatchRequest {
-  int64_t line = 0;       // 1-based line number in the file.
+  int64_t line = 0;  // 1-based line number in the file.
   std::string custom_id;
-  std::string body;       // The request body, compact JSON (empty unless kept).
-  std::string kind;       // "embedding" (url /v1/embeddings), "responses" (/v1/responses), or "" (chat).
+  std::string body;  // The request body, compact JSON (empty unless kept).
+  std::string kind;  // "embedding" (url /v1/embeddings), "responses" (/v1/responses), or "" (chat).
 };
 
 // An input line that cannot be submitted, and why.
@@ -37,8 +37,8 @@ struct BatchInput {
 // line that is not a valid request, or repeats an earlier custom_id, becomes a
 // problem. `keep_bodies` false keeps only the custom_ids (for results). Returns
 // false, with the reason in *error, only when the file cannot be read.
-bool readBatchInput(const std::string& path, const std::string& tag, bool keep_bodies,
-                    BatchInput* out, std::string* error);
+bool readBatchInput(const std::string& path, const std::string& tag, bool keep_bodies, BatchInput* out,
+                    std::string* error);
 
 // The default tag of a batch: the file's name without its directory and its
 // .jsonl/.ndjson/.json extension, e.g. "runs/eval-17.jsonl" -> "eval-17". Empty

@@ -38,8 +38,7 @@ std::vector<std::string> readJobIds(ArgReader& args) {
 }
 
 // Applies `method` to each job id; a failure on one id does not stop the others.
-ExitCode forEachJob(ArgReader& args, GlobalOptions& globals, const char* command,
-                    const char* method) {
+ExitCode forEachJob(ArgReader& args, GlobalOptions& globals, const char* command, const char* method) {
   std::vector<std::string> ids = readJobIds(args);
   if (args.failed()) {
     return usageError(command, args.error());
@@ -91,8 +90,7 @@ ExitCode pauseOrResume(ArgReader& args, GlobalOptions& globals, bool pause) {
   params += "}";
   Session session(globals);
   json::Document result;
-  if (ExitCode rc = session.call(pause ? "queue.pause" : "queue.resume", params, &result);
-      rc != ExitCode::kOk) {
+  if (ExitCode rc = session.call(pause ? "queue.pause" : "queue.resume", params, &result); rc != ExitCode::kOk) {
     return rc;
   }
   if (globals.json) {
@@ -110,8 +108,7 @@ ExitCode usageError(std::string_view command, const std::string& message) {
   if (command.empty()) {
     std::fprintf(stderr, "Try 'llmq --help'.\n");
   } else {
-    std::fprintf(stderr, "Try 'llmq %.*s --help'.\n", static_cast<int>(command.size()),
-                 command.data());
+    std::fprintf(stderr, "Try 'llmq %.*s --help'.\n", static_cast<int>(command.size()), command.data());
   }
   return ExitCode::kUsage;
 }
@@ -144,8 +141,8 @@ ExitCode runList(ArgReader& args, GlobalOptions& globals) {
   int64_t limit = 0;
   bool all = false;
   while (args.next()) {
-    if (args.value("--state", &state) || args.value("--client", &client) ||
-        args.value("--tag", &tag) || args.intValue("--limit", 1, 1000, &limit)) {
+    if (args.value("--state", &state) || args.value("--client", &client) || args.value("--tag", &tag) ||
+        args.intValue("--limit", 1, 1000, &limit)) {
       continue;
     }
     if (args.flag("--all")) {
@@ -339,8 +336,7 @@ ExitCode runKeys(ArgReader& args, GlobalOptions& globals) {
     std::printf("server keys: none (set OPENROUTER_API_KEY or OPENROUTER_API_KEYS for llmqd)\n");
     return ExitCode::kOk;
   }
-  Table table({"NAME", "KEY", "STATE", "UNTIL", "REQUESTS", "ERRORS"},
-              {false, false, false, false, true, true});
+  Table table({"NAME", "KEY", "STATE", "UNTIL", "REQUESTS", "ERRORS"}, {false, false, false, false, true, true});
   for (const auto& k : pool->GetArray()) {
     std::string_view until = stringField(k, "until");
     table.addRow({printable(stringField(k, "name")), printable(stringField(k, "fingerprint")),
@@ -351,12 +347,8 @@ ExitCode runKeys(ArgReader& args, GlobalOptions& globals) {
   return ExitCode::kOk;
 }
 
-ExitCode runPause(ArgReader& args, GlobalOptions& globals) {
-  return pauseOrResume(args, globals, true);
-}
+ExitCode runPause(ArgReader& args, GlobalOptions& globals) { return pauseOrResume(args, globals, true); }
 
-ExitCode runResume(ArgReader& args, GlobalOptions& globals) {
-  return pauseOrResume(args, globals, false);
-}
+ExitCode runResume(ArgReader& args, GlobalOptions& globals) { return pauseOrResume(args, globals, false); }
 
 }  // namespace llmq::cli

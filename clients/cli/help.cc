@@ -2,7 +2,6 @@
 // --socket and --json are accepted before or after any subcommand.
 #include "clients/cli/help.h"
 
-
 namespace llmq::cli {
 namespace {
 
@@ -223,11 +222,12 @@ struct Page {
 };
 
 constexpr Page kPages[] = {
-    {"submit", kSubmitHelp}, {"get", kGetHelp},       {"list", kListHelp},
-    {"cancel", kCancelHelp}, {"retry", kRetryHelp},   {"watch", kWatchHelp},
-    {"status", kStatusHelp}, {"keys", kKeysHelp}, {"breakers", kBreakersHelp}, {"models", kModelsHelp},
-    {"usage", kUsageHelp}, {"budget", kBudgetHelp}, {"db", kDbHelp},
-    {"pause", kPauseHelp},   {"resume", kResumeHelp}, {"batch", kBatchHelp},
+    {"submit", kSubmitHelp}, {"get", kGetHelp},     {"list", kListHelp},
+    {"cancel", kCancelHelp}, {"retry", kRetryHelp}, {"watch", kWatchHelp},
+    {"status", kStatusHelp}, {"keys", kKeysHelp},   {"breakers", kBreakersHelp},
+    {"models", kModelsHelp}, {"usage", kUsageHelp}, {"budget", kBudgetHelp},
+    {"db", kDbHelp},         {"pause", kPauseHelp}, {"resume", kResumeHelp},
+    {"batch", kBatchHelp},
 };
 
 constexpr char kTopLevelHelp[] =

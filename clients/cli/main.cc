@@ -21,16 +21,11 @@ struct CommandEntry {
 };
 
 constexpr CommandEntry kCommands[] = {
-    {"submit", llmq::cli::runSubmit}, {"get", llmq::cli::runGet},
-    {"list", llmq::cli::runList},     {"cancel", llmq::cli::runCancel},
-    {"retry", llmq::cli::runRetry},   {"watch", llmq::cli::runWatch},
-    {"status", llmq::cli::runStatus}, {"keys", llmq::cli::runKeys},
-    {"breakers", llmq::cli::runBreakers},
-    {"models", llmq::cli::runModels},
-    {"usage", llmq::cli::runUsage}, {"budget", llmq::cli::runBudget},
-    {"db", llmq::cli::runDb},
-    {"batch", llmq::cli::runBatch},
-    {"pause", llmq::cli::runPause},
+    {"submit", llmq::cli::runSubmit}, {"get", llmq::cli::runGet},     {"list", llmq::cli::runList},
+    {"cancel", llmq::cli::runCancel}, {"retry", llmq::cli::runRetry}, {"watch", llmq::cli::runWatch},
+    {"status", llmq::cli::runStatus}, {"keys", llmq::cli::runKeys},   {"breakers", llmq::cli::runBreakers},
+    {"models", llmq::cli::runModels}, {"usage", llmq::cli::runUsage}, {"budget", llmq::cli::runBudget},
+    {"db", llmq::cli::runDb},         {"batch", llmq::cli::runBatch}, {"pause", llmq::cli::runPause},
     {"resume", llmq::cli::runResume},
 };
 

@@ -74,8 +74,7 @@ ExitCode runModels(ArgReader& args, GlobalOptions& globals) {
                  filter.empty() ? "" : (" matching \"" + printable(filter) + "\"").c_str());
     return ExitCode::kOk;
   }
-  Table table({"MODEL", "CONTEXT", "PROMPT/M", "COMPLETION/M", "SOURCE"},
-              {false, true, true, true, false});
+  Table table({"MODEL", "CONTEXT", "PROMPT/M", "COMPLETION/M", "SOURCE"}, {false, true, true, true, false});
   for (const auto& m : models->GetArray()) {
     const int64_t context = intField(m, "context_length");
     std::string prompt = "-";
@@ -90,19 +89,19 @@ ExitCode runModels(ArgReader& args, GlobalOptions& globals) {
         completion = perMillion(out);
       }
     }
-    table.addRow({printable(stringField(m, "id")), context > 0 ? std::to_string(context) : "-", prompt,
-                  completion, printable(stringField(m, "source"))});
+    table.addRow({printable(stringField(m, "id")), context > 0 ? std::to_string(context) : "-", prompt, completion,
+                  printable(stringField(m, "source"))});
   }
   table.print(stdout);
   // On stderr, so a pipe reading the table sees only models.
   std::fflush(stdout);
   std::string_view fetched = stringField(result, "fetched_at");
   if (fetched.empty()) {
-    std::fprintf(stderr, "(USD per million tokens; OpenRouter's list was never fetched: "
-                         "built-in prices, see llmq models --refresh)\n");
+    std::fprintf(stderr,
+                 "(USD per million tokens; OpenRouter's list was never fetched: "
+                 "built-in prices, see llmq models --refresh)\n");
   } else {
-    std::fprintf(stderr, "(USD per million tokens; OpenRouter's list fetched %s)\n",
-                 printable(fetched).c_str());
+    std::fprintf(stderr, "(USD per million tokens; OpenRouter's list fetched %s)\n", printable(fetched).c_str());
   }
   return ExitCode::kOk;
 }

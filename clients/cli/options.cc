@@ -39,8 +39,7 @@ bool ArgReader::takeGlobal() {
   return value("--socket", &globals_.socket_path);
 }
 
-bool ArgReader::matches(std::string_view name, std::string* inline_value,
-                        bool* has_inline) const {
+bool ArgReader::matches(std::string_view name, std::string* inline_value, bool* has_inline) const {
   if (positional_) {
     return false;
   }
@@ -99,8 +98,8 @@ bool ArgReader::intValue(std::string_view name, int64_t min, int64_t max, int64_
   char* end = nullptr;
   long long v = std::strtoll(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno == ERANGE || v < min || v > max) {
-    fail(std::string(name) + " needs an integer from " + std::to_string(min) + " to " +
-         std::to_string(max) + ", not \"" + text + "\"");
+    fail(std::string(name) + " needs an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+         ", not \"" + text + "\"");
     return true;
   }
   *out = v;

@@ -67,14 +67,12 @@ std::string formatBytes(int64_t bytes) {
   return buf;
 }
 
-void field(const char* label, const std::string& value) {
-  std::printf("%-13s %s\n", label, value.c_str());
-}
+void field(const char* label, const std::string& value) { std::printf("%-13s %s\n", label, value.c_str()); }
 
 std::string usageSummary(const json::Value& usage) {
   return std::to_string(intField(usage, "prompt_tokens")) + " prompt + " +
-         std::to_string(intField(usage, "completion_tokens")) + " completion = " +
-         std::to_string(intField(usage, "total_tokens")) + " tokens";
+         std::to_string(intField(usage, "completion_tokens")) +
+         " completion = " + std::to_string(intField(usage, "total_tokens")) + " tokens";
 }
 
 // "N vectors of D dimensions" of an embedding job's result (base64 vectors: D
@@ -103,8 +101,7 @@ std::string eventSummary(std::string_view event, const json::Value& data) {
     return "priority " + std::to_string(intField(data, "priority"));
   }
   if (event == "started") {
-    return "attempt " + std::to_string(intField(data, "attempt")) + ", " +
-           printable(stringField(data, "model"));
+    return "attempt " + std::to_string(intField(data, "attempt")) + ", " + printable(stringField(data, "model"));
   }
   if (event == "message_chunk") {
     return "\"" + preview(stringField(data, "delta"), 60) + "\"";
@@ -117,16 +114,15 @@ std::string eventSummary(std::string_view event, const json::Value& data) {
     return s;
   }
   if (event == "final_response") {
-    return printable(stringField(data, "finish_reason")) + ": \"" +
-           preview(stringField(data, "content"), 50) + "\"";
+    return printable(stringField(data, "finish_reason")) + ": \"" + preview(stringField(data, "content"), 50) +
+           "\"";
   }
   if (event == "error") {
     return describeError(data) + (boolField(data, "retryable") ? ", will retry" : "");
   }
   if (event == "retrying") {
     return "attempt " + std::to_string(intField(data, "attempt")) + " in " +
-           formatMillis(intField(data, "delay_ms")) + " (" +
-           printable(stringField(data, "reason")) + ")";
+           formatMillis(intField(data, "delay_ms")) + " (" + printable(stringField(data, "reason")) + ")";
   }
   if (event == "cancelled" || event == "expired") {
     return printable(stringField(data, "reason"));
@@ -301,10 +297,9 @@ void printJobTable(const std::vector<const json::Value*>& jobs) {
   for (const json::Value* job : jobs) {
     const json::Value* usage = objectField(*job, "usage");
     table.addRow({printable(stringField(*job, "job_id")), printable(stringField(*job, "state")),
-                  std::to_string(intField(*job, "priority")),
-                  printable(stringField(*job, "client")), printable(stringField(*job, "model")),
-                  std::to_string(intField(*job, "attempts")) + "/" +
-                      std::to_string(intField(*job, "max_attempts")),
+                  std::to_string(intField(*job, "priority")), printable(stringField(*job, "client")),
+                  printable(stringField(*job, "model")),
+                  std::to_string(intField(*job, "attempts")) + "/" + std::to_string(intField(*job, "max_attempts")),
                   shortTime(stringField(*job, "created_at")),
                   usage != nullptr ? formatCost(numberField(*usage, "cost_usd")) : "-"});
   }
@@ -376,8 +371,7 @@ std::string describeQueueState(const json::Value& queue_state) {
     return "whole queue";
   }
   std::string clients;
-  if (const json::Value* list = json::member(queue_state, "paused_clients");
-      list != nullptr && list->IsArray()) {
+  if (const json::Value* list = json::member(queue_state, "paused_clients"); list != nullptr && list->IsArray()) {
     for (const auto& c : list->GetArray()) {
       if (c.IsString()) {
         clients += (clients.empty() ? "" : ", ") + printable(json::view(c));
@@ -388,38 +382,34 @@ std::string describeQueueState(const json::Value& queue_state) {
 }
 
 void printStatus(const json::Value& status) {
-  std::printf("llmqd %s (protocol %lld), pid %lld, up %s\n",
-              printable(stringField(status, "version")).c_str(),
+  std::printf("llmqd %s (protocol %lld), pid %lld, up %s\n", printable(stringField(status, "version")).c_str(),
               static_cast<long long>(intField(status, "protocol_version")),
               static_cast<long long>(intField(status, "pid")),
               formatDuration(intField(status, "uptime_s")).c_str());
   field("socket:", printable(stringField(status, "socket")));
-  field("database:", printable(stringField(status, "db_path")) + " (" +
-                         formatBytes(intField(status, "db_size_bytes")) + ")");
+  field("database:",
+        printable(stringField(status, "db_path")) + " (" + formatBytes(intField(status, "db_size_bytes")) + ")");
   if (const json::Value* queue = objectField(status, "queue")) {
     // Waiting states first, then the terminal ones, as the daemon orders them.
     std::string waiting;
     std::string done;
     for (const auto& m : queue->GetObject()) {
       std::string_view name = json::view(m.name);
-      std::string part = std::to_string(m.value.IsInt64() ? m.value.GetInt64() : 0) + " " +
-                         printable(name);
-      bool terminal = name == "succeeded" || name == "failed" || name == "cancelled" ||
-                      name == "expired";
+      std::string part = std::to_string(m.value.IsInt64() ? m.value.GetInt64() : 0) + " " + printable(name);
+      bool terminal = name == "succeeded" || name == "failed" || name == "cancelled" || name == "expired";
       std::string& into = terminal ? done : waiting;
       into += (into.empty() ? "" : ", ") + part;
     }
     field("queue:", waiting);
     field("finished:", done);
   }
-  field("in flight:", std::to_string(intField(status, "in_flight")) + " of " +
-                          std::to_string(intField(status, "max_inflight")));
+  field("in flight:",
+        std::to_string(intField(status, "in_flight")) + " of " + std::to_string(intField(status, "max_inflight")));
   if (const json::Value* qs = objectField(status, "queue_state")) {
     field("paused:", describeQueueState(*qs));
   }
   field("connections:", std::to_string(intField(status, "connections")) + " (" +
-                            std::to_string(intField(status, "subscriptions")) +
-                            " subscriptions)");
+                            std::to_string(intField(status, "subscriptions")) + " subscriptions)");
   if (boolField(status, "shutting_down")) {
     field("state:", "shutting down");
   }
@@ -431,8 +421,8 @@ std::string eventLine(const json::Value& params) {
   json::Value empty(rapidjson::kObjectType);
   std::string name = printable(event);
   name.resize(std::max<size_t>(name.size(), 14), ' ');  // "final_response" is the longest.
-  return clockTime(stringField(params, "ts")) + "  " + printable(stringField(params, "job_id")) +
-         "  " + name + " " + eventSummary(event, data != nullptr ? *data : empty);
+  return clockTime(stringField(params, "ts")) + "  " + printable(stringField(params, "job_id")) + "  " + name +
+         " " + eventSummary(event, data != nullptr ? *data : empty);
 }
 
 std::string_view resultContent(const json::Value& job) {
@@ -458,8 +448,7 @@ std::string_view resultContent(const json::Value& job) {
 }
 
 std::string describeError(const json::Value& error) {
-  std::string s = printable(stringField(error, "code")) + ": " +
-                  printable(stringField(error, "message"));
+  std::string s = printable(stringField(error, "code")) + ": " + printable(stringField(error, "message"));
   if (int64_t status = intField(error, "upstream_status"); status != 0) {
     s += " (HTTP " + std::to_string(status) + ")";
   }

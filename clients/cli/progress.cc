@@ -34,16 +34,14 @@ int terminalColumns(FILE* out) {
 
 std::string bar(size_t done, size_t total, int width) {
   const int filled = total == 0 ? width
-                                : static_cast<int>(static_cast<double>(done) /
-                                                   static_cast<double>(total) * width);
+                                : static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width);
   return "[" + std::string(static_cast<size_t>(filled), '#') +
          std::string(static_cast<size_t>(width - filled), '-') + "]";
 }
 
 }  // namespace
 
-Progress::Progress(FILE* out, bool tty, std::string label)
-    : out_(out), tty_(tty), label_(std::move(label)) {}
+Progress::Progress(FILE* out, bool tty, std::string label) : out_(out), tty_(tty), label_(std::move(label)) {}
 
 double Progress::rate(int64_t now_ms, size_t done) {
   if (samples_.empty() || samples_.back().second != done || now_ms - samples_.back().first >= 1000) {

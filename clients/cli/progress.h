@@ -44,7 +44,7 @@ class Progress {
   bool tty_;
   std::string label_;
   int64_t last_draw_ms_ = -1;
-  bool drawn_ = false;  // An in-place line is on screen.
+  bool drawn_ = false;                              // An in-place line is on screen.
   std::deque<std::pair<int64_t, size_t>> samples_;  // (time, done), oldest first.
 };
 

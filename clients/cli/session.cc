@@ -18,8 +18,7 @@ void printError(const std::string& message) {
 }
 
 Session::Session(const GlobalOptions& globals)
-    : socket_path_(globals.socket_path.empty() ? client::defaultSocketPath()
-                                               : globals.socket_path) {}
+    : socket_path_(globals.socket_path.empty() ? client::defaultSocketPath() : globals.socket_path) {}
 
 ExitCode Session::connect() {
   if (client_) {
@@ -126,8 +125,7 @@ ExitCode Session::callAllPages(std::string_view method, std::string_view params_
   return ExitCode::kOk;
 }
 
-ExitCode Session::call(std::string_view method, std::string_view params_json,
-                       json::Document* result) {
+ExitCode Session::call(std::string_view method, std::string_view params_json, json::Document* result) {
   if (ExitCode rc = connect(); rc != ExitCode::kOk) {
     return rc;
   }

@@ -190,12 +190,10 @@ bool buildRequest(const SubmitOptions& o, std::string* request, std::string* err
       doc.RemoveMember("model");  // The route picks it, as --model would replace it.
     } else if (o.model_given) {
       setMember(doc, "model",
-                json::Value(o.model.data(), static_cast<rapidjson::SizeType>(o.model.size()),
-                            doc.GetAllocator()));
+                json::Value(o.model.data(), static_cast<rapidjson::SizeType>(o.model.size()), doc.GetAllocator()));
     } else if (json::member(doc, "model") == nullptr) {
       setMember(doc, "model",
-                json::Value(o.model.data(), static_cast<rapidjson::SizeType>(o.model.size()),
-                            doc.GetAllocator()));
+                json::Value(o.model.data(), static_cast<rapidjson::SizeType>(o.model.size()), doc.GetAllocator()));
     }
     if (o.stream) {
       setMember(doc, "stream", json::Value(true));
@@ -315,8 +313,7 @@ void noteJobOnInterrupt(const std::string& job_id) {
 
 // Reports a job that did not succeed, from its event data or job object.
 void printJobEnd(const std::string& job_id, std::string_view how, const json::Value& detail) {
-  std::string why = how == "failed" ? describeError(detail)
-                                    : printable(stringField(detail, "reason"));
+  std::string why = how == "failed" ? describeError(detail) : printable(stringField(detail, "reason"));
   if (why.empty()) {
     why = printable(stringField(detail, "message"));
   }
@@ -352,8 +349,8 @@ ExitCode finishFromJob(Session& session, const std::string& job_id, bool json_ou
 
 // Follows the job's events until its terminal one. With --stream, prints the
 // deltas as they come (or the events, with --json).
-ExitCode follow(Session& session, const std::string& job_id, const SubmitOptions& o,
-                bool deduplicated, bool json_output) {
+ExitCode follow(Session& session, const std::string& job_id, const SubmitOptions& o, bool deduplicated,
+                bool json_output) {
   // A deduplicated job may be half-way through its answer: its early chunks are
   // gone, so print the whole final text instead of a truncated stream.
   const bool print_chunks = o.stream && !json_output && !deduplicated;
@@ -362,8 +359,7 @@ ExitCode follow(Session& session, const std::string& job_id, const SubmitOptions
   json::Document event;
   for (;;) {
     if (ExitCode rc = session.nextEvent(&event); rc != ExitCode::kOk) {
-      printError("job " + job_id + " is stored in llmqd; see `llmq get " + job_id +
-                 "` once llmqd is back");
+      printError("job " + job_id + " is stored in llmqd; see `llmq get " + job_id + "` once llmqd is back");
       return rc;
     }
     const json::Value& params = event;
@@ -397,8 +393,8 @@ ExitCode follow(Session& session, const std::string& job_id, const SubmitOptions
         printError("the stream was interrupted; retrying (attempt " + attempt + ", in " + when +
                    "), the answer starts over");
       } else {
-        printError("attempt failed (" + printable(stringField(data, "reason")) +
-                   "); retrying (attempt " + attempt + ", in " + when + ")");
+        printError("attempt failed (" + printable(stringField(data, "reason")) + "); retrying (attempt " + attempt +
+                   ", in " + when + ")");
       }
     }
     if (!terminal) {

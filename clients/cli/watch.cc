@@ -31,8 +31,7 @@ ExitCode runWatch(ArgReader& args, GlobalOptions& globals) {
   std::string events;
   int scopes = 0;
   while (args.next()) {
-    if (args.value("--job", &job) || args.value("--client", &client) ||
-        args.value("--tag", &tag)) {
+    if (args.value("--job", &job) || args.value("--client", &client) || args.value("--tag", &tag)) {
       ++scopes;
     } else if (args.flag("--all")) {
       ++scopes;  // The default scope; the flag exists to say so explicitly.
@@ -116,8 +115,7 @@ ExitCode runWatch(ArgReader& args, GlobalOptions& globals) {
     json::appendString(unsubscribe, stringField(result, "subscription"));
     unsubscribe += "}";
     json::Document ignored;
-    if (ExitCode rc = session.call("events.unsubscribe", unsubscribe, &ignored);
-        rc == ExitCode::kUnreachable) {
+    if (ExitCode rc = session.call("events.unsubscribe", unsubscribe, &ignored); rc == ExitCode::kUnreachable) {
       return rc;
     }
   }

@@ -32,9 +32,7 @@ int64_t deadlineAfter(int timeout_ms) { return timeout_ms < 0 ? -1 : monoMs() + 
 
 Error transportError(const llmq::Error& e) { return Error{ErrorKind::kTransport, 0, e.message, ""}; }
 
-Error protocolError(std::string message) {
-  return Error{ErrorKind::kProtocol, 0, std::move(message), ""};
-}
+Error protocolError(std::string message) { return Error{ErrorKind::kProtocol, 0, std::move(message), ""}; }
 
 // Params must be a JSON object in valid UTF-8: llmqd answers a line it cannot
 // read with id null, which no request could be matched to.
@@ -52,8 +50,7 @@ bool validParams(std::string_view params_json, std::string* why) {
 }
 
 // Events that end a job, for wait().
-const std::vector<std::string> kTerminalEvents = {"final_response", "error", "cancelled",
-                                                  "expired"};
+const std::vector<std::string> kTerminalEvents = {"final_response", "error", "cancelled", "expired"};
 
 }  // namespace
 
@@ -85,8 +82,7 @@ struct Client::Impl {
     }
     if (const json::Value* method = json::member(doc, "method")) {
       const json::Value* params = json::member(doc, "params");
-      if (method->IsString() && json::view(*method) == "event" && params != nullptr &&
-          params->IsObject()) {
+      if (method->IsString() && json::view(*method) == "event" && params != nullptr && params->IsObject()) {
         events.push_back(eventFromParams(*params));
         return Line::kEvent;
       }
@@ -136,8 +132,7 @@ struct Client::Impl {
         return reply;
       }
       if (*line == Line::kNone && deadline >= 0 && monoMs() >= deadline) {
-        return Error{ErrorKind::kTimeout, 0,
-                     "timed out waiting for llmqd to answer " + std::string(method), ""};
+        return Error{ErrorKind::kTimeout, 0, "timed out waiting for llmqd to answer " + std::string(method), ""};
       }
     }
   }
@@ -159,8 +154,7 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& socket_path) 
 
 const std::string& Client::socketPath() const { return impl_->socket_path; }
 
-Result<std::string> Client::call(std::string_view method, std::string_view params_json,
-                                 int timeout_ms) {
+Result<std::string> Client::call(std::string_view method, std::string_view params_json, int timeout_ms) {
   std::string why;
   if (!validParams(params_json, &why)) {
     return Error{ErrorKind::kInvalidArgument, 0, std::string(method) + ": " + why, ""};
@@ -180,9 +174,9 @@ Result<std::string> Client::call(std::string_view method, std::string_view param
   return std::move(reply->result_json);
 }
 
-Result<std::vector<Reply>> Client::callPipelined(
-    std::string_view method, const std::vector<std::string>& params_list, size_t window,
-    const std::function<bool(size_t, const Reply&)>& on_reply) {
+Result<std::vector<Reply>> Client::callPipelined(std::string_view method,
+                                                 const std::vector<std::string>& params_list, size_t window,
+                                                 const std::function<bool(size_t, const Reply&)>& on_reply) {
   window = std::max<size_t>(window, 1);
   std::vector<Reply> replies(params_list.size());
   struct Pending {
@@ -206,8 +200,8 @@ Result<std::vector<Reply>> Client::callPipelined(
       const size_t index = next++;
       std::string why;
       if (!validParams(params_list[index], &why)) {
-        deliver(index, Reply{false, "", Error{ErrorKind::kInvalidArgument, 0,
-                                              std::string(method) + ": " + why, ""}});
+        deliver(index,
+                Reply{false, "", Error{ErrorKind::kInvalidArgument, 0, std::string(method) + ": " + why, ""}});
         continue;
       }
       auto id = impl_->wire->send(method, params_list[index]);
@@ -383,8 +377,7 @@ std::optional<Event> Client::takeEvent() {
   return e;
 }
 
-Result<size_t> Client::readEvents(const std::function<bool(const Event&)>& handler,
-                                  int timeout_ms) {
+Result<size_t> Client::readEvents(const std::function<bool(const Event&)>& handler, int timeout_ms) {
   const int64_t deadline = deadlineAfter(timeout_ms);
   size_t count = 0;
   for (;;) {
@@ -445,8 +438,7 @@ Result<Job> Client::wait(std::string_view job_id, int timeout_ms) {
     if (*line == Impl::Line::kNone && deadline >= 0 && monoMs() >= deadline) {
       (void)unsubscribe(id);  // Best effort: the job goes on, our interest does not.
       takeOurs();
-      return Error{ErrorKind::kTimeout, 0,
-                   "timed out waiting for job " + std::string(job_id) + " to end", ""};
+      return Error{ErrorKind::kTimeout, 0, "timed out waiting for job " + std::string(job_id) + " to end", ""};
     }
   }
   return get(job_id);

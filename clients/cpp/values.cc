@@ -10,7 +10,6 @@
 namespace llmq::client {
 namespace {
 
-
 std::string str(const json::Value& obj, const char* name) {
   const json::Value* v = json::member(obj, name);
   return v != nullptr && v->IsString() ? std::string(json::view(*v)) : std::string();
@@ -122,17 +121,16 @@ Job jobFromJson(const json::Value& v) {
   job.created_at = str(v, "created_at");
   job.started_at = str(v, "started_at");
   job.finished_at = str(v, "finished_at");
-  if (const json::Value* result = json::member(v, "result");
-      result != nullptr && !result->IsNull()) {
+  if (const json::Value* result = json::member(v, "result"); result != nullptr && !result->IsNull()) {
     job.result_json = json::toString(*result);
   }
   if (const json::Value* e = object(v, "error")) {
-    job.error = JobError{str(*e, "code"), str(*e, "message"),
-                         static_cast<int>(integer(*e, "upstream_status")), str(*e, "source")};
+    job.error = JobError{str(*e, "code"), str(*e, "message"), static_cast<int>(integer(*e, "upstream_status")),
+                         str(*e, "source")};
   }
   if (const json::Value* u = object(v, "usage")) {
-    job.usage = Usage{integer(*u, "prompt_tokens"), integer(*u, "completion_tokens"),
-                      integer(*u, "total_tokens"), number(*u, "cost_usd")};
+    job.usage = Usage{integer(*u, "prompt_tokens"), integer(*u, "completion_tokens"), integer(*u, "total_tokens"),
+                      number(*u, "cost_usd")};
   }
   job.json = json::toString(v);
   return job;

@@ -15,11 +15,11 @@
 #include "common/text.h"
 #include "common/time.h"
 #include "daemon/api/api_token.h"
-#include "daemon/turn/metrics.h"
 #include "daemon/api/metrics_page.h"
 #include "daemon/api/openai_format.h"
-#include "daemon/jobs/responses_format.h"
 #include "daemon/engine.h"
+#include "daemon/jobs/responses_format.h"
+#include "daemon/turn/metrics.h"
 #include "ipc/protocol.h"
 #include "upstream/mock_provider.h"
 
@@ -207,9 +207,12 @@ void appendTagList(std::string& params, std::string_view header) {
 }  // namespace
 
 HttpFront::HttpFront(Engine& engine, HttpFrontOptions options)
-    : s_(engine), token_(std::move(options.token)),
-      http_(engine.loop, this, options.http), recent_failures_(options.retry_memory_ms),
-      stream_head_after_ms_(options.stream_head_after_ms), keepalive_ms_(options.keepalive_ms),
+    : s_(engine),
+      token_(std::move(options.token)),
+      http_(engine.loop, this, options.http),
+      recent_failures_(options.retry_memory_ms),
+      stream_head_after_ms_(options.stream_head_after_ms),
+      keepalive_ms_(options.keepalive_ms),
       max_body_bytes_(options.http.limits.max_body_bytes) {
   self_.pid = ::getpid();
   self_.uid = ::getuid();
@@ -218,8 +221,8 @@ HttpFront::HttpFront(Engine& engine, HttpFrontOptions options)
   idle_ = makeUvHandle<uv_idle_t>(engine.loop, this, uv_idle_init);
   tick_ = makeUvHandle<uv_timer_t>(engine.loop, this, uv_timer_init);
   if (tick_) {
-    const uint64_t every = static_cast<uint64_t>(std::clamp<int64_t>(
-        std::min(stream_head_after_ms_, keepalive_ms_) / 2, 50, 5000));
+    const uint64_t every =
+        static_cast<uint64_t>(std::clamp<int64_t>(std::min(stream_head_after_ms_, keepalive_ms_) / 2, 50, 5000));
     uv_timer_start(tick_.get(), &HttpFront::onUvTick, every, every);
     uv_unref(reinterpret_cast<uv_handle_t*>(tick_.get()));
   }
@@ -262,7 +265,8 @@ http::HttpHeadVerdict HttpFront::onHeaders(uint64_t /*conn_id*/, const http::Htt
 
 // GET /v1/models and GET /v1/models/{id} (and HEAD, and without /v1): false when
 // `r` asks for neither.
-bool HttpFront::serveModels(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r, const std::string& request_id) {
+bool HttpFront::serveModels(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r,
+                            const std::string& request_id) {
   const bool get = r.method == "GET" || r.method == "HEAD";
   if (r.path == "/v1/models" || r.path == "/models") {
     if (!get) {
@@ -280,8 +284,8 @@ bool HttpFront::serveModels(uint64_t conn_id, uint64_t exchange, http::HttpReque
       // models.retrieve: ids hold slashes ("openai/gpt-4o"); the catalog is
       // asked for the ids that contain it, so a long catalog's later pages count.
       if (!get) {
-        respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET", {},
-                     request_id);
+        respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes GET",
+                     {}, request_id);
         return true;
       }
       const std::string id = percentDecode(std::string_view(r.path).substr(prefix.size()));
@@ -333,7 +337,8 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r)
     respondError(conn_id, exchange, 401, "invalid_request_error", "invalid_api_key",
                  r.header("authorization") == nullptr
                      ? "missing bearer token: send Authorization: Bearer <token> (llmqd's api.token)"
-                     : "incorrect bearer token", {}, request_id);
+                     : "incorrect bearer token",
+                 {}, request_id);
     return;
   }
   // The endpoints that create jobs, each with and without /v1.
@@ -345,8 +350,7 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r)
       {"/embeddings", &HttpFront::embeddingsCreate},
       {"/responses", &HttpFront::responsesCreate},
   };
-  const std::string_view unversioned =
-      std::string_view(r.path).substr(r.path.rfind("/v1/", 0) == 0 ? 3 : 0);
+  const std::string_view unversioned = std::string_view(r.path).substr(r.path.rfind("/v1/", 0) == 0 ? 3 : 0);
   for (const auto& post : kPosts) {
     if (unversioned == post.path) {
       if (r.method != "POST") {
@@ -362,8 +366,7 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r)
     return;
   }
   if (r.path == "/metrics" && get) {
-    http_.respond(conn_id, exchange, 200, "text/plain; version=0.0.4; charset=utf-8", id_header,
-                  metricsPage(s_));
+    http_.respond(conn_id, exchange, 200, "text/plain; version=0.0.4; charset=utf-8", id_header, metricsPage(s_));
     return;
   }
   respondError(conn_id, exchange, 404, "invalid_request_error", "not_found",
@@ -394,12 +397,11 @@ void HttpFront::responsesCreate(uint64_t conn_id, uint64_t exchange, http::HttpR
     responsesSubmit(conn_id, exchange, r, request_id, {});
     return;
   }
-  const std::optional<std::string> job_id =
-      previous->IsString() ? responses::jobIdOf(json::view(*previous)) : std::nullopt;
+  const std::optional<std::string> job_id = previous->IsString() ? responses::jobIdOf(json::view(*previous))
+                                                                 : std::nullopt;
   if (!job_id) {
     respondError(conn_id, exchange, 404, "invalid_request_error", "previous_response_not_found",
-                 "previous_response_id names no response of llmqd's (they look like resp_j123)", {},
-                 request_id);
+                 "previous_response_id names no response of llmqd's (they look like resp_j123)", {}, request_id);
     return;
   }
   // Its conversation first: the stored job's messages and answer.
@@ -559,8 +561,7 @@ bool HttpFront::submitParams(const http::HttpRequest& r, const std::string& requ
   return true;
 }
 
-void HttpFront::call(uint64_t conn_id, std::string_view method, std::string_view params_json,
-                     Pending pending) {
+void HttpFront::call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending) {
   Conn& c = conns_[conn_id];
   if (c.rpc_conn == 0) {
     c.rpc_conn = s_.server->openLocal(this, self_);
@@ -685,8 +686,8 @@ void HttpFront::replay(uint64_t rpc_id, Pending& p) {
     p.subscription.clear();
   }
   p.kind = Kind::kReplay;
-  std::string frame = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(rpc_id) +
-                      ",\"method\":\"job.get\",\"params\":{\"job_id\":";
+  std::string frame =
+      "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(rpc_id) + ",\"method\":\"job.get\",\"params\":{\"job_id\":";
   json::appendString(frame, p.job_id);
   frame += "}}";
   deferred_.emplace_back(p.http_conn, std::move(frame));
@@ -711,7 +712,8 @@ void HttpFront::onEvent(const json::Value& params) {
 
   if (event == "message_chunk" && p.responses) {
     // Text live; tool calls and reasoning come whole with the finished response.
-    if (const std::string_view delta = stringMember(data, "delta"); !delta.empty() && intMember(data, "index") == 0) {
+    if (const std::string_view delta = stringMember(data, "delta");
+        !delta.empty() && intMember(data, "index") == 0) {
       streamRaw(p, eventsOf(p).text(delta));
     }
   } else if (event == "message_chunk") {
@@ -725,16 +727,15 @@ void HttpFront::onEvent(const json::Value& params) {
       // What the client has read cannot be taken back, and another attempt
       // starts over: end this response; the job goes on (and is billed once).
       streamError(p, 502, "api_error", "stream_interrupted",
-                  "the upstream stream broke after part of the answer was sent; llmq retries job " +
-                      p.job_id + " but this response cannot resume it");
+                  "the upstream stream broke after part of the answer was sent; llmq retries job " + p.job_id +
+                      " but this response cannot resume it");
       finish(rpc_id);
     }
   } else if (event == "usage") {
     if (const json::Value* usage = json::member(data, "usage")) {
       const json::Value* cost = json::member(data, "cost_usd");
-      p.usage_json = openai::usageJson(*usage, cost != nullptr && cost->IsNumber()
-                                                   ? std::optional<double>(cost->GetDouble())
-                                                   : std::nullopt);
+      p.usage_json = openai::usageJson(
+          *usage, cost != nullptr && cost->IsNumber() ? std::optional<double>(cost->GetDouble()) : std::nullopt);
     }
     if (std::string_view m = stringMember(data, "model"); !m.empty()) {
       p.model = std::string(m);
@@ -765,9 +766,9 @@ void HttpFront::onEvent(const json::Value& params) {
     jobFailed(p, errorOfJob("failed", data));
     finish(rpc_id);
   } else if (event == "cancelled" || event == "expired") {
-    openai::ApiError e = openai::fromJobError(event, "", "job " + p.job_id + " " + std::string(event) +
-                                                             ": " + std::string(stringMember(data, "reason")),
-                                              0);
+    openai::ApiError e = openai::fromJobError(
+        event, "", "job " + p.job_id + " " + std::string(event) + ": " + std::string(stringMember(data, "reason")),
+        0);
     jobFailed(p, e);
     finish(rpc_id);
   }
@@ -816,8 +817,7 @@ void HttpFront::answerComplete(Pending& p, const json::Value& job) {
         headers += "X-Llmq-Cost-Usd: " + json::toString(*cost) + "\r\n";
       }
     }
-    http_.respond(p.http_conn, p.exchange, 200, kJson, headers,
-                  result != nullptr ? json::toString(*result) : "{}");
+    http_.respond(p.http_conn, p.exchange, 200, kJson, headers, result != nullptr ? json::toString(*result) : "{}");
     return;
   }
   p.job_id = std::string(job_id);
@@ -853,8 +853,8 @@ void HttpFront::replayFinished(Pending& p, const json::Value& job) {
   if (const json::Value* choices = json::member(result, "choices"); choices != nullptr && choices->IsArray()) {
     int position = 0;
     for (const json::Value& choice : choices->GetArray()) {
-      const int index = json::member(choice, "index") != nullptr && choice["index"].IsInt() ? choice["index"].GetInt()
-                                                                                         : position;
+      const int index =
+          json::member(choice, "index") != nullptr && choice["index"].IsInt() ? choice["index"].GetInt() : position;
       ++position;
       const json::Value& message = objectMember(choice, "message");
       const json::Value* logprobs = json::member(choice, "logprobs");
@@ -954,8 +954,7 @@ void HttpFront::streamError(Pending& p, const openai::ApiError& e) {
   http_.endStream(p.http_conn, p.exchange);
 }
 
-void HttpFront::streamError(Pending& p, int status, std::string type, std::string code,
-                            std::string message) {
+void HttpFront::streamError(Pending& p, int status, std::string type, std::string code, std::string message) {
   streamError(p, openai::ApiError{status, std::move(type), std::move(code), std::move(message)});
 }
 
@@ -964,9 +963,8 @@ void HttpFront::respondError(uint64_t conn_id, uint64_t exchange, const openai::
   http_.respond(conn_id, exchange, e.status, kJson, errorHeaders(e, job_id, request_id), openai::errorBody(e));
 }
 
-void HttpFront::respondError(uint64_t conn_id, uint64_t exchange, int status, std::string type,
-                             std::string code, std::string message, std::string_view job_id,
-                             std::string_view request_id) {
+void HttpFront::respondError(uint64_t conn_id, uint64_t exchange, int status, std::string type, std::string code,
+                             std::string message, std::string_view job_id, std::string_view request_id) {
   respondError(conn_id, exchange, openai::ApiError{status, std::move(type), std::move(code), std::move(message)},
                job_id, request_id);
 }
@@ -1062,9 +1060,7 @@ void HttpFront::keepStreamsAlive() {
   http_.flush();
 }
 
-void HttpFront::onUvTick(uv_timer_t* t) noexcept {
-  static_cast<HttpFront*>(t->data)->keepStreamsAlive();
-}
+void HttpFront::onUvTick(uv_timer_t* t) noexcept { static_cast<HttpFront*>(t->data)->keepStreamsAlive(); }
 
 void HttpFront::onUvIdle(uv_idle_t* h) noexcept {
   auto* self = static_cast<HttpFront*>(h->data);

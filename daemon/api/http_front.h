@@ -63,7 +63,7 @@ struct Engine;
 struct HttpFrontOptions {
   http::HttpServerOptions http;
   std::string token;
-  int64_t retry_memory_ms = 0;  // [api] retry_memory_s (daemon/api/recent_failures.h).
+  int64_t retry_memory_ms = 0;            // [api] retry_memory_s (daemon/api/recent_failures.h).
   int64_t stream_head_after_ms = 10'000;  // [api] stream_head_after_s
   int64_t keepalive_ms = 15'000;          // [api] keepalive_s
 };
@@ -101,14 +101,14 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
     uint64_t http_conn;
     uint64_t exchange;
     std::string job_id;
-    std::string subscription;   // A stream's, from job.submit's answer.
-    std::string chunk_id;       // "chatcmpl-<job_id>", the id of every chunk of a stream.
-    std::string model;          // As requested; then the model that answers.
+    std::string subscription;  // A stream's, from job.submit's answer.
+    std::string chunk_id;      // "chatcmpl-<job_id>", the id of every chunk of a stream.
+    std::string model;         // As requested; then the model that answers.
     bool include_usage = false;
-    bool head_sent = false;     // SSE headers are out (only once there is content).
+    bool head_sent = false;  // SSE headers are out (only once there is content).
     bool content_sent = false;
-    std::vector<int> choices;   // The choice indices streamed so far (each got its role).
-    std::string usage_json;     // From the usage event, for include_usage.
+    std::vector<int> choices;  // The choice indices streamed so far (each got its role).
+    std::string usage_json;    // From the usage event, for include_usage.
     int64_t created = 0;
     // The request's identity for RecentFailures; unset when it is not kept
     // (an Idempotency-Key request, or the memory is off).
@@ -134,8 +134,8 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
   // already in its input) whose answer is a Response: the same job.submit of
   // another kind. `request_id` is the answers' X-Request-Id, worked out once by
   // route().
-  void chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request, const std::string& request_id,
-                       JobKind kind = JobKind::kChat);
+  void chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request,
+                       const std::string& request_id, JobKind kind = JobKind::kChat);
   // What identifies a request for the failure memory (daemon/api/recent_failures.h).
   static RecentFailures::Digest failureDigest(const http::HttpRequest& r, JobKind kind);
   // The job.submit params an HTTP request becomes: its body as the request, and
@@ -153,8 +153,8 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
   // response's job when previous_response_id names one).
   void responsesCreate(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request,
                        const std::string& request_id);
-  void responsesSubmit(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request, const std::string& request_id,
-                       std::string_view previous_items_json);
+  void responsesSubmit(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request,
+                       const std::string& request_id, std::string_view previous_items_json);
   // Sends a JSON-RPC request for `pending` on the connection's local RPC conn.
   void call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending);
   void onResponse(uint64_t rpc_id, const json::Value& message);
@@ -200,7 +200,7 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
   http::HttpServer http_;
   ipc::PeerCred self_;
   std::unordered_map<uint64_t, Conn> conns_;
-  std::unordered_map<uint64_t, Pending> pending_;       // By JSON-RPC id.
+  std::unordered_map<uint64_t, Pending> pending_;  // By JSON-RPC id.
   // Streams: subscription id -> JSON-RPC id; looked up per event. By
   // subscription, not job: two requests with one Idempotency-Key stream the same
   // job, each on its own subscription.

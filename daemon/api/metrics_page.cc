@@ -2,12 +2,12 @@
 #include "daemon/api/metrics_page.h"
 
 #include "common/time.h"
-#include "daemon/policy/circuit_breaker.h"
 #include "daemon/config.h"
+#include "daemon/engine.h"
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/jobs/job_runner.h"
+#include "daemon/policy/circuit_breaker.h"
 #include "daemon/turn/metrics.h"
-#include "daemon/engine.h"
 #include "ipc/server.h"
 
 namespace llmq::daemon {

@@ -3,16 +3,14 @@
 
 #include <cstring>
 
+#include "common/descriptors.h"
 #include "common/log.h"
-#include "daemon/turn/metrics.h"
 #include "daemon/api/metrics_page.h"
 #include "daemon/engine.h"
-#include "common/descriptors.h"
+#include "daemon/turn/metrics.h"
 
 namespace llmq::daemon {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 struct MetricsServer::Client {
   MetricsServer* server = nullptr;
@@ -97,7 +95,8 @@ void MetricsServer::onUvConnection(uv_stream_t* server, int status) noexcept {
     drainReadable(fd);
   } else if (self->live_ > kMaxConnections) {
     refusal = "too many scrapes at once";
-    why = std::to_string(self->live_ - 1) + " scrapes in progress (at most " + std::to_string(kMaxConnections) + "); try again later";
+    why = std::to_string(self->live_ - 1) + " scrapes in progress (at most " + std::to_string(kMaxConnections) +
+          "); try again later";
   }
   if (refusal != nullptr) {
     ++self->refused_;
@@ -155,8 +154,8 @@ void MetricsServer::answer(Client& c) {
 
 void MetricsServer::refuse(Client& c, int status, const char* reason, const std::string& body) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
-                    "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) +
-                    "\r\nConnection: close\r\n\r\n" + body;
+                    "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
   uv_try_write(reinterpret_cast<uv_stream_t*>(&c.tcp), &b, 1);  // Best effort; small.
   drop(&c);

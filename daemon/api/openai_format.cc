@@ -60,8 +60,7 @@ ApiError fromRpcError(int rpc_code, std::string_view symbol, std::string message
   }
 }
 
-ApiError fromJobError(std::string_view state, std::string_view code, std::string message,
-                      int upstream_status) {
+ApiError fromJobError(std::string_view state, std::string_view code, std::string message, int upstream_status) {
   const std::string c = lower(code);
   if (state == "cancelled" || code == "CANCELLED") {
     return {409, "invalid_request_error", "cancelled", std::move(message)};
@@ -106,9 +105,8 @@ ApiError fromJobError(std::string_view state, std::string_view code, std::string
   return {500, "server_error", c, std::move(message)};
 }
 
-void appendChunkEvent(std::string& out, std::string_view id, int64_t created, std::string_view model,
-                      int index, std::string_view delta_json, std::string_view finish_reason,
-                      std::string_view logprobs_json) {
+void appendChunkEvent(std::string& out, std::string_view id, int64_t created, std::string_view model, int index,
+                      std::string_view delta_json, std::string_view finish_reason, std::string_view logprobs_json) {
   out += "data: {\"id\":";
   json::appendString(out, id);
   out += ",\"object\":\"chat.completion.chunk\",\"created\":";
@@ -199,8 +197,7 @@ std::string usageJson(const json::Value& usage, std::optional<double> cost_usd) 
                     ",\"completion_tokens\":" + std::to_string(count("completion_tokens")) +
                     ",\"total_tokens\":" + std::to_string(count("total_tokens"));
   out += ",\"prompt_tokens_details\":{\"cached_tokens\":" + std::to_string(count("cache_read")) +
-         "},\"completion_tokens_details\":{\"reasoning_tokens\":" +
-         std::to_string(count("reasoning_tokens")) + "}";
+         "},\"completion_tokens_details\":{\"reasoning_tokens\":" + std::to_string(count("reasoning_tokens")) + "}";
   if (cost_usd) {
     out += ",\"cost\":";  // OpenRouter's usage.cost, in USD.
     json::Buffer buf;

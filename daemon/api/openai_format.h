@@ -16,8 +16,8 @@ namespace llmq::daemon::openai {
 // An answer in OpenAI's error shape: {"error":{"message","type","param","code"}}.
 struct ApiError {
   int status = 500;
-  std::string type;     // invalid_request_error, authentication_error, ...
-  std::string code;     // OpenAI's or llmq's symbolic code, lower case; may be empty.
+  std::string type;  // invalid_request_error, authentication_error, ...
+  std::string code;  // OpenAI's or llmq's symbolic code, lower case; may be empty.
   std::string message;
   int64_t retry_after_s = 0;  // > 0: sent as Retry-After.
 };
@@ -28,14 +28,13 @@ std::string errorBody(const ApiError& e);
 ApiError fromRpcError(int rpc_code, std::string_view symbol, std::string message);
 // A job that ended without success: `state` is failed, cancelled or expired;
 // `code` its error code (ipc/PROTOCOL.md), `upstream_status` the provider's when it had one.
-ApiError fromJobError(std::string_view state, std::string_view code, std::string message,
-                      int upstream_status);
+ApiError fromJobError(std::string_view state, std::string_view code, std::string message, int upstream_status);
 
 // One SSE event carrying a chat.completion.chunk: "data: {...}\n\n".
 // `delta_json` is the delta object's text ("{\"content\":\"hi\"}"); `finish_reason`
 // and `logprobs_json` empty mean null.
-void appendChunkEvent(std::string& out, std::string_view id, int64_t created, std::string_view model,
-                      int index, std::string_view delta_json, std::string_view finish_reason,
+void appendChunkEvent(std::string& out, std::string_view id, int64_t created, std::string_view model, int index,
+                      std::string_view delta_json, std::string_view finish_reason,
                       std::string_view logprobs_json = {});
 // A stored answer's choice.message as one stream delta: role, content (null
 // when the message has none), reasoning, reasoning_details, refusal, and its

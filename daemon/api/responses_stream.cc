@@ -146,7 +146,8 @@ std::string EventStream::finish(const json::Value& response) {
                   ",\"arguments\":\"\",\"status\":\"in_progress\"}");
         const std::string where = place(str(item, "id"), at, false);
         event(out, "response.function_call_arguments.delta", where + stringField("delta", str(item, "arguments")));
-        event(out, "response.function_call_arguments.done", where + stringField("arguments", str(item, "arguments")));
+        event(out, "response.function_call_arguments.done",
+              where + stringField("arguments", str(item, "arguments")));
       } else {
         event(out, "response.output_item.added", added + json::toString(item));
       }

@@ -4,13 +4,13 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "daemon/api/handlers/handlers.h"
+#include "daemon/engine.h"
+#include "daemon/jobs/job_lifecycle.h"
 #include "daemon/policy/access.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/event_bus.h"
-#include "daemon/api/handlers/handlers.h"
-#include "daemon/jobs/job_lifecycle.h"
 #include "daemon/turn/responder.h"
-#include "daemon/engine.h"
 #include "ipc/jsonrpc.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
@@ -73,7 +73,8 @@ std::string peekId(const json::Value& v) {
 bool inexactId(const json::Value& request) {
   const json::Value* id = json::member(request, "id");
   // 0 because "-0" parses as the integer 0, and would come back as "0".
-  return id != nullptr && id->IsNumber() && (!(id->IsInt64() || id->IsUint64()) || (id->IsInt() && id->GetInt() == 0));
+  return id != nullptr && id->IsNumber() &&
+         (!(id->IsInt64() || id->IsUint64()) || (id->IsInt() && id->GetInt() == 0));
 }
 
 // Does a request (or an element of a batch) have a numeric id that did not parse
@@ -160,8 +161,7 @@ void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {
   };
   if (!parsed) {
     server.hold(conn.id());
-    Responder(server, *s_.cycle, conn.id(), "null")
-        .fail(ipc::rpc::kParseError, "invalid JSON: " + parse_error);
+    Responder(server, *s_.cycle, conn.id(), "null").fail(ipc::rpc::kParseError, "invalid JSON: " + parse_error);
     return;
   }
   if (doc.IsArray()) {
@@ -211,8 +211,8 @@ void RpcDispatcher::onClosed(uint64_t conn_id) {
       continue;
     }
     if (auto r = cancelJob(s_, std::move(**job), "the client disconnected"); !r) {
-      LOG_ERROR("job %s: cancelling after its client disconnected: %s",
-                ipc::formatJobId(id).c_str(), r.error().message.c_str());
+      LOG_ERROR("job %s: cancelling after its client disconnected: %s", ipc::formatJobId(id).c_str(),
+                r.error().message.c_str());
     } else {
       LOG_INFO("job %s cancelled: its client disconnected", ipc::formatJobId(id).c_str());
     }

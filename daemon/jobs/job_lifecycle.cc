@@ -5,14 +5,13 @@
 
 #include "common/time.h"
 #include "daemon/config.h"
-#include "daemon/turn/event_bus.h"
 #include "daemon/jobs/job_json.h"
 #include "daemon/policy/model_chain.h"
-#include "store/secret_store.h"
-#include "daemon/turn/metrics.h"
-#include "daemon/config.h"
 #include "daemon/policy/user_quota.h"
+#include "daemon/turn/event_bus.h"
+#include "daemon/turn/metrics.h"
 #include "store/job_store.h"
+#include "store/secret_store.h"
 
 namespace llmq::daemon {
 
@@ -72,22 +71,20 @@ Result<void> JobLifecycle::noteSaved(const store::JobRecord& job, store::JobStat
   return {};
 }
 
-bool JobLifecycle::wanted(std::string_view id, const store::JobRecord& job,
-                          const std::vector<std::string>& tags, ipc::EventKind kind) const {
+bool JobLifecycle::wanted(std::string_view id, const store::JobRecord& job, const std::vector<std::string>& tags,
+                          ipc::EventKind kind) const {
   return p_.bus.wanted(EventSource{id, job.client, &tags}, kind);
 }
 
-void JobLifecycle::emit(store::JobRecord& job, const std::vector<std::string>& tags,
-                        ipc::EventKind kind, std::string_view data_json, bool terminal) {
+void JobLifecycle::emit(store::JobRecord& job, const std::vector<std::string>& tags, ipc::EventKind kind,
+                        std::string_view data_json, bool terminal) {
   publish(ipc::formatJobId(job.id), job, tags, kind, data_json, terminal);
 }
 
-void JobLifecycle::publish(std::string_view id, store::JobRecord& job,
-                           const std::vector<std::string>& tags, ipc::EventKind kind,
-                           std::string_view data_json, bool terminal) {
+void JobLifecycle::publish(std::string_view id, store::JobRecord& job, const std::vector<std::string>& tags,
+                           ipc::EventKind kind, std::string_view data_json, bool terminal) {
   ++job.event_seq;
-  p_.bus.publish(EventSource{id, job.client, &tags}, job.event_seq, kind, data_json,
-                  p_.clock.nowMs(), terminal);
+  p_.bus.publish(EventSource{id, job.client, &tags}, job.event_seq, kind, data_json, p_.clock.nowMs(), terminal);
 }
 
 void JobLifecycle::bindToConnection(int64_t job_id, uint64_t conn_id) {

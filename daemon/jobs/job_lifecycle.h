@@ -74,8 +74,8 @@ class JobLifecycle {
   // emit() with the data built only if somebody listens; the seq advances either way,
   // so a subscriber can tell a lost event from one it did not ask for.
   template <class BuildData>
-  void emitWith(store::JobRecord& job, const std::vector<std::string>& tags, ipc::EventKind kind,
-                BuildData&& build, bool terminal = false) {
+  void emitWith(store::JobRecord& job, const std::vector<std::string>& tags, ipc::EventKind kind, BuildData&& build,
+                bool terminal = false) {
     // On the hot path (every streamed chunk): the id is formatted once.
     const std::string id = ipc::formatJobId(job.id);
     if (!terminal && !wanted(id, job, tags, kind)) {
@@ -113,7 +113,7 @@ class JobLifecycle {
   std::array<int64_t, store::kJobStateCount> counts_{};
   std::unordered_map<int64_t, std::vector<Responder>> waiters_;
   std::unordered_map<uint64_t, size_t> waits_by_conn_;  // Waiters per connection.
-  std::unordered_map<int64_t, uint64_t> bound_;  // Job -> the connection it dies with.
+  std::unordered_map<int64_t, uint64_t> bound_;         // Job -> the connection it dies with.
   std::unordered_map<uint64_t, std::unordered_set<int64_t>> bound_by_conn_;
 };
 

@@ -6,32 +6,32 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "common/text.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/secret.h"
+#include "common/text.h"
 #include "common/time.h"
-#include "daemon/turn/commit_cycle.h"
-#include "daemon/policy/circuit_breaker.h"
 #include "daemon/config.h"
-#include "daemon/turn/event_bus.h"
+#include "daemon/jobs/backoff.h"
 #include "daemon/jobs/job_json.h"
 #include "daemon/jobs/job_lifecycle.h"
-#include "common/secret.h"
-#include "daemon/policy/accounting.h"
-#include "daemon/jobs/backoff.h"
-#include "daemon/policy/response_cache.h"
 #include "daemon/jobs/responses_format.h"
 #include "daemon/jobs/retry_plan.h"
-#include "upstream/chat_response.h"
-#include "daemon/policy/key_pool.h"
-#include "daemon/turn/metrics.h"
-#include "daemon/policy/model_chain.h"
-#include "store/secret_store.h"
 #include "daemon/jobs/scheduler.h"
+#include "daemon/policy/accounting.h"
+#include "daemon/policy/circuit_breaker.h"
+#include "daemon/policy/key_pool.h"
+#include "daemon/policy/model_chain.h"
+#include "daemon/policy/provider_registry.h"
+#include "daemon/policy/response_cache.h"
+#include "daemon/turn/commit_cycle.h"
+#include "daemon/turn/event_bus.h"
+#include "daemon/turn/metrics.h"
 #include "daemon/turn/run_state.h"
 #include "store/job_store.h"
+#include "store/secret_store.h"
 #include "store/usage_store.h"
-#include "daemon/policy/provider_registry.h"
+#include "upstream/chat_response.h"
 
 namespace llmq::daemon {
 namespace {
@@ -41,7 +41,6 @@ using store::JobState;
 
 // A 429 without Retry-After still cools its key or model down this long.
 constexpr int64_t kMinCooldownMs = 1000;
-
 
 std::string errorData(const upstream::Failure& f, bool will_retry) {
   std::string d = "{\"code\":";
@@ -82,9 +81,7 @@ void ActiveJob::onComplete(upstream::Completion&& c) { runner->onComplete(*this,
 void ActiveJob::onFailure(upstream::Failure&& f) { runner->onFailure(*this, std::move(f)); }
 
 JobRunner::JobRunner(Parts parts)
-    : p_(parts),
-      timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)),
-      rng_(std::random_device{}()) {}
+    : p_(parts), timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)), rng_(std::random_device{}()) {}
 
 JobRunner::~JobRunner() = default;
 
@@ -106,16 +103,16 @@ struct JobRunner::Admission {
       : a(job), now(now_ms), mono(mono_ms), previous(before) {}
 
   ActiveJob& a;
-  const int64_t now;   // Wall clock, for what is stored.
+  const int64_t now;  // Wall clock, for what is stored.
   // Breakers, rate limits and cooldowns keep time on the monotonic clock (a step
   // of the wall clock must not shorten or stretch them); a retry time from them
   // is stored as wall time, `now` plus what remains.
   const int64_t mono;
   const JobState previous;
-  std::string model;  // The chain's model this attempt uses (chooseModel).
-  ProviderChoice provider;     // Who serves the model (chooseProvider).
-  bool byok = false;  // The job's own key goes first.
-  int64_t tokens = 0;  // What the rate limits count for it.
+  std::string model;        // The chain's model this attempt uses (chooseModel).
+  ProviderChoice provider;  // Who serves the model (chooseProvider).
+  bool byok = false;        // The job's own key goes first.
+  int64_t tokens = 0;       // What the rate limits count for it.
   const char* key_source = "none";
   std::string_view api_key;
 
@@ -181,8 +178,7 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
     for (; idx < a->chain.size(); ++idx) {
       const ProviderChoice r = p_.providers.resolve(a->chain[idx]);
       int64_t at = INT64_MAX;
-      if (r.provider == nullptr ||
-          !p_.circuits.blocked(std::string(r.name) + "/" + a->chain[idx], mono, &at)) {
+      if (r.provider == nullptr || !p_.circuits.blocked(std::string(r.name) + "/" + a->chain[idx], mono, &at)) {
         break;
       }
       retry_at = std::min(retry_at, at);
@@ -194,7 +190,8 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
         const int64_t wait_ms = std::max<int64_t>(1, retry_at - mono);
         upstream::Failure f{"COOLING_DOWN",
                             "every model this job may use has its circuit breaker open after repeated "
-                            "upstream failures; retry after " + std::to_string((wait_ms + 999) / 1000) + " s",
+                            "upstream failures; retry after " +
+                                std::to_string((wait_ms + 999) / 1000) + " s",
                             0, false, "local"};
         f.retry_after_ms = wait_ms;
         failNow(std::move(j), a->tags, std::move(f));
@@ -222,14 +219,11 @@ JobRunner::Verdict JobRunner::chooseProvider(Admission& in) {
   // BYOK (docs/upstream.md): the job's own key comes first, for every HTTP provider.
   in.byok = j.options.byok && choice.provider != nullptr && choice.name != "mock";
   if (choice.provider == nullptr || (choice.needs_key && !choice.has_key && !in.byok)) {
-    upstream::Failure f = choice.provider == nullptr
-                              ? upstream::Failure{"INVALID_REQUEST",
-                                                  "no provider serves model \"" + model + "\"", 0,
-                                                  false, "local"}
-                              : upstream::Failure{"NO_API_KEY",
-                                                  "no API key is configured for provider " +
-                                                      std::string(choice.name),
-                                                  0, false, "local"};
+    upstream::Failure f =
+        choice.provider == nullptr
+            ? upstream::Failure{"INVALID_REQUEST", "no provider serves model \"" + model + "\"", 0, false, "local"}
+            : upstream::Failure{"NO_API_KEY", "no API key is configured for provider " + std::string(choice.name),
+                                0, false, "local"};
     failNow(std::move(j), a->tags, std::move(f));
     return StartResult{};
   }
@@ -244,8 +238,8 @@ JobRunner::Verdict JobRunner::tryCache(Admission& in) {
   const store::JobRecord& j = a.job;
   const std::string& model = in.model;
   if (p_.cache.eligible(j)) {
-    a.cache_key = ResponseCache::key(model, model != j.model ? withModel(j.request_json, model) : j.request_json,
-                                     j.kind);
+    a.cache_key =
+        ResponseCache::key(model, model != j.model ? withModel(j.request_json, model) : j.request_json, j.kind);
     if (std::optional<store::CachedResponse> hit = p_.cache.lookup(a.cache_key, in.now)) {
       answerFromCache(a, model, std::move(*hit), in.previous);
       return StartResult{};
@@ -278,9 +272,9 @@ JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
   if (in.byok) {
     auto secret = p_.secrets.get(j.id);
     if (!secret || !secret->has_value()) {
-      failNow(std::move(j), a->tags,
-              upstream::Failure{"INVALID_REQUEST", "the job's own API key can no longer be read", 0,
-                                false, "local"});
+      failNow(
+          std::move(j), a->tags,
+          upstream::Failure{"INVALID_REQUEST", "the job's own API key can no longer be read", 0, false, "local"});
       return StartResult{};
     }
     a->own_key = std::move(**secret);
@@ -327,8 +321,7 @@ JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
                                       : "every server key for OpenRouter is exhausted or invalid; retrying the "
                                         "request will not change this until an operator adds credit or runs "
                                         "`llmq keys reset`",
-                                0, false,
-                                "local"});
+                                0, false, "local"});
       return StartResult{};
     }
     in.api_key = p_.keys.key(a->key_index).secret;
@@ -361,9 +354,8 @@ JobRunner::Verdict JobRunner::reserveBudget(Admission& in) {
   if (p_.budgets.covers(a->spender())) {
     const std::optional<double> worst = in.worstCase(p_.accounting);
     const Budget* blocking = nullptr;
-    const BudgetBook::Outcome outcome =
-        worst ? p_.budgets.reserve(a->spender(), *worst, &a->reservation, &blocking)
-              : BudgetBook::Outcome::kReject;
+    const BudgetBook::Outcome outcome = worst ? p_.budgets.reserve(a->spender(), *worst, &a->reservation, &blocking)
+                                              : BudgetBook::Outcome::kReject;
     if (outcome == BudgetBook::Outcome::kWait) {
       return StartResult{StartResult::kWait, RateLimiter::kOnRelease};  // Until a running attempt ends.
     }
@@ -551,8 +543,8 @@ void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_ma
   std::string data = "{\"delta\":";
   json::appendString(data, text);
   data += ",\"index\":0}";
-  p_.bus.sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk,
-                 data, p_.clock.nowMs());
+  p_.bus.sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk, data,
+                p_.clock.nowMs());
 }
 
 void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
@@ -563,8 +555,8 @@ void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags,
   job.next_attempt_at = until_ms;
   p_.lifecycle.emitWith(job, tags, EventKind::kRetrying, [&] {
     return "{\"attempt\":" + std::to_string(job.attempts + 1) +
-           ",\"delay_ms\":" + std::to_string(std::max<int64_t>(0, until_ms - now)) +
-           ",\"reason\":\"" + reason + "\",\"upstream_status\":null}";
+           ",\"delay_ms\":" + std::to_string(std::max<int64_t>(0, until_ms - now)) + ",\"reason\":\"" + reason +
+           "\",\"upstream_status\":null}";
   });
   if (auto r = p_.lifecycle.save(job, previous); !r) {
     logStoreError("parking", job.id, r.error());
@@ -632,8 +624,8 @@ void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::C
   a.attempt.model_asked = j.model;
   a.attempt.client = j.client;
   a.attempt.tags_json = j.tags_json;
-  a.attempt.usage = store::Usage{hit.prompt_tokens, hit.completion_tokens,
-                                 hit.prompt_tokens + hit.completion_tokens, 0.0};
+  a.attempt.usage =
+      store::Usage{hit.prompt_tokens, hit.completion_tokens, hit.prompt_tokens + hit.completion_tokens, 0.0};
   a.attempt.cost_source = "cache";
   a.attempt.latency_ms = 0;
   a.attempt.ttft_ms = 0;
@@ -665,8 +657,8 @@ void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::C
   c.result_json = std::move(hit.result_json);
   c.provider = "cache";
   c.generation_id.clear();
-  c.usage = upstream::Usage{hit.prompt_tokens, hit.completion_tokens,
-                            hit.prompt_tokens + hit.completion_tokens, 0, 0, 0, 0.0, true};
+  c.usage = upstream::Usage{
+      hit.prompt_tokens, hit.completion_tokens, hit.prompt_tokens + hit.completion_tokens, 0, 0, 0, 0.0, true};
   markSucceeded(a, std::move(c), *a.attempt.usage, /*cached=*/true);
   if (auto r = p_.lifecycle.save(j, previous); !r) {
     logStoreError("finishing", j.id, r.error());
@@ -674,7 +666,8 @@ void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::C
   p_.lifecycle.answerWaiters(j);
 }
 
-void JobRunner::holdForBudget(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason) {
+void JobRunner::holdForBudget(store::JobRecord job, const std::vector<std::string>& tags,
+                              const std::string& reason) {
   const JobState previous = job.state;
   job.state = JobState::kHeld;
   job.error = store::JobError{"BUDGET_EXCEEDED", reason, 0, "local"};
@@ -689,8 +682,7 @@ void JobRunner::holdForBudget(store::JobRecord job, const std::vector<std::strin
 }
 
 void JobRunner::account(ActiveJob& a, bool reached) {
-  Accounting::Charged charged =
-      p_.accounting.charge(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
+  Accounting::Charged charged = p_.accounting.charge(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
   a.counted = charged.counted || a.counted;
   for (const BudgetAlert& alert : charged.alerts) {
     p_.lifecycle.emitWith(a.job, a.tags, EventKind::kBudgetAlert, [&] {
@@ -740,32 +732,35 @@ void JobRunner::endOutcome(ActiveJob& a) {
   a.job.request_json = std::move(request);
   std::string what = "the outcome of job " + ipc::formatJobId(job.id) + " (" +
                      ipc::jobStateName(static_cast<int>(job.state)) + ")";
-  p_.cycle.endUnit(std::move(what), [this, job = std::move(job), attempt = a.attempt,
-                                      usage = std::move(usage)]() -> Result<void> {
-    redone_[job.id] = RedoneOutcome{job.state, job.next_attempt_at.value_or(0)};
-    if (auto r = p_.jobs.recordOutcome(job, attempt); !r) {
-      return r;
-    }
-    if (usage) {
-      if (auto r = p_.usage.add(*usage); !r) {
-        return r;
-      }
-    }
-    if (store::isTerminal(job.state) && job.options.byok) {
-      if (auto r = p_.secrets.erase(job.id); !r) {
-        return r;
-      }
-    }
-    return {};
-  });
+  p_.cycle.endUnit(std::move(what),
+                   [this, job = std::move(job), attempt = a.attempt, usage = std::move(usage)]() -> Result<void> {
+                     redone_[job.id] = RedoneOutcome{job.state, job.next_attempt_at.value_or(0)};
+                     if (auto r = p_.jobs.recordOutcome(job, attempt); !r) {
+                       return r;
+                     }
+                     if (usage) {
+                       if (auto r = p_.usage.add(*usage); !r) {
+                         return r;
+                       }
+                     }
+                     if (store::isTerminal(job.state) && job.options.byok) {
+                       if (auto r = p_.secrets.erase(job.id); !r) {
+                         return r;
+                       }
+                     }
+                     return {};
+                   });
 }
 
-void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags,
-                        upstream::Failure f) {
+void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f) {
   const JobState previous = job.state;
   job.state = JobState::kFailed;
   job.finished_at = p_.clock.nowMs();
-  job.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json,
+  job.error = store::JobError{f.code,
+                              f.message,
+                              f.upstream_status,
+                              f.source,
+                              f.upstream_error_json,
                               f.code == "COOLING_DOWN" ? f.retry_after_ms : 0};
   p_.lifecycle.emit(job, tags, EventKind::kError, errorData(f, false), true);
   if (auto r = p_.lifecycle.save(job, previous); !r) {
@@ -856,8 +851,8 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
                                static_cast<double>(*a.attempt.ttft_ms) / 1000.0);
     p_.metrics.tokens(a.attempt.model, c.usage.prompt_tokens, c.usage.completion_tokens, usage.cost_usd);
     if (!a.cache_key.empty()) {
-      p_.cache.store(a.cache_key, a.attempt.model, c.result_json, c.usage.prompt_tokens,
-                     c.usage.completion_tokens, now);
+      p_.cache.store(a.cache_key, a.attempt.model, c.result_json, c.usage.prompt_tokens, c.usage.completion_tokens,
+                     now);
     }
     a.job.model_used = c.model;
     markSucceeded(a, std::move(c), usage, /*cached=*/false);
@@ -892,7 +887,7 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
   }
   finish(a, Outcome{"failing", "failed", f.code}, [&](int64_t now) {
     const int64_t mono = p_.clock.monoMs();  // For breakers and cooldowns (start()).
-    queue_->followClockSteps();  // So that a retry time set now is not moved by an older step.
+    queue_->followClockSteps();              // So that a retry time set now is not moved by an older step.
     // An upstream's Retry-After is bounded ([retry] retry_after_max_s): a ten-year
     // value (or a reset stamp far ahead) would stall every job on the key until a
     // restart, so anything longer, absurd values included, counts as the cap.
@@ -911,10 +906,10 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     const bool next_key = spendKey(a, f, mono);
     // Retries, then fallbacks along the chain (docs/upstream.md): daemon/jobs/retry_plan.h.
     store::JobRecord& j = a.job;
-    const RetryPlan plan = planRetry(RetryFacts{f.retryable, f.upstream_status, j.run_attempts, j.max_attempts,
-                                                p_.run.shutting_down, next_key, backoffMs(std::max(j.run_attempts, 1)),
-                                                f.retry_after_ms, now, j.deadline_at,
-                                                a.model_index + 1 < a.chain.size()});
+    const RetryPlan plan =
+        planRetry(RetryFacts{f.retryable, f.upstream_status, j.run_attempts, j.max_attempts, p_.run.shutting_down,
+                             next_key, backoffMs(std::max(j.run_attempts, 1)), f.retry_after_ms, now, j.deadline_at,
+                             a.model_index + 1 < a.chain.size()});
     applyRetryPlan(a, f, plan, now);
   });
 }
@@ -997,7 +992,8 @@ void JobRunner::applyRetryPlan(ActiveJob& a, const upstream::Failure& f, const R
     j.model_used = fallback;
   }
   j.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json};
-  p_.lifecycle.emitWith(j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); }, !will_retry);
+  p_.lifecycle.emitWith(
+      j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); }, !will_retry);
   if (!will_retry) {
     j.state = JobState::kFailed;
     j.finished_at = now;

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "common/uv_handle.h"
-#include "daemon/turn/run_state.h"
 #include "daemon/policy/budget_book.h"
 #include "daemon/policy/rate_limiter.h"
+#include "daemon/turn/run_state.h"
 #include "store/job_record.h"
 #include "store/response_cache_store.h"
 #include "upstream/provider.h"
@@ -85,15 +85,15 @@ struct ActiveJob final : upstream::TransferSink {
   size_t model_index = 0;          // The one this attempt uses.
   std::string body;                // The request with a fallback's model; empty: verbatim.
   std::string circuit;             // "provider/model": the breaker this attempt reports to.
-  int key_index = -1;  // The KeyPool key of this attempt, if it uses one.
-  std::string_view api_key;  // Into the KeyPool or own_key; empty: the provider's own key.
-  std::string own_key;       // The job's own key (BYOK), decrypted; wiped on destruction.
-  std::string limit_key;     // The key as the RateLimiter knows it (see rate_limiter.h).
-  LimitPermit permit;        // What this attempt counts in the rate limits.
-  std::string key_name;      // The pool key's name ("pool-1"), for key: budgets.
-  BudgetReservation reservation;  // Its worst-case cost, held against the budgets.
-  int64_t first_token_at = 0;     // When the first streamed delta came (0: none yet).
-  std::string cache_key;          // Set when the answer may be stored in the response cache.
+  int key_index = -1;              // The KeyPool key of this attempt, if it uses one.
+  std::string_view api_key;        // Into the KeyPool or own_key; empty: the provider's own key.
+  std::string own_key;             // The job's own key (BYOK), decrypted; wiped on destruction.
+  std::string limit_key;           // The key as the RateLimiter knows it (see rate_limiter.h).
+  LimitPermit permit;              // What this attempt counts in the rate limits.
+  std::string key_name;            // The pool key's name ("pool-1"), for key: budgets.
+  BudgetReservation reservation;   // Its worst-case cost, held against the budgets.
+  int64_t first_token_at = 0;      // When the first streamed delta came (0: none yet).
+  std::string cache_key;           // Set when the answer may be stored in the response cache.
   // A Responses job (JobKind::kResponses): what this attempt sends upstream, and
   // whether it went translated to chat completions; responses_api_missing once
   // the provider's /responses answered 404, 405 or 501 (the attempt goes again,
@@ -241,8 +241,7 @@ class JobRunner {
   // stores it.
   void markSucceeded(ActiveJob& a, upstream::Completion&& c, const store::Usage& usage, bool cached);
   // Ends `a`'s job with a cached answer: no upstream, cost 0, `cached` in the ledger.
-  void answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit,
-                       store::JobState previous);
+  void answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit, store::JobState previous);
   // The attempt ended: its cost goes to the ledger and the budgets.
   void account(ActiveJob& a, bool reached);
   // A running job's outcome (success, failure, retry_wait, expiry, cancellation)
@@ -251,8 +250,7 @@ class JobRunner {
   void beginOutcome(const ActiveJob& a);
   void endOutcome(ActiveJob& a);
   // Puts a job that cannot run before `until_ms` into retry_wait, no attempt spent.
-  void park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
-            const char* reason);
+  void park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms, const char* reason);
   // The attempt timeout of `j`: its timeout_s, else [http] attempt_timeout_s; 0: none.
   int64_t attemptTimeoutMs(const store::JobRecord& j) const;
   void armTimer();

@@ -11,9 +11,9 @@
 namespace llmq::daemon {
 
 struct RetryFacts {
-  bool retryable = false;     // The failure says another attempt may succeed.
-  int upstream_status = 0;    // 0: no HTTP answer.
-  int run_attempts = 0;       // Attempts of this model in this run, this one included.
+  bool retryable = false;   // The failure says another attempt may succeed.
+  int upstream_status = 0;  // 0: no HTTP answer.
+  int run_attempts = 0;     // Attempts of this model in this run, this one included.
   int max_attempts = 1;
   bool shutting_down = false;
   // An exhausted or invalid server key was set aside and another key is alive:

@@ -9,14 +9,14 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
-#include "daemon/policy/circuit_breaker.h"
-#include "daemon/turn/commit_cycle.h"
 #include "daemon/config.h"
 #include "daemon/jobs/job_json.h"
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/jobs/job_runner.h"
-#include "daemon/turn/metrics.h"
+#include "daemon/policy/circuit_breaker.h"
 #include "daemon/policy/rate_limiter.h"
+#include "daemon/turn/commit_cycle.h"
+#include "daemon/turn/metrics.h"
 #include "store/job_store.h"
 #include "store/settings_store.h"
 
@@ -63,8 +63,8 @@ Result<void> Scheduler::init() {
   // Retry times are wall-clock times in the store: one written while the clock was
   // far ahead (or by an llmqd without the Retry-After cap) would stall its job, so
   // none waits longer than the longest wait llmqd itself sets.
-  const int64_t longest = std::max({p_.config.retry_cap_ms, p_.config.retry_after_max_ms,
-                                    p_.config.circuit.cooldown_ms});
+  const int64_t longest =
+      std::max({p_.config.retry_cap_ms, p_.config.retry_after_max_ms, p_.config.circuit.cooldown_ms});
   if (auto clamped = p_.jobs.clampRetries(p_.clock.nowMs() + longest); !clamped) {
     return clamped.takeError();
   } else if (*clamped > 0) {
@@ -136,8 +136,8 @@ std::optional<store::JobRecord> Scheduler::pickNext(const Held& held) {
   }
 }
 
-std::optional<store::JobRecord> Scheduler::pickOfOwner(int priority, const std::string& owner,
-                                                       const Held& held, bool* failed) {
+std::optional<store::JobRecord> Scheduler::pickOfOwner(int priority, const std::string& owner, const Held& held,
+                                                       bool* failed) {
   std::string& last = last_client_[{priority, owner}];
   const std::string start_after = last;
   std::string after = start_after;
@@ -190,8 +190,7 @@ void Scheduler::followClockSteps() {
   if (delta == 0) {
     return;
   }
-  LOG_WARN("the wall clock stepped by %+lld ms; retry waits keep their lengths",
-           static_cast<long long>(delta));
+  LOG_WARN("the wall clock stepped by %+lld ms; retry waits keep their lengths", static_cast<long long>(delta));
   if (auto w = p_.cycle.write(); !w) {
     LOG_ERROR("moving retry times with the clock: %s", w.error().message.c_str());
   } else if (auto r = p_.jobs.shiftRetries(delta); !r) {
@@ -271,9 +270,7 @@ void Scheduler::onUvWakeTimer(uv_timer_t* t) noexcept {
   self->kick();
 }
 
-void Scheduler::backOff() {
-  noteRetryAt(p_.clock.nowMs() + 1000);
-}
+void Scheduler::backOff() { noteRetryAt(p_.clock.nowMs() + 1000); }
 
 bool Scheduler::expireQueued(store::JobRecord job) {
   if (auto w = p_.cycle.write(); !w) {
@@ -286,7 +283,7 @@ bool Scheduler::expireQueued(store::JobRecord job) {
   job.error = store::JobError{"EXPIRED", "the job's deadline_s passed before it could run", 0, "local"};
   std::vector<std::string> tags = parseTags(job.tags_json);
   p_.lifecycle.emit(job, tags, ipc::EventKind::kExpired,
-                     "{\"reason\":\"the job's deadline_s passed before it could run\"}", true);
+                    "{\"reason\":\"the job's deadline_s passed before it could run\"}", true);
   if (auto r = p_.lifecycle.save(job, previous); !r) {
     LOG_ERROR("expiring %s: %s", ipc::formatJobId(job.id).c_str(), r.error().message.c_str());
     return false;

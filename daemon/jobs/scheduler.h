@@ -150,7 +150,7 @@ class Scheduler final : public RunQueue {
   UvHandlePtr<uv_timer_t> deadline_timer_;
   int64_t deadline_armed_at_ = INT64_MAX;
   UvHandlePtr<uv_timer_t> wake_timer_;  // A rate-limited job can go.
-  int64_t wake_armed_at_ = INT64_MAX;  // Monotonic.
+  int64_t wake_armed_at_ = INT64_MAX;   // Monotonic.
 };
 
 }  // namespace llmq::daemon

@@ -4,25 +4,21 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "common/text.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "common/usage_bounds.h"
+#include "common/text.h"
 #include "common/time.h"
-#include "daemon/policy/budget_book.h"
-#include "daemon/turn/commit_cycle.h"
+#include "common/usage_bounds.h"
 #include "daemon/config.h"
+#include "daemon/policy/budget_book.h"
 #include "daemon/policy/model_catalog.h"
 #include "daemon/policy/request_estimate.h"
-#include "daemon/config.h"
+#include "daemon/turn/commit_cycle.h"
 #include "store/job_store.h"
 #include "store/usage_store.h"
 
 namespace llmq::daemon {
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 Accounting::Accounting(Parts parts)
     : p_(parts), rollover_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
@@ -37,7 +33,7 @@ Result<void> Accounting::init() {
   if (p_.config.cost_budget_usd) {
     // OPENROUTER_COST_BUDGET_USD: a global monthly budget, refused at the limit.
     if (auto r = p_.budgets.ensure("global", BudgetPeriod::kMonth, *p_.config.cost_budget_usd,
-                                    BudgetAction::kReject, now);
+                                   BudgetAction::kReject, now);
         !r) {
       return r;
     }
@@ -63,7 +59,7 @@ std::optional<double> Accounting::worstCaseUsd(JobKind kind, std::string_view re
   if (!tokens.completion) {
     completion = info->max_completion_tokens > 0 ? info->max_completion_tokens
                  : info->context_length > prompt ? info->context_length - prompt
-                                                  : kDefaultMaxCompletion;
+                                                 : kDefaultMaxCompletion;
   }
   return llmq::worstCaseUsd(info->pricing, prompt, completion);
 }
@@ -78,8 +74,7 @@ double Accounting::cost(const upstream::Usage& usage, std::string_view model, co
   if (const Pricing* p = pricing(model); p != nullptr) {
     *source = "catalog";
     return clampAttemptCost(costUsd(
-        *p, TokenCounts{usage.prompt_tokens, usage.completion_tokens, usage.cache_read,
-                                  usage.cache_write}));
+        *p, TokenCounts{usage.prompt_tokens, usage.completion_tokens, usage.cache_read, usage.cache_write}));
   }
   *source = "none";
   return 0;

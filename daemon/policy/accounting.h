@@ -1,7 +1,7 @@
-// daemon::Accounting: what an attempt costs and where that goes (docs/money.md, budgets). It prices attempts (the upstream's usage.cost when it
-// reports one, else the catalog's prices), writes the ledger's rollups, turns
-// budget reservations into real spending, sends budget_alert events, rolls
-// budget periods over on a timer and lets held jobs go when a budget frees up.
+// daemon::Accounting: what an attempt costs and where that goes (docs/money.md, budgets). It prices attempts (the
+// upstream's usage.cost when it reports one, else the catalog's prices), writes the ledger's rollups, turns budget
+// reservations into real spending, sends budget_alert events, rolls budget periods over on a timer and lets held
+// jobs go when a budget frees up.
 //
 // Loop thread only. Calls that write expect the turn's write to be open
 // (CommitCycle::write()).

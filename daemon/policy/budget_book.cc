@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "common/text.h"
 #include "common/json.h"
+#include "common/text.h"
 #include "common/time.h"
 
 namespace llmq::daemon {
@@ -30,17 +30,20 @@ int64_t toMs(std::tm tm) {
   return static_cast<int64_t>(std::mktime(&tm)) * 1000;
 }
 
-
 const char* actionName(BudgetAction a) { return a == BudgetAction::kHold ? "hold" : "reject"; }
 
 }  // namespace
 
 const char* budgetPeriodName(BudgetPeriod p) {
   switch (p) {
-    case BudgetPeriod::kDay: return "day";
-    case BudgetPeriod::kWeek: return "week";
-    case BudgetPeriod::kMonth: return "month";
-    case BudgetPeriod::kTotal: return "total";
+    case BudgetPeriod::kDay:
+      return "day";
+    case BudgetPeriod::kWeek:
+      return "week";
+    case BudgetPeriod::kMonth:
+      return "month";
+    case BudgetPeriod::kTotal:
+      return "total";
   }
   return "?";
 }
@@ -78,10 +81,17 @@ int64_t periodEnd(BudgetPeriod p, int64_t now_ms) {
   }
   std::tm tm = localMidnight(periodStart(p, now_ms));
   switch (p) {
-    case BudgetPeriod::kDay: tm.tm_mday += 1; break;
-    case BudgetPeriod::kWeek: tm.tm_mday += 7; break;
-    case BudgetPeriod::kMonth: tm.tm_mon += 1; break;
-    case BudgetPeriod::kTotal: break;
+    case BudgetPeriod::kDay:
+      tm.tm_mday += 1;
+      break;
+    case BudgetPeriod::kWeek:
+      tm.tm_mday += 7;
+      break;
+    case BudgetPeriod::kMonth:
+      tm.tm_mon += 1;
+      break;
+    case BudgetPeriod::kTotal:
+      break;
   }
   return toMs(tm);  // mktime normalises day 32, month 13, and DST changes.
 }
@@ -103,9 +113,9 @@ bool BudgetBook::parseScope(std::string_view text, store::SpendScope* out, std::
     const char* name;
     SpendScope::Kind kind;
   };
-  for (Kind k : {Kind{"client", SpendScope::kClient}, Kind{"key", SpendScope::kKey},
-                 Kind{"model", SpendScope::kModel}, Kind{"tag", SpendScope::kTag},
-                 Kind{"user", SpendScope::kUser}}) {
+  for (Kind k :
+       {Kind{"client", SpendScope::kClient}, Kind{"key", SpendScope::kKey}, Kind{"model", SpendScope::kModel},
+        Kind{"tag", SpendScope::kTag}, Kind{"user", SpendScope::kUser}}) {
     if (kind == k.name && colon != std::string_view::npos) {
       if (value.empty()) {
         *error = "scope \"" + std::string(text) + "\" names nothing after the colon";
@@ -115,8 +125,7 @@ bool BudgetBook::parseScope(std::string_view text, store::SpendScope* out, std::
       return true;
     }
   }
-  *error = "scope must be global, client:NAME, key:NAME, model:ID or tag:T, not \"" +
-           std::string(text) + "\"";
+  *error = "scope must be global, client:NAME, key:NAME, model:ID or tag:T, not \"" + std::string(text) + "\"";
   return false;
 }
 
@@ -126,8 +135,8 @@ Result<Budget> BudgetBook::make(const store::BudgetRow& row, int64_t now_ms) {
   b.row = row;
   std::string error;
   if (!parseScope(row.scope, &b.scope, &error) || !parseBudgetPeriod(row.period, &b.period)) {
-    return makeError(ErrorKind::kInvalidArgument, "budget " + row.scope + "/" + row.period + ": " +
-                                                      (error.empty() ? "bad period" : error));
+    return makeError(ErrorKind::kInvalidArgument,
+                     "budget " + row.scope + "/" + row.period + ": " + (error.empty() ? "bad period" : error));
   }
   b.action = row.action == "hold" ? BudgetAction::kHold : BudgetAction::kReject;
   b.period_start = periodStart(b.period, now_ms);
@@ -166,8 +175,7 @@ Result<void> BudgetBook::load(int64_t now_ms) {
 Result<void> BudgetBook::ensure(const std::string& scope, BudgetPeriod period, double limit_usd,
                                 BudgetAction action, int64_t now_ms) {
   for (const Budget& b : budgets_) {
-    if (b.row.scope == scope && b.period == period && b.row.limit_usd == limit_usd &&
-        b.action == action) {
+    if (b.row.scope == scope && b.period == period && b.row.limit_usd == limit_usd && b.action == action) {
       return {};
     }
   }
@@ -178,16 +186,19 @@ Result<void> BudgetBook::ensure(const std::string& scope, BudgetPeriod period, d
 bool BudgetBook::matches(const Budget& b, const Spender& who) const {
   using store::SpendScope;
   switch (b.scope.kind) {
-    case SpendScope::kGlobal: return true;
-    case SpendScope::kClient: return who.client == b.scope.value;
-    case SpendScope::kUser: return coversClient(b.scope.value, who.client);
-    case SpendScope::kModel: return who.model == b.scope.value;
+    case SpendScope::kGlobal:
+      return true;
+    case SpendScope::kClient:
+      return who.client == b.scope.value;
+    case SpendScope::kUser:
+      return coversClient(b.scope.value, who.client);
+    case SpendScope::kModel:
+      return who.model == b.scope.value;
     case SpendScope::kKey:
       return !who.key_fp.empty() && (who.key_name == b.scope.value || who.key_fp == b.scope.value ||
                                      who.key_fp == key_fingerprint_(b.scope.value));
     case SpendScope::kTag:
-      return who.tags != nullptr &&
-             std::find(who.tags->begin(), who.tags->end(), b.scope.value) != who.tags->end();
+      return who.tags != nullptr && std::find(who.tags->begin(), who.tags->end(), b.scope.value) != who.tags->end();
   }
   return false;
 }
@@ -394,8 +405,7 @@ void BudgetBook::endTurn(bool committed) {
     }
     // The budget itself if the turn removed it (it was settled against since),
     // else whatever holds its key now, else the snapshot.
-    auto gone = std::find_if(removed.begin(), removed.end(),
-                             [&](const Budget& b) { return b.id == u.before->id; });
+    auto gone = std::find_if(removed.begin(), removed.end(), [&](const Budget& b) { return b.id == u.before->id; });
     Budget* b = nullptr;
     if (gone != removed.end()) {
       if (current != budgets_.end()) {
@@ -423,8 +433,8 @@ std::string BudgetBook::json(const Budget& b) const {
   o += ",\"period\":\"";
   o += budgetPeriodName(b.period);
   o += "\",\"limit_usd\":" + decimal(b.row.limit_usd) + ",\"spent_usd\":" + decimal(b.spent) +
-       ",\"reserved_usd\":" + decimal(b.reserved) +
-       ",\"remaining_usd\":" + decimal(std::max(0.0, b.remaining())) + ",\"alert_at\":[";
+       ",\"reserved_usd\":" + decimal(b.reserved) + ",\"remaining_usd\":" + decimal(std::max(0.0, b.remaining())) +
+       ",\"alert_at\":[";
   for (size_t i = 0; i < b.row.alert_at.size(); ++i) {
     o += (i > 0 ? "," : "") + decimal(b.row.alert_at[i]);
   }
@@ -451,8 +461,8 @@ std::string BudgetBook::listJson(const std::function<bool(const Budget&)>& visib
 }
 
 bool BudgetBook::coversClient(std::string_view user, std::string_view client) {
-  return client == user || (client.size() > user.size() && client.compare(0, user.size(), user) == 0 &&
-                            client[user.size()] == ':');
+  return client == user ||
+         (client.size() > user.size() && client.compare(0, user.size(), user) == 0 && client[user.size()] == ':');
 }
 
 }  // namespace llmq::daemon

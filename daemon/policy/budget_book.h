@@ -93,8 +93,8 @@ class BudgetBook {
   // Loads the budgets and what each spent so far this period.
   Result<void> load(int64_t now_ms);
   // Ensures a budget exists with exactly this limit (OPENROUTER_COST_BUDGET_USD).
-  Result<void> ensure(const std::string& scope, BudgetPeriod period, double limit_usd,
-                      BudgetAction action, int64_t now_ms);
+  Result<void> ensure(const std::string& scope, BudgetPeriod period, double limit_usd, BudgetAction action,
+                      int64_t now_ms);
 
   bool empty() const { return budgets_.empty(); }
   // True when some budget covers the spender.
@@ -109,13 +109,11 @@ class BudgetBook {
   // of them. kWait: only the reservations of running attempts stand in the way,
   // so try again when one ends. kHold / kReject: the budget is spent, and
   // `*blocking` is the budget that could not take it (reject wins over hold).
-  Outcome reserve(const Spender& who, double worst_usd, BudgetReservation* out,
-                  const Budget** blocking);
+  Outcome reserve(const Spender& who, double worst_usd, BudgetReservation* out, const Budget** blocking);
   // The attempt that held `r` ended having cost `cost_usd` (0 if nothing was billed),
   // and started at `started_at`: the cost counts in periods that hold that time.
   // Returns the alert fractions crossed (each once per period, persisted).
-  std::vector<BudgetAlert> settle(BudgetReservation& r, const Spender& who, double cost_usd,
-                                  int64_t started_at);
+  std::vector<BudgetAlert> settle(BudgetReservation& r, const Spender& who, double cost_usd, int64_t started_at);
 
   // Rolls every budget whose period ended by `now_ms` into its new period (spent 0,
   // alerts cleared). Returns true if any did: held jobs may go now.

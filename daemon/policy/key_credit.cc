@@ -122,8 +122,7 @@ void KeyCreditPoller::onChecked(Result<upstream::HttpGetResponse> r) {
   if (!r) {
     LOG_WARN("checking the credit of key %s: %s", key.fingerprint.c_str(), r.error().message.c_str());
   } else if (r->status == 401) {
-    LOG_WARN("server key %s is invalid (GET /key answered 401); it gets no more requests",
-             key.fingerprint.c_str());
+    LOG_WARN("server key %s is invalid (GET /key answered 401); it gets no more requests", key.fingerprint.c_str());
     p_.keys.markInvalid(index);
   } else if (r->status != 200) {
     LOG_WARN("checking the credit of key %s: HTTP %d", key.fingerprint.c_str(), r->status);

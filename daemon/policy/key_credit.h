@@ -18,8 +18,8 @@
 
 #include "common/result.h"
 #include "common/uv_handle.h"
-#include "daemon/turn/run_state.h"
 #include "daemon/policy/key_pool.h"
+#include "daemon/turn/run_state.h"
 
 namespace llmq {
 class Clock;

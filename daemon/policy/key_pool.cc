@@ -13,14 +13,17 @@ namespace llmq::daemon {
 
 const char* keyStateName(KeyState state) {
   switch (state) {
-    case KeyState::kOk: return "ok";
-    case KeyState::kCooldown: return "cooldown";
-    case KeyState::kExhausted: return "exhausted";
-    case KeyState::kInvalid: return "invalid";
+    case KeyState::kOk:
+      return "ok";
+    case KeyState::kCooldown:
+      return "cooldown";
+    case KeyState::kExhausted:
+      return "exhausted";
+    case KeyState::kInvalid:
+      return "invalid";
   }
   return "?";
 }
-
 
 KeyPool::KeyPool(const std::vector<std::string>& pool, const std::string& single) {
   for (const std::string& k : pool) {
@@ -42,9 +45,8 @@ int KeyPool::next(int64_t now_ms, std::optional<int64_t>* available_at, const Re
   const size_t n = keys_.size();
   // The last resort only once no pool key is alive: a pool key that is merely
   // cooling down or at its limits is waited for.
-  const bool pool_alive = std::any_of(keys_.begin(), keys_.end(), [](const PooledKey& k) {
-    return !k.last_resort && k.state == KeyState::kOk;
-  });
+  const bool pool_alive = std::any_of(
+      keys_.begin(), keys_.end(), [](const PooledKey& k) { return !k.last_resort && k.state == KeyState::kOk; });
   for (size_t i = 0; i < n; ++i) {
     size_t idx = (cursor_ + i) % n;
     const PooledKey& k = keys_[idx];
@@ -143,10 +145,10 @@ std::string KeyPool::statusJson(int64_t now_ms, const ReadyAt& cooldown_until) c
     out += ",\"requests\":" + std::to_string(k.requests) + ",\"errors\":" + std::to_string(k.errors);
     out += ",\"credit\":";
     if (k.credit.known) {
-      out += "{\"usage_usd\":" + decimal(k.credit.usage) + ",\"limit_usd\":" +
-             (k.credit.limit ? decimal(*k.credit.limit) : "null") + ",\"remaining_usd\":" +
-             (k.credit.remaining ? decimal(*k.credit.remaining) : "null") + ",\"checked_at\":\"" +
-             rfc3339(k.credit.checked_at) + "\"}";
+      out += "{\"usage_usd\":" + decimal(k.credit.usage) +
+             ",\"limit_usd\":" + (k.credit.limit ? decimal(*k.credit.limit) : "null") +
+             ",\"remaining_usd\":" + (k.credit.remaining ? decimal(*k.credit.remaining) : "null") +
+             ",\"checked_at\":\"" + rfc3339(k.credit.checked_at) + "\"}";
     } else {
       out += "null";
     }

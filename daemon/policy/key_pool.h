@@ -32,9 +32,9 @@ struct KeyCredit {
 };
 
 struct PooledKey {
-  std::string name;         // "pool-1", ... or "server" for OPENROUTER_API_KEY.
-  std::string secret;       // Never logged, never returned.
-  std::string fingerprint;  // "sk-or…f2bf"
+  std::string name;                // "pool-1", ... or "server" for OPENROUTER_API_KEY.
+  std::string secret;              // Never logged, never returned.
+  std::string fingerprint;         // "sk-or…f2bf"
   KeyState state = KeyState::kOk;  // kOk, kExhausted or kInvalid.
   bool last_resort = false;        // OPENROUTER_API_KEY beside a pool: used only when no pool key is left.
   uint64_t requests = 0;

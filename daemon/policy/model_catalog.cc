@@ -10,9 +10,9 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "common/wildcard.h"
-#include "daemon/turn/commit_cycle.h"
 #include "daemon/config.h"
 #include "daemon/policy/provider_registry.h"
+#include "daemon/turn/commit_cycle.h"
 #include "upstream/builtin_models.h"
 #include "upstream/http_get.h"
 #include "upstream/mock_provider.h"
@@ -25,9 +25,7 @@ namespace {
 constexpr int64_t kFetchTimeoutMs = 60000;
 constexpr char kOpenRouter[] = "openrouter";
 
-bool hasWildcard(std::string_view pattern) {
-  return pattern.find_first_of("*?") != std::string_view::npos;
-}
+bool hasWildcard(std::string_view pattern) { return pattern.find_first_of("*?") != std::string_view::npos; }
 
 // ASCII case-insensitive substring test, for the `filter` of models.list.
 bool containsIgnoringCase(std::string_view text, std::string_view needle) {
@@ -85,9 +83,12 @@ void renderModel(std::string& out, const ModelInfo& m, const char* source) {
   if (m.pricing.known) {
     const Pricing& p = m.pricing;
     w.beginObject();
-    for (auto [name, value] : {std::pair{"prompt", p.prompt}, {"completion", p.completion},
-                               {"request", p.request}, {"image", p.image},
-                               {"cache_read", p.cache_read}, {"cache_write", p.cache_write}}) {
+    for (auto [name, value] : {std::pair{"prompt", p.prompt},
+                               {"completion", p.completion},
+                               {"request", p.request},
+                               {"image", p.image},
+                               {"cache_read", p.cache_read},
+                               {"cache_write", p.cache_write}}) {
       w.key(name).roundTrip(value);
     }
     w.endObject();
@@ -119,10 +120,14 @@ ModelCatalog::~ModelCatalog() { close(); }
 
 const char* ModelCatalog::sourceName(Source source) {
   switch (source) {
-    case Source::kConfig: return "config";
-    case Source::kFetched: return "fetched";
-    case Source::kBuiltin: return "builtin";
-    case Source::kMock: return "mock";
+    case Source::kConfig:
+      return "config";
+    case Source::kFetched:
+      return "fetched";
+    case Source::kBuiltin:
+      return "builtin";
+    case Source::kMock:
+      return "mock";
   }
   return "builtin";
 }
@@ -212,8 +217,7 @@ void ModelCatalog::refresh(std::function<void(Result<size_t>)> done) {
   req.headers.push_back("Accept: application/json");
   // The list is public; a key, when there is one, only attributes the call. The
   // pool's first key, as for jobs (docs/upstream.md), else the single key.
-  const std::string& key =
-      !p_.config.openrouter_pool.empty() ? p_.config.openrouter_pool.front() : p->api_key;
+  const std::string& key = !p_.config.openrouter_pool.empty() ? p_.config.openrouter_pool.front() : p->api_key;
   if (!key.empty()) {
     req.headers.push_back("Authorization: Bearer " + key);
   }
@@ -299,8 +303,8 @@ void ModelCatalog::rebuild() {
       if (wildcardMatch(o.match, id)) {
         entry.info.pricing = o.pricing;
         entry.info.context_length = o.context_length > 0 ? o.context_length : entry.info.context_length;
-        entry.info.max_completion_tokens =
-            o.max_completion_tokens > 0 ? o.max_completion_tokens : entry.info.max_completion_tokens;
+        entry.info.max_completion_tokens = o.max_completion_tokens > 0 ? o.max_completion_tokens
+                                                                       : entry.info.max_completion_tokens;
         entry.source = Source::kConfig;
         break;
       }
@@ -315,9 +319,8 @@ void ModelCatalog::rebuild() {
     m.pricing = o.pricing;
     // An exact id no source knows gets an entry of its own (so models.list shows
     // it), unless an earlier pattern already prices it: the first match wins.
-    const bool shadowed = std::any_of(patterns_.begin(), patterns_.end(), [&](const Entry& e) {
-      return wildcardMatch(e.info.id, o.match);
-    });
+    const bool shadowed = std::any_of(patterns_.begin(), patterns_.end(),
+                                      [&](const Entry& e) { return wildcardMatch(e.info.id, o.match); });
     if (!hasWildcard(o.match) && !shadowed) {
       models_.emplace(o.match, Entry{m, Source::kConfig});  // Unless already known.
     }

@@ -27,12 +27,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/pricing.h"
 #include "common/result.h"
 #include "common/uv_handle.h"
-#include "daemon/turn/run_state.h"
 #include "daemon/turn/answer_page.h"
+#include "daemon/turn/run_state.h"
 #include "store/catalog_store.h"
-#include "common/pricing.h"
 
 namespace llmq {
 class Clock;
@@ -127,7 +127,7 @@ class ModelCatalog {
   UvHandlePtr<uv_timer_t> timer_;
   std::string fetch_url_;
   std::vector<std::function<void(Result<size_t>)>> waiters_;  // Of the running fetch.
-  std::vector<ModelInfo> fetched_;  // As last fetched (or loaded from SQLite).
+  std::vector<ModelInfo> fetched_;                            // As last fetched (or loaded from SQLite).
   std::optional<int64_t> fetched_at_;
   std::optional<int64_t> fetch_began_mono_;  // When the latest fetch began.
   // Exact ids: the fetched and built-in models with overrides applied, and

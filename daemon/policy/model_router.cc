@@ -55,8 +55,7 @@ Routing fromResolved(const std::vector<Resolved>& list) {
 // "ordered": the first model, the rest as its fallbacks.
 Routing pickOrdered(const std::vector<Resolved>& list) {
   Routing r = fromResolved(list);
-  r.reason = "ordered: the first of " + std::to_string(list.size()) + " model" +
-             (list.size() == 1 ? "" : "s");
+  r.reason = "ordered: the first of " + std::to_string(list.size()) + " model" + (list.size() == 1 ? "" : "s");
   return r;
 }
 
@@ -99,8 +98,8 @@ Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& looku
   }
   if (candidates.empty()) {
     Routing r = fromResolved(list);
-    r.reason = "cost-optimized: no model has a known price and a context that fits " + size +
-               ", so the first of " + std::to_string(list.size()) + " in the route's order" + skipped;
+    r.reason = "cost-optimized: no model has a known price and a context that fits " + size + ", so the first of " +
+               std::to_string(list.size()) + " in the route's order" + skipped;
     return r;
   }
   std::stable_sort(candidates.begin(), candidates.end(),
@@ -160,9 +159,8 @@ Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup&
   std::string_view model = input.model;
   if (model.rfind(kRoutePrefix, 0) == 0) {
     if (route) {
-      return makeError(ErrorKind::kInvalidArgument,
-                       "request.model " + quoted(model) + " and route " + quoted(*route) +
-                           " both name a route; give one");
+      return makeError(ErrorKind::kInvalidArgument, "request.model " + quoted(model) + " and route " +
+                                                        quoted(*route) + " both name a route; give one");
     }
     route = model.substr(kRoutePrefix.size());
     model = {};
@@ -174,9 +172,9 @@ Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup&
     // A route picks the model; a model beside it would leave one of the two
     // silently ignored, so that is refused rather than guessed.
     if (!model.empty()) {
-      return makeError(ErrorKind::kInvalidArgument,
-                       "request.model " + quoted(model) + " and route " + quoted(*route) +
-                           " are both given; give one (the route picks the model)");
+      return makeError(ErrorKind::kInvalidArgument, "request.model " + quoted(model) + " and route " +
+                                                        quoted(*route) +
+                                                        " are both given; give one (the route picks the model)");
     }
     const RouteRule* rule = findRoute(config, *route);
     if (rule == nullptr) {
@@ -188,8 +186,9 @@ Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup&
     std::vector<Resolved> list;
     addResolved(config, rule->models, &list);
     assert(!list.empty());  // loadConfig() refuses a route without models.
-    Routing r = rule->strategy == RouteStrategy::kCostOptimized ? pickCheapest(list, lookup, input.kind, input.request_json)
-                                                                : pickOrdered(list);
+    Routing r = rule->strategy == RouteStrategy::kCostOptimized
+                    ? pickCheapest(list, lookup, input.kind, input.request_json)
+                    : pickOrdered(list);
     r.route = rule->name;
     // The job's own fallbacks come after the route's models.
     for (const std::string& name : own) {
@@ -206,9 +205,8 @@ Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup&
     return std::optional<Routing>();
   }
   const ModelAlias* alias = findAlias(config.aliases, model);
-  const bool fallback_alias = std::any_of(own.begin(), own.end(), [&](const std::string& m) {
-    return findAlias(config.aliases, m) != nullptr;
-  });
+  const bool fallback_alias = std::any_of(
+      own.begin(), own.end(), [&](const std::string& m) { return findAlias(config.aliases, m) != nullptr; });
   if (alias == nullptr && !fallback_alias) {
     return std::optional<Routing>();
   }

@@ -17,11 +17,11 @@
 #include <string_view>
 #include <vector>
 
-#include "common/job_options.h"
 #include "common/job_kind.h"
+#include "common/job_options.h"
+#include "common/pricing.h"
 #include "common/result.h"
 #include "daemon/config.h"
-#include "common/pricing.h"
 
 namespace llmq::daemon {
 
@@ -33,10 +33,10 @@ inline constexpr int64_t kAssumedCompletionTokens = 1024;
 
 // What the router needs of a job.
 struct RoutingInput {
-  std::string_view model;                                 // request.model; may be empty with a route.
-  std::optional<std::string_view> route;                  // The `route` param.
+  std::string_view model;                                     // request.model; may be empty with a route.
+  std::optional<std::string_view> route;                      // The `route` param.
   const std::vector<std::string>* fallback_models = nullptr;  // The job's own; may be null.
-  std::string_view request_json;                          // For the size estimate.
+  std::string_view request_json;                              // For the size estimate.
   JobKind kind = JobKind::kChat;
 };
 
@@ -59,7 +59,6 @@ const RouteRule* findRoute(const Config& config, std::string_view name);
 // always has (modelChain() at run time, `chain:NAME` included). An error
 // (kInvalidArgument, for -32602) for an unknown route, or a route given together
 // with a model.
-Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup& lookup,
-                                        const RoutingInput& input);
+Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup& lookup, const RoutingInput& input);
 
 }  // namespace llmq::daemon

@@ -37,8 +37,7 @@ upstream::HttpProviderSettings ProviderRegistry::settingsFor(const Config& confi
   return s;
 }
 
-void ProviderRegistry::build(const Config& config,
-                             std::vector<std::unique_ptr<upstream::HttpProvider>> reusable) {
+void ProviderRegistry::build(const Config& config, std::vector<std::unique_ptr<upstream::HttpProvider>> reusable) {
   http_.clear();
   has_pool_ = false;
   for (const ProviderConfig& p : config.providers) {
@@ -53,8 +52,7 @@ void ProviderRegistry::build(const Config& config,
     if (!provider) {
       provider = std::make_unique<upstream::HttpProvider>(*curl_, std::move(s));
     }
-    http_.push_back(HttpEntry{p.models, std::move(provider), p.openrouter || !p.api_key_env.empty(),
-                              p.openrouter});
+    http_.push_back(HttpEntry{p.models, std::move(provider), p.openrouter || !p.api_key_env.empty(), p.openrouter});
     if (p.openrouter) {
       has_pool_ = !config.openrouter_pool.empty() || !p.api_key.empty();
     }
@@ -62,9 +60,10 @@ void ProviderRegistry::build(const Config& config,
     if (keyed && upstream::sendsKeysInClear(p.base_url)) {
       // Only the host: a base URL may carry a user and password of its own.
       const std::string host(upstream::urlHost(p.base_url));
-      LOG_WARN("provider %s: its key goes to %s over plain http://, readable by anyone on the way; "
-               "use https:// (plain http is meant for loopback)",
-               p.name.c_str(), host.c_str());
+      LOG_WARN(
+          "provider %s: its key goes to %s over plain http://, readable by anyone on the way; "
+          "use https:// (plain http is meant for loopback)",
+          p.name.c_str(), host.c_str());
     }
   }
   for (auto& r : reusable) {
@@ -109,7 +108,7 @@ ProviderChoice ProviderRegistry::resolve(std::string_view model) const {
     for (const std::string& pattern : e.patterns) {
       if (wildcardMatch(pattern, model)) {
         return ProviderChoice{e.provider.get(), e.provider->name(), e.needs_key,
-                     e.openrouter ? has_pool_ : e.provider->hasKey(), e.openrouter};
+                              e.openrouter ? has_pool_ : e.provider->hasKey(), e.openrouter};
       }
     }
   }

@@ -22,18 +22,17 @@ int64_t estimateRequestTokens(JobKind kind, std::string_view request_json) {
 }
 
 RateLimiter::RateLimiter(LimitOptions options) : options_(std::move(options)) {
-  counts_tokens_ = std::any_of(options_.rules.begin(), options_.rules.end(),
-                               [](const LimitRule& r) { return r.tpm > 0; });
+  counts_tokens_ =
+      std::any_of(options_.rules.begin(), options_.rules.end(), [](const LimitRule& r) { return r.tpm > 0; });
 }
 
 void RateLimiter::reconfigure(LimitOptions options) {
   options_ = std::move(options);
-  counts_tokens_ = std::any_of(options_.rules.begin(), options_.rules.end(),
-                               [](const LimitRule& r) { return r.tpm > 0; });
+  counts_tokens_ =
+      std::any_of(options_.rules.begin(), options_.rules.end(), [](const LimitRule& r) { return r.tpm > 0; });
   for (Bucket& b : buckets_) {
-    auto it = std::find_if(options_.rules.begin(), options_.rules.end(), [&](const LimitRule& r) {
-      return r.scope == b.scope && r.match == b.rule.match;
-    });
+    auto it = std::find_if(options_.rules.begin(), options_.rules.end(),
+                           [&](const LimitRule& r) { return r.scope == b.scope && r.match == b.rule.match; });
     if (it == options_.rules.end()) {
       b.retired = true;
     } else if (!b.retired) {
@@ -120,8 +119,8 @@ void RateLimiter::forgetIdleLearned() {
 }
 
 size_t RateLimiter::subjectsHeld() const {
-  return buckets_.size() - unused_.size() + by_subject_[0].size() + by_subject_[1].size() +
-         cooldowns_[0].size() + cooldowns_[1].size() + learned_.size();
+  return buckets_.size() - unused_.size() + by_subject_[0].size() + by_subject_[1].size() + cooldowns_[0].size() +
+         cooldowns_[1].size() + learned_.size();
 }
 
 RateLimiter::Learned* RateLimiter::learnedFor(std::string_view key, int64_t now_ms) {
@@ -165,12 +164,10 @@ int64_t RateLimiter::bucketReadyAt(Bucket& b, int64_t tokens, int64_t now_ms) {
   int64_t at = now_ms;
   // The window admits another request once enough of its entries have aged out.
   if (r.rpm > 0 && static_cast<int64_t>(b.minute.size()) >= r.rpm) {
-    at = std::max(at, b.minute[b.minute.size() - static_cast<size_t>(r.rpm)] + kMinuteMs +
-                          options_.guard_ms);
+    at = std::max(at, b.minute[b.minute.size() - static_cast<size_t>(r.rpm)] + kMinuteMs + options_.guard_ms);
   }
   if (r.rps > 0 && static_cast<int64_t>(b.second.size()) >= r.rps) {
-    at = std::max(at, b.second[b.second.size() - static_cast<size_t>(r.rps)] + kSecondMs +
-                          options_.guard_ms);
+    at = std::max(at, b.second[b.second.size() - static_cast<size_t>(r.rps)] + kSecondMs + options_.guard_ms);
   }
   if (r.tpm > 0 && b.token_sum > 0 && b.token_sum + tokens > r.tpm) {
     // A request larger than the whole budget goes alone, once the window is empty.
@@ -186,8 +183,7 @@ int64_t RateLimiter::bucketReadyAt(Bucket& b, int64_t tokens, int64_t now_ms) {
   return at;
 }
 
-int64_t RateLimiter::subjectReadyAt(LimitScope scope, std::string_view subject, int64_t tokens,
-                                    int64_t now_ms) {
+int64_t RateLimiter::subjectReadyAt(LimitScope scope, std::string_view subject, int64_t tokens, int64_t now_ms) {
   int64_t at = std::max(now_ms, cooldownUntil(scope, subject, now_ms));
   for (uint32_t id : bucketsFor(scope, subject)) {
     at = std::max(at, bucketReadyAt(buckets_[id], tokens, now_ms));
@@ -263,14 +259,12 @@ int64_t RateLimiter::modelReadyAt(std::string_view model, int64_t tokens, int64_
   return subjectReadyAt(LimitScope::kModel, model, tokens, now_ms);
 }
 
-int64_t RateLimiter::readyAt(std::string_view key, std::string_view model, int64_t tokens,
-                             int64_t now_ms) {
+int64_t RateLimiter::readyAt(std::string_view key, std::string_view model, int64_t tokens, int64_t now_ms) {
   int64_t at = modelReadyAt(model, tokens, now_ms);
   return at == kOnRelease ? at : std::max(at, keyReadyAt(key, tokens, now_ms));
 }
 
-LimitPermit RateLimiter::acquire(std::string_view key, std::string_view model, int64_t tokens,
-                                 int64_t now_ms) {
+LimitPermit RateLimiter::acquire(std::string_view key, std::string_view model, int64_t tokens, int64_t now_ms) {
   LimitPermit p;
   p.active = true;
   auto count = [&](LimitScope scope, std::string_view subject) {
@@ -332,8 +326,7 @@ void RateLimiter::release(LimitPermit& permit, int64_t actual_tokens, bool ok) {
   }
 }
 
-bool RateLimiter::coolDown(LimitScope scope, std::string_view subject, int64_t until_ms,
-                           int64_t now_ms) {
+bool RateLimiter::coolDown(LimitScope scope, std::string_view subject, int64_t until_ms, int64_t now_ms) {
   auto& cooldowns = cooldowns_[static_cast<size_t>(scope)];
   latest_ms_ = std::max(latest_ms_, now_ms);
   auto it = cooldowns.find(subject);
@@ -408,8 +401,8 @@ std::string RateLimiter::statusJson(int64_t now_ms, int64_t wall_now_ms, bool in
     json::appendString(o, b.rule.match);
     o += ",\"requests_last_minute\":" + std::to_string(b.minute.size()) +
          ",\"requests_last_second\":" + std::to_string(b.second.size()) +
-         ",\"tokens_last_minute\":" + std::to_string(b.token_sum) +
-         ",\"inflight\":" + std::to_string(b.inflight) + "}";
+         ",\"tokens_last_minute\":" + std::to_string(b.token_sum) + ",\"inflight\":" + std::to_string(b.inflight) +
+         "}";
   }
   o += "],\"learned\":[";
   first = true;

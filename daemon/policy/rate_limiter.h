@@ -48,7 +48,7 @@ struct LimitPermit {
     uint64_t token_seq;  // Its entry in the bucket's token window.
   };
   std::vector<Entry> entries;
-  std::string key;         // The key subject, for learning ("" when none).
+  std::string key;  // The key subject, for learning ("" when none).
   int64_t started_at = 0;
   bool active = false;
 };
@@ -115,19 +115,19 @@ class RateLimiter {
   struct Bucket {
     LimitScope scope;
     std::string subject;
-    LimitRule rule;        // A copy: reconfigure() may change it in place.
-    bool retired = false;  // Its rule is gone: it limits nothing any more.
+    LimitRule rule;              // A copy: reconfigure() may change it in place.
+    bool retired = false;        // Its rule is gone: it limits nothing any more.
     std::deque<int64_t> minute;  // Request times within the last minute.
     std::deque<int64_t> second;  // ... within the last second.
     struct Tokens {
       int64_t at;
       int64_t count;
     };
-    std::deque<Tokens> tokens;   // Within the last minute; front has sequence token_base.
+    std::deque<Tokens> tokens;  // Within the last minute; front has sequence token_base.
     uint64_t token_base = 0;
     int64_t token_sum = 0;
     int64_t inflight = 0;
-    bool unused = false;   // A free slot (forgetIdle()), taken again by a new bucket.
+    bool unused = false;  // A free slot (forgetIdle()), taken again by a new bucket.
   };
 
   const std::vector<uint32_t>& bucketsFor(LimitScope scope, std::string_view subject);
@@ -150,12 +150,12 @@ class RateLimiter {
   std::array<StringMap<Cooldown>, 2> cooldowns_;  // Per scope, by subject.
   // Per key subject: when its recent requests started, and which were answered.
   struct Learned {
-    std::deque<int64_t> sent;  // Start times within the last second (+ guard).
-    std::deque<int64_t> ok;    // Start times of answered requests, same window.
-    int64_t rps = 0;           // 0: nothing learned.
-    int64_t since = 0;         // When rps was last set (learned or probed up).
-    int64_t pending = 0;       // A 429 at this time awaits its count (0: none).
-    int64_t pending_until = 0; // ... once its cooldown is over.
+    std::deque<int64_t> sent;   // Start times within the last second (+ guard).
+    std::deque<int64_t> ok;     // Start times of answered requests, same window.
+    int64_t rps = 0;            // 0: nothing learned.
+    int64_t since = 0;          // When rps was last set (learned or probed up).
+    int64_t pending = 0;        // A 429 at this time awaits its count (0: none).
+    int64_t pending_until = 0;  // ... once its cooldown is over.
   };
   bool configuredRate(std::string_view key);
   // The learned rate of `key`, made if missing; null when kMaxSubjects keys are

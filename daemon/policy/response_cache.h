@@ -38,8 +38,8 @@ class ResponseCache {
   static std::string key(std::string_view model, std::string_view request_json, JobKind kind = JobKind::kChat);
 
   std::optional<store::CachedResponse> lookup(const std::string& key, int64_t now_ms);
-  void store(const std::string& key, std::string_view model, std::string_view result_json,
-             int64_t prompt_tokens, int64_t completion_tokens, int64_t now_ms);
+  void store(const std::string& key, std::string_view model, std::string_view result_json, int64_t prompt_tokens,
+             int64_t completion_tokens, int64_t now_ms);
 
  private:
   const Config& config_;

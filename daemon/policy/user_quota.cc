@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "daemon/policy/access.h"
 #include "daemon/config.h"
+#include "daemon/policy/access.h"
 #include "store/job_store.h"
 
 namespace llmq::daemon {
@@ -54,8 +54,8 @@ std::optional<std::string> UserQuota::refuse(const QuotaConfig& limits, std::str
   const Usage u = usage(owner);
   const char* prefix = admin ? "admin_" : "";
   if (max_jobs > 0 && u.unfinished >= max_jobs) {
-    return "user " + owner + " has " + std::to_string(u.unfinished) +
-           " unfinished jobs, the most [quota] " + prefix + "max_queued_jobs = " + std::to_string(max_jobs) +
+    return "user " + owner + " has " + std::to_string(u.unfinished) + " unfinished jobs, the most [quota] " +
+           prefix + "max_queued_jobs = " + std::to_string(max_jobs) +
            " allows; submit again when some have finished (or cancel some)";
   }
   if (max_bytes > 0 && request_bytes > max_bytes - std::min(u.bytes, max_bytes)) {

@@ -111,9 +111,9 @@ void CommitCycle::lost(bool retrying) {
   units.swap(units_);
   std::vector<std::function<void(bool)>> refused;
   for (Pending& p : run) {
-    auto unit = p.unit == 0 ? units.end()
-                            : std::find_if(units.begin(), units.end(),
-                                           [&p](const Unit& u) { return u.id == p.unit; });
+    auto unit = p.unit == 0
+                    ? units.end()
+                    : std::find_if(units.begin(), units.end(), [&p](const Unit& u) { return u.id == p.unit; });
     if (unit != units.end()) {
       unit->callbacks.push_back(std::move(p.fn));
     } else {
@@ -122,9 +122,10 @@ void CommitCycle::lost(bool retrying) {
   }
   if (!units.empty()) {
     if (!retrying) {
-      LOG_WARN("%zu finished job(s) could not be stored; llmqd keeps them and writes them again "
-               "once there is room (first: %s)",
-               units.size(), units.front().what.c_str());
+      LOG_WARN(
+          "%zu finished job(s) could not be stored; llmqd keeps them and writes them again "
+          "once there is room (first: %s)",
+          units.size(), units.front().what.c_str());
     }
     for (Unit& u : units) {
       kept_.push_back(std::move(u));
@@ -207,9 +208,10 @@ void CommitCycle::close() {
   retryKept();
   if (!kept_.empty()) {
     for (const Unit& u : kept_) {
-      LOG_ERROR("stopping without storing %s (no room in the database); the next start "
-                "recovers the job as interrupted (on_restart)",
-                u.what.c_str());
+      LOG_ERROR(
+          "stopping without storing %s (no room in the database); the next start "
+          "recovers the job as interrupted (on_restart)",
+          u.what.c_str());
     }
     std::vector<Unit> units;
     units.swap(kept_);

@@ -13,9 +13,7 @@
 namespace llmq::daemon {
 namespace {
 
-void eraseId(std::vector<uint64_t>& v, uint64_t id) {
-  v.erase(std::remove(v.begin(), v.end(), id), v.end());
-}
+void eraseId(std::vector<uint64_t>& v, uint64_t id) { v.erase(std::remove(v.begin(), v.end(), id), v.end()); }
 
 template <class Index>
 void eraseFrom(Index& index, const std::string& key, uint64_t id) {
@@ -65,14 +63,21 @@ std::string EventBus::refusal(uint64_t conn_id) const {
   return {};
 }
 
-uint64_t EventBus::subscribe(uint64_t conn_id, SubscriptionScope scope, std::string key,
-                             uint32_t mask) {
+uint64_t EventBus::subscribe(uint64_t conn_id, SubscriptionScope scope, std::string key, uint32_t mask) {
   uint64_t id = next_id_++;
   switch (scope) {
-    case SubscriptionScope::kJob: by_job_[key].push_back(id); break;
-    case SubscriptionScope::kClient: by_client_[key].push_back(id); break;
-    case SubscriptionScope::kTag: by_tag_[key].push_back(id); break;
-    case SubscriptionScope::kAll: all_.push_back(id); break;
+    case SubscriptionScope::kJob:
+      by_job_[key].push_back(id);
+      break;
+    case SubscriptionScope::kClient:
+      by_client_[key].push_back(id);
+      break;
+    case SubscriptionScope::kTag:
+      by_tag_[key].push_back(id);
+      break;
+    case SubscriptionScope::kAll:
+      all_.push_back(id);
+      break;
   }
   by_conn_[conn_id].push_back(id);
   subs_.emplace(id, Subscription{id, conn_id, scope, std::move(key), mask});
@@ -82,10 +87,18 @@ uint64_t EventBus::subscribe(uint64_t conn_id, SubscriptionScope scope, std::str
 
 void EventBus::removeFromIndex(const Subscription& s) {
   switch (s.scope) {
-    case SubscriptionScope::kJob: eraseFrom(by_job_, s.key, s.id); break;
-    case SubscriptionScope::kClient: eraseFrom(by_client_, s.key, s.id); break;
-    case SubscriptionScope::kTag: eraseFrom(by_tag_, s.key, s.id); break;
-    case SubscriptionScope::kAll: eraseId(all_, s.id); break;
+    case SubscriptionScope::kJob:
+      eraseFrom(by_job_, s.key, s.id);
+      break;
+    case SubscriptionScope::kClient:
+      eraseFrom(by_client_, s.key, s.id);
+      break;
+    case SubscriptionScope::kTag:
+      eraseFrom(by_tag_, s.key, s.id);
+      break;
+    case SubscriptionScope::kAll:
+      eraseId(all_, s.id);
+      break;
   }
 }
 
@@ -168,8 +181,8 @@ bool EventBus::wanted(const EventSource& source, ipc::EventKind kind) const {
   return any;
 }
 
-std::string EventBus::tail(std::string_view job_id, int64_t seq, ipc::EventKind kind,
-                           std::string_view data_json, int64_t ts_ms) {
+std::string EventBus::tail(std::string_view job_id, int64_t seq, ipc::EventKind kind, std::string_view data_json,
+                           int64_t ts_ms) {
   std::string t;
   t.reserve(96 + job_id.size() + data_json.size());
   t.append(",\"job_id\":\"");
@@ -186,18 +199,19 @@ std::string EventBus::tail(std::string_view job_id, int64_t seq, ipc::EventKind 
   return t;
 }
 
-void EventBus::publish(const EventSource& source, int64_t seq, ipc::EventKind kind,
-                       std::string_view data_json, int64_t ts_ms, bool terminal) {
+void EventBus::publish(const EventSource& source, int64_t seq, ipc::EventKind kind, std::string_view data_json,
+                       int64_t ts_ms, bool terminal) {
   std::vector<std::pair<uint64_t, std::string>> prefixes;
   forEachMatch(source, kind, [&](const Subscription& s) {
-    prefixes.emplace_back(s.conn_id, "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":"
-                                     "{\"subscription\":\"s" + std::to_string(s.id) + "\"");
+    prefixes.emplace_back(s.conn_id,
+                          "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":"
+                          "{\"subscription\":\"s" +
+                              std::to_string(s.id) + "\"");
   });
   std::string finished_job = terminal ? std::string(source.job_id) : std::string();
   if (!prefixes.empty() || terminal) {
     std::string body = prefixes.empty() ? std::string() : tail(source.job_id, seq, kind, data_json, ts_ms);
-    deliver(std::move(prefixes), std::move(body), std::move(finished_job),
-            kind == ipc::EventKind::kMessageChunk);
+    deliver(std::move(prefixes), std::move(body), std::move(finished_job), kind == ipc::EventKind::kMessageChunk);
   }
 }
 
@@ -216,8 +230,8 @@ void EventBus::endJobSubscriptions(const std::string& job_id) {
   }
 }
 
-void EventBus::sendTo(uint64_t subscription, std::string_view job_id, int64_t seq,
-                      ipc::EventKind kind, std::string_view data_json, int64_t ts_ms) {
+void EventBus::sendTo(uint64_t subscription, std::string_view job_id, int64_t seq, ipc::EventKind kind,
+                      std::string_view data_json, int64_t ts_ms) {
   auto it = subs_.find(subscription);
   if (it == subs_.end()) {
     return;

@@ -60,8 +60,8 @@ class EventBus {
 
   // Publishes one event. `data_json` is the "data" object. `terminal` ends the
   // job-scoped subscriptions of this job after delivery.
-  void publish(const EventSource& source, int64_t seq, ipc::EventKind kind,
-               std::string_view data_json, int64_t ts_ms, bool terminal);
+  void publish(const EventSource& source, int64_t seq, ipc::EventKind kind, std::string_view data_json,
+               int64_t ts_ms, bool terminal);
 
   // Sends one event to a single subscription (a late subscriber's catch-up).
   void sendTo(uint64_t subscription, std::string_view job_id, int64_t seq, ipc::EventKind kind,
@@ -84,15 +84,15 @@ class EventBus {
 
   template <class F>
   void forEachMatch(const EventSource& source, ipc::EventKind kind, F&& f) const;
-  static std::string tail(std::string_view job_id, int64_t seq, ipc::EventKind kind,
-                          std::string_view data_json, int64_t ts_ms);
+  static std::string tail(std::string_view job_id, int64_t seq, ipc::EventKind kind, std::string_view data_json,
+                          int64_t ts_ms);
   // Sends now, or after the turn commits; then ends the job subscriptions of
   // `finished_job` (if not empty), so the terminal event reaches them first.
   // `stateless` events (message_chunk) announce nothing the database holds: they
   // go out even if the turn's commit fails, so a running job keeps streaming to
   // its subscribers while the disk is full.
-  void deliver(std::vector<std::pair<uint64_t, std::string>> prefixes, std::string tail,
-               std::string finished_job, bool stateless = false);
+  void deliver(std::vector<std::pair<uint64_t, std::string>> prefixes, std::string tail, std::string finished_job,
+               bool stateless = false);
   void endJobSubscriptions(const std::string& job_id);
   void removeFromIndex(const Subscription& s);
 

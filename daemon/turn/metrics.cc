@@ -9,7 +9,6 @@
 namespace llmq::daemon {
 namespace {
 
-
 // A label value with \, " and newline escaped (exposition format 0.0.4).
 std::string label(const std::string& v) {
   std::string out;
@@ -105,8 +104,7 @@ std::string Metrics::render(const Gauges& g) const {
   for (const auto& [outcome, n] : finished_) {
     o += "llmq_jobs_finished_total{outcome=\"" + label(outcome) + "\"} " + std::to_string(n) + "\n";
   }
-  header(o, "llmq_upstream_requests_total", "counter",
-         "Attempts by provider and HTTP status (0: no HTTP answer).");
+  header(o, "llmq_upstream_requests_total", "counter", "Attempts by provider and HTTP status (0: no HTTP answer).");
   for (const auto& [key, n] : requests_) {
     o += "llmq_upstream_requests_total{provider=\"" + label(key.first) + "\",status=\"" +
          std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
@@ -120,8 +118,8 @@ std::string Metrics::render(const Gauges& g) const {
   header(o, "llmq_tokens_total", "counter", "Tokens by model and kind.");
   for (const auto& [model, m] : models_) {
     o += "llmq_tokens_total{model=\"" + label(model) + "\",kind=\"prompt\"} " + std::to_string(m.prompt) + "\n";
-    o += "llmq_tokens_total{model=\"" + label(model) + "\",kind=\"completion\"} " +
-         std::to_string(m.completion) + "\n";
+    o += "llmq_tokens_total{model=\"" + label(model) + "\",kind=\"completion\"} " + std::to_string(m.completion) +
+         "\n";
   }
   header(o, "llmq_cost_usd_total", "counter", "What the attempts cost, by model.");
   for (const auto& [model, m] : models_) {

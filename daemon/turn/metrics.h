@@ -18,7 +18,6 @@
 
 namespace llmq::daemon {
 
-
 class Histogram {
  public:
   explicit Histogram(std::vector<double> bounds);
@@ -56,7 +55,7 @@ class Metrics {
     size_t inflight = 0;
     int64_t max_inflight = 0;
     std::vector<std::pair<std::string, std::string>> circuits;  // Breakers not closed: target, state.
-    size_t connections = 0;  // Socket clients.
+    size_t connections = 0;                                     // Socket clients.
   };
   // The whole exposition: these counters and `gauges`.
   std::string render(const Gauges& gauges) const;

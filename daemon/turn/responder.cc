@@ -16,8 +16,8 @@ namespace {
 // An answer the connection could not hold would be cut off with the connection
 // (ipc::Server::send): the client would see nothing. It gets this error instead.
 std::string tooLarge(ipc::Server& server, uint64_t conn_id, size_t bytes) {
-  return "the answer is " + std::to_string(bytes) + " bytes, more than connection " +
-         std::to_string(conn_id) + " may hold (" + std::to_string(server.options().max_pending_output_hard_bytes) +
+  return "the answer is " + std::to_string(bytes) + " bytes, more than connection " + std::to_string(conn_id) +
+         " may hold (" + std::to_string(server.options().max_pending_output_hard_bytes) +
          ", [ipc] max_pending_output_hard_bytes); ask for less (a smaller limit, a narrower filter)";
 }
 

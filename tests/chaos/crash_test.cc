@@ -52,8 +52,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kKey[] = "sk-or-v1-testchaos0123456789abcdef0123456789abcdef01";
 constexpr int kClients = 4;
-constexpr size_t kWindow = 16;          // Submits a client keeps in flight (pipelined).
-constexpr int kReconnectMs = 60000;     // How long a client keeps trying to reach llmqd.
+constexpr size_t kWindow = 16;       // Submits a client keeps in flight (pipelined).
+constexpr int kReconnectMs = 60000;  // How long a client keeps trying to reach llmqd.
 // Streams paced this slowly are still running when a kill comes. Their prompt
 // starts with "slow", so their first message_chunk is "slow" (the fake repeats
 // the prompt's words), and at least four more paced events follow it.
@@ -103,13 +103,11 @@ std::vector<PlannedJob> planJobs(int count, std::mt19937_64& rng) {
     const int max_tokens = (slow ? 4 : 2) + static_cast<int>(rng() % 5);
     const int priority = priorities[rng() % std::size(priorities)];
     p.params = std::string(R"({"request":{"model":")") + (slow ? kSlowModel : kFastModel) +
-               R"(","messages":[{"role":"user","content":")" +
-               (slow ? "slow " : "") + "chaos job " + std::to_string(i) +
-               R"( says hello"}],"max_tokens":)" + std::to_string(max_tokens) +
+               R"(","messages":[{"role":"user","content":")" + (slow ? "slow " : "") + "chaos job " +
+               std::to_string(i) + R"( says hello"}],"max_tokens":)" + std::to_string(max_tokens) +
                (stream ? R"(,"stream":true)" : "") + R"(},"priority":)" + std::to_string(priority) +
                R"(,"client":"chaos-)" + std::to_string(i % kClients) + R"(","tags":["chaos"],)" +
-               R"("idempotency_key":")" + p.key + "\"" +
-               (p.fail_on_restart ? R"(,"on_restart":"fail")" : "") + "}";
+               R"("idempotency_key":")" + p.key + "\"" + (p.fail_on_restart ? R"(,"on_restart":"fail")" : "") + "}";
     plan.push_back(std::move(p));
   }
   return plan;
@@ -227,7 +225,7 @@ class SubmitClient {
 
   // Filled by run(); read after join().
   std::vector<Ack> acks;
-  int64_t in_doubt = 0;    // Requests in flight when a connection dropped.
+  int64_t in_doubt = 0;  // Requests in flight when a connection dropped.
   int64_t reconnects = 0;
   int64_t refusals = 0;
   int64_t stalls = 0;
@@ -344,8 +342,7 @@ bool waitForDeath(pid_t pid, int timeout_ms, siginfo_t* info) {
   const auto start = Clock::now();
   while (msSince(start) < timeout_ms) {
     *info = {};
-    if (::waitid(P_PID, static_cast<id_t>(pid), info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info->si_pid == pid) {
+    if (::waitid(P_PID, static_cast<id_t>(pid), info, WEXITED | WNOHANG | WNOWAIT) == 0 && info->si_pid == pid) {
       return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -357,11 +354,12 @@ TEST(CrashTest, KillNineUnderLoadLosesNoAcknowledgedJob) {
   const int jobs = envInt("LLMQ_CHAOS_JOBS", 2000);
   const int kills = envInt("LLMQ_CHAOS_KILLS", 2);
   const double rate = envInt("LLMQ_CHAOS_RATE", 400);  // Jobs submitted per second, all clients.
-  const uint64_t seed = static_cast<uint64_t>(envInt("LLMQ_CHAOS_SEED", static_cast<int>(std::random_device{}() & 0x7fffffff)));
+  const uint64_t seed =
+      static_cast<uint64_t>(envInt("LLMQ_CHAOS_SEED", static_cast<int>(std::random_device{}() & 0x7fffffff)));
   const bool keep = envInt("LLMQ_CHAOS_KEEP_DIR", 0) != 0;
   std::mt19937_64 rng(seed);
-  std::printf("[chaos] %d jobs at %.0f/s, %d kills, seed %llu (LLMQ_CHAOS_SEED replays the plan)\n", jobs,
-              rate, kills, static_cast<unsigned long long>(seed));
+  std::printf("[chaos] %d jobs at %.0f/s, %d kills, seed %llu (LLMQ_CHAOS_SEED replays the plan)\n", jobs, rate,
+              kills, static_cast<unsigned long long>(seed));
   RecordProperty("seed", std::to_string(seed));
   const auto t0 = Clock::now();
 
@@ -388,8 +386,8 @@ TEST(CrashTest, KillNineUnderLoadLosesNoAcknowledgedJob) {
     for (size_t i = static_cast<size_t>(c); i < plan.size(); i += kClients) {
       mine.push_back(i);
     }
-    clients.push_back(std::make_unique<SubmitClient>(daemon.socketPath(), plan, std::move(mine),
-                                                     Clock::now(), rate, &acked_total, &threads.stop));
+    clients.push_back(std::make_unique<SubmitClient>(daemon.socketPath(), plan, std::move(mine), Clock::now(), rate,
+                                                     &acked_total, &threads.stop));
   }
   for (auto& c : clients) {
     threads.threads.emplace_back([&c] { c->run(); });
@@ -478,8 +476,8 @@ TEST(CrashTest, KillNineUnderLoadLosesNoAcknowledgedJob) {
       std::this_thread::sleep_for(std::chrono::milliseconds(random_delay_ms(rng)));
     }
     daemon.kill9();  // Reaps the zombie after a self-kill; the kill itself otherwise.
-    std::printf("[chaos] kill %d %s at %lld acknowledged jobs, %lld ms into the run\n", k + 1,
-                modeName(mode), static_cast<long long>(acked_at_kill), static_cast<long long>(msSince(t0)));
+    std::printf("[chaos] kill %d %s at %lld acknowledged jobs, %lld ms into the run\n", k + 1, modeName(mode),
+                static_cast<long long>(acked_at_kill), static_cast<long long>(msSince(t0)));
     std::this_thread::sleep_for(std::chrono::milliseconds(downtime_ms(rng)));
     ASSERT_TRUE(daemon.start(30000));
   }
@@ -503,8 +501,7 @@ TEST(CrashTest, KillNineUnderLoadLosesNoAcknowledgedJob) {
       EXPECT_TRUE(id_of_job[a.job].empty()) << plan[a.job].key << " was acknowledged twice";
       id_of_job[a.job] = a.job_id;
       auto [it, fresh] = job_of_id.emplace(a.job_id, a.job);
-      EXPECT_TRUE(fresh) << a.job_id << " acknowledged for " << plan[it->second].key << " and "
-                         << plan[a.job].key;
+      EXPECT_TRUE(fresh) << a.job_id << " acknowledged for " << plan[it->second].key << " and " << plan[a.job].key;
     }
   }
   ASSERT_EQ(plan.size(), job_of_id.size()) << "every planned job ends up acknowledged";
@@ -519,8 +516,8 @@ TEST(CrashTest, KillNineUnderLoadLosesNoAcknowledgedJob) {
     status = callOk(*client, "daemon.status", "{}");
     ASSERT_TRUE(status.IsObject());
     const json::Value& q = status["queue"];
-    const int64_t waiting = q["queued"].GetInt64() + q["running"].GetInt64() +
-                            q["retry_wait"].GetInt64() + q["held"].GetInt64();
+    const int64_t waiting =
+        q["queued"].GetInt64() + q["running"].GetInt64() + q["retry_wait"].GetInt64() + q["held"].GetInt64();
     if (waiting == 0) {
       break;
     }
@@ -558,7 +555,8 @@ TEST(CrashTest, KillNineUnderLoadLosesNoAcknowledgedJob) {
   EXPECT_TRUE(db.rows("PRAGMA foreign_key_check").empty());
   // Nothing is there twice, and nothing is there that was not planned.
   EXPECT_EQ(jobs, db.count("SELECT count(*) FROM jobs"));
-  EXPECT_EQ(jobs, db.count("SELECT count(DISTINCT idempotency_key) FROM jobs WHERE idempotency_key LIKE 'chaos-%'"));
+  EXPECT_EQ(jobs,
+            db.count("SELECT count(DISTINCT idempotency_key) FROM jobs WHERE idempotency_key LIKE 'chaos-%'"));
   std::map<std::string, std::string> db_state;  // idempotency_key -> "id state"
   for (const auto& row : db.rows("SELECT idempotency_key, id, state FROM jobs")) {
     db_state[row[0]] = row[1] + " " + row[2];
@@ -570,18 +568,17 @@ TEST(CrashTest, KillNineUnderLoadLosesNoAcknowledgedJob) {
     EXPECT_EQ(std::to_string(id) + " " + want_state, db_state[plan[i].key]) << plan[i].key;
   }
   // Every job that succeeded has exactly one successful attempt; the others none.
-  for (const auto& row : db.rows(
-           "SELECT j.id, j.state, (SELECT count(*) FROM attempts a WHERE a.job_id = j.id AND "
-           "a.outcome = 'succeeded') AS ok FROM jobs j WHERE (j.state = 4 AND ok != 1) OR "
-           "(j.state != 4 AND ok != 0) LIMIT 20")) {
+  for (const auto& row : db.rows("SELECT j.id, j.state, (SELECT count(*) FROM attempts a WHERE a.job_id = j.id AND "
+                                 "a.outcome = 'succeeded') AS ok FROM jobs j WHERE (j.state = 4 AND ok != 1) OR "
+                                 "(j.state != 4 AND ok != 0) LIMIT 20")) {
     ADD_FAILURE() << "job " << row[0] << " in state " << row[1] << " has " << row[2]
                   << " successful attempts in the ledger";
   }
   // The ledger matches the jobs: one row per attempt made, none left running.
   EXPECT_EQ(0, db.count("SELECT count(*) FROM attempts WHERE outcome = 'running'"));
-  for (const auto& row : db.rows(
-           "SELECT j.id, j.attempts, (SELECT count(*) FROM attempts a WHERE a.job_id = j.id) AS n "
-           "FROM jobs j WHERE j.attempts != n LIMIT 20")) {
+  for (const auto& row :
+       db.rows("SELECT j.id, j.attempts, (SELECT count(*) FROM attempts a WHERE a.job_id = j.id) AS n "
+               "FROM jobs j WHERE j.attempts != n LIMIT 20")) {
     ADD_FAILURE() << "job " << row[0] << " counts " << row[1] << " attempts, the ledger has " << row[2];
   }
   // A job failed INTERRUPTED has its interrupted attempt in the ledger.
@@ -602,11 +599,11 @@ TEST(CrashTest, KillNineUnderLoadLosesNoAcknowledgedJob) {
   }
   EXPECT_EQ(std::count(modes.begin(), modes.end(), KillMode::kMidStream), stream_kills);
 
-  std::printf("[chaos] %zu acknowledged (%zu deduplicated resubmissions), %lld in doubt at kills, "
-              "%lld reconnects, %lld stalls, %lld refusals; states:",
-              job_of_id.size(), deduplicated, static_cast<long long>(in_doubt),
-              static_cast<long long>(reconnects), static_cast<long long>(stalls),
-              static_cast<long long>(refusals));
+  std::printf(
+      "[chaos] %zu acknowledged (%zu deduplicated resubmissions), %lld in doubt at kills, "
+      "%lld reconnects, %lld stalls, %lld refusals; states:",
+      job_of_id.size(), deduplicated, static_cast<long long>(in_doubt), static_cast<long long>(reconnects),
+      static_cast<long long>(stalls), static_cast<long long>(refusals));
   for (const auto& [s, n] : states) {
     std::printf(" %s=%d", s.c_str(), n);
   }

@@ -26,7 +26,7 @@ namespace {
 using Pwrite64Fn = ssize_t (*)(int, const void*, size_t, off64_t);
 
 char trigger_path[4096];
-int countdown = 0;  // > 0: armed; writes to the WAL left before dying.
+int countdown = 0;   // > 0: armed; writes to the WAL left before dying.
 bool after = false;  // Die after that write instead of before it.
 
 __attribute__((constructor)) void chaosShimInit() {

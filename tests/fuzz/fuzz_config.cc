@@ -29,10 +29,9 @@ void removeDir() {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // The environment also feeds loadConfig: make it the same for every input.
-  for (const char* name : {"LLMQ_SOCKET", "LLMQ_CONFIG", "LLMQ_DB", "OPENROUTER_API_KEY",
-                           "OPEN_ROUTER_API_KEY", "OPENROUTER_API_KEYS", "OPENROUTER_BASE_URL",
-                           "OPENROUTER_PREFERRED_MODELS", "OPENROUTER_TIMEOUT_MS",
-                           "OPENROUTER_MAX_RETRIES", "OPENROUTER_COST_BUDGET_USD"}) {
+  for (const char* name : {"LLMQ_SOCKET", "LLMQ_CONFIG", "LLMQ_DB", "OPENROUTER_API_KEY", "OPEN_ROUTER_API_KEY",
+                           "OPENROUTER_API_KEYS", "OPENROUTER_BASE_URL", "OPENROUTER_PREFERRED_MODELS",
+                           "OPENROUTER_TIMEOUT_MS", "OPENROUTER_MAX_RETRIES", "OPENROUTER_COST_BUDGET_USD"}) {
     ::unsetenv(name);
   }
   llmq::log::setLevel(llmq::log::Level::kError);

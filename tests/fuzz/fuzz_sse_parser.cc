@@ -23,10 +23,10 @@
 #include "upstream/chat_response.h"
 #include "upstream/chat_stream.h"
 #include "upstream/embedding_response.h"
-#include "upstream/response_events.h"
-#include "upstream/responses_response.h"
 #include "upstream/error_map.h"
 #include "upstream/model_catalog_parse.h"
+#include "upstream/response_events.h"
+#include "upstream/responses_response.h"
 #include "upstream/sse_parser.h"
 
 namespace {
@@ -165,9 +165,9 @@ void compareOutcomes(const ChatOutcome& a, const ChatOutcome& b) {
   }
   if (const auto* ca = std::get_if<Completion>(&a)) {
     const auto& cb = std::get<Completion>(b);
-    if (ca->result_json != cb.result_json || ca->content != cb.content ||
-        ca->finish_reason != cb.finish_reason || ca->model != cb.model ||
-        ca->generation_id != cb.generation_id || ca->usage.total_tokens != cb.usage.total_tokens) {
+    if (ca->result_json != cb.result_json || ca->content != cb.content || ca->finish_reason != cb.finish_reason ||
+        ca->model != cb.model || ca->generation_id != cb.generation_id ||
+        ca->usage.total_tokens != cb.usage.total_tokens) {
       mismatch("the assembled completion");
     }
     return;

@@ -38,9 +38,7 @@ class ClockTest : public ::testing::Test {
     setOffset("+0");
   }
 
-  void setOffset(const std::string& offset) {
-    std::ofstream(offset_file_, std::ios::trunc) << offset << "\n";
-  }
+  void setOffset(const std::string& offset) { std::ofstream(offset_file_, std::ios::trunc) << offset << "\n"; }
 
   DaemonOptions options() const {
     return {.config_toml = kConfig,
@@ -59,8 +57,8 @@ class ClockTest : public ::testing::Test {
   void ageOldJobs() {
     auto db = openDb();
     ASSERT_NE(nullptr, db);
-    const std::string sql = "UPDATE jobs SET finished_at = finished_at - " + std::to_string(400 * kDayMs) +
-                            " WHERE client = 'old'";
+    const std::string sql =
+        "UPDATE jobs SET finished_at = finished_at - " + std::to_string(400 * kDayMs) + " WHERE client = 'old'";
     ASSERT_TRUE(db->exec(sql.c_str()).ok());
   }
 

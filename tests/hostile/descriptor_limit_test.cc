@@ -230,8 +230,8 @@ TEST_F(DescriptorLimitTest, UnixSocketConnectionsPastTheLimitGetALine) {
   EXPECT_GT(served, 0);
   EXPECT_GT(refused, 0) << "served " << served << ", closed " << closed;
   // Every connection past the limit is told why, not closed without a word.
-  EXPECT_EQ(kConnections, served + refused) << "served " << served << ", refused " << refused << ", closed "
-                                            << closed;
+  EXPECT_EQ(kConnections, served + refused)
+      << "served " << served << ", refused " << refused << ", closed " << closed;
   EXPECT_NE(std::string::npos, daemon_->log().find("out of file descriptors"));
   expectSocketServed();
 }

@@ -135,8 +135,6 @@ TEST_F(HttpHostileTest, BufferedRequestBytesAreBoundedOverAllConnections) {
   EXPECT_EQ(200, models().status);
 }
 
-
-
 // A HEAD answer has the head a GET would get and no body: a body after it was
 // read by a keep-alive client as the start of the next response, and every
 // answer after it on the connection was misread.
@@ -169,9 +167,8 @@ TEST_F(HttpHostileTest, AHeadAnswerHasNoBodyAndTheNextAnswerStaysInStep) {
 // any of them unrouted the job for all (the newest hung too).
 TEST_F(HttpHostileTest, StreamsOfOneIdempotencyKeyOnSeveralConnectionsEachEnd) {
   start("");
-  const std::string body =
-      R"({"model":"mock/x","stream":true,"messages":[{"role":"user","content":"hi"}],)"
-      R"("mock":{"tokens":150,"chunk_delay_ms":100}})";
+  const std::string body = R"({"model":"mock/x","stream":true,"messages":[{"role":"user","content":"hi"}],)"
+                           R"("mock":{"tokens":150,"chunk_delay_ms":100}})";
   const HttpHeaders headers = {{"Authorization", "Bearer " + token_},
                                {"Content-Type", "application/json"},
                                {"Idempotency-Key", "retried-stream-1"}};

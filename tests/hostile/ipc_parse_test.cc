@@ -35,9 +35,9 @@ std::string nested(int depth, const std::string& open, const std::string& inner,
 class IpcParseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[ipc]\nmax_frame_bytes = 4194304\n"
-                                                  "[api]\nlisten = \"127.0.0.1:0\"\n"});
+    daemon_ = std::make_unique<DaemonProcess>(dir_.path(),
+                                              DaemonOptions{.config_toml = "[ipc]\nmax_frame_bytes = 4194304\n"
+                                                                           "[api]\nlisten = \"127.0.0.1:0\"\n"});
     ASSERT_TRUE(daemon_->start());
     client_ = daemon_->connect();
     ASSERT_NE(nullptr, client_);
@@ -106,8 +106,8 @@ TEST_F(IpcParseTest, ALineOfTwoHundredThousandBracketsIsAParseErrorNamingTheLimi
 
 TEST_F(IpcParseTest, DeepObjectsInsideAValidRequestAreRefused) {
   const std::string deep = nested(200000, "{\"a\":", "1", "}");
-  json::Document d = exchange(R"({"jsonrpc":"2.0","id":1,"method":"job.submit","params":{"request":)" + deep +
-                              "}}");
+  json::Document d =
+      exchange(R"({"jsonrpc":"2.0","id":1,"method":"job.submit","params":{"request":)" + deep + "}}");
   EXPECT_EQ(-32700, codeOf(d));
   EXPECT_NE(std::string::npos, messageOf(d).find("nested deeper than 128 levels")) << messageOf(d);
   // A batch of deep requests, complete and balanced, too.
@@ -120,8 +120,8 @@ TEST_F(IpcParseTest, NestingAtTheLimitIsStillParsed) {
   // 128 levels in all (the params object is level 2): parsed, then judged on its
   // merits (-32602: not a valid request), not refused as JSON.
   const std::string params = nested(126, "[", "1", "]");
-  const json::Document d = exchange(R"({"jsonrpc":"2.0","id":1,"method":"job.get","params":{"job_id":)" +
-                                    params + "}}");
+  const json::Document d =
+      exchange(R"({"jsonrpc":"2.0","id":1,"method":"job.get","params":{"job_id":)" + params + "}}");
   EXPECT_EQ(-32602, codeOf(d)) << messageOf(d);
   expectAnswers();
 }
@@ -148,7 +148,6 @@ TEST_F(IpcParseTest, TheHttpFrontAnswersADeepBodyWith400) {
   }
   expectAnswers();
 }
-
 
 // A body at the nesting limit is a request like any other: the HTTP front's
 // job.submit wraps it two levels deeper, and the dispatcher refused that frame

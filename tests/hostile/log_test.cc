@@ -63,8 +63,8 @@ class HostileLogTest : public ::testing::Test {
 
 TEST_F(HostileLogTest, TheCliShowsAnUpstreamErrorWithoutItsControlCharacters) {
   // The daemon's error quotes the upstream's text; `llmq` prints it on a terminal.
-  HttpResponse r = fake_.post("/_fake/error_message",
-                              R"({"message":"boom\n\u001b]0;pwned\u0007\u001b[2J\u00c2\u009b31m"})");
+  HttpResponse r =
+      fake_.post("/_fake/error_message", R"({"message":"boom\n\u001b]0;pwned\u0007\u001b[2J\u00c2\u009b31m"})");
   ASSERT_EQ(200, r.status) << r.body;
   CommandResult cli = runCommand({LLMQ_CLI_PATH, "--socket", daemon_->socketPath(), "models", "--refresh"});
   EXPECT_EQ(1, cli.exit_code) << cli.output;

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -243,22 +243,22 @@ class MemoryLimitTest : public ::testing::Test {
     upstream_.reset();
   }
   void start(size_t answer_bytes) {
-    upstream_ = std::make_unique<RawUpstream>([answer_bytes](RawUpstream& self, int fd, const std::string& request) {
-      self.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
-      const std::string chunk = sseChunk(std::string(65536, 'a'));
-      const bool endless = request.find("endless") != std::string::npos;
-      for (size_t sent = 0; endless || sent < answer_bytes; sent += 65536) {
-        if (!self.send(fd, chunk)) {
-          return;
-        }
-      }
-      self.send(fd,
-                R"(data: {"id":"gen-raw","object":"chat.completion.chunk","model":"openai/gpt-4o-mini",)"
-                R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}],)"
-                R"("usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})"
-                "\n\ndata: [DONE]\n\n");
-      ::shutdown(fd, SHUT_RDWR);
-    });
+    upstream_ =
+        std::make_unique<RawUpstream>([answer_bytes](RawUpstream& self, int fd, const std::string& request) {
+          self.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
+          const std::string chunk = sseChunk(std::string(65536, 'a'));
+          const bool endless = request.find("endless") != std::string::npos;
+          for (size_t sent = 0; endless || sent < answer_bytes; sent += 65536) {
+            if (!self.send(fd, chunk)) {
+              return;
+            }
+          }
+          self.send(fd, R"(data: {"id":"gen-raw","object":"chat.completion.chunk","model":"openai/gpt-4o-mini",)"
+                        R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}],)"
+                        R"("usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})"
+                        "\n\ndata: [DONE]\n\n");
+          ::shutdown(fd, SHUT_RDWR);
+        });
     ASSERT_TRUE(upstream_->start());
     daemon_ = std::make_unique<DaemonProcess>(
         dir_.path(), DaemonOptions{.config_toml = "[api]\nlisten = \"127.0.0.1:0\"\n[ipc]\nline_timeout_s = 600\n",

@@ -47,8 +47,7 @@ class RawUpstream {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, 64) != 0) {
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 64) != 0) {
       return false;
     }
     socklen_t len = sizeof addr;
@@ -191,8 +190,8 @@ class RawUpstream {
   std::atomic<int> requests_{0};
   std::thread acceptor_;
   std::mutex mu_;
-  std::vector<int> fds_;               // Guarded by mu_.
-  std::vector<std::thread> threads_;   // Guarded by mu_.
+  std::vector<int> fds_;              // Guarded by mu_.
+  std::vector<std::thread> threads_;  // Guarded by mu_.
 };
 
 }  // namespace llmq::testing

@@ -59,8 +59,7 @@ const std::vector<std::string>& hostileIds() {
 
 TEST_F(RpcIdsTest, NumericIdsComeBackByteIdentical) {
   for (const std::string& id : hostileIds()) {
-    const std::string line =
-        exchange(R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"daemon.status"})" + "\n");
+    const std::string line = exchange(R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"daemon.status"})" + "\n");
     EXPECT_EQ(0u, line.find(R"({"jsonrpc":"2.0","id":)" + id + R"(,"result":{)")) << id << ": " << line;
     // Errors too.
     const std::string err = exchange(R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"no.such"})" + "\n");
@@ -71,8 +70,8 @@ TEST_F(RpcIdsTest, NumericIdsComeBackByteIdentical) {
 TEST_F(RpcIdsTest, NumericIdsInABatchComeBackByteIdentical) {
   std::string batch = "[";
   for (const std::string& id : hostileIds()) {
-    batch += (batch.size() > 1 ? "," : "") + std::string(R"({"jsonrpc":"2.0","id":)") + id +
-             R"(,"method":"no.such"})";
+    batch +=
+        (batch.size() > 1 ? "," : "") + std::string(R"({"jsonrpc":"2.0","id":)") + id + R"(,"method":"no.such"})";
   }
   batch += "]\n";
   const std::string line = exchange(batch);
@@ -80,8 +79,9 @@ TEST_F(RpcIdsTest, NumericIdsInABatchComeBackByteIdentical) {
     EXPECT_NE(std::string::npos, line.find(R"({"jsonrpc":"2.0","id":)" + id + R"(,"error":)")) << id;
   }
   // A frame that is broken for another reason is still a parse error.
-  const std::string broken = exchange(R"({"jsonrpc":"2.0","id":1e400,"method":"daemon.status","params":{"x":1e999}})"
-                                      "\n");
+  const std::string broken =
+      exchange(R"({"jsonrpc":"2.0","id":1e400,"method":"daemon.status","params":{"x":1e999}})"
+               "\n");
   EXPECT_NE(std::string::npos, broken.find("-32700")) << broken;
 }
 

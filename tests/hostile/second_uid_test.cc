@@ -64,8 +64,8 @@ bool ensureUsers() {
   }
   for (const char* user : {kAlice, kMallory}) {
     if (::getpwnam(user) == nullptr) {
-      std::system((std::string("useradd --system --no-create-home --shell /usr/sbin/nologin -g ") +
-                   kGroup + " " + user + " >/dev/null 2>&1")
+      std::system((std::string("useradd --system --no-create-home --shell /usr/sbin/nologin -g ") + kGroup + " " +
+                   user + " >/dev/null 2>&1")
                       .c_str());
     }
   }
@@ -79,8 +79,8 @@ class SecondUidTest : public ::testing::Test {
       GTEST_SKIP() << "needs root and setpriv to act as two other users";
     }
     if (!ensureUsers()) {
-      GTEST_SKIP() << "could not create the test users " << kAlice << " and " << kMallory
-                   << " (group " << kGroup << ") with useradd/groupadd";
+      GTEST_SKIP() << "could not create the test users " << kAlice << " and " << kMallory << " (group " << kGroup
+                   << ") with useradd/groupadd";
     }
     ASSERT_EQ(0, ::chmod(dir_.path().c_str(), 0755)) << "the test users must reach the socket";
   }
@@ -90,8 +90,8 @@ class SecondUidTest : public ::testing::Test {
     }
   }
   void start(const std::string& extra_toml = "", std::vector<std::string> env = {}) {
-    const std::string toml = std::string("[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"") + kGroup +
-                             "\"\n" + extra_toml;
+    const std::string toml =
+        std::string("[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"") + kGroup + "\"\n" + extra_toml;
     daemon_ = std::make_unique<DaemonProcess>(dir_.path(),
                                               DaemonOptions{.config_toml = toml, .extra_env = std::move(env)});
     ASSERT_TRUE(daemon_->start());
@@ -133,8 +133,8 @@ class SecondUidTest : public ::testing::Test {
     return d.IsObject() && d.HasMember("error") ? d["error"]["code"].GetInt() : 0;
   }
   static std::string resultString(const json::Document& d, const char* member) {
-    if (!d.IsObject() || !d.HasMember("result") || !d["result"].IsObject() ||
-        !d["result"].HasMember(member) || !d["result"][member].IsString()) {
+    if (!d.IsObject() || !d.HasMember("result") || !d["result"].IsObject() || !d["result"].HasMember(member) ||
+        !d["result"][member].IsString()) {
       return "";
     }
     return d["result"][member].GetString();
@@ -192,8 +192,10 @@ TEST_F(SecondUidTest, StatusAndBudgetsShowOnlyWhatIsTheirs) {
   ASSERT_NE(nullptr, root);
   const std::string alice_client = std::string(kAlice) + ":payroll";
   callOk(*root, "budget.set", "{\"scope\":\"client:" + alice_client + "\",\"period\":\"day\",\"limit_usd\":5}");
-  callOk(*root, "budget.set", std::string("{\"scope\":\"user:") + kAlice + "\",\"period\":\"day\",\"limit_usd\":6}");
-  callOk(*root, "budget.set", std::string("{\"scope\":\"user:") + kMallory + "\",\"period\":\"day\",\"limit_usd\":7}");
+  callOk(*root, "budget.set",
+         std::string("{\"scope\":\"user:") + kAlice + "\",\"period\":\"day\",\"limit_usd\":6}");
+  callOk(*root, "budget.set",
+         std::string("{\"scope\":\"user:") + kMallory + "\",\"period\":\"day\",\"limit_usd\":7}");
   callOk(*root, "budget.set", "{\"scope\":\"tag:secret-project\",\"period\":\"day\",\"limit_usd\":8}");
   callOk(*root, "budget.set", "{\"scope\":\"global\",\"period\":\"month\",\"limit_usd\":100}");
   callOk(*root, "queue.pause", "{\"client\":\"" + alice_client + "\"}");
@@ -229,8 +231,9 @@ TEST_F(SecondUidTest, AUserBudgetCoversEveryClientOfTheUser) {
   start();
   auto root = daemon_->connect();
   ASSERT_NE(nullptr, root);
-  callOk(*root, "budget.set", std::string("{\"scope\":\"user:") + kMallory +
-                                  "\",\"period\":\"day\",\"limit_usd\":0.000000001,\"action\":\"reject\"}");
+  callOk(*root, "budget.set",
+         std::string("{\"scope\":\"user:") + kMallory +
+             "\",\"period\":\"day\",\"limit_usd\":0.000000001,\"action\":\"reject\"}");
   auto m = rawAs(kMallory, request(1, "job.submit", submitParams("mock/x")) +
                                request(2, "job.submit", submitParams("mock/x", R"("client":"x")")));
   EXPECT_EQ(-32002, errorCode(answer(m, 1))) << all(m);

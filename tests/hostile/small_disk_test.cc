@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -155,8 +155,8 @@ TEST(SmallDiskTest, AFullDiskRefusesSubmitsLosesNoAcknowledgedJobAndComesBack) {
   EXPECT_NE(std::string::npos, message.find("nothing was stored")) << message;
   EXPECT_GT(acked.size(), 50u) << "the disk held almost nothing";
   ASSERT_TRUE(alive(daemon.pid())) << daemon.log();
-  std::printf("a %zu MiB tmpfs: %zu submits acknowledged, %d refused with -32006\n", kDiskBytes >> 20,
-              acked.size(), refused);
+  std::printf("a %zu MiB tmpfs: %zu submits acknowledged, %d refused with -32006\n", kDiskBytes >> 20, acked.size(),
+              refused);
 
   // Reads go on while the disk is full.
   json::Document status = callOk(*client, "daemon.status", "{}");

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "tests/support/daemon_process.h"
-#include "tests/support/rpc.h"
 #include "tests/support/proc_status.h"
+#include "tests/support/rpc.h"
 #include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
@@ -227,9 +227,8 @@ TEST_F(SocketHostileTest, MoreConnectionsThanDescriptors) {
   const auto wall_before = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const long long ticks = cpu() - cpu_before;
-  const double wall_ticks =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count() *
-      static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const double wall_ticks = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count() *
+                            static_cast<double>(::sysconf(_SC_CLK_TCK));
   EXPECT_LT(static_cast<double>(ticks), wall_ticks * 0.5) << "llmqd spins at EMFILE";
   EXPECT_EQ(0, ::kill(daemon_->pid(), 0)) << "llmqd is up";
   socks.clear();

@@ -148,7 +148,11 @@ TEST(StoreTest, ABackupNeverWritesThroughASymlinkOrOverAFile) {
   ASSERT_TRUE(daemon.start());
   auto client = daemon.connect();
   const std::string victim = dir.file("victim");
-  { std::FILE* f = std::fopen(victim.c_str(), "w"); std::fputs("keep me", f); std::fclose(f); }
+  {
+    std::FILE* f = std::fopen(victim.c_str(), "w");
+    std::fputs("keep me", f);
+    std::fclose(f);
+  }
   const std::string link = dir.file("planted");
   ASSERT_EQ(0, ::symlink(victim.c_str(), link.c_str()));
   std::string message;
@@ -175,7 +179,8 @@ class QuotaTest : public ::testing::Test {
   void start(const std::string& quota) {
     daemon_ = std::make_unique<DaemonProcess>(
         dir_.path(), DaemonOptions{.config_toml = "[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"nogroup\"\n"
-                                                  "[quota]\n" + quota});
+                                                  "[quota]\n" +
+                                                  quota});
     ASSERT_TRUE(daemon_->start());
   }
   // `llmq --json submit ARGS` as nobody; the prompt comes on stdin.

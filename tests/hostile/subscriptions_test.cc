@@ -69,8 +69,7 @@ TEST_F(SubscriptionsTest, OneConnectionCannotHoldMoreThanTheDefaultBound) {
   EXPECT_EQ(ipc::rpc::kOverloaded, callError(*c, "events.subscribe", R"({"client":"root"})", &message));
   EXPECT_NE(std::string::npos, message.find("max_subscriptions_per_connection")) << message;
   // The same subscription through job.submit is refused too, and no job is stored.
-  EXPECT_EQ(ipc::rpc::kOverloaded,
-            callError(*c, "job.submit", submitParams("mock/test", R"("subscribe":true)")));
+  EXPECT_EQ(ipc::rpc::kOverloaded, callError(*c, "job.submit", submitParams("mock/test", R"("subscribe":true)")));
   json::Document listed = callOk(*c, "job.list", "{}");
   EXPECT_EQ(0u, listed["jobs"].Size());
   // Another connection has its own allowance.
@@ -104,8 +103,7 @@ TEST_F(SubscriptionsTest, ClosingAConnectionGivesItsSubscriptionsBack) {
     auto other = daemon_->connect();
     ASSERT_NE(nullptr, other);
     std::string message;
-    EXPECT_EQ(ipc::rpc::kOverloaded,
-              callError(*other, "events.subscribe", R"({"client":"root"})", &message));
+    EXPECT_EQ(ipc::rpc::kOverloaded, callError(*other, "events.subscribe", R"({"client":"root"})", &message));
     EXPECT_NE(std::string::npos, message.find("max_subscriptions")) << message;
   }
   // The connection is gone: its four are freed once llmqd has seen it close.
@@ -137,7 +135,8 @@ TEST_F(SubscriptionsTest, TheTotalBoundHoldsAcrossConnections) {
   EXPECT_EQ(ipc::rpc::kOverloaded, callError(*late, "events.subscribe", R"({"all":true})"));
   // The ones held still deliver: a job's events reach the first connection.
   std::string id = submit(*late, "mock/test");
-  auto events = readEvents(*clients[0], [&](const Event& e) { return e.job_id == id && e.name == "final_response"; });
+  auto events =
+      readEvents(*clients[0], [&](const Event& e) { return e.job_id == id && e.name == "final_response"; });
   ASSERT_FALSE(events.empty());
   EXPECT_EQ("final_response", events.back().name);
   expectServing();

@@ -42,24 +42,20 @@ class UpstreamNumbersTest : public ::testing::Test {
   }
   void startDaemon(const std::string& extra_toml = "") {
     daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(),
-        DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + extra_toml,
-                      .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                    "OPENROUTER_BASE_URL=" + fake_.baseUrl()}});
+        dir_.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + extra_toml,
+                                   .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
+                                                 "OPENROUTER_BASE_URL=" + fake_.baseUrl()}});
     ASSERT_TRUE(daemon_->start());
     client_ = daemon_->connect();
     ASSERT_NE(nullptr, client_);
   }
   std::string submitTo(const std::string& model, bool stream) {
     json::Document r = callOk(*client_, "job.submit",
-                              R"({"request":{"model":")" + model + R"(","stream":)" +
-                                  (stream ? "true" : "false") +
+                              R"({"request":{"model":")" + model + R"(","stream":)" + (stream ? "true" : "false") +
                                   R"(,"max_tokens":3,"messages":[{"role":"user","content":"one two three"}]}})");
     return r.HasMember("job_id") ? r["job_id"].GetString() : "";
   }
-  json::Document job(const std::string& id) {
-    return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
-  }
+  json::Document job(const std::string& id) { return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}"); }
 
   TempDir dir_;
   FakeUpstream fake_;
@@ -128,12 +124,11 @@ TEST_F(UpstreamNumbersTest, ABackwardClockStepDoesNotStretchARetryAfter) {
   const std::string offset_file = dir_.path() + "/faketime";
   ASSERT_TRUE(writeFile(offset_file, "+0\n"));
   daemon_ = std::make_unique<DaemonProcess>(
-      dir_.path(),
-      DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n",
-                    .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                  "OPENROUTER_BASE_URL=" + fake_.baseUrl(), "LD_PRELOAD=" + lib,
-                                  "FAKETIME_TIMESTAMP_FILE=" + offset_file, "FAKETIME_NO_CACHE=1",
-                                  "DONT_FAKE_MONOTONIC=1"}});
+      dir_.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n",
+                                 .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
+                                               "OPENROUTER_BASE_URL=" + fake_.baseUrl(), "LD_PRELOAD=" + lib,
+                                               "FAKETIME_TIMESTAMP_FILE=" + offset_file, "FAKETIME_NO_CACHE=1",
+                                               "DONT_FAKE_MONOTONIC=1"}});
   ASSERT_TRUE(daemon_->start());
   client_ = daemon_->connect();
   ASSERT_NE(nullptr, client_);
@@ -194,8 +189,8 @@ TEST_F(UpstreamNumbersTest, LlmqGetPrintsModelTextWholeAndDefused) {
   EXPECT_NE(std::string::npos, plain.output.find("\\x1b[31mred")) << plain.output;
   EXPECT_NE(std::string::npos, plain.output.find("\\u009b2J")) << plain.output;
 
-  CommandResult exact = runCommand({LLMQ_CLI_PATH, "--socket", daemon_->socketPath(), "get", "--json", id}, "",
-                                   {}, 30000, /*merge_stderr=*/false);
+  CommandResult exact = runCommand({LLMQ_CLI_PATH, "--socket", daemon_->socketPath(), "get", "--json", id}, "", {},
+                                   30000, /*merge_stderr=*/false);
   ASSERT_EQ(0, exact.exit_code) << exact.output;
   json::Document d;
   ASSERT_TRUE(json::parse(d, exact.output, nullptr)) << exact.output;

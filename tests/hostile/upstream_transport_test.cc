@@ -42,9 +42,9 @@ class UpstreamTransportTest : public ::testing::Test {
       base_url = upstream.baseUrl();
     }
     daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = toml,
-                                   .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                                 "OPENROUTER_BASE_URL=" + base_url}});
+        dir_.path(),
+        DaemonOptions{.config_toml = toml,
+                      .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey), "OPENROUTER_BASE_URL=" + base_url}});
     ASSERT_TRUE(daemon_->start());
     client_ = daemon_->connect();
     ASSERT_NE(nullptr, client_);
@@ -127,8 +127,9 @@ TEST_F(UpstreamTransportTest, AnAnswerLargerThanTheCapFailsLocally) {
 
 TEST_F(UpstreamTransportTest, ChunkedWithAnEnormousChunkSizeFailsLocally) {
   RawUpstream upstream([](RawUpstream& self, int fd, const std::string&) {
-    self.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  "7FFFFFFFFFFFFFF\r\n");
+    self.send(fd,
+              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "7FFFFFFFFFFFFFF\r\n");
     const std::string junk(1 << 20, 'a');
     while (self.send(fd, junk)) {
     }
@@ -174,8 +175,9 @@ TEST_F(UpstreamTransportTest, AnswersReceivedTogetherAreBoundedInMemory) {
     states += std::string(" ") + j["state"].GetString();
   }
   EXPECT_NE(std::string::npos, why.find("max_buffered_bytes"))
-      << "no attempt failed at the bound: " << why << "; states" << states << "; requests "
-      << upstream.requests() << "\n" << daemon_->log();
+      << "no attempt failed at the bound: " << why << "; states" << states << "; requests " << upstream.requests()
+      << "\n"
+      << daemon_->log();
   expectServing();
 }
 
@@ -227,8 +229,10 @@ TEST_F(UpstreamTransportTest, AGzipBombIsNotInflated) {
   }
   ASSERT_LT(bomb.size(), 4u << 20);
   RawUpstream upstream([&bomb](RawUpstream& self, int fd, const std::string&) {
-    self.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
-                  "Content-Length: " + std::to_string(bomb.size()) + "\r\n\r\n" + bomb);
+    self.send(fd,
+              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+              "Content-Length: " +
+                  std::to_string(bomb.size()) + "\r\n\r\n" + bomb);
   });
   start(upstream);
   std::string why = failure(submitOne());
@@ -245,7 +249,8 @@ TEST_F(UpstreamTransportTest, ARedirectIsNeverFollowed) {
   });
   ASSERT_TRUE(elsewhere.start());
   const std::string target = "http://localhost:" + std::to_string(elsewhere.port()) + "/steal";
-  for (const std::string& location : {target, std::string("file:///etc/passwd"), std::string("gopher://127.0.0.1:1/")}) {
+  for (const std::string& location :
+       {target, std::string("file:///etc/passwd"), std::string("gopher://127.0.0.1:1/")}) {
     SCOPED_TRACE(location);
     RawUpstream upstream([&location](RawUpstream& self, int fd, const std::string&) {
       self.send(fd, "HTTP/1.1 307 Temporary Redirect\r\nLocation: " + location + "\r\nContent-Length: 0\r\n\r\n");

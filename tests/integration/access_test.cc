@@ -18,9 +18,7 @@
 namespace llmq::testing {
 namespace {
 
-bool canRunAsNobody() {
-  return ::geteuid() == 0 && ::access("/usr/bin/setpriv", X_OK) == 0;
-}
+bool canRunAsNobody() { return ::geteuid() == 0 && ::access("/usr/bin/setpriv", X_OK) == 0; }
 
 class AccessTest : public DaemonFixture {
  protected:
@@ -34,9 +32,8 @@ class AccessTest : public DaemonFixture {
   void start(const std::string& toml) { launchDaemon({.config_toml = toml}, /*connect=*/false); }
   // `llmq --json ARGS` as nobody, with `groups` as its only groups (primary first).
   CommandResult asNobody(std::vector<std::string> args, const std::string& group = "nogroup") {
-    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=" + group,
-                                     "--clear-groups", LLMQ_CLI_PATH, "--socket", daemon_->socketPath(),
-                                     "--json"};
+    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=" + group,    "--clear-groups",
+                                     LLMQ_CLI_PATH,      "--socket",       daemon_->socketPath(), "--json"};
     argv.insert(argv.end(), args.begin(), args.end());
     return runCommand(argv, "", {}, 30000, /*merge_stderr=*/true);
   }
@@ -129,8 +126,8 @@ TEST_F(AccessTest, IdempotencyKeysBelongToTheirUser) {
   ASSERT_FALSE(theirs.empty()) << guess.output;
   EXPECT_NE(roots, theirs) << "another user's key must not find root's job: " << guess.output;
   EXPECT_EQ(std::string::npos, guess.output.find("\"deduplicated\":true")) << guess.output;
-  auto waited = asNobody({"submit", "--wait", "--idempotency-key", "batch:eval:request-1", "--model",
-                          "mock/x", "hi"});
+  auto waited =
+      asNobody({"submit", "--wait", "--idempotency-key", "batch:eval:request-1", "--model", "mock/x", "hi"});
   ASSERT_EQ(0, waited.exit_code) << waited.output;
   EXPECT_EQ(std::string::npos, waited.output.find(roots)) << waited.output;
   EXPECT_EQ(theirs, jobIdOf(waited)) << "its own repeat finds its own job: " << waited.output;

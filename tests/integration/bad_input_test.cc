@@ -90,7 +90,8 @@ TEST_F(BadInputTest, NonObjectsAreInvalidRequests) {
 TEST_F(BadInputTest, WrongParamsAndUnknownMethods) {
   std::string msg;
   EXPECT_EQ(-32601, callError(*client_, "job.explode", "{}"));
-  EXPECT_EQ(-32602, callError(*client_, "job.submit", R"({"request":{"messages":[{"role":"user","content":"x"}]}})", &msg));
+  EXPECT_EQ(-32602,
+            callError(*client_, "job.submit", R"({"request":{"messages":[{"role":"user","content":"x"}]}})", &msg));
   EXPECT_NE(std::string::npos, msg.find("model")) << msg;
   EXPECT_EQ(-32602, callError(*client_, "job.submit", R"({"request":{"model":"mock/x"}})", &msg));
   EXPECT_NE(std::string::npos, msg.find("messages")) << msg;
@@ -108,10 +109,10 @@ TEST_F(BadInputTest, WrongParamsAndUnknownMethods) {
 }
 
 TEST_F(BadInputTest, BatchesAnswerAsOneArrayAndSkipNotifications) {
-  std::string line = exchange(
-      R"([{"jsonrpc":"2.0","id":1,"method":"daemon.status"},{"jsonrpc":"2.0","method":"daemon.status"},)"
-      R"({"jsonrpc":"2.0","id":"x","method":"nope"},7])"
-      "\n");
+  std::string line =
+      exchange(R"([{"jsonrpc":"2.0","id":1,"method":"daemon.status"},{"jsonrpc":"2.0","method":"daemon.status"},)"
+               R"({"jsonrpc":"2.0","id":"x","method":"nope"},7])"
+               "\n");
   json::Document d;
   ASSERT_TRUE(json::parse(d, line, nullptr)) << line;
   ASSERT_TRUE(d.IsArray());
@@ -201,9 +202,9 @@ TEST_F(BadInputTest, ClientsDisconnectingMidFrameAndMidStream) {
   ::close(fd);
 
   auto streamer = daemon_->connect();
-  json::Document r = callOk(*streamer, "job.submit",
-                            submitParams("mock/x", R"("subscribe":true)",
-                                         R"("stream":true,"mock":{"tokens":2000,"chunk_delay_ms":1})"));
+  json::Document r = callOk(
+      *streamer, "job.submit",
+      submitParams("mock/x", R"("subscribe":true)", R"("stream":true,"mock":{"tokens":2000,"chunk_delay_ms":1})"));
   std::string id = r["job_id"].GetString();
   readEvents(*streamer, [](const Event& e) { return e.name == "message_chunk"; });
   streamer.reset();  // Gone mid-stream.

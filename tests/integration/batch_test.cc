@@ -37,9 +37,9 @@ void writeBatch(const std::string& path, int n, const std::string& model, int fa
   for (int i = 0; i < n; ++i) {
     const bool fail = fail_every > 0 && i % fail_every == fail_every - 1;
     out << R"({"custom_id":")" << customId(i, n)
-        << R"(","method":"POST","url":"/v1/chat/completions","body":{"model":")"
-        << (fail ? fail_model : model) << R"(","messages":[{"role":"user","content":"line )" << i
-        << R"("}],"max_tokens":4}})" << "\n";
+        << R"(","method":"POST","url":"/v1/chat/completions","body":{"model":")" << (fail ? fail_model : model)
+        << R"(","messages":[{"role":"user","content":"line )" << i << R"("}],"max_tokens":4}})"
+        << "\n";
   }
 }
 
@@ -303,25 +303,27 @@ TEST_F(BatchTest, InvalidLinesAreReportedByNumberAndAbortOrAreSkipped) {
   {
     std::ofstream out(file);
     auto line = [](const std::string& id, const std::string& url = "/v1/chat/completions",
-                   const std::string& body = R"({"model":"mock/echo","messages":[{"role":"user","content":"hi"}]})") {
+                   const std::string& body =
+                       R"({"model":"mock/echo","messages":[{"role":"user","content":"hi"}]})") {
       return R"({"custom_id":")" + id + R"(","method":"POST","url":")" + url + R"(","body":)" + body + "}\n";
     };
-    out << line("a")                                   // 1
-        << "{not json\n"                               // 2
-        << line("b")                                   // 3
-        << line("c", "/v1/files")                      // 4
-        << line("a")                                   // 5: duplicate custom_id
+    out << line("a")                                                      // 1
+        << "{not json\n"                                                  // 2
+        << line("b")                                                      // 3
+        << line("c", "/v1/files")                                         // 4
+        << line("a")                                                      // 5: duplicate custom_id
         << line("d", "/v1/chat/completions", R"({"model":"mock/echo"})")  // 6: no messages
-        << "\n"                                        // 7: blank, skipped quietly
-        << R"({"method":"POST","url":"/v1/chat/completions","body":{}})" << "\n"  // 8: no custom_id
-        << line("e");                                  // 9
+        << "\n"                                                           // 7: blank, skipped quietly
+        << R"({"method":"POST","url":"/v1/chat/completions","body":{}})"
+        << "\n"        // 8: no custom_id
+        << line("e");  // 9
   }
   auto aborted = llmqMerged({"batch", "submit", file});
   EXPECT_EQ(2, aborted.exit_code);
-  for (const char* where : {"mixed.jsonl:2: not valid JSON", "mixed.jsonl:4: url must be",
-                            "mixed.jsonl:5: duplicate custom_id \"a\" (first on line 1)",
-                            "mixed.jsonl:6: body.messages", "mixed.jsonl:8: custom_id is missing",
-                            "5 invalid lines; nothing was submitted"}) {
+  for (const char* where :
+       {"mixed.jsonl:2: not valid JSON", "mixed.jsonl:4: url must be",
+        "mixed.jsonl:5: duplicate custom_id \"a\" (first on line 1)", "mixed.jsonl:6: body.messages",
+        "mixed.jsonl:8: custom_id is missing", "5 invalid lines; nothing was submitted"}) {
     EXPECT_NE(std::string::npos, aborted.output.find(where)) << where << "\n" << aborted.output;
   }
   EXPECT_EQ(std::string::npos, aborted.output.find("mixed.jsonl:7:")) << aborted.output;
@@ -362,7 +364,8 @@ TEST_F(BatchTest, EmbeddingAndResponsesLinesBecomeJobsOfTheirKind) {
         << "\n"
         << R"({"custom_id":"c-1","method":"POST","url":"/v1/chat/completions","body":{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}})"
         << "\n"
-        << R"({"custom_id":"e-2","method":"POST","url":"/v1/embeddings","body":{"model":"mock/embed"}})" << "\n"
+        << R"({"custom_id":"e-2","method":"POST","url":"/v1/embeddings","body":{"model":"mock/embed"}})"
+        << "\n"
         << R"({"custom_id":"r-1","method":"POST","url":"/v1/responses","body":{"model":"mock/echo","input":"as a response"}})"
         << "\n";
   }

@@ -28,7 +28,7 @@ class CatalogTest : public DaemonFixture {
   }
   // models.list, by id.
   std::map<std::string, json::Document> models(const std::string& params = "{}",
-                                                std::string* fetched_at = nullptr) {
+                                               std::string* fetched_at = nullptr) {
     json::Document r = callOk(*client_, "models.list", params, 30000);
     std::map<std::string, json::Document> out;
     if (!r.IsObject() || !r["models"].IsArray()) {
@@ -147,7 +147,8 @@ TEST_F(CatalogTest, AFailedRefreshKeepsTheOldData) {
     EXPECT_EQ(fetched_at, still);
     EXPECT_STREQ("fetched", list.at("fake/ok")["source"].GetString());
   }
-  EXPECT_NE(std::string::npos, daemon_->log().find("refreshing the model catalog failed, keeping the previous prices"));
+  EXPECT_NE(std::string::npos,
+            daemon_->log().find("refreshing the model catalog failed, keeping the previous prices"));
 
   // And once the upstream is well again, a refresh succeeds.
   ASSERT_TRUE(fake_.setFault("", -1, "/models"));

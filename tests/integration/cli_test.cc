@@ -83,14 +83,16 @@ TEST_F(CliTest, JsonSubmitGetAndList) {
 
 TEST_F(CliTest, GetShowsAnEmbeddingJobsVectorsAndAResponsesJobsText) {
   auto client = daemon_->connect();
-  json::Document e = callOk(*client, "job.submit",
-                            R"({"kind":"embedding","wait":true,"request":{"model":"mock/e","input":["a","b"],"dimensions":5}})");
+  json::Document e =
+      callOk(*client, "job.submit",
+             R"({"kind":"embedding","wait":true,"request":{"model":"mock/e","input":["a","b"],"dimensions":5}})");
   auto embedding = llmq({"get", std::string(e["job_id"].GetString())});
   EXPECT_EQ(0, embedding.exit_code) << embedding.output;
   EXPECT_NE(std::string::npos, embedding.output.find("embedding")) << embedding.output;
   EXPECT_NE(std::string::npos, embedding.output.find("2 vectors of 5 dimensions")) << embedding.output;
-  json::Document r = callOk(*client, "job.submit",
-                            R"({"kind":"responses","wait":true,"request":{"model":"mock/echo","input":"echo me"}})");
+  json::Document r =
+      callOk(*client, "job.submit",
+             R"({"kind":"responses","wait":true,"request":{"model":"mock/echo","input":"echo me"}})");
   auto response = llmq({"get", std::string(r["job_id"].GetString())});
   EXPECT_EQ(0, response.exit_code) << response.output;
   EXPECT_NE(std::string::npos, response.output.find("responses")) << response.output;
@@ -199,8 +201,8 @@ TEST_F(CliTest, ModelsRefreshFetchesFromTheUpstream) {
 
   // The upstream gone: --refresh fails with one line and exit 1; the list stays.
   ASSERT_TRUE(fake.stop());
-  auto failed = runCommand({LLMQ_CLI_PATH, "--socket", daemon.socketPath(), "models", "--refresh"}, "",
-                           {}, 60000, /*merge_stderr=*/true);
+  auto failed = runCommand({LLMQ_CLI_PATH, "--socket", daemon.socketPath(), "models", "--refresh"}, "", {}, 60000,
+                           /*merge_stderr=*/true);
   EXPECT_EQ(1, failed.exit_code) << failed.output;
   EXPECT_NE(std::string::npos, failed.output.find("llmq: refreshing the model catalog failed")) << failed.output;
   EXPECT_EQ(1, std::count(failed.output.begin(), failed.output.end(), '\n')) << failed.output;

@@ -180,8 +180,8 @@ TEST_F(CppClientTest, PipelinedSubmitsComeBackInOrderAndDeduplicate) {
   ASSERT_TRUE(partial) << partial.error().message;
   EXPECT_EQ(20u, seen);
   EXPECT_GE(partial->size(), 20u);
-  EXPECT_LE(partial->size(), 28u);  // At most a window's worth beyond.
-  EXPECT_TRUE(cpp_client_->status());    // Nothing of the pipeline is left unread.
+  EXPECT_LE(partial->size(), 28u);     // At most a window's worth beyond.
+  EXPECT_TRUE(cpp_client_->status());  // Nothing of the pipeline is left unread.
 
   // Paging through job.list.
   lc::ListQuery q;
@@ -309,8 +309,8 @@ TEST_F(CppClientTest, WaitTimesOutAndKeepsOtherSubscribersEvents) {
 // found with find_package(llmq), linked as llmq::client, run against llmqd.
 TEST_F(CppClientTest, InstalledPackageWorksFromAnotherProject) {
   const std::string root = dir_.file("root");
-  CommandResult install = runCommand({LLMQ_CMAKE_COMMAND, "--install", LLMQ_BUILD_DIR, "--prefix", "/usr"},
-                                     "", {"DESTDIR=" + root}, 120000);
+  CommandResult install = runCommand({LLMQ_CMAKE_COMMAND, "--install", LLMQ_BUILD_DIR, "--prefix", "/usr"}, "",
+                                     {"DESTDIR=" + root}, 120000);
   ASSERT_EQ(0, install.exit_code) << install.output;
   EXPECT_EQ(0, ::access((root + "/usr/include/llmq/client.h").c_str(), R_OK));
   for (const char* file : {"llmqConfig.cmake", "llmqConfigVersion.cmake", "llmqTargets.cmake"}) {
@@ -320,8 +320,8 @@ TEST_F(CppClientTest, InstalledPackageWorksFromAnotherProject) {
 
   const std::string build = dir_.file("consumer-build");
   CommandResult configure =
-      runCommand({LLMQ_CMAKE_COMMAND, "-S", std::string(LLMQ_TEST_DATA_DIR) + "/find_package_consumer", "-B",
-                  build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_PREFIX_PATH=" + root + "/usr"},
+      runCommand({LLMQ_CMAKE_COMMAND, "-S", std::string(LLMQ_TEST_DATA_DIR) + "/find_package_consumer", "-B", build,
+                  "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_PREFIX_PATH=" + root + "/usr"},
                  "", {}, 120000);
   ASSERT_EQ(0, configure.exit_code) << configure.output;
   CommandResult compile = runCommand({LLMQ_CMAKE_COMMAND, "--build", build}, "", {}, 120000);

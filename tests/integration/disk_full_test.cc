@@ -77,8 +77,8 @@ std::vector<Event> eventsFor(ipc::Client& client, int ms) {
     json::Document d;
     if (json::parse(d, **line, nullptr) && d.HasMember("params")) {
       const json::Value& p = d["params"];
-      events.push_back(Event{p["job_id"].GetString(), p["event"].GetString(), p["seq"].GetInt64(),
-                             json::toString(p["data"])});
+      events.push_back(
+          Event{p["job_id"].GetString(), p["event"].GetString(), p["seq"].GetInt64(), json::toString(p["data"])});
     }
   }
 }
@@ -114,10 +114,11 @@ TEST(DiskFullTest, SubmitsFailReadsAndStreamsGoOnAndRoomComesBackWithoutARestart
   ASSERT_FALSE(readEvents(*watcher, [](const Event& e) { return e.name == "message_chunk"; }).empty());
   json::Document waited;
   std::thread wait_thread([&] {
-    waited = callOk(*waiter, "job.submit",
-                    R"({"request":{"model":"mock/stream","messages":[{"role":"user","content":"hello from a test"}],)" +
-                        std::string(kLongStream) + R"(},"idempotency_key":"stream-wait","wait":true})",
-                    60000);
+    waited =
+        callOk(*waiter, "job.submit",
+               R"({"request":{"model":"mock/stream","messages":[{"role":"user","content":"hello from a test"}],)" +
+                   std::string(kLongStream) + R"(},"idempotency_key":"stream-wait","wait":true})",
+               60000);
   });
 
   bool both_running = false;
@@ -172,8 +173,8 @@ TEST(DiskFullTest, SubmitsFailReadsAndStreamsGoOnAndRoomComesBackWithoutARestart
 
   // Room again: no restart. The held outcomes are stored, announced, answered.
   ASSERT_TRUE(reload(dir, daemon, config(0)));
-  std::vector<Event> rest =
-      readEvents(*watcher, [](const Event& e) { return e.name == "final_response"; }, 10000);
+  std::vector<Event> rest = readEvents(
+      *watcher, [](const Event& e) { return e.name == "final_response"; }, 10000);
   ASSERT_FALSE(rest.empty());
   EXPECT_EQ("final_response", rest.back().name);
   EXPECT_EQ(streamed.back().seq + 1, rest.front().seq) << "the final events follow the chunks";
@@ -248,8 +249,8 @@ TEST(DiskFullTest, ABudgetOrPauseChangeWhoseTurnIsLostIsTakenBack) {
     std::string lines;
     int id = 900;
     for (const auto& [method, params] : changes) {
-      lines += R"({"jsonrpc":"2.0","id":)" + std::to_string(++id) + R"(,"method":")" + method +
-               R"(","params":)" + params + "}\n";
+      lines += R"({"jsonrpc":"2.0","id":)" + std::to_string(++id) + R"(,"method":")" + method + R"(","params":)" +
+               params + "}\n";
     }
     lines += R"({"jsonrpc":"2.0","id":999,"method":"job.submit","params":{"request":{"model":"mock/big",)"
              R"("max_tokens":2,"messages":[{"role":"user","content":")" +

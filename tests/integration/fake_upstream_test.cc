@@ -293,20 +293,13 @@ struct StatusCase {
 
 TEST_F(FakeUpstreamTest, StatusFaultsViaModelAndHeader) {
   const StatusCase cases[] = {
-      {"429", 429, "Rate limit exceeded", "2"},
-      {"429-0", 429, "Rate limit exceeded", "0"},
-      {"429-bare", 429, "Rate limit exceeded", nullptr},
-      {"429-reset", 429, "Rate limit exceeded", nullptr},
-      {"402", 402, "Insufficient credits", nullptr},
-      {"401", 401, "No auth credentials", nullptr},
-      {"400", 400, "Invalid request", nullptr},
-      {"403", 403, "flagged by moderation", nullptr},
-      {"404", 404, "No endpoints found for", nullptr},
-      {"408", 408, "timed out", nullptr},
-      {"500", 500, "Internal Server Error", nullptr},
-      {"502", 502, "Provider returned error", nullptr},
-      {"503", 503, "No available model provider", "2"},
-      {"503-1", 503, "No available model provider", "1"},
+      {"429", 429, "Rate limit exceeded", "2"},          {"429-0", 429, "Rate limit exceeded", "0"},
+      {"429-bare", 429, "Rate limit exceeded", nullptr}, {"429-reset", 429, "Rate limit exceeded", nullptr},
+      {"402", 402, "Insufficient credits", nullptr},     {"401", 401, "No auth credentials", nullptr},
+      {"400", 400, "Invalid request", nullptr},          {"403", 403, "flagged by moderation", nullptr},
+      {"404", 404, "No endpoints found for", nullptr},   {"408", 408, "timed out", nullptr},
+      {"500", 500, "Internal Server Error", nullptr},    {"502", 502, "Provider returned error", nullptr},
+      {"503", 503, "No available model provider", "2"},  {"503-1", 503, "No available model provider", "1"},
       {"418", 418, "Fake upstream error 418", nullptr},
   };
   for (const auto& c : cases) {
@@ -320,8 +313,7 @@ TEST_F(FakeUpstreamTest, StatusFaultsViaModelAndHeader) {
       json::Document d;
       ASSERT_TRUE(parseInto(d, r.body));
       EXPECT_EQ(c.status, d["error"]["code"].GetInt());
-      EXPECT_NE(std::string::npos, std::string(d["error"]["message"].GetString()).find(c.message_part))
-          << r.body;
+      EXPECT_NE(std::string::npos, std::string(d["error"]["message"].GetString()).find(c.message_part)) << r.body;
       if (c.retry_after != nullptr) {
         EXPECT_EQ(c.retry_after, r.header("retry-after"));
       } else {
@@ -651,7 +643,8 @@ TEST_F(FakeUpstreamTest, KeyAndUpstreamRateLimitsHaveTheirOwnBodies) {
   ASSERT_EQ(429, upstream.status);
   ASSERT_TRUE(parseInto(d, upstream.body));
   EXPECT_TRUE(d["error"]["metadata"].HasMember("provider_name")) << upstream.body;
-  EXPECT_NE(std::string::npos, std::string(d["error"]["metadata"]["raw"].GetString()).find("rate-limited upstream"));
+  EXPECT_NE(std::string::npos,
+            std::string(d["error"]["metadata"]["raw"].GetString()).find("rate-limited upstream"));
 }
 
 TEST_F(FakeUpstreamTest, RateLimitCountsPerAuthorizationOverASlidingWindow) {

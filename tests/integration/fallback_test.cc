@@ -113,8 +113,8 @@ TEST_F(FallbackTest, NamedChainsAndThePreferredModels) {
 TEST_F(FallbackTest, AFallbackOverHttpSendsTheFallbackModel) {
   startFake();
   start(fakeEnv("sk-or-v1-test0000000000000000000000000000000000fb01"));
-  std::string id = submit(*client_, "fake/fault-503-0",
-                          R"("max_attempts":1,"fallback_models":["openai/gpt-4o-mini"])");
+  std::string id =
+      submit(*client_, "fake/fault-503-0", R"("max_attempts":1,"fallback_models":["openai/gpt-4o-mini"])");
   ASSERT_EQ("succeeded", waitTerminal(*client_, id));
   auto requests = fake_.requests();
   ASSERT_EQ(2u, requests.size());

@@ -51,18 +51,18 @@ constexpr char kConfig[] =
 enum class Combo { kAlone, kCancel, kRestart, kDisconnect };
 enum Modes { kPlain = 1, kStream = 2, kBoth = 3 };
 enum class Trigger { kNone, kStarted, kText, kError };  // kText: first chunk if streamed, else started.
-enum class Setup { kNone, kRateLimited };                // kRateLimited: the key's window is used up.
+enum class Setup { kNone, kRateLimited };               // kRateLimited: the key's window is used up.
 
 struct FaultRow {
-  const char* name;    // Test name part.
-  const char* fault;   // The fake's fault spec; the job's model is fake/fault-<fault>.
+  const char* name;   // Test name part.
+  const char* fault;  // The fake's fault spec; the job's model is fake/fault-<fault>.
   int modes;
   Combo combo;
   Trigger trigger;
-  const char* state;   // The job's end state.
-  const char* code;    // error.code of every error event, and of the job when it failed.
-  int status;          // upstream_status of those (0: null).
-  const char* events;  // Pattern (see the header).
+  const char* state;       // The job's end state.
+  const char* code;        // error.code of every error event, and of the job when it failed.
+  int status;              // upstream_status of those (0: null).
+  const char* events;      // Pattern (see the header).
   const char* extra = "";  // More job.submit params.
   Setup setup = Setup::kNone;
   int max_attempts = 2;
@@ -102,11 +102,13 @@ const FaultRow kRows[] = {
     // A cancel after the failure is refused; a restart leaves the failure as it is.
     {"s400_alone", "400", kBoth, C::kAlone, T::kNone, "failed", "INVALID_REQUEST", 400, kOnce},
     {"s400_cancel", "400", kBoth, C::kCancel, T::kError, "failed", "INVALID_REQUEST", 400, kOnce},
-    {"s400_restart", "400", kBoth, C::kRestart, T::kError, "failed", "INVALID_REQUEST", 400, "queued started error! |"},
+    {"s400_restart", "400", kBoth, C::kRestart, T::kError, "failed", "INVALID_REQUEST", 400,
+     "queued started error! |"},
     {"s400_disconnect", "400", kBoth, C::kDisconnect, T::kStarted, "failed", "INVALID_REQUEST", 400, kOnce},
     {"s401_alone", "401", kBoth, C::kAlone, T::kNone, "failed", "UNAUTHORIZED", 401, kOnce},
     {"s401_cancel", "401", kPlain, C::kCancel, T::kError, "failed", "UNAUTHORIZED", 401, kOnce},
-    {"s401_restart", "401", kPlain, C::kRestart, T::kError, "failed", "UNAUTHORIZED", 401, "queued started error! |"},
+    {"s401_restart", "401", kPlain, C::kRestart, T::kError, "failed", "UNAUTHORIZED", 401,
+     "queued started error! |"},
     {"s401_disconnect", "401", kPlain, C::kDisconnect, T::kStarted, "failed", "UNAUTHORIZED", 401, kOnce},
     // 402: the only server key is exhausted and none is left (docs/upstream.md).
     {"s402_alone", "402", kBoth, C::kAlone, T::kNone, "failed", "OPENROUTER_SYSTEM_KEY_EXHAUSTED", 402, kOnce},
@@ -121,7 +123,8 @@ const FaultRow kRows[] = {
     {"s403_disconnect", "403", kPlain, C::kDisconnect, T::kStarted, "failed", "MODERATION", 403, kOnce},
     {"s404_alone", "404", kBoth, C::kAlone, T::kNone, "failed", "INVALID_REQUEST", 404, kOnce},
     {"s404_cancel", "404", kPlain, C::kCancel, T::kError, "failed", "INVALID_REQUEST", 404, kOnce},
-    {"s404_restart", "404", kPlain, C::kRestart, T::kError, "failed", "INVALID_REQUEST", 404, "queued started error! |"},
+    {"s404_restart", "404", kPlain, C::kRestart, T::kError, "failed", "INVALID_REQUEST", 404,
+     "queued started error! |"},
     {"s404_disconnect", "404", kPlain, C::kDisconnect, T::kStarted, "failed", "INVALID_REQUEST", 404, kOnce},
     {"s422_alone", "422", kBoth, C::kAlone, T::kNone, "failed", "INVALID_REQUEST", 422, kOnce},
 
@@ -184,7 +187,8 @@ const FaultRow kRows[] = {
      "queued started error retrying started? | started error!"},
     {"drop_disconnect", "drop", kBoth, C::kDisconnect, T::kStarted, "failed", "NETWORK", 0, kTwice},
     {"close_alone", "close", kBoth, C::kAlone, T::kNone, "failed", "NETWORK", 0, kTwice},
-    {"close_cancel", "delay-300+close", kPlain, C::kCancel, T::kError, "cancelled", "NETWORK", 0, kCancelledInRetry},
+    {"close_cancel", "delay-300+close", kPlain, C::kCancel, T::kError, "cancelled", "NETWORK", 0,
+     kCancelledInRetry},
     {"close_restart", "delay-300+close", kPlain, C::kRestart, T::kError, "failed", "NETWORK", 0,
      "queued started error retrying started? | started error!"},
     {"close_disconnect", "close", kPlain, C::kDisconnect, T::kStarted, "failed", "NETWORK", 0, kTwice},
@@ -203,14 +207,16 @@ const FaultRow kRows[] = {
      kCancelledInRetryText},
     {"nodone_restart", "delay-300+no-done", kStream, C::kRestart, T::kError, "failed", "UPSTREAM_ERROR", 200,
      "queued started text error retrying started? | started text error!"},
-    {"nodone_disconnect", "no-done", kStream, C::kDisconnect, T::kText, "failed", "UPSTREAM_ERROR", 200, kTwiceText},
+    {"nodone_disconnect", "no-done", kStream, C::kDisconnect, T::kText, "failed", "UPSTREAM_ERROR", 200,
+     kTwiceText},
     // malformed: truncated JSON body (plain), a broken data: event (stream).
     {"malformed_alone", "malformed", kBoth, C::kAlone, T::kNone, "failed", "UPSTREAM_ERROR", 200, kTwiceText},
     {"malformed_cancel", "delay-300+malformed", kBoth, C::kCancel, T::kError, "cancelled", "UPSTREAM_ERROR", 200,
      kCancelledInRetryText},
     {"malformed_restart", "delay-300+malformed", kBoth, C::kRestart, T::kError, "failed", "UPSTREAM_ERROR", 200,
      "queued started text error retrying started? | started text error!"},
-    {"malformed_disconnect", "malformed", kBoth, C::kDisconnect, T::kText, "failed", "UPSTREAM_ERROR", 200, kTwiceText},
+    {"malformed_disconnect", "malformed", kBoth, C::kDisconnect, T::kText, "failed", "UPSTREAM_ERROR", 200,
+     kTwiceText},
     // midstream-error: HTTP 200, then an error object with code 502 (OpenRouter's way).
     {"midstream_alone", "midstream-error", kBoth, C::kAlone, T::kNone, "failed", "UPSTREAM_ERROR", 502, kTwiceText},
     {"midstream_cancel", "delay-300+midstream-error", kBoth, C::kCancel, T::kError, "cancelled", "UPSTREAM_ERROR",
@@ -225,8 +231,8 @@ const FaultRow kRows[] = {
      "queued started error retrying started text usage final_response"},
     {"once500_cancel", "delay-300+fail-once-500", kBoth, C::kCancel, T::kError, "cancelled", "UPSTREAM_ERROR", 500,
      kCancelledInRetry},
-    {"once500_restart", "delay-300+fail-once-500", kBoth, C::kRestart, T::kError, "succeeded", "UPSTREAM_ERROR", 500,
-     "queued started error retrying started? | started text usage final_response"},
+    {"once500_restart", "delay-300+fail-once-500", kBoth, C::kRestart, T::kError, "succeeded", "UPSTREAM_ERROR",
+     500, "queued started error retrying started? | started text usage final_response"},
     {"once500_disconnect", "fail-once-500", kBoth, C::kDisconnect, T::kStarted, "succeeded", "UPSTREAM_ERROR", 500,
      "queued started error retrying started text usage final_response"},
     {"once429_alone", "fail-once-429-0", kBoth, C::kAlone, T::kNone, "succeeded", "RATE_LIMITED", 429,
@@ -284,13 +290,13 @@ std::vector<Case> allCases() {
 struct SeenEvent {
   std::string token;  // "queued", "chunk", "error!", ...
   int64_t seq = 0;
-  std::string data;   // Compact JSON.
+  std::string data;  // Compact JSON.
 };
 
 struct PatternItem {
   std::string token;
   int min = 1;
-  int max = 1;  // -1: unbounded.
+  int max = 1;                 // -1: unbounded.
   std::string key, op, value;  // Optional data check: key op value, op "=" or ">=".
 };
 
@@ -396,10 +402,10 @@ class FaultMatrixTest : public DaemonFixture, public ::testing::WithParamInterfa
     ASSERT_NE(nullptr, suite_fake_);
     ASSERT_TRUE(suite_fake_->running());
     ASSERT_TRUE(suite_fake_->reset());  // Records, fail-once counts, the limiter.
-    launchDaemon({.config_toml = kConfig,
-                  .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                "OPENROUTER_BASE_URL=" + suite_fake_->baseUrl()}},
-                 /*connect=*/false);
+    launchDaemon(
+        {.config_toml = kConfig,
+         .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey), "OPENROUTER_BASE_URL=" + suite_fake_->baseUrl()}},
+        /*connect=*/false);
     connectAll();
   }
 
@@ -420,13 +426,13 @@ class FaultMatrixTest : public DaemonFixture, public ::testing::WithParamInterfa
 
   // Reads the observer's events for job_id_ into *out until `stop(event)` is true
   // or the timeout passes (false), or the connection ends (false, *eof set).
-  bool readUntil(std::vector<SeenEvent>* out, const std::function<bool(const SeenEvent&)>& stop,
-                 int timeout_ms, bool* eof = nullptr) {
+  bool readUntil(std::vector<SeenEvent>* out, const std::function<bool(const SeenEvent&)>& stop, int timeout_ms,
+                 bool* eof = nullptr) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
-      const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            deadline - std::chrono::steady_clock::now())
-                                            .count());
+      const int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+              .count());
       if (left <= 0) {
         return false;
       }
@@ -460,8 +466,7 @@ class FaultMatrixTest : public DaemonFixture, public ::testing::WithParamInterfa
   }
 
   static bool terminal(const SeenEvent& e) {
-    return e.token == "final_response" || e.token == "error!" || e.token == "cancelled" ||
-           e.token == "expired";
+    return e.token == "final_response" || e.token == "error!" || e.token == "cancelled" || e.token == "expired";
   }
 
   json::Document job() { return callOk(*control_, "job.get", "{\"job_id\":\"" + job_id_ + "\"}"); }
@@ -491,11 +496,11 @@ TEST_P(FaultMatrixTest, EndsInTheDocumentedStateWithTheDocumentedEvents) {
 
   submitter_ = daemon_->connect();
   ASSERT_NE(nullptr, submitter_);
-  json::Document ack = callOk(
-      *submitter_, "job.submit",
-      std::string(R"({"request":{"model":"fake/fault-)") + row.fault + R"(","max_tokens":4,"stream":)" +
-          (stream ? "true" : "false") + R"(,"messages":[{"role":"user","content":")" + marker +
-          R"("}]},"subscribe":true,"max_attempts":)" + std::to_string(row.max_attempts) + row.extra + "}");
+  json::Document ack =
+      callOk(*submitter_, "job.submit",
+             std::string(R"({"request":{"model":"fake/fault-)") + row.fault + R"(","max_tokens":4,"stream":)" +
+                 (stream ? "true" : "false") + R"(,"messages":[{"role":"user","content":")" + marker +
+                 R"("}]},"subscribe":true,"max_attempts":)" + std::to_string(row.max_attempts) + row.extra + "}");
   ASSERT_TRUE(ack.IsObject() && ack.HasMember("job_id"));
   job_id_ = ack["job_id"].GetString();
 
@@ -523,7 +528,8 @@ TEST_P(FaultMatrixTest, EndsInTheDocumentedStateWithTheDocumentedEvents) {
   if (row.combo == Combo::kAlone) {
     ASSERT_TRUE(readUntil(&before, terminal, 30000)) << describe(before);
   } else {
-    ASSERT_TRUE(readUntil(&before, [&](const SeenEvent& e) { return isTrigger(e) || terminal(e); }, 30000))
+    ASSERT_TRUE(readUntil(
+        &before, [&](const SeenEvent& e) { return isTrigger(e) || terminal(e); }, 30000))
         << describe(before);
     ASSERT_TRUE(isTrigger(before.back())) << "the job ended before the trigger: " << describe(before);
     switch (row.combo) {
@@ -543,7 +549,8 @@ TEST_P(FaultMatrixTest, EndsInTheDocumentedStateWithTheDocumentedEvents) {
         callOk(*control_, "queue.pause", "{}");
         daemon_->kill9();
         bool eof = false;
-        readUntil(&before, [](const SeenEvent&) { return false; }, 2000, &eof);  // What was sent before.
+        readUntil(
+            &before, [](const SeenEvent&) { return false; }, 2000, &eof);  // What was sent before.
         EXPECT_TRUE(eof);
         observer_.reset();
         control_.reset();
@@ -556,7 +563,8 @@ TEST_P(FaultMatrixTest, EndsInTheDocumentedStateWithTheDocumentedEvents) {
         const bool ended = state == "succeeded" || state == "failed" || state == "cancelled" || state == "expired";
         callOk(*control_, "queue.resume", "{}");
         if (ended) {
-          readUntil(&after, [](const SeenEvent&) { return false; }, 300);  // Nothing more may come.
+          readUntil(
+              &after, [](const SeenEvent&) { return false; }, 300);  // Nothing more may come.
         } else {
           ASSERT_TRUE(readUntil(&after, terminal, 30000)) << describe(before) << " | " << describe(after);
         }
@@ -655,8 +663,7 @@ TEST_P(FaultMatrixTest, EndsInTheDocumentedStateWithTheDocumentedEvents) {
   json::Document status = callOk(*control_, "daemon.status", "{}");
   ASSERT_TRUE(status.IsObject());
   EXPECT_EQ(1, status["subscriptions"].GetInt()) << json::toString(status);
-  EXPECT_EQ(row.combo == Combo::kDisconnect || row.combo == Combo::kRestart ? 2 : 3,
-            status["connections"].GetInt())
+  EXPECT_EQ(row.combo == Combo::kDisconnect || row.combo == Combo::kRestart ? 2 : 3, status["connections"].GetInt())
       << json::toString(status);
 
   // The ledger after a clean stop: nothing left running; an attempt a kill cut is

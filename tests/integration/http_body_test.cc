@@ -71,8 +71,7 @@ TEST_F(HttpBodyTest, AKeyTwiceDeeperInIsRefusedTooAndNamesWhere) {
 
 TEST_F(HttpBodyTest, TheModelTwiceCannotSlipPastARejectBudget) {
   // The budget lets through what the first model costs, not what the last would.
-  callOk(*client_, "budget.set",
-         R"({"scope":"client:http","period":"total","limit_usd":0.002,"action":"reject"})");
+  callOk(*client_, "budget.set", R"({"scope":"client:http","period":"total","limit_usd":0.002,"action":"reject"})");
   HttpResponse r = post(R"({"model":"fake/ok","model":"fake/expensive","messages":[{"role":"user",)"
                         R"("content":"x"}],"max_tokens":5})");
   EXPECT_EQ(400, r.status) << r.body;
@@ -81,7 +80,8 @@ TEST_F(HttpBodyTest, TheModelTwiceCannotSlipPastARejectBudget) {
 
 TEST_F(HttpBodyTest, TheSocketRefusesAKeyTwiceWithItsOwnCode) {
   auto reply = client_->call(
-      "job.submit", R"({"request":{"model":"fake/ok","model":"fake/ok","messages":[{"role":"user","content":"x"}]}})");
+      "job.submit",
+      R"({"request":{"model":"fake/ok","model":"fake/ok","messages":[{"role":"user","content":"x"}]}})");
   ASSERT_TRUE(reply);
   ASSERT_FALSE(reply->ok());
   EXPECT_EQ(-32602, reply->error.code);
@@ -92,8 +92,8 @@ TEST_F(HttpBodyTest, TheSocketRefusesAKeyTwiceWithItsOwnCode) {
 struct Outcome {
   int send_error = 0;  // errno of a failed send: what makes Node's clients give up.
   std::string got;
-  bool eof = false;    // The connection ended with a FIN.
-  int error = 0;       // Or with this errno.
+  bool eof = false;  // The connection ended with a FIN.
+  int error = 0;     // Or with this errno.
 };
 
 // What an HTTP client does: sends `head` and all `body_bytes` of the body
@@ -141,11 +141,11 @@ TEST_F(HttpBodyTest, AnOversizeBodyGets413WhichTheClientReadsWhileStillSending) 
     HttpConnection c;
     ASSERT_TRUE(c.connect(port_));
     const size_t size = 4u << 20;
-    Outcome o = upload(c.fd(),
-                       "POST /v1/chat/completions HTTP/1.1\r\nHost: llmq\r\nAuthorization: Bearer " + token_ +
-                           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(size) +
-                           "\r\n\r\n",
-                       size);
+    Outcome o =
+        upload(c.fd(),
+               "POST /v1/chat/completions HTTP/1.1\r\nHost: llmq\r\nAuthorization: Bearer " + token_ +
+                   "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n",
+               size);
     ASSERT_EQ(0, o.send_error) << "the upload was reset before its answer could be read: "
                                << std::strerror(o.send_error);
     EXPECT_EQ(0u, o.got.rfind("HTTP/1.1 413", 0)) << o.got;
@@ -159,9 +159,8 @@ TEST_F(HttpBodyTest, AnOversizeBodyGets413WhichTheClientReadsWhileStillSending) 
 TEST_F(HttpBodyTest, ABodyWithoutATokenIsRefusedAndTheRefusalIsRead) {
   HttpConnection c;
   ASSERT_TRUE(c.connect(port_));
-  Outcome o = upload(c.fd(),
-                     "POST /v1/chat/completions HTTP/1.1\r\nHost: llmq\r\nContent-Length: 60000\r\n\r\n",
-                     60000);
+  Outcome o =
+      upload(c.fd(), "POST /v1/chat/completions HTTP/1.1\r\nHost: llmq\r\nContent-Length: 60000\r\n\r\n", 60000);
   ASSERT_EQ(0, o.send_error) << std::strerror(o.send_error);
   EXPECT_EQ(0u, o.got.rfind("HTTP/1.1 401", 0)) << o.got;
   EXPECT_TRUE(o.eof) << "errno " << o.error;

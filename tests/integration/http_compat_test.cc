@@ -114,9 +114,9 @@ TEST_F(HttpCompatTest, EveryAnswerHasARequestIdAndABadOneIsReplaced) {
   EXPECT_EQ(200, stream.status);
   EXPECT_EQ("s-1", stream.header("x-request-id"));
   // The other endpoints answer with it too.
-  for (const std::string& path : {std::string("/v1/models"), std::string("/v1/models/mock/echo"),
-                                  std::string("/v1/models/no-such"), std::string("/v1/nothing-here"),
-                                  std::string("/healthz")}) {
+  for (const std::string& path :
+       {std::string("/v1/models"), std::string("/v1/models/mock/echo"), std::string("/v1/models/no-such"),
+        std::string("/v1/nothing-here"), std::string("/healthz")}) {
     EXPECT_EQ("m-1", get(path, {{"X-Request-Id", "m-1"}}).header("x-request-id")) << path;
   }
   // Two requests, two ids.
@@ -202,8 +202,8 @@ TEST_F(HttpQueuedStreamTest, AFailureAfterTheHeadersIsAnErrorEvent) {
   callOk(*client_, "queue.pause", "{}");
   HttpConnection c;
   ASSERT_TRUE(c.connect(port_));
-  ASSERT_TRUE(c.sendRequest("POST", "/v1/chat/completions", chat("fake/fault-400", "x", R"(,"stream":true)"),
-                            auth()));
+  ASSERT_TRUE(
+      c.sendRequest("POST", "/v1/chat/completions", chat("fake/fault-400", "x", R"(,"stream":true)"), auth()));
   ASSERT_TRUE(c.readUntil(": llmq: job ", 30000)) << c.raw();
   callOk(*client_, "queue.resume", "{}");
   ASSERT_TRUE(c.readUntil("\"error\"", 30000)) << c.raw();
@@ -223,8 +223,8 @@ class HttpStalledClientTest : public HttpFrontFixture {
 TEST_F(HttpStalledClientTest, AClientThatStopsReadingAStreamIsCutOff) {
   HttpConnection c;
   ASSERT_TRUE(c.connect(port_));
-  ASSERT_TRUE(c.sendRequest("POST", "/v1/chat/completions", chat("fake/fault-endless", "x", R"(,"stream":true)"),
-                            auth()));
+  ASSERT_TRUE(
+      c.sendRequest("POST", "/v1/chat/completions", chat("fake/fault-endless", "x", R"(,"stream":true)"), auth()));
   // Never read. The job ends cancelled (bounded wait).
   std::string state;
   for (int i = 0; i < 1200 && state != "cancelled"; ++i) {

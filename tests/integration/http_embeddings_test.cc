@@ -156,8 +156,8 @@ TEST_F(HttpEmbeddingsTest, ABudgetPricesTheInputOnlyAndRefusesAnInputItCannotPay
 
 TEST_F(HttpEmbeddingsTest, AQueuedEmbeddingJobIsStillOneAfterARestart) {
   callOk(*client_, "queue.pause", "{}");
-  json::Document ack = callOk(*client_, "job.submit",
-                              R"({"kind":"embedding","request":{"model":"fake/ok","input":["kept"]}})");
+  json::Document ack =
+      callOk(*client_, "job.submit", R"({"kind":"embedding","request":{"model":"fake/ok","input":["kept"]}})");
   const std::string id = strMember(ack, "job_id");
   restart();
   callOk(*client_, "queue.resume", "{}");
@@ -169,7 +169,8 @@ TEST_F(HttpEmbeddingsTest, AQueuedEmbeddingJobIsStillOneAfterARestart) {
 }
 
 TEST_F(HttpEmbeddingsTest, AnEmbeddingThatOptsInIsCachedAndAResponsesJobNeverIs) {
-  const std::string embedding = R"({"kind":"embedding","cache":true,"wait":true,"request":{"model":"fake/ok","input":"same"}})";
+  const std::string embedding =
+      R"({"kind":"embedding","cache":true,"wait":true,"request":{"model":"fake/ok","input":"same"}})";
   json::Document first = callOk(*client_, "job.submit", embedding);
   json::Document second = callOk(*client_, "job.submit", embedding);
   EXPECT_EQ("succeeded", strMember(second, "state"));
@@ -219,8 +220,8 @@ TEST_F(HttpEmbeddingsBoundTest, AListPastMaxResponseBytesFailsWithoutARetry) {
   for (int i = 1; i < 8; ++i) {
     inputs += ",\"w" + std::to_string(i) + "\"";
   }
-  HttpResponse r = request("POST", "/v1/embeddings",
-                           R"({"model":"fake/ok","dimensions":4096,"input":[)" + inputs + "]}");
+  HttpResponse r =
+      request("POST", "/v1/embeddings", R"({"model":"fake/ok","dimensions":4096,"input":[)" + inputs + "]}");
   EXPECT_EQ(500, r.status) << r.body.substr(0, 300);  // response_too_large (docs/http-api.md, Errors).
   EXPECT_EQ("response_too_large", strMember(parseJsonText(r.body)["error"], "code"));
   EXPECT_EQ("false", r.header("x-should-retry"));
@@ -229,7 +230,8 @@ TEST_F(HttpEmbeddingsBoundTest, AListPastMaxResponseBytesFailsWithoutARetry) {
   EXPECT_EQ("RESPONSE_TOO_LARGE", strMember(j["error"], "code"));
   EXPECT_EQ(1, j["attempts"].GetInt());
   // A list within the bound still comes through.
-  EXPECT_EQ(200, request("POST", "/v1/embeddings", R"({"model":"fake/ok","dimensions":64,"input":"small"})").status);
+  EXPECT_EQ(200,
+            request("POST", "/v1/embeddings", R"({"model":"fake/ok","dimensions":64,"input":"small"})").status);
 }
 
 }  // namespace

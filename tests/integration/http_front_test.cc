@@ -56,7 +56,8 @@ TEST_F(HttpFrontTest, ACompletionIsAJobAnsweredWithTheUpstreamObject) {
 }
 
 TEST_F(HttpFrontTest, AStreamArrivesAsOpenAIChunksWithUsageAndDone) {
-  HttpResponse r = post(chat("fake/ok", "one two three", R"(,"max_tokens":4,"stream":true,"stream_options":{"include_usage":true})"));
+  HttpResponse r = post(
+      chat("fake/ok", "one two three", R"(,"max_tokens":4,"stream":true,"stream_options":{"include_usage":true})"));
   ASSERT_EQ(200, r.status) << r.body;
   EXPECT_EQ("text/event-stream", r.header("content-type"));
   EXPECT_EQ("chunked", r.header("transfer-encoding"));
@@ -138,7 +139,8 @@ TEST_F(HttpFrontTest, KeepAliveAndPipelinedRequestsAreAnsweredInOrder) {
   HttpConnection c;
   ASSERT_TRUE(c.connect(port_));
   // The first is slow upstream; its answer must still come first.
-  ASSERT_TRUE(c.sendRequest("POST", "/v1/chat/completions", chat("fake/fault-delay-300", "slow", R"(,"max_tokens":1)"), auth()));
+  ASSERT_TRUE(c.sendRequest("POST", "/v1/chat/completions",
+                            chat("fake/fault-delay-300", "slow", R"(,"max_tokens":1)"), auth()));
   ASSERT_TRUE(c.sendRequest("POST", "/v1/chat/completions", chat("fake/ok", "fast", R"(,"max_tokens":1)"), auth()));
   ASSERT_TRUE(c.sendRequest("GET", "/healthz"));
   HttpResponse first = c.readResponse(10000);
@@ -165,8 +167,8 @@ TEST_F(HttpFrontTest, AChunkedRequestBodyIsReassembled) {
   std::snprintf(a, sizeof a, "%zx", half);
   std::snprintf(b, sizeof b, "%zx", body.size() - half);
   const std::string raw = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
-                          "\r\nTransfer-Encoding: chunked\r\n\r\n" + a + "\r\n" + body.substr(0, half) +
-                          "\r\n" + b + "\r\n" + body.substr(half) + "\r\n0\r\n\r\n";
+                          "\r\nTransfer-Encoding: chunked\r\n\r\n" + a + "\r\n" + body.substr(0, half) + "\r\n" +
+                          b + "\r\n" + body.substr(half) + "\r\n0\r\n\r\n";
   ASSERT_EQ(static_cast<ssize_t>(raw.size()), ::send(c.fd(), raw.data(), raw.size(), MSG_NOSIGNAL));
   HttpResponse r = c.readResponse(10000);
   ASSERT_EQ(200, r.status) << r.body;
@@ -210,8 +212,8 @@ TEST_F(HttpFrontTest, SlowHeadersTimeOut) {
 }
 
 TEST_F(HttpFrontTest, BadInputGets400InOpenAIShape) {
-  for (const std::string& body : {std::string("{not json"), std::string("[1,2]"),
-                                  std::string(R"({"model":"fake/ok"})")}) {
+  for (const std::string& body :
+       {std::string("{not json"), std::string("[1,2]"), std::string(R"({"model":"fake/ok"})")}) {
     HttpResponse r = post(body);
     EXPECT_EQ(400, r.status) << body << " -> " << r.body;
     json::Document e = parseJsonText(r.body);
@@ -239,14 +241,17 @@ TEST_F(HttpFrontTest, UpstreamFailuresMapToOpenAIStatuses) {
 }
 
 TEST_F(HttpFrontTest, ABudgetRefusalIs402) {
-  callOk(*client_, "budget.set", R"({"scope":"client:http","period":"total","limit_usd":0.0000001,"action":"reject"})");
+  callOk(*client_, "budget.set",
+         R"({"scope":"client:http","period":"total","limit_usd":0.0000001,"action":"reject"})");
   HttpResponse r = post(chat("fake/ok", "x", R"(,"max_tokens":100)"));
   EXPECT_EQ(402, r.status) << r.body;
   EXPECT_EQ("budget_exceeded", strMember(parseJsonText(r.body)["error"], "code"));
 }
 
 TEST_F(HttpFrontTest, LlmqHeadersSetPriorityClientTagsAndIdempotency) {
-  HttpHeaders h{{"X-Llmq-Priority", "7"}, {"X-Llmq-Client", "agent-7"}, {"X-Llmq-Tags", "night, batch"},
+  HttpHeaders h{{"X-Llmq-Priority", "7"},
+                {"X-Llmq-Client", "agent-7"},
+                {"X-Llmq-Tags", "night, batch"},
                 {"Idempotency-Key", "req-42"}};
   HttpResponse first = post(chat("fake/ok", "x", R"(,"max_tokens":1)"), h);
   ASSERT_EQ(200, first.status) << first.body;

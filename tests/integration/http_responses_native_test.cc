@@ -139,10 +139,11 @@ TEST_F(HttpResponsesNativeTest, AnUpstreamWithoutResponsesIsFoundOutAndTheReques
 
 TEST_F(HttpResponsesNativeTest, AResponseStoredAsAChatJobStillContinues) {
   // A response llmqd stored before Responses jobs was a chat job.
-  json::Document ack = callOk(*client_, "job.submit",
-                              R"({"request":{"model":"fake/ok","max_tokens":2,"messages":[)"
-                              R"({"role":"system","content":"old instructions"},{"role":"user","content":"hello there"}]},)"
-                              R"("wait":true})");
+  json::Document ack =
+      callOk(*client_, "job.submit",
+             R"({"request":{"model":"fake/ok","max_tokens":2,"messages":[)"
+             R"({"role":"system","content":"old instructions"},{"role":"user","content":"hello there"}]},)"
+             R"("wait":true})");
   ASSERT_EQ("succeeded", strMember(ack, "state"));
   HttpResponse r = create(R"({"model":"fake/ok","previous_response_id":"resp_)" + strMember(ack, "job_id") +
                           R"(","input":"and then?"})");
@@ -160,8 +161,9 @@ TEST_F(HttpResponsesNativeTest, AMockModelIsTranslatedAndASocketClientsBadReques
   ASSERT_EQ(200, r.status) << r.body;
   EXPECT_EQ("say this", strMember(parseJsonText(r.body)["output"][0]["content"][0], "text"));
   EXPECT_TRUE(postedPaths().empty());
-  auto refused = client_->call("job.submit", R"({"kind":"responses","request":{"model":"fake/ok","input":"x",)"
-                                             R"("tools":[{"type":"web_search"}]}})",
+  auto refused = client_->call("job.submit",
+                               R"({"kind":"responses","request":{"model":"fake/ok","input":"x",)"
+                               R"("tools":[{"type":"web_search"}]}})",
                                10000);
   ASSERT_TRUE(refused.ok());
   ASSERT_FALSE(refused->ok());

@@ -164,8 +164,9 @@ TEST_F(HttpCoolingTest, WhileEveryPathCoolsDownARequestFailsAtOnceWithRetryAfter
   }
   EXPECT_EQ(spent, fake_.stats().total);
   // A socket client's job waits for the breaker, as before.
-  json::Document submitted = callOk(
-      *client_, "job.submit", R"({"request":{"model":"fake/fault-502","messages":[{"role":"user","content":"q"}]}})");
+  json::Document submitted =
+      callOk(*client_, "job.submit",
+             R"({"request":{"model":"fake/fault-502","messages":[{"role":"user","content":"q"}]}})");
   const std::string id = strMember(submitted, "job_id");
   json::Document j;
   for (int i = 0; i < 600; ++i) {  // 30 s at most.

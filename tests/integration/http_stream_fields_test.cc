@@ -142,8 +142,8 @@ class HttpStreamFieldsTest : public HttpFrontFixture {
   std::pair<json::Document, Assembled> both(const std::string& extra) {
     HttpResponse plain = post(chat("fake/rich", "alpha beta gamma", extra));
     EXPECT_EQ(200, plain.status) << plain.body;
-    HttpResponse streamed = post(chat("fake/rich", "alpha beta gamma",
-                                      extra + R"(,"stream":true,"stream_options":{"include_usage":true})"));
+    HttpResponse streamed = post(
+        chat("fake/rich", "alpha beta gamma", extra + R"(,"stream":true,"stream_options":{"include_usage":true})"));
     EXPECT_EQ(200, streamed.status) << streamed.body;
     return {parseJsonText(plain.body), fromStream(streamed.body)};
   }
@@ -201,8 +201,8 @@ TEST_F(HttpStreamFieldsTest, AStoredToolCallAnswerReplayedAsAStreamKeepsEverythi
   ASSERT_EQ(200, plain.status) << plain.body;
   restart();
   const size_t upstream = fake_.stats().total;
-  HttpResponse replay = post(chat("fake/rich", "replay me", extra + R"(,"stream":true)"),
-                             {{"Idempotency-Key", "replay-1"}});
+  HttpResponse replay =
+      post(chat("fake/rich", "replay me", extra + R"(,"stream":true)"), {{"Idempotency-Key", "replay-1"}});
   ASSERT_EQ(200, replay.status) << replay.body;
   EXPECT_EQ(upstream, fake_.stats().total) << "replayed, not run again";
   EXPECT_EQ(plain.header("x-llmq-job-id"), replay.header("x-llmq-job-id"));
@@ -217,7 +217,8 @@ TEST_F(HttpStreamFieldsTest, AStoredToolCallAnswerReplayedAsAStreamKeepsEverythi
 // the stream carried.
 TEST_F(HttpStreamFieldsTest, AStreamedAnswerIsStoredWithEverythingItCarried) {
   const std::string extra = R"(,"n":2,"logprobs":true)";
-  HttpResponse streamed = post(chat("fake/rich", "store me", extra + R"(,"stream":true)"), {{"Idempotency-Key", "s-1"}});
+  HttpResponse streamed =
+      post(chat("fake/rich", "store me", extra + R"(,"stream":true)"), {{"Idempotency-Key", "s-1"}});
   ASSERT_EQ(200, streamed.status) << streamed.body;
   HttpResponse stored = post(chat("fake/rich", "store me", extra), {{"Idempotency-Key", "s-1"}});
   ASSERT_EQ(200, stored.status) << stored.body;

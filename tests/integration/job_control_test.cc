@@ -82,8 +82,7 @@ TEST_F(JobControlTest, RetryableFailureRetriesThenFailsAndRetryRequeues) {
 }
 
 TEST_F(JobControlTest, InterruptedStreamSaysSoWhenItRetries) {
-  std::string id = submit(*client_, "mock/interrupt", R"("subscribe":true)",
-                          R"("stream":true,"max_tokens":8)");
+  std::string id = submit(*client_, "mock/interrupt", R"("subscribe":true)", R"("stream":true,"max_tokens":8)");
   auto events = readEvents(*client_, [](const Event& e) { return e.name == "final_response"; });
   std::vector<std::string> names;
   std::string retry_data;
@@ -181,13 +180,17 @@ TEST_F(JobControlTest, PausedQueueRunsByPriorityThenFairShareWhenResumed) {
   callOk(*client_, "queue.pause", "{}");
   // Three clients; priorities 0 and 5. Expected: all priority-5 jobs first, and
   // within a priority round-robin over clients, FIFO within a client.
-  struct Sub { std::string client; int priority; std::string id; };
+  struct Sub {
+    std::string client;
+    int priority;
+    std::string id;
+  };
   std::vector<Sub> subs = {{"a", 0, ""}, {"a", 0, ""}, {"a", 0, ""}, {"b", 0, ""},
                            {"b", 0, ""}, {"c", 5, ""}, {"a", 5, ""}, {"c", 5, ""}};
   std::map<std::string, std::string> who;
   for (Sub& s : subs) {
-    s.id = submit(*client_, "mock/test",
-                  "\"client\":\"" + s.client + "\",\"priority\":" + std::to_string(s.priority));
+    s.id =
+        submit(*client_, "mock/test", "\"client\":\"" + s.client + "\",\"priority\":" + std::to_string(s.priority));
     who[s.id] = s.client + std::to_string(s.priority);
   }
   json::Document status = callOk(*client_, "daemon.status", "{}");
@@ -260,7 +263,8 @@ TEST_F(JobControlTest, DeadlineExpiresAQueuedJob) {
 TEST_F(JobControlTest, DeadlineExpiresAJobInAPausedQueueWithoutWaitingForResume) {
   callOk(*client_, "queue.pause", "{}");
   std::string id = submit(*client_, "mock/test", R"("deadline_s":0.1,"subscribe":true)");
-  auto events = readEvents(*client_, [](const Event& e) { return e.name == "expired"; }, 30000);
+  auto events = readEvents(
+      *client_, [](const Event& e) { return e.name == "expired"; }, 30000);
   ASSERT_FALSE(events.empty());
   EXPECT_EQ("expired", events.back().name);
   json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");

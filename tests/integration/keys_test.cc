@@ -167,8 +167,8 @@ TEST_F(KeysTest, AJobsOwnKeyWithControlCharactersIsRefused) {
   for (const char* bad : {R"(sk-or-v1-test\r\nX-Injected: 1)", R"(sk-or-v1-test\u0000x)", "sk-or-v1-test x"}) {
     SCOPED_TRACE(bad);
     std::string message;
-    EXPECT_EQ(-32602, callError(*client_, "job.submit", submitParams(kModel, std::string("\"api_key\":\"") + bad + "\""),
-                                &message))
+    EXPECT_EQ(-32602, callError(*client_, "job.submit",
+                                submitParams(kModel, std::string("\"api_key\":\"") + bad + "\""), &message))
         << message;
   }
   EXPECT_EQ(0u, fake_.requests().size());
@@ -204,7 +204,7 @@ TEST_F(KeysTest, OnlyAdministratorsMayReset) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"keys", "reset"}, std::vector<std::string>{"keys", "reset", "server"},
         std::vector<std::string>{"breakers", "reset"}}) {
-    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",    "--clear-groups",
                                      LLMQ_CLI_PATH,      "--socket",       daemon_->socketPath()};
     argv.insert(argv.end(), args.begin(), args.end());
     CommandResult r = runCommand(argv, "", {}, 30000);

@@ -29,14 +29,14 @@ constexpr char kKey[] = "sk-or-v1-test-paging0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7
 struct Paged {
   std::vector<std::string> rows;  // The `field` of every row, in the order listed.
   int pages = 0;
-  size_t largest_line = 0;        // The longest answer line, envelope included.
+  size_t largest_line = 0;  // The longest answer line, envelope included.
 };
 
 // Calls `method` with `params` (the inside of an object, may be empty) and then
 // with each next_cursor until it is null. `field` names a row; `between(page)`
 // runs after each page but the last.
-Paged pageThrough(ipc::Client& client, const std::string& method, const std::string& params,
-                  const char* array, const char* field, const std::function<void(int)>& between = {}) {
+Paged pageThrough(ipc::Client& client, const std::string& method, const std::string& params, const char* array,
+                  const char* field, const std::function<void(int)>& between = {}) {
   Paged out;
   std::string cursor;
   for (;;) {
@@ -140,13 +140,13 @@ TEST_F(ListPagingTest, UsageReportPagesVisitEveryClientOnceWhileClientsAreAdded)
 
   // Between pages, clients appear that sort before, among and after the rest.
   int added = 0;
-  Paged paged = pageThrough(*client_, "usage.report", R"("group_by":["client"],"limit":4)", "rows", "client",
-                            [&](int page) {
-                              for (const char* prefix : {"pg-0", "pg-115a", "pg-9"}) {
-                                spend(prefix + std::to_string(page));
-                                ++added;
-                              }
-                            });
+  Paged paged =
+      pageThrough(*client_, "usage.report", R"("group_by":["client"],"limit":4)", "rows", "client", [&](int page) {
+        for (const char* prefix : {"pg-0", "pg-115a", "pg-9"}) {
+          spend(prefix + std::to_string(page));
+          ++added;
+        }
+      });
   EXPECT_GE(paged.pages, 8) << "30 clients, 4 a page";
   for (const auto& [name, times] : counts(paged.rows)) {
     EXPECT_EQ(1, times) << name << " listed more than once";
@@ -260,8 +260,8 @@ TEST_F(ListPagingTest, ABadLimitOrCursorIsInvalidParams) {
     }
   }
   std::string message;
-  EXPECT_EQ(-32602, callError(*client_, "usage.report", R"({"group_by":["client","model"],"cursor":"[\"a\"]"})",
-                              &message));
+  EXPECT_EQ(-32602,
+            callError(*client_, "usage.report", R"({"group_by":["client","model"],"cursor":"[\"a\"]"})", &message));
   EXPECT_NE(std::string::npos, message.find("cursor")) << message;
   // The largest limit is taken.
   callOk(*client_, "budget.list", R"({"limit":10000})");

@@ -5,9 +5,9 @@
 
 #include <chrono>
 #include <map>
-#include <thread>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/database.h"
@@ -71,7 +71,8 @@ TEST_F(MoneyTest, TheLedgerRecordsEveryAttemptAndReportsAddUp) {
   ids.push_back(submitJob(R"("client":"alice","tags":["nightly"])", 10)["job_id"].GetString());
   ids.push_back(submitJob(R"("client":"bob","tags":["nightly","eval"])", 20)["job_id"].GetString());
   ids.push_back(submitJob(R"("client":"alice")", 30)["job_id"].GetString());
-  ids.push_back(submitJob(R"("client":"alice","max_attempts":2)", 5, "fake/fault-fail-once-503")["job_id"].GetString());
+  ids.push_back(
+      submitJob(R"("client":"alice","max_attempts":2)", 5, "fake/fault-fail-once-503")["job_id"].GetString());
   double expected = 0;
   for (const std::string& id : ids) {
     ASSERT_EQ("succeeded", waitTerminal(*client_, id));
@@ -168,16 +169,15 @@ TEST_F(MoneyTest, ConcurrentJobsNeverOverspendABudget) {
   ASSERT_EQ(1u, budgets["budgets"].Size());
   EXPECT_NEAR(spent, budgets["budgets"][0]["spent_usd"].GetDouble(), 1e-12);
   EXPECT_EQ(0, budgets["budgets"][0]["reserved_usd"].GetDouble());
-  auto alerts = readEvents(*client_, [](const Event& e) { return e.name == "budget_alert"; }, 30000);
+  auto alerts = readEvents(
+      *client_, [](const Event& e) { return e.name == "budget_alert"; }, 30000);
   ASSERT_FALSE(alerts.empty());
   EXPECT_NE(std::string::npos, alerts.back().data.find("\"fraction\":0.5")) << alerts.back().data;
-  EXPECT_EQ(completions(), static_cast<size_t>(succeeded))
-      << "no refused job reached the upstream";
+  EXPECT_EQ(completions(), static_cast<size_t>(succeeded)) << "no refused job reached the upstream";
 }
 
 TEST_F(MoneyTest, HeldJobsGoWhenTheLimitIsRaised) {
-  callOk(*client_, "budget.set",
-         R"({"scope":"client:batch","period":"month","limit_usd":0.0001,"action":"hold"})");
+  callOk(*client_, "budget.set", R"({"scope":"client:batch","period":"month","limit_usd":0.0001,"action":"hold"})");
   std::vector<std::string> ids;
   for (int i = 0; i < 8; ++i) {
     ids.push_back(submitJob(R"("client":"batch")")["job_id"].GetString());
@@ -276,9 +276,8 @@ TEST_F(MoneyTest, KeyCreditIsCheckedShownAndRespected) {
 // A stream that sent its usage chunk and then broke (no [DONE]) failed, but the
 // upstream billed it: the ledger, the report and the budgets count that cost.
 TEST_F(MoneyTest, FailedAttemptsThatWereBilledAreBilled) {
-  const std::string params =
-      R"({"request":{"model":"fake/fault-no-done","stream":true,"max_tokens":12,)"
-      R"("messages":[{"role":"user","content":"billed anyway"}]},"max_attempts":1})";
+  const std::string params = R"({"request":{"model":"fake/fault-no-done","stream":true,"max_tokens":12,)"
+                             R"("messages":[{"role":"user","content":"billed anyway"}]},"max_attempts":1})";
   std::string id = callOk(*client_, "job.submit", params)["job_id"].GetString();
   ASSERT_EQ("failed", waitTerminal(*client_, id));
   json::Document report = callOk(*client_, "usage.report", "{}");
@@ -318,8 +317,8 @@ TEST_F(MoneyTest, IdenticalDeterministicRequestsComeFromTheCache) {
   EXPECT_EQ(0, b["usage"]["cost_usd"].GetDouble());
   EXPECT_EQ(a["usage"]["completion_tokens"].GetInt(), b["usage"]["completion_tokens"].GetInt());
 
-  cached(R"("cache":true)", R"(,"temperature":0.7)");  // Not deterministic.
-  cached("", R"(,"temperature":0)");                    // Did not opt in.
+  cached(R"("cache":true)", R"(,"temperature":0.7)");              // Not deterministic.
+  cached("", R"(,"temperature":0)");                               // Did not opt in.
   cached(R"("cache":true)", R"(,"temperature":0,"stream":true)");  // Streamed.
   EXPECT_EQ(4u, completions());
 
@@ -367,7 +366,8 @@ TEST_F(MoneyTest, CliShowsUsageAndManagesBudgets) {
     args.insert(args.begin(), {LLMQ_CLI_PATH, "--socket", daemon_->socketPath()});
     return runCommand(args, "", {}, 30000, /*merge_stderr=*/false);
   };
-  ASSERT_EQ("succeeded", waitTerminal(*client_, submitJob(R"("client":"cli","tags":["a,b"])")["job_id"].GetString()));
+  ASSERT_EQ("succeeded",
+            waitTerminal(*client_, submitJob(R"("client":"cli","tags":["a,b"])")["job_id"].GetString()));
   auto table = llmq({"usage", "--by", "client,model"});
   EXPECT_EQ(0, table.exit_code);
   EXPECT_NE(std::string::npos, table.output.find("CLIENT")) << table.output;

@@ -73,8 +73,8 @@ std::string runClientCheck(const std::string& package, const std::string& script
   const std::string lock = fileText(source / "package-lock.json");
   const std::string installed = fileText(stamp);
   if (installed != lock) {
-    const std::string cd_and_install = "cd '" + work.string() + "' && '" + npm +
-                                       "' ci --no-audit --no-fund --loglevel=error";
+    const std::string cd_and_install =
+        "cd '" + work.string() + "' && '" + npm + "' ci --no-audit --no-fund --loglevel=error";
     CommandResult install = runCommand({"/bin/sh", "-c", cd_and_install}, "", {}, 600000);
     EXPECT_EQ(0, install.exit_code) << "npm ci failed (no registry access? set LLMQ_SKIP_OPENAI_SDK=1):\n"
                                     << install.output;
@@ -87,11 +87,10 @@ std::string runClientCheck(const std::string& package, const std::string& script
   FakeUpstream fake;
   EXPECT_TRUE(fake.start());
   TempDir dir;
-  DaemonProcess daemon(dir.path(),
-                       DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n"
-                                                    "[api]\nlisten = \"127.0.0.1:0\"\n",
-                                     .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                                   "OPENROUTER_BASE_URL=" + fake.baseUrl()}});
+  DaemonProcess daemon(dir.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n"
+                                                                "[api]\nlisten = \"127.0.0.1:0\"\n",
+                                                 .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
+                                                               "OPENROUTER_BASE_URL=" + fake.baseUrl()}});
   EXPECT_TRUE(daemon.start());
   const std::string log = daemon.log();
   const std::string marker = "API on http://127.0.0.1:";
@@ -105,10 +104,11 @@ std::string runClientCheck(const std::string& package, const std::string& script
   std::ifstream(dir.path() + "/api.token") >> token;
 
   const std::string run = "cd '" + work.string() + "' && exec '" + node + "' " + script;
-  CommandResult r = runCommand({"/bin/sh", "-c", run}, "",
-                               {"LLMQ_BASE_URL=http://127.0.0.1:" + std::to_string(port) + "/v1",
-                                "LLMQ_TOKEN=" + token, "LLMQ_FAKE_URL=http://127.0.0.1:" + std::to_string(fake.port())},
-                               120000);
+  CommandResult r =
+      runCommand({"/bin/sh", "-c", run}, "",
+                 {"LLMQ_BASE_URL=http://127.0.0.1:" + std::to_string(port) + "/v1", "LLMQ_TOKEN=" + token,
+                  "LLMQ_FAKE_URL=http://127.0.0.1:" + std::to_string(fake.port())},
+                 120000);
   EXPECT_EQ(0, r.exit_code) << r.output;
   EXPECT_NE(std::string::npos, r.output.find(done_line)) << r.output;
   EXPECT_TRUE(daemon.stop());
@@ -132,7 +132,8 @@ TEST(OpenAiSdkTest, TheClientsAgentsUseWorkAgainstTheHttpFront) {
   if (out == "skipped") {
     GTEST_SKIP() << "LLMQ_SKIP_OPENAI_SDK=1";
   }
-  EXPECT_NE(std::string::npos, out.find("LangChain with retries: a persistent 502 costs llmqd's 4 attempts")) << out;
+  EXPECT_NE(std::string::npos, out.find("LangChain with retries: a persistent 502 costs llmqd's 4 attempts"))
+      << out;
   for (const char* embeddings : {"ok - openai embeddings.create (base64 by default)", "ok - AI SDK embedMany",
                                  "ok - LangChain OpenAIEmbeddings embedDocuments"}) {
     EXPECT_NE(std::string::npos, out.find(embeddings)) << out;

@@ -30,11 +30,11 @@ int64_t queued(ipc::Client& c) {
 
 TEST(OutputBudgetTest, SlowSubscribersHoldBackNewJobsUntilTheyRead) {
   TempDir dir;
-  DaemonProcess daemon(dir.path(),
-                       {.config_toml = "[ipc]\nmax_total_pending_output_bytes = 1048576\n"
-                                       "max_pending_output_bytes = 65536\n"
-                                       "max_pending_output_hard_bytes = 67108864\nstall_timeout_ms = 600000\n"
-                                       "[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\ntokens_per_chunk = 1\n"});
+  DaemonProcess daemon(
+      dir.path(), {.config_toml = "[ipc]\nmax_total_pending_output_bytes = 1048576\n"
+                                  "max_pending_output_bytes = 65536\n"
+                                  "max_pending_output_hard_bytes = 67108864\nstall_timeout_ms = 600000\n"
+                                  "[mock]\nchunk_delay_ms = 0\nfirst_chunk_delay_ms = 0\ntokens_per_chunk = 1\n"});
   ASSERT_TRUE(daemon.start());
   auto control = daemon.connect();
   // Four subscribers to everything that do not read.

@@ -52,8 +52,8 @@ TEST(ReloadTest, SighupChangesARateLimitLive) {
   // One a minute: under the old limit the eighth job would start seven minutes
   // from now, far past waitTerminal's deadline, so a limit that did not change
   // fails the test whatever the machine's speed (it used to time the run: < 4 s).
-  DaemonProcess daemon(dir.path(), {.config_toml = std::string(kQuiet) +
-                                                   "[[limits.model]]\nmatch = \"mock/*\"\nrpm = 1\n"});
+  DaemonProcess daemon(dir.path(),
+                       {.config_toml = std::string(kQuiet) + "[[limits.model]]\nmatch = \"mock/*\"\nrpm = 1\n"});
   ASSERT_TRUE(daemon.start());
   auto client = daemon.connect();
   EXPECT_EQ(1, ruleField(*client, "rpm"));

@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <set>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/database.h"
@@ -33,8 +33,8 @@ TEST(RestartTest, KillNineWhileRunningLosesNoAcknowledgedJob) {
     auto client = daemon.connect();
     for (int i = 0; i < 60; ++i) {
       bool fail = i % 10 == 0;
-      std::string id = submit(*client, "mock/restart", fail ? R"("on_restart":"fail")" : "",
-                              R"("stream":true,"max_tokens":20)");
+      std::string id =
+          submit(*client, "mock/restart", fail ? R"("on_restart":"fail")" : "", R"("stream":true,"max_tokens":20)");
       ASSERT_FALSE(id.empty());
       (fail ? fail_ids : requeue_ids).push_back(id);
     }

@@ -95,9 +95,10 @@ std::string moneyView(ipc::Client& client, int64_t since_ms) {
   std::string out;
   const std::string since = rfc3339(since_ms);
   for (const std::string& params :
-       {std::string("{}"), std::string(R"({"group_by":["day"]})"), std::string(R"({"group_by":["model","client"]})"),
-        std::string(R"({"group_by":["tag"]})"), std::string(R"({"group_by":["key","day"]})"),
-        R"({"since":")" + since + R"("})", R"({"group_by":["client"],"since":")" + since + R"("})"}) {
+       {std::string("{}"), std::string(R"({"group_by":["day"]})"),
+        std::string(R"({"group_by":["model","client"]})"), std::string(R"({"group_by":["tag"]})"),
+        std::string(R"({"group_by":["key","day"]})"), R"({"since":")" + since + R"("})",
+        R"({"group_by":["client"],"since":")" + since + R"("})"}) {
     json::Document r = callOk(client, "usage.report", params);
     out += params + " -> rows " + json::toString(r["rows"]) + " totals " + json::toString(r["totals"]) + "\n";
   }
@@ -131,10 +132,10 @@ TEST(RetentionTest, OldLedgerRowsGoWhileReportsAndBudgetsStayExact) {
     auto db = store::Database::open(dir.file("llmq.db"), store::OpenOptions{});
     ASSERT_TRUE(db.ok());
     const std::string shift = std::to_string(400 * kDayMs);
-    for (const std::string& sql : {"UPDATE attempts SET started_at = started_at - " + shift +
-                                       ", finished_at = finished_at - " + shift,
-                                   std::string("UPDATE usage_daily SET day = date(day, '-400 days')"),
-                                   std::string("UPDATE usage_daily_tag SET day = date(day, '-400 days')")}) {
+    for (const std::string& sql :
+         {"UPDATE attempts SET started_at = started_at - " + shift + ", finished_at = finished_at - " + shift,
+          std::string("UPDATE usage_daily SET day = date(day, '-400 days')"),
+          std::string("UPDATE usage_daily_tag SET day = date(day, '-400 days')")}) {
       ASSERT_TRUE((*db)->exec(sql.c_str()).ok()) << sql;
     }
   }
@@ -158,7 +159,8 @@ TEST(RetentionTest, OldLedgerRowsGoWhileReportsAndBudgetsStayExact) {
     ASSERT_TRUE(daemon.stop());
   }
   auto now = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
   };
   const int64_t since = now() - 3'600'000 - 1234;  // Off a day boundary, after the horizon.
@@ -259,10 +261,10 @@ TEST(RetentionTest, TheFileDoesNotGrowWithoutBoundUnderSteadyLoad) {
   for (int cycle = 0; cycle < 4; ++cycle) {
     std::vector<std::string> ids;
     for (int i = 0; i < 30; ++i) {
-      json::Document r = callOk(
-          *client, "job.submit",
-          R"({"request":{"model":"mock/load","max_tokens":2,"messages":[{"role":"user","content":")" + prompt +
-              std::to_string(cycle * 100 + i) + R"("}]}})");
+      json::Document r =
+          callOk(*client, "job.submit",
+                 R"({"request":{"model":"mock/load","max_tokens":2,"messages":[{"role":"user","content":")" +
+                     prompt + std::to_string(cycle * 100 + i) + R"("}]}})");
       ASSERT_TRUE(r.IsObject());
       ids.push_back(r["job_id"].GetString());
     }

@@ -32,12 +32,11 @@ class SchedulingTest : public DaemonFixture {
     env.push_back(two_keys ? "OPENROUTER_API_KEYS=[\"" + kKeyA + "\",\"" + kKeyB + "\"]"
                            : "OPENROUTER_API_KEY=" + kKeyA);
     launchDaemon(
-        {.config_toml = (toml.find("[retry]") == std::string::npos ? "[retry]\nbase_ms = 5\ncap_ms = 20\n" : "") +
-                        toml,
+        {.config_toml =
+             (toml.find("[retry]") == std::string::npos ? "[retry]\nbase_ms = 5\ncap_ms = 20\n" : "") + toml,
          .extra_env = std::move(env)});
   }
-  std::string chatJob(const std::string& model, const std::string& extra = "",
-                      const std::string& content = "hi") {
+  std::string chatJob(const std::string& model, const std::string& extra = "", const std::string& content = "hi") {
     std::string params = "{\"request\":{\"model\":\"" + model +
                          "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
     if (!extra.empty()) {
@@ -100,8 +99,8 @@ TEST_F(SchedulingTest, AnUpstreamRateLimitCoolsTheModelForEveryKey) {
   ASSERT_EQ(4u, reqs.size());
   for (size_t i = 1; i < reqs.size(); ++i) {
     if (reqs[i].model == "vendor/busy") {
-      EXPECT_GE(reqs[i].t - reqs[0].t_end, 1.999) << "request " << i << " (" << reqs[i].header("authorization")
-                                                << ") reached the cooling model";
+      EXPECT_GE(reqs[i].t - reqs[0].t_end, 1.999)
+          << "request " << i << " (" << reqs[i].header("authorization") << ") reached the cooling model";
     } else {
       EXPECT_LT(reqs[i].t - reqs[0].t_end, 1.5) << "another model waited for nothing";
     }
@@ -217,10 +216,10 @@ TEST_F(SchedulingTest, RequestRateHoldsOverEverySlidingWindow) {
   auto db = store::Database::open(daemon_->dbPath(), store::OpenOptions{});
   ASSERT_TRUE(db.ok()) << db.error().message;
   EXPECT_EQ("2", queryOne(**db, "SELECT count(DISTINCT key_fingerprint) FROM attempts"));
-  const std::string min_gap = queryOne(
-      **db,
-      "SELECT min(started_at - prev) FROM (SELECT started_at, lag(started_at, 4) OVER "
-      "(PARTITION BY key_fingerprint ORDER BY started_at) AS prev FROM attempts) WHERE prev IS NOT NULL");
+  const std::string min_gap =
+      queryOne(**db,
+               "SELECT min(started_at - prev) FROM (SELECT started_at, lag(started_at, 4) OVER "
+               "(PARTITION BY key_fingerprint ORDER BY started_at) AS prev FROM attempts) WHERE prev IS NOT NULL");
   ASSERT_FALSE(min_gap.empty());
   EXPECT_GE(std::stoll(min_gap), 1000) << "five requests on one key within a second";
 }

@@ -25,11 +25,11 @@ TEST(SubmitStreamTest, StreamsChunksThenFinalResponseAndStoresResult) {
   auto client = daemon.connect();
   ASSERT_NE(nullptr, client);
 
-  auto submitted = client->call(
-      "job.submit",
-      R"({"request":{"model":"mock/demo","messages":[{"role":"user","content":"stream please"}],)"
-      R"("stream":true,"max_tokens":6},"subscribe":true,"client":"it"})",
-      5000);
+  auto submitted =
+      client->call("job.submit",
+                   R"({"request":{"model":"mock/demo","messages":[{"role":"user","content":"stream please"}],)"
+                   R"("stream":true,"max_tokens":6},"subscribe":true,"client":"it"})",
+                   5000);
   ASSERT_TRUE(submitted) << submitted.error().message;
   ASSERT_TRUE(submitted->ok()) << submitted->error.message;
   std::string job_id = (*submitted->result)["job_id"].GetString();

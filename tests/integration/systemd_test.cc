@@ -109,8 +109,8 @@ TEST(NotifySocketTest, ReadyStatusWatchdogAndStopping) {
   std::vector<std::string> before_ready = daemon.notifications();
   ASSERT_FALSE(before_ready.empty());
   EXPECT_EQ(0u, before_ready.front().rfind("STATUS=opening database ", 0)) << before_ready.front();
-  EXPECT_TRUE(daemon.waitForNotification(
-      "STATUS=queued 0, running 0, retry_wait 0, held 0, in flight 0, connections 0"));
+  EXPECT_TRUE(
+      daemon.waitForNotification("STATUS=queued 0, running 0, retry_wait 0, held 0, in flight 0, connections 0"));
 
   // The watchdog: pings keep coming while the loop runs.
   size_t now = daemon.notificationCount();
@@ -125,8 +125,8 @@ TEST(NotifySocketTest, ReadyStatusWatchdogAndStopping) {
   std::string id = submit(*client, "mock/hang");
   ASSERT_FALSE(id.empty());
   std::string status;
-  EXPECT_TRUE(daemon.waitForNotification("running 1, retry_wait 0, held 0, in flight 1, connections 1",
-                                         0, 10000, &status));
+  EXPECT_TRUE(
+      daemon.waitForNotification("running 1, retry_wait 0, held 0, in flight 1, connections 1", 0, 10000, &status));
   EXPECT_EQ("STATUS=queued 0, running 1, retry_wait 0, held 0, in flight 1, connections 1", status);
 
   // SIGTERM: STOPPING=1 first, then a status that says so.
@@ -143,8 +143,8 @@ TEST(NotifySocketTest, ReadyStatusWatchdogAndStopping) {
 TEST(NotifySocketTest, NoWatchdogPingsUnlessAsked) {
   TempDir dir;
   // No WATCHDOG_USEC at all, then one meant for another process (WATCHDOG_PID).
-  for (const std::vector<std::string>& env : {std::vector<std::string>{},
-                                              std::vector<std::string>{"WATCHDOG_USEC=100000", "WATCHDOG_PID=1"}}) {
+  for (const std::vector<std::string>& env :
+       {std::vector<std::string>{}, std::vector<std::string>{"WATCHDOG_USEC=100000", "WATCHDOG_PID=1"}}) {
     DaemonProcess daemon(dir.path(), {.config_toml = kConfig, .extra_env = env});
     ASSERT_TRUE(daemon.start());
     EXPECT_FALSE(daemon.waitForNotification("WATCHDOG=1", 0, 500));
@@ -159,8 +159,7 @@ TEST(SocketActivationTest, JobsRunOnTheSocketSystemdPasses) {
   TempDir dir;
   DaemonProcess daemon(dir.path(), {.config_toml = kConfig, .socket_activation = true});
   ASSERT_TRUE(daemon.start());
-  EXPECT_NE(std::string::npos, daemon.log().find("listening on the socket passed by systemd"))
-      << daemon.log();
+  EXPECT_NE(std::string::npos, daemon.log().find("listening on the socket passed by systemd")) << daemon.log();
 
   auto client = daemon.connect();
   ASSERT_NE(nullptr, client);
@@ -240,9 +239,8 @@ TEST_F(InstalledTreeTest, PutsEveryFileInPlace) {
   }
   for (const char* file :
        {"usr/lib/systemd/system/llmqd.service", "usr/lib/systemd/system/llmqd.socket",
-        "usr/lib/systemd/user/llmqd.service", "usr/lib/systemd/user/llmqd.socket",
-        "usr/lib/sysusers.d/llmq.conf", "usr/lib/tmpfiles.d/llmq.conf",
-        "usr/share/doc/llmq/README.md", "usr/share/doc/llmq/docs/operations.md",
+        "usr/lib/systemd/user/llmqd.service", "usr/lib/systemd/user/llmqd.socket", "usr/lib/sysusers.d/llmq.conf",
+        "usr/lib/tmpfiles.d/llmq.conf", "usr/share/doc/llmq/README.md", "usr/share/doc/llmq/docs/operations.md",
         "usr/share/doc/llmq/docs/configuration.md", "usr/share/doc/llmq/ipc/PROTOCOL.md",
         "usr/share/doc/llmq/examples/llmqd.toml.example", "usr/share/doc/llmq/examples/llmqd.env.example"}) {
     EXPECT_EQ(0, ::access(path(file).c_str(), R_OK)) << file;
@@ -254,8 +252,7 @@ TEST_F(InstalledTreeTest, PutsEveryFileInPlace) {
   for (const char* unit : {"usr/lib/systemd/system/llmqd.service", "usr/lib/systemd/user/llmqd.service"}) {
     std::string text = readFile(path(unit));
     EXPECT_NE(std::string::npos, text.find("\nExecStart=/usr/bin/llmqd\n")) << unit;
-    EXPECT_NE(std::string::npos, text.find("Documentation=file:/usr/share/doc/llmq/docs/operations.md"))
-        << unit;
+    EXPECT_NE(std::string::npos, text.find("Documentation=file:/usr/share/doc/llmq/docs/operations.md")) << unit;
     EXPECT_EQ(std::string::npos, text.find("@LLMQ")) << unit;
   }
 }
@@ -296,8 +293,8 @@ TEST_F(InstalledTreeTest, SystemUnitsPassSystemdAnalyzeVerify) {
     GTEST_SKIP() << kSystemdAnalyze << " is missing (Debian package systemd)";
   }
   std::string units = unitsForVerify("usr/lib/systemd/system", "system-units");
-  CommandResult r = runCommand({kSystemdAnalyze, "verify", "--man=no", units + "/llmqd.socket",
-                                units + "/llmqd.service"});
+  CommandResult r =
+      runCommand({kSystemdAnalyze, "verify", "--man=no", units + "/llmqd.socket", units + "/llmqd.service"});
   EXPECT_EQ(0, r.exit_code) << r.output;
   EXPECT_EQ("", r.output);  // Not even a warning.
 }
@@ -309,9 +306,9 @@ TEST_F(InstalledTreeTest, UserUnitsPassSystemdAnalyzeVerify) {
   std::string units = unitsForVerify("usr/lib/systemd/user", "user-units");
   std::string runtime = dir_.file("xdg-runtime");
   ::mkdir(runtime.c_str(), 0700);
-  CommandResult r = runCommand({kSystemdAnalyze, "--user", "verify", "--man=no", units + "/llmqd.socket",
-                                units + "/llmqd.service"},
-                               "", {"XDG_RUNTIME_DIR=" + runtime});
+  CommandResult r = runCommand(
+      {kSystemdAnalyze, "--user", "verify", "--man=no", units + "/llmqd.socket", units + "/llmqd.service"}, "",
+      {"XDG_RUNTIME_DIR=" + runtime});
   EXPECT_EQ(0, r.exit_code) << r.output;
   EXPECT_EQ("", r.output);
 }
@@ -321,13 +318,14 @@ TEST_F(InstalledTreeTest, ServiceExposureStaysLow) {
     GTEST_SKIP() << kSystemdAnalyze << " is missing (Debian package systemd)";
   }
   std::string units = unitsForVerify("usr/lib/systemd/system", "security");
-  CommandResult r = runCommand({kSystemdAnalyze, "security", "--offline=true", "--no-pager",
-                                units + "/llmqd.service"},
-                               "", {}, 30000, /*merge_stderr=*/false);
+  CommandResult r =
+      runCommand({kSystemdAnalyze, "security", "--offline=true", "--no-pager", units + "/llmqd.service"}, "", {},
+                 30000, /*merge_stderr=*/false);
   const std::string marker = "Overall exposure level for llmqd.service: ";
   size_t at = r.output.find(marker);
   ASSERT_NE(std::string::npos, at) << r.output;
-  std::string figure = r.output.substr(at + marker.size(), r.output.find(' ', at + marker.size()) - at - marker.size());
+  std::string figure =
+      r.output.substr(at + marker.size(), r.output.find(' ', at + marker.size()) - at - marker.size());
   double exposure = std::strtod(figure.c_str(), nullptr);
   RecordProperty("exposure", figure);
   std::printf("systemd-analyze security: llmqd.service exposure %s\n", figure.c_str());
@@ -358,7 +356,8 @@ TEST_F(InstalledTreeTest, SysusersAndTmpfilesCreateUserAndDirectories) {
   EXPECT_NE(std::string::npos, fields[5].find("nologin")) << fields[5];
   EXPECT_NE(std::string::npos, readFile(scratch + "/etc/group").find("llmq:x:" + fields[2] + ":"));
 
-  CommandResult dirs = runCommand({kTmpfiles, "--root=" + scratch, "--create", path("usr/lib/tmpfiles.d/llmq.conf")});
+  CommandResult dirs =
+      runCommand({kTmpfiles, "--root=" + scratch, "--create", path("usr/lib/tmpfiles.d/llmq.conf")});
   ASSERT_EQ(0, dirs.exit_code) << dirs.output;
   struct stat st {};
   ASSERT_EQ(0, ::stat((scratch + "/var/lib/llmq").c_str(), &st));
@@ -377,8 +376,8 @@ TEST(SampleConfigTest, IsValidAsShippedAndUncommented) {
   const std::string sample = std::string(LLMQ_SOURCE_DIR) + "/systemd/llmqd.toml.example";
   std::string text = readFile(sample);
   ASSERT_FALSE(text.empty());
-  std::vector<std::string> base = {LLMQD_PATH, "--check-config", "--db", dir.file("llmq.db"), "--socket",
-                                   dir.file("llmqd.sock"), "--config"};
+  std::vector<std::string> base = {LLMQD_PATH, "--check-config",       "--db",    dir.file("llmq.db"),
+                                   "--socket", dir.file("llmqd.sock"), "--config"};
   auto check = [&](const std::string& file) {
     std::vector<std::string> argv = base;
     argv.push_back(file);

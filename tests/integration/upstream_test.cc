@@ -65,13 +65,13 @@ TEST_F(UpstreamTest, NonStreamedJobForwardsTheBodyVerbatimWithTheKey) {
 }
 
 TEST_F(UpstreamTest, StreamedJobEmitsChunksAndRecordsTheFinalUsageCost) {
-  json::Document r = callOk(
-      *client_, "job.submit",
-      R"({"request":{"model":"openai/gpt-4o-mini","stream":true,"max_tokens":6,)"
-      R"("messages":[{"role":"user","content":"alpha beta gamma"}]},"subscribe":true})");
+  json::Document r = callOk(*client_, "job.submit",
+                            R"({"request":{"model":"openai/gpt-4o-mini","stream":true,"max_tokens":6,)"
+                            R"("messages":[{"role":"user","content":"alpha beta gamma"}]},"subscribe":true})");
   std::string id = r["job_id"].GetString();
   auto events = readEvents(*client_, [](const Event& e) {
-    return e.name == "final_response" || (e.name == "error" && e.data.find("\"retryable\":false") != std::string::npos);
+    return e.name == "final_response" ||
+           (e.name == "error" && e.data.find("\"retryable\":false") != std::string::npos);
   });
   std::string text;
   int chunks = 0;
@@ -147,10 +147,10 @@ TEST_F(UpstreamTest, EveryFaultEndsInItsDocumentedState) {
       }
       key_spent = fault == "401" || fault == "402";
       std::string model = std::string("fake/fault-") + c.fault;
-      json::Document r = callOk(
-          *client_, "job.submit",
-          R"({"request":{"model":")" + model + R"(","stream":)" + (stream ? "true" : "false") +
-              R"(,"messages":[{"role":"user","content":"x y z"}]},"max_attempts":2})");
+      json::Document r =
+          callOk(*client_, "job.submit",
+                 R"({"request":{"model":")" + model + R"(","stream":)" + (stream ? "true" : "false") +
+                     R"(,"messages":[{"role":"user","content":"x y z"}]},"max_attempts":2})");
       std::string id = r["job_id"].GetString();
       std::string state = waitTerminal(*client_, id, 30000);
       json::Document j = job(id);
@@ -176,8 +176,8 @@ TEST_F(UpstreamTest, AttemptTimeoutAndCancelStopTheTransfer) {
   EXPECT_STREQ("TIMEOUT", j["error"]["code"].GetString());
 
   ASSERT_TRUE(fake_.reset());
-  std::string id = submit(*client_, "fake/fault-drip-100", R"("subscribe":true)",
-                          R"("stream":true,"max_tokens":200)");
+  std::string id =
+      submit(*client_, "fake/fault-drip-100", R"("subscribe":true)", R"("stream":true,"max_tokens":200)");
   readEvents(*client_, [](const Event& e) { return e.name == "message_chunk"; });
   json::Document cancelled = callOk(*client_, "job.cancel", "{\"job_id\":\"" + id + "\"}");
   EXPECT_STREQ("cancelled", cancelled["state"].GetString());
@@ -227,8 +227,8 @@ TEST_F(UpstreamTest, ConnectionsAreReusedAndGenerationIdsKept) {
   ASSERT_TRUE(daemon_->stop());
   auto db = store::Database::open(daemon_->dbPath(), {});
   ASSERT_TRUE(db);
-  auto st = (*db)->statement(
-      "SELECT count(*) FROM attempts WHERE generation_id LIKE 'gen-%' AND http_status = 200");
+  auto st =
+      (*db)->statement("SELECT count(*) FROM attempts WHERE generation_id LIKE 'gen-%' AND http_status = 200");
   ASSERT_TRUE(st.step().value());
   EXPECT_EQ(5, st.int64(0));
 }
@@ -237,8 +237,7 @@ TEST_F(UpstreamTest, ProxyFromTheEnvironmentIsUsed) {
   daemon_->kill9();
   // The fake plays the proxy: it receives the absolute URI of an upstream that
   // does not exist, which only a proxied request can reach.
-  startDaemon("", {"OPENROUTER_API_KEY=" + std::string(kKey),
-                   "OPENROUTER_BASE_URL=http://upstream.invalid/api/v1",
+  startDaemon("", {"OPENROUTER_API_KEY=" + std::string(kKey), "OPENROUTER_BASE_URL=http://upstream.invalid/api/v1",
                    "http_proxy=http://127.0.0.1:" + std::to_string(fake_.port())});
   std::string id = submit(*client_, "openai/gpt-4o-mini");
   EXPECT_EQ("succeeded", waitTerminal(*client_, id));
@@ -252,8 +251,8 @@ TEST_F(UpstreamTest, KeyPoolRotatesAndSetsAsideExhaustedKeys) {
   daemon_->kill9();
   const std::string k1 = "sk-or-v1-test1111111111111111111111111111111111aaaa";
   const std::string k2 = "sk-or-v1-test2222222222222222222222222222222222bbbb";
-  startDaemon("", {"OPENROUTER_API_KEYS=[\"" + k1 + "\",\"" + k2 + "\"]",
-                   "OPENROUTER_BASE_URL=" + fake_.baseUrl()});
+  startDaemon("",
+              {"OPENROUTER_API_KEYS=[\"" + k1 + "\",\"" + k2 + "\"]", "OPENROUTER_BASE_URL=" + fake_.baseUrl()});
   // Round-robin while both are healthy.
   for (int i = 0; i < 4; ++i) {
     ASSERT_EQ("succeeded", waitTerminal(*client_, submit(*client_, "openai/gpt-4o-mini")));
@@ -336,8 +335,8 @@ TEST_F(UpstreamTest, NoKeyIsRefusedAtSubmit) {
   std::string id = submit(*client_, "mock/x");
   EXPECT_EQ("succeeded", waitTerminal(*client_, id));
   // A job with its own key needs no server key either.
-  std::string own = submit(*client_, "openai/gpt-4o-mini",
-                           R"("api_key":"sk-or-v1-testownkey0000000000000000000000000001")");
+  std::string own =
+      submit(*client_, "openai/gpt-4o-mini", R"("api_key":"sk-or-v1-testownkey0000000000000000000000000001")");
   EXPECT_EQ("succeeded", waitTerminal(*client_, own));
   json::Document keys = callOk(*client_, "keys.status", "{}");
   EXPECT_STREQ("none", keys["key_source"].GetString());

@@ -53,9 +53,7 @@ class CannedHttpServer {
   }
 
   int port() const { return port_; }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
   // The head (request line and headers) of each request answered so far.
   const std::vector<std::string>& requests() const { return requests_; }
 
@@ -124,9 +122,9 @@ class CannedHttpServer {
     CannedHttpServer* self = c->owner;
     self->requests_.push_back(c->in.substr(0, end));
     uv_read_stop(stream);
-    c->out = "HTTP/1.1 " + std::to_string(self->status_) + " Canned\r\nContent-Type: " +
-             self->content_type_ + "\r\nContent-Length: " + std::to_string(self->body_.size()) +
-             "\r\nConnection: close\r\n\r\n" + self->body_;
+    c->out = "HTTP/1.1 " + std::to_string(self->status_) + " Canned\r\nContent-Type: " + self->content_type_ +
+             "\r\nContent-Length: " + std::to_string(self->body_.size()) + "\r\nConnection: close\r\n\r\n" +
+             self->body_;
     uv_buf_t out = uv_buf_init(c->out.data(), static_cast<unsigned>(c->out.size()));
     c->write.data = c;
     uv_write(&c->write, stream, &out, 1, [](uv_write_t* w, int) {
@@ -150,8 +148,7 @@ class CannedHttpServer {
       return;
     }
     c->closing = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp),
-             [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
   }
 
   uv_loop_t* loop_;

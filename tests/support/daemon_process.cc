@@ -46,15 +46,14 @@ std::vector<std::string> environmentWith(const std::vector<std::string>& extra) 
       overridden = overridden || x.substr(0, x.find('=')) == name;
     }
     // Keep tests hermetic: the caller's llmq variables never leak in.
-    if (!overridden && name.rfind("LLMQ_", 0) != 0 && name != "NOTIFY_SOCKET" &&
-        name != "LISTEN_FDS" && name != "LISTEN_PID") {
+    if (!overridden && name.rfind("LLMQ_", 0) != 0 && name != "NOTIFY_SOCKET" && name != "LISTEN_FDS" &&
+        name != "LISTEN_PID") {
       env.push_back(entry);
     }
   }
   env.insert(env.end(), extra.begin(), extra.end());
   return env;
 }
-
 
 // One connection to a Unix stream socket, closed at once; false if nothing listens yet.
 bool connectOnce(const std::string& path) {
@@ -147,12 +146,13 @@ DaemonProcess::~DaemonProcess() {
   // instrumented llmqd's ASan runtime, which then refuses to start unless told
   // not to check the order. Harmless in an uninstrumented build.
   const auto has = [&extra](std::string_view prefix) {
-    return std::any_of(extra.begin(), extra.end(), [prefix](const std::string& e) { return e.starts_with(prefix); });
+    return std::any_of(extra.begin(), extra.end(),
+                       [prefix](const std::string& e) { return e.starts_with(prefix); });
   };
   if (has("LD_PRELOAD=") && !has("ASAN_OPTIONS=")) {
     const char* asan = std::getenv("ASAN_OPTIONS");
-    extra.push_back(std::string("ASAN_OPTIONS=") + (asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "") +
-                    "verify_asan_link_order=0");
+    extra.push_back(std::string("ASAN_OPTIONS=") +
+                    (asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "") + "verify_asan_link_order=0");
   }
   std::vector<std::string> env = environmentWith(extra);
   if (options_.socket_activation) {
@@ -212,12 +212,12 @@ DaemonProcess::~DaemonProcess() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return ::testing::AssertionFailure() << "llmqd exited before it was ready (status " << status
-                                           << "); log:\n" << log();
+      return ::testing::AssertionFailure() << "llmqd exited before it was ready (status " << status << "); log:\n"
+                                           << log();
     }
   }
-  return ::testing::AssertionFailure() << "llmqd did not send READY=1 within " << timeout_ms
-                                       << " ms; log:\n" << log();
+  return ::testing::AssertionFailure() << "llmqd did not send READY=1 within " << timeout_ms << " ms; log:\n"
+                                       << log();
 }
 
 void DaemonProcess::readNotifications() {
@@ -253,8 +253,8 @@ size_t DaemonProcess::notificationCount() const {
   return notifications_.size();
 }
 
-::testing::AssertionResult DaemonProcess::waitForNotification(const std::string& text, size_t from,
-                                                              int timeout_ms, std::string* message) const {
+::testing::AssertionResult DaemonProcess::waitForNotification(const std::string& text, size_t from, int timeout_ms,
+                                                              std::string* message) const {
   std::unique_lock<std::mutex> lock(notify_mu_);
   size_t i = from;
   bool found = notify_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
@@ -287,8 +287,8 @@ size_t DaemonProcess::notificationCount() const {
   int status = waitForExit(pid_, timeout_ms);
   if (status < 0) {
     kill9();
-    return ::testing::AssertionFailure() << "llmqd did not exit within " << timeout_ms
-                                         << " ms of SIGTERM; log:\n" << log();
+    return ::testing::AssertionFailure() << "llmqd did not exit within " << timeout_ms << " ms of SIGTERM; log:\n"
+                                         << log();
   }
   pid_ = -1;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

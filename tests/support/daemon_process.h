@@ -20,7 +20,7 @@
 namespace llmq::testing {
 
 struct DaemonOptions {
-  std::string config_toml;               // Written to <dir>/llmqd.toml.
+  std::string config_toml;  // Written to <dir>/llmqd.toml.
   // Let llmqd fetch OpenRouter's model list (at startup, then hourly) and check
   // its keys' credit (GET /key) by itself, as it does by default. Off unless asked
   // for: those GETs would appear among the fake upstream's records, or reach the
@@ -28,7 +28,7 @@ struct DaemonOptions {
   // or [openrouter] section of its own decides instead.
   bool catalog_fetch = false;
   std::vector<std::string> extra_args;
-  std::vector<std::string> extra_env;    // "NAME=value"
+  std::vector<std::string> extra_env;  // "NAME=value"
   // Start llmqd the way a .socket unit does: systemd-socket-activate listens on
   // socketPath() and, on the first connection (start() makes one), execs llmqd
   // without --socket, passing the listening socket as fd 3 (LISTEN_FDS=1).

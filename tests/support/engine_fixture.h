@@ -114,8 +114,8 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
   // answer line (a test failure and "" when none came).
   std::string call(uint64_t conn, const std::string& method, const std::string& params = "{}") {
     const int id = ++last_id_;
-    engine_->server->dispatchLocal(conn, "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
-                                             ",\"method\":\"" + method + "\",\"params\":" + params + "}");
+    engine_->server->dispatchLocal(conn, "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"method\":\"" +
+                                             method + "\",\"params\":" + params + "}");
     const std::string tag = "\"id\":" + std::to_string(id) + ",";
     const std::string tag_end = "\"id\":" + std::to_string(id) + "}";
     std::string answer;
@@ -151,8 +151,8 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
                      const std::string& in_request = "") {
     return jobIdOf(call(conn, "job.submit",
                         "{\"request\":{\"model\":\"" + model +
-                            "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]" + in_request + "}" +
-                            extra + "}"));
+                            "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]" + in_request + "}" + extra +
+                            "}"));
   }
   // The params {"job_id": ID} of job.get, job.cancel, job.retry, ...
   static std::string jobArg(const std::string& job_id) { return "{\"job_id\":\"" + job_id + "\"}"; }

@@ -49,7 +49,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-
 enum class Parse { kIncomplete, kComplete, kBad };
 
 // Parses one response from the front of `in`. On kComplete, *consumed is its
@@ -70,9 +69,8 @@ Parse parseResponse(const std::string& in, bool eof, HttpResponse* out, size_t* 
   out->status = std::atoi(std::string(status_line.substr(9, 3)).c_str());
   while (line_end != std::string_view::npos) {
     size_t next = head.find("\r\n", line_end + 2);
-    std::string_view line = head.substr(line_end + 2, next == std::string_view::npos
-                                                          ? std::string_view::npos
-                                                          : next - line_end - 2);
+    std::string_view line =
+        head.substr(line_end + 2, next == std::string_view::npos ? std::string_view::npos : next - line_end - 2);
     size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
       std::string name = lower(line.substr(0, colon));
@@ -460,16 +458,15 @@ FakeUpstream::~FakeUpstream() {
       waitForExit(pid_, 5000);
     }
     pid_ = -1;
-    return ::testing::AssertionFailure() << options_.python << " " << options_.script << " " << why
-                                         << "; stdout: " << line;
+    return ::testing::AssertionFailure()
+           << options_.python << " " << options_.script << " " << why << "; stdout: " << line;
   }
   json::Document doc;
   std::string error;
   line.resize(line.find('\n'));
   const json::Value* port = json::parse(doc, line, &error) ? json::member(doc, "port") : nullptr;
   if (port == nullptr || !port->IsInt() || port->GetInt() <= 0) {
-    return ::testing::AssertionFailure() << "bad port line from the fake upstream: " << line << " "
-                                         << error;
+    return ::testing::AssertionFailure() << "bad port line from the fake upstream: " << line << " " << error;
   }
   port_ = port->GetInt();
   return ::testing::AssertionSuccess();
@@ -494,9 +491,7 @@ FakeUpstream::~FakeUpstream() {
   return ::testing::AssertionSuccess();
 }
 
-std::string FakeUpstream::baseUrl() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + options_.prefix;
-}
+std::string FakeUpstream::baseUrl() const { return "http://127.0.0.1:" + std::to_string(port_) + options_.prefix; }
 
 HttpResponse FakeUpstream::get(std::string_view target, const HttpHeaders& headers, int timeout_ms) {
   HttpConnection c;
@@ -534,8 +529,7 @@ std::vector<FakeRequest> FakeUpstream::requests() {
 bool FakeUpstream::fetchStats(FakeStats* out, std::string* error) {
   HttpResponse resp = get("/_fake/stats", {}, 5000);
   if (resp.status != 200 || !resp.complete) {
-    *error = "GET /_fake/stats: status " + std::to_string(resp.status) + ", errno " +
-             std::to_string(resp.error);
+    *error = "GET /_fake/stats: status " + std::to_string(resp.status) + ", errno " + std::to_string(resp.error);
     return false;
   }
   json::Document doc;
@@ -567,8 +561,7 @@ FakeStats FakeUpstream::stats() {
 ::testing::AssertionResult FakeUpstream::reset() {
   HttpResponse resp = post("/_fake/reset", "");
   if (resp.status != 200) {
-    return ::testing::AssertionFailure() << "POST /_fake/reset: status " << resp.status << ", errno "
-                                         << resp.error;
+    return ::testing::AssertionFailure() << "POST /_fake/reset: status " << resp.status << ", errno " << resp.error;
   }
   return ::testing::AssertionSuccess();
 }
@@ -585,19 +578,18 @@ FakeStats FakeUpstream::stats() {
   body += "}";
   HttpResponse resp = post("/_fake/fault", body);
   if (resp.status != 200) {
-    return ::testing::AssertionFailure() << "POST /_fake/fault " << body << ": status " << resp.status
-                                         << " " << resp.body;
+    return ::testing::AssertionFailure()
+           << "POST /_fake/fault " << body << ": status " << resp.status << " " << resp.body;
   }
   return ::testing::AssertionSuccess();
 }
 
 ::testing::AssertionResult FakeUpstream::setRateLimit(int per_window, int window_ms) {
-  std::string body =
-      "{\"rps\":" + std::to_string(per_window) + ",\"window_ms\":" + std::to_string(window_ms) + "}";
+  std::string body = "{\"rps\":" + std::to_string(per_window) + ",\"window_ms\":" + std::to_string(window_ms) + "}";
   HttpResponse resp = post("/_fake/ratelimit", body);
   if (resp.status != 200) {
-    return ::testing::AssertionFailure() << "POST /_fake/ratelimit " << body << ": status "
-                                         << resp.status << " " << resp.body;
+    return ::testing::AssertionFailure()
+           << "POST /_fake/ratelimit " << body << ": status " << resp.status << " " << resp.body;
   }
   return ::testing::AssertionSuccess();
 }
@@ -606,8 +598,8 @@ FakeStats FakeUpstream::stats() {
   std::string body = "{\"extra\":" + std::to_string(extra) + "}";
   HttpResponse resp = post("/_fake/models", body);
   if (resp.status != 200) {
-    return ::testing::AssertionFailure() << "POST /_fake/models " << body << ": status " << resp.status
-                                         << " " << resp.body;
+    return ::testing::AssertionFailure()
+           << "POST /_fake/models " << body << ": status " << resp.status << " " << resp.body;
   }
   return ::testing::AssertionSuccess();
 }
@@ -644,8 +636,7 @@ template <class Pred>
 }
 
 ::testing::AssertionResult FakeUpstream::waitForIdle(int timeout_ms) {
-  return waitForStats([](const FakeStats& s) { return s.in_flight == 0; }, "no request in flight",
-                      timeout_ms);
+  return waitForStats([](const FakeStats& s) { return s.in_flight == 0; }, "no request in flight", timeout_ms);
 }
 
 }  // namespace llmq::testing

@@ -82,7 +82,7 @@ class HttpConnection {
 // One request as the fake recorded it (GET /_fake/requests). Control requests
 // (/_fake/*) are not recorded.
 struct FakeRequest {
-  int64_t id = 0;                              // 1, 2, ... in arrival order (restarts after reset()).
+  int64_t id = 0;  // 1, 2, ... in arrival order (restarts after reset()).
   std::string method;
   std::string path;                            // As sent, with the prefix and query.
   std::map<std::string, std::string> headers;  // Lower-case names, Authorization included.
@@ -101,19 +101,19 @@ struct FakeRequest {
 };
 
 struct FakeStats {
-  size_t total = 0;             // Recorded requests since start or reset().
+  size_t total = 0;  // Recorded requests since start or reset().
   size_t peak_concurrency = 0;
   size_t disconnects = 0;
   size_t in_flight = 0;
-  size_t connections = 0;       // TCP connections accepted since start or reset().
-  size_t rate_limited = 0;      // 429s from setRateLimit()'s limiter.
+  size_t connections = 0;   // TCP connections accepted since start or reset().
+  size_t rate_limited = 0;  // 429s from setRateLimit()'s limiter.
 };
 
 struct FakeUpstreamOptions {
   std::string prefix = "/api/v1";
   std::vector<std::string> extra_args;  // e.g. {"--require-auth"}, {"--verbose"}, {"--record", f}.
   std::string script = LLMQ_FAKE_UPSTREAM_PY;
-  std::string python = "python3";       // Looked up in PATH.
+  std::string python = "python3";  // Looked up in PATH.
 };
 
 // The fake upstream process. Test thread only (the child gets SIGTERM if the

@@ -89,8 +89,7 @@ class HttpFrontFixture : public DaemonFixture {
     return more;
   }
   static std::string chat(const std::string& model, const std::string& text, const std::string& extra = "") {
-    return R"({"model":")" + model + R"(","messages":[{"role":"user","content":")" + text + R"("}])" +
-           extra + "}";
+    return R"({"model":")" + model + R"(","messages":[{"role":"user","content":")" + text + R"("}])" + extra + "}";
   }
   HttpResponse request(const std::string& method, const std::string& path, const std::string& body = "",
                        HttpHeaders headers = {}, int timeout_ms = 15000) {

@@ -6,8 +6,7 @@
 
 namespace llmq::testing {
 
-json::Document callOk(ipc::Client& client, const std::string& method, const std::string& params,
-                      int timeout_ms) {
+json::Document callOk(ipc::Client& client, const std::string& method, const std::string& params, int timeout_ms) {
   json::Document out;
   auto r = client.call(method, params, timeout_ms);
   if (!r) {
@@ -22,8 +21,8 @@ json::Document callOk(ipc::Client& client, const std::string& method, const std:
   return out;
 }
 
-int callError(ipc::Client& client, const std::string& method, const std::string& params,
-              std::string* message, int timeout_ms) {
+int callError(ipc::Client& client, const std::string& method, const std::string& params, std::string* message,
+              int timeout_ms) {
   auto r = client.call(method, params, timeout_ms);
   if (!r) {
     ADD_FAILURE() << method << ": " << r.error().message;
@@ -38,10 +37,9 @@ int callError(ipc::Client& client, const std::string& method, const std::string&
   return r->error.code;
 }
 
-std::string submitParams(const std::string& model, const std::string& extra,
-                         const std::string& request_extra) {
-  std::string p = R"({"request":{"model":")" + model +
-                  R"(","messages":[{"role":"user","content":"hello from a test"}])";
+std::string submitParams(const std::string& model, const std::string& extra, const std::string& request_extra) {
+  std::string p =
+      R"({"request":{"model":")" + model + R"(","messages":[{"role":"user","content":"hello from a test"}])";
   if (!request_extra.empty()) {
     p += "," + request_extra;
   }
@@ -79,14 +77,12 @@ std::string waitTerminal(ipc::Client& client, const std::string& job_id, int tim
   return "";
 }
 
-std::vector<Event> readEvents(ipc::Client& client, const std::function<bool(const Event&)>& until,
-                              int timeout_ms) {
+std::vector<Event> readEvents(ipc::Client& client, const std::function<bool(const Event&)>& until, int timeout_ms) {
   std::vector<Event> events;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    deadline - std::chrono::steady_clock::now())
-                                    .count());
+    int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
     if (left <= 0) {
       ADD_FAILURE() << "timed out waiting for events (got " << events.size() << ")";
       return events;
@@ -104,8 +100,7 @@ std::vector<Event> readEvents(ipc::Client& client, const std::function<bool(cons
       continue;  // A response to a pipelined request; not an event.
     }
     const json::Value& p = d["params"];
-    Event e{p["job_id"].GetString(), p["event"].GetString(), p["seq"].GetInt64(),
-            json::toString(p["data"])};
+    Event e{p["job_id"].GetString(), p["event"].GetString(), p["seq"].GetInt64(), json::toString(p["data"])};
     events.push_back(e);
     if (until(e)) {
       return events;

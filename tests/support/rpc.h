@@ -24,8 +24,8 @@ int callError(ipc::Client& client, const std::string& method, const std::string&
 // (e.g. R"("priority":5,"client":"a")"); `request_extra` into the request.
 std::string submitParams(const std::string& model = "mock/test", const std::string& extra = "",
                          const std::string& request_extra = "");
-std::string submit(ipc::Client& client, const std::string& model = "mock/test",
-                   const std::string& extra = "", const std::string& request_extra = "");
+std::string submit(ipc::Client& client, const std::string& model = "mock/test", const std::string& extra = "",
+                   const std::string& request_extra = "");
 
 // Polls job.get until the job reaches a terminal state; returns that state.
 std::string waitTerminal(ipc::Client& client, const std::string& job_id, int timeout_ms = 60000);

@@ -88,8 +88,8 @@ class ScriptedProvider final : public upstream::Provider {
   std::string_view name() const override { return "scripted"; }
   Result<uint64_t> start(const upstream::AttemptRequest& r, upstream::TransferSink* sink) override {
     const uint64_t handle = ++last_handle_;
-    seen_.push_back(Seen{r.job_id, r.attempt, r.model, std::string(r.api_key), std::string(r.request_json),
-                         r.stream, handle});
+    seen_.push_back(
+        Seen{r.job_id, r.attempt, r.model, std::string(r.api_key), std::string(r.request_json), r.stream, handle});
     Answer answer;
     if (!script_.empty()) {
       answer = std::move(script_.front());
@@ -165,12 +165,12 @@ class ScriptedProvider final : public upstream::Provider {
     c.provider = "scripted";
     c.generation_id = "gen-scripted";
     c.usage = t.answer.usage;
-    c.result_json = "{\"id\":\"gen-scripted\",\"object\":\"chat.completion\",\"model\":\"" + escaped(t.model) +
-                    "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" +
-                    escaped(text) + "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":" +
-                    std::to_string(c.usage.prompt_tokens) +
-                    ",\"completion_tokens\":" + std::to_string(c.usage.completion_tokens) +
-                    ",\"total_tokens\":" + std::to_string(c.usage.total_tokens) + "}}";
+    c.result_json =
+        "{\"id\":\"gen-scripted\",\"object\":\"chat.completion\",\"model\":\"" + escaped(t.model) +
+        "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + escaped(text) +
+        "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":" + std::to_string(c.usage.prompt_tokens) +
+        ",\"completion_tokens\":" + std::to_string(c.usage.completion_tokens) +
+        ",\"total_tokens\":" + std::to_string(c.usage.total_tokens) + "}}";
     t.sink->onComplete(std::move(c));
   }
 

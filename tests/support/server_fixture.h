@@ -50,8 +50,7 @@ class ServerFixture : public LoopTest, public ipc::ServerHandler {
       s->stopListening();
     }
     EXPECT_TRUE(runUntil([&] {
-      return std::all_of(servers_.begin(), servers_.end(),
-                         [](const auto& s) { return s->connectionCount() == 0; });
+      return std::all_of(servers_.begin(), servers_.end(), [](const auto& s) { return s->connectionCount() == 0; });
     })) << "connections still open at the end of the test";
     servers_.clear();
     check_.reset();
@@ -101,9 +100,7 @@ class ServerFixture : public LoopTest, public ipc::ServerHandler {
     return id;
   }
 
-  bool isClosed(uint64_t id) const {
-    return std::find(closed_.begin(), closed_.end(), id) != closed_.end();
-  }
+  bool isClosed(uint64_t id) const { return std::find(closed_.begin(), closed_.end(), id) != closed_.end(); }
   std::vector<std::string> framesOf(uint64_t conn) const {
     std::vector<std::string> out;
     for (const auto& f : frames_) {

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <cstdlib>
 #include <stdexcept>
 
 namespace llmq::testing {
@@ -23,8 +23,7 @@ TempDir::TempDir() {
 
 TempDir::~TempDir() {
   ::nftw(
-      path_.c_str(),
-      [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
+      path_.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
       FTW_DEPTH | FTW_PHYS);
 }
 

@@ -1,10 +1,10 @@
 // budget.delete {scope, period} -> {deleted: true}; -32001 when there is no such
 // budget. Jobs it held go back to the queue.
+#include "daemon/api/handlers/handlers.h"
+#include "daemon/engine.h"
 #include "daemon/policy/accounting.h"
 #include "daemon/policy/budget_book.h"
 #include "daemon/turn/commit_cycle.h"
-#include "daemon/api/handlers/handlers.h"
-#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {

@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <vector>
 
-#include "daemon/policy/access.h"
-#include "daemon/turn/answer_page.h"
-#include "daemon/policy/budget_book.h"
-#include "daemon/config.h"
 #include "daemon/api/handlers/handlers.h"
+#include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/policy/access.h"
+#include "daemon/policy/budget_book.h"
+#include "daemon/turn/answer_page.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
@@ -21,9 +21,7 @@ constexpr int64_t kMaxBudgetsPerPage = 10000;
 
 // A budget's place in the list: its scope, then its period in the order of
 // BudgetPeriod (day, week, month, total).
-PageKey budgetKey(const Budget& b) {
-  return {b.row.scope, std::to_string(static_cast<int>(b.period))};
-}
+PageKey budgetKey(const Budget& b) { return {b.row.scope, std::to_string(static_cast<int>(b.period))}; }
 
 }  // namespace
 
@@ -48,11 +46,15 @@ void handleBudgetList(Call& call) {
     using store::SpendScope;
     switch (b.scope.kind) {
       case SpendScope::kGlobal:
-      case SpendScope::kModel: return true;
-      case SpendScope::kUser: return b.scope.value == self;
-      case SpendScope::kClient: return BudgetBook::coversClient(self, b.scope.value);
+      case SpendScope::kModel:
+        return true;
+      case SpendScope::kUser:
+        return b.scope.value == self;
+      case SpendScope::kClient:
+        return BudgetBook::coversClient(self, b.scope.value);
       case SpendScope::kKey:
-      case SpendScope::kTag: return false;
+      case SpendScope::kTag:
+        return false;
     }
     return false;
   };

@@ -2,11 +2,11 @@
 // (ipc/PROTOCOL.md). Creates the budget or replaces its limit, alerts and action; what
 // was spent this period stays spent. Raising a limit lets held jobs try again.
 #include "common/time.h"
+#include "daemon/api/handlers/handlers.h"
+#include "daemon/engine.h"
 #include "daemon/policy/accounting.h"
 #include "daemon/policy/budget_book.h"
 #include "daemon/turn/commit_cycle.h"
-#include "daemon/api/handlers/handlers.h"
-#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
@@ -30,9 +30,8 @@ void handleBudgetSet(Call& call) {
   auto limit = p.number("limit_usd", 0, 1e12, true);
   auto action = p.string("action", false, 16);
   std::vector<double> alert_at;
-  if (const json::Value* a = call.params != nullptr && call.params->IsObject()
-                                 ? json::member(*call.params, "alert_at")
-                                 : nullptr) {
+  if (const json::Value* a =
+          call.params != nullptr && call.params->IsObject() ? json::member(*call.params, "alert_at") : nullptr) {
     if (!a->IsArray()) {
       p.fail("alert_at must be an array of fractions in (0, 1]");
     } else {

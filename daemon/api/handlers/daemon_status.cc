@@ -6,17 +6,17 @@
 
 #include "common/json_writer.h"
 #include "common/time.h"
-#include "daemon/policy/access.h"
-#include "daemon/policy/circuit_breaker.h"
-#include "daemon/turn/commit_cycle.h"
-#include "daemon/config.h"
-#include "daemon/turn/event_bus.h"
 #include "daemon/api/handlers/handlers.h"
+#include "daemon/config.h"
+#include "daemon/engine.h"
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/jobs/job_runner.h"
 #include "daemon/jobs/scheduler.h"
+#include "daemon/policy/access.h"
+#include "daemon/policy/circuit_breaker.h"
 #include "daemon/policy/rate_limiter.h"
-#include "daemon/engine.h"
+#include "daemon/turn/commit_cycle.h"
+#include "daemon/turn/event_bus.h"
 #include "ipc/protocol.h"
 #include "ipc/server.h"
 #include "llmq/version.h"
@@ -67,9 +67,9 @@ void handleDaemonStatus(Call& call) {
   // Anyone but an administrator sees only its own paused clients, and the
   // limits of models, not of the server's keys.
   const bool admin = s.access->isAdmin(call.peer);
-  w.key("queue_state").raw(
-      admin ? s.scheduler->stateJson()
-            : s.scheduler->stateJson([&](const std::string& c) { return s.access->owns(call.peer, c); }));
+  w.key("queue_state").raw(admin ? s.scheduler->stateJson() : s.scheduler->stateJson([&](const std::string& c) {
+    return s.access->owns(call.peer, c);
+  }));
   const int64_t mono = s.clock.monoMs();  // Breakers and limits keep time on it.
   w.key("circuits").raw(s.circuits->statusJson(mono, now));
   w.key("limits").raw(s.limits->statusJson(mono, now, /*include_keys=*/admin));

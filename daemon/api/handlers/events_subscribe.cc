@@ -3,13 +3,13 @@
 // A subscriber that joins a running streamed job first gets the text so far as one
 // message_chunk (ipc/PROTOCOL.md).
 #include "common/json_writer.h"
+#include "common/time.h"
+#include "daemon/api/handlers/handlers.h"
+#include "daemon/engine.h"
+#include "daemon/jobs/job_runner.h"
 #include "daemon/policy/access.h"
 #include "daemon/turn/event_bus.h"
-#include "daemon/api/handlers/handlers.h"
-#include "daemon/jobs/job_runner.h"
-#include "daemon/engine.h"
 #include "ipc/protocol.h"
-#include "common/time.h"
 #include "store/job_store.h"
 
 namespace llmq::daemon {
@@ -70,8 +70,8 @@ void subscribeToJob(Call& call, std::string_view job_id, uint32_t mask) {
     return;
   }
   if (!s.access->owns(call.peer, (**job).client)) {
-    call.reply.fail(ipc::rpc::kPermissionDenied,
-                    "job " + std::string(job_id) + " belongs to another user", "PERMISSION_DENIED");
+    call.reply.fail(ipc::rpc::kPermissionDenied, "job " + std::string(job_id) + " belongs to another user",
+                    "PERMISSION_DENIED");
     return;
   }
   const char* state = ipc::jobStateName(static_cast<int>((**job).state));
@@ -91,13 +91,13 @@ void subscribeToScope(Call& call, std::optional<std::string_view> client, std::o
                       bool all, uint32_t mask) {
   Engine& s = call.s;
   if ((tag || all) && !s.access->isAdmin(call.peer)) {
-    call.reply.fail(ipc::rpc::kPermissionDenied,
-                    s.access->denial(call.peer, "watch events by tag or of every job"), "PERMISSION_DENIED");
+    call.reply.fail(ipc::rpc::kPermissionDenied, s.access->denial(call.peer, "watch events by tag or of every job"),
+                    "PERMISSION_DENIED");
     return;
   }
   if (client && !s.access->owns(call.peer, *client)) {
-    call.reply.fail(ipc::rpc::kPermissionDenied,
-                    "client \"" + std::string(*client) + "\" is another user's", "PERMISSION_DENIED");
+    call.reply.fail(ipc::rpc::kPermissionDenied, "client \"" + std::string(*client) + "\" is another user's",
+                    "PERMISSION_DENIED");
     return;
   }
   uint64_t sub;
@@ -150,8 +150,7 @@ void handleEventsUnsubscribe(Call& call) {
   }
   uint64_t id = 0;
   if (!EventBus::parseId(*text, &id) || !call.s.bus->unsubscribe(call.conn_id, id)) {
-    call.reply.fail(ipc::rpc::kNotFound,
-                    "no subscription \"" + std::string(*text) + "\" on this connection");
+    call.reply.fail(ipc::rpc::kNotFound, "no subscription \"" + std::string(*text) + "\" on this connection");
     return;
   }
   call.reply.ok("{}");

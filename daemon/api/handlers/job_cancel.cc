@@ -2,12 +2,12 @@
 // queued, retry_wait or held job simply ends. An ended job is an invalid state.
 #include "common/json_writer.h"
 #include "common/time.h"
-#include "daemon/turn/commit_cycle.h"
 #include "daemon/api/handlers/handlers.h"
+#include "daemon/engine.h"
 #include "daemon/jobs/job_json.h"
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/jobs/job_runner.h"
-#include "daemon/engine.h"
+#include "daemon/turn/commit_cycle.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
 
@@ -49,9 +49,8 @@ void handleJobCancel(Call& call) {
   }
   Engine& s = call.s;
   if (store::isTerminal(job->state)) {
-    call.reply.fail(ipc::rpc::kInvalidState,
-                    "job " + ipc::formatJobId(job->id) + " has already ended (" +
-                        ipc::jobStateName(static_cast<int>(job->state)) + ")");
+    call.reply.fail(ipc::rpc::kInvalidState, "job " + ipc::formatJobId(job->id) + " has already ended (" +
+                                                 ipc::jobStateName(static_cast<int>(job->state)) + ")");
     return;
   }
   auto cancelled = cancelJob(s, std::move(*job), "cancelled by request");

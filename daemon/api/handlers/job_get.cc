@@ -2,10 +2,10 @@
 // chat request, when asked). Also home of the helpers handlers share.
 #include "common/json_writer.h"
 #include "common/log.h"
-#include "daemon/policy/access.h"
 #include "daemon/api/handlers/handlers.h"
-#include "daemon/jobs/job_json.h"
 #include "daemon/engine.h"
+#include "daemon/jobs/job_json.h"
+#include "daemon/policy/access.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
 

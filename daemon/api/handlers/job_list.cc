@@ -4,11 +4,11 @@
 // comes first (next_cursor says where to go on); a job whose result alone passes
 // that budget is listed without it, marked "result_omitted": true.
 #include "common/json_writer.h"
-#include "daemon/policy/access.h"
-#include "daemon/config.h"
 #include "daemon/api/handlers/handlers.h"
-#include "daemon/jobs/job_json.h"
+#include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/jobs/job_json.h"
+#include "daemon/policy/access.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
 
@@ -37,8 +37,8 @@ bool restrictToOwner(Call& call, store::ListFilter& filter) {
     return true;
   }
   if (filter.client && !call.s.access->owns(call.peer, *filter.client)) {
-    call.reply.fail(ipc::rpc::kPermissionDenied,
-                    "client \"" + *filter.client + "\" is another user's", "PERMISSION_DENIED");
+    call.reply.fail(ipc::rpc::kPermissionDenied, "client \"" + *filter.client + "\" is another user's",
+                    "PERMISSION_DENIED");
     return false;
   }
   filter.owner = call.peer.user;

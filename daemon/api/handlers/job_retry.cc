@@ -1,14 +1,14 @@
 // job.retry {job_id} -> job object, queued again with a fresh set of attempts.
 // Only failed, cancelled and expired jobs can be retried.
 #include "common/time.h"
-#include "daemon/turn/commit_cycle.h"
 #include "daemon/api/handlers/handlers.h"
+#include "daemon/engine.h"
 #include "daemon/jobs/job_json.h"
 #include "daemon/jobs/job_lifecycle.h"
-#include "daemon/policy/model_chain.h"
 #include "daemon/jobs/scheduler.h"
-#include "daemon/engine.h"
+#include "daemon/policy/model_chain.h"
 #include "daemon/policy/user_quota.h"
+#include "daemon/turn/commit_cycle.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
 
@@ -23,10 +23,9 @@ void handleJobRetry(Call& call) {
   const store::JobState previous = job->state;
   if (previous != store::JobState::kFailed && previous != store::JobState::kCancelled &&
       previous != store::JobState::kExpired) {
-    call.reply.fail(ipc::rpc::kInvalidState,
-                    "job " + ipc::formatJobId(job->id) + " is " +
-                        ipc::jobStateName(static_cast<int>(previous)) +
-                        "; only failed, cancelled or expired jobs can be retried");
+    call.reply.fail(ipc::rpc::kInvalidState, "job " + ipc::formatJobId(job->id) + " is " +
+                                                 ipc::jobStateName(static_cast<int>(previous)) +
+                                                 "; only failed, cancelled or expired jobs can be retried");
     return;
   }
   if (job->options.byok) {

@@ -3,26 +3,26 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
-#include "daemon/turn/commit_cycle.h"
-#include "daemon/turn/event_bus.h"
-#include "daemon/policy/access.h"
-#include "daemon/policy/accounting.h"
-#include "daemon/policy/budget_book.h"
 #include "daemon/api/handlers/handlers.h"
+#include "daemon/config.h"
+#include "daemon/engine.h"
 #include "daemon/jobs/job_json.h"
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/jobs/job_runner.h"
+#include "daemon/jobs/responses_format.h"
+#include "daemon/jobs/scheduler.h"
+#include "daemon/policy/access.h"
+#include "daemon/policy/accounting.h"
+#include "daemon/policy/budget_book.h"
 #include "daemon/policy/model_catalog.h"
 #include "daemon/policy/model_chain.h"
 #include "daemon/policy/model_router.h"
-#include "daemon/jobs/responses_format.h"
-#include "daemon/config.h"
-#include "daemon/jobs/scheduler.h"
-#include "daemon/engine.h"
+#include "daemon/policy/provider_registry.h"
 #include "daemon/policy/user_quota.h"
+#include "daemon/turn/commit_cycle.h"
+#include "daemon/turn/event_bus.h"
 #include "ipc/protocol.h"
 #include "store/job_store.h"
-#include "daemon/policy/provider_registry.h"
 #include "store/secret_store.h"
 #include "upstream/mock_provider.h"
 
@@ -31,8 +31,8 @@ namespace {
 
 std::string ackJson(int64_t id, store::JobState state, bool deduplicated, uint64_t subscription) {
   std::string r = "{\"job_id\":\"" + ipc::formatJobId(id) + "\",\"state\":\"" +
-                  ipc::jobStateName(static_cast<int>(state)) + "\",\"deduplicated\":" +
-                  (deduplicated ? "true" : "false");
+                  ipc::jobStateName(static_cast<int>(state)) +
+                  "\",\"deduplicated\":" + (deduplicated ? "true" : "false");
   if (subscription != 0) {
     r += ",\"subscription\":\"" + EventBus::formatId(subscription) + "\"";
   }
@@ -64,14 +64,13 @@ void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
   // Keys are per owner, so this is the caller's own job; the check job.get makes
   // still applies (a job from before schema v7 got its owner from its label).
   if (!call.s.access->owns(call.peer, j.client)) {
-    call.reply.fail(ipc::rpc::kPermissionDenied,
-                    "job " + ipc::formatJobId(id) + " belongs to another user", "PERMISSION_DENIED");
+    call.reply.fail(ipc::rpc::kPermissionDenied, "job " + ipc::formatJobId(id) + " belongs to another user",
+                    "PERMISSION_DENIED");
     return;
   }
   uint64_t sub = 0;
   if (p.subscribe && !store::isTerminal(j.state)) {
-    sub = call.s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(id),
-                                ipc::kAllEvents);
+    sub = call.s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(id), ipc::kAllEvents);
   }
   if (p.wait) {
     if (store::isTerminal(j.state)) {
@@ -94,8 +93,8 @@ void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
 // it: what is acknowledged can run). False: the call was answered.
 bool checkRequest(Call& call, const ipc::SubmitParams& p) {
   if (const std::string where = json::findDuplicateKey(*p.request); !where.empty()) {
-    call.reply.fail(ipc::rpc::kInvalidParams,
-                    "\"request\" has a key twice: " + where + "; send each key once", "DUPLICATE_KEY");
+    call.reply.fail(ipc::rpc::kInvalidParams, "\"request\" has a key twice: " + where + "; send each key once",
+                    "DUPLICATE_KEY");
     return false;
   }
   if (p.kind == JobKind::kResponses) {
@@ -139,8 +138,8 @@ std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, st
   }
   if (choice.needs_key && !choice.has_key && !p.api_key) {
     call.reply.fail(ipc::rpc::kInvalidParams,
-                    "no API key for provider " + std::string(choice.name) +
-                        " (model \"" + first_model + "\"): set OPENROUTER_API_KEY, or the provider's "
+                    "no API key for provider " + std::string(choice.name) + " (model \"" + first_model +
+                        "\"): set OPENROUTER_API_KEY, or the provider's "
                         "api_key_env, before starting llmqd",
                     "NO_API_KEY");
     return std::nullopt;
@@ -253,8 +252,7 @@ void acknowledge(Call& call, const ipc::SubmitParams& p, store::JobRecord& job) 
   Engine& s = call.s;
   uint64_t sub = 0;
   if (p.subscribe) {
-    sub = s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(job.id),
-                           ipc::kAllEvents);
+    sub = s.bus->subscribe(call.conn_id, SubscriptionScope::kJob, ipc::formatJobId(job.id), ipc::kAllEvents);
   }
   if (p.cancel_on_disconnect) {
     s.lifecycle->bindToConnection(job.id, call.conn_id);

@@ -3,11 +3,11 @@
 // goes back to ok (name or fingerprint; none: every key), and a circuit breaker
 // closes (provider/model or model; none: every breaker), without a restart.
 #include "common/json_writer.h"
-#include "daemon/policy/circuit_breaker.h"
 #include "daemon/api/handlers/handlers.h"
-#include "daemon/policy/key_pool.h"
-#include "daemon/jobs/scheduler.h"
 #include "daemon/engine.h"
+#include "daemon/jobs/scheduler.h"
+#include "daemon/policy/circuit_breaker.h"
+#include "daemon/policy/key_pool.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {

@@ -3,12 +3,12 @@
 // it brought its own key), and the health of each server key, by fingerprint only.
 #include "common/json_writer.h"
 #include "common/time.h"
-#include "daemon/policy/access.h"
 #include "daemon/api/handlers/handlers.h"
+#include "daemon/engine.h"
+#include "daemon/policy/access.h"
 #include "daemon/policy/key_pool.h"
 #include "daemon/policy/model_chain.h"
 #include "daemon/policy/rate_limiter.h"
-#include "daemon/engine.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {

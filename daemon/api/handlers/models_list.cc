@@ -5,12 +5,12 @@
 // catalog stays in use either way).
 #include <string>
 
-#include "daemon/policy/access.h"
-#include "daemon/turn/answer_page.h"
-#include "daemon/config.h"
 #include "daemon/api/handlers/handlers.h"
-#include "daemon/policy/model_catalog.h"
+#include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/policy/access.h"
+#include "daemon/policy/model_catalog.h"
+#include "daemon/turn/answer_page.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
@@ -57,8 +57,7 @@ void handleModelsList(Call& call) {
     }
     if (!r) {
       reply.fail(ipc::rpc::kInternalError,
-                 "refreshing the model catalog failed (the previous one stays in use): " +
-                     r.error().message,
+                 "refreshing the model catalog failed (the previous one stays in use): " + r.error().message,
                  "UPSTREAM_ERROR");
       return;
     }

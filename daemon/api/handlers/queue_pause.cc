@@ -1,10 +1,10 @@
 // queue.pause / queue.resume {client?} -> {paused, paused_clients}. Pausing stops
 // dispatch (running jobs go on) and is remembered across restarts. Jobs in a paused
 // queue stay `queued`: pausing a million jobs must not rewrite a million rows.
-#include "daemon/policy/access.h"
 #include "daemon/api/handlers/handlers.h"
-#include "daemon/jobs/scheduler.h"
 #include "daemon/engine.h"
+#include "daemon/jobs/scheduler.h"
+#include "daemon/policy/access.h"
 #include "ipc/protocol.h"
 
 namespace llmq::daemon {
@@ -39,9 +39,9 @@ void pauseOrResume(Call& call, bool pause) {
       held += mine(c) ? 1 : 0;
     }
     if (held >= kMaxPausedClientsPerUser) {
-      call.reply.fail(ipc::rpc::kOverloaded,
-                      "you have " + std::to_string(held) + " paused clients, the most a user may have; " +
-                          "resume one first");
+      call.reply.fail(
+          ipc::rpc::kOverloaded,
+          "you have " + std::to_string(held) + " paused clients, the most a user may have; " + "resume one first");
       return;
     }
   }

@@ -11,14 +11,14 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "common/text.h"
 #include "common/json.h"
 #include "common/json_writer.h"
+#include "common/text.h"
 #include "common/time.h"
-#include "daemon/turn/answer_page.h"
-#include "daemon/config.h"
 #include "daemon/api/handlers/handlers.h"
+#include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/turn/answer_page.h"
 #include "ipc/protocol.h"
 #include "store/usage_store.h"
 

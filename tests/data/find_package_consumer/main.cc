@@ -38,8 +38,7 @@ int main(int argc, char** argv) {
   std::cout << "status: llmqd " << status->version << " protocol " << status->protocol_version << "\n";
 
   llmq::client::SubmitRequest req;
-  req.request_json =
-      R"({"model":"mock/echo","messages":[{"role":"user","content":"hello from a consumer"}]})";
+  req.request_json = R"({"model":"mock/echo","messages":[{"role":"user","content":"hello from a consumer"}]})";
   req.subscribe = true;
   auto ack = (*client)->submit(req);
   if (!ack) {

@@ -44,7 +44,8 @@ TEST(JobOptionsTest, AHandEditedValueOfTheWrongTypeKeepsItsDefault) {
   EXPECT_EQ(JobOptions{}, parseJobOptions("not json"));
   EXPECT_EQ(JobOptions{}, parseJobOptions("[1,2]"));
   // Non-strings among the fallbacks are skipped, the rest kept.
-  EXPECT_EQ((std::vector<std::string>{"a/b"}), parseJobOptions(R"({"fallback_models":[1,"a/b",null]})").fallback_models);
+  EXPECT_EQ((std::vector<std::string>{"a/b"}),
+            parseJobOptions(R"({"fallback_models":[1,"a/b",null]})").fallback_models);
 }
 
 }  // namespace

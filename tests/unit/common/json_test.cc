@@ -25,13 +25,13 @@ TEST(JsonParseTest, AcceptsValidDocumentsWithSurroundingWhitespace) {
 
 TEST(JsonParseTest, RejectsInvalidUtf8) {
   const char* bad[] = {
-      "\"\xff\"",              // Never valid in UTF-8.
-      "\"\x80\"",              // A lone continuation byte.
-      "\"\xc3\"",              // Truncated two-byte sequence.
-      "\"\xe2\x82\"",          // Truncated three-byte sequence.
-      "\"\xc0\xaf\"",          // Overlong encoding of '/'.
-      "\"\xed\xa0\x80\"",      // An encoded UTF-16 surrogate.
-      "{\"k\xfe\":1}",         // In a key.
+      "\"\xff\"",          // Never valid in UTF-8.
+      "\"\x80\"",          // A lone continuation byte.
+      "\"\xc3\"",          // Truncated two-byte sequence.
+      "\"\xe2\x82\"",      // Truncated three-byte sequence.
+      "\"\xc0\xaf\"",      // Overlong encoding of '/'.
+      "\"\xed\xa0\x80\"",  // An encoded UTF-16 surrogate.
+      "{\"k\xfe\":1}",     // In a key.
   };
   for (const char* text : bad) {
     Document doc;
@@ -77,7 +77,6 @@ TEST(JsonWriterTest, WriteRawEmbedsCompactJson) {
   w.EndObject();
   EXPECT_EQ(R"({"raw":{"x":[1,2]},"s":"a\"b"})", std::string(buf.GetString(), buf.GetSize()));
 }
-
 
 std::string nested(int depth, const std::string& open, const std::string& inner, const std::string& close) {
   std::string s;
@@ -218,9 +217,8 @@ TEST(JsonParseTest, TwoHundredThousandBracketsFailAtTheFirstLevelTooMany) {
 // Invalid text that also nests too deep past its first error reports the depth,
 // at the offset findTooDeep gives (the error parse() always gave for it).
 TEST(JsonParseTest, InvalidTextThatGoesTooDeepReportsTheDepth) {
-  for (const std::string& text :
-       {"]]]]" + std::string(200000, '['), "[] " + std::string(200, '['),
-        "[1 2" + std::string(200, '['), "{\"a\" 1," + std::string(200, '{')}) {
+  for (const std::string& text : {"]]]]" + std::string(200000, '['), "[] " + std::string(200, '['),
+                                  "[1 2" + std::string(200, '['), "{\"a\" 1," + std::string(200, '{')}) {
     Document doc;
     std::string error;
     EXPECT_FALSE(parse(doc, text, &error));
@@ -234,16 +232,58 @@ TEST(JsonParseTest, InvalidTextThatGoesTooDeepReportsTheDepth) {
 // with exactly its message when the text is not too deep.
 TEST(JsonParseTest, SameResultsAsRapidJsonsOwnParse) {
   const char* texts[] = {
-      "0", "-0", "-0.0", "1.5e300", "1e400", "-1e-400", "2147483647", "2147483648", "4294967296",
-      "-2147483649", "9223372036854775807", "9223372036854775808", "18446744073709551615",
-      "18446744073709551616", "0.1", "3.141592653589793238462643383279", "123456789012345678901234567890",
-      "true", "false", "null", "\"\"", "\"\\u0000\\ud83d\\ude00\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
-      "\"caf\xc3\xa9\"", "{\"a\":{\"b\":[1,2.5,\"x\",null,true,{}]},\"a\":[]}", " [ ] ", "{}",
+      "0",
+      "-0",
+      "-0.0",
+      "1.5e300",
+      "1e400",
+      "-1e-400",
+      "2147483647",
+      "2147483648",
+      "4294967296",
+      "-2147483649",
+      "9223372036854775807",
+      "9223372036854775808",
+      "18446744073709551615",
+      "18446744073709551616",
+      "0.1",
+      "3.141592653589793238462643383279",
+      "123456789012345678901234567890",
+      "true",
+      "false",
+      "null",
+      "\"\"",
+      "\"\\u0000\\ud83d\\ude00\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+      "\"caf\xc3\xa9\"",
+      "{\"a\":{\"b\":[1,2.5,\"x\",null,true,{}]},\"a\":[]}",
+      " [ ] ",
+      "{}",
       // Invalid: each must fail with RapidJSON's own message and offset. (A lone
       // surrogate, which RapidJSON refuses, parse() reads as U+FFFD: JsonLoneSurrogateTest.)
-      "", " ", "[", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{1:1}", "NaN", "Infinity", "-Infinity",
-      "01", "1.", "1e", "-", "+1", "\"\\x\"", "\"\xff\"", "[1] x", "tru", "nul",
-      "\"a\nb\"", "[1,2", "\"abc",
+      "",
+      " ",
+      "[",
+      "{",
+      "[1,]",
+      "{\"a\":1,}",
+      "{\"a\" 1}",
+      "{1:1}",
+      "NaN",
+      "Infinity",
+      "-Infinity",
+      "01",
+      "1.",
+      "1e",
+      "-",
+      "+1",
+      "\"\\x\"",
+      "\"\xff\"",
+      "[1] x",
+      "tru",
+      "nul",
+      "\"a\nb\"",
+      "[1,2",
+      "\"abc",
   };
   for (const char* text : texts) {
     Document ours;
@@ -332,8 +372,14 @@ std::string parsedString(const std::string& text) {
 
 TEST(JsonLoneSurrogateTest, ALoneHighSurrogateBecomesTheReplacementCharacter) {
   EXPECT_EQ("ab\xEF\xBF\xBD", parsedString(R"("ab\ud83d")"));
-  EXPECT_EQ("\xEF\xBF\xBD" "A", parsedString(R"("\ud83d\u0041")"));  // Followed by a non-surrogate escape.
-  EXPECT_EQ("\xEF\xBF\xBD" "x", parsedString(R"("\uD83Dx")"));
+  EXPECT_EQ(
+      "\xEF\xBF\xBD"
+      "A",
+      parsedString(R"("\ud83d\u0041")"));  // Followed by a non-surrogate escape.
+  EXPECT_EQ(
+      "\xEF\xBF\xBD"
+      "x",
+      parsedString(R"("\uD83Dx")"));
 }
 
 TEST(JsonLoneSurrogateTest, ALoneLowSurrogateBecomesTheReplacementCharacterNotBadUtf8) {

@@ -71,8 +71,13 @@ TEST(JsonAppendStringTest, EveryByteBelow0x80RoundTrips) {
 TEST(JsonAppendStringTest, InvalidUtf8IsCopiedNotRepaired) {
   // The caller's promise (valid UTF-8) is not checked: the escaper copies bytes.
   std::string out;
-  appendString(out, "a\xff" "b");
-  EXPECT_EQ("\"a\xff" "b\"", out);
+  appendString(out,
+               "a\xff"
+               "b");
+  EXPECT_EQ(
+      "\"a\xff"
+      "b\"",
+      out);
 }
 
 TEST(JsonAppendStringTest, AppendsAfterWhatTheStringHolds) {

@@ -61,7 +61,9 @@ class LogTest : public ::testing::Test {
 };
 
 TEST(LogEscapeTest, ControlCharactersAndDelAreEscaped) {
-  EXPECT_EQ("a\\nb\\rc\\td\\x00e\\x1bf\\x7fg", escape(std::string_view("a\nb\rc\td\0e\x1b" "f\x7fg", 13)));
+  EXPECT_EQ("a\\nb\\rc\\td\\x00e\\x1bf\\x7fg", escape(std::string_view("a\nb\rc\td\0e\x1b"
+                                                                       "f\x7fg",
+                                                                       13)));
   EXPECT_EQ("back\\\\slash", escape("back\\slash"));
   EXPECT_EQ("plain text, 100% fine", escape("plain text, 100% fine"));
 }
@@ -69,11 +71,11 @@ TEST(LogEscapeTest, ControlCharactersAndDelAreEscaped) {
 TEST(LogEscapeTest, ValidUtf8IsKeptInvalidIsEscaped) {
   EXPECT_EQ("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
   EXPECT_EQ("\\xff\\xfe", escape("\xff\xfe"));
-  EXPECT_EQ("\\xc0\\xaf", escape("\xc0\xaf"));              // Overlong "/".
-  EXPECT_EQ("\\xed\\xa0\\x80", escape("\xed\xa0\x80"));      // A surrogate.
+  EXPECT_EQ("\\xc0\\xaf", escape("\xc0\xaf"));                    // Overlong "/".
+  EXPECT_EQ("\\xed\\xa0\\x80", escape("\xed\xa0\x80"));           // A surrogate.
   EXPECT_EQ("\\xf4\\x90\\x80\\x80", escape("\xf4\x90\x80\x80"));  // Above U+10FFFF.
-  EXPECT_EQ("x\\xe2\\x82", escape("x\xe2\x82"));             // Cut short.
-  EXPECT_EQ("\\xc2\\x9b[31m", escape("\xc2\x9b[31m"));      // C1 CSI.
+  EXPECT_EQ("x\\xe2\\x82", escape("x\xe2\x82"));                  // Cut short.
+  EXPECT_EQ("\\xc2\\x9b[31m", escape("\xc2\x9b[31m"));            // C1 CSI.
 }
 
 TEST_F(LogTest, AForgedPriorityPrefixStaysInsideItsLine) {

@@ -26,12 +26,11 @@ TEST(TimeTest, ParsesWhatItFormatsAndOffsets) {
 // mistake, not March 2nd.
 TEST(TimeTest, RejectsDatesThatDoNotExist) {
   int64_t ms = 0;
-  for (const char* bad : {"2026-02-30T00:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
-                          "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z", "2026-01-00T00:00:00Z",
-                          "2026-01-01T25:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T23:60:00Z",
-                          "2026-01-01T23:59:61Z", "2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00+01:60",
-                          "+026-01-01T00:00:00Z", "2026-+1-01T00:00:00Z", " 2026-01-01T00:00:00Z",
-                          "2026-01-01T00:00:00"}) {
+  for (const char* bad :
+       {"2026-02-30T00:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z",
+        "2026-00-10T00:00:00Z", "2026-01-00T00:00:00Z", "2026-01-01T25:00:00Z", "2026-01-01T24:00:00Z",
+        "2026-01-01T23:60:00Z", "2026-01-01T23:59:61Z", "2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00+01:60",
+        "+026-01-01T00:00:00Z", "2026-+1-01T00:00:00Z", " 2026-01-01T00:00:00Z", "2026-01-01T00:00:00"}) {
     EXPECT_FALSE(parseRfc3339(bad, &ms)) << bad;
   }
   ASSERT_TRUE(parseRfc3339("2028-02-29T00:00:00Z", &ms));  // A leap year.
@@ -57,9 +56,9 @@ TEST(WallStepWatchTest, ReportsStepsButNotDrift) {
   EXPECT_EQ(0, w.step());  // Both moved alike.
   c.wall += 100;           // Slew, or two reads apart: not a step.
   EXPECT_EQ(0, w.step());
-  c.wall -= 3'600'000;  // Set back an hour.
+  c.wall -= 3'600'000;              // Set back an hour.
   EXPECT_EQ(-3'599'900, w.step());  // Less the 100 ms of drift it let pass.
-  EXPECT_EQ(0, w.step());  // Once.
+  EXPECT_EQ(0, w.step());           // Once.
   c.wall += 86'400'000;
   c.mono += 10;
   EXPECT_EQ(86'400'000 - 10, w.step());

@@ -93,7 +93,8 @@ TEST_F(ConfigKeysTest, BadValuesSayWhatTheRowAllows) {
   EXPECT_EQ(log::Level::kWarning, warn->log_level);
   auto range = load("[daemon]\nmax_inflight = 0\n");
   ASSERT_FALSE(range.ok());
-  EXPECT_NE(std::string::npos, range.error().message.find(":2: daemon.max_inflight must be an integer from 1 to 100000"))
+  EXPECT_NE(std::string::npos,
+            range.error().message.find(":2: daemon.max_inflight must be an integer from 1 to 100000"))
       << range.error().message;
   auto type = load("[cache]\n\nttl_s = \"long\"\n");
   ASSERT_FALSE(type.ok());
@@ -114,9 +115,10 @@ TEST_F(ConfigKeysTest, BadValuesSayWhatTheRowAllows) {
 TEST_F(ConfigKeysTest, SighupCopiesTheReloadableKeysAndNamesTheRest) {
   auto running = load("");
   ASSERT_TRUE(running.ok());
-  auto next = load("[access]\nmax_user_priority = 5\n[circuit]\nfailures = 9\n[daemon]\nlog_level = \"debug\"\n"
-                   "[http]\nmax_event_bytes = 4096\nattempt_timeout_s = 0\n[ipc]\nmax_answer_bytes = 8192\n"
-                   "[metrics]\nlisten = \"127.0.0.1:9464\"\n");
+  auto next = load(
+      "[access]\nmax_user_priority = 5\n[circuit]\nfailures = 9\n[daemon]\nlog_level = \"debug\"\n"
+      "[http]\nmax_event_bytes = 4096\nattempt_timeout_s = 0\n[ipc]\nmax_answer_bytes = 8192\n"
+      "[metrics]\nlisten = \"127.0.0.1:9464\"\n");
   ASSERT_TRUE(next.ok()) << next.error().message;
   EXPECT_EQ("[http], [metrics], [ipc] limits", restartOnlyChanges(*running, *next));
   Config applied = *running;
@@ -144,7 +146,7 @@ const std::map<std::string, std::set<std::string>> kOwnSections = {
     {"prices",
      {"match", "prompt_usd_per_mtok", "completion_usd_per_mtok", "request_usd", "cache_read_usd_per_mtok",
       "cache_write_usd_per_mtok", "context_length", "max_completion_tokens"}},
-    {"chains", {}},   // Names of the user's choosing.
+    {"chains", {}},  // Names of the user's choosing.
     {"aliases", {}},
 };
 
@@ -176,7 +178,8 @@ std::map<std::string, std::map<std::string, std::string>> tomlKeys(const std::st
       continue;
     }
     const size_t eq = rest.find(" = ");
-    if (eq == std::string::npos || rest.empty() || !(std::islower(static_cast<unsigned char>(rest[0])) || rest[0] == '"')) {
+    if (eq == std::string::npos || rest.empty() ||
+        !(std::islower(static_cast<unsigned char>(rest[0])) || rest[0] == '"')) {
       continue;
     }
     std::string value = rest.substr(eq + 3);
@@ -212,7 +215,8 @@ bool sameValue(const std::string& a, const std::string& b) {
   return a == b || (!a.empty() && !b.empty() && *end_a == '\0' && *end_b == '\0' && x == y);
 }
 
-void expectListsTheTable(const std::string& name, const std::map<std::string, std::map<std::string, std::string>>& keys,
+void expectListsTheTable(const std::string& name,
+                         const std::map<std::string, std::map<std::string, std::string>>& keys,
                          bool with_defaults) {
   for (const ConfigKey& k : configKeys()) {
     auto section = keys.find(k.section);

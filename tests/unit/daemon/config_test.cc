@@ -17,11 +17,9 @@ namespace {
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* v : {"LLMQ_SOCKET", "LLMQ_DB", "LLMQ_CONFIG", "OPENROUTER_API_KEY",
-                          "OPEN_ROUTER_API_KEY", "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT_MS",
-                          "OPENROUTER_MAX_RETRIES", "TEST_VLLM_KEY",
-                          "OPENROUTER_API_KEYS", "OPENROUTER_PREFERRED_MODELS",
-                          "OPENROUTER_COST_BUDGET_USD"}) {
+    for (const char* v : {"LLMQ_SOCKET", "LLMQ_DB", "LLMQ_CONFIG", "OPENROUTER_API_KEY", "OPEN_ROUTER_API_KEY",
+                          "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT_MS", "OPENROUTER_MAX_RETRIES", "TEST_VLLM_KEY",
+                          "OPENROUTER_API_KEYS", "OPENROUTER_PREFERRED_MODELS", "OPENROUTER_COST_BUDGET_USD"}) {
       ::unsetenv(v);
     }
   }
@@ -124,9 +122,10 @@ TEST_F(ConfigTest, ProvidersComeBeforeOpenRouterWithTheirKeys) {
   ::setenv("TEST_VLLM_KEY", "sk-test-local-0123456789", 1);
   ::setenv("OPENROUTER_API_KEY", "sk-or-v1-test0123456789", 1);
   ::setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1/", 1);
-  auto c = load("[[providers]]\nname = \"vllm\"\nbase_url = \"http://127.0.0.1:8000/v1\"\n"
-                "api_key_env = \"TEST_VLLM_KEY\"\nmodels = [\"llama*\", \"qwen?-*\"]\n"
-                "[openrouter]\ntitle = \"my app\"\n");
+  auto c = load(
+      "[[providers]]\nname = \"vllm\"\nbase_url = \"http://127.0.0.1:8000/v1\"\n"
+      "api_key_env = \"TEST_VLLM_KEY\"\nmodels = [\"llama*\", \"qwen?-*\"]\n"
+      "[openrouter]\ntitle = \"my app\"\n");
   ASSERT_TRUE(c.ok()) << c.error().message;
   ASSERT_EQ(2u, c->providers.size());
   EXPECT_EQ("vllm", c->providers[0].name);
@@ -208,10 +207,10 @@ TEST_F(ConfigTest, TheKeyPoolIsAJsonArrayOrACommaList) {
 // got `Bearer ["sk-or-...`.
 TEST_F(ConfigTest, AMalformedKeySettingRefusesToStart) {
   const std::string secret = "sk-or-v1-testsecret9f8e7d";
-  for (const std::string& bad : {"[\"" + secret + "\", \"sk-or-v1-testb02\"", "[\"" + secret + "\", 7]",
-                                 "[\"" + secret + "\", \"\"]", "\"" + secret + "\"", secret + " sk-or-v1-testb02",
-                                 secret + ",sk-or-v1-te\x01st", secret + ",sk-or-v1-t\xc3\xa9st",
-                                 "{" + secret + "}", std::string(2000, 'k')}) {
+  for (const std::string& bad :
+       {"[\"" + secret + "\", \"sk-or-v1-testb02\"", "[\"" + secret + "\", 7]", "[\"" + secret + "\", \"\"]",
+        "\"" + secret + "\"", secret + " sk-or-v1-testb02", secret + ",sk-or-v1-te\x01st",
+        secret + ",sk-or-v1-t\xc3\xa9st", "{" + secret + "}", std::string(2000, 'k')}) {
     SCOPED_TRACE(bad);
     ::setenv("OPENROUTER_API_KEYS", bad.c_str(), 1);
     auto c = load("");
@@ -349,16 +348,16 @@ TEST_F(MoneyConfigTest, PriceOverridesInFileOrder) {
   EXPECT_EQ(0.0, c->prices[1].pricing.prompt);
   EXPECT_EQ(0, c->prices[1].context_length);
   std::string text = describe(*c);
-  EXPECT_NE(std::string::npos,
-            text.find("[[prices]]\nmatch = \"local-vllm/*\"\nprompt_usd_per_mtok = 0.5\n"
-                      "completion_usd_per_mtok = 1.5\nrequest_usd = 0.001\n"))
+  EXPECT_NE(std::string::npos, text.find("[[prices]]\nmatch = \"local-vllm/*\"\nprompt_usd_per_mtok = 0.5\n"
+                                         "completion_usd_per_mtok = 1.5\nrequest_usd = 0.001\n"))
       << text;
   EXPECT_NE(std::string::npos, text.find("context_length = 32768\nmax_completion_tokens = 4096\n"));
 }
 
 TEST_F(MoneyConfigTest, BadPriceOverridesNameTheirLine) {
-  auto unknown = load("[[prices]]\nmatch = \"*\"\nprompt_usd_per_mtok = 1\ncompletion_usd_per_mtok = 1\n"
-                      "image_usd = 1\n");
+  auto unknown = load(
+      "[[prices]]\nmatch = \"*\"\nprompt_usd_per_mtok = 1\ncompletion_usd_per_mtok = 1\n"
+      "image_usd = 1\n");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(std::string::npos, unknown.error().message.find(":5: unknown key \"prices.image_usd\""))
       << unknown.error().message;
@@ -375,8 +374,9 @@ TEST_F(MoneyConfigTest, BadPriceOverridesNameTheirLine) {
   auto table = load("[prices]\nmatch = \"x\"\n");
   ASSERT_FALSE(table.ok());
   EXPECT_NE(std::string::npos, table.error().message.find("[[prices]]"));
-  auto zero_context = load("[[prices]]\nmatch = \"x\"\nprompt_usd_per_mtok = 1\n"
-                           "completion_usd_per_mtok = 1\ncontext_length = 0\n");
+  auto zero_context = load(
+      "[[prices]]\nmatch = \"x\"\nprompt_usd_per_mtok = 1\n"
+      "completion_usd_per_mtok = 1\ncontext_length = 0\n");
   ASSERT_FALSE(zero_context.ok());
 }
 
@@ -393,8 +393,8 @@ TEST_F(MoneyConfigTest, BudgetTimeZone) {
     EXPECT_EQ("Europe/Paris", paris->budget_time_zone);
     EXPECT_NE(std::string::npos, describe(*paris).find("time_zone = \"Europe/Paris\""));
   }
-  for (const char* bad : {"Mars/Olympus_Mons", "", "../../../etc/passwd", "/etc/localtime",
-                          "Europe", "Europe/Paris; rm", "utc"}) {
+  for (const char* bad :
+       {"Mars/Olympus_Mons", "", "../../../etc/passwd", "/etc/localtime", "Europe", "Europe/Paris; rm", "utc"}) {
     SCOPED_TRACE(bad);
     auto c = load(std::string("[budgets]\ntime_zone = \"") + bad + "\"\n");
     ASSERT_FALSE(c.ok());
@@ -439,11 +439,12 @@ class RoutingConfigTest : public ConfigTest {};
 
 TEST_F(RoutingConfigTest, AliasesKeepFileOrderAndRoutesTheirStrategy) {
   // toml++ sorts a table's keys; the aliases must still come out in file order.
-  auto c = load("[aliases]\n\"zeta-*\" = \"z/one\"\n\"claude-sonnet-*\" = \"anthropic/claude-3.5-sonnet\"\n"
-                "mini = \"openai/gpt-4o-mini\"\n\"gpt-4.1\" = \"openai/gpt-4.1\"\n"
-                "[[routes]]\nname = \"coding\"\nmodels = [\"claude-sonnet-latest\", \"openai/gpt-4o\"]\n"
-                "[[routes]]\nname = \"cheap\"\nmodels = [\"mini\", \"meta-llama/llama-3.1-8b-instruct:free\"]\n"
-                "strategy = \"cost-optimized\"\n");
+  auto c = load(
+      "[aliases]\n\"zeta-*\" = \"z/one\"\n\"claude-sonnet-*\" = \"anthropic/claude-3.5-sonnet\"\n"
+      "mini = \"openai/gpt-4o-mini\"\n\"gpt-4.1\" = \"openai/gpt-4.1\"\n"
+      "[[routes]]\nname = \"coding\"\nmodels = [\"claude-sonnet-latest\", \"openai/gpt-4o\"]\n"
+      "[[routes]]\nname = \"cheap\"\nmodels = [\"mini\", \"meta-llama/llama-3.1-8b-instruct:free\"]\n"
+      "strategy = \"cost-optimized\"\n");
   ASSERT_TRUE(c.ok()) << c.error().message;
   ASSERT_EQ(4u, c->aliases.size());
   EXPECT_EQ("zeta-*", c->aliases[0].match);
@@ -506,7 +507,8 @@ TEST_F(RoutingConfigTest, BadRoutesNameTheirLine) {
   EXPECT_NE(std::string::npos,
             strategy.error().message.find(":4: routes.strategy must be \"ordered\" or \"cost-optimized\""))
       << strategy.error().message;
-  auto twice = load("[[routes]]\nname = \"x\"\nmodels = [\"a/b\"]\n\n[[routes]]\nname = \"x\"\nmodels = [\"c/d\"]\n");
+  auto twice =
+      load("[[routes]]\nname = \"x\"\nmodels = [\"a/b\"]\n\n[[routes]]\nname = \"x\"\nmodels = [\"c/d\"]\n");
   ASSERT_FALSE(twice.ok());
   EXPECT_NE(std::string::npos, twice.error().message.find(":5: route \"x\" is already defined at line 1"))
       << twice.error().message;

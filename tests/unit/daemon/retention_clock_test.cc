@@ -86,8 +86,7 @@ TEST(ClockStepsTest, AHostileSavedValueIsRefusedOrClamped) {
   EXPECT_FALSE(c.load("not json", "b", 0));
   EXPECT_FALSE(c.load("{\"boot_id\":1}", "b", 0));
   EXPECT_FALSE(c.load(R"({"boot_id":"b","boot_ms":0,"offset_ms":0,"steps":[["x",1]]})", "b", 0));
-  ASSERT_TRUE(c.load(R"({"boot_id":"b","boot_ms":0,"offset_ms":0,"steps":[[9223372036854775807,0]]})", "b",
-                     0));
+  ASSERT_TRUE(c.load(R"({"boot_id":"b","boot_ms":0,"offset_ms":0,"steps":[[9223372036854775807,0]]})", "b", 0));
   EXPECT_LT(c.allowance(0, kDay), 200 * kYear) << "clamped, no overflow";
   std::string many = R"({"boot_id":"b","boot_ms":0,"offset_ms":0,"steps":[)";
   for (int i = 0; i < 1000; ++i) {

@@ -31,8 +31,8 @@ TEST(HttpRequestParserTest, ParsesARequestWithLowerCaseHeadersAndBody) {
 }
 
 TEST(HttpRequestParserTest, ByteByByteGivesTheSameRequest) {
-  const std::string raw = "POST /a HTTP/1.1\r\nX-Long-Header: " + std::string(300, 'v') +
-                          "\r\nContent-Length: 3\r\n\r\nabc";
+  const std::string raw =
+      "POST /a HTTP/1.1\r\nX-Long-Header: " + std::string(300, 'v') + "\r\nContent-Length: 3\r\n\r\nabc";
   HttpRequestParser p;
   std::vector<HttpRequest> out;
   for (char c : raw) {
@@ -100,8 +100,7 @@ TEST(HttpRequestParserTest, AChunkedBodyIsCutOffAtTheLimit) {
 TEST(HttpRequestParserTest, OversizeHeadersAreRefused) {
   HttpRequestParser p(HttpLimits{.max_header_bytes = 100, .max_body_bytes = 10});
   std::vector<HttpRequest> out;
-  EXPECT_EQ(Status::kHeadersTooLarge,
-            p.feed("GET / HTTP/1.1\r\nX: " + std::string(200, 'a') + "\r\n\r\n", &out));
+  EXPECT_EQ(Status::kHeadersTooLarge, p.feed("GET / HTTP/1.1\r\nX: " + std::string(200, 'a') + "\r\n\r\n", &out));
 }
 
 TEST(HttpRequestParserTest, TooManyHeaderLinesAreRefused) {

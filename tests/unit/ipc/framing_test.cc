@@ -95,8 +95,7 @@ TEST(LineFramerTest, RejectsAFrameOneByteOverTheLimit) {
   const size_t kMax = 100;
   LineFramer f(kMax);
   std::vector<std::string> frames;
-  EXPECT_EQ(LineFramer::Status::kOversize,
-            feedAll(f, "ok\n" + std::string(kMax + 1, 'x') + "\nlater\n", &frames));
+  EXPECT_EQ(LineFramer::Status::kOversize, feedAll(f, "ok\n" + std::string(kMax + 1, 'x') + "\nlater\n", &frames));
   // Frames before the oversize one were delivered; nothing after it.
   EXPECT_EQ((std::vector<std::string>{"ok"}), frames);
   // The framer stays failed.

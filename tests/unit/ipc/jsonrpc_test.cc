@@ -80,8 +80,7 @@ TEST(JsonRpcTest, RejectsNonObjects) {
 
 TEST(JsonRpcTest, RejectsAMissingOrWrongVersionButKeepsTheId) {
   for (const char* text : {R"({"id":3,"method":"m"})", R"({"jsonrpc":"1.0","id":3,"method":"m"})",
-                           R"({"jsonrpc":2.0,"id":3,"method":"m"})",
-                           R"({"jsonrpc":"2.0 ","id":3,"method":"m"})"}) {
+                           R"({"jsonrpc":2.0,"id":3,"method":"m"})", R"({"jsonrpc":"2.0 ","id":3,"method":"m"})"}) {
     Parsed p;
     parseEnvelope(text, &p);
     EXPECT_FALSE(p.ok) << text;
@@ -93,9 +92,9 @@ TEST(JsonRpcTest, RejectsAMissingOrWrongVersionButKeepsTheId) {
 }
 
 TEST(JsonRpcTest, RejectsAMissingOrNonStringMethod) {
-  for (const char* text : {R"({"jsonrpc":"2.0","id":"x"})", R"({"jsonrpc":"2.0","id":"x","method":7})",
-                           R"({"jsonrpc":"2.0","id":"x","method":null})",
-                           R"({"jsonrpc":"2.0","id":"x","method":["m"]})"}) {
+  for (const char* text :
+       {R"({"jsonrpc":"2.0","id":"x"})", R"({"jsonrpc":"2.0","id":"x","method":7})",
+        R"({"jsonrpc":"2.0","id":"x","method":null})", R"({"jsonrpc":"2.0","id":"x","method":["m"]})"}) {
     Parsed p;
     parseEnvelope(text, &p);
     EXPECT_FALSE(p.ok) << text;
@@ -120,9 +119,9 @@ TEST(JsonRpcTest, RejectsScalarParams) {
 }
 
 TEST(JsonRpcTest, RejectsAnIdOfTheWrongTypeAndAnswersWithNull) {
-  for (const char* text : {R"({"jsonrpc":"2.0","id":{},"method":"m"})",
-                           R"({"jsonrpc":"2.0","id":[1],"method":"m"})",
-                           R"({"jsonrpc":"2.0","id":true,"method":"m"})"}) {
+  for (const char* text :
+       {R"({"jsonrpc":"2.0","id":{},"method":"m"})", R"({"jsonrpc":"2.0","id":[1],"method":"m"})",
+        R"({"jsonrpc":"2.0","id":true,"method":"m"})"}) {
     Parsed p;
     parseEnvelope(text, &p);
     EXPECT_FALSE(p.ok) << text;

@@ -32,8 +32,8 @@ TEST(JobIdTest, FormatsTwelveLowercaseHexDigits) {
 
 TEST(JobIdTest, RoundTripsAndSortsInCreationOrder) {
   std::string previous;
-  for (int64_t id : {int64_t{1}, int64_t{2}, int64_t{15}, int64_t{16}, int64_t{4095},
-                     int64_t{1} << 32, (int64_t{1} << 48) - 1}) {
+  for (int64_t id : {int64_t{1}, int64_t{2}, int64_t{15}, int64_t{16}, int64_t{4095}, int64_t{1} << 32,
+                     (int64_t{1} << 48) - 1}) {
     std::string text = formatJobId(id);
     int64_t back = 0;
     ASSERT_TRUE(parseJobId(text, &back)) << text;
@@ -45,9 +45,9 @@ TEST(JobIdTest, RoundTripsAndSortsInCreationOrder) {
 
 TEST(JobIdTest, RejectsMalformedIds) {
   int64_t id = 77;
-  for (const char* text : {"", "j", "j00000000001", "j0000000000001", "k000000000001",
-                           "J000000000001", "j00000000000A", "j00000000000g", "j-00000000001",
-                           "j 00000000001", "000000000001j", "j000000000000"}) {
+  for (const char* text :
+       {"", "j", "j00000000001", "j0000000000001", "k000000000001", "J000000000001", "j00000000000A",
+        "j00000000000g", "j-00000000001", "j 00000000001", "000000000001j", "j000000000000"}) {
     EXPECT_FALSE(parseJobId(text, &id)) << text;
   }
   EXPECT_EQ(77, id);  // Untouched on failure.
@@ -73,9 +73,8 @@ TEST(JobStateTest, NamesMatchPersistedNumbers) {
 }
 
 TEST(EventNameTest, ParsesEveryNameItFormats) {
-  const char* expected[] = {"queued",    "started", "message_chunk", "usage", "final_response",
-                            "retrying",  "error",   "cancelled",     "expired", "held",
-                            "budget_alert"};
+  const char* expected[] = {"queued", "started",   "message_chunk", "usage", "final_response", "retrying",
+                            "error",  "cancelled", "expired",       "held",  "budget_alert"};
   ASSERT_EQ(static_cast<size_t>(kEventKindCount), sizeof expected / sizeof expected[0]);
   for (int i = 0; i < kEventKindCount; ++i) {
     auto kind = static_cast<EventKind>(i);
@@ -125,8 +124,7 @@ TEST(ParamsTest, AllowOnlyNamesTheUnknownMember) {
 }
 
 TEST(ParamsTest, ReadsEachTypeAndReportsTheFirstError) {
-  auto doc = parseOrDie(
-      R"({"s":"text","i":42,"n":2.5,"b":true,"a":["x","y"],"o":{"k":1},"wrong":1})");
+  auto doc = parseOrDie(R"({"s":"text","i":42,"n":2.5,"b":true,"a":["x","y"],"o":{"k":1},"wrong":1})");
   Params p(&doc);
   EXPECT_EQ("text", p.string("s").value());
   EXPECT_EQ(42, p.integer("i", 0, 100).value());
@@ -156,8 +154,7 @@ TEST(ParamsTest, TypeErrorsNameTheMember) {
       {[](Params& p) { (void)p.number("n", 0, 10); }, "\"n\" must be a number"},
       {[](Params& p) { (void)p.boolean("b"); }, "\"b\" must be true or false"},
       {[](Params& p) { (void)p.strings("a", 4, 8); }, "\"a\" must be an array of strings"},
-      {[](Params& p) { (void)p.strings("ae", 4, 8); },
-       "\"ae\" must hold non-empty strings of at most 8 bytes"},
+      {[](Params& p) { (void)p.strings("ae", 4, 8); }, "\"ae\" must hold non-empty strings of at most 8 bytes"},
       {[](Params& p) { EXPECT_EQ(nullptr, p.object("o")); }, "\"o\" must be an object"},
   };
   for (const auto& c : cases) {
@@ -212,8 +209,7 @@ TEST(ParamsTest, StringAndArrayLengthLimits) {
 
 // ---- job.submit ----------------------------------------------------------------
 
-constexpr const char kRequest[] =
-    R"("request":{"model":"mock/demo","messages":[{"role":"user","content":"hi"}]})";
+constexpr const char kRequest[] = R"("request":{"model":"mock/demo","messages":[{"role":"user","content":"hi"}]})";
 
 // Parses `{kRequest + extra}` as submit params; returns the error ("" if valid).
 std::string submitError(const std::string& body, SubmitParams* out = nullptr) {
@@ -321,8 +317,7 @@ TEST(SubmitParamsTest, RejectsMessagesWithoutAStringRole) {
   const std::string expected = "each of \"request.messages\" must be an object with a string \"role\"";
   EXPECT_EQ(expected, submitError(R"({"request":{"model":"m","messages":["hi"]}})"));
   EXPECT_EQ(expected, submitError(R"({"request":{"model":"m","messages":[{"content":"x"}]}})"));
-  EXPECT_EQ(expected,
-            submitError(R"({"request":{"model":"m","messages":[{"role":"user"},{"role":1}]}})"));
+  EXPECT_EQ(expected, submitError(R"({"request":{"model":"m","messages":[{"role":"user"},{"role":1}]}})"));
 }
 
 TEST(SubmitParamsTest, RejectsABadModel) {
@@ -330,11 +325,9 @@ TEST(SubmitParamsTest, RejectsABadModel) {
   EXPECT_EQ(expected, submitError(R"({"request":{"model":7,"messages":[{"role":"user"}]}})"));
   EXPECT_EQ(expected, submitError(R"({"request":{"model":"","messages":[{"role":"user"}]}})"));
   std::string long_model(kMaxNameBytes + 1, 'm');
-  EXPECT_EQ(expected, submitError(R"({"request":{"model":")" + long_model +
-                                  R"(","messages":[{"role":"user"}]}})"));
+  EXPECT_EQ(expected, submitError(R"({"request":{"model":")" + long_model + R"(","messages":[{"role":"user"}]}})"));
   std::string max_model(kMaxNameBytes, 'm');
-  EXPECT_EQ("", submitError(R"({"request":{"model":")" + max_model +
-                            R"(","messages":[{"role":"user"}]}})"));
+  EXPECT_EQ("", submitError(R"({"request":{"model":")" + max_model + R"(","messages":[{"role":"user"}]}})"));
   EXPECT_EQ("missing \"request.model\" (or a \"route\")",
             submitError(R"({"request":{"messages":[{"role":"user"}]}})"));
 }
@@ -350,10 +343,8 @@ TEST(SubmitParamsTest, PriorityRange) {
   EXPECT_EQ(1000, p.priority);
   EXPECT_EQ("", submitError(withRequest(R"("priority":-1000)"), &p));
   EXPECT_EQ(-1000, p.priority);
-  EXPECT_EQ("\"priority\" must be between -1000 and 1000",
-            submitError(withRequest(R"("priority":1001)")));
-  EXPECT_EQ("\"priority\" must be between -1000 and 1000",
-            submitError(withRequest(R"("priority":-1001)")));
+  EXPECT_EQ("\"priority\" must be between -1000 and 1000", submitError(withRequest(R"("priority":1001)")));
+  EXPECT_EQ("\"priority\" must be between -1000 and 1000", submitError(withRequest(R"("priority":-1001)")));
   EXPECT_EQ("\"priority\" must be an integer", submitError(withRequest(R"("priority":1.5)")));
   EXPECT_EQ("\"priority\" must be an integer", submitError(withRequest(R"("priority":"5")")));
 }
@@ -368,8 +359,7 @@ TEST(SubmitParamsTest, RejectsBadTags) {
   const std::string element_error = "\"tags\" must hold non-empty strings of at most 256 bytes";
   EXPECT_EQ(element_error, submitError(withRequest(R"("tags":["a",1])")));
   EXPECT_EQ(element_error, submitError(withRequest(R"("tags":[""])")));
-  EXPECT_EQ(element_error,
-            submitError(withRequest("\"tags\":[\"" + std::string(kMaxNameBytes + 1, 't') + "\"]")));
+  EXPECT_EQ(element_error, submitError(withRequest("\"tags\":[\"" + std::string(kMaxNameBytes + 1, 't') + "\"]")));
   // Exactly 32 is fine.
   std::string exactly;
   for (int i = 0; i < kMaxTags; ++i) {
@@ -381,10 +371,8 @@ TEST(SubmitParamsTest, RejectsBadTags) {
 }
 
 TEST(SubmitParamsTest, RejectsABadOnRestart) {
-  EXPECT_EQ("\"on_restart\" must be \"requeue\" or \"fail\"",
-            submitError(withRequest(R"("on_restart":"never")")));
-  EXPECT_EQ("\"on_restart\" must be \"requeue\" or \"fail\"",
-            submitError(withRequest(R"("on_restart":"")")));
+  EXPECT_EQ("\"on_restart\" must be \"requeue\" or \"fail\"", submitError(withRequest(R"("on_restart":"never")")));
+  EXPECT_EQ("\"on_restart\" must be \"requeue\" or \"fail\"", submitError(withRequest(R"("on_restart":"")")));
   EXPECT_EQ("\"on_restart\" must be a string", submitError(withRequest(R"("on_restart":1)")));
 }
 
@@ -395,19 +383,16 @@ TEST(SubmitParamsTest, RejectsAnUnknownParam) {
 }
 
 TEST(SubmitParamsTest, RejectsOtherOutOfRangeOptions) {
-  EXPECT_EQ("\"max_attempts\" must be between 1 and 100",
-            submitError(withRequest(R"("max_attempts":0)")));
-  EXPECT_EQ("\"max_attempts\" must be between 1 and 100",
-            submitError(withRequest(R"("max_attempts":101)")));
-  EXPECT_EQ("\"timeout_s\" must be between 0.001 and 86400",
-            submitError(withRequest(R"("timeout_s":0)")));
+  EXPECT_EQ("\"max_attempts\" must be between 1 and 100", submitError(withRequest(R"("max_attempts":0)")));
+  EXPECT_EQ("\"max_attempts\" must be between 1 and 100", submitError(withRequest(R"("max_attempts":101)")));
+  EXPECT_EQ("\"timeout_s\" must be between 0.001 and 86400", submitError(withRequest(R"("timeout_s":0)")));
   EXPECT_EQ("\"client\" must not be empty", submitError(withRequest(R"("client":"")")));
-  EXPECT_EQ("\"idempotency_key\" must not be empty",
-            submitError(withRequest(R"("idempotency_key":"")")));
+  EXPECT_EQ("\"idempotency_key\" must not be empty", submitError(withRequest(R"("idempotency_key":"")")));
   EXPECT_EQ("\"api_key\" must not be empty", submitError(withRequest(R"("api_key":"")")));
   EXPECT_EQ("\"cache\" must be true or false", submitError(withRequest(R"("cache":"yes")")));
   EXPECT_EQ("\"fallback_models\" has more than 16 elements",
-            submitError(withRequest(R"("fallback_models":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"])")));
+            submitError(withRequest(
+                R"("fallback_models":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"])")));
 }
 
 }  // namespace
@@ -439,7 +424,8 @@ TEST(EmbeddingSubmitTest, EveryInputShapeOpenAiTakesIsAccepted) {
   for (const char* input : {R"("text")", R"(["a","b"])", R"([1,2,3])", R"([[1,2],[3]])", R"([0])"}) {
     EXPECT_EQ("", embeddingError(std::string(R"({"model":"m","input":)") + input + "}")) << input;
   }
-  EXPECT_EQ("", embeddingError(R"({"model":"m","input":"x","dimensions":256,"encoding_format":"base64","user":"u"})"));
+  EXPECT_EQ("",
+            embeddingError(R"({"model":"m","input":"x","dimensions":256,"encoding_format":"base64","user":"u"})"));
   EXPECT_EQ("", embeddingError(R"({"model":"m","input":"x","stream":false})"));
 }
 

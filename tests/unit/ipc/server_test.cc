@@ -233,8 +233,8 @@ TEST_F(ServerTest, SetsTheRequestedSocketModeAndRemovesTheFileOnStop) {
 TEST_F(ServerTest, CutsOffAClientThatNeverReads) {
   constexpr size_t kBound = 64 << 10;
   constexpr size_t kHard = 4 * kBound;
-  Server& server = listeningServer(ServerOptions{.max_pending_output_bytes = kBound,
-                                                 .max_pending_output_hard_bytes = kHard});
+  Server& server =
+      listeningServer(ServerOptions{.max_pending_output_bytes = kBound, .max_pending_output_hard_bytes = kHard});
   RawClient client;
   uint64_t id = connect(client);
   ASSERT_NE(0u, id);
@@ -262,17 +262,14 @@ TEST_F(ServerTest, CutsOffAClientThatNeverReads) {
 
 TEST_F(ServerTest, AStalledClientIsCutOffPastTheSoftBoundAfterTheStallTimeout) {
   constexpr size_t kBound = 64 << 10;
-  Server& server = listeningServer(ServerOptions{.max_pending_output_bytes = kBound,
-                                                 .max_pending_output_hard_bytes = 64 * kBound,
-                                                 .stall_timeout_ms = 100});
+  Server& server = listeningServer(ServerOptions{
+      .max_pending_output_bytes = kBound, .max_pending_output_hard_bytes = 64 * kBound, .stall_timeout_ms = 100});
   RawClient client;
   uint64_t id = connect(client);
   ASSERT_NE(0u, id);
   const std::string chunk(16 << 10, 'x');
   // Fill the socket and pass the soft bound; the client just took nothing.
-  for (int i = 0; i < 256 && server.find(id) != nullptr &&
-                  server.find(id)->pendingOutput() <= kBound;
-       ++i) {
+  for (int i = 0; i < 256 && server.find(id) != nullptr && server.find(id)->pendingOutput() <= kBound; ++i) {
     server.send(id, chunk);
     uv_run(&loop_, UV_RUN_NOWAIT);
   }

@@ -74,8 +74,7 @@ TEST(DatabaseTest, FailsWithContextWhenTheParentIsMissingAndNotCreated) {
   auto db = Database::open(path, opts);
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(ErrorKind::kStorage, db.error().kind);
-  EXPECT_NE(std::string::npos, db.error().message.find("opening database " + path))
-      << db.error().message;
+  EXPECT_NE(std::string::npos, db.error().message.find("opening database " + path)) << db.error().message;
 }
 
 TEST(DatabaseTest, FailsWhenThePathIsADirectory) {
@@ -148,8 +147,7 @@ TEST(DatabaseTest, AStatementThatDoesNotPrepareFailsOnStep) {
 
   auto prepared = (*db)->prepare(kBroken);
   ASSERT_FALSE(prepared.ok());
-  EXPECT_NE(std::string::npos, prepared.error().message.find("no such table"))
-      << prepared.error().message;
+  EXPECT_NE(std::string::npos, prepared.error().message.find("no such table")) << prepared.error().message;
 }
 
 TEST(DatabaseTest, BeginCommitAndRollback) {

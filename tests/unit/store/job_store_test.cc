@@ -286,9 +286,10 @@ TEST_F(JobStoreTest, UpdateRoundTripsEveryMutableField) {
   EXPECT_EQ("", g.error.code);
   EXPECT_EQ(0, g.error.upstream_status);
   EXPECT_FALSE(g.usage.has_value());
-  EXPECT_EQ("1", llmq::testing::queryOne(
-                     t_.db(), "SELECT result IS NULL AND error_status IS NULL AND model_used IS NULL "
-                              "FROM jobs WHERE id = " + std::to_string(id)));
+  EXPECT_EQ("1", llmq::testing::queryOne(t_.db(),
+                                         "SELECT result IS NULL AND error_status IS NULL AND model_used IS NULL "
+                                         "FROM jobs WHERE id = " +
+                                             std::to_string(id)));
 }
 
 TEST_F(JobStoreTest, FindsJobsByIdempotencyKeyAndRejectsDuplicates) {
@@ -353,10 +354,10 @@ TEST_F(JobStoreTest, ListFiltersByStateClientAndTagNewestFirst) {
             ids(ListFilter{.state = JobState::kQueued, .client = "bob", .tag = "eval"}));
   EXPECT_EQ((std::vector<int64_t>{a2}),
             ids(ListFilter{.state = JobState::kSucceeded, .client = "alice", .tag = "eval"}));
-  EXPECT_EQ("2", llmq::testing::queryOne(t_.db(), "SELECT count(*) FROM job_tags WHERE job_id = " +
-                                                      std::to_string(b1)));
-  EXPECT_EQ("1", llmq::testing::queryOne(t_.db(), "SELECT count(*) FROM job_tags WHERE job_id = " +
-                                                      std::to_string(a3)));
+  EXPECT_EQ("2",
+            llmq::testing::queryOne(t_.db(), "SELECT count(*) FROM job_tags WHERE job_id = " + std::to_string(b1)));
+  EXPECT_EQ("1",
+            llmq::testing::queryOne(t_.db(), "SELECT count(*) FROM job_tags WHERE job_id = " + std::to_string(a3)));
 }
 
 TEST_F(JobStoreTest, ListPagesWithACursorNewestFirst) {
@@ -475,8 +476,7 @@ TEST_F(JobStoreTest, NextQueuedOfClientSeeksTheRunnableIndex) {
 
 TEST_F(JobStoreTest, NextQueuedOwnerSeeksTheRunnableIndex) {
   std::string plan = queryPlan(sql::kNextQueuedOwnerSql);
-  EXPECT_NE(std::string::npos, plan.find("SEARCH jobs USING INDEX jobs_runnable (priority=? AND owner>?)"))
-      << plan;
+  EXPECT_NE(std::string::npos, plan.find("SEARCH jobs USING INDEX jobs_runnable (priority=? AND owner>?)")) << plan;
   EXPECT_EQ(std::string::npos, plan.find("TEMP B-TREE")) << plan;
 }
 
@@ -548,12 +548,16 @@ TEST_F(JobStoreTest, RecoverInterruptedRequeuesOrFailsByPolicy) {
   int64_t done = add(done_fail);
 
   for (int64_t id : {r1, r2}) {
-    AttemptRecord a{.job_id = id, .attempt = 1, .model = "mock/demo", .provider = "mock",
-                    .started_at = 1500};
+    AttemptRecord a{.job_id = id, .attempt = 1, .model = "mock/demo", .provider = "mock", .started_at = 1500};
     ASSERT_TRUE(jobs_.insertAttempt(a).ok());
   }
-  AttemptRecord finished{.job_id = done, .attempt = 1, .model = "mock/demo", .provider = "mock",
-                         .started_at = 1500, .finished_at = 1600, .outcome = "succeeded"};
+  AttemptRecord finished{.job_id = done,
+                         .attempt = 1,
+                         .model = "mock/demo",
+                         .provider = "mock",
+                         .started_at = 1500,
+                         .finished_at = 1600,
+                         .outcome = "succeeded"};
   ASSERT_TRUE(jobs_.insertAttempt(finished).ok());
 
   auto counts = jobs_.recoverInterrupted(5000);
@@ -594,10 +598,8 @@ TEST_F(JobStoreTest, RecoverInterruptedRequeuesOrFailsByPolicy) {
 
 TEST_F(JobStoreTest, AttemptsRoundTripInOrder) {
   int64_t id = add("a");
-  AttemptRecord second{.job_id = id, .attempt = 2, .model = "mock/b", .provider = "mock",
-                       .started_at = 20};
-  AttemptRecord first{.job_id = id, .attempt = 1, .model = "mock/a", .provider = "mock",
-                      .started_at = 10};
+  AttemptRecord second{.job_id = id, .attempt = 2, .model = "mock/b", .provider = "mock", .started_at = 20};
+  AttemptRecord first{.job_id = id, .attempt = 1, .model = "mock/a", .provider = "mock", .started_at = 10};
   ASSERT_TRUE(jobs_.insertAttempt(second).ok());
   ASSERT_TRUE(jobs_.insertAttempt(first).ok());
   EXPECT_FALSE(jobs_.insertAttempt(first).ok());  // (job_id, attempt) is the key.

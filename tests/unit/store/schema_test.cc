@@ -18,8 +18,8 @@ using llmq::testing::queryOne;
 using llmq::testing::TestDb;
 
 std::string objectsOfType(Database& db, const std::string& type) {
-  return queryOne(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = '" +
-                          type + "' AND name NOT LIKE 'sqlite_%' ORDER BY name)");
+  return queryOne(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = '" + type +
+                          "' AND name NOT LIKE 'sqlite_%' ORDER BY name)");
 }
 
 TEST(SchemaTest, AnEmptyDatabaseIsVersionZero) {
@@ -38,14 +38,16 @@ TEST(SchemaTest, MigratesAnEmptyDatabaseToTheCurrentVersion) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(kSchemaVersion, schemaVersion(t.db()).value());
   EXPECT_EQ(std::to_string(kSchemaVersion), queryOne(t.db(), "PRAGMA user_version"));
-  EXPECT_EQ("attempts,budgets,job_secrets,job_tags,jobs,models,response_cache,settings,usage_daily,usage_daily_tag", objectsOfType(t.db(), "table"));
-  EXPECT_EQ("attempts_time,job_tags_job,jobs_client,jobs_deadline,jobs_idempotency,jobs_prunable,jobs_retry,jobs_runnable,jobs_state,response_cache_expiry",
-            objectsOfType(t.db(), "index"));
+  EXPECT_EQ("attempts,budgets,job_secrets,job_tags,jobs,models,response_cache,settings,usage_daily,usage_daily_tag",
+            objectsOfType(t.db(), "table"));
+  EXPECT_EQ(
+      "attempts_time,job_tags_job,jobs_client,jobs_deadline,jobs_idempotency,jobs_prunable,jobs_retry,jobs_"
+      "runnable,jobs_state,response_cache_expiry",
+      objectsOfType(t.db(), "index"));
   EXPECT_FALSE(t.db().inTransaction());
   // The partial index for the runnable queue is on queued jobs only.
   EXPECT_NE(std::string::npos,
-            queryOne(t.db(), "SELECT sql FROM sqlite_master WHERE name = 'jobs_runnable'")
-                .find("WHERE state = 0"));
+            queryOne(t.db(), "SELECT sql FROM sqlite_master WHERE name = 'jobs_runnable'").find("WHERE state = 0"));
 }
 
 TEST(SchemaTest, MigratingTwiceIsANoOpAndKeepsData) {
@@ -152,11 +154,12 @@ TEST(SchemaTest, OlderJobsGetAnOwnerAndKeepTheirIdempotencyKeys) {
   }
   auto db = Database::open(path, OpenOptions{});
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((**db).exec("INSERT INTO jobs (id, state, priority, client, model, request, "
-                          "idempotency_key, max_attempts, created_at) VALUES "
-                          "(10, 0, 0, 'alice:eval', 'mock/x', '{}', 'k1', 4, 1), "
-                          "(11, 4, 0, 'payroll', 'mock/x', '{}', 'k2', 4, 2), "
-                          "(12, 0, 0, 'uid:1234:x', 'mock/x', '{}', 'k3', 4, 3)")
+  ASSERT_TRUE((**db)
+                  .exec("INSERT INTO jobs (id, state, priority, client, model, request, "
+                        "idempotency_key, max_attempts, created_at) VALUES "
+                        "(10, 0, 0, 'alice:eval', 'mock/x', '{}', 'k1', 4, 1), "
+                        "(11, 4, 0, 'payroll', 'mock/x', '{}', 'k2', 4, 2), "
+                        "(12, 0, 0, 'uid:1234:x', 'mock/x', '{}', 'k3', 4, 3)")
                   .ok());
   ASSERT_TRUE(migrate(**db).ok());
   EXPECT_EQ("5", queryOne(**db, "SELECT count(*) FROM jobs"));

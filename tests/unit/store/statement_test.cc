@@ -81,8 +81,7 @@ TEST_F(StatementTest, ABindErrorIsReportedByStep) {
   EXPECT_EQ(SQLITE_RANGE, st.lastCode());
   auto row = st.step();
   ASSERT_FALSE(row.ok());
-  EXPECT_NE(std::string::npos, row.error().message.find("binding parameter"))
-      << row.error().message;
+  EXPECT_NE(std::string::npos, row.error().message.find("binding parameter")) << row.error().message;
   EXPECT_NE(std::string::npos, row.error().message.find(kSelectParam));
 }
 
@@ -93,8 +92,7 @@ TEST_F(StatementTest, AStepErrorCarriesTheSqliteMessageAndKind) {
   auto r = db_->statement(kInsertOne).run();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(ErrorKind::kInvalidState, r.error().kind);
-  EXPECT_NE(std::string::npos, r.error().message.find("UNIQUE constraint failed"))
-      << r.error().message;
+  EXPECT_NE(std::string::npos, r.error().message.find("UNIQUE constraint failed")) << r.error().message;
 }
 
 TEST_F(StatementTest, MovedFromStatementDoesNotResetTwice) {

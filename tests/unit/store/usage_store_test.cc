@@ -24,9 +24,8 @@ class UsageStoreTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(t_.ok()); }
 
   // One finished attempt in the ledger (attempts) and in the rollups.
-  void spend(int64_t at, const std::string& model, const std::string& client,
-             std::vector<std::string> tags, int64_t prompt, int64_t completion, double cost,
-             const std::string& key_fp = "sk-or…aaaa") {
+  void spend(int64_t at, const std::string& model, const std::string& client, std::vector<std::string> tags,
+             int64_t prompt, int64_t completion, double cost, const std::string& key_fp = "sk-or…aaaa") {
     JobRecord job;
     job.client = client;
     job.model = model;
@@ -84,9 +83,12 @@ TEST_F(UsageStoreTest, RollupAndLedgerAgreeForEveryGrouping) {
   spend(kNov1 + kDay + 5, "m/b", "alice", {}, 100, 0, 1.0);
   spend(kNov1 + 2 * kDay, "m/b", "alice", {"y"}, 7, 7, 2.0);
 
-  std::vector<std::vector<UsageDim>> groupings = {
-      {}, {UsageDim::kModel}, {UsageDim::kDay, UsageDim::kModel}, {UsageDim::kClient},
-      {UsageDim::kTag}, {UsageDim::kKey, UsageDim::kTag, UsageDim::kDay}};
+  std::vector<std::vector<UsageDim>> groupings = {{},
+                                                  {UsageDim::kModel},
+                                                  {UsageDim::kDay, UsageDim::kModel},
+                                                  {UsageDim::kClient},
+                                                  {UsageDim::kTag},
+                                                  {UsageDim::kKey, UsageDim::kTag, UsageDim::kDay}};
   for (const auto& g : groupings) {
     // Whole days: rollup. Shifted by a millisecond: the ledger. Same answer.
     UsageQuery whole{g, kNov1, kNov1 + 3 * kDay};
@@ -176,9 +178,9 @@ TEST_F(UsageStoreTest, PruningOldLedgerDaysChangesNoReportAndNoBudgetSum) {
       {{}, kNov1, kNov1 + 4 * kDay + 7200'000},
       {{}, std::nullopt, kNov1 + 3 * kDay + 120'000},
   };
-  const std::vector<SpendScope> scopes = {{SpendScope::kGlobal, ""}, {SpendScope::kClient, "alice"},
+  const std::vector<SpendScope> scopes = {{SpendScope::kGlobal, ""},   {SpendScope::kClient, "alice"},
                                           {SpendScope::kModel, "m/b"}, {SpendScope::kTag, "x"},
-                                          {SpendScope::kTag, "y"}, {SpendScope::kKey, "fp-2"}};
+                                          {SpendScope::kTag, "y"},     {SpendScope::kKey, "fp-2"}};
   auto snapshot = [&] {
     std::string out;
     for (const auto& g : groupings) {
@@ -286,8 +288,8 @@ TEST_F(UsageStoreTest, HostileRowsFromAnOldVersionNeitherOverflowNorGoNonFinite)
   constexpr int64_t kMax = INT64_MAX;
   spend(kNov1 + 1000, "m/a", "alice", {"x"}, kMax, kMax, 1e308);
   spend(kNov1 + 2000, "m/a", "alice", {"x"}, kMax, kMax, 1e308);
-  for (const std::vector<UsageDim>& g : {std::vector<UsageDim>{}, std::vector<UsageDim>{UsageDim::kModel},
-                                         std::vector<UsageDim>{UsageDim::kTag}}) {
+  for (const std::vector<UsageDim>& g :
+       {std::vector<UsageDim>{}, std::vector<UsageDim>{UsageDim::kModel}, std::vector<UsageDim>{UsageDim::kTag}}) {
     for (const UsageQuery& q : {UsageQuery{g, kNov1, kNov1 + kDay}, UsageQuery{g, kNov1 + 1, kNov1 + kDay - 1},
                                 UsageQuery{g, kNov1 + 1, kNov1 + 3 * kDay}}) {
       auto r = usage_.report(q);

@@ -60,9 +60,12 @@ TEST(ChatResponseTest, KeepAliveWhitespaceAroundTheBodyIsDropped) {
 }
 
 TEST(ChatResponseTest, ContentPartsAreJoinedAndNullContentIsEmpty) {
-  EXPECT_EQ("ab", completionOf(parseChatResponse(
-                                   R"({"id":"g","choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"image_url"},{"type":"text","text":"b"}]},"finish_reason":"stop"}]})"))
-                      .content);
+  EXPECT_EQ(
+      "ab",
+      completionOf(
+          parseChatResponse(
+              R"({"id":"g","choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"image_url"},{"type":"text","text":"b"}]},"finish_reason":"stop"}]})"))
+          .content);
   const Completion tool = completionOf(parseChatResponse(
       R"({"id":"g","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]})"));
   EXPECT_EQ("", tool.content);
@@ -70,8 +73,8 @@ TEST(ChatResponseTest, ContentPartsAreJoinedAndNullContentIsEmpty) {
 }
 
 TEST(ChatResponseTest, UsageAbsentMeansCostNotReported) {
-  const Completion c = completionOf(
-      parseChatResponse(R"({"id":"g","model":"m","choices":[{"index":0,"message":{"content":"x"},"finish_reason":"stop"}]})"));
+  const Completion c = completionOf(parseChatResponse(
+      R"({"id":"g","model":"m","choices":[{"index":0,"message":{"content":"x"},"finish_reason":"stop"}]})"));
   EXPECT_FALSE(c.usage.cost_reported);
   EXPECT_EQ(0, c.usage.total_tokens);
 }
@@ -84,8 +87,9 @@ TEST(ChatResponseTest, AnErrorObjectWithHttp200IsAFailure) {
   EXPECT_FALSE(server.failure.retryable);
   EXPECT_EQ(402, server.failure.upstream_status);
   EXPECT_EQ("Insufficient credits. Add more using https://openrouter.ai/credits", server.failure.message);
-  EXPECT_EQ(R"({"code":402,"message":"Insufficient credits. Add more using https://openrouter.ai/credits","metadata":{"x":1}})",
-            server.error_json);
+  EXPECT_EQ(
+      R"({"code":402,"message":"Insufficient credits. Add more using https://openrouter.ai/credits","metadata":{"x":1}})",
+      server.error_json);
   EXPECT_EQ("USER_KEY_EXHAUSTED", errorOf(parseChatResponse(body, /*byok=*/true)).failure.code);
 
   const UpstreamError overloaded =
@@ -97,9 +101,9 @@ TEST(ChatResponseTest, AnErrorObjectWithHttp200IsAFailure) {
 
 TEST(ChatResponseTest, InvalidOrTruncatedJsonIsARetryableUpstreamError) {
   const std::string body = trimmed(llmq::testing::readTestData("openrouter_response.json"));
-  for (const std::string& bad : {body.substr(0, body.size() / 2), body.substr(0, body.size() - 1), std::string(),
-                                 std::string("\n\n"), std::string("<html>502 Bad Gateway</html>"),
-                                 body + "garbage"}) {
+  for (const std::string& bad :
+       {body.substr(0, body.size() / 2), body.substr(0, body.size() - 1), std::string(), std::string("\n\n"),
+        std::string("<html>502 Bad Gateway</html>"), body + "garbage"}) {
     const UpstreamError e = errorOf(parseChatResponse(bad));
     EXPECT_EQ("UPSTREAM_ERROR", e.failure.code) << bad;
     EXPECT_TRUE(e.failure.retryable) << bad;
@@ -109,9 +113,9 @@ TEST(ChatResponseTest, InvalidOrTruncatedJsonIsARetryableUpstreamError) {
 }
 
 TEST(ChatResponseTest, BodiesThatAreNotCompletionsAreRetryableUpstreamErrors) {
-  for (const char* bad : {"[]", "42", R"({"id":"g"})", R"({"id":"g","choices":[]})", R"({"choices":{}})",
-                          R"({"choices":[1]})",
-                          R"({"choices":[{"index":0,"message":{"content":"x"},"finish_reason":"error"}]})"}) {
+  for (const char* bad :
+       {"[]", "42", R"({"id":"g"})", R"({"id":"g","choices":[]})", R"({"choices":{}})", R"({"choices":[1]})",
+        R"({"choices":[{"index":0,"message":{"content":"x"},"finish_reason":"error"}]})"}) {
     const UpstreamError e = errorOf(parseChatResponse(bad));
     EXPECT_EQ("UPSTREAM_ERROR", e.failure.code) << bad;
     EXPECT_TRUE(e.failure.retryable) << bad;

@@ -80,7 +80,8 @@ const json::Value& choice0(const json::Value& result) {
   return (*choices)[0];
 }
 
-constexpr char kFinalContent[] = "The capital of France is \"Paris\"\n\xE2\x80\x94 na\xC3\xAFve caf\xC3\xA9 \xE2\x98\x95.";
+constexpr char kFinalContent[] =
+    "The capital of France is \"Paris\"\n\xE2\x80\x94 na\xC3\xAFve caf\xC3\xA9 \xE2\x98\x95.";
 
 TEST(ChatStreamTest, HappyPathDeltasEqualContentAndUsageComesFromTheChoicelessChunk) {
   ChatStreamDecoder decoder;
@@ -212,9 +213,13 @@ TEST(ChatStreamTest, ToolCallDeltasMergeByIndexWithArgumentsConcatenated) {
 
 TEST(ChatStreamTest, ToolCallsWithoutIndexStartANewCallOnANewId) {
   ChatStreamAssembler a;
-  a.consume(R"({"id":"g","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\""}}]}}]})", nullptr);
+  a.consume(
+      R"({"id":"g","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\""}}]}}]})",
+      nullptr);
   a.consume(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":":1}"}}]}}]})", nullptr);
-  a.consume(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"id":"c2","function":{"name":"g","arguments":"{}"}}]},"finish_reason":"tool_calls"}]})", nullptr);
+  a.consume(
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"id":"c2","function":{"name":"g","arguments":"{}"}}]},"finish_reason":"tool_calls"}]})",
+      nullptr);
   a.consume("[DONE]", nullptr);
   const ChatOutcome outcome = a.finish();
   const json::Document doc = parsed(completionOf(outcome).result_json);
@@ -229,8 +234,12 @@ TEST(ChatStreamTest, ToolCallsWithoutIndexStartANewCallOnANewId) {
 
 TEST(ChatStreamTest, ANameRepeatedInLaterDeltasIsNotConcatenated) {
   ChatStreamAssembler a;
-  a.consume(R"({"id":"g","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"{"}}]}}]})", nullptr);
-  a.consume(R"({"id":"g","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"}"}}]}}]})", nullptr);
+  a.consume(
+      R"({"id":"g","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"{"}}]}}]})",
+      nullptr);
+  a.consume(
+      R"({"id":"g","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"}"}}]}}]})",
+      nullptr);
   a.consume("[DONE]", nullptr);
   const ChatOutcome outcome = a.finish();
   const json::Document doc = parsed(completionOf(outcome).result_json);
@@ -265,7 +274,9 @@ TEST(ChatStreamTest, MidStreamErrorWithAStringCode) {
   {
     ChatStreamAssembler a;
     a.consume(R"({"id":"g","choices":[{"index":0,"delta":{"content":"x"}}]})", nullptr);
-    EXPECT_FALSE(a.consume(R"({"id":"g","error":{"code":"server_error","message":"Provider disconnected"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]})", nullptr));
+    EXPECT_FALSE(a.consume(
+        R"({"id":"g","error":{"code":"server_error","message":"Provider disconnected"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]})",
+        nullptr));
     EXPECT_FALSE(a.consume("[DONE]", nullptr));  // Ignored: the stream already failed.
     const Failure& f = failureOf(a.finish());
     EXPECT_EQ("UPSTREAM_ERROR", f.code);
@@ -304,8 +315,7 @@ TEST(ChatStreamTest, MalformedChunkIsARetryableProtocolError) {
 }
 
 TEST(ChatStreamTest, NonObjectChunksAndBadIndexesAreProtocolErrors) {
-  for (const char* chunk : {"[1,2]", "\"text\"", "42", "",
-                            R"({"choices":[{"index":-1,"delta":{"content":"x"}}]})",
+  for (const char* chunk : {"[1,2]", "\"text\"", "42", "", R"({"choices":[{"index":-1,"delta":{"content":"x"}}]})",
                             R"({"choices":[{"index":100000,"delta":{"content":"x"}}]})",
                             R"({"choices":[{"index":"0","delta":{"content":"x"}}]})",
                             R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":99999}]}}]})"}) {
@@ -346,7 +356,9 @@ TEST(ChatStreamTest, AStreamWithoutDoneIsNeverASuccess) {
 
 TEST(ChatStreamTest, UsageAbsentMeansCostNotReported) {
   ChatStreamAssembler a;
-  a.consume(R"({"id":"gen-1","model":"m/x","created":1,"choices":[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]})", nullptr);
+  a.consume(
+      R"({"id":"gen-1","model":"m/x","created":1,"choices":[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]})",
+      nullptr);
   a.consume("[DONE]", nullptr);
   EXPECT_FALSE(a.usage().has_value());
   const ChatOutcome outcome = a.finish();
@@ -362,7 +374,9 @@ TEST(ChatStreamTest, UsageAbsentMeansCostNotReported) {
 
 TEST(ChatStreamTest, UsageWithoutCostIsNotReportedCost) {
   ChatStreamAssembler a;
-  a.consume(R"({"id":"g","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}})", nullptr);
+  a.consume(
+      R"({"id":"g","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}})",
+      nullptr);
   a.consume("[DONE]", nullptr);
   const ChatOutcome outcome = a.finish();
   const Completion& c = completionOf(outcome);
@@ -374,9 +388,13 @@ TEST(ChatStreamTest, UsageWithoutCostIsNotReportedCost) {
 TEST(ChatStreamTest, SeveralChoicesAreAssembledSeparately) {
   ChatStreamAssembler a;
   Recorded r;
-  a.consume(R"({"id":"g","model":"m","choices":[{"index":0,"delta":{"content":"A"}},{"index":1,"delta":{"content":"B"}}]})", recorder(r));
-  a.consume(R"({"id":"g","model":"m","choices":[{"index":1,"delta":{"content":"b"},"finish_reason":"length"}]})", recorder(r));
-  a.consume(R"({"id":"g","model":"m","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]})", recorder(r));
+  a.consume(
+      R"({"id":"g","model":"m","choices":[{"index":0,"delta":{"content":"A"}},{"index":1,"delta":{"content":"B"}}]})",
+      recorder(r));
+  a.consume(R"({"id":"g","model":"m","choices":[{"index":1,"delta":{"content":"b"},"finish_reason":"length"}]})",
+            recorder(r));
+  a.consume(R"({"id":"g","model":"m","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]})",
+            recorder(r));
   a.consume("[DONE]", recorder(r));
   EXPECT_EQ((std::vector<int>{0, 1, 1, 0}), r.indexes);
   const ChatOutcome outcome = a.finish();
@@ -414,7 +432,8 @@ TEST(ChatStreamTest, DoneWithoutAnyChoiceOrWithAnErrorFinishIsAFailure) {
   }
   {
     ChatStreamAssembler a;
-    a.consume(R"({"id":"g","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":0,"total_tokens":1}})", nullptr);
+    a.consume(R"({"id":"g","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":0,"total_tokens":1}})",
+              nullptr);
     a.consume("[DONE]", nullptr);
     EXPECT_EQ("UPSTREAM_ERROR", failureOf(a.finish()).code);
   }
@@ -431,7 +450,8 @@ TEST(ChatStreamTest, DoneWithoutAnyChoiceOrWithAnErrorFinishIsAFailure) {
 TEST(ChatStreamTest, AnOversizedEventIsALocalNonRetryableFailure) {
   ChatStreamDecoder decoder(/*byok=*/false, /*max_event_bytes=*/256);
   Recorded r;
-  EXPECT_TRUE(decoder.feed("data: {\"id\":\"g\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\n", recorder(r)));
+  EXPECT_TRUE(decoder.feed("data: {\"id\":\"g\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\n",
+                           recorder(r)));
   EXPECT_FALSE(decoder.feed("data: {\"id\":\"g\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" +
                                 std::string(1000, 'x') + "\"}}]}\n\n",
                             recorder(r)));
@@ -448,7 +468,8 @@ TEST(ChatStreamTest, EventsAfterDoneInTheSameFeedAreIgnored) {
   ChatStreamDecoder decoder;
   Recorded r;
   EXPECT_FALSE(decoder.feed(
-      "data: {\"id\":\"g\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}\n\n"
+      "data: "
+      "{\"id\":\"g\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}\n\n"
       "data: [DONE]\n\n"
       "data: {\"id\":\"g\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\n",
       recorder(r)));
@@ -461,9 +482,8 @@ TEST(ChatStreamTest, EventsAfterDoneInTheSameFeedAreIgnored) {
 TEST(ChatStreamTest, ContentPastTheCapFailsAsTooLarge) {
   ChatStreamDecoder decoder(/*byok=*/false, /*max_event_bytes=*/4096, /*max_content_bytes=*/1000);
   Recorded r;
-  const std::string chunk =
-      "data: {\"id\":\"g\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + std::string(100, 'x') +
-      "\"}}]}\n\n";
+  const std::string chunk = "data: {\"id\":\"g\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" +
+                            std::string(100, 'x') + "\"}}]}\n\n";
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(decoder.feed(chunk, recorder(r))) << i;  // Exactly 1000 bytes fit.
   }
@@ -483,12 +503,11 @@ TEST(ChatStreamTest, ContentPastTheCapFailsAsTooLarge) {
 TEST(ChatStreamTest, ReasoningAndToolArgumentsCountTowardsTheCap) {
   ChatStreamAssembler a(/*byok=*/false, /*max_content_bytes=*/10);
   EXPECT_TRUE(a.consume(R"({"choices":[{"index":0,"delta":{"reasoning":"12345"}}]})", nullptr));
-  EXPECT_TRUE(a.consume(
-      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1234"}}]}}]})",
-      nullptr));
+  EXPECT_TRUE(
+      a.consume(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1234"}}]}}]})",
+                nullptr));
   EXPECT_FALSE(a.consume(
-      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"12"}}]}}]})",
-      nullptr));
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"12"}}]}}]})", nullptr));
   EXPECT_TRUE(a.tooLarge());
   EXPECT_EQ("RESPONSE_TOO_LARGE", failureOf(a.finish()).code);
 }

@@ -55,8 +55,8 @@ TEST(EmbeddingResponseTest, AnErrorObjectIsAFailureWhateverTheStatus) {
 }
 
 TEST(EmbeddingResponseTest, BodiesWithoutVectorsAreRetryableUpstreamErrors) {
-  for (const char* body : {"", "   ", "{\"data\":[", "[1,2]", "{\"object\":\"list\"}", "{\"data\":{}}",
-                           "{\"choices\":[]}"}) {
+  for (const char* body :
+       {"", "   ", "{\"data\":[", "[1,2]", "{\"object\":\"list\"}", "{\"data\":{}}", "{\"choices\":[]}"}) {
     ChatOutcome o = parseEmbeddingResponse(body);
     ASSERT_TRUE(std::holds_alternative<UpstreamError>(o)) << body;
     EXPECT_EQ("UPSTREAM_ERROR", std::get<UpstreamError>(o).failure.code) << body;

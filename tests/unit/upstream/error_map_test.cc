@@ -31,15 +31,24 @@ struct StatusCase {
 
 TEST(ErrorMapTest, EachStatusMapsToItsCodeAndRetryability) {
   const StatusCase cases[] = {
-      {400, "INVALID_REQUEST", false}, {401, "UNAUTHORIZED", false},
-      {402, "OPENROUTER_SYSTEM_KEY_EXHAUSTED", false}, {403, "MODERATION", false},
-      {404, "INVALID_REQUEST", false}, {405, "INVALID_REQUEST", false},
-      {408, "TIMEOUT", true},          {409, "INVALID_REQUEST", false},
-      {413, "INVALID_REQUEST", false}, {418, "INVALID_REQUEST", false},
-      {422, "INVALID_REQUEST", false}, {429, "RATE_LIMITED", true},
-      {500, "UPSTREAM_ERROR", true},   {502, "UPSTREAM_ERROR", true},
-      {503, "UPSTREAM_ERROR", true},   {504, "UPSTREAM_ERROR", true},
-      {529, "UPSTREAM_ERROR", true},   {302, "UPSTREAM_ERROR", false},
+      {400, "INVALID_REQUEST", false},
+      {401, "UNAUTHORIZED", false},
+      {402, "OPENROUTER_SYSTEM_KEY_EXHAUSTED", false},
+      {403, "MODERATION", false},
+      {404, "INVALID_REQUEST", false},
+      {405, "INVALID_REQUEST", false},
+      {408, "TIMEOUT", true},
+      {409, "INVALID_REQUEST", false},
+      {413, "INVALID_REQUEST", false},
+      {418, "INVALID_REQUEST", false},
+      {422, "INVALID_REQUEST", false},
+      {429, "RATE_LIMITED", true},
+      {500, "UPSTREAM_ERROR", true},
+      {502, "UPSTREAM_ERROR", true},
+      {503, "UPSTREAM_ERROR", true},
+      {504, "UPSTREAM_ERROR", true},
+      {529, "UPSTREAM_ERROR", true},
+      {302, "UPSTREAM_ERROR", false},
   };
   for (const StatusCase& c : cases) {
     const UpstreamError e = http(c.status, openRouterError(c.status, "something went wrong"));
@@ -53,7 +62,8 @@ TEST(ErrorMapTest, EachStatusMapsToItsCodeAndRetryability) {
 }
 
 TEST(ErrorMapTest, PaymentRequiredIsUserKeyExhaustedForByok) {
-  const std::string body = openRouterError(402, "Insufficient credits. Add more using https://openrouter.ai/credits");
+  const std::string body =
+      openRouterError(402, "Insufficient credits. Add more using https://openrouter.ai/credits");
   EXPECT_EQ("OPENROUTER_SYSTEM_KEY_EXHAUSTED", http(402, body).failure.code);
   EXPECT_EQ("USER_KEY_EXHAUSTED", http(402, body, "", /*byok=*/true).failure.code);
   EXPECT_EQ("USER_KEY_EXHAUSTED", http(402, "", "", /*byok=*/true).failure.code);
@@ -69,13 +79,17 @@ TEST(ErrorMapTest, ExhaustedCreditsAreDetectedOnOtherStatuses) {
   EXPECT_EQ(429, openai.failure.upstream_status);
   // OpenRouter: a key with a spending cap.
   EXPECT_EQ("USER_KEY_EXHAUSTED",
-            http(403, openRouterError(403, "Key limit exceeded (total limit). Manage it using https://openrouter.ai/settings/keys"),
+            http(403,
+                 openRouterError(
+                     403, "Key limit exceeded (total limit). Manage it using https://openrouter.ai/settings/keys"),
                  "", true)
                 .failure.code);
-  EXPECT_EQ("OPENROUTER_SYSTEM_KEY_EXHAUSTED",
-            http(400, openRouterError(400, "Insufficient credits: this request requires more credits")).failure.code);
+  EXPECT_EQ(
+      "OPENROUTER_SYSTEM_KEY_EXHAUSTED",
+      http(400, openRouterError(400, "Insufficient credits: this request requires more credits")).failure.code);
   // Other 429s stay rate limits.
-  EXPECT_EQ("RATE_LIMITED", http(429, openRouterError(429, "Rate limit exceeded: free-models-per-min.")).failure.code);
+  EXPECT_EQ("RATE_LIMITED",
+            http(429, openRouterError(429, "Rate limit exceeded: free-models-per-min.")).failure.code);
 }
 
 TEST(ErrorMapTest, ModerationKeepsTheMetadata) {
@@ -90,7 +104,8 @@ TEST(ErrorMapTest, ModerationKeepsTheMetadata) {
 }
 
 TEST(ErrorMapTest, NotFoundSaysWhatWasNotFound) {
-  EXPECT_EQ("No endpoints found for foo/bar.", http(404, openRouterError(404, "No endpoints found for foo/bar.")).failure.message);
+  EXPECT_EQ("No endpoints found for foo/bar.",
+            http(404, openRouterError(404, "No endpoints found for foo/bar.")).failure.message);
   const UpstreamError bare = http(404, "");
   EXPECT_EQ("INVALID_REQUEST", bare.failure.code);
   EXPECT_FALSE(bare.failure.retryable);
@@ -149,10 +164,10 @@ TEST(ErrorMapTest, RetryAfterHttpDateInAllThreeForms) {
 }
 
 TEST(ErrorMapTest, RetryAfterGarbageIsIgnored) {
-  for (const char* bad : {"", "   ", "soon", "1.5", "-5", "+5", "5s", "12 34", "Sun, 06 Nov 1994 08:49:37 UTC",
-                          "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 31 Feb 2025 00:00:00 GMT",
-                          "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
-                          "Sun, 06 Nov 1994 08:49:37 GMT trailing", "Sun Nov 6 08:49:37 1994"}) {
+  for (const char* bad :
+       {"", "   ", "soon", "1.5", "-5", "+5", "5s", "12 34", "Sun, 06 Nov 1994 08:49:37 UTC",
+        "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 31 Feb 2025 00:00:00 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT trailing", "Sun Nov 6 08:49:37 1994"}) {
     EXPECT_FALSE(parseRetryAfter(bad, kNowMs).has_value()) << bad;
     EXPECT_FALSE(http(429, "", bad).retry_after_ms.has_value()) << bad;
   }
@@ -207,7 +222,8 @@ TEST(ErrorMapTest, ErrorObjectsClassifyByIntegerOrStringCode) {
       {R"({"code":"insufficient_quota","message":"x"})", "OPENROUTER_SYSTEM_KEY_EXHAUSTED", false, 200},
       {R"({"code":"invalid_api_key","message":"x"})", "UNAUTHORIZED", false, 200},
       {R"({"code":"content_filter","message":"x"})", "MODERATION", false, 200},
-      {R"({"code":"context_length_exceeded","message":"x","type":"invalid_request_error"})", "INVALID_REQUEST", false, 200},
+      {R"({"code":"context_length_exceeded","message":"x","type":"invalid_request_error"})", "INVALID_REQUEST",
+       false, 200},
       {R"({"type":"timeout","message":"x"})", "TIMEOUT", true, 200},
       {R"({"code":null})", "UPSTREAM_ERROR", true, 200},
       {R"("just a string")", "UPSTREAM_ERROR", true, 200},
@@ -235,7 +251,8 @@ TEST(ErrorMapTest, TransportFailures) {
 
   EXPECT_EQ("TIMEOUT", failureForTransport(0, "", /*timed_out=*/true).code);
 
-  const Failure refused = failureForTransport(7, "Failed to connect to 127.0.0.1 port 9: Connection refused", false);
+  const Failure refused =
+      failureForTransport(7, "Failed to connect to 127.0.0.1 port 9: Connection refused", false);
   EXPECT_EQ("NETWORK", refused.code);
   EXPECT_TRUE(refused.retryable);
   EXPECT_EQ("upstream", refused.source);

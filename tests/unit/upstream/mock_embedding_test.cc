@@ -99,8 +99,8 @@ TEST(MockEmbeddingTest, DimensionsAndBase64AreAsAsked) {
     }
     float f;
     std::memcpy(&f, &bits, 4);
-    EXPECT_FLOAT_EQ(static_cast<float>(floats["data"][0]["embedding"][static_cast<rapidjson::SizeType>(i)].GetDouble()),
-                    f);
+    EXPECT_FLOAT_EQ(
+        static_cast<float>(floats["data"][0]["embedding"][static_cast<rapidjson::SizeType>(i)].GetDouble()), f);
   }
 }
 

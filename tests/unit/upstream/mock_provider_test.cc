@@ -70,8 +70,8 @@ MockOptions fastOptions() {
 }
 
 std::string request(const std::string& model_extra = "", const std::string& content = "hello") {
-  return R"({"messages":[{"role":"system","content":"be brief"},{"role":"user","content":")" +
-         content + "\"}]" + (model_extra.empty() ? "" : "," + model_extra) + "}";
+  return R"({"messages":[{"role":"system","content":"be brief"},{"role":"user","content":")" + content + "\"}]" +
+         (model_extra.empty() ? "" : "," + model_extra) + "}";
 }
 
 class MockProviderTest : public llmq::testing::LoopTest {
@@ -85,8 +85,8 @@ class MockProviderTest : public llmq::testing::LoopTest {
     LoopTest::TearDown();
   }
 
-  uint64_t start(const std::string& model, const std::string& body, RecordingSink* sink,
-                 bool stream, int attempt = 1) {
+  uint64_t start(const std::string& model, const std::string& body, RecordingSink* sink, bool stream,
+                 int attempt = 1) {
     AttemptRequest req;
     req.job_id = "j000000000001";
     req.attempt = attempt;
@@ -146,8 +146,8 @@ TEST_F(MockProviderTest, StreamsNDeltasThenOneCompletionWithUsageAndCost) {
 TEST_F(MockProviderTest, PacedStreamsAndMultiTokenChunks) {
   RecordingSink sink;
   start("mock/demo",
-        request(R"("mock":{"tokens":5,"tokens_per_chunk":2,"chunk_delay_ms":1,"first_chunk_delay_ms":1})"),
-        &sink, true);
+        request(R"("mock":{"tokens":5,"tokens_per_chunk":2,"chunk_delay_ms":1,"first_chunk_delay_ms":1})"), &sink,
+        true);
   ASSERT_TRUE(runUntil([&] { return sink.done(); }));
   ASSERT_EQ(3u, sink.deltas.size());  // 2 + 2 + 1 words.
   EXPECT_EQ(1, sink.completes);
@@ -202,9 +202,8 @@ TEST_F(MockProviderTest, MaxTokensCapsTheAnswer) {
 
 TEST_F(MockProviderTest, EchoRepeatsTheLastUserMessage) {
   RecordingSink sink;
-  std::string body =
-      R"({"messages":[{"role":"user","content":"first"},{"role":"assistant","content":"x"},)"
-      R"({"role":"user","content":"say  it back"}]})";
+  std::string body = R"({"messages":[{"role":"user","content":"first"},{"role":"assistant","content":"x"},)"
+                     R"({"role":"user","content":"say  it back"}]})";
   start("mock/echo", body, &sink, true);
   ASSERT_TRUE(runUntil([&] { return sink.done(); }));
   EXPECT_EQ((std::vector<std::string>{"say", " it", " back"}), sink.deltas);

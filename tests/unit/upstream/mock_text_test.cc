@@ -28,19 +28,19 @@ TEST(MockTextTest, PromptTokensAreThreePlusFourPerMessagePlusAQuarterByteRounded
   // Bytes, not characters: "é" is two bytes.
   EXPECT_EQ(3 + 4 + 2, mockPromptTokens(parsed("[{\"role\":\"user\",\"content\":\"\xc3\xa9\xc3\xa9\xc3\xa9\"}]")));
   // Multimodal parts: only the text parts count.
-  EXPECT_EQ(3 + 4 + 3, mockPromptTokens(parsed(
-                           R"([{"role":"user","content":[{"type":"text","text":"abcdefgh"},)"
-                           R"({"type":"image_url","image_url":{"url":"data:xxxxxxxxxxxxxxxx"}},)"
-                           R"({"type":"text","text":"ij"}]}])")));
+  EXPECT_EQ(3 + 4 + 3,
+            mockPromptTokens(parsed(R"([{"role":"user","content":[{"type":"text","text":"abcdefgh"},)"
+                                    R"({"type":"image_url","image_url":{"url":"data:xxxxxxxxxxxxxxxx"}},)"
+                                    R"({"type":"text","text":"ij"}]}])")));
   EXPECT_EQ(3 + (4 + 2) + (4 + 1),
             mockPromptTokens(parsed(R"([{"role":"system","content":"12345678"},{"role":"user","content":"x"}])")));
   EXPECT_EQ(3, mockPromptTokens(parsed("{}")));  // Not an array.
 }
 
 TEST(MockTextTest, LastUserTextSkipsOtherRolesAndNonStringContent) {
-  EXPECT_EQ("second", lastUserText(parsed(
-                          R"([{"role":"user","content":"first"},{"role":"user","content":"second"},)"
-                          R"({"role":"assistant","content":"reply"},{"role":"user","content":[]}])")));
+  EXPECT_EQ("second",
+            lastUserText(parsed(R"([{"role":"user","content":"first"},{"role":"user","content":"second"},)"
+                                R"({"role":"assistant","content":"reply"},{"role":"user","content":[]}])")));
   EXPECT_EQ("", lastUserText(parsed(R"([{"role":"system","content":"s"}])")));
   EXPECT_EQ("", lastUserText(parsed("{}")));
 }

@@ -112,8 +112,8 @@ TEST_F(ModelCatalogParseTest, AModelWithoutPricingIsListedWithAnUnknownPrice) {
 }
 
 TEST(ModelCatalogParseErrorsTest, MalformedBodiesAreErrors) {
-  for (const char* body : {"", "<html><body>Bad Gateway</body></html>", "{\"data\":", "[]", "{}",
-                           "{\"data\":{}}", "{\"data\":\"models\"}", "null"}) {
+  for (const char* body : {"", "<html><body>Bad Gateway</body></html>", "{\"data\":", "[]", "{}", "{\"data\":{}}",
+                           "{\"data\":\"models\"}", "null"}) {
     auto r = parseModelCatalog(body, "openrouter");
     EXPECT_FALSE(r.ok()) << "body: " << body;
   }
@@ -125,11 +125,11 @@ TEST(ModelCatalogParseErrorsTest, MalformedBodiesAreErrors) {
 TEST(ModelCatalogParseErrorsTest, EdgeCasesOfSingleEntries) {
   auto r = parseModelCatalog(
       R"({"data":[)"
-      R"({"id":"","pricing":{"prompt":"0","completion":"0"}},)"               // Empty id.
-      R"({"id":7},)"                                                          // Id not a string.
-      R"({"id":"a/nan","pricing":{"prompt":"nan","completion":"0"}},)"        // Not finite.
-      R"({"id":"a/half","pricing":{"prompt":"0.000001"}},)"                   // No completion price.
-      R"({"id":"a/ctx","context_length":"big"},)"                             // Context not a number.
+      R"({"id":"","pricing":{"prompt":"0","completion":"0"}},)"         // Empty id.
+      R"({"id":7},)"                                                    // Id not a string.
+      R"({"id":"a/nan","pricing":{"prompt":"nan","completion":"0"}},)"  // Not finite.
+      R"({"id":"a/half","pricing":{"prompt":"0.000001"}},)"             // No completion price.
+      R"({"id":"a/ctx","context_length":"big"},)"                       // Context not a number.
       R"({"id":"a/neg","pricing":{"prompt":"-0.5","completion":"0.000001"}},)"
       R"({"id":"a/ok","pricing":{"prompt":" 0.000001","completion":"1e-6"}})"  // strtod skips blanks.
       R"(]})",

@@ -70,9 +70,9 @@ TEST(ResponseEventsTest, AFailedResponseOrAnErrorEventIsItsFailureWithWhatWasBil
 }
 
 TEST(ResponseEventsTest, MalformedOrUnfinishedStreamsAreRetryableFailures) {
-  for (const std::string& body : {event("not json"), event("[1]"),
-                                  event(R"({"type":"response.output_text.delta","delta":"x"})"),
-                                  event(R"({"type":"response.completed"})"), std::string("data: {\"type\":")}) {
+  for (const std::string& body :
+       {event("not json"), event("[1]"), event(R"({"type":"response.output_text.delta","delta":"x"})"),
+        event(R"({"type":"response.completed"})"), std::string("data: {\"type\":")}) {
     ResponseEventsDecoder d;
     d.feed(body, nullptr);
     ChatOutcome o = d.finish();

@@ -57,7 +57,8 @@ TEST(ResponsesResponseTest, HostileUsageFiguresAreClamped) {
 }
 
 TEST(ResponsesResponseTest, ErrorsAndFailedResponsesAreFailures) {
-  ChatOutcome e = parseResponsesResponse(R"({"status":"failed","error":{"code":429,"message":"slow"},"output":[]})");
+  ChatOutcome e =
+      parseResponsesResponse(R"({"status":"failed","error":{"code":429,"message":"slow"},"output":[]})");
   ASSERT_TRUE(std::holds_alternative<UpstreamError>(e));
   EXPECT_EQ("RATE_LIMITED", std::get<UpstreamError>(e).failure.code);
   ChatOutcome f = parseResponsesResponse(R"({"status":"failed","error":null,"output":[]})");

@@ -157,12 +157,18 @@ TEST(SseParserTest, BlankLinesWithoutDataDispatchNothing) {
 }
 
 TEST(SseParserTest, ALeadingBomIsStrippedOnceEvenWhenSplit) {
-  const std::string s = "\xEF\xBB\xBF" "data: x\n\n";
+  const std::string s =
+      "\xEF\xBB\xBF"
+      "data: x\n\n";
   expectSameAtEverySplit(s, parseWhole("data: x\n\n"));
   // A second BOM is part of the first field name, which is then unknown.
-  EXPECT_TRUE(parseWhole("\xEF\xBB\xBF\xEF\xBB\xBF" "data: x\n\n").events.empty());
+  EXPECT_TRUE(parseWhole("\xEF\xBB\xBF\xEF\xBB\xBF"
+                         "data: x\n\n")
+                  .events.empty());
   // A BOM-like prefix that is not a BOM stays in the line.
-  EXPECT_TRUE(parseWhole("\xEF\xBB" "data: x\n\n").events.empty());
+  EXPECT_TRUE(parseWhole("\xEF\xBB"
+                         "data: x\n\n")
+                  .events.empty());
 }
 
 TEST(SseParserTest, FinishReportsAnIncompleteEvent) {

@@ -51,7 +51,7 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}   // NOLINT: implicit by design.
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit by design.
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit by design.
 
   bool ok() const { return v_.index() == 0; }
@@ -97,10 +97,10 @@ bool isEventName(std::string_view name);
 // the whole object as llmqd sent it, for everything else (routing, timestamps of
 // newer daemons, ...).
 struct JobError {
-  std::string code;     // INVALID_REQUEST, UPSTREAM_ERROR, TIMEOUT, CANCELLED, ...
+  std::string code;  // INVALID_REQUEST, UPSTREAM_ERROR, TIMEOUT, CANCELLED, ...
   std::string message;
   int upstream_status = 0;  // The provider's HTTP status; 0 when none.
-  std::string source;   // "local" (llmqd decided) or "upstream".
+  std::string source;       // "local" (llmqd decided) or "upstream".
 };
 
 struct Usage {
@@ -116,19 +116,19 @@ struct Job {
   int priority = 0;
   std::string client;
   std::vector<std::string> tags;
-  std::string model;       // As requested.
-  std::string model_used;  // What answered; empty until an attempt did.
+  std::string model;          // As requested.
+  std::string model_used;     // What answered; empty until an attempt did.
   std::string kind = "chat";  // "chat" or "embedding".
   int attempts = 0;
   std::string idempotency_key;  // Empty when none was given.
   std::string created_at;       // RFC 3339 UTC; started_at/finished_at empty until then.
   std::string started_at;
   std::string finished_at;
-  std::string result_json;   // The chat.completion object; empty until the job succeeded
-                             // (and in job.list items without include_result).
+  std::string result_json;  // The chat.completion object; empty until the job succeeded
+                            // (and in job.list items without include_result).
   std::optional<JobError> error;
   std::optional<Usage> usage;
-  std::string json;          // The whole job object, compact.
+  std::string json;  // The whole job object, compact.
 
   bool finished() const { return isTerminalState(state); }
 };
@@ -164,18 +164,18 @@ struct SubmitRequest {
   // The request body, a JSON object, sent verbatim: chat completions, or with
   // kind "embedding" an embeddings request.
   std::string request_json;
-  std::string kind;          // Empty: "chat"; or "embedding".
+  std::string kind;  // Empty: "chat"; or "embedding".
   std::optional<int> priority;
-  std::string client;        // Empty: the peer's user name.
+  std::string client;  // Empty: the peer's user name.
   std::vector<std::string> tags;
   std::string idempotency_key;  // Empty: none.
   std::optional<int> max_attempts;
   std::optional<double> timeout_s;
   std::optional<double> deadline_s;
   std::vector<std::string> fallback_models;
-  std::string route;         // Empty: request.model decides.
-  std::string on_restart;    // Empty, "requeue" or "fail".
-  bool subscribe = false;    // Also subscribe this connection to the job's events.
+  std::string route;       // Empty: request.model decides.
+  std::string on_restart;  // Empty, "requeue" or "fail".
+  bool subscribe = false;  // Also subscribe this connection to the job's events.
   // Further members spliced into the params object as they are, e.g.
   // R"("cache":true)"; must be valid JSON members.
   std::string extra_params_json;
@@ -187,14 +187,14 @@ struct SubmitRequest {
 struct SubmitAck {
   std::string job_id;
   std::string state;
-  bool deduplicated = false;   // An earlier job with the same idempotency_key answered.
-  std::string subscription;    // Set when subscribe was asked and the job had not ended.
-  std::string json;            // The whole result object.
+  bool deduplicated = false;  // An earlier job with the same idempotency_key answered.
+  std::string subscription;   // Set when subscribe was asked and the job had not ended.
+  std::string json;           // The whole result object.
 };
 
 // job.list filter and page.
 struct ListQuery {
-  std::string state;   // Empty: any.
+  std::string state;  // Empty: any.
   std::string client;
   std::string tag;
   int limit = 100;     // 1..1000 jobs per page.
@@ -255,8 +255,7 @@ class Client {
 
   // Calls `method` with a params object (JSON text) and waits up to timeout_ms
   // (-1: forever) for its result, returned as compact JSON text.
-  Result<std::string> call(std::string_view method, std::string_view params_json = "{}",
-                           int timeout_ms = -1);
+  Result<std::string> call(std::string_view method, std::string_view params_json = "{}", int timeout_ms = -1);
 
   // Sends one request per element of params_list, keeping at most `window`
   // unanswered, and returns the answers in the same order. on_reply, when set,
@@ -267,8 +266,7 @@ class Client {
   // which requests llmqd acted on is then unknown, so pipelines that must not
   // act twice use idempotency keys.
   Result<std::vector<Reply>> callPipelined(
-      std::string_view method, const std::vector<std::string>& params_list,
-      size_t window = kDefaultWindow,
+      std::string_view method, const std::vector<std::string>& params_list, size_t window = kDefaultWindow,
       const std::function<bool(size_t index, const Reply& reply)>& on_reply = {});
 
   // job.submit, job.get, job.cancel, job.retry, job.list.

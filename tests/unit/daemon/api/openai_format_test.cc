@@ -77,7 +77,8 @@ TEST(OpenAiFormatTest, ChunksAreChatCompletionChunks) {
 }
 
 TEST(OpenAiFormatTest, UsageUsesOpenAIsNames) {
-  json::Document usage = parse(R"({"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"cache_read":2,"reasoning_tokens":1})");
+  json::Document usage =
+      parse(R"({"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"cache_read":2,"reasoning_tokens":1})");
   json::Document d = parse(usageJson(usage));
   EXPECT_EQ(7, d["total_tokens"].GetInt());
   EXPECT_EQ(2, d["prompt_tokens_details"]["cached_tokens"].GetInt());
@@ -85,9 +86,9 @@ TEST(OpenAiFormatTest, UsageUsesOpenAIsNames) {
 }
 
 TEST(OpenAiFormatTest, ModelListSkipsPatternsButListsTheMocks) {
-  json::Document models = parse(
-      R"({"models":[{"id":"a/b","provider":"p","context_length":10,"pricing":null},{"id":"gpt-*"},)"
-      R"({"id":"mock/*","provider":"mock"},{"id":"c/d"}]})");
+  json::Document models =
+      parse(R"({"models":[{"id":"a/b","provider":"p","context_length":10,"pricing":null},{"id":"gpt-*"},)"
+            R"({"id":"mock/*","provider":"mock"},{"id":"c/d"}]})");
   json::Document d = parse(modelList(models));
   EXPECT_STREQ("list", d["object"].GetString());
   const size_t mocks = std::size(upstream::MockProvider::kListedModels);

@@ -150,8 +150,9 @@ TEST_F(RpcDispatcherTest, ABatchIsAnsweredAsOneArrayWithoutItsNotifications) {
 }
 
 TEST_F(RpcDispatcherTest, ABatchOfSubmitsAnswersEachWithItsOwnJob) {
-  const std::string req = "\"params\":{\"request\":{\"model\":\"test/a\",\"messages\":[{\"role\":\"user\","
-                          "\"content\":\"hi\"}]}}";
+  const std::string req =
+      "\"params\":{\"request\":{\"model\":\"test/a\",\"messages\":[{\"role\":\"user\","
+      "\"content\":\"hi\"}]}}";
   const std::string a = exchange("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"job.submit\"," + req +
                                  "},{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"job.submit\"," + req + "}]");
   const std::string first = field(a, "0.result.job_id");

@@ -2,7 +2,8 @@
 // scripted upstream: the per-state counts (daemon.status's queue) follow every
 // state change and agree with the store (submit, running, succeeded, cancel,
 // failure, retry, retry_wait, expiry); `wait: true` answers only when the job
-// ends, with the job object (succeeded, cancelled or failed); [ipc] max_waits_per_connection bounds the waits of one connection
+// ends, with the job object (succeeded, cancelled or failed); [ipc] max_waits_per_connection bounds the waits of
+// one connection
 // (-32005, nothing stored); cancel_on_disconnect cancels a job, queued or
 // running, when its connection closes, and only the jobs that asked for it.
 #include "daemon/jobs/job_lifecycle.h"
@@ -34,9 +35,8 @@ class JobLifecycleTest : public llmq::testing::EngineTest {
     }
     for (size_t i = 0; i < store::kJobStateCount; ++i) {
       if ((*stored)[i] != engine_->lifecycle->counts()[i]) {
-        return ::testing::AssertionFailure()
-               << ipc::jobStateName(static_cast<int>(i)) << ": counted " << engine_->lifecycle->counts()[i]
-               << ", stored " << (*stored)[i];
+        return ::testing::AssertionFailure() << ipc::jobStateName(static_cast<int>(i)) << ": counted "
+                                             << engine_->lifecycle->counts()[i] << ", stored " << (*stored)[i];
       }
     }
     return ::testing::AssertionSuccess();

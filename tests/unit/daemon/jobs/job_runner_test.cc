@@ -112,14 +112,16 @@ TEST_F(JobRunnerTest, AStreamedAnswerReachesSubscribersAsChunks) {
   call(c, "events.subscribe", "{\"job_id\":\"" + id + "\"}");
   call(c, "queue.resume");
   ASSERT_TRUE(reaches(id, JobState::kSucceeded));
-  ASSERT_TRUE(runUntil([&] {
-    for (const std::string& l : lines(c)) {
-      if (l.find("\"final_response\"") != std::string::npos) {
-        return true;
-      }
-    }
-    return false;
-  }, kWaitMs));
+  ASSERT_TRUE(runUntil(
+      [&] {
+        for (const std::string& l : lines(c)) {
+          if (l.find("\"final_response\"") != std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      kWaitMs));
   std::string text;
   for (const std::string& l : lines(c)) {
     if (l.find("\"message_chunk\"") != std::string::npos) {

@@ -47,31 +47,33 @@ TEST(ResponsesFormatTest, MessagesWithTextAndImagePartsAndTheDeveloperRole) {
 }
 
 TEST(ResponsesFormatTest, FunctionCallsAndTheirOutputs) {
-  EXPECT_EQ(R"({"model":"m","messages":[{"role":"user","content":"weather?"},)"
-            R"({"role":"assistant","content":null,"tool_calls":[)"
-            R"({"id":"c1","type":"function","function":{"name":"w","arguments":"{\"city\":\"a\"}"}},)"
-            R"({"id":"c2","type":"function","function":{"name":"w","arguments":"{}"}}]},)"
-            R"({"role":"tool","tool_call_id":"c1","content":"sunny"},)"
-            R"({"role":"tool","tool_call_id":"c2","content":"rain"}],)"
-            R"("tools":[{"type":"function","function":{"name":"w","description":"weather","parameters":{"type":"object"}}}],)"
-            R"("tool_choice":{"type":"function","function":{"name":"w"}}})",
-            chat(R"({"model":"m","input":[{"role":"user","content":"weather?"},)"
-                 R"({"type":"function_call","call_id":"c1","name":"w","arguments":"{\"city\":\"a\"}"},)"
-                 R"({"type":"function_call","call_id":"c2","name":"w","arguments":"{}"},)"
-                 R"({"type":"function_call_output","call_id":"c1","output":"sunny"},)"
-                 R"({"type":"function_call_output","call_id":"c2","output":"rain"},)"
-                 R"({"type":"reasoning","id":"rs_1","summary":[]}],)"
-                 R"("tools":[{"type":"function","name":"w","description":"weather","parameters":{"type":"object"}}],)"
-                 R"("tool_choice":{"type":"function","name":"w"}})"));
+  EXPECT_EQ(
+      R"({"model":"m","messages":[{"role":"user","content":"weather?"},)"
+      R"({"role":"assistant","content":null,"tool_calls":[)"
+      R"({"id":"c1","type":"function","function":{"name":"w","arguments":"{\"city\":\"a\"}"}},)"
+      R"({"id":"c2","type":"function","function":{"name":"w","arguments":"{}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c1","content":"sunny"},)"
+      R"({"role":"tool","tool_call_id":"c2","content":"rain"}],)"
+      R"("tools":[{"type":"function","function":{"name":"w","description":"weather","parameters":{"type":"object"}}}],)"
+      R"("tool_choice":{"type":"function","function":{"name":"w"}}})",
+      chat(R"({"model":"m","input":[{"role":"user","content":"weather?"},)"
+           R"({"type":"function_call","call_id":"c1","name":"w","arguments":"{\"city\":\"a\"}"},)"
+           R"({"type":"function_call","call_id":"c2","name":"w","arguments":"{}"},)"
+           R"({"type":"function_call_output","call_id":"c1","output":"sunny"},)"
+           R"({"type":"function_call_output","call_id":"c2","output":"rain"},)"
+           R"({"type":"reasoning","id":"rs_1","summary":[]}],)"
+           R"("tools":[{"type":"function","name":"w","description":"weather","parameters":{"type":"object"}}],)"
+           R"("tool_choice":{"type":"function","name":"w"}})"));
 }
 
 TEST(ResponsesFormatTest, StructuredOutputAndTheOtherSettings) {
-  EXPECT_EQ(R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
-            R"("response_format":{"type":"json_schema","json_schema":{"name":"p","schema":{"type":"object"},"strict":true}},)"
-            R"("max_tokens":50,"temperature":0.5,"stream":true})",
-            chat(R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","name":"p",)"
-                 R"("schema":{"type":"object"},"strict":true}},"max_output_tokens":50,"temperature":0.5,)"
-                 R"("stream":true,"store":false,"metadata":{"a":"b"}})"));
+  EXPECT_EQ(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+      R"("response_format":{"type":"json_schema","json_schema":{"name":"p","schema":{"type":"object"},"strict":true}},)"
+      R"("max_tokens":50,"temperature":0.5,"stream":true})",
+      chat(R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","name":"p",)"
+           R"("schema":{"type":"object"},"strict":true}},"max_output_tokens":50,"temperature":0.5,)"
+           R"("stream":true,"store":false,"metadata":{"a":"b"}})"));
   EXPECT_EQ(R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}})",
             chat(R"({"model":"m","input":"x","text":{"format":{"type":"json_object"}}})"));
   EXPECT_EQ(R"({"model":"m","messages":[{"role":"user","content":"x"}]})",
@@ -79,14 +81,17 @@ TEST(ResponsesFormatTest, StructuredOutputAndTheOtherSettings) {
 }
 
 TEST(ResponsesFormatTest, APreviousConversationComesFirstWithoutItsInstructions) {
-  EXPECT_EQ(R"({"model":"m","messages":[{"role":"system","content":"new"},{"role":"user","content":"a"},)"
-            R"({"role":"assistant","content":"b"},{"role":"user","content":"c"}]})",
-            chat(R"({"model":"m","instructions":"new","input":"c","previous_response_id":"resp_j1"})",
-                 R"([{"role":"system","content":"old"},{"role":"user","content":"a"},{"role":"assistant","content":"b"}])"));
+  EXPECT_EQ(
+      R"({"model":"m","messages":[{"role":"system","content":"new"},{"role":"user","content":"a"},)"
+      R"({"role":"assistant","content":"b"},{"role":"user","content":"c"}]})",
+      chat(
+          R"({"model":"m","instructions":"new","input":"c","previous_response_id":"resp_j1"})",
+          R"([{"role":"system","content":"old"},{"role":"user","content":"a"},{"role":"assistant","content":"b"}])"));
 }
 
 TEST(ResponsesFormatTest, WhatIsNotSupportedIsRefusedByName) {
-  EXPECT_NE(std::string::npos, refusal(R"({"model":"m","input":"x","tools":[{"type":"web_search"}]})").find("web_search"));
+  EXPECT_NE(std::string::npos,
+            refusal(R"({"model":"m","input":"x","tools":[{"type":"web_search"}]})").find("web_search"));
   EXPECT_NE(std::string::npos, refusal(R"({"model":"m","input":"x","prompt":{"id":"p"}})").find("\"prompt\""));
   EXPECT_NE(std::string::npos,
             refusal(R"({"model":"m","input":[{"type":"input_file","file_id":"f"}]})").find("input_file"));
@@ -158,13 +163,13 @@ namespace {
 // ---- native Responses: normalizeResponse, previousInput, withInputBefore -------
 
 TEST(NormalizeResponseTest, TheIdNamesTheJobAndTheMessageComesFirstInOnePart) {
-  json::Document upstream = parse(
-      R"({"id":"resp_up","object":"response","status":"completed","model":"m","output":[)"
-      R"({"type":"reasoning","id":"rs_1","summary":[]},)"
-      R"({"type":"message","id":"msg_up","role":"assistant","content":[{"type":"output_text","text":"one "},)"
-      R"({"type":"refusal","refusal":"no"},{"type":"output_text","text":"two"}]},)"
-      R"({"type":"function_call","id":"fc_1","call_id":"c","name":"f","arguments":"{}"}],)"
-      R"("usage":{"input_tokens":1},"extra":{"kept":true}})");
+  json::Document upstream =
+      parse(R"({"id":"resp_up","object":"response","status":"completed","model":"m","output":[)"
+            R"({"type":"reasoning","id":"rs_1","summary":[]},)"
+            R"({"type":"message","id":"msg_up","role":"assistant","content":[{"type":"output_text","text":"one "},)"
+            R"({"type":"refusal","refusal":"no"},{"type":"output_text","text":"two"}]},)"
+            R"({"type":"function_call","id":"fc_1","call_id":"c","name":"f","arguments":"{}"}],)"
+            R"("usage":{"input_tokens":1},"extra":{"kept":true}})");
   json::Document request = parse(R"({"model":"m","input":"x"})");
   json::Document out = parse(normalizeResponse(upstream, "j000000000007", request));
   EXPECT_EQ("resp_j000000000007", std::string(out["id"].GetString()));
@@ -189,16 +194,18 @@ TEST(NormalizeResponseTest, ThePreviousResponseIdIsTheRequestsAndAResponseWithou
 }
 
 TEST(PreviousInputTest, AResponsesJobGivesItsInputAndItsOutputWithoutReasoning) {
-  json::Document job = parse(
-      R"({"state":"succeeded","kind":"responses","request":{"model":"m","input":"find it"},)"
-      R"("result":{"output":[{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},)"
-      R"({"type":"reasoning","id":"rs","summary":[]}]}})");
+  json::Document job =
+      parse(R"({"state":"succeeded","kind":"responses","request":{"model":"m","input":"find it"},)"
+            R"("result":{"output":[{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},)"
+            R"({"type":"reasoning","id":"rs","summary":[]}]}})");
   auto items = previousInput(job);
   ASSERT_TRUE(items) << items.error().message;
-  EXPECT_EQ(R"([{"role":"user","content":"find it"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"}])",
-            *items);
-  json::Document list = parse(R"({"state":"succeeded","kind":"responses","request":{"input":[{"role":"user","content":"a"}]},)"
-                              R"("result":{"output":[]}})");
+  EXPECT_EQ(
+      R"([{"role":"user","content":"find it"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"}])",
+      *items);
+  json::Document list =
+      parse(R"({"state":"succeeded","kind":"responses","request":{"input":[{"role":"user","content":"a"}]},)"
+            R"("result":{"output":[]}})");
   auto list_items = previousInput(list);
   ASSERT_TRUE(list_items);
   EXPECT_EQ(R"([{"role":"user","content":"a"}])", *list_items);
@@ -213,19 +220,21 @@ TEST(PreviousInputTest, AChatJobGivesItsMessagesAndAnswerAsItemsWithoutSystemMes
       R"("result":{"choices":[{"message":{"role":"assistant","content":"done"}}]}})");
   auto items = previousInput(job);
   ASSERT_TRUE(items) << items.error().message;
-  EXPECT_EQ(R"([{"role":"user","content":[{"type":"input_text","text":"look"},{"type":"input_image","image_url":"data:x"}]},)"
-            R"({"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},)"
-            R"({"type":"function_call_output","call_id":"c1","output":"42"},)"
-            R"({"role":"assistant","content":"done"}])",
-            *items);
+  EXPECT_EQ(
+      R"([{"role":"user","content":[{"type":"input_text","text":"look"},{"type":"input_image","image_url":"data:x"}]},)"
+      R"({"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},)"
+      R"({"type":"function_call_output","call_id":"c1","output":"42"},)"
+      R"({"role":"assistant","content":"done"}])",
+      *items);
   // And they read back as the same chat conversation.
   json::Document again = parse(withInputBefore(parse(R"({"model":"m","input":"next"})"), *items));
-  EXPECT_EQ(R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"look"},)"
-            R"({"type":"image_url","image_url":{"url":"data:x"}}]},)"
-            R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},)"
-            R"({"role":"tool","tool_call_id":"c1","content":"42"},{"role":"assistant","content":"done"},)"
-            R"({"role":"user","content":"next"}]})",
-            chat(json::toString(again)));
+  EXPECT_EQ(
+      R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"look"},)"
+      R"({"type":"image_url","image_url":{"url":"data:x"}}]},)"
+      R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c1","content":"42"},{"role":"assistant","content":"done"},)"
+      R"({"role":"user","content":"next"}]})",
+      chat(json::toString(again)));
 }
 
 TEST(PreviousInputTest, MessagesWithoutContentAreReadAsEmpty) {
@@ -252,9 +261,11 @@ TEST(WithInputBeforeTest, ItemsGoBeforeTheRequestsOwnInputWhateverItsShape) {
   const std::string items = R"([{"role":"user","content":"a"}])";
   EXPECT_EQ(R"({"model":"m","input":[{"role":"user","content":"a"},{"role":"user","content":"b"}],"stream":true})",
             withInputBefore(parse(R"({"model":"m","input":"b","stream":true})"), items));
-  EXPECT_EQ(R"({"input":[{"role":"user","content":"a"},{"type":"function_call_output","call_id":"c","output":"1"}]})",
-            withInputBefore(parse(R"({"input":[{"type":"function_call_output","call_id":"c","output":"1"}]})"), items));
-  EXPECT_EQ(R"({"model":"m","input":[{"role":"user","content":"a"}]})", withInputBefore(parse(R"({"model":"m"})"), items));
+  EXPECT_EQ(
+      R"({"input":[{"role":"user","content":"a"},{"type":"function_call_output","call_id":"c","output":"1"}]})",
+      withInputBefore(parse(R"({"input":[{"type":"function_call_output","call_id":"c","output":"1"}]})"), items));
+  EXPECT_EQ(R"({"model":"m","input":[{"role":"user","content":"a"}]})",
+            withInputBefore(parse(R"({"model":"m"})"), items));
   EXPECT_EQ(R"({"input":[{"role":"user","content":"a"}]})", withInputBefore(parse(R"({"input":[]})"), items));
   EXPECT_EQ(R"({"input":[{"role":"user","content":"b"}]})", withInputBefore(parse(R"({"input":"b"})"), "[]"));
 }

@@ -117,8 +117,7 @@ TEST(KeyPoolTest, ResetPutsBenchedKeysBack) {
 
 TEST(KeyPoolTest, StatusShowsFingerprintsOnly) {
   KeyPool pool({kA, kB}, "");
-  std::string status =
-      pool.statusJson(1000, [](const PooledKey& k) { return k.name == "pool-2" ? 60000 : 0; });
+  std::string status = pool.statusJson(1000, [](const PooledKey& k) { return k.name == "pool-2" ? 60000 : 0; });
   EXPECT_EQ(std::string::npos, status.find(kA));
   EXPECT_EQ(std::string::npos, status.find(kB));
   EXPECT_NE(std::string::npos, status.find("sk-or…0001"));

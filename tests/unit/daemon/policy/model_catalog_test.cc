@@ -15,9 +15,9 @@
 
 #include "common/json.h"
 #include "common/time.h"
-#include "daemon/turn/commit_cycle.h"
 #include "daemon/config.h"
 #include "daemon/policy/provider_registry.h"
+#include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/run_state.h"
 #include "store/catalog_store.h"
 #include "tests/support/canned_http_server.h"
@@ -344,8 +344,7 @@ TEST_F(ModelCatalogTest, AFailedRefreshKeepsThePreviousCatalog) {
     auto r = refreshNow();
     ASSERT_FALSE(r.ok());
     EXPECT_NE(std::string::npos, r.error().message.find(c.expect)) << r.error().message;
-    EXPECT_NE(std::string::npos, r.error().message.find(server_->url("/api/v1/models")))
-        << r.error().message;
+    EXPECT_NE(std::string::npos, r.error().message.find(server_->url("/api/v1/models"))) << r.error().message;
     EXPECT_EQ(std::string::npos, r.error().message.find(kKey));
     EXPECT_EQ("fetched", sourceOf("perplexity/sonar"));
     EXPECT_EQ(before, catalog_->find("perplexity/sonar")->pricing.request);

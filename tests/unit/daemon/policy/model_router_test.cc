@@ -19,8 +19,8 @@ using Models = std::vector<std::string>;
 // A catalog of a few models; prices in USD per million tokens.
 class Catalog {
  public:
-  void add(const std::string& id, double prompt_per_mtok, double completion_per_mtok,
-           int64_t context_length, int64_t max_completion = 0) {
+  void add(const std::string& id, double prompt_per_mtok, double completion_per_mtok, int64_t context_length,
+           int64_t max_completion = 0) {
     ModelInfo m;
     m.id = id;
     m.context_length = context_length;
@@ -124,8 +124,8 @@ TEST_F(ModelRouterTest, PlainModelsAndChainsAreNotRouted) {
 
 TEST_F(ModelRouterTest, AnOrderedRouteRunsItsFirstModelThenTheRest) {
   config_.aliases = {{"sonnet", "anthropic/claude-3.5-sonnet"}};
-  config_.routes = {{"coding", {"sonnet", "openai/gpt-4o", "anthropic/claude-3.5-sonnet"},
-                     RouteStrategy::kOrdered}};
+  config_.routes = {
+      {"coding", {"sonnet", "openai/gpt-4o", "anthropic/claude-3.5-sonnet"}, RouteStrategy::kOrdered}};
   auto r = route("", "coding", request(40), {"x/extra", "openai/gpt-4o"});
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ("coding", r->route.value_or(""));
@@ -147,10 +147,10 @@ TEST_F(ModelRouterTest, CostOptimizedPicksTheCheapestModelWhoseContextFits) {
   catalog_.add("tiny/cheapest", 0.01, 0.01, 2000);
   catalog_.add("free/model:free", 0, 0, 1000);
   catalog_.addUnpriced("local/unpriced", 100000);
-  config_.routes = {{"cheap",
-                     {"big/expensive", "local/unpriced", "mid/cheap", "free/model:free", "tiny/cheapest",
-                      "unknown/model"},
-                     RouteStrategy::kCostOptimized}};
+  config_.routes = {
+      {"cheap",
+       {"big/expensive", "local/unpriced", "mid/cheap", "free/model:free", "tiny/cheapest", "unknown/model"},
+       RouteStrategy::kCostOptimized}};
   // About 1000 prompt tokens + 500 max_tokens: the free model's 1000 is too small.
   auto r = route("", "cheap", request(4000, 500));
   ASSERT_TRUE(r.has_value());

@@ -32,9 +32,7 @@ class CommitCycleTest : public ::testing::Test {
                     .ok());
   }
   store::Database& db() { return t_.db(); }
-  std::string count(const char* table) {
-    return queryOne(db(), std::string("SELECT count(*) FROM ") + table);
-  }
+  std::string count(const char* table) { return queryOne(db(), std::string("SELECT count(*) FROM ") + table); }
 
   TestDb t_{/*migrate=*/false};
   CommitCycle cycle_{t_.db()};
@@ -48,7 +46,7 @@ TEST_F(CommitCycleTest, AfterCommitRunsAtOnceWithoutATransaction) {
     ++calls;
     EXPECT_TRUE(committed);
   });
-  EXPECT_EQ(1, calls);  // Synchronously, before afterCommit returned.
+  EXPECT_EQ(1, calls);           // Synchronously, before afterCommit returned.
   EXPECT_TRUE(cycle_.commit());  // Nothing to commit: true, and no callback again.
   EXPECT_EQ(1, calls);
   EXPECT_EQ(0u, cycle_.commits());
@@ -211,9 +209,8 @@ class CommitCycleUnitTest : public CommitCycleTest {
     ASSERT_TRUE(cycle_.write().ok());
     cycle_.beginUnit();
     (void)writeOutcome(db());
-    cycle_.afterCommit([this, name](bool committed) {
-      log_.push_back(name + (committed ? ":stored" : ":refused"));
-    });
+    cycle_.afterCommit(
+        [this, name](bool committed) { log_.push_back(name + (committed ? ":stored" : ":refused")); });
     store::Database* d = &db();
     cycle_.endUnit("unit " + name, [this, d, name] {
       ++redos_;

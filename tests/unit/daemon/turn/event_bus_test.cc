@@ -82,8 +82,7 @@ class EventBusTest : public llmq::testing::ServerFixture {
       EXPECT_FALSE(doc.HasMember("id")) << "a notification has no id: " << line;
       out.push_back(Event{std::string(json::view((*params)["subscription"])),
                           std::string(json::view((*params)["job_id"])), (*params)["seq"].GetInt64(),
-                          std::string(json::view((*params)["event"])),
-                          json::toString((*params)["data"])});
+                          std::string(json::view((*params)["event"])), json::toString((*params)["data"])});
     }
     return out;
   }
@@ -129,8 +128,8 @@ TEST(EventBusIdTest, FormatsAndParsesSubscriptionIds) {
     EXPECT_EQ(id, back);
   }
   uint64_t untouched = 7;
-  for (const char* bad : {"", "s", "1", "x1", "S1", "s-1", "s1a", "s 1", "s1.0", "j000000000001",
-                          "s123456789012345678901"}) {
+  for (const char* bad :
+       {"", "s", "1", "x1", "S1", "s-1", "s1a", "s 1", "s1.0", "j000000000001", "s123456789012345678901"}) {
     EXPECT_FALSE(EventBus::parseId(bad, &untouched)) << bad;
   }
   EXPECT_EQ(7u, untouched);
@@ -172,8 +171,7 @@ TEST_F(EventBusTest, WantedFollowsEachScope) {
 }
 
 TEST_F(EventBusTest, TheEventMaskFilters) {
-  bus_->subscribe(101, SubscriptionScope::kAll, "",
-                  bit(EventKind::kFinalResponse) | bit(EventKind::kError));
+  bus_->subscribe(101, SubscriptionScope::kAll, "", bit(EventKind::kFinalResponse) | bit(EventKind::kError));
   EXPECT_FALSE(bus_->wanted(source(), EventKind::kMessageChunk));
   EXPECT_FALSE(bus_->wanted(source(), EventKind::kQueued));
   EXPECT_TRUE(bus_->wanted(source(), EventKind::kFinalResponse));
@@ -339,7 +337,7 @@ TEST_F(EventBusTest, ATerminalEventIsDeliveredThenEndsOnlyThatJobsSubscriptions)
   uint64_t client_sub = bus_->subscribe(conn, SubscriptionScope::kClient, "alice", ipc::kAllEvents);
   publish(source("j000000000001"), 4, EventKind::kFinalResponse, /*terminal=*/true);
   EXPECT_EQ(2u, bus_->subscriptionCount());
-  EXPECT_FALSE(bus_->unsubscribe(conn, job_sub));  // Already ended.
+  EXPECT_FALSE(bus_->unsubscribe(conn, job_sub));          // Already ended.
   publish(source("j000000000001"), 5, EventKind::kUsage);  // Only the client scope now.
   ASSERT_TRUE(barrier(c, conn));
   auto got = eventsBeforeMarker(c);

@@ -31,11 +31,11 @@ class BudgetListTest : public llmq::testing::EngineTest {
 TEST_F(BudgetListTest, AUserSeesItsOwnAndTheSharedBudgetsOnly) {
   start();
   const uint64_t root = admin();
-  const std::set<std::string> all = {"global",     "model:test/a", "user:alice", "client:alice:x",
-                                     "user:bob",   "client:bob",   "key:pool-1", "tag:secret"};
+  const std::set<std::string> all = {"global",   "model:test/a", "user:alice", "client:alice:x",
+                                     "user:bob", "client:bob",   "key:pool-1", "tag:secret"};
   for (const std::string& scope : all) {
-    const std::string a = call(root, "budget.set",
-                               "{\"scope\":\"" + scope + "\",\"period\":\"month\",\"limit_usd\":5}");
+    const std::string a =
+        call(root, "budget.set", "{\"scope\":\"" + scope + "\",\"period\":\"month\",\"limit_usd\":5}");
     ASSERT_FALSE(isError(a)) << a;
   }
   EXPECT_EQ(all, scopes(root));

@@ -48,7 +48,8 @@ TEST_F(JobSubmitTest, BadParamsAreInvalidParamsWithAReason) {
       {std::string("{\"request\":") + kChat + ",\"priority\":5000}", "priority"},
       {std::string("{\"request\":") + kChat + ",\"max_attempts\":0}", "max_attempts"},
       {std::string("{\"request\":") + kChat + ",\"tags\":\"a\"}", "tags"},
-      {"{\"request\":{\"model\":\"test/a\",\"model\":\"test/b\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}}",
+      {"{\"request\":{\"model\":\"test/a\",\"model\":\"test/"
+       "b\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}}",
        "model"},
       {"{\"request\":{\"model\":\"nowhere/x\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}}", "nowhere/x"},
   };

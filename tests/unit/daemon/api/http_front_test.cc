@@ -1,0 +1,235 @@
+// Tests for daemon::HttpFront on the engine fixture (a real Engine, a
+// ScriptedProvider serving test/*), listening on 127.0.0.1:0 and flushed at
+// the end of every turn as the Daemon does, with a raw TCP client read between
+// loop iterations: POST /v1/chat/completions with the bearer token answers the
+// scripted text as an OpenAI chat.completion; a missing or wrong token is 401
+// before anything is submitted; a streamed request answers SSE chunks then
+// [DONE]; GET /v1/models answers a list; a job that fails without retry
+// answers OpenAI's error shape with the status the failure maps to (400 for
+// INVALID_REQUEST, 502 for UPSTREAM_ERROR). Shutdown follows the Daemon's
+// order: engine stop, front flush and close, engine close.
+#include "daemon/api/http_front.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/engine_fixture.h"
+#include "tests/support/raw_client.h"
+
+namespace llmq::daemon {
+namespace {
+
+using llmq::testing::RawClient;
+
+constexpr char kToken[] = "llmq-test-token-0123456789abcdef";
+
+// The first HTTP response of `wire` (Content-Length or chunked); `complete`
+// says whether all of it has arrived.
+struct Reply {
+  bool complete = false;
+  int status = 0;
+  std::string head;
+  std::string body;
+};
+
+Reply firstReply(const std::string& wire) {
+  Reply r;
+  const size_t end = wire.find("\r\n\r\n");
+  if (end == std::string::npos) {
+    return r;
+  }
+  r.head = wire.substr(0, end);
+  r.status = std::atoi(r.head.c_str() + 9);
+  size_t pos = end + 4;
+  if (r.head.find("Transfer-Encoding: chunked") != std::string::npos) {
+    for (;;) {
+      const size_t line = wire.find("\r\n", pos);
+      if (line == std::string::npos) {
+        return r;
+      }
+      const size_t size = std::strtoul(wire.c_str() + pos, nullptr, 16);
+      if (wire.size() < line + 2 + size + 2) {
+        return r;
+      }
+      if (size == 0) {
+        r.complete = true;
+        return r;
+      }
+      r.body.append(wire, line + 2, size);
+      pos = line + 2 + size + 2;
+    }
+  }
+  const size_t cl = r.head.find("Content-Length: ");
+  const size_t len = cl == std::string::npos ? 0 : std::strtoul(r.head.c_str() + cl + 16, nullptr, 10);
+  if (wire.size() >= pos + len) {
+    r.body = wire.substr(pos, len);
+    r.complete = true;
+  }
+  return r;
+}
+
+// The value of the header `name` in a response head ("" when absent).
+std::string headerOf(const std::string& head, const std::string& name) {
+  const size_t at = head.find("\r\n" + name + ": ");
+  if (at == std::string::npos) {
+    return "";
+  }
+  const size_t from = at + 2 + name.size() + 2;
+  return head.substr(from, head.find("\r\n", from) - from);
+}
+
+// The data: payloads of an SSE body, in order.
+std::vector<std::string> sseData(const std::string& body) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    const size_t end = body.find("\n\n", pos);
+    out.push_back(body.substr(pos + 6, end == std::string::npos ? std::string::npos : end - pos - 6));
+    pos = end == std::string::npos ? body.size() : end + 2;
+  }
+  return out;
+}
+
+class HttpFrontTest : public llmq::testing::EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    start();
+    HttpFrontOptions options;
+    options.token = kToken;
+    options.http.header_timeout_ms = 30'000;
+    front_ = std::make_unique<HttpFront>(*engine_, options);
+    auto port = front_->listen("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok()) << port.error().message;
+    port_ = *port;
+  }
+  // As Daemon::endOfTurn: the front's answers go out after the engine's turn.
+  void afterTurn() override {
+    if (front_) {
+      front_->flush();
+    }
+  }
+  // As Daemon::finishShutdown: after Engine::stop(), before Engine::close().
+  void beforeEngineClose() override {
+    if (front_) {
+      front_->flush();
+      front_->close();
+    }
+  }
+  void afterLoopDrained() override { front_.reset(); }
+
+  // Sends `raw` on a new connection and runs the loop until its first answer is
+  // complete (a test failure and what came so far when it is not).
+  Reply exchange(const std::string& raw) {
+    RawClient c;
+    EXPECT_TRUE(c.connectTcp(port_)) << c.error();
+    EXPECT_TRUE(c.write(raw));
+    Reply r;
+    const bool got = runUntil([&] {
+      c.poll();
+      r = firstReply(c.received());
+      return r.complete || c.eof();
+    }, kWaitMs);
+    EXPECT_TRUE(got && r.complete) << "no complete answer; got: " << c.received();
+    return r;
+  }
+  static std::string post(const std::string& path, const std::string& body, const std::string& auth) {
+    return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + auth +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  static std::string bearer(const std::string& token = kToken) {
+    return "Authorization: Bearer " + token + "\r\n";
+  }
+  static std::string chatBody(const std::string& extra = "") {
+    return R"({"model":"test/echo","messages":[{"role":"user","content":"hi"}])" + extra + "}";
+  }
+
+  std::unique_ptr<HttpFront> front_;
+  int port_ = 0;
+};
+
+TEST_F(HttpFrontTest, AChatCompletionWithTheTokenAnswersTheScriptedText) {
+  const Reply r = exchange(post("/v1/chat/completions", chatBody(), bearer()));
+  ASSERT_EQ(200, r.status) << r.head << "\n" << r.body;
+  EXPECT_NE(std::string::npos, r.head.find("Content-Type: application/json")) << r.head;
+  const std::string job_id = headerOf(r.head, "X-Llmq-Job-Id");
+  ASSERT_FALSE(job_id.empty()) << r.head;
+  EXPECT_EQ(store::JobState::kSucceeded, stateOf(job_id));
+  EXPECT_EQ("\"chat.completion\"", field(r.body, "object")) << r.body;
+  EXPECT_EQ("\"Hello there\"", field(r.body, "choices.0.message.content")) << r.body;
+  EXPECT_EQ("\"assistant\"", field(r.body, "choices.0.message.role")) << r.body;
+  EXPECT_EQ("\"stop\"", field(r.body, "choices.0.finish_reason")) << r.body;
+  EXPECT_EQ("10", field(r.body, "usage.prompt_tokens")) << r.body;
+  EXPECT_EQ("2", field(r.body, "usage.completion_tokens")) << r.body;
+  ASSERT_EQ(1u, upstream_->seen().size());
+  EXPECT_EQ("test/echo", upstream_->seen()[0].model);
+  EXPECT_FALSE(upstream_->seen()[0].stream);
+}
+
+TEST_F(HttpFrontTest, AMissingOrWrongTokenIs401AndSubmitsNothing) {
+  for (const std::string& auth : {std::string(), bearer("not-the-token-0123456789abcdef")}) {
+    const Reply r = exchange(post("/v1/chat/completions", chatBody(), auth));
+    EXPECT_EQ(401, r.status) << auth << "\n" << r.head << "\n" << r.body;
+    EXPECT_EQ("\"invalid_api_key\"", field(r.body, "error.code")) << r.body;
+    EXPECT_EQ("\"invalid_request_error\"", field(r.body, "error.type")) << r.body;
+  }
+  EXPECT_TRUE(upstream_->seen().empty());
+}
+
+TEST_F(HttpFrontTest, AStreamedRequestAnswersSseChunksThenDone) {
+  const Reply r = exchange(post("/v1/chat/completions", chatBody(R"(,"stream":true)"), bearer()));
+  ASSERT_EQ(200, r.status) << r.head << "\n" << r.body;
+  EXPECT_NE(std::string::npos, r.head.find("Content-Type: text/event-stream")) << r.head;
+  const std::vector<std::string> events = sseData(r.body);
+  ASSERT_GE(events.size(), 3u) << r.body;
+  EXPECT_EQ("[DONE]", events.back()) << r.body;
+  std::string text;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    EXPECT_EQ("\"chat.completion.chunk\"", field(events[i], "object")) << events[i];
+    const std::string content = field(events[i], "choices.0.delta.content");
+    if (content.size() >= 2) {
+      text += content.substr(1, content.size() - 2);
+    }
+  }
+  EXPECT_EQ("Hello there", text) << r.body;
+  EXPECT_EQ("\"stop\"", field(events[events.size() - 2], "choices.0.finish_reason")) << r.body;
+  ASSERT_EQ(1u, upstream_->seen().size());
+  EXPECT_TRUE(upstream_->seen()[0].stream);
+}
+
+TEST_F(HttpFrontTest, ModelsAnswersAList) {
+  const Reply r = exchange("GET /v1/models HTTP/1.1\r\nHost: x\r\n" + bearer() + "\r\n");
+  ASSERT_EQ(200, r.status) << r.head << "\n" << r.body;
+  EXPECT_EQ("\"list\"", field(r.body, "object")) << r.body;
+  EXPECT_EQ('[', field(r.body, "data").front()) << r.body;
+}
+
+TEST_F(HttpFrontTest, ANonRetryableInvalidRequestIs400InOpenAisErrorShape) {
+  upstream_->push(llmq::testing::ScriptedProvider::fails("INVALID_REQUEST", 400, false));
+  const Reply r = exchange(post("/v1/chat/completions", chatBody(), bearer()));
+  ASSERT_EQ(400, r.status) << r.head << "\n" << r.body;
+  EXPECT_EQ("\"invalid_request_error\"", field(r.body, "error.type")) << r.body;
+  EXPECT_EQ("\"invalid_request\"", field(r.body, "error.code")) << r.body;
+  EXPECT_NE(std::string::npos, field(r.body, "error.message").find("scripted failure")) << r.body;
+  EXPECT_EQ("false", headerOf(r.head, "X-Should-Retry")) << r.head;
+  const std::string job_id = headerOf(r.head, "X-Llmq-Job-Id");
+  ASSERT_FALSE(job_id.empty()) << r.head;
+  EXPECT_EQ(store::JobState::kFailed, stateOf(job_id));
+  EXPECT_EQ(1u, upstream_->seen().size());  // Not retried.
+}
+
+TEST_F(HttpFrontTest, ANonRetryableUpstreamErrorIs502InOpenAisErrorShape) {
+  upstream_->push(llmq::testing::ScriptedProvider::fails("UPSTREAM_ERROR", 500, false));
+  const Reply r = exchange(post("/v1/chat/completions", chatBody(), bearer()));
+  ASSERT_EQ(502, r.status) << r.head << "\n" << r.body;
+  EXPECT_EQ("\"api_error\"", field(r.body, "error.type")) << r.body;
+  EXPECT_EQ("\"upstream_error\"", field(r.body, "error.code")) << r.body;
+  EXPECT_EQ(1u, upstream_->seen().size());
+}
+
+}  // namespace
+}  // namespace llmq::daemon

@@ -5,7 +5,14 @@
 // body over max_body_bytes -> 413 before it is read, the max_connections bound
 // (an idle unauthenticated connection is evicted for a new one; with none
 // evictable, the new one gets 503), and the header timeout (a half-sent request
-// gets 408 and the connection closes). Waits are bounded runUntil loops only.
+// gets 408 and the connection closes). Also: a chunked stream holds the
+// pipelined answer behind it until it ends; an idle keep-alive connection
+// closes after idle_timeout_ms; malformed input is 400; Connection: close and
+// HTTP/1.0 streams end the connection; HEAD gets no body; Expect: 100-continue
+// is answered; a peer that goes away is reported in onClosed and later answers
+// to it are dropped; output past max_pending_output_bytes cuts a stream off,
+// while one whole answer larger than that still goes out. Waits are bounded
+// runUntil loops only.
 #include "http/server.h"
 
 #include <gtest/gtest.h>
@@ -263,6 +270,153 @@ TEST_F(HttpServerTest, AHalfSentRequestGets408AfterTheHeaderTimeout) {
   EXPECT_TRUE(handler_.seen.empty());
   ASSERT_TRUE(until({c.get()}, [&] { return server_->connectionCount() == 0; }));
   EXPECT_EQ(1u, handler_.closed.size());
+}
+
+TEST_F(HttpServerTest, AStreamHoldsThePipelinedAnswerBehindItUntilItEnds) {
+  start();
+  handler_.hold = true;
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/stream") + get("/after")));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 2; }));
+  const uint64_t conn = handler_.seen[0].conn;
+  server_->respond(conn, handler_.seen[1].exchange, 200, "text/plain", {}, "after");
+  server_->startStream(conn, handler_.seen[0].exchange, 200, "text/event-stream", {});
+  server_->streamWrite(conn, handler_.seen[0].exchange, "data: one\n\n");
+  ASSERT_TRUE(until({c.get()}, [&] { return c->received().find("data: one") != std::string::npos; }));
+  EXPECT_EQ(std::string::npos, c->received().find("after")) << c->received();
+  server_->streamWrite(conn, handler_.seen[0].exchange, "data: two\n\n");
+  server_->endStream(conn, handler_.seen[0].exchange);
+  ASSERT_TRUE(until({c.get()}, [&] { return c->received().find("after") != std::string::npos; }));
+  const std::string& wire = c->received();
+  EXPECT_NE(std::string::npos, wire.find("Transfer-Encoding: chunked")) << wire;
+  EXPECT_NE(std::string::npos, wire.find("b\r\ndata: one\n\n\r\nb\r\ndata: two\n\n\r\n0\r\n\r\n")) << wire;
+  const size_t second = wire.find("0\r\n\r\n") + 5;
+  const auto r = responses(wire.substr(second));
+  ASSERT_EQ(1u, r.size()) << wire;
+  EXPECT_EQ("after", r[0].body);
+}
+
+TEST_F(HttpServerTest, AnIdleKeepAliveConnectionClosesAfterTheIdleTimeout) {
+  options_.idle_timeout_ms = 50;
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/one")));
+  ASSERT_TRUE(until({c.get()}, [&] { return c->eof(); }));
+  const auto r = responses(c->received());
+  ASSERT_EQ(1u, r.size()) << c->received();  // Its answer, then a plain close.
+  EXPECT_EQ(200, r[0].status);
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.closed.size() == 1; }));
+}
+
+TEST_F(HttpServerTest, MalformedInputIs400AndCloses) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c->write("NOT HTTP AT ALL\r\n\r\n"));
+  ASSERT_TRUE(until({c.get()}, [&] { return c->eof(); }));
+  const auto r = responses(c->received());
+  ASSERT_EQ(1u, r.size()) << c->received();
+  EXPECT_EQ(400, r[0].status);
+  EXPECT_TRUE(handler_.seen.empty());
+}
+
+TEST_F(HttpServerTest, ConnectionCloseIsHonouredAfterTheAnswer) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/bye", "Connection: close\r\n") + get("/ignored")));
+  ASSERT_TRUE(until({c.get()}, [&] { return c->eof(); }));
+  const auto r = responses(c->received());
+  ASSERT_EQ(1u, r.size()) << c->received();
+  EXPECT_EQ("GET /bye ", r[0].body);
+  EXPECT_NE(std::string::npos, r[0].head.find("Connection: close")) << r[0].head;
+  EXPECT_EQ(1u, handler_.seen.size());  // Nothing after Connection: close is served.
+}
+
+TEST_F(HttpServerTest, AnHttp10StreamIsSentAsItIsAndEndsTheConnection) {
+  start();
+  handler_.hold = true;
+  auto c = connect();
+  ASSERT_TRUE(c->write("GET /old HTTP/1.0\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 1; }));
+  const auto& s = handler_.seen[0];
+  server_->startStream(s.conn, s.exchange, 200, "text/plain", {});
+  server_->streamWrite(s.conn, s.exchange, "part1 ");
+  server_->streamWrite(s.conn, s.exchange, "part2");
+  server_->endStream(s.conn, s.exchange);
+  ASSERT_TRUE(until({c.get()}, [&] { return c->eof(); }));
+  const std::string& wire = c->received();
+  EXPECT_EQ(std::string::npos, wire.find("chunked")) << wire;
+  EXPECT_NE(std::string::npos, wire.find("Connection: close")) << wire;
+  EXPECT_EQ("part1 part2", wire.substr(wire.find("\r\n\r\n") + 4)) << wire;
+}
+
+TEST_F(HttpServerTest, HeadGetsTheLengthButNoBody) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c->write("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n" + get("/g")));
+  ASSERT_TRUE(until({c.get()}, [&] { return c->received().find("GET /g ") != std::string::npos; }));
+  const std::string& wire = c->received();
+  const size_t end = wire.find("\r\n\r\n");
+  ASSERT_NE(std::string::npos, end);
+  EXPECT_NE(std::string::npos, wire.substr(0, end).find("Content-Length: 8")) << wire;  // "HEAD /h "
+  EXPECT_EQ(0u, wire.compare(end + 4, 9, "HTTP/1.1 ")) << wire;  // The next answer follows at once.
+}
+
+TEST_F(HttpServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c->write("POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(until({c.get()}, [&] { return c->received() == "HTTP/1.1 100 Continue\r\n\r\n"; }))
+      << c->received();
+  c->clearReceived();
+  ASSERT_TRUE(c->write("abc"));
+  ASSERT_TRUE(until({c.get()}, [&] { return responses(c->received()).size() == 1; }));
+  EXPECT_EQ("POST /c abc", responses(c->received())[0].body);
+}
+
+TEST_F(HttpServerTest, APeerThatGoesAwayIsReportedAndLaterAnswersAreDropped) {
+  start();
+  handler_.hold = true;
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/gone")));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 1; }));
+  c->close();
+  ASSERT_TRUE(until({}, [&] { return handler_.closed.size() == 1; }));
+  EXPECT_EQ(handler_.seen[0].conn, handler_.closed[0]);
+  EXPECT_EQ(0u, server_->connectionCount());
+  // The handler answering late is harmless.
+  server_->respond(handler_.seen[0].conn, handler_.seen[0].exchange, 200, "text/plain", {}, "late");
+  server_->flush();
+  EXPECT_EQ(0u, server_->connectionCount());
+}
+
+TEST_F(HttpServerTest, AStreamPastTheUnreadOutputBoundIsCutOff) {
+  options_.max_pending_output_bytes = 1024;
+  start();
+  handler_.hold = true;
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/s")));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 1; }));
+  const auto& s = handler_.seen[0];
+  server_->startStream(s.conn, s.exchange, 200, "text/event-stream", {});
+  // One turn's output, before any flush, passes the bound.
+  server_->streamWrite(s.conn, s.exchange, std::string(600, 'x'));
+  server_->streamWrite(s.conn, s.exchange, std::string(600, 'y'));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.closed.size() == 1; }));
+  ASSERT_TRUE(until({c.get()}, [&] { return c->eof(); }));
+}
+
+TEST_F(HttpServerTest, OneWholeAnswerLargerThanTheOutputBoundStillGoesOut) {
+  options_.max_pending_output_bytes = 1024;
+  start();
+  handler_.hold = true;
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/big")));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 1; }));
+  const std::string big(100'000, 'z');
+  server_->respond(handler_.seen[0].conn, handler_.seen[0].exchange, 200, "text/plain", {}, big);
+  ASSERT_TRUE(until({c.get()}, [&] { return responses(c->received()).size() == 1; }));
+  EXPECT_EQ(big, responses(c->received())[0].body);
+  EXPECT_TRUE(handler_.closed.empty());
 }
 
 }  // namespace

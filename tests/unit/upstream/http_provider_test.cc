@@ -5,7 +5,12 @@
 // Retry-After fails RATE_LIMITED, retryable, with retry_after_ms; 500 is
 // retryable and 400 is not; cancel() before the answer means the sink is never
 // called; an answer over max_body_bytes fails RESPONSE_TOO_LARGE; many
-// concurrent attempts each end exactly once.
+// concurrent attempts each end exactly once. Also: a stream that ends without
+// its finish fails retryable after its deltas; an SSE event over
+// max_event_bytes fails RESPONSE_TOO_LARGE; cancel() from inside onDelta ends
+// the sink's calls; a refused connection is a retryable NETWORK failure; the
+// attempt's own key and X-Request-Id are sent; embeddings go to /embeddings;
+// bodyFor adds stream_options.include_usage only to streams.
 #include "upstream/http_provider.h"
 
 #include <gtest/gtest.h>
@@ -216,6 +221,107 @@ TEST_F(HttpProviderTest, ManyConcurrentAttemptsEachEndOnce) {
   }
   EXPECT_EQ(0u, provider().active());
   EXPECT_EQ(0u, curl_->buffered());
+}
+
+TEST_F(HttpProviderTest, AStreamThatEndsWithoutItsFinishFailsRetryableAfterItsDeltas) {
+  server_->respond(200, chunk("Hel"), "text/event-stream");  // Then the body just ends.
+  RecordingSink& s = run(/*stream=*/true);
+  EXPECT_EQ((std::vector<std::string>{"Hel"}), s.deltas);
+  ASSERT_TRUE(s.failure.has_value()) << (s.completion ? "completed: " + s.completion->content : "");
+  EXPECT_TRUE(s.failure->retryable) << s.failure->code << ": " << s.failure->message;
+  EXPECT_EQ(1, s.calls);
+}
+
+TEST_F(HttpProviderTest, AnSseEventOverMaxEventBytesFailsResponseTooLarge) {
+  settings_.max_event_bytes = 64;
+  server_->respond(200, chunk(std::string(200, 'x')) + "data: [DONE]\n\n", "text/event-stream");
+  RecordingSink& s = run(/*stream=*/true);
+  ASSERT_TRUE(s.failure.has_value());
+  EXPECT_EQ("RESPONSE_TOO_LARGE", s.failure->code);
+  EXPECT_FALSE(s.failure->retryable);
+  EXPECT_TRUE(s.deltas.empty());
+}
+
+TEST_F(HttpProviderTest, CancelFromInsideOnDeltaEndsTheSinksCalls) {
+  server_->respond(200, chunk("one") + chunk("two") + "data: [DONE]\n\n", "text/event-stream");
+  class CancellingSink final : public TransferSink {
+   public:
+    void onDelta(const StreamDelta& d) override {
+      deltas.emplace_back(d.content);
+      provider->cancel(handle);
+    }
+    void onComplete(Completion&&) override { ++ends; }
+    void onFailure(Failure&&) override { ++ends; }
+    HttpProvider* provider = nullptr;
+    uint64_t handle = 0;
+    std::vector<std::string> deltas;
+    int ends = 0;
+  } sink;
+  sink.provider = &provider();
+  AttemptRequest req;
+  req.model = "m/one";
+  req.request_json = kRequest;
+  req.stream = true;
+  auto h = provider().start(req, &sink);
+  ASSERT_TRUE(h.ok());
+  sink.handle = *h;
+  ASSERT_TRUE(runUntil([&] { return !sink.deltas.empty(); }));
+  EXPECT_EQ(0u, provider().active());
+  runUntil([] { return false; }, 50);
+  EXPECT_EQ((std::vector<std::string>{"one"}), sink.deltas);
+  EXPECT_EQ(0, sink.ends);
+  EXPECT_TRUE(runUntil([&] { return curl_->active() == 0; }));
+}
+
+TEST_F(HttpProviderTest, ARefusedConnectionIsARetryableNetworkFailure) {
+  server_->close();
+  runUntil([] { return false; }, 10);
+  RecordingSink& s = run();
+  ASSERT_TRUE(s.failure.has_value());
+  EXPECT_EQ("NETWORK", s.failure->code) << s.failure->message;
+  EXPECT_TRUE(s.failure->retryable);
+  EXPECT_EQ(0, s.failure->upstream_status);
+  EXPECT_EQ(std::string::npos, s.failure->message.find("sk-canned-key"));
+}
+
+TEST_F(HttpProviderTest, TheAttemptsOwnKeyAndRequestIdAreSent) {
+  server_->respond(200, kChatBody);
+  AttemptRequest req;
+  req.model = "m/one";
+  req.request_json = kRequest;
+  req.api_key = "sk-job-own-key";
+  req.request_id = "req_abc123";
+  ASSERT_TRUE(provider().start(req, &sink_).ok());
+  ASSERT_TRUE(runUntil([&] { return sink_.calls > 0; }));
+  ASSERT_EQ(1u, server_->requests().size());
+  const std::string& head = server_->requests()[0];
+  EXPECT_NE(std::string::npos, head.find("Authorization: Bearer sk-job-own-key")) << head;
+  EXPECT_EQ(std::string::npos, head.find("sk-canned-key")) << head;
+  EXPECT_NE(std::string::npos, head.find("X-Request-Id: req_abc123")) << head;
+}
+
+TEST_F(HttpProviderTest, EmbeddingsGoToTheEmbeddingsPath) {
+  server_->respond(200, R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,0.25]}],)"
+                        R"("model":"m/emb","usage":{"prompt_tokens":2,"total_tokens":2}})");
+  AttemptRequest req;
+  req.kind = JobKind::kEmbedding;
+  req.model = "m/emb";
+  req.request_json = R"({"model":"m/emb","input":"hi"})";
+  req.stream = true;  // Never streamed.
+  ASSERT_TRUE(provider().start(req, &sink_).ok());
+  ASSERT_TRUE(runUntil([&] { return sink_.calls > 0; }));
+  ASSERT_TRUE(sink_.completion.has_value()) << (sink_.failure ? sink_.failure->message : "");
+  EXPECT_EQ(2, sink_.completion->usage.prompt_tokens);
+  ASSERT_EQ(1u, server_->requests().size());
+  EXPECT_EQ(0u, server_->requests()[0].find("POST /v1/embeddings HTTP/1.1\r\n")) << server_->requests()[0];
+  EXPECT_NE(std::string::npos, server_->requests()[0].find("Accept: application/json"));
+}
+
+TEST_F(HttpProviderTest, BodyForAddsIncludeUsageToStreamsOnly) {
+  EXPECT_EQ(kRequest, provider().bodyFor(kRequest, false));
+  const std::string streamed = provider().bodyFor(kRequest, true);
+  EXPECT_NE(std::string::npos, streamed.find(R"("stream_options":{"include_usage":true})")) << streamed;
+  EXPECT_NE(std::string::npos, streamed.find(R"("model":"m/one")")) << streamed;
 }
 
 }  // namespace

@@ -6,8 +6,14 @@
 // before anything is submitted; a streamed request answers SSE chunks then
 // [DONE]; GET /v1/models answers a list; a job that fails without retry
 // answers OpenAI's error shape with the status the failure maps to (400 for
-// INVALID_REQUEST, 502 for UPSTREAM_ERROR). Shutdown follows the Daemon's
-// order: engine stop, front flush and close, engine close.
+// INVALID_REQUEST, 502 for UPSTREAM_ERROR). Also: /healthz needs no token; an
+// unknown path is 404 and GET on a POST endpoint 405; a body that is not JSON
+// and a bad X-Llmq-Priority are 400 and submit nothing; two requests on one
+// keep-alive connection; a stream that fails before any content answers an
+// HTTP error; include_usage adds a usage chunk; a client that goes away
+// cancels its job unless it sent X-Llmq-Detach; one Idempotency-Key is one
+// job. Shutdown follows the Daemon's order: engine stop, front flush and
+// close, engine close.
 #include "daemon/api/http_front.h"
 
 #include <gtest/gtest.h>
@@ -228,6 +234,109 @@ TEST_F(HttpFrontTest, ANonRetryableUpstreamErrorIs502InOpenAisErrorShape) {
   ASSERT_EQ(502, r.status) << r.head << "\n" << r.body;
   EXPECT_EQ("\"api_error\"", field(r.body, "error.type")) << r.body;
   EXPECT_EQ("\"upstream_error\"", field(r.body, "error.code")) << r.body;
+  EXPECT_EQ(1u, upstream_->seen().size());
+}
+
+TEST_F(HttpFrontTest, HealthzNeedsNoToken) {
+  const Reply r = exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(200, r.status) << r.head;
+  EXPECT_EQ("\"ok\"", field(r.body, "status")) << r.body;
+}
+
+TEST_F(HttpFrontTest, AnUnknownPathIs404AndAGetOfAPostEndpoint405) {
+  Reply r = exchange("GET /v1/nothing HTTP/1.1\r\nHost: x\r\n" + bearer() + "\r\n");
+  EXPECT_EQ(404, r.status) << r.head;
+  EXPECT_EQ("\"not_found\"", field(r.body, "error.code")) << r.body;
+  r = exchange("GET /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + bearer() + "\r\n");
+  EXPECT_EQ(405, r.status) << r.head;
+  EXPECT_EQ("\"method_not_allowed\"", field(r.body, "error.code")) << r.body;
+}
+
+TEST_F(HttpFrontTest, ABodyThatIsNotJsonOrABadPriorityIs400AndSubmitsNothing) {
+  Reply r = exchange(post("/v1/chat/completions", "{not json", bearer()));
+  EXPECT_EQ(400, r.status) << r.head << "\n" << r.body;
+  EXPECT_EQ("\"invalid_request_error\"", field(r.body, "error.type")) << r.body;
+  r = exchange(post("/v1/chat/completions", chatBody(), bearer() + "X-Llmq-Priority: high\r\n"));
+  EXPECT_EQ(400, r.status) << r.head << "\n" << r.body;
+  EXPECT_TRUE(upstream_->seen().empty());
+}
+
+TEST_F(HttpFrontTest, TwoRequestsOnOneKeepAliveConnection) {
+  RawClient c;
+  ASSERT_TRUE(c.connectTcp(port_));
+  for (int i = 1; i <= 2; ++i) {
+    c.clearReceived();
+    ASSERT_TRUE(c.write(post("/v1/chat/completions", chatBody(), bearer())));
+    Reply r;
+    ASSERT_TRUE(runUntil([&] {
+      c.poll();
+      r = firstReply(c.received());
+      return r.complete || c.eof();
+    }, kWaitMs));
+    ASSERT_TRUE(r.complete) << c.received();
+    EXPECT_EQ(200, r.status);
+    EXPECT_EQ("\"Hello there\"", field(r.body, "choices.0.message.content")) << r.body;
+  }
+  EXPECT_FALSE(c.eof());
+  EXPECT_EQ(1u, front_->connectionCount());
+  EXPECT_EQ(2u, upstream_->seen().size());
+}
+
+TEST_F(HttpFrontTest, AStreamThatFailsBeforeAnyContentAnswersAnHttpError) {
+  upstream_->push(llmq::testing::ScriptedProvider::fails("INVALID_REQUEST", 400, false));
+  const Reply r = exchange(post("/v1/chat/completions", chatBody(R"(,"stream":true)"), bearer()));
+  EXPECT_EQ(400, r.status) << r.head << "\n" << r.body;
+  EXPECT_EQ("\"invalid_request\"", field(r.body, "error.code")) << r.body;
+}
+
+TEST_F(HttpFrontTest, IncludeUsageAddsAUsageChunkBeforeDone) {
+  const Reply r = exchange(
+      post("/v1/chat/completions", chatBody(R"(,"stream":true,"stream_options":{"include_usage":true})"), bearer()));
+  ASSERT_EQ(200, r.status) << r.head << "\n" << r.body;
+  const std::vector<std::string> events = sseData(r.body);
+  ASSERT_GE(events.size(), 2u) << r.body;
+  EXPECT_EQ("[DONE]", events.back());
+  const std::string& usage = events[events.size() - 2];
+  EXPECT_EQ("10", field(usage, "usage.prompt_tokens")) << usage;
+  EXPECT_EQ("12", field(usage, "usage.total_tokens")) << usage;
+  EXPECT_EQ("[]", field(usage, "choices")) << usage;
+}
+
+TEST_F(HttpFrontTest, AClientThatGoesAwayCancelsItsJob) {
+  upstream_->push(llmq::testing::ScriptedProvider::held());
+  RawClient c;
+  ASSERT_TRUE(c.connectTcp(port_));
+  ASSERT_TRUE(c.write(post("/v1/chat/completions", chatBody(), bearer())));
+  ASSERT_TRUE(runUntil([&] { return upstream_->holding() == 1; }, kWaitMs));
+  const std::string job_id = upstream_->seen()[0].job_id;
+  c.close();
+  ASSERT_TRUE(reaches(job_id, store::JobState::kCancelled));
+  EXPECT_EQ(1u, upstream_->cancelled());
+}
+
+TEST_F(HttpFrontTest, ADetachedJobOutlivesItsClient) {
+  upstream_->push(llmq::testing::ScriptedProvider::held());
+  RawClient c;
+  ASSERT_TRUE(c.connectTcp(port_));
+  ASSERT_TRUE(c.write(post("/v1/chat/completions", chatBody(), bearer() + "X-Llmq-Detach: true\r\n")));
+  ASSERT_TRUE(runUntil([&] { return upstream_->holding() == 1; }, kWaitMs));
+  const std::string job_id = upstream_->seen()[0].job_id;
+  c.close();
+  ASSERT_TRUE(runUntil([&] { return front_->connectionCount() == 0; }, kWaitMs));
+  EXPECT_EQ(store::JobState::kRunning, stateOf(job_id));
+  upstream_->release();
+  ASSERT_TRUE(reaches(job_id, store::JobState::kSucceeded));
+  EXPECT_EQ(0u, upstream_->cancelled());
+}
+
+TEST_F(HttpFrontTest, OneIdempotencyKeyIsOneJob) {
+  const std::string key = "Idempotency-Key: same-key-1\r\n";
+  const Reply first = exchange(post("/v1/chat/completions", chatBody(), bearer() + key));
+  const Reply second = exchange(post("/v1/chat/completions", chatBody(), bearer() + key));
+  ASSERT_EQ(200, first.status) << first.body;
+  ASSERT_EQ(200, second.status) << second.body;
+  EXPECT_EQ(headerOf(first.head, "X-Llmq-Job-Id"), headerOf(second.head, "X-Llmq-Job-Id"));
+  EXPECT_EQ(field(first.body, "choices.0.message.content"), field(second.body, "choices.0.message.content"));
   EXPECT_EQ(1u, upstream_->seen().size());
 }
 

@@ -157,7 +157,7 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
     self->refuseNow(*c, descriptorsLowReason());
     return;
   }
-  if (self->live_ > self->options_.max_connections && !self->evictOne()) {
+  if (self->live_ > self->options_.max_connections && !self->evictOne(*c)) {
     LOG_WARN("HTTP front: %zu connections open, all in use; refusing one more", self->live_ - 1);
     self->refuseNow(*c, "too many connections");
     return;
@@ -168,9 +168,9 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
   self->armTimer(*c);
 }
 
-bool HttpServer::evictOne() {
+bool HttpServer::evictOne(const Conn& newcomer) {
   for (Conn* old : unauth_) {
-    if (old->exchanges.empty() && !old->closing) {
+    if (old != &newcomer && old->exchanges.empty() && !old->closing) {
       LOG_DEBUG("HTTP front: %zu connections open; closing connection %llu (no request with a token yet) "
                 "to admit a new one",
                 live_, static_cast<unsigned long long>(old->id));

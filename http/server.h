@@ -173,8 +173,9 @@ class HttpServer {
   void startLinger(Conn& c);
   static void onUvShutdown(uv_shutdown_t* req, int status) noexcept;
   bool checkHead(Conn& c, const HttpRequest& head);
-  // At max_connections: closes the oldest unauthenticated idle connection.
-  bool evictOne();
+  // At max_connections: closes the oldest unauthenticated idle connection other
+  // than `newcomer` (which is in unauth_ too, and idle).
+  bool evictOne(const Conn& newcomer);
   // Answers 503 straight into the socket (best effort) and closes.
   void refuseNow(Conn& c, std::string_view why);
   Exchange* findExchange(Conn& c, uint64_t exchange);

@@ -118,14 +118,14 @@ class HttpServerTest : public llmq::testing::LoopTest {
   // Runs the loop, flushing the server's output at each turn as the daemon
   // does, and reading every client, until `done()` (bounded).
   template <class Pred>
-  bool until(std::vector<RawClient*> clients, Pred done) {
+  bool until(std::vector<RawClient*> clients, Pred done, int timeout_ms = 5000) {
     return runUntil([&] {
       server_->flush();
       for (RawClient* c : clients) {
         c->poll();
       }
       return done();
-    });
+    }, timeout_ms);
   }
   std::unique_ptr<RawClient> connect() {
     auto c = std::make_unique<RawClient>();
@@ -232,6 +232,7 @@ TEST_F(HttpServerTest, AtMaxConnectionsAnIdleUnauthenticatedConnectionIsEvicted)
   const auto ra = responses(a->received());
   ASSERT_EQ(1u, ra.size()) << a->received();
   EXPECT_EQ(503, ra[0].status);
+  EXPECT_NE(std::string::npos, ra[0].body.find("closed to admit a new connection")) << ra[0].body;
   // The newcomer is served.
   ASSERT_TRUE(b->write(get("/b")));
   ASSERT_TRUE(until({b.get()}, [&] { return responses(b->received()).size() == 1; }));
@@ -250,6 +251,8 @@ TEST_F(HttpServerTest, AtMaxConnectionsWithNoneEvictableTheNewOneGets503) {
   ASSERT_EQ(1u, rb.size()) << b->received();
   EXPECT_EQ(503, rb[0].status);
   EXPECT_NE(std::string::npos, rb[0].body.find("overloaded")) << rb[0].body;
+  // Refused as one too many, not evicted as if it were an older idle one.
+  EXPECT_NE(std::string::npos, rb[0].body.find("too many connections")) << rb[0].body;
   // The authenticated connection is untouched and still served.
   EXPECT_FALSE(a->eof());
   ASSERT_TRUE(a->write(get("/again", "Authorization: Bearer x\r\n")));
@@ -417,6 +420,23 @@ TEST_F(HttpServerTest, OneWholeAnswerLargerThanTheOutputBoundStillGoesOut) {
   ASSERT_TRUE(until({c.get()}, [&] { return responses(c->received()).size() == 1; }));
   EXPECT_EQ(big, responses(c->received())[0].body);
   EXPECT_TRUE(handler_.closed.empty());
+}
+
+TEST_F(HttpServerTest, AConnectionWaitingForItsAnswerNeverTimesOut) {
+  options_.header_timeout_ms = 20;
+  options_.idle_timeout_ms = 20;
+  start();
+  handler_.hold = true;
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/slow-answer")));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 1; }));
+  // Many times both timeouts; a wrong timer would have fired by now.
+  until({c.get()}, [&] { return c->eof(); }, 300);
+  EXPECT_FALSE(c->eof()) << c->received();
+  EXPECT_TRUE(handler_.closed.empty());
+  server_->respond(handler_.seen[0].conn, handler_.seen[0].exchange, 200, "text/plain", {}, "finally");
+  ASSERT_TRUE(until({c.get()}, [&] { return responses(c->received()).size() == 1; }));
+  EXPECT_EQ("finally", responses(c->received())[0].body);
 }
 
 }  // namespace

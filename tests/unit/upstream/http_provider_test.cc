@@ -10,7 +10,9 @@
 // max_event_bytes fails RESPONSE_TOO_LARGE; cancel() from inside onDelta ends
 // the sink's calls; a refused connection is a retryable NETWORK failure; the
 // attempt's own key and X-Request-Id are sent; embeddings go to /embeddings;
-// bodyFor adds stream_options.include_usage only to streams.
+// bodyFor adds stream_options.include_usage only to streams; a stream request
+// answered with plain JSON completes from the body; the CurlLoop's bound on
+// buffered bytes fails an answer retryable (UPSTREAM_ERROR, local).
 #include "upstream/http_provider.h"
 
 #include <gtest/gtest.h>
@@ -322,6 +324,26 @@ TEST_F(HttpProviderTest, BodyForAddsIncludeUsageToStreamsOnly) {
   const std::string streamed = provider().bodyFor(kRequest, true);
   EXPECT_NE(std::string::npos, streamed.find(R"("stream_options":{"include_usage":true})")) << streamed;
   EXPECT_NE(std::string::npos, streamed.find(R"("model":"m/one")")) << streamed;
+}
+
+TEST_F(HttpProviderTest, AStreamRequestAnsweredWithPlainJsonCompletesFromTheBody) {
+  server_->respond(200, kChatBody);
+  RecordingSink& s = run(/*stream=*/true);
+  ASSERT_TRUE(s.completion.has_value()) << (s.failure ? s.failure->code + ": " + s.failure->message : "");
+  EXPECT_EQ("Hi there", s.completion->content);
+  EXPECT_TRUE(s.deltas.empty());
+}
+
+TEST_F(HttpProviderTest, TheLoopsBufferedBytesBoundFailsAnAnswerRetryable) {
+  curl_->close();
+  curl_ = std::make_unique<CurlLoop>(&loop_, CurlLoopOptions{.max_buffered_bytes = 64});
+  server_->respond(200, kChatBody);  // Under max_body_bytes, over the loop's bound.
+  RecordingSink& s = run();
+  ASSERT_TRUE(s.failure.has_value());
+  EXPECT_EQ("UPSTREAM_ERROR", s.failure->code);
+  EXPECT_TRUE(s.failure->retryable);
+  EXPECT_EQ("local", s.failure->source);
+  EXPECT_EQ(0u, curl_->buffered());
 }
 
 }  // namespace

@@ -12,7 +12,8 @@
 // keep-alive connection; a stream that fails before any content answers an
 // HTTP error; include_usage adds a usage chunk; a client that goes away
 // cancels its job unless it sent X-Llmq-Detach; one Idempotency-Key is one
-// job. Shutdown follows the Daemon's order: engine stop, front flush and
+// job, and a streamed retry of it replays the stored answer as SSE; POST
+// /v1/responses answers a Response with the scripted text. Shutdown follows the Daemon's order: engine stop, front flush and
 // close, engine close.
 #include "daemon/api/http_front.h"
 
@@ -338,6 +339,36 @@ TEST_F(HttpFrontTest, OneIdempotencyKeyIsOneJob) {
   EXPECT_EQ(headerOf(first.head, "X-Llmq-Job-Id"), headerOf(second.head, "X-Llmq-Job-Id"));
   EXPECT_EQ(field(first.body, "choices.0.message.content"), field(second.body, "choices.0.message.content"));
   EXPECT_EQ(1u, upstream_->seen().size());
+}
+
+TEST_F(HttpFrontTest, AStreamedRetryOfAnEndedIdempotentJobReplaysItsAnswer) {
+  const std::string key = "Idempotency-Key: replay-key-1\r\n";
+  const Reply first = exchange(post("/v1/chat/completions", chatBody(), bearer() + key));
+  ASSERT_EQ(200, first.status) << first.body;
+  const Reply again = exchange(post("/v1/chat/completions", chatBody(R"(,"stream":true)"), bearer() + key));
+  ASSERT_EQ(200, again.status) << again.head << "\n" << again.body;
+  EXPECT_EQ(headerOf(first.head, "X-Llmq-Job-Id"), headerOf(again.head, "X-Llmq-Job-Id"));
+  const std::vector<std::string> events = sseData(again.body);
+  ASSERT_GE(events.size(), 2u) << again.body;
+  EXPECT_EQ("[DONE]", events.back());
+  std::string text;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    const std::string content = field(events[i], "choices.0.delta.content");
+    if (content.size() >= 2) {
+      text += content.substr(1, content.size() - 2);
+    }
+  }
+  EXPECT_EQ("Hello there", text) << again.body;
+  EXPECT_EQ(1u, upstream_->seen().size());
+}
+
+TEST_F(HttpFrontTest, ResponsesAnswersAResponseWithTheScriptedText) {
+  const Reply r = exchange(post("/v1/responses", R"({"model":"test/echo","input":"hi"})", bearer()));
+  ASSERT_EQ(200, r.status) << r.head << "\n" << r.body;
+  EXPECT_EQ("\"response\"", field(r.body, "object")) << r.body;
+  EXPECT_EQ("\"completed\"", field(r.body, "status")) << r.body;
+  EXPECT_NE(std::string::npos, r.body.find("Hello there")) << r.body;
+  ASSERT_EQ(1u, upstream_->seen().size());
 }
 
 }  // namespace

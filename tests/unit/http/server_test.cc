@@ -11,7 +11,9 @@
 // HTTP/1.0 streams end the connection; HEAD gets no body; Expect: 100-continue
 // is answered; a peer that goes away is reported in onClosed and later answers
 // to it are dropped; output past max_pending_output_bytes cuts a stream off,
-// while one whole answer larger than that still goes out. Waits are bounded
+// while one whole answer larger than that still goes out; max_pipelined pauses
+// reading until an answer goes out; max_buffered_request_bytes refuses with
+// 503; a refusal behind a pending answer waits its turn. Waits are bounded
 // runUntil loops only.
 #include "http/server.h"
 
@@ -437,6 +439,53 @@ TEST_F(HttpServerTest, AConnectionWaitingForItsAnswerNeverTimesOut) {
   server_->respond(handler_.seen[0].conn, handler_.seen[0].exchange, 200, "text/plain", {}, "finally");
   ASSERT_TRUE(until({c.get()}, [&] { return responses(c->received()).size() == 1; }));
   EXPECT_EQ("finally", responses(c->received())[0].body);
+}
+
+TEST_F(HttpServerTest, AtMaxPipelinedReadingPausesUntilAnAnswerGoesOut) {
+  options_.max_pipelined = 1;
+  start();
+  handler_.hold = true;
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/1")));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 1; }));
+  ASSERT_TRUE(c->write(get("/2")));
+  until({c.get()}, [&] { return handler_.seen.size() > 1; }, 100);
+  EXPECT_EQ(1u, handler_.seen.size());  // Not read while /1 is unanswered.
+  server_->respond(handler_.seen[0].conn, handler_.seen[0].exchange, 200, "text/plain", {}, "one");
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 2; }));
+  server_->respond(handler_.seen[1].conn, handler_.seen[1].exchange, 200, "text/plain", {}, "two");
+  ASSERT_TRUE(until({c.get()}, [&] { return responses(c->received()).size() == 2; }));
+  EXPECT_EQ("one", responses(c->received())[0].body);
+  EXPECT_EQ("two", responses(c->received())[1].body);
+}
+
+TEST_F(HttpServerTest, UnfinishedRequestBytesOverTheBoundGet503) {
+  options_.max_buffered_request_bytes = 100;
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c->write("GET /partial HTTP/1.1\r\nX-Filler: " + std::string(200, 'f')));
+  ASSERT_TRUE(until({c.get()}, [&] { return responses(c->received()).size() == 1; }));
+  EXPECT_EQ(503, responses(c->received())[0].status);
+  EXPECT_NE(std::string::npos, responses(c->received())[0].body.find("max_buffered_request_bytes"));
+  ASSERT_TRUE(until({c.get()}, [&] { return c->eof(); }));
+  EXPECT_EQ(0u, server_->bufferedRequestBytes());
+}
+
+TEST_F(HttpServerTest, ARefusalBehindAPendingAnswerWaitsItsTurn) {
+  start();
+  handler_.hold = true;
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/first") + get("/big", "X-Filler: " + std::string(2000, 'a') + "\r\n")));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 1; }));
+  until({c.get()}, [&] { return !c->received().empty(); }, 50);
+  EXPECT_EQ("", c->received());  // The 431 may not overtake /first's answer.
+  server_->respond(handler_.seen[0].conn, handler_.seen[0].exchange, 200, "text/plain", {}, "first");
+  ASSERT_TRUE(until({c.get()}, [&] { return c->eof(); }));
+  const auto r = responses(c->received());
+  ASSERT_EQ(2u, r.size()) << c->received();
+  EXPECT_EQ(200, r[0].status);
+  EXPECT_EQ("first", r[0].body);
+  EXPECT_EQ(431, r[1].status);
 }
 
 }  // namespace

@@ -13,7 +13,9 @@
 // HTTP error; include_usage adds a usage chunk; a client that goes away
 // cancels its job unless it sent X-Llmq-Detach; one Idempotency-Key is one
 // job, and a streamed retry of it replays the stored answer as SSE; POST
-// /v1/responses answers a Response with the scripted text. Shutdown follows the Daemon's order: engine stop, front flush and
+// /v1/responses answers a Response with the scripted text; a stream whose job
+// waits past stream_head_after_ms gets its head and a comment, then keep-alive
+// comments, and a failure after that is an error event ending the stream. Shutdown follows the Daemon's order: engine stop, front flush and
 // close, engine close.
 #include "daemon/api/http_front.h"
 
@@ -109,11 +111,14 @@ class HttpFrontTest : public llmq::testing::EngineTest {
     HttpFrontOptions options;
     options.token = kToken;
     options.http.header_timeout_ms = 30'000;
+    adjust(options);
     front_ = std::make_unique<HttpFront>(*engine_, options);
     auto port = front_->listen("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.error().message;
     port_ = *port;
   }
+  // A suite's own front options.
+  virtual void adjust(HttpFrontOptions& /*options*/) {}
   // As Daemon::endOfTurn: the front's answers go out after the engine's turn.
   void afterTurn() override {
     if (front_) {
@@ -369,6 +374,42 @@ TEST_F(HttpFrontTest, ResponsesAnswersAResponseWithTheScriptedText) {
   EXPECT_EQ("\"completed\"", field(r.body, "status")) << r.body;
   EXPECT_NE(std::string::npos, r.body.find("Hello there")) << r.body;
   ASSERT_EQ(1u, upstream_->seen().size());
+}
+
+// The stream's head goes out at once (the tick's shortest period), keep-alives
+// every 50 ms.
+class HttpFrontEarlyHeadTest : public HttpFrontTest {
+ protected:
+  void adjust(HttpFrontOptions& options) override {
+    options.stream_head_after_ms = 1;
+    options.keepalive_ms = 50;
+  }
+};
+
+TEST_F(HttpFrontEarlyHeadTest, AFailureAfterTheHeadIsAnErrorEventEndingTheStream) {
+  auto failing = llmq::testing::ScriptedProvider::fails("INVALID_REQUEST", 400, false);
+  failing.hold = true;
+  upstream_->push(failing);
+  RawClient c;
+  ASSERT_TRUE(c.connectTcp(port_));
+  ASSERT_TRUE(c.write(post("/v1/chat/completions", chatBody(R"(,"stream":true)"), bearer())));
+  ASSERT_TRUE(runUntil([&] {
+    c.poll();
+    return c.received().find(": keep-alive\n\n") != std::string::npos;
+  }, kWaitMs)) << c.received();
+  EXPECT_EQ(0u, c.received().find("HTTP/1.1 200 ")) << c.received();
+  EXPECT_NE(std::string::npos, c.received().find("is waiting\n\n")) << c.received();
+  upstream_->release();
+  Reply r;
+  ASSERT_TRUE(runUntil([&] {
+    c.poll();
+    r = firstReply(c.received());
+    return r.complete;
+  }, kWaitMs)) << c.received();
+  const std::vector<std::string> events = sseData(r.body);
+  ASSERT_FALSE(events.empty()) << r.body;
+  EXPECT_EQ("\"invalid_request\"", field(events.front(), "error.code")) << r.body;
+  EXPECT_EQ(std::string::npos, r.body.find("\"content\"")) << r.body;
 }
 
 }  // namespace

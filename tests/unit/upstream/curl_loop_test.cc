@@ -3,7 +3,9 @@
 // leaves the loop; a refused connection is reported as an error; remove()
 // before the answer means no callback ever; many concurrent transfers through a
 // small per-host pool all complete; and the max_buffered_bytes bound of
-// claimBuffered/releaseBuffered.
+// claimBuffered/releaseBuffered. Also: adding a running easy handle again fails
+// and does not take over its callback; add() after close() fails; close() with
+// a transfer running calls nobody back.
 #include "upstream/curl_loop.h"
 
 #include <gtest/gtest.h>
@@ -146,6 +148,40 @@ TEST_F(CurlLoopTest, ClaimBufferedHoldsTheBound) {
   EXPECT_EQ(90u, curl_->buffered());
   curl_->releaseBuffered(1000);  // More than claimed: clamped at zero.
   EXPECT_EQ(0u, curl_->buffered());
+}
+
+TEST_F(CurlLoopTest, AddingARunningHandleAgainFailsAndLeavesItsOwnerAlone) {
+  make();
+  Get& g = add(server_->url("/once"));
+  Get other(server_->url("/unused"));
+  auto again = curl_->add(g.easy.get(), &other);
+  EXPECT_FALSE(again.ok());
+  ASSERT_TRUE(runUntil([&] { return g.calls > 0 || other.calls > 0; }));
+  runUntil([] { return false; }, 20);
+  EXPECT_EQ(1, g.calls);
+  EXPECT_EQ(0, other.calls);  // A failed add() never calls back.
+  EXPECT_EQ(CURLE_OK, g.result);
+}
+
+TEST_F(CurlLoopTest, AddAfterCloseFails) {
+  make();
+  curl_->close();
+  Get g(server_->url("/late"));
+  EXPECT_FALSE(curl_->add(g.easy.get(), &g).ok());
+  runUntil([] { return false; }, 20);
+  EXPECT_EQ(0, g.calls);
+}
+
+TEST_F(CurlLoopTest, CloseWithATransferRunningCallsNobodyBack) {
+  make();
+  server_->hold();
+  Get& g = add(server_->url("/held"));
+  ASSERT_TRUE(runUntil([&] { return server_->requests().size() == 1; }));
+  curl_->close();
+  EXPECT_EQ(0u, curl_->active());
+  server_->release();
+  runUntil([] { return false; }, 50);
+  EXPECT_EQ(0, g.calls);
 }
 
 }  // namespace

@@ -12,7 +12,9 @@
 // attempt's own key and X-Request-Id are sent; embeddings go to /embeddings;
 // bodyFor adds stream_options.include_usage only to streams; a stream request
 // answered with plain JSON completes from the body; the CurlLoop's bound on
-// buffered bytes fails an answer retryable (UPSTREAM_ERROR, local).
+// buffered bytes fails an answer retryable (UPSTREAM_ERROR, local); the
+// attempt's timeout_ms fails TIMEOUT, retryable; start() on a closed loop fails
+// synchronously and never calls back; cancel() of an ended attempt is harmless.
 #include "upstream/http_provider.h"
 
 #include <gtest/gtest.h>
@@ -344,6 +346,41 @@ TEST_F(HttpProviderTest, TheLoopsBufferedBytesBoundFailsAnAnswerRetryable) {
   EXPECT_TRUE(s.failure->retryable);
   EXPECT_EQ("local", s.failure->source);
   EXPECT_EQ(0u, curl_->buffered());
+}
+
+TEST_F(HttpProviderTest, TheAttemptsTimeoutFailsRetryable) {
+  server_->hold();
+  AttemptRequest req;
+  req.model = "m/one";
+  req.request_json = kRequest;
+  req.timeout_ms = 50;
+  ASSERT_TRUE(provider().start(req, &sink_).ok());
+  ASSERT_TRUE(runUntil([&] { return sink_.calls > 0; }));
+  ASSERT_TRUE(sink_.failure.has_value());
+  EXPECT_EQ("TIMEOUT", sink_.failure->code) << sink_.failure->message;
+  EXPECT_TRUE(sink_.failure->retryable);
+  EXPECT_EQ(0u, provider().active());
+}
+
+TEST_F(HttpProviderTest, StartOnAClosedLoopFailsSynchronouslyAndNeverCallsBack) {
+  curl_->close();
+  AttemptRequest req;
+  req.model = "m/one";
+  req.request_json = kRequest;
+  EXPECT_FALSE(provider().start(req, &sink_).ok());
+  EXPECT_EQ(0u, provider().active());
+  runUntil([] { return false; }, 20);
+  EXPECT_EQ(0, sink_.calls);
+}
+
+TEST_F(HttpProviderTest, CancelOfAnEndedAttemptIsHarmless) {
+  server_->respond(200, kChatBody);
+  const uint64_t handle = start(&sink_);
+  ASSERT_TRUE(runUntil([&] { return sink_.calls > 0; }));
+  provider().cancel(handle);
+  provider().cancel(handle + 1000);
+  EXPECT_EQ(1, sink_.calls);
+  EXPECT_TRUE(sink_.completion.has_value());
 }
 
 }  // namespace

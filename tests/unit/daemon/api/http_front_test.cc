@@ -15,7 +15,9 @@
 // job, and a streamed retry of it replays the stored answer as SSE; POST
 // /v1/responses answers a Response with the scripted text; a stream whose job
 // waits past stream_head_after_ms gets its head and a comment, then keep-alive
-// comments, and a failure after that is an error event ending the stream. Shutdown follows the Daemon's order: engine stop, front flush and
+// comments, and a failure after that is an error event ending the stream; an
+// HTTP/1.0 client's stream comes unchunked and ends with the connection; a
+// stream and a plain request still waiting at shutdown end cleanly. Shutdown follows the Daemon's order: engine stop, front flush and
 // close, engine close.
 #include "daemon/api/http_front.h"
 
@@ -73,6 +75,10 @@ Reply firstReply(const std::string& wire) {
     }
   }
   const size_t cl = r.head.find("Content-Length: ");
+  if (cl == std::string::npos) {
+    r.body = wire.substr(pos);  // Until the connection ends (the caller says when).
+    return r;
+  }
   const size_t len = cl == std::string::npos ? 0 : std::strtoul(r.head.c_str() + cl + 16, nullptr, 10);
   if (wire.size() >= pos + len) {
     r.body = wire.substr(pos, len);
@@ -162,6 +168,7 @@ class HttpFrontTest : public llmq::testing::EngineTest {
 
   std::unique_ptr<HttpFront> front_;
   int port_ = 0;
+  std::vector<std::unique_ptr<RawClient>> kept_;  // Closed after TearDown.
 };
 
 TEST_F(HttpFrontTest, AChatCompletionWithTheTokenAnswersTheScriptedText) {
@@ -410,6 +417,40 @@ TEST_F(HttpFrontEarlyHeadTest, AFailureAfterTheHeadIsAnErrorEventEndingTheStream
   ASSERT_FALSE(events.empty()) << r.body;
   EXPECT_EQ("\"invalid_request\"", field(events.front(), "error.code")) << r.body;
   EXPECT_EQ(std::string::npos, r.body.find("\"content\"")) << r.body;
+}
+
+TEST_F(HttpFrontTest, AnHttp10StreamComesUnchunkedAndEndsWithTheConnection) {
+  const std::string body = chatBody(R"(,"stream":true)");
+  RawClient c;
+  ASSERT_TRUE(c.connectTcp(port_));
+  ASSERT_TRUE(c.write("POST /v1/chat/completions HTTP/1.0\r\nContent-Type: application/json\r\n" + bearer() +
+                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+  ASSERT_TRUE(runUntil([&] {
+    c.poll();
+    return c.eof();
+  }, kWaitMs)) << c.received();
+  const Reply r = firstReply(c.received());
+  EXPECT_EQ(200, r.status) << r.head;
+  EXPECT_EQ(std::string::npos, r.head.find("chunked")) << r.head;
+  const std::vector<std::string> events = sseData(r.body);
+  ASSERT_FALSE(events.empty()) << r.body;
+  EXPECT_EQ("[DONE]", events.back()) << r.body;
+  EXPECT_NE(std::string::npos, r.body.find("Hello")) << r.body;
+}
+
+TEST_F(HttpFrontTest, RequestsStillWaitingAtShutdownEndCleanly) {
+  upstream_->push(llmq::testing::ScriptedProvider::held());
+  upstream_->push(llmq::testing::ScriptedProvider::held());
+  // Kept open past TearDown: the daemon shuts down under them.
+  auto& plain = *kept_.emplace_back(std::make_unique<RawClient>());
+  auto& stream = *kept_.emplace_back(std::make_unique<RawClient>());
+  ASSERT_TRUE(plain.connectTcp(port_));
+  ASSERT_TRUE(stream.connectTcp(port_));
+  ASSERT_TRUE(plain.write(post("/v1/chat/completions", chatBody(), bearer())));
+  ASSERT_TRUE(stream.write(post("/v1/chat/completions", chatBody(R"(,"stream":true)"), bearer())));
+  ASSERT_TRUE(runUntil([&] { return upstream_->holding() == 2; }, kWaitMs));
+  // TearDown stops the engine, flushes and closes the front, closes the engine,
+  // and checks that no handle is left open; then the clients see the end.
 }
 
 }  // namespace

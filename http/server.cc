@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 
@@ -433,6 +434,7 @@ void HttpServer::endStream(uint64_t conn_id, uint64_t exchange) {
 }
 
 void HttpServer::complete(Conn& c, uint64_t exchange) {
+  c.last_output_ms = uv_now(loop_);
   for (Exchange& e : c.exchanges) {
     if (e.id == exchange) {
       e.done = true;
@@ -495,7 +497,7 @@ void HttpServer::armTimer(Conn& c) {
     // Connected, nothing sent yet: its first headers are due as a request's are.
     due = c.last_read_ms + options_.header_timeout_ms;
   } else if (c.exchanges.empty() && !c.no_more_requests) {
-    due = c.last_read_ms + options_.idle_timeout_ms;
+    due = std::max(c.last_read_ms, c.last_output_ms) + options_.idle_timeout_ms;
   }
   if (due == 0) {
     uv_timer_stop(&c.timer);
@@ -518,9 +520,10 @@ void HttpServer::onUvTimer(uv_timer_t* t) noexcept {
     LOG_DEBUG("HTTP front: connection %llu too slow sending its request; closing it",
               static_cast<unsigned long long>(c->id));
     self->fail(*c, 408, "request_timeout", "request not received in time");
-  } else if (c->exchanges.empty()) {
+  } else if (c->exchanges.empty() && !c->writing && c->out.empty()) {
     self->close(*c);  // Idle keep-alive connection.
   }
+  // Else an answer is still going out: the end of its write arms the timer again.
 }
 
 void HttpServer::markDirty(Conn& c) {
@@ -557,6 +560,7 @@ void HttpServer::writeOut(Conn& c) {
   const int n = uv_try_write(stream, &buf, 1);
   if (n == static_cast<int>(c.out.size())) {
     c.out.clear();
+    wroteAll(c);
     if (close_when_done) {
       c.linger ? startLinger(c) : close(c);
     }
@@ -595,7 +599,15 @@ void HttpServer::onUvWrite(uv_write_t* req, int status) noexcept {
     c->server->close(*c);
     return;
   }
+  if (c->out.empty()) {
+    c->server->wroteAll(*c);
+  }
   c->server->writeOut(*c);
+}
+
+void HttpServer::wroteAll(Conn& c) {
+  c.last_output_ms = uv_now(loop_);
+  armTimer(c);
 }
 
 void HttpServer::startLinger(Conn& c) {

@@ -10,7 +10,9 @@
 //   (SSE); exchanges behind it wait until it ends.
 // - Slowloris: a request's headers must arrive within header_timeout_ms of its
 //   first byte, and a body must keep moving; an idle keep-alive connection closes
-//   after idle_timeout_ms. A connection waiting for an answer never times out.
+//   after idle_timeout_ms, counted from its last request or the end of its last
+//   answer's write. A connection waiting for an answer, or with one still being
+//   written, never times out.
 // - Limits: oversize headers get 431, an oversize body 413 (before it is read
 //   when Content-Length says so), malformed input 400; each closes the connection.
 // - Output is bounded: a peer whose unread output would pass
@@ -143,6 +145,9 @@ class HttpServer {
     int open_handles = 0;
     uint64_t request_started_ms = 0;
     uint64_t last_read_ms = 0;
+    // When an answer was last completed or finished going out: a keep-alive
+    // connection is idle from the later of this and last_read_ms.
+    uint64_t last_output_ms = 0;
     bool authenticated = false;      // Sent a request with valid credentials.
     std::list<Conn*>::iterator unauth_it;  // In HttpServer::unauth_ while !authenticated.
     size_t buffered = 0;             // As counted in buffered_total_.
@@ -185,6 +190,8 @@ class HttpServer {
   void updateReading(Conn& c);
   void armTimer(Conn& c);
   void writeOut(Conn& c);
+  // Everything queued has gone out: the idle time starts again.
+  void wroteAll(Conn& c);
   void close(Conn& c);
   void markDirty(Conn& c);
   Conn* find(uint64_t conn_id);

@@ -13,7 +13,9 @@
 // to it are dropped; output past max_pending_output_bytes cuts a stream off,
 // while one whole answer larger than that still goes out; max_pipelined pauses
 // reading until an answer goes out; max_buffered_request_bytes refuses with
-// 503; a refusal behind a pending answer waits its turn. Waits are bounded
+// 503; a refusal behind a pending answer waits its turn; an answer that comes
+// after idle_timeout_ms goes out whole (the idle time counts from the end of
+// its write). Waits are bounded
 // runUntil loops only.
 #include "http/server.h"
 
@@ -486,6 +488,27 @@ TEST_F(HttpServerTest, ARefusalBehindAPendingAnswerWaitsItsTurn) {
   EXPECT_EQ(200, r[0].status);
   EXPECT_EQ("first", r[0].body);
   EXPECT_EQ(431, r[1].status);
+}
+
+TEST_F(HttpServerTest, AnAnswerSlowerThanTheIdleTimeoutStillGoesOutWhole) {
+  options_.idle_timeout_ms = 20;
+  start();
+  handler_.hold = true;
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/long-job")));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 1; }));
+  runUntil([] { return false; }, 100);  // The job takes longer than idle_timeout_ms.
+  // Larger than the socket buffers, so part of it is still being written when
+  // the loop next runs its timers.
+  const std::string big(16u << 20, 'a');
+  server_->respond(handler_.seen[0].conn, handler_.seen[0].exchange, 200, "text/plain", {}, big);
+  ASSERT_TRUE(until({c.get()}, [&] { return responses(c->received()).size() == 1 || c->eof(); }, 20000));
+  const auto r = responses(c->received());
+  ASSERT_EQ(1u, r.size()) << "cut off after " << c->received().size() << " bytes";
+  EXPECT_EQ(big.size(), r[0].body.size());
+  // Then idle_timeout_ms of quiet after the write ends closes it.
+  ASSERT_TRUE(until({c.get()}, [&] { return c->eof(); }));
+  EXPECT_EQ(1u, handler_.closed.size());
 }
 
 }  // namespace

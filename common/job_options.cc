@@ -5,10 +5,6 @@
 
 namespace llmq {
 
-bool operator==(const Routing& a, const Routing& b) {
-  return a.route == b.route && a.alias == b.alias && a.models == b.models && a.reason == b.reason;
-}
-
 namespace {
 
 void appendStrings(std::string& out, const std::vector<std::string>& list) {

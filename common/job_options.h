@@ -24,6 +24,7 @@ struct Routing {
   std::string reason;                // Why models.front(), for people.
 
   const std::string& model() const { return models.front(); }
+  bool operator==(const Routing&) const = default;
 };
 
 struct JobOptions {
@@ -36,7 +37,6 @@ struct JobOptions {
 
   bool operator==(const JobOptions&) const = default;
 };
-bool operator==(const Routing& a, const Routing& b);
 
 // The stored form: "{}" when every option is at its default.
 std::string toJson(const JobOptions& options);

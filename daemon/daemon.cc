@@ -212,6 +212,7 @@ Result<void> Daemon::startListeners() {
     http.limits.max_body_bytes = config_.api.max_body_bytes;
     http.header_timeout_ms = static_cast<uint64_t>(config_.api.header_timeout_ms);
     http.idle_timeout_ms = static_cast<uint64_t>(config_.api.idle_timeout_ms);
+    http.write_stall_timeout_ms = static_cast<uint64_t>(config_.api.idle_timeout_ms);
     http.max_connections = config_.api.max_connections;
     http.max_buffered_request_bytes = config_.api.max_buffered_request_bytes;
     http.max_pending_output_bytes = config_.max_pending_output_bytes;

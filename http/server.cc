@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 
@@ -177,7 +178,7 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
     self->refuseNow(*c, descriptorsLowReason());
     return;
   }
-  if (self->live_ > self->options_.max_connections && !self->evictOne()) {
+  if (self->live_ > self->options_.max_connections && !self->evictOne(*c)) {
     LOG_WARN("HTTP front: %zu connections open, all in use; refusing one more", self->live_ - 1);
     self->refuseNow(*c, "too many connections");
     return;
@@ -188,9 +189,9 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
   self->armTimer(*c);
 }
 
-bool HttpServer::evictOne() {
+bool HttpServer::evictOne(const Conn& newcomer) {
   for (Conn* old : unauth_) {
-    if (old->exchanges.empty() && !old->closing) {
+    if (old != &newcomer && old->exchanges.empty() && !old->closing) {
       LOG_DEBUG(
           "HTTP front: %zu connections open; closing connection %llu (no request with a token yet) "
           "to admit a new one",
@@ -454,6 +455,7 @@ void HttpServer::endStream(uint64_t conn_id, uint64_t exchange) {
 }
 
 void HttpServer::complete(Conn& c, uint64_t exchange) {
+  c.last_output_ms = uv_now(loop_);
   for (Exchange& e : c.exchanges) {
     if (e.id == exchange) {
       e.done = true;
@@ -505,17 +507,21 @@ void HttpServer::armTimer(Conn& c) {
   }
   const uint64_t now = uv_now(loop_);
   uint64_t due = 0;
-  if (c.no_more_requests) {
-    // Nothing more is read: what is left is answering (never timed out) and
-    // closing once the answers are out.
-  } else if (c.parser.midRequest()) {
+  if (!c.no_more_requests && c.parser.midRequest()) {
     due = c.parser.headersDone() ? c.last_read_ms + options_.header_timeout_ms
                                  : c.request_started_ms + options_.header_timeout_ms;
+  } else if (c.writing) {
+    // An answer is going out: the peer must keep taking it. One that stops
+    // reading holds neither the connection nor the answer for longer than this.
+    due = c.last_output_ms + options_.write_stall_timeout_ms;
+  } else if (c.no_more_requests) {
+    // Nothing more is read: what is left is answering (never timed out) and
+    // closing once the answers are out.
   } else if (c.exchanges.empty() && !c.authenticated && c.next_exchange == 1) {
     // Connected, nothing sent yet: its first headers are due as a request's are.
     due = c.last_read_ms + options_.header_timeout_ms;
   } else if (c.exchanges.empty() && !c.no_more_requests) {
-    due = c.last_read_ms + options_.idle_timeout_ms;
+    due = std::max(c.last_read_ms, c.last_output_ms) + options_.idle_timeout_ms;
   }
   if (due == 0) {
     uv_timer_stop(&c.timer);
@@ -531,14 +537,29 @@ void HttpServer::onUvTimer(uv_timer_t* t) noexcept {
     self->close(*c);  // The client kept sending past kLingerMs; it has its answer.
     return;
   }
-  if (c->closing || c->no_more_requests) {
+  if (c->closing) {
     return;
   }
-  if (c->parser.midRequest()) {
+  if (!c->no_more_requests && c->parser.midRequest()) {
     LOG_DEBUG("HTTP front: connection %llu too slow sending its request; closing it",
               static_cast<unsigned long long>(c->id));
     self->fail(*c, 408, "request_timeout", "request not received in time");
-  } else if (c->exchanges.empty()) {
+  } else if (c->writing) {
+    // A write completes only once all of it is out: progress in between shows
+    // as a shorter write queue.
+    const size_t queued = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&c->tcp));
+    if (queued < c->queued_at_check) {
+      c->queued_at_check = queued;
+      c->last_output_ms = uv_now(self->loop_);
+      self->armTimer(*c);
+    } else if (uv_now(self->loop_) >= c->last_output_ms + self->options_.write_stall_timeout_ms) {
+      LOG_DEBUG("HTTP front: connection %llu took none of its answer for the write stall timeout; closing it",
+                static_cast<unsigned long long>(c->id));
+      self->close(*c);
+    } else {
+      self->armTimer(*c);  // The write moved since the timer was set.
+    }
+  } else if (!c->no_more_requests && c->exchanges.empty()) {
     self->close(*c);  // Idle keep-alive connection.
   }
 }
@@ -577,6 +598,7 @@ void HttpServer::writeOut(Conn& c) {
   const int n = uv_try_write(stream, &buf, 1);
   if (n == static_cast<int>(c.out.size())) {
     c.out.clear();
+    wroteAll(c);
     if (close_when_done) {
       c.linger ? startLinger(c) : close(c);
     }
@@ -593,6 +615,9 @@ void HttpServer::writeOut(Conn& c) {
   c.out.clear();
   c.inflight = req->data.size();
   c.writing = true;
+  c.last_output_ms = uv_now(loop_);  // The peer has the idle timeout to take some of it.
+  c.queued_at_check = uv_stream_get_write_queue_size(stream);
+  armTimer(c);
   buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
   if (uv_write(&req->req, stream, &buf, 1, &HttpServer::onUvWrite) != 0) {
     delete req;
@@ -615,7 +640,16 @@ void HttpServer::onUvWrite(uv_write_t* req, int status) noexcept {
     c->server->close(*c);
     return;
   }
+  c->last_output_ms = uv_now(c->server->loop_);  // The peer took it all: progress.
+  if (c->out.empty()) {
+    c->server->wroteAll(*c);
+  }
   c->server->writeOut(*c);
+}
+
+void HttpServer::wroteAll(Conn& c) {
+  c.last_output_ms = uv_now(loop_);
+  armTimer(c);
 }
 
 void HttpServer::startLinger(Conn& c) {

@@ -10,7 +10,10 @@
 //   (SSE); exchanges behind it wait until it ends.
 // - Slowloris: a request's headers must arrive within header_timeout_ms of its
 //   first byte, and a body must keep moving; an idle keep-alive connection closes
-//   after idle_timeout_ms. A connection waiting for an answer never times out.
+//   after idle_timeout_ms, counted from its last request or the end of its last
+//   answer's write. A connection waiting for an answer never times out; one
+//   whose peer takes none of an answer being written for write_stall_timeout_ms
+//   is closed (a reader that stops reading holds no slot and no answer for ever).
 // - Limits: oversize headers get 431, an oversize body 413 (before it is read
 //   when Content-Length says so), malformed input 400; each closes the connection.
 // - Output is bounded: a peer whose unread output would pass
@@ -47,6 +50,8 @@ struct HttpServerOptions {
   HttpLimits limits;
   uint64_t header_timeout_ms = 10'000;
   uint64_t idle_timeout_ms = 60'000;
+  // A peer that takes none of an answer being written for this long is closed.
+  uint64_t write_stall_timeout_ms = 60'000;
   size_t max_pending_output_bytes = 8u << 20;
   size_t max_pipelined = 64;  // Unanswered requests per connection before reading pauses.
   // At max_connections, a new connection evicts the oldest one that has not yet
@@ -143,6 +148,10 @@ class HttpServer {
     int open_handles = 0;
     uint64_t request_started_ms = 0;
     uint64_t last_read_ms = 0;
+    // When an answer was last completed or finished going out: a keep-alive
+    // connection is idle from the later of this and last_read_ms.
+    uint64_t last_output_ms = 0;
+    size_t queued_at_check = 0;            // The write queue when the peer last took some.
     bool authenticated = false;            // Sent a request with valid credentials.
     std::list<Conn*>::iterator unauth_it;  // In HttpServer::unauth_ while !authenticated.
     size_t buffered = 0;                   // As counted in buffered_total_.
@@ -173,8 +182,9 @@ class HttpServer {
   void startLinger(Conn& c);
   static void onUvShutdown(uv_shutdown_t* req, int status) noexcept;
   bool checkHead(Conn& c, const HttpRequest& head);
-  // At max_connections: closes the oldest unauthenticated idle connection.
-  bool evictOne();
+  // At max_connections: closes the oldest unauthenticated idle connection other
+  // than `newcomer` (which is in unauth_ too, and idle).
+  bool evictOne(const Conn& newcomer);
   // Answers 503 straight into the socket (best effort) and closes.
   void refuseNow(Conn& c, std::string_view why);
   Exchange* findExchange(Conn& c, uint64_t exchange);
@@ -184,6 +194,8 @@ class HttpServer {
   void updateReading(Conn& c);
   void armTimer(Conn& c);
   void writeOut(Conn& c);
+  // Everything queued has gone out: the idle time starts again.
+  void wroteAll(Conn& c);
   void close(Conn& c);
   void markDirty(Conn& c);
   Conn* find(uint64_t conn_id);

@@ -63,11 +63,14 @@ Result<void> CurlLoop::add(CURL* easy, CurlTransfer* owner) {
   if (closing_ || multi_ == nullptr) {
     return makeError(ErrorKind::kInvalidState, "the HTTP client is shutting down");
   }
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, owner);
   CURLMcode rc = curl_multi_add_handle(multi_, easy);
   if (rc != CURLM_OK) {
     return makeError(ErrorKind::kInternal, std::string("adding an HTTP transfer: ") + curl_multi_strerror(rc));
   }
+  // Only once it is ours: a refused add (a handle already running, here or in
+  // another multi) must not take over the running transfer's callback.
+  // curl_multi_add_handle calls only the timer callback, which needs no owner.
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, owner);
   easies_.insert(easy);
   added_ = true;
   return {};

@@ -2,7 +2,9 @@
 // tests of the daemon's small HTTP clients (upstream::HttpGet, the model
 // catalog's fetch) without a process or a thread: it binds 127.0.0.1:0, reads
 // each request's head, records it, and answers every request with the one canned
-// response, then closes the connection. Requests with a body are not supported.
+// response, then closes the connection. A request's body is not read (curl's
+// small POST bodies arrive with the head and are ignored). A test may add
+// headers to the answer (extra_headers) and hold answers until release().
 //
 // Loop thread only. close() before the loop is closed; every handle is freed in
 // its close callback. Header-only.
@@ -35,7 +37,7 @@ class CannedHttpServer {
     sockaddr_in addr{};
     uv_ip4_addr("127.0.0.1", 0, &addr);
     if (uv_tcp_bind(server_, reinterpret_cast<const sockaddr*>(&addr), 0) != 0 ||
-        uv_listen(reinterpret_cast<uv_stream_t*>(server_), 16, &CannedHttpServer::onUvConnection) != 0) {
+        uv_listen(reinterpret_cast<uv_stream_t*>(server_), 128, &CannedHttpServer::onUvConnection) != 0) {
       return false;
     }
     sockaddr_storage bound{};
@@ -46,10 +48,24 @@ class CannedHttpServer {
   }
 
   // What every request gets from now on.
-  void respond(int status, std::string body, std::string content_type = "application/json") {
+  // `extra_headers` are complete "Name: value\r\n" lines.
+  void respond(int status, std::string body, std::string content_type = "application/json",
+               std::string extra_headers = "") {
     status_ = status;
     body_ = std::move(body);
     content_type_ = std::move(content_type);
+    extra_headers_ = std::move(extra_headers);
+  }
+  // From now on requests are recorded but not answered until release().
+  void hold() { hold_ = true; }
+  // Answers every held request, and later ones at once.
+  void release() {
+    hold_ = false;
+    std::vector<Conn*> held;
+    held.swap(held_);
+    for (Conn* c : held) {
+      answer(c);
+    }
   }
 
   int port() const { return port_; }
@@ -67,6 +83,7 @@ class CannedHttpServer {
       closeConn(c);
     }
     conns_.clear();
+    held_.clear();
   }
 
  private:
@@ -76,6 +93,7 @@ class CannedHttpServer {
     std::string in;
     std::string out;
     uv_write_t write;
+    bool answered = false;
     bool closing = false;
   };
 
@@ -120,11 +138,24 @@ class CannedHttpServer {
       return;
     }
     CannedHttpServer* self = c->owner;
+    if (c->answered) {
+      return;
+    }
+    c->answered = true;
     self->requests_.push_back(c->in.substr(0, end));
+    if (self->hold_) {
+      self->held_.push_back(c);  // Still reading: a client that goes away is noticed.
+      return;
+    }
+    self->answer(c);
+  }
+
+  void answer(Conn* c) {
+    auto* stream = reinterpret_cast<uv_stream_t*>(&c->tcp);
     uv_read_stop(stream);
-    c->out = "HTTP/1.1 " + std::to_string(self->status_) + " Canned\r\nContent-Type: " + self->content_type_ +
-             "\r\nContent-Length: " + std::to_string(self->body_.size()) + "\r\nConnection: close\r\n\r\n" +
-             self->body_;
+    c->out = "HTTP/1.1 " + std::to_string(status_) + " Canned\r\nContent-Type: " + content_type_ +
+             "\r\nContent-Length: " + std::to_string(body_.size()) + "\r\n" + extra_headers_ +
+             "Connection: close\r\n\r\n" + body_;
     uv_buf_t out = uv_buf_init(c->out.data(), static_cast<unsigned>(c->out.size()));
     c->write.data = c;
     uv_write(&c->write, stream, &out, 1, [](uv_write_t* w, int) {
@@ -135,6 +166,7 @@ class CannedHttpServer {
   }
 
   void forget(Conn* c) {
+    std::erase(held_, c);
     for (auto it = conns_.begin(); it != conns_.end(); ++it) {
       if (*it == c) {
         conns_.erase(it);
@@ -157,6 +189,9 @@ class CannedHttpServer {
   int status_ = 200;
   std::string body_;
   std::string content_type_ = "application/json";
+  std::string extra_headers_;
+  bool hold_ = false;
+  std::vector<Conn*> held_;  // Requests not answered until release().
   std::vector<Conn*> conns_;
   std::vector<std::string> requests_;
 };

@@ -8,6 +8,8 @@
 //
 // Each loop iteration ends with Engine::endTurn(), as in the Daemon. TearDown
 // shuts the engine down in the Daemon's order and checks no handle is left.
+// A test that adds what the Daemon keeps around the engine (the HTTP front)
+// overrides the hooks afterTurn, beforeEngineClose and afterLoopDrained.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -226,6 +228,16 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
     }
   }
 
+  // Runs after Engine::endTurn() at the end of every turn (the Daemon flushes
+  // its HTTP front there).
+  virtual void afterTurn() {}
+  // Runs on shutdown after Engine::stop() and before Engine::close() (the
+  // Daemon flushes and closes its HTTP front there).
+  virtual void beforeEngineClose() {}
+  // Runs once the loop has delivered every close callback, before the engine is
+  // destroyed (the place to destroy what refers to the engine).
+  virtual void afterLoopDrained() {}
+
   TestDb db_;
   daemon::Config config_;
   SystemClock clock_;
@@ -241,6 +253,7 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
   void stop() {
     if (engine_) {
       engine_->stop();
+      beforeEngineClose();
       for (const auto& [id, lines] : output_) {
         engine_->server->closeLocal(id);
       }
@@ -251,12 +264,14 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
     check_.reset();
     upstream_.reset();
     uv_run(&loop_, UV_RUN_DEFAULT);
+    afterLoopDrained();
     engine_.reset();
   }
 
   void endTurn() {
     if (engine_) {
       engine_->endTurn();
+      afterTurn();
     }
   }
 

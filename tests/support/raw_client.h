@@ -1,15 +1,18 @@
-// RawClient: a plain POSIX Unix-socket client for tests of the IPC server. It
-// connects blocking, then switches to non-blocking so a test can read whatever
-// has arrived between loop iterations (LoopTest::runUntil) without ever blocking
-// the loop that serves it. Header-only.
+// RawClient: a plain POSIX client for tests of the IPC server (Unix socket) and
+// the HTTP server (loopback TCP, connectTcp). It connects blocking, then switches to non-blocking so a test can
+// read whatever has arrived between loop iterations (LoopTest::runUntil) without ever blocking the loop that serves
+// it. Header-only.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -36,6 +39,26 @@ class RawClient {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      error_ = errno;
+      close();
+      return false;
+    }
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    return true;
+  }
+
+  // Connects to 127.0.0.1:`port`, as connect() does to a Unix socket.
+  bool connectTcp(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      error_ = errno;
+      return false;
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       error_ = errno;
       close();

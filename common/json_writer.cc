@@ -116,7 +116,9 @@ JsonWriter& JsonWriter::key(std::string_view k) {
       *p++ = ',';
     }
     *p++ = '"';
-    std::memcpy(p, k.data(), k.size());
+    if (!k.empty()) {  // An empty view may hold a null pointer, which memcpy may not get.
+      std::memcpy(p, k.data(), k.size());
+    }
     p += k.size();
     *p++ = '"';
     *p++ = ':';
@@ -140,7 +142,9 @@ JsonWriter& JsonWriter::string(std::string_view s) {
       *p++ = ',';
     }
     *p++ = '"';
-    std::memcpy(p, s.data(), s.size());
+    if (!s.empty()) {  // An empty view may hold a null pointer, which memcpy may not get.
+      std::memcpy(p, s.data(), s.size());
+    }
     p += s.size();
     *p++ = '"';
     out_.append(buf, static_cast<size_t>(p - buf));

@@ -207,5 +207,13 @@ TEST(JsonWriterTest, RoundTripAsRapidJsonsWriterPrintsIt) {
   EXPECT_EQ("1.0", out);
 }
 
+TEST(JsonWriterTest, AnEmptyViewWithoutStorageIsAnEmptyString) {
+  // std::string_view{} holds a null pointer; found by fuzz_responses (UBSan: memcpy from null).
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject().key(std::string_view{}).string(std::string_view{}).endObject();
+  EXPECT_EQ(R"({"":""})", out);
+}
+
 }  // namespace
 }  // namespace llmq

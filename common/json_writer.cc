@@ -107,36 +107,10 @@ JsonWriter& JsonWriter::endArray() {
   return *this;
 }
 
-JsonWriter& JsonWriter::key(std::string_view k) {
-  if (k.size() <= kShortToken && !needsEscape(k)) {
-    // ,"key": in one append.
-    char buf[kShortToken + 4];
-    char* p = buf;
-    if (need_comma_) {
-      *p++ = ',';
-    }
-    *p++ = '"';
-    if (!k.empty()) {  // An empty view may hold a null pointer, which memcpy may not get.
-      std::memcpy(p, k.data(), k.size());
-    }
-    p += k.size();
-    *p++ = '"';
-    *p++ = ':';
-    out_.append(buf, static_cast<size_t>(p - buf));
-  } else {
-    if (need_comma_) {
-      out_.push_back(',');
-    }
-    json::appendString(out_, k);
-    out_.push_back(':');
-  }
-  need_comma_ = false;
-  return *this;
-}
-
-JsonWriter& JsonWriter::string(std::string_view s) {
+void JsonWriter::quoted(std::string_view s, std::string_view tail) {
   if (s.size() <= kShortToken && !needsEscape(s)) {
-    char buf[kShortToken + 3];
+    // The comma, the quoted text and the tail in one append.
+    char buf[kShortToken + 4];
     char* p = buf;
     if (need_comma_) {
       *p++ = ',';
@@ -147,13 +121,27 @@ JsonWriter& JsonWriter::string(std::string_view s) {
     }
     p += s.size();
     *p++ = '"';
-    out_.append(buf, static_cast<size_t>(p - buf));
-  } else {
-    if (need_comma_) {
-      out_.push_back(',');
+    for (char t : tail) {
+      *p++ = t;
     }
-    json::appendString(out_, s);
+    out_.append(buf, static_cast<size_t>(p - buf));
+    return;
   }
+  if (need_comma_) {
+    out_.push_back(',');
+  }
+  json::appendString(out_, s);
+  out_.append(tail);
+}
+
+JsonWriter& JsonWriter::key(std::string_view k) {
+  quoted(k, ":");
+  need_comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::string(std::string_view s) {
+  quoted(s, {});
   need_comma_ = true;
   return *this;
 }

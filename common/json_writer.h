@@ -71,6 +71,10 @@ class JsonWriter {
   std::string& out() { return out_; }
 
  private:
+  // `s` quoted and escaped, after the comma a value or key needs there, then
+  // `tail` (at most one byte: the colon after a key).
+  void quoted(std::string_view s, std::string_view tail);
+
   std::string& out_;
   bool need_comma_;
 };

@@ -1,36 +1,81 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs what is missing, then builds and
-# runs every unit and integration test twice, once optimised and once under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and builds and checks the .deb
-# (scripts/package.sh), builds it as a packager would (scripts/build.sh plain), then runs each libFuzzer target of tests/fuzz/ briefly (clang;
-# scripts/fuzz.sh), with the layout of .clang-format and the checks of
-# .clang-tidy enforced (scripts/lint.sh). Exits non-zero on any failure.
+# The whole test suite, as CI runs it. Installs what is missing, checks the
+# layout of .clang-format, then builds and runs every unit, integration, chaos
+# and hostile test twice: once in the release build (a packager's Release build
+# with dpkg-buildflags, warnings as errors; scripts/build.sh release) and once
+# under AddressSanitizer + UndefinedBehaviorSanitizer. Builds and checks the .deb
+# (scripts/package.sh) and runs each libFuzzer target of tests/fuzz/ briefly
+# (clang; scripts/fuzz.sh). Exits non-zero on any failure.
+#
+# The tests of one build run while the next build compiles: a build keeps both
+# cores busy, the tests mostly wait on the processes they start, and so the run
+# fits in CI's time on a 2-core machine. The tests' output is printed whole when
+# they end. clang-tidy's checks (scripts/lint.sh tidy) take minutes more; they
+# are run before a commit, not here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+began=$SECONDS
+stage() { echo "== $* [$((SECONDS - began)) s]"; }
+
+logs=$(mktemp -d "${TMPDIR:-/tmp}/llmq-test.XXXXXX")
+side_pid=
+side_name=
+cleanup() {
+  if [ -n "$side_pid" ]; then
+    kill -TERM -- "-$side_pid" 2>/dev/null || true
+    wait "$side_pid" 2>/dev/null || true
+  fi
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+
+# alongside NAME CMD...: starts CMD in the background, in a process group of its
+# own (so a failure elsewhere stops it and everything it started), its output
+# kept in a log. joined: waits for it, prints that log, and fails the run if it
+# failed.
+alongside() {
+  side_name=$1
+  shift
+  stage "$side_name (alongside what follows)"
+  setsid "$@" >"$logs/side.log" 2>&1 &
+  side_pid=$!
+}
+joined() {
+  local rc=0
+  wait "$side_pid" || rc=$?
+  side_pid=
+  stage "$side_name: its output"
+  cat "$logs/side.log"
+  if [ "$rc" -ne 0 ]; then
+    echo "!! $side_name failed (exit $rc)" >&2
+    exit "$rc"
+  fi
+}
+
+sanitizer_env=(env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+
+stage "installing what is missing (scripts/bootstrap.sh)"
 ./scripts/bootstrap.sh
-
-echo "== layout (clang-format, .clang-format)"
+stage "layout (clang-format, .clang-format)"
 ./scripts/lint.sh format
-echo "== release build"
+stage "release build: Release, dpkg-buildflags, warnings as errors"
 ./scripts/build.sh release
-echo "== checks (clang-tidy, .clang-tidy) over daemon/ and common/ (scripts/lint.sh tidy covers the rest, slower)"
-mapfile -t tidy_units < <(git ls-files 'daemon/*.cc' 'common/*.cc')
-./scripts/lint.sh tidy "${tidy_units[@]}"
-echo "== release tests"
-ctest --test-dir build --output-on-failure -j 2 --timeout 300
-echo "== the .deb (built from build/ and checked; scripts/package.sh --install-test also installs it)"
+build/llmqd --version
+build/llmq --version
+stage "the .deb (built from build/ and checked; scripts/package.sh --install-test also installs it)"
 ./scripts/package.sh build
-echo "== plain Release build, as a user or a packager runs it (dpkg-buildflags, warnings not errors)"
-./scripts/build.sh plain
-build-plain/llmqd --version
-build-plain/llmq --version
 
-echo "== sanitizer build (ASan + UBSan)"
+alongside "release tests" ctest --test-dir build --output-on-failure -j 2 --timeout 300
+stage "sanitizer build (ASan + UBSan)"
 ./scripts/build.sh asan
-echo "== sanitizer tests"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j 2 --timeout 600
+joined
 
-echo "== fuzzing (libFuzzer targets in tests/fuzz/, 20 s each, clang build in build-fuzz/)"
+alongside "sanitizer tests" "${sanitizer_env[@]}" \
+  ctest --test-dir build-asan --output-on-failure -j 2 --timeout 600
+stage "fuzzing (libFuzzer targets in tests/fuzz/, 20 s each, clang build in build-fuzz/)"
 ./scripts/fuzz.sh 20
+joined
+
+stage "all passed"

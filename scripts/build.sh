@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds one flavour of llmq.
 #   scripts/build.sh release   -> build/        (a packager's Release build, warnings as errors)
-#   scripts/build.sh asan      -> build-asan/   (ASan + UBSan, -O1 -g1)
+#   scripts/build.sh asan      -> build-asan/   (clang, ASan + UBSan, -O1; the fuzz targets too)
 #   scripts/build.sh plain     -> build-plain/  (what a user or a packager runs)
 # release is `cmake -DCMAKE_BUILD_TYPE=Release` with Debian's dpkg-buildflags,
 # exactly as a packager builds, plus LLMQ_WERROR=ON, tests and benchmarks; so
@@ -31,10 +31,13 @@ case "$flavour" in
     ;;
   asan)
     dir=build-asan
-    # -g1: line tables and function names, all a sanitizer's report shows, for
-    # two thirds of -g's compile time.
-    args=(-DLLMQ_WERROR=ON -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS=-O1" "-DLLMQ_SANITIZE=address;undefined"
-          -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1 -DLLMQ_BUILD_BENCH=OFF)
+    # clang with ASan + UBSan and libFuzzer's coverage (LLMQ_FUZZ): the tests run
+    # under the sanitizers in this tree, and the fuzz targets are built in it too
+    # (LLMQ_FUZZ_BUILD=build-asan scripts/fuzz.sh), so the sources are compiled
+    # once for both. Line tables are all a sanitizer's report needs.
+    args=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DLLMQ_FUZZ=ON -DLLMQ_WERROR=ON
+          -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-O1 -gline-tables-only"
+          "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only" -DLLMQ_BUILD_BENCH=OFF)
     ;;
   plain)
     dir=build-plain

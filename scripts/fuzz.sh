@@ -7,6 +7,8 @@
 #   scripts/fuzz.sh              30 s per target (what CI runs, with 20)
 #   scripts/fuzz.sh 3600         a soak: an hour per target
 #   scripts/fuzz.sh 600 fuzz_sse_parser fuzz_config    only these targets
+#   LLMQ_FUZZ_BUILD=build-asan scripts/fuzz.sh 20     in the sanitizer build's tree
+#                                                     (scripts/build.sh asan), as CI does
 #
 # A reproducer is replayed with `build-fuzz/tests/fuzz/<target> <file>`. Once the
 # bug is fixed, add the file to tests/fuzz/corpus/<target>/. To keep what a long
@@ -17,7 +19,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 jobs=${LLMQ_JOBS:-2}
-dir=build-fuzz
+dir=${LLMQ_FUZZ_BUILD:-build-fuzz}
 all_targets=(fuzz_ipc_dispatch fuzz_sse_parser fuzz_config fuzz_http_request fuzz_responses)
 
 if ! command -v clang++ >/dev/null; then
@@ -28,10 +30,19 @@ launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
-echo "== fuzz build (clang, libFuzzer + ASan + UBSan) in $dir/"
-cmake -S . -B "$dir" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
-  -DLLMQ_FUZZ=ON -DLLMQ_WERROR=ON -DLLMQ_BUILD_TESTS=OFF -DLLMQ_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug \
-  "-DCMAKE_C_FLAGS_DEBUG=-O1 -gline-tables-only" "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only" >/dev/null
+if [ -n "${LLMQ_FUZZ_BUILD:-}" ]; then
+  # A tree configured elsewhere (scripts/build.sh asan): it must be a fuzz build.
+  if ! grep -q '^LLMQ_FUZZ:BOOL=ON$' "$dir/CMakeCache.txt" 2>/dev/null; then
+    echo "fuzz.sh: $dir is not configured with -DLLMQ_FUZZ=ON (scripts/build.sh asan makes one)" >&2
+    exit 1
+  fi
+  echo "== fuzz targets (clang, libFuzzer + ASan + UBSan) in $dir/"
+else
+  echo "== fuzz build (clang, libFuzzer + ASan + UBSan) in $dir/"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
+    -DLLMQ_FUZZ=ON -DLLMQ_WERROR=ON -DLLMQ_BUILD_TESTS=OFF -DLLMQ_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug \
+    "-DCMAKE_C_FLAGS_DEBUG=-O1 -gline-tables-only" "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only" >/dev/null
+fi
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

@@ -3,15 +3,16 @@
 # layout of .clang-format, then builds and runs every unit, integration, chaos
 # and hostile test twice: once in the release build (a packager's Release build
 # with dpkg-buildflags, warnings as errors; scripts/build.sh release) and once
-# under AddressSanitizer + UndefinedBehaviorSanitizer. Builds and checks the .deb
-# (scripts/package.sh) and runs each libFuzzer target of tests/fuzz/ briefly
-# (clang; scripts/fuzz.sh). Exits non-zero on any failure.
+# under AddressSanitizer + UndefinedBehaviorSanitizer (clang; scripts/build.sh
+# asan). Builds and checks the .deb (scripts/package.sh), runs clang-tidy's
+# checks of .clang-tidy (scripts/lint.sh tidy) and each libFuzzer target of
+# tests/fuzz/ briefly (scripts/fuzz.sh, in the sanitizer build's tree). Exits
+# non-zero on any failure.
 #
-# The tests of one build run while the next build compiles: a build keeps both
-# cores busy, the tests mostly wait on the processes they start, and so the run
-# fits in CI's time on a 2-core machine. The tests' output is printed whole when
-# they end. clang-tidy's checks (scripts/lint.sh tidy) take minutes more; they
-# are run before a commit, not here.
+# The tests of one build run while the CPU-bound work that follows goes on (the
+# next build; clang-tidy and the fuzzers): a build keeps both cores busy, the
+# tests mostly wait on the processes they start, and so the run fits in CI's
+# time on a 2-core machine. The tests' output is printed whole when they end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,8 +75,11 @@ joined
 
 alongside "sanitizer tests" "${sanitizer_env[@]}" \
   ctest --test-dir build-asan --output-on-failure -j 2 --timeout 600
-stage "fuzzing (libFuzzer targets in tests/fuzz/, 20 s each, clang build in build-fuzz/)"
-./scripts/fuzz.sh 20
+stage "checks (clang-tidy, .clang-tidy) over daemon/ and common/ (scripts/lint.sh tidy covers the rest)"
+mapfile -t tidy_units < <(git ls-files 'daemon/*.cc' 'common/*.cc')
+./scripts/lint.sh tidy "${tidy_units[@]}"
+stage "fuzzing (libFuzzer targets in tests/fuzz/, 20 s each, built in build-asan/)"
+LLMQ_FUZZ_BUILD=build-asan ./scripts/fuzz.sh 20
 joined
 
 stage "all passed"

@@ -33,20 +33,24 @@ inline size_t procStatusBytes(pid_t pid, const char* field) {
   return bytes;
 }
 
+// Whether this build runs under AddressSanitizer (GCC says so with
+// __SANITIZE_ADDRESS__, clang with __has_feature).
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 // Whether resident memory tells what llmqd holds. Under AddressSanitizer it does
 // not: freed memory waits in ASan's quarantine (256 MiB by default) and shadow
 // memory comes on top, so bounds on RSS are checked by the optimised build.
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kResidentMemoryIsMeaningful = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool kResidentMemoryIsMeaningful = false;
-#else
-inline constexpr bool kResidentMemoryIsMeaningful = true;
-#endif
-#else
-inline constexpr bool kResidentMemoryIsMeaningful = true;
-#endif
+inline constexpr bool kResidentMemoryIsMeaningful = !kAddressSanitizer;
 
 inline size_t residentBytes(pid_t pid) { return procStatusBytes(pid, "VmRSS"); }
 inline size_t peakResidentBytes(pid_t pid) { return procStatusBytes(pid, "VmHWM"); }

@@ -367,8 +367,7 @@ TEST(CrashTest, KillNineUnderLoadLosesNoAcknowledgedJob) {
   FakeUpstream fake;
   ASSERT_TRUE(fake.start());
   const std::string trigger = dir.file("kill-trigger");
-  std::vector<std::string> env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                  "OPENROUTER_BASE_URL=" + fake.baseUrl()};
+  std::vector<std::string> env = openRouterEnv(kKey, fake.baseUrl());
   const bool shim = *LLMQ_CHAOS_SHIM != '\0';  // Empty in sanitizer builds (see tests/CMakeLists.txt).
   if (shim) {
     env.push_back(std::string("LD_PRELOAD=") + LLMQ_CHAOS_SHIM);

@@ -7,29 +7,20 @@
 // or refused with its protocol's error (-32005 line, 503), or at least closed;
 // none may hang. Afterwards a normal client is served. docs/operations.md
 // "Bounds" ("Out of descriptors").
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <functional>
-#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
-#include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/raw_socket.h"
+#include "tests/support/wait.h"
 
 namespace llmq::testing {
 namespace {
@@ -63,31 +54,6 @@ HttpTally tallyHttp(const std::vector<Outcome>& all) {
     }
   }
   return t;
-}
-
-int connectUnix(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-int connectTcp(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 // Reads whatever the open connections in `all` have for up to 200 ms.
@@ -169,49 +135,19 @@ std::vector<Outcome> storm(const std::function<int()>& open, const std::string& 
   return all;
 }
 
-class DescriptorLimitTest : public ::testing::Test {
+class DescriptorLimitTest : public DaemonFixture {
  protected:
   void start(const std::string& toml) {
-    daemon_ = std::make_unique<DaemonProcess>(dir_.path(), DaemonOptions{.config_toml = toml});
-    ASSERT_TRUE(daemon_->start());
-    // Soft and hard: llmqd raises a soft limit to the hard one when it starts.
-    const rlimit low{kNofile, kNofile};
-    ASSERT_EQ(0, ::prlimit(daemon_->pid(), RLIMIT_NOFILE, &low, nullptr)) << std::strerror(errno);
-  }
-  void TearDown() override {
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
-  int loggedPort(const std::string& marker) const {
-    const std::string log = daemon_->log();
-    const size_t at = log.find(marker);
-    return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + marker.size());
+    ASSERT_NO_FATAL_FAILURE(launchDaemon({.config_toml = toml}, /*connect=*/false));
+    limitDescriptors(kNofile);
   }
   // A normal client of the Unix socket is served again (bounded wait).
-  void expectSocketServed() {
-    bool served = false;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!served && std::chrono::steady_clock::now() < deadline) {
-      auto client = ipc::Client::connect(daemon_->socketPath());
-      if (client) {
-        auto r = (*client)->call("daemon.status", "{}");
-        served = r && r->ok();
-      }
-      if (!served) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    }
-    EXPECT_TRUE(served) << daemon_->log();
-  }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
+  void expectSocketServed() { EXPECT_TRUE(waitUntilServed()) << daemon_->log(); }
 };
 
 TEST_F(DescriptorLimitTest, UnixSocketConnectionsPastTheLimitGetALine) {
   start("");
-  const auto all = storm([this] { return connectUnix(daemon_->socketPath()); },
+  const auto all = storm([this] { return connectUnixSocket(daemon_->socketPath()); },
                          "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"daemon.status\",\"params\":{}}\n",
                          [](const std::string& got) { return got.find('\n') != std::string::npos; });
   int served = 0, refused = 0, closed = 0, hanging = 0;
@@ -238,9 +174,9 @@ TEST_F(DescriptorLimitTest, UnixSocketConnectionsPastTheLimitGetALine) {
 
 TEST_F(DescriptorLimitTest, HttpFrontConnectionsPastTheLimitGet503) {
   start("[api]\nlisten = \"127.0.0.1:0\"\n");
-  const int port = loggedPort("API on http://127.0.0.1:");
+  const int port = apiPort();
   ASSERT_GT(port, 0) << daemon_->log();
-  const auto all = storm([port] { return connectTcp(port); },
+  const auto all = storm([port] { return connectLoopback(port); },
                          "GET /healthz HTTP/1.1\r\nHost: llmq\r\nConnection: close\r\n\r\n",
                          [](const std::string&) { return false; });
   const auto [served, refused, closed, hanging] = tallyHttp(all);
@@ -254,16 +190,17 @@ TEST_F(DescriptorLimitTest, HttpFrontConnectionsPastTheLimitGet503) {
 
 TEST_F(DescriptorLimitTest, MetricsConnectionsPastTheLimitGet503) {
   start("[metrics]\nlisten = \"127.0.0.1:0\"\n");
-  const int port = loggedPort("metrics on http://127.0.0.1:");
+  const int port = metricsPort();
   ASSERT_GT(port, 0) << daemon_->log();
   // Idle socket connections take the descriptors (past the headroom they are
   // refused); at most 8 scrapes run at once, so they alone would not.
+  const size_t log_from = daemon_->log().size();
   std::vector<int> held;
   for (int i = 0; i < 70; ++i) {
-    held.push_back(connectUnix(daemon_->socketPath()));
+    held.push_back(connectUnixSocket(daemon_->socketPath()));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // Not a condition: more time only refuses the same.
-  const auto all = storm([port] { return connectTcp(port); }, "GET /metrics HTTP/1.1\r\nHost: llmq\r\n\r\n",
+  EXPECT_TRUE(daemon_->waitForLog("out of file descriptors", log_from, 60000));
+  const auto all = storm([port] { return connectLoopback(port); }, "GET /metrics HTTP/1.1\r\nHost: llmq\r\n\r\n",
                          [](const std::string&) { return false; });
   const auto [served, refused, closed, hanging] = tallyHttp(all);
   EXPECT_EQ(0, hanging) << "served " << served << ", refused " << refused << ", closed " << closed;
@@ -274,13 +211,13 @@ TEST_F(DescriptorLimitTest, MetricsConnectionsPastTheLimitGet503) {
     }
   }
   int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (status != 200 && std::chrono::steady_clock::now() < deadline) {
-    HttpConnection c;
-    if (c.connect(port)) {
-      status = c.request("GET", "/metrics", "", {}, 30000).status;
-    }
-  }
+  waitUntil(
+      [&] {
+        HttpConnection c;
+        status = c.connect(port) ? c.request("GET", "/metrics", "", {}, 30000).status : 0;
+        return status == 200;
+      },
+      60000, "a scrape", 100);
   EXPECT_EQ(200, status);
   expectSocketServed();
 }

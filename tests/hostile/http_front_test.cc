@@ -4,53 +4,33 @@
 // to one bound of docs/operations.md ("The HTTP front") and checks the
 // documented answer, that memory stays bounded, and that a token holder is served.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
+#include <signal.h>
 
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
 #include "tests/support/proc_status.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/raw_socket.h"
 
 namespace llmq::testing {
 namespace {
 
 // Writes raw bytes; false once the peer is gone.
-bool sendRaw(HttpConnection& c, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::send(c.fd(), data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) {
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
+bool sendRaw(HttpConnection& c, const std::string& data) { return sendAll(c.fd(), data); }
 
-class HttpHostileTest : public ::testing::Test {
+class HttpHostileTest : public DaemonFixture {
  protected:
   void start(const std::string& api_toml) {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[api]\nlisten = \"127.0.0.1:0\"\n" + api_toml});
-    ASSERT_TRUE(daemon_->start());
-    const std::string log = daemon_->log();
-    const size_t at = log.find("API on http://127.0.0.1:");
-    ASSERT_NE(std::string::npos, at) << log;
-    port_ = std::stoi(log.substr(at + std::strlen("API on http://127.0.0.1:")));
-    std::ifstream in(dir_.path() + "/api.token");
-    std::getline(in, token_);
+    ASSERT_NO_FATAL_FAILURE(
+        launchDaemon({.config_toml = "[api]\nlisten = \"127.0.0.1:0\"\n" + api_toml}, /*connect=*/false));
+    port_ = apiPort();
+    ASSERT_NE(0, port_) << daemon_->log();
+    token_ = apiToken();
     ASSERT_GE(token_.size(), 16u);
-  }
-  void TearDown() override {
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
   }
   // A token holder's request on a new connection.
   HttpResponse models() {
@@ -59,8 +39,6 @@ class HttpHostileTest : public ::testing::Test {
     return c.request("GET", "/v1/models", "", {{"Authorization", "Bearer " + token_}}, 15000);
   }
 
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
   int port_ = 0;
   std::string token_;
 };

@@ -6,16 +6,12 @@
 // (docs/operations.md "Bounds") and that the daemon stays up and answers.
 #include <gtest/gtest.h>
 
-#include <cstring>
-#include <fstream>
-#include <memory>
 #include <string>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -32,32 +28,19 @@ std::string nested(int depth, const std::string& open, const std::string& inner,
   return s;
 }
 
-class IpcParseTest : public ::testing::Test {
+class IpcParseTest : public DaemonFixture {
  protected:
   void SetUp() override {
-    daemon_ = std::make_unique<DaemonProcess>(dir_.path(),
-                                              DaemonOptions{.config_toml = "[ipc]\nmax_frame_bytes = 4194304\n"
-                                                                           "[api]\nlisten = \"127.0.0.1:0\"\n"});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
+    launchDaemon({.config_toml = "[ipc]\nmax_frame_bytes = 4194304\n"
+                                 "[api]\nlisten = \"127.0.0.1:0\"\n"});
   }
   // Sends one raw line and returns the answer as a document (null when none came).
   json::Document exchange(const std::string& line) {
     json::Document d;
-    EXPECT_TRUE(client_->sendRaw(line + "\n"));
-    auto answer = client_->readLine(30000);
-    if (!answer || !answer->has_value()) {
-      ADD_FAILURE() << "no answer (the daemon is " << (daemon_->running() ? "up" : "gone") << ")";
-      return d;
+    const std::string answer = exchangeRaw(*client_, line + "\n", 30000);
+    if (!answer.empty()) {
+      EXPECT_TRUE(json::parse(d, answer, nullptr)) << answer;
     }
-    EXPECT_TRUE(json::parse(d, **answer, nullptr)) << **answer;
     return d;
   }
   static int codeOf(const json::Document& d) {
@@ -67,39 +50,15 @@ class IpcParseTest : public ::testing::Test {
   }
   static std::string messageOf(const json::Document& d) {
     const json::Value* error = json::member(d, "error");
-    const json::Value* m = error != nullptr ? json::member(*error, "message") : nullptr;
-    return m != nullptr && m->IsString() ? m->GetString() : "";
+    return error != nullptr ? strMember(*error, "message") : "";
   }
-  void expectAnswers() {
-    ASSERT_TRUE(daemon_->running());
-    auto fresh = daemon_->connect();
-    ASSERT_NE(nullptr, fresh);
-    json::Document status = callOk(*fresh, "daemon.status", "{}");
-    EXPECT_TRUE(status.IsObject() && status.HasMember("pid"));
-  }
-  int httpPort() {
-    const std::string log = daemon_->log();
-    const size_t at = log.find("API on http://127.0.0.1:");
-    EXPECT_NE(std::string::npos, at) << log;
-    return at == std::string::npos ? 0 : std::stoi(log.substr(at + std::strlen("API on http://127.0.0.1:")));
-  }
-  std::string httpToken() {
-    std::ifstream in(dir_.path() + "/api.token");
-    std::string token;
-    std::getline(in, token);
-    return token;
-  }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(IpcParseTest, ALineOfTwoHundredThousandBracketsIsAParseErrorNamingTheLimit) {
   const json::Document d = exchange(std::string(200000, '['));
   EXPECT_EQ(-32700, codeOf(d));
   EXPECT_NE(std::string::npos, messageOf(d).find("nested deeper than 128 levels")) << messageOf(d);
-  expectAnswers();
+  expectServing();
   // The same connection goes on.
   EXPECT_TRUE(callOk(*client_, "daemon.status", "{}").IsObject());
 }
@@ -113,7 +72,7 @@ TEST_F(IpcParseTest, DeepObjectsInsideAValidRequestAreRefused) {
   // A batch of deep requests, complete and balanced, too.
   d = exchange("[" + nested(200, "[", "", "]") + "]");
   EXPECT_EQ(-32700, codeOf(d));
-  expectAnswers();
+  expectServing();
 }
 
 TEST_F(IpcParseTest, NestingAtTheLimitIsStillParsed) {
@@ -123,13 +82,13 @@ TEST_F(IpcParseTest, NestingAtTheLimitIsStillParsed) {
   const json::Document d =
       exchange(R"({"jsonrpc":"2.0","id":1,"method":"job.get","params":{"job_id":)" + params + "}}");
   EXPECT_EQ(-32602, codeOf(d)) << messageOf(d);
-  expectAnswers();
+  expectServing();
 }
 
 TEST_F(IpcParseTest, TheHttpFrontAnswersADeepBodyWith400) {
-  const int port = httpPort();
-  ASSERT_GT(port, 0);
-  const std::string token = httpToken();
+  const int port = apiPort();
+  ASSERT_GT(port, 0) << daemon_->log();
+  const std::string token = apiToken();
   ASSERT_FALSE(token.empty());
   for (const std::string& body :
        {std::string(200000, '['), R"({"model":"mock/x","messages":)" + nested(100000, "{\"a\":", "1", "}") + "}"}) {
@@ -146,7 +105,7 @@ TEST_F(IpcParseTest, TheHttpFrontAnswersADeepBodyWith400) {
     ASSERT_NE(nullptr, error);
     EXPECT_STREQ("invalid_request_error", (*error)["type"].GetString());
   }
-  expectAnswers();
+  expectServing();
 }
 
 // A body at the nesting limit is a request like any other: the HTTP front's
@@ -154,9 +113,9 @@ TEST_F(IpcParseTest, TheHttpFrontAnswersADeepBodyWith400) {
 // with a parse error of id null, which the front could not match: the client
 // waited for ever (and its pending entry stayed until it disconnected).
 TEST_F(IpcParseTest, TheHttpFrontAnswersABodyAtTheNestingLimit) {
-  const int port = httpPort();
-  ASSERT_GT(port, 0);
-  const std::string token = httpToken();
+  const int port = apiPort();
+  ASSERT_GT(port, 0) << daemon_->log();
+  const std::string token = apiToken();
   for (int depth : {127, 128}) {
     // Levels: the body, messages, the message, then "x" nested to `depth` in all.
     const std::string body = R"({"model":"mock/x","messages":[{"role":"user","content":"hi","x":)" +
@@ -168,7 +127,7 @@ TEST_F(IpcParseTest, TheHttpFrontAnswersABodyAtTheNestingLimit) {
                                      60000);
     EXPECT_EQ(200, r.status) << "depth " << depth << ": " << r.body.substr(0, 300);
   }
-  expectAnswers();
+  expectServing();
 }
 
 }  // namespace

@@ -7,40 +7,27 @@
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
 
-constexpr char kKey[] = "sk-or-v1-testlog0a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 constexpr char kFailed[] = "refreshing the model catalog failed";
 
-class HostileLogTest : public ::testing::Test {
+class HostileLogTest : public DaemonFixture {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fake_.start());
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                                 "OPENROUTER_BASE_URL=" + fake_.baseUrl(),
-                                                 // As under systemd: "<N>" priority prefixes.
-                                                 "JOURNAL_STREAM=8:12345"}});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+    ASSERT_NO_FATAL_FAILURE(startFake());
+    std::vector<std::string> env = fakeEnv();
+    env.push_back("JOURNAL_STREAM=8:12345");  // As under systemd: "<N>" priority prefixes.
+    ASSERT_NO_FATAL_FAILURE(launchDaemon({.extra_env = env}));
     ASSERT_TRUE(fake_.setFault("500", -1, "/models"));
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
   }
   void failRefresh() {
     std::string message;
@@ -54,11 +41,6 @@ class HostileLogTest : public ::testing::Test {
     }
     return n;
   }
-
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(HostileLogTest, TheCliShowsAnUpstreamErrorWithoutItsControlCharacters) {
@@ -66,7 +48,7 @@ TEST_F(HostileLogTest, TheCliShowsAnUpstreamErrorWithoutItsControlCharacters) {
   HttpResponse r =
       fake_.post("/_fake/error_message", R"({"message":"boom\n\u001b]0;pwned\u0007\u001b[2J\u00c2\u009b31m"})");
   ASSERT_EQ(200, r.status) << r.body;
-  CommandResult cli = runCommand({LLMQ_CLI_PATH, "--socket", daemon_->socketPath(), "models", "--refresh"});
+  CommandResult cli = runCommand(cliArgv({"models", "--refresh"}));
   EXPECT_EQ(1, cli.exit_code) << cli.output;
   EXPECT_NE(std::string::npos, cli.output.find("boom")) << cli.output;
   EXPECT_EQ(std::string::npos, cli.output.find('\x1b')) << cli.output;

@@ -9,9 +9,9 @@
 // needs root and a writable cgroup filesystem with the memory controller: the
 // test skips without (and under ASan, whose quarantine alone would fill it).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,11 +26,11 @@
 #include <vector>
 
 #include "tests/hostile/raw_upstream.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
 #include "tests/support/proc_status.h"
+#include "tests/support/raw_socket.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -162,56 +162,6 @@ class MemoryCgroup {
 };
 
 constexpr size_t kLimit = 128u << 20;
-constexpr char kKey[] = "sk-or-v1-test5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0";
-
-// A blocking Unix-socket connection that only sends.
-class Sock {
- public:
-  explicit Sock(const std::string& path) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-    if (fd_ >= 0) {
-      timeval tv{5, 0};
-      ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    }
-  }
-  ~Sock() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  bool ok() const { return fd_ >= 0; }
-  bool send(const std::string& data) {
-    for (size_t off = 0; off < data.size();) {
-      const ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) {
-        return false;
-      }
-      off += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-bool sendAll(int fd, const std::string& data) {
-  for (size_t off = 0; off < data.size();) {
-    const ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) {
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 std::string sseChunk(const std::string& content) {
   return R"(data: {"id":"gen-raw","object":"chat.completion.chunk","model":"openai/gpt-4o-mini",)"
@@ -222,7 +172,7 @@ std::string sseChunk(const std::string& content) {
 // llmqd in a 128 MiB memory cgroup, its upstream a RawUpstream that streams:
 // "/endless" models for ever, any other model `answer_bytes` of text in 64 KiB
 // deltas, then [DONE].
-class MemoryLimitTest : public ::testing::Test {
+class MemoryLimitTest : public DaemonFixture {
  protected:
   void SetUp() override {
     if (!kResidentMemoryIsMeaningful) {
@@ -235,11 +185,8 @@ class MemoryLimitTest : public ::testing::Test {
     }
   }
   void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop()) << daemon_->log();
-    }
-    daemon_.reset();
+    DaemonFixture::TearDown();
+    daemon_.reset();  // Out of the cgroup before it goes.
     upstream_.reset();
   }
   void start(size_t answer_bytes) {
@@ -260,11 +207,10 @@ class MemoryLimitTest : public ::testing::Test {
           ::shutdown(fd, SHUT_RDWR);
         });
     ASSERT_TRUE(upstream_->start());
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[api]\nlisten = \"127.0.0.1:0\"\n[ipc]\nline_timeout_s = 600\n",
-                                   .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                                 "OPENROUTER_BASE_URL=" + upstream_->baseUrl()}});
-    ASSERT_TRUE(daemon_->start());
+    ASSERT_NO_FATAL_FAILURE(
+        launchDaemon({.config_toml = "[api]\nlisten = \"127.0.0.1:0\"\n[ipc]\nline_timeout_s = 600\n",
+                      .extra_env = openRouterEnv(kFixtureKey, upstream_->baseUrl())},
+                     /*connect=*/false));
     ASSERT_TRUE(cgroup_->add(daemon_->pid())) << cgroup_->path() << ": " << std::strerror(errno);
     client_ = daemon_->connect();
     ASSERT_NE(nullptr, client_);
@@ -281,11 +227,8 @@ class MemoryLimitTest : public ::testing::Test {
                 cgroup_->peakBytes() >> 20);
   }
 
-  std::unique_ptr<MemoryCgroup> cgroup_;  // Outlives the daemon: removed once it has exited.
-  TempDir dir_;
+  std::unique_ptr<MemoryCgroup> cgroup_;  // Removed once llmqd has exited (TearDown).
   std::unique_ptr<RawUpstream> upstream_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 // Outsiders at the bounds, one after the other: unfinished lines on the socket
@@ -299,10 +242,10 @@ TEST_F(MemoryLimitTest, ClientsAndAnEndlessStreamAtTheirBoundsDoNotGetItOomKille
   // default 64 MiB over all of them, all held at once.
   {
     const std::string chunk(256 * 1024, 'x');
-    std::vector<std::unique_ptr<Sock>> socks;
+    std::vector<std::unique_ptr<UnixStream>> socks;
     int cut = 0;
     for (int i = 0; i < 24; ++i) {
-      socks.push_back(std::make_unique<Sock>(daemon_->socketPath()));
+      socks.push_back(std::make_unique<UnixStream>(daemon_->socketPath(), 5000));
       ASSERT_TRUE(socks.back()->ok());
       bool sent = socks.back()->send(R"({"jsonrpc":"2.0","id":1,"method":")");
       for (int k = 0; k < 15 && sent; ++k) {
@@ -317,10 +260,8 @@ TEST_F(MemoryLimitTest, ClientsAndAnEndlessStreamAtTheirBoundsDoNotGetItOomKille
 
   // 2. HTTP bodies without a token: 100 requests announcing 4 MB each.
   {
-    const std::string log = daemon_->log();
-    const size_t at = log.find("API on http://127.0.0.1:");
-    ASSERT_NE(std::string::npos, at) << log;
-    const int port = std::stoi(log.substr(at + std::strlen("API on http://127.0.0.1:")));
+    const int port = apiPort();
+    ASSERT_NE(0, port) << daemon_->log();
     const std::string chunk(1 << 20, 'x');
     std::vector<std::unique_ptr<HttpConnection>> conns;
     for (int i = 0; i < 100; ++i) {

@@ -5,71 +5,42 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
-#include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/raw_socket.h"
+#include "tests/support/wait.h"
 
 namespace llmq::testing {
 namespace {
 
-class MetricsBoundsTest : public ::testing::Test {
+class MetricsBoundsTest : public DaemonFixture {
  protected:
   void start(const std::string& toml) {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[metrics]\nlisten = \"127.0.0.1:0\"\n" + toml});
-    ASSERT_TRUE(daemon_->start());
-    const std::string log = daemon_->log();
-    const std::string marker = "metrics on http://127.0.0.1:";
-    const size_t at = log.find(marker);
-    ASSERT_NE(std::string::npos, at) << log;
-    port_ = std::atoi(log.c_str() + at + marker.size());
-  }
-  void TearDown() override {
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
+    ASSERT_NO_FATAL_FAILURE(
+        launchDaemon({.config_toml = "[metrics]\nlisten = \"127.0.0.1:0\"\n" + toml}, /*connect=*/false));
+    port_ = metricsPort();
+    ASSERT_NE(0, port_) << daemon_->log();
   }
   // A real scrape is answered (bounded wait: a slot may take a moment to free).
   void expectScraped() {
     int status = 0;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (status != 200 && std::chrono::steady_clock::now() < deadline) {
+    const auto scraped = [&] {
       HttpConnection c;
       if (c.connect(port_)) {
         status = c.request("GET", "/metrics", "", {}, 30000).status;
       }
-      if (status != 200) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    }
+      return status == 200;
+    };
+    waitUntil(scraped, 60000, "a scrape", 100);
     EXPECT_EQ(200, status);
   }
   // Reads until EOF (true) or 60 s.
-  static bool readToEof(HttpConnection& c, std::string* got) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    timeval tv{0, 200'000};
-    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char buf[4096];
-    while (std::chrono::steady_clock::now() < deadline) {
-      const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
-      if (n > 0) {
-        got->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        return true;
-      }
-    }
-    return false;
-  }
+  static bool readToEof(HttpConnection& c, std::string* got) { return readUntilEof(c.fd(), 60000, got); }
 
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
   int port_ = 0;
 };
 

@@ -9,34 +9,16 @@
 #include <vector>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/daemon_fixture.h"
+#include "tests/support/rpc.h"
 
 namespace llmq::testing {
 namespace {
 
-class RpcIdsTest : public ::testing::Test {
+class RpcIdsTest : public DaemonFixture {
  protected:
-  void SetUp() override {
-    daemon_ = std::make_unique<DaemonProcess>(dir_.path());
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
-  }
-  void TearDown() override {
-    client_.reset();
-    EXPECT_TRUE(daemon_->stop());
-  }
-  std::string exchange(const std::string& bytes) {
-    EXPECT_TRUE(client_->sendRaw(bytes));
-    auto line = client_->readLine(10000);
-    EXPECT_TRUE(line && line->has_value());
-    return line && line->has_value() ? **line : std::string();
-  }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
+  void SetUp() override { launchDaemon({}); }
+  std::string exchange(const std::string& bytes) { return exchangeRaw(*client_, bytes, 10000); }
 };
 
 const std::vector<std::string>& hostileIds() {

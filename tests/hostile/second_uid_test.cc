@@ -9,18 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <fstream>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
+#include "tests/support/other_user.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -72,10 +70,10 @@ bool ensureUsers() {
   return ::getgrnam(kGroup) != nullptr && ::getpwnam(kAlice) != nullptr && ::getpwnam(kMallory) != nullptr;
 }
 
-class SecondUidTest : public ::testing::Test {
+class SecondUidTest : public DaemonFixture {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) {
+    if (!canActAsOtherUsers()) {
       GTEST_SKIP() << "needs root and setpriv to act as two other users";
     }
     if (!ensureUsers()) {
@@ -84,21 +82,12 @@ class SecondUidTest : public ::testing::Test {
     }
     ASSERT_EQ(0, ::chmod(dir_.path().c_str(), 0755)) << "the test users must reach the socket";
   }
-  void TearDown() override {
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
   void start(const std::string& extra_toml = "", std::vector<std::string> env = {}) {
     const std::string toml =
         std::string("[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"") + kGroup + "\"\n" + extra_toml;
-    daemon_ = std::make_unique<DaemonProcess>(dir_.path(),
-                                              DaemonOptions{.config_toml = toml, .extra_env = std::move(env)});
-    ASSERT_TRUE(daemon_->start());
+    launchDaemon({.config_toml = toml, .extra_env = std::move(env)}, /*connect=*/false);
   }
-  std::vector<std::string> as(const std::string& user) const {
-    return {"/usr/bin/setpriv", "--reuid=" + user, std::string("--regid=") + kGroup, "--clear-groups"};
-  }
+  std::vector<std::string> as(const std::string& user) const { return asUser(user, kGroup); }
   // `requests` (one JSON-RPC request a line) on one connection as `user`; the
   // lines received.
   std::vector<std::string> rawAs(const std::string& user, const std::string& requests) const {
@@ -146,9 +135,6 @@ class SecondUidTest : public ::testing::Test {
     }
     return out;
   }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 // Mallory guesses alice's idempotency key: she gets a job of her own, neither
@@ -307,11 +293,7 @@ TEST_F(SecondUidTest, ConnectionsPastThePerUidCapAreRefusedAndOthersStillConnect
     mallory = runCommand(argv, "", {}, 120000, /*merge_stderr=*/true);
   });
   // Wait (bounded) until llmqd has refused one of them.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (daemon_->log().find("max_connections_per_uid") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  EXPECT_TRUE(daemon_->waitForLog("max_connections_per_uid", 0, 60000));
   // Mallory holds three: root and alice are still served.
   auto root = daemon_->connect();
   EXPECT_TRUE(callOk(*root, "daemon.status", "{}").IsObject());
@@ -338,12 +320,11 @@ TEST_F(SecondUidTest, ConnectionsPastThePerUidCapAreRefusedAndOthersStillConnect
 // again) makes llmqd fetch once a minute at most, and every ask is answered with
 // the catalog. An administrator still refreshes when it asks.
 TEST_F(SecondUidTest, AUserCannotMakeLlmqdFetchTheModelListAtWill) {
-  FakeUpstream fake;
-  ASSERT_TRUE(fake.start());
-  start("", {"OPENROUTER_API_KEY=sk-or-v1-test-refresh", "OPENROUTER_BASE_URL=" + fake.baseUrl()});
+  ASSERT_NO_FATAL_FAILURE(startFake());
+  start("", fakeEnv("sk-or-v1-test-refresh"));
   auto fetches = [&] {
     int n = 0;
-    for (const FakeRequest& r : fake.requests()) {
+    for (const FakeRequest& r : fake_.requests()) {
       n += r.path.find("/models") != std::string::npos ? 1 : 0;
     }
     return n;
@@ -365,7 +346,7 @@ TEST_F(SecondUidTest, AUserCannotMakeLlmqdFetchTheModelListAtWill) {
   const int before = fetches();
   callOk(*root, "models.list", R"({"refresh":true,"limit":1})");
   EXPECT_EQ(before + 1, fetches()) << "an administrator's refresh fetches";
-  EXPECT_TRUE(fake.stop());
+  EXPECT_TRUE(fake_.stop());
 }
 
 // Paused clients are kept and stored by name: one user pauses at most 256 of its

@@ -23,9 +23,9 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
+#include "tests/support/proc_status.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
@@ -92,17 +92,6 @@ std::string integrityCheck(const std::string& db_path) {
   return out;
 }
 
-// The process exists (it has not exited; DaemonProcess reaps it only in stop()).
-bool alive(pid_t pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  std::ifstream in(path);
-  std::string stat;
-  std::getline(in, stat);
-  const size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
-}
-
 // A submit whose row needs new pages: 32 KiB of prompt, a short mock answer.
 std::string fillerParams(int i) {
   return R"({"request":{"model":"mock/fill","max_tokens":4,"messages":[{"role":"user","content":")" +
@@ -113,12 +102,13 @@ std::string fillerParams(int i) {
 constexpr size_t kDiskBytes = 12u << 20;
 constexpr size_t kBallastBytes = 3u << 20;
 
-TEST(SmallDiskTest, AFullDiskRefusesSubmitsLosesNoAcknowledgedJobAndComesBack) {
+class SmallDiskTest : public DaemonFixture {};
+
+TEST_F(SmallDiskTest, AFullDiskRefusesSubmitsLosesNoAcknowledgedJobAndComesBack) {
   if (::geteuid() != 0) {
     GTEST_SKIP() << "mounting a tmpfs needs root (CAP_SYS_ADMIN); running as uid " << ::geteuid();
   }
-  TempDir dir;
-  const std::string disk = dir.file("disk");
+  const std::string disk = dir_.file("disk");
   ASSERT_EQ(0, ::mkdir(disk.c_str(), 0700));
   TmpfsMount mount(disk, kDiskBytes);
   if (!mount.mounted()) {
@@ -128,10 +118,8 @@ TEST(SmallDiskTest, AFullDiskRefusesSubmitsLosesNoAcknowledgedJobAndComesBack) {
   const std::string ballast = disk + "/ballast";
   ASSERT_TRUE(writeBallast(ballast, kBallastBytes));
   const std::string db = disk + "/llmq.db";
-  DaemonProcess daemon(dir.path(), {.config_toml = "[mock]\nchunk_delay_ms = 0\n", .extra_args = {"--db", db}});
-  ASSERT_TRUE(daemon.start());
-  auto client = daemon.connect();
-  ASSERT_NE(nullptr, client);
+  ASSERT_NO_FATAL_FAILURE(
+      launchDaemon({.config_toml = "[mock]\nchunk_delay_ms = 0\n", .extra_args = {"--db", db}}));
 
   // Submit until the disk is full, then on: every answer is an acknowledgement
   // (a job id) or -32006 saying nothing was stored, never another error.
@@ -140,13 +128,13 @@ TEST(SmallDiskTest, AFullDiskRefusesSubmitsLosesNoAcknowledgedJobAndComesBack) {
   int last_refused_at = -1;
   std::string message;
   for (int i = 0; i < 2000 && refused < 50; ++i) {
-    auto r = client->call("job.submit", fillerParams(i), 30000);
-    ASSERT_TRUE(r.ok()) << "no answer to submit " << i << ": " << r.error().message << "\n" << daemon.log();
+    auto r = client_->call("job.submit", fillerParams(i), 30000);
+    ASSERT_TRUE(r.ok()) << "no answer to submit " << i << ": " << r.error().message << "\n" << daemon_->log();
     if (r->ok()) {
       acked.push_back((*r->result)["job_id"].GetString());
       continue;
     }
-    ASSERT_EQ(-32006, r->error.code) << "submit " << i << ": " << r->error.message << "\n" << daemon.log();
+    ASSERT_EQ(-32006, r->error.code) << "submit " << i << ": " << r->error.message << "\n" << daemon_->log();
     message = r->error.message;
     ++refused;
     last_refused_at = i;
@@ -154,24 +142,24 @@ TEST(SmallDiskTest, AFullDiskRefusesSubmitsLosesNoAcknowledgedJobAndComesBack) {
   ASSERT_GE(refused, 50) << acked.size() << " submits acknowledged and the 12 MiB disk never filled";
   EXPECT_NE(std::string::npos, message.find("nothing was stored")) << message;
   EXPECT_GT(acked.size(), 50u) << "the disk held almost nothing";
-  ASSERT_TRUE(alive(daemon.pid())) << daemon.log();
+  ASSERT_TRUE(processAlive(daemon_->pid())) << daemon_->log();
   std::printf("a %zu MiB tmpfs: %zu submits acknowledged, %d refused with -32006\n", kDiskBytes >> 20, acked.size(),
               refused);
 
   // Reads go on while the disk is full.
-  json::Document status = callOk(*client, "daemon.status", "{}");
+  json::Document status = callOk(*client_, "daemon.status", "{}");
   ASSERT_TRUE(status.IsObject());
   EXPECT_GE(status["storage"]["failed_commits"].GetInt64(), 1);
-  json::Document first = callOk(*client, "job.get", "{\"job_id\":\"" + acked.front() + "\"}");
+  json::Document first = callOk(*client_, "job.get", "{\"job_id\":\"" + acked.front() + "\"}");
   EXPECT_TRUE(first.IsObject() && first.HasMember("state"));
 
   // Space comes back (someone deletes a file): without a restart, a submit
   // commits and every acknowledged job completes.
   ASSERT_EQ(0, ::unlink(ballast.c_str()));
-  ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));  // Retry kept outcomes at once.
+  ASSERT_EQ(0, ::kill(daemon_->pid(), SIGHUP));  // Retry kept outcomes at once.
   json::Document again;
   for (int tries = 0; tries < 300 && !again.IsObject(); ++tries) {
-    auto r = client->call("job.submit", submitParams("mock/after", R"("idempotency_key":"after")"), 30000);
+    auto r = client_->call("job.submit", submitParams("mock/after", R"("idempotency_key":"after")"), 30000);
     ASSERT_TRUE(r.ok()) << r.error().message;
     if (r->ok()) {
       ASSERT_TRUE(json::parse(again, json::toString(*r->result), nullptr));
@@ -180,32 +168,33 @@ TEST(SmallDiskTest, AFullDiskRefusesSubmitsLosesNoAcknowledgedJobAndComesBack) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
-  ASSERT_TRUE(again.IsObject()) << "no submit fit after " << kBallastBytes << " bytes were freed\n" << daemon.log();
+  ASSERT_TRUE(again.IsObject()) << "no submit fit after " << kBallastBytes << " bytes were freed\n"
+                                << daemon_->log();
   acked.push_back(again["job_id"].GetString());
   for (const std::string& id : acked) {
-    ASSERT_EQ("succeeded", waitTerminal(*client, id)) << id << "\n" << daemon.log();
+    ASSERT_EQ("succeeded", waitTerminal(*client_, id)) << id << "\n" << daemon_->log();
   }
   // The refused submits were not stored: their idempotency keys are free.
-  json::Document retried = callOk(*client, "job.submit", fillerParams(last_refused_at));
+  json::Document retried = callOk(*client_, "job.submit", fillerParams(last_refused_at));
   ASSERT_TRUE(retried.IsObject());
   EXPECT_FALSE(retried["deduplicated"].GetBool()) << "a refused submit was stored after all";
   acked.push_back(retried["job_id"].GetString());
-  EXPECT_EQ("succeeded", waitTerminal(*client, acked.back()));
+  EXPECT_EQ("succeeded", waitTerminal(*client_, acked.back()));
 
   // A clean stop, a sound file, and a start on it that knows every job.
-  client.reset();
-  ASSERT_TRUE(daemon.stop()) << daemon.log();
+  client_.reset();
+  ASSERT_TRUE(daemon_->stop()) << daemon_->log();
   EXPECT_EQ("ok", integrityCheck(db));
-  ASSERT_TRUE(daemon.start()) << daemon.log();
-  client = daemon.connect();
-  ASSERT_NE(nullptr, client);
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  client_ = daemon_->connect();
+  ASSERT_NE(nullptr, client_);
   for (const std::string& id : acked) {
-    json::Document job = callOk(*client, "job.get", "{\"job_id\":\"" + id + "\"}");
+    json::Document job = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
     ASSERT_TRUE(job.IsObject()) << id;
     EXPECT_STREQ("succeeded", job["state"].GetString()) << id;
   }
-  client.reset();
-  EXPECT_TRUE(daemon.stop()) << daemon.log();
+  client_.reset();
+  EXPECT_TRUE(daemon_->stop()) << daemon_->log();
   EXPECT_EQ("ok", integrityCheck(db));
 }
 

@@ -6,24 +6,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
+#include "tests/support/other_user.h"
 #include "tests/support/rpc.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace llmq::testing {
 namespace {
-
-constexpr char kKey[] = "sk-or-v1-test-store0123456789abcdef0123456789abcdef012345";
 
 mode_t modeOf(const std::string& path) {
   struct stat st {};
@@ -41,157 +36,135 @@ class ScopedUmask {
   mode_t old_;
 };
 
-std::string jobState(ipc::Client& client, const std::string& id) {
-  json::Document job = callOk(client, "job.get", "{\"job_id\":\"" + id + "\"}");
-  return job.IsObject() && job.HasMember("state") ? job["state"].GetString() : "";
-}
+class StoreTest : public DaemonFixture {
+ protected:
+  std::string jobState(const std::string& id) {
+    json::Document j = job(id);
+    return j.IsObject() && j.HasMember("state") ? j["state"].GetString() : "";
+  }
 
-TEST(StoreTest, ASecondDaemonOnTheSameDatabaseRefusesToStartAndSendsNothing) {
-  FakeUpstream fake;
-  ASSERT_TRUE(fake.start());
-  TempDir dir;
-  const std::vector<std::string> env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                        "OPENROUTER_BASE_URL=" + fake.baseUrl()};
-  DaemonProcess first(dir.path(), {.extra_env = env});
-  ASSERT_TRUE(first.start());
-  auto client = first.connect();
+  void expectPrivateFiles(mode_t mask) {
+    SCOPED_TRACE("umask " + std::to_string(mask));
+    ScopedUmask scoped(mask);
+    ASSERT_NO_FATAL_FAILURE(launchDaemon({}));
+    ASSERT_EQ("succeeded", waitTerminal(*client_, submit(*client_, "mock/private")));
+    const std::string backup = dir_.file("backup.db");
+    callOk(*client_, "db.backup", "{\"path\":\"" + backup + "\"}");
+    const std::string db = daemon_->dbPath();
+    for (const std::string& path : {db, db + "-wal", db + "-shm", backup}) {
+      EXPECT_EQ(0600u, modeOf(path)) << path;
+    }
+    EXPECT_EQ(0600u, modeOf(dir_.file("secret.key")));  // Made at every first start.
+  }
+};
+
+TEST_F(StoreTest, ASecondDaemonOnTheSameDatabaseRefusesToStartAndSendsNothing) {
+  ASSERT_NO_FATAL_FAILURE(startFake());
+  ASSERT_NO_FATAL_FAILURE(launchDaemon({.extra_env = fakeEnv()}));
   // The fake holds the request: the job stays `running` in the first daemon.
-  const std::string id = submit(*client, "fake/fault-hang");
-  ASSERT_TRUE(fake.waitForRequests(1, 10000));
-  ASSERT_EQ("running", jobState(*client, id));
+  const std::string id = submit(*client_, "fake/fault-hang");
+  ASSERT_TRUE(fake_.waitForRequests(1, 10000));
+  ASSERT_EQ("running", jobState(id));
 
   // Another socket; the same file by its path, by a symlink and by a hard link.
   TempDir other;
   const std::string symlink = other.file("link.db");
   const std::string hardlink = other.file("hard.db");
-  ASSERT_EQ(0, ::symlink(first.dbPath().c_str(), symlink.c_str()));
-  ASSERT_EQ(0, ::link(first.dbPath().c_str(), hardlink.c_str()));
-  for (const std::string& db : {first.dbPath(), symlink, hardlink}) {
+  ASSERT_EQ(0, ::symlink(daemon_->dbPath().c_str(), symlink.c_str()));
+  ASSERT_EQ(0, ::link(daemon_->dbPath().c_str(), hardlink.c_str()));
+  for (const std::string& db : {daemon_->dbPath(), symlink, hardlink}) {
     SCOPED_TRACE(db);
-    DaemonProcess second(other.path(), {.extra_args = {"--db", db}, .extra_env = env});
+    DaemonProcess second(other.path(), {.extra_args = {"--db", db}, .extra_env = fakeEnv()});
     EXPECT_FALSE(second.start()) << "a second llmqd served " << db;
     const std::string log = second.log();
-    EXPECT_NE(std::string::npos, log.find("is in use by llmqd pid " + std::to_string(first.pid()))) << log;
+    EXPECT_NE(std::string::npos, log.find("is in use by llmqd pid " + std::to_string(daemon_->pid()))) << log;
     EXPECT_EQ(std::string::npos, log.find("READY")) << log;
     EXPECT_TRUE(second.notifications().empty() ||
                 second.notifications().back().find("READY=1") == std::string::npos);
   }
   // The second daemons have exited: nothing of theirs can reach the fake any more.
-  EXPECT_EQ(1u, fake.stats().total) << "the running job was sent upstream again";
-  EXPECT_EQ("running", jobState(*client, id)) << "the first daemon's job was requeued";
-  json::Document status = callOk(*client, "daemon.status", "{}");
+  EXPECT_EQ(1u, fake_.stats().total) << "the running job was sent upstream again";
+  EXPECT_EQ("running", jobState(id)) << "the first daemon's job was requeued";
+  json::Document status = callOk(*client_, "daemon.status", "{}");
   EXPECT_TRUE(status.IsObject());
 }
 
-TEST(StoreTest, TheDaemonStartsAgainOnceTheHolderHasStopped) {
-  TempDir dir;
-  DaemonProcess first(dir.path());
-  ASSERT_TRUE(first.start());
-  ASSERT_TRUE(first.stop());
-  DaemonProcess again(dir.path());
-  ASSERT_TRUE(again.start()) << "the lock outlived its holder";
+TEST_F(StoreTest, TheDaemonStartsAgainOnceTheHolderHasStopped) {
+  ASSERT_NO_FATAL_FAILURE(launchDaemon({}, /*connect=*/false));
+  ASSERT_TRUE(daemon_->stop());
+  ASSERT_TRUE(daemon_->start()) << "the lock outlived its holder";
 }
 
-TEST(StoreTest, ALockHeldByACrashedDaemonIsGone) {
-  TempDir dir;
-  DaemonProcess first(dir.path());
-  ASSERT_TRUE(first.start());
-  first.kill9();
-  DaemonProcess again(dir.path());
-  ASSERT_TRUE(again.start());
+TEST_F(StoreTest, ALockHeldByACrashedDaemonIsGone) {
+  ASSERT_NO_FATAL_FAILURE(launchDaemon({}, /*connect=*/false));
+  daemon_->kill9();
+  ASSERT_TRUE(daemon_->start());
 }
 
-void expectPrivateFiles(mode_t mask) {
-  SCOPED_TRACE("umask " + std::to_string(mask));
-  ScopedUmask scoped(mask);
-  TempDir dir;
-  DaemonProcess daemon(dir.path());
-  ASSERT_TRUE(daemon.start());
-  auto client = daemon.connect();
-  ASSERT_EQ("succeeded", waitTerminal(*client, submit(*client, "mock/private")));
-  const std::string backup = dir.file("backup.db");
-  callOk(*client, "db.backup", "{\"path\":\"" + backup + "\"}");
-  for (const std::string& path : {daemon.dbPath(), daemon.dbPath() + "-wal", daemon.dbPath() + "-shm", backup}) {
-    EXPECT_EQ(0600u, modeOf(path)) << path;
-  }
-  EXPECT_EQ(0600u, modeOf(dir.file("secret.key")));  // Made at every first start.
-}
+TEST_F(StoreTest, EveryFileIsPrivateUnderUmask022) { expectPrivateFiles(022); }
 
-TEST(StoreTest, EveryFileIsPrivateUnderUmask022) { expectPrivateFiles(022); }
+TEST_F(StoreTest, EveryFileIsPrivateUnderUmask000) { expectPrivateFiles(0); }
 
-TEST(StoreTest, EveryFileIsPrivateUnderUmask000) { expectPrivateFiles(0); }
-
-TEST(StoreTest, FilesLeftReadableByOthersAreNarrowedAtStart) {
-  TempDir dir;
-  {
-    DaemonProcess daemon(dir.path());
-    ASSERT_TRUE(daemon.start());
-    auto client = daemon.connect();
-    ASSERT_EQ("succeeded", waitTerminal(*client, submit(*client, "mock/wal")));
-    daemon.kill9();  // Leaves -wal and -shm behind.
-  }
-  DaemonProcess daemon(dir.path());
-  std::vector<std::string> files = {daemon.dbPath(), daemon.dbPath() + "-wal", daemon.dbPath() + "-shm",
-                                    dir.file("secret.key")};
+TEST_F(StoreTest, FilesLeftReadableByOthersAreNarrowedAtStart) {
+  ASSERT_NO_FATAL_FAILURE(launchDaemon({}));
+  ASSERT_EQ("succeeded", waitTerminal(*client_, submit(*client_, "mock/wal")));
+  client_.reset();
+  daemon_->kill9();  // Leaves -wal and -shm behind.
+  const std::string db = daemon_->dbPath();
+  std::vector<std::string> files = {db, db + "-wal", db + "-shm", dir_.file("secret.key")};
   for (const std::string& path : files) {
     ASSERT_EQ(0, ::chmod(path.c_str(), 0666)) << path;
   }
-  ASSERT_TRUE(daemon.start());
+  ASSERT_TRUE(daemon_->start());
   for (const std::string& path : files) {
     EXPECT_EQ(0600u, modeOf(path)) << path;
   }
 }
 
-TEST(StoreTest, ABackupNeverWritesThroughASymlinkOrOverAFile) {
-  TempDir dir;
-  DaemonProcess daemon(dir.path());
-  ASSERT_TRUE(daemon.start());
-  auto client = daemon.connect();
-  const std::string victim = dir.file("victim");
+TEST_F(StoreTest, ABackupNeverWritesThroughASymlinkOrOverAFile) {
+  ASSERT_NO_FATAL_FAILURE(launchDaemon({}));
+  const std::string victim = dir_.file("victim");
   {
     std::FILE* f = std::fopen(victim.c_str(), "w");
     std::fputs("keep me", f);
     std::fclose(f);
   }
-  const std::string link = dir.file("planted");
+  const std::string link = dir_.file("planted");
   ASSERT_EQ(0, ::symlink(victim.c_str(), link.c_str()));
   std::string message;
-  EXPECT_EQ(-32602, callError(*client, "db.backup", "{\"path\":\"" + link + "\"}", &message)) << message;
-  EXPECT_EQ(-32602, callError(*client, "db.backup", "{\"path\":\"" + victim + "\"}", &message)) << message;
+  EXPECT_EQ(-32602, callError(*client_, "db.backup", "{\"path\":\"" + link + "\"}", &message)) << message;
+  EXPECT_EQ(-32602, callError(*client_, "db.backup", "{\"path\":\"" + victim + "\"}", &message)) << message;
   EXPECT_TRUE(fileContains(victim, "keep me"));
   // A dangling symlink: following it would create a file where the link points.
-  const std::string dangling = dir.file("dangling");
-  ASSERT_EQ(0, ::symlink(dir.file("elsewhere").c_str(), dangling.c_str()));
-  EXPECT_NE(0, callError(*client, "db.backup", "{\"path\":\"" + dangling + "\"}", &message));
-  EXPECT_NE(0, ::access(dir.file("elsewhere").c_str(), F_OK)) << "the backup followed a symlink";
+  const std::string dangling = dir_.file("dangling");
+  ASSERT_EQ(0, ::symlink(dir_.file("elsewhere").c_str(), dangling.c_str()));
+  EXPECT_NE(0, callError(*client_, "db.backup", "{\"path\":\"" + dangling + "\"}", &message));
+  EXPECT_NE(0, ::access(dir_.file("elsewhere").c_str(), F_OK)) << "the backup followed a symlink";
 }
 
 // [quota]: a user who is not an administrator, `nobody` here (through setpriv,
 // as in tests/integration/access_test.cc), against a socket of its group.
-class QuotaTest : public ::testing::Test {
+class QuotaTest : public DaemonFixture {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) {
-      GTEST_SKIP() << "needs root and setpriv to run a client as another user";
+    if (!canActAsOtherUsers()) {
+      GTEST_SKIP() << kNeedsOtherUsers;
     }
     ASSERT_EQ(0, ::chmod(dir_.path().c_str(), 0755)) << "nobody must reach the socket";
   }
   void start(const std::string& quota) {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"nogroup\"\n"
-                                                  "[quota]\n" +
-                                                  quota});
-    ASSERT_TRUE(daemon_->start());
+    launchDaemon({.config_toml = "[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"nogroup\"\n"
+                                 "[quota]\n" +
+                                 quota},
+                 /*connect=*/false);
   }
   // `llmq --json submit ARGS` as nobody; the prompt comes on stdin.
   CommandResult submitAsNobody(const std::string& prompt = "hello") {
-    return runCommand({"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", LLMQ_CLI_PATH,
-                       "--socket", daemon_->socketPath(), "--json", "submit", "--model", "mock/q", "-"},
-                      prompt, {}, 30000, /*merge_stderr=*/true);
+    std::vector<std::string> argv = asUser("nobody", "nogroup");
+    const std::vector<std::string> cli = cliArgv({"--json", "submit", "--model", "mock/q", "-"});
+    argv.insert(argv.end(), cli.begin(), cli.end());
+    return runCommand(argv, prompt, {}, 30000, /*merge_stderr=*/true);
   }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(QuotaTest, UnfinishedJobsStopAtTheLimitAcrossARestartAndComeBackAsJobsFinish) {
@@ -216,19 +189,13 @@ TEST_F(QuotaTest, UnfinishedJobsStopAtTheLimitAcrossARestartAndComeBackAsJobsFin
   admin = daemon_->connect();
   callOk(*admin, "queue.resume", "{}");
   // Once nobody's jobs have finished there is room again.
-  bool room = false;
-  for (int waited = 0; waited < 20000 && !room; waited += 100) {
+  const auto room = [&] {
     json::Document list = callOk(*admin, "job.list", R"({"client":"nobody","state":"queued"})");
-    room = list.IsObject() && list.HasMember("jobs") && list["jobs"].Size() == 0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE(room);
-  bool accepted = false;
-  for (int waited = 0; waited < 20000 && !accepted; waited += 100) {
-    accepted = submitAsNobody().exit_code == 0;  // The last may still be finishing.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_TRUE(accepted);
+    return list.IsObject() && list.HasMember("jobs") && list["jobs"].Size() == 0;
+  };
+  ASSERT_TRUE(waitUntil(room, 20000, "no queued job of nobody", 100));
+  // The last may still be finishing.
+  EXPECT_TRUE(waitUntil([&] { return submitAsNobody().exit_code == 0; }, 20000, "a submit of nobody", 100));
 }
 
 TEST_F(QuotaTest, StoredBytesStopAtTheLimit) {
@@ -243,40 +210,32 @@ TEST_F(QuotaTest, StoredBytesStopAtTheLimit) {
   EXPECT_EQ(0, submitAsNobody("small").exit_code);
 }
 
-TEST(QuotaAdminTest, AdministratorsHaveTheirOwnLimitWithACode) {
-  TempDir dir;
-  DaemonProcess daemon(dir.path(), {.config_toml = "[quota]\nadmin_max_queued_jobs = 2\n"});
-  ASSERT_TRUE(daemon.start());
-  auto client = daemon.connect();
-  callOk(*client, "queue.pause", "{}");
-  submit(*client, "mock/a");
-  submit(*client, "mock/a");
+class QuotaAdminTest : public DaemonFixture {};
+
+TEST_F(QuotaAdminTest, AdministratorsHaveTheirOwnLimitWithACode) {
+  ASSERT_NO_FATAL_FAILURE(launchDaemon({.config_toml = "[quota]\nadmin_max_queued_jobs = 2\n"}));
+  callOk(*client_, "queue.pause", "{}");
+  submit(*client_, "mock/a");
+  submit(*client_, "mock/a");
   std::string message;
-  EXPECT_EQ(-32005, callError(*client, "job.submit", submitParams("mock/a"), &message));
+  EXPECT_EQ(-32005, callError(*client_, "job.submit", submitParams("mock/a"), &message));
   EXPECT_NE(std::string::npos, message.find("admin_max_queued_jobs = 2")) << message;
   // Another label is another owner.
-  submit(*client, "mock/a", R"("client":"other")");
+  submit(*client_, "mock/a", R"("client":"other")");
 }
 
-TEST(QuotaAdminTest, TheHttpFrontAnswers429WithQuotaExceeded) {
-  TempDir dir;
-  DaemonProcess daemon(dir.path(), {.config_toml = "[api]\nlisten = \"127.0.0.1:0\"\n"
-                                                   "[quota]\nadmin_max_queued_jobs = 1\n"});
-  ASSERT_TRUE(daemon.start());
-  auto client = daemon.connect();
-  callOk(*client, "queue.pause", "{}");
-  submit(*client, "mock/a", R"("client":"http")");  // The HTTP front's default label.
-  const std::string log = daemon.log();
-  const size_t at = log.find("API on http://127.0.0.1:");
-  ASSERT_NE(std::string::npos, at) << log;
-  const int port = std::stoi(log.substr(at + std::strlen("API on http://127.0.0.1:")));
-  std::string token;
-  std::ifstream(dir.file("api.token")) >> token;
+TEST_F(QuotaAdminTest, TheHttpFrontAnswers429WithQuotaExceeded) {
+  ASSERT_NO_FATAL_FAILURE(launchDaemon({.config_toml = "[api]\nlisten = \"127.0.0.1:0\"\n"
+                                                       "[quota]\nadmin_max_queued_jobs = 1\n"}));
+  callOk(*client_, "queue.pause", "{}");
+  submit(*client_, "mock/a", R"("client":"http")");  // The HTTP front's default label.
+  const int port = apiPort();
+  ASSERT_NE(0, port) << daemon_->log();
   HttpConnection c;
   ASSERT_TRUE(c.connect(port));
   HttpResponse r = c.request("POST", "/v1/chat/completions",
                              R"({"model":"mock/a","messages":[{"role":"user","content":"hi"}]})",
-                             {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
+                             {{"Authorization", "Bearer " + apiToken()}, {"Content-Type", "application/json"}});
   EXPECT_EQ(429, r.status) << r.body;
   EXPECT_NE(std::string::npos, r.body.find("\"quota_exceeded\"")) << r.body;
   EXPECT_NE(std::string::npos, r.body.find("admin_max_queued_jobs = 1")) << r.body;

@@ -14,19 +14,15 @@
 
 #include "ipc/client.h"
 #include "ipc/jsonrpc.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
 
-class SubscriptionsTest : public ::testing::Test {
+class SubscriptionsTest : public DaemonFixture {
  protected:
-  void start(const std::string& toml) {
-    daemon_ = std::make_unique<DaemonProcess>(dir_.path(), DaemonOptions{.config_toml = toml});
-    ASSERT_TRUE(daemon_->start());
-  }
+  void start(const std::string& toml) { launchDaemon({.config_toml = toml}, /*connect=*/false); }
   // Sends `n` calls in one go, then reads their `n` answers; returns how many
   // succeeded. Pipelined, so thousands cost one round trip.
   static int pipeline(ipc::Client& c, const std::string& method, const std::string& params, int n) {
@@ -49,14 +45,6 @@ class SubscriptionsTest : public ::testing::Test {
     }
     return ok;
   }
-  void expectServing() {
-    auto other = daemon_->connect();
-    ASSERT_NE(nullptr, other);
-    callOk(*other, "daemon.status", "{}");
-  }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(SubscriptionsTest, OneConnectionCannotHoldMoreThanTheDefaultBound) {

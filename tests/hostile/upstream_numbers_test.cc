@@ -6,48 +6,26 @@
 // with bad bytes is kept (repaired) instead of being paid for again.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
-#include <chrono>
-#include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/usage_bounds.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/fake_upstream_process.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace llmq::testing {
 namespace {
 
-bool writeFile(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::trunc);
-  f << text;
-  return static_cast<bool>(f.flush());
-}
-
-constexpr char kKey[] = "sk-or-v1-test0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7b";
-
-class UpstreamNumbersTest : public ::testing::Test {
+class UpstreamNumbersTest : public DaemonFixture {
  protected:
-  void SetUp() override { ASSERT_TRUE(fake_.start()); }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
-  void startDaemon(const std::string& extra_toml = "") {
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + extra_toml,
-                                   .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                                 "OPENROUTER_BASE_URL=" + fake_.baseUrl()}});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+  void SetUp() override { startFake(); }
+  void startDaemon(const std::string& extra_toml = "", std::vector<std::string> extra_env = {}) {
+    std::vector<std::string> env = fakeEnv();
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    launchDaemon({.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + extra_toml, .extra_env = env});
   }
   std::string submitTo(const std::string& model, bool stream) {
     json::Document r = callOk(*client_, "job.submit",
@@ -55,12 +33,6 @@ class UpstreamNumbersTest : public ::testing::Test {
                                   R"(,"max_tokens":3,"messages":[{"role":"user","content":"one two three"}]}})");
     return r.HasMember("job_id") ? r["job_id"].GetString() : "";
   }
-  json::Document job(const std::string& id) { return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}"); }
-
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 // cost 1e308 and 2^63-1 tokens, plain and streamed, twice each: every attempt is
@@ -92,7 +64,7 @@ TEST_F(UpstreamNumbersTest, HugeUsageFiguresAreClampedAndUsageReportStaysValidJs
     EXPECT_DOUBLE_EQ(4 * kMaxAttemptCostUsd, t["cost_usd"].GetDouble()) << params;
   }
   // The CLI reads the same report, and keeps working.
-  CommandResult cli = runCommand({LLMQ_CLI_PATH, "--socket", daemon_->socketPath(), "usage", "--json"});
+  CommandResult cli = runCommand(cliArgv({"usage", "--json"}));
   EXPECT_EQ(0, cli.exit_code) << cli.output;
   json::Document parsed;
   EXPECT_TRUE(json::parse(parsed, cli.output, nullptr)) << cli.output;
@@ -117,33 +89,22 @@ TEST_F(UpstreamNumbersTest, TenYearRetryAfterCoolsForAtMostTheCap) {
 // the step against the monotonic clock and moves the cooldown and the stored
 // retry time with it.
 TEST_F(UpstreamNumbersTest, ABackwardClockStepDoesNotStretchARetryAfter) {
-  const std::string lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
-  if (::access(lib.c_str(), R_OK) != 0) {
-    GTEST_SKIP() << "needs Debian's faketime package (" << lib << ")";
+  const FakeClock clock(dir_.file("faketime"), FakeClock::kThreadedLibrary);
+  if (!clock.available()) {
+    GTEST_SKIP() << "needs Debian's faketime package (" << clock.library() << ")";
   }
-  const std::string offset_file = dir_.path() + "/faketime";
-  ASSERT_TRUE(writeFile(offset_file, "+0\n"));
-  daemon_ = std::make_unique<DaemonProcess>(
-      dir_.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n",
-                                 .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                               "OPENROUTER_BASE_URL=" + fake_.baseUrl(), "LD_PRELOAD=" + lib,
-                                               "FAKETIME_TIMESTAMP_FILE=" + offset_file, "FAKETIME_NO_CACHE=1",
-                                               "DONT_FAKE_MONOTONIC=1"}});
-  ASSERT_TRUE(daemon_->start());
-  client_ = daemon_->connect();
-  ASSERT_NE(nullptr, client_);
+  ASSERT_TRUE(clock.setOffset("+0"));
+  ASSERT_NO_FATAL_FAILURE(startDaemon("", clock.env()));
   const std::string id = submitTo("fake/fault-fail-once-429-5", false);
   // Wait (bounded) for the 429 to put the job in retry_wait, then step the clock.
-  bool waiting = false;
-  for (int i = 0; i < 400 && !waiting; ++i) {
-    json::Document j = job(id);
-    waiting = j.IsObject() && std::string(j["state"].GetString()) == "retry_wait";
-    if (!waiting) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-  }
+  const bool waiting = waitUntil(
+      [&] {
+        json::Document j = job(id);
+        return j.IsObject() && std::string(j["state"].GetString()) == "retry_wait";
+      },
+      10000, "retry_wait", 25);
   ASSERT_TRUE(waiting) << daemon_->log();
-  ASSERT_TRUE(writeFile(offset_file, "-3600s\n"));
+  ASSERT_TRUE(clock.setOffset("-3600s"));
   // An hour would be far beyond this deadline; five seconds well within it.
   ASSERT_EQ("succeeded", waitTerminal(*client_, id, 90000)) << daemon_->log();
   EXPECT_NE(std::string::npos, daemon_->log().find("the wall clock stepped by")) << daemon_->log();
@@ -177,7 +138,7 @@ TEST_F(UpstreamNumbersTest, LlmqGetPrintsModelTextWholeAndDefused) {
   ASSERT_NO_FATAL_FAILURE(startDaemon());
   const std::string id = submitTo("fake/fault-control-text", false);
   ASSERT_EQ("succeeded", waitTerminal(*client_, id));
-  CommandResult plain = runCommand({LLMQ_CLI_PATH, "--socket", daemon_->socketPath(), "get", id}, "", {}, 30000,
+  CommandResult plain = runCommand(cliArgv({"get", id}), "", {}, 30000,
                                    /*merge_stderr=*/false);
   ASSERT_EQ(0, plain.exit_code) << plain.output;
   EXPECT_NE(std::string::npos, plain.output.find("after-nul")) << plain.output;
@@ -189,8 +150,7 @@ TEST_F(UpstreamNumbersTest, LlmqGetPrintsModelTextWholeAndDefused) {
   EXPECT_NE(std::string::npos, plain.output.find("\\x1b[31mred")) << plain.output;
   EXPECT_NE(std::string::npos, plain.output.find("\\u009b2J")) << plain.output;
 
-  CommandResult exact = runCommand({LLMQ_CLI_PATH, "--socket", daemon_->socketPath(), "get", "--json", id}, "", {},
-                                   30000, /*merge_stderr=*/false);
+  CommandResult exact = runCommand(cliArgv({"get", "--json", id}), "", {}, 30000, /*merge_stderr=*/false);
   ASSERT_EQ(0, exact.exit_code) << exact.output;
   json::Document d;
   ASSERT_TRUE(json::parse(d, exact.output, nullptr)) << exact.output;

@@ -7,45 +7,23 @@
 // daemon stays up and answers afterwards.
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <string>
-#include <vector>
 
 #include "common/json.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/fake_upstream_process.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
 
 namespace llmq::testing {
 namespace {
 
-constexpr char kKey[] = "sk-or-v1-test9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e";
-
-std::string str(const json::Value& v, const char* name) {
-  const json::Value* m = json::member(v, name);
-  return m != nullptr && m->IsString() ? std::string(json::view(*m)) : std::string();
-}
-
-class UpstreamParseTest : public ::testing::Test {
+class UpstreamParseTest : public DaemonFixture {
  protected:
-  void SetUp() override { ASSERT_TRUE(fake_.start()); }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_ && daemon_->running()) {
-      EXPECT_TRUE(daemon_->stop());
-    }
-  }
+  void SetUp() override { startFake(); }
   void startDaemon(const std::string& extra_toml = "", bool catalog_fetch = false) {
-    client_.reset();
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + extra_toml,
-                                   .catalog_fetch = catalog_fetch,
-                                   .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                                 "OPENROUTER_BASE_URL=" + fake_.baseUrl()}});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+    launchDaemon({.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n" + extra_toml,
+                  .catalog_fetch = catalog_fetch,
+                  .extra_env = fakeEnv()});
   }
   std::string submitJob(const std::string& model, bool stream, const std::string& extra = "") {
     const std::string request = R"({"model":")" + model +
@@ -53,15 +31,6 @@ class UpstreamParseTest : public ::testing::Test {
                                 (stream ? "true" : "false") + "}";
     json::Document r = callOk(*client_, "job.submit", "{\"request\":" + request + extra + "}");
     return r.HasMember("job_id") ? r["job_id"].GetString() : "";
-  }
-  json::Document job(const std::string& id) { return callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}"); }
-  // The daemon is up and answers a request.
-  void expectAnswers() {
-    ASSERT_TRUE(daemon_->running());
-    auto fresh = daemon_->connect();
-    ASSERT_NE(nullptr, fresh);
-    json::Document stats = callOk(*fresh, "daemon.status", "{}");
-    EXPECT_TRUE(stats.IsObject());
   }
   // The job failed once, not retryable, with `code`; returns its error message.
   std::string expectFailedOnce(const std::string& id, const std::string& code) {
@@ -73,15 +42,10 @@ class UpstreamParseTest : public ::testing::Test {
       ADD_FAILURE() << "no error object";
       return "";
     }
-    EXPECT_EQ(code, str(*error, "code"));
-    EXPECT_EQ("local", str(*error, "source"));
-    return str(*error, "message");
+    EXPECT_EQ(code, strMember(*error, "code"));
+    EXPECT_EQ("local", strMember(*error, "source"));
+    return strMember(*error, "message");
   }
-
-  TempDir dir_;
-  FakeUpstream fake_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 // A plain answer `{"choices":[[[[...` 200,000 deep crashed llmqd (stack overflow in
@@ -91,7 +55,7 @@ TEST_F(UpstreamParseTest, ADeeplyNestedAnswerFailsTheJobAndTheDaemonStaysUp) {
   const std::string id = submitJob("fake/fault-deep", false);
   const std::string message = expectFailedOnce(id, "UPSTREAM_ERROR");
   EXPECT_NE(std::string::npos, message.find("nested deeper than 128 levels")) << message;
-  expectAnswers();
+  expectServing();
 }
 
 TEST_F(UpstreamParseTest, ADeeplyNestedStreamEventFailsTheJobAndTheDaemonStaysUp) {
@@ -99,7 +63,7 @@ TEST_F(UpstreamParseTest, ADeeplyNestedStreamEventFailsTheJobAndTheDaemonStaysUp
   const std::string id = submitJob("fake/fault-deep", true);
   const std::string message = expectFailedOnce(id, "UPSTREAM_ERROR");
   EXPECT_NE(std::string::npos, message.find("nested deeper than 128 levels")) << message;
-  expectAnswers();
+  expectServing();
 }
 
 // The crash loop: a job running when llmqd died is requeued at the next start and
@@ -118,13 +82,13 @@ TEST_F(UpstreamParseTest, AJobRequeuedAtRestartAgainstADeepAnswerDoesNotCrashLoo
   json::Document j = job(id);
   const json::Value* error = json::member(j, "error");
   ASSERT_TRUE(error != nullptr && error->IsObject());
-  EXPECT_NE(std::string::npos, str(*error, "message").find("nested deeper than 128 levels"));
-  expectAnswers();
+  EXPECT_NE(std::string::npos, strMember(*error, "message").find("nested deeper than 128 levels"));
+  expectServing();
 
   ASSERT_TRUE(daemon_->stop());
   startDaemon();
-  expectAnswers();
-  EXPECT_EQ("failed", str(job(id), "state"));
+  expectServing();
+  EXPECT_EQ("failed", strMember(job(id), "state"));
 }
 
 // An SSE event of 100 KiB, read in several pieces, lost its text: the parser
@@ -136,12 +100,12 @@ TEST_F(UpstreamParseTest, AnEventOfAHundredKibInSeveralReadsKeepsAllItsText) {
   ASSERT_EQ("succeeded", waitTerminal(*client_, id, 60000));
   json::Document j = job(id);
   const json::Value& message = j["result"]["choices"][0]["message"];
-  const std::string content = str(message, "content");
+  const std::string content = strMember(message, "content");
   const std::string expected = "BEGIN-" + std::string(100 * 1024, 'x') + "-END";
   ASSERT_GE(content.size(), expected.size());
   EXPECT_TRUE(content.compare(0, expected.size(), expected) == 0)
       << "the delta came back as " << content.size() << " bytes: " << content.substr(0, 40) << "...";
-  expectAnswers();
+  expectServing();
 }
 
 // An event over max_event_bytes is never dropped in silence: the attempt fails as
@@ -151,7 +115,7 @@ TEST_F(UpstreamParseTest, AnEventOverTheCapFailsAsTooLarge) {
   const std::string id = submitJob("fake/fault-big-delta", true);
   const std::string message = expectFailedOnce(id, "RESPONSE_TOO_LARGE");
   EXPECT_NE(std::string::npos, message.find("65536")) << message;
-  expectAnswers();
+  expectServing();
 }
 
 // A stream that never ends grew llmqd's memory for ever. Past max_response_bytes
@@ -162,7 +126,7 @@ TEST_F(UpstreamParseTest, AnEndlessStreamStopsAtTheContentCap) {
   const std::string message = expectFailedOnce(id, "RESPONSE_TOO_LARGE");
   EXPECT_NE(std::string::npos, message.find("1048576")) << message;
   ASSERT_TRUE(fake_.waitForDisconnects(1, 30000)) << "llmqd hung up on the endless stream";
-  expectAnswers();
+  expectServing();
 }
 
 // A stream that never ends and stays under the content cap (a trickle) ends at the
@@ -174,9 +138,9 @@ TEST_F(UpstreamParseTest, AnEndlessTrickleEndsAtTheAttemptTimeout) {
   json::Document j = job(id);
   const json::Value* error = json::member(j, "error");
   ASSERT_TRUE(error != nullptr && error->IsObject());
-  EXPECT_EQ("TIMEOUT", str(*error, "code"));
+  EXPECT_EQ("TIMEOUT", strMember(*error, "code"));
   ASSERT_TRUE(fake_.waitForDisconnects(1, 30000));
-  expectAnswers();
+  expectServing();
 }
 
 // GET /models nested 200,000 deep at startup crashed llmqd before it served
@@ -188,7 +152,7 @@ TEST_F(UpstreamParseTest, ADeeplyNestedModelListAtStartupIsRefused) {
   std::string message;
   EXPECT_EQ(-32603, callError(*client_, "models.list", R"({"refresh":true})", &message, 30000));
   EXPECT_NE(std::string::npos, message.find("nested deeper than 128 levels")) << message;
-  expectAnswers();
+  expectServing();
 }
 
 }  // namespace

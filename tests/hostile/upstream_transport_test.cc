@@ -8,69 +8,49 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "ipc/client.h"
 #include "tests/hostile/raw_upstream.h"
-#include "tests/support/daemon_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/proc_status.h"
 #include "tests/support/rpc.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace llmq::testing {
 namespace {
 
-constexpr char kKey[] = "sk-or-v1-test0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9";
 constexpr char kCompletion[] =
     R"({"id":"gen-raw","object":"chat.completion","model":"openai/gpt-4o-mini","choices":[{"index":0,)"
     R"("message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],)"
     R"("usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})";
 
-class UpstreamTransportTest : public ::testing::Test {
+class UpstreamTransportTest : public DaemonFixture {
  protected:
   void start(RawUpstream& upstream, const std::string& toml = "", std::string base_url = "") {
     ASSERT_TRUE(upstream.start());
     if (base_url.empty()) {
       base_url = upstream.baseUrl();
     }
-    daemon_ = std::make_unique<DaemonProcess>(
-        dir_.path(),
-        DaemonOptions{.config_toml = toml,
-                      .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey), "OPENROUTER_BASE_URL=" + base_url}});
-    ASSERT_TRUE(daemon_->start());
-    client_ = daemon_->connect();
-    ASSERT_NE(nullptr, client_);
+    launchDaemon({.config_toml = toml, .extra_env = openRouterEnv(kFixtureKey, base_url)});
   }
   std::string submitOne(const std::string& extra = "") {
     return submit(*client_, "openai/gpt-4o-mini", R"("max_attempts":1)" + extra);
   }
-  // The finished job's error {code, message} as "CODE: message".
-  std::string failure(const std::string& id, int timeout_ms = 60000) {
-    EXPECT_EQ("failed", waitTerminal(*client_, id, timeout_ms));
-    json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
+  // A finished job's error {code, message} as "CODE: message"; "" for a job without one.
+  static std::string errorOf(const json::Document& j) {
     if (!j.IsObject() || !j.HasMember("error") || !j["error"].IsObject()) {
       return "";
     }
     return std::string(j["error"]["code"].GetString()) + ": " + j["error"]["message"].GetString();
   }
-  void expectServing() {
-    ASSERT_TRUE(daemon_->running());
-    auto other = daemon_->connect();
-    ASSERT_NE(nullptr, other);
-    callOk(*other, "daemon.status", "{}");
+  // The job's error once it has failed.
+  std::string failure(const std::string& id, int timeout_ms = 60000) {
+    EXPECT_EQ("failed", waitTerminal(*client_, id, timeout_ms));
+    return errorOf(job(id));
   }
-
-  TempDir dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ipc::Client> client_;
 };
 
 TEST_F(UpstreamTransportTest, EndlessHeadersFailTheAttempt) {
@@ -156,23 +136,20 @@ TEST_F(UpstreamTransportTest, AnswersReceivedTogetherAreBoundedInMemory) {
   }
   // Wait (bounded) for the first of them to fail; the others stay stalled.
   std::string why;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (why.empty() && std::chrono::steady_clock::now() < deadline) {
+  const auto oneFailed = [&] {
     for (const std::string& id : ids) {
-      json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
+      json::Document j = job(id);
       if (std::string(j["state"].GetString()) == "failed") {
-        why = std::string(j["error"]["code"].GetString()) + ": " + j["error"]["message"].GetString();
-        break;
+        why = errorOf(j);
+        return true;
       }
     }
-    if (why.empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
+    return false;
+  };
+  waitUntil(oneFailed, 60000, "a failed attempt", 100);
   std::string states;
   for (const std::string& id : ids) {
-    json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + id + "\"}");
-    states += std::string(" ") + j["state"].GetString();
+    states += std::string(" ") + job(id)["state"].GetString();
   }
   EXPECT_NE(std::string::npos, why.find("max_buffered_bytes"))
       << "no attempt failed at the bound: " << why << "; states" << states << "; requests " << upstream.requests()
@@ -194,10 +171,7 @@ TEST_F(UpstreamTransportTest, OneStalledAnswerDoesNotHoldBackTheOthers) {
   });
   start(upstream, "[http]\nidle_timeout_s = 600\n");
   const std::string stalled = submitOne();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (upstream.requests() < 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  waitUntil([&] { return upstream.requests() >= 1; }, 30000, "the first request", 20);
   ASSERT_EQ(1, upstream.requests());
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
@@ -207,7 +181,7 @@ TEST_F(UpstreamTransportTest, OneStalledAnswerDoesNotHoldBackTheOthers) {
     EXPECT_EQ("succeeded", waitTerminal(*client_, id, 30000));
   }
   EXPECT_EQ(4, upstream.requests());
-  json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + stalled + "\"}");
+  json::Document j = job(stalled);
   EXPECT_STREQ("running", j["state"].GetString());
 }
 
@@ -270,8 +244,8 @@ TEST_F(UpstreamTransportTest, ABaseUrlThatIsNotHttpRefusesToStart) {
   const std::string config = dir_.path() + "/empty.toml";
   std::ofstream(config) << "";
   for (const std::string& url : {"file://" + dir_.path() + "/fake-api", std::string("gopher://127.0.0.1:70/")}) {
-    CommandResult r = runCommand({LLMQD_PATH, "--check-config", "--config", config}, "",
-                                 {"OPENROUTER_API_KEY=" + std::string(kKey), "OPENROUTER_BASE_URL=" + url});
+    CommandResult r =
+        runCommand({LLMQD_PATH, "--check-config", "--config", config}, "", openRouterEnv(kFixtureKey, url));
     EXPECT_NE(0, r.exit_code) << r.output;
     EXPECT_NE(std::string::npos, r.output.find("OPENROUTER_BASE_URL")) << r.output;
     EXPECT_NE(std::string::npos, r.output.find("http:// or https://")) << r.output;

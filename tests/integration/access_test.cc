@@ -13,18 +13,17 @@
 
 #include "common/json.h"
 #include "tests/support/daemon_fixture.h"
+#include "tests/support/other_user.h"
 #include "tests/support/rpc.h"
 
 namespace llmq::testing {
 namespace {
 
-bool canRunAsNobody() { return ::geteuid() == 0 && ::access("/usr/bin/setpriv", X_OK) == 0; }
-
 class AccessTest : public DaemonFixture {
  protected:
   void SetUp() override {
-    if (!canRunAsNobody()) {
-      GTEST_SKIP() << "needs root and setpriv to run a client as another user";
+    if (!canActAsOtherUsers()) {
+      GTEST_SKIP() << kNeedsOtherUsers;
     }
     ASSERT_EQ(0, ::chmod(dir_.path().c_str(), 0755)) << "nobody must reach the socket";
   }
@@ -32,9 +31,10 @@ class AccessTest : public DaemonFixture {
   void start(const std::string& toml) { launchDaemon({.config_toml = toml}, /*connect=*/false); }
   // `llmq --json ARGS` as nobody, with `groups` as its only groups (primary first).
   CommandResult asNobody(std::vector<std::string> args, const std::string& group = "nogroup") {
-    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=" + group,    "--clear-groups",
-                                     LLMQ_CLI_PATH,      "--socket",       daemon_->socketPath(), "--json"};
-    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<std::string> argv = asUser("nobody", group);
+    args.insert(args.begin(), "--json");
+    const std::vector<std::string> cli = cliArgv(std::move(args));
+    argv.insert(argv.end(), cli.begin(), cli.end());
     return runCommand(argv, "", {}, 30000, /*merge_stderr=*/true);
   }
   static std::string jobIdOf(const CommandResult& r) {

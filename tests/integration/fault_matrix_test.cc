@@ -402,10 +402,8 @@ class FaultMatrixTest : public DaemonFixture, public ::testing::WithParamInterfa
     ASSERT_NE(nullptr, suite_fake_);
     ASSERT_TRUE(suite_fake_->running());
     ASSERT_TRUE(suite_fake_->reset());  // Records, fail-once counts, the limiter.
-    launchDaemon(
-        {.config_toml = kConfig,
-         .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey), "OPENROUTER_BASE_URL=" + suite_fake_->baseUrl()}},
-        /*connect=*/false);
+    launchDaemon({.config_toml = kConfig, .extra_env = openRouterEnv(kKey, suite_fake_->baseUrl())},
+                 /*connect=*/false);
     connectAll();
   }
 

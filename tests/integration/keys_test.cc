@@ -16,6 +16,7 @@
 
 #include "common/json.h"
 #include "tests/support/daemon_fixture.h"
+#include "tests/support/other_user.h"
 #include "tests/support/rpc.h"
 
 namespace llmq::testing {
@@ -196,17 +197,17 @@ TEST_F(KeysTest, BreakersResetClosesAnOpenBreaker) {
 }
 
 TEST_F(KeysTest, OnlyAdministratorsMayReset) {
-  if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) {
-    GTEST_SKIP() << "needs root and setpriv to run a client as another user";
+  if (!canActAsOtherUsers()) {
+    GTEST_SKIP() << kNeedsOtherUsers;
   }
   ASSERT_EQ(0, ::chmod(dir_.path().c_str(), 0755));
   startDaemon({"OPENROUTER_API_KEY=" + kSingle}, "[ipc]\nsocket_mode = \"0660\"\nsocket_group = \"nogroup\"\n");
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"keys", "reset"}, std::vector<std::string>{"keys", "reset", "server"},
         std::vector<std::string>{"breakers", "reset"}}) {
-    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",    "--clear-groups",
-                                     LLMQ_CLI_PATH,      "--socket",       daemon_->socketPath()};
-    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<std::string> argv = asUser("nobody", "nogroup");
+    const std::vector<std::string> cli = cliArgv(args);
+    argv.insert(argv.end(), cli.begin(), cli.end());
     CommandResult r = runCommand(argv, "", {}, 30000);
     EXPECT_EQ(1, r.exit_code) << r.output;
     EXPECT_NE(std::string::npos, r.output.find("only administrators")) << r.output;

@@ -14,20 +14,12 @@
 namespace llmq::testing {
 namespace {
 
-// The port llmqd logged ("metrics on http://127.0.0.1:PORT/metrics").
-int metricsPort(const DaemonProcess& d) {
-  const std::string log = d.log();
-  const std::string marker = "metrics on http://127.0.0.1:";
-  const size_t at = log.find(marker);
-  return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + marker.size());
-}
-
 TEST(MetricsTest, ScrapeShowsWhatTheDaemonDid) {
   TempDir dir;
   DaemonProcess daemon(dir.path(), {.config_toml = "[metrics]\nlisten = \"127.0.0.1:0\"\n"
                                                    "[retry]\nbase_ms = 1\ncap_ms = 2\n"});
   ASSERT_TRUE(daemon.start());
-  const int port = metricsPort(daemon);
+  const int port = daemon.metricsPort();
   ASSERT_GT(port, 0) << daemon.log();
   auto client = daemon.connect();
   for (int i = 0; i < 3; ++i) {

@@ -89,17 +89,13 @@ std::string runClientCheck(const std::string& package, const std::string& script
   TempDir dir;
   DaemonProcess daemon(dir.path(), DaemonOptions{.config_toml = "[retry]\nbase_ms = 5\ncap_ms = 20\n"
                                                                 "[api]\nlisten = \"127.0.0.1:0\"\n",
-                                                 .extra_env = {"OPENROUTER_API_KEY=" + std::string(kKey),
-                                                               "OPENROUTER_BASE_URL=" + fake.baseUrl()}});
+                                                 .extra_env = openRouterEnv(kKey, fake.baseUrl())});
   EXPECT_TRUE(daemon.start());
-  const std::string log = daemon.log();
-  const std::string marker = "API on http://127.0.0.1:";
-  const size_t at = log.find(marker);
-  EXPECT_NE(std::string::npos, at) << log;
-  if (at == std::string::npos) {
+  const int port = daemon.apiPort();
+  EXPECT_NE(0, port) << daemon.log();
+  if (port == 0) {
     return {};
   }
-  const int port = std::stoi(log.substr(at + marker.size()));
   std::string token;
   std::ifstream(dir.path() + "/api.token") >> token;
 

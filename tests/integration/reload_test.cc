@@ -37,16 +37,6 @@ int64_t ruleField(ipc::Client& client, const char* field) {
 
 int64_t rulesRps(ipc::Client& client) { return ruleField(client, "rps"); }
 
-bool waitForLog(const DaemonProcess& d, const std::string& needle, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    if (d.log().find(needle) != std::string::npos) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 TEST(ReloadTest, SighupChangesARateLimitLive) {
   TempDir dir;
   // One a minute: under the old limit the eighth job would start seven minutes
@@ -67,7 +57,7 @@ TEST(ReloadTest, SighupChangesARateLimitLive) {
   ASSERT_STREQ("queued", last["state"].GetString()) << "the limit holds the rest";
   std::ofstream(dir.file("llmqd.toml")) << limitConfig(100);
   ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
-  ASSERT_TRUE(waitForLog(daemon, "configuration reloaded", 60000)) << daemon.log();
+  ASSERT_TRUE(daemon.waitForLog("configuration reloaded", 0, 60000));
   for (const std::string& id : ids) {
     EXPECT_EQ("succeeded", waitTerminal(*client, id, 60000)) << "the raised limit did not apply";
   }
@@ -93,7 +83,7 @@ TEST(ReloadTest, SighupSwitchesAProviderWithoutDroppingWhatRuns) {
   ASSERT_TRUE(first.waitForRequests(1, 60000));
   std::ofstream(dir.file("llmqd.toml")) << providerConfig(second.baseUrl());
   ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
-  ASSERT_TRUE(waitForLog(daemon, "providers now: local (" + second.baseUrl() + ")", 60000)) << daemon.log();
+  ASSERT_TRUE(daemon.waitForLog("providers now: local (" + second.baseUrl() + ")", 0, 60000));
   const std::string next = submit(*client, "local/ok", "", R"("max_tokens":2)");
   EXPECT_EQ("succeeded", waitTerminal(*client, next));
   EXPECT_EQ("succeeded", waitTerminal(*client, slow)) << "the running job finished where it started";
@@ -109,7 +99,7 @@ TEST(ReloadTest, ABadFileKeepsTheConfigurationInForce) {
   auto client = daemon.connect();
   std::ofstream(dir.file("llmqd.toml")) << limitConfig(9) << "[daemon]\nmax_infligth = 3\n";
   ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
-  ASSERT_TRUE(waitForLog(daemon, "the configuration in force stays", 60000)) << daemon.log();
+  ASSERT_TRUE(daemon.waitForLog("the configuration in force stays", 0, 60000));
   EXPECT_NE(std::string::npos, daemon.log().find("llmqd.toml:10: unknown key \"daemon.max_infligth\""))
       << daemon.log();
   EXPECT_EQ(7, rulesRps(*client));
@@ -117,7 +107,7 @@ TEST(ReloadTest, ABadFileKeepsTheConfigurationInForce) {
   // A change only a restart applies is named, not half-done.
   std::ofstream(dir.file("llmqd.toml")) << limitConfig(7) << "[http]\nconnect_timeout_ms = 1234\n";
   ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
-  ASSERT_TRUE(waitForLog(daemon, "a restart is needed to change [http]", 60000)) << daemon.log();
+  ASSERT_TRUE(daemon.waitForLog("a restart is needed to change [http]", 0, 60000));
 }
 
 }  // namespace

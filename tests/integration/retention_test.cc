@@ -76,12 +76,8 @@ TEST(RetentionTest, OldFinishedJobsLoseTheirBodiesButNotTheirAccounts) {
 
 constexpr int64_t kDayMs = 86'400'000;
 
-// Opens the daemon's database beside it (WAL: reads see the last commit).
-std::unique_ptr<store::Database> openDb(const DaemonProcess& d) {
-  auto db = store::Database::open(d.dbPath(), store::OpenOptions{});
-  EXPECT_TRUE(db.ok()) << (db.ok() ? "" : db.error().message);
-  return db.ok() ? std::move(*db) : nullptr;
-}
+// Opens the daemon's database beside it.
+std::unique_ptr<store::Database> openDb(const DaemonProcess& d) { return openDatabase(d.dbPath()); }
 
 int64_t queryInt(store::Database& db, const std::string& sql) {
   auto v = db.queryInt(sql.c_str());

@@ -1,9 +1,13 @@
 // DaemonFixture: starting, restarting and stopping llmqd and the fake for a test.
 #include "tests/support/daemon_fixture.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <utility>
 
 #include "tests/support/rpc.h"
+#include "tests/support/wait.h"
 
 namespace llmq::testing {
 
@@ -17,7 +21,7 @@ void DaemonFixture::TearDown() {
 void DaemonFixture::startFake() { ASSERT_TRUE(fake_.start()); }
 
 std::vector<std::string> DaemonFixture::fakeEnv(const std::string& key) const {
-  return {"OPENROUTER_API_KEY=" + key, "OPENROUTER_BASE_URL=" + fake_.baseUrl()};
+  return openRouterEnv(key, fake_.baseUrl());
 }
 
 void DaemonFixture::launchDaemon(DaemonOptions options, bool connect) {
@@ -52,6 +56,44 @@ json::Document DaemonFixture::job(const std::string& id) {
 std::vector<std::string> DaemonFixture::cliArgv(std::vector<std::string> args) const {
   args.insert(args.begin(), {LLMQ_CLI_PATH, "--socket", daemon_->socketPath()});
   return args;
+}
+
+int DaemonFixture::apiPort() const { return daemon_->apiPort(); }
+
+int DaemonFixture::metricsPort() const { return daemon_->metricsPort(); }
+
+std::string DaemonFixture::apiToken() const {
+  std::ifstream in(dir_.file("api.token"));
+  std::string token;
+  std::getline(in, token);
+  return token;
+}
+
+void DaemonFixture::limitDescriptors(rlim_t limit) {
+  ASSERT_NE(nullptr, daemon_) << "limitDescriptors() before launchDaemon()";
+  const rlimit low{limit, limit};
+  ASSERT_EQ(0, ::prlimit(daemon_->pid(), RLIMIT_NOFILE, &low, nullptr)) << std::strerror(errno);
+}
+
+void DaemonFixture::expectServing() {
+  ASSERT_TRUE(daemon_ != nullptr && daemon_->running()) << "llmqd is not running";
+  auto fresh = daemon_->connect();
+  ASSERT_NE(nullptr, fresh);
+  json::Document status = callOk(*fresh, "daemon.status", "{}");
+  EXPECT_TRUE(status.IsObject() && status.HasMember("pid"));
+}
+
+::testing::AssertionResult DaemonFixture::waitUntilServed(const std::string& method, const std::string& params,
+                                                          int timeout_ms) {
+  const auto served = [&] {
+    auto client = ipc::Client::connect(daemon_->socketPath());
+    if (!client) {
+      return false;
+    }
+    auto r = (*client)->call(method, params, 30000);
+    return r && r->ok();
+  };
+  return waitUntil(served, timeout_ms, "a new client's " + method, 100);
 }
 
 }  // namespace llmq::testing

@@ -19,6 +19,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/wait.h"
+
 namespace llmq::testing {
 namespace {
 
@@ -67,6 +69,10 @@ bool connectOnce(const std::string& path) {
 }
 
 }  // namespace
+
+std::vector<std::string> openRouterEnv(const std::string& key, const std::string& base_url) {
+  return {"OPENROUTER_API_KEY=" + key, "OPENROUTER_BASE_URL=" + base_url};
+}
 
 int waitForExit(pid_t pid, int timeout_ms) {
   int64_t deadline = nowMs() + timeout_ms;
@@ -311,6 +317,22 @@ std::string DaemonProcess::log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+::testing::AssertionResult DaemonProcess::waitForLog(const std::string& text, size_t from, int timeout_ms) const {
+  if (waitUntil([&] { return log().find(text, from) != std::string::npos; }, timeout_ms, "", 20)) {
+    return ::testing::AssertionSuccess();
+  }
+  const std::string all = log();
+  return ::testing::AssertionFailure() << "no \"" << text << "\" in llmqd's log within " << timeout_ms
+                                       << " ms; log:\n"
+                                       << (from < all.size() ? all.substr(from) : std::string());
+}
+
+int DaemonProcess::loggedPort(const std::string& marker) const {
+  const std::string all = log();
+  const size_t at = all.rfind(marker);
+  return at == std::string::npos ? 0 : std::atoi(all.c_str() + at + marker.size());
 }
 
 std::unique_ptr<ipc::Client> DaemonProcess::connect() {

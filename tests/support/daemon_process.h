@@ -57,6 +57,16 @@ class DaemonProcess {
   const std::string& dbPath() const { return db_; }
   const std::string& logPath() const { return log_; }
   std::string log() const;
+  // Waits (bounded) until log() holds `text` at or after byte `from`; the failure
+  // shows the log from there.
+  [[nodiscard]] ::testing::AssertionResult waitForLog(const std::string& text, size_t from = 0,
+                                                      int timeout_ms = 30000) const;
+  // The port of a listener llmqd opened on port 0, from the newest log line with
+  // `marker` ("API on http://127.0.0.1:"); 0 when there is none.
+  int loggedPort(const std::string& marker) const;
+  // loggedPort() of the HTTP front ([api] listen) and of the metrics listener.
+  int apiPort() const { return loggedPort("API on http://127.0.0.1:"); }
+  int metricsPort() const { return loggedPort("metrics on http://127.0.0.1:"); }
 
   // A new client connection; fails the test if it cannot connect.
   std::unique_ptr<ipc::Client> connect();
@@ -89,6 +99,11 @@ class DaemonProcess {
   bool notify_stop_ = false;                // Guarded by notify_mu_.
   std::thread notify_thread_;               // Runs readNotifications() once start() bound notify_fd_.
 };
+
+// llmqd's environment (DaemonOptions::extra_env) for an upstream at `base_url` as
+// OpenRouter (the fake, or a hostile server of the test's own):
+// OPENROUTER_API_KEY and OPENROUTER_BASE_URL.
+std::vector<std::string> openRouterEnv(const std::string& key, const std::string& base_url);
 
 // Where Debian's systemd package puts systemd-socket-activate(1).
 inline constexpr char kSocketActivatePath[] = "/usr/bin/systemd-socket-activate";

@@ -7,9 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -22,20 +19,12 @@
 
 namespace llmq::testing {
 
-inline constexpr char kFixtureKey[] = "sk-or-v1-test0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7b";
-
 // `text` parsed, or a failed expectation and an empty Document.
 inline json::Document parseJsonText(const std::string& text) {
   json::Document d;
   std::string error;
   EXPECT_TRUE(json::parse(d, text, &error)) << error << " in: " << text;
   return d;
-}
-
-// The string member `name` of `v`, or "".
-inline std::string strMember(const json::Value& v, const char* name) {
-  const json::Value* m = json::member(v, name);
-  return m != nullptr && m->IsString() ? std::string(json::view(*m)) : std::string();
 }
 
 // The data: payloads of an SSE body, in order.
@@ -65,8 +54,7 @@ class HttpFrontFixture : public DaemonFixture {
                                                          std::to_string(maxBodyBytes()) + "\n" + extraConfig(),
                                           .extra_env = fakeEnv(kFixtureKey)}));
     ASSERT_NO_FATAL_FAILURE(readPort());
-    std::ifstream in(dir_.path() + "/api.token");
-    std::getline(in, token_);
+    token_ = apiToken();
     ASSERT_GE(token_.size(), 16u);
   }
   // Stops llmqd and starts it again on the same database and token (a new port).
@@ -76,12 +64,8 @@ class HttpFrontFixture : public DaemonFixture {
   }
   // The port of the newest "API on" line of the log.
   void readPort() {
-    // "OpenAI-compatible API on http://127.0.0.1:PORT/v1 (bearer token in FILE)"
-    const std::string log = daemon_->log();
-    const std::string marker = "API on http://127.0.0.1:";
-    const size_t at = log.rfind(marker);
-    ASSERT_NE(std::string::npos, at) << log;
-    port_ = std::atoi(log.c_str() + at + marker.size());
+    port_ = apiPort();
+    ASSERT_NE(0, port_) << daemon_->log();
   }
   HttpHeaders auth(HttpHeaders more = {}) const {
     more.emplace_back("Authorization", "Bearer " + token_);

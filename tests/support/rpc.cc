@@ -37,6 +37,21 @@ int callError(ipc::Client& client, const std::string& method, const std::string&
   return r->error.code;
 }
 
+std::string exchangeRaw(ipc::Client& client, const std::string& bytes, int timeout_ms) {
+  EXPECT_TRUE(client.sendRaw(bytes));
+  auto line = client.readLine(timeout_ms);
+  if (!line || !line->has_value()) {
+    ADD_FAILURE() << "no answer within " << timeout_ms << " ms to " << bytes.substr(0, 200);
+    return "";
+  }
+  return **line;
+}
+
+std::string strMember(const json::Value& v, const char* name) {
+  const json::Value* m = json::member(v, name);
+  return m != nullptr && m->IsString() ? std::string(json::view(*m)) : std::string();
+}
+
 std::string submitParams(const std::string& model, const std::string& extra, const std::string& request_extra) {
   std::string p =
       R"({"request":{"model":")" + model + R"(","messages":[{"role":"user","content":"hello from a test"}])";

@@ -27,6 +27,13 @@ std::string submitParams(const std::string& model = "mock/test", const std::stri
 std::string submit(ipc::Client& client, const std::string& model = "mock/test", const std::string& extra = "",
                    const std::string& request_extra = "");
 
+// Sends `bytes` as they are (one or more lines, or a broken frame) and returns the
+// next line received; "" with a failure when none came within timeout_ms.
+std::string exchangeRaw(ipc::Client& client, const std::string& bytes, int timeout_ms = 10000);
+
+// The string member `name` of `v`, or "".
+std::string strMember(const json::Value& v, const char* name);
+
 // Polls job.get until the job reaches a terminal state; returns that state.
 std::string waitTerminal(ipc::Client& client, const std::string& job_id, int timeout_ms = 60000);
 

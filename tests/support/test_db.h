@@ -1,5 +1,6 @@
 // TestDb: a migrated SQLite database in its own TempDir, for unit tests of the
-// store and of the daemon pieces that write through it. Header-only.
+// store and of the daemon pieces that write through it; openDatabase, a second
+// connection to the database of a running llmqd. Header-only.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -51,6 +52,14 @@ class TestDb {
   std::string error_;
   std::unique_ptr<store::Database> db_;
 };
+
+// Opens the database at `path` beside the llmqd that uses it (WAL: reads see its
+// last commit); null, with a failed expectation, when it cannot be opened.
+inline std::unique_ptr<store::Database> openDatabase(const std::string& path) {
+  auto db = store::Database::open(path, store::OpenOptions{});
+  EXPECT_TRUE(db.ok()) << (db.ok() ? "" : db.error().message);
+  return db.ok() ? std::move(*db) : nullptr;
+}
 
 // Runs a query that returns one text or integer cell, as text ("" when no row).
 inline std::string queryOne(store::Database& db, const std::string& sql) {

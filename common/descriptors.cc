@@ -61,8 +61,8 @@ void DescriptorRefusals::note(uint64_t now_ms) {
   if (logged_ms_ != 0 && now_ms - logged_ms_ < 10'000) {
     return;
   }
-  LOG_WARN("%s: refusing connections: out of file descriptors (%llu refused since the last report); %s", listener_,
-           static_cast<unsigned long long>(refused_), advice_);
+  LOG_WARN("%s: refusing connections: out of file descriptors (%llu refused since the last report); %s",
+           listener_.c_str(), static_cast<unsigned long long>(refused_), advice_.c_str());
   logged_ms_ = now_ms;
   refused_ = 0;
 }

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace llmq {
 
@@ -38,12 +39,13 @@ void drainReadable(int fd);
 class DescriptorRefusals {
  public:
   // `listener` names it in the log ("the HTTP front"); `advice` says what to change.
-  DescriptorRefusals(const char* listener, const char* advice) : listener_(listener), advice_(advice) {}
+  DescriptorRefusals(std::string listener, std::string advice)
+      : listener_(std::move(listener)), advice_(std::move(advice)) {}
   void note(uint64_t now_ms);
 
  private:
-  const char* listener_;
-  const char* advice_;
+  std::string listener_;
+  std::string advice_;
   uint64_t refused_ = 0;  // Since the last log line.
   uint64_t logged_ms_ = 0;
 };

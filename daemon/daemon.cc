@@ -281,6 +281,9 @@ void Daemon::endOfTurn() {
     return;
   }
   engine_->endTurn();
+  if (metrics_server_) {
+    metrics_server_->flush();
+  }
   if (http_front_) {
     http_front_->flush();  // Last: the server's flush hands it the answers for HTTP.
   }

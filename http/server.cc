@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include "common/descriptors.h"
 #include "common/json.h"
@@ -98,7 +100,13 @@ const char* HttpServer::reason(int status) {
 }
 
 HttpServer::HttpServer(uv_loop_t* loop, HttpHandler* handler, HttpServerOptions options)
-    : loop_(loop), handler_(handler), options_(options) {
+    : loop_(loop),
+      handler_(handler),
+      options_(std::move(options)),
+      descriptor_refusals_(
+          "the " + options_.name,
+          "raise LimitNOFILE=" +
+              (options_.settings.empty() ? std::string() : " or lower " + options_.settings + " max_connections")) {
   ::signal(SIGPIPE, SIG_IGN);  // A peer gone mid-write costs an EPIPE, not the process.
 }
 
@@ -110,18 +118,18 @@ Result<int> HttpServer::listen(const std::string& host, int port) {
                ? uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr))
                : uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
   if (rc != 0) {
-    return makeError(ErrorKind::kInvalidArgument, "HTTP front: bad address " + host);
+    return makeError(ErrorKind::kInvalidArgument, options_.name + ": bad address " + host);
   }
   listener_ = makeUvHandle<uv_tcp_t>(loop_, this, uv_tcp_init);
   if (!listener_) {
-    return makeError(ErrorKind::kIo, "HTTP front: creating the listening socket");
+    return makeError(ErrorKind::kIo, options_.name + ": creating the listening socket");
   }
   const std::string where = host + ":" + std::to_string(port);
   if ((rc = uv_tcp_bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), 0)) != 0 ||
       (rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), options_.backlog,
                       &HttpServer::onUvConnection)) != 0) {
     listener_.reset();
-    return makeError(ErrorKind::kIo, "HTTP front: listening on " + where + ": " + uv_strerror(rc));
+    return makeError(ErrorKind::kIo, options_.name + ": listening on " + where + ": " + uv_strerror(rc));
   }
   sockaddr_storage bound{};
   int len = sizeof bound;
@@ -152,7 +160,7 @@ HttpServer::Conn* HttpServer::find(uint64_t conn_id) {
 void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
   auto* self = static_cast<HttpServer*>(listener->data);
   if (status < 0) {
-    LOG_WARN("HTTP front: accepting a connection: %s", uv_strerror(status));
+    LOG_WARN("%s: accepting a connection: %s", self->options_.name.c_str(), uv_strerror(status));
     return;
   }
   auto* c = new Conn(self, self->next_id_++, self->options_.limits);
@@ -166,7 +174,7 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
   c->unauth_it = self->unauth_.insert(self->unauth_.end(), c);
   c->parser.setHeadCheck([c](const HttpRequest& head) { return c->server->checkHead(*c, head); });
   if (int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp)); rc != 0) {
-    LOG_WARN("HTTP front: accepting a connection: %s", uv_strerror(rc));
+    LOG_WARN("%s: accepting a connection: %s", self->options_.name.c_str(), uv_strerror(rc));
     self->close(*c);
     return;
   }
@@ -179,8 +187,9 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
     return;
   }
   if (self->live_ > self->options_.max_connections && !self->evictOne(*c)) {
-    LOG_WARN("HTTP front: %zu connections open, all in use; refusing one more", self->live_ - 1);
-    self->refuseNow(*c, "too many connections");
+    self->noteFull();
+    self->refuseNow(*c, "too many connections (at most " + std::to_string(self->options_.max_connections) +
+                            "); try again later");
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
@@ -190,17 +199,35 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
 }
 
 bool HttpServer::evictOne(const Conn& newcomer) {
+  if (!options_.evict_unauthenticated) {
+    return false;
+  }
   for (Conn* old : unauth_) {
     if (old != &newcomer && old->exchanges.empty() && !old->closing) {
       LOG_DEBUG(
-          "HTTP front: %zu connections open; closing connection %llu (no request with a token yet) "
-          "to admit a new one",
-          live_, static_cast<unsigned long long>(old->id));
+          "%s: %zu connections open; closing connection %llu (no request with a token yet) to admit a new one",
+          options_.name.c_str(), live_, static_cast<unsigned long long>(old->id));
       refuseNow(*old, "closed to admit a new connection: this one sent no authenticated request");
       return true;
     }
   }
   return false;
+}
+
+void HttpServer::noteFull() {
+  ++full_refused_;
+  const uint64_t now = uv_now(loop_);
+  if (full_logged_ms_ != 0 && now - full_logged_ms_ < 10'000) {
+    return;
+  }
+  LOG_WARN("%s: %zu connections open, all in use; refusing more (%llu refused since the last report)",
+           options_.name.c_str(), live_ - 1, static_cast<unsigned long long>(full_refused_));
+  full_logged_ms_ = now;
+  full_refused_ = 0;
+}
+
+std::string HttpServer::settingName(const char* key) const {
+  return options_.settings.empty() ? std::string() : " (" + options_.settings + " " + key + ")";
 }
 
 void HttpServer::refuseNow(Conn& c, std::string_view why) {
@@ -249,7 +276,8 @@ void HttpServer::onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) no
   try {
     self->handleInput(*c, std::string_view(buf->base, static_cast<size_t>(nread)));
   } catch (const std::exception& e) {
-    LOG_ERROR("HTTP front: connection %llu: %s; closing it", static_cast<unsigned long long>(c->id), e.what());
+    LOG_ERROR("%s: connection %llu: %s; closing it", self->options_.name.c_str(),
+              static_cast<unsigned long long>(c->id), e.what());
     self->close(*c);
   }
 }
@@ -299,8 +327,8 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
       // Decided on Content-Length before the body is read when it says so; the
       // client is most likely still sending it.
       fail(c, 413, "request_too_large",
-           "request body larger than " + std::to_string(options_.limits.max_body_bytes) +
-               " bytes ([api] max_body_bytes); send a smaller request",
+           "request body larger than " + std::to_string(options_.limits.max_body_bytes) + " bytes" +
+               settingName("max_body_bytes") + "; send a smaller request",
            true);
       return;
     case HttpRequestParser::Status::kRefused:
@@ -308,15 +336,13 @@ void HttpServer::handleInput(Conn& c, std::string_view bytes) {
       return;
   }
   if (buffered_total_ > options_.max_buffered_request_bytes) {
-    LOG_WARN(
-        "HTTP front: %zu bytes of unfinished requests buffered over all connections; refusing "
-        "connection %llu's",
-        buffered_total_, static_cast<unsigned long long>(c.id));
-    failWith(c, 503,
-             "{\"error\":{\"message\":\"llmqd holds too many bytes of unfinished requests ([api] "
-             "max_buffered_request_bytes); send again later\",\"type\":\"server_error\",\"param\":null,"
-             "\"code\":\"overloaded\"}}",
-             true);
+    LOG_WARN("%s: %zu bytes of unfinished requests buffered over all connections; refusing connection %llu's",
+             options_.name.c_str(), buffered_total_, static_cast<unsigned long long>(c.id));
+    std::string body = "{\"error\":{\"message\":";
+    json::appendString(body, "llmqd holds too many bytes of unfinished requests" +
+                                 settingName("max_buffered_request_bytes") + "; send again later");
+    body += ",\"type\":\"server_error\",\"param\":null,\"code\":\"overloaded\"}}";
+    failWith(c, 503, body, true);
     return;
   }
   if (c.parser.midRequest()) {
@@ -369,9 +395,12 @@ void HttpServer::emit(Conn& c, Exchange& e, std::string_view data, bool whole) {
   // A client is cut off as soon as what it has not read passes the bound, in
   // the same turn: an endless stream must not keep one turn going. Except one
   // whole answer (`whole`: a non-streamed answer of many MiB, bounded by [http]
-  // max_response_bytes), which goes out even when it alone is larger; what
-  // comes after it is held to the bound.
-  const bool unread = !whole && c.out.size() + c.inflight + data.size() > options_.max_pending_output_bytes;
+  // max_response_bytes), which goes out even when it alone is larger, as long as
+  // nothing else is waiting to: what comes after it is held to the bound, so a
+  // client that pipelines requests and reads none of the answers (each made
+  // at once, as GET /metrics is) is cut off, not answered without end.
+  const size_t pending = c.out.size() + c.inflight;
+  const bool unread = pending + data.size() > options_.max_pending_output_bytes && !(whole && pending == 0);
   if (&e == &c.exchanges.front()) {
     c.out.append(data);
     markDirty(c);
@@ -379,7 +408,7 @@ void HttpServer::emit(Conn& c, Exchange& e, std::string_view data, bool whole) {
     e.buffered.append(data);
   }
   if (unread) {
-    LOG_WARN("HTTP front: connection %llu is not reading (%zu bytes pending); cutting it off",
+    LOG_WARN("%s: connection %llu is not reading (%zu bytes pending); cutting it off", options_.name.c_str(),
              static_cast<unsigned long long>(c.id), c.out.size() + c.inflight);
     close(c);
   }
@@ -541,7 +570,7 @@ void HttpServer::onUvTimer(uv_timer_t* t) noexcept {
     return;
   }
   if (!c->no_more_requests && c->parser.midRequest()) {
-    LOG_DEBUG("HTTP front: connection %llu too slow sending its request; closing it",
+    LOG_DEBUG("%s: connection %llu too slow sending its request; closing it", self->options_.name.c_str(),
               static_cast<unsigned long long>(c->id));
     self->fail(*c, 408, "request_timeout", "request not received in time");
   } else if (c->writing) {
@@ -553,8 +582,8 @@ void HttpServer::onUvTimer(uv_timer_t* t) noexcept {
       c->last_output_ms = uv_now(self->loop_);
       self->armTimer(*c);
     } else if (uv_now(self->loop_) >= c->last_output_ms + self->options_.write_stall_timeout_ms) {
-      LOG_DEBUG("HTTP front: connection %llu took none of its answer for the write stall timeout; closing it",
-                static_cast<unsigned long long>(c->id));
+      LOG_DEBUG("%s: connection %llu took none of its answer for the write stall timeout; closing it",
+                self->options_.name.c_str(), static_cast<unsigned long long>(c->id));
       self->close(*c);
     } else {
       self->armTimer(*c);  // The write moved since the timer was set.

@@ -1,7 +1,8 @@
 // http::HttpServer: HTTP/1.1 on a loopback TCP port, on the daemon's libuv loop,
-// for the OpenAI-compatible front (daemon/api/http_front.h). It owns connections,
-// parsing (HttpRequestParser), timeouts and output; what a request means is the
-// handler's business.
+// for the OpenAI-compatible front (daemon/api/http_front.h) and the metrics
+// listener (daemon/api/metrics_server.h), one instance each. It owns
+// connections, parsing (HttpRequestParser), timeouts and output; what a request
+// means is the handler's business.
 //
 // - Keep-alive and pipelining: requests on one connection are numbered
 //   (exchanges) and answered in that order, whenever each answer is ready; an
@@ -18,7 +19,8 @@
 //   when Content-Length says so), malformed input 400; each closes the connection.
 // - Output is bounded: a peer whose unread output would pass
 //   max_pending_output_bytes is cut off at once (one whole non-streamed answer
-//   larger than that still goes out).
+//   larger than that still goes out when nothing else is waiting to, so a
+//   client that pipelines requests without reading the answers is cut off too).
 // - A refusal while the client may still be sending its body (413, a request
 //   refused at its headers, the buffered-bytes bound) half-closes and drains for
 //   up to kLingerMs, so the client reads it instead of a reset.
@@ -47,6 +49,11 @@
 namespace llmq::http {
 
 struct HttpServerOptions {
+  // Names the server in the log and in error messages ("HTTP front: ...").
+  std::string name = "HTTP front";
+  // The configuration section of its settings, which error messages and the log
+  // name ("[api] max_body_bytes"); empty when its bounds are fixed.
+  std::string settings = "[api]";
   HttpLimits limits;
   uint64_t header_timeout_ms = 10'000;
   uint64_t idle_timeout_ms = 60'000;
@@ -59,6 +66,9 @@ struct HttpServerOptions {
   // is none, the new one gets 503 and is closed. So idle connections without a
   // token never lock out one that has it.
   size_t max_connections = 4096;
+  // False for a server without credentials, where no connection is worth more
+  // than another: at max_connections the new one gets 503, none is evicted.
+  bool evict_unauthenticated = true;
   // Bytes of unfinished requests (headers, bodies so far) over all connections;
   // a connection whose bytes would pass it gets 503 and is closed.
   size_t max_buffered_request_bytes = 64u << 20;
@@ -185,6 +195,10 @@ class HttpServer {
   // At max_connections: closes the oldest unauthenticated idle connection other
   // than `newcomer` (which is in unauth_ too, and idle).
   bool evictOne(const Conn& newcomer);
+  // Logs a refusal at max_connections, at most once every 10 s with the count.
+  void noteFull();
+  // " ([api] max_body_bytes)" for the setting `key`, or "" when there are no settings.
+  std::string settingName(const char* key) const;
   // Answers 503 straight into the socket (best effort) and closes.
   void refuseNow(Conn& c, std::string_view why);
   Exchange* findExchange(Conn& c, uint64_t exchange);
@@ -201,9 +215,11 @@ class HttpServer {
   Conn* find(uint64_t conn_id);
 
   uv_loop_t* loop_;
-  DescriptorRefusals descriptor_refusals_{"the HTTP front", "raise LimitNOFILE= or lower [api] max_connections"};
   HttpHandler* handler_;
   HttpServerOptions options_;
+  DescriptorRefusals descriptor_refusals_;
+  uint64_t full_refused_ = 0;    // Refused at max_connections since the last log line.
+  uint64_t full_logged_ms_ = 0;  // When that line was written.
   UvHandlePtr<uv_tcp_t> listener_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Conn*> conns_;

@@ -1,60 +1,65 @@
-// daemon::MetricsServer: Prometheus's scrape endpoint on a
-// loopback TCP port, off unless `[metrics] listen = "127.0.0.1:9464"`. It answers
-// `GET /metrics` with Metrics::render() and anything else with 404, one request
-// per connection (Connection: close). Bounds (docs/operations.md "Bounds"): at
-// most kMaxConnections scrapes at once (one more gets 503 and is closed), each
-// over within kTimeoutMs of connecting (a client that sends nothing, or does not
-// read its answer, is closed then), a request head of at most kMaxRequestBytes
-// (431, close), and so at most kMaxConnections answers held for writing. Loop
-// thread only.
+// daemon::MetricsServer: Prometheus's scrape endpoint on a loopback TCP port,
+// off unless `[metrics] listen = "127.0.0.1:9464"`. A route on an
+// http::HttpServer of its own, apart from the HTTP front's (it needs no token,
+// and a scraper must not compete with API clients for connections): GET and
+// HEAD /metrics answer the page of daemon/api/metrics_page.h, any other method
+// on /metrics 405, any other path 404.
+//
+// The server brings keep-alive, pipelining, the slowloris timeouts and the
+// bounds on heads, bodies and unread output (http/server.h); here they are
+// fixed (docs/operations.md "Bounds", "The metrics listener"): at most
+// kMaxConnections connections (one more gets 503 and is closed; none is
+// evicted, since none has credentials), kTimeoutMs for a request's head, a
+// body's next bytes, an idle connection and an answer nobody reads, a head and
+// a body of at most kMaxRequestBytes each (431, 413), and at most
+// kMaxPendingBytes of answers unread per connection (one page larger than that
+// still goes out alone). Loop thread only.
 #pragma once
 
 #include <uv.h>
 
+#include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <unordered_map>
 
 #include "common/result.h"
-#include "common/uv_handle.h"
+#include "http/server.h"
 
 namespace llmq::daemon {
 
 struct Engine;
 
-class MetricsServer {
+class MetricsServer final : public http::HttpHandler {
  public:
   static constexpr size_t kMaxConnections = 8;
   static constexpr uint64_t kTimeoutMs = 10'000;
   static constexpr size_t kMaxRequestBytes = 8192;
+  static constexpr size_t kMaxPendingBytes = 1u << 20;
 
-  explicit MetricsServer(const Engine& engine);
-  ~MetricsServer();
+  // `timeout_ms` is kTimeoutMs but in tests, which shorten it.
+  explicit MetricsServer(const Engine& engine, uint64_t timeout_ms = kTimeoutMs);
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
 
   // Listens on `host:port` (a loopback address). Returns the port bound (useful
   // with port 0 in tests).
   Result<int> listen(const std::string& host, int port);
+  // Starts writing the answers made this turn; the Daemon calls it at the end
+  // of every turn, as it does the front's.
+  void flush() { http_.flush(); }
+  // Stops listening and closes every connection; the loop must then run for
+  // their close callbacks before this is destroyed.
   void close();
+  size_t connectionCount() const { return http_.connectionCount(); }
+
+  void onRequest(uint64_t conn_id, uint64_t exchange, http::HttpRequest&& request) override;
+  void onClosed(uint64_t /*conn_id*/) override {}
 
  private:
-  struct Client;
-  static void onUvConnection(uv_stream_t* server, int status) noexcept;
-  static void onUvAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
-  static void onUvRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
-  static void onUvWritten(uv_write_t* req, int status) noexcept;
-  static void onUvTimeout(uv_timer_t* t) noexcept;
-  void answer(Client& c);
-  // A short error answer written now (the socket is fresh or idle), then close.
-  void refuse(Client& c, int status, const char* reason, const std::string& body);
-  void drop(Client* c);
+  static http::HttpServerOptions options(uint64_t timeout_ms);
 
   const Engine& s_;
-  size_t live_ = 0;  // Clients not closing.
-  uint64_t refused_ = 0;
-  uint64_t refused_logged_ms_ = 0;
-  UvHandlePtr<uv_tcp_t> listener_;
-  std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
+  http::HttpServer http_;
 };
 
 }  // namespace llmq::daemon

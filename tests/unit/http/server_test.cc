@@ -4,14 +4,15 @@
 // the handler answers out of order), a head over max_header_bytes -> 431, a
 // body over max_body_bytes -> 413 before it is read, the max_connections bound
 // (an idle unauthenticated connection is evicted for a new one; with none
-// evictable, the new one gets 503), and the header timeout (a half-sent request
+// evictable, or eviction off, the new one gets 503), and the header timeout (a half-sent request
 // gets 408 and the connection closes). Also: a chunked stream holds the
 // pipelined answer behind it until it ends; an idle keep-alive connection
 // closes after idle_timeout_ms; malformed input is 400; Connection: close and
 // HTTP/1.0 streams end the connection; HEAD gets no body; Expect: 100-continue
 // is answered; a peer that goes away is reported in onClosed and later answers
 // to it are dropped; output past max_pending_output_bytes cuts a stream off,
-// while one whole answer larger than that still goes out; max_pipelined pauses
+// while one whole answer larger than that still goes out, but whole answers
+// past it behind another cut the client off; max_pipelined pauses
 // reading until an answer goes out; max_buffered_request_bytes refuses with
 // 503; a refusal behind a pending answer waits its turn; an answer that comes
 // after idle_timeout_ms goes out whole (the idle time counts from the end of
@@ -431,6 +432,44 @@ TEST_F(HttpServerTest, OneWholeAnswerLargerThanTheOutputBoundStillGoesOut) {
   ASSERT_TRUE(until({c.get()}, [&] { return responses(c->received()).size() == 1; }));
   EXPECT_EQ(big, responses(c->received())[0].body);
   EXPECT_TRUE(handler_.closed.empty());
+}
+
+TEST_F(HttpServerTest, WholeAnswersPastTheOutputBoundBehindAnotherCutTheClientOff) {
+  options_.max_pending_output_bytes = 1024;
+  start();
+  handler_.hold = true;
+  auto c = connect();
+  ASSERT_TRUE(c->write(get("/1") + get("/2") + get("/3")));
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.seen.size() == 3; }));
+  // All three in one turn, before any flush: the first goes out whatever its
+  // size, the second would pass the bound behind it.
+  for (const auto& s : handler_.seen) {
+    server_->respond(s.conn, s.exchange, 200, "text/plain", {}, std::string(600, 'w'));
+  }
+  ASSERT_TRUE(until({c.get()}, [&] { return handler_.closed.size() == 1; }));
+  ASSERT_TRUE(until({c.get()}, [&] { return c->eof(); }));
+  EXPECT_EQ(0u, server_->connectionCount());
+}
+
+TEST_F(HttpServerTest, WithoutEvictionTheConnectionPastTheBoundGets503) {
+  options_.max_connections = 1;
+  options_.evict_unauthenticated = false;
+  options_.name = "test server";
+  options_.settings.clear();
+  start();
+  auto a = connect();
+  ASSERT_TRUE(until({a.get()}, [&] { return server_->connectionCount() == 1; }));
+  auto b = connect();
+  ASSERT_TRUE(until({a.get(), b.get()}, [&] { return b->eof(); }));
+  const auto rb = responses(b->received());
+  ASSERT_EQ(1u, rb.size()) << b->received();
+  EXPECT_EQ(503, rb[0].status);
+  EXPECT_NE(std::string::npos, rb[0].body.find("too many connections (at most 1)")) << rb[0].body;
+  // The idle one, without credentials, was kept and is served.
+  EXPECT_FALSE(a->eof());
+  ASSERT_TRUE(a->write(get("/a")));
+  ASSERT_TRUE(until({a.get()}, [&] { return responses(a->received()).size() == 1; }));
+  EXPECT_EQ(200, responses(a->received())[0].status);
 }
 
 TEST_F(HttpServerTest, AConnectionWaitingForItsAnswerNeverTimesOut) {

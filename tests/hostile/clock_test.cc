@@ -29,8 +29,8 @@ constexpr char kConfig[] = "[retention]\nfinished_jobs_days = 1\ncheck_s = 0.1\n
 class ClockTest : public DaemonFixture {
  protected:
   void SetUp() override {
-    if (!clock_.available()) {
-      GTEST_SKIP() << "needs libfaketime (" << clock_.library() << ", Debian package libfaketime)";
+    if (const std::string why = clock_.unavailable(); !why.empty()) {
+      GTEST_SKIP() << why;
     }
     clock_.setOffset("+0");
   }

@@ -90,8 +90,8 @@ TEST_F(UpstreamNumbersTest, TenYearRetryAfterCoolsForAtMostTheCap) {
 // retry time with it.
 TEST_F(UpstreamNumbersTest, ABackwardClockStepDoesNotStretchARetryAfter) {
   const FakeClock clock(dir_.file("faketime"), FakeClock::kThreadedLibrary);
-  if (!clock.available()) {
-    GTEST_SKIP() << "needs Debian's faketime package (" << clock.library() << ")";
+  if (const std::string why = clock.unavailable(); !why.empty()) {
+    GTEST_SKIP() << why;
   }
   ASSERT_TRUE(clock.setOffset("+0"));
   ASSERT_NO_FATAL_FAILURE(startDaemon("", clock.env()));

@@ -543,8 +543,10 @@ void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_ma
   std::string data = "{\"delta\":";
   json::appendString(data, text);
   data += ",\"index\":0}";
+  upstream::StreamDelta chunk;
+  chunk.content = text;
   p_.bus.sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk, data,
-                p_.clock.nowMs());
+                p_.clock.nowMs(), &chunk);
 }
 
 void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
@@ -776,7 +778,7 @@ void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
   if (a.first_token_at == 0) {
     a.first_token_at = p_.clock.nowMs();
   }
-  p_.lifecycle.emitWith(a.job, a.tags, EventKind::kMessageChunk, [&] {
+  p_.lifecycle.emitChunk(a.job, a.tags, delta, [&] {
     std::string d = "{\"delta\":";
     json::appendString(d, delta.content);
     d += ",\"index\":" + std::to_string(delta.index);

@@ -52,6 +52,22 @@ std::optional<Routing> readRouting(const json::Value& object) {
   return r;
 }
 
+std::optional<RequestFacts> readFacts(const json::Value& object) {
+  const json::Value* facts = json::member(object, "facts");
+  const json::Value* prompt = facts != nullptr && facts->IsObject() ? json::member(*facts, "prompt_tokens")
+                                                                    : nullptr;
+  if (prompt == nullptr || !prompt->IsInt64()) {
+    return std::nullopt;
+  }
+  RequestFacts f;
+  f.prompt_tokens = prompt->GetInt64();
+  if (const json::Value* cap = json::member(*facts, "completion_cap"); cap != nullptr && cap->IsInt64()) {
+    f.completion_cap = cap->GetInt64();
+  }
+  f.deterministic = flag(*facts, "deterministic");
+  return f;
+}
+
 }  // namespace
 
 void appendRoutingJson(std::string& out, const Routing& r) {
@@ -94,6 +110,15 @@ std::string toJson(const JobOptions& o) {
     out.append(",\"routing\":");
     appendRoutingJson(out, *o.routing);
   }
+  if (o.facts) {
+    out.append(",\"facts\":{\"prompt_tokens\":");
+    out.append(std::to_string(o.facts->prompt_tokens));
+    if (o.facts->completion_cap) {
+      out.append(",\"completion_cap\":");
+      out.append(std::to_string(*o.facts->completion_cap));
+    }
+    out.append(o.facts->deterministic ? ",\"deterministic\":true}" : "}");
+  }
   out.push_back('}');
   return out;
 }
@@ -119,6 +144,7 @@ JobOptions parseJobOptions(std::string_view text_json) {
   o.fail_when_cooling = flag(doc, "fail_when_cooling");
   o.request_id = text(doc, "request_id");
   o.routing = readRouting(doc);
+  o.facts = readFacts(doc);
   return o;
 }
 

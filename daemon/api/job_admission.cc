@@ -19,6 +19,7 @@
 #include "daemon/policy/model_chain.h"
 #include "daemon/policy/model_router.h"
 #include "daemon/policy/provider_registry.h"
+#include "daemon/policy/request_estimate.h"
 #include "daemon/policy/user_quota.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/event_bus.h"
@@ -112,12 +113,12 @@ bool checkRequest(Call& call, const ipc::SubmitParams& p) {
 // was acknowledged, across restarts and retries. Its provider must exist and have
 // a key (or the job brings its own). nullopt: the call was answered.
 std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, std::string_view request_json,
-                                      std::optional<Routing>* routing) {
+                                      const RequestFacts& facts, std::optional<Routing>* routing) {
   Engine& s = call.s;
   const ModelCatalog& catalog = *s.catalog;
   auto routed = routeJob(
       s.config, [&catalog](std::string_view m) { return catalog.find(m); },
-      RoutingInput{p.model, p.route, &p.options.fallback_models, request_json, p.kind});
+      RoutingInput{p.model, p.route, &p.options.fallback_models, request_json, p.kind, &facts});
   if (!routed) {
     call.reply.fail(ipc::rpc::kInvalidParams, routed.error().message);
     return std::nullopt;
@@ -193,7 +194,7 @@ bool withinQuotaAndBudgets(Call& call, const ipc::SubmitParams& p, const store::
   if (!s.budgets->empty()) {
     const Spender who{job.client, first_model, "", "", &p.tags};
     if (s.budgets->covers(who)) {
-      const std::optional<double> worst = s.accounting->worstCaseUsd(job.kind, job.request_json, first_model);
+      const std::optional<double> worst = s.accounting->worstCaseUsd(tokensOf(*job.options.facts), first_model);
       const Budget* refused = worst ? s.budgets->refuses(who, *worst) : nullptr;
       if (refused != nullptr) {
         call.reply.fail(ipc::rpc::kBudgetExceeded,
@@ -209,16 +210,19 @@ bool withinQuotaAndBudgets(Call& call, const ipc::SubmitParams& p, const store::
 }
 
 // What of the submit the job's columns do not hold (common/job_options.h).
-JobOptions optionsOf(const ipc::SubmitParams& p, bool byok, const std::optional<Routing>& routing) {
+JobOptions optionsOf(const ipc::SubmitParams& p, bool byok, const std::optional<Routing>& routing,
+                     const RequestFacts& facts) {
   JobOptions o = p.options;
   o.byok = byok;
   o.routing = routing;
+  o.facts = facts;
   return o;
 }
 
 // The queued job a valid submit becomes, not yet stored.
 store::JobRecord newJob(const ipc::SubmitParams& p, std::string client, std::string request_json,
-                        const std::optional<Routing>& routing, bool byok, int64_t now, int default_max_attempts) {
+                        const std::optional<Routing>& routing, const RequestFacts& facts, bool byok, int64_t now,
+                        int default_max_attempts) {
   store::JobRecord job;
   job.state = store::JobState::kQueued;
   job.priority = p.priority;
@@ -229,7 +233,7 @@ store::JobRecord newJob(const ipc::SubmitParams& p, std::string client, std::str
   // The job's `model` is what was asked for: a route shows as "route:NAME".
   job.model = routing && routing->route ? std::string(kRoutePrefix) + *routing->route : p.model;
   job.request_json = std::move(request_json);
-  job.options = optionsOf(p, byok, routing);
+  job.options = optionsOf(p, byok, routing, facts);
   job.idempotency_key = p.idempotency_key;
   job.stream = p.stream;
   job.max_attempts = p.max_attempts.value_or(default_max_attempts);
@@ -283,8 +287,11 @@ void admitJob(Call& call, const ipc::SubmitParams& p) {
     return;
   }
   std::string request_json = json::toString(*p.request);
+  // What the request asks, taken here once from the parsed request and kept with
+  // the job (common/job_options.h): nothing later parses the request for it.
+  const RequestFacts facts = requestFacts(p.kind, *p.request, request_json.size());
   std::optional<Routing> routing;
-  const std::optional<std::string> first_model = firstModel(call, p, request_json, &routing);
+  const std::optional<std::string> first_model = firstModel(call, p, request_json, facts, &routing);
   if (!first_model || !checkCaller(call, p)) {
     return;
   }
@@ -308,8 +315,8 @@ void admitJob(Call& call, const ipc::SubmitParams& p) {
   }
 
   const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(*first_model);
-  store::JobRecord job = newJob(p, std::move(client), std::move(request_json), routing, byok, s.clock.nowMs(),
-                                s.config.default_max_attempts);
+  store::JobRecord job = newJob(p, std::move(client), std::move(request_json), routing, facts, byok,
+                                s.clock.nowMs(), s.config.default_max_attempts);
   if (!withinQuotaAndBudgets(call, p, job, *first_model)) {
     return;
   }

@@ -6,7 +6,9 @@
 // max_user_priority is for administrators; an idempotency key finds the job a
 // socket client submitted with it, for the same owner only; [quota] refuses
 // what would pass it; nothing is admitted while llmqd stops; a typed submit
-// with `wait` is answered with the finished job.
+// with `wait` is answered with the finished job. The facts of the request
+// (prompt estimate, max_tokens, temperature 0) are taken at admission and stored
+// with the job.
 #include "daemon/api/job_admission.h"
 
 #include <gtest/gtest.h>
@@ -93,6 +95,11 @@ TEST_F(JobAdmissionTest, ATypedSubmitBecomesTheJobAJobSubmitWould) {
   EXPECT_TRUE(j.options.fail_when_cooling);
   EXPECT_EQ(std::vector<std::string>{"test/b"}, j.options.fallback_models);
   EXPECT_FALSE(j.options.byok);
+  // The request's facts, taken once here, travel with the job.
+  ASSERT_TRUE(j.options.facts.has_value());
+  EXPECT_EQ(static_cast<int64_t>(j.request_json.size() / 4 + 1), j.options.facts->prompt_tokens);
+  EXPECT_FALSE(j.options.facts->completion_cap.has_value());
+  EXPECT_FALSE(j.options.facts->deterministic);
   ASSERT_TRUE(reaches(jobIdOf(a), JobState::kSucceeded));
 }
 
@@ -185,6 +192,19 @@ TEST_F(JobAdmissionTest, NothingIsAdmittedWhileLlmqdStops) {
   const std::string a = admit(connect(4001, "alice"), cred(4001, "alice"), ipc::SubmitParams{});
   EXPECT_EQ(-32005, errorCode(a)) << a;
   engine_->run.shutting_down = false;
+}
+
+TEST_F(JobAdmissionTest, TheFactsOfTheRequestAreTakenOnceAndStored) {
+  start();
+  const std::string a =
+      admit(connect(4001, "alice"), cred(4001, "alice"), ipc::SubmitParams{},
+            R"({"model":"test/a","max_tokens":77,"temperature":0,"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_FALSE(isError(a)) << a;
+  const store::JobRecord j = job(jobIdOf(a));  // Read back from the database.
+  ASSERT_TRUE(j.options.facts.has_value());
+  EXPECT_EQ(77, j.options.facts->completion_cap.value_or(-1));
+  EXPECT_TRUE(j.options.facts->deterministic);
+  EXPECT_EQ(static_cast<int64_t>(j.request_json.size() / 4 + 1), j.options.facts->prompt_tokens);
 }
 
 TEST_F(JobAdmissionTest, WaitAnswersWithTheFinishedJob) {

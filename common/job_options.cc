@@ -91,9 +91,31 @@ void appendRoutingJson(std::string& out, const Routing& r) {
   out.push_back('}');
 }
 
+namespace {
+
+void appendFacts(std::string& out, const RequestFacts& f) {
+  out.append("\"facts\":{\"prompt_tokens\":");
+  out.append(std::to_string(f.prompt_tokens));
+  if (f.completion_cap) {
+    out.append(",\"completion_cap\":");
+    out.append(std::to_string(*f.completion_cap));
+  }
+  out.append(f.deterministic ? ",\"deterministic\":true}" : "}");
+}
+
+}  // namespace
+
 std::string toJson(const JobOptions& o) {
-  if (o == JobOptions{}) {
-    return "{}";
+  JobOptions rest = o;
+  rest.facts.reset();
+  if (rest == JobOptions{}) {
+    // Most jobs: no option but the facts of their request, written alone.
+    std::string out = "{";
+    if (o.facts) {
+      appendFacts(out, *o.facts);
+    }
+    out.push_back('}');
+    return out;
   }
   std::string out = "{\"fallback_models\":";
   appendStrings(out, o.fallback_models);
@@ -111,13 +133,8 @@ std::string toJson(const JobOptions& o) {
     appendRoutingJson(out, *o.routing);
   }
   if (o.facts) {
-    out.append(",\"facts\":{\"prompt_tokens\":");
-    out.append(std::to_string(o.facts->prompt_tokens));
-    if (o.facts->completion_cap) {
-      out.append(",\"completion_cap\":");
-      out.append(std::to_string(*o.facts->completion_cap));
-    }
-    out.append(o.facts->deterministic ? ",\"deterministic\":true}" : "}");
+    out.push_back(',');
+    appendFacts(out, *o.facts);
   }
   out.push_back('}');
   return out;

@@ -52,6 +52,22 @@ std::optional<Routing> readRouting(const json::Value& object) {
   return r;
 }
 
+std::optional<RequestFacts> readFacts(const json::Value& object) {
+  const json::Value* facts = json::member(object, "facts");
+  const json::Value* prompt = facts != nullptr && facts->IsObject() ? json::member(*facts, "prompt_tokens")
+                                                                    : nullptr;
+  if (prompt == nullptr || !prompt->IsInt64()) {
+    return std::nullopt;
+  }
+  RequestFacts f;
+  f.prompt_tokens = prompt->GetInt64();
+  if (const json::Value* cap = json::member(*facts, "completion_cap"); cap != nullptr && cap->IsInt64()) {
+    f.completion_cap = cap->GetInt64();
+  }
+  f.deterministic = flag(*facts, "deterministic");
+  return f;
+}
+
 }  // namespace
 
 void appendRoutingJson(std::string& out, const Routing& r) {
@@ -75,9 +91,31 @@ void appendRoutingJson(std::string& out, const Routing& r) {
   out.push_back('}');
 }
 
+namespace {
+
+void appendFacts(std::string& out, const RequestFacts& f) {
+  out.append("\"facts\":{\"prompt_tokens\":");
+  out.append(std::to_string(f.prompt_tokens));
+  if (f.completion_cap) {
+    out.append(",\"completion_cap\":");
+    out.append(std::to_string(*f.completion_cap));
+  }
+  out.append(f.deterministic ? ",\"deterministic\":true}" : "}");
+}
+
+}  // namespace
+
 std::string toJson(const JobOptions& o) {
-  if (o == JobOptions{}) {
-    return "{}";
+  JobOptions rest = o;
+  rest.facts.reset();
+  if (rest == JobOptions{}) {
+    // Most jobs: no option but the facts of their request, written alone.
+    std::string out = "{";
+    if (o.facts) {
+      appendFacts(out, *o.facts);
+    }
+    out.push_back('}');
+    return out;
   }
   std::string out = "{\"fallback_models\":";
   appendStrings(out, o.fallback_models);
@@ -93,6 +131,10 @@ std::string toJson(const JobOptions& o) {
   if (o.routing) {
     out.append(",\"routing\":");
     appendRoutingJson(out, *o.routing);
+  }
+  if (o.facts) {
+    out.push_back(',');
+    appendFacts(out, *o.facts);
   }
   out.push_back('}');
   return out;
@@ -119,6 +161,7 @@ JobOptions parseJobOptions(std::string_view text_json) {
   o.fail_when_cooling = flag(doc, "fail_when_cooling");
   o.request_id = text(doc, "request_id");
   o.routing = readRouting(doc);
+  o.facts = readFacts(doc);
   return o;
 }
 

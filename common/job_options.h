@@ -7,6 +7,7 @@
 // never parses it.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,18 @@ struct Routing {
   bool operator==(const Routing&) const = default;
 };
 
+// What the engine weighs of a request before it runs (daemon/policy/request_estimate.h),
+// taken once at submit from the parsed request and kept with the job, so that
+// the gates of an attempt, the response cache and the budgets read them instead
+// of parsing the stored request again.
+struct RequestFacts {
+  int64_t prompt_tokens = 0;              // Estimated (about four bytes a token).
+  std::optional<int64_t> completion_cap;  // max_tokens or its kind's name; unset: none. 0 for embeddings.
+  bool deterministic = false;             // temperature == 0: another job's answer may serve it.
+
+  bool operator==(const RequestFacts&) const = default;
+};
+
 struct JobOptions {
   std::vector<std::string> fallback_models;  // The job's own, as submitted.
   bool cache = false;                        // Opted in to the response cache.
@@ -34,6 +47,7 @@ struct JobOptions {
   bool fail_when_cooling = false;
   std::optional<std::string> request_id;  // Sent upstream as X-Request-Id.
   std::optional<Routing> routing;
+  std::optional<RequestFacts> facts;  // Unset for a job stored before they were taken.
 
   bool operator==(const JobOptions&) const = default;
 };

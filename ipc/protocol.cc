@@ -267,6 +267,116 @@ std::string embeddingRequestProblem(const json::Value& request) {
   return {};
 }
 
+namespace {
+
+// The request body's own rules: its model, what its kind needs, `stream`.
+void checkSubmitRequest(SubmitParams& s, std::string* error) {
+  auto fail = [error](std::string message) {
+    if (error->empty()) {
+      *error = std::move(message);
+    }
+  };
+  const json::Value* model = json::member(*s.request, "model");
+  const json::Value* messages = json::member(*s.request, "messages");
+  if (model != nullptr &&
+      (!model->IsString() || model->GetStringLength() == 0 || model->GetStringLength() > kMaxNameBytes)) {
+    fail("\"request.model\" must be a non-empty string of at most 256 bytes");
+  } else if (model != nullptr) {
+    s.model.assign(model->GetString(), model->GetStringLength());
+  }
+  if (s.kind == JobKind::kEmbedding) {
+    if (std::string problem = embeddingRequestProblem(*s.request); !problem.empty()) {
+      fail(problem);
+    }
+  } else if (s.kind == JobKind::kResponses) {
+    // The daemon checks the rest (daemon/jobs/responses_format.h).
+    if (messages != nullptr) {
+      fail("a Responses request has \"input\", not \"request.messages\"");
+    }
+  } else if (messages == nullptr) {
+    fail("missing \"request.messages\"");
+  } else if (!messages->IsArray() || messages->Empty()) {
+    fail("\"request.messages\" must be a non-empty array");
+  } else {
+    for (const auto& m : messages->GetArray()) {
+      if (!m.IsObject() || json::member(m, "role") == nullptr || !json::member(m, "role")->IsString()) {
+        fail("each of \"request.messages\" must be an object with a string \"role\"");
+        break;
+      }
+    }
+  }
+  if (const json::Value* stream = json::member(*s.request, "stream")) {
+    if (!stream->IsBool()) {
+      fail("\"request.stream\" must be true or false");
+    } else {
+      s.stream = stream->GetBool();
+    }
+  }
+}
+
+// The names a submit carries: client, tags (a tag listed twice is the same tag:
+// the first is kept, so a tag subscriber hears each event once), keys, request id.
+void checkSubmitNames(SubmitParams& s, std::string* error) {
+  auto fail = [error](std::string message) {
+    if (error->empty()) {
+      *error = std::move(message);
+    }
+  };
+  if (s.priority < kMinPriority || s.priority > kMaxPriority) {
+    fail("\"priority\" must be between " + std::to_string(kMinPriority) + " and " + std::to_string(kMaxPriority));
+  }
+  if (s.client && (s.client->empty() || s.client->size() > kMaxNameBytes)) {
+    fail(s.client->empty() ? "\"client\" must not be empty" : "\"client\" is longer than 256 bytes");
+  }
+  std::vector<std::string> tags;
+  for (std::string& t : s.tags) {
+    if (t.empty() || t.size() > kMaxNameBytes) {
+      fail("\"tags\" must hold non-empty strings of at most 256 bytes");
+    } else if (std::find(tags.begin(), tags.end(), t) == tags.end()) {
+      tags.push_back(std::move(t));
+    }
+  }
+  s.tags = std::move(tags);
+  if (s.tags.size() > static_cast<size_t>(kMaxTags)) {
+    fail("\"tags\" has more than " + std::to_string(kMaxTags) + " elements");
+  }
+  if (s.idempotency_key && (s.idempotency_key->empty() || s.idempotency_key->size() > 1024)) {
+    fail(s.idempotency_key->empty() ? "\"idempotency_key\" must not be empty"
+                                    : "\"idempotency_key\" is longer than 1024 bytes");
+  }
+  if (s.api_key) {
+    if (s.api_key->empty() || s.api_key->size() > 1024) {
+      fail(s.api_key->empty() ? "\"api_key\" must not be empty" : "\"api_key\" is longer than 1024 bytes");
+    }
+    // It becomes an Authorization header: a CR or LF would add headers of its own.
+    for (char ch : *s.api_key) {
+      if (static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7f) {
+        fail("\"api_key\" must be printable ASCII without spaces or control characters");
+        break;
+      }
+    }
+  }
+  if (s.options.request_id && !isRequestId(*s.options.request_id)) {
+    fail("\"request_id\" must be 1 to 128 letters, digits, '.', '_', ':' or '-'");
+  }
+}
+
+}  // namespace
+
+bool checkSubmitParams(SubmitParams* s, std::string* error) {
+  error->clear();
+  if (s->request == nullptr || !s->request->IsObject()) {
+    *error = "\"request\" must be an object";
+    return false;
+  }
+  checkSubmitRequest(*s, error);
+  if (error->empty() && s->model.empty() && !s->route) {
+    *error = "missing \"request.model\" (or a \"route\")";
+  }
+  checkSubmitNames(*s, error);
+  return error->empty();
+}
+
 bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string* error) {
   Params p(params);
   p.allowOnly({"kind", "request", "priority", "client", "tags", "idempotency_key", "max_attempts", "timeout_s",
@@ -280,70 +390,17 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
     }
   }
   out->request = p.object("request", true);
-  if (out->request != nullptr) {
-    const json::Value* model = json::member(*out->request, "model");
-    const json::Value* messages = json::member(*out->request, "messages");
-    if (model != nullptr &&
-        (!model->IsString() || model->GetStringLength() == 0 || model->GetStringLength() > kMaxNameBytes)) {
-      p.fail("\"request.model\" must be a non-empty string of at most 256 bytes");
-    } else if (model != nullptr) {
-      out->model.assign(model->GetString(), model->GetStringLength());
-    }
-    if (out->kind == JobKind::kEmbedding) {
-      if (std::string problem = embeddingRequestProblem(*out->request); !problem.empty()) {
-        p.fail(problem);
-      }
-    } else if (out->kind == JobKind::kResponses) {
-      // The daemon checks the rest (daemon/jobs/responses_format.h).
-      if (messages != nullptr) {
-        p.fail("a Responses request has \"input\", not \"request.messages\"");
-      }
-    } else if (messages == nullptr) {
-      p.fail("missing \"request.messages\"");
-    } else if (!messages->IsArray() || messages->Empty()) {
-      p.fail("\"request.messages\" must be a non-empty array");
-    } else {
-      for (const auto& m : messages->GetArray()) {
-        if (!m.IsObject() || json::member(m, "role") == nullptr || !json::member(m, "role")->IsString()) {
-          p.fail("each of \"request.messages\" must be an object with a string \"role\"");
-          break;
-        }
-      }
-    }
-    if (const json::Value* stream = json::member(*out->request, "stream")) {
-      if (!stream->IsBool()) {
-        p.fail("\"request.stream\" must be true or false");
-      } else {
-        out->stream = stream->GetBool();
-      }
-    }
-  }
   if (auto route = p.string("route", false, kMaxNameBytes)) {
     out->route = std::string(*route);
   }
-  if (p.ok() && out->model.empty() && !out->route) {
-    p.fail("missing \"request.model\" (or a \"route\")");
-  }
   out->priority = static_cast<int>(p.integer("priority", kMinPriority, kMaxPriority).value_or(0));
   if (auto client = p.string("client", false, kMaxNameBytes)) {
-    if (client->empty()) {
-      p.fail("\"client\" must not be empty");
-    }
     out->client = std::string(*client);
   }
   if (auto tags = p.strings("tags", kMaxTags, kMaxNameBytes)) {
-    // A tag listed twice is the same tag: keep the first, so a tag subscriber
-    // hears each event once.
-    for (std::string& t : *tags) {
-      if (std::find(out->tags.begin(), out->tags.end(), t) == out->tags.end()) {
-        out->tags.push_back(std::move(t));
-      }
-    }
+    out->tags = std::move(*tags);
   }
   if (auto key = p.string("idempotency_key", false, 1024)) {
-    if (key->empty()) {
-      p.fail("\"idempotency_key\" must not be empty");
-    }
     out->idempotency_key = std::string(*key);
   }
   if (auto n = p.integer("max_attempts", 1, 100)) {
@@ -356,22 +413,12 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
     out->deadline_ms = static_cast<int64_t>(std::ceil(*d * 1000.0));
   }
   if (auto f = p.strings("fallback_models", 16, kMaxNameBytes)) {
-    out->fallback_models = std::move(*f);
+    out->options.fallback_models = std::move(*f);
   }
   if (auto key = p.string("api_key", false, 1024)) {
-    if (key->empty()) {
-      p.fail("\"api_key\" must not be empty");
-    }
-    // It becomes an Authorization header: a CR or LF would add headers of its own.
-    for (char ch : *key) {
-      if (static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7f) {
-        p.fail("\"api_key\" must be printable ASCII without spaces or control characters");
-        break;
-      }
-    }
     out->api_key = std::string(*key);
   }
-  out->cache = p.boolean("cache").value_or(false);
+  out->options.cache = p.boolean("cache").value_or(false);
   if (auto policy = p.string("on_restart", false, 32)) {
     if (*policy == "fail") {
       out->on_restart_fail = true;
@@ -382,19 +429,15 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
   out->subscribe = p.boolean("subscribe").value_or(false);
   out->wait = p.boolean("wait").value_or(false);
   out->cancel_on_disconnect = p.boolean("cancel_on_disconnect").value_or(false);
-  out->fail_when_cooling = p.boolean("fail_when_cooling").value_or(false);
+  out->options.fail_when_cooling = p.boolean("fail_when_cooling").value_or(false);
   if (auto id = p.string("request_id", false, 128)) {
-    if (!isRequestId(*id)) {
-      p.fail("\"request_id\" must be 1 to 128 letters, digits, '.', '_', ':' or '-'");
-    } else {
-      out->request_id = std::string(*id);
-    }
+    out->options.request_id = std::string(*id);
   }
   if (!p.ok()) {
     *error = p.error();
     return false;
   }
-  return true;
+  return checkSubmitParams(out, error);
 }
 
 }  // namespace llmq::ipc

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/job_kind.h"
+#include "common/job_options.h"
 #include "common/json.h"
 
 namespace llmq::ipc {
@@ -98,20 +99,20 @@ struct SubmitParams {
   std::optional<int> max_attempts;  // Unset: the daemon's default (OPENROUTER_MAX_RETRIES + 1, or 4).
   std::optional<int64_t> timeout_ms;
   std::optional<int64_t> deadline_ms;
-  std::vector<std::string> fallback_models;
+  // fallback_models, cache, fail_when_cooling and request_id as submitted; the
+  // daemon adds byok and routing when it admits the job.
+  JobOptions options;
   std::optional<std::string> api_key;
-  bool cache = false;
   bool on_restart_fail = false;
   bool subscribe = false;
   bool wait = false;
   // Cancel the job if the submitting connection closes before it ends (the HTTP
   // front's "a client that disconnects cancels its job").
   bool cancel_on_disconnect = false;
-  // Fail with COOLING_DOWN rather than wait while every model of the job's chain
-  // has its circuit breaker open (the HTTP front's requests).
-  bool fail_when_cooling = false;
-  std::optional<std::string> request_id;  // Sent upstream as X-Request-Id (isRequestId()).
-  bool stream = false;                    // request.stream == true
+  // options.fail_when_cooling: fail with COOLING_DOWN rather than wait while every
+  // model of the job's chain has its circuit breaker open (the HTTP front's
+  // requests). options.request_id: sent upstream as X-Request-Id (isRequestId()).
+  bool stream = false;  // request.stream == true
 };
 
 inline constexpr int kMinPriority = -1000;
@@ -131,7 +132,15 @@ inline constexpr int64_t kMaxEmbeddingDimensions = 65536;
 // token ids; no `messages`; not streamed); empty when nothing is.
 std::string embeddingRequestProblem(const json::Value& request);
 
-// Returns false and sets `error` when the params are invalid.
+// The rules of a submit's values, whoever built it (job.submit's params, or the
+// HTTP front directly): the request body (its model, what its kind needs,
+// `stream`, which it fills in), a model or a route, priority, client, tags
+// (deduplicated in place), idempotency and API keys, request id. False with
+// `error` set when one is broken.
+bool checkSubmitParams(SubmitParams* s, std::string* error);
+
+// Reads job.submit's params, then checkSubmitParams(). Returns false and sets
+// `error` when the params are invalid.
 bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string* error);
 
 }  // namespace llmq::ipc

@@ -619,6 +619,13 @@ void Server::closeLocal(uint64_t conn_id) {
   handler_->onClosed(conn_id);
 }
 
+void Server::flushLocal(uint64_t conn_id) {
+  Connection* c = find(conn_id);
+  if (c != nullptr && c->local_ != nullptr) {
+    c->flush();  // It may stay on dirty_: flush() of an empty buffer does nothing.
+  }
+}
+
 Connection* Server::find(uint64_t conn_id) {
   auto it = conns_.find(conn_id);
   return it == conns_.end() ? nullptr : it->second;

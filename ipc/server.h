@@ -167,6 +167,10 @@ class Server {
   uint64_t openLocal(LocalPeer* peer, PeerCred cred);
   void dispatchLocal(uint64_t conn_id, std::string_view frame);
   void closeLocal(uint64_t conn_id);
+  // Hands a local connection's buffered output to its peer now, not at flush():
+  // for a peer that receives something by another path (the daemon's events as
+  // values) and must first read the answers sent before it.
+  void flushLocal(uint64_t conn_id);
 
   Connection* find(uint64_t conn_id);
   size_t connectionCount() const { return conns_.size(); }

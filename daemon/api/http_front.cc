@@ -1,5 +1,6 @@
-// HttpFront: HTTP requests in, JSON-RPC through the in-process connection, OpenAI
-// shapes out.
+// HttpFront: HTTP requests in; typed submits through the shared admission code,
+// reads as JSON-RPC calls and events as values on the in-process connection;
+// OpenAI shapes out.
 #include "daemon/api/http_front.h"
 
 #include <sodium.h>
@@ -15,11 +16,15 @@
 #include "common/text.h"
 #include "common/time.h"
 #include "daemon/api/api_token.h"
+#include "daemon/api/handlers/handlers.h"
+#include "daemon/api/job_admission.h"
 #include "daemon/api/metrics_page.h"
 #include "daemon/api/openai_format.h"
 #include "daemon/engine.h"
 #include "daemon/jobs/responses_format.h"
+#include "daemon/turn/event_bus.h"
 #include "daemon/turn/metrics.h"
+#include "daemon/turn/responder.h"
 #include "ipc/protocol.h"
 #include "upstream/mock_provider.h"
 
@@ -186,22 +191,19 @@ bool isTrue(const std::string* header) {
   return header != nullptr && (*header == "true" || *header == "1" || *header == "yes");
 }
 
-// ,"tags":[...] from X-Llmq-Tags: comma-separated, trimmed, empty ones dropped.
-void appendTagList(std::string& params, std::string_view header) {
-  params += ",\"tags\":[";
-  bool first = true;
+// X-Llmq-Tags: comma-separated, trimmed, empty ones dropped.
+std::vector<std::string> tagList(std::string_view header) {
+  std::vector<std::string> tags;
   std::string_view rest(header);
   while (!rest.empty()) {
     const size_t comma = rest.find(',');
     std::string_view tag = trimWhitespace(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     if (!tag.empty()) {
-      params += first ? "" : ",";
-      first = false;
-      json::appendString(params, tag);
+      tags.emplace_back(tag);
     }
   }
-  params += "]";
+  return tags;
 }
 
 }  // namespace
@@ -441,8 +443,8 @@ void HttpFront::responsesSubmit(uint64_t conn_id, uint64_t exchange, http::HttpR
 
 void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r,
                                 const std::string& request_id, JobKind kind) {
-  // These headers become JSON strings of the job.submit: bytes that are not
-  // UTF-8 would make that frame unreadable, and the request would never be answered.
+  // These headers become strings of the job (its client, tags, keys), which
+  // every answer about it writes as JSON: they must be UTF-8.
   for (const char* name : {"x-llmq-client", "x-llmq-tags", "idempotency-key", "x-openrouter-key"}) {
     if (const std::string* v = r.header(name); v != nullptr && !validUtf8(*v)) {
       respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_header",
@@ -476,10 +478,16 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpR
   // An embedding request with "stream" is refused by job.submit, with its reason.
   const json::Value* stream = json::member(body, "stream");
   const bool streaming = kind != JobKind::kEmbedding && stream != nullptr && stream->IsBool() && stream->GetBool();
-  std::string params;
+  ipc::SubmitParams params;
   if (!submitParams(r, request_id, kind, streaming, &params)) {
     respondError(conn_id, exchange, 400, "invalid_request_error", "invalid_priority",
                  "X-Llmq-Priority must be an integer from -1000 to 1000", {}, request_id);
+    return;
+  }
+  params.request = &body;
+  if (std::string error; !ipc::checkSubmitParams(&params, &error)) {
+    // The answer job.submit gives a socket client, as OpenAI's 400.
+    respondError(conn_id, exchange, openai::fromRpcError(ipc::rpc::kInvalidParams, "", error), {}, request_id);
     return;
   }
   Pending p{streaming ? Kind::kStream : Kind::kComplete, conn_id, exchange};
@@ -493,7 +501,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpR
   p.request_id = request_id;
   p.responses = kind == JobKind::kResponses;
   p.since_ms = s_.clock.monoMs();
-  call(conn_id, "job.submit", params, std::move(p));
+  submit(conn_id, params, std::move(p));
 }
 
 RecentFailures::Digest HttpFront::failureDigest(const http::HttpRequest& r, JobKind kind) {
@@ -512,60 +520,68 @@ RecentFailures::Digest HttpFront::failureDigest(const http::HttpRequest& r, JobK
 }
 
 bool HttpFront::submitParams(const http::HttpRequest& r, const std::string& request_id, JobKind kind,
-                             bool streaming, std::string* out) {
+                             bool streaming, ipc::SubmitParams* out) {
   const std::string* idempotency_key = r.header("idempotency-key");
   const bool retryable = idempotency_key != nullptr && !idempotency_key->empty();
-  // The body was parsed whole, so splicing its text in cannot add params.
-  std::string& params = *out;
-  params = kind == JobKind::kEmbedding   ? "{\"kind\":\"embedding\",\"request\":"
-           : kind == JobKind::kResponses ? "{\"kind\":\"responses\",\"request\":"
-                                         : "{\"request\":";
-  params += r.body;
-  params += streaming ? ",\"subscribe\":true" : ",\"wait\":true";
+  ipc::SubmitParams& p = *out;
+  p.kind = kind;
+  (streaming ? p.subscribe : p.wait) = true;
   // A request with an Idempotency-Key says its client will come back for the
   // answer: a disconnect (a client timeout, before a retry) must not cancel it.
-  if (!retryable && !isTrue(r.header("x-llmq-detach"))) {
-    params += ",\"cancel_on_disconnect\":true";
-  }
+  p.cancel_on_disconnect = !retryable && !isTrue(r.header("x-llmq-detach"));
   // A request with an Idempotency-Key would find its cooling_down failure again
   // on every retry: it waits for the breaker, as a socket client's job does.
-  params += retryable ? ",\"client\":" : ",\"fail_when_cooling\":true,\"client\":";
+  p.options.fail_when_cooling = !retryable;
   const std::string* client = r.header("x-llmq-client");
-  json::appendString(params, client != nullptr && !client->empty() ? std::string_view(*client) : "http");
+  p.client = client != nullptr && !client->empty() ? *client : std::string("http");
   if (const std::string* priority = r.header("x-llmq-priority")) {
     char* end = nullptr;
     errno = 0;
     const long v = std::strtol(priority->c_str(), &end, 10);
-    if (priority->empty() || *end != '\0' || errno != 0 || v < -1000 || v > 1000) {
+    if (priority->empty() || *end != '\0' || errno != 0 || v < ipc::kMinPriority || v > ipc::kMaxPriority) {
       return false;
     }
-    params += ",\"priority\":" + std::to_string(v);
+    p.priority = static_cast<int>(v);
   }
   if (const std::string* tags = r.header("x-llmq-tags")) {
-    appendTagList(params, *tags);
+    p.tags = tagList(*tags);
   }
   if (retryable) {
-    params += ",\"idempotency_key\":";
-    json::appendString(params, *idempotency_key);
+    p.idempotency_key = *idempotency_key;
   }
   if (const std::string* client_request_id = r.header("x-request-id");
       client_request_id != nullptr && *client_request_id == request_id) {
-    params += ",\"request_id\":";
-    json::appendString(params, request_id);
+    p.options.request_id = request_id;
   }
   if (const std::string* key = r.header("x-openrouter-key"); key != nullptr && !key->empty()) {
-    params += ",\"api_key\":";
-    json::appendString(params, *key);
+    p.api_key = *key;
   }
-  params += "}";
   return true;
 }
 
-void HttpFront::call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending) {
+uint64_t HttpFront::rpcConn(uint64_t conn_id) {
   Conn& c = conns_[conn_id];
   if (c.rpc_conn == 0) {
     c.rpc_conn = s_.server->openLocal(this, self_);
+    // Its subscriptions deliver to onEvent as values, not as JSON-RPC lines.
+    s_.bus->attachSink(c.rpc_conn, this);
   }
+  return c.rpc_conn;
+}
+
+void HttpFront::submit(uint64_t conn_id, const ipc::SubmitParams& params, Pending pending) {
+  const uint64_t rpc_conn = rpcConn(conn_id);
+  const uint64_t id = next_rpc_id_++;
+  pending_.emplace(id, std::move(pending));
+  conns_[conn_id].requests.push_back(id);
+  // As the dispatcher does for a request: the connection is held until answered.
+  s_.server->hold(rpc_conn);
+  Call submitted{s_, rpc_conn, self_, nullptr, Responder(*s_.server, *s_.cycle, rpc_conn, std::to_string(id))};
+  admitJob(submitted, params);
+}
+
+void HttpFront::call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending) {
+  const uint64_t rpc_conn = rpcConn(conn_id);
   const uint64_t id = next_rpc_id_++;
   std::string frame = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"method\":\"";
   frame += method;
@@ -573,8 +589,8 @@ void HttpFront::call(uint64_t conn_id, std::string_view method, std::string_view
   frame += params_json;
   frame += "}";
   pending_.emplace(id, std::move(pending));
-  c.requests.push_back(id);
-  s_.server->dispatchLocal(c.rpc_conn, frame);
+  conns_[conn_id].requests.push_back(id);
+  s_.server->dispatchLocal(rpc_conn, frame);
 }
 
 void HttpFront::onOutput(uint64_t /*rpc_conn*/, std::string_view bytes) {
@@ -591,12 +607,9 @@ void HttpFront::onOutput(uint64_t /*rpc_conn*/, std::string_view bytes) {
       LOG_ERROR("HTTP front: unreadable answer from the dispatcher: %s", error.c_str());
       continue;
     }
+    // Only answers: events reach onEvent(const BusEvent&) as values.
     if (const json::Value* id = json::member(doc, "id"); id != nullptr && id->IsUint64()) {
       onResponse(id->GetUint64(), doc);
-    } else if (stringMember(doc, "method") == "event") {
-      if (const json::Value* params = json::member(doc, "params")) {
-        onEvent(*params);
-      }
     }
   }
 }
@@ -669,8 +682,8 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
       // answer is replayed from the stored job.
       p.job_id = std::string(stringMember(*result, "job_id"));
       p.chunk_id = "chatcmpl-" + p.job_id;
-      if (std::string_view sub = stringMember(*result, "subscription"); !sub.empty()) {
-        p.subscription = std::string(sub);
+      if (std::string_view sub = stringMember(*result, "subscription");
+          !sub.empty() && EventBus::parseId(sub, &p.subscription)) {
         by_sub_[p.subscription] = rpc_id;
       } else {
         replay(rpc_id, p);
@@ -681,9 +694,9 @@ void HttpFront::onResponse(uint64_t rpc_id, const json::Value& message) {
 }
 
 void HttpFront::replay(uint64_t rpc_id, Pending& p) {
-  if (!p.subscription.empty()) {
+  if (p.subscription != 0) {
     by_sub_.erase(p.subscription);
-    p.subscription.clear();
+    p.subscription = 0;
   }
   p.kind = Kind::kReplay;
   std::string frame =
@@ -696,8 +709,15 @@ void HttpFront::replay(uint64_t rpc_id, Pending& p) {
   }
 }
 
-void HttpFront::onEvent(const json::Value& params) {
-  auto it = by_sub_.find(stringMember(params, "subscription"));
+void HttpFront::onEvent(const BusEvent& e) {
+  auto it = by_sub_.find(e.subscription);
+  if (it == by_sub_.end()) {
+    // The answer that names this subscription is sent before any of its events,
+    // but answers wait in the connection's buffer while events come at once:
+    // read the answers first.
+    s_.server->flushLocal(e.conn_id);
+    it = by_sub_.find(e.subscription);
+  }
   if (it == by_sub_.end()) {
     return;
   }
@@ -707,22 +727,35 @@ void HttpFront::onEvent(const json::Value& params) {
     return;
   }
   Pending& p = pit->second;
-  const std::string_view event = stringMember(params, "event");
-  const json::Value& data = objectMember(params, "data");
-
-  if (event == "message_chunk" && p.responses) {
-    // Text live; tool calls and reasoning come whole with the finished response.
-    if (const std::string_view delta = stringMember(data, "delta");
-        !delta.empty() && intMember(data, "index") == 0) {
-      streamRaw(p, eventsOf(p).text(delta));
+  if (e.kind == ipc::EventKind::kMessageChunk && e.chunk != nullptr) {
+    // The hot path: the piece as values, no JSON read or written but the chunk's own.
+    if (p.responses) {
+      // Text live; tool calls and reasoning come whole with the finished response.
+      if (!e.chunk->content.empty() && e.chunk->index == 0) {
+        streamRaw(p, eventsOf(p).text(e.chunk->content));
+      }
+    } else {
+      streamChunk(p, *e.chunk);
     }
-  } else if (event == "message_chunk") {
-    streamChunk(p, data);
-  } else if (event == "started") {
+    return;
+  }
+  // The few events of a job's life: their data read once each.
+  json::Document data;
+  if (!json::parse(data, e.data_json.empty() ? std::string_view("{}") : e.data_json, nullptr,
+                   json::kMaxAnswerDepth) ||
+      !data.IsObject()) {
+    data.SetObject();
+  }
+  onJobEvent(rpc_id, p, e.kind, data);
+}
+
+void HttpFront::onJobEvent(uint64_t rpc_id, Pending& p, ipc::EventKind event, const json::Value& data) {
+  using ipc::EventKind;
+  if (event == EventKind::kStarted) {
     if (std::string_view m = stringMember(data, "model"); !m.empty()) {
       p.model = std::string(m);
     }
-  } else if (event == "retrying") {
+  } else if (event == EventKind::kRetrying) {
     if (p.content_sent) {
       // What the client has read cannot be taken back, and another attempt
       // starts over: end this response; the job goes on (and is billed once).
@@ -731,7 +764,7 @@ void HttpFront::onEvent(const json::Value& params) {
                       " but this response cannot resume it");
       finish(rpc_id);
     }
-  } else if (event == "usage") {
+  } else if (event == EventKind::kUsage) {
     if (const json::Value* usage = json::member(data, "usage")) {
       const json::Value* cost = json::member(data, "cost_usd");
       p.usage_json = openai::usageJson(
@@ -740,70 +773,72 @@ void HttpFront::onEvent(const json::Value& params) {
     if (std::string_view m = stringMember(data, "model"); !m.empty()) {
       p.model = std::string(m);
     }
-  } else if (event == "final_response") {
-    if (!p.content_sent || p.responses) {
-      // A cached answer, or a late subscriber with nothing streamed: the stored
-      // answer, whole (tool calls, reasoning, every choice), as a replay does.
-      replay(rpc_id, p);
-      return;
-    }
-    if (const json::Value* choices = json::member(data, "choices"); choices != nullptr && choices->IsArray()) {
-      std::vector<std::pair<int, std::string>> finishes;  // n > 1: each choice's own.
-      for (const json::Value& c : choices->GetArray()) {
-        const std::string_view f = stringMember(c, "finish_reason");
-        finishes.emplace_back(static_cast<int>(intMember(c, "index")), f.empty() ? "stop" : std::string(f));
-      }
-      streamEnd(p, finishes);
-    } else {
-      streamEnd(p, stringMember(data, "finish_reason"));
-    }
-    finish(rpc_id);
-  } else if (event == "error") {
+  } else if (event == EventKind::kFinalResponse) {
+    finalResponse(rpc_id, p, data);
+  } else if (event == EventKind::kError) {
     const json::Value* retryable = json::member(data, "retryable");
     if (retryable != nullptr && retryable->IsBool() && retryable->GetBool()) {
       return;  // A retry follows.
     }
     jobFailed(p, errorOfJob("failed", data));
     finish(rpc_id);
-  } else if (event == "cancelled" || event == "expired") {
-    openai::ApiError e = openai::fromJobError(
-        event, "", "job " + p.job_id + " " + std::string(event) + ": " + std::string(stringMember(data, "reason")),
+  } else if (event == EventKind::kCancelled || event == EventKind::kExpired) {
+    const std::string_view name = ipc::eventName(event);
+    openai::ApiError err = openai::fromJobError(
+        name, "", "job " + p.job_id + " " + std::string(name) + ": " + std::string(stringMember(data, "reason")),
         0);
-    jobFailed(p, e);
+    jobFailed(p, err);
     finish(rpc_id);
   }
 }
 
-void HttpFront::streamChunk(Pending& p, const json::Value& data) {
-  const std::string_view delta = stringMember(data, "delta");
-  const std::string_view reasoning = stringMember(data, "reasoning");
-  const json::Value* tool_calls = json::member(data, "tool_calls");
-  const json::Value* details = json::member(data, "reasoning_details");
-  const json::Value* logprobs = json::member(data, "logprobs");
-  if (delta.empty() && reasoning.empty() && tool_calls == nullptr && details == nullptr && logprobs == nullptr) {
+void HttpFront::finalResponse(uint64_t rpc_id, Pending& p, const json::Value& data) {
+  if (!p.content_sent || p.responses) {
+    // A cached answer, or a late subscriber with nothing streamed: the stored
+    // answer, whole (tool calls, reasoning, every choice), as a replay does.
+    replay(rpc_id, p);
     return;
   }
-  const int index = static_cast<int>(intMember(data, "index"));
+  if (const json::Value* choices = json::member(data, "choices"); choices != nullptr && choices->IsArray()) {
+    std::vector<std::pair<int, std::string>> finishes;  // n > 1: each choice's own.
+    for (const json::Value& c : choices->GetArray()) {
+      const std::string_view f = stringMember(c, "finish_reason");
+      finishes.emplace_back(static_cast<int>(intMember(c, "index")), f.empty() ? "stop" : std::string(f));
+    }
+    streamEnd(p, finishes);
+  } else {
+    streamEnd(p, stringMember(data, "finish_reason"));
+  }
+  finish(rpc_id);
+}
+
+void HttpFront::streamChunk(Pending& p, const upstream::StreamDelta& c) {
+  if (c.empty()) {
+    return;
+  }
   std::string d = "{";
   // Each choice's first chunk says its role (OpenAI's framing for n > 1).
-  if (std::find(p.choices.begin(), p.choices.end(), index) == p.choices.end()) {
-    p.choices.push_back(index);
+  if (std::find(p.choices.begin(), p.choices.end(), c.index) == p.choices.end()) {
+    p.choices.push_back(c.index);
     d += "\"role\":\"assistant\",";
   }
   d += "\"content\":";
-  json::appendString(d, delta);
-  if (!reasoning.empty()) {
+  json::appendString(d, c.content);
+  if (!c.reasoning.empty()) {
     d += ",\"reasoning\":";
-    json::appendString(d, reasoning);
+    json::appendString(d, c.reasoning);
   }
-  if (details != nullptr) {
-    d += ",\"reasoning_details\":" + json::toString(*details);
+  // Compact JSON as the upstream parser made it: passed on as it is.
+  if (!c.reasoning_details_json.empty()) {
+    d += ",\"reasoning_details\":";
+    d += c.reasoning_details_json;
   }
-  if (tool_calls != nullptr) {
-    d += ",\"tool_calls\":" + json::toString(*tool_calls);
+  if (!c.tool_calls_json.empty()) {
+    d += ",\"tool_calls\":";
+    d += c.tool_calls_json;
   }
   d += "}";
-  streamText(p, index, d, logprobs != nullptr ? json::toString(*logprobs) : std::string());
+  streamText(p, c.index, d, c.logprobs_json);
 }
 
 void HttpFront::answerComplete(Pending& p, const json::Value& job) {
@@ -984,7 +1019,7 @@ void HttpFront::finish(uint64_t rpc_id) {
   if (it == pending_.end()) {
     return;
   }
-  if (!it->second.subscription.empty()) {
+  if (it->second.subscription != 0) {
     by_sub_.erase(it->second.subscription);
   }
   if (auto c = conns_.find(it->second.http_conn); c != conns_.end()) {
@@ -1005,7 +1040,7 @@ void HttpFront::onClosed(uint64_t conn_id) {
     if (p == pending_.end()) {
       continue;
     }
-    if (!p->second.subscription.empty()) {
+    if (p->second.subscription != 0) {
       by_sub_.erase(p->second.subscription);
     }
     pending_.erase(p);
@@ -1041,7 +1076,7 @@ void HttpFront::keepStreamsAlive() {
   const int64_t now = s_.clock.monoMs();
   for (auto& [rpc_id, p] : pending_) {
     // Only streams whose job was accepted: until then an error is still an HTTP status.
-    if (p.kind != Kind::kStream || p.subscription.empty()) {
+    if (p.kind != Kind::kStream || p.subscription == 0) {
       continue;
     }
     if (!p.head_sent) {

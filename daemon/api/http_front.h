@@ -4,11 +4,15 @@
 // and the ledger.
 //
 // It is a translator, not a second implementation: each HTTP connection is an
-// in-process JSON-RPC connection of the IPC server (ipc::Server::openLocal), and
-// each request becomes the same job.submit a socket client would send. So every
-// rule of ipc/PROTOCOL.md and docs/upstream.md applies unchanged, and the answers come back as the
-// JSON-RPC lines and events a socket client would read, which this class turns
-// into OpenAI's shapes (daemon/api/openai_format.h).
+// in-process connection of the IPC server (ipc::Server::openLocal), and each
+// request becomes the same submit a socket client makes: a typed
+// ipc::SubmitParams, checked by the rules of job.submit's params and admitted by
+// the same code (daemon/api/job_admission.h), without JSON-RPC text. So every
+// rule of ipc/PROTOCOL.md and docs/upstream.md applies unchanged. The answers
+// come back as the JSON-RPC answers a socket client would read; the events of
+// its streams as values (an EventSink on the bus, daemon/turn/event_bus.h), a
+// streamed piece without any JSON between the upstream and the chunk written
+// here. This class turns both into OpenAI's shapes (daemon/api/openai_format.h).
 //
 //   POST /v1/chat/completions  job.submit; non-streaming: `wait`, the answer is
 //                              the job's result; streaming: `subscribe`, events
@@ -52,8 +56,10 @@
 #include "daemon/api/openai_format.h"
 #include "daemon/api/recent_failures.h"
 #include "daemon/api/responses_stream.h"
+#include "daemon/turn/event_bus.h"
 #include "http/server.h"
 #include "ipc/peer.h"
+#include "ipc/protocol.h"
 #include "ipc/server.h"
 
 namespace llmq::daemon {
@@ -68,7 +74,7 @@ struct HttpFrontOptions {
   int64_t keepalive_ms = 15'000;          // [api] keepalive_s
 };
 
-class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
+class HttpFront final : public http::HttpHandler, public ipc::LocalPeer, public EventSink {
  public:
   HttpFront(Engine& engine, HttpFrontOptions options);
   ~HttpFront() override;
@@ -90,8 +96,10 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
   // The token is checked here, before a body is read: without it, 401 and close.
   http::HttpHeadVerdict onHeaders(uint64_t conn_id, const http::HttpRequest& head) override;
   void onClosed(uint64_t conn_id) override;
-  // ipc::LocalPeer: JSON-RPC lines for an HTTP connection.
+  // ipc::LocalPeer: JSON-RPC answers for an HTTP connection.
   void onOutput(uint64_t rpc_conn, std::string_view bytes) override;
+  // EventSink: the events of the streams' subscriptions, as values.
+  void onEvent(const BusEvent& event) override;
 
  private:
   enum class Kind { kComplete, kStream, kModels, kModel, kReplay, kPrevious };
@@ -101,9 +109,9 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
     uint64_t http_conn;
     uint64_t exchange;
     std::string job_id;
-    std::string subscription;  // A stream's, from job.submit's answer.
-    std::string chunk_id;      // "chatcmpl-<job_id>", the id of every chunk of a stream.
-    std::string model;         // As requested; then the model that answers.
+    uint64_t subscription = 0;  // A stream's, from job.submit's answer; 0: none.
+    std::string chunk_id;       // "chatcmpl-<job_id>", the id of every chunk of a stream.
+    std::string model;          // As requested; then the model that answers.
     bool include_usage = false;
     bool head_sent = false;  // SSE headers are out (only once there is content).
     bool content_sent = false;
@@ -138,10 +146,16 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
                        const std::string& request_id, JobKind kind = JobKind::kChat);
   // What identifies a request for the failure memory (daemon/api/recent_failures.h).
   static RecentFailures::Digest failureDigest(const http::HttpRequest& r, JobKind kind);
-  // The job.submit params an HTTP request becomes: its body as the request, and
-  // what its headers ask. False when X-Llmq-Priority is not a valid priority.
+  // The submit an HTTP request becomes, typed: its parsed body as the request,
+  // and what its headers ask. False when X-Llmq-Priority is not a valid priority.
   static bool submitParams(const http::HttpRequest& r, const std::string& request_id, JobKind kind, bool streaming,
-                           std::string* out);
+                           ipc::SubmitParams* out);
+  // Admits `params` through the admission code job.submit uses
+  // (daemon/api/job_admission.h) on the connection's in-process RPC connection;
+  // its answer comes back to onResponse like a JSON-RPC call's.
+  void submit(uint64_t conn_id, const ipc::SubmitParams& params, Pending pending);
+  // The connection's in-process RPC connection, opened on first use.
+  uint64_t rpcConn(uint64_t conn_id);
   // GET /v1/models and /v1/models/{id}; false when `request` is neither.
   bool serveModels(uint64_t conn_id, uint64_t exchange, http::HttpRequest& request, const std::string& request_id);
   // POST /v1/chat/completions and POST /v1/embeddings (route()'s table).
@@ -158,9 +172,12 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
   // Sends a JSON-RPC request for `pending` on the connection's local RPC conn.
   void call(uint64_t conn_id, std::string_view method, std::string_view params_json, Pending pending);
   void onResponse(uint64_t rpc_id, const json::Value& message);
-  void onEvent(const json::Value& params);
-  // A chat stream's message_chunk event as a chat.completion.chunk delta of its choice.
-  void streamChunk(Pending& p, const json::Value& data);
+  // A stream's event other than message_chunk, its data read.
+  void onJobEvent(uint64_t rpc_id, Pending& p, ipc::EventKind event, const json::Value& data);
+  // final_response: each streamed choice's finish, or the stored answer replayed.
+  void finalResponse(uint64_t rpc_id, Pending& p, const json::Value& data);
+  // A chat stream's message_chunk as a chat.completion.chunk delta of its choice.
+  void streamChunk(Pending& p, const upstream::StreamDelta& chunk);
   void answerComplete(Pending& p, const json::Value& job);
   void replayFinished(Pending& p, const json::Value& job);
   void streamHead(Pending& p);
@@ -204,7 +221,7 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer {
   // Streams: subscription id -> JSON-RPC id; looked up per event. By
   // subscription, not job: two requests with one Idempotency-Key stream the same
   // job, each on its own subscription.
-  StringMap<uint64_t> by_sub_;
+  std::unordered_map<uint64_t, uint64_t> by_sub_;
   // Frames to dispatch from the idle callback: onOutput may not dispatch.
   std::vector<std::pair<uint64_t, std::string>> deferred_;
   // Responses requests whose previous response has been read, to submit from

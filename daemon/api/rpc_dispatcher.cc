@@ -135,12 +135,7 @@ void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {
   json::Document doc(&allocator);
   std::string parse_error;
   ipc::Server& server = *s_.server;
-  // The HTTP front's frames wrap a request body it has parsed with kMaxDepth two
-  // levels deeper ({"params":{"request":BODY}}): refused here, a body at the limit
-  // would get a parse error with id null, which the front cannot match to its
-  // request, and the HTTP client would wait for ever.
-  const int max_depth = conn.local() ? json::kMaxDepth + 2 : json::kMaxDepth;
-  bool parsed = json::parse(doc, frame, &parse_error, max_depth);
+  bool parsed = json::parse(doc, frame, &parse_error);
   // Numeric ids beyond what a double or a 64-bit integer keeps exactly come back
   // as the client wrote them (ipc/jsonrpc.h, RawId). Looked for only when the
   // frame failed to parse or an id did not parse as an integer.
@@ -148,7 +143,7 @@ void RpcDispatcher::onFrame(ipc::Connection& conn, std::string_view frame) {
   if (!parsed || hasInexactId(doc)) {
     raw_ids = ipc::scanNumericIds(frame);
     if (!parsed && !raw_ids.empty()) {
-      parsed = json::parse(doc, ipc::withIdsZeroed(frame, raw_ids), &parse_error, max_depth);
+      parsed = json::parse(doc, ipc::withIdsZeroed(frame, raw_ids), &parse_error);
     }
   }
   const auto idOf = [&](const json::Value& request, int element) {

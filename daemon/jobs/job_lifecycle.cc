@@ -76,6 +76,23 @@ bool JobLifecycle::wanted(std::string_view id, const store::JobRecord& job, cons
   return p_.bus.wanted(EventSource{id, job.client, &tags}, kind);
 }
 
+JobLifecycle::Audience JobLifecycle::chunkAudience(std::string_view id, const store::JobRecord& job,
+                                                   const std::vector<std::string>& tags,
+                                                   const upstream::StreamDelta& delta) const {
+  const EventSource source{id, job.client, &tags, &delta};
+  if (!p_.bus.wanted(source, ipc::EventKind::kMessageChunk)) {
+    return Audience::kNone;
+  }
+  return p_.bus.wantedAsText(source, ipc::EventKind::kMessageChunk) ? Audience::kText : Audience::kSinks;
+}
+
+void JobLifecycle::publishChunk(std::string_view id, store::JobRecord& job, const std::vector<std::string>& tags,
+                                const upstream::StreamDelta& delta, std::string_view data_json) {
+  ++job.event_seq;
+  p_.bus.publish(EventSource{id, job.client, &tags, &delta}, job.event_seq, ipc::EventKind::kMessageChunk,
+                 data_json, p_.clock.nowMs(), false);
+}
+
 void JobLifecycle::emit(store::JobRecord& job, const std::vector<std::string>& tags, ipc::EventKind kind,
                         std::string_view data_json, bool terminal) {
   publish(ipc::formatJobId(job.id), job, tags, kind, data_json, terminal);

@@ -18,6 +18,7 @@
 #include "daemon/turn/responder.h"
 #include "ipc/protocol.h"
 #include "store/job_record.h"
+#include "upstream/provider.h"
 
 namespace llmq {
 class Clock;
@@ -84,6 +85,25 @@ class JobLifecycle {
     }
     publish(id, job, tags, kind, build(), terminal);
   }
+  // A message_chunk: `delta` reaches in-process subscribers as it is
+  // (daemon/turn/event_bus.h, EventSink); the data is built only if a
+  // connection reads the event as text.
+  template <class BuildData>
+  void emitChunk(store::JobRecord& job, const std::vector<std::string>& tags, const upstream::StreamDelta& delta,
+                 BuildData&& build) {
+    const std::string id = ipc::formatJobId(job.id);
+    switch (chunkAudience(id, job, tags, delta)) {
+      case Audience::kNone:
+        ++job.event_seq;
+        return;
+      case Audience::kSinks:
+        publishChunk(id, job, tags, delta, {});
+        return;
+      case Audience::kText:
+        publishChunk(id, job, tags, delta, build());
+        return;
+    }
+  }
 
   // `wait: true`: answer `r` with the job object when the job ends.
   // Why one more waiter on `conn_id` would pass [ipc] max_waits_per_connection,
@@ -104,6 +124,11 @@ class JobLifecycle {
   // What follows a job's write: the quota, the per-state counts, the bindings
   // to connections, and the job's own key once it has ended.
   Result<void> noteSaved(const store::JobRecord& job, store::JobState previous);
+  enum class Audience { kNone, kSinks, kText };
+  Audience chunkAudience(std::string_view id, const store::JobRecord& job, const std::vector<std::string>& tags,
+                         const upstream::StreamDelta& delta) const;
+  void publishChunk(std::string_view id, store::JobRecord& job, const std::vector<std::string>& tags,
+                    const upstream::StreamDelta& delta, std::string_view data_json);
   bool wanted(std::string_view id, const store::JobRecord& job, const std::vector<std::string>& tags,
               ipc::EventKind kind) const;
   void publish(std::string_view id, store::JobRecord& job, const std::vector<std::string>& tags,

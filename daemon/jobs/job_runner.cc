@@ -23,6 +23,7 @@
 #include "daemon/policy/key_pool.h"
 #include "daemon/policy/model_chain.h"
 #include "daemon/policy/provider_registry.h"
+#include "daemon/policy/request_estimate.h"
 #include "daemon/policy/response_cache.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/event_bus.h"
@@ -116,11 +117,11 @@ struct JobRunner::Admission {
   const char* key_source = "none";
   std::string_view api_key;
 
-  // The attempt's worst-case cost parses the request: worked out at most once,
-  // and only when key credit or a budget asks for it.
+  // The attempt's worst-case cost, from the request's facts: worked out at
+  // most once, and only when key credit or a budget asks for it.
   std::optional<double> worstCase(const Accounting& accounting) {
     if (!worst_case) {
-      worst_case = accounting.worstCaseUsd(a.job.kind, a.job.request_json, model);
+      worst_case = accounting.worstCaseUsd(tokensOf(factsOf(a.job)), model);
     }
     return *worst_case;
   }
@@ -252,7 +253,7 @@ JobRunner::Verdict JobRunner::tryCache(Admission& in) {
 // stays queued, untouched; the scheduler wakes when it can.
 JobRunner::Verdict JobRunner::modelLimit(Admission& in) {
   RateLimiter& limits = p_.limits;
-  in.tokens = limits.countsTokens() ? estimateRequestTokens(in.a.job.kind, in.a.job.request_json) : 0;
+  in.tokens = limits.countsTokens() ? estimateRequestTokens(factsOf(in.a.job)) : 0;
   if (const int64_t at = limits.modelReadyAt(in.model, in.tokens, in.mono); at > in.mono) {
     return StartResult{StartResult::kWait, at};
   }
@@ -543,8 +544,10 @@ void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_ma
   std::string data = "{\"delta\":";
   json::appendString(data, text);
   data += ",\"index\":0}";
+  upstream::StreamDelta chunk;
+  chunk.content = text;
   p_.bus.sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk, data,
-                p_.clock.nowMs());
+                p_.clock.nowMs(), &chunk);
 }
 
 void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
@@ -776,7 +779,7 @@ void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
   if (a.first_token_at == 0) {
     a.first_token_at = p_.clock.nowMs();
   }
-  p_.lifecycle.emitWith(a.job, a.tags, EventKind::kMessageChunk, [&] {
+  p_.lifecycle.emitChunk(a.job, a.tags, delta, [&] {
     std::string d = "{\"delta\":";
     json::appendString(d, delta.content);
     d += ",\"index\":" + std::to_string(delta.index);

@@ -53,7 +53,14 @@ std::optional<double> Accounting::worstCaseUsd(JobKind kind, std::string_view re
   if (info == nullptr || !info->pricing.known) {
     return std::nullopt;
   }
-  const RequestTokens tokens = requestTokens(kind, request_json);
+  return worstCaseUsd(requestTokens(kind, request_json), model);
+}
+
+std::optional<double> Accounting::worstCaseUsd(const RequestTokens& tokens, std::string_view model) const {
+  const ModelInfo* info = p_.catalog.find(model);
+  if (info == nullptr || !info->pricing.known) {
+    return std::nullopt;
+  }
   const int64_t prompt = tokens.prompt;
   int64_t completion = tokens.completion.value_or(0);
   if (!tokens.completion) {

@@ -20,6 +20,7 @@
 #include "common/result.h"
 #include "common/uv_handle.h"
 #include "daemon/policy/budget_book.h"
+#include "daemon/policy/request_estimate.h"
 #include "store/job_record.h"
 #include "store/usage_store.h"
 #include "upstream/provider.h"
@@ -64,6 +65,8 @@ class Accounting {
   // The most `request_json` can cost on `model`: the prompt estimate plus max_tokens
   // (else the model's longest completion) at catalog prices. nullopt: no price known.
   std::optional<double> worstCaseUsd(JobKind kind, std::string_view request_json, std::string_view model) const;
+  // The same, of the tokens a request's facts say it uses (no parse).
+  std::optional<double> worstCaseUsd(const RequestTokens& tokens, std::string_view model) const;
   // What a finished request cost, and how that is known ("upstream", "catalog", "none").
   double cost(const upstream::Usage& usage, std::string_view model, const char** source) const;
 

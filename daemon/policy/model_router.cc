@@ -62,9 +62,7 @@ Routing pickOrdered(const std::vector<Resolved>& list) {
 // "cost-optimized": the models with a known price whose context holds the prompt
 // estimate plus the answer, cheapest first (ties keep the route's order); the
 // others are left out. When none qualifies, the route in its own order.
-Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& lookup, JobKind kind,
-                     std::string_view request_json) {
-  const RequestTokens tokens = requestTokens(kind, request_json);
+Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& lookup, const RequestTokens& tokens) {
   const int64_t prompt = tokens.prompt;
   const std::optional<int64_t> cap = tokens.completion;
   const int64_t completion = cap.value_or(kAssumedCompletionTokens);
@@ -187,7 +185,9 @@ Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup&
     addResolved(config, rule->models, &list);
     assert(!list.empty());  // loadConfig() refuses a route without models.
     Routing r = rule->strategy == RouteStrategy::kCostOptimized
-                    ? pickCheapest(list, lookup, input.kind, input.request_json)
+                    ? pickCheapest(list, lookup,
+                                   input.facts != nullptr ? tokensOf(*input.facts)
+                                                          : requestTokens(input.kind, input.request_json))
                     : pickOrdered(list);
     r.route = rule->name;
     // The job's own fallbacks come after the route's models.

@@ -36,8 +36,9 @@ struct RoutingInput {
   std::string_view model;                                     // request.model; may be empty with a route.
   std::optional<std::string_view> route;                      // The `route` param.
   const std::vector<std::string>* fallback_models = nullptr;  // The job's own; may be null.
-  std::string_view request_json;                              // For the size estimate.
+  std::string_view request_json;                              // For the size estimate...
   JobKind kind = JobKind::kChat;
+  const RequestFacts* facts = nullptr;  // ... unless its facts are known (no parse then).
 };
 
 // A model's catalog entry (context length, prices), or nullptr when unknown.

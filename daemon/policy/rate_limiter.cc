@@ -21,6 +21,10 @@ int64_t estimateRequestTokens(JobKind kind, std::string_view request_json) {
   return tokens.prompt + tokens.completion.value_or(0);
 }
 
+int64_t estimateRequestTokens(const RequestFacts& facts) {
+  return facts.prompt_tokens + facts.completion_cap.value_or(0);
+}
+
 RateLimiter::RateLimiter(LimitOptions options) : options_(std::move(options)) {
   counts_tokens_ =
       std::any_of(options_.rules.begin(), options_.rules.end(), [](const LimitRule& r) { return r.tpm > 0; });

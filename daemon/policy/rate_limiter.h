@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "common/job_kind.h"
+#include "common/job_options.h"
 #include "common/string_map.h"
 #include "daemon/config_types.h"
 
@@ -170,5 +171,7 @@ class RateLimiter {
 // A request's tokens before it runs: its prompt at about four bytes a token, plus
 // `max_tokens` (or `max_completion_tokens`) when it sets one.
 int64_t estimateRequestTokens(JobKind kind, std::string_view request_json);
+// The same, from a request's facts (no parse).
+int64_t estimateRequestTokens(const RequestFacts& facts);
 
 }  // namespace llmq::daemon

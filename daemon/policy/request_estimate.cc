@@ -13,32 +13,27 @@ int64_t estimatePromptTokens(std::string_view request_json) {
 
 namespace {
 
-// The first of `names` that is a positive integer member of the request.
-std::optional<int64_t> capOf(std::string_view request_json, std::initializer_list<const char*> names) {
-  json::Document doc;
-  if (!json::parse(doc, request_json, nullptr) || !doc.IsObject()) {
-    return std::nullopt;
-  }
+// The first of `names` that is a positive integer member of `request`.
+std::optional<int64_t> capIn(const json::Value& request, std::initializer_list<const char*> names) {
   for (const char* name : names) {
-    if (const json::Value* v = json::member(doc, name); v != nullptr && v->IsInt64() && v->GetInt64() > 0) {
+    if (const json::Value* v = json::member(request, name); v != nullptr && v->IsInt64() && v->GetInt64() > 0) {
       return v->GetInt64();
     }
   }
   return std::nullopt;
 }
 
-}  // namespace
-
-std::optional<int64_t> requestMaxTokens(std::string_view request_json) {
-  return capOf(request_json, {"max_tokens", "max_completion_tokens"});
-}
-
-int64_t embeddingInputTokens(std::string_view request_json) {
+// The same, of a request's text.
+std::optional<int64_t> capOf(std::string_view request_json, std::initializer_list<const char*> names) {
   json::Document doc;
   if (!json::parse(doc, request_json, nullptr) || !doc.IsObject()) {
-    return 1;
+    return std::nullopt;
   }
-  const json::Value* input = json::member(doc, "input");
+  return capIn(doc, names);
+}
+
+int64_t inputTokensIn(const json::Value& request) {
+  const json::Value* input = json::member(request, "input");
   if (input == nullptr) {
     return 1;
   }
@@ -62,14 +57,55 @@ int64_t embeddingInputTokens(std::string_view request_json) {
   return tokens > 0 ? tokens : 1;
 }
 
+}  // namespace
+
+std::optional<int64_t> requestMaxTokens(std::string_view request_json) {
+  return capOf(request_json, {"max_tokens", "max_completion_tokens"});
+}
+
+int64_t embeddingInputTokens(std::string_view request_json) {
+  json::Document doc;
+  if (!json::parse(doc, request_json, nullptr) || !doc.IsObject()) {
+    return 1;
+  }
+  return inputTokensIn(doc);
+}
+
 RequestTokens requestTokens(JobKind kind, std::string_view request_json) {
+  json::Document doc;
+  if (!json::parse(doc, request_json, nullptr) || !doc.IsObject()) {
+    doc.SetObject();  // What cannot be read caps nothing; an embedding of it counts 1.
+  }
+  return tokensOf(requestFacts(kind, doc, request_json.size()));
+}
+
+RequestFacts requestFacts(JobKind kind, const json::Value& request, size_t request_bytes) {
+  RequestFacts f;
+  const int64_t by_size = static_cast<int64_t>(request_bytes / 4) + 1;
   if (kind == JobKind::kEmbedding) {
-    return RequestTokens{embeddingInputTokens(request_json), 0};
+    f.prompt_tokens = request.IsObject() ? inputTokensIn(request) : 1;
+    f.completion_cap = 0;
+  } else if (kind == JobKind::kResponses) {
+    f.prompt_tokens = by_size;
+    f.completion_cap = request.IsObject() ? capIn(request, {"max_output_tokens"}) : std::nullopt;
+  } else {
+    f.prompt_tokens = by_size;
+    f.completion_cap = request.IsObject() ? capIn(request, {"max_tokens", "max_completion_tokens"}) : std::nullopt;
   }
-  if (kind == JobKind::kResponses) {
-    return RequestTokens{estimatePromptTokens(request_json), capOf(request_json, {"max_output_tokens"})};
+  const json::Value* t = request.IsObject() ? json::member(request, "temperature") : nullptr;
+  f.deterministic = t != nullptr && t->IsNumber() && t->GetDouble() == 0.0;
+  return f;
+}
+
+RequestFacts factsOf(const store::JobRecord& job) {
+  if (job.options.facts) {
+    return *job.options.facts;
   }
-  return RequestTokens{estimatePromptTokens(request_json), requestMaxTokens(request_json)};
+  json::Document doc;
+  if (!json::parse(doc, job.request_json, nullptr) || !doc.IsObject()) {
+    doc.SetObject();
+  }
+  return requestFacts(job.kind, doc, job.request_json.size());
 }
 
 }  // namespace llmq::daemon

@@ -14,6 +14,9 @@
 #include <string_view>
 
 #include "common/job_kind.h"
+#include "common/job_options.h"
+#include "common/json.h"
+#include "store/job_record.h"
 
 namespace llmq::daemon {
 
@@ -31,5 +34,15 @@ struct RequestTokens {
   std::optional<int64_t> completion;
 };
 RequestTokens requestTokens(JobKind kind, std::string_view request_json);
+
+// The facts of a request (common/job_options.h), from the request already parsed
+// and the size of its stored text: what requestTokens() says, and whether it is
+// deterministic (temperature 0). Taken once, at submit.
+RequestFacts requestFacts(JobKind kind, const json::Value& request, size_t request_bytes);
+// A job's facts: those taken at submit; for a job stored before they were,
+// worked out from its stored request.
+RequestFacts factsOf(const store::JobRecord& job);
+// The tokens the facts say a request uses.
+inline RequestTokens tokensOf(const RequestFacts& f) { return RequestTokens{f.prompt_tokens, f.completion_cap}; }
 
 }  // namespace llmq::daemon

@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "daemon/config.h"
+#include "daemon/policy/request_estimate.h"
 #include "store/database.h"
 
 namespace llmq::daemon {
@@ -28,13 +29,9 @@ bool ResponseCache::eligible(const store::JobRecord& job) const {
   if (job.kind == JobKind::kEmbedding) {
     return true;  // The same input, the same vectors.
   }
-  // Only a deterministic request may get someone else's answer.
-  json::Document req;
-  if (!json::parse(req, job.request_json, nullptr) || !req.IsObject()) {
-    return false;
-  }
-  const json::Value* t = json::member(req, "temperature");
-  return t != nullptr && t->IsNumber() && t->GetDouble() == 0.0;
+  // Only a deterministic request may get someone else's answer (temperature 0,
+  // as taken at submit).
+  return factsOf(job).deterministic;
 }
 
 std::string ResponseCache::key(std::string_view model, std::string_view request_json, JobKind kind) {

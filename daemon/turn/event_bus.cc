@@ -121,6 +121,7 @@ bool EventBus::unsubscribe(uint64_t conn_id, uint64_t subscription) {
 }
 
 void EventBus::dropConnection(uint64_t conn_id) {
+  sinks_.erase(conn_id);
   auto c = by_conn_.find(conn_id);
   if (c == by_conn_.end()) {
     return;
@@ -181,6 +182,15 @@ bool EventBus::wanted(const EventSource& source, ipc::EventKind kind) const {
   return any;
 }
 
+bool EventBus::wantedAsText(const EventSource& source, ipc::EventKind kind) const {
+  if (subs_.empty()) {
+    return false;
+  }
+  bool any = false;
+  forEachMatch(source, kind, [&](const Subscription& s) { any = any || sinks_.count(s.conn_id) == 0; });
+  return any;
+}
+
 std::string EventBus::tail(std::string_view job_id, int64_t seq, ipc::EventKind kind, std::string_view data_json,
                            int64_t ts_ms) {
   std::string t;
@@ -199,20 +209,45 @@ std::string EventBus::tail(std::string_view job_id, int64_t seq, ipc::EventKind 
   return t;
 }
 
+void EventBus::target(Delivery& d, const Subscription& s) const {
+  if (sinks_.count(s.conn_id) != 0) {
+    d.sinks.emplace_back(s.conn_id, s.id);
+    return;
+  }
+  d.prefixes.emplace_back(s.conn_id, "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":{\"subscription\":\"s" +
+                                         std::to_string(s.id) + "\"");
+}
+
+EventBus::Owned EventBus::own(const EventSource& source, int64_t seq, ipc::EventKind kind,
+                              std::string_view data_json, int64_t ts_ms) {
+  Owned o{std::string(source.job_id), seq, kind, ts_ms, std::string(data_json)};
+  if (const upstream::StreamDelta* c = source.chunk) {
+    o.has_chunk = true;
+    o.chunk_index = c->index;
+    o.content = c->content;
+    o.reasoning = c->reasoning;
+    o.tool_calls_json = c->tool_calls_json;
+    o.reasoning_details_json = c->reasoning_details_json;
+    o.logprobs_json = c->logprobs_json;
+  }
+  return o;
+}
+
 void EventBus::publish(const EventSource& source, int64_t seq, ipc::EventKind kind, std::string_view data_json,
                        int64_t ts_ms, bool terminal) {
-  std::vector<std::pair<uint64_t, std::string>> prefixes;
-  forEachMatch(source, kind, [&](const Subscription& s) {
-    prefixes.emplace_back(s.conn_id,
-                          "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":"
-                          "{\"subscription\":\"s" +
-                              std::to_string(s.id) + "\"");
-  });
+  Delivery d;
+  forEachMatch(source, kind, [&](const Subscription& s) { target(d, s); });
   std::string finished_job = terminal ? std::string(source.job_id) : std::string();
-  if (!prefixes.empty() || terminal) {
-    std::string body = prefixes.empty() ? std::string() : tail(source.job_id, seq, kind, data_json, ts_ms);
-    deliver(std::move(prefixes), std::move(body), std::move(finished_job), kind == ipc::EventKind::kMessageChunk);
+  if (d.prefixes.empty() && d.sinks.empty() && !terminal) {
+    return;
   }
+  if (!d.prefixes.empty()) {
+    d.tail = tail(source.job_id, seq, kind, data_json, ts_ms);
+  }
+  if (!d.sinks.empty()) {
+    d.event = own(source, seq, kind, data_json, ts_ms);
+  }
+  deliver(std::move(d), std::move(finished_job), kind == ipc::EventKind::kMessageChunk);
 }
 
 void EventBus::endJobSubscriptions(const std::string& job_id) {
@@ -231,37 +266,62 @@ void EventBus::endJobSubscriptions(const std::string& job_id) {
 }
 
 void EventBus::sendTo(uint64_t subscription, std::string_view job_id, int64_t seq, ipc::EventKind kind,
-                      std::string_view data_json, int64_t ts_ms) {
+                      std::string_view data_json, int64_t ts_ms, const upstream::StreamDelta* chunk) {
   auto it = subs_.find(subscription);
   if (it == subs_.end()) {
     return;
   }
-  std::vector<std::pair<uint64_t, std::string>> prefixes;
-  prefixes.emplace_back(it->second.conn_id,
-                        "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":{\"subscription\":\"s" +
-                            std::to_string(subscription) + "\"");
-  deliver(std::move(prefixes), tail(job_id, seq, kind, data_json, ts_ms), {});
+  Delivery d;
+  target(d, it->second);
+  if (!d.prefixes.empty()) {
+    d.tail = tail(job_id, seq, kind, data_json, ts_ms);
+  } else {
+    d.event = own(EventSource{job_id, {}, nullptr, chunk}, seq, kind, data_json, ts_ms);
+  }
+  deliver(std::move(d), {});
 }
 
-void EventBus::deliver(std::vector<std::pair<uint64_t, std::string>> prefixes, std::string t,
-                       std::string finished_job, bool stateless) {
-  auto send = [this](const std::vector<std::pair<uint64_t, std::string>>& to, const std::string& body,
-                     const std::string& finished) {
-    for (const auto& [conn, prefix] : to) {
-      server_.send(conn, prefix, body);
+void EventBus::sendAll(const Delivery& d) const {
+  for (const auto& [conn, prefix] : d.prefixes) {
+    server_.send(conn, prefix, d.tail);
+  }
+  if (d.sinks.empty()) {
+    return;
+  }
+  const Owned& o = d.event;
+  upstream::StreamDelta chunk;
+  chunk.index = o.chunk_index;
+  chunk.content = o.content;
+  chunk.reasoning = o.reasoning;
+  chunk.tool_calls_json = o.tool_calls_json;
+  chunk.reasoning_details_json = o.reasoning_details_json;
+  chunk.logprobs_json = o.logprobs_json;
+  BusEvent e{0, 0, o.job_id, o.seq, o.kind, o.ts_ms, o.data_json, o.has_chunk ? &chunk : nullptr};
+  for (const auto& [conn, sub] : d.sinks) {
+    // A sink detached (its connection dropped), or a subscription ended, since.
+    auto sink = sinks_.find(conn);
+    if (sink != sinks_.end() && subs_.count(sub) != 0) {
+      e.conn_id = conn;
+      e.subscription = sub;
+      sink->second->onEvent(e);
     }
+  }
+}
+
+void EventBus::deliver(Delivery d, std::string finished_job, bool stateless) {
+  auto send = [this](const Delivery& what, const std::string& finished) {
+    sendAll(what);
     if (!finished.empty()) {
       endJobSubscriptions(finished);
     }
   };
   if (!cycle_.open()) {
-    send(prefixes, t, finished_job);
+    send(d, finished_job);
     return;
   }
-  cycle_.afterCommit([send, prefixes = std::move(prefixes), t = std::move(t), f = std::move(finished_job),
-                      stateless](bool committed) {
+  cycle_.afterCommit([send, d = std::move(d), f = std::move(finished_job), stateless](bool committed) {
     if (committed || stateless) {  // Otherwise the state this event announced was rolled back.
-      send(prefixes, t, f);
+      send(d, f);
     }
   });
 }

@@ -37,6 +37,26 @@ TEST(JobOptionsTest, WhatIsWrittenIsReadBack) {
   EXPECT_EQ(o, parseJobOptions(toJson(o)));
 }
 
+TEST(JobOptionsTest, TheFactsOfTheRequestAreReadBack) {
+  JobOptions o;
+  o.facts = RequestFacts{123, 50, true};
+  EXPECT_NE(std::string::npos,
+            toJson(o).find(R"("facts":{"prompt_tokens":123,"completion_cap":50,"deterministic":true})"))
+      << toJson(o);
+  EXPECT_EQ(o, parseJobOptions(toJson(o)));
+  o.facts = RequestFacts{7, std::nullopt, false};  // No cap: none written, none read.
+  EXPECT_NE(std::string::npos, toJson(o).find(R"("facts":{"prompt_tokens":7})")) << toJson(o);
+  EXPECT_EQ(o, parseJobOptions(toJson(o)));
+  // A job with no other option stores its facts alone.
+  JobOptions only;
+  only.facts = RequestFacts{12, std::nullopt, false};
+  EXPECT_EQ(R"({"facts":{"prompt_tokens":12}})", toJson(only));
+  EXPECT_EQ(only, parseJobOptions(toJson(only)));
+  // A job stored before facts were taken has none; a broken value is none.
+  EXPECT_FALSE(parseJobOptions(R"({"cache":true})").facts.has_value());
+  EXPECT_FALSE(parseJobOptions(R"({"facts":{"prompt_tokens":"x"}})").facts.has_value());
+}
+
 TEST(JobOptionsTest, AHandEditedValueOfTheWrongTypeKeepsItsDefault) {
   JobOptions o = parseJobOptions(R"({"fallback_models":"x","cache":1,"byok":"yes","request_id":7,)"
                                  R"("routing":{"models":[""]}})");

@@ -241,9 +241,9 @@ TEST(SubmitParamsTest, MinimalRequestGetsTheDocumentedDefaults) {
   EXPECT_FALSE(p.max_attempts.has_value());
   EXPECT_FALSE(p.timeout_ms.has_value());
   EXPECT_FALSE(p.deadline_ms.has_value());
-  EXPECT_TRUE(p.fallback_models.empty());
+  EXPECT_TRUE(p.options.fallback_models.empty());
   EXPECT_FALSE(p.api_key.has_value());
-  EXPECT_FALSE(p.cache);
+  EXPECT_FALSE(p.options.cache);
   EXPECT_FALSE(p.on_restart_fail);
   EXPECT_FALSE(p.subscribe);
   EXPECT_FALSE(p.wait);
@@ -269,9 +269,9 @@ TEST(SubmitParamsTest, ReadsEveryParam) {
   EXPECT_EQ(9, p.max_attempts.value_or(0));
   EXPECT_EQ(1500, p.timeout_ms.value());
   EXPECT_EQ(2, p.deadline_ms.value());  // Rounded up to whole milliseconds.
-  EXPECT_EQ((std::vector<std::string>{"mock/a", "mock/b"}), p.fallback_models);
+  EXPECT_EQ((std::vector<std::string>{"mock/a", "mock/b"}), p.options.fallback_models);
   EXPECT_EQ("sk-secret", p.api_key.value());
-  EXPECT_TRUE(p.cache);
+  EXPECT_TRUE(p.options.cache);
   EXPECT_TRUE(p.on_restart_fail);
   EXPECT_TRUE(p.subscribe);
   EXPECT_TRUE(p.wait);

@@ -4,21 +4,17 @@
 // loop iterations: POST /v1/chat/completions with the bearer token answers the
 // scripted text as an OpenAI chat.completion; a missing or wrong token is 401
 // before anything is submitted; a streamed request answers SSE chunks then
-// [DONE]; GET /v1/models answers a list; a job that fails without retry
-// answers OpenAI's error shape with the status the failure maps to (400 for
-// INVALID_REQUEST, 502 for UPSTREAM_ERROR). Also: /healthz needs no token; an
-// unknown path is 404 and GET on a POST endpoint 405; a body that is not JSON
-// and a bad X-Llmq-Priority are 400 and submit nothing; two requests on one
-// keep-alive connection; a stream that fails before any content answers an
-// HTTP error; include_usage adds a usage chunk; a client that goes away
-// cancels its job unless it sent X-Llmq-Detach; one Idempotency-Key is one
-// job, and a streamed retry of it replays the stored answer as SSE; POST
-// /v1/responses answers a Response with the scripted text; a stream whose job
-// waits past stream_head_after_ms gets its head and a comment, then keep-alive
-// comments, and a failure after that is an error event ending the stream; an
-// HTTP/1.0 client's stream comes unchunked and ends with the connection; a
-// stream and a plain request still waiting at shutdown end cleanly. Shutdown follows the Daemon's order: engine
-// stop, front flush and close, engine close.
+// [DONE], the same pieces a socket subscriber hears as text; GET /v1/models answers a list; a job that fails
+// without retry answers OpenAI's error shape with the status the failure maps to (400 for INVALID_REQUEST, 502 for
+// UPSTREAM_ERROR). Also: /healthz needs no token; an unknown path is 404 and GET on a POST endpoint 405; a body
+// that is not JSON and a bad X-Llmq-Priority are 400 and submit nothing; two requests on one keep-alive connection;
+// a stream that fails before any content answers an HTTP error; include_usage adds a usage chunk; a client that
+// goes away cancels its job unless it sent X-Llmq-Detach; one Idempotency-Key is one job, and a streamed retry of
+// it replays the stored answer as SSE; POST /v1/responses answers a Response with the scripted text; a stream whose
+// job waits past stream_head_after_ms gets its head and a comment, then keep-alive comments, and a failure after
+// that is an error event ending the stream; an HTTP/1.0 client's stream comes unchunked and ends with the
+// connection; a stream and a plain request still waiting at shutdown end cleanly. Shutdown follows the Daemon's
+// order: engine stop, front flush and close, engine close.
 #include "daemon/api/http_front.h"
 
 #include <gtest/gtest.h>
@@ -218,6 +214,55 @@ TEST_F(HttpFrontTest, AStreamedRequestAnswersSseChunksThenDone) {
   EXPECT_EQ("\"stop\"", field(events[events.size() - 2], "choices.0.finish_reason")) << r.body;
   ASSERT_EQ(1u, upstream_->seen().size());
   EXPECT_TRUE(upstream_->seen()[0].stream);
+}
+
+TEST_F(HttpFrontTest, AStreamAndASocketSubscriberReadTheSameChunks) {
+  // The front's events come as values, a socket subscriber's as JSON-RPC text:
+  // both carry every piece as the upstream sent it.
+  llmq::testing::ScriptedProvider::Answer a;
+  a.deltas = {"H\u00e9 \"q\"", " \\ there\n"};
+  upstream_->push(a);
+  const uint64_t watcher = admin();
+  ASSERT_FALSE(isError(call(watcher, "events.subscribe", R"({"all":true})")));
+  const Reply r = exchange(post("/v1/chat/completions", chatBody(R"(,"stream":true)"), bearer()));
+  ASSERT_EQ(200, r.status) << r.head << "\n" << r.body;
+  std::string streamed;
+  for (const std::string& e : sseData(r.body)) {
+    json::Document d;
+    if (e == "[DONE]" || !json::parse(d, e, nullptr)) {
+      continue;
+    }
+    const json::Value* choices = json::member(d, "choices");
+    const json::Value* delta = choices != nullptr && choices->IsArray() && !choices->Empty()
+                                   ? json::member((*choices)[0], "delta")
+                                   : nullptr;
+    const json::Value* content = delta != nullptr ? json::member(*delta, "content") : nullptr;
+    if (content != nullptr && content->IsString()) {
+      streamed += json::view(*content);
+    }
+  }
+  EXPECT_EQ("H\u00e9 \"q\" \\ there\n", streamed) << r.body;
+  std::string heard;
+  ASSERT_TRUE(runUntil(
+      [&] {
+        heard.clear();
+        bool final_seen = false;
+        for (const std::string& line : lines(watcher)) {
+          json::Document d;
+          if (!json::parse(d, line, nullptr) || json::member(d, "params") == nullptr) {
+            continue;
+          }
+          const json::Value& params = d["params"];
+          const std::string_view event = json::view(params["event"]);
+          if (event == "message_chunk") {
+            heard += json::view(params["data"]["delta"]);
+          }
+          final_seen = final_seen || event == "final_response";
+        }
+        return final_seen;
+      },
+      kWaitMs));
+  EXPECT_EQ(streamed, heard);
 }
 
 TEST_F(HttpFrontTest, ModelsAnswersAList) {

@@ -1,5 +1,7 @@
 // Tests for daemon/policy/request_estimate: a chat request's prompt estimate and cap, and
-// an embedding request's input, counted at most (a byte a token) with no completion.
+// an embedding request's input, counted at most (a byte a token) with no completion;
+// the facts taken from a parsed request are the same, and a job's facts are the
+// ones taken at submit, or worked out from its request when it has none.
 #include "daemon/policy/request_estimate.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +10,50 @@
 
 namespace llmq::daemon {
 namespace {
+
+// The facts taken at submit from the parsed request say what requestTokens()
+// says of its text, and whether it is deterministic.
+TEST(RequestEstimateTest, TheFactsOfAParsedRequestAreThoseOfItsText) {
+  struct Case {
+    JobKind kind;
+    std::string body;
+  };
+  const Case cases[] = {
+      {JobKind::kChat, R"({"model":"m","messages":[{"role":"user","content":"hello"}],"max_tokens":50})"},
+      {JobKind::kChat, R"({"model":"m","max_completion_tokens":7,"temperature":0})"},
+      {JobKind::kChat, R"({"model":"m","temperature":0.5})"},
+      {JobKind::kResponses, R"({"model":"m","input":"hi","max_output_tokens":9,"max_tokens":3})"},
+      {JobKind::kEmbedding, R"({"model":"m","input":["abc","d"]})"},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.body);
+    json::Document doc;
+    ASSERT_TRUE(json::parse(doc, k.body, nullptr));
+    const RequestFacts f = requestFacts(k.kind, doc, k.body.size());
+    const RequestTokens t = requestTokens(k.kind, k.body);
+    EXPECT_EQ(t.prompt, f.prompt_tokens);
+    EXPECT_EQ(t.completion, f.completion_cap);
+    EXPECT_EQ(k.body.find("\"temperature\":0}") != std::string::npos ||
+                  k.body.find("\"temperature\":0,") != std::string::npos,
+              f.deterministic);
+  }
+}
+
+TEST(RequestEstimateTest, AJobReadsItsFactsOrWorksThemOutOnce) {
+  store::JobRecord job;
+  job.kind = JobKind::kChat;
+  job.request_json = R"({"model":"m","max_tokens":40,"temperature":0})";
+  // Stored before facts were taken: from the request.
+  RequestFacts f = factsOf(job);
+  EXPECT_EQ(40, f.completion_cap.value_or(-1));
+  EXPECT_TRUE(f.deterministic);
+  // Taken at submit: those, whatever the text says.
+  job.options.facts = RequestFacts{5, 6, false};
+  f = factsOf(job);
+  EXPECT_EQ(5, f.prompt_tokens);
+  EXPECT_EQ(6, f.completion_cap.value_or(-1));
+  EXPECT_FALSE(f.deterministic);
+}
 
 TEST(RequestEstimateTest, AChatRequestIsAQuarterOfItsBytesAndItsOwnCap) {
   const std::string body = R"({"model":"m","messages":[{"role":"user","content":"hello"}],"max_tokens":50})";

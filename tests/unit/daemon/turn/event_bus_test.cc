@@ -2,7 +2,9 @@
 // TempDir database, and raw client sockets: subscription bookkeeping and
 // wanted(), delivery as JSON-RPC notifications, the event mask, delivery only
 // after COMMIT (and never for a rolled-back turn), terminal events ending job
-// subscriptions, holds on half-closed connections, and id formatting.
+// subscriptions, holds on half-closed connections, and id formatting. In-process
+// sinks: events as values (a chunk's piece as it came), not as text; after the
+// commit, from the bus's own copy; none once the connection is dropped.
 #include "daemon/turn/event_bus.h"
 
 #include <gtest/gtest.h>
@@ -432,6 +434,129 @@ TEST_F(EventBusTest, AClosedConnectionTakesItsSubscriptionsAlong) {
   ASSERT_TRUE(runUntil([&] { return isClosed(conn); }));
   EXPECT_EQ(0u, bus_->subscriptionCount());
   publish(source(), 2, EventKind::kStarted);  // Nobody to send to: no crash, no send.
+}
+
+// ---- in-process sinks ----------------------------------------------------------------
+
+namespace sink_test {
+
+// What a sink received, copied out of the views it was handed.
+struct Got {
+  uint64_t conn_id = 0;
+  uint64_t subscription = 0;
+  std::string job_id;
+  int64_t seq = 0;
+  EventKind kind = EventKind::kQueued;
+  std::string data;
+  bool has_chunk = false;
+  int index = 0;
+  std::string content, reasoning, tool_calls;
+};
+
+class RecordingSink : public EventSink {
+ public:
+  void onEvent(const BusEvent& e) override {
+    Got g{e.conn_id, e.subscription, std::string(e.job_id), e.seq, e.kind, std::string(e.data_json)};
+    if (e.chunk != nullptr) {
+      g.has_chunk = true;
+      g.index = e.chunk->index;
+      g.content = e.chunk->content;
+      g.reasoning = e.chunk->reasoning;
+      g.tool_calls = e.chunk->tool_calls_json;
+    }
+    got.push_back(std::move(g));
+  }
+  std::vector<Got> got;
+};
+
+}  // namespace sink_test
+
+TEST_F(EventBusTest, ASinkGetsTheEventsOfItsConnectionAsValues) {
+  sink_test::RecordingSink sink;
+  bus_->attachSink(101, &sink);
+  const uint64_t s = bus_->subscribe(101, SubscriptionScope::kJob, "j000000000001", ipc::kAllEvents);
+  // Only a sink listens: the event is wanted, but not as text.
+  EXPECT_TRUE(bus_->wanted(source(), EventKind::kMessageChunk));
+  EXPECT_FALSE(bus_->wantedAsText(source(), EventKind::kMessageChunk));
+
+  upstream::StreamDelta delta;
+  delta.index = 1;
+  delta.content = "hel\"lo";
+  delta.reasoning = "because";
+  delta.tool_calls_json = R"([{"index":0}])";
+  EventSource src = source();
+  src.chunk = &delta;
+  bus_->publish(src, 4, EventKind::kMessageChunk, "", kTs, false);
+  publish(source(), 5, EventKind::kUsage, false, R"({"usage":{"total_tokens":3}})");
+
+  ASSERT_EQ(2u, sink.got.size());
+  const sink_test::Got& chunk = sink.got[0];
+  EXPECT_EQ(101u, chunk.conn_id);
+  EXPECT_EQ(s, chunk.subscription);
+  EXPECT_EQ("j000000000001", chunk.job_id);
+  EXPECT_EQ(4, chunk.seq);
+  EXPECT_EQ(EventKind::kMessageChunk, chunk.kind);
+  ASSERT_TRUE(chunk.has_chunk);
+  EXPECT_EQ(1, chunk.index);
+  EXPECT_EQ("hel\"lo", chunk.content);  // As it came: no JSON escaping to undo.
+  EXPECT_EQ("because", chunk.reasoning);
+  EXPECT_EQ(R"([{"index":0}])", chunk.tool_calls);
+  EXPECT_EQ(EventKind::kUsage, sink.got[1].kind);
+  EXPECT_FALSE(sink.got[1].has_chunk);
+  EXPECT_EQ(R"({"usage":{"total_tokens":3}})", sink.got[1].data);
+
+  // A subscriber without a sink reads text: now the chunk's JSON is wanted.
+  bus_->subscribe(202, SubscriptionScope::kJob, "j000000000001", ipc::kAllEvents);
+  EXPECT_TRUE(bus_->wantedAsText(source(), EventKind::kMessageChunk));
+}
+
+TEST_F(EventBusTest, ASinksEventsWaitForTheCommitAndOutliveTheirViews) {
+  sink_test::RecordingSink sink;
+  bus_->attachSink(101, &sink);
+  bus_->subscribe(101, SubscriptionScope::kClient, "alice", ipc::kAllEvents);
+  ASSERT_TRUE(cycle_->write().ok());
+  publish(source(), 1, EventKind::kQueued);
+  {
+    std::string text = "streamed";  // Gone before the turn commits: the bus keeps a copy.
+    upstream::StreamDelta delta;
+    delta.content = text;
+    EventSource src = source();
+    src.chunk = &delta;
+    bus_->publish(src, 2, EventKind::kMessageChunk, "", kTs, false);
+    text.assign("XXXXXXXX");
+  }
+  EXPECT_TRUE(sink.got.empty());  // Nothing while the transaction is open.
+  ASSERT_TRUE(cycle_->commit());
+  ASSERT_EQ(2u, sink.got.size());
+  EXPECT_EQ(EventKind::kQueued, sink.got[0].kind);
+  EXPECT_EQ("streamed", sink.got[1].content);
+}
+
+TEST_F(EventBusTest, ASinkHearsNothingOnceItsConnectionIsDropped) {
+  sink_test::RecordingSink sink;
+  bus_->attachSink(101, &sink);
+  bus_->subscribe(101, SubscriptionScope::kAll, "", ipc::kAllEvents);
+  ASSERT_TRUE(cycle_->write().ok());
+  publish(source(), 1, EventKind::kQueued);
+  bus_->dropConnection(101);  // Before the commit delivers: the sink is not called.
+  ASSERT_TRUE(cycle_->commit());
+  EXPECT_TRUE(sink.got.empty());
+  // A new connection with the same id and no sink reads text again.
+  bus_->subscribe(101, SubscriptionScope::kAll, "", ipc::kAllEvents);
+  EXPECT_TRUE(bus_->wantedAsText(source(), EventKind::kQueued));
+}
+
+TEST_F(EventBusTest, SendToASinksSubscriptionCarriesTheChunk) {
+  sink_test::RecordingSink sink;
+  bus_->attachSink(101, &sink);
+  const uint64_t s = bus_->subscribe(101, SubscriptionScope::kJob, "j000000000001", ipc::kAllEvents);
+  upstream::StreamDelta delta;
+  delta.content = "so far";
+  bus_->sendTo(s, "j000000000001", 5, EventKind::kMessageChunk, R"({"delta":"so far","index":0})", kTs, &delta);
+  ASSERT_EQ(1u, sink.got.size());
+  EXPECT_EQ(s, sink.got[0].subscription);
+  EXPECT_EQ("so far", sink.got[0].content);
+  EXPECT_EQ(5, sink.got[0].seq);
 }
 
 }  // namespace

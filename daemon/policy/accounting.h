@@ -21,13 +21,13 @@
 #include "common/uv_handle.h"
 #include "daemon/policy/budget_book.h"
 #include "store/job_record.h"
-#include "store/usage_store.h"
+#include "store/usage_report.h"
 #include "upstream/provider.h"
 
 namespace llmq {
 class Clock;
 namespace store {
-class JobStore;
+class Store;
 }  // namespace store
 }  // namespace llmq
 
@@ -49,8 +49,7 @@ class Accounting {
     const Config& config;
     const Clock& clock;
     CommitCycle& cycle;
-    store::JobStore& jobs;
-    store::UsageStore& usage;
+    store::Store& store;
     BudgetBook& budgets;
     const ModelCatalog& catalog;
   };

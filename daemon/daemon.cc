@@ -41,7 +41,6 @@
 #include "ipc/protocol.h"
 #include "ipc/server.h"
 #include "llmq/version.h"
-#include "store/budget_store.h"
 #include "store/database.h"
 #include "store/db_lock.h"
 #include "store/job_store.h"
@@ -50,7 +49,6 @@
 #include "store/secret_store.h"
 #include "store/settings_store.h"
 #include "store/transaction.h"
-#include "store/usage_store.h"
 
 namespace llmq::daemon {
 
@@ -192,8 +190,7 @@ Result<void> Daemon::startLoopHandles() {
 // Retention, and the TCP listeners: [metrics] and the HTTP front.
 Result<void> Daemon::startListeners() {
   retention_ = std::make_unique<Retention>(Retention::Parts{&loop_, config_, clock_, *db_, *engine_->cycle,
-                                                            *engine_->jobs, *engine_->settings, *engine_->usage,
-                                                            *engine_->quota, engine_->run});
+                                                            *engine_->settings, *engine_->quota, engine_->run});
   retention_->init();
   if (config_.metrics_port >= 0) {
     metrics_server_ = std::make_unique<MetricsServer>(*engine_);

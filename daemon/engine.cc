@@ -27,12 +27,10 @@
 #include "daemon/turn/event_bus.h"
 #include "daemon/turn/metrics.h"
 #include "ipc/server.h"
-#include "store/budget_store.h"
 #include "store/database.h"
-#include "store/job_store.h"
 #include "store/secret_store.h"
 #include "store/settings_store.h"
-#include "store/usage_store.h"
+#include "store/sqlite_store.h"
 
 namespace llmq::daemon {
 
@@ -61,9 +59,11 @@ Result<std::unique_ptr<Engine>> Engine::build(uv_loop_t* loop, const Config& con
   return e;
 }
 
-// The stores over the database. The secret key lives beside the database file.
+// The stores over the database. The engine's parts see the queue, usage and
+// budgets only as a store::Store: the backend is chosen here, and only here.
+// The secret key lives beside the database file.
 Result<void> Engine::buildStores() {
-  jobs = std::make_unique<store::JobStore>(db);
+  store = std::make_unique<store::SqliteStore>(db);
   settings = std::make_unique<store::SettingsStore>(db);
   const std::string& path = config.db_path;
   std::string dir = path.substr(0, path.rfind('/') + 1);
@@ -72,21 +72,19 @@ Result<void> Engine::buildStores() {
     return opened.takeError();
   }
   secrets = std::move(*opened);
-  usage = std::make_unique<store::UsageStore>(db);
-  budget_store = std::make_unique<store::BudgetStore>(db);
   return {};
 }
 
 // What every turn runs on: the commit cycle, the counters, who may do what, the
 // socket server and its dispatcher, the event bus and the job lifecycle.
 void Engine::buildTurn() {
-  cycle = std::make_unique<CommitCycle>(db, loop);
+  cycle = std::make_unique<CommitCycle>(*store, loop);
   cycle->setOnLost([this] {
     // The queue counters and quota figures may have counted the lost turn's changes.
     if (auto r = lifecycle->loadCounts(); !r) {
       LOG_ERROR("reloading queue counts: %s", r.error().message.c_str());
     }
-    if (auto r = quota->load(*jobs); !r) {
+    if (auto r = quota->load(*store); !r) {
       LOG_ERROR("reloading the users' quota figures: %s", r.error().message.c_str());
     }
   });
@@ -109,7 +107,7 @@ void Engine::buildTurn() {
   bus = std::make_unique<EventBus>(
       *server, *cycle, EventBusLimits{config.max_subscriptions_per_connection, config.max_subscriptions});
   lifecycle =
-      std::make_unique<JobLifecycle>(JobLifecycle::Parts{config, clock, *jobs, *secrets, *bus, *metrics, *quota});
+      std::make_unique<JobLifecycle>(JobLifecycle::Parts{config, clock, *store, *secrets, *bus, *metrics, *quota});
 }
 
 // The policies: providers and keys, the model catalog and key credit, rate
@@ -138,7 +136,7 @@ Result<void> Engine::buildPolicies() {
   // in whatever zone the machine happens to run in. Nothing else here uses local time.
   ::setenv("TZ", config.budget_time_zone.c_str(), 1);
   ::tzset();
-  budgets = std::make_unique<BudgetBook>(*budget_store, *usage, [this](std::string_view name) {
+  budgets = std::make_unique<BudgetBook>(*store, [this](std::string_view name) {
     for (size_t i = 0; i < keys->size(); ++i) {
       if (keys->key(static_cast<int>(i)).name == name) {
         return keys->key(static_cast<int>(i)).fingerprint;
@@ -148,8 +146,8 @@ Result<void> Engine::buildPolicies() {
   });
   backup = std::make_unique<DbBackup>(loop, db, clock);
   cache = std::make_unique<ResponseCache>(config, db);
-  accounting = std::make_unique<Accounting>(
-      Accounting::Parts{loop, config, clock, *cycle, *jobs, *usage, *budgets, *catalog});
+  accounting =
+      std::make_unique<Accounting>(Accounting::Parts{loop, config, clock, *cycle, *store, *budgets, *catalog});
   accounting->on_released = [this](int64_t released) {
     lifecycle->noteMoved(store::JobState::kHeld, store::JobState::kQueued, released);
     scheduler->kick();
@@ -160,11 +158,11 @@ Result<void> Engine::buildPolicies() {
 // The job engine: breakers, the runner and the scheduler that feeds it.
 void Engine::buildJobs() {
   circuits = std::make_unique<CircuitBreakers>(config.circuit);
-  runner = std::make_unique<JobRunner>(JobRunner::Parts{loop, config, clock, run, *cycle, *jobs, *secrets, *usage,
-                                                        *bus, *lifecycle, *providers, *keys, *limits, *budgets,
+  runner = std::make_unique<JobRunner>(JobRunner::Parts{loop, config, clock, run, *cycle, *store, *secrets, *bus,
+                                                        *lifecycle, *providers, *keys, *limits, *budgets,
                                                         *accounting, *cache, *circuits, *metrics});
   scheduler = std::make_unique<Scheduler>(
-      Scheduler::Parts{loop, config, clock, *cycle, *jobs, *settings, *lifecycle, *metrics, *server, *runner});
+      Scheduler::Parts{loop, config, clock, *cycle, *store, *settings, *lifecycle, *metrics, *server, *runner});
   runner->setQueue(*scheduler);
 }
 
@@ -173,7 +171,7 @@ Result<void> Engine::load() {
   if (auto r = lifecycle->loadCounts(); !r) {
     return r;
   }
-  if (auto r = quota->load(*jobs); !r) {
+  if (auto r = quota->load(*store); !r) {
     return makeError(r.error().kind, "reading each user's jobs for [quota]: " + r.error().message);
   }
   if (auto r = scheduler->init(); !r) {

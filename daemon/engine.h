@@ -28,11 +28,9 @@ class Server;
 }  // namespace ipc
 namespace store {
 class Database;
-class JobStore;
+class Store;
 class SettingsStore;
 class SecretStore;
-class UsageStore;
-class BudgetStore;
 }  // namespace store
 }  // namespace llmq
 
@@ -93,11 +91,10 @@ struct Engine {
   RunState run;
 
   // In the order build() makes them, so they are destroyed in reverse.
-  std::unique_ptr<store::JobStore> jobs;
+  // The queue, usage and budgets: the one store seam (store/store.h), on `db`.
+  std::unique_ptr<store::Store> store;
   std::unique_ptr<store::SettingsStore> settings;
   std::unique_ptr<store::SecretStore> secrets;
-  std::unique_ptr<store::UsageStore> usage;
-  std::unique_ptr<store::BudgetStore> budget_store;
   std::unique_ptr<CommitCycle> cycle;
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<UserQuota> quota;

@@ -10,9 +10,7 @@
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/run_state.h"
 #include "store/database.h"
-#include "store/job_store.h"
 #include "store/settings_store.h"
-#include "store/usage_store.h"
 
 namespace llmq::daemon {
 namespace {
@@ -22,7 +20,11 @@ constexpr char kClockSetting[] = "retention_clock";
 
 }  // namespace
 
-Retention::Retention(Parts parts) : p_(parts), timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
+Retention::Retention(Parts parts)
+    : p_(parts),
+      jobs_(parts.db),
+      usage_(parts.db),
+      timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
 
 void Retention::init() {
   if (!clock_loaded_) {
@@ -107,7 +109,7 @@ Retention::Step Retention::pruneBodies() {
     return Step::kDone;
   }
   std::vector<store::ClientBytes> freed;
-  auto n = p_.jobs.pruneFinished(cutoff(r.finished_job_ms), kBatch, &freed);
+  auto n = jobs_.pruneFinished(cutoff(r.finished_job_ms), kBatch, &freed);
   if (!n) {
     LOG_ERROR("pruning finished jobs: %s", n.error().message.c_str());
     return Step::kDone;
@@ -130,7 +132,7 @@ Retention::Step Retention::pruneLedger() {
     LOG_ERROR("pruning the ledger: %s", w.error().message.c_str());
     return Step::kDone;
   }
-  auto n = p_.usage.pruneLedger(cutoff(r.ledger_days * kDayMs), kBatch);
+  auto n = usage_.pruneLedger(cutoff(r.ledger_days * kDayMs), kBatch);
   if (!n) {
     LOG_ERROR("pruning the ledger: %s", n.error().message.c_str());
     return Step::kDone;

@@ -1,4 +1,6 @@
-// daemon::Retention keeps the database from growing without bound. Every
+// daemon::Retention keeps the SQLite database from growing without bound: a
+// process concern of the SQLite backend, so it works on the file's own tables
+// (store::JobStore, store::UsageStore), not through the engine's store::Store. Every
 // `[retention] check_s` it makes one pass, one batch per loop turn, so a large
 // backlog never holds the loop:
 //   1. Finished jobs lose their request and result bodies after
@@ -25,14 +27,14 @@
 #include "common/uv_handle.h"
 #include "daemon/retention_clock.h"
 #include "daemon/turn/run_state.h"
+#include "store/job_store.h"
+#include "store/usage_store.h"
 
 namespace llmq {
 class Clock;
 namespace store {
 class Database;
-class JobStore;
 class SettingsStore;
-class UsageStore;
 }  // namespace store
 }  // namespace llmq
 
@@ -54,9 +56,7 @@ class Retention {
     const Clock& clock;
     store::Database& db;
     CommitCycle& cycle;
-    store::JobStore& jobs;
     store::SettingsStore& settings;
-    store::UsageStore& usage;
     UserQuota& quota;
     const RunState& run;
   };
@@ -82,6 +82,8 @@ class Retention {
   int64_t cutoff(int64_t age_ms) const;
 
   Parts p_;
+  store::JobStore jobs_;     // The bodies of finished jobs, on p_.db.
+  store::UsageStore usage_;  // The ledger, on p_.db.
   UvHandlePtr<uv_timer_t> timer_;
   ClockSteps clock_steps_;
   bool clock_loaded_ = false;

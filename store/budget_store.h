@@ -1,6 +1,6 @@
-// store::BudgetStore: the budgets table (ipc/PROTOCOL.md budget.*): one row per
-// (scope, period) with its limit, alert fractions, action, and the alerts already
-// sent in the current period (so a restart does not send them again).
+// store::BudgetStore: the budgets table (ipc/PROTOCOL.md budget.*) in SQLite, one
+// BudgetRow (store/budget_row.h) per (scope, period); the part of
+// store::SqliteStore (store/sqlite_store.h) that holds the budgets.
 #pragma once
 
 #include <cstdint>
@@ -8,21 +8,11 @@
 #include <vector>
 
 #include "common/result.h"
+#include "store/budget_row.h"
 
 namespace llmq::store {
 
 class Database;
-
-struct BudgetRow {
-  std::string scope;   // "global", "client:NAME", "key:NAME", "model:ID", "tag:T"
-  std::string period;  // "day", "week", "month", "total"
-  double limit_usd = 0;
-  std::vector<double> alert_at;  // Fractions of the limit, ascending.
-  std::string action;            // "reject" or "hold"
-  int64_t created_at = 0;
-  int64_t alerted_period = 0;   // Start of the period the fractions below were sent in.
-  std::vector<double> alerted;  // Fractions already sent in that period.
-};
 
 class BudgetStore {
  public:

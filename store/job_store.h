@@ -1,6 +1,8 @@
 // store::JobStore: the queue's semantics as named SQL over the jobs, job_tags and
-// attempts tables. It does not open transactions itself: the caller (the daemon's
-// commit cycle, or a test) decides what commits together. Loop thread only.
+// attempts tables, for SQLite: the part of store::SqliteStore (store/sqlite_store.h)
+// that holds the jobs, and retention's view of them. It does not open
+// transactions itself: the caller (the daemon's commit cycle, or a test) decides
+// what commits together. Loop thread only.
 #pragma once
 
 #include <array>
@@ -12,38 +14,12 @@
 #include <vector>
 
 #include "common/result.h"
+#include "store/job_query.h"
 #include "store/job_record.h"
 
 namespace llmq::store {
 
 class Database;
-
-struct ListFilter {
-  std::optional<JobState> state;
-  std::optional<std::string> client;
-  std::optional<std::string> tag;
-  // Only jobs of this user: client "<owner>" or "<owner>:...".
-  std::optional<std::string> owner;
-  int limit = 100;
-  // Paging: only jobs with id < before_id (newest first). 0 means from the newest.
-  int64_t before_id = 0;
-};
-
-struct ClientBytes {
-  std::string client;
-  int64_t bytes = 0;
-};
-
-struct ClientUsage {
-  std::string client;
-  int64_t unfinished = 0;
-  int64_t bytes = 0;
-};
-
-struct RecoveryCounts {
-  int64_t requeued = 0;
-  int64_t failed = 0;
-};
 
 class JobStore {
  public:

@@ -165,32 +165,6 @@ Result<std::vector<UsageRow>> collect(Database& db, const std::string& sql, size
 
 }  // namespace
 
-const char* usageDimName(UsageDim d) {
-  switch (d) {
-    case UsageDim::kModel:
-      return "model";
-    case UsageDim::kClient:
-      return "client";
-    case UsageDim::kKey:
-      return "key";
-    case UsageDim::kTag:
-      return "tag";
-    case UsageDim::kDay:
-      return "day";
-  }
-  return "?";
-}
-
-bool parseUsageDim(std::string_view name, UsageDim* out) {
-  for (UsageDim d : {UsageDim::kModel, UsageDim::kClient, UsageDim::kKey, UsageDim::kTag, UsageDim::kDay}) {
-    if (name == usageDimName(d)) {
-      *out = d;
-      return true;
-    }
-  }
-  return false;
-}
-
 std::string UsageStore::utcDay(int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};

@@ -24,8 +24,8 @@
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/event_bus.h"
 #include "ipc/protocol.h"
-#include "store/job_store.h"
 #include "store/secret_store.h"
+#include "store/store.h"
 #include "upstream/mock_provider.h"
 
 namespace llmq::daemon {
@@ -56,7 +56,7 @@ std::string stringArray(const std::vector<std::string>& v) {
 
 // An already submitted job with the same idempotency_key: answer with it.
 void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
-  auto job = call.s.jobs->get(id);
+  auto job = call.s.store->getJob(id);
   if (!job || !job->has_value()) {
     replyStoreError(call, job ? makeError(ErrorKind::kInternal, "vanished") : job.error(),
                     "reading the deduplicated job");
@@ -303,7 +303,7 @@ void admitJob(Call& call, const ipc::SubmitParams& p) {
   const std::string owner = Access::ownerOf(client);
   if (p.idempotency_key) {
     // Per owner: another user's key neither finds nor blocks this submit.
-    auto existing = s.jobs->findByIdempotencyKey(owner, *p.idempotency_key);
+    auto existing = s.store->findByIdempotencyKey(owner, *p.idempotency_key);
     if (!existing) {
       replyStoreError(call, existing.error(), "looking up the idempotency key");
       return;
@@ -320,7 +320,7 @@ void admitJob(Call& call, const ipc::SubmitParams& p) {
   if (!withinQuotaAndBudgets(call, p, job, *first_model)) {
     return;
   }
-  auto id = s.jobs->insert(job, p.tags);
+  auto id = s.store->enqueue(job, p.tags);
   if (!id) {
     replyStoreError(call, id.error(), "storing the job");
     return;

@@ -13,7 +13,7 @@
 #include "daemon/turn/responder.h"
 #include "ipc/jsonrpc.h"
 #include "ipc/protocol.h"
-#include "store/job_store.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 namespace {
@@ -201,7 +201,7 @@ void RpcDispatcher::onClosed(uint64_t conn_id) {
     return;
   }
   for (int64_t id : bound) {
-    auto job = s_.jobs->get(id);
+    auto job = s_.store->getJob(id);
     if (!job || !job->has_value() || store::isTerminal((*job)->state)) {
       continue;
     }

@@ -1,4 +1,4 @@
-// JobLifecycle: counters, event numbering and waiters around JobStore::update.
+// JobLifecycle: counters, event numbering and waiters around Store::updateJob.
 #include "daemon/jobs/job_lifecycle.h"
 
 #include <algorithm>
@@ -10,13 +10,13 @@
 #include "daemon/policy/user_quota.h"
 #include "daemon/turn/event_bus.h"
 #include "daemon/turn/metrics.h"
-#include "store/job_store.h"
 #include "store/secret_store.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 
 Result<void> JobLifecycle::loadCounts() {
-  auto counts = p_.jobs.countByState();
+  auto counts = p_.store.countByState();
   if (!counts) {
     return counts.takeError();
   }
@@ -25,14 +25,14 @@ Result<void> JobLifecycle::loadCounts() {
 }
 
 Result<void> JobLifecycle::save(const store::JobRecord& job, store::JobState previous) {
-  if (auto r = p_.jobs.update(job); !r) {
+  if (auto r = p_.store.updateJob(job); !r) {
     return r;
   }
   return noteSaved(job, previous);
 }
 
 Result<void> JobLifecycle::saveOutcome(const store::JobRecord& job, const store::AttemptRecord& attempt) {
-  if (auto r = p_.jobs.recordOutcome(job, attempt); !r) {
+  if (auto r = p_.store.recordOutcome(job, attempt); !r) {
     return r;
   }
   return noteSaved(job, store::JobState::kRunning);

@@ -23,8 +23,8 @@
 namespace llmq {
 class Clock;
 namespace store {
-class JobStore;
 class SecretStore;
+class Store;
 }  // namespace store
 }  // namespace llmq
 
@@ -41,7 +41,7 @@ class JobLifecycle {
   struct Parts {
     const Config& config;
     const Clock& clock;
-    store::JobStore& jobs;
+    store::Store& store;
     store::SecretStore& secrets;  // A job's own key goes when the job ends.
     EventBus& bus;
     Metrics& metrics;
@@ -57,7 +57,7 @@ class JobLifecycle {
   // store before this change (equal to job.state when the state did not change).
   Result<void> save(const store::JobRecord& job, store::JobState previous);
   // save() of a job whose running attempt ended, with that attempt's row, in one
-  // store call (store::JobStore::recordOutcome).
+  // store call (store::Store::recordOutcome).
   Result<void> saveOutcome(const store::JobRecord& job, const store::AttemptRecord& attempt);
   // Counts a newly inserted job.
   void noteInserted(store::JobState state) { ++counts_[static_cast<size_t>(state)]; }

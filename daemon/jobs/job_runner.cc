@@ -29,9 +29,8 @@
 #include "daemon/turn/event_bus.h"
 #include "daemon/turn/metrics.h"
 #include "daemon/turn/run_state.h"
-#include "store/job_store.h"
 #include "store/secret_store.h"
-#include "store/usage_store.h"
+#include "store/store.h"
 #include "upstream/chat_response.h"
 
 namespace llmq::daemon {
@@ -437,7 +436,7 @@ JobRunner::StartResult JobRunner::claim(std::unique_ptr<ActiveJob> owned, Admiss
     logStoreError("starting", j.id, r.error());
     return {StartResult::kStoreError};
   }
-  if (auto r = p_.jobs.insertAttempt(a->attempt); !r) {
+  if (auto r = p_.store.insertAttempt(a->attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
 
@@ -633,10 +632,10 @@ void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::C
   a.attempt.latency_ms = 0;
   a.attempt.ttft_ms = 0;
   a.attempt.cached = true;
-  if (auto r = p_.jobs.insertAttempt(a.attempt); !r) {
+  if (auto r = p_.store.insertAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
-  if (auto r = p_.jobs.updateAttempt(a.attempt); !r) {
+  if (auto r = p_.store.updateAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
   p_.lifecycle.emitWith(j, a.tags, EventKind::kStarted, [&] {
@@ -738,11 +737,11 @@ void JobRunner::endOutcome(ActiveJob& a) {
   p_.cycle.endUnit(std::move(what),
                    [this, job = std::move(job), attempt = a.attempt, usage = std::move(usage)]() -> Result<void> {
                      redone_[job.id] = RedoneOutcome{job.state, job.next_attempt_at.value_or(0)};
-                     if (auto r = p_.jobs.recordOutcome(job, attempt); !r) {
+                     if (auto r = p_.store.recordOutcome(job, attempt); !r) {
                        return r;
                      }
                      if (usage) {
-                       if (auto r = p_.usage.add(*usage); !r) {
+                       if (auto r = p_.store.addUsage(*usage); !r) {
                          return r;
                        }
                      }
@@ -1070,7 +1069,7 @@ void JobRunner::requeueAll() {
     a->attempt.finished_at = now;
     a->attempt.outcome = "interrupted";
     a->attempt.error_code = "INTERRUPTED";
-    if (auto r = p_.jobs.updateAttempt(a->attempt); !r) {
+    if (auto r = p_.store.updateAttempt(a->attempt); !r) {
       logStoreError("recording the attempt of", a->job.id, r.error());
     }
     a->job.state = JobState::kQueued;

@@ -31,8 +31,8 @@
 namespace llmq {
 class Clock;
 namespace store {
-class JobStore;
 class SecretStore;
+class Store;
 }  // namespace store
 }  // namespace llmq
 
@@ -117,9 +117,8 @@ class JobRunner {
     const Clock& clock;
     const RunState& run;
     CommitCycle& cycle;
-    store::JobStore& jobs;
+    store::Store& store;          // Claims, attempts, outcomes; a lost turn's rollups, written again.
     store::SecretStore& secrets;  // Jobs' own keys (BYOK).
-    store::UsageStore& usage;     // A lost turn's rollups, written again.
     EventBus& bus;
     JobLifecycle& lifecycle;
     ProviderRegistry& providers;

@@ -17,8 +17,8 @@
 #include "daemon/policy/rate_limiter.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/metrics.h"
-#include "store/job_store.h"
 #include "store/settings_store.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 namespace {
@@ -65,20 +65,20 @@ Result<void> Scheduler::init() {
   // none waits longer than the longest wait llmqd itself sets.
   const int64_t longest =
       std::max({p_.config.retry_cap_ms, p_.config.retry_after_max_ms, p_.config.circuit.cooldown_ms});
-  if (auto clamped = p_.jobs.clampRetries(p_.clock.nowMs() + longest); !clamped) {
+  if (auto clamped = p_.store.clampRetries(p_.clock.nowMs() + longest); !clamped) {
     return clamped.takeError();
   } else if (*clamped > 0) {
     LOG_WARN("%lld jobs waited to retry further ahead than %lld s; they retry by then",
              static_cast<long long>(*clamped), static_cast<long long>(longest / 1000));
   }
-  auto next = p_.jobs.nextRetryAt();
+  auto next = p_.store.nextRetryAt();
   if (!next) {
     return next.takeError();
   }
   if (next->has_value()) {
     armRetryTimer(**next);
   }
-  auto deadline = p_.jobs.nextDeadline();
+  auto deadline = p_.store.nextDeadline();
   if (!deadline) {
     return deadline.takeError();
   }
@@ -94,7 +94,7 @@ std::optional<store::JobRecord> Scheduler::pickNext(const Held& held) {
   }
   int below = INT_MAX;
   for (;;) {
-    auto top = p_.jobs.topQueuedPriority(below);
+    auto top = p_.store.topQueuedPriority(below);
     if (!top) {
       LOG_ERROR("picking the next job: %s", top.error().message.c_str());
       return std::nullopt;
@@ -108,7 +108,7 @@ std::optional<store::JobRecord> Scheduler::pickNext(const Held& held) {
     std::string after = start_after;
     bool wrapped = false;
     for (;;) {
-      auto owner = p_.jobs.nextQueuedOwner(priority, after);
+      auto owner = p_.store.nextQueuedOwner(priority, after);
       if (!owner) {
         LOG_ERROR("picking the next job: %s", owner.error().message.c_str());
         return std::nullopt;
@@ -143,7 +143,7 @@ std::optional<store::JobRecord> Scheduler::pickOfOwner(int priority, const std::
   std::string after = start_after;
   bool wrapped = false;
   for (;;) {
-    auto job = p_.jobs.nextQueued(priority, owner, after);
+    auto job = p_.store.nextQueued(priority, owner, after);
     if (!job) {
       LOG_ERROR("picking the next job: %s", job.error().message.c_str());
       *failed = true;
@@ -167,7 +167,7 @@ std::optional<store::JobRecord> Scheduler::pickOfOwner(int priority, const std::
         // Its first jobs are held: look past them, not too deep.
         std::string client = (**job).client;
         if (h->second.second < kLookahead) {
-          job = p_.jobs.nextQueuedOfClient(priority, owner, client, h->second.first);
+          job = p_.store.nextQueuedOfClient(priority, owner, client, h->second.first);
           if (!job) {
             LOG_ERROR("picking the next job: %s", job.error().message.c_str());
             *failed = true;
@@ -193,7 +193,7 @@ void Scheduler::followClockSteps() {
   LOG_WARN("the wall clock stepped by %+lld ms; retry waits keep their lengths", static_cast<long long>(delta));
   if (auto w = p_.cycle.write(); !w) {
     LOG_ERROR("moving retry times with the clock: %s", w.error().message.c_str());
-  } else if (auto r = p_.jobs.shiftRetries(delta); !r) {
+  } else if (auto r = p_.store.shiftRetries(delta); !r) {
     LOG_ERROR("moving retry times with the clock: %s", r.error().message.c_str());
   }
   if (retry_armed_at_ != INT64_MAX) {
@@ -318,14 +318,14 @@ void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
     self->armRetryTimer(s.clock.nowMs() + 1000);
     return;
   }
-  auto promoted = s.jobs.promoteDueRetries(s.clock.nowMs());
+  auto promoted = s.store.promoteDueRetries(s.clock.nowMs());
   if (!promoted) {
     LOG_ERROR("promoting due retries: %s", promoted.error().message.c_str());
   } else if (*promoted > 0) {
     s.lifecycle.noteMoved(store::JobState::kRetryWait, store::JobState::kQueued, *promoted);
   }
   self->kick();  // Also resumes a pump that backed off after a store error.
-  auto next = s.jobs.nextRetryAt();
+  auto next = s.store.nextRetryAt();
   if (next && next->has_value()) {
     self->armRetryTimer(**next);
   }
@@ -353,7 +353,7 @@ void Scheduler::onUvDeadlineTimer(uv_timer_t* t) noexcept {
   self->deadline_armed_at_ = INT64_MAX;
   const Parts& s = self->p_;
   const int64_t now = s.clock.nowMs();
-  auto due = s.jobs.dueDeadlines(now, 256);
+  auto due = s.store.dueDeadlines(now, 256);
   if (!due) {
     LOG_ERROR("expiring jobs past their deadline: %s", due.error().message.c_str());
     self->armDeadlineTimer(now + 1000);
@@ -369,7 +369,7 @@ void Scheduler::onUvDeadlineTimer(uv_timer_t* t) noexcept {
     self->armDeadlineTimer(now);  // More are due: the next batch in the next turn.
     return;
   }
-  auto next = s.jobs.nextDeadline();
+  auto next = s.store.nextDeadline();
   if (next && next->has_value()) {
     self->armDeadlineTimer(**next);
   }

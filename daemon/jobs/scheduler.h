@@ -6,8 +6,9 @@
 // paused queues (all, or one client) dispatch nothing. It also brings retry_wait
 // jobs back when their time comes, with one timer.
 //
-// Picking is three index seeks in the store (jobs_runnable), so it stays cheap with
-// a million queued jobs: the queue lives in SQLite, not in memory.
+// Picking is three index seeks in the store (store::Store, "Picking the next
+// job"; in SQLite the jobs_runnable index), so it stays cheap with a million
+// queued jobs: the queue lives in the store, not in memory.
 //
 // A job a rate limit or cooldown holds (JobRunner::start says kWait) stays queued
 // where it is; the pump passes over it to the client's next job (up to
@@ -42,8 +43,8 @@ namespace ipc {
 class Server;
 }  // namespace ipc
 namespace store {
-class JobStore;
 class SettingsStore;
+class Store;
 }  // namespace store
 }  // namespace llmq
 
@@ -62,7 +63,7 @@ class Scheduler final : public RunQueue {
     const Config& config;
     const Clock& clock;
     CommitCycle& cycle;
-    store::JobStore& jobs;
+    store::Store& store;
     store::SettingsStore& settings;  // The pause state.
     JobLifecycle& lifecycle;
     Metrics& metrics;

@@ -14,8 +14,7 @@
 #include "daemon/policy/model_catalog.h"
 #include "daemon/policy/request_estimate.h"
 #include "daemon/turn/commit_cycle.h"
-#include "store/job_store.h"
-#include "store/usage_store.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 namespace {}  // namespace
@@ -112,7 +111,7 @@ Accounting::Charged Accounting::charge(const store::JobRecord& job, const std::v
   const double cost_usd = attempt.usage ? attempt.usage->cost_usd : 0.0;
   out.counted = reached || cost_usd > 0;
   if (out.counted) {
-    if (auto r = p_.usage.add(usageDelta(job, tags, attempt)); !r) {
+    if (auto r = p_.store.addUsage(usageDelta(job, tags, attempt)); !r) {
       LOG_ERROR("recording the usage of %s: %s", ipc::formatJobId(job.id).c_str(), r.error().message.c_str());
     }
   }
@@ -129,7 +128,7 @@ void Accounting::releaseHeld() {
     LOG_ERROR("releasing held jobs: %s", w.error().message.c_str());
     return;
   }
-  auto n = p_.jobs.releaseHeld();
+  auto n = p_.store.releaseHeld();
   if (!n) {
     LOG_ERROR("releasing held jobs: %s", n.error().message.c_str());
     return;

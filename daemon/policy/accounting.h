@@ -22,13 +22,13 @@
 #include "daemon/policy/budget_book.h"
 #include "daemon/policy/request_estimate.h"
 #include "store/job_record.h"
-#include "store/usage_store.h"
+#include "store/usage_report.h"
 #include "upstream/provider.h"
 
 namespace llmq {
 class Clock;
 namespace store {
-class JobStore;
+class Store;
 }  // namespace store
 }  // namespace llmq
 
@@ -50,8 +50,7 @@ class Accounting {
     const Config& config;
     const Clock& clock;
     CommitCycle& cycle;
-    store::JobStore& jobs;
-    store::UsageStore& usage;
+    store::Store& store;
     BudgetBook& budgets;
     const ModelCatalog& catalog;
   };

@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "common/text.h"
 #include "common/time.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 namespace {
@@ -96,9 +97,8 @@ int64_t periodEnd(BudgetPeriod p, int64_t now_ms) {
   return toMs(tm);  // mktime normalises day 32, month 13, and DST changes.
 }
 
-BudgetBook::BudgetBook(store::BudgetStore& store, store::UsageStore& usage,
-                       std::function<std::string(std::string_view)> key_fingerprint)
-    : store_(store), usage_(usage), key_fingerprint_(std::move(key_fingerprint)) {}
+BudgetBook::BudgetBook(store::Store& store, std::function<std::string(std::string_view)> key_fingerprint)
+    : store_(store), key_fingerprint_(std::move(key_fingerprint)) {}
 
 bool BudgetBook::parseScope(std::string_view text, store::SpendScope* out, std::string* error) {
   using store::SpendScope;
@@ -145,7 +145,7 @@ Result<Budget> BudgetBook::make(const store::BudgetRow& row, int64_t now_ms) {
   if (ledger_scope.kind == store::SpendScope::kKey) {
     ledger_scope.value = key_fingerprint_(ledger_scope.value);
   }
-  auto spent = usage_.spent(ledger_scope, b.period_start, INT64_MAX);
+  auto spent = store_.spent(ledger_scope, b.period_start, INT64_MAX);
   if (!spent) {
     return spent.takeError();
   }
@@ -157,7 +157,7 @@ Result<Budget> BudgetBook::make(const store::BudgetRow& row, int64_t now_ms) {
 }
 
 Result<void> BudgetBook::load(int64_t now_ms) {
-  auto rows = store_.all();
+  auto rows = store_.budgets();
   if (!rows) {
     return rows.takeError();
   }
@@ -296,7 +296,7 @@ std::vector<BudgetAlert> BudgetBook::settle(BudgetReservation& r, const Spender&
     }
     if (fired) {
       b.row.alerted_period = b.period_start;
-      (void)store_.setAlerted(b.row.scope, b.row.period, b.period_start, b.row.alerted);
+      (void)store_.setBudgetAlerted(b.row.scope, b.row.period, b.period_start, b.row.alerted);
     }
   }
   for (Budget& b : removed_) {  // Removed this turn: counted, should the turn be lost; no alerts.
@@ -346,7 +346,7 @@ Result<const Budget*> BudgetBook::set(const std::string& scope, BudgetPeriod per
     row.alerted_period = it->row.alerted_period;
     row.alerted = it->row.alerted;  // Alerts sent this period stay sent.
   }
-  if (auto r = store_.put(row); !r) {
+  if (auto r = store_.putBudget(row); !r) {
     return r.takeError();
   }
   if (it != budgets_.end()) {
@@ -363,7 +363,7 @@ Result<const Budget*> BudgetBook::set(const std::string& scope, BudgetPeriod per
 }
 
 Result<bool> BudgetBook::remove(const std::string& scope, BudgetPeriod period) {
-  auto removed = store_.remove(scope, budgetPeriodName(period));
+  auto removed = store_.removeBudget(scope, budgetPeriodName(period));
   if (!removed) {
     return removed;
   }

@@ -25,8 +25,12 @@
 #include <vector>
 
 #include "common/result.h"
-#include "store/budget_store.h"
-#include "store/usage_store.h"
+#include "store/budget_row.h"
+#include "store/usage_report.h"
+
+namespace llmq::store {
+class Store;
+}  // namespace llmq::store
 
 namespace llmq::daemon {
 
@@ -87,8 +91,8 @@ class BudgetBook {
  public:
   // `key_fingerprint` resolves a key name of a `key:NAME` scope to the fingerprint
   // the ledger records (a name it does not know is taken as a fingerprint).
-  BudgetBook(store::BudgetStore& store, store::UsageStore& usage,
-             std::function<std::string(std::string_view)> key_fingerprint);
+  // The budgets and the ledger's sums come from `store`.
+  BudgetBook(store::Store& store, std::function<std::string(std::string_view)> key_fingerprint);
 
   // Loads the budgets and what each spent so far this period.
   Result<void> load(int64_t now_ms);
@@ -165,8 +169,7 @@ class BudgetBook {
   std::vector<Budget>::iterator findByKey(const std::string& scope, BudgetPeriod period);
   Result<Budget> make(const store::BudgetRow& row, int64_t now_ms);
 
-  store::BudgetStore& store_;
-  store::UsageStore& usage_;
+  store::Store& store_;
   std::function<std::string(std::string_view)> key_fingerprint_;
   std::vector<Budget> budgets_;
   // This turn's changes (noteChange): each budget as it was before the turn's

@@ -5,7 +5,7 @@
 
 #include "daemon/config.h"
 #include "daemon/policy/access.h"
-#include "store/job_store.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 namespace {
@@ -18,8 +18,8 @@ std::string mib(int64_t bytes) {
 
 std::string UserQuota::ownerOf(std::string_view client) { return Access::ownerOf(client); }
 
-Result<void> UserQuota::load(store::JobStore& jobs) {
-  auto rows = jobs.usageByClient();
+Result<void> UserQuota::load(store::Store& store) {
+  auto rows = store.usageByClient();
   if (!rows) {
     return rows.takeError();
   }

@@ -23,7 +23,7 @@
 #include "common/result.h"
 
 namespace llmq::store {
-class JobStore;
+class Store;
 }
 
 namespace llmq::daemon {
@@ -42,7 +42,7 @@ class UserQuota {
   static std::string ownerOf(std::string_view client);
 
   // Reads every user's figures from the store (at start, after a lost turn).
-  Result<void> load(store::JobStore& jobs);
+  Result<void> load(store::Store& store);
 
   // Why a job of `request_bytes` under label `client` would pass a limit, or
   // nullopt when it fits. `admin`: the admin_* limits apply.

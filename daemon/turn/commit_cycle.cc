@@ -6,11 +6,11 @@
 #include <cassert>
 
 #include "common/log.h"
-#include "store/database.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 
-CommitCycle::CommitCycle(store::Database& db, uv_loop_t* loop) : db_(db) {
+CommitCycle::CommitCycle(store::Store& store, uv_loop_t* loop) : store_(store) {
   if (loop != nullptr) {
     retry_timer_ = makeUvHandle<uv_timer_t>(loop, this, uv_timer_init);
   }
@@ -19,8 +19,8 @@ CommitCycle::CommitCycle(store::Database& db, uv_loop_t* loop) : db_(db) {
 CommitCycle::~CommitCycle() = default;
 
 Result<void> CommitCycle::write() {
-  if (open_ && !db_.inTransaction()) {
-    // SQLite rolled the turn back on its own (SQLITE_FULL in a statement). What
+  if (open_ && !store_.inTransaction()) {
+    // The store rolled the turn back on its own (SQLITE_FULL in a statement). What
     // was queued belonged to the lost transaction: settle that, then start
     // afresh, so later writes of this turn are not silently autocommitted.
     // A unit never calls write() between beginUnit and endUnit: its writes and
@@ -32,7 +32,7 @@ Result<void> CommitCycle::write() {
   if (open_) {
     return {};
   }
-  if (auto r = db_.begin(); !r) {
+  if (auto r = store_.begin(); !r) {
     return r;
   }
   open_ = true;
@@ -51,13 +51,13 @@ bool CommitCycle::commit() {
   if (!open_) {
     return true;
   }
-  if (!db_.inTransaction()) {
-    // SQLite rolled the transaction back on its own (e.g. SQLITE_FULL during a write).
+  if (!store_.inTransaction()) {
+    // The store rolled the transaction back on its own (e.g. SQLITE_FULL during a write).
     LOG_ERROR("the turn's transaction was rolled back by SQLite (disk full?); its writes are lost");
     lost();
     return false;
   }
-  if (auto r = db_.commit(); !r) {
+  if (auto r = store_.commit(); !r) {
     LOG_ERROR("committing: %s", r.error().message.c_str());
     lost();
     return false;
@@ -99,7 +99,7 @@ void CommitCycle::runCallbacks() {
 }
 
 void CommitCycle::lost(bool retrying) {
-  db_.rollback();  // Also lets the Database allow autocommit writes again.
+  store_.rollback();  // Also lets the store allow writes outside a transaction again.
   open_ = false;
   ++failed_commits_;
   if (on_lost_ && !retrying) {
@@ -170,11 +170,11 @@ bool CommitCycle::retryKept() {
     return false;
   }
   const size_t stored = units_.size();
-  if (!db_.inTransaction()) {
+  if (!store_.inTransaction()) {
     lost(/*retrying=*/true);
     return false;
   }
-  if (auto r = db_.commit(); !r) {
+  if (auto r = store_.commit(); !r) {
     LOG_DEBUG("storing kept job outcomes: %s", r.error().message.c_str());
     lost(/*retrying=*/true);
     return false;

@@ -1,10 +1,11 @@
 // daemon::CommitCycle batches the daemon's writes: everything that changes during
-// one loop turn goes into one SQLite transaction, committed at the end of the turn
-// (README.md, Architecture). Work that must only be seen once its writes are durable (a submit's
+// one loop turn goes into one store transaction, committed at the end of the turn
+// (docs/architecture.md; what a store must guarantee for it is the turn contract
+// in store/store.h). Work that must only be seen once its writes are durable (a submit's
 // acknowledgement, an event) is queued with afterCommit() and runs after COMMIT.
 //
 // When a turn's transaction is lost (the disk or [store] max_page_count is full:
-// SQLite rolls it back, or COMMIT fails), its callbacks run with false and the
+// the store rolls it back, or COMMIT fails), its callbacks run with false and the
 // callers answer -32006: nothing of the turn is stored. Some work cannot simply be
 // refused, though: a running job that ends has already had its transfer, its
 // events and its cost. Such work runs as a unit (beginUnit / endUnit): if the turn
@@ -16,7 +17,7 @@
 // them: those jobs are still `running` in the database and the next start
 // recovers them like jobs interrupted by a crash (docs/operations.md, Disk space).
 //
-// Loop thread only. Owned by the Daemon; the Database outlives it. The retry
+// Loop thread only. Owned by the Engine; the Store outlives it. The retry
 // timer (only with a loop) is closed by close(), freed in its close callback.
 #pragma once
 
@@ -31,7 +32,7 @@
 #include "common/uv_handle.h"
 
 namespace llmq::store {
-class Database;
+class Store;
 }
 
 namespace llmq::daemon {
@@ -42,7 +43,7 @@ class CommitCycle {
   static constexpr uint64_t kRetryMaxMs = 2000;
 
   // Without a loop there is no retry timer: retryKept() is called by hand (tests).
-  explicit CommitCycle(store::Database& db, uv_loop_t* loop = nullptr);
+  explicit CommitCycle(store::Store& store, uv_loop_t* loop = nullptr);
   ~CommitCycle();
   CommitCycle(const CommitCycle&) = delete;
   CommitCycle& operator=(const CommitCycle&) = delete;
@@ -110,7 +111,7 @@ class CommitCycle {
   void armRetry();
   static void onUvRetry(uv_timer_t* t) noexcept;
 
-  store::Database& db_;
+  store::Store& store_;
   UvHandlePtr<uv_timer_t> retry_timer_;
   bool open_ = false;
   std::vector<Pending> callbacks_;

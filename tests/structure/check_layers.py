@@ -11,7 +11,11 @@ tree (tests excluded):
   the backup it starts), and nothing includes daemon.h but main.cc;
 - the configuration (daemon/config.h, config.cc and the config_*.{h,cc} beside
   them) includes no wing: every wing reads it, so the settings the policies
-  take are declared in daemon/config_types.h, not the other way round.
+  take are declared in daemon/config_types.h, not the other way round;
+- the wings reach the job queue, usage and budgets through the store seam,
+  store/store.h: they include none of the SQLite backend's classes behind it
+  (SEAM_BACKEND), which only daemon/'s own files (the composition root, the
+  process, retention) may.
 
 Prints each include that breaks the rule, with its file and line, and exits 1
 when there is one."""
@@ -24,6 +28,7 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 LOWER = {"common": {"common"}, "ipc": {"common", "ipc", "llmq"}, "http": {"common", "http", "llmq"},
          "store": {"common", "store", "llmq"}, "upstream": {"common", "upstream", "llmq"}}
 WINGS = ["turn", "policy", "jobs", "api"]
+SEAM_BACKEND = {"store/sqlite_store.h", "store/job_store.h", "store/usage_store.h", "store/budget_store.h"}
 
 
 def sources():
@@ -72,6 +77,9 @@ def main():
                                       % (path, number, target, top, ", ".join(sorted(LOWER[top]))))
                     continue
                 here, there = wing_of(path), wing_of(target)
+                if here and target in SEAM_BACKEND:
+                    broken.append("%s:%d includes %s (daemon/%s/ uses the store through store/store.h)"
+                                  % (path, number, target, here))
                 if here and is_root(target) and not root_visible(here, target):
                     broken.append("%s:%d includes %s (daemon/%s/ may read only the configuration and "
                                   "paths.h of daemon/'s own files)" % (path, number, target, here))

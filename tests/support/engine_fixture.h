@@ -33,7 +33,7 @@
 #include "daemon/policy/provider_registry.h"
 #include "ipc/protocol.h"
 #include "ipc/server.h"
-#include "store/job_store.h"
+#include "store/store.h"
 #include "tests/support/loop_test.h"
 #include "tests/support/scripted_provider.h"
 #include "tests/support/test_db.h"
@@ -204,7 +204,7 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
   store::JobRecord job(const std::string& job_id) {
     int64_t id = 0;
     EXPECT_TRUE(ipc::parseJobId(job_id, &id)) << job_id;
-    auto j = engine_->jobs->get(id);
+    auto j = engine_->store->getJob(id);
     EXPECT_TRUE(j.ok() && j->has_value()) << job_id;
     return j.ok() && j->has_value() ? **j : store::JobRecord{};
   }

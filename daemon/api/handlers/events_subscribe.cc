@@ -10,7 +10,7 @@
 #include "daemon/policy/access.h"
 #include "daemon/turn/event_bus.h"
 #include "ipc/protocol.h"
-#include "store/job_store.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 
@@ -60,7 +60,7 @@ void subscribeToJob(Call& call, std::string_view job_id, uint32_t mask) {
     call.reply.fail(ipc::rpc::kNotFound, "no job \"" + std::string(job_id) + "\"");
     return;
   }
-  auto job = s.jobs->get(id);
+  auto job = s.store->getJob(id);
   if (!job) {
     replyStoreError(call, job.error(), "reading the job");
     return;

@@ -9,7 +9,7 @@
 #include "daemon/jobs/job_runner.h"
 #include "daemon/turn/commit_cycle.h"
 #include "ipc/protocol.h"
-#include "store/job_store.h"
+#include "store/job_record.h"
 
 namespace llmq::daemon {
 

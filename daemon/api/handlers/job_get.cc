@@ -7,7 +7,7 @@
 #include "daemon/jobs/job_json.h"
 #include "daemon/policy/access.h"
 #include "ipc/protocol.h"
-#include "store/job_store.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 
@@ -38,7 +38,7 @@ std::optional<store::JobRecord> loadJobParam(Call& call, bool with_include_reque
     call.reply.fail(ipc::rpc::kNotFound, "no job \"" + std::string(*text) + "\"");
     return std::nullopt;
   }
-  auto job = call.s.jobs->get(id);
+  auto job = call.s.store->getJob(id);
   if (!job) {
     replyStoreError(call, job.error(), "reading the job");
     return std::nullopt;

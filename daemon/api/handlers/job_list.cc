@@ -10,7 +10,7 @@
 #include "daemon/jobs/job_json.h"
 #include "daemon/policy/access.h"
 #include "ipc/protocol.h"
-#include "store/job_store.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 namespace {
@@ -92,7 +92,7 @@ void replyWithPage(Call& call, store::ListFilter& filter, bool include_result) {
   int count = 0;
   int64_t last_id = 0;
   bool more = false;
-  auto listed = call.s.jobs->listEach(filter, [&](store::JobRecord& j) {
+  auto listed = call.s.store->listJobs(filter, [&](store::JobRecord& j) {
     if (count == limit) {
       more = true;
       return false;

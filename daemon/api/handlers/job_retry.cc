@@ -10,7 +10,7 @@
 #include "daemon/policy/user_quota.h"
 #include "daemon/turn/commit_cycle.h"
 #include "ipc/protocol.h"
-#include "store/job_store.h"
+#include "store/job_record.h"
 
 namespace llmq::daemon {
 

@@ -20,7 +20,7 @@
 #include "daemon/engine.h"
 #include "daemon/turn/answer_page.h"
 #include "ipc/protocol.h"
-#include "store/usage_store.h"
+#include "store/store.h"
 
 namespace llmq::daemon {
 namespace {
@@ -98,7 +98,7 @@ std::string reportHead(const store::UsageQuery& q, const store::UsageReport& rep
   }
   w.endArray();
   // The range answered, which is wider than the one asked for when an end falls
-  // in a day whose ledger rows were pruned (store/usage_store.h).
+  // in a day whose ledger rows were pruned (store::UsageReport::widened).
   w.key("since");
   writeBound(w, report.since);
   w.key("until");
@@ -145,7 +145,7 @@ void handleUsageReport(Call& call) {
     call.reply.fail(ipc::rpc::kInvalidParams, p.error());
     return;
   }
-  auto report = call.s.usage->report(q);
+  auto report = call.s.store->usageReport(q);
   if (!report) {
     replyStoreError(call, report.error(), "building the usage report");
     return;

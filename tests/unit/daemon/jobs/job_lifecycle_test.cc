@@ -13,7 +13,7 @@
 #include <string>
 
 #include "daemon/jobs/job_runner.h"
-#include "store/job_store.h"
+#include "store/store.h"
 #include "tests/support/engine_fixture.h"
 
 namespace llmq::daemon {
@@ -29,7 +29,7 @@ class JobLifecycleTest : public llmq::testing::EngineTest {
   int64_t count(JobState s) { return engine_->lifecycle->counts()[static_cast<size_t>(s)]; }
   // The counters agree with a count of the store's rows.
   ::testing::AssertionResult countsMatchStore() {
-    auto stored = engine_->jobs->countByState();
+    auto stored = engine_->store->countByState();
     if (!stored) {
       return ::testing::AssertionFailure() << stored.error().message;
     }

@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "store/job_store.h"
+#include "store/sqlite_store.h"
 #include "tests/support/test_db.h"
 
 namespace llmq::daemon {
@@ -31,14 +32,13 @@ class BudgetBookTest : public ::testing::Test {
     ::tzset();
   }
   std::unique_ptr<BudgetBook> book() {
-    return std::make_unique<BudgetBook>(store_, usage_, [](std::string_view name) {
+    return std::make_unique<BudgetBook>(store_, [](std::string_view name) {
       return name == "pool-1" ? std::string("sk-or…0001") : std::string(name);
     });
   }
 
   testing::TestDb t_;
-  store::BudgetStore store_{t_.db()};
-  store::UsageStore usage_{t_.db()};
+  store::SqliteStore store_{t_.db()};
   std::vector<std::string> no_tags_;
 };
 

@@ -20,6 +20,7 @@
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/run_state.h"
 #include "store/catalog_store.h"
+#include "store/sqlite_store.h"
 #include "tests/support/canned_http_server.h"
 #include "tests/support/loop_test.h"
 #include "tests/support/temp_dir.h"
@@ -76,7 +77,7 @@ class ModelCatalogTest : public llmq::testing::LoopTest {
   ModelCatalog::Parts parts() { return {&loop_, config_, clock_, db_.db(), *cycle_, *providers_, run_}; }
   // Builds the catalog over the config as it is now.
   void make() {
-    cycle_ = std::make_unique<CommitCycle>(db_.db());
+    cycle_ = std::make_unique<CommitCycle>(store_);
     providers_ = std::make_unique<ProviderRegistry>(&loop_, config_);
     catalog_ = std::make_unique<ModelCatalog>(parts());
     auto r = catalog_->init();
@@ -111,6 +112,7 @@ class ModelCatalogTest : public llmq::testing::LoopTest {
   }
 
   llmq::testing::TestDb db_;
+  store::SqliteStore store_{db_.db()};
   std::unique_ptr<llmq::testing::CannedHttpServer> server_;
   Config config_;
   FixedClock clock_;

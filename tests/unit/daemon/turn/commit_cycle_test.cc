@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "store/database.h"
+#include "store/sqlite_store.h"
 #include "tests/support/test_db.h"
 
 namespace llmq::daemon {
@@ -35,7 +36,8 @@ class CommitCycleTest : public ::testing::Test {
   std::string count(const char* table) { return queryOne(db(), std::string("SELECT count(*) FROM ") + table); }
 
   TestDb t_{/*migrate=*/false};
-  CommitCycle cycle_{t_.db()};
+  store::SqliteStore store_{t_.db()};
+  CommitCycle cycle_{store_};
   std::vector<std::string> log_;
 };
 

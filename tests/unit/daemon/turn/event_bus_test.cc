@@ -16,6 +16,7 @@
 #include "common/json.h"
 #include "daemon/turn/commit_cycle.h"
 #include "ipc/server.h"
+#include "store/sqlite_store.h"
 #include "tests/support/raw_client.h"
 #include "tests/support/server_fixture.h"
 #include "tests/support/test_db.h"
@@ -42,7 +43,7 @@ class EventBusTest : public llmq::testing::ServerFixture {
   void SetUp() override {
     ServerFixture::SetUp();
     ASSERT_TRUE(db_.ok());
-    cycle_ = std::make_unique<CommitCycle>(db_.db());
+    cycle_ = std::make_unique<CommitCycle>(store_);
     server_ = &listeningServer();
     bus_ = std::make_unique<EventBus>(*server_, *cycle_);
     // As the daemon does: a closed connection's subscriptions go with it.
@@ -111,6 +112,7 @@ class EventBusTest : public llmq::testing::ServerFixture {
   }
 
   llmq::testing::TestDb db_;
+  store::SqliteStore store_{db_.db()};
   std::unique_ptr<CommitCycle> cycle_;
   ipc::Server* server_ = nullptr;
   std::unique_ptr<EventBus> bus_;

@@ -328,6 +328,12 @@ void checkSubmitNames(SubmitParams& s, std::string* error) {
   if (s.client && (s.client->empty() || s.client->size() > kMaxNameBytes)) {
     fail(s.client->empty() ? "\"client\" must not be empty" : "\"client\" is longer than 256 bytes");
   }
+  // Counted before duplicates are dropped, as the array was given: the check
+  // below is quadratic, so it only ever sees kMaxTags of them.
+  if (s.tags.size() > static_cast<size_t>(kMaxTags)) {
+    fail("\"tags\" has more than " + std::to_string(kMaxTags) + " elements");
+    s.tags.clear();
+  }
   std::vector<std::string> tags;
   for (std::string& t : s.tags) {
     if (t.empty() || t.size() > kMaxNameBytes) {
@@ -337,9 +343,6 @@ void checkSubmitNames(SubmitParams& s, std::string* error) {
     }
   }
   s.tags = std::move(tags);
-  if (s.tags.size() > static_cast<size_t>(kMaxTags)) {
-    fail("\"tags\" has more than " + std::to_string(kMaxTags) + " elements");
-  }
   if (s.idempotency_key && (s.idempotency_key->empty() || s.idempotency_key->size() > 1024)) {
     fail(s.idempotency_key->empty() ? "\"idempotency_key\" must not be empty"
                                     : "\"idempotency_key\" is longer than 1024 bytes");

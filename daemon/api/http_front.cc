@@ -191,11 +191,13 @@ bool isTrue(const std::string* header) {
   return header != nullptr && (*header == "true" || *header == "1" || *header == "yes");
 }
 
-// X-Llmq-Tags: comma-separated, trimmed, empty ones dropped.
+// X-Llmq-Tags: comma-separated, trimmed, empty ones dropped. It stops one past
+// the most a job may have (ipc::kMaxTags), which the submit's check refuses: a
+// header of thousands of tags is not split whole.
 std::vector<std::string> tagList(std::string_view header) {
   std::vector<std::string> tags;
   std::string_view rest(header);
-  while (!rest.empty()) {
+  while (!rest.empty() && tags.size() <= static_cast<size_t>(ipc::kMaxTags)) {
     const size_t comma = rest.find(',');
     std::string_view tag = trimWhitespace(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);

@@ -368,6 +368,13 @@ TEST(SubmitParamsTest, RejectsBadTags) {
   SubmitParams p;
   EXPECT_EQ("", submitError(withRequest("\"tags\":[" + exactly + "]"), &p));
   EXPECT_EQ(static_cast<size_t>(kMaxTags), p.tags.size());
+  // Counted as given, before duplicates are dropped: 33 copies of one tag are
+  // still too many.
+  std::string copies;
+  for (int i = 0; i <= kMaxTags; ++i) {
+    copies += std::string(i == 0 ? "" : ",") + "\"same\"";
+  }
+  EXPECT_EQ("\"tags\" has more than 32 elements", submitError(withRequest("\"tags\":[" + copies + "]")));
 }
 
 TEST(SubmitParamsTest, RejectsABadOnRestart) {

@@ -319,6 +319,19 @@ TEST_F(HttpFrontTest, ABodyThatIsNotJsonOrABadPriorityIs400AndSubmitsNothing) {
   EXPECT_TRUE(upstream_->seen().empty());
 }
 
+TEST_F(HttpFrontTest, AHeaderOfThousandsOfTagsIs400AndSubmitsNothing) {
+  // 8,000 tags in one header: refused as more than a job may have, the header
+  // split no further than one past that bound.
+  std::string tags;
+  for (int i = 0; i < 8000; ++i) {
+    tags += (i == 0 ? "t" : ",t") + std::to_string(i);
+  }
+  Reply r = exchange(post("/v1/chat/completions", chatBody(), bearer() + "X-Llmq-Tags: " + tags + "\r\n"));
+  EXPECT_EQ(400, r.status) << r.head << "\n" << r.body;
+  EXPECT_NE(std::string::npos, r.body.find("more than 32")) << r.body;
+  EXPECT_TRUE(upstream_->seen().empty());
+}
+
 TEST_F(HttpFrontTest, TwoRequestsOnOneKeepAliveConnection) {
   RawClient c;
   ASSERT_TRUE(c.connectTcp(port_));

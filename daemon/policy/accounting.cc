@@ -46,15 +46,6 @@ const Pricing* Accounting::pricing(std::string_view model) const {
   return info != nullptr && info->pricing.known ? &info->pricing : nullptr;
 }
 
-std::optional<double> Accounting::worstCaseUsd(JobKind kind, std::string_view request_json,
-                                               std::string_view model) const {
-  const ModelInfo* info = p_.catalog.find(model);
-  if (info == nullptr || !info->pricing.known) {
-    return std::nullopt;
-  }
-  return worstCaseUsd(requestTokens(kind, request_json), model);
-}
-
 std::optional<double> Accounting::worstCaseUsd(const RequestTokens& tokens, std::string_view model) const {
   const ModelInfo* info = p_.catalog.find(model);
   if (info == nullptr || !info->pricing.known) {

@@ -61,10 +61,9 @@ class Accounting {
 
   // The model's prices, or nullptr when none are known.
   const Pricing* pricing(std::string_view model) const;
-  // The most `request_json` can cost on `model`: the prompt estimate plus max_tokens
-  // (else the model's longest completion) at catalog prices. nullopt: no price known.
-  std::optional<double> worstCaseUsd(JobKind kind, std::string_view request_json, std::string_view model) const;
-  // The same, of the tokens a request's facts say it uses (no parse).
+  // The most a request of these tokens (its facts' prompt estimate plus
+  // max_tokens, else the model's longest completion) can cost on `model` at
+  // catalog prices. nullopt: no price known.
   std::optional<double> worstCaseUsd(const RequestTokens& tokens, std::string_view model) const;
   // What a finished request cost, and how that is known ("upstream", "catalog", "none").
   double cost(const upstream::Usage& usage, std::string_view model, const char** source) const;

@@ -16,11 +16,6 @@ constexpr int64_t kSecondMs = 1000;
 
 }  // namespace
 
-int64_t estimateRequestTokens(JobKind kind, std::string_view request_json) {
-  const RequestTokens tokens = requestTokens(kind, request_json);
-  return tokens.prompt + tokens.completion.value_or(0);
-}
-
 int64_t estimateRequestTokens(const RequestFacts& facts) {
   return facts.prompt_tokens + facts.completion_cap.value_or(0);
 }

@@ -168,10 +168,9 @@ class RateLimiter {
   int64_t latest_ms_ = 0;         // The latest time any caller passed in.
 };
 
-// A request's tokens before it runs: its prompt at about four bytes a token, plus
-// `max_tokens` (or `max_completion_tokens`) when it sets one.
-int64_t estimateRequestTokens(JobKind kind, std::string_view request_json);
-// The same, from a request's facts (no parse).
+// A request's tokens before it runs, from its facts (taken at submit): its
+// prompt at about four bytes a token, plus `max_tokens` (or
+// `max_completion_tokens`) when it sets one.
 int64_t estimateRequestTokens(const RequestFacts& facts);
 
 }  // namespace llmq::daemon

@@ -1,9 +1,11 @@
 // Request estimates: byte counts and a few JSON members.
 #include "daemon/policy/request_estimate.h"
 
+#include <algorithm>
 #include <initializer_list>
 
 #include "common/json.h"
+#include "common/usage_bounds.h"
 
 namespace llmq::daemon {
 
@@ -13,11 +15,13 @@ int64_t estimatePromptTokens(std::string_view request_json) {
 
 namespace {
 
-// The first of `names` that is a positive integer member of `request`.
+// The first of `names` that is a positive integer member of `request`, clamped
+// to the most one attempt may count (kMaxAttemptTokens): a client's max_tokens
+// of 2^63-1 is added to the prompt's estimate and priced.
 std::optional<int64_t> capIn(const json::Value& request, std::initializer_list<const char*> names) {
   for (const char* name : names) {
     if (const json::Value* v = json::member(request, name); v != nullptr && v->IsInt64() && v->GetInt64() > 0) {
-      return v->GetInt64();
+      return std::min(v->GetInt64(), kMaxAttemptTokens);
     }
   }
   return std::nullopt;

@@ -8,6 +8,9 @@
 
 #include <string>
 
+#include "common/usage_bounds.h"
+#include "daemon/policy/rate_limiter.h"
+
 namespace llmq::daemon {
 namespace {
 
@@ -62,6 +65,17 @@ TEST(RequestEstimateTest, AChatRequestIsAQuarterOfItsBytesAndItsOwnCap) {
   EXPECT_EQ(50, t.completion.value_or(-1));
   EXPECT_FALSE(requestTokens(JobKind::kChat, R"({"messages":[]})").completion.has_value());
   EXPECT_EQ(7, requestTokens(JobKind::kChat, R"({"max_completion_tokens":7})").completion.value_or(-1));
+}
+
+TEST(RequestEstimateTest, AHugeCapIsClampedToWhatOneAttemptMayCount) {
+  // 2^63-1 would overflow once the prompt's estimate is added to it.
+  const RequestTokens t = requestTokens(JobKind::kChat, R"({"messages":[],"max_tokens":9223372036854775807})");
+  EXPECT_EQ(kMaxAttemptTokens, t.completion.value_or(-1));
+  json::Document doc;
+  ASSERT_TRUE(json::parse(doc, R"({"messages":[],"max_tokens":9223372036854775807})", nullptr));
+  const RequestFacts f = requestFacts(JobKind::kChat, doc, 100);
+  EXPECT_EQ(kMaxAttemptTokens, f.completion_cap.value_or(-1));
+  EXPECT_EQ(f.prompt_tokens + kMaxAttemptTokens, estimateRequestTokens(f));
 }
 
 TEST(RequestEstimateTest, AnEmbeddingIsItsInputAtOneTokenAByteAndNoCompletion) {

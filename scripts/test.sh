@@ -5,9 +5,9 @@
 # with dpkg-buildflags, warnings as errors; scripts/build.sh release) and once
 # under AddressSanitizer + UndefinedBehaviorSanitizer (clang; scripts/build.sh
 # asan). Builds and checks the .deb (scripts/package.sh), runs clang-tidy's
-# checks of .clang-tidy (scripts/lint.sh tidy) and each libFuzzer target of
-# tests/fuzz/ briefly (scripts/fuzz.sh, in the sanitizer build's tree). Exits
-# non-zero on any failure.
+# checks of .clang-tidy over daemon/ and common/ (scripts/lint.sh tidy covers
+# the rest, minutes more) and each libFuzzer target of tests/fuzz/ briefly
+# (scripts/fuzz.sh, in the sanitizer build's tree). Exits non-zero on any failure.
 #
 # The tests of one build run while the CPU-bound work that follows goes on (the
 # next build; clang-tidy and the fuzzers): a build keeps both cores busy, the
@@ -26,21 +26,25 @@ cleanup() {
   if [ -n "$side_pid" ]; then
     kill -TERM -- "-$side_pid" 2>/dev/null || true
     wait "$side_pid" 2>/dev/null || true
+    echo "== $side_name: stopped when a step above failed; its output so far"
+    cat "$logs/side.log"
   fi
   rm -rf "$logs"
 }
 trap cleanup EXIT
 
 # alongside NAME CMD...: starts CMD in the background, in a process group of its
-# own (so a failure elsewhere stops it and everything it started), its output
-# kept in a log. joined: waits for it, prints that log, and fails the run if it
-# failed.
+# own (job control, set -m, for that one command: so a failure elsewhere stops it
+# and everything it started), its output kept in a log. joined: waits for it,
+# prints that log, and fails the run if it failed.
 alongside() {
   side_name=$1
   shift
   stage "$side_name (alongside what follows)"
-  setsid "$@" >"$logs/side.log" 2>&1 &
+  set -m
+  "$@" >"$logs/side.log" 2>&1 &
   side_pid=$!
+  set +m
 }
 joined() {
   local rc=0

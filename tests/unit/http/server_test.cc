@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/http_responses.h"
 #include "tests/support/loop_test.h"
 #include "tests/support/raw_client.h"
 
@@ -36,34 +37,11 @@ namespace {
 
 using llmq::testing::RawClient;
 
-// One response read off the wire (Content-Length framed).
-struct Response {
-  int status = 0;
-  std::string head;
-  std::string body;
-};
+using Response = llmq::testing::HttpResponse;
 
-// The complete responses at the start of `wire`, in order.
-std::vector<Response> responses(const std::string& wire) {
-  std::vector<Response> out;
-  size_t pos = 0;
-  for (;;) {
-    const size_t end = wire.find("\r\n\r\n", pos);
-    if (end == std::string::npos || wire.compare(pos, 9, "HTTP/1.1 ") != 0) {
-      return out;
-    }
-    Response r;
-    r.head = wire.substr(pos, end - pos);
-    r.status = std::atoi(r.head.c_str() + 9);
-    const size_t cl = r.head.find("Content-Length: ");
-    const size_t len = cl == std::string::npos ? 0 : std::strtoul(r.head.c_str() + cl + 16, nullptr, 10);
-    if (wire.size() < end + 4 + len) {
-      return out;
-    }
-    r.body = wire.substr(end + 4, len);
-    out.push_back(std::move(r));
-    pos = end + 4 + len;
-  }
+// The complete responses at the start of `wire` (tests/support/http_responses.h).
+std::vector<Response> responses(const std::string& wire, const std::vector<bool>& heads = {}) {
+  return llmq::testing::httpResponses(wire, heads);
 }
 
 // Records every request; answers at once with "METHOD TARGET BODY" unless

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tests/support/engine_fixture.h"
+#include "tests/support/http_responses.h"
 #include "tests/support/raw_client.h"
 
 namespace llmq::daemon {
@@ -28,36 +29,11 @@ namespace {
 
 using llmq::testing::RawClient;
 
-// One response read off the wire (Content-Length framed; a HEAD's has no body).
-struct Response {
-  int status = 0;
-  std::string head;
-  std::string body;
-};
+using Response = llmq::testing::HttpResponse;
 
-// The complete responses at the start of `wire`, in order; `heads` says which
-// answer HEAD requests (their Content-Length announces a body that is not sent).
-std::vector<Response> responses(const std::string& wire, std::vector<bool> heads = {}) {
-  std::vector<Response> out;
-  size_t pos = 0;
-  for (;;) {
-    const size_t end = wire.find("\r\n\r\n", pos);
-    if (end == std::string::npos || wire.compare(pos, 9, "HTTP/1.1 ") != 0) {
-      return out;
-    }
-    Response r;
-    r.head = wire.substr(pos, end - pos);
-    r.status = std::atoi(r.head.c_str() + 9);
-    const size_t cl = r.head.find("Content-Length: ");
-    const bool head = out.size() < heads.size() && heads[out.size()];
-    const size_t len = cl == std::string::npos || head ? 0 : std::strtoul(r.head.c_str() + cl + 16, nullptr, 10);
-    if (wire.size() < end + 4 + len) {
-      return out;
-    }
-    r.body = wire.substr(end + 4, len);
-    out.push_back(std::move(r));
-    pos = end + 4 + len;
-  }
+// The complete responses at the start of `wire` (tests/support/http_responses.h).
+std::vector<Response> responses(const std::string& wire, const std::vector<bool>& heads = {}) {
+  return llmq::testing::httpResponses(wire, heads);
 }
 
 class MetricsServerTest : public llmq::testing::EngineTest {

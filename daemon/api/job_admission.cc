@@ -108,9 +108,10 @@ bool checkRequest(Call& call, const ipc::SubmitParams& p) {
   return true;
 }
 
-// The job's first concrete model: aliases and routes (daemon/policy/model_router.h)
-// are decided here, once, and stored with the job (`routing`): what runs is what
-// was acknowledged, across restarts and retries. Its provider must exist and have
+// The job's first concrete model: the models it tries (routes, chains, aliases,
+// preferred models: daemon/policy/model_router.h) are decided here, once, and
+// stored with the job (`routing`): what runs is what was acknowledged, across
+// restarts, retries and SIGHUPs. Its provider must exist and have
 // a key (or the job brings its own). nullopt: the call was answered.
 std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, std::string_view request_json,
                                       const RequestFacts& facts, std::optional<Routing>* routing) {
@@ -124,15 +125,7 @@ std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, st
     return std::nullopt;
   }
   *routing = std::move(*routed);
-  std::string first_model = *routing ? (*routing)->model() : p.model;
-  if (!*routing && p.model.rfind(kChainPrefix, 0) == 0) {
-    auto chain = s.config.chains.find(p.model.substr(kChainPrefix.size()));
-    if (chain == s.config.chains.end()) {
-      call.reply.fail(ipc::rpc::kInvalidParams, "no chain \"" + p.model + "\" is configured");
-      return std::nullopt;
-    }
-    first_model = resolveAlias(s.config, chain->second.front());
-  }
+  const std::string first_model = *routing ? (*routing)->model() : p.model;
   const ProviderChoice choice = s.providers->resolve(first_model);
   if (choice.provider == nullptr) {
     call.reply.fail(ipc::rpc::kInvalidParams, "no provider serves model \"" + first_model + "\"");

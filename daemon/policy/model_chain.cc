@@ -1,6 +1,6 @@
-// Model chains: from the job's options and the config on each attempt (cheap: a
-// few short strings). A routed job's chain was decided at submit and is stored
-// in its options.
+// The models a job tries: the list stored at submit, or the job's model and
+// fallbacks; for rows of an earlier llmqd, the config's chains and preferred
+// models read at each attempt (cheap: a few short strings).
 #include "daemon/policy/model_chain.h"
 
 #include <algorithm>
@@ -17,6 +17,8 @@ std::vector<std::string> modelChain(const store::JobRecord& job, const Config& c
   if (job.options.routing) {
     return job.options.routing->models;
   }
+  // Below: a job without a stored list. Jobs submitted now have one whenever the
+  // config has a say, so the config is read here only for an earlier llmqd's rows.
   if (job.model.rfind(kChainPrefix, 0) == 0) {
     auto it = config.chains.find(job.model.substr(kChainPrefix.size()));
     if (it == config.chains.end()) {

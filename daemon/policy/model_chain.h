@@ -1,8 +1,10 @@
-// The models a job tries, in order (docs/upstream.md, fallbacks): for a job routed at
-// submit (an alias or a route, daemon/policy/model_router.h), the models stored with it;
-// a `chain:NAME` model is the chain of that name from the config, aliases
-// applied; otherwise the job's model, then its fallback_models, or
-// OPENROUTER_PREFERRED_MODELS when it gave none.
+// The models a job tries, in order (docs/upstream.md, fallbacks). A job whose
+// list the config had a say in (a route, a chain, an alias,
+// OPENROUTER_PREFERRED_MODELS) has it stored since submit
+// (daemon/policy/model_router.h); any other job tries its model, then its own
+// fallback_models. A job stored without that list by an earlier llmqd, which
+// read `chain:NAME` and OPENROUTER_PREFERRED_MODELS from the config at each
+// attempt, is still read that way.
 #pragma once
 
 #include <string>
@@ -16,7 +18,7 @@ namespace llmq::daemon {
 
 struct Config;
 
-// Empty when the job names a chain that is not configured.
+// Empty for a job stored by an earlier llmqd that names a chain no longer configured.
 std::vector<std::string> modelChain(const store::JobRecord& job, const Config& config);
 
 // The request id the job's submitter gave (options.request_id), or "" (also

@@ -151,6 +151,82 @@ const RouteRule* findRoute(const Config& config, std::string_view name) {
   return nullptr;
 }
 
+namespace {
+
+// A job that names a routing rule: the rule picks the model from its list; the
+// job's own fallbacks come after the rule's models.
+Result<std::optional<Routing>> routeByRule(const Config& config, const ModelLookup& lookup,
+                                           const RoutingInput& input, std::string_view route,
+                                           const std::vector<std::string>& own) {
+  const RouteRule* rule = findRoute(config, route);
+  if (rule == nullptr) {
+    return makeError(ErrorKind::kInvalidArgument,
+                     "unknown route " + quoted(route) +
+                         (config.routes.empty() ? std::string(": no routing rules are configured ([[routes]])")
+                                                : "; the configured routes are " + routeNames(config)));
+  }
+  std::vector<Resolved> list;
+  addResolved(config, rule->models, &list);
+  assert(!list.empty());  // loadConfig() refuses a route without models.
+  Routing r = rule->strategy == RouteStrategy::kCostOptimized
+                  ? pickCheapest(list, lookup,
+                                 input.facts != nullptr ? tokensOf(*input.facts)
+                                                        : requestTokens(input.kind, input.request_json))
+                  : pickOrdered(list);
+  r.route = rule->name;
+  for (const std::string& name : own) {
+    std::string m = resolveAlias(config, name);
+    if (std::find(r.models.begin(), r.models.end(), m) == r.models.end()) {
+      r.models.push_back(std::move(m));
+    }
+  }
+  return std::optional<Routing>(std::move(r));
+}
+
+// A job that names `chain:NAME`: the chain's models as the config has them now,
+// aliases applied, then the job's own fallbacks.
+Result<std::optional<Routing>> routeByChain(const Config& config, std::string_view model,
+                                            const std::vector<std::string>& own) {
+  const auto chain = config.chains.find(std::string(model.substr(kChainPrefix.size())));
+  if (chain == config.chains.end() || chain->second.empty()) {
+    return makeError(ErrorKind::kInvalidArgument, "no chain " + quoted(model) + " is configured");
+  }
+  std::vector<Resolved> list;
+  addResolved(config, chain->second, &list);
+  addResolved(config, own, &list);
+  Routing r = fromResolved(list);
+  r.reason = "chain " + quoted(chain->first) + " of the config, " + std::to_string(chain->second.size()) +
+             " model" + (chain->second.size() == 1 ? "" : "s") +
+             (own.empty() ? "" : ", then the job's fallback_models");
+  return std::optional<Routing>(std::move(r));
+}
+
+// A job that names a model: routed when the config has a say in what it tries
+// (an alias among its models, or OPENROUTER_PREFERRED_MODELS as its fallbacks).
+std::optional<Routing> routeByModel(const Config& config, std::string_view model,
+                                    const std::vector<std::string>& own) {
+  const ModelAlias* alias = findAlias(config.aliases, model);
+  const bool fallback_alias = std::any_of(
+      own.begin(), own.end(), [&](const std::string& m) { return findAlias(config.aliases, m) != nullptr; });
+  const bool preferred = own.empty() && !config.preferred_models.empty();
+  if (alias == nullptr && !fallback_alias && !preferred) {
+    return std::nullopt;  // What it tries is its model and fallbacks, as given.
+  }
+  std::vector<Resolved> list;
+  addResolved(config, {std::string(model)}, &list);
+  addResolved(config, preferred ? config.preferred_models : own, &list);
+  Routing r = fromResolved(list);
+  r.reason = alias != nullptr ? "request.model " + quoted(model) + " matches alias " + quoted(alias->match)
+             : fallback_alias ? std::string("request.model as given; aliases among fallback_models resolved")
+                              : std::string("request.model as given");
+  if (preferred) {
+    r.reason += ", then OPENROUTER_PREFERRED_MODELS";
+  }
+  return r;
+}
+
+}  // namespace
+
 Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup& lookup,
                                         const RoutingInput& input) {
   std::optional<std::string_view> route = input.route;
@@ -165,7 +241,6 @@ Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup&
   }
   static const std::vector<std::string> kNone;
   const std::vector<std::string>& own = input.fallback_models != nullptr ? *input.fallback_models : kNone;
-
   if (route) {
     // A route picks the model; a model beside it would leave one of the two
     // silently ignored, so that is refused rather than guessed.
@@ -174,50 +249,12 @@ Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup&
                                                         quoted(*route) +
                                                         " are both given; give one (the route picks the model)");
     }
-    const RouteRule* rule = findRoute(config, *route);
-    if (rule == nullptr) {
-      return makeError(ErrorKind::kInvalidArgument,
-                       "unknown route " + quoted(*route) +
-                           (config.routes.empty() ? std::string(": no routing rules are configured ([[routes]])")
-                                                  : "; the configured routes are " + routeNames(config)));
-    }
-    std::vector<Resolved> list;
-    addResolved(config, rule->models, &list);
-    assert(!list.empty());  // loadConfig() refuses a route without models.
-    Routing r = rule->strategy == RouteStrategy::kCostOptimized
-                    ? pickCheapest(list, lookup,
-                                   input.facts != nullptr ? tokensOf(*input.facts)
-                                                          : requestTokens(input.kind, input.request_json))
-                    : pickOrdered(list);
-    r.route = rule->name;
-    // The job's own fallbacks come after the route's models.
-    for (const std::string& name : own) {
-      std::string m = resolveAlias(config, name);
-      if (std::find(r.models.begin(), r.models.end(), m) == r.models.end()) {
-        r.models.push_back(std::move(m));
-      }
-    }
-    return std::optional<Routing>(std::move(r));
+    return routeByRule(config, lookup, input, *route, own);
   }
-
-  // Named chains stay as they are: modelChain() reads them (aliases applied) at run time.
   if (model.rfind(kChainPrefix, 0) == 0) {
-    return std::optional<Routing>();
+    return routeByChain(config, model, own);
   }
-  const ModelAlias* alias = findAlias(config.aliases, model);
-  const bool fallback_alias = std::any_of(
-      own.begin(), own.end(), [&](const std::string& m) { return findAlias(config.aliases, m) != nullptr; });
-  if (alias == nullptr && !fallback_alias) {
-    return std::optional<Routing>();
-  }
-  std::vector<Resolved> list;
-  addResolved(config, {std::string(model)}, &list);
-  // As modelChain() does: the job's own fallbacks, else OPENROUTER_PREFERRED_MODELS.
-  addResolved(config, own.empty() ? config.preferred_models : own, &list);
-  Routing r = fromResolved(list);
-  r.reason = alias != nullptr ? "request.model " + quoted(model) + " matches alias " + quoted(alias->match)
-                              : std::string("request.model as given; aliases among fallback_models resolved");
-  return std::optional<Routing>(std::move(r));
+  return routeByModel(config, model, own);
 }
 
 }  // namespace llmq::daemon

@@ -1,13 +1,16 @@
-// daemon::routeJob: which concrete models a job runs, and why (docs/money.md,
+// daemon::routeJob: which concrete models a job tries, and why (docs/money.md,
 // "Aliases and routing"). [aliases] turn a name or a `*`/`?` pattern into a
 // concrete model id; a [[routes]] rule turns a task type named at submit into an
 // ordered model list, as written ("ordered") or cheapest first among the models
-// whose context fits the job ("cost-optimized", by catalog prices).
+// whose context fits the job ("cost-optimized", by catalog prices); a
+// `chain:NAME` model is the [chains] list of that name; OPENROUTER_PREFERRED_MODELS
+// follow a model given without fallbacks of its own.
 //
-// Decided once, at submit, and stored with the job (JobOptions::routing), so
-// a restart, a retry or a changed config never moves a job to another model than
-// the one it was acknowledged with; the runner reads the stored list back
-// through modelChain(). Pure: the catalog comes in as a lookup function.
+// One rule for all of them: whatever the config contributes to the list is
+// decided once, at submit, and stored with the job (JobOptions::routing), so a
+// restart, a retry or a SIGHUP never moves a job to another model than the ones
+// it was acknowledged with; the runner reads the stored list back through
+// modelChain(). Pure: the catalog comes in as a lookup function.
 #pragma once
 
 #include <cstdint>
@@ -55,11 +58,11 @@ std::string resolveAlias(const Config& config, std::string_view model);
 // The route `name`, or nullptr.
 const RouteRule* findRoute(const Config& config, std::string_view name);
 
-// Decides the models of a job at submit. nullopt when nothing is routed (no
-// route, and neither the model nor a fallback is an alias): the job runs as it
-// always has (modelChain() at run time, `chain:NAME` included). An error
-// (kInvalidArgument, for -32602) for an unknown route, or a route given together
-// with a model.
+// Decides the models of a job at submit. nullopt when the config has no say in
+// them (no route or chain, no alias among the model and fallbacks, and either
+// fallbacks of its own or no OPENROUTER_PREFERRED_MODELS): the job tries its
+// model, then its fallback_models, as given. An error (kInvalidArgument, for
+// -32602) for an unknown route or chain, or a route given together with a model.
 Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup& lookup, const RoutingInput& input);
 
 }  // namespace llmq::daemon

@@ -92,6 +92,33 @@ TEST(ReloadTest, SighupSwitchesAProviderWithoutDroppingWhatRuns) {
   EXPECT_EQ(std::string::npos, daemon.log().find("a restart is needed")) << daemon.log();
 }
 
+std::string chainConfig(const std::string& models) {
+  return std::string(kQuiet) + "[retry]\nbase_ms = 5\ncap_ms = 10\n[chains]\nsturdy = [" + models + "]\n";
+}
+
+// The models a job tries are decided at submit: a queued job keeps the chain it
+// was acknowledged with across a SIGHUP that changes it; a job submitted after
+// the reload gets the new one.
+TEST(ReloadTest, AQueuedJobKeepsTheChainItWasAcknowledgedWith) {
+  TempDir dir;
+  DaemonProcess daemon(dir.path(), {.config_toml = chainConfig(R"("mock/fail-500", "mock/echo")")});
+  ASSERT_TRUE(daemon.start());
+  auto client = daemon.connect();
+  callOk(*client, "queue.pause", "{}");
+  const std::string before = submit(*client, "chain:sturdy", R"("max_attempts":1)", R"("max_tokens":2)");
+  std::ofstream(dir.file("llmqd.toml")) << chainConfig(R"("mock/fail-400")");
+  ASSERT_EQ(0, ::kill(daemon.pid(), SIGHUP));
+  ASSERT_TRUE(daemon.waitForLog("configuration reloaded", 0, 60000));
+  const std::string after = submit(*client, "chain:sturdy", R"("max_attempts":1)", R"("max_tokens":2)");
+  callOk(*client, "queue.resume", "{}");
+  ASSERT_EQ("succeeded", waitTerminal(*client, before));
+  json::Document j = callOk(*client, "job.get", "{\"job_id\":\"" + before + "\"}");
+  EXPECT_STREQ("mock/echo", j["model_used"].GetString());
+  ASSERT_TRUE(j["routing"].IsObject());
+  EXPECT_EQ(2u, j["routing"]["models"].Size());
+  EXPECT_EQ("failed", waitTerminal(*client, after)) << "the new chain: mock/fail-400 alone";
+}
+
 TEST(ReloadTest, ABadFileKeepsTheConfigurationInForce) {
   TempDir dir;
   DaemonProcess daemon(dir.path(), {.config_toml = limitConfig(7)});

@@ -154,14 +154,52 @@ TEST_F(JobRunnerTest, ShutdownPutsARunningJobBackWithoutSpendingAnAttempt) {
 namespace llmq::daemon {
 namespace {
 
-TEST_F(JobRunnerTest, AChainRemovedWhileTheJobWaitedFailsItNamingTheChain) {
+// The models a job tries are decided at submit: a SIGHUP that changes a chain or
+// OPENROUTER_PREFERRED_MODELS afterwards does not move a queued job.
+TEST_F(JobRunnerTest, AChainChangedWhileTheJobWaitedRunsTheChainItWasAcknowledgedWith) {
+  config_.chains["sturdy"] = {"test/a", "test/b"};
+  start();
+  const uint64_t c = admin();
+  call(c, "queue.pause");
+  const std::string id = submit(c, "chain:sturdy", ",\"max_attempts\":1");
+  ASSERT_FALSE(id.empty());
+  config_.chains["sturdy"] = {"test/c"};  // As a SIGHUP with another file would.
+  upstream_->push(ScriptedProvider::fails("UPSTREAM_ERROR", 500, true));
+  call(c, "queue.resume");
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  ASSERT_EQ(2u, upstream_->seen().size());
+  EXPECT_EQ("test/a", upstream_->seen()[0].model);
+  EXPECT_EQ("test/b", upstream_->seen()[1].model);
+  EXPECT_EQ("test/b", job(id).model_used);
+  ASSERT_TRUE(job(id).options.routing.has_value());
+  EXPECT_EQ("chain \"sturdy\" of the config, 2 models", job(id).options.routing->reason);
+}
+
+TEST_F(JobRunnerTest, PreferredModelsChangedWhileTheJobWaitedDoNotMoveIt) {
+  config_.preferred_models = {"test/b"};
+  start();
+  const uint64_t c = admin();
+  call(c, "queue.pause");
+  const std::string id = submit(c, "test/a", ",\"max_attempts\":1");
+  config_.preferred_models = {"test/c"};
+  upstream_->push(ScriptedProvider::fails("UPSTREAM_ERROR", 500, true));
+  call(c, "queue.resume");
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  ASSERT_EQ(2u, upstream_->seen().size());
+  EXPECT_EQ("test/b", upstream_->seen()[1].model);
+}
+
+// A row stored by an earlier llmqd has no list for its chain: the chain is read
+// from the config at each attempt, and one removed since fails the job by name.
+TEST_F(JobRunnerTest, AnEarlierDaemonsChainJobFailsNamingAChainRemovedSince) {
   config_.chains["sturdy"] = {"test/a", "test/b"};
   start();
   const uint64_t c = admin();
   call(c, "queue.pause");
   const std::string id = submit(c, "chain:sturdy");
   ASSERT_FALSE(id.empty());
-  config_.chains.clear();  // As a SIGHUP with a file without it would.
+  ASSERT_TRUE(db_.db().exec("UPDATE jobs SET options = '{}'").ok());  // As an earlier llmqd stored it.
+  config_.chains.clear();                                             // As a SIGHUP with a file without it would.
   call(c, "queue.resume");
   ASSERT_TRUE(reaches(id, JobState::kFailed));
   EXPECT_EQ("INVALID_REQUEST", job(id).error.code);

@@ -115,11 +115,44 @@ TEST_F(ModelRouterTest, AnAliasedModelIsRoutedWithItsFallbacksResolved) {
   EXPECT_EQ((Models{"anthropic/claude-3.5-sonnet", "openai/gpt-4o-mini"}), r->models);
 }
 
-TEST_F(ModelRouterTest, PlainModelsAndChainsAreNotRouted) {
+TEST_F(ModelRouterTest, APlainModelWithoutPreferredModelsIsNotRouted) {
   config_.aliases = {{"sonnet", "anthropic/claude-3.5-sonnet"}};
   EXPECT_FALSE(route("openai/gpt-4o", std::nullopt).has_value());
-  EXPECT_FALSE(route("chain:sturdy", std::nullopt, request(40), {"sonnet"}).has_value())
-      << "a chain is read at run time, aliases applied there";
+  EXPECT_FALSE(route("openai/gpt-4o", std::nullopt, request(40), {"x/plain"}).has_value())
+      << "its own fallbacks are stored with it as given";
+  // Its own fallbacks win over OPENROUTER_PREFERRED_MODELS, so those do not route it.
+  config_.preferred_models = {"c/pref"};
+  EXPECT_FALSE(route("openai/gpt-4o", std::nullopt, request(40), {"x/plain"}).has_value());
+}
+
+TEST_F(ModelRouterTest, PreferredModelsAreFrozenAtSubmit) {
+  config_.aliases = {{"mini", "openai/gpt-4o-mini"}};
+  config_.preferred_models = {"mini", "x/plain", "openai/gpt-4o"};
+  auto r = route("openai/gpt-4o", std::nullopt);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((Models{"openai/gpt-4o", "openai/gpt-4o-mini", "x/plain"}), r->models)
+      << "aliases applied, the model itself once";
+  EXPECT_FALSE(r->alias.has_value());
+  EXPECT_FALSE(r->route.has_value());
+  EXPECT_EQ("request.model as given, then OPENROUTER_PREFERRED_MODELS", r->reason);
+}
+
+TEST_F(ModelRouterTest, AChainIsFrozenAtSubmitWithTheJobsFallbacksAfterIt) {
+  config_.aliases = {{"sonnet", "anthropic/claude-3.5-sonnet"}};
+  config_.chains["sturdy"] = {"sonnet", "openai/gpt-4o", "anthropic/claude-3.5-sonnet"};
+  config_.preferred_models = {"c/pref"};  // Not for a chain.
+  auto r = route("chain:sturdy", std::nullopt);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((Models{"anthropic/claude-3.5-sonnet", "openai/gpt-4o"}), r->models);
+  EXPECT_EQ("sonnet", r->alias.value_or(""));
+  EXPECT_EQ("chain \"sturdy\" of the config, 3 models", r->reason);
+
+  r = route("chain:sturdy", std::nullopt, request(40), {"x/extra", "openai/gpt-4o"});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((Models{"anthropic/claude-3.5-sonnet", "openai/gpt-4o", "x/extra"}), r->models);
+  EXPECT_NE(std::string::npos, r->reason.find("then the job's fallback_models")) << r->reason;
+
+  EXPECT_EQ("no chain \"chain:nope\" is configured", routeError("chain:nope", std::nullopt).message);
 }
 
 TEST_F(ModelRouterTest, AnOrderedRouteRunsItsFirstModelThenTheRest) {
@@ -264,7 +297,9 @@ TEST_F(ModelRouterTest, TheStoredRoutingIsTheChainThatRuns) {
   EXPECT_FALSE(parseJobOptions(R"({"routing":"x"})").routing.has_value());
 }
 
-TEST_F(ModelRouterTest, ChainsAndPreferredModelsApplyAliasesAtRunTime) {
+// Rows stored by an earlier llmqd carry no list for a chain or the preferred
+// models: those are still read from the config at each attempt, aliases applied.
+TEST_F(ModelRouterTest, AnEarlierDaemonsRowsReadChainsAndPreferredModelsAtRunTime) {
   config_.aliases = {{"sonnet", "anthropic/claude-3.5-sonnet"}};
   config_.chains["sturdy"] = {"sonnet", "openai/gpt-4o", "anthropic/claude-3.5-sonnet"};
   config_.preferred_models = {"sonnet"};

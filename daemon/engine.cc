@@ -161,8 +161,8 @@ void Engine::buildJobs() {
   runner = std::make_unique<JobRunner>(JobRunner::Parts{loop, config, clock, run, *cycle, *store, *secrets, *bus,
                                                         *lifecycle, *providers, *keys, *limits, *budgets,
                                                         *accounting, *cache, *circuits, *metrics});
-  scheduler = std::make_unique<Scheduler>(
-      Scheduler::Parts{loop, config, clock, *cycle, *store, *settings, *lifecycle, *metrics, *server, *runner});
+  scheduler = std::make_unique<Scheduler>(Scheduler::Parts{loop, config, clock, *cycle, *store, *settings,
+                                                           *lifecycle, *metrics, *server, *runner, *accounting});
   runner->setQueue(*scheduler);
 }
 

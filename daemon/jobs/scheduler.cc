@@ -13,6 +13,7 @@
 #include "daemon/jobs/job_json.h"
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/jobs/job_runner.h"
+#include "daemon/policy/accounting.h"
 #include "daemon/policy/circuit_breaker.h"
 #include "daemon/policy/rate_limiter.h"
 #include "daemon/turn/commit_cycle.h"
@@ -199,6 +200,7 @@ void Scheduler::followClockSteps() {
   if (retry_armed_at_ != INT64_MAX) {
     armRetryTimer(retry_armed_at_ + delta);
   }
+  p_.accounting.clockStepped();
 }
 
 void Scheduler::pump() {

@@ -51,6 +51,7 @@ class Store;
 namespace llmq::daemon {
 
 struct Config;
+class Accounting;
 class CommitCycle;
 class JobLifecycle;
 class Metrics;
@@ -69,6 +70,7 @@ class Scheduler final : public RunQueue {
     Metrics& metrics;
     const ipc::Server& server;  // Its unread output holds dispatch back.
     JobRunner& runner;
+    Accounting& accounting;  // Told of wall-clock steps: budget periods follow the wall clock.
   };
   explicit Scheduler(Parts parts);
 
@@ -89,7 +91,8 @@ class Scheduler final : public RunQueue {
   // When the wall clock stepped since the last look (common/time.h,
   // WallStepWatch), moves the stored retry times by the step, so each wait keeps
   // its length (cooldowns, breakers and rate-limit waits are on the monotonic
-  // clock and need no moving). Cheap when it did not (three clock reads).
+  // clock and need no moving), and lets the budgets roll a period the step
+  // ended. Cheap when it did not (three clock reads).
   void followClockSteps() override;
 
   // Pausing persists across restarts. `client` empty means the whole queue.

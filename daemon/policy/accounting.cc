@@ -152,14 +152,15 @@ void Accounting::armRollover() {
   uv_timer_start(rollover_.get(), &Accounting::onUvRollover, static_cast<uint64_t>(wait), 0);
 }
 
-// Called by libuv when the earliest budget period may have ended.
-void Accounting::onUvRollover(uv_timer_t* t) noexcept {
-  auto* self = static_cast<Accounting*>(t->data);
-  if (self->p_.budgets.roll(self->p_.clock.nowMs())) {
+void Accounting::rollIfDue() {
+  if (p_.budgets.roll(p_.clock.nowMs())) {
     LOG_INFO("a budget period rolled over");
-    self->releaseHeld();
+    releaseHeld();
   }
-  self->armRollover();
+  armRollover();
 }
+
+// Called by libuv when the earliest budget period may have ended.
+void Accounting::onUvRollover(uv_timer_t* t) noexcept { static_cast<Accounting*>(t->data)->rollIfDue(); }
 
 }  // namespace llmq::daemon

@@ -96,9 +96,17 @@ class Accounting {
   // A lost turn's budget changes were taken back (BudgetBook::endTurn): only the
   // rollover timer follows; nothing is written to a database that just failed.
   void budgetsRestored() { armRollover(); }
+  // The wall clock stepped (daemon/jobs/scheduler.h notices it): a budget
+  // period may have ended at once (a suspended machine resumed, the clock set
+  // forward) or the armed wait be too long (set back). Rolls what is due now,
+  // releasing held jobs, and re-arms, instead of waiting out the armed timer.
+  void clockStepped() { rollIfDue(); }
 
  private:
   void armRollover();
+  // Starts the periods that have ended, releases the held jobs if one did, and
+  // re-arms the timer for the next end.
+  void rollIfDue();
   static void onUvRollover(uv_timer_t* t) noexcept;
 
   Parts p_;

@@ -36,6 +36,7 @@
 #include "store/store.h"
 #include "tests/support/loop_test.h"
 #include "tests/support/scripted_provider.h"
+#include "tests/support/stepped_clock.h"
 #include "tests/support/test_db.h"
 
 namespace llmq::testing {
@@ -240,7 +241,7 @@ class EngineTest : public LoopTest, public ipc::LocalPeer {
 
   TestDb db_;
   daemon::Config config_;
-  SystemClock clock_;
+  SteppedClock clock_;  // The wall clock steps only when a test says so.
   std::unique_ptr<daemon::Engine> engine_;
   std::unique_ptr<ScriptedProvider> upstream_;
 

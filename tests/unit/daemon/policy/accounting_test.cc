@@ -363,3 +363,29 @@ TEST_F(AccountingTest, SpentIsTheSumOfTheReportedCostsAndSurvivesARestart) {
 
 }  // namespace
 }  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+// A day budget holds the job that does not fit in what is left of today. When
+// the wall clock steps into tomorrow (a machine resumed from suspend, the clock
+// set forward), the period rolls at once, not when the armed timer would have
+// fired, and the held job runs, counted in the new day only.
+TEST_F(AccountingTest, AWallClockStepIntoTheNextPeriodReleasesHeldJobs) {
+  startAsAdmin();
+  setBudget("global", "day", 0.15, "hold");
+  upstream_->push(ScriptedProvider::costs(0.1));
+  call(root_, "queue.pause");
+  const std::string first = submitPriced(root_);
+  const std::string second = submitPriced(root_);
+  call(root_, "queue.resume");
+  ASSERT_TRUE(reaches(first, JobState::kSucceeded));
+  ASSERT_TRUE(reaches(second, JobState::kHeld));
+  clock_.step(int64_t{36} * 3600 * 1000);  // Tomorrow, whatever the hour now.
+  ASSERT_TRUE(reaches(second, JobState::kSucceeded));
+  EXPECT_EQ(2u, upstream_->seen().size());
+  EXPECT_LT(budgetField("spent_usd"), 0.1) << "the new day counts only its own job";
+}
+
+}  // namespace
+}  // namespace llmq::daemon

@@ -121,6 +121,9 @@ std::string toJson(const JobOptions& o) {
   appendStrings(out, o.fallback_models);
   out.append(o.cache ? ",\"cache\":true" : ",\"cache\":false");
   out.append(o.byok ? ",\"byok\":true" : ",\"byok\":false");
+  if (o.no_cache) {
+    out.append(",\"no_cache\":true");
+  }
   if (o.fail_when_cooling) {
     out.append(",\"fail_when_cooling\":true");
   }
@@ -158,6 +161,7 @@ JobOptions parseJobOptions(std::string_view text_json) {
   }
   o.cache = flag(doc, "cache");
   o.byok = flag(doc, "byok");
+  o.no_cache = flag(doc, "no_cache");
   o.fail_when_cooling = flag(doc, "fail_when_cooling");
   o.request_id = text(doc, "request_id");
   o.routing = readRouting(doc);

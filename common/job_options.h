@@ -43,6 +43,7 @@ struct RequestFacts {
 struct JobOptions {
   std::vector<std::string> fallback_models;  // The job's own, as submitted.
   bool cache = false;                        // Opted in to the response cache.
+  bool no_cache = false;                     // Opted out of it, even under [cache] enabled.
   bool byok = false;                         // Runs with its own key (store::SecretStore).
   bool fail_when_cooling = false;
   std::optional<std::string> request_id;  // Sent upstream as X-Request-Id.

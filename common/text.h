@@ -1,4 +1,4 @@
-// Small text helpers: trimming untrusted input, printing numbers.
+// Small text helpers: trimming and comparing untrusted input, printing numbers.
 #pragma once
 
 #include <cmath>
@@ -18,6 +18,21 @@ inline std::string_view trimWhitespace(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// Whether `a` and `b` are equal but for ASCII case (HTTP header values such
+// as Cache-Control's directives are case-insensitive).
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // A number as JSON and Prometheus want it, with up to 10 significant digits and

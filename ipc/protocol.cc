@@ -421,7 +421,12 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
   if (auto key = p.string("api_key", false, 1024)) {
     out->api_key = std::string(*key);
   }
-  out->options.cache = p.boolean("cache").value_or(false);
+  if (std::optional<bool> cache = p.boolean("cache")) {
+    // true opts in; false opts out, also when [cache] enabled applies the cache
+    // to every eligible job; absent follows the config.
+    out->options.cache = *cache;
+    out->options.no_cache = !*cache;
+  }
   if (auto policy = p.string("on_restart", false, 32)) {
     if (*policy == "fail") {
       out->on_restart_fail = true;

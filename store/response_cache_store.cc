@@ -15,6 +15,8 @@ constexpr char kPutSql[] =
 constexpr char kPruneSql[] =
     "DELETE FROM response_cache WHERE key IN (SELECT key FROM response_cache INDEXED BY "
     "response_cache_expiry WHERE expires_at <= ?1 LIMIT ?2)";
+constexpr char kLiveCountSql[] =
+    "SELECT COUNT(*) FROM response_cache INDEXED BY response_cache_expiry WHERE expires_at > ?1";
 
 }  // namespace
 
@@ -57,6 +59,16 @@ Result<int64_t> ResponseCacheStore::prune(int64_t now_ms, int64_t limit) {
     return r.takeError();
   }
   return static_cast<int64_t>(db_.changes());
+}
+
+Result<int64_t> ResponseCacheStore::liveCount(int64_t now_ms) {
+  auto st = db_.statement(kLiveCountSql);
+  st.bind(1, now_ms);
+  auto row = st.step();
+  if (!row) {
+    return row.takeError();
+  }
+  return *row ? st.int64(0) : 0;
 }
 
 }  // namespace llmq::store

@@ -31,6 +31,9 @@ class ResponseCacheStore {
   Result<void> put(const std::string& key, const CachedResponse& entry);
   // Deletes up to `limit` expired entries; returns how many.
   Result<int64_t> prune(int64_t now_ms, int64_t limit);
+  // How many entries have not expired by `now_ms`: read from the expiry index,
+  // not the answers.
+  Result<int64_t> liveCount(int64_t now_ms);
 
  private:
   Database& db_;

@@ -23,7 +23,7 @@ bool ResponseCache::eligible(const store::JobRecord& job) const {
   if (job.stream || job.kind == JobKind::kResponses || config_.cache_ttl_ms <= 0) {
     return false;
   }
-  if (!config_.cache_enabled && !job.options.cache) {
+  if (job.options.no_cache || (!config_.cache_enabled && !job.options.cache)) {
     return false;
   }
   if (job.kind == JobKind::kEmbedding) {
@@ -61,7 +61,17 @@ std::optional<store::CachedResponse> ResponseCache::lookup(const std::string& k,
     LOG_WARN("reading the response cache: %s", hit.error().message.c_str());
     return std::nullopt;
   }
+  ++(hit->has_value() ? stats_.hits : stats_.misses);
   return std::move(*hit);
+}
+
+int64_t ResponseCache::liveEntries(int64_t now_ms) {
+  auto n = table_.liveCount(now_ms);
+  if (!n) {
+    LOG_WARN("counting the response cache: %s", n.error().message.c_str());
+    return 0;
+  }
+  return *n;
 }
 
 void ResponseCache::store(const std::string& k, std::string_view model, std::string_view result_json,
@@ -77,6 +87,8 @@ void ResponseCache::store(const std::string& k, std::string_view model, std::str
     LOG_WARN("storing in the response cache: %s", r.error().message.c_str());
     return;
   }
+  ++stats_.stored;
+  stats_.stored_bytes += result_json.size();
   if (auto r = table_.prune(now_ms, kPruneBatch); !r) {
     LOG_WARN("pruning the response cache: %s", r.error().message.c_str());
   }

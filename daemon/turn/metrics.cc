@@ -134,6 +134,13 @@ std::string Metrics::render(const Gauges& g) const {
   }
   header(o, "llmq_connections", "gauge", "Clients connected to the socket.");
   o += "llmq_connections " + std::to_string(g.connections) + "\n";
+  header(o, "llmq_cache_lookups_total", "counter", "Response cache lookups, by result.");
+  o += "llmq_cache_lookups_total{result=\"hit\"} " + std::to_string(g.cache_hits) + "\n";
+  o += "llmq_cache_lookups_total{result=\"miss\"} " + std::to_string(g.cache_misses) + "\n";
+  header(o, "llmq_cache_stored_bytes_total", "counter", "Bytes of answers stored in the response cache.");
+  o += "llmq_cache_stored_bytes_total " + std::to_string(g.cache_stored_bytes) + "\n";
+  header(o, "llmq_cache_entries", "gauge", "Response cache entries that have not expired.");
+  o += "llmq_cache_entries " + std::to_string(g.cache_entries) + "\n";
   return o;
 }
 

@@ -56,6 +56,12 @@ class Metrics {
     int64_t max_inflight = 0;
     std::vector<std::pair<std::string, std::string>> circuits;  // Breakers not closed: target, state.
     size_t connections = 0;                                     // Socket clients.
+    // The response cache (daemon/policy/response_cache.h): since llmqd started,
+    // and the entries that have not expired.
+    uint64_t cache_hits = 0;
+    uint64_t cache_misses = 0;
+    uint64_t cache_stored_bytes = 0;
+    int64_t cache_entries = 0;
   };
   // The whole exposition: these counters and `gauges`.
   std::string render(const Gauges& gauges) const;

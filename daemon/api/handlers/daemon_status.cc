@@ -1,6 +1,7 @@
 // daemon.status -> version, pid, uptime, queue counts by state, in-flight work,
-// pause state, connections, subscriptions, database size, and the storage state
-// (failed commits, job outcomes waiting for room: daemon/turn/commit_cycle.h).
+// pause state, connections, subscriptions, database size, the storage state
+// (failed commits, job outcomes waiting for room: daemon/turn/commit_cycle.h),
+// and the response cache's figures.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "daemon/policy/access.h"
 #include "daemon/policy/circuit_breaker.h"
 #include "daemon/policy/rate_limiter.h"
+#include "daemon/policy/response_cache.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/event_bus.h"
 #include "ipc/protocol.h"
@@ -28,6 +30,27 @@ namespace {
 int64_t fileSize(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+}
+
+// The response cache: its settings, the entries that have not expired, and
+// what it did since llmqd started. hit_rate is null before the first lookup.
+void writeCacheStatus(JsonWriter& w, Engine& s, int64_t now) {
+  const ResponseCache::Stats& st = s.cache->stats();
+  const uint64_t lookups = st.hits + st.misses;
+  w.key("cache").beginObject();
+  w.key("enabled").boolean(s.config.cache_enabled);
+  w.key("ttl_s").int64(s.config.cache_ttl_ms / 1000);
+  w.key("entries").int64(s.cache->liveEntries(now));
+  w.key("hits").uint64(st.hits);
+  w.key("misses").uint64(st.misses);
+  if (lookups == 0) {
+    w.key("hit_rate").null();
+  } else {
+    w.key("hit_rate").roundTrip(static_cast<double>(st.hits) / static_cast<double>(lookups));
+  }
+  w.key("stored").uint64(st.stored);
+  w.key("stored_bytes").uint64(st.stored_bytes);
+  w.endObject();
 }
 
 }  // namespace
@@ -76,6 +99,7 @@ void handleDaemonStatus(Call& call) {
   w.key("connections").uint64(s.server->connectionCount());
   w.key("output_pending_bytes").uint64(s.server->pendingOutputTotal());
   w.key("subscriptions").uint64(s.bus->subscriptionCount());
+  writeCacheStatus(w, s, now);
   w.key("shutting_down").boolean(s.run.shutting_down);
   w.endObject();
   call.reply.ok(std::move(o));

@@ -70,3 +70,19 @@ TEST(JobOptionsTest, AHandEditedValueOfTheWrongTypeKeepsItsDefault) {
 
 }  // namespace
 }  // namespace llmq
+
+namespace llmq {
+namespace {
+
+TEST(JobOptionsTest, AnOptOutOfTheCacheIsStoredAndReadBack) {
+  JobOptions o;
+  o.no_cache = true;
+  const std::string text = toJson(o);
+  EXPECT_NE(std::string::npos, text.find("\"no_cache\":true")) << text;
+  EXPECT_TRUE(parseJobOptions(text).no_cache);
+  EXPECT_EQ(std::string::npos, toJson(JobOptions{}).find("no_cache"));
+  EXPECT_FALSE(parseJobOptions(R"({"fallback_models":[],"cache":false,"byok":false})").no_cache);
+}
+
+}  // namespace
+}  // namespace llmq

@@ -8,6 +8,14 @@
 namespace llmq {
 namespace {
 
+TEST(EqualsIgnoreCaseTest, ComparesAsciiCaseInsensitively) {
+  EXPECT_TRUE(equalsIgnoreCase("No-Cache", "no-cache"));
+  EXPECT_TRUE(equalsIgnoreCase("", ""));
+  EXPECT_FALSE(equalsIgnoreCase("no-cache", "no-cach"));
+  EXPECT_FALSE(equalsIgnoreCase("no-cache", "no_cache"));
+  EXPECT_FALSE(equalsIgnoreCase("\xc3\x89", "\xc3\xa9")) << "ASCII only: UTF-8 bytes compare as they are";
+}
+
 TEST(DecimalTest, PrintsShortNumbers) {
   EXPECT_EQ("0.000123", decimal(0.000123));
   EXPECT_EQ("2.5", decimal(2.5));

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "daemon/policy/response_cache.h"
 #include "tests/support/engine_fixture.h"
 
 namespace llmq::daemon {
@@ -205,6 +206,32 @@ TEST_F(JobRunnerTest, AnEarlierDaemonsChainJobFailsNamingAChainRemovedSince) {
   EXPECT_EQ("INVALID_REQUEST", job(id).error.code);
   EXPECT_EQ("no chain \"chain:sturdy\" is configured", job(id).error.message);
   EXPECT_TRUE(upstream_->seen().empty());
+}
+
+}  // namespace
+}  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+// Under [cache] enabled every eligible job uses the response cache; one
+// submitted with cache: false is neither answered from it nor stored in it.
+TEST_F(JobRunnerTest, CacheFalseOptsAJobOutOfTheResponseCache) {
+  config_.cache_enabled = true;
+  start();
+  const uint64_t c = admin();
+  const std::string deterministic = ",\"temperature\":0";
+  const std::string first = submit(c, "test/a", "", deterministic);
+  ASSERT_TRUE(reaches(first, JobState::kSucceeded));
+  const std::string out = submit(c, "test/a", ",\"cache\":false", deterministic);
+  ASSERT_TRUE(reaches(out, JobState::kSucceeded));
+  EXPECT_EQ(2u, upstream_->seen().size()) << "cache: false is not answered from the cache";
+  const std::string cached = submit(c, "test/a", "", deterministic);
+  ASSERT_TRUE(reaches(cached, JobState::kSucceeded));
+  EXPECT_EQ(2u, upstream_->seen().size()) << "the first job's answer, stored";
+  EXPECT_EQ(1u, engine_->cache->stats().hits);
+  EXPECT_EQ(1u, engine_->cache->stats().misses);
+  EXPECT_EQ(1u, engine_->cache->stats().stored) << "cache: false stored nothing";
 }
 
 }  // namespace

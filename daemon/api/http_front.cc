@@ -98,6 +98,40 @@ std::string requestIdFor(const std::string* header) {
   return id;
 }
 
+// The key a retried request is recognised by: its Idempotency-Key, else the
+// X-Request-Id it gave (a valid one: `request_id` is it then), as OmniRoute
+// deduplicates on both; nullptr when it gave neither.
+const std::string* idempotencyKeyOf(const http::HttpRequest& r, const std::string& request_id) {
+  if (const std::string* key = r.header("idempotency-key"); key != nullptr && !key->empty()) {
+    return key;
+  }
+  const std::string* given = r.header("x-request-id");
+  return given != nullptr && *given == request_id ? given : nullptr;
+}
+
+// Cache-Control: no-cache or no-store among its comma-separated directives.
+bool forbidsCache(const std::string* header) {
+  if (header == nullptr) {
+    return false;
+  }
+  std::string_view rest(*header);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view d = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!d.empty() && (d.front() == ' ' || d.front() == '\t')) {
+      d.remove_prefix(1);
+    }
+    while (!d.empty() && (d.back() == ' ' || d.back() == '\t')) {
+      d.remove_suffix(1);
+    }
+    if (equalsIgnoreCase(d, "no-cache") || equalsIgnoreCase(d, "no-store")) {
+      return true;
+    }
+  }
+  return false;
+}
+
 int64_t nowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
 // Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. Header
@@ -454,8 +488,7 @@ void HttpFront::chatCompletions(uint64_t conn_id, uint64_t exchange, http::HttpR
       return;
     }
   }
-  const std::string* idempotency_key = r.header("idempotency-key");
-  const bool retryable = idempotency_key != nullptr && !idempotency_key->empty();
+  const bool retryable = idempotencyKeyOf(r, request_id) != nullptr;
   std::optional<RecentFailures::Digest> digest;
   if (!retryable && recent_failures_.enabled()) {
     digest = failureDigest(r, kind);
@@ -523,8 +556,8 @@ RecentFailures::Digest HttpFront::failureDigest(const http::HttpRequest& r, JobK
 
 bool HttpFront::submitParams(const http::HttpRequest& r, const std::string& request_id, JobKind kind,
                              bool streaming, ipc::SubmitParams* out) {
-  const std::string* idempotency_key = r.header("idempotency-key");
-  const bool retryable = idempotency_key != nullptr && !idempotency_key->empty();
+  const std::string* idempotency_key = idempotencyKeyOf(r, request_id);
+  const bool retryable = idempotency_key != nullptr;
   ipc::SubmitParams& p = *out;
   p.kind = kind;
   (streaming ? p.subscribe : p.wait) = true;
@@ -557,6 +590,9 @@ bool HttpFront::submitParams(const http::HttpRequest& r, const std::string& requ
   }
   if (const std::string* key = r.header("x-openrouter-key"); key != nullptr && !key->empty()) {
     p.api_key = *key;
+  }
+  if (isTrue(r.header("x-llmq-no-cache")) || forbidsCache(r.header("cache-control"))) {
+    p.options.no_cache = true;
   }
   return true;
 }

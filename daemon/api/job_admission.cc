@@ -54,7 +54,29 @@ std::string stringArray(const std::vector<std::string>& v) {
   return out;
 }
 
-// An already submitted job with the same idempotency_key: answer with it.
+// Whether a stored request and a new one ask for the same, whatever each says
+// about how the answer is delivered (`stream`, `stream_options`): a client may
+// retry a request as a stream to read the answer of the first. Runs only when a
+// key comes back, so the parse costs nothing on the common path.
+bool sameRequest(std::string_view stored_json, const json::Value& request) {
+  json::Document stored;
+  json::Document again;
+  if (!json::parse(stored, stored_json, nullptr) || !stored.IsObject() || !request.IsObject()) {
+    return false;
+  }
+  again.CopyFrom(request, again.GetAllocator());
+  for (json::Document* d : {&stored, &again}) {
+    d->RemoveMember("stream");
+    d->RemoveMember("stream_options");
+  }
+  return stored == again;
+}
+
+// An already submitted job with the same idempotency_key: answer with it, if it
+// was submitted for the same request. A key sent again with another request is
+// refused: answering with the first job would silently give the second request
+// another request's answer. (A job whose request retention pruned cannot be
+// compared; its key answers with it, as before.)
 void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
   auto job = call.s.store->getJob(id);
   if (!job || !job->has_value()) {
@@ -68,6 +90,13 @@ void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
   if (!call.s.access->owns(call.peer, j.client)) {
     call.reply.fail(ipc::rpc::kPermissionDenied, "job " + ipc::formatJobId(id) + " belongs to another user",
                     "PERMISSION_DENIED");
+    return;
+  }
+  if (j.kind != p.kind || (!j.request_json.empty() && !sameRequest(j.request_json, *p.request))) {
+    call.reply.fail(ipc::rpc::kInvalidParams,
+                    "idempotency key \"" + *p.idempotency_key + "\" was used for another request (job " +
+                        ipc::formatJobId(id) + "); send a new key with a new request",
+                    "IDEMPOTENCY_CONFLICT");
     return;
   }
   uint64_t sub = 0;

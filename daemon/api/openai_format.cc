@@ -38,6 +38,11 @@ ApiError fromRpcError(int rpc_code, std::string_view symbol, std::string message
   if (symbol == "NO_API_KEY") {
     return {401, "authentication_error", "no_api_key", std::move(message)};
   }
+  if (symbol == "IDEMPOTENCY_CONFLICT") {
+    // 422, not 409: an SDK retries a 409 (OpenAI's do), and the same request
+    // would meet the same answer each time.
+    return {422, "invalid_request_error", "idempotency_conflict", std::move(message)};
+  }
   switch (rpc_code) {
     case ipc::rpc::kParseError:
     case ipc::rpc::kInvalidRequest:

@@ -524,3 +524,78 @@ TEST_F(HttpFrontTest, RequestsStillWaitingAtShutdownEndCleanly) {
 
 }  // namespace
 }  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+// OmniRoute deduplicates on X-Request-Id as on Idempotency-Key: a request that
+// names itself and comes again gets the same job.
+TEST_F(HttpFrontTest, AnXRequestIdIsAnIdempotencyKey) {
+  const std::string rid = "X-Request-Id: trace-42\r\n";
+  const Reply first = exchange(post("/v1/chat/completions", chatBody(), bearer() + rid));
+  const Reply second = exchange(post("/v1/chat/completions", chatBody(), bearer() + rid));
+  ASSERT_EQ(200, first.status) << first.body;
+  ASSERT_EQ(200, second.status) << second.body;
+  EXPECT_EQ(headerOf(first.head, "X-Llmq-Job-Id"), headerOf(second.head, "X-Llmq-Job-Id"));
+  EXPECT_EQ("trace-42", headerOf(second.head, "X-Request-Id"));
+  EXPECT_EQ(1u, upstream_->seen().size());
+  // Without one, two requests are two jobs.
+  const Reply third = exchange(post("/v1/chat/completions", chatBody(), bearer()));
+  ASSERT_EQ(200, third.status) << third.body;
+  EXPECT_NE(headerOf(first.head, "X-Llmq-Job-Id"), headerOf(third.head, "X-Llmq-Job-Id"));
+}
+
+// A key sent again with another request would get another request's answer:
+// refused with 422 (not 409, which SDKs retry), and nothing runs.
+TEST_F(HttpFrontTest, AKeyReusedForAnotherRequestIs422) {
+  const std::string key = "Idempotency-Key: reused-1\r\n";
+  const Reply first = exchange(post("/v1/chat/completions", chatBody(), bearer() + key));
+  ASSERT_EQ(200, first.status) << first.body;
+  const std::string other = R"({"model":"test/echo","messages":[{"role":"user","content":"bye"}]})";
+  const Reply second = exchange(post("/v1/chat/completions", other, bearer() + key));
+  EXPECT_EQ(422, second.status) << second.body;
+  EXPECT_EQ("\"idempotency_conflict\"", field(second.body, "error.code")) << second.body;
+  EXPECT_EQ(1u, upstream_->seen().size());
+}
+
+class HttpFrontCacheTest : public HttpFrontTest {
+ protected:
+  void SetUp() override {
+    config_.cache_enabled = true;  // Every eligible job uses the cache unless it opts out.
+    HttpFrontTest::SetUp();
+  }
+};
+
+// Cache-Control: no-cache (or no-store) and X-Llmq-No-Cache keep a request out
+// of the response cache: not answered from it, not stored in it. daemon.status
+// shows the cache's figures.
+TEST_F(HttpFrontCacheTest, NoCacheHeadersKeepARequestOutOfTheCache) {
+  const std::string body = chatBody(R"(,"temperature":0)");
+  ASSERT_EQ(200, exchange(post("/v1/chat/completions", body, bearer())).status);
+  const Reply cached = exchange(post("/v1/chat/completions", body, bearer()));
+  ASSERT_EQ(200, cached.status) << cached.body;
+  EXPECT_NE(std::string::npos, cached.body.find("Hello there")) << cached.body;
+  EXPECT_EQ(1u, upstream_->seen().size()) << "the second is answered from the cache";
+  ASSERT_EQ(
+      200,
+      exchange(post("/v1/chat/completions", body, bearer() + "Cache-Control: max-age=0, No-Cache\r\n")).status);
+  EXPECT_EQ(2u, upstream_->seen().size());
+  ASSERT_EQ(200, exchange(post("/v1/chat/completions", body, bearer() + "Cache-Control: no-store\r\n")).status);
+  ASSERT_EQ(200, exchange(post("/v1/chat/completions", body, bearer() + "X-Llmq-No-Cache: true\r\n")).status);
+  EXPECT_EQ(4u, upstream_->seen().size());
+  // Not no-cache: a directive that only contains the word.
+  ASSERT_EQ(200, exchange(post("/v1/chat/completions", body, bearer() + "Cache-Control: x-no-cache-y\r\n")).status);
+  EXPECT_EQ(4u, upstream_->seen().size());
+
+  const std::string status = call(admin(), "daemon.status");
+  EXPECT_EQ("true", field(status, "result.cache.enabled")) << status;
+  EXPECT_EQ("1", field(status, "result.cache.entries")) << status;
+  EXPECT_EQ("2", field(status, "result.cache.hits")) << status;
+  EXPECT_EQ("1", field(status, "result.cache.misses")) << status;
+  EXPECT_NEAR(2.0 / 3.0, number(status, "result.cache.hit_rate"), 1e-9) << status;
+  EXPECT_EQ("1", field(status, "result.cache.stored")) << status;
+  EXPECT_LT(0, number(status, "result.cache.stored_bytes")) << status;
+}
+
+}  // namespace
+}  // namespace llmq::daemon

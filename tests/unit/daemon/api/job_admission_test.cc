@@ -178,6 +178,33 @@ TEST_F(JobAdmissionTest, AnIdempotencyKeyFindsASocketClientsJobForItsOwnerOnly) 
   EXPECT_NE(first, jobIdOf(bobs));
 }
 
+// A key sent again with another request is refused, not answered with the
+// first request's job; one that differs only in how the answer is delivered
+// (stream, stream_options) finds the job.
+TEST_F(JobAdmissionTest, AnIdempotencyKeyReusedForAnotherRequestIsRefused) {
+  start();
+  const uint64_t socket = connect(4001, "alice");
+  const std::string first = submit(socket, "test/a", ",\"idempotency_key\":\"k2\"");
+  ASSERT_FALSE(first.empty());
+  const std::string other =
+      call(socket, "job.submit",
+           R"({"request":{"model":"test/a","messages":[{"role":"user","content":"bye"}]},"idempotency_key":"k2"})");
+  EXPECT_EQ(-32602, errorCode(other)) << other;
+  EXPECT_EQ("\"IDEMPOTENCY_CONFLICT\"", field(other, "error.data.code")) << other;
+  EXPECT_NE(std::string::npos, other.find(first)) << "the message names the job the key belongs to: " << other;
+
+  ipc::SubmitParams p;
+  p.idempotency_key = "k2";
+  const std::string streamed = admit(
+      connect(4001, "alice"), cred(4001, "alice"), p,
+      R"({"model":"test/a","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}})");
+  EXPECT_EQ(first, jobIdOf(streamed)) << streamed;
+  p.kind = JobKind::kEmbedding;
+  const std::string embedding =
+      admit(connect(4001, "alice"), cred(4001, "alice"), p, R"({"model":"test/a","input":"hi"})");
+  EXPECT_EQ("\"IDEMPOTENCY_CONFLICT\"", field(embedding, "error.data.code")) << embedding;
+}
+
 TEST_F(JobAdmissionTest, TheQuotaRefusesWhatWouldPassIt) {
   config_.quota.max_stored_bytes = 10;
   start();

@@ -131,6 +131,10 @@ std::string toJson(const JobOptions& o) {
     out.append(",\"request_id\":");
     json::appendString(out, *o.request_id);
   }
+  if (o.provider) {
+    out.append(",\"provider\":");
+    json::appendString(out, *o.provider);
+  }
   if (o.routing) {
     out.append(",\"routing\":");
     appendRoutingJson(out, *o.routing);
@@ -164,6 +168,7 @@ JobOptions parseJobOptions(std::string_view text_json) {
   o.no_cache = flag(doc, "no_cache");
   o.fail_when_cooling = flag(doc, "fail_when_cooling");
   o.request_id = text(doc, "request_id");
+  o.provider = text(doc, "provider");
   o.routing = readRouting(doc);
   o.facts = readFacts(doc);
   return o;

@@ -47,6 +47,7 @@ struct JobOptions {
   bool byok = false;                         // Runs with its own key (store::SecretStore).
   bool fail_when_cooling = false;
   std::optional<std::string> request_id;  // Sent upstream as X-Request-Id.
+  std::optional<std::string> provider;    // Pinned: every attempt goes to this provider.
   std::optional<Routing> routing;
   std::optional<RequestFacts> facts;  // Unset for a job stored before they were taken.
 

@@ -382,9 +382,26 @@ bool checkSubmitParams(SubmitParams* s, std::string* error) {
 
 bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string* error) {
   Params p(params);
-  p.allowOnly({"kind", "request", "priority", "client", "tags", "idempotency_key", "max_attempts", "timeout_s",
-               "deadline_s", "fallback_models", "api_key", "route", "cache", "on_restart", "subscribe", "wait",
-               "cancel_on_disconnect", "fail_when_cooling", "request_id"});
+  p.allowOnly({"kind",
+               "request",
+               "priority",
+               "client",
+               "tags",
+               "idempotency_key",
+               "max_attempts",
+               "timeout_s",
+               "deadline_s",
+               "fallback_models",
+               "api_key",
+               "route",
+               "cache",
+               "on_restart",
+               "subscribe",
+               "wait",
+               "cancel_on_disconnect",
+               "fail_when_cooling",
+               "request_id",
+               "provider"});
   if (auto kind = p.string("kind", false, 32)) {
     if (std::optional<JobKind> k = parseJobKind(*kind)) {
       out->kind = *k;
@@ -438,6 +455,9 @@ bool parseSubmitParams(const json::Value* params, SubmitParams* out, std::string
   out->wait = p.boolean("wait").value_or(false);
   out->cancel_on_disconnect = p.boolean("cancel_on_disconnect").value_or(false);
   out->options.fail_when_cooling = p.boolean("fail_when_cooling").value_or(false);
+  if (auto provider = p.string("provider", false, kMaxNameBytes)) {
+    out->options.provider = std::string(*provider);
+  }
   if (auto id = p.string("request_id", false, 128)) {
     out->options.request_id = std::string(*id);
   }

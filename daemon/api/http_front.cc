@@ -22,6 +22,7 @@
 #include "daemon/api/openai_format.h"
 #include "daemon/engine.h"
 #include "daemon/jobs/responses_format.h"
+#include "daemon/policy/provider_registry.h"
 #include "daemon/turn/event_bus.h"
 #include "daemon/turn/metrics.h"
 #include "daemon/turn/responder.h"
@@ -131,6 +132,25 @@ bool forbidsCache(const std::string* header) {
   }
   return false;
 }
+
+// "/providers/NAME/chat/completions" (after /v1): NAME, and `rest` set to the
+// endpoint after it. Empty (and `rest` untouched) for any other path.
+std::string_view pinnedProvider(std::string_view path, std::string_view* rest) {
+  constexpr std::string_view kPrefix = "/providers/";
+  if (path.rfind(kPrefix, 0) != 0) {
+    return {};
+  }
+  const std::string_view tail = path.substr(kPrefix.size());
+  const size_t slash = tail.find('/');
+  if (slash == 0 || slash == std::string_view::npos) {
+    return {};
+  }
+  *rest = tail.substr(slash);
+  return tail.substr(0, slash);
+}
+
+// The path without its /v1 prefix.
+std::string_view unversioned(std::string_view path) { return path.substr(path.rfind("/v1/", 0) == 0 ? 3 : 0); }
 
 int64_t nowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
@@ -388,9 +408,17 @@ void HttpFront::route(uint64_t conn_id, uint64_t exchange, http::HttpRequest& r)
       {"/embeddings", &HttpFront::embeddingsCreate},
       {"/responses", &HttpFront::responsesCreate},
   };
-  const std::string_view unversioned = std::string_view(r.path).substr(r.path.rfind("/v1/", 0) == 0 ? 3 : 0);
+  std::string_view endpoint = unversioned(r.path);
+  // A provider-pinned endpoint: the same, run only at that provider.
+  if (const std::string_view provider = pinnedProvider(endpoint, &endpoint); !provider.empty()) {
+    if (!s_.providers->has(provider)) {
+      respondError(conn_id, exchange, 404, "invalid_request_error", "unknown_provider",
+                   "no provider \"" + std::string(provider) + "\" is configured", {}, request_id);
+      return;
+    }
+  }
   for (const auto& post : kPosts) {
-    if (unversioned == post.path) {
+    if (endpoint == post.path) {
       if (r.method != "POST") {
         respondError(conn_id, exchange, 405, "invalid_request_error", "method_not_allowed", r.path + " takes POST",
                      {}, request_id);
@@ -593,6 +621,10 @@ bool HttpFront::submitParams(const http::HttpRequest& r, const std::string& requ
   }
   if (isTrue(r.header("x-llmq-no-cache")) || forbidsCache(r.header("cache-control"))) {
     p.options.no_cache = true;
+  }
+  std::string_view endpoint;
+  if (const std::string_view provider = pinnedProvider(unversioned(r.path), &endpoint); !provider.empty()) {
+    p.options.provider = std::string(provider);
   }
   return true;
 }

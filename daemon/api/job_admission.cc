@@ -137,6 +137,34 @@ bool checkRequest(Call& call, const ipc::SubmitParams& p) {
   return true;
 }
 
+// A job pinned to a provider (`provider`, /v1/providers/NAME/...) runs only
+// there, so that provider must exist and serve every model the job may try: a
+// fallback it does not serve would fail the job later, after money was spent.
+// False: the call was answered.
+bool pinnedProviderServes(Call& call, const std::string& provider, const ipc::SubmitParams& p,
+                          const std::optional<Routing>& routing) {
+  const ProviderRegistry& providers = *call.s.providers;
+  if (!providers.has(provider)) {
+    call.reply.fail(ipc::rpc::kInvalidParams, "no provider \"" + provider + "\" is configured", "UNKNOWN_PROVIDER");
+    return false;
+  }
+  std::vector<std::string> models;
+  if (routing) {
+    models = routing->models;
+  } else {
+    models.push_back(p.model);
+    models.insert(models.end(), p.options.fallback_models.begin(), p.options.fallback_models.end());
+  }
+  for (const std::string& model : models) {
+    if (providers.resolve(model, provider).provider == nullptr) {
+      call.reply.fail(ipc::rpc::kInvalidParams,
+                      "provider \"" + provider + "\" does not serve model \"" + model + "\"", "MODEL_NOT_SERVED");
+      return false;
+    }
+  }
+  return true;
+}
+
 // The job's first concrete model: the models it tries (routes, chains, aliases,
 // preferred models: daemon/policy/model_router.h) are decided here, once, and
 // stored with the job (`routing`): what runs is what was acknowledged, across
@@ -155,7 +183,10 @@ std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, st
   }
   *routing = std::move(*routed);
   const std::string first_model = *routing ? (*routing)->model() : p.model;
-  const ProviderChoice choice = s.providers->resolve(first_model);
+  if (p.options.provider && !pinnedProviderServes(call, *p.options.provider, p, *routing)) {
+    return std::nullopt;
+  }
+  const ProviderChoice choice = s.providers->resolve(first_model, p.options.provider.value_or(""));
   if (choice.provider == nullptr) {
     call.reply.fail(ipc::rpc::kInvalidParams, "no provider serves model \"" + first_model + "\"");
     return std::nullopt;

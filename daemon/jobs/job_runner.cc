@@ -176,7 +176,7 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
     int64_t retry_at = INT64_MAX;
     size_t idx = a->model_index;
     for (; idx < a->chain.size(); ++idx) {
-      const ProviderChoice r = p_.providers.resolve(a->chain[idx]);
+      const ProviderChoice r = p_.providers.resolve(a->chain[idx], j.options.provider.value_or(""));
       int64_t at = INT64_MAX;
       if (r.provider == nullptr || !p_.circuits.blocked(std::string(r.name) + "/" + a->chain[idx], mono, &at)) {
         break;
@@ -214,14 +214,19 @@ JobRunner::Verdict JobRunner::chooseProvider(Admission& in) {
   ActiveJob* a = &in.a;
   store::JobRecord& j = a->job;
   const std::string& model = in.model;
-  in.provider = p_.providers.resolve(model);
+  const std::string pinned = j.options.provider.value_or("");
+  in.provider = p_.providers.resolve(model, pinned);
   const ProviderChoice& choice = in.provider;
   // BYOK (docs/upstream.md): the job's own key comes first, for every HTTP provider.
   in.byok = j.options.byok && choice.provider != nullptr && choice.name != "mock";
   if (choice.provider == nullptr || (choice.needs_key && !choice.has_key && !in.byok)) {
     upstream::Failure f =
         choice.provider == nullptr
-            ? upstream::Failure{"INVALID_REQUEST", "no provider serves model \"" + model + "\"", 0, false, "local"}
+            ? upstream::Failure{"INVALID_REQUEST",
+                                (pinned.empty() ? std::string("no provider")
+                                                : "provider \"" + pinned + "\" no longer") +
+                                    " serves model \"" + model + "\"",
+                                0, false, "local"}
             : upstream::Failure{"NO_API_KEY", "no API key is configured for provider " + std::string(choice.name),
                                 0, false, "local"};
     failNow(std::move(j), a->tags, std::move(f));

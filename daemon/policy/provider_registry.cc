@@ -1,6 +1,8 @@
 // ProviderRegistry: model -> provider by prefix and wildcard patterns.
 #include "daemon/policy/provider_registry.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "common/wildcard.h"
 #include "upstream/base_url.h"
@@ -95,16 +97,21 @@ void ProviderRegistry::mount(std::string pattern, upstream::Provider& provider) 
   mounted_.push_back(Mounted{std::move(pattern), &provider});
 }
 
-ProviderChoice ProviderRegistry::resolve(std::string_view model) const {
+ProviderChoice ProviderRegistry::resolve(std::string_view model, std::string_view pinned) const {
+  // Pinned: the same order and patterns, among that one provider only.
+  const auto wanted = [pinned](std::string_view name) { return pinned.empty() || name == pinned; };
   for (const Mounted& m : mounted_) {
-    if (wildcardMatch(m.pattern, model)) {
+    if (wanted(m.provider->name()) && wildcardMatch(m.pattern, model)) {
       return ProviderChoice{m.provider, m.provider->name(), false, false};
     }
   }
-  if (mock_ && upstream::MockProvider::handles(model)) {
+  if (mock_ && wanted("mock") && upstream::MockProvider::handles(model)) {
     return ProviderChoice{mock_.get(), "mock", false, false};
   }
   for (const HttpEntry& e : http_) {
+    if (!wanted(e.provider->name())) {
+      continue;
+    }
     for (const std::string& pattern : e.patterns) {
       if (wildcardMatch(pattern, model)) {
         return ProviderChoice{e.provider.get(), e.provider->name(), e.needs_key,
@@ -113,6 +120,14 @@ ProviderChoice ProviderRegistry::resolve(std::string_view model) const {
     }
   }
   return ProviderChoice{};
+}
+
+bool ProviderRegistry::has(std::string_view name) const {
+  if (mock_ && name == "mock") {
+    return true;
+  }
+  const auto named = [name](const auto& e) { return e.provider->name() == name; };
+  return std::any_of(mounted_.begin(), mounted_.end(), named) || std::any_of(http_.begin(), http_.end(), named);
 }
 
 size_t ProviderRegistry::active() const {

@@ -41,8 +41,12 @@ class ProviderRegistry {
   ProviderRegistry(uv_loop_t* loop, const Config& config);
   ~ProviderRegistry();
 
-  // The route for `model`; provider is null when nothing serves it.
-  ProviderChoice resolve(std::string_view model) const;
+  // Who serves `model`; provider is null when nothing does. With `pinned`, a
+  // provider's name, only that provider is asked (a job pinned to a provider,
+  // /v1/providers/NAME/...): null when it does not serve the model.
+  ProviderChoice resolve(std::string_view model, std::string_view pinned = {}) const;
+  // Whether a provider of that name is configured (or is the built-in mock).
+  bool has(std::string_view name) const;
   size_t active() const;
   // Sends the HTTP requests started during this turn right away (CurlLoop::kick).
   void kick();

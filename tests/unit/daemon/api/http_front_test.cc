@@ -599,3 +599,32 @@ TEST_F(HttpFrontCacheTest, NoCacheHeadersKeepARequestOutOfTheCache) {
 
 }  // namespace
 }  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+// /v1/providers/NAME/...: the request runs only at that provider; a model it
+// does not serve is a 400 before anything is queued, an unknown provider a 404.
+TEST_F(HttpFrontTest, AProviderPinnedRouteRunsThereOrRefusesTheModel) {
+  const Reply ok = exchange(post("/v1/providers/scripted/chat/completions", chatBody(), bearer()));
+  ASSERT_EQ(200, ok.status) << ok.body;
+  EXPECT_EQ(1u, upstream_->seen().size());
+  const std::string job_id = headerOf(ok.head, "X-Llmq-Job-Id");
+  EXPECT_EQ("scripted", job(job_id).options.provider.value_or("")) << "stored with the job";
+
+  const std::string mock = R"({"model":"mock/echo","messages":[{"role":"user","content":"hi"}]})";
+  const Reply unserved = exchange(post("/v1/providers/scripted/chat/completions", mock, bearer()));
+  EXPECT_EQ(400, unserved.status) << unserved.body;
+  EXPECT_EQ("\"model_not_served\"", field(unserved.body, "error.code")) << unserved.body;
+  const Reply unknown = exchange(post("/v1/providers/nowhere/chat/completions", chatBody(), bearer()));
+  EXPECT_EQ(404, unknown.status) << unknown.body;
+  EXPECT_EQ("\"unknown_provider\"", field(unknown.body, "error.code")) << unknown.body;
+  EXPECT_EQ(404, exchange(post("/v1/providers//chat/completions", chatBody(), bearer())).status);
+  EXPECT_EQ(1u, upstream_->seen().size()) << "nothing refused reached the upstream";
+  // The mock serves its own models when pinned, without /v1 too.
+  const Reply at_mock = exchange(post("/providers/mock/chat/completions", mock, bearer()));
+  EXPECT_EQ(200, at_mock.status) << at_mock.body;
+}
+
+}  // namespace
+}  // namespace llmq::daemon

@@ -205,6 +205,26 @@ TEST_F(JobAdmissionTest, AnIdempotencyKeyReusedForAnotherRequestIsRefused) {
   EXPECT_EQ("\"IDEMPOTENCY_CONFLICT\"", field(embedding, "error.data.code")) << embedding;
 }
 
+// A job pinned to a provider must be servable there whole: its model and every
+// fallback; the provider must exist. The pin is stored with the job.
+TEST_F(JobAdmissionTest, APinnedProviderMustServeEveryModelTheJobMayTry) {
+  start();
+  const uint64_t c = admin();
+  const std::string pinned = submit(c, "test/a", ",\"provider\":\"scripted\"");
+  ASSERT_TRUE(reaches(pinned, JobState::kSucceeded));
+  EXPECT_EQ("scripted", job(pinned).options.provider.value_or(""));
+  const std::string fallback =
+      call(c, "job.submit",
+           R"({"request":{"model":"test/a","messages":[{"role":"user","content":"hi"}]},"provider":"scripted",)"
+           R"("fallback_models":["mock/echo"]})");
+  EXPECT_EQ("\"MODEL_NOT_SERVED\"", field(fallback, "error.data.code")) << fallback;
+  EXPECT_NE(std::string::npos, fallback.find("mock/echo")) << fallback;
+  const std::string unknown =
+      call(c, "job.submit",
+           R"({"request":{"model":"test/a","messages":[{"role":"user","content":"hi"}]},"provider":"nowhere"})");
+  EXPECT_EQ("\"UNKNOWN_PROVIDER\"", field(unknown, "error.data.code")) << unknown;
+}
+
 TEST_F(JobAdmissionTest, TheQuotaRefusesWhatWouldPassIt) {
   config_.quota.max_stored_bytes = 10;
   start();

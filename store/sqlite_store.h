@@ -1,9 +1,9 @@
 // store::SqliteStore: the store::Store of llmqd (store/store.h) on one SQLite
 // connection. The turn's transaction is the connection's (BEGIN IMMEDIATE, WAL):
 // store::Database keeps a lost turn from being committed in part. The queue, the
-// usage and the budgets are its table classes (JobStore, UsageStore,
-// BudgetStore), each call passed straight through, so the SQL run per job is
-// exactly theirs.
+// usage, the budgets and the ledger's performance figures are its table classes
+// (JobStore, UsageStore, BudgetStore, ModelFiguresStore), each call passed straight through, so the SQL run per job
+// is exactly theirs.
 //
 // The database must be open and migrated (store/schema.h) and outlive this
 // object. Loop thread only.
@@ -11,6 +11,7 @@
 
 #include "store/budget_store.h"
 #include "store/job_store.h"
+#include "store/model_figures_store.h"
 #include "store/store.h"
 #include "store/usage_store.h"
 
@@ -20,7 +21,7 @@ class Database;
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(Database& db) : db_(db), jobs_(db), usage_(db), budgets_(db) {}
+  explicit SqliteStore(Database& db) : db_(db), jobs_(db), usage_(db), budgets_(db), figures_(db) {}
 
   Result<void> begin() override;
   Result<void> commit() override;
@@ -79,6 +80,14 @@ class SqliteStore final : public Store {
     return usage_.spent(scope, since_ms, until_ms);
   }
 
+  Result<void> attemptSamples(int64_t since_ms, int64_t limit,
+                              const std::function<void(const AttemptSample&)>& each) override {
+    return figures_.samples(since_ms, limit, each);
+  }
+  Result<std::vector<DailyModelFigures>> dailyModelFigures(int64_t since_ms) override {
+    return figures_.daily(since_ms);
+  }
+
   Result<std::vector<BudgetRow>> budgets() override { return budgets_.all(); }
   Result<void> putBudget(const BudgetRow& row) override { return budgets_.put(row); }
   Result<bool> removeBudget(const std::string& scope, const std::string& period) override {
@@ -94,6 +103,7 @@ class SqliteStore final : public Store {
   JobStore jobs_;
   UsageStore usage_;
   BudgetStore budgets_;
+  ModelFiguresStore figures_;
 };
 
 }  // namespace llmq::store

@@ -52,6 +52,7 @@
 #include "store/budget_row.h"
 #include "store/job_query.h"
 #include "store/job_record.h"
+#include "store/model_figures.h"
 #include "store/usage_report.h"
 
 namespace llmq::store {
@@ -168,6 +169,15 @@ class Store {
   virtual Result<UsageReport> usageReport(const UsageQuery& query) = 0;
   // The cost of the attempts that started in [since_ms, until_ms) within `scope`.
   virtual Result<double> spent(const SpendScope& scope, int64_t since_ms, int64_t until_ms) = 0;
+
+  // --- How models perform: the ledger read (models.stats) ---
+
+  // The attempts that reached an upstream and ended, started at or after
+  // `since_ms`: newest first, at most `limit`, one at a time.
+  virtual Result<void> attemptSamples(int64_t since_ms, int64_t limit,
+                                      const std::function<void(const AttemptSample&)>& each) = 0;
+  // The same attempts' figures per UTC day, provider and model, in that order.
+  virtual Result<std::vector<DailyModelFigures>> dailyModelFigures(int64_t since_ms) = 0;
 
   // --- Budgets: one row per (scope, period) ---
 

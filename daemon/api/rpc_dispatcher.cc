@@ -42,6 +42,7 @@ constexpr Method kMethods[] = {
     {"breakers.reset", handleBreakersReset, "reset circuit breakers"},
     {"models.list", handleModelsList},
     {"usage.report", handleUsageReport, "read the usage ledger"},
+    {"models.stats", handleModelsStats, "read the usage ledger"},
     {"budget.set", handleBudgetSet, "set budgets"},
     {"budget.list", handleBudgetList},
     {"budget.delete", handleBudgetDelete, "delete budgets"},

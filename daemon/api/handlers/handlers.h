@@ -43,6 +43,7 @@ void handleKeysStatus(Call& call);
 void handleKeysReset(Call& call);
 void handleBreakersReset(Call& call);
 void handleModelsList(Call& call);
+void handleModelsStats(Call& call);
 void handleUsageReport(Call& call);
 void handleBudgetSet(Call& call);
 void handleBudgetList(Call& call);

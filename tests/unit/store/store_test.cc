@@ -693,3 +693,56 @@ TYPED_TEST(StoreContractTest, ACrashLosesTheOpenTurnWholeAndKeepsWhatCommitted) 
 
 }  // namespace
 }  // namespace llmq::store
+
+namespace llmq::store {
+namespace {
+
+// --- How models perform ---
+
+TYPED_TEST(StoreContractTest, TheLedgersSamplesAreTheEndedAttemptsNewestFirstAndTheDaysGroupThem) {
+  const int64_t at = kNov1 + kDay / 2;
+  for (int i = 0; i < 3; ++i) {
+    JobRecord j = this->job(this->enqueue("alice"));
+    AttemptRecord a = this->claim(j, at + i * 1000);
+    a.latency_ms = 100 * (i + 1);
+    this->succeed(j, a, 0.25, at + i * 1000);
+  }
+  JobRecord running = this->job(this->enqueue("bob"));
+  this->claim(running, at + 5000);  // Still running: not a sample.
+  JobRecord failed = this->job(this->enqueue("bob"));
+  AttemptRecord fa = this->claim(failed, kNov1 + kDay + 1);  // The next day.
+  fa.finished_at = kNov1 + kDay + 2;
+  fa.outcome = "failed";
+  fa.error_code = "UPSTREAM_ERROR";
+  failed.state = JobState::kFailed;
+  ASSERT_TRUE(this->s().recordOutcome(failed, fa).ok());
+
+  std::vector<AttemptSample> seen;
+  ASSERT_TRUE(this->s().attemptSamples(at, 10, [&](const AttemptSample& s) { seen.push_back(s); }).ok());
+  ASSERT_EQ(4u, seen.size());
+  EXPECT_FALSE(seen[0].succeeded) << "newest first";
+  EXPECT_EQ("mock", seen[1].provider);
+  EXPECT_EQ("mock/demo", seen[1].model);
+  EXPECT_TRUE(seen[1].succeeded);
+  EXPECT_EQ(300, seen[1].latency_ms.value_or(-1));
+  EXPECT_EQ(15, seen[1].tokens);
+  EXPECT_DOUBLE_EQ(0.25, seen[1].cost_usd);
+  seen.clear();
+  ASSERT_TRUE(this->s().attemptSamples(at + 1, 2, [&](const AttemptSample& s) { seen.push_back(s); }).ok());
+  EXPECT_EQ(2u, seen.size()) << "at most the limit";
+
+  auto days = this->s().dailyModelFigures(kNov1);
+  ASSERT_TRUE(days.ok());
+  ASSERT_EQ(2u, days->size());
+  EXPECT_EQ("2026-11-01", (*days)[0].day);
+  EXPECT_EQ(3, (*days)[0].requests);
+  EXPECT_EQ(3, (*days)[0].successes);
+  EXPECT_DOUBLE_EQ(200, (*days)[0].mean_latency_ms.value_or(-1));
+  EXPECT_DOUBLE_EQ(0.75, (*days)[0].cost_usd);
+  EXPECT_EQ(45, (*days)[0].tokens);
+  EXPECT_EQ(1, (*days)[1].requests);
+  EXPECT_EQ(0, (*days)[1].successes);
+}
+
+}  // namespace
+}  // namespace llmq::store

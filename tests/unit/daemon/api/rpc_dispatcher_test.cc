@@ -117,7 +117,8 @@ TEST_F(RpcDispatcherTest, AnUnknownMethodIsMethodNotFound) {
 
 TEST_F(RpcDispatcherTest, AnAdministratorsMethodIsPermissionDeniedForAUser) {
   const uint64_t alice = connect(4001, "alice");
-  for (const char* method : {"usage.report", "budget.set", "budget.delete", "db.backup", "keys.reset"}) {
+  for (const char* method :
+       {"usage.report", "models.stats", "budget.set", "budget.delete", "db.backup", "keys.reset"}) {
     SCOPED_TRACE(method);
     const std::string a = call(alice, method);
     EXPECT_EQ(-32003, errorCode(a)) << a;

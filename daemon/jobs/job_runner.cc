@@ -853,7 +853,7 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
     if (a.key_index >= 0) {
       p_.keys.spend(a.key_index, usage.cost_usd);
     }
-    p_.metrics.upstreamRequest(a.attempt.provider, c.http_status,
+    p_.metrics.upstreamRequest(a.attempt.provider, a.attempt.model, c.http_status,
                                static_cast<double>(*a.attempt.latency_ms) / 1000.0,
                                static_cast<double>(*a.attempt.ttft_ms) / 1000.0);
     p_.metrics.tokens(a.attempt.model, c.usage.prompt_tokens, c.usage.completion_tokens, usage.cost_usd);
@@ -940,7 +940,7 @@ void JobRunner::recordFailedAttempt(ActiveJob& a, const upstream::Failure& f, in
     a.attempt.ttft_ms = a.first_token_at - a.attempt.started_at;
   }
   account(a, f.upstream_status != 0);
-  p_.metrics.upstreamRequest(a.attempt.provider, f.upstream_status,
+  p_.metrics.upstreamRequest(a.attempt.provider, a.attempt.model, f.upstream_status,
                              static_cast<double>(*a.attempt.latency_ms) / 1000.0,
                              a.attempt.ttft_ms ? static_cast<double>(*a.attempt.ttft_ms) / 1000.0 : -1.0);
   if (a.attempt.usage) {

@@ -51,27 +51,47 @@ void Histogram::observe(double v) {
   ++count_;
 }
 
-void Histogram::render(std::string& out, const std::string& name) const {
+void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
+  const std::string before_le = labels.empty() ? "{le=\"" : "{" + labels + ",le=\"";
+  const std::string own = labels.empty() ? " " : "{" + labels + "} ";
   uint64_t cumulative = 0;
   for (size_t i = 0; i < bounds_.size(); ++i) {
     cumulative += counts_[i];
-    out += name + "_bucket{le=\"" + decimal(bounds_[i]) + "\"} " + std::to_string(cumulative) + "\n";
+    out += name + "_bucket" + before_le + decimal(bounds_[i]) + "\"} " + std::to_string(cumulative) + "\n";
   }
-  out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
-  out += name + "_sum " + decimal(sum_) + "\n";
-  out += name + "_count " + std::to_string(count_) + "\n";
+  out += name + "_bucket" + before_le + "+Inf\"} " + std::to_string(count_) + "\n";
+  out += name + "_sum" + own + decimal(sum_) + "\n";
+  out += name + "_count" + own + std::to_string(count_) + "\n";
 }
 
+namespace {
+
+std::vector<double> latencyBounds() { return {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}; }
+std::vector<double> ttftBounds() { return {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}; }
+
+}  // namespace
+
 Metrics::Metrics()
-    : latency_({0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}),
-      ttft_({0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}),
+    : latency_(latencyBounds()),
+      ttft_(ttftBounds()),
       queue_wait_({0.001, 0.01, 0.1, 0.5, 1, 5, 30, 60, 300, 3600}) {}
 
-void Metrics::upstreamRequest(const std::string& provider, int status, double latency_s, double ttft_s) {
+void Metrics::upstreamRequest(const std::string& provider, const std::string& model, int status, double latency_s,
+                              double ttft_s) {
   ++requests_[{provider, status}];
-  latency_.observe(latency_s);
+  auto it = timed_.find({provider, model});
+  if (it == timed_.end()) {
+    // Models are named by users (any mock/ name): past the bound, a provider's
+    // further models share one series, so /metrics stays bounded.
+    const std::string m = timed_.size() < kMaxTimedModels ? model : std::string(kOtherModels);
+    it = timed_.try_emplace({provider, m}, Timings{Histogram(latencyBounds()), Histogram(ttftBounds())}).first;
+  }
+  for (Histogram* h : {&latency_, &it->second.latency}) {
+    h->observe(latency_s);
+  }
   if (ttft_s >= 0) {
     ttft_.observe(ttft_s);
+    it->second.ttft.observe(ttft_s);
   }
 }
 
@@ -113,6 +133,18 @@ std::string Metrics::render(const Gauges& g) const {
   latency_.render(o, "llmq_attempt_duration_seconds");
   header(o, "llmq_time_to_first_token_seconds", "histogram", "From an attempt's start to its first token.");
   ttft_.render(o, "llmq_time_to_first_token_seconds");
+  header(o, "llmq_model_attempt_duration_seconds", "histogram",
+         "From an attempt's start to its end, by provider and model (bounded: further models share a series).");
+  for (const auto& [key, t] : timed_) {
+    t.latency.render(o, "llmq_model_attempt_duration_seconds",
+                     "provider=\"" + label(key.first) + "\",model=\"" + label(key.second) + "\"");
+  }
+  header(o, "llmq_model_time_to_first_token_seconds", "histogram",
+         "From an attempt's start to its first token, by provider and model (bounded as above).");
+  for (const auto& [key, t] : timed_) {
+    t.ttft.render(o, "llmq_model_time_to_first_token_seconds",
+                  "provider=\"" + label(key.first) + "\",model=\"" + label(key.second) + "\"");
+  }
   header(o, "llmq_queue_wait_seconds", "histogram", "From submit to the first attempt's start.");
   queue_wait_.render(o, "llmq_queue_wait_seconds");
   header(o, "llmq_tokens_total", "counter", "Tokens by model and kind.");

@@ -1,6 +1,7 @@
 // daemon::Metrics: what llmqd counts for Prometheus: jobs
 // by state (gauge), jobs finished by outcome, upstream requests by provider and
-// status, attempt latency, time to first token and queue wait (histograms),
+// status, attempt latency, time to first token and queue wait (histograms; the
+// first two also by provider and model, for a bounded set of models),
 // tokens and cost by model, rate-limit waits, circuit breakers that are not
 // closed, requests in flight. Rendered in the text exposition format (0.0.4) by
 // MetricsServer. Counting is a few map lookups on the loop thread, off the
@@ -22,8 +23,9 @@ class Histogram {
  public:
   explicit Histogram(std::vector<double> bounds);
   void observe(double v);
-  // Appends NAME_bucket{le=...}, NAME_sum and NAME_count lines.
-  void render(std::string& out, const std::string& name) const;
+  // Appends NAME_bucket{le=...}, NAME_sum and NAME_count lines; `labels`
+  // (`a="x",b="y"`, escaped), when given, go into each.
+  void render(std::string& out, const std::string& name, const std::string& labels = {}) const;
 
  private:
   std::vector<double> bounds_;
@@ -37,8 +39,14 @@ class Metrics {
   Metrics();
 
   void jobFinished(const std::string& outcome) { ++finished_[outcome]; }
-  // One attempt the upstream answered (status 0: no HTTP answer at all).
-  void upstreamRequest(const std::string& provider, int status, double latency_s, double ttft_s);
+  // One attempt the upstream answered (status 0: no HTTP answer at all); a
+  // negative ttft_s: no first token. Its timings also go into the histograms of
+  // its provider and model, for at most kMaxTimedModels pairs; a provider's
+  // further models share its series model="(other models)".
+  void upstreamRequest(const std::string& provider, const std::string& model, int status, double latency_s,
+                       double ttft_s);
+  static constexpr size_t kMaxTimedModels = 50;
+  size_t timedModels() const { return timed_.size(); }
   // Per model, for at most kMaxModelSeries models; the figures of any further
   // model are added to the series model="(other models)".
   void tokens(const std::string& model, int64_t prompt, int64_t completion, double cost_usd);
@@ -77,6 +85,11 @@ class Metrics {
   std::map<std::string, ModelFigures> models_;
   Histogram latency_;
   Histogram ttft_;
+  struct Timings {
+    Histogram latency;
+    Histogram ttft;
+  };
+  std::map<std::pair<std::string, std::string>, Timings> timed_;  // By provider and model.
   Histogram queue_wait_;
   uint64_t rate_limit_waits_ = 0;
 };

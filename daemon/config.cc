@@ -19,6 +19,7 @@
 
 #include "common/json.h"
 #include "common/secret.h"
+#include "common/text.h"
 #include "daemon/config_keys.h"
 #include "daemon/paths.h"
 #include "ipc/protocol.h"
@@ -328,6 +329,24 @@ void applyAliases(Config& c, const std::string& file, const toml::node& node) {
 }
 
 // [[routes]]: routing rules, in file order, with unique names.
+// A weighted route's weights: positive finite numbers, at most 1e6 each (the
+// draw is over their sum).
+std::vector<double> routeWeights(const std::string& file, const std::string& key, const toml::node& value) {
+  const toml::array* arr = value.as_array();
+  if (arr == nullptr) {
+    throw ConfigError{where(file, value) + ": " + key + " must be a list of numbers"};
+  }
+  std::vector<double> weights;
+  for (const toml::node& w : *arr) {
+    const std::optional<double> v = w.value<double>();
+    if (!v || !(*v > 0) || *v > 1e6) {
+      throw ConfigError{where(file, w) + ": " + key + " must hold numbers above 0 and at most 1000000"};
+    }
+    weights.push_back(*v);
+  }
+  return weights;
+}
+
 void applyRoutes(Config& c, const std::string& file, const toml::node& node) {
   const toml::array* arr = node.as_array();
   if (arr == nullptr || !arr->is_array_of_tables()) {
@@ -355,14 +374,14 @@ void applyRoutes(Config& c, const std::string& file, const toml::node& node) {
         }
       } else if (name == "strategy") {
         std::string v = getString(file, key, value);
-        if (v == "ordered") {
-          r.strategy = RouteStrategy::kOrdered;
-        } else if (v == "cost-optimized") {
-          r.strategy = RouteStrategy::kCostOptimized;
-        } else {
-          throw ConfigError{where(file, value) + ": " + key + " must be \"ordered\" or \"cost-optimized\", not \"" +
+        if (!parseRouteStrategy(v, &r.strategy)) {
+          throw ConfigError{where(file, value) + ": " + key +
+                            " must be ordered, cost-optimized, round-robin, random, weighted, least-used, fastest "
+                            "or most-reliable, not \"" +
                             v + "\""};
         }
+      } else if (name == "weights") {
+        r.weights = routeWeights(file, key, value);
       } else {
         throw ConfigError{where(file, value) + ": unknown key \"" + key + "\""};
       }
@@ -377,6 +396,11 @@ void applyRoutes(Config& c, const std::string& file, const toml::node& node) {
     }
     if (!has_models || r.models.empty()) {
       throw ConfigError{where(file, entry) + ": route \"" + r.name + "\" needs a non-empty models list"};
+    }
+    if ((r.strategy == RouteStrategy::kWeighted) != !r.weights.empty() ||
+        (!r.weights.empty() && r.weights.size() != r.models.size())) {
+      throw ConfigError{where(file, entry) + ": route \"" + r.name +
+                        "\": a weighted route needs weights, one per model, and only a weighted route has them"};
     }
     if (auto [it, added] = defined_at.emplace(r.name, line); !added) {
       throw ConfigError{where(file, entry) + ": route \"" + r.name + "\" is already defined at line " +
@@ -694,8 +718,34 @@ std::string tomlStrings(const std::vector<std::string>& list) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::pair<RouteStrategy, const char*> kStrategyNames[] = {
+    {RouteStrategy::kOrdered, "ordered"},        {RouteStrategy::kCostOptimized, "cost-optimized"},
+    {RouteStrategy::kRoundRobin, "round-robin"}, {RouteStrategy::kRandom, "random"},
+    {RouteStrategy::kWeighted, "weighted"},      {RouteStrategy::kLeastUsed, "least-used"},
+    {RouteStrategy::kFastest, "fastest"},        {RouteStrategy::kMostReliable, "most-reliable"},
+};
+
+}  // namespace
+
 const char* routeStrategyName(RouteStrategy strategy) {
-  return strategy == RouteStrategy::kCostOptimized ? "cost-optimized" : "ordered";
+  for (const auto& [s, name] : kStrategyNames) {
+    if (s == strategy) {
+      return name;
+    }
+  }
+  return "ordered";
+}
+
+bool parseRouteStrategy(std::string_view name, RouteStrategy* out) {
+  for (const auto& [s, n] : kStrategyNames) {
+    if (name == n) {
+      *out = s;
+      return true;
+    }
+  }
+  return false;
 }
 
 Result<Config> loadConfig(const CommandLine& cli) {
@@ -817,6 +867,13 @@ void describeModelNames(std::ostream& o, const Config& c) {
   for (const RouteRule& r : c.routes) {
     o << "\n[[routes]]\nname = " << tomlString(r.name) << "\nmodels = " << tomlStrings(r.models)
       << "\nstrategy = \"" << routeStrategyName(r.strategy) << "\"\n";
+    if (!r.weights.empty()) {
+      o << "weights = [";
+      for (size_t i = 0; i < r.weights.size(); ++i) {
+        o << (i > 0 ? ", " : "") << decimal(r.weights[i]);
+      }
+      o << "]\n";
+    }
   }
 }
 

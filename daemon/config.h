@@ -154,8 +154,16 @@ struct ModelAlias {
 enum class RouteStrategy {
   kOrdered,        // The first model; the rest are its fallbacks, in order.
   kCostOptimized,  // The cheapest model whose context fits the job; the rest by price.
+  kRoundRobin,     // Each job the next model in turn.
+  kRandom,         // A model drawn uniformly.
+  kWeighted,       // A model drawn by the rule's weights.
+  kLeastUsed,      // The model routed the fewest jobs in the last minute.
+  kFastest,        // The lowest recent median latency.
+  kMostReliable,   // The highest recent success rate.
 };
 const char* routeStrategyName(RouteStrategy strategy);
+// The strategy a config or a client names; false for an unknown name.
+bool parseRouteStrategy(std::string_view name, RouteStrategy* out);
 
 // [[routes]]: a task type a job names at submit (`route: "coding"`) instead of a
 // model, mapped to an ordered list of models (entries may be aliases).
@@ -163,6 +171,7 @@ struct RouteRule {
   std::string name;
   std::vector<std::string> models;
   RouteStrategy strategy = RouteStrategy::kOrdered;
+  std::vector<double> weights;  // kWeighted: one per model, each > 0.
 };
 
 struct Config {

@@ -22,6 +22,7 @@
 #include "daemon/policy/provider_registry.h"
 #include "daemon/policy/rate_limiter.h"
 #include "daemon/policy/response_cache.h"
+#include "daemon/policy/route_signals.h"
 #include "daemon/policy/user_quota.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/event_bus.h"
@@ -158,9 +159,10 @@ Result<void> Engine::buildPolicies() {
 // The job engine: breakers, the runner and the scheduler that feeds it.
 void Engine::buildJobs() {
   circuits = std::make_unique<CircuitBreakers>(config.circuit);
+  signals = std::make_unique<RouteSignals>(clock);
   runner = std::make_unique<JobRunner>(JobRunner::Parts{loop, config, clock, run, *cycle, *store, *secrets, *bus,
                                                         *lifecycle, *providers, *keys, *limits, *budgets,
-                                                        *accounting, *cache, *circuits, *metrics});
+                                                        *accounting, *cache, *circuits, *metrics, *signals});
   scheduler = std::make_unique<Scheduler>(Scheduler::Parts{loop, config, clock, *cycle, *store, *settings,
                                                            *lifecycle, *metrics, *server, *runner, *accounting});
   runner->setQueue(*scheduler);

@@ -53,6 +53,7 @@ class ModelCatalog;
 class ProviderRegistry;
 class RateLimiter;
 class ResponseCache;
+class RouteSignals;
 class RpcDispatcher;
 class Scheduler;
 class UserQuota;
@@ -113,6 +114,7 @@ struct Engine {
   std::unique_ptr<ResponseCache> cache;
   std::unique_ptr<Accounting> accounting;
   std::unique_ptr<CircuitBreakers> circuits;
+  std::unique_ptr<RouteSignals> signals;  // Recent traffic, for the balancing routes.
   std::unique_ptr<JobRunner> runner;
   std::unique_ptr<Scheduler> scheduler;
 

@@ -20,6 +20,7 @@
 #include "daemon/policy/model_router.h"
 #include "daemon/policy/provider_registry.h"
 #include "daemon/policy/request_estimate.h"
+#include "daemon/policy/route_signals.h"
 #include "daemon/policy/user_quota.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/event_bus.h"
@@ -176,7 +177,7 @@ std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, st
   const ModelCatalog& catalog = *s.catalog;
   auto routed = routeJob(
       s.config, [&catalog](std::string_view m) { return catalog.find(m); },
-      RoutingInput{p.model, p.route, &p.options.fallback_models, request_json, p.kind, &facts});
+      RoutingInput{p.model, p.route, &p.options.fallback_models, request_json, p.kind, &facts, s.signals.get()});
   if (!routed) {
     call.reply.fail(ipc::rpc::kInvalidParams, routed.error().message);
     return std::nullopt;
@@ -328,6 +329,9 @@ void acknowledge(Call& call, const ipc::SubmitParams& p, store::JobRecord& job) 
                         [&] { return "{\"priority\":" + std::to_string(job.priority) + "}"; });
   if (job.deadline_at) {
     s.scheduler->noteDeadline(*job.deadline_at);
+  }
+  if (job.options.routing) {
+    s.signals->routed(job.options.routing->model());  // least-used routes count it.
   }
   s.scheduler->kick();
 }

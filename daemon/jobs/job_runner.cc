@@ -25,6 +25,7 @@
 #include "daemon/policy/provider_registry.h"
 #include "daemon/policy/request_estimate.h"
 #include "daemon/policy/response_cache.h"
+#include "daemon/policy/route_signals.h"
 #include "daemon/turn/commit_cycle.h"
 #include "daemon/turn/event_bus.h"
 #include "daemon/turn/metrics.h"
@@ -853,6 +854,7 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
     if (a.key_index >= 0) {
       p_.keys.spend(a.key_index, usage.cost_usd);
     }
+    p_.signals.attemptEnded(a.attempt.model, true, *a.attempt.latency_ms);
     p_.metrics.upstreamRequest(a.attempt.provider, a.attempt.model, c.http_status,
                                static_cast<double>(*a.attempt.latency_ms) / 1000.0,
                                static_cast<double>(*a.attempt.ttft_ms) / 1000.0);
@@ -940,6 +942,9 @@ void JobRunner::recordFailedAttempt(ActiveJob& a, const upstream::Failure& f, in
     a.attempt.ttft_ms = a.first_token_at - a.attempt.started_at;
   }
   account(a, f.upstream_status != 0);
+  if (f.upstream_status != 0 || f.source != "local") {
+    p_.signals.attemptEnded(a.attempt.model, false, *a.attempt.latency_ms);
+  }
   p_.metrics.upstreamRequest(a.attempt.provider, a.attempt.model, f.upstream_status,
                              static_cast<double>(*a.attempt.latency_ms) / 1000.0,
                              a.attempt.ttft_ms ? static_cast<double>(*a.attempt.ttft_ms) / 1000.0 : -1.0);

@@ -50,6 +50,7 @@ class KeyPool;
 class Metrics;
 class ProviderRegistry;
 class ResponseCache;
+class RouteSignals;
 
 // What the runner tells the queue it takes jobs from: something changed (a
 // slot freed, a job came back), a job waits in retry_wait until a time, and
@@ -129,6 +130,7 @@ class JobRunner {
     ResponseCache& cache;
     CircuitBreakers& circuits;
     Metrics& metrics;
+    RouteSignals& signals;  // Told how each attempt ended (the balancing routes read it).
   };
   explicit JobRunner(Parts parts);
   // The queue the runner reports to (the Scheduler, built after it).

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "common/json.h"
+#include "common/text.h"
 #include "common/wildcard.h"
 #include "daemon/policy/model_chain.h"
 #include "daemon/policy/request_estimate.h"
@@ -113,6 +114,106 @@ Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& looku
   return r;
 }
 
+std::string percent(double v) { return std::to_string(static_cast<int>(v * 100 + 0.5)) + "%"; }
+
+// `list` with its entry `k` first, the others after it in their order.
+std::vector<Resolved> leadWith(const std::vector<Resolved>& list, size_t k) {
+  std::vector<Resolved> out{list[k]};
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (i != k) {
+      out.push_back(list[i]);
+    }
+  }
+  return out;
+}
+
+// round-robin, random, weighted: one model leads, drawn or in turn; the others
+// follow in the route's order.
+Routing pickDrawn(const RouteRule& rule, const std::vector<Resolved>& list, RouteSignals& signals) {
+  const auto n = static_cast<uint32_t>(list.size());
+  size_t k = 0;
+  std::string why;
+  if (rule.strategy == RouteStrategy::kRoundRobin) {
+    const uint64_t turn = signals.nextTurn(rule.name);
+    k = static_cast<size_t>(turn % n);
+    why = "round-robin: turn " + std::to_string(turn) + " of the route, model " + std::to_string(k + 1) + " of " +
+          std::to_string(n);
+  } else if (rule.strategy == RouteStrategy::kRandom) {
+    k = signals.draw(n);
+    why = "random: model " + std::to_string(k + 1) + " of " + std::to_string(n) + ", drawn uniformly";
+  } else {
+    // Weighted: a point drawn in [0, sum) in steps of a millionth of the sum.
+    double sum = 0;
+    for (size_t i = 0; i < list.size() && i < rule.weights.size(); ++i) {
+      sum += rule.weights[i];
+    }
+    const double point = static_cast<double>(signals.draw(1'000'000)) / 1e6 * sum;
+    double below = 0;
+    for (k = 0; k + 1 < list.size() && k < rule.weights.size(); ++k) {
+      below += rule.weights[k];
+      if (point < below) {
+        break;
+      }
+    }
+    why = "weighted: model " + std::to_string(k + 1) + " of " + std::to_string(n) + " (weight " +
+          decimal(k < rule.weights.size() ? rule.weights[k] : 0) + " of " + decimal(sum) + ")";
+  }
+  Routing r = fromResolved(leadWith(list, k));
+  r.reason = why;
+  return r;
+}
+
+// least-used, fastest, most-reliable: the models ordered by their recent
+// figures (ties keep the route's order); for the last two, models without
+// recent attempts come after those with, in the route's order.
+Routing pickMeasured(const RouteRule& rule, const std::vector<Resolved>& list, const RouteSignals& signals) {
+  struct Scored {
+    const Resolved* model;
+    RouteSignals::Figures f;
+  };
+  std::vector<Scored> scored;
+  for (const Resolved& m : list) {
+    scored.push_back(Scored{&m, signals.figures(m.model)});
+  }
+  const RouteStrategy s = rule.strategy;
+  std::stable_sort(scored.begin(), scored.end(), [s](const Scored& a, const Scored& b) {
+    if (s == RouteStrategy::kLeastUsed) {
+      return a.f.routed_last_minute < b.f.routed_last_minute;
+    }
+    const bool ka = a.f.outcomes > 0;
+    const bool kb = b.f.outcomes > 0;
+    if (ka != kb) {
+      return ka;
+    }
+    if (!ka) {
+      return false;
+    }
+    return s == RouteStrategy::kFastest ? *a.f.median_latency_ms < *b.f.median_latency_ms
+                                        : *a.f.success_rate > *b.f.success_rate;
+  });
+  std::vector<Resolved> ordered;
+  for (const Scored& x : scored) {
+    ordered.push_back(*x.model);
+  }
+  Routing r = fromResolved(ordered);
+  const RouteSignals::Figures& f = scored.front().f;
+  const std::string& m = ordered.front().model;
+  if (s == RouteStrategy::kLeastUsed) {
+    r.reason = "least-used: " + m + " was routed " + std::to_string(f.routed_last_minute) +
+               " jobs in the last minute, the fewest of " + std::to_string(list.size());
+  } else if (f.outcomes == 0) {
+    r.reason = std::string(routeStrategyName(s)) + ": no model has attempts in the last " +
+               std::to_string(RouteSignals::kWindowMs / 60'000) + " minutes, so the route's order";
+  } else {
+    r.reason = s == RouteStrategy::kFastest
+                   ? "fastest: " + m + " has the lowest median latency, " + std::to_string(*f.median_latency_ms) +
+                         " ms over its last " + std::to_string(f.outcomes) + " attempts"
+                   : "most-reliable: " + m + " has the highest success rate, " + percent(*f.success_rate) +
+                         " of its last " + std::to_string(f.outcomes) + " attempts";
+  }
+  return r;
+}
+
 std::string routeNames(const Config& config) {
   std::string out;
   for (const RouteRule& r : config.routes) {
@@ -153,6 +254,40 @@ const RouteRule* findRoute(const Config& config, std::string_view name) {
 
 namespace {
 
+Routing pickByStrategy(const RouteRule& rule, const std::vector<Resolved>& list, const ModelLookup& lookup,
+                       const RoutingInput& input) {
+  switch (rule.strategy) {
+    case RouteStrategy::kCostOptimized:
+      return pickCheapest(
+          list, lookup,
+          input.facts != nullptr ? tokensOf(*input.facts) : requestTokens(input.kind, input.request_json));
+    case RouteStrategy::kWeighted:
+      if (list.size() != rule.models.size()) {
+        // Two entries name one model after aliases: their weights no longer line up.
+        Routing r = pickOrdered(list);
+        r.reason = "weighted: two of the route's models are one model after [aliases], so the route's order";
+        return r;
+      }
+      [[fallthrough]];
+    case RouteStrategy::kRoundRobin:
+    case RouteStrategy::kRandom:
+      if (input.signals != nullptr) {
+        return pickDrawn(rule, list, *input.signals);
+      }
+      break;
+    case RouteStrategy::kLeastUsed:
+    case RouteStrategy::kFastest:
+    case RouteStrategy::kMostReliable:
+      if (input.signals != nullptr) {
+        return pickMeasured(rule, list, *input.signals);
+      }
+      break;
+    case RouteStrategy::kOrdered:
+      break;
+  }
+  return pickOrdered(list);
+}
+
 // A job that names a routing rule: the rule picks the model from its list; the
 // job's own fallbacks come after the rule's models.
 Result<std::optional<Routing>> routeByRule(const Config& config, const ModelLookup& lookup,
@@ -168,11 +303,7 @@ Result<std::optional<Routing>> routeByRule(const Config& config, const ModelLook
   std::vector<Resolved> list;
   addResolved(config, rule->models, &list);
   assert(!list.empty());  // loadConfig() refuses a route without models.
-  Routing r = rule->strategy == RouteStrategy::kCostOptimized
-                  ? pickCheapest(list, lookup,
-                                 input.facts != nullptr ? tokensOf(*input.facts)
-                                                        : requestTokens(input.kind, input.request_json))
-                  : pickOrdered(list);
+  Routing r = pickByStrategy(*rule, list, lookup, input);
   r.route = rule->name;
   for (const std::string& name : own) {
     std::string m = resolveAlias(config, name);

@@ -1,8 +1,10 @@
 // daemon::routeJob: which concrete models a job tries, and why (docs/money.md,
 // "Aliases and routing"). [aliases] turn a name or a `*`/`?` pattern into a
 // concrete model id; a [[routes]] rule turns a task type named at submit into an
-// ordered model list, as written ("ordered") or cheapest first among the models
-// whose context fits the job ("cost-optimized", by catalog prices); a
+// ordered model list, as written ("ordered"), cheapest first among the models
+// whose context fits the job ("cost-optimized", by catalog prices), or led by
+// the model a balancing strategy picks (round-robin, random, weighted,
+// least-used, fastest, most-reliable: daemon/policy/route_signals.h); a
 // `chain:NAME` model is the [chains] list of that name; OPENROUTER_PREFERRED_MODELS
 // follow a model given without fallbacks of its own.
 //
@@ -25,6 +27,7 @@
 #include "common/pricing.h"
 #include "common/result.h"
 #include "daemon/config.h"
+#include "daemon/policy/route_signals.h"
 
 namespace llmq::daemon {
 
@@ -42,6 +45,9 @@ struct RoutingInput {
   std::string_view request_json;                              // For the size estimate...
   JobKind kind = JobKind::kChat;
   const RequestFacts* facts = nullptr;  // ... unless its facts are known (no parse then).
+  // What the balancing strategies read and advance (round-robin turns, draws,
+  // recent figures); without it they keep the route's order.
+  RouteSignals* signals = nullptr;
 };
 
 // A model's catalog entry (context length, prices), or nullptr when unknown.

@@ -504,9 +504,28 @@ TEST_F(RoutingConfigTest, BadRoutesNameTheirLine) {
   EXPECT_NE(std::string::npos, no_name.error().message.find("a route needs a name"));
   auto strategy = load("[[routes]]\nname = \"x\"\nmodels = [\"a/b\"]\nstrategy = \"cheapest\"\n");
   ASSERT_FALSE(strategy.ok());
-  EXPECT_NE(std::string::npos,
-            strategy.error().message.find(":4: routes.strategy must be \"ordered\" or \"cost-optimized\""))
+  EXPECT_NE(std::string::npos, strategy.error().message.find(
+                                   ":4: routes.strategy must be ordered, cost-optimized, round-robin, random, "
+                                   "weighted, least-used, fastest or most-reliable, not \"cheapest\""))
       << strategy.error().message;
+  // Weights: a weighted route has them, one per model, each above 0; no other route has them.
+  auto weighted =
+      load("[[routes]]\nname = \"x\"\nmodels = [\"a/b\", \"c/d\"]\nstrategy = \"weighted\"\nweights = [3, 1.5]\n");
+  ASSERT_TRUE(weighted.ok()) << weighted.error().message;
+  EXPECT_EQ(RouteStrategy::kWeighted, weighted->routes[0].strategy);
+  EXPECT_EQ((std::vector<double>{3, 1.5}), weighted->routes[0].weights);
+  for (const char* bad :
+       {"strategy = \"weighted\"\n", "strategy = \"weighted\"\nweights = [1]\n",
+        "strategy = \"weighted\"\nweights = [1, 0]\n", "strategy = \"weighted\"\nweights = [1, -2]\n",
+        "strategy = \"weighted\"\nweights = [1, \"a\"]\n", "weights = [1, 1]\n",
+        "strategy = \"weighted\"\nweights = [1, 1e7]\n", "strategy = \"weighted\"\nweights = 1\n"}) {
+    EXPECT_FALSE(load(std::string("[[routes]]\nname = \"x\"\nmodels = [\"a/b\", \"c/d\"]\n") + bad).ok()) << bad;
+  }
+  for (const char* name : {"round-robin", "random", "least-used", "fastest", "most-reliable"}) {
+    auto ok = load(std::string("[[routes]]\nname = \"x\"\nmodels = [\"a/b\"]\nstrategy = \"") + name + "\"\n");
+    ASSERT_TRUE(ok.ok()) << name;
+    EXPECT_STREQ(name, routeStrategyName(ok->routes[0].strategy));
+  }
   auto twice =
       load("[[routes]]\nname = \"x\"\nmodels = [\"a/b\"]\n\n[[routes]]\nname = \"x\"\nmodels = [\"c/d\"]\n");
   ASSERT_FALSE(twice.ok());

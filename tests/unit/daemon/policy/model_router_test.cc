@@ -312,3 +312,111 @@ TEST_F(ModelRouterTest, AnEarlierDaemonsRowsReadChainsAndPreferredModelsAtRunTim
 
 }  // namespace
 }  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+// The balancing strategies, each reading RouteSignals; a draw the test sets.
+class BalancedRouteTest : public ::testing::Test {
+ protected:
+  class ManualClock final : public Clock {
+   public:
+    int64_t nowMs() const override { return 1'800'000'000'000 + mono; }
+    int64_t monoMs() const override { return mono; }
+    int64_t mono = 1'000'000;
+  };
+
+  void rule(RouteStrategy strategy, std::vector<double> weights = {}) {
+    config_.routes = {{"r", {"a/one", "b/two", "c/three"}, strategy, std::move(weights)}};
+  }
+  Routing route() {
+    Models none;
+    auto r = routeJob(config_, nullptr, RoutingInput{"", "r", &none, "{}", JobKind::kChat, nullptr, &signals_});
+    EXPECT_TRUE(r.ok() && r->has_value());
+    return r.ok() && r->has_value() ? **r : Routing{};
+  }
+
+  Config config_;
+  ManualClock clock_;
+  RouteSignals signals_{clock_};
+};
+
+TEST_F(BalancedRouteTest, RoundRobinTakesTurnsAndKeepsTheRestInOrder) {
+  rule(RouteStrategy::kRoundRobin);
+  EXPECT_EQ((Models{"a/one", "b/two", "c/three"}), route().models);
+  EXPECT_EQ((Models{"b/two", "a/one", "c/three"}), route().models);
+  const Routing third = route();
+  EXPECT_EQ((Models{"c/three", "a/one", "b/two"}), third.models);
+  EXPECT_EQ("round-robin: turn 2 of the route, model 3 of 3", third.reason);
+  EXPECT_EQ("a/one", route().model());
+}
+
+TEST_F(BalancedRouteTest, RandomAndWeightedDrawTheLeadingModel) {
+  rule(RouteStrategy::kRandom);
+  signals_.setDrawForTests([](uint32_t) { return 1u; });
+  const Routing r = route();
+  EXPECT_EQ((Models{"b/two", "a/one", "c/three"}), r.models);
+  EXPECT_EQ("random: model 2 of 3, drawn uniformly", r.reason);
+
+  // Weights 1, 2, 1: the draw's point is in [0, 4); 0..1 is a/one, 1..3 b/two, 3..4 c/three.
+  rule(RouteStrategy::kWeighted, {1, 2, 1});
+  const auto at = [&](uint32_t millionths) {
+    signals_.setDrawForTests([millionths](uint32_t) { return millionths; });
+    return route();
+  };
+  EXPECT_EQ("a/one", at(0).model());
+  EXPECT_EQ("a/one", at(249'999).model());
+  EXPECT_EQ("b/two", at(250'000).model());
+  EXPECT_EQ("b/two", at(749'999).model());
+  const Routing last = at(999'999);
+  EXPECT_EQ("c/three", last.model());
+  EXPECT_EQ("weighted: model 3 of 3 (weight 1 of 4)", last.reason);
+  EXPECT_EQ((Models{"c/three", "a/one", "b/two"}), last.models);
+}
+
+TEST_F(BalancedRouteTest, LeastUsedLeadsWithTheModelRoutedLeastInTheLastMinute) {
+  rule(RouteStrategy::kLeastUsed);
+  EXPECT_EQ("a/one", route().model()) << "all at 0: the route's order";
+  signals_.routed("a/one");
+  signals_.routed("a/one");
+  signals_.routed("c/three");
+  const Routing r = route();
+  EXPECT_EQ((Models{"b/two", "c/three", "a/one"}), r.models);
+  EXPECT_EQ("least-used: b/two was routed 0 jobs in the last minute, the fewest of 3", r.reason);
+}
+
+TEST_F(BalancedRouteTest, FastestAndMostReliableReadRecentAttemptsAndPutUnknownModelsLast) {
+  rule(RouteStrategy::kFastest);
+  EXPECT_EQ("fastest: no model has attempts in the last 15 minutes, so the route's order", route().reason);
+  signals_.attemptEnded("c/three", true, 200);
+  signals_.attemptEnded("b/two", true, 900);
+  signals_.attemptEnded("b/two", false, 800);
+  Routing r = route();
+  EXPECT_EQ((Models{"c/three", "b/two", "a/one"}), r.models) << "a/one has no attempts: last";
+  EXPECT_EQ("fastest: c/three has the lowest median latency, 200 ms over its last 1 attempts", r.reason);
+
+  rule(RouteStrategy::kMostReliable);
+  r = route();
+  EXPECT_EQ((Models{"c/three", "b/two", "a/one"}), r.models);
+  EXPECT_EQ("most-reliable: c/three has the highest success rate, 100% of its last 1 attempts", r.reason);
+  signals_.attemptEnded("c/three", false, 10);
+  signals_.attemptEnded("c/three", false, 10);
+  EXPECT_EQ("b/two", route().model()) << "50% beats 33%";
+}
+
+TEST_F(BalancedRouteTest, WithoutSignalsABalancingRouteKeepsItsOrder) {
+  rule(RouteStrategy::kRoundRobin);
+  Models none;
+  auto r = routeJob(config_, nullptr, RoutingInput{"", "r", &none, "{}"});
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_EQ("a/one", (*r)->model());
+  // A weighted route whose two entries are one model after aliases keeps its order, and says why.
+  config_.aliases = {{"b/two", "a/one"}};
+  rule(RouteStrategy::kWeighted, {1, 5, 1});
+  const Routing w = route();
+  EXPECT_EQ((Models{"a/one", "c/three"}), w.models);
+  EXPECT_NE(std::string::npos, w.reason.find("one model after [aliases]")) << w.reason;
+}
+
+}  // namespace
+}  // namespace llmq::daemon

@@ -164,8 +164,10 @@ Routing pickDrawn(const RouteRule& rule, const std::vector<Resolved>& list, Rout
 }
 
 // least-used, fastest, most-reliable: the models ordered by their recent
-// figures (ties keep the route's order); for the last two, models without
-// recent attempts come after those with, in the route's order.
+// figures (ties keep the route's order). For the last two, models without
+// recent attempts come first, in the route's order: they are tried until they
+// have figures, so a model that was never measured, or recovered while unused,
+// gets its chance instead of losing to one measured as bad.
 Routing pickMeasured(const RouteRule& rule, const std::vector<Resolved>& list, const RouteSignals& signals) {
   struct Scored {
     const Resolved* model;
@@ -183,7 +185,7 @@ Routing pickMeasured(const RouteRule& rule, const std::vector<Resolved>& list, c
     const bool ka = a.f.outcomes > 0;
     const bool kb = b.f.outcomes > 0;
     if (ka != kb) {
-      return ka;
+      return kb;  // The unmeasured one first.
     }
     if (!ka) {
       return false;
@@ -202,8 +204,9 @@ Routing pickMeasured(const RouteRule& rule, const std::vector<Resolved>& list, c
     r.reason = "least-used: " + m + " was routed " + std::to_string(f.routed_last_minute) +
                " jobs in the last minute, the fewest of " + std::to_string(list.size());
   } else if (f.outcomes == 0) {
-    r.reason = std::string(routeStrategyName(s)) + ": no model has attempts in the last " +
-               std::to_string(RouteSignals::kWindowMs / 60'000) + " minutes, so the route's order";
+    r.reason = std::string(routeStrategyName(s)) + ": " + m + " has no attempts in the last " +
+               std::to_string(RouteSignals::kWindowMs / 60'000) +
+               " minutes, and models without recent attempts are tried first";
   } else {
     r.reason = s == RouteStrategy::kFastest
                    ? "fastest: " + m + " has the lowest median latency, " + std::to_string(*f.median_latency_ms) +

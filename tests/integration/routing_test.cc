@@ -230,3 +230,33 @@ TEST_F(RoutingTest, TheCliSubmitsToARouteAndShowsTheRouting) {
 
 }  // namespace
 }  // namespace llmq::testing
+
+namespace llmq::testing {
+namespace {
+
+// A round-robin route over the fake sends each job to the next model in turn;
+// a most-reliable route, once one model failed, leads with the other. Each
+// job's routing.reason says why.
+TEST_F(RoutingTest, BalancingRoutesSpreadJobsAndFollowOutcomes) {
+  startDaemon(std::string(kConfig) +
+              "[[routes]]\nname = \"turns\"\nstrategy = \"round-robin\"\nmodels = [\"fake/ok\", \"fake/ok-b\"]\n"
+              "[[routes]]\nname = \"sure\"\nstrategy = \"most-reliable\"\n"
+              "models = [\"fake/fault-400\", \"fake/ok-c\"]\n");
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ("succeeded", waitTerminal(*client_, submitRoute("turns")));
+  }
+  EXPECT_EQ((std::vector<std::string>{"fake/ok", "fake/ok-b", "fake/ok", "fake/ok-b"}), modelsSent());
+  ASSERT_TRUE(fake_.reset());
+  // Neither model has history: the route's order, and fake/fault-400 fails (a 400 is not retried or fallen back from).
+  const std::string first = submitRoute("sure", R"("max_attempts":1)");
+  EXPECT_EQ("failed", waitTerminal(*client_, first));
+  const std::string second = submitRoute("sure");
+  EXPECT_EQ("succeeded", waitTerminal(*client_, second));
+  json::Document j = callOk(*client_, "job.get", "{\"job_id\":\"" + second + "\"}");
+  EXPECT_STREQ("fake/ok-c", j["routing"]["model"].GetString());
+  EXPECT_NE(std::string::npos, std::string(j["routing"]["reason"].GetString()).find("most-reliable: fake/ok-c"))
+      << j["routing"]["reason"].GetString();
+}
+
+}  // namespace
+}  // namespace llmq::testing

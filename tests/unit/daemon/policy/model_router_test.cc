@@ -385,23 +385,32 @@ TEST_F(BalancedRouteTest, LeastUsedLeadsWithTheModelRoutedLeastInTheLastMinute) 
   EXPECT_EQ("least-used: b/two was routed 0 jobs in the last minute, the fewest of 3", r.reason);
 }
 
-TEST_F(BalancedRouteTest, FastestAndMostReliableReadRecentAttemptsAndPutUnknownModelsLast) {
+TEST_F(BalancedRouteTest, FastestAndMostReliableReadRecentAttemptsAndTryUnmeasuredModelsFirst) {
   rule(RouteStrategy::kFastest);
-  EXPECT_EQ("fastest: no model has attempts in the last 15 minutes, so the route's order", route().reason);
+  EXPECT_EQ(
+      "fastest: a/one has no attempts in the last 15 minutes, and models without recent attempts are tried first",
+      route().reason);
   signals_.attemptEnded("c/three", true, 200);
   signals_.attemptEnded("b/two", true, 900);
   signals_.attemptEnded("b/two", false, 800);
   Routing r = route();
-  EXPECT_EQ((Models{"c/three", "b/two", "a/one"}), r.models) << "a/one has no attempts: last";
+  EXPECT_EQ((Models{"a/one", "c/three", "b/two"}), r.models) << "a/one has no attempts: first, to be measured";
+  signals_.attemptEnded("a/one", true, 500);
+  r = route();
+  EXPECT_EQ((Models{"c/three", "a/one", "b/two"}), r.models);
   EXPECT_EQ("fastest: c/three has the lowest median latency, 200 ms over its last 1 attempts", r.reason);
 
   rule(RouteStrategy::kMostReliable);
   r = route();
-  EXPECT_EQ((Models{"c/three", "b/two", "a/one"}), r.models);
-  EXPECT_EQ("most-reliable: c/three has the highest success rate, 100% of its last 1 attempts", r.reason);
+  EXPECT_EQ((Models{"a/one", "c/three", "b/two"}), r.models) << "100%, 100% (route order), 50%";
+  EXPECT_EQ("most-reliable: a/one has the highest success rate, 100% of its last 1 attempts", r.reason);
+  signals_.attemptEnded("a/one", false, 10);
+  signals_.attemptEnded("a/one", false, 10);
+  EXPECT_EQ("c/three", route().model()) << "a/one fell to 33%";
+  // Past the window, the figures are gone: unmeasured again, tried first.
+  clock_.mono += RouteSignals::kWindowMs + 1;
   signals_.attemptEnded("c/three", false, 10);
-  signals_.attemptEnded("c/three", false, 10);
-  EXPECT_EQ("b/two", route().model()) << "50% beats 33%";
+  EXPECT_EQ((Models{"a/one", "b/two", "c/three"}), route().models);
 }
 
 TEST_F(BalancedRouteTest, WithoutSignalsABalancingRouteKeepsItsOrder) {

@@ -231,6 +231,8 @@ struct Config {
   // OPENROUTER_TIMEOUT_MS, OPENROUTER_MAX_RETRIES). nullopt: attempts never time out.
   std::optional<int64_t> default_timeout_ms = kDefaultAttemptTimeoutMs;
   int default_max_attempts = 4;
+  // [openrouter] key_strategy: which ready pool key takes the next request.
+  KeyStrategy key_strategy = KeyStrategy::kRoundRobin;
   // [openrouter] credit_check_s: how often each server key's credit is read from
   // GET /key (daemon/policy/key_credit.h); 0 never.
   int64_t credit_check_ms = 300000;

@@ -215,6 +215,12 @@ constexpr KeyChoice kSynchronous[] = {{"normal", static_cast<int>(store::Synchro
                                       {"full", static_cast<int>(store::Synchronous::kFull)},
                                       {"off", static_cast<int>(store::Synchronous::kOff)}};
 
+constexpr KeyChoice kKeyStrategies[] = {{"round-robin", static_cast<int>(KeyStrategy::kRoundRobin)},
+                                        {"fill-first", static_cast<int>(KeyStrategy::kFillFirst)},
+                                        {"least-used", static_cast<int>(KeyStrategy::kLeastUsed)},
+                                        {"random", static_cast<int>(KeyStrategy::kRandom)},
+                                        {"p2c", static_cast<int>(KeyStrategy::kTwoChoices)}};
+
 constexpr int64_t kSecond = 1000;
 constexpr int64_t kDay = 86'400'000;
 constexpr int64_t kMiB = int64_t{1} << 20;
@@ -642,6 +648,8 @@ const ConfigKey kKeys[] = {
      {},
      access<OpenRouterAt<&ProviderConfig::responses_api>>(),
      "true"},
+    {"openrouter", "key_strategy", K::kEnum, 0, 0, kKeyStrategies, access<IntegerAt<1, &C::key_strategy>>(),
+     "\"round-robin\""},
     {"openrouter",
      "credit_check_s",
      K::kNumber,

@@ -39,6 +39,16 @@ struct LimitOptions {
   int64_t guard_ms = 20;
 };
 
+// [openrouter] key_strategy: which ready key of the server's pool takes the next
+// request (daemon/policy/key_pool.h).
+enum class KeyStrategy {
+  kRoundRobin,  // Each key in turn.
+  kFillFirst,   // The first key in order that is ready: the others only when it is not.
+  kLeastUsed,   // The key that took the fewest requests.
+  kRandom,      // A key drawn uniformly.
+  kTwoChoices,  // Two keys drawn; the healthier (fewer errors per request), then the less used.
+};
+
 // `model = "chain:NAME"` runs the [chains] entry NAME.
 inline constexpr std::string_view kChainPrefix = "chain:";
 // `request.model = "route:NAME"` is the same as `route: "NAME"`, for clients that

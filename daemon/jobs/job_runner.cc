@@ -296,12 +296,15 @@ JobRunner::Verdict JobRunner::chooseKey(Admission& in) {
     if (p_.keys.anyCreditKnown()) {
       worst = in.worstCase(p_.accounting);
     }
-    a->key_index = p_.keys.next(mono, &available_at, [&](const PooledKey& k) {
-      if (worst && k.credit.known && k.credit.remaining && *k.credit.remaining < *worst) {
-        return KeyPool::kSkip;
-      }
-      return limits.keyReadyAt(k.name, tokens, mono);
-    });
+    a->key_index = p_.keys.next(
+        mono, &available_at,
+        [&](const PooledKey& k) {
+          if (worst && k.credit.known && k.credit.remaining && *k.credit.remaining < *worst) {
+            return KeyPool::kSkip;
+          }
+          return limits.keyReadyAt(k.name, tokens, mono);
+        },
+        p_.config.key_strategy);
     if (a->key_index < 0 && available_at) {
       // Every usable key is cooling down or at its limits: the job stays queued,
       // untouched, and the scheduler waits until the first key is ready.

@@ -1,6 +1,8 @@
 // KeyPool: round-robin with per-key health.
 #include "daemon/policy/key_pool.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -40,15 +42,15 @@ KeyPool::KeyPool(const std::vector<std::string>& pool, const std::string& single
   }
 }
 
-int KeyPool::next(int64_t now_ms, std::optional<int64_t>* available_at, const ReadyAt& ready_at) {
+int KeyPool::next(int64_t now_ms, std::optional<int64_t>* available_at, const ReadyAt& ready_at,
+                  KeyStrategy strategy) {
   available_at->reset();
-  const size_t n = keys_.size();
   // The last resort only once no pool key is alive: a pool key that is merely
   // cooling down or at its limits is waited for.
   const bool pool_alive = std::any_of(
       keys_.begin(), keys_.end(), [](const PooledKey& k) { return !k.last_resort && k.state == KeyState::kOk; });
-  for (size_t i = 0; i < n; ++i) {
-    size_t idx = (cursor_ + i) % n;
+  std::vector<int> ready;
+  for (size_t idx = 0; idx < keys_.size(); ++idx) {
     const PooledKey& k = keys_[idx];
     if (k.state != KeyState::kOk || (k.last_resort && pool_alive)) {
       continue;
@@ -58,15 +60,58 @@ int KeyPool::next(int64_t now_ms, std::optional<int64_t>* available_at, const Re
       continue;
     }
     if (at <= now_ms) {
-      cursor_ = (idx + 1) % n;
-      return static_cast<int>(idx);
-    }
-    if (!*available_at || at < **available_at) {
+      ready.push_back(static_cast<int>(idx));
+    } else if (!*available_at || at < **available_at) {
       *available_at = at;
     }
   }
-  return -1;
+  if (ready.empty()) {
+    return -1;
+  }
+  available_at->reset();
+  return choose(ready, strategy);
 }
+
+int KeyPool::choose(const std::vector<int>& ready, KeyStrategy strategy) {
+  const auto requests = [this](int i) { return keys_[static_cast<size_t>(i)].requests; };
+  switch (strategy) {
+    case KeyStrategy::kFillFirst:
+      return ready.front();
+    case KeyStrategy::kLeastUsed:
+      return *std::min_element(ready.begin(), ready.end(), [&](int a, int b) { return requests(a) < requests(b); });
+    case KeyStrategy::kRandom:
+      return ready[draw(static_cast<uint32_t>(ready.size()))];
+    case KeyStrategy::kTwoChoices: {
+      if (ready.size() == 1) {
+        return ready.front();
+      }
+      // Two distinct keys drawn; the one with fewer errors per request (counts
+      // smoothed so a new key is neither perfect nor condemned), then fewer requests.
+      const auto n = static_cast<uint32_t>(ready.size());
+      const uint32_t first = draw(n);
+      const uint32_t second = (first + 1 + draw(n - 1)) % n;
+      const auto errorRate = [this](int i) {
+        const PooledKey& k = keys_[static_cast<size_t>(i)];
+        return (static_cast<double>(k.errors) + 1) / (static_cast<double>(k.requests) + 2);
+      };
+      const int a = ready[std::min(first, second)];
+      const int b = ready[std::max(first, second)];
+      if (errorRate(a) != errorRate(b)) {
+        return errorRate(a) < errorRate(b) ? a : b;
+      }
+      return requests(b) < requests(a) ? b : a;
+    }
+    case KeyStrategy::kRoundRobin:
+      break;
+  }
+  // The first ready key at or after the cursor, cyclically.
+  const auto after = std::lower_bound(ready.begin(), ready.end(), static_cast<int>(cursor_));
+  const int idx = after != ready.end() ? *after : ready.front();
+  cursor_ = (static_cast<size_t>(idx) + 1) % keys_.size();
+  return idx;
+}
+
+uint32_t KeyPool::draw(uint32_t n) const { return draw_ ? draw_(n) % n : randombytes_uniform(n); }
 
 void KeyPool::markExhausted(int index) {
   PooledKey& k = keys_[static_cast<size_t>(index)];

@@ -1,6 +1,7 @@
 // daemon::KeyPool: the server's OpenRouter keys (docs/upstream.md, "Keys and
 // fallbacks"): OPENROUTER_API_KEYS (a JSON array or a comma list), handed out
-// round-robin among the healthy ones, and OPENROUTER_API_KEY, the last resort: it
+// among the healthy ones by [openrouter] key_strategy (round-robin, fill-first,
+// least-used, random, p2c), and OPENROUTER_API_KEY, the last resort: it
 // takes requests only once no pool key is left (each exhausted or invalid). A 402
 // / "insufficient credits" marks a key exhausted, a 401 invalid, until
 // keys.reset (an administrator) or a restart. Time-bound limits (a 429's cooldown, requests per
@@ -16,6 +17,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "daemon/config_types.h"
 
 namespace llmq::daemon {
 
@@ -57,11 +60,15 @@ class KeyPool {
   using ReadyAt = std::function<int64_t(const PooledKey&)>;
   static constexpr int64_t kSkip = INT64_MIN;
 
-  // The next usable key (round-robin) that is ready now, or -1. When -1,
-  // `*available_at` says when the first healthy key will be ready (or stays nullopt
-  // when every key is exhausted or invalid). `now_ms` is on the clock `ready_at`
-  // answers in (llmqd: the monotonic one, as RateLimiter).
-  int next(int64_t now_ms, std::optional<int64_t>* available_at, const ReadyAt& ready_at);
+  // A usable key that is ready now, chosen among them by `strategy`, or -1. When
+  // -1, `*available_at` says when the first healthy key will be ready (or stays
+  // nullopt when every key is exhausted or invalid). `now_ms` is on the clock
+  // `ready_at` answers in (llmqd: the monotonic one, as RateLimiter).
+  int next(int64_t now_ms, std::optional<int64_t>* available_at, const ReadyAt& ready_at,
+           KeyStrategy strategy = KeyStrategy::kRoundRobin);
+  // The draws of the random and p2c strategies: uniform in [0, n). libsodium's
+  // unless a test sets its own.
+  void setDrawForTests(std::function<uint32_t(uint32_t)> draw) { draw_ = std::move(draw); }
   const PooledKey& key(int index) const { return keys_[static_cast<size_t>(index)]; }
 
   void noteRequest(int index) { ++keys_[static_cast<size_t>(index)].requests; }
@@ -87,8 +94,13 @@ class KeyPool {
   std::string statusJson(int64_t now_ms, const ReadyAt& cooldown_until) const;
 
  private:
+  // Among the ready keys (indices, ascending), the one `strategy` takes.
+  int choose(const std::vector<int>& ready, KeyStrategy strategy);
+  uint32_t draw(uint32_t n) const;
+
   std::vector<PooledKey> keys_;
   size_t cursor_ = 0;
+  std::function<uint32_t(uint32_t)> draw_;
 };
 
 const char* keyStateName(KeyState state);

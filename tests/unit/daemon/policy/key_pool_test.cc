@@ -127,3 +127,81 @@ TEST(KeyPoolTest, StatusShowsFingerprintsOnly) {
 
 }  // namespace
 }  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+// The key strategies pick among the keys that are ready: none ever hands out a
+// key that is exhausted, invalid or waiting.
+class KeyStrategyTest : public ::testing::Test {
+ protected:
+  int next(KeyStrategy s) {
+    std::optional<int64_t> at;
+    const int i = pool_.next(
+        1000, &at, [&](const PooledKey& k) { return ready_[k.name]; }, s);
+    if (i >= 0) {
+      pool_.noteRequest(i);  // As the runner does when the key takes the request.
+    }
+    return i;
+  }
+
+  KeyPool pool_{{kA, kB, kC}, ""};
+  std::map<std::string, int64_t> ready_;  // Key name -> when it is ready.
+};
+
+TEST_F(KeyStrategyTest, FillFirstUsesTheFirstReadyKeyUntilItWaits) {
+  EXPECT_EQ(0, next(KeyStrategy::kFillFirst));
+  EXPECT_EQ(0, next(KeyStrategy::kFillFirst));
+  ready_["pool-1"] = 5000;  // At its limit for now.
+  EXPECT_EQ(1, next(KeyStrategy::kFillFirst));
+  pool_.markExhausted(1);
+  EXPECT_EQ(2, next(KeyStrategy::kFillFirst));
+}
+
+TEST_F(KeyStrategyTest, LeastUsedTakesTheKeyWithTheFewestRequests) {
+  EXPECT_EQ(0, next(KeyStrategy::kLeastUsed));
+  EXPECT_EQ(1, next(KeyStrategy::kLeastUsed));
+  EXPECT_EQ(2, next(KeyStrategy::kLeastUsed));
+  EXPECT_EQ(0, next(KeyStrategy::kLeastUsed));
+  ready_["pool-2"] = 5000;
+  EXPECT_EQ(2, next(KeyStrategy::kLeastUsed)) << "pool-2 has as few but waits";
+}
+
+TEST_F(KeyStrategyTest, RandomDrawsAmongTheReadyKeys) {
+  pool_.setDrawForTests([](uint32_t n) { return n - 1; });
+  EXPECT_EQ(2, next(KeyStrategy::kRandom));
+  pool_.markInvalid(2);
+  EXPECT_EQ(1, next(KeyStrategy::kRandom)) << "the last of the two still ready";
+  pool_.setDrawForTests(nullptr);
+  for (int i = 0; i < 50; ++i) {
+    const int k = next(KeyStrategy::kRandom);
+    EXPECT_TRUE(k == 0 || k == 1) << k;
+  }
+}
+
+TEST_F(KeyStrategyTest, PowerOfTwoChoicesTakesTheHealthierThenTheLessUsedOfTwo) {
+  // Draws 0 then 0: the first and the second ready keys.
+  pool_.setDrawForTests([](uint32_t) { return 0u; });
+  for (int i = 0; i < 4; ++i) {
+    pool_.noteRequest(0);
+    pool_.noteError(0);  // pool-1 fails every request.
+  }
+  EXPECT_EQ(1, next(KeyStrategy::kTwoChoices)) << "fewer errors per request";
+  EXPECT_EQ(1, next(KeyStrategy::kTwoChoices));
+  pool_.markExhausted(0);  // Now pool-2 and pool-3 are the two drawn.
+  EXPECT_EQ(1, next(KeyStrategy::kTwoChoices)) << "no error in 2 requests is better health than no history";
+  pool_.noteError(1);
+  pool_.noteError(1);  // pool-2: 2 errors in 3 requests.
+  EXPECT_EQ(2, next(KeyStrategy::kTwoChoices));
+  pool_.noteRequest(1);
+  pool_.noteRequest(1);
+  pool_.noteRequest(1);  // pool-2: (2+1)/(6+2) = 3/8 ... and pool-3, (0+1)/(1+2) = 1/3: pool-3 still.
+  EXPECT_EQ(2, next(KeyStrategy::kTwoChoices));
+  pool_.markExhausted(1);
+  EXPECT_EQ(2, next(KeyStrategy::kTwoChoices)) << "one ready key: that one";
+  pool_.markExhausted(2);
+  EXPECT_EQ(-1, next(KeyStrategy::kTwoChoices));
+}
+
+}  // namespace
+}  // namespace llmq::daemon

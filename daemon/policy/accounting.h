@@ -18,7 +18,7 @@
 
 #include "common/pricing.h"
 #include "common/result.h"
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "daemon/policy/budget_book.h"
 #include "daemon/policy/request_estimate.h"
 #include "store/job_record.h"
@@ -99,10 +99,10 @@ class Accounting {
 
  private:
   void armRollover();
-  static void onUvRollover(uv_timer_t* t) noexcept;
+  void onRollover();
 
   Parts p_;
-  UvHandlePtr<uv_timer_t> rollover_;
+  UvTimer rollover_;
 };
 
 }  // namespace llmq::daemon

@@ -177,12 +177,13 @@ Result<void> Daemon::startLoopHandles() {
   uv_prepare_start(prepare_.get(), &Daemon::onUvPrepare);
   uv_check_start(check_.get(), &Daemon::onUvCheck);
   if (uint64_t interval = sdnotify::watchdogIntervalMs(); interval > 0) {
-    watchdog_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
-    uv_timer_start(watchdog_.get(), &Daemon::onUvWatchdog, interval, interval);
+    // Every half WATCHDOG_USEC: the loop is alive.
+    watchdog_ = UvTimer(&loop_, [] { sdnotify::watchdog(); });
+    watchdog_.start(interval, interval);
   }
   if (sdnotify::enabled()) {
-    status_timer_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
-    uv_timer_start(status_timer_.get(), &Daemon::onUvStatusTimer, kStatusIntervalMs, kStatusIntervalMs);
+    status_timer_ = UvTimer(&loop_, [this] { reportStatus(); });
+    status_timer_.start(kStatusIntervalMs, kStatusIntervalMs);
   }
   return {};
 }
@@ -308,9 +309,8 @@ void Daemon::requestShutdown(bool immediate) {
     if (engine_->runner->inflight() > 0) {
       LOG_NOTICE("waiting up to %lld ms for %zu running job(s) to finish",
                  static_cast<long long>(config_.shutdown_grace_ms), engine_->runner->inflight());
-      grace_timer_ = makeUvHandle<uv_timer_t>(&loop_, this, uv_timer_init);
-      uv_timer_start(grace_timer_.get(), &Daemon::onUvGraceTimer, static_cast<uint64_t>(config_.shutdown_grace_ms),
-                     0);
+      grace_timer_ = UvTimer(&loop_, [this] { graceOver(); });
+      grace_timer_.start(static_cast<uint64_t>(config_.shutdown_grace_ms));
     }
   }
   if (immediate || engine_->runner->inflight() == 0) {
@@ -318,18 +318,10 @@ void Daemon::requestShutdown(bool immediate) {
   }
 }
 
-// Called by libuv when the shutdown grace period is over.
-void Daemon::onUvGraceTimer(uv_timer_t* h) noexcept {
-  auto* self = static_cast<Daemon*>(h->data);
-  LOG_NOTICE("grace period over: %zu job(s) still running go back to the queue", self->engine_->runner->inflight());
-  self->finishShutdown();
+void Daemon::graceOver() {
+  LOG_NOTICE("grace period over: %zu job(s) still running go back to the queue", engine_->runner->inflight());
+  finishShutdown();
 }
-
-// Called by libuv every half WATCHDOG_USEC: the loop is alive.
-void Daemon::onUvWatchdog(uv_timer_t*) noexcept { sdnotify::watchdog(); }
-
-// Called by libuv every kStatusIntervalMs while NOTIFY_SOCKET is set.
-void Daemon::onUvStatusTimer(uv_timer_t* h) noexcept { static_cast<Daemon*>(h->data)->reportStatus(); }
 
 void Daemon::reportStatus() {
   const auto& counts = engine_->lifecycle->counts();
@@ -458,9 +450,9 @@ void Daemon::finishShutdown() {
   }
   prepare_.reset();
   check_.reset();
-  grace_timer_.reset();
-  watchdog_.reset();
-  status_timer_.reset();
+  grace_timer_.close();
+  watchdog_.close();
+  status_timer_.close();
 }
 
 }  // namespace llmq::daemon

@@ -26,6 +26,7 @@
 #include "common/result.h"
 #include "common/time.h"
 #include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "daemon/config.h"
 
 namespace llmq::store {
@@ -68,9 +69,8 @@ class Daemon {
   void finishShutdown();
   static void onUvPrepare(uv_prepare_t* h) noexcept;
   static void onUvCheck(uv_check_t* h) noexcept;
-  static void onUvGraceTimer(uv_timer_t* h) noexcept;
-  static void onUvWatchdog(uv_timer_t* h) noexcept;
-  static void onUvStatusTimer(uv_timer_t* h) noexcept;
+  // The shutdown grace period is over: running jobs go back to the queue.
+  void graceOver();
   // Sends STATUS= with the queue figures when they changed since the last one.
   void reportStatus();
   // [store] max_page_count onto the connection (at start and on SIGHUP).
@@ -99,9 +99,9 @@ class Daemon {
   std::unique_ptr<Signals> signals_;
   UvHandlePtr<uv_prepare_t> prepare_;
   UvHandlePtr<uv_check_t> check_;
-  UvHandlePtr<uv_timer_t> grace_timer_;
-  UvHandlePtr<uv_timer_t> watchdog_;
-  UvHandlePtr<uv_timer_t> status_timer_;
+  UvTimer grace_timer_;
+  UvTimer watchdog_;
+  UvTimer status_timer_;  // Every kStatusIntervalMs while NOTIFY_SOCKET is set.
   std::string last_status_;
   bool shutdown_requested_ = false;
   bool shutdown_finished_ = false;

@@ -17,7 +17,7 @@ constexpr int kPagesPerStep = 256;  // About 1 MiB at 4 KiB pages: well under a 
 }  // namespace
 
 DbBackup::DbBackup(uv_loop_t* loop, store::Database& db, const Clock& clock)
-    : p_{db, clock}, timer_(makeUvHandle<uv_timer_t>(loop, this, uv_timer_init)) {}
+    : p_{db, clock}, timer_(loop, [this] { step(); }) {}
 
 DbBackup::~DbBackup() = default;
 
@@ -25,7 +25,7 @@ void DbBackup::close() {
   if (running()) {
     finish(makeError(ErrorKind::kInvalidState, "llmqd is shutting down; the backup was not finished"));
   }
-  timer_.reset();
+  timer_.close();
 }
 
 void DbBackup::start(const std::string& path, Responder reply) {
@@ -43,11 +43,8 @@ void DbBackup::start(const std::string& path, Responder reply) {
   reply_ = std::make_unique<Responder>(std::move(reply));
   started_ms_ = p_.clock.nowMs();
   LOG_NOTICE("backing up the database to %s", path.c_str());
-  uv_timer_start(timer_.get(), &DbBackup::onUvTimer, 0, 0);
+  timer_.start(0);
 }
-
-// Called by libuv once per loop iteration while a backup runs.
-void DbBackup::onUvTimer(uv_timer_t* t) noexcept { static_cast<DbBackup*>(t->data)->step(); }
 
 void DbBackup::step() {
   if (!running()) {
@@ -63,7 +60,7 @@ void DbBackup::step() {
     finish({});
     return;
   }
-  uv_timer_start(timer_.get(), &DbBackup::onUvTimer, 0, 0);
+  timer_.start(0);
 }
 
 void DbBackup::finish(Result<void> r) {

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "daemon/turn/responder.h"
 #include "store/maintenance.h"
 
@@ -37,13 +37,12 @@ class DbBackup {
  private:
   void step();
   void finish(Result<void> r);
-  static void onUvTimer(uv_timer_t* t) noexcept;
 
   struct {
     store::Database& db;
     const Clock& clock;
   } p_;
-  UvHandlePtr<uv_timer_t> timer_;
+  UvTimer timer_;  // 0 ms: one step per loop iteration while a backup runs.
   std::unique_ptr<store::OnlineBackup> backup_;
   std::unique_ptr<Responder> reply_;
   int64_t started_ms_ = 0;

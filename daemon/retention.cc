@@ -21,10 +21,7 @@ constexpr char kClockSetting[] = "retention_clock";
 }  // namespace
 
 Retention::Retention(Parts parts)
-    : p_(parts),
-      jobs_(parts.db),
-      usage_(parts.db),
-      timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
+    : p_(parts), jobs_(parts.db), usage_(parts.db), timer_(parts.loop, [this] { pass(); }) {}
 
 void Retention::init() {
   if (!clock_loaded_) {
@@ -71,16 +68,9 @@ int64_t Retention::cutoff(int64_t age_ms) const {
   return p_.clock.nowMs() - age_ms - clock_steps_.allowance(bootMs(), age_ms);
 }
 
-void Retention::close() { timer_.reset(); }
+void Retention::close() { timer_.close(); }
 
-void Retention::arm(uint64_t delay_ms) {
-  if (timer_) {
-    uv_timer_start(timer_.get(), &Retention::onUvTimer, delay_ms, 0);
-  }
-}
-
-// Called by libuv when it is time for a pass, or for its next batch.
-void Retention::onUvTimer(uv_timer_t* t) noexcept { static_cast<Retention*>(t->data)->pass(); }
+void Retention::arm(uint64_t delay_ms) { timer_.start(delay_ms); }
 
 void Retention::pass() {
   if (p_.run.shutting_down) {

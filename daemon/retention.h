@@ -24,7 +24,7 @@
 #include <cstdint>
 #include <string>
 
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "daemon/retention_clock.h"
 #include "daemon/turn/run_state.h"
 #include "store/job_store.h"
@@ -73,7 +73,6 @@ class Retention {
   Step pruneLedger();
   Step vacuum();
   void arm(uint64_t delay_ms);
-  static void onUvTimer(uv_timer_t* t) noexcept;
   // Looks at the clocks (ClockSteps::observe) and forgets steps no age needs.
   void observeClock();
   // Keeps the steps in the database, so a restart still counts them.
@@ -84,7 +83,7 @@ class Retention {
   Parts p_;
   store::JobStore jobs_;     // The bodies of finished jobs, on p_.db.
   store::UsageStore usage_;  // The ledger, on p_.db.
-  UvHandlePtr<uv_timer_t> timer_;
+  UvTimer timer_;            // A pass, or its next batch, is due.
   ClockSteps clock_steps_;
   bool clock_loaded_ = false;
   std::string saved_clock_;  // What saveClock() wrote last.

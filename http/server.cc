@@ -165,10 +165,8 @@ void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
   }
   auto* c = new Conn(self, self->next_id_++, self->options_.limits);
   uv_tcp_init(self->loop_, &c->tcp);
-  uv_timer_init(self->loop_, &c->timer);
   c->tcp.data = c;
-  c->timer.data = c;
-  c->open_handles = 2;
+  c->timer = UvTimer(self->loop_, [c] { c->server->onTimer(*c); });
   self->conns_.emplace(c->id, c);
   ++self->live_;
   c->unauth_it = self->unauth_.insert(self->unauth_.end(), c);
@@ -553,43 +551,41 @@ void HttpServer::armTimer(Conn& c) {
     due = std::max(c.last_read_ms, c.last_output_ms) + options_.idle_timeout_ms;
   }
   if (due == 0) {
-    uv_timer_stop(&c.timer);
+    c.timer.stop();
     return;
   }
-  uv_timer_start(&c.timer, &HttpServer::onUvTimer, due > now ? due - now : 0, 0);
+  c.timer.start(due > now ? due - now : 0);
 }
 
-void HttpServer::onUvTimer(uv_timer_t* t) noexcept {
-  auto* c = static_cast<Conn*>(t->data);
-  HttpServer* self = c->server;
-  if (c->lingering && !c->closing) {
-    self->close(*c);  // The client kept sending past kLingerMs; it has its answer.
+void HttpServer::onTimer(Conn& c) {
+  if (c.lingering && !c.closing) {
+    close(c);  // The client kept sending past kLingerMs; it has its answer.
     return;
   }
-  if (c->closing) {
+  if (c.closing) {
     return;
   }
-  if (!c->no_more_requests && c->parser.midRequest()) {
-    LOG_DEBUG("%s: connection %llu too slow sending its request; closing it", self->options_.name.c_str(),
-              static_cast<unsigned long long>(c->id));
-    self->fail(*c, 408, "request_timeout", "request not received in time");
-  } else if (c->writing) {
+  if (!c.no_more_requests && c.parser.midRequest()) {
+    LOG_DEBUG("%s: connection %llu too slow sending its request; closing it", options_.name.c_str(),
+              static_cast<unsigned long long>(c.id));
+    fail(c, 408, "request_timeout", "request not received in time");
+  } else if (c.writing) {
     // A write completes only once all of it is out: progress in between shows
     // as a shorter write queue.
-    const size_t queued = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&c->tcp));
-    if (queued < c->queued_at_check) {
-      c->queued_at_check = queued;
-      c->last_output_ms = uv_now(self->loop_);
-      self->armTimer(*c);
-    } else if (uv_now(self->loop_) >= c->last_output_ms + self->options_.write_stall_timeout_ms) {
+    const size_t queued = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&c.tcp));
+    if (queued < c.queued_at_check) {
+      c.queued_at_check = queued;
+      c.last_output_ms = uv_now(loop_);
+      armTimer(c);
+    } else if (uv_now(loop_) >= c.last_output_ms + options_.write_stall_timeout_ms) {
       LOG_DEBUG("%s: connection %llu took none of its answer for the write stall timeout; closing it",
-                self->options_.name.c_str(), static_cast<unsigned long long>(c->id));
-      self->close(*c);
+                options_.name.c_str(), static_cast<unsigned long long>(c.id));
+      close(c);
     } else {
-      self->armTimer(*c);  // The write moved since the timer was set.
+      armTimer(c);  // The write moved since the timer was set.
     }
-  } else if (!c->no_more_requests && c->exchanges.empty()) {
-    self->close(*c);  // Idle keep-alive connection.
+  } else if (!c.no_more_requests && c.exchanges.empty()) {
+    close(c);  // Idle keep-alive connection.
   }
 }
 
@@ -697,7 +693,7 @@ void HttpServer::startLinger(Conn& c) {
   if (!c.reading && uv_read_start(stream, &HttpServer::onUvAlloc, &HttpServer::onUvRead) == 0) {
     c.reading = true;
   }
-  uv_timer_start(&c.timer, &HttpServer::onUvTimer, kLingerMs, 0);
+  c.timer.start(kLingerMs);
 }
 
 void HttpServer::onUvShutdown(uv_shutdown_t* req, int status) noexcept {
@@ -718,16 +714,13 @@ void HttpServer::close(Conn& c) {
   }
   buffered_total_ -= c.buffered;
   c.buffered = 0;
-  uv_close(reinterpret_cast<uv_handle_t*>(&c.timer), &HttpServer::onUvClose);
+  c.timer.close();
   uv_close(reinterpret_cast<uv_handle_t*>(&c.tcp), &HttpServer::onUvClose);
 }
 
-// Called once for each of a connection's two handles; the second frees it.
+// Called when a connection's socket is closed: frees the connection.
 void HttpServer::onUvClose(uv_handle_t* h) noexcept {
   auto* c = static_cast<Conn*>(h->data);
-  if (--c->open_handles > 0) {
-    return;
-  }
   HttpServer* self = c->server;
   const uint64_t id = c->id;
   self->conns_.erase(id);

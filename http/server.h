@@ -44,6 +44,7 @@
 #include "common/descriptors.h"
 #include "common/result.h"
 #include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "http/request_parser.h"
 
 namespace llmq::http {
@@ -144,7 +145,7 @@ class HttpServer {
     HttpServer* server;
     uint64_t id;
     uv_tcp_t tcp{};
-    uv_timer_t timer{};
+    UvTimer timer;  // The connection's deadline: armTimer says which one applies.
     HttpRequestParser parser;
     std::deque<Exchange> exchanges;  // Unanswered, in request order.
     uint64_t next_exchange = 1;
@@ -155,7 +156,6 @@ class HttpServer {
     bool closing = false;
     bool reading = false;
     bool no_more_requests = false;  // After Connection: close or a parse error.
-    int open_handles = 0;
     uint64_t request_started_ms = 0;
     uint64_t last_read_ms = 0;
     // When an answer was last completed or finished going out: a keep-alive
@@ -180,7 +180,6 @@ class HttpServer {
   static void onUvAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
   static void onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
   static void onUvWrite(uv_write_t* req, int status) noexcept;
-  static void onUvTimer(uv_timer_t* t) noexcept;
   static void onUvClose(uv_handle_t* h) noexcept;
 
   void handleInput(Conn& c, std::string_view bytes);
@@ -207,6 +206,8 @@ class HttpServer {
   void complete(Conn& c, uint64_t exchange);
   void updateReading(Conn& c);
   void armTimer(Conn& c);
+  // The deadline armTimer set has come: time out, close or look again.
+  void onTimer(Conn& c);
   void writeOut(Conn& c);
   // Everything queued has gone out: the idle time starts again.
   void wroteAll(Conn& c);

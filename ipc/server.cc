@@ -342,7 +342,7 @@ void Server::closeAll() {
   for (Connection* c : all) {
     c->close();
   }
-  line_timer_.reset();
+  line_timer_.close();
 }
 
 // Called by libuv when the listener has a connection to accept.
@@ -473,16 +473,13 @@ void Server::notePartial(Connection* c, uint64_t frames_before) {
     return;
   }
   if (!line_timer_) {
-    line_timer_ = makeUvHandle<uv_timer_t>(loop_, this, uv_timer_init);
+    line_timer_ = UvTimer(loop_, [this] { sweepLines(); });
   }
-  if (line_timer_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(line_timer_.get()))) {
+  if (!line_timer_.pending()) {
     const uint64_t every = std::clamp<uint64_t>(options_.line_timeout_ms / 4, 10, 1000);
-    uv_timer_start(line_timer_.get(), &Server::onUvLineTimer, every, every);
+    line_timer_.start(every, every);
   }
 }
-
-// Called by libuv while some connection has an unfinished line.
-void Server::onUvLineTimer(uv_timer_t* t) noexcept { static_cast<Server*>(t->data)->sweepLines(); }
 
 void Server::sweepLines() {
   const uint64_t now = uv_now(loop_);
@@ -504,8 +501,8 @@ void Server::sweepLines() {
     send(c->id_, err);
     c->closeAfterFlush();
   }
-  if (partial_conns_.empty() && line_timer_) {
-    uv_timer_stop(line_timer_.get());
+  if (partial_conns_.empty()) {
+    line_timer_.stop();
   }
 }
 

@@ -28,6 +28,7 @@
 #include "common/descriptors.h"
 #include "common/result.h"
 #include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "ipc/framing.h"
 #include "ipc/peer.h"
 
@@ -187,7 +188,6 @@ class Server {
  private:
   friend class Connection;
   static void onUvConnection(uv_stream_t* listener, int status) noexcept;
-  static void onUvLineTimer(uv_timer_t* t) noexcept;
   // Whether a newly accepted connection may stay; else why not.
   std::string refusal(const PeerCred& peer) const;
   void refuse(Connection* c, const std::string& why);
@@ -211,7 +211,7 @@ class Server {
   std::unordered_map<uid_t, size_t> per_uid_;
   size_t partial_total_ = 0;
   std::unordered_set<Connection*> partial_conns_;  // With an unfinished line.
-  UvHandlePtr<uv_timer_t> line_timer_;             // Sweeps partial_conns_ while it is not empty.
+  UvTimer line_timer_;                             // Sweeps partial_conns_ while it is not empty.
   uint64_t refused_ = 0;                           // Connections refused since the last log line.
   uint64_t refused_logged_ms_ = 0;                 // When that line was written (rate limit).
   uint64_t accept_errors_ = 0;                     // Failed accepts since the last log line.

@@ -1,5 +1,5 @@
 // CurlLoop: the curl <-> libuv glue. The four callbacks are named by direction:
-// onCurlSocket/onCurlTimer are called by libcurl, onUvSocket/onUvTimeout by libuv.
+// onCurlSocket/onCurlTimer are called by libcurl, onUvSocket and the timer by libuv.
 #include "upstream/curl_loop.h"
 
 #include <algorithm>
@@ -36,7 +36,7 @@ void restrictToHttp(CURL* easy) {
 CurlLoop::CurlLoop(uv_loop_t* loop, CurlLoopOptions options)
     : loop_(loop),
       max_buffered_bytes_(options.max_buffered_bytes),
-      timer_(makeUvHandle<uv_timer_t>(loop, this, uv_timer_init)) {
+      timer_(loop, [this] { socketAction(CURL_SOCKET_TIMEOUT, 0); }) {
   curlGlobalInit();
   multi_ = curl_multi_init();
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlLoop::onCurlSocket);
@@ -112,7 +112,7 @@ void CurlLoop::close() {
   curl_multi_cleanup(multi_);
   multi_ = nullptr;
   // 3. The timer last.
-  timer_.reset();
+  timer_.close();
 }
 
 // Called by libcurl to say which events it wants on `fd` (or that it is done with it).
@@ -156,16 +156,13 @@ int CurlLoop::onCurlSocket(CURL*, curl_socket_t fd, int what, void* userp, void*
 // Called by libcurl to (re)arm its single timeout: -1 stops it.
 int CurlLoop::onCurlTimer(CURLM*, long timeout_ms, void* userp) noexcept {
   auto* self = static_cast<CurlLoop*>(userp);
-  if (!self->timer_) {
-    return 0;
-  }
   if (timeout_ms < 0) {
-    uv_timer_stop(self->timer_.get());
+    self->timer_.stop();
     return 0;
   }
   // A 0 timeout fires in the next loop iteration, never from inside this
   // callback, so curl is not re-entered; no need to round it up to 1 ms.
-  uv_timer_start(self->timer_.get(), &CurlLoop::onUvTimeout, static_cast<uint64_t>(timeout_ms), 0);
+  self->timer_.start(static_cast<uint64_t>(timeout_ms));
   return 0;
 }
 
@@ -184,11 +181,6 @@ void CurlLoop::onUvSocket(uv_poll_t* handle, int status, int events) noexcept {
     }
   }
   ctx->owner->socketAction(ctx->fd, flags);
-}
-
-// Called by libuv when curl's timeout expires.
-void CurlLoop::onUvTimeout(uv_timer_t* timer) noexcept {
-  static_cast<CurlLoop*>(timer->data)->socketAction(CURL_SOCKET_TIMEOUT, 0);
 }
 
 void CurlLoop::kick() {

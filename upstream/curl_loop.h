@@ -1,6 +1,6 @@
 // upstream::CurlLoop drives a libcurl multi handle from the libuv loop with
 // curl_multi_socket_action (after curl's docs/examples/multi-uv.c with
-// its known bugs fixed): one uv_poll_t per curl socket, one uv_timer_t for curl's
+// its known bugs fixed): one uv_poll_t per curl socket, one timer for curl's
 // timeout, completions drained with curl_multi_info_read after every action. No
 // thread per request, never curl_easy_perform.
 //
@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 
 namespace llmq::upstream {
 
@@ -87,7 +87,6 @@ class CurlLoop {
   static int onCurlSocket(CURL* easy, curl_socket_t fd, int what, void* userp, void* socketp) noexcept;
   static int onCurlTimer(CURLM* multi, long timeout_ms, void* userp) noexcept;
   static void onUvSocket(uv_poll_t* handle, int status, int events) noexcept;
-  static void onUvTimeout(uv_timer_t* timer) noexcept;
   void socketAction(curl_socket_t fd, int ev_bitmask);
   void drainCompletions();
   void removeNow(CURL* easy);
@@ -96,7 +95,7 @@ class CurlLoop {
   size_t max_buffered_bytes_;
   size_t buffered_ = 0;
   CURLM* multi_ = nullptr;
-  UvHandlePtr<uv_timer_t> timer_;
+  UvTimer timer_;                     // curl's timeout: a socket action on CURL_SOCKET_TIMEOUT.
   std::unordered_set<CURL*> easies_;  // Added and not yet removed.
   int depth_ = 0;
   bool closing_ = false;

@@ -68,7 +68,7 @@ int64_t intKnob(const json::Value* mock, const char* name, int64_t fallback, int
 }  // namespace
 
 MockProvider::MockProvider(uv_loop_t* loop, MockOptions options)
-    : loop_(loop), options_(options), timer_(makeUvHandle<uv_timer_t>(loop, this, uv_timer_init)) {}
+    : loop_(loop), options_(options), timer_(loop, [this] { onTimer(); }) {}
 
 MockProvider::~MockProvider() = default;
 
@@ -168,30 +168,29 @@ void MockProvider::arm() {
     return;
   }
   uint64_t at = due_.top().at;
-  if (at == armed_at_ && uv_is_active(reinterpret_cast<uv_handle_t*>(timer_.get()))) {
+  if (at == armed_at_ && timer_.pending()) {
     return;
   }
   uint64_t now = uv_now(loop_);
   armed_at_ = at;
-  uv_timer_start(timer_.get(), &MockProvider::onUvTimer, at > now ? at - now : 0, 0);
+  timer_.start(at > now ? at - now : 0);
 }
 
 // Called by libuv when the earliest due step has come.
-void MockProvider::onUvTimer(uv_timer_t* t) noexcept {
-  auto* self = static_cast<MockProvider*>(t->data);
-  self->armed_at_ = UINT64_MAX;
-  uint64_t now = uv_now(self->loop_);
+void MockProvider::onTimer() {
+  armed_at_ = UINT64_MAX;
+  uint64_t now = uv_now(loop_);
   // Steps scheduled while this runs (delay 0) wait for the next timer tick, so
   // one tick never runs unbounded.
   std::vector<uint64_t> ready;
-  while (!self->due_.empty() && self->due_.top().at <= now) {
-    ready.push_back(self->due_.top().handle);
-    self->due_.pop();
+  while (!due_.empty() && due_.top().at <= now) {
+    ready.push_back(due_.top().handle);
+    due_.pop();
   }
   for (uint64_t h : ready) {
-    self->step(h);
+    step(h);
   }
-  self->arm();
+  arm();
 }
 
 void MockProvider::step(uint64_t handle) {

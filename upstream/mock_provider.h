@@ -1,6 +1,6 @@
 // The built-in `mock` provider (docs/mock.md): answers `mock/...` models inside the
 // daemon with deterministic text, SSE-like pacing, token counts and a price, and
-// can be told to fail. All transfers share one uv_timer_t and a min-heap of due
+// can be told to fail. All transfers share one timer and a min-heap of due
 // times, so a hundred thousand jobs cost no handle each.
 //
 // Models:
@@ -25,7 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "upstream/mock_embedding.h"
 #include "upstream/provider.h"
 
@@ -82,7 +82,7 @@ class MockProvider final : public Provider {
     bool operator>(const Due& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
 
-  static void onUvTimer(uv_timer_t* t) noexcept;
+  void onTimer();
   void schedule(uint64_t handle, uint64_t at);
   void arm();
   void step(uint64_t handle);
@@ -92,7 +92,7 @@ class MockProvider final : public Provider {
 
   uv_loop_t* loop_;
   MockOptions options_;
-  UvHandlePtr<uv_timer_t> timer_;
+  UvTimer timer_;
   uint64_t next_handle_ = 1;
   uint64_t next_seq_ = 0;
   std::unordered_map<uint64_t, Transfer> transfers_;

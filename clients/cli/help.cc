@@ -8,7 +8,11 @@ namespace {
 constexpr char kGlobalsFooter[] =
     "\nGlobal options (before or after the command): --socket PATH, --json, -h/--help.\n";
 
-constexpr char kSubmitHelp[] =
+}  // namespace
+
+namespace help {
+
+const char kSubmit[] =
     "usage: llmq submit [options] [PROMPT... | -]\n"
     "\n"
     "Queue a chat completion. The prompt is the arguments joined by spaces, or stdin\n"
@@ -36,13 +40,13 @@ constexpr char kSubmitHelp[] =
     "is cancelled or expires. With --json: the submit result, the job (--wait), or\n"
     "one event per line (--stream).\n";
 
-constexpr char kGetHelp[] =
+const char kGet[] =
     "usage: llmq get JOB_ID\n"
     "\n"
     "Show one job: its fields, then its answer if it succeeded.\n"
     "With --json: the job object.\n";
 
-constexpr char kListHelp[] =
+const char kList[] =
     "usage: llmq list [--state STATE] [--client NAME] [--tag TAG] [--limit N] [--all]\n"
     "\n"
     "List jobs, newest first.\n"
@@ -56,19 +60,19 @@ constexpr char kListHelp[] =
     "\n"
     "Times are UTC. With --json: {\"jobs\":[...],\"next_cursor\":...} on one line.\n";
 
-constexpr char kCancelHelp[] =
+const char kCancel[] =
     "usage: llmq cancel JOB_ID...\n"
     "\n"
     "Cancel jobs; a running attempt is aborted at once. Exits 1 if any could not be\n"
     "cancelled (e.g. it had already finished). With --json: each job, one per line.\n";
 
-constexpr char kRetryHelp[] =
+const char kRetry[] =
     "usage: llmq retry JOB_ID...\n"
     "\n"
     "Queue failed, cancelled or expired jobs again, with a fresh set of attempts.\n"
     "Exits 1 if any could not be retried. With --json: each job, one per line.\n";
 
-constexpr char kWatchHelp[] =
+const char kWatch[] =
     "usage: llmq watch [--job ID | --client NAME | --tag TAG | --all] [--events E,E...]\n"
     "\n"
     "Print job events as they happen, one line each: time (UTC), job, event, details.\n"
@@ -84,13 +88,13 @@ constexpr char kWatchHelp[] =
     "\n"
     "With --json: each notification's params, one per line.\n";
 
-constexpr char kStatusHelp[] =
+const char kStatus[] =
     "usage: llmq status\n"
     "\n"
     "Show the daemon's version, uptime, queue counts, in-flight work, pause state and\n"
     "connections. With --json: the daemon.status object.\n";
 
-constexpr char kKeysHelp[] =
+const char kKeys[] =
     "usage: llmq keys\n"
     "       llmq keys reset [NAME]\n"
     "\n"
@@ -104,14 +108,14 @@ constexpr char kKeysHelp[] =
     "no requests until `llmq keys reset` (administrators only) puts it back:\n"
     "NAME is a key's name (pool-1, server) or fingerprint; without it, every key.\n";
 
-constexpr char kBreakersHelp[] =
+const char kBreakers[] =
     "usage: llmq breakers reset [MODEL]\n"
     "\n"
     "Close the circuit breaker of MODEL (a model, or provider/model as `llmq status`\n"
     "shows it), or every breaker, so jobs go to it again at once instead of after\n"
     "the cooldown. Administrators only.\n";
 
-constexpr char kModelsHelp[] =
+const char kModels[] =
     "usage: llmq models [--filter TEXT] [--refresh]\n"
     "\n"
     "Show the models llmqd knows and what they cost: context length and prices in\n"
@@ -125,7 +129,7 @@ constexpr char kModelsHelp[] =
     "\n"
     "With --json: the models.list object.\n";
 
-constexpr char kUsageHelp[] =
+const char kUsage[] =
     "usage: llmq usage [--by DIMS] [--since TIME | --days N] [--until TIME] [--csv]\n"
     "\n"
     "Show what was spent: requests, tokens and cost from llmqd's ledger, grouped\n"
@@ -140,7 +144,7 @@ constexpr char kUsageHelp[] =
     "\n"
     "With --json: the usage.report object.\n";
 
-constexpr char kBudgetHelp[] =
+const char kBudget[] =
     "usage: llmq budget list\n"
     "       llmq budget set SCOPE PERIOD LIMIT_USD [--alert F,F] [--action reject|hold]\n"
     "       llmq budget delete SCOPE PERIOD\n"
@@ -156,7 +160,7 @@ constexpr char kBudgetHelp[] =
     "\n"
     "With --json: the budget object(s).\n";
 
-constexpr char kDbHelp[] =
+const char kDb[] =
     "usage: llmq db backup FILE\n"
     "\n"
     "Back up llmqd's database into FILE (which must not exist) while llmqd keeps\n"
@@ -165,19 +169,19 @@ constexpr char kDbHelp[] =
     "its database (llmq status shows where that is). With --json: the db.backup\n"
     "result {path, bytes, pages, duration_ms}.\n";
 
-constexpr char kPauseHelp[] =
+const char kPause[] =
     "usage: llmq pause [--client NAME]\n"
     "\n"
     "Stop starting new jobs, for the whole queue or one client. Running jobs go on;\n"
     "the pause survives daemon restarts. With --json: the queue state.\n";
 
-constexpr char kResumeHelp[] =
+const char kResume[] =
     "usage: llmq resume [--client NAME]\n"
     "\n"
     "Undo `llmq pause` for the whole queue or one client. With --json: the queue\n"
     "state.\n";
 
-constexpr char kBatchHelp[] =
+const char kBatch[] =
     "usage: llmq batch submit FILE.jsonl [--tag TAG] [--priority N] [--client NAME]\n"
     "                         [--max-attempts N] [--skip-invalid] [--no-wait]\n"
     "       llmq batch status TAG [--input FILE.jsonl]\n"
@@ -216,19 +220,9 @@ constexpr char kBatchHelp[] =
     "results 1 when a job has not ended or a line of --input has no job.\n"
     "With --json: status and submit print the status object.\n";
 
-struct Page {
-  const char* name;
-  const char* text;
-};
+}  // namespace help
 
-constexpr Page kPages[] = {
-    {"submit", kSubmitHelp}, {"get", kGetHelp},     {"list", kListHelp},
-    {"cancel", kCancelHelp}, {"retry", kRetryHelp}, {"watch", kWatchHelp},
-    {"status", kStatusHelp}, {"keys", kKeysHelp},   {"breakers", kBreakersHelp},
-    {"models", kModelsHelp}, {"usage", kUsageHelp}, {"budget", kBudgetHelp},
-    {"db", kDbHelp},         {"pause", kPauseHelp}, {"resume", kResumeHelp},
-    {"batch", kBatchHelp},
-};
+namespace {
 
 constexpr char kTopLevelHelp[] =
     "usage: llmq [--socket PATH] [--json] COMMAND [ARGS...]\n"
@@ -272,15 +266,9 @@ constexpr char kTopLevelHelp[] =
 
 void printTopLevelHelp(FILE* out) { std::fputs(kTopLevelHelp, out); }
 
-bool printCommandHelp(std::string_view name) {
-  for (const Page& page : kPages) {
-    if (name == page.name) {
-      std::fputs(page.text, stdout);
-      std::fputs(kGlobalsFooter, stdout);
-      return true;
-    }
-  }
-  return false;
+void printCommandHelp(const char* page) {
+  std::fputs(page, stdout);
+  std::fputs(kGlobalsFooter, stdout);
 }
 
 }  // namespace llmq::cli

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdio>
-#include <string_view>
 
 namespace llmq::cli {
 
@@ -11,7 +10,29 @@ namespace llmq::cli {
 // after a top-level usage error.
 void printTopLevelHelp(FILE* out);
 
-// Prints the help page of subcommand `name` to stdout; false if there is no such command.
-bool printCommandHelp(std::string_view name);
+// Prints a subcommand's help page (one of help::) to stdout, then the global
+// options line.
+void printCommandHelp(const char* page);
+
+// The help page of each subcommand, `llmq NAME --help`; the dispatch table
+// (commands/commands.h) gives each command its page.
+namespace help {
+extern const char kSubmit[];
+extern const char kGet[];
+extern const char kList[];
+extern const char kCancel[];
+extern const char kRetry[];
+extern const char kWatch[];
+extern const char kStatus[];
+extern const char kKeys[];
+extern const char kBreakers[];
+extern const char kModels[];
+extern const char kUsage[];
+extern const char kBudget[];
+extern const char kDb[];
+extern const char kPause[];
+extern const char kResume[];
+extern const char kBatch[];
+}  // namespace help
 
 }  // namespace llmq::cli

@@ -5,29 +5,15 @@
 #include <string>
 #include <string_view>
 
-#include "clients/cli/commands.h"
+#include "clients/cli/commands/commands.h"
 #include "clients/cli/help.h"
 #include "clients/cli/options.h"
+#include "clients/cli/usage_error.h"
 #include "llmq/version.h"
 
 namespace {
 
-using llmq::cli::CommandFn;
 using llmq::cli::ExitCode;
-
-struct CommandEntry {
-  const char* name;
-  CommandFn run;
-};
-
-constexpr CommandEntry kCommands[] = {
-    {"submit", llmq::cli::runSubmit}, {"get", llmq::cli::runGet},     {"list", llmq::cli::runList},
-    {"cancel", llmq::cli::runCancel}, {"retry", llmq::cli::runRetry}, {"watch", llmq::cli::runWatch},
-    {"status", llmq::cli::runStatus}, {"keys", llmq::cli::runKeys},   {"breakers", llmq::cli::runBreakers},
-    {"models", llmq::cli::runModels}, {"usage", llmq::cli::runUsage}, {"budget", llmq::cli::runBudget},
-    {"db", llmq::cli::runDb},         {"batch", llmq::cli::runBatch}, {"pause", llmq::cli::runPause},
-    {"resume", llmq::cli::runResume},
-};
 
 // True if argv[begin, argc) holds `flag` before any "--".
 bool hasFlag(int argc, char** argv, int begin, std::string_view flag) {
@@ -74,20 +60,18 @@ int main(int argc, char** argv) {
     llmq::cli::printTopLevelHelp(help ? stdout : stderr);
     return toInt(help ? ExitCode::kOk : ExitCode::kUsage);
   }
-  for (const CommandEntry& entry : kCommands) {
-    if (command != entry.name) {
-      continue;
-    }
-    if (help) {
-      llmq::cli::printCommandHelp(command);
-      return 0;
-    }
-    if (hasFlag(argc, argv, rest, "--version")) {
-      std::printf("llmq %s (protocol %d)\n", llmq::kVersion, llmq::kProtocolVersion);
-      return 0;
-    }
-    llmq::cli::ArgReader args(argc, argv, rest, globals);
-    return toInt(entry.run(args, globals));
+  const llmq::cli::Command* entry = llmq::cli::findCommand(command);
+  if (entry == nullptr) {
+    return toInt(llmq::cli::usageError("", "unknown command \"" + command + "\""));
   }
-  return toInt(llmq::cli::usageError("", "unknown command \"" + command + "\""));
+  if (help) {
+    llmq::cli::printCommandHelp(entry->help);
+    return 0;
+  }
+  if (hasFlag(argc, argv, rest, "--version")) {
+    std::printf("llmq %s (protocol %d)\n", llmq::kVersion, llmq::kProtocolVersion);
+    return 0;
+  }
+  llmq::cli::ArgReader args(argc, argv, rest, globals);
+  return toInt(entry->run(args, globals));
 }

@@ -277,13 +277,11 @@ HttpFront::HttpFront(Engine& engine, HttpFrontOptions options)
   self_.gid = ::getgid();
   self_.user = ipc::userNameFor(self_.uid);
   idle_ = makeUvHandle<uv_idle_t>(engine.loop, this, uv_idle_init);
-  tick_ = makeUvHandle<uv_timer_t>(engine.loop, this, uv_timer_init);
-  if (tick_) {
-    const uint64_t every =
-        static_cast<uint64_t>(std::clamp<int64_t>(std::min(stream_head_after_ms_, keepalive_ms_) / 2, 50, 5000));
-    uv_timer_start(tick_.get(), &HttpFront::onUvTick, every, every);
-    uv_unref(reinterpret_cast<uv_handle_t*>(tick_.get()));
-  }
+  tick_ = UvTimer(engine.loop, [this] { keepStreamsAlive(); });
+  const uint64_t every =
+      static_cast<uint64_t>(std::clamp<int64_t>(std::min(stream_head_after_ms_, keepalive_ms_) / 2, 50, 5000));
+  tick_.start(every, every);
+  tick_.unref();
 }
 
 HttpFront::~HttpFront() = default;
@@ -294,7 +292,7 @@ void HttpFront::close() {
   http_.stopListening();
   http_.closeAll();
   idle_.reset();
-  tick_.reset();
+  tick_.close();
 }
 
 void HttpFront::flush() { http_.flush(); }
@@ -1164,8 +1162,6 @@ void HttpFront::keepStreamsAlive() {
   }
   http_.flush();
 }
-
-void HttpFront::onUvTick(uv_timer_t* t) noexcept { static_cast<HttpFront*>(t->data)->keepStreamsAlive(); }
 
 void HttpFront::onUvIdle(uv_idle_t* h) noexcept {
   auto* self = static_cast<HttpFront*>(h->data);

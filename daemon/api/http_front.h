@@ -53,6 +53,7 @@
 #include "common/result.h"
 #include "common/string_map.h"
 #include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "daemon/api/openai_format.h"
 #include "daemon/api/recent_failures.h"
 #include "daemon/api/responses_stream.h"
@@ -210,7 +211,6 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer, public 
   // Streams waiting for their job: headers after stream_head_after_ms, then an
   // SSE comment every keepalive_ms of silence.
   void keepStreamsAlive();
-  static void onUvTick(uv_timer_t* t) noexcept;
 
   Engine& s_;
   std::string token_;
@@ -235,7 +235,7 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer, public 
   };
   std::vector<DeferredSubmit> deferred_submits_;
   UvHandlePtr<uv_idle_t> idle_;
-  UvHandlePtr<uv_timer_t> tick_;
+  UvTimer tick_;
   uint64_t next_rpc_id_ = 1;
   RecentFailures recent_failures_;
   int64_t stream_head_after_ms_;

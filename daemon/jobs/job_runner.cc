@@ -82,11 +82,11 @@ void ActiveJob::onComplete(upstream::Completion&& c) { runner->onComplete(*this,
 void ActiveJob::onFailure(upstream::Failure&& f) { runner->onFailure(*this, std::move(f)); }
 
 JobRunner::JobRunner(Parts parts)
-    : p_(parts), timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)), rng_(std::random_device{}()) {}
+    : p_(parts), timer_(parts.loop, [this] { onTimer(); }), rng_(std::random_device{}()) {}
 
 JobRunner::~JobRunner() = default;
 
-void JobRunner::close() { timer_.reset(); }
+void JobRunner::close() { timer_.close(); }
 
 const ActiveJob* JobRunner::find(int64_t job_id) const {
   auto it = active_.find(job_id);
@@ -1116,36 +1116,35 @@ int64_t JobRunner::attemptTimeoutMs(const store::JobRecord& j) const {
 }
 
 void JobRunner::armTimer() {
-  if (!timer_ || deadlines_.empty()) {
+  if (deadlines_.empty()) {
     return;
   }
   int64_t wait = std::max<int64_t>(0, deadlines_.top().at - p_.clock.nowMs());
-  uv_timer_start(timer_.get(), &JobRunner::onUvTimer, static_cast<uint64_t>(wait), 0);
+  timer_.start(static_cast<uint64_t>(wait));
 }
 
 // Called by libuv when the earliest attempt timeout or job deadline has come.
-void JobRunner::onUvTimer(uv_timer_t* t) noexcept {
-  auto* self = static_cast<JobRunner*>(t->data);
-  const int64_t now = self->p_.clock.nowMs();
-  while (!self->deadlines_.empty() && self->deadlines_.top().at <= now) {
-    Deadline d = self->deadlines_.top();
-    self->deadlines_.pop();
-    auto it = self->active_.find(d.job_id);
-    if (it == self->active_.end() || it->second->job.attempts != d.attempt) {
+void JobRunner::onTimer() {
+  const int64_t now = p_.clock.nowMs();
+  while (!deadlines_.empty() && deadlines_.top().at <= now) {
+    Deadline d = deadlines_.top();
+    deadlines_.pop();
+    auto it = active_.find(d.job_id);
+    if (it == active_.end() || it->second->job.attempts != d.attempt) {
       continue;  // That attempt already ended.
     }
     ActiveJob& a = *it->second;
     if (a.job.deadline_at && now >= *a.job.deadline_at) {
-      self->expire(a);
+      expire(a);
     } else {
       a.provider->cancel(a.handle);
-      self->onFailure(a, upstream::Failure{"TIMEOUT",
-                                           "the attempt took longer than timeout_s (" +
-                                               std::to_string(a.job.timeout_ms.value_or(0)) + " ms)",
-                                           0, true, "local"});
+      onFailure(a, upstream::Failure{"TIMEOUT",
+                                     "the attempt took longer than timeout_s (" +
+                                         std::to_string(a.job.timeout_ms.value_or(0)) + " ms)",
+                                     0, true, "local"});
     }
   }
-  self->armTimer();
+  armTimer();
 }
 
 }  // namespace llmq::daemon

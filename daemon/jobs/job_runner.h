@@ -20,7 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "daemon/policy/budget_book.h"
 #include "daemon/policy/rate_limiter.h"
 #include "daemon/turn/run_state.h"
@@ -255,7 +255,7 @@ class JobRunner {
   // The attempt timeout of `j`: its timeout_s, else [http] attempt_timeout_s; 0: none.
   int64_t attemptTimeoutMs(const store::JobRecord& j) const;
   void armTimer();
-  static void onUvTimer(uv_timer_t* t) noexcept;
+  void onTimer();
 
   Parts p_;
   RunQueue* queue_ = nullptr;
@@ -269,7 +269,7 @@ class JobRunner {
   };
   std::unordered_map<int64_t, RedoneOutcome> redone_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
-  UvHandlePtr<uv_timer_t> timer_;
+  UvTimer timer_;
   std::mt19937_64 rng_;
 };
 

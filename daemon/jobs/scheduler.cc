@@ -30,14 +30,14 @@ constexpr char kPauseSetting[] = "queue.pause";
 
 Scheduler::Scheduler(Parts parts)
     : p_(parts),
-      retry_timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)),
-      deadline_timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)),
-      wake_timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
+      retry_timer_(parts.loop, [this] { onRetryTimer(); }),
+      deadline_timer_(parts.loop, [this] { onDeadlineTimer(); }),
+      wake_timer_(parts.loop, [this] { onWakeTimer(); }) {}
 
 void Scheduler::close() {
-  retry_timer_.reset();
-  deadline_timer_.reset();
-  wake_timer_.reset();
+  retry_timer_.close();
+  deadline_timer_.close();
+  wake_timer_.close();
 }
 
 Result<void> Scheduler::init() {
@@ -262,14 +262,13 @@ void Scheduler::noteWakeAt(int64_t at_ms) {
   }
   wake_armed_at_ = at_ms;
   const int64_t wait = std::max<int64_t>(0, at_ms - p_.clock.monoMs());
-  uv_timer_start(wake_timer_.get(), &Scheduler::onUvWakeTimer, static_cast<uint64_t>(wait), 0);
+  wake_timer_.start(static_cast<uint64_t>(wait));
 }
 
 // Called by libuv when a job a rate limit held may go.
-void Scheduler::onUvWakeTimer(uv_timer_t* t) noexcept {
-  auto* self = static_cast<Scheduler*>(t->data);
-  self->wake_armed_at_ = INT64_MAX;
-  self->kick();
+void Scheduler::onWakeTimer() {
+  wake_armed_at_ = INT64_MAX;
+  kick();
 }
 
 void Scheduler::backOff() { noteRetryAt(p_.clock.nowMs() + 1000); }
@@ -306,18 +305,17 @@ void Scheduler::armRetryTimer(int64_t at_ms) {
   }
   retry_armed_at_ = at_ms;
   int64_t wait = std::max<int64_t>(0, at_ms - p_.clock.nowMs());
-  uv_timer_start(retry_timer_.get(), &Scheduler::onUvRetryTimer, static_cast<uint64_t>(wait), 0);
+  retry_timer_.start(static_cast<uint64_t>(wait));
 }
 
 // Called by libuv when the earliest retry_wait job is due.
-void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
-  auto* self = static_cast<Scheduler*>(t->data);
-  self->retry_armed_at_ = INT64_MAX;
-  self->followClockSteps();
-  const Parts& s = self->p_;
+void Scheduler::onRetryTimer() {
+  retry_armed_at_ = INT64_MAX;
+  followClockSteps();
+  const Parts& s = p_;
   if (auto w = s.cycle.write(); !w) {
     LOG_ERROR("promoting due retries: %s", w.error().message.c_str());
-    self->armRetryTimer(s.clock.nowMs() + 1000);
+    armRetryTimer(s.clock.nowMs() + 1000);
     return;
   }
   auto promoted = s.store.promoteDueRetries(s.clock.nowMs());
@@ -326,10 +324,10 @@ void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
   } else if (*promoted > 0) {
     s.lifecycle.noteMoved(store::JobState::kRetryWait, store::JobState::kQueued, *promoted);
   }
-  self->kick();  // Also resumes a pump that backed off after a store error.
+  kick();  // Also resumes a pump that backed off after a store error.
   auto next = s.store.nextRetryAt();
   if (next && next->has_value()) {
-    self->armRetryTimer(**next);
+    armRetryTimer(**next);
   }
 }
 
@@ -345,35 +343,34 @@ void Scheduler::armDeadlineTimer(int64_t at_ms) {
   }
   deadline_armed_at_ = at_ms;
   int64_t wait = std::max<int64_t>(0, at_ms - p_.clock.nowMs());
-  uv_timer_start(deadline_timer_.get(), &Scheduler::onUvDeadlineTimer, static_cast<uint64_t>(wait), 0);
+  deadline_timer_.start(static_cast<uint64_t>(wait));
 }
 
 // Called by libuv when the earliest deadline of a waiting job has come: expire the
 // due ones wherever they wait (queued, paused, retry_wait), in batches.
-void Scheduler::onUvDeadlineTimer(uv_timer_t* t) noexcept {
-  auto* self = static_cast<Scheduler*>(t->data);
-  self->deadline_armed_at_ = INT64_MAX;
-  const Parts& s = self->p_;
+void Scheduler::onDeadlineTimer() {
+  deadline_armed_at_ = INT64_MAX;
+  const Parts& s = p_;
   const int64_t now = s.clock.nowMs();
   auto due = s.store.dueDeadlines(now, 256);
   if (!due) {
     LOG_ERROR("expiring jobs past their deadline: %s", due.error().message.c_str());
-    self->armDeadlineTimer(now + 1000);
+    armDeadlineTimer(now + 1000);
     return;
   }
   for (store::JobRecord& job : *due) {
-    if (!self->expireQueued(std::move(job))) {
-      self->armDeadlineTimer(now + 1000);
+    if (!expireQueued(std::move(job))) {
+      armDeadlineTimer(now + 1000);
       return;
     }
   }
   if (due->size() == 256) {
-    self->armDeadlineTimer(now);  // More are due: the next batch in the next turn.
+    armDeadlineTimer(now);  // More are due: the next batch in the next turn.
     return;
   }
   auto next = s.store.nextDeadline();
   if (next && next->has_value()) {
-    self->armDeadlineTimer(**next);
+    armDeadlineTimer(**next);
   }
 }
 

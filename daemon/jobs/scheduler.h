@@ -33,7 +33,7 @@
 
 #include "common/result.h"
 #include "common/time.h"
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "daemon/jobs/job_runner.h"
 #include "store/job_record.h"
 
@@ -122,16 +122,16 @@ class Scheduler final : public RunQueue {
   std::optional<store::JobRecord> pickOfOwner(int priority, const std::string& owner, const Held& held,
                                               bool* failed);
   void noteWakeAt(int64_t at_ms);  // On the monotonic clock (RateLimiter).
-  static void onUvWakeTimer(uv_timer_t* t) noexcept;
+  void onWakeTimer();
   bool expireQueued(store::JobRecord job);
   // The store refused a write: try again in a second rather than spin.
   void backOff();
   Result<void> changePause(const std::function<void()>& change);
   Result<void> persistPause();  // In the turn's transaction (changePause opened it).
   void armRetryTimer(int64_t at_ms);
-  static void onUvRetryTimer(uv_timer_t* t) noexcept;
+  void onRetryTimer();
   void armDeadlineTimer(int64_t at_ms);
-  static void onUvDeadlineTimer(uv_timer_t* t) noexcept;
+  void onDeadlineTimer();
 
   Parts p_;
   std::optional<WallStepWatch> steps_;  // From init(): the clock is set by then.
@@ -149,12 +149,12 @@ class Scheduler final : public RunQueue {
   static constexpr size_t kMaxRoundRobinPositions = 65536;
   std::map<int, std::string> last_owner_;
   std::map<std::pair<int, std::string>, std::string> last_client_;
-  UvHandlePtr<uv_timer_t> retry_timer_;
+  UvTimer retry_timer_;
   int64_t retry_armed_at_ = INT64_MAX;
-  UvHandlePtr<uv_timer_t> deadline_timer_;
+  UvTimer deadline_timer_;
   int64_t deadline_armed_at_ = INT64_MAX;
-  UvHandlePtr<uv_timer_t> wake_timer_;  // A rate-limited job can go.
-  int64_t wake_armed_at_ = INT64_MAX;   // Monotonic.
+  UvTimer wake_timer_;                 // A rate-limited job can go.
+  int64_t wake_armed_at_ = INT64_MAX;  // Monotonic.
 };
 
 }  // namespace llmq::daemon

@@ -19,10 +19,9 @@
 namespace llmq::daemon {
 namespace {}  // namespace
 
-Accounting::Accounting(Parts parts)
-    : p_(parts), rollover_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
+Accounting::Accounting(Parts parts) : p_(parts), rollover_(parts.loop, [this] { rollIfDue(); }) {}
 
-void Accounting::close() { rollover_.reset(); }
+void Accounting::close() { rollover_.close(); }
 
 Result<void> Accounting::init() {
   const int64_t now = p_.clock.nowMs();
@@ -143,13 +142,13 @@ void Accounting::armRollover() {
   }
   const int64_t at = p_.budgets.nextRollover();
   if (at == INT64_MAX) {
-    uv_timer_stop(rollover_.get());
+    rollover_.stop();
     return;
   }
   // Timers run on the monotonic clock; re-check the wall clock at least hourly so
   // a clock step or a suspend does not leave a period running long.
   const int64_t wait = std::clamp<int64_t>(at - p_.clock.nowMs(), 0, 3'600'000);
-  uv_timer_start(rollover_.get(), &Accounting::onUvRollover, static_cast<uint64_t>(wait), 0);
+  rollover_.start(static_cast<uint64_t>(wait));
 }
 
 void Accounting::rollIfDue() {
@@ -159,8 +158,5 @@ void Accounting::rollIfDue() {
   }
   armRollover();
 }
-
-// Called by libuv when the earliest budget period may have ended.
-void Accounting::onUvRollover(uv_timer_t* t) noexcept { static_cast<Accounting*>(t->data)->rollIfDue(); }
 
 }  // namespace llmq::daemon

@@ -18,7 +18,7 @@
 
 #include "common/pricing.h"
 #include "common/result.h"
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "daemon/policy/budget_book.h"
 #include "daemon/policy/request_estimate.h"
 #include "store/job_record.h"
@@ -105,12 +105,12 @@ class Accounting {
  private:
   void armRollover();
   // Starts the periods that have ended, releases the held jobs if one did, and
-  // re-arms the timer for the next end.
+  // re-arms the timer for the next end (also the timer's callback: the earliest
+  // period may have ended).
   void rollIfDue();
-  static void onUvRollover(uv_timer_t* t) noexcept;
 
   Parts p_;
-  UvHandlePtr<uv_timer_t> rollover_;
+  UvTimer rollover_;
 };
 
 }  // namespace llmq::daemon

@@ -44,8 +44,7 @@ Result<KeyCredit> parseKeyCredit(std::string_view body, int64_t now_ms) {
   return c;
 }
 
-KeyCreditPoller::KeyCreditPoller(Parts parts)
-    : p_(parts), timer_(makeUvHandle<uv_timer_t>(parts.loop, this, uv_timer_init)) {}
+KeyCreditPoller::KeyCreditPoller(Parts parts) : p_(parts), timer_(parts.loop, [this] { checkNext(); }) {}
 
 KeyCreditPoller::~KeyCreditPoller() = default;
 
@@ -69,17 +68,14 @@ void KeyCreditPoller::close() {
   if (get_) {
     get_->cancel();
   }
-  timer_.reset();
+  timer_.close();
 }
 
 void KeyCreditPoller::armTimer(int64_t delay_ms) {
-  if (timer_ && !closed_) {
-    uv_timer_start(timer_.get(), &KeyCreditPoller::onUvTimer, static_cast<uint64_t>(delay_ms), 0);
+  if (!closed_) {
+    timer_.start(static_cast<uint64_t>(delay_ms));
   }
 }
-
-// Called by libuv when the next key's check is due.
-void KeyCreditPoller::onUvTimer(uv_timer_t* t) noexcept { static_cast<KeyCreditPoller*>(t->data)->checkNext(); }
 
 void KeyCreditPoller::checkNext() {
   if (closed_ || p_.run.shutting_down) {

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "daemon/policy/key_pool.h"
 #include "daemon/turn/run_state.h"
 
@@ -63,10 +63,9 @@ class KeyCreditPoller {
   void checkNext();
   void onChecked(Result<upstream::HttpGetResponse> r);
   void armTimer(int64_t delay_ms);
-  static void onUvTimer(uv_timer_t* t) noexcept;
 
   Parts p_;
-  UvHandlePtr<uv_timer_t> timer_;
+  UvTimer timer_;  // The next key's check is due.
   std::unique_ptr<upstream::HttpGet> get_;
   std::string url_;
   size_t next_key_ = 0;  // The key the running (or next) check is for.

@@ -154,14 +154,15 @@ Result<void> ModelCatalog::init() {
   if (!cc.refresh_at_start && cc.refresh_ms <= 0) {
     return {};
   }
-  timer_ = makeUvHandle<uv_timer_t>(p_.loop, this, uv_timer_init);
+  // The outcome of a refresh is logged by onFetched(); nobody else is waiting.
+  timer_ = UvTimer(p_.loop, [this] { refresh([](Result<size_t>) {}); });
   if (!timer_) {
     return makeError(ErrorKind::kInternal, "creating the model catalog's timer failed");
   }
   // A timeout of 0 fires in the loop's first iteration, after READY=1: the fetch
   // never delays readiness.
   const auto period = static_cast<uint64_t>(cc.refresh_ms);
-  uv_timer_start(timer_.get(), &ModelCatalog::onUvTimer, cc.refresh_at_start ? 0 : period, period);
+  timer_.start(cc.refresh_at_start ? 0 : period, period);
   return {};
 }
 
@@ -170,19 +171,12 @@ void ModelCatalog::close() {
     return;
   }
   closed_ = true;
-  timer_.reset();
+  timer_.close();
   if (fetch_) {
     fetch_->cancel();
   }
   finish(makeError(ErrorKind::kInvalidState, "llmqd is shutting down"));
   fetch_.reset();
-}
-
-// Called by libuv at startup and every refresh_s.
-void ModelCatalog::onUvTimer(uv_timer_t* timer) noexcept {
-  auto* self = static_cast<ModelCatalog*>(timer->data);
-  // The outcome is logged by onFetched(); nobody else is waiting.
-  self->refresh([](Result<size_t>) {});
 }
 
 bool ModelCatalog::refreshing() const { return fetch_ && fetch_->active(); }

@@ -29,7 +29,7 @@
 
 #include "common/pricing.h"
 #include "common/result.h"
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 #include "daemon/turn/answer_page.h"
 #include "daemon/turn/run_state.h"
 #include "store/catalog_store.h"
@@ -114,7 +114,6 @@ class ModelCatalog {
     Source source;
   };
 
-  static void onUvTimer(uv_timer_t* timer) noexcept;
   // Rebuilds the lookup tables from fetched_, the built-in list and the config.
   void rebuild();
   const Entry* findEntry(std::string_view model) const;
@@ -124,7 +123,7 @@ class ModelCatalog {
   Parts p_;
   store::CatalogStore store_;
   std::unique_ptr<upstream::HttpGet> fetch_;
-  UvHandlePtr<uv_timer_t> timer_;
+  UvTimer timer_;  // A refresh at startup and every refresh_s.
   std::string fetch_url_;
   std::vector<std::function<void(Result<size_t>)>> waiters_;  // Of the running fetch.
   std::vector<ModelInfo> fetched_;                            // As last fetched (or loaded from SQLite).

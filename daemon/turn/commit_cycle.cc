@@ -12,7 +12,7 @@ namespace llmq::daemon {
 
 CommitCycle::CommitCycle(store::Store& store, uv_loop_t* loop) : store_(store) {
   if (loop != nullptr) {
-    retry_timer_ = makeUvHandle<uv_timer_t>(loop, this, uv_timer_init);
+    retry_timer_ = UvTimer(loop, [this] { retryKept(); });
   }
 }
 
@@ -194,14 +194,7 @@ void CommitCycle::retrySoon() {
   }
 }
 
-void CommitCycle::armRetry() {
-  if (retry_timer_) {
-    uv_timer_start(retry_timer_.get(), &CommitCycle::onUvRetry, retry_delay_ms_, 0);
-  }
-}
-
-// Called by libuv when kept units are due to be written again.
-void CommitCycle::onUvRetry(uv_timer_t* t) noexcept { static_cast<CommitCycle*>(t->data)->retryKept(); }
+void CommitCycle::armRetry() { retry_timer_.start(retry_delay_ms_); }
 
 void CommitCycle::close() {
   commit();
@@ -221,7 +214,7 @@ void CommitCycle::close() {
       }
     }
   }
-  retry_timer_.reset();
+  retry_timer_.close();
 }
 
 }  // namespace llmq::daemon

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "common/uv_handle.h"
+#include "common/uv_timer.h"
 
 namespace llmq::store {
 class Store;
@@ -109,10 +109,9 @@ class CommitCycle {
   void lost(bool retrying = false);
   void runCallbacks();
   void armRetry();
-  static void onUvRetry(uv_timer_t* t) noexcept;
 
   store::Store& store_;
-  UvHandlePtr<uv_timer_t> retry_timer_;
+  UvTimer retry_timer_;  // Kept units are due to be written again.
   bool open_ = false;
   std::vector<Pending> callbacks_;
   std::vector<uint64_t> unit_stack_;  // Units begun and not ended, innermost last.

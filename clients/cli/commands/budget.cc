@@ -6,10 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "clients/cli/commands.h"
+#include "clients/cli/commands/commands.h"
 #include "clients/cli/fields.h"
 #include "clients/cli/output.h"
 #include "clients/cli/session.h"
+#include "clients/cli/usage_error.h"
 
 namespace llmq::cli {
 namespace {

@@ -19,11 +19,12 @@
 #include <vector>
 
 #include "clients/cli/batch_file.h"
-#include "clients/cli/commands.h"
+#include "clients/cli/commands/commands.h"
 #include "clients/cli/fields.h"
 #include "clients/cli/output.h"
 #include "clients/cli/progress.h"
 #include "clients/cli/session.h"
+#include "clients/cli/usage_error.h"
 
 namespace llmq::cli {
 namespace {

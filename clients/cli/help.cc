@@ -18,7 +18,8 @@ const char kSubmit[] =
     "Queue a chat completion. The prompt is the arguments joined by spaces, or stdin\n"
     "when there are none or the only one is \"-\".\n"
     "\n"
-    "  --model MODEL            model to ask (default mock/demo); may be an alias\n"
+    "  --model MODEL            model to ask (default $LLMQ_MODEL, else mock/demo);\n"
+    "                           may be an alias or chain:NAME\n"
     "  --route NAME             let a routing rule of llmqd's config pick the model\n"
     "                           (instead of --model)\n"
     "  --system TEXT            system message before the prompt\n"
@@ -33,6 +34,17 @@ const char kSubmit[] =
     "  --timeout S              seconds per attempt\n"
     "  --deadline S             seconds for the whole job, after which it expires\n"
     "  --on-restart requeue|fail  if llmqd dies while the job runs (default requeue)\n"
+    "  --fallback MODEL         try MODEL after the model's attempts fail; repeatable\n"
+    "  --provider NAME          run only at this provider (its models only)\n"
+    "  --cache, --no-cache      opt in to, or out of, llmqd's response cache\n"
+    "  --response-format json_object|FILE|-\n"
+    "                           ask for JSON: json_object, or a response_format object\n"
+    "                           (e.g. a strict json_schema) read from FILE\n"
+    "  --api-key-file FILE|-    bring your own OpenRouter key for this job, read from\n"
+    "                           FILE (never on the command line, where ps shows it)\n"
+    "  --request-id ID          sent upstream as X-Request-Id with each attempt\n"
+    "  --fail-when-cooling      fail at once when every model's breaker is open\n"
+    "  --cancel-on-disconnect   cancel the job if this command goes away first\n"
     "  --wait                   wait for the job to end and print its answer\n"
     "  --stream                 stream the answer to stdout as it is written\n"
     "\n"
@@ -117,6 +129,7 @@ const char kBreakers[] =
 
 const char kModels[] =
     "usage: llmq models [--filter TEXT] [--refresh]\n"
+    "       llmq models --stats [--window S]\n"
     "\n"
     "Show the models llmqd knows and what they cost: context length and prices in\n"
     "USD per million prompt and completion tokens (\"free\" for free models, \"-\"\n"
@@ -126,8 +139,13 @@ const char kModels[] =
     "\n"
     "  --filter TEXT   only models whose id contains TEXT (any case)\n"
     "  --refresh       fetch OpenRouter's model list first; exits 1 if that fails\n"
+    "  --stats         instead, how each provider and model performed (administrators):\n"
+    "                  requests, success rate, latency p50/p95/p99, time to first\n"
+    "                  token, USD per 1,000 tokens (models.stats)\n"
+    "  --window S      the seconds --stats covers (default 3600)\n"
     "\n"
-    "With --json: the models.list object.\n";
+    "With --json: the models.list object, or with --stats the models.stats object\n"
+    "(its days too).\n";
 
 const char kUsage[] =
     "usage: llmq usage [--by DIMS] [--since TIME | --days N] [--until TIME] [--csv]\n"

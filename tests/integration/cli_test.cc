@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -215,6 +216,87 @@ TEST_F(CliTest, DaemonNotRunningExitsThreeWithOneLine) {
   EXPECT_EQ(3, r.exit_code);
   EXPECT_NE(std::string::npos, r.output.find("is llmqd running?")) << r.output;
   EXPECT_EQ(1, std::count(r.output.begin(), r.output.end(), '\n')) << r.output;
+}
+
+}  // namespace
+}  // namespace llmq::testing
+
+namespace llmq::testing {
+namespace {
+
+// Every job.submit parameter has a flag: fallbacks, a provider pin, the cache
+// opt-out, a request id, a response format, a key from a file, the cooling and
+// disconnect policies; $LLMQ_MODEL is the default model.
+TEST_F(CliTest, EverySubmitParameterHasAFlag) {
+  TempDir dir;
+  const std::string key_file = dir.file("key");
+  std::ofstream(key_file) << "sk-or-v1-testcli0000000000000000000000000000000000000000000001\n";
+  auto r = llmq({"--json",
+                 "submit",
+                 "--model",
+                 "mock/fail-500",
+                 "--fallback",
+                 "mock/echo",
+                 "--provider",
+                 "mock",
+                 "--no-cache",
+                 "--request-id",
+                 "cli-1",
+                 "--response-format",
+                 "json_object",
+                 "--api-key-file",
+                 key_file,
+                 "--max-attempts",
+                 "1",
+                 "--fail-when-cooling",
+                 "--cancel-on-disconnect",
+                 "--wait",
+                 R"({"a":1})"});
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  json::Document job;
+  ASSERT_TRUE(json::parse(job, r.output, nullptr)) << r.output;
+  EXPECT_STREQ("mock/echo", job["model_used"].GetString()) << "the fallback answered";
+  auto client = daemon_->connect();
+  json::Document full =
+      callOk(*client, "job.get",
+             "{\"job_id\":\"" + std::string(job["job_id"].GetString()) + "\",\"include_request\":true}");
+  EXPECT_STREQ("json_object", full["request"]["response_format"]["type"].GetString());
+  EXPECT_EQ(std::string::npos, r.output.find("sk-or-v1-testcli")) << "the key is never printed";
+
+  // A provider that does not serve the model, an empty key file, and a
+  // disconnect policy without a wait are refused.
+  auto pinned = runCommand(cliArgv({"submit", "--provider", "mock", "--model", "openai/gpt-4o", "hi"}));
+  EXPECT_NE(0, pinned.exit_code);
+  EXPECT_NE(std::string::npos, pinned.output.find("does not serve model")) << pinned.output;
+  std::ofstream(dir.file("empty")) << "\n";
+  auto empty = llmq({"submit", "--api-key-file", dir.file("empty"), "hi"});
+  EXPECT_EQ(2, empty.exit_code);
+  EXPECT_EQ(2, llmq({"submit", "--cancel-on-disconnect", "hi"}).exit_code);
+
+  // $LLMQ_MODEL names the model when --model does not.
+  auto env = runCommand(cliArgv({"--json", "submit", "--wait", "from the env"}), "", {"LLMQ_MODEL=mock/echo"},
+                        30000,
+                        /*merge_stderr=*/false);
+  ASSERT_EQ(0, env.exit_code) << env.output;
+  json::Document e;
+  ASSERT_TRUE(json::parse(e, env.output, nullptr)) << env.output;
+  EXPECT_STREQ("mock/echo", e["model"].GetString());
+}
+
+TEST_F(CliTest, ModelsStatsShowsHowEachModelPerformed) {
+  ASSERT_EQ(0, llmq({"submit", "--wait", "--model", "mock/echo", "hi"}).exit_code);
+  auto r = llmq({"models", "--stats"});
+  ASSERT_EQ(0, r.exit_code);
+  EXPECT_NE(std::string::npos, r.output.find("PROVIDER")) << r.output;
+  const std::string row = rowOf(r.output, "mock");
+  EXPECT_NE(std::string::npos, row.find("mock/echo")) << r.output;
+  EXPECT_NE(std::string::npos, row.find("100.0%")) << row;
+  auto json = llmq({"--json", "models", "--stats", "--window", "60"});
+  ASSERT_EQ(0, json.exit_code);
+  json::Document d;
+  ASSERT_TRUE(json::parse(d, json.output, nullptr)) << json.output;
+  EXPECT_EQ(60, d["window"]["seconds"].GetInt());
+  EXPECT_EQ(2, llmq({"models", "--stats", "--refresh"}).exit_code);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // `llmq models`: the daemon's model catalog as a table of ids, context lengths and
 // prices per million tokens (models.list), optionally fetched afresh first.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -25,23 +26,81 @@ std::string perMillion(double usd_per_token) {
   return "$" + s;
 }
 
+// A percentile member ("p50") of the object `name` of `m`, in ms, or "-".
+std::string millis(const json::Value& m, const char* name, const char* which) {
+  const json::Value* p = objectField(m, name);
+  return p != nullptr ? std::to_string(intField(*p, which)) : std::string("-");
+}
+
+// `llmq models --stats`: models.stats's window as a table (the days with --json).
+ExitCode printStats(GlobalOptions& globals, int64_t window_s) {
+  Session session(globals);
+  json::Document result;
+  const std::string params = "{\"window_s\":" + std::to_string(window_s) + "}";
+  if (ExitCode rc = session.call("models.stats", params, &result); rc != ExitCode::kOk) {
+    return rc;
+  }
+  if (globals.json) {
+    printJson(result);
+    return ExitCode::kOk;
+  }
+  const json::Value* window = objectField(result, "window");
+  const json::Value* models = window != nullptr ? json::member(*window, "models") : nullptr;
+  if (models == nullptr || !models->IsArray() || models->Empty()) {
+    std::fprintf(stderr, "no attempts in the last %lld s\n", static_cast<long long>(window_s));
+    return ExitCode::kOk;
+  }
+  Table table({"PROVIDER", "MODEL", "REQUESTS", "SUCCESS", "P50 MS", "P95 MS", "P99 MS", "TTFT P50", "$/1K TOK"},
+              {false, false, true, true, true, true, true, true, true});
+  for (const auto& m : models->GetArray()) {
+    char success[16];
+    std::snprintf(success, sizeof success, "%.1f%%", numberField(m, "success_rate") * 100);
+    const json::Value* per_1k = json::member(m, "usd_per_1k_tokens");
+    char usd[32] = "-";
+    if (per_1k != nullptr && per_1k->IsNumber()) {
+      std::snprintf(usd, sizeof usd, "$%.6g", per_1k->GetDouble());
+    }
+    table.addRow({printable(stringField(m, "provider")), printable(stringField(m, "model")),
+                  std::to_string(intField(m, "requests")), success, millis(m, "latency_ms", "p50"),
+                  millis(m, "latency_ms", "p95"), millis(m, "latency_ms", "p99"), millis(m, "ttft_ms", "p50"),
+                  usd});
+  }
+  table.print(stdout);
+  std::fflush(stdout);
+  std::fprintf(stderr, "(attempts of the last %lld s, from llmqd's ledger; per day: llmq --json models --stats)\n",
+               static_cast<long long>(window_s));
+  return ExitCode::kOk;
+}
+
 }  // namespace
 
 ExitCode runModels(ArgReader& args, GlobalOptions& globals) {
   std::string filter;
   bool refresh = false;
+  bool stats = false;
+  double window_s = 3600;
   while (args.next()) {
     if (args.value("--filter", &filter)) {
       continue;
     }
     if (args.flag("--refresh")) {
       refresh = true;
+    } else if (args.flag("--stats")) {
+      stats = true;
+    } else if (args.secondsValue("--window", &window_s)) {
+      continue;
     } else {
       args.unknown();
     }
   }
+  if (!args.failed() && stats && (refresh || !filter.empty())) {
+    args.fail("--stats shows how models performed; --refresh and --filter are for the catalog");
+  }
   if (args.failed()) {
     return usageError("models", args.error());
+  }
+  if (stats) {
+    return printStats(globals, std::max<int64_t>(1, static_cast<int64_t>(window_s)));
   }
   std::string params = "{";
   if (refresh) {

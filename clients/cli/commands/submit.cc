@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -17,13 +18,20 @@
 #include "clients/cli/output.h"
 #include "clients/cli/session.h"
 #include "clients/cli/usage_error.h"
+#include "common/text.h"
 
 namespace llmq::cli {
 namespace {
 
+// The model when --model is not given: $LLMQ_MODEL, else the mock's demo model.
+std::string defaultModel() {
+  const char* env = std::getenv("LLMQ_MODEL");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string("mock/demo");
+}
+
 struct SubmitOptions {
   std::vector<std::string> words;  // The prompt, or empty / {"-"} for stdin.
-  std::string model = "mock/demo";
+  std::string model = defaultModel();
   bool model_given = false;
   std::optional<std::string> route;  // Instead of a model: a routing rule picks it.
   std::optional<std::string> system;
@@ -37,6 +45,15 @@ struct SubmitOptions {
   std::optional<double> timeout_s;
   std::optional<double> deadline_s;
   std::optional<std::string> on_restart;
+  std::vector<std::string> fallbacks;
+  std::optional<std::string> provider;
+  std::optional<bool> cache;
+  std::optional<std::string> api_key_file;
+  std::optional<std::string> api_key;          // Read from api_key_file; never printed.
+  std::optional<std::string> response_format;  // "json_object", or a file holding the object.
+  std::optional<std::string> request_id;
+  bool fail_when_cooling = false;
+  bool cancel_on_disconnect = false;
   bool wait = false;
   bool stream = false;
 };
@@ -75,6 +92,24 @@ bool parseOptions(ArgReader& args, SubmitOptions* o) {
       o->deadline_s = secs;
     } else if (args.value("--on-restart", &text)) {
       o->on_restart = text;
+    } else if (args.value("--fallback", &text)) {
+      o->fallbacks.push_back(text);
+    } else if (args.value("--provider", &text)) {
+      o->provider = text;
+    } else if (args.flag("--cache")) {
+      o->cache = true;
+    } else if (args.flag("--no-cache")) {
+      o->cache = false;
+    } else if (args.value("--api-key-file", &text)) {
+      o->api_key_file = text;
+    } else if (args.value("--response-format", &text)) {
+      o->response_format = text;
+    } else if (args.value("--request-id", &text)) {
+      o->request_id = text;
+    } else if (args.flag("--fail-when-cooling")) {
+      o->fail_when_cooling = true;
+    } else if (args.flag("--cancel-on-disconnect")) {
+      o->cancel_on_disconnect = true;
     } else if (args.flag("--wait")) {
       o->wait = true;
     } else if (args.flag("--stream")) {
@@ -94,6 +129,8 @@ bool parseOptions(ArgReader& args, SubmitOptions* o) {
     args.fail("--route must not be empty");
   } else if (o->route && o->model_given) {
     args.fail("--route and --model exclude each other: the route picks the model");
+  } else if (o->cancel_on_disconnect && !o->wait && !o->stream) {
+    args.fail("--cancel-on-disconnect needs --wait or --stream: without them llmq leaves at once");
   } else if (o->request_file && (!o->words.empty() || o->system || o->max_tokens)) {
     args.fail("--request-json carries the whole request: give no prompt, --system or --max-tokens");
   } else if (o->words.size() > 1) {
@@ -232,6 +269,55 @@ bool buildRequest(const SubmitOptions& o, std::string* request, std::string* err
   return true;
 }
 
+// --response-format: "json_object", or a file (or "-") holding the whole
+// response_format object (e.g. a json_schema one), set in the request.
+bool applyResponseFormat(const SubmitOptions& o, std::string* request, std::string* error) {
+  if (!o.response_format) {
+    return true;
+  }
+  std::string text;
+  if (*o.response_format == "json_object") {
+    text = R"({"type":"json_object"})";
+  } else if (!readInput(*o.response_format, &text, error)) {
+    return false;
+  }
+  json::Document format;
+  std::string why;
+  if (!json::parse(format, text, &why) || !format.IsObject()) {
+    *error = "--response-format " + *o.response_format + ": " +
+             (why.empty() ? std::string("not a JSON object") : "not valid JSON: " + why);
+    return false;
+  }
+  json::Document doc;
+  if (!json::parse(doc, *request, nullptr) || !doc.IsObject()) {
+    *error = "the request is not a JSON object";
+    return false;
+  }
+  json::Value copy;
+  copy.CopyFrom(format, doc.GetAllocator());
+  setMember(doc, "response_format", std::move(copy));
+  *request = json::toString(doc);
+  return true;
+}
+
+// --api-key-file: the key from the file (or "-"), without surrounding whitespace.
+bool readApiKey(SubmitOptions& o, std::string* error) {
+  if (!o.api_key_file) {
+    return true;
+  }
+  std::string key;
+  if (!readInput(*o.api_key_file, &key, error)) {
+    return false;
+  }
+  key = std::string(trimWhitespace(key));
+  if (key.empty()) {
+    *error = "--api-key-file " + *o.api_key_file + " holds no key";
+    return false;
+  }
+  o.api_key = std::move(key);
+  return true;
+}
+
 std::string formatNumber(double v) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -277,6 +363,33 @@ std::string buildParams(const SubmitOptions& o, const std::string& request) {
   if (o.on_restart) {
     p += ",\"on_restart\":";
     json::appendString(p, *o.on_restart);
+  }
+  if (!o.fallbacks.empty()) {
+    p += ",\"fallback_models\":[";
+    for (size_t i = 0; i < o.fallbacks.size(); ++i) {
+      p += i > 0 ? "," : "";
+      json::appendString(p, o.fallbacks[i]);
+    }
+    p += "]";
+  }
+  for (const auto& [name, value] : {std::pair{"provider", &o.provider}, std::pair{"request_id", &o.request_id}}) {
+    if (*value) {
+      p += std::string(",\"") + name + "\":";
+      json::appendString(p, **value);
+    }
+  }
+  if (o.cache) {
+    p += *o.cache ? ",\"cache\":true" : ",\"cache\":false";
+  }
+  if (o.fail_when_cooling) {
+    p += ",\"fail_when_cooling\":true";
+  }
+  if (o.cancel_on_disconnect) {
+    p += ",\"cancel_on_disconnect\":true";
+  }
+  if (o.api_key) {
+    p += ",\"api_key\":";
+    json::appendString(p, *o.api_key);
   }
   if (o.wait || o.stream) {
     p += ",\"subscribe\":true";
@@ -440,7 +553,7 @@ ExitCode runSubmit(ArgReader& args, GlobalOptions& globals) {
   }
   std::string request;
   std::string error;
-  if (!buildRequest(o, &request, &error)) {
+  if (!buildRequest(o, &request, &error) || !applyResponseFormat(o, &request, &error) || !readApiKey(o, &error)) {
     return usageError("submit", error);
   }
   std::string params = buildParams(o, request);

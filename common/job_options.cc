@@ -68,6 +68,22 @@ std::optional<RequestFacts> readFacts(const json::Value& object) {
   return f;
 }
 
+std::optional<OutputCheck> readOutputCheck(const json::Value& object) {
+  const json::Value* check = json::member(object, "output_check");
+  if (check == nullptr || !check->IsObject()) {
+    return std::nullopt;
+  }
+  const std::optional<std::string> type = text(*check, "type");
+  if (type == "json_object") {
+    return OutputCheck{};
+  }
+  const json::Value* schema = json::member(*check, "schema");
+  if (type != "json_schema" || schema == nullptr) {
+    return std::nullopt;
+  }
+  return OutputCheck{OutputCheck::kJsonSchema, json::toString(*schema)};
+}
+
 }  // namespace
 
 void appendRoutingJson(std::string& out, const Routing& r) {
@@ -101,6 +117,17 @@ void appendFacts(std::string& out, const RequestFacts& f) {
     out.append(std::to_string(*f.completion_cap));
   }
   out.append(f.deterministic ? ",\"deterministic\":true}" : "}");
+}
+
+// The schema is stored as it was taken at submit: compact JSON, already checked.
+void appendOutputCheck(std::string& out, const OutputCheck& c) {
+  if (c.kind == OutputCheck::kJsonObject) {
+    out.append(",\"output_check\":{\"type\":\"json_object\"}");
+    return;
+  }
+  out.append(",\"output_check\":{\"type\":\"json_schema\",\"schema\":");
+  out.append(c.schema);
+  out.push_back('}');
 }
 
 }  // namespace
@@ -143,6 +170,9 @@ std::string toJson(const JobOptions& o) {
     out.push_back(',');
     appendFacts(out, *o.facts);
   }
+  if (o.output_check) {
+    appendOutputCheck(out, *o.output_check);
+  }
   out.push_back('}');
   return out;
 }
@@ -171,6 +201,7 @@ JobOptions parseJobOptions(std::string_view text_json) {
   o.provider = text(doc, "provider");
   o.routing = readRouting(doc);
   o.facts = readFacts(doc);
+  o.output_check = readOutputCheck(doc);
   return o;
 }
 

@@ -1,6 +1,7 @@
 // llmq::JobOptions: the submit options of a job that its columns do not hold
 // (its own fallback models, the cache and own-key flags, fail_when_cooling,
-// the client's request id, and the routing decided at submit), typed in memory.
+// the client's request id, the routing decided at submit, the facts of its
+// request and the check its answer must pass), typed in memory.
 // In the database they are one small JSON object in the jobs table's `options`
 // column, written by toJson() and read by parseJobOptions() here and nowhere
 // else, so the stored form stays readable with sqlite3 and the rest of llmq
@@ -40,6 +41,18 @@ struct RequestFacts {
   bool operator==(const RequestFacts&) const = default;
 };
 
+// What a chat job's answer must be, from the request's `response_format`, taken
+// once at submit (common/schema_check.h) so that the runner never reads
+// the request for it: a JSON object (`json_object`), or JSON that matches a
+// schema (`json_schema` with `strict: true`).
+struct OutputCheck {
+  enum Kind { kJsonObject, kJsonSchema };
+  Kind kind = kJsonObject;
+  std::string schema;  // kJsonSchema: the schema, as compact JSON.
+
+  bool operator==(const OutputCheck&) const = default;
+};
+
 struct JobOptions {
   std::vector<std::string> fallback_models;  // The job's own, as submitted.
   bool cache = false;                        // Opted in to the response cache.
@@ -49,7 +62,8 @@ struct JobOptions {
   std::optional<std::string> request_id;  // Sent upstream as X-Request-Id.
   std::optional<std::string> provider;    // Pinned: every attempt goes to this provider.
   std::optional<Routing> routing;
-  std::optional<RequestFacts> facts;  // Unset for a job stored before they were taken.
+  std::optional<RequestFacts> facts;        // Unset for a job stored before they were taken.
+  std::optional<OutputCheck> output_check;  // Unset: the answer is not checked.
 
   bool operator==(const JobOptions&) const = default;
 };

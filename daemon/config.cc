@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "common/json.h"
+#include "common/schema_check.h"
 #include "common/secret.h"
 #include "common/text.h"
 #include "daemon/config_keys.h"
@@ -328,6 +329,27 @@ void applyAliases(Config& c, const std::string& file, const toml::node& node) {
   }
 }
 
+// [[routes]] response_format: a JSON object in a string, which must be a
+// response_format whose check llmqd runs as a request's (common/schema_check.h),
+// so that a route's default can never be what refuses its jobs.
+std::string routeResponseFormat(const std::string& file, const std::string& key, const toml::node& value) {
+  const std::string text = getString(file, key, value);
+  json::Document request;
+  request.SetObject();
+  json::Document format;
+  std::string error;
+  if (!json::parse(format, text, &error) || !format.IsObject() || json::member(format, "type") == nullptr) {
+    throw ConfigError{where(file, value) + ": " + key +
+                      " must be a JSON object with a \"type\" in a string, e.g. '{\"type\": \"json_object\"}'" +
+                      (error.empty() ? "" : " (" + error + ")")};
+  }
+  request.AddMember("response_format", json::Value(format, request.GetAllocator()), request.GetAllocator());
+  if (Result<std::optional<OutputCheck>> check = outputCheckOf(JobKind::kChat, request); !check) {
+    throw ConfigError{where(file, value) + ": " + key + ": " + check.error().message};
+  }
+  return json::toString(request["response_format"]);
+}
+
 // [[routes]]: routing rules, in file order, with unique names.
 // A weighted route's weights: positive finite numbers, at most 1e6 each (the
 // draw is over their sum).
@@ -372,6 +394,10 @@ void applyRoutes(Config& c, const std::string& file, const toml::node& node) {
             throw ConfigError{where(file, value) + ": " + key + " lists \"" + m + "\" twice"};
           }
         }
+      } else if (name == "response_format") {
+        r.response_format = routeResponseFormat(file, key, value);
+      } else if (name == "system_prompt") {
+        r.system_prompt = getString(file, key, value);
       } else if (name == "strategy") {
         std::string v = getString(file, key, value);
         if (!parseRouteStrategy(v, &r.strategy)) {
@@ -873,6 +899,12 @@ void describeModelNames(std::ostream& o, const Config& c) {
         o << (i > 0 ? ", " : "") << decimal(r.weights[i]);
       }
       o << "]\n";
+    }
+    if (!r.response_format.empty()) {
+      o << "response_format = " << tomlString(r.response_format) << "\n";
+    }
+    if (!r.system_prompt.empty()) {
+      o << "system_prompt = " << tomlString(r.system_prompt) << "\n";
     }
   }
 }

@@ -172,6 +172,12 @@ struct RouteRule {
   std::vector<std::string> models;
   RouteStrategy strategy = RouteStrategy::kOrdered;
   std::vector<double> weights;  // kWeighted: one per model, each > 0.
+  // Defaults for the chat jobs that name the route, applied at submit to a
+  // request that lacks them (docs/configuration.md, "Aliases and routing"): its
+  // response_format (compact JSON, a check common/schema_check.h accepts; empty:
+  // none), and a system message put first (empty: none).
+  std::string response_format;
+  std::string system_prompt;
 };
 
 struct Config {
@@ -210,6 +216,10 @@ struct Config {
   // [retry] retry_after_max_s: the longest wait an upstream's Retry-After (or rate
   // limit reset) may impose; longer or absurd values count as this.
   int64_t retry_after_max_ms = 3'600'000;
+  // [retry] schema_attempts: an answer that fails its structured-output check
+  // (SCHEMA_MISMATCH, common/schema_check.h) is tried again only while the
+  // job has made fewer attempts than this on its model (and max_attempts allows).
+  int schema_attempts = 3;
   upstream::MockOptions mock;
   CircuitOptions circuit;
   // [limits]: the daemon's own rate limits. By default free models (`*:free`) get

@@ -565,6 +565,7 @@ const ConfigKey kKeys[] = {
      {},
      access<NumberAt<kSecond, &C::retry_after_max_ms>>(),
      "3600"},
+    {"retry", "schema_attempts", K::kInteger, 1, 100, {}, access<IntegerAt<1, &C::schema_attempts>>(), "3"},
 
     {"http",
      "connect_timeout_ms",

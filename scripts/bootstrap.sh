@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libuv1-dev libcurl4-openssl-dev libsqlite3-dev libsystemd-dev rapidjson-dev libtomlplusplus-dev
   libsodium-dev libhttp-parser-dev libgoogle-perftools-dev
+  libvalijson-dev            # JSON Schema checks of structured output (common/schema_check.cc)
+  json-schema-test-suite     # what that check is tested against (tests/unit/common/schema_check_test.cc)
   googletest libgtest-dev libgmock-dev
   sqlite3 python3 curl
   libfaketime   # clock steps under a running llmqd (tests/hostile/clock_test.cc)

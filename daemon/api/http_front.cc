@@ -827,9 +827,11 @@ void HttpFront::onJobEvent(uint64_t rpc_id, Pending& p, ipc::EventKind event, co
     if (p.content_sent) {
       // What the client has read cannot be taken back, and another attempt
       // starts over: end this response; the job goes on (and is billed once).
+      const bool mismatch = stringMember(data, "reason") == "SCHEMA_MISMATCH";
       streamError(p, 502, "api_error", "stream_interrupted",
-                  "the upstream stream broke after part of the answer was sent; llmq retries job " + p.job_id +
-                      " but this response cannot resume it");
+                  (mismatch ? "the answer sent did not match the request's response_format schema"
+                            : "the upstream stream broke after part of the answer was sent") +
+                      std::string("; llmq retries job ") + p.job_id + " but this response cannot resume it");
       finish(rpc_id);
     }
   } else if (event == EventKind::kUsage) {

@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/schema_check.h"
 #include "common/time.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
@@ -164,6 +165,77 @@ bool pinnedProviderServes(Call& call, const std::string& provider, const ipc::Su
     }
   }
   return true;
+}
+
+// What the answer must be (response_format; common/schema_check.h),
+// taken now with the rest of the request: a schema llmqd will not run is
+// refused with the job, not found out by its first attempt. False: the call
+// was answered.
+bool takeOutputCheck(Call& call, const ipc::SubmitParams& p, const json::Value& request,
+                     std::optional<OutputCheck>* out) {
+  Result<std::optional<OutputCheck>> check = outputCheckOf(p.kind, request);
+  if (!check) {
+    call.reply.fail(ipc::rpc::kInvalidParams, check.error().message, "SCHEMA_REFUSED");
+    return false;
+  }
+  *out = std::move(*check);
+  return true;
+}
+
+// Whether a chat request's messages already hold a system (or developer) message.
+bool hasSystemMessage(const json::Value& messages) {
+  for (const json::Value& m : messages.GetArray()) {
+    const json::Value* role = m.IsObject() ? json::member(m, "role") : nullptr;
+    if (role != nullptr && role->IsString() &&
+        (json::view(*role) == "system" || json::view(*role) == "developer")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The request of a chat job that names a [[routes]] rule with defaults
+// (docs/configuration.md, "Aliases and routing"): the rule's response_format
+// when the request has none, and its system prompt as the first message when
+// the request has no system message. nullopt: the request runs as it came.
+std::optional<json::Document> withRouteDefaults(const Config& config, const ipc::SubmitParams& p) {
+  std::optional<std::string_view> name = p.route;
+  if (!name && p.model.rfind(kRoutePrefix, 0) == 0) {
+    name = std::string_view(p.model).substr(kRoutePrefix.size());
+  }
+  const RouteRule* route = name && p.kind == JobKind::kChat ? findRoute(config, *name) : nullptr;
+  if (route == nullptr || !p.request->IsObject()) {
+    return std::nullopt;
+  }
+  const json::Value* messages = json::member(*p.request, "messages");
+  const bool add_format = !route->response_format.empty() && json::member(*p.request, "response_format") == nullptr;
+  const bool add_system = !route->system_prompt.empty() && messages != nullptr && messages->IsArray() &&
+                          !hasSystemMessage(*messages);
+  if (!add_format && !add_system) {
+    return std::nullopt;
+  }
+  std::optional<json::Document> doc(std::in_place);
+  json::Document::AllocatorType& alloc = doc->GetAllocator();
+  doc->CopyFrom(*p.request, alloc);
+  if (add_format) {
+    json::Document format;
+    (void)json::parse(format, route->response_format, nullptr);  // Checked when the config was read.
+    doc->AddMember("response_format", json::Value(format, alloc), alloc);
+  }
+  if (add_system) {
+    json::Value system(rapidjson::kObjectType);
+    system.AddMember("role", "system", alloc);
+    system.AddMember("content",
+                     json::Value(route->system_prompt.c_str(),
+                                 static_cast<rapidjson::SizeType>(route->system_prompt.size()), alloc),
+                     alloc);
+    json::Value& list = (*doc)["messages"];
+    list.PushBack(system, alloc);
+    for (rapidjson::SizeType i = list.Size() - 1; i > 0; --i) {
+      list[i].Swap(list[i - 1]);  // To the front, the others in their order.
+    }
+  }
+  return doc;
 }
 
 // The job's first concrete model: the models it tries (routes, chains, aliases,
@@ -343,10 +415,16 @@ void admitJob(Call& call, const ipc::SubmitParams& p) {
   if (!checkRequest(call, p)) {
     return;
   }
-  std::string request_json = json::toString(*p.request);
+  const std::optional<json::Document> defaulted = withRouteDefaults(s.config, p);
+  const json::Value& request = defaulted ? *defaulted : *p.request;
+  std::optional<OutputCheck> output_check;
+  if (!takeOutputCheck(call, p, request, &output_check)) {
+    return;
+  }
+  std::string request_json = json::toString(request);
   // What the request asks, taken here once from the parsed request and kept with
   // the job (common/job_options.h): nothing later parses the request for it.
-  const RequestFacts facts = requestFacts(p.kind, *p.request, request_json.size());
+  const RequestFacts facts = requestFacts(p.kind, request, request_json.size());
   std::optional<Routing> routing;
   const std::optional<std::string> first_model = firstModel(call, p, request_json, facts, &routing);
   if (!first_model || !checkCaller(call, p)) {
@@ -374,6 +452,7 @@ void admitJob(Call& call, const ipc::SubmitParams& p) {
   const bool byok = p.api_key.has_value() && !upstream::MockProvider::handles(*first_model);
   store::JobRecord job = newJob(p, std::move(client), std::move(request_json), routing, facts, byok,
                                 s.clock.nowMs(), s.config.default_max_attempts);
+  job.options.output_check = std::move(output_check);
   if (!withinQuotaAndBudgets(call, p, job, *first_model)) {
     return;
   }

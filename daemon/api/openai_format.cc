@@ -104,7 +104,7 @@ ApiError fromJobError(std::string_view state, std::string_view code, std::string
   if (code == "NO_API_KEY") {
     return {401, "authentication_error", c, std::move(message)};
   }
-  if (code == "UPSTREAM_ERROR" || code == "NETWORK") {
+  if (code == "UPSTREAM_ERROR" || code == "NETWORK" || code == "SCHEMA_MISMATCH") {
     return {502, "api_error", c, std::move(message)};
   }
   return {500, "server_error", c, std::move(message)};

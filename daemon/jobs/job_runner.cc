@@ -8,6 +8,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/schema_check.h"
 #include "common/secret.h"
 #include "common/text.h"
 #include "common/time.h"
@@ -63,6 +64,25 @@ std::string errorData(const upstream::Failure& f, bool will_retry) {
 
 void logStoreError(const char* what, int64_t job_id, const Error& e) {
   LOG_ERROR("%s %s: %s", what, ipc::formatJobId(job_id).c_str(), e.message.c_str());
+}
+
+// An answer that fails the job's structured-output check (response_format,
+// common/schema_check.h): a failed attempt, billed as it was answered,
+// retried while [retry] schema_attempts allows. Only a chat answer's text is
+// checked; an answer that calls tools instead has none to check.
+constexpr std::string_view kSchemaMismatch = "SCHEMA_MISMATCH";
+
+std::optional<upstream::Failure> checkOutput(const store::JobRecord& j, const upstream::Completion& c) {
+  if (!j.options.output_check || j.kind != JobKind::kChat || c.finish_reason == "tool_calls") {
+    return std::nullopt;
+  }
+  std::string why = checkAnswer(*j.options.output_check, c.content);
+  if (why.empty()) {
+    return std::nullopt;
+  }
+  upstream::Failure f{std::string(kSchemaMismatch), std::move(why), c.http_status, true, "local"};
+  f.usage = c.usage;
+  return f;
 }
 
 }  // namespace
@@ -834,6 +854,11 @@ void JobRunner::finish(ActiveJob& a, const Outcome& o, Record&& record) {
 }
 
 void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
+  if (std::optional<upstream::Failure> mismatch = checkOutput(a.job, c)) {
+    a.attempt.generation_id = c.generation_id;  // Billed: kept for reconciliation as any answer.
+    onFailure(a, std::move(*mismatch));
+    return;
+  }
   if (a.job.kind == JobKind::kResponses) {
     toResponse(a, c);
   }
@@ -904,24 +929,32 @@ void JobRunner::onFailure(ActiveJob& a, upstream::Failure&& f) {
     // value (or a reset stamp far ahead) would stall every job on the key until a
     // restart, so anything longer, absurd values included, counts as the cap.
     f.retry_after_ms = std::clamp<int64_t>(f.retry_after_ms, 0, p_.config.retry_after_max_ms);
-    // Retryable failures say the target is unwell; an answer such as a 400 says it
-    // is up (the request was at fault). A 429 says neither: it is the cooldowns'
-    // business, and a storm of them must not open the breaker for everyone.
+    // Retryable failures say the target is unwell; an answer such as a 400, or
+    // one that does not match its schema, says it is up (the request was at
+    // fault). A 429 says neither: it is the cooldowns' business, and a storm of
+    // them must not open the breaker for everyone.
+    const bool mismatch = f.code == kSchemaMismatch;
     if (f.code == "RATE_LIMITED") {
       p_.circuits.onAbandoned(a.circuit);
-    } else if (f.retryable) {
+    } else if (f.retryable && !mismatch) {
       p_.circuits.onFailure(a.circuit, mono);
     } else {
       p_.circuits.onSuccess(a.circuit);
     }
+    if (mismatch && f.usage) {
+      p_.limits.release(a.permit, f.usage->total_tokens > 0 ? f.usage->total_tokens : -1, /*ok=*/true);
+    }
     recordFailedAttempt(a, f, now);
     const bool next_key = spendKey(a, f, mono);
     // Retries, then fallbacks along the chain (docs/upstream.md): daemon/jobs/retry_plan.h.
+    // A mismatch goes again at once (the upstream is not overloaded), within
+    // [retry] schema_attempts.
     store::JobRecord& j = a.job;
-    const RetryPlan plan =
-        planRetry(RetryFacts{f.retryable, f.upstream_status, j.run_attempts, j.max_attempts, p_.run.shutting_down,
-                             next_key, backoffMs(std::max(j.run_attempts, 1)), f.retry_after_ms, now, j.deadline_at,
-                             a.model_index + 1 < a.chain.size()});
+    const int max_attempts = mismatch ? std::min(j.max_attempts, p_.config.schema_attempts) : j.max_attempts;
+    const int64_t backoff = mismatch ? 0 : backoffMs(std::max(j.run_attempts, 1));
+    const RetryPlan plan = planRetry(RetryFacts{f.retryable, f.upstream_status, j.run_attempts, max_attempts,
+                                                p_.run.shutting_down, next_key, backoff, f.retry_after_ms, now,
+                                                j.deadline_at, a.model_index + 1 < a.chain.size()});
     applyRetryPlan(a, f, plan, now);
   });
 }
@@ -1019,9 +1052,9 @@ void JobRunner::applyRetryPlan(ActiveJob& a, const upstream::Failure& f, const R
   p_.lifecycle.emitWith(j, a.tags, EventKind::kRetrying, [&] {
     std::string d = "{\"attempt\":" + std::to_string(j.attempts + 1) + ",\"delay_ms\":" + std::to_string(delay) +
                     ",\"reason\":";
-    json::appendString(d, !fallback.empty()  ? std::string("fallback")
-                          : !a.streamed_text ? f.code
-                                             : std::string("stream_interrupted"));
+    json::appendString(d, !fallback.empty()                               ? std::string("fallback")
+                          : !a.streamed_text || f.code == kSchemaMismatch ? f.code
+                                                                          : std::string("stream_interrupted"));
     d += ",\"upstream_status\":";
     d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
     if (!fallback.empty()) {

@@ -57,6 +57,23 @@ TEST(JobOptionsTest, TheFactsOfTheRequestAreReadBack) {
   EXPECT_FALSE(parseJobOptions(R"({"facts":{"prompt_tokens":"x"}})").facts.has_value());
 }
 
+TEST(JobOptionsTest, TheCheckOfTheAnswerIsReadBack) {
+  JobOptions o;
+  o.output_check = OutputCheck{};
+  EXPECT_EQ(R"({"fallback_models":[],"cache":false,"byok":false,"output_check":{"type":"json_object"}})",
+            toJson(o));
+  EXPECT_EQ(o, parseJobOptions(toJson(o)));
+  o.facts = RequestFacts{3, std::nullopt, false};
+  o.output_check = OutputCheck{OutputCheck::kJsonSchema, R"({"type":"object","required":["a"]})"};
+  EXPECT_NE(std::string::npos,
+            toJson(o).find(R"("output_check":{"type":"json_schema","schema":{"type":"object","required":["a"]}})"))
+      << toJson(o);
+  EXPECT_EQ(o, parseJobOptions(toJson(o)));
+  // An unknown type, or a json_schema without its schema, checks nothing.
+  EXPECT_FALSE(parseJobOptions(R"({"output_check":{"type":"xml"}})").output_check.has_value());
+  EXPECT_FALSE(parseJobOptions(R"({"output_check":{"type":"json_schema"}})").output_check.has_value());
+}
+
 TEST(JobOptionsTest, AHandEditedValueOfTheWrongTypeKeepsItsDefault) {
   JobOptions o = parseJobOptions(R"({"fallback_models":"x","cache":1,"byok":"yes","request_id":7,)"
                                  R"("routing":{"models":[""]}})");

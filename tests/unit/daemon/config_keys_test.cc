@@ -142,7 +142,7 @@ const std::map<std::string, std::set<std::string>> kOwnSections = {
     {"limits.key", {"match", "rpm", "rps", "tpm", "concurrency"}},
     {"limits.model", {"match", "rpm", "rps", "tpm", "concurrency"}},
     {"providers", {"name", "base_url", "api_key_env", "models", "stream_usage", "responses_api"}},
-    {"routes", {"name", "models", "strategy"}},
+    {"routes", {"name", "models", "strategy", "response_format", "system_prompt"}},
     {"prices",
      {"match", "prompt_usd_per_mtok", "completion_usd_per_mtok", "request_usd", "cache_read_usd_per_mtok",
       "cache_write_usd_per_mtok", "context_length", "max_completion_tokens"}},

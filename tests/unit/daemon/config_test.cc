@@ -467,6 +467,30 @@ TEST_F(RoutingConfigTest, AliasesKeepFileOrderAndRoutesTheirStrategy) {
       << text;
 }
 
+TEST_F(RoutingConfigTest, ARouteMayGiveItsJobsAResponseFormatAndASystemPrompt) {
+  auto c = load(
+      "[[routes]]\nname = \"extract\"\nmodels = [\"a/b\"]\nsystem_prompt = \"Answer in JSON.\"\n"
+      "response_format = '{\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\", \"strict\": true,"
+      " \"schema\": {\"type\": \"object\"}}}'\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(1u, c->routes.size());
+  EXPECT_EQ("Answer in JSON.", c->routes[0].system_prompt);
+  EXPECT_EQ(R"({"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":{"type":"object"}}})",
+            c->routes[0].response_format);
+  const std::string text = describe(*c);
+  EXPECT_NE(std::string::npos, text.find("system_prompt = \"Answer in JSON.\"\n")) << text;
+  // Not JSON, not an object with a type, or a schema llmqd would refuse each job for.
+  for (const char* bad : {"'{\"type\": '", "'[1]'", "'{\"json_schema\": {}}'",
+                          "'{\"type\": \"json_schema\", \"json_schema\": {\"strict\": true, \"schema\": "
+                          "{\"$ref\": \"http://example.com/s\"}}}'"}) {
+    auto refused =
+        load("[[routes]]\nname = \"x\"\nmodels = [\"a/b\"]\nresponse_format = " + std::string(bad) + "\n");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(std::string::npos, refused.error().message.find(":4: routes.response_format"))
+        << refused.error().message;
+  }
+}
+
 TEST_F(RoutingConfigTest, BadAliasesNameTheirLine) {
   auto wildcard_target = load("[aliases]\n\"a-*\" = \"b/*\"\n");
   ASSERT_FALSE(wildcard_target.ok());

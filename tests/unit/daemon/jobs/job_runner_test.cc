@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "daemon/policy/response_cache.h"
 #include "tests/support/engine_fixture.h"
@@ -232,6 +233,109 @@ TEST_F(JobRunnerTest, CacheFalseOptsAJobOutOfTheResponseCache) {
   EXPECT_EQ(1u, engine_->cache->stats().hits);
   EXPECT_EQ(1u, engine_->cache->stats().misses);
   EXPECT_EQ(1u, engine_->cache->stats().stored) << "cache: false stored nothing";
+}
+
+// A strict json_schema response_format (docs/http-api.md, "Structured output").
+constexpr const char* kWantsA =
+    R"(,"response_format":{"type":"json_schema","json_schema":{"name":"x","strict":true,)"
+    R"("schema":{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}}})";
+
+ScriptedProvider::Answer answering(std::vector<std::string> deltas, double usd) {
+  ScriptedProvider::Answer a = ScriptedProvider::costs(usd);
+  a.deltas = std::move(deltas);
+  return a;
+}
+
+TEST_F(JobRunnerTest, AnAnswerThatMissesItsSchemaIsBilledAndTriedAgain) {
+  start();
+  upstream_->push(answering({R"({"a":"one"})"}, 0.25));
+  upstream_->push(answering({R"({"a":1})"}, 0.5));
+  const uint64_t c = admin();
+  const std::string id = submit(c, "test/a", "", kWantsA);
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  const store::JobRecord j = job(id);
+  EXPECT_EQ(2, j.attempts);
+  EXPECT_NE(std::string::npos, j.result_json.find(R"(\"a\":1)")) << j.result_json;
+  EXPECT_EQ(2u, upstream_->seen().size());
+  // The first attempt failed SCHEMA_MISMATCH and is in the ledger with its cost.
+  EXPECT_EQ("failed", llmq::testing::queryOne(db_.db(), "SELECT outcome FROM attempts WHERE attempt = 1"));
+  EXPECT_EQ("SCHEMA_MISMATCH",
+            llmq::testing::queryOne(db_.db(), "SELECT error_code FROM attempts WHERE attempt = 1"));
+  const std::string report = call(c, "usage.report");
+  EXPECT_DOUBLE_EQ(0.75, number(report, "result.totals.cost_usd")) << report;
+  EXPECT_EQ(2, number(report, "result.totals.requests")) << report;
+}
+
+TEST_F(JobRunnerTest, AJobWhoseAnswersKeepMissingItsSchemaFailsAfterSchemaAttempts) {
+  config_.schema_attempts = 2;
+  start();
+  for (int i = 0; i < 4; ++i) {
+    upstream_->push(answering({R"({"a":"one"})"}, 0.25));
+  }
+  const uint64_t c = admin();
+  const std::string id = submit(c, "test/a", "", kWantsA);  // max_attempts: 4.
+  ASSERT_TRUE(reaches(id, JobState::kFailed));
+  const store::JobRecord j = job(id);
+  EXPECT_EQ(2, j.attempts);
+  EXPECT_EQ("SCHEMA_MISMATCH", j.error.code);
+  EXPECT_EQ("local", j.error.source);
+  EXPECT_EQ("<root>[a]: Value type not permitted by 'type' constraint.", j.error.message);
+  EXPECT_EQ(2u, upstream_->seen().size());
+  // Every attempt was paid for, and is billed.
+  const std::string report = call(c, "usage.report");
+  EXPECT_DOUBLE_EQ(0.5, number(report, "result.totals.cost_usd")) << report;
+  EXPECT_EQ(
+      "2", llmq::testing::queryOne(db_.db(), "SELECT COUNT(*) FROM attempts WHERE error_code = 'SCHEMA_MISMATCH'"));
+}
+
+TEST_F(JobRunnerTest, AStreamedAnswerIsCheckedWholeAtItsEnd) {
+  start();
+  upstream_->push(answering({"Sure: ", "{\"a\":1}"}, 0.1));  // Text around the JSON: not JSON.
+  upstream_->push(answering({"{\"a\"", ":1}"}, 0.1));
+  const std::string id =
+      submit(admin(), "test/a", "", R"(,"stream":true,"response_format":{"type":"json_object"})");
+  ASSERT_TRUE(reaches(id, JobState::kSucceeded));
+  EXPECT_EQ(2, job(id).attempts);
+  EXPECT_EQ(0u, job(id).error.code.size());
+}
+
+TEST_F(JobRunnerTest, ASchemaLlmqdWillNotRunIsRefusedAtSubmit) {
+  start();
+  const std::string answer =
+      call(admin(), "job.submit",
+           R"({"request":{"model":"test/a","messages":[{"role":"user","content":"hi"}],)"
+           R"("response_format":{"type":"json_schema",)"
+           R"("json_schema":{"name":"x","strict":true,"schema":{"$ref":"http://127.0.0.1:1/s.json"}}}}})");
+  EXPECT_EQ(-32602, errorCode(answer)) << answer;
+  EXPECT_EQ("\"SCHEMA_REFUSED\"", field(answer, "error.data.code")) << answer;
+  EXPECT_TRUE(upstream_->seen().empty());
+}
+
+TEST_F(JobRunnerTest, ARoutesResponseFormatAndSystemPromptApplyToItsJobsThatLackThem) {
+  config_.routes.push_back(
+      RouteRule{"extract", {"test/a"}, RouteStrategy::kOrdered, {}, R"({"type":"json_object"})", "Answer in JSON."});
+  config_.schema_attempts = 1;
+  start();
+  const uint64_t c = admin();
+  // The default answer, "Hello there", is no JSON object.
+  const std::string id = submit(c, "route:extract");
+  ASSERT_TRUE(reaches(id, JobState::kFailed));
+  EXPECT_EQ("SCHEMA_MISMATCH", job(id).error.code);
+  ASSERT_EQ(1u, upstream_->seen().size());
+  EXPECT_NE(std::string::npos,
+            upstream_->seen()[0].body.find(
+                R"("messages":[{"role":"system","content":"Answer in JSON."},{"role":"user","content":"hi"}])"))
+      << upstream_->seen()[0].body;
+  EXPECT_NE(std::string::npos, upstream_->seen()[0].body.find(R"("response_format":{"type":"json_object"})"));
+  // A request's own response_format and system message are kept.
+  const std::string own =
+      jobIdOf(call(c, "job.submit",
+                   R"({"request":{"model":"route:extract","messages":[{"role":"system","content":"Be brief."},)"
+                   R"({"role":"user","content":"hi"}],"response_format":{"type":"text"}}})"));
+  ASSERT_TRUE(reaches(own, JobState::kSucceeded));
+  ASSERT_EQ(2u, upstream_->seen().size());
+  EXPECT_EQ(std::string::npos, upstream_->seen()[1].body.find("Answer in JSON.")) << upstream_->seen()[1].body;
+  EXPECT_NE(std::string::npos, upstream_->seen()[1].body.find(R"("response_format":{"type":"text"})"));
 }
 
 }  // namespace

@@ -1,13 +1,16 @@
 // bench_json_build: ns per JSON text llmqd builds, written with JsonWriter
-// (common/json_writer.h) beside the way each was built before, interleaved run
-// by run in the same process:
-//   - a job object (what job.get, job.list and every state event carry): a
-//     succeeded job with its result and usage, and a failed one with an
-//     upstream error; daemon/jobs/job_json.cc's hand-appends beside the same
-//     object written with JsonWriter (both copied below; the daemon's own
-//     appendJobJson is checked to write the same bytes);
-//   - an event notification with a delta to escape (op d of docs/json.md), by
-//     hand-appended strings and json::appendString;
+// (common/json_writer.h), beside a frozen copy of the hand-appended code each
+// replaced, interleaved run by run in the same process:
+//   - a job object (job.get, job.list, `wait`): a succeeded job with its result
+//     and usage, and a failed one with an upstream error; the daemon's own
+//     appendJobJson (daemon/jobs/job_json.cc) beside the former hand-appends;
+//   - event notifications as the runner and the EventBus write them for every
+//     event: the data object (daemon/jobs/event_data.h) and the line's tail
+//     (daemon/turn/event_line.h), for a message_chunk with a plain token, one
+//     with a delta to escape (op d of docs/json.md), and the usage and
+//     final_response pair that ends a job; and a subscription's line prefix,
+//     which the former code wrote for every event and the EventBus now writes
+//     once per subscription;
 //   - a usage.report row, formerly std::to_string concatenation;
 //   - a models.list entry, formerly RapidJSON's Writer into a StringBuffer.
 // Each pair's outputs are compared byte for byte first, and the benchmark fails
@@ -15,6 +18,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/support/report.h"
@@ -22,16 +26,19 @@
 #include "common/json_writer.h"
 #include "common/text.h"
 #include "common/time.h"
+#include "daemon/jobs/event_data.h"
 #include "daemon/jobs/job_json.h"
 #include "daemon/policy/model_chain.h"
 #include "daemon/policy/model_router.h"
+#include "daemon/turn/event_line.h"
 #include "ipc/protocol.h"
+#include "upstream/provider.h"
 
 namespace llmq::bench {
 namespace {
 
-// appendJobJson by hand-appends, as daemon/jobs/job_json.cc writes it (one function
-// here), the baseline.
+// appendJobJson by hand-appends, as daemon/jobs/job_json.cc wrote it before
+// JsonWriter (one function here), the baseline.
 void appendTime(std::string& out, const std::optional<int64_t>& ms) {
   if (ms) {
     out.push_back('"');
@@ -133,119 +140,6 @@ void formerAppendJobJson(std::string& out, const store::JobRecord& j) {
   out.push_back('}');
 }
 
-// The job object written with JsonWriter, which daemon/jobs/job_json.cc does not
-// use for the cost measured here (docs/json.md).
-// A time as an RFC 3339 string, or null when it has not happened.
-void writeTime(JsonWriter& w, const std::optional<int64_t>& ms) {
-  if (!ms) {
-    w.null();
-    return;
-  }
-  std::string& out = w.rawValue();
-  out.push_back('"');
-  appendRfc3339(out, *ms);
-  out.push_back('"');
-}
-
-// What the job is and asks for: id, state, owner, model and how it was chosen.
-void writeIdentity(JsonWriter& w, const store::JobRecord& j) {
-  w.key("job_id").string(ipc::formatJobId(j.id));
-  w.key("state").string(ipc::jobStateName(static_cast<int>(j.state)));
-  w.key("priority").int64(j.priority);
-  w.key("client").string(j.client);
-  w.key("tags").raw(j.tags_json);
-  w.key("model").string(j.model);
-  w.key("model_used").stringOrNull(j.model_used);
-  // How an alias or a route chose the model (daemon/policy/model_router.h); null when
-  // the job named its model directly.
-  w.key("routing");
-  if (j.options.routing) {
-    appendRoutingJson(w.rawValue(), *j.options.routing);
-  } else {
-    w.null();
-  }
-  // "user" when the job brought its own api_key (BYOK), which goes before the
-  // server's keys; "server" otherwise (the daemon's keys, none for mock models).
-  w.key("key_source").string(j.options.byok ? "user" : "server");
-  w.key("kind").string(jobKindName(j.kind));
-  w.key("stream").boolean(j.stream);
-}
-
-// How far it got: attempts, the idempotency key and the times of its states.
-void writeProgress(JsonWriter& w, const store::JobRecord& j) {
-  w.key("attempts").int64(j.attempts);
-  w.key("max_attempts").int64(j.max_attempts);
-  w.key("idempotency_key");
-  if (j.idempotency_key) {
-    w.string(*j.idempotency_key);
-  } else {
-    w.null();
-  }
-  w.key("created_at");
-  writeTime(w, j.created_at);
-  w.key("started_at");
-  writeTime(w, j.started_at);
-  w.key("finished_at");
-  writeTime(w, j.finished_at);
-  w.key("next_attempt_at");
-  writeTime(w, j.next_attempt_at);
-}
-
-// The last error object, or null when the job has none.
-void writeError(JsonWriter& w, const store::JobError& e) {
-  if (e.code.empty()) {
-    w.null();
-    return;
-  }
-  w.beginObject();
-  w.key("code").string(e.code);
-  w.key("message").string(e.message);
-  w.key("upstream_status");
-  if (e.upstream_status != 0) {
-    w.int64(e.upstream_status);
-  } else {
-    w.null();
-  }
-  w.key("source").string(e.source.empty() ? "local" : e.source);
-  if (!e.detail_json.empty()) {
-    w.key("upstream").raw(e.detail_json);
-  }
-  if (e.retry_after_ms > 0) {
-    w.key("retry_after_ms").int64(e.retry_after_ms);
-  }
-  w.endObject();
-}
-
-// What it came to: the result (or that retention pruned it), error and usage.
-void writeOutcome(JsonWriter& w, const store::JobRecord& j) {
-  w.key("result").raw(j.result_json.empty() ? std::string_view("null") : std::string_view(j.result_json));
-  if (j.request_json.empty()) {
-    w.key("pruned").boolean(true);  // [retention] dropped its request and result.
-  }
-  w.key("error");
-  writeError(w, j.error);
-  w.key("usage");
-  if (j.usage) {
-    w.beginObject();
-    w.key("prompt_tokens").int64(j.usage->prompt_tokens);
-    w.key("completion_tokens").int64(j.usage->completion_tokens);
-    w.key("total_tokens").int64(j.usage->total_tokens);
-    w.key("cost_usd").decimal(j.usage->cost_usd);
-    w.endObject();
-  } else {
-    w.null();
-  }
-}
-
-void writerAppendJobJson(std::string& out, const store::JobRecord& j) {
-  JsonWriter w(out);
-  w.beginObject();
-  writeIdentity(w, j);
-  writeProgress(w, j);
-  writeOutcome(w, j);
-  w.endObject();
-}
-
 store::JobRecord succeededJob() {
   store::JobRecord j;
   j.id = 123456;
@@ -287,34 +181,133 @@ store::JobRecord failedJob() {
   return j;
 }
 
-// The event notification of docs/json.md (op d).
-const std::string kDelta = " quick \"brown\"\n\tfox\\ caf\xc3\xa9 \x01";
-
-void formerEvent(std::string& out) {
-  out += R"({"jsonrpc":"2.0","method":"event","params":{"subscription":)";
-  json::appendString(out, "s1");
-  out += R"(,"job_id":)";
-  json::appendString(out, "j000000000001");
-  out += R"(,"seq":)";
-  out += std::to_string(7);
-  out += R"(,"event":)";
-  json::appendString(out, "message_chunk");
-  out += R"(,"ts":)";
-  json::appendString(out, "2026-11-24T02:46:07.123Z");
-  out += R"(,"data":{"delta":)";
-  json::appendString(out, kDelta);
-  out += R"(,"index":)";
-  out += std::to_string(0);
-  out += "}}}";
+// The event lines by hand-appends, as daemon/jobs/job_runner.cc and
+// daemon/turn/event_bus.cc wrote them before JsonWriter, the baseline.
+std::string formerTail(std::string_view job_id, int64_t seq, ipc::EventKind kind, std::string_view data_json,
+                       int64_t ts_ms) {
+  std::string t;
+  t.reserve(96 + job_id.size() + data_json.size());
+  t.append(",\"job_id\":\"");
+  t.append(job_id);
+  t.append("\",\"seq\":");
+  t.append(std::to_string(seq));
+  t.append(",\"event\":\"");
+  t.append(ipc::eventName(kind));
+  t.append("\",\"ts\":\"");
+  appendRfc3339(t, ts_ms);
+  t.append("\",\"data\":");
+  t.append(data_json.empty() ? std::string_view("{}") : data_json);
+  t.append("}}\n");
+  return t;
 }
 
-void writerEvent(std::string& out) {
-  JsonWriter w(out);
-  w.beginObject().key("jsonrpc").string("2.0").key("method").string("event").key("params").beginObject();
-  w.key("subscription").string("s1").key("job_id").string("j000000000001").key("seq").int64(7);
-  w.key("event").string("message_chunk").key("ts").string("2026-11-24T02:46:07.123Z");
-  w.key("data").beginObject().key("delta").string(kDelta).key("index").int64(0).endObject();
-  w.endObject().endObject();
+std::string formerPrefix(uint64_t subscription) {
+  return "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":{\"subscription\":\"s" +
+         std::to_string(subscription) + "\"";
+}
+
+std::string formerChunkData(const upstream::StreamDelta& delta) {
+  std::string d = "{\"delta\":";
+  json::appendString(d, delta.content);
+  d += ",\"index\":" + std::to_string(delta.index);
+  if (!delta.reasoning.empty()) {
+    d += ",\"reasoning\":";
+    json::appendString(d, delta.reasoning);
+  }
+  if (!delta.tool_calls_json.empty()) {
+    d += ",\"tool_calls\":";
+    d += delta.tool_calls_json;
+  }
+  if (!delta.reasoning_details_json.empty()) {
+    d += ",\"reasoning_details\":";
+    d += delta.reasoning_details_json;
+  }
+  if (!delta.logprobs_json.empty()) {
+    d += ",\"logprobs\":";
+    d += delta.logprobs_json;
+  }
+  d += "}";
+  return d;
+}
+
+std::string formerUsageData(const upstream::Completion& c, bool cached) {
+  const char* tail = cached ? ",\"cached\":true}" : "}";
+  std::string d = "{\"usage\":{\"prompt_tokens\":" + std::to_string(c.usage.prompt_tokens) +
+                  ",\"completion_tokens\":" + std::to_string(c.usage.completion_tokens) +
+                  ",\"total_tokens\":" + std::to_string(c.usage.total_tokens) +
+                  ",\"cache_read\":" + std::to_string(c.usage.cache_read) +
+                  ",\"cache_write\":" + std::to_string(c.usage.cache_write) +
+                  ",\"reasoning_tokens\":" + std::to_string(c.usage.reasoning_tokens) +
+                  "},\"cost_usd\":" + decimal(c.usage.cost_usd) + ",\"model\":";
+  json::appendString(d, c.model);
+  d += ",\"provider\":";
+  json::appendString(d, c.provider);
+  d += ",\"id\":";
+  json::appendString(d, c.generation_id);
+  return d + tail;
+}
+
+std::string formerFinalData(const upstream::Completion& c, bool cached) {
+  const char* tail = cached ? ",\"cached\":true}" : "}";
+  std::string d = "{\"content\":";
+  json::appendString(d, c.content);
+  d += ",\"finish_reason\":";
+  json::appendString(d, c.finish_reason);
+  d += ",\"model\":";
+  json::appendString(d, c.model);
+  if (!c.choice_finishes_json.empty()) {
+    d += ",\"choices\":" + c.choice_finishes_json;
+  }
+  return d + tail;
+}
+
+std::string formerErrorData(const upstream::Failure& f, bool will_retry) {
+  std::string d = "{\"code\":";
+  json::appendString(d, f.code);
+  d += ",\"message\":";
+  json::appendString(d, f.message);
+  d += ",\"upstream_status\":";
+  d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
+  d += ",\"retryable\":";
+  d += will_retry ? "true" : "false";
+  d += ",\"source\":";
+  json::appendString(d, f.source);
+  if (f.code == "COOLING_DOWN" && f.retry_after_ms > 0) {
+    d += ",\"retry_after_ms\":" + std::to_string(f.retry_after_ms);
+  }
+  d += "}";
+  return d;
+}
+
+// What the events are about: job j00000001e240, seq 7, at a fixed time.
+constexpr std::string_view kJobId = "j00000001e240";
+constexpr int64_t kTs = 1764000000123;
+
+// A streamed token, the commonest event of all.
+upstream::StreamDelta plainChunk() {
+  upstream::StreamDelta d;
+  d.content = " quick";
+  return d;
+}
+
+// The delta of op d: '"', '\n', '\t', '\\', UTF-8 and \x01 to escape.
+const std::string kDelta = " quick \"brown\"\n\tfox\\ caf\xc3\xa9 \x01";
+
+upstream::StreamDelta escapedChunk() {
+  upstream::StreamDelta d;
+  d.content = kDelta;
+  return d;
+}
+
+upstream::Completion completion() {
+  upstream::Completion c;
+  c.content = "The quick brown fox jumps over the lazy dog. \"Quoted\", with a newline\nand caf\xc3\xa9.";
+  c.finish_reason = "stop";
+  c.model = "openai/gpt-4o-mini";
+  c.provider = "openrouter";
+  c.generation_id = "gen-1733558400-AbCdEfGhIjKlMnOpQrSt";
+  c.usage = upstream::Usage{194, 37, 231, 0, 0, 0, 0.000123, true};
+  return c;
 }
 
 // A usage.report row grouped by model and client.
@@ -414,34 +407,64 @@ int main(int argc, char** argv) {
                    {"scale", &scale, 1, "multiplies the builds per run"}})) {
     return 2;
   }
+  using llmq::ipc::EventKind;
+  namespace daemon = llmq::daemon;
+  namespace event_data = llmq::daemon::event_data;
   const JobRecord ok_job = succeededJob();
   const JobRecord failed_job = failedJob();
+  const llmq::upstream::StreamDelta plain = plainChunk();
+  const llmq::upstream::StreamDelta escaped = escapedChunk();
+  const llmq::upstream::Completion done = completion();
+  llmq::upstream::Failure failure;
+  failure.code = "UPSTREAM_ERROR";
+  failure.message = "upstream answered 502: \"Bad Gateway\"\n(provider: OpenAI)";
+  failure.upstream_status = 502;
   std::vector<Case> cases = {
       {"job object, succeeded", [&](std::string& o) { formerAppendJobJson(o, ok_job); },
-       [&](std::string& o) { writerAppendJobJson(o, ok_job); }, 300000 * scale},
+       [&](std::string& o) { daemon::appendJobJson(o, ok_job); }, 300000 * scale},
       {"job object, failed", [&](std::string& o) { formerAppendJobJson(o, failed_job); },
-       [&](std::string& o) { writerAppendJobJson(o, failed_job); }, 300000 * scale},
-      {"event notification", formerEvent, writerEvent, 1000000 * scale},
+       [&](std::string& o) { daemon::appendJobJson(o, failed_job); }, 300000 * scale},
+      {"message_chunk event, a plain token (data + tail)",
+       [&](std::string& o) { o = formerTail(kJobId, 7, EventKind::kMessageChunk, formerChunkData(plain), kTs); },
+       [&](std::string& o) {
+         o = daemon::eventTail(kJobId, 7, EventKind::kMessageChunk, event_data::messageChunk(plain), kTs);
+       },
+       1000000 * scale},
+      {"message_chunk event, op d's delta to escape (data + tail)",
+       [&](std::string& o) { o = formerTail(kJobId, 7, EventKind::kMessageChunk, formerChunkData(escaped), kTs); },
+       [&](std::string& o) {
+         o = daemon::eventTail(kJobId, 7, EventKind::kMessageChunk, event_data::messageChunk(escaped), kTs);
+       },
+       1000000 * scale},
+      {"usage + final_response events (data + tail)",
+       [&](std::string& o) {
+         o = formerTail(kJobId, 8, EventKind::kUsage, formerUsageData(done, false), kTs);
+         o += formerTail(kJobId, 9, EventKind::kFinalResponse, formerFinalData(done, false), kTs);
+       },
+       [&](std::string& o) {
+         o = daemon::eventTail(kJobId, 8, EventKind::kUsage, event_data::usage(done, false), kTs);
+         o += daemon::eventTail(kJobId, 9, EventKind::kFinalResponse, event_data::finalResponse(done, false), kTs);
+       },
+       300000 * scale},
+      {"error event (data + tail)",
+       [&](std::string& o) { o = formerTail(kJobId, 4, EventKind::kError, formerErrorData(failure, true), kTs); },
+       [&](std::string& o) {
+         o = daemon::eventTail(kJobId, 4, EventKind::kError, event_data::error(failure, true), kTs);
+       },
+       1000000 * scale},
+      {"event line prefix (former: every event; now: once per subscription)",
+       [&](std::string& o) { o = formerPrefix(7); }, [&](std::string& o) { o = daemon::eventPrefix(7); },
+       1000000 * scale},
       {"usage.report row", formerUsageRow, writerUsageRow, 1000000 * scale},
       {"models.list entry", formerModelEntry, writerModelEntry, 500000 * scale},
   };
-  for (const JobRecord* j : {&ok_job, &failed_job}) {
-    std::string daemon_text;
-    std::string copy;
-    llmq::daemon::appendJobJson(daemon_text, *j);
-    formerAppendJobJson(copy, *j);
-    if (daemon_text != copy) {
-      std::fprintf(stderr, "FAILED the copy of appendJobJson differs from daemon/jobs/job_json.cc's\n");
-      return 1;
-    }
-  }
   for (const Case& c : cases) {
     std::string a;
     std::string b;
     c.former(a);
     c.writer(b);
     if (a != b) {
-      std::fprintf(stderr, "FAILED %s: the outputs differ\n  former: %s\n  writer: %s\n", c.name, a.c_str(),
+      std::fprintf(stderr, "FAILED %s: the outputs differ\n  former: %s\n  JsonWriter: %s\n", c.name, a.c_str(),
                    b.c_str());
       return 1;
     }

@@ -1,9 +1,9 @@
-// Job object rendering by appends: the stored tags, result and error details are
-// JSON text already and are copied in as they are.
+// Job object rendering with JsonWriter: the stored tags, result and error details
+// are JSON text already and are copied in as they are.
 #include "daemon/jobs/job_json.h"
 
 #include "common/json.h"
-#include "common/text.h"
+#include "common/json_writer.h"
 #include "common/time.h"
 #include "daemon/policy/model_chain.h"
 #include "daemon/policy/model_router.h"
@@ -17,136 +17,116 @@ static_assert(static_cast<int>(store::JobState::kSucceeded) == ipc::kFirstTermin
 
 namespace {
 
-// Written by hand-appends, not with JsonWriter: every state event carries a job
-// object, and merged literals ("\",\"state\":\"") cost fewer appends than a
-// writer's key and value calls (bench/json_build.cc measures both; docs/json.md).
+// Every key is a literal key (JsonWriter::key<"...">()): the comma, the quoted
+// key and the colon are one constant append, as fast as hand-merged literals on
+// the path of job.get, job.list and `wait` (bench/json_build.cc, docs/json.md).
 
 // A time as an RFC 3339 string, or null when it has not happened.
-void appendTime(std::string& out, const std::optional<int64_t>& ms) {
-  if (ms) {
-    out.push_back('"');
-    appendRfc3339(out, *ms);
-    out.push_back('"');
-  } else {
-    out.append("null");
+void writeTime(JsonWriter& w, const std::optional<int64_t>& ms) {
+  if (!ms) {
+    w.null();
+    return;
   }
+  std::string& out = w.rawValue();
+  out.push_back('"');
+  appendRfc3339(out, *ms);
+  out.push_back('"');
 }
 
 // What the job is and asks for: id, state, owner, model and how it was chosen.
-void appendIdentity(std::string& out, const store::JobRecord& j) {
-  out.append("{\"job_id\":\"");
-  out.append(ipc::formatJobId(j.id));
-  out.append("\",\"state\":\"");
-  out.append(ipc::jobStateName(static_cast<int>(j.state)));
-  out.append("\",\"priority\":");
-  out.append(std::to_string(j.priority));
-  out.append(",\"client\":");
-  json::appendString(out, j.client);
-  out.append(",\"tags\":");
-  out.append(j.tags_json);
-  out.append(",\"model\":");
-  json::appendString(out, j.model);
-  out.append(",\"model_used\":");
-  if (j.model_used.empty()) {
-    out.append("null");
-  } else {
-    json::appendString(out, j.model_used);
-  }
+void writeIdentity(JsonWriter& w, const store::JobRecord& j) {
+  w.key<"job_id">().string(ipc::formatJobId(j.id));
+  w.key<"state">().string(ipc::jobStateName(static_cast<int>(j.state)));
+  w.key<"priority">().int64(j.priority);
+  w.key<"client">().string(j.client);
+  w.key<"tags">().raw(j.tags_json);
+  w.key<"model">().string(j.model);
+  w.key<"model_used">().stringOrNull(j.model_used);
   // How an alias or a route chose the model (daemon/policy/model_router.h); null when
   // the job named its model directly.
-  out.append(",\"routing\":");
+  w.key<"routing">();
   if (j.options.routing) {
-    appendRoutingJson(out, *j.options.routing);
+    appendRoutingJson(w.rawValue(), *j.options.routing);
   } else {
-    out.append("null");
+    w.null();
   }
   // "user" when the job brought its own api_key (BYOK), which goes before the
   // server's keys; "server" otherwise (the daemon's keys, none for mock models).
-  out.append(j.options.byok ? ",\"key_source\":\"user\"" : ",\"key_source\":\"server\"");
-  out.append(",\"kind\":\"");
-  out.append(jobKindName(j.kind));
-  out.append(j.stream ? "\",\"stream\":true" : "\",\"stream\":false");
+  w.key<"key_source">().string(j.options.byok ? "user" : "server");
+  w.key<"kind">().string(jobKindName(j.kind));
+  w.key<"stream">().boolean(j.stream);
 }
 
 // How far it got: attempts, the idempotency key and the times of its states.
-void appendProgress(std::string& out, const store::JobRecord& j) {
-  out.append(",\"attempts\":");
-  out.append(std::to_string(j.attempts));
-  out.append(",\"max_attempts\":");
-  out.append(std::to_string(j.max_attempts));
-  out.append(",\"idempotency_key\":");
+void writeProgress(JsonWriter& w, const store::JobRecord& j) {
+  w.key<"attempts">().int64(j.attempts);
+  w.key<"max_attempts">().int64(j.max_attempts);
+  w.key<"idempotency_key">();
   if (j.idempotency_key) {
-    json::appendString(out, *j.idempotency_key);
+    w.string(*j.idempotency_key);
   } else {
-    out.append("null");
+    w.null();
   }
-  out.append(",\"created_at\":");
-  appendTime(out, j.created_at);
-  out.append(",\"started_at\":");
-  appendTime(out, j.started_at);
-  out.append(",\"finished_at\":");
-  appendTime(out, j.finished_at);
-  out.append(",\"next_attempt_at\":");
-  appendTime(out, j.next_attempt_at);
+  writeTime(w.key<"created_at">(), j.created_at);
+  writeTime(w.key<"started_at">(), j.started_at);
+  writeTime(w.key<"finished_at">(), j.finished_at);
+  writeTime(w.key<"next_attempt_at">(), j.next_attempt_at);
 }
 
 // The last error object, or null when the job has none.
-void appendError(std::string& out, const store::JobError& e) {
+void writeError(JsonWriter& w, const store::JobError& e) {
   if (e.code.empty()) {
-    out.append("null");
+    w.null();
     return;
   }
-  out.append("{\"code\":");
-  json::appendString(out, e.code);
-  out.append(",\"message\":");
-  json::appendString(out, e.message);
-  out.append(",\"upstream_status\":");
-  out.append(e.upstream_status != 0 ? std::to_string(e.upstream_status) : "null");
-  out.append(",\"source\":");
-  json::appendString(out, e.source.empty() ? "local" : e.source);
+  w.beginObject();
+  w.key<"code">().string(e.code);
+  w.key<"message">().string(e.message);
+  w.key<"upstream_status">();
+  if (e.upstream_status != 0) {
+    w.int64(e.upstream_status);
+  } else {
+    w.null();
+  }
+  w.key<"source">().string(e.source.empty() ? std::string_view("local") : std::string_view(e.source));
   if (!e.detail_json.empty()) {
-    out.append(",\"upstream\":");
-    out.append(e.detail_json);
+    w.key<"upstream">().raw(e.detail_json);
   }
   if (e.retry_after_ms > 0) {
-    out.append(",\"retry_after_ms\":");
-    out.append(std::to_string(e.retry_after_ms));
+    w.key<"retry_after_ms">().int64(e.retry_after_ms);
   }
-  out.push_back('}');
+  w.endObject();
 }
 
 // What it came to: the result (or that retention pruned it), error and usage.
-void appendOutcome(std::string& out, const store::JobRecord& j) {
-  out.append(",\"result\":");
-  out.append(j.result_json.empty() ? std::string_view("null") : std::string_view(j.result_json));
+void writeOutcome(JsonWriter& w, const store::JobRecord& j) {
+  w.key<"result">().raw(j.result_json.empty() ? std::string_view("null") : std::string_view(j.result_json));
   if (j.request_json.empty()) {
-    out.append(",\"pruned\":true");  // [retention] dropped its request and result.
+    w.key<"pruned">().boolean(true);  // [retention] dropped its request and result.
   }
-  out.append(",\"error\":");
-  appendError(out, j.error);
-  out.append(",\"usage\":");
+  writeError(w.key<"error">(), j.error);
+  w.key<"usage">();
   if (j.usage) {
-    out.append("{\"prompt_tokens\":");
-    out.append(std::to_string(j.usage->prompt_tokens));
-    out.append(",\"completion_tokens\":");
-    out.append(std::to_string(j.usage->completion_tokens));
-    out.append(",\"total_tokens\":");
-    out.append(std::to_string(j.usage->total_tokens));
-    out.append(",\"cost_usd\":");
-    appendDecimal(out, j.usage->cost_usd);
-    out.push_back('}');
+    w.beginObject();
+    w.key<"prompt_tokens">().int64(j.usage->prompt_tokens);
+    w.key<"completion_tokens">().int64(j.usage->completion_tokens);
+    w.key<"total_tokens">().int64(j.usage->total_tokens);
+    w.key<"cost_usd">().decimal(j.usage->cost_usd);
+    w.endObject();
   } else {
-    out.append("null");
+    w.null();
   }
 }
 
 }  // namespace
 
 void appendJobJson(std::string& out, const store::JobRecord& j) {
-  appendIdentity(out, j);
-  appendProgress(out, j);
-  appendOutcome(out, j);
-  out.push_back('}');
+  JsonWriter w(out);
+  w.beginObject();
+  writeIdentity(w, j);
+  writeProgress(w, j);
+  writeOutcome(w, j);
+  w.endObject();
 }
 
 std::string jobToJson(const store::JobRecord& job) {

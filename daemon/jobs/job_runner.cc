@@ -10,10 +10,10 @@
 #include "common/log.h"
 #include "common/schema_check.h"
 #include "common/secret.h"
-#include "common/text.h"
 #include "common/time.h"
 #include "daemon/config.h"
 #include "daemon/jobs/backoff.h"
+#include "daemon/jobs/event_data.h"
 #include "daemon/jobs/job_json.h"
 #include "daemon/jobs/job_lifecycle.h"
 #include "daemon/jobs/responses_format.h"
@@ -43,24 +43,6 @@ using store::JobState;
 
 // A 429 without Retry-After still cools its key or model down this long.
 constexpr int64_t kMinCooldownMs = 1000;
-
-std::string errorData(const upstream::Failure& f, bool will_retry) {
-  std::string d = "{\"code\":";
-  json::appendString(d, f.code);
-  d += ",\"message\":";
-  json::appendString(d, f.message);
-  d += ",\"upstream_status\":";
-  d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
-  d += ",\"retryable\":";
-  d += will_retry ? "true" : "false";
-  d += ",\"source\":";
-  json::appendString(d, f.source);
-  if (f.code == "COOLING_DOWN" && f.retry_after_ms > 0) {
-    d += ",\"retry_after_ms\":" + std::to_string(f.retry_after_ms);
-  }
-  d += "}";
-  return d;
-}
 
 void logStoreError(const char* what, int64_t job_id, const Error& e) {
   LOG_ERROR("%s %s: %s", what, ipc::formatJobId(job_id).c_str(), e.message.c_str());
@@ -453,14 +435,8 @@ JobRunner::StartResult JobRunner::claim(std::unique_ptr<ActiveJob> owned, Admiss
   a->attempt.client = j.client;
   a->attempt.tags_json = j.tags_json;
 
-  p_.lifecycle.emitWith(j, a->tags, EventKind::kStarted, [&] {
-    std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
-    json::appendString(d, j.model_used);
-    d += ",\"key_source\":\"";
-    d += key_source;
-    d += "\"}";
-    return d;
-  });
+  p_.lifecycle.emitWith(j, a->tags, EventKind::kStarted,
+                        [&] { return event_data::started(j.attempts, j.model_used, key_source); });
   if (auto r = p_.lifecycle.save(j, previous); !r) {
     logStoreError("starting", j.id, r.error());
     return {StartResult::kStoreError};
@@ -569,13 +545,10 @@ void JobRunner::catchUp(uint64_t subscription, int64_t job_id, uint32_t event_ma
   if (text.empty()) {
     return;
   }
-  std::string data = "{\"delta\":";
-  json::appendString(data, text);
-  data += ",\"index\":0}";
   upstream::StreamDelta chunk;
   chunk.content = text;
-  p_.bus.sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk, data,
-                p_.clock.nowMs(), &chunk);
+  p_.bus.sendTo(subscription, ipc::formatJobId(job_id), a->job.event_seq, EventKind::kMessageChunk,
+                event_data::messageChunk(chunk), p_.clock.nowMs(), &chunk);
 }
 
 void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags, int64_t until_ms,
@@ -585,9 +558,7 @@ void JobRunner::park(store::JobRecord job, const std::vector<std::string>& tags,
   job.state = JobState::kRetryWait;
   job.next_attempt_at = until_ms;
   p_.lifecycle.emitWith(job, tags, EventKind::kRetrying, [&] {
-    return "{\"attempt\":" + std::to_string(job.attempts + 1) +
-           ",\"delay_ms\":" + std::to_string(std::max<int64_t>(0, until_ms - now)) + ",\"reason\":\"" + reason +
-           "\",\"upstream_status\":null}";
+    return event_data::retrying(job.attempts + 1, std::max<int64_t>(0, until_ms - now), reason, 0, {});
   });
   if (auto r = p_.lifecycle.save(job, previous); !r) {
     logStoreError("parking", job.id, r.error());
@@ -602,37 +573,9 @@ void JobRunner::markSucceeded(ActiveJob& a, upstream::Completion&& c, const stor
   j.result_json = std::move(c.result_json);
   j.usage = usage;
   j.error = {};
-  const char* tail = cached ? ",\"cached\":true}" : "}";
-  p_.lifecycle.emitWith(j, a.tags, EventKind::kUsage, [&] {
-    std::string d = "{\"usage\":{\"prompt_tokens\":" + std::to_string(c.usage.prompt_tokens) +
-                    ",\"completion_tokens\":" + std::to_string(c.usage.completion_tokens) +
-                    ",\"total_tokens\":" + std::to_string(c.usage.total_tokens) +
-                    ",\"cache_read\":" + std::to_string(c.usage.cache_read) +
-                    ",\"cache_write\":" + std::to_string(c.usage.cache_write) +
-                    ",\"reasoning_tokens\":" + std::to_string(c.usage.reasoning_tokens) +
-                    "},\"cost_usd\":" + decimal(c.usage.cost_usd) + ",\"model\":";
-    json::appendString(d, c.model);
-    d += ",\"provider\":";
-    json::appendString(d, c.provider);
-    d += ",\"id\":";
-    json::appendString(d, c.generation_id);
-    return d + tail;
-  });
+  p_.lifecycle.emitWith(j, a.tags, EventKind::kUsage, [&] { return event_data::usage(c, cached); });
   p_.lifecycle.emitWith(
-      j, a.tags, EventKind::kFinalResponse,
-      [&] {
-        std::string d = "{\"content\":";
-        json::appendString(d, c.content);
-        d += ",\"finish_reason\":";
-        json::appendString(d, c.finish_reason);
-        d += ",\"model\":";
-        json::appendString(d, c.model);
-        if (!c.choice_finishes_json.empty()) {
-          d += ",\"choices\":" + c.choice_finishes_json;
-        }
-        return d + tail;
-      },
-      true);
+      j, a.tags, EventKind::kFinalResponse, [&] { return event_data::finalResponse(c, cached); }, true);
 }
 
 void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::CachedResponse hit,
@@ -667,11 +610,8 @@ void JobRunner::answerFromCache(ActiveJob& a, const std::string& model, store::C
   if (auto r = p_.store.updateAttempt(a.attempt); !r) {
     logStoreError("recording the attempt of", j.id, r.error());
   }
-  p_.lifecycle.emitWith(j, a.tags, EventKind::kStarted, [&] {
-    std::string d = "{\"attempt\":" + std::to_string(j.attempts) + ",\"model\":";
-    json::appendString(d, model);
-    return d + ",\"key_source\":\"cache\"}";
-  });
+  p_.lifecycle.emitWith(j, a.tags, EventKind::kStarted,
+                        [&] { return event_data::started(j.attempts, model, "cache"); });
   // The events need the stored chat.completion's text, finish reason and model;
   // the usage is the cached tokens at no cost.
   upstream::Completion c;
@@ -702,11 +642,7 @@ void JobRunner::holdForBudget(store::JobRecord job, const std::vector<std::strin
   const JobState previous = job.state;
   job.state = JobState::kHeld;
   job.error = store::JobError{"BUDGET_EXCEEDED", reason, 0, "local"};
-  p_.lifecycle.emitWith(job, tags, EventKind::kHeld, [&] {
-    std::string d = "{\"reason\":";
-    json::appendString(d, reason);
-    return d + "}";
-  });
+  p_.lifecycle.emitWith(job, tags, EventKind::kHeld, [&] { return event_data::reason(reason); });
   if (auto r = p_.lifecycle.save(job, previous); !r) {
     logStoreError("holding", job.id, r.error());
   }
@@ -716,13 +652,7 @@ void JobRunner::account(ActiveJob& a, bool reached) {
   Accounting::Charged charged = p_.accounting.charge(a.job, a.tags, a.attempt, a.reservation, a.spender(), reached);
   a.counted = charged.counted || a.counted;
   for (const BudgetAlert& alert : charged.alerts) {
-    p_.lifecycle.emitWith(a.job, a.tags, EventKind::kBudgetAlert, [&] {
-      std::string d = "{\"scope\":";
-      json::appendString(d, alert.scope);
-      d += ",\"period\":\"" + alert.period + "\",\"spent_usd\":" + decimal(alert.spent_usd) +
-           ",\"limit_usd\":" + decimal(alert.limit_usd) + ",\"fraction\":" + decimal(alert.fraction) + "}";
-      return d;
-    });
+    p_.lifecycle.emitWith(a.job, a.tags, EventKind::kBudgetAlert, [&] { return event_data::budgetAlert(alert); });
   }
 }
 
@@ -793,7 +723,7 @@ void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& ta
                               f.source,
                               f.upstream_error_json,
                               f.code == "COOLING_DOWN" ? f.retry_after_ms : 0};
-  p_.lifecycle.emit(job, tags, EventKind::kError, errorData(f, false), true);
+  p_.lifecycle.emit(job, tags, EventKind::kError, event_data::error(f, false), true);
   if (auto r = p_.lifecycle.save(job, previous); !r) {
     logStoreError("failing", job.id, r.error());
   }
@@ -807,29 +737,7 @@ void JobRunner::onDelta(ActiveJob& a, const upstream::StreamDelta& delta) {
   if (a.first_token_at == 0) {
     a.first_token_at = p_.clock.nowMs();
   }
-  p_.lifecycle.emitChunk(a.job, a.tags, delta, [&] {
-    std::string d = "{\"delta\":";
-    json::appendString(d, delta.content);
-    d += ",\"index\":" + std::to_string(delta.index);
-    if (!delta.reasoning.empty()) {
-      d += ",\"reasoning\":";
-      json::appendString(d, delta.reasoning);
-    }
-    if (!delta.tool_calls_json.empty()) {
-      d += ",\"tool_calls\":";
-      d += delta.tool_calls_json;
-    }
-    if (!delta.reasoning_details_json.empty()) {
-      d += ",\"reasoning_details\":";
-      d += delta.reasoning_details_json;
-    }
-    if (!delta.logprobs_json.empty()) {
-      d += ",\"logprobs\":";
-      d += delta.logprobs_json;
-    }
-    d += "}";
-    return d;
-  });
+  p_.lifecycle.emitChunk(a.job, a.tags, delta, [&] { return event_data::messageChunk(delta); });
 }
 
 template <class Record>
@@ -1041,7 +949,7 @@ void JobRunner::applyRetryPlan(ActiveJob& a, const upstream::Failure& f, const R
   }
   j.error = store::JobError{f.code, f.message, f.upstream_status, f.source, f.upstream_error_json};
   p_.lifecycle.emitWith(
-      j, a.tags, EventKind::kError, [&] { return errorData(f, will_retry); }, !will_retry);
+      j, a.tags, EventKind::kError, [&] { return event_data::error(f, will_retry); }, !will_retry);
   if (!will_retry) {
     j.state = JobState::kFailed;
     j.finished_at = now;
@@ -1050,19 +958,11 @@ void JobRunner::applyRetryPlan(ActiveJob& a, const upstream::Failure& f, const R
   j.state = JobState::kRetryWait;
   j.next_attempt_at = now + delay;
   p_.lifecycle.emitWith(j, a.tags, EventKind::kRetrying, [&] {
-    std::string d = "{\"attempt\":" + std::to_string(j.attempts + 1) + ",\"delay_ms\":" + std::to_string(delay) +
-                    ",\"reason\":";
-    json::appendString(d, !fallback.empty()                               ? std::string("fallback")
-                          : !a.streamed_text || f.code == kSchemaMismatch ? f.code
-                                                                          : std::string("stream_interrupted"));
-    d += ",\"upstream_status\":";
-    d += f.upstream_status != 0 ? std::to_string(f.upstream_status) : "null";
-    if (!fallback.empty()) {
-      d += ",\"model\":";
-      json::appendString(d, fallback);
-    }
-    d += "}";
-    return d;
+    const std::string_view reason = !fallback.empty() ? std::string_view("fallback")
+                                    : !a.streamed_text || f.code == kSchemaMismatch
+                                        ? std::string_view(f.code)
+                                        : std::string_view("stream_interrupted");
+    return event_data::retrying(j.attempts + 1, delay, reason, f.upstream_status, fallback);
   });
   queue_->noteRetryAt(*j.next_attempt_at);
 }
@@ -1074,7 +974,7 @@ void JobRunner::expire(ActiveJob& a) {
     j.state = JobState::kExpired;
     j.finished_at = now;
     j.error = store::JobError{"EXPIRED", "the job's deadline_s passed", 0, "local"};
-    p_.lifecycle.emit(j, a.tags, EventKind::kExpired, "{\"reason\":\"the job's deadline_s passed\"}", true);
+    p_.lifecycle.emit(j, a.tags, EventKind::kExpired, event_data::reason(j.error.message), true);
   });
 }
 
@@ -1090,10 +990,7 @@ std::optional<store::JobRecord> JobRunner::cancel(int64_t job_id, std::string_vi
     j.state = JobState::kCancelled;
     j.finished_at = now;
     j.error = store::JobError{"CANCELLED", std::string(reason), 0, "local"};
-    std::string data = "{\"reason\":";
-    json::appendString(data, reason);
-    data += "}";
-    p_.lifecycle.emit(j, a.tags, EventKind::kCancelled, data, true);
+    p_.lifecycle.emit(j, a.tags, EventKind::kCancelled, event_data::reason(reason), true);
   });
   return a.job;  // Still alive: retire() put it in the graveyard, freed at the end of the turn.
 }

@@ -5,9 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "common/json.h"
-#include "common/time.h"
 #include "daemon/turn/commit_cycle.h"
+#include "daemon/turn/event_line.h"
 #include "ipc/server.h"
 
 namespace llmq::daemon {
@@ -80,7 +79,7 @@ uint64_t EventBus::subscribe(uint64_t conn_id, SubscriptionScope scope, std::str
       break;
   }
   by_conn_[conn_id].push_back(id);
-  subs_.emplace(id, Subscription{id, conn_id, scope, std::move(key), mask});
+  subs_.emplace(id, Subscription{id, conn_id, scope, std::move(key), mask, eventPrefix(id)});
   server_.hold(conn_id);
   return id;
 }
@@ -191,31 +190,12 @@ bool EventBus::wantedAsText(const EventSource& source, ipc::EventKind kind) cons
   return any;
 }
 
-std::string EventBus::tail(std::string_view job_id, int64_t seq, ipc::EventKind kind, std::string_view data_json,
-                           int64_t ts_ms) {
-  std::string t;
-  t.reserve(96 + job_id.size() + data_json.size());
-  t.append(",\"job_id\":\"");
-  t.append(job_id);  // Job ids are [j0-9a-f]: no escaping needed.
-  t.append("\",\"seq\":");
-  t.append(std::to_string(seq));
-  t.append(",\"event\":\"");
-  t.append(ipc::eventName(kind));
-  t.append("\",\"ts\":\"");
-  appendRfc3339(t, ts_ms);
-  t.append("\",\"data\":");
-  t.append(data_json.empty() ? std::string_view("{}") : data_json);
-  t.append("}}\n");
-  return t;
-}
-
 void EventBus::target(Delivery& d, const Subscription& s) const {
   if (sinks_.count(s.conn_id) != 0) {
     d.sinks.emplace_back(s.conn_id, s.id);
     return;
   }
-  d.prefixes.emplace_back(s.conn_id, "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":{\"subscription\":\"s" +
-                                         std::to_string(s.id) + "\"");
+  d.prefixes.emplace_back(s.conn_id, s.prefix);
 }
 
 EventBus::Owned EventBus::own(const EventSource& source, int64_t seq, ipc::EventKind kind,
@@ -242,7 +222,7 @@ void EventBus::publish(const EventSource& source, int64_t seq, ipc::EventKind ki
     return;
   }
   if (!d.prefixes.empty()) {
-    d.tail = tail(source.job_id, seq, kind, data_json, ts_ms);
+    d.tail = eventTail(source.job_id, seq, kind, data_json, ts_ms);
   }
   if (!d.sinks.empty()) {
     d.event = own(source, seq, kind, data_json, ts_ms);
@@ -274,7 +254,7 @@ void EventBus::sendTo(uint64_t subscription, std::string_view job_id, int64_t se
   Delivery d;
   target(d, it->second);
   if (!d.prefixes.empty()) {
-    d.tail = tail(job_id, seq, kind, data_json, ts_ms);
+    d.tail = eventTail(job_id, seq, kind, data_json, ts_ms);
   } else {
     d.event = own(EventSource{job_id, {}, nullptr, chunk}, seq, kind, data_json, ts_ms);
   }

@@ -111,6 +111,8 @@ class EventBus {
     SubscriptionScope scope;
     std::string key;
     uint32_t mask;
+    // The start of its event lines (daemon/turn/event_line.h), written once.
+    std::string prefix;
   };
   // Looked up with string_views on every event: transparent, so no key is copied.
   using Index = StringMap<std::vector<uint64_t>>;
@@ -136,8 +138,6 @@ class EventBus {
 
   template <class F>
   void forEachMatch(const EventSource& source, ipc::EventKind kind, F&& f) const;
-  static std::string tail(std::string_view job_id, int64_t seq, ipc::EventKind kind, std::string_view data_json,
-                          int64_t ts_ms);
   // Sends now, or after the turn commits; then ends the job subscriptions of
   // `finished_job` (if not empty), so the terminal event reaches them first.
   // `stateless` events (message_chunk) announce nothing the database holds: they

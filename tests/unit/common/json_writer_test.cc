@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 
 #include "common/json.h"
 #include "common/text.h"
@@ -84,6 +85,72 @@ TEST(JsonAppendStringTest, AppendsAfterWhatTheStringHolds) {
   std::string out = "[1,";
   appendString(out, "x\"");
   EXPECT_EQ("[1,\"x\\\"\"", out);
+}
+
+// The byte-at-a-time definition firstToEscape() must agree with.
+size_t naiveFirstToEscape(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\') {
+      return i;
+    }
+  }
+  return s.size();
+}
+
+TEST(JsonFirstToEscapeTest, FindsEachEscapableByteAtEveryPositionOfAWord) {
+  // Lengths around the eight-byte steps, every byte value at every position,
+  // after clean bytes of both halves (ASCII and UTF-8 continuation bytes).
+  for (size_t len : {1u, 7u, 8u, 9u, 15u, 16u, 17u, 31u}) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int c = 0; c < 256; ++c) {
+        for (char fill : {'a', static_cast<char>(0xa9)}) {
+          std::string s(len, fill);
+          s[pos] = static_cast<char>(c);
+          ASSERT_EQ(naiveFirstToEscape(s), firstToEscape(s)) << "len " << len << " pos " << pos << " byte " << c;
+        }
+      }
+    }
+  }
+}
+
+TEST(JsonFirstToEscapeTest, TakesTheFirstOfSeveralAndIgnoresBytesAboveThem) {
+  // A borrow in the word-wide subtraction may mark a clean byte above a byte to
+  // escape: the first byte must still be the one found.
+  EXPECT_EQ(2u, firstToEscape(std::string("ab\x00\x01\x20\x21\x23\x5d", 8)));
+  EXPECT_EQ(0u, firstToEscape(std::string("\"\x1f\\\n", 4)));
+  EXPECT_EQ(9u, firstToEscape("012345678\\"));
+  EXPECT_EQ(0u, firstToEscape(""));
+  EXPECT_EQ(0u, firstToEscape(std::string_view{}));
+  EXPECT_EQ(12u, firstToEscape("clean text /"));
+}
+
+TEST(JsonFirstToEscapeTest, AgreesWithTheByteLoopOnRandomText) {
+  uint64_t x = 0x9e3779b97f4a7c15;  // xorshift64: the same text on every run.
+  for (int round = 0; round < 2000; ++round) {
+    std::string s;
+    const size_t len = static_cast<size_t>(round % 70);
+    for (size_t i = 0; i < len; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      // Mostly clean bytes, now and then one to escape.
+      s.push_back(static_cast<char>(x % 16 == 0 ? x % 0x23 : 0x20 + (x >> 8) % 0xe0));
+    }
+    ASSERT_EQ(naiveFirstToEscape(s), firstToEscape(s)) << round;
+  }
+}
+
+TEST(JsonAppendStringTest, EscapesAtEveryPositionOfALongString) {
+  // The clean runs before, between and after escapes cross the eight-byte steps.
+  for (size_t pos = 0; pos < 20; ++pos) {
+    std::string s(20, 'x');
+    s[pos] = '\n';
+    std::string out;
+    appendString(out, s);
+    EXPECT_EQ("\"" + std::string(pos, 'x') + "\\n" + std::string(19 - pos, 'x') + "\"", out);
+    expectRoundTrip(s + "\"" + s + "\x02");
+  }
 }
 
 }  // namespace
@@ -205,6 +272,69 @@ TEST(JsonWriterTest, RoundTripAsRapidJsonsWriterPrintsIt) {
   std::string out;
   JsonWriter(out).roundTrip(1.0);
   EXPECT_EQ("1.0", out);
+}
+
+TEST(JsonWriterTest, LiteralKeysPlaceCommasAsRuntimeKeysDo) {
+  std::string literal;
+  JsonWriter a(literal);
+  a.beginObject().key<"a">().int64(1).key<"b">().beginArray().string("x").endArray();
+  a.key<"c">().beginObject().key<"d">().null().key<"e">().boolean(true).endObject();
+  a.key<"f">().string("two").endObject();
+  std::string runtime;
+  JsonWriter b(runtime);
+  b.beginObject().key("a").int64(1).key("b").beginArray().string("x").endArray();
+  b.key("c").beginObject().key("d").null().key("e").boolean(true).endObject();
+  b.key("f").string("two").endObject();
+  EXPECT_EQ(R"({"a":1,"b":["x"],"c":{"d":null,"e":true},"f":"two"})", literal);
+  EXPECT_EQ(runtime, literal);
+}
+
+TEST(JsonWriterTest, LiteralKeysMixWithRuntimeKeys) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject().key("run\"time").int64(1).key<"literal">().int64(2).key("again").int64(3);
+  w.key<"nested">().beginObject().key<"first">().string("v").endObject().endObject();
+  EXPECT_EQ(R"({"run\"time":1,"literal":2,"again":3,"nested":{"first":"v"}})", out);
+}
+
+TEST(JsonWriterTest, EveryKindOfValueAfterALiteralKey) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject().key<"s">().string("x").key<"e">().string("").key<"q">().string("a\"b");
+  w.key<"i">().int64(-3).key<"u">().uint64(4).key<"d">().decimal(0.5).key<"r">().roundTrip(1.0);
+  w.key<"t">().boolean(true).key<"f">().boolean(false).key<"n">().null().key<"j">().raw("[1]");
+  w.key<"o">().beginObject().endObject().key<"a">().beginArray().endArray().key<"sn">().stringOrNull("");
+  w.key<"v">().rawValue().append("7");
+  w.endObject();
+  EXPECT_EQ(R"({"s":"x","e":"","q":"a\"b","i":-3,"u":4,"d":0.5,"r":1.0,"t":true,"f":false,"n":null,)"
+            R"("j":[1],"o":{},"a":[],"sn":null,"v":7})",
+            out);
+}
+
+TEST(JsonWriterTest, LiteralKeyAfterMemberStartsWithAComma) {
+  std::string out = R"({"a":1)";
+  JsonWriter(out, JsonWriter::Start::kAfterMember).key<"b">().string("c").endObject();
+  EXPECT_EQ(R"({"a":1,"b":"c"})", out);
+}
+
+TEST(JsonWriterTest, LiteralKeyTextIsBuiltWhenCompiling) {
+  // `,"name":"`: the writer drops the comma for a first member, and the quote
+  // unless a string value follows.
+  constexpr json::LiteralKey key("state");
+  static_assert(std::string_view(key.text, sizeof key.text) == R"(,"state":")");
+  constexpr json::LiteralKey empty("");
+  static_assert(std::string_view(empty.text, sizeof empty.text) == R"(,"":")");
+  std::string out;
+  JsonWriter(out).beginObject().key<"">().int64(0).endObject();
+  EXPECT_EQ(R"({"":0})", out);
+}
+
+TEST(JsonWriterTest, LongAndEscapedStringValuesAfterLiteralKeys) {
+  // Past the writer's stack buffer, and with escapes: appendString's paths.
+  const std::string long_text(300, 'y');
+  std::string out;
+  JsonWriter(out).beginObject().key<"long">().string(long_text).key<"esc">().string("a\tb").endObject();
+  EXPECT_EQ("{\"long\":\"" + long_text + "\",\"esc\":\"a\\tb\"}", out);
 }
 
 TEST(JsonWriterTest, AnEmptyViewWithoutStorageIsAnEmptyString) {

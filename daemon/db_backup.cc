@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include "common/callback_guard.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -46,8 +47,19 @@ void DbBackup::start(const std::string& path, Responder reply) {
   uv_timer_start(timer_.get(), &DbBackup::onUvTimer, 0, 0);
 }
 
-// Called by libuv once per loop iteration while a backup runs.
-void DbBackup::onUvTimer(uv_timer_t* t) noexcept { static_cast<DbBackup*>(t->data)->step(); }
+// Called by libuv once per loop iteration while a backup runs. The backup is
+// the timer's only state: if a step throws, that backup fails and its caller is
+// told; the database is untouched.
+void DbBackup::onUvTimer(uv_timer_t* t) noexcept {
+  auto* self = static_cast<DbBackup*>(t->data);
+  guardCallback(
+      "backing up the database", [self] { self->step(); },
+      [self] {
+        if (self->running()) {
+          self->finish(makeError(ErrorKind::kInternal, "the backup stopped on an unexpected error"));
+        }
+      });
+}
 
 void DbBackup::step() {
   if (!running()) {

@@ -177,6 +177,8 @@ class HttpServer {
   };
 
   static void onUvConnection(uv_stream_t* listener, int status) noexcept;
+  // Takes the connection libuv accepted on `listener` (or notes why it failed).
+  void acceptConnection(uv_stream_t* listener, int status);
   static void onUvAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
   static void onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
   static void onUvWrite(uv_write_t* req, int status) noexcept;

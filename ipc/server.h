@@ -187,6 +187,8 @@ class Server {
  private:
   friend class Connection;
   static void onUvConnection(uv_stream_t* listener, int status) noexcept;
+  // Takes the connection libuv accepted on `listener` (or notes why it failed).
+  void acceptConnection(uv_stream_t* listener, int status);
   static void onUvLineTimer(uv_timer_t* t) noexcept;
   // Whether a newly accepted connection may stay; else why not.
   std::string refusal(const PeerCred& peer) const;

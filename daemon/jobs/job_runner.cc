@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/callback_guard.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/secret.h"
@@ -1111,28 +1112,34 @@ void JobRunner::armTimer() {
 }
 
 // Called by libuv when the earliest attempt timeout or job deadline has come.
+// An attempt whose deadline was taken off the heap but not ended would run for
+// ever, so an exception here stops the process (common/callback_guard.h).
 void JobRunner::onUvTimer(uv_timer_t* t) noexcept {
-  auto* self = static_cast<JobRunner*>(t->data);
-  const int64_t now = self->p_.clock.nowMs();
-  while (!self->deadlines_.empty() && self->deadlines_.top().at <= now) {
-    Deadline d = self->deadlines_.top();
-    self->deadlines_.pop();
-    auto it = self->active_.find(d.job_id);
-    if (it == self->active_.end() || it->second->job.attempts != d.attempt) {
+  guardCallbackOrAbort("ending attempts past their timeout",
+                       [t] { static_cast<JobRunner*>(t->data)->endOverdueAttempts(); });
+}
+
+void JobRunner::endOverdueAttempts() {
+  const int64_t now = p_.clock.nowMs();
+  while (!deadlines_.empty() && deadlines_.top().at <= now) {
+    Deadline d = deadlines_.top();
+    deadlines_.pop();
+    auto it = active_.find(d.job_id);
+    if (it == active_.end() || it->second->job.attempts != d.attempt) {
       continue;  // That attempt already ended.
     }
     ActiveJob& a = *it->second;
     if (a.job.deadline_at && now >= *a.job.deadline_at) {
-      self->expire(a);
+      expire(a);
     } else {
       a.provider->cancel(a.handle);
-      self->onFailure(a, upstream::Failure{"TIMEOUT",
-                                           "the attempt took longer than timeout_s (" +
-                                               std::to_string(a.job.timeout_ms.value_or(0)) + " ms)",
-                                           0, true, "local"});
+      onFailure(a, upstream::Failure{"TIMEOUT",
+                                     "the attempt took longer than timeout_s (" +
+                                         std::to_string(a.job.timeout_ms.value_or(0)) + " ms)",
+                                     0, true, "local"});
     }
   }
-  self->armTimer();
+  armTimer();
 }
 
 }  // namespace llmq::daemon

@@ -254,6 +254,8 @@ class JobRunner {
   int64_t attemptTimeoutMs(const store::JobRecord& j) const;
   void armTimer();
   static void onUvTimer(uv_timer_t* t) noexcept;
+  // Ends each attempt whose timeout or job deadline has come.
+  void endOverdueAttempts();
 
   Parts p_;
   RunQueue* queue_ = nullptr;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "common/callback_guard.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -308,14 +309,19 @@ void Scheduler::armRetryTimer(int64_t at_ms) {
 }
 
 // Called by libuv when the earliest retry_wait job is due.
+// Jobs moved in the store but not in the counts or the pump's view cannot be
+// set right from here: an exception stops the process (common/callback_guard.h).
 void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
-  auto* self = static_cast<Scheduler*>(t->data);
-  self->retry_armed_at_ = INT64_MAX;
-  self->followClockSteps();
-  const Parts& s = self->p_;
+  guardCallbackOrAbort("promoting due retries", [t] { static_cast<Scheduler*>(t->data)->promoteDueRetries(); });
+}
+
+void Scheduler::promoteDueRetries() {
+  retry_armed_at_ = INT64_MAX;
+  followClockSteps();
+  const Parts& s = p_;
   if (auto w = s.cycle.write(); !w) {
     LOG_ERROR("promoting due retries: %s", w.error().message.c_str());
-    self->armRetryTimer(s.clock.nowMs() + 1000);
+    armRetryTimer(s.clock.nowMs() + 1000);
     return;
   }
   auto promoted = s.store.promoteDueRetries(s.clock.nowMs());
@@ -324,10 +330,10 @@ void Scheduler::onUvRetryTimer(uv_timer_t* t) noexcept {
   } else if (*promoted > 0) {
     s.lifecycle.noteMoved(store::JobState::kRetryWait, store::JobState::kQueued, *promoted);
   }
-  self->kick();  // Also resumes a pump that backed off after a store error.
+  kick();  // Also resumes a pump that backed off after a store error.
   auto next = s.store.nextRetryAt();
   if (next && next->has_value()) {
-    self->armRetryTimer(**next);
+    armRetryTimer(**next);
   }
 }
 
@@ -348,30 +354,36 @@ void Scheduler::armDeadlineTimer(int64_t at_ms) {
 
 // Called by libuv when the earliest deadline of a waiting job has come: expire the
 // due ones wherever they wait (queued, paused, retry_wait), in batches.
+// A job expired in the store whose waiters were not answered cannot be set
+// right from here: an exception stops the process (common/callback_guard.h).
 void Scheduler::onUvDeadlineTimer(uv_timer_t* t) noexcept {
-  auto* self = static_cast<Scheduler*>(t->data);
-  self->deadline_armed_at_ = INT64_MAX;
-  const Parts& s = self->p_;
+  guardCallbackOrAbort("expiring jobs past their deadline",
+                       [t] { static_cast<Scheduler*>(t->data)->expireDueJobs(); });
+}
+
+void Scheduler::expireDueJobs() {
+  deadline_armed_at_ = INT64_MAX;
+  const Parts& s = p_;
   const int64_t now = s.clock.nowMs();
   auto due = s.store.dueDeadlines(now, 256);
   if (!due) {
     LOG_ERROR("expiring jobs past their deadline: %s", due.error().message.c_str());
-    self->armDeadlineTimer(now + 1000);
+    armDeadlineTimer(now + 1000);
     return;
   }
   for (store::JobRecord& job : *due) {
-    if (!self->expireQueued(std::move(job))) {
-      self->armDeadlineTimer(now + 1000);
+    if (!expireQueued(std::move(job))) {
+      armDeadlineTimer(now + 1000);
       return;
     }
   }
   if (due->size() == 256) {
-    self->armDeadlineTimer(now);  // More are due: the next batch in the next turn.
+    armDeadlineTimer(now);  // More are due: the next batch in the next turn.
     return;
   }
   auto next = s.store.nextDeadline();
   if (next && next->has_value()) {
-    self->armDeadlineTimer(**next);
+    armDeadlineTimer(**next);
   }
 }
 

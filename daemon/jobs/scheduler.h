@@ -127,8 +127,12 @@ class Scheduler final : public RunQueue {
   Result<void> persistPause();  // In the turn's transaction (changePause opened it).
   void armRetryTimer(int64_t at_ms);
   static void onUvRetryTimer(uv_timer_t* t) noexcept;
+  // Moves the retry_wait jobs that are due back to the queue, and re-arms.
+  void promoteDueRetries();
   void armDeadlineTimer(int64_t at_ms);
   static void onUvDeadlineTimer(uv_timer_t* t) noexcept;
+  // Expires a batch of the waiting jobs whose deadline has come, and re-arms.
+  void expireDueJobs();
 
   Parts p_;
   std::optional<WallStepWatch> steps_;  // From init(): the clock is set by then.

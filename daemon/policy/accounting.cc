@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/callback_guard.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -153,13 +154,18 @@ void Accounting::armRollover() {
 }
 
 // Called by libuv when the earliest budget period may have ended.
+// A period rolled over in memory whose held jobs were not released cannot be
+// set right from here: an exception stops the process (common/callback_guard.h).
 void Accounting::onUvRollover(uv_timer_t* t) noexcept {
-  auto* self = static_cast<Accounting*>(t->data);
-  if (self->p_.budgets.roll(self->p_.clock.nowMs())) {
+  guardCallbackOrAbort("rolling budget periods over", [t] { static_cast<Accounting*>(t->data)->rollOver(); });
+}
+
+void Accounting::rollOver() {
+  if (p_.budgets.roll(p_.clock.nowMs())) {
     LOG_INFO("a budget period rolled over");
-    self->releaseHeld();
+    releaseHeld();
   }
-  self->armRollover();
+  armRollover();
 }
 
 }  // namespace llmq::daemon

@@ -100,6 +100,8 @@ class Accounting {
  private:
   void armRollover();
   static void onUvRollover(uv_timer_t* t) noexcept;
+  // Starts the budget periods that have ended, releases what they held, re-arms.
+  void rollOver();
 
   Parts p_;
   UvHandlePtr<uv_timer_t> rollover_;

@@ -214,7 +214,7 @@ void ModelCatalog::refresh(std::function<void(Result<size_t>)> done) {
   req.url = fetch_url_;
   req.connect_timeout_ms = p_.config.http.connect_timeout_ms;
   req.timeout_ms = kFetchTimeoutMs;
-  req.headers.push_back("Accept: application/json");
+  req.headers.emplace_back("Accept: application/json");
   // The list is public; a key, when there is one, only attributes the call. The
   // pool's first key, as for jobs (docs/upstream.md), else the single key.
   const std::string& key = !p_.config.openrouter_pool.empty() ? p_.config.openrouter_pool.front() : p->api_key;

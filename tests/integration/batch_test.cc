@@ -142,7 +142,7 @@ class BatchTest : public DaemonFixture {
         break;
       }
       for (const auto& j : page["jobs"].GetArray()) {
-        keys.push_back(j["idempotency_key"].IsString() ? j["idempotency_key"].GetString() : "");
+        keys.emplace_back(j["idempotency_key"].IsString() ? j["idempotency_key"].GetString() : "");
       }
       cursor = page["next_cursor"].IsString() ? page["next_cursor"].GetString() : "";
     } while (!cursor.empty());
@@ -350,7 +350,7 @@ TEST_F(BatchTest, InvalidLinesAreReportedByNumberAndAbortOrAreSkipped) {
   for (std::string l; std::getline(in, l);) {
     json::Document d;
     ASSERT_TRUE(json::parse(d, l, nullptr)) << l;
-    ids.push_back(d["custom_id"].GetString());
+    ids.emplace_back(d["custom_id"].GetString());
   }
   EXPECT_EQ((std::vector<std::string>{"a", "b", "e"}), ids);
 }

@@ -262,7 +262,7 @@ TEST(RetentionTest, TheFileDoesNotGrowWithoutBoundUnderSteadyLoad) {
                  R"({"request":{"model":"mock/load","max_tokens":2,"messages":[{"role":"user","content":")" +
                      prompt + std::to_string(cycle * 100 + i) + R"("}]}})");
       ASSERT_TRUE(r.IsObject());
-      ids.push_back(r["job_id"].GetString());
+      ids.emplace_back(r["job_id"].GetString());
     }
     for (const std::string& id : ids) {
       ASSERT_EQ("succeeded", waitTerminal(*client, id));

@@ -289,7 +289,7 @@ TEST_F(SchedulingTest, PriorityAndFairShareUnderContention) {
   for (const FakeRequest& r : fake_.requests()) {
     json::Document body;
     ASSERT_TRUE(json::parse(body, r.body, nullptr));
-    order.push_back(body["messages"][0]["content"].GetString());
+    order.emplace_back(body["messages"][0]["content"].GetString());
   }
   std::vector<std::string> expected = {"urgent", "agent0", "batch0", "agent1", "batch1", "batch2", "batch3"};
   EXPECT_EQ(expected, order);
@@ -314,7 +314,7 @@ TEST_F(SchedulingTest, FairShareIsPerUserThenPerClient) {
   for (const FakeRequest& r : fake_.requests()) {
     json::Document body;
     ASSERT_TRUE(json::parse(body, r.body, nullptr));
-    order.push_back(body["messages"][0]["content"].GetString());
+    order.emplace_back(body["messages"][0]["content"].GetString());
   }
   std::vector<std::string> expected = {"alice0", "m0", "alice1", "m1", "m2", "m3", "m4", "m5"};
   EXPECT_EQ(expected, order);

@@ -1,9 +1,8 @@
 // ClockSteps: step detection against CLOCK_BOOTTIME, the allowance, persistence.
 #include "daemon/retention_clock.h"
 
-#include <time.h>
-
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <limits>
 

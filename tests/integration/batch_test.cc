@@ -4,12 +4,12 @@
 // submitting any line twice; invalid lines are reported with their numbers and
 // abort the batch, or are skipped on request.
 #include <fcntl.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <set>
 #include <sstream>

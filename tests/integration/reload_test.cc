@@ -2,9 +2,9 @@
 // limit lets waiting jobs go at once, without dropping the connection or a job;
 // a bad file keeps the configuration in force and says where it is wrong.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <string>
 #include <thread>

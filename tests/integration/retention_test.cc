@@ -5,10 +5,10 @@
 // restart. Under a steady load the database file does not keep growing: pruned
 // pages go back to the file system (incremental vacuum).
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <memory>

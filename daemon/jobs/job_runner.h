@@ -268,7 +268,7 @@ class JobRunner {
     int64_t next_attempt_at;
   };
   std::unordered_map<int64_t, RedoneOutcome> redone_;
-  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   UvHandlePtr<uv_timer_t> timer_;
   std::mt19937_64 rng_;
 };

@@ -707,7 +707,7 @@ void JobRunner::beginOutcome(const ActiveJob& a) {
     // false only when llmqd stops before there was room (CommitCycle::close):
     // the store still says running, and so do the counters.
     auto it = unsaved_.find(id);
-    if (stored && it != unsaved_.end() && redone_.count(id) != 0) {
+    if (stored && it != unsaved_.end() && redone_.contains(id)) {
       // Stored by a redo, after the lost turn made the counters read the store
       // (running) again: count the move now.
       const RedoneOutcome& r = redone_[id];

@@ -161,7 +161,7 @@ class JobRunner {
   // True while the outcome of a job that ended here is not stored yet: the turn
   // that recorded it was lost to a full disk, and CommitCycle keeps writing it
   // again. The store still says `running`; nothing may change the job meanwhile.
-  bool unsaved(int64_t job_id) const { return unsaved_.count(job_id) != 0; }
+  bool unsaved(int64_t job_id) const { return unsaved_.contains(job_id); }
   // Frees ActiveJobs that ended during this turn.
   void collectGarbage() { graveyard_.clear(); }
   void close();

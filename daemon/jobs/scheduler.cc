@@ -158,7 +158,7 @@ std::optional<store::JobRecord> Scheduler::pickOfOwner(int priority, const std::
       wrapped = true;
       continue;
     }
-    if (paused_clients_.count((**job).client) != 0) {
+    if (paused_clients_.contains((**job).client)) {
       after = (**job).client;
       continue;
     }

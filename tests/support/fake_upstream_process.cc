@@ -204,7 +204,7 @@ std::string HttpResponse::header(std::string_view name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-bool HttpResponse::hasHeader(std::string_view name) const { return headers.count(lower(name)) != 0; }
+bool HttpResponse::hasHeader(std::string_view name) const { return headers.contains(lower(name)); }
 
 bool HttpConnection::connect(int port) {
   close();

@@ -203,7 +203,7 @@ class HttpServer {
   std::string settingName(const char* key) const;
   // Answers 503 straight into the socket (best effort) and closes.
   void refuseNow(Conn& c, std::string_view why);
-  Exchange* findExchange(Conn& c, uint64_t exchange);
+  static Exchange* findExchange(Conn& c, uint64_t exchange);
   // Output for `e`: straight out if it is at the head, else into its buffer.
   void emit(Conn& c, Exchange& e, std::string_view data, bool whole = false);
   void complete(Conn& c, uint64_t exchange);

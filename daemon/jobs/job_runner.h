@@ -200,7 +200,7 @@ class JobRunner {
   void launch(int64_t job_id, int attempt, bool committed);
   // What an attempt of a Responses job sends: the request for the provider's
   // /responses, or its chat-completions translation (sets a.translated).
-  Result<std::string> responsesBody(ActiveJob& a, std::string_view request_json);
+  static Result<std::string> responsesBody(ActiveJob& a, std::string_view request_json);
   void onDelta(ActiveJob& a, const upstream::StreamDelta& delta);
   void onComplete(ActiveJob& a, upstream::Completion&& c);
   void onFailure(ActiveJob& a, upstream::Failure&& f);
@@ -226,7 +226,7 @@ class JobRunner {
   template <class Record>
   void finish(ActiveJob& a, const Outcome& o, Record&& record);
   // A Responses job's answer becomes llmqd's Response (daemon/jobs/responses_format.h).
-  void toResponse(ActiveJob& a, upstream::Completion& c);
+  static void toResponse(ActiveJob& a, upstream::Completion& c);
   // The failed attempt's row, cost, ledger and metrics.
   void recordFailedAttempt(ActiveJob& a, const upstream::Failure& f, int64_t now);
   // A 429 cools the key or model down; an exhausted or invalid server key is set

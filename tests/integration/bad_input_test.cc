@@ -60,7 +60,7 @@ class BadInputTest : public DaemonFixture {
     EXPECT_TRUE(line && line->has_value());
     return line && line->has_value() ? **line : std::string();
   }
-  int errorCodeOf(const std::string& line) {
+  static int errorCodeOf(const std::string& line) {
     json::Document d;
     if (!json::parse(d, line, nullptr) || !d.HasMember("error")) {
       return 0;

@@ -160,7 +160,7 @@ class BatchTest : public DaemonFixture {
   }
   // Checks an output file of an n-line batch: every line, in input order.
   // Returns how many lines report a failure.
-  int checkResults(const std::string& path, int n) {
+  static int checkResults(const std::string& path, int n) {
     std::vector<std::string> lines = readLines(path);
     EXPECT_EQ(static_cast<size_t>(n), lines.size());
     int failures = 0;

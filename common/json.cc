@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <ranges>
 
 #include "common/utf8.h"
 
@@ -340,8 +341,8 @@ std::string findDuplicateKey(const Value& v) {
     return {};
   }
   std::string out = "$";
-  for (auto it = path.rbegin(); it != path.rend(); ++it) {
-    out += *it;
+  for (const std::string& part : std::views::reverse(path)) {
+    out += part;
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <fstream>
 #include <limits>
+#include <ranges>
 
 #include "common/json.h"
 
@@ -63,11 +64,11 @@ int64_t ClockSteps::allowance(int64_t boot_ms, int64_t age_ms) const {
   // A row stamped between steps i-1 and i looks older by the sum of steps i..n.
   int64_t sum = 0;
   int64_t best = 0;
-  for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
-    if (boot_ms - it->seen_ms > age_ms) {
+  for (const Step& step : std::views::reverse(steps_)) {
+    if (boot_ms - step.seen_ms > age_ms) {
       break;  // Seen longer than age_ms ago: rows stamped before it are really that old.
     }
-    sum += it->delta_ms;
+    sum += step.delta_ms;
     best = std::max(best, sum);
   }
   return best;

@@ -78,7 +78,7 @@ void DbBackup::step() {
   uv_timer_start(timer_.get(), &DbBackup::onUvTimer, 0, 0);
 }
 
-void DbBackup::finish(Result<void> r) {
+void DbBackup::finish(const Result<void>& r) {
   const std::string path = backup_->path();
   std::unique_ptr<Responder> reply = std::move(reply_);
   if (!r) {

@@ -36,7 +36,7 @@ class DbBackup {
 
  private:
   void step();
-  void finish(Result<void> r);
+  void finish(const Result<void>& r);
   static void onUvTimer(uv_timer_t* t) noexcept;
 
   struct {

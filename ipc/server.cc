@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <utility>
 
 #include "common/callback_guard.h"
 #include "common/descriptors.h"
@@ -248,7 +249,7 @@ void Connection::onUvClose(uv_handle_t* h) noexcept {
 // ---- Server -----------------------------------------------------------------
 
 Server::Server(uv_loop_t* loop, ServerHandler* handler, ServerOptions options)
-    : loop_(loop), handler_(handler), options_(options) {
+    : loop_(loop), handler_(handler), options_(std::move(options)) {
   // A peer that closes while we write must cost an EPIPE, not the process:
   // libuv writes with write(2), which raises SIGPIPE by default.
   ::signal(SIGPIPE, SIG_IGN);

@@ -161,7 +161,7 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
   if (a->chain.empty()) {
     // The message first: j is moved into failNow in the same call.
     upstream::Failure f{"INVALID_REQUEST", "no chain \"" + j.model + "\" is configured", 0, false, "local"};
-    failNow(std::move(j), a->tags, std::move(f));
+    failNow(std::move(j), a->tags, f);
     return StartResult{};
   }
   // Resume where an earlier attempt left the chain (model_used survives restarts).
@@ -195,7 +195,7 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
                                 std::to_string((wait_ms + 999) / 1000) + " s",
                             0, false, "local"};
         f.retry_after_ms = wait_ms;
-        failNow(std::move(j), a->tags, std::move(f));
+        failNow(std::move(j), a->tags, f);
         return StartResult{};
       }
       park(std::move(j), a->tags, now + (retry_at - mono), "circuit_open");
@@ -225,7 +225,7 @@ JobRunner::Verdict JobRunner::chooseProvider(Admission& in) {
             ? upstream::Failure{"INVALID_REQUEST", "no provider serves model \"" + model + "\"", 0, false, "local"}
             : upstream::Failure{"NO_API_KEY", "no API key is configured for provider " + std::string(choice.name),
                                 0, false, "local"};
-    failNow(std::move(j), a->tags, std::move(f));
+    failNow(std::move(j), a->tags, f);
     return StartResult{};
   }
   a->provider = choice.provider;
@@ -755,7 +755,7 @@ void JobRunner::endOutcome(ActiveJob& a) {
                    });
 }
 
-void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f) {
+void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags, const upstream::Failure& f) {
   const JobState previous = job.state;
   job.state = JobState::kFailed;
   job.finished_at = p_.clock.nowMs();

@@ -206,7 +206,7 @@ class JobRunner {
   void onFailure(ActiveJob& a, upstream::Failure&& f);
   void expire(ActiveJob& a);
   void retire(ActiveJob& a);
-  void failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f);
+  void failNow(store::JobRecord job, const std::vector<std::string>& tags, const upstream::Failure& f);
   // Holds a job a budget cannot pay for now (state held) until the budget frees up.
   void holdForBudget(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason);
   // How a running attempt ended, for finish(): what the log says it was doing,

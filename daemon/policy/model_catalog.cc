@@ -182,7 +182,7 @@ void ModelCatalog::close() {
 void ModelCatalog::onUvTimer(uv_timer_t* timer) noexcept {
   auto* self = static_cast<ModelCatalog*>(timer->data);
   // The outcome is logged by onFetched(); nobody else is waiting.
-  self->refresh([](Result<size_t>) {});
+  self->refresh([](const Result<size_t>&) {});
 }
 
 bool ModelCatalog::refreshing() const { return fetch_ && fetch_->active(); }
@@ -279,7 +279,7 @@ void ModelCatalog::onFetched(Result<upstream::HttpGetResponse> response) {
   finish(fetched_.size());
 }
 
-void ModelCatalog::finish(Result<size_t> result) {
+void ModelCatalog::finish(const Result<size_t>& result) {
   // Waiters may start the next refresh; they join a fresh list.
   std::vector<std::function<void(Result<size_t>)>> waiters;
   waiters.swap(waiters_);

@@ -355,7 +355,9 @@ const Value* member(const Value& obj, const char* name) {
   return it == obj.MemberEnd() ? nullptr : &it->value;
 }
 
-std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view view(const Value& string_value) {
+  return {string_value.GetString(), string_value.GetStringLength()};
+}
 
 std::string toString(const Value& v) {
   std::string out;

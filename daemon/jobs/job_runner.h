@@ -187,7 +187,7 @@ class JobRunner {
   Verdict reserveBudget(Admission& in);   // The worst case against every covering budget.
   Verdict probeBreaker(Admission& in);    // A half-open breaker's one probe.
   // All gates passed: the job becomes running and its attempt leaves after commit.
-  StartResult claim(std::unique_ptr<ActiveJob> a, Admission& in);
+  StartResult claim(std::unique_ptr<ActiveJob> owned, Admission& in);
 
   struct Deadline {
     int64_t at;

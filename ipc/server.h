@@ -63,12 +63,13 @@ class Connection {
   // When the peer last took bytes, or had nothing pending (uv_now milliseconds).
   uint64_t lastProgressMs() const { return last_progress_ms_; }
 
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
  private:
   friend class Server;
   Connection(Server* server, uint64_t id, size_t max_frame_bytes);
   ~Connection() = default;
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
 
   void flush();
   void releaseBuffer();

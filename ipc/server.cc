@@ -141,7 +141,7 @@ void Connection::flush() {
 void Connection::releaseBuffer() {
   // A burst may have grown the buffer a lot; keep a small one, not the peak, for
   // each of what may be thousands of connections.
-  constexpr size_t kKeepCapacity = 64 * 1024;
+  constexpr size_t kKeepCapacity = size_t{64} * 1024;
   if (out_.capacity() > kKeepCapacity) {
     std::string().swap(out_);
   } else {

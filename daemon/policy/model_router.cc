@@ -103,6 +103,7 @@ Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& looku
   std::stable_sort(candidates.begin(), candidates.end(),
                    [](const Candidate& a, const Candidate& b) { return a.usd < b.usd; });
   std::vector<Resolved> ordered;
+  ordered.reserve(candidates.size());
   for (const Candidate& c : candidates) {
     ordered.push_back(*c.model);
   }

@@ -66,6 +66,7 @@ class BackgroundCli {
       : out_(out_prefix + ".out"), err_(out_prefix + ".err") {
     std::vector<std::string> argv_s = args;
     std::vector<char*> argv;
+    argv.reserve(argv_s.size());
     for (auto& a : argv_s) {
       argv.push_back(a.data());
     }

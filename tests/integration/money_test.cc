@@ -179,6 +179,7 @@ TEST_F(MoneyTest, ConcurrentJobsNeverOverspendABudget) {
 TEST_F(MoneyTest, HeldJobsGoWhenTheLimitIsRaised) {
   callOk(*client_, "budget.set", R"({"scope":"client:batch","period":"month","limit_usd":0.0001,"action":"hold"})");
   std::vector<std::string> ids;
+  ids.reserve(8);
   for (int i = 0; i < 8; ++i) {
     ids.emplace_back(submitJob(R"("client":"batch")")["job_id"].GetString());
   }

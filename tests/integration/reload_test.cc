@@ -48,6 +48,7 @@ TEST(ReloadTest, SighupChangesARateLimitLive) {
   auto client = daemon.connect();
   EXPECT_EQ(1, ruleField(*client, "rpm"));
   std::vector<std::string> ids;
+  ids.reserve(8);
   for (int i = 0; i < 8; ++i) {
     ids.push_back(submit(*client, "mock/reload", "", R"("max_tokens":2)"));
   }

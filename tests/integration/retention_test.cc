@@ -34,6 +34,7 @@ TEST(RetentionTest, OldFinishedJobsLoseTheirBodiesButNotTheirAccounts) {
   ASSERT_TRUE(daemon.start());
   auto client = daemon.connect();
   std::vector<std::string> ids;
+  ids.reserve(3);
   for (int i = 0; i < 3; ++i) {
     ids.push_back(submit(*client, "mock/old"));
   }

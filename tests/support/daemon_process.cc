@@ -31,6 +31,7 @@ int64_t nowMs() {
 
 std::vector<char*> cstrings(std::vector<std::string>& v) {
   std::vector<char*> out;
+  out.reserve(v.size());
   for (auto& s : v) {
     out.push_back(s.data());
   }

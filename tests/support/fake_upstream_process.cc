@@ -405,6 +405,7 @@ FakeUpstream::~FakeUpstream() {
   std::vector<std::string> argv = {options_.python, options_.script, "--prefix", options_.prefix};
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   std::vector<char*> args;
+  args.reserve(argv.size());
   for (auto& a : argv) {
     args.push_back(a.data());
   }

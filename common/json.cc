@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <optional>
-#include <ranges>
 
 #include "common/utf8.h"
 
@@ -340,11 +340,8 @@ std::string findDuplicateKey(const Value& v) {
   if (!duplicateKeyIn(v, path)) {
     return {};
   }
-  std::string out = "$";
-  for (const std::string& part : std::views::reverse(path)) {
-    out += part;
-  }
-  return out;
+  // duplicateKeyIn added the steps innermost first.
+  return std::accumulate(path.rbegin(), path.rend(), std::string("$"));
 }
 
 const Value* member(const Value& obj, const char* name) {

@@ -5,7 +5,6 @@
 #include <ctime>
 #include <fstream>
 #include <limits>
-#include <ranges>
 
 #include "common/json.h"
 
@@ -64,7 +63,8 @@ int64_t ClockSteps::allowance(int64_t boot_ms, int64_t age_ms) const {
   // A row stamped between steps i-1 and i looks older by the sum of steps i..n.
   int64_t sum = 0;
   int64_t best = 0;
-  for (const Step& step : std::views::reverse(steps_)) {
+  for (size_t i = steps_.size(); i > 0; --i) {
+    const Step& step = steps_[i - 1];
     if (boot_ms - step.seen_ms > age_ms) {
       break;  // Seen longer than age_ms ago: rows stamped before it are really that old.
     }

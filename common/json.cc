@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <optional>
 
 #include "common/utf8.h"
@@ -339,11 +340,8 @@ std::string findDuplicateKey(const Value& v) {
   if (!duplicateKeyIn(v, path)) {
     return {};
   }
-  std::string out = "$";
-  for (auto it = path.rbegin(); it != path.rend(); ++it) {
-    out += *it;
-  }
-  return out;
+  // duplicateKeyIn added the steps innermost first.
+  return std::accumulate(path.rbegin(), path.rend(), std::string("$"));
 }
 
 const Value* member(const Value& obj, const char* name) {
@@ -354,7 +352,9 @@ const Value* member(const Value& obj, const char* name) {
   return it == obj.MemberEnd() ? nullptr : &it->value;
 }
 
-std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view view(const Value& string_value) {
+  return {string_value.GetString(), string_value.GetStringLength()};
+}
 
 std::string toString(const Value& v) {
   std::string out;

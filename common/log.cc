@@ -3,7 +3,6 @@
 // sharing stderr do not interleave.
 #include "common/log.h"
 
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 
 namespace llmq::log {

@@ -37,7 +37,7 @@
 
 namespace llmq {
 
-inline constexpr size_t kMaxSchemaBytes = 64 * 1024;
+inline constexpr size_t kMaxSchemaBytes = size_t{64} * 1024;
 inline constexpr int kMaxSchemaDepth = 32;
 inline constexpr size_t kMaxSchemaWeight = 4096;
 inline constexpr size_t kMaxCheckWork = size_t{1} << 22;

@@ -129,7 +129,7 @@ bool parseRfc3339(const std::string& text, int64_t* ms) {
     return false;
   }
   int64_t days = daysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_min * 60;
+  int64_t secs = ((days * 24 + h) * 60 + mi - offset_min) * 60 + s;
   *ms = secs * 1000 + frac_ms;
   return true;
 }

@@ -8,6 +8,8 @@
 
 #include <uv.h>
 
+#include "common/callback_guard.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -95,10 +97,14 @@ class UvTimer {
 
   // Runs the callable through the Handle, not the UvTimer: if the callable
   // destroys its owner, the Handle waits for its close callback, after this returns.
+  // What a timer's work leaves half-done when an exception cuts it short (a job
+  // moved in the store but not in memory) cannot be unwound from here, so an
+  // escaping exception stops the process (common/callback_guard.h); a callable
+  // with a gentler way out catches its own.
   static void onFire(uv_timer_t* t) noexcept {
     auto* h = static_cast<Handle*>(t->data);
     if (h->on_fire) {
-      h->on_fire();
+      guardCallbackOrAbort("a timer's callback", [h] { h->on_fire(); });
     }
   }
 

@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include "common/callback_guard.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -17,7 +18,7 @@ constexpr int kPagesPerStep = 256;  // About 1 MiB at 4 KiB pages: well under a 
 }  // namespace
 
 DbBackup::DbBackup(uv_loop_t* loop, store::Database& db, const Clock& clock)
-    : p_{db, clock}, timer_(loop, [this] { step(); }) {}
+    : p_{db, clock}, timer_(loop, [this] { guardedStep(); }) {}
 
 DbBackup::~DbBackup() = default;
 
@@ -46,6 +47,18 @@ void DbBackup::start(const std::string& path, Responder reply) {
   timer_.start(0);
 }
 
+// The backup is the timer's only state: if a step throws, that backup fails and
+// its caller is told; the database is untouched (common/callback_guard.h).
+void DbBackup::guardedStep() {
+  guardCallback(
+      "backing up the database", [this] { step(); },
+      [this] {
+        if (running()) {
+          finish(makeError(ErrorKind::kInternal, "the backup stopped on an unexpected error"));
+        }
+      });
+}
+
 void DbBackup::step() {
   if (!running()) {
     return;
@@ -63,7 +76,7 @@ void DbBackup::step() {
   timer_.start(0);
 }
 
-void DbBackup::finish(Result<void> r) {
+void DbBackup::finish(const Result<void>& r) {
   const std::string path = backup_->path();
   std::unique_ptr<Responder> reply = std::move(reply_);
   if (!r) {

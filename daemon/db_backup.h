@@ -36,7 +36,9 @@ class DbBackup {
 
  private:
   void step();
-  void finish(Result<void> r);
+  // step() for the timer: an exception fails the backup, not the daemon.
+  void guardedStep();
+  void finish(const Result<void>& r);
 
   struct {
     store::Database& db;

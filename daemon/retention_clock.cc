@@ -1,9 +1,8 @@
 // ClockSteps: step detection against CLOCK_BOOTTIME, the allowance, persistence.
 #include "daemon/retention_clock.h"
 
-#include <time.h>
-
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <limits>
 
@@ -64,11 +63,12 @@ int64_t ClockSteps::allowance(int64_t boot_ms, int64_t age_ms) const {
   // A row stamped between steps i-1 and i looks older by the sum of steps i..n.
   int64_t sum = 0;
   int64_t best = 0;
-  for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
-    if (boot_ms - it->seen_ms > age_ms) {
+  for (size_t i = steps_.size(); i > 0; --i) {
+    const Step& step = steps_[i - 1];
+    if (boot_ms - step.seen_ms > age_ms) {
       break;  // Seen longer than age_ms ago: rows stamped before it are really that old.
     }
-    sum += it->delta_ms;
+    sum += step.delta_ms;
     best = std::max(best, sum);
   }
   return best;

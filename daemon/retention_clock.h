@@ -53,8 +53,8 @@ class ClockSteps {
 
   // Saved with the boot id, so load() tells a restart from a reboot.
   std::string toJson(std::string_view boot_id, int64_t boot_ms) const;
-  // Restores what toJson() saved; false (nothing changed) when `json` is not that.
-  bool load(std::string_view json, std::string_view boot_id, int64_t boot_ms);
+  // Restores what toJson() saved; false (nothing changed) when `text` is not that.
+  bool load(std::string_view text, std::string_view boot_id, int64_t boot_ms);
 
  private:
   std::vector<Step> steps_;

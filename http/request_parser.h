@@ -34,8 +34,8 @@ struct HttpRequest {
 };
 
 struct HttpLimits {
-  size_t max_header_bytes = 64 * 1024;  // Request line and headers together.
-  size_t max_headers = 100;             // Header lines per request.
+  size_t max_header_bytes = size_t{64} * 1024;  // Request line and headers together.
+  size_t max_headers = 100;                     // Header lines per request.
   size_t max_body_bytes = 4u << 20;
 };
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "common/callback_guard.h"
 #include "common/descriptors.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -157,43 +158,51 @@ HttpServer::Conn* HttpServer::find(uint64_t conn_id) {
 }
 
 // Called by libuv when the listener has a connection to accept.
+// A connection libuv took from the backlog but half-registered here cannot be
+// unwound, and one not taken stalls the listener: an exception stops the
+// process (common/callback_guard.h).
 void HttpServer::onUvConnection(uv_stream_t* listener, int status) noexcept {
-  auto* self = static_cast<HttpServer*>(listener->data);
+  guardCallbackOrAbort("accepting an HTTP connection", [listener, status] {
+    static_cast<HttpServer*>(listener->data)->acceptConnection(listener, status);
+  });
+}
+
+void HttpServer::acceptConnection(uv_stream_t* listener, int status) {
   if (status < 0) {
-    LOG_WARN("%s: accepting a connection: %s", self->options_.name.c_str(), uv_strerror(status));
+    LOG_WARN("%s: accepting a connection: %s", options_.name.c_str(), uv_strerror(status));
     return;
   }
-  auto* c = new Conn(self, self->next_id_++, self->options_.limits);
-  uv_tcp_init(self->loop_, &c->tcp);
+  auto* c = new Conn(this, next_id_++, options_.limits);
+  uv_tcp_init(loop_, &c->tcp);
   c->tcp.data = c;
-  c->timer = UvTimer(self->loop_, [c] { c->server->onTimer(*c); });
-  self->conns_.emplace(c->id, c);
-  ++self->live_;
-  c->unauth_it = self->unauth_.insert(self->unauth_.end(), c);
+  c->timer = UvTimer(loop_, [c] { c->server->onTimer(*c); });
+  conns_.emplace(c->id, c);
+  ++live_;
+  c->unauth_it = unauth_.insert(unauth_.end(), c);
   c->parser.setHeadCheck([c](const HttpRequest& head) { return c->server->checkHead(*c, head); });
   if (int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp)); rc != 0) {
-    LOG_WARN("%s: accepting a connection: %s", self->options_.name.c_str(), uv_strerror(rc));
-    self->close(*c);
+    LOG_WARN("%s: accepting a connection: %s", options_.name.c_str(), uv_strerror(rc));
+    close(*c);
     return;
   }
   if (uv_os_fd_t fd; uv_fileno(reinterpret_cast<uv_handle_t*>(&c->tcp), &fd) == 0 && descriptorsLow(fd)) {
     // Answered and closed now, so the descriptor is free before libuv's next
     // accept in this callback (common/descriptors.h).
-    self->descriptor_refusals_.note(uv_now(self->loop_));
+    descriptor_refusals_.note(uv_now(loop_));
     drainReadable(fd);
-    self->refuseNow(*c, descriptorsLowReason());
+    refuseNow(*c, descriptorsLowReason());
     return;
   }
-  if (self->live_ > self->options_.max_connections && !self->evictOne(*c)) {
-    self->noteFull();
-    self->refuseNow(*c, "too many connections (at most " + std::to_string(self->options_.max_connections) +
-                            "); try again later");
+  if (live_ > options_.max_connections && !evictOne(*c)) {
+    noteFull();
+    refuseNow(*c,
+              "too many connections (at most " + std::to_string(options_.max_connections) + "); try again later");
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  c->last_read_ms = uv_now(self->loop_);
-  self->updateReading(*c);
-  self->armTimer(*c);
+  c->last_read_ms = uv_now(loop_);
+  updateReading(*c);
+  armTimer(*c);
 }
 
 bool HttpServer::evictOne(const Conn& newcomer) {

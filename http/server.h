@@ -177,6 +177,8 @@ class HttpServer {
   };
 
   static void onUvConnection(uv_stream_t* listener, int status) noexcept;
+  // Takes the connection libuv accepted on `listener` (or notes why it failed).
+  void acceptConnection(uv_stream_t* listener, int status);
   static void onUvAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
   static void onUvRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
   static void onUvWrite(uv_write_t* req, int status) noexcept;
@@ -200,7 +202,7 @@ class HttpServer {
   std::string settingName(const char* key) const;
   // Answers 503 straight into the socket (best effort) and closes.
   void refuseNow(Conn& c, std::string_view why);
-  Exchange* findExchange(Conn& c, uint64_t exchange);
+  static Exchange* findExchange(Conn& c, uint64_t exchange);
   // Output for `e`: straight out if it is at the head, else into its buffer.
   void emit(Conn& c, Exchange& e, std::string_view data, bool whole = false);
   void complete(Conn& c, uint64_t exchange);

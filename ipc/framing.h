@@ -36,7 +36,7 @@ class LineFramer {
   // One long line must not leave its capacity behind on an idle connection.
   void releasePartial() {
     ++frames_;
-    if (partial_.capacity() > 16 * 1024) {
+    if (partial_.capacity() > size_t{16} * 1024) {
       std::string().swap(partial_);
     } else {
       partial_.clear();

@@ -13,7 +13,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <utility>
 
+#include "common/callback_guard.h"
 #include "common/descriptors.h"
 #include "common/log.h"
 #include "common/memory.h"
@@ -139,7 +141,7 @@ void Connection::flush() {
 void Connection::releaseBuffer() {
   // A burst may have grown the buffer a lot; keep a small one, not the peak, for
   // each of what may be thousands of connections.
-  constexpr size_t kKeepCapacity = 64 * 1024;
+  constexpr size_t kKeepCapacity = size_t{64} * 1024;
   if (out_.capacity() > kKeepCapacity) {
     std::string().swap(out_);
   } else {
@@ -247,7 +249,7 @@ void Connection::onUvClose(uv_handle_t* h) noexcept {
 // ---- Server -----------------------------------------------------------------
 
 Server::Server(uv_loop_t* loop, ServerHandler* handler, ServerOptions options)
-    : loop_(loop), handler_(handler), options_(options) {
+    : loop_(loop), handler_(handler), options_(std::move(options)) {
   // A peer that closes while we write must cost an EPIPE, not the process:
   // libuv writes with write(2), which raises SIGPIPE by default.
   ::signal(SIGPIPE, SIG_IGN);
@@ -346,8 +348,16 @@ void Server::closeAll() {
 }
 
 // Called by libuv when the listener has a connection to accept.
+// A connection libuv took from the backlog but half-registered here cannot be
+// unwound, and one not taken stalls the listener: an exception stops the
+// process (common/callback_guard.h).
 void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
-  auto* self = static_cast<Server*>(listener->data);
+  guardCallbackOrAbort("accepting a socket connection", [listener, status] {
+    static_cast<Server*>(listener->data)->acceptConnection(listener, status);
+  });
+}
+
+void Server::acceptConnection(uv_stream_t* listener, int status) {
   if (status < 0) {
     // Not out of descriptors in the usual case: a connection is refused while
     // descriptorHeadroom() remain (below), so accept(2) does not meet EMFILE.
@@ -355,26 +365,26 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
     // accepts and closes what waits in the backlog (the peers see EOF, not a
     // line) and reopens it without calling here; this runs only when libuv had
     // no reserve left. The log line is rate-limited as the callback may repeat.
-    ++self->accept_errors_;
-    const uint64_t now = uv_now(self->loop_);
-    if (self->accept_logged_ms_ == 0 || now - self->accept_logged_ms_ >= 10'000) {
+    ++accept_errors_;
+    const uint64_t now = uv_now(loop_);
+    if (accept_logged_ms_ == 0 || now - accept_logged_ms_ >= 10'000) {
       LOG_WARN(
           "accepting a connection: %s (%llu failed accepts since the last report; "
           "raise LimitNOFILE= or [ipc] max_connections)",
-          uv_strerror(status), static_cast<unsigned long long>(self->accept_errors_));
-      self->accept_logged_ms_ = now;
-      self->accept_errors_ = 0;
+          uv_strerror(status), static_cast<unsigned long long>(accept_errors_));
+      accept_logged_ms_ = now;
+      accept_errors_ = 0;
     }
     return;
   }
-  auto* c = new Connection(self, self->next_id_++, self->options_.max_frame_bytes);
-  if (uv_pipe_init(self->loop_, &c->pipe_, 0) != 0) {
+  auto* c = new Connection(this, next_id_++, options_.max_frame_bytes);
+  if (uv_pipe_init(loop_, &c->pipe_, 0) != 0) {
     delete c;
     return;
   }
   c->pipe_.data = c;
-  c->last_progress_ms_ = uv_now(self->loop_);
-  self->conns_.emplace(c->id_, c);
+  c->last_progress_ms_ = uv_now(loop_);
+  conns_.emplace(c->id_, c);
   int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->pipe_));
   if (rc != 0) {
     LOG_WARN("accepting a connection: %s", uv_strerror(rc));
@@ -385,7 +395,7 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c->pipe_), &fd) == 0 && descriptorsLow(fd)) {
     // Written and closed here, not after the loop turn: libuv goes on accepting
     // in this callback, and each refusal must give its descriptor back first.
-    self->descriptor_refusals_.note(uv_now(self->loop_));
+    descriptor_refusals_.note(uv_now(loop_));
     std::string err;
     appendError(err, "null", RpcError{rpc::kOverloaded, descriptorsLowReason(), {}});
     uv_buf_t buf = uv_buf_init(err.data(), static_cast<unsigned>(err.size()));
@@ -399,13 +409,13 @@ void Server::onUvConnection(uv_stream_t* listener, int status) noexcept {
     c->close();
     return;
   }
-  if (std::string why = self->refusal(c->peer_); !why.empty()) {
-    self->refuse(c, why);
+  if (std::string why = refusal(c->peer_); !why.empty()) {
+    refuse(c, why);
     return;
   }
   c->counted_ = true;
-  ++self->socket_conns_;
-  ++self->per_uid_[c->peer_.uid];
+  ++socket_conns_;
+  ++per_uid_[c->peer_.uid];
   rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->pipe_), &Connection::onUvAlloc, &Connection::onUvRead);
   if (rc != 0) {
     c->close();

@@ -64,12 +64,13 @@ class Connection {
   // When the peer last took bytes, or had nothing pending (uv_now milliseconds).
   uint64_t lastProgressMs() const { return last_progress_ms_; }
 
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
  private:
   friend class Server;
   Connection(Server* server, uint64_t id, size_t max_frame_bytes);
   ~Connection() = default;
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
 
   void flush();
   void releaseBuffer();
@@ -188,6 +189,8 @@ class Server {
  private:
   friend class Connection;
   static void onUvConnection(uv_stream_t* listener, int status) noexcept;
+  // Takes the connection libuv accepted on `listener` (or notes why it failed).
+  void acceptConnection(uv_stream_t* listener, int status);
   // Whether a newly accepted connection may stay; else why not.
   std::string refusal(const PeerCred& peer) const;
   void refuse(Connection* c, const std::string& why);

@@ -33,7 +33,7 @@ class UsageStore {
   explicit UsageStore(Database& db) : db_(db) {}
 
   Result<void> add(const UsageDelta& d);
-  Result<UsageReport> report(const UsageQuery& q);
+  Result<UsageReport> report(const UsageQuery& asked);
   // The cost of the attempts that started in [since, until) within `scope`: from
   // the ledger, and from the rollups (whole UTC days) before the ledger horizon.
   Result<double> spent(const SpendScope& scope, int64_t since_ms, int64_t until_ms);

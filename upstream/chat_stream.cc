@@ -102,10 +102,7 @@ bool ChatStreamAssembler::consume(std::string_view data, const DeltaCallback& on
     state_ = StreamState::kFailed;
     return false;
   }
-  if (!consumeChunk(doc, on_delta)) {
-    return false;
-  }
-  return true;
+  return consumeChunk(doc, on_delta);
 }
 
 bool ChatStreamAssembler::consumeChunk(const json::Value& chunk, const DeltaCallback& on_delta) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <new>
 
 #include "common/log.h"
 
@@ -135,7 +136,12 @@ int CurlLoop::onCurlSocket(CURL*, curl_socket_t fd, int what, void* userp, void*
     return 0;  // No new interest while stopping.
   }
   if (ctx == nullptr) {
-    ctx = new SocketContext{{}, fd, self};
+    // No memory for it is answered as a poll that cannot be set up is: -1.
+    ctx = new (std::nothrow) SocketContext{{}, fd, self};
+    if (ctx == nullptr) {
+      LOG_ERROR("watching a socket of an upstream transfer: out of memory");
+      return -1;
+    }
     if (uv_poll_init_socket(self->loop_, &ctx->poll, fd) != 0) {
       delete ctx;
       return -1;

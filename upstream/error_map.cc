@@ -297,7 +297,7 @@ std::optional<int64_t> toEpochMs(int year, int month0, int day, int hour, int mi
   }
   const int64_t day_count = sys_days(ymd).time_since_epoch().count();
   // A leap second (":60") is read as the last second of the minute.
-  const int64_t secs = day_count * 86400 + hour * 3600 + minute * 60 + std::min(second, 59);
+  const int64_t secs = ((day_count * 24 + hour) * 60 + minute) * 60 + std::min(second, 59);
   return secs * 1000;
 }
 

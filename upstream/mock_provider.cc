@@ -244,7 +244,7 @@ void MockProvider::step(uint64_t handle) {
     d.content = delta;
     t.sink->onDelta(d);
     if (more && delay > 0) {
-      if (transfers_.count(handle) != 0) {
+      if (transfers_.contains(handle)) {
         schedule(handle, uv_now(loop_) + static_cast<uint64_t>(delay));
       }
       return;

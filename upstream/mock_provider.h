@@ -96,7 +96,7 @@ class MockProvider final : public Provider {
   uint64_t next_handle_ = 1;
   uint64_t next_seq_ = 0;
   std::unordered_map<uint64_t, Transfer> transfers_;
-  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
   uint64_t armed_at_ = UINT64_MAX;
 };
 

@@ -12,7 +12,7 @@ constexpr size_t kBomSize = 3;
 
 // Buffers bigger than this are released after use instead of kept for the next event,
 // so one large event does not pin its memory for the rest of the stream.
-constexpr size_t kKeepCapacity = 64 * 1024;
+constexpr size_t kKeepCapacity = size_t{64} * 1024;
 
 void shrinkIfLarge(std::string& s) {
   if (s.capacity() > kKeepCapacity) {

@@ -1136,7 +1136,7 @@ void HttpFront::runDeferred() {
   std::vector<DeferredSubmit> submits;
   submits.swap(deferred_submits_);
   for (DeferredSubmit& d : submits) {
-    if (conns_.count(d.conn_id) != 0) {  // onClosed dropped those whose client went away.
+    if (conns_.contains(d.conn_id)) {  // onClosed dropped those whose client went away.
       responsesSubmit(d.conn_id, d.exchange, d.request, d.request_id, d.previous_items_json);
     }
   }

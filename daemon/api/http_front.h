@@ -186,7 +186,7 @@ class HttpFront final : public http::HttpHandler, public ipc::LocalPeer, public 
   // SSE text as it is (a Responses stream's events).
   void streamRaw(Pending& p, std::string_view sse);
   // A Responses stream's event builder, made on first use.
-  responses::EventStream& eventsOf(Pending& p);
+  static responses::EventStream& eventsOf(Pending& p);
   // The finish chunk of each choice that streamed (all with `finish_reason`, or
   // the given ones), the usage chunk when asked for, and [DONE].
   void streamEnd(Pending& p, std::string_view finish_reason);

@@ -29,7 +29,7 @@ namespace llmq::daemon {
 class RecentFailures {
  public:
   static constexpr size_t kMaxEntries = 1024;
-  static constexpr size_t kMaxAnswerBytes = 16 * 1024;
+  static constexpr size_t kMaxAnswerBytes = size_t{16} * 1024;
 
   using Digest = std::array<unsigned char, 32>;
 

@@ -163,7 +163,7 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
   if (a->chain.empty()) {
     // The message first: j is moved into failNow in the same call.
     upstream::Failure f{"INVALID_REQUEST", "no chain \"" + j.model + "\" is configured", 0, false, "local"};
-    failNow(std::move(j), a->tags, std::move(f));
+    failNow(std::move(j), a->tags, f);
     return StartResult{};
   }
   // Resume where an earlier attempt left the chain (model_used survives restarts).
@@ -197,7 +197,7 @@ JobRunner::Verdict JobRunner::chooseModel(Admission& in) {
                                 std::to_string((wait_ms + 999) / 1000) + " s",
                             0, false, "local"};
         f.retry_after_ms = wait_ms;
-        failNow(std::move(j), a->tags, std::move(f));
+        failNow(std::move(j), a->tags, f);
         return StartResult{};
       }
       park(std::move(j), a->tags, now + (retry_at - mono), "circuit_open");
@@ -232,7 +232,7 @@ JobRunner::Verdict JobRunner::chooseProvider(Admission& in) {
                                 0, false, "local"}
             : upstream::Failure{"NO_API_KEY", "no API key is configured for provider " + std::string(choice.name),
                                 0, false, "local"};
-    failNow(std::move(j), a->tags, std::move(f));
+    failNow(std::move(j), a->tags, f);
     return StartResult{};
   }
   a->provider = choice.provider;
@@ -665,7 +665,7 @@ void JobRunner::beginOutcome(const ActiveJob& a) {
     // false only when llmqd stops before there was room (CommitCycle::close):
     // the store still says running, and so do the counters.
     auto it = unsaved_.find(id);
-    if (stored && it != unsaved_.end() && redone_.count(id) != 0) {
+    if (stored && it != unsaved_.end() && redone_.contains(id)) {
       // Stored by a redo, after the lost turn made the counters read the store
       // (running) again: count the move now.
       const RedoneOutcome& r = redone_[id];
@@ -713,7 +713,7 @@ void JobRunner::endOutcome(ActiveJob& a) {
                    });
 }
 
-void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f) {
+void JobRunner::failNow(store::JobRecord job, const std::vector<std::string>& tags, const upstream::Failure& f) {
   const JobState previous = job.state;
   job.state = JobState::kFailed;
   job.finished_at = p_.clock.nowMs();

@@ -163,7 +163,7 @@ class JobRunner {
   // True while the outcome of a job that ended here is not stored yet: the turn
   // that recorded it was lost to a full disk, and CommitCycle keeps writing it
   // again. The store still says `running`; nothing may change the job meanwhile.
-  bool unsaved(int64_t job_id) const { return unsaved_.count(job_id) != 0; }
+  bool unsaved(int64_t job_id) const { return unsaved_.contains(job_id); }
   // Frees ActiveJobs that ended during this turn.
   void collectGarbage() { graveyard_.clear(); }
   void close();
@@ -189,7 +189,7 @@ class JobRunner {
   Verdict reserveBudget(Admission& in);   // The worst case against every covering budget.
   Verdict probeBreaker(Admission& in);    // A half-open breaker's one probe.
   // All gates passed: the job becomes running and its attempt leaves after commit.
-  StartResult claim(std::unique_ptr<ActiveJob> a, Admission& in);
+  StartResult claim(std::unique_ptr<ActiveJob> owned, Admission& in);
 
   struct Deadline {
     int64_t at;
@@ -202,13 +202,13 @@ class JobRunner {
   void launch(int64_t job_id, int attempt, bool committed);
   // What an attempt of a Responses job sends: the request for the provider's
   // /responses, or its chat-completions translation (sets a.translated).
-  Result<std::string> responsesBody(ActiveJob& a, std::string_view request_json);
+  static Result<std::string> responsesBody(ActiveJob& a, std::string_view request_json);
   void onDelta(ActiveJob& a, const upstream::StreamDelta& delta);
   void onComplete(ActiveJob& a, upstream::Completion&& c);
   void onFailure(ActiveJob& a, upstream::Failure&& f);
   void expire(ActiveJob& a);
   void retire(ActiveJob& a);
-  void failNow(store::JobRecord job, const std::vector<std::string>& tags, upstream::Failure f);
+  void failNow(store::JobRecord job, const std::vector<std::string>& tags, const upstream::Failure& f);
   // Holds a job a budget cannot pay for now (state held) until the budget frees up.
   void holdForBudget(store::JobRecord job, const std::vector<std::string>& tags, const std::string& reason);
   // How a running attempt ended, for finish(): what the log says it was doing,
@@ -228,7 +228,7 @@ class JobRunner {
   template <class Record>
   void finish(ActiveJob& a, const Outcome& o, Record&& record);
   // A Responses job's answer becomes llmqd's Response (daemon/jobs/responses_format.h).
-  void toResponse(ActiveJob& a, upstream::Completion& c);
+  static void toResponse(ActiveJob& a, upstream::Completion& c);
   // The failed attempt's row, cost, ledger and metrics.
   void recordFailedAttempt(ActiveJob& a, const upstream::Failure& f, int64_t now);
   // A 429 cools the key or model down; an exhausted or invalid server key is set
@@ -268,7 +268,7 @@ class JobRunner {
     int64_t next_attempt_at;
   };
   std::unordered_map<int64_t, RedoneOutcome> redone_;
-  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   UvTimer timer_;
   std::mt19937_64 rng_;
 };

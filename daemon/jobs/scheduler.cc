@@ -66,9 +66,11 @@ Result<void> Scheduler::init() {
   // none waits longer than the longest wait llmqd itself sets.
   const int64_t longest =
       std::max({p_.config.retry_cap_ms, p_.config.retry_after_max_ms, p_.config.circuit.cooldown_ms});
-  if (auto clamped = p_.store.clampRetries(p_.clock.nowMs() + longest); !clamped) {
+  auto clamped = p_.store.clampRetries(p_.clock.nowMs() + longest);
+  if (!clamped) {
     return clamped.takeError();
-  } else if (*clamped > 0) {
+  }
+  if (*clamped > 0) {
     LOG_WARN("%lld jobs waited to retry further ahead than %lld s; they retry by then",
              static_cast<long long>(*clamped), static_cast<long long>(longest / 1000));
   }
@@ -158,7 +160,7 @@ std::optional<store::JobRecord> Scheduler::pickOfOwner(int priority, const std::
       wrapped = true;
       continue;
     }
-    if (paused_clients_.count((**job).client) != 0) {
+    if (paused_clients_.contains((**job).client)) {
       after = (**job).client;
       continue;
     }

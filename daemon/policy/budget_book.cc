@@ -427,7 +427,7 @@ void BudgetBook::endTurn(bool committed) {
   }
 }
 
-std::string BudgetBook::json(const Budget& b) const {
+std::string BudgetBook::json(const Budget& b) {
   std::string o = "{\"scope\":";
   json::appendString(o, b.row.scope);
   o += ",\"period\":\"";

@@ -147,7 +147,7 @@ class BudgetBook {
 
   // budget objects: {scope, period, limit_usd, spent_usd, reserved_usd,
   // remaining_usd, alert_at, action, resets_at}
-  std::string json(const Budget& b) const;
+  static std::string json(const Budget& b);
   // Every budget, in no particular order.
   const std::vector<Budget>& budgets() const { return budgets_; }
   // Those `visible` lets through (all when it is empty).

@@ -208,7 +208,7 @@ void ModelCatalog::refresh(std::function<void(Result<size_t>)> done) {
   req.url = fetch_url_;
   req.connect_timeout_ms = p_.config.http.connect_timeout_ms;
   req.timeout_ms = kFetchTimeoutMs;
-  req.headers.push_back("Accept: application/json");
+  req.headers.emplace_back("Accept: application/json");
   // The list is public; a key, when there is one, only attributes the call. The
   // pool's first key, as for jobs (docs/upstream.md), else the single key.
   const std::string& key = !p_.config.openrouter_pool.empty() ? p_.config.openrouter_pool.front() : p->api_key;
@@ -273,7 +273,7 @@ void ModelCatalog::onFetched(Result<upstream::HttpGetResponse> response) {
   finish(fetched_.size());
 }
 
-void ModelCatalog::finish(Result<size_t> result) {
+void ModelCatalog::finish(const Result<size_t>& result) {
   // Waiters may start the next refresh; they join a fresh list.
   std::vector<std::function<void(Result<size_t>)>> waiters;
   waiters.swap(waiters_);

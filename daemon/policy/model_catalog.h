@@ -118,7 +118,7 @@ class ModelCatalog {
   void rebuild();
   const Entry* findEntry(std::string_view model) const;
   void onFetched(Result<upstream::HttpGetResponse> response);
-  void finish(Result<size_t> result);
+  void finish(const Result<size_t>& result);
 
   Parts p_;
   store::CatalogStore store_;

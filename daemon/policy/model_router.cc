@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <cstdio>
 
 #include "common/json.h"
@@ -104,6 +105,7 @@ Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& looku
   std::stable_sort(candidates.begin(), candidates.end(),
                    [](const Candidate& a, const Candidate& b) { return a.usd < b.usd; });
   std::vector<Resolved> ordered;
+  ordered.reserve(candidates.size());
   for (const Candidate& c : candidates) {
     ordered.push_back(*c.model);
   }
@@ -114,7 +116,7 @@ Routing pickCheapest(const std::vector<Resolved>& list, const ModelLookup& looku
   return r;
 }
 
-std::string percent(double v) { return std::to_string(static_cast<int>(v * 100 + 0.5)) + "%"; }
+std::string percent(double v) { return std::to_string(std::lround(v * 100)) + "%"; }
 
 // `list` with its entry `k` first, the others after it in their order.
 std::vector<Resolved> leadWith(const std::vector<Resolved>& list, size_t k) {
@@ -174,6 +176,7 @@ Routing pickMeasured(const RouteRule& rule, const std::vector<Resolved>& list, c
     RouteSignals::Figures f;
   };
   std::vector<Scored> scored;
+  scored.reserve(list.size());
   for (const Resolved& m : list) {
     scored.push_back(Scored{&m, signals.figures(m.model)});
   }
@@ -194,6 +197,7 @@ Routing pickMeasured(const RouteRule& rule, const std::vector<Resolved>& list, c
                                         : *a.f.success_rate > *b.f.success_rate;
   });
   std::vector<Resolved> ordered;
+  ordered.reserve(scored.size());
   for (const Scored& x : scored) {
     ordered.push_back(*x.model);
   }

@@ -38,7 +38,9 @@ struct ModelPerformance {
   int64_t tokens = 0;
   double cost_usd = 0;
 
-  double successRate() const { return requests > 0 ? static_cast<double>(successes) / requests : 0; }
+  double successRate() const {
+    return requests > 0 ? static_cast<double>(successes) / static_cast<double>(requests) : 0;
+  }
 };
 
 class ModelTally {

@@ -26,8 +26,8 @@ namespace llmq::daemon {
 class RouteSignals {
  public:
   static constexpr size_t kMaxModels = 1000;
-  static constexpr size_t kOutcomes = 50;            // Attempts kept per model.
-  static constexpr int64_t kWindowMs = 15 * 60'000;  // Older attempts do not count.
+  static constexpr size_t kOutcomes = 50;                     // Attempts kept per model.
+  static constexpr int64_t kWindowMs = int64_t{15} * 60'000;  // Older attempts do not count.
 
   struct Figures {
     int64_t routed_last_minute = 0;

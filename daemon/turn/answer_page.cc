@@ -53,8 +53,12 @@ PageRequest readPageParams(ipc::Params& p, int64_t max_limit, size_t key_size) {
   return r;
 }
 
-AnswerPage::AnswerPage(const PageRequest& request, size_t max_bytes, std::string head, size_t tail_bytes)
-    : request_(request), max_bytes_(max_bytes), tail_bytes_(tail_bytes), out_(std::move(head)), cursor_("null") {}
+AnswerPage::AnswerPage(PageRequest request, size_t max_bytes, std::string head, size_t tail_bytes)
+    : request_(std::move(request)),
+      max_bytes_(max_bytes),
+      tail_bytes_(tail_bytes),
+      out_(std::move(head)),
+      cursor_("null") {}
 
 bool AnswerPage::add(std::string_view row, const PageKey& key) {
   if (more_) {

@@ -35,7 +35,7 @@ class AnswerPage {
  public:
   // `head`: the answer up to its array's '['; `tail_bytes`: how long what follows
   // the array's ']' will be, next_cursor aside.
-  AnswerPage(const PageRequest& request, size_t max_bytes, std::string head, size_t tail_bytes);
+  AnswerPage(PageRequest request, size_t max_bytes, std::string head, size_t tail_bytes);
 
   // Whether the row with this key belongs on this page or later ones (after the cursor).
   bool after(const PageKey& key) const { return !request_.after || key > *request_.after; }

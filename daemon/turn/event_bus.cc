@@ -186,12 +186,12 @@ bool EventBus::wantedAsText(const EventSource& source, ipc::EventKind kind) cons
     return false;
   }
   bool any = false;
-  forEachMatch(source, kind, [&](const Subscription& s) { any = any || sinks_.count(s.conn_id) == 0; });
+  forEachMatch(source, kind, [&](const Subscription& s) { any = any || !sinks_.contains(s.conn_id); });
   return any;
 }
 
 void EventBus::target(Delivery& d, const Subscription& s) const {
-  if (sinks_.count(s.conn_id) != 0) {
+  if (sinks_.contains(s.conn_id)) {
     d.sinks.emplace_back(s.conn_id, s.id);
     return;
   }
@@ -280,7 +280,7 @@ void EventBus::sendAll(const Delivery& d) const {
   for (const auto& [conn, sub] : d.sinks) {
     // A sink detached (its connection dropped), or a subscription ended, since.
     auto sink = sinks_.find(conn);
-    if (sink != sinks_.end() && subs_.count(sub) != 0) {
+    if (sink != sinks_.end() && subs_.contains(sub)) {
       e.conn_id = conn;
       e.subscription = sub;
       sink->second->onEvent(e);

@@ -53,8 +53,8 @@ class Responder {
     size_t slot;
     bool answered = false;
   };
-  static void send(State& s, const std::string& body);
-  static void deliver(State& s, const std::string& body);
+  static void send(State& s, const std::string& line_or_object);
+  static void deliver(State& s, const std::string& line_or_object);
   static void sendError(State& s, const ipc::RpcError& err);
 
   std::shared_ptr<State> state_;

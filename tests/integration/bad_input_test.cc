@@ -60,7 +60,7 @@ class BadInputTest : public DaemonFixture {
     EXPECT_TRUE(line && line->has_value());
     return line && line->has_value() ? **line : std::string();
   }
-  int errorCodeOf(const std::string& line) {
+  static int errorCodeOf(const std::string& line) {
     json::Document d;
     if (!json::parse(d, line, nullptr) || !d.HasMember("error")) {
       return 0;
@@ -269,6 +269,7 @@ TEST_F(BadInputTest, SubscriberThatNeverReadsIsCutOffAndMemoryStaysFlat) {
   int64_t rss_before = rssKb(daemon_->pid());
   // ~40 jobs x 5000 chunks of ~150 bytes of events: ~30 MB the subscriber never reads.
   std::vector<std::string> ids;
+  ids.reserve(40);
   for (int i = 0; i < 40; ++i) {
     ids.push_back(submit(*client_, "mock/x", "", R"("stream":true,"mock":{"tokens":5000})"));
   }

@@ -4,12 +4,12 @@
 // submitting any line twice; invalid lines are reported with their numbers and
 // abort the batch, or are skipped on request.
 #include <fcntl.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -66,6 +66,7 @@ class BackgroundCli {
       : out_(out_prefix + ".out"), err_(out_prefix + ".err") {
     std::vector<std::string> argv_s = args;
     std::vector<char*> argv;
+    argv.reserve(argv_s.size());
     for (auto& a : argv_s) {
       argv.push_back(a.data());
     }
@@ -142,7 +143,7 @@ class BatchTest : public DaemonFixture {
         break;
       }
       for (const auto& j : page["jobs"].GetArray()) {
-        keys.push_back(j["idempotency_key"].IsString() ? j["idempotency_key"].GetString() : "");
+        keys.emplace_back(j["idempotency_key"].IsString() ? j["idempotency_key"].GetString() : "");
       }
       cursor = page["next_cursor"].IsString() ? page["next_cursor"].GetString() : "";
     } while (!cursor.empty());
@@ -160,7 +161,7 @@ class BatchTest : public DaemonFixture {
   }
   // Checks an output file of an n-line batch: every line, in input order.
   // Returns how many lines report a failure.
-  int checkResults(const std::string& path, int n) {
+  static int checkResults(const std::string& path, int n) {
     std::vector<std::string> lines = readLines(path);
     EXPECT_EQ(static_cast<size_t>(n), lines.size());
     int failures = 0;
@@ -350,7 +351,7 @@ TEST_F(BatchTest, InvalidLinesAreReportedByNumberAndAbortOrAreSkipped) {
   for (std::string l; std::getline(in, l);) {
     json::Document d;
     ASSERT_TRUE(json::parse(d, l, nullptr)) << l;
-    ids.push_back(d["custom_id"].GetString());
+    ids.emplace_back(d["custom_id"].GetString());
   }
   EXPECT_EQ((std::vector<std::string>{"a", "b", "e"}), ids);
 }

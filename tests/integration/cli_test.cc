@@ -36,7 +36,7 @@ class CliTest : public DaemonFixture {
     }
     return table.substr(at + 1, table.find('\n', at + 1) - at - 1);
   }
-  std::string jobIdFrom(const CommandResult& r) {
+  static std::string jobIdFrom(const CommandResult& r) {
     json::Document d;
     EXPECT_TRUE(json::parse(d, r.output, nullptr)) << r.output;
     return d.IsObject() && d.HasMember("job_id") ? d["job_id"].GetString() : "";

@@ -6,9 +6,9 @@
 // restart. If llmqd stops first, the next start recovers that job like one a
 // crash interrupted.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <string>
 #include <thread>

@@ -516,6 +516,7 @@ TEST_F(FakeUpstreamTest, ConcurrencyIsRecorded) {
   constexpr int kClients = 10;
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
+  threads.reserve(kClients);
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([this, &ok] {
       HttpConnection c;

@@ -39,7 +39,7 @@ TEST_F(FallbackTest, FallsBackInOrderAfterRetriesAndAtOnceOnNotFound) {
     if (e.name == "started") {
       json::Document d;
       ASSERT_TRUE(json::parse(d, e.data, nullptr));
-      started_models.push_back(d["model"].GetString());
+      started_models.emplace_back(d["model"].GetString());
     }
     fallbacks += e.name == "retrying" && e.data.find("\"reason\":\"fallback\"") != std::string::npos;
   }

@@ -152,7 +152,7 @@ class HttpStreamFieldsTest : public HttpFrontFixture {
     ASSERT_EQ(want.size(), s.choices.size());
     for (const auto& [i, c] : want) {
       EXPECT_EQ(c, s.choices.at(i)) << "choice " << i;
-      EXPECT_EQ(1, s.role_chunks.count(i) ? s.role_chunks.at(i) : 0) << "choice " << i << " says its role once";
+      EXPECT_EQ(1, s.role_chunks.contains(i) ? s.role_chunks.at(i) : 0) << "choice " << i << " says its role once";
     }
     EXPECT_TRUE(s.done);
   }

@@ -201,6 +201,7 @@ TEST_F(JobControlTest, PausedQueueRunsByPriorityThenFairShareWhenResumed) {
   callOk(*client_, "queue.resume", "{}");
   auto started = readEvents(*client_, [n = 0](const Event&) mutable { return ++n == 8; });
   std::vector<std::string> order;
+  order.reserve(started.size());
   for (const Event& e : started) {
     order.push_back(who[e.job_id]);
   }

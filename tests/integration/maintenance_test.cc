@@ -20,6 +20,7 @@ TEST(MaintenanceTest, OnlineBackupRestoresEveryJob) {
   ASSERT_TRUE(daemon.start());
   auto client = daemon.connect();
   std::vector<std::string> ids;
+  ids.reserve(300);
   for (int i = 0; i < 300; ++i) {
     ids.push_back(submit(*client, "mock/backup", "", R"("max_tokens":4)"));
   }

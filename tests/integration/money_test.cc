@@ -68,10 +68,10 @@ class MoneyTest : public DaemonFixture {
 
 TEST_F(MoneyTest, TheLedgerRecordsEveryAttemptAndReportsAddUp) {
   std::vector<std::string> ids;
-  ids.push_back(submitJob(R"("client":"alice","tags":["nightly"])", 10)["job_id"].GetString());
-  ids.push_back(submitJob(R"("client":"bob","tags":["nightly","eval"])", 20)["job_id"].GetString());
-  ids.push_back(submitJob(R"("client":"alice")", 30)["job_id"].GetString());
-  ids.push_back(
+  ids.emplace_back(submitJob(R"("client":"alice","tags":["nightly"])", 10)["job_id"].GetString());
+  ids.emplace_back(submitJob(R"("client":"bob","tags":["nightly","eval"])", 20)["job_id"].GetString());
+  ids.emplace_back(submitJob(R"("client":"alice")", 30)["job_id"].GetString());
+  ids.emplace_back(
       submitJob(R"("client":"alice","max_attempts":2)", 5, "fake/fault-fail-once-503")["job_id"].GetString());
   double expected = 0;
   for (const std::string& id : ids) {
@@ -141,7 +141,7 @@ TEST_F(MoneyTest, ConcurrentJobsNeverOverspendABudget) {
   for (int i = 0; i < 300; ++i) {
     json::Document r = submitJob("");
     if (r.HasMember("job_id")) {
-      ids.push_back(r["job_id"].GetString());
+      ids.emplace_back(r["job_id"].GetString());
     } else {
       EXPECT_EQ(-32002, r["error_code"].GetInt());
       ++refused_at_submit;
@@ -179,8 +179,9 @@ TEST_F(MoneyTest, ConcurrentJobsNeverOverspendABudget) {
 TEST_F(MoneyTest, HeldJobsGoWhenTheLimitIsRaised) {
   callOk(*client_, "budget.set", R"({"scope":"client:batch","period":"month","limit_usd":0.0001,"action":"hold"})");
   std::vector<std::string> ids;
+  ids.reserve(8);
   for (int i = 0; i < 8; ++i) {
-    ids.push_back(submitJob(R"("client":"batch")")["job_id"].GetString());
+    ids.emplace_back(submitJob(R"("client":"batch")")["job_id"].GetString());
   }
   std::string other = submitJob(R"("client":"agent")")["job_id"].GetString();
   ASSERT_EQ("succeeded", waitTerminal(*client_, other)) << "another client is not held";

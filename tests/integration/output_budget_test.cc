@@ -47,6 +47,7 @@ TEST(OutputBudgetTest, SlowSubscribersHoldBackNewJobsUntilTheyRead) {
   }
   constexpr int kJobs = 200;
   std::vector<std::string> ids;
+  ids.reserve(kJobs);
   for (int i = 0; i < kJobs; ++i) {
     ids.push_back(submit(*control, "mock/burst", "", R"("max_tokens":400,"stream":true)"));
   }

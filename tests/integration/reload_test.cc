@@ -2,9 +2,9 @@
 // limit lets waiting jobs go at once, without dropping the connection or a job;
 // a bad file keeps the configuration in force and says where it is wrong.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -48,6 +48,7 @@ TEST(ReloadTest, SighupChangesARateLimitLive) {
   auto client = daemon.connect();
   EXPECT_EQ(1, ruleField(*client, "rpm"));
   std::vector<std::string> ids;
+  ids.reserve(8);
   for (int i = 0; i < 8; ++i) {
     ids.push_back(submit(*client, "mock/reload", "", R"("max_tokens":2)"));
   }

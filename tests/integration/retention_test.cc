@@ -5,10 +5,10 @@
 // restart. Under a steady load the database file does not keep growing: pruned
 // pages go back to the file system (incremental vacuum).
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -34,6 +34,7 @@ TEST(RetentionTest, OldFinishedJobsLoseTheirBodiesButNotTheirAccounts) {
   ASSERT_TRUE(daemon.start());
   auto client = daemon.connect();
   std::vector<std::string> ids;
+  ids.reserve(3);
   for (int i = 0; i < 3; ++i) {
     ids.push_back(submit(*client, "mock/old"));
   }
@@ -262,7 +263,7 @@ TEST(RetentionTest, TheFileDoesNotGrowWithoutBoundUnderSteadyLoad) {
                  R"({"request":{"model":"mock/load","max_tokens":2,"messages":[{"role":"user","content":")" +
                      prompt + std::to_string(cycle * 100 + i) + R"("}]}})");
       ASSERT_TRUE(r.IsObject());
-      ids.push_back(r["job_id"].GetString());
+      ids.emplace_back(r["job_id"].GetString());
     }
     for (const std::string& id : ids) {
       ASSERT_EQ("succeeded", waitTerminal(*client, id));

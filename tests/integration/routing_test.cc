@@ -59,7 +59,7 @@ class RoutingTest : public DaemonFixture {
       }
       json::Document body;
       EXPECT_TRUE(json::parse(body, r.body, nullptr));
-      out.push_back(body.IsObject() && body.HasMember("model") ? body["model"].GetString() : "(none)");
+      out.emplace_back(body.IsObject() && body.HasMember("model") ? body["model"].GetString() : "(none)");
     }
     return out;
   }
@@ -96,7 +96,7 @@ TEST_F(RoutingTest, AnAliasSendsTheConcreteModelAndBudgetsSeeIt) {
   json::Document report = callOk(*client_, "usage.report", R"({"group_by":["model"]})");
   std::vector<std::string> models;
   for (const auto& row : report["rows"].GetArray()) {
-    models.push_back(row["model"].GetString());
+    models.emplace_back(row["model"].GetString());
   }
   std::sort(models.begin(), models.end());
   EXPECT_EQ((std::vector<std::string>{kSonnet, kMini}), models);

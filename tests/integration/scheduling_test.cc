@@ -60,6 +60,7 @@ TEST_F(SchedulingTest, NoRequestReachesACoolingKeyBeforeRetryAfter) {
   EXPECT_STREQ("cooldown", keys["pool"][0]["state"].GetString());
   EXPECT_TRUE(keys["pool"][0]["until"].IsString());
   std::vector<std::string> ids;
+  ids.reserve(6);
   for (int i = 0; i < 6; ++i) {
     ids.push_back(chatJob("openai/gpt-4o-mini"));
   }
@@ -116,6 +117,7 @@ TEST_F(SchedulingTest, OnlyThe429ThatBeginsACooldownSpendsAnAttempt) {
   startDaemon("[circuit]\nfailures = 2\n", /*two_keys=*/false);
   ASSERT_TRUE(fake_.setFault("delay-200+429-1", 4));
   std::vector<std::string> ids;
+  ids.reserve(4);
   for (int i = 0; i < 4; ++i) {
     ids.push_back(chatJob("openai/gpt-4o-mini", R"("max_attempts":1)"));
   }
@@ -148,6 +150,7 @@ TEST_F(SchedulingTest, ConcurrencyLimitsAndTheGlobalCapAreNeverExceeded) {
   startDaemon("[[limits.key]]\nmatch = \"*\"\nconcurrency = 2\n");
   ASSERT_TRUE(fake_.setFault("delay-150"));
   std::vector<std::string> ids;
+  ids.reserve(12);
   for (int i = 0; i < 12; ++i) {
     ids.push_back(chatJob("openai/gpt-4o-mini"));
   }
@@ -194,6 +197,7 @@ TEST_F(SchedulingTest, ConcurrencyLimitsAndTheGlobalCapAreNeverExceeded) {
 TEST_F(SchedulingTest, RequestRateHoldsOverEverySlidingWindow) {
   startDaemon("[[limits.key]]\nmatch = \"pool-*\"\nrps = 4\n");
   std::vector<std::string> ids;
+  ids.reserve(20);
   for (int i = 0; i < 20; ++i) {
     ids.push_back(chatJob("openai/gpt-4o-mini"));
   }
@@ -228,6 +232,7 @@ TEST_F(SchedulingTest, RequestRateHoldsOverEverySlidingWindow) {
 TEST_F(SchedulingTest, BackoffDelaysFallInsideTheirJitterBounds) {
   startDaemon("[retry]\nbase_ms = 200\ncap_ms = 500\n", /*two_keys=*/false);
   std::vector<std::string> ids;
+  ids.reserve(3);
   for (int i = 0; i < 3; ++i) {
     // One model per job: the fake counts fail-N per key and model.
     ids.push_back(chatJob("job" + std::to_string(i) + "/fault-fail-3-500", R"("max_attempts":4,"subscribe":true)"));
@@ -289,7 +294,7 @@ TEST_F(SchedulingTest, PriorityAndFairShareUnderContention) {
   for (const FakeRequest& r : fake_.requests()) {
     json::Document body;
     ASSERT_TRUE(json::parse(body, r.body, nullptr));
-    order.push_back(body["messages"][0]["content"].GetString());
+    order.emplace_back(body["messages"][0]["content"].GetString());
   }
   std::vector<std::string> expected = {"urgent", "agent0", "batch0", "agent1", "batch1", "batch2", "batch3"};
   EXPECT_EQ(expected, order);
@@ -314,7 +319,7 @@ TEST_F(SchedulingTest, FairShareIsPerUserThenPerClient) {
   for (const FakeRequest& r : fake_.requests()) {
     json::Document body;
     ASSERT_TRUE(json::parse(body, r.body, nullptr));
-    order.push_back(body["messages"][0]["content"].GetString());
+    order.emplace_back(body["messages"][0]["content"].GetString());
   }
   std::vector<std::string> expected = {"alice0", "m0", "alice1", "m1", "m2", "m3", "m4", "m5"};
   EXPECT_EQ(expected, order);

@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -13,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -31,6 +31,7 @@ int64_t nowMs() {
 
 std::vector<char*> cstrings(std::vector<std::string>& v) {
   std::vector<char*> out;
+  out.reserve(v.size());
   for (auto& s : v) {
     out.push_back(s.data());
   }
@@ -131,7 +132,7 @@ DaemonProcess::~DaemonProcess() {
   const size_t first_message = notificationCount();  // READY=1 of this start, not of an earlier one.
   std::vector<std::string> argv = {options_.daemon_path, "--db", db_};
   if (!options_.socket_activation) {
-    argv.push_back("--socket");
+    argv.emplace_back("--socket");
     argv.push_back(socket_);
   }
   std::string config = dir_ + "/llmqd.toml";
@@ -143,7 +144,7 @@ DaemonProcess::~DaemonProcess() {
     toml += "\n[openrouter]\ncredit_check_s = 0\n";  // Nor GET /key in the fake's records.
   }
   std::ofstream(config) << toml;
-  argv.push_back("--config");
+  argv.emplace_back("--config");
   argv.push_back(config);
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   std::vector<std::string> extra = options_.extra_env;

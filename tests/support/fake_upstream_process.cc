@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -18,6 +17,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <thread>
 
@@ -204,7 +204,7 @@ std::string HttpResponse::header(std::string_view name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-bool HttpResponse::hasHeader(std::string_view name) const { return headers.count(lower(name)) != 0; }
+bool HttpResponse::hasHeader(std::string_view name) const { return headers.contains(lower(name)); }
 
 bool HttpConnection::connect(int port) {
   close();
@@ -405,6 +405,7 @@ FakeUpstream::~FakeUpstream() {
   std::vector<std::string> argv = {options_.python, options_.script, "--prefix", options_.prefix};
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   std::vector<char*> args;
+  args.reserve(argv.size());
   for (auto& a : argv) {
     args.push_back(a.data());
   }

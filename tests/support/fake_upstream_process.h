@@ -138,9 +138,9 @@ class FakeUpstream {
   // The prefixed path of an endpoint, e.g. path("/chat/completions").
   std::string path(std::string_view endpoint) const { return options_.prefix + std::string(endpoint); }
 
-  // One request on a fresh connection. `path` is absolute (see path()).
-  HttpResponse get(std::string_view path, const HttpHeaders& headers = {}, int timeout_ms = 10000);
-  HttpResponse post(std::string_view path, std::string_view body, const HttpHeaders& headers = {},
+  // One request on a fresh connection. `target` is absolute (see path()).
+  HttpResponse get(std::string_view target, const HttpHeaders& headers = {}, int timeout_ms = 10000);
+  HttpResponse post(std::string_view target, std::string_view body, const HttpHeaders& headers = {},
                     int timeout_ms = 10000);
 
   // Records and counters; on failure they add a test failure and return empty values.

@@ -71,7 +71,7 @@ void handleBudgetList(Call& call) {
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   AnswerPage page(request, call.s.config.max_answer_bytes, "{\"budgets\":[", 0);
   for (const auto& [key, b] : rows) {
-    if (!page.add(call.s.budgets->json(*b), key)) {
+    if (!page.add(BudgetBook::json(*b), key)) {
       break;
     }
   }

@@ -72,7 +72,7 @@ void handleBudgetSet(Call& call) {
     replyStoreError(call, b.error(), "setting the budget");
     return;
   }
-  std::string out = call.s.budgets->json(**b);
+  std::string out = BudgetBook::json(**b);
   call.s.accounting->budgetsChanged();
   call.reply.okAfterCommit(std::move(out));
 }

@@ -50,7 +50,7 @@ void handleModelsList(Call& call) {
   }
   // The catalog outlives every callback it owes: close() answers them first.
   catalog.refresh([reply = call.reply, &s = call.s, &catalog, text = std::move(text),
-                   request = std::move(request)](Result<size_t> r) {
+                   request = std::move(request)](const Result<size_t>& r) {
     if (!r && s.run.shutting_down) {
       reply.fail(ipc::rpc::kOverloaded, "llmqd is shutting down; ask again once it is back");
       return;

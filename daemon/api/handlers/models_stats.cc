@@ -21,7 +21,7 @@ namespace llmq::daemon {
 namespace {
 
 constexpr int64_t kDefaultWindowS = 3600;
-constexpr int64_t kMaxWindowS = 30 * 86400;
+constexpr int64_t kMaxWindowS = int64_t{30} * 86400;
 constexpr int64_t kDefaultDays = 7;
 // Each day is a grouped scan of the ledger on the loop thread: a month at most.
 constexpr int64_t kMaxDays = 31;
@@ -63,7 +63,8 @@ void writeDay(JsonWriter& w, const store::DailyModelFigures& d) {
   w.beginObject();
   w.key("day").string(d.day).key("provider").string(d.provider).key("model").string(d.model);
   w.key("requests").int64(d.requests).key("successes").int64(d.successes);
-  w.key("success_rate").decimal(d.requests > 0 ? static_cast<double>(d.successes) / d.requests : 0);
+  w.key("success_rate")
+      .decimal(d.requests > 0 ? static_cast<double>(d.successes) / static_cast<double>(d.requests) : 0);
   writeRate(w, "mean_latency_ms", d.mean_latency_ms);
   writeRate(w, "mean_ttft_ms", d.mean_ttft_ms);
   w.key("tokens").int64(d.tokens).key("cost_usd").decimal(d.cost_usd);

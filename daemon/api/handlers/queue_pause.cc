@@ -33,7 +33,7 @@ void pauseOrResume(Call& call, bool pause) {
   auto mine = [&](const std::string& c) { return call.s.access->owns(call.peer, c); };
   // Paused clients are kept (and stored) by name, and a user may name as many
   // clients as it likes: a user pauses at most kMaxPausedClientsPerUser.
-  if (pause && !admin && call.s.scheduler->pausedClients().count(name) == 0) {
+  if (pause && !admin && !call.s.scheduler->pausedClients().contains(name)) {
     size_t held = 0;
     for (const std::string& c : call.s.scheduler->pausedClients()) {
       held += mine(c) ? 1 : 0;

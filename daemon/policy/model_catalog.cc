@@ -155,7 +155,7 @@ Result<void> ModelCatalog::init() {
     return {};
   }
   // The outcome of a refresh is logged by onFetched(); nobody else is waiting.
-  timer_ = UvTimer(p_.loop, [this] { refresh([](Result<size_t>) {}); });
+  timer_ = UvTimer(p_.loop, [this] { refresh([](const Result<size_t>&) {}); });
   if (!timer_) {
     return makeError(ErrorKind::kInternal, "creating the model catalog's timer failed");
   }

@@ -80,6 +80,20 @@ class AccountingTest : public llmq::testing::EngineTest {
     start();
     root_ = admin();
   }
+  // Under a global `hold` budget of $0.15 for `period`: a first job spends $0.1,
+  // and a second, which would need another $0.1, is held behind it. Returns the
+  // second's id.
+  std::string secondJobHeld(const std::string& period) {
+    setBudget("global", period, 0.15, "hold");
+    upstream_->push(ScriptedProvider::costs(0.1));
+    call(root_, "queue.pause");
+    const std::string first = submitPriced(root_);
+    const std::string second = submitPriced(root_);
+    call(root_, "queue.resume");
+    EXPECT_TRUE(reaches(first, JobState::kSucceeded));
+    EXPECT_TRUE(reaches(second, JobState::kHeld));
+    return second;
+  }
 
   uint64_t root_ = 0;
 };
@@ -164,14 +178,7 @@ TEST_F(AccountingTest, ARejectBudgetSpentWhileAJobWaitedFailsItWithoutAnUpstream
 
 TEST_F(AccountingTest, AHoldBudgetHoldsTheJobUntilItIsRaised) {
   startAsAdmin();
-  setBudget("global", "total", 0.15, "hold");
-  upstream_->push(ScriptedProvider::costs(0.1));
-  call(root_, "queue.pause");
-  const std::string first = submitPriced(root_);
-  const std::string second = submitPriced(root_);
-  call(root_, "queue.resume");
-  ASSERT_TRUE(reaches(first, JobState::kSucceeded));
-  ASSERT_TRUE(reaches(second, JobState::kHeld));
+  const std::string second = secondJobHeld("total");
   EXPECT_EQ(1u, upstream_->seen().size());
   EXPECT_EQ(1, engine_->lifecycle->counts()[static_cast<size_t>(JobState::kHeld)]);
   // Raised: the held job goes back to the queue and runs.
@@ -373,14 +380,8 @@ namespace {
 // fired, and the held job runs, counted in the new day only.
 TEST_F(AccountingTest, AWallClockStepIntoTheNextPeriodReleasesHeldJobs) {
   startAsAdmin();
-  setBudget("global", "day", 0.15, "hold");
-  upstream_->push(ScriptedProvider::costs(0.1));
-  call(root_, "queue.pause");
-  const std::string first = submitPriced(root_);
-  const std::string second = submitPriced(root_);
-  call(root_, "queue.resume");
-  ASSERT_TRUE(reaches(first, JobState::kSucceeded));
-  ASSERT_TRUE(reaches(second, JobState::kHeld));
+  const std::string second = secondJobHeld("day");
+  ASSERT_EQ(JobState::kHeld, stateOf(second));
   clock_.step(int64_t{36} * 3600 * 1000);  // Tomorrow, whatever the hour now.
   ASSERT_TRUE(reaches(second, JobState::kSucceeded));
   EXPECT_EQ(2u, upstream_->seen().size());

@@ -247,7 +247,8 @@ TEST_F(RoutingTest, BalancingRoutesSpreadJobsAndFollowOutcomes) {
   }
   EXPECT_EQ((std::vector<std::string>{"fake/ok", "fake/ok-b", "fake/ok", "fake/ok-b"}), modelsSent());
   ASSERT_TRUE(fake_.reset());
-  // Neither model has history: the route's order, and fake/fault-400 fails (a 400 is not retried or fallen back from).
+  // Neither model has history: the route's order, and fake/fault-400 fails (a 400 is not retried or fallen back
+  // from).
   const std::string first = submitRoute("sure", R"("max_attempts":1)");
   EXPECT_EQ("failed", waitTerminal(*client_, first));
   const std::string second = submitRoute("sure");

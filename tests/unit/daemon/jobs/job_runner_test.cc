@@ -312,8 +312,8 @@ TEST_F(JobRunnerTest, ASchemaLlmqdWillNotRunIsRefusedAtSubmit) {
 }
 
 TEST_F(JobRunnerTest, ARoutesResponseFormatAndSystemPromptApplyToItsJobsThatLackThem) {
-  config_.routes.push_back(
-      RouteRule{"extract", {"test/a"}, RouteStrategy::kOrdered, {}, R"({"type":"json_object"})", "Answer in JSON."});
+  config_.routes.push_back(RouteRule{
+      "extract", {"test/a"}, RouteStrategy::kOrdered, {}, R"({"type":"json_object"})", "Answer in JSON."});
   config_.schema_attempts = 1;
   start();
   const uint64_t c = admin();

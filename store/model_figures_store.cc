@@ -26,7 +26,7 @@ constexpr char kDailySql[] =
     "total(prompt_tokens) + total(completion_tokens), total(cost_usd) "
     "FROM attempts INDEXED BY attempts_time "
     "WHERE started_at >= ?1 AND cached = 0 AND outcome != 'running' "
-    "GROUP BY day, provider, model ORDER BY day, provider, model";
+    "GROUP BY day, provider, model ORDER BY day, provider, model LIMIT ?2";
 
 // A figure read back from one row: within [0, cap].
 int64_t bounded(int64_t v, int64_t cap) { return std::clamp<int64_t>(v, 0, cap); }
@@ -65,9 +65,9 @@ Result<void> ModelFiguresStore::samples(int64_t since_ms, int64_t limit,
   }
 }
 
-Result<std::vector<DailyModelFigures>> ModelFiguresStore::daily(int64_t since_ms) {
+Result<std::vector<DailyModelFigures>> ModelFiguresStore::daily(int64_t since_ms, int64_t limit) {
   auto st = db_.statement(kDailySql);
-  st.bind(1, since_ms);
+  st.bind(1, since_ms).bind(2, limit);
   std::vector<DailyModelFigures> out;
   for (;;) {
     auto row = st.step();

@@ -24,8 +24,8 @@ class ModelFiguresStore {
   // `limit` of them, one at a time.
   Result<void> samples(int64_t since_ms, int64_t limit, const std::function<void(const AttemptSample&)>& each);
   // Per UTC day of the start, from the day holding `since_ms` on, then per
-  // provider and model, in that order.
-  Result<std::vector<DailyModelFigures>> daily(int64_t since_ms);
+  // provider and model, in that order; the first `limit` rows.
+  Result<std::vector<DailyModelFigures>> daily(int64_t since_ms, int64_t limit);
 
  private:
   Database& db_;

@@ -84,8 +84,8 @@ class SqliteStore final : public Store {
                               const std::function<void(const AttemptSample&)>& each) override {
     return figures_.samples(since_ms, limit, each);
   }
-  Result<std::vector<DailyModelFigures>> dailyModelFigures(int64_t since_ms) override {
-    return figures_.daily(since_ms);
+  Result<std::vector<DailyModelFigures>> dailyModelFigures(int64_t since_ms, int64_t limit) override {
+    return figures_.daily(since_ms, limit);
   }
 
   Result<std::vector<BudgetRow>> budgets() override { return budgets_.all(); }

@@ -176,8 +176,9 @@ class Store {
   // `since_ms`: newest first, at most `limit`, one at a time.
   virtual Result<void> attemptSamples(int64_t since_ms, int64_t limit,
                                       const std::function<void(const AttemptSample&)>& each) = 0;
-  // The same attempts' figures per UTC day, provider and model, in that order.
-  virtual Result<std::vector<DailyModelFigures>> dailyModelFigures(int64_t since_ms) = 0;
+  // The same attempts' figures per UTC day, provider and model, in that order;
+  // the first `limit` rows.
+  virtual Result<std::vector<DailyModelFigures>> dailyModelFigures(int64_t since_ms, int64_t limit) = 0;
 
   // --- Budgets: one row per (scope, period) ---
 

@@ -58,8 +58,11 @@ std::string stringArray(const std::vector<std::string>& v) {
 
 // Whether a stored request and a new one ask for the same, whatever each says
 // about how the answer is delivered (`stream`, `stream_options`): a client may
-// retry a request as a stream to read the answer of the first. Runs only when a
-// key comes back, so the parse costs nothing on the common path.
+// retry a request as a stream to read the answer of the first. Compared as
+// stored (byte for byte after llmqd's JSON normalisation, so in the client's
+// member order, as a retry sends it): linear in the request's size, never the
+// member-by-member lookup RapidJSON's operator== makes, which a request of a
+// million members would make quadratic. Runs only when a key comes back.
 bool sameRequest(std::string_view stored_json, const json::Value& request) {
   json::Document stored;
   json::Document again;
@@ -71,7 +74,7 @@ bool sameRequest(std::string_view stored_json, const json::Value& request) {
     d->RemoveMember("stream");
     d->RemoveMember("stream_options");
   }
-  return stored == again;
+  return json::toString(stored) == json::toString(again);
 }
 
 // An already submitted job with the same idempotency_key: answer with it, if it
@@ -79,7 +82,7 @@ bool sameRequest(std::string_view stored_json, const json::Value& request) {
 // refused: answering with the first job would silently give the second request
 // another request's answer. (A job whose request retention pruned cannot be
 // compared; its key answers with it, as before.)
-void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
+void answerDuplicate(Call& call, const ipc::SubmitParams& p, const json::Value& request, int64_t id) {
   auto job = call.s.store->getJob(id);
   if (!job || !job->has_value()) {
     replyStoreError(call, job ? makeError(ErrorKind::kInternal, "vanished") : job.error(),
@@ -94,7 +97,7 @@ void answerDuplicate(Call& call, const ipc::SubmitParams& p, int64_t id) {
                     "PERMISSION_DENIED");
     return;
   }
-  if (j.kind != p.kind || (!j.request_json.empty() && !sameRequest(j.request_json, *p.request))) {
+  if (j.kind != p.kind || (!j.request_json.empty() && !sameRequest(j.request_json, request))) {
     call.reply.fail(ipc::rpc::kInvalidParams,
                     "idempotency key \"" + *p.idempotency_key + "\" was used for another request (job " +
                         ipc::formatJobId(id) + "); send a new key with a new request",
@@ -249,7 +252,8 @@ std::optional<std::string> firstModel(Call& call, const ipc::SubmitParams& p, st
   const ModelCatalog& catalog = *s.catalog;
   auto routed = routeJob(
       s.config, [&catalog](std::string_view m) { return catalog.find(m); },
-      RoutingInput{p.model, p.route, &p.options.fallback_models, request_json, p.kind, &facts, s.signals.get()});
+      RoutingInput{p.model, p.route, &p.options.fallback_models, request_json, p.kind, &facts, s.signals.get(),
+                   p.options.provider.has_value()});
   if (!routed) {
     call.reply.fail(ipc::rpc::kInvalidParams, routed.error().message);
     return std::nullopt;
@@ -402,7 +406,7 @@ void acknowledge(Call& call, const ipc::SubmitParams& p, store::JobRecord& job) 
   if (job.deadline_at) {
     s.scheduler->noteDeadline(*job.deadline_at);
   }
-  if (job.options.routing) {
+  if (job.options.routing && job.options.routing->route) {
     s.signals->routed(job.options.routing->model());  // least-used routes count it.
   }
   s.scheduler->kick();
@@ -444,7 +448,7 @@ void admitJob(Call& call, const ipc::SubmitParams& p) {
       return;
     }
     if (existing->has_value()) {
-      answerDuplicate(call, p, **existing);
+      answerDuplicate(call, p, request, **existing);
       return;
     }
   }

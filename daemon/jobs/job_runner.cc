@@ -38,6 +38,14 @@
 namespace llmq::daemon {
 namespace {
 
+// Only the attempts of jobs a [[routes]] rule routed feed RouteSignals, whose
+// balancing strategies only such jobs read: the models it follows are then the
+// rules' (and those jobs' own fallbacks), not any name a user invents.
+bool routedByRule(const store::JobRecord& j) { return j.options.routing && j.options.routing->route; }
+
+}  // namespace
+namespace {
+
 using ipc::EventKind;
 using store::JobState;
 
@@ -246,8 +254,8 @@ JobRunner::Verdict JobRunner::tryCache(Admission& in) {
   const store::JobRecord& j = a.job;
   const std::string& model = in.model;
   if (p_.cache.eligible(j)) {
-    a.cache_key =
-        ResponseCache::key(model, model != j.model ? withModel(j.request_json, model) : j.request_json, j.kind);
+    a.cache_key = ResponseCache::key(model, model != j.model ? withModel(j.request_json, model) : j.request_json,
+                                     j.kind, j.options.provider.value_or(""));
     if (std::optional<store::CachedResponse> hit = p_.cache.lookup(a.cache_key, in.now)) {
       answerFromCache(a, model, std::move(*hit), in.previous);
       return StartResult{};
@@ -790,7 +798,9 @@ void JobRunner::onComplete(ActiveJob& a, upstream::Completion&& c) {
     if (a.key_index >= 0) {
       p_.keys.spend(a.key_index, usage.cost_usd);
     }
-    p_.signals.attemptEnded(a.attempt.model, true, *a.attempt.latency_ms);
+    if (routedByRule(a.job)) {
+      p_.signals.attemptEnded(a.attempt.model, true, *a.attempt.latency_ms);
+    }
     p_.metrics.upstreamRequest(a.attempt.provider, a.attempt.model, c.http_status,
                                static_cast<double>(*a.attempt.latency_ms) / 1000.0,
                                static_cast<double>(*a.attempt.ttft_ms) / 1000.0);
@@ -886,7 +896,7 @@ void JobRunner::recordFailedAttempt(ActiveJob& a, const upstream::Failure& f, in
     a.attempt.ttft_ms = a.first_token_at - a.attempt.started_at;
   }
   account(a, f.upstream_status != 0);
-  if (f.upstream_status != 0 || f.source != "local") {
+  if (routedByRule(a.job) && (f.upstream_status != 0 || f.source != "local")) {
     p_.signals.attemptEnded(a.attempt.model, false, *a.attempt.latency_ms);
   }
   p_.metrics.upstreamRequest(a.attempt.provider, a.attempt.model, f.upstream_status,

@@ -36,7 +36,7 @@ std::vector<std::string> modelChain(const store::JobRecord& job, const Config& c
   std::vector<std::string> chain{job.model};
   const std::vector<std::string>& own = job.options.fallback_models;
   chain.insert(chain.end(), own.begin(), own.end());
-  if (own.empty()) {
+  if (own.empty() && !job.options.provider) {
     for (const std::string& name : config.preferred_models) {
       std::string m = resolveAlias(config, name);
       if (std::find(chain.begin(), chain.end(), m) == chain.end()) {

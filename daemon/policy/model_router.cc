@@ -342,11 +342,11 @@ Result<std::optional<Routing>> routeByChain(const Config& config, std::string_vi
 // A job that names a model: routed when the config has a say in what it tries
 // (an alias among its models, or OPENROUTER_PREFERRED_MODELS as its fallbacks).
 std::optional<Routing> routeByModel(const Config& config, std::string_view model,
-                                    const std::vector<std::string>& own) {
+                                    const std::vector<std::string>& own, bool pinned) {
   const ModelAlias* alias = findAlias(config.aliases, model);
   const bool fallback_alias = std::any_of(
       own.begin(), own.end(), [&](const std::string& m) { return findAlias(config.aliases, m) != nullptr; });
-  const bool preferred = own.empty() && !config.preferred_models.empty();
+  const bool preferred = own.empty() && !config.preferred_models.empty() && !pinned;
   if (alias == nullptr && !fallback_alias && !preferred) {
     return std::nullopt;  // What it tries is its model and fallbacks, as given.
   }
@@ -392,7 +392,7 @@ Result<std::optional<Routing>> routeJob(const Config& config, const ModelLookup&
   if (model.rfind(kChainPrefix, 0) == 0) {
     return routeByChain(config, model, own);
   }
-  return routeByModel(config, model, own);
+  return routeByModel(config, model, own, input.pinned);
 }
 
 }  // namespace llmq::daemon

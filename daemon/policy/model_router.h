@@ -48,6 +48,9 @@ struct RoutingInput {
   // What the balancing strategies read and advance (round-robin turns, draws,
   // recent figures); without it they keep the route's order.
   RouteSignals* signals = nullptr;
+  // Pinned to one provider (job.submit `provider`): OPENROUTER_PREFERRED_MODELS,
+  // fallbacks the job did not ask for, are not added.
+  bool pinned = false;
 };
 
 // A model's catalog entry (context length, prices), or nullptr when unknown.

@@ -34,10 +34,16 @@ bool ResponseCache::eligible(const store::JobRecord& job) const {
   return factsOf(job).deterministic;
 }
 
-std::string ResponseCache::key(std::string_view model, std::string_view request_json, JobKind kind) {
+std::string ResponseCache::key(std::string_view model, std::string_view request_json, JobKind kind,
+                               std::string_view pinned) {
   unsigned char hash[crypto_generichash_BYTES];
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, sizeof hash);
+  if (!pinned.empty()) {
+    // A pinned job's answer came from that provider and only answers jobs pinned there.
+    const std::string tag = "provider:" + std::string(pinned);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(tag.data()), tag.size() + 1);
+  }
   if (kind != JobKind::kChat) {
     const std::string_view name = jobKindName(kind);
     crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(name.data()), name.size());

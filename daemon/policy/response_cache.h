@@ -43,8 +43,10 @@ class ResponseCache {
   // Whether `job` may be answered from (and stored in) the cache.
   bool eligible(const store::JobRecord& job) const;
   // The cache key of `request_json` of kind `kind` sent to `model` (a chat
-  // request's key is what it was before there were other kinds).
-  static std::string key(std::string_view model, std::string_view request_json, JobKind kind = JobKind::kChat);
+  // request's key is what it was before there were other kinds), by a job pinned
+  // to the provider `pinned` (empty: not pinned; the keys of the two never meet).
+  static std::string key(std::string_view model, std::string_view request_json, JobKind kind = JobKind::kChat,
+                         std::string_view pinned = {});
 
   std::optional<store::CachedResponse> lookup(const std::string& key, int64_t now_ms);
   void store(const std::string& key, std::string_view model, std::string_view result_json, int64_t prompt_tokens,

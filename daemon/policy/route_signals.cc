@@ -63,8 +63,9 @@ RouteSignals::Figures RouteSignals::figures(std::string_view model) const {
   const int64_t now = clock_.monoMs();
   const int64_t second = now / 1000;
   if (second - m.routed_second < 60) {
-    // The slots of the last 60 s that the ring still holds.
-    for (int64_t s = std::max<int64_t>(second - 59, m.routed_second - 59); s <= m.routed_second; ++s) {
+    // The slots of the last 60 s that the ring still holds (none before second 0:
+    // the monotonic clock starts near it at boot, and a slot index is never negative).
+    for (int64_t s = std::max<int64_t>({second - 59, m.routed_second - 59, 0}); s <= m.routed_second; ++s) {
       f.routed_last_minute += m.routed_per_second[static_cast<size_t>(s % 60)];
     }
   }

@@ -28,6 +28,8 @@ constexpr int64_t kMaxDays = 31;
 constexpr int64_t kDefaultSamples = 20'000;
 // What one call may read and sort of the window, whatever its length.
 constexpr int64_t kMaxSamples = 100'000;
+// The day rows read at most: the models are named by users (any mock/ name).
+constexpr int64_t kMaxDayRows = 20'000;
 
 void writePercentiles(JsonWriter& w, const char* name, const std::optional<Percentiles>& p) {
   w.key(name);
@@ -97,7 +99,7 @@ void handleModelsStats(Call& call) {
   if (days > 0) {
     // From the midnight (UTC) that starts the first of the `days` days.
     const int64_t first_day = (now / 86'400'000 - (days - 1)) * 86'400'000;
-    auto d = call.s.store->dailyModelFigures(first_day);
+    auto d = call.s.store->dailyModelFigures(first_day, kMaxDayRows);
     if (!d) {
       replyStoreError(call, d.error(), "reading the ledger");
       return;
@@ -109,11 +111,17 @@ void handleModelsStats(Call& call) {
   w.beginObject().key("window").beginObject();
   w.key("since").string(rfc3339(since)).key("seconds").int64(window_s);
   w.key("samples").int64(tally.samples()).key("complete").boolean(tally.samples() < max_samples);
+  // A window of many models is cut at the answer bound too (a quarter of it).
   w.key("models").beginArray();
+  bool models_cut = false;
   for (const ModelPerformance& m : tally.result()) {
+    if (o.size() > call.s.config.max_answer_bytes / 4) {
+      models_cut = true;
+      break;
+    }
     writeModel(w, m);
   }
-  w.endArray().endObject();
+  w.endArray().key("models_complete").boolean(!models_cut).endObject();
   // A row per day, provider and model: a ledger of many models is cut at the
   // answer bound rather than answered past it.
   w.key("days").beginArray();
@@ -125,7 +133,7 @@ void handleModelsStats(Call& call) {
     }
     writeDay(w, d);
   }
-  w.endArray().key("days_complete").boolean(!cut).endObject();
+  w.endArray().key("days_complete").boolean(!cut && daily.size() < static_cast<size_t>(kMaxDayRows)).endObject();
   call.reply.ok(std::move(o));
 }
 

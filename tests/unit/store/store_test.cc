@@ -731,7 +731,9 @@ TYPED_TEST(StoreContractTest, TheLedgersSamplesAreTheEndedAttemptsNewestFirstAnd
   ASSERT_TRUE(this->s().attemptSamples(at + 1, 2, [&](const AttemptSample& s) { seen.push_back(s); }).ok());
   EXPECT_EQ(2u, seen.size()) << "at most the limit";
 
-  auto days = this->s().dailyModelFigures(kNov1);
+  auto days = this->s().dailyModelFigures(kNov1, 100);
+  ASSERT_TRUE(days.ok());
+  EXPECT_EQ(1u, this->s().dailyModelFigures(kNov1, 1)->size()) << "at most the limit";
   ASSERT_TRUE(days.ok());
   ASSERT_EQ(2u, days->size());
   EXPECT_EQ("2026-11-01", (*days)[0].day);

@@ -16,6 +16,7 @@
 
 #include <string>
 
+#include "daemon/policy/response_cache.h"
 #include "daemon/turn/responder.h"
 #include "tests/support/engine_fixture.h"
 
@@ -260,6 +261,41 @@ TEST_F(JobAdmissionTest, WaitAnswersWithTheFinishedJob) {
   p.wait = true;
   const std::string a = admit(connect(4001, "alice"), cred(4001, "alice"), p);
   EXPECT_EQ("\"succeeded\"", field(a, "result.state")) << a;
+}
+
+}  // namespace
+}  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+// A retry of a request that a route's defaults added to finds its job: the
+// stored request (with the defaults) is compared with the retry's, defaults
+// applied the same way.
+TEST_F(JobAdmissionTest, AnIdempotentRetryOfARouteWithDefaultsFindsItsJob) {
+  config_.routes.push_back(RouteRule{"extract", {"test/a"}, RouteStrategy::kOrdered, {}, "", "Answer briefly."});
+  start();
+  const uint64_t c = admin();
+  const std::string params =
+      R"({"request":{"messages":[{"role":"user","content":"hi"}]},"route":"extract","idempotency_key":"rd-1"})";
+  const std::string first = jobIdOf(call(c, "job.submit", params));
+  ASSERT_FALSE(first.empty());
+  const std::string again = call(c, "job.submit", params);
+  EXPECT_EQ(first, jobIdOf(again)) << again;
+  EXPECT_EQ("true", field(again, "result.deduplicated")) << again;
+}
+
+// A job pinned to a provider gets no OPENROUTER_PREFERRED_MODELS it did not ask
+// for (they may not be served there), and its cache key is its own.
+TEST_F(JobAdmissionTest, APinnedJobGetsNoPreferredModelsAndItsOwnCacheKey) {
+  config_.preferred_models = {"mock/echo"};
+  start();
+  const std::string pinned = submit(admin(), "test/a", ",\"provider\":\"scripted\"");
+  ASSERT_FALSE(pinned.empty());
+  EXPECT_FALSE(job(pinned).options.routing.has_value());
+  ASSERT_TRUE(reaches(pinned, JobState::kSucceeded));
+  EXPECT_NE(ResponseCache::key("m", "{}", JobKind::kChat), ResponseCache::key("m", "{}", JobKind::kChat, "p"));
+  EXPECT_NE(ResponseCache::key("m", "{}", JobKind::kChat, "p"), ResponseCache::key("m", "{}", JobKind::kChat, "q"));
 }
 
 }  // namespace

@@ -91,3 +91,23 @@ TEST(RouteSignalsTest, TurnsArePerRouteAndTheModelsFollowedAreBounded) {
 
 }  // namespace
 }  // namespace llmq::daemon
+
+namespace llmq::daemon {
+namespace {
+
+// Just after boot the monotonic clock is near 0: no slot index goes negative.
+TEST(RouteSignalsTest, TheFirstSecondsAfterBootCount) {
+  ManualClock clock;
+  clock.mono = 500;
+  RouteSignals s(clock);
+  s.routed("a");
+  s.attemptEnded("b", true, 5);  // Followed through an attempt alone.
+  EXPECT_EQ(1, s.figures("a").routed_last_minute);
+  EXPECT_EQ(0, s.figures("b").routed_last_minute);
+  EXPECT_EQ(1, s.figures("b").outcomes);
+  clock.mono = 30'000;
+  EXPECT_EQ(1, s.figures("a").routed_last_minute);
+}
+
+}  // namespace
+}  // namespace llmq::daemon

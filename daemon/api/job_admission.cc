@@ -2,7 +2,11 @@
 // transaction, and acknowledge only after that transaction commits.
 #include "daemon/api/job_admission.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "common/json.h"
+#include "common/json_writer.h"
 #include "common/log.h"
 #include "common/schema_check.h"
 #include "common/time.h"
@@ -56,25 +60,58 @@ std::string stringArray(const std::vector<std::string>& v) {
   return out;
 }
 
-// Whether a stored request and a new one ask for the same, whatever each says
-// about how the answer is delivered (`stream`, `stream_options`): a client may
-// retry a request as a stream to read the answer of the first. Compared as
-// stored (byte for byte after llmqd's JSON normalisation, so in the client's
-// member order, as a retry sends it): linear in the request's size, never the
-// member-by-member lookup RapidJSON's operator== makes, which a request of a
-// million members would make quadratic. Runs only when a key comes back.
+// `v` as JSON with every object's members sorted by name, so that two values
+// equal in any member order write the same text; at the top, without `skip`.
+// O(n log n): never the member-by-member lookup of RapidJSON's operator==,
+// which a request of a million members would make quadratic.
+void appendCanonical(std::string& out, const json::Value& v, const std::vector<std::string_view>& skip = {}) {
+  if (v.IsArray()) {
+    out.push_back('[');
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      out += i > 0 ? "," : "";
+      appendCanonical(out, v[i]);
+    }
+    out.push_back(']');
+    return;
+  }
+  if (!v.IsObject()) {
+    out += json::toString(v);
+    return;
+  }
+  std::vector<const json::Value::Member*> members;
+  members.reserve(v.MemberCount());
+  for (const auto& m : v.GetObject()) {
+    if (std::find(skip.begin(), skip.end(), json::view(m.name)) == skip.end()) {
+      members.push_back(&m);
+    }
+  }
+  std::sort(members.begin(), members.end(),
+            [](const auto* a, const auto* b) { return json::view(a->name) < json::view(b->name); });
+  out.push_back('{');
+  for (size_t i = 0; i < members.size(); ++i) {
+    out += i > 0 ? "," : "";
+    json::appendString(out, json::view(members[i]->name));
+    out.push_back(':');
+    appendCanonical(out, members[i]->value);
+  }
+  out.push_back('}');
+}
+
+// Whether a stored request and a new one ask for the same, in any member order
+// and whatever each says about how the answer is delivered (`stream`,
+// `stream_options`): a client may retry a request as a stream to read the
+// answer of the first. Runs only when a key comes back.
 bool sameRequest(std::string_view stored_json, const json::Value& request) {
   json::Document stored;
-  json::Document again;
   if (!json::parse(stored, stored_json, nullptr) || !stored.IsObject() || !request.IsObject()) {
     return false;
   }
-  again.CopyFrom(request, again.GetAllocator());
-  for (json::Document* d : {&stored, &again}) {
-    d->RemoveMember("stream");
-    d->RemoveMember("stream_options");
-  }
-  return json::toString(stored) == json::toString(again);
+  const std::vector<std::string_view> delivery = {"stream", "stream_options"};
+  std::string a;
+  std::string b;
+  appendCanonical(a, stored, delivery);
+  appendCanonical(b, request, delivery);
+  return a == b;
 }
 
 // An already submitted job with the same idempotency_key: answer with it, if it
